@@ -1,0 +1,61 @@
+import type { RunProgressEvent } from '../measure/run.js';
+import { describeParams } from '../report/table.js';
+
+const pct = (x: number): string => (Number.isFinite(x) ? `${(x * 100).toFixed(1)}%` : '—');
+
+/**
+ * Progress on stderr: a redrawn bar on a TTY, plain lines (at most one every 2 s per case) otherwise.
+ * Returns the listener and a function that ends the current bar line.
+ */
+export function createProgress(stream: NodeJS.WriteStream, quiet: boolean): { onProgress: (e: RunProgressEvent) => void; done: () => void } {
+  const tty = stream.isTTY === true;
+  let lastPlain = 0;
+  let barOpen = false;
+  let label = '';
+  const endBar = (): void => {
+    if (barOpen) stream.write('\n');
+    barOpen = false;
+  };
+  const onProgress = (e: RunProgressEvent): void => {
+    if (quiet) return;
+    switch (e.kind) {
+      case 'connected':
+        for (const t of e.targets) {
+          stream.write(`cachebench: ${t.config.name}: ${t.info.mode}${t.info.modeDetected ? ' (detected)' : ''}, ${t.info.primaries} primaries + ${t.info.replicas} replicas, server ${t.info.serverVersion}, ${t.info.servers.join(',')}\n`);
+        }
+        return;
+      case 'case-start':
+        endBar();
+        label = `[${e.index}/${e.of}] ${e.scenario} ${describeParams(e.params)}`;
+        stream.write(`cachebench: ${label}\n`);
+        lastPlain = 0;
+        return;
+      case 'warmup':
+        if (!tty) stream.write(`cachebench: warm-up ${e.iteration}/${e.of}\n`);
+        return;
+      case 'target-errored':
+        endBar();
+        stream.write(`cachebench: target ${e.target} dropped after repeated failures: ${e.error}\n`);
+        return;
+      case 'round': {
+        const errors = Object.entries(e.relativeErrors).map(([name, x]) => `${name} ±${pct(x)}`).join('  ');
+        const fraction = Math.min(1, Math.max(e.round / e.maxRounds, e.elapsedMs / e.maxTimeMs));
+        if (tty) {
+          const width = 24;
+          const filled = Math.round(fraction * width);
+          const bar = `${'█'.repeat(filled)}${'░'.repeat(width - filled)}`;
+          stream.write(`\r\x1b[K${bar} round ${e.round}/${e.maxRounds} ${(e.elapsedMs / 1000).toFixed(1)}s  ${errors}`);
+          barOpen = true;
+        } else {
+          const now = Date.now();
+          if (now - lastPlain >= 2000) {
+            stream.write(`cachebench: round ${e.round}/${e.maxRounds} after ${(e.elapsedMs / 1000).toFixed(1)}s, relative error ${errors}\n`);
+            lastPlain = now;
+          }
+        }
+        return;
+      }
+    }
+  };
+  return { onProgress, done: endBar };
+}

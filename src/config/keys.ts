@@ -1,0 +1,62 @@
+/**
+ * The registry of scenario keys: their types, ranges, defaults and documentation.
+ * CLI flags, validation, help text and the README table are all derived from it.
+ */
+export interface KeySpec {
+  /** Upper-case name used in scenario files, env vars and --envVars. */
+  readonly name: string;
+  readonly type: 'int' | 'number' | 'string';
+  readonly min?: number;
+  readonly max?: number;
+  readonly default: number | string;
+  /** A list value in a scenario file (or comma list elsewhere) makes a parameter sweep. */
+  readonly sweepable: boolean;
+  /** Accepts a trailing % (value divided by 100). */
+  readonly percent?: boolean;
+  readonly description: string;
+}
+
+export const MIB = 1024 * 1024;
+
+export const KEY_SPECS: readonly KeySpec[] = [
+  { name: 'READ_RATIO', type: 'int', min: 0, max: 1_000_000, default: 100, sweepable: true,
+    description: 'GETs of each key after its SET (the seed article\'s read ratio)' },
+  { name: 'WRITE_COUNT', type: 'int', min: 1, max: 10_000_000, default: 10, sweepable: true,
+    description: 'SETs of fresh UUID keys per iteration' },
+  { name: 'PAYLOAD_BYTES', type: 'int', min: 1, max: 512 * MIB, default: 20_000, sweepable: true,
+    description: 'value size in bytes (random bytes, new per key); 1 B to 512 MiB' },
+  { name: 'KEY_TTL', type: 'int', min: 1, max: 30 * 24 * 3600, default: 300, sweepable: false,
+    description: 'TTL in seconds on every key written (keys are also deleted by name after each iteration)' },
+  { name: 'WARMUP_ITERATIONS', type: 'int', min: 0, max: 1000, default: 2, sweepable: false,
+    description: 'iterations per target run first and discarded' },
+  { name: 'MIN_ITERATIONS', type: 'int', min: 2, max: 100_000, default: 15, sweepable: false,
+    description: 'measured iterations (rounds) before the stopping rule may stop' },
+  { name: 'MAX_ITERATIONS', type: 'int', min: 2, max: 100_000, default: 100, sweepable: false,
+    description: 'measured iterations (rounds) at most' },
+  { name: 'MAX_RELATIVE_ERROR', type: 'number', min: 0.0001, max: 1, default: 0.02, sweepable: false, percent: true,
+    description: 'stop once every target\'s Error < this fraction of its Mean (0.02 or 2%)' },
+  { name: 'MAX_TIME', type: 'number', min: 0.001, max: 7 * 24 * 3600, default: 300, sweepable: false,
+    description: 'time budget in seconds per parameter combination (all targets); stops early with fewer iterations' },
+  { name: 'OP_TIMEOUT_MS', type: 'int', min: 1, max: 600_000, default: 2000, sweepable: false,
+    description: 'deadline of every single SET/GET/DEL in ms; a late op counts as a failed op' },
+  { name: 'CONNECT_TIMEOUT_MS', type: 'int', min: 1, max: 600_000, default: 3000, sweepable: false,
+    description: 'deadline to connect to each listed server in ms' },
+  { name: 'DESCRIPTION', type: 'string', default: '', sweepable: false,
+    description: 'one-line description of the scenario, shown in the report' },
+];
+
+export const KEY_BY_NAME: ReadonlyMap<string, KeySpec> = new Map(KEY_SPECS.map((k) => [k.name, k]));
+
+/** Per-target option suffixes: `<NAME>_SERVERS`, `<NAME>_MODE`, ... */
+export const TARGET_OPTIONS = ['SERVERS', 'MODE', 'CLIENT', 'USERNAME', 'PASSWORD', 'TLS'] as const;
+export type TargetOption = (typeof TARGET_OPTIONS)[number];
+
+export const MODES = ['auto', 'cluster', 'standalone'] as const;
+export type Mode = (typeof MODES)[number];
+export const CLIENTS = ['ioredis'] as const;
+export type ClientName = (typeof CLIENTS)[number];
+
+/** kebab-case flag for a key: READ_RATIO -> read-ratio */
+export function flagName(key: string): string {
+  return key.toLowerCase().replace(/_/g, '-');
+}

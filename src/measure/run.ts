@@ -1,0 +1,78 @@
+import type { RunPlan, ScenarioPlan } from '../config/resolve.js';
+import { driverFor, type ConnectedTarget } from '../targets/index.js';
+import { keyPrefix } from '../workload/index.js';
+import { runCase, type CaseResult, type ProgressEvent } from './runner.js';
+
+export interface ScenarioResult {
+  readonly scenario: ScenarioPlan;
+  readonly cases: readonly CaseResult[];
+}
+
+export interface RunResult {
+  readonly runId: string;
+  readonly startedAt: Date;
+  readonly finishedAt: Date;
+  readonly targets: readonly ConnectedTarget[];
+  readonly scenarios: readonly ScenarioResult[];
+  readonly aborted: boolean;
+}
+
+export type RunProgressEvent =
+  | ProgressEvent
+  | { readonly kind: 'connected'; readonly targets: readonly ConnectedTarget[] }
+  | { readonly kind: 'case-start'; readonly scenario: string; readonly index: number; readonly of: number; readonly params: ScenarioPlan['cases'][number] };
+
+export interface ExecuteOptions {
+  readonly runId: string;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (event: RunProgressEvent) => void;
+}
+
+/** Connects every target; on any failure closes those already connected and rethrows. */
+export async function connectAll(plan: RunPlan): Promise<ConnectedTarget[]> {
+  const controls = plan.scenarios[0]?.controls;
+  if (controls === undefined) return [];
+  const attempts = await Promise.allSettled(plan.targets.map((t) => driverFor(t.client).connect(t, controls)));
+  const failed = attempts.find((a): a is PromiseRejectedResult => a.status === 'rejected');
+  const connected = attempts.flatMap((a) => (a.status === 'fulfilled' ? [a.value] : []));
+  if (failed !== undefined) {
+    await Promise.all(connected.map((c) => c.client.close()));
+    throw failed.reason;
+  }
+  return connected;
+}
+
+/**
+ * Runs every scenario and parameter combination against every target, in interleaved rounds.
+ * Connects first (nothing is written before all targets answer), always closes the clients.
+ */
+export async function executeRun(plan: RunPlan, options: ExecuteOptions): Promise<RunResult> {
+  const startedAt = new Date();
+  const targets = await connectAll(plan);
+  options.onProgress?.({ kind: 'connected', targets });
+  const scenarios: ScenarioResult[] = [];
+  try {
+    const total = plan.scenarios.reduce((n, s) => n + s.cases.length, 0);
+    let index = 0;
+    for (const scenario of plan.scenarios) {
+      const cases: CaseResult[] = [];
+      for (const params of scenario.cases) {
+        if (options.signal?.aborted) break;
+        index++;
+        options.onProgress?.({ kind: 'case-start', scenario: scenario.name, index, of: total, params });
+        cases.push(
+          await runCase(targets, params, scenario.controls, {
+            runId: options.runId,
+            keyPrefix: keyPrefix(options.runId),
+            ...(options.signal !== undefined ? { signal: options.signal } : {}),
+            ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {}),
+          }),
+        );
+      }
+      scenarios.push({ scenario, cases });
+    }
+  } finally {
+    await Promise.all(targets.map((t) => t.client.close()));
+  }
+  return { runId: options.runId, startedAt, finishedAt: new Date(), targets, scenarios, aborted: options.signal?.aborted === true };
+}

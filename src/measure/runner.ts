@@ -1,0 +1,220 @@
+import { Bench, type Task } from 'tinybench';
+import type { CaseParams, RunControls } from '../config/resolve.js';
+import { summarize, type Summary } from '../stats/index.js';
+import type { ConnectedTarget } from '../targets/client.js';
+import { Tally, deleteKeys, prepareIteration, runSeedIteration, type IterationOutcome, type IterationPlan, type OpRecorder } from '../workload/index.js';
+import { OpHistogram, type OpStats } from './histogram.js';
+
+/** A target is dropped from a case after this many failed iterations in a row. */
+export const MAX_CONSECUTIVE_FAILURES = 3;
+
+export type StopReason = 'converged' | 'max-iterations' | 'max-time' | 'aborted' | 'all-errored';
+
+/** The outcome of one target in one parameter combination; a union keyed on state. */
+export interface TargetCaseResult {
+  readonly name: string;
+  /** completed: measured until the case stopped; errored: dropped after repeated failures; aborted: Ctrl-C. */
+  readonly state: 'completed' | 'errored' | 'aborted';
+  readonly error?: string;
+  /** Every measured iteration time in ms, in round order, outliers included. */
+  readonly samplesMs: readonly number[];
+  readonly summary?: Summary;
+  readonly ops: { readonly set: OpStats; readonly get: OpStats };
+  readonly verification: { readonly reads: number; readonly verified: number; readonly missing: number; readonly mismatched: number };
+  readonly iterations: { readonly warmup: number; readonly measured: number; readonly failed: number };
+  /** Distinct failure messages with counts. */
+  readonly errors: Readonly<Record<string, number>>;
+  /** Keys whose deletion failed (they expire by TTL). */
+  readonly undeletedKeys: number;
+}
+
+export interface CaseResult {
+  readonly params: CaseParams;
+  readonly rounds: number;
+  readonly stopReason: StopReason;
+  readonly elapsedMs: number;
+  /** Target order of each measured round (shuffled). */
+  readonly roundOrders: readonly (readonly string[])[];
+  readonly targets: readonly TargetCaseResult[];
+}
+
+export type ProgressEvent =
+  | { readonly kind: 'warmup'; readonly params: CaseParams; readonly iteration: number; readonly of: number }
+  | {
+      readonly kind: 'round';
+      readonly params: CaseParams;
+      readonly round: number;
+      readonly maxRounds: number;
+      readonly elapsedMs: number;
+      readonly maxTimeMs: number;
+      /** Error / Mean of each running target, NaN while unknown. */
+      readonly relativeErrors: Readonly<Record<string, number>>;
+    }
+  | { readonly kind: 'target-errored'; readonly target: string; readonly error: string };
+
+export interface RunCaseOptions {
+  readonly runId: string;
+  readonly keyPrefix: string;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (event: ProgressEvent) => void;
+  /** Uniform [0,1) source for round shuffles; injectable for tests. */
+  readonly random?: () => number;
+  /** Monotonic clock in ms for the time budget; injectable for tests. */
+  readonly now?: () => number;
+}
+
+class TargetRun {
+  state: 'running' | 'errored' | 'aborted' = 'running';
+  error: string | undefined;
+  readonly samplesMs: number[] = [];
+  readonly tally = new Tally();
+  readonly setHistogram = new OpHistogram();
+  readonly getHistogram = new OpHistogram();
+  readonly recorder: OpRecorder = {
+    set: (ns) => this.setHistogram.record(ns),
+    get: (ns) => this.getHistogram.record(ns),
+  };
+  warmupIterations = 0;
+  failedIterations = 0;
+  consecutiveFailures = 0;
+  undeletedKeys = 0;
+  /** Set before each timed call: what the task function runs. */
+  current: { plan: IterationPlan; recorder: OpRecorder | undefined } | undefined;
+  outcome: IterationOutcome | undefined;
+  readonly task: Task;
+
+  constructor(readonly target: ConnectedTarget, params: CaseParams, controls: RunControls, signal: AbortSignal | undefined) {
+    // One tinybench task per target; each round runs it for exactly one timed invocation.
+    const bench = new Bench({ iterations: 1, time: 0, warmup: false, retainSamples: true, timestampProvider: 'hrtimeNow', throws: false });
+    bench.add(target.config.name, async () => {
+      const current = this.current as NonNullable<TargetRun['current']>;
+      this.outcome = await runSeedIteration(target.client, current.plan, params.READ_RATIO, controls.keyTtlSeconds, this.tally, current.recorder, signal);
+    });
+    this.task = bench.tasks[0] as Task;
+  }
+}
+
+function shuffle<T>(items: readonly T[], random: () => number): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [out[i], out[j]] = [out[j] as T, out[i] as T];
+  }
+  return out;
+}
+
+/** Runs one untimed-prepared, timed iteration of one target and cleans up its keys. Returns the time in ms if valid. */
+async function iterate(run: TargetRun, prefix: string, params: CaseParams, recorder: OpRecorder | undefined): Promise<number | undefined> {
+  const plan = prepareIteration(prefix, params);
+  run.current = { plan, recorder };
+  run.outcome = undefined;
+  run.task.reset(false);
+  await run.task.run();
+  const result = run.task.result;
+  const outcome = run.outcome as IterationOutcome | undefined;
+  run.undeletedKeys += await deleteKeys(run.target.client, plan.keys.slice(0, outcome?.attempted ?? plan.keys.length));
+  run.current = undefined;
+  if (result.state !== 'completed' || outcome === undefined || outcome.state === 'failed') {
+    run.failedIterations++;
+    run.consecutiveFailures++;
+    run.error = outcome?.state === 'failed' ? outcome.error : result.state === 'errored' ? result.error.message : `iteration ${result.state}`;
+    if (run.consecutiveFailures >= MAX_CONSECUTIVE_FAILURES) run.state = 'errored';
+    return undefined;
+  }
+  if (outcome.state === 'aborted') {
+    run.state = 'aborted';
+    return undefined;
+  }
+  run.consecutiveFailures = 0;
+  return result.latency.samples?.[0];
+}
+
+function relativeError(samples: readonly number[]): number {
+  const s = summarize(samples);
+  return s === undefined ? Number.NaN : s.error / s.mean;
+}
+
+/**
+ * Runs one parameter combination against all targets: warm-up, then rounds of one
+ * iteration per target in shuffled order, until every target's Error < MAX_RELATIVE_ERROR
+ * of its Mean (after MIN_ITERATIONS), MAX_ITERATIONS, MAX_TIME, or abort.
+ * Never throws for a target's failure: the target is reported as errored.
+ */
+export async function runCase(
+  targets: readonly ConnectedTarget[],
+  params: CaseParams,
+  controls: RunControls,
+  options: RunCaseOptions,
+): Promise<CaseResult> {
+  const random = options.random ?? Math.random;
+  const now = options.now ?? (() => performance.now());
+  const { signal, onProgress, keyPrefix } = options;
+  const runs = targets.map((t) => new TargetRun(t, params, controls, signal));
+  const started = now();
+  const active = (): TargetRun[] => runs.filter((r) => r.state === 'running');
+  const noteErrored = (run: TargetRun): void => {
+    if (run.state === 'errored') onProgress?.({ kind: 'target-errored', target: run.target.config.name, error: run.error ?? 'unknown error' });
+  };
+
+  for (let w = 0; w < controls.warmupIterations && !signal?.aborted; w++) {
+    onProgress?.({ kind: 'warmup', params, iteration: w + 1, of: controls.warmupIterations });
+    for (const run of shuffle(active(), random)) {
+      const ms = await iterate(run, keyPrefix, params, undefined);
+      if (ms !== undefined) run.warmupIterations++;
+      noteErrored(run);
+    }
+  }
+
+  const roundOrders: string[][] = [];
+  let stopReason: StopReason | undefined;
+  while (stopReason === undefined) {
+    if (signal?.aborted) {
+      stopReason = 'aborted';
+      break;
+    }
+    const order = shuffle(active(), random);
+    if (order.length === 0) {
+      stopReason = 'all-errored';
+      break;
+    }
+    roundOrders.push(order.map((r) => r.target.config.name));
+    for (const run of order) {
+      const ms = await iterate(run, keyPrefix, params, run.recorder);
+      if (ms !== undefined) run.samplesMs.push(ms);
+      noteErrored(run);
+      if (signal?.aborted) break;
+    }
+    const rounds = roundOrders.length;
+    const elapsedMs = now() - started;
+    const relativeErrors: Record<string, number> = {};
+    for (const run of active()) relativeErrors[run.target.config.name] = relativeError(run.samplesMs);
+    onProgress?.({ kind: 'round', params, round: rounds, maxRounds: controls.maxIterations, elapsedMs, maxTimeMs: controls.maxTimeMs, relativeErrors });
+
+    if (signal?.aborted) stopReason = 'aborted';
+    else if (active().length === 0) stopReason = 'all-errored';
+    else if (rounds >= controls.maxIterations) stopReason = 'max-iterations';
+    else if (elapsedMs >= controls.maxTimeMs) stopReason = 'max-time';
+    else if (
+      active().every((r) => r.samplesMs.length >= controls.minIterations && (relativeErrors[r.target.config.name] ?? Number.NaN) < controls.maxRelativeError)
+    ) stopReason = 'converged';
+  }
+
+  const results = runs.map((run): TargetCaseResult => {
+    const state = run.state === 'running' ? (stopReason === 'aborted' ? 'aborted' : 'completed') : run.state;
+    const summary = summarize(run.samplesMs);
+    const { tally } = run;
+    return {
+      name: run.target.config.name,
+      state,
+      ...(state === 'errored' && run.error !== undefined ? { error: run.error } : {}),
+      samplesMs: run.samplesMs,
+      ...(summary !== undefined ? { summary } : {}),
+      ops: { set: run.setHistogram.summarize(tally.setErrors), get: run.getHistogram.summarize(tally.getErrors) },
+      verification: { reads: tally.gets, verified: tally.verified, missing: tally.missing, mismatched: tally.mismatched },
+      iterations: { warmup: run.warmupIterations, measured: run.samplesMs.length, failed: run.failedIterations },
+      errors: Object.fromEntries(tally.errorMessages),
+      undeletedKeys: run.undeletedKeys,
+    };
+  });
+  return { params, rounds: roundOrders.length, stopReason, elapsedMs: now() - started, roundOrders, targets: results };
+}

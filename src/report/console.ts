@@ -1,0 +1,21 @@
+import { groupEntries, type ResultsDocument } from './model.js';
+import { describeParams, renderTable } from './table.js';
+
+/** The console summary: one table per scenario and parameter combination, plus any failures. */
+export function renderConsole(doc: ResultsDocument): string {
+  const out: string[] = [];
+  for (const group of groupEntries(doc)) {
+    const first = group.entries[0];
+    const stop = first ? `, ${first.iterations.rounds} rounds, stopped: ${first.iterations.stopReason}` : '';
+    out.push(`${group.scenario.name}: ${describeParams(group.scenario.params)}${stop}`);
+    out.push(renderTable(group.entries));
+    for (const e of group.entries) {
+      for (const [message, count] of Object.entries(e.errors)) out.push(`  ${e.target.name}: ${count}× ${message}`);
+      if (e.verification.missing + e.verification.mismatched > 0) {
+        out.push(`  ${e.target.name}: VERIFICATION FAILED: ${e.verification.missing} missing, ${e.verification.mismatched} mismatched of ${e.verification.reads} reads`);
+      }
+    }
+    out.push('');
+  }
+  return out.join('\n');
+}

@@ -1,0 +1,8 @@
+export { COLUMNS, type Column } from './columns.js';
+export { renderConsole } from './console.js';
+export { renderCsv } from './csv.js';
+export { renderJson } from './json.js';
+export { renderMarkdown } from './markdown.js';
+export { SCHEMA_VERSION, buildDocument, groupEntries, type ResultEntry, type ResultsDocument } from './model.js';
+export { renderTable } from './table.js';
+export { writeResults, type WrittenFiles } from './write.js';

@@ -1,0 +1,82 @@
+import { chooseTimeUnit, formatNumber } from './columns.js';
+import { groupEntries, type ResultEntry, type ResultsDocument } from './model.js';
+import { describeParams, renderTable } from './table.js';
+
+function chart(entries: readonly ResultEntry[]): string[] {
+  const measured = entries.filter((e) => e.stats.meanMs !== null);
+  if (measured.length === 0) return [];
+  const unit = chooseTimeUnit(measured);
+  const values = measured.map((e) => Number(formatNumber((e.stats.meanMs as number) * unit.perMs)));
+  return [
+    '```mermaid',
+    'xychart-beta',
+    `    title "Mean iteration time (${unit.name}, lower is better)"`,
+    `    x-axis [${measured.map((e) => JSON.stringify(e.target.name)).join(', ')}]`,
+    `    y-axis "${unit.name}" 0 --> ${Math.ceil(Math.max(...values) * 1.1)}`,
+    `    bar [${values.join(', ')}]`,
+    '```',
+  ];
+}
+
+const escape = (text: string): string => text.replace(/\|/g, '\\|');
+
+/** report.md: environment header, a table and chart per parameter combination, effective configuration. */
+export function renderMarkdown(doc: ResultsDocument): string {
+  const env = doc.environment;
+  const out: string[] = [
+    `# cachebench report ${doc.runId}`,
+    '',
+    `Started ${doc.startedAt}, finished ${doc.finishedAt}${doc.aborted ? ' — **aborted by the user: partial results**' : ''}.`,
+    '',
+    '## Environment',
+    '',
+    `- cachebench ${env.toolVersion}, Node ${env.node}`,
+    `- OS: ${env.os}; CPU: ${env.cpu} × ${env.cpuCount}; memory ${env.memoryGiB} GiB`,
+    `- Baseline for Percent: ${doc.baseline.rule === 'explicit' ? `target ${doc.baseline.name} (--baseline)` : 'the fastest target of each parameter combination'}`,
+    '',
+    '| Target | Servers | Mode | Server version | Primaries | Replicas | Client | TLS |',
+    '|---|---|---|---|--:|--:|---|---|',
+    ...env.targets.map((t) =>
+      `| ${t.name} | ${t.servers.join(', ')} | ${t.mode}${t.modeDetected ? ' (detected)' : ''} | ${t.serverVersion} | ${t.primaries} | ${t.replicas} | ${t.client} ${t.clientVersion} | ${t.tls ? 'yes' : 'no'} |`),
+    '',
+  ];
+  for (const scenario of doc.scenarios) {
+    out.push(`## Scenario ${scenario.name}`, '');
+    if (scenario.description) out.push(`${scenario.description}`, '');
+    if (scenario.file) out.push(`File: \`${scenario.file}\``, '');
+    for (const group of groupEntries(doc).filter((g) => g.scenario.name === scenario.name)) {
+      const first = group.entries[0];
+      out.push(`### ${describeParams(group.scenario.params)}`, '');
+      if (first) {
+        out.push(`${first.iterations.rounds} rounds (targets interleaved in shuffled order), stopped: ${first.iterations.stopReason}.`, '');
+      }
+      out.push(renderTable(group.entries), '');
+      out.push(...chart(group.entries), '');
+      for (const e of group.entries) {
+        if (e.state !== 'completed') out.push(`- **${e.target.name} ${e.state}**${e.error ? `: ${escape(e.error)}` : ''}`);
+        if (e.verification.missing + e.verification.mismatched > 0) {
+          out.push(`- **${e.target.name} verification failed**: ${e.verification.missing} missing, ${e.verification.mismatched} mismatched of ${e.verification.reads} reads`);
+        }
+        for (const [message, count] of Object.entries(e.errors)) out.push(`- ${e.target.name}: ${count}× ${escape(message)}`);
+      }
+      out.push('');
+    }
+    out.push('<details><summary>Effective parameters and their sources</summary>', '', '| Key | Value | Source |', '|---|---|---|');
+    for (const [key, s] of Object.entries(scenario.settings)) out.push(`| ${key} | ${escape(JSON.stringify(s.value))} | ${s.source} |`);
+    for (const t of env.targets) for (const [key, source] of Object.entries(t.options)) {
+      const value = key.endsWith('_PASSWORD') ? '(hidden)' : key.endsWith('_SERVERS') ? t.servers.join(',') : '(set)';
+      out.push(`| ${key} | ${value} | ${source} |`);
+    }
+    out.push('', '</details>', '');
+  }
+  out.push(
+    '## How to read this',
+    '',
+    '- **Mean**: mean time of one iteration (WRITE_COUNT × (1 SET + READ_RATIO GETs)), upper outliers removed.',
+    '- **Error**: half-width of the 99.9% Student-t confidence interval of the mean, t(0.9995, N−1)·StdDev/√N. With N = 15, t = 4.14, so Error ≈ 1.07 × StdDev.',
+    '- **Percent**: 100 × Mean / Mean of the baseline. **Outliers**: iterations above Q3 + 1.5·IQR, left out of the statistics (kept in results.json).',
+    '- **GET/SET pNN**: per-op latency percentiles from HDR histograms. **Verified / Missing / Mismatched**: every GET compared byte for byte with the value written.',
+    '',
+  );
+  return out.join('\n');
+}

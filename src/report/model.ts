@@ -1,0 +1,205 @@
+import { arch, cpus, release, totalmem, type } from 'node:os';
+import { readFileSync } from 'node:fs';
+import type { Setting } from '../config/resolve.js';
+import { describeSource } from '../config/errors.js';
+import type { RunResult } from '../measure/run.js';
+import type { OpStats } from '../measure/histogram.js';
+import type { CaseResult, StopReason, TargetCaseResult } from '../measure/runner.js';
+import { ERROR_CONFIDENCE } from '../stats/index.js';
+
+/** Version of the results.json layout; bumped on any incompatible change. */
+export const SCHEMA_VERSION = 1;
+
+export const TOOL_VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+export interface EntryStats {
+  /** Iterations kept after removing upper outliers. */
+  readonly n: number;
+  readonly outliers: number;
+  readonly meanMs: number | null;
+  /** Half-width of the 99.9% Student-t confidence interval of the mean. */
+  readonly errorMs: number | null;
+  readonly stdDevMs: number | null;
+  readonly medianMs: number | null;
+  readonly minMs: number | null;
+  readonly maxMs: number | null;
+  readonly ciLowerMs: number | null;
+  readonly ciUpperMs: number | null;
+  /** 100 × Mean / Mean of the baseline target of the same parameter combination. */
+  readonly percent: number | null;
+  readonly confidence: number;
+}
+
+/** One scenario × parameter combination × target: the unit every output format shows a row for. */
+export interface ResultEntry {
+  readonly scenario: { readonly name: string; readonly file: string | null; readonly description: string; readonly params: Readonly<Record<string, number>> };
+  readonly target: { readonly name: string; readonly mode: string; readonly servers: readonly string[]; readonly client: string };
+  readonly state: TargetCaseResult['state'];
+  readonly error: string | null;
+  readonly baseline: boolean;
+  readonly stats: EntryStats;
+  readonly samplesMs: readonly number[];
+  readonly ops: { readonly set: OpStats; readonly get: OpStats };
+  readonly verification: TargetCaseResult['verification'];
+  readonly iterations: TargetCaseResult['iterations'] & { readonly rounds: number; readonly stopReason: StopReason };
+  readonly errors: Readonly<Record<string, number>>;
+  readonly undeletedKeys: number;
+}
+
+export interface SettingRecord {
+  readonly value: unknown;
+  readonly source: string;
+}
+
+export interface TargetEnvironment {
+  readonly name: string;
+  readonly servers: readonly string[];
+  readonly mode: string;
+  readonly modeDetected: boolean;
+  readonly serverVersion: string;
+  readonly primaries: number;
+  readonly replicas: number;
+  readonly client: string;
+  readonly clientVersion: string;
+  readonly tls: boolean;
+  /** Where each `<NAME>_*` option came from. Passwords are never recorded, only their source. */
+  readonly options: Readonly<Record<string, string>>;
+}
+
+export interface ResultsDocument {
+  readonly schemaVersion: typeof SCHEMA_VERSION;
+  readonly runId: string;
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  readonly aborted: boolean;
+  readonly environment: {
+    readonly tool: string;
+    readonly toolVersion: string;
+    readonly node: string;
+    readonly os: string;
+    readonly cpu: string;
+    readonly cpuCount: number;
+    readonly memoryGiB: number;
+    readonly targets: readonly TargetEnvironment[];
+  };
+  readonly baseline: { readonly rule: 'explicit' | 'fastest'; readonly name: string | null };
+  readonly scenarios: readonly {
+    readonly name: string;
+    readonly file: string | null;
+    readonly description: string;
+    readonly settings: Readonly<Record<string, SettingRecord>>;
+  }[];
+  readonly results: readonly ResultEntry[];
+}
+
+const finite = (x: number | undefined): number | null => (x === undefined || !Number.isFinite(x) ? null : x);
+
+function settingsRecord(settings: ReadonlyMap<string, Setting>): Record<string, SettingRecord> {
+  const out: Record<string, SettingRecord> = {};
+  for (const [key, setting] of settings) out[key] = { value: setting.value, source: describeSource(setting.source) };
+  return out;
+}
+
+/** The baseline of one parameter combination: the explicit one if it completed, else the fastest. */
+function baselineOf(c: CaseResult, explicit: string | undefined): TargetCaseResult | undefined {
+  const measured = c.targets.filter((t) => t.summary !== undefined);
+  if (explicit !== undefined) return measured.find((t) => t.name === explicit);
+  return measured.reduce<TargetCaseResult | undefined>((best, t) => (best === undefined || (t.summary?.mean ?? Infinity) < (best.summary?.mean ?? Infinity) ? t : best), undefined);
+}
+
+/** Turns a run's raw results into the results document that every format is rendered from. */
+export function buildDocument(run: RunResult, explicitBaseline: string | undefined): ResultsDocument {
+  const results: ResultEntry[] = [];
+  for (const { scenario, cases } of run.scenarios) {
+    for (const c of cases) {
+      const base = baselineOf(c, explicitBaseline);
+      for (const t of c.targets) {
+        const connected = run.targets.find((x) => x.config.name === t.name);
+        const s = t.summary;
+        const percent = s !== undefined && base?.summary !== undefined ? (100 * s.mean) / base.summary.mean : undefined;
+        results.push({
+          scenario: { name: scenario.name, file: scenario.file ?? null, description: scenario.description, params: { ...c.params } },
+          target: {
+            name: t.name,
+            mode: connected?.info.mode ?? 'unknown',
+            servers: connected?.info.servers ?? [],
+            client: connected?.info.client ?? 'unknown',
+          },
+          state: t.state,
+          error: t.error ?? null,
+          baseline: base?.name === t.name,
+          stats: {
+            n: s?.n ?? 0,
+            outliers: s?.outliers ?? 0,
+            meanMs: finite(s?.mean),
+            errorMs: finite(s?.error),
+            stdDevMs: finite(s?.stdDev),
+            medianMs: finite(s?.median),
+            minMs: finite(s?.min),
+            maxMs: finite(s?.max),
+            ciLowerMs: finite(s?.ciLower),
+            ciUpperMs: finite(s?.ciUpper),
+            percent: finite(percent),
+            confidence: ERROR_CONFIDENCE,
+          },
+          samplesMs: t.samplesMs,
+          ops: t.ops,
+          verification: t.verification,
+          iterations: { ...t.iterations, rounds: c.rounds, stopReason: c.stopReason },
+          errors: t.errors,
+          undeletedKeys: t.undeletedKeys,
+        });
+      }
+    }
+  }
+  const cpuList = cpus();
+  return {
+    schemaVersion: SCHEMA_VERSION,
+    runId: run.runId,
+    startedAt: run.startedAt.toISOString(),
+    finishedAt: run.finishedAt.toISOString(),
+    aborted: run.aborted,
+    environment: {
+      tool: 'cachebench',
+      toolVersion: TOOL_VERSION,
+      node: process.version,
+      os: `${type()} ${release()} ${arch()}`,
+      cpu: cpuList[0]?.model.trim() ?? 'unknown',
+      cpuCount: cpuList.length,
+      memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
+      targets: run.targets.map((t) => ({
+        name: t.config.name,
+        servers: t.info.servers,
+        mode: t.info.mode,
+        modeDetected: t.info.modeDetected,
+        serverVersion: t.info.serverVersion,
+        primaries: t.info.primaries,
+        replicas: t.info.replicas,
+        client: t.info.client,
+        clientVersion: t.info.clientVersion,
+        tls: t.info.tls,
+        options: Object.fromEntries(Object.entries(t.config.sources).map(([k, v]) => [`${t.config.name}_${k}`, describeSource(v)])),
+      })),
+    },
+    baseline: { rule: explicitBaseline !== undefined ? 'explicit' : 'fastest', name: explicitBaseline ?? null },
+    scenarios: run.scenarios.map(({ scenario }) => ({
+      name: scenario.name,
+      file: scenario.file ?? null,
+      description: scenario.description,
+      settings: settingsRecord(scenario.settings),
+    })),
+    results,
+  };
+}
+
+/** Entries grouped by scenario and parameter combination, in run order. */
+export function groupEntries(doc: ResultsDocument): { key: string; scenario: ResultEntry['scenario']; entries: ResultEntry[] }[] {
+  const groups = new Map<string, { key: string; scenario: ResultEntry['scenario']; entries: ResultEntry[] }>();
+  for (const e of doc.results) {
+    const key = `${e.scenario.name} ${JSON.stringify(e.scenario.params)}`;
+    const group = groups.get(key) ?? { key, scenario: e.scenario, entries: [] };
+    group.entries.push(e);
+    groups.set(key, group);
+  }
+  return [...groups.values()];
+}

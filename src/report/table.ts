@@ -1,0 +1,23 @@
+import { COLUMNS, chooseTimeUnit, formatCell } from './columns.js';
+import type { ResultEntry } from './model.js';
+
+/**
+ * A BenchmarkDotNet-style table (pipe-separated, padded, numbers right-aligned):
+ * readable on a console and valid markdown.
+ */
+export function renderTable(entries: readonly ResultEntry[]): string {
+  const columns = COLUMNS.filter((c) => c.inTable);
+  const unit = chooseTimeUnit(entries);
+  const rows = entries.map((e) => columns.map((c) => formatCell(c, e, unit) + (c.id === 'target' && e.state !== 'completed' ? ` (${e.state})` : '')));
+  const widths = columns.map((c, i) => Math.max(c.header.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const right = columns.map((c) => c.kind !== 'text');
+  const line = (cells: readonly string[]): string =>
+    `| ${cells.map((cell, i) => (right[i] ? cell.padStart(widths[i] ?? 0) : cell.padEnd(widths[i] ?? 0))).join(' | ')} |`;
+  const rule = `|${widths.map((w, i) => (right[i] ? `${'-'.repeat(w + 1)}:` : `${'-'.repeat(w + 2)}`)).join('|')}|`;
+  return [line(columns.map((c) => c.header)), rule, ...rows.map(line)].join('\n');
+}
+
+/** One line naming a parameter combination: `READ_RATIO=100 WRITE_COUNT=10 PAYLOAD_BYTES=20000`. */
+export function describeParams(params: object): string {
+  return Object.entries(params).map(([k, v]) => `${k}=${v}`).join(' ');
+}

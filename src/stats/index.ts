@@ -1,0 +1,1 @@
+export { ERROR_CONFIDENCE, confidenceHalfWidth, removeUpperOutliers, studentTQuantile, summarize, type Summary } from './describe.js';

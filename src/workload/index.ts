@@ -1,0 +1,2 @@
+export { deleteKeys, keyPrefix, prepareIteration, runSeedIteration, type IterationOutcome, type IterationPlan, type OpRecorder } from './seed-loop.js';
+export { Tally } from './tally.js';

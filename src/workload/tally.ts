@@ -1,0 +1,36 @@
+/** Counters of one target over a whole parameter combination: ops, failures, verification. */
+export class Tally {
+  sets = 0;
+  setErrors = 0;
+  gets = 0;
+  getErrors = 0;
+  /** GETs that returned exactly the bytes written. */
+  verified = 0;
+  /** GETs that returned nothing for a key just written. */
+  missing = 0;
+  /** GETs that returned other bytes (wrong length or content). */
+  mismatched = 0;
+  /** Distinct failure messages with their counts (at most MAX_MESSAGES kept). */
+  readonly errorMessages = new Map<string, number>();
+
+  static readonly MAX_MESSAGES = 10;
+
+  /** Records a failed op and its message. */
+  fail(op: 'set' | 'get', error: unknown): string {
+    if (op === 'set') this.setErrors++;
+    else this.getErrors++;
+    const message = `${op.toUpperCase()}: ${error instanceof Error ? error.message : String(error)}`;
+    const seen = this.errorMessages.get(message);
+    if (seen !== undefined) this.errorMessages.set(message, seen + 1);
+    else if (this.errorMessages.size < Tally.MAX_MESSAGES) this.errorMessages.set(message, 1);
+    return message;
+  }
+
+  get failedOps(): number {
+    return this.setErrors + this.getErrors;
+  }
+
+  get verificationFailures(): number {
+    return this.missing + this.mismatched;
+  }
+}
