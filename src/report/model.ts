@@ -116,7 +116,7 @@ export function buildDocument(run: RunResult, explicitBaseline: string | undefin
       for (const t of c.targets) {
         const connected = run.targets.find((x) => x.config.name === t.name);
         const s = t.summary;
-        const percent = s !== undefined && base?.summary !== undefined ? (100 * s.mean) / base.summary.mean : undefined;
+        const percent = s !== undefined && base?.summary !== undefined ? 100 * (s.mean / base.summary.mean) : undefined;
         results.push({
           scenario: { name: scenario.name, file: scenario.file ?? null, description: scenario.description, params: { ...c.params } },
           target: {

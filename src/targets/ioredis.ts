@@ -50,7 +50,11 @@ async function probe(config: TargetConfig, server: ServerAddress, controls: RunC
     retryStrategy: () => null,
     enableReadyCheck: false,
   });
-  redis.on('error', () => undefined); // surfaced through the rejected promises below
+  // ioredis rejects connect() with a generic "Connection is closed."; the cause comes as an 'error' event.
+  let socketError: Error | undefined;
+  redis.on('error', (error: Error) => {
+    socketError ??= error;
+  });
   try {
     await redis.connect();
     const info = parseInfo(await redis.info());
@@ -62,8 +66,9 @@ async function probe(config: TargetConfig, server: ServerAddress, controls: RunC
     }
     return { server, info, ...(clusterNodes !== undefined ? { clusterNodes } : {}) };
   } catch (error: unknown) {
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new TargetUnreachableError(config.name, server.display, reason, { cause: error });
+    const cause = socketError ?? error;
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    throw new TargetUnreachableError(config.name, server.display, reason, { cause });
   } finally {
     redis.disconnect();
   }

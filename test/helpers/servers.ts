@@ -1,0 +1,74 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { startRedisCluster, startRedisServer, type RedisCluster, type RedisServer } from '../../src/local/index.js';
+
+export function tempDir(prefix = 'cachebench-test-'): { dir: string; remove: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** A standalone server for a test file; `stop` stops it by PID and removes its folder. */
+export async function standalone(): Promise<{ server: RedisServer; address: string; stop: () => Promise<void> }> {
+  const tmp = tempDir();
+  const server = await startRedisServer({ dir: tmp.dir });
+  return {
+    server,
+    address: `127.0.0.1:${server.port}`,
+    stop: async () => {
+      await server.process.stop();
+      tmp.remove();
+    },
+  };
+}
+
+/** A 3 primary + 3 replica cluster for a test file. */
+export async function cluster(): Promise<{ cluster: RedisCluster; addresses: string; stop: () => Promise<void> }> {
+  const tmp = tempDir();
+  const c = await startRedisCluster({ dir: tmp.dir });
+  return {
+    cluster: c,
+    addresses: c.nodes.slice(0, 3).map((n) => `127.0.0.1:${n.port}`).join(','),
+    stop: async () => {
+      await c.stop();
+      tmp.remove();
+    },
+  };
+}
+
+/** A plain connection to one of the test's own servers. */
+export function connect(port: number): Redis {
+  const redis = new Redis({ host: '127.0.0.1', port, protocol: 2, maxRetriesPerRequest: 1, retryStrategy: () => null });
+  redis.on('error', () => undefined); // failures surface as rejected commands
+  return redis;
+}
+
+/** All keys matching a pattern on one server (SCAN; fine on the test's own servers). */
+export async function scanKeys(port: number, pattern: string): Promise<string[]> {
+  const redis = connect(port);
+  try {
+    const keys: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, batch] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      cursor = next;
+      keys.push(...batch);
+    } while (cursor !== '0');
+    return keys;
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** Count of a command in INFO commandstats (0 when never called). */
+export async function commandCount(port: number, command: string): Promise<number> {
+  const redis = connect(port);
+  try {
+    const info = await redis.info('commandstats');
+    const m = new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(info);
+    return m ? Number(m[1]) : 0;
+  } finally {
+    redis.disconnect();
+  }
+}

@@ -1,0 +1,198 @@
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { mean } from 'simple-statistics';
+import { COLUMNS, type ResultsDocument } from '../../src/report/index.js';
+import { runCli } from '../helpers/cli.js';
+import { cluster, connect, scanKeys, standalone, tempDir } from '../helpers/servers.js';
+
+type Standalone = Awaited<ReturnType<typeof standalone>>;
+type Cluster = Awaited<ReturnType<typeof cluster>>;
+
+let single: Standalone;
+let multi: Cluster;
+const out = tempDir('cachebench-results-');
+
+before(async () => {
+  [single, multi] = await Promise.all([standalone(), cluster()]);
+});
+after(async () => {
+  await Promise.all([single?.stop(), multi?.stop()]);
+  out.remove();
+});
+
+function readDoc(stdout: string): { doc: ResultsDocument; dir: string } {
+  const m = /Report: (.*)report\.md/.exec(stdout);
+  assert.ok(m?.[1], `no report path in stdout: ${stdout}`);
+  const dir = m[1];
+  return { doc: JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as ResultsDocument, dir };
+}
+
+async function harnessKeysEverywhere(): Promise<string[]> {
+  const ports = [single.server.port, ...multi.cluster.nodes.map((n) => n.port)];
+  return (await Promise.all(ports.map((p) => scanKeys(p, 'cachebench:*')))).flat();
+}
+
+describe('the seed experiment through the CLI', () => {
+  it('runs the seed command line verbatim after `run --` against a 3+3 cluster and a standalone server', async () => {
+    const foreign = connect(single.server.port);
+    await foreign.set('app:session:1', 'keep me');
+    foreign.disconnect();
+    const result = await runCli([
+      'run', '--out', out.dir, '--min-iterations', '3', '--max-iterations', '4', '--warmup-iterations', '1', '--',
+      '--envVars', `REDIS_SERVERS:${multi.addresses}`, 'READ_RATIO:100', 'WRITE_COUNT:10', 'PAYLOAD_BYTES:20000', `SOSS_SERVERS:${single.address}`,
+    ]);
+    assert.equal(result.code, 0, result.stderr);
+    const { doc, dir } = readDoc(result.stdout);
+
+    assert.equal(doc.schemaVersion, 1);
+    assert.match(doc.runId, /^\d{8}-\d{6}-[0-9a-f]{4}$/);
+    assert.deepEqual(doc.environment.targets.map((t) => [t.name, t.mode, t.primaries, t.replicas]), [['REDIS', 'cluster', 3, 3], ['SOSS', 'standalone', 1, 0]]);
+    assert.match(doc.environment.targets[0]?.serverVersion ?? '', /^\d+\.\d+\.\d+$/);
+    assert.equal(doc.results.length, 2);
+    for (const e of doc.results) {
+      assert.deepEqual(e.scenario.params, { READ_RATIO: 100, WRITE_COUNT: 10, PAYLOAD_BYTES: 20000 });
+      assert.equal(e.state, 'completed');
+      assert.equal(e.iterations.rounds, 4);
+      assert.equal(e.samplesMs.length, 4);
+      assert.equal(e.stats.n + e.stats.outliers, 4);
+      // Every op of the measured iterations is in the histograms, every GET (warm-up too) was verified.
+      assert.equal(e.ops.set.count, 4 * 10);
+      assert.equal(e.ops.get.count, 4 * 10 * 100);
+      assert.equal(e.verification.reads, 5 * 10 * 100);
+      assert.equal(e.verification.verified, e.verification.reads);
+      assert.equal(e.verification.missing + e.verification.mismatched, 0);
+      assert.equal(e.ops.set.errors + e.ops.get.errors, 0);
+      assert.ok((e.ops.get.p50Us ?? 0) > 0 && (e.ops.get.p50Us ?? 0) <= (e.ops.get.p99Us ?? 0) && (e.ops.get.p99Us ?? 0) <= (e.ops.get.p999Us ?? 0));
+      // Mean of the kept iteration samples, recomputed here.
+      const sorted = [...e.samplesMs].sort((a, b) => a - b);
+      assert.ok(Math.abs(mean(sorted.slice(0, e.stats.n)) - (e.stats.meanMs ?? NaN)) < 1e-9);
+      // An iteration is 1010 round trips: more than 1010 × the fastest GET.
+      assert.ok((e.stats.meanMs ?? 0) * 1000 > 1010 * 10);
+    }
+    const fastest = doc.results.reduce((a, b) => ((a.stats.meanMs ?? Infinity) <= (b.stats.meanMs ?? Infinity) ? a : b));
+    assert.equal(fastest.stats.percent, 100);
+    assert.ok(fastest.baseline);
+    const other = doc.results.find((e) => e !== fastest);
+    assert.ok(Math.abs((other?.stats.percent ?? 0) - (100 * (other?.stats.meanMs ?? 0)) / (fastest.stats.meanMs ?? 1)) < 1e-9);
+    assert.equal(doc.scenarios[0]?.settings.READ_RATIO?.source, '--envVars');
+    assert.equal(doc.scenarios[0]?.settings.MIN_ITERATIONS?.source, 'flag --min-iterations');
+
+    // The three files and the console show the same table.
+    assert.deepEqual(readdirSync(dir).sort(), ['report.md', 'results.csv', 'results.json']);
+    const csv = readFileSync(join(dir, 'results.csv'), 'utf8').trim().split('\n');
+    assert.equal(csv[0], COLUMNS.map((c) => c.id).join(','));
+    assert.equal(csv.length, 3);
+    const report = readFileSync(join(dir, 'report.md'), 'utf8');
+    for (const text of ['## Environment', '| REDIS  |', 'Mean', 'Error', 'StdDev', 'Percent', 'xychart-beta', 'READ_RATIO | 100 | --envVars']) {
+      assert.ok(report.includes(text), `report.md lacks ${text}`);
+    }
+    assert.ok(result.stdout.includes('| Target |'));
+
+    // Safety: the foreign key is untouched, no harness key is left anywhere.
+    const check = connect(single.server.port);
+    assert.equal(await check.get('app:session:1'), 'keep me');
+    check.disconnect();
+    assert.deepEqual(await harnessKeysEverywhere(), []);
+  });
+
+  it('catches values overwritten or deleted by a second writer mid-iteration, and exits 1', async () => {
+    // The attacker is another client of the test's own server: on every SET of a harness key
+    // (keyspace notification) it flips a byte of every 2nd key and deletes every 3rd.
+    const admin = connect(single.server.port);
+    await admin.config('SET', 'notify-keyspace-events', 'E$');
+    const subscriber = connect(single.server.port);
+    const attacker = connect(single.server.port);
+    let seen = 0;
+    subscriber.on('message', (_channel: string, key: string) => {
+      if (!key.startsWith('cachebench:')) return;
+      seen++;
+      if (seen % 3 === 0) void attacker.del(key);
+      // Only if the key still exists: a late SETRANGE must not re-create a key the harness deleted.
+      else if (seen % 2 === 0) void attacker.eval("if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('SETRANGE', KEYS[1], 0, ARGV[1]) end", 1, key, '\u0000\u0001corrupt');
+    });
+    await subscriber.subscribe('__keyevent@0__:set');
+    try {
+      const result = await runCli(['run', '--out', out.dir, '--min-iterations', '3', '--max-iterations', '3', '--warmup-iterations', '0'], {
+        env: { VICTIM_SERVERS: single.address, READ_RATIO: '50', WRITE_COUNT: '12', PAYLOAD_BYTES: '1000' },
+      });
+      assert.equal(result.code, 1, result.stderr);
+      const { doc } = readDoc(result.stdout);
+      const v = doc.results[0]?.verification;
+      assert.ok(v);
+      assert.ok(v.mismatched > 0, `mismatched ${v.mismatched}`);
+      assert.ok(v.missing > 0, `missing ${v.missing}`);
+      assert.equal(v.verified + v.missing + v.mismatched, v.reads);
+      assert.match(result.stdout, /VERIFICATION FAILED/);
+    } finally {
+      await admin.config('SET', 'notify-keyspace-events', '');
+      for (const c of [admin, subscriber, attacker]) c.disconnect();
+    }
+    assert.deepEqual(await harnessKeysEverywhere(), []);
+  });
+
+  it('on SIGINT stops, deletes every key it wrote (which carried a TTL) and exits 130', async () => {
+    let signalled = false;
+    let ttls: number[] = [];
+    const result = await runCli(['run', '--out', out.dir, '--min-iterations', '1000', '--max-iterations', '1000', '--key-ttl', '120'], {
+      env: { SLOW_SERVERS: multi.addresses, READ_RATIO: '200', WRITE_COUNT: '50', PAYLOAD_BYTES: '5000' },
+      onStderr: (text, child) => {
+        if (signalled || !text.includes('round 1/')) return;
+        signalled = true;
+        void (async () => {
+          try {
+            // Look at the keys in flight (on each node, READONLY so replicas answer too), then interrupt.
+            for (let i = 0; i < 40 && ttls.length === 0; i++) {
+              for (const node of multi.cluster.nodes) {
+                const keys = await scanKeys(node.port, 'cachebench:*');
+                const redis = connect(node.port);
+                await redis.call('READONLY');
+                ttls.push(...(await Promise.all(keys.map((k) => redis.ttl(k)))));
+                redis.disconnect();
+              }
+            }
+          } finally {
+            child.kill('SIGINT');
+          }
+        })();
+      },
+    });
+    assert.equal(result.code, 130, result.stderr);
+    assert.ok(ttls.length > 0, 'saw no key in flight');
+    ttls = ttls.filter((t) => t !== -2); // -2: deleted between SCAN and TTL
+    assert.ok(ttls.every((t) => t > 0 && t <= 120), `TTLs ${ttls.join(',')}`);
+    assert.match(result.stderr, /SIGINT/);
+    const { doc } = readDoc(result.stdout);
+    assert.equal(doc.aborted, true);
+    assert.deepEqual(await harnessKeysEverywhere(), []);
+  });
+
+  it('reports a sweep as one table per parameter combination with --targets order and --baseline', async () => {
+    const result = await runCli(['run', '--out', out.dir, '--targets', 'SINGLE,CLUSTER', '--baseline', 'CLUSTER', '--quiet',
+      '--envVars', 'READ_RATIO:1,5', 'WRITE_COUNT:5', 'PAYLOAD_BYTES:100', 'MIN_ITERATIONS:3', 'MAX_ITERATIONS:3', 'WARMUP_ITERATIONS:0'], {
+      env: { CLUSTER_SERVERS: multi.addresses, SINGLE_SERVERS: single.address, UNUSED_SERVERS: '127.0.0.1:1' },
+    });
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stderr, '');
+    const { doc } = readDoc(result.stdout);
+    assert.deepEqual(doc.results.map((e) => [e.scenario.params.READ_RATIO, e.target.name]), [[1, 'SINGLE'], [1, 'CLUSTER'], [5, 'SINGLE'], [5, 'CLUSTER']]);
+    for (const e of doc.results.filter((x) => x.target.name === 'CLUSTER')) assert.equal(e.stats.percent, 100);
+    assert.equal(doc.baseline.rule, 'explicit');
+    assert.equal((result.stdout.match(/\| Target +\|/g) ?? []).length, 2);
+  });
+});
+
+describe('writes nothing when the input is bad', () => {
+  it('exits 2 before any traffic on a bad value even when a good target is configured', async () => {
+    const redis = connect(single.server.port);
+    await redis.config('RESETSTAT');
+    const result = await runCli(['run', '--envVars', `GOOD_SERVERS:${single.address}`, 'WRITE_COUNT:-3']);
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /WRITE_COUNT="-3" \(from --envVars\).*Fix: /);
+    const stats = await redis.info('commandstats');
+    redis.disconnect();
+    assert.doesNotMatch(stats, /cmdstat_(set|get|del)/);
+    assert.ok(!existsSync(join(process.cwd(), 'results', 'x')));
+  });
+});
