@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Installs what cachebench needs on a Debian/Ubuntu machine with Node >= 20:
+# Debian's redis-server, redis-tools and nutcracker (when missing), the npm packages, the build.
+# Idempotent: quick when everything is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+{ command -v redis-cli >/dev/null 2>&1 && command -v redis-benchmark >/dev/null 2>&1; } || need+=(redis-tools)
+command -v nutcracker >/dev/null 2>&1 || need+=(nutcracker)
+
+if [ ${#need[@]} -gt 0 ]; then
+  echo "setup: installing Debian packages: ${need[*]}" >&2
+  if [ "$(id -u)" -eq 0 ]; then
+    as_root=()
+  elif command -v sudo >/dev/null 2>&1; then
+    as_root=(sudo)
+  else
+    echo "setup: error: need root or sudo to install ${need[*]}. Fix: run 'apt-get install ${need[*]}' as root, then run this again." >&2
+    exit 2
+  fi
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "setup: error: apt-get not found. Fix: install ${need[*]} with your system's package manager, then run this again." >&2
+    exit 2
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  "${as_root[@]}" apt-get update -qq
+  # policy-rc.d 101: do not start the packaged redis service on port 6379; cachebench starts its own servers.
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' | "${as_root[@]}" tee /usr/sbin/policy-rc.d >/dev/null
+    "${as_root[@]}" chmod +x /usr/sbin/policy-rc.d
+    trap '"${as_root[@]}" rm -f /usr/sbin/policy-rc.d' EXIT
+  fi
+  "${as_root[@]}" apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+if [ "$node_major" -lt 20 ]; then
+  echo "setup: error: Node $(node -v) is too old. Fix: install Node 20 or newer." >&2
+  exit 2
+fi
+
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+npm run --silent build
+echo "setup: ready ($(redis-server --version | cut -d' ' -f3), $(nutcracker --version 2>&1 | head -1), node $(node -v))" >&2

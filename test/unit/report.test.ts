@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { resolveConfig } from '../../src/config/resolve.js';
+import type { RunResult } from '../../src/measure/run.js';
+import type { TargetCaseResult } from '../../src/measure/runner.js';
+import { COLUMNS, buildDocument, renderConsole, renderCsv, renderMarkdown } from '../../src/report/index.js';
+import { summarize } from '../../src/stats/index.js';
+import type { CacheClient, ConnectedTarget } from '../../src/targets/index.js';
+
+const plan = resolveConfig({ scenarioFiles: [], env: { A_SERVERS: '127.0.0.1:1', B_SERVERS: 'redis://u:topsecret@127.0.0.1:2', C_SERVERS: '127.0.0.1:3' }, envVars: [], flags: {} });
+const noClient: CacheClient = { set: async () => undefined, get: async () => null, del: async () => undefined, close: async () => undefined };
+const targets: ConnectedTarget[] = plan.targets.map((config) => ({
+  config,
+  client: noClient,
+  info: { mode: 'standalone', modeDetected: true, serverVersion: '7.0.15', primaries: 1, replicas: 0, client: 'ioredis', clientVersion: '6.0.0', servers: config.servers.map((s) => s.display), tls: false },
+}));
+
+function target(name: string, samplesMs: number[], extra: Partial<TargetCaseResult> = {}): TargetCaseResult {
+  const summary = summarize(samplesMs);
+  return {
+    name, state: 'completed', samplesMs, ...(summary ? { summary } : {}),
+    ops: { set: { count: 10, errors: 0, p50Us: 50, p99Us: 90, p999Us: 99 }, get: { count: 1000, errors: 0, p50Us: 60, p99Us: 95.5, p999Us: 120 } },
+    verification: { reads: 1000, verified: 1000, missing: 0, mismatched: 0 },
+    iterations: { warmup: 1, measured: samplesMs.length, failed: 0 },
+    errors: {}, undeletedKeys: 0, ...extra,
+  };
+}
+
+const run: RunResult = {
+  runId: '20261125-000000-abcd',
+  startedAt: new Date('2026-11-25T00:00:00Z'),
+  finishedAt: new Date('2026-11-25T00:01:00Z'),
+  aborted: false,
+  targets,
+  scenarios: [{
+    scenario: plan.scenarios[0] as NonNullable<(typeof plan.scenarios)[0]>,
+    cases: [{
+      params: { READ_RATIO: 100, WRITE_COUNT: 10, PAYLOAD_BYTES: 20000 },
+      rounds: 5, stopReason: 'converged', elapsedMs: 1000, roundOrders: [],
+      targets: [
+        target('A', [290, 295, 300, 297, 296.5]),
+        target('B', [160, 162, 161, 163, 163.5]),
+        target('C', [], { state: 'errored', error: 'SET: Command timed out', ops: { set: { count: 0, errors: 3 }, get: { count: 0, errors: 0 } } }),
+      ],
+    }],
+  }],
+};
+
+describe('results document', () => {
+  const doc = buildDocument(run, undefined);
+  const [a, b, c] = doc.results;
+  it('takes the fastest target as the default baseline and gives Percent = 100 × Mean / baseline Mean', () => {
+    assert.equal(b?.baseline, true);
+    assert.equal(b?.stats.percent, 100);
+    // A: mean 295.7, B: mean 161.9 (the seed article's table): 182.6%
+    assert.ok(Math.abs((a?.stats.percent ?? 0) - (100 * 295.7) / 161.9) < 1e-9);
+    assert.equal(c?.stats.percent, null);
+    assert.equal(c?.stats.meanMs, null);
+  });
+  it('uses an explicit baseline', () => {
+    const explicit = buildDocument(run, 'A');
+    assert.equal(explicit.results[0]?.stats.percent, 100);
+    assert.ok(Math.abs((explicit.results[1]?.stats.percent ?? 0) - (100 * 161.9) / 295.7) < 1e-9);
+    assert.equal(explicit.baseline.rule, 'explicit');
+  });
+  it('never records a password, only where it came from', () => {
+    assert.ok(!JSON.stringify(doc).includes('topsecret'));
+    assert.ok(!renderMarkdown(doc).includes('topsecret'));
+  });
+});
+
+describe('one column definition feeds console, markdown and CSV', () => {
+  const doc = buildDocument(run, undefined);
+  const csv = renderCsv(doc).trim().split('\n').map((line) => line.split(','));
+  it('writes every column to CSV with raw values from results.json, missing values as empty cells', () => {
+    assert.deepEqual(csv[0], COLUMNS.map((col) => col.id));
+    const meanIndex = COLUMNS.findIndex((col) => col.id === 'mean_ms');
+    assert.equal(Number(csv[1]?.[meanIndex]), doc.results[0]?.stats.meanMs);
+    assert.equal(csv[3]?.[meanIndex], '');
+    const failedIndex = COLUMNS.findIndex((col) => col.id === 'failed_ops');
+    assert.equal(csv[3]?.[failedIndex], '3');
+  });
+  it('shows the seed table columns with BenchmarkDotNet-style units on the console and in markdown', () => {
+    const consoleText = renderConsole(doc);
+    const markdown = renderMarkdown(doc);
+    for (const header of COLUMNS.filter((col) => col.inTable).map((col) => col.header)) {
+      assert.ok(consoleText.includes(header), `console lacks ${header}`);
+      assert.ok(markdown.includes(header), `markdown lacks ${header}`);
+    }
+    assert.match(consoleText, /\| A +\| +295\.7 ms \|/);
+    assert.match(consoleText, /\| +183% \|/);
+    assert.match(consoleText, /\| C \(errored\) \| +NA \|/);
+    assert.match(markdown, /C errored\*\*: SET: Command timed out/);
+    assert.match(markdown, /bar \[295\.7, 161\.9\]/);
+  });
+});
