@@ -2,6 +2,7 @@
 export type Source =
   | { readonly kind: 'default' }
   | { readonly kind: 'scenario'; readonly file: string }
+  | { readonly kind: 'local' }
   | { readonly kind: 'env' }
   | { readonly kind: 'envVars' }
   | { readonly kind: 'flag'; readonly flag: string };
@@ -13,6 +14,8 @@ export function describeSource(source: Source): string {
       return 'built-in default';
     case 'scenario':
       return `scenario file ${source.file}`;
+    case 'local':
+      return 'local topology started by cachebench';
     case 'env':
       return 'process environment';
     case 'envVars':

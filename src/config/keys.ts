@@ -51,7 +51,8 @@ export const KEY_BY_NAME: ReadonlyMap<string, KeySpec> = new Map(KEY_SPECS.map((
 export const TARGET_OPTIONS = ['SERVERS', 'MODE', 'CLIENT', 'USERNAME', 'PASSWORD', 'TLS'] as const;
 export type TargetOption = (typeof TARGET_OPTIONS)[number];
 
-export const MODES = ['auto', 'cluster', 'standalone'] as const;
+/** auto asks the server (INFO); proxy sends no INFO/CLUSTER/CLIENT (twemproxy and other proxies). */
+export const MODES = ['auto', 'cluster', 'standalone', 'proxy'] as const;
 export type Mode = (typeof MODES)[number];
 export const CLIENTS = ['ioredis'] as const;
 export type ClientName = (typeof CLIENTS)[number];

@@ -64,6 +64,8 @@ export interface RunPlan {
 export interface ConfigInput {
   /** Paths of scenario files; none means one scenario of built-in defaults. */
   readonly scenarioFiles: readonly string[];
+  /** `<NAME>_*` settings of local topologies the harness started (lowest precedence of the target keys). */
+  readonly local?: Readonly<Record<string, string>>;
   /** The process environment. Only known keys and target keys are read. */
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Raw `--envVars` items, `KEY:VALUE`, split at the first colon. */
@@ -302,18 +304,26 @@ export function resolveConfig(input: ConfigInput): RunPlan {
   for (const [key, value] of Object.entries(input.env)) {
     if (value !== undefined) envLayer.set(key, { raw: value, source: ENV_SOURCE });
   }
+  const localLayer: Layer = new Map(Object.entries(input.local ?? {}).map(([key, raw]) => [key, { raw, source: { kind: 'local' } as Source }]));
   const envVarsLayer = parseEnvVarsItems(input.envVars);
   const flagLayer: Layer = new Map();
   for (const [key, value] of Object.entries(input.flags)) {
     if (value !== undefined) flagLayer.set(key, { raw: value, source: { kind: 'flag', flag: key.toLowerCase().replace(/_/g, '-') } });
   }
 
-  const names = new Set([...targetNamesOf(envLayer, false), ...targetNamesOf(envVarsLayer, true)]);
+  const userNames = new Set([...targetNamesOf(envLayer, false), ...targetNamesOf(envVarsLayer, true)]);
+  for (const name of targetNamesOf(localLayer, true)) {
+    if (userNames.has(name)) {
+      throw new ConfigError(`target ${name} is configured by ${name}_SERVERS and is also a local topology to start. Fix: unset ${name}_SERVERS or leave ${name} out of --local`);
+    }
+  }
+  const names = new Set([...userNames, ...targetNamesOf(localLayer, true)]);
+  const local = splitLayer(localLayer, names, true);
   const env = splitLayer(envLayer, names, false);
   const envVars = splitLayer(envVarsLayer, names, true);
 
   const targetOptions = new Map<string, Map<string, { raw: string; source: Source }>>();
-  for (const layer of [env, envVars]) {
+  for (const layer of [local, env, envVars]) {
     for (const [name, options] of layer.target) {
       const merged = targetOptions.get(name) ?? new Map<string, { raw: string; source: Source }>();
       for (const [option, entry] of options) merged.set(option, entry);

@@ -11,8 +11,13 @@ export interface ManagedProcess {
   stop(graceMs?: number): Promise<void>;
 }
 
-export function startProcess(name: string, command: string, args: readonly string[], cwd: string): ManagedProcess {
-  const child: ChildProcess = spawn(command, args, { cwd, stdio: 'ignore' });
+/**
+ * Starts a server process. `detached` puts it in its own process group and lets it outlive
+ * this process (for `cachebench up`); otherwise a Ctrl-C in the terminal reaches it too.
+ */
+export function startProcess(name: string, command: string, args: readonly string[], cwd: string, detached = false): ManagedProcess {
+  const child: ChildProcess = spawn(command, args, { cwd, stdio: 'ignore', detached });
+  if (detached) child.unref();
   if (child.pid === undefined) throw new Error(`could not start ${command}`);
   const pid = child.pid;
   let done = false;

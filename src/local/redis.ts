@@ -25,13 +25,17 @@ export interface StartRedisOptions {
   readonly nodeTimeoutMs?: number;
   /** Ports not to use (already handed out). */
   readonly avoid?: ReadonlySet<number>;
+  /** Port to try first (from findFreePorts); another free one is used if it was taken meanwhile. */
+  readonly port?: number;
   /** Extra `--name value` arguments. */
   readonly extraArgs?: readonly string[];
+  /** Let the server outlive this process (`cachebench up`). */
+  readonly detached?: boolean;
 }
 
 /** Sends one command on a fresh connection with no retries; rejects on any failure. */
 export async function adminCommand(port: number, ...args: string[]): Promise<string> {
-  const redis = new Redis({ host: '127.0.0.1', port, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, connectTimeout: 1000, commandTimeout: 2000, protocol: 2, enableReadyCheck: false });
+  const redis = new Redis({ host: '127.0.0.1', port, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, connectTimeout: 1000, commandTimeout: 2000, protocol: 2, enableReadyCheck: false, disableClientInfo: true });
   redis.on('error', () => undefined);
   try {
     await redis.connect();
@@ -42,7 +46,7 @@ export async function adminCommand(port: number, ...args: string[]): Promise<str
   }
 }
 
-async function waitUntil(what: string, deadlineMs: number, check: () => Promise<boolean>, abortIf?: () => string | undefined): Promise<void> {
+export async function waitUntil(what: string, deadlineMs: number, check: () => Promise<boolean>, abortIf?: () => string | undefined): Promise<void> {
   const end = Date.now() + deadlineMs;
   let lastError: unknown;
   while (Date.now() < end) {
@@ -74,7 +78,7 @@ export async function startRedisServer(options: StartRedisOptions): Promise<Redi
   const binary = requireBinary('redis-server');
   const avoid = new Set(options.avoid ?? []);
   for (let attempt = 1; ; attempt++) {
-    const [port] = await findFreePorts(1, avoid);
+    const [port] = attempt === 1 && options.port !== undefined ? [options.port] : await findFreePorts(1, avoid);
     if (port === undefined) throw new LocalSetupError('no free port');
     avoid.add(port);
     const log = join(options.dir, `redis-${port}.log`);
@@ -84,7 +88,7 @@ export async function startRedisServer(options: StartRedisOptions): Promise<Redi
       ...(options.cluster ? ['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', String(options.nodeTimeoutMs ?? 5000)] : []),
       ...(options.extraArgs ?? []),
     ];
-    const proc = startProcess(`redis-server:${port}`, binary, args, options.dir);
+    const proc = startProcess(`redis-server:${port}`, binary, args, options.dir, options.detached);
     try {
       await waitUntil(`redis-server on port ${port}`, 10_000, async () => (await adminCommand(port, 'PING')) === 'PONG',
         () => (proc.hasExited() ? `exited: ${logTail(log)}` : undefined));
@@ -107,7 +111,7 @@ export interface RedisCluster {
  * `redis-cli --cluster create`, and waits until every node reports cluster_state:ok with
  * all 16384 slots assigned and every node known.
  */
-export async function startRedisCluster(options: { dir: string; primaries?: number; replicasPerPrimary?: number; nodeTimeoutMs?: number }): Promise<RedisCluster> {
+export async function startRedisCluster(options: { dir: string; primaries?: number; replicasPerPrimary?: number; nodeTimeoutMs?: number; detached?: boolean }): Promise<RedisCluster> {
   const primaries = options.primaries ?? 3;
   const replicas = options.replicasPerPrimary ?? 1;
   const cli = requireBinary('redis-cli');
@@ -116,12 +120,12 @@ export async function startRedisCluster(options: { dir: string; primaries?: numb
     await Promise.all(nodes.map((n) => n.process.stop()));
   };
   try {
-    const avoid = new Set<number>();
-    for (let i = 0; i < primaries * (1 + replicas); i++) {
-      const node = await startRedisServer({ dir: options.dir, cluster: true, avoid, ...(options.nodeTimeoutMs !== undefined ? { nodeTimeoutMs: options.nodeTimeoutMs } : {}) });
-      avoid.add(node.port);
-      nodes.push(node);
-    }
+    const ports = await findFreePorts(primaries * (1 + replicas));
+    const starts = await Promise.allSettled(ports.map((port) =>
+      startRedisServer({ dir: options.dir, cluster: true, port, avoid: new Set(ports), detached: options.detached === true, ...(options.nodeTimeoutMs !== undefined ? { nodeTimeoutMs: options.nodeTimeoutMs } : {}) })));
+    for (const s of starts) if (s.status === 'fulfilled') nodes.push(s.value);
+    const failed = starts.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
     await run(cli, ['--cluster', 'create', ...nodes.map((n) => `${n.host}:${n.port}`), '--cluster-replicas', String(replicas), '--cluster-yes'], { timeout: 30_000 });
     for (const node of nodes) {
       await waitUntil(`cluster node ${node.port}`, 20_000, async () => {

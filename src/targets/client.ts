@@ -17,7 +17,7 @@ export interface CacheClient {
 
 /** What the harness learned about a target when it connected; goes into the report header. */
 export interface TargetInfo {
-  readonly mode: 'cluster' | 'standalone';
+  readonly mode: 'cluster' | 'standalone' | 'proxy';
   /** Whether the mode was asked of the server (auto) or set by `<NAME>_MODE`. */
   readonly modeDetected: boolean;
   readonly serverVersion: string;

@@ -23,6 +23,8 @@ function baseOptions(config: TargetConfig, server: ServerAddress, controls: RunC
   return {
     // RESP2 on the wire: what proxies (twemproxy) understand, and one round trip less than HELLO 3.
     protocol: 2,
+    // CLIENT SETINFO on connect would make a proxy (twemproxy) close the connection.
+    disableClientInfo: true,
     connectTimeout: controls.connectTimeoutMs,
     commandTimeout: controls.opTimeoutMs,
     // A failed op is reported, not retried behind our back (retries would hide errors and skew timings).
@@ -40,7 +42,10 @@ interface Probe {
   readonly clusterNodes?: string;
 }
 
-/** Connects to one listed server alone, reads INFO (and CLUSTER NODES when cluster-enabled), disconnects. */
+/**
+ * Connects to one listed server alone, reads INFO (and CLUSTER NODES when cluster-enabled), disconnects.
+ * In proxy mode only PING is sent: proxies such as twemproxy close the connection on INFO.
+ */
 async function probe(config: TargetConfig, server: ServerAddress, controls: RunControls): Promise<Probe> {
   const redis = new Redis({
     ...baseOptions(config, server, controls),
@@ -57,6 +62,11 @@ async function probe(config: TargetConfig, server: ServerAddress, controls: RunC
   });
   try {
     await redis.connect();
+    if (config.mode === 'proxy') {
+      const pong = await redis.ping();
+      if (pong !== 'PONG') throw new Error(`PING answered ${pong}`);
+      return { server, info: new Map() };
+    }
     const info = parseInfo(await redis.info());
     let clusterNodes: string | undefined;
     if (info.get('cluster_enabled') === '1') {
@@ -131,12 +141,12 @@ export const ioredisDriver: Driver = {
     if (mode === 'standalone' && clusterEnabled.length > 0) {
       throw new ConfigError(`${config.name}_MODE=standalone but ${clusterEnabled[0]?.server.display} is a Redis Cluster node (it would answer MOVED). Fix: set ${config.name}_MODE=cluster or auto`);
     }
-    if (mode === 'standalone' && probes.length > 1) {
-      throw new ConfigError(`${config.name}_SERVERS lists ${probes.length} standalone servers; a standalone target is one server. Fix: list one server, or use a Redis Cluster or a proxy in front of them`);
+    if (mode !== 'cluster' && probes.length > 1) {
+      throw new ConfigError(`${config.name}_SERVERS lists ${probes.length} ${mode} servers; a ${mode} target is one server. Fix: list one server, or use a Redis Cluster or a proxy in front of them`);
     }
     const first = probes[0];
     if (first === undefined) throw new ConfigError(`${config.name}_SERVERS is empty. Fix: list at least one server`);
-    let roles = { primaries: 1, replicas: Number(first.info.get('connected_slaves') ?? 0) };
+    let roles = { primaries: mode === 'proxy' ? 0 : 1, replicas: Number(first.info.get('connected_slaves') ?? 0) };
     if (mode === 'cluster' && first.clusterNodes !== undefined) roles = countClusterRoles(first.clusterNodes);
 
     const server = first.server;
@@ -157,6 +167,8 @@ export const ioredisDriver: Driver = {
         port: server.port,
         lazyConnect: true,
         retryStrategy: (times) => Math.min(100 * times, 1000),
+        // The ready check sends INFO, which proxies do not support.
+        enableReadyCheck: mode !== 'proxy',
       });
     }
     redis.on('error', () => undefined); // op failures are counted where the op is awaited
@@ -172,7 +184,7 @@ export const ioredisDriver: Driver = {
       info: {
         mode,
         modeDetected: config.mode === 'auto',
-        serverVersion: first.info.get('redis_version') ?? 'unknown',
+        serverVersion: first.info.get('redis_version') ?? (mode === 'proxy' ? 'unknown (proxy)' : 'unknown'),
         primaries: roles.primaries,
         replicas: roles.replicas,
         client: 'ioredis',

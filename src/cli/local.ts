@@ -1,0 +1,52 @@
+import { ConfigError } from '../config/errors.js';
+import { TOPOLOGY_DESCRIPTIONS, isOurProcess, readState, startLocal, stopState, writeState, STATE_FILE } from '../local/index.js';
+import { EXIT } from './exit.js';
+import { parseTopologies } from './run.js';
+
+/** `cachebench up`: start topologies that outlive this command; print the env lines to export. */
+export async function upCommand(names: readonly string[]): Promise<number> {
+  const topologies = parseTopologies(names, 'topology');
+  const cwd = process.cwd();
+  const existing = readState(cwd);
+  if (existing !== undefined) {
+    throw new ConfigError(`local topologies are already up (${existing.topologies.map((t) => t.name).join(', ')}, ${STATE_FILE}). Fix: run cachebench down first`);
+  }
+  const started = performance.now();
+  const deployment = await startLocal(topologies, { detached: true });
+  writeState(cwd, deployment);
+  process.stderr.write(`cachebench: up in ${((performance.now() - started) / 1000).toFixed(1)} s; state in ${STATE_FILE}; stop with cachebench down\n`);
+  for (const t of deployment.topologies) {
+    process.stdout.write(`# ${t.name}: ${TOPOLOGY_DESCRIPTIONS[t.name]}\n`);
+    for (const [key, value] of Object.entries(t.settings)) process.stdout.write(`export ${key}=${value}\n`);
+  }
+  return EXIT.ok;
+}
+
+/** `cachebench down`: stop exactly the PIDs `up` recorded. */
+export async function downCommand(): Promise<number> {
+  const cwd = process.cwd();
+  const state = readState(cwd);
+  if (state === undefined) {
+    process.stderr.write(`cachebench: nothing is up (no ${STATE_FILE})\n`);
+    return EXIT.ok;
+  }
+  const stopped = await stopState(cwd, state);
+  process.stderr.write(`cachebench: stopped ${stopped} processes of ${state.topologies.map((t) => t.name).join(', ')}\n`);
+  return EXIT.ok;
+}
+
+/** `cachebench status`: which recorded topologies are alive. Exit 1 if any process is gone. */
+export function statusCommand(): number {
+  const state = readState(process.cwd());
+  if (state === undefined) {
+    process.stdout.write('nothing is up\n');
+    return EXIT.ok;
+  }
+  let allAlive = true;
+  for (const t of state.topologies) {
+    const alive = t.processes.filter((p) => isOurProcess(p.pid, p.name)).length;
+    allAlive &&= alive === t.processes.length;
+    process.stdout.write(`${t.name}: ${alive === t.processes.length ? 'up' : alive === 0 ? 'down' : 'degraded'} (${alive}/${t.processes.length} processes) ${t.settings[`${t.name}_SERVERS`] ?? ''}\n`);
+  }
+  return allAlive ? EXIT.ok : EXIT.failed;
+}

@@ -1,0 +1,137 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { requireBinary } from './binaries.js';
+import { LocalSetupError } from './errors.js';
+import { findFreePorts } from './ports.js';
+import { startProcess, type ManagedProcess } from './process.js';
+import { adminCommand, startRedisCluster, startRedisServer, waitUntil, type RedisServer } from './redis.js';
+
+/** The local topologies, each a target named as here. */
+export const TOPOLOGIES = ['REDIS_CLUSTER', 'TWEMPROXY', 'REDIS_SINGLE'] as const;
+export type TopologyName = (typeof TOPOLOGIES)[number];
+
+export const TOPOLOGY_DESCRIPTIONS: Readonly<Record<TopologyName, string>> = {
+  REDIS_CLUSTER: 'Redis Cluster, 3 primaries + 3 replicas',
+  TWEMPROXY: 'twemproxy (ketama, fnv1a_64) over 3 standalone Redis servers',
+  REDIS_SINGLE: 'one standalone Redis server',
+};
+
+export interface RunningTopology {
+  readonly name: TopologyName;
+  /** The `<NAME>_*` settings that make it a target: SERVERS and MODE. */
+  readonly settings: Readonly<Record<string, string>>;
+  readonly processes: readonly ManagedProcess[];
+  readonly startMs: number;
+}
+
+export interface LocalDeployment {
+  /** Temporary folder holding every server's files; removed by stop(). */
+  readonly dir: string;
+  readonly topologies: readonly RunningTopology[];
+  /** Stops every process (by PID) and removes the folder. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** cluster-node-timeout of REDIS_CLUSTER in ms. @default 5000 */
+  readonly nodeTimeoutMs?: number;
+  /** Let the processes outlive this one (`cachebench up`). */
+  readonly detached?: boolean;
+}
+
+async function startTwemproxy(dir: string, detached: boolean): Promise<{ listen: string; processes: ManagedProcess[] }> {
+  const binary = requireBinary('nutcracker');
+  const backends: RedisServer[] = [];
+  const processes: ManagedProcess[] = [];
+  try {
+    const ports = await findFreePorts(5);
+    const avoid = new Set(ports);
+    const starts = await Promise.allSettled(ports.slice(0, 3).map((port) => startRedisServer({ dir, port, avoid, detached })));
+    for (const s of starts) if (s.status === 'fulfilled') {
+      backends.push(s.value);
+      processes.push(s.value.process);
+    }
+    const failed = starts.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
+    const [port, statsPort] = ports.slice(3);
+    const conf = join(dir, `nutcracker-${port}.yml`);
+    writeFileSync(conf, [
+      'cachebench:',
+      `  listen: 127.0.0.1:${port}`,
+      '  hash: fnv1a_64',
+      '  distribution: ketama',
+      '  redis: true',
+      '  auto_eject_hosts: false',
+      '  timeout: 5000',
+      '  servers:',
+      ...backends.map((b, i) => `    - 127.0.0.1:${b.port}:1 backend${i + 1}`),
+      '',
+    ].join('\n'));
+    const proc = startProcess(`nutcracker:${port}`, binary,
+      ['-c', conf, '-s', String(statsPort), '-a', '127.0.0.1', '-o', join(dir, `nutcracker-${port}.log`), '-p', join(dir, `nutcracker-${port}.pid`)], dir, detached);
+    processes.push(proc);
+    await waitUntil(`nutcracker on port ${port}`, 10_000, async () => (await adminCommand(port as number, 'PING')) === 'PONG',
+      () => (proc.hasExited() ? 'exited (see nutcracker log)' : undefined));
+    return { listen: `127.0.0.1:${port}`, processes };
+  } catch (error: unknown) {
+    await Promise.all(processes.map((p) => p.stop()));
+    throw error;
+  }
+}
+
+async function startOne(name: TopologyName, dir: string, options: StartOptions): Promise<RunningTopology> {
+  const started = performance.now();
+  const detached = options.detached === true;
+  switch (name) {
+    case 'REDIS_CLUSTER': {
+      const cluster = await startRedisCluster({ dir, detached, ...(options.nodeTimeoutMs !== undefined ? { nodeTimeoutMs: options.nodeTimeoutMs } : {}) });
+      return {
+        name,
+        settings: { REDIS_CLUSTER_SERVERS: cluster.nodes.map((n) => `${n.host}:${n.port}`).join(','), REDIS_CLUSTER_MODE: 'cluster' },
+        processes: cluster.nodes.map((n) => n.process),
+        startMs: performance.now() - started,
+      };
+    }
+    case 'TWEMPROXY': {
+      const proxy = await startTwemproxy(dir, detached);
+      return { name, settings: { TWEMPROXY_SERVERS: proxy.listen, TWEMPROXY_MODE: 'proxy' }, processes: proxy.processes, startMs: performance.now() - started };
+    }
+    case 'REDIS_SINGLE': {
+      const server = await startRedisServer({ dir, detached });
+      return { name, settings: { REDIS_SINGLE_SERVERS: `${server.host}:${server.port}`, REDIS_SINGLE_MODE: 'standalone' }, processes: [server.process], startMs: performance.now() - started };
+    }
+  }
+}
+
+/** Checks every binary the named topologies need before starting anything. */
+export function checkBinaries(names: readonly TopologyName[]): void {
+  requireBinary('redis-server');
+  if (names.includes('REDIS_CLUSTER')) requireBinary('redis-cli');
+  if (names.includes('TWEMPROXY')) requireBinary('nutcracker');
+}
+
+/**
+ * Starts the named topologies in parallel on free loopback ports, all files in one new
+ * temporary folder. On any failure stops what was started and removes the folder.
+ */
+export async function startLocal(names: readonly TopologyName[], options: StartOptions = {}): Promise<LocalDeployment> {
+  checkBinaries(names);
+  const dir = mkdtempSync(join(tmpdir(), 'cachebench-local-'));
+  const results = await Promise.allSettled(names.map((name) => startOne(name, dir, options)));
+  const topologies = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  let stopped = false;
+  const stop = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    await Promise.all(topologies.flatMap((t) => t.processes.map((p) => p.stop())));
+    rmSync(dir, { recursive: true, force: true });
+  };
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed !== undefined) {
+    await stop();
+    const reason = failed.reason instanceof Error ? failed.reason.message : String(failed.reason);
+    throw new LocalSetupError(`a local topology did not start: ${reason}`, { cause: failed.reason });
+  }
+  return { dir, topologies, stop };
+}
