@@ -3,7 +3,7 @@
 # Debian's redis-server, redis-tools and nutcracker (when missing), the npm packages, the build.
 # Idempotent: quick when everything is already there.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 
 need=()
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)

@@ -13,11 +13,11 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { median } from 'simple-statistics';
-import { resolveConfig } from '../src/config/resolve.js';
-import { requireBinary, startRedisServer } from '../src/local/index.js';
-import { executeRun } from '../src/measure/run.js';
-import { buildDocument } from '../src/report/index.js';
-import { tempDir } from '../test/helpers/servers.js';
+import { resolveConfig } from '../../src/config/resolve.js';
+import { requireBinary, startRedisServer } from '../../src/local/index.js';
+import { executeRun } from '../../src/measure/run.js';
+import { buildDocument } from '../../src/report/index.js';
+import { tempDir } from '../helpers/servers.js';
 
 const execFileAsync = promisify(execFile);
 const READ_RATIO = 100;
