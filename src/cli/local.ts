@@ -1,10 +1,10 @@
 import { ConfigError } from '../config/errors.js';
 import { TOPOLOGY_DESCRIPTIONS, isOurProcess, readState, startLocal, stopState, writeState, STATE_FILE } from '../local/index.js';
 import { EXIT } from './exit.js';
-import { parseTopologies } from './run.js';
+import { checkNodeTimeout, parseTopologies } from './run.js';
 
 /** `cachebench up`: start topologies that outlive this command; print the env lines to export. */
-export async function upCommand(names: readonly string[]): Promise<number> {
+export async function upCommand(names: readonly string[], nodeTimeoutMs: number): Promise<number> {
   const topologies = parseTopologies(names, 'topology');
   const cwd = process.cwd();
   const existing = readState(cwd);
@@ -12,7 +12,7 @@ export async function upCommand(names: readonly string[]): Promise<number> {
     throw new ConfigError(`local topologies are already up (${existing.topologies.map((t) => t.name).join(', ')}, ${STATE_FILE}). Fix: run cachebench down first`);
   }
   const started = performance.now();
-  const deployment = await startLocal(topologies, { detached: true });
+  const deployment = await startLocal(topologies, { detached: true, nodeTimeoutMs: checkNodeTimeout(nodeTimeoutMs) });
   writeState(cwd, deployment);
   process.stderr.write(`cachebench: up in ${((performance.now() - started) / 1000).toFixed(1)} s; state in ${STATE_FILE}; stop with cachebench down\n`);
   for (const t of deployment.topologies) {

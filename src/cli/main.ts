@@ -37,6 +37,7 @@ async function main(argv: readonly string[]): Promise<number> {
             .option('targets', { type: 'string', describe: 'comma-separated target names: selects and orders targets' })
             .option('baseline', { type: 'string', describe: 'target that Percent is relative to (default: the fastest)' })
             .option('local', { type: 'string', array: true, describe: `start local topologies for this run (default all: ${TOPOLOGIES.join(' ')})` })
+            .option('cluster-node-timeout', { type: 'number', default: 5000, describe: 'cluster-node-timeout (ms) of the local REDIS_CLUSTER' })
             .option('out', { type: 'string', default: 'results', describe: 'folder for <runId>/report.md, results.csv, results.json' })
             .option('quiet', { type: 'boolean', default: false, describe: 'no progress on stderr' }),
         ),
@@ -45,9 +46,10 @@ async function main(argv: readonly string[]): Promise<number> {
       },
     )
     .command('up [topologies..]', `start local topologies that stay up (default all: ${TOPOLOGIES.join(' ')}) and print the env lines to export`,
-      (y) => y.positional('topologies', { type: 'string', array: true }),
+      (y) => y.positional('topologies', { type: 'string', array: true })
+        .option('cluster-node-timeout', { type: 'number', default: 5000, describe: 'cluster-node-timeout (ms) of the local REDIS_CLUSTER' }),
       async (args) => {
-        exitCode = await upCommand((args.topologies as string[] | undefined) ?? []);
+        exitCode = await upCommand((args.topologies as string[] | undefined) ?? [], args['cluster-node-timeout']);
       })
     .command('down', 'stop the local topologies started by up (by their recorded PIDs)', (y) => y, async () => {
       exitCode = await downCommand();

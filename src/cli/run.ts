@@ -15,6 +15,7 @@ export interface RunArgs {
   targets?: string;
   baseline?: string;
   local?: string[];
+  'cluster-node-timeout': number;
   out: string;
   quiet: boolean;
   '--'?: string[];
@@ -44,6 +45,14 @@ export function parseBdnArgs(rest: readonly string[]): string[] {
     }
   }
   return items;
+}
+
+/** Validates --cluster-node-timeout. */
+export function checkNodeTimeout(ms: number): number {
+  if (!Number.isInteger(ms) || ms < 100 || ms > 600_000) {
+    throw new ConfigError(`--cluster-node-timeout ${String(ms)} is not a whole number of ms from 100 to 600000. Fix: e.g. --cluster-node-timeout 5000`);
+  }
+  return ms;
 }
 
 /** Validates `--local` names; an empty list means all topologies. */
@@ -86,6 +95,7 @@ function placeholders(names: readonly TopologyName[]): Record<string, string> {
 export async function runCommand(args: RunArgs): Promise<number> {
   let topologies: TopologyName[] = args.local !== undefined ? parseTopologies(args.local, '--local') : [];
   // Validate all input before starting or touching anything.
+  const nodeTimeoutMs = checkNodeTimeout(args['cluster-node-timeout']);
   let checked = plan(args, placeholders(topologies));
   if (checked.targets.length === 0 && args.local === undefined) {
     topologies = [...TOPOLOGIES];
@@ -99,7 +109,7 @@ export async function runCommand(args: RunArgs): Promise<number> {
   try {
     if (topologies.length > 0) {
       const started = performance.now();
-      deployment = await startLocal(topologies, { detached: true });
+      deployment = await startLocal(topologies, { detached: true, nodeTimeoutMs });
       process.stderr.write(`cachebench: local topologies up in ${((performance.now() - started) / 1000).toFixed(1)} s: ${deployment.topologies.map((t) => `${t.name} (${TOPOLOGY_DESCRIPTIONS[t.name]}, ${(t.startMs / 1000).toFixed(1)} s)`).join('; ')}\n`);
       if (traps.signal.aborted) return EXIT.interrupted;
     }

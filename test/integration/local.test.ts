@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, readdirSync, symlinkSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { requireBinary, startRedisServer, findFreePorts, isPortFree, TOPOLOGIES } from '../../src/local/index.js';
+import { adminCommand, requireBinary, startRedisServer, findFreePorts, isPortFree, TOPOLOGIES } from '../../src/local/index.js';
 import type { ResultsDocument } from '../../src/report/index.js';
 import { runCli } from '../helpers/cli.js';
 import { processesMentioning } from '../helpers/procs.js';
@@ -120,6 +120,25 @@ describe('up, status, run, down', () => {
     assertNothingLeft(tmp);
     const status = await runCli(['status'], { cwd });
     assert.match(status.stdout, /nothing is up/);
+  });
+});
+
+describe('cluster-node-timeout', () => {
+  it('is passed to every node of the local cluster', async () => {
+    const { tmp, cwd } = sandbox('nodetimeout');
+    const up = await runCli(['up', 'REDIS_CLUSTER', '--cluster-node-timeout', '3000'], { cwd, env: { TMPDIR: tmp } });
+    try {
+      assert.equal(up.code, 0, up.stderr);
+      const servers = /export REDIS_CLUSTER_SERVERS=(.*)/.exec(up.stdout)?.[1]?.split(',') ?? [];
+      assert.equal(servers.length, 6);
+      for (const server of servers) {
+        const port = Number(server.split(':')[1]);
+        assert.equal(await adminCommand(port, 'CONFIG', 'GET', 'cluster-node-timeout'), 'cluster-node-timeout,3000');
+      }
+    } finally {
+      await runCli(['down'], { cwd });
+    }
+    assertNothingLeft(tmp);
   });
 });
 
