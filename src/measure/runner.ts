@@ -18,6 +18,8 @@ export interface TargetCaseResult {
   readonly error?: string;
   /** Every measured iteration time in ms, in round order, outliers included. */
   readonly samplesMs: readonly number[];
+  /** Iteration time of each measured round (index = round − 1); null where the iteration failed or was not run. */
+  readonly roundSamplesMs: readonly (number | null)[];
   readonly summary?: Summary;
   readonly ops: { readonly set: OpStats; readonly get: OpStats };
   readonly verification: { readonly reads: number; readonly verified: number; readonly missing: number; readonly mismatched: number };
@@ -67,6 +69,7 @@ class TargetRun {
   state: 'running' | 'errored' | 'aborted' = 'running';
   error: string | undefined;
   readonly samplesMs: number[] = [];
+  readonly roundSamplesMs: (number | null)[] = [];
   readonly tally = new Tally();
   readonly setHistogram = new OpHistogram();
   readonly getHistogram = new OpHistogram();
@@ -178,9 +181,13 @@ export async function runCase(
       break;
     }
     roundOrders.push(order.map((r) => r.target.config.name));
+    for (const run of runs) run.roundSamplesMs.push(null);
     for (const run of order) {
       const ms = await iterate(run, keyPrefix, params, run.recorder);
-      if (ms !== undefined) run.samplesMs.push(ms);
+      if (ms !== undefined) {
+        run.samplesMs.push(ms);
+        run.roundSamplesMs[run.roundSamplesMs.length - 1] = ms;
+      }
       noteErrored(run);
       if (signal?.aborted) break;
     }
@@ -208,6 +215,7 @@ export async function runCase(
       state,
       ...(state === 'errored' && run.error !== undefined ? { error: run.error } : {}),
       samplesMs: run.samplesMs,
+      roundSamplesMs: run.roundSamplesMs,
       ...(summary !== undefined ? { summary } : {}),
       ops: { set: run.setHistogram.summarize(tally.setErrors), get: run.getHistogram.summarize(tally.getErrors) },
       verification: { reads: tally.gets, verified: tally.verified, missing: tally.missing, mismatched: tally.mismatched },

@@ -39,6 +39,8 @@ export interface ResultEntry {
   readonly baseline: boolean;
   readonly stats: EntryStats;
   readonly samplesMs: readonly number[];
+  /** Iteration time per measured round (null: failed or not run); aligned across the targets of a combination. */
+  readonly roundSamplesMs: readonly (number | null)[];
   readonly ops: { readonly set: OpStats; readonly get: OpStats };
   readonly verification: TargetCaseResult['verification'];
   readonly iterations: TargetCaseResult['iterations'] & { readonly rounds: number; readonly stopReason: StopReason };
@@ -143,6 +145,7 @@ export function buildDocument(run: RunResult, explicitBaseline: string | undefin
             confidence: ERROR_CONFIDENCE,
           },
           samplesMs: t.samplesMs,
+          roundSamplesMs: t.roundSamplesMs,
           ops: t.ops,
           verification: t.verification,
           iterations: { ...t.iterations, rounds: c.rounds, stopReason: c.stopReason },

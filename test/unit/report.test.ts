@@ -18,7 +18,7 @@ const targets: ConnectedTarget[] = plan.targets.map((config) => ({
 function target(name: string, samplesMs: number[], extra: Partial<TargetCaseResult> = {}): TargetCaseResult {
   const summary = summarize(samplesMs);
   return {
-    name, state: 'completed', samplesMs, ...(summary ? { summary } : {}),
+    name, state: 'completed', samplesMs, roundSamplesMs: samplesMs, ...(summary ? { summary } : {}),
     ops: { set: { count: 10, errors: 0, p50Us: 50, p99Us: 90, p999Us: 99 }, get: { count: 1000, errors: 0, p50Us: 60, p99Us: 95.5, p999Us: 120 } },
     verification: { reads: 1000, verified: 1000, missing: 0, mismatched: 0 },
     iterations: { warmup: 1, measured: samplesMs.length, failed: 0 },
