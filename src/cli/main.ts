@@ -6,6 +6,7 @@ import { KEY_SPECS, flagName } from '../config/keys.js';
 import { LocalSetupError, TOPOLOGIES } from '../local/index.js';
 import { TargetUnreachableError } from '../targets/index.js';
 import { EXIT, fail } from './exit.js';
+import { compareCommand, type CompareArgs } from './gate.js';
 import { downCommand, statusCommand, upCommand } from './local.js';
 import { runCommand, type RunArgs } from './run.js';
 
@@ -39,7 +40,10 @@ async function main(argv: readonly string[]): Promise<number> {
             .option('local', { type: 'string', array: true, describe: `start local topologies for this run (default all: ${TOPOLOGIES.join(' ')})` })
             .option('cluster-node-timeout', { type: 'number', default: 5000, describe: 'cluster-node-timeout (ms) of the local REDIS_CLUSTER' })
             .option('out', { type: 'string', default: 'results', describe: 'folder for <runId>/report.md, results.csv, results.json' })
-            .option('quiet', { type: 'boolean', default: false, describe: 'no progress on stderr' }),
+            .option('quiet', { type: 'boolean', default: false, describe: 'no progress on stderr' })
+            .option('fail-if-slower', { type: 'string', describe: 'in-run gate: exit 1 if a target is slower than --baseline by more than this (e.g. 5%), paired per round' })
+            .option('alpha', { type: 'number', default: 0.01, describe: 'significance level of the gate' })
+            .option('export', { type: 'string', array: true, describe: 'also write gab (github-action-benchmark) or bmf (Bencher) JSON: --export gab[=FILE]' }),
         ),
       async (args) => {
         exitCode = await runCommand(args as unknown as RunArgs);
@@ -50,6 +54,16 @@ async function main(argv: readonly string[]): Promise<number> {
         .option('cluster-node-timeout', { type: 'number', default: 5000, describe: 'cluster-node-timeout (ms) of the local REDIS_CLUSTER' }),
       async (args) => {
         exitCode = await upCommand((args.topologies as string[] | undefined) ?? [], args['cluster-node-timeout']);
+      })
+    .command('compare <baseline> <current>', 'compare two results.json files: verdict per scenario and target, exit 1 on Slower or failures',
+      (y) => y
+        .positional('baseline', { type: 'string', demandOption: true, describe: 'results.json of the reference run' })
+        .positional('current', { type: 'string', demandOption: true, describe: 'results.json of the run to judge' })
+        .option('threshold', { type: 'string', default: '5%', describe: 'smallest slowdown that counts (5% or 0.05)' })
+        .option('alpha', { type: 'number', default: 0.01, describe: 'significance level of each one-sided test' })
+        .option('export', { type: 'string', array: true, describe: 'write gab or bmf JSON of the current run: --export gab[=FILE]' }),
+      (args) => {
+        exitCode = compareCommand(args as unknown as CompareArgs);
       })
     .command('down', 'stop the local topologies started by up (by their recorded PIDs)', (y) => y, async () => {
       exitCode = await downCommand();

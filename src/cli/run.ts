@@ -5,7 +5,9 @@ import { resolveConfig, type RunPlan } from '../config/resolve.js';
 import { TOPOLOGIES, TOPOLOGY_DESCRIPTIONS, startLocal, type LocalDeployment, type TopologyName } from '../local/index.js';
 import { executeRun } from '../measure/run.js';
 import { buildDocument, renderConsole, writeResults } from '../report/index.js';
+import { compareInRun, gateExitCode, type GateOptions } from '../compare/index.js';
 import { EXIT } from './exit.js';
+import { parseAlpha, parseExports, parseThreshold, publishComparison, writeExports } from './gate.js';
 import { createProgress } from './progress.js';
 import { trapSignals } from './signals.js';
 
@@ -16,6 +18,9 @@ export interface RunArgs {
   baseline?: string;
   local?: string[];
   'cluster-node-timeout': number;
+  'fail-if-slower'?: string;
+  alpha: number;
+  export?: string[];
   out: string;
   quiet: boolean;
   '--'?: string[];
@@ -96,6 +101,12 @@ export async function runCommand(args: RunArgs): Promise<number> {
   let topologies: TopologyName[] = args.local !== undefined ? parseTopologies(args.local, '--local') : [];
   // Validate all input before starting or touching anything.
   const nodeTimeoutMs = checkNodeTimeout(args['cluster-node-timeout']);
+  const exports = parseExports(args.export ?? []);
+  let gate: GateOptions | undefined;
+  if (args['fail-if-slower'] !== undefined) {
+    gate = { threshold: parseThreshold(args['fail-if-slower'], '--fail-if-slower'), alpha: parseAlpha(args.alpha) };
+    if (args.baseline === undefined) throw new ConfigError('--fail-if-slower needs --baseline NAME: the target the others must not be slower than. Fix: add e.g. --baseline REDIS');
+  }
   let checked = plan(args, placeholders(topologies));
   if (checked.targets.length === 0 && args.local === undefined) {
     topologies = [...TOPOLOGIES];
@@ -127,13 +138,20 @@ export async function runCommand(args: RunArgs): Promise<number> {
       const files = writeResults(args.out, doc);
       process.stdout.write(`${renderConsole(doc)}\n`);
       process.stdout.write(`Report: ${files.report}\n`);
+      for (const file of writeExports(exports, doc, files.dir)) process.stderr.write(`cachebench: wrote ${file}\n`);
       if (result.aborted) return EXIT.interrupted;
+      let gateCode: number = EXIT.ok;
+      if (gate !== undefined && runPlan.baseline !== undefined) {
+        const comparison = compareInRun(doc, runPlan.baseline, gate);
+        publishComparison(comparison);
+        gateCode = gateExitCode(comparison);
+      }
       const bad = doc.results.filter((e) => e.state !== 'completed' || e.verification.missing + e.verification.mismatched + e.ops.get.errors + e.ops.set.errors > 0);
       if (bad.length > 0) {
         process.stderr.write(`cachebench: failures in ${bad.map((e) => `${e.target.name} (${e.scenario.name})`).join(', ')}: see the table\n`);
         return EXIT.failed;
       }
-      return EXIT.ok;
+      return gateCode === 0 ? EXIT.ok : EXIT.failed;
     } finally {
       progress.done();
     }

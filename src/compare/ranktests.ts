@@ -86,13 +86,13 @@ export interface TestResult {
  * Exact null distribution when both samples have < 50 values and there are no ties (as R's
  * wilcox.test), otherwise the normal approximation with tie and continuity corrections.
  */
-export function mannWhitney(x: readonly number[], y: readonly number[], alternative: Alternative): TestResult {
+export function mannWhitney(x: readonly number[], y: readonly number[], alternative: Alternative, method: 'auto' | 'normal' = 'auto'): TestResult {
   const m = x.length;
   const n = y.length;
   if (m === 0 || n === 0) return { statistic: Number.NaN, p: 1, exact: false };
   const { ranks, tieSizes } = midRanks([...x, ...y]);
   const w = ranks.slice(0, m).reduce((a, b) => a + b, 0) - (m * (m + 1)) / 2;
-  if (m < EXACT_BELOW && n < EXACT_BELOW && tieSizes.length === 0) {
+  if (method === 'auto' && m < EXACT_BELOW && n < EXACT_BELOW && tieSizes.length === 0) {
     const dist = cached(`u${m},${n}`, () => mannWhitneyNull(m, n));
     return { statistic: w, p: Math.min(1, alternative === 'greater' ? upperTail(dist, w) : lowerTail(dist, w)), exact: true };
   }
@@ -108,13 +108,13 @@ export function mannWhitney(x: readonly number[], y: readonly number[], alternat
  * Wilcoxon signed-rank test of d against 0, one-sided (zeros dropped).
  * Exact for n < 50 without ties or zeros, otherwise normal approximation with corrections.
  */
-export function signedRank(d: readonly number[], alternative: Alternative): TestResult {
+export function signedRank(d: readonly number[], alternative: Alternative, method: 'auto' | 'normal' = 'auto'): TestResult {
   const nonzero = d.filter((x) => x !== 0);
   const n = nonzero.length;
   if (n === 0) return { statistic: Number.NaN, p: 1, exact: false };
   const { ranks, tieSizes } = midRanks(nonzero.map(Math.abs));
   const v = ranks.reduce((a, r, i) => a + ((nonzero[i] as number) > 0 ? r : 0), 0);
-  if (n < EXACT_BELOW && tieSizes.length === 0 && n === d.length) {
+  if (method === 'auto' && n < EXACT_BELOW && tieSizes.length === 0 && n === d.length) {
     const dist = cached(`v${n}`, () => signedRankNull(n));
     return { statistic: v, p: Math.min(1, alternative === 'greater' ? upperTail(dist, v) : lowerTail(dist, v)), exact: true };
   }

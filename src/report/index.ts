@@ -6,3 +6,4 @@ export { renderMarkdown } from './markdown.js';
 export { SCHEMA_VERSION, buildDocument, groupEntries, type ResultEntry, type ResultsDocument } from './model.js';
 export { renderTable } from './table.js';
 export { writeResults, type WrittenFiles } from './write.js';
+export { benchmarkName, renderExport, toBencherMetricFormat, toGithubActionBenchmark, type ExportFormat } from './export.js';

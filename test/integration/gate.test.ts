@@ -1,0 +1,140 @@
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { ResultsDocument } from '../../src/report/index.js';
+import { runCli } from '../helpers/cli.js';
+import { startDelayProxy } from '../helpers/delay-proxy.js';
+import { connect, standalone, tempDir } from '../helpers/servers.js';
+
+let server: Awaited<ReturnType<typeof standalone>>;
+let proxy: Awaited<ReturnType<typeof startDelayProxy>>;
+const out = tempDir('cachebench-gate-');
+
+// 10 writes × (1 SET + 5 GETs) = 60 round trips per iteration; the proxy adds 1 ms to each: ≥ 5× slower.
+const WORKLOAD = { READ_RATIO: '5', WRITE_COUNT: '10', PAYLOAD_BYTES: '200', MIN_ITERATIONS: '20', MAX_ITERATIONS: '20', WARMUP_ITERATIONS: '1' };
+
+before(async () => {
+  server = await standalone();
+  proxy = await startDelayProxy(server.server.port, 1);
+});
+after(async () => {
+  await proxy?.close();
+  await server?.stop();
+  out.remove();
+});
+
+function resultsPath(stdout: string): string {
+  const dir = /Report: (.*)report\.md/.exec(stdout)?.[1];
+  assert.ok(dir, stdout);
+  return join(dir, 'results.json');
+}
+
+describe('in-run gate: run --baseline X --fail-if-slower', () => {
+  it('A/A: the same server under two target names is not Slower (exit 0), and the table goes to GITHUB_STEP_SUMMARY', async () => {
+    const summary = join(out.dir, 'summary.md');
+    writeFileSync(summary, '# earlier step\n');
+    const result = await runCli(['run', '--out', out.dir, '--quiet', '--baseline', 'A', '--fail-if-slower', '5%', '--alpha', '0.001'], {
+      env: { ...WORKLOAD, A_SERVERS: server.address, B_SERVERS: server.address, GITHUB_STEP_SUMMARY: summary },
+    });
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    const row = result.stdout.split('\n').find((l) => l.startsWith('| default |'));
+    assert.ok(row, result.stdout);
+    assert.doesNotMatch(row, /Slower/);
+    assert.match(row, /\| B \|/);
+    const written = readFileSync(summary, 'utf8');
+    assert.ok(written.startsWith('# earlier step\n'));
+    assert.match(written, /cachebench gate: each target vs A in the same rounds/);
+    assert.ok(written.includes(row));
+  });
+
+  it('a target behind a proxy that delays every reply by 1 ms is Slower, exit 1', async () => {
+    const result = await runCli(['run', '--out', out.dir, '--quiet', '--baseline', 'DIRECT', '--fail-if-slower', '5%'], {
+      env: { ...WORKLOAD, DIRECT_SERVERS: server.address, DELAYED_SERVERS: `127.0.0.1:${proxy.port}` },
+    });
+    assert.equal(result.code, 1, result.stdout + result.stderr);
+    const row = result.stdout.split('\n').find((l) => l.startsWith('| default |') && l.includes('| DELAYED |'));
+    assert.match(row ?? '', /\*\*Slower\*\*/);
+    const ratio = Number(/\| (\d+\.\d+) \[/.exec(row ?? '')?.[1]);
+    assert.ok(ratio > 1.2, `ratio ${ratio}`);
+  });
+
+  it('needs --baseline, and rejects a bad threshold before any traffic', async () => {
+    const noBaseline = await runCli(['run', '--fail-if-slower', '5%'], { env: { A_SERVERS: server.address } });
+    assert.equal(noBaseline.code, 2);
+    assert.match(noBaseline.stderr, /--fail-if-slower needs --baseline NAME/);
+    const bad = await runCli(['run', '--baseline', 'A', '--fail-if-slower', 'five'], { env: { A_SERVERS: server.address } });
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--fail-if-slower "five" is not a threshold.*Fix: /);
+  });
+});
+
+describe('compare <baseline.json> <current.json>', () => {
+  let baselineFile = '';
+  before(async () => {
+    const result = await runCli(['run', '--out', out.dir, '--quiet'], { env: { ...WORKLOAD, CACHE_SERVERS: server.address } });
+    assert.equal(result.code, 0, result.stderr);
+    baselineFile = resultsPath(result.stdout);
+  });
+
+  it('flags the same target made slower by a delaying proxy as Slower, exit 1, and exports gab and bmf', async () => {
+    const current = await runCli(['run', '--out', out.dir, '--quiet'], { env: { ...WORKLOAD, CACHE_SERVERS: `127.0.0.1:${proxy.port}` } });
+    assert.equal(current.code, 0, current.stderr);
+    const currentFile = resultsPath(current.stdout);
+    const gab = join(out.dir, 'gab.json');
+    const result = await runCli(['compare', baselineFile, currentFile, '--threshold', '5%', '--export', `gab=${gab}`, '--export', 'bmf']);
+    assert.equal(result.code, 1, result.stdout + result.stderr);
+    assert.match(result.stdout, /\| default \| READ_RATIO=5 WRITE_COUNT=10 PAYLOAD_BYTES=200 \| CACHE \| .* \| \*\*Slower\*\* \| — \|/);
+    const exported = JSON.parse(readFileSync(gab, 'utf8')) as { name: string; unit: string; value: number }[];
+    const doc = JSON.parse(readFileSync(currentFile, 'utf8')) as ResultsDocument;
+    assert.deepEqual(exported.map((e) => [e.name, e.unit, e.value]), [['default READ_RATIO=5 WRITE_COUNT=10 PAYLOAD_BYTES=200 CACHE', 'ms', doc.results[0]?.stats.meanMs]]);
+    const bmf = JSON.parse(readFileSync(join(currentFile, '..', 'benchmark-bmf.json'), 'utf8')) as Record<string, { latency: { value: number } }>;
+    assert.equal(bmf['default READ_RATIO=5 WRITE_COUNT=10 PAYLOAD_BYTES=200 CACHE']?.latency.value, Math.round((doc.results[0]?.stats.meanMs ?? 0) * 1e6));
+  });
+
+  it('exits 1 for verification failures in the current run, whatever the timing', async () => {
+    const admin = connect(server.server.port);
+    await admin.config('SET', 'notify-keyspace-events', 'E$');
+    const subscriber = connect(server.server.port);
+    const attacker = connect(server.server.port);
+    subscriber.on('message', (_channel: string, key: string) => {
+      if (key.startsWith('cachebench:')) void attacker.eval("if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('SETRANGE', KEYS[1], 0, 'XX') end", 1, key);
+    });
+    await subscriber.subscribe('__keyevent@0__:set');
+    let currentFile = '';
+    try {
+      const current = await runCli(['run', '--out', out.dir, '--quiet'], { env: { ...WORKLOAD, CACHE_SERVERS: server.address } });
+      assert.equal(current.code, 1, current.stderr);
+      currentFile = resultsPath(current.stdout);
+    } finally {
+      await admin.config('SET', 'notify-keyspace-events', '');
+      for (const c of [admin, subscriber, attacker]) c.disconnect();
+    }
+    const result = await runCli(['compare', baselineFile, currentFile]);
+    assert.equal(result.code, 1, result.stdout + result.stderr);
+    assert.match(result.stdout, /CACHE: \d+ mismatched reads/);
+  });
+
+  it('rejects files that are not cachebench results, schema mismatches and runs with nothing in common (exit 2)', async () => {
+    const notResults = join(out.dir, 'other.json');
+    writeFileSync(notResults, JSON.stringify({ hello: 'world' }));
+    const wrongSchema = join(out.dir, 'v9.json');
+    writeFileSync(wrongSchema, JSON.stringify({ schemaVersion: 9, results: [] }));
+    const doc = JSON.parse(readFileSync(baselineFile, 'utf8')) as ResultsDocument;
+    const otherTarget = join(out.dir, 'renamed.json');
+    writeFileSync(otherTarget, JSON.stringify({ ...doc, results: doc.results.map((e) => ({ ...e, target: { ...e.target, name: 'ELSEWHERE' } })) }));
+    const cases: [string[], RegExp][] = [
+      [[notResults, baselineFile], /other\.json is not a cachebench results file/],
+      [[baselineFile, wrongSchema], /v9\.json has schemaVersion 9, this cachebench reads 1/],
+      [[baselineFile, otherTarget], /no entry of .*renamed\.json matches one of .*by scenario, parameters and target/],
+      [[baselineFile, join(out.dir, 'missing.json')], /missing\.json cannot be read \(ENOENT\)/],
+      [[baselineFile, baselineFile, '--threshold=-3%'], /--threshold "-3%" is not a threshold/],
+    ];
+    for (const [args, expected] of cases) {
+      const result = await runCli(['compare', ...args]);
+      assert.equal(result.code, 2, `${args.join(' ')}: ${result.stderr}`);
+      assert.match(result.stderr, expected);
+      assert.match(result.stderr, /Fix: /);
+    }
+  });
+});
