@@ -107,13 +107,11 @@ export async function runCommand(args: RunArgs): Promise<number> {
     gate = { threshold: parseThreshold(args['fail-if-slower'], '--fail-if-slower'), alpha: parseAlpha(args.alpha) };
     if (args.baseline === undefined) throw new ConfigError('--fail-if-slower needs --baseline NAME: the target the others must not be slower than. Fix: add e.g. --baseline REDIS');
   }
-  let checked = plan(args, placeholders(topologies));
-  if (checked.targets.length === 0 && args.local === undefined) {
+  if (plan(args, placeholders(topologies)).targets.length === 0 && args.local === undefined) {
     topologies = [...TOPOLOGIES];
     process.stderr.write(`cachebench: no <NAME>_SERVERS configured: starting local topologies ${topologies.join(', ')} (set <NAME>_SERVERS to benchmark your own servers)\n`);
-    checked = plan(args, placeholders(topologies));
+    plan(args, placeholders(topologies));
   }
-  void checked;
 
   const traps = trapSignals('deleting this run\'s keys and stopping local servers');
   let deployment: LocalDeployment | undefined;

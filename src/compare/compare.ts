@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../config/errors.js';
-import { SCHEMA_VERSION, type ResultEntry, type ResultsDocument } from '../report/model.js';
+import { SCHEMA_VERSION, groupEntries, type ResultEntry, type ResultsDocument } from '../report/model.js';
 import { compareIndependent, comparePaired, type GateOptions, type GateResult } from './gate.js';
 
 export interface ComparisonRow {
@@ -62,6 +62,10 @@ function failuresOf(e: ResultEntry): string[] {
   return out;
 }
 
+function row(b: ResultEntry, c: ResultEntry, gate: GateResult, failures: readonly string[]): ComparisonRow {
+  return { scenario: c.scenario.name, params: c.scenario.params, target: c.target.name, baseline: b, current: c, gate, failures };
+}
+
 /** Compares two runs entry by entry (matched by scenario, parameters and target name). */
 export function compareRuns(baseline: ResultsDocument, current: ResultsDocument, options: GateOptions, labels: [string, string]): Comparison {
   const base = new Map(baseline.results.map((e) => [keyOf(e), e]));
@@ -69,16 +73,7 @@ export function compareRuns(baseline: ResultsDocument, current: ResultsDocument,
   const rows: ComparisonRow[] = [];
   for (const [key, c] of cur) {
     const b = base.get(key);
-    if (b === undefined) continue;
-    rows.push({
-      scenario: c.scenario.name,
-      params: c.scenario.params,
-      target: c.target.name,
-      baseline: b,
-      current: c,
-      gate: compareIndependent(b.samplesMs, c.samplesMs, options),
-      failures: failuresOf(c),
-    });
+    if (b !== undefined) rows.push(row(b, c, compareIndependent(b.samplesMs, c.samplesMs, options), failuresOf(c)));
   }
   const onlyInBaseline = [...base.keys()].filter((k) => !cur.has(k));
   const onlyInCurrent = [...cur.keys()].filter((k) => !base.has(k));
@@ -93,25 +88,11 @@ export function compareRuns(baseline: ResultsDocument, current: ResultsDocument,
 /** The in-run gate: every other target against `baselineTarget`, pairwise per round. */
 export function compareInRun(doc: ResultsDocument, baselineTarget: string, options: GateOptions): Comparison {
   const rows: ComparisonRow[] = [];
-  const groups = new Map<string, ResultEntry[]>();
-  for (const e of doc.results) {
-    const key = `${e.scenario.name} ${JSON.stringify(e.scenario.params)}`;
-    groups.set(key, [...(groups.get(key) ?? []), e]);
-  }
-  for (const entries of groups.values()) {
+  for (const { entries } of groupEntries(doc)) {
     const b = entries.find((e) => e.target.name === baselineTarget);
     if (b === undefined) continue;
     for (const c of entries) {
-      if (c === b) continue;
-      rows.push({
-        scenario: c.scenario.name,
-        params: c.scenario.params,
-        target: c.target.name,
-        baseline: b,
-        current: c,
-        gate: comparePaired(b.roundSamplesMs, c.roundSamplesMs, options),
-        failures: [...failuresOf(b), ...failuresOf(c)],
-      });
+      if (c !== b) rows.push(row(b, c, comparePaired(b.roundSamplesMs, c.roundSamplesMs, options), [...failuresOf(b), ...failuresOf(c)]));
     }
   }
   return { kind: 'in-run', options, baselineLabel: baselineTarget, currentLabel: 'each other target', rows, onlyInBaseline: [], onlyInCurrent: [] };

@@ -28,7 +28,10 @@ export interface ExecuteOptions {
   readonly onProgress?: (event: RunProgressEvent) => void;
 }
 
-/** Connects every target; on any failure closes those already connected and rethrows. */
+/**
+ * Connects every target; on any failure closes those already connected and rethrows.
+ * Connection deadlines (CONNECT_TIMEOUT_MS, OP_TIMEOUT_MS) come from the first scenario.
+ */
 export async function connectAll(plan: RunPlan): Promise<ConnectedTarget[]> {
   const controls = plan.scenarios[0]?.controls;
   if (controls === undefined) return [];
@@ -62,7 +65,6 @@ export async function executeRun(plan: RunPlan, options: ExecuteOptions): Promis
         options.onProgress?.({ kind: 'case-start', scenario: scenario.name, index, of: total, params });
         cases.push(
           await runCase(targets, params, scenario.controls, {
-            runId: options.runId,
             keyPrefix: keyPrefix(options.runId),
             ...(options.signal !== undefined ? { signal: options.signal } : {}),
             ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {}),

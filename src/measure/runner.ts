@@ -55,7 +55,7 @@ export type ProgressEvent =
   | { readonly kind: 'target-errored'; readonly target: string; readonly error: string };
 
 export interface RunCaseOptions {
-  readonly runId: string;
+  /** `cachebench:<runId>:`: every key written starts with it. */
   readonly keyPrefix: string;
   readonly signal?: AbortSignal;
   readonly onProgress?: (event: ProgressEvent) => void;
