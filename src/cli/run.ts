@@ -5,7 +5,8 @@ import { resolveConfig, type RunPlan } from '../config/resolve.js';
 import { TOPOLOGIES, TOPOLOGY_DESCRIPTIONS, startLocal, type LocalDeployment, type TopologyName } from '../local/index.js';
 import { executeRun } from '../measure/run.js';
 import { buildDocument, renderConsole, writeResults } from '../report/index.js';
-import { compareInRun, gateExitCode, type GateOptions } from '../compare/index.js';
+import { appendFileSync } from 'node:fs';
+import { compareInRun, gateExitCode, renderComparison, type GateOptions } from '../compare/index.js';
 import { EXIT } from './exit.js';
 import { parseAlpha, parseExports, parseThreshold, publishComparison, writeExports } from './gate.js';
 import { createProgress } from './progress.js';
@@ -142,6 +143,7 @@ export async function runCommand(args: RunArgs): Promise<number> {
       if (gate !== undefined && runPlan.baseline !== undefined) {
         const comparison = compareInRun(doc, runPlan.baseline, gate);
         publishComparison(comparison);
+        appendFileSync(files.report, `\n## Regression gate\n\n${renderComparison(comparison)}`);
         gateCode = gateExitCode(comparison);
       }
       const bad = doc.results.filter((e) => e.state !== 'completed' || e.verification.missing + e.verification.mismatched + e.ops.get.errors + e.ops.set.errors > 0);

@@ -63,10 +63,7 @@ export function renderMarkdown(doc: ResultsDocument): string {
     }
     out.push('<details><summary>Effective parameters and their sources</summary>', '', '| Key | Value | Source |', '|---|---|---|');
     for (const [key, s] of Object.entries(scenario.settings)) out.push(`| ${key} | ${escape(JSON.stringify(s.value))} | ${s.source} |`);
-    for (const t of env.targets) for (const [key, source] of Object.entries(t.options)) {
-      const value = key.endsWith('_PASSWORD') ? '(hidden)' : key.endsWith('_SERVERS') ? t.servers.join(',') : '(set)';
-      out.push(`| ${key} | ${value} | ${source} |`);
-    }
+    for (const t of env.targets) for (const [key, o] of Object.entries(t.options)) out.push(`| ${key} | ${escape(String(o.value))} | ${o.source} |`);
     out.push('', '</details>', '');
   }
   out.push(

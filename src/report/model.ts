@@ -1,6 +1,7 @@
 import { arch, cpus, release, totalmem, type } from 'node:os';
 import { readFileSync } from 'node:fs';
-import type { Setting } from '../config/resolve.js';
+import type { Setting, TargetConfig } from '../config/resolve.js';
+import type { TargetOption } from '../config/keys.js';
 import { describeSource } from '../config/errors.js';
 import type { RunResult } from '../measure/run.js';
 import type { OpStats } from '../measure/histogram.js';
@@ -64,8 +65,8 @@ export interface TargetEnvironment {
   readonly client: string;
   readonly clientVersion: string;
   readonly tls: boolean;
-  /** Where each `<NAME>_*` option came from. Passwords are never recorded, only their source. */
-  readonly options: Readonly<Record<string, string>>;
+  /** Each `<NAME>_*` option set, with its value and source. A password's value is never recorded. */
+  readonly options: Readonly<Record<string, SettingRecord>>;
 }
 
 export interface ResultsDocument {
@@ -92,6 +93,24 @@ export interface ResultsDocument {
     readonly settings: Readonly<Record<string, SettingRecord>>;
   }[];
   readonly results: readonly ResultEntry[];
+}
+
+/** The effective value of a target option as shown in reports; passwords are hidden. */
+function optionValue(config: TargetConfig, option: TargetOption): string {
+  switch (option) {
+    case 'SERVERS':
+      return config.servers.map((s) => s.display).join(',');
+    case 'MODE':
+      return config.mode;
+    case 'CLIENT':
+      return config.client;
+    case 'USERNAME':
+      return config.username ?? '';
+    case 'PASSWORD':
+      return '(hidden)';
+    case 'TLS':
+      return String(config.tls);
+  }
 }
 
 const finite = (x: number | undefined): number | null => (x === undefined || !Number.isFinite(x) ? null : x);
@@ -181,7 +200,10 @@ export function buildDocument(run: RunResult, explicitBaseline: string | undefin
         client: t.info.client,
         clientVersion: t.info.clientVersion,
         tls: t.info.tls,
-        options: Object.fromEntries(Object.entries(t.config.sources).map(([k, v]) => [`${t.config.name}_${k}`, describeSource(v)])),
+        options: Object.fromEntries(Object.entries(t.config.sources).map(([option, source]) => [
+          `${t.config.name}_${option}`,
+          { value: optionValue(t.config, option as TargetOption), source: describeSource(source) },
+        ])),
       })),
     },
     baseline: { rule: explicitBaseline !== undefined ? 'explicit' : 'fastest', name: explicitBaseline ?? null },

@@ -118,13 +118,16 @@ describe('credentials', () => {
     await redis.call('ACL', 'SETUSER', 'bench', 'on', '>hunter2-secret', '~cachebench:*', '+@all');
     redis.disconnect();
     const result = await runCli(['run', '--out', out.dir, '--min-iterations', '2', '--max-iterations', '2'], {
-      env: { AUTH_SERVERS: `redis://bench:hunter2-secret@127.0.0.1:${good.server.port}`, READ_RATIO: '1', WRITE_COUNT: '2', PAYLOAD_BYTES: '10' },
+      env: { AUTH_SERVERS: `redis://bench:hunter2-secret@127.0.0.1:${good.server.port}`, AUTH_MODE: 'standalone', READ_RATIO: '1', WRITE_COUNT: '2', PAYLOAD_BYTES: '10' },
     });
     assert.equal(result.code, 0, result.stderr);
     const dir = /Report: (.*)report\.md/.exec(result.stdout)?.[1] ?? '';
     for (const text of [result.stdout, result.stderr, ...['report.md', 'results.csv', 'results.json'].map((f) => readFileSync(join(dir, f), 'utf8'))]) {
       assert.ok(!text.includes('hunter2'), 'password leaked');
     }
+    const doc = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as ResultsDocument;
+    assert.deepEqual(doc.environment.targets[0]?.options.AUTH_MODE, { value: 'standalone', source: 'process environment' });
+    assert.deepEqual(doc.environment.targets[0]?.options.AUTH_SERVERS, { value: `127.0.0.1:${good.server.port}`, source: 'process environment' });
     const wrong = await runCli(['run'], { env: { AUTH_SERVERS: `127.0.0.1:${good.server.port}`, AUTH_USERNAME: 'bench', AUTH_PASSWORD: 'wrong-pass' } });
     assert.equal(wrong.code, 3);
     assert.ok(!wrong.stderr.includes('wrong-pass'));

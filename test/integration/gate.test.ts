@@ -54,6 +54,8 @@ describe('in-run gate: run --baseline X --fail-if-slower', () => {
     });
     assert.equal(result.code, 1, result.stdout + result.stderr);
     const row = result.stdout.split('\n').find((l) => l.startsWith('| default |') && l.includes('| DELAYED |'));
+    const report = readFileSync(join(resultsPath(result.stdout), '..', 'report.md'), 'utf8');
+    assert.ok(row && report.includes(`## Regression gate`) && report.includes(row), 'the gate table is not in report.md');
     assert.match(row ?? '', /\*\*Slower\*\*/);
     const ratio = Number(/\| (\d+\.\d+) \[/.exec(row ?? '')?.[1]);
     assert.ok(ratio > 1.2, `ratio ${ratio}`);

@@ -7,7 +7,7 @@ import { COLUMNS, buildDocument, renderConsole, renderCsv, renderMarkdown } from
 import { summarize } from '../../src/stats/index.js';
 import type { CacheClient, ConnectedTarget } from '../../src/targets/index.js';
 
-const plan = resolveConfig({ scenarioFiles: [], env: { A_SERVERS: '127.0.0.1:1', B_SERVERS: 'redis://u:topsecret@127.0.0.1:2', C_SERVERS: '127.0.0.1:3' }, envVars: [], flags: {} });
+const plan = resolveConfig({ scenarioFiles: [], env: { A_SERVERS: '127.0.0.1:1', A_PASSWORD: 'pw-secret', B_SERVERS: 'redis://u:topsecret@127.0.0.1:2', C_SERVERS: '127.0.0.1:3' }, envVars: [], flags: {} });
 const noClient: CacheClient = { set: async () => undefined, get: async () => null, del: async () => undefined, close: async () => undefined };
 const targets: ConnectedTarget[] = plan.targets.map((config) => ({
   config,
@@ -64,8 +64,11 @@ describe('results document', () => {
     assert.equal(explicit.baseline.rule, 'explicit');
   });
   it('never records a password, only where it came from', () => {
-    assert.ok(!JSON.stringify(doc).includes('topsecret'));
-    assert.ok(!renderMarkdown(doc).includes('topsecret'));
+    for (const secret of ['topsecret', 'pw-secret']) {
+      assert.ok(!JSON.stringify(doc).includes(secret));
+      assert.ok(!renderMarkdown(doc).includes(secret));
+    }
+    assert.deepEqual(doc.environment.targets[0]?.options.A_PASSWORD, { value: '(hidden)', source: 'process environment' });
   });
 });
 
