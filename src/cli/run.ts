@@ -4,7 +4,7 @@ import { KEY_SPECS, flagName } from '../config/keys.js';
 import { resolveConfig, type RunPlan } from '../config/resolve.js';
 import { TOPOLOGIES, TOPOLOGY_DESCRIPTIONS, startLocal, type LocalDeployment, type TopologyName } from '../local/index.js';
 import { executeRun } from '../measure/run.js';
-import { buildDocument, renderConsole, writeResults } from '../report/index.js';
+import { buildDocument, entryFailures, renderConsole, writeResults } from '../report/index.js';
 import { appendFileSync } from 'node:fs';
 import { compareInRun, gateExitCode, renderComparison, type GateOptions } from '../compare/index.js';
 import { EXIT } from './exit.js';
@@ -146,9 +146,9 @@ export async function runCommand(args: RunArgs): Promise<number> {
         appendFileSync(files.report, `\n## Regression gate\n\n${renderComparison(comparison)}`);
         gateCode = gateExitCode(comparison);
       }
-      const bad = doc.results.filter((e) => e.state !== 'completed' || e.verification.missing + e.verification.mismatched + e.ops.get.errors + e.ops.set.errors > 0);
-      if (bad.length > 0) {
-        process.stderr.write(`cachebench: failures in ${bad.map((e) => `${e.target.name} (${e.scenario.name})`).join(', ')}: see the table\n`);
+      const failures = doc.results.flatMap((e) => entryFailures(e).map((f) => `${f} (${e.scenario.name})`));
+      if (failures.length > 0) {
+        process.stderr.write(`cachebench: failures: ${failures.join('; ')}\n`);
         return EXIT.failed;
       }
       return gateCode === 0 ? EXIT.ok : EXIT.failed;

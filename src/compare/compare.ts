@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../config/errors.js';
-import { SCHEMA_VERSION, groupEntries, type ResultEntry, type ResultsDocument } from '../report/model.js';
+import { SCHEMA_VERSION, entryFailures, groupEntries, type ResultEntry, type ResultsDocument } from '../report/model.js';
 import { compareIndependent, comparePaired, type GateOptions, type GateResult } from './gate.js';
 
 export interface ComparisonRow {
@@ -52,16 +52,6 @@ export function loadResults(file: string): ResultsDocument {
 
 const keyOf = (e: ResultEntry): string => `${e.scenario.name} ${JSON.stringify(e.scenario.params)} ${e.target.name}`;
 
-function failuresOf(e: ResultEntry): string[] {
-  const out: string[] = [];
-  if (e.verification.missing > 0) out.push(`${e.target.name}: ${e.verification.missing} missing reads`);
-  if (e.verification.mismatched > 0) out.push(`${e.target.name}: ${e.verification.mismatched} mismatched reads`);
-  const failed = e.ops.get.errors + e.ops.set.errors;
-  if (failed > 0) out.push(`${e.target.name}: ${failed} failed ops`);
-  if (e.state === 'errored') out.push(`${e.target.name}: errored${e.error ? ` (${e.error})` : ''}`);
-  return out;
-}
-
 function row(b: ResultEntry, c: ResultEntry, gate: GateResult, failures: readonly string[]): ComparisonRow {
   return { scenario: c.scenario.name, params: c.scenario.params, target: c.target.name, baseline: b, current: c, gate, failures };
 }
@@ -73,7 +63,7 @@ export function compareRuns(baseline: ResultsDocument, current: ResultsDocument,
   const rows: ComparisonRow[] = [];
   for (const [key, c] of cur) {
     const b = base.get(key);
-    if (b !== undefined) rows.push(row(b, c, compareIndependent(b.samplesMs, c.samplesMs, options), failuresOf(c)));
+    if (b !== undefined) rows.push(row(b, c, compareIndependent(b.samplesMs, c.samplesMs, options), entryFailures(c)));
   }
   const onlyInBaseline = [...base.keys()].filter((k) => !cur.has(k));
   const onlyInCurrent = [...cur.keys()].filter((k) => !base.has(k));
@@ -92,7 +82,7 @@ export function compareInRun(doc: ResultsDocument, baselineTarget: string, optio
     const b = entries.find((e) => e.target.name === baselineTarget);
     if (b === undefined) continue;
     for (const c of entries) {
-      if (c !== b) rows.push(row(b, c, comparePaired(b.roundSamplesMs, c.roundSamplesMs, options), [...failuresOf(b), ...failuresOf(c)]));
+      if (c !== b) rows.push(row(b, c, comparePaired(b.roundSamplesMs, c.roundSamplesMs, options), [...entryFailures(b), ...entryFailures(c)]));
     }
   }
   return { kind: 'in-run', options, baselineLabel: baselineTarget, currentLabel: 'each other target', rows, onlyInBaseline: [], onlyInCurrent: [] };

@@ -27,8 +27,6 @@ export interface StartRedisOptions {
   readonly avoid?: ReadonlySet<number>;
   /** Port to try first (from findFreePorts); another free one is used if it was taken meanwhile. */
   readonly port?: number;
-  /** Extra `--name value` arguments. */
-  readonly extraArgs?: readonly string[];
   /** Let the server outlive this process (`cachebench up`). */
   readonly detached?: boolean;
 }
@@ -86,7 +84,6 @@ export async function startRedisServer(options: StartRedisOptions): Promise<Redi
       '--port', String(port), '--bind', '127.0.0.1', '--protected-mode', 'yes',
       '--save', '', '--appendonly', 'no', '--dir', options.dir, '--logfile', log, '--daemonize', 'no',
       ...(options.cluster ? ['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', String(options.nodeTimeoutMs ?? 5000)] : []),
-      ...(options.extraArgs ?? []),
     ];
     const proc = startProcess(`redis-server:${port}`, binary, args, options.dir, options.detached);
     try {
@@ -98,6 +95,22 @@ export async function startRedisServer(options: StartRedisOptions): Promise<Redi
       if (attempt >= 3) throw error;
     }
   }
+}
+
+/**
+ * Starts one server per port in parallel (every port is avoided by the others' fallbacks).
+ * If any fails, stops those that started and rethrows.
+ */
+export async function startRedisServers(ports: readonly number[], options: Omit<StartRedisOptions, 'port' | 'avoid'>): Promise<RedisServer[]> {
+  const avoid = new Set(ports);
+  const starts = await Promise.allSettled(ports.map((port) => startRedisServer({ ...options, port, avoid })));
+  const started = starts.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  const failed = starts.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed !== undefined) {
+    await Promise.all(started.map((server) => server.process.stop()));
+    throw failed.reason;
+  }
+  return started;
 }
 
 export interface RedisCluster {
@@ -121,11 +134,10 @@ export async function startRedisCluster(options: { dir: string; primaries?: numb
   };
   try {
     const ports = await findFreePorts(primaries * (1 + replicas));
-    const starts = await Promise.allSettled(ports.map((port) =>
-      startRedisServer({ dir: options.dir, cluster: true, port, avoid: new Set(ports), detached: options.detached === true, ...(options.nodeTimeoutMs !== undefined ? { nodeTimeoutMs: options.nodeTimeoutMs } : {}) })));
-    for (const s of starts) if (s.status === 'fulfilled') nodes.push(s.value);
-    const failed = starts.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-    if (failed !== undefined) throw failed.reason;
+    nodes.push(...(await startRedisServers(ports, {
+      dir: options.dir, cluster: true, detached: options.detached === true,
+      ...(options.nodeTimeoutMs !== undefined ? { nodeTimeoutMs: options.nodeTimeoutMs } : {}),
+    })));
     await run(cli, ['--cluster', 'create', ...nodes.map((n) => `${n.host}:${n.port}`), '--cluster-replicas', String(replicas), '--cluster-yes'], { timeout: 30_000 });
     for (const node of nodes) {
       await waitUntil(`cluster node ${node.port}`, 20_000, async () => {

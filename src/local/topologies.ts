@@ -5,7 +5,7 @@ import { requireBinary } from './binaries.js';
 import { LocalSetupError } from './errors.js';
 import { findFreePorts } from './ports.js';
 import { startProcess, type ManagedProcess } from './process.js';
-import { adminCommand, startRedisCluster, startRedisServer, waitUntil, type RedisServer } from './redis.js';
+import { adminCommand, startRedisCluster, startRedisServer, startRedisServers, waitUntil } from './redis.js';
 
 /** The local topologies, each a target named as here. */
 export const TOPOLOGIES = ['REDIS_CLUSTER', 'TWEMPROXY', 'REDIS_SINGLE'] as const;
@@ -42,18 +42,10 @@ export interface StartOptions {
 
 async function startTwemproxy(dir: string, detached: boolean): Promise<{ listen: string; processes: ManagedProcess[] }> {
   const binary = requireBinary('nutcracker');
-  const backends: RedisServer[] = [];
-  const processes: ManagedProcess[] = [];
+  const ports = await findFreePorts(5);
+  const backends = await startRedisServers(ports.slice(0, 3), { dir, detached });
+  const processes: ManagedProcess[] = backends.map((b) => b.process);
   try {
-    const ports = await findFreePorts(5);
-    const avoid = new Set(ports);
-    const starts = await Promise.allSettled(ports.slice(0, 3).map((port) => startRedisServer({ dir, port, avoid, detached })));
-    for (const s of starts) if (s.status === 'fulfilled') {
-      backends.push(s.value);
-      processes.push(s.value.process);
-    }
-    const failed = starts.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-    if (failed !== undefined) throw failed.reason;
     const [port, statsPort] = ports.slice(3);
     const conf = join(dir, `nutcracker-${port}.yml`);
     writeFileSync(conf, [

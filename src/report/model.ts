@@ -217,6 +217,20 @@ export function buildDocument(run: RunResult, explicitBaseline: string | undefin
   };
 }
 
+/**
+ * What makes an entry a failure, in words (empty: none): verification failures, failed ops,
+ * a target dropped after repeated failures. Used by `run`'s exit code and by the gate.
+ */
+export function entryFailures(e: ResultEntry): string[] {
+  const out: string[] = [];
+  if (e.verification.missing > 0) out.push(`${e.target.name}: ${e.verification.missing} missing reads`);
+  if (e.verification.mismatched > 0) out.push(`${e.target.name}: ${e.verification.mismatched} mismatched reads`);
+  const failed = e.ops.get.errors + e.ops.set.errors;
+  if (failed > 0) out.push(`${e.target.name}: ${failed} failed ops`);
+  if (e.state === 'errored') out.push(`${e.target.name}: errored${e.error ? ` (${e.error})` : ''}`);
+  return out;
+}
+
 /** Entries grouped by scenario and parameter combination, in run order. */
 export function groupEntries(doc: ResultsDocument): { key: string; scenario: ResultEntry['scenario']; entries: ResultEntry[] }[] {
   const groups = new Map<string, { key: string; scenario: ResultEntry['scenario']; entries: ResultEntry[] }>();

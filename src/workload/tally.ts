@@ -26,11 +26,4 @@ export class Tally {
     return message;
   }
 
-  get failedOps(): number {
-    return this.setErrors + this.getErrors;
-  }
-
-  get verificationFailures(): number {
-    return this.missing + this.mismatched;
-  }
 }

@@ -125,6 +125,7 @@ describe('the seed experiment through the CLI', () => {
       assert.ok(v.missing > 0, `missing ${v.missing}`);
       assert.equal(v.verified + v.missing + v.mismatched, v.reads);
       assert.match(result.stdout, /VERIFICATION FAILED/);
+      assert.match(result.stderr, /cachebench: failures: VICTIM: \d+ missing reads \(default\); VICTIM: \d+ mismatched reads/);
     } finally {
       await admin.config('SET', 'notify-keyspace-events', '');
       for (const c of [admin, subscriber, attacker]) c.disconnect();
