@@ -50,6 +50,10 @@ export interface TargetConfig {
   readonly username?: string;
   readonly password?: string;
   readonly tls: boolean;
+  /** `<NAME>_TLS_CA`: a PEM file of the CA(s) that signed the servers' certificates, read during validation. */
+  readonly tlsCa?: { readonly file: string; readonly pem: Buffer };
+  /** `<NAME>_TLS_SERVERNAME`: the name to check the servers' certificates against (default: each server's host). */
+  readonly tlsServername?: string;
   /** Where each option came from (SERVERS, MODE, ...). Values of PASSWORD are never kept here. */
   readonly sources: Readonly<Partial<Record<TargetOption, Source>>>;
 }
@@ -226,11 +230,44 @@ function buildTarget(name: string, options: Map<string, { raw: string; source: S
     client = value as ClientName;
   }
   const tlsEntry = options.get('TLS');
-  const tls = tlsEntry !== undefined ? parseBoolean(`${name}_TLS`, tlsEntry.raw, tlsEntry.source) : servers.some((s) => s.tls);
+  const caEntry = options.get('TLS_CA');
+  const servernameEntry = options.get('TLS_SERVERNAME');
+  const tlsWanted = caEntry !== undefined || servernameEntry !== undefined || servers.some((s) => s.tls);
+  const tls = tlsEntry !== undefined ? parseBoolean(`${name}_TLS`, tlsEntry.raw, tlsEntry.source) : tlsWanted;
+  if (!tls && (caEntry !== undefined || servernameEntry !== undefined)) {
+    const key = caEntry !== undefined ? `${name}_TLS_CA` : `${name}_TLS_SERVERNAME`;
+    throw badValue(`${name}_TLS`, tlsEntry?.raw ?? 'false', tlsEntry?.source ?? ENV_SOURCE, `${key} is set but TLS is off`,
+      `set ${name}_TLS=true (or leave it unset) or unset ${key}`);
+  }
+  let tlsCa: TargetConfig['tlsCa'];
+  if (caEntry !== undefined) {
+    const file = caEntry.raw.trim();
+    let pem: Buffer;
+    try {
+      pem = readFileSync(file);
+    } catch (error: unknown) {
+      throw badValue(`${name}_TLS_CA`, caEntry.raw, caEntry.source, `the CA file cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`,
+        'give the path of a PEM file holding the CA certificate that signed the servers\' certificates');
+    }
+    if (!pem.toString('latin1').includes('-----BEGIN CERTIFICATE-----')) {
+      throw badValue(`${name}_TLS_CA`, caEntry.raw, caEntry.source, 'the file holds no PEM certificate (no -----BEGIN CERTIFICATE----- line)',
+        'give a PEM file of the CA certificate, e.g. the ca.crt your servers\' certificates were signed with');
+    }
+    tlsCa = { file, pem };
+  }
+  let tlsServername: string | undefined;
+  if (servernameEntry !== undefined) {
+    tlsServername = servernameEntry.raw.trim();
+    if (!/^[A-Za-z0-9.*-]+$/.test(tlsServername)) {
+      throw badValue(`${name}_TLS_SERVERNAME`, servernameEntry.raw, servernameEntry.source, 'not a host name', `set ${name}_TLS_SERVERNAME to the name in the servers' certificates, e.g. cache.example.com`);
+    }
+  }
   const username = options.get('USERNAME')?.raw;
   const password = options.get('PASSWORD')?.raw;
   return {
     name, servers, mode, client, tls, sources,
+    ...(tlsCa !== undefined ? { tlsCa } : {}),
+    ...(tlsServername !== undefined ? { tlsServername } : {}),
     ...(username ? { username } : {}),
     ...(password ? { password } : {}),
   };

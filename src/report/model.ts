@@ -110,6 +110,10 @@ function optionValue(config: TargetConfig, option: TargetOption): string {
       return '(hidden)';
     case 'TLS':
       return String(config.tls);
+    case 'TLS_CA':
+      return config.tlsCa?.file ?? '';
+    case 'TLS_SERVERNAME':
+      return config.tlsServername ?? '';
   }
 }
 
