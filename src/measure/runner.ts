@@ -1,8 +1,8 @@
-import { Bench, type Task } from 'tinybench';
+import { Bench, hrtimeNowTimestampProvider, type Task, type TimestampProvider } from 'tinybench';
 import type { CaseParams, RunControls } from '../config/resolve.js';
 import { summarize, type Summary } from '../stats/index.js';
 import type { ConnectedTarget } from '../targets/client.js';
-import { Tally, deleteKeys, prepareIteration, runSeedIteration, type IterationOutcome, type IterationPlan, type OpRecorder } from '../workload/index.js';
+import { Tally, deleteKeys, prepareIteration, runSeedIteration, type IterationOutcome, type IterationPlan, type OpRecorder, type StopCheck } from '../workload/index.js';
 import { OpHistogram, type OpStats } from './histogram.js';
 
 /** A target is dropped from a case after this many failed iterations in a row. */
@@ -61,8 +61,16 @@ export interface RunCaseOptions {
   readonly onProgress?: (event: ProgressEvent) => void;
   /** Uniform [0,1) source for round shuffles; injectable for tests. */
   readonly random?: () => number;
-  /** Monotonic clock in ms for the time budget; injectable for tests. */
-  readonly now?: () => number;
+  /**
+   * Monotonic clock in ms: times the iterations (through tinybench) and the MAX_TIME budget.
+   * Injectable for tests; default: hrtime for iterations, performance.now for the budget.
+   */
+  readonly clock?: () => number;
+}
+
+/** A tinybench timestamp provider reading an injected clock in ms. */
+function clockProvider(clock: () => number): TimestampProvider {
+  return { name: 'injected', fn: clock, fromMs: (ms) => ms, toMs: (value) => Number(value) };
 }
 
 class TargetRun {
@@ -86,12 +94,12 @@ class TargetRun {
   outcome: IterationOutcome | undefined;
   readonly task: Task;
 
-  constructor(readonly target: ConnectedTarget, params: CaseParams, controls: RunControls, signal: AbortSignal | undefined) {
+  constructor(readonly target: ConnectedTarget, params: CaseParams, controls: RunControls, shouldStop: StopCheck, timestampProvider: TimestampProvider) {
     // One tinybench task per target; each round runs it for exactly one timed invocation.
-    const bench = new Bench({ iterations: 1, time: 0, warmup: false, retainSamples: true, timestampProvider: 'hrtimeNow', throws: false });
+    const bench = new Bench({ iterations: 1, time: 0, warmup: false, retainSamples: true, timestampProvider, throws: false });
     bench.add(target.config.name, async () => {
       const current = this.current as NonNullable<TargetRun['current']>;
-      this.outcome = await runSeedIteration(target.client, current.plan, params.READ_RATIO, controls.keyTtlSeconds, this.tally, current.recorder, signal);
+      this.outcome = await runSeedIteration(target.client, current.plan, params.READ_RATIO, controls.keyTtlSeconds, this.tally, current.recorder, shouldStop);
     });
     this.task = bench.tasks[0] as Task;
   }
@@ -106,7 +114,10 @@ function shuffle<T>(items: readonly T[], random: () => number): T[] {
   return out;
 }
 
-/** Runs one untimed-prepared, timed iteration of one target and cleans up its keys. Returns the time in ms if valid. */
+/**
+ * Runs one untimed-prepared, timed iteration of one target and cleans up its keys. Returns the time
+ * in ms if valid; undefined when it failed or was cut short (Ctrl-C, time budget: not a sample).
+ */
 async function iterate(run: TargetRun, prefix: string, params: CaseParams, recorder: OpRecorder | undefined): Promise<number | undefined> {
   const plan = prepareIteration(prefix, params);
   run.current = { plan, recorder };
@@ -124,10 +135,7 @@ async function iterate(run: TargetRun, prefix: string, params: CaseParams, recor
     if (run.consecutiveFailures >= MAX_CONSECUTIVE_FAILURES) run.state = 'errored';
     return undefined;
   }
-  if (outcome.state === 'aborted') {
-    run.state = 'aborted';
-    return undefined;
-  }
+  if (outcome.state === 'aborted') return undefined;
   run.consecutiveFailures = 0;
   return result.latency.samples?.[0];
 }
@@ -150,31 +158,36 @@ export async function runCase(
   options: RunCaseOptions,
 ): Promise<CaseResult> {
   const random = options.random ?? Math.random;
-  const now = options.now ?? (() => performance.now());
+  const now = options.clock ?? (() => performance.now());
+  const provider = options.clock !== undefined ? clockProvider(options.clock) : hrtimeNowTimestampProvider;
   const { signal, onProgress, keyPrefix } = options;
-  const runs = targets.map((t) => new TargetRun(t, params, controls, signal));
   const started = now();
+  // MAX_TIME covers warm-up and rounds, and is checked before every op: a long iteration is cut
+  // short (and not counted) instead of running past the budget.
+  const deadline = started + controls.maxTimeMs;
+  const outOfTime = (): boolean => now() >= deadline;
+  const shouldStop: StopCheck = () => signal?.aborted === true || outOfTime();
+  const runs = targets.map((t) => new TargetRun(t, params, controls, shouldStop, provider));
   const active = (): TargetRun[] => runs.filter((r) => r.state === 'running');
   const noteErrored = (run: TargetRun): void => {
     if (run.state === 'errored') onProgress?.({ kind: 'target-errored', target: run.target.config.name, error: run.error ?? 'unknown error' });
   };
+  const interrupted = (): StopReason | undefined => (signal?.aborted ? 'aborted' : outOfTime() ? 'max-time' : undefined);
 
-  for (let w = 0; w < controls.warmupIterations && !signal?.aborted; w++) {
+  let stopReason: StopReason | undefined;
+  for (let w = 0; w < controls.warmupIterations && stopReason === undefined; w++) {
     onProgress?.({ kind: 'warmup', params, iteration: w + 1, of: controls.warmupIterations });
     for (const run of shuffle(active(), random)) {
       const ms = await iterate(run, keyPrefix, params, undefined);
       if (ms !== undefined) run.warmupIterations++;
       noteErrored(run);
+      stopReason = interrupted();
+      if (stopReason !== undefined) break;
     }
   }
 
   const roundOrders: string[][] = [];
-  let stopReason: StopReason | undefined;
   while (stopReason === undefined) {
-    if (signal?.aborted) {
-      stopReason = 'aborted';
-      break;
-    }
     const order = shuffle(active(), random);
     if (order.length === 0) {
       stopReason = 'all-errored';
@@ -183,13 +196,15 @@ export async function runCase(
     roundOrders.push(order.map((r) => r.target.config.name));
     for (const run of runs) run.roundSamplesMs.push(null);
     for (const run of order) {
+      // An iteration cut short by Ctrl-C or the budget returns no time: it is no sample.
       const ms = await iterate(run, keyPrefix, params, run.recorder);
       if (ms !== undefined) {
         run.samplesMs.push(ms);
         run.roundSamplesMs[run.roundSamplesMs.length - 1] = ms;
       }
       noteErrored(run);
-      if (signal?.aborted) break;
+      stopReason = interrupted();
+      if (stopReason !== undefined) break;
     }
     const rounds = roundOrders.length;
     const elapsedMs = now() - started;
@@ -197,10 +212,9 @@ export async function runCase(
     for (const run of active()) relativeErrors[run.target.config.name] = relativeError(run.samplesMs);
     onProgress?.({ kind: 'round', params, round: rounds, maxRounds: controls.maxIterations, elapsedMs, maxTimeMs: controls.maxTimeMs, relativeErrors });
 
-    if (signal?.aborted) stopReason = 'aborted';
-    else if (active().length === 0) stopReason = 'all-errored';
+    if (stopReason !== undefined) break;
+    if (active().length === 0) stopReason = 'all-errored';
     else if (rounds >= controls.maxIterations) stopReason = 'max-iterations';
-    else if (elapsedMs >= controls.maxTimeMs) stopReason = 'max-time';
     else if (
       active().every((r) => r.samplesMs.length >= controls.minIterations && (relativeErrors[r.target.config.name] ?? Number.NaN) < controls.maxRelativeError)
     ) stopReason = 'converged';

@@ -39,6 +39,12 @@ export type IterationOutcome =
 const now = process.hrtime.bigint;
 
 /**
+ * Asked before every op: true ends the iteration at once (state `aborted`), e.g. on Ctrl-C or when
+ * the time budget runs out, so neither waits for the rest of a long iteration.
+ */
+export type StopCheck = () => boolean;
+
+/**
  * The seed loop: for each key, one SET key payload EX ttl, then READ_RATIO GETs, each verified
  * byte for byte. Stops at the first failed op (the iteration's time is then not a valid sample).
  * `attempted` is how many keys may exist on the server (for exact-name cleanup).
@@ -50,11 +56,11 @@ export async function runSeedIteration(
   ttlSeconds: number,
   tally: Tally,
   recorder: OpRecorder | undefined,
-  signal: AbortSignal | undefined,
+  shouldStop: StopCheck,
 ): Promise<IterationOutcome> {
   const { keys, payloads } = plan;
   for (let w = 0; w < keys.length; w++) {
-    if (signal?.aborted) return { state: 'aborted', attempted: w };
+    if (shouldStop()) return { state: 'aborted', attempted: w };
     const key = keys[w] as string;
     const payload = payloads[w] as Buffer;
     let t0 = now();
@@ -66,6 +72,7 @@ export async function runSeedIteration(
     recorder?.set(Number(now() - t0));
     tally.sets++;
     for (let r = 0; r < readRatio; r++) {
+      if (shouldStop()) return { state: 'aborted', attempted: w + 1 };
       t0 = now();
       let value: Buffer | null;
       try {

@@ -1,0 +1,149 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { RunControls, TargetConfig } from '../../src/config/resolve.js';
+import { runCase, type CaseResult } from '../../src/measure/runner.js';
+import type { CacheClient, ConnectedTarget } from '../../src/targets/index.js';
+
+/**
+ * The scheduler with a fake clock and in-memory fake clients: every op advances the clock by the
+ * target's latency, so iteration times, the time budget and the stopping rule are exact.
+ */
+class FakeClock {
+  ms = 0;
+  readonly now = (): number => this.ms;
+}
+
+function fakeTarget(name: string, clock: FakeClock, latencyMs: (op: number) => number): ConnectedTarget & { ops: () => number } {
+  const store = new Map<string, Buffer>();
+  let ops = 0;
+  const tick = async (): Promise<void> => {
+    clock.ms += latencyMs(ops++);
+    await Promise.resolve();
+  };
+  const client: CacheClient = {
+    set: async (key, value) => {
+      await tick();
+      store.set(key, value);
+    },
+    get: async (key) => {
+      await tick();
+      return store.get(key) ?? null;
+    },
+    del: async (key) => {
+      store.delete(key);
+    },
+    close: async () => undefined,
+  };
+  const config: TargetConfig = { name, servers: [], mode: 'standalone', client: 'ioredis', tls: false, sources: {} };
+  return {
+    config,
+    client,
+    info: { mode: 'standalone', modeDetected: false, serverVersion: 'fake', primaries: 1, replicas: 0, client: 'fake', clientVersion: '0', servers: [], tls: false },
+    ops: () => ops,
+  };
+}
+
+/** A seeded PRNG (mulberry32), so shuffles are reproducible. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const CONTROLS: RunControls = {
+  keyTtlSeconds: 60, warmupIterations: 0, minIterations: 15, maxIterations: 100, maxRelativeError: 0.02,
+  maxTimeMs: 3_600_000, opTimeoutMs: 1000, connectTimeoutMs: 1000,
+};
+// 2 writes × (1 SET + 4 GETs) = 10 ops per iteration.
+const PARAMS = { READ_RATIO: 4, WRITE_COUNT: 2, PAYLOAD_BYTES: 16 };
+
+async function run(targets: ConnectedTarget[], clock: FakeClock, controls: Partial<RunControls>, seed = 1): Promise<CaseResult> {
+  return runCase(targets, PARAMS, { ...CONTROLS, ...controls }, { keyPrefix: 'cachebench:test:', random: seeded(seed), clock: clock.now });
+}
+
+describe('round scheduler (fake clients, fake clock)', () => {
+  it('times each iteration with the injected clock: constant 1 ms ops give 10 ms iterations, every read verified', async () => {
+    const clock = new FakeClock();
+    const result = await run([fakeTarget('A', clock, () => 1)], clock, { minIterations: 3, maxIterations: 3 });
+    const a = result.targets[0];
+    assert.deepEqual(a?.samplesMs, [10, 10, 10]);
+    assert.equal(a?.verification.verified, 3 * 2 * 4);
+    assert.equal(a?.verification.reads, 3 * 2 * 4);
+  });
+
+  it('shuffles the target order of every round (each target leads some rounds), reproducibly for a seed', async () => {
+    const clock = new FakeClock();
+    const targets = ['A', 'B', 'C'].map((n) => fakeTarget(n, clock, () => 1));
+    const result = await run(targets, clock, { minIterations: 30, maxIterations: 30 });
+    assert.equal(result.roundOrders.length, 30);
+    for (const order of result.roundOrders) assert.deepEqual([...order].sort(), ['A', 'B', 'C']);
+    const distinct = new Set(result.roundOrders.map((o) => o.join(',')));
+    assert.ok(distinct.size >= 4, `only ${distinct.size} distinct orders in 30 rounds`);
+    const leaders = new Set(result.roundOrders.map((o) => o[0]));
+    assert.deepEqual([...leaders].sort(), ['A', 'B', 'C']);
+    const again = await run(['A', 'B', 'C'].map((n) => fakeTarget(n, clock, () => 1)), clock, { minIterations: 30, maxIterations: 30 });
+    assert.deepEqual(again.roundOrders, result.roundOrders, 'same seed, same orders');
+  });
+
+  it('stops on convergence, but not before MIN_ITERATIONS', async () => {
+    const clock = new FakeClock();
+    // Constant times: Error = 0 from the second round on; only MIN_ITERATIONS holds the run.
+    const result = await run([fakeTarget('A', clock, () => 1), fakeTarget('B', clock, () => 2)], clock, { minIterations: 15, maxIterations: 100 });
+    assert.equal(result.stopReason, 'converged');
+    assert.equal(result.rounds, 15);
+    assert.equal(result.targets[0]?.samplesMs.length, 15);
+  });
+
+  it('does not converge while one target is noisy, and stops at MAX_ITERATIONS', async () => {
+    const clock = new FakeClock();
+    // B alternates 5 ms and 15 ms iterations: CV 50%, never within 2%.
+    const noisy = fakeTarget('B', clock, (op) => (Math.floor(op / 10) % 2 === 0 ? 0.5 : 1.5));
+    const result = await run([fakeTarget('A', clock, () => 1), noisy], clock, { minIterations: 15, maxIterations: 40 });
+    assert.equal(result.stopReason, 'max-iterations');
+    assert.equal(result.rounds, 40);
+  });
+
+  it('stops at MAX_TIME inside an iteration, and the cut iteration is not a sample', async () => {
+    const clock = new FakeClock();
+    // 100 ms ops: one iteration = 1000 ms. Budget 2500 ms: two whole iterations, the third is cut at 2500 ms.
+    const slow = fakeTarget('A', clock, () => 100);
+    const result = await run([slow], clock, { minIterations: 15, maxIterations: 100, maxTimeMs: 2500 });
+    assert.equal(result.stopReason, 'max-time');
+    assert.deepEqual(result.targets[0]?.samplesMs, [1000, 1000]);
+    assert.equal(result.targets[0]?.state, 'completed');
+    assert.equal(result.targets[0]?.iterations.failed, 0);
+    assert.ok(result.elapsedMs <= 2500 + 100, `ran until ${result.elapsedMs} ms`);
+    assert.equal(slow.ops(), 25, 'ops after the budget ran out');
+  });
+
+  it('stops at MAX_TIME during warm-up, before any measured round', async () => {
+    const clock = new FakeClock();
+    const slow = fakeTarget('A', clock, () => 100);
+    const result = await run([slow], clock, { warmupIterations: 10, maxTimeMs: 1500 });
+    assert.equal(result.stopReason, 'max-time');
+    assert.equal(result.rounds, 0);
+    assert.equal(result.targets[0]?.iterations.warmup, 1);
+    assert.ok(result.elapsedMs <= 1500 + 100, `ran until ${result.elapsedMs} ms`);
+  });
+
+  it('an abort ends the run at the next op with state aborted', async () => {
+    const clock = new FakeClock();
+    const controller = new AbortController();
+    let ops = 0;
+    const target = fakeTarget('A', clock, () => {
+      if (++ops === 35) controller.abort();
+      return 1;
+    });
+    const result = await runCase([target], PARAMS, { ...CONTROLS, minIterations: 100, maxIterations: 100 },
+      { keyPrefix: 'cachebench:test:', signal: controller.signal, clock: clock.now, random: seeded(2) });
+    assert.equal(result.stopReason, 'aborted');
+    assert.equal(result.targets[0]?.state, 'aborted');
+    assert.deepEqual(result.targets[0]?.samplesMs, [10, 10, 10]);
+    assert.equal(target.ops(), 35);
+  });
+});
