@@ -1,4 +1,4 @@
-import { groupEntries, type ResultsDocument } from './model.js';
+import { groupEntries, missingBaselineNote, type ResultsDocument } from './model.js';
 import { describeParams, renderTable } from './table.js';
 
 /** The console summary: one table per scenario and parameter combination, plus any failures. */
@@ -9,6 +9,8 @@ export function renderConsole(doc: ResultsDocument): string {
     const stop = first ? `, ${first.iterations.rounds} rounds, stopped: ${first.iterations.stopReason}` : '';
     out.push(`${group.scenario.name}: ${describeParams(group.scenario.params)}${stop}`);
     out.push(renderTable(group.entries));
+    const note = missingBaselineNote(doc, group.entries);
+    if (note !== undefined) out.push(`  ${note}`);
     for (const e of group.entries) {
       for (const [message, count] of Object.entries(e.errors)) out.push(`  ${e.target.name}: ${count}× ${message}`);
       if (e.verification.missing + e.verification.mismatched > 0) {

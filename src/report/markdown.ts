@@ -1,5 +1,5 @@
 import { chooseTimeUnit, formatNumber } from './columns.js';
-import { groupEntries, type ResultEntry, type ResultsDocument } from './model.js';
+import { groupEntries, missingBaselineNote, type ResultEntry, type ResultsDocument } from './model.js';
 import { describeParams, renderTable } from './table.js';
 
 function chart(entries: readonly ResultEntry[]): string[] {
@@ -52,6 +52,8 @@ export function renderMarkdown(doc: ResultsDocument): string {
       }
       out.push(renderTable(group.entries), '');
       out.push(...chart(group.entries), '');
+      const note = missingBaselineNote(doc, group.entries);
+      if (note !== undefined) out.push(`- **${note}**`);
       for (const e of group.entries) {
         if (e.state !== 'completed') out.push(`- **${e.target.name} ${e.state}**${e.error ? `: ${escape(e.error)}` : ''}`);
         if (e.verification.missing + e.verification.mismatched > 0) {

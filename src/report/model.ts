@@ -125,9 +125,13 @@ function settingsRecord(settings: ReadonlyMap<string, Setting>): Record<string, 
   return out;
 }
 
-/** The baseline of one parameter combination: the explicit one if it completed, else the fastest. */
+/**
+ * The baseline of one parameter combination: the explicit one if it completed, else the fastest
+ * *completed* target. A target dropped after failures (errored) or interrupted is never the
+ * baseline: its few early samples say nothing about its speed. No baseline: Percent is NA.
+ */
 function baselineOf(c: CaseResult, explicit: string | undefined): TargetCaseResult | undefined {
-  const measured = c.targets.filter((t) => t.summary !== undefined);
+  const measured = c.targets.filter((t) => t.summary !== undefined && t.state === 'completed');
   if (explicit !== undefined) return measured.find((t) => t.name === explicit);
   return measured.reduce<TargetCaseResult | undefined>((best, t) => (best === undefined || (t.summary?.mean ?? Infinity) < (best.summary?.mean ?? Infinity) ? t : best), undefined);
 }
@@ -233,6 +237,20 @@ export function entryFailures(e: ResultEntry): string[] {
   if (failed > 0) out.push(`${e.target.name}: ${failed} failed ops`);
   if (e.state === 'errored') out.push(`${e.target.name}: errored${e.error ? ` (${e.error})` : ''}`);
   return out;
+}
+
+/**
+ * Why a group of entries has no Percent column values (no entry is the baseline), or undefined
+ * when it has a baseline. Said under the table instead of silently showing NA.
+ */
+export function missingBaselineNote(doc: ResultsDocument, entries: readonly ResultEntry[]): string | undefined {
+  if (entries.some((e) => e.baseline) || entries.length === 0) return undefined;
+  const explicit = doc.baseline.name;
+  if (explicit !== null) {
+    const e = entries.find((x) => x.target.name === explicit);
+    return `Percent: NA: the baseline ${explicit} (--baseline) is ${e?.state ?? 'missing'}${e?.stats.meanMs === null ? ' with no valid iteration' : ''}, so nothing is compared with it`;
+  }
+  return 'Percent: NA: no target completed, so there is no baseline';
 }
 
 /** Entries grouped by scenario and parameter combination, in run order. */

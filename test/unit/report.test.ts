@@ -63,6 +63,23 @@ describe('results document', () => {
     assert.ok(Math.abs((explicit.results[1]?.stats.percent ?? 0) - (100 * 161.9) / 295.7) < 1e-9);
     assert.equal(explicit.baseline.rule, 'explicit');
   });
+  it('never takes an errored target as the baseline, even when its few samples are the fastest', () => {
+    const scenario = run.scenarios[0] as NonNullable<(typeof run.scenarios)[0]>;
+    const theCase = scenario.cases[0] as NonNullable<(typeof scenario.cases)[0]>;
+    // D was dropped after failures, with 3 early (fast) samples: it must not become 100%.
+    const dead = target('D', [50, 51, 52], { state: 'errored', error: 'GET: connection to 127.0.0.1:1 lost' });
+    const withDead: RunResult = { ...run, scenarios: [{ ...scenario, cases: [{ ...theCase, targets: [...theCase.targets, dead] }] }] };
+    const fastest = buildDocument(withDead, undefined);
+    assert.equal(fastest.results.find((e) => e.target.name === 'B')?.baseline, true);
+    assert.equal(fastest.results.find((e) => e.target.name === 'B')?.stats.percent, 100);
+    assert.equal(fastest.results.find((e) => e.target.name === 'D')?.baseline, false);
+    // An explicit baseline that errored gives no Percent, and the table says why.
+    const explicit = buildDocument(withDead, 'D');
+    assert.ok(explicit.results.every((e) => e.stats.percent === null && !e.baseline));
+    assert.match(renderConsole(explicit), /Percent: NA: the baseline D \(--baseline\) is errored/);
+    assert.match(renderMarkdown(explicit), /Percent: NA: the baseline D \(--baseline\) is errored/);
+    assert.doesNotMatch(renderConsole(fastest), /Percent: NA/);
+  });
   it('never records a password, only where it came from', () => {
     for (const secret of ['topsecret', 'pw-secret']) {
       assert.ok(!JSON.stringify(doc).includes(secret));
