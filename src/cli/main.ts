@@ -37,7 +37,7 @@ async function main(argv: readonly string[]): Promise<number> {
             .option('envVars', { type: 'string', array: true, describe: 'KEY:VALUE items as in BenchmarkDotNet (split at the first colon)' })
             .option('targets', { type: 'string', describe: 'comma-separated target names: selects and orders targets' })
             .option('baseline', { type: 'string', describe: 'target that Percent is relative to (default: the fastest)' })
-            .option('local', { type: 'string', array: true, describe: `start local topologies for this run (default all: ${TOPOLOGIES.join(' ')})` })
+            .option('local', { type: 'string', array: true, describe: `start local topologies for this run (default all: ${TOPOLOGIES.join(' ')}); --no-local: never start them (no targets is then an error, as with CI=true)` })
             .option('cluster-node-timeout', { type: 'number', default: 5000, describe: 'cluster-node-timeout (ms) of the local REDIS_CLUSTER' })
             .option('out', { type: 'string', default: 'results', describe: 'folder for <runId>/report.md, results.csv, results.json' })
             .option('quiet', { type: 'boolean', default: false, describe: 'no progress on stderr' })
@@ -46,7 +46,10 @@ async function main(argv: readonly string[]): Promise<number> {
             .option('export', { type: 'string', array: true, describe: 'also write gab (github-action-benchmark) or bmf (Bencher) JSON: --export gab[=FILE]' }),
         ),
       async (args) => {
-        exitCode = await runCommand(args as unknown as RunArgs);
+        const local = args.local as (string | boolean)[] | undefined;
+        // yargs reads --no-local as [false]
+        const normalized = local === undefined ? undefined : local.includes(false) ? false : local.map(String);
+        exitCode = await runCommand({ ...(args as unknown as RunArgs), local: normalized });
       },
     )
     .command('up [topologies..]', `start local topologies that stay up (default all: ${TOPOLOGIES.join(' ')}) and print the env lines to export`,
@@ -89,7 +92,8 @@ main(process.argv).then(
   },
   (error: unknown) => {
     if (error instanceof ConfigError || error instanceof LocalSetupError) fail(error.message, EXIT.usage);
-    if (error instanceof TargetUnreachableError) fail(`${error.message}. Fix: check that the server runs and the address is right`, EXIT.unreachable);
+    // A TargetUnreachableError names its own fix (credentials, TLS CA, address, ...).
+    if (error instanceof TargetUnreachableError) fail(error.message, EXIT.unreachable);
     fail(error instanceof Error ? (error.stack ?? error.message) : String(error), EXIT.failed);
   },
 );

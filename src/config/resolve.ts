@@ -3,7 +3,9 @@ import { basename, extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError, badValue, describeSource, type Source } from './errors.js';
 import { CLIENTS, KEY_BY_NAME, KEY_SPECS, MODES, TARGET_OPTIONS, type ClientName, type Mode, type TargetOption } from './keys.js';
+import { registerSecret } from './redact.js';
 import { parseServers, type ServerAddress } from './servers.js';
+import { closest } from './suggest.js';
 import { parseBoolean, parseValue, type Scalar } from './values.js';
 
 /** An effective value and where it came from. */
@@ -54,6 +56,8 @@ export interface TargetConfig {
   readonly tlsCa?: { readonly file: string; readonly pem: Buffer };
   /** `<NAME>_TLS_SERVERNAME`: the name to check the servers' certificates against (default: each server's host). */
   readonly tlsServername?: string;
+  /** True for a local topology validated before its servers were started: `servers` is empty until bound. */
+  readonly pendingServers?: boolean;
   /** Where each option came from (SERVERS, MODE, ...). Values of PASSWORD are never kept here. */
   readonly sources: Readonly<Partial<Record<TargetOption, Source>>>;
 }
@@ -63,13 +67,31 @@ export interface RunPlan {
   readonly targets: readonly TargetConfig[];
   /** Explicit --baseline, if given (validated to be one of the targets). */
   readonly baseline?: string;
+  /**
+   * Run-level deadlines (OP_TIMEOUT_MS, CONNECT_TIMEOUT_MS): one connection per target serves every
+   * scenario, so every scenario must agree on them (checked), and these are the values in effect.
+   */
+  readonly connection: { readonly opTimeoutMs: number; readonly connectTimeoutMs: number };
+  /** Things the user should know but that do not stop the run: likely misspellings, adjusted values. */
+  readonly warnings: readonly string[];
+}
+
+/** A local topology that will be started after validation: a target whose servers are not known yet. */
+export interface LocalTargetSpec {
+  readonly name: string;
+  readonly mode: Mode;
 }
 
 export interface ConfigInput {
   /** Paths of scenario files; none means one scenario of built-in defaults. */
   readonly scenarioFiles: readonly string[];
-  /** `<NAME>_*` settings of local topologies the harness started (lowest precedence of the target keys). */
-  readonly local?: Readonly<Record<string, string>>;
+  /**
+   * Local topologies to be started after validation. Each becomes a target with no servers yet
+   * (`pendingServers`); `bindLocalServers` fills them in once the servers run.
+   */
+  readonly localTargets?: readonly LocalTargetSpec[];
+  /** Local topologies to use instead when no `<NAME>_SERVERS` is configured anywhere (the default run). */
+  readonly defaultLocalTargets?: readonly LocalTargetSpec[];
   /** The process environment. Only known keys and target keys are read. */
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Raw `--envVars` items, `KEY:VALUE`, split at the first colon. */
@@ -94,8 +116,9 @@ export function parseEnvVarsItems(items: readonly string[]): Layer {
   for (const item of items) {
     const colon = item.indexOf(':');
     if (colon <= 0) {
+      const shown = /PASSWORD/i.test(item) ? `${item.split(/[=\s]/)[0] ?? ''}=***` : item;
       throw new ConfigError(
-        `--envVars item ${JSON.stringify(item)} has ${colon === 0 ? 'no key before' : 'no'} colon. ` +
+        `--envVars item ${JSON.stringify(shown)} has ${colon === 0 ? 'no key before' : 'no'} colon. ` +
           'Fix: write each item as KEY:VALUE, e.g. --envVars READ_RATIO:100 REDIS_SERVERS:127.0.0.1:6379',
       );
     }
@@ -132,7 +155,7 @@ function readScenarioFile(file: string): Layer {
     if (!KEY_BY_NAME.has(key)) {
       const hint = key.endsWith('_SERVERS') || TARGET_OPTIONS.some((o) => key.endsWith(`_${o}`))
         ? 'targets are set with env vars or --envVars, not in scenario files'
-        : `use one of ${KEY_SPECS.map((k) => k.name).join(', ')}`;
+        : didYouMean(key) ?? `use one of ${KEY_SPECS.map((k) => k.name).join(', ')}`;
       throw new ConfigError(`unknown key ${key} in scenario file ${file}. Fix: ${hint}`);
     }
     layer.set(key, { raw, source });
@@ -166,6 +189,73 @@ function targetKeyOf(key: string, names: ReadonlySet<string>): { name: string; o
   return best === undefined ? undefined : { name: best, option: key.slice(best.length + 1) };
 }
 
+const SCENARIO_KEYS = KEY_SPECS.map((k) => k.name);
+
+/** `did you mean READ_RATIO?` for a misspelt scenario key or `_SERVERS` suffix, else undefined. */
+function didYouMean(key: string): string | undefined {
+  const upper = key.toUpperCase();
+  const scenarioKey = closest(upper, SCENARIO_KEYS);
+  if (scenarioKey !== undefined) return `did you mean ${scenarioKey}? (${key} is not a cachebench key)`;
+  const cut = upper.lastIndexOf('_');
+  if (cut > 0) {
+    const suffix = upper.slice(cut + 1);
+    const option = closest(suffix, TARGET_OPTIONS.filter((o) => !o.includes('_')));
+    if (option !== undefined && (option !== suffix || upper !== key)) return `did you mean ${upper.slice(0, cut)}_${option}?`;
+  }
+  return undefined;
+}
+
+function optionHint(target: string, option: string): string {
+  const near = closest(option, TARGET_OPTIONS);
+  const all = `use one of ${TARGET_OPTIONS.map((o) => `${target}_${o}`).join(', ')}`;
+  return near !== undefined ? `did you mean ${target}_${near}? Otherwise ${all}` : all;
+}
+
+/**
+ * Variables of the process environment that look like misspelt cachebench keys: they are not
+ * read (the environment holds much that is not ours), so they are named in a warning instead.
+ */
+function envWarnings(env: Layer, names: ReadonlySet<string>): string[] {
+  const warnings: string[] = [];
+  for (const key of env.keys()) {
+    if (KEY_BY_NAME.has(key) || key.startsWith('npm_') || targetKeyOf(key, names) !== undefined) continue;
+    const upper = key.toUpperCase();
+    let hint: string | undefined;
+    if (upper !== key && (KEY_BY_NAME.has(upper) || upper.endsWith('_SERVERS'))) {
+      hint = `names are upper case: did you mean ${upper}?`;
+    } else if (upper === key) {
+      const scenarioKey = closest(key, SCENARIO_KEYS);
+      const cut = key.lastIndexOf('_');
+      const suffix = cut > 0 ? key.slice(cut + 1) : '';
+      if (scenarioKey !== undefined) hint = `did you mean ${scenarioKey}?`;
+      else if (suffix !== 'SERVERS' && suffix.length >= 5 && closest(suffix, ['SERVERS']) !== undefined) hint = `did you mean ${key.slice(0, cut)}_SERVERS?`;
+    }
+    if (hint !== undefined) warnings.push(`${key} in the environment is not a cachebench key and is ignored: ${hint}`);
+  }
+  return warnings;
+}
+
+/** Registers every password the input holds (PASSWORD keys, URL credentials) with the redactor. */
+function registerSecrets(layers: readonly Layer[]): void {
+  for (const layer of layers) {
+    for (const [key, { raw }] of layer) {
+      if (typeof raw !== 'string') continue;
+      if (/PASSWORD$/i.test(key)) registerSecret(raw);
+      if (/_SERVERS$/i.test(key)) {
+        for (const m of raw.matchAll(/rediss?:\/\/[^:@/\s,]*:([^\s,]*)@/gi)) {
+          const password = m[1] ?? '';
+          registerSecret(password);
+          try {
+            registerSecret(decodeURIComponent(password));
+          } catch (error: unknown) {
+            void error; // not percent-encoded: the raw form is registered
+          }
+        }
+      }
+    }
+  }
+}
+
 interface SplitLayer {
   readonly scenario: Layer;
   readonly target: Map<string, Map<string, { raw: string; source: Source }>>;
@@ -184,7 +274,7 @@ function splitLayer(layer: Layer, names: ReadonlySet<string>, strict: boolean): 
       if (!(TARGET_OPTIONS as readonly string[]).includes(hit.option)) {
         throw new ConfigError(
           `unknown option ${key} for target ${hit.name} (from ${describeSource(entry.source)}). ` +
-            `Fix: use one of ${TARGET_OPTIONS.map((o) => `${hit.name}_${o}`).join(', ')}` +
+            `Fix: ${optionHint(hit.name, hit.option)}` +
             (entry.source.kind === 'env' ? ` or unset ${key}` : ''),
         );
       }
@@ -197,7 +287,7 @@ function splitLayer(layer: Layer, names: ReadonlySet<string>, strict: boolean): 
       const option = TARGET_OPTIONS.find((o) => key.endsWith(`_${o}`));
       const fix = option
         ? `define the target first with ${key.slice(0, -option.length - 1)}_SERVERS=host:port`
-        : `use one of ${KEY_SPECS.map((k) => k.name).join(', ')} or <NAME>_SERVERS`;
+        : didYouMean(key) ?? `use one of ${KEY_SPECS.map((k) => k.name).join(', ')} or <NAME>_SERVERS`;
       throw new ConfigError(`unknown key ${key} (from ${describeSource(entry.source)}). Fix: ${fix}`);
     }
   }
@@ -287,7 +377,7 @@ function cartesian(settings: ReadonlyMap<string, Setting>): CaseParams[] {
 
 const MAX_ITERATION_BYTES = 1024 * 1024 * 1024;
 
-function buildScenario(file: string | undefined, layers: readonly Layer[]): ScenarioPlan {
+function buildScenario(file: string | undefined, layers: readonly Layer[], warnings: string[]): ScenarioPlan {
   const settings = new Map<string, Setting>();
   for (const spec of KEY_SPECS) settings.set(spec.name, { value: spec.default, source: { kind: 'default' } });
   for (const layer of layers) {
@@ -300,8 +390,10 @@ function buildScenario(file: string | undefined, layers: readonly Layer[]): Scen
   const min = settings.get('MIN_ITERATIONS');
   const max = settings.get('MAX_ITERATIONS');
   if (min && max && (max.value as number) < (min.value as number)) {
-    throw badValue('MAX_ITERATIONS', max.value, max.source, `smaller than MIN_ITERATIONS=${String(min.value)} (from ${describeSource(min.source)})`,
-      'set MAX_ITERATIONS >= MIN_ITERATIONS');
+    // A smoke run (--max-iterations 3) should not need a second flag: the minimum follows the maximum.
+    warnings.push(`MIN_ITERATIONS lowered from ${String(min.value)} (${describeSource(min.source)}) to ${String(max.value)}: ` +
+      `MAX_ITERATIONS=${String(max.value)} (${describeSource(max.source)}) is below it`);
+    settings.set('MIN_ITERATIONS', { value: max.value, source: max.source });
   }
   const cases = cartesian(settings);
   for (const c of cases) {
@@ -341,12 +433,30 @@ export function resolveConfig(input: ConfigInput): RunPlan {
   for (const [key, value] of Object.entries(input.env)) {
     if (value !== undefined) envLayer.set(key, { raw: value, source: ENV_SOURCE });
   }
-  const localLayer: Layer = new Map(Object.entries(input.local ?? {}).map(([key, raw]) => [key, { raw, source: { kind: 'local' } as Source }]));
+  const localSource: Source = { kind: 'local' };
+  const localLayer: Layer = new Map();
+  let localTargets = input.localTargets ?? [];
+  if (localTargets.length === 0 && input.defaultLocalTargets !== undefined) {
+    const envVarsKeys = input.envVars.map((item) => item.slice(0, Math.max(0, item.indexOf(':'))));
+    const configured = [...Object.keys(input.env).filter((k) => input.env[k] !== undefined), ...envVarsKeys].some((k) => /^[A-Z][A-Z0-9_]*_SERVERS$/.test(k));
+    if (!configured) localTargets = input.defaultLocalTargets;
+  }
+  for (const t of localTargets) {
+    localLayer.set(`${t.name}_SERVERS`, { raw: '', source: localSource });
+    localLayer.set(`${t.name}_MODE`, { raw: t.mode, source: localSource });
+  }
+  // Passwords are registered before anything can fail and echo them.
+  registerSecrets([envLayer]);
+  for (const item of input.envVars) {
+    const colon = item.indexOf(':');
+    if (colon > 0) registerSecrets([new Map([[item.slice(0, colon), { raw: item.slice(colon + 1), source: ENVVARS_SOURCE }]])]);
+  }
   const envVarsLayer = parseEnvVarsItems(input.envVars);
   const flagLayer: Layer = new Map();
   for (const [key, value] of Object.entries(input.flags)) {
     if (value !== undefined) flagLayer.set(key, { raw: value, source: { kind: 'flag', flag: key.toLowerCase().replace(/_/g, '-') } });
   }
+  const warnings: string[] = [];
 
   const userNames = new Set([...targetNamesOf(envLayer, false), ...targetNamesOf(envVarsLayer, true)]);
   for (const name of targetNamesOf(localLayer, true)) {
@@ -358,6 +468,7 @@ export function resolveConfig(input: ConfigInput): RunPlan {
   const local = splitLayer(localLayer, names, true);
   const env = splitLayer(envLayer, names, false);
   const envVars = splitLayer(envVarsLayer, names, true);
+  warnings.push(...envWarnings(envLayer, names));
 
   const targetOptions = new Map<string, Map<string, { raw: string; source: Source }>>();
   for (const layer of [local, env, envVars]) {
@@ -367,7 +478,10 @@ export function resolveConfig(input: ConfigInput): RunPlan {
       targetOptions.set(name, merged);
     }
   }
-  let targets = [...targetOptions].map(([name, options]) => buildTarget(name, options)).sort((a, b) => a.name.localeCompare(b.name));
+  const localNames = new Set(localTargets.map((t) => t.name));
+  let targets = [...targetOptions]
+    .map(([name, options]) => (localNames.has(name) ? pendingLocalTarget(name, options) : buildTarget(name, options)))
+    .sort((a, b) => a.name.localeCompare(b.name));
 
   if (input.targets !== undefined) {
     const wanted = input.targets.split(',').map((t) => t.trim()).filter((t) => t !== '');
@@ -393,10 +507,61 @@ export function resolveConfig(input: ConfigInput): RunPlan {
   const scenarioNames = new Set<string>();
   const scenarios = files.map((file) => {
     const fileLayer = file === undefined ? new Map() : readScenarioFile(file);
-    const plan = buildScenario(file, [fileLayer, env.scenario, envVars.scenario, flagLayer]);
+    const plan = buildScenario(file, [fileLayer, env.scenario, envVars.scenario, flagLayer], warnings);
     if (scenarioNames.has(plan.name)) throw new ConfigError(`scenario ${plan.name} is given twice. Fix: give each scenario file once`);
     scenarioNames.add(plan.name);
     return plan;
   });
-  return { scenarios, targets, ...(input.baseline !== undefined ? { baseline: input.baseline } : {}) };
+  const connection = runLevelTimeouts(scenarios);
+  return {
+    scenarios, targets, connection, warnings: [...new Set(warnings)],
+    ...(input.baseline !== undefined ? { baseline: input.baseline } : {}),
+  };
+}
+
+/** OP_TIMEOUT_MS and CONNECT_TIMEOUT_MS hold for the whole run: scenarios that disagree are an error. */
+function runLevelTimeouts(scenarios: readonly ScenarioPlan[]): RunPlan['connection'] {
+  const first = scenarios[0];
+  if (first === undefined) throw new ConfigError('no scenario to run. Fix: give a scenario file or none for the built-in one');
+  for (const key of ['OP_TIMEOUT_MS', 'CONNECT_TIMEOUT_MS'] as const) {
+    const a = first.settings.get(key);
+    const other = scenarios.find((s) => s.settings.get(key)?.value !== a?.value);
+    if (a !== undefined && other !== undefined) {
+      const b = other.settings.get(key) as Setting;
+      throw badValue(key, b.value, b.source,
+        `scenario ${other.name} sets ${String(b.value)} but scenario ${first.name} has ${String(a.value)} (${describeSource(a.source)}); ` +
+          'deadlines are set once per run on the connections every scenario shares',
+        `give ${key} one value for the run (env var, --envVars or --${key.toLowerCase().replace(/_/g, '-')}), or run the scenarios separately`);
+    }
+  }
+  return { opTimeoutMs: first.controls.opTimeoutMs, connectTimeoutMs: first.controls.connectTimeoutMs };
+}
+
+/** A local topology's target before its servers exist: mode from the topology, servers bound later. */
+function pendingLocalTarget(name: string, options: Map<string, { raw: string; source: Source }>): TargetConfig {
+  for (const [option, entry] of options) {
+    if (entry.source.kind !== 'local') {
+      throw new ConfigError(`${name}_${option} (from ${describeSource(entry.source)}) is set for the local topology ${name}, which cachebench configures itself. Fix: unset ${name}_${option}`);
+    }
+  }
+  const mode = (options.get('MODE')?.raw ?? 'auto') as Mode;
+  const sources: Partial<Record<TargetOption, Source>> = {};
+  for (const [option, { source }] of options) sources[option as TargetOption] = source;
+  return { name, servers: [], mode, client: 'ioredis', tls: false, sources, pendingServers: true };
+}
+
+/**
+ * Fills in the servers of local topologies once they run (`<NAME>_SERVERS` values written by
+ * cachebench itself). Every other part of the plan was validated before anything started.
+ */
+export function bindLocalServers(plan: RunPlan, servers: Readonly<Record<string, string>>): RunPlan {
+  const targets = plan.targets.map((t) => {
+    if (t.pendingServers !== true) return t;
+    const list = servers[t.name];
+    if (list === undefined) throw new ConfigError(`local topology ${t.name} was not started. Fix: report this as a cachebench bug`);
+    const { pendingServers: _pending, ...rest } = t;
+    void _pending;
+    return { ...rest, servers: parseServers(`${t.name}_SERVERS`, list, { kind: 'local' }) };
+  });
+  return { ...plan, targets };
 }

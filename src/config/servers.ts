@@ -1,4 +1,5 @@
 import { ConfigError, describeSource, type Source } from './errors.js';
+import { redactSecrets } from './redact.js';
 
 /** One server of a target's list. Credentials, if any, came from a URL. */
 export interface ServerAddress {
@@ -12,20 +13,12 @@ export interface ServerAddress {
   readonly display: string;
 }
 
-/** Replaces URL credentials with *** so a value can be shown in an error message. */
-export function redact(text: string): string {
-  return text.replace(/(rediss?:\/\/)([^@/]*)@/gi, (_m, scheme: string, cred: string) => {
-    const user = cred.includes(':') ? cred.slice(0, cred.indexOf(':')) : '';
-    return `${scheme}${user ? `${user}:` : ''}***@`;
-  });
-}
-
 export function displayAddress(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
 function fail(key: string, item: string, source: Source, problem: string, fix: string): ConfigError {
-  return new ConfigError(`${key} item ${JSON.stringify(redact(item))} (from ${describeSource(source)}): ${problem}. Fix: ${fix}`);
+  return new ConfigError(`${key} item ${JSON.stringify(redactSecrets(item))} (from ${describeSource(source)}): ${problem}. Fix: ${fix}`);
 }
 
 const FORMS = 'write host:port, [ipv6]:port, redis://host:port or rediss://host:port, separated by commas';
@@ -42,7 +35,8 @@ function parseUrl(key: string, item: string, source: Source): ServerAddress {
   try {
     url = new URL(item);
   } catch (error: unknown) {
-    throw fail(key, item, source, 'not a valid URL', FORMS);
+    void error;
+    throw fail(key, item, source, 'not a valid URL', `${FORMS}; percent-encode special characters of a password (/ as %2F, @ as %40, : as %3A)`);
   }
   const tls = url.protocol === 'rediss:';
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1');

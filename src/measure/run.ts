@@ -30,11 +30,12 @@ export interface ExecuteOptions {
 
 /**
  * Connects every target; on any failure closes those already connected and rethrows.
- * Connection deadlines (CONNECT_TIMEOUT_MS, OP_TIMEOUT_MS) come from the first scenario.
+ * Connection deadlines (CONNECT_TIMEOUT_MS, OP_TIMEOUT_MS) are run-level: every scenario agrees on them.
  */
 export async function connectAll(plan: RunPlan): Promise<ConnectedTarget[]> {
-  const controls = plan.scenarios[0]?.controls;
-  if (controls === undefined) return [];
+  const first = plan.scenarios[0]?.controls;
+  if (first === undefined) return [];
+  const controls = { ...first, opTimeoutMs: plan.connection.opTimeoutMs, connectTimeoutMs: plan.connection.connectTimeoutMs };
   const attempts = await Promise.allSettled(plan.targets.map((t) => driverFor(t.client).connect(t, controls)));
   const failed = attempts.find((a): a is PromiseRejectedResult => a.status === 'rejected');
   const connected = attempts.flatMap((a) => (a.status === 'fulfilled' ? [a.value] : []));

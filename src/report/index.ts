@@ -5,5 +5,5 @@ export { renderJson } from './json.js';
 export { renderMarkdown } from './markdown.js';
 export { SCHEMA_VERSION, buildDocument, entryFailures, groupEntries, type ResultEntry, type ResultsDocument } from './model.js';
 export { renderTable } from './table.js';
-export { writeResults, type WrittenFiles } from './write.js';
+export { RESULT_FILES, renderResultFiles, type ResultFile } from './write.js';
 export { benchmarkName, renderExport, toBencherMetricFormat, toGithubActionBenchmark, type ExportFormat } from './export.js';

@@ -5,6 +5,8 @@ import { after, describe, it } from 'node:test';
 import { ConfigError } from '../../src/config/errors.js';
 import { parseEnvVarsItems, resolveConfig, type ConfigInput } from '../../src/config/resolve.js';
 import { parseServers } from '../../src/config/servers.js';
+import { bindLocalServers } from '../../src/config/resolve.js';
+import { clearSecrets, redactSecrets } from '../../src/config/redact.js';
 import { tempDir } from '../helpers/servers.js';
 
 const tmp = tempDir('cachebench-config-');
@@ -118,7 +120,11 @@ describe('bad input is rejected with key, value, source and fix', () => {
   it('lower-case target name in --envVars', () => rejects({ envVars: ['redis_SERVERS:127.0.0.1:1'] }, 'upper-case'));
   it('missing scenario file', () => rejects({ scenarioFiles: [join(tmp.dir, 'nope.yaml')] }, 'nope.yaml', 'cannot be read', 'ENOENT'));
   it('unparseable scenario file', () => rejects({ scenarioFiles: [scenarioFile('bad.yaml', 'READ_RATIO: [1, 2\n')] }, 'bad.yaml', 'not valid YAML'));
-  it('MAX_ITERATIONS below MIN_ITERATIONS', () => rejects({ flags: { MIN_ITERATIONS: '20', MAX_ITERATIONS: '10' } }, 'MAX_ITERATIONS', 'MIN_ITERATIONS=20'));
+  it('OP_TIMEOUT_MS that differs between scenarios (deadlines are run-level)', () => {
+    const a = scenarioFile('fast.yaml', 'OP_TIMEOUT_MS: 500\n');
+    const b = scenarioFile('slow.yaml', 'OP_TIMEOUT_MS: 3000\n');
+    rejects({ scenarioFiles: [a, b] }, 'OP_TIMEOUT_MS=3000', 'scenario slow sets 3000 but scenario fast has 500', 'one value for the run');
+  });
   it('unknown mode', () => rejects({ env: { R_SERVERS: '127.0.0.1:1', R_MODE: 'sharded' } }, 'R_MODE="sharded"', 'auto, cluster, standalone'));
   it('baseline that is not a target', () => rejects({ env: { R_SERVERS: '127.0.0.1:1' }, baseline: 'X' }, '--baseline X'));
   it('never shows a URL password in an error', () => {
@@ -147,5 +153,92 @@ describe('server addresses', () => {
   it('sets TLS from rediss:// unless <NAME>_TLS overrides it', () => {
     assert.equal(resolveConfig(input({ env: { R_SERVERS: 'rediss://h:1' } })).targets[0]?.tls, true);
     assert.equal(resolveConfig(input({ env: { R_SERVERS: 'rediss://h:1', R_TLS: 'false' } })).targets[0]?.tls, false);
+  });
+});
+
+describe('said, not silently ignored', () => {
+  it('a MAX_ITERATIONS below MIN_ITERATIONS lowers the minimum and says so (a smoke run needs one flag)', () => {
+    const plan = resolveConfig(input({ flags: { MAX_ITERATIONS: '3' } }));
+    assert.equal(plan.scenarios[0]?.controls.minIterations, 3);
+    assert.equal(plan.scenarios[0]?.controls.maxIterations, 3);
+    assert.equal(plan.scenarios[0]?.settings.get('MIN_ITERATIONS')?.source.kind, 'flag');
+    assert.ok(plan.warnings.some((w) => w.includes('MIN_ITERATIONS lowered from 15 (built-in default) to 3') && w.includes('flag --max-iterations')), plan.warnings.join('\n'));
+  });
+  it('names environment variables that look like misspelt keys, and ignores unrelated ones', () => {
+    const plan = resolveConfig(input({ env: {
+      GOOD_SERVERS: '127.0.0.1:1', REDIS_SERVER: '127.0.0.1:2', CACHE_SERVES: '127.0.0.1:3', READ_RATO: '5', redis_servers: '127.0.0.1:4',
+      read_ratio: '3', PATH: '/usr/bin', HOME: '/root', npm_config_cache_servers: 'x', HOSTNAME: 'box', MIN_ITERATION: '4',
+    } }));
+    const text = plan.warnings.join('\n');
+    assert.match(text, /REDIS_SERVER in the environment is not a cachebench key.*did you mean REDIS_SERVERS\?/);
+    assert.match(text, /CACHE_SERVES .*did you mean CACHE_SERVERS\?/);
+    assert.match(text, /READ_RATO .*did you mean READ_RATIO\?/);
+    assert.match(text, /MIN_ITERATION .*did you mean MIN_ITERATIONS\?/);
+    assert.match(text, /redis_servers .*upper case: did you mean REDIS_SERVERS\?/);
+    assert.match(text, /read_ratio .*did you mean READ_RATIO\?/);
+    assert.equal(plan.warnings.length, 6, text);
+    assert.deepEqual(plan.targets.map((t) => t.name), ['GOOD']);
+  });
+  it('suggests the key a misspelt --envVars key or scenario-file key meant', () => {
+    rejects({ envVars: ['READ_RATO:5'] }, 'unknown key READ_RATO', 'did you mean READ_RATIO?');
+    rejects({ scenarioFiles: [scenarioFile('typo.yaml', 'PAYLOAD_BYTE: 100\n')] }, 'unknown key PAYLOAD_BYTE', 'did you mean PAYLOAD_BYTES?');
+    rejects({ env: { REDIS_SERVERS: '127.0.0.1:1', REDIS_PASWORD: 'x' } }, 'unknown option REDIS_PASWORD', 'did you mean REDIS_PASSWORD?');
+  });
+});
+
+describe('local topologies as targets', () => {
+  it('are validated before they start, with no servers, and bound afterwards', () => {
+    const plan = resolveConfig(input({ localTargets: [{ name: 'REDIS_SINGLE', mode: 'standalone' }], env: { OTHER_SERVERS: '127.0.0.1:5' } }));
+    const pending = plan.targets.find((t) => t.name === 'REDIS_SINGLE');
+    assert.equal(pending?.pendingServers, true);
+    assert.deepEqual(pending?.servers, []);
+    const bound = bindLocalServers(plan, { REDIS_SINGLE: '127.0.0.1:16379' });
+    assert.deepEqual(bound.targets.find((t) => t.name === 'REDIS_SINGLE')?.servers.map((s) => s.display), ['127.0.0.1:16379']);
+    assert.equal(bound.targets.find((t) => t.name === 'REDIS_SINGLE')?.pendingServers, undefined);
+  });
+  it('are the default only when no <NAME>_SERVERS is configured anywhere', () => {
+    const defaults = [{ name: 'REDIS_SINGLE', mode: 'standalone' as const }];
+    assert.deepEqual(resolveConfig(input({ defaultLocalTargets: defaults })).targets.map((t) => t.name), ['REDIS_SINGLE']);
+    assert.deepEqual(resolveConfig(input({ defaultLocalTargets: defaults, envVars: ['MINE_SERVERS:127.0.0.1:1'] })).targets.map((t) => t.name), ['MINE']);
+    // A misspelt variable configures nothing: the defaults are used, and the warning names it.
+    const typo = resolveConfig(input({ defaultLocalTargets: defaults, env: { REDIS_SERVER: '10.0.0.1:6379' } }));
+    assert.deepEqual(typo.targets.map((t) => t.name), ['REDIS_SINGLE']);
+    assert.match(typo.warnings.join(), /REDIS_SERVER .*did you mean REDIS_SERVERS/);
+  });
+  it('refuse options the user sets on them', () => {
+    rejects({ localTargets: [{ name: 'REDIS_SINGLE', mode: 'standalone' }], env: { REDIS_SINGLE_MODE: 'cluster' } }, 'REDIS_SINGLE_MODE', 'local topology REDIS_SINGLE');
+  });
+});
+
+describe('one redaction for every output path', () => {
+  const cases: { name: string; over: Partial<ConfigInput>; secret: string }[] = [
+    { name: '--envVars item without a colon', over: { envVars: ['X_PASSWORD=hunter2-a'] }, secret: 'hunter2-a' },
+    { name: '--envVars bad target name with URL credentials', over: { envVars: ['bad_SERVERS:redis://u:hunter2-b@127.0.0.1:1'] }, secret: 'hunter2-b' },
+    { name: 'URL password with / (not percent-encoded)', over: { env: { A_SERVERS: 'redis://u:hun/ter2-c@127.0.0.1:1' } }, secret: 'hun/ter2-c' },
+    { name: 'URL password with @ and :', over: { env: { A_SERVERS: 'redis://u:h@un:ter2-d@127.0.0.1:notaport' } }, secret: 'h@un:ter2-d' },
+    { name: 'flag-like password in env for an unknown option', over: { env: { A_SERVERS: '127.0.0.1:1', A_PASSWORD: 'hunter2-e', A_PASSWROD: 'x' } }, secret: 'hunter2-e' },
+    { name: 'percent-encoded URL password', over: { envVars: ['B_SERVERS:redis://u:p%2Fw-hunter2-f@127.0.0.1:0'] }, secret: 'p/w-hunter2-f' },
+  ];
+  for (const c of cases) {
+    it(`masks the password in the error and anything printed after: ${c.name}`, () => {
+      clearSecrets();
+      let message = '';
+      try {
+        resolveConfig(input(c.over));
+      } catch (error: unknown) {
+        message = error instanceof Error ? error.message : String(error);
+      }
+      assert.notEqual(message, '', 'expected an error');
+      const shown = redactSecrets(message);
+      assert.ok(!shown.includes(c.secret), `leaked in ${JSON.stringify(shown)}`);
+      assert.ok(!shown.includes(encodeURIComponent(c.secret)), `leaked (encoded) in ${JSON.stringify(shown)}`);
+      // A password registered from the input is masked wherever it turns up later (e.g. a server's error text).
+      if (c.secret.length >= 4 && !c.name.includes('colon')) assert.equal(redactSecrets(`auth failed for ${c.secret}`), 'auth failed for ***');
+    });
+  }
+  it('keeps the user name and the host, and leaves text without credentials alone', () => {
+    assert.equal(redactSecrets('redis://bench:s3cr/et@10.0.0.1:6379,rediss://:x@y@h:1'), 'redis://bench:***@10.0.0.1:6379,rediss://***@h:1');
+    assert.equal(redactSecrets('{"A_PASSWORD": {"value": "(hidden)"}} 127.0.0.1:6379 redis://h:1'), '{"A_PASSWORD": {"value": "(hidden)"}} 127.0.0.1:6379 redis://h:1');
+    assert.equal(redactSecrets('REDIS_PASSWORD=abc --envVars X_PASSWORD:"a b"'), 'REDIS_PASSWORD=*** --envVars X_PASSWORD:***');
   });
 });

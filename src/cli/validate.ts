@@ -1,0 +1,204 @@
+import { randomBytes } from 'node:crypto';
+import { accessSync, constants, mkdirSync, rmdirSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { ConfigError } from '../config/errors.js';
+import { KEY_SPECS, flagName, type Mode } from '../config/keys.js';
+import { resolveConfig, type LocalTargetSpec, type RunPlan } from '../config/resolve.js';
+import type { GateOptions } from '../compare/index.js';
+import { TOPOLOGIES, type TopologyName } from '../local/index.js';
+import type { ExportFormat } from '../report/index.js';
+import { parseAlpha, parseExports, parseThreshold } from './gate.js';
+
+/** `cachebench run` arguments as yargs hands them over. */
+export interface RunArgs {
+  scenarios?: string[];
+  envVars?: string[];
+  targets?: string;
+  baseline?: string;
+  local?: string[] | false;
+  'cluster-node-timeout': number;
+  'fail-if-slower'?: string;
+  alpha: number;
+  export?: string[];
+  out: string;
+  quiet: boolean;
+  '--'?: string[];
+  [key: string]: unknown;
+}
+
+/** Where a run's files go; the folder exists (created during validation) before any server starts. */
+export interface RunOutputs {
+  readonly runId: string;
+  /** `<out>/<runId>`, absolute. */
+  readonly dir: string;
+  readonly exports: readonly { readonly format: ExportFormat; readonly file: string }[];
+}
+
+/** Everything `run` needs, checked: the only input the orchestration reads. */
+export interface ValidatedRun {
+  /** Targets of local topologies have `pendingServers` until they are started. */
+  readonly plan: RunPlan;
+  /** Local topologies to start (explicit --local, or all of them when no target is configured). */
+  readonly topologies: readonly TopologyName[];
+  /** True when the topologies were chosen because nothing was configured (said on stderr). */
+  readonly defaultLocal: boolean;
+  readonly nodeTimeoutMs: number;
+  readonly gate?: GateOptions & { readonly baseline: string };
+  readonly outputs: RunOutputs;
+  readonly quiet: boolean;
+}
+
+/** A run id that sorts by time: 20261125-104800-3fa2. */
+export function newRunId(date = new Date()): string {
+  const iso = date.toISOString();
+  return `${iso.slice(0, 10).replace(/-/g, '')}-${iso.slice(11, 19).replace(/:/g, '')}-${randomBytes(2).toString('hex')}`;
+}
+
+/**
+ * BenchmarkDotNet-style arguments after `--` (as in `dotnet run -c Release -- --envVars K:V ...`):
+ * `--envVars` followed by KEY:VALUE items up to the next `--flag`.
+ */
+export function parseBdnArgs(rest: readonly string[]): string[] {
+  const items: string[] = [];
+  let inEnvVars = false;
+  for (const token of rest) {
+    if (token === '--envVars' || token === '--envvars') {
+      inEnvVars = true;
+    } else if (inEnvVars && !token.startsWith('--')) {
+      items.push(token);
+    } else {
+      throw new ConfigError(`unsupported argument ${JSON.stringify(token)} after --. Fix: only --envVars KEY:VALUE ... may follow --; put other flags before --`);
+    }
+  }
+  return items;
+}
+
+/** Validates --cluster-node-timeout. */
+export function checkNodeTimeout(ms: number): number {
+  if (!Number.isInteger(ms) || ms < 100 || ms > 600_000) {
+    throw new ConfigError(`--cluster-node-timeout ${String(ms)} is not a whole number of ms from 100 to 600000. Fix: e.g. --cluster-node-timeout 5000`);
+  }
+  return ms;
+}
+
+/** Validates `--local` names; an empty list means all topologies. */
+export function parseTopologies(names: readonly string[], flag: string): TopologyName[] {
+  if (names.length === 0) return [...TOPOLOGIES];
+  const out: TopologyName[] = [];
+  for (const raw of names.flatMap((n) => n.split(','))) {
+    const name = raw.trim().toUpperCase();
+    if (!(TOPOLOGIES as readonly string[]).includes(name)) {
+      throw new ConfigError(`${flag} ${JSON.stringify(raw)} is not a local topology. Fix: use ${TOPOLOGIES.join(', ')}`);
+    }
+    if (!out.includes(name as TopologyName)) out.push(name as TopologyName);
+  }
+  return out;
+}
+
+/** The target mode each local topology is measured in. */
+const LOCAL_MODES: Readonly<Record<TopologyName, Mode>> = { REDIS_CLUSTER: 'cluster', TWEMPROXY: 'proxy', REDIS_SINGLE: 'standalone' };
+const localSpecs = (names: readonly TopologyName[]): LocalTargetSpec[] => names.map((name) => ({ name, mode: LOCAL_MODES[name] }));
+
+/** True when the environment says this is a CI job (CI=true, as GitHub Actions, GitLab and others set). */
+export function isCi(env: Readonly<Record<string, string | undefined>>): boolean {
+  return ['true', '1', 'yes'].includes((env.CI ?? '').toLowerCase());
+}
+
+function explainPath(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  switch (code) {
+    case 'ENOTDIR':
+      return 'ENOTDIR: a part of the path is a file, not a folder';
+    case 'EACCES':
+    case 'EPERM':
+      return `${code}: no permission to write there`;
+    case 'EROFS':
+      return 'EROFS: the file system is read-only';
+    case 'ENOENT':
+      return 'ENOENT: a folder of the path does not exist';
+    default:
+      return code ?? String(error);
+  }
+}
+
+/** Creates `<out>/<runId>` and checks that it and every export file can be written. */
+function prepareOutputs(out: string, exportItems: readonly string[], runId: string): RunOutputs {
+  const root = resolve(out);
+  const dir = join(root, runId);
+  try {
+    mkdirSync(dir, { recursive: true });
+    accessSync(dir, constants.W_OK);
+  } catch (error: unknown) {
+    throw new ConfigError(`--out ${out}: cannot create the results folder ${dir} (${explainPath(error)}). Fix: give --out a folder you can write to`, { cause: error });
+  }
+  try {
+    const exports = parseExports(exportItems).map((r) => {
+      const file = r.file !== undefined ? resolve(r.file) : join(dir, r.format === 'gab' ? 'benchmark-gab.json' : 'benchmark-bmf.json');
+      if (r.file !== undefined) {
+        try {
+          mkdirSync(dirname(file), { recursive: true });
+          accessSync(dirname(file), constants.W_OK);
+          if (statSync(file, { throwIfNoEntry: false })?.isDirectory() === true) {
+            throw Object.assign(new Error('is a folder'), { code: 'EISDIR' });
+          }
+        } catch (error: unknown) {
+          const why = (error as NodeJS.ErrnoException).code === 'EISDIR' ? 'EISDIR: it is a folder' : explainPath(error);
+          throw new ConfigError(`--export ${r.format}=${r.file}: cannot write ${file} (${why}). Fix: give a file path in a folder you can write to`, { cause: error });
+        }
+      }
+      return { format: r.format, file };
+    });
+    return { runId, dir, exports };
+  } catch (error: unknown) {
+    rmdirSync(dir);
+    throw error;
+  }
+}
+
+/** Scenario keys given as flags, by key name. */
+function scenarioFlags(args: RunArgs): Record<string, string | undefined> {
+  const flags: Record<string, string | undefined> = {};
+  for (const spec of KEY_SPECS) {
+    const v = args[flagName(spec.name)];
+    if (v !== undefined) flags[spec.name] = String(v);
+  }
+  return flags;
+}
+
+/**
+ * The one validation step of `run`: every flag, scenario file, environment variable, target,
+ * gate option and output path is checked here, before any server is started or any byte is
+ * sent. A ConfigError from here means exit 2 with nothing sent anywhere. Creates only the
+ * results folder (so an unwritable --out fails now, not after the run).
+ */
+export function validateRun(args: RunArgs, env: Readonly<Record<string, string | undefined>>, now = new Date()): ValidatedRun {
+  const noLocal = args.local === false;
+  const explicit = Array.isArray(args.local) ? parseTopologies(args.local, '--local') : [];
+  const nodeTimeoutMs = checkNodeTimeout(args['cluster-node-timeout']);
+  let gate: ValidatedRun['gate'];
+  if (args['fail-if-slower'] !== undefined) {
+    const threshold = parseThreshold(args['fail-if-slower'], '--fail-if-slower');
+    if (args.baseline === undefined) throw new ConfigError('--fail-if-slower needs --baseline NAME: the target the others must not be slower than. Fix: add e.g. --baseline REDIS');
+    gate = { threshold, alpha: parseAlpha(args.alpha), baseline: args.baseline };
+  }
+  parseExports(args.export ?? []);
+  const mayDefault = !noLocal && !isCi(env) && !Array.isArray(args.local);
+  const plan = resolveConfig({
+    scenarioFiles: args.scenarios ?? [],
+    env,
+    envVars: [...(args.envVars ?? []).map(String), ...parseBdnArgs((args['--'] ?? []).map(String))],
+    flags: scenarioFlags(args),
+    localTargets: localSpecs(explicit),
+    ...(mayDefault ? { defaultLocalTargets: localSpecs(TOPOLOGIES) } : {}),
+    ...(args.targets !== undefined ? { targets: args.targets } : {}),
+    ...(args.baseline !== undefined ? { baseline: args.baseline } : {}),
+  });
+  if (plan.targets.length === 0) {
+    const why = noLocal ? '--no-local is set' : isCi(env) ? 'CI=true is set (a CI job must measure the servers it names, not local ones)' : 'nothing is configured';
+    const hints = plan.warnings.length > 0 ? ` Seen: ${plan.warnings.join('; ')}.` : '';
+    throw new ConfigError(`no targets configured and ${why}.${hints} Fix: set <NAME>_SERVERS=host:port (env var or --envVars REDIS_SERVERS:127.0.0.1:6379), or use --local`);
+  }
+  const topologies = plan.targets.filter((t) => t.pendingServers === true).map((t) => t.name as TopologyName);
+  const outputs = prepareOutputs(args.out, args.export ?? [], newRunId(now));
+  return { plan, topologies, defaultLocal: explicit.length === 0 && topologies.length > 0, nodeTimeoutMs, ...(gate !== undefined ? { gate } : {}), outputs, quiet: args.quiet };
+}
