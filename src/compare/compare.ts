@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../config/errors.js';
 import { SCHEMA_VERSION, entryFailures, groupEntries, type ResultEntry, type ResultsDocument } from '../report/model.js';
-import { compareIndependent, comparePaired, type GateOptions, type GateResult } from './gate.js';
+import { describeParams } from '../report/table.js';
+import { FAILING_VERDICTS, checkCompareDesign, judge, testIndependent, testPaired, type GateOptions, type GateResult } from './gate.js';
 
 export interface ComparisonRow {
   readonly scenario: string;
@@ -24,6 +25,17 @@ export interface Comparison {
   readonly rows: readonly ComparisonRow[];
   readonly onlyInBaseline: readonly string[];
   readonly onlyInCurrent: readonly string[];
+  /** Two runs only: every row moved the same way — machine drift as likely as a code change. */
+  readonly drift: Drift | null;
+}
+
+/** A warning that the shift between two runs is shared by every row. */
+export interface Drift {
+  /** Median over rows of the Hodges–Lehmann ratio current / baseline. */
+  readonly medianRatio: number;
+  /** At least two rows, all on the same side of 1. */
+  readonly sameDirection: boolean;
+  readonly message: string;
 }
 
 /** Loads and checks a results.json; any problem is a ConfigError naming the file and what is wrong. */
@@ -50,45 +62,123 @@ export function loadResults(file: string): ResultsDocument {
   return d as ResultsDocument;
 }
 
-const keyOf = (e: ResultEntry): string => `${e.scenario.name} ${JSON.stringify(e.scenario.params)} ${e.target.name}`;
+const paramsKey = (e: ResultEntry): string =>
+  JSON.stringify(Object.entries(e.scenario.params).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+/** Parameters and target: what makes two entries the same measurement, whatever the scenario file was called. */
+const matchKey = (e: ResultEntry): string => `${paramsKey(e)} ${e.target.name}`;
+/** How an entry is named in messages. */
+const describeEntry = (e: ResultEntry): string => `${e.scenario.name} ${describeParams(e.scenario.params)} ${e.target.name}`;
 
 function row(b: ResultEntry, c: ResultEntry, gate: GateResult, failures: readonly string[]): ComparisonRow {
-  return { scenario: c.scenario.name, params: c.scenario.params, target: c.target.name, baseline: b, current: c, gate, failures };
+  const scenario = b.scenario.name === c.scenario.name ? c.scenario.name : `${c.scenario.name} (baseline: ${b.scenario.name})`;
+  return { scenario, params: c.scenario.params, target: c.target.name, baseline: b, current: c, gate, failures };
 }
 
-/** Compares two runs entry by entry (matched by scenario, parameters and target name). */
+/**
+ * Pairs entries of two runs by parameters (READ_RATIO, WRITE_COUNT, PAYLOAD_BYTES) and target name,
+ * so a run without a scenario file (`default`) matches `seed-read-heavy` with the same parameters.
+ * When several entries on either side share parameters and target, the scenario name decides.
+ */
+export function matchEntries(baseline: readonly ResultEntry[], current: readonly ResultEntry[]): { pairs: [ResultEntry, ResultEntry][]; onlyInBaseline: ResultEntry[]; onlyInCurrent: ResultEntry[] } {
+  const group = (entries: readonly ResultEntry[]): Map<string, ResultEntry[]> => {
+    const out = new Map<string, ResultEntry[]>();
+    for (const e of entries) out.set(matchKey(e), [...(out.get(matchKey(e)) ?? []), e]);
+    return out;
+  };
+  const base = group(baseline);
+  const pairs: [ResultEntry, ResultEntry][] = [];
+  const used = new Set<ResultEntry>();
+  for (const [key, cs] of group(current)) {
+    const bs = base.get(key) ?? [];
+    if (bs.length === 1 && cs.length === 1) {
+      pairs.push([bs[0] as ResultEntry, cs[0] as ResultEntry]);
+      used.add(bs[0] as ResultEntry).add(cs[0] as ResultEntry);
+      continue;
+    }
+    for (const c of cs) {
+      const b = bs.filter((x) => x.scenario.name === c.scenario.name);
+      if (b.length === 1 && !used.has(b[0] as ResultEntry)) {
+        pairs.push([b[0] as ResultEntry, c]);
+        used.add(b[0] as ResultEntry).add(c);
+      }
+    }
+  }
+  return { pairs, onlyInBaseline: baseline.filter((e) => !used.has(e)), onlyInCurrent: current.filter((e) => !used.has(e)) };
+}
+
+function minIterationsOf(doc: ResultsDocument, scenario: string): number | undefined {
+  const value = doc.scenarios.find((s) => s.name === scenario)?.settings.MIN_ITERATIONS?.value;
+  return typeof value === 'number' ? value : undefined;
+}
+
+/**
+ * Two runs whose matched rows all moved the same way (≥ 2 rows, every ratio on one side of 1, median
+ * move ≥ half the threshold), or whose median move is beyond the threshold, look like a machine or
+ * time-of-day shift between the runs as much as like a code change: only the in-run gate can tell.
+ */
+export function detectDrift(rows: readonly ComparisonRow[], threshold: number): Drift | null {
+  const logs = rows.map((r) => Math.log(r.gate.ratio)).filter(Number.isFinite).sort((a, b) => a - b);
+  if (logs.length === 0) return null;
+  const mid = logs.length / 2;
+  const median = logs.length % 2 === 1 ? (logs[Math.floor(mid)] as number) : ((logs[mid - 1] as number) + (logs[mid] as number)) / 2;
+  const delta = Math.log1p(threshold);
+  const allUp = logs.length >= 2 && logs.every((x) => x > 0);
+  const allDown = logs.length >= 2 && logs.every((x) => x < 0);
+  if (!(((allUp || allDown) && Math.abs(median) >= delta / 2) || Math.abs(median) > delta)) return null;
+  const direction = median > 0 ? 'slower' : 'faster';
+  const medianRatio = Math.exp(median);
+  const how = allUp || allDown ? `all ${logs.length} matched rows are ${direction}` : `the median row is ${direction}`;
+  return {
+    medianRatio,
+    sameDirection: allUp || allDown,
+    message: `${how} (median ratio ${medianRatio.toFixed(3)}): a shift shared by every measurement is what a different machine, ` +
+      'CPU frequency or time of day does between two runs, and two runs cannot tell it from a code change. ' +
+      'Verdicts are not adjusted for it. For a trustworthy gate measure both set-ups in one run: cachebench run --baseline REF --fail-if-slower 5%',
+  };
+}
+
+/**
+ * Compares two runs entry by entry (matched by parameters and target name, see matchEntries).
+ * Throws ConfigError when nothing matches or when the files' MIN_ITERATIONS make a Slower verdict
+ * impossible at α over the matched rows.
+ */
 export function compareRuns(baseline: ResultsDocument, current: ResultsDocument, options: GateOptions, labels: [string, string]): Comparison {
-  const base = new Map(baseline.results.map((e) => [keyOf(e), e]));
-  const cur = new Map(current.results.map((e) => [keyOf(e), e]));
-  const rows: ComparisonRow[] = [];
-  for (const [key, c] of cur) {
-    const b = base.get(key);
-    if (b !== undefined) rows.push(row(b, c, compareIndependent(b.samplesMs, c.samplesMs, options), entryFailures(c)));
+  const { pairs, onlyInBaseline, onlyInCurrent } = matchEntries(baseline.results, current.results);
+  if (pairs.length === 0) {
+    throw new ConfigError(`no entry of ${labels[1]} matches one of ${labels[0]} by parameters and target ` +
+      `(baseline has ${baseline.results.slice(0, 3).map(describeEntry).join('; ') || 'nothing'}; current has ${current.results.slice(0, 3).map(describeEntry).join('; ') || 'nothing'}). ` +
+      'Fix: compare runs of the same parameters and target names');
   }
-  const onlyInBaseline = [...base.keys()].filter((k) => !cur.has(k));
-  const onlyInCurrent = [...cur.keys()].filter((k) => !base.has(k));
-  if (rows.length === 0) {
-    throw new ConfigError(`no entry of ${labels[1]} matches one of ${labels[0]} by scenario, parameters and target ` +
-      `(baseline has ${[...base.keys()].slice(0, 3).join('; ') || 'nothing'}; current has ${[...cur.keys()].slice(0, 3).join('; ') || 'nothing'}). ` +
-      'Fix: compare runs of the same scenario and target names');
+  for (const [b, c] of pairs) {
+    const m = minIterationsOf(baseline, b.scenario.name);
+    const n = minIterationsOf(current, c.scenario.name);
+    if (m !== undefined && n !== undefined) {
+      checkCompareDesign({ alpha: options.alpha, baselineIterations: m, currentIterations: n, rows: pairs.length, what: `${labels[0]} vs ${labels[1]} (${describeEntry(c)})` });
+    }
   }
-  return { kind: 'runs', options, baselineLabel: labels[0], currentLabel: labels[1], rows, onlyInBaseline, onlyInCurrent };
+  const gates = judge(pairs.map(([b, c]) => testIndependent(b.samplesMs, c.samplesMs, options)), options);
+  const rows = pairs.map(([b, c], i) => row(b, c, gates[i] as GateResult, entryFailures(c)));
+  return {
+    kind: 'runs', options, baselineLabel: labels[0], currentLabel: labels[1], rows,
+    onlyInBaseline: onlyInBaseline.map(describeEntry), onlyInCurrent: onlyInCurrent.map(describeEntry),
+    drift: detectDrift(rows, options.threshold),
+  };
 }
 
-/** The in-run gate: every other target against `baselineTarget`, pairwise per round. */
+/** The in-run gate: every other target against `baselineTarget`, pairwise per round, Holm over all rows. */
 export function compareInRun(doc: ResultsDocument, baselineTarget: string, options: GateOptions): Comparison {
-  const rows: ComparisonRow[] = [];
+  const pairs: [ResultEntry, ResultEntry][] = [];
   for (const { entries } of groupEntries(doc)) {
     const b = entries.find((e) => e.target.name === baselineTarget);
     if (b === undefined) continue;
-    for (const c of entries) {
-      if (c !== b) rows.push(row(b, c, comparePaired(b.roundSamplesMs, c.roundSamplesMs, options), [...entryFailures(b), ...entryFailures(c)]));
-    }
+    for (const c of entries) if (c !== b) pairs.push([b, c]);
   }
-  return { kind: 'in-run', options, baselineLabel: baselineTarget, currentLabel: 'each other target', rows, onlyInBaseline: [], onlyInCurrent: [] };
+  const gates = judge(pairs.map(([b, c]) => testPaired(b.roundSamplesMs, c.roundSamplesMs, options)), options);
+  const rows = pairs.map(([b, c], i) => row(b, c, gates[i] as GateResult, [...entryFailures(b), ...entryFailures(c)]));
+  return { kind: 'in-run', options, baselineLabel: baselineTarget, currentLabel: 'each other target', rows, onlyInBaseline: [], onlyInCurrent: [], drift: null };
 }
 
-/** 1 when any row is Slower or has failures, else 0. */
+/** 1 when any row is Slower or Undecided or has failures, else 0. */
 export function gateExitCode(comparison: Comparison): 0 | 1 {
-  return comparison.rows.some((r) => r.gate.verdict === 'Slower' || r.failures.length > 0) ? 1 : 0;
+  return comparison.rows.some((r) => FAILING_VERDICTS.has(r.gate.verdict) || r.failures.length > 0) ? 1 : 0;
 }

@@ -1,4 +1,7 @@
-export { compareInRun, compareRuns, gateExitCode, loadResults, type Comparison, type ComparisonRow } from './compare.js';
-export { compareIndependent, comparePaired, MIN_SAMPLES, type GateOptions, type GateResult, type Verdict } from './gate.js';
+export { compareInRun, compareRuns, detectDrift, gateExitCode, loadResults, matchEntries, type Comparison, type ComparisonRow, type Drift } from './compare.js';
+export {
+  FAILING_VERDICTS, MIN_SAMPLES, checkCompareDesign, checkGateDesign, compareIndependent, comparePaired, holmAdjust, judge, requiredIterations, requiredPairs,
+  testIndependent, testPaired, type GateOptions, type GateResult, type RowTest, type Verdict,
+} from './gate.js';
 export { renderComparison } from './render.js';
-export { hodgesLehmannLocation, hodgesLehmannShift, mannWhitney, signedRank } from './ranktests.js';
+export { hodgesLehmannLocation, hodgesLehmannShift, mannWhitney, mannWhitneyMinP, signedRank, signedRankMinP } from './ranktests.js';

@@ -131,40 +131,191 @@ export interface ShiftEstimate {
   readonly lower: number;
   readonly upper: number;
   readonly confidence: number;
-}
-
-const medianSorted = (s: readonly number[]): number =>
-  s.length % 2 === 1 ? (s[(s.length - 1) / 2] as number) : ((s[s.length / 2 - 1] as number) + (s[s.length / 2] as number)) / 2;
-
-/** Order-statistic interval [s_(k), s_(N+1−k)] with k = ⌊N/2 − z·σ⌋ (at least 1). */
-function orderInterval(sorted: readonly number[], sigma: number, confidence: number): [number, number] {
-  const N = sorted.length;
-  const k = Math.max(1, Math.floor(N / 2 - zQuantile(1 - (1 - confidence) / 2) * sigma));
-  return [sorted[k - 1] as number, sorted[N - k] as number];
+  /** True when the interval's order statistics come from the exact null distribution (as R's wilcox.test). */
+  readonly exact: boolean;
 }
 
 /**
- * Two-sample Hodges–Lehmann shift of x over y (median of all x_i − y_j) with the
- * distribution-free interval from the rank-sum statistic (normal approximation of its quantiles).
+ * An implicitly sorted set of N values (Walsh averages, pairwise differences) that is never
+ * materialised: `countAtMost(v)` counts values ≤ v and `nextAbove(v)` returns the smallest value > v,
+ * each in O(n) time and O(1) extra memory over the sorted samples.
  */
-export function hodgesLehmannShift(x: readonly number[], y: readonly number[], confidence: number): ShiftEstimate {
-  const diffs: number[] = [];
-  for (const a of x) for (const b of y) diffs.push(a - b);
-  diffs.sort((a, b) => a - b);
-  if (diffs.length === 0) return { estimate: Number.NaN, lower: Number.NaN, upper: Number.NaN, confidence };
-  const m = x.length;
-  const n = y.length;
-  const [lower, upper] = orderInterval(diffs, Math.sqrt((m * n * (m + n + 1)) / 12), confidence);
-  return { estimate: medianSorted(diffs), lower, upper, confidence };
+interface ImplicitSet {
+  readonly size: number;
+  readonly min: number;
+  readonly max: number;
+  countAtMost(v: number): number;
+  nextAbove(v: number): number;
 }
 
-/** One-sample Hodges–Lehmann location of d (median of Walsh averages) with its signed-rank interval. */
+/** Walsh averages (a_i + a_j)/2, i ≤ j, of a sorted sample. */
+function walshSet(a: readonly number[]): ImplicitSet {
+  const n = a.length;
+  const at = (i: number): number => a[i] as number;
+  const w = (i: number, j: number): number => (at(i) + at(j)) / 2;
+  return {
+    size: (n * (n + 1)) / 2,
+    min: w(0, 0),
+    max: w(n - 1, n - 1),
+    countAtMost(v) {
+      // For each i, j runs over i..J(i) where J(i) = last j with w(i, j) ≤ v; J is non-increasing in i.
+      let count = 0;
+      let j = n - 1;
+      for (let i = 0; i < n; i++) {
+        while (j >= i && w(i, j) > v) j--;
+        if (j < i) break;
+        count += j - i + 1;
+      }
+      return count;
+    },
+    nextAbove(v) {
+      // For each i, the first j ≥ i with w(i, j) > v; that index is non-increasing in i.
+      let best = Number.POSITIVE_INFINITY;
+      let j = n;
+      for (let i = 0; i < n; i++) {
+        while (j - 1 >= i && w(i, j - 1) > v) j--;
+        const k = Math.max(i, j);
+        if (k < n) best = Math.min(best, w(i, k));
+      }
+      return best;
+    },
+  };
+}
+
+/** Differences x_i − y_j of two sorted samples. */
+function differenceSet(x: readonly number[], y: readonly number[]): ImplicitSet {
+  const m = x.length;
+  const n = y.length;
+  const d = (i: number, j: number): number => (x[i] as number) - (y[j] as number);
+  return {
+    size: m * n,
+    min: d(0, n - 1),
+    max: d(m - 1, 0),
+    countAtMost(v) {
+      // d(i, j) falls as j grows: values ≤ v are j ≥ p(i), and p(i) is non-decreasing in i.
+      let count = 0;
+      let p = 0;
+      for (let i = 0; i < m; i++) {
+        while (p < n && d(i, p) > v) p++;
+        count += n - p;
+      }
+      return count;
+    },
+    nextAbove(v) {
+      // For each i, the last j with d(i, j) > v is p(i) − 1.
+      let best = Number.POSITIVE_INFINITY;
+      let p = 0;
+      for (let i = 0; i < m; i++) {
+        while (p < n && d(i, p) > v) p++;
+        if (p > 0) best = Math.min(best, d(i, p - 1));
+      }
+      return best;
+    },
+  };
+}
+
+/**
+ * The k-th smallest value (1-based) of an implicit set, exactly: bisection on the value keeps
+ * count(lo) < k ≤ count(hi); after each halving, the smallest value above lo is tried as the answer.
+ * Each step is O(n); a double has at most ~2100 halvings but real data need about 60.
+ */
+function select(set: ImplicitSet, k: number): number {
+  if (k < 1 || k > set.size) throw new RangeError(`order statistic ${k} of ${set.size} values`);
+  if (set.countAtMost(set.min) >= k) return set.min;
+  let lo = set.min;
+  let hi = set.max;
+  for (;;) {
+    const candidate = set.nextAbove(lo);
+    if (set.countAtMost(candidate) >= k) return candidate;
+    lo = candidate;
+    const mid = lo + (hi - lo) / 2;
+    if (mid <= lo || mid >= hi) return hi;
+    if (set.countAtMost(mid) >= k) hi = mid;
+    else lo = mid;
+  }
+}
+
+/** Median of an implicit set: one order statistic, or the mean of the two middle ones. */
+function medianOf(set: ImplicitSet): number {
+  const N = set.size;
+  if (N % 2 === 1) return select(set, (N + 1) / 2);
+  return (select(set, N / 2) + select(set, N / 2 + 1)) / 2;
+}
+
+/** The k-th smallest Walsh average of d (1-based), in O(n) memory. Exported for tests. */
+export function walshOrderStatistic(d: readonly number[], k: number): number {
+  return select(walshSet([...d].sort((a, b) => a - b)), k);
+}
+
+/** The k-th smallest difference x_i − y_j (1-based), in O(m + n) memory. Exported for tests. */
+export function differenceOrderStatistic(x: readonly number[], y: readonly number[], k: number): number {
+  return select(differenceSet([...x].sort((a, b) => a - b), [...y].sort((a, b) => a - b)), k);
+}
+
+/**
+ * Index k of the lower confidence bound (the upper one is N + 1 − k), as R's wilcox.test:
+ * exact: k = the (1 − confidence)/2 quantile of the null distribution of the statistic (at least 1);
+ * otherwise the normal approximation k = ⌊N/2 − z·σ⌋ (Hollander & Wolfe), at least 1.
+ */
+function lowerIndex(N: number, confidence: number, exactNull: readonly number[] | undefined, sigma: number): number {
+  const tail = (1 - confidence) / 2;
+  if (exactNull !== undefined) {
+    // qsignrank / qwilcox: the smallest q with P(S ≤ q) ≥ tail (R allows 10 ε); R then takes the q-th order statistic.
+    let cumulative = 0;
+    for (let q = 0; q < exactNull.length; q++) {
+      cumulative += exactNull[q] as number;
+      if (cumulative >= tail - 10 * Number.EPSILON) return Math.max(1, q);
+    }
+    return 1;
+  }
+  return Math.min(Math.ceil(N / 2), Math.max(1, Math.floor(N / 2 - zQuantile(1 - tail) * sigma)));
+}
+
+const noEstimate = (confidence: number): ShiftEstimate => ({ estimate: Number.NaN, lower: Number.NaN, upper: Number.NaN, confidence, exact: false });
+
+const hasTies = (values: readonly number[]): boolean => {
+  const s = [...values].sort((a, b) => a - b);
+  return s.some((v, i) => i > 0 && v === s[i - 1]);
+};
+
+/**
+ * Two-sample Hodges–Lehmann shift of x over y (median of all x_i − y_j) with its distribution-free
+ * interval from the rank-sum statistic: exact quantiles when both samples have < 50 values and no
+ * ties (R's wilcox.test(x, y, conf.int = TRUE)), otherwise the normal approximation of the index.
+ * Memory O(m + n): the m·n differences are never stored.
+ */
+export function hodgesLehmannShift(x: readonly number[], y: readonly number[], confidence: number): ShiftEstimate {
+  const m = x.length;
+  const n = y.length;
+  if (m === 0 || n === 0) return noEstimate(confidence);
+  const set = differenceSet([...x].sort((a, b) => a - b), [...y].sort((a, b) => a - b));
+  const exact = m < EXACT_BELOW && n < EXACT_BELOW && !hasTies([...x, ...y]);
+  const k = lowerIndex(set.size, confidence, exact ? cached(`u${m},${n}`, () => mannWhitneyNull(m, n)) : undefined, Math.sqrt((m * n * (m + n + 1)) / 12));
+  return { estimate: medianOf(set), lower: select(set, k), upper: select(set, set.size + 1 - k), confidence, exact };
+}
+
+/**
+ * One-sample Hodges–Lehmann location of d (median of the Walsh averages) with its signed-rank
+ * interval: exact quantiles for n < 50 without ties or zeros (R's wilcox.test(d, conf.int = TRUE)),
+ * otherwise the normal approximation of the index. Memory O(n): the n(n+1)/2 averages are never stored.
+ */
 export function hodgesLehmannLocation(d: readonly number[], confidence: number): ShiftEstimate {
-  const walsh: number[] = [];
-  for (let i = 0; i < d.length; i++) for (let j = i; j < d.length; j++) walsh.push(((d[i] as number) + (d[j] as number)) / 2);
-  walsh.sort((a, b) => a - b);
-  if (walsh.length === 0) return { estimate: Number.NaN, lower: Number.NaN, upper: Number.NaN, confidence };
   const n = d.length;
-  const [lower, upper] = orderInterval(walsh, Math.sqrt((n * (n + 1) * (2 * n + 1)) / 24), confidence);
-  return { estimate: medianSorted(walsh), lower, upper, confidence };
+  if (n === 0) return noEstimate(confidence);
+  const set = walshSet([...d].sort((a, b) => a - b));
+  const exact = n < EXACT_BELOW && !d.includes(0) && !hasTies(d.map(Math.abs));
+  const k = lowerIndex(set.size, confidence, exact ? cached(`v${n}`, () => signedRankNull(n)) : undefined, Math.sqrt((n * (n + 1) * (2 * n + 1)) / 24));
+  return { estimate: medianOf(set), lower: select(set, k), upper: select(set, set.size + 1 - k), confidence, exact };
+}
+
+/** Smallest one-sided p-value the exact signed-rank test can reach with n pairs: 2^−n. */
+export const signedRankMinP = (n: number): number => 2 ** -n;
+
+/** Smallest one-sided p-value the exact rank-sum test can reach with sizes m and n: 1 / C(m + n, m). */
+export function mannWhitneyMinP(m: number, n: number): number {
+  // 1/C(m+n, m) as a running product, so it stays finite (it underflows to 0 only for huge samples).
+  let p = 1;
+  const k = Math.min(m, n);
+  for (let i = 1; i <= k; i++) p *= i / (Math.max(m, n) + i);
+  return p;
 }

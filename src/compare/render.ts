@@ -2,9 +2,17 @@ import { formatNumber } from '../report/columns.js';
 import type { ResultEntry } from '../report/model.js';
 import { describeParams } from '../report/table.js';
 import type { Comparison } from './compare.js';
-import type { Verdict } from './gate.js';
+import type { GateResult, Verdict } from './gate.js';
 
-const SHOWN: Readonly<Record<Verdict, string>> = { Slower: '**Slower**', Faster: 'Faster', Same: 'Same', Inconclusive: '~' };
+const SHOWN: Readonly<Record<Verdict, string>> = { Slower: '**Slower**', Faster: 'Faster', Same: 'Same', Inconclusive: '~', Undecided: '**Undecided**' };
+
+/** The verdict cell: Undecided carries its reason, e.g. "**Undecided** (only 4 pairs, needs 9 for α = 0.01 over 3 rows)". */
+const verdictCell = (g: GateResult): string => (g.reason === null ? SHOWN[g.verdict] : `${SHOWN[g.verdict]} (${g.reason})`);
+
+/** "family-wise α = 0.01, Holm over 4 rows". */
+export function familyAlpha(c: Comparison): string {
+  return `family-wise α = ${c.options.alpha}, Holm over ${c.rows.length} row${c.rows.length === 1 ? '' : 's'}`;
+}
 
 const meanError = (e: ResultEntry): string =>
   e.stats.meanMs === null ? 'NA' : `${formatNumber(e.stats.meanMs)} ± ${e.stats.errorMs === null ? 'NA' : formatNumber(e.stats.errorMs)} ms`;
@@ -20,20 +28,24 @@ function pValue(p: number): string {
 export function renderComparison(c: Comparison): string {
   const threshold = `${(c.options.threshold * 100).toFixed(1).replace(/\.0$/, '')}%`;
   const title = c.kind === 'in-run'
-    ? `### cachebench gate: each target vs ${c.baselineLabel} in the same rounds (paired signed-rank, threshold ${threshold}, α ${c.options.alpha})`
-    : `### cachebench compare: ${c.currentLabel} vs ${c.baselineLabel} (Mann–Whitney, threshold ${threshold}, α ${c.options.alpha})`;
-  const lines = [
-    title,
-    '',
-    `| Scenario | Parameters | Target | ${c.kind === 'in-run' ? `${c.baselineLabel} (baseline)` : 'Baseline'} | ${c.kind === 'in-run' ? 'Target' : 'Current'} | Ratio [${((c.rows[0]?.gate.confidence ?? 1 - 2 * c.options.alpha) * 100).toFixed(0)}% CI] | p | N | Verdict | Failures |`,
+    ? `### cachebench gate: each target vs ${c.baselineLabel} in the same rounds (paired signed-rank, threshold ${threshold}, ${familyAlpha(c)})`
+    : `### cachebench compare: ${c.currentLabel} vs ${c.baselineLabel} (Mann–Whitney, threshold ${threshold}, ${familyAlpha(c)})`;
+  const lines = [title, ''];
+  if (c.drift !== null) {
+    lines.push(`> [!WARNING]`, `> **Machine drift? ${c.drift.message}**`, '');
+  }
+  lines.push(
+    `| Scenario | Parameters | Target | ${c.kind === 'in-run' ? `${c.baselineLabel} (baseline)` : 'Baseline'} | ${c.kind === 'in-run' ? 'Target' : 'Current'} | Ratio [${((c.rows[0]?.gate.confidence ?? 1 - 2 * c.options.alpha) * 100).toFixed(0)}% CI] | p (Holm) | N | Verdict | Failures |`,
     '|---|---|---|--:|--:|--:|--:|--:|---|---|',
-  ];
+  );
   for (const r of c.rows) {
     const g = r.gate;
-    lines.push(`| ${r.scenario} | ${describeParams(r.params)} | ${r.target} | ${meanError(r.baseline)} | ${meanError(r.current)} | ${ratio(g.ratio)} [${ratio(g.ratioLower)}, ${ratio(g.ratioUpper)}] | ${pValue(g.p)} | ${g.n[0]}/${g.n[1]} | ${SHOWN[g.verdict]} | ${r.failures.join('; ') || '—'} |`);
+    lines.push(`| ${r.scenario} | ${describeParams(r.params)} | ${r.target} | ${meanError(r.baseline)} | ${meanError(r.current)} | ${ratio(g.ratio)} [${ratio(g.ratioLower)}, ${ratio(g.ratioUpper)}] | ${pValue(g.p)} | ${g.n[0]}/${g.n[1]} | ${verdictCell(g)} | ${r.failures.join('; ') || '—'} |`);
   }
   lines.push('');
-  lines.push(`Ratio = current / baseline (Hodges–Lehmann). **Slower**/Faster: a change beyond ${threshold} is shown at α = ${c.options.alpha}; Same: the CI lies within ±${threshold}; ~: inconclusive (not a failure).`);
+  lines.push(`Ratio = current / baseline (Hodges–Lehmann). **Slower**/Faster: a change beyond ${threshold} is shown at ${familyAlpha(c)} (p adjusted by Holm's method); ` +
+    `Same: the ${((c.rows[0]?.gate.confidence ?? 1 - 2 * c.options.alpha) * 100).toFixed(0)}% CI lies within ±${threshold} (per row); ~: inconclusive (not a failure); ` +
+    '**Undecided**: too few samples for the test ever to reach its level (fails the gate).');
   for (const k of c.onlyInBaseline) lines.push(`- only in baseline: ${k}`);
   for (const k of c.onlyInCurrent) lines.push(`- only in current: ${k}`);
   return `${lines.join('\n')}\n`;

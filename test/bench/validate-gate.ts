@@ -10,8 +10,10 @@
  *  - for comparisons of two separate runs, optionally a run-to-run machine shift (lognormal σ_run),
  *    as between two CI machines or two times of day.
  * Each comparison uses N iterations per target (40: a typical converged run; 100: MAX_ITERATIONS), threshold 5%, α = 0.01.
+ * Every cell compares one target with its baseline: a Holm family of one row, so α is the row's level.
+ * Verdicts go through the same `judge` as `compare` and `run --fail-if-slower` (Holm, Undecided).
  */
-import { compareIndependent, comparePaired, type GateOptions, type Verdict } from '../../src/compare/gate.js';
+import { compareIndependent, comparePaired, requiredIterations, requiredPairs, type GateOptions, type Verdict } from '../../src/compare/gate.js';
 
 const TRIALS = Number(process.env.TRIALS ?? 2000);
 const OPTIONS: GateOptions = { threshold: 0.05, alpha: 0.01 };
@@ -89,4 +91,5 @@ rows.forEach(([design, N], i) => {
   const cell = (slowdown: number, verdict: Verdict, k: number): string => pct(rate(design, N, slowdown, verdict, seed + k));
   console.log(`| ${design} | ${N} | ${cell(0, 'Slower', 0)} | ${cell(0, 'Same', 1)} | ${cell(0.05, 'Slower', 2)} | ${cell(0.1, 'Slower', 3)} | ${cell(0.2, 'Slower', 4)} |`);
 });
+console.log(`Undecided never occurs here: N ≥ ${requiredPairs(OPTIONS.alpha, 1)} pairs (in-run) and ≥ ${requiredIterations(OPTIONS.alpha, 1)} iterations per run (two runs) reach α.`);
 console.log('Targets: false alarm ≤ 1%, 10% regression detected ≥ 95%. A 5% slowdown equals the threshold, so it is flagged at about the α rate by design.');

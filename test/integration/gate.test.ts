@@ -68,6 +68,11 @@ describe('in-run gate: run --baseline X --fail-if-slower', () => {
     const bad = await runCli(['run', '--baseline', 'A', '--fail-if-slower', 'five'], { env: { A_SERVERS: server.address } });
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /--fail-if-slower "five" is not a threshold.*Fix: /);
+    // A bare 5 used to be read as 500%, so the gate passed every regression below 6x.
+    const bare = await runCli(['run', '--baseline', 'A', '--fail-if-slower', '5'], { env: { A_SERVERS: server.address, B_SERVERS: server.address } });
+    assert.equal(bare.code, 2, bare.stdout + bare.stderr);
+    assert.match(bare.stderr, /--fail-if-slower "5" is not a threshold: a bare number is ambiguous \(5% or 500%\?\).*Fix: .*--fail-if-slower 5%/);
+    assert.doesNotMatch(bare.stdout, /Report: /);
   });
 });
 
@@ -92,6 +97,17 @@ describe('compare <baseline.json> <current.json>', () => {
     assert.deepEqual(exported.map((e) => [e.name, e.unit, e.value]), [['default READ_RATIO=5 WRITE_COUNT=10 PAYLOAD_BYTES=200 CACHE', 'ms', doc.results[0]?.stats.meanMs]]);
     const bmf = JSON.parse(readFileSync(join(currentFile, '..', 'benchmark-bmf.json'), 'utf8')) as Record<string, { latency: { value: number } }>;
     assert.equal(bmf['default READ_RATIO=5 WRITE_COUNT=10 PAYLOAD_BYTES=200 CACHE']?.latency.value, Math.round((doc.results[0]?.stats.meanMs ?? 0) * 1e6));
+  });
+
+  it('matches a run without a scenario file (default) with seed-read-heavy.yaml of equal parameters', async () => {
+    // The scenario file sets READ_RATIO 100 / WRITE_COUNT 10 / PAYLOAD_BYTES 20000; the environment overrides them to WORKLOAD's.
+    const current = await runCli(['run', 'scenarios/seed-read-heavy.yaml', '--out', out.dir, '--quiet'], { env: { ...WORKLOAD, CACHE_SERVERS: server.address } });
+    assert.equal(current.code, 0, current.stderr);
+    const result = await runCli(['compare', baselineFile, resultsPath(current.stdout), '--threshold', '0.05']);
+    assert.notEqual(result.code, 2, result.stderr);
+    assert.match(result.stdout, /\| seed-read-heavy \(baseline: default\) \| READ_RATIO=5 WRITE_COUNT=10 PAYLOAD_BYTES=200 \| CACHE \| /);
+    assert.match(result.stdout, /family-wise α = 0\.01, Holm over 1 row/);
+    assert.doesNotMatch(result.stdout, /only in (baseline|current)/);
   });
 
   it('exits 1 for verification failures in the current run, whatever the timing', async () => {
@@ -128,9 +144,10 @@ describe('compare <baseline.json> <current.json>', () => {
     const cases: [string[], RegExp][] = [
       [[notResults, baselineFile], /other\.json is not a cachebench results file/],
       [[baselineFile, wrongSchema], /v9\.json has schemaVersion 9, this cachebench reads 1/],
-      [[baselineFile, otherTarget], /no entry of .*renamed\.json matches one of .*by scenario, parameters and target/],
+      [[baselineFile, otherTarget], /no entry of .*renamed\.json matches one of .*by parameters and target/],
       [[baselineFile, join(out.dir, 'missing.json')], /missing\.json cannot be read \(ENOENT\)/],
       [[baselineFile, baselineFile, '--threshold=-3%'], /--threshold "-3%" is not a threshold/],
+      [[baselineFile, baselineFile, '--threshold', '5'], /--threshold "5" is not a threshold: a bare number is ambiguous/],
     ];
     for (const [args, expected] of cases) {
       const result = await runCli(['compare', ...args]);
