@@ -1,4 +1,4 @@
-import { appendFileSync, writeFileSync } from 'node:fs';
+import { appendOutput, print, say, writeOutput } from './output.js';
 import { dirname, join } from 'node:path';
 import { checkGateDesign, compareRuns, gateExitCode, loadResults, renderComparison, type Comparison, type GateOptions } from '../compare/index.js';
 import type { RunPlan } from '../config/resolve.js';
@@ -77,7 +77,7 @@ const DEFAULT_NAMES: Readonly<Record<ExportFormat, string>> = { gab: 'benchmark-
 export function writeExports(requests: readonly ExportRequest[], doc: ResultsDocument, defaultDir: string): string[] {
   return requests.map((r) => {
     const file = r.file ?? join(defaultDir, DEFAULT_NAMES[r.format]);
-    writeFileSync(file, renderExport(r.format, doc));
+    writeOutput(file, renderExport(r.format, doc));
     return file;
   });
 }
@@ -85,10 +85,10 @@ export function writeExports(requests: readonly ExportRequest[], doc: ResultsDoc
 /** Prints the comparison table and appends it to $GITHUB_STEP_SUMMARY when set. */
 export function publishComparison(comparison: Comparison): void {
   const table = renderComparison(comparison);
-  process.stdout.write(`\n${table}`);
-  if (comparison.drift !== null) process.stderr.write(`cachebench: WARNING: machine drift? ${comparison.drift.message}\n`);
+  print(`\n${table}`);
+  if (comparison.drift !== null) say(`cachebench: warning: machine drift? ${comparison.drift.message}\n`);
   const summary = process.env.GITHUB_STEP_SUMMARY;
-  if (summary) appendFileSync(summary, `${table}\n`);
+  if (summary) appendOutput(summary, `${table}\n`);
 }
 
 export interface CompareArgs {
@@ -107,7 +107,7 @@ export function compareCommand(args: CompareArgs): number {
   const current = loadResults(args.current);
   const comparison = compareRuns(baseline, current, options, [args.baseline, args.current]);
   publishComparison(comparison);
-  for (const file of writeExports(exports, current, dirname(args.current))) process.stderr.write(`cachebench: wrote ${file}\n`);
+  for (const file of writeExports(exports, current, dirname(args.current))) say(`cachebench: wrote ${file}\n`);
   const code = gateExitCode(comparison);
   return code === 0 ? EXIT.ok : EXIT.failed;
 }

@@ -7,7 +7,7 @@ import { resolveConfig, type LocalTargetSpec, type RunPlan } from '../config/res
 import type { GateOptions } from '../compare/index.js';
 import { TOPOLOGIES, type TopologyName } from '../local/index.js';
 import type { ExportFormat } from '../report/index.js';
-import { parseAlpha, parseExports, parseThreshold } from './gate.js';
+import { checkInRunGate, parseAlpha, parseExports, parseThreshold } from './gate.js';
 
 /** `cachebench run` arguments as yargs hands them over. */
 export interface RunArgs {
@@ -198,6 +198,8 @@ export function validateRun(args: RunArgs, env: Readonly<Record<string, string |
     const hints = plan.warnings.length > 0 ? ` Seen: ${plan.warnings.join('; ')}.` : '';
     throw new ConfigError(`no targets configured and ${why}.${hints} Fix: set <NAME>_SERVERS=host:port (env var or --envVars REDIS_SERVERS:127.0.0.1:6379), or use --local`);
   }
+  // A gate that could never say Slower (too few rounds for α over its rows) is refused now.
+  if (gate !== undefined) checkInRunGate(plan, gate);
   const topologies = plan.targets.filter((t) => t.pendingServers === true).map((t) => t.name as TopologyName);
   const outputs = prepareOutputs(args.out, args.export ?? [], newRunId(now));
   return { plan, topologies, defaultLocal: explicit.length === 0 && topologies.length > 0, nodeTimeoutMs, ...(gate !== undefined ? { gate } : {}), outputs, quiet: args.quiet };

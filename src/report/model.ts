@@ -227,7 +227,7 @@ export function buildDocument(run: RunResult, explicitBaseline: string | undefin
 
 /**
  * What makes an entry a failure, in words (empty: none): verification failures, failed ops,
- * a target dropped after repeated failures. Used by `run`'s exit code and by the gate.
+ * a target dropped after repeated failures, no measured iteration at all. Used by `run`'s exit code and by the gate.
  */
 export function entryFailures(e: ResultEntry): string[] {
   const out: string[] = [];
@@ -236,6 +236,8 @@ export function entryFailures(e: ResultEntry): string[] {
   const failed = e.ops.get.errors + e.ops.set.errors;
   if (failed > 0) out.push(`${e.target.name}: ${failed} failed ops`);
   if (e.state === 'errored') out.push(`${e.target.name}: errored${e.error ? ` (${e.error})` : ''}`);
+  // A run that measured nothing must never pass (e.g. MAX_TIME shorter than one iteration).
+  if (e.state === 'completed' && e.stats.n + e.stats.outliers === 0) out.push(`${e.target.name}: no iteration measured (stopped: ${e.iterations.stopReason})`);
   return out;
 }
 

@@ -1,0 +1,145 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { runCli } from '../helpers/cli.js';
+import { processesMentioning } from '../helpers/procs.js';
+import { commandCount, scanKeys, standalone, tempDir } from '../helpers/servers.js';
+
+/** No silent green runs, outputs checked first, budgets that hold: the CLI's guards, end to end. */
+let good: Awaited<ReturnType<typeof standalone>>;
+const root = tempDir('cachebench-guards-');
+
+before(async () => {
+  good = await standalone();
+});
+after(async () => {
+  await good?.stop();
+  root.remove();
+});
+
+async function trafficTo(port: number): Promise<number> {
+  return (await commandCount(port, 'set')) + (await commandCount(port, 'get')) + (await commandCount(port, 'del'));
+}
+
+function sandbox(name: string): { tmp: string; out: string } {
+  const tmp = join(root.dir, name, 'tmp');
+  const out = join(root.dir, name, 'results');
+  mkdirSync(tmp, { recursive: true });
+  return { tmp, out };
+}
+
+const TINY = { READ_RATIO: '2', WRITE_COUNT: '2', PAYLOAD_BYTES: '100', WARMUP_ITERATIONS: '0' };
+
+describe('no silent green runs', () => {
+  it('CI=true with a misspelt REDIS_SERVER: exit 2 naming the misspelling, no local servers started', async () => {
+    const { tmp, out } = sandbox('ci-typo');
+    const result = await runCli(['run', '--out', out], { env: { TMPDIR: tmp, CI: 'true', REDIS_SERVER: good.address } });
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(result.stderr, /no targets configured and CI=true is set/);
+    assert.match(result.stderr, /REDIS_SERVER .*did you mean REDIS_SERVERS\?/);
+    assert.doesNotMatch(result.stderr, /starting local topologies/);
+    assert.deepEqual(processesMentioning(tmp), []);
+    assert.equal(existsSync(out), false, 'a results folder was made for a run that never ran');
+  });
+  it('--no-local with nothing configured: exit 2', async () => {
+    const { tmp, out } = sandbox('no-local');
+    const result = await runCli(['run', '--no-local', '--out', out], { env: { TMPDIR: tmp } });
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(result.stderr, /no targets configured and --no-local is set.*Fix: set <NAME>_SERVERS/);
+    assert.deepEqual(processesMentioning(tmp), []);
+  });
+  it('a misspelt scenario key in the environment is named in a warning; --max-iterations alone is a smoke run', async () => {
+    const { out } = sandbox('smoke');
+    const result = await runCli(['run', '--out', out, '--max-iterations', '3', '--quiet'], { env: { ...TINY, GOOD_SERVERS: good.address, READ_RATO: '5' } });
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, /warning: READ_RATO in the environment is not a cachebench key and is ignored: did you mean READ_RATIO\?/);
+    assert.match(result.stderr, /warning: MIN_ITERATIONS lowered from 15 \(built-in default\) to 3/);
+    assert.match(result.stdout, /3 rounds, stopped: max-iterations/);
+  });
+});
+
+describe('outputs are checked before any traffic', () => {
+  it('--out below a regular file: exit 2, clear message, nothing sent to the target', async () => {
+    const file = join(root.dir, 'a-file');
+    writeFileSync(file, 'not a folder\n');
+    const before = await trafficTo(good.server.port);
+    const result = await runCli(['run', '--out', join(file, 'results')], { env: { ...TINY, GOOD_SERVERS: good.address } });
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(result.stderr, /--out .*a-file\/results: cannot create the results folder .*ENOTDIR: a part of the path is a file.*Fix: give --out a folder you can write to/);
+    assert.doesNotMatch(result.stderr, /\n\s+at /, 'a stack trace');
+    assert.equal(await trafficTo(good.server.port), before);
+  });
+  it('an export file that is a folder: exit 2 before any traffic', async () => {
+    const { out } = sandbox('export-dir');
+    const folder = join(root.dir, 'export-folder');
+    mkdirSync(folder, { recursive: true });
+    const before = await trafficTo(good.server.port);
+    const result = await runCli(['run', '--out', out, '--export', `gab=${folder}`], { env: { ...TINY, GOOD_SERVERS: good.address } });
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(result.stderr, /--export gab=.*EISDIR/);
+    assert.equal(await trafficTo(good.server.port), before);
+    assert.deepEqual(readdirSync(out), [], 'the results folder made during validation was left behind');
+  });
+  it('an unreachable target leaves no empty results folder behind', async () => {
+    const { out } = sandbox('unreachable');
+    const result = await runCli(['run', '--out', out], { env: { ...TINY, DEAD_SERVERS: '127.0.0.1:1' } });
+    assert.equal(result.code, 3, result.stderr);
+    assert.deepEqual(readdirSync(out), []);
+  });
+  it('when the results folder disappears mid-run, the table is still printed, exit 1, no hang', async () => {
+    const { out } = sandbox('vanished');
+    let removed = false;
+    const result = await runCli(['run', '--out', out, '--min-iterations', '40', '--max-iterations', '40'], {
+      env: { READ_RATIO: '20', WRITE_COUNT: '5', PAYLOAD_BYTES: '1000', GOOD_SERVERS: good.address },
+      timeoutMs: 60_000,
+      onStderr: (text) => {
+        if (!removed && text.includes('round 1/')) {
+          removed = true;
+          rmSync(out, { recursive: true, force: true });
+        }
+      },
+    });
+    assert.ok(removed);
+    assert.equal(result.code, 1, result.stderr);
+    assert.match(result.stdout, /\| GOOD +\|/);
+    assert.match(result.stderr, /could not write .*report\.md \(ENOENT\).*the table above is the run's result/);
+    assert.deepEqual(await scanKeys(good.server.port, 'cachebench:*'), []);
+  });
+});
+
+describe('credentials never echoed', () => {
+  const cases: { name: string; args: string[]; env?: Record<string, string> }[] = [
+    { name: '--envVars KEY=VALUE (no colon)', args: ['--envVars', 'X_PASSWORD=hunter2-cli'] },
+    { name: '--envVars bad target name with URL credentials', args: ['--envVars', 'bad_SERVERS:redis://u:hunter2-cli@127.0.0.1:1'] },
+    { name: 'URL password with / in the environment', args: [], env: { A_SERVERS: 'redis://u:hun/ter2-cli@127.0.0.1:1' } },
+    { name: 'URL password with @ and : on the command line', args: ['--envVars', 'A_SERVERS:redis://u:hunter2-cli@x:y@127.0.0.1:70000'] },
+    { name: 'password of an unknown option via flag-like env', args: [], env: { A_SERVERS: '127.0.0.1:1', A_PASSWORD: 'hunter2-cli', A_TLS: 'maybe' } },
+  ];
+  for (const c of cases) {
+    it(`exit 2 without the password: ${c.name}`, async () => {
+      const { out } = sandbox(`cred-${c.name.replace(/\W+/g, '-')}`);
+      const result = await runCli(['run', '--out', out, ...c.args], { env: { ...c.env } });
+      assert.equal(result.code, 2, result.stderr);
+      assert.ok(!`${result.stdout}${result.stderr}`.includes('hunter2-cli'), result.stderr);
+      assert.ok(!`${result.stdout}${result.stderr}`.includes('ter2-cli'), result.stderr);
+    });
+  }
+});
+
+describe('MAX_TIME holds inside an iteration', () => {
+  it('a 1 s budget ends a run whose single iteration would take far longer', async () => {
+    const { out } = sandbox('budget');
+    // 2000 keys × (1 SET + 20 GETs) = 42,000 round trips: several seconds for one iteration.
+    const result = await runCli(['run', '--out', out, '--max-time', '1', '--quiet'], {
+      env: { READ_RATIO: '20', WRITE_COUNT: '2000', PAYLOAD_BYTES: '100', WARMUP_ITERATIONS: '1', GOOD_SERVERS: good.address },
+      timeoutMs: 60_000,
+    });
+    // Nothing was measured (the warm-up iteration was cut): a run that measured nothing never passes.
+    assert.equal(result.code, 1, result.stderr);
+    assert.match(result.stdout, /stopped: max-time/);
+    assert.match(result.stderr, /GOOD: no iteration measured \(stopped: max-time\)/);
+    assert.ok(result.ms < 10_000, `the run took ${result.ms} ms with a 1 s budget`);
+    assert.deepEqual(await scanKeys(good.server.port, 'cachebench:*'), []);
+  });
+});
