@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { findFreePorts } from '../../src/local/index.js';
 import type { ResultsDocument } from '../../src/report/index.js';
 import { runCli } from '../helpers/cli.js';
+import { startDelayProxy } from '../helpers/delay-proxy.js';
 import { commandCount, connect, scanKeys, standalone, tempDir } from '../helpers/servers.js';
 
 let good: Awaited<ReturnType<typeof standalone>>;
@@ -81,10 +82,13 @@ describe('unreachable targets', () => {
 describe('a target that dies mid-run', () => {
   it('is reported as errored with its failed ops while the other target completes; exit 1, no hang', async () => {
     const doomed = await standalone();
+    // DOOMED answers through a proxy that holds each reply 30 ms: an iteration (5 × 3 round trips)
+    // takes ≥ 450 ms, so the run cannot finish before the kill lands (the race of a fast run).
+    const slow = await startDelayProxy(doomed.server.port, 30);
     let killed = false;
     try {
       const result = await runCli(['run', '--out', out.dir, '--min-iterations', '8', '--max-iterations', '8', '--op-timeout-ms', '500'], {
-        env: { GOOD_SERVERS: good.address, DOOMED_SERVERS: doomed.address, READ_RATIO: '20', WRITE_COUNT: '5', PAYLOAD_BYTES: '100' },
+        env: { GOOD_SERVERS: good.address, DOOMED_SERVERS: `127.0.0.1:${slow.port}`, READ_RATIO: '2', WRITE_COUNT: '5', PAYLOAD_BYTES: '100' },
         timeoutMs: 60_000,
         onStderr: (text) => {
           if (!killed && text.includes('round 1/')) {
@@ -101,12 +105,15 @@ describe('a target that dies mid-run', () => {
       assert.equal(byName.GOOD?.state, 'completed');
       assert.equal(byName.GOOD?.stats.n !== undefined && byName.GOOD.stats.n + byName.GOOD.stats.outliers, 8);
       assert.equal(byName.DOOMED?.state, 'errored');
+      assert.equal(byName.GOOD?.baseline, true, 'an errored target must never be the baseline');
+      assert.equal(byName.DOOMED?.baseline, false);
       assert.ok((byName.DOOMED?.ops.set.errors ?? 0) + (byName.DOOMED?.ops.get.errors ?? 0) >= 3);
       assert.ok((byName.DOOMED?.iterations.failed ?? 0) >= 3);
       assert.ok(byName.DOOMED?.error);
       assert.match(result.stdout, /DOOMED \(errored\)/);
       assert.deepEqual(await scanKeys(good.server.port, 'cachebench:*'), []);
     } finally {
+      await slow.close();
       await doomed.stop();
     }
   });
