@@ -43,18 +43,69 @@ export interface Driver {
   connect(config: TargetConfig, controls: RunControls): Promise<ConnectedTarget>;
 }
 
+/** Drops one trailing full stop, so that `${reason}. Fix: ...` never reads `required.. Fix`. */
+function withoutFinalStop(text: string): string {
+  return text.trim().replace(/\.+$/, '');
+}
+
 /**
- * A listed server cannot be reached (refused, timed out, auth failed, cluster down).
- * Raised before any traffic; the CLI maps it to exit code 3.
+ * A listed server cannot be used (refused, timed out, auth failed, TLS failed, cluster down).
+ * Raised while connecting, before any key is written; the CLI maps it to exit code 3.
+ * The message ends with `. Fix: <fix>`; it never holds a password.
  */
 export class TargetUnreachableError extends Error {
-  override readonly name = 'TargetUnreachableError';
+  override readonly name: string = 'TargetUnreachableError';
+  /** What the user can do about it, e.g. `set REDIS_TLS_CA=/path/ca.pem`. */
+  readonly fix: string;
+  /** What went wrong, without the target and server prefix. */
+  readonly reason: string;
   constructor(
     readonly target: string,
     readonly server: string,
     reason: string,
+    fix: string,
     options?: { cause?: unknown },
   ) {
-    super(`target ${target}: cannot use ${server}: ${reason}`, options);
+    const cleanReason = withoutFinalStop(reason);
+    const cleanFix = withoutFinalStop(fix);
+    super(`target ${target}: cannot use ${server}: ${cleanReason}. Fix: ${cleanFix}`, options);
+    this.reason = cleanReason;
+    this.fix = cleanFix;
+  }
+}
+
+/**
+ * The servers answered, but not as the target is configured: `<NAME>_MODE=standalone` on a
+ * Redis Cluster node, cluster nodes mixed with a standalone server, several standalone servers.
+ * Found by probing (so traffic was sent, unlike a ConfigError); the CLI maps it to exit code 3,
+ * "the target cannot be used as configured".
+ */
+export class TargetMismatchError extends TargetUnreachableError {
+  override readonly name: string = 'TargetMismatchError';
+}
+
+/**
+ * An op failed because the connection to a server was lost mid-run (the server died, closed the
+ * connection or cannot be reconnected). Counted per distinct message, so the message names only the server.
+ */
+export class ConnectionLostError extends Error {
+  override readonly name = 'ConnectionLostError';
+  constructor(
+    readonly server: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`connection to ${server} lost`, options);
+  }
+}
+
+/** An op got no reply within OP_TIMEOUT_MS. */
+export class OpTimeoutError extends Error {
+  override readonly name = 'OpTimeoutError';
+  constructor(
+    readonly server: string,
+    readonly timeoutMs: number,
+    options?: { cause?: unknown },
+  ) {
+    super(`no reply from ${server} within OP_TIMEOUT_MS=${timeoutMs} ms`, options);
   }
 }
