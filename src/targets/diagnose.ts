@@ -115,7 +115,7 @@ export function diagnoseConnectError(error: unknown, server: ServerAddress, ctx:
   const message = messageOf(error);
   const code = codeOf(error);
   if (/^(NOAUTH|WRONGPASS)\b|invalid username-password pair|Authentication required/i.test(message)) {
-    return { reason: message, fix: `set ${name}_PASSWORD (and ${name}_USERNAME for an ACL user), or put them in the URL: redis://user:pass@host:port` };
+    return { reason: message, fix: `set ${name}_PASSWORD (and ${name}_USERNAME for an ACL user), or put them in the URL: redis://<user>:<password>@host:port` };
   }
   if (/^NOPERM\b/.test(message)) {
     return { reason: message, fix: `give the ACL user the commands and keys cachebench uses (e.g. ACL SETUSER <user> +@all ~cachebench:*), or set ${name}_USERNAME and ${name}_PASSWORD to another user` };

@@ -30,7 +30,7 @@ describe('wrong or missing password', () => {
       admin.disconnect();
       const wrong = await runCli(['run'], { env: { AUTH_SERVERS: locked.address, AUTH_PASSWORD: 'wrong-secret-42', ...SMALL } });
       assert.equal(wrong.code, 3, wrong.stderr);
-      assert.match(wrong.stderr, /target AUTH: cannot use 127\.0\.0\.1:\d+: WRONGPASS .*\. Fix: set AUTH_PASSWORD \(and AUTH_USERNAME for an ACL user\), or put them in the URL: redis:\/\/user:(pass|\*\*\*)@host:port/);
+      assert.match(wrong.stderr, /target AUTH: cannot use 127\.0\.0\.1:\d+: WRONGPASS .*\. Fix: set AUTH_PASSWORD \(and AUTH_USERNAME for an ACL user\), or put them in the URL: redis:\/\/<user>:<password>@host:port/);
       assert.doesNotMatch(wrong.stderr, /\.\./);
       assert.ok(!wrong.stderr.includes('wrong-secret-42') && !wrong.stdout.includes('wrong-secret-42'), 'password leaked');
       const inUrl = await runCli(['run'], { env: { AUTH_SERVERS: `redis://:wrong-secret-42@${locked.address}`, ...SMALL } });
