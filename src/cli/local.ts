@@ -1,5 +1,6 @@
 import { ConfigError } from '../config/errors.js';
-import { TOPOLOGY_DESCRIPTIONS, isOurProcess, readState, startLocal, stopState, writeState, STATE_FILE } from '../local/index.js';
+import { resolve } from 'node:path';
+import { TOPOLOGY_DESCRIPTIONS, isOurProcess, readState, reapLeftovers, startLocal, stopState, writeState, STATE_FILE } from '../local/index.js';
 import { EXIT } from './exit.js';
 import { checkNodeTimeout, parseTopologies } from './run.js';
 
@@ -12,7 +13,7 @@ export async function upCommand(names: readonly string[], nodeTimeoutMs: number)
     throw new ConfigError(`local topologies are already up (${existing.topologies.map((t) => t.name).join(', ')}, ${STATE_FILE}). Fix: run cachebench down first`);
   }
   const started = performance.now();
-  const deployment = await startLocal(topologies, { detached: true, nodeTimeoutMs: checkNodeTimeout(nodeTimeoutMs) });
+  const deployment = await startLocal(topologies, { detached: true, persist: true, stateFile: resolve(cwd, STATE_FILE), nodeTimeoutMs: checkNodeTimeout(nodeTimeoutMs) });
   writeState(cwd, deployment);
   process.stderr.write(`cachebench: up in ${((performance.now() - started) / 1000).toFixed(1)} s; state in ${STATE_FILE}; stop with cachebench down\n`);
   for (const t of deployment.topologies) {
@@ -22,16 +23,23 @@ export async function upCommand(names: readonly string[], nodeTimeoutMs: number)
   return EXIT.ok;
 }
 
-/** `cachebench down`: stop exactly the PIDs `up` recorded. */
+/**
+ * `cachebench down`: stop exactly the PIDs `up` recorded, then the leftovers of dead cachebench
+ * processes (deployment folders in the temporary directory whose owner is gone; see reapLeftovers).
+ */
 export async function downCommand(): Promise<number> {
   const cwd = process.cwd();
   const state = readState(cwd);
   if (state === undefined) {
     process.stderr.write(`cachebench: nothing is up (no ${STATE_FILE})\n`);
-    return EXIT.ok;
+  } else {
+    const stopped = await stopState(cwd, state);
+    process.stderr.write(`cachebench: stopped ${stopped} processes of ${state.topologies.map((t) => t.name).join(', ')}\n`);
   }
-  const stopped = await stopState(cwd, state);
-  process.stderr.write(`cachebench: stopped ${stopped} processes of ${state.topologies.map((t) => t.name).join(', ')}\n`);
+  const leftovers = await reapLeftovers();
+  if (leftovers.folders.length > 0) {
+    process.stderr.write(`cachebench: stopped ${leftovers.stopped} leftover processes of dead cachebench runs and removed ${leftovers.folders.length} folders: ${leftovers.folders.join(', ')}\n`);
+  }
   return EXIT.ok;
 }
 
@@ -44,7 +52,7 @@ export function statusCommand(): number {
   }
   let allAlive = true;
   for (const t of state.topologies) {
-    const alive = t.processes.filter((p) => isOurProcess(p.pid, p.name)).length;
+    const alive = t.processes.filter((p) => isOurProcess(p.pid, p.name, p.startTime)).length;
     allAlive &&= alive === t.processes.length;
     process.stdout.write(`${t.name}: ${alive === t.processes.length ? 'up' : alive === 0 ? 'down' : 'degraded'} (${alive}/${t.processes.length} processes) ${t.settings[`${t.name}_SERVERS`] ?? ''}\n`);
   }

@@ -1,9 +1,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { requireBinary } from './binaries.js';
+import { LocalSetupError } from './errors.js';
+import { startTimeOf } from './procfs.js';
 
 /** A child process we started, stopped only by its own PID. */
 export interface ManagedProcess {
   readonly pid: number;
+  /** `<binary>:<port>`, as recorded in state and ownership files. */
   readonly name: string;
+  /** Start time from /proc/<pid>/stat, so a reused PID is recognised; undefined if it died at once. */
+  readonly startTime: string | undefined;
   /** Resolves when the process has exited. */
   readonly exited: Promise<void>;
   hasExited(): boolean;
@@ -11,29 +17,59 @@ export interface ManagedProcess {
   stop(graceMs?: number): Promise<void>;
 }
 
+/** Told about every process as it starts and exits (the ownership file of a deployment). */
+export interface ProcessRecorder {
+  add(process: ManagedProcess): void;
+  remove(process: ManagedProcess): void;
+}
+
+export interface ProcessOptions {
+  /** Working directory (the deployment's folder). */
+  readonly cwd: string;
+  /**
+   * Own process group: a Ctrl-C in the terminal does not reach the server (its owner stops it
+   * after cleaning up), and the child does not keep Node's event loop alive. @default false
+   */
+  readonly detached?: boolean;
+  /**
+   * Let the process outlive this one (`cachebench up`). Otherwise it is started through
+   * `setpriv --pdeathsig SIGKILL`, so the kernel kills it when this process dies, also on
+   * SIGKILL or a crash. @default false
+   */
+  readonly persist?: boolean;
+  readonly recorder?: ProcessRecorder;
+}
+
 /**
- * Starts a server process. `detached` puts it in its own process group and lets it outlive
- * this process (for `cachebench up`); otherwise a Ctrl-C in the terminal reaches it too.
+ * Starts a server process. Unless `persist` is set it dies with this process: the parent-death
+ * signal is tied to the thread that spawns it, so call this from the main thread (Node's
+ * child_process does), not from a worker thread that may end first.
  */
-export function startProcess(name: string, command: string, args: readonly string[], cwd: string, detached = false): ManagedProcess {
-  const child: ChildProcess = spawn(command, args, { cwd, stdio: 'ignore', detached });
-  if (detached) child.unref();
-  if (child.pid === undefined) throw new Error(`could not start ${command}`);
+export function startProcess(name: string, command: string, args: readonly string[], options: ProcessOptions): ManagedProcess;
+/** Older form: a folder, and `detached` for a process that outlives this one (own group, persist). */
+export function startProcess(name: string, command: string, args: readonly string[], cwd: string, detached?: boolean): ManagedProcess;
+export function startProcess(name: string, command: string, args: readonly string[], cwdOrOptions: string | ProcessOptions, legacyDetached = false): ManagedProcess {
+  const options: ProcessOptions = typeof cwdOrOptions === 'string' ? { cwd: cwdOrOptions, detached: legacyDetached, persist: legacyDetached } : cwdOrOptions;
+  const [file, argv] = options.persist === true ? [command, args] : [requireBinary('setpriv'), ['--pdeathsig', 'SIGKILL', '--', command, ...args]];
+  const child: ChildProcess = spawn(file, argv, { cwd: options.cwd, stdio: 'ignore', detached: options.detached === true });
+  if (options.detached === true) child.unref();
+  if (child.pid === undefined) throw new LocalSetupError(`could not start ${command}`);
   const pid = child.pid;
   let done = false;
+  let onDone: () => void = () => undefined;
   const exited = new Promise<void>((resolve) => {
-    child.once('exit', () => {
+    onDone = () => {
+      if (done) return;
       done = true;
       resolve();
-    });
-    child.once('error', () => {
-      done = true;
-      resolve();
-    });
+    };
+    child.once('exit', onDone);
+    child.once('error', onDone);
   });
-  return {
+  const managed: ManagedProcess = {
     pid,
     name,
+    startTime: startTimeOf(pid),
     exited,
     hasExited: () => done,
     async stop(graceMs = 5000) {
@@ -46,15 +82,15 @@ export function startProcess(name: string, command: string, args: readonly strin
       clearTimeout(timer);
     },
   };
-}
-
-/** Sends a signal to a PID we recorded earlier (e.g. from a state file); false if it is gone. */
-export function signalPid(pid: number, signal: NodeJS.Signals | 0): boolean {
-  try {
-    process.kill(pid, signal);
-    return true;
-  } catch (error: unknown) {
-    if ((error as NodeJS.ErrnoException).code === 'ESRCH') return false;
-    throw error;
+  if (options.recorder !== undefined) {
+    const recorder = options.recorder;
+    try {
+      recorder.add(managed);
+    } catch (error: unknown) {
+      child.kill('SIGKILL'); // unrecorded, nothing could find it later
+      throw error;
+    }
+    void exited.then(() => recorder.remove(managed));
   }
+  return managed;
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what cachebench needs on a Debian/Ubuntu machine with Node >= 20:
-# Debian's redis-server, redis-tools and nutcracker (when missing), the npm packages, the build.
+# Debian's redis-server, redis-tools, nutcracker and util-linux's setpriv (when missing), the npm
+# packages, the build. setpriv --pdeathsig makes the servers of a run die with cachebench.
 # Idempotent: quick when everything is already there.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -9,6 +10,7 @@ need=()
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 { command -v redis-cli >/dev/null 2>&1 && command -v redis-benchmark >/dev/null 2>&1; } || need+=(redis-tools)
 command -v nutcracker >/dev/null 2>&1 || need+=(nutcracker)
+command -v setpriv >/dev/null 2>&1 || need+=(util-linux)
 
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${need[*]}" >&2

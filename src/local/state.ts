@@ -1,7 +1,7 @@
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LocalSetupError } from './errors.js';
-import { signalPid } from './process.js';
+import { stopRecorded, type RecordedProcess } from './procfs.js';
 import type { LocalDeployment, TopologyName } from './topologies.js';
 
 /** Where `cachebench up` records what it started, relative to the working directory. */
@@ -14,7 +14,7 @@ export interface LocalState {
   readonly topologies: readonly {
     readonly name: TopologyName;
     readonly settings: Readonly<Record<string, string>>;
-    readonly processes: readonly { readonly pid: number; readonly name: string }[];
+    readonly processes: readonly RecordedProcess[];
   }[];
 }
 
@@ -23,10 +23,13 @@ export function writeState(cwd: string, deployment: LocalDeployment): LocalState
     version: 1,
     createdAt: new Date().toISOString(),
     dir: deployment.dir,
-    topologies: deployment.topologies.map((t) => ({ name: t.name, settings: t.settings, processes: t.processes.map((p) => ({ pid: p.pid, name: p.name })) })),
+    topologies: deployment.topologies.map((t) => ({ name: t.name, settings: t.settings, processes: t.processes.map((p) => ({ pid: p.pid, name: p.name, ...(p.startTime !== undefined ? { startTime: p.startTime } : {}) })) })),
   };
   mkdirSync(join(cwd, '.cachebench'), { recursive: true });
-  writeFileSync(join(cwd, STATE_FILE), `${JSON.stringify(state, null, 2)}\n`);
+  // Atomic: reapLeftovers reads it to tell a live `up` deployment from a leftover.
+  const temp = join(cwd, `${STATE_FILE}.${process.pid}.tmp`);
+  writeFileSync(temp, `${JSON.stringify(state, null, 2)}\n`);
+  renameSync(temp, join(cwd, STATE_FILE));
   return state;
 }
 
@@ -44,30 +47,10 @@ export function readState(cwd: string): LocalState | undefined {
   return state;
 }
 
-/**
- * True when `pid` is alive and is still the process we started (its command line names the
- * binary and port we recorded), so a reused PID is never signalled.
- */
-export function isOurProcess(pid: number, name: string): boolean {
-  if (!signalPid(pid, 0)) return false;
-  const [binary, port] = name.split(':');
-  try {
-    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
-    return cmdline.includes(binary ?? '') && cmdline.includes(port ?? '');
-  } catch (error: unknown) {
-    void error; // no /proc entry: the process is gone
-    return false;
-  }
-}
-
 /** Stops every recorded process by PID (TERM, then KILL after 5 s), removes the folder and the state file. */
 export async function stopState(cwd: string, state: LocalState): Promise<number> {
-  const ours = state.topologies.flatMap((t) => t.processes).filter((p) => isOurProcess(p.pid, p.name));
-  for (const p of ours) signalPid(p.pid, 'SIGTERM');
-  const deadline = Date.now() + 5000;
-  while (ours.some((p) => isOurProcess(p.pid, p.name)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-  for (const p of ours) if (isOurProcess(p.pid, p.name)) signalPid(p.pid, 'SIGKILL');
+  const stopped = await stopRecorded(state.topologies.flatMap((t) => t.processes));
   rmSync(state.dir, { recursive: true, force: true });
   rmSync(join(cwd, STATE_FILE), { force: true });
-  return ours.length;
+  return stopped;
 }

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { requireBinary } from './binaries.js';
 import { LocalSetupError } from './errors.js';
 import { findFreePorts } from './ports.js';
-import { startProcess, type ManagedProcess } from './process.js';
+import { OwnerFile, LOCAL_DIR_PREFIX } from './owner.js';
+import { startProcess, type ManagedProcess, type ProcessRecorder } from './process.js';
 import { adminCommand, startRedisCluster, startRedisServer, startRedisServers, waitUntil } from './redis.js';
 
 /** The local topologies, each a target named as here. */
@@ -26,7 +27,7 @@ export interface RunningTopology {
 }
 
 export interface LocalDeployment {
-  /** Temporary folder holding every server's files; removed by stop(). */
+  /** Temporary folder holding every server's files and owner.json; removed by stop(). */
   readonly dir: string;
   readonly topologies: readonly RunningTopology[];
   /** Stops every process (by PID) and removes the folder. Safe to call twice. */
@@ -36,14 +37,36 @@ export interface LocalDeployment {
 export interface StartOptions {
   /** cluster-node-timeout of REDIS_CLUSTER in ms. @default 5000 */
   readonly nodeTimeoutMs?: number;
-  /** Let the processes outlive this one (`cachebench up`). */
+  /**
+   * Own process group: a Ctrl-C in the terminal reaches cachebench only, which deletes its keys
+   * and then stops the servers. @default false
+   */
   readonly detached?: boolean;
+  /**
+   * Let the processes outlive this one (`cachebench up`). Otherwise they die with it, also on
+   * SIGKILL or a crash (setpriv --pdeathsig). @default false
+   */
+  readonly persist?: boolean;
+  /**
+   * Absolute path of the state file that will record a persistent deployment (`cachebench up`):
+   * while it names the folder, reapLeftovers leaves the deployment alone.
+   */
+  readonly stateFile?: string;
 }
 
-async function startTwemproxy(dir: string, detached: boolean): Promise<{ listen: string; processes: ManagedProcess[] }> {
+/** How each server of one deployment is spawned and recorded. */
+interface Spawn {
+  readonly dir: string;
+  readonly detached: boolean;
+  readonly persist: boolean;
+  readonly recorder: ProcessRecorder;
+}
+
+async function startTwemproxy(spawn: Spawn): Promise<{ listen: string; processes: ManagedProcess[] }> {
   const binary = requireBinary('nutcracker');
+  const dir = spawn.dir;
   const ports = await findFreePorts(5);
-  const backends = await startRedisServers(ports.slice(0, 3), { dir, detached });
+  const backends = await startRedisServers(ports.slice(0, 3), spawn);
   const processes: ManagedProcess[] = backends.map((b) => b.process);
   try {
     const [port, statsPort] = ports.slice(3);
@@ -61,7 +84,7 @@ async function startTwemproxy(dir: string, detached: boolean): Promise<{ listen:
       '',
     ].join('\n'));
     const proc = startProcess(`nutcracker:${port}`, binary,
-      ['-c', conf, '-s', String(statsPort), '-a', '127.0.0.1', '-o', join(dir, `nutcracker-${port}.log`), '-p', join(dir, `nutcracker-${port}.pid`)], dir, detached);
+      ['-c', conf, '-s', String(statsPort), '-a', '127.0.0.1', '-o', join(dir, `nutcracker-${port}.log`), '-p', join(dir, `nutcracker-${port}.pid`)], { ...spawn, cwd: dir });
     processes.push(proc);
     await waitUntil(`nutcracker on port ${port}`, 10_000, async () => (await adminCommand(port as number, 'PING')) === 'PONG',
       () => (proc.hasExited() ? 'exited (see nutcracker log)' : undefined));
@@ -72,12 +95,11 @@ async function startTwemproxy(dir: string, detached: boolean): Promise<{ listen:
   }
 }
 
-async function startOne(name: TopologyName, dir: string, options: StartOptions): Promise<RunningTopology> {
+async function startOne(name: TopologyName, spawn: Spawn, options: StartOptions): Promise<RunningTopology> {
   const started = performance.now();
-  const detached = options.detached === true;
   switch (name) {
     case 'REDIS_CLUSTER': {
-      const cluster = await startRedisCluster({ dir, detached, ...(options.nodeTimeoutMs !== undefined ? { nodeTimeoutMs: options.nodeTimeoutMs } : {}) });
+      const cluster = await startRedisCluster({ ...spawn, ...(options.nodeTimeoutMs !== undefined ? { nodeTimeoutMs: options.nodeTimeoutMs } : {}) });
       return {
         name,
         settings: { REDIS_CLUSTER_SERVERS: cluster.nodes.map((n) => `${n.host}:${n.port}`).join(','), REDIS_CLUSTER_MODE: 'cluster' },
@@ -86,31 +108,46 @@ async function startOne(name: TopologyName, dir: string, options: StartOptions):
       };
     }
     case 'TWEMPROXY': {
-      const proxy = await startTwemproxy(dir, detached);
+      const proxy = await startTwemproxy(spawn);
       return { name, settings: { TWEMPROXY_SERVERS: proxy.listen, TWEMPROXY_MODE: 'proxy' }, processes: proxy.processes, startMs: performance.now() - started };
     }
     case 'REDIS_SINGLE': {
-      const server = await startRedisServer({ dir, detached });
+      const server = await startRedisServer(spawn);
       return { name, settings: { REDIS_SINGLE_SERVERS: `${server.host}:${server.port}`, REDIS_SINGLE_MODE: 'standalone' }, processes: [server.process], startMs: performance.now() - started };
     }
   }
 }
 
-/** Checks every binary the named topologies need before starting anything. */
-export function checkBinaries(names: readonly TopologyName[]): void {
+/**
+ * Checks every binary the named topologies need before starting anything: redis-server,
+ * nutcracker for TWEMPROXY, and setpriv unless the servers persist (`cachebench up`).
+ */
+export function checkBinaries(names: readonly TopologyName[], options: { persist?: boolean } = {}): void {
   requireBinary('redis-server');
-  if (names.includes('REDIS_CLUSTER')) requireBinary('redis-cli');
   if (names.includes('TWEMPROXY')) requireBinary('nutcracker');
+  if (options.persist !== true) requireBinary('setpriv');
 }
 
 /**
  * Starts the named topologies in parallel on free loopback ports, all files in one new
- * temporary folder. On any failure stops what was started and removes the folder.
+ * temporary folder (`<tmpdir>/cachebench-local-*`) whose owner.json records this process and
+ * every server's PID, so reapLeftovers can stop them should this process die without stop().
+ * Unless `persist` is set, the servers die with this process (also on SIGKILL or a crash).
+ * On any failure stops what was started and removes the folder.
  */
 export async function startLocal(names: readonly TopologyName[], options: StartOptions = {}): Promise<LocalDeployment> {
-  checkBinaries(names);
-  const dir = mkdtempSync(join(tmpdir(), 'cachebench-local-'));
-  const results = await Promise.allSettled(names.map((name) => startOne(name, dir, options)));
+  const persist = options.persist === true;
+  checkBinaries(names, { persist });
+  const dir = mkdtempSync(join(tmpdir(), LOCAL_DIR_PREFIX));
+  let recorder: OwnerFile;
+  try {
+    recorder = new OwnerFile(dir, persist ? 'up' : 'run', options.stateFile);
+  } catch (error: unknown) {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
+  const spawn: Spawn = { dir, detached: options.detached === true, persist, recorder };
+  const results = await Promise.allSettled(names.map((name) => startOne(name, spawn, options)));
   const topologies = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
   let stopped = false;
   const stop = async (): Promise<void> => {

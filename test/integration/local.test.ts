@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, readdirSync, symlinkSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { adminCommand, requireBinary, startRedisServer, findFreePorts, isPortFree, TOPOLOGIES } from '../../src/local/index.js';
+import { adminCommand, requireBinary, startRedisServer, findFreePorts, isOurProcess, isPortFree, readOwner, reapLeftovers, signalPid, startTimeOf, TOPOLOGIES, type OwnerRecord } from '../../src/local/index.js';
 import type { ResultsDocument } from '../../src/report/index.js';
 import { runCli } from '../helpers/cli.js';
-import { processesMentioning } from '../helpers/procs.js';
+import { processesMentioning, waitUntilNoneMention } from '../helpers/procs.js';
 import { tempDir } from '../helpers/servers.js';
 
 const root = tempDir('cachebench-localtest-');
@@ -60,7 +61,8 @@ describe('local topologies through run --local', () => {
     const { tmp, cwd } = sandbox('default');
     const result = await runCli(['run', '--out', join(cwd, 'results'), '--quiet'], { cwd, env: { TMPDIR: tmp, ...SMALL } });
     assert.equal(result.code, 0, result.stderr);
-    assert.match(result.stderr, /no <NAME>_SERVERS configured: starting local topologies REDIS_CLUSTER, TWEMPROXY, REDIS_SINGLE/);
+    const said = /no <NAME>_SERVERS configured: starting local topologies ([A-Z_]+(?:, [A-Z_]+)*)/.exec(result.stderr)?.[1];
+    assert.deepEqual(said?.split(', ').sort(), [...TOPOLOGIES].sort(), result.stderr);
     assert.deepEqual(docOf(result.stdout).results.map((e) => e.target.name).sort(), [...TOPOLOGIES].sort());
     assertNothingLeft(tmp);
   });
@@ -123,8 +125,37 @@ describe('up, status, run, down', () => {
   });
 });
 
-describe('cluster-node-timeout', () => {
-  it('is passed to every node of the local cluster', async () => {
+describe('local REDIS_CLUSTER', () => {
+  it('is joined without redis-cli: up in under 4.5 s, 3 primaries with one replica each, every node ok', async () => {
+    const { tmp, cwd } = sandbox('fastcluster');
+    const bin = join(root.dir, 'bin-without-redis-cli');
+    mkdirSync(bin);
+    for (const name of ['redis-server', 'setpriv']) symlinkSync(requireBinary(name), join(bin, name));
+    const up = await runCli(['up', 'REDIS_CLUSTER'], { cwd, env: { TMPDIR: tmp, PATH: bin } });
+    try {
+      assert.equal(up.code, 0, up.stderr);
+      // Redis itself keeps a fresh primary unwritable for 2 s; redis-cli --cluster create took 4-10 s.
+      const seconds = Number(/up in ([\d.]+) s/.exec(up.stderr)?.[1]);
+      assert.ok(seconds < 4.5, `cluster up in ${seconds} s`);
+      const ports = (/export REDIS_CLUSTER_SERVERS=(.*)/.exec(up.stdout)?.[1]?.split(',') ?? []).map((s) => Number(s.split(':')[1]));
+      assert.equal(ports.length, 6);
+      for (const port of ports) {
+        const info = await adminCommand(port, 'CLUSTER', 'INFO');
+        for (const want of ['cluster_state:ok', 'cluster_slots_ok:16384', 'cluster_known_nodes:6', 'cluster_size:3']) assert.ok(info.includes(want), `${port}: ${want} in ${info}`);
+        const lines = (await adminCommand(port, 'CLUSTER', 'NODES')).trim().split('\n').map((l) => l.split(' '));
+        const masters = lines.filter((f) => f[2]?.includes('master'));
+        const replicas = lines.filter((f) => f[2]?.includes('slave'));
+        assert.equal(masters.length, 3);
+        assert.deepEqual(replicas.map((f) => f[3]).sort(), masters.map((f) => f[0]).sort(), 'each primary has exactly one replica');
+        assert.deepEqual(masters.map((f) => f[8]).sort(), ['0-5460', '10922-16383', '5461-10921']);
+      }
+    } finally {
+      await runCli(['down'], { cwd, env: { TMPDIR: tmp } });
+    }
+    assertNothingLeft(tmp);
+  });
+
+  it('passes cluster-node-timeout to every node', async () => {
     const { tmp, cwd } = sandbox('nodetimeout');
     const up = await runCli(['up', 'REDIS_CLUSTER', '--cluster-node-timeout', '3000'], { cwd, env: { TMPDIR: tmp } });
     try {
@@ -147,10 +178,21 @@ describe('set-up problems', () => {
     const { tmp, cwd } = sandbox('missing');
     const bin = join(root.dir, 'bin-without-nutcracker');
     mkdirSync(bin);
-    for (const name of ['redis-server', 'redis-cli']) symlinkSync(requireBinary(name), join(bin, name));
+    for (const name of ['redis-server', 'redis-cli', 'setpriv']) symlinkSync(requireBinary(name), join(bin, name));
     const result = await runCli(['run', '--local', 'TWEMPROXY'], { cwd, env: { TMPDIR: tmp, PATH: bin } });
     assert.equal(result.code, 2);
     assert.match(result.stderr, /nutcracker not found on PATH\. Fix: install Debian's nutcracker package \(npm run setup/);
+    assertNothingLeft(tmp);
+  });
+
+  it('a missing setpriv (run servers die with cachebench through it) names util-linux, exit 2, nothing started', async () => {
+    const { tmp, cwd } = sandbox('nosetpriv');
+    const bin = join(root.dir, 'bin-without-setpriv');
+    mkdirSync(bin);
+    symlinkSync(requireBinary('redis-server'), join(bin, 'redis-server'));
+    const result = await runCli(['run', '--local', 'REDIS_SINGLE'], { cwd, env: { TMPDIR: tmp, PATH: bin } });
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(result.stderr, /setpriv not found on PATH\. Fix: install Debian's util-linux package/);
     assertNothingLeft(tmp);
   });
 
@@ -176,5 +218,133 @@ describe('set-up problems', () => {
       await new Promise((resolve) => squatter.close(resolve));
       tmp.remove();
     }
+  });
+});
+
+/** The single deployment folder in a sandbox's TMPDIR and its ownership file. */
+function onlyDeployment(tmp: string): { dir: string; owner: OwnerRecord } {
+  const folders = readdirSync(tmp).filter((n) => n.startsWith('cachebench-local-'));
+  assert.equal(folders.length, 1, `deployment folders: ${folders.join(', ')}`);
+  const dir = join(tmp, folders[0] as string);
+  const owner = readOwner(dir);
+  assert.ok(owner, `no owner.json in ${dir}`);
+  return { dir, owner };
+}
+
+/** A PID that is certainly dead: a process we started and waited for. */
+async function deadPid(): Promise<number> {
+  const child = spawn('true');
+  await new Promise((resolve) => child.once('exit', resolve));
+  assert.ok(child.pid);
+  return child.pid;
+}
+
+describe('local servers never outlive cachebench', () => {
+  it('SIGKILL of run --local takes every server with it within 5 s (parent-death signal), and down removes the folder left behind', async () => {
+    const { tmp, cwd } = sandbox('sigkill');
+    let before: number[] = [];
+    let cliPid: number | undefined;
+    const result = await runCli(['run', '--local', 'REDIS_SINGLE', 'TWEMPROXY', '--out', join(cwd, 'results'), '--min-iterations', '1000', '--max-iterations', '1000'], {
+      cwd,
+      env: { TMPDIR: tmp, READ_RATIO: '100', WRITE_COUNT: '10', PAYLOAD_BYTES: '1000' },
+      onStderr: (text, child) => {
+        if (cliPid === undefined && text.includes('round 1/')) {
+          cliPid = child.pid;
+          before = processesMentioning(tmp);
+          child.kill('SIGKILL');
+        }
+      },
+    });
+    try {
+      assert.ok(cliPid, result.stderr);
+      assert.equal(result.signal, 'SIGKILL');
+      assert.equal(before.length, 1 + 4, `servers running before the kill: ${before.join(', ')}`);
+      assert.deepEqual(await waitUntilNoneMention(tmp, 5000), [], 'a server outlived the SIGKILLed run');
+
+      // The folder stays (nothing ran cleanup) and its owner.json names the dead run and its servers.
+      const { owner } = onlyDeployment(tmp);
+      assert.equal(owner.kind, 'run');
+      assert.equal(owner.owner.pid, cliPid);
+      assert.deepEqual(owner.processes.map((p) => p.pid).sort(), [...before].sort());
+      const down = await runCli(['down'], { cwd, env: { TMPDIR: tmp } });
+      assert.equal(down.code, 0, down.stderr);
+      assert.match(down.stderr, /stopped 0 leftover processes of dead cachebench runs and removed 1 folders/);
+      assertNothingLeft(tmp);
+    } finally {
+      await reapLeftovers({ tmpDir: tmp }); // if the feature is broken: still stop what the run left, by PID
+    }
+  });
+
+  it('down stops the servers a dead owner left behind, by PID, and removes their folder', async () => {
+    const { tmp, cwd } = sandbox('leftovers');
+    // An owner that keeps its servers (persist, as up does) but records them nowhere else, then dies.
+    const local = new URL('../../src/local/index.js', import.meta.url).href;
+    const script = `import { startLocal } from ${JSON.stringify(local)};
+      const d = await startLocal(['REDIS_SINGLE', 'TWEMPROXY'], { persist: true });
+      process.stdout.write(JSON.stringify(d.topologies.flatMap((t) => t.processes.map((p) => ({ pid: p.pid, name: p.name })))) + '\\n');
+      setInterval(() => undefined, 1000);`;
+    const owner = spawn(process.execPath, ['--input-type=module', '-e', script], { env: { PATH: process.env.PATH ?? '', TMPDIR: tmp }, stdio: ['ignore', 'pipe', 'inherit'] });
+    let servers: { pid: number; name: string }[] = [];
+    try {
+      const line = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        owner.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+          if (out.includes('\n')) resolve(out.trim());
+        });
+        owner.once('exit', (code) => reject(new Error(`owner exited with ${code} before starting its servers`)));
+      });
+      servers = JSON.parse(line) as { pid: number; name: string }[];
+      assert.equal(servers.length, 1 + 4);
+      owner.kill('SIGKILL');
+      await new Promise((resolve) => owner.once('exit', resolve));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.deepEqual(processesMentioning(tmp).sort(), servers.map((p) => p.pid).sort(), 'the servers should have outlived their owner');
+
+      const down = await runCli(['down'], { cwd, env: { TMPDIR: tmp } });
+      assert.equal(down.code, 0, down.stderr);
+      assert.match(down.stderr, /nothing is up/);
+      assert.match(down.stderr, /stopped 5 leftover processes of dead cachebench runs and removed 1 folders: .*cachebench-local-/);
+      assertNothingLeft(tmp);
+    } finally {
+      if (owner.exitCode === null && owner.signalCode === null) owner.kill('SIGKILL');
+      for (const p of servers) if (isOurProcess(p.pid, p.name)) signalPid(p.pid, 'SIGKILL');
+    }
+  });
+
+  it('down leaves a live up deployment alone, and never signals a recorded PID that now runs another program', async () => {
+    const { tmp, cwd } = sandbox('keep');
+    const elsewhere = join(root.dir, 'keep', 'elsewhere');
+    mkdirSync(elsewhere);
+    const up = await runCli(['up', 'REDIS_SINGLE'], { cwd, env: { TMPDIR: tmp } });
+    // A stranger: its PID is recorded as a redis-server by an ownership file whose owner is dead.
+    const stranger = spawn('sleep', ['60'], { stdio: 'ignore' });
+    try {
+      assert.equal(up.code, 0, up.stderr);
+      const upFolder = onlyDeployment(tmp);
+      assert.equal(upFolder.owner.kind, 'up');
+      assert.ok(stranger.pid);
+      const decoy = join(tmp, 'cachebench-local-decoy');
+      mkdirSync(decoy);
+      const record: OwnerRecord = {
+        version: 1, kind: 'run', owner: { pid: await deadPid(), startTime: '1' }, createdAt: new Date().toISOString(),
+        processes: [{ pid: stranger.pid, name: 'redis-server:12345', startTime: startTimeOf(stranger.pid) as string }],
+      };
+      writeFileSync(join(decoy, 'owner.json'), JSON.stringify(record));
+
+      const down = await runCli(['down'], { cwd: elsewhere, env: { TMPDIR: tmp } });
+      assert.equal(down.code, 0, down.stderr);
+      assert.match(down.stderr, /stopped 0 leftover processes of dead cachebench runs and removed 1 folders: .*cachebench-local-decoy\n/);
+      assert.equal(stranger.exitCode, null, 'the stranger was signalled');
+      assert.equal(signalPid(stranger.pid, 0), true);
+      const status = await runCli(['status'], { cwd });
+      assert.match(status.stdout, /REDIS_SINGLE: up \(1\/1 processes\)/);
+      assert.deepEqual(readdirSync(tmp), [upFolder.dir.slice(tmp.length + 1)]);
+    } finally {
+      stranger.kill('SIGKILL');
+      const down = await runCli(['down'], { cwd, env: { TMPDIR: tmp } });
+      assert.match(down.stderr, /stopped 1 processes of REDIS_SINGLE/);
+    }
+    assertNothingLeft(tmp);
   });
 });

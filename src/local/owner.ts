@@ -1,0 +1,144 @@
+import { lstatSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LocalSetupError } from './errors.js';
+import type { ManagedProcess, ProcessRecorder } from './process.js';
+import { isAlive, startTimeOf, stopRecorded, type RecordedProcess } from './procfs.js';
+
+/** Prefix of every deployment folder in the temporary directory. */
+export const LOCAL_DIR_PREFIX = 'cachebench-local-';
+/** Name of the ownership file inside a deployment folder. */
+export const OWNER_FILE = 'owner.json';
+
+/** Contents of `<deployment folder>/owner.json`. */
+export interface OwnerRecord {
+  readonly version: 1;
+  /** `run`: dies with its owner. `up`: outlives it while `stateFile` names this folder. */
+  readonly kind: 'run' | 'up';
+  readonly owner: { readonly pid: number; readonly startTime: string | undefined };
+  /** Absolute path of the state file that records an `up` deployment. */
+  readonly stateFile?: string;
+  readonly createdAt: string;
+  /** The servers currently running (each removed when it exits). */
+  readonly processes: readonly RecordedProcess[];
+}
+
+/**
+ * The ownership file of one deployment: written when the folder is made, rewritten (atomically)
+ * as each server starts and exits, so a folder left by a dead owner tells which PIDs to stop.
+ */
+export class OwnerFile implements ProcessRecorder {
+  private readonly processes = new Map<number, RecordedProcess>();
+  private readonly base: Omit<OwnerRecord, 'processes'>;
+
+  constructor(readonly dir: string, kind: 'run' | 'up', stateFile?: string) {
+    this.base = {
+      version: 1,
+      kind,
+      owner: { pid: process.pid, startTime: startTimeOf(process.pid) },
+      ...(stateFile !== undefined ? { stateFile } : {}),
+      createdAt: new Date().toISOString(),
+    };
+    this.write();
+  }
+
+  add(p: ManagedProcess): void {
+    this.processes.set(p.pid, { pid: p.pid, name: p.name, ...(p.startTime !== undefined ? { startTime: p.startTime } : {}) });
+    this.write();
+  }
+
+  /** Never throws (it runs when a process exits, e.g. after the folder is gone). */
+  remove(p: ManagedProcess): void {
+    if (!this.processes.delete(p.pid)) return;
+    try {
+      this.write();
+    } catch (error: unknown) {
+      void error; // a stale entry is harmless: reaping checks each PID's start time and command line first
+    }
+  }
+
+  private write(): void {
+    const record: OwnerRecord = { ...this.base, processes: [...this.processes.values()] };
+    const temp = join(this.dir, `${OWNER_FILE}.${process.pid}.tmp`);
+    try {
+      writeFileSync(temp, `${JSON.stringify(record, null, 2)}\n`);
+      renameSync(temp, join(this.dir, OWNER_FILE));
+    } catch (error: unknown) {
+      throw new LocalSetupError(`cannot write ${join(this.dir, OWNER_FILE)}: ${String(error)}`, { cause: error });
+    }
+  }
+}
+
+/** Reads an ownership file; undefined when missing or not one of ours. */
+export function readOwner(dir: string): OwnerRecord | undefined {
+  let text: string;
+  try {
+    text = readFileSync(join(dir, OWNER_FILE), 'utf8');
+  } catch (error: unknown) {
+    void error; // no ownership file (a folder being created, or an older cachebench): not ours to judge
+    return undefined;
+  }
+  try {
+    const record = JSON.parse(text) as OwnerRecord;
+    return record.version === 1 && Array.isArray(record.processes) && typeof record.owner?.pid === 'number' ? record : undefined;
+  } catch (error: unknown) {
+    void error; // not valid JSON: leave the folder alone
+    return undefined;
+  }
+}
+
+/** True when an `up` deployment's state file still names `dir` (so `cachebench down` owns it). */
+function recordedAsUp(record: OwnerRecord, dir: string): boolean {
+  if (record.kind !== 'up' || record.stateFile === undefined) return false;
+  try {
+    const state = JSON.parse(readFileSync(record.stateFile, 'utf8')) as { dir?: unknown };
+    return state.dir === dir;
+  } catch (error: unknown) {
+    // Deleted, unreadable or garbled: a state file still being written (up is alive) was excluded before.
+    void error;
+    return false;
+  }
+}
+
+export interface ReapReport {
+  /** Processes stopped (each checked by PID, start time and command line first). */
+  readonly stopped: number;
+  /** Deployment folders removed. */
+  readonly folders: readonly string[];
+}
+
+/**
+ * Finds deployment folders (`<tmpdir>/cachebench-local-*`) left by a dead owner — not a live
+ * run, not an `up` deployment its state file still records — stops their servers by PID (only
+ * those whose /proc entry still shows the recorded start time, binary and port) and removes the
+ * folders. Folders of other users and folders without an ownership file are left alone.
+ */
+export async function reapLeftovers(options: { tmpDir?: string; graceMs?: number } = {}): Promise<ReapReport> {
+  const root = options.tmpDir ?? tmpdir();
+  let entries: string[];
+  try {
+    entries = readdirSync(root).filter((name) => name.startsWith(LOCAL_DIR_PREFIX));
+  } catch (error: unknown) {
+    throw new LocalSetupError(`cannot list ${root} for leftover local servers: ${String(error)}`, { cause: error });
+  }
+  const uid = process.getuid?.();
+  const dead: { dir: string; record: OwnerRecord }[] = [];
+  for (const name of entries) {
+    const dir = join(root, name);
+    try {
+      const stat = lstatSync(dir);
+      if (!stat.isDirectory() || (uid !== undefined && stat.uid !== uid)) continue;
+    } catch (error: unknown) {
+      void error; // removed meanwhile
+      continue;
+    }
+    const record = readOwner(dir);
+    if (record === undefined) continue;
+    if (isAlive(record.owner.pid, record.owner.startTime)) continue;
+    if (recordedAsUp(record, dir)) continue;
+    dead.push({ dir, record });
+  }
+  const stopped = await stopRecorded(dead.flatMap((d) => d.record.processes), options.graceMs);
+  for (const d of dead) rmSync(d.dir, { recursive: true, force: true });
+  return { stopped, folders: dead.map((d) => d.dir) };
+}
