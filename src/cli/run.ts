@@ -2,7 +2,7 @@ import { readdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { compareInRun, gateExitCode, renderComparison, type Comparison } from '../compare/index.js';
 import { bindLocalServers, type RunPlan } from '../config/resolve.js';
-import { TOPOLOGY_DESCRIPTIONS, startLocal, type LocalDeployment } from '../local/index.js';
+import { TOPOLOGY_DESCRIPTIONS, reapLeftovers, startLocal, type LocalDeployment } from '../local/index.js';
 import { executeRun } from '../measure/run.js';
 import { RESULT_FILES, buildDocument, entryFailures, renderConsole, renderExport, renderResultFiles, type ResultsDocument } from '../report/index.js';
 import { EXIT } from './exit.js';
@@ -90,6 +90,9 @@ export async function runCommand(args: RunArgs): Promise<number> {
   if (validated.defaultLocal) {
     say(`cachebench: no <NAME>_SERVERS configured: starting local topologies ${validated.topologies.join(', ')} (set <NAME>_SERVERS to benchmark your own servers; --no-local or CI=true make this an error)\n`);
   }
+  // Servers a crashed earlier run left behind (its owner is dead) are stopped by PID first.
+  const leftovers = await reapLeftovers();
+  if (leftovers.folders.length > 0) say(`cachebench: stopped ${leftovers.stopped} leftover processes of dead cachebench runs (${leftovers.folders.join(', ')})\n`);
   const traps = trapSignals('deleting this run\'s keys and stopping local servers');
   let deployment: LocalDeployment | undefined;
   try {
