@@ -57,7 +57,7 @@ function publish(validated: ValidatedRun, doc: ResultsDocument, aborted: boolean
   const files = renderResultFiles(doc);
   const report = join(outputs.dir, RESULT_FILES.report);
   for (const [role, name] of Object.entries(RESULT_FILES) as [keyof typeof RESULT_FILES, string][]) tryWrite(join(outputs.dir, name), files[role], unwritten);
-  if (!unwritten.some((u) => u.startsWith(report))) print(`Report: ${report}\n`);
+  if (!unwritten.some((u) => u.startsWith(report))) print(`Report: ${join(outputs.shownDir, RESULT_FILES.report)}\n`);
   for (const e of outputs.exports) if (tryWrite(e.file, renderExport(e.format, doc), unwritten)) say(`cachebench: wrote ${e.file}\n`);
   let gate: Comparison | undefined;
   if (validated.gate !== undefined && !aborted) {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { accessSync, constants, mkdirSync, rmdirSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { ConfigError } from '../config/errors.js';
 import { KEY_SPECS, flagName, type Mode } from '../config/keys.js';
 import { resolveConfig, type LocalTargetSpec, type RunPlan } from '../config/resolve.js';
@@ -31,6 +31,8 @@ export interface RunOutputs {
   readonly runId: string;
   /** `<out>/<runId>`, absolute. */
   readonly dir: string;
+  /** `dir` as printed: relative to the working directory when inside it (worked out now: the cwd may vanish mid-run). */
+  readonly shownDir: string;
   readonly exports: readonly { readonly format: ExportFormat; readonly file: string }[];
 }
 
@@ -148,7 +150,9 @@ function prepareOutputs(out: string, exportItems: readonly string[], runId: stri
       }
       return { format: r.format, file };
     });
-    return { runId, dir, exports };
+    const rel = relative(process.cwd(), dir);
+    const shownDir = rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel : dir;
+    return { runId, dir, shownDir, exports };
   } catch (error: unknown) {
     rmdirSync(dir);
     throw error;

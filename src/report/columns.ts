@@ -1,4 +1,4 @@
-import type { ResultEntry } from './model.js';
+import { formatPercent, type ResultEntry } from './model.js';
 
 export type ColumnKind = 'text' | 'time' | 'percent' | 'count' | 'us';
 
@@ -17,6 +17,8 @@ export interface Column {
   /** Shown in console and markdown tables (CSV has every column). */
   readonly inTable: boolean;
   readonly value: (e: ResultEntry) => string | number | null;
+  /** Console/markdown text when it is more than the value (e.g. Percent with its interval). */
+  readonly display?: (e: ResultEntry) => string | null;
 }
 
 const col = (id: string, header: string, kind: ColumnKind, path: string, inTable: boolean, value: Column['value']): Column =>
@@ -36,7 +38,9 @@ export const COLUMNS: readonly Column[] = [
   col('median_ms', 'Median', 'time', 'stats.medianMs', true, (e) => e.stats.medianMs),
   col('min_ms', 'Min', 'time', 'stats.minMs', false, (e) => e.stats.minMs),
   col('max_ms', 'Max', 'time', 'stats.maxMs', false, (e) => e.stats.maxMs),
-  col('percent', 'Percent', 'percent', 'stats.percent', true, (e) => e.stats.percent),
+  { ...col('percent', 'Percent', 'percent', 'stats.percent', true, (e) => e.stats.percent), display: formatPercent },
+  col('percent_lower', 'Percent lower', 'percent', 'stats.percentLower', false, (e) => e.stats.percentLower),
+  col('percent_upper', 'Percent upper', 'percent', 'stats.percentUpper', false, (e) => e.stats.percentUpper),
   col('n', 'N', 'count', 'stats.n', true, (e) => e.stats.n),
   col('outliers', 'Outliers', 'count', 'stats.outliers', true, (e) => e.stats.outliers),
   col('get_p50_us', 'GET p50', 'us', 'ops.get.p50Us', true, (e) => e.ops.get.p50Us ?? null),
@@ -83,6 +87,7 @@ export const NA = 'NA';
 
 /** Formats a cell for console and markdown. */
 export function formatCell(column: Column, entry: ResultEntry, unit: TimeUnit): string {
+  if (column.display !== undefined) return column.display(entry) ?? NA;
   const v = column.value(entry);
   if (v === null) return NA;
   if (typeof v === 'string') return v;

@@ -1,4 +1,4 @@
-import { groupEntries, missingBaselineNote, type ResultsDocument } from './model.js';
+import { groupEntries, conclusion, missingBaselineNote, type ResultsDocument } from './model.js';
 import { describeParams, renderTable } from './table.js';
 
 /** The console summary: one table per scenario and parameter combination, plus any failures. */
@@ -11,6 +11,8 @@ export function renderConsole(doc: ResultsDocument): string {
     out.push(renderTable(group.entries));
     const note = missingBaselineNote(doc, group.entries);
     if (note !== undefined) out.push(`  ${note}`);
+    const said = conclusion(group.entries);
+    if (said !== undefined) out.push(said);
     for (const e of group.entries) {
       for (const [message, count] of Object.entries(e.errors)) out.push(`  ${e.target.name}: ${count}× ${message}`);
       if (e.verification.missing + e.verification.mismatched > 0) {

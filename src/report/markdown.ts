@@ -1,5 +1,5 @@
 import { chooseTimeUnit, formatNumber } from './columns.js';
-import { groupEntries, missingBaselineNote, type ResultEntry, type ResultsDocument } from './model.js';
+import { groupEntries, conclusion, missingBaselineNote, type ResultEntry, type ResultsDocument } from './model.js';
 import { describeParams, renderTable } from './table.js';
 
 function chart(entries: readonly ResultEntry[]): string[] {
@@ -54,6 +54,8 @@ export function renderMarkdown(doc: ResultsDocument): string {
       out.push(...chart(group.entries), '');
       const note = missingBaselineNote(doc, group.entries);
       if (note !== undefined) out.push(`- **${note}**`);
+      const said = conclusion(group.entries);
+      if (said !== undefined) out.push(said, '');
       for (const e of group.entries) {
         if (e.state !== 'completed') out.push(`- **${e.target.name} ${e.state}**${e.error ? `: ${escape(e.error)}` : ''}`);
         if (e.verification.missing + e.verification.mismatched > 0) {
@@ -73,7 +75,7 @@ export function renderMarkdown(doc: ResultsDocument): string {
     '',
     '- **Mean**: mean time of one iteration (WRITE_COUNT × (1 SET + READ_RATIO GETs)), upper outliers removed.',
     '- **Error**: half-width of the 99.9% Student-t confidence interval of the mean, t(0.9995, N−1)·StdDev/√N. With N = 15, t = 4.14, so Error ≈ 1.07 × StdDev.',
-    '- **Percent**: 100 × Mean / Mean of the baseline. **Outliers**: iterations above Q3 + 1.5·IQR, left out of the statistics (kept in results.json).',
+    '- **Percent**: 100 × Mean / Mean of the baseline, with its 99.9% confidence interval from the paired rounds in brackets (Fieller\'s interval for a ratio of means); `~` marks a difference the interval does not show (it includes 100%). **Outliers**: iterations above Q3 + 1.5·IQR, left out of the statistics (kept in results.json).',
     '- **GET/SET pNN**: per-op latency percentiles from HDR histograms. **Verified / Missing / Mismatched**: every GET compared byte for byte with the value written.',
     '',
   );

@@ -6,7 +6,7 @@ import { describeSource } from '../config/errors.js';
 import type { RunResult } from '../measure/run.js';
 import type { OpStats } from '../measure/histogram.js';
 import type { CaseResult, StopReason, TargetCaseResult } from '../measure/runner.js';
-import { ERROR_CONFIDENCE } from '../stats/index.js';
+import { ERROR_CONFIDENCE, pairedRatioInterval } from '../stats/index.js';
 
 /** Version of the results.json layout; bumped on any incompatible change. */
 export const SCHEMA_VERSION = 1;
@@ -28,6 +28,13 @@ export interface EntryStats {
   readonly ciUpperMs: number | null;
   /** 100 × Mean / Mean of the baseline target of the same parameter combination. */
   readonly percent: number | null;
+  /**
+   * The 99.9% confidence interval of Percent from the paired rounds (Fieller's interval for the
+   * ratio of means of the rounds where both this target and the baseline have an iteration);
+   * null for the baseline itself, with fewer than 3 paired rounds, or when it is unbounded.
+   */
+  readonly percentLower: number | null;
+  readonly percentUpper: number | null;
   readonly confidence: number;
 }
 
@@ -146,6 +153,9 @@ export function buildDocument(run: RunResult, explicitBaseline: string | undefin
         const connected = run.targets.find((x) => x.config.name === t.name);
         const s = t.summary;
         const percent = s !== undefined && base?.summary !== undefined ? 100 * (s.mean / base.summary.mean) : undefined;
+        const interval = percent !== undefined && base !== undefined && base.name !== t.name
+          ? pairedRatioInterval(base.roundSamplesMs, t.roundSamplesMs, ERROR_CONFIDENCE)
+          : undefined;
         results.push({
           scenario: { name: scenario.name, file: scenario.file ?? null, description: scenario.description, params: { ...c.params } },
           target: {
@@ -169,6 +179,8 @@ export function buildDocument(run: RunResult, explicitBaseline: string | undefin
             ciLowerMs: finite(s?.ciLower),
             ciUpperMs: finite(s?.ciUpper),
             percent: finite(percent),
+            percentLower: interval?.lower != null ? finite(100 * interval.lower) : null,
+            percentUpper: interval?.upper != null ? finite(100 * interval.upper) : null,
             confidence: ERROR_CONFIDENCE,
           },
           samplesMs: t.samplesMs,
@@ -253,6 +265,63 @@ export function missingBaselineNote(doc: ResultsDocument, entries: readonly Resu
     return `Percent: NA: the baseline ${explicit} (--baseline) is ${e?.state ?? 'missing'}${e?.stats.meanMs === null ? ' with no valid iteration' : ''}, so nothing is compared with it`;
   }
   return 'Percent: NA: no target completed, so there is no baseline';
+}
+
+/** How Percent's interval relates to 100%: a real difference, or none shown. */
+export function percentVerdict(e: ResultEntry): 'slower' | 'faster' | 'not-shown' | 'unknown' {
+  const { percentLower: lo, percentUpper: hi } = e.stats;
+  if (lo === null || hi === null) return 'unknown';
+  if (lo > 100) return 'slower';
+  if (hi < 100) return 'faster';
+  return 'not-shown';
+}
+
+const pct = (x: number): string => `${Math.round(x)}%`;
+const change = (x: number): string => `${x >= 100 ? '+' : '−'}${Math.abs(Math.round(x - 100))}%`;
+
+/**
+ * One plain sentence under a table: which targets differ from the baseline and by how much (with
+ * the interval), and which cannot be told apart from it, at the interval's confidence.
+ */
+export function conclusion(entries: readonly ResultEntry[]): string | undefined {
+  const base = entries.find((e) => e.baseline);
+  if (base === undefined) return undefined;
+  const parts: string[] = [];
+  const same: string[] = [];
+  const unknown: string[] = [];
+  for (const e of entries) {
+    if (e === base || e.stats.percent === null) continue;
+    const lo = e.stats.percentLower;
+    const hi = e.stats.percentUpper;
+    switch (percentVerdict(e)) {
+      case 'slower':
+        parts.push(`${e.target.name} is ${Math.round((e.stats.percent) - 100)}% slower than ${base.target.name} (${change(lo as number)} to ${change(hi as number)})`);
+        break;
+      case 'faster':
+        parts.push(`${e.target.name} is ${Math.round(100 - e.stats.percent)}% faster than ${base.target.name} (${change(lo as number)} to ${change(hi as number)})`);
+        break;
+      case 'not-shown':
+        same.push(`${e.target.name} (${change(lo as number)} to ${change(hi as number)})`);
+        break;
+      case 'unknown':
+        unknown.push(e.target.name);
+        break;
+    }
+  }
+  const sentences: string[] = [];
+  if (parts.length > 0) sentences.push(`${parts.join('; ')}.`);
+  if (same.length > 0) sentences.push(`${same.join(', ')} cannot be told apart from ${base.target.name}: the interval includes no difference.`);
+  if (unknown.length > 0) sentences.push(`${unknown.join(', ')}: too few paired rounds for an interval.`);
+  if (sentences.length === 0) return undefined;
+  return `At ${100 * base.stats.confidence}% confidence (paired rounds): ${sentences.join(' ')}`;
+}
+
+/** Percent as shown in tables: `111% [104–118%]`; `~103% [97–110%]` when the interval covers 100%. */
+export function formatPercent(e: ResultEntry): string | null {
+  if (e.stats.percent === null) return null;
+  const { percentLower: lo, percentUpper: hi } = e.stats;
+  if (lo === null || hi === null) return pct(e.stats.percent);
+  return `${percentVerdict(e) === 'not-shown' ? '~' : ''}${pct(e.stats.percent)} [${Math.round(lo)}–${pct(hi)}]`;
 }
 
 /** Entries grouped by scenario and parameter combination, in run order. */

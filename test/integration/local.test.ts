@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { adminCommand, requireBinary, startRedisServer, findFreePorts, isOurProcess, isPortFree, readOwner, reapLeftovers, signalPid, startTimeOf, TOPOLOGIES, type OwnerRecord } from '../../src/local/index.js';
 import type { ResultsDocument } from '../../src/report/index.js';
@@ -24,10 +24,11 @@ function sandbox(name: string): { tmp: string; cwd: string } {
 
 const SMALL = { READ_RATIO: '5', WRITE_COUNT: '5', PAYLOAD_BYTES: '500', MIN_ITERATIONS: '3', MAX_ITERATIONS: '3', WARMUP_ITERATIONS: '1' };
 
-function docOf(stdout: string): ResultsDocument {
+/** The run's results.json; the printed report path is relative to the CLI's working directory `cwd`. */
+function docOf(stdout: string, cwd: string): ResultsDocument {
   const dir = /Report: (.*)report\.md/.exec(stdout)?.[1];
   assert.ok(dir, stdout);
-  return JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as ResultsDocument;
+  return JSON.parse(readFileSync(resolve(cwd, dir, 'results.json'), 'utf8')) as ResultsDocument;
 }
 
 function assertNothingLeft(tmp: string): void {
@@ -41,7 +42,7 @@ describe('local topologies through run --local', () => {
       const { tmp, cwd } = sandbox(topology);
       const result = await runCli(['run', '--local', topology, '--out', join(cwd, 'results')], { cwd, env: { TMPDIR: tmp, ...SMALL } });
       assert.equal(result.code, 0, result.stderr);
-      const doc = docOf(result.stdout);
+      const doc = docOf(result.stdout, cwd);
       assert.equal(doc.results.length, 1);
       const e = doc.results[0];
       assert.equal(e?.target.name, topology);
@@ -63,7 +64,7 @@ describe('local topologies through run --local', () => {
     assert.equal(result.code, 0, result.stderr);
     const said = /no <NAME>_SERVERS configured: starting local topologies ([A-Z_]+(?:, [A-Z_]+)*)/.exec(result.stderr)?.[1];
     assert.deepEqual(said?.split(', ').sort(), [...TOPOLOGIES].sort(), result.stderr);
-    assert.deepEqual(docOf(result.stdout).results.map((e) => e.target.name).sort(), [...TOPOLOGIES].sort());
+    assert.deepEqual(docOf(result.stdout, cwd).results.map((e) => e.target.name).sort(), [...TOPOLOGIES].sort());
     assertNothingLeft(tmp);
   });
 
@@ -113,7 +114,7 @@ describe('up, status, run, down', () => {
 
       const run = await runCli(['run', '--out', join(cwd, 'results'), '--quiet'], { cwd, env: { ...env, ...SMALL } });
       assert.equal(run.code, 0, run.stderr);
-      assert.deepEqual(docOf(run.stdout).results.map((e) => [e.target.name, e.verification.verified === e.verification.reads]), [['REDIS_SINGLE', true], ['TWEMPROXY', true]]);
+      assert.deepEqual(docOf(run.stdout, cwd).results.map((e) => [e.target.name, e.verification.verified === e.verification.reads]), [['REDIS_SINGLE', true], ['TWEMPROXY', true]]);
     } finally {
       const down = await runCli(['down'], { cwd });
       assert.equal(down.code, 0, down.stderr);

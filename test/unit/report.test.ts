@@ -108,7 +108,12 @@ describe('one column definition feeds console, markdown and CSV', () => {
       assert.ok(markdown.includes(header), `markdown lacks ${header}`);
     }
     assert.match(consoleText, /\| A +\| +295\.7 ms \|/);
-    assert.match(consoleText, /\| +183% \|/);
+    // Percent with its paired 99.9% interval (the numbers are checked in ratio.test.ts), and the sentence under the table.
+    assert.match(consoleText, /\| 183% \[(\d+)–(\d+)%\] \|/);
+    const [, lo, hi] = /183% \[(\d+)–(\d+)%\]/.exec(consoleText) ?? [];
+    assert.ok(Number(lo) > 100 && Number(lo) < 183 && Number(hi) > 183, `${lo}–${hi}`);
+    assert.match(consoleText, new RegExp(`At 99\\.9% confidence \\(paired rounds\\): A is 83% slower than B \\(\\+${Number(lo) - 100}% to \\+${Number(hi) - 100}%\\)\\.`));
+    assert.match(markdown, /A is 83% slower than B/);
     assert.match(consoleText, /\| C \(errored\) \| +NA \|/);
     assert.match(markdown, /C errored\*\*: SET: Command timed out/);
     assert.match(markdown, /bar \[295\.7, 161\.9\]/);

@@ -1,0 +1,63 @@
+import { mean } from 'simple-statistics';
+import { studentTQuantile } from './describe.js';
+
+/** A ratio of two means with its confidence interval. */
+export interface RatioInterval {
+  /** Paired rounds used (both iterations valid). */
+  readonly n: number;
+  /** mean(current) / mean(baseline) over those rounds. */
+  readonly ratio: number;
+  /** Bounds of the interval; null when the interval is unbounded (the baseline mean is not clearly above 0). */
+  readonly lower: number | null;
+  readonly upper: number | null;
+  readonly confidence: number;
+}
+
+/**
+ * Fieller's confidence interval for the ratio of two means measured in the same rounds
+ * (paired: one iteration of each target per round, so round-to-round drift that hits both is
+ * accounted for through their covariance). The interval is every R for which the paired t-test
+ * of c_i − R·b_i against 0 does not reject at `confidence`:
+ *   (c̄ − R b̄)² ≤ t² (s_cc − 2R s_bc + R² s_bb) / n.
+ * Rounds where either value is null are skipped. Undefined with fewer than 3 pairs.
+ */
+export function pairedRatioInterval(baseline: readonly (number | null)[], current: readonly (number | null)[], confidence: number): RatioInterval | undefined {
+  const b: number[] = [];
+  const c: number[] = [];
+  for (let i = 0; i < Math.min(baseline.length, current.length); i++) {
+    const x = baseline[i];
+    const y = current[i];
+    if (x != null && y != null && Number.isFinite(x) && Number.isFinite(y)) {
+      b.push(x);
+      c.push(y);
+    }
+  }
+  const n = b.length;
+  if (n < 3) return undefined;
+  const mb = mean(b);
+  const mc = mean(c);
+  let sbb = 0;
+  let scc = 0;
+  let sbc = 0;
+  for (let i = 0; i < n; i++) {
+    const db = (b[i] as number) - mb;
+    const dc = (c[i] as number) - mc;
+    sbb += db * db;
+    scc += dc * dc;
+    sbc += db * dc;
+  }
+  sbb /= n - 1;
+  scc /= n - 1;
+  sbc /= n - 1;
+  const t = studentTQuantile(1 - (1 - confidence) / 2, n - 1);
+  const k = (t * t) / n;
+  // (mb² − k sbb) R² − 2 (mb mc − k sbc) R + (mc² − k scc) ≤ 0
+  const qa = mb * mb - k * sbb;
+  const qb = -2 * (mb * mc - k * sbc);
+  const qc = mc * mc - k * scc;
+  const ratio = mc / mb;
+  const disc = qb * qb - 4 * qa * qc;
+  if (qa <= 0 || disc < 0) return { n, ratio, lower: null, upper: null, confidence };
+  const root = Math.sqrt(disc);
+  return { n, ratio, lower: (-qb - root) / (2 * qa), upper: (-qb + root) / (2 * qa), confidence };
+}
