@@ -106,7 +106,7 @@ export async function runCommand(args: RunArgs): Promise<number> {
     }
     const progress = createProgress({ isTTY: process.stderr.isTTY === true, write: say }, validated.quiet);
     try {
-      const result = await executeRun(plan, { runId: validated.outputs.runId, signal: traps.signal, onProgress: progress.onProgress });
+      const result = await executeRun(plan, { runId: validated.outputs.runId, seed: validated.seed, signal: traps.signal, onProgress: progress.onProgress });
       progress.done();
       return exitCodeOf(publish(validated, buildDocument(result, plan.baseline), result.aborted));
     } finally {

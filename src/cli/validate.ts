@@ -6,6 +6,7 @@ import { KEY_SPECS, flagName, type Mode } from '../config/keys.js';
 import { resolveConfig, type LocalTargetSpec, type RunPlan } from '../config/resolve.js';
 import type { GateOptions } from '../compare/index.js';
 import { TOPOLOGIES, type TopologyName } from '../local/index.js';
+import { MAX_SEED, newSeed } from '../measure/random.js';
 import type { ExportFormat } from '../report/index.js';
 import { checkInRunGate, parseAlpha, parseExports, parseThreshold } from './gate.js';
 
@@ -22,6 +23,7 @@ export interface RunArgs {
   export?: string[];
   out: string;
   quiet: boolean;
+  seed?: string;
   '--'?: string[];
   [key: string]: unknown;
 }
@@ -48,6 +50,18 @@ export interface ValidatedRun {
   readonly gate?: GateOptions & { readonly baseline: string };
   readonly outputs: RunOutputs;
   readonly quiet: boolean;
+  /** Seed of the round shuffles: `--seed`, or a new one (recorded in the results). */
+  readonly seed: number;
+}
+
+/** `--seed N`: a whole number from 0 to 4294967295; undefined gives a fresh seed. */
+export function parseSeed(raw: string | undefined): number {
+  if (raw === undefined) return newSeed();
+  const text = String(raw).trim();
+  if (!/^\d+$/.test(text) || Number(text) > MAX_SEED) {
+    throw new ConfigError(`--seed ${JSON.stringify(text)} is not a whole number from 0 to ${MAX_SEED}. Fix: give the seed printed in an earlier report, e.g. --seed 12345`);
+  }
+  return Number(text);
 }
 
 /** A run id that sorts by time: 20261125-104800-3fa2. */
@@ -186,6 +200,7 @@ export function validateRun(args: RunArgs, env: Readonly<Record<string, string |
     gate = { threshold, alpha: parseAlpha(args.alpha), baseline: args.baseline };
   }
   parseExports(args.export ?? []);
+  const seed = parseSeed(args.seed);
   const mayDefault = !noLocal && !isCi(env) && !Array.isArray(args.local);
   const plan = resolveConfig({
     scenarioFiles: args.scenarios ?? [],
@@ -206,5 +221,5 @@ export function validateRun(args: RunArgs, env: Readonly<Record<string, string |
   if (gate !== undefined) checkInRunGate(plan, gate);
   const topologies = plan.targets.filter((t) => t.pendingServers === true).map((t) => t.name as TopologyName);
   const outputs = prepareOutputs(args.out, args.export ?? [], newRunId(now));
-  return { plan, topologies, defaultLocal: explicit.length === 0 && topologies.length > 0, nodeTimeoutMs, ...(gate !== undefined ? { gate } : {}), outputs, quiet: args.quiet };
+  return { plan, topologies, defaultLocal: explicit.length === 0 && topologies.length > 0, nodeTimeoutMs, ...(gate !== undefined ? { gate } : {}), outputs, quiet: args.quiet, seed };
 }

@@ -1,6 +1,8 @@
 import type { RunPlan, ScenarioPlan } from '../config/resolve.js';
 import { driverFor, type ConnectedTarget } from '../targets/index.js';
 import { keyPrefix } from '../workload/index.js';
+import { loadavg } from 'node:os';
+import { seededRandom } from './random.js';
 import { runCase, type CaseResult, type ProgressEvent } from './runner.js';
 
 export interface ScenarioResult {
@@ -15,6 +17,10 @@ export interface RunResult {
   readonly targets: readonly ConnectedTarget[];
   readonly scenarios: readonly ScenarioResult[];
   readonly aborted: boolean;
+  /** Seed of the round shuffles (`--seed` repeats them). */
+  readonly seed: number;
+  /** The machine's 1/5/15-minute load averages just before the first and after the last iteration. */
+  readonly loadAverage: { readonly before: readonly number[]; readonly after: readonly number[] };
 }
 
 export type RunProgressEvent =
@@ -24,6 +30,8 @@ export type RunProgressEvent =
 
 export interface ExecuteOptions {
   readonly runId: string;
+  /** Seed of the round shuffles: the same seed gives the same target order in every round. */
+  readonly seed: number;
   readonly signal?: AbortSignal;
   readonly onProgress?: (event: RunProgressEvent) => void;
 }
@@ -52,6 +60,8 @@ export async function connectAll(plan: RunPlan): Promise<ConnectedTarget[]> {
  */
 export async function executeRun(plan: RunPlan, options: ExecuteOptions): Promise<RunResult> {
   const startedAt = new Date();
+  const before = loadavg();
+  const random = seededRandom(options.seed);
   const targets = await connectAll(plan);
   options.onProgress?.({ kind: 'connected', targets });
   const scenarios: ScenarioResult[] = [];
@@ -67,6 +77,7 @@ export async function executeRun(plan: RunPlan, options: ExecuteOptions): Promis
         cases.push(
           await runCase(targets, params, scenario.controls, {
             keyPrefix: keyPrefix(options.runId),
+            random,
             ...(options.signal !== undefined ? { signal: options.signal } : {}),
             ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {}),
           }),
@@ -77,5 +88,8 @@ export async function executeRun(plan: RunPlan, options: ExecuteOptions): Promis
   } finally {
     await Promise.all(targets.map((t) => t.client.close()));
   }
-  return { runId: options.runId, startedAt, finishedAt: new Date(), targets, scenarios, aborted: options.signal?.aborted === true };
+  return {
+    runId: options.runId, startedAt, finishedAt: new Date(), targets, scenarios, aborted: options.signal?.aborted === true,
+    seed: options.seed, loadAverage: { before, after: loadavg() },
+  };
 }

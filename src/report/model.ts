@@ -90,8 +90,21 @@ export interface ResultsDocument {
     readonly cpu: string;
     readonly cpuCount: number;
     readonly memoryGiB: number;
+    /** 1/5/15-minute load averages before the first and after the last iteration (a busy machine shows here). */
+    readonly loadAverage: { readonly before: readonly number[]; readonly after: readonly number[] };
     readonly targets: readonly TargetEnvironment[];
   };
+  /** Seed of the round shuffles: `cachebench run --seed <seed>` repeats the same target orders. */
+  readonly seed: number;
+  /** One per scenario × parameter combination: how it was scheduled, with the target order of every round. */
+  readonly cases: readonly {
+    readonly scenario: string;
+    readonly params: Readonly<Record<string, number>>;
+    readonly rounds: number;
+    readonly stopReason: StopReason;
+    readonly elapsedMs: number;
+    readonly roundOrders: readonly (readonly string[])[];
+  }[];
   readonly baseline: { readonly rule: 'explicit' | 'fastest'; readonly name: string | null };
   readonly scenarios: readonly {
     readonly name: string;
@@ -124,6 +137,7 @@ function optionValue(config: TargetConfig, option: TargetOption): string {
   }
 }
 
+const round2 = (x: number): number => Math.round(x * 100) / 100;
 const finite = (x: number | undefined): number | null => (x === undefined || !Number.isFinite(x) ? null : x);
 
 function settingsRecord(settings: ReadonlyMap<string, Setting>): Record<string, SettingRecord> {
@@ -209,6 +223,7 @@ export function buildDocument(run: RunResult, explicitBaseline: string | undefin
       cpu: cpuList[0]?.model.trim() ?? 'unknown',
       cpuCount: cpuList.length,
       memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
+      loadAverage: { before: run.loadAverage.before.map(round2), after: run.loadAverage.after.map(round2) },
       targets: run.targets.map((t) => ({
         name: t.config.name,
         servers: t.info.servers,
@@ -226,6 +241,10 @@ export function buildDocument(run: RunResult, explicitBaseline: string | undefin
         ])),
       })),
     },
+    seed: run.seed,
+    cases: run.scenarios.flatMap(({ scenario, cases }) => cases.map((c) => ({
+      scenario: scenario.name, params: { ...c.params }, rounds: c.rounds, stopReason: c.stopReason, elapsedMs: c.elapsedMs, roundOrders: c.roundOrders,
+    }))),
     baseline: { rule: explicitBaseline !== undefined ? 'explicit' : 'fastest', name: explicitBaseline ?? null },
     scenarios: run.scenarios.map(({ scenario }) => ({
       name: scenario.name,

@@ -36,7 +36,7 @@ async function cachebenchMeanMs(port: number, iterations: number, params = { REA
       MIN_ITERATIONS: String(iterations), MAX_ITERATIONS: String(iterations), WARMUP_ITERATIONS: '2', MAX_TIME: '3600',
     },
   });
-  const result = await executeRun(plan, { runId: `bench-${randomUUID().slice(0, 4)}` });
+  const result = await executeRun(plan, { seed: 1, runId: `bench-${randomUUID().slice(0, 4)}` });
   const entry = buildDocument(result, undefined).results[0];
   if (entry === undefined || entry.stats.meanMs === null || entry.verification.verified !== entry.verification.reads) throw new Error('cachebench run failed');
   return entry.stats.meanMs;

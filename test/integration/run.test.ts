@@ -190,6 +190,30 @@ describe('the seed experiment through the CLI', () => {
   });
 });
 
+describe('reproducible runs', () => {
+  it('--seed repeats the target order of every round, and results.json records seed and orders', async () => {
+    const args = ['run', '--out', out.dir, '--quiet', '--seed', '7', '--envVars', 'READ_RATIO:1', 'WRITE_COUNT:2', 'PAYLOAD_BYTES:50', 'MIN_ITERATIONS:12', 'MAX_ITERATIONS:12', 'WARMUP_ITERATIONS:0'];
+    const env = { A_SERVERS: single.address, B_SERVERS: single.address, C_SERVERS: single.address };
+    const first = await runCli(args, { env });
+    const second = await runCli(args, { env });
+    assert.equal(first.code, 0, first.stderr);
+    assert.equal(second.code, 0, second.stderr);
+    const a = readDoc(first.stdout).doc;
+    const b = readDoc(second.stdout).doc;
+    assert.equal(a.seed, 7);
+    assert.equal(a.cases.length, 1);
+    assert.equal(a.cases[0]?.roundOrders.length, 12);
+    assert.deepEqual(b.cases[0]?.roundOrders, a.cases[0]?.roundOrders);
+    assert.ok(new Set(a.cases[0]?.roundOrders.map((o) => o.join())).size > 1, 'the order is shuffled, not fixed');
+    assert.match(readFileSync(join(readDoc(first.stdout).dir, 'report.md'), 'utf8'), /Round order seed: 7/);
+    const other = await runCli([...args.slice(0, 4), '--seed', '8', ...args.slice(6)], { env });
+    assert.notDeepEqual(readDoc(other.stdout).doc.cases[0]?.roundOrders, a.cases[0]?.roundOrders);
+    const bad = await runCli(['run', '--seed', '-1'], { env });
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--seed "-1" is not a whole number from 0 to 4294967295\. Fix: /);
+  });
+});
+
 describe('writes nothing when the input is bad', () => {
   it('exits 2 before any traffic on a bad value even when a good target is configured', async () => {
     const redis = connect(single.server.port);

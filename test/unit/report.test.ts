@@ -31,6 +31,8 @@ const run: RunResult = {
   startedAt: new Date('2026-11-25T00:00:00Z'),
   finishedAt: new Date('2026-11-25T00:01:00Z'),
   aborted: false,
+  seed: 42,
+  loadAverage: { before: [0.5, 0.4, 0.3], after: [0.6, 0.45, 0.31] },
   targets,
   scenarios: [{
     scenario: plan.scenarios[0] as NonNullable<(typeof plan.scenarios)[0]>,
