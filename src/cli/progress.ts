@@ -30,6 +30,9 @@ export function createProgress(stream: { readonly isTTY: boolean; write(text: st
         stream.write(`cachebench: ${label}\n`);
         lastPlain = 0;
         return;
+      case 'pilot':
+        if (e.pilotMs !== null) stream.write(`cachebench: pilot: one invocation takes ${e.pilotMs.toFixed(3)} ms: ${e.invocations} invocation${e.invocations === 1 ? '' : 's'} per iteration\n`);
+        return;
       case 'warmup':
         if (!tty) stream.write(`cachebench: warm-up ${e.iteration}/${e.of}\n`);
         return;

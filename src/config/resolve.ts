@@ -25,6 +25,10 @@ export interface CaseParams {
 export interface RunControls {
   readonly keyTtlSeconds: number;
   readonly warmupIterations: number;
+  /** Invocations of the seed loop per iteration; 0: chosen by the pilot stage. */
+  readonly invocationCount: number;
+  /** Iteration length the pilot stage aims for, in ms. */
+  readonly iterationTimeMs: number;
   readonly minIterations: number;
   readonly maxIterations: number;
   readonly maxRelativeError: number;
@@ -397,6 +401,13 @@ function buildScenario(file: string | undefined, layers: readonly Layer[], warni
   }
   const cases = cartesian(settings);
   for (const c of cases) {
+    const invocations = Math.max(1, num('INVOCATION_COUNT'));
+    if (invocations > 1 && c.WRITE_COUNT * c.PAYLOAD_BYTES * invocations > MAX_ITERATION_BYTES) {
+      const s = settings.get('INVOCATION_COUNT') as Setting;
+      throw badValue('INVOCATION_COUNT', invocations, s.source,
+        `INVOCATION_COUNT=${invocations} x WRITE_COUNT=${c.WRITE_COUNT} x PAYLOAD_BYTES=${c.PAYLOAD_BYTES} exceeds the 1 GiB of payloads one iteration may hold in memory`,
+        'lower INVOCATION_COUNT, or set it to 0 to let the pilot stage choose');
+    }
     if (c.WRITE_COUNT * c.PAYLOAD_BYTES > MAX_ITERATION_BYTES) {
       const s = settings.get('PAYLOAD_BYTES') as Setting;
       throw badValue('PAYLOAD_BYTES', c.PAYLOAD_BYTES, s.source,
@@ -408,6 +419,8 @@ function buildScenario(file: string | undefined, layers: readonly Layer[], warni
   const controls: RunControls = {
     keyTtlSeconds: num('KEY_TTL'),
     warmupIterations: num('WARMUP_ITERATIONS'),
+    invocationCount: num('INVOCATION_COUNT'),
+    iterationTimeMs: num('ITERATION_TIME_MS'),
     minIterations: num('MIN_ITERATIONS'),
     maxIterations: num('MAX_ITERATIONS'),
     maxRelativeError: num('MAX_RELATIVE_ERROR'),

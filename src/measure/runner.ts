@@ -32,6 +32,10 @@ export interface TargetCaseResult {
 
 export interface CaseResult {
   readonly params: CaseParams;
+  /** Invocations of the seed loop per iteration (the same for every target); samples are per invocation. */
+  readonly invocations: number;
+  /** The pilot stage's measure: the fastest target's single-invocation time in ms (null: INVOCATION_COUNT was given). */
+  readonly pilotMs: number | null;
   readonly rounds: number;
   readonly stopReason: StopReason;
   readonly elapsedMs: number;
@@ -42,6 +46,7 @@ export interface CaseResult {
 
 export type ProgressEvent =
   | { readonly kind: 'warmup'; readonly params: CaseParams; readonly iteration: number; readonly of: number }
+  | { readonly kind: 'pilot'; readonly params: CaseParams; readonly pilotMs: number | null; readonly invocations: number }
   | {
       readonly kind: 'round';
       readonly params: CaseParams;
@@ -86,6 +91,8 @@ class TargetRun {
     get: (ns) => this.getHistogram.record(ns),
   };
   warmupIterations = 0;
+  /** Invocations of the seed loop per iteration (1 until the pilot stage has chosen). */
+  invocations = 1;
   failedIterations = 0;
   consecutiveFailures = 0;
   undeletedKeys = 0;
@@ -116,10 +123,11 @@ function shuffle<T>(items: readonly T[], random: () => number): T[] {
 
 /**
  * Runs one untimed-prepared, timed iteration of one target and cleans up its keys. Returns the time
- * in ms if valid; undefined when it failed or was cut short (Ctrl-C, time budget: not a sample).
+ * of one invocation in ms (iteration time / invocations) if valid; undefined when it failed or was
+ * cut short (Ctrl-C, time budget: not a sample).
  */
 async function iterate(run: TargetRun, prefix: string, params: CaseParams, recorder: OpRecorder | undefined): Promise<number | undefined> {
-  const plan = prepareIteration(prefix, params);
+  const plan = prepareIteration(prefix, params, run.invocations);
   run.current = { plan, recorder };
   run.outcome = undefined;
   run.task.reset(false);
@@ -137,7 +145,22 @@ async function iterate(run: TargetRun, prefix: string, params: CaseParams, recor
   }
   if (outcome.state === 'aborted') return undefined;
   run.consecutiveFailures = 0;
-  return result.latency.samples?.[0];
+  const ms = result.latency.samples?.[0];
+  return ms === undefined ? undefined : ms / run.invocations;
+}
+
+/** Payloads one iteration may hold when the pilot stage multiplies invocations. */
+const PILOT_MAX_BYTES = 256 * 1024 * 1024;
+
+/**
+ * BenchmarkDotNet's pilot stage: how many invocations make an iteration of about
+ * ITERATION_TIME_MS, from the fastest target's single-invocation time (every target runs the same
+ * count, so a round compares equal work). Bounded by memory for the payloads.
+ */
+export function pilotInvocations(pilotMs: number, params: CaseParams, iterationTimeMs: number): number {
+  const byTime = Math.max(1, Math.round(iterationTimeMs / Math.max(pilotMs, 1e-6)));
+  const byMemory = Math.max(1, Math.floor(PILOT_MAX_BYTES / Math.max(1, params.WRITE_COUNT * params.PAYLOAD_BYTES)));
+  return Math.min(byTime, byMemory);
 }
 
 function relativeError(samples: readonly number[]): number {
@@ -175,15 +198,37 @@ export async function runCase(
   const interrupted = (): StopReason | undefined => (signal?.aborted ? 'aborted' : outOfTime() ? 'max-time' : undefined);
 
   let stopReason: StopReason | undefined;
-  for (let w = 0; w < controls.warmupIterations && stopReason === undefined; w++) {
-    onProgress?.({ kind: 'warmup', params, iteration: w + 1, of: controls.warmupIterations });
+  const warmupRound = async (): Promise<number[]> => {
+    const times: number[] = [];
     for (const run of shuffle(active(), random)) {
       const ms = await iterate(run, keyPrefix, params, undefined);
-      if (ms !== undefined) run.warmupIterations++;
+      if (ms !== undefined) {
+        times.push(ms);
+        run.warmupIterations++;
+      }
       noteErrored(run);
       stopReason = interrupted();
       if (stopReason !== undefined) break;
     }
+    return times;
+  };
+  // Pilot stage: the first warm-up round (or one extra round without warm-up) at one invocation
+  // decides how many invocations make an iteration; the rest of the warm-up runs at that count.
+  let invocations = Math.max(1, controls.invocationCount);
+  let pilotMs: number | null = null;
+  if (controls.invocationCount === 0) {
+    onProgress?.({ kind: 'warmup', params, iteration: 1, of: Math.max(1, controls.warmupIterations) });
+    const times = await warmupRound();
+    if (times.length > 0) {
+      pilotMs = Math.min(...times);
+      invocations = pilotInvocations(pilotMs, params, controls.iterationTimeMs);
+    }
+  }
+  for (const run of runs) run.invocations = invocations;
+  onProgress?.({ kind: 'pilot', params, pilotMs, invocations });
+  for (let w = controls.invocationCount === 0 ? 1 : 0; w < controls.warmupIterations && stopReason === undefined; w++) {
+    onProgress?.({ kind: 'warmup', params, iteration: w + 1, of: controls.warmupIterations });
+    await warmupRound();
   }
 
   const roundOrders: string[][] = [];
@@ -238,5 +283,5 @@ export async function runCase(
       undeletedKeys: run.undeletedKeys,
     };
   });
-  return { params, rounds: roundOrders.length, stopReason, elapsedMs: now() - started, roundOrders, targets: results };
+  return { params, invocations, pilotMs, rounds: roundOrders.length, stopReason, elapsedMs: now() - started, roundOrders, targets: results };
 }

@@ -50,7 +50,9 @@ export function renderMarkdown(doc: ResultsDocument): string {
       const first = group.entries[0];
       out.push(`### ${describeParams(group.scenario.params)}`, '');
       if (first) {
-        out.push(`${first.iterations.rounds} rounds (targets interleaved in shuffled order), stopped: ${first.iterations.stopReason}.`, '');
+        const it = first.iterations;
+        const pilot = it.pilotMs !== null ? ` (pilot stage: one invocation of the fastest target took ${it.pilotMs.toFixed(3)} ms)` : ' (INVOCATION_COUNT)';
+        out.push(`${it.rounds} rounds (targets interleaved in shuffled order) of ${it.invocations} invocation${it.invocations === 1 ? '' : 's'} per iteration${pilot}, stopped: ${it.stopReason}. Times are per invocation.`, '');
       }
       out.push(renderTable(group.entries), '');
       out.push(...chart(group.entries), '');
@@ -75,7 +77,7 @@ export function renderMarkdown(doc: ResultsDocument): string {
   out.push(
     '## How to read this',
     '',
-    '- **Mean**: mean time of one iteration (WRITE_COUNT × (1 SET + READ_RATIO GETs)), upper outliers removed.',
+    '- **Mean**: mean time of one invocation of the seed loop (WRITE_COUNT × (1 SET + READ_RATIO GETs)), upper outliers removed; an iteration holds the invocations the pilot stage chose, as in BenchmarkDotNet.',
     '- **Error**: half-width of the 99.9% Student-t confidence interval of the mean, t(0.9995, N−1)·StdDev/√N. With N = 15, t = 4.14, so Error ≈ 1.07 × StdDev.',
     '- **Percent**: 100 × Mean / Mean of the baseline, with its 99.9% confidence interval from the paired rounds in brackets (Fieller\'s interval for a ratio of means); `~` marks a difference the interval does not show (it includes 100%). **Outliers**: iterations above Q3 + 1.5·IQR, left out of the statistics (kept in results.json).',
     '- **GET/SET pNN**: per-op latency percentiles from HDR histograms. **Verified / Missing / Mismatched**: every GET compared byte for byte with the value written.',

@@ -51,7 +51,8 @@ export interface ResultEntry {
   readonly roundSamplesMs: readonly (number | null)[];
   readonly ops: { readonly set: OpStats; readonly get: OpStats };
   readonly verification: TargetCaseResult['verification'];
-  readonly iterations: TargetCaseResult['iterations'] & { readonly rounds: number; readonly stopReason: StopReason };
+  /** `invocations`: seed loops per iteration (statistics are per invocation); `pilotMs`: the pilot stage's measure. */
+  readonly iterations: TargetCaseResult['iterations'] & { readonly rounds: number; readonly stopReason: StopReason; readonly invocations: number; readonly pilotMs: number | null };
   readonly errors: Readonly<Record<string, number>>;
   readonly undeletedKeys: number;
 }
@@ -101,6 +102,8 @@ export interface ResultsDocument {
     readonly scenario: string;
     readonly params: Readonly<Record<string, number>>;
     readonly rounds: number;
+    readonly invocations: number;
+    readonly pilotMs: number | null;
     readonly stopReason: StopReason;
     readonly elapsedMs: number;
     readonly roundOrders: readonly (readonly string[])[];
@@ -201,7 +204,7 @@ export function buildDocument(run: RunResult, explicitBaseline: string | undefin
           roundSamplesMs: t.roundSamplesMs,
           ops: t.ops,
           verification: t.verification,
-          iterations: { ...t.iterations, rounds: c.rounds, stopReason: c.stopReason },
+          iterations: { ...t.iterations, rounds: c.rounds, stopReason: c.stopReason, invocations: c.invocations, pilotMs: c.pilotMs },
           errors: t.errors,
           undeletedKeys: t.undeletedKeys,
         });
@@ -243,7 +246,7 @@ export function buildDocument(run: RunResult, explicitBaseline: string | undefin
     },
     seed: run.seed,
     cases: run.scenarios.flatMap(({ scenario, cases }) => cases.map((c) => ({
-      scenario: scenario.name, params: { ...c.params }, rounds: c.rounds, stopReason: c.stopReason, elapsedMs: c.elapsedMs, roundOrders: c.roundOrders,
+      scenario: scenario.name, params: { ...c.params }, rounds: c.rounds, invocations: c.invocations, pilotMs: c.pilotMs, stopReason: c.stopReason, elapsedMs: c.elapsedMs, roundOrders: c.roundOrders,
     }))),
     baseline: { rule: explicitBaseline !== undefined ? 'explicit' : 'fastest', name: explicitBaseline ?? null },
     scenarios: run.scenarios.map(({ scenario }) => ({

@@ -14,11 +14,14 @@ export interface IterationPlan {
   readonly payloads: readonly Buffer[];
 }
 
-/** Fresh UUID keys and fresh random payloads (one per key), so a stale or misrouted value cannot pass. */
-export function prepareIteration(prefix: string, params: CaseParams): IterationPlan {
+/**
+ * Fresh UUID keys and fresh random payloads (one per key), so a stale or misrouted value cannot pass.
+ * `invocations` seed loops back to back are one loop over `invocations` × WRITE_COUNT keys.
+ */
+export function prepareIteration(prefix: string, params: CaseParams, invocations = 1): IterationPlan {
   const keys: string[] = [];
   const payloads: Buffer[] = [];
-  for (let i = 0; i < params.WRITE_COUNT; i++) {
+  for (let i = 0; i < params.WRITE_COUNT * invocations; i++) {
     keys.push(prefix + randomUUID());
     payloads.push(randomFillSync(Buffer.allocUnsafe(params.PAYLOAD_BYTES)));
   }

@@ -38,7 +38,7 @@ const run: RunResult = {
     scenario: plan.scenarios[0] as NonNullable<(typeof plan.scenarios)[0]>,
     cases: [{
       params: { READ_RATIO: 100, WRITE_COUNT: 10, PAYLOAD_BYTES: 20000 },
-      rounds: 5, stopReason: 'converged', elapsedMs: 1000, roundOrders: [],
+      invocations: 1, pilotMs: null, rounds: 5, stopReason: 'converged', elapsedMs: 1000, roundOrders: [],
       targets: [
         target('A', [290, 295, 300, 297, 296.5]),
         target('B', [160, 162, 161, 163, 163.5]),

@@ -56,7 +56,7 @@ function seeded(seed: number): () => number {
 }
 
 const CONTROLS: RunControls = {
-  keyTtlSeconds: 60, warmupIterations: 0, minIterations: 15, maxIterations: 100, maxRelativeError: 0.02,
+  keyTtlSeconds: 60, warmupIterations: 0, invocationCount: 1, iterationTimeMs: 100, minIterations: 15, maxIterations: 100, maxRelativeError: 0.02,
   maxTimeMs: 3_600_000, opTimeoutMs: 1000, connectTimeoutMs: 1000,
 };
 // 2 writes × (1 SET + 4 GETs) = 10 ops per iteration.
@@ -129,6 +129,37 @@ describe('round scheduler (fake clients, fake clock)', () => {
     assert.equal(result.rounds, 0);
     assert.equal(result.targets[0]?.iterations.warmup, 1);
     assert.ok(result.elapsedMs <= 1500 + 100, `ran until ${result.elapsedMs} ms`);
+  });
+
+  it('pilot stage: picks invocations so an iteration takes ~ITERATION_TIME_MS from the fastest target, and reports per invocation', async () => {
+    const clock = new FakeClock();
+    // 10 ops per invocation: A 0.1 ms per op (1 ms per invocation), B 0.3 ms per op (3 ms).
+    const a = fakeTarget('A', clock, () => 0.1);
+    const b = fakeTarget('B', clock, () => 0.3);
+    const result = await run([a, b], clock, { invocationCount: 0, iterationTimeMs: 20, warmupIterations: 2, minIterations: 3, maxIterations: 3 });
+    assert.ok(Math.abs((result.pilotMs ?? 0) - 1) < 1e-9, `pilot ${result.pilotMs}`);
+    assert.equal(result.invocations, 20);
+    for (const [t, perInvocation] of [[result.targets[0], 1], [result.targets[1], 3]] as const) {
+      assert.equal(t?.samplesMs.length, 3);
+      for (const ms of t?.samplesMs ?? []) assert.ok(Math.abs(ms - perInvocation) < 1e-9, `${t?.name}: ${ms} ms per invocation`);
+      assert.equal(t?.iterations.warmup, 2);
+    }
+    // Pilot round at 1 invocation + 1 warm-up and 3 rounds at 20: ops = (1 + 4 × 20) × 10 per target.
+    assert.equal(a.ops(), (1 + 4 * 20) * 10);
+    assert.equal(result.targets[0]?.verification.reads, (1 + 4 * 20) * 2 * 4);
+  });
+
+  it('INVOCATION_COUNT fixes the count and skips the pilot; without warm-up the pilot round still runs and is discarded', async () => {
+    const clock = new FakeClock();
+    const fixed = await run([fakeTarget('A', clock, () => 0.1)], clock, { invocationCount: 5, minIterations: 2, maxIterations: 2 });
+    assert.equal(fixed.invocations, 5);
+    assert.equal(fixed.pilotMs, null);
+    const piloted = fakeTarget('A', clock, () => 0.1);
+    const auto = await run([piloted], clock, { invocationCount: 0, iterationTimeMs: 10, warmupIterations: 0, minIterations: 2, maxIterations: 2 });
+    assert.equal(auto.invocations, 10);
+    assert.equal(auto.targets[0]?.iterations.warmup, 1);
+    assert.deepEqual(auto.targets[0]?.samplesMs.map((x) => Math.round(x * 1e6) / 1e6), [1, 1]);
+    assert.equal(piloted.ops(), (1 + 2 * 10) * 10);
   });
 
   it('an abort ends the run at the next op with state aborted', async () => {
