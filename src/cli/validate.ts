@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { accessSync, constants, mkdirSync, rmdirSync, statSync } from 'node:fs';
+import { parse as parsePath } from 'node:path';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { ConfigError } from '../config/errors.js';
 import { KEY_SPECS, flagName, type Mode } from '../config/keys.js';
@@ -137,12 +138,35 @@ function explainPath(error: unknown): string {
   }
 }
 
+/**
+ * mkdir -p, one level at a time, so every failure is an error at once. (Node's recursive mkdir
+ * can spin forever on some paths, e.g. below /proc, or when the working directory was deleted.)
+ * Returns the folders it created, deepest last.
+ */
+export function makeDirs(path: string): string[] {
+  const root = parsePath(path).root;
+  const parts = path.slice(root.length).split(/[\\/]+/).filter((p) => p !== '');
+  const created: string[] = [];
+  let current = root;
+  for (const part of parts) {
+    current = join(current, part);
+    try {
+      mkdirSync(current);
+      created.push(current);
+    } catch (error: unknown) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      if (!statSync(current).isDirectory()) throw Object.assign(new Error(`${current} is not a folder`), { code: 'ENOTDIR' });
+    }
+  }
+  return created;
+}
+
 /** Creates `<out>/<runId>` and checks that it and every export file can be written. */
 function prepareOutputs(out: string, exportItems: readonly string[], runId: string): RunOutputs {
   const root = resolve(out);
   const dir = join(root, runId);
   try {
-    mkdirSync(dir, { recursive: true });
+    makeDirs(dir);
     accessSync(dir, constants.W_OK);
   } catch (error: unknown) {
     throw new ConfigError(`--out ${out}: cannot create the results folder ${dir} (${explainPath(error)}). Fix: give --out a folder you can write to`, { cause: error });
@@ -152,7 +176,7 @@ function prepareOutputs(out: string, exportItems: readonly string[], runId: stri
       const file = r.file !== undefined ? resolve(r.file) : join(dir, r.format === 'gab' ? 'benchmark-gab.json' : 'benchmark-bmf.json');
       if (r.file !== undefined) {
         try {
-          mkdirSync(dirname(file), { recursive: true });
+          makeDirs(dirname(file));
           accessSync(dirname(file), constants.W_OK);
           if (statSync(file, { throwIfNoEntry: false })?.isDirectory() === true) {
             throw Object.assign(new Error('is a folder'), { code: 'EISDIR' });

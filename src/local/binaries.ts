@@ -10,6 +10,7 @@ export const PACKAGE_OF: Readonly<Record<string, string>> = {
   nutcracker: 'nutcracker',
   // setpriv --pdeathsig ties a server's life to cachebench's (Debian's util-linux is essential: always there).
   setpriv: 'util-linux',
+  taskset: 'util-linux',
 };
 
 /** Finds a binary on PATH or throws a LocalSetupError naming the Debian package and the set-up command. */

@@ -10,7 +10,7 @@ need=()
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 { command -v redis-cli >/dev/null 2>&1 && command -v redis-benchmark >/dev/null 2>&1; } || need+=(redis-tools)
 command -v nutcracker >/dev/null 2>&1 || need+=(nutcracker)
-command -v setpriv >/dev/null 2>&1 || need+=(util-linux)
+{ command -v setpriv >/dev/null 2>&1 && command -v taskset >/dev/null 2>&1; } || need+=(util-linux)
 
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${need[*]}" >&2

@@ -25,7 +25,11 @@ export function writeState(cwd: string, deployment: LocalDeployment): LocalState
     dir: deployment.dir,
     topologies: deployment.topologies.map((t) => ({ name: t.name, settings: t.settings, processes: t.processes.map((p) => ({ pid: p.pid, name: p.name, ...(p.startTime !== undefined ? { startTime: p.startTime } : {}) })) })),
   };
-  mkdirSync(join(cwd, '.cachebench'), { recursive: true });
+  try {
+    mkdirSync(join(cwd, '.cachebench'));
+  } catch (error: unknown) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
   // Atomic: reapLeftovers reads it to tell a live `up` deployment from a leftover.
   const temp = join(cwd, `${STATE_FILE}.${process.pid}.tmp`);
   writeFileSync(temp, `${JSON.stringify(state, null, 2)}\n`);

@@ -70,6 +70,11 @@ describe('outputs are checked before any traffic', () => {
     assert.doesNotMatch(result.stderr, /\n\s+at /, 'a stack trace');
     assert.equal(await trafficTo(good.server.port), before);
   });
+  it('--out below /proc (where a recursive mkdir spins forever): exit 2 at once', async () => {
+    const result = await runCli(['run', '--out', '/proc/cachebench-test/results'], { env: { ...TINY, GOOD_SERVERS: good.address }, timeoutMs: 20_000 });
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(result.stderr, /--out \/proc\/cachebench-test\/results: cannot create the results folder/);
+  });
   it('an export file that is a folder: exit 2 before any traffic', async () => {
     const { out } = sandbox('export-dir');
     const folder = join(root.dir, 'export-folder');

@@ -1,0 +1,75 @@
+import { execFile } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import { promisify } from 'node:util';
+import { requireBinary } from './binaries.js';
+import { LocalSetupError } from './errors.js';
+
+const run = promisify(execFile);
+
+/**
+ * Where the client (cachebench) and the local servers run. On loopback this decides the result as
+ * much as the topology does (a request and its reply cross cores or not), so every target of a run
+ * is measured under the same layout, and the layout is recorded in the report.
+ * - `none`: no pinning; the scheduler places and moves processes as it likes.
+ * - `shared`: the client and every local server on one core (cpu 0): nothing crosses cores.
+ * - `split`: the client on cpu 0, every local server on the other cores.
+ */
+export const CPU_LAYOUTS = ['auto', 'none', 'shared', 'split'] as const;
+export type CpuLayout = (typeof CPU_LAYOUTS)[number];
+
+export interface Placement {
+  /** The layout in effect (`auto` resolved). */
+  readonly layout: Exclude<CpuLayout, 'auto'>;
+  /** taskset CPU lists, or null for "not pinned". */
+  readonly clientCpus: string | null;
+  readonly serverCpus: string | null;
+  readonly cores: number;
+  /** One line for the report. */
+  readonly description: string;
+}
+
+/**
+ * The layout used when `--cpu-layout` is `auto`, per core count: measured with
+ * `npm run bench:noise` (see README, "Placement"), the layout whose iterations were steadiest.
+ */
+export function defaultLayout(cores: number): Exclude<CpuLayout, 'auto'> {
+  return cores >= 2 ? 'shared' : 'none';
+}
+
+export function planPlacement(layout: CpuLayout, cores = availableParallelism()): Placement {
+  const resolved = layout === 'auto' ? defaultLayout(cores) : layout;
+  const last = cores - 1;
+  switch (resolved) {
+    case 'none':
+      return { layout: resolved, clientCpus: null, serverCpus: null, cores, description: 'not pinned: the scheduler places the client and the servers' };
+    case 'shared':
+      return { layout: resolved, clientCpus: '0', serverCpus: '0', cores, description: 'client and every local server on cpu 0 (nothing crosses cores)' };
+    case 'split': {
+      if (cores < 2) throw new LocalSetupError('--cpu-layout split needs at least 2 cores. Fix: use --cpu-layout shared or none');
+      const servers = last === 1 ? '1' : `1-${last}`;
+      return { layout: resolved, clientCpus: '0', serverCpus: servers, cores, description: `client on cpu 0, every local server on cpu ${servers}` };
+    }
+  }
+}
+
+/** Pins every thread of a process to a CPU list (`taskset -a -p -c`). */
+export async function pinProcess(pid: number, cpus: string): Promise<void> {
+  const taskset = requireBinary('taskset');
+  try {
+    await run(taskset, ['-a', '-p', '-c', cpus, String(pid)], { timeout: 5000 });
+  } catch (error: unknown) {
+    throw new LocalSetupError(`cannot pin process ${pid} to cpu ${cpus}: ${error instanceof Error ? error.message : String(error)}. Fix: use --cpu-layout none`, { cause: error });
+  }
+}
+
+/** Applies a placement to the local servers' PIDs and to this process (the client). */
+export async function applyPlacement(placement: Placement, serverPids: readonly number[], clientPid = process.pid): Promise<void> {
+  if (placement.serverCpus !== null) await Promise.all(serverPids.map((pid) => pinProcess(pid, placement.serverCpus as string)));
+  if (placement.clientCpus !== null) await pinProcess(clientPid, placement.clientCpus);
+}
+
+/** The CPU list a process may run on, read from /proc (for the report and for tests). */
+export async function affinityOf(pid: number): Promise<string> {
+  const { stdout } = await run(requireBinary('taskset'), ['-p', '-c', String(pid)], { timeout: 5000 });
+  return stdout.trim().split(':').pop()?.trim() ?? '';
+}
