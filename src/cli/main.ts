@@ -3,7 +3,7 @@ import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { ConfigError } from '../config/errors.js';
 import { KEY_SPECS, flagName } from '../config/keys.js';
-import { LocalSetupError, TOPOLOGIES } from '../local/index.js';
+import { CPU_LAYOUTS, LocalSetupError, TOPOLOGIES } from '../local/index.js';
 import { TargetUnreachableError } from '../targets/index.js';
 import { EXIT, fail } from './exit.js';
 import { compareCommand, type CompareArgs } from './gate.js';
@@ -41,6 +41,7 @@ async function main(argv: readonly string[]): Promise<number> {
             .option('cluster-node-timeout', { type: 'number', default: 5000, describe: 'cluster-node-timeout (ms) of the local REDIS_CLUSTER' })
             .option('out', { type: 'string', default: 'results', describe: 'folder for <runId>/report.md, results.csv, results.json' })
             .option('quiet', { type: 'boolean', default: false, describe: 'no progress on stderr' })
+            .option('cpu-layout', { type: 'string', default: 'auto', describe: `where the client and the local servers run: ${CPU_LAYOUTS.join(' | ')} (auto: the layout measured best for this core count; see README "Placement")` })
             .option('seed', { type: 'string', describe: 'seed of the round shuffles (0 to 4294967295); a run records its seed, so --seed repeats its target orders' })
             .option('fail-if-slower', { type: 'string', describe: 'in-run gate: exit 1 if a target is slower than --baseline by more than this (e.g. 5%), paired per round' })
             .option('alpha', { type: 'number', default: 0.01, describe: 'significance level of the gate' })

@@ -2,7 +2,7 @@ import { readdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { compareInRun, gateExitCode, renderComparison, type Comparison } from '../compare/index.js';
 import { bindLocalServers, type RunPlan } from '../config/resolve.js';
-import { TOPOLOGY_DESCRIPTIONS, reapLeftovers, startLocal, type LocalDeployment } from '../local/index.js';
+import { TOPOLOGY_DESCRIPTIONS, applyPlacement, reapLeftovers, startLocal, type LocalDeployment } from '../local/index.js';
 import { executeRun } from '../measure/run.js';
 import { RESULT_FILES, buildDocument, entryFailures, renderConsole, renderExport, renderResultFiles, type ResultsDocument } from '../report/index.js';
 import { EXIT } from './exit.js';
@@ -102,13 +102,18 @@ export async function runCommand(args: RunArgs): Promise<number> {
       deployment = await startLocal(validated.topologies, { detached: true, nodeTimeoutMs: validated.nodeTimeoutMs });
       say(`cachebench: local topologies up in ${((performance.now() - started) / 1000).toFixed(1)} s: ${deployment.topologies.map((t) => `${t.name} (${TOPOLOGY_DESCRIPTIONS[t.name]}, ${(t.startMs / 1000).toFixed(1)} s)`).join('; ')}\n`);
       if (traps.signal.aborted) return EXIT.interrupted;
+      // Every target is measured under the same client/server placement (see --cpu-layout).
+      await applyPlacement(validated.placement, deployment.topologies.flatMap((t) => t.processes.map((p) => p.pid)));
+      say(`cachebench: CPU layout ${validated.placement.layout}: ${validated.placement.description}\n`);
       plan = bindLocalServers(plan, Object.fromEntries(deployment.topologies.map((t) => [t.name, t.settings[`${t.name}_SERVERS`] ?? ''])));
     }
     const progress = createProgress({ isTTY: process.stderr.isTTY === true, write: say }, validated.quiet);
     try {
       const result = await executeRun(plan, { runId: validated.outputs.runId, seed: validated.seed, signal: traps.signal, onProgress: progress.onProgress });
       progress.done();
-      return exitCodeOf(publish(validated, buildDocument(result, plan.baseline), result.aborted));
+      const { layout, clientCpus, serverCpus, description } = validated.placement;
+      const placement = deployment !== undefined ? { layout, clientCpus, serverCpus, description } : undefined;
+      return exitCodeOf(publish(validated, buildDocument(result, plan.baseline, placement !== undefined ? { placement } : {}), result.aborted));
     } finally {
       progress.done();
     }

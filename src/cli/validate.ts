@@ -6,7 +6,7 @@ import { ConfigError } from '../config/errors.js';
 import { KEY_SPECS, flagName, type Mode } from '../config/keys.js';
 import { resolveConfig, type LocalTargetSpec, type RunPlan } from '../config/resolve.js';
 import type { GateOptions } from '../compare/index.js';
-import { TOPOLOGIES, type TopologyName } from '../local/index.js';
+import { CPU_LAYOUTS, TOPOLOGIES, planPlacement, type CpuLayout, type Placement, type TopologyName } from '../local/index.js';
 import { MAX_SEED, newSeed } from '../measure/random.js';
 import type { ExportFormat } from '../report/index.js';
 import { checkInRunGate, parseAlpha, parseExports, parseThreshold } from './gate.js';
@@ -25,6 +25,7 @@ export interface RunArgs {
   out: string;
   quiet: boolean;
   seed?: string;
+  'cpu-layout'?: string;
   '--'?: string[];
   [key: string]: unknown;
 }
@@ -53,6 +54,21 @@ export interface ValidatedRun {
   readonly quiet: boolean;
   /** Seed of the round shuffles: `--seed`, or a new one (recorded in the results). */
   readonly seed: number;
+  /** Where the client and the local servers run; applied only when local topologies are started. */
+  readonly placement: Placement;
+}
+
+/** `--cpu-layout`: one of CPU_LAYOUTS; planned for this machine's core count. */
+export function parseLayout(raw: string | undefined): Placement {
+  const text = (raw ?? 'auto').trim().toLowerCase();
+  if (!(CPU_LAYOUTS as readonly string[]).includes(text)) {
+    throw new ConfigError(`--cpu-layout ${JSON.stringify(raw)} is not a layout. Fix: use one of ${CPU_LAYOUTS.join(', ')}`);
+  }
+  try {
+    return planPlacement(text as CpuLayout);
+  } catch (error: unknown) {
+    throw new ConfigError(error instanceof Error ? error.message : String(error), { cause: error });
+  }
 }
 
 /** `--seed N`: a whole number from 0 to 4294967295; undefined gives a fresh seed. */
@@ -225,6 +241,7 @@ export function validateRun(args: RunArgs, env: Readonly<Record<string, string |
   }
   parseExports(args.export ?? []);
   const seed = parseSeed(args.seed);
+  const placement = parseLayout(args['cpu-layout']);
   const mayDefault = !noLocal && !isCi(env) && !Array.isArray(args.local);
   const plan = resolveConfig({
     scenarioFiles: args.scenarios ?? [],
@@ -245,5 +262,5 @@ export function validateRun(args: RunArgs, env: Readonly<Record<string, string |
   if (gate !== undefined) checkInRunGate(plan, gate);
   const topologies = plan.targets.filter((t) => t.pendingServers === true).map((t) => t.name as TopologyName);
   const outputs = prepareOutputs(args.out, args.export ?? [], newRunId(now));
-  return { plan, topologies, defaultLocal: explicit.length === 0 && topologies.length > 0, nodeTimeoutMs, ...(gate !== undefined ? { gate } : {}), outputs, quiet: args.quiet, seed };
+  return { plan, topologies, defaultLocal: explicit.length === 0 && topologies.length > 0, nodeTimeoutMs, ...(gate !== undefined ? { gate } : {}), outputs, quiet: args.quiet, seed, placement };
 }

@@ -32,6 +32,7 @@ export function renderMarkdown(doc: ResultsDocument): string {
     '',
     `- cachebench ${env.toolVersion}, Node ${env.node}`,
     `- OS: ${env.os}; CPU: ${env.cpu} × ${env.cpuCount}; memory ${env.memoryGiB} GiB`,
+    `- CPU layout: ${env.placement === null ? 'no local topology (not pinned)' : `${env.placement.layout}: ${env.placement.description}`}`,
     `- Load average (1/5/15 min): ${env.loadAverage.before.join(' / ')} before, ${env.loadAverage.after.join(' / ')} after`,
     `- Round order seed: ${doc.seed} (\`--seed ${doc.seed}\` repeats the same target order in every round)`,
     `- Baseline for Percent: ${doc.baseline.rule === 'explicit' ? `target ${doc.baseline.name} (--baseline)` : 'the fastest target of each parameter combination'}`,

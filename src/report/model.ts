@@ -57,6 +57,15 @@ export interface ResultEntry {
   readonly undeletedKeys: number;
 }
 
+/** The CPU layout of a run with local topologies, as recorded in results.json and the report. */
+export interface PlacementRecord {
+  readonly layout: string;
+  /** CPU lists (taskset syntax) or null when not pinned. */
+  readonly clientCpus: string | null;
+  readonly serverCpus: string | null;
+  readonly description: string;
+}
+
 export interface SettingRecord {
   readonly value: unknown;
   readonly source: string;
@@ -91,6 +100,8 @@ export interface ResultsDocument {
     readonly cpu: string;
     readonly cpuCount: number;
     readonly memoryGiB: number;
+    /** Where the client and the local servers ran (`--cpu-layout`); null when no local topology was started. */
+    readonly placement: PlacementRecord | null;
     /** 1/5/15-minute load averages before the first and after the last iteration (a busy machine shows here). */
     readonly loadAverage: { readonly before: readonly number[]; readonly after: readonly number[] };
     readonly targets: readonly TargetEnvironment[];
@@ -161,7 +172,7 @@ function baselineOf(c: CaseResult, explicit: string | undefined): TargetCaseResu
 }
 
 /** Turns a run's raw results into the results document that every format is rendered from. */
-export function buildDocument(run: RunResult, explicitBaseline: string | undefined): ResultsDocument {
+export function buildDocument(run: RunResult, explicitBaseline: string | undefined, context: { readonly placement?: PlacementRecord } = {}): ResultsDocument {
   const results: ResultEntry[] = [];
   for (const { scenario, cases } of run.scenarios) {
     for (const c of cases) {
@@ -226,6 +237,7 @@ export function buildDocument(run: RunResult, explicitBaseline: string | undefin
       cpu: cpuList[0]?.model.trim() ?? 'unknown',
       cpuCount: cpuList.length,
       memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
+      placement: context.placement ?? null,
       loadAverage: { before: run.loadAverage.before.map(round2), after: run.loadAverage.after.map(round2) },
       targets: run.targets.map((t) => ({
         name: t.config.name,

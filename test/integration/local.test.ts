@@ -89,6 +89,55 @@ describe('local topologies through run --local', () => {
   }
 });
 
+/** The CPUs a process may run on (/proc/<pid>/status Cpus_allowed_list). */
+function allowedCpus(pid: number): string {
+  return /Cpus_allowed_list:\s*(\S+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? '';
+}
+
+describe('CPU layout of local topologies', () => {
+  for (const [layout, client, servers] of [['split', '0', '1'], ['shared', '0', '0']] as const) {
+    it(`--cpu-layout ${layout} pins the client to cpu ${client} and every server to cpu ${servers}, and the report says so`, async () => {
+      const { tmp, cwd } = sandbox(`layout-${layout}`);
+      let seen: { client: string; servers: string[] } | undefined;
+      const result = await runCli(['run', '--local', 'TWEMPROXY', '--cpu-layout', layout, '--out', join(cwd, 'results'), '--min-iterations', '30', '--max-iterations', '30'], {
+        cwd,
+        env: { TMPDIR: tmp, READ_RATIO: '20', WRITE_COUNT: '5', PAYLOAD_BYTES: '100', INVOCATION_COUNT: '1' },
+        onStderr: (text, child) => {
+          if (seen === undefined && text.includes('round 1/') && child.pid !== undefined) {
+            seen = { client: allowedCpus(child.pid), servers: processesMentioning(tmp).map(allowedCpus) };
+          }
+        },
+      });
+      assert.equal(result.code, 0, result.stderr);
+      assert.ok(seen, 'never saw round 1');
+      assert.equal(seen.client, client);
+      assert.equal(seen.servers.length, 4, 'nutcracker and its 3 redis-servers');
+      assert.deepEqual([...new Set(seen.servers)], [servers]);
+      assert.match(result.stderr, new RegExp(`CPU layout ${layout}: `));
+      const doc = docOf(result.stdout, cwd);
+      assert.equal(doc.environment.placement?.layout, layout);
+      assert.equal(doc.environment.placement?.serverCpus, servers);
+      assertNothingLeft(tmp);
+    });
+  }
+  it('remote targets only: no pinning, placement null', async () => {
+    const { tmp, cwd } = sandbox('layout-remote');
+    const server = await startRedisServer({ dir: tmp });
+    try {
+      const result = await runCli(['run', '--out', join(cwd, 'results'), '--quiet'], { cwd, env: { R_SERVERS: `127.0.0.1:${server.port}`, ...SMALL } });
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(docOf(result.stdout, cwd).environment.placement, null);
+    } finally {
+      await server.process.stop();
+    }
+  });
+  it('an unknown layout is exit 2', async () => {
+    const result = await runCli(['run', '--cpu-layout', 'diagonal'], { env: { R_SERVERS: '127.0.0.1:1' } });
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /--cpu-layout "diagonal" is not a layout\. Fix: use one of auto, none, shared, split/);
+  });
+});
+
 describe('up, status, run, down', () => {
   it('keeps topologies up between runs, prints the env lines, and down stops exactly those PIDs', async () => {
     const { tmp, cwd } = sandbox('updown');
