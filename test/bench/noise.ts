@@ -15,6 +15,7 @@ import { availableParallelism } from 'node:os';
 import { PerformanceObserver, monitorEventLoopDelay } from 'node:perf_hooks';
 import { mean, sampleCorrelation, sampleStandardDeviation } from 'simple-statistics';
 import { resolveConfig } from '../../src/config/resolve.js';
+import { forceGc } from '../../src/measure/gc.js';
 import { applyPlacement, pinProcess, planPlacement, startLocal, type CpuLayout, type LocalDeployment } from '../../src/local/index.js';
 import { seededRandom } from '../../src/measure/random.js';
 import { driverFor, type ConnectedTarget } from '../../src/targets/index.js';
@@ -24,6 +25,8 @@ const ROUNDS = Number(process.env.ROUNDS ?? 40);
 const PARAMS = { READ_RATIO: 100, WRITE_COUNT: 10, PAYLOAD_BYTES: 20000 };
 const LAYOUTS: CpuLayout[] = (process.env.LAYOUTS ?? 'none,split,shared').split(',') as CpuLayout[];
 const TICK_MS = 10; // USER_HZ = 100 on Linux
+/** FORCE_GC=1: collect garbage (a full GC) before each timed iteration, as BenchmarkDotNet does by default. */
+const FORCE_GC = process.env.FORCE_GC === '1';
 
 function cpuTicks(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -56,10 +59,11 @@ interface Row {
 
 async function measureLayout(layout: CpuLayout): Promise<void> {
   const placement = planPlacement(layout);
+  // Children inherit the parent's affinity: unpin this process before the servers start.
+  await pinProcess(process.pid, `0-${availableParallelism() - 1}`);
   const deployment: LocalDeployment = await startLocal(['REDIS_CLUSTER', 'TWEMPROXY', 'REDIS_SINGLE'], { detached: true });
   try {
     const pidsOf = new Map(deployment.topologies.map((t) => [t.name, t.processes.map((p) => p.pid)]));
-    await pinProcess(process.pid, `0-${availableParallelism() - 1}`);
     await applyPlacement(placement, deployment.topologies.flatMap((t) => t.processes.map((p) => p.pid)));
     const env = Object.assign({}, ...deployment.topologies.map((t) => t.settings)) as Record<string, string>;
     const plan = resolveConfig({ scenarioFiles: [], env, envVars: [], flags: { OP_TIMEOUT_MS: '5000' } });
@@ -83,6 +87,7 @@ async function measureLayout(layout: CpuLayout): Promise<void> {
           const servers = pidsOf.get(name as 'REDIS_CLUSTER') ?? [];
           const iteration = prepareIteration('cachebench:noise:', PARAMS);
           const tally = new Tally();
+          if (FORCE_GC) forceGc();
           const gc0 = gcMs;
           eld.reset();
           const cpu0 = process.cpuUsage();
