@@ -1,10 +1,11 @@
-import { appendOutput, print, say, writeOutput } from './output.js';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { checkGateDesign, compareRuns, gateExitCode, loadResults, renderComparison, type Comparison, type GateOptions } from '../compare/index.js';
 import type { RunPlan } from '../config/resolve.js';
 import { ConfigError } from '../config/errors.js';
-import { renderExport, type ExportFormat, type ResultsDocument } from '../report/index.js';
+import { renderExport } from '../report/index.js';
 import { EXIT } from './exit.js';
+import { absolutePath, checkWritable, prepareExports, tryWrite } from './files.js';
+import { print, say } from './output.js';
 
 /**
  * A threshold must say what it means: `5%` (0 < N ≤ 100) or a decimal fraction `0.05` (0 < x ≤ 1).
@@ -55,40 +56,17 @@ export function parseAlpha(raw: number): number {
   return raw;
 }
 
-export interface ExportRequest {
-  readonly format: ExportFormat;
-  /** Explicit file, or undefined for the default name in the default folder. */
-  readonly file?: string;
-}
-
-/** `gab`, `bmf`, `gab=path/file.json`. */
-export function parseExports(items: readonly string[]): ExportRequest[] {
-  return items.map((item) => {
-    const [format, file] = item.split(/=(.*)/s, 2) as [string, string | undefined];
-    if (format !== 'gab' && format !== 'bmf') {
-      throw new ConfigError(`--export ${JSON.stringify(item)} is not a format. Fix: --export gab (github-action-benchmark) or --export bmf (Bencher), optionally =FILE`);
-    }
-    return { format, ...(file ? { file } : {}) };
-  });
-}
-
-const DEFAULT_NAMES: Readonly<Record<ExportFormat, string>> = { gab: 'benchmark-gab.json', bmf: 'benchmark-bmf.json' };
-
-export function writeExports(requests: readonly ExportRequest[], doc: ResultsDocument, defaultDir: string): string[] {
-  return requests.map((r) => {
-    const file = r.file ?? join(defaultDir, DEFAULT_NAMES[r.format]);
-    writeOutput(file, renderExport(r.format, doc));
-    return file;
-  });
-}
-
-/** Prints the comparison table and appends it to $GITHUB_STEP_SUMMARY when set. */
-export function publishComparison(comparison: Comparison): void {
+/**
+ * Prints the comparison table (and a machine-drift warning) and appends it to $GITHUB_STEP_SUMMARY
+ * when set; a file that cannot be written is recorded in `unwritten`. Returns the table.
+ */
+export function publishComparison(comparison: Comparison, unwritten: string[]): string {
   const table = renderComparison(comparison);
   print(`\n${table}`);
   if (comparison.drift !== null) say(`cachebench: warning: machine drift? ${comparison.drift.message}\n`);
   const summary = process.env.GITHUB_STEP_SUMMARY;
-  if (summary) appendOutput(summary, `${table}\n`);
+  if (summary) tryWrite(summary, `${table}\n`, unwritten, true);
+  return table;
 }
 
 export interface CompareArgs {
@@ -99,15 +77,18 @@ export interface CompareArgs {
   export?: string[];
 }
 
-/** `cachebench compare <baseline.json> <current.json>`. */
+/** `cachebench compare <baseline.json> <current.json>`: validate, compare, publish; exit policy last. */
 export function compareCommand(args: CompareArgs): number {
   const options: GateOptions = { threshold: parseThreshold(args.threshold, '--threshold'), alpha: parseAlpha(args.alpha) };
-  const exports = parseExports(args.export ?? []);
+  const exports = prepareExports(args.export ?? [], dirname(absolutePath(args.current, 'current')));
+  const summary = process.env.GITHUB_STEP_SUMMARY;
+  if (summary) checkWritable(summary, 'GITHUB_STEP_SUMMARY (from the process environment)');
   const baseline = loadResults(args.baseline);
   const current = loadResults(args.current);
   const comparison = compareRuns(baseline, current, options, [args.baseline, args.current]);
-  publishComparison(comparison);
-  for (const file of writeExports(exports, current, dirname(args.current))) say(`cachebench: wrote ${file}\n`);
-  const code = gateExitCode(comparison);
-  return code === 0 ? EXIT.ok : EXIT.failed;
+  const unwritten: string[] = [];
+  publishComparison(comparison, unwritten);
+  for (const e of exports) if (tryWrite(e.file, renderExport(e.format, current), unwritten)) say(`cachebench: wrote ${e.file}\n`);
+  if (unwritten.length > 0) say(`cachebench: error: could not write ${unwritten.join(', ')}; the table above is the comparison's result\n`);
+  return gateExitCode(comparison) !== 0 || unwritten.length > 0 ? EXIT.failed : EXIT.ok;
 }

@@ -24,6 +24,11 @@ function addScenarioFlags(y: Argv): Argv {
 
 async function main(argv: readonly string[]): Promise<number> {
   let exitCode: number = EXIT.ok;
+  try {
+    process.cwd();
+  } catch (error: unknown) {
+    throw new ConfigError('the working directory no longer exists (ENOENT). Fix: cd to an existing folder and run cachebench again', { cause: error });
+  }
   await yargs(hideBin([...argv]))
     .scriptName('cachebench')
     .parserConfiguration({ 'populate--': true, 'camel-case-expansion': false })

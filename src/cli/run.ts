@@ -1,12 +1,14 @@
 import { readdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { compareInRun, gateExitCode, renderComparison, type Comparison } from '../compare/index.js';
+import { compareInRun, gateExitCode, type Comparison } from '../compare/index.js';
 import { bindLocalServers, type RunPlan } from '../config/resolve.js';
 import { TOPOLOGY_DESCRIPTIONS, applyPlacement, reapLeftovers, startLocal, type LocalDeployment } from '../local/index.js';
 import { executeRun } from '../measure/run.js';
 import { RESULT_FILES, buildDocument, entryFailures, renderConsole, renderExport, renderResultFiles, type ResultsDocument } from '../report/index.js';
 import { EXIT } from './exit.js';
-import { appendOutput, print, say, warn, writeOutput } from './output.js';
+import { tryWrite } from './files.js';
+import { publishComparison } from './gate.js';
+import { print, say, warn } from './output.js';
 import { createProgress } from './progress.js';
 import { trapSignals } from './signals.js';
 import { validateRun, type RunArgs, type ValidatedRun } from './validate.js';
@@ -36,16 +38,6 @@ export function exitCodeOf(outcome: RunOutcome): number {
   return EXIT.ok;
 }
 
-function tryWrite(file: string, text: string, unwritten: string[], append = false): boolean {
-  try {
-    (append ? appendOutput : writeOutput)(file, text);
-    return true;
-  } catch (error: unknown) {
-    unwritten.push(`${file} (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
-    return false;
-  }
-}
-
 /**
  * Shows and stores a finished run: the console table first (so it survives any file error), then
  * report.md, results.csv, results.json, exports, the gate and the step summary.
@@ -62,11 +54,8 @@ function publish(validated: ValidatedRun, doc: ResultsDocument, aborted: boolean
   let gate: Comparison | undefined;
   if (validated.gate !== undefined && !aborted) {
     gate = compareInRun(doc, validated.gate.baseline, validated.gate);
-    const table = renderComparison(gate);
-    print(`\n${table}`);
+    const table = publishComparison(gate, unwritten);
     tryWrite(report, `\n## Regression gate\n\n${table}`, unwritten, true);
-    const summary = process.env.GITHUB_STEP_SUMMARY;
-    if (summary) tryWrite(summary, `${table}\n`, unwritten, true);
   }
   const failures = doc.results.flatMap((e) => entryFailures(e).map((f) => `${f} (${e.scenario.name})`));
   if (failures.length > 0) say(`cachebench: failures: ${failures.join('; ')}\n`);

@@ -1,15 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { accessSync, constants, mkdirSync, rmdirSync, statSync } from 'node:fs';
-import { parse as parsePath } from 'node:path';
-import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { accessSync, constants, rmdirSync } from 'node:fs';
+import { isAbsolute, join, relative } from 'node:path';
 import { ConfigError } from '../config/errors.js';
 import { KEY_SPECS, flagName, type Mode } from '../config/keys.js';
 import { resolveConfig, type LocalTargetSpec, type RunPlan } from '../config/resolve.js';
 import type { GateOptions } from '../compare/index.js';
 import { CPU_LAYOUTS, TOPOLOGIES, planPlacement, type CpuLayout, type Placement, type TopologyName } from '../local/index.js';
 import { MAX_SEED, newSeed } from '../measure/random.js';
-import type { ExportFormat } from '../report/index.js';
-import { checkInRunGate, parseAlpha, parseExports, parseThreshold } from './gate.js';
+import { absolutePath, checkWritable, explainPath, makeDirs, prepareExports, type ExportTarget } from './files.js';
+import { checkInRunGate, parseAlpha, parseThreshold } from './gate.js';
 
 /** `cachebench run` arguments as yargs hands them over. */
 export interface RunArgs {
@@ -37,7 +36,7 @@ export interface RunOutputs {
   readonly dir: string;
   /** `dir` as printed: relative to the working directory when inside it (worked out now: the cwd may vanish mid-run). */
   readonly shownDir: string;
-  readonly exports: readonly { readonly format: ExportFormat; readonly file: string }[];
+  readonly exports: readonly ExportTarget[];
 }
 
 /** Everything `run` needs, checked: the only input the orchestration reads. */
@@ -137,49 +136,9 @@ export function isCi(env: Readonly<Record<string, string | undefined>>): boolean
   return ['true', '1', 'yes'].includes((env.CI ?? '').toLowerCase());
 }
 
-function explainPath(error: unknown): string {
-  const code = (error as NodeJS.ErrnoException).code;
-  switch (code) {
-    case 'ENOTDIR':
-      return 'ENOTDIR: a part of the path is a file, not a folder';
-    case 'EACCES':
-    case 'EPERM':
-      return `${code}: no permission to write there`;
-    case 'EROFS':
-      return 'EROFS: the file system is read-only';
-    case 'ENOENT':
-      return 'ENOENT: a folder of the path does not exist';
-    default:
-      return code ?? String(error);
-  }
-}
-
-/**
- * mkdir -p, one level at a time, so every failure is an error at once. (Node's recursive mkdir
- * can spin forever on some paths, e.g. below /proc, or when the working directory was deleted.)
- * Returns the folders it created, deepest last.
- */
-export function makeDirs(path: string): string[] {
-  const root = parsePath(path).root;
-  const parts = path.slice(root.length).split(/[\\/]+/).filter((p) => p !== '');
-  const created: string[] = [];
-  let current = root;
-  for (const part of parts) {
-    current = join(current, part);
-    try {
-      mkdirSync(current);
-      created.push(current);
-    } catch (error: unknown) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      if (!statSync(current).isDirectory()) throw Object.assign(new Error(`${current} is not a folder`), { code: 'ENOTDIR' });
-    }
-  }
-  return created;
-}
-
-/** Creates `<out>/<runId>` and checks that it and every export file can be written. */
-function prepareOutputs(out: string, exportItems: readonly string[], runId: string): RunOutputs {
-  const root = resolve(out);
+/** Creates `<out>/<runId>` and checks that it, every export file and the CI step summary can be written. */
+function prepareOutputs(out: string, exportItems: readonly string[], runId: string, stepSummary: string | undefined): RunOutputs {
+  const root = absolutePath(out, '--out');
   const dir = join(root, runId);
   try {
     makeDirs(dir);
@@ -188,22 +147,8 @@ function prepareOutputs(out: string, exportItems: readonly string[], runId: stri
     throw new ConfigError(`--out ${out}: cannot create the results folder ${dir} (${explainPath(error)}). Fix: give --out a folder you can write to`, { cause: error });
   }
   try {
-    const exports = parseExports(exportItems).map((r) => {
-      const file = r.file !== undefined ? resolve(r.file) : join(dir, r.format === 'gab' ? 'benchmark-gab.json' : 'benchmark-bmf.json');
-      if (r.file !== undefined) {
-        try {
-          makeDirs(dirname(file));
-          accessSync(dirname(file), constants.W_OK);
-          if (statSync(file, { throwIfNoEntry: false })?.isDirectory() === true) {
-            throw Object.assign(new Error('is a folder'), { code: 'EISDIR' });
-          }
-        } catch (error: unknown) {
-          const why = (error as NodeJS.ErrnoException).code === 'EISDIR' ? 'EISDIR: it is a folder' : explainPath(error);
-          throw new ConfigError(`--export ${r.format}=${r.file}: cannot write ${file} (${why}). Fix: give a file path in a folder you can write to`, { cause: error });
-        }
-      }
-      return { format: r.format, file };
-    });
+    const exports = prepareExports(exportItems, dir);
+    if (stepSummary !== undefined && stepSummary !== '') checkWritable(stepSummary, 'GITHUB_STEP_SUMMARY (from the process environment)');
     const rel = relative(process.cwd(), dir);
     const shownDir = rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel : dir;
     return { runId, dir, shownDir, exports };
@@ -239,7 +184,7 @@ export function validateRun(args: RunArgs, env: Readonly<Record<string, string |
     if (args.baseline === undefined) throw new ConfigError('--fail-if-slower needs --baseline NAME: the target the others must not be slower than. Fix: add e.g. --baseline REDIS');
     gate = { threshold, alpha: parseAlpha(args.alpha), baseline: args.baseline };
   }
-  parseExports(args.export ?? []);
+  prepareExports(args.export ?? [], undefined);
   const seed = parseSeed(args.seed);
   const placement = parseLayout(args['cpu-layout']);
   const mayDefault = !noLocal && !isCi(env) && !Array.isArray(args.local);
@@ -255,12 +200,21 @@ export function validateRun(args: RunArgs, env: Readonly<Record<string, string |
   });
   if (plan.targets.length === 0) {
     const why = noLocal ? '--no-local is set' : isCi(env) ? 'CI=true is set (a CI job must measure the servers it names, not local ones)' : 'nothing is configured';
-    const hints = plan.warnings.length > 0 ? ` Seen: ${plan.warnings.join('; ')}.` : '';
+    const seen = plan.warnings.join('; ');
+    const hints = plan.warnings.length > 0 ? ` Seen: ${seen}${/[.?!]$/.test(seen) ? '' : '.'}` : '';
     throw new ConfigError(`no targets configured and ${why}.${hints} Fix: set <NAME>_SERVERS=host:port (env var or --envVars REDIS_SERVERS:127.0.0.1:6379), or use --local`);
   }
-  // A gate that could never say Slower (too few rounds for α over its rows) is refused now.
-  if (gate !== undefined) checkInRunGate(plan, gate);
+  // A gate that could never say Slower (too few rounds for α over its rows) is refused now; the
+  // plan's warnings (e.g. MIN_ITERATIONS lowered to MAX_ITERATIONS) may be why, so they are said too.
+  if (gate !== undefined) {
+    try {
+      checkInRunGate(plan, gate);
+    } catch (error: unknown) {
+      if (!(error instanceof ConfigError) || plan.warnings.length === 0) throw error;
+      throw new ConfigError(`${error.message} (note: ${plan.warnings.join('; ')})`, { cause: error });
+    }
+  }
   const topologies = plan.targets.filter((t) => t.pendingServers === true).map((t) => t.name as TopologyName);
-  const outputs = prepareOutputs(args.out, args.export ?? [], newRunId(now));
+  const outputs = prepareOutputs(args.out, args.export ?? [], newRunId(now), gate !== undefined ? env.GITHUB_STEP_SUMMARY : undefined);
   return { plan, topologies, defaultLocal: explicit.length === 0 && topologies.length > 0, nodeTimeoutMs, ...(gate !== undefined ? { gate } : {}), outputs, quiet: args.quiet, seed, placement };
 }

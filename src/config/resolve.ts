@@ -117,9 +117,15 @@ const ENV_SOURCE: Source = { kind: 'env' };
 /** Splits `--envVars` items at the first colon, as BenchmarkDotNet does. */
 export function parseEnvVarsItems(items: readonly string[]): Layer {
   const layer: Layer = new Map();
-  for (const item of items) {
+  for (const [index, item] of items.entries()) {
     const colon = item.indexOf(':');
     if (colon <= 0) {
+      // `A_PASSWORD: hunter2` (a space after the colon) makes the password an item of its own: never echo it.
+      const afterEmptyPassword = index > 0 && /PASSWORD:$/i.test(items[index - 1] ?? '');
+      if (afterEmptyPassword) {
+        throw new ConfigError(`--envVars item ${index + 1} (after ${JSON.stringify(items[index - 1])}) has no colon; was there a space after the colon? ` +
+          'Fix: write KEY:VALUE with no space, e.g. --envVars REDIS_PASSWORD:secret');
+      }
       const shown = /PASSWORD/i.test(item) ? `${item.split(/[=\s]/)[0] ?? ''}=***` : item;
       throw new ConfigError(
         `--envVars item ${JSON.stringify(shown)} has ${colon === 0 ? 'no key before' : 'no'} colon. ` +
@@ -146,7 +152,7 @@ function readScenarioFile(file: string): Layer {
   try {
     doc = parseYaml(text);
   } catch (error: unknown) {
-    const detail = error instanceof Error ? error.message.split('\n')[0] : String(error);
+    const detail = (error instanceof Error ? error.message.split('\n')[0] ?? '' : String(error)).replace(/[\s.:]+$/, '');
     throw new ConfigError(`scenario file ${file} is not valid YAML: ${detail}. Fix: correct the YAML syntax`, { cause: error });
   }
   if (doc === null || doc === undefined) doc = {};
@@ -314,6 +320,11 @@ function buildTarget(name: string, options: Map<string, { raw: string; source: S
     }
     mode = value as Mode;
   }
+  if ((mode === 'standalone' || mode === 'proxy') && servers.length > 1) {
+    throw badValue(`${name}_MODE`, modeEntry?.raw ?? mode, modeEntry?.source ?? serversEntry.source,
+      `${name}_SERVERS lists ${servers.length} servers, but a ${mode} target is one server (${mode === 'proxy' ? 'the proxy\'s listen address' : 'one Redis'})`,
+      mode === 'proxy' ? `list only the proxy's address in ${name}_SERVERS` : `list one server, set ${name}_MODE=cluster (or auto) for a Redis Cluster, or make one target per server`);
+  }
   const clientEntry = options.get('CLIENT');
   let client: ClientName = 'ioredis';
   if (clientEntry !== undefined) {
@@ -460,9 +471,10 @@ export function resolveConfig(input: ConfigInput): RunPlan {
   }
   // Passwords are registered before anything can fail and echo them.
   registerSecrets([envLayer]);
-  for (const item of input.envVars) {
+  for (const [index, item] of input.envVars.entries()) {
     const colon = item.indexOf(':');
     if (colon > 0) registerSecrets([new Map([[item.slice(0, colon), { raw: item.slice(colon + 1), source: ENVVARS_SOURCE }]])]);
+    if (index > 0 && /PASSWORD:$/i.test(input.envVars[index - 1] ?? '')) registerSecret(item);
   }
   const envVarsLayer = parseEnvVarsItems(input.envVars);
   const flagLayer: Layer = new Map();
@@ -542,7 +554,7 @@ function runLevelTimeouts(scenarios: readonly ScenarioPlan[]): RunPlan['connecti
     if (a !== undefined && other !== undefined) {
       const b = other.settings.get(key) as Setting;
       throw badValue(key, b.value, b.source,
-        `scenario ${other.name} sets ${String(b.value)} but scenario ${first.name} has ${String(a.value)} (${describeSource(a.source)}); ` +
+        `scenario ${other.name} has ${String(b.value)} (${describeSource(b.source)}) but scenario ${first.name} has ${String(a.value)} (${describeSource(a.source)}); ` +
           'deadlines are set once per run on the connections every scenario shares',
         `give ${key} one value for the run (env var, --envVars or --${key.toLowerCase().replace(/_/g, '-')}), or run the scenarios separately`);
     }

@@ -53,6 +53,11 @@ function parseUrl(key: string, item: string, source: Source): ServerAddress {
 
 /** Parses a comma-separated `<NAME>_SERVERS` value. */
 export function parseServers(key: string, raw: string, source: Source): ServerAddress[] {
+  // A URL password with a comma splits the list inside the credentials: echo no part of such a value.
+  if (/:\/\/(?:(?!:\/\/)[^@])*,(?:(?!:\/\/)[^@])*@/.test(raw)) {
+    throw new ConfigError(`${key} (from ${describeSource(source)}) has a comma inside a URL's credentials, which splits the server list. ` +
+      'Fix: percent-encode the comma in the password as %2C (and / as %2F, @ as %40, : as %3A)');
+  }
   if (raw.trim() === '') {
     throw new ConfigError(`${key} (from ${describeSource(source)}) is empty. Fix: list at least one server, ${FORMS}`);
   }

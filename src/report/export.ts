@@ -43,6 +43,9 @@ export function toBencherMetricFormat(doc: ResultsDocument): Record<string, { la
 
 export type ExportFormat = 'gab' | 'bmf';
 
+/** Default file names of the exports, inside the run folder. */
+export const EXPORT_FILE_NAMES: Readonly<Record<ExportFormat, string>> = { gab: 'benchmark-gab.json', bmf: 'benchmark-bmf.json' };
+
 export function renderExport(format: ExportFormat, doc: ResultsDocument): string {
   return `${JSON.stringify(format === 'gab' ? toGithubActionBenchmark(doc) : toBencherMetricFormat(doc), null, 2)}\n`;
 }

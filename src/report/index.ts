@@ -6,4 +6,4 @@ export { renderMarkdown } from './markdown.js';
 export { SCHEMA_VERSION, buildDocument, entryFailures, groupEntries, type PlacementRecord, type ResultEntry, type ResultsDocument } from './model.js';
 export { renderTable } from './table.js';
 export { RESULT_FILES, renderResultFiles, type ResultFile } from './write.js';
-export { benchmarkName, renderExport, toBencherMetricFormat, toGithubActionBenchmark, type ExportFormat } from './export.js';
+export { EXPORT_FILE_NAMES, benchmarkName, renderExport, toBencherMetricFormat, toGithubActionBenchmark, type ExportFormat } from './export.js';

@@ -26,7 +26,11 @@ export interface EntryStats {
   readonly maxMs: number | null;
   readonly ciLowerMs: number | null;
   readonly ciUpperMs: number | null;
-  /** 100 × Mean / Mean of the baseline target of the same parameter combination. */
+  /**
+   * 100 × Mean / Mean of the baseline target of the same parameter combination. With an interval,
+   * the means are those of the paired rounds (both targets measured, upper outliers of either left
+   * out), so Percent is the interval's point estimate; otherwise the two Means of the table.
+   */
   readonly percent: number | null;
   /**
    * The 99.9% confidence interval of Percent from the paired rounds (Fieller's interval for the
@@ -152,6 +156,8 @@ function optionValue(config: TargetConfig, option: TargetOption): string {
 }
 
 const round2 = (x: number): number => Math.round(x * 100) / 100;
+/** Per-round samples with upper outliers (beyond the target's own fence) turned into gaps. */
+const withoutOutliers = (rounds: readonly (number | null)[], fence: number): (number | null)[] => rounds.map((x) => (x !== null && x > fence ? null : x));
 const finite = (x: number | undefined): number | null => (x === undefined || !Number.isFinite(x) ? null : x);
 
 function settingsRecord(settings: ReadonlyMap<string, Setting>): Record<string, SettingRecord> {
@@ -166,7 +172,10 @@ function settingsRecord(settings: ReadonlyMap<string, Setting>): Record<string, 
  * baseline: its few early samples say nothing about its speed. No baseline: Percent is NA.
  */
 function baselineOf(c: CaseResult, explicit: string | undefined): TargetCaseResult | undefined {
-  const measured = c.targets.filter((t) => t.summary !== undefined && t.state === 'completed');
+  // Completed targets; in an interrupted case (every running target was cut at the same round,
+  // so they stay comparable) the aborted ones. Never an errored target.
+  const completed = c.targets.filter((t) => t.summary !== undefined && t.state === 'completed');
+  const measured = completed.length > 0 ? completed : c.targets.filter((t) => t.summary !== undefined && t.state === 'aborted');
   if (explicit !== undefined) return measured.find((t) => t.name === explicit);
   return measured.reduce<TargetCaseResult | undefined>((best, t) => (best === undefined || (t.summary?.mean ?? Infinity) < (best.summary?.mean ?? Infinity) ? t : best), undefined);
 }
@@ -180,10 +189,12 @@ export function buildDocument(run: RunResult, explicitBaseline: string | undefin
       for (const t of c.targets) {
         const connected = run.targets.find((x) => x.config.name === t.name);
         const s = t.summary;
-        const percent = s !== undefined && base?.summary !== undefined ? 100 * (s.mean / base.summary.mean) : undefined;
-        const interval = percent !== undefined && base !== undefined && base.name !== t.name
-          ? pairedRatioInterval(base.roundSamplesMs, t.roundSamplesMs, ERROR_CONFIDENCE)
+        const interval = s !== undefined && base?.summary !== undefined && base.name !== t.name && t.state !== 'errored'
+          ? pairedRatioInterval(withoutOutliers(base.roundSamplesMs, base.summary.upperFence), withoutOutliers(t.roundSamplesMs, s.upperFence), ERROR_CONFIDENCE)
           : undefined;
+        // With an interval, Percent is its point estimate (same rounds, same data), so it always lies inside it.
+        const percent = interval !== undefined ? 100 * interval.ratio
+          : s !== undefined && base?.summary !== undefined ? 100 * (s.mean / base.summary.mean) : undefined;
         results.push({
           scenario: { name: scenario.name, file: scenario.file ?? null, description: scenario.description, params: { ...c.params } },
           target: {

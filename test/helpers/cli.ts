@@ -16,6 +16,8 @@ export interface CliOptions {
   readonly env?: Record<string, string>;
   readonly cwd?: string;
   readonly timeoutMs?: number;
+  /** Run this program with `args` instead of the CLI under node (e.g. bash to set up a shell state first). */
+  readonly command?: string;
   /** Called with the child and its accumulated stderr on every stderr chunk. */
   readonly onStderr?: (text: string, child: import('node:child_process').ChildProcess) => void;
 }
@@ -23,7 +25,7 @@ export interface CliOptions {
 /** Runs the real CLI as a child process; kills it (by its PID) if it outlives timeoutMs. */
 export function runCli(args: readonly string[], options: CliOptions = {}): Promise<CliResult> {
   const started = Date.now();
-  const child = spawn(process.execPath, [CLI_PATH, ...args], {
+  const child = spawn(options.command ?? process.execPath, options.command !== undefined ? [...args] : [CLI_PATH, ...args], {
     cwd: options.cwd ?? process.cwd(),
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],

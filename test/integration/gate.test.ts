@@ -148,12 +148,14 @@ describe('compare <baseline.json> <current.json>', () => {
       [[baselineFile, join(out.dir, 'missing.json')], /missing\.json cannot be read \(ENOENT\)/],
       [[baselineFile, baselineFile, '--threshold=-3%'], /--threshold "-3%" is not a threshold/],
       [[baselineFile, baselineFile, '--threshold', '5'], /--threshold "5" is not a threshold: a bare number is ambiguous/],
+      [[baselineFile, baselineFile, '--export', `gab=${join(notResults, 'x.json')}`], /--export gab=.*cannot write .*ENOTDIR: a part of the path is a file/],
     ];
     for (const [args, expected] of cases) {
       const result = await runCli(['compare', ...args]);
       assert.equal(result.code, 2, `${args.join(' ')}: ${result.stderr}`);
       assert.match(result.stderr, expected);
       assert.match(result.stderr, /Fix: /);
+      assert.doesNotMatch(result.stderr, /\n\s+at /, 'a stack trace');
     }
   });
 });

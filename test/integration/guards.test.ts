@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { runCli } from '../helpers/cli.js';
+import { CLI_PATH as CLI, runCli } from '../helpers/cli.js';
 import { processesMentioning } from '../helpers/procs.js';
-import { commandCount, scanKeys, standalone, tempDir } from '../helpers/servers.js';
+import { commandCount, connect, scanKeys, standalone, tempDir } from '../helpers/servers.js';
 
 /** No silent green runs, outputs checked first, budgets that hold: the CLI's guards, end to end. */
 let good: Awaited<ReturnType<typeof standalone>>;
@@ -17,6 +17,15 @@ after(async () => {
   await good?.stop();
   root.remove();
 });
+
+async function connectionsTo(port: number): Promise<number> {
+  const redis = connect(port);
+  try {
+    return Number(/total_connections_received:(\d+)/.exec(await redis.info('stats'))?.[1]);
+  } finally {
+    redis.disconnect();
+  }
+}
 
 async function trafficTo(port: number): Promise<number> {
   return (await commandCount(port, 'set')) + (await commandCount(port, 'get')) + (await commandCount(port, 'del'));
@@ -120,6 +129,8 @@ describe('credentials never echoed', () => {
     { name: 'URL password with / in the environment', args: [], env: { A_SERVERS: 'redis://u:hun/ter2-cli@127.0.0.1:1' } },
     { name: 'URL password with @ and : on the command line', args: ['--envVars', 'A_SERVERS:redis://u:hunter2-cli@x:y@127.0.0.1:70000'] },
     { name: 'password of an unknown option via flag-like env', args: [], env: { A_SERVERS: '127.0.0.1:1', A_PASSWORD: 'hunter2-cli', A_TLS: 'maybe' } },
+    { name: '--envVars with a space after PASSWORD:', args: ['--envVars', 'A_SERVERS:127.0.0.1:1', 'A_PASSWORD:', 'hunter2-cli'] },
+    { name: 'a comma inside a URL password', args: ['--envVars', 'A_SERVERS:redis://u:hun,ter2-cli@127.0.0.1:1'] },
   ];
   for (const c of cases) {
     it(`exit 2 without the password: ${c.name}`, async () => {
@@ -130,6 +141,46 @@ describe('credentials never echoed', () => {
       assert.ok(!`${result.stdout}${result.stderr}`.includes('ter2-cli'), result.stderr);
     });
   }
+});
+
+describe('exit 2 means nothing was sent', () => {
+  it('a standalone target listing two servers is refused before any other target is touched', async () => {
+    const { out } = sandbox('two-standalone');
+    const before = await trafficTo(good.server.port);
+    const connectionsBefore = await connectionsTo(good.server.port);
+    const result = await runCli(['run', '--out', out, '--envVars', `GOOD_SERVERS:${good.address}`, 'PAIR_SERVERS:127.0.0.1:1,127.0.0.1:2', 'PAIR_MODE:standalone'], { env: TINY });
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(result.stderr, /PAIR_MODE="standalone" \(from --envVars\): PAIR_SERVERS lists 2 servers, but a standalone target is one server.*Fix: /);
+    assert.equal(await trafficTo(good.server.port), before);
+    // Only our own INFO connections were opened meanwhile (one per trafficTo/connectionsTo call).
+    assert.equal(await connectionsTo(good.server.port), connectionsBefore + 4);
+  });
+  it('an unwritable GITHUB_STEP_SUMMARY (a folder) fails a gated run before any traffic', async () => {
+    const { out } = sandbox('summary-dir');
+    const before = await trafficTo(good.server.port);
+    const result = await runCli(['run', '--out', out, '--baseline', 'GOOD', '--fail-if-slower', '5%'], {
+      env: { ...TINY, GOOD_SERVERS: good.address, OTHER_SERVERS: good.address, GITHUB_STEP_SUMMARY: root.dir },
+    });
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(result.stderr, /GITHUB_STEP_SUMMARY .*cannot write .*EISDIR/);
+    assert.equal(await trafficTo(good.server.port), before);
+  });
+  it('the gate-design error names the warning that lowered MIN_ITERATIONS', async () => {
+    const result = await runCli(['run', '--baseline', 'GOOD', '--fail-if-slower', '5%', '--max-iterations', '3', '--min-iterations', '7'], {
+      env: { ...TINY, GOOD_SERVERS: good.address, OTHER_SERVERS: good.address },
+    });
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(result.stderr, /note: MIN_ITERATIONS lowered from 7 \(flag --min-iterations\) to 3/);
+  });
+  it('a working directory that no longer exists is a clear exit 2, not a stack trace', async () => {
+    const gone = join(root.dir, 'gone');
+    const result = await runCli(['-c', `mkdir -p ${gone} && cd ${gone} && rmdir ${gone} && exec "$0" "$1" run --out results`, process.execPath, CLI], {
+      env: { GOOD_SERVERS: good.address }, command: 'bash',
+    });
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(result.stderr, /the working directory no longer exists.*Fix: cd to an existing folder/);
+    assert.doesNotMatch(result.stderr, /\n\s+at /);
+  });
 });
 
 describe('MAX_TIME holds inside an iteration', () => {

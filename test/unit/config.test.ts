@@ -123,7 +123,7 @@ describe('bad input is rejected with key, value, source and fix', () => {
   it('OP_TIMEOUT_MS that differs between scenarios (deadlines are run-level)', () => {
     const a = scenarioFile('fast.yaml', 'OP_TIMEOUT_MS: 500\n');
     const b = scenarioFile('slow.yaml', 'OP_TIMEOUT_MS: 3000\n');
-    rejects({ scenarioFiles: [a, b] }, 'OP_TIMEOUT_MS=3000', 'scenario slow sets 3000 but scenario fast has 500', 'one value for the run');
+    rejects({ scenarioFiles: [a, b] }, 'OP_TIMEOUT_MS=3000', 'scenario slow has 3000 (scenario file', 'but scenario fast has 500', 'one value for the run');
   });
   it('unknown mode', () => rejects({ env: { R_SERVERS: '127.0.0.1:1', R_MODE: 'sharded' } }, 'R_MODE="sharded"', 'auto, cluster, standalone'));
   it('baseline that is not a target', () => rejects({ env: { R_SERVERS: '127.0.0.1:1' }, baseline: 'X' }, '--baseline X'));

@@ -82,6 +82,36 @@ describe('results document', () => {
     assert.match(renderMarkdown(explicit), /Percent: NA: the baseline D \(--baseline\) is errored/);
     assert.doesNotMatch(renderConsole(fastest), /Percent: NA/);
   });
+  it('Percent always lies inside its interval: both come from the paired rounds, outliers of either left out', () => {
+    const scenario = run.scenarios[0] as NonNullable<(typeof run.scenarios)[0]>;
+    const theCase = scenario.cases[0] as NonNullable<(typeof scenario.cases)[0]>;
+    // Round 3 of Y is an outlier (beyond its fence) and round 5 of X is missing (failed): pairs 1, 2, 4, 6, 7, 8.
+    const x = target('X', [100, 102, 101, 99, 100, 103, 101]);
+    const xr = [100, 102, 101, 99, null, 100, 103, 101];
+    const y = target('Y', [110, 112, 500, 109, 111, 110, 113, 111]);
+    const withRounds: RunResult = { ...run, scenarios: [{ ...scenario, cases: [{ ...theCase, targets: [{ ...x, roundSamplesMs: xr }, { ...y, roundSamplesMs: y.samplesMs }] }] }] };
+    const doc = buildDocument(withRounds, 'X');
+    const e = doc.results.find((r) => r.target.name === 'Y');
+    const pairs = [[100, 110], [102, 112], [99, 109], [100, 110], [103, 113], [101, 111]];
+    const expected = 100 * pairs.reduce((a, p) => a + (p[1] as number), 0) / pairs.reduce((a, p) => a + (p[0] as number), 0);
+    assert.ok(Math.abs((e?.stats.percent ?? 0) - expected) < 1e-9, `${e?.stats.percent} vs ${expected}`);
+    assert.ok((e?.stats.percentLower ?? Infinity) <= (e?.stats.percent ?? 0) && (e?.stats.percent ?? Infinity) <= (e?.stats.percentUpper ?? 0));
+  });
+  it('an interrupted case takes its baseline among the aborted targets (cut at the same round); an errored target gets no interval', () => {
+    const scenario = run.scenarios[0] as NonNullable<(typeof run.scenarios)[0]>;
+    const theCase = scenario.cases[0] as NonNullable<(typeof scenario.cases)[0]>;
+    const aborted: RunResult = { ...run, aborted: true, scenarios: [{ ...scenario, cases: [{ ...theCase, stopReason: 'aborted', targets: [
+      target('A', [290, 295, 300, 297], { state: 'aborted' }),
+      target('B', [160, 162, 161, 163], { state: 'aborted' }),
+      target('E', [150, 151, 152, 150], { state: 'errored', error: 'GET: connection to 127.0.0.1:1 lost' }),
+    ] }] }] };
+    const doc = buildDocument(aborted, undefined);
+    assert.equal(doc.results.find((r) => r.target.name === 'B')?.baseline, true);
+    assert.ok((doc.results.find((r) => r.target.name === 'A')?.stats.percentLower ?? 0) > 100);
+    const errored = doc.results.find((r) => r.target.name === 'E');
+    assert.equal(errored?.baseline, false);
+    assert.equal(errored?.stats.percentLower, null);
+  });
   it('never records a password, only where it came from', () => {
     for (const secret of ['topsecret', 'pw-secret']) {
       assert.ok(!JSON.stringify(doc).includes(secret));

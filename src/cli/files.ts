@@ -1,0 +1,110 @@
+import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
+import { dirname, join, parse as parsePath, resolve } from 'node:path';
+import { ConfigError } from '../config/errors.js';
+import { EXPORT_FILE_NAMES, type ExportFormat } from '../report/index.js';
+import { appendOutput, writeOutput } from './output.js';
+
+/**
+ * Output files of `run` and `compare`: resolved and checked before any traffic (an unwritable
+ * path is exit 2 at once), written after the run without ever losing the console table.
+ */
+
+/** What went wrong with a path, in words. */
+export function explainPath(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  switch (code) {
+    case 'ENOTDIR':
+      return 'ENOTDIR: a part of the path is a file, not a folder';
+    case 'EISDIR':
+      return 'EISDIR: it is a folder';
+    case 'EACCES':
+    case 'EPERM':
+      return `${code}: no permission to write there`;
+    case 'EROFS':
+      return 'EROFS: the file system is read-only';
+    case 'ENOENT':
+      return 'ENOENT: a folder of the path does not exist';
+    default:
+      return code ?? String(error);
+  }
+}
+
+/**
+ * An absolute path; a working directory that no longer exists is a ConfigError, not a stack trace.
+ */
+export function absolutePath(path: string, flag: string): string {
+  try {
+    return resolve(path);
+  } catch (error: unknown) {
+    throw new ConfigError(`${flag} ${path}: the working directory no longer exists (${explainPath(error)}). Fix: cd to an existing folder, or give an absolute path`, { cause: error });
+  }
+}
+
+/**
+ * mkdir -p, one level at a time, so every failure is an error at once. (Node's recursive mkdir
+ * can spin forever on some paths, e.g. below /proc, or when the working directory was deleted.)
+ * Returns the folders it created, deepest last.
+ */
+export function makeDirs(path: string): string[] {
+  const root = parsePath(path).root;
+  const parts = path.slice(root.length).split(/[\\/]+/).filter((p) => p !== '');
+  const created: string[] = [];
+  let current = root;
+  for (const part of parts) {
+    current = join(current, part);
+    try {
+      mkdirSync(current);
+      created.push(current);
+    } catch (error: unknown) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      if (!statSync(current).isDirectory()) throw Object.assign(new Error(`${current} is not a folder`), { code: 'ENOTDIR' });
+    }
+  }
+  return created;
+}
+
+/**
+ * Checks that `file` can be written: its folder is made if missing; an existing file must be a
+ * writable file, not a folder. Nothing is created but folders. Throws ConfigError.
+ */
+export function checkWritable(file: string, what: string): void {
+  try {
+    makeDirs(dirname(file));
+    const stat = statSync(file, { throwIfNoEntry: false });
+    if (stat?.isDirectory() === true) throw Object.assign(new Error('is a folder'), { code: 'EISDIR' });
+    accessSync(stat === undefined ? dirname(file) : file, constants.W_OK);
+  } catch (error: unknown) {
+    throw new ConfigError(`${what}: cannot write ${file} (${explainPath(error)}). Fix: give a file path in a folder you can write to`, { cause: error });
+  }
+}
+
+/** An export to write: format and absolute file. */
+export interface ExportTarget {
+  readonly format: ExportFormat;
+  readonly file: string;
+}
+
+/** `gab`, `bmf`, `gab=path/file.json`: parsed, resolved against `defaultDir`, and checked writable. */
+export function prepareExports(items: readonly string[], defaultDir: string | undefined): ExportTarget[] {
+  return items.map((item) => {
+    const [format, file] = item.split(/=(.*)/s, 2) as [string, string | undefined];
+    if (format !== 'gab' && format !== 'bmf') {
+      throw new ConfigError(`--export ${JSON.stringify(item)} is not a format. Fix: --export gab (github-action-benchmark) or --export bmf (Bencher), optionally =FILE`);
+    }
+    if (defaultDir === undefined) return { format, file: file ?? EXPORT_FILE_NAMES[format] };
+    const target = file ? absolutePath(file, `--export ${format}`) : join(defaultDir, EXPORT_FILE_NAMES[format]);
+    checkWritable(target, `--export ${item}`);
+    return { format, file: target };
+  });
+}
+
+/** Writes (or appends to) an output file; a failure is recorded in `unwritten`, never thrown. */
+export function tryWrite(file: string, text: string, unwritten: string[], append = false): boolean {
+  try {
+    (append ? appendOutput : writeOutput)(file, text);
+    return true;
+  } catch (error: unknown) {
+    unwritten.push(`${file} (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+    return false;
+  }
+}
