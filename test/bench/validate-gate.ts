@@ -14,21 +14,12 @@
  * Verdicts go through the same `judge` as `compare` and `run --fail-if-slower` (Holm, Undecided).
  */
 import { compareIndependent, comparePaired, requiredIterations, requiredPairs, type GateOptions, type Verdict } from '../../src/compare/gate.js';
+import { seededRandom } from '../../src/measure/random.js';
 
 const TRIALS = Number(process.env.TRIALS ?? 2000);
 const OPTIONS: GateOptions = { threshold: 0.05, alpha: 0.01 };
 
-/** mulberry32: a small seeded PRNG so the printed table is reproducible. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = seededRandom;
 
 function normal(random: () => number): number {
   const u = 1 - random();

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { compareRuns, gateExitCode, matchEntries, renderComparison } from '../../src/compare/index.js';
 import type { ResultEntry, ResultsDocument } from '../../src/report/index.js';
+import { fakeEntry } from '../helpers/entries.js';
 
 const OPTIONS = { threshold: 0.05, alpha: 0.01 };
 const HEAVY = { READ_RATIO: 100, WRITE_COUNT: 10, PAYLOAD_BYTES: 20000 };
@@ -10,19 +11,7 @@ const ONCE = { READ_RATIO: 1, WRITE_COUNT: 10, PAYLOAD_BYTES: 20000 };
 /** Deterministic iteration times around `ms`. */
 const samples = (ms: number, n = 40, phase = 0): number[] => Array.from({ length: n }, (_, i) => ms * (1 + 0.02 * Math.sin(2.3 * i + phase)));
 
-function entry(scenario: string, target: string, params: Readonly<Record<string, number>>, ms: readonly number[]): ResultEntry {
-  return {
-    scenario: { name: scenario, file: null, description: '', params },
-    target: { name: target, mode: 'standalone', servers: [], client: 'ioredis' },
-    state: 'completed', error: null, baseline: false,
-    stats: { n: ms.length, outliers: 0, meanMs: 70, errorMs: 1, stdDevMs: 2, medianMs: 70, minMs: 60, maxMs: 80, ciLowerMs: 69, ciUpperMs: 71, percent: 100, confidence: 0.999 },
-    samplesMs: ms, roundSamplesMs: ms,
-    ops: { set: { count: 1, errors: 0 }, get: { count: 1, errors: 0 } },
-    verification: { reads: 1, verified: 1, missing: 0, mismatched: 0 },
-    iterations: { warmup: 0, measured: ms.length, failed: 0, rounds: ms.length, stopReason: 'converged' },
-    errors: {}, undeletedKeys: 0,
-  } as unknown as ResultEntry;
-}
+const entry = (scenario: string, target: string, params: Readonly<Record<string, number>>, ms: readonly number[]): ResultEntry => fakeEntry(scenario, target, params, ms);
 
 function doc(entries: readonly ResultEntry[]): ResultsDocument {
   const names = [...new Set(entries.map((e) => e.scenario.name))];

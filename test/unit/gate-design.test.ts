@@ -8,23 +8,11 @@ import {
 import { ConfigError } from '../../src/config/errors.js';
 import type { RunPlan } from '../../src/config/resolve.js';
 import type { ResultEntry, ResultsDocument } from '../../src/report/index.js';
+import { fakeEntry } from '../helpers/entries.js';
 
 const OPTIONS = { threshold: 0.05, alpha: 0.01 };
 
-function entry(scenario: string, target: string, rounds: readonly (number | null)[], params = { READ_RATIO: 5, WRITE_COUNT: 10, PAYLOAD_BYTES: 200 }): ResultEntry {
-  const samples = rounds.filter((x): x is number => x !== null);
-  return {
-    scenario: { name: scenario, file: null, description: '', params },
-    target: { name: target, mode: 'standalone', servers: [], client: 'ioredis' },
-    state: 'completed', error: null, baseline: false,
-    stats: { n: samples.length, outliers: 0, meanMs: 70, errorMs: 1, stdDevMs: 2, medianMs: 70, minMs: 60, maxMs: 80, ciLowerMs: 69, ciUpperMs: 71, percent: 100, confidence: 0.999 },
-    samplesMs: samples, roundSamplesMs: rounds,
-    ops: { set: { count: 1, errors: 0 }, get: { count: 1, errors: 0 } },
-    verification: { reads: 1, verified: 1, missing: 0, mismatched: 0 },
-    iterations: { warmup: 0, measured: samples.length, failed: 0, rounds: rounds.length, stopReason: 'converged' },
-    errors: {}, undeletedKeys: 0,
-  } as unknown as ResultEntry;
-}
+const entry = (scenario: string, target: string, rounds: readonly (number | null)[], params = { READ_RATIO: 5, WRITE_COUNT: 10, PAYLOAD_BYTES: 200 }): ResultEntry => fakeEntry(scenario, target, params, rounds);
 
 function doc(entries: readonly ResultEntry[], minIterations = 15): ResultsDocument {
   const names = [...new Set(entries.map((e) => e.scenario.name))];

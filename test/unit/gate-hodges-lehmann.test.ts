@@ -2,21 +2,12 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { differenceOrderStatistic, hodgesLehmannLocation, hodgesLehmannShift, walshOrderStatistic } from '../../src/compare/ranktests.js';
+import { seededRandom } from '../../src/measure/random.js';
 
 const close = (actual: number, expected: number, tolerance: number): void =>
   assert.ok(Math.abs(actual - expected) <= tolerance, `${actual} is not within ${tolerance} of ${expected}`);
 
-/** mulberry32, so the brute-force cases are reproducible. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = seededRandom;
 
 // ---- Independent brute force: every Walsh average / difference materialised and sorted, the null
 // ---- distributions by enumerating every sign vector / every rank subset, R's quantile rule.

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import type { RunControls, TargetConfig } from '../../src/config/resolve.js';
 import { runCase, type CaseResult } from '../../src/measure/runner.js';
 import type { CacheClient, ConnectedTarget } from '../../src/targets/index.js';
+import { seededRandom } from '../../src/measure/random.js';
 
 /**
  * The scheduler with a fake clock and in-memory fake clients: every op advances the clock by the
@@ -43,17 +44,7 @@ function fakeTarget(name: string, clock: FakeClock, latencyMs: (op: number) => n
   };
 }
 
-/** A seeded PRNG (mulberry32), so shuffles are reproducible. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const seeded = seededRandom;
 
 const CONTROLS: RunControls = {
   keyTtlSeconds: 60, warmupIterations: 0, invocationCount: 1, iterationTimeMs: 100, minIterations: 15, maxIterations: 100, maxRelativeError: 0.02,
