@@ -64,7 +64,7 @@ export class OwnerFile implements ProcessRecorder {
       writeFileSync(temp, `${JSON.stringify(record, null, 2)}\n`);
       renameSync(temp, join(this.dir, OWNER_FILE));
     } catch (error: unknown) {
-      throw new LocalSetupError(`cannot write ${join(this.dir, OWNER_FILE)}: ${String(error)}`, { cause: error });
+      throw new LocalSetupError(`cannot write ${join(this.dir, OWNER_FILE)}: ${String(error)}. Fix: make the temporary folder (TMPDIR) writable and not full`, { cause: error });
     }
   }
 }
@@ -119,7 +119,7 @@ export async function reapLeftovers(options: { tmpDir?: string; graceMs?: number
   try {
     entries = readdirSync(root).filter((name) => name.startsWith(LOCAL_DIR_PREFIX));
   } catch (error: unknown) {
-    throw new LocalSetupError(`cannot list ${root} for leftover local servers: ${String(error)}`, { cause: error });
+    throw new LocalSetupError(`cannot list ${root} for leftover local servers: ${String(error)}. Fix: point TMPDIR at a readable folder`, { cause: error });
   }
   const uid = process.getuid?.();
   const dead: { dir: string; record: OwnerRecord }[] = [];

@@ -53,7 +53,7 @@ export function startProcess(name: string, command: string, args: readonly strin
   const [file, argv] = options.persist === true ? [command, args] : [requireBinary('setpriv'), ['--pdeathsig', 'SIGKILL', '--', command, ...args]];
   const child: ChildProcess = spawn(file, argv, { cwd: options.cwd, stdio: 'ignore', detached: options.detached === true });
   if (options.detached === true) child.unref();
-  if (child.pid === undefined) throw new LocalSetupError(`could not start ${command}`);
+  if (child.pid === undefined) throw new LocalSetupError(`could not start ${command}. Fix: check that it is installed and executable (npm run setup installs it)`);
   const pid = child.pid;
   let done = false;
   let onDone: () => void = () => undefined;

@@ -50,7 +50,7 @@ export async function waitUntil(what: string, deadlineMs: number, check: () => P
   let lastError: unknown;
   while (Date.now() < end) {
     const reason = abortIf?.();
-    if (reason !== undefined) throw new LocalSetupError(`${what}: ${reason}`);
+    if (reason !== undefined) throw new LocalSetupError(`${what}: ${reason}. Fix: see the server's log line above; check memory and free ports`);
     try {
       if (await check()) return;
     } catch (error: unknown) {
@@ -58,7 +58,7 @@ export async function waitUntil(what: string, deadlineMs: number, check: () => P
     }
     await sleep(50);
   }
-  throw new LocalSetupError(`${what}: not ready after ${deadlineMs} ms${lastError instanceof Error ? ` (${lastError.message})` : ''}`, { cause: lastError });
+  throw new LocalSetupError(`${what}: not ready after ${deadlineMs} ms${lastError instanceof Error ? ` (${lastError.message.replace(/\.$/, '')})` : ''}. Fix: the machine may be overloaded; run again, or start fewer topologies with --local NAME`, { cause: lastError });
 }
 
 function logTail(file: string): string {
@@ -78,7 +78,7 @@ export async function startRedisServer(options: StartRedisOptions): Promise<Redi
   const avoid = new Set(options.avoid ?? []);
   for (let attempt = 1; ; attempt++) {
     const [port] = attempt === 1 && options.port !== undefined ? [options.port] : await findFreePorts(1, avoid);
-    if (port === undefined) throw new LocalSetupError('no free port');
+    if (port === undefined) throw new LocalSetupError('no free loopback port in 10000-19999. Fix: stop servers you no longer need');
     avoid.add(port);
     const log = join(options.dir, `redis-${port}.log`);
     const args = [

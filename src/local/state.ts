@@ -44,7 +44,7 @@ export function readState(cwd: string): LocalState | undefined {
     text = readFileSync(join(cwd, STATE_FILE), 'utf8');
   } catch (error: unknown) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new LocalSetupError(`cannot read ${STATE_FILE}: ${String(error)}`, { cause: error });
+    throw new LocalSetupError(`cannot read ${STATE_FILE}: ${String(error)}. Fix: remove ${STATE_FILE} if nothing is up any more`, { cause: error });
   }
   const state = JSON.parse(text) as LocalState;
   if (state.version !== 1 || !Array.isArray(state.topologies)) throw new LocalSetupError(`${STATE_FILE} is not a cachebench state file. Fix: remove it`);

@@ -160,7 +160,8 @@ export async function startLocal(names: readonly TopologyName[], options: StartO
   if (failed !== undefined) {
     await stop();
     const reason = failed.reason instanceof Error ? failed.reason.message : String(failed.reason);
-    throw new LocalSetupError(`a local topology did not start: ${reason}`, { cause: failed.reason });
+    const fix = reason.includes('Fix:') ? '' : '. Fix: run again; if it persists, start the topologies one by one with --local NAME to see which fails';
+    throw new LocalSetupError(`a local topology did not start: ${reason}${fix}`, { cause: failed.reason });
   }
   return { dir, topologies, stop };
 }
