@@ -28,6 +28,11 @@ export interface TargetInfo {
   /** Server addresses as host:port (never credentials). */
   readonly servers: readonly string[];
   readonly tls: boolean;
+  /**
+   * One-line notes about the set-up the user should see (e.g. a password that was not needed and not sent),
+   * for the CLI to print as warnings and the report to show. Never holds a password.
+   */
+  readonly warnings?: readonly string[];
 }
 
 export interface ConnectedTarget {
@@ -77,8 +82,8 @@ export class TargetUnreachableError extends Error {
 /**
  * The servers answered, but not as the target is configured: `<NAME>_MODE=standalone` on a
  * Redis Cluster node, cluster nodes mixed with a standalone server, several standalone servers.
- * Found by probing (so traffic was sent, unlike a ConfigError); the CLI maps it to exit code 3,
- * "the target cannot be used as configured".
+ * Found by probing (so traffic was sent, unlike a ConfigError), or, for a configuration that validation
+ * rejects anyway, by the driver before probing; the CLI maps it to exit code 3, "the target cannot be used as configured".
  */
 export class TargetMismatchError extends TargetUnreachableError {
   override readonly name: string = 'TargetMismatchError';
@@ -95,6 +100,20 @@ export class ConnectionLostError extends Error {
     options?: { cause?: unknown },
   ) {
     super(`connection to ${server} lost`, options);
+  }
+}
+
+/**
+ * A Redis Cluster kept redirecting an op (MOVED/ASK) beyond the client's limit: slots are moving
+ * (resharding, failover) or the nodes disagree about who serves them.
+ */
+export class ClusterRedirectError extends Error {
+  override readonly name = 'ClusterRedirectError';
+  constructor(
+    readonly server: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`too many cluster redirections (MOVED/ASK) for an op on ${server}: the cluster's slots are moving or its nodes disagree`, options);
   }
 }
 

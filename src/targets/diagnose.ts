@@ -9,8 +9,28 @@ export interface Diagnosis {
   readonly fix: string;
 }
 
-/** The target options the messages refer to (no password: it is never shown). */
-export type DiagnoseContext = Pick<TargetConfig, 'name' | 'tls' | 'tlsCa' | 'tlsServername' | 'servers'>;
+/**
+ * The target options the messages refer to. No password (it is never shown): only where one was given,
+ * `<NAME>_PASSWORD` ('option') or a server URL ('url'); undefined when none was.
+ */
+export type DiagnoseContext = Pick<TargetConfig, 'name' | 'tls' | 'tlsCa' | 'tlsServername' | 'servers'> & {
+  readonly passwordFrom?: 'option' | 'url';
+};
+
+/** The URL form in fixes; angle brackets keep it a placeholder (and out of the reach of URL redaction). */
+const URL_FORM = 'redis://<user>:<password>@host:port';
+
+/** The fix for a refused login: set the credentials when none were given, else check the ones given. */
+function authFix(ctx: DiagnoseContext): string {
+  const name = ctx.name;
+  if (ctx.passwordFrom === 'url') {
+    return `check the user name and password in the URL in ${name}_SERVERS (${URL_FORM}): the server rejected them`;
+  }
+  if (ctx.passwordFrom === 'option') {
+    return `check ${name}_PASSWORD (and ${name}_USERNAME): the server rejected them; or put them in the URL: ${URL_FORM}`;
+  }
+  return `set ${name}_PASSWORD (and ${name}_USERNAME for an ACL user), or put them in the URL: ${URL_FORM}`;
+}
 
 /** The fix for a refused, timed-out or otherwise unreachable server. */
 export const CHECK_ADDRESS = 'check that the server runs and the address is right';
@@ -115,7 +135,13 @@ export function diagnoseConnectError(error: unknown, server: ServerAddress, ctx:
   const message = messageOf(error);
   const code = codeOf(error);
   if (/^(NOAUTH|WRONGPASS)\b|invalid username-password pair|Authentication required/i.test(message)) {
-    return { reason: message, fix: `set ${name}_PASSWORD (and ${name}_USERNAME for an ACL user), or put them in the URL: redis://<user>:<password>@host:port` };
+    return { reason: message, fix: authFix(ctx) };
+  }
+  if (/wrong number of arguments for 'auth'/i.test(message)) {
+    return {
+      reason: 'the server refused AUTH with a user name (Redis before 6 has no ACL users)',
+      fix: `unset ${name}_USERNAME (and drop the user name from the URL): this server takes a password only`,
+    };
   }
   if (/^NOPERM\b/.test(message)) {
     return { reason: message, fix: `give the ACL user the commands and keys cachebench uses (e.g. ACL SETUSER <user> +@all ~cachebench:*), or set ${name}_USERNAME and ${name}_PASSWORD to another user` };

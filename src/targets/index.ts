@@ -2,7 +2,7 @@ import type { ClientName } from '../config/keys.js';
 import type { Driver } from './client.js';
 import { ioredisDriver } from './ioredis.js';
 
-export { ConnectionLostError, OpTimeoutError, TargetMismatchError, TargetUnreachableError, type CacheClient, type ConnectedTarget, type Driver, type TargetInfo } from './client.js';
+export { ClusterRedirectError, ConnectionLostError, OpTimeoutError, TargetMismatchError, TargetUnreachableError, type CacheClient, type ConnectedTarget, type Driver, type TargetInfo } from './client.js';
 
 const DRIVERS: Readonly<Record<ClientName, Driver>> = { ioredis: ioredisDriver };
 

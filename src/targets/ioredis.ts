@@ -2,11 +2,11 @@ import { createRequire } from 'node:module';
 import { isIP } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
-import { ConfigError } from '../config/errors.js';
+import { redactSecrets, registerSecret } from '../config/redact.js';
 import type { RunControls, TargetConfig } from '../config/resolve.js';
 import { displayAddress, type ServerAddress } from '../config/servers.js';
 import {
-  ConnectionLostError, OpTimeoutError, TargetMismatchError, TargetUnreachableError,
+  ClusterRedirectError, ConnectionLostError, OpTimeoutError, TargetMismatchError, TargetUnreachableError,
   type CacheClient, type ConnectedTarget, type Driver,
 } from './client.js';
 import { CHECK_ADDRESS, detectProtocol, diagnoseConnectError } from './diagnose.js';
@@ -45,13 +45,32 @@ export function tlsOptionsFor(config: Pick<TargetConfig, 'tlsCa' | 'tlsServernam
   };
 }
 
+/** The user name and password a connection to `server` logs in with: `<NAME>_USERNAME`/`<NAME>_PASSWORD`, else the URL's. */
+function credentialsFor(config: TargetConfig, server: ServerAddress): { username?: string; password?: string } {
+  const username = config.username ?? server.username;
+  const password = config.password ?? server.password;
+  return { ...(username !== undefined ? { username } : {}), ...(password !== undefined ? { password } : {}) };
+}
+
+/** Where the password for `server` comes from, for the fix of a refused login (see diagnose.ts). */
+function passwordFrom(config: TargetConfig, server: ServerAddress): 'option' | 'url' | undefined {
+  if (config.password !== undefined) return 'option';
+  return (server.password ?? config.servers[0]?.password) !== undefined ? 'url' : undefined;
+}
+
+/**
+ * How long close() waits for QUIT's reply before it drops the connection. QUIT is a courtesy to a healthy
+ * server (answered in about a round trip); a slow or dead one must not hold the process after its output.
+ */
+export const QUIT_WAIT_MS = 500;
+
 /**
  * Options shared by every connection of a target. `server` gives URL credentials and the TLS name;
  * for a cluster's shared `redisOptions` pass undefined for `tlsHost` (each node then gets its own, see clusterTlsOptions).
+ * `login: false` leaves the credentials out (the probe sends AUTH itself; see probe()).
  */
-function baseOptions(config: TargetConfig, server: ServerAddress, controls: RunControls, tlsHost: string | undefined = server.host): RedisOptions {
-  const username = config.username ?? server.username;
-  const password = config.password ?? server.password;
+function baseOptions(config: TargetConfig, server: ServerAddress, controls: RunControls, tlsHost: string | undefined = server.host, login = true): RedisOptions {
+  const { username, password } = login ? credentialsFor(config, server) : {};
   return {
     // RESP2 on the wire: what proxies (twemproxy) understand, and one round trip less than HELLO 3.
     protocol: 2,
@@ -62,6 +81,10 @@ function baseOptions(config: TargetConfig, server: ServerAddress, controls: RunC
     // A failed op is reported, not retried behind our back (retries would hide errors and skew timings).
     maxRetriesPerRequest: 0,
     enableOfflineQueue: false,
+    // disconnect() ends the socket and destroys it if the server has not closed it after this long; ioredis's
+    // default (2000 ms) timer keeps the process alive after a slow or dead server's run. Nothing is lost:
+    // disconnect() is called only once QUIT was answered or given up on.
+    disconnectTimeout: 0,
     ...(username !== undefined ? { username } : {}),
     ...(password !== undefined ? { password } : {}),
     ...(config.tls ? { tls: tlsOptionsFor(config, tlsHost) } : {}),
@@ -76,13 +99,13 @@ function dropCredentials(error: unknown): void {
   }
 }
 
-/** Replaces any occurrence of the target's passwords in a server's message (belt and braces). */
-function redactPasswords(text: string, config: TargetConfig): string {
-  let out = text;
-  for (const secret of [config.password, ...config.servers.map((s) => s.password)]) {
-    if (secret !== undefined && secret.length >= 4) out = out.split(secret).join('***');
-  }
-  return out;
+/**
+ * A server's or ioredis's message with credentials masked by the central redactor. The target's passwords are
+ * registered first: configuration does so too, but a driver may be used without it (API, tests).
+ */
+function redact(text: string, config: TargetConfig): string {
+  for (const secret of [config.password, ...config.servers.map((s) => s.password)]) registerSecret(secret);
+  return redactSecrets(text);
 }
 
 /** Codes and messages after which it is worth asking whether the server speaks the other protocol. */
@@ -99,23 +122,46 @@ async function unreachable(config: TargetConfig, server: ServerAddress, error: u
   const speaks = mayBeProtocolMismatch(error, config.tls)
     ? await detectProtocol(server, config.tls, Math.min(controls.connectTimeoutMs, 1000))
     : undefined;
-  const { reason, fix } = diagnoseConnectError(error, server, config, speaks);
-  return new TargetUnreachableError(config.name, server.display, redactPasswords(reason, config), fix, { cause: error });
+  const from = passwordFrom(config, server);
+  const { reason, fix } = diagnoseConnectError(error, server, { ...config, ...(from !== undefined ? { passwordFrom: from } : {}) }, speaks);
+  return new TargetUnreachableError(config.name, server.display, redact(reason, config), fix, { cause: error });
 }
 
 interface Probe {
   readonly server: ServerAddress;
   readonly info: Map<string, string>;
   readonly clusterNodes?: string;
+  /** A password was given but the server has none (AUTH answered "no password is set" or similar). */
+  readonly passwordUnneeded?: boolean;
+}
+
+/** AUTH replies that mean the server has no password to check (Redis, and twemproxy without redis_auth). */
+const NO_PASSWORD_SET = /no password is set|without any password configured/i;
+
+/**
+ * Logs in with the target's credentials, if any. Sent here rather than by ioredis on connect: ioredis answers
+ * "no password is set" with a console.warn of its own; here it becomes `passwordUnneeded` (a warning in the
+ * target's info), and the measured connection then leaves the password out.
+ */
+async function login(redis: Redis, config: TargetConfig, server: ServerAddress): Promise<boolean> {
+  const { username, password } = credentialsFor(config, server);
+  if (password === undefined) return false;
+  try {
+    await (username !== undefined ? redis.call('AUTH', username, password) : redis.call('AUTH', password));
+    return false;
+  } catch (error: unknown) {
+    if (username === undefined && error instanceof Error && NO_PASSWORD_SET.test(error.message)) return true;
+    throw error;
+  }
 }
 
 /**
- * Connects to one listed server alone, reads INFO (and CLUSTER NODES when cluster-enabled), disconnects.
+ * Connects to one listed server alone, logs in, reads INFO (and CLUSTER NODES when cluster-enabled), disconnects.
  * In proxy mode only PING is sent: proxies such as twemproxy close the connection on INFO.
  */
 async function probe(config: TargetConfig, server: ServerAddress, controls: RunControls): Promise<Probe> {
   const redis = new Redis({
-    ...baseOptions(config, server, controls),
+    ...baseOptions(config, server, controls, server.host, false),
     host: server.host,
     port: server.port,
     lazyConnect: true,
@@ -129,10 +175,12 @@ async function probe(config: TargetConfig, server: ServerAddress, controls: RunC
   });
   try {
     await redis.connect();
+    const passwordUnneeded = await login(redis, config, server);
+    const unneeded = passwordUnneeded ? { passwordUnneeded } : {};
     if (config.mode === 'proxy') {
       const pong = await redis.ping();
       if (pong !== 'PONG') throw new Error(`PING answered ${pong}`);
-      return { server, info: new Map() };
+      return { server, info: new Map(), ...unneeded };
     }
     const info = parseInfo(await redis.info());
     let clusterNodes: string | undefined;
@@ -141,7 +189,7 @@ async function probe(config: TargetConfig, server: ServerAddress, controls: RunC
       if (state !== 'ok') throw new Error(`cluster_state is ${state ?? 'unknown'}, not ok`);
       clusterNodes = String(await redis.call('CLUSTER', 'NODES'));
     }
-    return { server, info, ...(clusterNodes !== undefined ? { clusterNodes } : {}) };
+    return { server, info, ...(clusterNodes !== undefined ? { clusterNodes } : {}), ...unneeded };
   } catch (error: unknown) {
     throw await unreachable(config, server, socketError ?? error, controls);
   } finally {
@@ -163,16 +211,26 @@ function countClusterRoles(nodes: string): { primaries: number; replicas: number
   return { primaries, replicas };
 }
 
-async function closeQuietly(client: Redis | Cluster, timeoutMs: number): Promise<void> {
-  const timer = new Promise<void>((resolve) => setTimeout(resolve, timeoutMs).unref());
-  try {
-    await Promise.race([client.quit().then(() => undefined), timer]);
-  } catch (error: unknown) {
-    // quit fails on a dead connection; disconnect below still releases the socket.
-    void error;
-  } finally {
-    client.disconnect();
+/**
+ * QUIT on a ready connection (waiting at most QUIT_WAIT_MS, or OP_TIMEOUT_MS if shorter), then drop it.
+ * A lost connection gets no QUIT. Returns promptly and leaves no timer behind: the wait is cleared,
+ * and disconnect() destroys the socket at once (disconnectTimeout: 0), which also rejects a pending QUIT
+ * and so clears its command timer.
+ */
+async function closeQuietly(client: Redis | Cluster, opTimeoutMs: number): Promise<void> {
+  if (client.status === 'ready') {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, Math.min(opTimeoutMs, QUIT_WAIT_MS));
+    });
+    try {
+      // quit rejects on a connection lost meanwhile; disconnect below still releases the socket.
+      await Promise.race([client.quit().then(() => undefined, () => undefined), deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
+  client.disconnect();
 }
 
 /**
@@ -199,27 +257,44 @@ export function keySlot(key: string): number {
   return crc % 16384;
 }
 
-/** ioredis messages (and socket codes) that mean the connection behind an op is gone. */
+/**
+ * ioredis messages (beginnings) that mean the connection behind an op is gone: the op was not sent,
+ * or its reply will never come.
+ */
 const LOST_MESSAGES = [
+  // Not connected (reconnecting, or closed) and no offline queue.
   "Stream isn't writeable",
+  // The op waited while the connection closed.
   'Connection is closed',
+  // MaxRetriesPerRequestError: the op was in flight when the connection dropped (maxRetriesPerRequest: 0).
+  'Reached the max retries per request limit',
+  // Cluster: not (or no longer) connected, no node answers, the slot map cannot be read.
   "Cluster isn't ready",
-  'Failed to refresh slots cache',
+  'Cluster is disconnected',
   'None of startup nodes is available',
-  'Too many Cluster redirections',
+  'Failed to refresh slots cache',
 ];
-const LOST_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNREFUSED', 'ETIMEDOUT', 'ENOTCONN', 'ECONNABORTED']);
+/** ioredis error classes behind the messages above (matched by name too, should a message change). */
+const LOST_NAMES = new Set(['MaxRetriesPerRequestError', 'ClusterAllFailedError']);
+/** Socket and stream codes of a lost connection. */
+const LOST_CODES = new Set([
+  'ECONNRESET', 'EPIPE', 'ECONNREFUSED', 'ETIMEDOUT', 'ENOTCONN', 'ECONNABORTED', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN',
+  'ERR_STREAM_DESTROYED', 'ERR_STREAM_WRITE_AFTER_END',
+]);
 
 /**
  * Turns ioredis internals ("Stream isn't writeable and enableOfflineQueue options is false",
- * "Connection is closed.", "Command timed out") into short messages naming the server; other errors
+ * "Connection is closed.", "Reached the max retries per request limit ...", "Command timed out",
+ * "Too many Cluster redirections ...") into short messages naming the server; other errors
  * (server replies such as OOM) pass unchanged. Messages are counted per distinct text, so no key in them.
  */
 export function translateOpError(error: unknown, server: string, opTimeoutMs: number): unknown {
   if (!(error instanceof Error)) return error;
   if (error.message === 'Command timed out') return new OpTimeoutError(server, opTimeoutMs, { cause: error });
+  if (error.message.startsWith('Too many Cluster redirections')) return new ClusterRedirectError(server, { cause: error });
   const code = (error as { code?: unknown }).code;
-  if (LOST_MESSAGES.some((m) => error.message.startsWith(m)) || (typeof code === 'string' && LOST_CODES.has(code)) || /^connect E[A-Z]+ /.test(error.message)) {
+  if (LOST_MESSAGES.some((m) => error.message.startsWith(m)) || LOST_NAMES.has(error.name)
+    || (typeof code === 'string' && LOST_CODES.has(code)) || /^(connect|read|write) E[A-Z]+\b/.test(error.message)) {
     return new ConnectionLostError(server, { cause: error });
   }
   return error;
@@ -270,7 +345,7 @@ function checkMode(config: TargetConfig, probes: readonly Probe[]): 'cluster' | 
   }
   if (mode !== 'cluster' && probes.length > 1) {
     throw new TargetMismatchError(name, probes.map((p) => p.server.display).join(','), `${name}_SERVERS lists ${probes.length} ${mode} servers; a ${mode} target is one server`,
-      'list one server, or use a Redis Cluster or a proxy in front of them');
+      `list one server in ${name}_SERVERS and give each other server a target of its own (<OTHER>_SERVERS=host:port)`);
   }
   return mode;
 }
@@ -299,15 +374,24 @@ export const ioredisDriver: Driver = {
   name: 'ioredis',
   version: IOREDIS_VERSION,
   async connect(config: TargetConfig, controls: RunControls): Promise<ConnectedTarget> {
+    // Both are rejected by configuration validation (exit 2, before any traffic); checked here again, before
+    // this target is probed, for callers that skip validation. Never a ConfigError: other targets may have been probed.
+    const name = config.name;
     if ((config.mode === 'standalone' || config.mode === 'proxy') && config.servers.length > 1) {
-      // Known before any traffic: a usage error (exit 2).
-      throw new ConfigError(`${config.name}_SERVERS lists ${config.servers.length} servers but ${config.name}_MODE=${config.mode} is one server. ` +
-        'Fix: list one server, or use a Redis Cluster or a proxy in front of them');
+      throw new TargetMismatchError(name, config.servers.map((s) => s.display).join(','), `${name}_MODE=${config.mode} takes one server but ${name}_SERVERS lists ${config.servers.length}`,
+        `list one server in ${name}_SERVERS and give each other server a target of its own, or set ${name}_MODE=cluster (or auto) for a Redis Cluster`);
     }
     const first = config.servers[0];
-    if (first === undefined) throw new ConfigError(`${config.name}_SERVERS is empty. Fix: list at least one server`);
+    if (first === undefined) throw new TargetMismatchError(name, '(none)', `${name}_SERVERS lists no server`, `list at least one server in ${name}_SERVERS`);
     const probes = await Promise.all(config.servers.map((server) => probe(config, server, controls)));
     const mode = checkMode(config, probes);
+    // A password the servers do not need is not sent (ioredis would print its own warning); the user is told instead.
+    const passwordUnneeded = probes.every((p) => p.passwordUnneeded === true);
+    const warnings = passwordUnneeded
+      ? [config.password !== undefined
+        ? `target ${name}: ${name}_PASSWORD is set but ${probes.map((p) => p.server.display).join(',')} requires no password, so none was sent (unset ${name}_PASSWORD)`
+        : `target ${name}: the URL in ${name}_SERVERS holds a password but ${probes.map((p) => p.server.display).join(',')} requires none, so none was sent (drop it from the URL)`]
+      : [];
     const firstProbe = probes[0];
     let roles = { primaries: mode === 'proxy' ? 0 : 1, replicas: Number(firstProbe?.info.get('connected_slaves') ?? 0) };
     if (mode === 'cluster' && firstProbe?.clusterNodes !== undefined) roles = countClusterRoles(firstProbe.clusterNodes);
@@ -317,7 +401,7 @@ export const ioredisDriver: Driver = {
     if (mode === 'cluster') {
       // TLS options are set per node (startup nodes here, discovered nodes by natMap): a node's name is its own host.
       redis = new Cluster(config.servers.map((s) => ({ host: s.host, port: s.port, ...(config.tls ? { tls: tlsOptionsFor(config, s.host) } : {}) })), {
-        redisOptions: baseOptions(config, first, controls, undefined),
+        redisOptions: baseOptions(config, first, controls, undefined, !passwordUnneeded),
         ...(config.tls ? clusterTlsOptions(config) : {}),
         lazyConnect: true,
         enableOfflineQueue: false,
@@ -330,7 +414,7 @@ export const ioredisDriver: Driver = {
       });
     } else {
       redis = new Redis({
-        ...baseOptions(config, first, controls),
+        ...baseOptions(config, first, controls, first.host, !passwordUnneeded),
         host: first.host,
         port: first.port,
         lazyConnect: true,
@@ -351,7 +435,7 @@ export const ioredisDriver: Driver = {
         throw await unreachable(config, node, nodeError.error, controls);
       }
       dropCredentials(error);
-      const reason = redactPasswords(error instanceof Error ? error.message : String(error), config);
+      const reason = redact(error instanceof Error ? error.message : String(error), config);
       throw new TargetUnreachableError(config.name, config.servers.map((s) => s.display).join(','), reason, CHECK_ADDRESS, { cause: error });
     }
     return {
@@ -367,6 +451,7 @@ export const ioredisDriver: Driver = {
         clientVersion: IOREDIS_VERSION,
         servers: config.servers.map((s) => s.display),
         tls: config.tls,
+        ...(warnings.length > 0 ? { warnings } : {}),
       },
     };
   },

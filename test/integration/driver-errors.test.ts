@@ -1,17 +1,31 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { inspect } from 'node:util';
 import { after, before, describe, it } from 'node:test';
+import { ConfigError } from '../../src/config/errors.js';
+import type { RunControls, TargetConfig } from '../../src/config/resolve.js';
 import { startRedisServer } from '../../src/local/index.js';
 import type { ResultsDocument } from '../../src/report/index.js';
-import { ConnectionLostError, OpTimeoutError, TargetMismatchError, TargetUnreachableError } from '../../src/targets/index.js';
-import { keySlot, translateOpError } from '../../src/targets/ioredis.js';
+import { ClusterRedirectError, ConnectionLostError, OpTimeoutError, TargetMismatchError, TargetUnreachableError } from '../../src/targets/index.js';
+import { ioredisDriver, keySlot, translateOpError } from '../../src/targets/ioredis.js';
 import { runCli } from '../helpers/cli.js';
 import { commandCount, connect, standalone, tempDir } from '../helpers/servers.js';
 
 const out = tempDir('cachebench-driver-errors-');
 let good: Awaited<ReturnType<typeof standalone>>;
 const SMALL = { READ_RATIO: '5', WRITE_COUNT: '4', PAYLOAD_BYTES: '64' };
+const CONTROLS = { opTimeoutMs: 2000, connectTimeoutMs: 2000 } as RunControls;
+
+/** A target's configuration as validation would give it, for calling the driver directly. */
+function targetConfig(name: string, addresses: readonly string[], extra: Partial<TargetConfig> = {}): TargetConfig {
+  const servers = addresses.map((a) => {
+    const colon = a.lastIndexOf(':');
+    return { host: a.slice(0, colon), port: Number(a.slice(colon + 1)), tls: false, display: a };
+  });
+  return { name, servers, mode: 'auto', client: 'ioredis', tls: false, sources: {}, ...extra };
+}
 
 before(async () => {
   good = await standalone();
@@ -22,7 +36,7 @@ after(async () => {
 });
 
 describe('wrong or missing password', () => {
-  it('exit 3; the message says to set <NAME>_PASSWORD, has no doubled full stop and never the password', async () => {
+  it('exit 3; a wrong password: check <NAME>_PASSWORD; none: set it; no doubled full stop, never the password', async () => {
     const locked = await standalone();
     try {
       const admin = connect(locked.server.port);
@@ -30,19 +44,42 @@ describe('wrong or missing password', () => {
       admin.disconnect();
       const wrong = await runCli(['run'], { env: { AUTH_SERVERS: locked.address, AUTH_PASSWORD: 'wrong-secret-42', ...SMALL } });
       assert.equal(wrong.code, 3, wrong.stderr);
-      assert.match(wrong.stderr, /target AUTH: cannot use 127\.0\.0\.1:\d+: WRONGPASS .*\. Fix: set AUTH_PASSWORD \(and AUTH_USERNAME for an ACL user\), or put them in the URL: redis:\/\/<user>:<password>@host:port/);
+      assert.match(wrong.stderr, /target AUTH: cannot use 127\.0\.0\.1:\d+: WRONGPASS .*\. Fix: check AUTH_PASSWORD \(and AUTH_USERNAME\): the server rejected them; or put them in the URL: redis:\/\/<user>:<password>@host:port/);
+      assert.doesNotMatch(wrong.stderr, /Fix: set AUTH_PASSWORD/);
       assert.doesNotMatch(wrong.stderr, /\.\./);
       assert.ok(!wrong.stderr.includes('wrong-secret-42') && !wrong.stdout.includes('wrong-secret-42'), 'password leaked');
+      // The failed AUTH (its arguments hold the password) is dropped from the error's cause, too.
+      const direct = await ioredisDriver.connect(targetConfig('AUTH', [locked.address], { password: 'wrong-secret-42' }), CONTROLS).then(() => undefined, (e: unknown) => e);
+      assert.ok(direct instanceof TargetUnreachableError, String(direct));
+      assert.ok(!inspect(direct, { depth: 10 }).includes('wrong-secret-42'), 'password in the error or its cause');
       const inUrl = await runCli(['run'], { env: { AUTH_SERVERS: `redis://:wrong-secret-42@${locked.address}`, ...SMALL } });
       assert.equal(inUrl.code, 3, inUrl.stderr);
+      assert.match(inUrl.stderr, /WRONGPASS .*\. Fix: check the user name and password in the URL in AUTH_SERVERS \(redis:\/\/<user>:<password>@host:port\): the server rejected them/);
       assert.ok(!inUrl.stderr.includes('wrong-secret-42'), 'password leaked');
       const missing = await runCli(['run'], { env: { AUTH_SERVERS: locked.address, ...SMALL } });
       assert.equal(missing.code, 3, missing.stderr);
-      assert.match(missing.stderr, /NOAUTH Authentication required\. Fix: set AUTH_PASSWORD/);
+      assert.match(missing.stderr, /NOAUTH Authentication required\. Fix: set AUTH_PASSWORD \(and AUTH_USERNAME for an ACL user\), or put them in the URL: redis:\/\/<user>:<password>@host:port/);
       assert.doesNotMatch(missing.stderr, /required\.\./);
     } finally {
       await locked.stop();
     }
+  });
+
+  it('a password the server does not need: not sent, no ioredis [WARN] on stderr, a warning in the target info', async () => {
+    const result = await runCli(['run', '--min-iterations', '2', '--max-iterations', '2'], { env: { OPEN_SERVERS: good.address, OPEN_PASSWORD: 'unneeded-secret-42', ...SMALL } });
+    assert.equal(result.code, 0, result.stderr);
+    assert.doesNotMatch(result.stderr, /\[WARN\]|does not require a password/);
+    assert.ok(!result.stderr.includes('unneeded-secret-42') && !result.stdout.includes('unneeded-secret-42'), 'password leaked');
+    const target = await ioredisDriver.connect(targetConfig('OPEN', [good.address], { password: 'unneeded-secret-42' }), CONTROLS);
+    try {
+      assert.deepEqual(target.info.warnings, [`target OPEN: OPEN_PASSWORD is set but ${good.address} requires no password, so none was sent (unset OPEN_PASSWORD)`]);
+      await target.client.set('cachebench:driver-errors:open', Buffer.from('x'), 10);
+    } finally {
+      await target.client.close();
+    }
+    const plain = await ioredisDriver.connect(targetConfig('PLAIN', [good.address]), CONTROLS);
+    await plain.client.close();
+    assert.equal(plain.info.warnings, undefined);
   });
 });
 
@@ -57,7 +94,7 @@ describe('a refused connection', () => {
 });
 
 describe('a target that dies mid-run', () => {
-  it('its errors in results.json read "connection to 127.0.0.1:<port> lost", not ioredis internals', async () => {
+  it('two targets, one SIGKILLed: every error in results.json is a translated message naming the server', async () => {
     const doomed = await standalone();
     let killed = false;
     try {
@@ -67,7 +104,7 @@ describe('a target that dies mid-run', () => {
         onStderr: (text) => {
           if (!killed && text.includes('round 1/')) {
             killed = true;
-            void doomed.server.process.stop(0);
+            process.kill(doomed.server.process.pid, 'SIGKILL');
           }
         },
       });
@@ -77,10 +114,15 @@ describe('a target that dies mid-run', () => {
       const entry = doc.results.find((e) => e.target.name === 'DOOMED');
       const messages = Object.keys(entry?.errors ?? {});
       assert.ok(messages.length > 0, 'no errors recorded');
-      assert.ok(messages.some((m) => m.includes(`connection to ${doomed.address} lost`)), messages.join(' | '));
-      for (const m of messages) {
-        assert.doesNotMatch(m, /Stream isn't writeable|enableOfflineQueue|Connection is closed/);
-        assert.doesNotMatch(m, /cachebench:/, 'a key in an error message');
+      // An allow-list: whatever ioredis raised, only the translated forms may reach the user.
+      const server = doomed.address.replace(/\./g, '\\.');
+      const allowed = [
+        new RegExp(`^(SET|GET|DEL): connection to ${server} lost$`),
+        new RegExp(`^(SET|GET|DEL): no reply from ${server} within OP_TIMEOUT_MS=500 ms$`),
+      ];
+      for (const m of messages) assert.ok(allowed.some((r) => r.test(m)), `untranslated error message: ${m}`);
+      for (const text of [entry?.error ?? '', result.stderr, result.stdout]) {
+        assert.doesNotMatch(text, /maxRetriesPerRequest|max retries per request|Stream isn't writeable|enableOfflineQueue|Connection is closed/);
       }
       assert.deepEqual(doc.results.find((e) => e.target.name === 'GOOD')?.errors, {});
     } finally {
@@ -130,11 +172,25 @@ describe('mode mismatches found by probing', () => {
     assert.equal(result.code, 3, result.stderr);
   });
 
+  it('the driver never throws ConfigError: two servers with MODE=standalone or proxy are a TargetMismatchError before any probe', async () => {
+    for (const mode of ['standalone', 'proxy'] as const) {
+      const before = await commandCount(node?.server.port ?? 0, 'cluster');
+      const error = await ioredisDriver.connect(targetConfig('TWO', [good.address, node?.address ?? ''], { mode }), CONTROLS).then(() => undefined, (e: unknown) => e);
+      assert.ok(error instanceof TargetMismatchError, String(error));
+      assert.ok(!(error instanceof ConfigError));
+      assert.match(error.message, new RegExp(`TWO_MODE=${mode} takes one server but TWO_SERVERS lists 2\\. Fix: list one server in TWO_SERVERS`));
+      assert.doesNotMatch(error.message, /proxy in front/);
+      assert.equal(await commandCount(node?.server.port ?? 0, 'cluster'), before, 'the cluster node was probed');
+    }
+    const none = await ioredisDriver.connect(targetConfig('NONE', []), CONTROLS).then(() => undefined, (e: unknown) => e);
+    assert.ok(none instanceof TargetMismatchError && !(none instanceof ConfigError), String(none));
+  });
+
   it('two servers with MODE=standalone is a config error found before any traffic: exit 2', async () => {
     const before = await commandCount(node?.server.port ?? 0, 'cluster');
     const result = await runCli(['run'], { env: { TWO_SERVERS: `${good.address},${node?.address ?? ''}`, TWO_MODE: 'standalone', ...SMALL } });
     assert.equal(result.code, 2, result.stderr);
-    assert.match(result.stderr, /TWO_SERVERS lists 2 servers but TWO_MODE=standalone is one server\. Fix: /);
+    assert.match(result.stderr, /TWO_MODE="standalone" \(from process environment\): TWO_SERVERS lists 2 servers.*\. Fix: /);
     assert.equal(await commandCount(node?.server.port ?? 0, 'cluster'), before, 'the cluster node was probed');
   });
 });
@@ -161,5 +217,112 @@ describe('error classes and op error translation (unit)', () => {
     assert.equal(slow.message, 'no reply from 127.0.0.1:26103 within OP_TIMEOUT_MS=2000 ms');
     const oom = new Error('OOM command not allowed when used memory > \'maxmemory\'.');
     assert.equal(translateOpError(oom, 'a:1', 2000), oom);
+  });
+
+  it('every ioredis internal for a lost connection or an unsettled cluster becomes a short message naming the server', () => {
+    const named = (message: string, name = 'Error'): Error => Object.assign(new Error(message), { name });
+    const lost = [
+      named('Reached the max retries per request limit (which is 0). Refer to "maxRetriesPerRequest" option for details.', 'MaxRetriesPerRequestError'),
+      named('Connection is closed.'),
+      named("Stream isn't writeable and enableOfflineQueue options is false"),
+      named("Cluster isn't ready and enableOfflineQueue options is false"),
+      named('Cluster is disconnected.'),
+      named('None of startup nodes is available'),
+      named('Failed to refresh slots cache.', 'ClusterAllFailedError'),
+      named('some future wording', 'MaxRetriesPerRequestError'),
+      Object.assign(named('read ECONNRESET'), { code: 'ECONNRESET' }),
+      named('connect ECONNREFUSED 127.0.0.1:26103'),
+    ];
+    for (const error of lost) {
+      const translated = translateOpError(error, '127.0.0.1:26103', 2000);
+      assert.ok(translated instanceof ConnectionLostError, error.message);
+      assert.equal(translated.message, 'connection to 127.0.0.1:26103 lost');
+      assert.equal(translated.cause, error);
+    }
+    const loop = translateOpError(named('Too many Cluster redirections. Last error: ReplyError: MOVED 3999 127.0.0.1:7001'), '127.0.0.1:7000', 2000);
+    assert.ok(loop instanceof ClusterRedirectError);
+    assert.equal(loop.message, 'too many cluster redirections (MOVED/ASK) for an op on 127.0.0.1:7000: the cluster\'s slots are moving or its nodes disagree');
+  });
+});
+
+/**
+ * A child process that connects a target with the driver, prints "connected", waits for a line on stdin,
+ * closes the client and prints "closed <ms>". The test measures how long the process outlives that line.
+ */
+const CLOSE_CHILD = `
+import { ioredisDriver } from ${JSON.stringify(new URL('../../src/targets/ioredis.js', import.meta.url).href)};
+const address = process.env.ADDRESS;
+const colon = address.lastIndexOf(':');
+const server = { host: address.slice(0, colon), port: Number(address.slice(colon + 1)), tls: false, display: address };
+const target = await ioredisDriver.connect({ name: 'X', servers: [server], mode: 'auto', client: 'ioredis', tls: false, sources: {} }, { opTimeoutMs: 2000, connectTimeoutMs: 2000 });
+await target.client.set('cachebench:driver-errors:close', Buffer.from('x'), 10);
+process.stdout.write('connected\\n');
+await new Promise((resolve) => process.stdin.once('data', resolve));
+process.stdin.destroy();
+const started = Date.now();
+await target.client.close();
+process.stdout.write('closed ' + (Date.now() - started) + '\\n');
+`;
+
+async function closeTiming(address: string, before: () => void | Promise<void>): Promise<{ closeMs: number; lingerMs: number }> {
+  const child = spawn(process.execPath, ['--input-type=module', '-e', CLOSE_CHILD], { env: { ...process.env, ADDRESS: address }, stdio: ['pipe', 'pipe', 'inherit'] });
+  let stdout = '';
+  let closedAt = 0;
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      if (stdout.includes('connected\n')) resolve();
+      if (/closed \d+\n/.test(stdout) && closedAt === 0) closedAt = Date.now();
+    });
+    child.on('exit', () => reject(new Error(`child exited early: ${stdout}`)));
+  });
+  await before();
+  child.stdin.write('go\n');
+  const code = await exited;
+  assert.equal(code, 0, stdout);
+  const closeMs = Number(/closed (\d+)/.exec(stdout)?.[1]);
+  return { closeMs, lingerMs: Date.now() - closedAt };
+}
+
+describe('closing a client', () => {
+  it('healthy: QUIT is sent, and the process ends at once', async () => {
+    const server = await standalone();
+    try {
+      const before = await commandCount(server.server.port, 'quit');
+      const { closeMs, lingerMs } = await closeTiming(server.address, () => undefined);
+      assert.equal(await commandCount(server.server.port, 'quit'), before + 1, 'no QUIT');
+      assert.ok(closeMs < 300 && lingerMs < 300, `close ${closeMs} ms, then alive ${lingerMs} ms`);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('a frozen (SIGSTOP) server: close returns within QUIT_WAIT_MS and no timer keeps the process alive', async () => {
+    const server = await standalone();
+    try {
+      const { closeMs, lingerMs } = await closeTiming(server.address, () => {
+        process.kill(server.server.process.pid, 'SIGSTOP');
+      });
+      assert.ok(closeMs < 800 && lingerMs < 300, `close ${closeMs} ms, then alive ${lingerMs} ms`);
+    } finally {
+      process.kill(server.server.process.pid, 'SIGCONT');
+      await server.stop();
+    }
+  });
+
+  it('a dead (SIGKILL) server: close returns at once and no timer keeps the process alive', async () => {
+    const server = await standalone();
+    try {
+      const { closeMs, lingerMs } = await closeTiming(server.address, async () => {
+        process.kill(server.server.process.pid, 'SIGKILL');
+        await server.server.process.exited;
+        // Past the first reconnect attempt: ioredis is "reconnecting" on a closed socket (the reviewer's case).
+        await new Promise((r) => setTimeout(r, 500));
+      });
+      assert.ok(closeMs < 300 && lingerMs < 300, `close ${closeMs} ms, then alive ${lingerMs} ms`);
+    } finally {
+      await server.stop();
+    }
   });
 });

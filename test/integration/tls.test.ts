@@ -162,7 +162,14 @@ describe('certificate errors (unit): what is wrong and the fix', () => {
   }
   it('auth and refusal', () => {
     assert.match(diagnoseConnectError(new Error('NOAUTH Authentication required.'), server, ctx).fix, /^set CACHE_PASSWORD \(and CACHE_USERNAME for an ACL user\), or put them in the URL/);
-    assert.match(diagnoseConnectError(new Error('WRONGPASS invalid username-password pair or user is disabled.'), server, ctx).fix, /^set CACHE_PASSWORD/);
+    const wrongpass = new Error('WRONGPASS invalid username-password pair or user is disabled.');
+    assert.match(diagnoseConnectError(wrongpass, server, ctx).fix, /^set CACHE_PASSWORD/);
+    // A password was given: the fix is to check it, not to set it.
+    assert.equal(diagnoseConnectError(wrongpass, server, { ...ctx, passwordFrom: 'option' }).fix,
+      'check CACHE_PASSWORD (and CACHE_USERNAME): the server rejected them; or put them in the URL: redis://<user>:<password>@host:port');
+    assert.equal(diagnoseConnectError(wrongpass, server, { ...ctx, passwordFrom: 'url' }).fix,
+      'check the user name and password in the URL in CACHE_SERVERS (redis://<user>:<password>@host:port): the server rejected them');
+    assert.match(diagnoseConnectError(new Error("ERR wrong number of arguments for 'auth' command"), server, { ...ctx, passwordFrom: 'option' }).fix, /^unset CACHE_USERNAME/);
     assert.equal(diagnoseConnectError(withCode('ECONNREFUSED', 'connect ECONNREFUSED 10.0.0.5:6379'), server, ctx).fix, 'check that the server runs and the address is right');
     assert.match(diagnoseConnectError(new Error('cluster_state is fail, not ok'), server, ctx).fix, /cluster_state:ok/);
   });
