@@ -98,7 +98,12 @@ export async function runCommand(args: RunArgs): Promise<number> {
     }
     const progress = createProgress({ isTTY: process.stderr.isTTY === true, write: say }, validated.quiet);
     try {
-      const result = await executeRun(plan, { runId: validated.outputs.runId, seed: validated.seed, signal: traps.signal, onProgress: progress.onProgress });
+      const onProgress = (e: Parameters<typeof progress.onProgress>[0]): void => {
+        // Driver warnings (e.g. a password a server does not need) are said even with --quiet.
+        if (e.kind === 'connected') for (const t of e.targets) for (const w of t.info.warnings ?? []) warn(w);
+        progress.onProgress(e);
+      };
+      const result = await executeRun(plan, { runId: validated.outputs.runId, seed: validated.seed, signal: traps.signal, onProgress });
       progress.done();
       const { layout, clientCpus, serverCpus, description } = validated.placement;
       const placement = deployment !== undefined ? { layout, clientCpus, serverCpus, description } : undefined;

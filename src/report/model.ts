@@ -86,6 +86,8 @@ export interface TargetEnvironment {
   readonly client: string;
   readonly clientVersion: string;
   readonly tls: boolean;
+  /** What the driver noticed while connecting (e.g. a password the server does not need). */
+  readonly warnings: readonly string[];
   /** Each `<NAME>_*` option set, with its value and source. A password's value is never recorded. */
   readonly options: Readonly<Record<string, SettingRecord>>;
 }
@@ -261,6 +263,7 @@ export function buildDocument(run: RunResult, explicitBaseline: string | undefin
         client: t.info.client,
         clientVersion: t.info.clientVersion,
         tls: t.info.tls,
+        warnings: t.info.warnings ?? [],
         options: Object.fromEntries(Object.entries(t.config.sources).map(([option, source]) => [
           `${t.config.name}_${option}`,
           { value: optionValue(t.config, option as TargetOption), source: describeSource(source) },

@@ -285,6 +285,7 @@ async function closeTiming(address: string, before: () => void | Promise<void>):
   return { closeMs, lingerMs: Date.now() - closedAt };
 }
 
+// Bounds are generous (a loaded 2-core machine): the old behaviour took 2 s (ioredis's disconnectTimeout) and more.
 describe('closing a client', () => {
   it('healthy: QUIT is sent, and the process ends at once', async () => {
     const server = await standalone();
@@ -292,7 +293,7 @@ describe('closing a client', () => {
       const before = await commandCount(server.server.port, 'quit');
       const { closeMs, lingerMs } = await closeTiming(server.address, () => undefined);
       assert.equal(await commandCount(server.server.port, 'quit'), before + 1, 'no QUIT');
-      assert.ok(closeMs < 300 && lingerMs < 300, `close ${closeMs} ms, then alive ${lingerMs} ms`);
+      assert.ok(closeMs < 1200 && lingerMs < 1200, `close ${closeMs} ms, then alive ${lingerMs} ms`);
     } finally {
       await server.stop();
     }
@@ -304,7 +305,7 @@ describe('closing a client', () => {
       const { closeMs, lingerMs } = await closeTiming(server.address, () => {
         process.kill(server.server.process.pid, 'SIGSTOP');
       });
-      assert.ok(closeMs < 800 && lingerMs < 300, `close ${closeMs} ms, then alive ${lingerMs} ms`);
+      assert.ok(closeMs < 1500 && lingerMs < 1200, `close ${closeMs} ms, then alive ${lingerMs} ms`);
     } finally {
       process.kill(server.server.process.pid, 'SIGCONT');
       await server.stop();
@@ -320,7 +321,7 @@ describe('closing a client', () => {
         // Past the first reconnect attempt: ioredis is "reconnecting" on a closed socket (the reviewer's case).
         await new Promise((r) => setTimeout(r, 500));
       });
-      assert.ok(closeMs < 300 && lingerMs < 300, `close ${closeMs} ms, then alive ${lingerMs} ms`);
+      assert.ok(closeMs < 1200 && lingerMs < 1200, `close ${closeMs} ms, then alive ${lingerMs} ms`);
     } finally {
       await server.stop();
     }
