@@ -11,6 +11,8 @@ export interface KeySpec {
   readonly default: number | string;
   /** A list value in a scenario file (or comma list elsewhere) makes a parameter sweep. */
   readonly sweepable: boolean;
+  /** For string keys: the allowed values. */
+  readonly choices?: readonly string[];
   /** Accepts a trailing % (value divided by 100). */
   readonly percent?: boolean;
   readonly description: string;
@@ -31,6 +33,8 @@ export const KEY_SPECS: readonly KeySpec[] = [
     description: 'invocations of the seed loop per iteration; 0: a pilot stage picks it so that an iteration takes about ITERATION_TIME_MS (statistics stay per invocation)' },
   { name: 'ITERATION_TIME_MS', type: 'int', min: 1, max: 600_000, default: 100, sweepable: false,
     description: 'iteration length the pilot stage aims for, in ms (BenchmarkDotNet\'s IterationTime)' },
+  { name: 'INTERLEAVE', type: 'string', default: 'iteration', sweepable: false, choices: ['iteration', 'key'],
+    description: 'how targets alternate within a round: iteration (each runs its whole iteration in turn) or key (each key\'s SET and GETs in turn, ABBA; every target sees the same stretch of time)' },
   { name: 'WARMUP_ITERATIONS', type: 'int', min: 0, max: 1000, default: 2, sweepable: false,
     description: 'iterations per target run first and discarded' },
   { name: 'MIN_ITERATIONS', type: 'int', min: 2, max: 100_000, default: 15, sweepable: false,

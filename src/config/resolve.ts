@@ -29,6 +29,8 @@ export interface RunControls {
   readonly invocationCount: number;
   /** Iteration length the pilot stage aims for, in ms. */
   readonly iterationTimeMs: number;
+  /** How targets alternate within a round: whole iterations, or key by key (ABBA). */
+  readonly interleave: 'iteration' | 'key';
   readonly minIterations: number;
   readonly maxIterations: number;
   readonly maxRelativeError: number;
@@ -432,6 +434,7 @@ function buildScenario(file: string | undefined, layers: readonly Layer[], warni
     warmupIterations: num('WARMUP_ITERATIONS'),
     invocationCount: num('INVOCATION_COUNT'),
     iterationTimeMs: num('ITERATION_TIME_MS'),
+    interleave: settings.get('INTERLEAVE')?.value === 'key' ? 'key' : 'iteration',
     minIterations: num('MIN_ITERATIONS'),
     maxIterations: num('MAX_ITERATIONS'),
     maxRelativeError: num('MAX_RELATIVE_ERROR'),

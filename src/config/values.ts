@@ -13,7 +13,13 @@ function fixFor(spec: KeySpec): string {
 /** Parses one scalar of a key from a scenario file (number or string) or an env/flag string. */
 export function parseScalar(spec: KeySpec, raw: unknown, source: Source): Scalar {
   if (spec.type === 'string') {
-    if (typeof raw === 'string' || typeof raw === 'number') return String(raw);
+    if (typeof raw === 'string' || typeof raw === 'number') {
+      const text = String(raw).trim();
+      if (spec.choices !== undefined && !spec.choices.includes(text.toLowerCase())) {
+        throw badValue(spec.name, raw, source, 'not one of the choices', `set ${spec.name} to one of ${spec.choices.join(', ')}`);
+      }
+      return spec.choices !== undefined ? text.toLowerCase() : String(raw);
+    }
     throw badValue(spec.name, raw, source, 'expected a text value', fixFor(spec));
   }
   let value: number;

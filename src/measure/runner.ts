@@ -137,16 +137,67 @@ async function iterate(run: TargetRun, prefix: string, params: CaseParams, recor
   run.undeletedKeys += await deleteKeys(run.target.client, plan.keys.slice(0, outcome?.attempted ?? plan.keys.length));
   run.current = undefined;
   if (result.state !== 'completed' || outcome === undefined || outcome.state === 'failed') {
-    run.failedIterations++;
-    run.consecutiveFailures++;
-    run.error = outcome?.state === 'failed' ? outcome.error : result.state === 'errored' ? result.error.message : `iteration ${result.state}`;
-    if (run.consecutiveFailures >= MAX_CONSECUTIVE_FAILURES) run.state = 'errored';
+    noteFailure(run, outcome?.state === 'failed' ? outcome.error : result.state === 'errored' ? result.error.message : `iteration ${result.state}`);
     return undefined;
   }
   if (outcome.state === 'aborted') return undefined;
   run.consecutiveFailures = 0;
   const ms = result.latency.samples?.[0];
   return ms === undefined ? undefined : ms / run.invocations;
+}
+
+/** Records a failed iteration of a target; drops it after MAX_CONSECUTIVE_FAILURES in a row. */
+function noteFailure(run: TargetRun, error: string): void {
+  run.failedIterations++;
+  run.consecutiveFailures++;
+  run.error = error;
+  if (run.consecutiveFailures >= MAX_CONSECUTIVE_FAILURES) run.state = 'errored';
+}
+
+/**
+ * One round with the targets interleaved key by key (INTERLEAVE: key): every target's iteration
+ * is prepared, then for each key in turn every target runs that key's SET and GETs, the order
+ * reversed on every other key (ABBA). Each target's iteration time is the sum of its own key
+ * segments, so all targets are measured across the same stretch of time: a slow episode of the
+ * machine (GC, a scheduler hiccup, lasting ~10–200 ms) hits all of them instead of one.
+ * Returns the time per invocation of each target whose iteration completed.
+ */
+async function interleavedRound(order: readonly TargetRun[], prefix: string, params: CaseParams, ttlSeconds: number, shouldStop: StopCheck, clock: () => number): Promise<Map<TargetRun, number>> {
+  const plans = new Map(order.map((run) => [run, prepareIteration(prefix, params, run.invocations)]));
+  const totals = new Map(order.map((run) => [run, 0]));
+  const attempted = new Map(order.map((run) => [run, 0]));
+  const failed = new Map<TargetRun, string>();
+  let aborted = false;
+  const keys = (plans.get(order[0] as TargetRun)?.keys.length) ?? 0;
+  for (let k = 0; k < keys && !aborted; k++) {
+    const turn = k % 2 === 0 ? order : [...order].reverse();
+    for (const run of turn) {
+      if (failed.has(run)) continue;
+      const plan = plans.get(run) as IterationPlan;
+      const segment = { keys: [plan.keys[k] as string], payloads: [plan.payloads[k] as Buffer] };
+      const t0 = clock();
+      const outcome = await runSeedIteration(run.target.client, segment, params.READ_RATIO, ttlSeconds, run.tally, run.recorder, shouldStop);
+      totals.set(run, (totals.get(run) ?? 0) + (clock() - t0));
+      attempted.set(run, k + outcome.attempted);
+      if (outcome.state === 'failed') failed.set(run, outcome.error);
+      if (outcome.state === 'aborted') {
+        aborted = true;
+        break;
+      }
+    }
+  }
+  const times = new Map<TargetRun, number>();
+  for (const run of order) {
+    const plan = plans.get(run) as IterationPlan;
+    run.undeletedKeys += await deleteKeys(run.target.client, plan.keys.slice(0, attempted.get(run)));
+    const error = failed.get(run);
+    if (error !== undefined) noteFailure(run, error);
+    else if (!aborted) {
+      run.consecutiveFailures = 0;
+      times.set(run, (totals.get(run) ?? 0) / run.invocations);
+    }
+  }
+  return times;
 }
 
 /** Payloads one iteration may hold when the pilot stage multiplies invocations. */
@@ -183,6 +234,8 @@ export async function runCase(
   const random = options.random ?? Math.random;
   const now = options.clock ?? (() => performance.now());
   const provider = options.clock !== undefined ? clockProvider(options.clock) : hrtimeNowTimestampProvider;
+  // Key segments are timed with the same timer tinybench uses (hrtime), in ms.
+  const segmentClock = (): number => provider.toMs(provider.fn());
   const { signal, onProgress, keyPrefix } = options;
   const started = now();
   // MAX_TIME covers warm-up and rounds, and is checked before every op: a long iteration is cut
@@ -240,7 +293,19 @@ export async function runCase(
     }
     roundOrders.push(order.map((r) => r.target.config.name));
     for (const run of runs) run.roundSamplesMs.push(null);
-    for (const run of order) {
+    if (controls.interleave === 'key') {
+      const times = await interleavedRound(order, keyPrefix, params, controls.keyTtlSeconds, shouldStop, segmentClock);
+      for (const run of order) {
+        const ms = times.get(run);
+        if (ms !== undefined) {
+          run.samplesMs.push(ms);
+          run.roundSamplesMs[run.roundSamplesMs.length - 1] = ms;
+        }
+        noteErrored(run);
+      }
+      stopReason = interrupted();
+    }
+    for (const run of controls.interleave === 'key' ? [] : order) {
       // An iteration cut short by Ctrl-C or the budget returns no time: it is no sample.
       const ms = await iterate(run, keyPrefix, params, run.recorder);
       if (ms !== undefined) {

@@ -47,7 +47,7 @@ function fakeTarget(name: string, clock: FakeClock, latencyMs: (op: number) => n
 const seeded = seededRandom;
 
 const CONTROLS: RunControls = {
-  keyTtlSeconds: 60, warmupIterations: 0, invocationCount: 1, iterationTimeMs: 100, minIterations: 15, maxIterations: 100, maxRelativeError: 0.02,
+  keyTtlSeconds: 60, warmupIterations: 0, invocationCount: 1, iterationTimeMs: 100, interleave: 'iteration', minIterations: 15, maxIterations: 100, maxRelativeError: 0.02,
   maxTimeMs: 3_600_000, opTimeoutMs: 1000, connectTimeoutMs: 1000,
 };
 // 2 writes × (1 SET + 4 GETs) = 10 ops per iteration.
@@ -151,6 +151,41 @@ describe('round scheduler (fake clients, fake clock)', () => {
     assert.equal(auto.targets[0]?.iterations.warmup, 1);
     assert.deepEqual(auto.targets[0]?.samplesMs.map((x) => Math.round(x * 1e6) / 1e6), [1, 1]);
     assert.equal(piloted.ops(), (1 + 2 * 10) * 10);
+  });
+
+  it('INTERLEAVE key: targets take turns key by key (ABBA), and each iteration is the sum of its own segments', async () => {
+    const clock = new FakeClock();
+    const log: string[] = [];
+    const logged = (name: string, ms: number): ConnectedTarget & { ops: () => number } => {
+      const t = fakeTarget(name, clock, () => ms);
+      const set = t.client.set.bind(t.client);
+      return { ...t, client: { ...t.client, set: async (k, v, ttl) => { log.push(name); await set(k, v, ttl); } } };
+    };
+    const result = await run([logged('A', 1), logged('B', 2)], clock, { interleave: 'key', minIterations: 3, maxIterations: 3 }, 5);
+    assert.deepEqual(result.targets.map((t) => t.samplesMs), [[10, 10, 10], [20, 20, 20]]);
+    // 2 keys per iteration: order o, then o reversed, in every round.
+    for (let round = 0; round < 3; round++) {
+      const order = result.roundOrders[round] as string[];
+      assert.deepEqual(log.slice(round * 4, round * 4 + 4), [...order, ...[...order].reverse()]);
+    }
+    assert.equal(result.targets[0]?.verification.verified, 3 * 2 * 4);
+  });
+
+  it('INTERLEAVE key: a slow episode of the machine hits every target alike, so the per-round ratio stays exact', async () => {
+    // 20 keys × 5 ops of 1 ms: 100 ms per iteration, 200 ms per round. Ops cost 3× more while the
+    // clock is in [250, 300) ms: a machine-wide hiccup shorter than an iteration.
+    const episode = (clock: FakeClock) => () => (clock.ms >= 250 && clock.ms < 300 ? 3 : 1);
+    const ratios = async (interleave: 'iteration' | 'key'): Promise<number[]> => {
+      const clock = new FakeClock();
+      const result = await runCase([fakeTarget('A', clock, episode(clock)), fakeTarget('B', clock, episode(clock))], { ...PARAMS, WRITE_COUNT: 20 },
+        { ...CONTROLS, interleave, minIterations: 5, maxIterations: 5 }, { keyPrefix: 'cachebench:test:', random: seeded(3), clock: clock.now });
+      const [a, b] = result.targets.map((t) => t.roundSamplesMs as number[]);
+      return (a as number[]).map((x, i) => ((b as number[])[i] as number) / x);
+    };
+    const byKey = await ratios('key');
+    const byIteration = await ratios('iteration');
+    assert.ok(byKey.every((r) => Math.abs(r - 1) < 0.1), `key: ${byKey.map((r) => r.toFixed(3)).join(' ')}`);
+    assert.ok(byIteration.some((r) => Math.abs(r - 1) > 0.25), `iteration: ${byIteration.map((r) => r.toFixed(3)).join(' ')}`);
   });
 
   it('an abort ends the run at the next op with state aborted', async () => {
