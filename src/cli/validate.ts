@@ -5,7 +5,7 @@ import { ConfigError } from '../config/errors.js';
 import { KEY_SPECS, flagName, type Mode } from '../config/keys.js';
 import { resolveConfig, type LocalTargetSpec, type RunPlan } from '../config/resolve.js';
 import type { GateOptions } from '../compare/index.js';
-import { CPU_LAYOUTS, TOPOLOGIES, planPlacement, type CpuLayout, type Placement, type TopologyName } from '../local/index.js';
+import { CPU_LAYOUTS, TOPOLOGIES, planPlacement, requireBinary, type CpuLayout, type Placement, type TopologyName } from '../local/index.js';
 import { MAX_SEED, newSeed } from '../measure/random.js';
 import { absolutePath, checkWritable, explainPath, makeDirs, prepareExports, type ExportTarget } from './files.js';
 import { checkInRunGate, parseAlpha, parseThreshold } from './gate.js';
@@ -57,18 +57,27 @@ export interface ValidatedRun {
   readonly placement: Placement;
 }
 
-/** `--cpu-layout`: one of CPU_LAYOUTS; planned for this machine's core count. */
-export function parseLayout(raw: string | undefined): Placement {
+/**
+ * `--cpu-layout`: one of CPU_LAYOUTS, planned within the CPUs this process may use. Only local
+ * topologies are pinned: without them the layout is not applied (and never an error).
+ */
+export function parseLayout(raw: string | undefined, withLocal: boolean): Placement {
   const text = (raw ?? 'auto').trim().toLowerCase();
   if (!(CPU_LAYOUTS as readonly string[]).includes(text)) {
     throw new ConfigError(`--cpu-layout ${JSON.stringify(raw)} is not a layout. Fix: use one of ${CPU_LAYOUTS.join(', ')}`);
   }
+  if (!withLocal) return planPlacement('none');
   try {
-    return planPlacement(text as CpuLayout);
+    const placement = planPlacement(text as CpuLayout);
+    if (placement.layout !== 'none') requireBinary('taskset');
+    return placement;
   } catch (error: unknown) {
     throw new ConfigError(error instanceof Error ? error.message : String(error), { cause: error });
   }
 }
+
+/** True for a loopback host (such a server shares this machine's CPUs with the pinned ones). */
+const isLoopback = (host: string): boolean => /^127\./.test(host) || host === '::1' || host === 'localhost';
 
 /** `--seed N`: a whole number from 0 to 4294967295; undefined gives a fresh seed. */
 export function parseSeed(raw: string | undefined): number {
@@ -186,9 +195,8 @@ export function validateRun(args: RunArgs, env: Readonly<Record<string, string |
   }
   prepareExports(args.export ?? [], undefined);
   const seed = parseSeed(args.seed);
-  const placement = parseLayout(args['cpu-layout']);
   const mayDefault = !noLocal && !isCi(env) && !Array.isArray(args.local);
-  const plan = resolveConfig({
+  let plan = resolveConfig({
     scenarioFiles: args.scenarios ?? [],
     env,
     envVars: [...(args.envVars ?? []).map(String), ...parseBdnArgs((args['--'] ?? []).map(String))],
@@ -215,6 +223,13 @@ export function validateRun(args: RunArgs, env: Readonly<Record<string, string |
     }
   }
   const topologies = plan.targets.filter((t) => t.pendingServers === true).map((t) => t.name as TopologyName);
+  const placement = parseLayout(args['cpu-layout'], topologies.length > 0);
+  if (placement.layout !== 'none') {
+    const unpinned = plan.targets.filter((t) => t.pendingServers !== true && t.servers.some((server) => isLoopback(server.host)));
+    if (unpinned.length > 0) {
+      plan = { ...plan, warnings: [...plan.warnings, `${unpinned.map((t) => t.name).join(', ')} ${unpinned.length === 1 ? 'runs' : 'run'} on this machine but not under --cpu-layout ${placement.layout} (only local topologies cachebench starts are pinned): the targets are measured under different placements. Fix: use --cpu-layout none, or --local instead of your own local servers`] };
+    }
+  }
   const outputs = prepareOutputs(args.out, args.export ?? [], newRunId(now), gate !== undefined ? env.GITHUB_STEP_SUMMARY : undefined);
   return { plan, topologies, defaultLocal: explicit.length === 0 && topologies.length > 0, nodeTimeoutMs, ...(gate !== undefined ? { gate } : {}), outputs, quiet: args.quiet, seed, placement };
 }

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { promisify } from 'node:util';
 import { requireBinary } from './binaries.js';
@@ -38,18 +39,46 @@ export function defaultLayout(cores: number): Exclude<CpuLayout, 'auto'> {
   return cores >= 2 ? 'split' : 'none';
 }
 
-export function planPlacement(layout: CpuLayout, cores = availableParallelism()): Placement {
+/** Parses a CPU list such as `0-3,6` into CPU numbers. */
+export function parseCpuList(list: string): number[] {
+  const cpus: number[] = [];
+  for (const part of list.trim().split(',').filter((p) => p !== '')) {
+    const [a, b] = part.split('-').map(Number) as [number, number | undefined];
+    for (let c = a; c <= (b ?? a); c++) cpus.push(c);
+  }
+  return cpus;
+}
+
+/** The CPUs this process may run on (its affinity, e.g. a container's cpuset), from /proc. */
+export function allowedCpus(): number[] {
+  try {
+    const list = /Cpus_allowed_list:\s*(\S+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
+    if (list !== undefined) return parseCpuList(list);
+  } catch (error: unknown) {
+    void error; // no /proc: assume CPUs 0..n-1
+  }
+  return Array.from({ length: availableParallelism() }, (_, i) => i);
+}
+
+const cpuList = (cpus: readonly number[]): string => cpus.join(',');
+
+/**
+ * Plans a layout within the CPUs this process may use (never outside them: a cpuset or a
+ * `taskset` the user ran cachebench under is respected). `auto` with a single allowed CPU is `none`.
+ */
+export function planPlacement(layout: CpuLayout, cpus: readonly number[] = allowedCpus()): Placement {
+  const cores = cpus.length;
   const resolved = layout === 'auto' ? defaultLayout(cores) : layout;
-  const last = cores - 1;
+  const first = cpus[0] ?? 0;
   switch (resolved) {
     case 'none':
       return { layout: resolved, clientCpus: null, serverCpus: null, cores, description: 'not pinned: the scheduler places the client and the servers' };
     case 'shared':
-      return { layout: resolved, clientCpus: '0', serverCpus: '0', cores, description: 'client and every local server on cpu 0 (nothing crosses cores)' };
+      return { layout: resolved, clientCpus: String(first), serverCpus: String(first), cores, description: `client and every local server on cpu ${first} (nothing crosses cores)` };
     case 'split': {
-      if (cores < 2) throw new LocalSetupError('--cpu-layout split needs at least 2 cores. Fix: use --cpu-layout shared or none');
-      const servers = last === 1 ? '1' : `1-${last}`;
-      return { layout: resolved, clientCpus: '0', serverCpus: servers, cores, description: `client on cpu 0, every local server on cpu ${servers}` };
+      if (cores < 2) throw new LocalSetupError(`--cpu-layout split needs 2 usable CPUs, this process may use only cpu ${cpuList(cpus)}. Fix: use --cpu-layout shared or none`);
+      const servers = cpuList(cpus.slice(1));
+      return { layout: resolved, clientCpus: String(first), serverCpus: servers, cores, description: `client on cpu ${first}, every local server on cpu ${servers}` };
     }
   }
 }
@@ -60,7 +89,8 @@ export async function pinProcess(pid: number, cpus: string): Promise<void> {
   try {
     await run(taskset, ['-a', '-p', '-c', cpus, String(pid)], { timeout: 5000 });
   } catch (error: unknown) {
-    throw new LocalSetupError(`cannot pin process ${pid} to cpu ${cpus}: ${error instanceof Error ? error.message : String(error)}. Fix: use --cpu-layout none`, { cause: error });
+    const detail = (error instanceof Error ? error.message : String(error)).trim().replace(/\s*\n\s*/g, ' ').replace(/[.:]+$/, '');
+    throw new LocalSetupError(`cannot pin process ${pid} to cpu ${cpus}: ${detail}. Fix: use --cpu-layout none`, { cause: error });
   }
 }
 

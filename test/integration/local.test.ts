@@ -4,7 +4,7 @@ import { mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from
 import { createServer, type Server } from 'node:net';
 import { join, resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { adminCommand, requireBinary, startRedisServer, findFreePorts, isOurProcess, isPortFree, readOwner, reapLeftovers, signalPid, startTimeOf, TOPOLOGIES, type OwnerRecord } from '../../src/local/index.js';
+import { adminCommand, parseCpuList, planPlacement, requireBinary, startRedisServer, findFreePorts, isOurProcess, isPortFree, readOwner, reapLeftovers, signalPid, startTimeOf, TOPOLOGIES, type OwnerRecord } from '../../src/local/index.js';
 import type { ResultsDocument } from '../../src/report/index.js';
 import { runCli } from '../helpers/cli.js';
 import { processesMentioning, waitUntilNoneMention } from '../helpers/procs.js';
@@ -95,7 +95,11 @@ function allowedCpus(pid: number): string {
 }
 
 describe('CPU layout of local topologies', () => {
-  for (const [layout, client, servers] of [['split', '0', '1'], ['shared', '0', '0']] as const) {
+  for (const layout of ['split', 'shared'] as const) {
+    // Planned within the CPUs this test may use (e.g. cpu 0 and 1 on a 2-core machine).
+    const planned = planPlacement(layout);
+    const client = planned.clientCpus as string;
+    const servers = (planned.serverCpus as string).replace(/,/g, ',');
     it(`--cpu-layout ${layout} pins the client to cpu ${client} and every server to cpu ${servers}, and the report says so`, async () => {
       const { tmp, cwd } = sandbox(`layout-${layout}`);
       let seen: { client: string; servers: string[] } | undefined;
@@ -110,13 +114,13 @@ describe('CPU layout of local topologies', () => {
       });
       assert.equal(result.code, 0, result.stderr);
       assert.ok(seen, 'never saw round 1');
-      assert.equal(seen.client, client);
+      assert.deepEqual(parseCpuList(seen.client), parseCpuList(client));
       assert.equal(seen.servers.length, 4, 'nutcracker and its 3 redis-servers');
-      assert.deepEqual([...new Set(seen.servers)], [servers]);
+      for (const list of seen.servers) assert.deepEqual(parseCpuList(list), parseCpuList(servers));
       assert.match(result.stderr, new RegExp(`CPU layout ${layout}: `));
       const doc = docOf(result.stdout, cwd);
       assert.equal(doc.environment.placement?.layout, layout);
-      assert.equal(doc.environment.placement?.serverCpus, servers);
+      assert.equal(doc.environment.placement?.serverCpus, planned.serverCpus);
       assertNothingLeft(tmp);
     });
   }
@@ -130,6 +134,24 @@ describe('CPU layout of local topologies', () => {
     } finally {
       await server.process.stop();
     }
+  });
+  it('a loopback server of the user next to pinned local topologies is named in a warning', async () => {
+    const { tmp, cwd } = sandbox('layout-mixed');
+    const server = await startRedisServer({ dir: tmp });
+    try {
+      const result = await runCli(['run', '--local', 'REDIS_SINGLE', '--cpu-layout', 'split', '--out', join(cwd, 'results'), '--quiet'], { cwd, env: { MINE_SERVERS: `127.0.0.1:${server.port}`, ...SMALL } });
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stderr, /warning: MINE runs on this machine but not under --cpu-layout split .*measured under different placements/);
+    } finally {
+      await server.process.stop();
+    }
+  });
+  it('within a restricted affinity (taskset -c 1), pinning stays inside it', () => {
+    assert.deepEqual(parseCpuList('0-2,5,7-8'), [0, 1, 2, 5, 7, 8]);
+    assert.deepEqual(planPlacement('split', [2, 3]), { layout: 'split', clientCpus: '2', serverCpus: '3', cores: 2, description: 'client on cpu 2, every local server on cpu 3' });
+    assert.equal(planPlacement('shared', [5]).clientCpus, '5');
+    assert.equal(planPlacement('auto', [5]).layout, 'none');
+    assert.throws(() => planPlacement('split', [5]), /split needs 2 usable CPUs.*Fix: /);
   });
   it('an unknown layout is exit 2', async () => {
     const result = await runCli(['run', '--cpu-layout', 'diagonal'], { env: { R_SERVERS: '127.0.0.1:1' } });
