@@ -34,7 +34,7 @@ export interface CaseResult {
   readonly params: CaseParams;
   /** Invocations of the seed loop per iteration (the same for every target); samples are per invocation. */
   readonly invocations: number;
-  /** The pilot stage's measure: the fastest target's single-invocation time in ms (null: INVOCATION_COUNT was given). */
+  /** The pilot stage's measure: the fastest target's single-invocation time in ms (null: INVOCATION_COUNT was given, or no pilot iteration succeeded). */
   readonly pilotMs: number | null;
   readonly rounds: number;
   readonly stopReason: StopReason;
@@ -206,11 +206,13 @@ const PILOT_MAX_BYTES = 256 * 1024 * 1024;
 /**
  * BenchmarkDotNet's pilot stage: how many invocations make an iteration of about
  * ITERATION_TIME_MS, from the fastest target's single-invocation time (every target runs the same
- * count, so a round compares equal work). Bounded by memory for the payloads.
+ * count, so a round compares equal work). Bounded by memory for the payloads (of all targets at
+ * once with INTERLEAVE=key).
  */
-export function pilotInvocations(pilotMs: number, params: CaseParams, iterationTimeMs: number): number {
+export function pilotInvocations(pilotMs: number, params: CaseParams, iterationTimeMs: number, targetsInMemory = 1): number {
   const byTime = Math.max(1, Math.round(iterationTimeMs / Math.max(pilotMs, 1e-6)));
-  const byMemory = Math.max(1, Math.floor(PILOT_MAX_BYTES / Math.max(1, params.WRITE_COUNT * params.PAYLOAD_BYTES)));
+  // INTERLEAVE=key holds every target's iteration at once: the memory bound is shared.
+  const byMemory = Math.max(1, Math.floor(PILOT_MAX_BYTES / targetsInMemory / Math.max(1, params.WRITE_COUNT * params.PAYLOAD_BYTES)));
   return Math.min(byTime, byMemory);
 }
 
@@ -267,19 +269,26 @@ export async function runCase(
   };
   // Pilot stage: the first warm-up round (or one extra round without warm-up) at one invocation
   // decides how many invocations make an iteration; the rest of the warm-up runs at that count.
+  // With two or more warm-up rounds, the first one (cold connections and caches) is not the pilot.
   let invocations = Math.max(1, controls.invocationCount);
   let pilotMs: number | null = null;
+  let warmed = 0;
   if (controls.invocationCount === 0) {
-    onProgress?.({ kind: 'warmup', params, iteration: 1, of: Math.max(1, controls.warmupIterations) });
-    const times = await warmupRound();
+    const pilotRounds = controls.warmupIterations >= 2 ? 2 : 1;
+    let times: number[] = [];
+    for (; warmed < pilotRounds && stopReason === undefined; warmed++) {
+      onProgress?.({ kind: 'warmup', params, iteration: warmed + 1, of: Math.max(pilotRounds, controls.warmupIterations) });
+      times = await warmupRound();
+    }
     if (times.length > 0) {
       pilotMs = Math.min(...times);
-      invocations = pilotInvocations(pilotMs, params, controls.iterationTimeMs);
+      const sharing = controls.interleave === 'key' ? Math.max(1, active().length) : 1;
+      invocations = pilotInvocations(pilotMs, params, controls.iterationTimeMs, sharing);
     }
   }
   for (const run of runs) run.invocations = invocations;
   onProgress?.({ kind: 'pilot', params, pilotMs, invocations });
-  for (let w = controls.invocationCount === 0 ? 1 : 0; w < controls.warmupIterations && stopReason === undefined; w++) {
+  for (let w = warmed; w < controls.warmupIterations && stopReason === undefined; w++) {
     onProgress?.({ kind: 'warmup', params, iteration: w + 1, of: controls.warmupIterations });
     await warmupRound();
   }

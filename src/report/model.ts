@@ -39,6 +39,8 @@ export interface EntryStats {
    */
   readonly percentLower: number | null;
   readonly percentUpper: number | null;
+  /** Rounds paired for the interval (both measured, neither an outlier); null when no interval was attempted (baseline, errored). */
+  readonly percentPairs: number | null;
   readonly confidence: number;
 }
 
@@ -158,6 +160,8 @@ function optionValue(config: TargetConfig, option: TargetOption): string {
 }
 
 const round2 = (x: number): number => Math.round(x * 100) / 100;
+/** Rounds where both series have a value. */
+const pairCount = (a: readonly (number | null)[], b: readonly (number | null)[]): number => a.filter((x, i) => x !== null && b[i] != null).length;
 /** Per-round samples with upper outliers (beyond the target's own fence) turned into gaps. */
 const withoutOutliers = (rounds: readonly (number | null)[], fence: number): (number | null)[] => rounds.map((x) => (x !== null && x > fence ? null : x));
 const finite = (x: number | undefined): number | null => (x === undefined || !Number.isFinite(x) ? null : x);
@@ -222,6 +226,9 @@ export function buildDocument(run: RunResult, explicitBaseline: string | undefin
             percent: finite(percent),
             percentLower: interval?.lower != null ? finite(100 * interval.lower) : null,
             percentUpper: interval?.upper != null ? finite(100 * interval.upper) : null,
+            percentPairs: s !== undefined && base?.summary !== undefined && base.name !== t.name && t.state !== 'errored'
+              ? pairCount(withoutOutliers(base.roundSamplesMs, base.summary.upperFence), withoutOutliers(t.roundSamplesMs, s.upperFence))
+              : null,
             confidence: ERROR_CONFIDENCE,
           },
           samplesMs: t.samplesMs,
@@ -324,8 +331,22 @@ export function percentVerdict(e: ResultEntry): 'slower' | 'faster' | 'not-shown
   return 'not-shown';
 }
 
-const pct = (x: number): string => `${Math.round(x)}%`;
-const change = (x: number): string => `${x >= 100 ? '+' : '−'}${Math.abs(Math.round(x - 100))}%`;
+/** A percentage with one decimal near 100% (so 100.4% and 99.6% do not both read 100%), whole otherwise. */
+const num = (x: number): string => (Math.abs(x - 100) < 1 ? x.toFixed(1) : String(Math.round(x)));
+const pct = (x: number): string => `${num(x)}%`;
+const change = (x: number): string => {
+  const d = x - 100;
+  const text = Math.abs(d) < 1 ? Math.abs(d).toFixed(1) : String(Math.abs(Math.round(d)));
+  return `${d >= 0 ? '+' : '−'}${text}%`;
+};
+
+/** Why a non-baseline entry has no interval, in words; undefined when it has one. */
+function noIntervalReason(e: ResultEntry): string | undefined {
+  if (e.stats.percentLower !== null && e.stats.percentUpper !== null) return undefined;
+  if (e.state === 'errored') return 'errored, not compared';
+  if (e.stats.percentPairs !== null && e.stats.percentPairs < 3) return `only ${e.stats.percentPairs} paired rounds, too few for an interval`;
+  return 'the interval is unbounded (the rounds vary too much for their number)';
+}
 
 /**
  * One plain sentence under a table: which targets differ from the baseline and by how much (with
@@ -343,23 +364,23 @@ export function conclusion(entries: readonly ResultEntry[]): string | undefined 
     const hi = e.stats.percentUpper;
     switch (percentVerdict(e)) {
       case 'slower':
-        parts.push(`${e.target.name} is ${Math.round((e.stats.percent) - 100)}% slower than ${base.target.name} (${change(lo as number)} to ${change(hi as number)})`);
+        parts.push(`${e.target.name} is ${change(e.stats.percent).slice(1)} slower than ${base.target.name} (${change(lo as number)} to ${change(hi as number)})`);
         break;
       case 'faster':
-        parts.push(`${e.target.name} is ${Math.round(100 - e.stats.percent)}% faster than ${base.target.name} (${change(lo as number)} to ${change(hi as number)})`);
+        parts.push(`${e.target.name} is ${change(e.stats.percent).slice(1)} faster than ${base.target.name} (${change(lo as number)} to ${change(hi as number)})`);
         break;
       case 'not-shown':
         same.push(`${e.target.name} (${change(lo as number)} to ${change(hi as number)})`);
         break;
       case 'unknown':
-        unknown.push(e.target.name);
+        unknown.push(`${e.target.name}: ${noIntervalReason(e) ?? 'no interval'}`);
         break;
     }
   }
   const sentences: string[] = [];
   if (parts.length > 0) sentences.push(`${parts.join('; ')}.`);
   if (same.length > 0) sentences.push(`${same.join(', ')} cannot be told apart from ${base.target.name}: the interval includes no difference.`);
-  if (unknown.length > 0) sentences.push(`${unknown.join(', ')}: too few paired rounds for an interval.`);
+  if (unknown.length > 0) sentences.push(`${unknown.join('; ')}.`);
   if (sentences.length === 0) return undefined;
   return `At ${100 * base.stats.confidence}% confidence (paired rounds): ${sentences.join(' ')}`;
 }
@@ -368,8 +389,9 @@ export function conclusion(entries: readonly ResultEntry[]): string | undefined 
 export function formatPercent(e: ResultEntry): string | null {
   if (e.stats.percent === null) return null;
   const { percentLower: lo, percentUpper: hi } = e.stats;
-  if (lo === null || hi === null) return pct(e.stats.percent);
-  return `${percentVerdict(e) === 'not-shown' ? '~' : ''}${pct(e.stats.percent)} [${Math.round(lo)}–${pct(hi)}]`;
+  if (e.baseline) return pct(e.stats.percent);
+  if (lo === null || hi === null) return `${pct(e.stats.percent)} [${e.state === 'errored' ? 'errored' : e.stats.percentPairs !== null && e.stats.percentPairs < 3 ? 'too few rounds' : 'unbounded'}]`;
+  return `${percentVerdict(e) === 'not-shown' ? '~' : ''}${pct(e.stats.percent)} [${num(lo)}–${pct(hi)}]`;
 }
 
 /** Entries grouped by scenario and parameter combination, in run order. */

@@ -4,6 +4,7 @@ import { resolveConfig } from '../../src/config/resolve.js';
 import type { RunResult } from '../../src/measure/run.js';
 import type { TargetCaseResult } from '../../src/measure/runner.js';
 import { COLUMNS, buildDocument, renderConsole, renderCsv, renderMarkdown } from '../../src/report/index.js';
+import { conclusion, formatPercent } from '../../src/report/model.js';
 import { summarize } from '../../src/stats/index.js';
 import type { CacheClient, ConnectedTarget } from '../../src/targets/index.js';
 
@@ -111,6 +112,19 @@ describe('results document', () => {
     const errored = doc.results.find((r) => r.target.name === 'E');
     assert.equal(errored?.baseline, false);
     assert.equal(errored?.stats.percentLower, null);
+  });
+  it('says why a Percent has no interval, and keeps a decimal near 100%', () => {
+    const scenario = run.scenarios[0] as NonNullable<(typeof run.scenarios)[0]>;
+    const theCase = scenario.cases[0] as NonNullable<(typeof scenario.cases)[0]>;
+    const two: RunResult = { ...run, scenarios: [{ ...scenario, cases: [{ ...theCase, targets: [target('A', [100, 101]), target('B', [110, 112])] }] }] };
+    const doc2 = buildDocument(two, 'A');
+    const b2 = doc2.results.find((e) => e.target.name === 'B');
+    assert.equal(b2?.stats.percentPairs, 2);
+    assert.equal(formatPercent(b2 as NonNullable<typeof b2>), '110% [too few rounds]');
+    assert.match(conclusion(doc2.results) ?? '', /B: only 2 paired rounds, too few for an interval\./);
+    const near = { ...(b2 as NonNullable<typeof b2>), stats: { ...(b2 as NonNullable<typeof b2>).stats, percent: 100.4, percentLower: 100.1, percentUpper: 100.8, percentPairs: 50 } };
+    assert.equal(formatPercent(near), '100.4% [100.1–100.8%]');
+    assert.match(conclusion([doc2.results[0] as NonNullable<(typeof doc2.results)[0]>, near]) ?? '', /B is 0\.4% slower than A \(\+0\.1% to \+0\.8%\)/);
   });
   it('never records a password, only where it came from', () => {
     for (const secret of ['topsecret', 'pw-secret']) {

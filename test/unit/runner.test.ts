@@ -135,9 +135,9 @@ describe('round scheduler (fake clients, fake clock)', () => {
       for (const ms of t?.samplesMs ?? []) assert.ok(Math.abs(ms - perInvocation) < 1e-9, `${t?.name}: ${ms} ms per invocation`);
       assert.equal(t?.iterations.warmup, 2);
     }
-    // Pilot round at 1 invocation + 1 warm-up and 3 rounds at 20: ops = (1 + 4 × 20) × 10 per target.
-    assert.equal(a.ops(), (1 + 4 * 20) * 10);
-    assert.equal(result.targets[0]?.verification.reads, (1 + 4 * 20) * 2 * 4);
+    // A cold warm-up round and the pilot round at 1 invocation, then 3 rounds at 20: ops = (2 + 3 × 20) × 10 per target.
+    assert.equal(a.ops(), (2 + 3 * 20) * 10);
+    assert.equal(result.targets[0]?.verification.reads, (2 + 3 * 20) * 2 * 4);
   });
 
   it('INVOCATION_COUNT fixes the count and skips the pilot; without warm-up the pilot round still runs and is discarded', async () => {
@@ -186,6 +186,49 @@ describe('round scheduler (fake clients, fake clock)', () => {
     const byIteration = await ratios('iteration');
     assert.ok(byKey.every((r) => Math.abs(r - 1) < 0.1), `key: ${byKey.map((r) => r.toFixed(3)).join(' ')}`);
     assert.ok(byIteration.some((r) => Math.abs(r - 1) > 0.25), `iteration: ${byIteration.map((r) => r.toFixed(3)).join(' ')}`);
+  });
+
+  it('INTERLEAVE key: a target failing mid-round loses that iteration only; every key is deleted; a budget cut counts no sample', async () => {
+    const clock = new FakeClock();
+    const stores: Map<string, Buffer>[] = [];
+    const withStore = (name: string, failAt: number | undefined): ConnectedTarget => {
+      const store = new Map<string, Buffer>();
+      stores.push(store);
+      let sets = 0;
+      const client: CacheClient = {
+        set: async (key, value) => {
+          clock.ms += 1;
+          if (++sets === failAt) throw new Error('connection to 127.0.0.1:1 lost');
+          store.set(key, value);
+        },
+        get: async (key) => {
+          clock.ms += 1;
+          return store.get(key) ?? null;
+        },
+        del: async (key) => {
+          store.delete(key);
+        },
+        close: async () => undefined,
+      };
+      return { ...fakeTarget(name, clock, () => 1), client };
+    };
+    // B's 4th SET fails: the second key of round 2.
+    const result = await run([withStore('A', undefined), withStore('B', 4)], clock, { interleave: 'key', minIterations: 4, maxIterations: 4 }, 9);
+    const [a, b] = result.targets;
+    assert.deepEqual(a?.samplesMs, [10, 10, 10, 10]);
+    assert.deepEqual(b?.roundSamplesMs, [10, null, 10, 10]);
+    assert.equal(b?.iterations.failed, 1);
+    assert.equal(b?.ops.set.errors, 1);
+    assert.equal(b?.state, 'completed');
+    for (const store of stores) assert.equal(store.size, 0, 'a key was left on a server');
+    // A budget that runs out inside a round: that round gives no sample to anyone, and its keys are deleted.
+    const cut = new FakeClock();
+    const x = fakeTarget('X', cut, () => 1);
+    const y = fakeTarget('Y', cut, () => 1);
+    const budget = await runCase([x, y], PARAMS, { ...CONTROLS, interleave: 'key', minIterations: 10, maxIterations: 10, maxTimeMs: 45 },
+      { keyPrefix: 'cachebench:test:', random: seeded(1), clock: cut.now });
+    assert.equal(budget.stopReason, 'max-time');
+    assert.deepEqual(budget.targets.map((t) => t.samplesMs.length), [2, 2]);
   });
 
   it('an abort ends the run at the next op with state aborted', async () => {
