@@ -250,7 +250,7 @@ describe('set-up problems', () => {
     const { tmp, cwd } = sandbox('missing');
     const bin = join(root.dir, 'bin-without-nutcracker');
     mkdirSync(bin);
-    for (const name of ['redis-server', 'redis-cli', 'setpriv']) symlinkSync(requireBinary(name), join(bin, name));
+    for (const name of ['redis-server', 'redis-cli', 'setpriv', 'taskset']) symlinkSync(requireBinary(name), join(bin, name));
     const result = await runCli(['run', '--local', 'TWEMPROXY'], { cwd, env: { TMPDIR: tmp, PATH: bin } });
     assert.equal(result.code, 2);
     assert.match(result.stderr, /nutcracker not found on PATH\. Fix: install Debian's nutcracker package \(npm run setup/);
@@ -261,10 +261,24 @@ describe('set-up problems', () => {
     const { tmp, cwd } = sandbox('nosetpriv');
     const bin = join(root.dir, 'bin-without-setpriv');
     mkdirSync(bin);
-    symlinkSync(requireBinary('redis-server'), join(bin, 'redis-server'));
+    for (const name of ['redis-server', 'taskset']) symlinkSync(requireBinary(name), join(bin, name));
     const result = await runCli(['run', '--local', 'REDIS_SINGLE'], { cwd, env: { TMPDIR: tmp, PATH: bin } });
     assert.equal(result.code, 2, result.stderr);
     assert.match(result.stderr, /setpriv not found on PATH\. Fix: install Debian's util-linux package/);
+    assertNothingLeft(tmp);
+  });
+
+  it('a missing taskset (the CPU layout pins with it) names util-linux before anything starts; --cpu-layout none needs none', async () => {
+    const { tmp, cwd } = sandbox('notaskset');
+    const bin = join(root.dir, 'bin-without-taskset');
+    mkdirSync(bin);
+    for (const name of ['redis-server', 'setpriv']) symlinkSync(requireBinary(name), join(bin, name));
+    const result = await runCli(['run', '--local', 'REDIS_SINGLE', '--cpu-layout', 'split'], { cwd, env: { TMPDIR: tmp, PATH: bin } });
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(result.stderr, /taskset not found on PATH\. Fix: install Debian's util-linux package/);
+    assertNothingLeft(tmp);
+    const unpinned = await runCli(['run', '--local', 'REDIS_SINGLE', '--cpu-layout', 'none', '--out', join(cwd, 'results'), '--quiet'], { cwd, env: { TMPDIR: tmp, PATH: bin, ...SMALL } });
+    assert.equal(unpinned.code, 0, unpinned.stderr);
     assertNothingLeft(tmp);
   });
 
