@@ -85,13 +85,12 @@ export interface ExportTarget {
 }
 
 /** `gab`, `bmf`, `gab=path/file.json`: parsed, resolved against `defaultDir`, and checked writable. */
-export function prepareExports(items: readonly string[], defaultDir: string | undefined): ExportTarget[] {
+export function prepareExports(items: readonly string[], defaultDir: string): ExportTarget[] {
   return items.map((item) => {
     const [format, file] = item.split(/=(.*)/s, 2) as [string, string | undefined];
     if (format !== 'gab' && format !== 'bmf') {
       throw new ConfigError(`--export ${JSON.stringify(item)} is not a format. Fix: --export gab (github-action-benchmark) or --export bmf (Bencher), optionally =FILE`);
     }
-    if (defaultDir === undefined) return { format, file: file ?? EXPORT_FILE_NAMES[format] };
     const target = file ? absolutePath(file, `--export ${format}`) : join(defaultDir, EXPORT_FILE_NAMES[format]);
     checkWritable(target, `--export ${item}`);
     return { format, file: target };

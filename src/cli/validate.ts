@@ -193,7 +193,6 @@ export function validateRun(args: RunArgs, env: Readonly<Record<string, string |
     if (args.baseline === undefined) throw new ConfigError('--fail-if-slower needs --baseline NAME: the target the others must not be slower than. Fix: add e.g. --baseline REDIS');
     gate = { threshold, alpha: parseAlpha(args.alpha), baseline: args.baseline };
   }
-  prepareExports(args.export ?? [], undefined);
   const seed = parseSeed(args.seed);
   const mayDefault = !noLocal && !isCi(env) && !Array.isArray(args.local);
   let plan = resolveConfig({

@@ -7,4 +7,4 @@ export { startProcess, type ManagedProcess, type ProcessOptions, type ProcessRec
 export { adminCommand, slotRange, startRedisCluster, startRedisServer, startRedisServers, type RedisCluster, type StartClusterOptions, type RedisServer, type StartRedisOptions } from './redis.js';
 export { TOPOLOGIES, TOPOLOGY_DESCRIPTIONS, checkBinaries, startLocal, type LocalDeployment, type RunningTopology, type StartOptions, type TopologyName } from './topologies.js';
 export { STATE_FILE, readState, stopState, writeState, type LocalState } from './state.js';
-export { CPU_LAYOUTS, affinityOf, allowedCpus, parseCpuList, applyPlacement, defaultLayout, pinProcess, planPlacement, type CpuLayout, type Placement } from './placement.js';
+export { CPU_LAYOUTS, allowedCpus, parseCpuList, applyPlacement, defaultLayout, pinProcess, planPlacement, type CpuLayout, type Placement } from './placement.js';

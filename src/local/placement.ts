@@ -99,9 +99,3 @@ export async function applyPlacement(placement: Placement, serverPids: readonly 
   if (placement.serverCpus !== null) await Promise.all(serverPids.map((pid) => pinProcess(pid, placement.serverCpus as string)));
   if (placement.clientCpus !== null) await pinProcess(clientPid, placement.clientCpus);
 }
-
-/** The CPU list a process may run on, read from /proc (for the report and for tests). */
-export async function affinityOf(pid: number): Promise<string> {
-  const { stdout } = await run(requireBinary('taskset'), ['-p', '-c', String(pid)], { timeout: 5000 });
-  return stdout.trim().split(':').pop()?.trim() ?? '';
-}

@@ -45,11 +45,7 @@ export interface ProcessOptions {
  * signal is tied to the thread that spawns it, so call this from the main thread (Node's
  * child_process does), not from a worker thread that may end first.
  */
-export function startProcess(name: string, command: string, args: readonly string[], options: ProcessOptions): ManagedProcess;
-/** Older form: a folder, and `detached` for a process that outlives this one (own group, persist). */
-export function startProcess(name: string, command: string, args: readonly string[], cwd: string, detached?: boolean): ManagedProcess;
-export function startProcess(name: string, command: string, args: readonly string[], cwdOrOptions: string | ProcessOptions, legacyDetached = false): ManagedProcess {
-  const options: ProcessOptions = typeof cwdOrOptions === 'string' ? { cwd: cwdOrOptions, detached: legacyDetached, persist: legacyDetached } : cwdOrOptions;
+export function startProcess(name: string, command: string, args: readonly string[], options: ProcessOptions): ManagedProcess {
   const [file, argv] = options.persist === true ? [command, args] : [requireBinary('setpriv'), ['--pdeathsig', 'SIGKILL', '--', command, ...args]];
   const child: ChildProcess = spawn(file, argv, { cwd: options.cwd, stdio: 'ignore', detached: options.detached === true });
   if (options.detached === true) child.unref();

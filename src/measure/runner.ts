@@ -79,7 +79,7 @@ function clockProvider(clock: () => number): TimestampProvider {
 }
 
 class TargetRun {
-  state: 'running' | 'errored' | 'aborted' = 'running';
+  state: 'running' | 'errored' = 'running';
   error: string | undefined;
   readonly samplesMs: number[] = [];
   readonly roundSamplesMs: (number | null)[] = [];
@@ -302,28 +302,24 @@ export async function runCase(
     }
     roundOrders.push(order.map((r) => r.target.config.name));
     for (const run of runs) run.roundSamplesMs.push(null);
-    if (controls.interleave === 'key') {
-      const times = await interleavedRound(order, keyPrefix, params, controls.keyTtlSeconds, shouldStop, segmentClock);
-      for (const run of order) {
-        const ms = times.get(run);
-        if (ms !== undefined) {
-          run.samplesMs.push(ms);
-          run.roundSamplesMs[run.roundSamplesMs.length - 1] = ms;
-        }
-        noteErrored(run);
-      }
-      stopReason = interrupted();
-    }
-    for (const run of controls.interleave === 'key' ? [] : order) {
-      // An iteration cut short by Ctrl-C or the budget returns no time: it is no sample.
-      const ms = await iterate(run, keyPrefix, params, run.recorder);
+    const record = (run: TargetRun, ms: number | undefined): void => {
       if (ms !== undefined) {
         run.samplesMs.push(ms);
         run.roundSamplesMs[run.roundSamplesMs.length - 1] = ms;
       }
       noteErrored(run);
+    };
+    if (controls.interleave === 'key') {
+      const times = await interleavedRound(order, keyPrefix, params, controls.keyTtlSeconds, shouldStop, segmentClock);
+      for (const run of order) record(run, times.get(run));
       stopReason = interrupted();
-      if (stopReason !== undefined) break;
+    } else {
+      for (const run of order) {
+        // An iteration cut short by Ctrl-C or the budget returns no time: it is no sample.
+        record(run, await iterate(run, keyPrefix, params, run.recorder));
+        stopReason = interrupted();
+        if (stopReason !== undefined) break;
+      }
     }
     const rounds = roundOrders.length;
     const elapsedMs = now() - started;

@@ -13,9 +13,10 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { PerformanceObserver, monitorEventLoopDelay } from 'node:perf_hooks';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { mean, sampleCorrelation, sampleStandardDeviation } from 'simple-statistics';
 import { resolveConfig } from '../../src/config/resolve.js';
-import { forceGc } from '../../src/measure/gc.js';
 import { applyPlacement, pinProcess, planPlacement, startLocal, type CpuLayout, type LocalDeployment } from '../../src/local/index.js';
 import { seededRandom } from '../../src/measure/random.js';
 import { driverFor, type ConnectedTarget } from '../../src/targets/index.js';
@@ -27,6 +28,8 @@ const LAYOUTS: CpuLayout[] = (process.env.LAYOUTS ?? 'none,split,shared').split(
 const TICK_MS = 10; // USER_HZ = 100 on Linux
 /** FORCE_GC=1: collect garbage (a full GC) before each timed iteration, as BenchmarkDotNet does by default. */
 const FORCE_GC = process.env.FORCE_GC === '1';
+if (FORCE_GC) setFlagsFromString('--expose-gc');
+const forceGc = FORCE_GC ? (runInNewContext('gc') as () => void) : (): void => undefined;
 
 function cpuTicks(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
