@@ -389,7 +389,7 @@ export function conclusion(entries: readonly ResultEntry[]): string | undefined 
 export function formatPercent(e: ResultEntry): string | null {
   if (e.stats.percent === null) return null;
   const { percentLower: lo, percentUpper: hi } = e.stats;
-  if (e.baseline) return pct(e.stats.percent);
+  if (e.baseline) return `${Math.round(e.stats.percent)}%`;
   if (lo === null || hi === null) return `${pct(e.stats.percent)} [${e.state === 'errored' ? 'errored' : e.stats.percentPairs !== null && e.stats.percentPairs < 3 ? 'too few rounds' : 'unbounded'}]`;
   return `${percentVerdict(e) === 'not-shown' ? '~' : ''}${pct(e.stats.percent)} [${num(lo)}–${pct(hi)}]`;
 }

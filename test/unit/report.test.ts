@@ -160,6 +160,7 @@ describe('one column definition feeds console, markdown and CSV', () => {
     assert.ok(Number(lo) > 100 && Number(lo) < 183 && Number(hi) > 183, `${lo}–${hi}`);
     assert.match(consoleText, new RegExp(`At 99\\.9% confidence \\(paired rounds\\): A is 83% slower than B \\(\\+${Number(lo) - 100}% to \\+${Number(hi) - 100}%\\)\\.`));
     assert.match(markdown, /A is 83% slower than B/);
+    assert.match(consoleText, /\| B +\|.*\| +100% \|/, 'the baseline reads 100%, not 100.0%');
     assert.match(consoleText, /\| C \(errored\) \| +NA \|/);
     assert.match(markdown, /C errored\*\*: SET: Command timed out/);
     assert.match(markdown, /bar \[295\.7, 161\.9\]/);
