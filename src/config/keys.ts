@@ -56,14 +56,37 @@ export const KEY_SPECS: readonly KeySpec[] = [
 export const KEY_BY_NAME: ReadonlyMap<string, KeySpec> = new Map(KEY_SPECS.map((k) => [k.name, k]));
 
 /** Per-target option suffixes: `<NAME>_SERVERS`, `<NAME>_MODE`, ... */
-export const TARGET_OPTIONS = ['SERVERS', 'MODE', 'CLIENT', 'USERNAME', 'PASSWORD', 'TLS', 'TLS_CA', 'TLS_SERVERNAME'] as const;
+export const TARGET_OPTIONS = ['SERVERS', 'MODE', 'CLIENT', 'CACHE', 'CACHE_ENTRIES', 'READ_FROM', 'USERNAME', 'PASSWORD', 'TLS', 'TLS_CA', 'TLS_SERVERNAME'] as const;
 export type TargetOption = (typeof TARGET_OPTIONS)[number];
 
 /** auto asks the server (INFO); proxy sends no INFO/CLUSTER/CLIENT (twemproxy and other proxies). */
 export const MODES = ['auto', 'cluster', 'standalone', 'proxy'] as const;
 export type Mode = (typeof MODES)[number];
-export const CLIENTS = ['ioredis'] as const;
+export const CLIENTS = ['ioredis', 'node-redis', 'glide'] as const;
 export type ClientName = (typeof CLIENTS)[number];
+/** `<NAME>_CACHE`: off, or the client's own cache kept coherent by the server (RESP3 CLIENT TRACKING). */
+export const CACHE_MODES = ['off', 'tracking'] as const;
+export type CacheMode = (typeof CACHE_MODES)[number];
+/** `<NAME>_READ_FROM`: where GETs go; SETs and DELs always go to primaries. */
+export const READ_FROM = ['primary', 'replica'] as const;
+export type ReadFrom = (typeof READ_FROM)[number];
+/** `<NAME>_CACHE_ENTRIES` when not set: entries the client's cache holds at most. */
+export const DEFAULT_CACHE_ENTRIES = 10_000;
+
+/** What each driver can do, by the mode the target has (`auto` resolves to cluster or standalone when probed). */
+export interface ClientSupport {
+  readonly modes: readonly Mode[];
+  /** Modes in which `<NAME>_CACHE=tracking` works. */
+  readonly cache: readonly Mode[];
+  /** Modes in which `<NAME>_READ_FROM=replica` works. */
+  readonly replicaReads: readonly Mode[];
+}
+
+export const CLIENT_SUPPORT: Readonly<Record<ClientName, ClientSupport>> = {
+  ioredis: { modes: ['auto', 'cluster', 'standalone', 'proxy'], cache: [], replicaReads: ['auto', 'cluster'] },
+  'node-redis': { modes: ['auto', 'cluster', 'standalone', 'proxy'], cache: ['auto', 'cluster', 'standalone'], replicaReads: ['auto', 'cluster'] },
+  glide: { modes: ['auto', 'cluster', 'standalone'], cache: ['auto', 'cluster', 'standalone'], replicaReads: ['auto', 'cluster'] },
+};
 
 /** kebab-case flag for a key: READ_RATIO -> read-ratio */
 export function flagName(key: string): string {

@@ -2,7 +2,10 @@ import { readFileSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError, badValue, describeSource, type Source } from './errors.js';
-import { CLIENTS, KEY_BY_NAME, KEY_SPECS, MODES, TARGET_OPTIONS, type ClientName, type Mode, type TargetOption } from './keys.js';
+import {
+  CACHE_MODES, CLIENTS, CLIENT_SUPPORT, DEFAULT_CACHE_ENTRIES, KEY_BY_NAME, KEY_SPECS, MODES, READ_FROM, TARGET_OPTIONS,
+  type CacheMode, type ClientName, type Mode, type ReadFrom, type TargetOption,
+} from './keys.js';
 import { registerSecret } from './redact.js';
 import { parseServers, type ServerAddress } from './servers.js';
 import { closest } from './suggest.js';
@@ -55,6 +58,12 @@ export interface TargetConfig {
   readonly servers: readonly ServerAddress[];
   readonly mode: Mode;
   readonly client: ClientName;
+  /** `<NAME>_CACHE`: the client's own cache (tracking) or none. */
+  readonly cache: CacheMode;
+  /** `<NAME>_CACHE_ENTRIES`: entries the client's cache holds at most (GLIDE: as kilobytes, see its driver). */
+  readonly cacheEntries: number;
+  /** `<NAME>_READ_FROM`: where GETs go. */
+  readonly readFrom: ReadFrom;
   readonly username?: string;
   readonly password?: string;
   readonly tls: boolean;
@@ -306,6 +315,65 @@ function splitLayer(layer: Layer, names: ReadonlySet<string>, strict: boolean): 
   return { scenario, target };
 }
 
+type TargetOptions = Map<string, { raw: string; source: Source }>;
+
+/** One of `choices`, case-insensitive, or a ConfigError naming the key, the value, where it came from and the choices. */
+function choice<T extends string>(key: string, entry: { raw: string; source: Source } | undefined, choices: readonly T[], fallback: T, what: string): T {
+  if (entry === undefined) return fallback;
+  const value = entry.raw.trim().toLowerCase();
+  if (!(choices as readonly string[]).includes(value)) throw badValue(key, entry.raw, entry.source, `unknown ${what}`, `set ${key} to one of ${choices.join(', ')}`);
+  return value as T;
+}
+
+/** The drivers that support `mode` (and, if asked, caching or replica reads in it), for fixes. */
+function supportedClients(mode: Mode, need: 'mode' | 'cache' | 'replicaReads'): string {
+  const names = CLIENTS.filter((c) => CLIENT_SUPPORT[c].modes.includes(mode) && (need === 'mode' || CLIENT_SUPPORT[c][need].includes(mode)));
+  return names.length > 0 ? names.join(', ') : 'none';
+}
+
+/**
+ * `<NAME>_CLIENT`, `_CACHE`, `_CACHE_ENTRIES`, `_READ_FROM`, checked against what the driver supports in the
+ * target's mode (CLIENT_SUPPORT): an unsupported combination is a ConfigError (exit 2) that names the supported ones.
+ */
+function clientSetup(name: string, mode: Mode, options: TargetOptions): Pick<TargetConfig, 'client' | 'cache' | 'cacheEntries' | 'readFrom'> {
+  const clientEntry = options.get('CLIENT');
+  const cacheEntry = options.get('CACHE');
+  const readFromEntry = options.get('READ_FROM');
+  const entriesEntry = options.get('CACHE_ENTRIES');
+  const client = choice(`${name}_CLIENT`, clientEntry, CLIENTS, 'ioredis', 'client driver');
+  const cache = choice(`${name}_CACHE`, cacheEntry, CACHE_MODES, 'off', 'cache mode');
+  const readFrom = choice(`${name}_READ_FROM`, readFromEntry, READ_FROM, 'primary', 'read source');
+  const support = CLIENT_SUPPORT[client];
+  const modeText = mode === 'auto' ? 'any mode' : `${name}_MODE=${mode}`;
+  if (!support.modes.includes(mode)) {
+    throw badValue(`${name}_CLIENT`, clientEntry?.raw ?? client, clientEntry?.source ?? ENV_SOURCE, `the ${client} driver does not support ${modeText}`,
+      `set ${name}_CLIENT to one of ${supportedClients(mode, 'mode')}`);
+  }
+  if (cache === 'tracking' && !support.cache.includes(mode)) {
+    const others = supportedClients(mode, 'cache');
+    throw badValue(`${name}_CACHE`, cacheEntry?.raw ?? cache, cacheEntry?.source ?? ENV_SOURCE,
+      mode === 'proxy' ? `client-side caching needs the server's CLIENT TRACKING, which a proxy (${name}_MODE=proxy) does not pass on` : `the ${client} driver has no client-side cache${mode === 'auto' ? '' : ` in ${modeText}`}`,
+      others === 'none' ? `unset ${name}_CACHE (or set it to off)` : `set ${name}_CLIENT to one of ${others}, or unset ${name}_CACHE`);
+  }
+  if (readFrom === 'replica' && !support.replicaReads.includes(mode)) {
+    throw badValue(`${name}_READ_FROM`, readFromEntry?.raw ?? readFrom, readFromEntry?.source ?? ENV_SOURCE,
+      `replica reads need a Redis Cluster (its replicas are found from CLUSTER SLOTS); ${modeText} has none to read from`,
+      `unset ${name}_READ_FROM, or list a Redis Cluster's nodes in ${name}_SERVERS with ${name}_MODE=cluster (or auto)`);
+  }
+  let cacheEntries = DEFAULT_CACHE_ENTRIES;
+  if (entriesEntry !== undefined) {
+    const value = Number(entriesEntry.raw.trim());
+    if (!Number.isInteger(value) || value < 1 || value > 100_000_000) {
+      throw badValue(`${name}_CACHE_ENTRIES`, entriesEntry.raw, entriesEntry.source, 'not a whole number from 1 to 100000000', `set ${name}_CACHE_ENTRIES to e.g. ${DEFAULT_CACHE_ENTRIES}`);
+    }
+    if (cache !== 'tracking') {
+      throw badValue(`${name}_CACHE_ENTRIES`, entriesEntry.raw, entriesEntry.source, `${name}_CACHE is off, so there is no cache to size`, `set ${name}_CACHE=tracking, or unset ${name}_CACHE_ENTRIES`);
+    }
+    cacheEntries = value;
+  }
+  return { client, cache, cacheEntries, readFrom };
+}
+
 function buildTarget(name: string, options: Map<string, { raw: string; source: Source }>): TargetConfig {
   const sources: Partial<Record<TargetOption, Source>> = {};
   for (const [option, { source }] of options) sources[option as TargetOption] = source;
@@ -327,15 +395,7 @@ function buildTarget(name: string, options: Map<string, { raw: string; source: S
       `${name}_SERVERS lists ${servers.length} servers, but a ${mode} target is one server (${mode === 'proxy' ? 'the proxy\'s listen address' : 'one Redis'})`,
       mode === 'proxy' ? `list only the proxy's address in ${name}_SERVERS` : `list one server, set ${name}_MODE=cluster (or auto) for a Redis Cluster, or make one target per server`);
   }
-  const clientEntry = options.get('CLIENT');
-  let client: ClientName = 'ioredis';
-  if (clientEntry !== undefined) {
-    const value = clientEntry.raw.trim().toLowerCase();
-    if (!(CLIENTS as readonly string[]).includes(value)) {
-      throw badValue(`${name}_CLIENT`, clientEntry.raw, clientEntry.source, 'unknown client driver', `set ${name}_CLIENT to one of ${CLIENTS.join(', ')}`);
-    }
-    client = value as ClientName;
-  }
+  const { client, cache, cacheEntries, readFrom } = clientSetup(name, mode, options);
   const tlsEntry = options.get('TLS');
   const caEntry = options.get('TLS_CA');
   const servernameEntry = options.get('TLS_SERVERNAME');
@@ -372,7 +432,7 @@ function buildTarget(name: string, options: Map<string, { raw: string; source: S
   const username = options.get('USERNAME')?.raw;
   const password = options.get('PASSWORD')?.raw;
   return {
-    name, servers, mode, client, tls, sources,
+    name, servers, mode, client, cache, cacheEntries, readFrom, tls, sources,
     ...(tlsCa !== undefined ? { tlsCa } : {}),
     ...(tlsServername !== undefined ? { tlsServername } : {}),
     ...(username ? { username } : {}),
@@ -575,7 +635,7 @@ function pendingLocalTarget(name: string, options: Map<string, { raw: string; so
   const mode = (options.get('MODE')?.raw ?? 'auto') as Mode;
   const sources: Partial<Record<TargetOption, Source>> = {};
   for (const [option, { source }] of options) sources[option as TargetOption] = source;
-  return { name, servers: [], mode, client: 'ioredis', tls: false, sources, pendingServers: true };
+  return { name, servers: [], mode, ...clientSetup(name, mode, options), tls: false, sources, pendingServers: true };
 }
 
 /**

@@ -146,6 +146,12 @@ function optionValue(config: TargetConfig, option: TargetOption): string {
       return config.mode;
     case 'CLIENT':
       return config.client;
+    case 'CACHE':
+      return config.cache;
+    case 'CACHE_ENTRIES':
+      return config.cache === 'tracking' ? String(config.cacheEntries) : '';
+    case 'READ_FROM':
+      return config.readFrom;
     case 'USERNAME':
       return config.username ?? '';
     case 'PASSWORD':

@@ -1,4 +1,20 @@
+import type { CacheMode, ReadFrom } from '../config/keys.js';
 import type { RunControls, TargetConfig } from '../config/resolve.js';
+
+/**
+ * Counters of a client's own cache (`<NAME>_CACHE=tracking`), cumulative since the client connected.
+ * A counter the client library does not keep is null (shown as n/a), never guessed.
+ */
+export interface CacheCounters {
+  /** GETs that looked in the cache (hits + misses). */
+  readonly lookups: number;
+  readonly hits: number;
+  readonly misses: number;
+  /** Invalidation messages from the server that the client acted on (one per key, or one per flush). */
+  readonly invalidations: number | null;
+  /** Entries dropped for room or age (not invalidations). */
+  readonly evictions: number | null;
+}
 
 /**
  * The narrow interface every driver implements: what the seed loop needs, nothing more.
@@ -13,6 +29,28 @@ export interface CacheClient {
   del(key: string): Promise<void>;
   /** Closes all connections; never throws, never hangs. */
   close(): Promise<void>;
+  /** The client's cache counters; present exactly when the target's CACHE is tracking. */
+  cacheCounters?(): Promise<CacheCounters>;
+}
+
+/**
+ * What a server said it supports, asked at connect on a connection of its own (see capabilities.ts).
+ * true/false: asked and answered; null: not asked (a proxy, which closes the connection on commands it does not know).
+ */
+export interface Capabilities {
+  /** HELLO 3 accepted: the server speaks RESP3 (needed for client-side caching). */
+  readonly resp3: boolean | null;
+  /** CLIENT TRACKING ON accepted (server-assisted client-side caching). */
+  readonly tracking: boolean | null;
+  /** CLUSTER SLOTS answered with a slot map (false on a server that is not a cluster node). */
+  readonly clusterSlots: boolean | null;
+  /** WAIT accepted (synchronous replication acknowledgement). */
+  readonly wait: boolean | null;
+  /** The server's own name (HELLO's `server`, e.g. redis or valkey), where it says. */
+  readonly serverName: string | null;
+  readonly serverVersion: string | null;
+  /** Why a capability is null, or anything odd in the answers; one line each. */
+  readonly notes: readonly string[];
 }
 
 /** What the harness learned about a target when it connected; goes into the report header. */
@@ -28,6 +66,12 @@ export interface TargetInfo {
   /** Server addresses as host:port (never credentials). */
   readonly servers: readonly string[];
   readonly tls: boolean;
+  readonly cache: CacheMode;
+  /** Entries the client's cache holds at most (when cache is tracking). */
+  readonly cacheEntries?: number;
+  readonly readFrom: ReadFrom;
+  /** Filled in by the harness after the driver connected (drivers leave it out). */
+  readonly capabilities?: Capabilities;
   /**
    * One-line notes about the set-up the user should see (e.g. a password that was not needed and not sent),
    * for the CLI to print as warnings and the report to show. Never holds a password.

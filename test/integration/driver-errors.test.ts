@@ -12,20 +12,12 @@ import { ClusterRedirectError, ConnectionLostError, OpTimeoutError, TargetMismat
 import { ioredisDriver, keySlot, translateOpError } from '../../src/targets/ioredis.js';
 import { runCli } from '../helpers/cli.js';
 import { commandCount, connect, standalone, tempDir } from '../helpers/servers.js';
+import { targetConfig } from '../helpers/targets.js';
 
 const out = tempDir('cachebench-driver-errors-');
 let good: Awaited<ReturnType<typeof standalone>>;
 const SMALL = { READ_RATIO: '5', WRITE_COUNT: '4', PAYLOAD_BYTES: '64' };
 const CONTROLS = { opTimeoutMs: 2000, connectTimeoutMs: 2000 } as RunControls;
-
-/** A target's configuration as validation would give it, for calling the driver directly. */
-function targetConfig(name: string, addresses: readonly string[], extra: Partial<TargetConfig> = {}): TargetConfig {
-  const servers = addresses.map((a) => {
-    const colon = a.lastIndexOf(':');
-    return { host: a.slice(0, colon), port: Number(a.slice(colon + 1)), tls: false, display: a };
-  });
-  return { name, servers, mode: 'auto', client: 'ioredis', tls: false, sources: {}, ...extra };
-}
 
 before(async () => {
   good = await standalone();

@@ -13,7 +13,7 @@ const noClient: CacheClient = { set: async () => undefined, get: async () => nul
 const targets: ConnectedTarget[] = plan.targets.map((config) => ({
   config,
   client: noClient,
-  info: { mode: 'standalone', modeDetected: true, serverVersion: '7.0.15', primaries: 1, replicas: 0, client: 'ioredis', clientVersion: '6.0.0', servers: config.servers.map((s) => s.display), tls: false },
+  info: { mode: 'standalone', modeDetected: true, serverVersion: '7.0.15', primaries: 1, replicas: 0, client: 'ioredis', clientVersion: '6.0.0', servers: config.servers.map((s) => s.display), tls: false, cache: 'off', readFrom: 'primary' },
 }));
 
 function target(name: string, samplesMs: number[], extra: Partial<TargetCaseResult> = {}): TargetCaseResult {

@@ -35,11 +35,11 @@ function fakeTarget(name: string, clock: FakeClock, latencyMs: (op: number) => n
     },
     close: async () => undefined,
   };
-  const config: TargetConfig = { name, servers: [], mode: 'standalone', client: 'ioredis', tls: false, sources: {} };
+  const config: TargetConfig = { name, servers: [], mode: 'standalone', client: 'ioredis', cache: 'off', cacheEntries: 10_000, readFrom: 'primary', tls: false, sources: {} };
   return {
     config,
     client,
-    info: { mode: 'standalone', modeDetected: false, serverVersion: 'fake', primaries: 1, replicas: 0, client: 'fake', clientVersion: '0', servers: [], tls: false },
+    info: { mode: 'standalone', modeDetected: false, serverVersion: 'fake', primaries: 1, replicas: 0, client: 'fake', clientVersion: '0', servers: [], tls: false, cache: 'off', readFrom: 'primary' },
     ops: () => ops,
   };
 }

@@ -1,0 +1,256 @@
+import { Redis, type RedisOptions } from 'ioredis';
+import { redactSecrets, registerSecret } from '../config/redact.js';
+import type { RunControls, TargetConfig } from '../config/resolve.js';
+import type { ServerAddress } from '../config/servers.js';
+import { TargetMismatchError, TargetUnreachableError } from './client.js';
+import { detectProtocol, diagnoseConnectError } from './diagnose.js';
+import { tlsOptionsFor } from './tls.js';
+
+/**
+ * What every driver learns before it opens its measured connections: each listed server is probed alone
+ * (with ioredis, whatever the target's client), the mode is checked, and a password the servers do not need is found.
+ */
+
+/** Parses INFO output into a map of field -> value. */
+export function parseInfo(text: string): Map<string, string> {
+  const fields = new Map<string, string>();
+  for (const line of text.split(/\r?\n/)) {
+    const colon = line.indexOf(':');
+    if (colon > 0 && !line.startsWith('#')) fields.set(line.slice(0, colon), line.slice(colon + 1));
+  }
+  return fields;
+}
+
+/** The user name and password a connection to `server` logs in with: `<NAME>_USERNAME`/`<NAME>_PASSWORD`, else the URL's. */
+export function credentialsFor(config: TargetConfig, server: ServerAddress): { username?: string; password?: string } {
+  const username = config.username ?? server.username;
+  const password = config.password ?? server.password;
+  return { ...(username !== undefined ? { username } : {}), ...(password !== undefined ? { password } : {}) };
+}
+
+/** Where the password for `server` comes from, for the fix of a refused login (see diagnose.ts). */
+function passwordFrom(config: TargetConfig, server: ServerAddress): 'option' | 'url' | undefined {
+  if (config.password !== undefined) return 'option';
+  return (server.password ?? config.servers[0]?.password) !== undefined ? 'url' : undefined;
+}
+
+/**
+ * Options shared by every connection of a target. `server` gives URL credentials and the TLS name;
+ * for a cluster's shared `redisOptions` pass undefined for `tlsHost` (each node then gets its own, see clusterTlsOptions).
+ * `login: false` leaves the credentials out (the probe sends AUTH itself; see probe()).
+ */
+export function ioredisOptions(config: TargetConfig, server: ServerAddress, controls: RunControls, tlsHost: string | undefined = server.host, login = true): RedisOptions {
+  const { username, password } = login ? credentialsFor(config, server) : {};
+  return {
+    // RESP2 on the wire: what proxies (twemproxy) understand, and one round trip less than HELLO 3.
+    protocol: 2,
+    // CLIENT SETINFO on connect would make a proxy (twemproxy) close the connection.
+    disableClientInfo: true,
+    connectTimeout: controls.connectTimeoutMs,
+    commandTimeout: controls.opTimeoutMs,
+    // A failed op is reported, not retried behind our back (retries would hide errors and skew timings).
+    maxRetriesPerRequest: 0,
+    enableOfflineQueue: false,
+    // disconnect() ends the socket and destroys it if the server has not closed it after this long; ioredis's
+    // default (2000 ms) timer keeps the process alive after a slow or dead server's run. Nothing is lost:
+    // disconnect() is called only once QUIT was answered or given up on.
+    disconnectTimeout: 0,
+    ...(username !== undefined ? { username } : {}),
+    ...(password !== undefined ? { password } : {}),
+    ...(config.tls ? { tls: tlsOptionsFor(config, tlsHost) } : {}),
+  };
+}
+
+/** ioredis attaches the failed command to reply errors; AUTH and HELLO carry the password. */
+export function dropCredentials(error: unknown): void {
+  const command = (error as { command?: { name?: unknown } } | null)?.command;
+  if (typeof command?.name === 'string' && ['auth', 'hello'].includes(command.name.toLowerCase())) {
+    delete (error as { command?: unknown }).command;
+  }
+}
+
+/**
+ * A server's or ioredis's message with credentials masked by the central redactor. The target's passwords are
+ * registered first: configuration does so too, but a driver may be used without it (API, tests).
+ */
+export function redactFor(text: string, config: TargetConfig): string {
+  for (const secret of [config.password, ...config.servers.map((s) => s.password)]) registerSecret(secret);
+  return redactSecrets(text);
+}
+
+/** Codes and messages after which it is worth asking whether the server speaks the other protocol. */
+function mayBeProtocolMismatch(error: unknown, tls: boolean): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  const message = error instanceof Error ? error.message : '';
+  if (tls) return code === 'ETIMEDOUT' || code === 'ECONNRESET' || message === 'Connection is closed.';
+  return code === 'ECONNRESET' || code === 'EPIPE' || message === 'Connection is closed.';
+}
+
+/** Builds the TargetUnreachableError for a failed connection to one server, with the fix that applies. */
+export async function unreachableError(config: TargetConfig, server: ServerAddress, error: unknown, controls: RunControls): Promise<TargetUnreachableError> {
+  dropCredentials(error);
+  const speaks = mayBeProtocolMismatch(error, config.tls)
+    ? await detectProtocol(server, config.tls, Math.min(controls.connectTimeoutMs, 1000))
+    : undefined;
+  const from = passwordFrom(config, server);
+  const { reason, fix } = diagnoseConnectError(error, server, { ...config, ...(from !== undefined ? { passwordFrom: from } : {}) }, speaks);
+  return new TargetUnreachableError(config.name, server.display, redactFor(reason, config), fix, { cause: error });
+}
+
+export interface Probe {
+  readonly server: ServerAddress;
+  readonly info: Map<string, string>;
+  readonly clusterNodes?: string;
+  /** A password was given but the server has none (AUTH answered "no password is set" or similar). */
+  readonly passwordUnneeded?: boolean;
+}
+
+/** AUTH replies that mean the server has no password to check (Redis, and twemproxy without redis_auth). */
+const NO_PASSWORD_SET = /no password is set|without any password configured/i;
+
+/**
+ * Logs in with the target's credentials, if any. Sent here rather than by ioredis on connect: ioredis answers
+ * "no password is set" with a console.warn of its own; here it becomes `passwordUnneeded` (a warning in the
+ * target's info), and the measured connection then leaves the password out.
+ */
+async function login(redis: Redis, config: TargetConfig, server: ServerAddress): Promise<boolean> {
+  const { username, password } = credentialsFor(config, server);
+  if (password === undefined) return false;
+  try {
+    await (username !== undefined ? redis.call('AUTH', username, password) : redis.call('AUTH', password));
+    return false;
+  } catch (error: unknown) {
+    if (username === undefined && error instanceof Error && NO_PASSWORD_SET.test(error.message)) return true;
+    throw error;
+  }
+}
+
+/**
+ * Connects to one listed server alone, logs in, reads INFO (and CLUSTER NODES when cluster-enabled), disconnects.
+ * In proxy mode only PING is sent: proxies such as twemproxy close the connection on INFO.
+ */
+async function probe(config: TargetConfig, server: ServerAddress, controls: RunControls): Promise<Probe> {
+  const redis = new Redis({
+    ...ioredisOptions(config, server, controls, server.host, false),
+    host: server.host,
+    port: server.port,
+    lazyConnect: true,
+    retryStrategy: () => null,
+    enableReadyCheck: false,
+  });
+  // ioredis rejects connect() with a generic "Connection is closed."; the cause comes as an 'error' event.
+  let socketError: Error | undefined;
+  redis.on('error', (error: Error) => {
+    socketError ??= error;
+  });
+  try {
+    await redis.connect();
+    const passwordUnneeded = await login(redis, config, server);
+    const unneeded = passwordUnneeded ? { passwordUnneeded } : {};
+    if (config.mode === 'proxy') {
+      const pong = await redis.ping();
+      if (pong !== 'PONG') throw new Error(`PING answered ${pong}`);
+      return { server, info: new Map(), ...unneeded };
+    }
+    const info = parseInfo(await redis.info());
+    let clusterNodes: string | undefined;
+    if (info.get('cluster_enabled') === '1') {
+      const state = parseInfo(String(await redis.call('CLUSTER', 'INFO'))).get('cluster_state');
+      if (state !== 'ok') throw new Error(`cluster_state is ${state ?? 'unknown'}, not ok`);
+      clusterNodes = String(await redis.call('CLUSTER', 'NODES'));
+    }
+    return { server, info, ...(clusterNodes !== undefined ? { clusterNodes } : {}), ...unneeded };
+  } catch (error: unknown) {
+    throw await unreachableError(config, server, socketError ?? error, controls);
+  } finally {
+    redis.disconnect();
+  }
+}
+
+function countClusterRoles(nodes: string): { primaries: number; replicas: number } {
+  let primaries = 0;
+  let replicas = 0;
+  for (const line of nodes.split('\n')) {
+    const flags = line.split(' ')[2] ?? '';
+    if (flags.includes('fail') || flags.includes('noaddr')) continue;
+    if (flags.includes('master')) {
+      // A primary without slots is not serving data.
+      if (line.trim().split(' ').length > 8) primaries++;
+    } else if (flags.includes('slave')) replicas++;
+  }
+  return { primaries, replicas };
+}
+
+/** Servers that answered in a way the target's configuration does not allow: exit 3, with the fix. */
+function checkMode(config: TargetConfig, probes: readonly Probe[]): 'cluster' | 'standalone' | 'proxy' {
+  const name = config.name;
+  const clusterEnabled = probes.filter((p) => p.info.get('cluster_enabled') === '1');
+  const notCluster = probes.find((p) => p.info.get('cluster_enabled') !== '1');
+  if (config.mode === 'auto' && clusterEnabled.length > 0 && notCluster !== undefined) {
+    throw new TargetMismatchError(name, notCluster.server.display, `it is a standalone server while ${clusterEnabled[0]?.server.display ?? 'another server'} of ${name}_SERVERS is a Redis Cluster node`,
+      `list the servers of one deployment per target in ${name}_SERVERS`);
+  }
+  const mode = config.mode === 'auto' ? (clusterEnabled.length > 0 ? 'cluster' : 'standalone') : config.mode;
+  if (mode === 'cluster' && notCluster !== undefined) {
+    throw new TargetMismatchError(name, notCluster.server.display, `${name}_MODE=cluster but the server reports cluster_enabled:0`, `set ${name}_MODE=standalone or auto`);
+  }
+  const clusterNode = clusterEnabled[0];
+  if (mode === 'standalone' && clusterNode !== undefined) {
+    throw new TargetMismatchError(name, clusterNode.server.display, `${name}_MODE=standalone but the server is a Redis Cluster node (it would answer MOVED)`, `set ${name}_MODE=cluster or auto`);
+  }
+  if (mode !== 'cluster' && probes.length > 1) {
+    throw new TargetMismatchError(name, probes.map((p) => p.server.display).join(','), `${name}_SERVERS lists ${probes.length} ${mode} servers; a ${mode} target is one server`,
+      `list one server in ${name}_SERVERS and give each other server a target of its own (<OTHER>_SERVERS=host:port)`);
+  }
+  return mode;
+}
+
+export interface TargetProbe {
+  readonly mode: 'cluster' | 'standalone' | 'proxy';
+  /** The first listed server (the standalone or proxy server; a cluster's first startup node). */
+  readonly first: ServerAddress;
+  readonly probes: readonly Probe[];
+  /** A password was given but no server needs one: the measured connections leave it out. */
+  readonly passwordUnneeded: boolean;
+  readonly roles: { readonly primaries: number; readonly replicas: number };
+  readonly serverVersion: string;
+  /** For TargetInfo.warnings. */
+  readonly warnings: readonly string[];
+}
+
+/**
+ * Probes every listed server alone (INFO, CLUSTER NODES; PING for a proxy) and checks the answers against the
+ * target's configuration. Raises TargetUnreachableError / TargetMismatchError (exit 3); writes nothing.
+ */
+export async function probeTarget(config: TargetConfig, controls: RunControls): Promise<TargetProbe> {
+  // Both are rejected by configuration validation (exit 2, before any traffic); checked here again, before
+  // this target is probed, for callers that skip validation. Never a ConfigError: other targets may have been probed.
+  const name = config.name;
+  if ((config.mode === 'standalone' || config.mode === 'proxy') && config.servers.length > 1) {
+    throw new TargetMismatchError(name, config.servers.map((s) => s.display).join(','), `${name}_MODE=${config.mode} takes one server but ${name}_SERVERS lists ${config.servers.length}`,
+      `list one server in ${name}_SERVERS and give each other server a target of its own, or set ${name}_MODE=cluster (or auto) for a Redis Cluster`);
+  }
+  const first = config.servers[0];
+  if (first === undefined) throw new TargetMismatchError(name, '(none)', `${name}_SERVERS lists no server`, `list at least one server in ${name}_SERVERS`);
+  const probes = await Promise.all(config.servers.map((server) => probe(config, server, controls)));
+  const mode = checkMode(config, probes);
+  // A password the servers do not need is not sent (ioredis would print its own warning); the user is told instead.
+  const passwordUnneeded = probes.every((p) => p.passwordUnneeded === true);
+  const warnings = passwordUnneeded
+    ? [config.password !== undefined
+      ? `target ${name}: ${name}_PASSWORD is set but ${probes.map((p) => p.server.display).join(',')} requires no password, so none was sent (unset ${name}_PASSWORD)`
+      : `target ${name}: the URL in ${name}_SERVERS holds a password but ${probes.map((p) => p.server.display).join(',')} requires none, so none was sent (drop it from the URL)`]
+    : [];
+  const firstProbe = probes[0];
+  let roles = { primaries: mode === 'proxy' ? 0 : 1, replicas: Number(firstProbe?.info.get('connected_slaves') ?? 0) };
+  if (mode === 'cluster' && firstProbe?.clusterNodes !== undefined) roles = countClusterRoles(firstProbe.clusterNodes);
+  if (config.readFrom === 'replica' && mode !== 'cluster') {
+    throw new TargetMismatchError(name, first.display, `${name}_READ_FROM=replica but the server is ${mode === 'proxy' ? 'a proxy' : 'a standalone server'}, not a Redis Cluster node`,
+      `unset ${name}_READ_FROM, or list a Redis Cluster's nodes in ${name}_SERVERS`);
+  }
+  if (config.readFrom === 'replica' && roles.replicas === 0) {
+    throw new TargetMismatchError(name, first.display, `${name}_READ_FROM=replica but the cluster has no replica`, `unset ${name}_READ_FROM, or add replicas to the cluster`);
+  }
+  const serverVersion = firstProbe?.info.get('redis_version') ?? (mode === 'proxy' ? 'unknown (proxy)' : 'unknown');
+  return { mode, first, probes, passwordUnneeded, roles, serverVersion, warnings };
+}
