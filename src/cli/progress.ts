@@ -31,7 +31,13 @@ export function createProgress(stream: { readonly isTTY: boolean; write(text: st
         lastPlain = 0;
         return;
       case 'pilot':
-        if (e.pilotMs !== null) stream.write(`cachebench: pilot: one invocation takes ${e.pilotMs.toFixed(3)} ms: ${e.invocations} invocation${e.invocations === 1 ? '' : 's'} per iteration\n`);
+        if (e.pilotMs !== null) {
+          const counts = new Set(Object.values(e.targets));
+          const per = counts.size <= 1
+            ? `${e.invocations} invocation${e.invocations === 1 ? '' : 's'} per iteration`
+            : `invocations per iteration: ${Object.entries(e.targets).map(([name, n]) => `${name} ${n}`).join(', ')}`;
+          stream.write(`cachebench: pilot: one invocation of the fastest target takes ${e.pilotMs.toFixed(3)} ms: ${per}\n`);
+        }
         return;
       case 'warmup':
         if (!tty) stream.write(`cachebench: warm-up ${e.iteration}/${e.of}\n`);

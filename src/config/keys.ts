@@ -35,6 +35,8 @@ export const KEY_SPECS: readonly KeySpec[] = [
     description: 'iteration length the pilot stage aims for, in ms (BenchmarkDotNet\'s IterationTime)' },
   { name: 'INTERLEAVE', type: 'string', default: 'iteration', sweepable: false, choices: ['iteration', 'key'],
     description: 'how targets alternate within a round: iteration (each runs its whole iteration in turn) or key (each key\'s SET and GETs in turn, ABBA; every target sees the same stretch of time)' },
+  { name: 'OVERWRITE_RATE', type: 'number', min: 0, max: 100_000, default: 0, sweepable: false,
+    description: 'overwrites per second, by a writer on a connection of its own, of the key the loop is reading (new versions); every read is then checked against the newest acknowledged version and stale reads are counted with their age. 0: no writer, the seed loop as is' },
   { name: 'WARMUP_ITERATIONS', type: 'int', min: 0, max: 1000, default: 2, sweepable: false,
     description: 'iterations per target run first and discarded' },
   { name: 'MIN_ITERATIONS', type: 'int', min: 2, max: 100_000, default: 15, sweepable: false,

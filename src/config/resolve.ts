@@ -6,6 +6,7 @@ import {
   CACHE_MODES, CLIENTS, CLIENT_SUPPORT, DEFAULT_CACHE_ENTRIES, KEY_BY_NAME, KEY_SPECS, MODES, READ_FROM, TARGET_OPTIONS,
   type CacheMode, type ClientName, type Mode, type ReadFrom, type TargetOption,
 } from './keys.js';
+import { VERSION_BYTES } from '../workload/overwriter.js';
 import { registerSecret } from './redact.js';
 import { parseServers, type ServerAddress } from './servers.js';
 import { closest } from './suggest.js';
@@ -40,6 +41,8 @@ export interface RunControls {
   readonly maxTimeMs: number;
   readonly opTimeoutMs: number;
   readonly connectTimeoutMs: number;
+  /** OVERWRITE_RATE: overwrites per second of the key being read; 0: none. */
+  readonly overwriteRate: number;
 }
 
 export interface ScenarioPlan {
@@ -481,6 +484,13 @@ function buildScenario(file: string | undefined, layers: readonly Layer[], warni
         `INVOCATION_COUNT=${invocations} x WRITE_COUNT=${c.WRITE_COUNT} x PAYLOAD_BYTES=${c.PAYLOAD_BYTES} exceeds the 1 GiB of payloads one iteration may hold in memory`,
         'lower INVOCATION_COUNT, or set it to 0 to let the pilot stage choose');
     }
+    if (num('OVERWRITE_RATE') > 0 && c.PAYLOAD_BYTES < VERSION_BYTES) {
+      const s = settings.get('PAYLOAD_BYTES') as Setting;
+      const rate = settings.get('OVERWRITE_RATE') as Setting;
+      throw badValue('PAYLOAD_BYTES', c.PAYLOAD_BYTES, s.source,
+        `OVERWRITE_RATE=${String(rate.value)} (${describeSource(rate.source)}) versions every value in its first ${VERSION_BYTES} bytes, so values need at least ${VERSION_BYTES} bytes`,
+        `set PAYLOAD_BYTES to ${VERSION_BYTES} or more, or OVERWRITE_RATE to 0`);
+    }
     if (c.WRITE_COUNT * c.PAYLOAD_BYTES > MAX_ITERATION_BYTES) {
       const s = settings.get('PAYLOAD_BYTES') as Setting;
       throw badValue('PAYLOAD_BYTES', c.PAYLOAD_BYTES, s.source,
@@ -501,6 +511,7 @@ function buildScenario(file: string | undefined, layers: readonly Layer[], warni
     maxTimeMs: num('MAX_TIME') * 1000,
     opTimeoutMs: num('OP_TIMEOUT_MS'),
     connectTimeoutMs: num('CONNECT_TIMEOUT_MS'),
+    overwriteRate: num('OVERWRITE_RATE'),
   };
   return {
     name,

@@ -1,5 +1,5 @@
 import type { RunPlan, ScenarioPlan } from '../config/resolve.js';
-import { driverFor, type ConnectedTarget } from '../targets/index.js';
+import { driverFor, type CacheClient, type ConnectedTarget } from '../targets/index.js';
 import { keyPrefix } from '../workload/index.js';
 import { loadavg } from 'node:os';
 import { seededRandom } from './random.js';
@@ -55,6 +55,28 @@ export async function connectAll(plan: RunPlan): Promise<ConnectedTarget[]> {
 }
 
 /**
+ * OVERWRITE_RATE's writers: one more connection per target, through the same driver with the cache off and reads
+ * from primaries (a writer only writes). None when no scenario overwrites.
+ */
+async function connectWriters(plan: RunPlan, targets: readonly ConnectedTarget[]): Promise<Map<string, CacheClient>> {
+  const writers = new Map<string, CacheClient>();
+  if (!plan.scenarios.some((s) => s.controls.overwriteRate > 0)) return writers;
+  const first = plan.scenarios[0]?.controls;
+  if (first === undefined) return writers;
+  const controls = { ...first, opTimeoutMs: plan.connection.opTimeoutMs, connectTimeoutMs: plan.connection.connectTimeoutMs };
+  const attempts = await Promise.allSettled(targets.map(async (t) => {
+    const writer = await driverFor(t.config.client).connect({ ...t.config, cache: 'off', readFrom: 'primary' }, controls);
+    writers.set(t.config.name, writer.client);
+  }));
+  const failed = attempts.find((a): a is PromiseRejectedResult => a.status === 'rejected');
+  if (failed !== undefined) {
+    await Promise.all([...writers.values()].map((w) => w.close()));
+    throw failed.reason;
+  }
+  return writers;
+}
+
+/**
  * Runs every scenario and parameter combination against every target, in interleaved rounds.
  * Connects first (nothing is written before all targets answer), always closes the clients.
  */
@@ -65,7 +87,9 @@ export async function executeRun(plan: RunPlan, options: ExecuteOptions): Promis
   const targets = await connectAll(plan);
   options.onProgress?.({ kind: 'connected', targets });
   const scenarios: ScenarioResult[] = [];
+  let writers = new Map<string, CacheClient>();
   try {
+    writers = await connectWriters(plan, targets);
     const total = plan.scenarios.reduce((n, s) => n + s.cases.length, 0);
     let index = 0;
     for (const scenario of plan.scenarios) {
@@ -78,6 +102,7 @@ export async function executeRun(plan: RunPlan, options: ExecuteOptions): Promis
           await runCase(targets, params, scenario.controls, {
             keyPrefix: keyPrefix(options.runId),
             random,
+            writers,
             ...(options.signal !== undefined ? { signal: options.signal } : {}),
             ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {}),
           }),
@@ -86,7 +111,7 @@ export async function executeRun(plan: RunPlan, options: ExecuteOptions): Promis
       scenarios.push({ scenario, cases });
     }
   } finally {
-    await Promise.all(targets.map((t) => t.client.close()));
+    await Promise.all([...targets.map((t) => t.client.close()), ...[...writers.values()].map((w) => w.close())]);
   }
   return {
     runId: options.runId, startedAt, finishedAt: new Date(), targets, scenarios, aborted: options.signal?.aborted === true,

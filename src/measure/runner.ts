@@ -1,8 +1,11 @@
 import { Bench, hrtimeNowTimestampProvider, type Task, type TimestampProvider } from 'tinybench';
 import type { CaseParams, RunControls } from '../config/resolve.js';
 import { summarize, type Summary } from '../stats/index.js';
-import type { ConnectedTarget } from '../targets/client.js';
-import { Tally, deleteKeys, prepareIteration, runSeedIteration, type IterationOutcome, type IterationPlan, type OpRecorder, type StopCheck } from '../workload/index.js';
+import type { CacheClient, CacheCounters, ConnectedTarget } from '../targets/client.js';
+import {
+  Overwriter, Tally, deleteKeys, prepareIteration, runSeedIteration,
+  type IterationOutcome, type IterationPlan, type OpRecorder, type OverwriteStats, type ReadCheck, type StopCheck,
+} from '../workload/index.js';
 import { OpHistogram, type OpStats } from './histogram.js';
 
 /** A target is dropped from a case after this many failed iterations in a row. */
@@ -28,11 +31,31 @@ export interface TargetCaseResult {
   readonly errors: Readonly<Record<string, number>>;
   /** Keys whose deletion failed (they expire by TTL). */
   readonly undeletedKeys: number;
+  /** Invocations of the seed loop per iteration of this target, and its own pilot time (see CaseResult). */
+  readonly invocations: number;
+  readonly pilotMs: number | null;
+  /**
+   * Stale reads (see overwriter.ts), present when the target could serve one: OVERWRITE_RATE > 0, READ_FROM=replica
+   * or a client cache. Counted over the whole combination, warm-up included, like `verification`; ages in µs.
+   */
+  readonly staleness?: {
+    readonly reads: number;
+    readonly ages: OpStats;
+    /** The overwriter's own counts (OVERWRITE_RATE > 0). */
+    readonly overwrites?: OverwriteStats;
+    /** The overwriter's last failure, if any (its failures do not fail the target). */
+    readonly overwriteError?: string;
+  };
+  /** The client cache's counters over this combination (warm-up included); present with CACHE=tracking. */
+  readonly cache?: CacheCounters;
 }
 
 export interface CaseResult {
   readonly params: CaseParams;
-  /** Invocations of the seed loop per iteration (the same for every target); samples are per invocation. */
+  /**
+   * Invocations of the seed loop per iteration chosen from the fastest target (every target's with INVOCATION_COUNT
+   * or INTERLEAVE=key; otherwise each target has its own, in TargetCaseResult). Samples are per invocation.
+   */
   readonly invocations: number;
   /** The pilot stage's measure: the fastest target's single-invocation time in ms (null: INVOCATION_COUNT was given, or no pilot iteration succeeded). */
   readonly pilotMs: number | null;
@@ -46,7 +69,11 @@ export interface CaseResult {
 
 export type ProgressEvent =
   | { readonly kind: 'warmup'; readonly params: CaseParams; readonly iteration: number; readonly of: number }
-  | { readonly kind: 'pilot'; readonly params: CaseParams; readonly pilotMs: number | null; readonly invocations: number }
+  | {
+      readonly kind: 'pilot'; readonly params: CaseParams; readonly pilotMs: number | null; readonly invocations: number;
+      /** Invocations per iteration of each target. */
+      readonly targets: Readonly<Record<string, number>>;
+    }
   | {
       readonly kind: 'round';
       readonly params: CaseParams;
@@ -71,6 +98,23 @@ export interface RunCaseOptions {
    * Injectable for tests; default: hrtime for iterations, performance.now for the budget.
    */
   readonly clock?: () => number;
+  /**
+   * Writer connections by target name (cache off, primaries), for OVERWRITE_RATE > 0: each target's overwriter
+   * writes through its own. Required then for every target.
+   */
+  readonly writers?: ReadonlyMap<string, CacheClient>;
+}
+
+/** Counters since `before` (the client's counters are cumulative since it connected). */
+function countersSince(after: CacheCounters, before: CacheCounters): CacheCounters {
+  const minus = (a: number | null, b: number | null): number | null => (a === null || b === null ? null : a - b);
+  return {
+    lookups: after.lookups - before.lookups,
+    hits: after.hits - before.hits,
+    misses: after.misses - before.misses,
+    invalidations: minus(after.invalidations, before.invalidations),
+    evictions: minus(after.evictions, before.evictions),
+  };
 }
 
 /** A tinybench timestamp provider reading an injected clock in ms. */
@@ -86,6 +130,7 @@ class TargetRun {
   readonly tally = new Tally();
   readonly setHistogram = new OpHistogram();
   readonly getHistogram = new OpHistogram();
+  readonly staleHistogram = new OpHistogram();
   readonly recorder: OpRecorder = {
     set: (ns) => this.setHistogram.record(ns),
     get: (ns) => this.getHistogram.record(ns),
@@ -93,6 +138,8 @@ class TargetRun {
   warmupIterations = 0;
   /** Invocations of the seed loop per iteration (1 until the pilot stage has chosen). */
   invocations = 1;
+  /** This target's single-invocation time in the pilot stage (null: INVOCATION_COUNT given, or no pilot time). */
+  pilotMs: number | null = null;
   failedIterations = 0;
   consecutiveFailures = 0;
   undeletedKeys = 0;
@@ -100,16 +147,41 @@ class TargetRun {
   current: { plan: IterationPlan; recorder: OpRecorder | undefined } | undefined;
   outcome: IterationOutcome | undefined;
   readonly task: Task;
+  /** How reads are judged beyond byte equality; undefined: the plain seed loop. */
+  readonly check: ReadCheck | undefined;
 
-  constructor(readonly target: ConnectedTarget, params: CaseParams, controls: RunControls, shouldStop: StopCheck, timestampProvider: TimestampProvider) {
+  constructor(readonly target: ConnectedTarget, params: CaseParams, controls: RunControls, shouldStop: StopCheck, timestampProvider: TimestampProvider, overwriter?: Overwriter) {
+    this.check = readCheckFor(target, overwriter);
+    if (this.check !== undefined) this.tally.staleAge = (ns) => this.staleHistogram.record(ns);
     // One tinybench task per target; each round runs it for exactly one timed invocation.
     const bench = new Bench({ iterations: 1, time: 0, warmup: false, retainSamples: true, timestampProvider, throws: false });
     bench.add(target.config.name, async () => {
       const current = this.current as NonNullable<TargetRun['current']>;
-      this.outcome = await runSeedIteration(target.client, current.plan, params.READ_RATIO, controls.keyTtlSeconds, this.tally, current.recorder, shouldStop);
+      this.outcome = await runSeedIteration(target.client, current.plan, params.READ_RATIO, controls.keyTtlSeconds, this.tally, current.recorder, shouldStop, this.check);
     });
     this.task = bench.tasks[0] as Task;
   }
+}
+
+/**
+ * The read check a target needs: yield with a client cache, null-is-stale on replicas, versions with an overwriter.
+ * Undefined for a plain target (cache off, primaries, OVERWRITE_RATE 0): the seed loop runs exactly as the seed's.
+ */
+function readCheckFor(target: ConnectedTarget, overwriter: Overwriter | undefined): ReadCheck | undefined {
+  const cached = target.config.cache === 'tracking';
+  const replica = target.config.readFrom === 'replica';
+  if (!cached && !replica && overwriter === undefined) return undefined;
+  return { yieldToEventLoop: cached, nullIsStale: replica, ...(overwriter !== undefined ? { overwriter } : {}) };
+}
+
+function stalenessOf(run: TargetRun): NonNullable<TargetCaseResult['staleness']> {
+  const overwriter = run.check?.overwriter;
+  return {
+    reads: run.tally.stale,
+    ages: run.staleHistogram.summarize(0),
+    ...(overwriter !== undefined ? { overwrites: overwriter.stats() } : {}),
+    ...(overwriter?.lastError !== undefined ? { overwriteError: overwriter.lastError } : {}),
+  };
 }
 
 function shuffle<T>(items: readonly T[], random: () => number): T[] {
@@ -127,13 +199,15 @@ function shuffle<T>(items: readonly T[], random: () => number): T[] {
  * cut short (Ctrl-C, time budget: not a sample).
  */
 async function iterate(run: TargetRun, prefix: string, params: CaseParams, recorder: OpRecorder | undefined): Promise<number | undefined> {
-  const plan = prepareIteration(prefix, params, run.invocations);
+  const plan = prepareIteration(prefix, params, run.invocations, run.check?.overwriter !== undefined);
   run.current = { plan, recorder };
   run.outcome = undefined;
   run.task.reset(false);
   await run.task.run();
   const result = run.task.result;
   const outcome = run.outcome as IterationOutcome | undefined;
+  // No overwrite may be in flight when the keys are deleted: it would write one of them again.
+  await run.check?.overwriter?.settle();
   run.undeletedKeys += await deleteKeys(run.target.client, plan.keys.slice(0, outcome?.attempted ?? plan.keys.length));
   run.current = undefined;
   if (result.state !== 'completed' || outcome === undefined || outcome.state === 'failed') {
@@ -163,7 +237,7 @@ function noteFailure(run: TargetRun, error: string): void {
  * Returns the time per invocation of each target whose iteration completed.
  */
 async function interleavedRound(order: readonly TargetRun[], prefix: string, params: CaseParams, ttlSeconds: number, shouldStop: StopCheck, clock: () => number): Promise<Map<TargetRun, number>> {
-  const plans = new Map(order.map((run) => [run, prepareIteration(prefix, params, run.invocations)]));
+  const plans = new Map(order.map((run) => [run, prepareIteration(prefix, params, run.invocations, run.check?.overwriter !== undefined)]));
   const totals = new Map(order.map((run) => [run, 0]));
   const attempted = new Map(order.map((run) => [run, 0]));
   const failed = new Map<TargetRun, string>();
@@ -176,7 +250,7 @@ async function interleavedRound(order: readonly TargetRun[], prefix: string, par
       const plan = plans.get(run) as IterationPlan;
       const segment = { keys: [plan.keys[k] as string], payloads: [plan.payloads[k] as Buffer] };
       const t0 = clock();
-      const outcome = await runSeedIteration(run.target.client, segment, params.READ_RATIO, ttlSeconds, run.tally, run.recorder, shouldStop);
+      const outcome = await runSeedIteration(run.target.client, segment, params.READ_RATIO, ttlSeconds, run.tally, run.recorder, shouldStop, run.check);
       totals.set(run, (totals.get(run) ?? 0) + (clock() - t0));
       attempted.set(run, k + outcome.attempted);
       if (outcome.state === 'failed') failed.set(run, outcome.error);
@@ -189,6 +263,7 @@ async function interleavedRound(order: readonly TargetRun[], prefix: string, par
   const times = new Map<TargetRun, number>();
   for (const run of order) {
     const plan = plans.get(run) as IterationPlan;
+    await run.check?.overwriter?.settle();
     run.undeletedKeys += await deleteKeys(run.target.client, plan.keys.slice(0, attempted.get(run)));
     const error = failed.get(run);
     if (error !== undefined) noteFailure(run, error);
@@ -233,19 +308,49 @@ export async function runCase(
   controls: RunControls,
   options: RunCaseOptions,
 ): Promise<CaseResult> {
-  const random = options.random ?? Math.random;
   const now = options.clock ?? (() => performance.now());
   const provider = options.clock !== undefined ? clockProvider(options.clock) : hrtimeNowTimestampProvider;
-  // Key segments are timed with the same timer tinybench uses (hrtime), in ms.
-  const segmentClock = (): number => provider.toMs(provider.fn());
-  const { signal, onProgress, keyPrefix } = options;
+  const { signal } = options;
   const started = now();
   // MAX_TIME covers warm-up and rounds, and is checked before every op: a long iteration is cut
   // short (and not counted) instead of running past the budget.
   const deadline = started + controls.maxTimeMs;
   const outOfTime = (): boolean => now() >= deadline;
   const shouldStop: StopCheck = () => signal?.aborted === true || outOfTime();
-  const runs = targets.map((t) => new TargetRun(t, params, controls, shouldStop, provider));
+  const overwriters = new Map<string, Overwriter>();
+  if (controls.overwriteRate > 0) {
+    for (const t of targets) {
+      const writer = options.writers?.get(t.config.name);
+      if (writer === undefined) throw new Error(`OVERWRITE_RATE is set but target ${t.config.name} has no writer connection`);
+      overwriters.set(t.config.name, new Overwriter(writer, controls.overwriteRate, controls.keyTtlSeconds));
+    }
+  }
+  const runs = targets.map((t) => new TargetRun(t, params, controls, shouldStop, provider, overwriters.get(t.config.name)));
+  const cacheBefore = new Map(await Promise.all(targets.map(async (t) => [t.config.name, await t.client.cacheCounters?.().catch(() => undefined)] as const)));
+  for (const o of overwriters.values()) o.start();
+  try {
+    return await measureCase(runs, params, controls, options, { started, now, provider, shouldStop, outOfTime, cacheBefore });
+  } finally {
+    for (const o of overwriters.values()) await o.stop();
+  }
+}
+
+interface CaseClock {
+  readonly started: number;
+  readonly now: () => number;
+  readonly provider: TimestampProvider;
+  readonly shouldStop: StopCheck;
+  readonly outOfTime: () => boolean;
+  readonly cacheBefore: ReadonlyMap<string, CacheCounters | undefined>;
+}
+
+/** The warm-up, pilot and measured rounds of runCase, and the per-target results. */
+async function measureCase(runs: readonly TargetRun[], params: CaseParams, controls: RunControls, options: RunCaseOptions, clock: CaseClock): Promise<CaseResult> {
+  const random = options.random ?? Math.random;
+  const { started, now, provider, shouldStop, outOfTime } = clock;
+  // Key segments are timed with the same timer tinybench uses (hrtime), in ms.
+  const segmentClock = (): number => provider.toMs(provider.fn());
+  const { signal, onProgress, keyPrefix } = options;
   const active = (): TargetRun[] => runs.filter((r) => r.state === 'running');
   const noteErrored = (run: TargetRun): void => {
     if (run.state === 'errored') onProgress?.({ kind: 'target-errored', target: run.target.config.name, error: run.error ?? 'unknown error' });
@@ -253,12 +358,12 @@ export async function runCase(
   const interrupted = (): StopReason | undefined => (signal?.aborted ? 'aborted' : outOfTime() ? 'max-time' : undefined);
 
   let stopReason: StopReason | undefined;
-  const warmupRound = async (): Promise<number[]> => {
-    const times: number[] = [];
+  const warmupRound = async (): Promise<Map<TargetRun, number>> => {
+    const times = new Map<TargetRun, number>();
     for (const run of shuffle(active(), random)) {
       const ms = await iterate(run, keyPrefix, params, undefined);
       if (ms !== undefined) {
-        times.push(ms);
+        times.set(run, ms);
         run.warmupIterations++;
       }
       noteErrored(run);
@@ -270,24 +375,33 @@ export async function runCase(
   // Pilot stage: the first warm-up round (or one extra round without warm-up) at one invocation
   // decides how many invocations make an iteration; the rest of the warm-up runs at that count.
   // With two or more warm-up rounds, the first one (cold connections and caches) is not the pilot.
+  // Each target gets its own count, as each benchmark does in BenchmarkDotNet: a client cache that is 10x faster
+  // than the network would otherwise make every other target's iteration 10x longer than ITERATION_TIME_MS.
+  // INTERLEAVE=key runs every target through the same keys, so there all take the fastest target's count.
   let invocations = Math.max(1, controls.invocationCount);
   let pilotMs: number | null = null;
   let warmed = 0;
+  for (const run of runs) run.invocations = invocations;
   if (controls.invocationCount === 0) {
     const pilotRounds = controls.warmupIterations >= 2 ? 2 : 1;
-    let times: number[] = [];
+    let times = new Map<TargetRun, number>();
     for (; warmed < pilotRounds && stopReason === undefined; warmed++) {
       onProgress?.({ kind: 'warmup', params, iteration: warmed + 1, of: Math.max(pilotRounds, controls.warmupIterations) });
       times = await warmupRound();
     }
-    if (times.length > 0) {
-      pilotMs = Math.min(...times);
+    if (times.size > 0) {
+      pilotMs = Math.min(...times.values());
       const sharing = controls.interleave === 'key' ? Math.max(1, active().length) : 1;
       invocations = pilotInvocations(pilotMs, params, controls.iterationTimeMs, sharing);
+      for (const run of runs) {
+        const own = times.get(run);
+        run.pilotMs = controls.interleave === 'key' ? pilotMs : own ?? null;
+        // A target without a pilot time (its pilot iteration failed) takes the fastest one's count.
+        run.invocations = controls.interleave === 'key' || own === undefined ? invocations : pilotInvocations(own, params, controls.iterationTimeMs);
+      }
     }
   }
-  for (const run of runs) run.invocations = invocations;
-  onProgress?.({ kind: 'pilot', params, pilotMs, invocations });
+  onProgress?.({ kind: 'pilot', params, pilotMs, invocations, targets: Object.fromEntries(runs.map((r) => [r.target.config.name, r.invocations])) });
   for (let w = warmed; w < controls.warmupIterations && stopReason === undefined; w++) {
     onProgress?.({ kind: 'warmup', params, iteration: w + 1, of: controls.warmupIterations });
     await warmupRound();
@@ -335,6 +449,12 @@ export async function runCase(
     ) stopReason = 'converged';
   }
 
+  const cacheAfter = new Map<TargetRun, CacheCounters>();
+  for (const run of runs) {
+    const before = clock.cacheBefore.get(run.target.config.name);
+    const after = before !== undefined ? await run.target.client.cacheCounters?.().catch(() => undefined) : undefined;
+    if (before !== undefined && after !== undefined) cacheAfter.set(run, countersSince(after, before));
+  }
   const results = runs.map((run): TargetCaseResult => {
     const state = run.state === 'running' ? (stopReason === 'aborted' ? 'aborted' : 'completed') : run.state;
     const summary = summarize(run.samplesMs);
@@ -351,6 +471,10 @@ export async function runCase(
       iterations: { warmup: run.warmupIterations, measured: run.samplesMs.length, failed: run.failedIterations },
       errors: Object.fromEntries(tally.errorMessages),
       undeletedKeys: run.undeletedKeys,
+      invocations: run.invocations,
+      pilotMs: run.pilotMs,
+      ...(run.check !== undefined ? { staleness: stalenessOf(run) } : {}),
+      ...(cacheAfter.get(run) !== undefined ? { cache: cacheAfter.get(run) as CacheCounters } : {}),
     };
   });
   return { params, invocations, pilotMs, rounds: roundOrders.length, stopReason, elapsedMs: now() - started, roundOrders, targets: results };

@@ -19,7 +19,32 @@ export interface Column {
   readonly value: (e: ResultEntry) => string | number | null;
   /** Console/markdown text when it is more than the value (e.g. Percent with its interval). */
   readonly display?: (e: ResultEntry) => string | null;
+  /** A table shows the column only when this holds for one of its rows (e.g. staleness only where it was measured). */
+  readonly showIf?: (e: ResultEntry) => boolean;
 }
+
+/** `node-redis, tracking cache, replica reads`: the client set-up, when it is not the plain default. */
+export function setupOf(e: ResultEntry): string {
+  const parts = [e.target.client];
+  if (e.target.cache !== 'off') parts.push(`${e.target.cache} cache`);
+  if (e.target.readFrom !== 'primary') parts.push(`${e.target.readFrom} reads`);
+  return parts.join(', ');
+}
+const plainSetup = (e: ResultEntry): boolean => e.target.client === 'ioredis' && e.target.cache === 'off' && e.target.readFrom === 'primary';
+
+/** Stale reads as a share of all reads. */
+export function staleShare(e: ResultEntry): number | null {
+  if (e.staleness === null) return null;
+  return e.verification.reads > 0 ? (100 * e.staleness.reads) / e.verification.reads : 0;
+}
+
+/** The client cache's hit rate in percent (null without a cache or a lookup). */
+export function hitRate(e: ResultEntry): number | null {
+  return e.cache !== null && e.cache.lookups > 0 ? (100 * e.cache.hits) / e.cache.lookups : null;
+}
+
+const ms = (us: number | undefined): number | null => (us === undefined ? null : us / 1000);
+const shortMs = (x: number | null): string => (x === null ? '–' : x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
 
 const col = (id: string, header: string, kind: ColumnKind, path: string, inTable: boolean, value: Column['value']): Column =>
   ({ id, header, kind, path, inTable, value });
@@ -31,6 +56,10 @@ export const COLUMNS: readonly Column[] = [
   col('payload_bytes', 'PAYLOAD_BYTES', 'count', 'scenario.params.PAYLOAD_BYTES', false, (e) => e.scenario.params.PAYLOAD_BYTES ?? null),
   col('target', 'Target', 'text', 'target.name', true, (e) => e.target.name),
   col('mode', 'Mode', 'text', 'target.mode', false, (e) => e.target.mode),
+  { ...col('setup', 'Client', 'text', 'target.client, target.cache, target.readFrom', true, setupOf), showIf: (e) => !plainSetup(e) },
+  col('client', 'Client driver', 'text', 'target.client', false, (e) => e.target.client),
+  col('cache', 'Cache', 'text', 'target.cache', false, (e) => e.target.cache),
+  col('read_from', 'Read from', 'text', 'target.readFrom', false, (e) => e.target.readFrom),
   col('state', 'State', 'text', 'state', false, (e) => e.state),
   col('mean_ms', 'Mean', 'time', 'stats.meanMs', true, (e) => e.stats.meanMs),
   col('error_ms', 'Error', 'time', 'stats.errorMs', true, (e) => e.stats.errorMs),
@@ -54,6 +83,30 @@ export const COLUMNS: readonly Column[] = [
   col('reads_verified', 'Verified', 'count', 'verification.verified', true, (e) => e.verification.verified),
   col('missing', 'Missing', 'count', 'verification.missing', true, (e) => e.verification.missing),
   col('mismatched', 'Mismatched', 'count', 'verification.mismatched', true, (e) => e.verification.mismatched),
+  {
+    ...col('cache_hit_rate', 'Cache hits', 'percent', 'cache.hits / cache.lookups', true, hitRate),
+    display: (e) => { const r = hitRate(e); return r === null ? (e.cache === null ? '–' : 'NA') : `${r.toFixed(1)}%`; },
+    showIf: (e) => e.cache !== null,
+  },
+  col('cache_lookups', 'Cache lookups', 'count', 'cache.lookups', false, (e) => e.cache?.lookups ?? null),
+  col('cache_hits', 'Cache hit count', 'count', 'cache.hits', false, (e) => e.cache?.hits ?? null),
+  col('cache_misses', 'Cache misses', 'count', 'cache.misses', false, (e) => e.cache?.misses ?? null),
+  col('cache_invalidations', 'Invalidations', 'count', 'cache.invalidations', false, (e) => e.cache?.invalidations ?? null),
+  col('cache_evictions', 'Evictions', 'count', 'cache.evictions', false, (e) => e.cache?.evictions ?? null),
+  {
+    ...col('stale_reads', 'Stale', 'count', 'staleness.reads', true, (e) => e.staleness?.reads ?? null),
+    display: (e) => (e.staleness === null ? '–' : `${e.staleness.reads} (${(staleShare(e) ?? 0).toPrecision(2)}%)`),
+    showIf: (e) => e.staleness !== null,
+  },
+  {
+    ...col('stale_age', 'Stale age p50/p99/max', 'text', 'staleness.ages', true, (e) => (e.staleness === null ? null : `${e.staleness.ages.p50Us ?? ''}`)),
+    display: (e) => (e.staleness === null ? '–' : e.staleness.reads === 0 ? 'none' : `${shortMs(ms(e.staleness.ages.p50Us))}/${shortMs(ms(e.staleness.ages.p99Us))}/${shortMs(ms(e.staleness.ages.maxUs))} ms`),
+    showIf: (e) => e.staleness !== null,
+  },
+  col('stale_age_p50_ms', 'Stale age p50 (ms)', 'count', 'staleness.ages.p50Us / 1000', false, (e) => ms(e.staleness?.ages.p50Us)),
+  col('stale_age_p99_ms', 'Stale age p99 (ms)', 'count', 'staleness.ages.p99Us / 1000', false, (e) => ms(e.staleness?.ages.p99Us)),
+  col('stale_age_max_ms', 'Stale age max (ms)', 'count', 'staleness.ages.maxUs / 1000', false, (e) => ms(e.staleness?.ages.maxUs)),
+  col('overwrites_acked', 'Overwrites', 'count', 'staleness.overwrites.acked', false, (e) => e.staleness?.overwrites?.acked ?? null),
   col('failed_ops', 'Failed ops', 'count', 'ops.set.errors + ops.get.errors', true, (e) => e.ops.set.errors + e.ops.get.errors),
   col('failed_iterations', 'Failed iterations', 'count', 'iterations.failed', false, (e) => e.iterations.failed),
 ];

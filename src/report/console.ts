@@ -1,12 +1,12 @@
 import { groupEntries, conclusion, missingBaselineNote, type ResultsDocument } from './model.js';
-import { describeParams, renderTable } from './table.js';
+import { describeParams, invocationsText, renderTable } from './table.js';
 
 /** The console summary: one table per scenario and parameter combination, plus any failures. */
 export function renderConsole(doc: ResultsDocument): string {
   const out: string[] = [];
   for (const group of groupEntries(doc)) {
     const first = group.entries[0];
-    const stop = first ? `, ${first.iterations.rounds} rounds × ${first.iterations.invocations} invocation${first.iterations.invocations === 1 ? '' : 's'}, stopped: ${first.iterations.stopReason}` : '';
+    const stop = first ? `, ${first.iterations.rounds} rounds × ${invocationsText(group.entries)}, stopped: ${first.iterations.stopReason}` : '';
     out.push(`${group.scenario.name}: ${describeParams(group.scenario.params)}${stop}`);
     out.push(renderTable(group.entries));
     const note = missingBaselineNote(doc, group.entries);

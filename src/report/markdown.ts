@@ -1,6 +1,6 @@
 import { chooseTimeUnit, formatNumber } from './columns.js';
 import { groupEntries, conclusion, missingBaselineNote, type ResultEntry, type ResultsDocument } from './model.js';
-import { describeParams, renderTable } from './table.js';
+import { describeParams, invocationsText, renderTable } from './table.js';
 
 function chart(entries: readonly ResultEntry[]): string[] {
   const measured = entries.filter((e) => e.stats.meanMs !== null);
@@ -52,8 +52,8 @@ export function renderMarkdown(doc: ResultsDocument): string {
       out.push(`### ${describeParams(group.scenario.params)}`, '');
       if (first) {
         const it = first.iterations;
-        const pilot = it.pilotMs !== null ? ` (pilot stage: one invocation of the fastest target took ${it.pilotMs.toFixed(3)} ms)` : ' (INVOCATION_COUNT)';
-        out.push(`${it.rounds} rounds (targets interleaved in shuffled order) of ${it.invocations} invocation${it.invocations === 1 ? '' : 's'} per iteration${pilot}, stopped: ${it.stopReason}. Times are per invocation.`, '');
+        const pilot = it.pilotMs !== null ? ' (chosen by the pilot stage so that an iteration takes about ITERATION_TIME_MS)' : ' (INVOCATION_COUNT)';
+        out.push(`${it.rounds} rounds (targets interleaved in shuffled order) of ${invocationsText(group.entries)} per iteration${pilot}, stopped: ${it.stopReason}. Times are per invocation.`, '');
       }
       out.push(renderTable(group.entries), '');
       out.push(...chart(group.entries), '');

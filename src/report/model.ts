@@ -6,6 +6,7 @@ import { describeSource } from '../config/errors.js';
 import type { RunResult } from '../measure/run.js';
 import type { OpStats } from '../measure/histogram.js';
 import type { CaseResult, StopReason, TargetCaseResult } from '../measure/runner.js';
+import type { CacheCounters, Capabilities } from '../targets/client.js';
 import { ERROR_CONFIDENCE, pairedRatioInterval } from '../stats/index.js';
 
 /** Version of the results.json layout; bumped on any incompatible change. */
@@ -47,7 +48,10 @@ export interface EntryStats {
 /** One scenario × parameter combination × target: the unit every output format shows a row for. */
 export interface ResultEntry {
   readonly scenario: { readonly name: string; readonly file: string | null; readonly description: string; readonly params: Readonly<Record<string, number>> };
-  readonly target: { readonly name: string; readonly mode: string; readonly servers: readonly string[]; readonly client: string };
+  readonly target: {
+    readonly name: string; readonly mode: string; readonly servers: readonly string[]; readonly client: string;
+    readonly cache: string; readonly readFrom: string;
+  };
   readonly state: TargetCaseResult['state'];
   readonly error: string | null;
   readonly baseline: boolean;
@@ -61,6 +65,13 @@ export interface ResultEntry {
   readonly iterations: TargetCaseResult['iterations'] & { readonly rounds: number; readonly stopReason: StopReason; readonly invocations: number; readonly pilotMs: number | null };
   readonly errors: Readonly<Record<string, number>>;
   readonly undeletedKeys: number;
+  /**
+   * Stale reads (an older version than one already acknowledged, or nothing on a replica), with their ages in µs
+   * and the overwriter's counts; null when the target could not serve one (cache off, primaries, OVERWRITE_RATE 0).
+   */
+  readonly staleness: NonNullable<TargetCaseResult['staleness']> | null;
+  /** The client cache's own counters over this combination (warm-up included); null when its cache is off. */
+  readonly cache: CacheCounters | null;
 }
 
 /** The CPU layout of a run with local topologies, as recorded in results.json and the report. */
@@ -88,6 +99,11 @@ export interface TargetEnvironment {
   readonly client: string;
   readonly clientVersion: string;
   readonly tls: boolean;
+  readonly cache: string;
+  readonly cacheEntries: number | null;
+  readonly readFrom: string;
+  /** What the server said it supports (probed at connect); null when not probed. */
+  readonly capabilities: Capabilities | null;
   /** What the driver noticed while connecting (e.g. a password the server does not need). */
   readonly warnings: readonly string[];
   /** Each `<NAME>_*` option set, with its value and source. A password's value is never recorded. */
@@ -214,6 +230,8 @@ export function buildDocument(run: RunResult, explicitBaseline: string | undefin
             mode: connected?.info.mode ?? 'unknown',
             servers: connected?.info.servers ?? [],
             client: connected?.info.client ?? 'unknown',
+            cache: connected?.info.cache ?? 'off',
+            readFrom: connected?.info.readFrom ?? 'primary',
           },
           state: t.state,
           error: t.error ?? null,
@@ -241,9 +259,11 @@ export function buildDocument(run: RunResult, explicitBaseline: string | undefin
           roundSamplesMs: t.roundSamplesMs,
           ops: t.ops,
           verification: t.verification,
-          iterations: { ...t.iterations, rounds: c.rounds, stopReason: c.stopReason, invocations: c.invocations, pilotMs: c.pilotMs },
+          iterations: { ...t.iterations, rounds: c.rounds, stopReason: c.stopReason, invocations: t.invocations, pilotMs: t.pilotMs },
           errors: t.errors,
           undeletedKeys: t.undeletedKeys,
+          staleness: t.staleness ?? null,
+          cache: t.cache ?? null,
         });
       }
     }
@@ -276,6 +296,10 @@ export function buildDocument(run: RunResult, explicitBaseline: string | undefin
         client: t.info.client,
         clientVersion: t.info.clientVersion,
         tls: t.info.tls,
+        cache: t.info.cache,
+        cacheEntries: t.info.cacheEntries ?? null,
+        readFrom: t.info.readFrom,
+        capabilities: t.info.capabilities ?? null,
         warnings: t.info.warnings ?? [],
         options: Object.fromEntries(Object.entries(t.config.sources).map(([option, source]) => [
           `${t.config.name}_${option}`,

@@ -6,7 +6,7 @@ import type { ResultEntry } from './model.js';
  * readable on a console and valid markdown.
  */
 export function renderTable(entries: readonly ResultEntry[]): string {
-  const columns = COLUMNS.filter((c) => c.inTable);
+  const columns = COLUMNS.filter((c) => c.inTable && (c.showIf === undefined || entries.some(c.showIf)));
   const unit = chooseTimeUnit(entries);
   const rows = entries.map((e) => columns.map((c) => formatCell(c, e, unit) + (c.id === 'target' && e.state !== 'completed' ? ` (${e.state})` : '')));
   const widths = columns.map((c, i) => Math.max(c.header.length, ...rows.map((r) => (r[i] ?? '').length)));
@@ -20,4 +20,13 @@ export function renderTable(entries: readonly ResultEntry[]): string {
 /** One line naming a parameter combination: `READ_RATIO=100 WRITE_COUNT=10 PAYLOAD_BYTES=20000`. */
 export function describeParams(params: object): string {
   return Object.entries(params).map(([k, v]) => `${k}=${v}`).join(' ');
+}
+
+/** `1 invocation` when every target ran the same count per iteration, else each target's: `REDIS 1, NEAR 5 invocations`. */
+export function invocationsText(entries: readonly ResultEntry[]): string {
+  const counts = new Set(entries.map((e) => e.iterations.invocations));
+  const plural = (n: number): string => `invocation${n === 1 ? '' : 's'}`;
+  const [only] = counts;
+  if (counts.size <= 1) return `${only ?? 1} ${plural(only ?? 1)}`;
+  return `${entries.map((e) => `${e.target.name} ${e.iterations.invocations}`).join(', ')} invocations`;
 }

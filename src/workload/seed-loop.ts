@@ -1,6 +1,7 @@
 import { randomFillSync, randomUUID } from 'node:crypto';
 import type { CaseParams } from '../config/resolve.js';
 import type { CacheClient } from '../targets/client.js';
+import { VersionedKey, judgeRead, stampVersion, type Overwriter } from './overwriter.js';
 import type { Tally } from './tally.js';
 
 /** Prefix of every key the harness writes: `cachebench:<runId>:`. */
@@ -18,15 +19,40 @@ export interface IterationPlan {
  * Fresh UUID keys and fresh random payloads (one per key), so a stale or misrouted value cannot pass.
  * `invocations` seed loops back to back are one loop over `invocations` × WRITE_COUNT keys.
  */
-export function prepareIteration(prefix: string, params: CaseParams, invocations = 1): IterationPlan {
+export function prepareIteration(prefix: string, params: CaseParams, invocations = 1, versioned = false): IterationPlan {
   const keys: string[] = [];
   const payloads: Buffer[] = [];
   for (let i = 0; i < params.WRITE_COUNT * invocations; i++) {
     keys.push(prefix + randomUUID());
-    payloads.push(randomFillSync(Buffer.allocUnsafe(params.PAYLOAD_BYTES)));
+    const payload = randomFillSync(Buffer.allocUnsafe(params.PAYLOAD_BYTES));
+    // Versioned values (OVERWRITE_RATE > 0) carry their version in the first 8 bytes; the loop writes version 0.
+    if (versioned) stampVersion(payload, 0);
+    payloads.push(payload);
   }
   return { keys, payloads };
 }
+
+/**
+ * The yield policy: a client cache answers a hit without I/O, so a loop of hits never lets the event loop read the
+ * server's invalidation messages (nor run the overwriter's timer), and would serve a stale value for ever. With a
+ * client cache the loop therefore yields to the event loop (setImmediate: I/O is read first) before a GET whenever
+ * this long has passed since it last waited for anything. A stale read through the cache is then at most about this
+ * old plus the time the invalidation takes to arrive. Yield time counts in the iteration (an application has to yield
+ * too), not in the GET's latency.
+ */
+export const YIELD_INTERVAL_NS = 1_000_000n;
+
+/** How reads are judged beyond byte equality, for targets that can serve an old value (see overwriter.ts). */
+export interface ReadCheck {
+  /** A client cache serves hits without I/O: yield every YIELD_INTERVAL_NS. */
+  readonly yieldToEventLoop: boolean;
+  /** READ_FROM=replica or a client cache: nothing at all for a key just written is a stale read, not a missing one. */
+  readonly nullIsStale: boolean;
+  /** OVERWRITE_RATE > 0: payloads are versioned (prepareIteration(..., true)) and this writer rewrites the key being read. */
+  readonly overwriter?: Overwriter;
+}
+
+const yieldOnce = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** Receives each op's latency in nanoseconds. */
 export interface OpRecorder {
@@ -60,8 +86,13 @@ export async function runSeedIteration(
   tally: Tally,
   recorder: OpRecorder | undefined,
   shouldStop: StopCheck,
+  check?: ReadCheck,
 ): Promise<IterationOutcome> {
   const { keys, payloads } = plan;
+  const overwriter = check?.overwriter;
+  const nullIsStale = check?.nullIsStale === true;
+  const yielding = check?.yieldToEventLoop === true;
+  let lastYield = now();
   for (let w = 0; w < keys.length; w++) {
     if (shouldStop()) return { state: 'aborted', attempted: w };
     const key = keys[w] as string;
@@ -72,10 +103,22 @@ export async function runSeedIteration(
     } catch (error: unknown) {
       return { state: 'failed', attempted: w + 1, error: tally.fail('set', error) };
     }
-    recorder?.set(Number(now() - t0));
+    const ackedAt = now();
+    recorder?.set(Number(ackedAt - t0));
     tally.sets++;
+    lastYield = ackedAt;
+    let versioned: VersionedKey | undefined;
+    if (overwriter !== undefined) {
+      versioned = new VersionedKey(key, payload, ackedAt);
+      overwriter.follow(versioned);
+    }
     for (let r = 0; r < readRatio; r++) {
       if (shouldStop()) return { state: 'aborted', attempted: w + 1 };
+      if (yielding && now() - lastYield >= YIELD_INTERVAL_NS) {
+        await yieldOnce();
+        lastYield = now();
+      }
+      const ackedAtIssue = versioned?.acked ?? 0;
       t0 = now();
       let value: Buffer | null;
       try {
@@ -85,10 +128,22 @@ export async function runSeedIteration(
       }
       recorder?.get(Number(now() - t0));
       tally.gets++;
-      if (value === null) tally.missing++;
-      else if (value.length !== payload.length || !value.equals(payload)) tally.mismatched++;
+      if (versioned !== undefined) {
+        const verdict = judgeRead(versioned, value, ackedAtIssue, t0, nullIsStale);
+        if (verdict.kind === 'fresh') tally.verified++;
+        else if (verdict.kind === 'stale') {
+          tally.stale++;
+          tally.staleAge?.(verdict.ageNs);
+        } else tally[verdict.kind]++;
+      } else if (value === null) {
+        if (nullIsStale) {
+          tally.stale++;
+          tally.staleAge?.(Number(t0 - ackedAt));
+        } else tally.missing++;
+      } else if (value.length !== payload.length || !value.equals(payload)) tally.mismatched++;
       else tally.verified++;
     }
+    overwriter?.follow(undefined);
   }
   return { state: 'completed', attempted: keys.length };
 }

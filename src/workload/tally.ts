@@ -10,6 +10,13 @@ export class Tally {
   missing = 0;
   /** GETs that returned other bytes (wrong length or content). */
   mismatched = 0;
+  /**
+   * GETs that returned an older version than one already acknowledged (OVERWRITE_RATE), or nothing for a key
+   * already written when reading from a replica or through a client cache. Not counted as verified.
+   */
+  stale = 0;
+  /** Receives each stale read's age in ns (how long the newer version had been acknowledged). */
+  staleAge: ((ns: number) => void) | undefined;
   /** Distinct failure messages with their counts (at most MAX_MESSAGES kept). */
   readonly errorMessages = new Map<string, number>();
 

@@ -23,8 +23,8 @@ function target(name: string, samplesMs: number[], extra: Partial<TargetCaseResu
     ops: { set: { count: 10, errors: 0, p50Us: 50, p99Us: 90, p999Us: 99 }, get: { count: 1000, errors: 0, p50Us: 60, p99Us: 95.5, p999Us: 120 } },
     verification: { reads: 1000, verified: 1000, missing: 0, mismatched: 0 },
     iterations: { warmup: 1, measured: samplesMs.length, failed: 0 },
-    errors: {}, undeletedKeys: 0, ...extra,
-  };
+    errors: {}, undeletedKeys: 0, invocations: 1, pilotMs: null, ...extra,
+  } as TargetCaseResult;
 }
 
 const run: RunResult = {
@@ -149,10 +149,12 @@ describe('one column definition feeds console, markdown and CSV', () => {
   it('shows the seed table columns with BenchmarkDotNet-style units on the console and in markdown', () => {
     const consoleText = renderConsole(doc);
     const markdown = renderMarkdown(doc);
-    for (const header of COLUMNS.filter((col) => col.inTable).map((col) => col.header)) {
+    for (const header of COLUMNS.filter((col) => col.inTable && col.showIf === undefined).map((col) => col.header)) {
       assert.ok(consoleText.includes(header), `console lacks ${header}`);
       assert.ok(markdown.includes(header), `markdown lacks ${header}`);
     }
+    // Client set-up, cache and staleness columns appear only where they say something.
+    for (const header of ['| Client ', 'Cache hits', 'Stale age']) assert.ok(!consoleText.includes(header), `a plain run shows ${header}`);
     assert.match(consoleText, /\| A +\| +295\.7 ms \|/);
     // Percent with its paired 99.9% interval (the numbers are checked in ratio.test.ts), and the sentence under the table.
     assert.match(consoleText, /\| 183% \[(\d+)–(\d+)%\] \|/);
@@ -164,5 +166,49 @@ describe('one column definition feeds console, markdown and CSV', () => {
     assert.match(consoleText, /\| C \(errored\) \| +NA \|/);
     assert.match(markdown, /C errored\*\*: SET: Command timed out/);
     assert.match(markdown, /bar \[295\.7, 161\.9\]/);
+  });
+});
+
+describe('client set-up, cache and staleness columns', () => {
+  const near = targets.map((t) => (t.config.name === 'A'
+    ? { ...t, config: { ...t.config, client: 'node-redis' as const, cache: 'tracking' as const }, info: { ...t.info, client: 'node-redis', cache: 'tracking' as const, cacheEntries: 10_000 } }
+    : t));
+  const stale = { reads: 25, ages: { count: 25, errors: 0, p50Us: 210, p99Us: 1480, maxUs: 2950 }, overwrites: { due: 100, sent: 98, acked: 98, failed: 0 } };
+  const cache = { lookups: 1000, hits: 990, misses: 10, invalidations: 12, evictions: 0 };
+  const doc = buildDocument({
+    ...run,
+    targets: near,
+    scenarios: [{
+      scenario: run.scenarios[0]?.scenario as NonNullable<(typeof run.scenarios)[0]>['scenario'],
+      cases: [{
+        params: { READ_RATIO: 100, WRITE_COUNT: 10, PAYLOAD_BYTES: 20000 },
+        invocations: 1, pilotMs: null, rounds: 5, stopReason: 'converged', elapsedMs: 1000, roundOrders: [],
+        targets: [target('A', [29, 29.5, 30, 29.7, 29.6], { staleness: stale, cache, invocations: 5 }), target('B', [160, 162, 161, 163, 163.5])],
+      }],
+    }],
+  }, undefined);
+  const consoleText = renderConsole(doc);
+  it('shows the client set-up, the hit rate, stale reads with their share and ages in ms', () => {
+    assert.match(consoleText, /\| A +\| node-redis, tracking cache \|/);
+    assert.match(consoleText, /\| B +\| ioredis +\|/);
+    assert.match(consoleText, /\| +99\.0% \|/, 'hit rate = 990 / 1000');
+    assert.match(consoleText, /\| 25 \(2\.5%\) \|/, 'stale reads = 25 of 1000 reads');
+    assert.match(consoleText, /\| 0\.21\/1\.48\/2\.95 ms +\|/);
+    assert.match(consoleText, /5 rounds × A 5, B 1 invocations/);
+  });
+  it('writes the raw counters to CSV and results.json', () => {
+    // Cells may be quoted (the set-up holds commas).
+    const cells = (line: string): string[] => [...line.matchAll(/("(?:[^"]|"")*"|[^,]*)(?:,|$)/g)].map((m) => (m[1] ?? '').replace(/^"|"$/g, '').replace(/""/g, '"')).slice(0, COLUMNS.length);
+    const csv = renderCsv(doc).trim().split('\n').map(cells);
+    assert.equal(csv[1]?.[COLUMNS.findIndex((c) => c.id === 'setup')], 'node-redis, tracking cache');
+    const at = (id: string): string | undefined => csv[1]?.[COLUMNS.findIndex((c) => c.id === id)];
+    assert.equal(at('cache_hits'), '990');
+    assert.equal(at('cache_invalidations'), '12');
+    assert.equal(at('stale_reads'), '25');
+    assert.equal(at('stale_age_p99_ms'), '1.48');
+    assert.equal(at('overwrites_acked'), '98');
+    assert.equal(csv[2]?.[COLUMNS.findIndex((c) => c.id === 'stale_reads')], '', 'no staleness measured for B: empty, not 0');
+    assert.deepEqual(doc.results[0]?.cache, cache);
+    assert.equal(doc.environment.targets.find((t) => t.name === 'A')?.cacheEntries, 10_000);
   });
 });

@@ -48,7 +48,7 @@ const seeded = seededRandom;
 
 const CONTROLS: RunControls = {
   keyTtlSeconds: 60, warmupIterations: 0, invocationCount: 1, iterationTimeMs: 100, interleave: 'iteration', minIterations: 15, maxIterations: 100, maxRelativeError: 0.02,
-  maxTimeMs: 3_600_000, opTimeoutMs: 1000, connectTimeoutMs: 1000,
+  maxTimeMs: 3_600_000, opTimeoutMs: 1000, connectTimeoutMs: 1000, overwriteRate: 0,
 };
 // 2 writes × (1 SET + 4 GETs) = 10 ops per iteration.
 const PARAMS = { READ_RATIO: 4, WRITE_COUNT: 2, PAYLOAD_BYTES: 16 };
