@@ -138,7 +138,38 @@ export function parseTopologies(names: readonly string[], flag: string): Topolog
 
 /** The target mode each local topology is measured in. */
 const LOCAL_MODES: Readonly<Record<TopologyName, Mode>> = { REDIS_CLUSTER: 'cluster', TWEMPROXY: 'proxy', REDIS_SINGLE: 'standalone' };
-const localSpecs = (names: readonly TopologyName[]): LocalTargetSpec[] => names.map((name) => ({ name, mode: LOCAL_MODES[name] }));
+/**
+ * Client set-ups measured on a local topology besides its plain ioredis target: the local cluster is also measured
+ * through node-redis with its client-side cache (RESP3 tracking) and through Valkey GLIDE, so the default table shows
+ * the client's effect next to the topology's.
+ */
+export const LOCAL_VARIANTS: Readonly<Partial<Record<TopologyName, readonly { readonly suffix: string; readonly options: LocalTargetSpec['options'] }[]>>> = {
+  REDIS_CLUSTER: [
+    { suffix: 'NEARCACHE', options: { CLIENT: 'node-redis', CACHE: 'tracking' } },
+    { suffix: 'GLIDE', options: { CLIENT: 'glide' } },
+  ],
+};
+/** Every local target: each topology's plain target, then its client set-ups. */
+export const LOCAL_TARGETS: readonly LocalTargetSpec[] = TOPOLOGIES.flatMap((name) => [
+  { name, mode: LOCAL_MODES[name] },
+  ...(LOCAL_VARIANTS[name] ?? []).map((v) => ({ name: `${name}_${v.suffix}`, mode: LOCAL_MODES[name], topology: name, options: v.options })),
+]);
+
+/**
+ * `--local` names: a topology (its plain ioredis target) or a client set-up on one (REDIS_CLUSTER_NEARCACHE);
+ * none means every local target.
+ */
+export function parseLocalTargets(names: readonly string[], flag: string): LocalTargetSpec[] {
+  if (names.length === 0) return [...LOCAL_TARGETS];
+  const out: LocalTargetSpec[] = [];
+  for (const raw of names.flatMap((n) => n.split(','))) {
+    const name = raw.trim().toUpperCase();
+    const spec = LOCAL_TARGETS.find((t) => t.name === name);
+    if (spec === undefined) throw new ConfigError(`${flag} ${JSON.stringify(raw)} is not a local target. Fix: use ${LOCAL_TARGETS.map((t) => t.name).join(', ')}`);
+    if (!out.includes(spec)) out.push(spec);
+  }
+  return out;
+}
 
 /** True when the environment says this is a CI job (CI=true, as GitHub Actions, GitLab and others set). */
 export function isCi(env: Readonly<Record<string, string | undefined>>): boolean {
@@ -185,7 +216,7 @@ function scenarioFlags(args: RunArgs): Record<string, string | undefined> {
  */
 export function validateRun(args: RunArgs, env: Readonly<Record<string, string | undefined>>, now = new Date()): ValidatedRun {
   const noLocal = args.local === false;
-  const explicit = Array.isArray(args.local) ? parseTopologies(args.local, '--local') : [];
+  const explicit = Array.isArray(args.local) ? parseLocalTargets(args.local, '--local') : [];
   const nodeTimeoutMs = checkNodeTimeout(args['cluster-node-timeout']);
   let gate: ValidatedRun['gate'];
   if (args['fail-if-slower'] !== undefined) {
@@ -200,8 +231,8 @@ export function validateRun(args: RunArgs, env: Readonly<Record<string, string |
     env,
     envVars: [...(args.envVars ?? []).map(String), ...parseBdnArgs((args['--'] ?? []).map(String))],
     flags: scenarioFlags(args),
-    localTargets: localSpecs(explicit),
-    ...(mayDefault ? { defaultLocalTargets: localSpecs(TOPOLOGIES) } : {}),
+    localTargets: explicit,
+    ...(mayDefault ? { defaultLocalTargets: LOCAL_TARGETS } : {}),
     ...(args.targets !== undefined ? { targets: args.targets } : {}),
     ...(args.baseline !== undefined ? { baseline: args.baseline } : {}),
   });
@@ -221,7 +252,8 @@ export function validateRun(args: RunArgs, env: Readonly<Record<string, string |
       throw new ConfigError(`${error.message} (note: ${plan.warnings.join('; ')})`, { cause: error });
     }
   }
-  const topologies = plan.targets.filter((t) => t.pendingServers === true).map((t) => t.name as TopologyName);
+  // Several targets (client set-ups) may share one topology: each is started once.
+  const topologies = [...new Set(plan.targets.filter((t) => t.pendingServers === true).map((t) => (t.localTopology ?? t.name) as TopologyName))];
   const placement = parseLayout(args['cpu-layout'], topologies.length > 0);
   if (placement.layout !== 'none') {
     const unpinned = plan.targets.filter((t) => t.pendingServers !== true && t.servers.some((server) => isLoopback(server.host)));

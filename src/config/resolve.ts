@@ -76,6 +76,8 @@ export interface TargetConfig {
   readonly tlsServername?: string;
   /** True for a local topology validated before its servers were started: `servers` is empty until bound. */
   readonly pendingServers?: boolean;
+  /** For a target on a local topology: which one (several client set-ups may share it). */
+  readonly localTopology?: string;
   /** Where each option came from (SERVERS, MODE, ...). Values of PASSWORD are never kept here. */
   readonly sources: Readonly<Partial<Record<TargetOption, Source>>>;
 }
@@ -98,6 +100,10 @@ export interface RunPlan {
 export interface LocalTargetSpec {
   readonly name: string;
   readonly mode: Mode;
+  /** The local topology whose servers it uses (default: its own name); several client set-ups can share one. */
+  readonly topology?: string;
+  /** Further `<NAME>_*` options cachebench sets for it (CLIENT, CACHE, READ_FROM). */
+  readonly options?: Readonly<Partial<Record<TargetOption, string>>>;
 }
 
 export interface ConfigInput {
@@ -542,7 +548,9 @@ export function resolveConfig(input: ConfigInput): RunPlan {
   for (const t of localTargets) {
     localLayer.set(`${t.name}_SERVERS`, { raw: '', source: localSource });
     localLayer.set(`${t.name}_MODE`, { raw: t.mode, source: localSource });
+    for (const [option, raw] of Object.entries(t.options ?? {})) localLayer.set(`${t.name}_${option}`, { raw, source: localSource });
   }
+  const topologyOf = new Map(localTargets.map((t) => [t.name, t.topology ?? t.name]));
   // Passwords are registered before anything can fail and echo them.
   registerSecrets([envLayer]);
   for (const [index, item] of input.envVars.entries()) {
@@ -579,7 +587,7 @@ export function resolveConfig(input: ConfigInput): RunPlan {
   }
   const localNames = new Set(localTargets.map((t) => t.name));
   let targets = [...targetOptions]
-    .map(([name, options]) => (localNames.has(name) ? pendingLocalTarget(name, options) : buildTarget(name, options)))
+    .map(([name, options]) => (localNames.has(name) ? pendingLocalTarget(name, options, topologyOf.get(name) ?? name) : buildTarget(name, options)))
     .sort((a, b) => a.name.localeCompare(b.name));
 
   if (input.targets !== undefined) {
@@ -637,7 +645,7 @@ function runLevelTimeouts(scenarios: readonly ScenarioPlan[]): RunPlan['connecti
 }
 
 /** A local topology's target before its servers exist: mode from the topology, servers bound later. */
-function pendingLocalTarget(name: string, options: Map<string, { raw: string; source: Source }>): TargetConfig {
+function pendingLocalTarget(name: string, options: Map<string, { raw: string; source: Source }>, topology: string): TargetConfig {
   for (const [option, entry] of options) {
     if (entry.source.kind !== 'local') {
       throw new ConfigError(`${name}_${option} (from ${describeSource(entry.source)}) is set for the local topology ${name}, which cachebench configures itself. Fix: unset ${name}_${option}`);
@@ -646,7 +654,7 @@ function pendingLocalTarget(name: string, options: Map<string, { raw: string; so
   const mode = (options.get('MODE')?.raw ?? 'auto') as Mode;
   const sources: Partial<Record<TargetOption, Source>> = {};
   for (const [option, { source }] of options) sources[option as TargetOption] = source;
-  return { name, servers: [], mode, ...clientSetup(name, mode, options), tls: false, sources, pendingServers: true };
+  return { name, servers: [], mode, ...clientSetup(name, mode, options), tls: false, sources, pendingServers: true, localTopology: topology };
 }
 
 /**
@@ -656,8 +664,9 @@ function pendingLocalTarget(name: string, options: Map<string, { raw: string; so
 export function bindLocalServers(plan: RunPlan, servers: Readonly<Record<string, string>>): RunPlan {
   const targets = plan.targets.map((t) => {
     if (t.pendingServers !== true) return t;
-    const list = servers[t.name];
-    if (list === undefined) throw new ConfigError(`local topology ${t.name} was not started. Fix: report this as a cachebench bug`);
+    const topology = t.localTopology ?? t.name;
+    const list = servers[topology];
+    if (list === undefined) throw new ConfigError(`local topology ${topology} (of target ${t.name}) was not started. Fix: report this as a cachebench bug`);
     const { pendingServers: _pending, ...rest } = t;
     void _pending;
     return { ...rest, servers: parseServers(`${t.name}_SERVERS`, list, { kind: 'local' }) };

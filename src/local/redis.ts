@@ -34,12 +34,17 @@ export interface StartRedisOptions {
 
 /** Sends one command on a fresh connection with no retries; rejects on any failure. */
 export async function adminCommand(port: number, ...args: string[]): Promise<string> {
+  return String(await adminCall(port, ...args));
+}
+
+/** Like adminCommand, but returns the reply as parsed (arrays stay arrays). */
+async function adminCall(port: number, ...args: string[]): Promise<unknown> {
   const redis = new Redis({ host: '127.0.0.1', port, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, connectTimeout: 1000, commandTimeout: 2000, protocol: 2, enableReadyCheck: false, disableClientInfo: true });
   redis.on('error', () => undefined);
   try {
     await redis.connect();
     const [command, ...rest] = args;
-    return String(await redis.call(command as string, ...rest));
+    return await redis.call(command as string, ...rest);
   } finally {
     redis.disconnect();
   }
@@ -84,6 +89,8 @@ export async function startRedisServer(options: StartRedisOptions): Promise<Redi
     const args = [
       '--port', String(port), '--bind', '127.0.0.1', '--protected-mode', 'yes',
       '--save', '', '--appendonly', 'no', '--dir', options.dir, '--logfile', log, '--daemonize', 'no',
+      // A replica's first sync starts at once (the default waits 5 s for more replicas to join a diskless sync).
+      '--repl-diskless-sync-delay', '0',
       ...(options.cluster ? ['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', String(options.nodeTimeoutMs ?? 5000)] : []),
     ];
     const proc = startProcess(`redis-server:${port}`, binary, args, {
@@ -188,6 +195,28 @@ async function joinCluster(nodes: readonly RedisServer[], primaries: number): Pr
 }
 
 /**
+ * Makes every node list every replica in CLUSTER SLOTS, which is where clients find replicas to read from
+ * (`<NAME>_READ_FROM=replica`). Redis leaves out a replica whose replication offset it knows as 0, and in a fresh
+ * cluster that has taken no write every offset is 0 — replica reads would silently go to the primaries.
+ *  1. Wait until every replica's link to its primary is up (its first sync, started at once with
+ *     repl-diskless-sync-delay 0).
+ *  2. FLUSHALL on every (empty) primary: a write that replicates, so every replica's offset moves off 0.
+ *  3. Every replica MEETs every other node: the MEET carries its offset at once instead of at the next gossip ping.
+ * About 0.1 s here; waited for until every node lists every replica.
+ */
+async function announceReplicas(nodes: readonly RedisServer[], primaries: number, replicasPerPrimary: number): Promise<void> {
+  const replicaNodes = nodes.slice(primaries);
+  await waitForAll(replicaNodes, 'to sync with its primary', async (node) => (await adminCommand(node.port, 'INFO', 'replication')).includes('master_link_status:up'));
+  await Promise.all(nodes.slice(0, primaries).map((node) => adminCommand(node.port, 'FLUSHALL')));
+  await waitForAll(replicaNodes, 'to apply its primary\'s first write', async (node) => !/slave_repl_offset:0\r?\n/.test(await adminCommand(node.port, 'INFO', 'replication')));
+  await meet(replicaNodes, nodes);
+  await waitForAll(nodes, 'to list every replica in CLUSTER SLOTS', async (node) => {
+    const slots = (await adminCall(node.port, 'CLUSTER', 'SLOTS')) as unknown[][];
+    return slots.length === primaries && slots.every((range) => range.length - 3 === replicasPerPrimary);
+  });
+}
+
+/**
  * Starts `primaries` × (1 + `replicasPerPrimary`) cluster-enabled servers in parallel, joins
  * them (slots, replicate, meet; see joinCluster), and waits until every node reports
  * cluster_state:ok with all 16384 slots assigned, every node known and every replica attached.
@@ -212,6 +241,7 @@ export async function startRedisCluster(options: StartClusterOptions): Promise<R
       const roles = (await adminCommand(node.port, 'CLUSTER', 'NODES')).split('\n').filter((l) => / (myself,)?slave /.test(l));
       return roles.length === primaries * replicas;
     });
+    if (replicas > 0) await announceReplicas(nodes, primaries, replicas);
     return { nodes, stop };
   } catch (error: unknown) {
     await stop();

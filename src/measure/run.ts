@@ -1,4 +1,6 @@
-import type { RunPlan, ScenarioPlan } from '../config/resolve.js';
+import type { RunControls, RunPlan, ScenarioPlan, TargetConfig } from '../config/resolve.js';
+import { probeCapabilities, requireCapabilities } from '../targets/capabilities.js';
+import { probeTarget } from '../targets/probe.js';
 import { driverFor, type CacheClient, type ConnectedTarget } from '../targets/index.js';
 import { keyPrefix } from '../workload/index.js';
 import { loadavg } from 'node:os';
@@ -37,6 +39,20 @@ export interface ExecuteOptions {
 }
 
 /**
+ * Asks the first server what it supports (capabilities.ts; nothing is written), refuses a set-up it cannot serve
+ * (e.g. CACHE=tracking without RESP3 or CLIENT TRACKING: exit 3, naming the capability), then connects the driver.
+ */
+async function connectTarget(config: TargetConfig, controls: RunControls): Promise<ConnectedTarget> {
+  // The servers' probe first (the driver repeats it, a few ms): a wrong address, password or mode is then reported
+  // as plainly as ever (INFO's "NOAUTH Authentication required", not HELLO's longer answer), whatever the driver.
+  const { mode } = await probeTarget(config, controls);
+  const capabilities = await probeCapabilities(config, mode, controls);
+  requireCapabilities(config, capabilities);
+  const connected = await driverFor(config.client).connect(config, controls);
+  return { ...connected, info: { ...connected.info, capabilities } };
+}
+
+/**
  * Connects every target; on any failure closes those already connected and rethrows.
  * Connection deadlines (CONNECT_TIMEOUT_MS, OP_TIMEOUT_MS) are run-level: every scenario agrees on them.
  */
@@ -44,7 +60,7 @@ export async function connectAll(plan: RunPlan): Promise<ConnectedTarget[]> {
   const first = plan.scenarios[0]?.controls;
   if (first === undefined) return [];
   const controls = { ...first, opTimeoutMs: plan.connection.opTimeoutMs, connectTimeoutMs: plan.connection.connectTimeoutMs };
-  const attempts = await Promise.allSettled(plan.targets.map((t) => driverFor(t.client).connect(t, controls)));
+  const attempts = await Promise.allSettled(plan.targets.map((t) => connectTarget(t, controls)));
   const failed = attempts.find((a): a is PromiseRejectedResult => a.status === 'rejected');
   const connected = attempts.flatMap((a) => (a.status === 'fulfilled' ? [a.value] : []));
   if (failed !== undefined) {

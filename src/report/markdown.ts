@@ -1,4 +1,5 @@
 import { chooseTimeUnit, formatNumber } from './columns.js';
+import type { Capabilities } from '../targets/client.js';
 import { groupEntries, conclusion, missingBaselineNote, type ResultEntry, type ResultsDocument } from './model.js';
 import { describeParams, invocationsText, renderTable } from './table.js';
 
@@ -20,6 +21,18 @@ function chart(entries: readonly ResultEntry[]): string[] {
 
 const escape = (text: string): string => text.replace(/\|/g, '\\|');
 
+/** `RESP3, CLIENT TRACKING, WAIT; not CLUSTER SLOTS (redis 7.0.15)`: what the capability probe found. */
+export function capabilitiesText(caps: Capabilities | null): string {
+  if (caps === null) return 'not probed';
+  const named: [string, boolean | null][] = [['RESP3', caps.resp3], ['CLIENT TRACKING', caps.tracking], ['CLUSTER SLOTS', caps.clusterSlots], ['WAIT', caps.wait]];
+  const yes = named.filter(([, v]) => v === true).map(([n]) => n);
+  const no = named.filter(([, v]) => v === false).map(([n]) => n);
+  const unknown = named.filter(([, v]) => v === null).map(([n]) => n);
+  const parts = [yes.join(', '), no.length > 0 ? `not ${no.join(', ')}` : '', unknown.length > 0 ? `not asked: ${unknown.join(', ')}` : ''].filter((p) => p !== '');
+  const who = caps.serverName !== null ? ` (${caps.serverName}${caps.serverVersion !== null ? ` ${caps.serverVersion}` : ''})` : '';
+  return `${parts.join('; ')}${who}`;
+}
+
 /** report.md: environment header, a table and chart per parameter combination, effective configuration. */
 export function renderMarkdown(doc: ResultsDocument): string {
   const env = doc.environment;
@@ -37,11 +50,14 @@ export function renderMarkdown(doc: ResultsDocument): string {
     `- Round order seed: ${doc.seed} (\`--seed ${doc.seed}\` repeats the same target order in every round)`,
     `- Baseline for Percent: ${doc.baseline.rule === 'explicit' ? `target ${doc.baseline.name} (--baseline)` : 'the fastest target of each parameter combination'}`,
     '',
-    '| Target | Servers | Mode | Server version | Primaries | Replicas | Client | TLS |',
-    '|---|---|---|---|--:|--:|---|---|',
+    '| Target | Servers | Mode | Server version | Primaries | Replicas | Client | Cache | Reads from | TLS | Server supports |',
+    '|---|---|---|---|--:|--:|---|---|---|---|---|',
     ...env.targets.map((t) =>
-      `| ${t.name} | ${t.servers.join(', ')} | ${t.mode}${t.modeDetected ? ' (detected)' : ''} | ${t.serverVersion} | ${t.primaries} | ${t.replicas} | ${t.client} ${t.clientVersion} | ${t.tls ? 'yes' : 'no'} |`),
+      `| ${t.name} | ${t.servers.join(', ')} | ${t.mode}${t.modeDetected ? ' (detected)' : ''} | ${t.serverVersion} | ${t.primaries} | ${t.replicas} | ${t.client} ${t.clientVersion} | ` +
+      `${t.cache === 'tracking' ? `tracking, ${t.cacheEntries ?? '?'} entries` : 'off'} | ${t.readFrom}s | ${t.tls ? 'yes' : 'no'} | ${escape(capabilitiesText(t.capabilities))} |`),
     '',
+    ...env.targets.flatMap((t) => (t.warnings.length > 0 ? t.warnings.map((w) => `- ${escape(w)}`) : [])),
+    ...(env.targets.some((t) => t.warnings.length > 0) ? [''] : []),
   ];
   for (const scenario of doc.scenarios) {
     out.push(`## Scenario ${scenario.name}`, '');
@@ -82,6 +98,7 @@ export function renderMarkdown(doc: ResultsDocument): string {
     '- **Error**: half-width of the 99.9% Student-t confidence interval of the mean, t(0.9995, N−1)·StdDev/√N. With N = 15, t = 4.14, so Error ≈ 1.07 × StdDev.',
     '- **Percent**: 100 × Mean / Mean of the baseline, with its 99.9% confidence interval from the paired rounds in brackets (Fieller\'s interval for a ratio of means); `~` marks a difference the interval does not show (it includes 100%). **Outliers**: iterations above Q3 + 1.5·IQR, left out of the statistics (kept in results.json).',
     '- **GET/SET pNN**: per-op latency percentiles from HDR histograms. **Verified / Missing / Mismatched**: every GET compared byte for byte with the value written.',
+    '- **Client** (shown when a target is not plain ioredis): driver, client-side cache, replica reads. **Cache hits**: the client library\'s own hit count over its lookups (warm-up included). **Stale**: reads that returned an older version than one already acknowledged (OVERWRITE_RATE), or nothing on a replica, with their share of all reads; **Stale age**: how long the newer version had been acknowledged when the stale read was sent (p50/p99/max).',
     '',
   );
   return out.join('\n');

@@ -101,6 +101,8 @@ export interface Probe {
   readonly server: ServerAddress;
   readonly info: Map<string, string>;
   readonly clusterNodes?: string;
+  /** Slot ranges whose CLUSTER SLOTS entry lists no replica, and all ranges (asked only for READ_FROM=replica). */
+  readonly rangesWithoutReplica?: { readonly without: number; readonly of: number };
   /** A password was given but the server has none (AUTH answered "no password is set" or similar). */
   readonly passwordUnneeded?: boolean;
 }
@@ -159,7 +161,13 @@ async function probe(config: TargetConfig, server: ServerAddress, controls: RunC
       if (state !== 'ok') throw new Error(`cluster_state is ${state ?? 'unknown'}, not ok`);
       clusterNodes = String(await redis.call('CLUSTER', 'NODES'));
     }
-    return { server, info, ...(clusterNodes !== undefined ? { clusterNodes } : {}), ...unneeded };
+    let rangesWithoutReplica: Probe['rangesWithoutReplica'];
+    if (clusterNodes !== undefined && config.readFrom === 'replica') {
+      // Clients find replicas in CLUSTER SLOTS (entry: start, end, primary, replicas...).
+      const slots = await redis.call('CLUSTER', 'SLOTS') as unknown[][];
+      rangesWithoutReplica = { without: slots.filter((range) => range.length <= 3).length, of: slots.length };
+    }
+    return { server, info, ...(clusterNodes !== undefined ? { clusterNodes } : {}), ...(rangesWithoutReplica !== undefined ? { rangesWithoutReplica } : {}), ...unneeded };
   } catch (error: unknown) {
     throw await unreachableError(config, server, socketError ?? error, controls);
   } finally {
@@ -236,7 +244,7 @@ export async function probeTarget(config: TargetConfig, controls: RunControls): 
   const mode = checkMode(config, probes);
   // A password the servers do not need is not sent (ioredis would print its own warning); the user is told instead.
   const passwordUnneeded = probes.every((p) => p.passwordUnneeded === true);
-  const warnings = passwordUnneeded
+  const warnings: string[] = passwordUnneeded
     ? [config.password !== undefined
       ? `target ${name}: ${name}_PASSWORD is set but ${probes.map((p) => p.server.display).join(',')} requires no password, so none was sent (unset ${name}_PASSWORD)`
       : `target ${name}: the URL in ${name}_SERVERS holds a password but ${probes.map((p) => p.server.display).join(',')} requires none, so none was sent (drop it from the URL)`]
@@ -250,6 +258,13 @@ export async function probeTarget(config: TargetConfig, controls: RunControls): 
   }
   if (config.readFrom === 'replica' && roles.replicas === 0) {
     throw new TargetMismatchError(name, first.display, `${name}_READ_FROM=replica but the cluster has no replica`, `unset ${name}_READ_FROM, or add replicas to the cluster`);
+  }
+  const missing = firstProbe?.rangesWithoutReplica;
+  if (config.readFrom === 'replica' && missing !== undefined && missing.without > 0) {
+    // Redis leaves out of CLUSTER SLOTS a replica whose replication offset it knows as 0 (a cluster that has taken no
+    // write yet) or that failed: clients then read those slots from the primary, and replica reads would be a label only.
+    warnings.push(`target ${name}: ${name}_READ_FROM=replica, but CLUSTER SLOTS on ${first.display} lists no replica for ${missing.without} of ${missing.of} slot ranges ` +
+      '(Redis leaves out replicas that failed or have not reported a replication offset yet, e.g. in a cluster that has taken no write): reads of those slots go to the primary');
   }
   const serverVersion = firstProbe?.info.get('redis_version') ?? (mode === 'proxy' ? 'unknown (proxy)' : 'unknown');
   return { mode, first, probes, passwordUnneeded, roles, serverVersion, warnings };

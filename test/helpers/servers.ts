@@ -72,3 +72,17 @@ export async function commandCount(port: number, command: string): Promise<numbe
     redis.disconnect();
   }
 }
+
+/**
+ * Connections the server has accepted so far (INFO stats total_connections_received), this call's own included:
+ * two calls with nothing in between differ by exactly 1. "No traffic" means no connection, not even a probe.
+ */
+export async function connectionsReceived(port: number): Promise<number> {
+  const redis = connect(port);
+  try {
+    const m = /total_connections_received:(\d+)/.exec(await redis.info('stats'));
+    return m ? Number(m[1]) : Number.NaN;
+  } finally {
+    redis.disconnect();
+  }
+}

@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { adminCommand, parseCpuList, planPlacement, requireBinary, startRedisServer, findFreePorts, isOurProcess, isPortFree, readOwner, reapLeftovers, signalPid, startTimeOf, TOPOLOGIES, type OwnerRecord } from '../../src/local/index.js';
 import type { ResultsDocument } from '../../src/report/index.js';
+import { LOCAL_TARGETS } from '../../src/cli/validate.js';
 import { runCli } from '../helpers/cli.js';
 import { processesMentioning, waitUntilNoneMention } from '../helpers/procs.js';
 import { tempDir } from '../helpers/servers.js';
@@ -58,13 +59,21 @@ describe('local topologies through run --local', () => {
     });
   }
 
-  it('uses all three local topologies when no <NAME>_SERVERS is configured, and says so', async () => {
+  it('uses all three local topologies, with the client set-ups on the cluster, when no <NAME>_SERVERS is configured, and says so', async () => {
     const { tmp, cwd } = sandbox('default');
     const result = await runCli(['run', '--out', join(cwd, 'results'), '--quiet'], { cwd, env: { TMPDIR: tmp, ...SMALL } });
     assert.equal(result.code, 0, result.stderr);
     const said = /no <NAME>_SERVERS configured: starting local topologies ([A-Z_]+(?:, [A-Z_]+)*)/.exec(result.stderr)?.[1];
     assert.deepEqual(said?.split(', ').sort(), [...TOPOLOGIES].sort(), result.stderr);
-    assert.deepEqual(docOf(result.stdout, cwd).results.map((e) => e.target.name).sort(), [...TOPOLOGIES].sort());
+    const doc = docOf(result.stdout, cwd);
+    assert.deepEqual(doc.results.map((e) => e.target.name).sort(), LOCAL_TARGETS.map((t) => t.name).sort());
+    // The client set-ups share the local cluster's servers.
+    const servers = (name: string): readonly string[] | undefined => doc.environment.targets.find((t) => t.name === name)?.servers;
+    assert.deepEqual(servers('REDIS_CLUSTER_NEARCACHE'), servers('REDIS_CLUSTER'));
+    assert.deepEqual(servers('REDIS_CLUSTER_GLIDE'), servers('REDIS_CLUSTER'));
+    assert.deepEqual(doc.environment.targets.map((t) => [t.name, t.client, t.cache]).filter(([n]) => String(n).startsWith('REDIS_CLUSTER')).sort(),
+      [['REDIS_CLUSTER', 'ioredis', 'off'], ['REDIS_CLUSTER_GLIDE', 'glide', 'off'], ['REDIS_CLUSTER_NEARCACHE', 'node-redis', 'tracking']]);
+    for (const e of doc.results) assert.equal(e.verification.verified, e.verification.reads, e.target.name);
     assertNothingLeft(tmp);
   });
 
@@ -285,7 +294,7 @@ describe('set-up problems', () => {
   it('an unknown topology name is a usage error', async () => {
     const result = await runCli(['run', '--local', 'MEMCACHED']);
     assert.equal(result.code, 2);
-    assert.match(result.stderr, /"MEMCACHED" is not a local topology.*REDIS_CLUSTER, TWEMPROXY, REDIS_SINGLE/);
+    assert.match(result.stderr, /"MEMCACHED" is not a local target.*REDIS_CLUSTER, REDIS_CLUSTER_NEARCACHE, REDIS_CLUSTER_GLIDE, TWEMPROXY, REDIS_SINGLE/);
   });
 
   it('a port in use is skipped, never reused', async () => {

@@ -1,0 +1,115 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { ResultEntry, ResultsDocument } from '../../src/report/index.js';
+import { runCli } from '../helpers/cli.js';
+import { cluster, commandCount, connectionsReceived, scanKeys, standalone, tempDir } from '../helpers/servers.js';
+
+type Cluster = Awaited<ReturnType<typeof cluster>>;
+let multi: Cluster;
+let single: Awaited<ReturnType<typeof standalone>>;
+const out = tempDir('cachebench-staleness-');
+
+before(async () => {
+  [multi, single] = await Promise.all([cluster(), standalone()]);
+});
+after(async () => {
+  await Promise.all([multi?.stop(), single?.stop()]);
+  out.remove();
+});
+
+function readDoc(stdout: string): ResultsDocument {
+  const m = /Report: (.*)report\.md/.exec(stdout);
+  assert.ok(m?.[1], `no report path in stdout: ${stdout}`);
+  return JSON.parse(readFileSync(join(m[1], 'results.json'), 'utf8')) as ResultsDocument;
+}
+
+const SMALL = ['--read-ratio', '50', '--write-count', '4', '--payload-bytes', '1000', '--warmup-iterations', '1', '--invocation-count', '1'];
+
+describe('staleness is measured, never assumed', () => {
+  it('reads from primaries with overwrites running: every read carries a version at least as new as the acknowledged one', async () => {
+    const result = await runCli(['run', '--out', out.dir, ...SMALL, '--max-iterations', '6', '--overwrite-rate', '500'], {
+      env: { P_SERVERS: multi.addresses },
+    });
+    assert.equal(result.code, 0, result.stderr);
+    const doc = readDoc(result.stdout);
+    const e = doc.results[0] as ResultEntry;
+    assert.ok(e.staleness !== null, 'staleness is reported when OVERWRITE_RATE > 0');
+    assert.ok((e.staleness.overwrites?.acked ?? 0) > 10, `the writer overwrote the keys being read: ${JSON.stringify(e.staleness.overwrites)}`);
+    assert.equal(e.staleness.overwrites?.failed, 0);
+    assert.equal(e.staleness.reads, 0, 'a primary never serves an older version than one it acknowledged');
+    assert.equal(e.verification.verified, e.verification.reads);
+    assert.equal(e.verification.missing + e.verification.mismatched, 0);
+    assert.match(result.stdout, /\| +Stale \|/);
+    // The overwriter's writes went to the cluster (SETs beyond the loop's own), and no key is left behind.
+    const loopSets = e.verification.reads / 50;
+    const sets = (await Promise.all(multi.cluster.nodes.slice(0, 3).map((n) => commandCount(n.port, 'set')))).reduce((a, b) => a + b, 0);
+    assert.ok(sets >= loopSets + (e.staleness.overwrites?.acked ?? 0), `${sets} SETs`);
+    const left = (await Promise.all(multi.cluster.nodes.map((n) => scanKeys(n.port, 'cachebench:*')))).flat();
+    assert.deepEqual(left, [], 'an overwrite in flight never re-creates a deleted key');
+  });
+
+  it('reads from replicas while the replicas are paused (SIGSTOP) and overwrites run: stale reads are reported with their ages', async () => {
+    const replicas = multi.cluster.nodes.slice(3);
+    let pausing = true;
+    // Pause every replica for 200 ms in each 400 ms, in a bounded loop that always resumes them.
+    const pauser = (async () => {
+      for (let i = 0; i < 100 && pausing; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        for (const r of replicas) process.kill(r.process.pid, 'SIGSTOP');
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        for (const r of replicas) process.kill(r.process.pid, 'SIGCONT');
+      }
+    })();
+    let result;
+    try {
+      // 20 KB values: a paused replica then has megabytes of replication stream to catch up on, and answers GETs in between.
+      result = await runCli(['run', '--out', out.dir, '--warmup-iterations', '1', '--invocation-count', '1', '--max-iterations', '15', '--overwrite-rate', '1000'], {
+        env: { R_SERVERS: multi.addresses, R_READ_FROM: 'replica' },
+      });
+    } finally {
+      pausing = false;
+      await pauser;
+      for (const r of replicas) process.kill(r.process.pid, 'SIGCONT');
+    }
+    assert.equal(result.code, 0, result.stderr);
+    const doc = readDoc(result.stdout);
+    const e = doc.results[0] as ResultEntry;
+    assert.equal(e.target.readFrom, 'replica');
+    assert.ok(e.staleness !== null);
+    assert.ok(e.staleness.reads > 0, `stale reads are counted, not hidden: ${JSON.stringify(e.staleness)}`);
+    assert.equal(e.staleness.reads + e.verification.verified, e.verification.reads, 'every read is fresh or stale, none mismatched');
+    assert.equal(e.staleness.ages.count, e.staleness.reads);
+    // A replica paused for 200 ms serves values up to about that old (plus scheduling), never older than the run.
+    assert.ok((e.staleness.ages.maxUs ?? 0) > 0);
+    assert.ok((e.staleness.ages.maxUs ?? 0) < 2_000_000, `max age ${e.staleness.ages.maxUs} µs`);
+    assert.match(result.stdout, /ioredis, replica reads/);
+    // The GETs really went to the replicas.
+    const replicaGets = (await Promise.all(replicas.map((r) => commandCount(r.port, 'get')))).reduce((a, b) => a + b, 0);
+    assert.ok(replicaGets > e.verification.reads / 2, `${replicaGets} GETs on replicas of ${e.verification.reads}`);
+  });
+});
+
+describe('client set-ups the servers or drivers cannot give: exit 2 before any traffic, naming what is supported', () => {
+  const cases: { name: string; env: Record<string, string>; args?: string[]; expect: RegExp }[] = [
+    { name: 'a client cache with ioredis', env: { X_SERVERS: 'ADDR', X_CACHE: 'tracking' }, expect: /X_CACHE="tracking".*the ioredis driver has no client-side cache.*Fix: set X_CLIENT to one of node-redis, glide/ },
+    { name: 'a client cache through a proxy', env: { X_SERVERS: 'ADDR', X_MODE: 'proxy', X_CLIENT: 'node-redis', X_CACHE: 'tracking' }, expect: /X_CACHE="tracking".*CLIENT TRACKING, which a proxy \(X_MODE=proxy\) does not pass on/ },
+    { name: 'replica reads from a standalone server', env: { X_SERVERS: 'ADDR', X_MODE: 'standalone', X_READ_FROM: 'replica' }, expect: /X_READ_FROM="replica".*replica reads need a Redis Cluster/ },
+    { name: 'GLIDE through a proxy', env: { X_SERVERS: 'ADDR', X_MODE: 'proxy', X_CLIENT: 'glide' }, expect: /X_CLIENT="glide".*does not support X_MODE=proxy.*Fix: set X_CLIENT to one of ioredis, node-redis/ },
+    { name: 'an unknown driver', env: { X_SERVERS: 'ADDR', X_CLIENT: 'jedis' }, expect: /X_CLIENT="jedis".*unknown client driver.*ioredis, node-redis, glide/ },
+    { name: 'cache entries without a cache', env: { X_SERVERS: 'ADDR', X_CACHE_ENTRIES: '100' }, expect: /X_CACHE_ENTRIES="100".*X_CACHE is off/ },
+    { name: 'an unknown read source', env: { X_SERVERS: 'ADDR', X_READ_FROM: 'nearest' }, expect: /X_READ_FROM="nearest".*unknown read source.*primary, replica/ },
+    { name: 'versioned values too small for their header', env: { X_SERVERS: 'ADDR' }, args: ['--overwrite-rate', '10', '--payload-bytes', '4'], expect: /PAYLOAD_BYTES=4 .*at least 8 bytes/ },
+  ];
+  for (const c of cases) {
+    it(c.name, async () => {
+      const before = await connectionsReceived(single.server.port);
+      const env = Object.fromEntries(Object.entries(c.env).map(([k, v]) => [k, v === 'ADDR' ? single.address : v]));
+      const result = await runCli(['run', '--out', out.dir, ...(c.args ?? [])], { env });
+      assert.equal(result.code, 2, result.stderr);
+      assert.match(result.stderr, c.expect);
+      assert.equal(await connectionsReceived(single.server.port), before + 1, 'cachebench did not even connect');
+    });
+  }
+});
