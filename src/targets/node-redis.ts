@@ -1,10 +1,371 @@
-import type { Driver } from './client.js';
+import { createRequire } from 'node:module';
+import {
+  BasicPooledClientSideCache, ClientClosedError, ClientOfflineError, ConnectionTimeoutError, DisconnectsClientError,
+  MaxCommandRedirectionsError, ReconnectStrategyError, RESP_TYPES, RootNodesUnavailableError, SocketClosedUnexpectedlyError,
+  SocketTimeoutError, TimeoutError, createClient, createCluster, type RedisArgument,
+} from '@redis/client';
+import type { RunControls, TargetConfig } from '../config/resolve.js';
+import { displayAddress, type ServerAddress } from '../config/servers.js';
+import {
+  ClusterRedirectError, ConnectionLostError, OpTimeoutError,
+  type CacheClient, type CacheCounters, type ConnectedTarget, type Driver,
+} from './client.js';
+import { QUIT_WAIT_MS, keySlot } from './ioredis.js';
+import { credentialsFor, probeTarget, unreachableError } from './probe.js';
+import { tlsOptionsFor } from './tls.js';
 
-// PLACEHOLDER, being replaced by the node-redis driver (helper session in progress).
+/**
+ * The node-redis driver (`<NAME>_CLIENT=node-redis`): `@redis/client`, the client of npm `redis`.
+ * `createClient` for a standalone server or a proxy, `createCluster` for Redis Cluster; with `<NAME>_CACHE=tracking`
+ * node-redis's own client-side cache (RESP3, CLIENT TRACKING) answers repeated GETs without a round trip.
+ */
+
+const NODE_REDIS_VERSION = (createRequire(import.meta.url)('@redis/client/package.json') as { version: string }).version;
+
+/**
+ * Bulk strings as Buffers, set at creation as the client's default: node-redis consults its client-side cache only
+ * for a command whose type mapping is the client's own (`_executeCommand` in @redis/client/dist/lib/client/index.js),
+ * so a `withTypeMapping` proxy would silently bypass the cache. A cluster gives it to every node client as well.
+ */
+const BUFFER_REPLIES = { [RESP_TYPES.BLOB_STRING]: Buffer };
+
+/**
+ * Default options of every command. `timeout: 0` turns off node-redis's own command timeout (5000 ms by default):
+ * it only covers the time a command waits to be written (its timer is dropped once the command is on the socket),
+ * costs an `AbortSignal.timeout` per command, and the driver's own deadline (withDeadline) covers the whole op.
+ */
+const COMMAND_OPTIONS = { typeMapping: BUFFER_REPLIES, timeout: 0 };
+
+/** Reconnect waits, after the connection was up once: 100, 200, ... ms, at most RECONNECT_MAX_MS. */
+const RECONNECT_STEP_MS = 100;
+/**
+ * The longest wait between reconnect attempts. node-redis waits with an un-cancellable (ref'd) timer, so this is also
+ * how long a client that was reconnecting when closed can keep the process alive.
+ */
+const RECONNECT_MAX_MS = 500;
+
+/**
+ * Rejects with `late()` once `ms` have passed without `op` settling. node-redis has no deadline for a command already
+ * written to the socket (a server that stops answering would hold the op for ever), so every op goes through this.
+ * The timer is cleared when the op settles; a late reply to an op given up on is dropped.
+ */
+function withDeadline<T>(op: Promise<T>, ms: number, late: () => Error): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(late()), ms);
+    op.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
+}
+
+/** node-redis errors of a connection that is gone (the op was not sent, or its reply will never come). */
+const LOST_CLASSES = [
+  ClientClosedError, ClientOfflineError, SocketClosedUnexpectedlyError, DisconnectsClientError, ConnectionTimeoutError,
+  SocketTimeoutError, RootNodesUnavailableError, ReconnectStrategyError,
+];
+/** Socket and stream codes of a lost connection. */
+const LOST_CODES = new Set([
+  'ECONNRESET', 'EPIPE', 'ECONNREFUSED', 'ETIMEDOUT', 'ENOTCONN', 'ECONNABORTED', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN',
+  'ERR_STREAM_DESTROYED', 'ERR_STREAM_WRITE_AFTER_END',
+]);
+
+/**
+ * Turns node-redis internals ("The client is offline", "Socket closed unexpectedly", "Too many Cluster redirections",
+ * ...) into the shared short messages naming the server; server replies (OOM, WRONGPASS, ...) pass unchanged.
+ * Messages are counted per distinct text, so no key in them.
+ */
+export function translateNodeRedisError(error: unknown, server: string, opTimeoutMs: number): unknown {
+  if (!(error instanceof Error)) return error;
+  if (error instanceof OpTimeoutError || error instanceof ConnectionLostError || error instanceof ClusterRedirectError) return error;
+  if (error instanceof TimeoutError) return new OpTimeoutError(server, opTimeoutMs, { cause: error });
+  // An ASK to a node the cluster does not know even after rediscovery: slots are moving.
+  if (error instanceof MaxCommandRedirectionsError || error.message.startsWith('Cannot find node ')) return new ClusterRedirectError(server, { cause: error });
+  const code = (error as { code?: unknown }).code;
+  if (LOST_CLASSES.some((c) => error instanceof c) || (typeof code === 'string' && LOST_CODES.has(code)) || /^(connect|read|write) E[A-Z]+\b/.test(error.message)) {
+    return new ConnectionLostError(server, { cause: error });
+  }
+  return error;
+}
+
+/**
+ * node-redis's client-side cache with counters that last as long as the client: node-redis resets its statistics
+ * whenever it empties the cache (on a connection error, on every cluster topology discovery, on close), and counts
+ * entries dropped by a flush invalidation as evictions. One class serves both: a cluster needs a pooled cache (one
+ * cache shared by every node client, so these counters cover all nodes); a standalone client uses it like a
+ * BasicClientSideCache (enable/disable, the pooled additions, are only called by a cluster).
+ */
+class CountingCache extends BasicPooledClientSideCache {
+  #carried = { hits: 0, misses: 0, evictions: 0 };
+  #flushed = 0;
+  #invalidations = 0;
+
+  constructor(maxEntries: number) {
+    super({ maxEntries });
+    // Emitted once per invalidated key, or once (key null) for a flush.
+    this.on('invalidate', () => {
+      this.#invalidations++;
+    });
+  }
+
+  /** Keeps the counters of a cache that node-redis empties with its statistics. */
+  override clear(resetStats = true): void {
+    if (resetStats) {
+      const s = this.stats();
+      this.#carried = { hits: this.#carried.hits + s.hitCount, misses: this.#carried.misses + s.missCount, evictions: this.#carried.evictions + s.evictionCount };
+    }
+    super.clear(resetStats);
+  }
+
+  /** A flush (key null) drops every entry; node-redis counts them as evictions, here they are invalidated entries. */
+  override invalidate(key: RedisArgument | null): void {
+    if (key === null) this.#flushed += this.size();
+    super.invalidate(key);
+  }
+
+  /** A lost connection may have missed invalidations: the entries go (as in node-redis), the counters stay. */
+  override onError(): void {
+    this.clear();
+  }
+
+  override onClose(): void {
+    this.clear();
+  }
+
+  counters(): CacheCounters {
+    const s = this.stats();
+    const hits = this.#carried.hits + s.hitCount;
+    const misses = this.#carried.misses + s.missCount;
+    return { lookups: hits + misses, hits, misses, invalidations: this.#invalidations, evictions: this.#carried.evictions + s.evictionCount - this.#flushed };
+  }
+}
+
+/** Turns a GET reply into bytes: a Buffer as is; a cached reply (a structuredClone, so a Uint8Array) as a view, no copy. */
+function asBuffer(reply: unknown): Buffer | null {
+  if (reply === null || Buffer.isBuffer(reply)) return reply;
+  if (reply instanceof Uint8Array) return Buffer.from(reply.buffer, reply.byteOffset, reply.byteLength);
+  throw new TypeError(`GET answered a ${typeof reply}, not bytes`);
+}
+
+/** The commands the driver sends, as node-redis's client and cluster both offer them (their generic types differ). */
+interface Commands {
+  set(key: string, value: Buffer, options: { expiration: { type: 'EX'; value: number } }): Promise<unknown>;
+  get(key: string): Promise<unknown>;
+  del(key: string): Promise<unknown>;
+}
+
+type StandaloneClient = ReturnType<typeof newClient>;
+type ClusterClient = ReturnType<typeof newCluster>;
+type Connection = { readonly kind: 'standalone'; readonly client: StandaloneClient } | { readonly kind: 'cluster'; readonly client: ClusterClient };
+
+/**
+ * Closes every ready connection gracefully (waiting at most QUIT_WAIT_MS, or OP_TIMEOUT_MS if shorter), then destroys
+ * them all. Never throws, leaves no timer or socket behind.
+ *
+ * close(), not QUIT: node-redis's close() waits for the replies still due and then closes the socket, which Redis
+ * takes as a clean goodbye (QUIT is deprecated since Redis 7.2). QUIT would hold every close for the whole wait
+ * against twemproxy, which closes the connection on QUIT without replying, while node-redis waits for a reply.
+ * The wait is cleared; destroy() closes every socket at once and rejects whatever is still pending (the replies of
+ * a frozen server). A cluster's node clients are closed one by one, then the cluster is destroyed (node-redis's
+ * cluster close() forgets the node clients before they have closed, so they could not be destroyed after the wait).
+ */
+async function closeQuietly(connection: Connection, opTimeoutMs: number): Promise<void> {
+  const nodes = connection.kind === 'standalone'
+    ? [connection.client]
+    : [...connection.client.masters, ...connection.client.replicas].flatMap((n) => (n.client !== undefined ? [n.client] : []));
+  const ready = nodes.filter((c) => c.isReady);
+  if (ready.length > 0) {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, Math.min(opTimeoutMs, QUIT_WAIT_MS));
+    });
+    try {
+      // close() rejects on a client closed meanwhile; destroy() below still releases the socket.
+      await Promise.race([Promise.allSettled(ready.map(async (c) => c.close())), deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+  // Also safe on a client that gave up reconnecting: node-redis's destroy() is idempotent.
+  connection.client.destroy();
+}
+
+/** The server an op on `key` goes to: the one server, or the primary serving the key's slot (for errors only). */
+function serverOf(connection: Connection, key: string, fallback: string): string {
+  if (connection.kind === 'standalone') return fallback;
+  const master = connection.client.slots[keySlot(key)]?.master;
+  return master !== undefined ? displayAddress(master.host, master.port) : fallback;
+}
+
+function wrap(connection: Connection, cache: CountingCache | undefined, config: TargetConfig, controls: RunControls): CacheClient {
+  const commands = connection.client as unknown as Commands;
+  const fallback = config.servers.map((s) => s.display).join(',');
+  const ms = controls.opTimeoutMs;
+  const failed = (key: string) => (error: unknown): never => {
+    throw translateNodeRedisError(error, serverOf(connection, key, fallback), ms);
+  };
+  const late = (key: string) => (): Error => new OpTimeoutError(serverOf(connection, key, fallback), ms);
+  return {
+    async set(key, value, ttlSeconds) {
+      await withDeadline(commands.set(key, value, { expiration: { type: 'EX', value: ttlSeconds } }), ms, late(key)).catch(failed(key));
+    },
+    get: (key) => withDeadline(commands.get(key), ms, late(key)).then(asBuffer, failed(key)),
+    async del(key) {
+      await withDeadline(commands.del(key), ms, late(key)).catch(failed(key));
+    },
+    close: () => closeQuietly(connection, ms),
+    ...(cache !== undefined ? { cacheCounters: () => Promise.resolve(cache.counters()) } : {}),
+  };
+}
+
+/** node-redis's reconnectStrategy: the wait before reconnect attempt `retries`, or false to give up. */
+type Reconnect = (retries: number) => number | false;
+
+/** Socket options of one server: deadline, reconnects, TLS (checked against `tlsHost`, see tlsOptionsFor). */
+function socketOptions(config: TargetConfig, controls: RunControls, tlsHost: string | undefined, reconnect: Reconnect) {
+  return {
+    connectTimeout: controls.connectTimeoutMs,
+    reconnectStrategy: reconnect,
+    ...(config.tls ? { tls: true as const, ...tlsOptionsFor(config, tlsHost) } : {}),
+  };
+}
+
+/** Options every connection of a target shares (a cluster's node clients get them as `defaults`). */
+function clientOptions(config: TargetConfig, server: ServerAddress, login: boolean, resp: 2 | 3) {
+  const { username, password } = login ? credentialsFor(config, server) : {};
+  return {
+    // RESP2 without a cache: what proxies (twemproxy) understand, and no HELLO round trip. RESP3 for the cache.
+    RESP: resp,
+    // CLIENT SETINFO on connect would make a proxy (twemproxy) close the connection.
+    disableClientInfo: true,
+    // No CLIENT MAINT_NOTIFICATIONS (Redis Enterprise only; a proxy would close the connection).
+    maintNotifications: 'disabled' as const,
+    // A failed op is reported, not queued until a reconnect (which would hide the failure and skew timings).
+    disableOfflineQueue: true,
+    ...(username !== undefined ? { username } : {}),
+    ...(password !== undefined ? { password } : {}),
+  };
+}
+
+/** A standalone server's or a proxy's client. */
+function newClient(config: TargetConfig, controls: RunControls, server: ServerAddress, login: boolean, cache: CountingCache | undefined, reconnect: Reconnect) {
+  return createClient({
+    ...clientOptions(config, server, login, cache !== undefined ? 3 : 2),
+    commandOptions: COMMAND_OPTIONS,
+    socket: { host: server.host, port: server.port, ...socketOptions(config, controls, server.host, reconnect) },
+    ...(cache !== undefined ? { clientSideCache: cache } : {}),
+  });
+}
+
+/**
+ * A Redis Cluster's client. node-redis creates one client per node, from `defaults` (not from `rootNodes`, which only
+ * serve to discover the cluster), all sharing the one cache: so the cache's counters cover every node.
+ */
+function newCluster(config: TargetConfig, controls: RunControls, first: ServerAddress, login: boolean, cache: CountingCache | undefined, reconnect: Reconnect) {
+  const resp = cache !== undefined ? 3 : 2;
+  // Node clients need the cluster's command options as their own default: a node client consults the cache only for
+  // a command whose type mapping is its default one, and the cluster passes its own. node-redis's types leave
+  // commandOptions out of `defaults`, but every node client is created from the defaults spread into its options
+  // (#clientOptionsDefaults in cluster-slots.js); without them the cache would never be used in a cluster.
+  const nodeCommandOptions = { commandOptions: COMMAND_OPTIONS };
+  return createCluster({
+    // TLS options per startup node: a node's certificate is checked against its own host; discovered nodes get
+    // `defaults.socket`, whose TLS name is only <NAME>_TLS_SERVERNAME (Node then checks each node's own host).
+    rootNodes: config.servers.map((s) => ({ socket: { host: s.host, port: s.port, ...socketOptions(config, controls, s.host, reconnect) } })),
+    defaults: { ...clientOptions(config, first, login, resp), ...nodeCommandOptions, socket: socketOptions(config, controls, undefined, reconnect) },
+    RESP: resp,
+    // The cluster's own command options: the same type mapping object as the node clients' (see BUFFER_REPLIES).
+    commandOptions: COMMAND_OPTIONS,
+    // READ_FROM=replica: node-redis connects to the replicas too (READONLY) and sends each read-only command to
+    // the slot's primary and replicas in turn (getSlotRandomNode in cluster-slots.js); it has no replicas-only mode.
+    ...(config.readFrom === 'replica' ? { useReplicas: true } : {}),
+    ...(cache !== undefined ? { clientSideCache: cache } : {}),
+  });
+}
+
+/**
+ * Connects a cluster and every node it serves from. node-redis's cluster connect() can succeed with nodes it could
+ * not connect to: when the nodes found through one startup node fail, it tries the next startup node, which finds
+ * the same nodes already known and connects none of them (#discover and #initiateSlotNode in cluster-slots.js). Asking
+ * for each node's client connects the missing ones now, while a failure still rejects at once (no reconnects yet).
+ */
+async function connectEveryNode(cluster: ClusterClient): Promise<void> {
+  await cluster.connect();
+  await Promise.all([...cluster.masters, ...cluster.replicas].map((node) => cluster.nodeClient(node)));
+}
+
+/** The node-redis driver: `createClient` for standalone servers and proxies, `createCluster` for Redis Cluster. */
 export const nodeRedisDriver: Driver = {
   name: 'node-redis',
-  version: '0',
-  connect() {
-    return Promise.reject(new Error('the node-redis driver is not built yet'));
+  version: NODE_REDIS_VERSION,
+  async connect(config: TargetConfig, controls: RunControls): Promise<ConnectedTarget> {
+    const { mode, first, passwordUnneeded, roles, warnings, serverVersion } = await probeTarget(config, controls);
+    const tracking = config.cache === 'tracking';
+    const cache = tracking ? new CountingCache(config.cacheEntries) : undefined;
+    // No reconnect while connecting (a failure is reported at once); afterwards, reconnect with short, bounded waits.
+    let connected = false;
+    const reconnect: Reconnect = (retries) => (connected ? Math.min(RECONNECT_STEP_MS * Math.max(retries, 1), RECONNECT_MAX_MS) : false);
+
+    let connection: Connection;
+    let nodeError: { error: unknown; host: string; port: number } | undefined;
+    let clusterError: unknown;
+    // Connecting sends commands (AUTH/HELLO, CLIENT TRACKING, CLUSTER SLOTS, READONLY) node-redis gives no deadline.
+    let connectMs = controls.connectTimeoutMs + controls.opTimeoutMs;
+    if (mode === 'cluster') {
+      const client = newCluster(config, controls, first, !passwordUnneeded, cache, reconnect);
+      client.on('error', (error: unknown) => {
+        clusterError ??= error;
+      });
+      client.on('node-error', (error: unknown, node: { host?: string; port?: number }) => {
+        if (node.host !== undefined && node.port !== undefined) nodeError ??= { error, host: node.host, port: node.port };
+      });
+      connection = { kind: 'cluster', client };
+      // Startup node, CLUSTER SLOTS, then every node in parallel.
+      connectMs += controls.connectTimeoutMs;
+    } else {
+      const client = newClient(config, controls, first, !passwordUnneeded, cache, reconnect);
+      client.on('error', () => undefined); // op failures are counted where the op is awaited
+      connection = { kind: 'standalone', client };
+    }
+    try {
+      const opening: Promise<unknown> = connection.kind === 'standalone' ? connection.client.connect() : connectEveryNode(connection.client);
+      await withDeadline(opening, connectMs, () => new Error(`not connected within ${connectMs} ms`));
+      connected = true;
+    } catch (error: unknown) {
+      connection.client.destroy();
+      if (connection.kind === 'standalone') throw await unreachableError(config, first, error, controls);
+      if (nodeError !== undefined) {
+        const { host, port } = nodeError;
+        const node = config.servers.find((s) => s.host === host && s.port === port) ?? { host, port, tls: config.tls, display: displayAddress(host, port) };
+        throw await unreachableError(config, node, nodeError.error, controls);
+      }
+      // The startup nodes are tried in a random order and the failure does not say which one failed: name them all.
+      throw await unreachableError(config, { ...first, display: config.servers.map((s) => s.display).join(',') }, clusterError ?? error, controls);
+    }
+    return {
+      config,
+      client: wrap(connection, cache, config, controls),
+      info: {
+        mode,
+        modeDetected: config.mode === 'auto',
+        serverVersion,
+        primaries: roles.primaries,
+        replicas: roles.replicas,
+        client: 'node-redis',
+        clientVersion: NODE_REDIS_VERSION,
+        servers: config.servers.map((s) => s.display),
+        tls: config.tls,
+        cache: config.cache,
+        ...(tracking ? { cacheEntries: config.cacheEntries } : {}),
+        readFrom: config.readFrom,
+        ...(warnings.length > 0 ? { warnings } : {}),
+      },
+    };
   },
 };
