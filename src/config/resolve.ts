@@ -43,6 +43,8 @@ export interface RunControls {
   readonly connectTimeoutMs: number;
   /** OVERWRITE_RATE: overwrites per second of the key being read; 0: none. */
   readonly overwriteRate: number;
+  /** Set on the controls drivers connect with: the run's largest PAYLOAD_BYTES (see RunPlan.connection). */
+  readonly largestPayloadBytes?: number;
 }
 
 export interface ScenarioPlan {
@@ -91,7 +93,11 @@ export interface RunPlan {
    * Run-level deadlines (OP_TIMEOUT_MS, CONNECT_TIMEOUT_MS): one connection per target serves every
    * scenario, so every scenario must agree on them (checked), and these are the values in effect.
    */
-  readonly connection: { readonly opTimeoutMs: number; readonly connectTimeoutMs: number };
+  readonly connection: {
+    readonly opTimeoutMs: number; readonly connectTimeoutMs: number;
+    /** The largest PAYLOAD_BYTES of any scenario: what a client cache sized in bytes (GLIDE) is sized for. */
+    readonly largestPayloadBytes: number;
+  };
   /** Things the user should know but that do not stop the run: likely misspellings, adjusted values. */
   readonly warnings: readonly string[];
 }
@@ -437,6 +443,10 @@ function buildTarget(name: string, options: Map<string, { raw: string; source: S
     if (!/^[A-Za-z0-9.*-]+$/.test(tlsServername)) {
       throw badValue(`${name}_TLS_SERVERNAME`, servernameEntry.raw, servernameEntry.source, 'not a host name', `set ${name}_TLS_SERVERNAME to the name in the servers' certificates, e.g. cache.example.com`);
     }
+    if (client === 'glide') {
+      throw badValue(`${name}_TLS_SERVERNAME`, servernameEntry.raw, servernameEntry.source, 'the glide driver checks each certificate against the address it connects to and cannot be given another name',
+        `list the servers in ${name}_SERVERS by the name in their certificates and unset ${name}_TLS_SERVERNAME, or set ${name}_CLIENT to ioredis or node-redis`);
+    }
   }
   const username = options.get('USERNAME')?.raw;
   const password = options.get('PASSWORD')?.raw;
@@ -641,7 +651,8 @@ function runLevelTimeouts(scenarios: readonly ScenarioPlan[]): RunPlan['connecti
         `give ${key} one value for the run (env var, --envVars or --${key.toLowerCase().replace(/_/g, '-')}), or run the scenarios separately`);
     }
   }
-  return { opTimeoutMs: first.controls.opTimeoutMs, connectTimeoutMs: first.controls.connectTimeoutMs };
+  const largestPayloadBytes = Math.max(...scenarios.flatMap((s) => s.cases.map((c) => c.PAYLOAD_BYTES)));
+  return { opTimeoutMs: first.controls.opTimeoutMs, connectTimeoutMs: first.controls.connectTimeoutMs, largestPayloadBytes };
 }
 
 /** A local topology's target before its servers exist: mode from the topology, servers bound later. */

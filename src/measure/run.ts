@@ -59,7 +59,7 @@ async function connectTarget(config: TargetConfig, controls: RunControls): Promi
 export async function connectAll(plan: RunPlan): Promise<ConnectedTarget[]> {
   const first = plan.scenarios[0]?.controls;
   if (first === undefined) return [];
-  const controls = { ...first, opTimeoutMs: plan.connection.opTimeoutMs, connectTimeoutMs: plan.connection.connectTimeoutMs };
+  const controls = { ...first, ...plan.connection };
   const attempts = await Promise.allSettled(plan.targets.map((t) => connectTarget(t, controls)));
   const failed = attempts.find((a): a is PromiseRejectedResult => a.status === 'rejected');
   const connected = attempts.flatMap((a) => (a.status === 'fulfilled' ? [a.value] : []));
@@ -79,7 +79,7 @@ async function connectWriters(plan: RunPlan, targets: readonly ConnectedTarget[]
   if (!plan.scenarios.some((s) => s.controls.overwriteRate > 0)) return writers;
   const first = plan.scenarios[0]?.controls;
   if (first === undefined) return writers;
-  const controls = { ...first, opTimeoutMs: plan.connection.opTimeoutMs, connectTimeoutMs: plan.connection.connectTimeoutMs };
+  const controls = { ...first, ...plan.connection };
   const attempts = await Promise.allSettled(targets.map(async (t) => {
     const writer = await driverFor(t.config.client).connect({ ...t.config, cache: 'off', readFrom: 'primary' }, controls);
     writers.set(t.config.name, writer.client);

@@ -473,7 +473,9 @@ async function measureCase(runs: readonly TargetRun[], params: CaseParams, contr
       undeletedKeys: run.undeletedKeys,
       invocations: run.invocations,
       pilotMs: run.pilotMs,
-      ...(run.check !== undefined ? { staleness: stalenessOf(run) } : {}),
+      // Staleness is reported only where a stale read could be seen: with overwrites, or nothing on a replica.
+      // (A client cache alone, with every key fresh and written by the loop itself, has nothing to serve stale.)
+      ...(run.check?.overwriter !== undefined || run.check?.nullIsStale === true ? { staleness: stalenessOf(run) } : {}),
       ...(cacheAfter.get(run) !== undefined ? { cache: cacheAfter.get(run) as CacheCounters } : {}),
     };
   });

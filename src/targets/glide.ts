@@ -319,7 +319,8 @@ export const glideDriver: Driver = {
     const tracking = config.cache === 'tracking';
     const { username, password } = passwordUnneeded ? {} : credentialsFor(config, first);
     const credentials: ServerCredentials | undefined = password !== undefined ? { password, ...(username !== undefined ? { username } : {}) } : undefined;
-    const cacheKb = glideCacheKb(config.cacheEntries);
+    const sizedFor = controls.largestPayloadBytes ?? GLIDE_SIZING_PAYLOAD_BYTES;
+    const cacheKb = glideCacheKb(config.cacheEntries, sizedFor);
     const base = {
       addresses: config.servers.map((s) => ({ host: s.host, port: s.port })),
       ...(credentials !== undefined ? { credentials } : {}),
@@ -365,7 +366,7 @@ export const glideDriver: Driver = {
       throw await connectError(config, first, error, controls);
     }
     const cacheNote = tracking
-      ? [`target ${config.name}: GLIDE sizes its cache in memory, not entries: ${cacheKb} KB (${config.name}_CACHE_ENTRIES=${config.cacheEntries} values of up to ${GLIDE_SIZING_PAYLOAD_BYTES / 1024} KiB), so it holds more entries of smaller values`]
+      ? [`target ${config.name}: GLIDE sizes its cache in memory, not entries: ${cacheKb} KB (${config.name}_CACHE_ENTRIES=${config.cacheEntries} values of ${sizedFor} bytes, the run's largest PAYLOAD_BYTES), so it holds more entries of smaller values`]
       : [];
     const notes = [...warnings, ...cacheNote];
     return {

@@ -97,6 +97,7 @@ describe('client set-ups the servers or drivers cannot give: exit 2 before any t
     { name: 'a client cache through a proxy', env: { X_SERVERS: 'ADDR', X_MODE: 'proxy', X_CLIENT: 'node-redis', X_CACHE: 'tracking' }, expect: /X_CACHE="tracking".*CLIENT TRACKING, which a proxy \(X_MODE=proxy\) does not pass on/ },
     { name: 'replica reads from a standalone server', env: { X_SERVERS: 'ADDR', X_MODE: 'standalone', X_READ_FROM: 'replica' }, expect: /X_READ_FROM="replica".*replica reads need a Redis Cluster/ },
     { name: 'GLIDE through a proxy', env: { X_SERVERS: 'ADDR', X_MODE: 'proxy', X_CLIENT: 'glide' }, expect: /X_CLIENT="glide".*does not support X_MODE=proxy.*Fix: set X_CLIENT to one of ioredis, node-redis/ },
+    { name: 'GLIDE with another certificate name', env: { X_SERVERS: 'ADDR', X_CLIENT: 'glide', X_TLS: 'true', X_TLS_SERVERNAME: 'cache.example' }, expect: /X_TLS_SERVERNAME="cache.example".*glide driver checks each certificate against the address.*Fix: .*X_CLIENT to ioredis or node-redis/ },
     { name: 'an unknown driver', env: { X_SERVERS: 'ADDR', X_CLIENT: 'jedis' }, expect: /X_CLIENT="jedis".*unknown client driver.*ioredis, node-redis, glide/ },
     { name: 'cache entries without a cache', env: { X_SERVERS: 'ADDR', X_CACHE_ENTRIES: '100' }, expect: /X_CACHE_ENTRIES="100".*X_CACHE is off/ },
     { name: 'an unknown read source', env: { X_SERVERS: 'ADDR', X_READ_FROM: 'nearest' }, expect: /X_READ_FROM="nearest".*unknown read source.*primary, replica/ },
