@@ -8,6 +8,9 @@ export async function startDelayProxy(targetPort: number, delayMs: number): Prom
   const sockets = new Set<Socket>();
   const server = createServer((client) => {
     const upstream = connect(targetPort, '127.0.0.1');
+    // Nagle off both ways: small writes (an invalidation push) would otherwise wait up to ~40 ms for a delayed ACK.
+    client.setNoDelay(true);
+    upstream.setNoDelay(true);
     for (const s of [client, upstream]) {
       sockets.add(s);
       s.on('close', () => sockets.delete(s));
@@ -35,5 +38,28 @@ export async function startDelayProxy(targetPort: number, delayMs: number): Prom
         for (const s of sockets) s.destroy();
         server.close(() => resolve());
       }),
+  };
+}
+
+/** The delay proxy in a child process (see delay-proxy-main.ts); `stop` kills it by its PID. */
+export async function startDelayProxyProcess(targetPort: number, delayMs: number): Promise<{ port: number; stop: () => Promise<void> }> {
+  const { spawn } = await import('node:child_process');
+  const { fileURLToPath } = await import('node:url');
+  const child = spawn(process.execPath, [fileURLToPath(new URL('./delay-proxy-main.js', import.meta.url)), String(targetPort), String(delayMs)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('\n')) resolve(Number(out.trim()));
+    });
+    child.once('exit', (code) => reject(new Error(`delay proxy exited (${code}) before it listened`)));
+  });
+  return {
+    port,
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
+    },
   };
 }

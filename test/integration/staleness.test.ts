@@ -2,7 +2,12 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { runCase } from '../../src/measure/runner.js';
 import type { ResultEntry, ResultsDocument } from '../../src/report/index.js';
+import { nodeRedisDriver } from '../../src/targets/node-redis.js';
+import { YIELD_INTERVAL_NS } from '../../src/workload/index.js';
+import { startDelayProxyProcess } from '../helpers/delay-proxy.js';
+import { TEST_CONTROLS, targetConfig } from '../helpers/targets.js';
 import { runCli } from '../helpers/cli.js';
 import { cluster, commandCount, connectionsReceived, scanKeys, standalone, tempDir } from '../helpers/servers.js';
 
@@ -88,6 +93,41 @@ describe('staleness is measured, never assumed', () => {
     // The GETs really went to the replicas.
     const replicaGets = (await Promise.all(replicas.map((r) => commandCount(r.port, 'get')))).reduce((a, b) => a + b, 0);
     assert.ok(replicaGets > e.verification.reads / 2, `${replicaGets} GETs on replicas of ${e.verification.reads}`);
+  });
+});
+
+describe('a client cache with overwrites running (the event-loop hazard handled by the yield policy)', () => {
+  it('counts the stale reads a client cache serves until the invalidation arrives, each no older than its delivery delay + the yield interval', async () => {
+    // The reader sits behind a proxy (a process of its own) that delays every reply, invalidations included, by
+    // DELAY_MS; the writer talks to the server directly. A cache hit after an acknowledged overwrite is stale until the invalidation gets through.
+    const DELAY_MS = 5;
+    const proxy = await startDelayProxyProcess(single.server.port, DELAY_MS);
+    const reader = await nodeRedisDriver.connect(targetConfig('NEAR', [`127.0.0.1:${proxy.port}`], { client: 'node-redis', cache: 'tracking' }), TEST_CONTROLS);
+    const writer = await nodeRedisDriver.connect(targetConfig('NEAR', [single.address], { client: 'node-redis' }), TEST_CONTROLS);
+    try {
+      // 20,000 reads of a key take ~100 ms of cache hits: without the yield policy the cache would serve a stale value
+      // for most of that, far beyond the bound below.
+      const controls = { ...TEST_CONTROLS, overwriteRate: 200, warmupIterations: 0, minIterations: 2, maxIterations: 2, maxTimeMs: 60_000 };
+      const result = await runCase([reader], { READ_RATIO: 20_000, WRITE_COUNT: 2, PAYLOAD_BYTES: 1000 }, controls, {
+        keyPrefix: 'cachebench:staleness-test:', writers: new Map([['NEAR', writer.client]]),
+      });
+      const t = result.targets[0];
+      assert.equal(t?.state, 'completed', t?.error);
+      const staleness = t?.staleness;
+      assert.ok(staleness !== undefined && (staleness.overwrites?.acked ?? 0) > 10, JSON.stringify(staleness));
+      assert.ok(staleness.reads > 0, `stale reads are counted, not hidden: ${JSON.stringify(staleness)}`);
+      assert.equal(staleness.reads + (t?.verification.verified ?? 0), t?.verification.reads, 'every read fresh or stale, none mismatched');
+      assert.ok((t?.cache?.hits ?? 0) > 0 && (t?.cache?.invalidations ?? 0) > 0, JSON.stringify(t?.cache));
+      // The documented bound (README, Client set-ups): about one invalidation delivery (DELAY_MS here) + one yield
+      // interval, and at most one more delivery for a value a missed GET brought back while it was being overwritten;
+      // plus scheduling slack for a loaded machine.
+      const typicalUs = DELAY_MS * 1000 + Number(YIELD_INTERVAL_NS) / 1000;
+      assert.ok((staleness.ages.p50Us ?? Infinity) <= typicalUs + 2_000, `p50 ${staleness.ages.p50Us} µs`);
+      assert.ok((staleness.ages.maxUs ?? Infinity) <= 2 * typicalUs + 25_000, `max ${staleness.ages.maxUs} µs`);
+    } finally {
+      await Promise.all([reader.client.close(), writer.client.close()]);
+      await proxy.stop();
+    }
   });
 });
 
