@@ -12,7 +12,6 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createRequire } from 'node:module';
 import { promisify } from 'node:util';
 import { BasicClientSideCache, RESP_TYPES, createClient } from '@redis/client';
 import { ClientSideCache, Decoder, GlideClient, ProtocolVersion, TimeUnit } from '@valkey/valkey-glide';
@@ -22,6 +21,7 @@ import { resolveConfig } from '../../src/config/resolve.js';
 import { pinProcess, requireBinary, startRedisCluster, startRedisServer } from '../../src/local/index.js';
 import { executeRun } from '../../src/measure/run.js';
 import { buildDocument, type ResultEntry } from '../../src/report/index.js';
+import { driverFor } from '../../src/targets/index.js';
 import { tempDir } from '../helpers/servers.js';
 
 const execFileAsync = promisify(execFile);
@@ -76,7 +76,11 @@ async function bareNodeRedis(port: number, cache: boolean): Promise<Bare> {
     socket: { host: '127.0.0.1', port },
     RESP: cache ? 3 : 2,
     ...(cache ? { clientSideCache: new BasicClientSideCache({ maxEntries: 10_000 }) } : {}),
-    commandOptions: { typeMapping: { [RESP_TYPES.BLOB_STRING]: Buffer } },
+    // The options the driver sets too (so the comparison is of our wrapper, not of node-redis settings): no
+    // CLIENT SETINFO or maintenance commands, and no per-command AbortSignal timer (`timeout: 0`).
+    disableClientInfo: true,
+    maintNotifications: 'disabled',
+    commandOptions: { typeMapping: { [RESP_TYPES.BLOB_STRING]: Buffer }, timeout: 0 },
   });
   await client.connect();
   return { set: (k, v) => client.set(k, v, { EX: 60 }), get: (k) => client.get(k), del: (k) => client.del(k), close: async () => { client.destroy(); } };
@@ -86,7 +90,9 @@ async function bareGlide(port: number, cache: boolean): Promise<Bare> {
   const client = await GlideClient.createClient({
     addresses: [{ host: '127.0.0.1', port }],
     defaultDecoder: Decoder.Bytes,
-    ...(cache ? { protocol: ProtocolVersion.RESP3, clientSideCache: new ClientSideCache({ maxCacheKb: 256 * 1024, entryTtlMs: 0, enableMetrics: true, serverAssisted: true }) } : {}),
+    // RESP2 without the cache, as the driver (GLIDE's default is RESP3).
+    protocol: cache ? ProtocolVersion.RESP3 : ProtocolVersion.RESP2,
+    ...(cache ? { clientSideCache: new ClientSideCache({ maxCacheKb: 256 * 1024, entryTtlMs: 0, enableMetrics: true, serverAssisted: true }) } : {}),
   });
   return {
     set: (k, v) => client.set(k, v, { expiry: { type: TimeUnit.Seconds, count: 60 } }),
@@ -125,7 +131,6 @@ async function redisBenchmarkMs(port: number): Promise<number> {
   return (WRITE_COUNT * us('SET') + WRITE_COUNT * READ_RATIO * us('GET')) / 1000;
 }
 
-const MODULE_VERSION = (name: string): string => (createRequire(import.meta.url)(`${name}/package.json`) as { version: string }).version;
 
 async function main(): Promise<void> {
   const tmp = tempDir('cachebench-bench-clients-');
@@ -138,9 +143,9 @@ async function main(): Promise<void> {
     const single = `127.0.0.1:${server.port}`;
     const clusterServers = cluster.nodes.slice(0, 3).map((n) => `127.0.0.1:${n.port}`).join(',');
     const rows: { label: string; bare: number[]; bench: number[]; hitRate?: number }[] = [
-      { label: `ioredis ${MODULE_VERSION('ioredis')}`, bare: [], bench: [] },
-      { label: `node-redis ${MODULE_VERSION('@redis/client')}`, bare: [], bench: [] },
-      { label: `glide ${MODULE_VERSION('@valkey/valkey-glide')}`, bare: [], bench: [] },
+      { label: `ioredis ${driverFor('ioredis').version}`, bare: [], bench: [] },
+      { label: `node-redis ${driverFor('node-redis').version}`, bare: [], bench: [] },
+      { label: `glide ${driverFor('glide').version}`, bare: [], bench: [] },
       { label: 'node-redis + tracking cache', bare: [], bench: [] },
       { label: 'glide + tracking cache', bare: [], bench: [] },
     ];
@@ -185,7 +190,7 @@ async function main(): Promise<void> {
     console.log('');
     console.log(`Target: cachebench ÷ bare ≤ 1.05 for each driver.`);
     const [p, n] = [median(clusterPlain), median(clusterNear)];
-    console.log(`Local 3+3 cluster through node-redis: ${p.toFixed(2)} ms per iteration without its cache, ${n.toFixed(2)} ms with it: ` +
+    console.log(`Local 3+3 cluster (all nodes and the client on CPU ${CPU}) through node-redis: ${p.toFixed(2)} ms per iteration without its cache, ${n.toFixed(2)} ms with it: ` +
       `${(p / n).toFixed(1)}× faster (target ≥ 5×), ${nearFailures} verification failures.`);
   } finally {
     await Promise.all([server.process.stop(), cluster.stop()]);
