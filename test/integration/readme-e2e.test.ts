@@ -49,7 +49,7 @@ it("the README's first command works in a fresh copy of the repository", { timeo
   for (const scenario of ['seed-read-heavy', 'seed-read-once']) {
     assert.match(result.stdout, new RegExp(`${scenario}: READ_RATIO=`));
   }
-  for (const target of ['REDIS_CLUSTER', 'TWEMPROXY', 'REDIS_SINGLE']) assert.match(result.stdout, new RegExp(`\\| ${target} +\\|`));
+  for (const target of ['REDIS_CLUSTER', 'REDIS_CLUSTER_NEARCACHE', 'REDIS_CLUSTER_GLIDE', 'TWEMPROXY', 'REDIS_SINGLE']) assert.match(result.stdout, new RegExp(`\\| ${target} +\\|`));
   const report = /Report: (\S+report\.md)/.exec(result.stdout)?.[1];
   assert.ok(report && existsSync(join(clone, report)), `no report at ${report}`);
   assert.deepEqual(processesMentioning(tmp), []);
