@@ -14,7 +14,7 @@ import { execFile } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import { BasicClientSideCache, RESP_TYPES, createClient } from '@redis/client';
-import { ClientSideCache, Decoder, GlideClient, ProtocolVersion, TimeUnit } from '@valkey/valkey-glide';
+import { ClientSideCache, Decoder, GlideClient, Logger, ProtocolVersion, TimeUnit } from '@valkey/valkey-glide';
 import { Redis } from 'ioredis';
 import { median } from 'simple-statistics';
 import { resolveConfig } from '../../src/config/resolve.js';
@@ -87,9 +87,11 @@ async function bareNodeRedis(port: number, cache: boolean): Promise<Bare> {
 }
 
 async function bareGlide(port: number, cache: boolean): Promise<Bare> {
+  Logger.init('off'); // as the driver does
   const client = await GlideClient.createClient({
     addresses: [{ host: '127.0.0.1', port }],
     defaultDecoder: Decoder.Bytes,
+    requestTimeout: 2000, // the driver's OP_TIMEOUT_MS default
     // RESP2 without the cache, as the driver (GLIDE's default is RESP3).
     protocol: cache ? ProtocolVersion.RESP3 : ProtocolVersion.RESP2,
     ...(cache ? { clientSideCache: new ClientSideCache({ maxCacheKb: 256 * 1024, entryTtlMs: 0, enableMetrics: true, serverAssisted: true }) } : {}),
