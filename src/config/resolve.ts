@@ -6,7 +6,7 @@ import {
   CACHE_MODES, CLIENTS, CLIENT_SUPPORT, DEFAULT_CACHE_ENTRIES, KEY_BY_NAME, KEY_SPECS, MODES, READ_FROM, TARGET_OPTIONS,
   type CacheMode, type ClientName, type Mode, type ReadFrom, type TargetOption,
 } from './keys.js';
-import { VERSION_BYTES } from '../workload/overwriter.js';
+import { MIN_VERSIONED_PAYLOAD_BYTES, VERSION_BYTES } from '../workload/overwriter.js';
 import { registerSecret } from './redact.js';
 import { parseServers, type ServerAddress } from './servers.js';
 import { closest } from './suggest.js';
@@ -500,12 +500,12 @@ function buildScenario(file: string | undefined, layers: readonly Layer[], warni
         `INVOCATION_COUNT=${invocations} x WRITE_COUNT=${c.WRITE_COUNT} x PAYLOAD_BYTES=${c.PAYLOAD_BYTES} exceeds the 1 GiB of payloads one iteration may hold in memory`,
         'lower INVOCATION_COUNT, or set it to 0 to let the pilot stage choose');
     }
-    if (num('OVERWRITE_RATE') > 0 && c.PAYLOAD_BYTES < VERSION_BYTES) {
+    if (num('OVERWRITE_RATE') > 0 && c.PAYLOAD_BYTES < MIN_VERSIONED_PAYLOAD_BYTES) {
       const s = settings.get('PAYLOAD_BYTES') as Setting;
       const rate = settings.get('OVERWRITE_RATE') as Setting;
       throw badValue('PAYLOAD_BYTES', c.PAYLOAD_BYTES, s.source,
-        `OVERWRITE_RATE=${String(rate.value)} (${describeSource(rate.source)}) versions every value in its first ${VERSION_BYTES} bytes, so values need at least ${VERSION_BYTES} bytes`,
-        `set PAYLOAD_BYTES to ${VERSION_BYTES} or more, or OVERWRITE_RATE to 0`);
+        `OVERWRITE_RATE=${String(rate.value)} (${describeSource(rate.source)}) versions every value in its first ${VERSION_BYTES} bytes and needs ${MIN_VERSIONED_PAYLOAD_BYTES - VERSION_BYTES} random bytes after them to tell keys apart, so values need at least ${MIN_VERSIONED_PAYLOAD_BYTES} bytes`,
+        `set PAYLOAD_BYTES to ${MIN_VERSIONED_PAYLOAD_BYTES} or more, or OVERWRITE_RATE to 0`);
     }
     if (c.WRITE_COUNT * c.PAYLOAD_BYTES > MAX_ITERATION_BYTES) {
       const s = settings.get('PAYLOAD_BYTES') as Setting;

@@ -169,9 +169,11 @@ class TargetRun {
  */
 function readCheckFor(target: ConnectedTarget, overwriter: Overwriter | undefined): ReadCheck | undefined {
   const cached = target.config.cache === 'tracking';
+  // GLIDE keeps its cache in its Rust core: every GET, hit or not, waits on its socket, so the loop yields anyway.
+  const hitsWithoutIo = cached && target.config.client !== 'glide';
   const replica = target.config.readFrom === 'replica';
   if (!cached && !replica && overwriter === undefined) return undefined;
-  return { yieldToEventLoop: cached, nullIsStale: replica, ...(overwriter !== undefined ? { overwriter } : {}) };
+  return { yieldToEventLoop: hitsWithoutIo, nullIsStale: replica, ...(overwriter !== undefined ? { overwriter } : {}) };
 }
 
 function stalenessOf(run: TargetRun): NonNullable<TargetCaseResult['staleness']> {
@@ -328,11 +330,18 @@ export async function runCase(
   const runs = targets.map((t) => new TargetRun(t, params, controls, shouldStop, provider, overwriters.get(t.config.name)));
   const cacheBefore = new Map(await Promise.all(targets.map(async (t) => [t.config.name, await t.client.cacheCounters?.().catch(() => undefined)] as const)));
   for (const o of overwriters.values()) o.start();
+  const lateUndeleted = new Map<string, number>();
+  let result: CaseResult;
   try {
-    return await measureCase(runs, params, controls, options, { started, now, provider, shouldStop, outOfTime, cacheBefore });
+    result = await measureCase(runs, params, controls, options, { started, now, provider, shouldStop, outOfTime, cacheBefore });
   } finally {
-    for (const o of overwriters.values()) await o.stop();
+    for (const [name, o] of overwriters) {
+      await o.stop();
+      // A failed overwrite may have re-created a key after the loop deleted it: deleted again, on the writer's connection.
+      lateUndeleted.set(name, await o.deleteLate());
+    }
   }
+  return { ...result, targets: result.targets.map((t) => ({ ...t, undeletedKeys: t.undeletedKeys + (lateUndeleted.get(t.name) ?? 0) })) };
 }
 
 interface CaseClock {

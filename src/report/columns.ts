@@ -27,7 +27,8 @@ export interface Column {
 export function setupOf(e: ResultEntry): string {
   const parts = [e.target.client];
   if (e.target.cache !== 'off') parts.push(`${e.target.cache} cache`);
-  if (e.target.readFrom !== 'primary') parts.push(`${e.target.readFrom} reads`);
+  // node-redis's useReplicas sends reads to the primary and its replicas in turn; the others to replicas only.
+  if (e.target.readFrom === 'replica') parts.push(e.target.client === 'node-redis' ? 'primary+replica reads' : 'replica reads');
   return parts.join(', ');
 }
 const plainSetup = (e: ResultEntry): boolean => e.target.client === 'ioredis' && e.target.cache === 'off' && e.target.readFrom === 'primary';
@@ -44,6 +45,17 @@ export function hitRate(e: ResultEntry): number | null {
 }
 
 const ms = (us: number | undefined): number | null => (us === undefined ? null : us / 1000);
+/** A share in percent: `0`, `0.012%`, `2.5%`, `37%`, `100%` (never exponent notation). */
+export function formatShare(x: number): string {
+  if (x === 0) return '0%';
+  if (x >= 10) return `${x.toFixed(0)}%`;
+  if (x >= 1) return `${x.toFixed(1)}%`;
+  return `${x.toPrecision(2)}%`;
+}
+const staleAgeText = (e: ResultEntry): string | null => {
+  if (e.staleness === null) return null;
+  return e.staleness.reads === 0 ? 'none' : `${shortMs(ms(e.staleness.ages.p50Us))}/${shortMs(ms(e.staleness.ages.p99Us))}/${shortMs(ms(e.staleness.ages.maxUs))} ms`;
+};
 const shortMs = (x: number | null): string => (x === null ? '–' : x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
 
 const col = (id: string, header: string, kind: ColumnKind, path: string, inTable: boolean, value: Column['value']): Column =>
@@ -95,12 +107,12 @@ export const COLUMNS: readonly Column[] = [
   col('cache_evictions', 'Evictions', 'count', 'cache.evictions', false, (e) => e.cache?.evictions ?? null),
   {
     ...col('stale_reads', 'Stale', 'count', 'staleness.reads', true, (e) => e.staleness?.reads ?? null),
-    display: (e) => (e.staleness === null ? '–' : `${e.staleness.reads} (${(staleShare(e) ?? 0).toPrecision(2)}%)`),
+    display: (e) => (e.staleness === null ? '–' : `${e.staleness.reads} (${formatShare(staleShare(e) ?? 0)})`),
     showIf: (e) => e.staleness !== null,
   },
   {
-    ...col('stale_age', 'Stale age p50/p99/max', 'text', 'staleness.ages', true, (e) => (e.staleness === null ? null : `${e.staleness.ages.p50Us ?? ''}`)),
-    display: (e) => (e.staleness === null ? '–' : e.staleness.reads === 0 ? 'none' : `${shortMs(ms(e.staleness.ages.p50Us))}/${shortMs(ms(e.staleness.ages.p99Us))}/${shortMs(ms(e.staleness.ages.maxUs))} ms`),
+    ...col('stale_age', 'Stale age p50/p99/max', 'text', 'staleness.ages (p50/p99/max, ms)', true, staleAgeText),
+    display: (e) => staleAgeText(e) ?? '–',
     showIf: (e) => e.staleness !== null,
   },
   col('stale_age_p50_ms', 'Stale age p50 (ms)', 'count', 'staleness.ages.p50Us / 1000', false, (e) => ms(e.staleness?.ages.p50Us)),

@@ -1,4 +1,4 @@
-import { groupEntries, conclusion, missingBaselineNote, type ResultsDocument } from './model.js';
+import { groupEntries, conclusion, missingBaselineNote, setupNotes, type ResultsDocument } from './model.js';
 import { describeParams, invocationsText, renderTable } from './table.js';
 
 /** The console summary: one table per scenario and parameter combination, plus any failures. */
@@ -15,6 +15,7 @@ export function renderConsole(doc: ResultsDocument): string {
     if (said !== undefined) out.push(said);
     for (const e of group.entries) {
       for (const [message, count] of Object.entries(e.errors)) out.push(`  ${e.target.name}: ${count}× ${message}`);
+      for (const note of setupNotes(e)) out.push(`  ${note}`);
       if (e.verification.missing + e.verification.mismatched > 0) {
         out.push(`  ${e.target.name}: VERIFICATION FAILED: ${e.verification.missing} missing, ${e.verification.mismatched} mismatched of ${e.verification.reads} reads`);
       }

@@ -1,6 +1,6 @@
 import { chooseTimeUnit, formatNumber } from './columns.js';
 import type { Capabilities } from '../targets/client.js';
-import { groupEntries, conclusion, missingBaselineNote, type ResultEntry, type ResultsDocument } from './model.js';
+import { groupEntries, conclusion, missingBaselineNote, setupNotes, type ResultEntry, type ResultsDocument } from './model.js';
 import { describeParams, invocationsText, renderTable } from './table.js';
 
 function chart(entries: readonly ResultEntry[]): string[] {
@@ -83,6 +83,7 @@ export function renderMarkdown(doc: ResultsDocument): string {
           out.push(`- **${e.target.name} verification failed**: ${e.verification.missing} missing, ${e.verification.mismatched} mismatched of ${e.verification.reads} reads`);
         }
         for (const [message, count] of Object.entries(e.errors)) out.push(`- ${e.target.name}: ${count}× ${escape(message)}`);
+        for (const note of setupNotes(e)) out.push(`- ${escape(note)}`);
       }
       out.push('');
     }

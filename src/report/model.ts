@@ -435,3 +435,26 @@ export function groupEntries(doc: ResultsDocument): { key: string; scenario: Res
   }
   return [...groups.values()];
 }
+
+/**
+ * Lines under the table about a target's set-up not doing what it says: an overwriter that fell short of
+ * OVERWRITE_RATE (it keeps one SET in flight and runs on the measured loop's event loop, so a slow server or a client
+ * cache yielding every 1 ms can make it miss ticks), or a client cache with far fewer hits than the workload allows.
+ */
+export function setupNotes(e: ResultEntry): string[] {
+  const notes: string[] = [];
+  const o = e.staleness?.overwrites;
+  if (o !== undefined && o.due > 0 && o.sent < 0.9 * o.due) {
+    notes.push(`${e.target.name}: the overwriter sent ${o.sent} of the ${o.due} overwrites OVERWRITE_RATE asked for (one SET in flight at a time, on the measured loop's event loop): staleness was measured at the lower rate`);
+  }
+  // The client's cache is checked, not assumed: with R reads of each fresh key, at most 1 in R misses without overwrites.
+  const r = e.scenario.params.READ_RATIO ?? 0;
+  if (e.cache !== null && e.cache.lookups > 0 && r > 1 && o === undefined) {
+    const rate = e.cache.hits / e.cache.lookups;
+    const expected = (r - 1) / r;
+    if (rate < 0.9 * expected) {
+      notes.push(`${e.target.name}: its client cache answered ${(100 * rate).toFixed(1)}% of GETs, where ${(100 * expected).toFixed(1)}% was expected (each key is read ${r} times): the cache is not doing what its set-up says`);
+    }
+  }
+  return notes;
+}

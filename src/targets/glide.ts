@@ -12,7 +12,7 @@ import {
 } from './client.js';
 import { CHECK_ADDRESS } from './diagnose.js';
 import { keySlot } from './ioredis.js';
-import { credentialsFor, probeTarget, redactFor, unreachableError } from './probe.js';
+import { credentialsFor, probeTarget, redactFor, targetInfo, unreachableError } from './probe.js';
 
 /**
  * The Valkey GLIDE driver (`<NAME>_CLIENT=glide`): `@valkey/valkey-glide`, a Rust core (redis-rs fork) in the Node
@@ -314,7 +314,8 @@ export const glideDriver: Driver = {
   async connect(config: TargetConfig, controls: RunControls): Promise<ConnectedTarget> {
     const refused = unsupported(config);
     if (refused !== undefined) throw refused;
-    const { mode, first, probes, passwordUnneeded, roles, serverVersion, warnings } = await probeTarget(config, controls);
+    const probed = await probeTarget(config, controls);
+    const { mode, first, probes, passwordUnneeded, warnings } = probed;
     const glide = await loadGlide();
     const tracking = config.cache === 'tracking';
     const { username, password } = passwordUnneeded ? {} : credentialsFor(config, first);
@@ -372,21 +373,7 @@ export const glideDriver: Driver = {
     return {
       config,
       client: wrap(client, glide, config, controls, serverNamer(config, first, mode === 'cluster' ? probes[0]?.clusterNodes : undefined)),
-      info: {
-        mode,
-        modeDetected: config.mode === 'auto',
-        serverVersion,
-        primaries: roles.primaries,
-        replicas: roles.replicas,
-        client: 'glide',
-        clientVersion: GLIDE_VERSION,
-        servers: config.servers.map((s) => s.display),
-        tls: config.tls,
-        cache: config.cache,
-        ...(tracking ? { cacheEntries: config.cacheEntries } : {}),
-        readFrom: config.readFrom,
-        ...(notes.length > 0 ? { warnings: notes } : {}),
-      },
+      info: targetInfo(config, probed, 'glide', GLIDE_VERSION, notes),
     };
   },
 };

@@ -7,7 +7,7 @@ import {
   type CacheClient, type ConnectedTarget, type Driver,
 } from './client.js';
 import { CHECK_ADDRESS } from './diagnose.js';
-import { dropCredentials, ioredisOptions, probeTarget, redactFor, unreachableError } from './probe.js';
+import { dropCredentials, ioredisOptions, probeTarget, redactFor, targetInfo, unreachableError } from './probe.js';
 import { tlsOptionsFor } from './tls.js';
 
 export { tlsOptionsFor, tlsServernameFor } from './tls.js';
@@ -160,7 +160,8 @@ export const ioredisDriver: Driver = {
   name: 'ioredis',
   version: IOREDIS_VERSION,
   async connect(config: TargetConfig, controls: RunControls): Promise<ConnectedTarget> {
-    const { mode, first, passwordUnneeded, roles, warnings, serverVersion } = await probeTarget(config, controls);
+    const probed = await probeTarget(config, controls);
+    const { mode, first, passwordUnneeded } = probed;
     const name = config.name;
 
     let redis: Redis | Cluster;
@@ -210,20 +211,7 @@ export const ioredisDriver: Driver = {
     return {
       config,
       client: wrap(redis, config, controls),
-      info: {
-        mode,
-        modeDetected: config.mode === 'auto',
-        serverVersion,
-        primaries: roles.primaries,
-        replicas: roles.replicas,
-        client: 'ioredis',
-        clientVersion: IOREDIS_VERSION,
-        servers: config.servers.map((s) => s.display),
-        tls: config.tls,
-        cache: config.cache,
-        readFrom: config.readFrom,
-        ...(warnings.length > 0 ? { warnings } : {}),
-      },
+      info: targetInfo(config, probed, 'ioredis', IOREDIS_VERSION),
     };
   },
 };

@@ -11,7 +11,7 @@ import {
   type CacheClient, type CacheCounters, type ConnectedTarget, type Driver,
 } from './client.js';
 import { QUIT_WAIT_MS, keySlot } from './ioredis.js';
-import { credentialsFor, probeTarget, unreachableError } from './probe.js';
+import { credentialsFor, probeTarget, targetInfo, unreachableError } from './probe.js';
 import { tlsOptionsFor } from './tls.js';
 
 /**
@@ -305,7 +305,8 @@ export const nodeRedisDriver: Driver = {
   name: 'node-redis',
   version: NODE_REDIS_VERSION,
   async connect(config: TargetConfig, controls: RunControls): Promise<ConnectedTarget> {
-    const { mode, first, passwordUnneeded, roles, warnings, serverVersion } = await probeTarget(config, controls);
+    const probed = await probeTarget(config, controls);
+    const { mode, first, passwordUnneeded, warnings } = probed;
     const tracking = config.cache === 'tracking';
     const cache = tracking ? new CountingCache(config.cacheEntries) : undefined;
     // No reconnect while connecting (a failure is reported at once); afterwards, reconnect with short, bounded waits.
@@ -351,21 +352,7 @@ export const nodeRedisDriver: Driver = {
     return {
       config,
       client: wrap(connection, cache, config, controls),
-      info: {
-        mode,
-        modeDetected: config.mode === 'auto',
-        serverVersion,
-        primaries: roles.primaries,
-        replicas: roles.replicas,
-        client: 'node-redis',
-        clientVersion: NODE_REDIS_VERSION,
-        servers: config.servers.map((s) => s.display),
-        tls: config.tls,
-        cache: config.cache,
-        ...(tracking ? { cacheEntries: config.cacheEntries } : {}),
-        readFrom: config.readFrom,
-        ...(warnings.length > 0 ? { warnings } : {}),
-      },
+      info: targetInfo(config, probed, 'node-redis', NODE_REDIS_VERSION, warnings),
     };
   },
 };

@@ -2,7 +2,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import { redactSecrets, registerSecret } from '../config/redact.js';
 import type { RunControls, TargetConfig } from '../config/resolve.js';
 import type { ServerAddress } from '../config/servers.js';
-import { TargetMismatchError, TargetUnreachableError } from './client.js';
+import { TargetMismatchError, TargetUnreachableError, type TargetInfo } from './client.js';
 import { detectProtocol, diagnoseConnectError } from './diagnose.js';
 import { tlsOptionsFor } from './tls.js';
 
@@ -260,6 +260,12 @@ export async function probeTarget(config: TargetConfig, controls: RunControls): 
     throw new TargetMismatchError(name, first.display, `${name}_READ_FROM=replica but the cluster has no replica`, `unset ${name}_READ_FROM, or add replicas to the cluster`);
   }
   const missing = firstProbe?.rangesWithoutReplica;
+  if (config.readFrom === 'replica' && missing !== undefined && missing.without === missing.of && missing.of > 0) {
+    // No range lists a replica: every client would read from the primaries. Refused rather than labelled replica reads.
+    throw new TargetMismatchError(name, first.display, `${name}_READ_FROM=replica, but CLUSTER SLOTS lists no replica for any slot range ` +
+      '(Redis leaves out replicas that failed or have not reported a replication offset yet, e.g. in a cluster that has taken no write), so every read would go to a primary',
+      `write to the cluster once (any key on each primary) and run again a few seconds later, or unset ${name}_READ_FROM`);
+  }
   if (config.readFrom === 'replica' && missing !== undefined && missing.without > 0) {
     // Redis leaves out of CLUSTER SLOTS a replica whose replication offset it knows as 0 (a cluster that has taken no
     // write yet) or that failed: clients then read those slots from the primary, and replica reads would be a label only.
@@ -268,4 +274,23 @@ export async function probeTarget(config: TargetConfig, controls: RunControls): 
   }
   const serverVersion = firstProbe?.info.get('redis_version') ?? (mode === 'proxy' ? 'unknown (proxy)' : 'unknown');
   return { mode, first, probes, passwordUnneeded, roles, serverVersion, warnings };
+}
+
+/** The TargetInfo every driver reports: what the probe found, the target's set-up, the driver's name and version. */
+export function targetInfo(config: TargetConfig, probe: TargetProbe, client: string, clientVersion: string, warnings: readonly string[] = probe.warnings): TargetInfo {
+  return {
+    mode: probe.mode,
+    modeDetected: config.mode === 'auto',
+    serverVersion: probe.serverVersion,
+    primaries: probe.roles.primaries,
+    replicas: probe.roles.replicas,
+    client,
+    clientVersion,
+    servers: config.servers.map((s) => s.display),
+    tls: config.tls,
+    cache: config.cache,
+    ...(config.cache === 'tracking' ? { cacheEntries: config.cacheEntries } : {}),
+    readFrom: config.readFrom,
+    ...(warnings.length > 0 ? { warnings } : {}),
+  };
 }

@@ -13,6 +13,11 @@ import type { CacheClient } from '../targets/client.js';
  * "Acknowledged" is when this process saw the SET's reply: the check is the one a reader in this process could make.
  */
 export const VERSION_BYTES = 8;
+/**
+ * Versioned values need random bytes after the header too: with fewer, another key's value could pass as a version
+ * of this one ("a stale or misrouted value cannot pass").
+ */
+export const MIN_VERSIONED_PAYLOAD_BYTES = VERSION_BYTES + 16;
 
 const now = process.hrtime.bigint;
 
@@ -66,7 +71,7 @@ export type ReadVerdict =
 
 /**
  * Judges one read of `key`. `ackedAtIssue` is key.acked when the GET was sent, `issuedAtNs` its hrtime.
- * `nullIsStale`: on a replica or through a cache, nothing at all means the write has not arrived yet (stale, aged
+ * `nullIsStale`: on a replica, nothing at all means the write has not arrived yet (stale, aged
  * from version 0's acknowledgement); on a primary it means the value was lost (missing).
  */
 export function judgeRead(key: VersionedKey, value: Buffer | null, ackedAtIssue: number, issuedAtNs: bigint, nullIsStale: boolean): ReadVerdict {
@@ -108,6 +113,8 @@ export class Overwriter {
   #acked = 0;
   #failed = 0;
   #lastError: string | undefined;
+  /** Keys an overwrite of which failed: it may still land after the loop deleted the key (see deleteLate). */
+  readonly #failedKeys = new Set<string>();
   /** Overwrites owed since the current key was followed (the schedule's own count). */
   #owed = 0;
 
@@ -145,6 +152,18 @@ export class Overwriter {
     await this.settle();
   }
 
+  /**
+   * Deletes again, through the writer's own connection (so after any SET of it still on that connection), every key
+   * an overwrite of which failed: a SET that timed out here may have reached the server after the loop's DEL.
+   * Call after stop(). Returns how many deletes failed (those keys expire by TTL).
+   */
+  async deleteLate(): Promise<number> {
+    const keys = [...this.#failedKeys];
+    this.#failedKeys.clear();
+    const results = await Promise.allSettled(keys.map((k) => this.client.del(k)));
+    return results.filter((r) => r.status === 'rejected').length;
+  }
+
   stats(): OverwriteStats {
     return { due: this.#due, sent: this.#sent, acked: this.#acked, failed: this.#failed };
   }
@@ -178,6 +197,7 @@ export class Overwriter {
       },
       (error: unknown) => {
         this.#failed++;
+        this.#failedKeys.add(key.key);
         this.#lastError = error instanceof Error ? error.message : String(error);
       },
     ).finally(() => {

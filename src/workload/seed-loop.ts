@@ -35,10 +35,12 @@ export function prepareIteration(prefix: string, params: CaseParams, invocations
 /**
  * The yield policy: a client cache answers a hit without I/O, so a loop of hits never lets the event loop read the
  * server's invalidation messages (nor run the overwriter's timer), and would serve a stale value for ever. With a
- * client cache the loop therefore yields to the event loop (setImmediate: I/O is read first) before a GET whenever
- * this long has passed since it last waited for anything. A stale read through the cache is then at most about this
- * old plus the time the invalidation takes to arrive. Yield time counts in the iteration (an application has to yield
- * too), not in the GET's latency.
+ * client cache the loop therefore yields to the event loop before a GET whenever this long has passed since its last
+ * SET or yield. A yield is two setImmediate hops: resumed from an I/O callback, one hop runs in the same turn's check
+ * phase without polling the sockets again; the second hop is in the next turn, after its poll phase, so waiting I/O
+ * (the invalidation) has been read. A stale read through the cache is then at most about this old plus the time the
+ * invalidation takes to arrive. Yield time counts in the iteration (an application has to yield too), not in the
+ * GET's latency.
  */
 export const YIELD_INTERVAL_NS = 1_000_000n;
 
@@ -46,13 +48,14 @@ export const YIELD_INTERVAL_NS = 1_000_000n;
 export interface ReadCheck {
   /** A client cache serves hits without I/O: yield every YIELD_INTERVAL_NS. */
   readonly yieldToEventLoop: boolean;
-  /** READ_FROM=replica or a client cache: nothing at all for a key just written is a stale read, not a missing one. */
+  /** READ_FROM=replica: nothing at all for a key just written is a stale read (replication lag), not a missing one. */
   readonly nullIsStale: boolean;
   /** OVERWRITE_RATE > 0: payloads are versioned (prepareIteration(..., true)) and this writer rewrites the key being read. */
   readonly overwriter?: Overwriter;
 }
 
-const yieldOnce = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+/** Two setImmediate hops: the second runs after a poll phase (see YIELD_INTERVAL_NS). */
+const yieldOnce = (): Promise<void> => new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
 
 /** Receives each op's latency in nanoseconds. */
 export interface OpRecorder {

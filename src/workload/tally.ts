@@ -12,7 +12,7 @@ export class Tally {
   mismatched = 0;
   /**
    * GETs that returned an older version than one already acknowledged (OVERWRITE_RATE), or nothing for a key
-   * already written when reading from a replica or through a client cache. Not counted as verified.
+   * already written when reading from a replica. Not counted as verified.
    */
   stale = 0;
   /** Receives each stale read's age in ns (how long the newer version had been acknowledged). */

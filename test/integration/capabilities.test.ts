@@ -419,3 +419,39 @@ describe('a real twemproxy (nutcracker) in proxy mode', () => {
     assert.equal(await adminCommand(Number(address.split(':')[1]), 'PING'), 'PONG');
   });
 });
+
+describe('the capability probe on the run path (the CLI)', () => {
+  it('records what each server supports in results.json and the report; CACHE=tracking on a server that refuses CLIENT TRACKING is exit 3 naming it, with nothing written', async () => {
+    const { runCli } = await import('../helpers/cli.js');
+    const { commandCount } = await import('../helpers/servers.js');
+    const out = tempDir('cachebench-capabilities-cli-');
+    const plain = await standalone();
+    const noResp3 = await standalone();
+    try {
+      const ok = await runCli(['run', '--out', out.dir, '--max-iterations', '2', '--warmup-iterations', '0', '--invocation-count', '1', '--read-ratio', '3', '--write-count', '2', '--payload-bytes', '100', '--quiet'],
+        { env: { PLAIN_SERVERS: plain.address } });
+      assert.equal(ok.code, 0, ok.stderr);
+      const dir = /Report: (.*)report\.md/.exec(ok.stdout)?.[1] ?? '';
+      const doc = JSON.parse(readFileSync(`${dir}results.json`, 'utf8')) as { environment: { targets: { capabilities: Capabilities | null }[] } };
+      const caps = doc.environment.targets[0]?.capabilities;
+      assert.equal(caps?.resp3, true);
+      assert.equal(caps?.tracking, true);
+      assert.equal(caps?.wait, true);
+      assert.equal(caps?.clusterSlots, false);
+      assert.equal(caps?.serverName, 'redis');
+      assert.match(readFileSync(`${dir}report.md`, 'utf8'), /\| RESP3, CLIENT TRACKING, WAIT; not CLUSTER SLOTS \(redis \d+\.\d+\.\d+\) \|/);
+
+      // The default user may not run CLIENT TRACKING: no server-assisted client cache on this server.
+      const admin = connect(noResp3.server.port);
+      await admin.call('ACL', 'SETUSER', 'default', '-client|tracking');
+      admin.disconnect();
+      const refused = await runCli(['run', '--out', out.dir, '--max-iterations', '2'], { env: { NEAR_SERVERS: noResp3.address, NEAR_CLIENT: 'node-redis', NEAR_CACHE: 'tracking' } });
+      assert.equal(refused.code, 3, refused.stderr);
+      assert.match(refused.stderr, /NEAR_CACHE=tracking needs CLIENT TRACKING, which 127\.0\.0\.1:\d+ refused: NOPERM.*Fix: unset NEAR_CACHE/);
+      assert.equal(await commandCount(noResp3.server.port, 'set'), 0, 'nothing was written');
+    } finally {
+      await Promise.all([plain.stop(), noResp3.stop()]);
+      out.remove();
+    }
+  });
+});

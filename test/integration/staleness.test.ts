@@ -55,8 +55,11 @@ describe('staleness is measured, never assumed', () => {
     assert.deepEqual(left, [], 'an overwrite in flight never re-creates a deleted key');
   });
 
-  it('reads from replicas while the replicas are paused (SIGSTOP) and overwrites run: stale reads are reported with their ages', async () => {
+  for (const client of ['ioredis', 'node-redis', 'glide'] as const) {
+  it(`reads from replicas through ${client} while the replicas are paused (SIGSTOP) and overwrites run: stale reads are reported with their ages`, async () => {
     const replicas = multi.cluster.nodes.slice(3);
+    const replicaGetsOf = async (): Promise<number> => (await Promise.all(replicas.map((r) => commandCount(r.port, 'get')))).reduce((a, b) => a + b, 0);
+    const getsBefore = await replicaGetsOf();
     let pausing = true;
     // Pause every replica for 200 ms in each 400 ms, in a bounded loop that always resumes them.
     const pauser = (async () => {
@@ -71,7 +74,7 @@ describe('staleness is measured, never assumed', () => {
     try {
       // 20 KB values: a paused replica then has megabytes of replication stream to catch up on, and answers GETs in between.
       result = await runCli(['run', '--out', out.dir, '--warmup-iterations', '1', '--invocation-count', '1', '--max-iterations', '15', '--overwrite-rate', '1000'], {
-        env: { R_SERVERS: multi.addresses, R_READ_FROM: 'replica' },
+        env: { R_SERVERS: multi.addresses, R_READ_FROM: 'replica', R_CLIENT: client },
       });
     } finally {
       pausing = false;
@@ -89,11 +92,13 @@ describe('staleness is measured, never assumed', () => {
     // A replica paused for 200 ms serves values up to about that old (plus scheduling), never older than the run.
     assert.ok((e.staleness.ages.maxUs ?? 0) > 0);
     assert.ok((e.staleness.ages.maxUs ?? 0) < 2_000_000, `max age ${e.staleness.ages.maxUs} µs`);
-    assert.match(result.stdout, /ioredis, replica reads/);
+    assert.match(result.stdout, new RegExp(`${client}, ${client === 'node-redis' ? 'primary\\+replica' : 'replica'} reads`));
     // The GETs really went to the replicas.
-    const replicaGets = (await Promise.all(replicas.map((r) => commandCount(r.port, 'get')))).reduce((a, b) => a + b, 0);
-    assert.ok(replicaGets > e.verification.reads / 2, `${replicaGets} GETs on replicas of ${e.verification.reads}`);
+    const replicaGets = (await replicaGetsOf()) - getsBefore;
+    // node-redis alternates between the primary and its replicas; the others read from replicas only.
+    assert.ok(replicaGets > e.verification.reads * (client === 'node-redis' ? 0.3 : 0.5), `${replicaGets} GETs on replicas of ${e.verification.reads}`);
   });
+  }
 });
 
 describe('a client cache with overwrites running (the event-loop hazard handled by the yield policy)', () => {
@@ -118,12 +123,12 @@ describe('a client cache with overwrites running (the event-loop hazard handled 
       assert.ok(staleness.reads > 0, `stale reads are counted, not hidden: ${JSON.stringify(staleness)}`);
       assert.equal(staleness.reads + (t?.verification.verified ?? 0), t?.verification.reads, 'every read fresh or stale, none mismatched');
       assert.ok((t?.cache?.hits ?? 0) > 0 && (t?.cache?.invalidations ?? 0) > 0, JSON.stringify(t?.cache));
-      // The documented bound (README, Client set-ups): about one invalidation delivery (DELAY_MS here) + one yield
-      // interval, and at most one more delivery for a value a missed GET brought back while it was being overwritten;
-      // plus scheduling slack for a loaded machine.
-      const typicalUs = DELAY_MS * 1000 + Number(YIELD_INTERVAL_NS) / 1000;
-      assert.ok((staleness.ages.p50Us ?? Infinity) <= typicalUs + 2_000, `p50 ${staleness.ages.p50Us} µs`);
-      assert.ok((staleness.ages.maxUs ?? Infinity) <= 2 * typicalUs + 25_000, `max ${staleness.ages.maxUs} µs`);
+      // The documented bound (README, Client set-ups): one invalidation delivery (DELAY_MS here) + one yield interval;
+      // at most twice that for a value a missed GET brought back while it was being overwritten; plus a few ms of
+      // scheduling slack. Measured: p50 3.3 ms, p99 8–9 ms, max 10–14 ms.
+      const oneUs = DELAY_MS * 1000 + Number(YIELD_INTERVAL_NS) / 1000;
+      assert.ok((staleness.ages.p50Us ?? Infinity) <= oneUs + 2_000, `p50 ${staleness.ages.p50Us} µs`);
+      assert.ok((staleness.ages.maxUs ?? Infinity) <= 2 * oneUs + 10_000, `max ${staleness.ages.maxUs} µs`);
     } finally {
       await Promise.all([reader.client.close(), writer.client.close()]);
       await proxy.stop();
@@ -141,7 +146,7 @@ describe('client set-ups the servers or drivers cannot give: exit 2 before any t
     { name: 'an unknown driver', env: { X_SERVERS: 'ADDR', X_CLIENT: 'jedis' }, expect: /X_CLIENT="jedis".*unknown client driver.*ioredis, node-redis, glide/ },
     { name: 'cache entries without a cache', env: { X_SERVERS: 'ADDR', X_CACHE_ENTRIES: '100' }, expect: /X_CACHE_ENTRIES="100".*X_CACHE is off/ },
     { name: 'an unknown read source', env: { X_SERVERS: 'ADDR', X_READ_FROM: 'nearest' }, expect: /X_READ_FROM="nearest".*unknown read source.*primary, replica/ },
-    { name: 'versioned values too small for their header', env: { X_SERVERS: 'ADDR' }, args: ['--overwrite-rate', '10', '--payload-bytes', '4'], expect: /PAYLOAD_BYTES=4 .*at least 8 bytes/ },
+    { name: 'versioned values too small for their header', env: { X_SERVERS: 'ADDR' }, args: ['--overwrite-rate', '10', '--payload-bytes', '23'], expect: /PAYLOAD_BYTES=23 .*needs 16 random bytes after them to tell keys apart, so values need at least 24 bytes/ },
   ];
   for (const c of cases) {
     it(c.name, async () => {

@@ -242,3 +242,23 @@ describe('one redaction for every output path', () => {
     assert.equal(redactSecrets('REDIS_PASSWORD=abc --envVars X_PASSWORD:"a b"'), 'REDIS_PASSWORD=*** --envVars X_PASSWORD:***');
   });
 });
+
+describe('the shipped scenario files', () => {
+  const repo = new URL('../../../', import.meta.url);
+  it('every file in scenarios/ parses, and seed-near-cache sweeps READ_RATIO 100 and 1 at the seed\'s sizes', async () => {
+    const { readdirSync } = await import('node:fs');
+    const { fileURLToPath } = await import('node:url');
+    const dir = fileURLToPath(new URL('scenarios/', repo));
+    const files = readdirSync(dir).filter((f) => f.endsWith('.yaml'));
+    assert.ok(files.includes('seed-near-cache.yaml'), files.join(', '));
+    for (const file of files) {
+      const plan = resolveConfig({ scenarioFiles: [join(dir, file)], env: { X_SERVERS: '127.0.0.1:6379' }, envVars: [], flags: {} });
+      assert.ok((plan.scenarios[0]?.cases.length ?? 0) > 0, file);
+    }
+    const near = resolveConfig({ scenarioFiles: [join(dir, 'seed-near-cache.yaml')], env: { X_SERVERS: '127.0.0.1:6379' }, envVars: [], flags: {} });
+    assert.deepEqual(near.scenarios[0]?.cases, [
+      { READ_RATIO: 100, WRITE_COUNT: 10, PAYLOAD_BYTES: 20000 },
+      { READ_RATIO: 1, WRITE_COUNT: 10, PAYLOAD_BYTES: 20000 },
+    ]);
+  });
+});

@@ -4,7 +4,8 @@ import { resolveConfig } from '../../src/config/resolve.js';
 import type { RunResult } from '../../src/measure/run.js';
 import type { TargetCaseResult } from '../../src/measure/runner.js';
 import { COLUMNS, buildDocument, renderConsole, renderCsv, renderMarkdown } from '../../src/report/index.js';
-import { conclusion, formatPercent } from '../../src/report/model.js';
+import { conclusion, formatPercent, setupNotes } from '../../src/report/model.js';
+import { formatShare } from '../../src/report/columns.js';
 import { summarize } from '../../src/stats/index.js';
 import type { CacheClient, ConnectedTarget } from '../../src/targets/index.js';
 
@@ -195,6 +196,17 @@ describe('client set-up, cache and staleness columns', () => {
     assert.match(consoleText, /\| 25 \(2\.5%\) \|/, 'stale reads = 25 of 1000 reads');
     assert.match(consoleText, /\| 0\.21\/1\.48\/2\.95 ms +\|/);
     assert.match(consoleText, /5 rounds × A 5, B 1 invocations/);
+    assert.doesNotMatch(consoleText, /the overwriter sent/, '98 of 100 overwrites is no shortfall');
+  });
+  it('says when the overwriter fell short of OVERWRITE_RATE; shares never in exponent notation', () => {
+    const short = { ...(doc.results[0] as NonNullable<(typeof doc.results)[0]>), staleness: { ...stale, overwrites: { due: 100, sent: 50, acked: 50, failed: 0 } } };
+    assert.deepEqual(setupNotes(short), ['A: the overwriter sent 50 of the 100 overwrites OVERWRITE_RATE asked for (one SET in flight at a time, on the measured loop\'s event loop): staleness was measured at the lower rate']);
+    assert.deepEqual([100, 37.4, 2.5, 0.0123, 0].map(formatShare), ['100%', '37%', '2.5%', '0.012%', '0%']);
+    // A cache far below the (R−1)/R hits READ_RATIO allows is named (here: no overwrites, READ_RATIO 100, 50% hits).
+    const base = doc.results[0] as NonNullable<(typeof doc.results)[0]>;
+    const bypassed = { ...base, staleness: null, cache: { lookups: 1000, hits: 500, misses: 500, invalidations: 0, evictions: 0 } };
+    assert.deepEqual(setupNotes(bypassed), ['A: its client cache answered 50.0% of GETs, where 99.0% was expected (each key is read 100 times): the cache is not doing what its set-up says']);
+    assert.deepEqual(setupNotes({ ...bypassed, cache: { ...bypassed.cache, hits: 990, misses: 10 } }), []);
   });
   it('writes the raw counters to CSV and results.json', () => {
     // Cells may be quoted (the set-up holds commas).

@@ -122,7 +122,7 @@ describe('round scheduler (fake clients, fake clock)', () => {
     assert.ok(result.elapsedMs <= 1500 + 100, `ran until ${result.elapsedMs} ms`);
   });
 
-  it('pilot stage: picks invocations so an iteration takes ~ITERATION_TIME_MS from the fastest target, and reports per invocation', async () => {
+  it('pilot stage: each target gets invocations so its iteration takes ~ITERATION_TIME_MS, and reports per invocation', async () => {
     const clock = new FakeClock();
     // 10 ops per invocation: A 0.1 ms per op (1 ms per invocation), B 0.3 ms per op (3 ms).
     const a = fakeTarget('A', clock, () => 0.1);
@@ -135,9 +135,21 @@ describe('round scheduler (fake clients, fake clock)', () => {
       for (const ms of t?.samplesMs ?? []) assert.ok(Math.abs(ms - perInvocation) < 1e-9, `${t?.name}: ${ms} ms per invocation`);
       assert.equal(t?.iterations.warmup, 2);
     }
-    // A cold warm-up round and the pilot round at 1 invocation, then 3 rounds at 20: ops = (2 + 3 × 20) × 10 per target.
+    // Each target its own count (as each benchmark in BenchmarkDotNet): A 20 ms / 1 ms = 20, B 20 ms / 3 ms = 7.
+    assert.deepEqual(result.targets.map((t) => [t.name, t.invocations, Math.round((t.pilotMs ?? 0) * 1e6) / 1e6]), [['A', 20, 1], ['B', 7, 3]]);
+    // A cold warm-up round and the pilot round at 1 invocation, then 3 rounds at the target's count, 10 ops each.
     assert.equal(a.ops(), (2 + 3 * 20) * 10);
+    assert.equal(b.ops(), (2 + 3 * 7) * 10);
     assert.equal(result.targets[0]?.verification.reads, (2 + 3 * 20) * 2 * 4);
+  });
+
+  it(`INTERLEAVE=key: every target takes the fastest target count (they run through the same keys)`, async () => {
+    const clock = new FakeClock();
+    const a = fakeTarget('A', clock, () => 0.1);
+    const b = fakeTarget('B', clock, () => 0.3);
+    const result = await run([a, b], clock, { invocationCount: 0, iterationTimeMs: 20, warmupIterations: 2, minIterations: 2, maxIterations: 2, interleave: 'key' });
+    assert.deepEqual(result.targets.map((t) => t.invocations), [result.invocations, result.invocations]);
+    assert.equal(b.ops(), a.ops());
   });
 
   it('INVOCATION_COUNT fixes the count and skips the pilot; without warm-up the pilot round still runs and is discarded', async () => {
