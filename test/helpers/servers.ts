@@ -9,10 +9,15 @@ export function tempDir(prefix = 'cachebench-test-'): { dir: string; remove: () 
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** A standalone server for a test file; `stop` stops it by PID and removes its folder. */
-export async function standalone(): Promise<{ server: RedisServer; address: string; stop: () => Promise<void> }> {
+/** A standalone server for a test file (with a password when `requirepass` is given); `stop` stops it by PID and removes its folder. */
+export async function standalone(options: { requirepass?: string } = {}): Promise<{ server: RedisServer; address: string; stop: () => Promise<void> }> {
   const tmp = tempDir();
   const server = await startRedisServer({ dir: tmp.dir });
+  if (options.requirepass !== undefined) {
+    const admin = connect(server.port);
+    await admin.call('CONFIG', 'SET', 'requirepass', options.requirepass);
+    admin.disconnect();
+  }
   return {
     server,
     address: `127.0.0.1:${server.port}`,

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
@@ -11,6 +10,7 @@ import type { ResultsDocument } from '../../src/report/index.js';
 import { ClusterRedirectError, ConnectionLostError, OpTimeoutError, TargetMismatchError, TargetUnreachableError } from '../../src/targets/index.js';
 import { ioredisDriver, keySlot, translateOpError } from '../../src/targets/ioredis.js';
 import { runCli } from '../helpers/cli.js';
+import { closeTimingOf } from '../helpers/close-child.js';
 import { commandCount, connect, standalone, tempDir } from '../helpers/servers.js';
 import { targetConfig } from '../helpers/targets.js';
 
@@ -29,11 +29,8 @@ after(async () => {
 
 describe('wrong or missing password', () => {
   it('exit 3; a wrong password: check <NAME>_PASSWORD; none: set it; no doubled full stop, never the password', async () => {
-    const locked = await standalone();
+    const locked = await standalone({ requirepass: 'right-secret-42' });
     try {
-      const admin = connect(locked.server.port);
-      await admin.call('CONFIG', 'SET', 'requirepass', 'right-secret-42');
-      admin.disconnect();
       const wrong = await runCli(['run'], { env: { AUTH_SERVERS: locked.address, AUTH_PASSWORD: 'wrong-secret-42', ...SMALL } });
       assert.equal(wrong.code, 3, wrong.stderr);
       assert.match(wrong.stderr, /target AUTH: cannot use 127\.0\.0\.1:\d+: WRONGPASS .*\. Fix: check AUTH_PASSWORD \(and AUTH_USERNAME\): the server rejected them; or put them in the URL: redis:\/\/<user>:<password>@host:port/);
@@ -256,25 +253,8 @@ await target.client.close();
 process.stdout.write('closed ' + (Date.now() - started) + '\\n');
 `;
 
-async function closeTiming(address: string, before: () => void | Promise<void>): Promise<{ closeMs: number; lingerMs: number }> {
-  const child = spawn(process.execPath, ['--input-type=module', '-e', CLOSE_CHILD], { env: { ...process.env, ADDRESS: address }, stdio: ['pipe', 'pipe', 'inherit'] });
-  let stdout = '';
-  let closedAt = 0;
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  await new Promise<void>((resolve, reject) => {
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-      if (stdout.includes('connected\n')) resolve();
-      if (/closed \d+\n/.test(stdout) && closedAt === 0) closedAt = Date.now();
-    });
-    child.on('exit', () => reject(new Error(`child exited early: ${stdout}`)));
-  });
-  await before();
-  child.stdin.write('go\n');
-  const code = await exited;
-  assert.equal(code, 0, stdout);
-  const closeMs = Number(/closed (\d+)/.exec(stdout)?.[1]);
-  return { closeMs, lingerMs: Date.now() - closedAt };
+function closeTiming(address: string, before: () => void | Promise<void>): Promise<{ closeMs: number; lingerMs: number }> {
+  return closeTimingOf(CLOSE_CHILD, { ADDRESS: address }, before);
 }
 
 // Bounds are generous (a loaded 2-core machine): the old behaviour took 2 s (ioredis's disconnectTimeout) and more.

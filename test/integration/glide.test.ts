@@ -210,11 +210,8 @@ describe('READ_FROM=replica', () => {
 
 describe('failures', () => {
   it('a wrong password: TargetUnreachableError (the probe\'s WRONGPASS and its fix), never the password', async () => {
-    const locked = await standalone();
+    const locked = await standalone({ requirepass: 'right-secret-42' });
     try {
-      const admin = connect(locked.server.port);
-      await admin.call('CONFIG', 'SET', 'requirepass', 'right-secret-42');
-      admin.disconnect();
       const error = await glideDriver.connect(glide('AUTH', [locked.address], { password: 'wrong-secret-42' }), TEST_CONTROLS).then(() => undefined, (e: unknown) => e);
       assert.ok(error instanceof TargetUnreachableError, String(error));
       assert.match(error.message, /^target AUTH: cannot use 127\.0\.0\.1:\d+: WRONGPASS .*\. Fix: check AUTH_PASSWORD/);

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,6 +14,7 @@ import { ClusterRedirectError, ConnectionLostError, OpTimeoutError, TargetUnreac
 import { ioredisDriver, keySlot } from '../../src/targets/ioredis.js';
 import { nodeRedisDriver, translateNodeRedisError } from '../../src/targets/node-redis.js';
 import { runCli } from '../helpers/cli.js';
+import { closeTimingOf } from '../helpers/close-child.js';
 import { cluster, commandCount, connect, scanKeys, standalone, tempDir } from '../helpers/servers.js';
 import { makeTestCa } from '../helpers/tls-certs.js';
 import { startTlsRedis } from '../helpers/tls-redis.js';
@@ -301,11 +301,8 @@ describe('replica reads (<NAME>_READ_FROM=replica, cluster)', () => {
 
 describe('failures', () => {
   it('a wrong password: TargetUnreachableError (exit 3 class) with the fix, and the password nowhere in it or its cause', async () => {
-    const locked = await standalone();
+    const locked = await standalone({ requirepass: 'right-secret-42' });
     try {
-      const admin = connect(locked.server.port);
-      await admin.call('CONFIG', 'SET', 'requirepass', 'right-secret-42');
-      admin.disconnect();
       for (const extra of [{ password: 'wrong-secret-42' }, { password: 'wrong-secret-42', cache: 'tracking' as const }]) {
         const error = await nodeRedisDriver.connect(config('AUTH', locked.address, extra), CONTROLS).then(() => undefined, (e: unknown) => e);
         assert.ok(error instanceof TargetUnreachableError, String(error));
@@ -514,31 +511,8 @@ await target.client.close();
 process.stdout.write('closed ' + (Date.now() - started) + '\\n');
 `;
 
-async function closeTiming(addresses: string, extra: Partial<TargetConfig>, beforeClose: () => void | Promise<void>): Promise<{ closeMs: number; lingerMs: number }> {
-  const child = spawn(process.execPath, ['--input-type=module', '-e', CLOSE_CHILD], {
-    env: { ...process.env, TARGET: JSON.stringify({ addresses, extra }) }, stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  let stdout = '';
-  let closedAt = 0;
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-  try {
-    await new Promise<void>((resolve, reject) => {
-      child.stdout.on('data', (d: Buffer) => {
-        stdout += d.toString();
-        if (stdout.includes('connected\n')) resolve();
-        if (/closed \d+\n/.test(stdout) && closedAt === 0) closedAt = Date.now();
-      });
-      child.on('exit', () => reject(new Error(`child exited early: ${stdout}`)));
-    });
-    await beforeClose();
-    child.stdin.write('go\n');
-    const code = await exited;
-    assert.equal(code, 0, stdout);
-  } finally {
-    clearTimeout(killer);
-  }
-  return { closeMs: Number(/closed (\d+)/.exec(stdout)?.[1]), lingerMs: Date.now() - closedAt };
+function closeTiming(addresses: string, extra: Partial<TargetConfig>, beforeClose: () => void | Promise<void>): Promise<{ closeMs: number; lingerMs: number }> {
+  return closeTimingOf(CLOSE_CHILD, { TARGET: JSON.stringify({ addresses, extra }) }, beforeClose);
 }
 
 describe('closing a client', () => {
