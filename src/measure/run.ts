@@ -43,13 +43,13 @@ export interface ExecuteOptions {
  * (e.g. CACHE=tracking without RESP3 or CLIENT TRACKING: exit 3, naming the capability), then connects the driver.
  */
 async function connectTarget(config: TargetConfig, controls: RunControls): Promise<ConnectedTarget> {
-  // The servers' probe first (the driver repeats it, a few ms): a wrong address, password or mode is then reported
-  // as plainly as ever (INFO's "NOAUTH Authentication required", not HELLO's longer answer), whatever the driver.
-  const { mode } = await probeTarget(config, controls);
-  const capabilities = await probeCapabilities(config, mode, controls);
+  // The servers' probe first, handed to the driver: a wrong address, password or mode is then reported as plainly as
+  // ever (INFO's "NOAUTH Authentication required", not HELLO's longer answer), whatever the driver.
+  const probe = await probeTarget(config, controls);
+  const capabilities = await probeCapabilities(config, probe.mode, controls);
   requireCapabilities(config, capabilities);
-  const connected = await driverFor(config.client).connect(config, controls);
-  return { ...connected, info: { ...connected.info, capabilities } };
+  const connected = await driverFor(config.client).connect(config, controls, probe);
+  return { ...connected, info: { ...connected.info, capabilities }, probe };
 }
 
 /**
@@ -81,7 +81,7 @@ async function connectWriters(plan: RunPlan, targets: readonly ConnectedTarget[]
   if (first === undefined) return writers;
   const controls = { ...first, ...plan.connection };
   const attempts = await Promise.allSettled(targets.map(async (t) => {
-    const writer = await driverFor(t.config.client).connect({ ...t.config, cache: 'off', readFrom: 'primary' }, controls);
+    const writer = await driverFor(t.config.client).connect({ ...t.config, cache: 'off', readFrom: 'primary' }, controls, t.probe);
     writers.set(t.config.name, writer.client);
   }));
   const failed = attempts.find((a): a is PromiseRejectedResult => a.status === 'rejected');

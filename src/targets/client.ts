@@ -1,5 +1,6 @@
 import type { CacheMode, ReadFrom } from '../config/keys.js';
 import type { RunControls, TargetConfig } from '../config/resolve.js';
+import type { TargetProbe } from './probe.js';
 
 /**
  * Counters of a client's own cache (`<NAME>_CACHE=tracking`), cumulative since the client connected.
@@ -83,13 +84,16 @@ export interface ConnectedTarget {
   readonly config: TargetConfig;
   readonly info: TargetInfo;
   readonly client: CacheClient;
+  /** The servers' probe it was connected with, for further connections to it (the overwriter's) without probing again. */
+  readonly probe?: TargetProbe;
 }
 
 /** A driver turns a target's configuration into a connected client. */
 export interface Driver {
   readonly name: string;
   readonly version: string;
-  connect(config: TargetConfig, controls: RunControls): Promise<ConnectedTarget>;
+  /** `probe`: the servers' probe of this target already made by the caller (probe.ts); without it the driver probes. */
+  connect(config: TargetConfig, controls: RunControls, probe?: TargetProbe): Promise<ConnectedTarget>;
 }
 
 /** Drops one trailing full stop, so that `${reason}. Fix: ...` never reads `required.. Fix`. */

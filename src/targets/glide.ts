@@ -12,7 +12,7 @@ import {
 } from './client.js';
 import { CHECK_ADDRESS } from './diagnose.js';
 import { keySlot } from './ioredis.js';
-import { credentialsFor, probeTarget, redactFor, targetInfo, unreachableError } from './probe.js';
+import { credentialsFor, probeTarget, type TargetProbe, redactFor, targetInfo, unreachableError } from './probe.js';
 
 /**
  * The Valkey GLIDE driver (`<NAME>_CLIENT=glide`): `@valkey/valkey-glide`, a Rust core (redis-rs fork) in the Node
@@ -311,10 +311,10 @@ function unsupported(config: TargetConfig): TargetMismatchError | undefined {
 export const glideDriver: Driver = {
   name: 'glide',
   version: GLIDE_VERSION,
-  async connect(config: TargetConfig, controls: RunControls): Promise<ConnectedTarget> {
+  async connect(config: TargetConfig, controls: RunControls, probe?: TargetProbe): Promise<ConnectedTarget> {
     const refused = unsupported(config);
     if (refused !== undefined) throw refused;
-    const probed = await probeTarget(config, controls);
+    const probed = probe ?? await probeTarget(config, controls);
     const { mode, first, probes, passwordUnneeded, warnings } = probed;
     const glide = await loadGlide();
     const tracking = config.cache === 'tracking';

@@ -7,7 +7,7 @@ import {
   type CacheClient, type ConnectedTarget, type Driver,
 } from './client.js';
 import { CHECK_ADDRESS } from './diagnose.js';
-import { dropCredentials, ioredisOptions, probeTarget, redactFor, targetInfo, unreachableError } from './probe.js';
+import { dropCredentials, ioredisOptions, probeTarget, type TargetProbe, redactFor, targetInfo, unreachableError } from './probe.js';
 import { tlsOptionsFor } from './tls.js';
 
 export { tlsOptionsFor, tlsServernameFor } from './tls.js';
@@ -159,8 +159,8 @@ export function clusterTlsOptions(config: Pick<TargetConfig, 'tlsCa' | 'tlsServe
 export const ioredisDriver: Driver = {
   name: 'ioredis',
   version: IOREDIS_VERSION,
-  async connect(config: TargetConfig, controls: RunControls): Promise<ConnectedTarget> {
-    const probed = await probeTarget(config, controls);
+  async connect(config: TargetConfig, controls: RunControls, probe?: TargetProbe): Promise<ConnectedTarget> {
+    const probed = probe ?? await probeTarget(config, controls);
     const { mode, first, passwordUnneeded } = probed;
     const name = config.name;
 

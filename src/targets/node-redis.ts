@@ -11,7 +11,7 @@ import {
   type CacheClient, type CacheCounters, type ConnectedTarget, type Driver,
 } from './client.js';
 import { QUIT_WAIT_MS, keySlot } from './ioredis.js';
-import { credentialsFor, probeTarget, targetInfo, unreachableError } from './probe.js';
+import { credentialsFor, probeTarget, type TargetProbe, targetInfo, unreachableError } from './probe.js';
 import { tlsOptionsFor } from './tls.js';
 
 /**
@@ -304,8 +304,8 @@ async function connectEveryNode(cluster: ClusterClient): Promise<void> {
 export const nodeRedisDriver: Driver = {
   name: 'node-redis',
   version: NODE_REDIS_VERSION,
-  async connect(config: TargetConfig, controls: RunControls): Promise<ConnectedTarget> {
-    const probed = await probeTarget(config, controls);
+  async connect(config: TargetConfig, controls: RunControls, probe?: TargetProbe): Promise<ConnectedTarget> {
+    const probed = probe ?? await probeTarget(config, controls);
     const { mode, first, passwordUnneeded, warnings } = probed;
     const tracking = config.cache === 'tracking';
     const cache = tracking ? new CountingCache(config.cacheEntries) : undefined;

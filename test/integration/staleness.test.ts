@@ -102,6 +102,18 @@ describe('staleness is measured, never assumed', () => {
   }
 });
 
+describe('connecting', () => {
+  it('the overwriter\'s connection is not probed again: it adds one INFO (its ioredis ready check), not two', async () => {
+    const infoDuring = async (rate: string): Promise<number> => {
+      const before = await commandCount(single.server.port, 'info');
+      const result = await runCli(['run', '--out', out.dir, ...SMALL, '--max-iterations', '2', '--overwrite-rate', rate], { env: { ONCE_SERVERS: single.address } });
+      assert.equal(result.code, 0, result.stderr);
+      return (await commandCount(single.server.port, 'info')) - before;
+    };
+    assert.equal((await infoDuring('100')) - (await infoDuring('0')), 1);
+  });
+});
+
 describe('a client cache with overwrites running (the event-loop hazard handled by the yield policy)', () => {
   // node-redis answers hits from the JS heap (the yield policy matters); GLIDE from its Rust core over a socket.
   for (const [client, driver, readRatio] of [['node-redis', nodeRedisDriver, 20_000], ['glide', glideDriver, 2_000]] as const) {
