@@ -3,9 +3,10 @@ import type { CaseParams, RunControls } from '../config/resolve.js';
 import { summarize, type Summary } from '../stats/index.js';
 import type { CacheClient, CacheCounters, ConnectedTarget } from '../targets/client.js';
 import {
-  Overwriter, Tally, deleteKeys, prepareIteration, runSeedIteration,
-  type IterationOutcome, type IterationPlan, type OpRecorder, type OverwriteStats, type ReadCheck, type StopCheck,
+  Tally, deleteKeys, prepareIteration, runSeedIteration,
+  type IterationOutcome, type IterationPlan, type OpRecorder, type ReadCheck, type StopCheck,
 } from '../workload/index.js';
+import { CaseSideEffects, type StalenessResult } from './side-effects.js';
 import { OpHistogram, type OpStats } from './histogram.js';
 
 /** A target is dropped from a case after this many failed iterations in a row. */
@@ -35,17 +36,10 @@ export interface TargetCaseResult {
   readonly invocations: number;
   readonly pilotMs: number | null;
   /**
-   * Stale reads (see overwriter.ts), present when the target could serve one: OVERWRITE_RATE > 0, READ_FROM=replica
-   * or a client cache. Counted over the whole combination, warm-up included, like `verification`; ages in µs.
+   * Stale reads (see overwriter.ts), present when a stale read could be seen: OVERWRITE_RATE > 0 or READ_FROM=replica.
+   * Counted over the whole combination, warm-up included, like `verification`; ages in µs.
    */
-  readonly staleness?: {
-    readonly reads: number;
-    readonly ages: OpStats;
-    /** The overwriter's own counts (OVERWRITE_RATE > 0). */
-    readonly overwrites?: OverwriteStats;
-    /** The overwriter's last failure, if any (its failures do not fail the target). */
-    readonly overwriteError?: string;
-  };
+  readonly staleness?: StalenessResult;
   /** The client cache's counters over this combination (warm-up included); present with CACHE=tracking. */
   readonly cache?: CacheCounters;
 }
@@ -105,18 +99,6 @@ export interface RunCaseOptions {
   readonly writers?: ReadonlyMap<string, CacheClient>;
 }
 
-/** Counters since `before` (the client's counters are cumulative since it connected). */
-function countersSince(after: CacheCounters, before: CacheCounters): CacheCounters {
-  const minus = (a: number | null, b: number | null): number | null => (a === null || b === null ? null : a - b);
-  return {
-    lookups: after.lookups - before.lookups,
-    hits: after.hits - before.hits,
-    misses: after.misses - before.misses,
-    invalidations: minus(after.invalidations, before.invalidations),
-    evictions: minus(after.evictions, before.evictions),
-  };
-}
-
 /** A tinybench timestamp provider reading an injected clock in ms. */
 function clockProvider(clock: () => number): TimestampProvider {
   return { name: 'injected', fn: clock, fromMs: (ms) => ms, toMs: (value) => Number(value) };
@@ -150,8 +132,8 @@ class TargetRun {
   /** How reads are judged beyond byte equality; undefined: the plain seed loop. */
   readonly check: ReadCheck | undefined;
 
-  constructor(readonly target: ConnectedTarget, params: CaseParams, controls: RunControls, shouldStop: StopCheck, timestampProvider: TimestampProvider, overwriter?: Overwriter) {
-    this.check = readCheckFor(target, overwriter);
+  constructor(readonly target: ConnectedTarget, params: CaseParams, controls: RunControls, shouldStop: StopCheck, timestampProvider: TimestampProvider, check: ReadCheck | undefined) {
+    this.check = check;
     if (this.check !== undefined) this.tally.staleAge = (ns) => this.staleHistogram.record(ns);
     // One tinybench task per target; each round runs it for exactly one timed invocation.
     const bench = new Bench({ iterations: 1, time: 0, warmup: false, retainSamples: true, timestampProvider, throws: false });
@@ -163,28 +145,8 @@ class TargetRun {
   }
 }
 
-/**
- * The read check a target needs: yield with a client cache, null-is-stale on replicas, versions with an overwriter.
- * Undefined for a plain target (cache off, primaries, OVERWRITE_RATE 0): the seed loop runs exactly as the seed's.
- */
-function readCheckFor(target: ConnectedTarget, overwriter: Overwriter | undefined): ReadCheck | undefined {
-  const cached = target.config.cache === 'tracking';
-  // GLIDE keeps its cache in its Rust core: every GET, hit or not, waits on its socket, so the loop yields anyway.
-  const hitsWithoutIo = cached && target.config.client !== 'glide';
-  const replica = target.config.readFrom === 'replica';
-  if (!cached && !replica && overwriter === undefined) return undefined;
-  return { yieldToEventLoop: hitsWithoutIo, nullIsStale: replica, ...(overwriter !== undefined ? { overwriter } : {}) };
-}
-
-function stalenessOf(run: TargetRun): NonNullable<TargetCaseResult['staleness']> {
-  const overwriter = run.check?.overwriter;
-  return {
-    reads: run.tally.stale,
-    ages: run.staleHistogram.summarize(0),
-    ...(overwriter !== undefined ? { overwrites: overwriter.stats() } : {}),
-    ...(overwriter?.lastError !== undefined ? { overwriteError: overwriter.lastError } : {}),
-  };
-}
+const staleness = (s: StalenessResult | undefined): { staleness?: StalenessResult } => (s !== undefined ? { staleness: s } : {});
+const cache = (c: CacheCounters | undefined): { cache?: CacheCounters } => (c !== undefined ? { cache: c } : {});
 
 function shuffle<T>(items: readonly T[], random: () => number): T[] {
   const out = [...items];
@@ -319,44 +281,32 @@ export async function runCase(
   const deadline = started + controls.maxTimeMs;
   const outOfTime = (): boolean => now() >= deadline;
   const shouldStop: StopCheck = () => signal?.aborted === true || outOfTime();
-  const overwriters = new Map<string, Overwriter>();
-  if (controls.overwriteRate > 0) {
-    for (const t of targets) {
-      const writer = options.writers?.get(t.config.name);
-      if (writer === undefined) throw new Error(`OVERWRITE_RATE is set but target ${t.config.name} has no writer connection`);
-      overwriters.set(t.config.name, new Overwriter(writer, controls.overwriteRate, controls.keyTtlSeconds));
-    }
-  }
-  const runs = targets.map((t) => new TargetRun(t, params, controls, shouldStop, provider, overwriters.get(t.config.name)));
-  const cacheBefore = new Map(await Promise.all(targets.map(async (t) => [t.config.name, await t.client.cacheCounters?.().catch(() => undefined)] as const)));
-  for (const o of overwriters.values()) o.start();
-  const lateUndeleted = new Map<string, number>();
+  const side = await CaseSideEffects.start(targets, controls, options.writers);
+  const runs = targets.map((t) => new TargetRun(t, params, controls, shouldStop, provider, side.readCheckFor(t)));
+  let lateUndeleted = new Map<string, number>();
   let result: CaseResult;
   try {
-    result = await measureCase(runs, params, controls, options, { started, now, provider, shouldStop, outOfTime, cacheBefore });
+    result = await measureCase(runs, params, controls, options, { started, now, provider, shouldStop, outOfTime, side });
   } finally {
-    for (const [name, o] of overwriters) {
-      await o.stop();
-      // A failed overwrite may have re-created a key after the loop deleted it: deleted again, on the writer's connection.
-      lateUndeleted.set(name, await o.deleteLate());
-    }
+    lateUndeleted = await side.stop();
   }
   return { ...result, targets: result.targets.map((t) => ({ ...t, undeletedKeys: t.undeletedKeys + (lateUndeleted.get(t.name) ?? 0) })) };
 }
 
-interface CaseClock {
+/** What measureCase needs from runCase: the clock and budget, and the side effects running beside the loops. */
+interface CaseContext {
   readonly started: number;
   readonly now: () => number;
   readonly provider: TimestampProvider;
   readonly shouldStop: StopCheck;
   readonly outOfTime: () => boolean;
-  readonly cacheBefore: ReadonlyMap<string, CacheCounters | undefined>;
+  readonly side: CaseSideEffects;
 }
 
 /** The warm-up, pilot and measured rounds of runCase, and the per-target results. */
-async function measureCase(runs: readonly TargetRun[], params: CaseParams, controls: RunControls, options: RunCaseOptions, clock: CaseClock): Promise<CaseResult> {
+async function measureCase(runs: readonly TargetRun[], params: CaseParams, controls: RunControls, options: RunCaseOptions, context: CaseContext): Promise<CaseResult> {
   const random = options.random ?? Math.random;
-  const { started, now, provider, shouldStop, outOfTime } = clock;
+  const { started, now, provider, shouldStop, outOfTime } = context;
   // Key segments are timed with the same timer tinybench uses (hrtime), in ms.
   const segmentClock = (): number => provider.toMs(provider.fn());
   const { signal, onProgress, keyPrefix } = options;
@@ -458,12 +408,7 @@ async function measureCase(runs: readonly TargetRun[], params: CaseParams, contr
     ) stopReason = 'converged';
   }
 
-  const cacheAfter = new Map<TargetRun, CacheCounters>();
-  for (const run of runs) {
-    const before = clock.cacheBefore.get(run.target.config.name);
-    const after = before !== undefined ? await run.target.client.cacheCounters?.().catch(() => undefined) : undefined;
-    if (before !== undefined && after !== undefined) cacheAfter.set(run, countersSince(after, before));
-  }
+  const cacheCounters = await context.side.cacheCounters();
   const results = runs.map((run): TargetCaseResult => {
     const state = run.state === 'running' ? (stopReason === 'aborted' ? 'aborted' : 'completed') : run.state;
     const summary = summarize(run.samplesMs);
@@ -482,10 +427,8 @@ async function measureCase(runs: readonly TargetRun[], params: CaseParams, contr
       undeletedKeys: run.undeletedKeys,
       invocations: run.invocations,
       pilotMs: run.pilotMs,
-      // Staleness is reported only where a stale read could be seen: with overwrites, or nothing on a replica.
-      // (A client cache alone, with every key fresh and written by the loop itself, has nothing to serve stale.)
-      ...(run.check?.overwriter !== undefined || run.check?.nullIsStale === true ? { staleness: stalenessOf(run) } : {}),
-      ...(cacheAfter.get(run) !== undefined ? { cache: cacheAfter.get(run) as CacheCounters } : {}),
+      ...staleness(context.side.staleness(run.target, tally.stale, run.staleHistogram)),
+      ...cache(cacheCounters.get(run.target.config.name)),
     };
   });
   return { params, invocations, pilotMs, rounds: roundOrders.length, stopReason, elapsedMs: now() - started, roundOrders, targets: results };
