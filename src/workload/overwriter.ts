@@ -107,6 +107,7 @@ export class Overwriter {
   #current: VersionedKey | undefined;
   #inFlight: Promise<void> | undefined;
   #timer: NodeJS.Timeout | undefined;
+  #running = false;
   #startedNs = 0n;
   #due = 0;
   #sent = 0;
@@ -124,20 +125,20 @@ export class Overwriter {
     private readonly ttlSeconds: number,
   ) {}
 
-  /** The key the loop reads from now on (after its own SET was answered), or none. */
+  /**
+   * The key the loop reads from now on (after its own SET was answered), or none. The schedule runs only while a key
+   * is followed (no timer wakes the event loop while other targets are timed), and time without a key is not owed.
+   */
   follow(key: VersionedKey | undefined): void {
     this.#current = key;
-  }
-
-  /** Waits for the SET in flight, if any: call before the loop deletes its keys, so no overwrite re-creates one. */
-  async settle(): Promise<void> {
-    this.#current = undefined;
-    await this.#inFlight;
-  }
-
-  start(): void {
-    if (this.#timer !== undefined) return;
+    if (key === undefined) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+      return;
+    }
+    if (!this.#running || this.#timer !== undefined) return;
     this.#startedNs = now();
+    this.#owed = 0;
     const periodMs = Math.max(1, Math.floor(1000 / this.ratePerSecond));
     const tick = (): void => {
       this.#tick();
@@ -146,9 +147,19 @@ export class Overwriter {
     this.#timer = setTimeout(tick, periodMs);
   }
 
+  /** Waits for the SET in flight, if any: call before the loop deletes its keys, so no overwrite re-creates one. */
+  async settle(): Promise<void> {
+    this.follow(undefined);
+    await this.#inFlight;
+  }
+
+  /** Lets follow() schedule overwrites (until stop). */
+  start(): void {
+    this.#running = true;
+  }
+
   async stop(): Promise<void> {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.#running = false;
     await this.settle();
   }
 
@@ -174,12 +185,7 @@ export class Overwriter {
 
   #tick(): void {
     const key = this.#current;
-    if (key === undefined) {
-      // Time without a key to overwrite is not owed later.
-      this.#startedNs = now();
-      this.#owed = 0;
-      return;
-    }
+    if (key === undefined) return;
     const elapsedS = Number(now() - this.#startedNs) / 1e9;
     const owed = Math.floor(elapsedS * this.ratePerSecond) - this.#owed;
     if (owed <= 0) return;
