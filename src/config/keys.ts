@@ -58,7 +58,7 @@ export const KEY_SPECS: readonly KeySpec[] = [
 export const KEY_BY_NAME: ReadonlyMap<string, KeySpec> = new Map(KEY_SPECS.map((k) => [k.name, k]));
 
 /** Per-target option suffixes: `<NAME>_SERVERS`, `<NAME>_MODE`, ... */
-export const TARGET_OPTIONS = ['SERVERS', 'MODE', 'CLIENT', 'CACHE', 'CACHE_ENTRIES', 'READ_FROM', 'USERNAME', 'PASSWORD', 'TLS', 'TLS_CA', 'TLS_SERVERNAME'] as const;
+export const TARGET_OPTIONS = ['SERVERS', 'MODE', 'CLIENT', 'CACHE', 'CACHE_ENTRIES', 'READ_FROM', 'WAIT', 'USERNAME', 'PASSWORD', 'TLS', 'TLS_CA', 'TLS_SERVERNAME'] as const;
 export type TargetOption = (typeof TARGET_OPTIONS)[number];
 
 /** auto asks the server (INFO); proxy sends no INFO/CLUSTER/CLIENT (twemproxy and other proxies). */

@@ -69,6 +69,11 @@ export interface TargetConfig {
   readonly cacheEntries: number;
   /** `<NAME>_READ_FROM`: where GETs go. */
   readonly readFrom: ReadFrom;
+  /**
+   * `<NAME>_WAIT`: replicas that must acknowledge each SET (WAIT <n> after it, on the same connection) before it
+   * counts as written; 0: no WAIT (the default).
+   */
+  readonly waitReplicas: number;
   readonly username?: string;
   readonly password?: string;
   readonly tls: boolean;
@@ -350,7 +355,7 @@ function supportedClients(mode: Mode, need: 'mode' | 'cache' | 'replicaReads'): 
  * `<NAME>_CLIENT`, `_CACHE`, `_CACHE_ENTRIES`, `_READ_FROM`, checked against what the driver supports in the
  * target's mode (CLIENT_SUPPORT): an unsupported combination is a ConfigError (exit 2) that names the supported ones.
  */
-function clientSetup(name: string, mode: Mode, options: TargetOptions): Pick<TargetConfig, 'client' | 'cache' | 'cacheEntries' | 'readFrom'> {
+function clientSetup(name: string, mode: Mode, options: TargetOptions): Pick<TargetConfig, 'client' | 'cache' | 'cacheEntries' | 'readFrom' | 'waitReplicas'> {
   const clientEntry = options.get('CLIENT');
   const cacheEntry = options.get('CACHE');
   const readFromEntry = options.get('READ_FROM');
@@ -386,7 +391,19 @@ function clientSetup(name: string, mode: Mode, options: TargetOptions): Pick<Tar
     }
     cacheEntries = value;
   }
-  return { client, cache, cacheEntries, readFrom };
+  let waitReplicas = 0;
+  const waitEntry = options.get('WAIT');
+  if (waitEntry !== undefined) {
+    const value = Number(waitEntry.raw.trim());
+    if (!Number.isInteger(value) || value < 0 || value > 16) {
+      throw badValue(`${name}_WAIT`, waitEntry.raw, waitEntry.source, 'not a whole number of replicas from 0 to 16', `set ${name}_WAIT to e.g. 1 (each SET waits for one replica), or 0`);
+    }
+    if (value > 0 && mode === 'proxy') {
+      throw badValue(`${name}_WAIT`, waitEntry.raw, waitEntry.source, `a proxy (${name}_MODE=proxy) does not pass WAIT on to the server that took the write`, `unset ${name}_WAIT, or point the target at the servers themselves`);
+    }
+    waitReplicas = value;
+  }
+  return { client, cache, cacheEntries, readFrom, waitReplicas };
 }
 
 function buildTarget(name: string, options: Map<string, { raw: string; source: Source }>): TargetConfig {
@@ -410,7 +427,7 @@ function buildTarget(name: string, options: Map<string, { raw: string; source: S
       `${name}_SERVERS lists ${servers.length} servers, but a ${mode} target is one server (${mode === 'proxy' ? 'the proxy\'s listen address' : 'one Redis'})`,
       mode === 'proxy' ? `list only the proxy's address in ${name}_SERVERS` : `list one server, set ${name}_MODE=cluster (or auto) for a Redis Cluster, or make one target per server`);
   }
-  const { client, cache, cacheEntries, readFrom } = clientSetup(name, mode, options);
+  const { client, cache, cacheEntries, readFrom, waitReplicas } = clientSetup(name, mode, options);
   const tlsEntry = options.get('TLS');
   const caEntry = options.get('TLS_CA');
   const servernameEntry = options.get('TLS_SERVERNAME');
@@ -451,7 +468,7 @@ function buildTarget(name: string, options: Map<string, { raw: string; source: S
   const username = options.get('USERNAME')?.raw;
   const password = options.get('PASSWORD')?.raw;
   return {
-    name, servers, mode, client, cache, cacheEntries, readFrom, tls, sources,
+    name, servers, mode, client, cache, cacheEntries, readFrom, waitReplicas, tls, sources,
     ...(tlsCa !== undefined ? { tlsCa } : {}),
     ...(tlsServername !== undefined ? { tlsServername } : {}),
     ...(username ? { username } : {}),

@@ -29,9 +29,10 @@ export function setupOf(e: ResultEntry): string {
   if (e.target.cache !== 'off') parts.push(`${e.target.cache} cache`);
   // node-redis's useReplicas sends reads to the primary and its replicas in turn; the others to replicas only.
   if (e.target.readFrom === 'replica') parts.push(e.target.client === 'node-redis' ? 'primary+replica reads' : 'replica reads');
+  if (e.target.wait > 0) parts.push(`WAIT ${e.target.wait}`);
   return parts.join(', ');
 }
-const plainSetup = (e: ResultEntry): boolean => e.target.client === 'ioredis' && e.target.cache === 'off' && e.target.readFrom === 'primary';
+const plainSetup = (e: ResultEntry): boolean => e.target.client === 'ioredis' && e.target.cache === 'off' && e.target.readFrom === 'primary' && e.target.wait === 0;
 
 /** Stale reads as a share of all reads. */
 export function staleShare(e: ResultEntry): number | null {
@@ -72,6 +73,7 @@ export const COLUMNS: readonly Column[] = [
   col('client', 'Client driver', 'text', 'target.client', false, (e) => e.target.client),
   col('cache', 'Cache', 'text', 'target.cache', false, (e) => e.target.cache),
   col('read_from', 'Read from', 'text', 'target.readFrom', false, (e) => e.target.readFrom),
+  col('wait', 'WAIT', 'count', 'target.wait', false, (e) => e.target.wait),
   col('state', 'State', 'text', 'state', false, (e) => e.state),
   col('mean_ms', 'Mean', 'time', 'stats.meanMs', true, (e) => e.stats.meanMs),
   col('error_ms', 'Error', 'time', 'stats.errorMs', true, (e) => e.stats.errorMs),

@@ -51,6 +51,8 @@ export interface ResultEntry {
   readonly target: {
     readonly name: string; readonly mode: string; readonly servers: readonly string[]; readonly client: string;
     readonly cache: string; readonly readFrom: string;
+    /** `<NAME>_WAIT`: replicas each SET waited for (0: none). */
+    readonly wait: number;
   };
   readonly state: TargetCaseResult['state'];
   readonly error: string | null;
@@ -168,6 +170,8 @@ function optionValue(config: TargetConfig, option: TargetOption): string {
       return config.cache === 'tracking' ? String(config.cacheEntries) : '';
     case 'READ_FROM':
       return config.readFrom;
+    case 'WAIT':
+      return String(config.waitReplicas);
     case 'USERNAME':
       return config.username ?? '';
     case 'PASSWORD':
@@ -232,6 +236,7 @@ export function buildDocument(run: RunResult, explicitBaseline: string | undefin
             client: connected?.info.client ?? 'unknown',
             cache: connected?.info.cache ?? 'off',
             readFrom: connected?.info.readFrom ?? 'primary',
+            wait: connected?.info.waitReplicas ?? 0,
           },
           state: t.state,
           error: t.error ?? null,

@@ -331,9 +331,13 @@ function refusal(caps: Capabilities, command: string): string {
  * (null: a proxy, or no answer in time) is not held against the target.
  */
 export function requireCapabilities(config: TargetConfig, caps: Capabilities): void {
-  if (config.cache !== 'tracking') return;
   const name = config.name;
   const server = config.servers[0]?.display ?? '(none)';
+  if (config.waitReplicas > 0 && caps.wait === false) {
+    throw new TargetMismatchError(name, server, `${name}_WAIT=${config.waitReplicas} needs WAIT, which ${server} refused: ${refusal(caps, 'WAIT 0 0')}`,
+      `unset ${name}_WAIT, or use a server that supports WAIT`);
+  }
+  if (config.cache !== 'tracking') return;
   if (caps.resp3 === false) {
     throw new TargetMismatchError(name, server, `${name}_CACHE=tracking needs RESP3 (HELLO 3), which ${server} refused: ${refusal(caps, 'HELLO 3')}`,
       `unset ${name}_CACHE or use a server that speaks RESP3 (Redis 6+ / Valkey)`);

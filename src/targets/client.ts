@@ -71,6 +71,8 @@ export interface TargetInfo {
   /** Entries the client's cache holds at most (when cache is tracking). */
   readonly cacheEntries?: number;
   readonly readFrom: ReadFrom;
+  /** `<NAME>_WAIT`: replicas each SET waits for (absent: none). */
+  readonly waitReplicas?: number;
   /** Filled in by the harness after the driver connected (drivers leave it out). */
   readonly capabilities?: Capabilities;
   /**
@@ -175,4 +177,25 @@ export class OpTimeoutError extends Error {
   ) {
     super(`no reply from ${server} within OP_TIMEOUT_MS=${timeoutMs} ms`, options);
   }
+}
+
+/**
+ * `<NAME>_WAIT=<n>`: fewer than n replicas acknowledged a SET within WAIT's timeout, so the write does not count as
+ * acknowledged: the op fails.
+ */
+export class WaitShortfallError extends Error {
+  override readonly name = 'WaitShortfallError';
+  constructor(
+    readonly server: string,
+    readonly acknowledged: number,
+    readonly wanted: number,
+    readonly timeoutMs: number,
+  ) {
+    super(`WAIT: ${acknowledged} of ${wanted} replica${wanted === 1 ? '' : 's'} acknowledged the write on ${server} within ${timeoutMs} ms`);
+  }
+}
+
+/** WAIT's own timeout: half the op deadline, so a shortfall is reported as one before the op times out. */
+export function waitTimeoutMs(opTimeoutMs: number): number {
+  return Math.max(1, Math.floor(opTimeoutMs / 2));
 }

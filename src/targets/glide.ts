@@ -7,7 +7,7 @@ import type {
 import type { RunControls, TargetConfig } from '../config/resolve.js';
 import { displayAddress, type ServerAddress } from '../config/servers.js';
 import {
-  ClusterRedirectError, ConnectionLostError, OpTimeoutError, TargetMismatchError, TargetUnreachableError,
+  ClusterRedirectError, ConnectionLostError, OpTimeoutError, TargetMismatchError, TargetUnreachableError, WaitShortfallError, waitTimeoutMs,
   type CacheClient, type CacheCounters, type ConnectedTarget, type Driver,
 } from './client.js';
 import { CHECK_ADDRESS } from './diagnose.js';
@@ -207,6 +207,10 @@ function wrap(client: AnyGlideClient, glide: GlideModule, config: TargetConfig, 
   const succeeded = (key: string, read: boolean): void => {
     if (lost.size > 0) lost.delete(serverOf(key, read));
   };
+  const cluster = client instanceof glide.GlideClusterClient;
+  const waitFor = config.waitReplicas;
+  const waitMs = waitTimeoutMs(controls.opTimeoutMs);
+  const waitArgs = ['WAIT', String(waitFor), String(waitMs)];
   // SET key value EX ttl (`expiry` in SetOptions, build-ts/Commands.d.ts); one options object per TTL.
   let expiryTtl = -1;
   let expiry = { expiry: { type: glide.TimeUnit.Seconds, count: 0 } };
@@ -227,6 +231,14 @@ function wrap(client: AnyGlideClient, glide: GlideModule, config: TargetConfig, 
         expiry = { expiry: { type: glide.TimeUnit.Seconds, count: ttlSeconds } };
       }
       await client.set(key, value, expiry).catch(failed(key, false));
+      if (waitFor > 0) {
+        // WAIT after the SET, routed to the key's primary: GLIDE multiplexes one connection per node, so it follows
+        // the SET on the connection that wrote it.
+        const acknowledged = await (cluster
+          ? (client as GlideClusterClient).customCommand(waitArgs, { route: { type: 'primarySlotKey', key } })
+          : (client as GlideClient).customCommand(waitArgs)).catch(failed(key, false));
+        if (!(Number(acknowledged) >= waitFor)) throw new WaitShortfallError(serverOf(key, false), Number(acknowledged), waitFor, waitMs);
+      }
       succeeded(key, false);
     },
     async get(key) {

@@ -3,7 +3,7 @@ import { Cluster, Redis, type ClusterOptions } from 'ioredis';
 import type { RunControls, TargetConfig } from '../config/resolve.js';
 import { displayAddress } from '../config/servers.js';
 import {
-  ClusterRedirectError, ConnectionLostError, OpTimeoutError, TargetUnreachableError,
+  ClusterRedirectError, ConnectionLostError, OpTimeoutError, TargetUnreachableError, WaitShortfallError, waitTimeoutMs,
   type CacheClient, type ConnectedTarget, type Driver,
 } from './client.js';
 import { CHECK_ADDRESS } from './diagnose.js';
@@ -121,12 +121,22 @@ function serverOf(redis: Redis | Cluster, key: string, fallback: string): string
 
 function wrap(redis: Redis | Cluster, config: TargetConfig, controls: RunControls): CacheClient {
   const fallback = config.servers.map((s) => s.display).join(',');
+  const waitFor = config.waitReplicas;
+  const waitMs = waitTimeoutMs(controls.opTimeoutMs);
   const failed = (key: string) => (error: unknown): never => {
     throw translateOpError(error, serverOf(redis, key, fallback), controls.opTimeoutMs);
   };
   return {
     async set(key, value, ttlSeconds) {
-      await redis.set(key, value, 'EX', ttlSeconds).catch(failed(key));
+      if (waitFor === 0) {
+        await redis.set(key, value, 'EX', ttlSeconds).catch(failed(key));
+        return;
+      }
+      // WAIT on the SET's own connection: a pipeline goes to the key's node (WAIT has no key of its own).
+      const results = await redis.pipeline().set(key, value, 'EX', ttlSeconds).call('WAIT', waitFor, waitMs).exec().catch(failed(key));
+      for (const [error] of results ?? []) if (error !== null) failed(key)(error);
+      const acknowledged = Number(results?.[1]?.[1]);
+      if (!(acknowledged >= waitFor)) throw new WaitShortfallError(serverOf(redis, key, fallback), acknowledged, waitFor, waitMs);
     },
     get: (key) => redis.getBuffer(key).catch(failed(key)),
     async del(key) {

@@ -7,7 +7,7 @@ import {
 import type { RunControls, TargetConfig } from '../config/resolve.js';
 import { displayAddress, type ServerAddress } from '../config/servers.js';
 import {
-  ClusterRedirectError, ConnectionLostError, OpTimeoutError,
+  ClusterRedirectError, ConnectionLostError, OpTimeoutError, WaitShortfallError, waitTimeoutMs,
   type CacheClient, type CacheCounters, type ConnectedTarget, type Driver,
 } from './client.js';
 import { QUIT_WAIT_MS, keySlot } from './ioredis.js';
@@ -211,9 +211,24 @@ function wrap(connection: Connection, cache: CountingCache | undefined, config: 
     throw translateNodeRedisError(error, serverOf(connection, key, fallback), ms);
   };
   const late = (key: string) => (): Error => new OpTimeoutError(serverOf(connection, key, fallback), ms);
+  const waitFor = config.waitReplicas;
+  const waitMs = waitTimeoutMs(ms);
+  const waitArgs = ['WAIT', String(waitFor), String(waitMs)];
+  // In a cluster, the key's own node client: the cluster's sendCommand would apply WAIT's request policy
+  // (all_shards) and wait on every primary.
+  const waitCommand = async (key: string): Promise<unknown> => (connection.kind === 'cluster'
+    ? (await connection.client.getNodeClientForKey(key, false)).sendCommand(waitArgs)
+    : connection.client.sendCommand(waitArgs));
   return {
     async set(key, value, ttlSeconds) {
-      await withDeadline(commands.set(key, value, { expiration: { type: 'EX', value: ttlSeconds } }), ms, late(key)).catch(failed(key));
+      const written = commands.set(key, value, { expiration: { type: 'EX', value: ttlSeconds } });
+      if (waitFor === 0) {
+        await withDeadline(written, ms, late(key)).catch(failed(key));
+        return;
+      }
+      // WAIT on the SET's own connection (a cluster has one client per node), one deadline for both.
+      const acknowledged = await withDeadline(written.then(() => waitCommand(key)), ms, late(key)).catch(failed(key));
+      if (!(Number(acknowledged) >= waitFor)) throw new WaitShortfallError(serverOf(connection, key, fallback), Number(acknowledged), waitFor, waitMs);
     },
     get: (key) => withDeadline(commands.get(key), ms, late(key)).then(asBuffer, failed(key)),
     async del(key) {

@@ -259,6 +259,14 @@ export async function probeTarget(config: TargetConfig, controls: RunControls): 
   if (config.readFrom === 'replica' && roles.replicas === 0) {
     throw new TargetMismatchError(name, first.display, `${name}_READ_FROM=replica but the cluster has no replica`, `unset ${name}_READ_FROM, or add replicas to the cluster`);
   }
+  if (config.waitReplicas > 0) {
+    // In a cluster each primary has its own replicas: WAIT <n> needs n behind every primary (counted evenly here).
+    const perPrimary = mode === 'cluster' ? Math.floor(roles.replicas / Math.max(1, roles.primaries)) : roles.replicas;
+    if (perPrimary < config.waitReplicas) {
+      throw new TargetMismatchError(name, first.display, `${name}_WAIT=${config.waitReplicas} but ${mode === 'cluster' ? 'the primaries have' : 'the server has'} ${perPrimary} replica${perPrimary === 1 ? '' : 's'}${mode === 'cluster' ? ' each' : ''}, so no write could be acknowledged`,
+        `set ${name}_WAIT to ${perPrimary} or less, or add replicas`);
+    }
+  }
   const missing = firstProbe?.rangesWithoutReplica;
   if (config.readFrom === 'replica' && missing !== undefined && missing.without === missing.of && missing.of > 0) {
     // No range lists a replica: every client would read from the primaries. Refused rather than labelled replica reads.
@@ -291,6 +299,7 @@ export function targetInfo(config: TargetConfig, probe: TargetProbe, client: str
     cache: config.cache,
     ...(config.cache === 'tracking' ? { cacheEntries: config.cacheEntries } : {}),
     readFrom: config.readFrom,
+    ...(config.waitReplicas > 0 ? { waitReplicas: config.waitReplicas } : {}),
     ...(warnings.length > 0 ? { warnings } : {}),
   };
 }

@@ -8,7 +8,7 @@ export function fakeEntry(scenario: string, target: string, params: Readonly<Rec
   const samples = rounds.filter((x): x is number => x !== null);
   return {
     scenario: { name: scenario, file: null, description: '', params },
-    target: { name: target, mode: 'standalone', servers: [], client: 'ioredis', cache: 'off', readFrom: 'primary' },
+    target: { name: target, mode: 'standalone', servers: [], client: 'ioredis', cache: 'off', readFrom: 'primary', wait: 0 },
     state: 'completed', error: null, baseline: false,
     stats: { n: samples.length, outliers: 0, meanMs: 70, errorMs: 1, stdDevMs: 2, medianMs: 70, minMs: 60, maxMs: 80, ciLowerMs: 69, ciUpperMs: 71, percent: 100, percentLower: null, percentUpper: null, percentPairs: null, confidence: 0.999 },
     samplesMs: samples, roundSamplesMs: rounds,

@@ -500,7 +500,7 @@ const CLOSE_CHILD = `
 import { nodeRedisDriver } from ${JSON.stringify(new URL('../../src/targets/node-redis.js', import.meta.url).href)};
 const { addresses, extra } = JSON.parse(process.env.TARGET);
 const servers = addresses.split(',').map((a) => { const c = a.lastIndexOf(':'); return { host: a.slice(0, c), port: Number(a.slice(c + 1)), tls: false, display: a }; });
-const target = await nodeRedisDriver.connect({ name: 'X', servers, mode: 'auto', client: 'node-redis', cache: 'off', cacheEntries: 100, readFrom: 'primary', tls: false, sources: {}, ...extra }, { opTimeoutMs: 2000, connectTimeoutMs: 2000 });
+const target = await nodeRedisDriver.connect({ name: 'X', servers, mode: 'auto', client: 'node-redis', cache: 'off', cacheEntries: 100, readFrom: 'primary', waitReplicas: 0, tls: false, sources: {}, ...extra }, { opTimeoutMs: 2000, connectTimeoutMs: 2000 });
 await target.client.set('cachebench:node-redis:close', Buffer.from('x'), 10);
 await target.client.get('cachebench:node-redis:close');
 process.stdout.write('connected\\n');

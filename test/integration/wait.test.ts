@@ -1,0 +1,75 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { ResultsDocument } from '../../src/report/index.js';
+import { runCli } from '../helpers/cli.js';
+import { cluster, commandCount, connectionsReceived, standalone, tempDir } from '../helpers/servers.js';
+
+let multi: Awaited<ReturnType<typeof cluster>>;
+let single: Awaited<ReturnType<typeof standalone>>;
+const out = tempDir('cachebench-wait-');
+
+before(async () => {
+  [multi, single] = await Promise.all([cluster(), standalone()]);
+});
+after(async () => {
+  await Promise.all([multi?.stop(), single?.stop()]);
+  out.remove();
+});
+
+function readDoc(stdout: string): ResultsDocument {
+  const m = /Report: (.*)report\.md/.exec(stdout);
+  assert.ok(m?.[1], `no report path in stdout: ${stdout}`);
+  return JSON.parse(readFileSync(join(m[1], 'results.json'), 'utf8')) as ResultsDocument;
+}
+
+const SMALL = ['--read-ratio', '2', '--write-count', '5', '--payload-bytes', '200', '--warmup-iterations', '1', '--invocation-count', '1', '--max-iterations', '3'];
+
+describe('<NAME>_WAIT: a SET counts as written once WAIT says enough replicas have it', () => {
+  for (const client of ['ioredis', 'node-redis', 'glide'] as const) {
+    it(`${client}: every SET is followed by WAIT 1 on the key's primary, and the replica acknowledges it`, async () => {
+      const primaries = multi.cluster.nodes.slice(0, 3);
+      const perNode = async (command: string): Promise<number[]> => Promise.all(primaries.map((n) => commandCount(n.port, command)));
+      const [setsBefore, waitsBefore] = [await perNode('set'), await perNode('wait')];
+      const result = await runCli(['run', '--out', out.dir, ...SMALL], { env: { W_SERVERS: multi.addresses, W_CLIENT: client, W_WAIT: '1' } });
+      assert.equal(result.code, 0, result.stderr);
+      const e = readDoc(result.stdout).results[0];
+      assert.equal(e?.target.wait, 1);
+      assert.equal(e?.verification.verified, e?.verification.reads);
+      assert.equal((e?.ops.set.errors ?? 1) + (e?.ops.get.errors ?? 1), 0);
+      assert.match(result.stdout, new RegExp(`\\| W +\\| ${client}, WAIT 1 +\\|`));
+      const [setsAfter, waitsAfter] = [await perNode('set'), await perNode('wait')];
+      const sets = setsAfter.map((n, i) => n - (setsBefore[i] ?? 0));
+      const waits = waitsAfter.map((n, i) => n - (waitsBefore[i] ?? 0));
+      // Every SET of the loop (warm-up included) had one WAIT on its own primary; the first listed server also got the
+      // capability probe's WAIT 0 0.
+      assert.ok(sets.every((n) => n > 0), JSON.stringify(sets));
+      assert.deepEqual(waits, sets.map((n, i) => n + (i === 0 ? 1 : 0)), `WAITs ${JSON.stringify(waits)} for SETs ${JSON.stringify(sets)}`);
+    });
+  }
+
+  it('more replicas than there are: exit 3 naming the count, nothing written', async () => {
+    const before = await commandCount(single.server.port, 'set');
+    const result = await runCli(['run', '--out', out.dir, ...SMALL], { env: { S_SERVERS: single.address, S_WAIT: '1' } });
+    assert.equal(result.code, 3, result.stderr);
+    assert.match(result.stderr, /S_WAIT=1 but the server has 0 replicas, so no write could be acknowledged\. Fix: set S_WAIT to 0 or less, or add replicas/);
+    const clusterResult = await runCli(['run', '--out', out.dir, ...SMALL], { env: { C_SERVERS: multi.addresses, C_WAIT: '2' } });
+    assert.equal(clusterResult.code, 3, clusterResult.stderr);
+    assert.match(clusterResult.stderr, /C_WAIT=2 but the primaries have 1 replica each/);
+    assert.equal(await commandCount(single.server.port, 'set'), before);
+  });
+
+  it('bad values and a proxy: exit 2 before any connection', async () => {
+    for (const [env, expect] of [
+      [{ X_WAIT: 'two' }, /X_WAIT="two".*not a whole number of replicas from 0 to 16/],
+      [{ X_WAIT: '1', X_MODE: 'proxy' }, /X_WAIT="1".*a proxy \(X_MODE=proxy\) does not pass WAIT on/],
+    ] as const) {
+      const before = await connectionsReceived(single.server.port);
+      const result = await runCli(['run', '--out', out.dir], { env: { X_SERVERS: single.address, ...env } });
+      assert.equal(result.code, 2, result.stderr);
+      assert.match(result.stderr, expect);
+      assert.equal(await connectionsReceived(single.server.port), before + 1);
+    }
+  });
+});
