@@ -240,10 +240,8 @@ describe('error classes and op error translation (unit)', () => {
  */
 const CLOSE_CHILD = `
 import { ioredisDriver } from ${JSON.stringify(new URL('../../src/targets/ioredis.js', import.meta.url).href)};
-const address = process.env.ADDRESS;
-const colon = address.lastIndexOf(':');
-const server = { host: address.slice(0, colon), port: Number(address.slice(colon + 1)), tls: false, display: address };
-const target = await ioredisDriver.connect({ name: 'X', servers: [server], mode: 'auto', client: 'ioredis', tls: false, sources: {} }, { opTimeoutMs: 2000, connectTimeoutMs: 2000 });
+import { targetConfig } from ${JSON.stringify(new URL('../helpers/targets.js', import.meta.url).href)};
+const target = await ioredisDriver.connect(targetConfig('X', [process.env.ADDRESS]), { opTimeoutMs: 2000, connectTimeoutMs: 2000 });
 await target.client.set('cachebench:driver-errors:close', Buffer.from('x'), 10);
 process.stdout.write('connected\\n');
 await new Promise((resolve) => process.stdin.once('data', resolve));
