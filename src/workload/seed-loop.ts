@@ -134,15 +134,11 @@ export async function runSeedIteration(
       if (versioned !== undefined) {
         const verdict = judgeRead(versioned, value, ackedAtIssue, t0, nullIsStale);
         if (verdict.kind === 'fresh') tally.verified++;
-        else if (verdict.kind === 'stale') {
-          tally.stale++;
-          tally.staleAge?.(verdict.ageNs);
-        } else tally[verdict.kind]++;
+        else if (verdict.kind === 'stale') tally.staleRead(verdict.ageNs);
+        else tally[verdict.kind]++;
       } else if (value === null) {
-        if (nullIsStale) {
-          tally.stale++;
-          tally.staleAge?.(Number(t0 - ackedAt));
-        } else tally.missing++;
+        if (nullIsStale) tally.staleRead(Number(t0 - ackedAt));
+        else tally.missing++;
       } else if (value.length !== payload.length || !value.equals(payload)) tally.mismatched++;
       else tally.verified++;
     }

@@ -22,6 +22,12 @@ export class Tally {
 
   static readonly MAX_MESSAGES = 10;
 
+  /** Records a stale read and its age. */
+  staleRead(ageNs: number): void {
+    this.stale++;
+    this.staleAge?.(ageNs);
+  }
+
   /** Records a failed op and its message. */
   fail(op: 'set' | 'get', error: unknown): string {
     if (op === 'set') this.setErrors++;

@@ -1,5 +1,8 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import type { ResultsDocument } from '../../src/report/index.js';
 
 export const CLI_PATH = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
@@ -44,4 +47,16 @@ export function runCli(args: readonly string[], options: CliOptions = {}): Promi
       resolve({ code, signal, stdout, stderr, ms: Date.now() - started });
     });
   });
+}
+
+/** The folder of the report a run printed (`Report: <dir>report.md`); fails the test when there is none. */
+export function reportDirOf(stdout: string): string {
+  const dir = /Report: (.*)report\.md/.exec(stdout)?.[1];
+  if (dir === undefined) throw new Error(`no report path in stdout: ${stdout}`);
+  return dir;
+}
+
+/** The results.json of the run that printed `stdout`. */
+export function resultsOf(stdout: string): ResultsDocument {
+  return JSON.parse(readFileSync(join(reportDirOf(stdout), 'results.json'), 'utf8')) as ResultsDocument;
 }

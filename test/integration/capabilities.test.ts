@@ -422,7 +422,7 @@ describe('a real twemproxy (nutcracker) in proxy mode', () => {
 
 describe('the capability probe on the run path (the CLI)', () => {
   it('records what each server supports in results.json and the report; CACHE=tracking on a server that refuses CLIENT TRACKING is exit 3 naming it, with nothing written', async () => {
-    const { runCli } = await import('../helpers/cli.js');
+    const { reportDirOf, runCli } = await import('../helpers/cli.js');
     const { commandCount } = await import('../helpers/servers.js');
     const out = tempDir('cachebench-capabilities-cli-');
     const plain = await standalone();
@@ -431,7 +431,7 @@ describe('the capability probe on the run path (the CLI)', () => {
       const ok = await runCli(['run', '--out', out.dir, '--max-iterations', '2', '--warmup-iterations', '0', '--invocation-count', '1', '--read-ratio', '3', '--write-count', '2', '--payload-bytes', '100', '--quiet'],
         { env: { PLAIN_SERVERS: plain.address } });
       assert.equal(ok.code, 0, ok.stderr);
-      const dir = /Report: (.*)report\.md/.exec(ok.stdout)?.[1] ?? '';
+      const dir = reportDirOf(ok.stdout);
       const doc = JSON.parse(readFileSync(`${dir}results.json`, 'utf8')) as { environment: { targets: { capabilities: Capabilities | null }[] } };
       const caps = doc.environment.targets[0]?.capabilities;
       assert.equal(caps?.resp3, true);

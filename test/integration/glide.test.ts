@@ -8,10 +8,9 @@ import { inspect } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { Cluster } from 'ioredis';
 import type { RunControls, TargetConfig } from '../../src/config/resolve.js';
-import type { ResultsDocument } from '../../src/report/index.js';
 import { glideCacheKb, glideDriver, slotMap, translateGlideError } from '../../src/targets/glide.js';
 import { ClusterRedirectError, ConnectionLostError, OpTimeoutError, TargetMismatchError, TargetUnreachableError, type CacheClient, type ConnectedTarget } from '../../src/targets/index.js';
-import { runCli } from '../helpers/cli.js';
+import { resultsOf, runCli } from '../helpers/cli.js';
 import { clusterRoles, clusterSettled, type ClusterNode } from '../helpers/glide-cluster.js';
 import { issueCnOnly } from '../helpers/glide-tls.js';
 import { cluster, commandCount, connect, scanKeys, standalone, tempDir } from '../helpers/servers.js';
@@ -71,9 +70,7 @@ describe('the seed loop through the CLI with <NAME>_CLIENT=glide', () => {
       timeoutMs: 60_000,
     });
     assert.equal(result.code, 0, result.stderr);
-    const dir = /Report: (.*)report\.md/.exec(result.stdout)?.[1];
-    assert.ok(dir, result.stdout);
-    const doc = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as ResultsDocument;
+    const doc = resultsOf(result.stdout);
     assert.deepEqual(doc.environment.targets.map((t) => [t.name, t.mode, t.client, t.clientVersion]),
       [['CLU', 'cluster', 'glide', GLIDE_VERSION], ['SOLO', 'standalone', 'glide', GLIDE_VERSION]]);
     assert.equal(doc.results.length, 2);

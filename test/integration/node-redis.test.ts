@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import {
@@ -9,11 +8,10 @@ import {
 } from '@redis/client';
 import type { RunControls, TargetConfig } from '../../src/config/resolve.js';
 import { startLocal, type LocalDeployment } from '../../src/local/index.js';
-import type { ResultsDocument } from '../../src/report/index.js';
 import { ClusterRedirectError, ConnectionLostError, OpTimeoutError, TargetUnreachableError, type CacheClient } from '../../src/targets/index.js';
 import { ioredisDriver, keySlot } from '../../src/targets/ioredis.js';
 import { nodeRedisDriver, translateNodeRedisError } from '../../src/targets/node-redis.js';
-import { runCli } from '../helpers/cli.js';
+import { resultsOf, runCli } from '../helpers/cli.js';
 import { closeTimingOf } from '../helpers/close-child.js';
 import { cluster, commandCount, connect, scanKeys, standalone, tempDir } from '../helpers/servers.js';
 import { makeTestCa } from '../helpers/tls-certs.js';
@@ -43,12 +41,6 @@ after(async () => {
 
 function config(name: string, addresses: string, extra: Partial<TargetConfig> = {}): TargetConfig {
   return targetConfig(name, addresses.split(','), { client: 'node-redis', ...extra });
-}
-
-function resultsOf(stdout: string): ResultsDocument {
-  const dir = /Report: (.*)report\.md/.exec(stdout)?.[1];
-  assert.ok(dir, `no report path in stdout: ${stdout}`);
-  return JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as ResultsDocument;
 }
 
 const yieldOnce = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -350,39 +342,7 @@ describe('failures', () => {
     }
   });
 
-  it('a server SIGKILLed mid-run: every error in results.json is "connection to <server> lost" or "no reply from <server> ..."', async () => {
-    const doomed = await standalone();
-    let killed = false;
-    try {
-      const result = await runCli(['run', '--out', out.dir, '--min-iterations', '6', '--max-iterations', '6', '--op-timeout-ms', '500'], {
-        env: { GOOD_SERVERS: single.address, GOOD_CLIENT: 'node-redis', DOOMED_SERVERS: doomed.address, DOOMED_CLIENT: 'node-redis', READ_RATIO: '20', WRITE_COUNT: '5', PAYLOAD_BYTES: '100' },
-        timeoutMs: 60_000,
-        onStderr: (text) => {
-          if (!killed && text.includes('round 1/')) {
-            killed = true;
-            process.kill(doomed.server.process.pid, 'SIGKILL');
-          }
-        },
-      });
-      assert.ok(killed, 'the server was not killed');
-      const doc = resultsOf(result.stdout);
-      const entry = doc.results.find((e) => e.target.name === 'DOOMED');
-      const messages = Object.keys(entry?.errors ?? {});
-      assert.ok(messages.length > 0, 'no errors recorded');
-      const server = doomed.address.replace(/\./g, '\\.');
-      const allowed = [
-        new RegExp(`^(SET|GET|DEL): connection to ${server} lost$`),
-        new RegExp(`^(SET|GET|DEL): no reply from ${server} within OP_TIMEOUT_MS=500 ms$`),
-      ];
-      for (const m of messages) assert.ok(allowed.some((r) => r.test(m)), `untranslated error message: ${m}`);
-      for (const text of [entry?.error ?? '', result.stderr, result.stdout]) {
-        assert.doesNotMatch(text, /The client is (offline|closed)|Socket closed unexpectedly|Disconnects client|ClientOfflineError|ClientClosedError/);
-      }
-      assert.deepEqual(doc.results.find((e) => e.target.name === 'GOOD')?.errors, {});
-    } finally {
-      await doomed.stop();
-    }
-  });
+  // A server SIGKILLed mid-run through the CLI: in driver-errors.test.ts, for every driver.
 
   // The timeouts turn a hang (an op with no deadline) into a failure.
   it('a server that stops answering (SIGSTOP): SET, GET (cache on and off) and DEL reject with OpTimeoutError within OP_TIMEOUT_MS', { timeout: 20_000 }, async () => {

@@ -1,15 +1,13 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runCase } from '../../src/measure/runner.js';
-import type { ResultEntry, ResultsDocument } from '../../src/report/index.js';
+import type { ResultEntry } from '../../src/report/index.js';
 import { glideDriver } from '../../src/targets/glide.js';
 import { nodeRedisDriver } from '../../src/targets/node-redis.js';
 import { YIELD_INTERVAL_NS } from '../../src/workload/index.js';
 import { startDelayProxyProcess } from '../helpers/delay-proxy.js';
 import { TEST_CONTROLS, targetConfig } from '../helpers/targets.js';
-import { runCli } from '../helpers/cli.js';
+import { resultsOf, runCli } from '../helpers/cli.js';
 import { cluster, commandCount, connectionsReceived, scanKeys, standalone, tempDir } from '../helpers/servers.js';
 
 type Cluster = Awaited<ReturnType<typeof cluster>>;
@@ -25,12 +23,6 @@ after(async () => {
   out.remove();
 });
 
-function readDoc(stdout: string): ResultsDocument {
-  const m = /Report: (.*)report\.md/.exec(stdout);
-  assert.ok(m?.[1], `no report path in stdout: ${stdout}`);
-  return JSON.parse(readFileSync(join(m[1], 'results.json'), 'utf8')) as ResultsDocument;
-}
-
 const SMALL = ['--read-ratio', '50', '--write-count', '4', '--payload-bytes', '1000', '--warmup-iterations', '1', '--invocation-count', '1'];
 
 describe('staleness is measured, never assumed', () => {
@@ -39,7 +31,7 @@ describe('staleness is measured, never assumed', () => {
       env: { P_SERVERS: multi.addresses },
     });
     assert.equal(result.code, 0, result.stderr);
-    const doc = readDoc(result.stdout);
+    const doc = resultsOf(result.stdout);
     const e = doc.results[0] as ResultEntry;
     assert.ok(e.staleness !== null, 'staleness is reported when OVERWRITE_RATE > 0');
     assert.ok((e.staleness.overwrites?.acked ?? 0) > 10, `the writer overwrote the keys being read: ${JSON.stringify(e.staleness.overwrites)}`);
@@ -83,7 +75,7 @@ describe('staleness is measured, never assumed', () => {
       for (const r of replicas) process.kill(r.process.pid, 'SIGCONT');
     }
     assert.equal(result.code, 0, result.stderr);
-    const doc = readDoc(result.stdout);
+    const doc = resultsOf(result.stdout);
     const e = doc.results[0] as ResultEntry;
     assert.equal(e.target.readFrom, 'replica');
     assert.ok(e.staleness !== null);

@@ -1,14 +1,11 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { findFreePorts } from '../../src/local/index.js';
-import type { ResultsDocument } from '../../src/report/index.js';
 import { diagnoseConnectError } from '../../src/targets/diagnose.js';
 import { clusterTlsOptions, tlsOptionsFor, tlsServernameFor } from '../../src/targets/ioredis.js';
-import { runCli } from '../helpers/cli.js';
+import { resultsOf, runCli } from '../helpers/cli.js';
 import { standalone, tempDir } from '../helpers/servers.js';
 import { makeTestCa, type TestCa } from '../helpers/tls-certs.js';
 import { startTlsRedis, tlsCommand, type TlsRedis } from '../helpers/tls-redis.js';
@@ -40,11 +37,6 @@ after(async () => {
   await Promise.all(servers.map((s) => s.process.stop()));
   tmp.remove();
 });
-
-function resultsOf(stdout: string): ResultsDocument {
-  const dir = /Report: (.*)report\.md/.exec(stdout)?.[1] ?? '';
-  return JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as ResultsDocument;
-}
 
 describe('TLS with a private CA', () => {
   it('TLSR_TLS_CA makes a rediss:// server usable: exit 0, every read verified', async () => {

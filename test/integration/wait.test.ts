@@ -1,9 +1,6 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { ResultsDocument } from '../../src/report/index.js';
-import { runCli } from '../helpers/cli.js';
+import { resultsOf, runCli } from '../helpers/cli.js';
 import { cluster, commandCount, connectionsReceived, standalone, tempDir } from '../helpers/servers.js';
 
 let multi: Awaited<ReturnType<typeof cluster>>;
@@ -18,12 +15,6 @@ after(async () => {
   out.remove();
 });
 
-function readDoc(stdout: string): ResultsDocument {
-  const m = /Report: (.*)report\.md/.exec(stdout);
-  assert.ok(m?.[1], `no report path in stdout: ${stdout}`);
-  return JSON.parse(readFileSync(join(m[1], 'results.json'), 'utf8')) as ResultsDocument;
-}
-
 const SMALL = ['--read-ratio', '2', '--write-count', '5', '--payload-bytes', '200', '--warmup-iterations', '1', '--invocation-count', '1', '--max-iterations', '3'];
 
 describe('<NAME>_WAIT: a SET counts as written once WAIT says enough replicas have it', () => {
@@ -34,7 +25,7 @@ describe('<NAME>_WAIT: a SET counts as written once WAIT says enough replicas ha
       const [setsBefore, waitsBefore] = [await perNode('set'), await perNode('wait')];
       const result = await runCli(['run', '--out', out.dir, ...SMALL], { env: { W_SERVERS: multi.addresses, W_CLIENT: client, W_WAIT: '1' } });
       assert.equal(result.code, 0, result.stderr);
-      const e = readDoc(result.stdout).results[0];
+      const e = resultsOf(result.stdout).results[0];
       assert.equal(e?.target.wait, 1);
       assert.equal(e?.verification.verified, e?.verification.reads);
       assert.equal((e?.ops.set.errors ?? 1) + (e?.ops.get.errors ?? 1), 0);
