@@ -42,6 +42,13 @@ export function createProgress(stream: { readonly isTTY: boolean; write(text: st
       case 'warmup':
         if (!tty) stream.write(`cachebench: warm-up ${e.iteration}/${e.of}\n`);
         return;
+      case 'fault-target':
+        endBar();
+        stream.write(`cachebench: fault run ${e.index}/${e.of}: ${e.target} for ${(e.runMs / 1000).toFixed(0)} s\n`);
+        return;
+      case 'fault-event':
+        stream.write(`cachebench: ${e.target} +${(e.event.atMs / 1000).toFixed(2)} s: ${e.event.what}\n`);
+        return;
       case 'target-errored':
         endBar();
         stream.write(`cachebench: target ${e.target} dropped after repeated failures: ${e.error}\n`);

@@ -1,8 +1,9 @@
 import { readdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { compareInRun, gateExitCode, type Comparison } from '../compare/index.js';
-import { bindLocalServers, type RunPlan } from '../config/resolve.js';
-import { TOPOLOGY_DESCRIPTIONS, applyPlacement, reapLeftovers, startLocal, type LocalDeployment } from '../local/index.js';
+import { bindLocalServers, type FaultPlan, type RunPlan } from '../config/resolve.js';
+import type { ConnectedTarget } from '../targets/index.js';
+import { TOPOLOGY_DESCRIPTIONS, applyPlacement, localInjector, reapLeftovers, startLocal, type LocalDeployment } from '../local/index.js';
 import { executeRun } from '../measure/run.js';
 import { RESULT_FILES, buildDocument, entryFailures, renderConsole, renderExport, renderResultFiles, type ResultsDocument } from '../report/index.js';
 import { EXIT } from './exit.js';
@@ -103,7 +104,16 @@ export async function runCommand(args: RunArgs): Promise<number> {
         if (e.kind === 'connected') for (const t of e.targets) for (const w of t.info.warnings ?? []) warn(w);
         progress.onProgress(e);
       };
-      const result = await executeRun(plan, { runId: validated.outputs.runId, seed: validated.seed, signal: traps.signal, onProgress });
+      const local = deployment;
+      const localInjectors = local === undefined ? undefined : (target: ConnectedTarget, fault: FaultPlan) => {
+        const topology = local.topologies.find((t) => t.name === target.config.localTopology);
+        // A restarted server gets the servers' CPUs again (it was spawned from the client's).
+        return topology === undefined ? undefined : localInjector(topology, fault, (pid) => applyPlacement(validated.placement, [pid]));
+      };
+      const result = await executeRun(plan, {
+        runId: validated.outputs.runId, seed: validated.seed, signal: traps.signal, onProgress,
+        ...(localInjectors !== undefined ? { localInjectors } : {}),
+      });
       progress.done();
       const { layout, clientCpus, serverCpus, description } = validated.placement;
       const placement = deployment !== undefined ? { layout, clientCpus, serverCpus, description } : undefined;

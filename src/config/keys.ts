@@ -20,6 +20,12 @@ export interface KeySpec {
 
 export const MIB = 1024 * 1024;
 
+/** `FAULT`: what a fault run does to each target (see src/faults). */
+export const FAULT_KINDS = ['none', 'kill-primary', 'pause-primary', 'restart-primary', 'kill-replica', 'failover', 'command'] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number];
+/** Faults that stop or signal server processes: only on local topologies cachebench started itself. */
+export const DESTRUCTIVE_FAULTS: readonly FaultKind[] = ['kill-primary', 'pause-primary', 'restart-primary', 'kill-replica'];
+
 export const KEY_SPECS: readonly KeySpec[] = [
   { name: 'READ_RATIO', type: 'int', min: 0, max: 1_000_000, default: 100, sweepable: true,
     description: 'GETs of each key after its SET (the seed article\'s read ratio)' },
@@ -37,6 +43,16 @@ export const KEY_SPECS: readonly KeySpec[] = [
     description: 'how targets alternate within a round: iteration (each runs its whole iteration in turn) or key (each key\'s SET and GETs in turn, ABBA; every target sees the same stretch of time)' },
   { name: 'OVERWRITE_RATE', type: 'number', min: 0, max: 100_000, default: 0, sweepable: false,
     description: 'overwrites per second, by a writer on a connection of its own, of the key the loop is reading (new versions); every read is then checked against the newest acknowledged version and stale reads are counted with their age. 0: no writer, the seed loop as is' },
+  { name: 'FAULT', type: 'string', default: 'none', sweepable: false, choices: FAULT_KINDS,
+    description: 'a fault run: none, or the fault injected FAULT_AT seconds into a DURATION-second run of each target in turn — kill-primary (SIGKILL), pause-primary (SIGSTOP for FAULT_DURATION), restart-primary (SIGKILL, started again after FAULT_DURATION), kill-replica (these four on local topologies only), failover (CLUSTER FAILOVER sent to a replica), command (runs FAULT_COMMAND)' },
+  { name: 'FAULT_AT', type: 'number', min: 0, max: 24 * 3600, default: 5, sweepable: false,
+    description: 'seconds after a fault run\'s measurement starts when the fault is injected' },
+  { name: 'FAULT_DURATION', type: 'number', min: 0, max: 24 * 3600, default: 5, sweepable: false,
+    description: 'seconds a pause-primary lasts, or a restart-primary stays down' },
+  { name: 'DURATION', type: 'number', min: 1, max: 7 * 24 * 3600, default: 20, sweepable: false,
+    description: 'length in seconds of a fault run per target (time-based, not round-based)' },
+  { name: 'FAULT_COMMAND', type: 'string', default: '', sweepable: false,
+    description: 'FAULT=command: the shell command that makes the fault (e.g. kubectl delete pod cache-0); its exit status and last output lines are recorded' },
   { name: 'WARMUP_ITERATIONS', type: 'int', min: 0, max: 1000, default: 2, sweepable: false,
     description: 'iterations per target run first and discarded' },
   { name: 'MIN_ITERATIONS', type: 'int', min: 2, max: 100_000, default: 15, sweepable: false,

@@ -3,8 +3,8 @@ import { basename, extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError, badValue, describeSource, type Source } from './errors.js';
 import {
-  CACHE_MODES, CLIENTS, CLIENT_SUPPORT, DEFAULT_CACHE_ENTRIES, KEY_BY_NAME, KEY_SPECS, MODES, READ_FROM, TARGET_OPTIONS,
-  type CacheMode, type ClientName, type Mode, type ReadFrom, type TargetOption,
+  CACHE_MODES, CLIENTS, CLIENT_SUPPORT, DEFAULT_CACHE_ENTRIES, DESTRUCTIVE_FAULTS, KEY_BY_NAME, KEY_SPECS, MODES, READ_FROM, TARGET_OPTIONS,
+  type CacheMode, type ClientName, type FaultKind, type Mode, type ReadFrom, type TargetOption,
 } from './keys.js';
 import { MIN_VERSIONED_PAYLOAD_BYTES, VERSION_BYTES } from '../workload/overwriter.js';
 import { registerSecret } from './redact.js';
@@ -45,6 +45,26 @@ export interface RunControls {
   readonly overwriteRate: number;
   /** Set on the controls drivers connect with: the run's largest PAYLOAD_BYTES (see RunPlan.connection). */
   readonly largestPayloadBytes?: number;
+  /** Set on the controls drivers connect with: some scenario is a fault run, so clients retry as an application would. */
+  readonly resilient?: boolean;
+  /** FAULT and its timing; kind none: not a fault run. */
+  readonly fault: FaultPlan;
+}
+
+/** The schedule of a run without a fault. */
+export const NO_FAULT: FaultPlan = { kind: 'none', atMs: 0, durationMs: 0, runMs: 0, command: '' };
+
+/** A fault run's schedule (FAULT, FAULT_AT, FAULT_DURATION, DURATION, FAULT_COMMAND). */
+export interface FaultPlan {
+  readonly kind: FaultKind;
+  /** When the fault is injected, in ms after the measurement of a target starts. */
+  readonly atMs: number;
+  /** How long a pause lasts or a restarted server stays down, in ms. */
+  readonly durationMs: number;
+  /** Length of the timed part of a fault run per target, in ms. */
+  readonly runMs: number;
+  /** FAULT=command: the shell command. */
+  readonly command: string;
 }
 
 export interface ScenarioPlan {
@@ -102,6 +122,8 @@ export interface RunPlan {
     readonly opTimeoutMs: number; readonly connectTimeoutMs: number;
     /** The largest PAYLOAD_BYTES of any scenario: what a client cache sized in bytes (GLIDE) is sized for. */
     readonly largestPayloadBytes: number;
+    /** Some scenario is a fault run: clients connect with the retries an application would use (see TargetInfo.retries). */
+    readonly resilient: boolean;
   };
   /** Things the user should know but that do not stop the run: likely misspellings, adjusted values. */
   readonly warnings: readonly string[];
@@ -490,6 +512,42 @@ function cartesian(settings: ReadonlyMap<string, Setting>): CaseParams[] {
 
 const MAX_ITERATION_BYTES = 1024 * 1024 * 1024;
 
+/** FAULT and its timing, checked against each other (not yet against the targets: see checkFaultTargets). */
+function faultPlan(settings: ReadonlyMap<string, Setting>): FaultPlan {
+  const get = (key: string): Setting => settings.get(key) as Setting;
+  const kind = get('FAULT').value as FaultKind;
+  const plan: FaultPlan = {
+    kind,
+    atMs: Math.round((get('FAULT_AT').value as number) * 1000),
+    durationMs: Math.round((get('FAULT_DURATION').value as number) * 1000),
+    runMs: Math.round((get('DURATION').value as number) * 1000),
+    command: String(get('FAULT_COMMAND').value),
+  };
+  const command = get('FAULT_COMMAND');
+  if (kind === 'command' && plan.command.trim() === '') {
+    throw badValue('FAULT_COMMAND', '', command.source, 'FAULT=command needs the shell command that makes the fault', 'set FAULT_COMMAND, e.g. FAULT_COMMAND="kubectl delete pod cache-0"');
+  }
+  if (kind !== 'command' && plan.command !== '') {
+    const fault = get('FAULT');
+    throw badValue('FAULT_COMMAND', plan.command, command.source, `it runs only with FAULT=command, and FAULT is ${kind} (${describeSource(fault.source)})`, 'set FAULT=command, or unset FAULT_COMMAND');
+  }
+  if (kind === 'none') return plan;
+  const at = get('FAULT_AT');
+  const duration = get('DURATION');
+  if (plan.atMs >= plan.runMs) {
+    throw badValue('FAULT_AT', at.value, at.source, `the fault would come after the run ends (DURATION=${String(duration.value)} s, ${describeSource(duration.source)})`, 'set FAULT_AT below DURATION, leaving time to see the recovery');
+  }
+  if ((kind === 'pause-primary' || kind === 'restart-primary') && plan.atMs + plan.durationMs >= plan.runMs) {
+    const d = get('FAULT_DURATION');
+    throw badValue('FAULT_DURATION', d.value, d.source, `FAULT_AT=${String(at.value)} s + FAULT_DURATION ends at or after DURATION=${String(duration.value)} s (${describeSource(duration.source)}), so the run would not see the server come back`, 'raise DURATION or lower FAULT_AT / FAULT_DURATION');
+  }
+  const overwrite = get('OVERWRITE_RATE');
+  if ((overwrite.value as number) > 0) {
+    throw badValue('OVERWRITE_RATE', overwrite.value, overwrite.source, `a fault run (FAULT=${kind}) judges acknowledged writes by reading them back, which an overwriter would confuse`, 'set OVERWRITE_RATE to 0 for a fault run, or run staleness and faults as separate scenarios');
+  }
+  return plan;
+}
+
 function buildScenario(file: string | undefined, layers: readonly Layer[], warnings: string[]): ScenarioPlan {
   const settings = new Map<string, Setting>();
   for (const spec of KEY_SPECS) settings.set(spec.name, { value: spec.default, source: { kind: 'default' } });
@@ -545,6 +603,7 @@ function buildScenario(file: string | undefined, layers: readonly Layer[], warni
     opTimeoutMs: num('OP_TIMEOUT_MS'),
     connectTimeoutMs: num('CONNECT_TIMEOUT_MS'),
     overwriteRate: num('OVERWRITE_RATE'),
+    fault: faultPlan(settings),
   };
   return {
     name,
@@ -646,11 +705,38 @@ export function resolveConfig(input: ConfigInput): RunPlan {
     scenarioNames.add(plan.name);
     return plan;
   });
+  for (const scenario of scenarios) checkFaultTargets(scenario, targets);
   const connection = runLevelTimeouts(scenarios);
   return {
     scenarios, targets, connection, warnings: [...new Set(warnings)],
     ...(input.baseline !== undefined ? { baseline: input.baseline } : {}),
   };
+}
+
+/**
+ * A destructive fault (kill, pause, restart) touches only servers cachebench starts in this run; a fault that needs
+ * replicas needs a topology that has them. Checked before anything starts: exit 2, no traffic.
+ */
+function checkFaultTargets(scenario: ScenarioPlan, targets: readonly TargetConfig[]): void {
+  const kind = scenario.controls.fault.kind;
+  if (kind === 'none') return;
+  const fault = scenario.settings.get('FAULT') as Setting;
+  const where = `${describeSource(fault.source)}, scenario ${scenario.name}`;
+  if (DESTRUCTIVE_FAULTS.includes(kind)) {
+    const remote = targets.filter((t) => t.localTopology === undefined);
+    if (remote.length > 0) {
+      throw new ConfigError(`FAULT=${kind} (from ${where}) kills or stops server processes, which cachebench does only to the local topologies it starts itself; ` +
+        `${remote.map((t) => t.name).join(', ')} ${remote.length === 1 ? 'is' : 'are'} not one (set by ${remote.map((t) => `${t.name}_SERVERS`).join(', ')}). ` +
+        'Fix: run it on local topologies (cachebench run --local REDIS_CLUSTER ...), or use FAULT=failover (a graceful CLUSTER FAILOVER) or FAULT=command with your own FAULT_COMMAND on these servers');
+    }
+  }
+  if (kind === 'failover' || kind === 'kill-replica') {
+    const without = targets.filter((t) => t.localTopology !== undefined && t.localTopology !== 'REDIS_CLUSTER');
+    if (without.length > 0) {
+      throw new ConfigError(`FAULT=${kind} (from ${where}) needs replicas, and the local topolog${without.length === 1 ? 'y' : 'ies'} of ${without.map((t) => `${t.name} (${t.localTopology ?? t.name})`).join(', ')} ${without.length === 1 ? 'has' : 'have'} none. ` +
+        'Fix: run it on --local REDIS_CLUSTER, or use FAULT=kill-primary / pause-primary / restart-primary there');
+    }
+  }
 }
 
 /** OP_TIMEOUT_MS and CONNECT_TIMEOUT_MS hold for the whole run: scenarios that disagree are an error. */
@@ -669,7 +755,8 @@ function runLevelTimeouts(scenarios: readonly ScenarioPlan[]): RunPlan['connecti
     }
   }
   const largestPayloadBytes = Math.max(...scenarios.flatMap((s) => s.cases.map((c) => c.PAYLOAD_BYTES)));
-  return { opTimeoutMs: first.controls.opTimeoutMs, connectTimeoutMs: first.controls.connectTimeoutMs, largestPayloadBytes };
+  const resilient = scenarios.some((s) => s.controls.fault.kind !== 'none');
+  return { opTimeoutMs: first.controls.opTimeoutMs, connectTimeoutMs: first.controls.connectTimeoutMs, largestPayloadBytes, resilient };
 }
 
 /** A local topology's target before its servers exist: mode from the topology, servers bound later. */

@@ -12,6 +12,11 @@ export interface RedisServer {
   readonly host: string;
   readonly port: number;
   readonly process: ManagedProcess;
+  /**
+   * Starts the server again, on the same port with the same arguments (a cluster node keeps its nodes.conf, so it
+   * rejoins as the node it was; its data is gone: no persistence), once the old process has exited. Waits for PING.
+   */
+  respawn(): Promise<RedisServer>;
 }
 
 export interface StartRedisOptions {
@@ -93,16 +98,31 @@ export async function startRedisServer(options: StartRedisOptions): Promise<Redi
       '--repl-diskless-sync-delay', '0',
       ...(options.cluster ? ['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', String(options.nodeTimeoutMs ?? 5000)] : []),
     ];
-    const proc = startProcess(`redis-server:${port}`, binary, args, {
-      cwd: options.dir, detached: options.detached === true, persist: options.persist === true,
-      ...(options.recorder !== undefined ? { recorder: options.recorder } : {}),
-    });
+    const launch = async (): Promise<RedisServer> => {
+      const proc = startProcess(`redis-server:${port}`, binary, args, {
+        cwd: options.dir, detached: options.detached === true, persist: options.persist === true,
+        ...(options.recorder !== undefined ? { recorder: options.recorder } : {}),
+      });
+      try {
+        await waitUntil(`redis-server on port ${port}`, 10_000, async () => (await adminCommand(port, 'PING')) === 'PONG',
+          () => (proc.hasExited() ? `exited: ${logTail(log)}` : undefined));
+      } catch (error: unknown) {
+        await proc.stop();
+        throw error;
+      }
+      const server: RedisServer = {
+        host: '127.0.0.1', port, process: proc,
+        respawn: async () => {
+          await proc.exited;
+          return launch();
+        },
+      };
+      return server;
+    };
     try {
-      await waitUntil(`redis-server on port ${port}`, 10_000, async () => (await adminCommand(port, 'PING')) === 'PONG',
-        () => (proc.hasExited() ? `exited: ${logTail(log)}` : undefined));
-      return { host: '127.0.0.1', port, process: proc };
+      return await launch();
     } catch (error: unknown) {
-      await proc.stop();
+      // launch() stopped the process; another port is tried (it may have been taken meanwhile).
       if (attempt >= 3) throw error;
     }
   }

@@ -6,7 +6,7 @@ import { LocalSetupError } from './errors.js';
 import { findFreePorts } from './ports.js';
 import { OwnerFile, LOCAL_DIR_PREFIX } from './owner.js';
 import { startProcess, type ManagedProcess, type ProcessRecorder } from './process.js';
-import { adminCommand, startRedisCluster, startRedisServer, startRedisServers, waitUntil } from './redis.js';
+import { adminCommand, startRedisCluster, startRedisServer, startRedisServers, waitUntil, type RedisServer } from './redis.js';
 
 /** The local topologies, each a target named as here. */
 export const TOPOLOGIES = ['REDIS_CLUSTER', 'TWEMPROXY', 'REDIS_SINGLE'] as const;
@@ -22,7 +22,10 @@ export interface RunningTopology {
   readonly name: TopologyName;
   /** The `<NAME>_*` settings that make it a target: SERVERS and MODE. */
   readonly settings: Readonly<Record<string, string>>;
-  readonly processes: readonly ManagedProcess[];
+  /** Every process, in start order; a fault that restarts a server replaces its entry (see faults.ts). */
+  readonly processes: ManagedProcess[];
+  /** Its redis-server processes (cluster nodes, twemproxy's backends, the single server); replaced on restart too. */
+  readonly servers: RedisServer[];
   readonly startMs: number;
 }
 
@@ -62,7 +65,7 @@ interface Spawn {
   readonly recorder: ProcessRecorder;
 }
 
-async function startTwemproxy(spawn: Spawn): Promise<{ listen: string; processes: ManagedProcess[] }> {
+async function startTwemproxy(spawn: Spawn): Promise<{ listen: string; processes: ManagedProcess[]; backends: RedisServer[] }> {
   const binary = requireBinary('nutcracker');
   const dir = spawn.dir;
   const ports = await findFreePorts(5);
@@ -88,7 +91,7 @@ async function startTwemproxy(spawn: Spawn): Promise<{ listen: string; processes
     processes.push(proc);
     await waitUntil(`nutcracker on port ${port}`, 10_000, async () => (await adminCommand(port as number, 'PING')) === 'PONG',
       () => (proc.hasExited() ? 'exited (see nutcracker log)' : undefined));
-    return { listen: `127.0.0.1:${port}`, processes };
+    return { listen: `127.0.0.1:${port}`, processes, backends };
   } catch (error: unknown) {
     await Promise.all(processes.map((p) => p.stop()));
     throw error;
@@ -104,16 +107,17 @@ async function startOne(name: TopologyName, spawn: Spawn, options: StartOptions)
         name,
         settings: { REDIS_CLUSTER_SERVERS: cluster.nodes.map((n) => `${n.host}:${n.port}`).join(','), REDIS_CLUSTER_MODE: 'cluster' },
         processes: cluster.nodes.map((n) => n.process),
+        servers: [...cluster.nodes],
         startMs: performance.now() - started,
       };
     }
     case 'TWEMPROXY': {
       const proxy = await startTwemproxy(spawn);
-      return { name, settings: { TWEMPROXY_SERVERS: proxy.listen, TWEMPROXY_MODE: 'proxy' }, processes: proxy.processes, startMs: performance.now() - started };
+      return { name, settings: { TWEMPROXY_SERVERS: proxy.listen, TWEMPROXY_MODE: 'proxy' }, processes: proxy.processes, servers: proxy.backends, startMs: performance.now() - started };
     }
     case 'REDIS_SINGLE': {
       const server = await startRedisServer(spawn);
-      return { name, settings: { REDIS_SINGLE_SERVERS: `${server.host}:${server.port}`, REDIS_SINGLE_MODE: 'standalone' }, processes: [server.process], startMs: performance.now() - started };
+      return { name, settings: { REDIS_SINGLE_SERVERS: `${server.host}:${server.port}`, REDIS_SINGLE_MODE: 'standalone' }, processes: [server.process], servers: [server], startMs: performance.now() - started };
     }
   }
 }

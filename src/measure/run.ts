@@ -6,6 +6,7 @@ import { keyPrefix } from '../workload/index.js';
 import { loadavg } from 'node:os';
 import { seededRandom } from './random.js';
 import { runCase, type CaseResult, type ProgressEvent } from './runner.js';
+import { runFaultCase, type LocalInjectors } from '../faults/index.js';
 
 export interface ScenarioResult {
   readonly scenario: ScenarioPlan;
@@ -36,6 +37,8 @@ export interface ExecuteOptions {
   readonly seed: number;
   readonly signal?: AbortSignal;
   readonly onProgress?: (event: RunProgressEvent) => void;
+  /** Injectors of destructive faults for targets on local topologies (see src/faults). */
+  readonly localInjectors?: LocalInjectors;
 }
 
 /**
@@ -114,6 +117,15 @@ export async function executeRun(plan: RunPlan, options: ExecuteOptions): Promis
         if (options.signal?.aborted) break;
         index++;
         options.onProgress?.({ kind: 'case-start', scenario: scenario.name, index, of: total, params });
+        if (scenario.controls.fault.kind !== 'none') {
+          cases.push(await runFaultCase(targets, params, { ...scenario.controls, ...plan.connection }, {
+            keyPrefix: keyPrefix(options.runId),
+            ...(options.signal !== undefined ? { signal: options.signal } : {}),
+            ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {}),
+            ...(options.localInjectors !== undefined ? { localInjectors: options.localInjectors } : {}),
+          }));
+          continue;
+        }
         cases.push(
           await runCase(targets, params, scenario.controls, {
             keyPrefix: keyPrefix(options.runId),

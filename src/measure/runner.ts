@@ -8,11 +8,14 @@ import {
 } from '../workload/index.js';
 import { CaseSideEffects, type StalenessResult } from './side-effects.js';
 import { OpHistogram, type OpStats } from './histogram.js';
+import type { FaultEvent } from '../faults/nemesis.js';
+import type { FaultResult } from '../faults/loop.js';
 
 /** A target is dropped from a case after this many failed iterations in a row. */
 export const MAX_CONSECUTIVE_FAILURES = 3;
 
-export type StopReason = 'converged' | 'max-iterations' | 'max-time' | 'aborted' | 'all-errored';
+/** Why a case stopped; `duration`: a fault run, which runs each target for DURATION. */
+export type StopReason = 'converged' | 'max-iterations' | 'max-time' | 'aborted' | 'all-errored' | 'duration';
 
 /** The outcome of one target in one parameter combination; a union keyed on state. */
 export interface TargetCaseResult {
@@ -42,6 +45,8 @@ export interface TargetCaseResult {
   readonly staleness?: StalenessResult;
   /** The client cache's counters over this combination (warm-up included); present with CACHE=tracking. */
   readonly cache?: CacheCounters;
+  /** A fault run's measurements (window, lost writes, timeline); present exactly in a fault run. */
+  readonly fault?: FaultResult;
 }
 
 export interface CaseResult {
@@ -78,7 +83,10 @@ export type ProgressEvent =
       /** Error / Mean of each running target, NaN while unknown. */
       readonly relativeErrors: Readonly<Record<string, number>>;
     }
-  | { readonly kind: 'target-errored'; readonly target: string; readonly error: string };
+  | { readonly kind: 'target-errored'; readonly target: string; readonly error: string }
+  /** A fault run: a target's timed part starts, or the nemesis did something. */
+  | { readonly kind: 'fault-target'; readonly target: string; readonly index: number; readonly of: number; readonly runMs: number }
+  | { readonly kind: 'fault-event'; readonly target: string; readonly event: FaultEvent };
 
 export interface RunCaseOptions {
   /** `cachebench:<runId>:`: every key written starts with it. */

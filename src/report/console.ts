@@ -1,11 +1,23 @@
 import { groupEntries, conclusion, missingBaselineNote, setupNotes, type ResultsDocument } from './model.js';
 import { describeParams, invocationsText, renderTable } from './table.js';
+import { FAULT_COLUMNS, faultDetails } from './faults.js';
 
 /** The console summary: one table per scenario and parameter combination, plus any failures. */
 export function renderConsole(doc: ResultsDocument): string {
   const out: string[] = [];
   for (const group of groupEntries(doc)) {
     const first = group.entries[0];
+    if (group.entries.some((e) => e.fault !== null)) {
+      out.push(`${group.scenario.name}: ${describeParams(group.scenario.params)}, fault run (each target in turn), under failure:`);
+      out.push(renderTable(group.entries, FAULT_COLUMNS));
+      out.push(...faultDetails(group.entries, false));
+      for (const e of group.entries) {
+        for (const [message, count] of Object.entries(e.errors)) out.push(`  ${e.target.name}: ${count}× ${message}`);
+        if (e.verification.mismatched > 0) out.push(`  ${e.target.name}: VERIFICATION FAILED: ${e.verification.mismatched} reads returned other bytes`);
+      }
+      out.push('');
+      continue;
+    }
     const stop = first ? `, ${first.iterations.rounds} rounds × ${invocationsText(group.entries)}, stopped: ${first.iterations.stopReason}` : '';
     out.push(`${group.scenario.name}: ${describeParams(group.scenario.params)}${stop}`);
     out.push(renderTable(group.entries));

@@ -1,11 +1,15 @@
 import { stringify } from 'csv-stringify/sync';
 import { COLUMNS } from './columns.js';
+import { FAULT_COLUMNS } from './faults.js';
 import type { ResultsDocument } from './model.js';
 
 /** results.csv: every column, raw numbers (ms, μs), missing values as empty cells (never 0). */
+/** results.csv's columns: the seed table's and the fault run's (empty outside one), in this order. */
+export const CSV_COLUMNS = [...COLUMNS, ...FAULT_COLUMNS.filter((c) => c.id.startsWith('fault'))];
+
 export function renderCsv(doc: ResultsDocument): string {
   return stringify(
-    doc.results.map((e) => COLUMNS.map((c) => c.value(e) ?? '')),
-    { header: true, columns: COLUMNS.map((c) => c.id) },
+    doc.results.map((e) => CSV_COLUMNS.map((c) => c.value(e) ?? '')),
+    { header: true, columns: CSV_COLUMNS.map((c) => c.id) },
   );
 }

@@ -7,6 +7,7 @@ import type { RunResult } from '../measure/run.js';
 import type { OpStats } from '../measure/histogram.js';
 import type { CaseResult, StopReason, TargetCaseResult } from '../measure/runner.js';
 import type { CacheCounters, Capabilities } from '../targets/client.js';
+import type { FaultResult } from '../faults/loop.js';
 import { ERROR_CONFIDENCE, pairedRatioInterval } from '../stats/index.js';
 
 /** Version of the results.json layout; bumped on any incompatible change. */
@@ -53,6 +54,8 @@ export interface ResultEntry {
     readonly cache: string; readonly readFrom: string;
     /** `<NAME>_WAIT`: replicas each SET waited for (0: none). */
     readonly wait: number;
+    /** How the client retried and reconnected (TargetInfo.retries); it shapes a failure window. */
+    readonly retries: string | null;
   };
   readonly state: TargetCaseResult['state'];
   readonly error: string | null;
@@ -74,6 +77,8 @@ export interface ResultEntry {
   readonly staleness: NonNullable<TargetCaseResult['staleness']> | null;
   /** The client cache's own counters over this combination (warm-up included); null when its cache is off. */
   readonly cache: CacheCounters | null;
+  /** A fault run's measurements: window, failed ops, recovery, phases, lost and applied-unacknowledged writes, timeline; null otherwise. */
+  readonly fault: FaultResult | null;
 }
 
 /** The CPU layout of a run with local topologies, as recorded in results.json and the report. */
@@ -237,6 +242,7 @@ export function buildDocument(run: RunResult, explicitBaseline: string | undefin
             cache: connected?.info.cache ?? 'off',
             readFrom: connected?.info.readFrom ?? 'primary',
             wait: connected?.info.waitReplicas ?? 0,
+            retries: connected?.info.retries ?? null,
           },
           state: t.state,
           error: t.error ?? null,
@@ -269,6 +275,7 @@ export function buildDocument(run: RunResult, explicitBaseline: string | undefin
           undeletedKeys: t.undeletedKeys,
           staleness: t.staleness ?? null,
           cache: t.cache ?? null,
+          fault: t.fault ?? null,
         });
       }
     }
@@ -333,6 +340,14 @@ export function buildDocument(run: RunResult, explicitBaseline: string | undefin
  */
 export function entryFailures(e: ResultEntry): string[] {
   const out: string[] = [];
+  if (e.fault !== null) {
+    // A fault run that completes as designed passes with failed ops and missing reads (they are its result; gate
+    // them with --max-lost-writes / --max-window). Wrong bytes are a routing or data bug, never part of the design.
+    if (e.verification.mismatched > 0) out.push(`${e.target.name}: ${e.verification.mismatched} mismatched reads`);
+    if (e.state === 'errored') out.push(`${e.target.name}: errored${e.error ? ` (${e.error})` : ''}`);
+    if (e.state === 'completed' && e.ops.set.count === 0) out.push(`${e.target.name}: no write acknowledged in the whole fault run`);
+    return out;
+  }
   if (e.verification.missing > 0) out.push(`${e.target.name}: ${e.verification.missing} missing reads`);
   if (e.verification.mismatched > 0) out.push(`${e.target.name}: ${e.verification.mismatched} mismatched reads`);
   const failed = e.ops.get.errors + e.ops.set.errors;

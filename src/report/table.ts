@@ -1,12 +1,12 @@
-import { COLUMNS, chooseTimeUnit, formatCell } from './columns.js';
+import { COLUMNS, chooseTimeUnit, formatCell, type Column } from './columns.js';
 import type { ResultEntry } from './model.js';
 
 /**
  * A BenchmarkDotNet-style table (pipe-separated, padded, numbers right-aligned):
  * readable on a console and valid markdown.
  */
-export function renderTable(entries: readonly ResultEntry[]): string {
-  const columns = COLUMNS.filter((c) => c.inTable && (c.showIf === undefined || entries.some(c.showIf)));
+export function renderTable(entries: readonly ResultEntry[], all: readonly Column[] = COLUMNS): string {
+  const columns = all.filter((c) => c.inTable && (c.showIf === undefined || entries.some(c.showIf)));
   const unit = chooseTimeUnit(entries);
   const rows = entries.map((e) => columns.map((c) => formatCell(c, e, unit) + (c.id === 'target' && e.state !== 'completed' ? ` (${e.state})` : '')));
   const widths = columns.map((c, i) => Math.max(c.header.length, ...rows.map((r) => (r[i] ?? '').length)));

@@ -73,6 +73,12 @@ export interface TargetInfo {
   readonly readFrom: ReadFrom;
   /** `<NAME>_WAIT`: replicas each SET waits for (absent: none). */
   readonly waitReplicas?: number;
+  /**
+   * How the client retries, reconnects and redirects, in words: in a latency run ops fail at once (no retries behind
+   * the loop's back); in a fault run (`resilient`) the settings an application would use for failover, bounded by
+   * OP_TIMEOUT_MS. Recorded because they shape a failure window.
+   */
+  readonly retries?: string;
   /** Filled in by the harness after the driver connected (drivers leave it out). */
   readonly capabilities?: Capabilities;
   /**

@@ -367,8 +367,9 @@ export const glideDriver: Driver = {
           ...base,
           // GETs round robin over the slot's replicas (READONLY on their connections), the primary when none is up.
           ...(config.readFrom === 'replica' ? { readFrom: 'preferReplica' as const } : {}),
-          // Fail an op while the cluster reconnects instead of queueing it for a transparent retry.
-          recoveryRequestsQueueSize: 0,
+          // Fail an op while the cluster reconnects instead of queueing it for a transparent retry; a fault run keeps
+          // GLIDE's default queue, as an application would.
+          ...(controls.resilient === true ? {} : { recoveryRequestsQueueSize: 0 }),
         };
         client = await glide.GlideClusterClient.createClient(options);
       } else {
@@ -385,7 +386,12 @@ export const glideDriver: Driver = {
     return {
       config,
       client: wrap(client, glide, config, controls, serverNamer(config, first, mode === 'cluster' ? probes[0]?.clusterNodes : undefined)),
-      info: targetInfo(config, probed, 'glide', GLIDE_VERSION, notes),
+      info: {
+        ...targetInfo(config, probed, 'glide', GLIDE_VERSION, notes),
+        retries: controls.resilient === true
+          ? `failover-ready: GLIDE's own reconnects, topology refresh and request queue while reconnecting; each op bounded by requestTimeout=OP_TIMEOUT_MS=${controls.opTimeoutMs}`
+          : `GLIDE reconnects by itself; ${mode === 'cluster' ? 'no queue while reconnecting (an op fails); ' : ''}each op bounded by requestTimeout=OP_TIMEOUT_MS=${controls.opTimeoutMs}`,
+      },
     };
   },
 };

@@ -119,6 +119,23 @@ function serverOf(redis: Redis | Cluster, key: string, fallback: string): string
   return colon > 0 ? displayAddress(nodeKey.slice(0, colon), Number(nodeKey.slice(colon + 1))) : fallback;
 }
 
+/**
+ * Rejects with OpTimeoutError once `ms` have passed without `op` settling. Used in fault runs only: there an op may
+ * wait in an offline queue or between cluster retries, where ioredis's commandTimeout does not run.
+ */
+function withDeadline<T>(op: Promise<T>, ms: number, server: () => string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new OpTimeoutError(server(), ms)), ms);
+    op.then((value) => {
+      clearTimeout(timer);
+      resolve(value);
+    }, (error: unknown) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+  });
+}
+
 function wrap(redis: Redis | Cluster, config: TargetConfig, controls: RunControls): CacheClient {
   const fallback = config.servers.map((s) => s.display).join(',');
   const waitFor = config.waitReplicas;
@@ -126,21 +143,24 @@ function wrap(redis: Redis | Cluster, config: TargetConfig, controls: RunControl
   const failed = (key: string) => (error: unknown): never => {
     throw translateOpError(error, serverOf(redis, key, fallback), controls.opTimeoutMs);
   };
+  const bounded = controls.resilient === true
+    ? <T>(op: Promise<T>, key: string): Promise<T> => withDeadline(op, controls.opTimeoutMs, () => serverOf(redis, key, fallback))
+    : <T>(op: Promise<T>): Promise<T> => op;
   return {
     async set(key, value, ttlSeconds) {
       if (waitFor === 0) {
-        await redis.set(key, value, 'EX', ttlSeconds).catch(failed(key));
+        await bounded(redis.set(key, value, 'EX', ttlSeconds), key).catch(failed(key));
         return;
       }
       // WAIT on the SET's own connection: a pipeline goes to the key's node (WAIT has no key of its own).
-      const results = await redis.pipeline().set(key, value, 'EX', ttlSeconds).call('WAIT', waitFor, waitMs).exec().catch(failed(key));
+      const results = await bounded(redis.pipeline().set(key, value, 'EX', ttlSeconds).call('WAIT', waitFor, waitMs).exec(), key).catch(failed(key));
       for (const [error] of results ?? []) if (error !== null) failed(key)(error);
       const acknowledged = Number(results?.[1]?.[1]);
       if (!(acknowledged >= waitFor)) throw new WaitShortfallError(serverOf(redis, key, fallback), acknowledged, waitFor, waitMs);
     },
-    get: (key) => redis.getBuffer(key).catch(failed(key)),
+    get: (key) => bounded(redis.getBuffer(key), key).catch(failed(key)),
     async del(key) {
-      await redis.del(key).catch(failed(key));
+      await bounded(redis.del(key), key).catch(failed(key));
     },
     close: () => closeQuietly(redis, controls.opTimeoutMs),
   };
@@ -163,6 +183,34 @@ export function clusterTlsOptions(config: Pick<TargetConfig, 'tlsCa' | 'tlsServe
       return node;
     },
   };
+}
+
+/**
+ * A fault run's Cluster options: what an application would use to ride out a failover. Commands on a node whose
+ * connection closed, CLUSTERDOWN and TRYAGAIN are retried every 100 ms with a slot refresh (ioredis's handleError),
+ * MOVED/ASK are followed, and the number of retries is not what stops an op: OP_TIMEOUT_MS is (withDeadline). The
+ * cluster keeps reconnecting (at most 1 s apart) and queues ops meanwhile.
+ */
+function resilientCluster(opTimeoutMs: number): Partial<ClusterOptions> {
+  return {
+    enableOfflineQueue: true,
+    // Enough 100 ms retries to last the op's deadline (so a given-up op does not go on retrying long after it), plus ioredis's 16 redirections.
+    maxRedirections: Math.ceil(opTimeoutMs / 100) + 16,
+    retryDelayOnFailover: 100,
+    retryDelayOnClusterDown: 100,
+    retryDelayOnTryAgain: 100,
+    clusterRetryStrategy: (times: number) => Math.min(100 * times, 1000),
+  };
+}
+
+/** A fault run's standalone options: ioredis's application defaults (offline queue, 20 retries per op), reconnecting at most 1 s apart. */
+const RESILIENT_STANDALONE = { enableOfflineQueue: true, maxRetriesPerRequest: 20 };
+
+function retriesText(cluster: boolean, controls: RunControls): string {
+  if (controls.resilient !== true) return 'none: an op fails at once when its connection is down (reconnects every ≤1 s)';
+  return cluster
+    ? `failover-ready: retry on closed connection, CLUSTERDOWN and TRYAGAIN every 100 ms with slot refresh for as long as the op's deadline, follow MOVED/ASK, queue while reconnecting (every ≤1 s); each op bounded by OP_TIMEOUT_MS=${controls.opTimeoutMs}`
+    : `failover-ready: queue while reconnecting (every ≤1 s), up to 20 retries per op; each op bounded by OP_TIMEOUT_MS=${controls.opTimeoutMs}`;
 }
 
 /** The ioredis driver: `Redis` for standalone servers, `Cluster` for Redis Cluster. */
@@ -188,6 +236,7 @@ export const ioredisDriver: Driver = {
         ...(config.readFrom === 'replica' ? { scaleReads: 'slave' as const } : {}),
         // Do not keep retrying a dead cluster while an op waits: the op deadline decides.
         clusterRetryStrategy: (times) => (times > 3 ? null : 100 * times),
+        ...(controls.resilient === true ? resilientCluster(controls.opTimeoutMs) : {}),
       });
       redis.on('node error', (error: unknown, key: string) => {
         nodeError ??= { error, key };
@@ -201,6 +250,7 @@ export const ioredisDriver: Driver = {
         retryStrategy: (times) => Math.min(100 * times, 1000),
         // The ready check sends INFO, which proxies do not support.
         enableReadyCheck: mode !== 'proxy',
+        ...(controls.resilient === true ? RESILIENT_STANDALONE : {}),
       });
     }
     redis.on('error', () => undefined); // op failures are counted where the op is awaited
@@ -221,7 +271,7 @@ export const ioredisDriver: Driver = {
     return {
       config,
       client: wrap(redis, config, controls),
-      info: targetInfo(config, probed, 'ioredis', IOREDIS_VERSION),
+      info: { ...targetInfo(config, probed, 'ioredis', IOREDIS_VERSION), retries: retriesText(mode === 'cluster', controls) },
     };
   },
 };

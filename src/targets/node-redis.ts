@@ -252,7 +252,7 @@ function socketOptions(config: TargetConfig, controls: RunControls, tlsHost: str
 }
 
 /** Options every connection of a target shares (a cluster's node clients get them as `defaults`). */
-function clientOptions(config: TargetConfig, server: ServerAddress, login: boolean, resp: 2 | 3) {
+function clientOptions(config: TargetConfig, server: ServerAddress, login: boolean, resp: 2 | 3, resilient: boolean) {
   const { username, password } = login ? credentialsFor(config, server) : {};
   return {
     // RESP2 without a cache: what proxies (twemproxy) understand, and no HELLO round trip. RESP3 for the cache.
@@ -261,8 +261,9 @@ function clientOptions(config: TargetConfig, server: ServerAddress, login: boole
     disableClientInfo: true,
     // No CLIENT MAINT_NOTIFICATIONS (Redis Enterprise only; a proxy would close the connection).
     maintNotifications: 'disabled' as const,
-    // A failed op is reported, not queued until a reconnect (which would hide the failure and skew timings).
-    disableOfflineQueue: true,
+    // A failed op is reported, not queued until a reconnect (which would hide the failure and skew timings); a fault
+    // run queues, as an application would, bounded by the op deadline.
+    disableOfflineQueue: !resilient,
     ...(username !== undefined ? { username } : {}),
     ...(password !== undefined ? { password } : {}),
   };
@@ -271,7 +272,7 @@ function clientOptions(config: TargetConfig, server: ServerAddress, login: boole
 /** A standalone server's or a proxy's client. */
 function newClient(config: TargetConfig, controls: RunControls, server: ServerAddress, login: boolean, cache: CountingCache | undefined, reconnect: Reconnect) {
   return createClient({
-    ...clientOptions(config, server, login, cache !== undefined ? 3 : 2),
+    ...clientOptions(config, server, login, cache !== undefined ? 3 : 2, controls.resilient === true),
     commandOptions: COMMAND_OPTIONS,
     socket: { host: server.host, port: server.port, ...socketOptions(config, controls, server.host, reconnect) },
     ...(cache !== undefined ? { clientSideCache: cache } : {}),
@@ -293,7 +294,7 @@ function newCluster(config: TargetConfig, controls: RunControls, first: ServerAd
     // TLS options per startup node: a node's certificate is checked against its own host; discovered nodes get
     // `defaults.socket`, whose TLS name is only <NAME>_TLS_SERVERNAME (Node then checks each node's own host).
     rootNodes: config.servers.map((s) => ({ socket: { host: s.host, port: s.port, ...socketOptions(config, controls, s.host, reconnect) } })),
-    defaults: { ...clientOptions(config, first, login, resp), ...nodeCommandOptions, socket: socketOptions(config, controls, undefined, reconnect) },
+    defaults: { ...clientOptions(config, first, login, resp, controls.resilient === true), ...nodeCommandOptions, socket: socketOptions(config, controls, undefined, reconnect) },
     RESP: resp,
     // The cluster's own command options: the same type mapping object as the node clients' (see BUFFER_REPLIES).
     commandOptions: COMMAND_OPTIONS,
@@ -367,7 +368,12 @@ export const nodeRedisDriver: Driver = {
     return {
       config,
       client: wrap(connection, cache, config, controls),
-      info: targetInfo(config, probed, 'node-redis', NODE_REDIS_VERSION, warnings),
+      info: {
+        ...targetInfo(config, probed, 'node-redis', NODE_REDIS_VERSION, warnings),
+        retries: controls.resilient === true
+          ? `failover-ready: queue while reconnecting (every ≤${RECONNECT_MAX_MS} ms), node-redis's MOVED/ASK handling (16 redirections, slot map rediscovered); each op bounded by OP_TIMEOUT_MS=${controls.opTimeoutMs}`
+          : `none: an op fails at once when its connection is down (reconnects every ≤${RECONNECT_MAX_MS} ms)`,
+      },
     };
   },
 };

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { resolveConfig } from '../../src/config/resolve.js';
 import type { RunResult } from '../../src/measure/run.js';
 import type { TargetCaseResult } from '../../src/measure/runner.js';
-import { COLUMNS, buildDocument, renderConsole, renderCsv, renderMarkdown } from '../../src/report/index.js';
+import { COLUMNS, CSV_COLUMNS, buildDocument, renderConsole, renderCsv, renderMarkdown } from '../../src/report/index.js';
 import { conclusion, formatPercent, setupNotes } from '../../src/report/model.js';
 import { formatShare } from '../../src/report/columns.js';
 import { summarize } from '../../src/stats/index.js';
@@ -140,7 +140,7 @@ describe('one column definition feeds console, markdown and CSV', () => {
   const doc = buildDocument(run, undefined);
   const csv = renderCsv(doc).trim().split('\n').map((line) => line.split(','));
   it('writes every column to CSV with raw values from results.json, missing values as empty cells', () => {
-    assert.deepEqual(csv[0], COLUMNS.map((col) => col.id));
+    assert.deepEqual(csv[0], CSV_COLUMNS.map((col) => col.id));
     const meanIndex = COLUMNS.findIndex((col) => col.id === 'mean_ms');
     assert.equal(Number(csv[1]?.[meanIndex]), doc.results[0]?.stats.meanMs);
     assert.equal(csv[3]?.[meanIndex], '');

@@ -1,0 +1,79 @@
+import type { CaseParams, FaultPlan, RunControls } from '../config/resolve.js';
+import type { CaseResult, ProgressEvent, TargetCaseResult } from '../measure/runner.js';
+import { driverFor, type CacheClient, type ConnectedTarget } from '../targets/index.js';
+import { failoverInjector } from './failover.js';
+import { runFaultTarget } from './loop.js';
+import { commandInjector, type FaultInjector } from './nemesis.js';
+
+/** Supplies the injector of a destructive fault for a target on a local topology (the CLI knows the processes). */
+export type LocalInjectors = (target: ConnectedTarget, plan: FaultPlan) => FaultInjector | undefined;
+
+export interface FaultCaseOptions {
+  readonly keyPrefix: string;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (event: ProgressEvent) => void;
+  readonly localInjectors?: LocalInjectors;
+}
+
+/** The injector of `plan` for one target: failover and command work anywhere; kill, pause, restart only locally. */
+function injectorFor(target: ConnectedTarget, plan: FaultPlan, controls: RunControls, local: LocalInjectors | undefined): FaultInjector {
+  switch (plan.kind) {
+    case 'failover':
+      return failoverInjector(target.config, controls);
+    case 'command':
+      return commandInjector(plan);
+    default: {
+      const injector = local?.(target, plan);
+      // Validation allows destructive faults only on local topologies, whose injectors the CLI supplies.
+      if (injector === undefined) throw new Error(`FAULT=${plan.kind}: no local topology to inject it into for target ${target.config.name}`);
+      return injector;
+    }
+  }
+}
+
+/**
+ * A fault run of one parameter combination: each target in turn runs for DURATION with its own fault at FAULT_AT, and
+ * its servers are healed before the next starts (targets sharing a topology each get their fault). Targets are not
+ * interleaved here: a failure window is a stretch of time and needs the loop to itself.
+ */
+export async function runFaultCase(targets: readonly ConnectedTarget[], params: CaseParams, controls: RunControls, options: FaultCaseOptions): Promise<CaseResult> {
+  const started = performance.now();
+  const results: TargetCaseResult[] = [];
+  for (const [index, target] of targets.entries()) {
+    if (options.signal?.aborted === true) break;
+    const name = target.config.name;
+    options.onProgress?.({ kind: 'fault-target', target: name, index: index + 1, of: targets.length, runMs: controls.fault.runMs });
+    // The checker reads acknowledged writes back on a connection of its own: same driver, cache off, primaries.
+    const checker: CacheClient = (await driverFor(target.config.client).connect({ ...target.config, cache: 'off', readFrom: 'primary' }, controls, target.probe)).client;
+    try {
+      const run = await runFaultTarget(target, params, controls, {
+        keyPrefix: options.keyPrefix,
+        checker,
+        injector: injectorFor(target, controls.fault, controls, options.localInjectors),
+        onEvent: (event) => options.onProgress?.({ kind: 'fault-event', target: name, event }),
+        ...(options.signal !== undefined ? { signal: options.signal } : {}),
+      });
+      const t = run.tally;
+      results.push({
+        name,
+        state: run.aborted ? 'aborted' : 'completed',
+        samplesMs: [],
+        roundSamplesMs: [],
+        ops: run.ops,
+        verification: { reads: t.gets, verified: t.verified, missing: t.missing, mismatched: t.mismatched },
+        iterations: { warmup: 0, measured: 0, failed: 0 },
+        errors: Object.fromEntries(t.errorMessages),
+        undeletedKeys: run.undeletedKeys,
+        invocations: 0,
+        pilotMs: null,
+        fault: run.fault,
+      });
+    } finally {
+      await checker.close();
+    }
+  }
+  return {
+    params, invocations: 0, pilotMs: null, rounds: 0, stopReason: options.signal?.aborted === true ? 'aborted' : 'duration',
+    elapsedMs: performance.now() - started, roundOrders: [], targets: results,
+  };
+}

@@ -1,0 +1,211 @@
+import { createHash } from 'node:crypto';
+import type { CacheClient } from '../targets/client.js';
+
+/** An acknowledged write is read back (and deleted) once it is this old: replicated by then on any sane link. */
+export const ROLL_AGE_MS = 1000;
+/** How often the rolling check runs while the loop does. */
+export const ROLL_EVERY_MS = 200;
+/** Reads the checker keeps in flight at once. */
+const CONCURRENCY = 16;
+/** How long the final check keeps retrying keys whose reads fail (a server still coming back). */
+export const FINAL_CHECK_MS = 10_000;
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** SHA-1 of a value: what the checker keeps of each write instead of the value itself. */
+export function digest(value: Buffer): Buffer {
+  return createHash('sha1').update(value).digest();
+}
+
+interface Written {
+  readonly key: string;
+  readonly digest: Buffer;
+  readonly atMs: number;
+}
+
+/** The checker's counts (consistency-test.rb's "lost" and "noack", per key). */
+export interface WriteCheck {
+  /** Acknowledged writes read back (rolling, and at the end). */
+  readonly ackedWritesChecked: number;
+  /** Acknowledged writes read back as missing or with other bytes. */
+  readonly lostAckedWrites: number;
+  readonly lostMissing: number;
+  readonly lostDifferent: number;
+  /** Acknowledged writes that could not be read back at all (the server never answered again). */
+  readonly ackedWritesUnchecked: number;
+  /** Acknowledged writes not yet read back when the fault came: the ones the fault could take. */
+  readonly pendingAtFault: number | null;
+  /** Failed or timed-out SETs read back at the end, and how many of them the server had applied after all. */
+  readonly unackedWritesChecked: number;
+  readonly appliedUnackedWrites: number;
+  /** Most writes held at once (memory bound: ROLL_AGE_MS of writes, plus those a failure keeps from being read). */
+  readonly peakPending: number;
+  /** Checker reads that failed and were retried later. */
+  readonly failedChecks: number;
+  /** Keys whose DEL failed (they expire by KEY_TTL). */
+  readonly undeletedKeys: number;
+}
+
+/**
+ * Keeps the digest of every acknowledged write and reads it back on a connection of its own: in a rolling way while
+ * the loop runs (writes older than ROLL_AGE_MS, then deleted, so servers hold about a second of writes), and
+ * everything left after the run. Failed SETs are read back at the end: a value that is there was applied without an
+ * acknowledgement. Reads that fail are retried later; a write is judged lost only on an answer (nothing, or other bytes).
+ */
+export class AckedWrites {
+  readonly #client: CacheClient;
+  readonly #now: () => number;
+  #pending: Written[] = [];
+  readonly #unacked: Written[] = [];
+  #checked = 0;
+  #lostMissing = 0;
+  #lostDifferent = 0;
+  #unchecked = 0;
+  #unackedChecked = 0;
+  #applied = 0;
+  #peak = 0;
+  #failedChecks = 0;
+  #undeleted = 0;
+  #pendingAtFault: number | null = null;
+  #timer: NodeJS.Timeout | undefined;
+  #ticking: Promise<void> = Promise.resolve();
+  #stopped = false;
+
+  /** `now`: ms on the fault history's clock. */
+  constructor(client: CacheClient, now: () => number) {
+    this.#client = client;
+    this.#now = now;
+  }
+
+  acked(key: string, value: Buffer): void {
+    this.#pending.push({ key, digest: digest(value), atMs: this.#now() });
+    if (this.#pending.length > this.#peak) this.#peak = this.#pending.length;
+  }
+
+  unacked(key: string, value: Buffer): void {
+    this.#unacked.push({ key, digest: digest(value), atMs: this.#now() });
+  }
+
+  /** Notes how many acknowledged writes were not yet read back when the fault came. */
+  markFault(): void {
+    this.#pendingAtFault = this.#pending.length;
+  }
+
+  /** Starts the rolling check. */
+  start(): void {
+    const tick = (): void => {
+      this.#timer = undefined;
+      this.#ticking = this.#roll().finally(() => {
+        if (!this.#stopped) this.#timer = setTimeout(tick, ROLL_EVERY_MS);
+      });
+    };
+    this.#timer = setTimeout(tick, ROLL_EVERY_MS);
+  }
+
+  /** Stops the rolling check and waits for a pass in progress. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    await this.#ticking;
+  }
+
+  /** Reads back one write; true when it was judged (then deleted), false when the read failed (kept for later). */
+  async #check(w: Written): Promise<boolean> {
+    let value: Buffer | null;
+    try {
+      value = await this.#client.get(w.key);
+    } catch {
+      this.#failedChecks++; // counted; the write is kept and read again later
+      return false;
+    }
+    this.#checked++;
+    if (value === null) this.#lostMissing++;
+    else if (!digest(value).equals(w.digest)) this.#lostDifferent++;
+    await this.#delete(w.key);
+    return true;
+  }
+
+  async #delete(key: string): Promise<void> {
+    try {
+      await this.#client.del(key);
+    } catch {
+      this.#undeleted++; // the key expires by KEY_TTL
+    }
+  }
+
+  /** Reads back `batch` with CONCURRENCY reads in flight; returns the writes whose reads failed. */
+  async #checkAll(batch: readonly Written[], check: (w: Written) => Promise<boolean>): Promise<Written[]> {
+    const failed: Written[] = [];
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < batch.length) {
+        const w = batch[next++] as Written;
+        if (!(await check(w))) failed.push(w);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(CONCURRENCY, batch.length) }, worker));
+    return failed;
+  }
+
+  async #roll(): Promise<void> {
+    const cutoff = this.#now() - ROLL_AGE_MS;
+    let due = 0;
+    while (due < this.#pending.length && (this.#pending[due] as Written).atMs <= cutoff) due++;
+    if (due === 0) return;
+    const batch = this.#pending.slice(0, due);
+    this.#pending = this.#pending.slice(due);
+    const failed = await this.#checkAll(batch, (w) => this.#check(w));
+    // Writes whose reads failed go back to the front, oldest first, and are read again on a later pass.
+    if (failed.length > 0) this.#pending = [...failed, ...this.#pending];
+  }
+
+  /**
+   * After the run: reads back every write left, retrying failed reads for up to FINAL_CHECK_MS; then every failed
+   * SET (applied or not) and deletes it. Returns the counts.
+   */
+  async finish(): Promise<WriteCheck> {
+    await this.stop();
+    const end = Date.now() + FINAL_CHECK_MS;
+    let left = this.#pending;
+    this.#pending = [];
+    while (left.length > 0) {
+      left = await this.#checkAll(left, (w) => this.#check(w));
+      if (left.length === 0 || Date.now() >= end) break;
+      await sleep(200);
+    }
+    this.#unchecked = left.length;
+    await Promise.all(left.map((w) => this.#delete(w.key)));
+    let unacked: readonly Written[] = this.#unacked;
+    while (unacked.length > 0) {
+      unacked = await this.#checkAll(unacked, async (w) => {
+        let value: Buffer | null;
+        try {
+          value = await this.#client.get(w.key);
+        } catch {
+          this.#failedChecks++;
+          return false;
+        }
+        this.#unackedChecked++;
+        if (value !== null && digest(value).equals(w.digest)) this.#applied++;
+        await this.#delete(w.key);
+        return true;
+      });
+      if (unacked.length === 0 || Date.now() >= end) break;
+      await sleep(200);
+    }
+    await Promise.all(unacked.map((w) => this.#delete(w.key)));
+    return {
+      ackedWritesChecked: this.#checked,
+      lostAckedWrites: this.#lostMissing + this.#lostDifferent,
+      lostMissing: this.#lostMissing,
+      lostDifferent: this.#lostDifferent,
+      ackedWritesUnchecked: this.#unchecked,
+      pendingAtFault: this.#pendingAtFault,
+      unackedWritesChecked: this.#unackedChecked,
+      appliedUnackedWrites: this.#applied,
+      peakPending: this.#peak,
+      failedChecks: this.#failedChecks,
+      undeletedKeys: this.#undeleted,
+    };
+  }
+}

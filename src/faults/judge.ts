@@ -1,0 +1,175 @@
+import { BUCKET_MS, bucketHistogram, type Bucket, type FailureRun } from './history.js';
+
+/** A window ends at the first stretch this long with no failed op (a full second). */
+export const QUIET_MS = 1000;
+/** Throughput counts as recovered at this share of its pre-fault mean. */
+export const RECOVERED_SHARE = 0.9;
+/** The first second is left out of the pre-fault throughput (connections and JIT warming up) when the fault comes later than twice that. */
+const SETTLE_MS = 1000;
+
+/** Latency of the ops that succeeded in one phase, in µs; null values when no op succeeded in it. */
+export interface PhaseLatency {
+  readonly fromMs: number;
+  readonly toMs: number;
+  readonly ops: number;
+  readonly p50Us: number | null;
+  readonly p99Us: number | null;
+  readonly maxUs: number | null;
+}
+
+/** What a fault run's history says, judged after the run (see DESIGN: measurement and judgement apart). */
+export interface FaultVerdict {
+  /**
+   * The failure window: from the start of the first op that failed after the fault (not earlier than the fault) to the
+   * completion of the first op that succeeded after the window's last failed op; the window's last failed op is the
+   * one followed by a full second (QUIET_MS) with no failed op. 0 when no op failed; null when it never closed.
+   */
+  readonly windowMs: number | null;
+  readonly windowStartMs: number | null;
+  readonly windowEndMs: number | null;
+  /** Failed ops inside the window. */
+  readonly windowFailedOps: number;
+  /** Reads inside the window that returned nothing or other bytes for a key just written. */
+  readonly windowBadReads: { readonly missing: number; readonly mismatched: number };
+  /**
+   * From the fault to the start of the first full second, at or after the window's end, with no failed op and at least
+   * RECOVERED_SHARE of the pre-fault throughput; null if that never came.
+   */
+  readonly recoveryMs: number | null;
+  /** Mean successful ops per second before the fault (the first second left out when there is time). */
+  readonly preFaultOpsPerSec: number | null;
+  readonly latency: { readonly before: PhaseLatency; readonly during: PhaseLatency; readonly after: PhaseLatency };
+}
+
+export interface Timeline {
+  readonly bucketMs: number;
+  readonly ok: readonly number[];
+  readonly failed: readonly number[];
+  readonly p50Us: readonly (number | null)[];
+  readonly p99Us: readonly (number | null)[];
+}
+
+const us = (ns: number): number => Math.round(ns / 10) / 100;
+
+function phase(buckets: readonly Bucket[], fromMs: number, toMs: number): PhaseLatency {
+  const merged = bucketHistogram();
+  const first = Math.max(0, Math.floor(fromMs / BUCKET_MS));
+  const last = Math.min(buckets.length, Math.ceil(toMs / BUCKET_MS));
+  for (let i = first; i < last; i++) {
+    const b = buckets[i] as Bucket;
+    if (b.ok > 0) merged.add(b.latency);
+  }
+  const ops = merged.totalCount;
+  return {
+    fromMs: Math.round(fromMs), toMs: Math.round(toMs), ops,
+    p50Us: ops > 0 ? us(merged.getValueAtPercentile(50)) : null,
+    p99Us: ops > 0 ? us(merged.getValueAtPercentile(99)) : null,
+    maxUs: ops > 0 ? us(merged.maxValue) : null,
+  };
+}
+
+/**
+ * Judges a fault run: `buckets` and `runs` as FaultHistory recorded them, `faultAtMs` when the fault was injected,
+ * `endMs` when the timed part ended.
+ */
+export function judge(buckets: readonly Bucket[], runs: readonly FailureRun[], faultAtMs: number, endMs: number): FaultVerdict {
+  // The window: failure runs that ended after the fault, merged while less than QUIET_MS separates them.
+  const after = runs.filter((r) => r.lastEndMs >= faultAtMs);
+  let windowStartMs: number | null = null;
+  let windowEndMs: number | null = null;
+  let windowFailedOps = 0;
+  let closed = true;
+  if (after.length > 0) {
+    const first = after[0] as FailureRun;
+    windowStartMs = Math.max(first.firstStartMs, faultAtMs);
+    let last = first;
+    windowFailedOps = first.count;
+    for (const next of after.slice(1)) {
+      if (next.firstStartMs - last.lastEndMs >= QUIET_MS) break;
+      last = next;
+      windowFailedOps += next.count;
+    }
+    closed = last.recoveredAtMs !== null && endMs - last.lastEndMs >= QUIET_MS;
+    windowEndMs = closed ? last.recoveredAtMs : null;
+  }
+  const windowMs = windowStartMs === null ? 0 : windowEndMs === null ? null : windowEndMs - windowStartMs;
+
+  const faultBucket = Math.floor(faultAtMs / BUCKET_MS);
+  const settle = faultAtMs >= 2 * SETTLE_MS ? SETTLE_MS / BUCKET_MS : 0;
+  const pre = buckets.slice(settle, faultBucket);
+  const preOkPerBucket = pre.length > 0 ? pre.reduce((n, b) => n + b.ok, 0) / pre.length : null;
+  const preFaultOpsPerSec = preOkPerBucket === null ? null : Math.round(preOkPerBucket * (1000 / BUCKET_MS));
+
+  // Recovery: the first full second from the window's end (or the fault) with no failure and enough throughput.
+  let recoveryMs: number | null = null;
+  const span = QUIET_MS / BUCKET_MS;
+  const endBucket = Math.floor(endMs / BUCKET_MS);
+  if (preOkPerBucket !== null && (windowStartMs === null || windowEndMs !== null)) {
+    const from = Math.ceil((windowEndMs ?? faultAtMs) / BUCKET_MS);
+    for (let b = Math.max(from, faultBucket); b + span <= Math.min(endBucket, buckets.length); b++) {
+      const stretch = buckets.slice(b, b + span);
+      const ok = stretch.reduce((n, x) => n + x.ok, 0);
+      if (stretch.every((x) => x.failed === 0) && ok >= RECOVERED_SHARE * preOkPerBucket * span) {
+        recoveryMs = Math.max(0, b * BUCKET_MS - faultAtMs);
+        break;
+      }
+    }
+  }
+
+  const duringEnd = windowEndMs ?? (recoveryMs !== null ? faultAtMs + recoveryMs : endMs);
+  const windowBadReads = { missing: 0, mismatched: 0 };
+  if (windowStartMs !== null) {
+    const last = Math.min(buckets.length, Math.ceil((windowEndMs ?? endMs) / BUCKET_MS));
+    for (let i = Math.floor(windowStartMs / BUCKET_MS); i < last; i++) {
+      windowBadReads.missing += (buckets[i] as Bucket).missing;
+      windowBadReads.mismatched += (buckets[i] as Bucket).mismatched;
+    }
+  }
+  return {
+    windowMs: windowMs === null ? null : Math.round(windowMs),
+    windowStartMs: windowStartMs === null ? null : Math.round(windowStartMs),
+    windowEndMs: windowEndMs === null ? null : Math.round(windowEndMs),
+    windowFailedOps,
+    windowBadReads,
+    recoveryMs: recoveryMs === null ? null : Math.round(recoveryMs),
+    preFaultOpsPerSec,
+    latency: {
+      before: phase(buckets, 0, faultAtMs),
+      during: phase(buckets, faultAtMs, duringEnd),
+      after: phase(buckets, duringEnd, endMs),
+    },
+  };
+}
+
+/** The timeline as data: per bucket, ops that succeeded and failed, and the p50/p99 of those that succeeded (µs). */
+export function timeline(buckets: readonly Bucket[]): Timeline {
+  return {
+    bucketMs: BUCKET_MS,
+    ok: buckets.map((b) => b.ok),
+    failed: buckets.map((b) => b.failed),
+    p50Us: buckets.map((b) => (b.ok > 0 ? us(b.latency.getValueAtPercentile(50)) : null)),
+    p99Us: buckets.map((b) => (b.ok > 0 ? us(b.latency.getValueAtPercentile(99)) : null)),
+  };
+}
+
+const BARS = '▁▂▃▄▅▆▇█';
+
+/**
+ * A sparkline of successful ops over the run, at most `width` characters (buckets summed into columns): the bar's
+ * height is the column's share of the busiest column; `×` marks a column where any op failed, a space one where no op
+ * completed at all.
+ */
+export function sparkline(t: Pick<Timeline, 'ok' | 'failed'>, width = 60): string {
+  const n = t.ok.length;
+  if (n === 0) return '';
+  const columns = Math.min(width, n);
+  const ok: number[] = new Array<number>(columns).fill(0);
+  const failed: number[] = new Array<number>(columns).fill(0);
+  for (let i = 0; i < n; i++) {
+    const c = Math.min(columns - 1, Math.floor((i * columns) / n));
+    ok[c] = (ok[c] ?? 0) + (t.ok[i] ?? 0);
+    failed[c] = (failed[c] ?? 0) + (t.failed[i] ?? 0);
+  }
+  const top = Math.max(...ok, 1);
+  return ok.map((v, c) => ((failed[c] ?? 0) > 0 ? '×' : v === 0 ? ' ' : BARS[Math.min(BARS.length - 1, Math.floor((v / top) * BARS.length))] as string)).join('');
+}

@@ -1,0 +1,207 @@
+import { randomFillSync, randomUUID } from 'node:crypto';
+import type { CaseParams, FaultPlan, RunControls } from '../config/resolve.js';
+import { OpHistogram, type OpStats } from '../measure/histogram.js';
+import type { CacheClient, ConnectedTarget } from '../targets/client.js';
+import { Tally } from '../workload/tally.js';
+import { AckedWrites, type WriteCheck } from './checker.js';
+import { FaultHistory } from './history.js';
+import { judge, timeline, type FaultVerdict, type Timeline } from './judge.js';
+import type { CommandOutcome, FaultEvent, FaultInjector } from './nemesis.js';
+
+/**
+ * After a failed op the loop waits this long before its next op, as an application's retry would: failures that come
+ * at once (connection refused) are then counted at a bounded pace, comparable across targets.
+ */
+export const FAILURE_PAUSE_MS = 10;
+/** How often server memory is sampled (local topologies). */
+const MEMORY_EVERY_MS = 1000;
+/** A client cache answers hits without I/O: the loop yields this often so timers (fault, checker) run (see seed-loop.ts). */
+const YIELD_NS = 1_000_000n;
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+const yieldOnce = (): Promise<void> => new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
+const now = process.hrtime.bigint;
+
+/** Everything a fault run measured for one target (results.json `fault`). */
+export interface FaultResult extends FaultVerdict, WriteCheck {
+  readonly kind: FaultPlan['kind'];
+  /** FAULT_AT and FAULT_DURATION as planned, DURATION as run (ms). */
+  readonly plannedAtMs: number;
+  readonly durationMs: number;
+  readonly runMs: number;
+  /** When the fault was injected (ms after the measurement started); null if it never was (run cut short). */
+  readonly injectedAtMs: number | null;
+  /** What the nemesis did, in order. */
+  readonly events: readonly FaultEvent[];
+  /** How the servers were put back after the timed part (null: nothing to do). */
+  readonly healed: string | null;
+  readonly failedOps: { readonly set: number; readonly get: number };
+  /** Peak resident memory of the target's local servers while it ran (null: remote servers). */
+  readonly peakServerMemory: { readonly totalBytes: number; readonly maxBytes: number } | null;
+  /** FAULT=command: how the command ended. */
+  readonly command: CommandOutcome | null;
+  /** The client's retry and reconnect settings for this run (they shape the window). */
+  readonly clientRetries: string;
+  readonly timeline: Timeline;
+}
+
+export interface FaultTargetResult {
+  readonly fault: FaultResult;
+  readonly tally: Tally;
+  readonly ops: { readonly set: OpStats; readonly get: OpStats };
+  readonly undeletedKeys: number;
+  readonly aborted: boolean;
+  readonly elapsedMs: number;
+}
+
+export interface FaultLoopOptions {
+  readonly keyPrefix: string;
+  readonly signal?: AbortSignal;
+  /** The target's second connection, for reading acknowledged writes back (same driver, cache off, primaries). */
+  readonly checker: CacheClient;
+  /** Makes and heals the fault; undefined: none can be made for this target (a fault-free control run). */
+  readonly injector?: FaultInjector;
+  /** Told about each nemesis event as it happens. */
+  readonly onEvent?: (event: FaultEvent) => void;
+}
+
+/**
+ * One target's fault run: the seed loop's shape (a SET of a fresh key, then READ_RATIO verified GETs) for DURATION,
+ * with the fault injected FAULT_AT into it. Unlike a latency run, a failed op does not end anything: it is recorded
+ * with its time, the loop pauses FAILURE_PAUSE_MS and goes on with a new key (a failed SET's key is not read; after a
+ * failed GET the key's remaining GETs are skipped). Acknowledged writes are read back on another connection (see
+ * AckedWrites). After the timed part the nemesis heals the servers, and the writes left are read back.
+ */
+export async function runFaultTarget(target: ConnectedTarget, params: CaseParams, controls: RunControls, options: FaultLoopOptions): Promise<FaultTargetResult> {
+  const plan = controls.fault;
+  const client = target.client;
+  const startNs = now();
+  const history = new FaultHistory(startNs);
+  const elapsedMs = (): number => history.ms(now());
+  const tally = new Tally();
+  const setHistogram = new OpHistogram();
+  const getHistogram = new OpHistogram();
+  const writes = new AckedWrites(options.checker, elapsedMs);
+  const events: FaultEvent[] = [];
+  const log = (what: string, ok: boolean): void => {
+    const event = { atMs: Math.round(elapsedMs()), what, ok };
+    events.push(event);
+    options.onEvent?.(event);
+  };
+  const injector = options.injector;
+  let injection: Promise<void> | undefined;
+  let peak: { totalBytes: number; maxBytes: number } | null = null;
+  const sample = (): void => {
+    const m = injector?.memory?.();
+    if (m === null || m === undefined) return;
+    peak = peak === null ? { ...m } : { totalBytes: Math.max(peak.totalBytes, m.totalBytes), maxBytes: Math.max(peak.maxBytes, m.maxBytes) };
+  };
+  const faultTimer = setTimeout(() => {
+    if (injector === undefined || options.signal?.aborted === true) return;
+    history.faultAtMs = elapsedMs();
+    writes.markFault();
+    injection = injector.inject(log).catch((error: unknown) => log(`the fault could not be made: ${error instanceof Error ? error.message : String(error)}`, false));
+  }, plan.atMs);
+  const memoryTimer = setInterval(sample, MEMORY_EVERY_MS);
+  sample();
+  writes.start();
+
+  const endNs = startNs + BigInt(plan.runMs) * 1_000_000n;
+  const stop = (): boolean => options.signal?.aborted === true || now() >= endNs;
+  const yielding = target.config.cache === 'tracking';
+  let lastYield = now();
+  let healed: string | null = null;
+  try {
+    while (!stop()) {
+      const key = options.keyPrefix + randomUUID();
+      const payload = randomFillSync(Buffer.allocUnsafe(params.PAYLOAD_BYTES));
+      let t0 = now();
+      try {
+        await client.set(key, payload, controls.keyTtlSeconds);
+      } catch (error: unknown) {
+        const t1 = now();
+        history.fail('set', t0, t1);
+        tally.fail('set', error);
+        writes.unacked(key, payload);
+        await sleep(FAILURE_PAUSE_MS);
+        continue;
+      }
+      let t1 = now();
+      history.ok(t0, t1);
+      setHistogram.record(Number(t1 - t0));
+      tally.sets++;
+      writes.acked(key, payload);
+      lastYield = t1;
+      for (let r = 0; r < params.READ_RATIO && !stop(); r++) {
+        if (yielding && now() - lastYield >= YIELD_NS) {
+          await yieldOnce();
+          lastYield = now();
+        }
+        t0 = now();
+        let value: Buffer | null;
+        try {
+          value = await client.get(key);
+        } catch (error: unknown) {
+          history.fail('get', t0, now());
+          tally.fail('get', error);
+          await sleep(FAILURE_PAUSE_MS);
+          break;
+        }
+        t1 = now();
+        history.ok(t0, t1);
+        getHistogram.record(Number(t1 - t0));
+        tally.gets++;
+        if (value === null) {
+          tally.missing++;
+          history.badRead('missing', t1);
+        } else if (value.length !== payload.length || !value.equals(payload)) {
+          tally.mismatched++;
+          history.badRead('mismatched', t1);
+        } else tally.verified++;
+      }
+    }
+  } finally {
+    clearTimeout(faultTimer);
+    clearInterval(memoryTimer);
+  }
+  const endMs = elapsedMs();
+  await injection;
+  sample();
+  await writes.stop();
+  if (injector !== undefined) {
+    try {
+      healed = await injector.heal();
+    } catch (error: unknown) {
+      healed = `healing failed: ${error instanceof Error ? error.message : String(error)}`;
+      log(healed, false);
+    }
+    await injector.dispose?.();
+  }
+  const check = await writes.finish();
+  const faultAtMs = history.faultAtMs;
+  const verdict = judge(history.buckets, history.failureRuns, faultAtMs ?? endMs, endMs);
+  const fault: FaultResult = {
+    kind: plan.kind,
+    plannedAtMs: plan.atMs,
+    durationMs: plan.durationMs,
+    runMs: Math.round(endMs),
+    injectedAtMs: faultAtMs === null ? null : Math.round(faultAtMs),
+    events,
+    healed,
+    ...verdict,
+    ...check,
+    failedOps: { ...history.failed },
+    peakServerMemory: peak,
+    command: injector?.command?.() ?? null,
+    clientRetries: target.info.retries ?? 'not recorded',
+    timeline: timeline(history.buckets),
+  };
+  return {
+    fault,
+    tally,
+    ops: { set: setHistogram.summarize(tally.setErrors), get: getHistogram.summarize(tally.getErrors) },
+    undeletedKeys: check.undeletedKeys,
+    aborted: options.signal?.aborted === true,
+    elapsedMs: endMs,
+  };
+}

@@ -1,0 +1,100 @@
+import { spawn } from 'node:child_process';
+import type { FaultPlan } from '../config/resolve.js';
+
+/** One thing the nemesis did, at a time on the fault history's clock (ms after the measurement started). */
+export interface FaultEvent {
+  readonly atMs: number;
+  /** e.g. `SIGKILL redis-server 127.0.0.1:7001 (pid 1234), primary of slots 0-5460`. */
+  readonly what: string;
+  readonly ok: boolean;
+}
+
+/** FAULT=command: how the user's command ended. */
+export interface CommandOutcome {
+  readonly command: string;
+  /** null: still running at the end of the run (then killed) or could not start. */
+  readonly exitCode: number | null;
+  readonly signal: string | null;
+  readonly durationMs: number;
+  /** Its last lines of output (stdout and stderr together), passwords masked by the report. */
+  readonly lastLines: readonly string[];
+}
+
+/**
+ * Makes the fault (Jepsen's nemesis): injected on schedule while the loop runs, healed after the timed part so the
+ * next target finds its servers as they were. Measurement and judgement happen elsewhere.
+ */
+export interface FaultInjector {
+  /** Makes the fault now (for pause and restart also the undoing after FAULT_DURATION); resolves when it is done. */
+  inject(log: (what: string, ok: boolean) => void): Promise<void>;
+  /** Puts the servers back (restarts what was killed) and waits until they serve; returns what it did, if anything. */
+  heal(): Promise<string | null>;
+  /** Resident memory of the servers (bytes), total and the largest single one; null where not known (remote servers). */
+  memory?(): { readonly totalBytes: number; readonly maxBytes: number } | null;
+  /** FAULT=command's outcome, once known. */
+  readonly command?: () => CommandOutcome | null;
+  /** Stops anything still running (a fault command at the end of the run). */
+  dispose?(): Promise<void>;
+}
+
+/** Lines of a fault command's output kept. */
+const KEEP_LINES = 10;
+
+/**
+ * FAULT=command: runs FAULT_COMMAND with `sh -c` in its own process group. The run does not wait for it: its exit
+ * status and last output lines are recorded whenever it ends; one still running when the run is over is killed
+ * (the whole group). A failing command is reported, not fatal.
+ */
+export function commandInjector(plan: FaultPlan): FaultInjector {
+  let outcome: CommandOutcome | null = null;
+  let kill: (() => void) | undefined;
+  let finished: Promise<void> = Promise.resolve();
+  return {
+    inject(log) {
+      const started = performance.now();
+      const lines: string[] = [];
+      let partial = '';
+      const take = (chunk: Buffer): void => {
+        const text = partial + chunk.toString('utf8');
+        const parts = text.split('\n');
+        partial = parts.pop() ?? '';
+        lines.push(...parts);
+        if (lines.length > KEEP_LINES) lines.splice(0, lines.length - KEEP_LINES);
+      };
+      const child = spawn('sh', ['-c', plan.command], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+      child.stdout.on('data', take);
+      child.stderr.on('data', take);
+      kill = () => {
+        if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
+          try {
+            process.kill(-child.pid, 'SIGKILL');
+          } catch (error: unknown) {
+            if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+          }
+        }
+      };
+      finished = new Promise<void>((resolve) => {
+        const done = (code: number | null, signal: NodeJS.Signals | null, error?: Error): void => {
+          if (partial !== '') lines.push(partial);
+          partial = '';
+          outcome = {
+            command: plan.command, exitCode: code, signal, durationMs: Math.round(performance.now() - started),
+            lastLines: error !== undefined ? [`could not start: ${error.message}`] : lines.slice(-KEEP_LINES),
+          };
+          log(`FAULT_COMMAND ${error !== undefined ? 'could not start' : signal !== null ? `ended by ${signal}` : `exited with status ${String(code)}`}`, code === 0);
+          resolve();
+        };
+        child.once('error', (error) => done(null, null, error));
+        child.once('close', (code, signal) => done(code, signal));
+      });
+      log(`started FAULT_COMMAND (pid ${child.pid ?? '?'})`, child.pid !== undefined);
+      return Promise.resolve();
+    },
+    heal: () => Promise.resolve(null),
+    command: () => outcome,
+    async dispose() {
+      kill?.();
+      await finished;
+    },
+  };
+}

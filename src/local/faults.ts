@@ -1,0 +1,154 @@
+import { readFileSync } from 'node:fs';
+import type { FaultPlan } from '../config/resolve.js';
+import type { FaultInjector } from '../faults/nemesis.js';
+import { parseClusterNodes, primaryOfSlot, replicasOf, slotsText, type ClusterNode } from '../targets/cluster-nodes.js';
+import { adminCommand, waitUntil, type RedisServer } from './redis.js';
+import type { RunningTopology } from './topologies.js';
+
+/** How long healing may take (a restarted node rejoining, a replica resyncing) before it is reported as failed. */
+export const HEAL_WAIT_MS = 30_000;
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Resident memory of a process in bytes (VmRSS), or 0 once it is gone. */
+function rssBytes(pid: number): number {
+  try {
+    const match = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match?.[1] !== undefined ? Number(match[1]) * 1024 : 0;
+  } catch {
+    return 0; // the process has exited (or is being restarted)
+  }
+}
+
+async function liveClusterNodes(topology: RunningTopology): Promise<ClusterNode[]> {
+  let lastError: unknown;
+  for (const server of topology.servers) {
+    if (server.process.hasExited()) continue;
+    try {
+      return parseClusterNodes(await adminCommand(server.port, 'CLUSTER', 'NODES'));
+    } catch (error: unknown) {
+      lastError = error;
+    }
+  }
+  throw new Error(`no node of ${topology.name} answered CLUSTER NODES${lastError instanceof Error ? ` (${lastError.message})` : ''}`);
+}
+
+/** The server a fault hits, and how to say it: REDIS_CLUSTER's primary of slot 0 (or its replica), TWEMPROXY's first backend, REDIS_SINGLE's server. */
+async function victim(topology: RunningTopology, kind: FaultPlan['kind']): Promise<{ server: RedisServer; role: string }> {
+  if (topology.name === 'REDIS_CLUSTER') {
+    const nodes = await liveClusterNodes(topology);
+    const primary = primaryOfSlot(nodes, 0);
+    if (primary === undefined) throw new Error('no primary serves slot 0');
+    const node = kind === 'kill-replica' ? replicasOf(nodes, primary)[0] : primary;
+    if (node === undefined) throw new Error(`primary 127.0.0.1:${primary.port} has no replica`);
+    const server = topology.servers.find((s) => s.port === node.port);
+    if (server === undefined) throw new Error(`node 127.0.0.1:${node.port} is not one cachebench started`);
+    return { server, role: kind === 'kill-replica' ? `replica of the primary of slots ${slotsText(primary)}` : `primary of slots ${slotsText(primary)}` };
+  }
+  const server = topology.servers[0];
+  if (server === undefined) throw new Error(`${topology.name} has no redis-server`);
+  return { server, role: topology.name === 'TWEMPROXY' ? 'twemproxy backend1' : 'the only server' };
+}
+
+/** Waits until every node says cluster_state:ok, no node is flagged failing, and every primary has a replica linked. */
+async function clusterHealthy(topology: RunningTopology): Promise<void> {
+  await waitUntil(`${topology.name} to heal`, HEAL_WAIT_MS, async () => {
+    for (const server of topology.servers) {
+      const info = await adminCommand(server.port, 'CLUSTER', 'INFO');
+      if (!info.includes('cluster_state:ok')) return false;
+      const nodes = parseClusterNodes(await adminCommand(server.port, 'CLUSTER', 'NODES'));
+      if (nodes.length !== topology.servers.length || nodes.some((n) => n.failing)) return false;
+      if (nodes.filter((n) => n.primary && n.slots.length > 0).some((p) => replicasOf(nodes, p).length === 0)) return false;
+      if (!nodes.find((n) => n.flags.includes('myself'))?.primary) {
+        if (!(await adminCommand(server.port, 'INFO', 'replication')).includes('master_link_status:up')) return false;
+      }
+    }
+    return true;
+  });
+}
+
+/**
+ * The destructive faults (kill-primary, pause-primary, restart-primary, kill-replica) on a local topology cachebench
+ * started: signals go to the server's own PID. Heal restarts what is still down on its own port and waits until the
+ * topology serves as before (a cluster: every slot covered, every primary with a linked replica), so the next
+ * target starts from the same shape.
+ */
+export function localInjector(topology: RunningTopology, plan: FaultPlan, onRespawn: (pid: number) => Promise<void> = () => Promise.resolve()): FaultInjector {
+  let down: RedisServer | undefined;
+  let paused: RedisServer | undefined;
+  let restarting: Promise<void> | undefined;
+  /** Puts a restarted server in its predecessor's place (and CPU placement, through onRespawn). */
+  const replace = async (old: RedisServer, next: RedisServer): Promise<void> => {
+    await onRespawn(next.process.pid);
+    const i = topology.servers.indexOf(old);
+    if (i >= 0) topology.servers[i] = next;
+    const j = topology.processes.indexOf(old.process);
+    if (j >= 0) topology.processes[j] = next.process;
+  };
+  const name = (s: RedisServer): string => `redis-server 127.0.0.1:${s.port} (pid ${s.process.pid})`;
+  return {
+    async inject(log) {
+      const { server, role } = await victim(topology, plan.kind);
+      switch (plan.kind) {
+        case 'kill-primary':
+        case 'kill-replica':
+          process.kill(server.process.pid, 'SIGKILL');
+          down = server;
+          log(`SIGKILL ${name(server)}, ${role}`, true);
+          return;
+        case 'pause-primary':
+          process.kill(server.process.pid, 'SIGSTOP');
+          paused = server;
+          log(`SIGSTOP ${name(server)}, ${role}`, true);
+          await sleep(plan.durationMs);
+          if (paused === server) {
+            process.kill(server.process.pid, 'SIGCONT');
+            paused = undefined;
+            log(`SIGCONT ${name(server)}`, true);
+          }
+          return;
+        case 'restart-primary': {
+          process.kill(server.process.pid, 'SIGKILL');
+          down = server;
+          const killedAt = performance.now();
+          log(`SIGKILL ${name(server)}, ${role}`, true);
+          restarting = (async () => {
+            await sleep(plan.durationMs);
+            if (down !== server) return;
+            const next = await server.respawn();
+            await replace(server, next);
+            down = undefined;
+            log(`started ${name(next)} again on its port, ${Math.round(performance.now() - killedAt)} ms after the kill (no persistence: empty)`, true);
+          })();
+          await restarting;
+          return;
+        }
+        default:
+          throw new Error(`FAULT=${plan.kind} is not a local fault`);
+      }
+    },
+    async heal() {
+      const done: string[] = [];
+      if (paused !== undefined) {
+        process.kill(paused.process.pid, 'SIGCONT');
+        done.push(`SIGCONT ${name(paused)}`);
+        paused = undefined;
+      }
+      await restarting?.catch(() => undefined); // a failed restart leaves `down` set: restarted below
+      if (down !== undefined) {
+        const old = down;
+        const next = await old.respawn();
+        await replace(old, next);
+        down = undefined;
+        done.push(`started ${name(next)} again on its port (empty)`);
+      }
+      if (topology.name === 'REDIS_CLUSTER') await clusterHealthy(topology);
+      else await Promise.all(topology.servers.map((s) => waitUntil(`redis-server on port ${s.port}`, HEAL_WAIT_MS, async () => (await adminCommand(s.port, 'PING')) === 'PONG')));
+      return done.length > 0 ? done.join('; ') : null;
+    },
+    memory() {
+      const sizes = topology.processes.map((p) => rssBytes(p.pid));
+      return { totalBytes: sizes.reduce((a, b) => a + b, 0), maxBytes: Math.max(0, ...sizes) };
+    },
+  };
+}

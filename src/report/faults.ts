@@ -1,0 +1,79 @@
+import { sparkline } from '../faults/judge.js';
+import type { PhaseLatency } from '../faults/judge.js';
+import { setupOf, type Column, type ColumnKind } from './columns.js';
+import type { ResultEntry } from './model.js';
+
+const seconds = (ms: number | null | undefined): string => (ms === null || ms === undefined ? '–' : `${(ms / 1000).toFixed(2)} s`);
+const msText = (us: number | null): string => (us === null ? '–' : us >= 100_000 ? (us / 1000).toFixed(0) : us >= 10_000 ? (us / 1000).toFixed(1) : (us / 1000).toFixed(2));
+const phaseP99 = (p: PhaseLatency | undefined): string => (p === undefined ? '–' : msText(p.p99Us));
+const mib = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+
+/** The failure window as shown: `2.31 s`, `none` (no op failed), `open` (failing until the end). */
+export function windowText(e: ResultEntry): string {
+  const f = e.fault;
+  if (f === null) return '–';
+  if (f.injectedAtMs === null) return 'no fault';
+  if (f.windowStartMs === null) return 'none';
+  return f.windowMs === null ? `open from ${seconds(f.windowStartMs)}` : seconds(f.windowMs);
+}
+
+const col = (id: string, header: string, kind: ColumnKind, path: string, inTable: boolean, value: Column['value'], display?: Column['display']): Column =>
+  ({ id, header, kind, path, inTable, value, ...(display !== undefined ? { display } : {}) });
+
+/**
+ * The "Under failure" table's columns, and the fault fields of results.csv: one definition for both (CSV has them
+ * all, raw; a table shows those marked inTable, as text). Every column is empty outside a fault run.
+ */
+export const FAULT_COLUMNS: readonly Column[] = [
+  col('target', 'Target', 'text', 'target.name', true, (e) => e.target.name),
+  { ...col('setup', 'Client', 'text', 'target.client', true, setupOf) },
+  col('fault', 'Fault', 'text', 'fault.kind', true, (e) => e.fault?.kind ?? null),
+  col('fault_at_ms', 'At', 'count', 'fault.injectedAtMs', true, (e) => e.fault?.injectedAtMs ?? null, (e) => seconds(e.fault?.injectedAtMs)),
+  col('fault_window_ms', 'Window', 'count', 'fault.windowMs', true, (e) => e.fault?.windowMs ?? null, windowText),
+  col('fault_failed_set', 'Failed SET', 'count', 'fault.failedOps.set', true, (e) => e.fault?.failedOps.set ?? null),
+  col('fault_failed_get', 'Failed GET', 'count', 'fault.failedOps.get', true, (e) => e.fault?.failedOps.get ?? null),
+  col('fault_recovery_ms', 'Recovery', 'count', 'fault.recoveryMs', true, (e) => e.fault?.recoveryMs ?? null, (e) => (e.fault === null ? '–' : e.fault.recoveryMs === null ? 'not within the run' : seconds(e.fault.recoveryMs))),
+  col('fault_p99', 'p99 before/during/after (ms)', 'text', 'fault.latency.{before,during,after}.p99Us', true,
+    (e) => (e.fault === null ? null : `${phaseP99(e.fault.latency.before)}/${phaseP99(e.fault.latency.during)}/${phaseP99(e.fault.latency.after)}`)),
+  col('fault_max_during_ms', 'Max during (ms)', 'text', 'fault.latency.during.maxUs', true, (e) => (e.fault === null ? null : msText(e.fault.latency.during.maxUs))),
+  col('fault_acked_checked', 'Acked writes checked', 'count', 'fault.ackedWritesChecked', true, (e) => e.fault?.ackedWritesChecked ?? null),
+  col('fault_lost_acked', 'Lost acked', 'count', 'fault.lostAckedWrites', true, (e) => e.fault?.lostAckedWrites ?? null),
+  col('fault_acked_unchecked', 'Unchecked', 'count', 'fault.ackedWritesUnchecked', false, (e) => e.fault?.ackedWritesUnchecked ?? null),
+  col('fault_pending_at_fault', 'Unread at fault', 'count', 'fault.pendingAtFault', false, (e) => e.fault?.pendingAtFault ?? null),
+  col('fault_applied_unacked', 'Applied unacked', 'count', 'fault.appliedUnackedWrites', true, (e) => e.fault?.appliedUnackedWrites ?? null,
+    (e) => (e.fault === null ? '–' : `${e.fault.appliedUnackedWrites} of ${e.fault.unackedWritesChecked}`)),
+  col('fault_window_bad_reads', 'Bad reads in window', 'count', 'fault.windowBadReads.missing + mismatched', true,
+    (e) => (e.fault === null ? null : e.fault.windowBadReads.missing + e.fault.windowBadReads.mismatched)),
+  col('fault_peak_server_rss_bytes', 'Peak server RSS', 'count', 'fault.peakServerMemory.maxBytes', true, (e) => e.fault?.peakServerMemory?.maxBytes ?? null,
+    (e) => (e.fault?.peakServerMemory == null ? '–' : mib(e.fault.peakServerMemory.maxBytes))),
+];
+
+/** Lines under the table: each target's timeline as a sparkline, what the nemesis did, the client's retry settings. */
+export function faultDetails(entries: readonly ResultEntry[], markdown: boolean): string[] {
+  const faulted = entries.filter((e) => e.fault !== null);
+  if (faulted.length === 0) return [];
+  const width = Math.max(...faulted.map((e) => e.target.name.length));
+  const lines: string[] = [];
+  lines.push(markdown ? '```text' : '');
+  lines.push(`Successful ops per ${faulted[0]?.fault?.timeline.bucketMs ?? 100} ms over the run (× = an op failed in that stretch):`);
+  for (const e of faulted) {
+    const f = e.fault as NonNullable<ResultEntry['fault']>;
+    const at = f.injectedAtMs === null ? 'no fault injected' : `fault at ${seconds(f.injectedAtMs)} of ${seconds(f.runMs)}`;
+    lines.push(`${e.target.name.padEnd(width)}  ${sparkline(f.timeline)}  ${at}`);
+  }
+  if (markdown) lines.push('```');
+  lines.push('');
+  for (const e of faulted) {
+    const f = e.fault as NonNullable<ResultEntry['fault']>;
+    const bullet = markdown ? '- ' : '  ';
+    for (const ev of f.events) lines.push(`${bullet}${e.target.name} +${(ev.atMs / 1000).toFixed(2)} s: ${ev.what}${ev.ok ? '' : ' (failed)'}`);
+    if (f.healed !== null) lines.push(`${bullet}${e.target.name} after the run: ${f.healed}`);
+    if (f.command !== null) {
+      const c = f.command;
+      lines.push(`${bullet}${e.target.name} FAULT_COMMAND \`${c.command}\`: ${c.exitCode !== null ? `exit status ${c.exitCode}` : c.signal !== null ? `ended by ${c.signal}` : 'did not finish'} after ${(c.durationMs / 1000).toFixed(2)} s${c.lastLines.length > 0 ? `; last output: ${c.lastLines.slice(-3).join(' / ')}` : ''}`);
+    }
+    if (f.ackedWritesUnchecked > 0) lines.push(`${bullet}${e.target.name}: ${f.ackedWritesUnchecked} acknowledged writes could not be read back at all (the servers did not answer within the final check)`);
+    lines.push(`${bullet}${e.target.name} client retries: ${f.clientRetries}`);
+  }
+  return lines;
+}
