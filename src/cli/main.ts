@@ -51,6 +51,8 @@ async function main(argv: readonly string[]): Promise<number> {
             .option('seed', { type: 'string', describe: 'seed of the round shuffles (0 to 4294967295); a run records its seed, so --seed repeats its target orders' })
             .option('fail-if-slower', { type: 'string', describe: 'in-run gate: exit 1 if a target is slower than --baseline by more than this (e.g. 5%), paired per round' })
             .option('alpha', { type: 'number', default: 0.01, describe: 'significance level of the gate' })
+            .option('max-lost-writes', { type: 'string', describe: 'fault-run gate: exit 1 if a target lost more acknowledged writes than this (e.g. 0)' })
+            .option('max-window', { type: 'string', describe: 'fault-run gate: exit 1 if a target\'s failure window was longer than this many seconds (or never closed)' })
             .option('export', { type: 'string', array: true, describe: 'also write gab (github-action-benchmark) or bmf (Bencher) JSON: --export gab[=FILE]' }),
         ),
       async (args) => {

@@ -1,6 +1,6 @@
 import { readdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { compareInRun, gateExitCode, type Comparison } from '../compare/index.js';
+import { compareInRun, faultGate, gateExitCode, type Comparison } from '../compare/index.js';
 import { bindLocalServers, type FaultPlan, type RunPlan } from '../config/resolve.js';
 import type { ConnectedTarget } from '../targets/index.js';
 import { TOPOLOGY_DESCRIPTIONS, applyPlacement, localInjector, reapLeftovers, startLocal, type LocalDeployment } from '../local/index.js';
@@ -58,7 +58,10 @@ function publish(validated: ValidatedRun, doc: ResultsDocument, aborted: boolean
     const table = publishComparison(gate, unwritten);
     tryWrite(report, `\n## Regression gate\n\n${table}`, unwritten, true);
   }
-  const failures = doc.results.flatMap((e) => entryFailures(e).map((f) => `${f} (${e.scenario.name})`));
+  const failures = [
+    ...doc.results.flatMap((e) => entryFailures(e).map((f) => `${f} (${e.scenario.name})`)),
+    ...(aborted ? [] : faultGate(doc, validated.faultLimits)),
+  ];
   if (failures.length > 0) say(`cachebench: failures: ${failures.join('; ')}\n`);
   if (unwritten.length > 0) say(`cachebench: error: could not write ${unwritten.join(', ')}; the table above is the run's result\n`);
   return { aborted, failures, unwritten, ...(gate !== undefined ? { gate } : {}) };

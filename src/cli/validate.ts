@@ -4,7 +4,7 @@ import { isAbsolute, join, relative } from 'node:path';
 import { ConfigError } from '../config/errors.js';
 import { KEY_SPECS, flagName, type Mode } from '../config/keys.js';
 import { resolveConfig, type LocalTargetSpec, type RunPlan } from '../config/resolve.js';
-import type { GateOptions } from '../compare/index.js';
+import type { FaultLimits, GateOptions } from '../compare/index.js';
 import { CPU_LAYOUTS, TOPOLOGIES, planPlacement, requireBinary, type CpuLayout, type Placement, type TopologyName } from '../local/index.js';
 import { MAX_SEED, newSeed } from '../measure/random.js';
 import { absolutePath, checkWritable, explainPath, makeDirs, prepareExports, type ExportTarget } from './files.js';
@@ -20,6 +20,8 @@ export interface RunArgs {
   'cluster-node-timeout': number;
   'fail-if-slower'?: string;
   alpha: number;
+  'max-lost-writes'?: string;
+  'max-window'?: string;
   export?: string[];
   out: string;
   quiet: boolean;
@@ -49,6 +51,8 @@ export interface ValidatedRun {
   readonly defaultLocal: boolean;
   readonly nodeTimeoutMs: number;
   readonly gate?: GateOptions & { readonly baseline: string };
+  /** The fault-run gate (--max-lost-writes, --max-window); empty when neither was given. */
+  readonly faultLimits: FaultLimits;
   readonly outputs: RunOutputs;
   readonly quiet: boolean;
   /** Seed of the round shuffles: `--seed`, or a new one (recorded in the results). */
@@ -208,6 +212,28 @@ function scenarioFlags(args: RunArgs): Record<string, string | undefined> {
   return flags;
 }
 
+/** --max-lost-writes (a whole number ≥ 0) and --max-window (seconds ≥ 0); either needs a scenario with a FAULT. */
+function parseFaultLimits(args: RunArgs, plan: RunPlan): FaultLimits {
+  const limits: { maxLostWrites?: number; maxWindowMs?: number } = {};
+  const lost = args['max-lost-writes'];
+  if (lost !== undefined) {
+    const text = String(lost).trim();
+    if (!/^\d+$/.test(text)) throw new ConfigError(`--max-lost-writes ${JSON.stringify(text)} is not a whole number of writes. Fix: give how many acknowledged writes a target may lose, e.g. --max-lost-writes 0`);
+    limits.maxLostWrites = Number(text);
+  }
+  const window = args['max-window'];
+  if (window !== undefined) {
+    const text = String(window).trim();
+    if (!/^(\d+(\.\d*)?|\.\d+)$/.test(text)) throw new ConfigError(`--max-window ${JSON.stringify(text)} is not a number of seconds. Fix: give the longest failure window allowed in seconds, e.g. --max-window 8`);
+    limits.maxWindowMs = Number(text) * 1000;
+  }
+  if (Object.keys(limits).length > 0 && !plan.scenarios.some((s) => s.controls.fault.kind !== 'none')) {
+    const flag = lost !== undefined ? '--max-lost-writes' : '--max-window';
+    throw new ConfigError(`${flag} judges fault runs, and no scenario of this run sets FAULT. Fix: set FAULT (e.g. --fault kill-primary, or run scenarios/failover-kill-primary.yaml), or drop ${flag}`);
+  }
+  return limits;
+}
+
 /**
  * The one validation step of `run`: every flag, scenario file, environment variable, target,
  * gate option and output path is checked here, before any server is started or any byte is
@@ -252,6 +278,7 @@ export function validateRun(args: RunArgs, env: Readonly<Record<string, string |
       throw new ConfigError(`${error.message} (note: ${plan.warnings.join('; ')})`, { cause: error });
     }
   }
+  const faultLimits = parseFaultLimits(args, plan);
   // Several targets (client set-ups) may share one topology: each is started once.
   const topologies = [...new Set(plan.targets.filter((t) => t.pendingServers === true).map((t) => (t.localTopology ?? t.name) as TopologyName))];
   const placement = parseLayout(args['cpu-layout'], topologies.length > 0);
@@ -262,5 +289,5 @@ export function validateRun(args: RunArgs, env: Readonly<Record<string, string |
     }
   }
   const outputs = prepareOutputs(args.out, args.export ?? [], newRunId(now), gate !== undefined ? env.GITHUB_STEP_SUMMARY : undefined);
-  return { plan, topologies, defaultLocal: explicit.length === 0 && topologies.length > 0, nodeTimeoutMs, ...(gate !== undefined ? { gate } : {}), outputs, quiet: args.quiet, seed, placement };
+  return { plan, topologies, defaultLocal: explicit.length === 0 && topologies.length > 0, nodeTimeoutMs, ...(gate !== undefined ? { gate } : {}), faultLimits, outputs, quiet: args.quiet, seed, placement };
 }

@@ -5,3 +5,4 @@ export {
 } from './gate.js';
 export { renderComparison } from './render.js';
 export { hodgesLehmannLocation, hodgesLehmannShift, mannWhitney, mannWhitneyMinP, signedRank, signedRankMinP } from './ranktests.js';
+export { faultGate, type FaultLimits } from './faults.js';

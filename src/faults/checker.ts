@@ -5,6 +5,8 @@ import type { CacheClient } from '../targets/client.js';
 export const ROLL_AGE_MS = 1000;
 /** How often the rolling check runs while the loop does. */
 export const ROLL_EVERY_MS = 200;
+/** Lost keys named in the results (the rest are counted only). */
+export const LOST_KEYS_KEPT = 1000;
 /** Reads the checker keeps in flight at once. */
 const CONCURRENCY = 16;
 /** How long the final check keeps retrying keys whose reads fail (a server still coming back). */
@@ -31,6 +33,8 @@ export interface WriteCheck {
   readonly lostAckedWrites: number;
   readonly lostMissing: number;
   readonly lostDifferent: number;
+  /** The first LOST_KEYS_KEPT lost keys, by name (to trace them: slot, server, time). */
+  readonly lostKeys: readonly string[];
   /** Acknowledged writes that could not be read back at all (the server never answered again). */
   readonly ackedWritesUnchecked: number;
   /** Acknowledged writes not yet read back when the fault came: the ones the fault could take. */
@@ -67,6 +71,7 @@ export class AckedWrites {
   #failedChecks = 0;
   #undeleted = 0;
   #pendingAtFault: number | null = null;
+  readonly #lostKeys: string[] = [];
   #timer: NodeJS.Timeout | undefined;
   #ticking: Promise<void> = Promise.resolve();
   #stopped = false;
@@ -119,8 +124,10 @@ export class AckedWrites {
       return false;
     }
     this.#checked++;
+    const lost = value === null || !digest(value).equals(w.digest);
     if (value === null) this.#lostMissing++;
-    else if (!digest(value).equals(w.digest)) this.#lostDifferent++;
+    else if (lost) this.#lostDifferent++;
+    if (lost && this.#lostKeys.length < LOST_KEYS_KEPT) this.#lostKeys.push(w.key);
     await this.#delete(w.key);
     return true;
   }
@@ -199,6 +206,7 @@ export class AckedWrites {
       lostAckedWrites: this.#lostMissing + this.#lostDifferent,
       lostMissing: this.#lostMissing,
       lostDifferent: this.#lostDifferent,
+      lostKeys: this.#lostKeys,
       ackedWritesUnchecked: this.#unchecked,
       pendingAtFault: this.#pendingAtFault,
       unackedWritesChecked: this.#unackedChecked,

@@ -346,6 +346,9 @@ export function entryFailures(e: ResultEntry): string[] {
     if (e.verification.mismatched > 0) out.push(`${e.target.name}: ${e.verification.mismatched} mismatched reads`);
     if (e.state === 'errored') out.push(`${e.target.name}: errored${e.error ? ` (${e.error})` : ''}`);
     if (e.state === 'completed' && e.ops.set.count === 0) out.push(`${e.target.name}: no write acknowledged in the whole fault run`);
+    // A fault run whose fault was never made (or went wrong) measured nothing it was meant to: never green.
+    if (e.state === 'completed' && e.fault.injectedAtMs === null) out.push(`${e.target.name}: the fault was never injected`);
+    for (const ev of e.fault.events.filter((x) => !x.ok)) out.push(`${e.target.name}: the fault did not go as planned: ${ev.what}`);
     return out;
   }
   if (e.verification.missing > 0) out.push(`${e.target.name}: ${e.verification.missing} missing reads`);

@@ -1,0 +1,183 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
+import type { ResultEntry, ResultsDocument } from '../../src/report/index.js';
+import { keySlot } from '../../src/targets/ioredis.js';
+import { runCli } from '../helpers/cli.js';
+import { processesMentioning } from '../helpers/procs.js';
+import { commandCount, connectionsReceived, standalone, tempDir } from '../helpers/servers.js';
+
+const root = tempDir('cachebench-faulttest-');
+after(() => root.remove());
+
+/** A fresh TMPDIR and working folder: every local server's files (and so its command line) live below the TMPDIR. */
+function sandbox(name: string): { tmp: string; cwd: string } {
+  const tmp = join(root.dir, name, 'tmp');
+  const cwd = join(root.dir, name, 'cwd');
+  mkdirSync(tmp, { recursive: true });
+  mkdirSync(cwd, { recursive: true });
+  return { tmp, cwd };
+}
+
+function docOf(stdout: string, cwd: string): ResultsDocument {
+  const dir = /Report: (.*)report\.md/.exec(stdout)?.[1];
+  assert.ok(dir, stdout);
+  return JSON.parse(readFileSync(resolve(cwd, dir, 'results.json'), 'utf8')) as ResultsDocument;
+}
+
+function assertNothingLeft(tmp: string): void {
+  assert.deepEqual(processesMentioning(tmp), [], 'a server process outlived the run');
+  assert.deepEqual(readdirSync(tmp), [], 'a temporary folder outlived the run');
+}
+
+function faultOf(e: ResultEntry | undefined): NonNullable<ResultEntry['fault']> {
+  assert.ok(e?.fault, 'no fault result');
+  return e.fault;
+}
+
+// Small values and a moderate read ratio: thousands of ops per second, a few hundred SETs.
+const WORKLOAD = { READ_RATIO: '10', PAYLOAD_BYTES: '100' };
+
+describe('fault runs on local topologies', () => {
+  it('REDIS_CLUSTER kill-primary (cluster-node-timeout 1000): a measured window, failed ops, the cluster serves again, and no acknowledged write of a surviving primary lost', async () => {
+    const { tmp, cwd } = sandbox('kill');
+    const result = await runCli(['run', '--local', 'REDIS_CLUSTER', '--cluster-node-timeout', '1000', '--out', join(cwd, 'results')],
+      { cwd, env: { TMPDIR: tmp, ...WORKLOAD, FAULT: 'kill-primary', FAULT_AT: '2', DURATION: '10', OP_TIMEOUT_MS: '1000' }, timeoutMs: 90_000 });
+    assert.equal(result.code, 0, result.stderr);
+    const e = docOf(result.stdout, cwd).results[0];
+    const f = faultOf(e);
+    assert.equal(f.kind, 'kill-primary');
+    assert.ok(f.injectedAtMs !== null && Math.abs(f.injectedAtMs - 2000) < 200, `injected at ${f.injectedAtMs}`);
+    assert.ok(f.windowMs !== null && f.windowMs >= 1000 && f.windowMs <= 8000, `window ${f.windowMs} ms`);
+    assert.ok(f.failedOps.set + f.failedOps.get > 0, 'no op failed');
+    // The cluster serves again: ops succeed after the window, the final check read every write back, heal restarted the node.
+    assert.ok(f.latency.after.ops > 0, 'no op after the window');
+    assert.ok(f.recoveryMs !== null, 'throughput never recovered');
+    assert.equal(f.ackedWritesUnchecked, 0);
+    assert.ok(f.ackedWritesChecked > 100, `only ${f.ackedWritesChecked} writes checked`);
+    assert.match(f.healed ?? '', /started redis-server 127\.0\.0\.1:\d+ .* again/);
+    // Which primary was hit is said, with its slots; any lost write must come from those slots.
+    const killed = f.events.find((ev) => ev.what.startsWith('SIGKILL'));
+    const range = /primary of slots (\d+)-(\d+)/.exec(killed?.what ?? '');
+    assert.ok(range, JSON.stringify(f.events));
+    assert.equal(Number(range[1]), 0);
+    assert.equal(f.lostKeys.length, Math.min(f.lostAckedWrites, 1000));
+    for (const key of f.lostKeys) assert.ok(keySlot(key) <= Number(range[2]), `lost ${key} (slot ${keySlot(key)}) of a surviving primary`);
+    assert.match(result.stdout, /Under failure|under failure/);
+    assert.match(result.stdout, /REDIS_CLUSTER +[▁▂▃▄▅▆▇█ ×]+ +fault at 2\.\d\d s/);
+    assertNothingLeft(tmp);
+  });
+
+  it('REDIS_SINGLE restart-primary without persistence: exactly the acknowledged writes the server still held at the restart are lost', async () => {
+    const { tmp, cwd } = sandbox('restart');
+    // The test's own log: every SET and DEL the server received, from MONITOR, until the kill closes it.
+    const held = new Set<string>();
+    let last: string | undefined;
+    let monitor: Redis | undefined;
+    let attaching: Promise<void> | undefined;
+    const result = await runCli(['run', '--local', 'REDIS_SINGLE', '--out', join(cwd, 'results')], {
+      cwd, timeoutMs: 90_000,
+      env: { TMPDIR: tmp, ...WORKLOAD, READ_RATIO: '30', FAULT: 'restart-primary', FAULT_AT: '4', FAULT_DURATION: '1', DURATION: '8', OP_TIMEOUT_MS: '500' },
+      onStderr: (text) => {
+        const port = /REDIS_SINGLE: standalone.*127\.0\.0\.1:(\d+)/.exec(text)?.[1];
+        if (port === undefined || attaching !== undefined) return;
+        attaching = (async () => {
+          monitor = new Redis({ port: Number(port), host: '127.0.0.1', retryStrategy: () => null, lazyConnect: true });
+          monitor.on('error', () => undefined);
+          const feed = await monitor.monitor();
+          feed.on('error', () => undefined);
+          feed.on('monitor', (_time: string, args: string[]) => {
+            const [command, key] = args;
+            if (key === undefined || !key.startsWith('cachebench:')) return;
+            if (command?.toLowerCase() === 'set') {
+              held.add(key);
+              last = key;
+            } else if (command?.toLowerCase() === 'del') held.delete(key);
+          });
+        })();
+      },
+    });
+    await attaching;
+    monitor?.disconnect();
+    assert.equal(result.code, 0, result.stderr);
+    const f = faultOf(docOf(result.stdout, cwd).results[0]);
+    assert.ok(held.size > 50, `the log saw only ${held.size} keys held at the restart`);
+    // Every lost key was held at the restart; every held key was lost, except at most the SET in flight at the kill
+    // (received, but its OK never reached the client: not acknowledged, so not a lost acknowledged write).
+    assert.ok(f.lostAckedWrites <= 1000);
+    const lost = new Set(f.lostKeys);
+    for (const key of lost) assert.ok(held.has(key), `lost ${key}, which the server did not hold at the restart`);
+    const notLost = [...held].filter((k) => !lost.has(k));
+    assert.ok(notLost.length === 0 || (notLost.length === 1 && notLost[0] === last), `held but not lost: ${notLost.length} (${notLost.slice(0, 3).join(', ')})`);
+    assert.equal(f.lostAckedWrites, lost.size);
+    assert.equal(f.lostMissing, f.lostAckedWrites);
+    assert.ok(f.windowMs !== null && f.windowMs >= 900, `window ${f.windowMs}`);
+    assertNothingLeft(tmp);
+  });
+
+  it('REDIS_SINGLE pause-primary for 2 s: a window of about 2 s and no write lost', async () => {
+    const { tmp, cwd } = sandbox('pause');
+    const result = await runCli(['run', '--local', 'REDIS_SINGLE', '--out', join(cwd, 'results')],
+      { cwd, env: { TMPDIR: tmp, ...WORKLOAD, FAULT: 'pause-primary', FAULT_AT: '2', FAULT_DURATION: '2', DURATION: '7', OP_TIMEOUT_MS: '500' }, timeoutMs: 90_000 });
+    assert.equal(result.code, 0, result.stderr);
+    const f = faultOf(docOf(result.stdout, cwd).results[0]);
+    assert.ok(f.windowMs !== null && Math.abs(f.windowMs - 2000) <= 500, `window ${f.windowMs} ms`);
+    assert.equal(f.lostAckedWrites, 0);
+    assert.equal(f.ackedWritesUnchecked, 0);
+    assert.deepEqual(f.events.map((ev) => ev.what.split(' ')[0]), ['SIGSTOP', 'SIGCONT']);
+    assertNothingLeft(tmp);
+  });
+});
+
+describe('fault runs on servers cachebench did not start', () => {
+  it('FAULT=kill-primary on a remote target is a config error: exit 2, not even a connection', async () => {
+    const single = await standalone();
+    try {
+      const port = single.server.port;
+      const before = await connectionsReceived(port);
+      const out = tempDir('cachebench-faultremote-');
+      try {
+        const result = await runCli(['run', '--out', out.dir, '--fault', 'kill-primary'], { env: { R_SERVERS: single.address } });
+        assert.equal(result.code, 2, result.stderr);
+        assert.match(result.stderr, /FAULT=kill-primary \(from flag --fault.*R is not one.*R_SERVERS.*Fix: .*--local.*FAULT=failover.*FAULT=command/s);
+        assert.equal(await connectionsReceived(port), before + 1, 'cachebench connected'); // +1: our own count's connection
+      } finally {
+        out.remove();
+      }
+    } finally {
+      await single.stop();
+    }
+  });
+
+  it('a FAULT_COMMAND that exits non-zero is reported (status, last output) and the run goes on to the end, exit 1', async () => {
+    const single = await standalone();
+    const out = tempDir('cachebench-faultcmd-');
+    try {
+      const result = await runCli(['run', '--out', out.dir], {
+        env: { R_SERVERS: single.address, ...WORKLOAD, FAULT: 'command', FAULT_COMMAND: 'echo about to fail; echo boom >&2; exit 3', FAULT_AT: '1', DURATION: '3' },
+      });
+      assert.equal(result.code, 1, result.stderr);
+      const doc = JSON.parse(readFileSync(join(/Report: (.*)report\.md/.exec(result.stdout)?.[1] ?? '', 'results.json'), 'utf8')) as ResultsDocument;
+      const f = faultOf(doc.results[0]);
+      assert.equal(f.command?.exitCode, 3);
+      assert.deepEqual(f.command?.lastLines, ['about to fail', 'boom']);
+      assert.ok(f.runMs >= 2900, `the run stopped at ${f.runMs} ms`);
+      assert.ok((doc.results[0]?.ops.set.count ?? 0) > 0);
+      assert.match(result.stdout, /FAULT_COMMAND `echo about to fail; echo boom >&2; exit 3`: exit status 3/);
+      assert.match(result.stderr, /failures: R: the fault did not go as planned: FAULT_COMMAND exited with status 3/);
+      // Every key written was deleted again (the checker deletes each write it read back, the rest at the end).
+      assert.ok((await commandCount(single.server.port, 'del')) > 0);
+      const keys = new Redis({ port: single.server.port, host: '127.0.0.1' });
+      try {
+        assert.equal(await keys.dbsize(), 0);
+      } finally {
+        keys.disconnect();
+      }
+    } finally {
+      out.remove();
+      await single.stop();
+    }
+  });
+});
