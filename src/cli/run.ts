@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { compareInRun, faultGate, gateExitCode, type Comparison } from '../compare/index.js';
 import { bindLocalServers, type FaultPlan, type RunPlan } from '../config/resolve.js';
 import type { ConnectedTarget } from '../targets/index.js';
-import { TOPOLOGY_DESCRIPTIONS, applyPlacement, localInjector, reapLeftovers, startLocal, type LocalDeployment } from '../local/index.js';
+import { TOPOLOGY_DESCRIPTIONS, applyPlacement, localInjector, reapLeftovers, startLocal, topologyMemory, type LocalDeployment } from '../local/index.js';
 import { executeRun } from '../measure/run.js';
 import { RESULT_FILES, buildDocument, entryFailures, renderConsole, renderExport, renderResultFiles, type ResultsDocument } from '../report/index.js';
 import { EXIT } from './exit.js';
@@ -113,9 +113,14 @@ export async function runCommand(args: RunArgs): Promise<number> {
         // A restarted server gets the servers' CPUs again (it was spawned from the client's).
         return topology === undefined ? undefined : localInjector(topology, fault, (pid) => applyPlacement(validated.placement, [pid]));
       };
+      const topologyOf = (target: ConnectedTarget) => local?.topologies.find((t) => t.name === target.config.localTopology);
       const result = await executeRun(plan, {
         runId: validated.outputs.runId, seed: validated.seed, signal: traps.signal, onProgress,
         ...(localInjectors !== undefined ? { localInjectors } : {}),
+        localMemory: (target) => {
+          const topology = topologyOf(target);
+          return topology === undefined ? undefined : () => topologyMemory(topology);
+        },
       });
       progress.done();
       const { layout, clientCpus, serverCpus, description } = validated.placement;

@@ -13,15 +13,19 @@ export interface FaultCaseOptions {
   readonly signal?: AbortSignal;
   readonly onProgress?: (event: ProgressEvent) => void;
   readonly localInjectors?: LocalInjectors;
+  /** Resident memory of a local target's servers, for faults that need no local injector (failover, command). */
+  readonly localMemory?: (target: ConnectedTarget) => FaultInjector['memory'];
 }
 
 /** The injector of `plan` for one target: failover and command work anywhere; kill, pause, restart only locally. */
-function injectorFor(target: ConnectedTarget, plan: FaultPlan, controls: RunControls, local: LocalInjectors | undefined): FaultInjector {
+function injectorFor(target: ConnectedTarget, plan: FaultPlan, controls: RunControls, options: FaultCaseOptions): FaultInjector {
+  const local = options.localInjectors;
+  const memory = options.localMemory?.(target);
   switch (plan.kind) {
     case 'failover':
-      return failoverInjector(target.config, controls);
+      return { ...failoverInjector(target.config, controls), ...(memory !== undefined ? { memory } : {}) };
     case 'command':
-      return commandInjector(plan);
+      return { ...commandInjector(plan), ...(memory !== undefined ? { memory } : {}) };
     default: {
       const injector = local?.(target, plan);
       // Validation allows destructive faults only on local topologies, whose injectors the CLI supplies.
@@ -49,7 +53,7 @@ export async function runFaultCase(targets: readonly ConnectedTarget[], params: 
       const run = await runFaultTarget(target, params, controls, {
         keyPrefix: options.keyPrefix,
         checker,
-        injector: injectorFor(target, controls.fault, controls, options.localInjectors),
+        injector: injectorFor(target, controls.fault, controls, options),
         onEvent: (event) => options.onProgress?.({ kind: 'fault-event', target: name, event }),
         ...(options.signal !== undefined ? { signal: options.signal } : {}),
       });

@@ -76,7 +76,9 @@ export class FaultHistory {
     const end = this.ms(endNs);
     this.bucketAt(end).failed++;
     this.failed[op]++;
-    if (this.#open === undefined) {
+    // Failures under way when the fault came end their run there: the window counts only those after the fault.
+    const straddles = this.#open !== undefined && this.faultAtMs !== null && this.#open.lastEndMs < this.faultAtMs && end >= this.faultAtMs;
+    if (this.#open === undefined || straddles) {
       this.#open = { firstStartMs: start, lastEndMs: end, count: 1, recoveredAtMs: null };
       this.failureRuns.push(this.#open);
     } else {

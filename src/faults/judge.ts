@@ -27,7 +27,7 @@ export interface FaultVerdict {
   readonly windowMs: number | null;
   readonly windowStartMs: number | null;
   readonly windowEndMs: number | null;
-  /** Failed ops inside the window. */
+  /** Failed ops inside the window (FaultHistory starts a new failure run at the fault, so none from before it). */
   readonly windowFailedOps: number;
   /** Reads inside the window that returned nothing or other bytes for a key just written. */
   readonly windowBadReads: { readonly missing: number; readonly mismatched: number };
@@ -51,19 +51,25 @@ export interface Timeline {
 
 const us = (ns: number): number => Math.round(ns / 10) / 100;
 
+/**
+ * Latency of one phase from the buckets that begin in [fromMs, toMs): each bucket belongs to exactly one phase (a
+ * boundary inside a bucket attributes the whole bucket to the phase it began in), so the phases add up to the run.
+ */
 function phase(buckets: readonly Bucket[], fromMs: number, toMs: number): PhaseLatency {
   const merged = bucketHistogram();
-  const first = Math.max(0, Math.floor(fromMs / BUCKET_MS));
+  const first = Math.max(0, Math.ceil(fromMs / BUCKET_MS));
   const last = Math.min(buckets.length, Math.ceil(toMs / BUCKET_MS));
   for (let i = first; i < last; i++) {
     const b = buckets[i] as Bucket;
     if (b.ok > 0) merged.add(b.latency);
   }
   const ops = merged.totalCount;
+  // A percentile is reported at its histogram bucket's upper edge; never above the largest value seen.
+  const at = (p: number): number => us(Math.min(merged.getValueAtPercentile(p), merged.maxValue));
   return {
     fromMs: Math.round(fromMs), toMs: Math.round(toMs), ops,
-    p50Us: ops > 0 ? us(merged.getValueAtPercentile(50)) : null,
-    p99Us: ops > 0 ? us(merged.getValueAtPercentile(99)) : null,
+    p50Us: ops > 0 ? at(50) : null,
+    p99Us: ops > 0 ? at(99) : null,
     maxUs: ops > 0 ? us(merged.maxValue) : null,
   };
 }
@@ -147,8 +153,8 @@ export function timeline(buckets: readonly Bucket[]): Timeline {
     bucketMs: BUCKET_MS,
     ok: buckets.map((b) => b.ok),
     failed: buckets.map((b) => b.failed),
-    p50Us: buckets.map((b) => (b.ok > 0 ? us(b.latency.getValueAtPercentile(50)) : null)),
-    p99Us: buckets.map((b) => (b.ok > 0 ? us(b.latency.getValueAtPercentile(99)) : null)),
+    p50Us: buckets.map((b) => (b.ok > 0 ? us(Math.min(b.latency.getValueAtPercentile(50), b.latency.maxValue)) : null)),
+    p99Us: buckets.map((b) => (b.ok > 0 ? us(Math.min(b.latency.getValueAtPercentile(99), b.latency.maxValue)) : null)),
   };
 }
 

@@ -146,9 +146,12 @@ export function localInjector(topology: RunningTopology, plan: FaultPlan, onResp
       else await Promise.all(topology.servers.map((s) => waitUntil(`redis-server on port ${s.port}`, HEAL_WAIT_MS, async () => (await adminCommand(s.port, 'PING')) === 'PONG')));
       return done.length > 0 ? done.join('; ') : null;
     },
-    memory() {
-      const sizes = topology.processes.map((p) => rssBytes(p.pid));
-      return { totalBytes: sizes.reduce((a, b) => a + b, 0), maxBytes: Math.max(0, ...sizes) };
-    },
+    memory: () => topologyMemory(topology),
   };
+}
+
+/** Resident memory of a topology's processes now: their total and the largest one. */
+export function topologyMemory(topology: RunningTopology): { totalBytes: number; maxBytes: number } {
+  const sizes = topology.processes.map((p) => rssBytes(p.pid));
+  return { totalBytes: sizes.reduce((a, b) => a + b, 0), maxBytes: Math.max(0, ...sizes) };
 }

@@ -6,7 +6,7 @@ import { keyPrefix } from '../workload/index.js';
 import { loadavg } from 'node:os';
 import { seededRandom } from './random.js';
 import { runCase, type CaseResult, type ProgressEvent } from './runner.js';
-import { runFaultCase, type LocalInjectors } from '../faults/index.js';
+import { runFaultCase, type FaultCaseOptions, type LocalInjectors } from '../faults/index.js';
 
 export interface ScenarioResult {
   readonly scenario: ScenarioPlan;
@@ -39,6 +39,8 @@ export interface ExecuteOptions {
   readonly onProgress?: (event: RunProgressEvent) => void;
   /** Injectors of destructive faults for targets on local topologies (see src/faults). */
   readonly localInjectors?: LocalInjectors;
+  /** Resident memory of a local target's servers (see FaultCaseOptions.localMemory). */
+  readonly localMemory?: FaultCaseOptions['localMemory'];
 }
 
 /**
@@ -123,6 +125,7 @@ export async function executeRun(plan: RunPlan, options: ExecuteOptions): Promis
             ...(options.signal !== undefined ? { signal: options.signal } : {}),
             ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {}),
             ...(options.localInjectors !== undefined ? { localInjectors: options.localInjectors } : {}),
+            ...(options.localMemory !== undefined ? { localMemory: options.localMemory } : {}),
           }));
           continue;
         }

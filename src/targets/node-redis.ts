@@ -371,7 +371,7 @@ export const nodeRedisDriver: Driver = {
       info: {
         ...targetInfo(config, probed, 'node-redis', NODE_REDIS_VERSION, warnings),
         retries: controls.resilient === true
-          ? `failover-ready: queue while reconnecting (every ≤${RECONNECT_MAX_MS} ms), node-redis's MOVED/ASK handling (16 redirections, slot map rediscovered); each op bounded by OP_TIMEOUT_MS=${controls.opTimeoutMs}`
+          ? `failover-ready: queue while reconnecting (every ≤${RECONNECT_MAX_MS} ms); node-redis's defaults for the slot map: rediscovered on MOVED/ASK (16 redirections) and after 5 s of failed reconnects to a node (topologyRefreshOnReconnectionAttempt); each op bounded by OP_TIMEOUT_MS=${controls.opTimeoutMs}`
           : `none: an op fails at once when its connection is down (reconnects every ≤${RECONNECT_MAX_MS} ms)`,
       },
     };

@@ -415,16 +415,49 @@ describe('judge: latency phases and bad reads', () => {
     assert.equal(before.ops + during.ops + after.ops, total);
   });
 
-  // Suspected bug (see the report): phase() takes buckets floor(from/100) .. ceil(to/100) - 1, so a bucket holding the
-  // fault or the window's end is counted in both neighbouring phases, contrary to "latency of the ops that succeeded in
-  // one phase". Steady 10 ops per bucket for 5 s (500 ops), fault at 2050, no failure: recovery 50 (during 2050..2100);
-  // before takes buckets 0..20 (210 ops), during bucket 20 (10), after 21..49 (290): 510 ops for a run of 500.
-  it.todo('an op is counted in one phase only when the fault or the window end falls inside a bucket');
+  it('an op is counted in one phase only when the fault or the window end falls inside a bucket', () => {
+    // Steady 10 ops per bucket for 5 s (500 ops), fault at 2050, no failure. Each bucket belongs to the phase it begins
+    // in: before = buckets starting in [0, 2050) = 0..20 (210 ops); recovery is measured from the first bucket starting
+    // at or after the fault (21, at 2100): 50 ms, so during = [2050, 2100) holds no bucket start (0 ops); after = 21..49 (290).
+    const h = new FaultHistory(0n);
+    steady(h, 0, 50, 10);
+    const v = judge(h.buckets, h.failureRuns, 2050, 5000);
+    assert.equal(v.recoveryMs, 50);
+    assert.deepEqual([v.latency.before.ops, v.latency.during.ops, v.latency.after.ops], [210, 0, 290]);
+    assert.equal(v.latency.before.ops + v.latency.during.ops + v.latency.after.ops, 500);
+  });
 
-  // Suspected bug (see the report): windowFailedOps counts the whole first failure run, including failed ops that
-  // ended before the fault (and so before windowStartMs), contrary to "Failed ops inside the window". Failures
-  // 1955..2305 (35 ops, 4 of them ending at 1965..1995), fault at 2000: window 2000..recovery, expected 31, judge says 35.
-  it.todo('windowFailedOps leaves out failed ops of a straddling run that ended before the fault');
+  it('the op that ends the window counts as during, and no percentile is above the max', () => {
+    // Before: 20 buckets of 10 ops of 100 µs; failures 2030..2500 (fault at 2000); one 2 s op completing at 2650 (the
+    // first success after the last failure: window 2030..2650); then 100 µs ops from bucket 27. The 2 s op's bucket
+    // (26, starting 2600 < 2650) is during's; after holds only 100 µs ops.
+    const h = new FaultHistory(0n);
+    steady(h, 0, 20, 10);
+    h.faultAtMs = 2000;
+    failures(h, 2030, 2500);
+    okAt(h, 2650, 2_000_000);
+    steady(h, 27, 60, 10);
+    const v = judge(h.buckets, h.failureRuns, 2000, 6000);
+    assert.deepEqual([v.windowStartMs, v.windowEndMs], [2030, 2650]);
+    near(v.latency.during.maxUs, 2_000_000, 'during max');
+    assert.ok((v.latency.during.p50Us ?? Infinity) <= (v.latency.during.maxUs ?? 0), 'p50 above max');
+    near(v.latency.after.maxUs, 100, 'after max');
+  });
+
+  it('windowFailedOps leaves out failed ops of a run under way at the fault that ended before it', () => {
+    // 10 ops per bucket in buckets 0..18; the fault is marked at 2000; failed ops of 10 ms from 1955 to 2305: 35 of
+    // them, 4 ending before 2000 (1965, 1975, 1985, 1995). The history starts a new failure run at the fault, so the
+    // window (2000 .. success at 2400) counts 35 - 4 = 31.
+    const h = new FaultHistory(0n);
+    steady(h, 0, 19, 10);
+    h.faultAtMs = 2000;
+    assert.equal(failures(h, 1955, 2305), 35);
+    okAt(h, 2400);
+    steady(h, 25, 50, 10);
+    const v = judge(h.buckets, h.failureRuns, 2000, 5000);
+    assert.deepEqual([v.windowStartMs, v.windowEndMs], [2000, 2400]);
+    assert.equal(v.windowFailedOps, 31);
+  });
 });
 
 describe('timeline and sparkline', () => {
