@@ -1,0 +1,109 @@
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, it } from 'node:test';
+import { ConfigError } from '../../src/config/errors.js';
+import { resolveConfig, type ConfigInput, type LocalTargetSpec } from '../../src/config/resolve.js';
+import { LOCAL_TARGETS, validateRun, type RunArgs } from '../../src/cli/validate.js';
+import { faultGate } from '../../src/compare/index.js';
+import type { ResultsDocument } from '../../src/report/index.js';
+import { tempDir } from '../helpers/servers.js';
+
+const SCENARIOS = fileURLToPath(new URL('../../../scenarios/', import.meta.url));
+const CLUSTER: LocalTargetSpec[] = LOCAL_TARGETS.filter((t) => (t.topology ?? t.name) === 'REDIS_CLUSTER');
+const input = (over: Partial<ConfigInput>): ConfigInput => ({ scenarioFiles: [], env: {}, envVars: [], flags: {}, ...over });
+
+function rejects(over: Partial<ConfigInput>, ...fragments: string[]): void {
+  assert.throws(() => resolveConfig(input(over)), (error: unknown) => {
+    assert.ok(error instanceof ConfigError, `expected ConfigError, got ${String(error)}`);
+    for (const f of fragments) assert.ok(error.message.includes(f), `message ${JSON.stringify(error.message)} lacks ${JSON.stringify(f)}`);
+    assert.match(error.message, /Fix: /);
+    return true;
+  });
+}
+
+describe('fault-run configuration', () => {
+  it('every shipped scenario resolves; the failover ones are fault runs with their schedule in ms', () => {
+    const files = readdirSync(SCENARIOS).filter((f) => f.endsWith('.yaml'));
+    assert.ok(files.includes('failover-kill-primary.yaml') && files.includes('failover-pause-primary.yaml') && files.includes('failover-graceful.yaml'));
+    for (const file of files) {
+      const plan = resolveConfig(input({ scenarioFiles: [join(SCENARIOS, file)], localTargets: CLUSTER }));
+      const fault = plan.scenarios[0]?.controls.fault;
+      assert.equal(fault?.kind !== 'none', file.startsWith('failover-'), file);
+      assert.equal(plan.connection.resilient, file.startsWith('failover-'), file);
+    }
+    const pause = resolveConfig(input({ scenarioFiles: [join(SCENARIOS, 'failover-pause-primary.yaml')], localTargets: CLUSTER })).scenarios[0]?.controls.fault;
+    assert.deepEqual(pause, { kind: 'pause-primary', atMs: 10_000, durationMs: 5000, runMs: 30_000, command: '' });
+  });
+
+  it('refuses a fault that comes after the run, or a pause or restart that outlasts it', () => {
+    rejects({ localTargets: CLUSTER, env: { FAULT: 'kill-primary', FAULT_AT: '20', DURATION: '20' } }, 'FAULT_AT=20 (from process environment)', 'after the run ends (DURATION=20 s');
+    rejects({ localTargets: CLUSTER, env: { FAULT: 'pause-primary', FAULT_AT: '5', FAULT_DURATION: '15', DURATION: '20' } }, 'FAULT_DURATION=15', 'raise DURATION');
+    // A kill needs no FAULT_DURATION, so the same numbers are fine for it.
+    assert.equal(resolveConfig(input({ localTargets: CLUSTER, env: { FAULT: 'kill-primary', FAULT_AT: '5', FAULT_DURATION: '15', DURATION: '20' } })).scenarios[0]?.controls.fault.kind, 'kill-primary');
+  });
+
+  it('FAULT=command needs FAULT_COMMAND, and FAULT_COMMAND needs FAULT=command', () => {
+    rejects({ env: { R_SERVERS: '127.0.0.1:6379', FAULT: 'command' } }, 'FAULT_COMMAND', 'needs the shell command');
+    rejects({ env: { R_SERVERS: '127.0.0.1:6379', FAULT: 'failover', FAULT_COMMAND: 'true' } }, 'FAULT_COMMAND="true"', 'FAULT is failover');
+    const plan = resolveConfig(input({ env: { R_SERVERS: '127.0.0.1:6379', FAULT: 'command', FAULT_COMMAND: 'kubectl delete pod cache-0' } }));
+    assert.equal(plan.scenarios[0]?.controls.fault.command, 'kubectl delete pod cache-0');
+  });
+
+  it('a fault run does not take an overwriter', () => {
+    rejects({ localTargets: CLUSTER, env: { FAULT: 'kill-primary', OVERWRITE_RATE: '10' } }, 'OVERWRITE_RATE=10', 'set OVERWRITE_RATE to 0');
+  });
+
+  it('destructive faults only on local topologies, naming the remote targets; failover and command anywhere', () => {
+    for (const kind of ['kill-primary', 'pause-primary', 'restart-primary', 'kill-replica']) {
+      rejects({ env: { PROD_SERVERS: '10.0.0.1:6379', FAULT: kind }, localTargets: CLUSTER }, `FAULT=${kind} (from process environment`, 'PROD is not one (set by PROD_SERVERS)', '--local');
+    }
+    assert.equal(resolveConfig(input({ env: { PROD_SERVERS: '10.0.0.1:6379', FAULT: 'failover' } })).targets[0]?.name, 'PROD');
+  });
+
+  it('failover and kill-replica need a topology with replicas', () => {
+    const twemproxy = LOCAL_TARGETS.filter((t) => t.name === 'TWEMPROXY');
+    rejects({ localTargets: twemproxy, env: { FAULT: 'failover' } }, 'FAULT=failover', 'TWEMPROXY (TWEMPROXY)', 'has none', '--local REDIS_CLUSTER');
+    rejects({ localTargets: LOCAL_TARGETS.filter((t) => t.name === 'REDIS_SINGLE'), env: { FAULT: 'kill-replica' } }, 'FAULT=kill-replica', 'REDIS_SINGLE');
+  });
+});
+
+describe('fault-run gates', () => {
+  const out = tempDir('cachebench-faultgate-');
+  const args = (over: Partial<RunArgs>): RunArgs => ({ 'cluster-node-timeout': 5000, alpha: 0.01, out: out.dir, quiet: true, local: ['REDIS_CLUSTER'], ...over });
+  const refuses = (over: Partial<RunArgs>, env: Record<string, string>, pattern: RegExp): void => {
+    assert.throws(() => validateRun(args(over), env), (error: unknown) => error instanceof ConfigError && pattern.test(error.message));
+  };
+  it('--max-lost-writes and --max-window need a fault run and proper numbers', () => {
+    refuses({ 'max-window': '8' }, {}, /--max-window judges fault runs, and no scenario of this run sets FAULT\. Fix: /);
+    refuses({ 'max-lost-writes': 'none' }, { FAULT: 'kill-primary' }, /--max-lost-writes "none" is not a whole number.*Fix: /);
+    refuses({ 'max-window': '-1' }, { FAULT: 'kill-primary' }, /--max-window "-1" is not a number of seconds/);
+    const ok = validateRun(args({ 'max-window': '7.5', 'max-lost-writes': '0' }), { FAULT: 'kill-primary' });
+    assert.deepEqual(ok.faultLimits, { maxLostWrites: 0, maxWindowMs: 7500 });
+    out.remove();
+  });
+});
+
+describe('faultGate', () => {
+  const entry = (name: string, fault: Record<string, unknown> | null) => ({ target: { name }, scenario: { name: 's' }, fault });
+  const doc = {
+    results: [
+      entry('LOSES', { lostAckedWrites: 3, ackedWritesUnchecked: 0, windowStartMs: 100, windowMs: 2500 }),
+      entry('SLOW', { lostAckedWrites: 0, ackedWritesUnchecked: 0, windowStartMs: 100, windowMs: 9000 }),
+      entry('OPEN', { lostAckedWrites: 0, ackedWritesUnchecked: 2, windowStartMs: 100, windowMs: null }),
+      entry('CLEAN', { lostAckedWrites: 0, ackedWritesUnchecked: 0, windowStartMs: null, windowMs: 0 }),
+      entry('LATENCY', null),
+    ],
+  } as unknown as ResultsDocument;
+  it('fails a target over either limit, a window that never closed, and writes that could not be judged', () => {
+    assert.deepEqual(faultGate(doc, {}), []);
+    assert.deepEqual(faultGate(doc, { maxLostWrites: 3 }), ['OPEN (s): 2 acknowledged writes could not be read back, so --max-lost-writes cannot be judged']);
+    assert.deepEqual(faultGate(doc, { maxLostWrites: 2, maxWindowMs: 8000 }), [
+      'LOSES (s): 3 acknowledged writes lost, more than --max-lost-writes 2',
+      'SLOW (s): failure window 9.00 s, longer than --max-window 8',
+      'OPEN (s): 2 acknowledged writes could not be read back, so --max-lost-writes cannot be judged',
+      'OPEN (s): the failure window never closed within the run, longer than --max-window 8',
+    ]);
+  });
+});
