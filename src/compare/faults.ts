@@ -13,7 +13,7 @@ export function faultGate(doc: ResultsDocument, limits: FaultLimits): string[] {
   const out: string[] = [];
   for (const e of doc.results) {
     const f = e.fault;
-    if (f === null) continue;
+    if (f == null) continue;
     const where = `${e.target.name} (${e.scenario.name})`;
     if (limits.maxLostWrites !== undefined && f.lostAckedWrites > limits.maxLostWrites) {
       out.push(`${where}: ${f.lostAckedWrites} acknowledged writes lost, more than --max-lost-writes ${limits.maxLostWrites}`);

@@ -21,10 +21,12 @@ export interface KeySpec {
 export const MIB = 1024 * 1024;
 
 /** `FAULT`: what a fault run does to each target (see src/faults). */
-export const FAULT_KINDS = ['none', 'kill-primary', 'pause-primary', 'restart-primary', 'kill-replica', 'failover', 'command'] as const;
+export const FAULT_KINDS = ['none', 'kill-primary', 'pause-primary', 'restart-primary', 'kill-replica', 'failover', 'command', 'add-node', 'remove-node'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 /** Faults that stop or signal server processes: only on local topologies cachebench started itself. */
-export const DESTRUCTIVE_FAULTS: readonly FaultKind[] = ['kill-primary', 'pause-primary', 'restart-primary', 'kill-replica'];
+export const DESTRUCTIVE_FAULTS: readonly FaultKind[] = ['kill-primary', 'pause-primary', 'restart-primary', 'kill-replica', 'add-node', 'remove-node'];
+/** Scaling events: slots migrate under load (local REDIS_CLUSTER only). */
+export const SCALING_FAULTS: readonly FaultKind[] = ['add-node', 'remove-node'];
 
 export const KEY_SPECS: readonly KeySpec[] = [
   { name: 'READ_RATIO', type: 'int', min: 0, max: 1_000_000, default: 100, sweepable: true,
@@ -44,7 +46,7 @@ export const KEY_SPECS: readonly KeySpec[] = [
   { name: 'OVERWRITE_RATE', type: 'number', min: 0, max: 100_000, default: 0, sweepable: false,
     description: 'overwrites per second, by a writer on a connection of its own, of the key the loop is reading (new versions); every read is then checked against the newest acknowledged version and stale reads are counted with their age. 0: no writer, the seed loop as is' },
   { name: 'FAULT', type: 'string', default: 'none', sweepable: false, choices: FAULT_KINDS,
-    description: 'a fault run: none, or the fault injected FAULT_AT seconds into a DURATION-second run of each target in turn — kill-primary (SIGKILL), pause-primary (SIGSTOP for FAULT_DURATION), restart-primary (SIGKILL, started again after FAULT_DURATION), kill-replica (these four on local topologies only), failover (CLUSTER FAILOVER sent to a replica), command (runs FAULT_COMMAND)' },
+    description: 'a fault run: none, or the fault injected FAULT_AT seconds into a DURATION-second run of each target in turn — kill-primary (SIGKILL), pause-primary (SIGSTOP for FAULT_DURATION), restart-primary (SIGKILL, started again after FAULT_DURATION), kill-replica (these four on local topologies only), failover (CLUSTER FAILOVER sent to a replica), command (runs FAULT_COMMAND), add-node (an empty primary joins and slots are rebalanced onto it under load) and remove-node (the primary of slot 0 is emptied by rebalancing, then removed with its replica; both local REDIS_CLUSTER only)' },
   { name: 'FAULT_AT', type: 'number', min: 0, max: 24 * 3600, default: 5, sweepable: false,
     description: 'seconds after a fault run\'s measurement starts when the fault is injected' },
   { name: 'FAULT_DURATION', type: 'number', min: 0, max: 24 * 3600, default: 5, sweepable: false,

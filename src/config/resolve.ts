@@ -3,7 +3,7 @@ import { basename, extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError, badValue, describeSource, type Source } from './errors.js';
 import {
-  CACHE_MODES, CLIENTS, CLIENT_SUPPORT, DEFAULT_CACHE_ENTRIES, DESTRUCTIVE_FAULTS, KEY_BY_NAME, KEY_SPECS, MODES, READ_FROM, TARGET_OPTIONS,
+  CACHE_MODES, CLIENTS, CLIENT_SUPPORT, DEFAULT_CACHE_ENTRIES, DESTRUCTIVE_FAULTS, KEY_BY_NAME, SCALING_FAULTS, KEY_SPECS, MODES, READ_FROM, TARGET_OPTIONS,
   type CacheMode, type ClientName, type FaultKind, type Mode, type ReadFrom, type TargetOption,
 } from './keys.js';
 import { MIN_VERSIONED_PAYLOAD_BYTES, VERSION_BYTES } from '../workload/overwriter.js';
@@ -728,6 +728,13 @@ function checkFaultTargets(scenario: ScenarioPlan, targets: readonly TargetConfi
       throw new ConfigError(`FAULT=${kind} (from ${where}) kills or stops server processes, which cachebench does only to the local topologies it starts itself; ` +
         `${remote.map((t) => t.name).join(', ')} ${remote.length === 1 ? 'is' : 'are'} not one (set by ${remote.map((t) => `${t.name}_SERVERS`).join(', ')}). ` +
         'Fix: run it on local topologies (cachebench run --local REDIS_CLUSTER ...), or use FAULT=failover (a graceful CLUSTER FAILOVER) or FAULT=command with your own FAULT_COMMAND on these servers');
+    }
+  }
+  if (SCALING_FAULTS.includes(kind)) {
+    const other = targets.filter((t) => t.localTopology !== 'REDIS_CLUSTER');
+    if (other.length > 0) {
+      throw new ConfigError(`FAULT=${kind} (from ${where}) adds or removes nodes of the local Redis Cluster cachebench starts; ${other.map((t) => `${t.name}${t.localTopology !== undefined ? ` (${t.localTopology})` : ''}`).join(', ')} ${other.length === 1 ? 'is' : 'are'} not on it. ` +
+        'Fix: run it on --local REDIS_CLUSTER (and its client set-ups REDIS_CLUSTER_NEARCACHE, REDIS_CLUSTER_GLIDE) only');
     }
   }
   if (kind === 'failover' || kind === 'kill-replica') {

@@ -38,6 +38,7 @@ export interface FaultVerdict {
   readonly recoveryMs: number | null;
   /** Mean successful ops per second before the fault (the first second left out when there is time). */
   readonly preFaultOpsPerSec: number | null;
+  /** before: until the fault; during: from the fault to the window's end (or recovery) or the end of the fault's action, whichever is later; after: the rest. */
   readonly latency: { readonly before: PhaseLatency; readonly during: PhaseLatency; readonly after: PhaseLatency };
 }
 
@@ -76,9 +77,9 @@ function phase(buckets: readonly Bucket[], fromMs: number, toMs: number): PhaseL
 
 /**
  * Judges a fault run: `buckets` and `runs` as FaultHistory recorded them, `faultAtMs` when the fault was injected,
- * `endMs` when the timed part ended.
+ * `endMs` when the timed part ended, `actionEndMs` when the nemesis's action was over (default: at once).
  */
-export function judge(buckets: readonly Bucket[], runs: readonly FailureRun[], faultAtMs: number, endMs: number): FaultVerdict {
+export function judge(buckets: readonly Bucket[], runs: readonly FailureRun[], faultAtMs: number, endMs: number, actionEndMs = faultAtMs): FaultVerdict {
   // The window: failure runs that ended after the fault, merged while less than QUIET_MS separates them.
   const after = runs.filter((r) => r.lastEndMs >= faultAtMs);
   let windowStartMs: number | null = null;
@@ -122,7 +123,9 @@ export function judge(buckets: readonly Bucket[], runs: readonly FailureRun[], f
     }
   }
 
-  const duringEnd = windowEndMs ?? (recoveryMs !== null ? faultAtMs + recoveryMs : endMs);
+  // During: from the fault to the window's end (or recovery), and at least until the nemesis finished its action (a
+  // pause until SIGCONT, a restart until the server is back, a scaling event until its slots have moved).
+  const duringEnd = Math.min(endMs, Math.max(windowEndMs ?? (recoveryMs !== null ? faultAtMs + recoveryMs : endMs), actionEndMs));
   const windowBadReads = { missing: 0, mismatched: 0 };
   if (windowStartMs !== null) {
     const last = Math.min(buckets.length, Math.ceil((windowEndMs ?? endMs) / BUCKET_MS));

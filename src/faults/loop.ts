@@ -6,7 +6,7 @@ import { Tally } from '../workload/tally.js';
 import { AckedWrites, type WriteCheck } from './checker.js';
 import { FaultHistory } from './history.js';
 import { judge, timeline, type FaultVerdict, type Timeline } from './judge.js';
-import type { CommandOutcome, FaultEvent, FaultInjector } from './nemesis.js';
+import type { CommandOutcome, FaultEvent, FaultInjector, ScalingResult } from './nemesis.js';
 
 /**
  * After a failed op the loop waits this long before its next op, as an application's retry would: failures that come
@@ -31,6 +31,8 @@ export interface FaultResult extends FaultVerdict, WriteCheck {
   readonly runMs: number;
   /** When the fault was injected (ms after the measurement started); null if it never was (run cut short). */
   readonly injectedAtMs: number | null;
+  /** When the nemesis's action was over (SIGCONT sent, server restarted, slots moved); null if it never ran or ended after the run. */
+  readonly actionEndMs: number | null;
   /** What the nemesis did, in order. */
   readonly events: readonly FaultEvent[];
   /** How the servers were put back after the timed part (null: nothing to do). */
@@ -40,6 +42,10 @@ export interface FaultResult extends FaultVerdict, WriteCheck {
   readonly peakServerMemory: { readonly totalBytes: number; readonly maxBytes: number } | null;
   /** FAULT=command: how the command ended. */
   readonly command: CommandOutcome | null;
+  /** MOVED and ASK replies the cluster's nodes sent while the target ran (INFO errorstats; every client of this run); null: not a local cluster. */
+  readonly redirections: { readonly moved: number; readonly ask: number } | null;
+  /** add-node / remove-node: migration time, slots moved, slots per primary afterwards. */
+  readonly scaling: ScalingResult | null;
   /** The client's retry and reconnect settings for this run (they shape the window). */
   readonly clientRetries: string;
   readonly timeline: Timeline;
@@ -75,6 +81,8 @@ export interface FaultLoopOptions {
 export async function runFaultTarget(target: ConnectedTarget, params: CaseParams, controls: RunControls, options: FaultLoopOptions): Promise<FaultTargetResult> {
   const plan = controls.fault;
   const client = target.client;
+  // The servers' MOVED/ASK counts before the first op (a snapshot, on connections of its own).
+  const redirectionsSince = await options.injector?.redirections?.().catch(() => undefined);
   const startNs = now();
   const history = new FaultHistory(startNs);
   const elapsedMs = (): number => history.ms(now());
@@ -90,6 +98,7 @@ export async function runFaultTarget(target: ConnectedTarget, params: CaseParams
   };
   const injector = options.injector;
   let injection: Promise<void> | undefined;
+  let actionEndMs: number | null = null;
   let peak: { totalBytes: number; maxBytes: number } | null = null;
   const sample = (): void => {
     const m = injector?.memory?.();
@@ -100,7 +109,11 @@ export async function runFaultTarget(target: ConnectedTarget, params: CaseParams
     if (injector === undefined || options.signal?.aborted === true) return;
     history.faultAtMs = elapsedMs();
     writes.markFault();
-    injection = injector.inject(log).catch((error: unknown) => log(`the fault could not be made: ${error instanceof Error ? error.message : String(error)}`, false));
+    injection = injector.inject(log)
+      .catch((error: unknown) => log(`the fault could not be made: ${error instanceof Error ? error.message : String(error)}`, false))
+      .finally(() => {
+        actionEndMs = elapsedMs();
+      });
   }, plan.atMs);
   const memoryTimer = setInterval(sample, MEMORY_EVERY_MS);
   sample();
@@ -167,6 +180,8 @@ export async function runFaultTarget(target: ConnectedTarget, params: CaseParams
   const endMs = elapsedMs();
   await injection;
   sample();
+  // Counted before healing, which moves slots too.
+  const redirections = redirectionsSince === undefined ? null : await redirectionsSince().catch(() => null);
   await writes.stop();
   if (injector !== undefined) {
     try {
@@ -179,13 +194,14 @@ export async function runFaultTarget(target: ConnectedTarget, params: CaseParams
   }
   const check = await writes.finish();
   const faultAtMs = history.faultAtMs;
-  const verdict = judge(history.buckets, history.failureRuns, faultAtMs ?? endMs, endMs);
+  const verdict = judge(history.buckets, history.failureRuns, faultAtMs ?? endMs, endMs, Math.min(actionEndMs ?? endMs, endMs));
   const fault: FaultResult = {
     kind: plan.kind,
     plannedAtMs: plan.atMs,
     durationMs: plan.durationMs,
     runMs: Math.round(endMs),
     injectedAtMs: faultAtMs === null ? null : Math.round(faultAtMs),
+    actionEndMs: actionEndMs === null || actionEndMs > endMs ? null : Math.round(actionEndMs),
     events,
     healed,
     ...verdict,
@@ -193,6 +209,8 @@ export async function runFaultTarget(target: ConnectedTarget, params: CaseParams
     failedOps: { ...history.failed },
     peakServerMemory: peak,
     command: injector?.command?.() ?? null,
+    redirections,
+    scaling: injector?.scaling?.() ?? null,
     clientRetries: target.info.retries ?? 'not recorded',
     timeline: timeline(history.buckets),
   };

@@ -9,6 +9,15 @@ export interface FaultEvent {
   readonly ok: boolean;
 }
 
+/** What a scaling event (add-node, remove-node) did. */
+export interface ScalingResult {
+  readonly action: 'add-node' | 'remove-node';
+  readonly node: string;
+  readonly migrationMs: number;
+  readonly slotsMoved: number;
+  readonly balance: readonly { readonly node: string; readonly slots: number }[];
+}
+
 /** FAULT=command: how the user's command ended. */
 export interface CommandOutcome {
   readonly command: string;
@@ -33,6 +42,13 @@ export interface FaultInjector {
   memory?(): { readonly totalBytes: number; readonly maxBytes: number } | null;
   /** FAULT=command's outcome, once known. */
   readonly command?: () => CommandOutcome | null;
+  /**
+   * Takes a snapshot of the MOVED/ASK replies the servers have sent so far; calling the returned function later gives
+   * how many were sent in between (all clients of the servers). Local clusters only.
+   */
+  redirections?(): Promise<() => Promise<{ readonly moved: number; readonly ask: number }>>;
+  /** A scaling event's outcome (migration time, slots moved, balance), once done. */
+  readonly scaling?: () => ScalingResult | null;
   /** Stops anything still running (a fault command at the end of the run). */
   dispose?(): Promise<void>;
 }

@@ -4,6 +4,7 @@ import type { FaultInjector } from '../faults/nemesis.js';
 import { parseClusterNodes, primaryOfSlot, replicasOf, slotsText, type ClusterNode } from '../targets/cluster-nodes.js';
 import { adminCommand, waitUntil, type RedisServer } from './redis.js';
 import type { RunningTopology } from './topologies.js';
+import { addNode, redirectionCounts, redirectionsBetween, removeNodeEvent, type ScalingOutcome } from './scaling.js';
 
 /** How long healing may take (a restarted node rejoining, a replica resyncing) before it is reported as failed. */
 export const HEAL_WAIT_MS = 30_000;
@@ -77,6 +78,8 @@ export function localInjector(topology: RunningTopology, plan: FaultPlan, onResp
   let down: RedisServer | undefined;
   let paused: RedisServer | undefined;
   let restarting: Promise<void> | undefined;
+  let scaling: ScalingOutcome | null = null;
+  let undoScaling: (() => Promise<string>) | undefined;
   /** Puts a restarted server in its predecessor's place (and CPU placement, through onRespawn). */
   const replace = async (old: RedisServer, next: RedisServer): Promise<void> => {
     await onRespawn(next.process.pid);
@@ -88,6 +91,12 @@ export function localInjector(topology: RunningTopology, plan: FaultPlan, onResp
   const name = (s: RedisServer): string => `redis-server 127.0.0.1:${s.port} (pid ${s.process.pid})`;
   return {
     async inject(log) {
+      if (plan.kind === 'add-node' || plan.kind === 'remove-node') {
+        const event = await (plan.kind === 'add-node' ? addNode : removeNodeEvent)(topology, onRespawn, log);
+        scaling = event.outcome;
+        undoScaling = event.undo;
+        return;
+      }
       const { server, role } = await victim(topology, plan.kind);
       switch (plan.kind) {
         case 'kill-primary':
@@ -142,12 +151,25 @@ export function localInjector(topology: RunningTopology, plan: FaultPlan, onResp
         down = undefined;
         done.push(`started ${name(next)} again on its port (empty)`);
       }
+      if (undoScaling !== undefined) {
+        const undo = undoScaling;
+        undoScaling = undefined;
+        done.push(await undo());
+      }
       if (topology.name === 'REDIS_CLUSTER') await clusterHealthy(topology);
       else await Promise.all(topology.servers.map((s) => waitUntil(`redis-server on port ${s.port}`, HEAL_WAIT_MS, async () => (await adminCommand(s.port, 'PING')) === 'PONG')));
       return done.length > 0 ? done.join('; ') : null;
     },
     memory: () => topologyMemory(topology),
+    scaling: () => scaling,
+    ...(topology.name === 'REDIS_CLUSTER' ? { redirections: () => redirectionProbe(topology) } : {}),
   };
+}
+
+/** A snapshot of a cluster's MOVED/ASK counts; the function it returns gives those sent since. */
+export async function redirectionProbe(topology: RunningTopology): Promise<() => Promise<{ moved: number; ask: number }>> {
+  const before = await redirectionCounts(topology);
+  return async () => redirectionsBetween(before, await redirectionCounts(topology));
 }
 
 /** Resident memory of a topology's processes now: their total and the largest one. */

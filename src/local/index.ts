@@ -8,4 +8,5 @@ export { adminCommand, slotRange, startRedisCluster, startRedisServer, startRedi
 export { TOPOLOGIES, TOPOLOGY_DESCRIPTIONS, checkBinaries, startLocal, type LocalDeployment, type RunningTopology, type StartOptions, type TopologyName } from './topologies.js';
 export { STATE_FILE, readState, stopState, writeState, type LocalState } from './state.js';
 export { CPU_LAYOUTS, allowedCpus, parseCpuList, applyPlacement, defaultLayout, pinProcess, planPlacement, type CpuLayout, type Placement } from './placement.js';
-export { HEAL_WAIT_MS, localInjector, topologyMemory } from './faults.js';
+export { HEAL_WAIT_MS, localInjector, redirectionProbe, topologyMemory } from './faults.js';
+export { slotsMovedBy, redirectionsBetween, type ScalingOutcome } from './scaling.js';

@@ -94,6 +94,9 @@ export async function startRedisServer(options: StartRedisOptions): Promise<Redi
     const args = [
       '--port', String(port), '--bind', '127.0.0.1', '--protected-mode', 'yes',
       '--save', '', '--appendonly', 'no', '--dir', options.dir, '--logfile', log, '--daemonize', 'no',
+      // Its own RDB file: a replica's full sync writes one even without `save`, and in the shared folder a server
+      // started later (a restart, a node added) would load another's data and claim its slots.
+      '--dbfilename', `dump-${port}.rdb`,
       // A replica's first sync starts at once (the default waits 5 s for more replicas to join a diskless sync).
       '--repl-diskless-sync-delay', '0',
       ...(options.cluster ? ['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', String(options.nodeTimeoutMs ?? 5000)] : []),

@@ -26,6 +26,11 @@ export interface RunningTopology {
   readonly processes: ManagedProcess[];
   /** Its redis-server processes (cluster nodes, twemproxy's backends, the single server); replaced on restart too. */
   readonly servers: RedisServer[];
+  /**
+   * REDIS_CLUSTER: starts one more cluster-enabled server like the others (same folder, node timeout, ownership
+   * record, lifetime), not yet part of the cluster; the caller adds it to `servers` and `processes` (scaling.ts).
+   */
+  readonly startNode?: () => Promise<RedisServer>;
   readonly startMs: number;
 }
 
@@ -103,11 +108,16 @@ async function startOne(name: TopologyName, spawn: Spawn, options: StartOptions)
   switch (name) {
     case 'REDIS_CLUSTER': {
       const cluster = await startRedisCluster({ ...spawn, ...(options.nodeTimeoutMs !== undefined ? { nodeTimeoutMs: options.nodeTimeoutMs } : {}) });
+      const servers = [...cluster.nodes];
       return {
         name,
         settings: { REDIS_CLUSTER_SERVERS: cluster.nodes.map((n) => `${n.host}:${n.port}`).join(','), REDIS_CLUSTER_MODE: 'cluster' },
         processes: cluster.nodes.map((n) => n.process),
-        servers: [...cluster.nodes],
+        servers,
+        startNode: () => startRedisServer({
+          ...spawn, cluster: true, avoid: new Set(servers.map((n) => n.port)),
+          ...(options.nodeTimeoutMs !== undefined ? { nodeTimeoutMs: options.nodeTimeoutMs } : {}),
+        }),
         startMs: performance.now() - started,
       };
     }

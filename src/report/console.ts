@@ -7,7 +7,7 @@ export function renderConsole(doc: ResultsDocument): string {
   const out: string[] = [];
   for (const group of groupEntries(doc)) {
     const first = group.entries[0];
-    if (group.entries.some((e) => e.fault !== null)) {
+    if (group.entries.some((e) => e.fault != null)) {
       out.push(`${group.scenario.name}: ${describeParams(group.scenario.params)}, fault run (each target in turn), under failure:`);
       out.push(renderTable(group.entries, FAULT_COLUMNS));
       out.push(...faultDetails(group.entries, false));

@@ -32,25 +32,34 @@ export const FAULT_COLUMNS: readonly Column[] = [
   col('fault_window_ms', 'Window', 'count', 'fault.windowMs', true, (e) => e.fault?.windowMs ?? null, windowText),
   col('fault_failed_set', 'Failed SET', 'count', 'fault.failedOps.set', true, (e) => e.fault?.failedOps.set ?? null),
   col('fault_failed_get', 'Failed GET', 'count', 'fault.failedOps.get', true, (e) => e.fault?.failedOps.get ?? null),
-  col('fault_recovery_ms', 'Recovery', 'count', 'fault.recoveryMs', true, (e) => e.fault?.recoveryMs ?? null, (e) => (e.fault === null ? '–' : e.fault.recoveryMs === null ? 'not within the run' : seconds(e.fault.recoveryMs))),
+  col('fault_recovery_ms', 'Recovery', 'count', 'fault.recoveryMs', true, (e) => e.fault?.recoveryMs ?? null, (e) => (e.fault == null ? '–' : e.fault.recoveryMs === null ? 'not within the run' : seconds(e.fault.recoveryMs))),
   col('fault_p99', 'p99 before/during/after (ms)', 'text', 'fault.latency.{before,during,after}.p99Us', true,
-    (e) => (e.fault === null ? null : `${phaseP99(e.fault.latency.before)}/${phaseP99(e.fault.latency.during)}/${phaseP99(e.fault.latency.after)}`)),
-  col('fault_max_during_ms', 'Max during (ms)', 'text', 'fault.latency.during.maxUs', true, (e) => (e.fault === null ? null : msText(e.fault.latency.during.maxUs))),
+    (e) => (e.fault == null ? null : `${phaseP99(e.fault.latency.before)}/${phaseP99(e.fault.latency.during)}/${phaseP99(e.fault.latency.after)}`)),
+  col('fault_max_during_ms', 'Max during (ms)', 'text', 'fault.latency.during.maxUs', true, (e) => (e.fault == null ? null : msText(e.fault.latency.during.maxUs))),
   col('fault_acked_checked', 'Acked writes checked', 'count', 'fault.ackedWritesChecked', true, (e) => e.fault?.ackedWritesChecked ?? null),
   col('fault_lost_acked', 'Lost acked', 'count', 'fault.lostAckedWrites', true, (e) => e.fault?.lostAckedWrites ?? null),
   col('fault_acked_unchecked', 'Unchecked', 'count', 'fault.ackedWritesUnchecked', false, (e) => e.fault?.ackedWritesUnchecked ?? null),
   col('fault_pending_at_fault', 'Unread at fault', 'count', 'fault.pendingAtFault', false, (e) => e.fault?.pendingAtFault ?? null),
   col('fault_applied_unacked', 'Applied unacked', 'count', 'fault.appliedUnackedWrites', true, (e) => e.fault?.appliedUnackedWrites ?? null,
-    (e) => (e.fault === null ? '–' : `${e.fault.appliedUnackedWrites} of ${e.fault.unackedWritesChecked}`)),
+    (e) => (e.fault == null ? '–' : `${e.fault.appliedUnackedWrites} of ${e.fault.unackedWritesChecked}`)),
   col('fault_window_bad_reads', 'Bad reads in window', 'count', 'fault.windowBadReads.missing + mismatched', true,
-    (e) => (e.fault === null ? null : e.fault.windowBadReads.missing + e.fault.windowBadReads.mismatched)),
+    (e) => (e.fault == null ? null : e.fault.windowBadReads.missing + e.fault.windowBadReads.mismatched)),
+  { ...col('fault_redirections', 'MOVED/ASK', 'count', 'fault.redirections.moved + ask', true, (e) => (e.fault?.redirections == null ? null : e.fault.redirections.moved + e.fault.redirections.ask),
+    (e) => (e.fault?.redirections == null ? '–' : `${e.fault.redirections.moved}/${e.fault.redirections.ask}`)), showIf: (e) => e.fault?.redirections != null },
+  col('fault_moved', 'MOVED', 'count', 'fault.redirections.moved', false, (e) => e.fault?.redirections?.moved ?? null),
+  col('fault_ask', 'ASK', 'count', 'fault.redirections.ask', false, (e) => e.fault?.redirections?.ask ?? null),
+  { ...col('fault_migration_ms', 'Migration', 'count', 'fault.scaling.migrationMs', true, (e) => e.fault?.scaling?.migrationMs ?? null,
+    (e) => (e.fault?.scaling == null ? '–' : `${e.fault.scaling.slotsMoved} slots in ${seconds(e.fault.scaling.migrationMs)}`)), showIf: (e) => e.fault?.scaling != null },
+  col('fault_slots_moved', 'Slots moved', 'count', 'fault.scaling.slotsMoved', false, (e) => e.fault?.scaling?.slotsMoved ?? null),
+  { ...col('fault_slot_balance', 'Slots per primary after', 'text', 'fault.scaling.balance[].slots', true, (e) => (e.fault?.scaling == null ? null : e.fault.scaling.balance.map((b) => b.slots).join('/'))),
+    showIf: (e) => e.fault?.scaling != null },
   col('fault_peak_server_rss_bytes', 'Peak server RSS', 'count', 'fault.peakServerMemory.maxBytes', true, (e) => e.fault?.peakServerMemory?.maxBytes ?? null,
     (e) => (e.fault?.peakServerMemory == null ? '–' : mib(e.fault.peakServerMemory.maxBytes))),
 ];
 
 /** Lines under the table: each target's timeline as a sparkline, what the nemesis did, the client's retry settings. */
 export function faultDetails(entries: readonly ResultEntry[], markdown: boolean): string[] {
-  const faulted = entries.filter((e) => e.fault !== null);
+  const faulted = entries.filter((e) => e.fault != null);
   if (faulted.length === 0) return [];
   const width = Math.max(...faulted.map((e) => e.target.name.length));
   const lines: string[] = [];

@@ -67,7 +67,7 @@ export function renderMarkdown(doc: ResultsDocument): string {
     for (const group of groupEntries(doc).filter((g) => g.scenario.name === scenario.name)) {
       const first = group.entries[0];
       out.push(`### ${describeParams(group.scenario.params)}`, '');
-      if (group.entries.some((e) => e.fault !== null)) {
+      if (group.entries.some((e) => e.fault != null)) {
         const f = first?.fault;
         out.push(`Fault run: each target in turn runs the seed loop's shape for ${f ? (f.runMs / 1000).toFixed(0) : '?'} s with FAULT=${f?.kind ?? '?'} at ${f ? (f.plannedAtMs / 1000).toFixed(1) : '?'} s; servers are healed before the next target. A failed op is recorded and the loop goes on.`, '');
         out.push('#### Under failure', '', renderTable(group.entries, FAULT_COLUMNS), '');

@@ -340,7 +340,7 @@ export function buildDocument(run: RunResult, explicitBaseline: string | undefin
  */
 export function entryFailures(e: ResultEntry): string[] {
   const out: string[] = [];
-  if (e.fault !== null) {
+  if (e.fault != null) {
     // A fault run that completes as designed passes with failed ops and missing reads (they are its result; gate
     // them with --max-lost-writes / --max-window). Wrong bytes are a routing or data bug, never part of the design.
     if (e.verification.mismatched > 0) out.push(`${e.target.name}: ${e.verification.mismatched} mismatched reads`);

@@ -3,6 +3,7 @@ import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
+import { connect as connectSocket, type Socket } from 'node:net';
 import type { ResultEntry, ResultsDocument } from '../../src/report/index.js';
 import { keySlot } from '../../src/targets/ioredis.js';
 import { runCli } from '../helpers/cli.js';
@@ -72,35 +73,35 @@ describe('fault runs on local topologies', () => {
 
   it('REDIS_SINGLE restart-primary without persistence: exactly the acknowledged writes the server still held at the restart are lost', async () => {
     const { tmp, cwd } = sandbox('restart');
-    // The test's own log: every SET and DEL the server received, from MONITOR, until the kill closes it.
+    // The test's own log: every SET and DEL the server received, from MONITOR (read off a plain socket), until the kill
+    // closes it. Each line is `+<time> [0 <client>] "<command>" "<key>" ...`; values are escaped, so a line holds no CRLF.
     const held = new Set<string>();
     let last: string | undefined;
-    let monitor: Redis | undefined;
-    let attaching: Promise<void> | undefined;
+    let monitor: Socket | undefined;
     const result = await runCli(['run', '--local', 'REDIS_SINGLE', '--out', join(cwd, 'results')], {
       cwd, timeoutMs: 90_000,
       env: { TMPDIR: tmp, ...WORKLOAD, READ_RATIO: '30', FAULT: 'restart-primary', FAULT_AT: '4', FAULT_DURATION: '1', DURATION: '8', OP_TIMEOUT_MS: '500' },
       onStderr: (text) => {
         const port = /REDIS_SINGLE: standalone.*127\.0\.0\.1:(\d+)/.exec(text)?.[1];
-        if (port === undefined || attaching !== undefined) return;
-        attaching = (async () => {
-          monitor = new Redis({ port: Number(port), host: '127.0.0.1', retryStrategy: () => null, lazyConnect: true });
-          monitor.on('error', () => undefined);
-          const feed = await monitor.monitor();
-          feed.on('error', () => undefined);
-          feed.on('monitor', (_time: string, args: string[]) => {
-            const [command, key] = args;
-            if (key === undefined || !key.startsWith('cachebench:')) return;
-            if (command?.toLowerCase() === 'set') {
-              held.add(key);
-              last = key;
-            } else if (command?.toLowerCase() === 'del') held.delete(key);
-          });
-        })();
+        if (port === undefined || monitor !== undefined) return;
+        monitor = connectSocket(Number(port), '127.0.0.1', () => monitor?.write('MONITOR\r\n'));
+        let partial = '';
+        monitor.on('error', () => undefined); // the kill resets it
+        monitor.on('data', (chunk: Buffer) => {
+          const lines = (partial + chunk.toString('latin1')).split('\r\n');
+          partial = lines.pop() ?? '';
+          for (const line of lines) {
+            const m = /^\+[\d.]+ \[\d+ [^\]]+\] "(\w+)" "(cachebench:[^"]+)"/.exec(line);
+            if (m === null) continue;
+            if (m[1]?.toLowerCase() === 'set') {
+              held.add(m[2] as string);
+              last = m[2];
+            } else if (m[1]?.toLowerCase() === 'del') held.delete(m[2] as string);
+          }
+        });
       },
     });
-    await attaching;
-    monitor?.disconnect();
+    monitor?.destroy();
     assert.equal(result.code, 0, result.stderr);
     const f = faultOf(docOf(result.stdout, cwd).results[0]);
     assert.ok(held.size > 50, `the log saw only ${held.size} keys held at the restart`);
@@ -179,5 +180,32 @@ describe('fault runs on servers cachebench did not start', () => {
       out.remove();
       await single.stop();
     }
+  });
+});
+
+describe('scaling events on the local cluster', () => {
+  it('add-node under load: the run completes, redirections are counted, every read verified, and the new primary owns slots', async () => {
+    const { tmp, cwd } = sandbox('add-node');
+    const result = await runCli(['run', '--local', 'REDIS_CLUSTER', '--out', join(cwd, 'results')],
+      { cwd, env: { TMPDIR: tmp, ...WORKLOAD, FAULT: 'add-node', FAULT_AT: '1', DURATION: '12' }, timeoutMs: 120_000 });
+    assert.equal(result.code, 0, result.stderr);
+    const e = docOf(result.stdout, cwd).results[0];
+    const f = faultOf(e);
+    assert.equal(e?.verification.missing, 0);
+    assert.equal(e?.verification.mismatched, 0);
+    assert.equal(e?.verification.verified, e?.verification.reads);
+    assert.equal(f.lostAckedWrites, 0);
+    assert.ok(f.redirections !== null && f.redirections.moved + f.redirections.ask > 0, JSON.stringify(f.redirections));
+    const scaling = f.scaling;
+    assert.ok(scaling !== null && scaling.action === 'add-node', JSON.stringify(scaling));
+    // redis-cli evens the 16384 slots out over four primaries, the new one included.
+    assert.equal(scaling.balance.length, 4);
+    assert.ok(scaling.balance.some((b) => b.node === scaling.node && b.slots > 3000), JSON.stringify(scaling.balance));
+    assert.equal(scaling.balance.reduce((n, b) => n + b.slots, 0), 16384);
+    assert.equal(scaling.slotsMoved, scaling.balance.find((b) => b.node === scaling.node)?.slots);
+    assert.ok(scaling.migrationMs > 0 && f.actionEndMs !== null, 'the migration ended after the run');
+    assert.match(f.healed ?? '', /moved the slots of 127\.0\.0\.1:\d+ back and removed it/);
+    assert.match(result.stdout, /MOVED\/ASK/);
+    assertNothingLeft(tmp);
   });
 });

@@ -251,7 +251,8 @@ describe('the shipped scenario files', () => {
     const dir = fileURLToPath(new URL('scenarios/', repo));
     const files = readdirSync(dir).filter((f) => f.endsWith('.yaml'));
     assert.ok(files.includes('seed-near-cache.yaml'), files.join(', '));
-    for (const file of files) {
+    // The failover-* fault scenarios need local topologies: config-faults.test.ts resolves them.
+    for (const file of files.filter((f) => !f.startsWith('failover-'))) {
       const plan = resolveConfig({ scenarioFiles: [join(dir, file)], env: { X_SERVERS: '127.0.0.1:6379' }, envVars: [], flags: {} });
       assert.ok((plan.scenarios[0]?.cases.length ?? 0) > 0, file);
     }
