@@ -9,7 +9,7 @@ import { EXIT, fail } from './exit.js';
 import { compareCommand, type CompareArgs } from './gate.js';
 import { downCommand, statusCommand, upCommand } from './local.js';
 import { runCommand, type RunArgs } from './run.js';
-import { LOCAL_TARGETS } from './validate.js';
+import { LOCAL_TARGETS, OPTIONAL_LOCAL_TARGETS } from './validate.js';
 
 function addScenarioFlags(y: Argv): Argv {
   let out = y;
@@ -43,7 +43,7 @@ async function main(argv: readonly string[]): Promise<number> {
             .option('envVars', { type: 'string', array: true, describe: 'KEY:VALUE items as in BenchmarkDotNet (split at the first colon)' })
             .option('targets', { type: 'string', describe: 'comma-separated target names: selects and orders targets' })
             .option('baseline', { type: 'string', describe: 'target that Percent is relative to (default: the fastest)' })
-            .option('local', { type: 'string', array: true, describe: `start local targets for this run (default all: ${LOCAL_TARGETS.map((t) => t.name).join(' ')}; a client set-up such as REDIS_CLUSTER_NEARCACHE shares its topology's servers); --no-local: never start them (no targets is then an error, as with CI=true)` })
+            .option('local', { type: 'string', array: true, describe: `start local targets for this run (default all: ${LOCAL_TARGETS.map((t) => t.name).join(' ')}; a client set-up such as REDIS_CLUSTER_NEARCACHE shares its topology's servers; only by name: ${OPTIONAL_LOCAL_TARGETS.map((t) => t.name).join(' ')}); --no-local: never start them (no targets is then an error, as with CI=true)` })
             .option('cluster-node-timeout', { type: 'number', default: 5000, describe: 'cluster-node-timeout (ms) of the local REDIS_CLUSTER' })
             .option('out', { type: 'string', default: 'results', describe: 'folder for <runId>/report.md, results.csv, results.json' })
             .option('quiet', { type: 'boolean', default: false, describe: 'no progress on stderr' })
