@@ -136,6 +136,9 @@ function withDeadline<T>(op: Promise<T>, ms: number, server: () => string): Prom
   });
 }
 
+/** Times a SET+WAIT pair is sent again after MOVED/ASK (with the slot map refreshed in between). */
+const MAX_WAIT_REDIRECTS = 5;
+
 function wrap(redis: Redis | Cluster, config: TargetConfig, controls: RunControls): CacheClient {
   const fallback = config.servers.map((s) => s.display).join(',');
   const waitFor = config.waitReplicas;
@@ -153,7 +156,24 @@ function wrap(redis: Redis | Cluster, config: TargetConfig, controls: RunControl
         return;
       }
       // WAIT on the SET's own connection: a pipeline goes to the key's node (WAIT has no key of its own).
-      const results = await bounded(redis.pipeline().set(key, value, 'EX', ttlSeconds).call('WAIT', waitFor, waitMs).exec(), key).catch(failed(key));
+      let results: [Error | null, unknown][] | null = null;
+      const giveUpAt = performance.now() + controls.opTimeoutMs;
+      for (let attempt = 1; ; attempt++) {
+        results = await bounded(redis.pipeline().set(key, value, 'EX', ttlSeconds).call('WAIT', waitFor, waitMs).exec(), key).catch(failed(key));
+        if (!(redis instanceof Cluster)) break;
+        // ioredis follows MOVED/ASK in a pipeline only when every command got it, and retries nothing else; WAIT has no
+        // key and answers from the node it reached. So a stale slot map (after a failover or a slot migration) is
+        // refreshed here and the pair sent again; in a fault run CLUSTERDOWN and TRYAGAIN are retried every 100 ms, as
+        // the cluster client retries a single command, until the op's deadline.
+        const message = results?.[0]?.[0]?.message ?? '';
+        if (/^(MOVED|ASK) /.test(message) && attempt < MAX_WAIT_REDIRECTS) {
+          await new Promise<void>((resolve) => {
+            redis.refreshSlotsCache(() => resolve());
+          });
+        } else if (controls.resilient === true && /^(CLUSTERDOWN|TRYAGAIN) /.test(message) && performance.now() + 100 < giveUpAt) {
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        } else break;
+      }
       for (const [error] of results ?? []) if (error !== null) failed(key)(error);
       const acknowledged = Number(results?.[1]?.[1]);
       if (!(acknowledged >= waitFor)) throw new WaitShortfallError(serverOf(redis, key, fallback), acknowledged, waitFor, waitMs);
