@@ -3,7 +3,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { mean } from 'simple-statistics';
-import { COLUMNS, type ResultsDocument } from '../../src/report/index.js';
+import { CSV_COLUMNS, type ResultsDocument } from '../../src/report/index.js';
 import { runCli } from '../helpers/cli.js';
 import { cluster, connect, scanKeys, standalone, tempDir } from '../helpers/servers.js';
 
@@ -89,7 +89,7 @@ describe('the seed experiment through the CLI', () => {
     // The three files and the console show the same table.
     assert.deepEqual(readdirSync(dir).sort(), ['report.md', 'results.csv', 'results.json']);
     const csv = readFileSync(join(dir, 'results.csv'), 'utf8').trim().split('\n');
-    assert.equal(csv[0], COLUMNS.map((c) => c.id).join(','));
+    assert.equal(csv[0], CSV_COLUMNS.map((c) => c.id).join(','));
     assert.equal(csv.length, 3);
     const report = readFileSync(join(dir, 'report.md'), 'utf8');
     for (const text of ['## Environment', '| REDIS  |', 'Mean', 'Error', 'StdDev', 'Percent', 'xychart-beta', 'READ_RATIO | 100 | --envVars']) {
