@@ -1,37 +1,19 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { connect as connectSocket, type Socket } from 'node:net';
 import type { ResultEntry, ResultsDocument } from '../../src/report/index.js';
 import { keySlot } from '../../src/targets/ioredis.js';
 import { runCli } from '../helpers/cli.js';
-import { processesMentioning } from '../helpers/procs.js';
+import { assertNothingLeft, docOf, sandbox as sandboxIn } from '../helpers/local.js';
 import { commandCount, connectionsReceived, standalone, tempDir } from '../helpers/servers.js';
 
 const root = tempDir('cachebench-faulttest-');
 after(() => root.remove());
 
-/** A fresh TMPDIR and working folder: every local server's files (and so its command line) live below the TMPDIR. */
-function sandbox(name: string): { tmp: string; cwd: string } {
-  const tmp = join(root.dir, name, 'tmp');
-  const cwd = join(root.dir, name, 'cwd');
-  mkdirSync(tmp, { recursive: true });
-  mkdirSync(cwd, { recursive: true });
-  return { tmp, cwd };
-}
-
-function docOf(stdout: string, cwd: string): ResultsDocument {
-  const dir = /Report: (.*)report\.md/.exec(stdout)?.[1];
-  assert.ok(dir, stdout);
-  return JSON.parse(readFileSync(resolve(cwd, dir, 'results.json'), 'utf8')) as ResultsDocument;
-}
-
-function assertNothingLeft(tmp: string): void {
-  assert.deepEqual(processesMentioning(tmp), [], 'a server process outlived the run');
-  assert.deepEqual(readdirSync(tmp), [], 'a temporary folder outlived the run');
-}
+const sandbox = (name: string): { tmp: string; cwd: string } => sandboxIn(root.dir, name);
 
 function faultOf(e: ResultEntry | undefined): NonNullable<ResultEntry['fault']> {
   assert.ok(e?.fault, 'no fault result');

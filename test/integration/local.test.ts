@@ -9,33 +9,15 @@ import type { ResultsDocument } from '../../src/report/index.js';
 import { LOCAL_TARGETS } from '../../src/cli/validate.js';
 import { runCli } from '../helpers/cli.js';
 import { processesMentioning, waitUntilNoneMention } from '../helpers/procs.js';
+import { assertNothingLeft, docOf, sandbox as sandboxIn } from '../helpers/local.js';
 import { tempDir } from '../helpers/servers.js';
 
 const root = tempDir('cachebench-localtest-');
 after(() => root.remove());
 
-/** A fresh TMPDIR for the CLI: every local server's files (and so its command line) live below it. */
-function sandbox(name: string): { tmp: string; cwd: string } {
-  const tmp = join(root.dir, name, 'tmp');
-  const cwd = join(root.dir, name, 'cwd');
-  mkdirSync(tmp, { recursive: true });
-  mkdirSync(cwd, { recursive: true });
-  return { tmp, cwd };
-}
+const sandbox = (name: string): { tmp: string; cwd: string } => sandboxIn(root.dir, name);
 
 const SMALL = { READ_RATIO: '5', WRITE_COUNT: '5', PAYLOAD_BYTES: '500', MIN_ITERATIONS: '3', MAX_ITERATIONS: '3', WARMUP_ITERATIONS: '1' };
-
-/** The run's results.json; the printed report path is relative to the CLI's working directory `cwd`. */
-function docOf(stdout: string, cwd: string): ResultsDocument {
-  const dir = /Report: (.*)report\.md/.exec(stdout)?.[1];
-  assert.ok(dir, stdout);
-  return JSON.parse(readFileSync(resolve(cwd, dir, 'results.json'), 'utf8')) as ResultsDocument;
-}
-
-function assertNothingLeft(tmp: string): void {
-  assert.deepEqual(processesMentioning(tmp), [], 'a server process outlived the run');
-  assert.deepEqual(readdirSync(tmp), [], 'a temporary folder outlived the run');
-}
 
 describe('local topologies through run --local', () => {
   for (const topology of TOPOLOGIES) {

@@ -4,24 +4,15 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { ConfigError } from '../../src/config/errors.js';
-import { resolveConfig, type ConfigInput, type LocalTargetSpec } from '../../src/config/resolve.js';
+import { resolveConfig, type LocalTargetSpec } from '../../src/config/resolve.js';
 import { LOCAL_TARGETS, validateRun, type RunArgs } from '../../src/cli/validate.js';
 import { faultGate } from '../../src/compare/index.js';
 import type { ResultsDocument } from '../../src/report/index.js';
+import { input, rejects } from '../helpers/config.js';
 import { tempDir } from '../helpers/servers.js';
 
 const SCENARIOS = fileURLToPath(new URL('../../../scenarios/', import.meta.url));
 const CLUSTER: LocalTargetSpec[] = LOCAL_TARGETS.filter((t) => (t.topology ?? t.name) === 'REDIS_CLUSTER');
-const input = (over: Partial<ConfigInput>): ConfigInput => ({ scenarioFiles: [], env: {}, envVars: [], flags: {}, ...over });
-
-function rejects(over: Partial<ConfigInput>, ...fragments: string[]): void {
-  assert.throws(() => resolveConfig(input(over)), (error: unknown) => {
-    assert.ok(error instanceof ConfigError, `expected ConfigError, got ${String(error)}`);
-    for (const f of fragments) assert.ok(error.message.includes(f), `message ${JSON.stringify(error.message)} lacks ${JSON.stringify(f)}`);
-    assert.match(error.message, /Fix: /);
-    return true;
-  });
-}
 
 describe('fault-run configuration', () => {
   it('every shipped scenario resolves; the failover ones are fault runs with their schedule in ms', () => {

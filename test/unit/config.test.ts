@@ -7,6 +7,7 @@ import { parseEnvVarsItems, resolveConfig, type ConfigInput } from '../../src/co
 import { parseServers } from '../../src/config/servers.js';
 import { bindLocalServers } from '../../src/config/resolve.js';
 import { clearSecrets, redactSecrets } from '../../src/config/redact.js';
+import { input, rejects } from '../helpers/config.js';
 import { tempDir } from '../helpers/servers.js';
 
 const tmp = tempDir('cachebench-config-');
@@ -15,18 +16,6 @@ function scenarioFile(name: string, text: string): string {
   const file = join(tmp.dir, name);
   writeFileSync(file, text);
   return file;
-}
-
-const input = (over: Partial<ConfigInput>): ConfigInput => ({ scenarioFiles: [], env: {}, envVars: [], flags: {}, ...over });
-
-/** Asserts that resolving fails with a ConfigError whose message has every fragment. */
-function rejects(over: Partial<ConfigInput>, ...fragments: string[]): void {
-  assert.throws(() => resolveConfig(input(over)), (error: unknown) => {
-    assert.ok(error instanceof ConfigError, `expected ConfigError, got ${String(error)}`);
-    for (const f of fragments) assert.ok(error.message.includes(f), `message ${JSON.stringify(error.message)} lacks ${JSON.stringify(f)}`);
-    assert.match(error.message, /Fix: /);
-    return true;
-  });
 }
 
 describe('--envVars', () => {
