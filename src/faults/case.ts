@@ -48,7 +48,21 @@ export async function runFaultCase(targets: readonly ConnectedTarget[], params: 
     const name = target.config.name;
     options.onProgress?.({ kind: 'fault-target', target: name, index: index + 1, of: targets.length, runMs: controls.fault.runMs });
     // The checker reads acknowledged writes back on a connection of its own: same driver, cache off, primaries.
-    const checker: CacheClient = (await driverFor(target.config.client).connect({ ...target.config, cache: 'off', readFrom: 'primary' }, controls, target.probe)).client;
+    let checker: CacheClient;
+    try {
+      checker = (await driverFor(target.config.client).connect({ ...target.config, cache: 'off', readFrom: 'primary' }, controls, target.probe)).client;
+    } catch (error: unknown) {
+      // The servers did not come back whole from the previous target's fault: this target cannot be measured.
+      const message = `could not connect the checker: ${error instanceof Error ? error.message : String(error)}`;
+      options.onProgress?.({ kind: 'target-errored', target: name, error: message });
+      results.push({
+        name, state: 'errored', error: message, samplesMs: [], roundSamplesMs: [],
+        ops: { set: { count: 0, errors: 0 }, get: { count: 0, errors: 0 } },
+        verification: { reads: 0, verified: 0, missing: 0, mismatched: 0 }, iterations: { warmup: 0, measured: 0, failed: 0 },
+        errors: {}, undeletedKeys: 0, invocations: 0, pilotMs: null,
+      });
+      continue;
+    }
     try {
       const run = await runFaultTarget(target, params, controls, {
         keyPrefix: options.keyPrefix,

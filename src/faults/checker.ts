@@ -140,18 +140,23 @@ export class AckedWrites {
     }
   }
 
-  /** Reads back `batch` with CONCURRENCY reads in flight; returns the writes whose reads failed. */
-  async #checkAll(batch: readonly Written[], check: (w: Written) => Promise<boolean>): Promise<Written[]> {
+  /**
+   * Reads back `batch` with CONCURRENCY reads in flight; returns the writes not judged (their reads failed, or they
+   * were not tried), oldest first. A pass stops taking writes once `halt()` says so — in the rolling check after the
+   * first failed read (the server is not answering: trying hundreds of writes at an op deadline each would hold up
+   * Ctrl-C and healing), at the final check's deadline, or when the check is stopped.
+   */
+  async #checkAll(batch: readonly Written[], check: (w: Written) => Promise<boolean>, halt: (failedAny: boolean) => boolean): Promise<Written[]> {
     const failed: Written[] = [];
     let next = 0;
     const worker = async (): Promise<void> => {
-      while (next < batch.length) {
+      while (next < batch.length && !halt(failed.length > 0)) {
         const w = batch[next++] as Written;
         if (!(await check(w))) failed.push(w);
       }
     };
     await Promise.all(Array.from({ length: Math.min(CONCURRENCY, batch.length) }, worker));
-    return failed;
+    return [...failed, ...batch.slice(next)];
   }
 
   async #roll(): Promise<void> {
@@ -161,8 +166,8 @@ export class AckedWrites {
     if (due === 0) return;
     const batch = this.#pending.slice(0, due);
     this.#pending = this.#pending.slice(due);
-    const failed = await this.#checkAll(batch, (w) => this.#check(w));
-    // Writes whose reads failed go back to the front, oldest first, and are read again on a later pass.
+    const failed = await this.#checkAll(batch, (w) => this.#check(w), (failedAny) => failedAny || this.#stopped);
+    // Writes whose reads failed (or were not tried) go back to the front and are read again on a later pass.
     if (failed.length > 0) this.#pending = [...failed, ...this.#pending];
   }
 
@@ -176,7 +181,7 @@ export class AckedWrites {
     let left = this.#pending;
     this.#pending = [];
     while (left.length > 0) {
-      left = await this.#checkAll(left, (w) => this.#check(w));
+      left = await this.#checkAll(left, (w) => this.#check(w), () => Date.now() >= end);
       if (left.length === 0 || Date.now() >= end) break;
       await sleep(200);
     }
@@ -196,7 +201,7 @@ export class AckedWrites {
         if (value !== null && digest(value).equals(w.digest)) this.#applied++;
         await this.#delete(w.key);
         return true;
-      });
+      }, () => Date.now() >= end);
       if (unacked.length === 0 || Date.now() >= end) break;
       await sleep(200);
     }

@@ -173,12 +173,21 @@ export async function runFaultTarget(target: ConnectedTarget, params: CaseParams
         } else tally.verified++;
       }
     }
+  } catch (error: unknown) {
+    // Not an op's failure (those are caught above): heal before giving up, so no server stays stopped or down.
+    clearTimeout(faultTimer);
+    clearInterval(memoryTimer);
+    await writes.stop();
+    await injector?.heal().catch(() => null);
+    await injector?.dispose?.();
+    throw error;
   } finally {
     clearTimeout(faultTimer);
     clearInterval(memoryTimer);
   }
   const endMs = elapsedMs();
-  await injection;
+  // Interrupted (Ctrl-C): heal at once (SIGCONT, restart) rather than wait out the fault's own schedule.
+  if (options.signal?.aborted !== true) await injection;
   sample();
   // Counted before healing, which moves slots too.
   const redirections = redirectionsSince === undefined ? null : await redirectionsSince().catch(() => null);
@@ -190,6 +199,7 @@ export async function runFaultTarget(target: ConnectedTarget, params: CaseParams
       healed = `healing failed: ${error instanceof Error ? error.message : String(error)}`;
       log(healed, false);
     }
+    await injection;
     await injector.dispose?.();
   }
   const check = await writes.finish();

@@ -9,8 +9,6 @@ import { addNode, redirectionCounts, redirectionsBetween, removeNodeEvent, type 
 /** How long healing may take (a restarted node rejoining, a replica resyncing) before it is reported as failed. */
 export const HEAL_WAIT_MS = 30_000;
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
 /** Resident memory of a process in bytes (VmRSS), or 0 once it is gone. */
 function rssBytes(pid: number): number {
   try {
@@ -79,6 +77,15 @@ export function localInjector(topology: RunningTopology, plan: FaultPlan, onResp
   let paused: RedisServer | undefined;
   let restarting: Promise<void> | undefined;
   let scaling: ScalingOutcome | null = null;
+  /** Ends the wait of a pause or a restart at once: healing (also on Ctrl-C) does not wait out FAULT_DURATION. */
+  let cutShort: (() => void) | undefined;
+  const waitFaultDuration = (): Promise<void> => new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, plan.durationMs);
+    cutShort = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+  });
   let undoScaling: (() => Promise<string>) | undefined;
   /** Puts a restarted server in its predecessor's place (and CPU placement, through onRespawn). */
   const replace = async (old: RedisServer, next: RedisServer): Promise<void> => {
@@ -109,7 +116,7 @@ export function localInjector(topology: RunningTopology, plan: FaultPlan, onResp
           process.kill(server.process.pid, 'SIGSTOP');
           paused = server;
           log(`SIGSTOP ${name(server)}, ${role}`, true);
-          await sleep(plan.durationMs);
+          await waitFaultDuration();
           if (paused === server) {
             process.kill(server.process.pid, 'SIGCONT');
             paused = undefined;
@@ -122,7 +129,7 @@ export function localInjector(topology: RunningTopology, plan: FaultPlan, onResp
           const killedAt = performance.now();
           log(`SIGKILL ${name(server)}, ${role}`, true);
           restarting = (async () => {
-            await sleep(plan.durationMs);
+            await waitFaultDuration();
             if (down !== server) return;
             const next = await server.respawn();
             await replace(server, next);
@@ -138,6 +145,7 @@ export function localInjector(topology: RunningTopology, plan: FaultPlan, onResp
     },
     async heal() {
       const done: string[] = [];
+      cutShort?.();
       if (paused !== undefined) {
         process.kill(paused.process.pid, 'SIGCONT');
         done.push(`SIGCONT ${name(paused)}`);

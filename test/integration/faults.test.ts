@@ -191,3 +191,26 @@ describe('scaling events on the local cluster', () => {
     assertNothingLeft(tmp);
   });
 });
+
+describe('fault runs interrupted', () => {
+  it('Ctrl-C during a pause resumes the server at once (no wait for FAULT_DURATION), exits 130 and leaves nothing', async () => {
+    const { tmp, cwd } = sandbox('interrupt');
+    let sentAt: number | undefined;
+    const result = await runCli(['run', '--local', 'REDIS_SINGLE', '--out', join(cwd, 'results')], {
+      cwd, timeoutMs: 60_000,
+      env: { TMPDIR: tmp, ...WORKLOAD, FAULT: 'pause-primary', FAULT_AT: '1', FAULT_DURATION: '20', DURATION: '30', OP_TIMEOUT_MS: '500' },
+      onStderr: (text, child) => {
+        if (sentAt === undefined && /SIGSTOP redis-server/.test(text)) {
+          sentAt = Date.now();
+          setTimeout(() => child.kill('SIGINT'), 500);
+        }
+      },
+    });
+    assert.equal(result.code, 130, result.stderr);
+    assert.ok(sentAt !== undefined, 'the pause never came');
+    // Healing sends SIGCONT instead of waiting out the 20 s pause; keys are deleted and servers stopped within seconds.
+    assert.ok(Date.now() - sentAt < 10_000, `exit ${Date.now() - sentAt} ms after the pause began`);
+    assert.match(result.stdout, /REDIS_SINGLE after the run: SIGCONT redis-server/);
+    assertNothingLeft(tmp);
+  });
+});
