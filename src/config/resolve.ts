@@ -512,6 +512,9 @@ function cartesian(settings: ReadonlyMap<string, Setting>): CaseParams[] {
 
 const MAX_ITERATION_BYTES = 1024 * 1024 * 1024;
 
+/** How long a fault run's keys must outlive DURATION: healing (up to 30 s) and the final check (10 s), with room to spare. */
+const FAULT_TTL_MARGIN_S = 60;
+
 /** FAULT and its timing, checked against each other (not yet against the targets: see checkFaultTargets). */
 function faultPlan(settings: ReadonlyMap<string, Setting>): FaultPlan {
   const get = (key: string): Setting => settings.get(key) as Setting;
@@ -540,6 +543,18 @@ function faultPlan(settings: ReadonlyMap<string, Setting>): FaultPlan {
   if ((kind === 'pause-primary' || kind === 'restart-primary') && plan.atMs + plan.durationMs >= plan.runMs) {
     const d = get('FAULT_DURATION');
     throw badValue('FAULT_DURATION', d.value, d.source, `FAULT_AT=${String(at.value)} s + FAULT_DURATION ends at or after DURATION=${String(duration.value)} s (${describeSource(duration.source)}), so the run would not see the server come back`, 'raise DURATION or lower FAULT_AT / FAULT_DURATION');
+  }
+  if (plan.atMs < 1000) {
+    throw badValue('FAULT_AT', at.value, at.source, 'a fault run needs at least 1 s before the fault: the throughput recovery is measured against', 'set FAULT_AT to 1 or more (the shipped scenarios use 10)');
+  }
+  const actionEndMs = plan.atMs + (kind === 'pause-primary' || kind === 'restart-primary' ? plan.durationMs : 0);
+  if (plan.runMs - actionEndMs < 2000) {
+    throw badValue('DURATION', duration.value, duration.source, `it leaves ${((plan.runMs - actionEndMs) / 1000).toFixed(1)} s after the fault${actionEndMs > plan.atMs ? ' ends' : ''}: too little to see a window close (it needs a full second without failures) or throughput recover`, 'give DURATION at least a few seconds more than FAULT_AT (+ FAULT_DURATION)');
+  }
+  const ttl = get('KEY_TTL');
+  const minTtl = Math.ceil(plan.runMs / 1000) + FAULT_TTL_MARGIN_S;
+  if ((ttl.value as number) < minTtl) {
+    throw badValue('KEY_TTL', ttl.value, ttl.source, `in a fault run a write may wait to be read back until after the run (failed SETs always do, then healing and the final check): keys must outlive DURATION=${String(duration.value)} s (${describeSource(duration.source)}) by ${FAULT_TTL_MARGIN_S} s, or the harness's own expiries would count as lost writes`, `set KEY_TTL to ${minTtl} or more, or shorten DURATION`);
   }
   const overwrite = get('OVERWRITE_RATE');
   if ((overwrite.value as number) > 0) {
@@ -706,6 +721,12 @@ export function resolveConfig(input: ConfigInput): RunPlan {
     return plan;
   });
   for (const scenario of scenarios) checkFaultTargets(scenario, targets);
+  const faultRuns = scenarios.filter((s) => s.controls.fault.kind !== 'none');
+  if (faultRuns.length > 0 && faultRuns.length < scenarios.length) {
+    const latency = scenarios.filter((s) => s.controls.fault.kind === 'none');
+    throw new ConfigError(`scenario${faultRuns.length === 1 ? '' : 's'} ${faultRuns.map((s) => s.name).join(', ')} ${faultRuns.length === 1 ? 'is a fault run' : 'are fault runs'} and ${latency.map((s) => s.name).join(', ')} ${latency.length === 1 ? 'is' : 'are'} not: ` +
+      'a fault run connects its clients with an application\'s retries and queues, which a latency run must not have (one connection per target serves the whole run). Fix: run fault scenarios and latency scenarios as separate runs');
+  }
   const connection = runLevelTimeouts(scenarios);
   return {
     scenarios, targets, connection, warnings: [...new Set(warnings)],

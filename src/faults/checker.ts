@@ -72,6 +72,7 @@ export class AckedWrites {
   #undeleted = 0;
   #pendingAtFault: number | null = null;
   readonly #lostKeys: string[] = [];
+  #reading: string | undefined;
   #timer: NodeJS.Timeout | undefined;
   #ticking: Promise<void> = Promise.resolve();
   #stopped = false;
@@ -89,6 +90,14 @@ export class AckedWrites {
 
   unacked(key: string, value: Buffer): void {
     this.#unacked.push({ key, digest: digest(value), atMs: this.#now() });
+  }
+
+  /**
+   * The key the loop is still reading (its GETs may be retried long after the SET): the rolling check stops short of
+   * it, so a read of the loop never finds a key the checker deleted. undefined once the loop moved on.
+   */
+  reading(key: string | undefined): void {
+    this.#reading = key;
   }
 
   /** Notes how many acknowledged writes were not yet read back when the fault came. */
@@ -162,7 +171,7 @@ export class AckedWrites {
   async #roll(): Promise<void> {
     const cutoff = this.#now() - ROLL_AGE_MS;
     let due = 0;
-    while (due < this.#pending.length && (this.#pending[due] as Written).atMs <= cutoff) due++;
+    while (due < this.#pending.length && (this.#pending[due] as Written).atMs <= cutoff && (this.#pending[due] as Written).key !== this.#reading) due++;
     if (due === 0) return;
     const batch = this.#pending.slice(0, due);
     this.#pending = this.#pending.slice(due);

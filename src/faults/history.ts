@@ -13,9 +13,19 @@ export type OpKind = 'set' | 'get';
 export interface FailureRun {
   readonly firstStartMs: number;
   lastEndMs: number;
+  /** Failed ops in the run. */
   count: number;
+  /** Stalled ops in the run: they succeeded, but took STALL_MS or longer (a frozen server answering at last). */
+  stalls: number;
   recoveredAtMs: number | null;
 }
+
+/**
+ * A successful op this slow counts as unavailability, like a failed one: in a fault run the client retries and queues
+ * until OP_TIMEOUT_MS, so a stall shorter than the deadline ends in a success, and a window built from failed ops alone
+ * would shrink as the deadline grows. One second, as the window's quiet second (judge.ts QUIET_MS).
+ */
+export const STALL_MS = 1000;
 
 /** One BUCKET_MS slice of a fault run's timeline (by the time an op ended). */
 export interface Bucket {
@@ -45,6 +55,8 @@ export class FaultHistory {
   faultAtMs: number | null = null;
   /** Failed ops by kind over the whole run. */
   readonly failed = { set: 0, get: 0 };
+  /** Successful ops that took STALL_MS or longer. */
+  stalled = 0;
   #open: FailureRun | undefined;
 
   constructor(private readonly startNs: bigint) {}
@@ -64,27 +76,35 @@ export class FaultHistory {
     const end = this.ms(endNs);
     const bucket = this.bucketAt(end);
     bucket.ok++;
-    bucket.latency.recordValue(Math.max(1, Number(endNs - startNs)));
-    if (this.#open !== undefined) {
+    const ns = Math.max(1, Number(endNs - startNs));
+    bucket.latency.recordValue(ns);
+    if (ns >= STALL_MS * 1e6) {
+      this.stalled++;
+      this.#extend(this.ms(startNs), end, 'stall');
+    } else if (this.#open !== undefined) {
       this.#open.recoveredAtMs = end;
       this.#open = undefined;
     }
   }
 
   fail(op: OpKind, startNs: bigint, endNs: bigint): void {
-    const start = this.ms(startNs);
     const end = this.ms(endNs);
     this.bucketAt(end).failed++;
     this.failed[op]++;
+    this.#extend(this.ms(startNs), end, 'fail');
+  }
+
+  /** Adds a failed or stalled op to the open failure run, or opens one. */
+  #extend(start: number, end: number, kind: 'fail' | 'stall'): void {
     // Failures under way when the fault came end their run there: the window counts only those after the fault.
     const straddles = this.#open !== undefined && this.faultAtMs !== null && this.#open.lastEndMs < this.faultAtMs && end >= this.faultAtMs;
     if (this.#open === undefined || straddles) {
-      this.#open = { firstStartMs: start, lastEndMs: end, count: 1, recoveredAtMs: null };
+      this.#open = { firstStartMs: start, lastEndMs: end, count: 0, stalls: 0, recoveredAtMs: null };
       this.failureRuns.push(this.#open);
-    } else {
-      this.#open.lastEndMs = end;
-      this.#open.count++;
     }
+    this.#open.lastEndMs = end;
+    if (kind === 'fail') this.#open.count++;
+    else this.#open.stalls++;
   }
 
   badRead(kind: 'missing' | 'mismatched', atNs: bigint): void {

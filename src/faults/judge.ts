@@ -20,15 +20,18 @@ export interface PhaseLatency {
 /** What a fault run's history says, judged after the run (see DESIGN: measurement and judgement apart). */
 export interface FaultVerdict {
   /**
-   * The failure window: from the start of the first op that failed after the fault (not earlier than the fault) to the
-   * completion of the first op that succeeded after the window's last failed op; the window's last failed op is the
-   * one followed by a full second (QUIET_MS) with no failed op. 0 when no op failed; null when it never closed.
+   * The failure window: from the start of the first op that failed (or stalled: succeeded after STALL_MS or more) after
+   * the fault (not earlier than the fault) to the completion of the first op that succeeded in time after the window's
+   * last failed or stalled op — the one followed by a full second (QUIET_MS) with none. 0 when no op failed or
+   * stalled; null when it never closed.
    */
   readonly windowMs: number | null;
   readonly windowStartMs: number | null;
   readonly windowEndMs: number | null;
   /** Failed ops inside the window (FaultHistory starts a new failure run at the fault, so none from before it). */
   readonly windowFailedOps: number;
+  /** Stalled ops (successes after STALL_MS or more) inside the window. */
+  readonly windowStalledOps: number;
   /** Reads inside the window that returned nothing or other bytes for a key just written. */
   readonly windowBadReads: { readonly missing: number; readonly mismatched: number };
   /**
@@ -85,16 +88,19 @@ export function judge(buckets: readonly Bucket[], runs: readonly FailureRun[], f
   let windowStartMs: number | null = null;
   let windowEndMs: number | null = null;
   let windowFailedOps = 0;
+  let windowStalledOps = 0;
   let closed = true;
   if (after.length > 0) {
     const first = after[0] as FailureRun;
     windowStartMs = Math.max(first.firstStartMs, faultAtMs);
     let last = first;
     windowFailedOps = first.count;
+    windowStalledOps = first.stalls;
     for (const next of after.slice(1)) {
       if (next.firstStartMs - last.lastEndMs >= QUIET_MS) break;
       last = next;
       windowFailedOps += next.count;
+      windowStalledOps += next.stalls;
     }
     closed = last.recoveredAtMs !== null && endMs - last.lastEndMs >= QUIET_MS;
     windowEndMs = closed ? last.recoveredAtMs : null;
@@ -139,6 +145,7 @@ export function judge(buckets: readonly Bucket[], runs: readonly FailureRun[], f
     windowStartMs: windowStartMs === null ? null : Math.round(windowStartMs),
     windowEndMs: windowEndMs === null ? null : Math.round(windowEndMs),
     windowFailedOps,
+    windowStalledOps,
     windowBadReads,
     recoveryMs: recoveryMs === null ? null : Math.round(recoveryMs),
     preFaultOpsPerSec,

@@ -38,6 +38,8 @@ export interface FaultResult extends FaultVerdict, WriteCheck {
   /** How the servers were put back after the timed part (null: nothing to do). */
   readonly healed: string | null;
   readonly failedOps: { readonly set: number; readonly get: number };
+  /** Ops that succeeded after STALL_MS or more (history.ts): unavailability the op deadline hid. */
+  readonly stalledOps: number;
   /** Peak resident memory of the target's local servers while it ran (null: remote servers). */
   readonly peakServerMemory: { readonly totalBytes: number; readonly maxBytes: number } | null;
   /** FAULT=command: how the command ended. */
@@ -144,6 +146,7 @@ export async function runFaultTarget(target: ConnectedTarget, params: CaseParams
       setHistogram.record(Number(t1 - t0));
       tally.sets++;
       writes.acked(key, payload);
+      writes.reading(key);
       lastYield = t1;
       for (let r = 0; r < params.READ_RATIO && !stop(); r++) {
         if (yielding && now() - lastYield >= YIELD_NS) {
@@ -172,6 +175,7 @@ export async function runFaultTarget(target: ConnectedTarget, params: CaseParams
           history.badRead('mismatched', t1);
         } else tally.verified++;
       }
+      writes.reading(undefined);
     }
   } catch (error: unknown) {
     // Not an op's failure (those are caught above): heal before giving up, so no server stays stopped or down.
@@ -180,6 +184,7 @@ export async function runFaultTarget(target: ConnectedTarget, params: CaseParams
     await writes.stop();
     await injector?.heal().catch(() => null);
     await injector?.dispose?.();
+    await writes.finish().catch(() => undefined); // deletes every key written, by name
     throw error;
   } finally {
     clearTimeout(faultTimer);
@@ -217,6 +222,7 @@ export async function runFaultTarget(target: ConnectedTarget, params: CaseParams
     ...verdict,
     ...check,
     failedOps: { ...history.failed },
+    stalledOps: history.stalled,
     peakServerMemory: peak,
     command: injector?.command?.() ?? null,
     redirections,

@@ -53,13 +53,15 @@ export interface FaultInjector {
   dispose?(): Promise<void>;
 }
 
+/** How long output is still read after a fault command exited. */
+const OUTPUT_GRACE_MS = 100;
 /** Lines of a fault command's output kept. */
 const KEEP_LINES = 10;
 
 /**
  * FAULT=command: runs FAULT_COMMAND with `sh -c` in its own process group. The run does not wait for it: its exit
- * status and last output lines are recorded whenever it ends; one still running when the run is over is killed
- * (the whole group). A failing command is reported, not fatal.
+ * status and last output lines are recorded when it exits; at the end of the run its process group is killed (the
+ * command if still running, and what it left in the background). A failing command is reported, not fatal.
  */
 export function commandInjector(plan: FaultPlan): FaultInjector {
   let outcome: CommandOutcome | null = null;
@@ -80,28 +82,40 @@ export function commandInjector(plan: FaultPlan): FaultInjector {
       const child = spawn('sh', ['-c', plan.command], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
       child.stdout.on('data', take);
       child.stderr.on('data', take);
+      // The command runs in a process group of its own; at the end of the run the whole group is stopped, the command
+      // if it still runs and whatever it left in the background (ESRCH: nothing left).
       kill = () => {
-        if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
-          try {
-            process.kill(-child.pid, 'SIGKILL');
-          } catch (error: unknown) {
-            if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
-          }
+        if (child.pid === undefined) return;
+        try {
+          process.kill(-child.pid, 'SIGKILL');
+        } catch (error: unknown) {
+          if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
         }
       };
       finished = new Promise<void>((resolve) => {
+        let endedAt: number | undefined;
         const done = (code: number | null, signal: NodeJS.Signals | null, error?: Error): void => {
+          if (outcome !== null) return;
           if (partial !== '') lines.push(partial);
           partial = '';
           outcome = {
-            command: plan.command, exitCode: code, signal, durationMs: Math.round(performance.now() - started),
+            command: plan.command, exitCode: code, signal, durationMs: Math.round((endedAt ?? performance.now()) - started),
             lastLines: error !== undefined ? [`could not start: ${error.message}`] : lines.slice(-KEEP_LINES),
           };
           log(`FAULT_COMMAND ${error !== undefined ? 'could not start' : signal !== null ? `ended by ${signal}` : `exited with status ${String(code)}`}`, code === 0);
           resolve();
         };
         child.once('error', (error) => done(null, null, error));
-        child.once('close', (code, signal) => done(code, signal));
+        // 'exit', not 'close': a process the command left in the background may hold its output pipes for ever.
+        // Output still buffered is read for a moment more, then the pipes are let go.
+        child.once('exit', (code, signal) => {
+          endedAt = performance.now();
+          setTimeout(() => {
+            done(code, signal);
+            child.stdout.destroy();
+            child.stderr.destroy();
+          }, OUTPUT_GRACE_MS);
+        });
       });
       log(`started FAULT_COMMAND (pid ${child.pid ?? '?'})`, child.pid !== undefined);
       return Promise.resolve();

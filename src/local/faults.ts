@@ -79,7 +79,14 @@ export function localInjector(topology: RunningTopology, plan: FaultPlan, onResp
   let scaling: ScalingOutcome | null = null;
   /** Ends the wait of a pause or a restart at once: healing (also on Ctrl-C) does not wait out FAULT_DURATION. */
   let cutShort: (() => void) | undefined;
+  /** Set once healing began: a wait not yet started ends at once too. */
+  let healing = false;
+  let injecting: Promise<void> | undefined;
   const waitFaultDuration = (): Promise<void> => new Promise<void>((resolve) => {
+    if (healing) {
+      resolve();
+      return;
+    }
     const timer = setTimeout(resolve, plan.durationMs);
     cutShort = () => {
       clearTimeout(timer);
@@ -97,81 +104,95 @@ export function localInjector(topology: RunningTopology, plan: FaultPlan, onResp
   };
   const name = (s: RedisServer): string => `redis-server 127.0.0.1:${s.port} (pid ${s.process.pid})`;
   return {
-    async inject(log) {
-      if (plan.kind === 'add-node' || plan.kind === 'remove-node') {
-        const event = await (plan.kind === 'add-node' ? addNode : removeNodeEvent)(topology, onRespawn, log);
-        scaling = event.outcome;
-        undoScaling = event.undo;
-        return;
-      }
-      const { server, role } = await victim(topology, plan.kind);
-      switch (plan.kind) {
-        case 'kill-primary':
-        case 'kill-replica':
-          process.kill(server.process.pid, 'SIGKILL');
-          down = server;
-          log(`SIGKILL ${name(server)}, ${role}`, true);
-          return;
-        case 'pause-primary':
-          process.kill(server.process.pid, 'SIGSTOP');
-          paused = server;
-          log(`SIGSTOP ${name(server)}, ${role}`, true);
-          await waitFaultDuration();
-          if (paused === server) {
-            process.kill(server.process.pid, 'SIGCONT');
-            paused = undefined;
-            log(`SIGCONT ${name(server)}`, true);
-          }
-          return;
-        case 'restart-primary': {
-          process.kill(server.process.pid, 'SIGKILL');
-          down = server;
-          const killedAt = performance.now();
-          log(`SIGKILL ${name(server)}, ${role}`, true);
-          restarting = (async () => {
-            await waitFaultDuration();
-            if (down !== server) return;
-            const next = await server.respawn();
-            await replace(server, next);
-            down = undefined;
-            log(`started ${name(next)} again on its port, ${Math.round(performance.now() - killedAt)} ms after the kill (no persistence: empty)`, true);
-          })();
-          await restarting;
-          return;
-        }
-        default:
-          throw new Error(`FAULT=${plan.kind} is not a local fault`);
-      }
+    inject(log) {
+      injecting = makeFault(log);
+      return injecting;
     },
     async heal() {
-      const done: string[] = [];
+      healing = true;
       cutShort?.();
-      if (paused !== undefined) {
-        process.kill(paused.process.pid, 'SIGCONT');
-        done.push(`SIGCONT ${name(paused)}`);
-        paused = undefined;
-      }
-      await restarting?.catch(() => undefined); // a failed restart leaves `down` set: restarted below
-      if (down !== undefined) {
-        const old = down;
-        const next = await old.respawn();
-        await replace(old, next);
-        down = undefined;
-        done.push(`started ${name(next)} again on its port (empty)`);
-      }
-      if (undoScaling !== undefined) {
-        const undo = undoScaling;
-        undoScaling = undefined;
-        done.push(await undo());
-      }
-      if (topology.name === 'REDIS_CLUSTER') await clusterHealthy(topology);
-      else await Promise.all(topology.servers.map((s) => waitUntil(`redis-server on port ${s.port}`, HEAL_WAIT_MS, async () => (await adminCommand(s.port, 'PING')) === 'PONG')));
-      return done.length > 0 ? done.join('; ') : null;
+      // A fault still being made (Ctrl-C while the victim is looked up, slots migrate, or a pause waits) finishes first,
+      // so that what it did is what gets undone.
+      await injecting?.catch(() => undefined);
+      return undo();
     },
     memory: () => topologyMemory(topology),
     scaling: () => scaling,
     ...(topology.name === 'REDIS_CLUSTER' ? { redirections: () => redirectionProbe(topology) } : {}),
   };
+
+  async function makeFault(log: (what: string, ok: boolean) => void): Promise<void> {
+    if (plan.kind === 'add-node' || plan.kind === 'remove-node') {
+      const event = await (plan.kind === 'add-node' ? addNode : removeNodeEvent)(topology, onRespawn, log);
+      scaling = event.outcome;
+      undoScaling = event.undo;
+      return;
+    }
+    const { server, role } = await victim(topology, plan.kind);
+    switch (plan.kind) {
+      case 'kill-primary':
+      case 'kill-replica':
+        process.kill(server.process.pid, 'SIGKILL');
+        down = server;
+        log(`SIGKILL ${name(server)}, ${role}`, true);
+        return;
+      case 'pause-primary':
+        process.kill(server.process.pid, 'SIGSTOP');
+        paused = server;
+        log(`SIGSTOP ${name(server)}, ${role}`, true);
+        await waitFaultDuration();
+        if (paused === server) {
+          process.kill(server.process.pid, 'SIGCONT');
+          paused = undefined;
+          log(`SIGCONT ${name(server)}`, true);
+        }
+        return;
+      case 'restart-primary': {
+        process.kill(server.process.pid, 'SIGKILL');
+        down = server;
+        const killedAt = performance.now();
+        log(`SIGKILL ${name(server)}, ${role}`, true);
+        restarting = (async () => {
+          await waitFaultDuration();
+          if (down !== server) return;
+          const next = await server.respawn();
+          await replace(server, next);
+          down = undefined;
+          log(`started ${name(next)} again on its port, ${Math.round(performance.now() - killedAt)} ms after the kill (no persistence: empty)`, true);
+        })();
+        await restarting;
+        return;
+      }
+      default:
+        throw new Error(`FAULT=${plan.kind} is not a local fault`);
+    }
+  }
+
+  /** Puts back what the fault took: SIGCONT, a restart on the same port, the scaling undone; waits until it serves. */
+  async function undo(): Promise<string | null> {
+    const done: string[] = [];
+    if (paused !== undefined) {
+      process.kill(paused.process.pid, 'SIGCONT');
+      done.push(`SIGCONT ${name(paused)}`);
+      paused = undefined;
+    }
+    await restarting?.catch(() => undefined); // a failed restart leaves `down` set: restarted below
+    if (down !== undefined) {
+      const old = down;
+      const next = await old.respawn();
+      await replace(old, next);
+      down = undefined;
+      done.push(`started ${name(next)} again on its port (empty)`);
+    }
+    if (undoScaling !== undefined) {
+      const revert = undoScaling;
+      undoScaling = undefined;
+      done.push(await revert());
+    }
+    if (topology.name === 'REDIS_CLUSTER') await clusterHealthy(topology);
+    else await Promise.all(topology.servers.map((s) => waitUntil(`redis-server on port ${s.port}`, HEAL_WAIT_MS, async () => (await adminCommand(s.port, 'PING')) === 'PONG')));
+    return done.length > 0 ? done.join('; ') : null;
+  }
 }
 
 /** A snapshot of a cluster's MOVED/ASK counts; the function it returns gives those sent since. */

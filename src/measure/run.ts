@@ -1,4 +1,5 @@
 import type { RunControls, RunPlan, ScenarioPlan, TargetConfig } from '../config/resolve.js';
+import { ConfigError } from '../config/errors.js';
 import { probeCapabilities, requireCapabilities } from '../targets/capabilities.js';
 import { probeTarget } from '../targets/probe.js';
 import { driverFor, type CacheClient, type ConnectedTarget } from '../targets/index.js';
@@ -98,6 +99,18 @@ async function connectWriters(plan: RunPlan, targets: readonly ConnectedTarget[]
 }
 
 /**
+ * FAULT=failover needs a Redis Cluster with a replica to hand over to; whether a remote target is one is known only once
+ * it was probed. Refused then, before anything is written (exit 2).
+ */
+function checkFaultServers(plan: RunPlan, targets: readonly ConnectedTarget[]): void {
+  if (!plan.scenarios.some((s) => s.controls.fault.kind === 'failover')) return;
+  const unfit = targets.filter((t) => t.info.mode !== 'cluster' || t.info.replicas === 0);
+  if (unfit.length === 0) return;
+  throw new ConfigError(`FAULT=failover sends CLUSTER FAILOVER to a replica, and ${unfit.map((t) => `${t.config.name} is ${t.info.mode === 'cluster' ? 'a cluster without replicas' : `${t.info.mode} (${t.info.servers.join(',')})`}`).join('; ')}. ` +
+    'Fix: run FAULT=failover against Redis Clusters with replicas only (--targets), or use FAULT=command with your own FAULT_COMMAND');
+}
+
+/**
  * Runs every scenario and parameter combination against every target, in interleaved rounds.
  * Connects first (nothing is written before all targets answer), always closes the clients.
  */
@@ -106,6 +119,12 @@ export async function executeRun(plan: RunPlan, options: ExecuteOptions): Promis
   const before = loadavg();
   const random = seededRandom(options.seed);
   const targets = await connectAll(plan);
+  try {
+    checkFaultServers(plan, targets);
+  } catch (error: unknown) {
+    await Promise.all(targets.map((t) => t.client.close()));
+    throw error;
+  }
   options.onProgress?.({ kind: 'connected', targets });
   const scenarios: ScenarioResult[] = [];
   let writers = new Map<string, CacheClient>();

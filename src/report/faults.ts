@@ -32,6 +32,8 @@ export const FAULT_COLUMNS: readonly Column[] = [
   col('fault_window_ms', 'Window', 'count', 'fault.windowMs', true, (e) => e.fault?.windowMs ?? null, windowText),
   col('fault_failed_set', 'Failed SET', 'count', 'fault.failedOps.set', true, (e) => e.fault?.failedOps.set ?? null),
   col('fault_failed_get', 'Failed GET', 'count', 'fault.failedOps.get', true, (e) => e.fault?.failedOps.get ?? null),
+  col('fault_stalled', 'Stalled ≥1 s', 'count', 'fault.stalledOps', true, (e) => e.fault?.stalledOps ?? null),
+  col('fault_missing_reads', 'Missing reads', 'count', 'verification.missing', true, (e) => (e.fault == null ? null : e.verification.missing)),
   col('fault_recovery_ms', 'Recovery', 'count', 'fault.recoveryMs', true, (e) => e.fault?.recoveryMs ?? null, (e) => (e.fault == null ? '–' : e.fault.recoveryMs === null ? 'not within the run' : seconds(e.fault.recoveryMs))),
   col('fault_p99', 'p99 before/during/after (ms)', 'text', 'fault.latency.{before,during,after}.p99Us', true,
     (e) => (e.fault == null ? null : `${phaseP99(e.fault.latency.before)}/${phaseP99(e.fault.latency.during)}/${phaseP99(e.fault.latency.after)}`)),
@@ -80,6 +82,9 @@ export function faultDetails(entries: readonly ResultEntry[], markdown: boolean)
     if (f.command !== null) {
       const c = f.command;
       lines.push(`${bullet}${e.target.name} FAULT_COMMAND \`${c.command}\`: ${c.exitCode !== null ? `exit status ${c.exitCode}` : c.signal !== null ? `ended by ${c.signal}` : 'did not finish'} after ${(c.durationMs / 1000).toFixed(2)} s${c.lastLines.length > 0 ? `; last output: ${c.lastLines.slice(-3).join(' / ')}` : ''}`);
+    }
+    if (e.verification.missing > 0) {
+      lines.push(`${bullet}${e.target.name}: ${e.verification.missing} GETs returned nothing for a key just written and acknowledged (${f.windowBadReads.missing} of them in the window)`);
     }
     if (f.ackedWritesUnchecked > 0) lines.push(`${bullet}${e.target.name}: ${f.ackedWritesUnchecked} acknowledged writes could not be read back at all (the servers did not answer within the final check)`);
     lines.push(`${bullet}${e.target.name} client retries: ${f.clientRetries}`);

@@ -166,7 +166,7 @@ function wrap(redis: Redis | Cluster, config: TargetConfig, controls: RunControl
         // refreshed here and the pair sent again; in a fault run CLUSTERDOWN and TRYAGAIN are retried every 100 ms, as
         // the cluster client retries a single command, until the op's deadline.
         const message = results?.[0]?.[0]?.message ?? '';
-        if (/^(MOVED|ASK) /.test(message) && attempt < MAX_WAIT_REDIRECTS) {
+        if (/^(MOVED|ASK) /.test(message) && attempt < MAX_WAIT_REDIRECTS && performance.now() < giveUpAt) {
           await new Promise<void>((resolve) => {
             redis.refreshSlotsCache(() => resolve());
           });

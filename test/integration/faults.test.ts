@@ -8,6 +8,7 @@ import type { ResultEntry, ResultsDocument } from '../../src/report/index.js';
 import { keySlot } from '../../src/targets/ioredis.js';
 import { runCli } from '../helpers/cli.js';
 import { assertNothingLeft, docOf, sandbox as sandboxIn } from '../helpers/local.js';
+import { processesMentioning } from '../helpers/procs.js';
 import { commandCount, connectionsReceived, standalone, tempDir } from '../helpers/servers.js';
 
 const root = tempDir('cachebench-faulttest-');
@@ -210,7 +211,73 @@ describe('fault runs interrupted', () => {
     assert.ok(sentAt !== undefined, 'the pause never came');
     // Healing sends SIGCONT instead of waiting out the 20 s pause; keys are deleted and servers stopped within seconds.
     assert.ok(Date.now() - sentAt < 10_000, `exit ${Date.now() - sentAt} ms after the pause began`);
-    assert.match(result.stdout, /REDIS_SINGLE after the run: SIGCONT redis-server/);
+    // SIGCONT came when healing began (at the interrupt), not after the 20 s pause.
+    const resumed = /REDIS_SINGLE \+(\d+\.\d+) s: SIGCONT redis-server/.exec(result.stdout);
+    assert.ok(resumed, result.stdout);
+    assert.ok(Number(resumed[1]) < 10, `SIGCONT at ${resumed[1]} s`);
     assertNothingLeft(tmp);
+  });
+});
+
+describe('stalls, gates, graceful failover and fault commands', () => {
+  it('a pause shorter than OP_TIMEOUT_MS is a window of stalled ops, and --max-window fails the run (exit 1)', async () => {
+    const { tmp, cwd } = sandbox('stall');
+    const result = await runCli(['run', '--local', 'REDIS_SINGLE', '--out', join(cwd, 'results'), '--max-window', '1', '--max-lost-writes', '0'],
+      { cwd, env: { TMPDIR: tmp, ...WORKLOAD, FAULT: 'pause-primary', FAULT_AT: '2', FAULT_DURATION: '2', DURATION: '6', OP_TIMEOUT_MS: '5000' }, timeoutMs: 90_000 });
+    assert.equal(result.code, 1, result.stderr);
+    const f = faultOf(docOf(result.stdout, cwd).results[0]);
+    // No op failed (each waited out the pause within its 5 s deadline), but one stalled for ~2 s.
+    assert.equal(f.failedOps.set + f.failedOps.get, 0);
+    assert.ok(f.stalledOps >= 1 && f.windowStalledOps >= 1, JSON.stringify({ stalled: f.stalledOps }));
+    assert.ok(f.windowMs !== null && Math.abs(f.windowMs - 2000) <= 500, `window ${f.windowMs} ms`);
+    assert.equal(f.lostAckedWrites, 0);
+    assert.match(result.stderr, /failures: REDIS_SINGLE \(default\): failure window 2\.\d\d s, longer than --max-window 1/);
+    assertNothingLeft(tmp);
+  });
+
+  it('FAULT=failover on the local cluster: CLUSTER FAILOVER to slot 0\'s replica, which becomes primary, and no write lost', async () => {
+    const { tmp, cwd } = sandbox('failover');
+    const result = await runCli(['run', '--local', 'REDIS_CLUSTER', '--out', join(cwd, 'results')],
+      { cwd, env: { TMPDIR: tmp, ...WORKLOAD, FAULT: 'failover', FAULT_AT: '1', DURATION: '4' }, timeoutMs: 90_000 });
+    assert.equal(result.code, 0, result.stderr);
+    const f = faultOf(docOf(result.stdout, cwd).results[0]);
+    assert.match(f.events[0]?.what ?? '', /^CLUSTER FAILOVER sent to 127\.0\.0\.1:\d+, replica of primary 127\.0\.0\.1:\d+ \(slots 0-5460\)$/);
+    assert.match(f.events[1]?.what ?? '', /^127\.0\.0\.1:\d+ is primary, \d+ ms after CLUSTER FAILOVER$/);
+    assert.equal(f.lostAckedWrites, 0);
+    assert.equal(f.ackedWritesUnchecked, 0);
+    assertNothingLeft(tmp);
+  });
+
+  it('FAULT=failover against a standalone server is refused after the probe, before any write (exit 2)', async () => {
+    const single = await standalone();
+    const out = tempDir('cachebench-faultstandalone-');
+    try {
+      const result = await runCli(['run', '--out', out.dir, '--fault', 'failover'], { env: { R_SERVERS: single.address } });
+      assert.equal(result.code, 2, result.stderr);
+      assert.match(result.stderr, /FAULT=failover sends CLUSTER FAILOVER to a replica, and R is standalone .*Fix: /);
+      assert.equal(await commandCount(single.server.port, 'set'), 0);
+    } finally {
+      out.remove();
+      await single.stop();
+    }
+  });
+
+  it('a FAULT_COMMAND that leaves a process in the background does not hold the run', async () => {
+    const single = await standalone();
+    const out = tempDir('cachebench-faultbg-');
+    try {
+      const started = Date.now();
+      const result = await runCli(['run', '--out', out.dir], {
+        env: { R_SERVERS: single.address, ...WORKLOAD, FAULT: 'command', FAULT_COMMAND: 'sleep 60 & echo started', FAULT_AT: '1', DURATION: '3' },
+      });
+      assert.equal(result.code, 0, result.stderr);
+      assert.ok(Date.now() - started < 20_000, `the run took ${Date.now() - started} ms`);
+      assert.match(result.stdout, /FAULT_COMMAND `sleep 60 & echo started`: exit status 0 after 0\.\d\d s; last output: started/);
+      // What it left in the background was stopped with its process group at the end of the run.
+      assert.deepEqual(processesMentioning('sleep 60'), []);
+    } finally {
+      out.remove();
+      await single.stop();
+    }
   });
 });

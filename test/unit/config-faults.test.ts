@@ -35,6 +35,21 @@ describe('fault-run configuration', () => {
     assert.equal(resolveConfig(input({ localTargets: CLUSTER, env: { FAULT: 'kill-primary', FAULT_AT: '5', FAULT_DURATION: '15', DURATION: '20' } })).scenarios[0]?.controls.fault.kind, 'kill-primary');
   });
 
+  it('a fault run needs a second before the fault, time after it, and keys that outlive it; at most 6 h', () => {
+    rejects({ localTargets: CLUSTER, env: { FAULT: 'kill-primary', FAULT_AT: '0.5' } }, 'FAULT_AT=0.5', 'at least 1 s before the fault');
+    rejects({ localTargets: CLUSTER, env: { FAULT: 'kill-primary', FAULT_AT: '19', DURATION: '20' } }, 'DURATION=20', 'leaves 1.0 s after the fault');
+    rejects({ localTargets: CLUSTER, env: { FAULT: 'pause-primary', FAULT_AT: '5', FAULT_DURATION: '14', DURATION: '20' } }, 'DURATION=20', 'leaves 1.0 s after the fault ends');
+    // KEY_TTL must outlive DURATION by 60 s: 300 s keys allow a 240 s run, not a 241 s one.
+    assert.equal(resolveConfig(input({ localTargets: CLUSTER, env: { FAULT: 'kill-primary', DURATION: '240' } })).scenarios[0]?.controls.fault.runMs, 240_000);
+    rejects({ localTargets: CLUSTER, env: { FAULT: 'kill-primary', DURATION: '241' } }, 'KEY_TTL=300 (from built-in default)', 'set KEY_TTL to 301 or more');
+    rejects({ localTargets: CLUSTER, env: { FAULT: 'kill-primary', DURATION: '21601', KEY_TTL: '30000' } }, 'DURATION="21601"', 'above the maximum 21600');
+  });
+
+  it('fault scenarios and latency scenarios are not mixed in one run', () => {
+    rejects({ localTargets: CLUSTER, scenarioFiles: [join(SCENARIOS, 'seed-read-heavy.yaml'), join(SCENARIOS, 'failover-graceful.yaml')] },
+      'scenario failover-graceful is a fault run and seed-read-heavy is not', 'run fault scenarios and latency scenarios as separate runs');
+  });
+
   it('FAULT=command needs FAULT_COMMAND, and FAULT_COMMAND needs FAULT=command', () => {
     rejects({ env: { R_SERVERS: '127.0.0.1:6379', FAULT: 'command' } }, 'FAULT_COMMAND', 'needs the shell command');
     rejects({ env: { R_SERVERS: '127.0.0.1:6379', FAULT: 'failover', FAULT_COMMAND: 'true' } }, 'FAULT_COMMAND="true"', 'FAULT is failover');

@@ -82,8 +82,8 @@ describe('FaultHistory records ops into 100 ms buckets and failure runs', () => 
     okAt(h, 70); // no run open: nothing changes
     h.fail('set', at(80), at(90)); // a new run, still open
     assert.equal(h.failureRuns.length, 2);
-    assert.deepEqual({ ...h.failureRuns[0] }, { firstStartMs: 10, lastEndMs: 45, count: 2, recoveredAtMs: 60 });
-    assert.deepEqual({ ...h.failureRuns[1] }, { firstStartMs: 80, lastEndMs: 90, count: 1, recoveredAtMs: null });
+    assert.deepEqual({ ...h.failureRuns[0] }, { firstStartMs: 10, lastEndMs: 45, count: 2, stalls: 0, recoveredAtMs: 60 });
+    assert.deepEqual({ ...h.failureRuns[1] }, { firstStartMs: 80, lastEndMs: 90, count: 1, stalls: 0, recoveredAtMs: null });
   });
 
   it('counts failed ops per kind over the whole run, before and after the fault', () => {
@@ -427,10 +427,10 @@ describe('judge: latency phases and bad reads', () => {
     assert.equal(v.latency.before.ops + v.latency.during.ops + v.latency.after.ops, 500);
   });
 
-  it('the op that ends the window counts as during, and no percentile is above the max', () => {
-    // Before: 20 buckets of 10 ops of 100 µs; failures 2030..2500 (fault at 2000); one 2 s op completing at 2650 (the
-    // first success after the last failure: window 2030..2650); then 100 µs ops from bucket 27. The 2 s op's bucket
-    // (26, starting 2600 < 2650) is during's; after holds only 100 µs ops.
+  it('a 2 s success after failures is a stall: the window runs on to the first prompt success, and counts as during', () => {
+    // Before: 20 buckets of 10 ops of 100 µs; failures 2030..2500 (fault at 2000); one 2 s op completing at 2650 — a
+    // stall (≥ STALL_MS), so it extends the window; the first prompt success is the first op of bucket 27, completing at
+    // 2700 + 10 = 2710: window 2030..2710. During = buckets starting in [2000, 2710) = 20..27; after = 28.. (100 µs only).
     const h = new FaultHistory(0n);
     steady(h, 0, 20, 10);
     h.faultAtMs = 2000;
@@ -438,10 +438,28 @@ describe('judge: latency phases and bad reads', () => {
     okAt(h, 2650, 2_000_000);
     steady(h, 27, 60, 10);
     const v = judge(h.buckets, h.failureRuns, 2000, 6000);
-    assert.deepEqual([v.windowStartMs, v.windowEndMs], [2030, 2650]);
+    assert.deepEqual([v.windowStartMs, v.windowEndMs, v.windowFailedOps, v.windowStalledOps], [2030, 2710, 47, 1]);
     near(v.latency.during.maxUs, 2_000_000, 'during max');
     assert.ok((v.latency.during.p50Us ?? Infinity) <= (v.latency.during.maxUs ?? 0), 'p50 above max');
     near(v.latency.after.maxUs, 100, 'after max');
+  });
+
+  it('a stall with no failed op at all makes a window (a frozen server answering before the op deadline)', () => {
+    // 10 ops per bucket to 2000; fault at 2000; one op from 2005 to 5005 (3 s, succeeded); prompt ops from bucket 51
+    // (first completes at 5110): window 2005..5110 = 3105 ms, 0 failed, 1 stalled. A 999 ms op would not be a stall.
+    const h = new FaultHistory(0n);
+    steady(h, 0, 20, 10);
+    h.faultAtMs = 2000;
+    h.ok(at(2005), at(5005));
+    steady(h, 51, 80, 10);
+    const v = judge(h.buckets, h.failureRuns, 2000, 8000);
+    assert.deepEqual([v.windowStartMs, v.windowEndMs, v.windowMs, v.windowFailedOps, v.windowStalledOps], [2005, 5110, 3105, 0, 1]);
+    assert.equal(h.stalled, 1);
+    const quick = new FaultHistory(0n);
+    steady(quick, 0, 20, 10);
+    quick.ok(at(2005), at(3004));
+    steady(quick, 31, 60, 10);
+    assert.equal(judge(quick.buckets, quick.failureRuns, 2000, 6000).windowMs, 0);
   });
 
   it('windowFailedOps leaves out failed ops of a run under way at the fault that ended before it', () => {
