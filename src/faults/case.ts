@@ -35,6 +35,38 @@ function injectorFor(target: ConnectedTarget, plan: FaultPlan, controls: RunCont
   }
 }
 
+/** Consecutive SET/GET/DEL rounds that must succeed before a target's clock starts. */
+export const READY_ROUNDS = 10;
+/** How long a target may take to get there. */
+export const READY_WAIT_MS = 30_000;
+
+/**
+ * Waits until the target serves READY_ROUNDS SET/GET/DEL rounds in a row (its servers may still be recovering from the
+ * previous target's fault, e.g. after a FAULT_COMMAND, which cachebench cannot heal): that recovery must not land in
+ * this target's "before" phase. Also warms the connections. Returns why not, or undefined when ready.
+ */
+async function untilReady(client: CacheClient, prefix: string, controls: RunControls): Promise<string | undefined> {
+  const end = performance.now() + READY_WAIT_MS;
+  const value = Buffer.from('cachebench readiness check');
+  let streak = 0;
+  let last = '';
+  for (let i = 0; performance.now() < end; i++) {
+    const key = `${prefix}${i}`;
+    try {
+      await client.set(key, value, controls.keyTtlSeconds);
+      const read = await client.get(key);
+      await client.del(key);
+      if (read === null || !read.equals(value)) throw new Error('a value just written read back wrong');
+      if (++streak >= READY_ROUNDS) return undefined;
+    } catch (error: unknown) {
+      streak = 0;
+      last = error instanceof Error ? error.message : String(error);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+  return `not serving ${READY_ROUNDS} rounds in a row within ${READY_WAIT_MS / 1000} s before its fault run (last: ${last}); its servers may not have recovered from the previous target's fault`;
+}
+
 /**
  * A fault run of one parameter combination: each target in turn runs for DURATION with its own fault at FAULT_AT, and
  * its servers are healed before the next starts (targets sharing a topology each get their fault). Targets are not
@@ -64,6 +96,17 @@ export async function runFaultCase(targets: readonly ConnectedTarget[], params: 
       continue;
     }
     try {
+      const notReady = await untilReady(target.client, `${options.keyPrefix}ready-`, controls);
+      if (notReady !== undefined) {
+        options.onProgress?.({ kind: 'target-errored', target: name, error: notReady });
+        results.push({
+          name, state: 'errored', error: notReady, samplesMs: [], roundSamplesMs: [],
+          ops: { set: { count: 0, errors: 0 }, get: { count: 0, errors: 0 } },
+          verification: { reads: 0, verified: 0, missing: 0, mismatched: 0 }, iterations: { warmup: 0, measured: 0, failed: 0 },
+          errors: {}, undeletedKeys: 0, invocations: 0, pilotMs: null,
+        });
+        continue;
+      }
       const run = await runFaultTarget(target, params, controls, {
         keyPrefix: options.keyPrefix,
         checker,

@@ -166,6 +166,31 @@ describe('fault runs on servers cachebench did not start', () => {
   });
 });
 
+describe('client set-ups under the same fault', () => {
+  it('kill-replica: node-redis and GLIDE lose nothing and fail nothing; WAIT 1 fails the SETs of the shard left without a replica', async () => {
+    const { tmp, cwd } = sandbox('kill-replica');
+    const result = await runCli(['run', '--local', 'REDIS_CLUSTER_NODE_REDIS,REDIS_CLUSTER_GLIDE,REDIS_CLUSTER_WAIT', '--out', join(cwd, 'results')],
+      { cwd, env: { TMPDIR: tmp, ...WORKLOAD, FAULT: 'kill-replica', FAULT_AT: '1', DURATION: '4', OP_TIMEOUT_MS: '1000' }, timeoutMs: 120_000 });
+    const doc = docOf(result.stdout, cwd);
+    const by = (name: string) => doc.results.find((e) => e.target.name === name);
+    for (const name of ['REDIS_CLUSTER_NODE_REDIS', 'REDIS_CLUSTER_GLIDE']) {
+      const e = by(name);
+      const f = faultOf(e);
+      assert.match(f.events[0]?.what ?? '', /^SIGKILL redis-server .*, replica of the primary of slots 0-5460$/, name);
+      assert.equal(f.failedOps.set + f.failedOps.get, 0, `${name}: ${JSON.stringify(e?.errors)}`);
+      assert.equal(f.lostAckedWrites, 0, name);
+      assert.equal(e?.verification.verified, e?.verification.reads, name);
+    }
+    // WAIT 1 cannot be met for slots 0-5460 until the replica is back: those SETs fail, and are not acknowledged writes.
+    const wait = faultOf(by('REDIS_CLUSTER_WAIT'));
+    assert.ok(wait.failedOps.set > 0, JSON.stringify(by('REDIS_CLUSTER_WAIT')?.errors));
+    assert.ok(Object.keys(by('REDIS_CLUSTER_WAIT')?.errors ?? {}).some((m) => /WAIT: 0 of 1 replica acknowledged/.test(m)));
+    assert.equal(wait.lostAckedWrites, 0);
+    assert.equal(result.code, 0, result.stderr);
+    assertNothingLeft(tmp);
+  });
+});
+
 describe('scaling events on the local cluster', () => {
   it('add-node under load: the run completes, redirections are counted, every read verified, and the new primary owns slots', async () => {
     const { tmp, cwd } = sandbox('add-node');
@@ -189,6 +214,25 @@ describe('scaling events on the local cluster', () => {
     assert.ok(scaling.migrationMs > 0 && f.actionEndMs !== null, 'the migration ended after the run');
     assert.match(f.healed ?? '', /moved the slots of 127\.0\.0\.1:\d+ back and removed it/);
     assert.match(result.stdout, /MOVED\/ASK/);
+    assertNothingLeft(tmp);
+  });
+
+  it('remove-node under load: slot 0\'s primary is emptied and removed with its replica, two primaries hold all slots, nothing lost', async () => {
+    const { tmp, cwd } = sandbox('remove-node');
+    const result = await runCli(['run', '--local', 'REDIS_CLUSTER', '--out', join(cwd, 'results')],
+      { cwd, env: { TMPDIR: tmp, ...WORKLOAD, FAULT: 'remove-node', FAULT_AT: '1', DURATION: '12' }, timeoutMs: 120_000 });
+    assert.equal(result.code, 0, result.stderr);
+    const e = docOf(result.stdout, cwd).results[0];
+    const f = faultOf(e);
+    const scaling = f.scaling;
+    assert.ok(scaling !== null && scaling.action === 'remove-node', JSON.stringify(scaling));
+    assert.equal(scaling.slotsMoved, 5461);
+    assert.deepEqual(scaling.balance.map((b) => b.slots), [8192, 8192]);
+    assert.ok(!scaling.balance.some((b) => b.node === scaling.node));
+    assert.deepEqual(f.events.filter((ev) => ev.what.startsWith('removed')).map((ev) => ev.what.split(' ')[1]), ['replica', 'primary']);
+    assert.equal(f.lostAckedWrites, 0);
+    assert.equal(e?.verification.mismatched, 0);
+    assert.match(f.healed ?? '', /\(primary\) and 127\.0\.0\.1:\d+ \(its replica\) and rebalanced slots onto them/);
     assertNothingLeft(tmp);
   });
 });
