@@ -35,6 +35,16 @@ function injectorFor(target: ConnectedTarget, plan: FaultPlan, controls: RunCont
   }
 }
 
+/** A target that could not be measured at all (its servers did not serve), with why. */
+function erroredTarget(name: string, error: string): TargetCaseResult {
+  return {
+    name, state: 'errored', error, samplesMs: [], roundSamplesMs: [],
+    ops: { set: { count: 0, errors: 0 }, get: { count: 0, errors: 0 } },
+    verification: { reads: 0, verified: 0, missing: 0, mismatched: 0 }, iterations: { warmup: 0, measured: 0, failed: 0 },
+    errors: {}, undeletedKeys: 0, invocations: 0, pilotMs: null,
+  };
+}
+
 /** Consecutive SET/GET/DEL rounds that must succeed before a target's clock starts. */
 export const READY_ROUNDS = 10;
 /** How long a target may take to get there. */
@@ -87,24 +97,14 @@ export async function runFaultCase(targets: readonly ConnectedTarget[], params: 
       // The servers did not come back whole from the previous target's fault: this target cannot be measured.
       const message = `could not connect the checker: ${error instanceof Error ? error.message : String(error)}`;
       options.onProgress?.({ kind: 'target-errored', target: name, error: message });
-      results.push({
-        name, state: 'errored', error: message, samplesMs: [], roundSamplesMs: [],
-        ops: { set: { count: 0, errors: 0 }, get: { count: 0, errors: 0 } },
-        verification: { reads: 0, verified: 0, missing: 0, mismatched: 0 }, iterations: { warmup: 0, measured: 0, failed: 0 },
-        errors: {}, undeletedKeys: 0, invocations: 0, pilotMs: null,
-      });
+      results.push(erroredTarget(name, message));
       continue;
     }
     try {
       const notReady = await untilReady(target.client, `${options.keyPrefix}ready-`, controls);
       if (notReady !== undefined) {
         options.onProgress?.({ kind: 'target-errored', target: name, error: notReady });
-        results.push({
-          name, state: 'errored', error: notReady, samplesMs: [], roundSamplesMs: [],
-          ops: { set: { count: 0, errors: 0 }, get: { count: 0, errors: 0 } },
-          verification: { reads: 0, verified: 0, missing: 0, mismatched: 0 }, iterations: { warmup: 0, measured: 0, failed: 0 },
-          errors: {}, undeletedKeys: 0, invocations: 0, pilotMs: null,
-        });
+        results.push(erroredTarget(name, notReady));
         continue;
       }
       const run = await runFaultTarget(target, params, controls, {
