@@ -108,15 +108,14 @@ export async function runCommand(args: RunArgs): Promise<number> {
         progress.onProgress(e);
       };
       const local = deployment;
-      const localInjectors = local === undefined ? undefined : (target: ConnectedTarget, fault: FaultPlan) => {
-        const topology = local.topologies.find((t) => t.name === target.config.localTopology);
-        // A restarted server gets the servers' CPUs again (it was spawned from the client's).
-        return topology === undefined ? undefined : localInjector(topology, fault, (pid) => applyPlacement(validated.placement, [pid]));
-      };
       const topologyOf = (target: ConnectedTarget) => local?.topologies.find((t) => t.name === target.config.localTopology);
       const result = await executeRun(plan, {
         runId: validated.outputs.runId, seed: validated.seed, signal: traps.signal, onProgress,
-        ...(localInjectors !== undefined ? { localInjectors } : {}),
+        localInjectors: (target: ConnectedTarget, fault: FaultPlan) => {
+          const topology = topologyOf(target);
+          // A restarted server gets the servers' CPUs again (it was spawned from the client's).
+          return topology === undefined ? undefined : localInjector(topology, fault, (pid) => applyPlacement(validated.placement, [pid]));
+        },
         localMemory: (target) => {
           const topology = topologyOf(target);
           return topology === undefined ? undefined : () => topologyMemory(topology);

@@ -2,7 +2,7 @@ import { randomFillSync, randomUUID } from 'node:crypto';
 import type { CaseParams, FaultPlan, RunControls } from '../config/resolve.js';
 import { OpHistogram, type OpStats } from '../measure/histogram.js';
 import type { CacheClient, ConnectedTarget } from '../targets/client.js';
-import { Tally } from '../workload/tally.js';
+import { Tally, YIELD_INTERVAL_NS, yieldOnce } from '../workload/index.js';
 import { AckedWrites, type WriteCheck } from './checker.js';
 import { FaultHistory } from './history.js';
 import { judge, timeline, type FaultVerdict, type Timeline } from './judge.js';
@@ -15,11 +15,8 @@ import type { CommandOutcome, FaultEvent, FaultInjector, ScalingResult } from '.
 export const FAILURE_PAUSE_MS = 10;
 /** How often server memory is sampled (local topologies). */
 const MEMORY_EVERY_MS = 1000;
-/** A client cache answers hits without I/O: the loop yields this often so timers (fault, checker) run (see seed-loop.ts). */
-const YIELD_NS = 1_000_000n;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-const yieldOnce = (): Promise<void> => new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
 const now = process.hrtime.bigint;
 
 /** Everything a fault run measured for one target (results.json `fault`). */
@@ -149,7 +146,7 @@ export async function runFaultTarget(target: ConnectedTarget, params: CaseParams
       writes.reading(key);
       lastYield = t1;
       for (let r = 0; r < params.READ_RATIO && !stop(); r++) {
-        if (yielding && now() - lastYield >= YIELD_NS) {
+        if (yielding && now() - lastYield >= YIELD_INTERVAL_NS) {
           await yieldOnce();
           lastYield = now();
         }

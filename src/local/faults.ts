@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import type { FaultPlan } from '../config/resolve.js';
 import type { FaultInjector } from '../faults/nemesis.js';
-import { parseClusterNodes, primaryOfSlot, replicasOf, slotsText, type ClusterNode } from '../targets/cluster-nodes.js';
+import { parseClusterNodes, primaryOfSlot, replicasOf, slotsText } from '../targets/cluster-nodes.js';
 import { adminCommand, waitUntil, type RedisServer } from './redis.js';
 import type { RunningTopology } from './topologies.js';
-import { addNode, redirectionCounts, redirectionsBetween, removeNodeEvent, type ScalingOutcome } from './scaling.js';
+import { addNode, liveClusterNodes, redirectionCounts, redirectionsBetween, removeNodeEvent, type ScalingOutcome } from './scaling.js';
 
 /** How long healing may take (a restarted node rejoining, a replica resyncing) before it is reported as failed. */
 export const HEAL_WAIT_MS = 30_000;
@@ -17,19 +17,6 @@ function rssBytes(pid: number): number {
   } catch {
     return 0; // the process has exited (or is being restarted)
   }
-}
-
-async function liveClusterNodes(topology: RunningTopology): Promise<ClusterNode[]> {
-  let lastError: unknown;
-  for (const server of topology.servers) {
-    if (server.process.hasExited()) continue;
-    try {
-      return parseClusterNodes(await adminCommand(server.port, 'CLUSTER', 'NODES'));
-    } catch (error: unknown) {
-      lastError = error;
-    }
-  }
-  throw new Error(`no node of ${topology.name} answered CLUSTER NODES${lastError instanceof Error ? ` (${lastError.message})` : ''}`);
 }
 
 /** The server a fault hits, and how to say it: REDIS_CLUSTER's primary of slot 0 (or its replica), TWEMPROXY's first backend, REDIS_SINGLE's server. */

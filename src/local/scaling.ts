@@ -73,15 +73,23 @@ export function slotsMovedBy(output: string): number {
   return moved;
 }
 
-async function nodesOf(topology: RunningTopology): Promise<ClusterNode[]> {
-  const live = topology.servers.find((s) => !s.process.hasExited());
-  if (live === undefined) throw new Error(`no node of ${topology.name} is running`);
-  return parseClusterNodes(await adminCommand(live.port, 'CLUSTER', 'NODES'));
+/** The cluster's nodes as the first of its live nodes that answers sees them. */
+export async function liveClusterNodes(topology: RunningTopology): Promise<ClusterNode[]> {
+  let lastError: unknown;
+  for (const server of topology.servers) {
+    if (server.process.hasExited()) continue;
+    try {
+      return parseClusterNodes(await adminCommand(server.port, 'CLUSTER', 'NODES'));
+    } catch (error: unknown) {
+      lastError = error;
+    }
+  }
+  throw new Error(`no node of ${topology.name} answered CLUSTER NODES${lastError instanceof Error ? ` (${lastError.message})` : ''}`);
 }
 
 /** Slots per primary, largest first. */
 export async function slotBalance(topology: RunningTopology): Promise<{ node: string; slots: number }[]> {
-  return (await nodesOf(topology)).filter((n) => n.primary && !n.failing)
+  return (await liveClusterNodes(topology)).filter((n) => n.primary && !n.failing)
     .map((n) => ({ node: `127.0.0.1:${n.port}`, slots: n.slots.reduce((k, [a, b]) => k + b - a + 1, 0) }))
     .sort((a, b) => b.slots - a.slots);
 }
@@ -166,7 +174,7 @@ export async function addNode(topology: RunningTopology, onStart: (pid: number) 
  * replica, and slots are rebalanced onto the primary.
  */
 export async function removeNodeEvent(topology: RunningTopology, onStart: (pid: number) => Promise<void>, log: (what: string, ok: boolean) => void): Promise<{ outcome: ScalingOutcome; undo: () => Promise<string> }> {
-  const nodes = await nodesOf(topology);
+  const nodes = await liveClusterNodes(topology);
   const primary = primaryOfSlot(nodes, 0);
   if (primary === undefined) throw new Error('no primary serves slot 0');
   const replicas = replicasOf(nodes, primary);

@@ -59,8 +59,9 @@ const staleAgeText = (e: ResultEntry): string | null => {
 };
 const shortMs = (x: number | null): string => (x === null ? '–' : x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
 
-const col = (id: string, header: string, kind: ColumnKind, path: string, inTable: boolean, value: Column['value']): Column =>
-  ({ id, header, kind, path, inTable, value });
+/** A column; `display` when its table text is more than its value. */
+export const col = (id: string, header: string, kind: ColumnKind, path: string, inTable: boolean, value: Column['value'], display?: Column['display']): Column =>
+  ({ id, header, kind, path, inTable, value, ...(display !== undefined ? { display } : {}) });
 
 export const COLUMNS: readonly Column[] = [
   col('scenario', 'Scenario', 'text', 'scenario.name', false, (e) => e.scenario.name),

@@ -1,6 +1,6 @@
 import { sparkline } from '../faults/judge.js';
 import type { PhaseLatency } from '../faults/judge.js';
-import { setupOf, type Column, type ColumnKind } from './columns.js';
+import { col, setupOf, type Column } from './columns.js';
 import type { ResultEntry } from './model.js';
 
 const seconds = (ms: number | null | undefined): string => (ms === null || ms === undefined ? '–' : `${(ms / 1000).toFixed(2)} s`);
@@ -17,8 +17,6 @@ export function windowText(e: ResultEntry): string {
   return f.windowMs === null ? `open from ${seconds(f.windowStartMs)}` : seconds(f.windowMs);
 }
 
-const col = (id: string, header: string, kind: ColumnKind, path: string, inTable: boolean, value: Column['value'], display?: Column['display']): Column =>
-  ({ id, header, kind, path, inTable, value, ...(display !== undefined ? { display } : {}) });
 
 /**
  * The "Under failure" table's columns, and the fault fields of results.csv: one definition for both (CSV has them

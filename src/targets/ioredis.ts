@@ -9,6 +9,7 @@ import {
 import { CHECK_ADDRESS } from './diagnose.js';
 import { dropCredentials, ioredisOptions, probeTarget, type TargetProbe, redactFor, targetInfo, unreachableError } from './probe.js';
 import { tlsOptionsFor } from './tls.js';
+import { withDeadline } from './deadline.js';
 
 export { tlsOptionsFor, tlsServernameFor } from './tls.js';
 export { parseInfo } from './probe.js';
@@ -119,23 +120,6 @@ function serverOf(redis: Redis | Cluster, key: string, fallback: string): string
   return colon > 0 ? displayAddress(nodeKey.slice(0, colon), Number(nodeKey.slice(colon + 1))) : fallback;
 }
 
-/**
- * Rejects with OpTimeoutError once `ms` have passed without `op` settling. Used in fault runs only: there an op may
- * wait in an offline queue or between cluster retries, where ioredis's commandTimeout does not run.
- */
-function withDeadline<T>(op: Promise<T>, ms: number, server: () => string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new OpTimeoutError(server(), ms)), ms);
-    op.then((value) => {
-      clearTimeout(timer);
-      resolve(value);
-    }, (error: unknown) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-  });
-}
-
 /** Times a SET+WAIT pair is sent again after MOVED/ASK (with the slot map refreshed in between). */
 const MAX_WAIT_REDIRECTS = 5;
 
@@ -147,7 +131,7 @@ function wrap(redis: Redis | Cluster, config: TargetConfig, controls: RunControl
     throw translateOpError(error, serverOf(redis, key, fallback), controls.opTimeoutMs);
   };
   const bounded = controls.resilient === true
-    ? <T>(op: Promise<T>, key: string): Promise<T> => withDeadline(op, controls.opTimeoutMs, () => serverOf(redis, key, fallback))
+    ? <T>(op: Promise<T>, key: string): Promise<T> => withDeadline(op, controls.opTimeoutMs, () => new OpTimeoutError(serverOf(redis, key, fallback), controls.opTimeoutMs))
     : <T>(op: Promise<T>): Promise<T> => op;
   return {
     async set(key, value, ttlSeconds) {
@@ -240,7 +224,6 @@ export const ioredisDriver: Driver = {
   async connect(config: TargetConfig, controls: RunControls, probe?: TargetProbe): Promise<ConnectedTarget> {
     const probed = probe ?? await probeTarget(config, controls);
     const { mode, first, passwordUnneeded } = probed;
-    const name = config.name;
 
     let redis: Redis | Cluster;
     let nodeError: { error: unknown; key: string } | undefined;

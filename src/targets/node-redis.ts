@@ -13,6 +13,7 @@ import {
 import { QUIT_WAIT_MS, keySlot } from './ioredis.js';
 import { credentialsFor, probeTarget, type TargetProbe, targetInfo, unreachableError } from './probe.js';
 import { tlsOptionsFor } from './tls.js';
+import { withDeadline } from './deadline.js';
 
 /**
  * The node-redis driver (`<NAME>_CLIENT=node-redis`): `@redis/client`, the client of npm `redis`.
@@ -43,27 +44,6 @@ const RECONNECT_STEP_MS = 100;
  * how long a client that was reconnecting when closed can keep the process alive.
  */
 const RECONNECT_MAX_MS = 500;
-
-/**
- * Rejects with `late()` once `ms` have passed without `op` settling. node-redis has no deadline for a command already
- * written to the socket (a server that stops answering would hold the op for ever), so every op goes through this.
- * The timer is cleared when the op settles; a late reply to an op given up on is dropped.
- */
-function withDeadline<T>(op: Promise<T>, ms: number, late: () => Error): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(late()), ms);
-    op.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error);
-      },
-    );
-  });
-}
 
 /** node-redis errors of a connection that is gone (the op was not sent, or its reply will never come). */
 const LOST_CLASSES = [

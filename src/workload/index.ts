@@ -1,3 +1,3 @@
-export { deleteKeys, keyPrefix, prepareIteration, runSeedIteration, YIELD_INTERVAL_NS, type IterationOutcome, type ReadCheck, type IterationPlan, type OpRecorder, type StopCheck } from './seed-loop.js';
+export { deleteKeys, keyPrefix, prepareIteration, runSeedIteration, YIELD_INTERVAL_NS, yieldOnce, type IterationOutcome, type ReadCheck, type IterationPlan, type OpRecorder, type StopCheck } from './seed-loop.js';
 export { Overwriter, VERSION_BYTES, judgeRead, versionOf, VersionedKey, type OverwriteStats, type ReadVerdict } from './overwriter.js';
 export { Tally } from './tally.js';

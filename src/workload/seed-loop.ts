@@ -55,7 +55,7 @@ export interface ReadCheck {
 }
 
 /** Two setImmediate hops: the second runs after a poll phase (see YIELD_INTERVAL_NS). */
-const yieldOnce = (): Promise<void> => new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
+export const yieldOnce = (): Promise<void> => new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
 
 /** Receives each op's latency in nanoseconds. */
 export interface OpRecorder {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { inspect } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { ConfigError } from '../../src/config/errors.js';
-import type { RunControls, TargetConfig } from '../../src/config/resolve.js';
+import type { RunControls } from '../../src/config/resolve.js';
 import { startRedisServer } from '../../src/local/index.js';
 import { ClusterRedirectError, ConnectionLostError, OpTimeoutError, TargetMismatchError, TargetUnreachableError } from '../../src/targets/index.js';
 import { ioredisDriver, keySlot, translateOpError } from '../../src/targets/ioredis.js';
