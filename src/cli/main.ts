@@ -53,7 +53,9 @@ async function main(argv: readonly string[]): Promise<number> {
             .option('alpha', { type: 'number', default: 0.01, describe: 'significance level of the gate' })
             .option('max-lost-writes', { type: 'string', describe: 'fault-run gate: exit 1 if a target lost more acknowledged writes than this (e.g. 0)' })
             .option('max-window', { type: 'string', describe: 'fault-run gate: exit 1 if a target\'s failure window was longer than this many seconds (or never closed)' })
-            .option('export', { type: 'string', array: true, describe: 'also write gab (github-action-benchmark) or bmf (Bencher) JSON: --export gab[=FILE]' }),
+            .option('export', { type: 'string', array: true, describe: 'also write gab (github-action-benchmark) or bmf (Bencher) JSON: --export gab[=FILE]' })
+            .option('shard', { type: 'string', describe: 'this process is shard i of N running the throughput scenarios together (RATE and KEYSPACE are split; start them with one START_AT, then `cachebench merge`): --shard 0/3' })
+            .option('require-rate', { type: 'boolean', default: false, describe: 'throughput runs: exit 1 when a target did not achieve 99% of RATE' }),
         ),
       async (args) => {
         const local = args.local as (string | boolean)[] | undefined;

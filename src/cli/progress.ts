@@ -46,6 +46,10 @@ export function createProgress(stream: { readonly isTTY: boolean; write(text: st
         endBar();
         stream.write(`cachebench: fault run ${e.index}/${e.of}: ${e.target} for ${(e.runMs / 1000).toFixed(0)} s\n`);
         return;
+      case 'load-target':
+        endBar();
+        stream.write(`cachebench: throughput run ${e.index}/${e.of}: ${e.target} for ${(e.runMs / 1000).toFixed(0)} s (warm-up included)\n`);
+        return;
       case 'fault-event':
         stream.write(`cachebench: ${e.target} +${(e.event.atMs / 1000).toFixed(2)} s: ${e.event.what}\n`);
         return;

@@ -61,6 +61,7 @@ function publish(validated: ValidatedRun, doc: ResultsDocument, aborted: boolean
   const failures = [
     ...doc.results.flatMap((e) => entryFailures(e).map((f) => `${f} (${e.scenario.name})`)),
     ...(aborted ? [] : faultGate(doc, validated.faultLimits)),
+    ...(validated.requireRate ? doc.results.filter((e) => e.load?.rate.achieved === false).map((e) => `${e.target.name}: rate not achieved: ${Math.round(e.load?.rate.achievedOpsPerSec ?? 0)} of ${Math.round(e.load?.rate.targetOpsPerSec ?? 0)} ops/s (--require-rate) (${e.scenario.name})`) : []),
   ];
   if (failures.length > 0) say(`cachebench: failures: ${failures.join('; ')}\n`);
   if (unwritten.length > 0) say(`cachebench: error: could not write ${unwritten.join(', ')}; the table above is the run's result\n`);
@@ -111,6 +112,7 @@ export async function runCommand(args: RunArgs): Promise<number> {
       const topologyOf = (target: ConnectedTarget) => local?.topologies.find((t) => t.name === target.config.localTopology);
       const result = await executeRun(plan, {
         runId: validated.outputs.runId, seed: validated.seed, signal: traps.signal, onProgress,
+        ...(validated.shard !== undefined ? { shard: validated.shard } : {}),
         localInjectors: (target: ConnectedTarget, fault: FaultPlan) => {
           const topology = topologyOf(target);
           // A restarted server gets the servers' CPUs again (it was spawned from the client's).

@@ -27,6 +27,8 @@ export interface RunArgs {
   quiet: boolean;
   seed?: string;
   'cpu-layout'?: string;
+  shard?: string;
+  'require-rate'?: boolean;
   '--'?: string[];
   [key: string]: unknown;
 }
@@ -59,6 +61,27 @@ export interface ValidatedRun {
   readonly seed: number;
   /** Where the client and the local servers run; applied only when local topologies are started. */
   readonly placement: Placement;
+  /** `--shard i/N`: this process is shard i of N of a distributed throughput run. */
+  readonly shard?: { readonly index: number; readonly of: number };
+  /** `--require-rate`: a throughput run that did not achieve its RATE fails (exit 1). */
+  readonly requireRate: boolean;
+}
+
+/** `--shard i/N` (0 ≤ i < N ≤ 1024); only with throughput scenarios. */
+export function parseShard(raw: string | undefined, plan: RunPlan): { index: number; of: number } | undefined {
+  if (raw === undefined) return undefined;
+  const text = String(raw).trim();
+  const m = /^(\d+)\/(\d+)$/.exec(text);
+  const index = Number(m?.[1]);
+  const of = Number(m?.[2]);
+  if (m === null || of < 1 || of > 1024 || index >= of) {
+    throw new ConfigError(`--shard ${JSON.stringify(text)} is not i/N with 0 <= i < N <= 1024. Fix: give this process's shard number and the number of shards, e.g. --shard 0/3 (in a Kubernetes Indexed Job: --shard "$JOB_COMPLETION_INDEX/$SHARDS")`);
+  }
+  const latency = plan.scenarios.filter((sc) => sc.controls.load.mode !== 'throughput');
+  if (latency.length > 0) {
+    throw new ConfigError(`--shard splits throughput runs over several processes, and scenario ${latency.map((sc) => sc.name).join(', ')} is not one (MODE=latency). Fix: set MODE=throughput in it, or drop --shard`);
+  }
+  return { index, of };
 }
 
 /**
@@ -289,6 +312,14 @@ export function validateRun(args: RunArgs, env: Readonly<Record<string, string |
     }
   }
   const faultLimits = parseFaultLimits(args, plan);
+  const shard = parseShard(args.shard, plan);
+  const requireRate = args['require-rate'] === true;
+  if (requireRate && !plan.scenarios.some((sc) => sc.controls.load.mode === 'throughput' && sc.controls.load.rate > 0)) {
+    throw new ConfigError('--require-rate judges open-loop throughput runs, and no scenario of this run sets MODE=throughput with a RATE. Fix: set RATE (e.g. --rate 10000 with MODE=throughput), or drop --require-rate');
+  }
+  if (gate !== undefined && plan.scenarios.some((sc) => sc.controls.load.mode === 'throughput')) {
+    throw new ConfigError('--fail-if-slower compares the paired rounds of latency runs, and a throughput scenario has no rounds. Fix: run the throughput scenario without --fail-if-slower, or gate it with `cachebench compare`');
+  }
   // Several targets (client set-ups) may share one topology: each is started once.
   const topologies = [...new Set(plan.targets.filter((t) => t.pendingServers === true).map((t) => (t.localTopology ?? t.name) as TopologyName))];
   const placement = parseLayout(args['cpu-layout'], topologies.length > 0);
@@ -299,5 +330,5 @@ export function validateRun(args: RunArgs, env: Readonly<Record<string, string |
     }
   }
   const outputs = prepareOutputs(args.out, args.export ?? [], newRunId(now), gate !== undefined ? env.GITHUB_STEP_SUMMARY : undefined);
-  return { plan, topologies, defaultLocal: explicit.length === 0 && topologies.length > 0, nodeTimeoutMs, ...(gate !== undefined ? { gate } : {}), faultLimits, outputs, quiet: args.quiet, seed, placement };
+  return { plan, topologies, defaultLocal: explicit.length === 0 && topologies.length > 0, nodeTimeoutMs, ...(gate !== undefined ? { gate } : {}), faultLimits, outputs, quiet: args.quiet, seed, placement, ...(shard !== undefined ? { shard } : {}), requireRate };
 }

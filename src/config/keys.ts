@@ -28,6 +28,10 @@ export const DESTRUCTIVE_FAULTS: readonly FaultKind[] = ['kill-primary', 'pause-
 /** Scaling events: slots migrate under load (local REDIS_CLUSTER only). */
 export const SCALING_FAULTS: readonly FaultKind[] = ['add-node', 'remove-node'];
 
+/** `MODE`: latency (the seed loop in rounds) or throughput (time-based load; see src/load). */
+export const RUN_MODES = ['latency', 'throughput'] as const;
+export type RunMode = (typeof RUN_MODES)[number];
+
 export const KEY_SPECS: readonly KeySpec[] = [
   { name: 'READ_RATIO', type: 'int', min: 0, max: 1_000_000, default: 100, sweepable: true,
     description: 'GETs of each key after its SET (the seed article\'s read ratio)' },
@@ -52,9 +56,29 @@ export const KEY_SPECS: readonly KeySpec[] = [
   { name: 'FAULT_DURATION', type: 'number', min: 0, max: 24 * 3600, default: 5, sweepable: false,
     description: 'seconds a pause-primary lasts, or a restart-primary stays down' },
   { name: 'DURATION', type: 'number', min: 1, max: 6 * 3600, default: 20, sweepable: false,
-    description: 'length in seconds of a fault run per target (time-based, not round-based; at most 6 h: its timeline keeps 100 ms buckets)' },
+    description: 'length in seconds of a fault run or a throughput run per target (time-based, not round-based; at most 6 h: a fault run\'s timeline keeps 100 ms buckets; a throughput run measures whole seconds)' },
   { name: 'FAULT_COMMAND', type: 'string', default: '', sweepable: false,
     description: 'FAULT=command: the shell command that makes the fault (e.g. kubectl delete pod cache-0); its exit status and last output lines are recorded' },
+  { name: 'MODE', type: 'string', default: 'latency', sweepable: false, choices: RUN_MODES,
+    description: 'latency: the seed loop, one op at a time, in interleaved rounds (BenchmarkDotNet statistics of iteration times); throughput: CLIENTS virtual clients on CONNECTIONS connections per worker, for DURATION seconds per target in turn (ops/s statistics over 1-second intervals, latency histograms, per-second series)' },
+  { name: 'CLIENTS', type: 'int', min: 1, max: 100_000, default: 50, sweepable: false,
+    description: 'throughput run: virtual clients per worker, each running the seed loop (its own keys, every read verified) or the KEYSPACE mix, one op at a time' },
+  { name: 'CONNECTIONS', type: 'int', min: 1, max: 10_000, default: 50, sweepable: false,
+    description: 'throughput run: client connections per target and worker, shared by the clients (client i uses connection i mod CONNECTIONS; a cluster client counts as one connection per node)' },
+  { name: 'PIPELINE', type: 'int', min: 1, max: 10_000, default: 1, sweepable: false,
+    description: 'throughput run: most ops in flight on one connection at once (clients beyond that wait for a slot)' },
+  { name: 'RATE', type: 'number', min: 0, max: 10_000_000, default: 0, sweepable: false,
+    description: 'throughput run: open-loop ops/s per target for the whole run (split over workers and --shard processes), sent on a fixed schedule and timed from each op\'s intended send time (coordinated omission corrected) as well as from its actual send; 0: closed loop (each client sends its next op when the last one returned)' },
+  { name: 'WARMUP_SECONDS', type: 'number', min: 0, max: 3600, default: 2, sweepable: false,
+    description: 'throughput run: seconds of load per target before the measured DURATION, not counted' },
+  { name: 'WORKERS', type: 'int', min: 1, max: 256, default: 1, sweepable: false,
+    description: 'throughput run: OS processes generating load, each with its own event loop and connections; histograms are merged, never averaged' },
+  { name: 'KEYSPACE', type: 'int', min: 0, max: 100_000_000, default: 0, sweepable: false,
+    description: 'throughput run: 0 = the seed\'s fresh-key pattern; N = a cache-style mix over N keys preloaded before the run (a GET per READ_RATIO, a SET otherwise; a GET that misses is counted and refills the key), keys picked by KEY_DISTRIBUTION' },
+  { name: 'KEY_DISTRIBUTION', type: 'string', default: 'uniform', sweepable: false,
+    description: 'throughput run with KEYSPACE: uniform, sequential (each client walks the keys in order), or zipf:<exponent> (key rank r drawn with probability ∝ 1/r^exponent, e.g. zipf:0.99 as in YCSB)' },
+  { name: 'START_AT', type: 'string', default: '', sweepable: false,
+    description: 'throughput run: wall-clock time (ISO 8601 UTC, e.g. 2026-11-26T10:00:00Z, or Unix seconds) when the first target\'s warm-up starts, shared by the --shard processes of one distributed run; empty: as soon as every worker is ready' },
   { name: 'WARMUP_ITERATIONS', type: 'int', min: 0, max: 1000, default: 2, sweepable: false,
     description: 'iterations per target run first and discarded' },
   { name: 'MIN_ITERATIONS', type: 'int', min: 2, max: 100_000, default: 15, sweepable: false,

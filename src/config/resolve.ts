@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { basename, extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError, badValue, describeSource, type Source } from './errors.js';
 import {
   CACHE_MODES, CLIENTS, CLIENT_SUPPORT, DEFAULT_CACHE_ENTRIES, DESTRUCTIVE_FAULTS, KEY_BY_NAME, SCALING_FAULTS, KEY_SPECS, MODES, READ_FROM, TARGET_OPTIONS,
-  type CacheMode, type ClientName, type FaultKind, type Mode, type ReadFrom, type TargetOption,
+  type CacheMode, type ClientName, type FaultKind, type Mode, type ReadFrom, type RunMode, type TargetOption,
 } from './keys.js';
 import { MIN_VERSIONED_PAYLOAD_BYTES, VERSION_BYTES } from '../workload/overwriter.js';
 import { registerSecret } from './redact.js';
@@ -49,7 +50,43 @@ export interface RunControls {
   readonly resilient?: boolean;
   /** FAULT and its timing; kind none: not a fault run. */
   readonly fault: FaultPlan;
+  /** MODE and the throughput run's load (CLIENTS, CONNECTIONS, PIPELINE, RATE, ...); mode latency: not used. */
+  readonly load: LoadPlan;
 }
+
+/** How a throughput run picks keys of its KEYSPACE. */
+export type KeyDistribution =
+  | { readonly kind: 'uniform' }
+  | { readonly kind: 'sequential' }
+  | { readonly kind: 'zipf'; readonly exponent: number };
+
+/** A throughput run's load (MODE=throughput); see src/load. */
+export interface LoadPlan {
+  readonly mode: RunMode;
+  /** Virtual clients per worker. */
+  readonly clients: number;
+  /** Connections per target and worker. */
+  readonly connections: number;
+  /** Most ops in flight per connection. */
+  readonly pipeline: number;
+  /** Open-loop ops/s per target for the whole run (all workers and shards); 0: closed loop. */
+  readonly rate: number;
+  readonly warmupMs: number;
+  /** Measured length per target, in ms (whole seconds). */
+  readonly durationMs: number;
+  readonly workers: number;
+  /** 0: fresh keys (the seed loop); N: a cache-style mix over N preloaded keys. */
+  readonly keyspace: number;
+  readonly distribution: KeyDistribution;
+  /** START_AT as Unix ms; null: start when ready. */
+  readonly startAtMs: number | null;
+}
+
+/** The load of a latency run (unused). */
+export const NO_LOAD: LoadPlan = {
+  mode: 'latency', clients: 1, connections: 1, pipeline: 1, rate: 0, warmupMs: 0, durationMs: 0, workers: 1, keyspace: 0,
+  distribution: { kind: 'uniform' }, startAtMs: null,
+};
 
 /** The schedule of a run without a fault. */
 export const NO_FAULT: FaultPlan = { kind: 'none', atMs: 0, durationMs: 0, runMs: 0, command: '' };
@@ -563,6 +600,108 @@ function faultPlan(settings: ReadonlyMap<string, Setting>): FaultPlan {
   return plan;
 }
 
+/** Keys that only a throughput run reads: set (by anything but the default) in a latency run, they are an error. */
+const THROUGHPUT_KEYS = ['CLIENTS', 'CONNECTIONS', 'PIPELINE', 'RATE', 'WARMUP_SECONDS', 'WORKERS', 'KEYSPACE', 'KEY_DISTRIBUTION', 'START_AT'] as const;
+/** What a KEYSPACE may hold on the servers (preloaded values). */
+const MAX_KEYSPACE_BYTES = 4 * 1024 * 1024 * 1024;
+/** How far ahead START_AT may be. */
+const MAX_START_AHEAD_MS = 24 * 3600 * 1000;
+
+/** KEY_DISTRIBUTION: uniform, sequential or zipf:<exponent>. */
+export function parseDistribution(raw: string, source: Source): KeyDistribution {
+  const text = raw.trim().toLowerCase();
+  if (text === 'uniform' || text === 'sequential') return { kind: text };
+  const zipf = /^zipf:\s*(\d+(?:\.\d*)?|\.\d+)$/.exec(text);
+  const exponent = zipf === null ? NaN : Number(zipf[1]);
+  if (zipf !== null && exponent > 0 && exponent <= 10) return { kind: 'zipf', exponent };
+  throw badValue('KEY_DISTRIBUTION', raw, source, zipf === null ? 'not uniform, sequential or zipf:<exponent>' : 'the zipf exponent must be above 0 and at most 10',
+    'set KEY_DISTRIBUTION to uniform, sequential, or zipf:<exponent> such as zipf:0.99');
+}
+
+/** START_AT: ISO 8601 with a time zone, or Unix seconds; as Unix ms. */
+export function parseStartAt(raw: string, source: Source, nowMs: number): number | null {
+  const text = raw.trim();
+  if (text === '') return null;
+  const ms = /^\d+(\.\d+)?$/.test(text) ? Number(text) * 1000 : /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)$/i.test(text) ? Date.parse(text) : NaN;
+  if (!Number.isFinite(ms)) {
+    throw badValue('START_AT', raw, source, 'not a time', 'set START_AT to an ISO 8601 time with its zone, e.g. 2026-11-26T10:00:00Z, or to Unix seconds (date +%s)');
+  }
+  if (ms <= nowMs) {
+    throw badValue('START_AT', raw, source, `it is ${((nowMs - ms) / 1000).toFixed(0)} s in the past (now ${new Date(nowMs).toISOString()})`,
+      'set START_AT to a time far enough ahead for every process to connect (and preload a KEYSPACE), e.g. START_AT=$(date -u -d "+1 min" +%Y-%m-%dT%H:%M:%SZ)');
+  }
+  if (ms - nowMs > MAX_START_AHEAD_MS) {
+    throw badValue('START_AT', raw, source, 'it is more than 24 h ahead', 'set START_AT to a time within the next 24 hours');
+  }
+  return ms;
+}
+
+/** MODE and the throughput keys, checked against each other. */
+function loadPlan(settings: ReadonlyMap<string, Setting>, cases: readonly CaseParams[], warnings: string[]): LoadPlan {
+  const get = (key: string): Setting => settings.get(key) as Setting;
+  const num = (key: string): number => get(key).value as number;
+  const mode = get('MODE').value as RunMode;
+  if (mode === 'latency') {
+    const stray = THROUGHPUT_KEYS.find((k) => get(k).source.kind !== 'default');
+    if (stray !== undefined) {
+      const s = get(stray);
+      throw badValue(stray, s.value, s.source, `it applies to throughput runs only, and MODE is latency (${describeSource(get('MODE').source)})`, `set MODE=throughput, or unset ${stray}`);
+    }
+    return NO_LOAD;
+  }
+  const duration = get('DURATION');
+  if (!Number.isInteger(duration.value)) {
+    throw badValue('DURATION', duration.value, duration.source, 'a throughput run measures whole seconds (its statistics are over 1-second intervals)', 'set DURATION to a whole number of seconds');
+  }
+  if (num('DURATION') < 3) {
+    throw badValue('DURATION', duration.value, duration.source, 'a throughput run needs at least 3 one-second intervals for its Error (a 99.9% confidence interval)', 'set DURATION to 3 or more (10 or more for a useful Error)');
+  }
+  const fault = get('FAULT');
+  if (fault.value !== 'none') {
+    throw badValue('FAULT', fault.value, fault.source, 'a fault run has its own time-based loop, and MODE is throughput', 'run faults and throughput as separate scenarios (MODE=latency for the fault scenario)');
+  }
+  const overwrite = get('OVERWRITE_RATE');
+  if ((overwrite.value as number) > 0) {
+    throw badValue('OVERWRITE_RATE', overwrite.value, overwrite.source, 'the overwriter follows the one key a latency run is reading, and MODE is throughput', 'set OVERWRITE_RATE to 0, or MODE=latency');
+  }
+  const keyspace = num('KEYSPACE');
+  const dist = get('KEY_DISTRIBUTION');
+  const distribution = parseDistribution(String(dist.value), dist.source);
+  if (keyspace === 0 && dist.source.kind !== 'default') {
+    throw badValue('KEY_DISTRIBUTION', dist.value, dist.source, 'it picks keys of a KEYSPACE, and KEYSPACE is 0 (fresh keys, the seed loop)', 'set KEYSPACE to the number of keys, or unset KEY_DISTRIBUTION');
+  }
+  for (const c of cases) {
+    if (keyspace * c.PAYLOAD_BYTES > MAX_KEYSPACE_BYTES) {
+      const k = get('KEYSPACE');
+      throw badValue('KEYSPACE', keyspace, k.source, `KEYSPACE=${keyspace} x PAYLOAD_BYTES=${c.PAYLOAD_BYTES} preloads more than 4 GiB onto the servers`, 'lower KEYSPACE or PAYLOAD_BYTES');
+    }
+  }
+  const ttl = get('KEY_TTL');
+  const runS = num('WARMUP_SECONDS') + num('DURATION');
+  if (keyspace > 0 && (ttl.value as number) < runS + 60) {
+    warnings.push(`KEY_TTL=${String(ttl.value)} s (${describeSource(ttl.source)}) is shorter than a target's warm-up + DURATION + 60 s: preloaded keys expire during the run and show as misses`);
+  }
+  const workers = get('WORKERS');
+  const cores = availableParallelism();
+  if ((workers.value as number) > cores) {
+    warnings.push(`WORKERS=${String(workers.value)} (${describeSource(workers.source)}) is more than the ${cores} CPU core${cores === 1 ? '' : 's'} of this machine: workers will share cores and measure the load generator, not the servers`);
+  }
+  const start = get('START_AT');
+  return {
+    mode,
+    clients: num('CLIENTS'),
+    connections: num('CONNECTIONS'),
+    pipeline: num('PIPELINE'),
+    rate: num('RATE'),
+    warmupMs: Math.round(num('WARMUP_SECONDS') * 1000),
+    durationMs: num('DURATION') * 1000,
+    workers: workers.value as number,
+    keyspace,
+    distribution,
+    startAtMs: parseStartAt(String(start.value), start.source, Date.now()),
+  };
+}
+
 function buildScenario(file: string | undefined, layers: readonly Layer[], warnings: string[]): ScenarioPlan {
   const settings = new Map<string, Setting>();
   for (const spec of KEY_SPECS) settings.set(spec.name, { value: spec.default, source: { kind: 'default' } });
@@ -619,6 +758,7 @@ function buildScenario(file: string | undefined, layers: readonly Layer[], warni
     connectTimeoutMs: num('CONNECT_TIMEOUT_MS'),
     overwriteRate: num('OVERWRITE_RATE'),
     fault: faultPlan(settings),
+    load: loadPlan(settings, cases, warnings),
   };
   return {
     name,

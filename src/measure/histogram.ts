@@ -1,4 +1,4 @@
-import { build, type Histogram } from 'hdr-histogram-js';
+import { build, decodeFromCompressedBase64, encodeIntoCompressedBase64, type Histogram } from 'hdr-histogram-js';
 
 /** Percentiles of one op type on one target, in microseconds. Empty when no op was recorded. */
 export interface OpStats {
@@ -17,13 +17,38 @@ export interface OpStats {
  * constant memory whatever the run length.
  */
 export class OpHistogram {
-  readonly #histogram: Histogram = build({
-    bitBucketSize: 32,
-    lowestDiscernibleValue: 1,
-    highestTrackableValue: 2 ** 36, // ~69 s; autoResize covers anything longer
-    numberOfSignificantValueDigits: 3,
-    autoResize: true,
-  });
+  readonly #histogram: Histogram;
+
+  /** `packed`: a packed array (small when few distinct values are recorded, e.g. one second of a throughput run). */
+  constructor(packed = false, from?: Histogram) {
+    this.#histogram = from ?? build({
+      bitBucketSize: packed ? 'packed' : 32,
+      lowestDiscernibleValue: 1,
+      highestTrackableValue: 2 ** 36, // ~69 s; autoResize covers anything longer
+      numberOfSignificantValueDigits: 3,
+      autoResize: true,
+    });
+  }
+
+  /** A histogram from `encode()`'s text (HdrHistogram's compressed base64 V2 encoding, readable by every HdrHistogram port). */
+  static decode(text: string): OpHistogram {
+    return new OpHistogram(false, decodeFromCompressedBase64(text, 32, false));
+  }
+
+  /** HdrHistogram's compressed base64 encoding: exact, mergeable elsewhere (`cachebench merge`, HdrHistogram tools). */
+  encode(): string {
+    return encodeIntoCompressedBase64(this.#histogram);
+  }
+
+  /** Adds every value recorded in `other` (exact: histograms merge, percentiles never do). */
+  add(other: OpHistogram): void {
+    this.#histogram.add(other.#histogram);
+  }
+
+  /** The value at `percentile` (0–100) in ns; 0 when empty. */
+  valueAt(percentile: number): number {
+    return this.#histogram.getValueAtPercentile(percentile);
+  }
 
   /** Records one latency in nanoseconds. */
   record(ns: number): void {

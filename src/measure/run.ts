@@ -8,6 +8,7 @@ import { loadavg } from 'node:os';
 import { seededRandom } from './random.js';
 import { runCase, type CaseResult, type ProgressEvent } from './runner.js';
 import { runFaultCase, type FaultCaseOptions, type LocalInjectors } from '../faults/index.js';
+import { runLoadCase } from '../load/index.js';
 
 export interface ScenarioResult {
   readonly scenario: ScenarioPlan;
@@ -25,6 +26,8 @@ export interface RunResult {
   readonly seed: number;
   /** The machine's 1/5/15-minute load averages just before the first and after the last iteration. */
   readonly loadAverage: { readonly before: readonly number[]; readonly after: readonly number[] };
+  /** `--shard i/N` of a distributed throughput run; null: not sharded. */
+  readonly shard?: { readonly index: number; readonly of: number } | null;
 }
 
 export type RunProgressEvent =
@@ -42,6 +45,8 @@ export interface ExecuteOptions {
   readonly localInjectors?: LocalInjectors;
   /** Resident memory of a local target's servers (see FaultCaseOptions.localMemory). */
   readonly localMemory?: FaultCaseOptions['localMemory'];
+  /** `--shard i/N`: this process is one of N running the throughput scenarios together. */
+  readonly shard?: { readonly index: number; readonly of: number };
 }
 
 /**
@@ -138,6 +143,14 @@ export async function executeRun(plan: RunPlan, options: ExecuteOptions): Promis
         if (options.signal?.aborted) break;
         index++;
         options.onProgress?.({ kind: 'case-start', scenario: scenario.name, index, of: total, params });
+        if (scenario.controls.load.mode === 'throughput') {
+          cases.push(await runLoadCase(targets, params, { ...scenario.controls, ...plan.connection }, {
+            keyPrefix: keyPrefix(options.runId), seed: options.seed, shard: options.shard ?? { index: 0, of: 1 },
+            ...(options.signal !== undefined ? { signal: options.signal } : {}),
+            ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {}),
+          }));
+          continue;
+        }
         if (scenario.controls.fault.kind !== 'none') {
           cases.push(await runFaultCase(targets, params, { ...scenario.controls, ...plan.connection }, {
             keyPrefix: keyPrefix(options.runId),
@@ -165,6 +178,6 @@ export async function executeRun(plan: RunPlan, options: ExecuteOptions): Promis
   }
   return {
     runId: options.runId, startedAt, finishedAt: new Date(), targets, scenarios, aborted: options.signal?.aborted === true,
-    seed: options.seed, loadAverage: { before, after: loadavg() },
+    seed: options.seed, loadAverage: { before, after: loadavg() }, shard: options.shard ?? null,
   };
 }

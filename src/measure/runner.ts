@@ -9,6 +9,7 @@ import {
 import { CaseSideEffects, type StalenessResult } from './side-effects.js';
 import { OpHistogram, type OpStats } from './histogram.js';
 import type { FaultEvent } from '../faults/nemesis.js';
+import type { LoadRecord } from '../load/record.js';
 import type { FaultResult } from '../faults/loop.js';
 
 /** A target is dropped from a case after this many failed iterations in a row. */
@@ -47,6 +48,8 @@ export interface TargetCaseResult {
   readonly cache?: CacheCounters;
   /** A fault run's measurements (window, lost writes, timeline); present exactly in a fault run. */
   readonly fault?: FaultResult;
+  /** A throughput run's record (workers merged); present exactly in a throughput run. */
+  readonly load?: LoadRecord;
 }
 
 export interface CaseResult {
@@ -86,6 +89,7 @@ export type ProgressEvent =
   | { readonly kind: 'target-errored'; readonly target: string; readonly error: string }
   /** A fault run: a target's timed part starts, or the nemesis did something. */
   | { readonly kind: 'fault-target'; readonly target: string; readonly index: number; readonly of: number; readonly runMs: number }
+  | { readonly kind: 'load-target'; readonly target: string; readonly index: number; readonly of: number; readonly runMs: number }
   | { readonly kind: 'fault-event'; readonly target: string; readonly event: FaultEvent };
 
 export interface RunCaseOptions {

@@ -1,12 +1,27 @@
 import { groupEntries, conclusion, missingBaselineNote, setupNotes, type ResultsDocument } from './model.js';
 import { describeParams, invocationsText, renderTable } from './table.js';
 import { FAULT_COLUMNS, faultDetails } from './faults.js';
+import { LOAD_COLUMNS, loadDetails, loadSetup } from './load.js';
 
 /** The console summary: one table per scenario and parameter combination, plus any failures. */
 export function renderConsole(doc: ResultsDocument): string {
   const out: string[] = [];
   for (const group of groupEntries(doc)) {
     const first = group.entries[0];
+    if (group.entries.some((e) => e.load != null)) {
+      out.push(`${group.scenario.name}: ${describeParams(group.scenario.params)}. ${loadSetup(group.entries) ?? ''}`);
+      out.push(renderTable(group.entries, LOAD_COLUMNS));
+      out.push(...loadDetails(group.entries, false));
+      for (const e of group.entries) {
+        if (e.state === 'errored') out.push(`  ${e.target.name}: errored: ${e.error ?? ''}`);
+        for (const [message, count] of Object.entries(e.errors)) out.push(`  ${e.target.name}: ${count}× ${message}`);
+        if (e.verification.missing + e.verification.mismatched > 0) {
+          out.push(`  ${e.target.name}: VERIFICATION FAILED: ${e.verification.missing} missing, ${e.verification.mismatched} mismatched of ${e.verification.reads} reads`);
+        }
+      }
+      out.push('');
+      continue;
+    }
     if (group.entries.some((e) => e.fault != null)) {
       out.push(`${group.scenario.name}: ${describeParams(group.scenario.params)}, fault run (each target in turn), under failure:`);
       out.push(renderTable(group.entries, FAULT_COLUMNS));

@@ -1,11 +1,12 @@
 import { stringify } from 'csv-stringify/sync';
 import { COLUMNS } from './columns.js';
 import { FAULT_COLUMNS } from './faults.js';
+import { LOAD_COLUMNS } from './load.js';
 import type { ResultsDocument } from './model.js';
 
 /** results.csv: every column, raw numbers (ms, μs), missing values as empty cells (never 0). */
-/** results.csv's columns: the seed table's and the fault run's (empty outside one), in this order. */
-export const CSV_COLUMNS = [...COLUMNS, ...FAULT_COLUMNS.filter((c) => c.id.startsWith('fault'))];
+/** results.csv's columns: the seed table's, the fault run's and the throughput run's (empty outside one), in this order. */
+export const CSV_COLUMNS = [...COLUMNS, ...FAULT_COLUMNS.filter((c) => c.id.startsWith('fault')), ...LOAD_COLUMNS.filter((c) => c.id.startsWith('load'))];
 
 export function renderCsv(doc: ResultsDocument): string {
   return stringify(

@@ -3,6 +3,7 @@ import type { Capabilities } from '../targets/client.js';
 import { groupEntries, conclusion, missingBaselineNote, setupNotes, type ResultEntry, type ResultsDocument } from './model.js';
 import { describeParams, invocationsText, renderTable } from './table.js';
 import { FAULT_COLUMNS, faultDetails } from './faults.js';
+import { LOAD_COLUMNS, loadDetails, loadSetup } from './load.js';
 
 function chart(entries: readonly ResultEntry[]): string[] {
   const measured = entries.filter((e) => e.stats.meanMs !== null);
@@ -67,6 +68,20 @@ export function renderMarkdown(doc: ResultsDocument): string {
     for (const group of groupEntries(doc).filter((g) => g.scenario.name === scenario.name)) {
       const first = group.entries[0];
       out.push(`### ${describeParams(group.scenario.params)}`, '');
+      if (group.entries.some((e) => e.load != null)) {
+        out.push(loadSetup(group.entries) ?? '', '');
+        out.push('#### Throughput', '', renderTable(group.entries, LOAD_COLUMNS), '');
+        out.push(...loadDetails(group.entries, true), '');
+        for (const e of group.entries) {
+          if (e.state !== 'completed') out.push(`- **${e.target.name} ${e.state}**${e.error ? `: ${escape(e.error)}` : ''}`);
+          if (e.verification.missing + e.verification.mismatched > 0) {
+            out.push(`- **${e.target.name} verification failed**: ${e.verification.missing} missing, ${e.verification.mismatched} mismatched of ${e.verification.reads} reads`);
+          }
+          for (const [message, count] of Object.entries(e.errors)) out.push(`- ${e.target.name}: ${count}× ${escape(message)}`);
+        }
+        out.push('');
+        continue;
+      }
       if (group.entries.some((e) => e.fault != null)) {
         const f = first?.fault;
         out.push(`Fault run: each target in turn runs the seed loop's shape for ${f ? (f.runMs / 1000).toFixed(0) : '?'} s with FAULT=${f?.kind ?? '?'} at ${f ? (f.plannedAtMs / 1000).toFixed(1) : '?'} s; servers are healed before the next target. A failed op is recorded and the loop goes on.`, '');
@@ -113,6 +128,7 @@ export function renderMarkdown(doc: ResultsDocument): string {
     '- **Percent**: 100 × Mean / Mean of the baseline, with its 99.9% confidence interval from the paired rounds in brackets (Fieller\'s interval for a ratio of means); `~` marks a difference the interval does not show (it includes 100%). **Outliers**: iterations above Q3 + 1.5·IQR, left out of the statistics (kept in results.json).',
     '- **GET/SET pNN**: per-op latency percentiles from HDR histograms. **Verified / Missing / Mismatched**: every GET compared byte for byte with the value written.',
     '- **Under failure** (fault runs): **Window**: from the start of the first op that failed or stalled (succeeded after 1 s or more) after the fault to the completion of the first op that succeeded in time after the last failed or stalled op, the last being the one followed by a full second without either (`open`: until the end; `none`: no op failed or stalled). **Missing reads**: GETs that found nothing for a key just written, over the whole run. **Recovery**: from the fault to the first full second, after the window, with no failed op and at least 90% of the successful ops per second before the fault. **p99 before/during/after**: successful ops before the fault, from the fault to the window\'s end (or recovery), and after. **Acked writes checked / Lost acked**: every SET that returned OK is read back on another connection (after ≥1 s while the run goes on, the rest after the servers were healed); nothing or other bytes = lost. **Applied unacked**: failed or timed-out SETs whose value was on the server afterwards, of those read back. **Bad reads in window**: GETs in the window that returned nothing or other bytes for a key just written. **Peak server RSS**: the largest resident memory of one local server process while the target ran.',
+    '- **Throughput** (throughput runs, higher is better): **Ops/s**: successful ops per second, Mean over the measured 1-second intervals (every second kept), with **Error** (99.9% Student-t half-width) and **StdDev** over those seconds; **Percent**: 100 × Ops/s ÷ the baseline\'s (the highest, or --baseline), with Fieller\'s 99.9% interval for independent samples (`~`: it includes 100%). **Rate**: achieved ops/s of the RATE asked (open loop; `rate not achieved` below 99%). **GET/SET pNN**: from HDR histograms merged across workers and shards; in open loop from each op\'s intended send time (coordinated omission corrected), with the service time (actual send to reply) next to it. **Busiest node ÷ even share**: the largest share of ops on one cluster primary, by each key\'s slot, over 1/primaries (1.00 = even). **Peak RSS per worker**: resident memory of the load-generating process.',
     '- **Client** (shown when a target is not plain ioredis): driver, client-side cache, replica reads. **Cache hits**: the client library\'s own hit count over its lookups (warm-up included). **Stale**: reads that returned an older version than one already acknowledged (OVERWRITE_RATE), or nothing on a replica, with their share of all reads; **Stale age**: how long the newer version had been acknowledged when the stale read was sent (p50/p99/max).',
     '',
   );

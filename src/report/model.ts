@@ -8,6 +8,7 @@ import type { OpStats } from '../measure/histogram.js';
 import type { CaseResult, StopReason, TargetCaseResult } from '../measure/runner.js';
 import type { CacheCounters, Capabilities } from '../targets/client.js';
 import type { FaultResult } from '../faults/loop.js';
+import { summarizeLoad, withPercent, type LoadResult } from '../load/summary.js';
 import { ERROR_CONFIDENCE, pairedRatioInterval } from '../stats/index.js';
 
 /** Version of the results.json layout; bumped on any incompatible change. */
@@ -79,6 +80,8 @@ export interface ResultEntry {
   readonly cache: CacheCounters | null;
   /** A fault run's measurements: window, failed ops, recovery, phases, lost and applied-unacknowledged writes, timeline; null otherwise. */
   readonly fault: FaultResult | null;
+  /** A throughput run's measurements: ops/s statistics over seconds, latency views, per-second series, per-node split, the mergeable record; null otherwise. */
+  readonly load: LoadResult | null;
 }
 
 /** The CPU layout of a run with local topologies, as recorded in results.json and the report. */
@@ -217,6 +220,21 @@ function baselineOf(c: CaseResult, explicit: string | undefined): TargetCaseResu
   return measured.reduce<TargetCaseResult | undefined>((best, t) => (best === undefined || (t.summary?.mean ?? Infinity) < (best.summary?.mean ?? Infinity) ? t : best), undefined);
 }
 
+/**
+ * Fills in Percent (higher is better) and the baseline flag of the throughput entries of one parameter combination,
+ * `entries[from...]`: against the explicit baseline, else the target with the highest mean ops/s. Entries that are
+ * shards of a merged run are shown, not compared. Also used by `cachebench merge`.
+ */
+export function finishLoadEntries(entries: ResultEntry[], from: number, explicitBaseline: string | undefined): void {
+  const group = entries.slice(from).map((e, i) => ({ index: from + i, e }));
+  const loaded = group.filter((x) => x.e.load !== null);
+  if (loaded.length === 0) return;
+  const { results, baseline } = withPercent(loaded.map((x) => ({ name: x.e.target.name, load: x.e.load as LoadResult, eligible: x.e.state !== 'errored' && ((x.e.load as LoadResult).mergedFrom > 1 || (x.e.load as LoadResult).shard === null || loaded.every((y) => y.e.load?.shard !== null)), index: x.index, e: x.e })), explicitBaseline);
+  for (const r of results) {
+    entries[r.index] = { ...r.e, load: r.load, baseline: r.name === baseline && r.eligible };
+  }
+}
+
 /** Turns a run's raw results into the results document that every format is rendered from. */
 export function buildDocument(run: RunResult, explicitBaseline: string | undefined, context: { readonly placement?: PlacementRecord } = {}): ResultsDocument {
   const results: ResultEntry[] = [];
@@ -276,8 +294,10 @@ export function buildDocument(run: RunResult, explicitBaseline: string | undefin
           staleness: t.staleness ?? null,
           cache: t.cache ?? null,
           fault: t.fault ?? null,
+          load: t.load !== undefined ? summarizeLoad(t.load, scenario.controls.load, run.shard != null ? { shard: run.shard } : {}) : null,
         });
       }
+      finishLoadEntries(results, results.length - c.targets.length, explicitBaseline);
     }
   }
   const cpuList = cpus();
@@ -356,6 +376,12 @@ export function entryFailures(e: ResultEntry): string[] {
   const failed = e.ops.get.errors + e.ops.set.errors;
   if (failed > 0) out.push(`${e.target.name}: ${failed} failed ops`);
   if (e.state === 'errored') out.push(`${e.target.name}: errored${e.error ? ` (${e.error})` : ''}`);
+  if (e.load != null) {
+    // A throughput run that measured nothing must never pass.
+    if (e.state === 'completed' && e.load.throughput.mean === null) out.push(`${e.target.name}: no second measured`);
+    else if (e.state === 'completed' && e.ops.set.count + e.ops.get.count === 0) out.push(`${e.target.name}: no op succeeded in the measured part`);
+    return out;
+  }
   // A run that measured nothing must never pass (e.g. MAX_TIME shorter than one iteration).
   if (e.state === 'completed' && e.stats.n + e.stats.outliers === 0) out.push(`${e.target.name}: no iteration measured (stopped: ${e.iterations.stopReason})`);
   return out;

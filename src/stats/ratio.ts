@@ -61,3 +61,34 @@ export function pairedRatioInterval(baseline: readonly (number | null)[], curren
   const root = Math.sqrt(disc);
   return { n, ratio, lower: (-qb - root) / (2 * qa), upper: (-qb + root) / (2 * qa), confidence };
 }
+
+/**
+ * Fieller's confidence interval for the ratio of the means of two independent samples (targets measured one after the
+ * other, e.g. the 1-second intervals of throughput runs): every R with (c̄ − R b̄)² ≤ t² (v_c + R² v_b), where v = s²/n
+ * and t has the Welch–Satterthwaite degrees of freedom of c̄ − R b̄ at the point estimate. Undefined with fewer than
+ * 2 values on either side; bounds null when the interval is unbounded (b̄ not clearly above 0).
+ */
+export function independentRatioInterval(baseline: readonly number[], current: readonly number[], confidence: number): RatioInterval | undefined {
+  const nb = baseline.length;
+  const nc = current.length;
+  if (nb < 2 || nc < 2) return undefined;
+  const mb = mean(baseline);
+  const mc = mean(current);
+  const variance = (xs: readonly number[], m: number): number => xs.reduce((s, x) => s + (x - m) ** 2, 0) / (xs.length - 1);
+  const vb = variance(baseline, mb) / nb;
+  const vc = variance(current, mc) / nc;
+  const ratio = mc / mb;
+  const wb = ratio * ratio * vb;
+  const denom = (vc * vc) / (nc - 1) + (wb * wb) / (nb - 1);
+  const df = denom > 0 ? (vc + wb) ** 2 / denom : nb + nc - 2;
+  const t = studentTQuantile(1 - (1 - confidence) / 2, Math.max(1, df));
+  const t2 = t * t;
+  // (b̄² − t² v_b) R² − 2 b̄ c̄ R + (c̄² − t² v_c) ≤ 0
+  const a = mb * mb - t2 * vb;
+  const bq = -2 * mb * mc;
+  const cq = mc * mc - t2 * vc;
+  const disc = bq * bq - 4 * a * cq;
+  if (a <= 0 || disc < 0) return { n: Math.min(nb, nc), ratio, lower: null, upper: null, confidence };
+  const root = Math.sqrt(disc);
+  return { n: Math.min(nb, nc), ratio, lower: (-bq - root) / (2 * a), upper: (-bq + root) / (2 * a), confidence };
+}

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { NO_FAULT, type RunControls, type TargetConfig } from '../../src/config/resolve.js';
+import { NO_FAULT, NO_LOAD, type RunControls, type TargetConfig } from '../../src/config/resolve.js';
 import { runCase, type CaseResult } from '../../src/measure/runner.js';
 import type { CacheClient, ConnectedTarget } from '../../src/targets/index.js';
 import { seededRandom } from '../../src/measure/random.js';
@@ -48,7 +48,7 @@ const seeded = seededRandom;
 
 const CONTROLS: RunControls = {
   keyTtlSeconds: 60, warmupIterations: 0, invocationCount: 1, iterationTimeMs: 100, interleave: 'iteration', minIterations: 15, maxIterations: 100, maxRelativeError: 0.02,
-  maxTimeMs: 3_600_000, opTimeoutMs: 1000, connectTimeoutMs: 1000, overwriteRate: 0, fault: NO_FAULT,
+  maxTimeMs: 3_600_000, opTimeoutMs: 1000, connectTimeoutMs: 1000, overwriteRate: 0, fault: NO_FAULT, load: NO_LOAD,
 };
 // 2 writes × (1 SET + 4 GETs) = 10 ops per iteration.
 const PARAMS = { READ_RATIO: 4, WRITE_COUNT: 2, PAYLOAD_BYTES: 16 };

@@ -1,0 +1,96 @@
+import type { CaseParams, RunControls } from '../config/resolve.js';
+import type { CaseResult, ProgressEvent, TargetCaseResult } from '../measure/runner.js';
+import { clusterNodesOf } from '../faults/failover.js';
+import type { ConnectedTarget } from '../targets/index.js';
+import { slotOwners, type SlotOwner } from './nodes.js';
+import { runWorkers } from './pool.js';
+import { mergeRecords, type LoadRecord } from './record.js';
+import { OpHistogram } from '../measure/histogram.js';
+import type { LoadJob } from './worker.js';
+
+/** With START_AT, target k of a run starts at START_AT + k × (warm-up + DURATION + this): room to connect and preload the next target. */
+export const TARGET_GAP_MS = 10_000;
+
+export interface LoadCaseOptions {
+  readonly keyPrefix: string;
+  readonly seed: number;
+  /** `--shard i/N`: this process is shard i of N (RATE and KEYSPACE are split). */
+  readonly shard: { readonly index: number; readonly of: number };
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (event: ProgressEvent) => void;
+}
+
+/** A target whose load could not be generated at all, with why. */
+function erroredTarget(name: string, error: string): TargetCaseResult {
+  return {
+    name, state: 'errored', error, samplesMs: [], roundSamplesMs: [],
+    ops: { set: { count: 0, errors: 0 }, get: { count: 0, errors: 0 } },
+    verification: { reads: 0, verified: 0, missing: 0, mismatched: 0 }, iterations: { warmup: 0, measured: 0, failed: 0 },
+    errors: {}, undeletedKeys: 0, invocations: 0, pilotMs: null,
+  };
+}
+
+/** The primaries of a cluster target and their slots (for the per-node breakdown); null for other targets or when CLUSTER NODES fails. */
+async function ownersOf(target: ConnectedTarget, controls: RunControls): Promise<SlotOwner[] | null> {
+  if (target.info.mode !== 'cluster') return null;
+  try {
+    const owners = slotOwners(await clusterNodesOf(target.config, controls));
+    return owners.length > 0 ? owners : null;
+  } catch (error: unknown) {
+    void error; // no breakdown: the load itself does not need it
+    return null;
+  }
+}
+
+/**
+ * A throughput run of one parameter combination: each target in turn gets WARMUP_SECONDS + DURATION of load from
+ * WORKERS processes (see LoadWorker). Targets are not interleaved: each has the machine to itself, and with START_AT
+ * every --shard process loads the same target at the same wall-clock time.
+ */
+export async function runLoadCase(targets: readonly ConnectedTarget[], params: CaseParams, controls: RunControls, options: LoadCaseOptions): Promise<CaseResult> {
+  const started = performance.now();
+  const load = controls.load;
+  const results: TargetCaseResult[] = [];
+  const aborted = (): boolean => options.signal?.aborted === true;
+  for (const [index, target] of targets.entries()) {
+    if (aborted()) break;
+    const name = target.config.name;
+    options.onProgress?.({ kind: 'load-target', target: name, index: index + 1, of: targets.length, runMs: load.warmupMs + load.durationMs });
+    const owners = await ownersOf(target, controls);
+    const jobs: LoadJob[] = Array.from({ length: load.workers }, (_, w) => ({
+      target: target.config, ...(target.probe !== undefined ? { probe: target.probe } : {}), controls, params,
+      keyPrefix: options.keyPrefix, seed: options.seed, worker: { index: w, of: load.workers }, shard: options.shard, slotOwners: owners,
+    }));
+    const startAtMs = load.startAtMs === null ? null : load.startAtMs + index * (load.warmupMs + load.durationMs + TARGET_GAP_MS);
+    let records: LoadRecord[];
+    try {
+      records = await runWorkers(jobs, startAtMs, options.signal);
+    } catch (error: unknown) {
+      const message = error instanceof Error ? error.message : String(error);
+      options.onProgress?.({ kind: 'target-errored', target: name, error: message });
+      results.push(erroredTarget(name, message));
+      continue;
+    }
+    const record = mergeRecords(records);
+    const reads = record.verified + record.missing + record.mismatched;
+    results.push({
+      name,
+      state: aborted() ? 'aborted' : 'completed',
+      samplesMs: [], roundSamplesMs: [],
+      ops: {
+        set: OpHistogram.decode(record.histograms.set).summarize(record.setErrors),
+        get: OpHistogram.decode(record.histograms.get).summarize(record.getErrors),
+      },
+      verification: { reads, verified: record.verified, missing: record.missing, mismatched: record.mismatched },
+      iterations: { warmup: 0, measured: 0, failed: 0 },
+      errors: record.errorMessages,
+      undeletedKeys: record.undeletedKeys,
+      invocations: 0, pilotMs: null,
+      load: record,
+    });
+  }
+  return {
+    params, invocations: 0, pilotMs: null, rounds: 0, stopReason: aborted() ? 'aborted' : 'duration',
+    elapsedMs: performance.now() - started, roundOrders: [], targets: results,
+  };
+}

@@ -1,0 +1,64 @@
+/**
+ * A load-generating child process (WORKERS > 1): runs one LoadWorker for the parent, over the IPC channel.
+ * Messages in: job, start, stop. Out: ready, error, done. If the parent goes away (even by SIGKILL) the channel
+ * closes: the load stops, this worker's keys are deleted and the process exits.
+ */
+import type { LoadRecord } from './record.js';
+import { LoadWorker, type LoadJob } from './worker.js';
+
+export type ToChild = { readonly kind: 'job'; readonly job: LoadJob } | { readonly kind: 'start'; readonly startAtMs: number } | { readonly kind: 'stop' };
+export type FromChild =
+  | { readonly kind: 'ready' }
+  | { readonly kind: 'error'; readonly name: string; readonly message: string }
+  | { readonly kind: 'done'; readonly record: LoadRecord };
+
+/** How long a child may take to stop after losing its parent. */
+const ORPHAN_EXIT_MS = 30_000;
+
+let worker: LoadWorker | undefined;
+const send = (message: FromChild): void => {
+  if (process.connected) process.send?.(message);
+};
+const describe = (error: unknown): FromChild => ({
+  kind: 'error', name: error instanceof Error ? error.name : 'Error', message: error instanceof Error ? error.message : String(error),
+});
+
+// Ctrl-C reaches the whole process group: the parent decides (it sends stop), so the child does not die mid-op.
+process.on('SIGINT', () => undefined);
+process.on('SIGTERM', () => worker?.abort());
+process.on('disconnect', () => {
+  worker?.abort();
+  setTimeout(() => process.exit(0), ORPHAN_EXIT_MS).unref();
+});
+process.on('message', (message: ToChild) => {
+  void (async () => {
+    switch (message.kind) {
+      case 'job':
+        try {
+          worker = new LoadWorker(message.job);
+          await worker.prepare();
+          send({ kind: 'ready' });
+        } catch (error: unknown) {
+          send(describe(error));
+          process.disconnect();
+        }
+        return;
+      case 'start': {
+        const w = worker as LoadWorker;
+        try {
+          const record = await w.run(message.startAtMs);
+          const undeletedKeys = await w.close();
+          send({ kind: 'done', record: { ...record, undeletedKeys } });
+        } catch (error: unknown) {
+          await w.close();
+          send(describe(error));
+        }
+        process.disconnect();
+        return;
+      }
+      case 'stop':
+        worker?.abort();
+        return;
+    }
+  })();
+});

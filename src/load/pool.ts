@@ -1,0 +1,103 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { FromChild, ToChild } from './child.js';
+import type { LoadRecord } from './record.js';
+import { LoadWorker, type LoadJob } from './worker.js';
+
+/** Margin between the last worker being ready and the common start, so every worker begins on time. */
+const START_MARGIN_MS = 250;
+
+/** One worker, in this process or in a child process, behind the same three steps. */
+interface WorkerHandle {
+  /** Connected and preloaded. */
+  readonly ready: Promise<void>;
+  start(startAtMs: number): Promise<LoadRecord>;
+  abort(): void;
+  /** Stops a worker that will not be started (another failed to get ready); deletes its keys. */
+  dismiss(): Promise<void>;
+}
+
+function inProcess(job: LoadJob): WorkerHandle {
+  const worker = new LoadWorker(job);
+  return {
+    ready: worker.prepare(),
+    async start(startAtMs) {
+      try {
+        const record = await worker.run(startAtMs);
+        return { ...record, undeletedKeys: await worker.close() };
+      } catch (error: unknown) {
+        await worker.close();
+        throw error;
+      }
+    },
+    abort: () => worker.abort(),
+    dismiss: async () => {
+      worker.abort();
+      await worker.close();
+    },
+  };
+}
+
+function childError(m: Extract<FromChild, { kind: 'error' }>): Error {
+  const error = new Error(m.message);
+  error.name = m.name;
+  return error;
+}
+
+function inChild(job: LoadJob): WorkerHandle {
+  const child: ChildProcess = fork(fileURLToPath(new URL('./child.js', import.meta.url)), [], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  let onMessage: (m: FromChild) => void = () => undefined;
+  let onExit: (code: number | null) => void = () => undefined;
+  child.on('message', (m: FromChild) => onMessage(m));
+  child.on('exit', (code) => onExit(code));
+  const send = (m: ToChild): void => {
+    if (child.connected) child.send(m);
+  };
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const ready = new Promise<void>((resolve, reject) => {
+    onMessage = (m) => (m.kind === 'ready' ? resolve() : m.kind === 'error' ? reject(childError(m)) : undefined);
+    onExit = (code) => reject(new Error(`load worker ${job.worker.index} exited (code ${String(code)}) before it was ready`));
+  });
+  send({ kind: 'job', job });
+  return {
+    ready,
+    start: (startAtMs) => new Promise<LoadRecord>((resolve, reject) => {
+      onMessage = (m) => (m.kind === 'done' ? resolve(m.record) : m.kind === 'error' ? reject(childError(m)) : undefined);
+      onExit = (code) => reject(new Error(`load worker ${job.worker.index} exited (code ${String(code)}) before it reported`));
+      send({ kind: 'start', startAtMs });
+    }).finally(() => exited),
+    abort: () => send({ kind: 'stop' }),
+    dismiss: async () => {
+      // Closing the channel makes the child stop, delete its keys and exit.
+      if (child.connected) child.disconnect();
+      await exited;
+    },
+  };
+}
+
+/**
+ * Runs one target's load on `jobs.length` workers (one job: in this process; more: one child process each, so each
+ * has its own event loop): all connect and preload, then all start at `startAtMs` (START_AT) or just after the last is
+ * ready. Returns every worker's record. A worker that cannot get ready fails the whole target (the others are stopped
+ * and their keys deleted).
+ */
+export async function runWorkers(jobs: readonly LoadJob[], startAtMs: number | null, signal?: AbortSignal): Promise<LoadRecord[]> {
+  const handles = jobs.length === 1 ? [inProcess(jobs[0] as LoadJob)] : jobs.map(inChild);
+  const readiness = await Promise.allSettled(handles.map((h) => h.ready));
+  const failed = readiness.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed !== undefined) {
+    await Promise.all(handles.map((h, i) => (readiness[i]?.status === 'fulfilled' || jobs.length > 1 ? h.dismiss() : undefined)));
+    throw failed.reason;
+  }
+  const abort = (): void => handles.forEach((h) => h.abort());
+  signal?.addEventListener('abort', abort, { once: true });
+  try {
+    const start = startAtMs ?? Date.now() + START_MARGIN_MS;
+    const results = await Promise.allSettled(handles.map((h) => h.start(Math.max(start, Date.now()))));
+    const error = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (error !== undefined) throw error.reason;
+    return results.map((r) => (r as PromiseFulfilledResult<LoadRecord>).value);
+  } finally {
+    signal?.removeEventListener('abort', abort);
+  }
+}

@@ -1,0 +1,156 @@
+import { OpHistogram } from '../measure/histogram.js';
+
+/** One second of a throughput run (by the time ops completed), as recorded: mergeable across workers and machines. */
+export interface SecondRecord {
+  /** Unix ms when the second began (aligned across --shard processes that share START_AT). */
+  readonly t: number;
+  /** Ops that succeeded in the second. */
+  readonly ops: number;
+  readonly sets: number;
+  readonly gets: number;
+  /** Ops that failed in the second. */
+  readonly errors: number;
+  /** Latencies (ns) of the second's successful ops, in the run's latency view, HdrHistogram-encoded. */
+  readonly latency: string;
+}
+
+/** Ops of one cluster primary (by the slot of each op's key). */
+export interface NodeRecord {
+  /** host:port of the primary that served the slot when the run started. */
+  readonly node: string;
+  readonly slots: string;
+  readonly ops: number;
+  readonly errors: number;
+  /** Service times (ns) of its successful ops, HdrHistogram-encoded. */
+  readonly latency: string;
+}
+
+/** One load-generating process of a throughput run. */
+export interface WorkerRecord {
+  /** `shard i/N worker j/M`. */
+  readonly worker: string;
+  readonly ops: number;
+  /** Peak resident memory of the process while it ran (a worker run in the cachebench process itself counts that whole process). */
+  readonly peakRssBytes: number;
+}
+
+/**
+ * Everything one target's throughput run recorded, in a form that merges exactly: counts add up, histograms are carried
+ * encoded (HdrHistogram compressed base64, nanoseconds) and merged by adding, seconds are aligned by wall clock.
+ * Workers of one process merge into one; `cachebench merge` merges processes (shards).
+ */
+export interface LoadRecord {
+  readonly target: string;
+  /** Unix ms when the measured part began (after the warm-up). */
+  readonly startMs: number;
+  readonly durationMs: number;
+  /** Which latency the series and per-node histograms hold: from the intended send time (open loop) or the actual send. */
+  readonly view: 'intended' | 'service';
+  /** Ops issued in the measured part (succeeded + failed), by type. */
+  readonly sets: number;
+  readonly gets: number;
+  readonly setErrors: number;
+  readonly getErrors: number;
+  /** Open loop: ops the schedule asked for in the measured part (RATE × DURATION for this process); null: closed loop. */
+  readonly scheduled: number | null;
+  /** GETs judged: exactly the bytes written, nothing (fresh keys: a failure; KEYSPACE: a miss), other bytes (always a failure). */
+  readonly verified: number;
+  readonly missing: number;
+  readonly mismatched: number;
+  /** KEYSPACE runs: GETs that found their key, GETs that did not (each refills it with a SET, counted in sets). */
+  readonly hits: number | null;
+  readonly misses: number | null;
+  /** Fresh keys deleted after their last read (not ops: outside the timing) and deletions that failed (they expire by TTL). */
+  readonly deletes: number;
+  readonly undeletedKeys: number;
+  readonly errorMessages: Readonly<Record<string, number>>;
+  /** Whole-run latency histograms (ns, successful ops): service time always, intended-time view in open loop. */
+  readonly histograms: {
+    readonly set: string; readonly get: string;
+    readonly setIntended: string | null; readonly getIntended: string | null;
+  };
+  readonly series: readonly SecondRecord[];
+  /** Per cluster primary; null when the target is not a cluster. */
+  readonly nodes: readonly NodeRecord[] | null;
+  readonly workers: readonly WorkerRecord[];
+}
+
+const MAX_MESSAGES = 10;
+
+function addMessages(into: Map<string, number>, from: Readonly<Record<string, number>>): void {
+  for (const [m, n] of Object.entries(from)) {
+    const seen = into.get(m);
+    if (seen !== undefined) into.set(m, seen + n);
+    else if (into.size < MAX_MESSAGES) into.set(m, n);
+  }
+}
+
+/** Adds encoded histograms into one (null when none is given). */
+export function mergeEncoded(encoded: readonly (string | null)[]): string | null {
+  const present = encoded.filter((e): e is string => e !== null);
+  if (present.length === 0) return null;
+  const sum = OpHistogram.decode(present[0] as string);
+  for (const e of present.slice(1)) sum.add(OpHistogram.decode(e));
+  return sum.encode();
+}
+
+const sumOf = (records: readonly LoadRecord[], f: (r: LoadRecord) => number): number => records.reduce((n, r) => n + f(r), 0);
+const sumOrNull = (records: readonly LoadRecord[], f: (r: LoadRecord) => number | null): number | null =>
+  records.every((r) => f(r) === null) ? null : records.reduce((n, r) => n + (f(r) ?? 0), 0);
+
+/**
+ * Merges the records of one target from several workers or machines: counts summed, histograms added (never
+ * percentiles averaged), seconds aligned by wall clock (to the nearest second) and summed, nodes by address.
+ */
+export function mergeRecords(records: readonly LoadRecord[]): LoadRecord {
+  const first = records[0];
+  if (first === undefined) throw new Error('mergeRecords: nothing to merge');
+  if (records.length === 1) return first;
+  const startMs = Math.min(...records.map((r) => r.startMs));
+  const endMs = Math.max(...records.map((r) => r.startMs + r.durationMs));
+  const seconds = new Map<number, SecondRecord[]>();
+  for (const r of records) {
+    for (const s of r.series) {
+      const at = Math.round(s.t / 1000);
+      seconds.set(at, [...(seconds.get(at) ?? []), s]);
+    }
+  }
+  const series = [...seconds.entries()].sort(([a], [b]) => a - b).map(([at, list]) => ({
+    t: at * 1000,
+    ops: list.reduce((n, s) => n + s.ops, 0),
+    sets: list.reduce((n, s) => n + s.sets, 0),
+    gets: list.reduce((n, s) => n + s.gets, 0),
+    errors: list.reduce((n, s) => n + s.errors, 0),
+    latency: mergeEncoded(list.map((s) => s.latency)) as string,
+  }));
+  let nodes: NodeRecord[] | null = null;
+  if (records.some((r) => r.nodes !== null)) {
+    const byNode = new Map<string, NodeRecord[]>();
+    for (const r of records) for (const n of r.nodes ?? []) byNode.set(n.node, [...(byNode.get(n.node) ?? []), n]);
+    nodes = [...byNode.entries()].map(([node, list]) => ({
+      node, slots: (list[0] as NodeRecord).slots,
+      ops: list.reduce((n, x) => n + x.ops, 0), errors: list.reduce((n, x) => n + x.errors, 0),
+      latency: mergeEncoded(list.map((x) => x.latency)) as string,
+    }));
+  }
+  const messages = new Map<string, number>();
+  for (const r of records) addMessages(messages, r.errorMessages);
+  return {
+    target: first.target, startMs, durationMs: endMs - startMs, view: first.view,
+    sets: sumOf(records, (r) => r.sets), gets: sumOf(records, (r) => r.gets),
+    setErrors: sumOf(records, (r) => r.setErrors), getErrors: sumOf(records, (r) => r.getErrors),
+    scheduled: sumOrNull(records, (r) => r.scheduled),
+    verified: sumOf(records, (r) => r.verified), missing: sumOf(records, (r) => r.missing), mismatched: sumOf(records, (r) => r.mismatched),
+    hits: sumOrNull(records, (r) => r.hits), misses: sumOrNull(records, (r) => r.misses),
+    deletes: sumOf(records, (r) => r.deletes), undeletedKeys: sumOf(records, (r) => r.undeletedKeys),
+    errorMessages: Object.fromEntries(messages),
+    histograms: {
+      set: mergeEncoded(records.map((r) => r.histograms.set)) as string,
+      get: mergeEncoded(records.map((r) => r.histograms.get)) as string,
+      setIntended: mergeEncoded(records.map((r) => r.histograms.setIntended)),
+      getIntended: mergeEncoded(records.map((r) => r.histograms.getIntended)),
+    },
+    series, nodes,
+    workers: records.flatMap((r) => r.workers),
+  };
+}

@@ -1,0 +1,176 @@
+import { mean, median, sampleStandardDeviation } from 'simple-statistics';
+import type { LoadPlan } from '../config/resolve.js';
+import { OpHistogram, type OpStats } from '../measure/histogram.js';
+import { ERROR_CONFIDENCE, confidenceHalfWidth, independentRatioInterval } from '../stats/index.js';
+import type { LoadRecord, WorkerRecord } from './record.js';
+
+/** A rate counts as achieved at 99% of the target or more. */
+export const RATE_ACHIEVED_SHARE = 0.99;
+
+/** ops/s over the 1-second intervals of the measured part, BenchmarkDotNet's definitions (every second kept: a slow second is data, not an outlier). */
+export interface ThroughputStats {
+  /** Seconds. */
+  readonly n: number;
+  readonly mean: number | null;
+  /** Half-width of the 99.9% Student-t confidence interval of the mean. */
+  readonly error: number | null;
+  readonly stdDev: number | null;
+  readonly median: number | null;
+  readonly min: number | null;
+  readonly max: number | null;
+  /** 100 × Mean / Mean of the baseline (higher is better); null without a baseline. */
+  readonly percent: number | null;
+  /** Fieller's 99.9% interval of Percent (independent samples: targets run one after the other). */
+  readonly percentLower: number | null;
+  readonly percentUpper: number | null;
+  readonly confidence: number;
+}
+
+export interface SecondSummary {
+  readonly t: number;
+  readonly ops: number;
+  readonly errors: number;
+  readonly p50Us: number | null;
+  readonly p99Us: number | null;
+}
+
+export interface NodeSummary {
+  readonly node: string;
+  readonly slots: string;
+  readonly ops: number;
+  /** Share of the target's successful ops (0–1). */
+  readonly share: number;
+  readonly errors: number;
+  readonly p50Us: number | null;
+  readonly p99Us: number | null;
+}
+
+/** What a throughput run measured for one target (results.json `load`), derived from its mergeable record. */
+export interface LoadResult {
+  readonly settings: {
+    readonly clients: number; readonly connections: number; readonly pipeline: number; readonly workers: number;
+    /** RATE for the whole run; null: closed loop. */
+    readonly rate: number | null;
+    readonly keyspace: number; readonly distribution: string;
+    readonly warmupSeconds: number; readonly durationSeconds: number;
+    readonly startAt: string | null;
+  };
+  /** `--shard i/N` of the process that measured it; null: the whole run (one process, or merged). */
+  readonly shard: { readonly index: number; readonly of: number } | null;
+  /** Merged results: the shards it was merged from. */
+  readonly mergedFrom: number;
+  readonly throughput: ThroughputStats;
+  readonly rate: {
+    /** ops/s asked for (this process's share for a shard); null: closed loop. */
+    readonly targetOpsPerSec: number | null;
+    /** Successful ops per second over the measured part. */
+    readonly achievedOpsPerSec: number;
+    /** achieved ≥ 99% of the target; null: closed loop. */
+    readonly achieved: boolean | null;
+  };
+  readonly latency: {
+    /** Which view the series and table p99 use. */
+    readonly view: LoadRecord['view'];
+    /** From the actual send to the reply. */
+    readonly service: { readonly set: OpStats; readonly get: OpStats };
+    /** Open loop: from the intended send time to the reply (coordinated omission corrected); null in closed loop. */
+    readonly intended: { readonly set: OpStats; readonly get: OpStats } | null;
+  };
+  readonly series: readonly SecondSummary[];
+  readonly nodes: readonly NodeSummary[] | null;
+  readonly keyspace: { readonly hits: number; readonly misses: number; readonly hitRate: number | null } | null;
+  readonly workers: readonly WorkerRecord[];
+  /** The raw record: encoded histograms, per-second and per-node histograms (what `cachebench merge` reads). */
+  readonly record: LoadRecord;
+}
+
+const us = (ns: number): number => Math.round(ns / 10) / 100;
+const stats = (encoded: string | null, errors: number): OpStats => (encoded === null ? { count: 0, errors } : OpHistogram.decode(encoded).summarize(errors));
+
+/** ops/s of each whole measured second. */
+export function opsPerSecond(record: LoadRecord): number[] {
+  return record.series.map((s) => s.ops);
+}
+
+function throughputOf(samples: readonly number[]): ThroughputStats {
+  const n = samples.length;
+  const finite = (x: number): number | null => (Number.isFinite(x) ? x : null);
+  if (n === 0) return { n, mean: null, error: null, stdDev: null, median: null, min: null, max: null, percent: null, percentLower: null, percentUpper: null, confidence: ERROR_CONFIDENCE };
+  const sd = n >= 2 ? sampleStandardDeviation([...samples]) : Number.NaN;
+  return {
+    n, mean: mean([...samples]), error: finite(confidenceHalfWidth(sd, n)), stdDev: finite(sd), median: median([...samples]),
+    min: Math.min(...samples), max: Math.max(...samples), percent: null, percentLower: null, percentUpper: null, confidence: ERROR_CONFIDENCE,
+  };
+}
+
+/** Turns a (merged) record into the reported result. `rate`: RATE asked of this record's processes (ops/s). */
+export function summarizeLoad(record: LoadRecord, load: LoadPlan, options: { readonly shard?: { index: number; of: number }; readonly mergedFrom?: number; readonly rate?: number; readonly startAt?: string | null } = {}): LoadResult {
+  const okOps = record.series.reduce((n, s) => n + s.ops, 0);
+  const achievedOpsPerSec = record.durationMs > 0 ? okOps / (record.durationMs / 1000) : 0;
+  const rate = options.rate ?? (load.rate > 0 ? load.rate / (options.shard?.of ?? 1) : 0);
+  const totalOps = okOps;
+  const hist = record.histograms;
+  return {
+    settings: {
+      clients: load.clients, connections: load.connections, pipeline: load.pipeline, workers: load.workers,
+      rate: load.rate > 0 ? load.rate : null, keyspace: load.keyspace,
+      distribution: load.keyspace === 0 ? 'fresh keys' : load.distribution.kind === 'zipf' ? `zipf:${load.distribution.exponent}` : load.distribution.kind,
+      warmupSeconds: load.warmupMs / 1000, durationSeconds: load.durationMs / 1000,
+      startAt: options.startAt ?? (load.startAtMs === null ? null : new Date(load.startAtMs).toISOString()),
+    },
+    shard: options.shard ?? null,
+    mergedFrom: options.mergedFrom ?? 1,
+    throughput: throughputOf(opsPerSecond(record)),
+    rate: {
+      targetOpsPerSec: rate > 0 ? rate : null,
+      achievedOpsPerSec,
+      achieved: rate > 0 ? achievedOpsPerSec >= RATE_ACHIEVED_SHARE * rate : null,
+    },
+    latency: {
+      view: record.view,
+      service: { set: stats(hist.set, record.setErrors), get: stats(hist.get, record.getErrors) },
+      intended: hist.setIntended === null && hist.getIntended === null ? null
+        : { set: stats(hist.setIntended, record.setErrors), get: stats(hist.getIntended, record.getErrors) },
+    },
+    series: record.series.map((s) => {
+      const h = OpHistogram.decode(s.latency);
+      return { t: s.t, ops: s.ops, errors: s.errors, p50Us: h.count === 0 ? null : us(h.valueAt(50)), p99Us: h.count === 0 ? null : us(h.valueAt(99)) };
+    }),
+    nodes: record.nodes === null ? null : record.nodes.map((n) => {
+      const h = OpHistogram.decode(n.latency);
+      return {
+        node: n.node, slots: n.slots, ops: n.ops, share: totalOps > 0 ? n.ops / totalOps : 0, errors: n.errors,
+        p50Us: h.count === 0 ? null : us(h.valueAt(50)), p99Us: h.count === 0 ? null : us(h.valueAt(99)),
+      };
+    }),
+    keyspace: record.hits === null || record.misses === null ? null
+      : { hits: record.hits, misses: record.misses, hitRate: record.hits + record.misses > 0 ? record.hits / (record.hits + record.misses) : null },
+    workers: record.workers,
+    record,
+  };
+}
+
+/**
+ * Percent of each result against the baseline (higher is better): the explicit baseline, else the highest mean
+ * ops/s. `results` are the targets of one scenario × parameter combination; returns them with Percent filled in.
+ */
+export function withPercent<T extends { readonly name: string; readonly load: LoadResult; readonly eligible: boolean }>(results: readonly T[], explicit: string | undefined): { results: T[]; baseline: string | undefined } {
+  const eligible = results.filter((r) => r.eligible && r.load.throughput.mean !== null);
+  const base = explicit !== undefined ? eligible.find((r) => r.name === explicit)
+    : eligible.reduce<T | undefined>((best, r) => (best === undefined || (r.load.throughput.mean ?? 0) > (best.load.throughput.mean ?? 0) ? r : best), undefined);
+  if (base === undefined) return { results: [...results], baseline: undefined };
+  const baseSamples = opsPerSecond(base.load.record);
+  const out = results.map((r) => {
+    if (r.load.throughput.mean === null || base.load.throughput.mean === null || base.load.throughput.mean === 0) return r;
+    const isBase = r === base;
+    const interval = isBase ? undefined : independentRatioInterval(baseSamples, opsPerSecond(r.load.record), ERROR_CONFIDENCE);
+    const throughput: ThroughputStats = {
+      ...r.load.throughput,
+      percent: 100 * (r.load.throughput.mean / base.load.throughput.mean),
+      percentLower: interval?.lower != null ? 100 * interval.lower : null,
+      percentUpper: interval?.upper != null ? 100 * interval.upper : null,
+    };
+    return { ...r, load: { ...r.load, throughput } };
+  });
+  return { results: out, baseline: base.name };
+}

@@ -1,0 +1,363 @@
+import { randomFillSync, randomUUID } from 'node:crypto';
+import type { CaseParams, LoadPlan, RunControls, TargetConfig } from '../config/resolve.js';
+import { OpHistogram } from '../measure/histogram.js';
+import { seededRandom } from '../measure/random.js';
+import type { TargetProbe } from '../targets/probe.js';
+import { driverFor, type CacheClient } from '../targets/index.js';
+import { Tally } from '../workload/index.js';
+import { KeyspaceValues, keyPicker } from './keys.js';
+import { SlotMap, rangesText, type SlotOwner } from './nodes.js';
+import type { LoadRecord, NodeRecord, SecondRecord } from './record.js';
+
+/** After a failed op a virtual client waits this long before its next op (a refused connection fails at once). */
+export const LOAD_FAILURE_PAUSE_MS = 10;
+/** Keys preloaded at once per connection. */
+const PRELOAD_IN_FLIGHT = 16;
+
+/** Everything one load-generating process needs for one target and parameter combination (plain data: sent to child processes). */
+export interface LoadJob {
+  readonly target: TargetConfig;
+  readonly probe?: TargetProbe;
+  /** The scenario's controls merged with the run's connection settings. */
+  readonly controls: RunControls;
+  readonly params: CaseParams;
+  /** `cachebench:<runId>:` */
+  readonly keyPrefix: string;
+  /** Seeds the workers' random choices and the KEYSPACE values. */
+  readonly seed: number;
+  readonly worker: { readonly index: number; readonly of: number };
+  readonly shard: { readonly index: number; readonly of: number };
+  /** The cluster's primaries and their slots when the run started; null: not a cluster. */
+  readonly slotOwners: readonly SlotOwner[] | null;
+}
+
+/** The KEYSPACE one process works on: KEYSPACE / shards keys (each --shard process has its own, under its own run id). */
+export function processKeyspace(load: LoadPlan, shards: number): number {
+  return load.keyspace === 0 ? 0 : Math.max(1, Math.floor(load.keyspace / shards));
+}
+
+/** A worker's share of RATE (ops/s). */
+export function workerRate(load: LoadPlan, job: Pick<LoadJob, 'worker' | 'shard'>): number {
+  return load.rate / (job.worker.of * job.shard.of);
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+const nsOf = (ms: number): number => Math.max(1, Math.round(ms * 1e6));
+
+/** A pipeline's slots on one connection: at most PIPELINE ops in flight, the rest wait in order. */
+class Slots {
+  #free: number;
+  readonly #waiting: (() => void)[] = [];
+  constructor(size: number) {
+    this.#free = size;
+  }
+  acquire(): Promise<void> | undefined {
+    if (this.#free > 0) {
+      this.#free--;
+      return undefined;
+    }
+    return new Promise((resolve) => this.#waiting.push(resolve));
+  }
+  release(): void {
+    const next = this.#waiting.shift();
+    if (next !== undefined) next();
+    else this.#free++;
+  }
+}
+
+const bump = (counts: Float64Array, i: number): void => {
+  counts[i] = (counts[i] ?? 0) + 1;
+};
+
+/** Per-second recording of the measured part: one small (packed) histogram per second, encoded when the run ends. */
+class Seconds {
+  readonly #ops: Float64Array;
+  readonly #sets: Float64Array;
+  readonly #gets: Float64Array;
+  readonly #errors: Float64Array;
+  readonly #latency: OpHistogram[] = [];
+  constructor(readonly count: number) {
+    this.#ops = new Float64Array(count);
+    this.#sets = new Float64Array(count);
+    this.#gets = new Float64Array(count);
+    this.#errors = new Float64Array(count);
+  }
+  ok(second: number, kind: 'set' | 'get', latencyNs: number): void {
+    bump(this.#ops, second);
+    bump(kind === 'set' ? this.#sets : this.#gets, second);
+    (this.#latency[second] ??= new OpHistogram(true)).record(latencyNs);
+  }
+  failed(second: number, kind: 'set' | 'get'): void {
+    bump(this.#errors, second);
+    bump(kind === 'set' ? this.#sets : this.#gets, second);
+  }
+  records(startMs: number): SecondRecord[] {
+    return Array.from({ length: this.count }, (_, s) => ({
+      t: startMs + s * 1000, ops: this.#ops[s] as number, sets: this.#sets[s] as number, gets: this.#gets[s] as number,
+      errors: this.#errors[s] as number, latency: (this.#latency[s] ?? new OpHistogram(true)).encode(),
+    }));
+  }
+}
+
+/**
+ * One load-generating process's part of a throughput run against one target: CONNECTIONS clients of the target's
+ * driver, CLIENTS virtual clients over them (client i on connection i mod CONNECTIONS, at most PIPELINE ops in flight
+ * per connection), closed loop or on RATE's schedule. `prepare` connects and preloads, `run` generates the load from a
+ * wall-clock start, `close` deletes what is left and disconnects.
+ */
+export class LoadWorker {
+  readonly #job: LoadJob;
+  readonly #load: LoadPlan;
+  #connections: CacheClient[] = [];
+  #values: KeyspaceValues | undefined;
+  readonly #keyspace: number;
+  #aborted = false;
+  #undeleted = 0;
+  readonly #pending = new Set<string>();
+
+  constructor(job: LoadJob) {
+    this.#job = job;
+    this.#load = job.controls.load;
+    this.#keyspace = processKeyspace(this.#load, job.shard.of);
+  }
+
+  /** The name of KEYSPACE key `index`. */
+  keyspaceKey(index: number): string {
+    return `${this.#job.keyPrefix}ks:${index}`;
+  }
+
+  /** Connects CONNECTIONS clients (all or none) and preloads this worker's share of the KEYSPACE (indexes ≡ worker mod workers). */
+  async prepare(): Promise<void> {
+    const { target, controls, probe } = this.#job;
+    const driver = driverFor(target.client);
+    const attempts = await Promise.allSettled(Array.from({ length: this.#load.connections }, () => driver.connect(target, controls, probe)));
+    this.#connections = attempts.flatMap((a) => (a.status === 'fulfilled' ? [a.value.client] : []));
+    const failed = attempts.find((a): a is PromiseRejectedResult => a.status === 'rejected');
+    if (failed !== undefined) {
+      await this.close();
+      throw failed.reason;
+    }
+    if (this.#keyspace === 0) return;
+    this.#values = new KeyspaceValues(this.#job.params.PAYLOAD_BYTES, this.#job.seed);
+    const { index, of } = this.#job.worker;
+    let next = index;
+    const lanes = this.#connections.flatMap((c) => Array.from({ length: PRELOAD_IN_FLIGHT }, () => c));
+    await Promise.all(lanes.map(async (client) => {
+      const value = Buffer.allocUnsafe(this.#job.params.PAYLOAD_BYTES);
+      while (next < this.#keyspace && !this.#aborted) {
+        const i = next;
+        next += of;
+        await client.set(this.keyspaceKey(i), (this.#values as KeyspaceValues).fill(value, i), controls.keyTtlSeconds);
+      }
+    }));
+  }
+
+  /** Stops the load early (Ctrl-C): virtual clients finish their op in flight and stop. */
+  abort(): void {
+    this.#aborted = true;
+  }
+
+  /**
+   * Generates the load: warm-up from `startAtMs` (Unix ms), then DURATION measured seconds. Returns this worker's record.
+   */
+  async run(startAtMs: number): Promise<LoadRecord> {
+    const job = this.#job;
+    const load = this.#load;
+    const params = job.params;
+    const seconds = load.durationMs / 1000;
+    const open = load.rate > 0;
+    const rate = workerRate(load, job);
+    const intervalMs = open ? 1000 / rate : 0;
+    const startPerf = performance.now() + (startAtMs - Date.now());
+    const measureStart = startPerf + load.warmupMs;
+    const end = measureStart + load.durationMs;
+    const tally = new Tally();
+    const hist = { set: new OpHistogram(), get: new OpHistogram(), setIntended: new OpHistogram(), getIntended: new OpHistogram() };
+    const perSecond = new Seconds(seconds);
+    const slotMap = job.slotOwners === null ? undefined : new SlotMap(job.slotOwners);
+    const nodes = (job.slotOwners ?? []).map(() => ({ ops: 0, errors: 0, latency: new OpHistogram() }));
+    let hits = 0;
+    let misses = 0;
+    let deletes = 0;
+    let nextOp = 0; // open loop: the schedule's next op, shared by the clients
+    let peakRss = process.memoryUsage.rss();
+    const rssTimer = setInterval(() => {
+      peakRss = Math.max(peakRss, process.memoryUsage.rss());
+    }, 1000);
+    const slots = this.#connections.map(() => new Slots(load.pipeline));
+    const random = seededRandom((job.seed + 7919 * (job.worker.index + 1) + 104729 * (job.shard.index + 1)) >>> 0);
+    const setShare = 1 / (params.READ_RATIO + 1);
+
+    /** Times one op on connection `c`; records it when it belongs to the measured part. Returns its result or the error. */
+    type Outcome<T> = ({ ok: true; value: T } | { ok: false }) & { counted: boolean };
+    const timed = async <T>(c: number, kind: 'set' | 'get', key: string, intended: number | undefined, op: (client: CacheClient) => Promise<T>): Promise<Outcome<T>> => {
+      const wait = slots[c]?.acquire();
+      if (wait !== undefined) await wait;
+      const sent = performance.now();
+      const from = intended ?? sent;
+      const counted = from >= measureStart && from < end;
+      let outcome: Outcome<T>;
+      try {
+        outcome = { ok: true, value: await op(this.#connections[c] as CacheClient), counted };
+      } catch (error: unknown) {
+        outcome = { ok: false, counted };
+        if (counted) tally.fail(kind, error);
+      } finally {
+        slots[c]?.release();
+      }
+      const done = performance.now();
+      if (!counted) return outcome;
+      const second = Math.min(seconds - 1, Math.max(0, Math.floor((done - measureStart) / 1000)));
+      const node = slotMap === undefined ? -1 : slotMap.ownerOf(key);
+      if (kind === 'set') tally.sets++;
+      else tally.gets++;
+      if (outcome.ok) {
+        const service = nsOf(done - sent);
+        hist[kind].record(service);
+        if (intended !== undefined) (kind === 'set' ? hist.setIntended : hist.getIntended).record(nsOf(done - intended));
+        perSecond.ok(second, kind, intended !== undefined ? nsOf(done - intended) : service);
+        const n = nodes[node];
+        if (n !== undefined) {
+          n.ops++;
+          n.latency.record(service);
+        }
+      } else {
+        perSecond.failed(second, kind);
+        const n = nodes[node];
+        if (n !== undefined) n.errors++;
+      }
+      return outcome;
+    };
+
+    /** The next op's intended send time (open loop), waiting for it; null when the schedule is past the end. */
+    const scheduled = async (): Promise<number | null | undefined> => {
+      if (!open) return performance.now() < end ? undefined : null;
+      const k = nextOp++;
+      const intended = startPerf + k * intervalMs;
+      if (intended >= end) return null;
+      // Node's timers cannot wait less than ~1 ms: an op due within 1 ms is sent now (early, never late).
+      const wait = intended - performance.now();
+      if (wait > 1) await sleep(wait - 0.5);
+      return intended;
+    };
+
+    const freshClient = async (c: number): Promise<void> => {
+      const payload = Buffer.allocUnsafe(params.PAYLOAD_BYTES);
+      while (!this.#aborted) {
+        let intended = await scheduled();
+        if (intended === null || this.#aborted) return;
+        const key = job.keyPrefix + randomUUID();
+        randomFillSync(payload);
+        this.#pending.add(key);
+        const set = await timed(c, 'set', key, intended, (client) => client.set(key, payload, job.controls.keyTtlSeconds));
+        let failed = !set.ok;
+        for (let r = 0; r < params.READ_RATIO && !failed && !this.#aborted; r++) {
+          intended = await scheduled();
+          if (intended === null) break;
+          const got = await timed(c, 'get', key, intended, (client) => client.get(key));
+          if (!got.ok) {
+            failed = true;
+          } else if (got.counted) {
+            if (got.value === null) tally.missing++;
+            else if (got.value.equals(payload)) tally.verified++;
+            else tally.mismatched++;
+          }
+        }
+        try {
+          await this.#connections[c]?.del(key);
+          deletes++;
+          this.#pending.delete(key);
+        } catch (error: unknown) {
+          void error; // left in #pending: deleted again at close, else it expires by KEY_TTL
+        }
+        if (failed) await sleep(LOAD_FAILURE_PAUSE_MS);
+      }
+    };
+
+    const keyspaceClient = async (c: number, client: number): Promise<void> => {
+      const values = this.#values as KeyspaceValues;
+      const value = Buffer.allocUnsafe(params.PAYLOAD_BYTES);
+      const pick = keyPicker(load.distribution, this.#keyspace, random, Math.floor((client * this.#keyspace) / load.clients));
+      while (!this.#aborted) {
+        const intended = await scheduled();
+        if (intended === null || this.#aborted) return;
+        const index = pick();
+        const key = this.keyspaceKey(index);
+        let ok: boolean;
+        if (random() < setShare) {
+          ok = (await timed(c, 'set', key, intended, (cl) => cl.set(key, values.fill(value, index), job.controls.keyTtlSeconds))).ok;
+        } else {
+          const got = await timed(c, 'get', key, intended, (cl) => cl.get(key));
+          ok = got.ok;
+          const counted = got.counted;
+          if (got.ok && got.value === null) {
+            if (counted) misses++;
+            // A miss refills the key, as a cache-aside application would (a SET, timed and counted like any other).
+            ok = (await timed(c, 'set', key, intended === undefined ? undefined : performance.now(), (cl) => cl.set(key, values.fill(value, index), job.controls.keyTtlSeconds))).ok;
+          } else if (got.ok && got.value !== null && counted) {
+            hits++;
+            if (values.matches(got.value, index)) tally.verified++;
+            else tally.mismatched++;
+          }
+        }
+        if (!ok) await sleep(LOAD_FAILURE_PAUSE_MS);
+      }
+    };
+
+    const waitMs = startPerf - performance.now();
+    if (waitMs > 0) await sleep(waitMs);
+    try {
+      await Promise.all(Array.from({ length: load.clients }, (_, i) => (this.#keyspace > 0 ? keyspaceClient(i % this.#connections.length, i) : freshClient(i % this.#connections.length))));
+    } finally {
+      clearInterval(rssTimer);
+    }
+    peakRss = Math.max(peakRss, process.memoryUsage.rss());
+    const measuredStartMs = startAtMs + load.warmupMs;
+    const owners = job.slotOwners;
+    const nodeRecords: NodeRecord[] | null = owners === null ? null : owners.map((o, i) => ({
+      node: o.node, slots: rangesText(o.slots), ops: nodes[i]?.ops ?? 0, errors: nodes[i]?.errors ?? 0, latency: (nodes[i]?.latency ?? new OpHistogram()).encode(),
+    }));
+    const okOps = hist.set.count + hist.get.count;
+    return {
+      target: job.target.name, startMs: measuredStartMs, durationMs: load.durationMs, view: open ? 'intended' : 'service',
+      sets: tally.sets, gets: tally.gets, setErrors: tally.setErrors, getErrors: tally.getErrors,
+      scheduled: open ? Math.round((load.durationMs / 1000) * rate) : null,
+      verified: tally.verified, missing: tally.missing, mismatched: tally.mismatched,
+      hits: this.#keyspace > 0 ? hits : null, misses: this.#keyspace > 0 ? misses : null,
+      deletes, undeletedKeys: 0, errorMessages: Object.fromEntries(tally.errorMessages),
+      histograms: {
+        set: hist.set.encode(), get: hist.get.encode(),
+        setIntended: open ? hist.setIntended.encode() : null, getIntended: open ? hist.getIntended.encode() : null,
+      },
+      series: perSecond.records(measuredStartMs),
+      nodes: nodeRecords,
+      workers: [{ worker: `shard ${job.shard.index}/${job.shard.of} worker ${job.worker.index}/${job.worker.of}`, ops: okOps, peakRssBytes: peakRss }],
+    };
+  }
+
+  /** Deletes keys this worker left (fresh keys whose DEL failed, its share of the KEYSPACE), then disconnects. Returns keys it could not delete. */
+  async close(): Promise<number> {
+    const client = this.#connections[0];
+    if (client !== undefined) {
+      const keys = [...this.#pending];
+      if (this.#keyspace > 0) for (let i = this.#job.worker.index; i < this.#keyspace; i += this.#job.worker.of) keys.push(this.keyspaceKey(i));
+      const lanes = Math.min(64, keys.length);
+      let next = 0;
+      await Promise.all(Array.from({ length: lanes }, async () => {
+        while (next < keys.length) {
+          const key = keys[next++] as string;
+          try {
+            await client.del(key);
+          } catch (error: unknown) {
+            void error; // expires by KEY_TTL; counted
+            this.#undeleted++;
+          }
+        }
+      }));
+      this.#pending.clear();
+    }
+    await Promise.all(this.#connections.map((c) => c.close()));
+    this.#connections = [];
+    return this.#undeleted;
+  }
+}

@@ -1,0 +1,151 @@
+import type { LoadResult } from '../load/summary.js';
+import { col, setupOf, type Column } from './columns.js';
+import type { ResultEntry } from './model.js';
+
+const BARS = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+const L = (e: ResultEntry): LoadResult | null => e.load;
+const opsText = (x: number | null | undefined): string => (x === null || x === undefined ? '–' : x >= 100 ? Math.round(x).toLocaleString('en-US') : x.toFixed(1));
+const msText = (us: number | null | undefined): string => (us === null || us === undefined ? '–' : us >= 100_000 ? (us / 1000).toFixed(0) : us >= 10_000 ? (us / 1000).toFixed(1) : (us / 1000).toFixed(2));
+const mib = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+
+/** `98% [96%; 101%] ~`: Percent with its interval; `~` where the interval includes 100% (no difference shown). */
+function percentText(e: ResultEntry): string {
+  const t = L(e)?.throughput;
+  if (t === undefined || t.percent === null) return '–';
+  if (e.baseline) return '100% (baseline)';
+  const interval = t.percentLower !== null && t.percentUpper !== null ? ` [${t.percentLower.toFixed(0)}%; ${t.percentUpper.toFixed(0)}%]` : '';
+  const unclear = t.percentLower === null || t.percentUpper === null || (t.percentLower <= 100 && t.percentUpper >= 100);
+  return `${t.percent.toFixed(0)}%${interval}${unclear ? ' ~' : ''}`;
+}
+
+/** `closed` / `10,000 of 10,000` / `7,012 of 10,000 (rate not achieved)`. */
+export function rateText(e: ResultEntry): string {
+  const r = L(e)?.rate;
+  if (r === undefined) return '–';
+  if (r.targetOpsPerSec === null) return 'closed loop';
+  return `${opsText(r.achievedOpsPerSec)} of ${opsText(r.targetOpsPerSec)}${r.achieved === false ? ' (rate not achieved)' : ''}`;
+}
+
+/** The GET percentiles in the run's view: from the intended send time in open loop (CO corrected), service time in closed loop. */
+const viewGet = (e: ResultEntry): LoadResult['latency']['service']['get'] | undefined => {
+  const l = L(e)?.latency;
+  return l === undefined ? undefined : (l.intended ?? l.service).get;
+};
+
+/** Largest share of ops on one primary ÷ the even share (1.00 = balanced). */
+export function nodeImbalance(e: ResultEntry): number | null {
+  const nodes = L(e)?.nodes;
+  if (nodes == null || nodes.length === 0) return null;
+  const even = 1 / nodes.length;
+  return Math.max(...nodes.map((n) => n.share)) / even;
+}
+
+const shardLabel = (e: ResultEntry): string => {
+  const l = L(e);
+  if (l === null) return '';
+  if (l.mergedFrom > 1) return ` (${l.mergedFrom} shards merged)`;
+  return l.shard !== null ? ` (shard ${l.shard.index}/${l.shard.of})` : '';
+};
+
+/**
+ * The "Throughput" table's columns, and the load fields of results.csv (one definition for both; CSV has them all,
+ * raw). ops/s statistics are over the measured 1-second intervals; higher is better.
+ */
+export const LOAD_COLUMNS: readonly Column[] = [
+  col('target', 'Target', 'text', 'target.name', true, (e) => e.target.name, (e) => `${e.target.name}${shardLabel(e)}`),
+  { ...col('setup', 'Client', 'text', 'target.client', true, setupOf) },
+  col('load_ops_per_sec', 'Ops/s', 'count', 'load.throughput.mean', true, (e) => L(e)?.throughput.mean ?? null, (e) => opsText(L(e)?.throughput.mean)),
+  col('load_error_ops_per_sec', 'Error', 'count', 'load.throughput.error', true, (e) => L(e)?.throughput.error ?? null, (e) => opsText(L(e)?.throughput.error)),
+  col('load_stddev_ops_per_sec', 'StdDev', 'count', 'load.throughput.stdDev', true, (e) => L(e)?.throughput.stdDev ?? null, (e) => opsText(L(e)?.throughput.stdDev)),
+  col('load_seconds', 'Seconds', 'count', 'load.throughput.n', false, (e) => L(e)?.throughput.n ?? null),
+  col('load_percent', 'Percent (higher is better)', 'percent', 'load.throughput.percent', true, (e) => L(e)?.throughput.percent ?? null, percentText),
+  col('load_percent_lower', 'Percent lower', 'percent', 'load.throughput.percentLower', false, (e) => L(e)?.throughput.percentLower ?? null),
+  col('load_percent_upper', 'Percent upper', 'percent', 'load.throughput.percentUpper', false, (e) => L(e)?.throughput.percentUpper ?? null),
+  col('load_rate_target', 'Rate asked', 'count', 'load.rate.targetOpsPerSec', false, (e) => L(e)?.rate.targetOpsPerSec ?? null),
+  col('load_rate_achieved', 'Rate (ops/s)', 'count', 'load.rate.achievedOpsPerSec', true, (e) => L(e)?.rate.achievedOpsPerSec ?? null, rateText),
+  col('load_get_p50_us', 'GET p50 (ms)', 'us', 'load.latency.(intended ?? service).get.p50Us', true, (e) => viewGet(e)?.p50Us ?? null, (e) => msText(viewGet(e)?.p50Us)),
+  col('load_get_p99_us', 'GET p99 (ms)', 'us', 'load.latency.(intended ?? service).get.p99Us', true, (e) => viewGet(e)?.p99Us ?? null, (e) => msText(viewGet(e)?.p99Us)),
+  col('load_get_p999_us', 'GET p99.9 (ms)', 'us', 'load.latency.(intended ?? service).get.p999Us', true, (e) => viewGet(e)?.p999Us ?? null, (e) => msText(viewGet(e)?.p999Us)),
+  { ...col('load_get_service_p99_us', 'GET service p99 (ms)', 'us', 'load.latency.service.get.p99Us', true, (e) => (L(e)?.latency.intended == null ? null : L(e)?.latency.service.get.p99Us ?? null),
+    (e) => msText(L(e)?.latency.service.get.p99Us)), showIf: (e) => L(e)?.latency.intended != null },
+  col('load_set_p99_us', 'SET p99 (ms)', 'us', 'load.latency.(intended ?? service).set.p99Us', true, (e) => (L(e)?.latency.intended ?? L(e)?.latency.service)?.set.p99Us ?? null,
+    (e) => msText((L(e)?.latency.intended ?? L(e)?.latency.service)?.set.p99Us)),
+  col('load_failed_ops', 'Failed ops', 'count', 'ops.set.errors + ops.get.errors', true, (e) => (L(e) === null ? null : e.ops.set.errors + e.ops.get.errors)),
+  col('load_verified', 'Verified', 'count', 'verification.verified', true, (e) => (L(e) === null ? null : e.verification.verified)),
+  col('load_bad_reads', 'Missing/Mismatched', 'text', 'verification.missing / mismatched', true, (e) => (L(e) === null ? null : `${e.verification.missing}/${e.verification.mismatched}`)),
+  { ...col('load_hit_rate', 'Hit rate', 'percent', 'load.keyspace.hitRate', true, (e) => (L(e)?.keyspace?.hitRate == null ? null : 100 * (L(e)?.keyspace?.hitRate ?? 0)),
+    (e) => (L(e)?.keyspace?.hitRate == null ? '–' : `${(100 * (L(e)?.keyspace?.hitRate ?? 0)).toFixed(1)}%`)), showIf: (e) => L(e)?.keyspace != null },
+  col('load_hits', 'Hits', 'count', 'load.keyspace.hits', false, (e) => L(e)?.keyspace?.hits ?? null),
+  col('load_misses', 'Misses', 'count', 'load.keyspace.misses', false, (e) => L(e)?.keyspace?.misses ?? null),
+  { ...col('load_node_imbalance', 'Busiest node ÷ even share', 'count', 'max(load.nodes[].share) × nodes', true, nodeImbalance, (e) => { const x = nodeImbalance(e); return x === null ? '–' : x.toFixed(2); }),
+    showIf: (e) => L(e)?.nodes != null },
+  col('load_peak_rss_bytes', 'Peak RSS per worker', 'count', 'max(load.workers[].peakRssBytes)', true, (e) => { const w = L(e)?.workers ?? []; return w.length === 0 ? null : Math.max(...w.map((x) => x.peakRssBytes)); },
+    (e) => { const w = L(e)?.workers ?? []; return w.length === 0 ? '–' : mib(Math.max(...w.map((x) => x.peakRssBytes))); }),
+];
+
+/** A sparkline of numbers (a gap for 0, × where `marks` holds). */
+export function bars(values: readonly number[], marks: readonly boolean[] = [], width = 60): string {
+  const n = values.length;
+  if (n === 0) return '';
+  const columns = Math.min(width, n);
+  const sums = new Array<number>(columns).fill(0);
+  const counts = new Array<number>(columns).fill(0);
+  const marked = new Array<boolean>(columns).fill(false);
+  for (let i = 0; i < n; i++) {
+    const c = Math.min(columns - 1, Math.floor((i * columns) / n));
+    sums[c] = (sums[c] ?? 0) + (values[i] ?? 0);
+    counts[c] = (counts[c] ?? 0) + 1;
+    if (marks[i] === true) marked[c] = true;
+  }
+  const avg = sums.map((s, c) => s / Math.max(1, counts[c] ?? 1));
+  const top = Math.max(...avg, 1e-9);
+  return avg.map((v, c) => (marked[c] ? '×' : v === 0 ? ' ' : BARS[Math.min(BARS.length - 1, Math.floor((v / top) * BARS.length))] as string)).join('');
+}
+
+/** Lines under the Throughput table: the settings, rate warnings, per-second sparklines, the per-node split, the workers. */
+export function loadDetails(entries: readonly ResultEntry[], markdown: boolean): string[] {
+  const loaded = entries.filter((e) => e.load !== null);
+  const first = loaded[0]?.load;
+  if (first == null) return [];
+  const s = first.settings;
+  const bullet = markdown ? '- ' : '  ';
+  const lines: string[] = [];
+  for (const e of loaded) {
+    const r = (e.load as LoadResult).rate;
+    if (r.achieved === false) lines.push(`${bullet}${markdown ? '**' : ''}${e.target.name}: rate not achieved: ${opsText(r.achievedOpsPerSec)} of ${opsText(r.targetOpsPerSec)} ops/s${markdown ? '**' : ''}`);
+  }
+  const width = Math.max(...loaded.map((e) => e.target.name.length));
+  lines.push(markdown ? '```text' : '');
+  lines.push(`Ops per second over the ${s.durationSeconds} measured seconds (× = a failed op in that second), and ${first.latency.view === 'intended' ? 'CO-corrected ' : ''}p99 per second:`);
+  for (const e of loaded) {
+    const l = e.load as LoadResult;
+    const p99 = l.series.map((x) => x.p99Us ?? 0);
+    lines.push(`${e.target.name.padEnd(width)}  ops ${bars(l.series.map((x) => x.ops), l.series.map((x) => x.errors > 0))}  ${opsText(l.throughput.min)}–${opsText(l.throughput.max)}/s`);
+    lines.push(`${''.padEnd(width)}  p99 ${bars(p99)}  ${msText(Math.min(...p99))}–${msText(Math.max(...p99))} ms`);
+  }
+  if (markdown) lines.push('```');
+  lines.push('');
+  for (const e of loaded) {
+    const l = e.load as LoadResult;
+    if (l.nodes !== null && l.nodes.length > 0) {
+      lines.push(`${bullet}${e.target.name} per primary (by each key's slot): ${l.nodes.map((n) => `${n.node} [${n.slots}] ${(100 * n.share).toFixed(1)}% of ops, p50/p99 ${msText(n.p50Us)}/${msText(n.p99Us)} ms${n.errors > 0 ? `, ${n.errors} failed` : ''}`).join('; ')}`);
+    }
+    if (l.latency.intended !== null) {
+      const i = l.latency.intended.get;
+      const sv = l.latency.service.get;
+      lines.push(`${bullet}${e.target.name} GET latency from the intended send time p50/p99/p99.9/max ${msText(i.p50Us)}/${msText(i.p99Us)}/${msText(i.p999Us)}/${msText(i.maxUs)} ms; service time ${msText(sv.p50Us)}/${msText(sv.p99Us)}/${msText(sv.p999Us)}/${msText(sv.maxUs)} ms`);
+    }
+    if (l.workers.length > 1) lines.push(`${bullet}${e.target.name} workers: ${l.workers.map((w) => `${w.worker} ${opsText(w.ops)} ops, peak RSS ${mib(w.peakRssBytes)}`).join('; ')}`);
+  }
+  return lines;
+}
+
+/** One line describing a throughput run's set-up. */
+export function loadSetup(entries: readonly ResultEntry[]): string | undefined {
+  const l = entries.find((e) => e.load !== null)?.load;
+  if (l == null) return undefined;
+  const s = l.settings;
+  const loop = s.rate === null ? 'closed loop' : `open loop at ${opsText(s.rate)} ops/s${l.shard !== null ? ` (this shard: ${opsText(l.rate.targetOpsPerSec)})` : ''}, latency from each op's intended send time`;
+  const keys = s.keyspace === 0 ? 'fresh keys (SET, READ_RATIO verified GETs, DEL)' : `${s.keyspace.toLocaleString('en-US')} preloaded keys, ${s.distribution}`;
+  return `Throughput run, each target in turn: ${s.warmupSeconds} s warm-up + ${s.durationSeconds} s measured; ${s.workers} worker${s.workers === 1 ? '' : 's'} × ${s.clients} clients on ${s.connections} connection${s.connections === 1 ? '' : 's'} (pipeline ${s.pipeline}); ${loop}; ${keys}${s.startAt !== null ? `; started at ${s.startAt}` : ''}. Ops/s statistics are over the 1-second intervals.`;
+}
