@@ -8,6 +8,7 @@ import { TargetUnreachableError } from '../targets/index.js';
 import { EXIT, fail } from './exit.js';
 import { compareCommand, type CompareArgs } from './gate.js';
 import { downCommand, statusCommand, upCommand } from './local.js';
+import { mergeCommand } from './merge.js';
 import { runCommand, type RunArgs } from './run.js';
 import { LOCAL_TARGETS, OPTIONAL_LOCAL_TARGETS } from './validate.js';
 
@@ -64,6 +65,14 @@ async function main(argv: readonly string[]): Promise<number> {
         exitCode = await runCommand({ ...(args as unknown as RunArgs), local: normalized });
       },
     )
+    .command('merge <files..>', 'merge the throughput results of several processes or machines (--shard runs) into one report: ops summed, histograms merged, seconds aligned by wall clock, one row per input plus the total',
+      (y) => y
+        .positional('files', { type: 'string', array: true, demandOption: true, describe: 'results.json files of throughput runs' })
+        .option('out', { type: 'string', describe: 'folder for the merged report.md, results.csv, results.json (default: results/merged-<runId>)' })
+        .option('baseline', { type: 'string', describe: 'target that Percent is relative to (default: the highest ops/s)' }),
+      (args) => {
+        exitCode = mergeCommand({ files: (args.files as string[] | undefined) ?? [], ...(args.out !== undefined ? { out: args.out } : {}), ...(args.baseline !== undefined ? { baseline: args.baseline } : {}) });
+      })
     .command('up [topologies..]', `start local topologies that stay up (default all: ${TOPOLOGIES.join(' ')}) and print the env lines to export`,
       (y) => y.positional('topologies', { type: 'string', array: true })
         .option('cluster-node-timeout', { type: 'number', default: 5000, describe: 'cluster-node-timeout (ms) of the local REDIS_CLUSTER' }),

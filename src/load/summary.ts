@@ -161,7 +161,7 @@ export function withPercent<T extends { readonly name: string; readonly load: Lo
   if (base === undefined) return { results: [...results], baseline: undefined };
   const baseSamples = opsPerSecond(base.load.record);
   const out = results.map((r) => {
-    if (r.load.throughput.mean === null || base.load.throughput.mean === null || base.load.throughput.mean === 0) return r;
+    if (!r.eligible || r.load.throughput.mean === null || base.load.throughput.mean === null || base.load.throughput.mean === 0) return r;
     const isBase = r === base;
     const interval = isBase ? undefined : independentRatioInterval(baseSamples, opsPerSecond(r.load.record), ERROR_CONFIDENCE);
     const throughput: ThroughputStats = {

@@ -214,8 +214,10 @@ export class LoadWorker {
       if (outcome.ok) {
         const service = nsOf(done - sent);
         hist[kind].record(service);
-        if (intended !== undefined) (kind === 'set' ? hist.setIntended : hist.getIntended).record(nsOf(done - intended));
-        perSecond.ok(second, kind, intended !== undefined ? nsOf(done - intended) : service);
+        // From the intended send time; an op sent early (a due time under Node's ~1 ms timer resolution) from its actual send.
+        const corrected = intended !== undefined ? nsOf(done - Math.min(intended, sent)) : service;
+        if (intended !== undefined) (kind === 'set' ? hist.setIntended : hist.getIntended).record(corrected);
+        perSecond.ok(second, kind, corrected);
         const n = nodes[node];
         if (n !== undefined) {
           n.ops++;

@@ -114,13 +114,14 @@ export function loadDetails(entries: readonly ResultEntry[], markdown: boolean):
     const r = (e.load as LoadResult).rate;
     if (r.achieved === false) lines.push(`${bullet}${markdown ? '**' : ''}${e.target.name}: rate not achieved: ${opsText(r.achievedOpsPerSec)} of ${opsText(r.targetOpsPerSec)} ops/s${markdown ? '**' : ''}`);
   }
-  const width = Math.max(...loaded.map((e) => e.target.name.length));
+  const label = (e: ResultEntry): string => `${e.target.name}${shardLabel(e)}`;
+  const width = Math.max(...loaded.map((e) => label(e).length));
   lines.push(markdown ? '```text' : '');
   lines.push(`Ops per second over the ${s.durationSeconds} measured seconds (× = a failed op in that second), and ${first.latency.view === 'intended' ? 'CO-corrected ' : ''}p99 per second:`);
   for (const e of loaded) {
     const l = e.load as LoadResult;
     const p99 = l.series.map((x) => x.p99Us ?? 0);
-    lines.push(`${e.target.name.padEnd(width)}  ops ${bars(l.series.map((x) => x.ops), l.series.map((x) => x.errors > 0))}  ${opsText(l.throughput.min)}–${opsText(l.throughput.max)}/s`);
+    lines.push(`${label(e).padEnd(width)}  ops ${bars(l.series.map((x) => x.ops), l.series.map((x) => x.errors > 0))}  ${opsText(l.throughput.min)}–${opsText(l.throughput.max)}/s`);
     lines.push(`${''.padEnd(width)}  p99 ${bars(p99)}  ${msText(Math.min(...p99))}–${msText(Math.max(...p99))} ms`);
   }
   if (markdown) lines.push('```');
@@ -128,14 +129,14 @@ export function loadDetails(entries: readonly ResultEntry[], markdown: boolean):
   for (const e of loaded) {
     const l = e.load as LoadResult;
     if (l.nodes !== null && l.nodes.length > 0) {
-      lines.push(`${bullet}${e.target.name} per primary (by each key's slot): ${l.nodes.map((n) => `${n.node} [${n.slots}] ${(100 * n.share).toFixed(1)}% of ops, p50/p99 ${msText(n.p50Us)}/${msText(n.p99Us)} ms${n.errors > 0 ? `, ${n.errors} failed` : ''}`).join('; ')}`);
+      lines.push(`${bullet}${label(e)} per primary (by each key's slot): ${l.nodes.map((n) => `${n.node} [${n.slots}] ${(100 * n.share).toFixed(1)}% of ops, p50/p99 ${msText(n.p50Us)}/${msText(n.p99Us)} ms${n.errors > 0 ? `, ${n.errors} failed` : ''}`).join('; ')}`);
     }
     if (l.latency.intended !== null) {
       const i = l.latency.intended.get;
       const sv = l.latency.service.get;
-      lines.push(`${bullet}${e.target.name} GET latency from the intended send time p50/p99/p99.9/max ${msText(i.p50Us)}/${msText(i.p99Us)}/${msText(i.p999Us)}/${msText(i.maxUs)} ms; service time ${msText(sv.p50Us)}/${msText(sv.p99Us)}/${msText(sv.p999Us)}/${msText(sv.maxUs)} ms`);
+      lines.push(`${bullet}${label(e)} GET latency from the intended send time p50/p99/p99.9/max ${msText(i.p50Us)}/${msText(i.p99Us)}/${msText(i.p999Us)}/${msText(i.maxUs)} ms; service time ${msText(sv.p50Us)}/${msText(sv.p99Us)}/${msText(sv.p999Us)}/${msText(sv.maxUs)} ms`);
     }
-    if (l.workers.length > 1) lines.push(`${bullet}${e.target.name} workers: ${l.workers.map((w) => `${w.worker} ${opsText(w.ops)} ops, peak RSS ${mib(w.peakRssBytes)}`).join('; ')}`);
+    if (l.workers.length > 1) lines.push(`${bullet}${label(e)} workers: ${l.workers.map((w) => `${w.worker} ${opsText(w.ops)} ops, peak RSS ${mib(w.peakRssBytes)}`).join('; ')}`);
   }
   return lines;
 }

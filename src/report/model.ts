@@ -161,6 +161,8 @@ export interface ResultsDocument {
     readonly settings: Readonly<Record<string, SettingRecord>>;
   }[];
   readonly results: readonly ResultEntry[];
+  /** `cachebench merge`: the results files this document was merged from. */
+  readonly mergedFrom?: readonly { readonly file: string; readonly runId: string; readonly startedAt: string }[];
 }
 
 /** The effective value of a target option as shown in reports; passwords are hidden. */

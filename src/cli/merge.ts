@@ -1,0 +1,54 @@
+import { join } from 'node:path';
+import { loadResults } from '../compare/index.js';
+import { ConfigError } from '../config/errors.js';
+import { MergeError, mergeDocuments, type MergeInput } from '../report/merge.js';
+import { RESULT_FILES, entryFailures, renderConsole, renderResultFiles } from '../report/index.js';
+import { EXIT } from './exit.js';
+import { absolutePath, explainPath, makeDirs, tryWrite } from './files.js';
+import { print, say, warn } from './output.js';
+import { newRunId } from './validate.js';
+
+export interface MergeArgs {
+  readonly files: readonly string[];
+  readonly out?: string;
+  readonly baseline?: string;
+}
+
+/**
+ * `cachebench merge a.json b.json … [--out DIR]`: merges throughput results of several processes or machines into one
+ * report (report.md, results.csv, results.json in DIR). Exit 0, 1 when the merged results hold failures, 2 on bad input.
+ */
+export function mergeCommand(args: MergeArgs): number {
+  if (args.files.length < 1) throw new ConfigError('merge needs results.json files. Fix: cachebench merge results/*/results.json --out merged');
+  const inputs: MergeInput[] = args.files.map((file) => ({ file, doc: loadResults(file) }));
+  const runId = `merged-${newRunId(new Date())}`;
+  let merged: ReturnType<typeof mergeDocuments>;
+  try {
+    merged = mergeDocuments(inputs, runId, args.baseline);
+  } catch (error: unknown) {
+    if (error instanceof MergeError) throw new ConfigError(`${error.message}. Fix: give results.json files of throughput runs (MODE=throughput), e.g. the --shard runs of one scenario`, { cause: error });
+    throw error;
+  }
+  if (args.baseline !== undefined && !merged.doc.results.some((e) => e.target.name === args.baseline)) {
+    throw new ConfigError(`--baseline ${args.baseline} is not a target of these results (${[...new Set(merged.doc.results.map((e) => e.target.name))].join(', ')}). Fix: name one of them`);
+  }
+  const dir = absolutePath(args.out ?? join('results', runId), '--out');
+  try {
+    makeDirs(dir);
+  } catch (error: unknown) {
+    throw new ConfigError(`--out ${args.out ?? dir}: cannot create ${dir} (${explainPath(error)}). Fix: give --out a folder you can write to`, { cause: error });
+  }
+  for (const note of merged.notes) warn(note);
+  print(`${renderConsole(merged.doc)}\n`);
+  const unwritten: string[] = [];
+  const files = renderResultFiles(merged.doc);
+  for (const [role, name] of Object.entries(RESULT_FILES) as [keyof typeof RESULT_FILES, string][]) tryWrite(join(dir, name), files[role], unwritten);
+  if (unwritten.length > 0) {
+    say(`cachebench: error: could not write ${unwritten.join(', ')}\n`);
+    return EXIT.failed;
+  }
+  print(`Merged ${inputs.length} results: ${join(dir, RESULT_FILES.report)}\n`);
+  const failures = merged.totals.flatMap(entryFailures);
+  if (failures.length > 0) say(`cachebench: failures: ${failures.join('; ')}\n`);
+  return failures.length > 0 ? EXIT.failed : EXIT.ok;
+}
