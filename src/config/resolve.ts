@@ -604,6 +604,8 @@ function faultPlan(settings: ReadonlyMap<string, Setting>): FaultPlan {
 const THROUGHPUT_KEYS = ['CLIENTS', 'CONNECTIONS', 'PIPELINE', 'RATE', 'WARMUP_SECONDS', 'WORKERS', 'KEYSPACE', 'KEY_DISTRIBUTION', 'START_AT'] as const;
 /** What a KEYSPACE may hold on the servers (preloaded values). */
 const MAX_KEYSPACE_BYTES = 4 * 1024 * 1024 * 1024;
+/** A KEYSPACE value's header (src/load/keys.ts KEYSPACE_HEADER_BYTES): the smallest PAYLOAD_BYTES with a KEYSPACE. */
+const KEYSPACE_MIN_PAYLOAD_BYTES = 8;
 /** How far ahead START_AT may be. */
 const MAX_START_AHEAD_MS = 24 * 3600 * 1000;
 
@@ -671,6 +673,10 @@ function loadPlan(settings: ReadonlyMap<string, Setting>, cases: readonly CasePa
     throw badValue('KEY_DISTRIBUTION', dist.value, dist.source, 'it picks keys of a KEYSPACE, and KEYSPACE is 0 (fresh keys, the seed loop)', 'set KEYSPACE to the number of keys, or unset KEY_DISTRIBUTION');
   }
   for (const c of cases) {
+    if (keyspace > 0 && c.PAYLOAD_BYTES < KEYSPACE_MIN_PAYLOAD_BYTES) {
+      const p = get('PAYLOAD_BYTES');
+      throw badValue('PAYLOAD_BYTES', c.PAYLOAD_BYTES, p.source, `a KEYSPACE value names its key in its first ${KEYSPACE_MIN_PAYLOAD_BYTES} bytes (so a misrouted value cannot pass), so values need at least ${KEYSPACE_MIN_PAYLOAD_BYTES} bytes`, `set PAYLOAD_BYTES to ${KEYSPACE_MIN_PAYLOAD_BYTES} or more, or KEYSPACE to 0`);
+    }
     if (keyspace * c.PAYLOAD_BYTES > MAX_KEYSPACE_BYTES) {
       const k = get('KEYSPACE');
       throw badValue('KEYSPACE', keyspace, k.source, `KEYSPACE=${keyspace} x PAYLOAD_BYTES=${c.PAYLOAD_BYTES} preloads more than 4 GiB onto the servers`, 'lower KEYSPACE or PAYLOAD_BYTES');

@@ -1,36 +1,9 @@
 import type { ClusterNode } from '../targets/cluster-nodes.js';
 import { displayAddress } from '../config/servers.js';
+import { keySlot } from '../targets/ioredis.js';
 
 /** Slots of a Redis Cluster. */
 export const SLOTS = 16384;
-
-const CRC16_TABLE = (() => {
-  const table = new Uint16Array(256);
-  for (let i = 0; i < 256; i++) {
-    let crc = i << 8;
-    for (let b = 0; b < 8; b++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
-    table[i] = crc;
-  }
-  return table;
-})();
-
-/** CRC16-CCITT (XMODEM), the checksum Redis Cluster hashes keys with (cluster spec, "Keys distribution model"). */
-export function crc16(bytes: Uint8Array, start = 0, end = bytes.length): number {
-  let crc = 0;
-  for (let i = start; i < end; i++) crc = ((crc << 8) & 0xffff) ^ (CRC16_TABLE[((crc >> 8) ^ (bytes[i] as number)) & 0xff] as number);
-  return crc;
-}
-
-/** The cluster slot of a key: CRC16 mod 16384 of the key, or of its hash tag (the text between the first `{` and the next `}`, if not empty). */
-export function keySlot(key: string): number {
-  const bytes = Buffer.from(key);
-  const open = bytes.indexOf(0x7b);
-  if (open >= 0) {
-    const close = bytes.indexOf(0x7d, open + 1);
-    if (close > open + 1) return crc16(bytes, open + 1, close) % SLOTS;
-  }
-  return crc16(bytes) % SLOTS;
-}
 
 /** A primary and the slot ranges it served when a throughput run started. */
 export interface SlotOwner {

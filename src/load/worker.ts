@@ -191,10 +191,11 @@ export class LoadWorker {
     /** Times one op on connection `c`; records it when it belongs to the measured part. Returns its result or the error. */
     type Outcome<T> = ({ ok: true; value: T } | { ok: false }) & { counted: boolean };
     const timed = async <T>(c: number, kind: 'set' | 'get', key: string, intended: number | undefined, op: (client: CacheClient) => Promise<T>): Promise<Outcome<T>> => {
+      // Closed loop: an op belongs to the part of the run in which its client decided to send it (before any wait for a pipeline slot).
+      const from = intended ?? performance.now();
       const wait = slots[c]?.acquire();
       if (wait !== undefined) await wait;
       const sent = performance.now();
-      const from = intended ?? sent;
       const counted = from >= measureStart && from < end;
       let outcome: Outcome<T>;
       try {

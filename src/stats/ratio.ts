@@ -80,7 +80,8 @@ export function independentRatioInterval(baseline: readonly number[], current: r
   const ratio = mc / mb;
   const wb = ratio * ratio * vb;
   const denom = (vc * vc) / (nc - 1) + (wb * wb) / (nb - 1);
-  const df = denom > 0 ? (vc + wb) ** 2 / denom : nb + nc - 2;
+  const welch = (vc + wb) ** 2 / denom;
+  const df = Number.isFinite(welch) && welch > 0 ? welch : nb + nc - 2;
   const t = studentTQuantile(1 - (1 - confidence) / 2, Math.max(1, df));
   const t2 = t * t;
   // (b̄² − t² v_b) R² − 2 b̄ c̄ R + (c̄² − t² v_c) ≤ 0
@@ -88,7 +89,7 @@ export function independentRatioInterval(baseline: readonly number[], current: r
   const bq = -2 * mb * mc;
   const cq = mc * mc - t2 * vc;
   const disc = bq * bq - 4 * a * cq;
-  if (a <= 0 || disc < 0) return { n: Math.min(nb, nc), ratio, lower: null, upper: null, confidence };
+  if (!(a > 0) || !(disc >= 0)) return { n: Math.min(nb, nc), ratio, lower: null, upper: null, confidence };
   const root = Math.sqrt(disc);
   return { n: Math.min(nb, nc), ratio, lower: (-bq - root) / (2 * a), upper: (-bq + root) / (2 * a), confidence };
 }

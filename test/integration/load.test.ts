@@ -1,0 +1,190 @@
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import { build } from 'hdr-histogram-js';
+import { decodeFromCompressedBase64 } from 'hdr-histogram-js';
+import type { LoadResult } from '../../src/load/index.js';
+import type { ResultEntry, ResultsDocument } from '../../src/report/index.js';
+import { runCli } from '../helpers/cli.js';
+import { loadJobCommand } from '../helpers/kubernetes.js';
+import { docOf } from '../helpers/local.js';
+import { processesMentioning } from '../helpers/procs.js';
+import { cluster, commandCount, scanKeys, standalone, tempDir } from '../helpers/servers.js';
+
+const REPO = fileURLToPath(new URL('../../../', import.meta.url));
+const root = tempDir('cachebench-loadtest-');
+after(() => root.remove());
+
+function loadOf(e: ResultEntry | undefined): LoadResult {
+  assert.ok(e?.load, `no load result: ${JSON.stringify(e?.error)}`);
+  return e.load;
+}
+
+/** The results.json below `dir` (one run wrote it there). */
+function docIn(dir: string): ResultsDocument {
+  const run = readdirSync(dir).find((d) => !d.startsWith('.'));
+  assert.ok(run, `no run folder in ${dir}`);
+  return JSON.parse(readFileSync(join(dir, run, 'results.json'), 'utf8')) as ResultsDocument;
+}
+
+/** An ISO START_AT `ms` from now, whole seconds (as `date -u +%Y-%m-%dT%H:%M:%SZ` gives it). */
+const startAt = (ms: number): string => new Date(Math.ceil((Date.now() + ms) / 1000) * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
+
+describe('throughput runs against a standalone server', () => {
+  let server: Awaited<ReturnType<typeof standalone>>;
+  before(async () => {
+    server = await standalone();
+  });
+  after(async () => {
+    await server.stop();
+  });
+
+  it('closed loop, CLIENTS 8 on 2 connections with PIPELINE 4: every SET and GET the server received is counted, every read verified, the seconds add up to the total', async () => {
+    const sets = await commandCount(server.server.port, 'set');
+    const gets = await commandCount(server.server.port, 'get');
+    const cwd = join(root.dir, 'closed');
+    const result = await runCli(['run', '--out', cwd, '--mode', 'throughput', '--clients', '8', '--connections', '2', '--pipeline', '4',
+      '--duration', '3', '--warmup-seconds', '0', '--read-ratio', '5', '--payload-bytes', '2000'], { env: { REDIS_SERVERS: server.address, CI: 'true' }, timeoutMs: 60_000 });
+    assert.equal(result.code, 0, result.stderr + result.stdout);
+    const e = docIn(cwd).results[0];
+    const load = loadOf(e);
+    const record = load.record;
+    // No warm-up: every op the loop issued is in the measured part, and the server saw exactly those.
+    assert.equal(record.sets, (await commandCount(server.server.port, 'set')) - sets);
+    assert.equal(record.gets, (await commandCount(server.server.port, 'get')) - gets);
+    assert.ok(record.sets > 100 && record.gets >= 5 * record.sets - 8 * 5, `sets ${record.sets} gets ${record.gets}`);
+    assert.equal(record.setErrors + record.getErrors, 0);
+    assert.equal(e?.ops.set.count, record.sets);
+    assert.equal(e?.ops.get.count, record.gets);
+    assert.equal(e?.verification.verified, record.gets);
+    assert.equal(e?.verification.missing, 0);
+    assert.equal(e?.verification.mismatched, 0);
+    assert.equal(load.series.length, 3);
+    assert.equal(load.series.reduce((n, s) => n + s.ops, 0), record.sets + record.gets);
+    assert.equal(load.throughput.n, 3);
+    assert.ok(Math.abs((load.throughput.mean ?? 0) * 3 - (record.sets + record.gets)) < 1e-6);
+    assert.equal(load.rate.targetOpsPerSec, null);
+    assert.equal(load.latency.intended, null);
+    // Every key was deleted by name.
+    assert.deepEqual(await scanKeys(server.server.port, 'cachebench:*'), []);
+    assert.match(result.stdout, /Ops\/s/);
+    assert.match(result.stdout, /closed loop/);
+  });
+
+  it('open loop against a server paused 1.5 s (SIGSTOP/SIGCONT): p99 from the intended send time is over 1 s, service-time p99 stays far lower', async () => {
+    const cwd = join(root.dir, 'open');
+    let paused = false;
+    const pid = server.server.process.pid;
+    const result = await runCli(['run', '--out', cwd, '--mode', 'throughput', '--clients', '8', '--connections', '2', '--rate', '1000',
+      '--duration', '4', '--warmup-seconds', '1', '--read-ratio', '5', '--payload-bytes', '100'], {
+      env: { REDIS_SERVERS: server.address, CI: 'true', OP_TIMEOUT_MS: '5000' }, timeoutMs: 60_000,
+      onStderr: (text) => {
+        if (paused || !text.includes('throughput run 1/1')) return;
+        paused = true;
+        // 1 s of warm-up, then 1 s into the measured part: paused for 1.5 s.
+        setTimeout(() => {
+          process.kill(pid, 'SIGSTOP');
+          setTimeout(() => process.kill(pid, 'SIGCONT'), 1500);
+        }, 2000);
+      },
+    });
+    assert.equal(result.code, 0, result.stderr + result.stdout);
+    const load = loadOf(docIn(cwd).results[0]);
+    assert.ok(load.latency.intended !== null);
+    const corrected = load.latency.intended.get.p99Us ?? 0;
+    const service = load.latency.service.get.p99Us ?? Infinity;
+    assert.ok(corrected >= 1_000_000, `CO-corrected GET p99 ${corrected} µs`);
+    assert.ok(service < 200_000, `service GET p99 ${service} µs`);
+    assert.equal(load.rate.targetOpsPerSec, 1000);
+    assert.ok(load.rate.achievedOpsPerSec > 900, `achieved ${load.rate.achievedOpsPerSec}`);
+    assert.match(result.stdout, /GET latency from the intended send time/);
+  });
+
+  it('three processes with one START_AT, merged: ops are the sum of the three, seconds aligned, and the merged p99 is that of one histogram holding every value', async () => {
+    const dir = join(root.dir, 'shards');
+    const at = startAt(6000);
+    const runs = await Promise.all([0, 1, 2].map((i) => runCli(['run', '--out', join(dir, `s${i}`), '--shard', `${i}/3`, '--quiet',
+      '--mode', 'throughput', '--clients', '4', '--connections', '2', '--duration', '3', '--warmup-seconds', '0', '--read-ratio', '5', '--payload-bytes', '500'],
+    { env: { REDIS_SERVERS: server.address, CI: 'true', START_AT: at }, timeoutMs: 60_000 })));
+    for (const r of runs) assert.equal(r.code, 0, r.stderr + r.stdout);
+    const shards = [0, 1, 2].map((i) => loadOf(docIn(join(dir, `s${i}`)).results[0]));
+    assert.deepEqual(shards.map((s) => s.shard), [{ index: 0, of: 3 }, { index: 1, of: 3 }, { index: 2, of: 3 }]);
+    // The measured parts began at START_AT, to the millisecond the wall clock gives.
+    for (const s of shards) assert.equal(s.record.startMs, Date.parse(at));
+    const files = [0, 1, 2].map((i) => { const d = join(dir, `s${i}`); return join(d, readdirSync(d)[0] as string, 'results.json'); });
+    const merged = await runCli(['merge', ...files, '--out', join(dir, 'merged')], { timeoutMs: 30_000 });
+    assert.equal(merged.code, 0, merged.stderr + merged.stdout);
+    const doc = JSON.parse(readFileSync(join(dir, 'merged', 'results.json'), 'utf8')) as ResultsDocument;
+    assert.equal(doc.results.length, 4, 'one total row and one row per shard');
+    const total = loadOf(doc.results[0]);
+    assert.equal(total.mergedFrom, 3);
+    const okOps = (l: LoadResult): number => l.series.reduce((n, s) => n + s.ops, 0);
+    assert.equal(okOps(total), shards.reduce((n, s) => n + okOps(s), 0));
+    assert.equal(total.record.gets, shards.reduce((n, s) => n + s.record.gets, 0));
+    assert.equal(doc.results[0]?.verification.verified, shards.reduce((n, s) => n + s.record.verified, 0));
+    assert.equal(total.series.length, 3, 'the three processes\' seconds line up');
+    for (const [i, second] of total.series.entries()) assert.equal(second.ops, shards.reduce((n, s) => n + (s.series[i]?.ops ?? 0), 0));
+    // One histogram holding every recorded GET latency of the three processes, built here from their own encodings.
+    const all = build({ bitBucketSize: 64, numberOfSignificantValueDigits: 3, autoResize: true });
+    for (const s of shards) all.add(decodeFromCompressedBase64(s.record.histograms.get, 32));
+    assert.equal(all.totalCount, total.latency.service.get.count);
+    assert.equal(total.latency.service.get.p99Us, Math.round(all.getValueAtPercentile(99) / 10) / 100);
+    assert.match(merged.stdout, /REDIS \(3 shards merged\)/);
+    assert.match(merged.stdout, /REDIS \(shard 2\/3\)/);
+    assert.deepEqual(await scanKeys(server.server.port, 'cachebench:*'), []);
+  });
+
+  it('the Kubernetes Indexed Job\'s exact pod command line runs locally as shard 0 of 1, and the merge step reads what it wrote', async () => {
+    const { command, env } = loadJobCommand();
+    const results = join(root.dir, 'k8s');
+    const podEnv = { ...env, JOB_COMPLETION_INDEX: '0', SHARDS: '1', START_AT: startAt(4000), RESULTS_DIR: results, REDIS_SERVERS: server.address, DURATION: '3', WARMUP_SECONDS: '0', CLIENTS: '4', CONNECTIONS: '2' };
+    const [program, ...args] = command;
+    assert.ok(program !== undefined);
+    const pod = await runCli(args, { command: program, cwd: REPO, env: podEnv, timeoutMs: 60_000 });
+    assert.equal(pod.code, 0, pod.stderr + pod.stdout);
+    const shard = loadOf(docIn(join(results, 'shard-0')).results[0]);
+    assert.deepEqual(shard.shard, { index: 0, of: 1 });
+    assert.ok(okOpsOf(shard) > 0);
+    const merged = await runCli(['merge', join(results, 'shard-0', readdirSync(join(results, 'shard-0'))[0] as string, 'results.json'), '--out', join(results, 'merged')], { cwd: REPO, timeoutMs: 30_000 });
+    assert.equal(merged.code, 0, merged.stderr);
+  });
+});
+
+const okOpsOf = (l: LoadResult): number => l.series.reduce((n, s) => n + s.ops, 0);
+
+describe('throughput runs against the local 3+3 cluster', () => {
+  let c: Awaited<ReturnType<typeof cluster>>;
+  before(async () => {
+    c = await cluster();
+  });
+  after(async () => {
+    await c.stop();
+  });
+
+  it('per-node breakdown with 2 workers over a uniform KEYSPACE: three primaries, close to a third of the ops each, and nothing left running', async () => {
+    const cwd = join(root.dir, 'nodes');
+    const result = await runCli(['run', '--out', cwd, '--mode', 'throughput', '--workers', '2', '--clients', '8', '--connections', '2',
+      '--keyspace', '3000', '--key-distribution', 'uniform', '--read-ratio', '9', '--payload-bytes', '100', '--duration', '3', '--warmup-seconds', '1'],
+    { env: { REDIS_SERVERS: c.addresses, CI: 'true' }, timeoutMs: 90_000 });
+    assert.equal(result.code, 0, result.stderr + result.stdout);
+    const e = docOf(result.stdout, process.cwd()).results[0];
+    const load = loadOf(e);
+    assert.equal(load.workers.length, 2);
+    assert.ok(load.nodes !== null);
+    assert.equal(load.nodes.length, 3);
+    const primaries = new Set(c.cluster.nodes.slice(0, 3).map((n) => `127.0.0.1:${n.port}`));
+    for (const n of load.nodes) {
+      assert.ok(primaries.has(n.node), `${n.node} is not one of the primaries`);
+      assert.ok(Math.abs(n.share - 1 / 3) < 0.05, `${n.node} served ${(100 * n.share).toFixed(1)}% of ops`);
+    }
+    assert.equal(load.nodes.reduce((n, x) => n + x.ops, 0), okOpsOf(load));
+    assert.ok(load.keyspace !== null && load.keyspace.hits > 0);
+    assert.equal(e?.verification.mismatched, 0);
+    assert.match(result.stdout, /per primary \(by each key's slot\)/);
+    // The preloaded keys were deleted and both worker processes are gone.
+    for (const n of c.cluster.nodes.slice(0, 3)) assert.deepEqual(await scanKeys(n.port, 'cachebench:*'), []);
+    assert.deepEqual(processesMentioning('dist/src/load/child.js'), []);
+  });
+});
