@@ -2,12 +2,12 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { FromChild, ToChild } from './child.js';
 import type { LoadRecord } from './record.js';
-import { LoadWorker, type LoadJob } from './worker.js';
+import type { LoadJob } from './worker.js';
 
 /** Margin between the last worker being ready and the common start, so every worker begins on time. */
 const START_MARGIN_MS = 250;
 
-/** One worker, in this process or in a child process, behind the same three steps. */
+/** One worker: a child process behind three steps (ready, start, report). */
 interface WorkerHandle {
   /** Connected and preloaded. */
   readonly ready: Promise<void>;
@@ -15,27 +15,6 @@ interface WorkerHandle {
   abort(): void;
   /** Stops a worker that will not be started (another failed to get ready); deletes its keys. */
   dismiss(): Promise<void>;
-}
-
-function inProcess(job: LoadJob): WorkerHandle {
-  const worker = new LoadWorker(job);
-  return {
-    ready: worker.prepare(),
-    async start(startAtMs) {
-      try {
-        const record = await worker.run(startAtMs);
-        return { ...record, undeletedKeys: await worker.close() };
-      } catch (error: unknown) {
-        await worker.close();
-        throw error;
-      }
-    },
-    abort: () => worker.abort(),
-    dismiss: async () => {
-      worker.abort();
-      await worker.close();
-    },
-  };
 }
 
 function childError(m: Extract<FromChild, { kind: 'error' }>): Error {
@@ -76,17 +55,17 @@ function inChild(job: LoadJob): WorkerHandle {
 }
 
 /**
- * Runs one target's load on `jobs.length` workers (one job: in this process; more: one child process each, so each
- * has its own event loop): all connect and preload, then all start at `startAtMs` (START_AT) or just after the last is
+ * Runs one target's load on `jobs.length` workers, one child process each (also for one: its event loop, memory and
+ * connections are the load generator's alone, apart from the harness's own connections and timers): all connect and preload, then all start at `startAtMs` (START_AT) or just after the last is
  * ready. Returns every worker's record. A worker that cannot get ready fails the whole target (the others are stopped
  * and their keys deleted).
  */
 export async function runWorkers(jobs: readonly LoadJob[], startAtMs: number | null, signal?: AbortSignal): Promise<LoadRecord[]> {
-  const handles = jobs.length === 1 ? [inProcess(jobs[0] as LoadJob)] : jobs.map(inChild);
+  const handles = jobs.map(inChild);
   const readiness = await Promise.allSettled(handles.map((h) => h.ready));
   const failed = readiness.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed !== undefined) {
-    await Promise.all(handles.map((h, i) => (readiness[i]?.status === 'fulfilled' || jobs.length > 1 ? h.dismiss() : undefined)));
+    await Promise.all(handles.map((h) => h.dismiss()));
     throw failed.reason;
   }
   const abort = (): void => handles.forEach((h) => h.abort());

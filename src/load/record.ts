@@ -30,7 +30,7 @@ export interface WorkerRecord {
   /** `shard i/N worker j/M`. */
   readonly worker: string;
   readonly ops: number;
-  /** Peak resident memory of the process while it ran (a worker run in the cachebench process itself counts that whole process). */
+   /** Peak resident memory of the worker process while it ran. */
   readonly peakRssBytes: number;
 }
 
