@@ -41,6 +41,12 @@ export function workerRate(load: LoadPlan, job: Pick<LoadJob, 'worker' | 'shard'
   return load.rate / (job.worker.of * job.shard.of);
 }
 
+/** When an op is due: `at` decides which part of the run it belongs to; `intended` (open loop) is what its latency is measured from. */
+interface Slot {
+  readonly at: number;
+  readonly intended?: number;
+}
+
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const nsOf = (ms: number): number => Math.max(1, Math.round(ms * 1e6));
 
@@ -190,9 +196,11 @@ export class LoadWorker {
 
     /** Times one op on connection `c`; records it when it belongs to the measured part. Returns its result or the error. */
     type Outcome<T> = ({ ok: true; value: T } | { ok: false }) & { counted: boolean };
-    const timed = async <T>(c: number, kind: 'set' | 'get', key: string, intended: number | undefined, op: (client: CacheClient) => Promise<T>): Promise<Outcome<T>> => {
-      // Closed loop: an op belongs to the part of the run in which its client decided to send it (before any wait for a pipeline slot).
-      const from = intended ?? performance.now();
+    const timed = async <T>(c: number, kind: 'set' | 'get', key: string, slot: Slot, op: (client: CacheClient) => Promise<T>): Promise<Outcome<T>> => {
+      const intended = slot.intended;
+      // An op belongs to the part of the run in which it was due: its intended time (open loop), or when its client
+      // decided to send it (closed loop; before any wait for a pipeline slot).
+      const from = slot.at;
       const wait = slots[c]?.acquire();
       if (wait !== undefined) await wait;
       const sent = performance.now();
@@ -232,32 +240,35 @@ export class LoadWorker {
       return outcome;
     };
 
-    /** The next op's intended send time (open loop), waiting for it; null when the schedule is past the end. */
-    const scheduled = async (): Promise<number | null | undefined> => {
-      if (!open) return performance.now() < end ? undefined : null;
+    /** When the next op is due (open loop: its intended send time, waited for); null when the run is over. */
+    const scheduled = async (): Promise<Slot | null> => {
+      if (!open) {
+        const at = performance.now();
+        return at < end ? { at } : null;
+      }
       const k = nextOp++;
       const intended = startPerf + k * intervalMs;
       if (intended >= end) return null;
       // Node's timers cannot wait less than ~1 ms: an op due within 1 ms is sent now (early, never late).
       const wait = intended - performance.now();
       if (wait > 1) await sleep(wait - 0.5);
-      return intended;
+      return { at: intended, intended };
     };
 
     const freshClient = async (c: number): Promise<void> => {
       const payload = Buffer.allocUnsafe(params.PAYLOAD_BYTES);
       while (!this.#aborted) {
-        let intended = await scheduled();
-        if (intended === null || this.#aborted) return;
+        let slot = await scheduled();
+        if (slot === null || this.#aborted) return;
         const key = job.keyPrefix + randomUUID();
         randomFillSync(payload);
         this.#pending.add(key);
-        const set = await timed(c, 'set', key, intended, (client) => client.set(key, payload, job.controls.keyTtlSeconds));
+        const set = await timed(c, 'set', key, slot, (client) => client.set(key, payload, job.controls.keyTtlSeconds));
         let failed = !set.ok;
         for (let r = 0; r < params.READ_RATIO && !failed && !this.#aborted; r++) {
-          intended = await scheduled();
-          if (intended === null) break;
-          const got = await timed(c, 'get', key, intended, (client) => client.get(key));
+          slot = await scheduled();
+          if (slot === null) break;
+          const got = await timed(c, 'get', key, slot, (client) => client.get(key));
           if (!got.ok) {
             failed = true;
           } else if (got.counted) {
@@ -282,21 +293,22 @@ export class LoadWorker {
       const value = Buffer.allocUnsafe(params.PAYLOAD_BYTES);
       const pick = keyPicker(load.distribution, this.#keyspace, random, Math.floor((client * this.#keyspace) / load.clients));
       while (!this.#aborted) {
-        const intended = await scheduled();
-        if (intended === null || this.#aborted) return;
+        const slot = await scheduled();
+        if (slot === null || this.#aborted) return;
         const index = pick();
         const key = this.keyspaceKey(index);
         let ok: boolean;
         if (random() < setShare) {
-          ok = (await timed(c, 'set', key, intended, (cl) => cl.set(key, values.fill(value, index), job.controls.keyTtlSeconds))).ok;
+          ok = (await timed(c, 'set', key, slot, (cl) => cl.set(key, values.fill(value, index), job.controls.keyTtlSeconds))).ok;
         } else {
-          const got = await timed(c, 'get', key, intended, (cl) => cl.get(key));
+          const got = await timed(c, 'get', key, slot, (cl) => cl.get(key));
           ok = got.ok;
           const counted = got.counted;
           if (got.ok && got.value === null) {
             if (counted) misses++;
             // A miss refills the key, as a cache-aside application would (a SET, timed and counted like any other).
-            ok = (await timed(c, 'set', key, intended === undefined ? undefined : performance.now(), (cl) => cl.set(key, values.fill(value, index), job.controls.keyTtlSeconds))).ok;
+            // Due with the GET that missed; in open loop timed from its own send (the refill is not on the schedule).
+            ok = (await timed(c, 'set', key, { at: slot.at }, (cl) => cl.set(key, values.fill(value, index), job.controls.keyTtlSeconds))).ok;
           } else if (got.ok && got.value !== null && counted) {
             hits++;
             if (values.matches(got.value, index)) tally.verified++;
@@ -308,7 +320,9 @@ export class LoadWorker {
     };
 
     const waitMs = startPerf - performance.now();
-    if (waitMs > 0) await sleep(waitMs);
+    if (waitMs > 1) await sleep(waitMs - 1);
+    // Timers may fire early by up to a millisecond: no op may go before the start.
+    while (performance.now() < startPerf) await new Promise((resolve) => setImmediate(resolve));
     try {
       await Promise.all(Array.from({ length: load.clients }, (_, i) => (this.#keyspace > 0 ? keyspaceClient(i % this.#connections.length, i) : freshClient(i % this.#connections.length))));
     } finally {
