@@ -40,7 +40,7 @@ process.on('message', (message: ToChild) => {
           send({ kind: 'ready' });
         } catch (error: unknown) {
           send(describe(error));
-          process.disconnect();
+          if (process.connected) process.disconnect();
         }
         return;
       case 'start': {
@@ -53,7 +53,7 @@ process.on('message', (message: ToChild) => {
           await w.close();
           send(describe(error));
         }
-        process.disconnect();
+        if (process.connected) process.disconnect();
         return;
       }
       case 'stop':

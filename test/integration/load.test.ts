@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
@@ -10,7 +10,7 @@ import type { ResultEntry, ResultsDocument } from '../../src/report/index.js';
 import { runCli } from '../helpers/cli.js';
 import { loadJobCommand } from '../helpers/kubernetes.js';
 import { docOf } from '../helpers/local.js';
-import { processesMentioning } from '../helpers/procs.js';
+import { processesMentioning, waitUntilNoneMention } from '../helpers/procs.js';
 import { cluster, commandCount, scanKeys, standalone, tempDir } from '../helpers/servers.js';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
@@ -136,6 +136,28 @@ describe('throughput runs against a standalone server', () => {
     assert.deepEqual(await scanKeys(server.server.port, 'cachebench:*'), []);
   });
 
+  it('Ctrl-C stops the workers, deletes every key and exits 130; a SIGKILLed cachebench leaves no worker behind', async () => {
+    for (const signal of ['SIGINT', 'SIGKILL'] as const) {
+      const cwd = join(root.dir, `signal-${signal}`);
+      mkdirSync(cwd, { recursive: true });
+      let sent = false;
+      const result = await runCli(['run', '--out', cwd, '--mode', 'throughput', '--workers', '2', '--clients', '4', '--connections', '2',
+        '--duration', '60', '--warmup-seconds', '0', '--read-ratio', '5', '--payload-bytes', '500'], {
+        cwd, env: { REDIS_SERVERS: server.address, CI: 'true' }, timeoutMs: 60_000,
+        onStderr: (text, child) => {
+          if (sent || !text.includes('throughput run 1/1')) return;
+          sent = true;
+          setTimeout(() => child.kill(signal), 1500);
+        },
+      });
+      if (signal === 'SIGINT') assert.equal(result.code, 130, result.stderr);
+      else assert.equal(result.signal, 'SIGKILL');
+      // A worker that lost its parent stops, deletes its keys and exits.
+      assert.deepEqual(await waitUntilNoneMention(cwd, 15_000), [], `${signal}: a load worker outlived cachebench`);
+      assert.deepEqual(await scanKeys(server.server.port, 'cachebench:*'), [], `${signal}: keys left`);
+    }
+  });
+
   it('the Kubernetes Indexed Job\'s exact pod command line runs locally as shard 0 of 1, and the merge step reads what it wrote', async () => {
     const { command, env } = loadJobCommand();
     const results = join(root.dir, 'k8s');
@@ -165,11 +187,12 @@ describe('throughput runs against the local 3+3 cluster', () => {
 
   it('per-node breakdown with 2 workers over a uniform KEYSPACE: three primaries, close to a third of the ops each, and nothing left running', async () => {
     const cwd = join(root.dir, 'nodes');
+    mkdirSync(cwd, { recursive: true });
     const result = await runCli(['run', '--out', cwd, '--mode', 'throughput', '--workers', '2', '--clients', '8', '--connections', '2',
       '--keyspace', '3000', '--key-distribution', 'uniform', '--read-ratio', '9', '--payload-bytes', '100', '--duration', '3', '--warmup-seconds', '1'],
-    { env: { REDIS_SERVERS: c.addresses, CI: 'true' }, timeoutMs: 90_000 });
+    { cwd, env: { REDIS_SERVERS: c.addresses, CI: 'true' }, timeoutMs: 90_000 });
     assert.equal(result.code, 0, result.stderr + result.stdout);
-    const e = docOf(result.stdout, process.cwd()).results[0];
+    const e = docOf(result.stdout, cwd).results[0];
     const load = loadOf(e);
     assert.equal(load.workers.length, 2);
     assert.ok(load.nodes !== null);
@@ -183,8 +206,8 @@ describe('throughput runs against the local 3+3 cluster', () => {
     assert.ok(load.keyspace !== null && load.keyspace.hits > 0);
     assert.equal(e?.verification.mismatched, 0);
     assert.match(result.stdout, /per primary \(by each key's slot\)/);
-    // The preloaded keys were deleted and both worker processes are gone.
+    // The preloaded keys were deleted and both worker processes (they run in the CLI's working folder) are gone.
     for (const n of c.cluster.nodes.slice(0, 3)) assert.deepEqual(await scanKeys(n.port, 'cachebench:*'), []);
-    assert.deepEqual(processesMentioning('dist/src/load/child.js'), []);
+    assert.deepEqual(processesMentioning(cwd), []);
   });
 });
