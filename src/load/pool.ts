@@ -62,15 +62,16 @@ function inChild(job: LoadJob): WorkerHandle {
  */
 export async function runWorkers(jobs: readonly LoadJob[], startAtMs: number | null, signal?: AbortSignal): Promise<LoadRecord[]> {
   const handles = jobs.map(inChild);
-  const readiness = await Promise.allSettled(handles.map((h) => h.ready));
-  const failed = readiness.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed !== undefined) {
-    await Promise.all(handles.map((h) => h.dismiss()));
-    throw failed.reason;
-  }
+  // Ctrl-C also stops a worker still connecting or preloading.
   const abort = (): void => handles.forEach((h) => h.abort());
   signal?.addEventListener('abort', abort, { once: true });
   try {
+    const readiness = await Promise.allSettled(handles.map((h) => h.ready));
+    const failed = readiness.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed !== undefined || signal?.aborted === true) {
+      await Promise.all(handles.map((h) => h.dismiss()));
+      throw failed !== undefined ? failed.reason : new Error('interrupted before the load started');
+    }
     const start = startAtMs ?? Date.now() + START_MARGIN_MS;
     const results = await Promise.allSettled(handles.map((h) => h.start(Math.max(start, Date.now()))));
     const error = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
