@@ -1,5 +1,5 @@
 import type { CaseParams, FaultPlan, RunControls } from '../config/resolve.js';
-import type { CaseResult, ProgressEvent, TargetCaseResult } from '../measure/runner.js';
+import { erroredTarget, type CaseResult, type ProgressEvent, type TargetCaseResult } from '../measure/runner.js';
 import { driverFor, type CacheClient, type ConnectedTarget } from '../targets/index.js';
 import { failoverInjector } from './failover.js';
 import { runFaultTarget } from './loop.js';
@@ -35,15 +35,6 @@ function injectorFor(target: ConnectedTarget, plan: FaultPlan, controls: RunCont
   }
 }
 
-/** A target that could not be measured at all (its servers did not serve), with why. */
-function erroredTarget(name: string, error: string): TargetCaseResult {
-  return {
-    name, state: 'errored', error, samplesMs: [], roundSamplesMs: [],
-    ops: { set: { count: 0, errors: 0 }, get: { count: 0, errors: 0 } },
-    verification: { reads: 0, verified: 0, missing: 0, mismatched: 0 }, iterations: { warmup: 0, measured: 0, failed: 0 },
-    errors: {}, undeletedKeys: 0, invocations: 0, pilotMs: null,
-  };
-}
 
 /** Consecutive SET/GET/DEL rounds that must succeed before a target's clock starts. */
 export const READY_ROUNDS = 10;

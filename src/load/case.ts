@@ -1,5 +1,5 @@
 import type { CaseParams, RunControls } from '../config/resolve.js';
-import type { CaseResult, ProgressEvent, TargetCaseResult } from '../measure/runner.js';
+import { erroredTarget, type CaseResult, type ProgressEvent, type TargetCaseResult } from '../measure/runner.js';
 import { clusterNodesOf } from '../faults/failover.js';
 import type { ConnectedTarget } from '../targets/index.js';
 import { slotOwners, type SlotOwner } from './nodes.js';
@@ -20,15 +20,6 @@ export interface LoadCaseOptions {
   readonly onProgress?: (event: ProgressEvent) => void;
 }
 
-/** A target whose load could not be generated at all, with why. */
-function erroredTarget(name: string, error: string): TargetCaseResult {
-  return {
-    name, state: 'errored', error, samplesMs: [], roundSamplesMs: [],
-    ops: { set: { count: 0, errors: 0 }, get: { count: 0, errors: 0 } },
-    verification: { reads: 0, verified: 0, missing: 0, mismatched: 0 }, iterations: { warmup: 0, measured: 0, failed: 0 },
-    errors: {}, undeletedKeys: 0, invocations: 0, pilotMs: null,
-  };
-}
 
 /** The primaries of a cluster target and their slots (for the per-node breakdown); null for other targets or when CLUSTER NODES fails. */
 async function ownersOf(target: ConnectedTarget, controls: RunControls): Promise<SlotOwner[] | null> {

@@ -52,6 +52,16 @@ export interface TargetCaseResult {
   readonly load?: LoadRecord;
 }
 
+/** A target of a time-based run (fault or throughput) that could not be measured at all, with why. */
+export function erroredTarget(name: string, error: string): TargetCaseResult {
+  return {
+    name, state: 'errored', error, samplesMs: [], roundSamplesMs: [],
+    ops: { set: { count: 0, errors: 0 }, get: { count: 0, errors: 0 } },
+    verification: { reads: 0, verified: 0, missing: 0, mismatched: 0 }, iterations: { warmup: 0, measured: 0, failed: 0 },
+    errors: {}, undeletedKeys: 0, invocations: 0, pilotMs: null,
+  };
+}
+
 export interface CaseResult {
   readonly params: CaseParams;
   /**
