@@ -85,6 +85,11 @@ export function compareCommand(args: CompareArgs): number {
   if (summary) checkWritable(summary, 'GITHUB_STEP_SUMMARY (from the process environment)');
   const baseline = loadResults(args.baseline);
   const current = loadResults(args.current);
+  for (const [file, doc] of [[args.baseline, baseline], [args.current, current]] as const) {
+    if (doc.results.some((e) => e.load != null)) {
+      throw new ConfigError(`${file} holds throughput results (MODE=throughput): compare tests the iteration times of latency runs, and a throughput run has none. Fix: compare latency results, or run the setups you compare as targets of one throughput run (its Percent has a 99.9% interval)`);
+    }
+  }
   const comparison = compareRuns(baseline, current, options, [args.baseline, args.current]);
   const unwritten: string[] = [];
   publishComparison(comparison, unwritten);

@@ -313,12 +313,15 @@ export function validateRun(args: RunArgs, env: Readonly<Record<string, string |
   }
   const faultLimits = parseFaultLimits(args, plan);
   const shard = parseShard(args.shard, plan);
+  if (shard !== undefined && plan.scenarios.some((sc) => sc.controls.load.startAtMs === null)) {
+    plan = { ...plan, warnings: [...plan.warnings, `--shard ${shard.index}/${shard.of} without START_AT: this process starts as soon as it is ready, so the shards' seconds will not line up when merged. Fix: give every shard the same START_AT (e.g. START_AT=$(date -u -d "+1 min" +%Y-%m-%dT%H:%M:%SZ))`] };
+  }
   const requireRate = args['require-rate'] === true;
   if (requireRate && !plan.scenarios.some((sc) => sc.controls.load.mode === 'throughput' && sc.controls.load.rate > 0)) {
     throw new ConfigError('--require-rate judges open-loop throughput runs, and no scenario of this run sets MODE=throughput with a RATE. Fix: set RATE (e.g. --rate 10000 with MODE=throughput), or drop --require-rate');
   }
   if (gate !== undefined && plan.scenarios.some((sc) => sc.controls.load.mode === 'throughput')) {
-    throw new ConfigError('--fail-if-slower compares the paired rounds of latency runs, and a throughput scenario has no rounds. Fix: run the throughput scenario without --fail-if-slower, or gate it with `cachebench compare`');
+    throw new ConfigError('--fail-if-slower compares the paired rounds of latency runs, and a throughput scenario has no rounds. Fix: run the throughput scenario without --fail-if-slower (its table gives Percent with a 99.9% interval), or --require-rate for an open-loop rate');
   }
   // Several targets (client set-ups) may share one topology: each is started once.
   const topologies = [...new Set(plan.targets.filter((t) => t.pendingServers === true).map((t) => (t.localTopology ?? t.name) as TopologyName))];
@@ -329,6 +332,8 @@ export function validateRun(args: RunArgs, env: Readonly<Record<string, string |
       plan = { ...plan, warnings: [...plan.warnings, `${unpinned.map((t) => t.name).join(', ')} ${unpinned.length === 1 ? 'runs' : 'run'} on this machine but not under --cpu-layout ${placement.layout} (only local topologies cachebench starts are pinned): the targets are measured under different placements. Fix: use --cpu-layout none, or --local instead of your own local servers`] };
     }
   }
-  const outputs = prepareOutputs(args.out, args.export ?? [], newRunId(now), gate !== undefined ? env.GITHUB_STEP_SUMMARY : undefined);
+  // A shard's run id (and so its key prefix) names the shard: shards started in the same second never share keys.
+  const runId = shard === undefined ? newRunId(now) : `${newRunId(now)}-s${shard.index}of${shard.of}`;
+  const outputs = prepareOutputs(args.out, args.export ?? [], runId, gate !== undefined ? env.GITHUB_STEP_SUMMARY : undefined);
   return { plan, topologies, defaultLocal: explicit.length === 0 && topologies.length > 0, nodeTimeoutMs, ...(gate !== undefined ? { gate } : {}), faultLimits, outputs, quiet: args.quiet, seed, placement, ...(shard !== undefined ? { shard } : {}), requireRate };
 }

@@ -602,6 +602,8 @@ function faultPlan(settings: ReadonlyMap<string, Setting>): FaultPlan {
 
 /** Keys that only a throughput run reads: set (by anything but the default) in a latency run, they are an error. */
 const THROUGHPUT_KEYS = ['CLIENTS', 'CONNECTIONS', 'PIPELINE', 'RATE', 'WARMUP_SECONDS', 'WORKERS', 'KEYSPACE', 'KEY_DISTRIBUTION', 'START_AT'] as const;
+/** Keys that only a latency run reads: set in a throughput scenario, they are said to do nothing (a warning: flags apply to every scenario of a run). */
+const LATENCY_ONLY_KEYS = ['WRITE_COUNT', 'INVOCATION_COUNT', 'ITERATION_TIME_MS', 'INTERLEAVE', 'WARMUP_ITERATIONS', 'MIN_ITERATIONS', 'MAX_ITERATIONS', 'MAX_RELATIVE_ERROR', 'MAX_TIME'] as const;
 /** What a KEYSPACE may hold on the servers (preloaded values). */
 const MAX_KEYSPACE_BYTES = 4 * 1024 * 1024 * 1024;
 /** A KEYSPACE value's header (src/load/keys.ts KEYSPACE_HEADER_BYTES): the smallest PAYLOAD_BYTES with a KEYSPACE. */
@@ -686,6 +688,17 @@ function loadPlan(settings: ReadonlyMap<string, Setting>, cases: readonly CasePa
   const runS = num('WARMUP_SECONDS') + num('DURATION');
   if (keyspace > 0 && (ttl.value as number) < runS + 60) {
     warnings.push(`KEY_TTL=${String(ttl.value)} s (${describeSource(ttl.source)}) is shorter than a target's warm-up + DURATION + 60 s: preloaded keys expire during the run and show as misses`);
+  }
+  const clients = num('CLIENTS');
+  const connections = num('CONNECTIONS');
+  const pipeline = get('PIPELINE');
+  const perConnection = Math.ceil(clients / connections);
+  if ((pipeline.value as number) > perConnection) {
+    warnings.push(`PIPELINE=${String(pipeline.value)} (${describeSource(pipeline.source)}) has no effect beyond ${perConnection}: each virtual client keeps one op in flight, and CLIENTS=${clients} on CONNECTIONS=${connections} puts at most ${perConnection} on a connection (raise CLIENTS or lower CONNECTIONS for deeper pipelines)`);
+  }
+  const ignored = LATENCY_ONLY_KEYS.filter((k) => get(k).source.kind !== 'default');
+  if (ignored.length > 0) {
+    warnings.push(`${ignored.map((k) => `${k}=${String(get(k).value)} (${describeSource(get(k).source)})`).join(', ')} ${ignored.length === 1 ? 'does' : 'do'} not apply to the throughput scenario: it runs for WARMUP_SECONDS + DURATION per target, and each client writes fresh keys as it goes (or uses KEYSPACE)`);
   }
   const workers = get('WORKERS');
   const cores = availableParallelism();

@@ -1,4 +1,4 @@
-import type { CaseParams, RunControls } from '../config/resolve.js';
+import type { CaseParams, LoadPlan, RunControls } from '../config/resolve.js';
 import { erroredTarget, type CaseResult, type ProgressEvent, type TargetCaseResult } from '../measure/runner.js';
 import { clusterNodesOf } from '../faults/failover.js';
 import type { ConnectedTarget } from '../targets/index.js';
@@ -6,16 +6,30 @@ import { slotOwners, type SlotOwner } from './nodes.js';
 import { runWorkers } from './pool.js';
 import { mergeRecords, type LoadRecord } from './record.js';
 import { OpHistogram } from '../measure/histogram.js';
-import type { LoadJob } from './worker.js';
+import { processKeyspace, type LoadJob } from './worker.js';
 
-/** With START_AT, target k of a run starts at START_AT + k × (warm-up + DURATION + this): room to connect and preload the next target. */
+/**
+ * With START_AT, the k-th throughput target of a run (counting every parameter combination and scenario) starts at
+ * START_AT + k × (warm-up + DURATION + gap); the gap is this plus room to delete the last KEYSPACE and preload the next
+ * (at PRELOAD_KEYS_PER_S), the same on every shard. A worker still not ready then starts late, and says how late.
+ */
 export const TARGET_GAP_MS = 10_000;
+/** A conservative preload (and delete) speed for the START_AT gap. */
+export const PRELOAD_KEYS_PER_S = 10_000;
+
+/** The time between the starts of two throughput targets under START_AT. */
+export function targetSpacingMs(load: LoadPlan, shards: number): number {
+  const keys = processKeyspace(load, shards);
+  return load.warmupMs + load.durationMs + TARGET_GAP_MS + 2 * Math.ceil(keys / PRELOAD_KEYS_PER_S) * 1000;
+}
 
 export interface LoadCaseOptions {
   readonly keyPrefix: string;
   readonly seed: number;
   /** `--shard i/N`: this process is shard i of N (RATE and KEYSPACE are split). */
   readonly shard: { readonly index: number; readonly of: number };
+  /** Throughput targets run before this parameter combination in this run (their START_AT slots are taken). */
+  readonly firstSlot: number;
   readonly signal?: AbortSignal;
   readonly onProgress?: (event: ProgressEvent) => void;
 }
@@ -52,12 +66,16 @@ export async function runLoadCase(targets: readonly ConnectedTarget[], params: C
       target: target.config, ...(target.probe !== undefined ? { probe: target.probe } : {}), controls, params,
       keyPrefix: options.keyPrefix, seed: options.seed, worker: { index: w, of: load.workers }, shard: options.shard, slotOwners: owners,
     }));
-    const startAtMs = load.startAtMs === null ? null : load.startAtMs + index * (load.warmupMs + load.durationMs + TARGET_GAP_MS);
+    const startAtMs = load.startAtMs === null ? null : load.startAtMs + (options.firstSlot + index) * targetSpacingMs(load, options.shard.of);
     let records: LoadRecord[];
     try {
       records = await runWorkers(jobs, startAtMs, options.signal);
     } catch (error: unknown) {
       const message = error instanceof Error ? error.message : String(error);
+      if (aborted()) {
+        results.push({ ...erroredTarget(name, 'interrupted before its load started'), state: 'aborted' });
+        break;
+      }
       options.onProgress?.({ kind: 'target-errored', target: name, error: message });
       results.push(erroredTarget(name, message));
       continue;

@@ -16,6 +16,10 @@ export type FromChild =
 const ORPHAN_EXIT_MS = 30_000;
 
 let worker: LoadWorker | undefined;
+/** Connecting and preloading (the job), until settled. */
+let preparing: Promise<unknown> = Promise.resolve();
+/** The load is running: its own path deletes the keys and exits. */
+let running = false;
 const send = (message: FromChild): void => {
   if (process.connected) process.send?.(message);
 };
@@ -29,6 +33,13 @@ process.on('SIGTERM', () => worker?.abort());
 process.on('disconnect', () => {
   worker?.abort();
   setTimeout(() => process.exit(0), ORPHAN_EXIT_MS).unref();
+  // Dismissed (another worker failed, Ctrl-C) or orphaned before the load started: delete what the preload wrote, exit.
+  if (!running) {
+    void preparing.finally(async () => {
+      await worker?.close();
+      process.exit(0);
+    });
+  }
 });
 process.on('message', (message: ToChild) => {
   void (async () => {
@@ -36,15 +47,19 @@ process.on('message', (message: ToChild) => {
       case 'job':
         try {
           worker = new LoadWorker(message.job);
-          await worker.prepare();
+          preparing = worker.prepare();
+          await preparing;
           send({ kind: 'ready' });
         } catch (error: unknown) {
+          // A preload that failed half-way: its keys are deleted before the error is reported.
+          await worker?.close();
           send(describe(error));
           if (process.connected) process.disconnect();
         }
         return;
       case 'start': {
         const w = worker as LoadWorker;
+        running = true;
         try {
           const record = await w.run(message.startAtMs);
           const undeletedKeys = await w.close();

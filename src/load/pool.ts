@@ -73,7 +73,8 @@ export async function runWorkers(jobs: readonly LoadJob[], startAtMs: number | n
       throw failed !== undefined ? failed.reason : new Error('interrupted before the load started');
     }
     const start = startAtMs ?? Date.now() + START_MARGIN_MS;
-    const results = await Promise.allSettled(handles.map((h) => h.start(Math.max(start, Date.now()))));
+    // A start already past (START_AT before every worker was ready) starts at once; each worker records how late.
+    const results = await Promise.allSettled(handles.map((h) => h.start(start)));
     const error = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (error !== undefined) throw error.reason;
     return results.map((r) => (r as PromiseFulfilledResult<LoadRecord>).value);

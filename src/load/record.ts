@@ -53,6 +53,10 @@ export interface LoadRecord {
   readonly getErrors: number;
   /** Open loop: ops the schedule asked for in the measured part (RATE × DURATION for this process); null: closed loop. */
   readonly scheduled: number | null;
+  /** Open loop: scheduled ops of the measured part that were sent (a backlog left at the end is not); null: closed loop. */
+  readonly sent: number | null;
+  /** How late the worker started against its start time (START_AT, or the common start of the workers), in ms; the largest in a merge. */
+  readonly lateStartMs: number;
   /** GETs judged: exactly the bytes written, nothing (fresh keys: a failure; KEYSPACE: a miss), other bytes (always a failure). */
   readonly verified: number;
   readonly missing: number;
@@ -140,6 +144,8 @@ export function mergeRecords(records: readonly LoadRecord[]): LoadRecord {
     sets: sumOf(records, (r) => r.sets), gets: sumOf(records, (r) => r.gets),
     setErrors: sumOf(records, (r) => r.setErrors), getErrors: sumOf(records, (r) => r.getErrors),
     scheduled: sumOrNull(records, (r) => r.scheduled),
+    sent: sumOrNull(records, (r) => r.sent),
+    lateStartMs: Math.max(...records.map((r) => r.lateStartMs ?? 0)),
     verified: sumOf(records, (r) => r.verified), missing: sumOf(records, (r) => r.missing), mismatched: sumOf(records, (r) => r.mismatched),
     hits: sumOrNull(records, (r) => r.hits), misses: sumOrNull(records, (r) => r.misses),
     deletes: sumOf(records, (r) => r.deletes), undeletedKeys: sumOf(records, (r) => r.undeletedKeys),

@@ -63,7 +63,7 @@ export interface LoadResult {
   readonly rate: {
     /** ops/s asked for (this process's share for a shard); null: closed loop. */
     readonly targetOpsPerSec: number | null;
-    /** Successful ops per second over the measured part. */
+    /** Open loop: scheduled ops sent per second over the measured part (a backlog left at the end is not sent); closed loop: successful ops per second. */
     readonly achievedOpsPerSec: number;
     /** achieved ≥ 99% of the target; null: closed loop. */
     readonly achieved: boolean | null;
@@ -106,7 +106,8 @@ function throughputOf(samples: readonly number[]): ThroughputStats {
 /** Turns a (merged) record into the reported result. `rate`: RATE asked of this record's processes (ops/s). */
 export function summarizeLoad(record: LoadRecord, load: LoadPlan, options: { readonly shard?: { index: number; of: number }; readonly mergedFrom?: number; readonly rate?: number; readonly startAt?: string | null } = {}): LoadResult {
   const okOps = record.series.reduce((n, s) => n + s.ops, 0);
-  const achievedOpsPerSec = record.durationMs > 0 ? okOps / (record.durationMs / 1000) : 0;
+  // Open loop: the scheduled ops the generator sent (failed or not), per second; closed loop: successful ops per second.
+  const achievedOpsPerSec = record.durationMs > 0 ? (record.sent ?? okOps) / (record.durationMs / 1000) : 0;
   const rate = options.rate ?? (load.rate > 0 ? load.rate / (options.shard?.of ?? 1) : 0);
   const totalOps = okOps;
   const hist = record.histograms;

@@ -135,6 +135,9 @@ export class LoadWorker {
   readonly #keyspace: number;
   #aborted = false;
   #undeleted = 0;
+  #closing: Promise<number> | undefined;
+  /** How far the KEYSPACE preload got (exclusive): what close() deletes. */
+  #preloadEnd: () => number = () => 0;
   readonly #pending = new Set<string>();
 
   constructor(job: LoadJob) {
@@ -163,6 +166,7 @@ export class LoadWorker {
     this.#values = new KeyspaceValues(this.#job.params.PAYLOAD_BYTES, this.#job.seed);
     const { index, of } = this.#job.worker;
     let next = index;
+    this.#preloadEnd = () => Math.min(next, this.#keyspace);
     const lanes = this.#connections.flatMap((c) => Array.from({ length: PRELOAD_IN_FLIGHT }, () => c));
     await Promise.all(lanes.map(async (client) => {
       const value = Buffer.allocUnsafe(this.#job.params.PAYLOAD_BYTES);
@@ -190,7 +194,13 @@ export class LoadWorker {
     const open = load.rate > 0;
     const rate = workerRate(load, job);
     const intervalMs = open ? 1000 / rate : 0;
-    const startPerf = performance.now() + (startAtMs - Date.now());
+    // A worker ready after its start time (a long preload, a late START_AT) starts at once; the delay is recorded.
+    const scheduledStart = performance.now() + (startAtMs - Date.now());
+    const startPerf = Math.max(scheduledStart, performance.now());
+    const lateStartMs = Math.round(startPerf - scheduledStart);
+    // The workers (and shards) of one target interleave their schedules: worker w of W, shard s of S sends at phase
+    // (w + s·W) / (W·S) of the interval, so together they send evenly, not in bursts of W·S.
+    const phase = (job.worker.index + job.shard.index * job.worker.of) / (job.worker.of * job.shard.of);
     const measureStart = startPerf + load.warmupMs;
     const end = measureStart + load.durationMs;
     const tally = new Tally();
@@ -202,6 +212,7 @@ export class LoadWorker {
     let misses = 0;
     let deletes = 0;
     let nextOp = 0; // open loop: the schedule's next op, shared by the clients
+    let sent = 0; // open loop: scheduled ops of the measured part that were sent
     let peakRss = process.memoryUsage.rss();
     const rssTimer = setInterval(() => {
       peakRss = Math.max(peakRss, process.memoryUsage.rss());
@@ -271,11 +282,14 @@ export class LoadWorker {
         return at < end ? { at } : null;
       }
       const k = nextOp++;
-      const intended = startPerf + k * intervalMs;
-      if (intended >= end) return null;
+      const intended = startPerf + (k + phase) * intervalMs;
+      // Nothing is sent after the end: ops still due then (a backlog the clients could not keep up with) are unsent,
+      // and the rate was not achieved.
+      if (intended >= end || performance.now() >= end) return null;
       // Node's timers cannot wait less than ~1 ms: an op due within 1 ms is sent now (early, never late).
       const wait = intended - performance.now();
       if (wait > 1) await sleep(wait - 0.5);
+      if (intended >= measureStart) sent++;
       return { at: intended, intended };
     };
 
@@ -315,7 +329,9 @@ export class LoadWorker {
     const keyspaceClient = async (c: number, client: number): Promise<void> => {
       const values = this.#values as KeyspaceValues;
       const value = Buffer.allocUnsafe(params.PAYLOAD_BYTES);
-      const pick = keyPicker(load.distribution, this.#keyspace, random, Math.floor((client * this.#keyspace) / load.clients));
+      // sequential: the clients of all workers start spread over the key space, not in lockstep.
+      const walker = client * job.worker.of + job.worker.index;
+      const pick = keyPicker(load.distribution, this.#keyspace, random, Math.floor((walker * this.#keyspace) / (load.clients * job.worker.of)));
       while (!this.#aborted) {
         const slot = await scheduled();
         if (slot === null || this.#aborted) return;
@@ -353,7 +369,7 @@ export class LoadWorker {
       clearInterval(rssTimer);
     }
     peakRss = Math.max(peakRss, process.memoryUsage.rss());
-    const measuredStartMs = startAtMs + load.warmupMs;
+    const measuredStartMs = startAtMs + lateStartMs + load.warmupMs;
     const owners = job.slotOwners;
     const nodeRecords: NodeRecord[] | null = owners === null ? null : owners.map((o, i) => ({
       node: o.node, slots: rangesText(o.slots), ops: nodes[i]?.ops ?? 0, errors: nodes[i]?.errors ?? 0, latency: (nodes[i]?.latency ?? new OpHistogram()).encode(),
@@ -363,6 +379,8 @@ export class LoadWorker {
       target: job.target.name, startMs: measuredStartMs, durationMs: load.durationMs, view: open ? 'intended' : 'service',
       sets: tally.sets, gets: tally.gets, setErrors: tally.setErrors, getErrors: tally.getErrors,
       scheduled: open ? Math.round((load.durationMs / 1000) * rate) : null,
+      sent: open ? sent : null,
+      lateStartMs,
       verified: tally.verified, missing: tally.missing, mismatched: tally.mismatched,
       hits: this.#keyspace > 0 ? hits : null, misses: this.#keyspace > 0 ? misses : null,
       deletes, undeletedKeys: 0, errorMessages: Object.fromEntries(tally.errorMessages),
@@ -376,15 +394,24 @@ export class LoadWorker {
     };
   }
 
-  /** Deletes keys this worker left (fresh keys whose DEL failed, its share of the KEYSPACE), then disconnects. Returns keys it could not delete. */
-  async close(): Promise<number> {
-    const client = this.#connections[0];
-    if (client !== undefined) {
+  /**
+   * Deletes keys this worker left (fresh keys whose DEL failed, its share of the KEYSPACE as far as the preload got),
+   * then disconnects. Returns the keys it could not delete (they expire by KEY_TTL). Safe to call more than once.
+   */
+  close(): Promise<number> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<number> {
+    const connections = this.#connections;
+    if (connections.length > 0) {
       const keys = [...this.#pending];
-      if (this.#keyspace > 0) for (let i = this.#job.worker.index; i < this.#keyspace; i += this.#job.worker.of) keys.push(this.keyspaceKey(i));
-      const lanes = Math.min(64, keys.length);
+      const upTo = this.#preloadEnd();
+      for (let i = this.#job.worker.index; i < upTo; i += this.#job.worker.of) keys.push(this.keyspaceKey(i));
       let next = 0;
-      await Promise.all(Array.from({ length: lanes }, async () => {
+      const lanes = connections.flatMap((c) => Array.from({ length: PRELOAD_IN_FLIGHT }, () => c)).slice(0, Math.max(1, keys.length));
+      await Promise.all(lanes.map(async (client) => {
         while (next < keys.length) {
           const key = keys[next++] as string;
           try {
@@ -397,7 +424,7 @@ export class LoadWorker {
       }));
       this.#pending.clear();
     }
-    await Promise.all(this.#connections.map((c) => c.close()));
+    await Promise.all(connections.map((c) => c.close()));
     this.#connections = [];
     return this.#undeleted;
   }

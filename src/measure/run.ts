@@ -137,6 +137,7 @@ export async function executeRun(plan: RunPlan, options: ExecuteOptions): Promis
     writers = await connectWriters(plan, targets);
     const total = plan.scenarios.reduce((n, s) => n + s.cases.length, 0);
     let index = 0;
+    let loadSlots = 0; // throughput targets run so far: each has its own START_AT slot
     for (const scenario of plan.scenarios) {
       const cases: CaseResult[] = [];
       for (const params of scenario.cases) {
@@ -145,10 +146,11 @@ export async function executeRun(plan: RunPlan, options: ExecuteOptions): Promis
         options.onProgress?.({ kind: 'case-start', scenario: scenario.name, index, of: total, params });
         if (scenario.controls.load.mode === 'throughput') {
           cases.push(await runLoadCase(targets, params, { ...scenario.controls, ...plan.connection }, {
-            keyPrefix: keyPrefix(options.runId), seed: options.seed, shard: options.shard ?? { index: 0, of: 1 },
+            keyPrefix: keyPrefix(options.runId), seed: options.seed, shard: options.shard ?? { index: 0, of: 1 }, firstSlot: loadSlots,
             ...(options.signal !== undefined ? { signal: options.signal } : {}),
             ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {}),
           }));
+          loadSlots += targets.length;
           continue;
         }
         if (scenario.controls.fault.kind !== 'none') {

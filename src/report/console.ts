@@ -1,7 +1,7 @@
 import { groupEntries, conclusion, missingBaselineNote, setupNotes, type ResultsDocument } from './model.js';
 import { describeParams, invocationsText, renderTable } from './table.js';
 import { FAULT_COLUMNS, faultDetails } from './faults.js';
-import { LOAD_COLUMNS, loadDetails, loadSetup } from './load.js';
+import { LOAD_COLUMNS, loadDetails, loadParams, loadSetup } from './load.js';
 
 /** The console summary: one table per scenario and parameter combination, plus any failures. */
 export function renderConsole(doc: ResultsDocument): string {
@@ -9,7 +9,7 @@ export function renderConsole(doc: ResultsDocument): string {
   for (const group of groupEntries(doc)) {
     const first = group.entries[0];
     if (group.entries.some((e) => e.load != null)) {
-      out.push(`${group.scenario.name}: ${describeParams(group.scenario.params)}. ${loadSetup(group.entries) ?? ''}`);
+      out.push(`${group.scenario.name}: ${describeParams(loadParams(group.scenario.params))}. ${loadSetup(group.entries) ?? ''}`);
       out.push(renderTable(group.entries, LOAD_COLUMNS));
       out.push(...loadDetails(group.entries, false));
       for (const e of group.entries) {

@@ -112,6 +112,8 @@ export function loadDetails(entries: readonly ResultEntry[], markdown: boolean):
   const lines: string[] = [];
   for (const e of loaded) {
     const r = (e.load as LoadResult).rate;
+    const late = (e.load as LoadResult).record.lateStartMs ?? 0;
+    if (late >= 100) lines.push(`${bullet}${markdown ? '**' : ''}${e.target.name}${shardLabel(e)}: started ${(late / 1000).toFixed(2)} s after its start time (connecting or preloading took longer): its seconds are not aligned with the other shards'${markdown ? '**' : ''}`);
     if (r.achieved === false) lines.push(`${bullet}${markdown ? '**' : ''}${e.target.name}: rate not achieved: ${opsText(r.achievedOpsPerSec)} of ${opsText(r.targetOpsPerSec)} ops/s${markdown ? '**' : ''}`);
   }
   const label = (e: ResultEntry): string => `${e.target.name}${shardLabel(e)}`;
@@ -149,4 +151,9 @@ export function loadSetup(entries: readonly ResultEntry[]): string | undefined {
   const loop = s.rate === null ? 'closed loop' : `open loop at ${opsText(s.rate)} ops/s${l.shard !== null ? ` (this shard: ${opsText(l.rate.targetOpsPerSec)})` : ''}, latency from each op's intended send time`;
   const keys = s.keyspace === 0 ? 'fresh keys (SET, READ_RATIO verified GETs, DEL)' : `${s.keyspace.toLocaleString('en-US')} preloaded keys, ${s.distribution}`;
   return `Throughput run, each target in turn: ${s.warmupSeconds} s warm-up + ${s.durationSeconds} s measured; ${s.workers} worker${s.workers === 1 ? '' : 's'} × ${s.clients} clients on ${s.connections} connection${s.connections === 1 ? '' : 's'} (pipeline ${s.pipeline}); ${loop}; ${keys}${s.startAt !== null ? `; started at ${s.startAt}` : ''}. Ops/s statistics are over the 1-second intervals.`;
+}
+
+/** The parameters that apply to a throughput run (WRITE_COUNT does not: clients write keys as they go). */
+export function loadParams(params: Readonly<Record<string, number>>): Record<string, number> {
+  return Object.fromEntries(Object.entries(params).filter(([k]) => k !== 'WRITE_COUNT'));
 }

@@ -3,7 +3,7 @@ import type { Capabilities } from '../targets/client.js';
 import { groupEntries, conclusion, missingBaselineNote, setupNotes, type ResultEntry, type ResultsDocument } from './model.js';
 import { describeParams, invocationsText, renderTable } from './table.js';
 import { FAULT_COLUMNS, faultDetails } from './faults.js';
-import { LOAD_COLUMNS, loadDetails, loadSetup } from './load.js';
+import { LOAD_COLUMNS, loadDetails, loadParams, loadSetup } from './load.js';
 
 function chart(entries: readonly ResultEntry[]): string[] {
   const measured = entries.filter((e) => e.stats.meanMs !== null);
@@ -67,7 +67,7 @@ export function renderMarkdown(doc: ResultsDocument): string {
     if (scenario.file) out.push(`File: \`${scenario.file}\``, '');
     for (const group of groupEntries(doc).filter((g) => g.scenario.name === scenario.name)) {
       const first = group.entries[0];
-      out.push(`### ${describeParams(group.scenario.params)}`, '');
+      out.push(`### ${describeParams(group.entries.some((e) => e.load != null) ? loadParams(group.scenario.params) : group.scenario.params)}`, '');
       if (group.entries.some((e) => e.load != null)) {
         out.push(loadSetup(group.entries) ?? '', '');
         out.push('#### Throughput', '', renderTable(group.entries, LOAD_COLUMNS), '');

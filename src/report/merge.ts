@@ -27,75 +27,91 @@ function planOf(l: LoadResult): LoadPlan {
   };
 }
 
-const keyOf = (e: ResultEntry): string => `${e.scenario.name} ${JSON.stringify(e.scenario.params)} ${e.target.name}`;
+const caseOf = (e: ResultEntry): string => `${e.scenario.name} ${JSON.stringify(e.scenario.params)}`;
 const worst = (states: readonly ResultEntry['state'][]): ResultEntry['state'] => (states.includes('errored') ? 'errored' : states.includes('aborted') ? 'aborted' : 'completed');
+/** An input's own row is shown, not compared: its Percent was against its own run's baseline. */
+const shown = (e: ResultEntry): ResultEntry => (e.load == null ? { ...e, baseline: false }
+  : { ...e, baseline: false, load: { ...e.load, throughput: { ...e.load.throughput, percent: null, percentLower: null, percentUpper: null } } });
+
+/** The total row of one target: its inputs' records merged, statistics computed again from the merged data. */
+function totalOf(list: readonly { entry: ResultEntry; file: string }[], notes: string[]): ResultEntry {
+  const head = list[0]?.entry as ResultEntry;
+  const name = `${head.target.name} (${head.scenario.name})`;
+  const measured = list.filter((x) => x.entry.load != null);
+  const loads = measured.map((x) => x.entry.load as LoadResult);
+  const errored = list.filter((x) => x.entry.load == null);
+  if (errored.length > 0) notes.push(`${name}: ${errored.map((x) => x.file).join(', ')} measured nothing (${errored.map((x) => x.entry.error ?? x.entry.state).join('; ')}): the total leaves ${errored.length === 1 ? 'it' : 'them'} out`);
+  const shards = loads.map((l) => l.shard);
+  const of = shards[0]?.of;
+  if (of !== undefined && shards.every((s) => s !== null && s.of === of)) {
+    const seen = new Set(shards.map((s) => s?.index));
+    const missing = Array.from({ length: of }, (_, i) => i).filter((i) => !seen.has(i));
+    if (missing.length > 0) notes.push(`${name}: shard${missing.length === 1 ? '' : 's'} ${missing.join(', ')} of ${of} missing: the total covers ${seen.size} of ${of} shards`);
+    if (seen.size < shards.length) notes.push(`${name}: a shard is given more than once: its ops are counted twice`);
+  }
+  const starts = [...new Set(loads.map((l) => l.record.startMs))];
+  if (starts.length > 1) {
+    const spread = Math.max(...starts) - Math.min(...starts);
+    notes.push(`${name}: the inputs' measured parts began up to ${(spread / 1000).toFixed(3)} s apart (${loads.some((l) => l.settings.startAt === null) ? 'not all had START_AT' : 'a shard started late'}): seconds are aligned to the nearest wall-clock second, so the total's per-second figures are exact only where they overlap`);
+  }
+  const errors: Record<string, number> = {};
+  for (const x of list) for (const [m, n] of Object.entries(x.entry.errors)) errors[m] = (errors[m] ?? 0) + n;
+  const states = list.map((x) => x.entry.state);
+  const error = list.map((x) => x.entry.error).filter((x): x is string => x !== null).join('; ') || null;
+  if (loads.length === 0) return { ...head, state: 'errored', error, baseline: false, errors, load: null };
+  const record = mergeRecords(loads.map((l) => l.record));
+  const first = loads[0] as LoadResult;
+  const load = summarizeLoad(record, planOf(first), { mergedFrom: list.length, rate: first.settings.rate ?? 0, startAt: first.settings.startAt });
+  return {
+    ...head,
+    state: worst(states),
+    error,
+    baseline: false,
+    ops: {
+      set: OpHistogram.decode(record.histograms.set).summarize(record.setErrors),
+      get: OpHistogram.decode(record.histograms.get).summarize(record.getErrors),
+    },
+    verification: { reads: record.verified + record.missing + record.mismatched, verified: record.verified, missing: record.missing, mismatched: record.mismatched },
+    errors,
+    undeletedKeys: list.reduce((n, x) => n + x.entry.undeletedKeys, 0),
+    load,
+  };
+}
 
 /**
  * Merges the throughput results of several processes (`--shard i/N` runs, or any runs of the same scenario) into one
- * document: per scenario × parameters × target one total row (records merged: counts summed, HDR histograms added,
- * seconds aligned by wall clock; statistics computed again from the merged data, never averaged) followed by each
- * input's own row. Latency and fault results are not mergeable and are refused. `notes` says what looks wrong
- * (shards missing or repeated, different START_AT).
+ * document: per scenario × parameters, one total row per target (records merged: counts summed, HDR histograms added,
+ * seconds aligned by wall clock; statistics and Percent computed again from the merged data, never averaged), then
+ * each input's own row. Latency and fault results are refused. `notes` says what looks wrong (shards missing or
+ * repeated, inputs that measured nothing, measured parts that did not begin together).
  */
 export function mergeDocuments(inputs: readonly MergeInput[], runId: string, explicitBaseline?: string): { doc: ResultsDocument; notes: string[]; totals: ResultEntry[] } {
   const first = inputs[0];
   if (first === undefined) throw new MergeError('nothing to merge');
-  const groups = new Map<string, { entry: ResultEntry; file: string }[]>();
+  const cases = new Map<string, Map<string, { entry: ResultEntry; file: string }[]>>();
   for (const { file, doc } of inputs) {
     for (const e of doc.results) {
-      if (e.load == null) {
+      // A throughput target that errored has no load result, but is still a throughput row.
+      const throughputRun = e.load != null || (e.state !== 'completed' && e.fault == null && e.stats.n === 0 && doc.scenarios.some((sc) => sc.name === e.scenario.name && sc.settings.MODE?.value === 'throughput'));
+      if (!throughputRun) {
         throw new MergeError(`${file}: ${e.scenario.name} ${e.target.name} is not a throughput result (MODE=latency or a fault run): only throughput runs merge, since their histograms and per-second counts add up`);
       }
-      groups.set(keyOf(e), [...(groups.get(keyOf(e)) ?? []), { entry: e, file }]);
+      const targets = cases.get(caseOf(e)) ?? new Map<string, { entry: ResultEntry; file: string }[]>();
+      targets.set(e.target.name, [...(targets.get(e.target.name) ?? []), { entry: e, file }]);
+      cases.set(caseOf(e), targets);
     }
   }
-  if (groups.size === 0) throw new MergeError(`${first.file}: no results to merge`);
+  if (cases.size === 0) throw new MergeError(`${first.file}: no results to merge`);
   const notes: string[] = [];
   const results: ResultEntry[] = [];
-  const totalAt: number[] = [];
-  for (const list of groups.values()) {
+  const totals: ResultEntry[] = [];
+  for (const targets of cases.values()) {
     const from = results.length;
-    totalAt.push(from);
-    const loads = list.map((x) => x.entry.load as LoadResult);
-    const head = list[0]?.entry as ResultEntry;
-    const shards = loads.map((l) => l.shard);
-    const of = shards[0]?.of;
-    if (shards.every((s) => s !== null && s.of === of) && of !== undefined) {
-      const seen = new Set(shards.map((s) => s?.index));
-      const missing = Array.from({ length: of }, (_, i) => i).filter((i) => !seen.has(i));
-      if (missing.length > 0) notes.push(`${head.target.name} (${head.scenario.name}): shard${missing.length === 1 ? '' : 's'} ${missing.join(', ')} of ${of} missing: the total covers ${seen.size} of ${of} shards`);
-      if (seen.size < shards.length) notes.push(`${head.target.name} (${head.scenario.name}): a shard is given more than once: its ops are counted twice`);
-    }
-    const starts = new Set(loads.map((l) => l.settings.startAt));
-    if (starts.size > 1) notes.push(`${head.target.name} (${head.scenario.name}): the inputs started at different times (START_AT ${[...starts].map(String).join(', ')}): their seconds are aligned by wall clock, and the total's per-second figures cover only the overlap correctly`);
-    const record = mergeRecords(loads.map((l) => l.record));
-    const plan = planOf(loads[0] as LoadResult);
-    const totalRate = loads[0]?.settings.rate ?? 0;
-    const load = summarizeLoad(record, plan, { mergedFrom: list.length, rate: totalRate, startAt: loads[0]?.settings.startAt ?? null });
-    const reads = record.verified + record.missing + record.mismatched;
-    const errors: Record<string, number> = {};
-    for (const x of list) for (const [m, n] of Object.entries(x.entry.errors)) errors[m] = (errors[m] ?? 0) + n;
-    const states = list.map((x) => x.entry.state);
-    results.push({
-      ...head,
-      state: worst(states),
-      error: list.map((x) => x.entry.error).filter((x): x is string => x !== null).join('; ') || null,
-      baseline: false,
-      ops: {
-        set: OpHistogram.decode(record.histograms.set).summarize(record.setErrors),
-        get: OpHistogram.decode(record.histograms.get).summarize(record.getErrors),
-      },
-      verification: { reads, verified: record.verified, missing: record.missing, mismatched: record.mismatched },
-      errors,
-      undeletedKeys: list.reduce((n, x) => n + x.entry.undeletedKeys, 0),
-      load,
-    });
-    // An input's own row is shown, not compared: its Percent was against its own run's baseline.
-    for (const x of list) {
-      const l = x.entry.load as LoadResult;
-      results.push({ ...x.entry, baseline: false, load: { ...l, throughput: { ...l.throughput, percent: null, percentLower: null, percentUpper: null } } });
-    }
+    for (const list of targets.values()) results.push(totalOf(list, notes));
+    // Percent among the totals of this parameter combination (higher is better), before the inputs' rows follow.
     finishLoadEntries(results, from, explicitBaseline);
+    totals.push(...results.slice(from));
+    for (const list of targets.values()) for (const x of list) results.push(shown(x.entry));
   }
   const docs = inputs.map((i) => i.doc);
   const targets = new Map(docs.flatMap((d) => d.environment.targets).map((t) => [t.name, t]));
@@ -110,5 +126,5 @@ export function mergeDocuments(inputs: readonly MergeInput[], runId: string, exp
     mergedFrom: inputs.map((i) => ({ file: i.file, runId: i.doc.runId, startedAt: i.doc.startedAt })),
     results,
   };
-  return { doc, notes, totals: totalAt.map((i) => results[i] as ResultEntry) };
+  return { doc, notes, totals };
 }

@@ -3,8 +3,7 @@ import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { build } from 'hdr-histogram-js';
-import { decodeFromCompressedBase64 } from 'hdr-histogram-js';
+import { decodeFromCompressedBase64, type JsHistogram } from 'hdr-histogram-js';
 import type { LoadResult } from '../../src/load/index.js';
 import type { ResultEntry, ResultsDocument } from '../../src/report/index.js';
 import { runCli } from '../helpers/cli.js';
@@ -75,21 +74,20 @@ describe('throughput runs against a standalone server', () => {
 
   it('open loop against a server paused 1.5 s (SIGSTOP/SIGCONT): p99 from the intended send time is over 1 s, service-time p99 stays far lower', async () => {
     const cwd = join(root.dir, 'open');
-    let paused = false;
     const pid = server.server.process.pid;
+    // START_AT fixes the schedule whatever the start-up takes: 1 s of warm-up, then 1 s into the measured part the
+    // server is paused for 1.5 s.
+    const at = startAt(5000);
+    const pauseIn = Date.parse(at) + 2000 - Date.now();
+    const pause = setTimeout(() => {
+      process.kill(pid, 'SIGSTOP');
+      setTimeout(() => process.kill(pid, 'SIGCONT'), 1500);
+    }, pauseIn);
     const result = await runCli(['run', '--out', cwd, '--mode', 'throughput', '--clients', '8', '--connections', '2', '--rate', '1000',
       '--duration', '4', '--warmup-seconds', '1', '--read-ratio', '5', '--payload-bytes', '100'], {
-      env: { REDIS_SERVERS: server.address, CI: 'true', OP_TIMEOUT_MS: '5000' }, timeoutMs: 60_000,
-      onStderr: (text) => {
-        if (paused || !text.includes('throughput run 1/1')) return;
-        paused = true;
-        // 1 s of warm-up, then 1 s into the measured part: paused for 1.5 s.
-        setTimeout(() => {
-          process.kill(pid, 'SIGSTOP');
-          setTimeout(() => process.kill(pid, 'SIGCONT'), 1500);
-        }, 2000);
-      },
+      env: { REDIS_SERVERS: server.address, CI: 'true', OP_TIMEOUT_MS: '5000', START_AT: at }, timeoutMs: 60_000,
     });
+    clearTimeout(pause);
     assert.equal(result.code, 0, result.stderr + result.stdout);
     const load = loadOf(docIn(cwd).results[0]);
     assert.ok(load.latency.intended !== null);
@@ -126,35 +124,93 @@ describe('throughput runs against a standalone server', () => {
     assert.equal(doc.results[0]?.verification.verified, shards.reduce((n, s) => n + s.record.verified, 0));
     assert.equal(total.series.length, 3, 'the three processes\' seconds line up');
     for (const [i, second] of total.series.entries()) assert.equal(second.ops, shards.reduce((n, s) => n + (s.series[i]?.ops ?? 0), 0));
-    // One histogram holding every recorded GET latency of the three processes, built here from their own encodings.
-    const all = build({ bitBucketSize: 64, numberOfSignificantValueDigits: 3, autoResize: true });
-    for (const s of shards) all.add(decodeFromCompressedBase64(s.record.histograms.get, 32));
-    assert.equal(all.totalCount, total.latency.service.get.count);
-    assert.equal(total.latency.service.get.p99Us, Math.round(all.getValueAtPercentile(99) / 10) / 100);
+    // The p99 of all recorded GET latencies of the three processes, computed here without adding histograms: every
+    // recorded value with its count, from each process's own encoding, pooled, sorted, and walked to 99% of the total.
+    const pooled: [number, number][] = [];
+    for (const s of shards) {
+      const it = (decodeFromCompressedBase64(s.record.histograms.get, 32) as JsHistogram).recordedValuesIterator;
+      it.reset();
+      while (it.hasNext()) {
+        const v = it.next();
+        pooled.push([v.valueIteratedTo, v.countAtValueIteratedTo]);
+      }
+    }
+    pooled.sort((a, b) => a[0] - b[0]);
+    const count = pooled.reduce((n, [, c]) => n + c, 0);
+    assert.equal(count, total.latency.service.get.count);
+    let seen = 0;
+    const p99 = pooled.find(([, c]) => (seen += c) >= Math.ceil(0.99 * count))?.[0] ?? NaN;
+    assert.equal(total.latency.service.get.p99Us, Math.round(p99 / 10) / 100);
     assert.match(merged.stdout, /REDIS \(3 shards merged\)/);
     assert.match(merged.stdout, /REDIS \(shard 2\/3\)/);
     assert.deepEqual(await scanKeys(server.server.port, 'cachebench:*'), []);
   });
 
-  it('Ctrl-C stops the workers, deletes every key and exits 130; a SIGKILLed cachebench leaves no worker behind', async () => {
-    for (const signal of ['SIGINT', 'SIGKILL'] as const) {
-      const cwd = join(root.dir, `signal-${signal}`);
+  it('Ctrl-C stops the workers, deletes every key and exits 130, also during a KEYSPACE preload; a SIGKILLed cachebench leaves no worker behind', async () => {
+    const cases = [
+      { name: 'SIGINT-running', signal: 'SIGINT', afterStartMs: 1500, extra: [] as string[] },
+      { name: 'SIGKILL-running', signal: 'SIGKILL', afterStartMs: 1500, extra: [] as string[] },
+      // 400,000 keys take far longer to preload than the 2 s before the signal.
+      { name: 'SIGINT-preload', signal: 'SIGINT', afterStartMs: -2000, extra: ['--keyspace', '400000', '--payload-bytes', '16', '--key-ttl', '600'] },
+    ] as const;
+    for (const c of cases) {
+      const cwd = join(root.dir, `signal-${c.name}`);
       mkdirSync(cwd, { recursive: true });
-      let sent = false;
+      const at = startAt(4000);
+      let timer: NodeJS.Timeout | undefined;
       const result = await runCli(['run', '--out', cwd, '--mode', 'throughput', '--workers', '2', '--clients', '4', '--connections', '2',
-        '--duration', '60', '--warmup-seconds', '0', '--read-ratio', '5', '--payload-bytes', '500'], {
-        cwd, env: { REDIS_SERVERS: server.address, CI: 'true' }, timeoutMs: 60_000,
+        '--duration', '60', '--warmup-seconds', '0', '--read-ratio', '5', '--payload-bytes', '500', ...c.extra], {
+        cwd, env: { REDIS_SERVERS: server.address, CI: 'true', START_AT: at }, timeoutMs: 60_000,
         onStderr: (text, child) => {
-          if (sent || !text.includes('throughput run 1/1')) return;
-          sent = true;
-          setTimeout(() => child.kill(signal), 1500);
+          if (timer !== undefined || !text.includes('throughput run 1/1')) return;
+          timer = setTimeout(() => child.kill(c.signal), Math.max(0, Date.parse(at) + c.afterStartMs - Date.now()));
         },
       });
-      if (signal === 'SIGINT') assert.equal(result.code, 130, result.stderr);
+      if (c.signal === 'SIGINT') assert.equal(result.code, 130, `${c.name}: ${result.stderr}`);
       else assert.equal(result.signal, 'SIGKILL');
+      if (c.signal === 'SIGINT') assert.ok(result.ms < 20_000, `${c.name}: took ${result.ms} ms to stop`);
       // A worker that lost its parent stops, deletes its keys and exits.
-      assert.deepEqual(await waitUntilNoneMention(cwd, 15_000), [], `${signal}: a load worker outlived cachebench`);
-      assert.deepEqual(await scanKeys(server.server.port, 'cachebench:*'), [], `${signal}: keys left`);
+      assert.deepEqual(await waitUntilNoneMention(cwd, 15_000), [], `${c.name}: a load worker outlived cachebench`);
+      assert.deepEqual(await scanKeys(server.server.port, 'cachebench:*'), [], `${c.name}: keys left`);
+    }
+  });
+
+  it('an open-loop rate the clients cannot reach is said, --require-rate exits 1, and nothing is sent after DURATION', async () => {
+    const cwd = join(root.dir, 'rate');
+    const result = await runCli(['run', '--out', cwd, '--require-rate', '--mode', 'throughput', '--clients', '1', '--connections', '1', '--rate', '200000',
+      '--duration', '3', '--warmup-seconds', '0', '--read-ratio', '5', '--payload-bytes', '100'], { env: { REDIS_SERVERS: server.address, CI: 'true' }, timeoutMs: 60_000 });
+    assert.equal(result.code, 1, result.stderr + result.stdout);
+    assert.match(result.stdout, /rate not achieved: [\d,]+ of 200,000 ops\/s/);
+    assert.match(result.stderr, /rate not achieved.*--require-rate/);
+    const load = loadOf(docIn(cwd).results[0]);
+    assert.equal(load.rate.achieved, false);
+    assert.ok(load.rate.achievedOpsPerSec < 100_000, `achieved ${load.rate.achievedOpsPerSec}`);
+    assert.ok(load.record.sent !== null && load.record.sent < (load.record.scheduled ?? 0));
+    // One client, one op at a time: stopping at the end leaves at most one op to finish (the run took ~3 s, not the backlog's time).
+    assert.ok(result.ms < 20_000, `took ${result.ms} ms`);
+  });
+
+  it('merge compares the targets of a run: one baseline among the totals, Percent (higher is better) for the others, none on the inputs\' rows', async () => {
+    const cwd = join(root.dir, 'two-targets');
+    const run = await runCli(['run', '--out', cwd, '--mode', 'throughput', '--clients', '4', '--connections', '2', '--duration', '3', '--warmup-seconds', '0',
+      '--read-ratio', '5', '--payload-bytes', '100'], { env: { REDIS_SERVERS: server.address, OTHER_SERVERS: server.address, OTHER_CLIENT: 'node-redis', CI: 'true' }, timeoutMs: 60_000 });
+    assert.equal(run.code, 0, run.stderr);
+    const file = join(cwd, readdirSync(cwd)[0] as string, 'results.json');
+    const merged = await runCli(['merge', file, '--out', join(cwd, 'merged')], { timeoutMs: 30_000 });
+    assert.equal(merged.code, 0, merged.stderr);
+    const doc = JSON.parse(readFileSync(join(cwd, 'merged', 'results.json'), 'utf8')) as ResultsDocument;
+    const totals = doc.results.slice(0, 2);
+    const inputs = doc.results.slice(2);
+    assert.deepEqual(totals.map((e) => e.target.name).sort(), ['OTHER', 'REDIS']);
+    assert.equal(totals.filter((e) => e.baseline).length, 1);
+    const base = totals.find((e) => e.baseline) as ResultEntry;
+    const other = totals.find((e) => !e.baseline) as ResultEntry;
+    assert.ok((loadOf(base).throughput.mean ?? 0) >= (loadOf(other).throughput.mean ?? 0), 'the baseline is the highest ops/s');
+    const expected = (100 * (loadOf(other).throughput.mean ?? 0)) / (loadOf(base).throughput.mean ?? 1);
+    assert.ok(Math.abs((loadOf(other).throughput.percent ?? 0) - expected) < 1e-9);
+    for (const e of inputs) {
+      assert.equal(e.baseline, false);
+      assert.equal(loadOf(e).throughput.percent, null);
     }
   });
 

@@ -154,7 +154,7 @@ describe('merging load records', () => {
     for (const v of values) h.record(v);
     const empty = new OpHistogram().encode();
     return {
-      target: 'T', startMs, durationMs: perSecond.length * 1000, view: 'service', sets: 0, gets: values.length, setErrors: 0, getErrors: 0, scheduled: null,
+      target: 'T', startMs, durationMs: perSecond.length * 1000, view: 'service', sets: 0, gets: values.length, setErrors: 0, getErrors: 0, scheduled: null, sent: null, lateStartMs: 0,
       verified: values.length, missing: 0, mismatched: 0, hits: null, misses: null, deletes: 0, undeletedKeys: 0, errorMessages: { 'GET: x': 1 },
       histograms: { set: empty, get: h.encode(), setIntended: null, getIntended: null },
       series: perSecond.map((ops, i) => ({ t: startMs + i * 1000, ops, sets: 0, gets: ops, errors: 0, latency: empty })),
