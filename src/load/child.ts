@@ -20,9 +20,17 @@ let worker: LoadWorker | undefined;
 let preparing: Promise<unknown> = Promise.resolve();
 /** The load is running: its own path deletes the keys and exits. */
 let running = false;
-const send = (message: FromChild): void => {
-  if (process.connected) process.send?.(message);
-};
+/**
+ * Sends a message and resolves once it was handed to the channel: a record of many seconds is large, and disconnecting
+ * before the write completed would lose it (the parent would see the exit and no report).
+ */
+const send = (message: FromChild): Promise<void> => new Promise((resolve) => {
+  if (!process.connected || process.send === undefined) {
+    resolve();
+    return;
+  }
+  process.send(message, undefined, undefined, () => resolve());
+});
 const describe = (error: unknown): FromChild => ({
   kind: 'error', name: error instanceof Error ? error.name : 'Error', message: error instanceof Error ? error.message : String(error),
 });
@@ -49,11 +57,11 @@ process.on('message', (message: ToChild) => {
           worker = new LoadWorker(message.job);
           preparing = worker.prepare();
           await preparing;
-          send({ kind: 'ready' });
+          await send({ kind: 'ready' });
         } catch (error: unknown) {
           // A preload that failed half-way: its keys are deleted before the error is reported.
           await worker?.close();
-          send(describe(error));
+          await send(describe(error));
           if (process.connected) process.disconnect();
         }
         return;
@@ -63,10 +71,10 @@ process.on('message', (message: ToChild) => {
         try {
           const record = await w.run(message.startAtMs);
           const undeletedKeys = await w.close();
-          send({ kind: 'done', record: { ...record, undeletedKeys } });
+          await send({ kind: 'done', record: { ...record, undeletedKeys } });
         } catch (error: unknown) {
           await w.close();
-          send(describe(error));
+          await send(describe(error));
         }
         if (process.connected) process.disconnect();
         return;
