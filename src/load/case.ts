@@ -28,8 +28,8 @@ export interface LoadCaseOptions {
   readonly seed: number;
   /** `--shard i/N`: this process is shard i of N (RATE and KEYSPACE are split). */
   readonly shard: { readonly index: number; readonly of: number };
-  /** Throughput targets run before this parameter combination in this run (their START_AT slots are taken). */
-  readonly firstSlot: number;
+  /** Under START_AT: ms after START_AT at which this parameter combination's first target starts (the earlier throughput targets' slots, each as long as its own spacing). */
+  readonly startOffsetMs: number;
   readonly signal?: AbortSignal;
   readonly onProgress?: (event: ProgressEvent) => void;
 }
@@ -66,7 +66,7 @@ export async function runLoadCase(targets: readonly ConnectedTarget[], params: C
       target: target.config, ...(target.probe !== undefined ? { probe: target.probe } : {}), controls, params,
       keyPrefix: options.keyPrefix, seed: options.seed, worker: { index: w, of: load.workers }, shard: options.shard, slotOwners: owners,
     }));
-    const startAtMs = load.startAtMs === null ? null : load.startAtMs + (options.firstSlot + index) * targetSpacingMs(load, options.shard.of);
+    const startAtMs = load.startAtMs === null ? null : load.startAtMs + options.startOffsetMs + index * targetSpacingMs(load, options.shard.of);
     let records: LoadRecord[];
     try {
       records = await runWorkers(jobs, startAtMs, options.signal);

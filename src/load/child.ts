@@ -12,8 +12,11 @@ export type FromChild =
   | { readonly kind: 'error'; readonly name: string; readonly message: string }
   | { readonly kind: 'done'; readonly record: LoadRecord };
 
-/** How long a child may take to stop after losing its parent. */
-const ORPHAN_EXIT_MS = 30_000;
+/**
+ * How long a child may take to stop after losing its parent: a last resort against a hung connection; the normal
+ * path (abort, delete the keys, exit) ends well before, also after a large KEYSPACE.
+ */
+const ORPHAN_EXIT_MS = 300_000;
 
 let worker: LoadWorker | undefined;
 /** Connecting and preloading (the job), until settled. */

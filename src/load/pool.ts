@@ -4,6 +4,12 @@ import type { FromChild, ToChild } from './child.js';
 import type { LoadRecord } from './record.js';
 import type { LoadJob } from './worker.js';
 
+/** Whether the run was interrupted (a function: TypeScript would narrow a property read once). */
+const isAborted = (signal: AbortSignal | undefined): boolean => signal?.aborted === true;
+
+/** How long after a worker's exit its last message may still arrive. */
+const EXIT_GRACE_MS = 250;
+
 /** Margin between the last worker being ready and the common start, so every worker begins on time. */
 const START_MARGIN_MS = 250;
 
@@ -28,7 +34,9 @@ function inChild(job: LoadJob): WorkerHandle {
   let onMessage: (m: FromChild) => void = () => undefined;
   let onExit: (code: number | null) => void = () => undefined;
   child.on('message', (m: FromChild) => onMessage(m));
-  child.on('exit', (code) => onExit(code));
+  // 'exit' can come before the last message on the IPC channel was read: a report sent just before exiting gets a
+  // moment to arrive before the exit counts as "no report". ('close' does not come at all once the parent disconnected.)
+  child.on('exit', (code) => setTimeout(() => onExit(code), EXIT_GRACE_MS));
   const send = (m: ToChild): void => {
     if (child.connected) child.send(m);
   };
@@ -61,6 +69,7 @@ function inChild(job: LoadJob): WorkerHandle {
  * and their keys deleted).
  */
 export async function runWorkers(jobs: readonly LoadJob[], startAtMs: number | null, signal?: AbortSignal): Promise<LoadRecord[]> {
+  if (signal?.aborted === true) throw new Error('interrupted before the load started');
   const handles = jobs.map(inChild);
   // Ctrl-C also stops a worker still connecting or preloading.
   const abort = (): void => handles.forEach((h) => h.abort());
@@ -68,7 +77,7 @@ export async function runWorkers(jobs: readonly LoadJob[], startAtMs: number | n
   try {
     const readiness = await Promise.allSettled(handles.map((h) => h.ready));
     const failed = readiness.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed !== undefined || signal?.aborted === true) {
+    if (failed !== undefined || isAborted(signal)) {
       await Promise.all(handles.map((h) => h.dismiss()));
       throw failed !== undefined ? failed.reason : new Error('interrupted before the load started');
     }

@@ -99,8 +99,9 @@ export function mergeEncoded(encoded: readonly (string | null)[]): string | null
 }
 
 const sumOf = (records: readonly LoadRecord[], f: (r: LoadRecord) => number): number => records.reduce((n, r) => n + f(r), 0);
-const sumOrNull = (records: readonly LoadRecord[], f: (r: LoadRecord) => number | null): number | null =>
-  records.every((r) => f(r) === null) ? null : records.reduce((n, r) => n + (f(r) ?? 0), 0);
+/** null when no record has the field (closed loop; or results written before the field existed). */
+const sumOrNull = (records: readonly LoadRecord[], f: (r: LoadRecord) => number | null | undefined): number | null =>
+  records.every((r) => f(r) == null) ? null : records.reduce((n, r) => n + (f(r) ?? 0), 0);
 
 /**
  * Merges the records of one target from several workers or machines: counts summed, histograms added (never

@@ -107,7 +107,8 @@ function throughputOf(samples: readonly number[]): ThroughputStats {
 export function summarizeLoad(record: LoadRecord, load: LoadPlan, options: { readonly shard?: { index: number; of: number }; readonly mergedFrom?: number; readonly rate?: number; readonly startAt?: string | null } = {}): LoadResult {
   const okOps = record.series.reduce((n, s) => n + s.ops, 0);
   // Open loop: the scheduled ops the generator sent (failed or not), per second; closed loop: successful ops per second.
-  const achievedOpsPerSec = record.durationMs > 0 ? (record.sent ?? okOps) / (record.durationMs / 1000) : 0;
+  // Over the planned DURATION: a worker or shard that started late still had DURATION seconds (a merged record spans more).
+  const achievedOpsPerSec = load.durationMs > 0 ? (record.sent ?? okOps) / (load.durationMs / 1000) : 0;
   const rate = options.rate ?? (load.rate > 0 ? load.rate / (options.shard?.of ?? 1) : 0);
   const totalOps = okOps;
   const hist = record.histograms;

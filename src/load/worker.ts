@@ -168,14 +168,22 @@ export class LoadWorker {
     let next = index;
     this.#preloadEnd = () => Math.min(next, this.#keyspace);
     const lanes = this.#connections.flatMap((c) => Array.from({ length: PRELOAD_IN_FLIGHT }, () => c));
-    await Promise.all(lanes.map(async (client) => {
+    const outcomes = await Promise.allSettled(lanes.map(async (client) => {
       const value = Buffer.allocUnsafe(this.#job.params.PAYLOAD_BYTES);
       while (next < this.#keyspace && !this.#aborted) {
         const i = next;
         next += of;
-        await client.set(this.keyspaceKey(i), (this.#values as KeyspaceValues).fill(value, i), controls.keyTtlSeconds);
+        try {
+          await client.set(this.keyspaceKey(i), (this.#values as KeyspaceValues).fill(value, i), controls.keyTtlSeconds);
+        } catch (error: unknown) {
+          // One failed SET stops every lane, and all have settled before close() deletes what was written.
+          this.#aborted = true;
+          throw error;
+        }
       }
     }));
+    const preloadFailed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+    if (preloadFailed !== undefined) throw preloadFailed.reason;
   }
 
   /** Stops the load early (Ctrl-C): virtual clients finish their op in flight and stop. */
@@ -359,10 +367,10 @@ export class LoadWorker {
       }
     };
 
-    const waitMs = startPerf - performance.now();
-    if (waitMs > 1) await sleep(waitMs - 1);
+    // Waiting for the start (START_AT may be a minute away) stops at once on abort: the clients then send nothing.
+    while (!this.#aborted && startPerf - performance.now() > 1) await sleep(Math.min(100, startPerf - performance.now() - 1));
     // Timers may fire early by up to a millisecond: no op may go before the start.
-    while (performance.now() < startPerf) await new Promise((resolve) => setImmediate(resolve));
+    while (!this.#aborted && performance.now() < startPerf) await new Promise((resolve) => setImmediate(resolve));
     try {
       await Promise.all(Array.from({ length: load.clients }, (_, i) => (this.#keyspace > 0 ? keyspaceClient(i % this.#connections.length, i) : freshClient(i % this.#connections.length))));
     } finally {

@@ -8,7 +8,7 @@ import { loadavg } from 'node:os';
 import { seededRandom } from './random.js';
 import { runCase, type CaseResult, type ProgressEvent } from './runner.js';
 import { runFaultCase, type FaultCaseOptions, type LocalInjectors } from '../faults/index.js';
-import { runLoadCase } from '../load/index.js';
+import { runLoadCase, targetSpacingMs } from '../load/index.js';
 
 export interface ScenarioResult {
   readonly scenario: ScenarioPlan;
@@ -137,7 +137,7 @@ export async function executeRun(plan: RunPlan, options: ExecuteOptions): Promis
     writers = await connectWriters(plan, targets);
     const total = plan.scenarios.reduce((n, s) => n + s.cases.length, 0);
     let index = 0;
-    let loadSlots = 0; // throughput targets run so far: each has its own START_AT slot
+    let loadOffsetMs = 0; // under START_AT: where the next throughput target's slot begins
     for (const scenario of plan.scenarios) {
       const cases: CaseResult[] = [];
       for (const params of scenario.cases) {
@@ -146,11 +146,11 @@ export async function executeRun(plan: RunPlan, options: ExecuteOptions): Promis
         options.onProgress?.({ kind: 'case-start', scenario: scenario.name, index, of: total, params });
         if (scenario.controls.load.mode === 'throughput') {
           cases.push(await runLoadCase(targets, params, { ...scenario.controls, ...plan.connection }, {
-            keyPrefix: keyPrefix(options.runId), seed: options.seed, shard: options.shard ?? { index: 0, of: 1 }, firstSlot: loadSlots,
+            keyPrefix: keyPrefix(options.runId), seed: options.seed, shard: options.shard ?? { index: 0, of: 1 }, startOffsetMs: loadOffsetMs,
             ...(options.signal !== undefined ? { signal: options.signal } : {}),
             ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {}),
           }));
-          loadSlots += targets.length;
+          loadOffsetMs += targets.length * targetSpacingMs(scenario.controls.load, options.shard?.of ?? 1);
           continue;
         }
         if (scenario.controls.fault.kind !== 'none') {

@@ -77,7 +77,7 @@ describe('throughput runs against a standalone server', () => {
     const pid = server.server.process.pid;
     // START_AT fixes the schedule whatever the start-up takes: 1 s of warm-up, then 1 s into the measured part the
     // server is paused for 1.5 s.
-    const at = startAt(5000);
+    const at = startAt(8000);
     const pauseIn = Date.parse(at) + 2000 - Date.now();
     const pause = setTimeout(() => {
       process.kill(pid, 'SIGSTOP');
@@ -102,7 +102,8 @@ describe('throughput runs against a standalone server', () => {
 
   it('three processes with one START_AT, merged: ops are the sum of the three, seconds aligned, and the merged p99 is that of one histogram holding every value', async () => {
     const dir = join(root.dir, 'shards');
-    const at = startAt(6000);
+    // Time for three CLIs and their workers to start on a busy 2-core machine: none may start late.
+    const at = startAt(12_000);
     const runs = await Promise.all([0, 1, 2].map((i) => runCli(['run', '--out', join(dir, `s${i}`), '--shard', `${i}/3`, '--quiet',
       '--mode', 'throughput', '--clients', '4', '--connections', '2', '--duration', '3', '--warmup-seconds', '0', '--read-ratio', '5', '--payload-bytes', '500'],
     { env: { REDIS_SERVERS: server.address, CI: 'true', START_AT: at }, timeoutMs: 60_000 })));
@@ -110,7 +111,10 @@ describe('throughput runs against a standalone server', () => {
     const shards = [0, 1, 2].map((i) => loadOf(docIn(join(dir, `s${i}`)).results[0]));
     assert.deepEqual(shards.map((s) => s.shard), [{ index: 0, of: 3 }, { index: 1, of: 3 }, { index: 2, of: 3 }]);
     // The measured parts began at START_AT, to the millisecond the wall clock gives.
-    for (const s of shards) assert.equal(s.record.startMs, Date.parse(at));
+    for (const s of shards) {
+      assert.equal(s.record.lateStartMs, 0);
+      assert.equal(s.record.startMs, Date.parse(at));
+    }
     const files = [0, 1, 2].map((i) => { const d = join(dir, `s${i}`); return join(d, readdirSync(d)[0] as string, 'results.json'); });
     const merged = await runCli(['merge', ...files, '--out', join(dir, 'merged')], { timeoutMs: 30_000 });
     assert.equal(merged.code, 0, merged.stderr + merged.stdout);
@@ -148,18 +152,20 @@ describe('throughput runs against a standalone server', () => {
 
   it('Ctrl-C stops the workers, deletes every key and exits 130, also during a KEYSPACE preload; a SIGKILLed cachebench leaves no worker behind', async () => {
     const cases = [
-      { name: 'SIGINT-running', signal: 'SIGINT', afterStartMs: 1500, extra: [] as string[] },
-      { name: 'SIGKILL-running', signal: 'SIGKILL', afterStartMs: 1500, extra: [] as string[] },
+      { name: 'SIGINT-running', signal: 'SIGINT', startInMs: 4000, afterStartMs: 1500, extra: [] as string[] },
+      { name: 'SIGKILL-running', signal: 'SIGKILL', startInMs: 4000, afterStartMs: 1500, extra: [] as string[] },
       // 400,000 keys take far longer to preload than the 2 s before the signal.
-      { name: 'SIGINT-preload', signal: 'SIGINT', afterStartMs: -2000, extra: ['--keyspace', '400000', '--payload-bytes', '16', '--key-ttl', '600'] },
+      { name: 'SIGINT-preload', signal: 'SIGINT', startInMs: 4000, afterStartMs: -2000, extra: ['--keyspace', '400000', '--payload-bytes', '16', '--key-ttl', '600'] },
+      // Ready, waiting for a START_AT 40 s away: Ctrl-C must not wait for it.
+      { name: 'SIGINT-waiting', signal: 'SIGINT', startInMs: 40_000, afterStartMs: -36_000, extra: ['--keyspace', '100', '--payload-bytes', '16', '--key-ttl', '600'] },
     ] as const;
     for (const c of cases) {
       const cwd = join(root.dir, `signal-${c.name}`);
       mkdirSync(cwd, { recursive: true });
-      const at = startAt(4000);
+      const at = startAt(c.startInMs);
       let timer: NodeJS.Timeout | undefined;
       const result = await runCli(['run', '--out', cwd, '--mode', 'throughput', '--workers', '2', '--clients', '4', '--connections', '2',
-        '--duration', '60', '--warmup-seconds', '0', '--read-ratio', '5', '--payload-bytes', '500', ...c.extra], {
+        '--duration', '60', '--warmup-seconds', '0', '--read-ratio', '5', ...(c.extra.length > 0 ? c.extra : ['--payload-bytes', '500'])], {
         cwd, env: { REDIS_SERVERS: server.address, CI: 'true', START_AT: at }, timeoutMs: 60_000,
         onStderr: (text, child) => {
           if (timer !== undefined || !text.includes('throughput run 1/1')) return;
