@@ -2,7 +2,7 @@
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { ConfigError } from '../config/errors.js';
-import { KEY_SPECS, flagName } from '../config/keys.js';
+import { KEY_SPECS, TARGET_OPTIONS, flagName } from '../config/keys.js';
 import { CPU_LAYOUTS, LocalSetupError, TOPOLOGIES } from '../local/index.js';
 import { TargetUnreachableError } from '../targets/index.js';
 import { EXIT, fail } from './exit.js';
@@ -12,17 +12,35 @@ import { mergeCommand } from './merge.js';
 import { runCommand, type RunArgs } from './run.js';
 import { LOCAL_TARGETS, OPTIONAL_LOCAL_TARGETS } from './validate.js';
 
+/** What a key takes, for help: `whole number 0–1000000`, `number ≥ 0`, `one of a, b`, `text`. */
+function valueKind(spec: (typeof KEY_SPECS)[number]): string {
+  if (spec.type === 'string') return spec.choices !== undefined ? `one of ${spec.choices.join(', ')}` : 'text';
+  const kind = spec.type === 'int' ? 'whole number' : spec.percent === true ? 'number or %' : 'number';
+  if (spec.min !== undefined && spec.max !== undefined) return `${kind} ${spec.min}–${spec.max}`;
+  return spec.min !== undefined ? `${kind} ≥ ${spec.min}` : kind;
+}
+
 function addScenarioFlags(y: Argv): Argv {
   let out = y;
   for (const spec of KEY_SPECS) {
+    // No yargs type: values stay text (parse-numbers is off) and are parsed and checked with their source by
+    // config/values.ts, as values from files and env are; the help shows what the key takes instead of [string].
     out = out.option(flagName(spec.name), {
-      type: 'string',
+      requiresArg: true,
       group: 'Scenario keys (override scenario files, env and --envVars):',
-      describe: `${spec.description} [${spec.name}, default ${spec.default === '' ? 'none' : String(spec.default)}]`,
+      describe: `${spec.description} [${spec.name}: ${valueKind(spec)}; default ${spec.default === '' ? 'none' : String(spec.default)}]`,
     });
   }
   return out;
 }
+
+const RUN_EPILOG = [
+  'Targets: every <NAME>_SERVERS env var (or --envVars item) is a target, e.g. REDIS_SERVERS=10.0.0.1:6379,10.0.0.2:6379; ' +
+    `its options use the same prefix: ${TARGET_OPTIONS.filter((o) => o !== 'SERVERS').map((o) => `<NAME>_${o}`).join(', ')} (see README "Targets"). ` +
+    'With none configured, local topologies are started (--local; --no-local or CI=true make that an error).',
+  'Exit codes: 0 ok; 1 verification failures, failed ops, a failing gate, a run that measured nothing, or an output that could not be written; ' +
+    '2 usage or configuration error (nothing was sent); 3 a target is unreachable or cannot be used as configured; 130 interrupted (keys deleted first).',
+].join('\n\n');
 
 async function main(argv: readonly string[]): Promise<number> {
   let exitCode: number = EXIT.ok;
@@ -33,7 +51,7 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   await yargs(hideBin([...argv]))
     .scriptName('cachebench')
-    .parserConfiguration({ 'populate--': true, 'camel-case-expansion': false })
+    .parserConfiguration({ 'populate--': true, 'camel-case-expansion': false, 'parse-numbers': false })
     .command(
       'run [scenarios..]',
       'benchmark every <NAME>_SERVERS target (or local topologies) with the given scenario files',
@@ -57,7 +75,12 @@ async function main(argv: readonly string[]): Promise<number> {
             .option('export', { type: 'string', array: true, describe: 'also write gab (github-action-benchmark) or bmf (Bencher) JSON: --export gab[=FILE]' })
             .option('shard', { type: 'string', describe: 'this process is shard i of N running the throughput scenarios together (RATE and KEYSPACE are split; start them with one START_AT, then `cachebench merge`): --shard 0/3' })
             .option('require-rate', { type: 'boolean', default: false, describe: 'throughput runs: exit 1 when a target did not achieve 99% of RATE' }),
-        ),
+        )
+          .example('$0 run scenarios/seed-read-heavy.yaml --local', 'the seed experiment against local Redis Cluster, twemproxy and Redis')
+          .example('REDIS_SERVERS=10.0.0.1:6379 $0 run --read-ratio 10 --payload-bytes 1000', 'one remote target, scenario keys as flags')
+          .example('$0 run -- --envVars REDIS_SERVERS:10.0.0.1:6379 READ_RATIO:100', "BenchmarkDotNet's --envVars, verbatim after --")
+          .example('$0 run scenarios/throughput.yaml --local REDIS_CLUSTER --rate 20000 --require-rate', 'open-loop load at 20,000 ops/s')
+          .epilog(RUN_EPILOG),
       async (args) => {
         const local = args.local as (string | boolean)[] | undefined;
         // yargs reads --no-local as [false]

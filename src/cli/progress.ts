@@ -1,3 +1,4 @@
+import { rolesText } from '../report/roles.js';
 import type { RunProgressEvent } from '../measure/run.js';
 import { describeParams } from '../report/table.js';
 
@@ -21,7 +22,7 @@ export function createProgress(stream: { readonly isTTY: boolean; write(text: st
     switch (e.kind) {
       case 'connected':
         for (const t of e.targets) {
-          stream.write(`cachebench: ${t.config.name}: ${t.info.mode}${t.info.modeDetected ? ' (detected)' : ''}, ${t.info.primaries} primaries + ${t.info.replicas} replicas, server ${t.info.serverVersion}, ${t.info.servers.join(',')}\n`);
+          stream.write(`cachebench: ${t.config.name}: ${t.info.mode}${t.info.modeDetected ? ' (detected)' : ''}, ${rolesText(t.info)}, server ${t.info.serverVersion}, ${t.info.servers.join(',')}\n`);
         }
         return;
       case 'case-start':

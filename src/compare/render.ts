@@ -35,7 +35,7 @@ export function renderComparison(c: Comparison): string {
     lines.push(`> [!WARNING]`, `> **Machine drift? ${c.drift.message}**`, '');
   }
   lines.push(
-    `| Scenario | Parameters | Target | ${c.kind === 'in-run' ? `${c.baselineLabel} (baseline)` : 'Baseline'} | ${c.kind === 'in-run' ? 'Target' : 'Current'} | Ratio [${((c.rows[0]?.gate.confidence ?? 1 - 2 * c.options.alpha) * 100).toFixed(0)}% CI] | p (Holm) | N | Verdict | Failures |`,
+    `| Scenario | Parameters | Target | ${c.kind === 'in-run' ? `Mean of ${c.baselineLabel} (baseline)` : 'Mean in baseline'} | ${c.kind === 'in-run' ? 'Mean of target' : 'Mean in current'} | Ratio [${((c.rows[0]?.gate.confidence ?? 1 - 2 * c.options.alpha) * 100).toFixed(0)}% CI] | p (Holm) | N | Verdict | Failures |`,
     '|---|---|---|--:|--:|--:|--:|--:|---|---|',
   );
   for (const r of c.rows) {

@@ -8,9 +8,12 @@ import type { ResultsDocument } from './model.js';
 /** results.csv's columns: the seed table's, the fault run's and the throughput run's (empty outside one), in this order. */
 export const CSV_COLUMNS = [...COLUMNS, ...FAULT_COLUMNS.filter((c) => c.id.startsWith('fault')), ...LOAD_COLUMNS.filter((c) => c.id.startsWith('load'))];
 
+/** results.csv's header: every column's id, then `run_id`, so that the CSVs of several runs can be concatenated and told apart. */
+export const CSV_HEADER: readonly string[] = [...CSV_COLUMNS.map((c) => c.id), 'run_id'];
+
 export function renderCsv(doc: ResultsDocument): string {
   return stringify(
-    doc.results.map((e) => CSV_COLUMNS.map((c) => c.value(e) ?? '')),
-    { header: true, columns: CSV_COLUMNS.map((c) => c.id) },
+    doc.results.map((e) => [...CSV_COLUMNS.map((c) => c.value(e) ?? ''), doc.runId]),
+    { header: true, columns: [...CSV_HEADER] },
   );
 }

@@ -1,6 +1,6 @@
 export { COLUMNS, type Column } from './columns.js';
 export { renderConsole } from './console.js';
-export { CSV_COLUMNS, renderCsv } from './csv.js';
+export { CSV_COLUMNS, CSV_HEADER, renderCsv } from './csv.js';
 export { renderJson } from './json.js';
 export { renderMarkdown } from './markdown.js';
 export { SCHEMA_VERSION, buildDocument, entryFailures, groupEntries, type PlacementRecord, type ResultEntry, type ResultsDocument } from './model.js';

@@ -55,7 +55,7 @@ export function renderMarkdown(doc: ResultsDocument): string {
     '| Target | Servers | Mode | Server version | Primaries | Replicas | Client | Cache | Reads from | TLS | Server supports |',
     '|---|---|---|---|--:|--:|---|---|---|---|---|',
     ...env.targets.map((t) =>
-      `| ${t.name} | ${t.servers.join(', ')} | ${t.mode}${t.modeDetected ? ' (detected)' : ''} | ${t.serverVersion} | ${t.primaries} | ${t.replicas} | ${t.client} ${t.clientVersion} | ` +
+      `| ${t.name} | ${t.servers.join(', ')} | ${t.mode}${t.modeDetected ? ' (detected)' : ''} | ${t.serverVersion} | ${t.mode === 'proxy' ? '–' : t.primaries} | ${t.mode === 'proxy' ? '–' : t.replicas} | ${t.client} ${t.clientVersion} | ` +
       `${t.cache === 'tracking' ? `tracking, ${t.cacheEntries ?? '?'} entries` : 'off'} | ${t.readFrom}s | ${t.tls ? 'yes' : 'no'} | ${escape(capabilitiesText(t.capabilities))} |`),
     '',
     ...env.targets.flatMap((t) => (t.warnings.length > 0 ? t.warnings.map((w) => `- ${escape(w)}`) : [])),

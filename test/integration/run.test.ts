@@ -89,7 +89,7 @@ describe('the seed experiment through the CLI', () => {
     // The three files and the console show the same table.
     assert.deepEqual(readdirSync(dir).sort(), ['report.md', 'results.csv', 'results.json']);
     const csv = readFileSync(join(dir, 'results.csv'), 'utf8').trim().split('\n');
-    assert.equal(csv[0], CSV_COLUMNS.map((c) => c.id).join(','));
+    assert.equal(csv[0], [...CSV_COLUMNS.map((c) => c.id), 'run_id'].join(','));
     assert.equal(csv.length, 3);
     const report = readFileSync(join(dir, 'report.md'), 'utf8');
     for (const text of ['## Environment', '| REDIS  |', 'Mean', 'Error', 'StdDev', 'Percent', 'xychart-beta', 'READ_RATIO | 100 | --envVars']) {

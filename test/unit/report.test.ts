@@ -140,7 +140,9 @@ describe('one column definition feeds console, markdown and CSV', () => {
   const doc = buildDocument(run, undefined);
   const csv = renderCsv(doc).trim().split('\n').map((line) => line.split(','));
   it('writes every column to CSV with raw values from results.json, missing values as empty cells', () => {
-    assert.deepEqual(csv[0], CSV_COLUMNS.map((col) => col.id));
+    assert.deepEqual(csv[0], [...CSV_COLUMNS.map((col) => col.id), 'run_id']);
+    // Every row names its run, so the CSVs of several runs can be concatenated.
+    for (const row of csv.slice(1)) assert.equal(row.at(-1), doc.runId);
     const meanIndex = COLUMNS.findIndex((col) => col.id === 'mean_ms');
     assert.equal(Number(csv[1]?.[meanIndex]), doc.results[0]?.stats.meanMs);
     assert.equal(csv[3]?.[meanIndex], '');
