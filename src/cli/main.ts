@@ -66,6 +66,7 @@ async function main(argv: readonly string[]): Promise<number> {
             .option('cluster-node-timeout', { type: 'number', default: 5000, describe: 'cluster-node-timeout (ms) of the local REDIS_CLUSTER' })
             .option('out', { type: 'string', default: 'results', describe: 'folder for <runId>/report.md, results.csv, results.json' })
             .option('quiet', { type: 'boolean', default: false, describe: 'no progress on stderr' })
+            .option('wide', { type: 'boolean', default: false, describe: 'print every table column on the console (default: compact tables that fit 120 columns; report.md, results.csv and results.json always have them all)' })
             .option('cpu-layout', { type: 'string', default: 'auto', describe: `where the client and the local servers run: ${CPU_LAYOUTS.join(' | ')} (auto: the layout measured best for this core count; see README "Placement")` })
             .option('seed', { type: 'string', describe: 'seed of the round shuffles (0 to 4294967295); a run records its seed, so --seed repeats its target orders' })
             .option('fail-if-slower', { type: 'string', describe: 'in-run gate: exit 1 if a target is slower than --baseline by more than this (e.g. 5%), paired per round' })
@@ -92,9 +93,10 @@ async function main(argv: readonly string[]): Promise<number> {
       (y) => y
         .positional('files', { type: 'string', array: true, demandOption: true, describe: 'results.json files of throughput runs' })
         .option('out', { type: 'string', describe: 'folder for the merged report.md, results.csv, results.json (default: results/merged-<runId>)' })
-        .option('baseline', { type: 'string', describe: 'target that Percent is relative to (default: the highest ops/s)' }),
+        .option('baseline', { type: 'string', describe: 'target that Percent is relative to (default: the highest ops/s)' })
+        .option('wide', { type: 'boolean', default: false, describe: 'print every table column on the console' }),
       (args) => {
-        exitCode = mergeCommand({ files: (args.files as string[] | undefined) ?? [], ...(args.out !== undefined ? { out: args.out } : {}), ...(args.baseline !== undefined ? { baseline: args.baseline } : {}) });
+        exitCode = mergeCommand({ files: (args.files as string[] | undefined) ?? [], wide: args.wide === true, ...(args.out !== undefined ? { out: args.out } : {}), ...(args.baseline !== undefined ? { baseline: args.baseline } : {}) });
       })
     .command('up [topologies..]', `start local topologies that stay up (default all: ${TOPOLOGIES.join(' ')}) and print the env lines to export`,
       (y) => y.positional('topologies', { type: 'string', array: true })

@@ -12,6 +12,7 @@ export interface MergeArgs {
   readonly files: readonly string[];
   readonly out?: string;
   readonly baseline?: string;
+  readonly wide?: boolean;
 }
 
 /**
@@ -39,7 +40,7 @@ export function mergeCommand(args: MergeArgs): number {
     throw new ConfigError(`--out ${args.out ?? dir}: cannot create ${dir} (${explainPath(error)}). Fix: give --out a folder you can write to`, { cause: error });
   }
   for (const note of merged.notes) warn(note);
-  print(`${renderConsole(merged.doc)}\n`);
+  print(`${renderConsole(merged.doc, { wide: args.wide === true })}\n`);
   const unwritten: string[] = [];
   const files = renderResultFiles(merged.doc);
   for (const [role, name] of Object.entries(RESULT_FILES) as [keyof typeof RESULT_FILES, string][]) tryWrite(join(dir, name), files[role], unwritten);

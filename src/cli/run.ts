@@ -46,7 +46,7 @@ export function exitCodeOf(outcome: RunOutcome): number {
 function publish(validated: ValidatedRun, doc: ResultsDocument, aborted: boolean): RunOutcome {
   const { outputs } = validated;
   const unwritten: string[] = [];
-  print(`${renderConsole(doc)}\n`);
+  print(`${renderConsole(doc, { wide: validated.wide })}\n`);
   const files = renderResultFiles(doc);
   const report = join(outputs.dir, RESULT_FILES.report);
   for (const [role, name] of Object.entries(RESULT_FILES) as [keyof typeof RESULT_FILES, string][]) tryWrite(join(outputs.dir, name), files[role], unwritten);

@@ -25,6 +25,7 @@ export interface RunArgs {
   export?: string[];
   out: string;
   quiet: boolean;
+  wide?: boolean;
   seed?: string;
   'cpu-layout'?: string;
   shard?: string;
@@ -57,6 +58,8 @@ export interface ValidatedRun {
   readonly faultLimits: FaultLimits;
   readonly outputs: RunOutputs;
   readonly quiet: boolean;
+  /** `--wide`: every table column on the console. */
+  readonly wide: boolean;
   /** Seed of the round shuffles: `--seed`, or a new one (recorded in the results). */
   readonly seed: number;
   /** Where the client and the local servers run; applied only when local topologies are started. */
@@ -335,5 +338,5 @@ export function validateRun(args: RunArgs, env: Readonly<Record<string, string |
   // A shard's run id (and so its key prefix) names the shard: shards started in the same second never share keys.
   const runId = shard === undefined ? newRunId(now) : `${newRunId(now)}-s${shard.index}of${shard.of}`;
   const outputs = prepareOutputs(args.out, args.export ?? [], runId, gate !== undefined ? env.GITHUB_STEP_SUMMARY : undefined);
-  return { plan, topologies, defaultLocal: explicit.length === 0 && topologies.length > 0, nodeTimeoutMs, ...(gate !== undefined ? { gate } : {}), faultLimits, outputs, quiet: args.quiet, seed, placement, ...(shard !== undefined ? { shard } : {}), requireRate };
+  return { plan, topologies, defaultLocal: explicit.length === 0 && topologies.length > 0, nodeTimeoutMs, ...(gate !== undefined ? { gate } : {}), faultLimits, outputs, quiet: args.quiet, wide: args.wide === true, seed, placement, ...(shard !== undefined ? { shard } : {}), requireRate };
 }

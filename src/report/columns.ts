@@ -171,3 +171,32 @@ export function formatCell(column: Column, entry: ResultEntry, unit: TimeUnit): 
       return String(v);
   }
 }
+
+/** What went wrong for an entry, in one cell: `ok`, or e.g. `2 missing, 1 failed ops` (every detail is in markdown, CSV, JSON). */
+export function checksText(e: ResultEntry): string {
+  const parts: string[] = [];
+  if (e.verification.missing > 0) parts.push(`${e.verification.missing} missing`);
+  if (e.verification.mismatched > 0) parts.push(`${e.verification.mismatched} mismatched`);
+  const failed = e.ops.set.errors + e.ops.get.errors;
+  if (failed > 0) parts.push(`${failed} failed ops`);
+  if (e.staleness !== null && e.staleness.reads > 0) parts.push(`${e.staleness.reads} stale`);
+  return parts.length === 0 ? (e.state === 'completed' ? 'ok' : e.state) : parts.join(', ');
+}
+
+/** The console's one cell for verification and failures. */
+export const CHECKS_COLUMN: Column = col('checks', 'Checks', 'text', 'verification, ops.*.errors, staleness.reads', true, checksText);
+
+/** Picks columns by id, in the order given (for the console's compact tables). */
+export function pick(columns: readonly Column[], ids: readonly string[]): Column[] {
+  return ids.map((id) => {
+    const found = columns.find((c) => c.id === id);
+    if (found === undefined) throw new Error(`no column ${id}`);
+    return { ...found, inTable: true, showIf: undefined } as Column;
+  });
+}
+
+/**
+ * The console's default seed table (fits 120 columns with the default run's targets): Target, Mean, Error, StdDev,
+ * Percent, GET p99 and Checks. `--wide` shows every table column; markdown, CSV and JSON always have them all.
+ */
+export const CONSOLE_COLUMNS: readonly Column[] = [...pick(COLUMNS, ['target', 'mean_ms', 'error_ms', 'stddev_ms', 'percent', 'get_p99_us']), CHECKS_COLUMN];

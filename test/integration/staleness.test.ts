@@ -27,7 +27,7 @@ const SMALL = ['--read-ratio', '50', '--write-count', '4', '--payload-bytes', '1
 
 describe('staleness is measured, never assumed', () => {
   it('reads from primaries with overwrites running: every read carries a version at least as new as the acknowledged one', async () => {
-    const result = await runCli(['run', '--out', out.dir, ...SMALL, '--max-iterations', '6', '--overwrite-rate', '500'], {
+    const result = await runCli(['run', '--out', out.dir, '--wide', ...SMALL, '--max-iterations', '6', '--overwrite-rate', '500'], {
       env: { P_SERVERS: multi.addresses },
     });
     assert.equal(result.code, 0, result.stderr);

@@ -149,8 +149,8 @@ describe('one column definition feeds console, markdown and CSV', () => {
     const failedIndex = COLUMNS.findIndex((col) => col.id === 'failed_ops');
     assert.equal(csv[3]?.[failedIndex], '3');
   });
-  it('shows the seed table columns with BenchmarkDotNet-style units on the console and in markdown', () => {
-    const consoleText = renderConsole(doc);
+  it('shows the seed table columns with BenchmarkDotNet-style units on the console (--wide) and in markdown', () => {
+    const consoleText = renderConsole(doc, { wide: true });
     const markdown = renderMarkdown(doc);
     for (const header of COLUMNS.filter((col) => col.inTable && col.showIf === undefined).map((col) => col.header)) {
       assert.ok(consoleText.includes(header), `console lacks ${header}`);
@@ -172,6 +172,23 @@ describe('one column definition feeds console, markdown and CSV', () => {
   });
 });
 
+describe('the console\'s compact tables', () => {
+  it('fit 120 columns, keep Target, Mean, Error, StdDev, Percent, GET p99 and one Checks cell, and say the set-ups under the table', () => {
+    const doc = buildDocument(run, undefined);
+    const compact = renderConsole(doc);
+    const table = compact.split('\n').filter((line) => line.startsWith('|'));
+    assert.ok(table.length >= 3);
+    for (const line of table) assert.ok(line.length <= 120, `${line.length} columns: ${line}`);
+    const header = table[0] ?? '';
+    for (const h of ['Target', 'Mean', 'Error', 'StdDev', 'Percent', 'GET p99', 'Checks']) assert.ok(header.includes(` ${h} `), `no ${h}`);
+    for (const h of ['Median', 'Outliers', 'Verified', 'SET p99']) assert.ok(!header.includes(` ${h} `), `compact shows ${h}`);
+    // The failed ops of C are in its Checks cell; every column is still in the wide table and in markdown.
+    assert.match(compact, /\| C \(errored\) .*\| 3 failed ops +\|/);
+    assert.match(compact, /--wide shows every column/);
+    assert.ok(renderMarkdown(doc).includes('| Median |') || renderMarkdown(doc).includes(' Median '));
+  });
+});
+
 describe('client set-up, cache and staleness columns', () => {
   const near = targets.map((t) => (t.config.name === 'A'
     ? { ...t, config: { ...t.config, client: 'node-redis' as const, cache: 'tracking' as const }, info: { ...t.info, client: 'node-redis', cache: 'tracking' as const, cacheEntries: 10_000 } }
@@ -190,7 +207,7 @@ describe('client set-up, cache and staleness columns', () => {
       }],
     }],
   }, undefined);
-  const consoleText = renderConsole(doc);
+  const consoleText = renderConsole(doc, { wide: true });
   it('shows the client set-up, the hit rate, stale reads with their share and ages in ms', () => {
     assert.match(consoleText, /\| A +\| node-redis, tracking cache \|/);
     assert.match(consoleText, /\| B +\| ioredis +\|/);
