@@ -9,6 +9,7 @@ import { EXIT, fail } from './exit.js';
 import { compareCommand, type CompareArgs } from './gate.js';
 import { downCommand, statusCommand, upCommand } from './local.js';
 import { mergeCommand } from './merge.js';
+import { reportCommand } from './report.js';
 import { runCommand, type RunArgs } from './run.js';
 import { LOCAL_TARGETS, OPTIONAL_LOCAL_TARGETS } from './validate.js';
 
@@ -97,6 +98,14 @@ async function main(argv: readonly string[]): Promise<number> {
         .option('wide', { type: 'boolean', default: false, describe: 'print every table column on the console' }),
       (args) => {
         exitCode = mergeCommand({ files: (args.files as string[] | undefined) ?? [], wide: args.wide === true, ...(args.out !== undefined ? { out: args.out } : {}), ...(args.baseline !== undefined ? { baseline: args.baseline } : {}) });
+      })
+    .command('report <files..>', 'render report.md and results.csv again from saved results.json files (a run\'s or a merge\'s), without running anything',
+      (y) => y
+        .positional('files', { type: 'string', array: true, demandOption: true, describe: 'results.json files' })
+        .option('out', { type: 'string', describe: 'write into <out>/<runId>/ (default: next to each results.json)' })
+        .option('wide', { type: 'boolean', default: false, describe: 'print every table column on the console' }),
+      (args) => {
+        exitCode = reportCommand({ files: (args.files as string[] | undefined) ?? [], wide: args.wide === true, ...(args.out !== undefined ? { out: args.out } : {}) });
       })
     .command('up [topologies..]', `start local topologies that stay up (default all: ${TOPOLOGIES.join(' ')}) and print the env lines to export`,
       (y) => y.positional('topologies', { type: 'string', array: true })

@@ -138,9 +138,18 @@ async function removeNode(topology: RunningTopology, server: RedisServer, id: st
   if (j >= 0) topology.processes.splice(j, 1);
 }
 
+/** How long the nodes may take to agree on the configuration (epochs, slot owners) after a change, before the next one. */
+export const CLUSTER_AGREE_MS = 30_000;
+
 async function rebalance(topology: RunningTopology, extra: readonly string[]): Promise<{ ms: number; moved: number }> {
   const live = topology.servers.find((s) => !s.process.hasExited());
   if (live === undefined) throw new Error(`no node of ${topology.name} is running`);
+  // redis-cli refuses to rebalance ("Please fix your cluster problems") while the nodes' views still differ, e.g.
+  // right after a previous migration, until gossip has spread the new slot owners: wait until its own check passes.
+  await waitUntil(`${topology.name}'s nodes to agree on the slot configuration (redis-cli --cluster check)`, CLUSTER_AGREE_MS, async () => {
+    await clusterCli(['check', `127.0.0.1:${live.port}`]);
+    return true;
+  });
   const { output, ms } = await clusterCli(['rebalance', `127.0.0.1:${live.port}`, ...extra]);
   return { ms, moved: slotsMovedBy(output) };
 }

@@ -218,6 +218,15 @@ describe('throughput runs against a standalone server', () => {
       assert.equal(e.baseline, false);
       assert.equal(loadOf(e).throughput.percent, null);
     }
+    // `cachebench report` renders the merged results again without running anything: the same report.md and CSV.
+    const again = await runCli(['report', join(cwd, 'merged', 'results.json'), '--out', join(cwd, 'again')], { timeoutMs: 30_000 });
+    assert.equal(again.code, 0, again.stderr);
+    for (const name of ['report.md', 'results.csv', 'results.json']) {
+      assert.equal(readFileSync(join(cwd, 'again', doc.runId, name), 'utf8'), readFileSync(join(cwd, 'merged', name), 'utf8'), name);
+    }
+    const missing = await runCli(['report', join(cwd, 'nothing-here.json')], { timeoutMs: 30_000 });
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /cannot be read \(ENOENT\)/);
   });
 
   it('the Kubernetes Indexed Job\'s exact pod command line runs locally as shard 0 of 1, and the merge step reads what it wrote', async () => {
