@@ -1,6 +1,6 @@
 import { mean, median, sampleStandardDeviation } from 'simple-statistics';
 import type { LoadPlan } from '../config/resolve.js';
-import { OpHistogram, type OpStats } from '../measure/histogram.js';
+import { OpHistogram, usOf, type OpStats } from '../measure/histogram.js';
 import { ERROR_CONFIDENCE, confidenceHalfWidth, independentRatioInterval } from '../stats/index.js';
 import type { LoadRecord, WorkerRecord } from './record.js';
 
@@ -84,7 +84,6 @@ export interface LoadResult {
   readonly record: LoadRecord;
 }
 
-const us = (ns: number): number => Math.round(ns / 10) / 100;
 const stats = (encoded: string | null, errors: number): OpStats => (encoded === null ? { count: 0, errors } : OpHistogram.decode(encoded).summarize(errors));
 
 /** ops/s of each whole measured second. */
@@ -136,13 +135,13 @@ export function summarizeLoad(record: LoadRecord, load: LoadPlan, options: { rea
     },
     series: record.series.map((s) => {
       const h = OpHistogram.decode(s.latency);
-      return { t: s.t, ops: s.ops, errors: s.errors, p50Us: h.count === 0 ? null : us(h.valueAt(50)), p99Us: h.count === 0 ? null : us(h.valueAt(99)) };
+      return { t: s.t, ops: s.ops, errors: s.errors, p50Us: h.count === 0 ? null : usOf(h.valueAt(50)), p99Us: h.count === 0 ? null : usOf(h.valueAt(99)) };
     }),
     nodes: record.nodes === null ? null : record.nodes.map((n) => {
       const h = OpHistogram.decode(n.latency);
       return {
         node: n.node, slots: n.slots, ops: n.ops, share: totalOps > 0 ? n.ops / totalOps : 0, errors: n.errors,
-        p50Us: h.count === 0 ? null : us(h.valueAt(50)), p99Us: h.count === 0 ? null : us(h.valueAt(99)),
+        p50Us: h.count === 0 ? null : usOf(h.valueAt(50)), p99Us: h.count === 0 ? null : usOf(h.valueAt(99)),
       };
     }),
     keyspace: record.hits === null || record.misses === null ? null

@@ -231,7 +231,9 @@ export class LoadWorker {
 
     /** Times one op on connection `c`; records it when it belongs to the measured part. Returns its result or the error. */
     type Outcome<T> = ({ ok: true; value: T } | { ok: false }) & { counted: boolean };
-    const timed = async <T>(c: number, kind: 'set' | 'get', key: string, slot: Slot, op: (client: CacheClient) => Promise<T>): Promise<Outcome<T>> => {
+    /** The primary serving a key's slot (per-node breakdown); -1 for targets that are not clusters. Once per key, not per op. */
+    const nodeOf = (key: string): number => (slotMap === undefined ? -1 : slotMap.ownerOf(key));
+    const timed = async <T>(c: number, kind: 'set' | 'get', node: number, slot: Slot, op: (client: CacheClient) => Promise<T>): Promise<Outcome<T>> => {
       const intended = slot.intended;
       // An op belongs to the part of the run in which it was due: its intended time (open loop), or when its client
       // decided to send it (closed loop; before any wait for a pipeline slot).
@@ -252,7 +254,6 @@ export class LoadWorker {
       const done = performance.now();
       if (!counted) return outcome;
       const second = Math.min(seconds - 1, Math.max(0, Math.floor((done - measureStart) / 1000)));
-      const node = slotMap === undefined ? -1 : slotMap.ownerOf(key);
       if (kind === 'set') tally.sets++;
       else tally.gets++;
       if (outcome.ok) {
@@ -309,12 +310,13 @@ export class LoadWorker {
         const key = job.keyPrefix + randomUUID();
         randomFillSync(payload);
         this.#pending.add(key);
-        const set = await timed(c, 'set', key, slot, (client) => client.set(key, payload, job.controls.keyTtlSeconds));
+        const node = nodeOf(key);
+        const set = await timed(c, 'set', node, slot, (client) => client.set(key, payload, job.controls.keyTtlSeconds));
         let failed = !set.ok;
         for (let r = 0; r < params.READ_RATIO && !failed && !this.#aborted; r++) {
           slot = await scheduled();
           if (slot === null) break;
-          const got = await timed(c, 'get', key, slot, (client) => client.get(key));
+          const got = await timed(c, 'get', node, slot, (client) => client.get(key));
           if (!got.ok) {
             failed = true;
           } else if (got.counted) {
@@ -345,18 +347,19 @@ export class LoadWorker {
         if (slot === null || this.#aborted) return;
         const index = pick();
         const key = this.keyspaceKey(index);
+        const node = nodeOf(key);
         let ok: boolean;
         if (random() < setShare) {
-          ok = (await timed(c, 'set', key, slot, (cl) => cl.set(key, values.fill(value, index), job.controls.keyTtlSeconds))).ok;
+          ok = (await timed(c, 'set', node, slot, (cl) => cl.set(key, values.fill(value, index), job.controls.keyTtlSeconds))).ok;
         } else {
-          const got = await timed(c, 'get', key, slot, (cl) => cl.get(key));
+          const got = await timed(c, 'get', node, slot, (cl) => cl.get(key));
           ok = got.ok;
           const counted = got.counted;
           if (got.ok && got.value === null) {
             if (counted) misses++;
             // A miss refills the key, as a cache-aside application would (a SET, timed and counted like any other).
             // Due with the GET that missed; in open loop timed from its own send (the refill is not on the schedule).
-            ok = (await timed(c, 'set', key, { at: slot.at }, (cl) => cl.set(key, values.fill(value, index), job.controls.keyTtlSeconds))).ok;
+            ok = (await timed(c, 'set', node, { at: slot.at }, (cl) => cl.set(key, values.fill(value, index), job.controls.keyTtlSeconds))).ok;
           } else if (got.ok && got.value !== null && counted) {
             hits++;
             if (values.matches(got.value, index)) tally.verified++;

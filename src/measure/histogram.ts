@@ -12,6 +12,9 @@ export interface OpStats {
   readonly maxUs?: number;
 }
 
+/** ns → µs with two decimals, as every reported latency. */
+export const usOf = (ns: number): number => Math.round(ns / 10) / 100;
+
 /**
  * Op latencies in an HDR histogram (3 significant digits, nanosecond input):
  * constant memory whatever the run length.
@@ -62,16 +65,15 @@ export class OpHistogram {
   summarize(errors: number): OpStats {
     const h = this.#histogram;
     if (h.totalCount === 0) return { count: 0, errors };
-    const us = (ns: number): number => Math.round(ns / 10) / 100;
     return {
       count: h.totalCount,
       errors,
-      meanUs: us(h.mean),
-      p50Us: us(h.getValueAtPercentile(50)),
-      p90Us: us(h.getValueAtPercentile(90)),
-      p99Us: us(h.getValueAtPercentile(99)),
-      p999Us: us(h.getValueAtPercentile(99.9)),
-      maxUs: us(h.maxValue),
+      meanUs: usOf(h.mean),
+      p50Us: usOf(h.getValueAtPercentile(50)),
+      p90Us: usOf(h.getValueAtPercentile(90)),
+      p99Us: usOf(h.getValueAtPercentile(99)),
+      p999Us: usOf(h.getValueAtPercentile(99.9)),
+      maxUs: usOf(h.maxValue),
     };
   }
 

@@ -59,6 +59,12 @@ const staleAgeText = (e: ResultEntry): string | null => {
 };
 const shortMs = (x: number | null): string => (x === null ? '–' : x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
 
+/** A latency in µs shown in ms with about three significant digits (`–` when missing). */
+export const msText = (us: number | null | undefined): string =>
+  (us === null || us === undefined ? '–' : us >= 100_000 ? (us / 1000).toFixed(0) : us >= 10_000 ? (us / 1000).toFixed(1) : (us / 1000).toFixed(2));
+/** Bytes as whole MiB. */
+export const mib = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+
 /** A column; `display` when its table text is more than its value. */
 export const col = (id: string, header: string, kind: ColumnKind, path: string, inTable: boolean, value: Column['value'], display?: Column['display']): Column =>
   ({ id, header, kind, path, inTable, value, ...(display !== undefined ? { display } : {}) });

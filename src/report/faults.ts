@@ -1,12 +1,10 @@
 import { sparkline } from '../faults/judge.js';
 import type { PhaseLatency } from '../faults/judge.js';
-import { col, setupOf, type Column } from './columns.js';
+import { col, mib, msText, setupOf, type Column } from './columns.js';
 import type { ResultEntry } from './model.js';
 
 const seconds = (ms: number | null | undefined): string => (ms === null || ms === undefined ? '–' : `${(ms / 1000).toFixed(2)} s`);
-const msText = (us: number | null): string => (us === null ? '–' : us >= 100_000 ? (us / 1000).toFixed(0) : us >= 10_000 ? (us / 1000).toFixed(1) : (us / 1000).toFixed(2));
 const phaseP99 = (p: PhaseLatency | undefined): string => (p === undefined ? '–' : msText(p.p99Us));
-const mib = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 
 /** The failure window as shown: `2.31 s`, `none` (no op failed), `open` (failing until the end). */
 export function windowText(e: ResultEntry): string {

@@ -1,12 +1,10 @@
 import type { LoadResult } from '../load/summary.js';
-import { col, setupOf, type Column } from './columns.js';
+import { sparkline } from '../faults/judge.js';
+import { col, mib, msText, setupOf, type Column } from './columns.js';
 import type { ResultEntry } from './model.js';
 
-const BARS = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
 const L = (e: ResultEntry): LoadResult | null => e.load;
 const opsText = (x: number | null | undefined): string => (x === null || x === undefined ? '–' : x >= 100 ? Math.round(x).toLocaleString('en-US') : x.toFixed(1));
-const msText = (us: number | null | undefined): string => (us === null || us === undefined ? '–' : us >= 100_000 ? (us / 1000).toFixed(0) : us >= 10_000 ? (us / 1000).toFixed(1) : (us / 1000).toFixed(2));
-const mib = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 
 /** `98% [96%; 101%] ~`: Percent with its interval; `~` where the interval includes 100% (no difference shown). */
 function percentText(e: ResultEntry): string {
@@ -83,25 +81,6 @@ export const LOAD_COLUMNS: readonly Column[] = [
     (e) => { const w = L(e)?.workers ?? []; return w.length === 0 ? '–' : mib(Math.max(...w.map((x) => x.peakRssBytes))); }),
 ];
 
-/** A sparkline of numbers (a gap for 0, × where `marks` holds). */
-export function bars(values: readonly number[], marks: readonly boolean[] = [], width = 60): string {
-  const n = values.length;
-  if (n === 0) return '';
-  const columns = Math.min(width, n);
-  const sums = new Array<number>(columns).fill(0);
-  const counts = new Array<number>(columns).fill(0);
-  const marked = new Array<boolean>(columns).fill(false);
-  for (let i = 0; i < n; i++) {
-    const c = Math.min(columns - 1, Math.floor((i * columns) / n));
-    sums[c] = (sums[c] ?? 0) + (values[i] ?? 0);
-    counts[c] = (counts[c] ?? 0) + 1;
-    if (marks[i] === true) marked[c] = true;
-  }
-  const avg = sums.map((s, c) => s / Math.max(1, counts[c] ?? 1));
-  const top = Math.max(...avg, 1e-9);
-  return avg.map((v, c) => (marked[c] ? '×' : v === 0 ? ' ' : BARS[Math.min(BARS.length - 1, Math.floor((v / top) * BARS.length))] as string)).join('');
-}
-
 /** Lines under the Throughput table: the settings, rate warnings, per-second sparklines, the per-node split, the workers. */
 export function loadDetails(entries: readonly ResultEntry[], markdown: boolean): string[] {
   const loaded = entries.filter((e) => e.load !== null);
@@ -123,8 +102,8 @@ export function loadDetails(entries: readonly ResultEntry[], markdown: boolean):
   for (const e of loaded) {
     const l = e.load as LoadResult;
     const p99 = l.series.map((x) => x.p99Us ?? 0);
-    lines.push(`${label(e).padEnd(width)}  ops ${bars(l.series.map((x) => x.ops), l.series.map((x) => x.errors > 0))}  ${opsText(l.throughput.min)}–${opsText(l.throughput.max)}/s`);
-    lines.push(`${''.padEnd(width)}  p99 ${bars(p99)}  ${msText(Math.min(...p99))}–${msText(Math.max(...p99))} ms`);
+    lines.push(`${label(e).padEnd(width)}  ops ${sparkline({ ok: l.series.map((x) => x.ops), failed: l.series.map((x) => x.errors) })}  ${opsText(l.throughput.min)}–${opsText(l.throughput.max)}/s`);
+    lines.push(`${''.padEnd(width)}  p99 ${sparkline({ ok: p99, failed: [] }, 60, 'mean')}  ${msText(Math.min(...p99))}–${msText(Math.max(...p99))} ms`);
   }
   if (markdown) lines.push('```');
   lines.push('');

@@ -2,7 +2,7 @@ import type { LoadPlan } from '../config/resolve.js';
 import { mergeRecords } from '../load/record.js';
 import { summarizeLoad, type LoadResult } from '../load/summary.js';
 import { OpHistogram } from '../measure/histogram.js';
-import { finishLoadEntries, type ResultEntry, type ResultsDocument } from './model.js';
+import { caseKey, finishLoadEntries, type ResultEntry, type ResultsDocument } from './model.js';
 
 /** A results.json given to `cachebench merge`, with the name it is reported under. */
 export interface MergeInput {
@@ -27,7 +27,6 @@ function planOf(l: LoadResult): LoadPlan {
   };
 }
 
-const caseOf = (e: ResultEntry): string => `${e.scenario.name} ${JSON.stringify(e.scenario.params)}`;
 const worst = (states: readonly ResultEntry['state'][]): ResultEntry['state'] => (states.includes('errored') ? 'errored' : states.includes('aborted') ? 'aborted' : 'completed');
 /** An input's own row is shown, not compared: its Percent was against its own run's baseline. */
 const shown = (e: ResultEntry): ResultEntry => (e.load == null ? { ...e, baseline: false }
@@ -96,9 +95,9 @@ export function mergeDocuments(inputs: readonly MergeInput[], runId: string, exp
       if (!throughputRun) {
         throw new MergeError(`${file}: ${e.scenario.name} ${e.target.name} is not a throughput result (MODE=latency or a fault run): only throughput runs merge, since their histograms and per-second counts add up`);
       }
-      const targets = cases.get(caseOf(e)) ?? new Map<string, { entry: ResultEntry; file: string }[]>();
+      const targets = cases.get(caseKey(e)) ?? new Map<string, { entry: ResultEntry; file: string }[]>();
       targets.set(e.target.name, [...(targets.get(e.target.name) ?? []), { entry: e, file }]);
-      cases.set(caseOf(e), targets);
+      cases.set(caseKey(e), targets);
     }
   }
   if (cases.size === 0) throw new MergeError(`${first.file}: no results to merge`);

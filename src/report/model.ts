@@ -476,10 +476,13 @@ export function formatPercent(e: ResultEntry): string | null {
 }
 
 /** Entries grouped by scenario and parameter combination, in run order. */
+/** Which scenario × parameter combination an entry belongs to. */
+export const caseKey = (e: ResultEntry): string => `${e.scenario.name} ${JSON.stringify(e.scenario.params)}`;
+
 export function groupEntries(doc: ResultsDocument): { key: string; scenario: ResultEntry['scenario']; entries: ResultEntry[] }[] {
   const groups = new Map<string, { key: string; scenario: ResultEntry['scenario']; entries: ResultEntry[] }>();
   for (const e of doc.results) {
-    const key = `${e.scenario.name} ${JSON.stringify(e.scenario.params)}`;
+    const key = caseKey(e);
     const group = groups.get(key) ?? { key, scenario: e.scenario, entries: [] };
     group.entries.push(e);
     groups.set(key, group);
