@@ -57,15 +57,16 @@ export function parseAlpha(raw: number): number {
 }
 
 /**
- * Prints the comparison table (and a machine-drift warning) and appends it to $GITHUB_STEP_SUMMARY
- * when set; a file that cannot be written is recorded in `unwritten`. Returns the table.
+ * Prints the comparison table (and a machine-drift warning) and, with `toSummary`, appends it to $GITHUB_STEP_SUMMARY
+ * when set (`run` puts it into its own step summary instead); a file that cannot be written is recorded in
+ * `unwritten`. Returns the table.
  */
-export function publishComparison(comparison: Comparison, unwritten: string[]): string {
+export function publishComparison(comparison: Comparison, unwritten: string[], toSummary = true): string {
   const table = renderComparison(comparison);
   print(`\n${table}`);
   if (comparison.drift !== null) say(`cachebench: warning: machine drift? ${comparison.drift.message}\n`);
   const summary = process.env.GITHUB_STEP_SUMMARY;
-  if (summary) tryWrite(summary, `${table}\n`, unwritten, true);
+  if (summary && toSummary) tryWrite(summary, `${table}\n`, unwritten, true);
   return table;
 }
 

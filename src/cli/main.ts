@@ -93,19 +93,19 @@ async function main(argv: readonly string[]): Promise<number> {
     .command('merge <files..>', 'merge the throughput results of several processes or machines (--shard runs) into one report: ops summed, histograms merged, seconds aligned by wall clock, one row per input plus the total',
       (y) => y
         .positional('files', { type: 'string', array: true, demandOption: true, describe: 'results.json files of throughput runs' })
-        .option('out', { type: 'string', describe: 'folder for the merged report.md, results.csv, results.json (default: results/merged-<runId>)' })
+        .option('out', { type: 'string', describe: 'folder for the merged report.md, report.html, charts, results.csv, results.json (default: results/merged-<runId>)' })
         .option('baseline', { type: 'string', describe: 'target that Percent is relative to (default: the highest ops/s)' })
         .option('wide', { type: 'boolean', default: false, describe: 'print every table column on the console' }),
-      (args) => {
-        exitCode = mergeCommand({ files: (args.files as string[] | undefined) ?? [], wide: args.wide === true, ...(args.out !== undefined ? { out: args.out } : {}), ...(args.baseline !== undefined ? { baseline: args.baseline } : {}) });
+      async (args) => {
+        exitCode = await mergeCommand({ files: (args.files as string[] | undefined) ?? [], wide: args.wide === true, ...(args.out !== undefined ? { out: args.out } : {}), ...(args.baseline !== undefined ? { baseline: args.baseline } : {}) });
       })
-    .command('report <files..>', 'render report.md and results.csv again from saved results.json files (a run\'s or a merge\'s), without running anything',
+    .command('report <files..>', 'render report.md, report.html, the charts and results.csv again from saved results.json files (a run\'s or a merge\'s), without running anything',
       (y) => y
         .positional('files', { type: 'string', array: true, demandOption: true, describe: 'results.json files' })
         .option('out', { type: 'string', describe: 'write into <out>/<runId>/ (default: next to each results.json)' })
         .option('wide', { type: 'boolean', default: false, describe: 'print every table column on the console' }),
-      (args) => {
-        exitCode = reportCommand({ files: (args.files as string[] | undefined) ?? [], wide: args.wide === true, ...(args.out !== undefined ? { out: args.out } : {}) });
+      async (args) => {
+        exitCode = await reportCommand({ files: (args.files as string[] | undefined) ?? [], wide: args.wide === true, ...(args.out !== undefined ? { out: args.out } : {}) });
       })
     .command('up [topologies..]', `start local topologies that stay up (default all: ${TOPOLOGIES.join(' ')}) and print the env lines to export`,
       (y) => y.positional('topologies', { type: 'string', array: true })

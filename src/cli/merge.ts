@@ -4,7 +4,8 @@ import { ConfigError } from '../config/errors.js';
 import { MergeError, mergeDocuments, type MergeInput } from '../report/merge.js';
 import { RESULT_FILES, entryFailures, renderConsole, renderResultFiles } from '../report/index.js';
 import { EXIT } from './exit.js';
-import { absolutePath, explainPath, makeDirs, tryWrite } from './files.js';
+import { absolutePath, explainPath, makeDirs } from './files.js';
+import { ALL_FILES, writeRendered, writeStepSummary } from './publish.js';
 import { print, say, warn } from './output.js';
 import { newRunId } from './validate.js';
 
@@ -17,9 +18,9 @@ export interface MergeArgs {
 
 /**
  * `cachebench merge a.json b.json … [--out DIR]`: merges throughput results of several processes or machines into one
- * report (report.md, results.csv, results.json in DIR). Exit 0, 1 when the merged results hold failures, 2 on bad input.
+ * report (report.md, report.html and charts, results.csv, results.json in DIR). Exit 0, 1 when the merged results hold failures, 2 on bad input.
  */
-export function mergeCommand(args: MergeArgs): number {
+export async function mergeCommand(args: MergeArgs): Promise<number> {
   if (args.files.length < 1) throw new ConfigError('merge needs results.json files. Fix: cachebench merge results/*/results.json --out merged');
   const inputs: MergeInput[] = args.files.map((file) => ({ file, doc: loadResults(file) }));
   const runId = `merged-${newRunId(new Date())}`;
@@ -42,8 +43,9 @@ export function mergeCommand(args: MergeArgs): number {
   for (const note of merged.notes) warn(note);
   print(`${renderConsole(merged.doc, { wide: args.wide === true })}\n`);
   const unwritten: string[] = [];
-  const files = renderResultFiles(merged.doc);
-  for (const [role, name] of Object.entries(RESULT_FILES) as [keyof typeof RESULT_FILES, string][]) tryWrite(join(dir, name), files[role], unwritten);
+  const rendered = await renderResultFiles(merged.doc);
+  writeRendered(dir, rendered, ALL_FILES, unwritten);
+  writeStepSummary(merged.doc, rendered, args.out ?? join('results', runId), unwritten);
   if (unwritten.length > 0) {
     say(`cachebench: error: could not write ${unwritten.join(', ')}\n`);
     return EXIT.failed;

@@ -3,7 +3,8 @@ import { loadResults } from '../compare/index.js';
 import { ConfigError } from '../config/errors.js';
 import { RESULT_FILES, renderConsole, renderResultFiles } from '../report/index.js';
 import { EXIT } from './exit.js';
-import { absolutePath, explainPath, makeDirs, tryWrite } from './files.js';
+import { absolutePath, explainPath, makeDirs } from './files.js';
+import { ALL_FILES, writeRendered, writeStepSummary } from './publish.js';
 import { print, say } from './output.js';
 
 export interface ReportArgs {
@@ -13,11 +14,11 @@ export interface ReportArgs {
 }
 
 /**
- * `cachebench report results.json…`: renders report.md and results.csv again from saved results (a run's, or a merge's),
+ * `cachebench report results.json…`: renders report.md, report.html, the charts and results.csv again from saved results (a run's, or a merge's),
  * without running anything. Each goes next to its results.json, or into `--out DIR/<runId>/`. Exit 0; 1 when a file
  * could not be written; 2 when a results file cannot be read.
  */
-export function reportCommand(args: ReportArgs): number {
+export async function reportCommand(args: ReportArgs): Promise<number> {
   if (args.files.length === 0) throw new ConfigError('report needs results.json files. Fix: cachebench report results/<runId>/results.json');
   const docs = args.files.map((file) => ({ file, doc: loadResults(file) }));
   const unwritten: string[] = [];
@@ -29,11 +30,11 @@ export function reportCommand(args: ReportArgs): number {
       throw new ConfigError(`--out ${args.out ?? dir}: cannot create ${dir} (${explainPath(error)}). Fix: give --out a folder you can write to`, { cause: error });
     }
     print(`${renderConsole(doc, { wide: args.wide === true })}\n`);
-    const files = renderResultFiles(doc);
+    const rendered = await renderResultFiles(doc);
     // results.json is the input: rewritten only into another folder.
-    for (const role of ['report', 'csv'] as const) tryWrite(join(dir, RESULT_FILES[role]), files[role], unwritten);
-    if (args.out !== undefined) tryWrite(join(dir, RESULT_FILES.json), files.json, unwritten);
-    print(`Report: ${join(dir, RESULT_FILES.report)}\n`);
+    writeRendered(dir, rendered, args.out === undefined ? ['report', 'html', 'csv'] : ALL_FILES, unwritten);
+    writeStepSummary(doc, rendered, dir, unwritten);
+    print(`Report: ${join(dir, RESULT_FILES.report)} (and ${RESULT_FILES.html}, ${rendered.charts.length} chart${rendered.charts.length === 1 ? '' : 's'})\n`);
   }
   if (unwritten.length > 0) {
     say(`cachebench: error: could not write ${unwritten.join(', ')}\n`);

@@ -1,6 +1,6 @@
 import { readdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { compareInRun, faultGate, gateExitCode, type Comparison } from '../compare/index.js';
+import { compareInRun, faultGate, gateExitCode, renderComparison, type Comparison } from '../compare/index.js';
 import { bindLocalServers, type FaultPlan, type RunPlan } from '../config/resolve.js';
 import type { ConnectedTarget } from '../targets/index.js';
 import { TOPOLOGY_DESCRIPTIONS, applyPlacement, localInjector, reapLeftovers, startLocal, topologyMemory, type LocalDeployment } from '../local/index.js';
@@ -9,6 +9,7 @@ import { RESULT_FILES, buildDocument, entryFailures, renderConsole, renderExport
 import { EXIT } from './exit.js';
 import { tryWrite } from './files.js';
 import { publishComparison } from './gate.js';
+import { ALL_FILES, writeRendered, writeStepSummary } from './publish.js';
 import { print, say, warn } from './output.js';
 import { createProgress } from './progress.js';
 import { trapSignals } from './signals.js';
@@ -41,23 +42,21 @@ export function exitCodeOf(outcome: RunOutcome): number {
 
 /**
  * Shows and stores a finished run: the console table first (so it survives any file error), then
- * report.md, results.csv, results.json, exports, the gate and the step summary.
+ * report.md, report.html, the charts, results.csv, results.json, exports, the gate and the step summary.
  */
-function publish(validated: ValidatedRun, doc: ResultsDocument, aborted: boolean): RunOutcome {
+async function publish(validated: ValidatedRun, doc: ResultsDocument, aborted: boolean): Promise<RunOutcome> {
   const { outputs } = validated;
   const unwritten: string[] = [];
   print(`${renderConsole(doc, { wide: validated.wide })}\n`);
-  const files = renderResultFiles(doc);
+  const gate = validated.gate !== undefined && !aborted ? compareInRun(doc, validated.gate.baseline, validated.gate) : undefined;
+  const gateTable = gate !== undefined ? renderComparison(gate) : undefined;
+  const rendered = await renderResultFiles(doc, gateTable !== undefined ? { appendix: `\n## Regression gate\n\n${gateTable}` } : {});
+  writeRendered(outputs.dir, rendered, ALL_FILES, unwritten);
   const report = join(outputs.dir, RESULT_FILES.report);
-  for (const [role, name] of Object.entries(RESULT_FILES) as [keyof typeof RESULT_FILES, string][]) tryWrite(join(outputs.dir, name), files[role], unwritten);
-  if (!unwritten.some((u) => u.startsWith(report))) print(`Report: ${join(outputs.shownDir, RESULT_FILES.report)}\n`);
+  if (!unwritten.some((u) => u.startsWith(report))) print(`Report: ${join(outputs.shownDir, RESULT_FILES.report)} (and ${RESULT_FILES.html}, ${rendered.charts.length} chart${rendered.charts.length === 1 ? '' : 's'})\n`);
   for (const e of outputs.exports) if (tryWrite(e.file, renderExport(e.format, doc), unwritten)) say(`cachebench: wrote ${e.file}\n`);
-  let gate: Comparison | undefined;
-  if (validated.gate !== undefined && !aborted) {
-    gate = compareInRun(doc, validated.gate.baseline, validated.gate);
-    const table = publishComparison(gate, unwritten);
-    tryWrite(report, `\n## Regression gate\n\n${table}`, unwritten, true);
-  }
+  if (gate !== undefined) publishComparison(gate, unwritten, false);
+  writeStepSummary(doc, rendered, outputs.shownDir, unwritten, gateTable);
   const failures = [
     ...doc.results.flatMap((e) => entryFailures(e).map((f) => `${f} (${e.scenario.name})`)),
     ...(aborted ? [] : faultGate(doc, validated.faultLimits)),
@@ -126,7 +125,7 @@ export async function runCommand(args: RunArgs): Promise<number> {
       progress.done();
       const { layout, clientCpus, serverCpus, description } = validated.placement;
       const placement = deployment !== undefined ? { layout, clientCpus, serverCpus, description } : undefined;
-      return exitCodeOf(publish(validated, buildDocument(result, plan.baseline, placement !== undefined ? { placement } : {}), result.aborted));
+      return exitCodeOf(await publish(validated, buildDocument(result, plan.baseline, placement !== undefined ? { placement } : {}), result.aborted));
     } finally {
       progress.done();
     }

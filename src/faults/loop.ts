@@ -230,7 +230,7 @@ export async function runFaultTarget(target: ConnectedTarget, params: CaseParams
   return {
     fault,
     tally,
-    ops: { set: setHistogram.summarize(tally.setErrors), get: getHistogram.summarize(tally.getErrors) },
+    ops: { set: setHistogram.summarize(tally.setErrors, true), get: getHistogram.summarize(tally.getErrors, true) },
     undeletedKeys: check.undeletedKeys,
     aborted: options.signal?.aborted === true,
     elapsedMs: endMs,

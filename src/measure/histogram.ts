@@ -10,6 +10,11 @@ export interface OpStats {
   readonly p99Us?: number;
   readonly p999Us?: number;
   readonly maxUs?: number;
+  /**
+   * The whole histogram (ns), HdrHistogram's compressed base64 V2 encoding, for latency percentile curves and other
+   * tools (latency and fault runs; a throughput run keeps its histograms in `load.record`). Absent when empty.
+   */
+  readonly histogram?: string;
 }
 
 /** ns → µs with two decimals, as every reported latency. */
@@ -62,7 +67,8 @@ export class OpHistogram {
     return this.#histogram.totalCount;
   }
 
-  summarize(errors: number): OpStats {
+  /** Percentiles; `keep`: also the encoded histogram (OpStats.histogram). */
+  summarize(errors: number, keep = false): OpStats {
     const h = this.#histogram;
     if (h.totalCount === 0) return { count: 0, errors };
     return {
@@ -74,6 +80,7 @@ export class OpHistogram {
       p99Us: usOf(h.getValueAtPercentile(99)),
       p999Us: usOf(h.getValueAtPercentile(99.9)),
       maxUs: usOf(h.maxValue),
+      ...(keep ? { histogram: this.encode() } : {}),
     };
   }
 

@@ -442,7 +442,7 @@ async function measureCase(runs: readonly TargetRun[], params: CaseParams, contr
       samplesMs: run.samplesMs,
       roundSamplesMs: run.roundSamplesMs,
       ...(summary !== undefined ? { summary } : {}),
-      ops: { set: run.setHistogram.summarize(tally.setErrors), get: run.getHistogram.summarize(tally.getErrors) },
+      ops: { set: run.setHistogram.summarize(tally.setErrors, true), get: run.getHistogram.summarize(tally.getErrors, true) },
       verification: { reads: tally.gets, verified: tally.verified, missing: tally.missing, mismatched: tally.mismatched },
       iterations: { warmup: run.warmupIterations, measured: run.samplesMs.length, failed: run.failedIterations },
       errors: Object.fromEntries(tally.errorMessages),

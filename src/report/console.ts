@@ -10,6 +10,13 @@ const CONSOLE_LOAD_COLUMNS: readonly Column[] = [
 ];
 const CONSOLE_FAULT_COLUMNS: readonly Column[] = pick(FAULT_COLUMNS, ['target', 'fault_window_ms', 'fault_failed_set', 'fault_failed_get', 'fault_recovery_ms', 'fault_p99', 'fault_lost_acked']);
 
+/** The compact columns for a combination's entries (throughput, fault or latency run): the console's and the CI step summary's table. */
+export function compactColumns(entries: ResultsDocument['results']): readonly Column[] {
+  if (entries.some((e) => e.load != null)) return CONSOLE_LOAD_COLUMNS;
+  if (entries.some((e) => e.fault != null)) return CONSOLE_FAULT_COLUMNS;
+  return CONSOLE_COLUMNS;
+}
+
 export interface ConsoleOptions {
   /** Every table column (`--wide`), as in report.md; default: the compact tables that fit 120 columns. */
   readonly wide?: boolean;

@@ -4,6 +4,7 @@ import { groupEntries, conclusion, missingBaselineNote, setupNotes, type ResultE
 import { describeParams, invocationsText, renderTable } from './table.js';
 import { FAULT_COLUMNS, faultDetails } from './faults.js';
 import { LOAD_COLUMNS, loadDetails, loadParams, loadSetup } from './load.js';
+import type { Chart } from './charts.js';
 
 function chart(entries: readonly ResultEntry[]): string[] {
   const measured = entries.filter((e) => e.stats.meanMs !== null);
@@ -35,8 +36,16 @@ export function capabilitiesText(caps: Capabilities | null): string {
   return `${parts.join('; ')}${who}`;
 }
 
-/** report.md: environment header, a table and chart per parameter combination, effective configuration. */
-export function renderMarkdown(doc: ResultsDocument): string {
+/** Markdown images of the charts of one group (a caseKey or `sweep:<scenario>`), files relative to report.md. */
+function images(charts: readonly Chart[], group: string): string[] {
+  return charts.filter((c) => c.group === group).flatMap((c) => [`![${escape(c.title).replace(/[[\]]/g, '')}](${c.file})`, '']);
+}
+
+/**
+ * report.md: environment header, a table and charts per parameter combination, sweeps, effective configuration.
+ * `charts`: the SVG charts written next to report.md (buildCharts); none: tables and the mermaid chart only.
+ */
+export function renderMarkdown(doc: ResultsDocument, charts: readonly Chart[] = []): string {
   const env = doc.environment;
   const out: string[] = [
     `# cachebench report ${doc.runId}`,
@@ -56,7 +65,7 @@ export function renderMarkdown(doc: ResultsDocument): string {
     '|---|---|---|---|--:|--:|---|---|---|---|---|',
     ...env.targets.map((t) =>
       `| ${t.name} | ${t.servers.join(', ')} | ${t.mode}${t.modeDetected ? ' (detected)' : ''} | ${t.serverVersion} | ${t.mode === 'proxy' ? '–' : t.primaries} | ${t.mode === 'proxy' ? '–' : t.replicas} | ${t.client} ${t.clientVersion} | ` +
-      `${t.cache === 'tracking' ? `tracking, ${t.cacheEntries ?? '?'} entries` : 'off'} | ${t.readFrom}s | ${t.tls ? 'yes' : 'no'} | ${escape(capabilitiesText(t.capabilities))} |`),
+      `${t.cache === 'tracking' ? `tracking, ${t.cacheEntries ?? '?'} entries` : 'off'} | ${t.readFrom === 'primary' ? 'primaries' : `${t.readFrom}s`} | ${t.tls ? 'yes' : 'no'} | ${escape(capabilitiesText(t.capabilities))} |`),
     '',
     ...env.targets.flatMap((t) => (t.warnings.length > 0 ? t.warnings.map((w) => `- ${escape(w)}`) : [])),
     ...(env.targets.some((t) => t.warnings.length > 0) ? [''] : []),
@@ -72,6 +81,7 @@ export function renderMarkdown(doc: ResultsDocument): string {
         out.push(loadSetup(group.entries) ?? '', '');
         out.push('#### Throughput', '', renderTable(group.entries, LOAD_COLUMNS), '');
         out.push(...loadDetails(group.entries, true), '');
+        out.push(...images(charts, group.key));
         for (const e of group.entries) {
           if (e.state !== 'completed') out.push(`- **${e.target.name} ${e.state}**${e.error ? `: ${escape(e.error)}` : ''}`);
           if (e.verification.missing + e.verification.mismatched > 0) {
@@ -87,6 +97,7 @@ export function renderMarkdown(doc: ResultsDocument): string {
         out.push(`Fault run: each target in turn runs the seed loop's shape for ${f ? (f.runMs / 1000).toFixed(0) : '?'} s with FAULT=${f?.kind ?? '?'} at ${f ? (f.plannedAtMs / 1000).toFixed(1) : '?'} s; servers are healed before the next target. A failed op is recorded and the loop goes on.`, '');
         out.push('#### Under failure', '', renderTable(group.entries, FAULT_COLUMNS), '');
         out.push(...faultDetails(group.entries, true), '');
+        out.push(...images(charts, group.key));
         for (const e of group.entries) {
           if (e.state !== 'completed') out.push(`- **${e.target.name} ${e.state}**${e.error ? `: ${escape(e.error)}` : ''}`);
           for (const [message, count] of Object.entries(e.errors)) out.push(`- ${e.target.name}: ${count}× ${escape(message)}`);
@@ -101,6 +112,7 @@ export function renderMarkdown(doc: ResultsDocument): string {
       }
       out.push(renderTable(group.entries), '');
       out.push(...chart(group.entries), '');
+      out.push(...images(charts, group.key));
       const note = missingBaselineNote(doc, group.entries);
       if (note !== undefined) out.push(`- **${note}**`);
       const said = conclusion(group.entries);
@@ -115,6 +127,7 @@ export function renderMarkdown(doc: ResultsDocument): string {
       }
       out.push('');
     }
+    out.push(...images(charts, `sweep:${scenario.name}`));
     out.push('<details><summary>Effective parameters and their sources</summary>', '', '| Key | Value | Source |', '|---|---|---|');
     for (const [key, s] of Object.entries(scenario.settings)) out.push(`| ${key} | ${escape(JSON.stringify(s.value))} | ${s.source} |`);
     for (const t of env.targets) for (const [key, o] of Object.entries(t.options)) out.push(`| ${key} | ${escape(String(o.value))} | ${o.source} |`);

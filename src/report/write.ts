@@ -1,13 +1,39 @@
+import { buildCharts, type Chart } from './charts.js';
 import { renderCsv } from './csv.js';
+import { renderHtml } from './html.js';
 import { renderJson } from './json.js';
 import { renderMarkdown } from './markdown.js';
 import type { ResultsDocument } from './model.js';
+import { renderSvgs } from './svg.js';
 
-/** The files of one run folder `<out>/<runId>/`, by role. */
-export const RESULT_FILES = { report: 'report.md', csv: 'results.csv', json: 'results.json' } as const;
+/** The fixed files of one run folder `<out>/<runId>/`, by role; the charts (`chart-*.svg`) sit next to them. */
+export const RESULT_FILES = { report: 'report.md', html: 'report.html', csv: 'results.csv', json: 'results.json' } as const;
 export type ResultFile = keyof typeof RESULT_FILES;
 
-/** Renders every file of a run folder; writing them is the caller's (the CLI's) business. */
-export function renderResultFiles(doc: ResultsDocument): Record<ResultFile, string> {
-  return { report: renderMarkdown(doc), csv: renderCsv(doc), json: renderJson(doc) };
+export interface RenderedFiles {
+  /** report.md, report.html, results.csv, results.json. */
+  readonly files: Record<ResultFile, string>;
+  /** The charts, in report order, and each one's SVG by file name. */
+  readonly charts: readonly Chart[];
+  readonly svgs: ReadonlyMap<string, string>;
+  /** What vega-lite or vega said while rendering the charts (a spec problem; normally none). */
+  readonly warnings: readonly string[];
+}
+
+export interface RenderOptions {
+  /** Markdown appended to report.md and report.html (the in-run regression gate's section). */
+  readonly appendix?: string;
+}
+
+/** Renders every file of a run folder, charts included; writing them is the caller's (the CLI's) business. */
+export async function renderResultFiles(doc: ResultsDocument, options: RenderOptions = {}): Promise<RenderedFiles> {
+  const charts = buildCharts(doc);
+  const { svgs, warnings } = await renderSvgs(charts);
+  const markdown = `${renderMarkdown(doc, charts)}${options.appendix ?? ''}`;
+  return {
+    files: { report: markdown, html: renderHtml(markdown, svgs, `cachebench report ${doc.runId}`), csv: renderCsv(doc), json: renderJson(doc) },
+    charts,
+    svgs,
+    warnings,
+  };
 }

@@ -1,0 +1,311 @@
+import type { TopLevelSpec } from 'vega-lite';
+import { OpHistogram } from '../measure/histogram.js';
+import { removeUpperOutliers } from '../stats/index.js';
+import { chooseTimeUnit, formatNumber } from './columns.js';
+import { groupEntries, type ResultEntry, type ResultsDocument } from './model.js';
+import { describeParams } from './table.js';
+
+/**
+ * Charts are data: each is a vega-lite spec built from results by a pure function (rendering it to SVG is svg.ts's
+ * business). A chart is made only where its data exists: an old results file without histograms gets no percentile
+ * curves, a run without a second parameter value gets no sweep.
+ */
+export interface Chart {
+  /** File name next to report.md (`chart-…svg`), unique within a run. */
+  readonly file: string;
+  /** What it shows, for the image's alt text and caption. */
+  readonly title: string;
+  /** caseKey of the parameter combination it belongs to, or `sweep:<scenario>` for a scenario's sweep charts. */
+  readonly group: string;
+  readonly spec: TopLevelSpec;
+}
+
+const WIDTH = 480;
+/** Nines on the percentile axis: 0 = p0, 1 = p90, 2 = p99, 3 = p99.9, 4 = p99.99. */
+const MAX_NINES = 4;
+const NINES_STEP = 0.05;
+
+const CONFIG = {
+  font: 'Liberation Sans, Arial, Helvetica, sans-serif',
+  background: 'white',
+  view: { stroke: '#ddd' },
+  axis: { labelFontSize: 11, titleFontSize: 12, gridColor: '#eee', labelLimit: 280 },
+  legend: { labelFontSize: 11, titleFontSize: 12, orient: 'bottom', columns: 2, labelLimit: 260 },
+  title: { fontSize: 14, anchor: 'start' },
+} as const;
+
+/** A top-level spec: a short title, then what it shows (the parameter combination, how to read it) as subtitle lines. */
+function frame(title: string, subtitle: readonly string[], body: Record<string, unknown>): TopLevelSpec {
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: { text: title, subtitle: [...subtitle] },
+    config: CONFIG,
+    ...body,
+  } as TopLevelSpec;
+}
+
+const slug = (text: string): string => text.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 80);
+
+/** Jitter in [-1, 1) from an index, the same for every render (a report must not change between renders). */
+const jitter = (i: number): number => (((i * 2654435761) >>> 0) % 1000) / 500 - 1;
+
+/** Per target: every iteration (per invocation) as a point, outliers marked, over a box of the quartiles and whiskers to the kept range, with the Mean. */
+export function distributionChart(entries: readonly ResultEntry[], label: string): TopLevelSpec | null {
+  const measured = entries.filter((e) => e.samplesMs.length > 0);
+  if (measured.length === 0) return null;
+  const unit = chooseTimeUnit(measured);
+  const points: Record<string, unknown>[] = [];
+  const boxes: Record<string, unknown>[] = [];
+  for (const e of measured) {
+    const split = removeUpperOutliers(e.samplesMs);
+    const sorted = [...split.kept].sort((a, b) => a - b);
+    const q = (p: number): number => {
+      const h = (sorted.length - 1) * p;
+      const lo = Math.floor(h);
+      return (sorted[lo] as number) + ((sorted[Math.min(lo + 1, sorted.length - 1)] as number) - (sorted[lo] as number)) * (h - lo);
+    };
+    e.samplesMs.forEach((ms, i) => points.push({ target: e.target.name, value: ms * unit.perMs, kind: ms > split.upperFence ? 'outlier (left out)' : 'iteration', jitter: jitter(i) }));
+    if (sorted.length > 0) {
+      boxes.push({
+        target: e.target.name, q1: q(0.25) * unit.perMs, median: q(0.5) * unit.perMs, q3: q(0.75) * unit.perMs,
+        low: (sorted[0] as number) * unit.perMs, high: (sorted[sorted.length - 1] as number) * unit.perMs,
+        mean: e.stats.meanMs === null ? null : e.stats.meanMs * unit.perMs,
+      });
+    }
+  }
+  const y = { field: 'target', type: 'nominal', title: null, sort: measured.map((e) => e.target.name) };
+  const x = { type: 'quantitative', title: `time per invocation (${unit.name}), lower is better`, scale: { zero: false } };
+  const band = 36;
+  return frame('Iteration times per target', [label, 'box: quartiles; whiskers: fastest to slowest kept iteration;', 'black |: Mean; points: every iteration'], {
+    width: WIDTH,
+    height: { step: band },
+    layer: [
+      { data: { values: boxes }, mark: { type: 'rule', color: '#555' }, encoding: { y, x: { ...x, field: 'low' }, x2: { field: 'high' } } },
+      { data: { values: boxes }, mark: { type: 'bar', size: band * 0.55, color: '#cfe0f3', stroke: '#4c78a8' }, encoding: { y, x: { ...x, field: 'q1' }, x2: { field: 'q3' } } },
+      { data: { values: boxes }, mark: { type: 'tick', color: '#4c78a8', size: band * 0.55, thickness: 2 }, encoding: { y, x: { ...x, field: 'median' } } },
+      { data: { values: boxes.filter((b) => b['mean'] !== null) }, mark: { type: 'tick', color: '#000', size: band * 0.8, thickness: 1.5 }, encoding: { y, x: { ...x, field: 'mean' } } },
+      {
+        data: { values: points },
+        mark: { type: 'point', filled: true, size: 18, opacity: 0.55 },
+        encoding: {
+          y, x: { ...x, field: 'value' },
+          yOffset: { field: 'jitter', type: 'quantitative', scale: { domain: [-1.6, 1.6] }, legend: null },
+          color: { field: 'kind', type: 'nominal', title: null, scale: { domain: ['iteration', 'outlier (left out)'], range: ['#4c78a8', '#e45756'] } },
+          shape: { field: 'kind', type: 'nominal', title: null, scale: { domain: ['iteration', 'outlier (left out)'], range: ['circle', 'cross'] } },
+        },
+      },
+    ],
+  });
+}
+
+interface Curve {
+  readonly series: string;
+  readonly histogram: string;
+}
+
+/**
+ * Latency percentile curves from HDR histograms, HdrHistogram's plot: the x axis counts nines (p90, p99, p99.9, p99.99)
+ * so the tail gets room; both axes log. A curve stops where the histogram has no more resolution (1/count).
+ */
+export function percentileChart(curves: readonly Curve[], label: string): TopLevelSpec | null {
+  const values: Record<string, unknown>[] = [];
+  for (const c of curves) {
+    const h = OpHistogram.decode(c.histogram);
+    if (h.count === 0) continue;
+    const last = Math.min(MAX_NINES, Math.log10(h.count));
+    for (let i = 0; ; i++) {
+      const nines = Math.min(i * NINES_STEP, last);
+      const percentile = 100 * (1 - 10 ** -nines);
+      values.push({ series: c.series, nines, percentile: Number(percentile.toFixed(4)), ms: Math.max(h.valueAt(percentile), 1) / 1e6 });
+      if (nines >= last) break;
+    }
+  }
+  if (values.length === 0) return null;
+  return frame('Op latency percentiles', [label, 'x: percentile, each step one more nine; y: log scale'], {
+    width: WIDTH,
+    height: 260,
+    data: { values },
+    mark: { type: 'line', interpolate: 'step-after', strokeWidth: 2 },
+    encoding: {
+      x: {
+        field: 'nines', type: 'quantitative', title: 'percentile',
+        scale: { domain: [0, MAX_NINES] },
+        axis: { values: [0, 1, 2, 3, 4], labelExpr: "['p0', 'p90', 'p99', 'p99.9', 'p99.99'][datum.value]" },
+      },
+      y: { field: 'ms', type: 'quantitative', title: 'latency (ms)', scale: { type: 'log' } },
+      color: { field: 'series', type: 'nominal', title: null, sort: curves.map((c) => c.series) },
+    },
+  });
+}
+
+/** Percent of the baseline per target, with its 99.9% interval; a dashed line at 100%. */
+export function percentChart(rows: readonly { target: string; percent: number; lower: number | null; upper: number | null }[], title: string, label: string, better: string): TopLevelSpec | null {
+  if (rows.length < 2) return null;
+  const y = { field: 'target', type: 'nominal', title: null, sort: rows.map((r) => r.target) };
+  const x = { type: 'quantitative', title: `Percent of the baseline (99.9% interval), ${better}`, scale: { zero: false } };
+  const labelled = rows.map((r) => ({ ...r, label: `${formatNumber(r.percent)}%` }));
+  const intervals = labelled.filter((r) => r.lower !== null && r.upper !== null);
+  return frame(title, [label, 'point: Percent; bar: its 99.9% confidence interval;', 'dashed: 100% (the baseline)'], {
+    width: WIDTH,
+    height: { step: 30 },
+    layer: [
+      { data: { values: [{ at: 100 }] }, mark: { type: 'rule', strokeDash: [4, 3], color: '#888' }, encoding: { x: { ...x, field: 'at' } } },
+      ...(intervals.length === 0 ? [] : [{ data: { values: intervals }, mark: { type: 'rule', strokeWidth: 3, color: '#4c78a8' }, encoding: { y, x: { ...x, field: 'lower' }, x2: { field: 'upper' } } }]),
+      { data: { values: labelled }, mark: { type: 'point', filled: true, size: 60, color: '#000' }, encoding: { y, x: { ...x, field: 'percent' } } },
+      { data: { values: labelled }, mark: { type: 'text', align: 'left', dx: 8, dy: -9, fontSize: 10 }, encoding: { y, x: { ...x, field: 'percent' }, text: { field: 'label' } } },
+    ],
+  });
+}
+
+/** Mean (with Error) against a swept parameter, one line per target. */
+export function sweepChart(rows: readonly { x: number; target: string; mean: number; lo: number; hi: number }[], key: string, yTitle: string, title: string, label: string): TopLevelSpec | null {
+  const xs = new Set(rows.map((r) => r.x));
+  if (xs.size < 2) return null;
+  const min = Math.min(...xs);
+  const max = Math.max(...xs);
+  const x = { field: 'x', type: 'quantitative', title: key, scale: min > 0 && max / min >= 20 ? { type: 'log', padding: 16 } : { zero: false, padding: 16 } };
+  const color = { field: 'target', type: 'nominal', title: null };
+  return frame(title, [label, 'lines: Mean; bars: ± Error (99.9% interval)'], {
+    width: WIDTH,
+    height: 260,
+    data: { values: rows },
+    layer: [
+      { mark: { type: 'line', point: true }, encoding: { x, y: { field: 'mean', type: 'quantitative', title: yTitle }, color } },
+      { mark: { type: 'rule' }, encoding: { x, y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' }, color } },
+    ],
+  });
+}
+
+/** One panel per target: ok and failed ops per bucket, the failure window shaded, the fault marked. */
+export function faultChart(entries: readonly ResultEntry[], label: string): TopLevelSpec | null {
+  const panels = entries.filter((e) => e.fault != null && e.fault.timeline.ok.length > 0).map((e) => {
+    const f = e.fault as NonNullable<ResultEntry['fault']>;
+    const t = f.timeline;
+    const perSec = 1000 / t.bucketMs;
+    const ops = t.ok.flatMap((ok, i) => [
+      { s: (i * t.bucketMs) / 1000, kind: 'ok ops/s', value: ok * perSec },
+      { s: (i * t.bucketMs) / 1000, kind: 'failed ops/s', value: (t.failed[i] ?? 0) * perSec },
+    ]);
+    const endS = (t.ok.length * t.bucketMs) / 1000;
+    const window = f.windowStartMs === null ? [] : [{ from: f.windowStartMs / 1000, to: f.windowEndMs === null ? endS : f.windowEndMs / 1000 }];
+    const windowText = f.windowMs === null ? 'window open until the end' : f.windowMs === 0 ? 'no failure window' : `window ${(f.windowMs / 1000).toFixed(2)} s`;
+    const x = { type: 'quantitative', title: 'seconds into the run', scale: { domain: [0, endS], nice: false } };
+    return {
+      title: { text: `${e.target.name}: ${windowText}`, fontSize: 12 },
+      width: WIDTH,
+      height: 120,
+      layer: [
+        { data: { values: window }, mark: { type: 'rect', color: '#e45756', opacity: 0.15 }, encoding: { x: { ...x, field: 'from' }, x2: { field: 'to' } } },
+        { data: { values: ops }, mark: { type: 'line', interpolate: 'step-after', strokeWidth: 1.2 }, encoding: { x: { ...x, field: 's' }, y: { field: 'value', type: 'quantitative', title: 'ops/s (100 ms buckets)' }, color: { field: 'kind', type: 'nominal', title: null, scale: { domain: ['ok ops/s', 'failed ops/s'], range: ['#4c78a8', '#e45756'] } } } },
+        ...(f.injectedAtMs === null ? [] : [{ data: { values: [{ at: f.injectedAtMs / 1000 }] }, mark: { type: 'rule', strokeDash: [4, 3], color: '#000' }, encoding: { x: { ...x, field: 'at' } } }]),
+      ],
+    };
+  });
+  if (panels.length === 0) return null;
+  return frame('Ops under failure', [label, 'shaded: the failure window; dashed: the fault injected'], { vconcat: panels, resolve: { scale: { color: 'shared' } } });
+}
+
+/** Throughput runs: successful ops/s and the p99 of each second, one line per target. */
+export function throughputChart(entries: readonly ResultEntry[], label: string): TopLevelSpec | null {
+  const values = entries.filter((e) => e.load != null).flatMap((e) => {
+    const load = e.load as NonNullable<ResultEntry['load']>;
+    return load.series.map((s) => ({ target: e.target.name, s: (s.t - load.record.startMs) / 1000, ops: s.ops, p99: s.p99Us === null ? null : s.p99Us / 1000 }));
+  });
+  if (values.length === 0) return null;
+  const x = { field: 's', type: 'quantitative', title: 'seconds into the measured part' };
+  const color = { field: 'target', type: 'nominal', title: null };
+  return frame('Throughput per second', [label, 'ops/s and p99 of each second (latency view as in the table)'], {
+    data: { values },
+    vconcat: [
+      { width: WIDTH, height: 160, mark: { type: 'line', point: { size: 16 } }, encoding: { x, y: { field: 'ops', type: 'quantitative', title: 'ops/s' }, color } },
+      { width: WIDTH, height: 160, mark: { type: 'line', point: { size: 16 } }, encoding: { x, y: { field: 'p99', type: 'quantitative', title: 'p99 (ms), log', scale: { type: 'log' } }, color } },
+    ],
+  });
+}
+
+/** Percentile curves of a combination: GET and SET per target (latency and fault runs), GET per view (throughput runs). */
+function curvesOf(entries: readonly ResultEntry[]): Curve[] {
+  const curves: Curve[] = [];
+  for (const e of entries) {
+    const record = e.load?.record;
+    if (record != null) {
+      if (record.histograms.getIntended !== null) curves.push({ series: `${e.target.name} GET from intended send`, histogram: record.histograms.getIntended });
+      curves.push({ series: `${e.target.name} GET service time`, histogram: record.histograms.get });
+      continue;
+    }
+    if (e.ops.get.histogram !== undefined) curves.push({ series: `${e.target.name} GET`, histogram: e.ops.get.histogram });
+    if (e.ops.set.histogram !== undefined) curves.push({ series: `${e.target.name} SET`, histogram: e.ops.set.histogram });
+  }
+  return curves;
+}
+
+function percentRows(entries: readonly ResultEntry[]): { target: string; percent: number; lower: number | null; upper: number | null }[] {
+  return entries.flatMap((e) => {
+    const s = e.load != null ? { percent: e.load.throughput.percent, lower: e.load.throughput.percentLower, upper: e.load.throughput.percentUpper } : { percent: e.stats.percent, lower: e.stats.percentLower, upper: e.stats.percentUpper };
+    return s.percent === null ? [] : [{ target: e.target.name, percent: s.percent, lower: s.lower, upper: s.upper }];
+  });
+}
+
+/** Sweep charts of one scenario: for each parameter with several values, Mean against it for each setting of the others. */
+function sweeps(groups: readonly { scenario: ResultEntry['scenario']; entries: ResultEntry[] }[], scenario: string): { title: string; key: string; spec: TopLevelSpec }[] {
+  const mine = groups.filter((g) => g.scenario.name === scenario && !g.entries.some((e) => e.fault != null));
+  const keys = [...new Set(mine.flatMap((g) => Object.keys(g.scenario.params)))];
+  const throughput = mine.some((g) => g.entries.some((e) => e.load != null));
+  const all = mine.flatMap((g) => g.entries);
+  const unit = chooseTimeUnit(all);
+  const out: { title: string; key: string; spec: TopLevelSpec }[] = [];
+  for (const key of keys) {
+    if (new Set(mine.map((g) => g.scenario.params[key])).size < 2) continue;
+    const slices = new Map<string, ResultEntry[]>();
+    for (const g of mine) {
+      const { [key]: _swept, ...others } = g.scenario.params;
+      const id = describeParams(others);
+      slices.set(id, [...(slices.get(id) ?? []), ...g.entries]);
+    }
+    for (const [others, entries] of slices) {
+      const rows = entries.flatMap((e) => {
+        const x = e.scenario.params[key];
+        if (x === undefined) return [];
+        const m = throughput ? e.load?.throughput.mean ?? null : e.stats.meanMs === null ? null : e.stats.meanMs * unit.perMs;
+        const err = throughput ? e.load?.throughput.error ?? 0 : (e.stats.errorMs ?? 0) * unit.perMs;
+        return m === null ? [] : [{ x, target: e.target.name, mean: m, lo: m - err, hi: m + err }];
+      });
+      const title = `${throughput ? 'Ops/s' : 'Mean'} against ${key}${others === '' ? '' : ` (${others})`}`;
+      const spec = sweepChart(rows, key, throughput ? 'ops/s, higher is better' : `Mean (${unit.name}), lower is better`, title, `scenario ${scenario}`);
+      if (spec !== null) out.push({ title, key: `${key}${others === '' ? '' : `-${others}`}`, spec });
+    }
+  }
+  return out;
+}
+
+/** Every chart of a results document, in report order: per combination, then each scenario's sweeps. */
+export function buildCharts(doc: ResultsDocument): Chart[] {
+  const charts: Chart[] = [];
+  const used = new Set<string>();
+  const add = (group: string, name: string, title: string, spec: TopLevelSpec | null): void => {
+    if (spec === null) return;
+    let file = `chart-${slug(name)}.svg`;
+    for (let n = 2; used.has(file); n++) file = `chart-${slug(name)}-${n}.svg`;
+    used.add(file);
+    charts.push({ file, title, group, spec });
+  };
+  const groups = groupEntries(doc);
+  for (const scenario of doc.scenarios) {
+    for (const g of groups.filter((x) => x.scenario.name === scenario.name)) {
+      const label = `${scenario.name} ${describeParams(g.scenario.params)}`;
+      const name = `${scenario.name}-${Object.values(g.scenario.params).join('-')}`;
+      if (g.entries.some((e) => e.load != null)) {
+        add(g.key, `${name}-throughput`, `Throughput per second, ${label}`, throughputChart(g.entries, label));
+        add(g.key, `${name}-percent`, `Ops/s Percent with its interval, ${label}`, percentChart(percentRows(g.entries), 'Ops/s Percent', label, 'higher is better'));
+      } else if (g.entries.some((e) => e.fault != null)) {
+        add(g.key, `${name}-fault`, `Ops under failure, ${label}`, faultChart(g.entries, label));
+      } else {
+        add(g.key, `${name}-iterations`, `Iteration times per target, ${label}`, distributionChart(g.entries, label));
+        add(g.key, `${name}-percent`, `Percent with its interval, ${label}`, percentChart(percentRows(g.entries), 'Percent', label, 'lower is faster'));
+      }
+      add(g.key, `${name}-latency`, `Op latency percentiles, ${label}`, percentileChart(curvesOf(g.entries), label));
+    }
+    for (const s of sweeps(groups, scenario.name)) add(`sweep:${scenario.name}`, `${scenario.name}-sweep-${s.key}`, s.title, s.spec);
+  }
+  return charts;
+}
