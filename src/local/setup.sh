@@ -2,6 +2,8 @@
 # Installs what cachebench needs on a Debian/Ubuntu machine with Node >= 20:
 # Debian's redis-server, redis-tools, nutcracker and util-linux's setpriv (when missing), the npm
 # packages, the build. setpriv --pdeathsig makes the servers of a run die with cachebench.
+# Also Debian's chromium and fonts-liberation, for the test that opens report.html in a real
+# headless browser (CACHEBENCH_CHROMIUM names another Chromium or Chrome binary instead).
 # Idempotent: quick when everything is already there.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -11,9 +13,14 @@ command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 { command -v redis-cli >/dev/null 2>&1 && command -v redis-benchmark >/dev/null 2>&1; } || need+=(redis-tools)
 command -v nutcracker >/dev/null 2>&1 || need+=(nutcracker)
 { command -v setpriv >/dev/null 2>&1 && command -v taskset >/dev/null 2>&1; } || need+=(util-linux)
+browser=()
+if [ -z "${CACHEBENCH_CHROMIUM:-}" ]; then
+  command -v chromium >/dev/null 2>&1 || browser+=(chromium)
+  [ -d /usr/share/fonts/truetype/liberation ] || browser+=(fonts-liberation)
+fi
 
-if [ ${#need[@]} -gt 0 ]; then
-  echo "setup: installing Debian packages: ${need[*]}" >&2
+if [ $((${#need[@]} + ${#browser[@]})) -gt 0 ]; then
+  echo "setup: installing Debian packages: ${need[*]} ${browser[*]}" >&2
   if [ "$(id -u)" -eq 0 ]; then
     as_root=()
   elif command -v sudo >/dev/null 2>&1; then
@@ -34,7 +41,14 @@ if [ ${#need[@]} -gt 0 ]; then
     "${as_root[@]}" chmod +x /usr/sbin/policy-rc.d
     trap '"${as_root[@]}" rm -f /usr/sbin/policy-rc.d' EXIT
   fi
-  "${as_root[@]}" apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  if [ ${#need[@]} -gt 0 ]; then
+    "${as_root[@]}" apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  fi
+  # The browser only serves the report.html test: where the distribution has no chromium package (Ubuntu ships it as
+  # a snap), say so and go on.
+  if [ ${#browser[@]} -gt 0 ] && ! "${as_root[@]}" apt-get install -y -qq --no-install-recommends "${browser[@]}" >/dev/null; then
+    echo "setup: warning: could not install ${browser[*]}; the report.html browser test needs it. Fix: install Chromium or Chrome and set CACHEBENCH_CHROMIUM=/path/to/it" >&2
+  fi
 fi
 
 node_major=$(node -p 'process.versions.node.split(".")[0]')

@@ -18,6 +18,9 @@ export interface PageReport {
   readonly requests: readonly string[];
 }
 
+/** The browser: CACHEBENCH_CHROMIUM, or Debian's `chromium` on the PATH. */
+const BINARY = process.env.CACHEBENCH_CHROMIUM ?? 'chromium';
+
 interface Message { id?: number; method?: string; params?: Record<string, unknown>; result?: Record<string, unknown>; error?: { message: string }; sessionId?: string }
 
 export class Browser {
@@ -28,6 +31,7 @@ export class Browser {
   #nextId = 1;
   #buffer = '';
   #exited = false;
+  #why = 'chromium exited';
 
   private constructor(child: ChildProcess, profile: string) {
     this.#child = child;
@@ -50,17 +54,22 @@ export class Browser {
         }
       }
     });
-    child.on('exit', () => {
+    const gone = (why: string): void => {
       this.#exited = true;
-      for (const w of this.#pending.values()) w.reject(new Error('chromium exited'));
+      this.#why = why;
+      for (const w of this.#pending.values()) w.reject(new Error(why));
       this.#pending.clear();
-    });
+    };
+    child.on('exit', (code, signal) => gone(`chromium exited (${signal ?? code})`));
+    // A write to a browser that never started or already left: the pending calls are rejected by 'exit' or 'error'.
+    (child.stdio[3] as Writable).on('error', (error: Error) => gone(`chromium's pipe closed (${error.message})`));
+    child.on('error', (error: NodeJS.ErrnoException) => gone(`cannot start ${BINARY} (${error.code ?? error.message}). Fix: bash src/local/setup.sh installs Debian's chromium, or set CACHEBENCH_CHROMIUM to a Chromium or Chrome binary`));
   }
 
   /** Starts headless Chromium with a fresh profile folder (removed by close()). */
   static launch(): Browser {
     const profile = mkdtempSync(join(tmpdir(), 'cachebench-chromium-'));
-    const child = spawn('chromium', [
+    const child = spawn(BINARY, [
       '--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--no-default-browser-check', '--disable-extensions',
       '--disable-background-networking', '--disable-component-update', '--disable-sync', '--mute-audio', '--hide-scrollbars',
       `--user-data-dir=${profile}`, '--remote-debugging-pipe', 'about:blank',
@@ -73,7 +82,7 @@ export class Browser {
   }
 
   send(method: string, params: Record<string, unknown> = {}, sessionId?: string): Promise<Record<string, unknown>> {
-    if (this.#exited) return Promise.reject(new Error('chromium exited'));
+    if (this.#exited) return Promise.reject(new Error(this.#why));
     const id = this.#nextId++;
     const promise = new Promise<Record<string, unknown>>((resolve, reject) => {
       const timer = setTimeout(() => {

@@ -44,8 +44,18 @@ describe('in-run gate: run --baseline X --fail-if-slower', () => {
     assert.match(row, /\| B \|/);
     const written = readFileSync(summary, 'utf8');
     assert.ok(written.startsWith('# earlier step\n'));
+    // The step summary: the run's compact table, then the gate's verdict, then where the report and charts are.
+    const doc = JSON.parse(readFileSync(resultsPath(result.stdout), 'utf8')) as ResultsDocument;
+    assert.match(written, new RegExp(`## cachebench ${doc.runId}`));
+    assert.match(written, /\| Target +\| +Mean \|.*\| Checks +\|/);
+    assert.match(written, /\| B +\|.*\| ok +\|/);
+    assert.match(written, /### Regression gate/);
     assert.match(written, /cachebench gate: each target vs A in the same rounds/);
     assert.ok(written.includes(row));
+    assert.ok(written.indexOf('| Target') < written.indexOf('### Regression gate'));
+    assert.match(written, /report\.html.*self-contained/);
+    assert.match(written, /chart-default-.*-iterations\.svg/);
+    assert.equal(written.split('cachebench gate:').length, 2, 'the gate table is in the summary once');
   });
 
   it('a target behind a proxy that delays every reply by 1 ms is Slower, exit 1', async () => {

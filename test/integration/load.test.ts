@@ -218,10 +218,14 @@ describe('throughput runs against a standalone server', () => {
       assert.equal(e.baseline, false);
       assert.equal(loadOf(e).throughput.percent, null);
     }
-    // `cachebench report` renders the merged results again without running anything: the same report.md and CSV.
+    // `cachebench report` renders the merged results again without running anything: the same report.md, report.html,
+    // charts and CSV.
     const again = await runCli(['report', join(cwd, 'merged', 'results.json'), '--out', join(cwd, 'again')], { timeoutMs: 30_000 });
     assert.equal(again.code, 0, again.stderr);
-    for (const name of ['report.md', 'results.csv', 'results.json']) {
+    const charts = readdirSync(join(cwd, 'merged')).filter((f) => f.startsWith('chart-')).sort();
+    assert.ok(charts.some((f) => f.endsWith('-throughput.svg')) && charts.some((f) => f.endsWith('-latency.svg')), charts.join(', '));
+    assert.deepEqual(readdirSync(join(cwd, 'again', doc.runId)).filter((f) => f.startsWith('chart-')).sort(), charts);
+    for (const name of ['report.md', 'report.html', 'results.csv', 'results.json', ...charts]) {
       assert.equal(readFileSync(join(cwd, 'again', doc.runId, name), 'utf8'), readFileSync(join(cwd, 'merged', name), 'utf8'), name);
     }
     const missing = await runCli(['report', join(cwd, 'nothing-here.json')], { timeoutMs: 30_000 });

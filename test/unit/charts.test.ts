@@ -1,0 +1,159 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { OpHistogram } from '../../src/measure/histogram.js';
+import { buildCharts, renderHtml, renderStepSummary, renderSvg, type ResultEntry, type ResultsDocument } from '../../src/report/index.js';
+import { distributionChart, percentileChart } from '../../src/report/charts.js';
+import { githubRunUrl } from '../../src/report/step-summary.js';
+import { isolateIds } from '../../src/report/html.js';
+import { fakeEntry } from '../helpers/entries.js';
+
+/** The data rows of a layer (or of the spec) whose rows have `field`. */
+function rowsWith(spec: unknown, field: string): Record<string, unknown>[] {
+  const found: Record<string, unknown>[] = [];
+  const walk = (node: unknown): void => {
+    if (Array.isArray(node)) return node.forEach(walk);
+    if (node === null || typeof node !== 'object') return;
+    const values = (node as { data?: { values?: unknown } }).data?.values;
+    if (Array.isArray(values) && values.length > 0 && field in (values[0] as object)) found.push(...(values as Record<string, unknown>[]));
+    for (const v of Object.values(node)) walk(v);
+  };
+  walk(spec);
+  return found;
+}
+
+function doc(results: ResultEntry[]): ResultsDocument {
+  const scenarios = [...new Set(results.map((e) => e.scenario.name))].map((name) => ({ name, file: null, description: '', settings: {} }));
+  return {
+    schemaVersion: 1, runId: 'r1', startedAt: '', finishedAt: '', aborted: false, seed: 1, cases: [], baseline: { rule: 'fastest', name: null }, scenarios, results,
+    environment: { tool: 'cachebench', toolVersion: '0', node: '', os: '', cpu: '', cpuCount: 2, memoryGiB: 1, placement: null, loadAverage: { before: [], after: [] }, targets: [] },
+  } as unknown as ResultsDocument;
+}
+
+const withStats = (e: ResultEntry, meanMs: number, errorMs: number, percent: number | null, lower: number | null = null, upper: number | null = null): ResultEntry =>
+  ({ ...e, stats: { ...e.stats, meanMs, errorMs, percent, percentLower: lower, percentUpper: upper } }) as ResultEntry;
+
+describe('charts: specs built from results', () => {
+  it('percentile curves: the value at p90, p99, p99.9 and p99.99 agrees with the nearest-rank percentile of the recorded values (HDR: 3 digits), and a curve ends where the histogram runs out of resolution', () => {
+    const h = new OpHistogram();
+    const values: number[] = [];
+    // 20,000 latencies from 1 µs to 20 ms, a long tail on purpose: 1 µs × i^1.5 scaled.
+    for (let i = 1; i <= 20_000; i++) values.push(Math.round(1000 + 19_999_000 * (i / 20_000) ** 3));
+    for (const v of values) h.record(v);
+    const sorted = [...values].sort((a, b) => a - b);
+    const nearestRank = (p: number): number => sorted[Math.ceil((p / 100) * sorted.length) - 1] as number;
+    const spec = percentileChart([{ series: 'A GET', histogram: h.encode() }], 'label');
+    assert.ok(spec);
+    const rows = rowsWith(spec, 'nines');
+    for (const [nines, p] of [[1, 90], [2, 99], [3, 99.9], [4, 99.99]] as const) {
+      const row = rows.find((r) => Math.abs((r['nines'] as number) - nines) < 1e-9);
+      assert.ok(row, `no point at ${nines} nines`);
+      const reference = nearestRank(p) / 1e6;
+      assert.ok(Math.abs((row['ms'] as number) - reference) <= reference * 0.001, `p${p}: ${row['ms']} ms vs ${reference} ms`);
+    }
+    assert.equal(Math.max(...rows.map((r) => r['nines'] as number)), 4);
+    // 500 values: 1/500 is the finest step, log10(500) = 2.7 nines.
+    const small = new OpHistogram();
+    for (let i = 1; i <= 500; i++) small.record(i * 1000);
+    const smallRows = rowsWith(percentileChart([{ series: 'B', histogram: small.encode() }], 'label'), 'nines');
+    assert.ok(Math.abs(Math.max(...smallRows.map((r) => r['nines'] as number)) - Math.log10(500)) < 1e-9);
+    assert.equal(percentileChart([{ series: 'empty', histogram: new OpHistogram().encode() }], 'label'), null, 'no chart without data');
+  });
+
+  it('iteration distribution: outliers are the samples above Tukey\'s fence (Q3 + 1.5 IQR, type-7 quartiles), computed here by hand; the box spans the kept samples', () => {
+    // sorted 10, 10.5, …, 13, 40: Q1 = 10.875, Q3 = 12.625, fence = 12.625 + 1.5 × 1.75 = 15.25 → only 40 is out.
+    const e = withStats(fakeEntry('s', 'A', { R: 1 }, [12, 10, 13, 40, 10.5, 11.5, 11, 12.5]), 11.5, 1, 100);
+    const spec = distributionChart([e], 'label');
+    const points = rowsWith(spec, 'jitter');
+    assert.deepEqual(points.filter((p) => p['kind'] !== 'iteration').map((p) => p['value']), [40]);
+    assert.equal(points.length, 8);
+    const box = rowsWith(spec, 'q1')[0];
+    assert.ok(box);
+    assert.equal(box['low'], 10);
+    assert.equal(box['high'], 13);
+    assert.equal(box['median'], 11.5);
+    assert.equal(box['q1'], 10.75); // kept 10 … 13 (7 values): h = 1.5 → 10.5 + 0.5 × 0.5
+    assert.equal(box['q3'], 12.25); // h = 4.5 → 12 + 0.5 × 0.5
+  });
+
+  it('a payload sweep gets one chart of Mean against PAYLOAD_BYTES with a line per target (log axis over 100×), and no sweep without a second value', () => {
+    const entries: ResultEntry[] = [];
+    for (const [bytes, a, b] of [[100, 1, 2], [1000, 1.5, 2.5], [10_000, 4, 6]] as const) {
+      entries.push(withStats(fakeEntry('sweep', 'A', { READ_RATIO: 5, PAYLOAD_BYTES: bytes }, [a, a]), a, 0.1, 100));
+      entries.push(withStats(fakeEntry('sweep', 'B', { READ_RATIO: 5, PAYLOAD_BYTES: bytes }, [b, b]), b, 0.2, (100 * b) / a));
+    }
+    const charts = buildCharts(doc(entries));
+    const sweeps = charts.filter((c) => c.group === 'sweep:sweep');
+    assert.equal(sweeps.length, 1);
+    const rows = rowsWith(sweeps[0]?.spec, 'mean');
+    assert.deepEqual(rows.map((r) => [r['x'], r['target'], r['mean']]), [[100, 'A', 1], [100, 'B', 2], [1000, 'A', 1.5], [1000, 'B', 2.5], [10_000, 'A', 4], [10_000, 'B', 6]]);
+    assert.deepEqual(rows.map((r) => Number(((r['hi'] as number) - (r['lo'] as number)).toFixed(6))), [0.2, 0.4, 0.2, 0.4, 0.2, 0.4]);
+    assert.match(JSON.stringify(sweeps[0]?.spec), /"type":"log"/);
+    // Per combination: the distribution and the Percent chart (no histograms in these entries: no percentile curves).
+    assert.equal(charts.filter((c) => c.file.endsWith('-iterations.svg')).length, 3);
+    assert.equal(charts.filter((c) => c.file.endsWith('-latency.svg')).length, 0);
+    assert.equal(new Set(charts.map((c) => c.file)).size, charts.length, 'file names are unique');
+    const single = buildCharts(doc(entries.filter((e) => e.scenario.params['PAYLOAD_BYTES'] === 100)));
+    assert.equal(single.filter((c) => c.group.startsWith('sweep:')).length, 0);
+  });
+
+  it('renders to SVG headless with no vega warning, the same SVG every time', async () => {
+    const h = new OpHistogram();
+    for (let i = 1; i <= 1000; i++) h.record(i * 5000);
+    const a = { ...withStats(fakeEntry('s', 'A', { R: 1 }, [1, 1.1, 1.2, 0.9, 1]), 1, 0.1, 100), ops: { set: { count: 1000, errors: 0, histogram: h.encode() }, get: { count: 1000, errors: 0, histogram: h.encode() } } } as ResultEntry;
+    const b = withStats(fakeEntry('s', 'B', { R: 1 }, [2, 2.1, 2.2, 1.9, 2]), 2, 0.1, 200, 180, 220);
+    const charts = buildCharts(doc([a, b]));
+    assert.deepEqual(charts.map((c) => c.file.replace(/^chart-s-1-/, '')), ['iterations.svg', 'percent.svg', 'latency.svg']);
+    for (const chart of charts) {
+      const first = await renderSvg(chart);
+      assert.deepEqual(first.warnings, [], chart.file);
+      assert.match(first.svg, /^<svg [^>]*viewBox="0 0 \d+ \d+"/);
+      assert.equal((await renderSvg(chart)).svg, first.svg, `${chart.file} differs between renders`);
+    }
+  });
+});
+
+describe('report.html', () => {
+  it('keeps the details it writes, shows any other HTML in a result as text, drops the mermaid block and inlines each chart with its own ids', () => {
+    const md = [
+      '# t', '', '- A: 3× ERR <script>alert(1)</script> <img src=http://x/y.png>', '',
+      '```mermaid', 'xychart-beta', '```', '', '![A chart](chart-a.svg)', '', '![Another](chart-b.svg)', '',
+      '<details><summary>More <b>x</b></summary>', '', '| K | V |', '|---|---|', '| a | 1 |', '', '</details>', '',
+    ].join('\n');
+    const svg = '<svg viewBox="0 0 10 10"><defs><clipPath id="clip1"><rect/></clipPath></defs><g clip-path="url(#clip1)"></g></svg>';
+    const html = renderHtml(md, new Map([['chart-a.svg', svg], ['chart-b.svg', svg]]), 'T <x>');
+    assert.ok(!html.includes('<script>') && html.includes('&lt;script&gt;'));
+    assert.ok(!html.includes('<img') && !html.includes('http://x/y.png"'));
+    assert.ok(!html.includes('xychart-beta'));
+    assert.ok(html.includes('<details><summary>More &lt;b&gt;x&lt;/b&gt;</summary>') && html.includes('</details>'));
+    assert.match(html, /<div class="table"><table>/);
+    assert.ok(html.includes('<title>T &lt;x&gt;</title>'));
+    assert.ok(html.includes('id="chart1-clip1"') && html.includes('url(#chart1-clip1)') && html.includes('id="chart2-clip1"') && html.includes('url(#chart2-clip1)'));
+    assert.equal((html.match(/<figure class="chart"/g) ?? []).length, 2);
+    assert.match(html, /Content-Security-Policy" content="default-src 'none'/);
+    assert.equal(isolateIds('<use href="#a"/><g id="a">', 'p'), '<use href="#p-a"/><g id="p-a">');
+    // A chart report.md names but nobody rendered is said, not silently dropped.
+    assert.match(renderHtml('![Lost](chart-lost.svg)', new Map(), 't'), /\[chart not rendered: Lost\]/);
+  });
+});
+
+describe('CI step summary', () => {
+  it('has each combination\'s compact table, what failed, the gate verdict and the charts linked to the run\'s artifacts', () => {
+    const a = withStats(fakeEntry('s', 'A', { R: 1 }, [1, 1]), 1, 0.1, 100);
+    const b = { ...withStats(fakeEntry('s', 'B', { R: 1 }, [2, 2]), 2, 0.1, 200, 180, 220), verification: { reads: 10, verified: 7, missing: 3, mismatched: 0 } } as ResultEntry;
+    const d = doc([a, b]);
+    const charts = buildCharts(d);
+    const url = githubRunUrl({ GITHUB_SERVER_URL: 'https://github.com', GITHUB_REPOSITORY: 'o/r', GITHUB_RUN_ID: '42' });
+    assert.equal(url, 'https://github.com/o/r/actions/runs/42#artifacts');
+    assert.equal(githubRunUrl({}), null);
+    const text = renderStepSummary(d, { charts, reportDir: 'results/r1', gate: '| gate | row |\n', artifactsUrl: url });
+    assert.match(text, /^## cachebench r1/);
+    assert.match(text, /\| Target +\| +Mean \|/);
+    assert.match(text, /\| A +\|/);
+    assert.match(text, /\| B +\|.*3 missing/);
+    assert.match(text, /- \*\*B: 3 missing reads\*\*/);
+    assert.match(text, /### Regression gate\n\n\| gate \| row \|/);
+    for (const c of charts) assert.ok(text.includes(`[\`${c.file}\`](${url})`), c.file);
+    const local = renderStepSummary(d, { charts, reportDir: 'results/r1', artifactsUrl: null });
+    assert.ok(!local.includes('Regression gate') && !local.includes('](') && local.includes('`results/r1`'));
+  });
+});
