@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { findFreePorts } from '../../src/local/index.js';
@@ -129,7 +129,9 @@ describe('credentials', () => {
     });
     assert.equal(result.code, 0, result.stderr);
     const dir = /Report: (.*)report\.md/.exec(result.stdout)?.[1] ?? '';
-    for (const text of [result.stdout, result.stderr, ...['report.md', 'results.csv', 'results.json'].map((f) => readFileSync(join(dir, f), 'utf8'))]) {
+    // Every file of the run folder: report.md, report.html, each chart, CSV and JSON.
+    assert.ok(readdirSync(dir).includes('report.html'));
+    for (const text of [result.stdout, result.stderr, ...readdirSync(dir).map((f) => readFileSync(join(dir, f), 'utf8'))]) {
       assert.ok(!text.includes('hunter2'), 'password leaked');
     }
     const doc = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as ResultsDocument;

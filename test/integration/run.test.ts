@@ -87,7 +87,11 @@ describe('the seed experiment through the CLI', () => {
     assert.equal(doc.scenarios[0]?.settings.MIN_ITERATIONS?.source, 'flag --min-iterations');
 
     // The three files and the console show the same table.
-    assert.deepEqual(readdirSync(dir).sort(), ['report.md', 'results.csv', 'results.json']);
+    // The run folder: the report in markdown and HTML, the charts report.md names, CSV and JSON; nothing else.
+    const charts = ['chart-default-100-10-20000-iterations.svg', 'chart-default-100-10-20000-percent.svg', 'chart-default-100-10-20000-latency.svg'];
+    assert.deepEqual(readdirSync(dir).sort(), [...charts, 'report.html', 'report.md', 'results.csv', 'results.json'].sort());
+    const markdown = readFileSync(join(dir, 'report.md'), 'utf8');
+    for (const chart of charts) assert.ok(markdown.includes(`](${chart})`), `${chart} is not embedded in report.md`);
     const csv = readFileSync(join(dir, 'results.csv'), 'utf8').trim().split('\n');
     assert.equal(csv[0], [...CSV_COLUMNS.map((c) => c.id), 'run_id'].join(','));
     assert.equal(csv.length, 3);
