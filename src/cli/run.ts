@@ -53,7 +53,9 @@ async function publish(validated: ValidatedRun, doc: ResultsDocument, aborted: b
   const rendered = await renderResultFiles(doc, gateTable !== undefined ? { appendix: `\n## Regression gate\n\n${gateTable}` } : {});
   writeRendered(outputs.dir, rendered, ALL_FILES, unwritten);
   const report = join(outputs.dir, RESULT_FILES.report);
-  if (!unwritten.some((u) => u.startsWith(report))) print(`Report: ${join(outputs.shownDir, RESULT_FILES.report)} (and ${RESULT_FILES.html}, ${rendered.charts.length} chart${rendered.charts.length === 1 ? '' : 's'})\n`);
+  const html = join(outputs.dir, RESULT_FILES.html);
+  const also = unwritten.some((u) => u.startsWith(html)) ? '' : ` (and ${RESULT_FILES.html}, ${rendered.charts.length} chart${rendered.charts.length === 1 ? '' : 's'})`;
+  if (!unwritten.some((u) => u.startsWith(report))) print(`Report: ${join(outputs.shownDir, RESULT_FILES.report)}${also}\n`);
   for (const e of outputs.exports) if (tryWrite(e.file, renderExport(e.format, doc), unwritten)) say(`cachebench: wrote ${e.file}\n`);
   if (gate !== undefined) publishComparison(gate, unwritten, false);
   writeStepSummary(doc, rendered, outputs.shownDir, unwritten, gateTable);

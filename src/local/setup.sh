@@ -19,35 +19,51 @@ if [ -z "${CACHEBENCH_CHROMIUM:-}" ]; then
   [ -d /usr/share/fonts/truetype/liberation ] || browser+=(fonts-liberation)
 fi
 
+browser_missing() {
+  echo "setup: warning: could not install ${browser[*]} ($1); only the report.html browser test needs it. Fix: install Chromium or Chrome and set CACHEBENCH_CHROMIUM=/path/to/it" >&2
+  browser=()
+}
+
 if [ $((${#need[@]} + ${#browser[@]})) -gt 0 ]; then
   echo "setup: installing Debian packages: ${need[*]} ${browser[*]}" >&2
+  can_install=yes
   if [ "$(id -u)" -eq 0 ]; then
     as_root=()
   elif command -v sudo >/dev/null 2>&1; then
     as_root=(sudo)
   else
-    echo "setup: error: need root or sudo to install ${need[*]}. Fix: run 'apt-get install ${need[*]}' as root, then run this again." >&2
-    exit 2
+    can_install="no root or sudo"
   fi
-  if ! command -v apt-get >/dev/null 2>&1; then
-    echo "setup: error: apt-get not found. Fix: install ${need[*]} with your system's package manager, then run this again." >&2
-    exit 2
-  fi
-  export DEBIAN_FRONTEND=noninteractive
-  "${as_root[@]}" apt-get update -qq
-  # policy-rc.d 101: do not start the packaged redis service on port 6379; cachebench starts its own servers.
-  if [ ! -e /usr/sbin/policy-rc.d ]; then
-    printf '#!/bin/sh\nexit 101\n' | "${as_root[@]}" tee /usr/sbin/policy-rc.d >/dev/null
-    "${as_root[@]}" chmod +x /usr/sbin/policy-rc.d
-    trap '"${as_root[@]}" rm -f /usr/sbin/policy-rc.d' EXIT
-  fi
-  if [ ${#need[@]} -gt 0 ]; then
-    "${as_root[@]}" apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-  fi
-  # The browser only serves the report.html test: where the distribution has no chromium package (Ubuntu ships it as
-  # a snap), say so and go on.
-  if [ ${#browser[@]} -gt 0 ] && ! "${as_root[@]}" apt-get install -y -qq --no-install-recommends "${browser[@]}" >/dev/null; then
-    echo "setup: warning: could not install ${browser[*]}; the report.html browser test needs it. Fix: install Chromium or Chrome and set CACHEBENCH_CHROMIUM=/path/to/it" >&2
+  command -v apt-get >/dev/null 2>&1 || can_install="no apt-get"
+  if [ "$can_install" != yes ]; then
+    if [ ${#need[@]} -gt 0 ]; then
+      echo "setup: error: cannot install ${need[*]} (${can_install}). Fix: install ${need[*]} as root with your system's package manager, then run this again." >&2
+      exit 2
+    fi
+    browser_missing "$can_install"
+  else
+    export DEBIAN_FRONTEND=noninteractive
+    if ! "${as_root[@]}" apt-get update -qq; then
+      if [ ${#need[@]} -gt 0 ]; then
+        echo "setup: error: apt-get update failed. Fix: repair the package sources, then run this again." >&2
+        exit 2
+      fi
+      browser_missing "apt-get update failed"
+    fi
+    # policy-rc.d 101: do not start the packaged redis service on port 6379; cachebench starts its own servers.
+    if [ ${#need[@]} -gt 0 ] && [ ! -e /usr/sbin/policy-rc.d ]; then
+      printf '#!/bin/sh\nexit 101\n' | "${as_root[@]}" tee /usr/sbin/policy-rc.d >/dev/null
+      "${as_root[@]}" chmod +x /usr/sbin/policy-rc.d
+      trap '"${as_root[@]}" rm -f /usr/sbin/policy-rc.d' EXIT
+    fi
+    if [ ${#need[@]} -gt 0 ]; then
+      "${as_root[@]}" apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+    fi
+    # The browser only serves the report.html test: where the distribution has no chromium package (Ubuntu ships it
+    # as a snap), say so and go on.
+    if [ ${#browser[@]} -gt 0 ] && ! "${as_root[@]}" apt-get install -y -qq --no-install-recommends "${browser[@]}" >/dev/null; then
+      browser_missing "apt-get install failed"
+    fi
   fi
 fi
 

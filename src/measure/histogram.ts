@@ -67,6 +67,11 @@ export class OpHistogram {
     return this.#histogram.totalCount;
   }
 
+  /** The largest value recorded (ns); 0 when empty. */
+  get max(): number {
+    return this.#histogram.maxValue;
+  }
+
   /** Percentiles; `keep`: also the encoded histogram (OpStats.histogram). */
   summarize(errors: number, keep = false): OpStats {
     const h = this.#histogram;

@@ -2,6 +2,7 @@ import type { TopLevelSpec } from 'vega-lite';
 import { OpHistogram } from '../measure/histogram.js';
 import { removeUpperOutliers } from '../stats/index.js';
 import { chooseTimeUnit, formatNumber } from './columns.js';
+import { shardLabel } from './load.js';
 import { groupEntries, type ResultEntry, type ResultsDocument } from './model.js';
 import { describeParams } from './table.js';
 
@@ -45,6 +46,18 @@ function frame(title: string, subtitle: readonly string[], body: Record<string, 
 }
 
 const slug = (text: string): string => text.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 80);
+
+/**
+ * The entries a combination's charts draw: one per target. A merged document holds each target's total first, then
+ * every input's own row under the same name: the charts show the total (the table shows each input).
+ */
+export function chartEntries(entries: readonly ResultEntry[]): ResultEntry[] {
+  const seen = new Set<string>();
+  return entries.filter((e) => !seen.has(e.target.name) && seen.add(e.target.name) !== undefined);
+}
+
+/** A target's name in a chart: as in the table, e.g. `REDIS (3 shards merged)`. */
+const seriesName = (e: ResultEntry): string => `${e.target.name}${shardLabel(e)}`;
 
 /** Jitter in [-1, 1) from an index, the same for every render (a report must not change between renders). */
 const jitter = (i: number): number => (((i * 2654435761) >>> 0) % 1000) / 500 - 1;
@@ -116,7 +129,8 @@ export function percentileChart(curves: readonly Curve[], label: string): TopLev
     for (let i = 0; ; i++) {
       const nines = Math.min(i * NINES_STEP, last);
       const percentile = 100 * (1 - 10 ** -nines);
-      values.push({ series: c.series, nines, percentile: Number(percentile.toFixed(4)), ms: Math.max(h.valueAt(percentile), 1) / 1e6 });
+      // A percentile is the upper edge of its HDR bucket: never above the largest value recorded (the Max column).
+      values.push({ series: c.series, nines, percentile: Number(percentile.toFixed(4)), ms: Math.max(Math.min(h.valueAt(percentile), h.max), 1) / 1e6 });
       if (nines >= last) break;
     }
   }
@@ -133,7 +147,7 @@ export function percentileChart(curves: readonly Curve[], label: string): TopLev
         axis: { values: [0, 1, 2, 3, 4], labelExpr: "['p0', 'p90', 'p99', 'p99.9', 'p99.99'][datum.value]" },
       },
       y: { field: 'ms', type: 'quantitative', title: 'latency (ms)', scale: { type: 'log' } },
-      color: { field: 'series', type: 'nominal', title: null, sort: curves.map((c) => c.series) },
+      color: { field: 'series', type: 'nominal', title: null, sort: curves.map((c) => c.series), legend: { columns: 1, labelLimit: 400 } },
     },
   });
 }
@@ -182,11 +196,14 @@ export function faultChart(entries: readonly ResultEntry[], label: string): TopL
     const f = e.fault as NonNullable<ResultEntry['fault']>;
     const t = f.timeline;
     const perSec = 1000 / t.bucketMs;
-    const ops = t.ok.flatMap((ok, i) => [
+    const endS = (t.ok.length * t.bucketMs) / 1000;
+    const lastOk = t.ok[t.ok.length - 1] ?? 0;
+    const lastFailed = t.failed[t.ok.length - 1] ?? 0;
+    // Steps: each bucket's level from its start to the next; a closing point draws the last bucket to the run's end.
+    const ops = [...t.ok.flatMap((ok, i) => [
       { s: (i * t.bucketMs) / 1000, kind: 'ok ops/s', value: ok * perSec },
       { s: (i * t.bucketMs) / 1000, kind: 'failed ops/s', value: (t.failed[i] ?? 0) * perSec },
-    ]);
-    const endS = (t.ok.length * t.bucketMs) / 1000;
+    ]), { s: endS, kind: 'ok ops/s', value: lastOk * perSec }, { s: endS, kind: 'failed ops/s', value: lastFailed * perSec }];
     const window = f.windowStartMs === null ? [] : [{ from: f.windowStartMs / 1000, to: f.windowEndMs === null ? endS : f.windowEndMs / 1000 }];
     const windowText = f.windowMs === null ? 'window open until the end' : f.windowMs === 0 ? 'no failure window' : `window ${(f.windowMs / 1000).toFixed(2)} s`;
     const x = { type: 'quantitative', title: 'seconds into the run', scale: { domain: [0, endS], nice: false } };
@@ -207,9 +224,11 @@ export function faultChart(entries: readonly ResultEntry[], label: string): TopL
 
 /** Throughput runs: successful ops/s and the p99 of each second, one line per target. */
 export function throughputChart(entries: readonly ResultEntry[], label: string): TopLevelSpec | null {
-  const values = entries.filter((e) => e.load != null).flatMap((e) => {
+  const values = chartEntries(entries).filter((e) => e.load != null).flatMap((e) => {
     const load = e.load as NonNullable<ResultEntry['load']>;
-    return load.series.map((s) => ({ target: e.target.name, s: (s.t - load.record.startMs) / 1000, ops: s.ops, p99: s.p99Us === null ? null : s.p99Us / 1000 }));
+    const first = load.series[0]?.t ?? 0;
+    // Seconds from the target's first measured second (a merge aligns seconds by wall clock, whole seconds).
+    return load.series.map((s) => ({ target: seriesName(e), s: Math.round((s.t - first) / 1000), ops: s.ops, p99: s.p99Us === null ? null : s.p99Us / 1000 }));
   });
   if (values.length === 0) return null;
   const x = { field: 's', type: 'quantitative', title: 'seconds into the measured part' };
@@ -226,11 +245,11 @@ export function throughputChart(entries: readonly ResultEntry[], label: string):
 /** Percentile curves of a combination: GET and SET per target (latency and fault runs), GET per view (throughput runs). */
 function curvesOf(entries: readonly ResultEntry[]): Curve[] {
   const curves: Curve[] = [];
-  for (const e of entries) {
+  for (const e of chartEntries(entries)) {
     const record = e.load?.record;
     if (record != null) {
-      if (record.histograms.getIntended !== null) curves.push({ series: `${e.target.name} GET from intended send`, histogram: record.histograms.getIntended });
-      curves.push({ series: `${e.target.name} GET service time`, histogram: record.histograms.get });
+      if (record.histograms.getIntended !== null) curves.push({ series: `${seriesName(e)} GET from intended send`, histogram: record.histograms.getIntended });
+      curves.push({ series: `${seriesName(e)} GET service time`, histogram: record.histograms.get });
       continue;
     }
     if (e.ops.get.histogram !== undefined) curves.push({ series: `${e.target.name} GET`, histogram: e.ops.get.histogram });
@@ -240,9 +259,9 @@ function curvesOf(entries: readonly ResultEntry[]): Curve[] {
 }
 
 function percentRows(entries: readonly ResultEntry[]): { target: string; percent: number; lower: number | null; upper: number | null }[] {
-  return entries.flatMap((e) => {
+  return chartEntries(entries).flatMap((e) => {
     const s = e.load != null ? { percent: e.load.throughput.percent, lower: e.load.throughput.percentLower, upper: e.load.throughput.percentUpper } : { percent: e.stats.percent, lower: e.stats.percentLower, upper: e.stats.percentUpper };
-    return s.percent === null ? [] : [{ target: e.target.name, percent: s.percent, lower: s.lower, upper: s.upper }];
+    return s.percent === null ? [] : [{ target: seriesName(e), percent: s.percent, lower: s.lower, upper: s.upper }];
   });
 }
 
@@ -251,7 +270,7 @@ function sweeps(groups: readonly { scenario: ResultEntry['scenario']; entries: R
   const mine = groups.filter((g) => g.scenario.name === scenario && !g.entries.some((e) => e.fault != null));
   const keys = [...new Set(mine.flatMap((g) => Object.keys(g.scenario.params)))];
   const throughput = mine.some((g) => g.entries.some((e) => e.load != null));
-  const all = mine.flatMap((g) => g.entries);
+  const all = mine.flatMap((g) => chartEntries(g.entries));
   const unit = chooseTimeUnit(all);
   const out: { title: string; key: string; spec: TopLevelSpec }[] = [];
   for (const key of keys) {
@@ -260,7 +279,7 @@ function sweeps(groups: readonly { scenario: ResultEntry['scenario']; entries: R
     for (const g of mine) {
       const { [key]: _swept, ...others } = g.scenario.params;
       const id = describeParams(others);
-      slices.set(id, [...(slices.get(id) ?? []), ...g.entries]);
+      slices.set(id, [...(slices.get(id) ?? []), ...chartEntries(g.entries)]);
     }
     for (const [others, entries] of slices) {
       const rows = entries.flatMap((e) => {
@@ -268,7 +287,7 @@ function sweeps(groups: readonly { scenario: ResultEntry['scenario']; entries: R
         if (x === undefined) return [];
         const m = throughput ? e.load?.throughput.mean ?? null : e.stats.meanMs === null ? null : e.stats.meanMs * unit.perMs;
         const err = throughput ? e.load?.throughput.error ?? 0 : (e.stats.errorMs ?? 0) * unit.perMs;
-        return m === null ? [] : [{ x, target: e.target.name, mean: m, lo: m - err, hi: m + err }];
+        return m === null ? [] : [{ x, target: seriesName(e), mean: m, lo: m - err, hi: m + err }];
       });
       const title = `${throughput ? 'Ops/s' : 'Mean'} against ${key}${others === '' ? '' : ` (${others})`}`;
       const spec = sweepChart(rows, key, throughput ? 'ops/s, higher is better' : `Mean (${unit.name}), lower is better`, title, `scenario ${scenario}`);

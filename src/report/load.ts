@@ -3,7 +3,8 @@ import { sparkline } from '../faults/judge.js';
 import { col, mib, msText, setupOf, type Column } from './columns.js';
 import type { ResultEntry } from './model.js';
 
-const L = (e: ResultEntry): LoadResult | null => e.load;
+// `?? null`: results files written before throughput runs existed have no `load` field.
+const L = (e: ResultEntry): LoadResult | null => e.load ?? null;
 const opsText = (x: number | null | undefined): string => (x === null || x === undefined ? '–' : x >= 100 ? Math.round(x).toLocaleString('en-US') : x.toFixed(1));
 
 /** `98% [96%; 101%] ~`: Percent with its interval; `~` where the interval includes 100% (no difference shown). */
@@ -38,7 +39,8 @@ export function nodeImbalance(e: ResultEntry): number | null {
   return Math.max(...nodes.map((n) => n.share)) / even;
 }
 
-const shardLabel = (e: ResultEntry): string => {
+/** ` (3 shards merged)`, ` (shard 0/3)` or nothing: what a throughput row adds to its target's name. */
+export const shardLabel = (e: ResultEntry): string => {
   const l = L(e);
   if (l === null) return '';
   if (l.mergedFrom > 1) return ` (${l.mergedFrom} shards merged)`;

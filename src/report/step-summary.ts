@@ -26,7 +26,8 @@ export function renderStepSummary(doc: ResultsDocument, options: StepSummaryOpti
     const load = group.entries.some((e) => e.load != null);
     out.push(`**${group.scenario.name}** ${describeParams(load ? loadParams(group.scenario.params) : group.scenario.params)}`, '');
     out.push(renderTable(group.entries, compactColumns(group.entries)), '');
-    const failures = group.entries.flatMap((e) => entryFailures(e));
+    // A merge's total and its inputs share a name: a failure is said once.
+    const failures = [...new Set(group.entries.flatMap((e) => entryFailures(e)))];
     for (const f of failures) out.push(`- **${f}**`);
     if (failures.length > 0) out.push('');
   }

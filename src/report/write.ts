@@ -27,8 +27,18 @@ export interface RenderOptions {
 
 /** Renders every file of a run folder, charts included; writing them is the caller's (the CLI's) business. */
 export async function renderResultFiles(doc: ResultsDocument, options: RenderOptions = {}): Promise<RenderedFiles> {
-  const charts = buildCharts(doc);
-  const { svgs, warnings } = await renderSvgs(charts);
+  let planned: Chart[] = [];
+  const early: string[] = [];
+  try {
+    planned = buildCharts(doc);
+  } catch (error: unknown) {
+    // Results cachebench cannot chart (e.g. a histogram that does not decode) still get every other file.
+    early.push(`none drawn: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  const rendered = await renderSvgs(planned);
+  const svgs = rendered.svgs;
+  const warnings = [...early, ...rendered.warnings];
+  const charts = planned.filter((c) => svgs.has(c.file));
   const markdown = `${renderMarkdown(doc, charts)}${options.appendix ?? ''}`;
   return {
     files: { report: markdown, html: renderHtml(markdown, svgs, `cachebench report ${doc.runId}`), csv: renderCsv(doc), json: renderJson(doc) },

@@ -66,9 +66,9 @@ export class Browser {
     child.on('error', (error: NodeJS.ErrnoException) => gone(`cannot start ${BINARY} (${error.code ?? error.message}). Fix: bash src/local/setup.sh installs Debian's chromium, or set CACHEBENCH_CHROMIUM to a Chromium or Chrome binary`));
   }
 
-  /** Starts headless Chromium with a fresh profile folder (removed by close()). */
-  static launch(): Browser {
-    const profile = mkdtempSync(join(tmpdir(), 'cachebench-chromium-'));
+  /** Starts headless Chromium with a fresh profile folder below `root` (removed by close(), and with `root`). */
+  static launch(root: string = tmpdir()): Browser {
+    const profile = mkdtempSync(join(root, 'chromium-'));
     const child = spawn(BINARY, [
       '--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--no-default-browser-check', '--disable-extensions',
       '--disable-background-networking', '--disable-component-update', '--disable-sync', '--mute-audio', '--hide-scrollbars',

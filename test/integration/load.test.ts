@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { decodeFromCompressedBase64, type JsHistogram } from 'hdr-histogram-js';
 import type { LoadResult } from '../../src/load/index.js';
-import type { ResultEntry, ResultsDocument } from '../../src/report/index.js';
+import { buildCharts, type ResultEntry, type ResultsDocument } from '../../src/report/index.js';
 import { runCli } from '../helpers/cli.js';
 import { loadJobCommand } from '../helpers/kubernetes.js';
 import { docOf } from '../helpers/local.js';
@@ -147,6 +147,14 @@ describe('throughput runs against a standalone server', () => {
     assert.equal(total.latency.service.get.p99Us, Math.round(p99 / 10) / 100);
     assert.match(merged.stdout, /REDIS \(3 shards merged\)/);
     assert.match(merged.stdout, /REDIS \(shard 2\/3\)/);
+    // The merge's charts draw the total (its rows share the target's name with each input's): one line of one point
+    // per second, seconds counted from 0, the ops of the total's seconds; one percentile curve, the total histogram's.
+    const charts = buildCharts(doc);
+    const perSecond = charts.find((c) => c.file.endsWith('-throughput.svg'));
+    const points = JSON.parse(JSON.stringify(perSecond?.spec)).data.values as { target: string; s: number; ops: number }[];
+    assert.deepEqual(points.map((p) => [p.target, p.s, p.ops]), total.series.map((sec, i) => ['REDIS (3 shards merged)', i, sec.ops]));
+    const curves = JSON.parse(JSON.stringify(charts.find((c) => c.file.endsWith('-latency.svg'))?.spec)).data.values as { series: string }[];
+    assert.deepEqual([...new Set(curves.map((c) => c.series))], ['REDIS (3 shards merged) GET service time']);
     assert.deepEqual(await scanKeys(server.server.port, 'cachebench:*'), []);
   });
 

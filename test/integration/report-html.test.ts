@@ -19,7 +19,7 @@ import { tempDir } from '../helpers/servers.js';
 const root = tempDir('cachebench-htmltest-');
 let browser: Browser;
 before(() => {
-  browser = Browser.launch();
+  browser = Browser.launch(root.dir);
 });
 after(async () => {
   await browser.close();
@@ -29,14 +29,18 @@ after(async () => {
 const PHONE = { width: 390, height: 844, mobile: true };
 const DESKTOP = { width: 1280, height: 900, mobile: false };
 
-interface Figure { file: string; x: number; y: number; width: number; height: number; svgs: number; marks: number }
+interface Figure { file: string; x: number; y: number; width: number; height: number; svgs: number; vertices: number; points: number }
 interface PageFacts { figures: Figure[]; scrollWidth: number; viewport: number; tables: string[][][]; headings: string[] }
 
 const FACTS = `(() => {
   const figures = [...document.querySelectorAll('figure.chart')].map((f) => {
     const r = f.querySelector('svg').getBoundingClientRect();
     return { file: f.dataset.chart, x: r.left + scrollX, y: r.top + scrollY, width: r.width, height: r.height,
-      svgs: f.querySelectorAll('svg').length, marks: f.querySelectorAll('svg path, svg line, svg rect, svg circle').length };
+      svgs: f.querySelectorAll('svg').length,
+      // Drawn data only (vega's role-mark groups, not axes, grid lines, titles or legends): a path counts its
+      // vertices (a line is one path), any other element one.
+      vertices: [...f.querySelectorAll('g.role-mark > *')].reduce((n, el) => n + (el.tagName === 'path' ? (el.getAttribute('d') || '').split(/[MLHVCSQTAZ]/i).length - 1 : 1), 0),
+      points: f.querySelectorAll('g.mark-symbol.role-mark > path').length };
   });
   const tables = [...document.querySelectorAll('table')].map((t) => [...t.rows].map((row) => [...row.cells].map((c) => c.textContent.trim())));
   return { figures, tables, scrollWidth: document.documentElement.scrollWidth, viewport: innerWidth,
@@ -99,7 +103,7 @@ async function checkPage(dir: string, size: typeof PHONE): Promise<PageFacts> {
     assert.equal(f.svgs, 1, `${f.file}: one inline SVG`);
     assert.ok(f.width >= 200 && f.height >= 60, `${f.file}: drawn at ${f.width}×${f.height}`);
     assert.ok(f.x + f.width <= facts.viewport + 0.5, `${f.file}: wider than the ${facts.viewport} px page`);
-    assert.ok(f.marks >= 10, `${f.file}: only ${f.marks} marks`);
+    assert.ok(f.vertices >= 5, `${f.file}: only ${f.vertices} drawn data vertices`);
   }
   for (const s of shots) {
     // A chart is lines, points, text and axes on white: a blank or broken one is one colour.
@@ -156,6 +160,10 @@ describe('report.html in headless Chromium', () => {
         assert.ok(Math.abs(cellNumber(row['Ops/s'] ?? '') - (e.load.throughput.mean as number)) <= 0.5, `${e.target.name} Ops/s ${row['Ops/s']} vs ${e.load.throughput.mean}`);
         assert.equal(cellNumber(row['Verified'] ?? ''), e.verification.verified);
       }
+      // Every iteration is a point of its combination's distribution chart.
+      const iterationCharts = facts.figures.filter((f) => f.file.endsWith('-iterations.svg'));
+      assert.equal(iterationCharts.length, combos.length);
+      assert.equal(iterationCharts.reduce((n, f) => n + f.points, 0), latency.reduce((n, e) => n + e.samplesMs.length, 0));
       assert.ok(facts.headings.includes('Environment') && facts.headings.includes('Scenario lat') && facts.headings.includes('Scenario thr'), facts.headings.join(' | '));
     }
   });
