@@ -167,7 +167,9 @@ export function parseTopologies(names: readonly string[], flag: string): Topolog
 }
 
 /** The target mode each local topology is measured in. */
-const LOCAL_MODES: Readonly<Record<TopologyName, Mode>> = { REDIS_CLUSTER: 'cluster', TWEMPROXY: 'proxy', REDIS_SINGLE: 'standalone' };
+const LOCAL_MODES: Readonly<Record<TopologyName, Mode>> = { REDIS_CLUSTER: 'cluster', TWEMPROXY: 'proxy', REDIS_SINGLE: 'standalone', MEMCACHED_POOL: 'auto', TWEMPROXY_MEMCACHED: 'proxy' };
+/** Options every target on a topology has: the memcached topologies speak memcache. */
+const LOCAL_OPTIONS: Readonly<Partial<Record<TopologyName, Readonly<Record<string, string>>>>> = { MEMCACHED_POOL: { PROTOCOL: 'memcache' }, TWEMPROXY_MEMCACHED: { PROTOCOL: 'memcache' } };
 /**
  * Client set-ups measured on a local topology besides its plain ioredis target: the local cluster is also measured
  * through node-redis with its client-side cache (RESP3 tracking) and through Valkey GLIDE, so the default table shows
@@ -181,7 +183,7 @@ export const LOCAL_VARIANTS: Readonly<Partial<Record<TopologyName, readonly { re
 };
 /** Every local target: each topology's plain target, then its client set-ups. */
 export const LOCAL_TARGETS: readonly LocalTargetSpec[] = TOPOLOGIES.flatMap((name) => [
-  { name, mode: LOCAL_MODES[name] },
+  { name, mode: LOCAL_MODES[name], ...(LOCAL_OPTIONS[name] !== undefined ? { options: LOCAL_OPTIONS[name] } : {}) },
   ...(LOCAL_VARIANTS[name] ?? []).map((v) => ({ name: `${name}_${v.suffix}`, mode: LOCAL_MODES[name], topology: name, options: v.options })),
 ]);
 

@@ -100,14 +100,24 @@ export const KEY_SPECS: readonly KeySpec[] = [
 export const KEY_BY_NAME: ReadonlyMap<string, KeySpec> = new Map(KEY_SPECS.map((k) => [k.name, k]));
 
 /** Per-target option suffixes: `<NAME>_SERVERS`, `<NAME>_MODE`, ... */
-export const TARGET_OPTIONS = ['SERVERS', 'MODE', 'CLIENT', 'CACHE', 'CACHE_ENTRIES', 'READ_FROM', 'WAIT', 'USERNAME', 'PASSWORD', 'TLS', 'TLS_CA', 'TLS_SERVERNAME'] as const;
+export const TARGET_OPTIONS = ['SERVERS', 'PROTOCOL', 'MODE', 'CLIENT', 'CACHE', 'CACHE_ENTRIES', 'READ_FROM', 'WAIT', 'USERNAME', 'PASSWORD', 'TLS', 'TLS_CA', 'TLS_SERVERNAME', 'ITEM_SIZE_MAX'] as const;
 export type TargetOption = (typeof TARGET_OPTIONS)[number];
 
 /** auto asks the server (INFO); proxy sends no INFO/CLUSTER/CLIENT (twemproxy and other proxies). */
 export const MODES = ['auto', 'cluster', 'standalone', 'proxy'] as const;
 export type Mode = (typeof MODES)[number];
-export const CLIENTS = ['ioredis', 'node-redis', 'glide'] as const;
+/** `<NAME>_PROTOCOL`: RESP (Redis, Valkey, their clusters and proxies) or memcached's text protocol. */
+export const PROTOCOLS = ['resp', 'memcache'] as const;
+export type Protocol = (typeof PROTOCOLS)[number];
+/** RESP drivers, then the memcache driver (the only one for `<NAME>_PROTOCOL=memcache`). */
+export const CLIENTS = ['ioredis', 'node-redis', 'glide', 'memcache'] as const;
 export type ClientName = (typeof CLIENTS)[number];
+/** The drivers of each protocol. */
+export const PROTOCOL_CLIENTS: Readonly<Record<Protocol, readonly ClientName[]>> = { resp: ['ioredis', 'node-redis', 'glide'], memcache: ['memcache'] };
+/** memcached's default item size limit (`memcached -I 1m`): key, item header and value together. */
+export const DEFAULT_ITEM_SIZE_MAX = 1024 * 1024;
+/** Room an item needs besides its value: cachebench's keys are under 100 bytes, memcached's item header about 50. */
+export const ITEM_OVERHEAD_BYTES = 1024;
 /** `<NAME>_CACHE`: off, or the client's own cache kept coherent by the server (RESP3 CLIENT TRACKING). */
 export const CACHE_MODES = ['off', 'tracking'] as const;
 export type CacheMode = (typeof CACHE_MODES)[number];
@@ -130,6 +140,8 @@ export const CLIENT_SUPPORT: Readonly<Record<ClientName, ClientSupport>> = {
   ioredis: { modes: ['auto', 'cluster', 'standalone', 'proxy'], cache: [], replicaReads: ['auto', 'cluster'] },
   'node-redis': { modes: ['auto', 'cluster', 'standalone', 'proxy'], cache: ['auto', 'cluster', 'standalone'], replicaReads: ['auto', 'cluster'] },
   glide: { modes: ['auto', 'cluster', 'standalone'], cache: ['auto', 'cluster', 'standalone'], replicaReads: ['auto', 'cluster'] },
+  // auto: one memcached, or several sharded by the client (a pool); proxy: twemproxy and the like, which shard themselves.
+  memcache: { modes: ['auto', 'standalone', 'proxy'], cache: [], replicaReads: [] },
 };
 
 /** kebab-case flag for a key: READ_RATIO -> read-ratio */

@@ -4,8 +4,9 @@ import { basename, extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError, badValue, describeSource, type Source } from './errors.js';
 import {
-  CACHE_MODES, CLIENTS, CLIENT_SUPPORT, DEFAULT_CACHE_ENTRIES, DESTRUCTIVE_FAULTS, KEY_BY_NAME, SCALING_FAULTS, KEY_SPECS, MODES, READ_FROM, TARGET_OPTIONS,
-  type CacheMode, type ClientName, type FaultKind, type Mode, type ReadFrom, type RunMode, type TargetOption,
+  CACHE_MODES, CLIENTS, CLIENT_SUPPORT, DEFAULT_CACHE_ENTRIES, DEFAULT_ITEM_SIZE_MAX, DESTRUCTIVE_FAULTS, ITEM_OVERHEAD_BYTES, KEY_BY_NAME, SCALING_FAULTS, KEY_SPECS, MODES,
+  PROTOCOLS, PROTOCOL_CLIENTS, READ_FROM, TARGET_OPTIONS,
+  type CacheMode, type ClientName, type FaultKind, type Mode, type Protocol, type ReadFrom, type RunMode, type TargetOption,
 } from './keys.js';
 import { MIN_VERSIONED_PAYLOAD_BYTES, VERSION_BYTES } from '../workload/overwriter.js';
 import { registerSecret } from './redact.js';
@@ -118,6 +119,10 @@ export interface ScenarioPlan {
 export interface TargetConfig {
   readonly name: string;
   readonly servers: readonly ServerAddress[];
+  /** `<NAME>_PROTOCOL`: RESP (the default) or memcached's text protocol. */
+  readonly protocol: Protocol;
+  /** `<NAME>_ITEM_SIZE_MAX` (memcache): the servers' item size limit in bytes (memcached -I); values must fit in it. */
+  readonly itemSizeMax: number;
   readonly mode: Mode;
   readonly client: ClientName;
   /** `<NAME>_CACHE`: the client's own cache (tracking) or none. */
@@ -414,12 +419,17 @@ function supportedClients(mode: Mode, need: 'mode' | 'cache' | 'replicaReads'): 
  * `<NAME>_CLIENT`, `_CACHE`, `_CACHE_ENTRIES`, `_READ_FROM`, checked against what the driver supports in the
  * target's mode (CLIENT_SUPPORT): an unsupported combination is a ConfigError (exit 2) that names the supported ones.
  */
-function clientSetup(name: string, mode: Mode, options: TargetOptions): Pick<TargetConfig, 'client' | 'cache' | 'cacheEntries' | 'readFrom' | 'waitReplicas'> {
+function clientSetup(name: string, mode: Mode, options: TargetOptions, protocol: Protocol = 'resp'): Pick<TargetConfig, 'client' | 'cache' | 'cacheEntries' | 'readFrom' | 'waitReplicas'> {
   const clientEntry = options.get('CLIENT');
   const cacheEntry = options.get('CACHE');
   const readFromEntry = options.get('READ_FROM');
   const entriesEntry = options.get('CACHE_ENTRIES');
-  const client = choice(`${name}_CLIENT`, clientEntry, CLIENTS, 'ioredis', 'client driver');
+  const client = choice(`${name}_CLIENT`, clientEntry, CLIENTS, PROTOCOL_CLIENTS[protocol][0] as ClientName, 'client driver');
+  if (!PROTOCOL_CLIENTS[protocol].includes(client)) {
+    throw badValue(`${name}_CLIENT`, clientEntry?.raw ?? client, clientEntry?.source ?? ENV_SOURCE,
+      protocol === 'memcache' ? `the ${client} driver speaks RESP (Redis), and ${name}_PROTOCOL is memcache` : `the ${client} driver speaks memcached's protocol, and ${name}_PROTOCOL is resp (the default)`,
+      protocol === 'memcache' ? `unset ${name}_CLIENT (memcache targets use the memcache driver)` : `set ${name}_PROTOCOL=memcache for memcached servers, or ${name}_CLIENT to one of ${PROTOCOL_CLIENTS.resp.join(', ')}`);
+  }
   const cache = choice(`${name}_CACHE`, cacheEntry, CACHE_MODES, 'off', 'cache mode');
   const readFrom = choice(`${name}_READ_FROM`, readFromEntry, READ_FROM, 'primary', 'read source');
   const support = CLIENT_SUPPORT[client];
@@ -428,11 +438,21 @@ function clientSetup(name: string, mode: Mode, options: TargetOptions): Pick<Tar
     throw badValue(`${name}_CLIENT`, clientEntry?.raw ?? client, clientEntry?.source ?? ENV_SOURCE, `the ${client} driver does not support ${modeText}`,
       `set ${name}_CLIENT to one of ${supportedClients(mode, 'mode')}`);
   }
+  if (cache === 'tracking' && protocol === 'memcache') {
+    throw badValue(`${name}_CACHE`, cacheEntry?.raw ?? cache, cacheEntry?.source ?? ENV_SOURCE,
+      'client-side caching needs the server to track keys and send invalidations (RESP3 CLIENT TRACKING); memcached has no such thing',
+      `unset ${name}_CACHE (or set it to off)`);
+  }
   if (cache === 'tracking' && !support.cache.includes(mode)) {
     const others = supportedClients(mode, 'cache');
     throw badValue(`${name}_CACHE`, cacheEntry?.raw ?? cache, cacheEntry?.source ?? ENV_SOURCE,
       mode === 'proxy' ? `client-side caching needs the server's CLIENT TRACKING, which a proxy (${name}_MODE=proxy) does not pass on` : `the ${client} driver has no client-side cache${mode === 'auto' ? '' : ` in ${modeText}`}`,
       others === 'none' ? `unset ${name}_CACHE (or set it to off)` : `set ${name}_CLIENT to one of ${others}, or unset ${name}_CACHE`);
+  }
+  if (readFrom === 'replica' && protocol === 'memcache') {
+    throw badValue(`${name}_READ_FROM`, readFromEntry?.raw ?? readFrom, readFromEntry?.source ?? ENV_SOURCE,
+      'memcached has no replicas: each key lives on one server of the pool',
+      `unset ${name}_READ_FROM`);
   }
   if (readFrom === 'replica' && !support.replicaReads.includes(mode)) {
     throw badValue(`${name}_READ_FROM`, readFromEntry?.raw ?? readFrom, readFromEntry?.source ?? ENV_SOURCE,
@@ -457,6 +477,9 @@ function clientSetup(name: string, mode: Mode, options: TargetOptions): Pick<Tar
     if (!Number.isInteger(value) || value < 0 || value > 16) {
       throw badValue(`${name}_WAIT`, waitEntry.raw, waitEntry.source, 'not a whole number of replicas from 0 to 16', `set ${name}_WAIT to e.g. 1 (each SET waits for one replica), or 0`);
     }
+    if (value > 0 && protocol === 'memcache') {
+      throw badValue(`${name}_WAIT`, waitEntry.raw, waitEntry.source, 'memcached has no replicas and no WAIT: a write is acknowledged by the one server that holds it', `unset ${name}_WAIT`);
+    }
     if (value > 0 && mode === 'proxy') {
       throw badValue(`${name}_WAIT`, waitEntry.raw, waitEntry.source, `a proxy (${name}_MODE=proxy) does not pass WAIT on to the server that took the write`, `unset ${name}_WAIT, or point the target at the servers themselves`);
     }
@@ -471,6 +494,7 @@ function buildTarget(name: string, options: Map<string, { raw: string; source: S
   const serversEntry = options.get('SERVERS');
   if (serversEntry === undefined) throw new ConfigError(`target ${name} has options but no ${name}_SERVERS. Fix: set ${name}_SERVERS=host:port`);
   const servers = parseServers(`${name}_SERVERS`, serversEntry.raw, serversEntry.source);
+  const protocol = choice(`${name}_PROTOCOL`, options.get('PROTOCOL'), PROTOCOLS, 'resp', 'protocol');
 
   const modeEntry = options.get('MODE');
   let mode: Mode = 'auto';
@@ -485,6 +509,11 @@ function buildTarget(name: string, options: Map<string, { raw: string; source: S
     throw badValue(`${name}_MODE`, modeEntry?.raw ?? mode, modeEntry?.source ?? serversEntry.source,
       `${name}_SERVERS lists ${servers.length} servers, but a ${mode} target is one server (${mode === 'proxy' ? 'the proxy\'s listen address' : 'one Redis'})`,
       mode === 'proxy' ? `list only the proxy's address in ${name}_SERVERS` : `list one server, set ${name}_MODE=cluster (or auto) for a Redis Cluster, or make one target per server`);
+  }
+  if (protocol === 'memcache') return memcacheTarget(name, servers, mode, options, sources);
+  const itemSizeEntry = options.get('ITEM_SIZE_MAX');
+  if (itemSizeEntry !== undefined) {
+    throw badValue(`${name}_ITEM_SIZE_MAX`, itemSizeEntry.raw, itemSizeEntry.source, `it is memcached's item size limit, and ${name}_PROTOCOL is resp (the default)`, `set ${name}_PROTOCOL=memcache, or unset ${name}_ITEM_SIZE_MAX`);
   }
   const { client, cache, cacheEntries, readFrom, waitReplicas } = clientSetup(name, mode, options);
   const tlsEntry = options.get('TLS');
@@ -527,12 +556,73 @@ function buildTarget(name: string, options: Map<string, { raw: string; source: S
   const username = options.get('USERNAME')?.raw;
   const password = options.get('PASSWORD')?.raw;
   return {
-    name, servers, mode, client, cache, cacheEntries, readFrom, waitReplicas, tls, sources,
+    name, servers, protocol, itemSizeMax: DEFAULT_ITEM_SIZE_MAX, mode, client, cache, cacheEntries, readFrom, waitReplicas, tls, sources,
     ...(tlsCa !== undefined ? { tlsCa } : {}),
     ...(tlsServername !== undefined ? { tlsServername } : {}),
     ...(username ? { username } : {}),
     ...(password ? { password } : {}),
   };
+}
+
+/** `<NAME>_ITEM_SIZE_MAX`: bytes, or memcached -I's form (`2m`, `512k`); from 1 KiB to 1 GiB as memcached allows. */
+function parseItemSize(key: string, entry: { raw: string; source: Source }): number {
+  const m = /^\s*(\d+)\s*([kmg]?)\s*$/i.exec(entry.raw);
+  const unit = { '': 1, k: 1024, m: 1024 * 1024, g: 1024 * 1024 * 1024 }[(m?.[2] ?? '').toLowerCase()] ?? 1;
+  const bytes = m === null ? Number.NaN : Number(m[1]) * unit;
+  if (!Number.isInteger(bytes) || bytes < 1024 || bytes > 1024 * 1024 * 1024) {
+    throw badValue(key, entry.raw, entry.source, 'not an item size from 1k to 1g', `set ${key} to the servers' memcached -I value, e.g. 2m (the default is 1m)`);
+  }
+  return bytes;
+}
+
+/**
+ * A `<NAME>_PROTOCOL=memcache` target: one memcached, a pool of them sharded by the client (MODE auto), or a proxy
+ * (MODE proxy). What only RESP servers have is refused, naming why: cluster mode, client-side caching, replica reads,
+ * WAIT, ACL users and passwords, TLS.
+ */
+function memcacheTarget(name: string, servers: readonly ServerAddress[], mode: Mode, options: TargetOptions, sources: Partial<Record<TargetOption, Source>>): TargetConfig {
+  const modeEntry = options.get('MODE');
+  if (mode === 'cluster') {
+    throw badValue(`${name}_MODE`, modeEntry?.raw ?? mode, modeEntry?.source ?? ENV_SOURCE, 'memcached has no cluster mode: several servers in a memcache target are a pool the client shards with consistent hashing',
+      `unset ${name}_MODE (auto: a pool), or set it to proxy for twemproxy's address`);
+  }
+  const url = servers.find((s) => s.tls || /^rediss?:/i.test(s.display));
+  const serversEntry = options.get('SERVERS') as { raw: string; source: Source };
+  if (url !== undefined || /rediss?:\/\//i.test(serversEntry.raw)) {
+    throw badValue(`${name}_SERVERS`, serversEntry.raw, serversEntry.source, 'redis:// and rediss:// URLs name Redis servers, and this target speaks memcache', `list the memcached servers as host:port, e.g. ${name}_SERVERS=10.0.0.1:11211,10.0.0.2:11211`);
+  }
+  for (const [option, why] of [
+    ['USERNAME', 'memcached\'s text protocol has no login (SASL needs the binary protocol, which twemproxy does not speak)'],
+    ['PASSWORD', 'memcached\'s text protocol has no login (SASL needs the binary protocol, which twemproxy does not speak)'],
+    ['TLS', 'the memcache driver does not speak TLS'], ['TLS_CA', 'the memcache driver does not speak TLS'], ['TLS_SERVERNAME', 'the memcache driver does not speak TLS'],
+  ] as const) {
+    const entry = options.get(option);
+    if (entry !== undefined && !(option === 'TLS' && /^(false|0|no|off)$/i.test(entry.raw.trim()))) {
+      throw badValue(`${name}_${option}`, option === 'PASSWORD' ? '(hidden)' : entry.raw, entry.source, why, `unset ${name}_${option}`);
+    }
+  }
+  const itemSizeEntry = options.get('ITEM_SIZE_MAX');
+  const itemSizeMax = itemSizeEntry === undefined ? DEFAULT_ITEM_SIZE_MAX : parseItemSize(`${name}_ITEM_SIZE_MAX`, itemSizeEntry);
+  const setup = clientSetup(name, mode, options, 'memcache');
+  return { name, servers, protocol: 'memcache', itemSizeMax, mode, ...setup, tls: false, sources };
+}
+
+/**
+ * Values a memcache target cannot store: PAYLOAD_BYTES plus room for the key and item header above the servers' item
+ * size limit is a ConfigError before any traffic, naming the limit and memcached's -I that raises it.
+ */
+function checkItemSizes(scenarios: readonly ScenarioPlan[], targets: readonly TargetConfig[]): void {
+  for (const t of targets.filter((x) => x.protocol === 'memcache')) {
+    for (const scenario of scenarios) {
+      const largest = Math.max(...scenario.cases.map((c) => c.PAYLOAD_BYTES));
+      if (largest + ITEM_OVERHEAD_BYTES <= t.itemSizeMax) continue;
+      const setting = scenario.settings.get('PAYLOAD_BYTES') as Setting;
+      const limit = t.itemSizeMax === DEFAULT_ITEM_SIZE_MAX ? '1 MiB, memcached\'s default item size limit (-I 1m)' : `${t.itemSizeMax} bytes (${t.name}_ITEM_SIZE_MAX)`;
+      throw badValue('PAYLOAD_BYTES', setting.value, setting.source,
+        `target ${t.name} is memcached, which stores an item (value, key and about 50 bytes of header) of at most ${limit}: values up to ${t.itemSizeMax - ITEM_OVERHEAD_BYTES} bytes fit, and scenario ${scenario.name} writes ${largest}`,
+        `lower PAYLOAD_BYTES to ${t.itemSizeMax - ITEM_OVERHEAD_BYTES} or less, or start memcached with a larger item size (memcached -I 2m) and set ${t.name}_ITEM_SIZE_MAX=2m`);
+    }
+  }
 }
 
 function cartesian(settings: ReadonlyMap<string, Setting>): CaseParams[] {
@@ -880,6 +970,7 @@ export function resolveConfig(input: ConfigInput): RunPlan {
     return plan;
   });
   for (const scenario of scenarios) checkFaultTargets(scenario, targets);
+  checkItemSizes(scenarios, targets);
   const faultRuns = scenarios.filter((s) => s.controls.fault.kind !== 'none');
   if (faultRuns.length > 0 && faultRuns.length < scenarios.length) {
     const latency = scenarios.filter((s) => s.controls.fault.kind === 'none');
@@ -954,9 +1045,10 @@ function pendingLocalTarget(name: string, options: Map<string, { raw: string; so
     }
   }
   const mode = (options.get('MODE')?.raw ?? 'auto') as Mode;
+  const protocol = (options.get('PROTOCOL')?.raw ?? 'resp') as Protocol;
   const sources: Partial<Record<TargetOption, Source>> = {};
   for (const [option, { source }] of options) sources[option as TargetOption] = source;
-  return { name, servers: [], mode, ...clientSetup(name, mode, options), tls: false, sources, pendingServers: true, localTopology: topology };
+  return { name, servers: [], protocol, itemSizeMax: DEFAULT_ITEM_SIZE_MAX, mode, ...clientSetup(name, mode, options, protocol), tls: false, sources, pendingServers: true, localTopology: topology };
 }
 
 /**

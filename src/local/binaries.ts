@@ -8,6 +8,7 @@ export const PACKAGE_OF: Readonly<Record<string, string>> = {
   'redis-cli': 'redis-tools',
   'redis-benchmark': 'redis-tools',
   nutcracker: 'nutcracker',
+  memcached: 'memcached',
   // setpriv --pdeathsig ties a server's life to cachebench's (Debian's util-linux is essential: always there).
   setpriv: 'util-linux',
   taskset: 'util-linux',

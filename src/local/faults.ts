@@ -19,7 +19,7 @@ function rssBytes(pid: number): number {
   }
 }
 
-/** The server a fault hits, and how to say it: REDIS_CLUSTER's primary of slot 0 (or its replica), TWEMPROXY's first backend, REDIS_SINGLE's server. */
+/** The server a fault hits, and how to say it: REDIS_CLUSTER's primary of slot 0 (or its replica), the twemproxies' first backend, REDIS_SINGLE's server, MEMCACHED_POOL's first server. */
 async function victim(topology: RunningTopology, kind: FaultPlan['kind']): Promise<{ server: RedisServer; role: string }> {
   if (topology.name === 'REDIS_CLUSTER') {
     const nodes = await liveClusterNodes(topology);
@@ -32,8 +32,9 @@ async function victim(topology: RunningTopology, kind: FaultPlan['kind']): Promi
     return { server, role: kind === 'kill-replica' ? `replica of the primary of slots ${slotsText(primary)}` : `primary of slots ${slotsText(primary)}` };
   }
   const server = topology.servers[0];
-  if (server === undefined) throw new Error(`${topology.name} has no redis-server`);
-  return { server, role: topology.name === 'TWEMPROXY' ? 'twemproxy backend1' : 'the only server' };
+  if (server === undefined) throw new Error(`${topology.name} has no server`);
+  const role = { TWEMPROXY: 'twemproxy backend1', TWEMPROXY_MEMCACHED: 'twemproxy backend1', MEMCACHED_POOL: `1 of the pool's ${topology.servers.length} servers (its keys have nowhere else to go)` }[topology.name as string];
+  return { server, role: role ?? 'the only server' };
 }
 
 /** Waits until every node says cluster_state:ok, no node is flagged failing, and every primary has a replica linked. */
@@ -89,7 +90,7 @@ export function localInjector(topology: RunningTopology, plan: FaultPlan, onResp
     const j = topology.processes.indexOf(old.process);
     if (j >= 0) topology.processes[j] = next.process;
   };
-  const name = (s: RedisServer): string => `redis-server 127.0.0.1:${s.port} (pid ${s.process.pid})`;
+  const name = (s: RedisServer): string => `${s.process.name.split(':')[0] ?? 'server'} 127.0.0.1:${s.port} (pid ${s.process.pid})`;
   return {
     inject(log) {
       injecting = makeFault(log);
@@ -177,7 +178,7 @@ export function localInjector(topology: RunningTopology, plan: FaultPlan, onResp
       done.push(await revert());
     }
     if (topology.name === 'REDIS_CLUSTER') await clusterHealthy(topology);
-    else await Promise.all(topology.servers.map((s) => waitUntil(`redis-server on port ${s.port}`, HEAL_WAIT_MS, async () => (await adminCommand(s.port, 'PING')) === 'PONG')));
+    else await Promise.all(topology.servers.map((s) => waitUntil(`${s.process.name.split(':')[0] ?? 'server'} on port ${s.port}`, HEAL_WAIT_MS, () => s.ready())));
     return done.length > 0 ? done.join('; ') : null;
   }
 }

@@ -17,6 +17,8 @@ export interface RedisServer {
    * rejoins as the node it was; its data is gone: no persistence), once the old process has exited. Waits for PING.
    */
   respawn(): Promise<RedisServer>;
+  /** Whether it serves (PING; memcached: version). */
+  ready(): Promise<boolean>;
 }
 
 export interface StartRedisOptions {
@@ -115,6 +117,7 @@ export async function startRedisServer(options: StartRedisOptions): Promise<Redi
       }
       const server: RedisServer = {
         host: '127.0.0.1', port, process: proc,
+        ready: async () => (await adminCommand(port, 'PING')) === 'PONG',
         respawn: async () => {
           await proc.exited;
           return launch();

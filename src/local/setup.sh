@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what cachebench needs on a Debian/Ubuntu machine with Node >= 20:
-# Debian's redis-server, redis-tools, nutcracker and util-linux's setpriv (when missing), the npm
+# Debian's redis-server, redis-tools, nutcracker, memcached and util-linux's setpriv (when missing), the npm
 # packages, the build. setpriv --pdeathsig makes the servers of a run die with cachebench.
 # Also Debian's chromium and fonts-liberation, for the test that opens report.html in a real
 # headless browser (CACHEBENCH_CHROMIUM names another Chromium or Chrome binary instead).
@@ -12,6 +12,7 @@ need=()
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 { command -v redis-cli >/dev/null 2>&1 && command -v redis-benchmark >/dev/null 2>&1; } || need+=(redis-tools)
 command -v nutcracker >/dev/null 2>&1 || need+=(nutcracker)
+command -v memcached >/dev/null 2>&1 || need+=(memcached)
 { command -v setpriv >/dev/null 2>&1 && command -v taskset >/dev/null 2>&1; } || need+=(util-linux)
 browser=()
 if [ -z "${CACHEBENCH_CHROMIUM:-}" ]; then
@@ -50,7 +51,7 @@ if [ $((${#need[@]} + ${#browser[@]})) -gt 0 ]; then
       fi
       browser_missing "apt-get update failed"
     fi
-    # policy-rc.d 101: do not start the packaged redis service on port 6379; cachebench starts its own servers.
+    # policy-rc.d 101: do not start the packaged redis and memcached services (6379, 11211); cachebench starts its own.
     if [ ${#need[@]} -gt 0 ] && [ ! -e /usr/sbin/policy-rc.d ]; then
       printf '#!/bin/sh\nexit 101\n' | "${as_root[@]}" tee /usr/sbin/policy-rc.d >/dev/null
       "${as_root[@]}" chmod +x /usr/sbin/policy-rc.d
@@ -77,4 +78,4 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   npm ci --no-audit --no-fund --loglevel=error
 fi
 npm run --silent build
-echo "setup: ready ($(redis-server --version | cut -d' ' -f3), $(nutcracker --version 2>&1 | head -1), node $(node -v))" >&2
+echo "setup: ready ($(redis-server --version | cut -d' ' -f3), $(memcached -V), $(nutcracker --version 2>&1 | head -1), node $(node -v))" >&2

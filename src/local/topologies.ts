@@ -6,17 +6,23 @@ import { LocalSetupError } from './errors.js';
 import { findFreePorts } from './ports.js';
 import { OwnerFile, LOCAL_DIR_PREFIX } from './owner.js';
 import { startProcess, type ManagedProcess, type ProcessRecorder } from './process.js';
+import { memcacheServes, startMemcacheds, twemproxyMemcacheConf } from './memcached.js';
 import { adminCommand, startRedisCluster, startRedisServer, startRedisServers, waitUntil, type RedisServer } from './redis.js';
 
 /** The local topologies, each a target named as here. */
-export const TOPOLOGIES = ['REDIS_CLUSTER', 'TWEMPROXY', 'REDIS_SINGLE'] as const;
+export const TOPOLOGIES = ['REDIS_CLUSTER', 'TWEMPROXY', 'REDIS_SINGLE', 'MEMCACHED_POOL', 'TWEMPROXY_MEMCACHED'] as const;
 export type TopologyName = (typeof TOPOLOGIES)[number];
 
 export const TOPOLOGY_DESCRIPTIONS: Readonly<Record<TopologyName, string>> = {
   REDIS_CLUSTER: 'Redis Cluster, 3 primaries + 3 replicas',
   TWEMPROXY: 'twemproxy (ketama, fnv1a_64) over 3 standalone Redis servers',
   REDIS_SINGLE: 'one standalone Redis server',
+  MEMCACHED_POOL: '3 memcached servers, sharded by the client (ketama)',
+  TWEMPROXY_MEMCACHED: 'twemproxy (ketama, fnv1a_64) in memcache mode over 3 memcached servers',
 };
+
+/** Topologies whose servers speak memcached's text protocol (their targets have `<NAME>_PROTOCOL=memcache`). */
+export const MEMCACHE_TOPOLOGIES: readonly TopologyName[] = ['MEMCACHED_POOL', 'TWEMPROXY_MEMCACHED'];
 
 export interface RunningTopology {
   readonly name: TopologyName;
@@ -24,7 +30,7 @@ export interface RunningTopology {
   readonly settings: Readonly<Record<string, string>>;
   /** Every process, in start order; a fault that restarts a server replaces its entry (see faults.ts). */
   readonly processes: ManagedProcess[];
-  /** Its redis-server processes (cluster nodes, twemproxy's backends, the single server); replaced on restart too. */
+  /** Its cache servers (cluster nodes, twemproxy's backends, the single server, the memcached pool); replaced on restart too. */
   readonly servers: RedisServer[];
   /**
    * REDIS_CLUSTER: starts one more cluster-enabled server like the others (same folder, node timeout, ownership
@@ -70,16 +76,16 @@ interface Spawn {
   readonly recorder: ProcessRecorder;
 }
 
-async function startTwemproxy(spawn: Spawn): Promise<{ listen: string; processes: ManagedProcess[]; backends: RedisServer[] }> {
+async function startTwemproxy(spawn: Spawn, protocol: 'redis' | 'memcache' = 'redis'): Promise<{ listen: string; processes: ManagedProcess[]; backends: RedisServer[] }> {
   const binary = requireBinary('nutcracker');
   const dir = spawn.dir;
   const ports = await findFreePorts(5);
-  const backends = await startRedisServers(ports.slice(0, 3), spawn);
+  const backends = protocol === 'redis' ? await startRedisServers(ports.slice(0, 3), spawn) : await startMemcacheds(ports.slice(0, 3), spawn);
   const processes: ManagedProcess[] = backends.map((b) => b.process);
   try {
     const [port, statsPort] = ports.slice(3);
     const conf = join(dir, `nutcracker-${port}.yml`);
-    writeFileSync(conf, [
+    writeFileSync(conf, protocol === 'memcache' ? twemproxyMemcacheConf(port as number, backends) : [
       'cachebench:',
       `  listen: 127.0.0.1:${port}`,
       '  hash: fnv1a_64',
@@ -94,7 +100,8 @@ async function startTwemproxy(spawn: Spawn): Promise<{ listen: string; processes
     const proc = startProcess(`nutcracker:${port}`, binary,
       ['-c', conf, '-s', String(statsPort), '-a', '127.0.0.1', '-o', join(dir, `nutcracker-${port}.log`), '-p', join(dir, `nutcracker-${port}.pid`)], { ...spawn, cwd: dir });
     processes.push(proc);
-    await waitUntil(`nutcracker on port ${port}`, 10_000, async () => (await adminCommand(port as number, 'PING')) === 'PONG',
+    const serves = protocol === 'memcache' ? () => memcacheServes(port as number, 'cachebench:probe') : async () => (await adminCommand(port as number, 'PING')) === 'PONG';
+    await waitUntil(`nutcracker on port ${port}`, 10_000, serves,
       () => (proc.hasExited() ? 'exited (see nutcracker log)' : undefined));
     return { listen: `127.0.0.1:${port}`, processes, backends };
   } catch (error: unknown) {
@@ -129,16 +136,31 @@ async function startOne(name: TopologyName, spawn: Spawn, options: StartOptions)
       const server = await startRedisServer(spawn);
       return { name, settings: { REDIS_SINGLE_SERVERS: `${server.host}:${server.port}`, REDIS_SINGLE_MODE: 'standalone' }, processes: [server.process], servers: [server], startMs: performance.now() - started };
     }
+    case 'MEMCACHED_POOL': {
+      const servers = await startMemcacheds(await findFreePorts(3), spawn);
+      return {
+        name, settings: { MEMCACHED_POOL_SERVERS: servers.map((s) => `${s.host}:${s.port}`).join(','), MEMCACHED_POOL_PROTOCOL: 'memcache' },
+        processes: servers.map((s) => s.process), servers, startMs: performance.now() - started,
+      };
+    }
+    case 'TWEMPROXY_MEMCACHED': {
+      const proxy = await startTwemproxy(spawn, 'memcache');
+      return {
+        name, settings: { TWEMPROXY_MEMCACHED_SERVERS: proxy.listen, TWEMPROXY_MEMCACHED_PROTOCOL: 'memcache', TWEMPROXY_MEMCACHED_MODE: 'proxy' },
+        processes: proxy.processes, servers: proxy.backends, startMs: performance.now() - started,
+      };
+    }
   }
 }
 
 /**
- * Checks every binary the named topologies need before starting anything: redis-server,
- * nutcracker for TWEMPROXY, and setpriv unless the servers persist (`cachebench up`).
+ * Checks every binary the named topologies need before starting anything: redis-server, memcached, nutcracker for
+ * the twemproxy topologies, and setpriv unless the servers persist (`cachebench up`).
  */
 export function checkBinaries(names: readonly TopologyName[], options: { persist?: boolean } = {}): void {
-  requireBinary('redis-server');
-  if (names.includes('TWEMPROXY')) requireBinary('nutcracker');
+  if (names.some((n) => !MEMCACHE_TOPOLOGIES.includes(n))) requireBinary('redis-server');
+  if (names.some((n) => MEMCACHE_TOPOLOGIES.includes(n))) requireBinary('memcached');
+  if (names.includes('TWEMPROXY') || names.includes('TWEMPROXY_MEMCACHED')) requireBinary('nutcracker');
   if (options.persist !== true) requireBinary('setpriv');
 }
 

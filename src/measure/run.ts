@@ -54,6 +54,8 @@ export interface ExecuteOptions {
  * (e.g. CACHE=tracking without RESP3 or CLIENT TRACKING: exit 3, naming the capability), then connects the driver.
  */
 async function connectTarget(config: TargetConfig, controls: RunControls): Promise<ConnectedTarget> {
+  // memcached answers none of RESP's INFO, HELLO or CLUSTER: its driver asks each server for its version itself.
+  if (config.protocol === 'memcache') return driverFor(config.client).connect(config, controls);
   // The servers' probe first, handed to the driver: a wrong address, password or mode is then reported as plainly as
   // ever (INFO's "NOAUTH Authentication required", not HELLO's longer answer), whatever the driver.
   const probe = await probeTarget(config, controls);

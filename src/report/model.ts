@@ -192,6 +192,10 @@ function optionValue(config: TargetConfig, option: TargetOption): string {
       return config.tlsCa?.file ?? '';
     case 'TLS_SERVERNAME':
       return config.tlsServername ?? '';
+    case 'PROTOCOL':
+      return config.protocol;
+    case 'ITEM_SIZE_MAX':
+      return String(config.itemSizeMax);
   }
 }
 

@@ -56,7 +56,8 @@ export interface Capabilities {
 
 /** What the harness learned about a target when it connected; goes into the report header. */
 export interface TargetInfo {
-  readonly mode: 'cluster' | 'standalone' | 'proxy';
+  /** pool: several memcached servers sharded by the client. */
+  readonly mode: 'cluster' | 'standalone' | 'proxy' | 'pool';
   /** Whether the mode was asked of the server (auto) or set by `<NAME>_MODE`. */
   readonly modeDetected: boolean;
   readonly serverVersion: string;

@@ -6,7 +6,7 @@ export function targetConfig(name: string, addresses: readonly string[], extra: 
     const colon = a.lastIndexOf(':');
     return { host: a.slice(0, colon), port: Number(a.slice(colon + 1)), tls: false, display: a };
   });
-  const base: TargetConfig = { name, servers, mode: 'auto', client: 'ioredis', cache: 'off', cacheEntries: 10_000, readFrom: 'primary', waitReplicas: 0, tls: false, sources: {} };
+  const base: TargetConfig = { name, servers, protocol: 'resp', itemSizeMax: 1024 * 1024, mode: 'auto', client: 'ioredis', cache: 'off', cacheEntries: 10_000, readFrom: 'primary', waitReplicas: 0, tls: false, sources: {} };
   return { ...base, ...extra } as TargetConfig;
 }
 

@@ -33,14 +33,14 @@ describe('local topologies through run --local', () => {
       assert.equal((e?.verification.reads ?? 0) > 0, true);
       assert.equal((e?.ops.get.errors ?? 1) + (e?.ops.set.errors ?? 1), 0);
       const env = doc.environment.targets[0];
-      const expected = { REDIS_CLUSTER: ['cluster', 3, 3], TWEMPROXY: ['proxy', 0, 0], REDIS_SINGLE: ['standalone', 1, 0] }[topology];
+      const expected = { REDIS_CLUSTER: ['cluster', 3, 3], TWEMPROXY: ['proxy', 0, 0], REDIS_SINGLE: ['standalone', 1, 0], MEMCACHED_POOL: ['pool', 3, 0], TWEMPROXY_MEMCACHED: ['proxy', 0, 0] }[topology];
       assert.deepEqual([env?.mode, env?.primaries, env?.replicas], expected);
       assert.match(result.stderr, new RegExp(`local topologies up in [\\d.]+ s: ${topology}`));
       assertNothingLeft(tmp);
     });
   }
 
-  it('uses all three local topologies, with the client set-ups on the cluster, when no <NAME>_SERVERS is configured, and says so', async () => {
+  it('uses every local topology (Redis and memcached), with the client set-ups on the cluster, when no <NAME>_SERVERS is configured, and says so', async () => {
     const { tmp, cwd } = sandbox('default');
     const result = await runCli(['run', '--out', join(cwd, 'results'), '--quiet'], { cwd, env: { TMPDIR: tmp, ...SMALL } });
     assert.equal(result.code, 0, result.stderr);

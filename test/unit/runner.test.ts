@@ -35,7 +35,7 @@ function fakeTarget(name: string, clock: FakeClock, latencyMs: (op: number) => n
     },
     close: async () => undefined,
   };
-  const config: TargetConfig = { name, servers: [], mode: 'standalone', client: 'ioredis', cache: 'off', cacheEntries: 10_000, readFrom: 'primary', waitReplicas: 0, tls: false, sources: {} };
+  const config: TargetConfig = { name, servers: [], protocol: 'resp', itemSizeMax: 1024 * 1024, mode: 'standalone', client: 'ioredis', cache: 'off', cacheEntries: 10_000, readFrom: 'primary', waitReplicas: 0, tls: false, sources: {} };
   return {
     config,
     client,

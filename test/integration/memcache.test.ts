@@ -1,0 +1,130 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { ResultsDocument } from '../../src/report/index.js';
+import { startMemcacheds } from '../../src/local/memcached.js';
+import { findFreePorts } from '../../src/local/ports.js';
+import type { RedisServer } from '../../src/local/redis.js';
+import { OpTimeoutError } from '../../src/targets/client.js';
+import { MemcacheConnection, MemcacheReplyError } from '../../src/targets/memcache-protocol.js';
+import { runCli } from '../helpers/cli.js';
+import { tempDir } from '../helpers/servers.js';
+
+/** memcached's `stats`, on a connection of its own (which counts itself in total_connections). */
+function stats(port: number): Promise<Record<string, number>> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    let text = '';
+    socket.setEncoding('latin1');
+    socket.on('data', (d: string) => {
+      text += d;
+      if (text.endsWith('END\r\n')) {
+        socket.end('quit\r\n');
+        resolve(Object.fromEntries(text.split('\r\n').filter((l) => l.startsWith('STAT ')).map((l) => { const [, k, v] = l.split(' '); return [k as string, Number(v)]; })));
+      }
+    });
+    socket.on('error', reject);
+    socket.write('stats\r\n');
+  });
+}
+
+const root = tempDir('cachebench-memcache-test-');
+let servers: RedisServer[] = [];
+const address = (s: RedisServer): string => `127.0.0.1:${s.port}`;
+before(async () => {
+  servers = await startMemcacheds(await findFreePorts(3), { dir: root.dir });
+});
+after(async () => {
+  await Promise.all(servers.map((s) => s.process.stop()));
+  root.remove();
+});
+
+const connection = (port: number, opTimeoutMs = 2000): MemcacheConnection =>
+  new MemcacheConnection({ host: '127.0.0.1', port, display: `127.0.0.1:${port}`, connectTimeoutMs: 1000, opTimeoutMs });
+
+describe('memcached text protocol client', () => {
+  it('stores and reads back raw bytes exactly: empty, CRLF and protocol words inside a value, 1 MiB − 1 KiB, 200 pipelined ops on one connection', async () => {
+    const c = connection(servers[0]?.port ?? 0);
+    try {
+      for (const size of [0, 1, 20_000, 1024 * 1024 - 1024]) {
+        const v = randomBytes(size);
+        await c.set(`k:${size}`, v, 60);
+        assert.ok((await c.get(`k:${size}`))?.equals(v), `${size} bytes`);
+      }
+      const tricky = Array.from({ length: 200 }, (_, i) => Buffer.concat([Buffer.from('\r\nEND\r\nVALUE k 0 3\r\nSTORED\r\n'), randomBytes(i * 37)]));
+      await Promise.all(tricky.map((v, i) => c.set(`p:${i}`, v, 60)));
+      const back = await Promise.all(tricky.map((_, i) => c.get(`p:${i}`)));
+      back.forEach((b, i) => assert.ok(b?.equals(tricky[i] as Buffer), `pipelined value ${i}`));
+      assert.equal(await c.get('never-written'), null);
+      await c.delete('p:1');
+      assert.equal(await c.get('p:1'), null);
+      await c.delete('p:1'); // NOT_FOUND is not an error: the key is gone either way
+      // A value over the item size limit is the server's SERVER_ERROR, and the connection goes on serving.
+      await assert.rejects(c.set('big', randomBytes(1024 * 1024), 60), (e: unknown) => e instanceof MemcacheReplyError && /too large/.test(e.reply));
+      assert.ok((await c.get('k:20000'))?.length === 20_000);
+      assert.match(await c.version(), /^1\.\d+\.\d+/);
+    } finally {
+      c.close();
+    }
+  });
+
+  it('gives up an op at its deadline on a frozen server (SIGSTOP), and connects again by itself once it is back', async () => {
+    const server = servers[1] as RedisServer;
+    const c = connection(server.port, 300);
+    try {
+      await c.set('frozen', Buffer.from('x'), 60);
+      process.kill(server.process.pid as number, 'SIGSTOP');
+      try {
+        const started = Date.now();
+        await assert.rejects(c.get('frozen'), (e: unknown) => e instanceof OpTimeoutError);
+        assert.ok(Date.now() - started < 1500);
+      } finally {
+        process.kill(server.process.pid as number, 'SIGCONT');
+      }
+      assert.deepEqual(await c.get('frozen'), Buffer.from('x'));
+    } finally {
+      c.close();
+    }
+  });
+});
+
+describe('memcache targets through the CLI', () => {
+  it('a pool of 3 memcached: every read verified, keys spread over all 3 servers, every key deleted', async () => {
+    const before = await Promise.all(servers.map((s) => stats(s.port)));
+    const out = join(root.dir, 'pool');
+    const result = await runCli(['run', '--out', out, '--min-iterations', '5', '--max-iterations', '5', '--invocation-count', '1', '--warmup-iterations', '0'], {
+      env: { MC_SERVERS: servers.map(address).join(','), MC_PROTOCOL: 'memcache', READ_RATIO: '3', WRITE_COUNT: '300', PAYLOAD_BYTES: '500' },
+    });
+    assert.equal(result.code, 0, result.stderr);
+    const dir = /Report: (.*)report\.md/.exec(result.stdout)?.[1] ?? '';
+    const doc = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as ResultsDocument;
+    const e = doc.results[0];
+    assert.equal(e?.state, 'completed');
+    assert.equal(e?.verification.verified, e?.verification.reads);
+    assert.equal(e?.verification.reads, 5 * 300 * 3);
+    assert.deepEqual([doc.environment.targets[0]?.mode, doc.environment.targets[0]?.client, doc.environment.targets[0]?.primaries], ['pool', 'memcache', 3]);
+    const afterStats = await Promise.all(servers.map((s) => stats(s.port)));
+    const sets = afterStats.map((s, i) => (s['cmd_set'] ?? 0) - (before[i]?.['cmd_set'] ?? 0));
+    assert.equal(sets.reduce((a, b) => a + b, 0), 5 * 300);
+    // 1,500 fresh keys: each server holds about a third; a server with none would mean no sharding.
+    for (const n of sets) assert.ok(n > 1500 * 0.2, `SETs per server ${sets.join(' / ')}`);
+    // Every key is gone: deleted by exact name after its reads, on the server that holds it.
+    assert.deepEqual(afterStats.map((s, i) => (s['curr_items'] ?? 0) - (before[i]?.['curr_items'] ?? 0)), [0, 0, 0]);
+    assert.deepEqual(afterStats.map((s, i) => (s['delete_hits'] ?? 0) - (before[i]?.['delete_hits'] ?? 0)), sets);
+  });
+
+  it('a value above memcached\'s 1 MiB item size limit is exit 2 before any traffic, naming the limit and -I', async () => {
+    const before = await Promise.all(servers.map((s) => stats(s.port)));
+    const result = await runCli(['run', '--out', join(root.dir, 'big')], {
+      env: { MC_SERVERS: servers.map(address).join(','), MC_PROTOCOL: 'memcache', PAYLOAD_BYTES: '2000000' },
+    });
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(result.stderr, /PAYLOAD_BYTES=2000000 \(from process environment\).*memcached.*-I 1m.*Fix: .*MC_ITEM_SIZE_MAX=2m/);
+    const afterStats = await Promise.all(servers.map((s) => stats(s.port)));
+    // Only the stats connections themselves (one each time) reached the servers.
+    afterStats.forEach((s, i) => assert.equal((s['total_connections'] ?? 0) - (before[i]?.['total_connections'] ?? 0), 1, `server ${i}`));
+  });
+});
