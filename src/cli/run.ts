@@ -1,7 +1,7 @@
 import { readdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { compareInRun, faultGate, gateExitCode, renderComparison, type Comparison } from '../compare/index.js';
-import { bindLocalServers, type FaultPlan, type RunPlan } from '../config/resolve.js';
+import { bindLocalServers, localItemSizeMax, type FaultPlan, type RunPlan } from '../config/resolve.js';
 import type { ConnectedTarget } from '../targets/index.js';
 import { TOPOLOGY_DESCRIPTIONS, applyPlacement, localInjector, reapLeftovers, startLocal, topologyMemory, type LocalDeployment } from '../local/index.js';
 import { executeRun } from '../measure/run.js';
@@ -94,7 +94,7 @@ export async function runCommand(args: RunArgs): Promise<number> {
     let plan: RunPlan = validated.plan;
     if (validated.topologies.length > 0) {
       const started = performance.now();
-      deployment = await startLocal(validated.topologies, { detached: true, nodeTimeoutMs: validated.nodeTimeoutMs });
+      deployment = await startLocal(validated.topologies, { detached: true, nodeTimeoutMs: validated.nodeTimeoutMs, memcachedItemSize: localItemSizeMax(validated.plan.connection.largestPayloadBytes) });
       say(`cachebench: local topologies up in ${((performance.now() - started) / 1000).toFixed(1)} s: ${deployment.topologies.map((t) => `${t.name} (${TOPOLOGY_DESCRIPTIONS[t.name]}, ${(t.startMs / 1000).toFixed(1)} s)`).join('; ')}\n`);
       if (traps.signal.aborted) return EXIT.interrupted;
       // Every target is measured under the same client/server placement (see --cpu-layout).

@@ -409,9 +409,9 @@ function choice<T extends string>(key: string, entry: { raw: string; source: Sou
   return value as T;
 }
 
-/** The drivers that support `mode` (and, if asked, caching or replica reads in it), for fixes. */
+/** The RESP drivers that support `mode` (and, if asked, caching or replica reads in it), for fixes. */
 function supportedClients(mode: Mode, need: 'mode' | 'cache' | 'replicaReads'): string {
-  const names = CLIENTS.filter((c) => CLIENT_SUPPORT[c].modes.includes(mode) && (need === 'mode' || CLIENT_SUPPORT[c][need].includes(mode)));
+  const names = PROTOCOL_CLIENTS.resp.filter((c) => CLIENT_SUPPORT[c].modes.includes(mode) && (need === 'mode' || CLIENT_SUPPORT[c][need].includes(mode)));
   return names.length > 0 ? names.join(', ') : 'none';
 }
 
@@ -504,6 +504,11 @@ function buildTarget(name: string, options: Map<string, { raw: string; source: S
       throw badValue(`${name}_MODE`, modeEntry.raw, modeEntry.source, 'unknown mode', `set ${name}_MODE to one of ${MODES.join(', ')}`);
     }
     mode = value as Mode;
+  }
+  if ((mode === 'standalone' || mode === 'proxy') && servers.length > 1 && protocol === 'memcache') {
+    throw badValue(`${name}_MODE`, modeEntry?.raw ?? mode, modeEntry?.source ?? serversEntry.source,
+      `${name}_SERVERS lists ${servers.length} servers, but a ${mode} memcache target is one server`,
+      mode === 'proxy' ? `list only the proxy's address in ${name}_SERVERS` : `unset ${name}_MODE: several memcached servers are a pool the client shards`);
   }
   if ((mode === 'standalone' || mode === 'proxy') && servers.length > 1) {
     throw badValue(`${name}_MODE`, modeEntry?.raw ?? mode, modeEntry?.source ?? serversEntry.source,
@@ -607,20 +612,28 @@ function memcacheTarget(name: string, servers: readonly ServerAddress[], mode: M
   return { name, servers, protocol: 'memcache', itemSizeMax, mode, ...setup, tls: false, sources };
 }
 
+/** The item size (whole MiB, at least memcached's default 1 MiB) that holds values of `largestPayloadBytes`. */
+export function localItemSizeMax(largestPayloadBytes: number): number {
+  const MiB = 1024 * 1024;
+  return Math.max(DEFAULT_ITEM_SIZE_MAX, Math.ceil((largestPayloadBytes + ITEM_OVERHEAD_BYTES) / MiB) * MiB);
+}
+
 /**
  * Values a memcache target cannot store: PAYLOAD_BYTES plus room for the key and item header above the servers' item
  * size limit is a ConfigError before any traffic, naming the limit and memcached's -I that raises it.
  */
 function checkItemSizes(scenarios: readonly ScenarioPlan[], targets: readonly TargetConfig[]): void {
-  for (const t of targets.filter((x) => x.protocol === 'memcache')) {
+  // Local memcached is started with an item size that fits the run's largest value (localItemSizeMax).
+  for (const t of targets.filter((x) => x.protocol === 'memcache' && x.pendingServers !== true)) {
     for (const scenario of scenarios) {
       const largest = Math.max(...scenario.cases.map((c) => c.PAYLOAD_BYTES));
       if (largest + ITEM_OVERHEAD_BYTES <= t.itemSizeMax) continue;
       const setting = scenario.settings.get('PAYLOAD_BYTES') as Setting;
       const limit = t.itemSizeMax === DEFAULT_ITEM_SIZE_MAX ? '1 MiB, memcached\'s default item size limit (-I 1m)' : `${t.itemSizeMax} bytes (${t.name}_ITEM_SIZE_MAX)`;
+      const needed = `${localItemSizeMax(largest) / (1024 * 1024)}m`;
       throw badValue('PAYLOAD_BYTES', setting.value, setting.source,
         `target ${t.name} is memcached, which stores an item (value, key and about 50 bytes of header) of at most ${limit}: values up to ${t.itemSizeMax - ITEM_OVERHEAD_BYTES} bytes fit, and scenario ${scenario.name} writes ${largest}`,
-        `lower PAYLOAD_BYTES to ${t.itemSizeMax - ITEM_OVERHEAD_BYTES} or less, or start memcached with a larger item size (memcached -I 2m) and set ${t.name}_ITEM_SIZE_MAX=2m`);
+        `lower PAYLOAD_BYTES to ${t.itemSizeMax - ITEM_OVERHEAD_BYTES} or less, or start memcached with a larger item size (memcached -I ${needed}) and set ${t.name}_ITEM_SIZE_MAX=${needed}`);
     }
   }
 }
@@ -1063,7 +1076,8 @@ export function bindLocalServers(plan: RunPlan, servers: Readonly<Record<string,
     if (list === undefined) throw new ConfigError(`local topology ${topology} (of target ${t.name}) was not started. Fix: report this as a cachebench bug`);
     const { pendingServers: _pending, ...rest } = t;
     void _pending;
-    return { ...rest, servers: parseServers(`${t.name}_SERVERS`, list, { kind: 'local' }) };
+    const itemSizeMax = t.protocol === 'memcache' ? localItemSizeMax(plan.connection.largestPayloadBytes) : t.itemSizeMax;
+    return { ...rest, itemSizeMax, servers: parseServers(`${t.name}_SERVERS`, list, { kind: 'local' }) };
   });
   return { ...plan, targets };
 }

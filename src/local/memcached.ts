@@ -24,11 +24,16 @@ export async function memcacheServes(port: number, probeKey?: string): Promise<b
 }
 
 /**
- * Starts one memcached on a free loopback port (TCP only, one worker thread as on a pinned core, item size limit the
- * default 1 MB, MEMCACHED_MEMORY_MB of memory) and waits until it answers `version`. Same lifetime rules as a
+ * Starts one memcached on a free loopback port (TCP only, one worker thread as on a pinned core, item size limit
+ * `itemSize` (default 1 MiB), MEMCACHED_MEMORY_MB of memory or 4 × the item size) and waits until it answers `version`. Same lifetime rules as a
  * redis-server: dies with cachebench unless it persists, recorded in the deployment's ownership file.
  */
-export async function startMemcached(options: Omit<StartRedisOptions, 'cluster' | 'nodeTimeoutMs'>): Promise<RedisServer> {
+export interface StartMemcachedOptions extends Omit<StartRedisOptions, 'cluster' | 'nodeTimeoutMs'> {
+  /** Item size limit in bytes (-I, whole MiB); memory (-m) grows with it. @default 1 MiB */
+  readonly itemSize?: number;
+}
+
+export async function startMemcached(options: StartMemcachedOptions): Promise<RedisServer> {
   const binary = requireBinary('memcached');
   const avoid = new Set(options.avoid ?? []);
   for (let attempt = 1; ; attempt++) {
@@ -36,7 +41,10 @@ export async function startMemcached(options: Omit<StartRedisOptions, 'cluster' 
     if (port === undefined) throw new LocalSetupError('no free loopback port in 10000-19999. Fix: stop servers you no longer need');
     avoid.add(port);
     // -u: memcached refuses to run as root without naming a user (ignored when not root).
-    const args = ['-p', String(port), '-l', '127.0.0.1', '-U', '0', '-t', '1', '-m', String(MEMCACHED_MEMORY_MB), '-c', '4096', '-u', userInfo().username];
+    const itemMb = Math.max(1, Math.ceil((options.itemSize ?? 1024 * 1024) / (1024 * 1024)));
+    // memcached wants -I at most half of -m.
+    const memoryMb = Math.max(MEMCACHED_MEMORY_MB, 4 * itemMb);
+    const args = ['-p', String(port), '-l', '127.0.0.1', '-U', '0', '-t', '1', '-m', String(memoryMb), '-I', `${itemMb}m`, '-c', '4096', '-u', userInfo().username];
     const launch = async (): Promise<RedisServer> => {
       const proc = startProcess(`memcached:${port}`, binary, args, {
         cwd: options.dir, detached: options.detached === true, persist: options.persist === true,
@@ -66,7 +74,7 @@ export async function startMemcached(options: Omit<StartRedisOptions, 'cluster' 
 }
 
 /** Starts one memcached per port in parallel; if any fails, stops those that started and rethrows. */
-export async function startMemcacheds(ports: readonly number[], options: Omit<StartRedisOptions, 'port' | 'avoid' | 'cluster' | 'nodeTimeoutMs'>): Promise<RedisServer[]> {
+export async function startMemcacheds(ports: readonly number[], options: Omit<StartMemcachedOptions, 'port' | 'avoid'>): Promise<RedisServer[]> {
   const avoid = new Set(ports);
   const starts = await Promise.allSettled(ports.map((port) => startMemcached({ ...options, port, avoid })));
   const started = starts.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));

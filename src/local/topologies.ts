@@ -49,6 +49,8 @@ export interface LocalDeployment {
 }
 
 export interface StartOptions {
+  /** Item size limit of local memcached in bytes (memcached -I; whole MiB): fits the run's largest value. @default 1 MiB */
+  readonly memcachedItemSize?: number;
   /** cluster-node-timeout of REDIS_CLUSTER in ms. @default 5000 */
   readonly nodeTimeoutMs?: number;
   /**
@@ -71,6 +73,7 @@ export interface StartOptions {
 /** How each server of one deployment is spawned and recorded. */
 interface Spawn {
   readonly dir: string;
+  readonly itemSize?: number;
   readonly detached: boolean;
   readonly persist: boolean;
   readonly recorder: ProcessRecorder;
@@ -182,7 +185,7 @@ export async function startLocal(names: readonly TopologyName[], options: StartO
     rmSync(dir, { recursive: true, force: true });
     throw error;
   }
-  const spawn: Spawn = { dir, detached: options.detached === true, persist, recorder };
+  const spawn: Spawn = { dir, detached: options.detached === true, persist, recorder, ...(options.memcachedItemSize !== undefined ? { itemSize: options.memcachedItemSize } : {}) };
   const results = await Promise.allSettled(names.map((name) => startOne(name, spawn, options)));
   const topologies = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
   let stopped = false;

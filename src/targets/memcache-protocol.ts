@@ -5,8 +5,10 @@ import { withDeadline } from './deadline.js';
 /**
  * One connection speaking memcached's text (ASCII) protocol — the one memcached, twemproxy and mcrouter all serve —
  * with values as raw bytes (a value is never decoded as text), requests pipelined (replies come in request order)
- * and a deadline per op. On a deadline or any protocol surprise the connection is dropped (its replies can no longer
- * be matched to requests) and every op in flight fails; the next op connects again.
+ * and a deadline per op. An op past its deadline fails at once but keeps its place in the queue, so its late reply
+ * is read and thrown away and the ops behind it still get theirs (as ioredis's commandTimeout does); the connection
+ * is dropped only on a protocol surprise, a lost socket, or when MAX_ABANDONED replies are owed. The next op after a
+ * drop connects again.
  */
 
 /** A reply memcached sends for a request it refuses: `ERROR`, `CLIENT_ERROR <why>`, `SERVER_ERROR <why>`, `NOT_STORED`. */
@@ -15,6 +17,11 @@ export class MemcacheReplyError extends Error {
   constructor(readonly server: string, readonly reply: string) {
     super(`${server} replied ${reply}`);
   }
+}
+
+/** A key cachebench cannot send in memcached's text protocol. */
+export class MemcacheKeyError extends Error {
+  override readonly name = 'MemcacheKeyError';
 }
 
 type Kind = 'set' | 'get' | 'delete' | 'version';
@@ -26,7 +33,16 @@ interface Pending {
   timer: NodeJS.Timeout | undefined;
   /** get: the value read so far (a VALUE line came), waiting for END. */
   value: Buffer | null;
+  /** Given up at its deadline: its reply is still read, then dropped. */
+  abandoned: boolean;
 }
+
+/** Late replies a connection may owe before it is dropped and opened again (a server that stopped answering). */
+export const MAX_ABANDONED = 1000;
+/** The largest value a reply may announce when no limit is given: memcached's own maximum item size. */
+const MAX_VALUE_BYTES = 1024 * 1024 * 1024;
+/** How long close() lets a `quit` reach the server before the socket is destroyed. */
+const QUIT_WAIT_MS = 200;
 
 const CRLF = Buffer.from('\r\n');
 /** A key memcached accepts in its text protocol: 1–250 bytes, no control characters or spaces. */
@@ -39,6 +55,8 @@ export interface ConnectionOptions {
   readonly display: string;
   readonly connectTimeoutMs: number;
   readonly opTimeoutMs: number;
+  /** The largest value a reply may announce (the servers' item size limit); a larger one is a protocol error. @default 1 GiB */
+  readonly maxValueBytes?: number;
 }
 
 export class MemcacheConnection {
@@ -51,6 +69,8 @@ export class MemcacheConnection {
   #bodyLeft = 0;
   #body: Buffer | undefined;
   #bodyAt = 0;
+  /** The bytes after a value's data (must be CRLF). */
+  #trailer = '';
   #closed = false;
 
   constructor(options: ConnectionOptions) {
@@ -66,17 +86,17 @@ export class MemcacheConnection {
     await this.#connected();
   }
 
-  set(key: string, value: Buffer, ttlSeconds: number): Promise<void> {
+  async set(key: string, value: Buffer, ttlSeconds: number): Promise<void> {
     const head = Buffer.from(`set ${checkKey(key)} 0 ${ttlSeconds} ${value.length}\r\n`);
-    return this.#request('set', [head, value, CRLF]).then(() => undefined);
+    await this.#request('set', [head, value, CRLF]);
   }
 
-  get(key: string): Promise<Buffer | null> {
-    return this.#request('get', [Buffer.from(`get ${checkKey(key)}\r\n`)]) as Promise<Buffer | null>;
+  async get(key: string): Promise<Buffer | null> {
+    return await this.#request('get', [Buffer.from(`get ${checkKey(key)}\r\n`)]) as Buffer | null;
   }
 
-  delete(key: string): Promise<void> {
-    return this.#request('delete', [Buffer.from(`delete ${checkKey(key)}\r\n`)]).then(() => undefined);
+  async delete(key: string): Promise<void> {
+    await this.#request('delete', [Buffer.from(`delete ${checkKey(key)}\r\n`)]);
   }
 
   /** The server's `version` reply, e.g. `1.6.18`. */
@@ -84,12 +104,16 @@ export class MemcacheConnection {
     return this.#request('version', [Buffer.from('version\r\n')]) as Promise<string>;
   }
 
-  /** Closes the connection (a courtesy `quit`, then the socket); fails every op in flight. Never throws. */
+  /** Closes the connection (a courtesy `quit`, the socket destroyed soon after); fails every op in flight. Never throws. */
   close(): void {
     this.#closed = true;
     const socket = this.#socket;
     this.#drop(new ConnectionLostError(this.server));
-    if (socket !== undefined && !socket.destroyed) socket.end('quit\r\n');
+    if (socket !== undefined && !socket.destroyed) {
+      socket.end('quit\r\n');
+      // A server that stopped answering never closes its side: the socket must not keep the process alive.
+      setTimeout(() => socket.destroy(), QUIT_WAIT_MS).unref();
+    }
   }
 
   #connected(): Promise<Socket> {
@@ -104,8 +128,16 @@ export class MemcacheConnection {
       }, connectTimeoutMs);
       socket.once('connect', () => {
         clearTimeout(timer);
+        if (this.#closed) {
+          // close() came while connecting: nothing may use (or keep open) this socket.
+          socket.destroy();
+          reject(new ConnectionLostError(this.server));
+          return;
+        }
         this.#socket = socket;
-        socket.on('data', (chunk: Buffer) => this.#receive(chunk));
+        socket.on('data', (chunk: Buffer) => {
+          if (this.#socket === socket) this.#receive(chunk);
+        });
         socket.on('close', () => {
           if (this.#socket === socket) this.#drop(new ConnectionLostError(this.server));
         });
@@ -132,11 +164,15 @@ export class MemcacheConnection {
       if (error instanceof OpTimeoutError || error instanceof ConnectionLostError) throw error;
       throw new ConnectionLostError(this.server, { cause: error });
     }
+    if (this.#closed || this.#socket !== socket) throw new ConnectionLostError(this.server);
     return new Promise((resolve, reject) => {
-      const pending: Pending = { kind, resolve, reject, timer: undefined, value: null };
+      const pending: Pending = { kind, resolve, reject, timer: undefined, value: null, abandoned: false };
       pending.timer = setTimeout(() => {
-        // Its reply may still come: the stream can no longer be matched to requests, so the connection goes.
-        this.#drop(new ConnectionLostError(this.server), pending, new OpTimeoutError(this.server, opTimeoutMs));
+        // The op fails now; its reply, when it comes, is read and dropped so the ops behind it get theirs.
+        pending.abandoned = true;
+        pending.timer = undefined;
+        reject(new OpTimeoutError(this.server, opTimeoutMs));
+        if (this.#pending.filter((p) => p.abandoned).length > MAX_ABANDONED) this.#drop(new ConnectionLostError(this.server));
       }, Math.max(1, opTimeoutMs - (Date.now() - started)));
       this.#pending.push(pending);
       for (const part of parts) socket.write(part);
@@ -152,21 +188,21 @@ export class MemcacheConnection {
     this.#body = undefined;
     for (const p of this.#pending.splice(0)) {
       clearTimeout(p.timer);
-      p.reject(p === which && its !== undefined ? its : error);
+      if (!p.abandoned) p.reject(p === which && its !== undefined ? its : error);
     }
     if (socket !== undefined && !socket.destroyed && !this.#closed) socket.destroy();
   }
 
   #settle(value: Buffer | string | null): void {
     const p = this.#pending.shift();
-    if (p === undefined) return;
+    if (p === undefined || p.abandoned) return;
     clearTimeout(p.timer);
     p.resolve(value);
   }
 
   #fail(reply: string): void {
     const p = this.#pending.shift();
-    if (p === undefined) return;
+    if (p === undefined || p.abandoned) return;
     clearTimeout(p.timer);
     p.reject(new MemcacheReplyError(this.server, reply));
   }
@@ -181,12 +217,18 @@ export class MemcacheConnection {
         const room = Math.max(0, Math.min(take, body.length - this.#bodyAt));
         data.copy(body, this.#bodyAt, 0, room);
         this.#bodyAt += room;
+        this.#trailer += data.subarray(room, take).toString('latin1');
         this.#bodyLeft -= take;
         data = data.subarray(take);
         if (this.#bodyLeft === 0) {
-          const head = this.#pending[0];
-          if (head !== undefined) head.value = body;
           this.#body = undefined;
+          const head = this.#pending[0];
+          if (this.#trailer !== '\r\n' || head === undefined) {
+            // The data block must end with CRLF: anything else means the stream is out of step with the requests.
+            this.#drop(new ConnectionLostError(this.server), head, new MemcacheReplyError(this.server, 'a value not followed by CRLF'));
+            return;
+          }
+          head.value = body;
         }
         continue;
       }
@@ -243,7 +285,12 @@ export class MemcacheConnection {
           return false;
         }
         const length = Number(m[1]);
+        if (!(length <= (this.#options.maxValueBytes ?? MAX_VALUE_BYTES))) {
+          this.#drop(new ConnectionLostError(this.server), head, new MemcacheReplyError(this.server, `a value of ${m[1]} bytes, more than the item size limit`));
+          return false;
+        }
         this.#body = Buffer.allocUnsafe(length);
+        this.#trailer = '';
         this.#bodyAt = 0;
         // The rest of the chunk is (the start of) the data block: #receive's body branch takes it.
         this.#bodyLeft = length + 2;
@@ -254,6 +301,6 @@ export class MemcacheConnection {
 }
 
 function checkKey(key: string): string {
-  if (!VALID_KEY.test(key)) throw new Error(`not a memcached key (1–250 printable characters, no spaces): ${JSON.stringify(key.slice(0, 60))}`);
+  if (!VALID_KEY.test(key)) throw new MemcacheKeyError(`not a memcached key (1–250 printable characters, no spaces): ${JSON.stringify(key.slice(0, 60))}`);
   return key;
 }

@@ -10,12 +10,6 @@ const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import
 export const MEMCACHE_SHARDING = 'ketama consistent hashing (libketama: MD5, 160 points per server)';
 
 /**
- * The largest value cachebench stores in memcached: memcached's default item size limit (`-I 1m`) holds the key, the
- * item header and the value; 1 KiB is left for the key (cachebench's are under 100 bytes) and the header (about 50).
- */
-export const MEMCACHE_MAX_VALUE_BYTES = 1024 * 1024 - 1024;
-
-/**
  * The memcache driver: cachebench's own client for memcached's text protocol (memcache-protocol.ts), one connection
  * per listed server. Several servers form a pool sharded by the client with ketama consistent hashing; one server is
  * a standalone memcached or a proxy that shards itself (twemproxy in memcache mode, `<NAME>_MODE=proxy`).
@@ -27,7 +21,7 @@ export const memcacheDriver: Driver = {
   async connect(config: TargetConfig, controls: RunControls): Promise<ConnectedTarget> {
     const proxy = config.mode === 'proxy';
     const connections = config.servers.map((s) => new MemcacheConnection({
-      host: s.host, port: s.port, display: s.display, connectTimeoutMs: controls.connectTimeoutMs, opTimeoutMs: controls.opTimeoutMs,
+      host: s.host, port: s.port, display: s.display, connectTimeoutMs: controls.connectTimeoutMs, opTimeoutMs: controls.opTimeoutMs, maxValueBytes: config.itemSizeMax,
     }));
     const closeAll = (): void => connections.forEach((c) => c.close());
     const versions: string[] = [];

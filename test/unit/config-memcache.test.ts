@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { resolveConfig } from '../../src/config/resolve.js';
+import { LOCAL_TARGETS } from '../../src/cli/validate.js';
+import { bindLocalServers, localItemSizeMax, resolveConfig } from '../../src/config/resolve.js';
 import { input, rejects } from '../helpers/config.js';
 
 const POOL = { MC_SERVERS: '127.0.0.1:11211,127.0.0.1:11212,127.0.0.1:11213', MC_PROTOCOL: 'memcache' };
@@ -26,6 +27,18 @@ describe('memcache targets: <NAME>_PROTOCOL=memcache', () => {
     assert.equal(raised.targets[0]?.itemSizeMax, 2 * 1024 * 1024);
     rejects({ env: { ...POOL, MC_ITEM_SIZE_MAX: 'huge' } }, 'MC_ITEM_SIZE_MAX', '"huge"', 'not an item size');
     rejects({ env: { R_SERVERS: '127.0.0.1:6379', R_ITEM_SIZE_MAX: '2m' } }, 'R_ITEM_SIZE_MAX', 'PROTOCOL is resp');
+  });
+
+  it('starts local memcached with an item size that fits the run\'s largest value, so a local run never refuses it', () => {
+    const local = LOCAL_TARGETS.filter((t) => t.name === 'MEMCACHED_POOL');
+    const plan = resolveConfig(input({ localTargets: local, env: { PAYLOAD_BYTES: '100,3000000' } }));
+    const bound = bindLocalServers(plan, { MEMCACHED_POOL: '127.0.0.1:11211,127.0.0.1:11212,127.0.0.1:11213' });
+    assert.equal(bound.targets[0]?.itemSizeMax, 3 * 1024 * 1024); // 3,000,000 + 1 KiB rounded up to whole MiB
+    assert.equal(localItemSizeMax(1000), 1024 * 1024);
+    assert.equal(localItemSizeMax(1024 * 1024 - 1024), 1024 * 1024);
+    assert.equal(localItemSizeMax(1024 * 1024 - 1023), 2 * 1024 * 1024);
+    // The fix a remote pool is given names the size that fits, not always 2m.
+    rejects({ env: { ...POOL, PAYLOAD_BYTES: '5000000' } }, 'memcached -I 5m', 'MC_ITEM_SIZE_MAX=5m');
   });
 
   it('refuses what only RESP servers have: cluster mode, client-side caching, replica reads, WAIT, a RESP driver, logins, TLS, redis:// URLs', () => {

@@ -28,7 +28,22 @@ function referenceServer(servers: readonly string[], key: string): number {
 const SERVERS = ['127.0.0.1:11211', '127.0.0.1:11212', '127.0.0.1:11213'];
 const keys = (n: number): string[] => Array.from({ length: n }, (_, i) => `cachebench:20261126-031907-dfe6:${createHash('sha1').update(String(i)).digest('hex')}`);
 
+/**
+ * Keys and their servers as computed by another libketama-compatible implementation, npm `hashring` 3.2
+ * (`new HashRing(SERVERS, 'md5', { compatibility: 'ketama' }).get(key)`), run once and written down here.
+ */
+const HASHRING_VECTORS: readonly [string, string][] = [
+  ['foo', '127.0.0.1:11213'], ['bar', '127.0.0.1:11212'], ['cachebench:20261126-031907-dfe6:3f2504e0-4f89-11d3-9a0c-0305e82c3301', '127.0.0.1:11212'],
+  ['a', '127.0.0.1:11212'], ['memcached', '127.0.0.1:11213'], ['key:1', '127.0.0.1:11212'], ['key:2', '127.0.0.1:11212'], ['key:3', '127.0.0.1:11212'],
+  ['key:4', '127.0.0.1:11211'], ['key:5', '127.0.0.1:11212'], ['x'.repeat(250), '127.0.0.1:11213'],
+];
+
 describe('ketama consistent hashing', () => {
+  it('agrees with an independent libketama implementation (npm hashring in ketama mode) on known keys', () => {
+    const ring = new KetamaRing(SERVERS);
+    for (const [key, server] of HASHRING_VECTORS) assert.equal(SERVERS[ring.indexOf(key)], server, key.slice(0, 40));
+  });
+
   it('puts each key on the server libketama\'s scan of every point gives', () => {
     const ring = new KetamaRing(SERVERS);
     for (const key of keys(300)) assert.equal(ring.indexOf(key), referenceServer(SERVERS, key), key);
