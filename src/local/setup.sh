@@ -2,8 +2,9 @@
 # Installs what cachebench needs on a Debian/Ubuntu machine with Node >= 20:
 # Debian's redis-server, redis-tools, nutcracker, memcached and util-linux's setpriv (when missing), the npm
 # packages, the build. setpriv --pdeathsig makes the servers of a run die with cachebench.
-# Also Debian's chromium and fonts-liberation, for the test that opens report.html in a real
-# headless browser (CACHEBENCH_CHROMIUM names another Chromium or Chrome binary instead).
+# Also, best effort: Debian's chromium and fonts-liberation, for the test that opens report.html in a
+# real headless browser (CACHEBENCH_CHROMIUM names another Chromium or Chrome binary instead), and
+# libmemcached-tools, whose memaslap (memcaslap) is bench:memcache's C reference.
 # Idempotent: quick when everything is already there.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -14,19 +15,20 @@ command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v nutcracker >/dev/null 2>&1 || need+=(nutcracker)
 command -v memcached >/dev/null 2>&1 || need+=(memcached)
 { command -v setpriv >/dev/null 2>&1 && command -v taskset >/dev/null 2>&1; } || need+=(util-linux)
-browser=()
+optional=()
 if [ -z "${CACHEBENCH_CHROMIUM:-}" ]; then
-  command -v chromium >/dev/null 2>&1 || browser+=(chromium)
-  [ -d /usr/share/fonts/truetype/liberation ] || browser+=(fonts-liberation)
+  command -v chromium >/dev/null 2>&1 || optional+=(chromium)
+  [ -d /usr/share/fonts/truetype/liberation ] || optional+=(fonts-liberation)
 fi
+command -v memcaslap >/dev/null 2>&1 || optional+=(libmemcached-tools)
 
-browser_missing() {
-  echo "setup: warning: could not install ${browser[*]} ($1); only the report.html browser test needs it. Fix: install Chromium or Chrome and set CACHEBENCH_CHROMIUM=/path/to/it" >&2
-  browser=()
+optional_missing() {
+  echo "setup: warning: could not install ${optional[*]} ($1); only the report.html browser test (chromium) and bench:memcache (libmemcached-tools) need them. Fix: install Chromium or Chrome and set CACHEBENCH_CHROMIUM=/path/to/it" >&2
+  optional=()
 }
 
-if [ $((${#need[@]} + ${#browser[@]})) -gt 0 ]; then
-  echo "setup: installing Debian packages: ${need[*]} ${browser[*]}" >&2
+if [ $((${#need[@]} + ${#optional[@]})) -gt 0 ]; then
+  echo "setup: installing Debian packages: ${need[*]} ${optional[*]}" >&2
   can_install=yes
   if [ "$(id -u)" -eq 0 ]; then
     as_root=()
@@ -41,7 +43,7 @@ if [ $((${#need[@]} + ${#browser[@]})) -gt 0 ]; then
       echo "setup: error: cannot install ${need[*]} (${can_install}). Fix: install ${need[*]} as root with your system's package manager, then run this again." >&2
       exit 2
     fi
-    browser_missing "$can_install"
+    optional_missing "$can_install"
   else
     export DEBIAN_FRONTEND=noninteractive
     if ! "${as_root[@]}" apt-get update -qq; then
@@ -49,7 +51,7 @@ if [ $((${#need[@]} + ${#browser[@]})) -gt 0 ]; then
         echo "setup: error: apt-get update failed. Fix: repair the package sources, then run this again." >&2
         exit 2
       fi
-      browser_missing "apt-get update failed"
+      optional_missing "apt-get update failed"
     fi
     # policy-rc.d 101: do not start the packaged redis and memcached services (6379, 11211); cachebench starts its own.
     if [ ${#need[@]} -gt 0 ] && [ ! -e /usr/sbin/policy-rc.d ]; then
@@ -60,10 +62,10 @@ if [ $((${#need[@]} + ${#browser[@]})) -gt 0 ]; then
     if [ ${#need[@]} -gt 0 ]; then
       "${as_root[@]}" apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
     fi
-    # The browser only serves the report.html test: where the distribution has no chromium package (Ubuntu ships it
-    # as a snap), say so and go on.
-    if [ ${#browser[@]} -gt 0 ] && ! "${as_root[@]}" apt-get install -y -qq --no-install-recommends "${browser[@]}" >/dev/null; then
-      browser_missing "apt-get install failed"
+    # The optional packages serve one test and one benchmark: where the distribution has no chromium package (Ubuntu
+    # ships it as a snap), say so and go on.
+    if [ ${#optional[@]} -gt 0 ] && ! "${as_root[@]}" apt-get install -y -qq --no-install-recommends "${optional[@]}" >/dev/null; then
+      optional_missing "apt-get install failed"
     fi
   fi
 fi
