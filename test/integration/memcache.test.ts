@@ -11,6 +11,7 @@ import type { RedisServer } from '../../src/local/redis.js';
 import { OpTimeoutError } from '../../src/targets/client.js';
 import { MemcacheConnection, MemcacheReplyError } from '../../src/targets/memcache-protocol.js';
 import { runCli } from '../helpers/cli.js';
+import { assertNothingLeft, docOf, sandbox } from '../helpers/local.js';
 import { tempDir } from '../helpers/servers.js';
 
 /** memcached's `stats`, on a connection of its own (which counts itself in total_connections). */
@@ -134,3 +135,25 @@ describe('memcache targets through the CLI', () => {
     afterStats.forEach((s, i) => assert.equal((s['total_connections'] ?? 0) - (before[i]?.['total_connections'] ?? 0), 1, `server ${i}`));
   });
 });
+
+describe('memcached under failure', () => {
+  it('kill-primary on the local MEMCACHED_POOL: that shard\'s SETs fail, the window never closes (the client does not move keys off a dead server), and the keys it held before the kill are lost acknowledged writes', async () => {
+    const { tmp, cwd } = sandbox(root.dir, 'kill');
+    const result = await runCli(['run', '--local', 'MEMCACHED_POOL', '--out', join(cwd, 'results')], {
+      cwd, env: { TMPDIR: tmp, READ_RATIO: '5', PAYLOAD_BYTES: '100', FAULT: 'kill-primary', FAULT_AT: '1', DURATION: '4', OP_TIMEOUT_MS: '500' }, timeoutMs: 90_000,
+    });
+    assert.equal(result.code, 0, result.stderr);
+    const e = docOf(result.stdout, cwd).results[0];
+    const f = e?.fault;
+    assert.ok(f, 'no fault result');
+    assert.match(f.events[0]?.what ?? '', /^SIGKILL memcached 127\.0\.0\.1:\d+ \(pid \d+\), 1 of the pool's 3 servers/);
+    assert.ok(f.failedOps.set > 0, JSON.stringify(f.failedOps));
+    assert.equal(f.windowMs, null, 'the window closed, but no client moves the dead shard\'s keys');
+    // Written before the kill to the killed server, acknowledged, gone after its restart: about a third of them.
+    assert.ok(f.lostAckedWrites > 0 && f.lostAckedWrites < 0.6 * f.ackedWritesChecked, `${f.lostAckedWrites} lost of ${f.ackedWritesChecked}`);
+    assert.equal(e?.verification.mismatched, 0);
+    assert.match(f.healed ?? '', /started memcached 127\.0\.0\.1:\d+ .* again on its port/);
+    assertNothingLeft(tmp);
+  });
+});
+
