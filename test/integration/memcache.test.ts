@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -30,6 +30,19 @@ function stats(port: number): Promise<Record<string, number>> {
     socket.on('error', reject);
     socket.write('stats\r\n');
   });
+}
+
+/**
+ * SIGSTOP takes effect when each thread is next scheduled: a memcached thread running on the other core can still
+ * answer a request sent right after the kill. Waits until every thread of `pid` is stopped (state T).
+ */
+async function stopped(pid: number): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    const states = readdirSync(`/proc/${pid}/task`).map((t) => /\) (\S)/.exec(readFileSync(`/proc/${pid}/task/${t}/stat`, 'utf8'))?.[1]);
+    if (states.every((st) => st === 'T' || st === 't')) return;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  throw new Error(`process ${pid} did not stop within 1 s of SIGSTOP`);
 }
 
 const root = tempDir('cachebench-memcache-test-');
@@ -80,6 +93,7 @@ describe('memcached text protocol client', () => {
       await c.set('frozen:b', Buffer.from('B'), 60);
       process.kill(server.process.pid as number, 'SIGSTOP');
       try {
+        await stopped(server.process.pid as number);
         const started = Date.now();
         await Promise.all([
           assert.rejects(c.get('frozen:a'), (e: unknown) => e instanceof OpTimeoutError),
@@ -133,6 +147,31 @@ describe('memcache targets through the CLI', () => {
     const afterStats = await Promise.all(servers.map((s) => stats(s.port)));
     // Only the stats connections themselves (one each time) reached the servers.
     afterStats.forEach((s, i) => assert.equal((s['total_connections'] ?? 0) - (before[i]?.['total_connections'] ?? 0), 1, `server ${i}`));
+  });
+});
+
+describe('memcache in throughput runs', () => {
+  it('closed loop, CLIENTS 8 on 2 connections per server with PIPELINE 4 over the pool: the servers saw exactly the SETs and GETs counted, every read verified, every key deleted', async () => {
+    const before = await Promise.all(servers.map((s) => stats(s.port)));
+    const cwd = join(root.dir, 'load');
+    const result = await runCli(['run', '--out', cwd, '--mode', 'throughput', '--clients', '8', '--connections', '2', '--pipeline', '4',
+      '--duration', '3', '--warmup-seconds', '0', '--read-ratio', '5', '--payload-bytes', '2000'],
+    { env: { MC_SERVERS: servers.map(address).join(','), MC_PROTOCOL: 'memcache', CI: 'true' }, timeoutMs: 60_000 });
+    assert.equal(result.code, 0, result.stderr + result.stdout);
+    const dir = /Report: (.*)report\.md/.exec(result.stdout)?.[1] ?? '';
+    const doc = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as ResultsDocument;
+    const e = doc.results[0];
+    const record = e?.load?.record;
+    assert.ok(record, 'no throughput record');
+    const afterStats = await Promise.all(servers.map((s) => stats(s.port)));
+    const delta = (key: string): number => afterStats.reduce((n, s, i) => n + (s[key] ?? 0) - (before[i]?.[key] ?? 0), 0);
+    assert.equal(record.sets, delta('cmd_set'));
+    assert.equal(record.gets, delta('cmd_get'));
+    assert.ok(record.sets > 100, `sets ${record.sets}`);
+    assert.equal(record.setErrors + record.getErrors, 0);
+    assert.equal(e?.verification.verified, record.gets);
+    assert.equal((e?.verification.missing ?? 1) + (e?.verification.mismatched ?? 1), 0);
+    assert.deepEqual(afterStats.map((s, i) => (s['curr_items'] ?? 0) - (before[i]?.['curr_items'] ?? 0)), [0, 0, 0]);
   });
 });
 
