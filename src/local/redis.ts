@@ -81,49 +81,48 @@ function logTail(file: string): string {
   }
 }
 
+/** What one kind of local server needs to start on a port: its program and arguments, a readiness check, and why it exited. */
+export interface ServerSpec {
+  /** Program name, as in its process name `<kind>:<port>` and in messages. */
+  readonly kind: string;
+  readonly binary: string;
+  readonly args: readonly string[];
+  /** Whether it serves (PING; memcached: version). */
+  ready(): Promise<boolean>;
+  /** Why it exited before serving, e.g. its log's last lines. */
+  exitReason(): string;
+}
+
 /**
- * Starts one redis-server on a free loopback port (no persistence, files in `dir`) and waits for PING.
- * If the port was grabbed in the meantime, tries another one.
+ * Starts a server on `options.port` (or a free loopback port), waits until it serves, and gives it respawn() (same
+ * port, same arguments). If the port was grabbed in the meantime, tries another one (three ports at most).
  */
-export async function startRedisServer(options: StartRedisOptions): Promise<RedisServer> {
-  const binary = requireBinary('redis-server');
+export async function startLocalServer(options: Pick<StartRedisOptions, 'dir' | 'avoid' | 'port' | 'detached' | 'persist' | 'recorder'>, specFor: (port: number) => ServerSpec): Promise<RedisServer> {
   const avoid = new Set(options.avoid ?? []);
   for (let attempt = 1; ; attempt++) {
     const [port] = attempt === 1 && options.port !== undefined ? [options.port] : await findFreePorts(1, avoid);
     if (port === undefined) throw new LocalSetupError('no free loopback port in 10000-19999. Fix: stop servers you no longer need');
     avoid.add(port);
-    const log = join(options.dir, `redis-${port}.log`);
-    const args = [
-      '--port', String(port), '--bind', '127.0.0.1', '--protected-mode', 'yes',
-      '--save', '', '--appendonly', 'no', '--dir', options.dir, '--logfile', log, '--daemonize', 'no',
-      // Its own RDB file: a replica's full sync writes one even without `save`, and in the shared folder a server
-      // started later (a restart, a node added) would load another's data and claim its slots.
-      '--dbfilename', `dump-${port}.rdb`,
-      // A replica's first sync starts at once (the default waits 5 s for more replicas to join a diskless sync).
-      '--repl-diskless-sync-delay', '0',
-      ...(options.cluster ? ['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', String(options.nodeTimeoutMs ?? 5000)] : []),
-    ];
+    const spec = specFor(port);
     const launch = async (): Promise<RedisServer> => {
-      const proc = startProcess(`redis-server:${port}`, binary, args, {
+      const proc = startProcess(`${spec.kind}:${port}`, spec.binary, [...spec.args], {
         cwd: options.dir, detached: options.detached === true, persist: options.persist === true,
         ...(options.recorder !== undefined ? { recorder: options.recorder } : {}),
       });
       try {
-        await waitUntil(`redis-server on port ${port}`, 10_000, async () => (await adminCommand(port, 'PING')) === 'PONG',
-          () => (proc.hasExited() ? `exited: ${logTail(log)}` : undefined));
+        await waitUntil(`${spec.kind} on port ${port}`, 10_000, () => spec.ready(), () => (proc.hasExited() ? `exited: ${spec.exitReason()}` : undefined));
       } catch (error: unknown) {
         await proc.stop();
         throw error;
       }
-      const server: RedisServer = {
+      return {
         host: '127.0.0.1', port, process: proc,
-        ready: async () => (await adminCommand(port, 'PING')) === 'PONG',
+        ready: () => spec.ready(),
         respawn: async () => {
           await proc.exited;
           return launch();
         },
       };
-      return server;
     };
     try {
       return await launch();
@@ -138,9 +137,9 @@ export async function startRedisServer(options: StartRedisOptions): Promise<Redi
  * Starts one server per port in parallel (every port is avoided by the others' fallbacks).
  * If any fails, stops those that started and rethrows.
  */
-export async function startRedisServers(ports: readonly number[], options: Omit<StartRedisOptions, 'port' | 'avoid'>): Promise<RedisServer[]> {
+export async function startEach(ports: readonly number[], start: (port: number, avoid: ReadonlySet<number>) => Promise<RedisServer>): Promise<RedisServer[]> {
   const avoid = new Set(ports);
-  const starts = await Promise.allSettled(ports.map((port) => startRedisServer({ ...options, port, avoid })));
+  const starts = await Promise.allSettled(ports.map((port) => start(port, avoid)));
   const started = starts.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
   const failed = starts.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failed !== undefined) {
@@ -148,6 +147,33 @@ export async function startRedisServers(ports: readonly number[], options: Omit<
     throw failed.reason;
   }
   return started;
+}
+
+/**
+ * Starts one redis-server on a free loopback port (no persistence, files in `dir`) and waits for PING.
+ * If the port was grabbed in the meantime, tries another one.
+ */
+export async function startRedisServer(options: StartRedisOptions): Promise<RedisServer> {
+  const binary = requireBinary('redis-server');
+  return startLocalServer(options, (port) => {
+    const log = join(options.dir, `redis-${port}.log`);
+    const args = [
+      '--port', String(port), '--bind', '127.0.0.1', '--protected-mode', 'yes',
+      '--save', '', '--appendonly', 'no', '--dir', options.dir, '--logfile', log, '--daemonize', 'no',
+      // Its own RDB file: a replica's full sync writes one even without `save`, and in the shared folder a server
+      // started later (a restart, a node added) would load another's data and claim its slots.
+      '--dbfilename', `dump-${port}.rdb`,
+      // A replica's first sync starts at once (the default waits 5 s for more replicas to join a diskless sync).
+      '--repl-diskless-sync-delay', '0',
+      ...(options.cluster ? ['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', String(options.nodeTimeoutMs ?? 5000)] : []),
+    ];
+    return { kind: 'redis-server', binary, args, ready: async () => (await adminCommand(port, 'PING')) === 'PONG', exitReason: () => logTail(log) };
+  });
+}
+
+/** Starts one redis-server per port in parallel; if any fails, stops those that started and rethrows. */
+export async function startRedisServers(ports: readonly number[], options: Omit<StartRedisOptions, 'port' | 'avoid'>): Promise<RedisServer[]> {
+  return startEach(ports, (port, avoid) => startRedisServer({ ...options, port, avoid }));
 }
 
 export interface RedisCluster {

@@ -23,15 +23,9 @@ import { executeRun } from '../../src/measure/run.js';
 import { buildDocument, type ResultEntry } from '../../src/report/index.js';
 import { driverFor } from '../../src/targets/index.js';
 import { tempDir } from '../helpers/servers.js';
+import { CPU, ITERATIONS, OPS, PAYLOAD_BYTES, READ_RATIO, REPEATS, WRITE_COUNT } from './driver-bench.js';
 
 const execFileAsync = promisify(execFile);
-const READ_RATIO = 100;
-const WRITE_COUNT = 10;
-const PAYLOAD_BYTES = Number(process.env.PAYLOAD_BYTES ?? 20000);
-const REPEATS = Number(process.env.REPEATS ?? 3);
-const ITERATIONS = 15;
-const OPS = WRITE_COUNT * (1 + READ_RATIO);
-const CPU = process.env.BENCH_CPU ?? '0';
 const YIELD_MS = 1;
 
 /** The driver calls a bare loop needs. */
