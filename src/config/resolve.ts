@@ -1011,7 +1011,7 @@ function checkFaultTargets(scenario: ScenarioPlan, targets: readonly TargetConfi
     if (remote.length > 0) {
       throw new ConfigError(`FAULT=${kind} (from ${where}) kills or stops server processes, which cachebench does only to the local topologies it starts itself; ` +
         `${remote.map((t) => t.name).join(', ')} ${remote.length === 1 ? 'is' : 'are'} not one (set by ${remote.map((t) => `${t.name}_SERVERS`).join(', ')}). ` +
-        'Fix: run it on local topologies (cachebench run --local REDIS_CLUSTER ...), or use FAULT=failover (a graceful CLUSTER FAILOVER) or FAULT=command with your own FAULT_COMMAND on these servers');
+        `Fix: run it on local topologies (cachebench run --local REDIS_CLUSTER ...), or use ${remote.every((t) => t.protocol === 'memcache') ? '' : 'FAULT=failover (a graceful CLUSTER FAILOVER) or '}FAULT=command with your own FAULT_COMMAND on these servers`);
     }
   }
   if (SCALING_FAULTS.includes(kind)) {
@@ -1022,6 +1022,11 @@ function checkFaultTargets(scenario: ScenarioPlan, targets: readonly TargetConfi
     }
   }
   if (kind === 'failover' || kind === 'kill-replica') {
+    const memcache = targets.filter((t) => t.protocol === 'memcache');
+    if (memcache.length > 0) {
+      throw new ConfigError(`FAULT=${kind} (from ${where}) needs replicas, and ${memcache.map((t) => t.name).join(', ')} ${memcache.length === 1 ? 'is' : 'are'} memcached, which has none (each key lives on one server). ` +
+        'Fix: use FAULT=kill-primary, pause-primary or restart-primary on --local MEMCACHED_POOL or TWEMPROXY_MEMCACHED, or FAULT=command with your own FAULT_COMMAND');
+    }
     const without = targets.filter((t) => t.localTopology !== undefined && t.localTopology !== 'REDIS_CLUSTER');
     if (without.length > 0) {
       throw new ConfigError(`FAULT=${kind} (from ${where}) needs replicas, and the local topolog${without.length === 1 ? 'y' : 'ies'} of ${without.map((t) => `${t.name} (${t.localTopology ?? t.name})`).join(', ')} ${without.length === 1 ? 'has' : 'have'} none. ` +

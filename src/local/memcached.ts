@@ -1,4 +1,3 @@
-import { userInfo } from 'node:os';
 import { MemcacheConnection } from '../targets/memcache-protocol.js';
 import { requireBinary } from './binaries.js';
 import { startEach, startLocalServer, type RedisServer, type StartRedisOptions } from './redis.js';
@@ -36,8 +35,8 @@ export async function startMemcached(options: StartMemcachedOptions): Promise<Re
   // memcached wants -I at most half of -m.
   const memoryMb = Math.max(MEMCACHED_MEMORY_MB, 4 * itemMb);
   return startLocalServer(options, (port) => {
-    // -u: memcached refuses to run as root without naming a user (ignored when not root).
-    const args = ['-p', String(port), '-l', '127.0.0.1', '-U', '0', '-t', '1', '-m', String(memoryMb), '-I', `${itemMb}m`, '-c', '4096', '-u', userInfo().username];
+    // -u root: memcached refuses to run as root without naming a user; not needed (nor always nameable) otherwise.
+    const args = ['-p', String(port), '-l', '127.0.0.1', '-U', '0', '-t', '1', '-m', String(memoryMb), '-I', `${itemMb}m`, '-c', '4096', ...(process.getuid?.() === 0 ? ['-u', 'root'] : [])];
     return { kind: 'memcached', binary, args, ready: () => memcacheServes(port), exitReason: () => `run ${binary} ${args.join(' ')} to see why` };
   });
 }

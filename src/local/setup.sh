@@ -64,7 +64,13 @@ if [ $((${#need[@]} + ${#optional[@]})) -gt 0 ]; then
     fi
     # The optional packages serve one test and one benchmark: where the distribution has no chromium package (Ubuntu
     # ships it as a snap), say so and go on.
-    if [ ${#optional[@]} -gt 0 ] && ! "${as_root[@]}" apt-get install -y -qq --no-install-recommends "${optional[@]}" >/dev/null; then
+    # One at a time: a package the distribution lacks must not keep the others out.
+    missing=()
+    for pkg in "${optional[@]}"; do
+      "${as_root[@]}" apt-get install -y -qq --no-install-recommends "$pkg" >/dev/null || missing+=("$pkg")
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
+      optional=("${missing[@]}")
       optional_missing "apt-get install failed"
     fi
   fi

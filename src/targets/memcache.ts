@@ -37,7 +37,7 @@ export const memcacheDriver: Driver = {
         const reason = error instanceof MemcacheReplyError ? `it does not speak memcached's text protocol as expected (${error.reply})`
           : error instanceof Error ? error.message : String(error);
         throw new TargetUnreachableError(config.name, server, reason,
-          `check that ${server} is a memcached server${proxy ? ' or a memcache proxy' : ''} and reachable from here, or fix ${config.name}_SERVERS`, { cause: error });
+          `check that ${server} is a memcached server${proxy ? ' or a memcache proxy' : ''} and reachable from here, or fix ${config.name}_SERVERS${proxy ? '' : `; a proxy (twemproxy) does not answer version: set ${config.name}_MODE=proxy for it`}`, { cause: error });
       }
     }
     const ring = new KetamaRing(config.servers.map((s) => `${s.host}:${s.port}`));

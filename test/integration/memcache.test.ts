@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
-import { connect } from 'node:net';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { ResultsDocument } from '../../src/report/index.js';
@@ -91,6 +91,7 @@ describe('memcached text protocol client', () => {
     try {
       await c.set('frozen:a', Buffer.from('A'), 60);
       await c.set('frozen:b', Buffer.from('B'), 60);
+      const before = await stats(server.port);
       process.kill(server.process.pid as number, 'SIGSTOP');
       try {
         await stopped(server.process.pid as number);
@@ -106,8 +107,38 @@ describe('memcached text protocol client', () => {
       // The two late replies (A, A) come first on the same connection: they must not be taken for this get's.
       assert.deepEqual(await c.get('frozen:b'), Buffer.from('B'));
       assert.deepEqual(await c.get('frozen:a'), Buffer.from('A'));
+      // The same connection all along: the server accepted none since but the stats connection itself.
+      assert.equal((await stats(server.port))['total_connections'], (before['total_connections'] ?? 0) + 1);
     } finally {
       c.close();
+    }
+  });
+});
+
+describe('memcached text protocol client against a misbehaving server', () => {
+  /** A one-connection server that answers every request with `reply`. */
+  async function fake(reply: string): Promise<{ port: number; close: () => Promise<void> }> {
+    const sockets = new Set<Socket>();
+    const server = createServer((socket) => {
+      sockets.add(socket);
+      socket.on('data', () => socket.write(reply));
+      socket.on('error', () => socket.destroy()); // the client dropping the connection: expected here
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    return { port, close: () => new Promise((resolve) => { for (const s of sockets) s.destroy(); server.close(() => resolve()); }) };
+  }
+
+  it('a value longer than the item size limit, or not followed by CRLF, fails the op and drops the connection instead of crashing', async () => {
+    for (const [reply, why] of [['VALUE k 0 99999999999\r\n', /more than the item size limit/], ['VALUE k 0 3\r\nabcXY', /not followed by CRLF/]] as const) {
+      const server = await fake(reply);
+      const c = new MemcacheConnection({ host: '127.0.0.1', port: server.port, display: 'fake', connectTimeoutMs: 1000, opTimeoutMs: 1000, maxValueBytes: 1024 * 1024 });
+      try {
+        await assert.rejects(c.get('k'), (e: unknown) => e instanceof MemcacheReplyError && why.test(e.reply));
+      } finally {
+        c.close();
+        await server.close();
+      }
     }
   });
 });
@@ -172,6 +203,21 @@ describe('memcache in throughput runs', () => {
     assert.equal(e?.verification.verified, record.gets);
     assert.equal((e?.verification.missing ?? 1) + (e?.verification.mismatched ?? 1), 0);
     assert.deepEqual(afterStats.map((s, i) => (s['curr_items'] ?? 0) - (before[i]?.['curr_items'] ?? 0)), [0, 0, 0]);
+  });
+});
+
+describe('local memcached and large values', () => {
+  it('--local MEMCACHED_POOL starts memcached with an item size that fits 1.5 MB values: every read verified, nothing left running', async () => {
+    const { tmp, cwd } = sandbox(root.dir, 'large');
+    const result = await runCli(['run', '--local', 'MEMCACHED_POOL', '--out', join(cwd, 'results'), '--min-iterations', '3', '--max-iterations', '3'], {
+      cwd, env: { TMPDIR: tmp, READ_RATIO: '1', WRITE_COUNT: '2', PAYLOAD_BYTES: '1500000' }, timeoutMs: 90_000,
+    });
+    assert.equal(result.code, 0, result.stderr);
+    const e = docOf(result.stdout, cwd).results[0];
+    assert.ok((e?.verification.reads ?? 0) > 0);
+    assert.equal(e?.verification.verified, e?.verification.reads);
+    assert.equal((e?.ops.set.errors ?? 1) + (e?.ops.get.errors ?? 1), 0);
+    assertNothingLeft(tmp);
   });
 });
 
