@@ -134,6 +134,10 @@ export function diagnoseConnectError(error: unknown, server: ServerAddress, ctx:
   if (tls !== undefined) return tls;
   const message = messageOf(error);
   const code = codeOf(error);
+  // memcached answers a Redis command with `ERROR\r\n`, which RESP parsers read as an unknown type byte "E".
+  if (/Unknown RESP type 69\b|unknown reply type.*'E'|Protocol error.*"E"/i.test(message)) {
+    return { reason: 'the server answered a Redis command with something that is not RESP (memcached answers ERROR)', fix: `for memcached set ${name}_PROTOCOL=memcache; for Redis, check the address` };
+  }
   if (/^(NOAUTH|WRONGPASS)\b|invalid username-password pair|Authentication required/i.test(message)) {
     return { reason: message, fix: authFix(ctx) };
   }

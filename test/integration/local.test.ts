@@ -153,21 +153,23 @@ describe('CPU layout of local topologies', () => {
 describe('up, status, run, down', () => {
   it('keeps topologies up between runs, prints the env lines, and down stops exactly those PIDs', async () => {
     const { tmp, cwd } = sandbox('updown');
-    const up = await runCli(['up', 'REDIS_SINGLE', 'TWEMPROXY'], { cwd, env: { TMPDIR: tmp } });
+    const up = await runCli(['up', 'REDIS_SINGLE', 'TWEMPROXY', 'MEMCACHED_POOL'], { cwd, env: { TMPDIR: tmp } });
     try {
       assert.equal(up.code, 0, up.stderr);
       const env = Object.fromEntries([...up.stdout.matchAll(/^export (\w+)=(.*)$/gm)].map((m) => [m[1] as string, m[2] as string]));
-      assert.deepEqual(Object.keys(env).sort(), ['REDIS_SINGLE_MODE', 'REDIS_SINGLE_SERVERS', 'TWEMPROXY_MODE', 'TWEMPROXY_SERVERS']);
+      assert.deepEqual(Object.keys(env).sort(), ['MEMCACHED_POOL_PROTOCOL', 'MEMCACHED_POOL_SERVERS', 'REDIS_SINGLE_MODE', 'REDIS_SINGLE_SERVERS', 'TWEMPROXY_MODE', 'TWEMPROXY_SERVERS']);
       assert.equal(env.TWEMPROXY_MODE, 'proxy');
+      assert.equal(env.MEMCACHED_POOL_PROTOCOL, 'memcache');
       const state = JSON.parse(readFileSync(join(cwd, '.cachebench', 'local.json'), 'utf8')) as { topologies: { processes: { pid: number }[] }[] };
       const pids = state.topologies.flatMap((t) => t.processes.map((p) => p.pid)).sort();
-      assert.equal(pids.length, 1 + 4);
+      assert.equal(pids.length, 1 + 4 + 3);
       assert.deepEqual(processesMentioning(tmp).sort(), pids);
 
       const status = await runCli(['status'], { cwd });
       assert.equal(status.code, 0);
       assert.match(status.stdout, /REDIS_SINGLE: up \(1\/1 processes\)/);
       assert.match(status.stdout, /TWEMPROXY: up \(4\/4 processes\)/);
+      assert.match(status.stdout, /MEMCACHED_POOL: up \(3\/3 processes\)/);
 
       const again = await runCli(['up'], { cwd, env: { TMPDIR: tmp } });
       assert.equal(again.code, 2);
@@ -175,11 +177,11 @@ describe('up, status, run, down', () => {
 
       const run = await runCli(['run', '--out', join(cwd, 'results'), '--quiet'], { cwd, env: { ...env, ...SMALL } });
       assert.equal(run.code, 0, run.stderr);
-      assert.deepEqual(docOf(run.stdout, cwd).results.map((e) => [e.target.name, e.verification.verified === e.verification.reads]), [['REDIS_SINGLE', true], ['TWEMPROXY', true]]);
+      assert.deepEqual(docOf(run.stdout, cwd).results.map((e) => [e.target.name, e.verification.verified === e.verification.reads]), [['MEMCACHED_POOL', true], ['REDIS_SINGLE', true], ['TWEMPROXY', true]]);
     } finally {
       const down = await runCli(['down'], { cwd });
       assert.equal(down.code, 0, down.stderr);
-      assert.match(down.stderr, /stopped 5 processes/);
+      assert.match(down.stderr, /stopped 8 processes/);
     }
     assertNothingLeft(tmp);
     const status = await runCli(['status'], { cwd });

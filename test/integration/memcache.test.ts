@@ -168,6 +168,12 @@ describe('memcache targets through the CLI', () => {
     assert.deepEqual(afterStats.map((s, i) => (s['delete_hits'] ?? 0) - (before[i]?.['delete_hits'] ?? 0)), sets);
   });
 
+  it('a RESP target pointed at memcached is exit 3 with the fix: set <NAME>_PROTOCOL=memcache', async () => {
+    const result = await runCli(['run', '--out', join(root.dir, 'resp')], { env: { R_SERVERS: address(servers[0] as RedisServer) } });
+    assert.equal(result.code, 3, result.stderr);
+    assert.match(result.stderr, /target R: cannot use 127\.0\.0\.1:\d+: .*not RESP \(memcached answers ERROR\)\. Fix: for memcached set R_PROTOCOL=memcache/);
+  });
+
   it('a value above memcached\'s 1 MiB item size limit is exit 2 before any traffic, naming the limit and -I', async () => {
     const before = await Promise.all(servers.map((s) => stats(s.port)));
     const result = await runCli(['run', '--out', join(root.dir, 'big')], {
