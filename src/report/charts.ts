@@ -1,3 +1,4 @@
+import { quantileSorted } from 'simple-statistics';
 import type { TopLevelSpec } from 'vega-lite';
 import { OpHistogram } from '../measure/histogram.js';
 import { removeUpperOutliers } from '../stats/index.js';
@@ -72,11 +73,8 @@ export function distributionChart(entries: readonly ResultEntry[], label: string
   for (const e of measured) {
     const split = removeUpperOutliers(e.samplesMs);
     const sorted = [...split.kept].sort((a, b) => a - b);
-    const q = (p: number): number => {
-      const h = (sorted.length - 1) * p;
-      const lo = Math.floor(h);
-      return (sorted[lo] as number) + ((sorted[Math.min(lo + 1, sorted.length - 1)] as number) - (sorted[lo] as number)) * (h - lo);
-    };
+    // Type-7 quartiles, as the outlier fence's (removeUpperOutliers).
+    const q = (p: number): number => quantileSorted(sorted, p);
     e.samplesMs.forEach((ms, i) => points.push({ target: e.target.name, value: ms * unit.perMs, kind: ms > split.upperFence ? 'outlier (left out)' : 'iteration', jitter: jitter(i) }));
     if (sorted.length > 0) {
       boxes.push({

@@ -157,14 +157,18 @@ export class MemcacheConnection {
   async #request(kind: Kind, parts: readonly Buffer[]): Promise<Buffer | string | null> {
     const { opTimeoutMs } = this.#options;
     const started = Date.now();
-    let socket: Socket;
-    try {
-      socket = await withDeadline(this.#connected(), opTimeoutMs, () => new OpTimeoutError(this.server, opTimeoutMs));
-    } catch (error: unknown) {
-      if (error instanceof OpTimeoutError || error instanceof ConnectionLostError) throw error;
-      throw new ConnectionLostError(this.server, { cause: error });
+    // Connected (every op but the first after a drop): no connect deadline, no extra promise on the measured path.
+    let socket = this.#closed ? undefined : this.#socket;
+    if (socket === undefined) {
+      try {
+        socket = await withDeadline(this.#connected(), opTimeoutMs, () => new OpTimeoutError(this.server, opTimeoutMs));
+      } catch (error: unknown) {
+        if (error instanceof OpTimeoutError || error instanceof ConnectionLostError) throw error;
+        throw new ConnectionLostError(this.server, { cause: error });
+      }
+      if (this.#closed || this.#socket !== socket) throw new ConnectionLostError(this.server);
     }
-    if (this.#closed || this.#socket !== socket) throw new ConnectionLostError(this.server);
+    const connection = socket;
     return new Promise((resolve, reject) => {
       const pending: Pending = { kind, resolve, reject, timer: undefined, value: null, abandoned: false };
       pending.timer = setTimeout(() => {
@@ -175,7 +179,7 @@ export class MemcacheConnection {
         if (this.#pending.filter((p) => p.abandoned).length > MAX_ABANDONED) this.#drop(new ConnectionLostError(this.server));
       }, Math.max(1, opTimeoutMs - (Date.now() - started)));
       this.#pending.push(pending);
-      for (const part of parts) socket.write(part);
+      for (const part of parts) connection.write(part);
     });
   }
 
