@@ -75,12 +75,13 @@ export interface CompareArgs {
   current: string;
   threshold: string;
   alpha: number;
+  'fail-if-inconclusive'?: boolean;
   export?: string[];
 }
 
 /** `cachebench compare <baseline.json> <current.json>`: validate, compare, publish; exit policy last. */
 export function compareCommand(args: CompareArgs): number {
-  const options: GateOptions = { threshold: parseThreshold(args.threshold, '--threshold'), alpha: parseAlpha(args.alpha) };
+  const options: GateOptions = { threshold: parseThreshold(args.threshold, '--threshold'), alpha: parseAlpha(args.alpha), failIfInconclusive: args['fail-if-inconclusive'] === true };
   const exports = prepareExports(args.export ?? [], dirname(absolutePath(args.current, 'current')));
   const summary = process.env.GITHUB_STEP_SUMMARY;
   if (summary) checkWritable(summary, 'GITHUB_STEP_SUMMARY (from the process environment)');

@@ -71,6 +71,7 @@ async function main(argv: readonly string[]): Promise<number> {
             .option('cpu-layout', { type: 'string', default: 'auto', describe: `where the client and the local servers run: ${CPU_LAYOUTS.join(' | ')} (auto: the layout measured best for this core count; see README "Placement")` })
             .option('seed', { type: 'string', describe: 'seed of the round shuffles (0 to 4294967295); a run records its seed, so --seed repeats its target orders' })
             .option('fail-if-slower', { type: 'string', describe: 'in-run gate: exit 1 if a target is slower than --baseline by more than this (e.g. 5%), paired per round' })
+            .option('fail-if-inconclusive', { type: 'boolean', default: false, describe: 'in-run gate: also exit 1 when a row is inconclusive (~), i.e. this run could not tell; recommended in CI' })
             .option('alpha', { type: 'number', default: 0.01, describe: 'significance level of the gate' })
             .option('max-lost-writes', { type: 'string', describe: 'fault-run gate: exit 1 if a target lost more acknowledged writes than this (e.g. 0)' })
             .option('max-window', { type: 'string', describe: 'fault-run gate: exit 1 if a target\'s failure window was longer than this many seconds (or never closed)' })
@@ -119,6 +120,7 @@ async function main(argv: readonly string[]): Promise<number> {
         .positional('current', { type: 'string', demandOption: true, describe: 'results.json of the run to judge' })
         .option('threshold', { type: 'string', default: '5%', describe: 'smallest slowdown that counts (5% or 0.05)' })
         .option('alpha', { type: 'number', default: 0.01, describe: 'significance level of each one-sided test' })
+        .option('fail-if-inconclusive', { type: 'boolean', default: false, describe: 'also exit 1 when a row is inconclusive (~): the runs could not tell' })
         .option('export', { type: 'string', array: true, describe: 'write gab or bmf JSON of the current run: --export gab[=FILE]' }),
       (args) => {
         exitCode = compareCommand(args as unknown as CompareArgs);

@@ -19,6 +19,7 @@ export interface RunArgs {
   local?: string[] | false;
   'cluster-node-timeout': number;
   'fail-if-slower'?: string;
+  'fail-if-inconclusive'?: boolean;
   alpha: number;
   'max-lost-writes'?: string;
   'max-window'?: string;
@@ -286,7 +287,9 @@ export function validateRun(args: RunArgs, env: Readonly<Record<string, string |
   if (args['fail-if-slower'] !== undefined) {
     const threshold = parseThreshold(args['fail-if-slower'], '--fail-if-slower');
     if (args.baseline === undefined) throw new ConfigError('--fail-if-slower needs --baseline NAME: the target the others must not be slower than. Fix: add e.g. --baseline REDIS');
-    gate = { threshold, alpha: parseAlpha(args.alpha), baseline: args.baseline };
+    gate = { threshold, alpha: parseAlpha(args.alpha), baseline: args.baseline, failIfInconclusive: args['fail-if-inconclusive'] === true };
+  } else if (args['fail-if-inconclusive'] === true) {
+    throw new ConfigError('--fail-if-inconclusive sharpens the in-run gate, and no gate was asked for. Fix: add --baseline NAME --fail-if-slower 5% (or drop --fail-if-inconclusive)');
   }
   const seed = parseSeed(args.seed);
   const mayDefault = !noLocal && !isCi(env) && !Array.isArray(args.local);

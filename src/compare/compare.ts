@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { ConfigError } from '../config/errors.js';
 import { SCHEMA_VERSION, entryFailures, groupEntries, type ResultEntry, type ResultsDocument } from '../report/model.js';
 import { describeParams } from '../report/table.js';
-import { FAILING_VERDICTS, checkCompareDesign, judge, testIndependent, testPaired, type GateOptions, type GateResult } from './gate.js';
+import { checkCompareDesign, failsGate, judge, testIndependent, testPaired, type GateOptions, type GateResult } from './gate.js';
 
 export interface ComparisonRow {
   readonly scenario: string;
@@ -112,9 +112,12 @@ function minIterationsOf(doc: ResultsDocument, scenario: string): number | undef
 }
 
 /**
- * Two runs whose matched rows all moved the same way (≥ 2 rows, every ratio on one side of 1, median
- * move ≥ half the threshold), or whose median move is beyond the threshold, look like a machine or
- * time-of-day shift between the runs as much as like a code change: only the in-run gate can tell.
+ * Two runs whose rows moved together look like a machine or time-of-day shift between the runs as much
+ * as like a code change: only the in-run gate can tell. A shared shift moves (nearly) every row: every row
+ * the same way with at least three quarters of them by half the threshold or more, or, with three rows or
+ * more, most rows beyond the threshold. One row of two that regressed is not a shift (the median of two
+ * rows is half a regression). A single row is always ambiguous and is warned about when it moved beyond
+ * the threshold.
  */
 export function detectDrift(rows: readonly ComparisonRow[], threshold: number): Drift | null {
   const logs = rows.map((r) => Math.log(r.gate.ratio)).filter(Number.isFinite).sort((a, b) => a - b);
@@ -122,15 +125,21 @@ export function detectDrift(rows: readonly ComparisonRow[], threshold: number): 
   const mid = logs.length / 2;
   const median = logs.length % 2 === 1 ? (logs[Math.floor(mid)] as number) : ((logs[mid - 1] as number) + (logs[mid] as number)) / 2;
   const delta = Math.log1p(threshold);
-  const allUp = logs.length >= 2 && logs.every((x) => x > 0);
-  const allDown = logs.length >= 2 && logs.every((x) => x < 0);
-  if (!(((allUp || allDown) && Math.abs(median) >= delta / 2) || Math.abs(median) > delta)) return null;
+  const sign = Math.sign(median);
+  const sameDirection = logs.length >= 2 && sign !== 0 && logs.every((x) => x * sign > 0);
+  const halfMoved = logs.filter((x) => x * sign >= delta / 2).length;
+  const beyond = logs.filter((x) => x * sign > delta).length;
+  const shared = logs.length === 1
+    ? Math.abs(median) > delta
+    : (sameDirection && halfMoved >= Math.ceil(0.75 * logs.length)) || (logs.length >= 3 && beyond > logs.length / 2);
+  if (!shared) return null;
   const direction = median > 0 ? 'slower' : 'faster';
   const medianRatio = Math.exp(median);
-  const how = allUp || allDown ? `all ${logs.length} matched rows are ${direction}` : `the median row is ${direction}`;
+  const how = logs.length === 1 ? `the only matched row is ${direction}`
+    : sameDirection ? `all ${logs.length} matched rows are ${direction}` : `${beyond} of ${logs.length} matched rows are ${direction} beyond the threshold`;
   return {
     medianRatio,
-    sameDirection: allUp || allDown,
+    sameDirection,
     message: `${how} (median ratio ${medianRatio.toFixed(3)}): a shift shared by every measurement is what a different machine, ` +
       'CPU frequency or time of day does between two runs, and two runs cannot tell it from a code change. ' +
       'Verdicts are not adjusted for it. For a trustworthy gate measure both set-ups in one run: cachebench run --baseline REF --fail-if-slower 5%',
@@ -178,7 +187,7 @@ export function compareInRun(doc: ResultsDocument, baselineTarget: string, optio
   return { kind: 'in-run', options, baselineLabel: baselineTarget, currentLabel: 'each other target', rows, onlyInBaseline: [], onlyInCurrent: [], drift: null };
 }
 
-/** 1 when any row is Slower or Undecided or has failures, else 0. */
+/** 1 when any row is Slower or Undecided (or Inconclusive, with failIfInconclusive) or has failures, else 0. */
 export function gateExitCode(comparison: Comparison): 0 | 1 {
-  return comparison.rows.some((r) => FAILING_VERDICTS.has(r.gate.verdict) || r.failures.length > 0) ? 1 : 0;
+  return comparison.rows.some((r) => failsGate(r.gate.verdict, comparison.options) || r.failures.length > 0) ? 1 : 0;
 }

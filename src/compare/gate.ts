@@ -14,11 +14,18 @@ export type Verdict = 'Slower' | 'Faster' | 'Same' | 'Inconclusive' | 'Undecided
 /** Verdicts that make the gate exit 1. */
 export const FAILING_VERDICTS: ReadonlySet<Verdict> = new Set<Verdict>(['Slower', 'Undecided']);
 
+/** Whether a verdict fails the gate under these options (Inconclusive too with failIfInconclusive). */
+export function failsGate(verdict: Verdict, options: GateOptions): boolean {
+  return FAILING_VERDICTS.has(verdict) || (options.failIfInconclusive === true && verdict === 'Inconclusive');
+}
+
 export interface GateOptions {
   /** Smallest change that matters, as a fraction (0.05 = 5%). */
   readonly threshold: number;
   /** Family-wise significance level of each direction (Slower, Faster) over the rows of one comparison. */
   readonly alpha: number;
+  /** Inconclusive rows (`~`) fail the gate too (`--fail-if-inconclusive`): for CI, where "could not tell" must not pass. */
+  readonly failIfInconclusive?: boolean;
 }
 
 /** The statistics of one row, before the family's verdicts are decided. */
@@ -50,6 +57,17 @@ export interface GateResult extends RowTest {
   readonly family: number;
   /** Why the verdict is Undecided, e.g. "only 4 pairs, needs 9 for α = 0.01 over 3 rows"; else null. */
   readonly reason: string | null;
+  /**
+   * The smallest slowdown this row could have shown as Slower, as a fraction (0.08 = 8%): the threshold plus
+   * the half-width of the ratio's interval, both on the log scale. A true slowdown of this size gives an
+   * estimate whose interval just clears the threshold: it is detected about half the time. NaN without a test.
+   */
+  readonly detectable: number;
+  /**
+   * Whether the threshold was within this row's reach: its interval is narrower than ±threshold, so Same
+   * was possible and a slowdown of twice the threshold would be shown. False without a test.
+   */
+  readonly withinReach: boolean;
 }
 
 /** Fewer samples than this cannot support any verdict but Undecided. */
@@ -190,6 +208,18 @@ function undecidedReason(t: RowTest, alpha: number, rows: number): string {
 }
 
 /**
+ * What a row could have detected (see GateResult.detectable and withinReach), from its interval: the
+ * one-sided α test against the threshold and the (1 − 2α) interval's bound decide alike, so a true
+ * slowdown clears the threshold once it exceeds it by the interval's half-width (the mean of its two
+ * sides on the log scale: rank intervals are asymmetric around their estimate).
+ */
+export function reach(t: RowTest, delta: number): { detectable: number; withinReach: boolean } {
+  const width = Math.log(t.ratioUpper) - Math.log(t.ratioLower);
+  if (!Number.isFinite(width)) return { detectable: Number.NaN, withinReach: false };
+  return { detectable: Math.expm1(delta + width / 2), withinReach: width < 2 * delta };
+}
+
+/**
  * Verdicts for the rows of one comparison. Slower and Faster are each tested with Holm's step-down
  * correction over the rows, so the chance of any false Slower in the comparison stays ≤ α.
  * Same is a per-row statement (the (1 − 2α) interval inside ±threshold), not adjusted: it never
@@ -213,7 +243,7 @@ export function judge(tests: readonly RowTest[], options: GateOptions): GateResu
       reason = undecidedReason(t, options.alpha, rows);
     } else if (Math.log(t.ratioLower) > -delta && Math.log(t.ratioUpper) < delta) verdict = 'Same';
     const p = Number.isFinite(t.ratio) && t.ratio < 1 ? pFasterAdjusted : pSlowerAdjusted;
-    return { ...t, verdict, pSlowerAdjusted, pFasterAdjusted, p, family: rows, reason };
+    return { ...t, verdict, pSlowerAdjusted, pFasterAdjusted, p, family: rows, reason, ...reach(t, delta) };
   });
 }
 

@@ -42,6 +42,9 @@ describe('in-run gate: run --baseline X --fail-if-slower', () => {
     assert.ok(row, result.stdout);
     assert.doesNotMatch(row, /Slower/);
     assert.match(row, /\| B \|/);
+    // What the run could have detected: a Detects cell per row and one sentence on the threshold's reach.
+    assert.match(row, /\| ≥ \d+(\.\d+)?% \|/);
+    assert.match(result.stdout, /The 5% threshold was (within reach of every row|out of reach of 1 of 1 row)/);
     const written = readFileSync(summary, 'utf8');
     assert.ok(written.startsWith('# earlier step\n'));
     // The step summary: the run's compact table, then the gate's verdict, then where the report and charts are.
@@ -83,6 +86,9 @@ describe('in-run gate: run --baseline X --fail-if-slower', () => {
     assert.equal(bare.code, 2, bare.stdout + bare.stderr);
     assert.match(bare.stderr, /--fail-if-slower "5" is not a threshold: a bare number is ambiguous \(5% or 500%\?\).*Fix: .*--fail-if-slower 5%/);
     assert.doesNotMatch(bare.stdout, /Report: /);
+    const lone = await runCli(['run', '--fail-if-inconclusive'], { env: { A_SERVERS: server.address } });
+    assert.equal(lone.code, 2, lone.stdout + lone.stderr);
+    assert.match(lone.stderr, /--fail-if-inconclusive sharpens the in-run gate, and no gate was asked for\. Fix: add --baseline NAME --fail-if-slower 5%/);
   });
 });
 
@@ -118,6 +124,17 @@ describe('compare <baseline.json> <current.json>', () => {
     assert.match(result.stdout, /\| seed-read-heavy \(baseline: default\) \| READ_RATIO=5 WRITE_COUNT=10 PAYLOAD_BYTES=200 \| CACHE \| /);
     assert.match(result.stdout, /family-wise α = 0\.01, Holm over 1 row/);
     assert.doesNotMatch(result.stdout, /only in (baseline|current)/);
+  });
+
+  it('--fail-if-inconclusive turns "could not tell" into exit 1: a run against itself with a 0.1% threshold', async () => {
+    // Identical samples: ratio 1, but no interval of these iterations fits inside ±0.1%, so the row is ~.
+    const plain = await runCli(['compare', baselineFile, baselineFile, '--threshold', '0.1%']);
+    assert.equal(plain.code, 0, plain.stdout + plain.stderr);
+    assert.match(plain.stdout, /\| ~ \|/);
+    assert.match(plain.stdout, /The 0\.1% threshold was out of reach of 1 of 1 row/);
+    const strict = await runCli(['compare', baselineFile, baselineFile, '--threshold', '0.1%', '--fail-if-inconclusive']);
+    assert.equal(strict.code, 1, strict.stdout + strict.stderr);
+    assert.match(strict.stdout, /~: inconclusive \(fails the gate: --fail-if-inconclusive\)/);
   });
 
   it('exits 1 for verification failures in the current run, whatever the timing', async () => {

@@ -78,8 +78,22 @@ describe('compare warns when every row moved the same way (machine drift between
     assert.deepEqual(comparison.rows.map((r) => r.gate.verdict), ['Slower', 'Same', 'Same']);
   });
 
+  it('one row of two regressed, the other unchanged: no warning (the median of two rows is half a regression)', () => {
+    const two = doc([entry('default', 'A', HEAVY, samples(70)), entry('default', 'B', HEAVY, samples(90))]);
+    const comparison = compareRuns(two, doc([entry('default', 'A', HEAVY, samples(70 * 1.2, 40, 1)), entry('default', 'B', HEAVY, samples(90 * 1.01, 40, 2))]), OPTIONS, ['a', 'b']);
+    assert.deepEqual(comparison.rows.map((r) => r.gate.verdict), ['Slower', 'Same']);
+    assert.equal(comparison.drift, null);
+    assert.doesNotMatch(renderComparison(comparison), /drift/);
+  });
+
+  it('both of two rows 6% slower: warned', () => {
+    const two = doc([entry('default', 'A', HEAVY, samples(70)), entry('default', 'B', HEAVY, samples(90))]);
+    const comparison = compareRuns(two, doc([entry('default', 'A', HEAVY, samples(70 * 1.06, 40, 1)), entry('default', 'B', HEAVY, samples(90 * 1.06, 40, 2))]), OPTIONS, ['a', 'b']);
+    assert.match(comparison.drift?.message ?? '', /^all 2 matched rows are slower/);
+  });
+
   it('a single row that moved beyond the threshold is warned about too (two runs cannot tell drift from code)', () => {
     const comparison = compareRuns(doc([entry('default', 'A', HEAVY, samples(70))]), doc([entry('default', 'A', HEAVY, samples(80, 40, 1))]), OPTIONS, ['a', 'b']);
-    assert.match(comparison.drift?.message ?? '', /^the median row is slower/);
+    assert.match(comparison.drift?.message ?? '', /^the only matched row is slower/);
   });
 });
