@@ -301,6 +301,7 @@ export function validateRun(args: RunArgs, env: Readonly<Record<string, string |
     localTargets: explicit,
     ...(mayDefault ? { defaultLocalTargets: LOCAL_TARGETS } : {}),
     ...(args.targets !== undefined ? { targets: args.targets } : {}),
+    strictEnv: isCi(env),
     ...(args.baseline !== undefined ? { baseline: args.baseline } : {}),
   });
   if (plan.targets.length === 0) {

@@ -201,6 +201,11 @@ export interface ConfigInput {
   readonly targets?: string;
   /** `--baseline NAME`. */
   readonly baseline?: string;
+  /**
+   * CI=true: an environment variable that looks like a misspelt cachebench key (`READ_RATO`) is an error,
+   * not a warning: a typo there silently changes what a CI job measures.
+   */
+  readonly strictEnv?: boolean;
 }
 
 type Layer = Map<string, { raw: unknown; source: Source }>;
@@ -317,27 +322,45 @@ function optionHint(target: string, option: string): string {
 }
 
 /**
+ * What a package manager puts into the environment of `npm run …` (npm, pnpm, yarn) and what CI systems
+ * set (GitLab's CI_SERVER): never ours, never a typo of ours (NODE is one edit from MODE), so never flagged.
+ */
+const FOREIGN_ENV = new Set(['NODE', 'INIT_CWD', 'COLOR', 'EDITOR', 'PROJECT_CWD', 'BERRY_BIN_FOLDER', 'PNPM_HOME', 'PNPM_SCRIPT_SRC_DIR', 'CI_SERVER']);
+const isForeignEnv = (key: string): boolean => FOREIGN_ENV.has(key) || /^(npm|pnpm|yarn)_/i.test(key);
+
+/** A variable of the process environment that looks like a misspelt cachebench key. */
+interface LookAlike {
+  readonly message: string;
+  /** It looks like a scenario (workload) key, e.g. READ_RATO: under CI=true that is an error. */
+  readonly workload: boolean;
+}
+
+/**
  * Variables of the process environment that look like misspelt cachebench keys: they are not
  * read (the environment holds much that is not ours), so they are named in a warning instead.
  */
-function envWarnings(env: Layer, names: ReadonlySet<string>): string[] {
-  const warnings: string[] = [];
+function envLookAlikes(env: Layer, names: ReadonlySet<string>): LookAlike[] {
+  const found: LookAlike[] = [];
   for (const key of env.keys()) {
-    if (KEY_BY_NAME.has(key) || key.startsWith('npm_') || targetKeyOf(key, names) !== undefined) continue;
+    if (KEY_BY_NAME.has(key) || isForeignEnv(key) || targetKeyOf(key, names) !== undefined) continue;
     const upper = key.toUpperCase();
     let hint: string | undefined;
+    let workload = false;
     if (upper !== key && (KEY_BY_NAME.has(upper) || upper.endsWith('_SERVERS'))) {
       hint = `names are upper case: did you mean ${upper}?`;
+      workload = KEY_BY_NAME.has(upper);
     } else if (upper === key) {
       const scenarioKey = closest(key, SCENARIO_KEYS);
       const cut = key.lastIndexOf('_');
       const suffix = cut > 0 ? key.slice(cut + 1) : '';
-      if (scenarioKey !== undefined) hint = `did you mean ${scenarioKey}?`;
-      else if (suffix !== 'SERVERS' && suffix.length >= 5 && closest(suffix, ['SERVERS']) !== undefined) hint = `did you mean ${key.slice(0, cut)}_SERVERS?`;
+      if (scenarioKey !== undefined) {
+        hint = `did you mean ${scenarioKey}?`;
+        workload = true;
+      } else if (suffix !== 'SERVERS' && suffix.length >= 5 && closest(suffix, ['SERVERS']) !== undefined) hint = `did you mean ${key.slice(0, cut)}_SERVERS?`;
     }
-    if (hint !== undefined) warnings.push(`${key} in the environment is not a cachebench key and is ignored: ${hint}`);
+    if (hint !== undefined) found.push({ message: `${key} in the environment is not a cachebench key and is ignored: ${hint}`, workload });
   }
-  return warnings;
+  return found;
 }
 
 /** Registers every password the input holds (PASSWORD keys, URL credentials) with the redactor. */
@@ -938,7 +961,13 @@ export function resolveConfig(input: ConfigInput): RunPlan {
   const local = splitLayer(localLayer, names, true);
   const env = splitLayer(envLayer, names, false);
   const envVars = splitLayer(envVarsLayer, names, true);
-  warnings.push(...envWarnings(envLayer, names));
+  const lookAlikes = envLookAlikes(envLayer, names);
+  const typos = lookAlikes.filter((l) => l.workload);
+  if (input.strictEnv === true && typos.length > 0) {
+    throw new ConfigError(`${typos.map((l) => l.message).join('; ')}. Under CI=true a look-alike of a scenario key is an error, since a typo there changes what the job measures. ` +
+      'Fix: correct the name, or unset the variable for this step');
+  }
+  warnings.push(...lookAlikes.map((l) => l.message));
 
   const targetOptions = new Map<string, Map<string, { raw: string; source: Source }>>();
   for (const layer of [local, env, envVars]) {

@@ -66,6 +66,19 @@ describe('no silent green runs', () => {
     assert.match(result.stderr, /warning: MIN_ITERATIONS lowered from 15 \(built-in default\) to 3/);
     assert.match(result.stdout, /3 rounds × \d+ invocations?, stopped: max-iterations/);
   });
+  it('under CI=true a look-alike of a scenario key is an error before any traffic; npm\'s own NODE, npm_* and INIT_CWD are never flagged', async () => {
+    const { out } = sandbox('ci-typo');
+    const before = await trafficTo(good.server.port);
+    const typo = await runCli(['run', '--out', out, '--quiet'], { env: { ...TINY, CI: 'true', GOOD_SERVERS: good.address, READ_RATO: '5' } });
+    assert.equal(typo.code, 2, typo.stdout + typo.stderr);
+    assert.match(typo.stderr, /error: READ_RATO in the environment is not a cachebench key and is ignored: did you mean READ_RATIO\?\. Under CI=true .*Fix: correct the name/);
+    assert.equal(await trafficTo(good.server.port), before);
+    // What `npm run` adds to the environment: NODE is one edit from MODE, and used to be warned about in every npm run.
+    const npmEnv = { NODE: process.execPath, INIT_CWD: out, COLOR: '0', EDITOR: 'vi', npm_config_user_agent: 'npm/10', npm_lifecycle_event: 'bench' };
+    const quiet = await runCli(['run', '--out', out, '--max-iterations', '3', '--quiet'], { env: { ...TINY, ...npmEnv, CI: 'true', GOOD_SERVERS: good.address } });
+    assert.equal(quiet.code, 0, quiet.stdout + quiet.stderr);
+    assert.doesNotMatch(quiet.stderr, /NODE|INIT_CWD|COLOR|EDITOR|npm_/);
+  });
 });
 
 describe('outputs are checked before any traffic', () => {
