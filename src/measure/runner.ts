@@ -272,9 +272,30 @@ const PILOT_MAX_BYTES = 256 * 1024 * 1024;
  */
 export function pilotInvocations(pilotMs: number, params: CaseParams, iterationTimeMs: number, targetsInMemory = 1): number {
   const byTime = Math.max(1, Math.round(iterationTimeMs / Math.max(pilotMs, 1e-6)));
-  // INTERLEAVE=key holds every target's iteration at once: the memory bound is shared.
-  const byMemory = Math.max(1, Math.floor(PILOT_MAX_BYTES / targetsInMemory / Math.max(1, params.WRITE_COUNT * params.PAYLOAD_BYTES)));
-  return Math.min(byTime, byMemory);
+  return Math.min(byTime, pilotMemoryBound(params, targetsInMemory));
+}
+
+/** The most invocations an iteration may hold for its payloads (INTERLEAVE=key holds every target's iteration at once: the bound is shared). */
+function pilotMemoryBound(params: CaseParams, targetsInMemory: number): number {
+  return Math.max(1, Math.floor(PILOT_MAX_BYTES / targetsInMemory / Math.max(1, params.WRITE_COUNT * params.PAYLOAD_BYTES)));
+}
+
+/** A pilot round counts as having reached ITERATION_TIME_MS from this fraction of it on. */
+export const PILOT_REACHED = 0.8;
+/** Pilot rounds at most (the count at least doubles in each after the first, so 8 rounds reach 128× the first estimate). */
+export const PILOT_MAX_ROUNDS = 8;
+
+/**
+ * The pilot's next count for one target after a round at `count` invocations that took `perInvocationMs`
+ * each: after the round at one invocation, the estimate for ITERATION_TIME_MS; after a later round, the
+ * same count if the iteration reached PILOT_REACHED of that time (or the memory bound), else at least
+ * double. Never lower than `count` after the first round: a noisy fast round must not shrink it again.
+ */
+export function nextPilotCount(count: number, perInvocationMs: number, first: boolean, params: CaseParams, iterationTimeMs: number, targetsInMemory = 1): number {
+  const estimate = pilotInvocations(perInvocationMs, params, iterationTimeMs, targetsInMemory);
+  if (first) return estimate;
+  if (count * perInvocationMs >= PILOT_REACHED * iterationTimeMs) return count;
+  return Math.min(pilotMemoryBound(params, targetsInMemory), Math.max(2 * count, estimate));
 }
 
 function relativeError(samples: readonly number[]): number {
@@ -353,34 +374,46 @@ async function measureCase(runs: readonly TargetRun[], params: CaseParams, contr
     }
     return times;
   };
-  // Pilot stage: the first warm-up round (or one extra round without warm-up) at one invocation
-  // decides how many invocations make an iteration; the rest of the warm-up runs at that count.
-  // With two or more warm-up rounds, the first one (cold connections and caches) is not the pilot.
-  // Each target gets its own count, as each benchmark does in BenchmarkDotNet: a client cache that is 10x faster
-  // than the network would otherwise make every other target's iteration 10x longer than ITERATION_TIME_MS.
-  // INTERLEAVE=key runs every target through the same keys, so there all take the fastest target's count.
+  // Pilot stage, as BenchmarkDotNet's: a round at one invocation estimates how many make an iteration of
+  // ITERATION_TIME_MS; then, while a target's iteration stays short of PILOT_REACHED of that time (the first
+  // estimate came from one noisy invocation), its count at least doubles and the round runs again. Pilot rounds
+  // are warm-up rounds (discarded). With two or more warm-up rounds, the first one (cold connections and caches)
+  // is not the pilot. Each target gets its own count, as each benchmark does in BenchmarkDotNet: a client cache
+  // that is 10x faster than the network would otherwise make every other target's iteration 10x longer than
+  // ITERATION_TIME_MS. INTERLEAVE=key runs every target through the same keys, so there all take the fastest
+  // target's count.
   let invocations = Math.max(1, controls.invocationCount);
   let pilotMs: number | null = null;
   let warmed = 0;
   for (const run of runs) run.invocations = invocations;
   if (controls.invocationCount === 0) {
-    const pilotRounds = controls.warmupIterations >= 2 ? 2 : 1;
-    let times = new Map<TargetRun, number>();
-    for (; warmed < pilotRounds && stopReason === undefined; warmed++) {
-      onProgress?.({ kind: 'warmup', params, iteration: warmed + 1, of: Math.max(pilotRounds, controls.warmupIterations) });
-      times = await warmupRound();
+    if (controls.warmupIterations >= 2) {
+      warmed++;
+      onProgress?.({ kind: 'warmup', params, iteration: warmed, of: controls.warmupIterations });
+      await warmupRound();
     }
-    if (times.size > 0) {
+    const sharing = controls.interleave === 'key' ? Math.max(1, active().length) : 1;
+    for (let round = 0; round < PILOT_MAX_ROUNDS && stopReason === undefined; round++) {
+      warmed++;
+      onProgress?.({ kind: 'warmup', params, iteration: warmed, of: Math.max(warmed, controls.warmupIterations) });
+      const times = await warmupRound();
+      if (times.size === 0) break;
       pilotMs = Math.min(...times.values());
-      const sharing = controls.interleave === 'key' ? Math.max(1, active().length) : 1;
-      invocations = pilotInvocations(pilotMs, params, controls.iterationTimeMs, sharing);
+      let short = false;
       for (const run of runs) {
-        const own = times.get(run);
-        run.pilotMs = controls.interleave === 'key' ? pilotMs : own ?? null;
-        // A target without a pilot time (its pilot iteration failed) takes the fastest one's count.
-        run.invocations = controls.interleave === 'key' || own === undefined ? invocations : pilotInvocations(own, params, controls.iterationTimeMs);
+        const own = controls.interleave === 'key' ? pilotMs : times.get(run);
+        if (own === undefined) continue;
+        const next = nextPilotCount(run.invocations, own, round === 0, params, controls.iterationTimeMs, sharing);
+        short ||= next !== run.invocations;
+        run.pilotMs = own;
+        run.invocations = next;
       }
+      if (!short) break;
     }
+    // The case's count is the fastest target's; a target without a pilot time (its pilot iterations failed) takes it.
+    const fastest = runs.filter((r) => r.pilotMs !== null).sort((a, b) => (a.pilotMs as number) - (b.pilotMs as number))[0];
+    if (fastest !== undefined) invocations = fastest.invocations;
+    for (const run of runs) if (run.pilotMs === null) run.invocations = invocations;
   }
   onProgress?.({ kind: 'pilot', params, pilotMs, invocations, targets: Object.fromEntries(runs.map((r) => [r.target.config.name, r.invocations])) });
   for (let w = warmed; w < controls.warmupIterations && stopReason === undefined; w++) {

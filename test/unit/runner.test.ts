@@ -133,14 +133,28 @@ describe('round scheduler (fake clients, fake clock)', () => {
     for (const [t, perInvocation] of [[result.targets[0], 1], [result.targets[1], 3]] as const) {
       assert.equal(t?.samplesMs.length, 3);
       for (const ms of t?.samplesMs ?? []) assert.ok(Math.abs(ms - perInvocation) < 1e-9, `${t?.name}: ${ms} ms per invocation`);
-      assert.equal(t?.iterations.warmup, 2);
+      assert.equal(t?.iterations.warmup, 3);
     }
     // Each target its own count (as each benchmark in BenchmarkDotNet): A 20 ms / 1 ms = 20, B 20 ms / 3 ms = 7.
     assert.deepEqual(result.targets.map((t) => [t.name, t.invocations, Math.round((t.pilotMs ?? 0) * 1e6) / 1e6]), [['A', 20, 1], ['B', 7, 3]]);
-    // A cold warm-up round and the pilot round at 1 invocation, then 3 rounds at the target's count, 10 ops each.
-    assert.equal(a.ops(), (2 + 3 * 20) * 10);
-    assert.equal(b.ops(), (2 + 3 * 7) * 10);
-    assert.equal(result.targets[0]?.verification.reads, (2 + 3 * 20) * 2 * 4);
+    // A cold warm-up round and the pilot round at 1 invocation, the pilot round that confirms the count, then
+    // 3 rounds at the target's count, 10 ops each.
+    assert.equal(a.ops(), (2 + 20 + 3 * 20) * 10);
+    assert.equal(b.ops(), (2 + 7 + 3 * 7) * 10);
+    assert.equal(result.targets[0]?.verification.reads, (2 + 20 + 3 * 20) * 2 * 4);
+  });
+
+  it('pilot stage: one slow first invocation does not size the iteration; the count doubles until ITERATION_TIME_MS is reached', async () => {
+    const clock = new FakeClock();
+    // The first invocation (10 ops) takes 1 ms per op (cold), then 0.1 ms per op: 1 ms per invocation.
+    const a = fakeTarget('A', clock, (op) => (op < 10 ? 1 : 0.1));
+    const result = await run([a], clock, { invocationCount: 0, iterationTimeMs: 20, warmupIterations: 0, minIterations: 3, maxIterations: 3 });
+    // Sized from the slow invocation alone, the count would be 20 / 10 = 2, iterations of 2 ms where 20 were asked.
+    // The round at 2 took 2 ms (< 0.8 × 20), so the count grew to max(2 × 2, 20 / 1) = 20; the round at 20 took 20 ms.
+    assert.equal(result.targets[0]?.invocations, 20);
+    assert.equal(result.invocations, 20);
+    assert.equal(result.targets[0]?.iterations.warmup, 3);
+    assert.equal(a.ops(), (1 + 2 + 20 + 3 * 20) * 10);
   });
 
   it(`INTERLEAVE=key: every target takes the fastest target count (they run through the same keys)`, async () => {
@@ -160,9 +174,9 @@ describe('round scheduler (fake clients, fake clock)', () => {
     const piloted = fakeTarget('A', clock, () => 0.1);
     const auto = await run([piloted], clock, { invocationCount: 0, iterationTimeMs: 10, warmupIterations: 0, minIterations: 2, maxIterations: 2 });
     assert.equal(auto.invocations, 10);
-    assert.equal(auto.targets[0]?.iterations.warmup, 1);
+    assert.equal(auto.targets[0]?.iterations.warmup, 2);
     assert.deepEqual(auto.targets[0]?.samplesMs.map((x) => Math.round(x * 1e6) / 1e6), [1, 1]);
-    assert.equal(piloted.ops(), (1 + 2 * 10) * 10);
+    assert.equal(piloted.ops(), (1 + 10 + 2 * 10) * 10);
   });
 
   it('INTERLEAVE key: targets take turns key by key (ABBA), and each iteration is the sum of its own segments', async () => {
