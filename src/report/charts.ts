@@ -110,9 +110,15 @@ export function distributionChart(entries: readonly ResultEntry[], label: string
 }
 
 interface Curve {
-  readonly series: string;
+  /** The target (colour: every target its own). */
+  readonly target: string;
+  /** The op or latency view (dash: GET solid, SET dashed; from intended send solid, service time dashed). */
+  readonly op: string;
   readonly histogram: string;
 }
+
+/** A categorical palette of 20 colours, so up to 20 targets never share one (vega's default has 10). */
+const MANY_COLOURS = 'category20';
 
 /**
  * Latency percentile curves from HDR histograms, HdrHistogram's plot: the x axis counts nines (p90, p99, p99.9, p99.99)
@@ -128,12 +134,14 @@ export function percentileChart(curves: readonly Curve[], label: string): TopLev
       const nines = Math.min(i * NINES_STEP, last);
       const percentile = 100 * (1 - 10 ** -nines);
       // A percentile is the upper edge of its HDR bucket: never above the largest value recorded (the Max column).
-      values.push({ series: c.series, nines, percentile: Number(percentile.toFixed(4)), ms: Math.max(Math.min(h.valueAt(percentile), h.max), 1) / 1e6 });
+      values.push({ target: c.target, op: c.op, nines, percentile: Number(percentile.toFixed(4)), ms: Math.max(Math.min(h.valueAt(percentile), h.max), 1) / 1e6 });
       if (nines >= last) break;
     }
   }
   if (values.length === 0) return null;
-  return frame('Op latency percentiles', [label, 'x: percentile, each step one more nine; y: log scale'], {
+  const targets = [...new Set(curves.map((c) => c.target))];
+  const ops = [...new Set(curves.map((c) => c.op))];
+  return frame('Op latency percentiles', [label, 'x: percentile, each step one more nine; y: log scale; colour: target; dash: op'], {
     width: WIDTH,
     height: 260,
     data: { values },
@@ -145,7 +153,9 @@ export function percentileChart(curves: readonly Curve[], label: string): TopLev
         axis: { values: [0, 1, 2, 3, 4], labelExpr: "['p0', 'p90', 'p99', 'p99.9', 'p99.99'][datum.value]" },
       },
       y: { field: 'ms', type: 'quantitative', title: 'latency (ms)', scale: { type: 'log' } },
-      color: { field: 'series', type: 'nominal', title: null, sort: curves.map((c) => c.series), legend: { columns: 1, labelLimit: 400 } },
+      color: { field: 'target', type: 'nominal', title: 'target', sort: targets, scale: targets.length > 10 ? { scheme: MANY_COLOURS } : {}, legend: { columns: 1, labelLimit: 400 } },
+      strokeDash: { field: 'op', type: 'nominal', title: 'op', sort: ops, scale: { domain: ops, range: ops.map((_, i) => (i === 0 ? [1, 0] : i === 1 ? [6, 3] : [2, 2])) } },
+      detail: { field: 'op', type: 'nominal' },
     },
   });
 }
@@ -169,21 +179,50 @@ export function percentChart(rows: readonly { target: string; percent: number; l
   });
 }
 
+/**
+ * The y range of a sweep chart: the error bars' extent, but never more than the means' own spread (at least 10% of
+ * the largest mean) beyond the means on either side, and never below 0 (times and rates are positive). An Error from
+ * a handful of rounds can be thousands of ms wide and would squash every mean into one line: such bars are clipped
+ * at the axis, and `clipped` says so.
+ */
+export function sweepDomain(rows: readonly { mean: number; lo: number; hi: number }[]): { domain: [number, number]; clipped: boolean } {
+  let minMean = Infinity;
+  let maxMean = -Infinity;
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const r of rows) {
+    minMean = Math.min(minMean, r.mean);
+    maxMean = Math.max(maxMean, r.mean);
+    lo = Math.min(lo, r.lo);
+    hi = Math.max(hi, r.hi);
+  }
+  const room = Math.max(maxMean - minMean, 0.1 * Math.abs(maxMean));
+  const domain: [number, number] = [Math.max(0, minMean - room, lo), Math.min(maxMean + room, hi)];
+  return { domain, clipped: lo < domain[0] || hi > domain[1] };
+}
+
 /** Mean (with Error) against a swept parameter, one line per target. */
 export function sweepChart(rows: readonly { x: number; target: string; mean: number; lo: number; hi: number }[], key: string, yTitle: string, title: string, label: string): TopLevelSpec | null {
   const xs = new Set(rows.map((r) => r.x));
   if (xs.size < 2) return null;
-  const min = Math.min(...xs);
-  const max = Math.max(...xs);
+  let min = Infinity;
+  let max = -Infinity;
+  for (const v of xs) {
+    min = Math.min(min, v);
+    max = Math.max(max, v);
+  }
   const x = { field: 'x', type: 'quantitative', title: key, scale: min > 0 && max / min >= 20 ? { type: 'log', padding: 16 } : { zero: false, padding: 16 } };
-  const color = { field: 'target', type: 'nominal', title: null };
-  return frame(title, [label, 'lines: Mean; bars: ± Error (99.9% interval)'], {
+  const color = { field: 'target', type: 'nominal', title: null, ...(new Set(rows.map((r) => r.target)).size > 10 ? { scale: { scheme: MANY_COLOURS } } : {}) };
+  const { domain, clipped } = sweepDomain(rows);
+  const y = { type: 'quantitative', scale: { domain, nice: false, zero: false } };
+  const bars = clipped ? 'bars: ± Error (99.9% interval), clipped at the axis where wider (few rounds)' : 'bars: ± Error (99.9% interval)';
+  return frame(title, [label, `lines: Mean; ${bars}`], {
     width: WIDTH,
     height: 260,
     data: { values: rows },
     layer: [
-      { mark: { type: 'line', point: true }, encoding: { x, y: { field: 'mean', type: 'quantitative', title: yTitle }, color } },
-      { mark: { type: 'rule' }, encoding: { x, y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' }, color } },
+      { mark: { type: 'line', point: true, clip: true }, encoding: { x, y: { ...y, field: 'mean', title: yTitle }, color } },
+      { mark: { type: 'rule', clip: true }, encoding: { x, y: { ...y, field: 'lo' }, y2: { field: 'hi' }, color } },
     ],
   });
 }
@@ -246,12 +285,12 @@ function curvesOf(entries: readonly ResultEntry[]): Curve[] {
   for (const e of chartEntries(entries)) {
     const record = e.load?.record;
     if (record != null) {
-      if (record.histograms.getIntended !== null) curves.push({ series: `${seriesName(e)} GET from intended send`, histogram: record.histograms.getIntended });
-      curves.push({ series: `${seriesName(e)} GET service time`, histogram: record.histograms.get });
+      if (record.histograms.getIntended !== null) curves.push({ target: seriesName(e), op: 'GET from intended send', histogram: record.histograms.getIntended });
+      curves.push({ target: seriesName(e), op: 'GET service time', histogram: record.histograms.get });
       continue;
     }
-    if (e.ops.get.histogram !== undefined) curves.push({ series: `${e.target.name} GET`, histogram: e.ops.get.histogram });
-    if (e.ops.set.histogram !== undefined) curves.push({ series: `${e.target.name} SET`, histogram: e.ops.set.histogram });
+    if (e.ops.get.histogram !== undefined) curves.push({ target: e.target.name, op: 'GET', histogram: e.ops.get.histogram });
+    if (e.ops.set.histogram !== undefined) curves.push({ target: e.target.name, op: 'SET', histogram: e.ops.set.histogram });
   }
   return curves;
 }

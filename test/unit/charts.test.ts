@@ -41,7 +41,7 @@ describe('charts: specs built from results', () => {
     for (const v of values) h.record(v);
     const sorted = [...values].sort((a, b) => a - b);
     const nearestRank = (p: number): number => sorted[Math.ceil((p / 100) * sorted.length) - 1] as number;
-    const spec = percentileChart([{ series: 'A GET', histogram: h.encode() }], 'label');
+    const spec = percentileChart([{ target: 'A', op: 'GET', histogram: h.encode() }], 'label');
     assert.ok(spec);
     const rows = rowsWith(spec, 'nines');
     for (const [nines, p] of [[1, 90], [2, 99], [3, 99.9], [4, 99.99]] as const) {
@@ -54,9 +54,9 @@ describe('charts: specs built from results', () => {
     // 500 values: 1/500 is the finest step, log10(500) = 2.7 nines.
     const small = new OpHistogram();
     for (let i = 1; i <= 500; i++) small.record(i * 1000);
-    const smallRows = rowsWith(percentileChart([{ series: 'B', histogram: small.encode() }], 'label'), 'nines');
+    const smallRows = rowsWith(percentileChart([{ target: 'B', op: 'GET', histogram: small.encode() }], 'label'), 'nines');
     assert.ok(Math.abs(Math.max(...smallRows.map((r) => r['nines'] as number)) - Math.log10(500)) < 1e-9);
-    assert.equal(percentileChart([{ series: 'empty', histogram: new OpHistogram().encode() }], 'label'), null, 'no chart without data');
+    assert.equal(percentileChart([{ target: 'empty', op: 'GET', histogram: new OpHistogram().encode() }], 'label'), null, 'no chart without data');
   });
 
   it('iteration distribution: outliers are the samples above Tukey\'s fence (Q3 + 1.5 IQR, type-7 quartiles), computed here by hand; the box spans the kept samples', () => {
