@@ -153,8 +153,8 @@ describe('throughput runs against a standalone server', () => {
     const perSecond = charts.find((c) => c.file.endsWith('-throughput.svg'));
     const points = JSON.parse(JSON.stringify(perSecond?.spec)).data.values as { target: string; s: number; ops: number }[];
     assert.deepEqual(points.map((p) => [p.target, p.s, p.ops]), total.series.map((sec, i) => ['REDIS (3 shards merged)', i, sec.ops]));
-    const curves = JSON.parse(JSON.stringify(charts.find((c) => c.file.endsWith('-latency.svg'))?.spec)).data.values as { series: string }[];
-    assert.deepEqual([...new Set(curves.map((c) => c.series))], ['REDIS (3 shards merged) GET service time']);
+    const curves = JSON.parse(JSON.stringify(charts.find((c) => c.file.endsWith('-latency.svg'))?.spec)).data.values as { target: string; op: string }[];
+    assert.deepEqual([...new Set(curves.map((c) => `${c.target} | ${c.op}`))], ['REDIS (3 shards merged) | GET service time']);
     assert.deepEqual(await scanKeys(server.server.port, 'cachebench:*'), []);
   });
 
