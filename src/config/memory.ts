@@ -63,7 +63,7 @@ export function iterationKeys(c: CaseParams, invocationCount: number, targetsHel
 }
 
 /** What the cachebench process keeps for the report over the whole run (every scenario's results). */
-function resultTerms(scenarios: readonly ScenarioPlan[], targets: number): MemoryTerm {
+export function resultsTerm(scenarios: readonly ScenarioPlan[], targets: number): MemoryTerm {
   let bytes = 0;
   for (const s of scenarios) {
     const perResult = s.controls.load.mode === 'throughput'
@@ -185,7 +185,7 @@ function refusal(s: ScenarioPlan, e: MemoryEstimate, bound: 'heap' | 'machine', 
  * that drive them with their values and sources, and a fix.
  */
 export function checkMemory(scenarios: readonly ScenarioPlan[], targets: number, machine: MachineMemory): void {
-  const results = resultTerms(scenarios, Math.max(1, targets));
+  const results = resultsTerm(scenarios, Math.max(1, targets));
   const heapBudget = machine.heapLimitBytes * HEAP_SHARE;
   const systemBudget = machine.systemBytes * MACHINE_SHARE;
   for (const s of scenarios) {
