@@ -51,6 +51,11 @@ export function createProgress(stream: { readonly isTTY: boolean; write(text: st
         endBar();
         stream.write(`cachebench: throughput run ${e.index}/${e.of}: ${e.target} for ${(e.runMs / 1000).toFixed(0)} s (warm-up included)\n`);
         return;
+      case 'cleanup':
+        endBar();
+        stream.write(`cachebench: ${e.target}: deleted ${e.deleted} of ${e.of} keys${e.workers < e.ofWorkers ? ` (${e.workers} of ${e.ofWorkers} workers reporting)` : ''}` +
+          `${e.deleted < e.of ? ' (Ctrl-C twice leaves the rest to expire by KEY_TTL)' : ''}\n`);
+        return;
       case 'fault-event':
         stream.write(`cachebench: ${e.target} +${(e.event.atMs / 1000).toFixed(2)} s: ${e.event.what}\n`);
         return;

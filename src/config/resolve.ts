@@ -12,7 +12,9 @@ import { MIN_VERSIONED_PAYLOAD_BYTES, VERSION_BYTES } from '../workload/overwrit
 import { registerSecret } from './redact.js';
 import { parseServers, type ServerAddress } from './servers.js';
 import { closest } from './suggest.js';
-import { parseBoolean, parseValue, type Scalar } from './values.js';
+import { checkSweep, parseBoolean, parseValue, type Scalar } from './values.js';
+import { checkMemory, machineMemory, type MachineMemory } from './memory.js';
+import { PRELOAD_KEYS_PER_S } from './limits.js';
 
 /** An effective value and where it came from. */
 export interface Setting {
@@ -206,6 +208,8 @@ export interface ConfigInput {
    * not a warning: a typo there silently changes what a CI job measures.
    */
   readonly strictEnv?: boolean;
+  /** The machine the memory estimate is checked against; default: this one (machineMemory()). */
+  readonly machine?: MachineMemory;
 }
 
 type Layer = Map<string, { raw: unknown; source: Source }>;
@@ -300,6 +304,7 @@ function targetKeyOf(key: string, names: ReadonlySet<string>): { name: string; o
 }
 
 const SCENARIO_KEYS = KEY_SPECS.map((k) => k.name);
+const SWEEP_KEYS = KEY_SPECS.filter((k) => k.sweepable).map((k) => k.name);
 
 /** `did you mean READ_RATIO?` for a misspelt scenario key or `_SERVERS` suffix, else undefined. */
 function didYouMean(key: string): string | undefined {
@@ -649,7 +654,7 @@ function checkItemSizes(scenarios: readonly ScenarioPlan[], targets: readonly Ta
   // Local memcached is started with an item size that fits the run's largest value (localItemSizeMax).
   for (const t of targets.filter((x) => x.protocol === 'memcache' && x.pendingServers !== true)) {
     for (const scenario of scenarios) {
-      const largest = Math.max(...scenario.cases.map((c) => c.PAYLOAD_BYTES));
+      const largest = scenario.cases.reduce((m, c) => Math.max(m, c.PAYLOAD_BYTES), 0);
       if (largest + ITEM_OVERHEAD_BYTES <= t.itemSizeMax) continue;
       const setting = scenario.settings.get('PAYLOAD_BYTES') as Setting;
       const limit = t.itemSizeMax === DEFAULT_ITEM_SIZE_MAX ? '1 MiB, memcached\'s default item size limit (-I 1m)' : `${t.itemSizeMax} bytes (${t.name}_ITEM_SIZE_MAX)`;
@@ -811,9 +816,12 @@ function loadPlan(settings: ReadonlyMap<string, Setting>, cases: readonly CasePa
     }
   }
   const ttl = get('KEY_TTL');
-  const runS = num('WARMUP_SECONDS') + num('DURATION');
+  // Preloaded keys are written before the warm-up: they must outlive the preload (at a conservative speed) and the run.
+  const preloadS = Math.ceil(keyspace / PRELOAD_KEYS_PER_S);
+  const runS = preloadS + num('WARMUP_SECONDS') + num('DURATION');
   if (keyspace > 0 && (ttl.value as number) < runS + 60) {
-    warnings.push(`KEY_TTL=${String(ttl.value)} s (${describeSource(ttl.source)}) is shorter than a target's warm-up + DURATION + 60 s: preloaded keys expire during the run and show as misses`);
+    warnings.push(`KEY_TTL=${String(ttl.value)} s (${describeSource(ttl.source)}) is shorter than a target's preload of KEYSPACE=${keyspace} keys (up to ${preloadS} s at a conservative ${PRELOAD_KEYS_PER_S} keys/s) + warm-up + DURATION + 60 s: ` +
+      `preloaded keys may expire during the preload or the run and show as misses. Fix: set KEY_TTL to ${runS + 60} or more`);
   }
   const clients = num('CLIENTS');
   const connections = num('CONNECTIONS');
@@ -865,6 +873,7 @@ function buildScenario(file: string | undefined, layers: readonly Layer[], warni
       `MAX_ITERATIONS=${String(max.value)} (${describeSource(max.source)}) is below it`);
     settings.set('MIN_ITERATIONS', { value: max.value, source: max.source });
   }
+  checkSweep(settings, SWEEP_KEYS);
   const cases = cartesian(settings);
   for (const c of cases) {
     const invocations = Math.max(1, num('INVOCATION_COUNT'));
@@ -1013,6 +1022,7 @@ export function resolveConfig(input: ConfigInput): RunPlan {
   });
   for (const scenario of scenarios) checkFaultTargets(scenario, targets);
   checkItemSizes(scenarios, targets);
+  checkMemory(scenarios, targets.length, input.machine ?? machineMemory());
   const faultRuns = scenarios.filter((s) => s.controls.fault.kind !== 'none');
   if (faultRuns.length > 0 && faultRuns.length < scenarios.length) {
     const latency = scenarios.filter((s) => s.controls.fault.kind === 'none');
@@ -1079,7 +1089,7 @@ function runLevelTimeouts(scenarios: readonly ScenarioPlan[]): RunPlan['connecti
         `give ${key} one value for the run (env var, --envVars or --${key.toLowerCase().replace(/_/g, '-')}), or run the scenarios separately`);
     }
   }
-  const largestPayloadBytes = Math.max(...scenarios.flatMap((s) => s.cases.map((c) => c.PAYLOAD_BYTES)));
+  const largestPayloadBytes = scenarios.reduce((m, s) => s.cases.reduce((n, c) => Math.max(n, c.PAYLOAD_BYTES), m), 0);
   const resilient = scenarios.some((s) => s.controls.fault.kind !== 'none');
   return { opTimeoutMs: first.controls.opTimeoutMs, connectTimeoutMs: first.controls.connectTimeoutMs, largestPayloadBytes, resilient };
 }

@@ -1,5 +1,6 @@
-import { badValue, type Source } from './errors.js';
+import { ConfigError, badValue, describeSource, type Source } from './errors.js';
 import type { KeySpec } from './keys.js';
+import { MAX_SWEEP_CASES, MAX_SWEEP_VALUES } from './limits.js';
 
 export type Scalar = number | string;
 
@@ -65,12 +66,36 @@ export function parseValue(spec: KeySpec, raw: unknown, source: Source): Scalar 
   if (items.length === 0) {
     throw badValue(spec.name, raw, source, 'the list is empty', `list at least one value, e.g. ${spec.name}: [${String(spec.default)}]`);
   }
+  if (items.length > MAX_SWEEP_VALUES) {
+    // Checked before any value is parsed; the list itself is not echoed (it may be long).
+    throw new ConfigError(`${spec.name} (from ${describeSource(source)}) is a list of ${items.length} values, starting ${items.slice(0, 3).map((v) => String(JSON.stringify(v)).slice(0, 24)).join(', ')}, …: ` +
+      `a sweep runs every value as a combination of its own, and may have at most ${MAX_SWEEP_VALUES}. Fix: list at most ${MAX_SWEEP_VALUES} values of ${spec.name} (e.g. every ${Math.ceil(items.length / 10)}th), or split the sweep over several runs`);
+  }
   const values = items.map((item) => parseScalar(spec, item, source));
   const unique = [...new Set(values)];
   if (unique.length !== values.length) {
     throw badValue(spec.name, raw, source, 'the list repeats a value', 'list each value once');
   }
   return values;
+}
+
+/** A key's number of values: a list's length, or 1. */
+const lengthOf = (value: unknown): number => (Array.isArray(value) ? value.length : 1);
+
+/**
+ * The sweep's size (the product of its lists' lengths), checked before the combinations are built: at most
+ * MAX_SWEEP_CASES, or a ConfigError naming each list, its length and its source.
+ */
+export function checkSweep(settings: ReadonlyMap<string, { readonly value: unknown; readonly source: Source }>, sweepKeys: readonly string[]): void {
+  const product = sweepKeys.reduce((n, key) => n * lengthOf(settings.get(key)?.value), 1);
+  if (product <= MAX_SWEEP_CASES) return;
+  const lists = sweepKeys.filter((key) => lengthOf(settings.get(key)?.value) > 1).map((key) => {
+    const s = settings.get(key) as { value: unknown; source: Source };
+    return `${key} (${lengthOf(s.value)} values, from ${describeSource(s.source)})`;
+  });
+  throw new ConfigError(`the sweep ${lists.join(' × ')} makes ${product} combinations, and a scenario may have at most ${MAX_SWEEP_CASES} ` +
+    '(each runs its own warm-up and rounds of every target, and gets a table of its own). Fix: shorten the lists so that their lengths multiply to ' +
+    `${MAX_SWEEP_CASES} or less, or split the sweep over several runs`);
 }
 
 /** Parses a boolean option such as `<NAME>_TLS`. */

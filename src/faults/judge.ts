@@ -1,4 +1,5 @@
 import { BUCKET_MS, bucketHistogram, type Bucket, type FailureRun } from './history.js';
+import { maxOf } from '../stats/extent.js';
 
 /** A window ends at the first stretch this long with no failed op (a full second). */
 export const QUIET_MS = 1000;
@@ -189,6 +190,6 @@ export function sparkline(t: Pick<Timeline, 'ok' | 'failed'>, width = 60, combin
     buckets[c] = (buckets[c] ?? 0) + 1;
   }
   const value = combine === 'sum' ? ok : ok.map((v, c) => v / Math.max(1, buckets[c] ?? 1));
-  const top = Math.max(...value, Number.MIN_VALUE);
+  const top = Math.max(maxOf(value), Number.MIN_VALUE);
   return value.map((v, c) => ((failed[c] ?? 0) > 0 ? '×' : v === 0 ? ' ' : BARS[Math.min(BARS.length - 1, Math.floor((v / top) * BARS.length))] as string)).join('');
 }

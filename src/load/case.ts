@@ -1,9 +1,11 @@
 import type { CaseParams, LoadPlan, RunControls } from '../config/resolve.js';
+import { PRELOAD_KEYS_PER_S } from '../config/limits.js';
 import { erroredTarget, type CaseResult, type ProgressEvent, type TargetCaseResult } from '../measure/runner.js';
 import { clusterNodesOf } from '../faults/failover.js';
 import type { ConnectedTarget } from '../targets/index.js';
 import { slotOwners, type SlotOwner } from './nodes.js';
-import { runWorkers } from './pool.js';
+import { runWorkers, type CleanupListener } from './pool.js';
+import type { DeleteProgress } from '../workload/index.js';
 import { mergeRecords, type LoadRecord } from './record.js';
 import { OpHistogram } from '../measure/histogram.js';
 import { processKeyspace, type LoadJob } from './worker.js';
@@ -14,8 +16,6 @@ import { processKeyspace, type LoadJob } from './worker.js';
  * (at PRELOAD_KEYS_PER_S), the same on every shard. A worker still not ready then starts late, and says how late.
  */
 export const TARGET_GAP_MS = 10_000;
-/** A conservative preload (and delete) speed for the START_AT gap. */
-export const PRELOAD_KEYS_PER_S = 10_000;
 
 /** The time between the starts of two throughput targets under START_AT. */
 export function targetSpacingMs(load: LoadPlan, shards: number): number {
@@ -47,6 +47,22 @@ async function ownersOf(target: ConnectedTarget, controls: RunControls): Promise
   }
 }
 
+/** Sums the workers' clean-up progress into one event per report (each worker reports about once a second). */
+function cleanupProgress(target: string, workers: number, onProgress: LoadCaseOptions['onProgress']): CleanupListener | undefined {
+  if (onProgress === undefined) return undefined;
+  const latest = new Map<number, DeleteProgress>();
+  return (worker, progress) => {
+    latest.set(worker, progress);
+    let deleted = 0;
+    let total = 0;
+    for (const p of latest.values()) {
+      deleted += p.deleted + p.failed;
+      total += p.total;
+    }
+    onProgress({ kind: 'cleanup', target, deleted, of: total, workers: latest.size, ofWorkers: workers });
+  };
+}
+
 /**
  * A throughput run of one parameter combination: each target in turn gets WARMUP_SECONDS + DURATION of load from
  * WORKERS processes (see LoadWorker). Targets are not interleaved: each has the machine to itself, and with START_AT
@@ -69,7 +85,7 @@ export async function runLoadCase(targets: readonly ConnectedTarget[], params: C
     const startAtMs = load.startAtMs === null ? null : load.startAtMs + options.startOffsetMs + index * targetSpacingMs(load, options.shard.of);
     let records: LoadRecord[];
     try {
-      records = await runWorkers(jobs, startAtMs, options.signal);
+      records = await runWorkers(jobs, startAtMs, options.signal, cleanupProgress(name, load.workers, options.onProgress));
     } catch (error: unknown) {
       const message = error instanceof Error ? error.message : String(error);
       if (aborted()) {

@@ -5,10 +5,13 @@
  */
 import type { LoadRecord } from './record.js';
 import { LoadWorker, type LoadJob } from './worker.js';
+import type { DeleteProgress } from '../workload/index.js';
 
 export type ToChild = { readonly kind: 'job'; readonly job: LoadJob } | { readonly kind: 'start'; readonly startAtMs: number } | { readonly kind: 'stop' };
 export type FromChild =
   | { readonly kind: 'ready' }
+  /** The clean-up's progress (about once a second): keys deleted (and failed) of this worker's total. */
+  | { readonly kind: 'cleanup'; readonly progress: DeleteProgress }
   | { readonly kind: 'error'; readonly name: string; readonly message: string }
   | { readonly kind: 'done'; readonly record: LoadRecord };
 
@@ -38,32 +41,86 @@ const describe = (error: unknown): FromChild => ({
   kind: 'error', name: error instanceof Error ? error.name : 'Error', message: error instanceof Error ? error.message : String(error),
 });
 
-// Ctrl-C reaches the whole process group: the parent decides (it sends stop), so the child does not die mid-op.
-process.on('SIGINT', () => undefined);
+let currentJob: LoadJob | undefined;
+let cleaning = false;
+let sigints = 0;
+/** Why the clean-up was ended early (the second Ctrl-C, or an orphan's time ran out); undefined: it runs to the end. */
+let leaveReason: string | undefined;
+/** The clean-up's last progress, for a worker that has to stop before it ends. */
+let lastProgress: DeleteProgress | undefined;
+
+/**
+ * What is left, said on stderr by the worker itself: the parent may be gone. `left` counts keys not tried and keys
+ * whose DEL failed.
+ */
+let saidLeft = false;
+function sayLeft(progress: DeleteProgress | undefined): void {
+  const job = currentJob;
+  if (job === undefined || leaveReason === undefined || saidLeft) return;
+  saidLeft = true;
+  const left = progress === undefined ? 'its keys are' : `${progress.total - progress.deleted} of its ${progress.total} keys are`;
+  process.stderr.write(`cachebench: load worker ${job.worker.index + 1}/${job.worker.of} (${job.target.name}): ${leaveReason}: stopped deleting; ${left} left and expire by KEY_TTL (${job.controls.keyTtlSeconds} s)\n`);
+}
+
+/** Ends the clean-up after the batch in flight (now, or as soon as it starts). */
+function leaveTheRest(why: string): void {
+  leaveReason ??= why;
+  worker?.stopCleanup();
+}
+
+// Ctrl-C reaches the whole process group: the parent decides (it sends stop), so the child does not die mid-op. A
+// second Ctrl-C (the parent then exits at once) ends the clean-up: the rest expires by KEY_TTL.
+process.on('SIGINT', () => {
+  sigints++;
+  if (sigints >= 2) leaveTheRest('second Ctrl-C');
+});
 process.on('SIGTERM', () => worker?.abort());
 process.on('disconnect', () => {
   worker?.abort();
-  setTimeout(() => process.exit(0), ORPHAN_EXIT_MS).unref();
+  setTimeout(() => {
+    if (cleaning) {
+      leaveTheRest(`no parent for ${ORPHAN_EXIT_MS / 1000} s`);
+      sayLeft(lastProgress);
+    }
+    process.exit(0);
+  }, ORPHAN_EXIT_MS).unref();
   // Dismissed (another worker failed, Ctrl-C) or orphaned before the load started: delete what the preload wrote, exit.
   if (!running) {
     void preparing.finally(async () => {
-      await worker?.close();
+      await cleanUp(worker);
       process.exit(0);
     });
   }
 });
+/** Deletes what the worker left, telling the parent how far it got about once a second. */
+async function cleanUp(w: LoadWorker | undefined): Promise<number> {
+  if (w === undefined) return 0;
+  if (leaveReason !== undefined) w.stopCleanup();
+  cleaning = true;
+  try {
+    return await w.close((progress) => {
+      lastProgress = progress;
+      void send({ kind: 'cleanup', progress });
+    });
+  } finally {
+    cleaning = false;
+    sayLeft(w.cleanup);
+  }
+}
+
 process.on('message', (message: ToChild) => {
   void (async () => {
     switch (message.kind) {
       case 'job':
         try {
+          currentJob = message.job;
           worker = new LoadWorker(message.job);
           preparing = worker.prepare();
           await preparing;
           await send({ kind: 'ready' });
         } catch (error: unknown) {
           // A preload that failed half-way: its keys are deleted before the error is reported.
-          await worker?.close();
+          await cleanUp(worker);
           await send(describe(error));
           if (process.connected) process.disconnect();
         }
@@ -73,10 +130,10 @@ process.on('message', (message: ToChild) => {
         running = true;
         try {
           const record = await w.run(message.startAtMs);
-          const undeletedKeys = await w.close();
+          const undeletedKeys = await cleanUp(w);
           await send({ kind: 'done', record: { ...record, undeletedKeys } });
         } catch (error: unknown) {
-          await w.close();
+          await cleanUp(w);
           await send(describe(error));
         }
         if (process.connected) process.disconnect();

@@ -1,4 +1,5 @@
 import type { KeyDistribution } from '../config/resolve.js';
+import { DELETE_BATCH_KEYS } from '../config/limits.js';
 import { seededRandom } from '../measure/random.js';
 
 /** Bytes at the start of a KEYSPACE value that name its key (index, little-endian 32 bits, and a check word). */
@@ -121,4 +122,30 @@ export class KeyspaceValues {
     return read.length === n && read.readUInt32LE(0) === index >>> 0 && read.readUInt32LE(4) === CHECK_WORD &&
       read.compare(this.#block, KEYSPACE_HEADER_BYTES, n, KEYSPACE_HEADER_BYTES, n) === 0;
   }
+}
+
+/** The name of KEYSPACE key `index`: the preload, the load and the clean-up all name keys here. */
+export function keyspaceKey(prefix: string, index: number): string {
+  return `${prefix}ks:${index}`;
+}
+
+/** How many of the indexes first, first + step, … below end there are (one worker's share of a KEYSPACE). */
+export function shareCount(first: number, step: number, end: number): number {
+  return end > first ? Math.ceil((end - first) / step) : 0;
+}
+
+/**
+ * The names of KEYSPACE keys first, first + step, … below end (a worker's share, as far as its preload got), generated
+ * `size` at a time: the clean-up of any KEYSPACE holds one batch of names, never the whole key space.
+ */
+export function* keyspaceBatches(prefix: string, first: number, step: number, end: number, size = DELETE_BATCH_KEYS): Generator<string[]> {
+  let batch: string[] = [];
+  for (let i = first; i < end; i += step) {
+    batch.push(keyspaceKey(prefix, i));
+    if (batch.length >= size) {
+      yield batch;
+      batch = [];
+    }
+  }
+  if (batch.length > 0) yield batch;
 }

@@ -1,4 +1,5 @@
 import { OpHistogram } from '../measure/histogram.js';
+import { maxOf, minOf } from '../stats/extent.js';
 
 /** One second of a throughput run (by the time ops completed), as recorded: mergeable across workers and machines. */
 export interface SecondRecord {
@@ -111,8 +112,8 @@ export function mergeRecords(records: readonly LoadRecord[]): LoadRecord {
   const first = records[0];
   if (first === undefined) throw new Error('mergeRecords: nothing to merge');
   if (records.length === 1) return first;
-  const startMs = Math.min(...records.map((r) => r.startMs));
-  const endMs = Math.max(...records.map((r) => r.startMs + r.durationMs));
+  const startMs = minOf(records.map((r) => r.startMs));
+  const endMs = maxOf(records.map((r) => r.startMs + r.durationMs));
   const seconds = new Map<number, SecondRecord[]>();
   for (const r of records) {
     for (const s of r.series) {
@@ -146,7 +147,7 @@ export function mergeRecords(records: readonly LoadRecord[]): LoadRecord {
     setErrors: sumOf(records, (r) => r.setErrors), getErrors: sumOf(records, (r) => r.getErrors),
     scheduled: sumOrNull(records, (r) => r.scheduled),
     sent: sumOrNull(records, (r) => r.sent),
-    lateStartMs: Math.max(...records.map((r) => r.lateStartMs ?? 0)),
+    lateStartMs: maxOf(records.map((r) => r.lateStartMs ?? 0)),
     verified: sumOf(records, (r) => r.verified), missing: sumOf(records, (r) => r.missing), mismatched: sumOf(records, (r) => r.mismatched),
     hits: sumOrNull(records, (r) => r.hits), misses: sumOrNull(records, (r) => r.misses),
     deletes: sumOf(records, (r) => r.deletes), undeletedKeys: sumOf(records, (r) => r.undeletedKeys),

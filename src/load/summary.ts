@@ -3,6 +3,7 @@ import type { LoadPlan } from '../config/resolve.js';
 import { OpHistogram, usOf, type OpStats } from '../measure/histogram.js';
 import { ERROR_CONFIDENCE, confidenceHalfWidth, independentRatioInterval } from '../stats/index.js';
 import type { LoadRecord, WorkerRecord } from './record.js';
+import { maxOf, minOf } from '../stats/extent.js';
 
 /** A rate counts as achieved at 99% of the target or more. */
 export const RATE_ACHIEVED_SHARE = 0.99;
@@ -98,7 +99,7 @@ function throughputOf(samples: readonly number[]): ThroughputStats {
   const sd = n >= 2 ? sampleStandardDeviation([...samples]) : Number.NaN;
   return {
     n, mean: mean([...samples]), error: finite(confidenceHalfWidth(sd, n)), stdDev: finite(sd), median: median([...samples]),
-    min: Math.min(...samples), max: Math.max(...samples), percent: null, percentLower: null, percentUpper: null, confidence: ERROR_CONFIDENCE,
+    min: minOf(samples), max: maxOf(samples), percent: null, percentLower: null, percentUpper: null, confidence: ERROR_CONFIDENCE,
   };
 }
 

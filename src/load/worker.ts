@@ -4,15 +4,14 @@ import { OpHistogram } from '../measure/histogram.js';
 import { seededRandom } from '../measure/random.js';
 import type { TargetProbe } from '../targets/probe.js';
 import { driverFor, type CacheClient } from '../targets/index.js';
-import { Tally, yieldOnce } from '../workload/index.js';
-import { KeyspaceValues, keyPicker } from './keys.js';
+import { Tally, chunks, deleteInBatches, yieldOnce, type DeleteOutcome, type DeleteProgress } from '../workload/index.js';
+import { PRELOAD_IN_FLIGHT } from '../config/limits.js';
+import { KeyspaceValues, keyPicker, keyspaceBatches, keyspaceKey, shareCount } from './keys.js';
 import { SlotMap, rangesText, type SlotOwner } from './nodes.js';
 import type { LoadRecord, NodeRecord, SecondRecord } from './record.js';
 
 /** After a failed op a virtual client waits this long before its next op (a refused connection fails at once). */
 export const LOAD_FAILURE_PAUSE_MS = 10;
-/** Keys preloaded at once per connection. */
-const PRELOAD_IN_FLIGHT = 16;
 
 /** Everything one load-generating process needs for one target and parameter combination (plain data: sent to child processes). */
 export interface LoadJob {
@@ -139,6 +138,8 @@ export class LoadWorker {
   /** How far the KEYSPACE preload got (exclusive): what close() deletes. */
   #preloadEnd: () => number = () => 0;
   readonly #pending = new Set<string>();
+  #cleanupStopped = false;
+  #cleanupOutcome: DeleteOutcome | undefined;
 
   constructor(job: LoadJob) {
     this.#job = job;
@@ -148,7 +149,7 @@ export class LoadWorker {
 
   /** The name of KEYSPACE key `index`. */
   keyspaceKey(index: number): string {
-    return `${this.#job.keyPrefix}ks:${index}`;
+    return keyspaceKey(this.#job.keyPrefix, index);
   }
 
   /** Connects CONNECTIONS clients (all or none) and preloads this worker's share of the KEYSPACE (indexes ≡ worker mod workers). */
@@ -408,31 +409,41 @@ export class LoadWorker {
   /**
    * Deletes keys this worker left (fresh keys whose DEL failed, its share of the KEYSPACE as far as the preload got),
    * then disconnects. Returns the keys it could not delete (they expire by KEY_TTL). Safe to call more than once.
+   * The KEYSPACE names are generated in batches (memory independent of the key count); `onProgress` hears how far it
+   * got about once a second, and stopCleanup() ends it after the batch in flight.
    */
-  close(): Promise<number> {
-    this.#closing ??= this.#close();
+  close(onProgress?: (progress: DeleteProgress) => void): Promise<number> {
+    this.#closing ??= this.#close(onProgress);
     return this.#closing;
   }
 
-  async #close(): Promise<number> {
+  /** Ends a clean-up in progress after its current batch: the keys not yet deleted are left to expire by KEY_TTL. */
+  stopCleanup(): void {
+    this.#cleanupStopped = true;
+  }
+
+  /** How the last clean-up ended (undefined before one ran): `left` keys were not tried. */
+  get cleanup(): DeleteOutcome | undefined {
+    return this.#cleanupOutcome;
+  }
+
+  async #close(onProgress?: (progress: DeleteProgress) => void): Promise<number> {
     const connections = this.#connections;
     if (connections.length > 0) {
-      const keys = [...this.#pending];
+      const pending = [...this.#pending];
+      const { index, of } = this.#job.worker;
       const upTo = this.#preloadEnd();
-      for (let i = this.#job.worker.index; i < upTo; i += this.#job.worker.of) keys.push(this.keyspaceKey(i));
-      let next = 0;
-      const lanes = connections.flatMap((c) => Array.from({ length: PRELOAD_IN_FLIGHT }, () => c)).slice(0, Math.max(1, keys.length));
-      await Promise.all(lanes.map(async (client) => {
-        while (next < keys.length) {
-          const key = keys[next++] as string;
-          try {
-            await client.del(key);
-          } catch (error: unknown) {
-            void error; // expires by KEY_TTL; counted
-            this.#undeleted++;
-          }
-        }
-      }));
+      const prefix = this.#job.keyPrefix;
+      const batches = (function* () {
+        yield* chunks(pending);
+        yield* keyspaceBatches(prefix, index, of, upTo);
+      })();
+      const total = pending.length + shareCount(index, of, upTo);
+      this.#cleanupOutcome = await deleteInBatches(connections, batches, total, {
+        shouldStop: () => this.#cleanupStopped,
+        ...(onProgress !== undefined ? { onProgress } : {}),
+      });
+      this.#undeleted += this.#cleanupOutcome.failed + this.#cleanupOutcome.left;
       this.#pending.clear();
     }
     await Promise.all(connections.map((c) => c.close()));

@@ -1,5 +1,6 @@
 import { Bench, hrtimeNowTimestampProvider, type Task, type TimestampProvider } from 'tinybench';
 import type { CaseParams, RunControls } from '../config/resolve.js';
+import { PILOT_MAX_BYTES, PILOT_MAX_KEYS } from '../config/limits.js';
 import { summarize, type Summary } from '../stats/index.js';
 import type { CacheClient, CacheCounters, ConnectedTarget } from '../targets/client.js';
 import {
@@ -11,6 +12,7 @@ import { OpHistogram, type OpStats } from './histogram.js';
 import type { FaultEvent } from '../faults/nemesis.js';
 import type { LoadRecord } from '../load/record.js';
 import type { FaultResult } from '../faults/loop.js';
+import { minOf } from '../stats/extent.js';
 
 /** A target is dropped from a case after this many failed iterations in a row. */
 export const MAX_CONSECUTIVE_FAILURES = 3;
@@ -100,6 +102,8 @@ export type ProgressEvent =
   /** A fault run: a target's timed part starts, or the nemesis did something. */
   | { readonly kind: 'fault-target'; readonly target: string; readonly index: number; readonly of: number; readonly runMs: number }
   | { readonly kind: 'load-target'; readonly target: string; readonly index: number; readonly of: number; readonly runMs: number }
+  /** A throughput run's clean-up: keys deleted (or tried) of the total, over the workers that reported so far. */
+  | { readonly kind: 'cleanup'; readonly target: string; readonly deleted: number; readonly of: number; readonly workers: number; readonly ofWorkers: number }
   | { readonly kind: 'fault-event'; readonly target: string; readonly event: FaultEvent };
 
 export interface RunCaseOptions {
@@ -261,14 +265,12 @@ async function interleavedRound(order: readonly TargetRun[], prefix: string, par
   return times;
 }
 
-/** Payloads one iteration may hold when the pilot stage multiplies invocations. */
-const PILOT_MAX_BYTES = 256 * 1024 * 1024;
 
 /**
  * BenchmarkDotNet's pilot stage: how many invocations make an iteration of about
  * ITERATION_TIME_MS, from the fastest target's single-invocation time (every target runs the same
- * count, so a round compares equal work). Bounded by memory for the payloads (of all targets at
- * once with INTERLEAVE=key).
+ * count, so a round compares equal work). Bounded by memory for the payloads and the keys (of all targets at
+ * once with INTERLEAVE=key): PILOT_MAX_BYTES, PILOT_MAX_KEYS.
  */
 export function pilotInvocations(pilotMs: number, params: CaseParams, iterationTimeMs: number, targetsInMemory = 1): number {
   const byTime = Math.max(1, Math.round(iterationTimeMs / Math.max(pilotMs, 1e-6)));
@@ -277,7 +279,10 @@ export function pilotInvocations(pilotMs: number, params: CaseParams, iterationT
 
 /** The most invocations an iteration may hold for its payloads (INTERLEAVE=key holds every target's iteration at once: the bound is shared). */
 function pilotMemoryBound(params: CaseParams, targetsInMemory: number): number {
-  return Math.max(1, Math.floor(PILOT_MAX_BYTES / targetsInMemory / Math.max(1, params.WRITE_COUNT * params.PAYLOAD_BYTES)));
+  const byBytes = Math.max(1, Math.floor(PILOT_MAX_BYTES / targetsInMemory / Math.max(1, params.WRITE_COUNT * params.PAYLOAD_BYTES)));
+  // Each key's name and Buffer object live on the JS heap until the iteration's keys are deleted (see config/memory.ts).
+  const byKeys = Math.max(1, Math.floor(PILOT_MAX_KEYS / targetsInMemory / Math.max(1, params.WRITE_COUNT)));
+  return Math.min(byBytes, byKeys);
 }
 
 /** A pilot round counts as having reached ITERATION_TIME_MS from this fraction of it on. */
@@ -398,7 +403,7 @@ async function measureCase(runs: readonly TargetRun[], params: CaseParams, contr
       onProgress?.({ kind: 'warmup', params, iteration: warmed, of: Math.max(warmed, controls.warmupIterations) });
       const times = await warmupRound();
       if (times.size === 0) break;
-      pilotMs = Math.min(...times.values());
+      pilotMs = minOf(times.values());
       let short = false;
       for (const run of runs) {
         const own = controls.interleave === 'key' ? pilotMs : times.get(run);

@@ -6,6 +6,7 @@ import { chooseTimeUnit, formatNumber } from './columns.js';
 import { shardLabel } from './load.js';
 import { groupEntries, type ResultEntry, type ResultsDocument } from './model.js';
 import { describeParams } from './table.js';
+import { maxOf, minOf } from '../stats/extent.js';
 
 /**
  * Charts are data: each is a vega-lite spec built from results by a pure function (rendering it to SVG is svg.ts's
@@ -205,12 +206,8 @@ export function sweepDomain(rows: readonly { mean: number; lo: number; hi: numbe
 export function sweepChart(rows: readonly { x: number; target: string; mean: number; lo: number; hi: number }[], key: string, yTitle: string, title: string, label: string): TopLevelSpec | null {
   const xs = new Set(rows.map((r) => r.x));
   if (xs.size < 2) return null;
-  let min = Infinity;
-  let max = -Infinity;
-  for (const v of xs) {
-    min = Math.min(min, v);
-    max = Math.max(max, v);
-  }
+  const min = minOf(xs);
+  const max = maxOf(xs);
   const x = { field: 'x', type: 'quantitative', title: key, scale: min > 0 && max / min >= 20 ? { type: 'log', padding: 16 } : { zero: false, padding: 16 } };
   const color = { field: 'target', type: 'nominal', title: null, ...(new Set(rows.map((r) => r.target)).size > 10 ? { scale: { scheme: MANY_COLOURS } } : {}) };
   const { domain, clipped } = sweepDomain(rows);

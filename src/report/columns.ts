@@ -1,4 +1,5 @@
 import { formatPercent, type ResultEntry } from './model.js';
+import { minOf } from '../stats/extent.js';
 
 export type ColumnKind = 'text' | 'time' | 'percent' | 'count' | 'us';
 
@@ -140,7 +141,7 @@ export interface TimeUnit {
 
 export function chooseTimeUnit(entries: readonly ResultEntry[]): TimeUnit {
   const means = entries.map((e) => e.stats.meanMs).filter((m): m is number => m !== null);
-  const smallest = means.length > 0 ? Math.min(...means) : 1;
+  const smallest = means.length > 0 ? minOf(means) : 1;
   if (smallest < 1) return { name: 'μs', perMs: 1000 };
   if (smallest >= 10_000) return { name: 's', perMs: 0.001 };
   return { name: 'ms', perMs: 1 };

@@ -2,6 +2,7 @@ import { sparkline } from '../faults/judge.js';
 import type { PhaseLatency } from '../faults/judge.js';
 import { col, mib, msText, setupOf, type Column } from './columns.js';
 import type { ResultEntry } from './model.js';
+import { maxOf } from '../stats/extent.js';
 
 const seconds = (ms: number | null | undefined): string => (ms === null || ms === undefined ? '–' : `${(ms / 1000).toFixed(2)} s`);
 const phaseP99 = (p: PhaseLatency | undefined): string => (p === undefined ? '–' : msText(p.p99Us));
@@ -59,7 +60,7 @@ export const FAULT_COLUMNS: readonly Column[] = [
 export function faultDetails(entries: readonly ResultEntry[], markdown: boolean): string[] {
   const faulted = entries.filter((e) => e.fault != null);
   if (faulted.length === 0) return [];
-  const width = Math.max(...faulted.map((e) => e.target.name.length));
+  const width = maxOf(faulted.map((e) => e.target.name.length));
   const lines: string[] = [];
   lines.push(markdown ? '```text' : '');
   lines.push(`Successful ops per ${faulted[0]?.fault?.timeline.bucketMs ?? 100} ms over the run (× = an op failed in that stretch):`);

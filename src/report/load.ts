@@ -2,6 +2,7 @@ import type { LoadResult } from '../load/summary.js';
 import { sparkline } from '../faults/judge.js';
 import { col, mib, msText, setupOf, type Column } from './columns.js';
 import type { ResultEntry } from './model.js';
+import { maxOf, minOf } from '../stats/extent.js';
 
 // `?? null`: results files written before throughput runs existed have no `load` field.
 const L = (e: ResultEntry): LoadResult | null => e.load ?? null;
@@ -36,7 +37,7 @@ export function nodeImbalance(e: ResultEntry): number | null {
   const nodes = L(e)?.nodes;
   if (nodes == null || nodes.length === 0) return null;
   const even = 1 / nodes.length;
-  return Math.max(...nodes.map((n) => n.share)) / even;
+  return maxOf(nodes.map((n) => n.share)) / even;
 }
 
 /** ` (3 shards merged)`, ` (shard 0/3)` or nothing: what a throughput row adds to its target's name. */
@@ -79,8 +80,8 @@ export const LOAD_COLUMNS: readonly Column[] = [
   col('load_misses', 'Misses', 'count', 'load.keyspace.misses', false, (e) => L(e)?.keyspace?.misses ?? null),
   { ...col('load_node_imbalance', 'Busiest node ÷ even share', 'count', 'max(load.nodes[].share) × nodes', true, nodeImbalance, (e) => { const x = nodeImbalance(e); return x === null ? '–' : x.toFixed(2); }),
     showIf: (e) => L(e)?.nodes != null },
-  col('load_peak_rss_bytes', 'Peak RSS per worker', 'count', 'max(load.workers[].peakRssBytes)', true, (e) => { const w = L(e)?.workers ?? []; return w.length === 0 ? null : Math.max(...w.map((x) => x.peakRssBytes)); },
-    (e) => { const w = L(e)?.workers ?? []; return w.length === 0 ? '–' : mib(Math.max(...w.map((x) => x.peakRssBytes))); }),
+  col('load_peak_rss_bytes', 'Peak RSS per worker', 'count', 'max(load.workers[].peakRssBytes)', true, (e) => { const w = L(e)?.workers ?? []; return w.length === 0 ? null : maxOf(w.map((x) => x.peakRssBytes)); },
+    (e) => { const w = L(e)?.workers ?? []; return w.length === 0 ? '–' : mib(maxOf(w.map((x) => x.peakRssBytes))); }),
 ];
 
 /** Lines under the Throughput table: the settings, rate warnings, per-second sparklines, the per-node split, the workers. */
@@ -98,14 +99,14 @@ export function loadDetails(entries: readonly ResultEntry[], markdown: boolean):
     if (r.achieved === false) lines.push(`${bullet}${markdown ? '**' : ''}${e.target.name}: rate not achieved: ${opsText(r.achievedOpsPerSec)} of ${opsText(r.targetOpsPerSec)} ops/s${markdown ? '**' : ''}`);
   }
   const label = (e: ResultEntry): string => `${e.target.name}${shardLabel(e)}`;
-  const width = Math.max(...loaded.map((e) => label(e).length));
+  const width = maxOf(loaded.map((e) => label(e).length));
   lines.push(markdown ? '```text' : '');
   lines.push(`Ops per second over the ${s.durationSeconds} measured seconds (× = a failed op in that second), and ${first.latency.view === 'intended' ? 'CO-corrected ' : ''}p99 per second:`);
   for (const e of loaded) {
     const l = e.load as LoadResult;
     const p99 = l.series.map((x) => x.p99Us ?? 0);
     lines.push(`${label(e).padEnd(width)}  ops ${sparkline({ ok: l.series.map((x) => x.ops), failed: l.series.map((x) => x.errors) })}  ${opsText(l.throughput.min)}–${opsText(l.throughput.max)}/s`);
-    lines.push(`${''.padEnd(width)}  p99 ${sparkline({ ok: p99, failed: [] }, 60, 'mean')}  ${msText(Math.min(...p99))}–${msText(Math.max(...p99))} ms`);
+    lines.push(`${''.padEnd(width)}  p99 ${sparkline({ ok: p99, failed: [] }, 60, 'mean')}  ${msText(minOf(p99))}–${msText(maxOf(p99))} ms`);
   }
   if (markdown) lines.push('```');
   lines.push('');

@@ -5,6 +5,7 @@ import { describeParams, invocationsText, renderTable } from './table.js';
 import { FAULT_COLUMNS, faultDetails } from './faults.js';
 import { LOAD_COLUMNS, loadDetails, loadParams, loadSetup } from './load.js';
 import type { Chart } from './charts.js';
+import { maxOf } from '../stats/extent.js';
 
 function chart(entries: readonly ResultEntry[]): string[] {
   const measured = entries.filter((e) => e.stats.meanMs !== null);
@@ -16,7 +17,7 @@ function chart(entries: readonly ResultEntry[]): string[] {
     'xychart-beta',
     `    title "Mean iteration time (${unit.name}, lower is better)"`,
     `    x-axis [${measured.map((e) => JSON.stringify(e.target.name)).join(', ')}]`,
-    `    y-axis "${unit.name}" 0 --> ${Math.ceil(Math.max(...values) * 1.1)}`,
+    `    y-axis "${unit.name}" 0 --> ${Math.ceil(maxOf(values) * 1.1)}`,
     `    bar [${values.join(', ')}]`,
     '```',
   ];

@@ -3,6 +3,7 @@ import { mergeRecords } from '../load/record.js';
 import { summarizeLoad, type LoadResult } from '../load/summary.js';
 import { OpHistogram } from '../measure/histogram.js';
 import { caseKey, finishLoadEntries, type ResultEntry, type ResultsDocument } from './model.js';
+import { maxOf, minOf } from '../stats/extent.js';
 
 /** A results.json given to `cachebench merge`, with the name it is reported under. */
 export interface MergeInput {
@@ -50,7 +51,7 @@ function totalOf(list: readonly { entry: ResultEntry; file: string }[], notes: s
   }
   const starts = [...new Set(loads.map((l) => l.record.startMs))];
   if (starts.length > 1) {
-    const spread = Math.max(...starts) - Math.min(...starts);
+    const spread = maxOf(starts) - minOf(starts);
     notes.push(`${name}: the inputs' measured parts began up to ${(spread / 1000).toFixed(3)} s apart (${loads.some((l) => l.settings.startAt === null) ? 'not all had START_AT' : 'a shard started late'}): seconds are aligned to the nearest wall-clock second, so the total's per-second figures are exact only where they overlap`);
   }
   const errors: Record<string, number> = {};

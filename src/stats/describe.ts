@@ -1,5 +1,6 @@
 import tQuantile from '@stdlib/stats-base-dists-t-quantile';
 import { mean, median, quantileSorted, sampleStandardDeviation } from 'simple-statistics';
+import { maxOf, minOf } from './extent.js';
 
 /** Confidence level of the Error column, as in BenchmarkDotNet. */
 export const ERROR_CONFIDENCE = 0.999;
@@ -68,8 +69,8 @@ export function summarize(samples: readonly number[], confidence = ERROR_CONFIDE
     ciLower: m - error,
     ciUpper: m + error,
     median: median(kept),
-    min: Math.min(...kept),
-    max: Math.max(...kept),
+    min: minOf(kept),
+    max: maxOf(kept),
     upperFence,
   };
 }

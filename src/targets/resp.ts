@@ -209,7 +209,7 @@ export function replyText(reply: RespReply): string | undefined {
 export function replyFields(reply: RespReply): Map<string, RespReply> {
   const fields = new Map<string, RespReply>();
   const pairs: (readonly [RespReply, RespReply])[] = [];
-  if (reply.type === 'map') pairs.push(...reply.entries);
+  if (reply.type === 'map') for (const entry of reply.entries) pairs.push(entry);
   else if (reply.type === 'array') {
     for (let i = 0; i + 1 < reply.items.length; i += 2) pairs.push([reply.items[i] as RespReply, reply.items[i + 1] as RespReply]);
   }

@@ -3,6 +3,7 @@ import type { CaseParams } from '../config/resolve.js';
 import type { CacheClient } from '../targets/client.js';
 import { VersionedKey, judgeRead, stampVersion, type Overwriter } from './overwriter.js';
 import type { Tally } from './tally.js';
+import { chunks, deleteInBatches } from './cleanup.js';
 
 /** Prefix of every key the harness writes: `cachebench:<runId>:`. */
 export function keyPrefix(runId: string): string {
@@ -147,8 +148,7 @@ export async function runSeedIteration(
   return { state: 'completed', attempted: keys.length };
 }
 
-/** Deletes the given keys by exact name; returns how many deletes failed (keys then expire by TTL). */
+/** Deletes the given keys by exact name, DELETE_BATCH_KEYS at a time; returns how many deletes failed (keys then expire by TTL). */
 export async function deleteKeys(client: CacheClient, keys: readonly string[]): Promise<number> {
-  const results = await Promise.allSettled(keys.map((key) => client.del(key)));
-  return results.filter((r) => r.status === 'rejected').length;
+  return (await deleteInBatches([client], chunks(keys), keys.length)).failed;
 }
