@@ -1,4 +1,4 @@
-import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
+import { accessSync, constants, lstatSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, join, parse as parsePath, resolve } from 'node:path';
 import { ConfigError } from '../config/errors.js';
 import { EXPORT_FILE_NAMES, type ExportFormat } from '../report/index.js';
@@ -24,6 +24,10 @@ export function explainPath(error: unknown): string {
       return 'EROFS: the file system is read-only';
     case 'ENOENT':
       return 'ENOENT: a folder of the path does not exist';
+    case 'ELOOP':
+      return 'ELOOP: it is a symbolic link, and cachebench never writes through one';
+    case 'ENOSPC':
+      return 'ENOSPC: the disk is full';
     default:
       return code ?? String(error);
   }
@@ -65,16 +69,17 @@ export function makeDirs(path: string): string[] {
 
 /**
  * Checks that `file` can be written: its folder is made if missing; an existing file must be a
- * writable file, not a folder. Nothing is created but folders. Throws ConfigError.
+ * writable file, not a folder or a symbolic link. Nothing is created but folders. Throws ConfigError.
  */
 export function checkWritable(file: string, what: string): void {
   try {
     makeDirs(dirname(file));
-    const stat = statSync(file, { throwIfNoEntry: false });
+    const stat = lstatSync(file, { throwIfNoEntry: false });
+    if (stat?.isSymbolicLink() === true) throw Object.assign(new Error('is a symbolic link'), { code: 'ELOOP' });
     if (stat?.isDirectory() === true) throw Object.assign(new Error('is a folder'), { code: 'EISDIR' });
     accessSync(stat === undefined ? dirname(file) : file, constants.W_OK);
   } catch (error: unknown) {
-    throw new ConfigError(`${what}: cannot write ${file} (${explainPath(error)}). Fix: give a file path in a folder you can write to`, { cause: error });
+    throw new ConfigError(`${what}: cannot write ${file} (${explainPath(error)}). Fix: give the path of a file (not a symbolic link) in a folder you can write to`, { cause: error });
   }
 }
 
@@ -103,7 +108,8 @@ export function tryWrite(file: string, text: string, unwritten: string[], append
     (append ? appendOutput : writeOutput)(file, text);
     return true;
   } catch (error: unknown) {
-    unwritten.push(`${file} (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+    const code = (error as NodeJS.ErrnoException).code;
+    unwritten.push(`${file} (${code === 'ELOOP' || code === 'ENOSPC' ? explainPath(error) : code ?? String(error)})`);
     return false;
   }
 }

@@ -1,11 +1,11 @@
 import { join } from 'node:path';
-import { loadResults } from '../compare/index.js';
+import { loadResults } from '../report/schema.js';
 import { ConfigError } from '../config/errors.js';
 import { MergeError, mergeDocuments, type MergeInput } from '../report/merge.js';
 import { RESULT_FILES, entryFailures, renderConsole, renderResultFiles } from '../report/index.js';
 import { EXIT } from './exit.js';
 import { absolutePath, explainPath, makeDirs } from './files.js';
-import { ALL_FILES, writeRendered, writeStepSummary } from './publish.js';
+import { ALL_FILES, unwrittenMessage, writeRendered, writeStepSummary } from './publish.js';
 import { print, say, warn } from './output.js';
 import { newRunId } from './validate.js';
 
@@ -44,10 +44,10 @@ export async function mergeCommand(args: MergeArgs): Promise<number> {
   print(`${renderConsole(merged.doc, { wide: args.wide === true })}\n`);
   const unwritten: string[] = [];
   const rendered = await renderResultFiles(merged.doc);
-  writeRendered(dir, rendered, ALL_FILES, unwritten);
+  const complete = writeRendered(dir, rendered, ALL_FILES, unwritten);
   writeStepSummary(merged.doc, rendered, args.out ?? join('results', runId), unwritten);
   if (unwritten.length > 0) {
-    say(`cachebench: error: could not write ${unwritten.join(', ')}\n`);
+    say(`cachebench: error: ${unwrittenMessage(unwritten, complete)}\n`);
     return EXIT.failed;
   }
   print(`Merged ${inputs.length} results: ${join(dir, RESULT_FILES.report)}\n`);

@@ -1,4 +1,6 @@
-import { appendFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { closeSync, constants, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { redactSecrets } from '../config/redact.js';
 
 /**
@@ -21,12 +23,47 @@ export function warn(message: string): void {
   say(`cachebench: warning: ${message}\n`);
 }
 
-/** Writes a whole output file (no folder is created here: outputs are created before the run). */
-export function writeOutput(file: string, text: string): void {
-  writeFileSync(file, redactSecrets(text));
+/** Writes all of `data` to `fd` (writeSync may write less than asked), then flushes it to the disk. */
+function writeAll(fd: number, data: Buffer): void {
+  for (let at = 0; at < data.length; ) at += writeSync(fd, data, at, data.length - at);
+  fsyncSync(fd);
 }
 
-/** Appends to an output file (report.md's gate section, $GITHUB_STEP_SUMMARY). */
+/**
+ * Writes a whole output file atomically (no folder is created here: outputs are created before the run): into a new
+ * temporary file beside it (O_EXCL | O_NOFOLLOW: never an existing file, never through a link), flushed, then renamed
+ * over `file`. A symbolic link at `file` is replaced by the file, never followed. On any failure (ENOSPC, EACCES…)
+ * the temporary file is removed and `file` is as it was: complete or absent, never empty or cut short.
+ */
+export function writeOutput(file: string, text: string): void {
+  const temp = join(dirname(file), `.${basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
+  const fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
+  try {
+    try {
+      writeAll(fd, Buffer.from(redactSecrets(text)));
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(temp, file);
+  } catch (error: unknown) {
+    try {
+      unlinkSync(temp);
+    } catch (cleanup: unknown) {
+      void cleanup; // the temporary file is already gone (or its folder is): nothing is left to remove
+    }
+    throw error;
+  }
+}
+
+/**
+ * Appends to an output file ($GITHUB_STEP_SUMMARY): an append cannot be atomic, but it never follows a symbolic link
+ * (the runner's summary file is a regular file it creates for each step).
+ */
 export function appendOutput(file: string, text: string): void {
-  appendFileSync(file, redactSecrets(text));
+  const fd = openSync(file, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o644);
+  try {
+    writeAll(fd, Buffer.from(redactSecrets(text)));
+  } finally {
+    closeSync(fd);
+  }
 }

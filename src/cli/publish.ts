@@ -3,11 +3,37 @@ import { RESULT_FILES, githubRunUrl, renderStepSummary, type RenderedFiles, type
 import { tryWrite } from './files.js';
 import { warn } from './output.js';
 
-/** Writes the rendered files of `roles` and every chart into `dir` (saying any chart warning); failures go to `unwritten`. */
-export function writeRendered(dir: string, rendered: RenderedFiles, roles: readonly ResultFile[], unwritten: string[]): void {
+/** The order files are written in: results.json first (it holds everything), then the smaller CSV, then the reports. */
+const WRITE_ORDER: readonly ResultFile[] = ['json', 'csv', 'report', 'html'];
+/** What charts.ts names a chart; anything else is never joined to a folder. */
+const CHART_FILE = /^chart-[a-z0-9-]{1,120}\.svg$/;
+
+/**
+ * Writes the rendered files of `roles` and every chart into `dir` (saying any chart warning), each atomically
+ * (writeOutput), results.json first; failures go to `unwritten`. Returns the files written completely.
+ */
+export function writeRendered(dir: string, rendered: RenderedFiles, roles: readonly ResultFile[], unwritten: string[]): string[] {
   for (const w of rendered.warnings) warn(`chart ${w}`);
-  for (const role of roles) tryWrite(join(dir, RESULT_FILES[role]), rendered.files[role], unwritten);
-  for (const [file, svg] of rendered.svgs) tryWrite(join(dir, file), svg, unwritten);
+  const complete: string[] = [];
+  for (const role of WRITE_ORDER.filter((r) => roles.includes(r))) {
+    const file = join(dir, RESULT_FILES[role]);
+    if (tryWrite(file, rendered.files[role], unwritten)) complete.push(file);
+  }
+  for (const [name, svg] of rendered.svgs) {
+    const file = join(dir, name);
+    if (!CHART_FILE.test(name)) unwritten.push(`${file} (not a chart file name)`);
+    else if (tryWrite(file, svg, unwritten)) complete.push(file);
+  }
+  return complete;
+}
+
+/**
+ * The error line when files could not be written: which ones, and which are complete. A file not written is as it was
+ * (absent, or its earlier copy): writes go to a temporary file that is renamed only once whole.
+ */
+export function unwrittenMessage(unwritten: readonly string[], complete: readonly string[]): string {
+  return `could not write ${unwritten.join(', ')} (each left as it was: absent or its earlier copy, never cut short); ` +
+    `complete: ${complete.length > 0 ? complete.join(', ') : 'none'}`;
 }
 
 /** Every role of a run folder. */

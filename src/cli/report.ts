@@ -1,10 +1,10 @@
 import { dirname, join } from 'node:path';
-import { loadResults } from '../compare/index.js';
+import { loadResults } from '../report/schema.js';
 import { ConfigError } from '../config/errors.js';
 import { RESULT_FILES, renderConsole, renderResultFiles } from '../report/index.js';
 import { EXIT } from './exit.js';
 import { absolutePath, explainPath, makeDirs } from './files.js';
-import { ALL_FILES, writeRendered, writeStepSummary } from './publish.js';
+import { ALL_FILES, unwrittenMessage, writeRendered, writeStepSummary } from './publish.js';
 import { print, say } from './output.js';
 
 export interface ReportArgs {
@@ -22,6 +22,7 @@ export async function reportCommand(args: ReportArgs): Promise<number> {
   if (args.files.length === 0) throw new ConfigError('report needs results.json files. Fix: cachebench report results/<runId>/results.json');
   const docs = args.files.map((file) => ({ file, doc: loadResults(file) }));
   const unwritten: string[] = [];
+  const complete: string[] = [];
   for (const { file, doc } of docs) {
     const dir = args.out === undefined ? dirname(absolutePath(file, 'results file')) : join(absolutePath(args.out, '--out'), doc.runId);
     try {
@@ -32,12 +33,12 @@ export async function reportCommand(args: ReportArgs): Promise<number> {
     print(`${renderConsole(doc, { wide: args.wide === true })}\n`);
     const rendered = await renderResultFiles(doc);
     // results.json is the input: rewritten only into another folder.
-    writeRendered(dir, rendered, args.out === undefined ? ['report', 'html', 'csv'] : ALL_FILES, unwritten);
+    complete.push(...writeRendered(dir, rendered, args.out === undefined ? ['report', 'html', 'csv'] : ALL_FILES, unwritten));
     writeStepSummary(doc, rendered, dir, unwritten);
     print(`Report: ${join(dir, RESULT_FILES.report)} (and ${RESULT_FILES.html}, ${rendered.charts.length} chart${rendered.charts.length === 1 ? '' : 's'})\n`);
   }
   if (unwritten.length > 0) {
-    say(`cachebench: error: could not write ${unwritten.join(', ')}\n`);
+    say(`cachebench: error: ${unwrittenMessage(unwritten, complete)}\n`);
     return EXIT.failed;
   }
   return EXIT.ok;

@@ -9,7 +9,7 @@ import { RESULT_FILES, buildDocument, entryFailures, renderConsole, renderExport
 import { EXIT } from './exit.js';
 import { tryWrite } from './files.js';
 import { publishComparison } from './gate.js';
-import { ALL_FILES, writeRendered, writeStepSummary } from './publish.js';
+import { ALL_FILES, unwrittenMessage, writeRendered, writeStepSummary } from './publish.js';
 import { print, say, warn } from './output.js';
 import { createProgress } from './progress.js';
 import { trapSignals } from './signals.js';
@@ -51,12 +51,16 @@ async function publish(validated: ValidatedRun, doc: ResultsDocument, aborted: b
   const gate = validated.gate !== undefined && !aborted ? compareInRun(doc, validated.gate.baseline, validated.gate) : undefined;
   const gateTable = gate !== undefined ? renderComparison(gate) : undefined;
   const rendered = await renderResultFiles(doc, gateTable !== undefined ? { appendix: `\n## Regression gate\n\n${gateTable}` } : {});
-  writeRendered(outputs.dir, rendered, ALL_FILES, unwritten);
+  const complete = writeRendered(outputs.dir, rendered, ALL_FILES, unwritten);
   const report = join(outputs.dir, RESULT_FILES.report);
   const html = join(outputs.dir, RESULT_FILES.html);
   const also = unwritten.some((u) => u.startsWith(html)) ? '' : ` (and ${RESULT_FILES.html}, ${rendered.charts.length} chart${rendered.charts.length === 1 ? '' : 's'})`;
   if (!unwritten.some((u) => u.startsWith(report))) print(`Report: ${join(outputs.shownDir, RESULT_FILES.report)}${also}\n`);
-  for (const e of outputs.exports) if (tryWrite(e.file, renderExport(e.format, doc), unwritten)) say(`cachebench: wrote ${e.file}\n`);
+  for (const e of outputs.exports) {
+    if (!tryWrite(e.file, renderExport(e.format, doc), unwritten)) continue;
+    complete.push(e.file);
+    say(`cachebench: wrote ${e.file}\n`);
+  }
   if (gate !== undefined) publishComparison(gate, unwritten, false);
   writeStepSummary(doc, rendered, outputs.shownDir, unwritten, gateTable);
   const failures = [
@@ -65,7 +69,7 @@ async function publish(validated: ValidatedRun, doc: ResultsDocument, aborted: b
     ...(validated.requireRate ? doc.results.filter((e) => e.load?.rate.achieved === false).map((e) => `${e.target.name}: rate not achieved: ${Math.round(e.load?.rate.achievedOpsPerSec ?? 0)} of ${Math.round(e.load?.rate.targetOpsPerSec ?? 0)} ops/s (--require-rate) (${e.scenario.name})`) : []),
   ];
   if (failures.length > 0) say(`cachebench: failures: ${failures.join('; ')}\n`);
-  if (unwritten.length > 0) say(`cachebench: error: could not write ${unwritten.join(', ')}; the table above is the run's result\n`);
+  if (unwritten.length > 0) say(`cachebench: error: ${unwrittenMessage(unwritten, complete)}; the table above is the run's result\n`);
   return { aborted, failures, unwritten, ...(gate !== undefined ? { gate } : {}) };
 }
 

@@ -1,8 +1,10 @@
-import { readFileSync } from 'node:fs';
 import { ConfigError } from '../config/errors.js';
-import { SCHEMA_VERSION, entryFailures, groupEntries, type ResultEntry, type ResultsDocument } from '../report/model.js';
+import { entryFailures, groupEntries, type ResultEntry, type ResultsDocument } from '../report/model.js';
 import { describeParams } from '../report/table.js';
 import { checkCompareDesign, failsGate, judge, testIndependent, testPaired, type GateOptions, type GateResult } from './gate.js';
+
+/** The results.json reader lives with the schema (report/schema.ts); re-exported for the commands that compare. */
+export { loadResults } from '../report/schema.js';
 
 export interface ComparisonRow {
   readonly scenario: string;
@@ -36,30 +38,6 @@ export interface Drift {
   /** At least two rows, all on the same side of 1. */
   readonly sameDirection: boolean;
   readonly message: string;
-}
-
-/** Loads and checks a results.json; any problem is a ConfigError naming the file and what is wrong. */
-export function loadResults(file: string): ResultsDocument {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error: unknown) {
-    throw new ConfigError(`${file} cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)}). Fix: give the path of a results.json written by cachebench run`, { cause: error });
-  }
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (error: unknown) {
-    throw new ConfigError(`${file} is not JSON. Fix: give the path of a results.json written by cachebench run`, { cause: error });
-  }
-  const d = doc as Partial<ResultsDocument> | null;
-  if (d === null || typeof d !== 'object' || !('schemaVersion' in d) || !Array.isArray(d.results)) {
-    throw new ConfigError(`${file} is not a cachebench results file (no schemaVersion or results). Fix: give the path of a results.json written by cachebench run`);
-  }
-  if (d.schemaVersion !== SCHEMA_VERSION) {
-    throw new ConfigError(`${file} has schemaVersion ${String(d.schemaVersion)}, this cachebench reads ${SCHEMA_VERSION}. Fix: compare results written by the same major version`);
-  }
-  return d as ResultsDocument;
 }
 
 const paramsKey = (e: ResultEntry): string =>

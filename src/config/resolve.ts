@@ -1,8 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename, extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError, badValue, describeSource, type Source } from './errors.js';
+import { InputFileError, MAX_CA_FILE_BYTES, MAX_SCENARIO_FILE_BYTES, readInputFile } from './input-file.js';
 import {
   CACHE_MODES, CLIENTS, CLIENT_SUPPORT, DEFAULT_CACHE_ENTRIES, DEFAULT_ITEM_SIZE_MAX, DESTRUCTIVE_FAULTS, ITEM_OVERHEAD_BYTES, KEY_BY_NAME, SCALING_FAULTS, KEY_SPECS, MODES,
   PROTOCOLS, PROTOCOL_CLIENTS, READ_FROM, TARGET_OPTIONS,
@@ -244,11 +244,11 @@ export function parseEnvVarsItems(items: readonly string[]): Layer {
 function readScenarioFile(file: string): Layer {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readInputFile(file, MAX_SCENARIO_FILE_BYTES).toString('utf8');
   } catch (error: unknown) {
-    const code = (error as NodeJS.ErrnoException).code;
+    const reason = error instanceof InputFileError ? error.reason : String(error);
     throw new ConfigError(
-      `scenario file ${file} cannot be read (${code ?? String(error)}). Fix: give the path of a YAML file, e.g. scenarios/seed-read-heavy.yaml`,
+      `scenario file ${file} cannot be read (${reason}). Fix: give the path of a YAML file, e.g. scenarios/seed-read-heavy.yaml`,
       { cause: error },
     );
   }
@@ -564,9 +564,9 @@ function buildTarget(name: string, options: Map<string, { raw: string; source: S
     const file = caEntry.raw.trim();
     let pem: Buffer;
     try {
-      pem = readFileSync(file);
+      pem = readInputFile(file, MAX_CA_FILE_BYTES);
     } catch (error: unknown) {
-      throw badValue(`${name}_TLS_CA`, caEntry.raw, caEntry.source, `the CA file cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`,
+      throw badValue(`${name}_TLS_CA`, caEntry.raw, caEntry.source, `the CA file cannot be read (${error instanceof InputFileError ? error.reason : String(error)})`,
         'give the path of a PEM file holding the CA certificate that signed the servers\' certificates');
     }
     if (!pem.toString('latin1').includes('-----BEGIN CERTIFICATE-----')) {

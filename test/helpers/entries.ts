@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { deflateSync } from 'node:zlib';
 import type { ResultEntry } from '../../src/report/index.js';
 
 /**
@@ -18,3 +21,91 @@ export function fakeEntry(scenario: string, target: string, params: Readonly<Rec
     errors: {}, undeletedKeys: 0, staleness: null, cache: null,
   } as unknown as ResultEntry;
 }
+
+/** A results.json written by a real run (test/fixtures: a latency, a fault and a throughput run against one local Redis), parsed afresh. */
+export type FixtureKind = 'latency' | 'fault' | 'throughput';
+export type FixtureDoc = Record<string, unknown> & { results: Record<string, unknown>[] };
+export function fixtureDoc(kind: FixtureKind): FixtureDoc {
+  return JSON.parse(readFileSync(fixturePath(kind), 'utf8')) as FixtureDoc;
+}
+
+export const fixturePath = (kind: FixtureKind): string =>
+  fileURLToPath(new URL(`../../../test/fixtures/results-${kind}.json`, import.meta.url));
+
+/**
+ * An HdrHistogram compressed V2 encoding (as hdr-histogram-js writes it) with any header and counts payload, for
+ * hostile histograms: a header that claims a huge range, or counts that inflate to far more than the text.
+ */
+export function encodeHistogram(header: { digits: number; lowest: number; highest: number }, payload: Buffer = Buffer.alloc(0)): string {
+  const inner = Buffer.alloc(40 + payload.length);
+  inner.writeInt32BE(478450435 | 0x10, 0);
+  inner.writeInt32BE(payload.length, 4);
+  inner.writeInt32BE(0, 8);
+  inner.writeInt32BE(header.digits, 12);
+  inner.writeBigInt64BE(BigInt(header.lowest), 16);
+  inner.writeBigInt64BE(BigInt(header.highest), 24);
+  inner.writeDoubleBE(1, 32);
+  payload.copy(inner, 40);
+  const compressed = deflateSync(inner, { level: 9 });
+  const outer = Buffer.alloc(8 + compressed.length);
+  outer.writeInt32BE(478450436 | 0x10, 0);
+  outer.writeInt32BE(compressed.length, 4);
+  compressed.copy(outer, 8);
+  return outer.toString('base64');
+}
+
+/** Walks `path` (dots and [i]) in `doc` and sets the last step to `value` (undefined: deletes it). */
+export function setField(doc: FixtureDoc, path: string, value: unknown): FixtureDoc {
+  const steps = path.replace(/\[(\d+)\]/g, '.$1').split('.');
+  let at: Record<string, unknown> = doc;
+  for (const step of steps.slice(0, -1)) at = at[step] as Record<string, unknown>;
+  const last = steps.at(-1) as string;
+  if (value === undefined) delete at[last];
+  else at[last] = value;
+  return doc;
+}
+
+/** Malformed documents: each must be refused with its field named, never crash a renderer (`cli`: also tried through the CLI). */
+export const MALFORMED: readonly { kind: FixtureKind; path: string; value: unknown; field?: RegExp; cli?: true }[] = [
+  { kind: 'latency', path: 'results[0].stats', value: undefined, cli: true },
+  { kind: 'latency', path: 'results[0].stats', value: null },
+  { kind: 'latency', path: 'results[0].stats.meanMs', value: '70', cli: true },
+  { kind: 'latency', path: 'results[0].samplesMs', value: null, cli: true },
+  { kind: 'latency', path: 'results[0].samplesMs', value: 'x' },
+  { kind: 'latency', path: 'results[0].samplesMs', value: new Array(100_001).fill(1), cli: true },
+  { kind: 'latency', path: 'results[0].roundSamplesMs', value: [1, 'x'], field: /results\[0\]\.roundSamplesMs\[1\]/ },
+  { kind: 'latency', path: 'results[0].ops', value: null },
+  { kind: 'latency', path: 'results[0].ops.get.count', value: -1 },
+  { kind: 'latency', path: 'results[0].ops.get.histogram', value: 'AAAA', cli: true },
+  { kind: 'latency', path: 'results[0].ops.get.histogram', value: 42 },
+  { kind: 'latency', path: 'results[0].verification', value: {}, field: /results\[0\]\.verification\.reads/ },
+  { kind: 'latency', path: 'results[0].iterations', value: null },
+  { kind: 'latency', path: 'results[0].errors', value: [], cli: true },
+  { kind: 'latency', path: 'results[0].state', value: 'weird' },
+  { kind: 'latency', path: 'results[0].scenario.params', value: null },
+  { kind: 'latency', path: 'results[0].scenario.name', value: '../x' },
+  { kind: 'latency', path: 'results[0].target.name', value: '../../etc', cli: true },
+  { kind: 'latency', path: 'results[0]', value: null },
+  { kind: 'latency', path: 'results', value: {} },
+  { kind: 'latency', path: 'environment', value: null, cli: true },
+  { kind: 'latency', path: 'environment.targets[0].options', value: 5 },
+  { kind: 'latency', path: 'environment.targets', value: new Array(1_001).fill(null) },
+  { kind: 'latency', path: 'scenarios', value: null },
+  { kind: 'latency', path: 'baseline', value: null },
+  { kind: 'latency', path: 'cases[0].roundOrders', value: [['../x']], field: /cases\[0\]\.roundOrders\[0\]\[0\]/, cli: true },
+  { kind: 'latency', path: 'runId', value: '../x' },
+  { kind: 'latency', path: 'runId', value: '..' },
+  { kind: 'latency', path: 'runId', value: 'a/b' },
+  { kind: 'latency', path: 'runId', value: null },
+  { kind: 'latency', path: 'scenarios[0].settings.READ_RATIO.value', value: { nested: [[[]]] } },
+  { kind: 'fault', path: 'results[0].fault.events', value: null, cli: true },
+  { kind: 'fault', path: 'results[0].fault.timeline.ok', value: new Array(2_000_000).fill(0) },
+  { kind: 'fault', path: 'results[0].fault.latency.during', value: 'x' },
+  { kind: 'fault', path: 'results[0].fault.command.lastLines', value: [null] , field: /results\[0\]\.fault\.command\.lastLines\[0\]/ },
+  { kind: 'throughput', path: 'results[0].load.record.series[0].latency', value: 12, cli: true },
+  { kind: 'throughput', path: 'results[0].load.record.histograms', value: null },
+  { kind: 'throughput', path: 'results[0].load.shard', value: { index: 0, of: 1e9, cli: true } },
+  { kind: 'throughput', path: 'results[0].load.series', value: new Array(100_001).fill({ t: 0, ops: 0, errors: 0, p50Us: null, p99Us: null }) },
+  { kind: 'throughput', path: 'results[0].load.throughput', value: null },
+];
+

@@ -1,0 +1,387 @@
+import { inflateSync } from 'node:zlib';
+import { ConfigError } from '../config/errors.js';
+import { InputFileError, MAX_RESULTS_FILE_BYTES, formatBytes, readInputFile } from '../config/input-file.js';
+import { SCHEMA_VERSION, type ResultsDocument } from './model.js';
+
+export { SCHEMA_VERSION } from './model.js';
+export type { ResultEntry, ResultsDocument } from './model.js';
+
+/**
+ * The reader of results.json (`report`, `merge`, `compare`): a results file is input like a flag. Only a regular file
+ * of bounded size is read; every field a renderer, the merge or the gate reads is checked for its type; arrays,
+ * free text and encoded histograms are bounded, so no file can make the work unbounded; every name that becomes part
+ * of a path is a safe file name. Anything else is a ConfigError (exit 2) naming the file, the field and the fix.
+ */
+
+/** Longest lists a run can write, with room: MAX_ITERATIONS ≤ 100,000; DURATION ≤ 6 h (21,600 s, 216,000 100-ms buckets). */
+export const RESULT_LIMITS = {
+  iterations: 100_000,
+  seconds: 100_000,
+  timelineBuckets: 300_000,
+  targets: 1_000,
+  cases: 10_000,
+  results: 100_000,
+  scenarios: 1_000,
+  /** events, notes, warnings, lost keys, output lines, workers, nodes, servers, mergedFrom, error messages. */
+  items: 10_000,
+  /** Any text in the file (a message, a description, a command's output line). */
+  textChars: 1 << 20,
+  /** One encoded histogram: its base64 text, its inflated bytes, its counts array (HdrHistogram buckets). */
+  histogramChars: 1 << 20,
+  histogramBytes: 4 << 20,
+  histogramCounts: 1 << 20,
+  /** Largest value a histogram may track (ns): 2^53, about 104 days. */
+  histogramHighest: 2 ** 53,
+  /** Over the whole file: inflated histogram bytes and counts-array entries (the work and memory decoding costs). */
+  documentHistogramBytes: 512 << 20,
+  documentHistogramCounts: 2 ** 32,
+} as const;
+
+/** A runId or another name that becomes a file or folder name: no separator, no `..`, no leading dot or dash. */
+export const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+/** Target names as config/resolve.ts accepts them (the prefix of `<NAME>_SERVERS`). */
+const TARGET_NAME = /^[A-Z][A-Z0-9_]{0,127}$/;
+
+/** A field that does not fit: where (a JSON path) and what was expected. */
+class SchemaError extends Error {
+  override readonly name = 'SchemaError';
+  constructor(readonly at: string, readonly problem: string, readonly fix?: string) {
+    super(`${at}: ${problem}`);
+  }
+}
+
+interface Budget {
+  histogramBytes: number;
+  histogramCounts: number;
+}
+type Check = (value: unknown, at: string, budget: Budget) => void;
+
+const shown = (v: unknown): string => {
+  if (v === undefined) return 'missing';
+  if (Array.isArray(v)) return `a list of ${v.length}`;
+  if (v !== null && typeof v === 'object') return 'an object';
+  const text = JSON.stringify(v);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+};
+const fail = (at: string, expected: string, value: unknown, fix?: string): never => {
+  throw new SchemaError(at, `expected ${expected}, found ${shown(value)}`, fix);
+};
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+const num: Check = (v, at) => {
+  if (typeof v !== 'number' || !Number.isFinite(v)) fail(at, 'a number', v);
+};
+const count: Check = (v, at) => {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) fail(at, 'a whole number ≥ 0', v);
+};
+const bool: Check = (v, at) => {
+  if (typeof v !== 'boolean') fail(at, 'true or false', v);
+};
+const text: Check = (v, at) => {
+  if (typeof v !== 'string') fail(at, 'text', v);
+  if ((v as string).length > RESULT_LIMITS.textChars) fail(at, `text of at most ${RESULT_LIMITS.textChars} characters`, `${(v as string).length} characters`);
+};
+const pattern = (re: RegExp, what: string, fix: string): Check => (v, at) => {
+  if (typeof v !== 'string' || !re.test(v) || v.includes('..')) fail(at, what, v, fix);
+};
+const oneOf = (...values: readonly string[]): Check => (v, at) => {
+  if (typeof v !== 'string' || !values.includes(v)) fail(at, `one of ${values.join(', ')}`, v);
+};
+const nullable = (check: Check): Check => (v, at, b) => {
+  if (v !== null) check(v, at, b);
+};
+/** A field older or other writers may leave out. */
+const optional = (check: Check): Check => (v, at, b) => {
+  if (v !== undefined) check(v, at, b);
+};
+const list = (check: Check, max: number): Check => (v, at, b) => {
+  if (!Array.isArray(v)) return fail(at, 'a list', v);
+  if (v.length > max) fail(at, `a list of at most ${max} items`, v);
+  v.forEach((x, i) => check(x, `${at}[${i}]`, b));
+};
+const record = (check: Check, max: number): Check => (v, at, b) => {
+  if (!isObject(v)) return fail(at, 'an object', v);
+  const keys = Object.keys(v);
+  if (keys.length > max) fail(at, `an object of at most ${max} keys`, `${keys.length} keys`);
+  for (const k of keys) {
+    if (k.length > 256) fail(`${at}.${k.slice(0, 40)}…`, 'a key of at most 256 characters', k);
+    check(v[k], `${at}.${k}`, b);
+  }
+};
+const object = (shape: Readonly<Record<string, Check>>): Check => (v, at, b) => {
+  if (!isObject(v)) return fail(at, 'an object', v);
+  for (const [k, check] of Object.entries(shape)) check(v[k], at === '' ? k : `${at}.${k}`, b);
+};
+/** Any JSON value that is shown as it is (a setting's value): a scalar or a flat list of scalars. */
+const scalarOrList: Check = (v, at) => {
+  const scalar = (x: unknown): boolean => x === null || typeof x === 'number' || typeof x === 'boolean' || (typeof x === 'string' && x.length <= RESULT_LIMITS.textChars);
+  if (scalar(v)) return;
+  if (Array.isArray(v) && v.length <= RESULT_LIMITS.items && v.every(scalar)) return;
+  fail(at, 'a number, text, true/false, null or a list of them', v);
+};
+
+/** HdrHistogram's V2 encodings: the compressed wrapper and the inner counts (low 4 bits of the cookie vary). */
+const COMPRESSED_COOKIE = 478450436;
+const ENCODING_COOKIE = 478450435;
+const HISTOGRAM_FIX = 'give the histogram as cachebench wrote it (HdrHistogram compressed base64, 1–5 significant digits)';
+
+/** The length of the counts array hdr-histogram-js allocates for these parameters (JsHistogram's constructor). */
+function countsArrayLength(lowest: number, highest: number, digits: number): number {
+  const subBucketCountMagnitude = Math.ceil(Math.log2(2 * 10 ** digits));
+  const subBucketHalfCountMagnitude = Math.max(subBucketCountMagnitude, 1) - 1;
+  const subBucketCount = 2 ** (subBucketHalfCountMagnitude + 1);
+  let smallestUntrackable = subBucketCount * 2 ** Math.floor(Math.log2(lowest));
+  let buckets = 1;
+  while (smallestUntrackable <= highest && buckets < 64) {
+    smallestUntrackable *= 2;
+    buckets++;
+  }
+  return (buckets + 1) * (subBucketCount / 2);
+}
+
+/** Walks the zig-zag LEB128 counts as hdr-histogram-js will, so a run of zeros cannot point past the array. */
+function checkCounts(data: Buffer, from: number, to: number, length: number, at: string): void {
+  let index = 0;
+  let pos = from;
+  while (pos < to) {
+    let value = 0;
+    let factor = 1;
+    for (let byte = 0; byte < 9; byte++) {
+      const b = data[pos++];
+      if (b === undefined) throw new SchemaError(at, 'the histogram\'s counts end in the middle of a number', HISTOGRAM_FIX);
+      value += (byte === 8 ? b : b & 0x7f) * factor;
+      factor *= 128;
+      if (byte === 8 || (b & 0x80) === 0) break;
+    }
+    const n = value % 2 === 0 ? value / 2 : -(value + 1) / 2;
+    index += n < 0 ? -n : 1;
+    if (index > length) throw new SchemaError(at, `the histogram's counts run past its ${length} buckets`, HISTOGRAM_FIX);
+  }
+}
+
+/**
+ * An encoded histogram, checked before hdr-histogram-js decodes it: the base64 text, the inflated size (zlib stops at
+ * the limit: a 259 KB text that inflates to 630 MB never gets there), the header (significant digits, lowest and
+ * highest trackable value, hence the counts array it allocates) and the counts themselves.
+ */
+const histogram: Check = (v, at, budget) => {
+  if (typeof v !== 'string') return fail(at, 'an encoded histogram (text)', v);
+  if (v.length > RESULT_LIMITS.histogramChars) fail(at, `an encoded histogram of at most ${RESULT_LIMITS.histogramChars} characters`, `${v.length} characters`, HISTOGRAM_FIX);
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(v)) fail(at, 'an encoded histogram (base64)', v, HISTOGRAM_FIX);
+  const raw = Buffer.from(v, 'base64');
+  const bad = (problem: string): never => {
+    throw new SchemaError(at, problem, HISTOGRAM_FIX);
+  };
+  if (raw.length < 8 || (raw.readInt32BE(0) & ~0xf0) !== COMPRESSED_COOKIE) bad('not an HdrHistogram compressed V2 encoding');
+  const compressed = raw.readInt32BE(4);
+  if (compressed < 0 || compressed > raw.length - 8) bad('the histogram\'s compressed length is wrong');
+  let data: Buffer;
+  try {
+    data = inflateSync(raw.subarray(8, 8 + compressed), { maxOutputLength: RESULT_LIMITS.histogramBytes });
+  } catch (error: unknown) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return bad(code === 'ERR_BUFFER_TOO_LARGE' ? `the histogram inflates to more than ${formatBytes(RESULT_LIMITS.histogramBytes)}` : `the histogram does not inflate (${code ?? String(error)})`);
+  }
+  budget.histogramBytes += data.length;
+  if (budget.histogramBytes > RESULT_LIMITS.documentHistogramBytes) bad(`the file's histograms inflate to more than ${formatBytes(RESULT_LIMITS.documentHistogramBytes)} together`);
+  if (data.length < 40 || (data.readInt32BE(0) & ~0xf0) !== ENCODING_COOKIE) bad('not an HdrHistogram V2 encoding inside');
+  const payload = data.readInt32BE(4);
+  const digits = data.readInt32BE(12);
+  const lowest = Number(data.readBigInt64BE(16));
+  const highest = Number(data.readBigInt64BE(24));
+  if (payload < 0 || payload > data.length - 40) bad('the histogram\'s payload length is wrong');
+  if (!(digits >= 1 && digits <= 5)) bad(`the histogram claims ${digits} significant digits (1–5 allowed)`);
+  if (!(lowest >= 1 && lowest <= RESULT_LIMITS.histogramHighest / 2)) bad(`the histogram's lowest trackable value ${lowest} is out of range`);
+  if (!(highest >= 2 * lowest && highest <= RESULT_LIMITS.histogramHighest)) bad(`the histogram's highest trackable value ${highest} is out of range (2 × lowest to 2^53)`);
+  const length = countsArrayLength(lowest, highest, digits);
+  if (length > RESULT_LIMITS.histogramCounts) bad(`the histogram would need ${length} buckets (at most ${RESULT_LIMITS.histogramCounts})`);
+  budget.histogramCounts += length;
+  if (budget.histogramCounts > RESULT_LIMITS.documentHistogramCounts) bad(`the file's histograms need more than ${RESULT_LIMITS.documentHistogramCounts} buckets together`);
+  checkCounts(data, 40, 40 + payload, length, at);
+};
+
+const names = {
+  runId: pattern(SAFE_NAME, 'a run id of letters, digits, ".", "_" and "-" (at most 128, no "..")', 'use the runId cachebench wrote; it names the report folder of --out'),
+  target: pattern(TARGET_NAME, 'a target name (A–Z, 0–9 and "_", as in <NAME>_SERVERS)', 'use the target names cachebench wrote'),
+  // A scenario is named after its file (any basename): a file name, so no separator, control character or "..".
+  scenario: pattern(/^(?![.-])[^/\\\u0000-\u001f\u007f]{1,255}$/, 'a scenario name (a file name without a folder)', 'use the scenario names cachebench wrote'),
+};
+
+const opStats = object({
+  count: count, errors: count,
+  meanUs: optional(num), p50Us: optional(num), p90Us: optional(num), p99Us: optional(num), p999Us: optional(num), maxUs: optional(num),
+  histogram: optional(histogram),
+});
+const ops = object({ set: opStats, get: opStats });
+const params = record(num, 100);
+const phase = object({ fromMs: num, toMs: num, ops: count, p50Us: nullable(num), p99Us: nullable(num), maxUs: nullable(num) });
+const nullableNums = (max: number): Check => list(nullable(num), max);
+const N = RESULT_LIMITS;
+
+const fault = object({
+  kind: text, plannedAtMs: num, durationMs: num, runMs: num, injectedAtMs: nullable(num), actionEndMs: nullable(num),
+  events: list(object({ atMs: num, what: text, ok: bool }), N.items),
+  healed: nullable(text),
+  failedOps: object({ set: count, get: count }),
+  stalledOps: count,
+  peakServerMemory: nullable(object({ totalBytes: num, maxBytes: num })),
+  command: nullable(object({ command: text, exitCode: nullable(num), signal: nullable(text), durationMs: num, lastLines: list(text, N.items) })),
+  redirections: nullable(object({ moved: count, ask: count })),
+  scaling: nullable(object({ action: oneOf('add-node', 'remove-node'), node: text, migrationMs: num, slotsMoved: count, balance: list(object({ node: text, slots: count }), N.items) })),
+  clientRetries: text,
+  timeline: object({
+    bucketMs: num, ok: list(count, N.timelineBuckets), failed: list(count, N.timelineBuckets),
+    p50Us: nullableNums(N.timelineBuckets), p99Us: nullableNums(N.timelineBuckets),
+  }),
+  windowMs: nullable(num), windowStartMs: nullable(num), windowEndMs: nullable(num), windowFailedOps: count, windowStalledOps: count,
+  windowBadReads: object({ missing: count, mismatched: count }),
+  recoveryMs: nullable(num), preFaultOpsPerSec: nullable(num),
+  latency: object({ before: phase, during: phase, after: phase }),
+  ackedWritesChecked: count, lostAckedWrites: count, lostMissing: count, lostDifferent: count, lostKeys: list(text, N.items),
+  ackedWritesUnchecked: count, pendingAtFault: nullable(count), unackedWritesChecked: count, appliedUnackedWrites: count,
+  peakPending: count, failedChecks: count, undeletedKeys: count,
+});
+
+const workers = list(object({ worker: text, ops: count, peakRssBytes: num }), N.items);
+const loadRecord = object({
+  target: text, startMs: num, durationMs: num, view: oneOf('intended', 'service'),
+  sets: count, gets: count, setErrors: count, getErrors: count, scheduled: nullable(count), sent: nullable(count), lateStartMs: num,
+  verified: count, missing: count, mismatched: count, hits: nullable(count), misses: nullable(count), deletes: count, undeletedKeys: count,
+  errorMessages: record(count, N.items),
+  histograms: object({ set: histogram, get: histogram, setIntended: nullable(histogram), getIntended: nullable(histogram) }),
+  series: list(object({ t: num, ops: count, sets: count, gets: count, errors: count, latency: histogram }), N.seconds),
+  nodes: nullable(list(object({ node: text, slots: text, ops: count, errors: count, latency: histogram }), N.items)),
+  workers,
+});
+const shard: Check = (v, at, b) => {
+  object({ index: count, of: count })(v, at, b);
+  const s = v as { index: number; of: number };
+  if (s.of < 1 || s.of > N.items || s.index >= s.of) fail(at, `a shard i/N with 0 ≤ i < N ≤ ${N.items}`, `${s.index}/${s.of}`);
+};
+const throughput = object({
+  n: count, mean: nullable(num), error: nullable(num), stdDev: nullable(num), median: nullable(num), min: nullable(num), max: nullable(num),
+  percent: nullable(num), percentLower: nullable(num), percentUpper: nullable(num), confidence: num,
+});
+const load = object({
+  settings: object({
+    clients: count, connections: count, pipeline: count, workers: count, rate: nullable(num), keyspace: count, distribution: text,
+    warmupSeconds: num, durationSeconds: num, startAt: nullable(text),
+  }),
+  shard: nullable(shard),
+  mergedFrom: count,
+  throughput,
+  rate: object({ targetOpsPerSec: nullable(num), achievedOpsPerSec: num, achieved: nullable(bool) }),
+  latency: object({ view: oneOf('intended', 'service'), service: ops, intended: nullable(ops) }),
+  series: list(object({ t: num, ops: count, errors: count, p50Us: nullable(num), p99Us: nullable(num) }), N.seconds),
+  nodes: nullable(list(object({ node: text, slots: text, ops: count, share: num, errors: count, p50Us: nullable(num), p99Us: nullable(num) }), N.items)),
+  keyspace: nullable(object({ hits: count, misses: count, hitRate: nullable(num) })),
+  workers,
+  record: loadRecord,
+});
+
+const entry = object({
+  scenario: object({ name: names.scenario, file: nullable(text), description: text, params }),
+  target: object({
+    name: names.target, mode: text, servers: list(text, N.items), client: text, cache: text, readFrom: text, wait: count,
+    retries: optional(nullable(text)),
+  }),
+  state: oneOf('completed', 'errored', 'aborted'),
+  error: nullable(text),
+  baseline: bool,
+  stats: object({
+    n: count, outliers: count, meanMs: nullable(num), errorMs: nullable(num), stdDevMs: nullable(num), medianMs: nullable(num),
+    minMs: nullable(num), maxMs: nullable(num), ciLowerMs: nullable(num), ciUpperMs: nullable(num),
+    percent: nullable(num), percentLower: nullable(num), percentUpper: nullable(num), percentPairs: nullable(count), confidence: num,
+  }),
+  samplesMs: list(num, N.iterations),
+  roundSamplesMs: nullableNums(N.iterations),
+  ops,
+  verification: object({ reads: count, verified: count, missing: count, mismatched: count }),
+  iterations: object({
+    warmup: count, measured: count, failed: count, rounds: count, stopReason: text, invocations: count, pilotMs: nullable(num),
+  }),
+  errors: record(count, N.items),
+  undeletedKeys: count,
+  staleness: optional(nullable(object({
+    reads: count, ages: opStats,
+    overwrites: optional(object({ due: count, sent: count, acked: count, failed: count })),
+    overwriteError: optional(text),
+  }))),
+  cache: optional(nullable(object({ lookups: count, hits: count, misses: count, invalidations: nullable(count), evictions: nullable(count) }))),
+  fault: optional(nullable(fault)),
+  load: optional(nullable(load)),
+});
+
+const setting = object({ value: scalarOrList, source: text });
+const environment = object({
+  tool: text, toolVersion: text, node: text, os: text, cpu: text, cpuCount: count, memoryGiB: num,
+  placement: optional(nullable(object({ layout: text, clientCpus: nullable(text), serverCpus: nullable(text), description: text }))),
+  loadAverage: optional(object({ before: list(num, 3), after: list(num, 3) })),
+  targets: list(object({
+    name: names.target, servers: list(text, N.items), mode: text, modeDetected: bool, serverVersion: text, primaries: count, replicas: count,
+    client: text, clientVersion: text, tls: bool, cache: text, cacheEntries: nullable(count), readFrom: text,
+    capabilities: optional(nullable(object({
+      resp3: nullable(bool), tracking: nullable(bool), clusterSlots: nullable(bool), wait: nullable(bool),
+      serverName: nullable(text), serverVersion: nullable(text), notes: list(text, N.items),
+    }))),
+    warnings: optional(list(text, N.items)),
+    options: record(setting, N.items),
+  }), N.targets),
+});
+
+const documentCheck = object({
+  runId: names.runId,
+  startedAt: text,
+  finishedAt: text,
+  aborted: bool,
+  environment,
+  seed: optional(num),
+  cases: optional(list(object({
+    scenario: names.scenario, params, rounds: count, invocations: count, pilotMs: nullable(num), stopReason: text, elapsedMs: num,
+    roundOrders: list(list(names.target, N.targets), N.iterations),
+  }), N.cases)),
+  baseline: object({ rule: oneOf('explicit', 'fastest'), name: nullable(names.target) }),
+  scenarios: list(object({ name: names.scenario, file: nullable(text), description: text, settings: record(setting, 1_000) }), N.scenarios),
+  results: list(entry, N.results),
+  mergedFrom: optional(list(object({ file: text, runId: names.runId, startedAt: text }), N.items)),
+});
+
+const FIX = 'give a results.json written by cachebench run or merge, unchanged';
+
+/**
+ * Checks a parsed results document; throws ConfigError naming `file`, the field (a JSON path such as
+ * `results[3].samplesMs`) and the fix.
+ */
+export function checkResults(doc: unknown, file: string): ResultsDocument {
+  if (!isObject(doc) || !('schemaVersion' in doc) || !('results' in doc)) {
+    throw new ConfigError(`${file} is not a cachebench results file (no schemaVersion or results). Fix: ${FIX}`);
+  }
+  if (doc.schemaVersion !== SCHEMA_VERSION) {
+    throw new ConfigError(`${file} has schemaVersion ${shown(doc.schemaVersion)}, this cachebench reads ${SCHEMA_VERSION}. Fix: compare results written by the same major version`);
+  }
+  try {
+    documentCheck(doc, '', { histogramBytes: 0, histogramCounts: 0 });
+  } catch (error: unknown) {
+    if (!(error instanceof SchemaError)) throw error;
+    throw new ConfigError(`${file}: ${error.at}: ${error.problem}. Fix: ${error.fix ?? FIX}`, { cause: error });
+  }
+  return doc as unknown as ResultsDocument;
+}
+
+/** Reads and checks a results.json: a regular file of at most MAX_RESULTS_FILE_BYTES, valid JSON, the schema above. */
+export function loadResults(file: string): ResultsDocument {
+  let text: string;
+  try {
+    text = readInputFile(file, MAX_RESULTS_FILE_BYTES).toString('utf8');
+  } catch (error: unknown) {
+    const reason = error instanceof InputFileError ? error.reason : String(error);
+    throw new ConfigError(`${file} cannot be read (${reason}). Fix: give the path of a results.json written by cachebench run`, { cause: error });
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (error: unknown) {
+    throw new ConfigError(`${file} is not JSON. Fix: give the path of a results.json written by cachebench run`, { cause: error });
+  }
+  return checkResults(doc, file);
+}

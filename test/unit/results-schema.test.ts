@@ -1,0 +1,103 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { decodeFromCompressedBase64 } from 'hdr-histogram-js';
+import { ConfigError } from '../../src/config/errors.js';
+import { InputFileError, readInputFile } from '../../src/config/input-file.js';
+import { checkResults, loadResults, renderResultFiles } from '../../src/report/index.js';
+import { MALFORMED, encodeHistogram, fixtureDoc, fixturePath, setField as set, type FixtureDoc as Doc } from '../helpers/entries.js';
+
+describe('results.json is checked before anything reads it', () => {
+  for (const kind of ['latency', 'fault', 'throughput'] as const) {
+    it(`a real ${kind} run's results.json passes and renders`, async () => {
+      const doc = loadResults(fixturePath(kind));
+      const rendered = await renderResultFiles(doc);
+      assert.ok(rendered.files.report.includes('REDIS'));
+    });
+  }
+
+  for (const c of MALFORMED) {
+    const label = `${c.kind} ${c.path} = ${c.value === undefined ? '(missing)' : Array.isArray(c.value) ? `a list of ${c.value.length}` : JSON.stringify(c.value)}`;
+    it(`refuses ${label}, naming the field`, () => {
+      const doc = set(fixtureDoc(c.kind), c.path, c.value);
+      const field = c.field ?? new RegExp(c.path.replace(/[[\].]/g, (x) => `\\${x}`));
+      assert.throws(() => checkResults(doc, 'bad.json'), (error: unknown) => {
+        assert.ok(error instanceof ConfigError, String(error));
+        assert.match(error.message, /^bad\.json: /);
+        assert.match(error.message, field);
+        assert.match(error.message, /Fix: /);
+        return true;
+      });
+    });
+  }
+
+  it('refuses documents that are not objects, or of another schema version', () => {
+    for (const doc of [null, 5, 'x', [], {}, { schemaVersion: 2, results: [] }]) {
+      assert.throws(() => checkResults(doc, 'bad.json'), ConfigError);
+    }
+  });
+});
+
+describe('encoded histograms are checked before hdr-histogram-js decodes them', () => {
+  const withHistogram = (encoded: string): Doc => set(fixtureDoc('latency'), 'results[0].ops.get.histogram', encoded);
+
+  it('the helper encodes what hdr-histogram-js decodes (a count of 1 at the first bucket)', () => {
+    const text = encodeHistogram({ digits: 3, lowest: 1, highest: 2 ** 36 }, Buffer.from([2]));
+    assert.equal(decodeFromCompressedBase64(text).totalCount, 1);
+    checkResults(withHistogram(text), 'ok.json');
+  });
+
+  it('a header claiming 5 digits up to 2^53 (5 million buckets) is refused', () => {
+    assert.throws(() => checkResults(withHistogram(encodeHistogram({ digits: 5, lowest: 1, highest: 2 ** 53 })), 'bomb.json'),
+      /bomb\.json: results\[0\]\.ops\.get\.histogram: the histogram would need \d+ buckets/);
+  });
+
+  it('a header beyond 2^53, or 6 significant digits, is refused', () => {
+    assert.throws(() => checkResults(withHistogram(encodeHistogram({ digits: 3, lowest: 1, highest: 2 ** 62 })), 'bomb.json'), /highest trackable value/);
+    assert.throws(() => checkResults(withHistogram(encodeHistogram({ digits: 6, lowest: 1, highest: 2 ** 36 })), 'bomb.json'), /6 significant digits/);
+  });
+
+  it('counts that inflate from a few KB to 16 MB are refused at the inflate limit', () => {
+    const text = encodeHistogram({ digits: 3, lowest: 1, highest: 2 ** 36 }, Buffer.alloc(16 << 20));
+    assert.ok(text.length < 100_000, `${text.length}`);
+    assert.throws(() => checkResults(withHistogram(text), 'bomb.json'), /inflates to more than 4 MiB/);
+  });
+
+  it('a run of zeros past the end of the counts array is refused', () => {
+    // zig-zag of −2^40: one LEB128 number claiming 2^40 empty buckets.
+    const n = 2 * 2 ** 40 - 1;
+    const bytes: number[] = [];
+    let v = n;
+    while (v >= 128) {
+      bytes.push((v % 128) | 0x80);
+      v = Math.floor(v / 128);
+    }
+    bytes.push(v);
+    assert.throws(() => checkResults(withHistogram(encodeHistogram({ digits: 3, lowest: 1, highest: 2 ** 36 }, Buffer.from(bytes))), 'bomb.json'), /run past its \d+ buckets/);
+  });
+});
+
+describe('input files are read only when regular and small', () => {
+  it('a FIFO, a device, a folder and an oversized file are refused without reading', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cachebench-input-'));
+    try {
+      const fifo = join(dir, 'fifo');
+      execFileSync('mkfifo', [fifo]);
+      const big = join(dir, 'big');
+      writeFileSync(big, Buffer.alloc(2048));
+      const cases: [string, number, RegExp][] = [
+        [fifo, 1024, /FIFO/], ['/dev/zero', 1024, /character device/], [dir, 1024, /folder/], [big, 1024, /larger than the limit of 1 KiB \(2 KiB\)/],
+        [join(dir, 'missing'), 1024, /ENOENT/],
+      ];
+      for (const [file, max, reason] of cases) {
+        assert.throws(() => readInputFile(file, max), (error: unknown) => error instanceof InputFileError && reason.test(error.reason));
+      }
+      assert.equal(readInputFile(big, 4096).length, 2048);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
