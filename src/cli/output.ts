@@ -2,8 +2,10 @@ import { appendFileSync, writeFileSync } from 'node:fs';
 import { redactSecrets } from '../config/redact.js';
 
 /**
- * Every byte cachebench prints or writes goes through here, so one redaction covers console
- * output, progress, error messages, report files, exports and the CI step summary.
+ * Every byte cachebench prints or writes goes through here. Console text (tables, progress, warnings, errors) is
+ * masked once more on its way out; files are written as rendered: they come from a results document that holds no
+ * credential (outside text is masked where it enters, see config/redact.ts), and a substring pass would edit their
+ * structure (a password `true` or `2000` inside results.json).
  */
 
 /** Data (tables, report paths) to stdout. */
@@ -21,12 +23,12 @@ export function warn(message: string): void {
   say(`cachebench: warning: ${message}\n`);
 }
 
-/** Writes a whole output file (no folder is created here: outputs are created before the run). */
+/** Writes a whole output file as rendered (no folder is created here: outputs are created before the run). */
 export function writeOutput(file: string, text: string): void {
-  writeFileSync(file, redactSecrets(text));
+  writeFileSync(file, text);
 }
 
-/** Appends to an output file (report.md's gate section, $GITHUB_STEP_SUMMARY). */
+/** Appends to an output file as rendered ($GITHUB_STEP_SUMMARY). */
 export function appendOutput(file: string, text: string): void {
-  appendFileSync(file, redactSecrets(text));
+  appendFileSync(file, text);
 }

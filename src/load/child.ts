@@ -3,6 +3,8 @@
  * Messages in: job, start, stop. Out: ready, error, done. If the parent goes away (even by SIGKILL) the channel
  * closes: the load stops, this worker's keys are deleted and the process exits.
  */
+import { redactedMessage } from '../config/redact.js';
+import { registerTargetSecrets } from '../targets/probe.js';
 import type { LoadRecord } from './record.js';
 import { LoadWorker, type LoadJob } from './worker.js';
 
@@ -35,7 +37,7 @@ const send = (message: FromChild): Promise<void> => new Promise((resolve) => {
   process.send(message, undefined, undefined, () => resolve());
 });
 const describe = (error: unknown): FromChild => ({
-  kind: 'error', name: error instanceof Error ? error.name : 'Error', message: error instanceof Error ? error.message : String(error),
+  kind: 'error', name: error instanceof Error ? error.name : 'Error', message: redactedMessage(error),
 });
 
 // Ctrl-C reaches the whole process group: the parent decides (it sends stop), so the child does not die mid-op.
@@ -57,6 +59,8 @@ process.on('message', (message: ToChild) => {
     switch (message.kind) {
       case 'job':
         try {
+          // Op errors are masked where they are counted (Tally): this process needs the passwords to mask.
+          registerTargetSecrets(message.job.target);
           worker = new LoadWorker(message.job);
           preparing = worker.prepare();
           await preparing;
