@@ -19,7 +19,9 @@ export function mdInline(text: string): string {
     .replace(CONTROL, '\uFFFD')
     .replace(/\s+/g, ' ')
     .trim()
-    .replace(/[\\`*[\]#!|~_]/g, (c) => `\\${c}`)
+    .replace(/[\\`*[\]#!|~]/g, (c) => `\\${c}`)
+    // An underscore inside a word (`READ_RATIO`) opens no emphasis and stays as it is.
+    .replace(/_/g, (c, i: number, all: string) => (/[A-Za-z0-9]/.test(all[i - 1] ?? '') && /[A-Za-z0-9]/.test(all[i + 1] ?? '') ? c : `\\${c}`))
     .replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
     .replace(/([A-Za-z][A-Za-z0-9+.-]*):(?=\/\/)/g, `$1:${JOIN}`)
     .replace(/\b(www)\./gi, `$1${JOIN}.`)
