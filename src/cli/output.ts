@@ -4,8 +4,10 @@ import { basename, dirname, join } from 'node:path';
 import { redactSecrets } from '../config/redact.js';
 
 /**
- * Every byte cachebench prints or writes goes through here, so one redaction covers console
- * output, progress, error messages, report files, exports and the CI step summary.
+ * Every byte cachebench prints or writes goes through here. Console text (tables, progress, warnings, errors) is
+ * masked once more on its way out; files are written as rendered: they come from a results document that holds no
+ * credential (outside text is masked where it enters, see config/redact.ts), and a substring pass would edit their
+ * structure (a password `true` or `2000` inside results.json).
  */
 
 /** Data (tables, report paths) to stdout. */
@@ -30,7 +32,7 @@ function writeAll(fd: number, data: Buffer): void {
 }
 
 /**
- * Writes a whole output file atomically (no folder is created here: outputs are created before the run): into a new
+ * Writes a whole output file as rendered, atomically (no folder is created here: outputs are created before the run): into a new
  * temporary file beside it (O_EXCL | O_NOFOLLOW: never an existing file, never through a link), flushed, then renamed
  * over `file`. A symbolic link at `file` is replaced by the file, never followed. On any failure (ENOSPC, EACCES…)
  * the temporary file is removed and `file` is as it was: complete or absent, never empty or cut short.
@@ -40,7 +42,7 @@ export function writeOutput(file: string, text: string): void {
   const fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
   try {
     try {
-      writeAll(fd, Buffer.from(redactSecrets(text)));
+      writeAll(fd, Buffer.from(text));
     } finally {
       closeSync(fd);
     }
@@ -56,13 +58,13 @@ export function writeOutput(file: string, text: string): void {
 }
 
 /**
- * Appends to an output file ($GITHUB_STEP_SUMMARY): an append cannot be atomic, but it never follows a symbolic link
+ * Appends to an output file as rendered ($GITHUB_STEP_SUMMARY): an append cannot be atomic, but it never follows a symbolic link
  * (the runner's summary file is a regular file it creates for each step).
  */
 export function appendOutput(file: string, text: string): void {
   const fd = openSync(file, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o644);
   try {
-    writeAll(fd, Buffer.from(redactSecrets(text)));
+    writeAll(fd, Buffer.from(text));
   } finally {
     closeSync(fd);
   }

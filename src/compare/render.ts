@@ -1,6 +1,7 @@
 import { formatNumber } from '../report/columns.js';
 import type { ResultEntry } from '../report/model.js';
 import { describeParams } from '../report/table.js';
+import { mdInline, mdText } from '../report/escape.js';
 import type { Comparison } from './compare.js';
 import type { GateResult, Verdict } from './gate.js';
 
@@ -31,7 +32,7 @@ const detectsCell = (g: GateResult): string => (Number.isFinite(g.detectable) ? 
 export function reachSentence(c: Comparison, threshold: string): string {
   const out = c.rows.filter((r) => !r.gate.withinReach);
   if (out.length === 0) return `The ${threshold} threshold was within reach of every row: each interval is narrower than ±${threshold}.`;
-  const names = out.slice(0, 5).map((r) => `${r.target} ${describeParams(r.params)} (detects ≥ ${Number.isFinite(r.gate.detectable) ? pct(r.gate.detectable) : 'nothing'})`);
+  const names = out.slice(0, 5).map((r) => `${mdInline(r.target)} ${mdInline(describeParams(r.params))} (detects ≥ ${Number.isFinite(r.gate.detectable) ? pct(r.gate.detectable) : 'nothing'})`);
   const more = out.length > names.length ? ` and ${out.length - names.length} more` : '';
   return `**The ${threshold} threshold was out of reach of ${out.length} of ${c.rows.length} row${c.rows.length === 1 ? '' : 's'}**: ${names.join(', ')}${more}. ` +
     `Their intervals are wider than ±${threshold}, so a slowdown of ${threshold} would most likely read ~ and pass. ` +
@@ -47,19 +48,19 @@ function pValue(p: number): string {
 export function renderComparison(c: Comparison): string {
   const threshold = `${(c.options.threshold * 100).toFixed(1).replace(/\.0$/, '')}%`;
   const title = c.kind === 'in-run'
-    ? `### cachebench gate: each target vs ${c.baselineLabel} in the same rounds (paired signed-rank, threshold ${threshold}, ${familyAlpha(c)})`
-    : `### cachebench compare: ${c.currentLabel} vs ${c.baselineLabel} (Mann–Whitney, threshold ${threshold}, ${familyAlpha(c)})`;
+    ? `### cachebench gate: each target vs ${mdInline(c.baselineLabel)} in the same rounds (paired signed-rank, threshold ${threshold}, ${familyAlpha(c)})`
+    : `### cachebench compare: ${mdInline(c.currentLabel)} vs ${mdInline(c.baselineLabel)} (Mann–Whitney, threshold ${threshold}, ${familyAlpha(c)})`;
   const lines = [title, ''];
   if (c.drift !== null) {
-    lines.push(`> [!WARNING]`, `> **Machine drift? ${c.drift.message}**`, '');
+    lines.push(`> [!WARNING]`, `> **Machine drift? ${mdInline(c.drift.message)}**`, '');
   }
   lines.push(
-    `| Scenario | Parameters | Target | ${c.kind === 'in-run' ? `Mean of ${c.baselineLabel} (baseline)` : 'Mean in baseline'} | ${c.kind === 'in-run' ? 'Mean of target' : 'Mean in current'} | Ratio [${((c.rows[0]?.gate.confidence ?? 1 - 2 * c.options.alpha) * 100).toFixed(0)}% CI] | p (Holm) | N | Detects | Verdict | Failures |`,
+    `| Scenario | Parameters | Target | ${c.kind === 'in-run' ? `Mean of ${mdInline(c.baselineLabel)} (baseline)` : 'Mean in baseline'} | ${c.kind === 'in-run' ? 'Mean of target' : 'Mean in current'} | Ratio [${((c.rows[0]?.gate.confidence ?? 1 - 2 * c.options.alpha) * 100).toFixed(0)}% CI] | p (Holm) | N | Detects | Verdict | Failures |`,
     '|---|---|---|--:|--:|--:|--:|--:|--:|---|---|',
   );
   for (const r of c.rows) {
     const g = r.gate;
-    lines.push(`| ${r.scenario} | ${describeParams(r.params)} | ${r.target} | ${meanError(r.baseline)} | ${meanError(r.current)} | ${ratio(g.ratio)} [${ratio(g.ratioLower)}, ${ratio(g.ratioUpper)}] | ${pValue(g.p)} | ${g.n[0]}/${g.n[1]} | ${detectsCell(g)} | ${verdictCell(g)} | ${r.failures.join('; ') || '—'} |`);
+    lines.push(`| ${mdInline(r.scenario)} | ${mdInline(describeParams(r.params))} | ${mdInline(r.target)} | ${meanError(r.baseline)} | ${meanError(r.current)} | ${ratio(g.ratio)} [${ratio(g.ratioLower)}, ${ratio(g.ratioUpper)}] | ${pValue(g.p)} | ${g.n[0]}/${g.n[1]} | ${detectsCell(g)} | ${verdictCell(g)} | ${mdInline(r.failures.join('; ')) || '—'} |`);
   }
   lines.push('');
   lines.push(`Ratio = current / baseline (Hodges–Lehmann). **Slower**/Faster: a change beyond ${threshold} is shown at ${familyAlpha(c)} (p adjusted by Holm's method); ` +
@@ -68,7 +69,7 @@ export function renderComparison(c: Comparison): string {
     '**Undecided**: too few samples for the test ever to reach its level (fails the gate). ' +
     `Detects: the smallest slowdown the row could have shown as Slower (the threshold plus its interval's half-width; a slowdown that size is caught about half the time).`);
   lines.push('', reachSentence(c, threshold));
-  for (const k of c.onlyInBaseline) lines.push(`- only in baseline: ${k}`);
-  for (const k of c.onlyInCurrent) lines.push(`- only in current: ${k}`);
+  for (const k of c.onlyInBaseline) lines.push(`- only in baseline: ${mdText(k)}`);
+  for (const k of c.onlyInCurrent) lines.push(`- only in current: ${mdText(k)}`);
   return `${lines.join('\n')}\n`;
 }

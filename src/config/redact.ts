@@ -1,6 +1,9 @@
 /**
- * One place that keeps credentials out of everything cachebench writes: errors, console output,
- * progress, report files, exports and the CI step summary all pass through `redactSecrets`.
+ * One place that keeps credentials out of everything cachebench writes. Free text from outside (server replies, error
+ * messages, command output) is passed through `redactSecrets` where it enters a result (`redactedMessage`), so the
+ * results document never holds a password and the files rendered from it are written as they are: a substring pass
+ * over structured output would edit its structure (a password `true` or `stats` in results.json). Console output,
+ * progress and error messages (text, not structure) pass through it once more on their way out.
  *
  * Two layers: (1) structural: URL credentials (`redis://user:pass@host`, also when the password
  * holds `/`, `@` or `:`) and `…PASSWORD=value` / `…PASSWORD:value` items; (2) every password value
@@ -35,6 +38,11 @@ export function redactSecrets(text: string): string {
   out = out.replace(PASSWORD_ITEM, (_m, key: string, sep: string) => `${key}${sep}***`);
   for (const secret of [...secrets].sort((a, b) => b.length - a.length)) out = out.split(secret).join('***');
   return out;
+}
+
+/** An error's message (or any thrown value as text) with credentials masked: how outside text enters a result. */
+export function redactedMessage(error: unknown): string {
+  return redactSecrets(error instanceof Error ? error.message : String(error));
 }
 
 /** Forgets every registered secret (tests). */

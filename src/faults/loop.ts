@@ -1,5 +1,6 @@
 import { randomFillSync, randomUUID } from 'node:crypto';
 import type { CaseParams, FaultPlan, RunControls } from '../config/resolve.js';
+import { redactSecrets, redactedMessage } from '../config/redact.js';
 import { OpHistogram, type OpStats } from '../measure/histogram.js';
 import type { CacheClient, ConnectedTarget } from '../targets/client.js';
 import { Tally, YIELD_INTERVAL_NS, yieldOnce } from '../workload/index.js';
@@ -90,8 +91,9 @@ export async function runFaultTarget(target: ConnectedTarget, params: CaseParams
   const getHistogram = new OpHistogram();
   const writes = new AckedWrites(options.checker, elapsedMs);
   const events: FaultEvent[] = [];
+  // What the nemesis says may quote a server or a command (credentials masked as it enters the results).
   const log = (what: string, ok: boolean): void => {
-    const event = { atMs: Math.round(elapsedMs()), what, ok };
+    const event = { atMs: Math.round(elapsedMs()), what: redactSecrets(what), ok };
     events.push(event);
     options.onEvent?.(event);
   };
@@ -198,7 +200,7 @@ export async function runFaultTarget(target: ConnectedTarget, params: CaseParams
     try {
       healed = await injector.heal();
     } catch (error: unknown) {
-      healed = `healing failed: ${error instanceof Error ? error.message : String(error)}`;
+      healed = `healing failed: ${redactedMessage(error)}`;
       log(healed, false);
     }
     await injection;

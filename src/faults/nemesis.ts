@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import type { FaultPlan } from '../config/resolve.js';
+import { redactSecrets } from '../config/redact.js';
 
 /** One thing the nemesis did, at a time on the fault history's clock (ms after the measurement started). */
 export interface FaultEvent {
@@ -25,7 +26,7 @@ export interface CommandOutcome {
   readonly exitCode: number | null;
   readonly signal: string | null;
   readonly durationMs: number;
-  /** Its last lines of output (stdout and stderr together), passwords masked by the report. */
+  /** Its last lines of output (stdout and stderr together), credentials masked (as in `command`). */
   readonly lastLines: readonly string[];
 }
 
@@ -99,8 +100,8 @@ export function commandInjector(plan: FaultPlan): FaultInjector {
           if (partial !== '') lines.push(partial);
           partial = '';
           outcome = {
-            command: plan.command, exitCode: code, signal, durationMs: Math.round((endedAt ?? performance.now()) - started),
-            lastLines: error !== undefined ? [`could not start: ${error.message}`] : lines.slice(-KEEP_LINES),
+            command: redactSecrets(plan.command), exitCode: code, signal, durationMs: Math.round((endedAt ?? performance.now()) - started),
+            lastLines: (error !== undefined ? [`could not start: ${error.message}`] : lines.slice(-KEEP_LINES)).map(redactSecrets),
           };
           log(`FAULT_COMMAND ${error !== undefined ? 'could not start' : signal !== null ? `ended by ${signal}` : `exited with status ${String(code)}`}`, code === 0);
           resolve();

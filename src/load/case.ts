@@ -1,5 +1,6 @@
 import type { CaseParams, LoadPlan, RunControls } from '../config/resolve.js';
 import { PRELOAD_KEYS_PER_S } from '../config/limits.js';
+import { redactedMessage } from '../config/redact.js';
 import { erroredTarget, type CaseResult, type ProgressEvent, type TargetCaseResult } from '../measure/runner.js';
 import { clusterNodesOf } from '../faults/failover.js';
 import type { ConnectedTarget } from '../targets/index.js';
@@ -87,7 +88,7 @@ export async function runLoadCase(targets: readonly ConnectedTarget[], params: C
     try {
       records = await runWorkers(jobs, startAtMs, options.signal, cleanupProgress(name, load.workers, options.onProgress));
     } catch (error: unknown) {
-      const message = error instanceof Error ? error.message : String(error);
+      const message = redactedMessage(error);
       if (aborted()) {
         results.push({ ...erroredTarget(name, 'interrupted before its load started'), state: 'aborted' });
         break;

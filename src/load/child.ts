@@ -3,6 +3,8 @@
  * Messages in: job, start, stop. Out: ready, error, done. If the parent goes away (even by SIGKILL) the channel
  * closes: the load stops, this worker's keys are deleted and the process exits.
  */
+import { redactedMessage } from '../config/redact.js';
+import { registerTargetSecrets } from '../targets/probe.js';
 import type { LoadRecord } from './record.js';
 import { LoadWorker, type LoadJob } from './worker.js';
 import type { DeleteProgress } from '../workload/index.js';
@@ -38,7 +40,7 @@ const send = (message: FromChild): Promise<void> => new Promise((resolve) => {
   process.send(message, undefined, undefined, () => resolve());
 });
 const describe = (error: unknown): FromChild => ({
-  kind: 'error', name: error instanceof Error ? error.name : 'Error', message: error instanceof Error ? error.message : String(error),
+  kind: 'error', name: error instanceof Error ? error.name : 'Error', message: redactedMessage(error),
 });
 
 let currentJob: LoadJob | undefined;
@@ -114,6 +116,8 @@ process.on('message', (message: ToChild) => {
       case 'job':
         try {
           currentJob = message.job;
+          // Op errors are masked where they are counted (Tally): this process needs the passwords to mask.
+          registerTargetSecrets(message.job.target);
           worker = new LoadWorker(message.job);
           preparing = worker.prepare();
           await preparing;

@@ -1,6 +1,7 @@
 import { Bench, hrtimeNowTimestampProvider, type Task, type TimestampProvider } from 'tinybench';
 import type { CaseParams, RunControls } from '../config/resolve.js';
 import { PILOT_MAX_BYTES, PILOT_MAX_KEYS } from '../config/limits.js';
+import { redactSecrets } from '../config/redact.js';
 import { summarize, type Summary } from '../stats/index.js';
 import type { CacheClient, CacheCounters, ConnectedTarget } from '../targets/client.js';
 import {
@@ -54,10 +55,10 @@ export interface TargetCaseResult {
   readonly load?: LoadRecord;
 }
 
-/** A target of a time-based run (fault or throughput) that could not be measured at all, with why. */
+/** A target of a time-based run (fault or throughput) that could not be measured at all, with why (credentials masked). */
 export function erroredTarget(name: string, error: string): TargetCaseResult {
   return {
-    name, state: 'errored', error, samplesMs: [], roundSamplesMs: [],
+    name, state: 'errored', error: redactSecrets(error), samplesMs: [], roundSamplesMs: [],
     ops: { set: { count: 0, errors: 0 }, get: { count: 0, errors: 0 } },
     verification: { reads: 0, verified: 0, missing: 0, mismatched: 0 }, iterations: { warmup: 0, measured: 0, failed: 0 },
     errors: {}, undeletedKeys: 0, invocations: 0, pilotMs: null,
@@ -210,11 +211,11 @@ async function iterate(run: TargetRun, prefix: string, params: CaseParams, recor
   return ms === undefined ? undefined : ms / run.invocations;
 }
 
-/** Records a failed iteration of a target; drops it after MAX_CONSECUTIVE_FAILURES in a row. */
+/** Records a failed iteration of a target (its error with credentials masked); drops it after MAX_CONSECUTIVE_FAILURES in a row. */
 function noteFailure(run: TargetRun, error: string): void {
   run.failedIterations++;
   run.consecutiveFailures++;
-  run.error = error;
+  run.error = redactSecrets(error);
   if (run.consecutiveFailures >= MAX_CONSECUTIVE_FAILURES) run.state = 'errored';
 }
 

@@ -3,6 +3,7 @@ import type { PhaseLatency } from '../faults/judge.js';
 import { col, mib, msText, setupOf, type Column } from './columns.js';
 import type { ResultEntry } from './model.js';
 import { maxOf } from '../stats/extent.js';
+import { codeLine, fenceFor, mdCode, mdText } from './escape.js';
 
 const seconds = (ms: number | null | undefined): string => (ms === null || ms === undefined ? '–' : `${(ms / 1000).toFixed(2)} s`);
 const phaseP99 = (p: PhaseLatency | undefined): string => (p === undefined ? '–' : msText(p.p99Us));
@@ -61,30 +62,31 @@ export function faultDetails(entries: readonly ResultEntry[], markdown: boolean)
   const faulted = entries.filter((e) => e.fault != null);
   if (faulted.length === 0) return [];
   const width = maxOf(faulted.map((e) => e.target.name.length));
-  const lines: string[] = [];
-  lines.push(markdown ? '```text' : '');
-  lines.push(`Successful ops per ${faulted[0]?.fault?.timeline.bucketMs ?? 100} ms over the run (× = an op failed in that stretch):`);
+  const block: string[] = [`Successful ops per ${faulted[0]?.fault?.timeline.bucketMs ?? 100} ms over the run (× = an op failed in that stretch):`];
   for (const e of faulted) {
     const f = e.fault as NonNullable<ResultEntry['fault']>;
     const at = f.injectedAtMs === null ? 'no fault injected' : `fault at ${seconds(f.injectedAtMs)} of ${seconds(f.runMs)}`;
-    lines.push(`${e.target.name.padEnd(width)}  ${sparkline(f.timeline)}  ${at}`);
+    block.push(codeLine(`${e.target.name.padEnd(width)}  ${sparkline(f.timeline)}  ${at}`));
   }
-  if (markdown) lines.push('```');
-  lines.push('');
+  // In markdown a code block whose fence no name can close; untrusted text in the bullets is made inert.
+  const fence = fenceFor(block);
+  const lines: string[] = markdown ? [`${fence}text`, ...block, fence, ''] : ['', ...block, ''];
+  const said = markdown ? mdText : (text: string): string => text;
   for (const e of faulted) {
     const f = e.fault as NonNullable<ResultEntry['fault']>;
     const bullet = markdown ? '- ' : '  ';
-    for (const ev of f.events) lines.push(`${bullet}${e.target.name} +${(ev.atMs / 1000).toFixed(2)} s: ${ev.what}${ev.ok ? '' : ' (failed)'}`);
-    if (f.healed !== null) lines.push(`${bullet}${e.target.name} after the run: ${f.healed}`);
+    for (const ev of f.events) lines.push(`${bullet}${said(`${e.target.name} +${(ev.atMs / 1000).toFixed(2)} s: ${ev.what}${ev.ok ? '' : ' (failed)'}`)}`);
+    if (f.healed !== null) lines.push(`${bullet}${said(`${e.target.name} after the run: ${f.healed}`)}`);
     if (f.command !== null) {
       const c = f.command;
-      lines.push(`${bullet}${e.target.name} FAULT_COMMAND \`${c.command}\`: ${c.exitCode !== null ? `exit status ${c.exitCode}` : c.signal !== null ? `ended by ${c.signal}` : 'did not finish'} after ${(c.durationMs / 1000).toFixed(2)} s${c.lastLines.length > 0 ? `; last output: ${c.lastLines.slice(-3).join(' / ')}` : ''}`);
+      const ended = `${c.exitCode !== null ? `exit status ${c.exitCode}` : c.signal !== null ? `ended by ${c.signal}` : 'did not finish'} after ${(c.durationMs / 1000).toFixed(2)} s${c.lastLines.length > 0 ? `; last output: ${c.lastLines.slice(-3).join(' / ')}` : ''}`;
+      lines.push(`${bullet}${said(e.target.name)} FAULT_COMMAND ${markdown ? mdCode(c.command) : `\`${c.command}\``}: ${said(ended)}`);
     }
     if (e.verification.missing > 0) {
-      lines.push(`${bullet}${e.target.name}: ${e.verification.missing} GETs returned nothing for a key just written and acknowledged (${f.windowBadReads.missing} of them in the window)`);
+      lines.push(`${bullet}${said(e.target.name)}: ${e.verification.missing} GETs returned nothing for a key just written and acknowledged (${f.windowBadReads.missing} of them in the window)`);
     }
-    if (f.ackedWritesUnchecked > 0) lines.push(`${bullet}${e.target.name}: ${f.ackedWritesUnchecked} acknowledged writes could not be read back at all (the servers did not answer within the final check)`);
-    lines.push(`${bullet}${e.target.name} client retries: ${f.clientRetries}`);
+    if (f.ackedWritesUnchecked > 0) lines.push(`${bullet}${said(e.target.name)}: ${f.ackedWritesUnchecked} acknowledged writes could not be read back at all (the servers did not answer within the final check)`);
+    lines.push(`${bullet}${said(`${e.target.name} client retries: ${f.clientRetries}`)}`);
   }
   return lines;
 }

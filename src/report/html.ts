@@ -59,6 +59,10 @@ export function renderHtml(markdown: string, svgs: ReadonlyMap<string, string>, 
       html({ text }: Tokens.HTML | Tokens.Tag): string {
         return text.split(ALLOWED_TAGS).map((part, i) => (i % 2 === 1 ? part.toLowerCase() : escapeHtml(part))).join('');
       },
+      // No link in the page: a report has none of its own, and none may come from a name or a reply.
+      link({ tokens }: Tokens.Link): string {
+        return this.parser.parseInline(tokens);
+      },
       image({ href, text }: Tokens.Image): string {
         const svg = svgs.get(href);
         if (svg === undefined) return escapeHtml(`[chart not rendered: ${text}]`);

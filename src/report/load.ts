@@ -3,6 +3,7 @@ import { sparkline } from '../faults/judge.js';
 import { col, mib, msText, setupOf, type Column } from './columns.js';
 import type { ResultEntry } from './model.js';
 import { maxOf, minOf } from '../stats/extent.js';
+import { codeLine, fenceFor, mdText } from './escape.js';
 
 // `?? null`: results files written before throughput runs existed have no `load` field.
 const L = (e: ResultEntry): LoadResult | null => e.load ?? null;
@@ -91,36 +92,38 @@ export function loadDetails(entries: readonly ResultEntry[], markdown: boolean):
   if (first == null) return [];
   const s = first.settings;
   const bullet = markdown ? '- ' : '  ';
+  // Markdown: names (from a results file) made inert, the sparklines in a code block no name can close.
+  const said = markdown ? mdText : (text: string): string => text;
   const lines: string[] = [];
   for (const e of loaded) {
     const r = (e.load as LoadResult).rate;
     const late = (e.load as LoadResult).record.lateStartMs ?? 0;
-    if (late >= 100) lines.push(`${bullet}${markdown ? '**' : ''}${e.target.name}${shardLabel(e)}: started ${(late / 1000).toFixed(2)} s after its start time (connecting or preloading took longer): its seconds are not aligned with the other shards'${markdown ? '**' : ''}`);
-    if (r.achieved === false) lines.push(`${bullet}${markdown ? '**' : ''}${e.target.name}: rate not achieved: ${opsText(r.achievedOpsPerSec)} of ${opsText(r.targetOpsPerSec)} ops/s${markdown ? '**' : ''}`);
+    if (late >= 100) lines.push(`${bullet}${markdown ? '**' : ''}${said(`${e.target.name}${shardLabel(e)}`)}: started ${(late / 1000).toFixed(2)} s after its start time (connecting or preloading took longer): its seconds are not aligned with the other shards'${markdown ? '**' : ''}`);
+    if (r.achieved === false) lines.push(`${bullet}${markdown ? '**' : ''}${said(e.target.name)}: rate not achieved: ${opsText(r.achievedOpsPerSec)} of ${opsText(r.targetOpsPerSec)} ops/s${markdown ? '**' : ''}`);
   }
   const label = (e: ResultEntry): string => `${e.target.name}${shardLabel(e)}`;
   const width = maxOf(loaded.map((e) => label(e).length));
-  lines.push(markdown ? '```text' : '');
-  lines.push(`Ops per second over the ${s.durationSeconds} measured seconds (× = a failed op in that second), and ${first.latency.view === 'intended' ? 'CO-corrected ' : ''}p99 per second:`);
+  const block: string[] = [];
+  block.push(`Ops per second over the ${s.durationSeconds} measured seconds (× = a failed op in that second), and ${first.latency.view === 'intended' ? 'CO-corrected ' : ''}p99 per second:`);
   for (const e of loaded) {
     const l = e.load as LoadResult;
     const p99 = l.series.map((x) => x.p99Us ?? 0);
-    lines.push(`${label(e).padEnd(width)}  ops ${sparkline({ ok: l.series.map((x) => x.ops), failed: l.series.map((x) => x.errors) })}  ${opsText(l.throughput.min)}–${opsText(l.throughput.max)}/s`);
-    lines.push(`${''.padEnd(width)}  p99 ${sparkline({ ok: p99, failed: [] }, 60, 'mean')}  ${msText(minOf(p99))}–${msText(maxOf(p99))} ms`);
+    block.push(codeLine(`${label(e).padEnd(width)}  ops ${sparkline({ ok: l.series.map((x) => x.ops), failed: l.series.map((x) => x.errors) })}  ${opsText(l.throughput.min)}–${opsText(l.throughput.max)}/s`));
+    block.push(`${''.padEnd(width)}  p99 ${sparkline({ ok: p99, failed: [] }, 60, 'mean')}  ${msText(minOf(p99))}–${msText(maxOf(p99))} ms`);
   }
-  if (markdown) lines.push('```');
-  lines.push('');
+  const fence = fenceFor(block);
+  lines.push(...(markdown ? [`${fence}text`, ...block, fence] : ['', ...block]), '');
   for (const e of loaded) {
     const l = e.load as LoadResult;
     if (l.nodes !== null && l.nodes.length > 0) {
-      lines.push(`${bullet}${label(e)} per primary (by each key's slot): ${l.nodes.map((n) => `${n.node} [${n.slots}] ${(100 * n.share).toFixed(1)}% of ops, p50/p99 ${msText(n.p50Us)}/${msText(n.p99Us)} ms${n.errors > 0 ? `, ${n.errors} failed` : ''}`).join('; ')}`);
+      lines.push(`${bullet}${said(`${label(e)} per primary (by each key's slot): ${l.nodes.map((n) => `${n.node} [${n.slots}] ${(100 * n.share).toFixed(1)}% of ops, p50/p99 ${msText(n.p50Us)}/${msText(n.p99Us)} ms${n.errors > 0 ? `, ${n.errors} failed` : ''}`).join('; ')}`)}`);
     }
     if (l.latency.intended !== null) {
       const i = l.latency.intended.get;
       const sv = l.latency.service.get;
-      lines.push(`${bullet}${label(e)} GET latency from the intended send time p50/p99/p99.9/max ${msText(i.p50Us)}/${msText(i.p99Us)}/${msText(i.p999Us)}/${msText(i.maxUs)} ms; service time ${msText(sv.p50Us)}/${msText(sv.p99Us)}/${msText(sv.p999Us)}/${msText(sv.maxUs)} ms`);
+      lines.push(`${bullet}${said(label(e))} GET latency from the intended send time p50/p99/p99.9/max ${msText(i.p50Us)}/${msText(i.p99Us)}/${msText(i.p999Us)}/${msText(i.maxUs)} ms; service time ${msText(sv.p50Us)}/${msText(sv.p99Us)}/${msText(sv.p999Us)}/${msText(sv.maxUs)} ms`);
     }
-    if (l.workers.length > 1) lines.push(`${bullet}${label(e)} workers: ${l.workers.map((w) => `${w.worker} ${opsText(w.ops)} ops, peak RSS ${mib(w.peakRssBytes)}`).join('; ')}`);
+    if (l.workers.length > 1) lines.push(`${bullet}${said(`${label(e)} workers: ${l.workers.map((w) => `${w.worker} ${opsText(w.ops)} ops, peak RSS ${mib(w.peakRssBytes)}`).join('; ')}`)}`);
   }
   return lines;
 }

@@ -6,6 +6,7 @@ import { FAULT_COLUMNS, faultDetails } from './faults.js';
 import { LOAD_COLUMNS, loadDetails, loadParams, loadSetup } from './load.js';
 import type { Chart } from './charts.js';
 import { maxOf } from '../stats/extent.js';
+import { mdCode, mdInline, mdLines, mdText, mermaidLabel } from './escape.js';
 
 function chart(entries: readonly ResultEntry[]): string[] {
   const measured = entries.filter((e) => e.stats.meanMs !== null);
@@ -16,14 +17,16 @@ function chart(entries: readonly ResultEntry[]): string[] {
     '```mermaid',
     'xychart-beta',
     `    title "Mean iteration time (${unit.name}, lower is better)"`,
-    `    x-axis [${measured.map((e) => JSON.stringify(e.target.name)).join(', ')}]`,
+    `    x-axis [${measured.map((e) => mermaidLabel(e.target.name)).join(', ')}]`,
     `    y-axis "${unit.name}" 0 --> ${Math.ceil(maxOf(values) * 1.1)}`,
     `    bar [${values.join(', ')}]`,
     '```',
   ];
 }
 
-const escape = (text: string): string => text.replace(/\|/g, '\\|');
+/** Untrusted text in a table cell or after a list marker. */
+const escape = mdText;
+const t = mdInline;
 
 /** `RESP3, CLIENT TRACKING, WAIT; not CLUSTER SLOTS (redis 7.0.15)`: what the capability probe found. */
 export function capabilitiesText(caps: Capabilities | null): string {
@@ -39,7 +42,7 @@ export function capabilitiesText(caps: Capabilities | null): string {
 
 /** Markdown images of the charts of one group (a caseKey or `sweep:<scenario>`), files relative to report.md. */
 function images(charts: readonly Chart[], group: string): string[] {
-  return charts.filter((c) => c.group === group).flatMap((c) => [`![${escape(c.title).replace(/[[\]]/g, '')}](${c.file})`, '']);
+  return charts.filter((c) => c.group === group).flatMap((c) => [`![${mdInline(c.title.replace(/[[\]]/g, ''))}](${encodeURI(c.file)})`, '']);
 }
 
 /**
@@ -49,46 +52,46 @@ function images(charts: readonly Chart[], group: string): string[] {
 export function renderMarkdown(doc: ResultsDocument, charts: readonly Chart[] = []): string {
   const env = doc.environment;
   const out: string[] = [
-    `# cachebench report ${doc.runId}`,
+    `# cachebench report ${t(doc.runId)}`,
     '',
-    `Started ${doc.startedAt}, finished ${doc.finishedAt}${doc.aborted ? ' — **aborted by the user: partial results**' : ''}.`,
+    `Started ${t(doc.startedAt)}, finished ${t(doc.finishedAt)}${doc.aborted ? ' — **aborted by the user: partial results**' : ''}.`,
     '',
     '## Environment',
     '',
-    `- cachebench ${env.toolVersion}, Node ${env.node}`,
-    `- OS: ${env.os}; CPU: ${env.cpu} × ${env.cpuCount}; memory ${env.memoryGiB} GiB`,
-    `- CPU layout: ${env.placement === null ? 'no local topology (not pinned)' : `${env.placement.layout}: ${env.placement.description}`}`,
-    `- Load average (1/5/15 min): ${env.loadAverage.before.join(' / ')} before, ${env.loadAverage.after.join(' / ')} after`,
-    `- Round order seed: ${doc.seed} (\`--seed ${doc.seed}\` repeats the same target order in every round)`,
-    `- Baseline for Percent: ${doc.baseline.rule === 'explicit' ? `target ${doc.baseline.name} (--baseline)` : 'the fastest target of each parameter combination'}`,
+    `- cachebench ${t(env.toolVersion)}, Node ${t(env.node)}`,
+    `- OS: ${t(env.os)}; CPU: ${t(env.cpu)} × ${t(String(env.cpuCount))}; memory ${t(String(env.memoryGiB))} GiB`,
+    `- CPU layout: ${env.placement === null ? 'no local topology (not pinned)' : `${t(env.placement.layout)}: ${t(env.placement.description)}`}`,
+    `- Load average (1/5/15 min): ${t(env.loadAverage.before.join(' / '))} before, ${t(env.loadAverage.after.join(' / '))} after`,
+    `- Round order seed: ${t(String(doc.seed))} (${mdCode(`--seed ${doc.seed}`)} repeats the same target order in every round)`,
+    `- Baseline for Percent: ${doc.baseline.rule === 'explicit' ? `target ${t(doc.baseline.name ?? '')} (--baseline)` : 'the fastest target of each parameter combination'}`,
     '',
     '| Target | Servers | Mode | Server version | Primaries | Replicas | Client | Cache | Reads from | TLS | Server supports |',
     '|---|---|---|---|--:|--:|---|---|---|---|---|',
     ...env.targets.map((t) =>
-      `| ${t.name} | ${t.servers.join(', ')} | ${t.mode}${t.modeDetected ? ' (detected)' : ''} | ${t.serverVersion} | ${t.mode === 'proxy' ? '–' : t.primaries} | ${t.mode === 'proxy' ? '–' : t.replicas} | ${t.client} ${t.clientVersion} | ` +
-      `${t.cache === 'tracking' ? `tracking, ${t.cacheEntries ?? '?'} entries` : 'off'} | ${t.readFrom === 'primary' ? 'primaries' : `${t.readFrom}s`} | ${t.tls ? 'yes' : 'no'} | ${escape(capabilitiesText(t.capabilities))} |`),
+      `| ${mdInline(t.name)} | ${mdInline(t.servers.join(', '))} | ${mdInline(t.mode)}${t.modeDetected ? ' (detected)' : ''} | ${mdInline(t.serverVersion)} | ${t.mode === 'proxy' ? '–' : mdInline(String(t.primaries))} | ${t.mode === 'proxy' ? '–' : mdInline(String(t.replicas))} | ${mdInline(`${t.client} ${t.clientVersion}`)} | ` +
+      `${t.cache === 'tracking' ? `tracking, ${mdInline(String(t.cacheEntries ?? '?'))} entries` : 'off'} | ${t.readFrom === 'primary' ? 'primaries' : mdInline(`${t.readFrom}s`)} | ${t.tls ? 'yes' : 'no'} | ${mdInline(capabilitiesText(t.capabilities))} |`),
     '',
     ...env.targets.flatMap((t) => (t.warnings.length > 0 ? t.warnings.map((w) => `- ${escape(w)}`) : [])),
     ...(env.targets.some((t) => t.warnings.length > 0) ? [''] : []),
   ];
   for (const scenario of doc.scenarios) {
-    out.push(`## Scenario ${scenario.name}`, '');
-    if (scenario.description) out.push(`${scenario.description}`, '');
-    if (scenario.file) out.push(`File: \`${scenario.file}\``, '');
+    out.push(`## Scenario ${mdInline(scenario.name)}`, '');
+    if (scenario.description) out.push(mdLines(scenario.description), '');
+    if (scenario.file) out.push(`File: ${mdCode(scenario.file)}`, '');
     for (const group of groupEntries(doc).filter((g) => g.scenario.name === scenario.name)) {
       const first = group.entries[0];
-      out.push(`### ${describeParams(group.entries.some((e) => e.load != null) ? loadParams(group.scenario.params) : group.scenario.params)}`, '');
+      out.push(`### ${mdInline(describeParams(group.entries.some((e) => e.load != null) ? loadParams(group.scenario.params) : group.scenario.params))}`, '');
       if (group.entries.some((e) => e.load != null)) {
-        out.push(loadSetup(group.entries) ?? '', '');
-        out.push('#### Throughput', '', renderTable(group.entries, LOAD_COLUMNS), '');
+        out.push(mdText(loadSetup(group.entries) ?? ''), '');
+        out.push('#### Throughput', '', renderTable(group.entries, LOAD_COLUMNS, true), '');
         out.push(...loadDetails(group.entries, true), '');
         out.push(...images(charts, group.key));
         for (const e of group.entries) {
-          if (e.state !== 'completed') out.push(`- **${e.target.name} ${e.state}**${e.error ? `: ${escape(e.error)}` : ''}`);
+          if (e.state !== 'completed') out.push(`- **${t(e.target.name)} ${t(e.state)}**${e.error ? `: ${t(e.error)}` : ''}`);
           if (e.verification.missing + e.verification.mismatched > 0) {
-            out.push(`- **${e.target.name} verification failed**: ${e.verification.missing} missing, ${e.verification.mismatched} mismatched of ${e.verification.reads} reads`);
+            out.push(`- **${t(e.target.name)} verification failed**: ${e.verification.missing} missing, ${e.verification.mismatched} mismatched of ${e.verification.reads} reads`);
           }
-          for (const [message, count] of Object.entries(e.errors)) out.push(`- ${e.target.name}: ${count}× ${escape(message)}`);
+          for (const [message, count] of Object.entries(e.errors)) out.push(`- ${escape(e.target.name)}: ${t(String(count))}× ${t(message)}`);
         }
         out.push('');
         continue;
@@ -96,12 +99,12 @@ export function renderMarkdown(doc: ResultsDocument, charts: readonly Chart[] = 
       if (group.entries.some((e) => e.fault != null)) {
         const f = first?.fault;
         out.push(`Fault run: each target in turn runs the seed loop's shape for ${f ? (f.runMs / 1000).toFixed(0) : '?'} s with FAULT=${f?.kind ?? '?'} at ${f ? (f.plannedAtMs / 1000).toFixed(1) : '?'} s; servers are healed before the next target. A failed op is recorded and the loop goes on.`, '');
-        out.push('#### Under failure', '', renderTable(group.entries, FAULT_COLUMNS), '');
+        out.push('#### Under failure', '', renderTable(group.entries, FAULT_COLUMNS, true), '');
         out.push(...faultDetails(group.entries, true), '');
         out.push(...images(charts, group.key));
         for (const e of group.entries) {
-          if (e.state !== 'completed') out.push(`- **${e.target.name} ${e.state}**${e.error ? `: ${escape(e.error)}` : ''}`);
-          for (const [message, count] of Object.entries(e.errors)) out.push(`- ${e.target.name}: ${count}× ${escape(message)}`);
+          if (e.state !== 'completed') out.push(`- **${t(e.target.name)} ${t(e.state)}**${e.error ? `: ${t(e.error)}` : ''}`);
+          for (const [message, count] of Object.entries(e.errors)) out.push(`- ${escape(e.target.name)}: ${t(String(count))}× ${t(message)}`);
         }
         out.push('');
         continue;
@@ -111,27 +114,27 @@ export function renderMarkdown(doc: ResultsDocument, charts: readonly Chart[] = 
         const pilot = it.pilotMs !== null ? ' (chosen by the pilot stage so that an iteration takes about ITERATION_TIME_MS)' : ' (INVOCATION_COUNT)';
         out.push(`${it.rounds} rounds (targets interleaved in shuffled order) of ${invocationsText(group.entries)} per iteration${pilot}, stopped: ${it.stopReason}. Times are per invocation.`, '');
       }
-      out.push(renderTable(group.entries), '');
+      out.push(renderTable(group.entries, undefined, true), '');
       out.push(...chart(group.entries), '');
       out.push(...images(charts, group.key));
       const note = missingBaselineNote(doc, group.entries);
-      if (note !== undefined) out.push(`- **${note}**`);
+      if (note !== undefined) out.push(`- **${t(note)}**`);
       const said = conclusion(group.entries);
-      if (said !== undefined) out.push(said, '');
+      if (said !== undefined) out.push(escape(said), '');
       for (const e of group.entries) {
-        if (e.state !== 'completed') out.push(`- **${e.target.name} ${e.state}**${e.error ? `: ${escape(e.error)}` : ''}`);
+        if (e.state !== 'completed') out.push(`- **${t(e.target.name)} ${t(e.state)}**${e.error ? `: ${t(e.error)}` : ''}`);
         if (e.verification.missing + e.verification.mismatched > 0) {
-          out.push(`- **${e.target.name} verification failed**: ${e.verification.missing} missing, ${e.verification.mismatched} mismatched of ${e.verification.reads} reads`);
+          out.push(`- **${t(e.target.name)} verification failed**: ${e.verification.missing} missing, ${e.verification.mismatched} mismatched of ${e.verification.reads} reads`);
         }
-        for (const [message, count] of Object.entries(e.errors)) out.push(`- ${e.target.name}: ${count}× ${escape(message)}`);
+        for (const [message, count] of Object.entries(e.errors)) out.push(`- ${escape(e.target.name)}: ${t(String(count))}× ${t(message)}`);
         for (const note of setupNotes(e)) out.push(`- ${escape(note)}`);
       }
       out.push('');
     }
     out.push(...images(charts, `sweep:${scenario.name}`));
     out.push('<details><summary>Effective parameters and their sources</summary>', '', '| Key | Value | Source |', '|---|---|---|');
-    for (const [key, s] of Object.entries(scenario.settings)) out.push(`| ${key} | ${escape(JSON.stringify(s.value))} | ${s.source} |`);
-    for (const t of env.targets) for (const [key, o] of Object.entries(t.options)) out.push(`| ${key} | ${escape(String(o.value))} | ${o.source} |`);
+    for (const [key, s] of Object.entries(scenario.settings)) out.push(`| ${t(key)} | ${t(JSON.stringify(s.value))} | ${t(String(s.source))} |`);
+    for (const target of env.targets) for (const [key, o] of Object.entries(target.options)) out.push(`| ${t(key)} | ${t(String(o.value))} | ${t(String(o.source))} |`);
     out.push('', '</details>', '');
   }
   out.push(

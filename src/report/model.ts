@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { Setting, TargetConfig } from '../config/resolve.js';
 import type { TargetOption } from '../config/keys.js';
 import { describeSource } from '../config/errors.js';
+import { redactSecrets } from '../config/redact.js';
 import type { RunResult } from '../measure/run.js';
 import type { OpStats } from '../measure/histogram.js';
 import type { CaseResult, StopReason, TargetCaseResult } from '../measure/runner.js';
@@ -206,9 +207,15 @@ const pairCount = (a: readonly (number | null)[], b: readonly (number | null)[])
 const withoutOutliers = (rounds: readonly (number | null)[], fence: number): (number | null)[] => rounds.map((x) => (x !== null && x > fence ? null : x));
 const finite = (x: number | undefined): number | null => (x === undefined || !Number.isFinite(x) ? null : x);
 
+/** Settings of free text, which may quote a password (`FAULT_COMMAND: redis-cli -a …`): masked as they enter the results. */
+const FREE_TEXT_SETTINGS: ReadonlySet<string> = new Set(['DESCRIPTION', 'FAULT_COMMAND']);
+
 function settingsRecord(settings: ReadonlyMap<string, Setting>): Record<string, SettingRecord> {
   const out: Record<string, SettingRecord> = {};
-  for (const [key, setting] of settings) out[key] = { value: setting.value, source: describeSource(setting.source) };
+  for (const [key, setting] of settings) {
+    const value = FREE_TEXT_SETTINGS.has(key) && typeof setting.value === 'string' ? redactSecrets(setting.value) : setting.value;
+    out[key] = { value, source: describeSource(setting.source) };
+  }
   return out;
 }
 
@@ -257,7 +264,7 @@ export function buildDocument(run: RunResult, explicitBaseline: string | undefin
         const percent = interval !== undefined ? 100 * interval.ratio
           : s !== undefined && base?.summary !== undefined ? 100 * (s.mean / base.summary.mean) : undefined;
         results.push({
-          scenario: { name: scenario.name, file: scenario.file ?? null, description: scenario.description, params: { ...c.params } },
+          scenario: { name: scenario.name, file: scenario.file ?? null, description: redactSecrets(scenario.description), params: { ...c.params } },
           target: {
             name: t.name,
             mode: connected?.info.mode ?? 'unknown',
@@ -353,7 +360,7 @@ export function buildDocument(run: RunResult, explicitBaseline: string | undefin
     scenarios: run.scenarios.map(({ scenario }) => ({
       name: scenario.name,
       file: scenario.file ?? null,
-      description: scenario.description,
+      description: redactSecrets(scenario.description),
       settings: settingsRecord(scenario.settings),
     })),
     results,

@@ -3,6 +3,7 @@ import { compactColumns } from './console.js';
 import { loadParams } from './load.js';
 import { entryFailures, groupEntries, type ResultsDocument } from './model.js';
 import { describeParams, renderTable } from './table.js';
+import { mdCode, mdInline, mdText } from './escape.js';
 
 export interface StepSummaryOptions {
   /** The charts written with the report (their files are listed, linked where a URL is known). */
@@ -21,22 +22,22 @@ export interface StepSummaryOptions {
  * so the charts are listed by name and linked to the run's artifacts page.
  */
 export function renderStepSummary(doc: ResultsDocument, options: StepSummaryOptions): string {
-  const out: string[] = [`## cachebench ${doc.runId}${doc.aborted ? ' (aborted: partial results)' : ''}`, ''];
+  const out: string[] = [`## cachebench ${mdInline(doc.runId)}${doc.aborted ? ' (aborted: partial results)' : ''}`, ''];
   for (const group of groupEntries(doc)) {
     const load = group.entries.some((e) => e.load != null);
-    out.push(`**${group.scenario.name}** ${describeParams(load ? loadParams(group.scenario.params) : group.scenario.params)}`, '');
-    out.push(renderTable(group.entries, compactColumns(group.entries)), '');
+    out.push(`**${mdInline(group.scenario.name)}** ${mdInline(describeParams(load ? loadParams(group.scenario.params) : group.scenario.params))}`, '');
+    out.push(renderTable(group.entries, compactColumns(group.entries), true), '');
     // A merge's total and its inputs share a name: a failure is said once.
     const failures = [...new Set(group.entries.flatMap((e) => entryFailures(e)))];
-    for (const f of failures) out.push(`- **${f}**`);
+    for (const f of failures) out.push(`- **${mdText(f)}**`);
     if (failures.length > 0) out.push('');
   }
   if (options.gate !== undefined) out.push('### Regression gate', '', options.gate.trimEnd(), '');
-  const where = options.artifactsUrl === null ? `\`${options.reportDir}\`` : `\`${options.reportDir}\` ([the run's artifacts](${options.artifactsUrl}), when uploaded)`;
+  const where = options.artifactsUrl === null ? mdCode(options.reportDir) : `${mdCode(options.reportDir)} ([the run's artifacts](${options.artifactsUrl}), when uploaded)`;
   out.push(`Full report: \`report.html\` (self-contained, charts inline) and \`report.md\` in ${where}.`);
   if (options.charts.length > 0) {
     out.push('', '<details><summary>Charts</summary>', '');
-    for (const c of options.charts) out.push(`- ${c.title}: ${options.artifactsUrl === null ? `\`${c.file}\`` : `[\`${c.file}\`](${options.artifactsUrl})`}`);
+    for (const c of options.charts) out.push(`- ${mdText(c.title)}: ${options.artifactsUrl === null ? mdCode(c.file) : `[${mdCode(c.file)}](${options.artifactsUrl})`}`);
     out.push('', '</details>');
   }
   out.push('');

@@ -1,14 +1,17 @@
 import { COLUMNS, chooseTimeUnit, formatCell, type Column } from './columns.js';
 import type { ResultEntry } from './model.js';
+import { mdInline } from './escape.js';
 
 /**
  * A BenchmarkDotNet-style table (pipe-separated, padded, numbers right-aligned):
- * readable on a console and valid markdown.
+ * readable on a console and valid markdown. `markdown`: every cell is made inert (names and values may come from a
+ * results file), for report.md and the step summary.
  */
-export function renderTable(entries: readonly ResultEntry[], all: readonly Column[] = COLUMNS): string {
+export function renderTable(entries: readonly ResultEntry[], all: readonly Column[] = COLUMNS, markdown = false): string {
   const columns = all.filter((c) => c.inTable && (c.showIf === undefined || entries.some(c.showIf)));
   const unit = chooseTimeUnit(entries);
-  const rows = entries.map((e) => columns.map((c) => formatCell(c, e, unit) + (c.id === 'target' && e.state !== 'completed' ? ` (${e.state})` : '')));
+  const cell = markdown ? mdInline : (text: string): string => text;
+  const rows = entries.map((e) => columns.map((c) => cell(formatCell(c, e, unit) + (c.id === 'target' && e.state !== 'completed' ? ` (${e.state})` : ''))));
   const widths = columns.map((c, i) => Math.max(c.header.length, ...rows.map((r) => (r[i] ?? '').length)));
   const right = columns.map((c) => c.kind !== 'text');
   const line = (cells: readonly string[]): string =>

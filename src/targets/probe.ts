@@ -74,8 +74,13 @@ export function dropCredentials(error: unknown): void {
  * registered first: configuration does so too, but a driver may be used without it (API, tests).
  */
 export function redactFor(text: string, config: TargetConfig): string {
-  for (const secret of [config.password, ...config.servers.map((s) => s.password)]) registerSecret(secret);
+  registerTargetSecrets(config);
   return redactSecrets(text);
+}
+
+/** Registers a target's passwords with the redactor (a load worker's process, which never read the configuration, too). */
+export function registerTargetSecrets(config: TargetConfig): void {
+  for (const secret of [config.password, ...config.servers.map((s) => s.password)]) registerSecret(secret);
 }
 
 /** Codes and messages after which it is worth asking whether the server speaks the other protocol. */

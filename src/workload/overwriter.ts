@@ -1,4 +1,5 @@
 import type { CacheClient } from '../targets/client.js';
+import { redactedMessage } from '../config/redact.js';
 
 /**
  * Versioned values, for measuring staleness (`OVERWRITE_RATE` > 0).
@@ -204,7 +205,7 @@ export class Overwriter {
       (error: unknown) => {
         this.#failed++;
         this.#failedKeys.add(key.key);
-        this.#lastError = error instanceof Error ? error.message : String(error);
+        this.#lastError = redactedMessage(error);
       },
     ).finally(() => {
       this.#inFlight = undefined;

@@ -1,3 +1,5 @@
+import { redactedMessage } from '../config/redact.js';
+
 /** Counters of one target over a whole parameter combination: ops, failures, verification. */
 export class Tally {
   sets = 0;
@@ -28,11 +30,11 @@ export class Tally {
     this.staleAge?.(ageNs);
   }
 
-  /** Records a failed op and its message. */
+  /** Records a failed op and its message (credentials masked: it goes into the results). */
   fail(op: 'set' | 'get', error: unknown): string {
     if (op === 'set') this.setErrors++;
     else this.getErrors++;
-    const message = `${op.toUpperCase()}: ${error instanceof Error ? error.message : String(error)}`;
+    const message = `${op.toUpperCase()}: ${redactedMessage(error)}`;
     const seen = this.errorMessages.get(message);
     if (seen !== undefined) this.errorMessages.set(message, seen + 1);
     else if (this.errorMessages.size < Tally.MAX_MESSAGES) this.errorMessages.set(message, 1);

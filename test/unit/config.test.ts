@@ -6,7 +6,11 @@ import { ConfigError } from '../../src/config/errors.js';
 import { parseEnvVarsItems, resolveConfig, type ConfigInput } from '../../src/config/resolve.js';
 import { parseServers } from '../../src/config/servers.js';
 import { bindLocalServers } from '../../src/config/resolve.js';
-import { clearSecrets, redactSecrets } from '../../src/config/redact.js';
+import { clearSecrets, redactSecrets, registerSecret } from '../../src/config/redact.js';
+import { NO_FAULT } from '../../src/config/resolve.js';
+import { commandInjector } from '../../src/faults/nemesis.js';
+import { erroredTarget } from '../../src/measure/runner.js';
+import { Tally } from '../../src/workload/tally.js';
 import { input, rejects } from '../helpers/config.js';
 import { tempDir } from '../helpers/servers.js';
 
@@ -225,6 +229,23 @@ describe('one redaction for every output path', () => {
       if (c.secret.length >= 4 && !c.name.includes('colon')) assert.equal(redactSecrets(`auth failed for ${c.secret}`), 'auth failed for ***');
     });
   }
+  it('masks outside text where it enters a result: op errors, a dropped target, FAULT_COMMAND and its output', async () => {
+    clearSecrets();
+    registerSecret('hunter2-g');
+    const tally = new Tally();
+    assert.equal(tally.fail('get', new Error('ERR no such key hunter2-g')), 'GET: ERR no such key ***');
+    assert.deepEqual([...tally.errorMessages.keys()], ['GET: ERR no such key ***']);
+    assert.equal(erroredTarget('A', 'could not connect: redis://u:hunter2-g@h:1').error, 'could not connect: redis://u:***@h:1');
+    const injector = commandInjector({ ...NO_FAULT, kind: 'command', command: 'echo token hunter2-g; echo redis://u:x-y@h:1 >&2' });
+    await injector.inject(() => undefined);
+    // Its outcome is known once it exited (bounded wait), then nothing is left to stop.
+    for (let i = 0; i < 250 && injector.command?.() === null; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    await injector.dispose?.();
+    const outcome = injector.command?.();
+    assert.equal(outcome?.command, 'echo token ***; echo redis://u:***@h:1 >&2');
+    assert.deepEqual([...(outcome?.lastLines ?? [])].sort(), ['redis://u:***@h:1', 'token ***']);
+    clearSecrets();
+  });
   it('keeps the user name and the host, and leaves text without credentials alone', () => {
     assert.equal(redactSecrets('redis://bench:s3cr/et@10.0.0.1:6379,rediss://:x@y@h:1'), 'redis://bench:***@10.0.0.1:6379,rediss://***@h:1');
     assert.equal(redactSecrets('{"A_PASSWORD": {"value": "(hidden)"}} 127.0.0.1:6379 redis://h:1'), '{"A_PASSWORD": {"value": "(hidden)"}} 127.0.0.1:6379 redis://h:1');

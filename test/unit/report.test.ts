@@ -7,6 +7,10 @@ import { COLUMNS, CSV_COLUMNS, buildDocument, renderConsole, renderCsv, renderMa
 import { conclusion, formatPercent, setupNotes } from '../../src/report/model.js';
 import { formatShare } from '../../src/report/columns.js';
 import { summarize } from '../../src/stats/index.js';
+import { marked } from 'marked';
+import { inertCell } from '../../src/report/csv.js';
+import { mdCode, mdText } from '../../src/report/escape.js';
+import { renderHtml, renderStepSummary, type ResultsDocument } from '../../src/report/index.js';
 import type { CacheClient, ConnectedTarget } from '../../src/targets/index.js';
 
 const plan = resolveConfig({ scenarioFiles: [], env: { A_SERVERS: '127.0.0.1:1', A_PASSWORD: 'pw-secret', B_SERVERS: 'redis://u:topsecret@127.0.0.1:2', C_SERVERS: '127.0.0.1:3' }, envVars: [], flags: {} });
@@ -241,5 +245,77 @@ describe('client set-up, cache and staleness columns', () => {
     assert.equal(csv[2]?.[COLUMNS.findIndex((c) => c.id === 'stale_reads')], '', 'no staleness measured for B: empty, not 0');
     assert.deepEqual(doc.results[0]?.cache, cache);
     assert.equal(doc.environment.targets.find((t) => t.name === 'A')?.cacheEntries, 10_000);
+  });
+});
+
+describe('untrusted text is inert in report.md, report.html, the step summary and results.csv', () => {
+  const hostile = [
+    '[link](http://evil.example)', '<script>alert(1)</script>', '<img src=x onerror=alert(1)>', '# Heading', '| a | b |',
+    'see https://evil.example and www.evil.example', 'a ``` backtick `run', '- item', '1. item', '=HYPERLINK("http://x")', '> quote',
+  ].join(' \n');
+  const plain = 'plain words';
+  /** The run's document with every name, description and message replaced by `text`. */
+  function docWith(text: string): ResultsDocument {
+    const doc = buildDocument(run, undefined);
+    const name = (i: number): string => `${text} ${i}`;
+    return {
+      ...doc,
+      environment: { ...doc.environment, targets: doc.environment.targets.map((t, i) => ({ ...t, name: name(i), serverVersion: text, warnings: [text] })) },
+      scenarios: doc.scenarios.map((s) => ({ ...s, name: text, file: `${text}.yaml`, description: text })),
+      results: doc.results.map((e, i) => ({
+        ...e, scenario: { ...e.scenario, name: text, file: `${text}.yaml`, description: text }, target: { ...e.target, name: name(i) },
+        error: e.error === null ? null : text, errors: { [`GET: ${text}`]: 2 }, state: i === 2 ? 'errored' : e.state,
+      })),
+    };
+  }
+  /** How many tokens of each kind markdown makes of a text, nested ones included. */
+  function kinds(markdown: string): Record<string, number> {
+    const counts: Record<string, number> = {};
+    marked.walkTokens(marked.lexer(markdown), (token) => {
+      const kind = token.type === 'html' ? `html ${token.raw.trim()}` : token.type;
+      if (!['text', 'escape', 'space', 'paragraph', 'codespan', 'br', 'strong'].includes(token.type)) counts[kind] = (counts[kind] ?? 0) + 1;
+    });
+    return counts;
+  }
+  const bad = docWith(hostile);
+  const good = docWith(plain);
+  it('report.md: names, descriptions, file names and messages make no link, heading, list, table or HTML of their own', () => {
+    const md = renderMarkdown(bad);
+    assert.deepEqual(kinds(md), kinds(renderMarkdown(good)));
+    // Still shown, as text.
+    const html = renderHtml(md, new Map(), 't');
+    assert.match(html, /\[link\]\(http:\/\/evil\.example\)/);
+    assert.match(html, /&lt;script&gt;alert\(1\)&lt;\/script&gt;/);
+    assert.ok(!/<script|<img|<a /i.test(html), 'live HTML in report.html');
+  });
+  it('the step summary and the console-free tables are inert too', () => {
+    const summary = (d: ResultsDocument): string => renderStepSummary(d, { charts: [], reportDir: 'results/r', artifactsUrl: null });
+    assert.deepEqual(kinds(summary(bad)), kinds(summary(good)));
+    assert.ok(!/<script|<img|<a /i.test(renderHtml(summary(bad), new Map(), 't')));
+  });
+  it('a backtick run or a line break cannot leave a code span or a code block', () => {
+    assert.deepEqual(marked.lexer(`x ${mdCode('a `` b')} y`).flatMap((t) => ('tokens' in t ? t.tokens ?? [] : [])).map((t) => t.type), ['text', 'codespan', 'text']);
+    assert.equal(marked.lexer(mdCode('a\n# b')).length, 1);
+    assert.deepEqual(marked.lexer(mdText('x\n\n# y\n- z')).map((t) => t.type), ['paragraph']);
+  });
+  it('bare URLs and e-mail addresses are no links, in marked as on GitHub (a word joiner breaks them)', () => {
+    const html = marked.parse(mdText('https://evil.example www.evil.example me@evil.example')) as string;
+    assert.ok(!html.includes('<a '), html);
+    assert.match(mdText('https://x'), /https:\u2060\/\/x/);
+  });
+  it('results.csv: a text cell that would start a formula starts with \', numbers stay numbers', () => {
+    const doc = buildDocument(run, undefined);
+    const evil: ResultsDocument = { ...doc, results: doc.results.map((e) => ({ ...e, scenario: { ...e.scenario, name: '=HYPERLINK("http://x")' }, target: { ...e.target, name: '@SUM(1)' }, stats: { ...e.stats, meanMs: -1.5 } })) };
+    const lines = renderCsv(evil).trim().split('\n').slice(1);
+    const mean = CSV_COLUMNS.findIndex((col) => col.id === 'mean_ms');
+    for (const line of lines) {
+      // csv-stringify quotes the cell with quotes in it: `"'=HYPERLINK(""http://x"")"`.
+      assert.ok(line.startsWith('"\'=HYPERLINK(""http://x"")",'), line);
+      assert.ok(line.includes(",'@SUM(1),"), line);
+      assert.equal(line.split(',')[mean], '-1.5');
+    }
+    for (const cell of ['+1', '-x', '\tx', '\rx', ' =1']) assert.equal(inertCell(cell), `'${cell}`);
+    assert.equal(inertCell(-2), -2);
+    assert.equal(inertCell('REDIS'), 'REDIS');
   });
 });
