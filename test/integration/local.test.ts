@@ -232,7 +232,7 @@ describe('local REDIS_CLUSTER', () => {
         assert.equal(await adminCommand(port, 'CONFIG', 'GET', 'cluster-node-timeout'), 'cluster-node-timeout,3000');
       }
     } finally {
-      await runCli(['down'], { cwd });
+      await runCli(['down'], { cwd, env: { TMPDIR: tmp } });
     }
     assertNothingLeft(tmp);
   });
