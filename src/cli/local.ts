@@ -1,6 +1,6 @@
 import { ConfigError } from '../config/errors.js';
 import { resolve } from 'node:path';
-import { TOPOLOGY_DESCRIPTIONS, isOurProcess, readState, reapLeftovers, startLocal, stopState, writeState, STATE_FILE } from '../local/index.js';
+import { TOPOLOGY_DESCRIPTIONS, isOurProcess, planStop, readState, reapLeftovers, startLocal, stopState, writeState, STATE_FILE } from '../local/index.js';
 import { EXIT } from './exit.js';
 import { checkNodeTimeout, parseTopologies } from './run.js';
 
@@ -26,6 +26,8 @@ export async function upCommand(names: readonly string[], nodeTimeoutMs: number)
 /**
  * `cachebench down`: stop exactly the PIDs `up` recorded, then the leftovers of dead cachebench
  * processes (deployment folders in the temporary directory whose owner is gone; see reapLeftovers).
+ * A state file that does not prove to be what `up` wrote here (see planStop) is refused before
+ * anything is signalled or deleted: exit 2.
  */
 export async function downCommand(): Promise<number> {
   const cwd = process.cwd();
@@ -33,7 +35,7 @@ export async function downCommand(): Promise<number> {
   if (state === undefined) {
     process.stderr.write(`cachebench: nothing is up (no ${STATE_FILE})\n`);
   } else {
-    const stopped = await stopState(cwd, state);
+    const stopped = await stopState(cwd, planStop(cwd, state));
     process.stderr.write(`cachebench: stopped ${stopped} processes of ${state.topologies.map((t) => t.name).join(', ')}\n`);
   }
   const leftovers = await reapLeftovers();

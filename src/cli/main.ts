@@ -77,7 +77,8 @@ async function main(argv: readonly string[]): Promise<number> {
             .option('max-window', { type: 'string', describe: 'fault-run gate: exit 1 if a target\'s failure window was longer than this many seconds (or never closed)' })
             .option('export', { type: 'string', array: true, describe: 'also write gab (github-action-benchmark) or bmf (Bencher) JSON: --export gab[=FILE]' })
             .option('shard', { type: 'string', describe: 'this process is shard i of N running the throughput scenarios together (RATE and KEYSPACE are split; start them with one START_AT, then `cachebench merge`): --shard 0/3' })
-            .option('require-rate', { type: 'boolean', default: false, describe: 'throughput runs: exit 1 when a target did not achieve 99% of RATE' }),
+            .option('require-rate', { type: 'boolean', default: false, describe: 'throughput runs: exit 1 when a target did not achieve 99% of RATE' })
+            .option('allow-commands', { type: 'boolean', default: false, describe: 'run a FAULT_COMMAND that comes from a scenario file (a scenario file is code: read it first); the env var CACHEBENCH_ALLOW_COMMANDS=1 does the same' }),
         )
           .example('$0 run scenarios/seed-read-heavy.yaml --local', 'the seed experiment against local Redis Cluster, twemproxy and Redis')
           .example('REDIS_SERVERS=10.0.0.1:6379 $0 run --read-ratio 10 --payload-bytes 1000', 'one remote target, scenario keys as flags')

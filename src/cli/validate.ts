@@ -31,6 +31,7 @@ export interface RunArgs {
   'cpu-layout'?: string;
   shard?: string;
   'require-rate'?: boolean;
+  'allow-commands'?: boolean;
   '--'?: string[];
   [key: string]: unknown;
 }
@@ -241,6 +242,26 @@ function prepareOutputs(out: string, exportItems: readonly string[], runId: stri
   }
 }
 
+/** The env var that, set to 1 (or true, yes), allows a FAULT_COMMAND from a scenario file, as --allow-commands does. */
+export const ALLOW_COMMANDS_ENV = 'CACHEBENCH_ALLOW_COMMANDS';
+
+/**
+ * A FAULT_COMMAND from a scenario file runs a shell command the file chose (a file may come from a pull request or a
+ * download): only when the user allows it with --allow-commands or CACHEBENCH_ALLOW_COMMANDS=1. From the environment,
+ * --envVars or a flag the user typed it, so it runs.
+ */
+function checkCommandsAllowed(plan: RunPlan, args: RunArgs, env: Readonly<Record<string, string | undefined>>): void {
+  if (args['allow-commands'] === true || ['1', 'true', 'yes'].includes((env[ALLOW_COMMANDS_ENV] ?? '').toLowerCase())) return;
+  for (const scenario of plan.scenarios) {
+    const setting = scenario.settings.get('FAULT_COMMAND');
+    if (setting === undefined || setting.source.kind !== 'scenario' || String(setting.value).trim() === '') continue;
+    const command = String(setting.value);
+    const shown = command.length > 200 ? `${command.slice(0, 200)}…` : command;
+    throw new ConfigError(`FAULT_COMMAND ${JSON.stringify(shown)} (from scenario file ${setting.source.file}) is a shell command, and a scenario file's commands run only when you allow them: ` +
+      `a scenario file is code. Fix: read the file and, if you trust the command, run again with --allow-commands (or ${ALLOW_COMMANDS_ENV}=1); or give FAULT_COMMAND yourself as an env var, --envVars item or --fault-command`);
+  }
+}
+
 /** Scenario keys given as flags, by key name. */
 function scenarioFlags(args: RunArgs): Record<string, string | undefined> {
   const flags: Record<string, string | undefined> = {};
@@ -304,6 +325,7 @@ export function validateRun(args: RunArgs, env: Readonly<Record<string, string |
     strictEnv: isCi(env),
     ...(args.baseline !== undefined ? { baseline: args.baseline } : {}),
   });
+  checkCommandsAllowed(plan, args, env);
   if (plan.targets.length === 0) {
     const why = noLocal ? '--no-local is set' : isCi(env) ? 'CI=true is set (a CI job must measure the servers it names, not local ones)' : 'nothing is configured';
     const seen = plan.warnings.join('; ');

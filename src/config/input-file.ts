@@ -6,11 +6,13 @@ import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 
  * before a byte is read, so no input can block or exhaust the process.
  */
 
-/** Why an input file cannot be used; `reason` is the words for a message ("it is a FIFO …", "ENOENT"). */
+/** Why an input file cannot be used; `reason` is the words for a message ("it is a FIFO …", "ENOENT"); `code` the errno, if any. */
 export class InputFileError extends Error {
   override readonly name = 'InputFileError';
-  constructor(readonly reason: string, options?: { cause?: unknown }) {
+  readonly code: string | undefined;
+  constructor(readonly reason: string, options?: { cause?: unknown; code?: string }) {
     super(reason, options);
+    this.code = options?.code;
   }
 }
 
@@ -37,14 +39,17 @@ const CHUNK = 1 << 16;
  * The bytes of `file`, a regular file of at most `maxBytes`. Opened without blocking (a FIFO with no writer would
  * otherwise hang the open), then the open file itself is checked (fstat: no race between a check and the read), and
  * reading stops past `maxBytes` even when the size said less (a file that grows, or one of /proc). Symbolic links are
- * followed: what they point at must be a regular file too. Throws InputFileError.
+ * followed (what they point at must be a regular file too) unless `followLinks` is false: files cachebench wrote itself
+ * (local state, ownership files) are never read through a link. Throws InputFileError.
  */
-export function readInputFile(file: string, maxBytes: number): Buffer {
+export function readInputFile(file: string, maxBytes: number, { followLinks = true }: { followLinks?: boolean } = {}): Buffer {
   let fd: number;
   try {
-    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK | (followLinks ? 0 : constants.O_NOFOLLOW));
   } catch (error: unknown) {
-    throw new InputFileError((error as NodeJS.ErrnoException).code ?? String(error), { cause: error });
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ELOOP' && !followLinks) throw new InputFileError('it is a symbolic link, not a regular file', { cause: error, code });
+    throw new InputFileError(code ?? String(error), { cause: error, code });
   }
   try {
     const stat = fstatSync(fd);
@@ -59,7 +64,8 @@ export function readInputFile(file: string, maxBytes: number): Buffer {
       try {
         n = readSync(fd, chunk, 0, CHUNK, null);
       } catch (error: unknown) {
-        throw new InputFileError((error as NodeJS.ErrnoException).code ?? String(error), { cause: error });
+        const code = (error as NodeJS.ErrnoException).code;
+        throw new InputFileError(code ?? String(error), { cause: error, code });
       }
       if (n === 0) break;
       total += n;

@@ -58,7 +58,7 @@ export const KEY_SPECS: readonly KeySpec[] = [
   { name: 'DURATION', type: 'number', min: 1, max: 6 * 3600, default: 20, sweepable: false,
     description: 'length in seconds of a fault run or a throughput run per target (time-based, not round-based; at most 6 h: a fault run\'s timeline keeps 100 ms buckets; a throughput run measures whole seconds)' },
   { name: 'FAULT_COMMAND', type: 'string', default: '', sweepable: false,
-    description: 'FAULT=command: the shell command that makes the fault (e.g. kubectl delete pod cache-0); its exit status and last output lines are recorded' },
+    description: 'FAULT=command: the shell command that makes the fault (e.g. kubectl delete pod cache-0); its exit status and last 10 output lines are recorded, and its process group is killed when the run ends. From a scenario file it runs only with --allow-commands or CACHEBENCH_ALLOW_COMMANDS=1' },
   { name: 'MODE', type: 'string', default: 'latency', sweepable: false, choices: RUN_MODES,
     description: 'latency: the seed loop, one op at a time, in interleaved rounds (BenchmarkDotNet statistics of iteration times); throughput: CLIENTS virtual clients on CONNECTIONS connections per worker, for DURATION seconds per target in turn (ops/s statistics over 1-second intervals, latency histograms, per-second series)' },
   { name: 'CLIENTS', type: 'int', min: 1, max: 100_000, default: 50, sweepable: false,

@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
 import type { FaultPlan } from '../config/resolve.js';
 import { redactSecrets } from '../config/redact.js';
+import { requireBinary } from '../local/binaries.js';
+import { KEEP_LINES, MAX_LINE_CHARS, SUPERVISOR_PATH, type FromSupervisor, type ToSupervisor } from './supervisor.js';
 
 /** One thing the nemesis did, at a time on the fault history's clock (ms after the measurement started). */
 export interface FaultEvent {
@@ -26,7 +28,7 @@ export interface CommandOutcome {
   readonly exitCode: number | null;
   readonly signal: string | null;
   readonly durationMs: number;
-  /** Its last lines of output (stdout and stderr together), credentials masked (as in `command`). */
+  /** Its last lines of output (stdout and stderr together; at most KEEP_LINES of MAX_LINE_CHARS), credentials masked (as in `command`). */
   readonly lastLines: readonly string[];
 }
 
@@ -54,78 +56,92 @@ export interface FaultInjector {
   dispose?(): Promise<void>;
 }
 
-/** How long output is still read after a fault command exited. */
-const OUTPUT_GRACE_MS = 100;
-/** Lines of a fault command's output kept. */
-const KEEP_LINES = 10;
+/** How long cachebench waits for the supervisor to start the command or to stop it. */
+const SUPERVISOR_WAIT_MS = 10_000;
+
+/** setpriv, if installed: gives the supervisor a parent-death signal (besides its IPC channel closing). */
+function findSetpriv(): string | undefined {
+  try {
+    return requireBinary('setpriv');
+  } catch (error: unknown) {
+    void error; // without it the supervisor still notices cachebench's death by its IPC channel closing
+    return undefined;
+  }
+}
 
 /**
- * FAULT=command: runs FAULT_COMMAND with `sh -c` in its own process group. The run does not wait for it: its exit
- * status and last output lines are recorded when it exits; at the end of the run its process group is killed (the
- * command if still running, and what it left in the background). A failing command is reported, not fatal.
+ * FAULT=command: runs FAULT_COMMAND with `sh -c` in its own process group, under a supervisor process (supervisor.ts)
+ * started when the injector is made, so the command starts without delay at FAULT_AT. The run does not wait for the
+ * command: its exit status and last output lines (a bounded tail, kept by the supervisor) are recorded when it exits;
+ * at the end of the run, or when cachebench dies in any way, its process group is killed (the command if still
+ * running, and what it left in the background). A failing command is reported, not fatal.
  */
 export function commandInjector(plan: FaultPlan): FaultInjector {
   let outcome: CommandOutcome | null = null;
-  let kill: (() => void) | undefined;
-  let finished: Promise<void> = Promise.resolve();
+  const setpriv = findSetpriv();
+  const [file, args] = setpriv !== undefined ? [setpriv, ['--pdeathsig', 'SIGTERM', '--', process.execPath, SUPERVISOR_PATH]] : [process.execPath, [SUPERVISOR_PATH]];
+  const supervisor = spawn(file, args, { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  // Neither the supervisor nor its channel keeps cachebench alive; when cachebench exits, the channel closes and the
+  // supervisor kills the command's group.
+  supervisor.unref();
+  supervisor.channel?.unref();
+  const gone = new Promise<void>((resolve) => {
+    supervisor.once('exit', () => resolve());
+    supervisor.once('error', () => resolve());
+  });
+  let log: ((what: string, ok: boolean) => void) | undefined;
+  let injected = false;
+  // Outside text is masked where it enters the results (config/redact.ts): the command and every line of its output.
+  const record = (result: CommandOutcome, what: string): void => {
+    if (outcome !== null) return;
+    outcome = { ...result, command: redactSecrets(result.command), lastLines: result.lastLines.map(redactSecrets) };
+    log?.(`FAULT_COMMAND ${what}`, result.exitCode === 0);
+  };
+  const finished = new Promise<void>((resolve) => {
+    supervisor.on('message', (message: FromSupervisor) => {
+      if (message.type !== 'exit') return;
+      const base = { command: plan.command, exitCode: message.exitCode, signal: message.signal, durationMs: message.durationMs };
+      if (message.error !== undefined) record({ ...base, lastLines: [`could not start: ${message.error}`] }, 'could not start');
+      else record({ ...base, lastLines: message.lines.slice(-KEEP_LINES).map((l) => l.slice(0, MAX_LINE_CHARS + 1)) }, message.signal !== null ? `ended by ${message.signal}` : `exited with status ${String(message.exitCode)}`);
+      resolve();
+    });
+    void gone.then(() => {
+      if (injected) record({ command: plan.command, exitCode: null, signal: null, durationMs: 0, lastLines: ['could not start: its supervisor process ended'] }, 'could not start');
+      resolve();
+    });
+  });
   return {
-    inject(log) {
-      const started = performance.now();
-      const lines: string[] = [];
-      let partial = '';
-      const take = (chunk: Buffer): void => {
-        const text = partial + chunk.toString('utf8');
-        const parts = text.split('\n');
-        partial = parts.pop() ?? '';
-        lines.push(...parts);
-        if (lines.length > KEEP_LINES) lines.splice(0, lines.length - KEEP_LINES);
-      };
-      const child = spawn('sh', ['-c', plan.command], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-      child.stdout.on('data', take);
-      child.stderr.on('data', take);
-      // The command runs in a process group of its own; at the end of the run the whole group is stopped, the command
-      // if it still runs and whatever it left in the background (ESRCH: nothing left).
-      kill = () => {
-        if (child.pid === undefined) return;
-        try {
-          process.kill(-child.pid, 'SIGKILL');
-        } catch (error: unknown) {
-          if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
-        }
-      };
-      finished = new Promise<void>((resolve) => {
-        let endedAt: number | undefined;
-        const done = (code: number | null, signal: NodeJS.Signals | null, error?: Error): void => {
-          if (outcome !== null) return;
-          if (partial !== '') lines.push(partial);
-          partial = '';
-          outcome = {
-            command: redactSecrets(plan.command), exitCode: code, signal, durationMs: Math.round((endedAt ?? performance.now()) - started),
-            lastLines: (error !== undefined ? [`could not start: ${error.message}`] : lines.slice(-KEEP_LINES)).map(redactSecrets),
-          };
-          log(`FAULT_COMMAND ${error !== undefined ? 'could not start' : signal !== null ? `ended by ${signal}` : `exited with status ${String(code)}`}`, code === 0);
+    inject(logEvent) {
+      log = logEvent;
+      injected = true;
+      const started = new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, SUPERVISOR_WAIT_MS);
+        const onMessage = (message: FromSupervisor): void => {
+          if (message.type === 'started') logEvent(`started FAULT_COMMAND (pid ${message.pid})`, true);
+          clearTimeout(timer);
+          supervisor.off('message', onMessage);
           resolve();
         };
-        child.once('error', (error) => done(null, null, error));
-        // 'exit', not 'close': a process the command left in the background may hold its output pipes for ever.
-        // Output still buffered is read for a moment more, then the pipes are let go.
-        child.once('exit', (code, signal) => {
-          endedAt = performance.now();
-          setTimeout(() => {
-            done(code, signal);
-            child.stdout.destroy();
-            child.stderr.destroy();
-          }, OUTPUT_GRACE_MS);
+        supervisor.on('message', onMessage);
+        void gone.then(() => {
+          clearTimeout(timer);
+          resolve();
         });
       });
-      log(`started FAULT_COMMAND (pid ${child.pid ?? '?'})`, child.pid !== undefined);
-      return Promise.resolve();
+      supervisor.send({ type: 'start', command: plan.command } satisfies ToSupervisor, (error) => {
+        if (error !== null) void error; // the supervisor is gone: `gone` records that the command could not start
+      });
+      return started;
     },
     heal: () => Promise.resolve(null),
     command: () => outcome,
     async dispose() {
-      kill?.();
+      if (supervisor.connected) supervisor.send({ type: 'kill' } satisfies ToSupervisor, (error) => void error);
+      // It kills the command's group and exits once the outcome is sent; SIGTERM does the same should it not answer.
+      const timer = setTimeout(() => supervisor.kill('SIGTERM'), SUPERVISOR_WAIT_MS);
+      await gone;
       await finished;
+      clearTimeout(timer);
     },
   };
 }

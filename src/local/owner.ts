@@ -1,9 +1,10 @@
-import { lstatSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { lstatSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, isAbsolute, join } from 'node:path';
+import { readInputFile } from '../config/input-file.js';
 import { LocalSetupError } from './errors.js';
 import type { ManagedProcess, ProcessRecorder } from './process.js';
-import { isAlive, startTimeOf, stopRecorded, type RecordedProcess } from './procfs.js';
+import { isAlive, recordedProcessProblem, startTimeOf, stopRecorded, type RecordedProcess } from './procfs.js';
 
 /** Prefix of every deployment folder in the temporary directory. */
 export const LOCAL_DIR_PREFIX = 'cachebench-local-';
@@ -43,7 +44,9 @@ export class OwnerFile implements ProcessRecorder {
   }
 
   add(p: ManagedProcess): void {
-    this.processes.set(p.pid, { pid: p.pid, name: p.name, ...(p.startTime !== undefined ? { startTime: p.startTime } : {}) });
+    // No start time: it exited before /proc could be read, and an unrecognisable PID is never signalled anyway.
+    if (p.startTime === undefined) return;
+    this.processes.set(p.pid, { pid: p.pid, name: p.name, startTime: p.startTime });
     this.write();
   }
 
@@ -69,29 +72,48 @@ export class OwnerFile implements ProcessRecorder {
   }
 }
 
-/** Reads an ownership file; undefined when missing or not one of ours. */
-export function readOwner(dir: string): OwnerRecord | undefined {
-  let text: string;
-  try {
-    text = readFileSync(join(dir, OWNER_FILE), 'utf8');
-  } catch (error: unknown) {
-    void error; // no ownership file (a folder being created, or an older cachebench): not ours to judge
-    return undefined;
-  }
-  try {
-    const record = JSON.parse(text) as OwnerRecord;
-    return record.version === 1 && Array.isArray(record.processes) && typeof record.owner?.pid === 'number' ? record : undefined;
-  } catch (error: unknown) {
-    void error; // not valid JSON: leave the folder alone
-    return undefined;
-  }
+/** An ownership file is a few KB (one entry per server); anything larger is not one of ours. */
+const MAX_OWNER_BYTES = 256 * 1024;
+/** A state file (`.cachebench/local.json`) is read only up to this size (state.ts's MAX_STATE_BYTES). */
+const MAX_STATE_FILE_BYTES = 256 * 1024;
+
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** The record if every field checks, else undefined. */
+function ownerRecordOf(doc: unknown): OwnerRecord | undefined {
+  if (!isObject(doc) || doc.version !== 1 || (doc.kind !== 'run' && doc.kind !== 'up') || typeof doc.createdAt !== 'string') return undefined;
+  const owner = doc.owner;
+  if (!isObject(owner) || typeof owner.pid !== 'number' || !Number.isInteger(owner.pid) || owner.pid < 1) return undefined;
+  if (owner.startTime !== undefined && (typeof owner.startTime !== 'string' || !/^\d{1,20}$/.test(owner.startTime))) return undefined;
+  if (doc.stateFile !== undefined && (typeof doc.stateFile !== 'string' || !isAbsolute(doc.stateFile) || doc.stateFile.length > 4096)) return undefined;
+  if (!Array.isArray(doc.processes) || doc.processes.length > 1024 || doc.processes.some((p) => recordedProcessProblem(p) !== undefined)) return undefined;
+  return doc as unknown as OwnerRecord;
 }
 
-/** True when an `up` deployment's state file still names `dir` (so `cachebench down` owns it). */
-function recordedAsUp(record: OwnerRecord, dir: string): boolean {
-  if (record.kind !== 'up' || record.stateFile === undefined) return false;
+/**
+ * Reads an ownership file; undefined when missing or not one of ours (not a regular file, larger than 256 KiB, not
+ * JSON, or any field of the wrong shape).
+ */
+export function readOwner(dir: string): OwnerRecord | undefined {
+  let doc: unknown;
   try {
-    const state = JSON.parse(readFileSync(record.stateFile, 'utf8')) as { dir?: unknown };
+    doc = JSON.parse(readInputFile(join(dir, OWNER_FILE), MAX_OWNER_BYTES, { followLinks: false }).toString('utf8'));
+  } catch (error: unknown) {
+    void error; // no ownership file (a folder being created, or an older cachebench), or not one we wrote: not ours to judge
+    return undefined;
+  }
+  return ownerRecordOf(doc);
+}
+
+/**
+ * True when an `up` deployment's state file still names `dir` (so `cachebench down` owns it). The path comes from the
+ * ownership file: only a `.cachebench/local.json` is read, and only if it is a small regular file.
+ */
+function recordedAsUp(record: OwnerRecord, dir: string): boolean {
+  const file = record.stateFile;
+  if (record.kind !== 'up' || file === undefined || basename(file) !== 'local.json' || basename(dirname(file)) !== '.cachebench') return false;
+  try {
+    const state = JSON.parse(readInputFile(file, MAX_STATE_FILE_BYTES, { followLinks: false }).toString('utf8')) as { dir?: unknown };
     return state.dir === dir;
   } catch (error: unknown) {
     // Deleted, unreadable or garbled: a state file still being written (up is alive) was excluded before.

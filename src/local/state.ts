@@ -1,11 +1,18 @@
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { LocalSetupError } from './errors.js';
-import { stopRecorded, type RecordedProcess } from './procfs.js';
-import type { LocalDeployment, TopologyName } from './topologies.js';
+import { lstatSync, mkdirSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, isAbsolute, join, normalize, resolve } from 'node:path';
+import { InputFileError, readInputFile } from '../config/input-file.js';
+import { ConfigError } from '../config/errors.js';
+import { LOCAL_DIR_PREFIX, OWNER_FILE, readOwner } from './owner.js';
+import { checkRecorded, recordedProcessProblem, stopRecorded, type RecordedProcess } from './procfs.js';
+import { TOPOLOGIES, type LocalDeployment, type TopologyName } from './topologies.js';
 
 /** Where `cachebench up` records what it started, relative to the working directory. */
 export const STATE_FILE = join('.cachebench', 'local.json');
+/** A state file is a few KB; anything larger is not one of ours. */
+export const MAX_STATE_BYTES = 256 * 1024;
+/** Processes one topology records at most (REDIS_CLUSTER: 6, plus nodes a scaling run adds). */
+const MAX_PROCESSES = 64;
 
 export interface LocalState {
   readonly version: 1;
@@ -23,7 +30,8 @@ export function writeState(cwd: string, deployment: LocalDeployment): LocalState
     version: 1,
     createdAt: new Date().toISOString(),
     dir: deployment.dir,
-    topologies: deployment.topologies.map((t) => ({ name: t.name, settings: t.settings, processes: t.processes.map((p) => ({ pid: p.pid, name: p.name, ...(p.startTime !== undefined ? { startTime: p.startTime } : {}) })) })),
+    // A process without a start time had exited before it could be read: nothing to stop later.
+    topologies: deployment.topologies.map((t) => ({ name: t.name, settings: t.settings, processes: t.processes.flatMap((p) => (p.startTime !== undefined ? [{ pid: p.pid, name: p.name, startTime: p.startTime }] : [])) })),
   };
   try {
     mkdirSync(join(cwd, '.cachebench'));
@@ -37,24 +45,142 @@ export function writeState(cwd: string, deployment: LocalDeployment): LocalState
   return state;
 }
 
-/** The recorded state, or undefined when nothing is up. */
-export function readState(cwd: string): LocalState | undefined {
-  let text: string;
-  try {
-    text = readFileSync(join(cwd, STATE_FILE), 'utf8');
-  } catch (error: unknown) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new LocalSetupError(`cannot read ${STATE_FILE}: ${String(error)}. Fix: remove ${STATE_FILE} if nothing is up any more`, { cause: error });
-  }
-  const state = JSON.parse(text) as LocalState;
-  if (state.version !== 1 || !Array.isArray(state.topologies)) throw new LocalSetupError(`${STATE_FILE} is not a cachebench state file. Fix: remove it`);
-  return state;
+/** The fix every refusal of a state file names. */
+function fixFor(file: string): string {
+  return `Nothing was stopped or deleted. Fix: if you did not run cachebench up in this folder, delete ${file}; if you did, stop its servers yourself (kill <pid>) and delete it`;
 }
 
-/** Stops every recorded process by PID (TERM, then KILL after 5 s), removes the folder and the state file. */
-export async function stopState(cwd: string, state: LocalState): Promise<number> {
-  const stopped = await stopRecorded(state.topologies.flatMap((t) => t.processes));
-  rmSync(state.dir, { recursive: true, force: true });
+function notOurs(file: string, problem: string): ConfigError {
+  return new ConfigError(`${file} is not a state file of cachebench up: ${problem}. ${fixFor(file)}`);
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+/** Printable ASCII only: values are printed on the terminal (status) and compared as paths. */
+const PRINTABLE = /^[\x20-\x7e]*$/;
+
+/** Checks every field of a parsed state file; throws naming the field. */
+export function parseState(text: string, file: string): LocalState {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (error: unknown) {
+    throw new ConfigError(`${file} is not a state file of cachebench up: not valid JSON (${error instanceof Error ? error.message : String(error)}). ${fixFor(file)}`, { cause: error });
+  }
+  if (!isObject(doc)) throw notOurs(file, 'not a JSON object');
+  if (doc.version !== 1) throw notOurs(file, 'version is not 1');
+  if (typeof doc.createdAt !== 'string' || doc.createdAt.length > 64 || !PRINTABLE.test(doc.createdAt)) throw notOurs(file, 'createdAt is not a time');
+  if (typeof doc.dir !== 'string' || doc.dir.length > 4096 || !PRINTABLE.test(doc.dir)) throw notOurs(file, 'dir is not a path');
+  if (!Array.isArray(doc.topologies) || doc.topologies.length === 0 || doc.topologies.length > TOPOLOGIES.length) {
+    throw notOurs(file, `topologies is not a list of 1 to ${TOPOLOGIES.length}`);
+  }
+  const seen = new Set<string>();
+  for (const [i, t] of doc.topologies.entries()) {
+    const at = `topologies[${i}]`;
+    if (!isObject(t)) throw notOurs(file, `${at} is not an object`);
+    if (typeof t.name !== 'string' || !(TOPOLOGIES as readonly string[]).includes(t.name) || seen.has(t.name)) throw notOurs(file, `${at}.name is not a local topology (or named twice)`);
+    seen.add(t.name);
+    if (!isObject(t.settings) || Object.keys(t.settings).length > 16) throw notOurs(file, `${at}.settings is not an object of at most 16 settings`);
+    for (const [key, value] of Object.entries(t.settings)) {
+      if (!/^[A-Z][A-Z0-9_]{0,63}$/.test(key) || typeof value !== 'string' || value.length > 4096 || !PRINTABLE.test(value)) throw notOurs(file, `${at}.settings.${key.slice(0, 64)} is not a setting`);
+    }
+    if (!Array.isArray(t.processes) || t.processes.length > MAX_PROCESSES) throw notOurs(file, `${at}.processes is not a list of at most ${MAX_PROCESSES}`);
+    for (const [j, p] of t.processes.entries()) {
+      const problem = recordedProcessProblem(p);
+      if (problem !== undefined) throw notOurs(file, `${at}.processes[${j}] ${problem}`);
+    }
+  }
+  return doc as unknown as LocalState;
+}
+
+/**
+ * The recorded state, or undefined when nothing is up. The file is read only if it is a regular file of at most
+ * MAX_STATE_BYTES (not a link, FIFO or device) and used only if every field checks; otherwise a ConfigError (exit 2).
+ */
+export function readState(cwd: string): LocalState | undefined {
+  const file = resolve(cwd, STATE_FILE);
+  let text: string;
+  try {
+    text = readInputFile(file, MAX_STATE_BYTES, { followLinks: false }).toString('utf8');
+  } catch (error: unknown) {
+    if (error instanceof InputFileError && error.code === 'ENOENT') return undefined;
+    throw new ConfigError(`${file} cannot be read (${error instanceof InputFileError ? error.reason : String(error)}). ${fixFor(file)}`, { cause: error });
+  }
+  return parseState(text, file);
+}
+
+/** What `down` may stop and delete: proven to be what `up` started here. */
+export interface StopPlan {
+  /** The deployment folder, or undefined when it is gone already (e.g. the temporary folder was emptied at boot). */
+  readonly folder: string | undefined;
+  /** The recorded processes still running (the others are gone). */
+  readonly processes: readonly RecordedProcess[];
+}
+
+function realOrUndefined(path: string): string | undefined {
+  try {
+    return realpathSync(path);
+  } catch (error: unknown) {
+    void error; // missing: compared as not equal
+    return undefined;
+  }
+}
+
+/** Checks that the state's folder is a deployment folder `up` made for this state file; returns it, or undefined if gone. */
+function checkFolder(cwd: string, state: LocalState, file: string): string | undefined {
+  const dir = state.dir;
+  const root = tmpdir();
+  const where = `its folder ${JSON.stringify(dir)}`;
+  const name = basename(dir);
+  if (!isAbsolute(dir) || normalize(dir) !== dir || !new RegExp(`^${LOCAL_DIR_PREFIX}[A-Za-z0-9]{6}$`).test(name)) {
+    throw notOurs(file, `${where} is not a ${LOCAL_DIR_PREFIX}* folder`);
+  }
+  const parent = realOrUndefined(dirname(dir));
+  if (parent === undefined || parent !== realOrUndefined(root)) {
+    throw new ConfigError(`${file}: ${where} is not in the temporary folder ${root} (TMPDIR). ${fixFor(file)}, or run cachebench down with the TMPDIR that cachebench up ran with`);
+  }
+  let stat;
+  try {
+    stat = lstatSync(dir);
+  } catch (error: unknown) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw notOurs(file, `${where} cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+  }
+  const uid = process.getuid?.();
+  if (!stat.isDirectory()) throw notOurs(file, `${where} is not a folder (a link or a file)`);
+  if (uid !== undefined && stat.uid !== uid) throw notOurs(file, `${where} belongs to another user`);
+  const owner = readOwner(dir);
+  if (owner === undefined) throw notOurs(file, `${where} has no valid ${OWNER_FILE}`);
+  const recorded = owner.stateFile;
+  if (owner.kind !== 'up' || recorded === undefined || (recorded !== file && realOrUndefined(recorded) !== realOrUndefined(file))) {
+    throw notOurs(file, `${where}/${OWNER_FILE} does not name this file as the cachebench up that made it`);
+  }
+  return dir;
+}
+
+/**
+ * Proves that a state file describes what `cachebench up` started from this folder before anything is signalled or
+ * deleted: its folder is a `cachebench-local-*` folder of this user directly in the temporary folder (links and `..`
+ * resolved, the folder itself not a link) whose owner.json names this state file as an `up` deployment; each recorded
+ * process still running is exactly the recorded server (see checkRecorded). Throws a ConfigError (exit 2) otherwise.
+ */
+export function planStop(cwd: string, state: LocalState): StopPlan {
+  const file = resolve(cwd, STATE_FILE);
+  const folder = checkFolder(cwd, state, file);
+  const processes: RecordedProcess[] = [];
+  const foreign: string[] = [];
+  for (const p of state.topologies.flatMap((t) => t.processes)) {
+    const check = checkRecorded(p);
+    if (check.kind === 'ours') processes.push(p);
+    else if (check.kind === 'foreign') foreign.push(check.why);
+  }
+  if (foreign.length > 0) throw notOurs(file, `a recorded process is not the server it names (${foreign.slice(0, 3).join('; ')})`);
+  return { folder, processes };
+}
+
+/** Stops the processes of a checked plan by PID (TERM, then KILL after 5 s), removes the folder and the state file. */
+export async function stopState(cwd: string, plan: StopPlan): Promise<number> {
+  const stopped = await stopRecorded(plan.processes);
+  if (plan.folder !== undefined) rmSync(plan.folder, { recursive: true, force: true });
   rmSync(join(cwd, STATE_FILE), { force: true });
   return stopped;
 }

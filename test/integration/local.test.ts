@@ -179,7 +179,8 @@ describe('up, status, run, down', () => {
       assert.equal(run.code, 0, run.stderr);
       assert.deepEqual(docOf(run.stdout, cwd).results.map((e) => [e.target.name, e.verification.verified === e.verification.reads]), [['MEMCACHED_POOL', true], ['REDIS_SINGLE', true], ['TWEMPROXY', true]]);
     } finally {
-      const down = await runCli(['down'], { cwd });
+      // down deletes only a folder in the temporary folder it runs with: the TMPDIR up ran with.
+      const down = await runCli(['down'], { cwd, env: { TMPDIR: tmp } });
       assert.equal(down.code, 0, down.stderr);
       assert.match(down.stderr, /stopped 8 processes/);
     }
@@ -231,7 +232,7 @@ describe('local REDIS_CLUSTER', () => {
         assert.equal(await adminCommand(port, 'CONFIG', 'GET', 'cluster-node-timeout'), 'cluster-node-timeout,3000');
       }
     } finally {
-      await runCli(['down'], { cwd });
+      await runCli(['down'], { cwd, env: { TMPDIR: tmp } });
     }
     assertNothingLeft(tmp);
   });
@@ -359,10 +360,10 @@ describe('local servers never outlive cachebench', () => {
     const local = new URL('../../src/local/index.js', import.meta.url).href;
     const script = `import { startLocal } from ${JSON.stringify(local)};
       const d = await startLocal(['REDIS_SINGLE', 'TWEMPROXY'], { persist: true });
-      process.stdout.write(JSON.stringify(d.topologies.flatMap((t) => t.processes.map((p) => ({ pid: p.pid, name: p.name })))) + '\\n');
+      process.stdout.write(JSON.stringify(d.topologies.flatMap((t) => t.processes.map((p) => ({ pid: p.pid, name: p.name, startTime: p.startTime })))) + '\\n');
       setInterval(() => undefined, 1000);`;
     const owner = spawn(process.execPath, ['--input-type=module', '-e', script], { env: { PATH: process.env.PATH ?? '', TMPDIR: tmp }, stdio: ['ignore', 'pipe', 'inherit'] });
-    let servers: { pid: number; name: string }[] = [];
+    let servers: { pid: number; name: string; startTime: string }[] = [];
     try {
       const line = await new Promise<string>((resolve, reject) => {
         let out = '';
@@ -372,7 +373,7 @@ describe('local servers never outlive cachebench', () => {
         });
         owner.once('exit', (code) => reject(new Error(`owner exited with ${code} before starting its servers`)));
       });
-      servers = JSON.parse(line) as { pid: number; name: string }[];
+      servers = JSON.parse(line) as { pid: number; name: string; startTime: string }[];
       assert.equal(servers.length, 1 + 4);
       owner.kill('SIGKILL');
       await new Promise((resolve) => owner.once('exit', resolve));
@@ -386,7 +387,7 @@ describe('local servers never outlive cachebench', () => {
       assertNothingLeft(tmp);
     } finally {
       if (owner.exitCode === null && owner.signalCode === null) owner.kill('SIGKILL');
-      for (const p of servers) if (isOurProcess(p.pid, p.name)) signalPid(p.pid, 'SIGKILL');
+      for (const p of servers) if (isOurProcess(p.pid, p.name, p.startTime)) signalPid(p.pid, 'SIGKILL');
     }
   });
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
@@ -88,6 +88,31 @@ describe('fault-run gates', () => {
     const ok = validateRun(args({ 'max-window': '7.5', 'max-lost-writes': '0' }), { FAULT: 'kill-primary' });
     assert.deepEqual(ok.faultLimits, { maxLostWrites: 0, maxWindowMs: 7500 });
     out.remove();
+  });
+});
+
+describe('a FAULT_COMMAND from a scenario file runs only when commands are allowed', () => {
+  const dir = tempDir('cachebench-allowcmd-');
+  const scenario = join(dir.dir, 'from-a-pull-request.yaml');
+  writeFileSync(scenario, 'FAULT: command\nFAULT_COMMAND: "touch pwned"\nFAULT_AT: 1\nDURATION: 4\n');
+  const onlyFault = join(dir.dir, 'fault-only.yaml');
+  writeFileSync(onlyFault, 'FAULT: command\nFAULT_AT: 1\nDURATION: 4\n');
+  const args = (over: Partial<RunArgs>): RunArgs => ({ 'cluster-node-timeout': 5000, alpha: 0.01, out: join(dir.dir, 'results'), quiet: true, local: false, scenarios: [scenario], ...over });
+  const env = { R_SERVERS: '127.0.0.1:6379' };
+  it('without --allow-commands or CACHEBENCH_ALLOW_COMMANDS=1: exit 2 naming the file, the key and the fix', () => {
+    assert.throws(() => validateRun(args({}), env), (error: unknown) => error instanceof ConfigError
+      && error.message.includes(`FAULT_COMMAND "touch pwned" (from scenario file ${scenario})`)
+      && /Fix: .*--allow-commands \(or CACHEBENCH_ALLOW_COMMANDS=1\)/.test(error.message));
+    assert.throws(() => validateRun(args({}), { ...env, CACHEBENCH_ALLOW_COMMANDS: '0' }), ConfigError);
+  });
+  it('allowed by the flag or the env var; a FAULT_COMMAND the user gave runs without either', () => {
+    const command = (run: ReturnType<typeof validateRun>): string | undefined => run.plan.scenarios[0]?.controls.fault.command;
+    assert.equal(command(validateRun(args({ 'allow-commands': true }), env)), 'touch pwned');
+    assert.equal(command(validateRun(args({}), { ...env, CACHEBENCH_ALLOW_COMMANDS: '1' })), 'touch pwned');
+    assert.equal(command(validateRun(args({ scenarios: [onlyFault] }), { ...env, FAULT_COMMAND: 'echo mine' })), 'echo mine');
+    assert.equal(command(validateRun(args({ scenarios: [onlyFault], envVars: ['FAULT_COMMAND:echo typed'] }), env)), 'echo typed');
+    assert.equal(command(validateRun(args({ 'fault-command': 'echo flag' }), env)), 'echo flag', 'a flag overrides the file');
+    dir.remove();
   });
 });
 

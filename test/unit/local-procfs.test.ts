@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { describe, it } from 'node:test';
-import { isAlive, isOurProcess, slotRange, startTimeOf } from '../../src/local/index.js';
+import { checkRecorded, isAlive, isOurProcess, parseProcessName, slotRange, startRedisServer, startTimeOf } from '../../src/local/index.js';
+import { tempDir } from '../helpers/servers.js';
 
 describe('recognising a recorded process before signalling it', () => {
-  it('needs the recorded binary, the whole port number and the start time', async () => {
+  it('a process whose command line merely mentions the binary and port is not ours (its program is another)', async () => {
     // A harmless process whose command line looks like a server of ours.
     const child = spawn('sleep', ['30'], { argv0: 'redis-server 127.0.0.1:12345', stdio: 'ignore' });
     try {
@@ -13,18 +14,43 @@ describe('recognising a recorded process before signalling it', () => {
       const startTime = startTimeOf(pid);
       assert.ok(startTime);
       assert.equal(isAlive(pid, startTime), true);
-      assert.equal(isOurProcess(pid, 'redis-server:12345', startTime), true);
-      assert.equal(isOurProcess(pid, 'redis-server:12345'), true);
-      assert.equal(isOurProcess(pid, 'redis-server:1234', startTime), false, 'a port that is only a prefix');
-      assert.equal(isOurProcess(pid, 'redis-server:2345', startTime), false, 'a port that is only a suffix');
-      assert.equal(isOurProcess(pid, 'nutcracker:12345', startTime), false, 'another binary');
-      assert.equal(isOurProcess(pid, 'redis-server:12345', String(Number(startTime) + 1)), false, 'a reused PID (other start time)');
+      assert.equal(isOurProcess(pid, 'redis-server:12345', startTime), false);
+      const check = checkRecorded({ pid, name: 'redis-server:12345', startTime });
+      assert.equal(check.kind, 'foreign');
+      assert.match(check.kind === 'foreign' ? check.why : '', /runs \S*sleep\S*, not redis-server/);
+      assert.equal(checkRecorded({ pid, name: 'redis-server:12345', startTime: String(Number(startTime) + 1) }).kind, 'gone', 'a reused PID (other start time)');
       assert.equal(isAlive(pid, '1'), false);
     } finally {
       child.kill('SIGKILL');
       await new Promise((resolve) => child.once('exit', resolve));
     }
     assert.equal(isAlive(child.pid as number), false);
+  });
+
+  it('a real redis-server is ours only with its binary, its whole port number and its start time', async () => {
+    const tmp = tempDir();
+    const server = await startRedisServer({ dir: tmp.dir });
+    try {
+      const { pid, startTime } = server.process;
+      assert.ok(startTime);
+      const port = server.port;
+      assert.equal(isOurProcess(pid, `redis-server:${port}`, startTime), true);
+      assert.equal(isOurProcess(pid, `redis-server:${String(port).slice(0, -1)}`, startTime), false, 'a port that is only a prefix');
+      assert.equal(isOurProcess(pid, `redis-server:${String(port).slice(1)}`, startTime), false, 'a port that is only a suffix');
+      assert.equal(checkRecorded({ pid, name: `nutcracker:${port}`, startTime }).kind, 'foreign', 'another binary');
+      assert.equal(checkRecorded({ pid, name: `redis-server:${port}`, startTime: String(Number(startTime) + 1) }).kind, 'gone');
+    } finally {
+      await server.process.stop();
+      tmp.remove();
+    }
+  });
+
+  it('a recorded name is one of our binaries and a port in plain digits, nothing else', () => {
+    assert.deepEqual(parseProcessName('redis-server:6379'), { binary: 'redis-server', port: 6379 });
+    assert.deepEqual(parseProcessName('memcached:11211'), { binary: 'memcached', port: 11211 });
+    for (const name of ['sleep:300', 'redis-server:\\d*', 'redis-server:06379', 'redis-server:65536', 'redis-server:0', 'redis:6379', 'redis-server:6379 ', 'redis-server', 'x redis-server:6379']) {
+      assert.equal(parseProcessName(name), undefined, name);
+    }
   });
 });
 
