@@ -3,6 +3,7 @@ import type { CaseParams, RunControls } from '../config/resolve.js';
 import { PILOT_MAX_BYTES, PILOT_MAX_KEYS } from '../config/limits.js';
 import { redactSecrets } from '../config/redact.js';
 import { summarize, type Summary } from '../stats/index.js';
+import { seededRandom } from './random.js';
 import type { CacheClient, CacheCounters, ConnectedTarget } from '../targets/client.js';
 import {
   Tally, deleteKeys, prepareIteration, runSeedIteration,
@@ -355,6 +356,9 @@ interface CaseContext {
 /** The warm-up, pilot and measured rounds of runCase, and the per-target results. */
 async function measureCase(runs: readonly TargetRun[], params: CaseParams, controls: RunControls, options: RunCaseOptions, context: CaseContext): Promise<CaseResult> {
   const random = options.random ?? Math.random;
+  // Warm-up and pilot rounds shuffle from a stream of their own: how many pilot rounds run depends on timing, and the
+  // measured rounds' orders must be the same for the same --seed whatever the pilot did.
+  const warmupRandom = seededRandom(Math.floor(random() * 2 ** 32) >>> 0);
   const { started, now, provider, shouldStop, outOfTime } = context;
   // Key segments are timed with the same timer tinybench uses (hrtime), in ms.
   const segmentClock = (): number => provider.toMs(provider.fn());
@@ -368,7 +372,7 @@ async function measureCase(runs: readonly TargetRun[], params: CaseParams, contr
   let stopReason: StopReason | undefined;
   const warmupRound = async (): Promise<Map<TargetRun, number>> => {
     const times = new Map<TargetRun, number>();
-    for (const run of shuffle(active(), random)) {
+    for (const run of shuffle(active(), warmupRandom)) {
       const ms = await iterate(run, keyPrefix, params, undefined);
       if (ms !== undefined) {
         times.set(run, ms);

@@ -47,7 +47,7 @@ async function runWith(password: string): Promise<Run> {
   const cli = await runCli(['run', '--out', out.dir, '--min-iterations', '2', '--max-iterations', '2', '--warmup-iterations', '1', '--export', 'gab', '--export', 'bmf'], {
     env: {
       PW_SERVERS: `127.0.0.1:${server.server.port}`, PW_MODE: 'standalone', PW_PASSWORD: password,
-      READ_RATIO: '1', WRITE_COUNT: '2', PAYLOAD_BYTES: '10', DESCRIPTION: `login with ${password} then`, GITHUB_STEP_SUMMARY: summary,
+      READ_RATIO: '1', WRITE_COUNT: '2', PAYLOAD_BYTES: '10', ITERATION_TIME_MS: '10', DESCRIPTION: `login with ${password} then`, GITHUB_STEP_SUMMARY: summary,
     },
   });
   assert.equal(cli.code, 0, `password ${JSON.stringify(password)}: ${cli.stderr}`);
@@ -98,7 +98,8 @@ describe('a password that is also JSON, a number, a field name or a client name'
     assert.deepEqual(reference.doc.environment.targets[0]?.servers, [`127.0.0.1:${server.server.port}`]);
   });
 
-  for (const password of ['true', '2000', 'stats', 'redis', 'null', '"', 'schemaVersion', 'ioredis']) {
+  // A JSON literal, a number, a field name, a substring of the client name (ioredis), a JSON delimiter.
+  for (const password of ['true', '2000', 'stats', 'redis', '"']) {
     it(`password ${JSON.stringify(password)}: results.json parses with every field, report works, the password shows nowhere`, async () => {
       const run = await runWith(password);
       assert.deepEqual([...keyPaths(run.doc)].sort(), [...keyPaths(reference.doc)].sort());

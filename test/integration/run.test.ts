@@ -203,7 +203,7 @@ describe('the seed experiment through the CLI', () => {
 
 describe('reproducible runs', () => {
   it('--seed repeats the target order of every round, and results.json records seed and orders', async () => {
-    const args = ['run', '--out', out.dir, '--quiet', '--seed', '7', '--envVars', 'READ_RATIO:1', 'WRITE_COUNT:2', 'PAYLOAD_BYTES:50', 'MIN_ITERATIONS:12', 'MAX_ITERATIONS:12', 'WARMUP_ITERATIONS:0'];
+    const args = ['run', '--out', out.dir, '--quiet', '--seed', '7', '--envVars', 'READ_RATIO:1', 'WRITE_COUNT:2', 'PAYLOAD_BYTES:50', 'MIN_ITERATIONS:12', 'MAX_ITERATIONS:12', 'WARMUP_ITERATIONS:0', 'ITERATION_TIME_MS:10'];
     const env = { A_SERVERS: single.address, B_SERVERS: single.address, C_SERVERS: single.address };
     const first = await runCli(args, { env });
     const second = await runCli(args, { env });
