@@ -99,7 +99,7 @@ describe('KEYSPACE clean-up', () => {
     let signalled = 0;
     // setsid: the run gets a process group of its own, and Ctrl-C (SIGINT to the group) reaches it and its workers.
     const result = await runCli([process.execPath, CLI_PATH, 'run', '--out', cwd, '--mode', 'throughput', '--workers', '2', '--clients', '4', '--connections', '2',
-      '--duration', '1', '--warmup-seconds', '0', '--keyspace', '400000', '--payload-bytes', '16', '--key-ttl', '600'], {
+      '--duration', '3', '--warmup-seconds', '0', '--keyspace', '400000', '--payload-bytes', '16', '--key-ttl', '600'], {
       command: 'setsid', cwd, env: { REDIS_SERVERS: server.address, CI: 'true' }, timeoutMs: 240_000,
       onStderr: (text, child) => {
         // The first Ctrl-C once the clean-up has started, the second once cachebench said it is stopping.
