@@ -86,27 +86,37 @@ async function startTwemproxy(spawn: Spawn, protocol: 'redis' | 'memcache' = 're
   const backends = protocol === 'redis' ? await startRedisServers(ports.slice(0, 3), spawn) : await startMemcacheds(ports.slice(0, 3), spawn);
   const processes: ManagedProcess[] = backends.map((b) => b.process);
   try {
-    const [port, statsPort] = ports.slice(3);
-    const conf = join(dir, `nutcracker-${port}.yml`);
-    writeFileSync(conf, protocol === 'memcache' ? twemproxyMemcacheConf(port as number, backends) : [
-      'cachebench:',
-      `  listen: 127.0.0.1:${port}`,
-      '  hash: fnv1a_64',
-      '  distribution: ketama',
-      '  redis: true',
-      '  auto_eject_hosts: false',
-      '  timeout: 5000',
-      '  servers:',
-      ...backends.map((b, i) => `    - 127.0.0.1:${b.port}:1 backend${i + 1}`),
-      '',
-    ].join('\n'));
-    const proc = startProcess(`nutcracker:${port}`, binary,
-      ['-c', conf, '-s', String(statsPort), '-a', '127.0.0.1', '-o', join(dir, `nutcracker-${port}.log`), '-p', join(dir, `nutcracker-${port}.pid`)], { ...spawn, cwd: dir });
-    processes.push(proc);
-    const serves = protocol === 'memcache' ? () => memcacheServes(port as number, 'cachebench:probe') : async () => (await adminCommand(port as number, 'PING')) === 'PONG';
-    await waitUntil(`nutcracker on port ${port}`, 10_000, serves,
-      () => (proc.hasExited() ? 'exited (see nutcracker log)' : undefined));
-    return { listen: `127.0.0.1:${port}`, processes, backends };
+    // The proxy's ports are free until it binds them; should one be taken meanwhile, two more pairs are tried.
+    for (let attempt = 1; ; attempt++) {
+      const [port, statsPort] = (attempt === 1 ? ports.slice(3) : await findFreePorts(2)) as [number, number];
+      const conf = join(dir, `nutcracker-${port}.yml`);
+      writeFileSync(conf, protocol === 'memcache' ? twemproxyMemcacheConf(port, backends) : [
+        'cachebench:',
+        `  listen: 127.0.0.1:${port}`,
+        '  hash: fnv1a_64',
+        '  distribution: ketama',
+        '  redis: true',
+        '  auto_eject_hosts: false',
+        '  timeout: 5000',
+        '  servers:',
+        ...backends.map((b, i) => `    - 127.0.0.1:${b.port}:1 backend${i + 1}`),
+        '',
+      ].join('\n'));
+      const proc = startProcess(`nutcracker:${port}`, binary,
+        ['-c', conf, '-s', String(statsPort), '-a', '127.0.0.1', '-o', join(dir, `nutcracker-${port}.log`), '-p', join(dir, `nutcracker-${port}.pid`)], { ...spawn, cwd: dir });
+      processes.push(proc);
+      const serves = protocol === 'memcache' ? () => memcacheServes(port, 'cachebench:probe') : async () => (await adminCommand(port, 'PING')) === 'PONG';
+      try {
+        await waitUntil(`nutcracker on port ${port}`, 10_000, serves,
+          () => (proc.hasExited() ? 'exited (see nutcracker log)' : undefined));
+      } catch (error: unknown) {
+        await proc.stop();
+        processes.pop();
+        if (attempt >= 3) throw error;
+        continue;
+      }
+      return { listen: `127.0.0.1:${port}`, processes, backends };
+    }
   } catch (error: unknown) {
     await Promise.all(processes.map((p) => p.stop()));
     throw error;
