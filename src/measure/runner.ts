@@ -20,7 +20,8 @@ import { minOf } from '../stats/extent.js';
 export const MAX_CONSECUTIVE_FAILURES = 3;
 
 /** Why a case stopped; `duration`: a fault run, which runs each target for DURATION. */
-export type StopReason = 'converged' | 'max-iterations' | 'max-time' | 'aborted' | 'all-errored' | 'duration';
+export const STOP_REASONS = ['converged', 'max-iterations', 'max-time', 'aborted', 'all-errored', 'duration'] as const;
+export type StopReason = (typeof STOP_REASONS)[number];
 
 /** The outcome of one target in one parameter combination; a union keyed on state. */
 export interface TargetCaseResult {

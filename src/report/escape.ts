@@ -11,7 +11,7 @@ const JOIN = '\u2060';
 const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
 
 /**
- * Inline text, one line: white space collapsed, markdown punctuation backslash-escaped, `<`, `>` and `&` as entities,
+ * Inline text, one line: white space collapsed, markdown punctuation (and `$`, GitHub's math) backslash-escaped, `<`, `>` and `&` as entities,
  * `|` escaped (safe in a table cell), bare URLs, e-mail addresses and mentions broken by a word joiner.
  */
 export function mdInline(text: string): string {
@@ -19,12 +19,13 @@ export function mdInline(text: string): string {
     .replace(CONTROL, '\uFFFD')
     .replace(/\s+/g, ' ')
     .trim()
-    .replace(/[\\`*[\]#!|~]/g, (c) => `\\${c}`)
+    .replace(/[\\`*[\]#!|~$]/g, (c) => `\\${c}`)
     // An underscore inside a word (`READ_RATIO`) opens no emphasis and stays as it is.
     .replace(/_/g, (c, i: number, all: string) => (/[A-Za-z0-9]/.test(all[i - 1] ?? '') && /[A-Za-z0-9]/.test(all[i + 1] ?? '') ? c : `\\${c}`))
     .replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
     .replace(/([A-Za-z][A-Za-z0-9+.-]*):(?=\/\/)/g, `$1:${JOIN}`)
-    .replace(/\b(www)\./gi, `$1${JOIN}.`)
+    // Not only at a word start: GFM links `www.` after `_` too (`x_www.evil.example`).
+    .replace(/(www)\./gi, `$1${JOIN}.`)
     .replace(/@/g, `@${JOIN}`);
 }
 

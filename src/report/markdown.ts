@@ -98,7 +98,7 @@ export function renderMarkdown(doc: ResultsDocument, charts: readonly Chart[] = 
       }
       if (group.entries.some((e) => e.fault != null)) {
         const f = first?.fault;
-        out.push(`Fault run: each target in turn runs the seed loop's shape for ${f ? (f.runMs / 1000).toFixed(0) : '?'} s with FAULT=${f?.kind ?? '?'} at ${f ? (f.plannedAtMs / 1000).toFixed(1) : '?'} s; servers are healed before the next target. A failed op is recorded and the loop goes on.`, '');
+        out.push(`Fault run: each target in turn runs the seed loop's shape for ${f ? (f.runMs / 1000).toFixed(0) : '?'} s with FAULT=${t(f?.kind ?? '?')} at ${f ? (f.plannedAtMs / 1000).toFixed(1) : '?'} s; servers are healed before the next target. A failed op is recorded and the loop goes on.`, '');
         out.push('#### Under failure', '', renderTable(group.entries, FAULT_COLUMNS, true), '');
         out.push(...faultDetails(group.entries, true), '');
         out.push(...images(charts, group.key));
@@ -112,7 +112,7 @@ export function renderMarkdown(doc: ResultsDocument, charts: readonly Chart[] = 
       if (first) {
         const it = first.iterations;
         const pilot = it.pilotMs !== null ? ' (chosen by the pilot stage so that an iteration takes about ITERATION_TIME_MS)' : ' (INVOCATION_COUNT)';
-        out.push(`${it.rounds} rounds (targets interleaved in shuffled order) of ${invocationsText(group.entries)} per iteration${pilot}, stopped: ${it.stopReason}. Times are per invocation.`, '');
+        out.push(`${it.rounds} rounds (targets interleaved in shuffled order) of ${invocationsText(group.entries)} per iteration${pilot}, stopped: ${t(it.stopReason)}. Times are per invocation.`, '');
       }
       out.push(renderTable(group.entries, undefined, true), '');
       out.push(...chart(group.entries), '');

@@ -1,6 +1,8 @@
 import { inflateSync } from 'node:zlib';
 import { ConfigError } from '../config/errors.js';
+import { FAULT_KINDS } from '../config/keys.js';
 import { InputFileError, MAX_RESULTS_FILE_BYTES, formatBytes, readInputFile } from '../config/input-file.js';
+import { STOP_REASONS } from '../measure/runner.js';
 import { SCHEMA_VERSION, type ResultsDocument } from './model.js';
 
 export { SCHEMA_VERSION } from './model.js';
@@ -219,7 +221,7 @@ const nullableNums = (max: number): Check => list(nullable(num), max);
 const N = RESULT_LIMITS;
 
 const fault = object({
-  kind: text, plannedAtMs: num, durationMs: num, runMs: num, injectedAtMs: nullable(num), actionEndMs: nullable(num),
+  kind: oneOf(...FAULT_KINDS), plannedAtMs: num, durationMs: num, runMs: num, injectedAtMs: nullable(num), actionEndMs: nullable(num),
   events: list(object({ atMs: num, what: text, ok: bool }), N.items),
   healed: nullable(text),
   failedOps: object({ set: count, get: count }),
@@ -298,7 +300,7 @@ const entry = object({
   ops,
   verification: object({ reads: count, verified: count, missing: count, mismatched: count }),
   iterations: object({
-    warmup: count, measured: count, failed: count, rounds: count, stopReason: text, invocations: count, pilotMs: nullable(num),
+    warmup: count, measured: count, failed: count, rounds: count, stopReason: oneOf(...STOP_REASONS), invocations: count, pilotMs: nullable(num),
   }),
   errors: record(count, N.items),
   undeletedKeys: count,
@@ -337,7 +339,7 @@ const documentCheck = object({
   environment,
   seed: optional(num),
   cases: optional(list(object({
-    scenario: names.scenario, params, rounds: count, invocations: count, pilotMs: nullable(num), stopReason: text, elapsedMs: num,
+    scenario: names.scenario, params, rounds: count, invocations: count, pilotMs: nullable(num), stopReason: oneOf(...STOP_REASONS), elapsedMs: num,
     roundOrders: list(list(names.target, N.targets), N.iterations),
   }), N.cases)),
   baseline: object({ rule: oneOf('explicit', 'fastest'), name: nullable(names.target) }),

@@ -9,7 +9,7 @@ import { formatShare } from '../../src/report/columns.js';
 import { summarize } from '../../src/stats/index.js';
 import { marked } from 'marked';
 import { inertCell } from '../../src/report/csv.js';
-import { mdCode, mdText } from '../../src/report/escape.js';
+import { mdCode, mdInline, mdText } from '../../src/report/escape.js';
 import { renderHtml, renderStepSummary, type ResultsDocument } from '../../src/report/index.js';
 import type { CacheClient, ConnectedTarget } from '../../src/targets/index.js';
 
@@ -251,7 +251,7 @@ describe('client set-up, cache and staleness columns', () => {
 describe('untrusted text is inert in report.md, report.html, the step summary and results.csv', () => {
   const hostile = [
     '[link](http://evil.example)', '<script>alert(1)</script>', '<img src=x onerror=alert(1)>', '# Heading', '| a | b |',
-    'see https://evil.example and www.evil.example', 'a ``` backtick `run', '- item', '1. item', '=HYPERLINK("http://x")', '> quote',
+    'see https://evil.example and www.evil.example and x_www.evil.example', 'a ``` backtick `run', '- item', '1. item', '=HYPERLINK("http://x")', '> quote',
   ].join(' \n');
   const plain = 'plain words';
   /** The run's document with every name, description and message replaced by `text`. */
@@ -302,6 +302,10 @@ describe('untrusted text is inert in report.md, report.html, the step summary an
     const html = marked.parse(mdText('https://evil.example www.evil.example me@evil.example')) as string;
     assert.ok(!html.includes('<a '), html);
     assert.match(mdText('https://x'), /https:\u2060\/\/x/);
+    assert.ok(!(marked.parse(mdText('x_www.evil.example')) as string).includes('<a '));
+  });
+  it('GitHub math ($…$, $$…$$) cannot start: every $ is escaped', () => {
+    assert.equal(mdInline('cost $x^2$ and $$y$$'), 'cost \\$x^2\\$ and \\$\\$y\\$\\$');
   });
   it('results.csv: a text cell that would start a formula starts with \', numbers stay numbers', () => {
     const doc = buildDocument(run, undefined);
