@@ -2,6 +2,7 @@ import { ConfigError } from '../config/errors.js';
 import { resolve } from 'node:path';
 import { TOPOLOGY_DESCRIPTIONS, isOurProcess, planStop, readState, reapLeftovers, startLocal, stopState, writeState, STATE_FILE } from '../local/index.js';
 import { EXIT } from './exit.js';
+import { print, say } from './output.js';
 import { checkNodeTimeout, parseTopologies } from './run.js';
 
 /** `cachebench up`: start topologies that outlive this command; print the env lines to export. */
@@ -15,10 +16,10 @@ export async function upCommand(names: readonly string[], nodeTimeoutMs: number)
   const started = performance.now();
   const deployment = await startLocal(topologies, { detached: true, persist: true, stateFile: resolve(cwd, STATE_FILE), nodeTimeoutMs: checkNodeTimeout(nodeTimeoutMs) });
   writeState(cwd, deployment);
-  process.stderr.write(`cachebench: up in ${((performance.now() - started) / 1000).toFixed(1)} s; state in ${STATE_FILE}; stop with cachebench down\n`);
+  say(`cachebench: up in ${((performance.now() - started) / 1000).toFixed(1)} s; state in ${STATE_FILE}; stop with cachebench down\n`);
   for (const t of deployment.topologies) {
-    process.stdout.write(`# ${t.name}: ${TOPOLOGY_DESCRIPTIONS[t.name]}\n`);
-    for (const [key, value] of Object.entries(t.settings)) process.stdout.write(`export ${key}=${value}\n`);
+    print(`# ${t.name}: ${TOPOLOGY_DESCRIPTIONS[t.name]}\n`);
+    for (const [key, value] of Object.entries(t.settings)) print(`export ${key}=${value}\n`);
   }
   return EXIT.ok;
 }
@@ -33,14 +34,14 @@ export async function downCommand(): Promise<number> {
   const cwd = process.cwd();
   const state = readState(cwd);
   if (state === undefined) {
-    process.stderr.write(`cachebench: nothing is up (no ${STATE_FILE})\n`);
+    say(`cachebench: nothing is up (no ${STATE_FILE})\n`);
   } else {
     const stopped = await stopState(cwd, planStop(cwd, state));
-    process.stderr.write(`cachebench: stopped ${stopped} processes of ${state.topologies.map((t) => t.name).join(', ')}\n`);
+    say(`cachebench: stopped ${stopped} processes of ${state.topologies.map((t) => t.name).join(', ')}\n`);
   }
   const leftovers = await reapLeftovers();
   if (leftovers.folders.length > 0) {
-    process.stderr.write(`cachebench: stopped ${leftovers.stopped} leftover processes of dead cachebench runs and removed ${leftovers.folders.length} folders: ${leftovers.folders.join(', ')}\n`);
+    say(`cachebench: stopped ${leftovers.stopped} leftover processes of dead cachebench runs and removed ${leftovers.folders.length} folders: ${leftovers.folders.join(', ')}\n`);
   }
   return EXIT.ok;
 }
@@ -49,14 +50,14 @@ export async function downCommand(): Promise<number> {
 export function statusCommand(): number {
   const state = readState(process.cwd());
   if (state === undefined) {
-    process.stdout.write('nothing is up\n');
+    print('nothing is up\n');
     return EXIT.ok;
   }
   let allAlive = true;
   for (const t of state.topologies) {
     const alive = t.processes.filter((p) => isOurProcess(p.pid, p.name, p.startTime)).length;
     allAlive &&= alive === t.processes.length;
-    process.stdout.write(`${t.name}: ${alive === t.processes.length ? 'up' : alive === 0 ? 'down' : 'degraded'} (${alive}/${t.processes.length} processes) ${t.settings[`${t.name}_SERVERS`] ?? ''}\n`);
+    print(`${t.name}: ${alive === t.processes.length ? 'up' : alive === 0 ? 'down' : 'degraded'} (${alive}/${t.processes.length} processes) ${t.settings[`${t.name}_SERVERS`] ?? ''}\n`);
   }
   return allAlive ? EXIT.ok : EXIT.failed;
 }

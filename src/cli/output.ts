@@ -10,14 +10,26 @@ import { redactSecrets } from '../config/redact.js';
  * structure (a password `true` or `2000` inside results.json).
  */
 
+/** C0 and C1 control characters but tab and line feed, and bidirectional overrides. */
+const TERMINAL_CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * Console text made inert for a terminal: control characters (an escape sequence in a server's reply, a name or a
+ * results file could move the cursor, rewrite lines, retitle the window or hide text) and bidirectional overrides
+ * become U+FFFD; tab and line feed stay. Our own cursor moves (the progress bar) are written around it, never through.
+ */
+export function inertConsole(text: string): string {
+  return text.replace(TERMINAL_CONTROL, '\uFFFD');
+}
+
 /** Data (tables, report paths) to stdout. */
 export function print(text: string): void {
-  process.stdout.write(redactSecrets(text));
+  process.stdout.write(inertConsole(redactSecrets(text)));
 }
 
 /** Progress, warnings and errors to stderr. */
 export function say(text: string): void {
-  process.stderr.write(redactSecrets(text));
+  process.stderr.write(inertConsole(redactSecrets(text)));
 }
 
 /** A `cachebench: warning: ...` line on stderr. */

@@ -1,6 +1,8 @@
 import { rolesText } from '../report/roles.js';
 import type { RunProgressEvent } from '../measure/run.js';
 import { describeParams } from '../report/table.js';
+import { redactSecrets } from '../config/redact.js';
+import { inertConsole } from './output.js';
 
 const pct = (x: number): string => (Number.isFinite(x) ? `${(x * 100).toFixed(1)}%` : '—');
 
@@ -10,11 +12,15 @@ const pct = (x: number): string => (Number.isFinite(x) ? `${(x * 100).toFixed(1)
  */
 export function createProgress(stream: { readonly isTTY: boolean; write(text: string): void }, quiet: boolean): { onProgress: (e: RunProgressEvent) => void; done: () => void } {
   const tty = stream.isTTY;
+  // Names, server versions and fault events hold outside text: masked and made inert like every console line.
+  const write = (text: string): void => {
+    stream.write(inertConsole(redactSecrets(text)));
+  };
   let lastPlain = 0;
   let barOpen = false;
   let label = '';
   const endBar = (): void => {
-    if (barOpen) stream.write('\n');
+    if (barOpen) write('\n');
     barOpen = false;
   };
   const onProgress = (e: RunProgressEvent): void => {
@@ -22,13 +28,13 @@ export function createProgress(stream: { readonly isTTY: boolean; write(text: st
     switch (e.kind) {
       case 'connected':
         for (const t of e.targets) {
-          stream.write(`cachebench: ${t.config.name}: ${t.info.mode}${t.info.modeDetected ? ' (detected)' : ''}, ${rolesText(t.info)}, server ${t.info.serverVersion}, ${t.info.servers.join(',')}\n`);
+          write(`cachebench: ${t.config.name}: ${t.info.mode}${t.info.modeDetected ? ' (detected)' : ''}, ${rolesText(t.info)}, server ${t.info.serverVersion}, ${t.info.servers.join(',')}\n`);
         }
         return;
       case 'case-start':
         endBar();
         label = `[${e.index}/${e.of}] ${e.scenario} ${describeParams(e.params)}`;
-        stream.write(`cachebench: ${label}\n`);
+        write(`cachebench: ${label}\n`);
         lastPlain = 0;
         return;
       case 'pilot':
@@ -37,31 +43,31 @@ export function createProgress(stream: { readonly isTTY: boolean; write(text: st
           const per = counts.size <= 1
             ? `${e.invocations} invocation${e.invocations === 1 ? '' : 's'} per iteration`
             : `invocations per iteration: ${Object.entries(e.targets).map(([name, n]) => `${name} ${n}`).join(', ')}`;
-          stream.write(`cachebench: pilot: one invocation of the fastest target takes ${e.pilotMs.toFixed(3)} ms: ${per}\n`);
+          write(`cachebench: pilot: one invocation of the fastest target takes ${e.pilotMs.toFixed(3)} ms: ${per}\n`);
         }
         return;
       case 'warmup':
-        if (!tty) stream.write(`cachebench: warm-up ${e.iteration}/${e.of}\n`);
+        if (!tty) write(`cachebench: warm-up ${e.iteration}/${e.of}\n`);
         return;
       case 'fault-target':
         endBar();
-        stream.write(`cachebench: fault run ${e.index}/${e.of}: ${e.target} for ${(e.runMs / 1000).toFixed(0)} s\n`);
+        write(`cachebench: fault run ${e.index}/${e.of}: ${e.target} for ${(e.runMs / 1000).toFixed(0)} s\n`);
         return;
       case 'load-target':
         endBar();
-        stream.write(`cachebench: throughput run ${e.index}/${e.of}: ${e.target} for ${(e.runMs / 1000).toFixed(0)} s (warm-up included)\n`);
+        write(`cachebench: throughput run ${e.index}/${e.of}: ${e.target} for ${(e.runMs / 1000).toFixed(0)} s (warm-up included)\n`);
         return;
       case 'cleanup':
         endBar();
-        stream.write(`cachebench: ${e.target}: deleted ${e.deleted} of ${e.of} keys${e.workers < e.ofWorkers ? ` (${e.workers} of ${e.ofWorkers} workers reporting)` : ''}` +
+        write(`cachebench: ${e.target}: deleted ${e.deleted} of ${e.of} keys${e.workers < e.ofWorkers ? ` (${e.workers} of ${e.ofWorkers} workers reporting)` : ''}` +
           `${e.deleted < e.of ? ' (Ctrl-C twice leaves the rest to expire by KEY_TTL)' : ''}\n`);
         return;
       case 'fault-event':
-        stream.write(`cachebench: ${e.target} +${(e.event.atMs / 1000).toFixed(2)} s: ${e.event.what}\n`);
+        write(`cachebench: ${e.target} +${(e.event.atMs / 1000).toFixed(2)} s: ${e.event.what}\n`);
         return;
       case 'target-errored':
         endBar();
-        stream.write(`cachebench: target ${e.target} dropped after repeated failures: ${e.error}\n`);
+        write(`cachebench: target ${e.target} dropped after repeated failures: ${e.error}\n`);
         return;
       case 'round': {
         const errors = Object.entries(e.relativeErrors).map(([name, x]) => `${name} ±${pct(x)}`).join('  ');
@@ -70,12 +76,12 @@ export function createProgress(stream: { readonly isTTY: boolean; write(text: st
           const width = 24;
           const filled = Math.round(fraction * width);
           const bar = `${'█'.repeat(filled)}${'░'.repeat(width - filled)}`;
-          stream.write(`\r\x1b[K${bar} round ${e.round}/${e.maxRounds} ${(e.elapsedMs / 1000).toFixed(1)}s  ${errors}`);
+          stream.write(`\r\x1b[K${inertConsole(redactSecrets(`${bar} round ${e.round}/${e.maxRounds} ${(e.elapsedMs / 1000).toFixed(1)}s  ${errors}`))}`);
           barOpen = true;
         } else {
           const now = Date.now();
           if (now - lastPlain >= 2000) {
-            stream.write(`cachebench: round ${e.round}/${e.maxRounds} after ${(e.elapsedMs / 1000).toFixed(1)}s, relative error ${errors}\n`);
+            write(`cachebench: round ${e.round}/${e.maxRounds} after ${(e.elapsedMs / 1000).toFixed(1)}s, relative error ${errors}\n`);
             lastPlain = now;
           }
         }

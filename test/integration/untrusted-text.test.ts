@@ -19,11 +19,11 @@ after(async () => {
   out.remove();
 });
 
-const DESCRIPTION = '[link](http://evil.example) <script>alert(1)</script> <img src=x onerror=alert(1)>\n# Heading\n| a | b |\nhttps://evil.example ``` x';
+const DESCRIPTION = '[link](http://evil.example) <script>alert(1)</script> <img src=x onerror=alert(1)>\n# Heading\n| a | b |\nhttps://evil.example ``` x x_www.evil.example';
 
 describe('hostile scenario file names and DESCRIPTION in a real run', () => {
   it('make no link, heading, table or HTML in report.md, report.html and the step summary; CSV cells cannot run formulas', async () => {
-    const files = ['=HYPERLINK("evil")', '[x](evil.example)', '# heading'].map((name) => {
+    const files = ['=HYPERLINK("evil")', '[x](evil.example)', '# heading', 'term\x1b]0;owned\x07\x1b[2J\x9b31m'].map((name) => {
       const file = join(out.dir, `${name}.yaml`);
       writeFileSync(file, `DESCRIPTION: ${JSON.stringify(DESCRIPTION)}\nREAD_RATIO: 1\nWRITE_COUNT: 2\nPAYLOAD_BYTES: 10\n`);
       return file;
@@ -33,6 +33,9 @@ describe('hostile scenario file names and DESCRIPTION in a real run', () => {
       env: { EVIL_SERVERS: server.address, EVIL_MODE: 'standalone', GITHUB_STEP_SUMMARY: summary },
     });
     assert.equal(cli.code, 0, cli.stderr);
+    // A terminal is steered by none of it: no escape or other control character but our line feeds and tabs.
+    assert.deepEqual([...`${cli.stdout}${cli.stderr}`.matchAll(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g)].map((m) => m[0]), []);
+    assert.match(cli.stdout, /term\uFFFD\]0;owned/);
     const dir = reportDirOf(cli.stdout);
     for (const [name, md] of [['report.md', readFileSync(join(dir, 'report.md'), 'utf8')], ['step summary', readFileSync(summary, 'utf8')]] as const) {
       const tokens: Token[] = [];
