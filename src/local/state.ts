@@ -1,4 +1,4 @@
-import { lstatSync, mkdirSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, readlinkSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, isAbsolute, join, normalize, resolve } from 'node:path';
 import { InputFileError, readInputFile } from '../config/input-file.js';
@@ -38,6 +38,7 @@ export function writeState(cwd: string, deployment: LocalDeployment): LocalState
   } catch (error: unknown) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
   }
+  checkStateFolder(cwd);
   // Atomic: reapLeftovers reads it to tell a live `up` deployment from a leftover.
   const temp = join(cwd, `${STATE_FILE}.${process.pid}.tmp`);
   writeFileSync(temp, `${JSON.stringify(state, null, 2)}\n`);
@@ -93,10 +94,29 @@ export function parseState(text: string, file: string): LocalState {
 }
 
 /**
+ * `.cachebench` must be a folder of its own, never a link: a link (committed to a repository, say) would make
+ * `down` and `status` in this folder act on another folder's deployment, and `up` write its state there.
+ */
+function checkStateFolder(cwd: string): void {
+  const folder = resolve(cwd, dirname(STATE_FILE));
+  let stat;
+  try {
+    stat = lstatSync(folder);
+  } catch (error: unknown) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw new ConfigError(`${folder} cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)}). ${fixFor(resolve(cwd, STATE_FILE))}`, { cause: error });
+  }
+  if (!stat.isDirectory()) {
+    throw new ConfigError(`${folder} is ${stat.isSymbolicLink() ? 'a symbolic link' : 'not a folder'}; cachebench keeps its state only in a folder of its own. Nothing was stopped or deleted. Fix: remove ${folder} (cachebench up makes the folder)`);
+  }
+}
+
+/**
  * The recorded state, or undefined when nothing is up. The file is read only if it is a regular file of at most
  * MAX_STATE_BYTES (not a link, FIFO or device) and used only if every field checks; otherwise a ConfigError (exit 2).
  */
 export function readState(cwd: string): LocalState | undefined {
+  checkStateFolder(cwd);
   const file = resolve(cwd, STATE_FILE);
   let text: string;
   try {
@@ -122,6 +142,17 @@ function realOrUndefined(path: string): string | undefined {
   } catch (error: unknown) {
     void error; // missing: compared as not equal
     return undefined;
+  }
+}
+
+/** The working folder of a process (as /proc shows it), undefined once it has exited; unreadable is not ours. */
+function workingFolder(pid: number): string | undefined {
+  try {
+    return readlinkSync(`/proc/${pid}/cwd`);
+  } catch (error: unknown) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ESRCH') return undefined;
+    return `(unreadable: ${code ?? String(error)})`;
   }
 }
 
@@ -161,17 +192,24 @@ function checkFolder(cwd: string, state: LocalState, file: string): string | und
  * Proves that a state file describes what `cachebench up` started from this folder before anything is signalled or
  * deleted: its folder is a `cachebench-local-*` folder of this user directly in the temporary folder (links and `..`
  * resolved, the folder itself not a link) whose owner.json names this state file as an `up` deployment; each recorded
- * process still running is exactly the recorded server (see checkRecorded). Throws a ConfigError (exit 2) otherwise.
+ * process still running is exactly the recorded server (see checkRecorded) and runs in that folder. Throws a ConfigError (exit 2) otherwise.
  */
 export function planStop(cwd: string, state: LocalState): StopPlan {
   const file = resolve(cwd, STATE_FILE);
   const folder = checkFolder(cwd, state, file);
   const processes: RecordedProcess[] = [];
   const foreign: string[] = [];
+  // Every server `up` starts runs in the deployment folder (`<dir> (deleted)` once the folder is gone): a server of
+  // the right program and port that runs elsewhere is someone else's, also when the recorded folder is missing.
+  const folders = new Set([state.dir, `${state.dir} (deleted)`, ...(folder !== undefined ? [realOrUndefined(folder) ?? folder] : [])]);
   for (const p of state.topologies.flatMap((t) => t.processes)) {
     const check = checkRecorded(p);
-    if (check.kind === 'ours') processes.push(p);
-    else if (check.kind === 'foreign') foreign.push(check.why);
+    if (check.kind === 'foreign') foreign.push(check.why);
+    if (check.kind !== 'ours') continue;
+    const cwdOf = workingFolder(p.pid);
+    if (cwdOf === undefined) continue; // exited meanwhile
+    if (folders.has(cwdOf)) processes.push(p);
+    else foreign.push(`pid ${p.pid} runs in ${JSON.stringify(cwdOf.slice(0, 200))}, not in the deployment folder`);
   }
   if (foreign.length > 0) throw notOurs(file, `a recorded process is not the server it names (${foreign.slice(0, 3).join('; ')})`);
   return { folder, processes };

@@ -6,7 +6,7 @@ import { after, describe, it } from 'node:test';
 import { signalPid, startTimeOf } from '../../src/local/index.js';
 import { runCli, type CliResult } from '../helpers/cli.js';
 import { sandbox as sandboxIn } from '../helpers/local.js';
-import { tempDir } from '../helpers/servers.js';
+import { standalone, tempDir } from '../helpers/servers.js';
 
 const root = tempDir('cachebench-statetest-');
 after(() => root.remove());
@@ -120,6 +120,40 @@ describe('cachebench down refuses a state file it cannot prove is its own, touch
     } finally {
       v.child.kill('SIGKILL');
     }
+  });
+});
+
+describe('down proves where a recorded server runs, and reads state only from a folder of its own', () => {
+  it('the recorded folder is gone and the PID is a real redis-server of the right port running elsewhere: exit 2, the server lives', async () => {
+    const { tmp, cwd } = sandboxIn(root.dir, 'gone-folder');
+    const server = await standalone();
+    try {
+      const p = server.server.process;
+      assert.ok(p.startTime);
+      const file = writeStateFile(cwd, stateNaming(join(tmp, 'cachebench-local-Gone01'), [{ pid: p.pid, name: `redis-server:${server.server.port}`, startTime: p.startTime }]));
+      const down = await runCli(['down'], { cwd, env: { TMPDIR: tmp }, timeoutMs: 30_000 });
+      assertRefused(down, file);
+      assert.match(down.stderr, /runs in .*, not in the deployment folder/);
+      assert.equal(signalPid(p.pid, 0), true, 'the server was stopped');
+      assert.equal(p.hasExited(), false, 'the server was stopped');
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('.cachebench as a link to another folder\'s state: down, status and up are exit 2 and touch nothing', async () => {
+    const { tmp, cwd } = sandboxIn(root.dir, 'state-link');
+    const other = join(root.dir, 'state-link', 'other');
+    mkdirSync(other, { recursive: true });
+    const target = writeStateFile(other, stateNaming(join(tmp, 'cachebench-local-Other1'), []));
+    symlinkSync(join(other, '.cachebench'), join(cwd, '.cachebench'));
+    for (const command of ['down', 'status', 'up']) {
+      const result = await runCli([command], { cwd, env: { TMPDIR: tmp }, timeoutMs: 15_000 });
+      assert.equal(result.code, 2, `${command}: exit ${String(result.code)}: ${result.stderr}`);
+      assert.match(result.stderr, /\.cachebench is a symbolic link/);
+      assert.match(result.stderr, /Fix: /);
+    }
+    assert.ok(existsSync(target), 'the other folder\'s state file was deleted');
   });
 });
 
