@@ -54,8 +54,10 @@ function totalOf(list: readonly { entry: ResultEntry; file: string }[], notes: s
     const spread = maxOf(starts) - minOf(starts);
     notes.push(`${name}: the inputs' measured parts began up to ${(spread / 1000).toFixed(3)} s apart (${loads.some((l) => l.settings.startAt === null) ? 'not all had START_AT' : 'a shard started late'}): seconds are aligned to the nearest wall-clock second, so the total's per-second figures are exact only where they overlap`);
   }
-  const errors: Record<string, number> = {};
-  for (const x of list) for (const [m, n] of Object.entries(x.entry.errors)) errors[m] = (errors[m] ?? 0) + n;
+  // A Map, then own fields: a message `__proto__` (from a file) stays a message, never the object's prototype.
+  const counts = new Map<string, number>();
+  for (const x of list) for (const [m, n] of Object.entries(x.entry.errors)) counts.set(m, (counts.get(m) ?? 0) + n);
+  const errors: Record<string, number> = Object.fromEntries(counts);
   const states = list.map((x) => x.entry.state);
   const error = list.map((x) => x.entry.error).filter((x): x is string => x !== null).join('; ') || null;
   if (loads.length === 0) return { ...head, state: 'errored', error, baseline: false, errors, load: null };

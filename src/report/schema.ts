@@ -56,7 +56,8 @@ interface Budget {
   histogramBytes: number;
   histogramCounts: number;
 }
-type Check = (value: unknown, at: string, budget: Budget) => void;
+/** Checks a value and returns it rebuilt from what was checked: fields the schema does not name are left out. */
+type Check = (value: unknown, at: string, budget: Budget) => unknown;
 
 const shown = (v: unknown): string => {
   if (v === undefined) return 'missing';
@@ -72,54 +73,66 @@ const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typ
 
 const num: Check = (v, at) => {
   if (typeof v !== 'number' || !Number.isFinite(v)) fail(at, 'a number', v);
+  return v;
 };
 const count: Check = (v, at) => {
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) fail(at, 'a whole number ≥ 0', v);
+  return v;
 };
 const bool: Check = (v, at) => {
   if (typeof v !== 'boolean') fail(at, 'true or false', v);
+  return v;
 };
 const text: Check = (v, at) => {
   if (typeof v !== 'string') fail(at, 'text', v);
   if ((v as string).length > RESULT_LIMITS.textChars) fail(at, `text of at most ${RESULT_LIMITS.textChars} characters`, `${(v as string).length} characters`);
+  return v;
 };
 const pattern = (re: RegExp, what: string, fix: string): Check => (v, at) => {
   if (typeof v !== 'string' || !re.test(v) || v.includes('..')) fail(at, what, v, fix);
+  return v;
 };
 const oneOf = (...values: readonly string[]): Check => (v, at) => {
   if (typeof v !== 'string' || !values.includes(v)) fail(at, `one of ${values.join(', ')}`, v);
+  return v;
 };
-const nullable = (check: Check): Check => (v, at, b) => {
-  if (v !== null) check(v, at, b);
-};
+const nullable = (check: Check): Check => (v, at, b) => (v === null ? null : check(v, at, b));
 /** A field older or other writers may leave out. */
-const optional = (check: Check): Check => (v, at, b) => {
-  if (v !== undefined) check(v, at, b);
-};
+const optional = (check: Check): Check => (v, at, b) => (v === undefined ? undefined : check(v, at, b));
 const list = (check: Check, max: number): Check => (v, at, b) => {
   if (!Array.isArray(v)) return fail(at, 'a list', v);
   if (v.length > max) fail(at, `a list of at most ${max} items`, v);
-  v.forEach((x, i) => check(x, `${at}[${i}]`, b));
+  return v.map((x, i) => check(x, `${at}[${i}]`, b));
 };
+/**
+ * An object of free keys (params, error counts, options). Rebuilt with Object.fromEntries, which makes each key an own
+ * field: a key `__proto__` stays a key, never the new object's prototype.
+ */
 const record = (check: Check, max: number): Check => (v, at, b) => {
   if (!isObject(v)) return fail(at, 'an object', v);
   const keys = Object.keys(v);
   if (keys.length > max) fail(at, `an object of at most ${max} keys`, `${keys.length} keys`);
-  for (const k of keys) {
+  return Object.fromEntries(keys.map((k) => {
     if (k.length > 256) fail(`${at}.${k.slice(0, 40)}…`, 'a key of at most 256 characters', k);
-    check(v[k], `${at}.${k}`, b);
-  }
+    return [k, check(v[k], `${at}.${k}`, b)];
+  }));
 };
+/** An object of known fields: rebuilt from them alone (a field the schema does not name, however deep, is dropped). */
 const object = (shape: Readonly<Record<string, Check>>): Check => (v, at, b) => {
   if (!isObject(v)) return fail(at, 'an object', v);
-  for (const [k, check] of Object.entries(shape)) check(v[k], at === '' ? k : `${at}.${k}`, b);
+  const out: [string, unknown][] = [];
+  for (const [k, check] of Object.entries(shape)) {
+    const value = check(v[k], at === '' ? k : `${at}.${k}`, b);
+    if (value !== undefined) out.push([k, value]);
+  }
+  return Object.fromEntries(out);
 };
 /** Any JSON value that is shown as it is (a setting's value): a scalar or a flat list of scalars. */
 const scalarOrList: Check = (v, at) => {
   const scalar = (x: unknown): boolean => x === null || typeof x === 'number' || typeof x === 'boolean' || (typeof x === 'string' && x.length <= RESULT_LIMITS.textChars);
-  if (scalar(v)) return;
-  if (Array.isArray(v) && v.length <= RESULT_LIMITS.items && v.every(scalar)) return;
-  fail(at, 'a number, text, true/false, null or a list of them', v);
+  if (scalar(v)) return v;
+  if (Array.isArray(v) && v.length <= RESULT_LIMITS.items && v.every(scalar)) return [...(v as unknown[])];
+  return fail(at, 'a number, text, true/false, null or a list of them', v);
 };
 
 /** HdrHistogram's V2 encodings: the compressed wrapper and the inner counts (low 4 bits of the cookie vary). */
@@ -200,6 +213,7 @@ const histogram: Check = (v, at, budget) => {
   budget.histogramCounts += length;
   if (budget.histogramCounts > RESULT_LIMITS.documentHistogramCounts) bad(`the file's histograms need more than ${RESULT_LIMITS.documentHistogramCounts} buckets together`);
   checkCounts(data, 40, 40 + payload, length, at);
+  return v;
 };
 
 const names = {
@@ -256,9 +270,9 @@ const loadRecord = object({
   workers,
 });
 const shard: Check = (v, at, b) => {
-  object({ index: count, of: count })(v, at, b);
-  const s = v as { index: number; of: number };
+  const s = object({ index: count, of: count })(v, at, b) as { index: number; of: number };
   if (s.of < 1 || s.of > N.items || s.index >= s.of) fail(at, `a shard i/N with 0 ≤ i < N ≤ ${N.items}`, `${s.index}/${s.of}`);
+  return s;
 };
 const throughput = object({
   n: count, mean: nullable(num), error: nullable(num), stdDev: nullable(num), median: nullable(num), min: nullable(num), max: nullable(num),
@@ -332,6 +346,7 @@ const environment = object({
 });
 
 const documentCheck = object({
+  schemaVersion: num,
   runId: names.runId,
   startedAt: text,
   finishedAt: text,
@@ -362,12 +377,12 @@ export function checkResults(doc: unknown, file: string): ResultsDocument {
     throw new ConfigError(`${file} has schemaVersion ${shown(doc.schemaVersion)}, this cachebench reads ${SCHEMA_VERSION}. Fix: compare results written by the same major version`);
   }
   try {
-    documentCheck(doc, '', { histogramBytes: 0, histogramCounts: 0 });
+    // What the renderers, the merge and the gate get is the checked document, rebuilt: nothing unchecked rides along.
+    return documentCheck(doc, '', { histogramBytes: 0, histogramCounts: 0 }) as ResultsDocument;
   } catch (error: unknown) {
     if (!(error instanceof SchemaError)) throw error;
     throw new ConfigError(`${file}: ${error.at}: ${error.problem}. Fix: ${error.fix ?? FIX}`, { cause: error });
   }
-  return doc as unknown as ResultsDocument;
 }
 
 /** Reads and checks a results.json: a regular file of at most MAX_RESULTS_FILE_BYTES, valid JSON, the schema above. */

@@ -8,6 +8,7 @@ import { decodeFromCompressedBase64 } from 'hdr-histogram-js';
 import { ConfigError } from '../../src/config/errors.js';
 import { InputFileError, readInputFile } from '../../src/config/input-file.js';
 import { checkResults, loadResults, renderResultFiles } from '../../src/report/index.js';
+import { mergeDocuments } from '../../src/report/merge.js';
 import { MALFORMED, encodeHistogram, fixtureDoc, fixturePath, setField as set, type FixtureDoc as Doc } from '../helpers/entries.js';
 
 describe('results.json is checked before anything reads it', () => {
@@ -38,6 +39,34 @@ describe('results.json is checked before anything reads it', () => {
     for (const doc of [null, 5, 'x', [], {}, { schemaVersion: 2, results: [] }]) {
       assert.throws(() => checkResults(doc, 'bad.json'), ConfigError);
     }
+  });
+});
+
+describe('what a reader gets is the checked document, rebuilt', () => {
+  it('fields the schema does not name are dropped, however deep (a 100,000-level nest would overflow JSON.stringify)', async () => {
+    let deep: unknown = 0;
+    for (let i = 0; i < 100_000; i++) deep = [deep];
+    const doc = set(set(fixtureDoc('latency'), 'results[0].extra', deep), 'environment.junk', { a: 1 });
+    set(doc, 'results[0].stats.hidden', 'x');
+    const checked = checkResults(doc, 'x.json');
+    const text = JSON.stringify(checked);
+    assert.ok(!text.includes('"extra"') && !text.includes('"junk"') && !text.includes('"hidden"'), 'an unchecked field rode along');
+    assert.equal(checked.results[0]?.stats.meanMs, (fixtureDoc('latency').results as { stats: { meanMs: number } }[])[0]?.stats.meanMs);
+    assert.ok((await renderResultFiles(checked)).files.report.includes('REDIS'));
+  });
+
+  it('an error message "__proto__" is a message like any other: kept by the reader and counted by merge', () => {
+    const raw = fixtureDoc('throughput');
+    const proto = JSON.parse('{"__proto__": 3, "GET: timeout": 1}') as Record<string, number>;
+    set(raw, 'results[0].errors', proto);
+    const doc = checkResults(raw, 'x.json');
+    assert.ok(Object.hasOwn(doc.results[0]?.errors ?? {}, '__proto__'));
+    const other = checkResults(JSON.parse(JSON.stringify(raw)) as unknown, 'y.json');
+    const merged = mergeDocuments([{ file: 'x.json', doc }, { file: 'y.json', doc: { ...other, runId: `${other.runId}b` } }], 'm');
+    const errors = merged.doc.results.find((e) => e.target.name === doc.results[0]?.target.name)?.errors ?? {};
+    assert.equal(Object.getOwnPropertyDescriptor(errors, '__proto__')?.value, 6, JSON.stringify(errors));
+    assert.equal(errors['GET: timeout'], 2);
+    assert.match(JSON.stringify(merged.doc), /"__proto__":6/);
   });
 });
 
