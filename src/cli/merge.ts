@@ -28,7 +28,7 @@ export async function mergeCommand(args: MergeArgs): Promise<number> {
   try {
     merged = mergeDocuments(inputs, runId, args.baseline);
   } catch (error: unknown) {
-    if (error instanceof MergeError) throw new ConfigError(`${error.message}. Fix: give results.json files of throughput runs (MODE=throughput), e.g. the --shard runs of one scenario`, { cause: error });
+    if (error instanceof MergeError) throw new ConfigError(`${error.message}. Fix: ${error.fix ?? 'give results.json files of throughput runs (MODE=throughput), e.g. the --shard runs of one scenario'}`, { cause: error });
     throw error;
   }
   if (args.baseline !== undefined && !merged.doc.results.some((e) => e.target.name === args.baseline)) {

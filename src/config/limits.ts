@@ -12,6 +12,12 @@
  */
 export const MAX_SWEEP_CASES = 1000;
 
+/**
+ * Most results one run (or one merge) writes: parameter combinations of every scenario × targets. Each is a table row
+ * and a results.json entry of a few KB to a few hundred KB; `report`, `merge` and `compare` read no more than this.
+ */
+export const MAX_RUN_RESULTS = 10_000;
+
 /** Most values one sweep list may hold: a longer list alone makes more than MAX_SWEEP_CASES combinations. */
 export const MAX_SWEEP_VALUES = MAX_SWEEP_CASES;
 

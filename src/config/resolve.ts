@@ -14,7 +14,7 @@ import { parseServers, type ServerAddress } from './servers.js';
 import { closest } from './suggest.js';
 import { checkSweep, parseBoolean, parseValue, type Scalar } from './values.js';
 import { checkMemory, machineMemory, type MachineMemory } from './memory.js';
-import { PRELOAD_KEYS_PER_S } from './limits.js';
+import { MAX_RUN_RESULTS, PRELOAD_KEYS_PER_S } from './limits.js';
 
 /** An effective value and where it came from. */
 export interface Setting {
@@ -1021,6 +1021,11 @@ export function resolveConfig(input: ConfigInput): RunPlan {
     return plan;
   });
   for (const scenario of scenarios) checkFaultTargets(scenario, targets);
+  const combinations = scenarios.reduce((n, s) => n + s.cases.length, 0);
+  if (combinations * targets.length > MAX_RUN_RESULTS) {
+    throw new ConfigError(`the run makes ${combinations} parameter combinations (${scenarios.length} scenario${scenarios.length === 1 ? '' : 's'}) × ${targets.length} targets = ` +
+      `${combinations * targets.length} results, and a run may make at most ${MAX_RUN_RESULTS} (report, merge and compare read no more). Fix: split it over several runs (fewer scenario files, shorter sweep lists, or --targets)`);
+  }
   checkItemSizes(scenarios, targets);
   checkMemory(scenarios, targets.length, input.machine ?? machineMemory());
   const faultRuns = scenarios.filter((s) => s.controls.fault.kind !== 'none');

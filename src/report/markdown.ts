@@ -4,7 +4,7 @@ import { groupEntries, conclusion, missingBaselineNote, setupNotes, type ResultE
 import { describeParams, invocationsText, renderTable } from './table.js';
 import { FAULT_COLUMNS, faultDetails } from './faults.js';
 import { LOAD_COLUMNS, loadDetails, loadParams, loadSetup } from './load.js';
-import type { Chart } from './charts.js';
+import { MAX_CHARTED_COMBINATIONS, type Chart } from './charts.js';
 import { maxOf } from '../stats/extent.js';
 import { mdCode, mdInline, mdLines, mdText, mermaidLabel } from './escape.js';
 
@@ -74,11 +74,15 @@ export function renderMarkdown(doc: ResultsDocument, charts: readonly Chart[] = 
     ...env.targets.flatMap((t) => (t.warnings.length > 0 ? t.warnings.map((w) => `- ${escape(w)}`) : [])),
     ...(env.targets.some((t) => t.warnings.length > 0) ? [''] : []),
   ];
+  const groups = groupEntries(doc);
+  if (charts.length > 0 && groups.length > MAX_CHARTED_COMBINATIONS) {
+    out.push(`Charts are drawn for the first ${MAX_CHARTED_COMBINATIONS} of ${groups.length} parameter combinations and for every sweep; every combination has its table, and results.csv and results.json hold all of them.`, '');
+  }
   for (const scenario of doc.scenarios) {
     out.push(`## Scenario ${mdInline(scenario.name)}`, '');
     if (scenario.description) out.push(mdLines(scenario.description), '');
     if (scenario.file) out.push(`File: ${mdCode(scenario.file)}`, '');
-    for (const group of groupEntries(doc).filter((g) => g.scenario.name === scenario.name)) {
+    for (const group of groups.filter((g) => g.scenario.name === scenario.name)) {
       const first = group.entries[0];
       out.push(`### ${mdInline(describeParams(group.entries.some((e) => e.load != null) ? loadParams(group.scenario.params) : group.scenario.params))}`, '');
       if (group.entries.some((e) => e.load != null)) {

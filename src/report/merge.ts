@@ -1,4 +1,5 @@
 import type { LoadPlan } from '../config/resolve.js';
+import { MAX_RUN_RESULTS } from '../config/limits.js';
 import { mergeRecords } from '../load/record.js';
 import { summarizeLoad, type LoadResult } from '../load/summary.js';
 import { OpHistogram } from '../measure/histogram.js';
@@ -14,6 +15,10 @@ export interface MergeInput {
 /** Why a set of results cannot be merged (the CLI maps it to exit 2, naming the file). */
 export class MergeError extends Error {
   override readonly name = 'MergeError';
+  /** The fix, when it is not the usual one (give throughput results). */
+  constructor(message: string, readonly fix?: string) {
+    super(message);
+  }
 }
 
 /** The LoadPlan a throughput result was measured with, from its recorded settings. */
@@ -114,6 +119,9 @@ export function mergeDocuments(inputs: readonly MergeInput[], runId: string, exp
     finishLoadEntries(results, from, explicitBaseline);
     totals.push(...results.slice(from));
     for (const list of targets.values()) for (const x of list) results.push(shown(x.entry));
+  }
+  if (results.length > MAX_RUN_RESULTS) {
+    throw new MergeError(`the merge would hold ${results.length} results (${totals.length} totals and each input's rows), more than the ${MAX_RUN_RESULTS} a results file may hold`, 'merge fewer files at once');
   }
   const docs = inputs.map((i) => i.doc);
   const targets = new Map(docs.flatMap((d) => d.environment.targets).map((t) => [t.name, t]));

@@ -1,6 +1,7 @@
 import { inflateSync } from 'node:zlib';
 import { ConfigError } from '../config/errors.js';
 import { FAULT_KINDS } from '../config/keys.js';
+import { MAX_RUN_RESULTS } from '../config/limits.js';
 import { InputFileError, MAX_RESULTS_FILE_BYTES, formatBytes, readInputFile } from '../config/input-file.js';
 import { STOP_REASONS } from '../measure/runner.js';
 import { SCHEMA_VERSION, type ResultsDocument } from './model.js';
@@ -22,7 +23,7 @@ export const RESULT_LIMITS = {
   timelineBuckets: 300_000,
   targets: 1_000,
   cases: 10_000,
-  results: 100_000,
+  results: MAX_RUN_RESULTS,
   scenarios: 1_000,
   /** events, notes, warnings, lost keys, output lines, workers, nodes, servers, mergedFrom, error messages. */
   items: 10_000,

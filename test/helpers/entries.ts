@@ -87,6 +87,7 @@ export const MALFORMED: readonly { kind: FixtureKind; path: string; value: unkno
   { kind: 'latency', path: 'results[0].target.name', value: '../../etc', cli: true },
   { kind: 'latency', path: 'results[0]', value: null },
   { kind: 'latency', path: 'results', value: {} },
+  { kind: 'latency', path: 'results', value: new Array(10_001).fill(null), cli: true },
   { kind: 'latency', path: 'environment', value: null, cli: true },
   { kind: 'latency', path: 'environment.targets[0].options', value: 5 },
   { kind: 'latency', path: 'environment.targets', value: new Array(1_001).fill(null) },

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 import { ConfigError } from '../../src/config/errors.js';
-import { DELETE_BATCH_KEYS, MAX_SWEEP_CASES, PILOT_MAX_KEYS } from '../../src/config/limits.js';
+import { DELETE_BATCH_KEYS, MAX_RUN_RESULTS, MAX_SWEEP_CASES, PILOT_MAX_KEYS } from '../../src/config/limits.js';
 import { checkMemory, estimateMemory, resultsTerm, type MachineMemory } from '../../src/config/memory.js';
 import { resolveConfig, type ConfigInput, type ScenarioPlan } from '../../src/config/resolve.js';
 import { keyspaceBatches, keyspaceKey, shareCount } from '../../src/load/keys.js';
@@ -120,6 +120,13 @@ describe('sweep caps, checked before the combinations are built', () => {
       'makes 1100 combinations', 'READ_RATIO (10 values, from --envVars)', 'PAYLOAD_BYTES (11 values, from --envVars)');
     const f = file('cap.yaml', `PAYLOAD_BYTES: ${lists(10)}\nWRITE_COUNT: ${lists(10)}\nREAD_RATIO: ${lists(10)}\n`);
     assert.equal(resolveConfig(input({ env, scenarioFiles: [f], machine: HUGE })).scenarios[0]?.cases.length, 1000);
+  });
+
+  it(`combinations of every scenario × targets over ${MAX_RUN_RESULTS} are refused, naming the product; at the cap the plan is built`, () => {
+    const f = file('cap-run.yaml', `PAYLOAD_BYTES: ${lists(10)}\nWRITE_COUNT: ${lists(10)}\nREAD_RATIO: ${lists(10)}\n`);
+    const targets = (n: number): Record<string, string> => Object.fromEntries(Array.from({ length: n }, (_, i) => [`T${i}_SERVERS`, '127.0.0.1:6379']));
+    rejects({ env: targets(11), scenarioFiles: [f], machine: HUGE }, '1000 parameter combinations (1 scenario) × 11 targets = 11000 results', `at most ${MAX_RUN_RESULTS}`);
+    assert.equal(resolveConfig(input({ env: targets(10), scenarioFiles: [f], machine: HUGE })).targets.length, 10);
   });
 
   it('a 200,000-value list is a ConfigError naming the key and its length, not a RangeError', () => {

@@ -9,6 +9,7 @@ import { ConfigError } from '../../src/config/errors.js';
 import { InputFileError, readInputFile } from '../../src/config/input-file.js';
 import { checkResults, loadResults, renderResultFiles } from '../../src/report/index.js';
 import { mergeDocuments } from '../../src/report/merge.js';
+import { MAX_CHARTED_COMBINATIONS, buildCharts } from '../../src/report/charts.js';
 import { MALFORMED, encodeHistogram, fixtureDoc, fixturePath, setField as set, type FixtureDoc as Doc } from '../helpers/entries.js';
 
 describe('results.json is checked before anything reads it', () => {
@@ -67,6 +68,26 @@ describe('what a reader gets is the checked document, rebuilt', () => {
     assert.equal(Object.getOwnPropertyDescriptor(errors, '__proto__')?.value, 6, JSON.stringify(errors));
     assert.equal(errors['GET: timeout'], 2);
     assert.match(JSON.stringify(merged.doc), /"__proto__":6/);
+  });
+});
+
+describe('a results file of many combinations is reported in bounded time', () => {
+  it(`charts for the first ${MAX_CHARTED_COMBINATIONS} combinations only (and every sweep), every table kept, and the report says so`, async () => {
+    const raw = fixtureDoc('latency') as { results: { scenario: { params: Record<string, number> } }[]; cases?: { params: Record<string, number> }[] };
+    const n = MAX_CHARTED_COMBINATIONS + 16;
+    const one = raw.results[0];
+    assert.ok(one);
+    raw.results = Array.from({ length: n }, (_, i) => ({ ...one, scenario: { ...one.scenario, params: { ...one.scenario.params, READ_RATIO: i + 1 } } }));
+    const c = raw.cases?.[0];
+    if (c !== undefined) raw.cases = raw.results.map((e) => ({ ...c, params: e.scenario.params }));
+    const doc = checkResults(raw, 'many.json');
+    const charts = buildCharts(doc);
+    const groups = new Set(charts.filter((x) => !x.group.startsWith('sweep:')).map((x) => x.group));
+    assert.equal(groups.size, MAX_CHARTED_COMBINATIONS);
+    assert.ok(charts.some((x) => x.group.startsWith('sweep:')), 'the sweep chart is drawn');
+    const rendered = await renderResultFiles(doc);
+    assert.ok(rendered.files.report.includes(`Charts are drawn for the first ${MAX_CHARTED_COMBINATIONS} of ${n} parameter combinations`));
+    assert.equal(rendered.files.report.match(/^### /gm)?.length, n, 'a table per combination');
   });
 });
 
