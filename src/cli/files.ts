@@ -68,6 +68,25 @@ export function makeDirs(path: string): string[] {
 }
 
 /**
+ * `root/name`, a run's folder below the folder the user chose: `root` is made as makeDirs does (links in it are the
+ * user's own), `name` (a runId, read from a results file by `report --out`) must be a real folder, never a symbolic
+ * link: a link planted under the name a file chooses would carry every output elsewhere.
+ */
+export function makeRunDir(root: string, name: string): string {
+  makeDirs(root);
+  const dir = join(root, name);
+  try {
+    mkdirSync(dir);
+  } catch (error: unknown) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    const stat = lstatSync(dir);
+    if (stat.isSymbolicLink()) throw Object.assign(new Error(`${dir} is a symbolic link`), { code: 'ELOOP' });
+    if (!stat.isDirectory()) throw Object.assign(new Error(`${dir} is not a folder`), { code: 'ENOTDIR' });
+  }
+  return dir;
+}
+
+/**
  * Checks that `file` can be written: its folder is made if missing; an existing file must be a
  * writable file, not a folder or a symbolic link. Nothing is created but folders. Throws ConfigError.
  */

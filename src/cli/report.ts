@@ -3,7 +3,7 @@ import { loadResults } from '../report/schema.js';
 import { ConfigError } from '../config/errors.js';
 import { RESULT_FILES, renderConsole, renderResultFiles } from '../report/index.js';
 import { EXIT } from './exit.js';
-import { absolutePath, explainPath, makeDirs } from './files.js';
+import { absolutePath, explainPath, makeDirs, makeRunDir } from './files.js';
 import { ALL_FILES, unwrittenMessage, writeRendered, writeStepSummary } from './publish.js';
 import { print, say } from './output.js';
 
@@ -26,9 +26,10 @@ export async function reportCommand(args: ReportArgs): Promise<number> {
   for (const { file, doc } of docs) {
     const dir = args.out === undefined ? dirname(absolutePath(file, 'results file')) : join(absolutePath(args.out, '--out'), doc.runId);
     try {
-      makeDirs(dir);
+      if (args.out === undefined) makeDirs(dir);
+      else makeRunDir(absolutePath(args.out, '--out'), doc.runId);
     } catch (error: unknown) {
-      throw new ConfigError(`--out ${args.out ?? dir}: cannot create ${dir} (${explainPath(error)}). Fix: give --out a folder you can write to`, { cause: error });
+      throw new ConfigError(`--out ${args.out ?? dir}: cannot create ${dir} (${explainPath(error)}). Fix: give --out a folder you can write to${(error as NodeJS.ErrnoException).code === 'ELOOP' ? `, where ${doc.runId} is not a symbolic link` : ''}`, { cause: error });
     }
     print(`${renderConsole(doc, { wide: args.wide === true })}\n`);
     const rendered = await renderResultFiles(doc);

@@ -7,7 +7,7 @@ import { resolveConfig, type LocalTargetSpec, type RunPlan } from '../config/res
 import type { FaultLimits, GateOptions } from '../compare/index.js';
 import { CPU_LAYOUTS, TOPOLOGIES, planPlacement, requireBinary, type CpuLayout, type Placement, type TopologyName } from '../local/index.js';
 import { MAX_SEED, newSeed } from '../measure/random.js';
-import { absolutePath, checkWritable, explainPath, makeDirs, prepareExports, type ExportTarget } from './files.js';
+import { absolutePath, checkWritable, explainPath, makeRunDir, prepareExports, type ExportTarget } from './files.js';
 import { checkInRunGate, parseAlpha, parseThreshold } from './gate.js';
 
 /** `cachebench run` arguments as yargs hands them over. */
@@ -225,7 +225,7 @@ function prepareOutputs(out: string, exportItems: readonly string[], runId: stri
   const root = absolutePath(out, '--out');
   const dir = join(root, runId);
   try {
-    makeDirs(dir);
+    makeRunDir(root, runId);
     accessSync(dir, constants.W_OK);
   } catch (error: unknown) {
     throw new ConfigError(`--out ${out}: cannot create the results folder ${dir} (${explainPath(error)}). Fix: give --out a folder you can write to`, { cause: error });

@@ -121,6 +121,19 @@ describe('outputs are never written through a symbolic link', () => {
     assert.deepEqual(readdirSync(out).filter((f) => f.endsWith('.tmp')), [], 'a temporary file was left');
   });
 
+  it('report --out DIR where DIR/<runId> is a link to a folder elsewhere: exit 2, nothing written there', async () => {
+    const root = join(tmp.dir, 'runid-link');
+    const elsewhere = join(root, 'elsewhere');
+    mkdirSync(elsewhere, { recursive: true });
+    mkdirSync(join(root, 'out'));
+    symlinkSync(elsewhere, join(root, 'out', String(fixtureDoc('latency').runId)));
+    const r = await runCli(['report', fixturePath('latency'), '--out', join(root, 'out')], LIMIT);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /symbolic link/);
+    assert.match(r.stderr, /Fix: /);
+    assert.deepEqual(readdirSync(elsewhere), [], 'written through the link');
+  });
+
   it('a GITHUB_STEP_SUMMARY that is a link is not appended to: exit 1 saying so', async () => {
     const root = join(tmp.dir, 'summary');
     mkdirSync(root);
