@@ -82,5 +82,7 @@ export function readInputFile(file: string, maxBytes: number, { followLinks = tr
 export const MAX_SCENARIO_FILE_BYTES = 1 << 20;
 /** A TLS CA file: a PEM bundle (a system bundle of every public CA is about 200 KiB). */
 export const MAX_CA_FILE_BYTES = 4 << 20;
+/** A password file (`<NAME>_PASSWORD_FILE`): the password on one line. */
+export const MAX_PASSWORD_FILE_BYTES = 4096;
 /** A results.json: a six-hour throughput run of several targets with a histogram per second stays well below. */
 export const MAX_RESULTS_FILE_BYTES = 128 << 20;

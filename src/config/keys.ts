@@ -100,7 +100,7 @@ export const KEY_SPECS: readonly KeySpec[] = [
 export const KEY_BY_NAME: ReadonlyMap<string, KeySpec> = new Map(KEY_SPECS.map((k) => [k.name, k]));
 
 /** Per-target option suffixes: `<NAME>_SERVERS`, `<NAME>_MODE`, ... */
-export const TARGET_OPTIONS = ['SERVERS', 'PROTOCOL', 'MODE', 'CLIENT', 'CACHE', 'CACHE_ENTRIES', 'READ_FROM', 'WAIT', 'USERNAME', 'PASSWORD', 'TLS', 'TLS_CA', 'TLS_SERVERNAME', 'ITEM_SIZE_MAX'] as const;
+export const TARGET_OPTIONS = ['SERVERS', 'PROTOCOL', 'MODE', 'CLIENT', 'CACHE', 'CACHE_ENTRIES', 'READ_FROM', 'WAIT', 'USERNAME', 'PASSWORD', 'PASSWORD_FILE', 'TLS', 'TLS_CA', 'TLS_SERVERNAME', 'ITEM_SIZE_MAX'] as const;
 export type TargetOption = (typeof TARGET_OPTIONS)[number];
 
 /** auto asks the server (INFO); proxy sends no INFO/CLUSTER/CLIENT (twemproxy and other proxies). */

@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import { basename, extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError, badValue, describeSource, type Source } from './errors.js';
-import { InputFileError, MAX_CA_FILE_BYTES, MAX_SCENARIO_FILE_BYTES, readInputFile } from './input-file.js';
+import { InputFileError, MAX_CA_FILE_BYTES, MAX_PASSWORD_FILE_BYTES, MAX_SCENARIO_FILE_BYTES, readInputFile } from './input-file.js';
 import {
   CACHE_MODES, CLIENTS, CLIENT_SUPPORT, DEFAULT_CACHE_ENTRIES, DEFAULT_ITEM_SIZE_MAX, DESTRUCTIVE_FAULTS, ITEM_OVERHEAD_BYTES, KEY_BY_NAME, SCALING_FAULTS, KEY_SPECS, MODES,
   PROTOCOLS, PROTOCOL_CLIENTS, READ_FROM, TARGET_OPTIONS,
@@ -140,6 +140,8 @@ export interface TargetConfig {
   readonly waitReplicas: number;
   readonly username?: string;
   readonly password?: string;
+  /** Where the password was read from (`<NAME>_PASSWORD_FILE`), shown in reports instead of it. */
+  readonly passwordFile?: string;
   readonly tls: boolean;
   /** `<NAME>_TLS_CA`: a PEM file of the CA(s) that signed the servers' certificates, read during validation. */
   readonly tlsCa?: { readonly file: string; readonly pem: Buffer };
@@ -587,14 +589,43 @@ function buildTarget(name: string, options: Map<string, { raw: string; source: S
     }
   }
   const username = options.get('USERNAME')?.raw;
-  const password = options.get('PASSWORD')?.raw;
+  const password = passwordOf(name, options);
   return {
     name, servers, protocol, itemSizeMax: DEFAULT_ITEM_SIZE_MAX, mode, client, cache, cacheEntries, readFrom, waitReplicas, tls, sources,
     ...(tlsCa !== undefined ? { tlsCa } : {}),
     ...(tlsServername !== undefined ? { tlsServername } : {}),
     ...(username ? { username } : {}),
     ...(password ? { password } : {}),
+    ...(options.has('PASSWORD_FILE') ? { passwordFile: (options.get('PASSWORD_FILE')?.raw ?? '').trim() } : {}),
   };
+}
+
+/**
+ * The password: `<NAME>_PASSWORD`, or the first line of the file `<NAME>_PASSWORD_FILE` names (a secret mounted as a
+ * file: neither the command line nor the environment holds it). The file is read only if it is a regular file of at
+ * most MAX_PASSWORD_FILE_BYTES; its password is masked in every output like any other.
+ */
+function passwordOf(name: string, options: TargetOptions): string | undefined {
+  const fileEntry = options.get('PASSWORD_FILE');
+  if (fileEntry === undefined) return options.get('PASSWORD')?.raw;
+  const key = `${name}_PASSWORD_FILE`;
+  if (options.has('PASSWORD')) {
+    throw badValue(key, fileEntry.raw, fileEntry.source, `${name}_PASSWORD is set too`, `set one of ${name}_PASSWORD and ${key}`);
+  }
+  let text: string;
+  try {
+    text = readInputFile(fileEntry.raw.trim(), MAX_PASSWORD_FILE_BYTES).toString('utf8');
+  } catch (error: unknown) {
+    throw badValue(key, fileEntry.raw, fileEntry.source, `the password file cannot be read (${error instanceof InputFileError ? error.reason : String(error)})`,
+      'give the path of a regular file holding the password on one line');
+  }
+  const password = text.replace(/\r?\n$/, '');
+  registerSecret(password);
+  if (password === '' || /[\r\n]/.test(password)) {
+    throw badValue(key, fileEntry.raw, fileEntry.source, password === '' ? 'the file is empty' : 'the file holds more than one line',
+      'write the password alone on the first line (a final line break is allowed)');
+  }
+  return password;
 }
 
 /** `<NAME>_ITEM_SIZE_MAX`: bytes, or memcached -I's form (`2m`, `512k`); from 1 KiB to 1 GiB as memcached allows. */
@@ -627,6 +658,7 @@ function memcacheTarget(name: string, servers: readonly ServerAddress[], mode: M
   for (const [option, why] of [
     ['USERNAME', 'memcached\'s text protocol has no login (SASL needs the binary protocol, which twemproxy does not speak)'],
     ['PASSWORD', 'memcached\'s text protocol has no login (SASL needs the binary protocol, which twemproxy does not speak)'],
+    ['PASSWORD_FILE', 'memcached\'s text protocol has no login (SASL needs the binary protocol, which twemproxy does not speak)'],
     ['TLS', 'the memcache driver does not speak TLS'], ['TLS_CA', 'the memcache driver does not speak TLS'], ['TLS_SERVERNAME', 'the memcache driver does not speak TLS'],
   ] as const) {
     const entry = options.get(option);

@@ -187,6 +187,8 @@ function optionValue(config: TargetConfig, option: TargetOption): string {
       return config.username ?? '';
     case 'PASSWORD':
       return '(hidden)';
+    case 'PASSWORD_FILE':
+      return config.passwordFile ?? '';
     case 'TLS':
       return String(config.tls);
     case 'TLS_CA':

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Redis } from 'ioredis';
@@ -41,12 +41,12 @@ interface Run {
 /** Run folders already looked at. */
 const seen = new Set<string>();
 
-async function runWith(password: string): Promise<Run> {
+async function runWith(password: string, passwordFile?: string): Promise<Run> {
   await admin.call('CONFIG', 'SET', 'requirepass', password);
   const summary = join(out.dir, `summary-${randomBytes(4).toString('hex')}.md`);
   const cli = await runCli(['run', '--out', out.dir, '--min-iterations', '2', '--max-iterations', '2', '--warmup-iterations', '1', '--export', 'gab', '--export', 'bmf'], {
     env: {
-      PW_SERVERS: `127.0.0.1:${server.server.port}`, PW_MODE: 'standalone', PW_PASSWORD: password,
+      PW_SERVERS: `127.0.0.1:${server.server.port}`, PW_MODE: 'standalone', ...(passwordFile === undefined ? { PW_PASSWORD: password } : { PW_PASSWORD_FILE: passwordFile }),
       READ_RATIO: '1', WRITE_COUNT: '2', PAYLOAD_BYTES: '10', ITERATION_TIME_MS: '10', DESCRIPTION: `login with ${password} then`, GITHUB_STEP_SUMMARY: summary,
     },
   });
@@ -96,6 +96,18 @@ describe('a password that is also JSON, a number, a field name or a client name'
     // No field carries a credential: the password option says only where it came from.
     assert.deepEqual(reference.doc.environment.targets[0]?.options.PW_PASSWORD, { value: '(hidden)', source: 'process environment' });
     assert.deepEqual(reference.doc.environment.targets[0]?.servers, [`127.0.0.1:${server.server.port}`]);
+  });
+
+  it('<NAME>_PASSWORD_FILE: the password is read from the file (neither ps nor the environment shows it), and shows nowhere', async () => {
+    const file = join(out.dir, 'password.txt');
+    const password = `file-${randomBytes(12).toString('hex')}`;
+    writeFileSync(file, `${password}\n`, { mode: 0o600 });
+    const run = await runWith(password, file);
+    for (const [name, text] of [['stdout', run.cli.stdout], ['stderr', run.cli.stderr], ...run.files] as const) {
+      assert.ok(!text.includes(password), `the password is in ${name}`);
+    }
+    assert.deepEqual(run.doc.environment.targets[0]?.options.PW_PASSWORD_FILE, { value: file, source: 'process environment' });
+    assert.equal(run.doc.environment.targets[0]?.options.PW_PASSWORD, undefined);
   });
 
   // A JSON literal, a number, a field name, a substring of the client name (ioredis), a JSON delimiter.

@@ -203,6 +203,50 @@ describe('local topologies as targets', () => {
   });
 });
 
+describe('<NAME>_PASSWORD_FILE', () => {
+  const file = (name: string, text: string): string => {
+    const f = join(tmp.dir, name);
+    writeFileSync(f, text);
+    return f;
+  };
+  it('reads the password from the first line (a final line break dropped) and masks it from then on', () => {
+    clearSecrets();
+    const f = file('pw-ok', 'hunter2-file\r\n');
+    const target = resolveConfig(input({ env: { A_SERVERS: '127.0.0.1:1', A_PASSWORD_FILE: f } })).targets[0];
+    assert.equal(target?.password, 'hunter2-file');
+    assert.equal(target?.passwordFile, f);
+    assert.equal(redactSecrets('auth failed for hunter2-file'), 'auth failed for ***');
+    clearSecrets();
+  });
+  it('refuses a second password, an empty or many-line file, a FIFO, a folder, a big file: exit 2 naming the key, never the password', () => {
+    const twoLines = file('pw-two', 'hunter2-one\nhunter2-two\n');
+    const cases: [Record<string, string>, string][] = [
+      [{ A_PASSWORD: 'x', A_PASSWORD_FILE: file('pw-both', 'y') }, 'A_PASSWORD is set too'],
+      [{ A_PASSWORD_FILE: file('pw-empty', '\n') }, 'the file is empty'],
+      [{ A_PASSWORD_FILE: twoLines }, 'more than one line'],
+      [{ A_PASSWORD_FILE: tmp.dir }, 'cannot be read'],
+      [{ A_PASSWORD_FILE: '/dev/zero' }, 'cannot be read'],
+      [{ A_PASSWORD_FILE: file('pw-big', 'x'.repeat(5000)) }, 'cannot be read'],
+      [{ A_PASSWORD_FILE: join(tmp.dir, 'missing') }, 'cannot be read'],
+    ];
+    for (const [env, fragment] of cases) {
+      clearSecrets();
+      assert.throws(() => resolveConfig(input({ env: { A_SERVERS: '127.0.0.1:1', ...env } })), (error: unknown) => {
+        assert.ok(error instanceof ConfigError, String(error));
+        assert.match(error.message, /A_PASSWORD_FILE/);
+        assert.ok(error.message.includes(fragment), error.message);
+        assert.match(error.message, /Fix: /);
+        assert.ok(!redactSecrets(error.message).includes('hunter2'), error.message);
+        return true;
+      });
+    }
+    clearSecrets();
+  });
+  it('a memcache target refuses it, as it refuses a password', () => {
+    rejects({ env: { M_SERVERS: '127.0.0.1:1', M_PROTOCOL: 'memcache', M_PASSWORD_FILE: '/nonexistent' } }, 'M_PASSWORD_FILE', 'no login');
+  });
+});
+
 describe('one redaction for every output path', () => {
   const cases: { name: string; over: Partial<ConfigInput>; secret: string }[] = [
     { name: '--envVars item without a colon', over: { envVars: ['X_PASSWORD=hunter2-a'] }, secret: 'hunter2-a' },
