@@ -1,7 +1,7 @@
 import { accessSync, constants, lstatSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, join, parse as parsePath, resolve } from 'node:path';
 import { ConfigError } from '../config/errors.js';
-import { EXPORT_FILE_NAMES, type ExportFormat } from '../report/index.js';
+import { EXPORT_FILE_NAMES, type ExportFormat } from '../report/export.js';
 import { appendOutput, writeOutput } from './output.js';
 
 /**

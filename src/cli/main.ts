@@ -3,15 +3,16 @@ import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { ConfigError } from '../config/errors.js';
 import { KEY_SPECS, TARGET_OPTIONS, flagName } from '../config/keys.js';
-import { CPU_LAYOUTS, LocalSetupError, TOPOLOGIES } from '../local/index.js';
-import { TargetUnreachableError } from '../targets/index.js';
+import { LOCAL_TARGETS, OPTIONAL_LOCAL_TARGETS, TOPOLOGIES } from '../local/catalog.js';
+import { LocalSetupError } from '../local/errors.js';
+import { CPU_LAYOUTS } from '../local/placement.js';
+import { TargetUnreachableError } from '../targets/client.js';
 import { EXIT, fail } from './exit.js';
-import { compareCommand, type CompareArgs } from './gate.js';
-import { downCommand, statusCommand, upCommand } from './local.js';
-import { mergeCommand } from './merge.js';
-import { reportCommand } from './report.js';
-import { runCommand, type RunArgs } from './run.js';
-import { LOCAL_TARGETS, OPTIONAL_LOCAL_TARGETS } from './validate.js';
+import type { CompareArgs } from './gate.js';
+import type { RunArgs } from './run.js';
+
+// Each command's module is loaded by its handler: `--help`, `status` or a `compare` do not load the drivers, the
+// report renderers and the local server code they do not use (about half a second of start-up for every command).
 
 /** What a key takes, for help: `whole number 0–1000000`, `number ≥ 0`, `one of a, b`, `text`. */
 function valueKind(spec: (typeof KEY_SPECS)[number]): string {
@@ -89,7 +90,7 @@ async function main(argv: readonly string[]): Promise<number> {
         const local = args.local as (string | boolean)[] | undefined;
         // yargs reads --no-local as [false]
         const normalized = local === undefined ? undefined : local.includes(false) ? false : local.map(String);
-        exitCode = await runCommand({ ...(args as unknown as RunArgs), local: normalized });
+        exitCode = await (await import('./run.js')).runCommand({ ...(args as unknown as RunArgs), local: normalized });
       },
     )
     .command('merge <files..>', 'merge the throughput results of several processes or machines (--shard runs) into one report: ops summed, histograms merged, seconds aligned by wall clock, one row per input plus the total',
@@ -99,7 +100,7 @@ async function main(argv: readonly string[]): Promise<number> {
         .option('baseline', { type: 'string', describe: 'target that Percent is relative to (default: the highest ops/s)' })
         .option('wide', { type: 'boolean', default: false, describe: 'print every table column on the console' }),
       async (args) => {
-        exitCode = await mergeCommand({ files: (args.files as string[] | undefined) ?? [], wide: args.wide === true, ...(args.out !== undefined ? { out: args.out } : {}), ...(args.baseline !== undefined ? { baseline: args.baseline } : {}) });
+        exitCode = await (await import('./merge.js')).mergeCommand({ files: (args.files as string[] | undefined) ?? [], wide: args.wide === true, ...(args.out !== undefined ? { out: args.out } : {}), ...(args.baseline !== undefined ? { baseline: args.baseline } : {}) });
       })
     .command('report <files..>', 'render report.md, report.html, the charts and results.csv again from saved results.json files (a run\'s or a merge\'s), without running anything',
       (y) => y
@@ -107,13 +108,13 @@ async function main(argv: readonly string[]): Promise<number> {
         .option('out', { type: 'string', describe: 'write into <out>/<runId>/ (default: next to each results.json)' })
         .option('wide', { type: 'boolean', default: false, describe: 'print every table column on the console' }),
       async (args) => {
-        exitCode = await reportCommand({ files: (args.files as string[] | undefined) ?? [], wide: args.wide === true, ...(args.out !== undefined ? { out: args.out } : {}) });
+        exitCode = await (await import('./report.js')).reportCommand({ files: (args.files as string[] | undefined) ?? [], wide: args.wide === true, ...(args.out !== undefined ? { out: args.out } : {}) });
       })
     .command('up [topologies..]', `start local topologies that stay up (default all: ${TOPOLOGIES.join(' ')}) and print the env lines to export`,
       (y) => y.positional('topologies', { type: 'string', array: true })
         .option('cluster-node-timeout', { type: 'number', default: 5000, describe: 'cluster-node-timeout (ms) of the local REDIS_CLUSTER' }),
       async (args) => {
-        exitCode = await upCommand((args.topologies as string[] | undefined) ?? [], args['cluster-node-timeout']);
+        exitCode = await (await import('./local.js')).upCommand((args.topologies as string[] | undefined) ?? [], args['cluster-node-timeout']);
       })
     .command('compare <baseline> <current>', 'compare two results.json files: verdict per scenario and target, exit 1 on Slower or failures',
       (y) => y
@@ -123,14 +124,14 @@ async function main(argv: readonly string[]): Promise<number> {
         .option('alpha', { type: 'number', default: 0.01, describe: 'significance level of each one-sided test' })
         .option('fail-if-inconclusive', { type: 'boolean', default: false, describe: 'also exit 1 when a row is inconclusive (~): the runs could not tell' })
         .option('export', { type: 'string', array: true, describe: 'write gab or bmf JSON of the current run: --export gab[=FILE]' }),
-      (args) => {
-        exitCode = compareCommand(args as unknown as CompareArgs);
+      async (args) => {
+        exitCode = (await import('./gate.js')).compareCommand(args as unknown as CompareArgs);
       })
     .command('down', 'stop the local topologies started by up (by their recorded PIDs)', (y) => y, async () => {
-      exitCode = await downCommand();
+      exitCode = await (await import('./local.js')).downCommand();
     })
-    .command('status', 'say which local topologies started by up are alive', (y) => y, () => {
-      exitCode = statusCommand();
+    .command('status', 'say which local topologies started by up are alive', (y) => y, async () => {
+      exitCode = (await import('./local.js')).statusCommand();
     })
     .demandCommand(1, 'name a command, e.g. cachebench run scenarios/seed-read-heavy.yaml')
     .strict()

@@ -5,7 +5,9 @@ import { ConfigError } from '../config/errors.js';
 import { KEY_SPECS, flagName, type Mode } from '../config/keys.js';
 import { resolveConfig, type LocalTargetSpec, type RunPlan } from '../config/resolve.js';
 import type { FaultLimits, GateOptions } from '../compare/index.js';
-import { CPU_LAYOUTS, TOPOLOGIES, planPlacement, requireBinary, type CpuLayout, type Placement, type TopologyName } from '../local/index.js';
+import { requireBinary } from '../local/binaries.js';
+import { CPU_LAYOUTS, planPlacement, type CpuLayout, type Placement } from '../local/placement.js';
+import { LOCAL_TARGETS, TOPOLOGIES, parseLocalTargets, type TopologyName } from '../local/catalog.js';
 import { MAX_SEED, newSeed } from '../measure/random.js';
 import { absolutePath, checkWritable, explainPath, makeRunDir, prepareExports, type ExportTarget } from './files.js';
 import { checkInRunGate, parseAlpha, parseThreshold } from './gate.js';
@@ -164,53 +166,6 @@ export function parseTopologies(names: readonly string[], flag: string): Topolog
       throw new ConfigError(`${flag} ${JSON.stringify(raw)} is not a local topology. Fix: use ${TOPOLOGIES.join(', ')}`);
     }
     if (!out.includes(name as TopologyName)) out.push(name as TopologyName);
-  }
-  return out;
-}
-
-/** The target mode each local topology is measured in. */
-const LOCAL_MODES: Readonly<Record<TopologyName, Mode>> = { REDIS_CLUSTER: 'cluster', TWEMPROXY: 'proxy', REDIS_SINGLE: 'standalone', MEMCACHED_POOL: 'auto', TWEMPROXY_MEMCACHED: 'proxy' };
-/** Options every target on a topology has: the memcached topologies speak memcache. */
-const LOCAL_OPTIONS: Readonly<Partial<Record<TopologyName, Readonly<Record<string, string>>>>> = { MEMCACHED_POOL: { PROTOCOL: 'memcache' }, TWEMPROXY_MEMCACHED: { PROTOCOL: 'memcache' } };
-/**
- * Client set-ups measured on a local topology besides its plain ioredis target: the local cluster is also measured
- * through node-redis with its client-side cache (RESP3 tracking) and through Valkey GLIDE, so the default table shows
- * the client's effect next to the topology's.
- */
-export const LOCAL_VARIANTS: Readonly<Partial<Record<TopologyName, readonly { readonly suffix: string; readonly options: LocalTargetSpec['options'] }[]>>> = {
-  REDIS_CLUSTER: [
-    { suffix: 'NEARCACHE', options: { CLIENT: 'node-redis', CACHE: 'tracking' } },
-    { suffix: 'GLIDE', options: { CLIENT: 'glide' } },
-  ],
-};
-/** Every local target: each topology's plain target, then its client set-ups. */
-export const LOCAL_TARGETS: readonly LocalTargetSpec[] = TOPOLOGIES.flatMap((name) => [
-  { name, mode: LOCAL_MODES[name], ...(LOCAL_OPTIONS[name] !== undefined ? { options: LOCAL_OPTIONS[name] } : {}) },
-  ...(LOCAL_VARIANTS[name] ?? []).map((v) => ({ name: `${name}_${v.suffix}`, mode: LOCAL_MODES[name], topology: name, options: v.options })),
-]);
-
-/**
- * Client set-ups on the local cluster started only when named (`--local REDIS_CLUSTER_WAIT`), not in the default run:
- * ioredis with WAIT 1 after every SET (matched durability: lost writes with and without WAIT under a fault), and
- * node-redis without its cache (the driver's own failover behaviour, apart from the cache).
- */
-export const OPTIONAL_LOCAL_TARGETS: readonly LocalTargetSpec[] = [
-  { name: 'REDIS_CLUSTER_WAIT', mode: 'cluster', topology: 'REDIS_CLUSTER', options: { WAIT: '1' } },
-  { name: 'REDIS_CLUSTER_NODE_REDIS', mode: 'cluster', topology: 'REDIS_CLUSTER', options: { CLIENT: 'node-redis' } },
-];
-
-/**
- * `--local` names: a topology (its plain ioredis target) or a client set-up on one (REDIS_CLUSTER_NEARCACHE, or one
- * of OPTIONAL_LOCAL_TARGETS); none means every local target of the default run.
- */
-export function parseLocalTargets(names: readonly string[], flag: string): LocalTargetSpec[] {
-  if (names.length === 0) return [...LOCAL_TARGETS];
-  const out: LocalTargetSpec[] = [];
-  for (const raw of names.flatMap((n) => n.split(','))) {
-    const name = raw.trim().toUpperCase();
-    const spec = [...LOCAL_TARGETS, ...OPTIONAL_LOCAL_TARGETS].find((t) => t.name === name);
-    if (spec === undefined) throw new ConfigError(`${flag} ${JSON.stringify(raw)} is not a local target. Fix: use ${[...LOCAL_TARGETS, ...OPTIONAL_LOCAL_TARGETS].map((t) => t.name).join(', ')}`);
-    if (!out.includes(spec)) out.push(spec);
   }
   return out;
 }

@@ -83,7 +83,7 @@ export async function runFaultCase(targets: readonly ConnectedTarget[], params: 
     // The checker reads acknowledged writes back on a connection of its own: same driver, cache off, primaries.
     let checker: CacheClient;
     try {
-      checker = (await driverFor(target.config.client).connect({ ...target.config, cache: 'off', readFrom: 'primary' }, controls, target.probe)).client;
+      checker = (await (await driverFor(target.config.client)).connect({ ...target.config, cache: 'off', readFrom: 'primary' }, controls, target.probe)).client;
     } catch (error: unknown) {
       // The servers did not come back whole from the previous target's fault: this target cannot be measured.
       const message = `could not connect the checker: ${error instanceof Error ? error.message : String(error)}`;

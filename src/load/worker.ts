@@ -155,7 +155,7 @@ export class LoadWorker {
   /** Connects CONNECTIONS clients (all or none) and preloads this worker's share of the KEYSPACE (indexes ≡ worker mod workers). */
   async prepare(): Promise<void> {
     const { target, controls, probe } = this.#job;
-    const driver = driverFor(target.client);
+    const driver = await driverFor(target.client);
     const attempts = await Promise.allSettled(Array.from({ length: this.#load.connections }, () => driver.connect(target, controls, probe)));
     this.#connections = attempts.flatMap((a) => (a.status === 'fulfilled' ? [a.value.client] : []));
     const failed = attempts.find((a): a is PromiseRejectedResult => a.status === 'rejected');

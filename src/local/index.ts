@@ -1,5 +1,6 @@
 export { PACKAGE_OF, requireBinary } from './binaries.js';
 export { LocalSetupError } from './errors.js';
+export { LOCAL_TARGETS, OPTIONAL_LOCAL_TARGETS, parseLocalTargets } from './catalog.js';
 export { LOCAL_DIR_PREFIX, OWNER_FILE, OwnerFile, readOwner, reapLeftovers, type OwnerRecord, type ReapReport } from './owner.js';
 export { findFreePorts, isPortFree } from './ports.js';
 export { SERVER_BINARIES, checkRecorded, isAlive, isOurProcess, parseProcessName, signalPid, startTimeOf, stopRecorded, type ProcessCheck, type RecordedProcess } from './procfs.js';

@@ -5,24 +5,12 @@ import { requireBinary } from './binaries.js';
 import { LocalSetupError } from './errors.js';
 import { findFreePorts } from './ports.js';
 import { OwnerFile, LOCAL_DIR_PREFIX } from './owner.js';
+import { MEMCACHE_TOPOLOGIES, TOPOLOGIES, type TopologyName } from './catalog.js';
 import { startProcess, type ManagedProcess, type ProcessRecorder } from './process.js';
 import { memcacheServes, startMemcacheds, twemproxyMemcacheConf } from './memcached.js';
 import { adminCommand, startRedisCluster, startRedisServer, startRedisServers, waitUntil, type RedisServer } from './redis.js';
 
-/** The local topologies, each a target named as here. */
-export const TOPOLOGIES = ['REDIS_CLUSTER', 'TWEMPROXY', 'REDIS_SINGLE', 'MEMCACHED_POOL', 'TWEMPROXY_MEMCACHED'] as const;
-export type TopologyName = (typeof TOPOLOGIES)[number];
-
-export const TOPOLOGY_DESCRIPTIONS: Readonly<Record<TopologyName, string>> = {
-  REDIS_CLUSTER: 'Redis Cluster, 3 primaries + 3 replicas',
-  TWEMPROXY: 'twemproxy (ketama, fnv1a_64) over 3 standalone Redis servers',
-  REDIS_SINGLE: 'one standalone Redis server',
-  MEMCACHED_POOL: '3 memcached servers, sharded by the client (ketama)',
-  TWEMPROXY_MEMCACHED: 'twemproxy (ketama, fnv1a_64) in memcache mode over 3 memcached servers',
-};
-
-/** Topologies whose servers speak memcached's text protocol (their targets have `<NAME>_PROTOCOL=memcache`). */
-export const MEMCACHE_TOPOLOGIES: readonly TopologyName[] = ['MEMCACHED_POOL', 'TWEMPROXY_MEMCACHED'];
+export { MEMCACHE_TOPOLOGIES, TOPOLOGIES, TOPOLOGY_DESCRIPTIONS, type TopologyName } from './catalog.js';
 
 export interface RunningTopology {
   readonly name: TopologyName;

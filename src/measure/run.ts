@@ -55,13 +55,13 @@ export interface ExecuteOptions {
  */
 async function connectTarget(config: TargetConfig, controls: RunControls): Promise<ConnectedTarget> {
   // memcached answers none of RESP's INFO, HELLO or CLUSTER: its driver asks each server for its version itself.
-  if (config.protocol === 'memcache') return driverFor(config.client).connect(config, controls);
+  if (config.protocol === 'memcache') return (await driverFor(config.client)).connect(config, controls);
   // The servers' probe first, handed to the driver: a wrong address, password or mode is then reported as plainly as
   // ever (INFO's "NOAUTH Authentication required", not HELLO's longer answer), whatever the driver.
   const probe = await probeTarget(config, controls);
   const capabilities = await probeCapabilities(config, probe.mode, controls);
   requireCapabilities(config, capabilities);
-  const connected = await driverFor(config.client).connect(config, controls, probe);
+  const connected = await (await driverFor(config.client)).connect(config, controls, probe);
   return { ...connected, info: { ...connected.info, capabilities }, probe };
 }
 
@@ -94,7 +94,7 @@ async function connectWriters(plan: RunPlan, targets: readonly ConnectedTarget[]
   if (first === undefined) return writers;
   const controls = { ...first, ...plan.connection };
   const attempts = await Promise.allSettled(targets.map(async (t) => {
-    const writer = await driverFor(t.config.client).connect({ ...t.config, cache: 'off', readFrom: 'primary' }, controls, t.probe);
+    const writer = await (await driverFor(t.config.client)).connect({ ...t.config, cache: 'off', readFrom: 'primary' }, controls, t.probe);
     writers.set(t.config.name, writer.client);
   }));
   const failed = attempts.find((a): a is PromiseRejectedResult => a.status === 'rejected');

@@ -1,4 +1,4 @@
-import tQuantile from '@stdlib/stats-base-dists-t-quantile';
+import { createRequire } from 'node:module';
 import { mean, median, quantileSorted, sampleStandardDeviation } from 'simple-statistics';
 import { maxOf, minOf } from './extent.js';
 
@@ -25,10 +25,16 @@ export interface Summary {
   readonly upperFence: number;
 }
 
+let tQuantile: ((p: number, df: number) => number) | undefined;
+
 /** Student-t quantile: the value with probability p below it, with df degrees of freedom. */
 export function studentTQuantile(p: number, df: number): number {
+  // Loaded on first use: the package loads some 200 small modules (about 190 ms), which a refused run, `report`
+  // or a load worker thread never needs.
+  tQuantile ??= createRequire(import.meta.url)('@stdlib/stats-base-dists-t-quantile') as (p: number, df: number) => number;
   return tQuantile(p, df);
 }
+
 
 /** Half-width of the two-sided `confidence` interval of the mean. NaN when n < 2. */
 export function confidenceHalfWidth(stdDev: number, n: number, confidence = ERROR_CONFIDENCE): number {

@@ -54,3 +54,27 @@ export function replicasOf(nodes: readonly ClusterNode[], primary: ClusterNode):
 export function slotsText(node: ClusterNode): string {
   return node.slots.map(([a, b]) => (a === b ? String(a) : `${a}-${b}`)).join(', ') || 'none';
 }
+
+/**
+ * The Redis Cluster hash slot of a key: CRC16 (XMODEM) of the key, or of its {hash tag}, mod 16384.
+ * Used to name the node behind a failed op and to route commands by slot (no driver needed to load it).
+ */
+export function keySlot(key: string): number {
+  const bytes = Buffer.from(key);
+  let start = 0;
+  let end = bytes.length;
+  const open = bytes.indexOf(0x7b);
+  if (open !== -1) {
+    const close = bytes.indexOf(0x7d, open + 1);
+    if (close > open + 1) {
+      start = open + 1;
+      end = close;
+    }
+  }
+  let crc = 0;
+  for (let i = start; i < end; i++) {
+    crc ^= (bytes[i] ?? 0) << 8;
+    for (let bit = 0; bit < 8; bit++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
+  }
+  return crc % 16384;
+}

@@ -11,7 +11,7 @@ import {
   type CacheClient, type CacheCounters, type ConnectedTarget, type Driver,
 } from './client.js';
 import { CHECK_ADDRESS } from './diagnose.js';
-import { keySlot } from './ioredis.js';
+import { keySlot } from './cluster-nodes.js';
 import { credentialsFor, probeTarget, type TargetProbe, redactFor, targetInfo, unreachableError } from './probe.js';
 
 /**

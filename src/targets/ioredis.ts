@@ -10,6 +10,7 @@ import { CHECK_ADDRESS } from './diagnose.js';
 import { dropCredentials, ioredisOptions, probeTarget, type TargetProbe, redactFor, targetInfo, unreachableError } from './probe.js';
 import { tlsOptionsFor } from './tls.js';
 import { withDeadline } from './deadline.js';
+import { keySlot } from './cluster-nodes.js';
 
 export { tlsOptionsFor, tlsServernameFor } from './tls.js';
 export { parseInfo } from './probe.js';
@@ -42,30 +43,6 @@ async function closeQuietly(client: Redis | Cluster, opTimeoutMs: number): Promi
     }
   }
   client.disconnect();
-}
-
-/**
- * The Redis Cluster hash slot of a key: CRC16 (XMODEM) of the key, or of its {hash tag}, mod 16384.
- * Used only to name the node behind a failed op.
- */
-export function keySlot(key: string): number {
-  const bytes = Buffer.from(key);
-  let start = 0;
-  let end = bytes.length;
-  const open = bytes.indexOf(0x7b);
-  if (open !== -1) {
-    const close = bytes.indexOf(0x7d, open + 1);
-    if (close > open + 1) {
-      start = open + 1;
-      end = close;
-    }
-  }
-  let crc = 0;
-  for (let i = start; i < end; i++) {
-    crc ^= (bytes[i] ?? 0) << 8;
-    for (let bit = 0; bit < 8; bit++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
-  }
-  return crc % 16384;
 }
 
 /**

@@ -10,7 +10,8 @@ import {
   ClusterRedirectError, ConnectionLostError, OpTimeoutError, WaitShortfallError, waitTimeoutMs,
   type CacheClient, type CacheCounters, type ConnectedTarget, type Driver,
 } from './client.js';
-import { QUIT_WAIT_MS, keySlot } from './ioredis.js';
+import { keySlot } from './cluster-nodes.js';
+import { QUIT_WAIT_MS } from './ioredis.js';
 import { credentialsFor, probeTarget, type TargetProbe, targetInfo, unreachableError } from './probe.js';
 import { tlsOptionsFor } from './tls.js';
 import { withDeadline } from './deadline.js';

@@ -139,9 +139,9 @@ async function main(): Promise<void> {
     const single = `127.0.0.1:${server.port}`;
     const clusterServers = cluster.nodes.slice(0, 3).map((n) => `127.0.0.1:${n.port}`).join(',');
     const rows: { label: string; bare: number[]; bench: number[]; hitRate?: number }[] = [
-      { label: `ioredis ${driverFor('ioredis').version}`, bare: [], bench: [] },
-      { label: `node-redis ${driverFor('node-redis').version}`, bare: [], bench: [] },
-      { label: `glide ${driverFor('glide').version}`, bare: [], bench: [] },
+      { label: `ioredis ${(await driverFor('ioredis')).version}`, bare: [], bench: [] },
+      { label: `node-redis ${(await driverFor('node-redis')).version}`, bare: [], bench: [] },
+      { label: `glide ${(await driverFor('glide')).version}`, bare: [], bench: [] },
       { label: 'node-redis + tracking cache', bare: [], bench: [] },
       { label: 'glide + tracking cache', bare: [], bench: [] },
     ];

@@ -72,7 +72,7 @@ async function measureLayout(layout: CpuLayout): Promise<void> {
     const plan = resolveConfig({ scenarioFiles: [], env, envVars: [], flags: { OP_TIMEOUT_MS: '5000' } });
     const controls = plan.scenarios[0]?.controls;
     if (controls === undefined) throw new Error('no scenario');
-    const targets: ConnectedTarget[] = await Promise.all(plan.targets.map((t) => driverFor(t.client).connect(t, controls)));
+    const targets: ConnectedTarget[] = await Promise.all(plan.targets.map(async (t) => (await driverFor(t.client)).connect(t, controls)));
     const rows = new Map<string, Row[]>(targets.map((t) => [t.config.name, []]));
     let gcMs = 0;
     const gc = new PerformanceObserver((list) => {

@@ -5,7 +5,7 @@ import { after, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { connect as connectSocket, type Socket } from 'node:net';
 import type { ResultEntry, ResultsDocument } from '../../src/report/index.js';
-import { keySlot } from '../../src/targets/ioredis.js';
+import { keySlot } from '../../src/targets/cluster-nodes.js';
 import { runCli } from '../helpers/cli.js';
 import { assertNothingLeft, docOf, sandbox as sandboxIn } from '../helpers/local.js';
 import { processesMentioning } from '../helpers/procs.js';

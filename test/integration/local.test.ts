@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { adminCommand, parseCpuList, planPlacement, requireBinary, startRedisServer, findFreePorts, isOurProcess, isPortFree, readOwner, reapLeftovers, signalPid, startTimeOf, TOPOLOGIES, type OwnerRecord } from '../../src/local/index.js';
-import { LOCAL_TARGETS } from '../../src/cli/validate.js';
+import { LOCAL_TARGETS } from '../../src/local/catalog.js';
 import { runCli } from '../helpers/cli.js';
 import { processesMentioning, waitUntilNoneMention } from '../helpers/procs.js';
 import { assertNothingLeft, docOf, sandbox as sandboxIn } from '../helpers/local.js';

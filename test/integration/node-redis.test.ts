@@ -9,7 +9,8 @@ import {
 import type { RunControls, TargetConfig } from '../../src/config/resolve.js';
 import { startLocal, type LocalDeployment } from '../../src/local/index.js';
 import { ClusterRedirectError, ConnectionLostError, OpTimeoutError, TargetUnreachableError, type CacheClient } from '../../src/targets/index.js';
-import { ioredisDriver, keySlot } from '../../src/targets/ioredis.js';
+import { keySlot } from '../../src/targets/cluster-nodes.js';
+import { ioredisDriver } from '../../src/targets/ioredis.js';
 import { nodeRedisDriver, translateNodeRedisError } from '../../src/targets/node-redis.js';
 import { resultsOf, runCli } from '../helpers/cli.js';
 import { closeTimingOf } from '../helpers/close-child.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { LOCAL_TARGETS } from '../../src/cli/validate.js';
+import { LOCAL_TARGETS } from '../../src/local/catalog.js';
 import { bindLocalServers, localItemSizeMax, resolveConfig } from '../../src/config/resolve.js';
 import { input, rejects } from '../helpers/config.js';
 

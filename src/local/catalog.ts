@@ -1,0 +1,70 @@
+import { ConfigError } from '../config/errors.js';
+import type { Mode } from '../config/keys.js';
+import type { LocalTargetSpec } from '../config/resolve.js';
+
+/**
+ * The catalog of local targets: the topologies cachebench can start and the targets measured on them. It imports no
+ * driver and no server code, so the CLI's help and its checks before any traffic stay cheap to load.
+ */
+
+/** The local topologies, each a target named as here. */
+export const TOPOLOGIES = ['REDIS_CLUSTER', 'TWEMPROXY', 'REDIS_SINGLE', 'MEMCACHED_POOL', 'TWEMPROXY_MEMCACHED'] as const;
+export type TopologyName = (typeof TOPOLOGIES)[number];
+
+export const TOPOLOGY_DESCRIPTIONS: Readonly<Record<TopologyName, string>> = {
+  REDIS_CLUSTER: 'Redis Cluster, 3 primaries + 3 replicas',
+  TWEMPROXY: 'twemproxy (ketama, fnv1a_64) over 3 standalone Redis servers',
+  REDIS_SINGLE: 'one standalone Redis server',
+  MEMCACHED_POOL: '3 memcached servers, sharded by the client (ketama)',
+  TWEMPROXY_MEMCACHED: 'twemproxy (ketama, fnv1a_64) in memcache mode over 3 memcached servers',
+};
+
+/** Topologies whose servers speak memcached's text protocol (their targets have `<NAME>_PROTOCOL=memcache`). */
+export const MEMCACHE_TOPOLOGIES: readonly TopologyName[] = ['MEMCACHED_POOL', 'TWEMPROXY_MEMCACHED'];
+
+/** The target mode each local topology is measured in. */
+const LOCAL_MODES: Readonly<Record<TopologyName, Mode>> = { REDIS_CLUSTER: 'cluster', TWEMPROXY: 'proxy', REDIS_SINGLE: 'standalone', MEMCACHED_POOL: 'auto', TWEMPROXY_MEMCACHED: 'proxy' };
+/** Options every target on a topology has: the memcached topologies speak memcache. */
+const LOCAL_OPTIONS: Readonly<Partial<Record<TopologyName, Readonly<Record<string, string>>>>> = { MEMCACHED_POOL: { PROTOCOL: 'memcache' }, TWEMPROXY_MEMCACHED: { PROTOCOL: 'memcache' } };
+/**
+ * Client set-ups measured on a local topology besides its plain ioredis target: the local cluster is also measured
+ * through node-redis with its client-side cache (RESP3 tracking) and through Valkey GLIDE, so the default table shows
+ * the client's effect next to the topology's.
+ */
+export const LOCAL_VARIANTS: Readonly<Partial<Record<TopologyName, readonly { readonly suffix: string; readonly options: LocalTargetSpec['options'] }[]>>> = {
+  REDIS_CLUSTER: [
+    { suffix: 'NEARCACHE', options: { CLIENT: 'node-redis', CACHE: 'tracking' } },
+    { suffix: 'GLIDE', options: { CLIENT: 'glide' } },
+  ],
+};
+/** Every local target: each topology's plain target, then its client set-ups. */
+export const LOCAL_TARGETS: readonly LocalTargetSpec[] = TOPOLOGIES.flatMap((name) => [
+  { name, mode: LOCAL_MODES[name], ...(LOCAL_OPTIONS[name] !== undefined ? { options: LOCAL_OPTIONS[name] } : {}) },
+  ...(LOCAL_VARIANTS[name] ?? []).map((v) => ({ name: `${name}_${v.suffix}`, mode: LOCAL_MODES[name], topology: name, options: v.options })),
+]);
+
+/**
+ * Client set-ups on the local cluster started only when named (`--local REDIS_CLUSTER_WAIT`), not in the default run:
+ * ioredis with WAIT 1 after every SET (matched durability: lost writes with and without WAIT under a fault), and
+ * node-redis without its cache (the driver's own failover behaviour, apart from the cache).
+ */
+export const OPTIONAL_LOCAL_TARGETS: readonly LocalTargetSpec[] = [
+  { name: 'REDIS_CLUSTER_WAIT', mode: 'cluster', topology: 'REDIS_CLUSTER', options: { WAIT: '1' } },
+  { name: 'REDIS_CLUSTER_NODE_REDIS', mode: 'cluster', topology: 'REDIS_CLUSTER', options: { CLIENT: 'node-redis' } },
+];
+
+/**
+ * `--local` names: a topology (its plain ioredis target) or a client set-up on one (REDIS_CLUSTER_NEARCACHE, or one
+ * of OPTIONAL_LOCAL_TARGETS); none means every local target of the default run.
+ */
+export function parseLocalTargets(names: readonly string[], flag: string): LocalTargetSpec[] {
+  if (names.length === 0) return [...LOCAL_TARGETS];
+  const out: LocalTargetSpec[] = [];
+  for (const raw of names.flatMap((n) => n.split(','))) {
+    const name = raw.trim().toUpperCase();
+    const spec = [...LOCAL_TARGETS, ...OPTIONAL_LOCAL_TARGETS].find((t) => t.name === name);
+    if (spec === undefined) throw new ConfigError(`${flag} ${JSON.stringify(raw)} is not a local target. Fix: use ${[...LOCAL_TARGETS, ...OPTIONAL_LOCAL_TARGETS].map((t) => t.name).join(', ')}`);
+    if (!out.includes(spec)) out.push(spec);
+  }
+  return out;
+}
