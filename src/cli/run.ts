@@ -5,7 +5,7 @@ import { bindLocalServers, localItemSizeMax, type FaultPlan, type RunPlan } from
 import type { ConnectedTarget } from '../targets/index.js';
 import { TOPOLOGY_DESCRIPTIONS, applyPlacement, localInjector, reapLeftovers, startLocal, topologyMemory, type LocalDeployment } from '../local/index.js';
 import { executeRun } from '../measure/run.js';
-import { RESULT_FILES, buildDocument, entryFailures, renderConsole, renderExport, renderResultFiles, type ResultsDocument } from '../report/index.js';
+import { RESULT_FILES, buildDocument, entryFailures, measurementNotes, renderConsole, renderExport, renderResultFiles, type ResultsDocument } from '../report/index.js';
 import { EXIT } from './exit.js';
 import { tryWrite } from './files.js';
 import { publishComparison } from './gate.js';
@@ -68,6 +68,8 @@ async function publish(validated: ValidatedRun, doc: ResultsDocument, aborted: b
     ...(aborted ? [] : faultGate(doc, validated.faultLimits)),
     ...(validated.requireRate ? doc.results.filter((e) => e.load?.rate.achieved === false).map((e) => `${e.target.name}: rate not achieved: ${Math.round(e.load?.rate.achievedOpsPerSec ?? 0)} of ${Math.round(e.load?.rate.targetOpsPerSec ?? 0)} ops/s (--require-rate) (${e.scenario.name})`) : []),
   ];
+  // Said on stderr too, where a CI log shows it beside the exit code: the table's numbers stand on fewer rounds than asked.
+  for (const e of doc.results) for (const note of measurementNotes(e)) warn(`${note} (${e.scenario.name})`);
   if (failures.length > 0) say(`cachebench: failures: ${failures.join('; ')}\n`);
   if (unwritten.length > 0) say(`cachebench: error: ${unwrittenMessage(unwritten, complete)}; the table above is the run's result\n`);
   return { aborted, failures, unwritten, ...(gate !== undefined ? { gate } : {}) };

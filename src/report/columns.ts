@@ -1,4 +1,4 @@
-import { formatPercent, type ResultEntry } from './model.js';
+import { formatPercent, measuredNothing, underMeasured, type ResultEntry } from './model.js';
 import { minOf } from '../stats/extent.js';
 
 export type ColumnKind = 'text' | 'time' | 'percent' | 'count' | 'us';
@@ -187,6 +187,9 @@ export function checksText(e: ResultEntry): string {
   const failed = e.ops.set.errors + e.ops.get.errors;
   if (failed > 0) parts.push(`${failed} failed ops`);
   if (e.staleness !== null && e.staleness.reads > 0) parts.push(`${e.staleness.reads} stale`);
+  if (measuredNothing(e)) parts.push('nothing measured');
+  const short = underMeasured(e);
+  if (short !== undefined) parts.push(`only ${short.measured} of ${short.wanted} iterations`);
   return parts.length === 0 ? (e.state === 'completed' ? 'ok' : e.state) : parts.join(', ');
 }
 

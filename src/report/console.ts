@@ -1,4 +1,4 @@
-import { groupEntries, conclusion, missingBaselineNote, setupNotes, type ResultsDocument } from './model.js';
+import { groupEntries, conclusion, measurementNotes, missingBaselineNote, setupNotes, type ResultsDocument } from './model.js';
 import { describeParams, invocationsText, renderTable } from './table.js';
 import { FAULT_COLUMNS, faultDetails } from './faults.js';
 import { LOAD_COLUMNS, loadDetails, loadParams, loadSetup } from './load.js';
@@ -68,7 +68,7 @@ export function renderConsole(doc: ResultsDocument, options: ConsoleOptions = {}
     if (said !== undefined) out.push(said);
     for (const e of group.entries) {
       for (const [message, count] of Object.entries(e.errors)) out.push(`  ${e.target.name}: ${count}× ${message}`);
-      for (const note of setupNotes(e)) out.push(`  ${note}`);
+      for (const note of [...measurementNotes(e), ...setupNotes(e)]) out.push(`  ${note}`);
       if (e.verification.missing + e.verification.mismatched > 0) {
         out.push(`  ${e.target.name}: VERIFICATION FAILED: ${e.verification.missing} missing, ${e.verification.mismatched} mismatched of ${e.verification.reads} reads`);
       }

@@ -4,7 +4,7 @@ export { CSV_COLUMNS, CSV_HEADER, renderCsv } from './csv.js';
 export { renderJson } from './json.js';
 export { renderMarkdown } from './markdown.js';
 export { checkResults, loadResults, RESULT_LIMITS, SAFE_NAME } from './schema.js';
-export { SCHEMA_VERSION, buildDocument, entryFailures, groupEntries, type PlacementRecord, type ResultEntry, type ResultsDocument } from './model.js';
+export { SCHEMA_VERSION, buildDocument, entryFailures, groupEntries, measurementNotes, measuredNothing, underMeasured, type PlacementRecord, type ResultEntry, type ResultsDocument } from './model.js';
 export { renderTable } from './table.js';
 export { RESULT_FILES, renderResultFiles, type RenderedFiles, type ResultFile } from './write.js';
 export { buildCharts, type Chart } from './charts.js';

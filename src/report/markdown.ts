@@ -1,6 +1,6 @@
 import { chooseTimeUnit, formatNumber } from './columns.js';
 import type { Capabilities } from '../targets/client.js';
-import { groupEntries, conclusion, missingBaselineNote, setupNotes, type ResultEntry, type ResultsDocument } from './model.js';
+import { groupEntries, conclusion, measurementNotes, missingBaselineNote, setupNotes, type ResultEntry, type ResultsDocument } from './model.js';
 import { describeParams, invocationsText, renderTable } from './table.js';
 import { FAULT_COLUMNS, faultDetails } from './faults.js';
 import { LOAD_COLUMNS, loadDetails, loadParams, loadSetup } from './load.js';
@@ -131,6 +131,7 @@ export function renderMarkdown(doc: ResultsDocument, charts: readonly Chart[] = 
           out.push(`- **${t(e.target.name)} verification failed**: ${e.verification.missing} missing, ${e.verification.mismatched} mismatched of ${e.verification.reads} reads`);
         }
         for (const [message, count] of Object.entries(e.errors)) out.push(`- ${escape(e.target.name)}: ${t(String(count))}× ${t(message)}`);
+        for (const note of measurementNotes(e)) out.push(`- **${escape(note)}**`);
         for (const note of setupNotes(e)) out.push(`- ${escape(note)}`);
       }
       out.push('');

@@ -69,7 +69,11 @@ export interface ResultEntry {
   readonly ops: { readonly set: OpStats; readonly get: OpStats };
   readonly verification: TargetCaseResult['verification'];
   /** `invocations`: seed loops per iteration (statistics are per invocation); `pilotMs`: the pilot stage's measure. */
-  readonly iterations: TargetCaseResult['iterations'] & { readonly rounds: number; readonly stopReason: StopReason; readonly invocations: number; readonly pilotMs: number | null };
+  readonly iterations: TargetCaseResult['iterations'] & {
+    readonly rounds: number; readonly stopReason: StopReason; readonly invocations: number; readonly pilotMs: number | null;
+    /** The scenario's MIN_ITERATIONS (latency runs; absent in files written before it was recorded). */
+    readonly minIterations?: number;
+  };
   readonly errors: Readonly<Record<string, number>>;
   readonly undeletedKeys: number;
   /**
@@ -303,7 +307,10 @@ export function buildDocument(run: RunResult, explicitBaseline: string | undefin
           roundSamplesMs: t.roundSamplesMs,
           ops: t.ops,
           verification: t.verification,
-          iterations: { ...t.iterations, rounds: c.rounds, stopReason: c.stopReason, invocations: t.invocations, pilotMs: t.pilotMs },
+          iterations: {
+            ...t.iterations, rounds: c.rounds, stopReason: c.stopReason, invocations: t.invocations, pilotMs: t.pilotMs,
+            ...(t.load === undefined && t.fault === undefined ? { minIterations: scenario.controls.minIterations } : {}),
+          },
           errors: t.errors,
           undeletedKeys: t.undeletedKeys,
           staleness: t.staleness ?? null,
@@ -400,6 +407,39 @@ export function entryFailures(e: ResultEntry): string[] {
   // A run that measured nothing must never pass (e.g. MAX_TIME shorter than one iteration).
   if (e.state === 'completed' && e.stats.n + e.stats.outliers === 0) out.push(`${e.target.name}: no iteration measured (stopped: ${e.iterations.stopReason})`);
   return out;
+}
+
+/** Iterations a latency entry measured (kept and outliers). */
+const measuredIterations = (e: ResultEntry): number => e.stats.n + e.stats.outliers;
+
+/**
+ * A completed entry with no measurement at all: no iteration (latency), no measured second or no successful op
+ * (throughput). Such a row never shows `ok` (and entryFailures fails the run).
+ */
+export function measuredNothing(e: ResultEntry): boolean {
+  if (e.state !== 'completed' || e.fault != null) return false;
+  if (e.load != null) return e.load.throughput.mean === null || e.ops.set.count + e.ops.get.count === 0;
+  return measuredIterations(e) === 0;
+}
+
+/**
+ * A latency entry that stopped (at MAX_TIME or MAX_ITERATIONS) before the MIN_ITERATIONS rounds its scenario asked
+ * for: its numbers stand on fewer rounds than the run was designed for. `{ measured, wanted }`, or undefined.
+ */
+export function underMeasured(e: ResultEntry): { readonly measured: number; readonly wanted: number } | undefined {
+  const wanted = e.iterations.minIterations;
+  if (wanted === undefined || e.state !== 'completed' || e.load != null || e.fault != null) return undefined;
+  const measured = measuredIterations(e);
+  return measured > 0 && measured < wanted ? { measured, wanted } : undefined;
+}
+
+/** Lines under a table about how much was measured: a row short of MIN_ITERATIONS, and why, and what to change. */
+export function measurementNotes(e: ResultEntry): string[] {
+  const short = underMeasured(e);
+  if (short === undefined) return [];
+  const why = e.iterations.stopReason === 'max-time' ? 'the run reached MAX_TIME' : e.iterations.stopReason === 'max-iterations' ? 'the run reached MAX_ITERATIONS' : `it stopped (${e.iterations.stopReason})`;
+  const fix = e.iterations.stopReason === 'max-iterations' ? 'raise MAX_ITERATIONS' : 'raise MAX_TIME, lower ITERATION_TIME_MS, or measure fewer targets per run';
+  return [`${e.target.name}: measured ${short.measured} iterations where MIN_ITERATIONS asks for ${short.wanted} (${why}): its Mean, Error and Percent stand on too few rounds. Fix: ${fix}`];
 }
 
 /**

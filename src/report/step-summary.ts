@@ -1,7 +1,7 @@
 import type { Chart } from './charts.js';
 import { compactColumns } from './console.js';
 import { loadParams } from './load.js';
-import { entryFailures, groupEntries, type ResultsDocument } from './model.js';
+import { entryFailures, groupEntries, measurementNotes, type ResultsDocument } from './model.js';
 import { describeParams, renderTable } from './table.js';
 import { mdCode, mdInline, mdText } from './escape.js';
 
@@ -30,7 +30,9 @@ export function renderStepSummary(doc: ResultsDocument, options: StepSummaryOpti
     // A merge's total and its inputs share a name: a failure is said once.
     const failures = [...new Set(group.entries.flatMap((e) => entryFailures(e)))];
     for (const f of failures) out.push(`- **${mdText(f)}**`);
-    if (failures.length > 0) out.push('');
+    const notes = group.entries.flatMap((e) => measurementNotes(e));
+    for (const n of notes) out.push(`- ${mdText(n)}`);
+    if (failures.length + notes.length > 0) out.push('');
   }
   if (options.gate !== undefined) out.push('### Regression gate', '', options.gate.trimEnd(), '');
   const where = options.artifactsUrl === null ? mdCode(options.reportDir) : `${mdCode(options.reportDir)} ([the run's artifacts](${options.artifactsUrl}), when uploaded)`;

@@ -1,0 +1,50 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { checksText } from '../../src/report/columns.js';
+import { renderConsole, renderMarkdown } from '../../src/report/index.js';
+import { measurementNotes, underMeasured, type ResultsDocument } from '../../src/report/model.js';
+import { checkResults } from '../../src/report/schema.js';
+import { renderStepSummary } from '../../src/report/step-summary.js';
+import { fixtureDoc, setField, type FixtureKind } from '../helpers/entries.js';
+
+/** A real run's results.json (15 of 15 iterations, stopped at MAX_ITERATIONS) with some fields changed, read through the schema. */
+function doc(kind: FixtureKind, changes: Readonly<Record<string, unknown>>): ResultsDocument {
+  let d = fixtureDoc(kind);
+  for (const [path, value] of Object.entries(changes)) d = setField(d, path, value);
+  return checkResults(d, 'fixture.json');
+}
+
+describe('runs that measured too little', () => {
+  it('a row that stopped at MAX_TIME after 9 of MIN_ITERATIONS 15 says so in the Checks cell, under every table and in the step summary', () => {
+    const d = doc('latency', {
+      'results[0].iterations.minIterations': 15, 'results[0].iterations.stopReason': 'max-time',
+      'results[0].stats.n': 8, 'results[0].stats.outliers': 1,
+    });
+    const e = d.results[0]!;
+    assert.deepEqual(underMeasured(e), { measured: 9, wanted: 15 });
+    assert.equal(checksText(e), 'only 9 of 15 iterations');
+    const [note] = measurementNotes(e);
+    assert.match(note ?? '', /^REDIS: measured 9 iterations where MIN_ITERATIONS asks for 15 \(the run reached MAX_TIME\).*Fix: raise MAX_TIME/);
+    assert.ok(renderConsole(d, { wide: false }).includes(note!), 'console');
+    assert.ok(renderMarkdown(d).includes('MIN_ITERATIONS asks for 15 (the run reached MAX_TIME)'), 'report.md');
+    assert.ok(renderStepSummary(d, { charts: [], reportDir: 'results/x', artifactsUrl: null }).includes('MIN_ITERATIONS asks for 15 (the run reached MAX_TIME)'), 'step summary');
+  });
+
+  it('a row that reached MIN_ITERATIONS, or a file written before MIN_ITERATIONS was recorded, is ok', () => {
+    assert.equal(checksText(doc('latency', { 'results[0].iterations.minIterations': 15 }).results[0]!), 'ok');
+    assert.equal(checksText(doc('latency', { 'results[0].iterations.minIterations': 10 }).results[0]!), 'ok');
+    const old = doc('latency', { 'results[0].iterations.stopReason': 'max-time', 'results[0].stats.n': 3 });
+    assert.equal(old.results[0]!.iterations.minIterations, undefined);
+    assert.equal(checksText(old.results[0]!), 'ok');
+    assert.deepEqual(measurementNotes(old.results[0]!), []);
+  });
+
+  it('a row with nothing measured never shows ok (latency and throughput)', () => {
+    assert.equal(checksText(doc('latency', { 'results[0].stats.n': 0, 'results[0].stats.outliers': 0 }).results[0]!), 'nothing measured');
+    const thr = fixtureDoc('throughput');
+    const ops = (thr.results[0] as { ops: { set: { count: number }; get: { count: number } } }).ops;
+    assert.ok(ops.set.count + ops.get.count > 0);
+    assert.equal(checksText(doc('throughput', { 'results[0].ops.set.count': 0, 'results[0].ops.get.count': 0 }).results[0]!), 'nothing measured');
+    assert.equal(checksText(doc('throughput', {}).results[0]!), 'ok');
+  });
+});
