@@ -1,8 +1,9 @@
-import { accessSync, constants, lstatSync, mkdirSync, statSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { accessSync, closeSync, constants, lstatSync, mkdirSync, openSync, statSync, statfsSync, unlinkSync } from 'node:fs';
 import { dirname, join, parse as parsePath, resolve } from 'node:path';
 import { ConfigError } from '../config/errors.js';
 import { EXPORT_FILE_NAMES, type ExportFormat } from '../report/export.js';
-import { appendOutput, writeOutput } from './output.js';
+import { appendOutput, refuseSpecialFile, writeOutput } from './output.js';
 
 /**
  * Output files of `run` and `compare`: resolved and checked before any traffic (an unwritable
@@ -28,6 +29,10 @@ export function explainPath(error: unknown): string {
       return 'ELOOP: it is a symbolic link, and cachebench never writes through one';
     case 'ENOSPC':
       return 'ENOSPC: the disk is full';
+    case 'ENOTREG':
+      return 'it is a device, FIFO or socket, not a regular file';
+    case 'EPSEUDOFS':
+      return 'it is on a kernel file system (/proc, /sys), which holds no files of ours';
     default:
       return code ?? String(error);
   }
@@ -90,16 +95,30 @@ export function makeRunDir(root: string, name: string): string {
  * Checks that `file` can be written: its folder is made if missing; an existing file must be a
  * writable file, not a folder or a symbolic link. Nothing is created but folders. Throws ConfigError.
  */
-export function checkWritable(file: string, what: string): void {
+export function checkWritable(file: string, what: string, mode: 'replace' | 'append' = 'replace'): void {
   try {
     makeDirs(dirname(file));
     const stat = lstatSync(file, { throwIfNoEntry: false });
     if (stat?.isSymbolicLink() === true) throw Object.assign(new Error('is a symbolic link'), { code: 'ELOOP' });
-    if (stat?.isDirectory() === true) throw Object.assign(new Error('is a folder'), { code: 'EISDIR' });
-    accessSync(stat === undefined ? dirname(file) : file, constants.W_OK);
+    refuseSpecialFile(file);
+    if (PSEUDO_FILE_SYSTEMS.has(statfsSync(dirname(file)).type)) throw Object.assign(new Error('kernel file system'), { code: 'EPSEUDOFS' });
+    // The write itself is what is checked: access(2) says yes to root almost everywhere. Outputs are written into a
+    // new file beside their path and renamed (replace), or appended to (append: the existing file must take it).
+    if (mode === 'append' && stat !== undefined) accessSync(file, constants.W_OK);
+    else probeCreate(dirname(file));
   } catch (error: unknown) {
     throw new ConfigError(`${what}: cannot write ${file} (${explainPath(error)}). Fix: give the path of a file (not a symbolic link) in a folder you can write to`, { cause: error });
   }
+}
+
+/** Kernel file systems an output can never be meant for (statfs f_type): proc, sysfs, cgroup v1 and v2, debugfs, tracefs, securityfs, bpf. */
+const PSEUDO_FILE_SYSTEMS = new Set([0x9fa0, 0x62656572, 0x27e0eb, 0x63677270, 0x64626720, 0x74726163, 0x73636673, 0xcafe4a11]);
+
+/** Creates and removes an empty file in `dir` (O_EXCL | O_NOFOLLOW, a random name): the folder takes new files. */
+function probeCreate(dir: string): void {
+  const probe = join(dir, `.cachebench-probe-${randomBytes(6).toString('hex')}`);
+  closeSync(openSync(probe, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600));
+  unlinkSync(probe);
 }
 
 /** An export to write: format and absolute file. */

@@ -84,7 +84,7 @@ export function compareCommand(args: CompareArgs): number {
   const options: GateOptions = { threshold: parseThreshold(args.threshold, '--threshold'), alpha: parseAlpha(args.alpha), failIfInconclusive: args['fail-if-inconclusive'] === true };
   const exports = prepareExports(args.export ?? [], dirname(absolutePath(args.current, 'current')));
   const summary = process.env.GITHUB_STEP_SUMMARY;
-  if (summary) checkWritable(summary, 'GITHUB_STEP_SUMMARY (from the process environment)');
+  if (summary) checkWritable(summary, 'GITHUB_STEP_SUMMARY (from the process environment)', 'append');
   const baseline = loadResults(args.baseline);
   const current = loadResults(args.current);
   for (const [file, doc] of [[args.baseline, baseline], [args.current, current]] as const) {

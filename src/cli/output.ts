@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, fsyncSync, lstatSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { redactSecrets } from '../config/redact.js';
 
@@ -37,6 +37,17 @@ export function warn(message: string): void {
   say(`cachebench: warning: ${message}\n`);
 }
 
+/**
+ * A device, FIFO, socket or folder at an output path is never replaced (as root, a rename over /dev/full would
+ * swap the device node for a file). Thrown with code ENOTREG.
+ */
+export function refuseSpecialFile(file: string): void {
+  const stat = lstatSync(file, { throwIfNoEntry: false });
+  if (stat !== undefined && !stat.isFile() && !stat.isSymbolicLink()) {
+    throw Object.assign(new Error(`${file} is not a regular file`), { code: stat.isDirectory() ? 'EISDIR' : 'ENOTREG' });
+  }
+}
+
 /** Writes all of `data` to `fd` (writeSync may write less than asked), then flushes it to the disk. */
 function writeAll(fd: number, data: Buffer): void {
   for (let at = 0; at < data.length; ) at += writeSync(fd, data, at, data.length - at);
@@ -50,6 +61,7 @@ function writeAll(fd: number, data: Buffer): void {
  * the temporary file is removed and `file` is as it was: complete or absent, never empty or cut short.
  */
 export function writeOutput(file: string, text: string): void {
+  refuseSpecialFile(file);
   const temp = join(dirname(file), `.${basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
   const fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
   try {

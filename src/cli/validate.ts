@@ -187,7 +187,7 @@ function prepareOutputs(out: string, exportItems: readonly string[], runId: stri
   }
   try {
     const exports = prepareExports(exportItems, dir);
-    if (stepSummary !== undefined && stepSummary !== '') checkWritable(stepSummary, 'GITHUB_STEP_SUMMARY (from the process environment)');
+    if (stepSummary !== undefined && stepSummary !== '') checkWritable(stepSummary, 'GITHUB_STEP_SUMMARY (from the process environment)', 'append');
     const rel = relative(process.cwd(), dir);
     const shownDir = rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel : dir;
     return { runId, dir, shownDir, exports };

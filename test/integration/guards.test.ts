@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CLI_PATH as CLI, runCli } from '../helpers/cli.js';
@@ -107,6 +107,22 @@ describe('outputs are checked before any traffic', () => {
     assert.match(result.stderr, /--export gab=.*EISDIR/);
     assert.equal(await trafficTo(good.server.port), before);
     assert.deepEqual(readdirSync(out), [], 'the results folder made during validation was left behind');
+  });
+  it('an export under /proc or /sys, or onto a device, is exit 2 before any traffic (the write is tried up front, not asked of access(2))', async () => {
+    const { out } = sandbox('export-kernel');
+    const before = await trafficTo(good.server.port);
+    for (const [file, reason] of [
+      ['/proc/cachebench-export.json', /kernel file system/],
+      ['/sys/kernel/cachebench-export.json', /kernel file system/],
+      ['/proc/sys/kernel/hostname', /kernel file system/],
+      ['/dev/full', /a device, FIFO or socket, not a regular file/],
+    ] as const) {
+      const result = await runCli(['run', '--out', out, '--export', `gab=${file}`], { env: { ...TINY, GOOD_SERVERS: good.address } });
+      assert.equal(result.code, 2, `${file}: ${result.stderr}`);
+      assert.match(result.stderr, new RegExp(`--export gab=${file}: cannot write ${file} \\(.*${reason.source}`));
+    }
+    assert.ok(statSync('/dev/full').isCharacterDevice());
+    assert.equal(await trafficTo(good.server.port), before);
   });
   it('an unreachable target leaves no empty results folder behind', async () => {
     const { out } = sandbox('unreachable');
