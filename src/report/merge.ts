@@ -101,7 +101,8 @@ export function mergeDocuments(inputs: readonly MergeInput[], runId: string, exp
       // A throughput target that errored has no load result, but is still a throughput row.
       const throughputRun = e.load != null || (e.state !== 'completed' && e.fault == null && e.stats.n === 0 && doc.scenarios.some((sc) => sc.name === e.scenario.name && sc.settings.MODE?.value === 'throughput'));
       if (!throughputRun) {
-        throw new MergeError(`${file}: ${e.scenario.name} ${e.target.name} is not a throughput result (MODE=latency or a fault run): only throughput runs merge, since their histograms and per-second counts add up`);
+        throw new MergeError(`${file}: ${e.scenario.name} ${e.target.name} is not a throughput result (MODE=latency or a fault run): only throughput runs merge, since their histograms and per-second counts add up`,
+          'give only the shards\' results files: run each shard with --out results/shards (each run gets its own folder there) and merge results/shards/*/results.json');
       }
       const targets = cases.get(caseKey(e)) ?? new Map<string, { entry: ResultEntry; file: string }[]>();
       targets.set(e.target.name, [...(targets.get(e.target.name) ?? []), { entry: e, file }]);

@@ -20,4 +20,15 @@ describe('README', () => {
     const block = /```bash\n([\s\S]*?)```/.exec(readme)?.[1] ?? '';
     assert.deepEqual(block.trim().split('\n'), ['npm run setup && npm run bench', 'npm test']);
   });
+
+  it('has a table of contents that lists every section and subsection, with the anchors GitHub gives them', () => {
+    const body = readme.replace(/```[\s\S]*?```/g, '');
+    const headings = [...body.matchAll(/^(##|###) (.+)$/gm)].filter((m) => !['Quick start', 'Contents'].includes(m[2]!));
+    // GitHub's anchors: lower case, punctuation other than - and _ dropped, spaces to hyphens.
+    const slug = (text: string): string => text.toLowerCase().replace(/[^\p{L}\p{N}_\- ]/gu, '').replace(/ /g, '-');
+    const expected = headings.map((m) => `${m[1] === '###' ? '  ' : ''}- [${m[2]!.replace(/`/g, '')}](#${slug(m[2]!)})`);
+    const contents = body.slice(body.indexOf('## Contents\n\n') + '## Contents\n\n'.length);
+    assert.deepEqual(contents.slice(0, contents.indexOf('\n\n')).split('\n'), expected);
+    assert.ok(body.indexOf('## Quick start') < body.indexOf('## Contents'), 'the quick start comes first');
+  });
 });
