@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { compareInRun, faultGate, gateExitCode, renderComparison, type Comparison } from '../compare/index.js';
 import { bindLocalServers, localItemSizeMax, type FaultPlan, type RunPlan } from '../config/resolve.js';
 import type { ConnectedTarget } from '../targets/index.js';
-import { TOPOLOGY_DESCRIPTIONS, applyPlacement, localInjector, reapLeftovers, startLocal, topologyMemory, type LocalDeployment } from '../local/index.js';
+import { TOPOLOGY_DESCRIPTIONS, applyPlacement, exitText, localInjector, reapLeftovers, startLocal, topologyMemory, type LocalDeployment, type ManagedProcess, type ProcessExit } from '../local/index.js';
 import { executeRun } from '../measure/run.js';
 import { RESULT_FILES, buildDocument, entryFailures, measurementNotes, renderConsole, renderExport, renderResultFiles, type ResultsDocument } from '../report/index.js';
 import { EXIT } from './exit.js';
@@ -75,6 +75,17 @@ async function publish(validated: ValidatedRun, doc: ResultsDocument, aborted: b
   return { aborted, failures, unwritten, ...(gate !== undefined ? { gate } : {}) };
 }
 
+/** The document with each local server exit added to the warnings of the targets on that server's topology. */
+function withServerExits(doc: ResultsDocument, plan: RunPlan, exits: readonly { readonly topology: string | undefined; readonly text: string }[]): ResultsDocument {
+  if (exits.length === 0) return doc;
+  const topologyOf = new Map(plan.targets.map((t) => [t.name, t.localTopology]));
+  const targets = doc.environment.targets.map((t) => {
+    const mine = exits.filter((x) => x.topology === undefined || x.topology === topologyOf.get(t.name));
+    return mine.length === 0 ? t : { ...t, warnings: [...t.warnings, ...mine.map((x) => x.text)] };
+  });
+  return { ...doc, environment: { ...doc.environment, targets } };
+}
+
 /** Removes the run folder made during validation when the run ended before writing anything into it. */
 function removeIfEmpty(dir: string): void {
   try {
@@ -96,11 +107,21 @@ export async function runCommand(args: RunArgs): Promise<number> {
   if (leftovers.folders.length > 0) say(`cachebench: stopped ${leftovers.stopped} leftover processes of dead cachebench runs (${leftovers.folders.join(', ')})\n`);
   const traps = trapSignals('deleting this run\'s keys and stopping local servers');
   let deployment: LocalDeployment | undefined;
+  // Local servers that exited while the run went on (a crash, the OOM killer, a kill not of our making): said at
+  // once on stderr and in the report beside the targets on them, so "connection lost" has its cause next to it.
+  const serverExits: { readonly topology: string | undefined; readonly text: string }[] = [];
+  const runStarted = performance.now();
+  const onServerExit = (p: ManagedProcess, topology: string | undefined, exit: ProcessExit): void => {
+    const text = `${p.name} (pid ${p.pid})${topology !== undefined ? ` of ${topology}` : ''}, a server cachebench started, ${exitText(exit)} ` +
+      `${((performance.now() - runStarted) / 1000).toFixed(1)} s into the run: ops sent to it fail from then on`;
+    serverExits.push({ topology, text });
+    warn(text);
+  };
   try {
     let plan: RunPlan = validated.plan;
     if (validated.topologies.length > 0) {
       const started = performance.now();
-      deployment = await startLocal(validated.topologies, { detached: true, nodeTimeoutMs: validated.nodeTimeoutMs, memcachedItemSize: localItemSizeMax(validated.plan.connection.largestPayloadBytes) });
+      deployment = await startLocal(validated.topologies, { detached: true, onServerExit, nodeTimeoutMs: validated.nodeTimeoutMs, memcachedItemSize: localItemSizeMax(validated.plan.connection.largestPayloadBytes) });
       say(`cachebench: local topologies up in ${((performance.now() - started) / 1000).toFixed(1)} s: ${deployment.topologies.map((t) => `${t.name} (${TOPOLOGY_DESCRIPTIONS[t.name]}, ${(t.startMs / 1000).toFixed(1)} s)`).join('; ')}\n`);
       if (traps.signal.aborted) return EXIT.interrupted;
       // Every target is measured under the same client/server placement (see --cpu-layout).
@@ -131,9 +152,11 @@ export async function runCommand(args: RunArgs): Promise<number> {
         },
       });
       progress.done();
+      await deployment?.settled();
       const { layout, clientCpus, serverCpus, description } = validated.placement;
       const placement = deployment !== undefined ? { layout, clientCpus, serverCpus, description } : undefined;
-      return exitCodeOf(await publish(validated, buildDocument(result, plan.baseline, placement !== undefined ? { placement } : {}), result.aborted));
+      const doc = buildDocument(result, plan.baseline, placement !== undefined ? { placement } : {});
+      return exitCodeOf(await publish(validated, withServerExits(doc, plan, serverExits), result.aborted));
     } finally {
       progress.done();
     }

@@ -120,6 +120,7 @@ export function localInjector(topology: RunningTopology, plan: FaultPlan, onResp
     switch (plan.kind) {
       case 'kill-primary':
       case 'kill-replica':
+        server.process.intendExit();
         process.kill(server.process.pid, 'SIGKILL');
         down = server;
         log(`SIGKILL ${name(server)}, ${role}`, true);
@@ -136,6 +137,7 @@ export function localInjector(topology: RunningTopology, plan: FaultPlan, onResp
         }
         return;
       case 'restart-primary': {
+        server.process.intendExit();
         process.kill(server.process.pid, 'SIGKILL');
         down = server;
         const killedAt = performance.now();

@@ -4,7 +4,7 @@ export { LOCAL_TARGETS, OPTIONAL_LOCAL_TARGETS, parseLocalTargets } from './cata
 export { LOCAL_DIR_PREFIX, OWNER_FILE, OwnerFile, readOwner, reapLeftovers, type OwnerRecord, type ReapReport } from './owner.js';
 export { findFreePorts, isPortFree } from './ports.js';
 export { SERVER_BINARIES, checkRecorded, isAlive, isOurProcess, parseProcessName, signalPid, startTimeOf, stopRecorded, type ProcessCheck, type RecordedProcess } from './procfs.js';
-export { startProcess, type ManagedProcess, type ProcessOptions, type ProcessRecorder } from './process.js';
+export { exitText, startProcess, type ManagedProcess, type ProcessExit, type ProcessOptions, type ProcessRecorder } from './process.js';
 export { adminCommand, slotRange, startRedisCluster, startRedisServer, startRedisServers, type RedisCluster, type StartClusterOptions, type RedisServer, type StartRedisOptions } from './redis.js';
 export { TOPOLOGIES, TOPOLOGY_DESCRIPTIONS, checkBinaries, startLocal, type LocalDeployment, type RunningTopology, type StartOptions, type TopologyName } from './topologies.js';
 export { MAX_STATE_BYTES, STATE_FILE, parseState, planStop, readState, stopState, writeState, type LocalState, type StopPlan } from './state.js';

@@ -13,8 +13,25 @@ export interface ManagedProcess {
   /** Resolves when the process has exited. */
   readonly exited: Promise<void>;
   hasExited(): boolean;
+  /** How it ended (exit code or signal), once it has; `intended` when we stopped it or a planned fault killed it. */
+  exitStatus(): ProcessExit | undefined;
+  /** Says that the exit about to come is ours (a fault that kills it): it is not reported as a server that died. */
+  intendExit(): void;
   /** SIGTERM, then SIGKILL after `graceMs`; resolves once the process is gone. */
   stop(graceMs?: number): Promise<void>;
+}
+
+/** How a process ended. */
+export interface ProcessExit {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  /** Stopped by us (stop(), or intendExit() before a fault's kill). */
+  readonly intended: boolean;
+}
+
+/** `exited with code 1`, `was killed by SIGKILL`. */
+export function exitText(exit: ProcessExit): string {
+  return exit.signal !== null ? `was killed by ${exit.signal}` : exit.code !== null ? `exited with code ${exit.code}` : 'exited';
 }
 
 /** Told about every process as it starts and exits (the ownership file of a deployment). */
@@ -52,15 +69,18 @@ export function startProcess(name: string, command: string, args: readonly strin
   if (child.pid === undefined) throw new LocalSetupError(`could not start ${command}. Fix: check that it is installed and executable (npm run setup installs it)`);
   const pid = child.pid;
   let done = false;
-  let onDone: () => void = () => undefined;
+  let intended = false;
+  let status: ProcessExit | undefined;
+  let onDone: (code?: number | null, signal?: NodeJS.Signals | null) => void = () => undefined;
   const exited = new Promise<void>((resolve) => {
-    onDone = () => {
+    onDone = (code = null, signal = null) => {
       if (done) return;
       done = true;
+      status = { code: typeof code === 'number' ? code : null, signal: typeof signal === 'string' ? signal : null, intended };
       resolve();
     };
-    child.once('exit', onDone);
-    child.once('error', onDone);
+    child.once('exit', (code, signal) => onDone(code, signal));
+    child.once('error', () => onDone());
   });
   const managed: ManagedProcess = {
     pid,
@@ -68,7 +88,12 @@ export function startProcess(name: string, command: string, args: readonly strin
     startTime: startTimeOf(pid),
     exited,
     hasExited: () => done,
+    exitStatus: () => status,
+    intendExit: () => {
+      intended = true;
+    },
     async stop(graceMs = 5000) {
+      intended = true;
       if (done) return;
       child.kill('SIGTERM');
       const timer = setTimeout(() => {

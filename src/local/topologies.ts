@@ -5,8 +5,9 @@ import { requireBinary } from './binaries.js';
 import { LocalSetupError } from './errors.js';
 import { findFreePorts } from './ports.js';
 import { OwnerFile, LOCAL_DIR_PREFIX } from './owner.js';
+import { procStat } from './procfs.js';
 import { MEMCACHE_TOPOLOGIES, TOPOLOGIES, type TopologyName } from './catalog.js';
-import { startProcess, type ManagedProcess, type ProcessRecorder } from './process.js';
+import { startProcess, type ManagedProcess, type ProcessExit, type ProcessRecorder } from './process.js';
 import { memcacheServes, startMemcacheds, twemproxyMemcacheConf } from './memcached.js';
 import { adminCommand, startRedisCluster, startRedisServer, startRedisServers, waitUntil, type RedisServer } from './redis.js';
 
@@ -34,6 +35,11 @@ export interface LocalDeployment {
   readonly topologies: readonly RunningTopology[];
   /** Stops every process (by PID) and removes the folder. Safe to call twice. */
   stop(): Promise<void>;
+  /**
+   * Waits (at most `limitMs`) until every server that has died is seen to have exited, so onServerExit has been told
+   * before the run reports: a client sees its connection close before Node reaps the killed child.
+   */
+  settled(limitMs?: number): Promise<void>;
 }
 
 export interface StartOptions {
@@ -56,6 +62,11 @@ export interface StartOptions {
    * while it names the folder, reapLeftovers leaves the deployment alone.
    */
   readonly stateFile?: string;
+  /**
+   * Called when a server of the deployment exits that we did not stop (a crash, the OOM killer, someone's kill):
+   * a run says so, instead of leaving its users with "connection lost". Planned faults' kills are not reported.
+   */
+  readonly onServerExit?: (process: ManagedProcess, topology: TopologyName | undefined, exit: ProcessExit) => void;
 }
 
 /** How each server of one deployment is spawned and recorded. */
@@ -176,6 +187,9 @@ export async function startLocal(names: readonly TopologyName[], options: StartO
   const persist = options.persist === true;
   checkBinaries(names, { persist });
   const dir = mkdtempSync(join(tmpdir(), LOCAL_DIR_PREFIX));
+  const topologies: RunningTopology[] = [];
+  let stopped = false;
+  let up = false;
   let recorder: OwnerFile;
   try {
     recorder = new OwnerFile(dir, persist ? 'up' : 'run', options.stateFile);
@@ -183,10 +197,22 @@ export async function startLocal(names: readonly TopologyName[], options: StartO
     rmSync(dir, { recursive: true, force: true });
     throw error;
   }
-  const spawn: Spawn = { dir, detached: options.detached === true, persist, recorder, ...(options.memcachedItemSize !== undefined ? { itemSize: options.memcachedItemSize } : {}) };
+  // Every process of the deployment (also one a fault restarts) is watched for an exit nobody asked for.
+  const watcher: ProcessRecorder = {
+    add(p) {
+      recorder.add(p);
+      void p.exited.then(() => {
+        const exit = p.exitStatus();
+        // Before the deployment is up, a server that exits is the start's own failure (or a retry on another port).
+        if (!up || stopped || exit === undefined || exit.intended) return;
+        options.onServerExit?.(p, topologies.find((t) => t.processes.includes(p))?.name, exit);
+      });
+    },
+    remove: (p) => recorder.remove(p),
+  };
+  const spawn: Spawn = { dir, detached: options.detached === true, persist, recorder: watcher, ...(options.memcachedItemSize !== undefined ? { itemSize: options.memcachedItemSize } : {}) };
   const results = await Promise.allSettled(names.map((name) => startOne(name, spawn, options)));
-  const topologies = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
-  let stopped = false;
+  topologies.push(...results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : [])));
   const stop = async (): Promise<void> => {
     if (stopped) return;
     stopped = true;
@@ -200,5 +226,13 @@ export async function startLocal(names: readonly TopologyName[], options: StartO
     const fix = reason.includes('Fix:') ? '' : '. Fix: run again; if it persists, start the topologies one by one with --local NAME to see which fails';
     throw new LocalSetupError(`a local topology did not start: ${reason}${fix}`, { cause: failed.reason });
   }
-  return { dir, topologies, stop };
+  up = true;
+  const settled = async (limitMs = 2000): Promise<void> => {
+    const dead = topologies.flatMap((t) => t.processes).filter((p) => !p.hasExited() && (procStat(p.pid)?.state ?? 'Z') === 'Z');
+    if (dead.length === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(dead.map((p) => p.exited)), new Promise<void>((resolve) => (timer = setTimeout(resolve, limitMs)))]);
+    clearTimeout(timer);
+  };
+  return { dir, topologies, stop, settled };
 }

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { adminCommand, parseCpuList, planPlacement, requireBinary, startRedisServer, findFreePorts, isOurProcess, isPortFree, readOwner, reapLeftovers, signalPid, startTimeOf, TOPOLOGIES, type OwnerRecord } from '../../src/local/index.js';
 import { LOCAL_TARGETS } from '../../src/local/catalog.js';
-import { runCli } from '../helpers/cli.js';
+import { reportDirOf, runCli } from '../helpers/cli.js';
 import { processesMentioning, waitUntilNoneMention } from '../helpers/procs.js';
 import { assertNothingLeft, docOf, sandbox as sandboxIn } from '../helpers/local.js';
 import { tempDir } from '../helpers/servers.js';
@@ -55,6 +55,30 @@ describe('local topologies through run --local', () => {
     assert.deepEqual(doc.environment.targets.map((t) => [t.name, t.client, t.cache]).filter(([n]) => String(n).startsWith('REDIS_CLUSTER')).sort(),
       [['REDIS_CLUSTER', 'ioredis', 'off'], ['REDIS_CLUSTER_GLIDE', 'glide', 'off'], ['REDIS_CLUSTER_NEARCACHE', 'node-redis', 'tracking']]);
     for (const e of doc.results) assert.equal(e.verification.verified, e.verification.reads, e.target.name);
+    assertNothingLeft(tmp);
+  });
+
+  it('a local server that dies mid-run is named on stderr and in report.md with how it ended, beside the failed ops', async () => {
+    const { tmp, cwd } = sandbox('server-dies');
+    let killed: number | undefined;
+    const result = await runCli(['run', '--local', 'REDIS_SINGLE', '--out', join(cwd, 'results'), '--min-iterations', '1000', '--max-iterations', '1000'], {
+      cwd,
+      env: { TMPDIR: tmp, READ_RATIO: '5', WRITE_COUNT: '10', PAYLOAD_BYTES: '100', MAX_TIME: '20', OP_TIMEOUT_MS: '500' },
+      onStderr: (text) => {
+        if (killed === undefined && text.includes('round 1/')) {
+          // The run's own redis-server: the only process running in this test's temporary folder.
+          const [pid] = processesMentioning(tmp);
+          if (pid === undefined) return;
+          killed = pid;
+          process.kill(pid, 'SIGKILL');
+        }
+      },
+    });
+    assert.ok(killed !== undefined, result.stderr);
+    assert.equal(result.code, 1, result.stderr);
+    const said = new RegExp(`redis-server:\\d+ \\(pid ${killed}\\) of REDIS_SINGLE, a server cachebench started, was killed by SIGKILL [\\d.]+ s into the run`);
+    assert.match(result.stderr, new RegExp(`warning: ${said.source}`));
+    assert.match(readFileSync(join(cwd, reportDirOf(result.stdout), 'report.md'), 'utf8'), said);
     assertNothingLeft(tmp);
   });
 
