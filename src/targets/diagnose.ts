@@ -118,6 +118,29 @@ function diagnoseTls(error: unknown, server: ServerAddress, ctx: DiagnoseContext
   return undefined;
 }
 
+/** Well-known first bytes of other protocols, for a reply that is not RESP. */
+const OTHER_PROTOCOLS: Readonly<Record<string, string>> = { '<': 'HTML', 'H': 'HTTP', 'S': 'SSH', '{': 'JSON', 'P': 'PostgreSQL or another protocol', '\u0016': 'TLS' };
+
+/**
+ * What a RESP parser's own failure says about the server's reply, in words (the parsers' messages name their
+ * internals: "Unknown RESP type 60 \"<\". Please report this.", a stack overflow on a deeply nested reply, a null
+ * read as text); undefined for other errors.
+ */
+function notRespReply(message: string, error: unknown): string | undefined {
+  const type = /Unknown RESP type (\d+)/i.exec(message) ?? /unknown reply type.*?(\d+)/i.exec(message);
+  if (type !== null) {
+    const byte = Number(type[1]);
+    const char = String.fromCharCode(byte);
+    const printable = byte >= 0x21 && byte <= 0x7e ? `"${char}"` : `byte 0x${byte.toString(16).padStart(2, '0')}`;
+    const looks = OTHER_PROTOCOLS[char];
+    return `its reply begins with ${printable}, which no RESP reply does${looks !== undefined ? ` (it looks like ${looks})` : ''}`;
+  }
+  if (error instanceof RangeError && /call stack/i.test(message)) return 'its reply is nested deeper than any Redis reply';
+  if (error instanceof TypeError && /Cannot read properties of (null|undefined)/.test(message)) return 'it answered a command with an empty (null) reply where Redis sends text';
+  if (/Protocol error/i.test(message)) return `its reply is not valid RESP (${message.replace(/\.? ?Please report this\.?/i, '')})`;
+  return undefined;
+}
+
 /**
  * Turns the error of a failed connection to one server into a reason and a fix.
  * `serverSpeaks` tells whether the server was found to speak the other protocol than configured (see {@link detectProtocol}).
@@ -137,6 +160,13 @@ export function diagnoseConnectError(error: unknown, server: ServerAddress, ctx:
   // memcached answers a Redis command with `ERROR\r\n`, which RESP parsers read as an unknown type byte "E".
   if (/Unknown RESP type 69\b|unknown reply type.*'E'|Protocol error.*"E"/i.test(message)) {
     return { reason: 'the server answered a Redis command with something that is not RESP (memcached answers ERROR)', fix: `for memcached set ${name}_PROTOCOL=memcache; for Redis, check the address` };
+  }
+  const notResp = notRespReply(message, error);
+  if (notResp !== undefined) {
+    return {
+      reason: `the server does not answer as a Redis server: ${notResp}`,
+      fix: `check the port in ${name}_SERVERS: it must be a Redis or Valkey server, a cluster node or a twemproxy (for memcached set ${name}_PROTOCOL=memcache)`,
+    };
   }
   if (/^(NOAUTH|WRONGPASS)\b|invalid username-password pair|Authentication required/i.test(message)) {
     return { reason: message, fix: authFix(ctx) };

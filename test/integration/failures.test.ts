@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { findFreePorts } from '../../src/local/index.js';
@@ -142,4 +143,35 @@ describe('credentials', () => {
     assert.ok(!wrong.stderr.includes('wrong-pass'));
     assert.match(wrong.stderr, /WRONGPASS|invalid username-password/);
   });
+});
+
+describe('a port that is not a Redis server', () => {
+  // Listeners on loopback that answer the first command with another protocol's bytes (they are not Redis mocks: no
+  // Redis server answers this way). Every client set-up probes with the same code, so ioredis stands for all three.
+  const REPLIES: readonly { readonly kind: string; readonly reply: string; readonly said: RegExp }[] = [
+    { kind: 'an HTTP server', reply: 'HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n', said: /its reply begins with "H", which no RESP reply does \(it looks like HTTP\)/ },
+    { kind: 'a web page', reply: '<html><body>hello</body></html>\r\n', said: /its reply begins with "<", which no RESP reply does \(it looks like HTML\)/ },
+    { kind: 'an SSH server', reply: 'SSH-2.0-OpenSSH_9.2\r\n', said: /its reply begins with "S", which no RESP reply does \(it looks like SSH\)/ },
+    { kind: 'a reply nested 100,000 deep', reply: '*1\r\n'.repeat(100_000), said: /its reply is nested deeper than any Redis reply/ },
+    { kind: 'a null reply to every command', reply: '$-1\r\n', said: /it answered a command with an empty \(null\) reply where Redis sends text/ },
+  ];
+  for (const { kind, reply, said } of REPLIES) {
+    it(`${kind}: exit 3 saying what answered and how to fix it, in words (no parser internals)`, async () => {
+      const server = createServer((socket) => {
+        socket.on('error', () => undefined);
+        socket.on('data', () => socket.write(reply));
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      try {
+        const { port } = server.address() as AddressInfo;
+        const result = await runCli(['run', '--max-iterations', '2', '--min-iterations', '2'], { env: { X_SERVERS: `127.0.0.1:${port}` } });
+        assert.equal(result.code, 3, result.stderr);
+        assert.match(result.stderr, new RegExp(`target X: cannot use 127\\.0\\.0\\.1:${port}: the server does not answer as a Redis server: ${said.source}\\. ` +
+          'Fix: check the port in X_SERVERS: it must be a Redis or Valkey server, a cluster node or a twemproxy \\(for memcached set X_PROTOCOL=memcache\\)'));
+        assert.doesNotMatch(result.stderr, /Please report this|Maximum call stack|Cannot read properties|\n\s+at /);
+      } finally {
+        server.close();
+      }
+    });
+  }
 });
