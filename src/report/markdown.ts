@@ -16,7 +16,7 @@ function chart(entries: readonly ResultEntry[]): string[] {
   return [
     '```mermaid',
     'xychart-beta',
-    `    title "Mean iteration time (${unit.name}, lower is better)"`,
+    `    title "Mean time per invocation (${unit.name}, lower is better)"`,
     `    x-axis [${measured.map((e) => mermaidLabel(e.target.name)).join(', ')}]`,
     `    y-axis "${unit.name}" 0 --> ${Math.ceil(maxOf(values) * 1.1)}`,
     `    bar [${values.join(', ')}]`,

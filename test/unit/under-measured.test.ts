@@ -47,4 +47,11 @@ describe('runs that measured too little', () => {
     assert.equal(checksText(doc('throughput', { 'results[0].ops.set.count': 0, 'results[0].ops.get.count': 0 }).results[0]!), 'nothing measured');
     assert.equal(checksText(doc('throughput', {}).results[0]!), 'ok');
   });
+
+  it("report.md's mermaid chart is titled per invocation, as its means are", () => {
+    const d = doc('latency', {});
+    assert.ok(d.results[0]!.iterations.invocations >= 1);
+    assert.match(renderMarkdown(d), /title "Mean time per invocation \((ms|μs|s), lower is better\)"/);
+    assert.doesNotMatch(renderMarkdown(d), /Mean iteration time/);
+  });
 });
