@@ -70,7 +70,7 @@ export function createProgress(stream: { readonly isTTY: boolean; write(text: st
         write(`cachebench: target ${e.target} dropped after repeated failures: ${e.error}\n`);
         return;
       case 'round': {
-        const errors = Object.entries(e.relativeErrors).map(([name, x]) => `${name} ±${pct(x)}`).join('  ');
+        const errors = Object.entries(e.relativeErrors).map(([name, x]) => `${name} ±${pct(x)}`).join('  ') || 'none: no target is left';
         const fraction = Math.min(1, Math.max(e.round / e.maxRounds, e.elapsedMs / e.maxTimeMs));
         if (tty) {
           const width = 24;

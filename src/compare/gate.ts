@@ -203,7 +203,7 @@ export function holmAdjust(p: readonly number[]): number[] {
 
 function undecidedReason(t: RowTest, alpha: number, rows: number): string {
   const over = `α = ${alpha} over ${rows} row${rows === 1 ? '' : 's'}`;
-  if (t.method === 'signed-rank') return `only ${t.n[0]} pairs, needs ${requiredPairs(alpha, rows)} for ${over}`;
+  if (t.method === 'signed-rank') return `only ${t.n[0]} ${t.n[0] === 1 ? 'pair' : 'pairs'}, needs ${requiredPairs(alpha, rows)} for ${over}`;
   return `only ${t.n[0]} + ${t.n[1]} iterations, needs ${requiredIterations(alpha, rows)} in each run for ${over}`;
 }
 

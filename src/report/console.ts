@@ -41,6 +41,7 @@ export function renderConsole(doc: ResultsDocument, options: ConsoleOptions = {}
       for (const e of group.entries) {
         if (e.state === 'errored') out.push(`  ${e.target.name}: errored: ${e.error ?? ''}`);
         for (const [message, count] of Object.entries(e.errors)) out.push(`  ${e.target.name}: ${count}× ${message}`);
+        for (const note of measurementNotes(e)) out.push(`  ${note}`);
         if (e.verification.missing + e.verification.mismatched > 0) {
           out.push(`  ${e.target.name}: VERIFICATION FAILED: ${e.verification.missing} missing, ${e.verification.mismatched} mismatched of ${e.verification.reads} reads`);
         }
@@ -54,12 +55,13 @@ export function renderConsole(doc: ResultsDocument, options: ConsoleOptions = {}
       out.push(...faultDetails(group.entries, false));
       for (const e of group.entries) {
         for (const [message, count] of Object.entries(e.errors)) out.push(`  ${e.target.name}: ${count}× ${message}`);
+        for (const note of measurementNotes(e)) out.push(`  ${note}`);
         if (e.verification.mismatched > 0) out.push(`  ${e.target.name}: VERIFICATION FAILED: ${e.verification.mismatched} reads returned other bytes`);
       }
       out.push('');
       continue;
     }
-    const stop = first ? `, ${first.iterations.rounds} rounds × ${invocationsText(group.entries)}, stopped: ${first.iterations.stopReason}` : '';
+    const stop = first ? `, ${first.iterations.rounds} ${first.iterations.rounds === 1 ? 'round' : 'rounds'} × ${invocationsText(group.entries)}, stopped: ${first.iterations.stopReason}` : '';
     out.push(`${group.scenario.name}: ${describeParams(group.scenario.params)}${stop}`);
     out.push(renderTable(group.entries, wide ? COLUMNS : CONSOLE_COLUMNS), ...setups(group.entries));
     const note = missingBaselineNote(doc, group.entries);

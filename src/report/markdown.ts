@@ -96,6 +96,7 @@ export function renderMarkdown(doc: ResultsDocument, charts: readonly Chart[] = 
             out.push(`- **${t(e.target.name)} verification failed**: ${e.verification.missing} missing, ${e.verification.mismatched} mismatched of ${e.verification.reads} reads`);
           }
           for (const [message, count] of Object.entries(e.errors)) out.push(`- ${escape(e.target.name)}: ${t(String(count))}× ${t(message)}`);
+          for (const note of measurementNotes(e)) out.push(`- ${escape(note)}`);
         }
         out.push('');
         continue;
@@ -109,6 +110,7 @@ export function renderMarkdown(doc: ResultsDocument, charts: readonly Chart[] = 
         for (const e of group.entries) {
           if (e.state !== 'completed') out.push(`- **${t(e.target.name)} ${t(e.state)}**${e.error ? `: ${t(e.error)}` : ''}`);
           for (const [message, count] of Object.entries(e.errors)) out.push(`- ${escape(e.target.name)}: ${t(String(count))}× ${t(message)}`);
+          for (const note of measurementNotes(e)) out.push(`- ${escape(note)}`);
         }
         out.push('');
         continue;
@@ -116,7 +118,7 @@ export function renderMarkdown(doc: ResultsDocument, charts: readonly Chart[] = 
       if (first) {
         const it = first.iterations;
         const pilot = it.pilotMs !== null ? ' (chosen by the pilot stage so that an iteration takes about ITERATION_TIME_MS)' : ' (INVOCATION_COUNT)';
-        out.push(`${it.rounds} rounds (targets interleaved in shuffled order) of ${invocationsText(group.entries)} per iteration${pilot}, stopped: ${t(it.stopReason)}. Times are per invocation.`, '');
+        out.push(`${it.rounds} ${it.rounds === 1 ? 'round' : 'rounds'} (targets interleaved in shuffled order) of ${invocationsText(group.entries)} per iteration${pilot}, stopped: ${t(it.stopReason)}. Times are per invocation.`, '');
       }
       out.push(renderTable(group.entries, undefined, true), '');
       out.push(...chart(group.entries), '');

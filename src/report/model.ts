@@ -433,13 +433,20 @@ export function underMeasured(e: ResultEntry): { readonly measured: number; read
   return measured > 0 && measured < wanted ? { measured, wanted } : undefined;
 }
 
-/** Lines under a table about how much was measured: a row short of MIN_ITERATIONS, and why, and what to change. */
+/**
+ * Lines under a table about what a row stands on and what it left behind: a row short of MIN_ITERATIONS (why, and
+ * what to change), and keys of this run that could not be deleted (they stay until their TTL).
+ */
 export function measurementNotes(e: ResultEntry): string[] {
+  const notes: string[] = [];
+  if (e.undeletedKeys > 0) {
+    notes.push(`${e.target.name}: ${e.undeletedKeys} ${e.undeletedKeys === 1 ? 'key' : 'keys'} this run wrote could not be deleted (the target failed the deletes); they stay on the servers until their KEY_TTL expires`);
+  }
   const short = underMeasured(e);
-  if (short === undefined) return [];
+  if (short === undefined) return notes;
   const why = e.iterations.stopReason === 'max-time' ? 'the run reached MAX_TIME' : e.iterations.stopReason === 'max-iterations' ? 'the run reached MAX_ITERATIONS' : `it stopped (${e.iterations.stopReason})`;
   const fix = e.iterations.stopReason === 'max-iterations' ? 'raise MAX_ITERATIONS' : 'raise MAX_TIME, lower ITERATION_TIME_MS, or measure fewer targets per run';
-  return [`${e.target.name}: measured ${short.measured} iterations where MIN_ITERATIONS asks for ${short.wanted} (${why}): its Mean, Error and Percent stand on too few rounds. Fix: ${fix}`];
+  return [...notes, `${e.target.name}: measured ${short.measured} iterations where MIN_ITERATIONS asks for ${short.wanted} (${why}): its Mean, Error and Percent stand on too few rounds. Fix: ${fix}`];
 }
 
 /**
@@ -478,7 +485,7 @@ const change = (x: number): string => {
 function noIntervalReason(e: ResultEntry): string | undefined {
   if (e.stats.percentLower !== null && e.stats.percentUpper !== null) return undefined;
   if (e.state === 'errored') return 'errored, not compared';
-  if (e.stats.percentPairs !== null && e.stats.percentPairs < 3) return `only ${e.stats.percentPairs} paired rounds, too few for an interval`;
+  if (e.stats.percentPairs !== null && e.stats.percentPairs < 3) return `only ${e.stats.percentPairs} paired ${e.stats.percentPairs === 1 ? 'round' : 'rounds'}, too few for an interval`;
   return 'the interval is unbounded (the rounds vary too much for their number)';
 }
 

@@ -105,6 +105,12 @@ describe('judgement: Holm across rows, Undecided for rows without enough pairs',
     assert.match(table, /\| B \|.*\| \*\*Undecided\*\* \(only 4 pairs, needs 9 for α = 0\.01 over 3 rows\) \|/);
   });
 
+  it('in-run: a row with one usable pair says "only 1 pair"', () => {
+    const broken: (number | null)[] = rounds(20, 1.001, 2).map((v, i) => (i < 1 ? v : null));
+    const comparison = compareInRun(doc([entry('s', 'BASE', rounds(20, 1)), entry('s', 'B', broken)]), 'BASE', OPTIONS);
+    assert.equal(comparison.rows[0]?.gate.reason, 'only 1 pair, needs 7 for α = 0.01 over 1 row');
+  });
+
   it('in-run: 8 pairs suffice for one row but not among three', () => {
     const base = rounds(8, 1);
     const one = compareInRun(doc([entry('s', 'BASE', base), entry('s', 'A', rounds(8, 1.3, 1))]), 'BASE', OPTIONS);

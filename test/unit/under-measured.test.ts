@@ -54,4 +54,15 @@ describe('runs that measured too little', () => {
     assert.match(renderMarkdown(d), /title "Mean time per invocation \((ms|μs|s), lower is better\)"/);
     assert.doesNotMatch(renderMarkdown(d), /Mean iteration time/);
   });
+
+  it('keys a row could not delete are said under its table (latency, fault and throughput rows), counted from results.json', () => {
+    for (const kind of ['latency', 'fault', 'throughput'] as const) {
+      const d = doc(kind, { 'results[0].undeletedKeys': 12 });
+      const [note] = measurementNotes(d.results[0]!);
+      assert.match(note ?? '', /: 12 keys this run wrote could not be deleted .*until their KEY_TTL expires$/, kind);
+      assert.ok(renderConsole(d, { wide: false }).includes(note!), `console, ${kind}`);
+      assert.ok(renderMarkdown(d).includes('12 keys this run wrote could not be deleted'), `report.md, ${kind}`);
+      assert.deepEqual(measurementNotes(doc(kind, {}).results[0]!), [], kind);
+    }
+  });
 });
