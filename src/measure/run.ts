@@ -59,7 +59,7 @@ async function connectTarget(config: TargetConfig, controls: RunControls): Promi
   // The servers' probe first, handed to the driver: a wrong address, password or mode is then reported as plainly as
   // ever (INFO's "NOAUTH Authentication required", not HELLO's longer answer), whatever the driver.
   const probe = await probeTarget(config, controls);
-  const capabilities = await probeCapabilities(config, probe.mode, controls);
+  const capabilities = await probeCapabilities(config, probe.mode, controls, probe.first);
   requireCapabilities(config, capabilities);
   const connected = await (await driverFor(config.client)).connect(config, controls, probe);
   return { ...connected, info: { ...connected.info, capabilities }, probe };

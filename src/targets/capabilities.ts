@@ -305,11 +305,12 @@ function textOf(reply: RespReply | undefined): string | null {
  * Writes no data and leaves nothing open. Throws TargetUnreachableError (exit 3) when the server cannot be
  * reached or refuses the target's credentials; never with a password in the message.
  */
-export async function probeCapabilities(config: TargetConfig, mode: 'cluster' | 'standalone' | 'proxy', controls: RunControls): Promise<Capabilities> {
+export async function probeCapabilities(config: TargetConfig, mode: 'cluster' | 'standalone' | 'proxy', controls: RunControls, first?: ServerAddress): Promise<Capabilities> {
   if (mode === 'proxy') {
     return { resp3: null, tracking: null, clusterSlots: null, wait: null, serverName: null, serverVersion: null, notes: [PROXY_NOTE] };
   }
-  const server = config.servers[0];
+  // `first`: the first server that answered the probe (a cluster's listed seed may be down).
+  const server = first ?? config.servers[0];
   if (server === undefined) throw new TargetMismatchError(config.name, '(none)', `${config.name}_SERVERS lists no server`, `list at least one server in ${config.name}_SERVERS`);
   const probe = new CapabilityProbe(config, server, controls);
   try {

@@ -245,7 +245,14 @@ export async function probeTarget(config: TargetConfig, controls: RunControls): 
   }
   const first = config.servers[0];
   if (first === undefined) throw new TargetMismatchError(name, '(none)', `${name}_SERVERS lists no server`, `list at least one server in ${name}_SERVERS`);
-  const probes = await Promise.all(config.servers.map((server) => probe(config, server, controls)));
+  const settled = await Promise.allSettled(config.servers.map((server) => probe(config, server, controls)));
+  const probes = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  const failed = settled.flatMap((s, i) => (s.status === 'rejected' ? [{ server: config.servers[i] as ServerAddress, reason: s.reason as unknown }] : []));
+  // A cluster client needs one reachable seed: when the servers that answered are cluster nodes, a listed seed that is
+  // down is said in a warning and the client starts from the others. Anything else that failed is the target's error.
+  const seedsDown = failed.length > 0 && probes.length > 0 && config.mode !== 'standalone' && config.mode !== 'proxy' &&
+    probes.every((p) => p.info.get('cluster_enabled') === '1');
+  if (failed.length > 0 && !seedsDown) throw failed[0]?.reason;
   const mode = checkMode(config, probes);
   // A password the servers do not need is not sent (ioredis would print its own warning); the user is told instead.
   const passwordUnneeded = probes.every((p) => p.passwordUnneeded === true);
@@ -254,6 +261,10 @@ export async function probeTarget(config: TargetConfig, controls: RunControls): 
       ? `target ${name}: ${name}_PASSWORD is set but ${probes.map((p) => p.server.display).join(',')} requires no password, so none was sent (unset ${name}_PASSWORD)`
       : `target ${name}: the URL in ${name}_SERVERS holds a password but ${probes.map((p) => p.server.display).join(',')} requires none, so none was sent (drop it from the URL)`]
     : [];
+  for (const { server, reason } of seedsDown ? failed : []) {
+    warnings.push(`target ${name}: ${server.display}, listed in ${name}_SERVERS, did not answer (${reason instanceof TargetUnreachableError ? reason.reason : reason instanceof Error ? reason.message : String(reason)}); ` +
+      `the cluster client starts from the ${probes.length === 1 ? 'other seed' : `other ${probes.length} seeds`} (${probes.map((p) => p.server.display).join(',')})`);
+  }
   const firstProbe = probes[0];
   let roles = { primaries: mode === 'proxy' ? 0 : 1, replicas: Number(firstProbe?.info.get('connected_slaves') ?? 0) };
   if (mode === 'cluster' && firstProbe?.clusterNodes !== undefined) roles = countClusterRoles(firstProbe.clusterNodes);
@@ -286,7 +297,7 @@ export async function probeTarget(config: TargetConfig, controls: RunControls): 
       '(Redis leaves out replicas that failed or have not reported a replication offset yet, e.g. in a cluster that has taken no write): reads of those slots go to the primary');
   }
   const serverVersion = firstProbe?.info.get('redis_version') ?? (mode === 'proxy' ? 'unknown (proxy)' : 'unknown');
-  return { mode, first, probes, passwordUnneeded, roles, serverVersion, warnings };
+  return { mode, first: seedsDown ? (probes[0] as Probe).server : first, probes, passwordUnneeded, roles, serverVersion, warnings };
 }
 
 /** The TargetInfo every driver reports: what the probe found, the target's set-up, the driver's name and version. */

@@ -3,6 +3,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { mean } from 'simple-statistics';
+import { findFreePorts } from '../../src/local/index.js';
 import { CSV_COLUMNS, type ResultsDocument } from '../../src/report/index.js';
 import { runCli } from '../helpers/cli.js';
 import { cluster, connect, scanKeys, standalone, tempDir } from '../helpers/servers.js';
@@ -198,6 +199,22 @@ describe('the seed experiment through the CLI', () => {
     for (const e of doc.results.filter((x) => x.target.name === 'CLUSTER')) assert.equal(e.stats.percent, 100);
     assert.equal(doc.baseline.rule, 'explicit');
     assert.equal((result.stdout.match(/\| Target +\|/g) ?? []).length, 2);
+  });
+});
+
+describe('a cluster seed that is down', () => {
+  it('is said in a warning and the cluster client starts from the other seeds (every read verified); with every seed down, exit 3', async () => {
+    const [dead] = await findFreePorts(1);
+    const args = ['run', '--out', out.dir, '--quiet', '--envVars', 'READ_RATIO:2', 'WRITE_COUNT:2', 'PAYLOAD_BYTES:50', 'MIN_ITERATIONS:2', 'MAX_ITERATIONS:2', 'WARMUP_ITERATIONS:0'];
+    const result = await runCli(args, { env: { CLUSTER_SERVERS: `127.0.0.1:${dead},${multi.addresses}` } });
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, new RegExp(`warning: target CLUSTER: 127\\.0\\.0\\.1:${dead}, listed in CLUSTER_SERVERS, did not answer \\(connect ECONNREFUSED 127\\.0\\.0\\.1:${dead}\\); the cluster client starts from the other \\d+ seeds`));
+    const { doc } = readDoc(result.stdout);
+    assert.equal(doc.environment.targets[0]?.mode, 'cluster');
+    const e = doc.results[0]!;
+    assert.ok(e.verification.reads > 0 && e.verification.verified === e.verification.reads);
+    const none = await runCli(args, { env: { CLUSTER_SERVERS: `127.0.0.1:${dead}` } });
+    assert.equal(none.code, 3, none.stderr);
   });
 });
 
