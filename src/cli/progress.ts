@@ -4,6 +4,9 @@ import { describeParams } from '../report/table.js';
 import { redactSecrets } from '../config/redact.js';
 import { inertConsole } from './output.js';
 
+/** How often a log (not a TTY) gets a line of a throughput or fault run's live progress. */
+const PLAIN_SECONDS_MS = 5000;
+
 const pct = (x: number): string => (Number.isFinite(x) ? `${(x * 100).toFixed(1)}%` : '—');
 
 /**
@@ -17,6 +20,7 @@ export function createProgress(stream: { readonly isTTY: boolean; write(text: st
     stream.write(inertConsole(redactSecrets(text)));
   };
   let lastPlain = 0;
+  let lastPhase = '';
   let barOpen = false;
   let label = '';
   const endBar = (): void => {
@@ -52,16 +56,36 @@ export function createProgress(stream: { readonly isTTY: boolean; write(text: st
       case 'fault-target':
         endBar();
         write(`cachebench: fault run ${e.index}/${e.of}: ${e.target} for ${(e.runMs / 1000).toFixed(0)} s\n`);
+        lastPlain = 0;
+        lastPhase = '';
         return;
       case 'load-target':
         endBar();
         write(`cachebench: throughput run ${e.index}/${e.of}: ${e.target} for ${(e.runMs / 1000).toFixed(0)} s (warm-up included)\n`);
+        lastPlain = 0;
+        lastPhase = '';
         return;
       case 'cleanup':
         endBar();
         write(`cachebench: ${e.target}: deleted ${e.deleted} of ${e.of} keys${e.workers < e.ofWorkers ? ` (${e.workers} of ${e.ofWorkers} workers reporting)` : ''}` +
           `${e.deleted < e.of ? ' (Ctrl-C twice leaves the rest to expire by KEY_TTL)' : ''}\n`);
         return;
+      case 'second': {
+        // Throughput and fault runs: the last second's ops, failures and phase. Redrawn each second on a TTY; in a
+        // log, a line every PLAIN_SECONDS_MS and whenever the phase changes.
+        const text = `${e.target} ${(e.atMs / 1000).toFixed(0)}/${(e.runMs / 1000).toFixed(0)} s, ${e.phase}: ${e.ok.toLocaleString('en-US')} ops/s, ${e.failed.toLocaleString('en-US')} failed`;
+        if (tty) {
+          const width = 24;
+          const filled = Math.round(Math.min(1, e.atMs / e.runMs) * width);
+          stream.write(`\r\x1b[K${inertConsole(redactSecrets(`${'█'.repeat(filled)}${'░'.repeat(width - filled)} ${text}`))}`);
+          barOpen = true;
+        } else if (Date.now() - lastPlain >= PLAIN_SECONDS_MS || e.phase !== lastPhase) {
+          write(`cachebench: ${text}\n`);
+          lastPlain = Date.now();
+        }
+        lastPhase = e.phase;
+        return;
+      }
       case 'fault-event':
         write(`cachebench: ${e.target} +${(e.event.atMs / 1000).toFixed(2)} s: ${e.event.what}\n`);
         return;

@@ -2,7 +2,7 @@ import type { CaseParams, FaultPlan, RunControls } from '../config/resolve.js';
 import { erroredTarget, type CaseResult, type ProgressEvent, type TargetCaseResult } from '../measure/runner.js';
 import { driverFor, type CacheClient, type ConnectedTarget } from '../targets/index.js';
 import { failoverInjector } from './failover.js';
-import { runFaultTarget } from './loop.js';
+import { runFaultTarget, type FaultLoopOptions } from './loop.js';
 import { commandInjector, type FaultInjector } from './nemesis.js';
 
 /** Supplies the injector of a destructive fault for a target on a local topology (the CLI knows the processes). */
@@ -103,6 +103,7 @@ export async function runFaultCase(targets: readonly ConnectedTarget[], params: 
         checker,
         injector: injectorFor(target, controls.fault, controls, options),
         onEvent: (event) => options.onProgress?.({ kind: 'fault-event', target: name, event }),
+        ...(options.onProgress !== undefined ? { onSecond: (s: Parameters<NonNullable<FaultLoopOptions['onSecond']>>[0]) => options.onProgress?.({ kind: 'second', target: name, ...s }) } : {}),
         ...(options.signal !== undefined ? { signal: options.signal } : {}),
       });
       const t = run.tally;

@@ -5,7 +5,7 @@ import { OpHistogram, type OpStats } from '../measure/histogram.js';
 import type { CacheClient, ConnectedTarget } from '../targets/client.js';
 import { Tally, YIELD_INTERVAL_NS, yieldOnce } from '../workload/index.js';
 import { AckedWrites, type WriteCheck } from './checker.js';
-import { FaultHistory } from './history.js';
+import { BUCKET_MS, FaultHistory, type Bucket } from './history.js';
 import { judge, timeline, type FaultVerdict, type Timeline } from './judge.js';
 import type { CommandOutcome, FaultEvent, FaultInjector, ScalingResult } from './nemesis.js';
 
@@ -69,6 +69,8 @@ export interface FaultLoopOptions {
   readonly injector?: FaultInjector;
   /** Told about each nemesis event as it happens. */
   readonly onEvent?: (event: FaultEvent) => void;
+  /** Told once a second: ops that succeeded and failed in the last second, and the phase (live progress only). */
+  readonly onSecond?: (second: { readonly ok: number; readonly failed: number; readonly phase: string; readonly atMs: number; readonly runMs: number }) => void;
 }
 
 /**
@@ -118,6 +120,20 @@ export async function runFaultTarget(target: ConnectedTarget, params: CaseParams
   }, plan.atMs);
   const memoryTimer = setInterval(sample, MEMORY_EVERY_MS);
   sample();
+  // Live progress from the history's complete 100 ms buckets since the last second told.
+  let told = 0;
+  const secondTimer = options.onSecond === undefined ? undefined : setInterval(() => {
+    const upTo = Math.min(history.buckets.length, Math.floor(elapsedMs() / BUCKET_MS));
+    let ok = 0;
+    let failed = 0;
+    for (let i = told; i < upTo; i++) {
+      ok += (history.buckets[i] as Bucket).ok;
+      failed += (history.buckets[i] as Bucket).failed;
+    }
+    told = Math.max(told, upTo);
+    const phase = history.faultAtMs === null ? 'before the fault' : actionEndMs === null ? 'fault under way' : 'after the fault';
+    options.onSecond?.({ ok, failed, phase, atMs: Math.round(elapsedMs()), runMs: plan.runMs });
+  }, 1000);
   writes.start();
 
   const endNs = startNs + BigInt(plan.runMs) * 1_000_000n;
@@ -188,6 +204,7 @@ export async function runFaultTarget(target: ConnectedTarget, params: CaseParams
   } finally {
     clearTimeout(faultTimer);
     clearInterval(memoryTimer);
+    clearInterval(secondTimer);
   }
   const endMs = elapsedMs();
   // Interrupted (Ctrl-C): heal at once (SIGCONT, restart) rather than wait out the fault's own schedule.

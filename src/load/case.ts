@@ -5,7 +5,7 @@ import { erroredTarget, type CaseResult, type ProgressEvent, type TargetCaseResu
 import { clusterNodesOf } from '../faults/failover.js';
 import type { ConnectedTarget } from '../targets/index.js';
 import { slotOwners, type SlotOwner } from './nodes.js';
-import { runWorkers, type CleanupListener } from './pool.js';
+import { runWorkers, type CleanupListener, type TickListener } from './pool.js';
 import type { DeleteProgress } from '../workload/index.js';
 import { mergeRecords, type LoadRecord } from './record.js';
 import { OpHistogram } from '../measure/histogram.js';
@@ -65,6 +65,26 @@ function cleanupProgress(target: string, workers: number, onProgress: LoadCaseOp
 }
 
 /**
+ * Sums the workers' live seconds into one 'second' event a second (the workers' timers are not aligned: a second's
+ * sum is what arrived in it). Stop it when the load ends.
+ */
+function liveProgress(target: string, onProgress: LoadCaseOptions['onProgress']): { onTick?: TickListener; stop: () => void } {
+  if (onProgress === undefined) return { stop: () => undefined };
+  let sum: { ok: number; failed: number; phase: string; atMs: number; runMs: number } | undefined;
+  const timer = setInterval(() => {
+    if (sum !== undefined) onProgress({ kind: 'second', target, ...sum });
+    sum = undefined;
+  }, 1000);
+  timer.unref();
+  return {
+    onTick: (_worker, tick) => {
+      sum = { ok: (sum?.ok ?? 0) + tick.ok, failed: (sum?.failed ?? 0) + tick.failed, phase: tick.phase, atMs: Math.max(sum?.atMs ?? 0, tick.atMs), runMs: tick.runMs };
+    },
+    stop: () => clearInterval(timer),
+  };
+}
+
+/**
  * A throughput run of one parameter combination: each target in turn gets WARMUP_SECONDS + DURATION of load from
  * WORKERS processes (see LoadWorker). Targets are not interleaved: each has the machine to itself, and with START_AT
  * every --shard process loads the same target at the same wall-clock time.
@@ -85,8 +105,9 @@ export async function runLoadCase(targets: readonly ConnectedTarget[], params: C
     }));
     const startAtMs = load.startAtMs === null ? null : load.startAtMs + options.startOffsetMs + index * targetSpacingMs(load, options.shard.of);
     let records: LoadRecord[];
+    const live = liveProgress(name, options.onProgress);
     try {
-      records = await runWorkers(jobs, startAtMs, options.signal, cleanupProgress(name, load.workers, options.onProgress));
+      records = await runWorkers(jobs, startAtMs, options.signal, cleanupProgress(name, load.workers, options.onProgress), live.onTick);
     } catch (error: unknown) {
       const message = redactedMessage(error);
       if (aborted()) {
@@ -96,6 +117,8 @@ export async function runLoadCase(targets: readonly ConnectedTarget[], params: C
       options.onProgress?.({ kind: 'target-errored', target: name, error: message });
       results.push(erroredTarget(name, message));
       continue;
+    } finally {
+      live.stop();
     }
     const record = mergeRecords(records);
     const reads = record.verified + record.missing + record.mismatched;

@@ -6,7 +6,7 @@
 import { redactedMessage } from '../config/redact.js';
 import { registerTargetSecrets } from '../targets/probe.js';
 import type { LoadRecord } from './record.js';
-import { LoadWorker, type LoadJob } from './worker.js';
+import { LoadWorker, type LoadJob, type LoadTick } from './worker.js';
 import type { DeleteProgress } from '../workload/index.js';
 
 export type ToChild = { readonly kind: 'job'; readonly job: LoadJob } | { readonly kind: 'start'; readonly startAtMs: number } | { readonly kind: 'stop' };
@@ -14,6 +14,7 @@ export type FromChild =
   | { readonly kind: 'ready' }
   /** The clean-up's progress (about once a second): keys deleted (and failed) of this worker's total. */
   | { readonly kind: 'cleanup'; readonly progress: DeleteProgress }
+  | { readonly kind: 'tick'; readonly tick: LoadTick }
   | { readonly kind: 'error'; readonly name: string; readonly message: string }
   | { readonly kind: 'done'; readonly record: LoadRecord };
 
@@ -133,7 +134,7 @@ process.on('message', (message: ToChild) => {
         const w = worker as LoadWorker;
         running = true;
         try {
-          const record = await w.run(message.startAtMs);
+          const record = await w.run(message.startAtMs, (tick) => void send({ kind: 'tick', tick }));
           const undeletedKeys = await cleanUp(w);
           await send({ kind: 'done', record: { ...record, undeletedKeys } });
         } catch (error: unknown) {

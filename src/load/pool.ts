@@ -2,7 +2,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { FromChild, ToChild } from './child.js';
 import type { LoadRecord } from './record.js';
-import type { LoadJob } from './worker.js';
+import type { LoadJob, LoadTick } from './worker.js';
 import type { DeleteProgress } from '../workload/index.js';
 
 /** Whether the run was interrupted (a function: TypeScript would narrow a property read once). */
@@ -33,11 +33,14 @@ function childError(m: Extract<FromChild, { kind: 'error' }>): Error {
 /** Hears a worker's clean-up progress (about once a second per worker). */
 export type CleanupListener = (worker: number, progress: DeleteProgress) => void;
 
-function inChild(job: LoadJob, onCleanup?: CleanupListener): WorkerHandle {
+/** Hears a worker's live second (about once a second per worker while it generates load). */
+export type TickListener = (worker: number, tick: LoadTick) => void;
+
+function inChild(job: LoadJob, onCleanup?: CleanupListener, onTick?: TickListener): WorkerHandle {
   const child: ChildProcess = fork(fileURLToPath(new URL('./child.js', import.meta.url)), [], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   let onMessage: (m: FromChild) => void = () => undefined;
   let onExit: (code: number | null) => void = () => undefined;
-  child.on('message', (m: FromChild) => (m.kind === 'cleanup' ? onCleanup?.(job.worker.index, m.progress) : onMessage(m)));
+  child.on('message', (m: FromChild) => (m.kind === 'cleanup' ? onCleanup?.(job.worker.index, m.progress) : m.kind === 'tick' ? onTick?.(job.worker.index, m.tick) : onMessage(m)));
   // 'exit' can come before the last message on the IPC channel was read: a report sent just before exiting gets a
   // moment to arrive before the exit counts as "no report". ('close' does not come at all once the parent disconnected.)
   child.on('exit', (code) => setTimeout(() => onExit(code), EXIT_GRACE_MS));
@@ -72,9 +75,9 @@ function inChild(job: LoadJob, onCleanup?: CleanupListener): WorkerHandle {
  * ready. Returns every worker's record. A worker that cannot get ready fails the whole target (the others are stopped
  * and their keys deleted).
  */
-export async function runWorkers(jobs: readonly LoadJob[], startAtMs: number | null, signal?: AbortSignal, onCleanup?: CleanupListener): Promise<LoadRecord[]> {
+export async function runWorkers(jobs: readonly LoadJob[], startAtMs: number | null, signal?: AbortSignal, onCleanup?: CleanupListener, onTick?: TickListener): Promise<LoadRecord[]> {
   if (signal?.aborted === true) throw new Error('interrupted before the load started');
-  const handles = jobs.map((job) => inChild(job, onCleanup));
+  const handles = jobs.map((job) => inChild(job, onCleanup, onTick));
   // Ctrl-C also stops a worker still connecting or preloading.
   const abort = (): void => handles.forEach((h) => h.abort());
   signal?.addEventListener('abort', abort, { once: true });

@@ -74,6 +74,16 @@ const bump = (counts: Float64Array, i: number): void => {
   counts[i] = (counts[i] ?? 0) + 1;
 };
 
+/** One worker's second of live progress (never part of the results: those come from the record). */
+export interface LoadTick {
+  readonly ok: number;
+  readonly failed: number;
+  readonly phase: 'warm-up' | 'measured';
+  /** Since this worker's start, and the run's whole length (warm-up and DURATION). */
+  readonly atMs: number;
+  readonly runMs: number;
+}
+
 /**
  * Per-second recording of the measured part (by completion time): one small (packed) histogram per second. Ops complete
  * in time order, so once an op lands in second s no earlier second can change: those are encoded and dropped, and a
@@ -195,7 +205,7 @@ export class LoadWorker {
   /**
    * Generates the load: warm-up from `startAtMs` (Unix ms), then DURATION measured seconds. Returns this worker's record.
    */
-  async run(startAtMs: number): Promise<LoadRecord> {
+  async run(startAtMs: number, onSecond?: (tick: LoadTick) => void): Promise<LoadRecord> {
     const job = this.#job;
     const load = this.#load;
     const params = job.params;
@@ -223,8 +233,15 @@ export class LoadWorker {
     let nextOp = 0; // open loop: the schedule's next op, shared by the clients
     let sent = 0; // open loop: scheduled ops of the measured part that were sent
     let peakRss = process.memoryUsage.rss();
+    // Live progress: ops completed (warm-up included) and failed since the last tick, told once a second.
+    let liveOk = 0;
+    let liveFailed = 0;
     const rssTimer = setInterval(() => {
       peakRss = Math.max(peakRss, process.memoryUsage.rss());
+      const at = performance.now();
+      if (at >= startPerf) onSecond?.({ ok: liveOk, failed: liveFailed, phase: at < measureStart ? 'warm-up' : 'measured', atMs: Math.round(at - startPerf), runMs: load.warmupMs + load.durationMs });
+      liveOk = 0;
+      liveFailed = 0;
     }, 1000);
     const slots = this.#connections.map(() => new Slots(load.pipeline));
     const random = seededRandom((job.seed + 7919 * (job.worker.index + 1) + 104729 * (job.shard.index + 1)) >>> 0);
@@ -253,6 +270,8 @@ export class LoadWorker {
         slots[c]?.release();
       }
       const done = performance.now();
+      if (outcome.ok) liveOk++;
+      else liveFailed++;
       if (!counted) return outcome;
       const second = Math.min(seconds - 1, Math.max(0, Math.floor((done - measureStart) / 1000)));
       if (kind === 'set') tally.sets++;

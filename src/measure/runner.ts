@@ -107,7 +107,9 @@ export type ProgressEvent =
   | { readonly kind: 'load-target'; readonly target: string; readonly index: number; readonly of: number; readonly runMs: number }
   /** A throughput run's clean-up: keys deleted (or tried) of the total, over the workers that reported so far. */
   | { readonly kind: 'cleanup'; readonly target: string; readonly deleted: number; readonly of: number; readonly workers: number; readonly ofWorkers: number }
-  | { readonly kind: 'fault-event'; readonly target: string; readonly event: FaultEvent };
+  | { readonly kind: 'fault-event'; readonly target: string; readonly event: FaultEvent }
+  /** A time-based run's last second (throughput and fault runs): ops that succeeded and failed, the phase, how far. */
+  | { readonly kind: 'second'; readonly target: string; readonly ok: number; readonly failed: number; readonly phase: string; readonly atMs: number; readonly runMs: number };
 
 export interface RunCaseOptions {
   /** `cachebench:<runId>:`: every key written starts with it. */

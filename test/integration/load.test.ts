@@ -70,6 +70,9 @@ describe('throughput runs against a standalone server', () => {
     assert.deepEqual(await scanKeys(server.server.port, 'cachebench:*'), []);
     assert.match(result.stdout, /Ops\/s/);
     assert.match(result.stdout, /closed loop/);
+    // Live progress on stderr while the load runs: the last second's ops, failures and phase.
+    const live = [...result.stderr.matchAll(/cachebench: REDIS (\d+)\/3 s, measured: ([\d,]+) ops\/s, 0 failed/g)];
+    assert.ok(live.length > 0 && live.every((m) => Number(m[2]!.replace(/,/g, '')) > 0), result.stderr);
   });
 
   it('open loop against a server paused 1.5 s (SIGSTOP/SIGCONT): p99 from the intended send time is over 1 s, service-time p99 stays far lower', async () => {
