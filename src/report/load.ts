@@ -1,7 +1,7 @@
 import type { LoadResult } from '../load/summary.js';
 import { sparkline } from '../faults/judge.js';
 import { col, mib, msText, setupOf, type Column } from './columns.js';
-import type { ResultEntry } from './model.js';
+import { percentNumber, type ResultEntry } from './model.js';
 import { maxOf, minOf } from '../stats/extent.js';
 import { codeLine, fenceFor, mdText } from './escape.js';
 
@@ -9,14 +9,17 @@ import { codeLine, fenceFor, mdText } from './escape.js';
 const L = (e: ResultEntry): LoadResult | null => e.load ?? null;
 const opsText = (x: number | null | undefined): string => (x === null || x === undefined ? '–' : x >= 100 ? Math.round(x).toLocaleString('en-US') : x.toFixed(1));
 
-/** `98% [96%; 101%] ~`: Percent with its interval; `~` where the interval includes 100% (no difference shown). */
-function percentText(e: ResultEntry): string {
+/**
+ * `~98% [96–101%]`: Percent with its interval, written as latency runs write theirs (formatPercent); `~` where the
+ * interval includes 100% (no difference shown); `72% [unbounded]` without an interval; `100%` for the baseline.
+ */
+export function percentText(e: ResultEntry): string {
   const t = L(e)?.throughput;
   if (t === undefined || t.percent === null) return '–';
-  if (e.baseline) return '100% (baseline)';
-  const interval = t.percentLower !== null && t.percentUpper !== null ? ` [${t.percentLower.toFixed(0)}%; ${t.percentUpper.toFixed(0)}%]` : '';
-  const unclear = t.percentLower === null || t.percentUpper === null || (t.percentLower <= 100 && t.percentUpper >= 100);
-  return `${t.percent.toFixed(0)}%${interval}${unclear ? ' ~' : ''}`;
+  if (e.baseline) return '100%';
+  if (t.percentLower === null || t.percentUpper === null) return `${percentNumber(t.percent)} [${e.state === 'errored' ? 'errored' : 'unbounded'}]`;
+  const unclear = t.percentLower <= 100 && t.percentUpper >= 100;
+  return `${unclear ? '~' : ''}${percentNumber(t.percent)} [${percentNumber(t.percentLower).slice(0, -1)}–${percentNumber(t.percentUpper)}]`;
 }
 
 /** `closed` / `10,000 of 10,000` / `7,012 of 10,000 (rate not achieved)`. */

@@ -475,6 +475,8 @@ export function percentVerdict(e: ResultEntry): 'slower' | 'faster' | 'not-shown
 /** A percentage with one decimal near 100% (so 100.4% and 99.6% do not both read 100%), whole otherwise. */
 const num = (x: number): string => (Math.abs(x - 100) < 1 ? x.toFixed(1) : String(Math.round(x)));
 const pct = (x: number): string => `${num(x)}%`;
+/** A Percent as every table writes it: whole percent, with one decimal within 1 of 100 (`99.6%`). */
+export const percentNumber = pct;
 const change = (x: number): string => {
   const d = x - 100;
   const text = Math.abs(d) < 1 ? Math.abs(d).toFixed(1) : String(Math.abs(Math.round(d)));

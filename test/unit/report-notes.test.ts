@@ -5,6 +5,7 @@ import { renderConsole, renderMarkdown } from '../../src/report/index.js';
 import { measurementNotes, underMeasured, type ResultsDocument } from '../../src/report/model.js';
 import { checkResults } from '../../src/report/schema.js';
 import { renderStepSummary } from '../../src/report/step-summary.js';
+import { percentText } from '../../src/report/load.js';
 import { fixtureDoc, setField, type FixtureKind } from '../helpers/entries.js';
 
 /** A real run's results.json (15 of 15 iterations, stopped at MAX_ITERATIONS) with some fields changed, read through the schema. */
@@ -64,5 +65,18 @@ describe('runs that measured too little', () => {
       assert.ok(renderMarkdown(d).includes('12 keys this run wrote could not be deleted'), `report.md, ${kind}`);
       assert.deepEqual(measurementNotes(doc(kind, {}).results[0]!), [], kind);
     }
+  });
+});
+
+describe('Percent is written one way in every run kind', () => {
+  it('a throughput row writes Percent as a latency row does: ~ before it where the interval includes 100%, [lo–hi%], [unbounded], 100% for the baseline', () => {
+    const row = (percent: number, lower: number | null, upper: number | null) => doc('throughput', {
+      'results[0].baseline': false, 'results[0].load.throughput.percent': percent, 'results[0].load.throughput.percentLower': lower, 'results[0].load.throughput.percentUpper': upper,
+    }).results[0]!;
+    assert.equal(percentText(row(72.4, 33.2, 118.4)), '~72% [33–118%]');
+    assert.equal(percentText(row(115, 105, 130)), '115% [105–130%]');
+    assert.equal(percentText(row(99.6, 95.2, 104)), '~99.6% [95–104%]');
+    assert.equal(percentText(row(72, null, null)), '72% [unbounded]');
+    assert.equal(percentText(doc('throughput', {}).results[0]!), '100%');
   });
 });
