@@ -73,13 +73,20 @@ function leaveTheRest(why: string): void {
 
 // Ctrl-C reaches the whole process group: the parent decides (it sends stop), so the child does not die mid-op. A
 // second Ctrl-C (the parent then exits at once) ends the clean-up: the rest expires by KEY_TTL.
+//
+// After a Ctrl-C the parent leaves only by a second one (it waits for the clean-up otherwise). Two SIGINTs sent close
+// together can reach a busy worker as one (a pending signal is not queued twice), and the parent's exit can be seen
+// before the signal: a Ctrl-C and a parent gone, in either order, count as the second Ctrl-C too.
+let parentGone = false;
 process.on('SIGINT', () => {
   sigints++;
-  if (sigints >= 2) leaveTheRest('second Ctrl-C');
+  if (sigints >= 2 || parentGone) leaveTheRest('second Ctrl-C');
 });
 process.on('SIGTERM', () => worker?.abort());
 process.on('disconnect', () => {
   worker?.abort();
+  parentGone = true;
+  if (sigints >= 1) leaveTheRest('second Ctrl-C');
   setTimeout(() => {
     if (cleaning) {
       leaveTheRest(`no parent for ${ORPHAN_EXIT_MS / 1000} s`);
