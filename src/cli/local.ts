@@ -15,7 +15,13 @@ export async function upCommand(names: readonly string[], nodeTimeoutMs: number)
   }
   const started = performance.now();
   const deployment = await startLocal(topologies, { detached: true, persist: true, stateFile: resolve(cwd, STATE_FILE), nodeTimeoutMs: checkNodeTimeout(nodeTimeoutMs) });
-  writeState(cwd, deployment);
+  try {
+    writeState(cwd, deployment);
+  } catch (error: unknown) {
+    // Servers nothing records could not be stopped by `down`: they go now.
+    await deployment.stop();
+    throw error;
+  }
   say(`cachebench: up in ${((performance.now() - started) / 1000).toFixed(1)} s; state in ${STATE_FILE}; stop with cachebench down\n`);
   for (const t of deployment.topologies) {
     print(`# ${t.name}: ${TOPOLOGY_DESCRIPTIONS[t.name]}\n`);

@@ -194,5 +194,5 @@ export async function redirectionProbe(topology: RunningTopology): Promise<() =>
 /** Resident memory of a topology's processes now: their total and the largest one. */
 export function topologyMemory(topology: RunningTopology): { totalBytes: number; maxBytes: number } {
   const sizes = topology.processes.map((p) => rssBytes(p.pid));
-  return { totalBytes: sizes.reduce((a, b) => a + b, 0), maxBytes: Math.max(0, ...sizes) };
+  return { totalBytes: sizes.reduce((a, b) => a + b, 0), maxBytes: sizes.reduce((a, b) => Math.max(a, b), 0) };
 }

@@ -1,4 +1,5 @@
-import { lstatSync, mkdirSync, readlinkSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { closeSync, constants, lstatSync, mkdirSync, openSync, readlinkSync, realpathSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, isAbsolute, join, normalize, resolve } from 'node:path';
 import { InputFileError, readInputFile } from '../config/input-file.js';
@@ -39,10 +40,21 @@ export function writeState(cwd: string, deployment: LocalDeployment): LocalState
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
   }
   checkStateFolder(cwd);
-  // Atomic: reapLeftovers reads it to tell a live `up` deployment from a leftover.
-  const temp = join(cwd, `${STATE_FILE}.${process.pid}.tmp`);
-  writeFileSync(temp, `${JSON.stringify(state, null, 2)}\n`);
-  renameSync(temp, join(cwd, STATE_FILE));
+  // Atomic: reapLeftovers reads it to tell a live `up` deployment from a leftover. The temporary file is new (O_EXCL,
+  // a random name) and never a link (O_NOFOLLOW): a folder from a cloned repository may hold links at any name.
+  const temp = join(cwd, `${STATE_FILE}.${randomBytes(8).toString('hex')}.tmp`);
+  const fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+  try {
+    try {
+      writeSync(fd, `${JSON.stringify(state, null, 2)}\n`);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(temp, join(cwd, STATE_FILE));
+  } catch (error: unknown) {
+    rmSync(temp, { force: true });
+    throw error;
+  }
   return state;
 }
 

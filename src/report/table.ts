@@ -12,7 +12,7 @@ export function renderTable(entries: readonly ResultEntry[], all: readonly Colum
   const unit = chooseTimeUnit(entries);
   const cell = markdown ? mdInline : (text: string): string => text;
   const rows = entries.map((e) => columns.map((c) => cell(formatCell(c, e, unit) + (c.id === 'target' && e.state !== 'completed' ? ` (${e.state})` : ''))));
-  const widths = columns.map((c, i) => Math.max(c.header.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const widths = columns.map((c, i) => rows.reduce((w, r) => Math.max(w, (r[i] ?? '').length), c.header.length));
   const right = columns.map((c) => c.kind !== 'text');
   const line = (cells: readonly string[]): string =>
     `| ${cells.map((cell, i) => (right[i] ? cell.padStart(widths[i] ?? 0) : cell.padEnd(widths[i] ?? 0))).join(' | ')} |`;

@@ -80,7 +80,7 @@ describe('malformed results files are exit 2 naming the field, never a stack tra
 
   it('a histogram whose header claims 5 digits up to 2^53, and one inflating to 16 MB, are exit 2', async () => {
     const huge = write('bomb-header.json', setField(fixtureDoc('latency'), 'results[0].ops.get.histogram', encodeHistogram({ digits: 5, lowest: 1, highest: 2 ** 53 })));
-    assertRefused(await runCli(['report', huge], LIMIT), /results\[0\]\.ops\.get\.histogram: the histogram would need \d+ buckets/);
+    assertRefused(await runCli(['report', huge], LIMIT), /results\[0\]\.ops\.get\.histogram: the histogram claims 5 significant digits/);
     const zip = write('bomb-zip.json', setField(fixtureDoc('throughput'), 'results[0].load.record.series[0].latency', encodeHistogram({ digits: 3, lowest: 1, highest: 2 ** 36 }, Buffer.alloc(16 << 20))));
     assertRefused(await runCli(['merge', zip, '--out', join(tmp.dir, 'bomb-merged')], LIMIT), /series\[0\]\.latency: the histogram inflates to more than/);
   });

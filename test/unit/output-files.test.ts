@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { checkWritable } from '../../src/cli/files.js';
 import { writeOutput } from '../../src/cli/output.js';
+import { writeState } from '../../src/local/state.js';
+import type { LocalDeployment } from '../../src/local/topologies.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cachebench-outputs-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -34,5 +36,26 @@ describe('output files are never written over something that is not a file', () 
     assert.throws(() => checkWritable('/proc/cachebench-x.json', 'x'), /kernel file system/);
     assert.throws(() => checkWritable('/proc/sys/kernel/hostname', 'x'), /kernel file system/);
     assert.throws(() => checkWritable('/sys/kernel/cachebench-x.json', 'x'), /kernel file system/);
+  });
+});
+
+describe('the local state file is written beside links without following them', () => {
+  it('links planted at the temporary names a state write could use (the old PID-named one included) are left alone, their targets unchanged', () => {
+    const cwd = mkdtempSync(join(dir, 'state-'));
+    mkdirSync(join(cwd, '.cachebench'));
+    const victim = join(dir, 'victim.txt');
+    writeFileSync(victim, 'keep');
+    // A cloned folder may hold links at any name: the predictable one (this process's PID) is the one a crafted
+    // repository can plant for a known `cachebench up`.
+    const planted = join(cwd, '.cachebench', `local.json.${process.pid}.tmp`);
+    symlinkSync(victim, planted);
+    const deployment = { dir: '/tmp/cachebench-nothing', topologies: [], stop: async () => undefined, settled: async () => undefined } as unknown as LocalDeployment;
+    writeState(cwd, deployment);
+    assert.equal(readFileSync(victim, 'utf8'), 'keep');
+    assert.ok(lstatSync(planted).isSymbolicLink());
+    assert.equal(JSON.parse(readFileSync(join(cwd, '.cachebench', 'local.json'), 'utf8')).dir, '/tmp/cachebench-nothing');
+    assert.ok(lstatSync(join(cwd, '.cachebench', 'local.json')).isFile());
+    // Nothing else is left beside it: the temporary file was renamed into place.
+    assert.deepEqual(readdirSync(join(cwd, '.cachebench')).sort(), ['local.json', `local.json.${process.pid}.tmp`]);
   });
 });

@@ -9,7 +9,7 @@ import { formatShare } from '../../src/report/columns.js';
 import { summarize } from '../../src/stats/index.js';
 import { marked } from 'marked';
 import { inertCell } from '../../src/report/csv.js';
-import { mdCode, mdInline, mdText } from '../../src/report/escape.js';
+import { fenceFor, mdCode, mdInline, mdText } from '../../src/report/escape.js';
 import { renderHtml, renderStepSummary, type ResultsDocument } from '../../src/report/index.js';
 import type { CacheClient, ConnectedTarget } from '../../src/targets/index.js';
 
@@ -297,6 +297,12 @@ describe('untrusted text is inert in report.md, report.html, the step summary an
     assert.deepEqual(marked.lexer(`x ${mdCode('a `` b')} y`).flatMap((t) => ('tokens' in t ? t.tokens ?? [] : [])).map((t) => t.type), ['text', 'codespan', 'text']);
     assert.equal(marked.lexer(mdCode('a\n# b')).length, 1);
     assert.deepEqual(marked.lexer(mdText('x\n\n# y\n- z')).map((t) => t.type), ['paragraph']);
+  });
+  it('a text of 400,000 backtick runs (a crafted name or command) gets its fence without a RangeError', () => {
+    const text = '`a'.repeat(400_000) + '``';
+    assert.equal(mdCode(text), `\`\`\` ${text} \`\`\``);
+    assert.equal(fenceFor([text, 'x', '````']), '`````');
+    assert.equal(fenceFor(['plain']), '```');
   });
   it('bare URLs and e-mail addresses are no links, in marked as on GitHub (a word joiner breaks them)', () => {
     const html = marked.parse(mdText('https://evil.example www.evil.example me@evil.example')) as string;

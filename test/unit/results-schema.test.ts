@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import { decodeFromCompressedBase64 } from 'hdr-histogram-js';
 import { ConfigError } from '../../src/config/errors.js';
 import { InputFileError, readInputFile } from '../../src/config/input-file.js';
-import { checkResults, loadResults, renderResultFiles } from '../../src/report/index.js';
+import { RESULT_LIMITS, checkResults, loadResults, renderResultFiles } from '../../src/report/index.js';
 import { mergeDocuments } from '../../src/report/merge.js';
 import { MAX_CHARTED_COMBINATIONS, buildCharts } from '../../src/report/charts.js';
 import { MALFORMED, encodeHistogram, fixtureDoc, fixturePath, setField as set, type FixtureDoc as Doc } from '../helpers/entries.js';
@@ -100,9 +100,16 @@ describe('encoded histograms are checked before hdr-histogram-js decodes them', 
     checkResults(withHistogram(text), 'ok.json');
   });
 
-  it('a header claiming 5 digits up to 2^53 (5 million buckets) is refused', () => {
-    assert.throws(() => checkResults(withHistogram(encodeHistogram({ digits: 5, lowest: 1, highest: 2 ** 53 })), 'bomb.json'),
-      /bomb\.json: results\[0\]\.ops\.get\.histogram: the histogram would need \d+ buckets/);
+  it('a header claiming 4 or 5 digits up to 2^53 (up to 5 million buckets) is refused; 3 digits from 1 ns to 2^53 is the most allowed', () => {
+    for (const digits of [4, 5]) {
+      assert.throws(() => checkResults(withHistogram(encodeHistogram({ digits, lowest: 1, highest: 2 ** 53 })), 'bomb.json'),
+        new RegExp(`bomb\\.json: results\\[0\\]\\.ops\\.get\\.histogram: the histogram claims ${digits} significant digits`));
+    }
+    // The largest header cachebench could write is accepted, and hdr-histogram-js allocates no more than the limit.
+    const widest = encodeHistogram({ digits: 3, lowest: 1, highest: 2 ** 53 }, Buffer.from([2]));
+    checkResults(withHistogram(widest), 'ok.json');
+    const decoded = decodeFromCompressedBase64(widest) as unknown as { countsArrayLength: number };
+    assert.ok(decoded.countsArrayLength > 40_000 && decoded.countsArrayLength <= RESULT_LIMITS.histogramCounts, String(decoded.countsArrayLength));
   });
 
   it('a header beyond 2^53, or 6 significant digits, is refused', () => {
