@@ -113,6 +113,18 @@ describe('bad input is rejected with key, value, source and fix', () => {
   it('lower-case target name in --envVars', () => rejects({ envVars: ['redis_SERVERS:127.0.0.1:1'] }, 'upper-case'));
   it('missing scenario file', () => rejects({ scenarioFiles: [join(tmp.dir, 'nope.yaml')] }, 'nope.yaml', 'cannot be read', 'ENOENT'));
   it('unparseable scenario file', () => rejects({ scenarioFiles: [scenarioFile('bad.yaml', 'READ_RATIO: [1, 2\n')] }, 'bad.yaml', 'not valid YAML'));
+  it('a key set twice in a scenario file', () => rejects({ scenarioFiles: [scenarioFile('twice.yaml', 'READ_RATIO: 90\nWRITE_COUNT: 5\nREAD_RATIO: 10\n')] }, 'scenario file', 'twice.yaml sets READ_RATIO twice', 'keep one READ_RATIO line'));
+  it('a YAML alias bomb in a scenario file', () => {
+    const levels = ['a: &a ["x","x","x","x","x","x","x","x","x"]'];
+    for (let i = 1; i < 9; i++) levels.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(9).fill(`*${String.fromCharCode(96 + i)}`).join(',')}]`);
+    rejects({ scenarioFiles: [scenarioFile('bomb.yaml', `${levels.join('\n')}\n`)] }, 'bomb.yaml', 'not valid YAML', 'alias');
+  });
+  // A hang guard, not a timing measurement: yaml's own unique-key check took over 30 s on this file (it compares each key
+  // with every earlier one); the file is refused at its first unknown key after a linear parse (about 1 s here).
+  it('60,000 keys in a scenario file are refused at the first unknown one, after a parse linear in the file', { timeout: 20_000 }, () => {
+    const text = Array.from({ length: 60_000 }, (_, i) => `K${i}: 1`).join('\n');
+    rejects({ scenarioFiles: [scenarioFile('many.yaml', text)] }, 'unknown key K0 in scenario file', 'many.yaml');
+  });
   it('OP_TIMEOUT_MS that differs between scenarios (deadlines are run-level)', () => {
     const a = scenarioFile('fast.yaml', 'OP_TIMEOUT_MS: 500\n');
     const b = scenarioFile('slow.yaml', 'OP_TIMEOUT_MS: 3000\n');
