@@ -20,11 +20,24 @@ export interface ReportArgs {
  */
 export async function reportCommand(args: ReportArgs): Promise<number> {
   if (args.files.length === 0) throw new ConfigError('report needs results.json files. Fix: cachebench report results/<runId>/results.json');
-  const docs = args.files.map((file) => ({ file, doc: loadResults(file) }));
+  const docs = args.files.map((file) => {
+    const doc = loadResults(file);
+    return { file, doc, dir: args.out === undefined ? dirname(absolutePath(file, 'results file')) : join(absolutePath(args.out, '--out'), doc.runId) };
+  });
+  // Two results files whose reports would land in one folder: the second would overwrite the first, so neither is written.
+  const byDir = new Map<string, string>();
+  for (const { file, doc, dir } of docs) {
+    const earlier = byDir.get(dir);
+    if (earlier !== undefined) {
+      throw new ConfigError(args.out === undefined
+        ? `${earlier} and ${file} are in one folder, so their reports would overwrite each other in ${dir}. Fix: give --out DIR (each run gets DIR/<runId>/), or report them one at a time`
+        : `${earlier} and ${file} both have runId ${doc.runId}, so both reports would go to ${dir}. Fix: report them one at a time, each with its own --out folder`);
+    }
+    byDir.set(dir, file);
+  }
   const unwritten: string[] = [];
   const complete: string[] = [];
-  for (const { file, doc } of docs) {
-    const dir = args.out === undefined ? dirname(absolutePath(file, 'results file')) : join(absolutePath(args.out, '--out'), doc.runId);
+  for (const { doc, dir } of docs) {
     try {
       if (args.out === undefined) makeDirs(dir);
       else makeRunDir(absolutePath(args.out, '--out'), doc.runId);

@@ -45,6 +45,18 @@ describe('report --out never leaves DIR', () => {
     assert.deepEqual(readdirSync(root).sort(), ['input.json', 'victim']);
     assert.deepEqual(readdirSync(join(root, 'victim')), ['results.json']);
   });
+
+  it('two files with one runId (or, without --out, in one folder) are exit 2 naming both, and nothing is written', async () => {
+    const root = join(tmp.dir, 'same-run-id');
+    mkdirSync(root);
+    const a = join(root, 'a.json');
+    const b = join(root, 'b.json');
+    writeFileSync(a, JSON.stringify(setField(fixtureDoc('latency'), 'runId', 'same')));
+    writeFileSync(b, JSON.stringify(setField(fixtureDoc('throughput'), 'runId', 'same')));
+    assertRefused(await runCli(['report', a, b, '--out', join(root, 'out')], LIMIT), /a\.json and .*b\.json both have runId same, so both reports would go to .*out\/same/);
+    assertRefused(await runCli(['report', a, b], LIMIT), /a\.json and .*b\.json are in one folder/);
+    assert.deepEqual(readdirSync(root).sort(), ['a.json', 'b.json']);
+  });
 });
 
 describe('a FIFO or a device as an input file is exit 2 at once', () => {
