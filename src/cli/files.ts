@@ -31,6 +31,8 @@ export function explainPath(error: unknown): string {
       return 'ENOSPC: the disk is full';
     case 'ENOTREG':
       return 'it is a device, FIFO or socket, not a regular file';
+    case 'ENXIO':
+      return 'ENXIO: it is a FIFO nothing reads, not a regular file';
     case 'EPSEUDOFS':
       return 'it is on a kernel file system (/proc, /sys), which holds no files of ours';
     default:
@@ -147,7 +149,7 @@ export function tryWrite(file: string, text: string, unwritten: string[], append
     return true;
   } catch (error: unknown) {
     const code = (error as NodeJS.ErrnoException).code;
-    unwritten.push(`${file} (${code === 'ELOOP' || code === 'ENOSPC' ? explainPath(error) : code ?? String(error)})`);
+    unwritten.push(`${file} (${code === 'ELOOP' || code === 'ENOSPC' || code === 'ENOTREG' || code === 'ENXIO' ? explainPath(error) : code ?? String(error)})`);
     return false;
   }
 }

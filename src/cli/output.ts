@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, fsyncSync, lstatSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, fsyncSync, lstatSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { redactSecrets } from '../config/redact.js';
 
@@ -86,8 +86,12 @@ export function writeOutput(file: string, text: string): void {
  * (the runner's summary file is a regular file it creates for each step).
  */
 export function appendOutput(file: string, text: string): void {
-  const fd = openSync(file, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o644);
+  // O_NONBLOCK: a FIFO with no reader fails at once (ENXIO) instead of waiting forever; whatever opened, only a regular
+  // file is written (no reader left waiting on a FIFO, no device).
+  const fd = openSync(file, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK, 0o644);
   try {
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) throw Object.assign(new Error(`${file} is not a regular file`), { code: stat.isDirectory() ? 'EISDIR' : 'ENOTREG' });
     writeAll(fd, Buffer.from(text));
   } finally {
     closeSync(fd);

@@ -22,6 +22,19 @@ describe('output files are never written over something that is not a file', () 
     assert.deepEqual(readdirSync(dir), ['report.md']);
   });
 
+  it('an append (the step summary) to a FIFO nothing reads, or to a device, fails at once naming it; nothing waits', () => {
+    const fifo = join(dir, 'summary.fifo');
+    execFileSync('mkfifo', [fifo]);
+    // In a child with a deadline: a blocking open(2) would hang this process for good.
+    const files = new URL('../../src/cli/files.js', import.meta.url).href;
+    const script = `const { tryWrite } = await import(${JSON.stringify(files)});
+      const unwritten = []; for (const f of process.argv.slice(1)) tryWrite(f, 'x', unwritten, true); console.log(JSON.stringify(unwritten));`;
+    const unwritten = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script, fifo, '/dev/null'], { timeout: 10_000, encoding: 'utf8' })) as string[];
+    assert.deepEqual(unwritten, [`${fifo} (ENXIO: it is a FIFO nothing reads, not a regular file)`, '/dev/null (it is a device, FIFO or socket, not a regular file)']);
+    assert.ok(statSync(fifo).isFIFO());
+    rmSync(fifo);
+  });
+
   it('a regular file is replaced, and the up-front check leaves no probe file behind', () => {
     const file = join(dir, 'results.csv');
     writeFileSync(file, 'old');
