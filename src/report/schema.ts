@@ -81,6 +81,23 @@ const num: Check = (v, at) => {
   if (typeof v !== 'number' || !Number.isFinite(v)) fail(at, 'a number', v);
   return v;
 };
+/** Longest time a results file may hold, in ms: 2^53 ns, as the histograms (about 104 days). */
+const MAX_MS = 2 ** 53 / 1e6;
+/** A measured time of one iteration or round: cachebench never records 0 (a ratio of it would be no number). */
+const sampleMs: Check = (v, at) => {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || v > MAX_MS) fail(at, `a time in ms above 0 and at most ${MAX_MS}`, v);
+  return v;
+};
+/** A summary of times (a mean, an Error, a StdDev): 0 or more. */
+const ms: Check = (v, at) => {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > MAX_MS) fail(at, `a time in ms from 0 to ${MAX_MS}`, v);
+  return v;
+};
+/** A confidence level: strictly between 0 and 1 (0.999 for the 99.9% Error). */
+const confidence: Check = (v, at) => {
+  if (typeof v !== 'number' || !(v > 0 && v < 1)) fail(at, 'a confidence level between 0 and 1 (e.g. 0.999)', v);
+  return v;
+};
 const count: Check = (v, at) => {
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) fail(at, 'a whole number ≥ 0', v);
   return v;
@@ -282,7 +299,7 @@ const shard: Check = (v, at, b) => {
 };
 const throughput = object({
   n: count, mean: nullable(num), error: nullable(num), stdDev: nullable(num), median: nullable(num), min: nullable(num), max: nullable(num),
-  percent: nullable(num), percentLower: nullable(num), percentUpper: nullable(num), confidence: num,
+  percent: nullable(num), percentLower: nullable(num), percentUpper: nullable(num), confidence,
 });
 const load = object({
   settings: object({
@@ -311,12 +328,12 @@ const entry = object({
   error: nullable(text),
   baseline: bool,
   stats: object({
-    n: count, outliers: count, meanMs: nullable(num), errorMs: nullable(num), stdDevMs: nullable(num), medianMs: nullable(num),
-    minMs: nullable(num), maxMs: nullable(num), ciLowerMs: nullable(num), ciUpperMs: nullable(num),
-    percent: nullable(num), percentLower: nullable(num), percentUpper: nullable(num), percentPairs: nullable(count), confidence: num,
+    n: count, outliers: count, meanMs: nullable(ms), errorMs: nullable(ms), stdDevMs: nullable(ms), medianMs: nullable(ms),
+    minMs: nullable(ms), maxMs: nullable(ms), ciLowerMs: nullable(num), ciUpperMs: nullable(num),
+    percent: nullable(num), percentLower: nullable(num), percentUpper: nullable(num), percentPairs: nullable(count), confidence,
   }),
-  samplesMs: list(num, N.iterations),
-  roundSamplesMs: nullableNums(N.iterations),
+  samplesMs: list(sampleMs, N.iterations),
+  roundSamplesMs: list(nullable(sampleMs), N.iterations),
   ops,
   verification: object({ reads: count, verified: count, missing: count, mismatched: count }),
   iterations: object({
@@ -378,6 +395,9 @@ const FIX = 'give a results.json written by cachebench run or merge, unchanged';
 export function checkResults(doc: unknown, file: string): ResultsDocument {
   if (!isObject(doc) || !('schemaVersion' in doc) || !('results' in doc)) {
     throw new ConfigError(`${file} is not a cachebench results file (no schemaVersion or results). Fix: ${FIX}`);
+  }
+  if (typeof doc.schemaVersion !== 'number') {
+    throw new ConfigError(`${file}: schemaVersion: expected the number ${SCHEMA_VERSION}, found ${typeof doc.schemaVersion === 'string' ? `the text ${shown(doc.schemaVersion)}` : doc.schemaVersion === null ? 'null' : `a ${typeof doc.schemaVersion}`}. Fix: ${FIX}`);
   }
   if (doc.schemaVersion !== SCHEMA_VERSION) {
     throw new ConfigError(`${file} has schemaVersion ${shown(doc.schemaVersion)}, this cachebench reads ${SCHEMA_VERSION}. Fix: compare results written by the same major version`);

@@ -21,6 +21,12 @@ describe('results.json is checked before anything reads it', () => {
     });
   }
 
+  it('schemaVersion written as text is named as text, not as a different version', () => {
+    assert.throws(() => checkResults(set(fixtureDoc('latency'), 'schemaVersion', '1'), 'bad.json'), /^ConfigError: bad\.json: schemaVersion: expected the number 1, found the text "1"/);
+    assert.throws(() => checkResults(set(fixtureDoc('latency'), 'schemaVersion', null), 'bad.json'), /schemaVersion: expected the number 1, found null/);
+    assert.throws(() => checkResults(set(fixtureDoc('latency'), 'schemaVersion', 2), 'bad.json'), /has schemaVersion 2, this cachebench reads 1/);
+  });
+
   for (const c of MALFORMED) {
     const label = `${c.kind} ${c.path} = ${c.value === undefined ? '(missing)' : Array.isArray(c.value) ? `a list of ${c.value.length}` : JSON.stringify(c.value)}`;
     it(`refuses ${label}, naming the field`, () => {
