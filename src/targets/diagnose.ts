@@ -11,10 +11,10 @@ export interface Diagnosis {
 
 /**
  * The target options the messages refer to. No password (it is never shown): only where one was given,
- * `<NAME>_PASSWORD` ('option') or a server URL ('url'); undefined when none was.
+ * `<NAME>_PASSWORD` ('option'), `<NAME>_PASSWORD_FILE` ('file') or a server URL ('url'); undefined when none was.
  */
 export type DiagnoseContext = Pick<TargetConfig, 'name' | 'tls' | 'tlsCa' | 'tlsServername' | 'servers'> & {
-  readonly passwordFrom?: 'option' | 'url';
+  readonly passwordFrom?: 'option' | 'file' | 'url';
 };
 
 /** The URL form in fixes; angle brackets keep it a placeholder (and out of the reach of URL redaction). */
@@ -25,6 +25,9 @@ function authFix(ctx: DiagnoseContext): string {
   const name = ctx.name;
   if (ctx.passwordFrom === 'url') {
     return `check the user name and password in the URL in ${name}_SERVERS (${URL_FORM}): the server rejected them`;
+  }
+  if (ctx.passwordFrom === 'file') {
+    return `check the password in the file ${name}_PASSWORD_FILE names (and ${name}_USERNAME): the server rejected it; its first line is sent as it is, spaces included`;
   }
   if (ctx.passwordFrom === 'option') {
     return `check ${name}_PASSWORD (and ${name}_USERNAME): the server rejected them; or put them in the URL: ${URL_FORM}`;
@@ -181,7 +184,7 @@ export function diagnoseConnectError(error: unknown, server: ServerAddress, ctx:
     return { reason: message, fix: `give the ACL user the commands and keys cachebench uses (e.g. ACL SETUSER <user> +@all ~cachebench:*), or set ${name}_USERNAME and ${name}_PASSWORD to another user` };
   }
   if (/AUTH.*(without any password configured|no password is set)/i.test(message)) {
-    return { reason: 'a password was sent but the server has none configured', fix: `unset ${name}_PASSWORD (and drop the password from the URL), or configure the password on the server` };
+    return { reason: 'a password was sent but the server has none configured', fix: `unset ${name}_PASSWORD or ${name}_PASSWORD_FILE (and drop the password from the URL), or configure the password on the server` };
   }
   if (/^cluster_state is /.test(message)) {
     return { reason: message, fix: 'wait until CLUSTER INFO reports cluster_state:ok, or fix the cluster (failed nodes, unassigned slots: redis-cli --cluster check / fix)' };

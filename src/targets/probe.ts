@@ -28,9 +28,12 @@ export function credentialsFor(config: TargetConfig, server: ServerAddress): { u
   return { ...(username !== undefined ? { username } : {}), ...(password !== undefined ? { password } : {}) };
 }
 
+/** The option that gave the password: `<NAME>_PASSWORD_FILE` or `<NAME>_PASSWORD`. */
+const passwordKey = (config: TargetConfig): string => `${config.name}_PASSWORD${config.passwordFile !== undefined ? '_FILE' : ''}`;
+
 /** Where the password for `server` comes from, for the fix of a refused login (see diagnose.ts). */
-function passwordFrom(config: TargetConfig, server: ServerAddress): 'option' | 'url' | undefined {
-  if (config.password !== undefined) return 'option';
+function passwordFrom(config: TargetConfig, server: ServerAddress): 'option' | 'file' | 'url' | undefined {
+  if (config.password !== undefined) return config.passwordFile !== undefined ? 'file' : 'option';
   return (server.password ?? config.servers[0]?.password) !== undefined ? 'url' : undefined;
 }
 
@@ -258,7 +261,7 @@ export async function probeTarget(config: TargetConfig, controls: RunControls): 
   const passwordUnneeded = probes.every((p) => p.passwordUnneeded === true);
   const warnings: string[] = passwordUnneeded
     ? [config.password !== undefined
-      ? `target ${name}: ${name}_PASSWORD is set but ${probes.map((p) => p.server.display).join(',')} requires no password, so none was sent (unset ${name}_PASSWORD)`
+      ? `target ${name}: ${passwordKey(config)} is set but ${probes.map((p) => p.server.display).join(',')} requires no password, so none was sent (unset ${passwordKey(config)})`
       : `target ${name}: the URL in ${name}_SERVERS holds a password but ${probes.map((p) => p.server.display).join(',')} requires none, so none was sent (drop it from the URL)`]
     : [];
   for (const { server, reason } of seedsDown ? failed : []) {

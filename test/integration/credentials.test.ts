@@ -110,6 +110,17 @@ describe('a password that is also JSON, a number, a field name or a client name'
     assert.equal(run.doc.environment.targets[0]?.options.PW_PASSWORD, undefined);
   });
 
+  it('a password file whose line has spaces around the password: exit 3 naming the file option and that spaces are sent', async () => {
+    const password = `file-${randomBytes(12).toString('hex')}`;
+    await admin.call('CONFIG', 'SET', 'requirepass', password);
+    const file = join(out.dir, 'spaced-password.txt');
+    writeFileSync(file, ` ${password} \n`, { mode: 0o600 });
+    const cli = await runCli(['run', '--out', out.dir, '--max-iterations', '2'], { env: { PW_SERVERS: `127.0.0.1:${server.server.port}`, PW_MODE: 'standalone', PW_PASSWORD_FILE: file } });
+    assert.equal(cli.code, 3, cli.stderr);
+    assert.match(cli.stderr, /Fix: check the password in the file PW_PASSWORD_FILE names \(and PW_USERNAME\): the server rejected it; its first line is sent as it is, spaces included/);
+    assert.ok(!cli.stderr.includes(password));
+  });
+
   // A JSON literal, a number, a field name, a substring of the client name (ioredis), a JSON delimiter.
   for (const password of ['true', '2000', 'stats', 'redis', '"']) {
     it(`password ${JSON.stringify(password)}: results.json parses with every field, report works, the password shows nowhere`, async () => {
