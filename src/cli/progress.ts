@@ -65,6 +65,17 @@ export function createProgress(stream: { readonly isTTY: boolean; write(text: st
         lastPlain = 0;
         lastPhase = '';
         return;
+      case 'preload': {
+        const text = `${e.target}: preloaded ${e.written.toLocaleString('en-US')} of ${e.of.toLocaleString('en-US')} KEYSPACE keys${e.workers < e.ofWorkers ? ` (${e.workers} of ${e.ofWorkers} workers reporting)` : ''}`;
+        if (tty) {
+          stream.write(`\r\x1b[K${inertConsole(redactSecrets(text))}`);
+          barOpen = true;
+        } else if (Date.now() - lastPlain >= PLAIN_SECONDS_MS) {
+          write(`cachebench: ${text}\n`);
+          lastPlain = Date.now();
+        }
+        return;
+      }
       case 'cleanup':
         endBar();
         write(`cachebench: ${e.target}: deleted ${e.deleted} of ${e.of} keys${e.workers < e.ofWorkers ? ` (${e.workers} of ${e.ofWorkers} workers reporting)` : ''}` +

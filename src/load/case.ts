@@ -5,11 +5,11 @@ import { erroredTarget, type CaseResult, type ProgressEvent, type TargetCaseResu
 import { clusterNodesOf } from '../faults/failover.js';
 import type { ConnectedTarget } from '../targets/index.js';
 import { slotOwners, type SlotOwner } from './nodes.js';
-import { runWorkers, type CleanupListener, type TickListener } from './pool.js';
+import { runWorkers, type CleanupListener, type PreloadListener, type TickListener } from './pool.js';
 import type { DeleteProgress } from '../workload/index.js';
 import { mergeRecords, type LoadRecord } from './record.js';
 import { OpHistogram } from '../measure/histogram.js';
-import { processKeyspace, type LoadJob } from './worker.js';
+import { processKeyspace, type LoadJob, type PreloadProgress } from './worker.js';
 
 /**
  * With START_AT, the k-th throughput target of a run (counting every parameter combination and scenario) starts at
@@ -64,6 +64,18 @@ function cleanupProgress(target: string, workers: number, onProgress: LoadCaseOp
   };
 }
 
+/** Sums the workers' preload progress into one 'preload' event per report. */
+function preloadProgress(target: string, workers: number, keyspace: number, onProgress: LoadCaseOptions['onProgress']): PreloadListener | undefined {
+  if (onProgress === undefined || keyspace === 0) return undefined;
+  const latest = new Map<number, PreloadProgress>();
+  return (worker, progress) => {
+    latest.set(worker, progress);
+    let written = 0;
+    for (const p of latest.values()) written += p.written;
+    onProgress({ kind: 'preload', target, written, of: keyspace, workers: latest.size, ofWorkers: workers });
+  };
+}
+
 /**
  * Sums the workers' live seconds into one 'second' event a second (the workers' timers are not aligned: a second's
  * sum is what arrived in it). Stop it when the load ends.
@@ -107,7 +119,8 @@ export async function runLoadCase(targets: readonly ConnectedTarget[], params: C
     let records: LoadRecord[];
     const live = liveProgress(name, options.onProgress);
     try {
-      records = await runWorkers(jobs, startAtMs, options.signal, cleanupProgress(name, load.workers, options.onProgress), live.onTick);
+      records = await runWorkers(jobs, startAtMs, options.signal, cleanupProgress(name, load.workers, options.onProgress), live.onTick,
+        preloadProgress(name, load.workers, load.keyspace, options.onProgress));
     } catch (error: unknown) {
       const message = redactedMessage(error);
       if (aborted()) {

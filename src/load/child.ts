@@ -6,15 +6,18 @@
 import { redactedMessage } from '../config/redact.js';
 import { registerTargetSecrets } from '../targets/probe.js';
 import type { LoadRecord } from './record.js';
-import { LoadWorker, type LoadJob, type LoadTick } from './worker.js';
+import { LoadWorker, type LoadJob, type LoadTick, type PreloadProgress } from './worker.js';
 import type { DeleteProgress } from '../workload/index.js';
 
-export type ToChild = { readonly kind: 'job'; readonly job: LoadJob } | { readonly kind: 'start'; readonly startAtMs: number } | { readonly kind: 'stop' };
+/** `dismiss`: the load will not start (Ctrl-C, another worker failed): delete what the preload wrote, telling how far, and exit. */
+export type ToChild = { readonly kind: 'job'; readonly job: LoadJob } | { readonly kind: 'start'; readonly startAtMs: number } | { readonly kind: 'stop' } | { readonly kind: 'dismiss' };
 export type FromChild =
   | { readonly kind: 'ready' }
   /** The clean-up's progress (about once a second): keys deleted (and failed) of this worker's total. */
   | { readonly kind: 'cleanup'; readonly progress: DeleteProgress }
   | { readonly kind: 'tick'; readonly tick: LoadTick }
+  /** The KEYSPACE preload's progress (about once a second while it runs). */
+  | { readonly kind: 'preload'; readonly progress: PreloadProgress }
   | { readonly kind: 'error'; readonly name: string; readonly message: string }
   | { readonly kind: 'done'; readonly record: LoadRecord };
 
@@ -118,24 +121,32 @@ async function cleanUp(w: LoadWorker | undefined): Promise<number> {
   }
 }
 
+/** The job's preparation: true once ready, false once it failed (its keys deleted, the error sent). */
+let jobSettled: Promise<boolean> = Promise.resolve(false);
+async function handleJob(job: LoadJob): Promise<boolean> {
+  try {
+    currentJob = job;
+    // Op errors are masked where they are counted (Tally): this process needs the passwords to mask.
+    registerTargetSecrets(job.target);
+    worker = new LoadWorker(job);
+    preparing = worker.prepare((progress) => void send({ kind: 'preload', progress }));
+    await preparing;
+    await send({ kind: 'ready' });
+    return true;
+  } catch (error: unknown) {
+    // A preload that failed half-way: its keys are deleted before the error is reported.
+    await cleanUp(worker);
+    await send(describe(error));
+    if (process.connected) process.disconnect();
+    return false;
+  }
+}
+
 process.on('message', (message: ToChild) => {
   void (async () => {
     switch (message.kind) {
       case 'job':
-        try {
-          currentJob = message.job;
-          // Op errors are masked where they are counted (Tally): this process needs the passwords to mask.
-          registerTargetSecrets(message.job.target);
-          worker = new LoadWorker(message.job);
-          preparing = worker.prepare();
-          await preparing;
-          await send({ kind: 'ready' });
-        } catch (error: unknown) {
-          // A preload that failed half-way: its keys are deleted before the error is reported.
-          await cleanUp(worker);
-          await send(describe(error));
-          if (process.connected) process.disconnect();
-        }
+        jobSettled = handleJob(message.job);
         return;
       case 'start': {
         const w = worker as LoadWorker;
@@ -154,6 +165,12 @@ process.on('message', (message: ToChild) => {
       case 'stop':
         worker?.abort();
         return;
+      case 'dismiss':
+        // Still connected: the clean-up's progress reaches the parent, which waits for this exit. A job that failed has
+        // deleted its keys already.
+        worker?.abort();
+        if (await jobSettled) await cleanUp(worker);
+        process.exit(0);
     }
   })();
 });

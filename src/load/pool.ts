@@ -2,7 +2,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { FromChild, ToChild } from './child.js';
 import type { LoadRecord } from './record.js';
-import type { LoadJob, LoadTick } from './worker.js';
+import type { LoadJob, LoadTick, PreloadProgress } from './worker.js';
 import type { DeleteProgress } from '../workload/index.js';
 
 /** Whether the run was interrupted (a function: TypeScript would narrow a property read once). */
@@ -33,14 +33,22 @@ function childError(m: Extract<FromChild, { kind: 'error' }>): Error {
 /** Hears a worker's clean-up progress (about once a second per worker). */
 export type CleanupListener = (worker: number, progress: DeleteProgress) => void;
 
+/** Hears a worker's KEYSPACE preload progress (about once a second per worker while it runs). */
+export type PreloadListener = (worker: number, progress: PreloadProgress) => void;
+
 /** Hears a worker's live second (about once a second per worker while it generates load). */
 export type TickListener = (worker: number, tick: LoadTick) => void;
 
-function inChild(job: LoadJob, onCleanup?: CleanupListener, onTick?: TickListener): WorkerHandle {
+function inChild(job: LoadJob, onCleanup?: CleanupListener, onTick?: TickListener, onPreload?: PreloadListener): WorkerHandle {
   const child: ChildProcess = fork(fileURLToPath(new URL('./child.js', import.meta.url)), [], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   let onMessage: (m: FromChild) => void = () => undefined;
   let onExit: (code: number | null) => void = () => undefined;
-  child.on('message', (m: FromChild) => (m.kind === 'cleanup' ? onCleanup?.(job.worker.index, m.progress) : m.kind === 'tick' ? onTick?.(job.worker.index, m.tick) : onMessage(m)));
+  child.on('message', (m: FromChild) => {
+    if (m.kind === 'cleanup') onCleanup?.(job.worker.index, m.progress);
+    else if (m.kind === 'tick') onTick?.(job.worker.index, m.tick);
+    else if (m.kind === 'preload') onPreload?.(job.worker.index, m.progress);
+    else onMessage(m);
+  });
   // 'exit' can come before the last message on the IPC channel was read: a report sent just before exiting gets a
   // moment to arrive before the exit counts as "no report". ('close' does not come at all once the parent disconnected.)
   child.on('exit', (code) => setTimeout(() => onExit(code), EXIT_GRACE_MS));
@@ -62,8 +70,8 @@ function inChild(job: LoadJob, onCleanup?: CleanupListener, onTick?: TickListene
     }).finally(() => exited),
     abort: () => send({ kind: 'stop' }),
     dismiss: async () => {
-      // Closing the channel makes the child stop, delete its keys and exit.
-      if (child.connected) child.disconnect();
+      // The child stops, deletes its keys (telling how far) and exits; one that lost its channel does so by itself.
+      send({ kind: 'dismiss' });
       await exited;
     },
   };
@@ -75,9 +83,9 @@ function inChild(job: LoadJob, onCleanup?: CleanupListener, onTick?: TickListene
  * ready. Returns every worker's record. A worker that cannot get ready fails the whole target (the others are stopped
  * and their keys deleted).
  */
-export async function runWorkers(jobs: readonly LoadJob[], startAtMs: number | null, signal?: AbortSignal, onCleanup?: CleanupListener, onTick?: TickListener): Promise<LoadRecord[]> {
+export async function runWorkers(jobs: readonly LoadJob[], startAtMs: number | null, signal?: AbortSignal, onCleanup?: CleanupListener, onTick?: TickListener, onPreload?: PreloadListener): Promise<LoadRecord[]> {
   if (signal?.aborted === true) throw new Error('interrupted before the load started');
-  const handles = jobs.map((job) => inChild(job, onCleanup, onTick));
+  const handles = jobs.map((job) => inChild(job, onCleanup, onTick, onPreload));
   // Ctrl-C also stops a worker still connecting or preloading.
   const abort = (): void => handles.forEach((h) => h.abort());
   signal?.addEventListener('abort', abort, { once: true });

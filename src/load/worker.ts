@@ -74,6 +74,12 @@ const bump = (counts: Float64Array, i: number): void => {
   counts[i] = (counts[i] ?? 0) + 1;
 };
 
+/** How far a worker's KEYSPACE preload got: SETs sent of its share. */
+export interface PreloadProgress {
+  readonly written: number;
+  readonly total: number;
+}
+
 /** One worker's second of live progress (never part of the results: those come from the record). */
 export interface LoadTick {
   readonly ok: number;
@@ -163,7 +169,7 @@ export class LoadWorker {
   }
 
   /** Connects CONNECTIONS clients (all or none) and preloads this worker's share of the KEYSPACE (indexes ≡ worker mod workers). */
-  async prepare(): Promise<void> {
+  async prepare(onPreload?: (progress: PreloadProgress) => void): Promise<void> {
     const { target, controls, probe } = this.#job;
     const driver = await driverFor(target.client);
     const attempts = await Promise.allSettled(Array.from({ length: this.#load.connections }, () => driver.connect(target, controls, probe)));
@@ -178,6 +184,9 @@ export class LoadWorker {
     const { index, of } = this.#job.worker;
     let next = index;
     this.#preloadEnd = () => Math.min(next, this.#keyspace);
+    // This worker's share: the indexes ≡ index mod of below KEYSPACE. SETs sent so far are told about once a second.
+    const total = Math.ceil(Math.max(0, this.#keyspace - index) / of);
+    const timer = onPreload === undefined ? undefined : setInterval(() => onPreload({ written: Math.min(total, Math.ceil(Math.max(0, next - index) / of)), total }), 1000);
     const lanes = this.#connections.flatMap((c) => Array.from({ length: PRELOAD_IN_FLIGHT }, () => c));
     const outcomes = await Promise.allSettled(lanes.map(async (client) => {
       const value = Buffer.allocUnsafe(this.#job.params.PAYLOAD_BYTES);
@@ -193,6 +202,7 @@ export class LoadWorker {
         }
       }
     }));
+    clearInterval(timer);
     const preloadFailed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
     if (preloadFailed !== undefined) throw preloadFailed.reason;
   }

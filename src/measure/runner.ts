@@ -105,6 +105,8 @@ export type ProgressEvent =
   /** A fault run: a target's timed part starts, or the nemesis did something. */
   | { readonly kind: 'fault-target'; readonly target: string; readonly index: number; readonly of: number; readonly runMs: number }
   | { readonly kind: 'load-target'; readonly target: string; readonly index: number; readonly of: number; readonly runMs: number }
+  /** A throughput run's KEYSPACE preload: SETs sent of KEYSPACE, over the workers that reported so far. */
+  | { readonly kind: 'preload'; readonly target: string; readonly written: number; readonly of: number; readonly workers: number; readonly ofWorkers: number }
   /** A throughput run's clean-up: keys deleted (or tried) of the total, over the workers that reported so far. */
   | { readonly kind: 'cleanup'; readonly target: string; readonly deleted: number; readonly of: number; readonly workers: number; readonly ofWorkers: number }
   | { readonly kind: 'fault-event'; readonly target: string; readonly event: FaultEvent }

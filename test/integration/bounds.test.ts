@@ -94,6 +94,28 @@ describe('KEYSPACE clean-up', () => {
     assert.deepEqual(await scanKeys(server.server.port, 'cachebench:*'), []);
   });
 
+  it('a preload says how far it got, and a Ctrl-C during it deletes what was written, telling how far (nothing is left)', async () => {
+    const cwd = sandbox('ctrl-c-preload');
+    let signalled = false;
+    const result = await runCli([process.execPath, CLI_PATH, 'run', '--out', cwd, '--mode', 'throughput', '--workers', '2', '--clients', '4', '--connections', '2',
+      '--duration', '3', '--warmup-seconds', '0', '--keyspace', '2000000', '--payload-bytes', '16', '--key-ttl', '600'], {
+      command: 'setsid', cwd, env: { REDIS_SERVERS: server.address, CI: 'true' }, timeoutMs: 180_000,
+      onStderr: (text, child) => {
+        if (signalled || !/preloaded [\d,]+ of 2,000,000 KEYSPACE keys/.test(text) || child.pid === undefined) return;
+        signalled = true;
+        process.kill(-child.pid, 'SIGINT');
+      },
+    });
+    assert.ok(signalled, result.stderr);
+    assert.equal(result.code, 130, result.stderr);
+    const finals = [...result.stderr.matchAll(/REDIS: deleted (\d+) of (\d+) keys\n/g)];
+    assert.ok(finals.length > 0, result.stderr);
+    const [, deleted, of] = finals.at(-1) ?? [];
+    assert.equal(deleted, of, result.stderr);
+    assert.ok(Number(of) > 0 && Number(of) < 2_000_000, result.stderr);
+    assert.deepEqual(await scanKeys(server.server.port, 'cachebench:*'), []);
+  });
+
   it('a second Ctrl-C during the clean-up stops it at once and says how many keys are left to expire by KEY_TTL', async () => {
     const cwd = sandbox('second-ctrl-c');
     let signalled = 0;
