@@ -44,9 +44,12 @@ export async function clusterNodesOf(config: TargetConfig, controls: RunControls
 /**
  * FAULT=failover: the graceful hand-over Redis Cluster offers (CLUSTER FAILOVER, sent to a replica of the primary
  * that serves slot 0). Nothing is killed, so it works on any cluster the user may send admin commands to. The replica
- * and its primary swap roles; no healing is needed afterwards.
+ * and its primary swap roles; healing swaps them back (CLUSTER FAILOVER sent to the old primary), so the cluster is
+ * left as it was found and the next target meets the same roles. A fail-back that does not happen says so.
  */
 export function failoverInjector(config: TargetConfig, controls: RunControls): FaultInjector {
+  /** The roles the fault swapped: who was primary (and must be again), who took over. */
+  let swapped: { readonly primary: ServerAddress; readonly replica: ServerAddress; readonly slots: string } | undefined;
   return {
     async inject(log) {
       const nodes = await clusterNodesOf(config, controls);
@@ -63,17 +66,40 @@ export function failoverInjector(config: TargetConfig, controls: RunControls): F
       const to = addressOf(config, replica);
       const started = performance.now();
       await clusterCommand(config, to, controls, 'CLUSTER', 'FAILOVER');
+      // Sent: from here the roles may be swapped, and healing tries to swap them back.
+      swapped = { primary: addressOf(config, primary), replica: to, slots: slotsText(primary) };
       log(`CLUSTER FAILOVER sent to ${to.display}, replica of primary ${displayAddress(primary.host, primary.port)} (slots ${slotsText(primary)})`, true);
-      while (performance.now() - started < FAILOVER_WAIT_MS) {
-        const role = await clusterCommand(config, to, controls, 'ROLE').catch(() => undefined);
-        if (Array.isArray(role) && String(role[0]) === 'master') {
-          log(`${to.display} is primary, ${Math.round(performance.now() - started)} ms after CLUSTER FAILOVER`, true);
-          return;
-        }
-        await sleep(50);
-      }
-      log(`${to.display} was not primary ${FAILOVER_WAIT_MS} ms after CLUSTER FAILOVER`, false);
+      const ms = await becamePrimary(config, to, controls, started);
+      log(ms !== null ? `${to.display} is primary, ${ms} ms after CLUSTER FAILOVER` : `${to.display} was not primary ${FAILOVER_WAIT_MS} ms after CLUSTER FAILOVER`, ms !== null);
     },
-    heal: () => Promise.resolve(null),
+    async heal() {
+      if (swapped === undefined) return null;
+      const { primary, replica, slots } = swapped;
+      swapped = undefined;
+      const role = await clusterCommand(config, primary, controls, 'ROLE').catch(() => undefined);
+      if (isPrimaryRole(role)) return `${primary.display} is still primary of slots ${slots}: no fail-back needed`;
+      const started = performance.now();
+      try {
+        await clusterCommand(config, primary, controls, 'CLUSTER', 'FAILOVER');
+      } catch (error: unknown) {
+        return `the roles stay swapped: ${replica.display} is primary of slots ${slots}, ${primary.display} its replica (CLUSTER FAILOVER to ${primary.display} failed: ${error instanceof Error ? error.message : String(error)}); send CLUSTER FAILOVER to ${primary.display} to swap them back`;
+      }
+      const ms = await becamePrimary(config, primary, controls, started);
+      return ms !== null
+        ? `failed back: ${primary.display} is primary of slots ${slots} again, ${ms} ms after CLUSTER FAILOVER (the roles are as before the run)`
+        : `the roles stay swapped: ${primary.display} was not primary ${FAILOVER_WAIT_MS} ms after CLUSTER FAILOVER; ${replica.display} serves slots ${slots}`;
+    },
   };
+}
+
+const isPrimaryRole = (role: unknown): boolean => Array.isArray(role) && String(role[0]) === 'master';
+
+/** Polls ROLE on `server` until it is a primary: ms since `started`, or null after FAILOVER_WAIT_MS. */
+async function becamePrimary(config: TargetConfig, server: ServerAddress, controls: RunControls, started: number): Promise<number | null> {
+  while (performance.now() - started < FAILOVER_WAIT_MS) {
+    const role = await clusterCommand(config, server, controls, 'ROLE').catch(() => undefined);
+    if (isPrimaryRole(role)) return Math.round(performance.now() - started);
+    await sleep(50);
+  }
+  return null;
 }

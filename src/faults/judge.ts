@@ -36,8 +36,8 @@ export interface FaultVerdict {
   /** Reads inside the window that returned nothing or other bytes for a key just written. */
   readonly windowBadReads: { readonly missing: number; readonly mismatched: number };
   /**
-   * From the fault to the start of the first full second, at or after the window's end, with no failed op and at least
-   * RECOVERED_SHARE of the pre-fault throughput; null if that never came.
+   * From the fault to the start of the first full second, at or after the window's end, with no failed op and the
+   * pre-fault throughput (see recoveredThreshold); null if that never came.
    */
   readonly recoveryMs: number | null;
   /** Mean successful ops per second before the fault (the first second left out when there is time). */
@@ -80,6 +80,23 @@ function phase(buckets: readonly Bucket[], fromMs: number, toMs: number): PhaseL
 }
 
 /**
+ * Successful ops in a full second that count as recovered. With two or more full pre-fault seconds: RECOVERED_SHARE of
+ * their median, or the slowest of them if that is lower (a second as slow as one before the fault is within the
+ * pre-fault noise), but never under half the median (one stalled second before the fault is no reference). With fewer:
+ * RECOVERED_SHARE of the pre-fault mean. Null with no pre-fault throughput.
+ */
+function recoveredThreshold(pre: readonly Bucket[], span: number, preOkPerBucket: number | null): number | null {
+  if (preOkPerBucket === null) return null;
+  const seconds: number[] = [];
+  for (let i = 0; i + span <= pre.length; i += span) seconds.push(pre.slice(i, i + span).reduce((n, b) => n + b.ok, 0));
+  if (seconds.length < 2) return RECOVERED_SHARE * preOkPerBucket * span;
+  const sorted = [...seconds].sort((a, b) => a - b);
+  const mid = sorted.length / 2;
+  const median = sorted.length % 2 === 1 ? (sorted[Math.floor(mid)] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+  return Math.max(0.5 * median, Math.min(RECOVERED_SHARE * median, sorted[0] as number));
+}
+
+/**
  * Judges a fault run: `buckets` and `runs` as FaultHistory recorded them, `faultAtMs` when the fault was injected,
  * `endMs` when the timed part ended, `actionEndMs` when the nemesis's action was over (default: at once).
  */
@@ -118,12 +135,13 @@ export function judge(buckets: readonly Bucket[], runs: readonly FailureRun[], f
   let recoveryMs: number | null = null;
   const span = QUIET_MS / BUCKET_MS;
   const endBucket = Math.floor(endMs / BUCKET_MS);
-  if (preOkPerBucket !== null && (windowStartMs === null || windowEndMs !== null)) {
+  const recoveredOps = recoveredThreshold(pre, span, preOkPerBucket);
+  if (recoveredOps !== null && (windowStartMs === null || windowEndMs !== null)) {
     const from = Math.ceil((windowEndMs ?? faultAtMs) / BUCKET_MS);
     for (let b = Math.max(from, faultBucket); b + span <= Math.min(endBucket, buckets.length); b++) {
       const stretch = buckets.slice(b, b + span);
       const ok = stretch.reduce((n, x) => n + x.ok, 0);
-      if (stretch.every((x) => x.failed === 0) && ok >= RECOVERED_SHARE * preOkPerBucket * span) {
+      if (stretch.every((x) => x.failed === 0) && ok >= recoveredOps) {
         recoveryMs = Math.max(0, b * BUCKET_MS - faultAtMs);
         break;
       }

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { connect as connectSocket, type Socket } from 'node:net';
 import type { ResultEntry, ResultsDocument } from '../../src/report/index.js';
 import { keySlot } from '../../src/targets/cluster-nodes.js';
-import { runCli } from '../helpers/cli.js';
+import { reportDirOf, runCli } from '../helpers/cli.js';
 import { assertNothingLeft, docOf, sandbox as sandboxIn } from '../helpers/local.js';
 import { processesMentioning } from '../helpers/procs.js';
 import { commandCount, connectionsReceived, standalone, tempDir } from '../helpers/servers.js';
@@ -289,6 +289,10 @@ describe('stalls, gates, graceful failover and fault commands', () => {
     const f = faultOf(docOf(result.stdout, cwd).results[0]);
     assert.match(f.events[0]?.what ?? '', /^CLUSTER FAILOVER sent to 127\.0\.0\.1:\d+, replica of primary 127\.0\.0\.1:\d+ \(slots 0-5460\)$/);
     assert.match(f.events[1]?.what ?? '', /^127\.0\.0\.1:\d+ is primary, \d+ ms after CLUSTER FAILOVER$/);
+    // Healing swaps the roles back: the old primary serves slot 0 again, and the report says so.
+    const oldPrimary = /replica of primary (127\.0\.0\.1:\d+)/.exec(f.events[0]?.what ?? '')?.[1];
+    assert.match(f.healed ?? '', new RegExp(`^failed back: ${String(oldPrimary).replace(/\./g, '\\.')} is primary of slots 0-5460 again, \\d+ ms after CLUSTER FAILOVER`));
+    assert.match(readFileSync(resolve(cwd, reportDirOf(result.stdout), 'report.md'), 'utf8'), /REDIS_CLUSTER after the run: failed back: /);
     assert.equal(f.lostAckedWrites, 0);
     assert.equal(f.ackedWritesUnchecked, 0);
     assertNothingLeft(tmp);

@@ -305,6 +305,38 @@ describe('judge: recovery and pre-fault throughput', () => {
     assert.equal(v.recoveryMs, 1800);
   });
 
+  it('noisy pre-fault seconds: a second as fast as the slowest one before the fault counts as recovered', () => {
+    const h = new FaultHistory(0n);
+    steady(h, 0, 10, 10); // left out (the fault is after 2000)
+    steady(h, 10, 20, 10);
+    steady(h, 20, 30, 7);
+    steady(h, 30, 50, 10);
+    failures(h, 5030, 5500);
+    okAt(h, 5700);
+    steady(h, 57, 80, 8);
+    steady(h, 80, 100, 10);
+    const v = judge(h.buckets, h.failureRuns, 5000, 10_000);
+    // pre-fault full seconds 100, 70, 100, 100: median 100, slowest 70 -> max(0.5 * 100, min(0.9 * 100, 70)) = 70.
+    // From bucket 57 (the window's end, 5700): 1 + 10 * 8 = 81 >= 70 -> 5700 - 5000 = 700. (The mean rule, 0.9 * 92.5
+    // = 83.25, waited for bucket 72: 8 * 8 + 2 * 10 = 84 -> 2200.)
+    assert.equal(v.preFaultOpsPerSec, 93);
+    assert.equal(v.recoveryMs, 700);
+  });
+
+  it('one stalled second before the fault is no reference: a second needs at least half the pre-fault median', () => {
+    const h = new FaultHistory(0n);
+    steady(h, 0, 20, 10);
+    steady(h, 30, 50, 10); // buckets 20..29: nothing completed
+    steady(h, 50, 100, 4);
+    // pre-fault seconds 100, 0, 100, 100: median 100, slowest 0 -> max(50, min(90, 0)) = 50; every later second holds 40.
+    assert.equal(judge(h.buckets, h.failureRuns, 5000, 10_000).recoveryMs, null);
+    const w = new FaultHistory(0n);
+    steady(w, 0, 20, 10);
+    steady(w, 30, 50, 10);
+    steady(w, 50, 100, 6);
+    assert.equal(judge(w.buckets, w.failureRuns, 5000, 10_000).recoveryMs, 0);
+  });
+
   it('never back to 90%: recovery is null while the window itself closed', () => {
     const h = new FaultHistory(0n);
     steady(h, 0, 20, 10);
