@@ -1,4 +1,5 @@
-import type { RunControls, RunPlan, ScenarioPlan, TargetConfig } from '../config/resolve.js';
+import { localItemSizeMax, type RunControls, type RunPlan, type ScenarioPlan, type TargetConfig } from '../config/resolve.js';
+import { ITEM_OVERHEAD_BYTES } from '../config/keys.js';
 import { ConfigError } from '../config/errors.js';
 import { probeCapabilities, requireCapabilities } from '../targets/capabilities.js';
 import { probeTarget } from '../targets/probe.js';
@@ -118,6 +119,31 @@ function checkFaultServers(plan: RunPlan, targets: readonly ConnectedTarget[]): 
 }
 
 /**
+ * A memcache target's item size limit as its servers report it (`stats settings`, the smallest in a pool) is the one
+ * that counts: a value that does not fit is refused before anything is written (exit 2), and a `<NAME>_ITEM_SIZE_MAX`
+ * that says otherwise is a warning. Servers that do not tell (a proxy) keep the configured limit, checked before.
+ */
+function checkServerItemSizes(plan: RunPlan, targets: readonly ConnectedTarget[]): ConnectedTarget[] {
+  return targets.map((t) => {
+    const reported = t.info.itemSizeMax;
+    if (t.config.protocol !== 'memcache' || reported === undefined) return t;
+    const name = t.config.name;
+    const set = t.config.sources.ITEM_SIZE_MAX !== undefined;
+    for (const scenario of plan.scenarios) {
+      const largest = scenario.cases.reduce((m, c) => Math.max(m, c.PAYLOAD_BYTES), 0);
+      if (largest + ITEM_OVERHEAD_BYTES <= reported) continue;
+      const needed = `${localItemSizeMax(largest) / (1024 * 1024)}m`;
+      throw new ConfigError(`target ${name}: the memcached servers (${t.info.servers.join(',')}) report item_size_max ${reported} (stats settings)` +
+        `${set ? `, not the ${t.config.itemSizeMax} of ${name}_ITEM_SIZE_MAX` : ''}: values up to ${reported - ITEM_OVERHEAD_BYTES} bytes fit, and scenario ${scenario.name} writes ${largest}. ` +
+        `Fix: lower PAYLOAD_BYTES to ${reported - ITEM_OVERHEAD_BYTES} or less, or restart memcached with a larger item size (memcached -I ${needed})`);
+    }
+    if (!set || reported === t.config.itemSizeMax) return t;
+    const warning = `target ${name}: ${name}_ITEM_SIZE_MAX is ${t.config.itemSizeMax} but the servers report item_size_max ${reported} (stats settings): the servers' value is the one that counts; unset ${name}_ITEM_SIZE_MAX or make it ${reported}`;
+    return { ...t, info: { ...t.info, warnings: [...(t.info.warnings ?? []), warning] } };
+  });
+}
+
+/**
  * Runs every scenario and parameter combination against every target, in interleaved rounds.
  * Connects first (nothing is written before all targets answer), always closes the clients.
  */
@@ -125,11 +151,13 @@ export async function executeRun(plan: RunPlan, options: ExecuteOptions): Promis
   const startedAt = new Date();
   const before = loadavg();
   const random = seededRandom(options.seed);
-  const targets = await connectAll(plan);
+  const connected = await connectAll(plan);
+  let targets: ConnectedTarget[];
   try {
-    checkFaultServers(plan, targets);
+    checkFaultServers(plan, connected);
+    targets = checkServerItemSizes(plan, connected);
   } catch (error: unknown) {
-    await Promise.all(targets.map((t) => t.client.close()));
+    await Promise.all(connected.map((t) => t.client.close()));
     throw error;
   }
   options.onProgress?.({ kind: 'connected', targets });

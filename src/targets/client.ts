@@ -80,6 +80,8 @@ export interface TargetInfo {
    * OP_TIMEOUT_MS. Recorded because they shape a failure window.
    */
   readonly retries?: string;
+  /** memcache: the smallest item size limit the servers reported (`stats settings` item_size_max); absent when none told (a proxy). */
+  readonly itemSizeMax?: number;
   /** Filled in by the harness after the driver connected (drivers leave it out). */
   readonly capabilities?: Capabilities;
   /**

@@ -24,17 +24,24 @@ export class MemcacheKeyError extends Error {
   override readonly name = 'MemcacheKeyError';
 }
 
-type Kind = 'set' | 'get' | 'delete' | 'version';
+type Kind = 'set' | 'get' | 'delete' | 'version' | 'stats';
+type Reply = Buffer | string | null | ReadonlyMap<string, string>;
+
+/** STAT lines a `stats settings` reply may hold before it counts as a protocol surprise (memcached 1.6 sends about 70). */
+const MAX_STAT_LINES = 500;
 
 interface Pending {
   readonly kind: Kind;
-  readonly resolve: (value: Buffer | string | null) => void;
+  readonly resolve: (value: Reply) => void;
   readonly reject: (error: Error) => void;
   timer: NodeJS.Timeout | undefined;
   /** get: the value read so far (a VALUE line came), waiting for END. */
   value: Buffer | null;
   /** Given up at its deadline: its reply is still read, then dropped. */
   abandoned: boolean;
+  /** stats: the STAT lines read so far (and how many), waiting for END. */
+  stats?: Map<string, string>;
+  statLines?: number;
 }
 
 /** Late replies a connection may owe before it is dropped and opened again (a server that stopped answering). */
@@ -72,9 +79,11 @@ export class MemcacheConnection {
   /** The bytes after a value's data (must be CRLF). */
   #trailer = '';
   #closed = false;
+  #maxValueBytes: number;
 
   constructor(options: ConnectionOptions) {
     this.#options = options;
+    this.#maxValueBytes = options.maxValueBytes ?? MAX_VALUE_BYTES;
   }
 
   get server(): string {
@@ -102,6 +111,16 @@ export class MemcacheConnection {
   /** The server's `version` reply, e.g. `1.6.18`. */
   version(): Promise<string> {
     return this.#request('version', [Buffer.from('version\r\n')]) as Promise<string>;
+  }
+
+  /** The server's `stats settings` (e.g. item_size_max → 1048576), as name → value text. */
+  async statsSettings(): Promise<ReadonlyMap<string, string>> {
+    return await this.#request('stats', [Buffer.from('stats settings\r\n')]) as ReadonlyMap<string, string>;
+  }
+
+  /** Values up to `bytes` are read from now on (the item size limit the server itself reported). */
+  limitValues(bytes: number): void {
+    this.#maxValueBytes = bytes;
   }
 
   /** Closes the connection (a courtesy `quit`, the socket destroyed soon after); fails every op in flight. Never throws. */
@@ -154,7 +173,7 @@ export class MemcacheConnection {
     return this.#connecting;
   }
 
-  async #request(kind: Kind, parts: readonly Buffer[]): Promise<Buffer | string | null> {
+  async #request(kind: Kind, parts: readonly Buffer[]): Promise<Reply> {
     const { opTimeoutMs } = this.#options;
     const started = Date.now();
     // Connected (every op but the first after a drop): no connect deadline, no extra promise on the measured path.
@@ -197,7 +216,7 @@ export class MemcacheConnection {
     if (socket !== undefined && !socket.destroyed && !this.#closed) socket.destroy();
   }
 
-  #settle(value: Buffer | string | null): void {
+  #settle(value: Reply): void {
     const p = this.#pending.shift();
     if (p === undefined || p.abandoned) return;
     clearTimeout(p.timer);
@@ -278,6 +297,21 @@ export class MemcacheConnection {
         if (line.startsWith('VERSION ')) this.#settle(line.slice(8));
         else this.#fail(line);
         return true;
+      case 'stats': {
+        if (line === 'END') {
+          this.#settle(head.stats ?? new Map<string, string>());
+          return true;
+        }
+        const m = /^STAT (\S{1,100}) (.{0,1000})$/.exec(line);
+        head.stats ??= new Map<string, string>();
+        head.statLines = (head.statLines ?? 0) + 1;
+        if (m === null || head.statLines > MAX_STAT_LINES) {
+          this.#drop(new ConnectionLostError(this.server), head, new MemcacheReplyError(this.server, `an unexpected reply to stats settings: ${line.slice(0, 80)}`));
+          return false;
+        }
+        head.stats.set(m[1] as string, m[2] as string);
+        return true;
+      }
       case 'get': {
         if (line === 'END') {
           this.#settle(head.value);
@@ -289,7 +323,7 @@ export class MemcacheConnection {
           return false;
         }
         const length = Number(m[1]);
-        if (!(length <= (this.#options.maxValueBytes ?? MAX_VALUE_BYTES))) {
+        if (!(length <= this.#maxValueBytes)) {
           this.#drop(new ConnectionLostError(this.server), head, new MemcacheReplyError(this.server, `a value of ${m[1]} bytes, more than the item size limit`));
           return false;
         }

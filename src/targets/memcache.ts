@@ -25,12 +25,20 @@ export const memcacheDriver: Driver = {
     }));
     const closeAll = (): void => connections.forEach((c) => c.close());
     const versions: string[] = [];
+    const limits: number[] = [];
     for (const [i, c] of connections.entries()) {
       try {
         await c.open();
         // twemproxy does not forward `version`: a proxy is checked with a get of a key nobody writes instead.
         versions.push(proxy ? 'unknown (proxy)' : `memcached ${await c.version()}`);
         if (proxy) await c.get(`cachebench:probe:${process.pid}`);
+        else {
+          const limit = await itemSizeOf(c);
+          if (limit !== undefined) {
+            c.limitValues(limit);
+            limits.push(limit);
+          }
+        }
       } catch (error: unknown) {
         closeAll();
         const server = config.servers[i]?.display ?? '?';
@@ -59,6 +67,7 @@ export const memcacheDriver: Driver = {
       clientVersion: VERSION,
       servers: config.servers.map((s) => s.display),
       tls: false,
+      ...(limits.length > 0 ? { itemSizeMax: Math.min(...limits) } : {}),
       cache: 'off',
       readFrom: 'primary',
       retries: `no retries: a failed op fails; a lost connection is opened again by the next op on that server${config.servers.length > 1 ? `; keys sharded by ${MEMCACHE_SHARDING}, never moved off a dead server` : ''}`,
@@ -66,3 +75,14 @@ export const memcacheDriver: Driver = {
     return { config, info, client };
   },
 };
+
+/** The server's item size limit (`stats settings` item_size_max), or undefined when it does not say. */
+async function itemSizeOf(connection: MemcacheConnection): Promise<number | undefined> {
+  try {
+    const value = Number((await connection.statsSettings()).get('item_size_max'));
+    return Number.isSafeInteger(value) && value >= 1024 ? value : undefined;
+  } catch (error: unknown) {
+    if (error instanceof MemcacheReplyError) return undefined; // a server without `stats settings`: the configured limit stands
+    throw error;
+  }
+}

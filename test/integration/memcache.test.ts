@@ -143,6 +143,31 @@ describe('memcached text protocol client against a misbehaving server', () => {
   });
 });
 
+describe('stats settings', () => {
+  it('reads a real memcached\'s settings, and a reply of endless STAT lines is cut off (the connection dropped), not kept', async () => {
+    const real = new MemcacheConnection({ host: '127.0.0.1', port: (servers[0] as RedisServer).port, display: 'real', connectTimeoutMs: 1000, opTimeoutMs: 1000 });
+    try {
+      assert.equal((await real.statsSettings()).get('item_size_max'), '1048576');
+    } finally {
+      real.close();
+    }
+    const sockets: Socket[] = [];
+    const endless = createServer((socket) => {
+      sockets.push(socket);
+      socket.on('data', () => socket.write('STAT x 1\r\n'.repeat(600)));
+    });
+    await new Promise<void>((resolve) => endless.listen(0, '127.0.0.1', resolve));
+    const c = new MemcacheConnection({ host: '127.0.0.1', port: (endless.address() as AddressInfo).port, display: 'fake', connectTimeoutMs: 1000, opTimeoutMs: 1000 });
+    try {
+      await assert.rejects(c.statsSettings(), (e: unknown) => e instanceof MemcacheReplyError && /unexpected reply to stats settings/.test(e.reply));
+    } finally {
+      c.close();
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => endless.close(resolve));
+    }
+  });
+});
+
 describe('memcache targets through the CLI', () => {
   it('a pool of 3 memcached: every read verified, keys spread over all 3 servers, every key deleted', async () => {
     const before = await Promise.all(servers.map((s) => stats(s.port)));
@@ -184,6 +209,27 @@ describe('memcache targets through the CLI', () => {
     const afterStats = await Promise.all(servers.map((s) => stats(s.port)));
     // Only the stats connections themselves (one each time) reached the servers.
     afterStats.forEach((s, i) => assert.equal((s['total_connections'] ?? 0) - (before[i]?.['total_connections'] ?? 0), 1, `server ${i}`));
+  });
+});
+
+describe('the item size limit the servers report (stats settings) is the one that counts', () => {
+  it('MC_ITEM_SIZE_MAX=2m against servers started with -I 1m: exit 2 after the probe, naming both, and nothing written', async () => {
+    const before = await Promise.all(servers.map((s) => stats(s.port)));
+    const result = await runCli(['run', '--out', join(root.dir, 'claimed')], {
+      env: { MC_SERVERS: servers.map(address).join(','), MC_PROTOCOL: 'memcache', MC_ITEM_SIZE_MAX: '2m', PAYLOAD_BYTES: '2000000' },
+    });
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(result.stderr, /target MC: the memcached servers \(.*\) report item_size_max 1048576 \(stats settings\), not the 2097152 of MC_ITEM_SIZE_MAX: values up to 1047552 bytes fit, and scenario default writes 2000000\. Fix: .*memcached -I 2m/);
+    const afterStats = await Promise.all(servers.map((s) => stats(s.port)));
+    afterStats.forEach((s, i) => assert.equal(s['cmd_set'], before[i]?.['cmd_set'], `server ${i}: a SET was sent`));
+  });
+
+  it('MC_ITEM_SIZE_MAX=512k against -I 1m servers: the run goes on with a warning naming the servers\' value', async () => {
+    const result = await runCli(['run', '--out', join(root.dir, 'smaller'), '--max-iterations', '2', '--min-iterations', '2', '--warmup-iterations', '1'], {
+      env: { MC_SERVERS: servers.map(address).join(','), MC_PROTOCOL: 'memcache', MC_ITEM_SIZE_MAX: '512k', PAYLOAD_BYTES: '100', WRITE_COUNT: '2', ITERATION_TIME_MS: '10' },
+    });
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, /warning: target MC: MC_ITEM_SIZE_MAX is 524288 but the servers report item_size_max 1048576 \(stats settings\)/);
   });
 });
 
