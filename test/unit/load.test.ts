@@ -104,6 +104,29 @@ describe('key distributions', () => {
     assert.ok(chi < 85.35, `chi-square ${chi.toFixed(1)}`);
   });
 
+  it('the zipf key picker the load workers call gives index k-1 for rank k, every index in range, at the exact probabilities', () => {
+    const n = 50;
+    const s = 0.99;
+    const draws = 200_000;
+    const pick = keyPicker({ kind: 'zipf', exponent: s }, n, seededRandom(7));
+    const counts = new Array<number>(n).fill(0);
+    for (let i = 0; i < draws; i++) {
+      const index = pick();
+      assert.ok(Number.isInteger(index) && index >= 0 && index < n, `index ${index}`);
+      counts[index] = (counts[index] ?? 0) + 1;
+    }
+    let h = 0;
+    for (let k = 1; k <= n; k++) h += 1 / k ** s;
+    // Chi-square over the 50 indexes (index k-1 holds rank k): 49 degrees of freedom, 99.9th percentile 85.35.
+    let chi = 0;
+    for (let k = 1; k <= n; k++) {
+      const expected = (draws / k ** s) / h;
+      chi += ((counts[k - 1] ?? 0) - expected) ** 2 / expected;
+    }
+    assert.ok(chi < 85.35, `chi-square ${chi.toFixed(1)}`);
+    assert.equal(counts.indexOf(Math.max(...counts)), 0, 'index 0 (rank 1) is the hottest key');
+  });
+
   it('uniform covers the key space evenly; sequential walks it in order from its start', () => {
     const pick = keyPicker({ kind: 'uniform' }, 10, seededRandom(1));
     const counts = new Array<number>(10).fill(0);
@@ -140,6 +163,30 @@ describe('ratio of independent means (Percent of throughput runs)', () => {
     assert.ok(Math.abs(r.lower - (m - half) / 200) < 1e-4, `${r.lower}`);
     assert.ok(Math.abs(r.upper - (m + half) / 200) < 1e-4, `${r.upper}`);
     assert.equal(r.ratio, m / 200);
+  });
+
+  it('with a baseline that varies, its variance widens the interval: Fieller\'s bounds solved by hand (t(0.9995, 10) = 4.587 from tables)', () => {
+    // current = baseline / 2 exactly, so v_c = R² v_b at R = 1/2 and the Welch degrees of freedom are 2 (n - 1) = 10.
+    const baseline = [190, 200, 210, 195, 205, 200];
+    const current = baseline.map((x) => x / 2);
+    const r = independentRatioInterval(baseline, current, 0.999);
+    assert.ok(r !== undefined && r.lower !== null && r.upper !== null);
+    const n = 6;
+    const mb = baseline.reduce((a, b) => a + b, 0) / n;
+    const vb = baseline.reduce((a, b) => a + (b - mb) ** 2, 0) / (n - 1) / n;
+    const mc = mb / 2;
+    const vc = vb / 4;
+    const t2 = 4.587 ** 2;
+    // (b̄² − t² v_b) R² − 2 b̄ c̄ R + (c̄² − t² v_c) = 0
+    const qa = mb * mb - t2 * vb;
+    const qb = -2 * mb * mc;
+    const qc = mc * mc - t2 * vc;
+    const root = Math.sqrt(qb * qb - 4 * qa * qc);
+    assert.ok(Math.abs(r.lower - (-qb - root) / (2 * qa)) < 1e-4, `${r.lower}`);
+    assert.ok(Math.abs(r.upper - (-qb + root) / (2 * qa)) < 1e-4, `${r.upper}`);
+    assert.ok(Math.abs(r.ratio - 0.5) < 1e-12);
+    // The baseline's variance is part of it: wider than the current mean's interval over a constant baseline, at the same t.
+    assert.ok(r.upper - r.lower > (2 * 4.587 * Math.sqrt(vc)) / mb, `${r.lower}..${r.upper}`);
   });
 
   it('is unbounded when the baseline mean is not clearly above 0', () => {

@@ -131,6 +131,20 @@ describe('results document', () => {
     assert.equal(formatPercent(near), '100.4% [100.1–100.8%]');
     assert.match(conclusion([doc2.results[0] as NonNullable<(typeof doc2.results)[0]>, near]) ?? '', /B is 0\.4% slower than A \(\+0\.1% to \+0\.8%\)/);
   });
+  it('an interval that includes 100% gets the ~ mark and the "cannot be told apart" sentence; one that does not, neither', () => {
+    const scenario = run.scenarios[0] as NonNullable<(typeof run.scenarios)[0]>;
+    const theCase = scenario.cases[0] as NonNullable<(typeof scenario.cases)[0]>;
+    const doc = buildDocument({ ...run, scenarios: [{ ...scenario, cases: [{ ...theCase, targets: [target('A', [100, 101, 99, 100, 102, 98]), target('B', [110, 112, 111, 109, 113, 110])] }] }] }, 'A');
+    type Entry = NonNullable<(typeof doc.results)[0]>;
+    const a = doc.results.find((e) => e.target.name === 'A') as Entry;
+    const b = doc.results.find((e) => e.target.name === 'B') as Entry;
+    const straddling: Entry = { ...b, target: { ...b.target, name: 'C' }, stats: { ...b.stats, percent: 101.5, percentLower: 98.2, percentUpper: 104.9, percentPairs: 6 } };
+    assert.equal(formatPercent(straddling), '~102% [98–105%]');
+    assert.ok(!(formatPercent(b) ?? '').startsWith('~'), formatPercent(b) ?? '');
+    const text = conclusion([a, b, straddling]) ?? '';
+    assert.match(text, /^At 99\.9% confidence \(paired rounds\): B is [\d.]+% slower than A \([^)]*\)\. C \(−2% to \+5%\) cannot be told apart from A: the interval includes no difference\.$/);
+    assert.doesNotMatch(conclusion([a, b]) ?? '', /told apart/);
+  });
   it('never records a password, only where it came from', () => {
     for (const secret of ['topsecret', 'pw-secret']) {
       assert.ok(!JSON.stringify(doc).includes(secret));

@@ -197,6 +197,20 @@ describe('round scheduler (fake clients, fake clock)', () => {
     assert.equal(result.targets[0]?.verification.verified, 3 * 2 * 4);
   });
 
+  it('INTERLEAVE key with 4 invocations per iteration: each sample is the time of one invocation, per target, as with INTERLEAVE iteration', async () => {
+    // Target A's ops take 1 ms at invocation 0, 2 ms at 1, 3 ms at 2, 4 ms at 3 (10 ops each): invocations of 10, 20,
+    // 30 and 40 ms, a mean of 25 ms; B's take twice as long: 50 ms. An iteration (4 invocations) is 100 and 200 ms.
+    const stepped = (name: string, scale: number, clock: FakeClock): ConnectedTarget => fakeTarget(name, clock, (op) => scale * (1 + (Math.floor(op / 10) % 4)));
+    const clock = new FakeClock();
+    const keyed = await run([stepped('A', 1, clock), stepped('B', 2, clock)], clock, { interleave: 'key', invocationCount: 4, minIterations: 3, maxIterations: 3 });
+    assert.deepEqual(keyed.targets.map((t) => t.samplesMs), [[25, 25, 25], [50, 50, 50]]);
+    assert.deepEqual(keyed.targets.map((t) => t.roundSamplesMs), [[25, 25, 25], [50, 50, 50]]);
+    assert.deepEqual(keyed.targets.map((t) => t.summary?.mean), [25, 50]);
+    const clock2 = new FakeClock();
+    const plain = await run([stepped('A', 1, clock2), stepped('B', 2, clock2)], clock2, { interleave: 'iteration', invocationCount: 4, minIterations: 3, maxIterations: 3 });
+    assert.deepEqual(plain.targets.map((t) => t.samplesMs), keyed.targets.map((t) => t.samplesMs));
+  });
+
   it('INTERLEAVE key: a slow episode of the machine hits every target alike, so the per-round ratio stays exact', async () => {
     // 20 keys × 5 ops of 1 ms: 100 ms per iteration, 200 ms per round. Ops cost 3× more while the
     // clock is in [250, 300) ms: a machine-wide hiccup shorter than an iteration.
