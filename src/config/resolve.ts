@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { basename, extname } from 'node:path';
-import { isMap, isScalar, parseDocument } from 'yaml';
+import { isAlias, isMap, isScalar, parseDocument, visit } from 'yaml';
 import { ConfigError, badValue, describeSource, type Source } from './errors.js';
 import { InputFileError, MAX_CA_FILE_BYTES, MAX_PASSWORD_FILE_BYTES, MAX_SCENARIO_FILE_BYTES, readInputFile } from './input-file.js';
 import {
@@ -15,6 +15,9 @@ import { closest } from './suggest.js';
 import { checkSweep, parseBoolean, parseValue, type Scalar } from './values.js';
 import { checkMemory, machineMemory, type MachineMemory } from './memory.js';
 import { MAX_RUN_RESULTS, PRELOAD_KEYS_PER_S } from './limits.js';
+
+/** YAML aliases (*name) a scenario file may use: yaml resolves each by walking the document (quadratic in their number). */
+const MAX_SCENARIO_ALIASES = 100;
 
 /** An effective value and where it came from. */
 export interface Setting {
@@ -257,19 +260,32 @@ function readScenarioFile(file: string): Layer {
   let doc: unknown;
   try {
     // Unique keys are checked here, not by yaml: its check compares each key with every earlier one (60,000 keys took
-    // over 30 s), so a 1 MiB file parses in a few seconds at most. Aliases expand at most 100 times (a YAML bomb).
-    const document = parseDocument(text, { uniqueKeys: false });
+    // over 30 s), so a 1 MiB file parses in a few seconds at most. Aliases are few (yaml resolves each one by a walk
+    // of the document: 40,000 took minutes) and expand at most 100 times each (a YAML bomb); no `<<` merge keys.
+    const document = parseDocument(text, { uniqueKeys: false, merge: false });
     const [first] = document.errors;
     if (first !== undefined) throw first;
+    let aliases = 0;
+    visit(document, { Alias: () => (++aliases > MAX_SCENARIO_ALIASES ? visit.BREAK : undefined) });
+    if (aliases > MAX_SCENARIO_ALIASES) {
+      throw new ConfigError(`scenario file ${file} uses more than ${MAX_SCENARIO_ALIASES} YAML aliases (*name). Fix: write the values out instead of referring to anchors`);
+    }
+    const keys: string[] = [];
     if (isMap(document.contents)) {
       const seen = new Set<string>();
       for (const item of document.contents.items) {
-        const key = isScalar(item.key) ? String(item.key.value) : String(item.key);
+        const key = isScalar(item.key) ? String(item.key.value) : isAlias(item.key) ? `*${item.key.source}` : String(item.key);
+        if (key === '<<' || (isScalar(item.key) && typeof item.key.value === 'symbol')) throw new ConfigError(`scenario file ${file} uses a YAML merge key (<<). Fix: write each key out`);
         if (seen.has(key)) throw new ConfigError(`scenario file ${file} sets ${key.slice(0, 80)} twice. Fix: keep one ${key.slice(0, 80)} line`);
         seen.add(key);
+        keys.push(key);
       }
     }
     doc = document.toJS({ maxAliasCount: 100 });
+    // A key written through an alias (`*k : 2`) is only known once resolved: fewer keys than lines means one came twice.
+    if (isMap(document.contents) && doc !== null && typeof doc === 'object' && Object.keys(doc).length < keys.length) {
+      throw new ConfigError(`scenario file ${file} sets a key twice (one of them through a YAML alias). Fix: write each key once, without aliases`);
+    }
   } catch (error: unknown) {
     if (error instanceof ConfigError) throw error;
     const detail = (error instanceof Error ? error.message.split('\n')[0] ?? '' : String(error)).replace(/[\s.:]+$/, '');

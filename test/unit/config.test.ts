@@ -114,6 +114,14 @@ describe('bad input is rejected with key, value, source and fix', () => {
   it('missing scenario file', () => rejects({ scenarioFiles: [join(tmp.dir, 'nope.yaml')] }, 'nope.yaml', 'cannot be read', 'ENOENT'));
   it('unparseable scenario file', () => rejects({ scenarioFiles: [scenarioFile('bad.yaml', 'READ_RATIO: [1, 2\n')] }, 'bad.yaml', 'not valid YAML'));
   it('a key set twice in a scenario file', () => rejects({ scenarioFiles: [scenarioFile('twice.yaml', 'READ_RATIO: 90\nWRITE_COUNT: 5\nREAD_RATIO: 10\n')] }, 'scenario file', 'twice.yaml sets READ_RATIO twice', 'keep one READ_RATIO line'));
+  it('a key set twice through a YAML alias, or a merge key, in a scenario file', () => {
+    rejects({ scenarioFiles: [scenarioFile('alias-key.yaml', '&k READ_RATIO: 1\n*k : 2\n')] }, 'alias-key.yaml sets a key twice (one of them through a YAML alias)');
+    rejects({ scenarioFiles: [scenarioFile('merge.yaml', '%YAML 1.1\n---\n<<: [{WRITE_COUNT: 2}, {WRITE_COUNT: 3}]\n')] }, 'merge.yaml uses a YAML merge key (<<)');
+  });
+  // A hang guard, not a timing measurement: yaml resolves each alias by walking the document (40,000 took minutes).
+  it('more than 100 YAML aliases in a scenario file are refused before they are resolved', { timeout: 20_000 }, () => {
+    rejects({ scenarioFiles: [scenarioFile('aliases.yaml', `READ_RATIO: [${Array(40_000).fill('&a 1,*a').join(',')}]\n`)] }, 'aliases.yaml uses more than 100 YAML aliases');
+  });
   it('a YAML alias bomb in a scenario file', () => {
     const levels = ['a: &a ["x","x","x","x","x","x","x","x","x"]'];
     for (let i = 1; i < 9; i++) levels.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(9).fill(`*${String.fromCharCode(96 + i)}`).join(',')}]`);
