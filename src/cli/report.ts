@@ -1,4 +1,5 @@
-import { dirname, join } from 'node:path';
+import { statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { loadResults } from '../report/schema.js';
 import { ConfigError } from '../config/errors.js';
 import { RESULT_FILES, renderConsole, renderResultFiles } from '../report/index.js';
@@ -24,16 +25,18 @@ export async function reportCommand(args: ReportArgs): Promise<number> {
     const doc = loadResults(file);
     return { file, doc, dir: args.out === undefined ? dirname(absolutePath(file, 'results file')) : join(absolutePath(args.out, '--out'), doc.runId) };
   });
-  // Two results files whose reports would land in one folder: the second would overwrite the first, so neither is written.
+  // Two results files whose reports would land in one folder: the second would overwrite the first, so neither is
+  // written. Folders are compared as they are on disk (a link to a folder, `a/../a`), runIds under one --out.
   const byDir = new Map<string, string>();
   for (const { file, doc, dir } of docs) {
-    const earlier = byDir.get(dir);
+    const key = args.out === undefined ? sameFolderKey(dir) : doc.runId;
+    const earlier = byDir.get(key);
     if (earlier !== undefined) {
       throw new ConfigError(args.out === undefined
         ? `${earlier} and ${file} are in one folder, so their reports would overwrite each other in ${dir}. Fix: give --out DIR (each run gets DIR/<runId>/), or report them one at a time`
         : `${earlier} and ${file} both have runId ${doc.runId}, so both reports would go to ${dir}. Fix: report them one at a time, each with its own --out folder`);
     }
-    byDir.set(dir, file);
+    byDir.set(key, file);
   }
   const unwritten: string[] = [];
   const complete: string[] = [];
@@ -56,4 +59,15 @@ export async function reportCommand(args: ReportArgs): Promise<number> {
     return EXIT.failed;
   }
   return EXIT.ok;
+}
+
+/** A folder as the file system knows it: its device and inode (any spelling or link to it gives the same). */
+function sameFolderKey(dir: string): string {
+  try {
+    const stat = statSync(dir);
+    return `${stat.dev}:${stat.ino}`;
+  } catch (error: unknown) {
+    void error; // not there (yet): its spelled path is all there is to compare
+    return resolve(dir);
+  }
 }

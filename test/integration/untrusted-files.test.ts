@@ -55,7 +55,20 @@ describe('report --out never leaves DIR', () => {
     writeFileSync(b, JSON.stringify(setField(fixtureDoc('throughput'), 'runId', 'same')));
     assertRefused(await runCli(['report', a, b, '--out', join(root, 'out')], LIMIT), /a\.json and .*b\.json both have runId same, so both reports would go to .*out\/same/);
     assertRefused(await runCli(['report', a, b], LIMIT), /a\.json and .*b\.json are in one folder/);
+    // The same folder through a link to it is the same folder.
+    symlinkSync(root, join(tmp.dir, 'same-run-id-link'));
+    assertRefused(await runCli(['report', a, join(tmp.dir, 'same-run-id-link', 'b.json')], LIMIT), /a\.json and .*same-run-id-link\/b\.json are in one folder/);
     assert.deepEqual(readdirSync(root).sort(), ['a.json', 'b.json']);
+  });
+});
+
+describe('an error message quoting a file keeps its terminal controls inert', () => {
+  it('a scenario key holding an escape sequence is named with U+FFFD in its place, and no ESC reaches stderr', async () => {
+    const file = join(tmp.dir, 'escape.yaml');
+    writeFileSync(file, '"\u001b[31mEVIL\u001b]0;title\u0007": 1\n');
+    const r = await runCli(['run', file], { ...LIMIT, env: { REDIS_SERVERS: '127.0.0.1:1' } });
+    assertRefused(r, /unknown key \uFFFD\[31mEVIL\uFFFD\]0;title\uFFFD in scenario file/);
+    assert.ok(!/[\u001b\u0007]/.test(r.stderr), JSON.stringify(r.stderr));
   });
 });
 
