@@ -32,7 +32,7 @@ export function explainPath(error: unknown): string {
     case 'ENOTREG':
       return 'it is a device, FIFO or socket, not a regular file';
     case 'ENXIO':
-      return 'ENXIO: it is a FIFO nothing reads, not a regular file';
+      return 'ENXIO: it is a FIFO nothing reads or a socket, not a regular file';
     case 'EPSEUDOFS':
       return 'it is on a kernel file system (/proc, /sys), which holds no files of ours';
     default:

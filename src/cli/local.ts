@@ -2,6 +2,7 @@ import { ConfigError } from '../config/errors.js';
 import { resolve } from 'node:path';
 import { TOPOLOGY_DESCRIPTIONS, isOurProcess, planStop, readState, reapLeftovers, startLocal, stopState, writeState, STATE_FILE } from '../local/index.js';
 import { EXIT } from './exit.js';
+import { explainPath } from './files.js';
 import { print, say } from './output.js';
 import { checkNodeTimeout, parseTopologies } from './run.js';
 
@@ -20,7 +21,8 @@ export async function upCommand(names: readonly string[], nodeTimeoutMs: number)
   } catch (error: unknown) {
     // Servers nothing records could not be stopped by `down`: they go now.
     await deployment.stop();
-    throw error;
+    say(`cachebench: error: cannot write ${STATE_FILE} (${explainPath(error)}); the servers it would record were stopped. Fix: free space in ${cwd}, or run up in a folder you can write to\n`);
+    return EXIT.failed;
   }
   say(`cachebench: up in ${((performance.now() - started) / 1000).toFixed(1)} s; state in ${STATE_FILE}; stop with cachebench down\n`);
   for (const t of deployment.topologies) {

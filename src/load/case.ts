@@ -64,7 +64,7 @@ function cleanupProgress(target: string, workers: number, onProgress: LoadCaseOp
   };
 }
 
-/** Sums the workers' preload progress into one 'preload' event per report. */
+/** Sums the workers' preload progress into one 'preload' event per report; `keyspace`: this process's share (under --shard). */
 function preloadProgress(target: string, workers: number, keyspace: number, onProgress: LoadCaseOptions['onProgress']): PreloadListener | undefined {
   if (onProgress === undefined || keyspace === 0) return undefined;
   const latest = new Map<number, PreloadProgress>();
@@ -120,7 +120,7 @@ export async function runLoadCase(targets: readonly ConnectedTarget[], params: C
     const live = liveProgress(name, options.onProgress);
     try {
       records = await runWorkers(jobs, startAtMs, options.signal, cleanupProgress(name, load.workers, options.onProgress), live.onTick,
-        preloadProgress(name, load.workers, load.keyspace, options.onProgress));
+        preloadProgress(name, load.workers, processKeyspace(load, options.shard.of), options.onProgress));
     } catch (error: unknown) {
       const message = redactedMessage(error);
       if (aborted()) {

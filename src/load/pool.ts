@@ -89,6 +89,8 @@ export async function runWorkers(jobs: readonly LoadJob[], startAtMs: number | n
   // Ctrl-C also stops a worker still connecting or preloading.
   const abort = (): void => handles.forEach((h) => h.abort());
   signal?.addEventListener('abort', abort, { once: true });
+  // One worker that cannot get ready fails the target: the others stop preloading at once (not after their whole share).
+  for (const h of handles) h.ready.catch(abort);
   try {
     const readiness = await Promise.allSettled(handles.map((h) => h.ready));
     const failed = readiness.find((r): r is PromiseRejectedResult => r.status === 'rejected');

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, lstatSync, mkdirSync, openSync, readlinkSync, realpathSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, constants, fsyncSync, lstatSync, mkdirSync, openSync, readlinkSync, realpathSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, isAbsolute, join, normalize, resolve } from 'node:path';
 import { InputFileError, readInputFile } from '../config/input-file.js';
@@ -46,7 +46,11 @@ export function writeState(cwd: string, deployment: LocalDeployment): LocalState
   const fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
   try {
     try {
-      writeSync(fd, `${JSON.stringify(state, null, 2)}\n`);
+      // Whole or not at all: a short write (a nearly full disk) goes on from where it stopped, and the data is on disk
+      // before the rename makes it the state file.
+      const bytes = Buffer.from(`${JSON.stringify(state, null, 2)}\n`);
+      for (let at = 0; at < bytes.length;) at += writeSync(fd, bytes, at, bytes.length - at);
+      fsyncSync(fd);
     } finally {
       closeSync(fd);
     }

@@ -83,9 +83,21 @@ const num: Check = (v, at) => {
 };
 /** Longest time a results file may hold, in ms: 2^53 ns, as the histograms (about 104 days). */
 const MAX_MS = 2 ** 53 / 1e6;
-/** A measured time of one iteration or round: cachebench never records 0 (a ratio of it would be no number). */
+/** Shortest time a results file may hold, in ms: 1 ns, as the histograms (a ratio of two tinier ones is no number). */
+const MIN_MS = 1e-6;
+/** A measured time of one invocation or round: at least 1 ns (cachebench's clock counts ns, and never records 0). */
 const sampleMs: Check = (v, at) => {
-  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || v > MAX_MS) fail(at, `a time in ms above 0 and at most ${MAX_MS}`, v);
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < MIN_MS || v > MAX_MS) fail(at, `a time in ms from ${MIN_MS} (1 ns) to ${MAX_MS}`, v);
+  return v;
+};
+/** A Percent: 0 or more and finite within reason (a time over another, both within 1 ns..2^53 ns). */
+const percent: Check = (v, at) => {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > 1e17) fail(at, 'a Percent from 0 to 1e17', v);
+  return v;
+};
+/** A bound of a Percent's interval: Fieller's lower bound may be below 0 when the rounds vary wildly, so ±1e17. */
+const percentBound: Check = (v, at) => {
+  if (typeof v !== 'number' || !Number.isFinite(v) || Math.abs(v) > 1e17) fail(at, 'a Percent bound from -1e17 to 1e17', v);
   return v;
 };
 /** A summary of times (a mean, an Error, a StdDev): 0 or more. */
@@ -149,6 +161,15 @@ const object = (shape: Readonly<Record<string, Check>>): Check => (v, at, b) => 
     if (value !== undefined) out.push([k, value]);
   }
   return Object.fromEntries(out);
+};
+/** An object whose bounds come in order: each [lower, upper] pair, when both are numbers, has lower ≤ upper. */
+const ordered = (check: Check, pairs: readonly (readonly [string, string])[]): Check => (v, at, b) => {
+  const o = check(v, at, b) as Record<string, unknown>;
+  for (const [lo, hi] of pairs) {
+    const [l, h] = [o[lo], o[hi]];
+    if (typeof l === 'number' && typeof h === 'number' && l > h) fail(`${at}.${lo}`, `at most ${hi} (${h})`, l);
+  }
+  return o;
 };
 /** Any JSON value that is shown as it is (a setting's value): a scalar or a flat list of scalars. */
 const scalarOrList: Check = (v, at) => {
@@ -297,10 +318,10 @@ const shard: Check = (v, at, b) => {
   if (s.of < 1 || s.of > N.items || s.index >= s.of) fail(at, `a shard i/N with 0 ≤ i < N ≤ ${N.items}`, `${s.index}/${s.of}`);
   return s;
 };
-const throughput = object({
+const throughput = ordered(object({
   n: count, mean: nullable(num), error: nullable(num), stdDev: nullable(num), median: nullable(num), min: nullable(num), max: nullable(num),
-  percent: nullable(num), percentLower: nullable(num), percentUpper: nullable(num), confidence,
-});
+  percent: nullable(percent), percentLower: nullable(percentBound), percentUpper: nullable(percentBound), confidence,
+}), [['min', 'max'], ['percentLower', 'percentUpper']]);
 const load = object({
   settings: object({
     clients: count, connections: count, pipeline: count, workers: count, rate: nullable(num), keyspace: count, distribution: text,
@@ -327,11 +348,11 @@ const entry = object({
   state: oneOf('completed', 'errored', 'aborted'),
   error: nullable(text),
   baseline: bool,
-  stats: object({
+  stats: ordered(object({
     n: count, outliers: count, meanMs: nullable(ms), errorMs: nullable(ms), stdDevMs: nullable(ms), medianMs: nullable(ms),
     minMs: nullable(ms), maxMs: nullable(ms), ciLowerMs: nullable(num), ciUpperMs: nullable(num),
-    percent: nullable(num), percentLower: nullable(num), percentUpper: nullable(num), percentPairs: nullable(count), confidence,
-  }),
+    percent: nullable(percent), percentLower: nullable(percentBound), percentUpper: nullable(percentBound), percentPairs: nullable(count), confidence,
+  }), [['minMs', 'maxMs'], ['ciLowerMs', 'ciUpperMs'], ['percentLower', 'percentUpper']]),
   samplesMs: list(sampleMs, N.iterations),
   roundSamplesMs: list(nullable(sampleMs), N.iterations),
   ops,

@@ -6,6 +6,8 @@ import { after, before, describe, it } from 'node:test';
 import { runCli, type CliResult } from '../helpers/cli.js';
 import { MALFORMED, encodeHistogram, fixtureDoc, fixturePath, setField } from '../helpers/entries.js';
 import { tempDir } from '../helpers/servers.js';
+import { writeState } from '../../src/local/state.js';
+import type { LocalDeployment } from '../../src/local/topologies.js';
 
 /**
  * Results, scenario and CA files are input: a hostile one is refused with exit 2 naming file and field, before any work
@@ -185,6 +187,22 @@ describe('a full disk leaves every file complete or absent', () => {
       return { dir, reason: `cannot mount a tmpfs here (${String((error as { stderr?: Buffer }).stderr ?? error).trim()}); needs root` };
     }
   }
+
+  it('a state file that does not fit is not written at all: ENOSPC, no local.json cut short, no temporary file left', (t) => {
+    const mount = mountTmpfs('16k');
+    if (mount.reason !== undefined) {
+      t.skip(mount.reason);
+      return;
+    }
+    try {
+      // About 40 KB of state into 16 KB: the write comes up short and must not leave a partial state behind.
+      const deployment = { dir: '/tmp/cachebench-none', topologies: [{ name: 'REDIS_SINGLE', settings: { REDIS_SINGLE_SERVERS: 'x'.repeat(40_000) }, processes: [] }] } as unknown as LocalDeployment;
+      assert.throws(() => writeState(mount.dir, deployment), { code: 'ENOSPC' });
+      assert.deepEqual(readdirSync(join(mount.dir, '.cachebench')), []);
+    } finally {
+      execFileSync('umount', [mount.dir]);
+    }
+  });
 
   for (const size of ['48k', '12k']) {
     it(`report --out a ${size} tmpfs: results.json complete or absent, no file empty or cut short, exit 1 naming both kinds`, async (t) => {

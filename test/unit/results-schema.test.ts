@@ -27,6 +27,14 @@ describe('results.json is checked before anything reads it', () => {
     assert.throws(() => checkResults(set(fixtureDoc('latency'), 'schemaVersion', 2), 'bad.json'), /has schemaVersion 2, this cachebench reads 1/);
   });
 
+  it('interval bounds out of order are refused, naming the lower one', () => {
+    const latency = set(set(fixtureDoc('latency'), 'results[0].stats.percentLower', 120), 'results[0].stats.percentUpper', 80);
+    assert.throws(() => checkResults(latency, 'bad.json'), /bad\.json: results\[0\]\.stats\.percentLower: expected at most percentUpper \(80\), found 120/);
+    const throughput = set(set(fixtureDoc('throughput'), 'results[0].load.throughput.percentLower', 1e16), 'results[0].load.throughput.percentUpper', 0);
+    assert.throws(() => checkResults(throughput, 'bad.json'), /results\[0\]\.load\.throughput\.percentLower: expected at most percentUpper \(0\)/);
+    checkResults(set(set(fixtureDoc('latency'), 'results[0].stats.percentLower', 80), 'results[0].stats.percentUpper', 120), 'ok.json');
+  });
+
   for (const c of MALFORMED) {
     const label = `${c.kind} ${c.path} = ${c.value === undefined ? '(missing)' : Array.isArray(c.value) ? `a list of ${c.value.length}` : JSON.stringify(c.value)}`;
     it(`refuses ${label}, naming the field`, () => {
