@@ -46,7 +46,9 @@ export async function adminCommand(port: number, ...args: string[]): Promise<str
 
 /** Like adminCommand, but returns the reply as parsed (arrays stay arrays). */
 async function adminCall(port: number, ...args: string[]): Promise<unknown> {
-  const redis = new Redis({ host: '127.0.0.1', port, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, connectTimeout: 1000, commandTimeout: 2000, protocol: 2, enableReadyCheck: false, disableClientInfo: true });
+  // disconnectTimeout: ioredis half-closes the socket and keeps a timer (2 s by default) until it closes, which held
+  // `cachebench up` open for 2 s after it was done.
+  const redis = new Redis({ host: '127.0.0.1', port, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, connectTimeout: 1000, commandTimeout: 2000, protocol: 2, enableReadyCheck: false, disableClientInfo: true, disconnectTimeout: 100 });
   redis.on('error', () => undefined);
   try {
     await redis.connect();
