@@ -121,7 +121,7 @@ describe('KEYSPACE clean-up', () => {
     let signalled = 0;
     // setsid: the run gets a process group of its own, and Ctrl-C (SIGINT to the group) reaches it and its workers.
     const result = await runCli([process.execPath, CLI_PATH, 'run', '--out', cwd, '--mode', 'throughput', '--workers', '2', '--clients', '4', '--connections', '2',
-      '--duration', '3', '--warmup-seconds', '0', '--keyspace', '400000', '--payload-bytes', '16', '--key-ttl', '600'], {
+      '--duration', '3', '--warmup-seconds', '0', '--keyspace', '200000', '--payload-bytes', '16', '--key-ttl', '600'], {
       command: 'setsid', cwd, env: { REDIS_SERVERS: server.address, CI: 'true' }, timeoutMs: 240_000,
       onStderr: (text, child) => {
         // The first Ctrl-C once the clean-up has started, the second once cachebench said it is stopping.
@@ -134,7 +134,7 @@ describe('KEYSPACE clean-up', () => {
     assert.equal(signalled, 2, result.stderr);
     assert.equal(result.code, 130, result.stderr);
     assert.match(result.stderr, /second SIGINT: exiting without cleanup/);
-    const left = [...result.stderr.matchAll(/load worker \d\/2 \(REDIS\): second Ctrl-C: stopped deleting; (\d+) of its 200000 keys are left and expire by KEY_TTL \(600 s\)/g)];
+    const left = [...result.stderr.matchAll(/load worker \d\/2 \(REDIS\): second Ctrl-C: stopped deleting; (\d+) of its 100000 keys are left and expire by KEY_TTL \(600 s\)/g)];
     assert.equal(left.length, 2, result.stderr);
     assert.deepEqual(await waitUntilNoneMention(cwd, 15_000), [], 'a load worker outlived cachebench');
     // What they said is what is there (the test's own server: SCAN is fine here), then it goes.
