@@ -71,3 +71,16 @@ export const HEAP_SHARE = 0.75;
 
 /** Share of the machine's memory (or its cgroup limit) the estimate may fill: the OS, and local servers, need the rest. */
 export const MACHINE_SHARE = 0.8;
+
+/**
+ * A versioned value (OVERWRITE_RATE > 0) carries its version in its first VERSION_BYTES, then needs random bytes too:
+ * with fewer, another key's value could pass as a version of this one. Validation names both (workload/overwriter.ts).
+ */
+export const VERSION_BYTES = 8;
+export const MIN_VERSIONED_PAYLOAD_BYTES = VERSION_BYTES + 16;
+
+/**
+ * Bytes at the start of a KEYSPACE value that name its key (index, little-endian 32 bits, and a check word), so a
+ * misrouted value cannot pass: the smallest PAYLOAD_BYTES with a KEYSPACE (load/keys.ts).
+ */
+export const KEYSPACE_HEADER_BYTES = 8;

@@ -8,13 +8,12 @@ import {
   PROTOCOLS, PROTOCOL_CLIENTS, READ_FROM, TARGET_OPTIONS,
   type CacheMode, type ClientName, type FaultKind, type Mode, type Protocol, type ReadFrom, type RunMode, type TargetOption,
 } from './keys.js';
-import { MIN_VERSIONED_PAYLOAD_BYTES, VERSION_BYTES } from '../workload/overwriter.js';
 import { registerSecret } from './redact.js';
 import { parseServers, type ServerAddress } from './servers.js';
 import { closest } from './suggest.js';
 import { checkSweep, parseBoolean, parseValue, type Scalar } from './values.js';
 import { checkMemory, machineMemory, type MachineMemory } from './memory.js';
-import { MAX_RUN_RESULTS, PRELOAD_KEYS_PER_S } from './limits.js';
+import { KEYSPACE_HEADER_BYTES, MAX_RUN_RESULTS, MIN_VERSIONED_PAYLOAD_BYTES, PRELOAD_KEYS_PER_S, VERSION_BYTES } from './limits.js';
 
 /** YAML aliases (*name) a scenario file may use: yaml resolves each by walking the document (quadratic in their number). */
 const MAX_SCENARIO_ALIASES = 100;
@@ -799,8 +798,6 @@ const THROUGHPUT_KEYS = ['CLIENTS', 'CONNECTIONS', 'PIPELINE', 'RATE', 'WARMUP_S
 const LATENCY_ONLY_KEYS = ['WRITE_COUNT', 'INVOCATION_COUNT', 'ITERATION_TIME_MS', 'INTERLEAVE', 'WARMUP_ITERATIONS', 'MIN_ITERATIONS', 'MAX_ITERATIONS', 'MAX_RELATIVE_ERROR', 'MAX_TIME'] as const;
 /** What a KEYSPACE may hold on the servers (preloaded values). */
 const MAX_KEYSPACE_BYTES = 4 * 1024 * 1024 * 1024;
-/** A KEYSPACE value's header (src/load/keys.ts KEYSPACE_HEADER_BYTES): the smallest PAYLOAD_BYTES with a KEYSPACE. */
-const KEYSPACE_MIN_PAYLOAD_BYTES = 8;
 /** How far ahead START_AT may be. */
 const MAX_START_AHEAD_MS = 24 * 3600 * 1000;
 
@@ -868,9 +865,9 @@ function loadPlan(settings: ReadonlyMap<string, Setting>, cases: readonly CasePa
     throw badValue('KEY_DISTRIBUTION', dist.value, dist.source, 'it picks keys of a KEYSPACE, and KEYSPACE is 0 (fresh keys, the seed loop)', 'set KEYSPACE to the number of keys, or unset KEY_DISTRIBUTION');
   }
   for (const c of cases) {
-    if (keyspace > 0 && c.PAYLOAD_BYTES < KEYSPACE_MIN_PAYLOAD_BYTES) {
+    if (keyspace > 0 && c.PAYLOAD_BYTES < KEYSPACE_HEADER_BYTES) {
       const p = get('PAYLOAD_BYTES');
-      throw badValue('PAYLOAD_BYTES', c.PAYLOAD_BYTES, p.source, `a KEYSPACE value names its key in its first ${KEYSPACE_MIN_PAYLOAD_BYTES} bytes (so a misrouted value cannot pass), so values need at least ${KEYSPACE_MIN_PAYLOAD_BYTES} bytes`, `set PAYLOAD_BYTES to ${KEYSPACE_MIN_PAYLOAD_BYTES} or more, or KEYSPACE to 0`);
+      throw badValue('PAYLOAD_BYTES', c.PAYLOAD_BYTES, p.source, `a KEYSPACE value names its key in its first ${KEYSPACE_HEADER_BYTES} bytes (so a misrouted value cannot pass), so values need at least ${KEYSPACE_HEADER_BYTES} bytes`, `set PAYLOAD_BYTES to ${KEYSPACE_HEADER_BYTES} or more, or KEYSPACE to 0`);
     }
     if (keyspace * c.PAYLOAD_BYTES > MAX_KEYSPACE_BYTES) {
       const k = get('KEYSPACE');

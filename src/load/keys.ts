@@ -1,9 +1,7 @@
 import type { KeyDistribution } from '../config/resolve.js';
-import { DELETE_BATCH_KEYS } from '../config/limits.js';
+import { DELETE_BATCH_KEYS, KEYSPACE_HEADER_BYTES } from '../config/limits.js';
 import { seededRandom } from '../measure/random.js';
 
-/** Bytes at the start of a KEYSPACE value that name its key (index, little-endian 32 bits, and a check word). */
-export const KEYSPACE_HEADER_BYTES = 8;
 const CHECK_WORD = 0x63626b73; // "cbks"
 
 /**

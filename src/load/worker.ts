@@ -2,7 +2,7 @@ import { randomFillSync, randomUUID } from 'node:crypto';
 import type { CaseParams, LoadPlan, RunControls, TargetConfig } from '../config/resolve.js';
 import { OpHistogram } from '../measure/histogram.js';
 import { seededRandom } from '../measure/random.js';
-import type { TargetProbe } from '../targets/probe.js';
+import type { TargetProbe } from '../targets/client.js';
 import { driverFor, type CacheClient } from '../targets/index.js';
 import { Tally, chunks, deleteInBatches, yieldOnce, type DeleteOutcome, type DeleteProgress } from '../workload/index.js';
 import { PRELOAD_IN_FLIGHT } from '../config/limits.js';

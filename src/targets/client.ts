@@ -1,6 +1,6 @@
 import type { CacheMode, ReadFrom } from '../config/keys.js';
 import type { RunControls, TargetConfig } from '../config/resolve.js';
-import type { TargetProbe } from './probe.js';
+import type { ServerAddress } from '../config/servers.js';
 
 /**
  * Counters of a client's own cache (`<NAME>_CACHE=tracking`), cumulative since the client connected.
@@ -207,4 +207,29 @@ export class WaitShortfallError extends Error {
 /** WAIT's own timeout: half the op deadline, so a shortfall is reported as one before the op times out. */
 export function waitTimeoutMs(opTimeoutMs: number): number {
   return Math.max(1, Math.floor(opTimeoutMs / 2));
+}
+
+/** One listed server's answers to the probe (targets/probe.ts): INFO, CLUSTER NODES, and how it took the login. */
+export interface Probe {
+  readonly server: ServerAddress;
+  readonly info: Map<string, string>;
+  readonly clusterNodes?: string;
+  /** Slot ranges whose CLUSTER SLOTS entry lists no replica, and all ranges (asked only for READ_FROM=replica). */
+  readonly rangesWithoutReplica?: { readonly without: number; readonly of: number };
+  /** A password was given but the server has none (AUTH answered "no password is set" or similar). */
+  readonly passwordUnneeded?: boolean;
+}
+
+/** What probing a target found: its mode, servers, roles and version; drivers and load workers connect from it. */
+export interface TargetProbe {
+  readonly mode: 'cluster' | 'standalone' | 'proxy';
+  /** The first listed server (the standalone or proxy server; a cluster's first startup node). */
+  readonly first: ServerAddress;
+  readonly probes: readonly Probe[];
+  /** A password was given but no server needs one: the measured connections leave it out. */
+  readonly passwordUnneeded: boolean;
+  readonly roles: { readonly primaries: number; readonly replicas: number };
+  readonly serverVersion: string;
+  /** For TargetInfo.warnings. */
+  readonly warnings: readonly string[];
 }

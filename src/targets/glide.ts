@@ -8,11 +8,11 @@ import type { RunControls, TargetConfig } from '../config/resolve.js';
 import { displayAddress, type ServerAddress } from '../config/servers.js';
 import {
   ClusterRedirectError, ConnectionLostError, OpTimeoutError, TargetMismatchError, TargetUnreachableError, WaitShortfallError, waitTimeoutMs,
-  type CacheClient, type CacheCounters, type ConnectedTarget, type Driver,
+  type CacheClient, type CacheCounters, type ConnectedTarget, type Driver, type TargetProbe,
 } from './client.js';
 import { CHECK_ADDRESS } from './diagnose.js';
 import { keySlot } from './cluster-nodes.js';
-import { credentialsFor, probeTarget, type TargetProbe, redactFor, targetInfo, unreachableError } from './probe.js';
+import { credentialsFor, probeTarget, redactFor, targetInfo, unreachableError } from './probe.js';
 
 /**
  * The Valkey GLIDE driver (`<NAME>_CLIENT=glide`): `@valkey/valkey-glide`, a Rust core (redis-rs fork) in the Node

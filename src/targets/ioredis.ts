@@ -4,10 +4,10 @@ import type { RunControls, TargetConfig } from '../config/resolve.js';
 import { displayAddress } from '../config/servers.js';
 import {
   ClusterRedirectError, ConnectionLostError, OpTimeoutError, TargetUnreachableError, WaitShortfallError, waitTimeoutMs,
-  type CacheClient, type ConnectedTarget, type Driver,
+  type CacheClient, type ConnectedTarget, type Driver, type TargetProbe,
 } from './client.js';
 import { CHECK_ADDRESS } from './diagnose.js';
-import { dropCredentials, ioredisOptions, probeTarget, type TargetProbe, redactFor, targetInfo, unreachableError } from './probe.js';
+import { dropCredentials, ioredisOptions, probeTarget, redactFor, targetInfo, unreachableError } from './probe.js';
 import { tlsOptionsFor } from './tls.js';
 import { withDeadline } from './deadline.js';
 import { keySlot } from './cluster-nodes.js';

@@ -8,11 +8,11 @@ import type { RunControls, TargetConfig } from '../config/resolve.js';
 import { displayAddress, type ServerAddress } from '../config/servers.js';
 import {
   ClusterRedirectError, ConnectionLostError, OpTimeoutError, WaitShortfallError, waitTimeoutMs,
-  type CacheClient, type CacheCounters, type ConnectedTarget, type Driver,
+  type CacheClient, type CacheCounters, type ConnectedTarget, type Driver, type TargetProbe,
 } from './client.js';
 import { keySlot } from './cluster-nodes.js';
 import { QUIT_WAIT_MS } from './ioredis.js';
-import { credentialsFor, probeTarget, type TargetProbe, targetInfo, unreachableError } from './probe.js';
+import { credentialsFor, probeTarget, targetInfo, unreachableError } from './probe.js';
 import { tlsOptionsFor } from './tls.js';
 import { withDeadline } from './deadline.js';
 

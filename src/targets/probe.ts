@@ -2,7 +2,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import { redactSecrets, registerSecret } from '../config/redact.js';
 import type { RunControls, TargetConfig } from '../config/resolve.js';
 import type { ServerAddress } from '../config/servers.js';
-import { TargetMismatchError, TargetUnreachableError, type TargetInfo } from './client.js';
+import { TargetMismatchError, TargetUnreachableError, type Probe, type TargetInfo, type TargetProbe } from './client.js';
 import { detectProtocol, diagnoseConnectError } from './diagnose.js';
 import { tlsOptionsFor } from './tls.js';
 
@@ -105,15 +105,6 @@ export async function unreachableError(config: TargetConfig, server: ServerAddre
   return new TargetUnreachableError(config.name, server.display, redactFor(reason, config), fix, { cause: error });
 }
 
-export interface Probe {
-  readonly server: ServerAddress;
-  readonly info: Map<string, string>;
-  readonly clusterNodes?: string;
-  /** Slot ranges whose CLUSTER SLOTS entry lists no replica, and all ranges (asked only for READ_FROM=replica). */
-  readonly rangesWithoutReplica?: { readonly without: number; readonly of: number };
-  /** A password was given but the server has none (AUTH answered "no password is set" or similar). */
-  readonly passwordUnneeded?: boolean;
-}
 
 /** AUTH replies that mean the server has no password to check (Redis, and twemproxy without redis_auth). */
 const NO_PASSWORD_SET = /no password is set|without any password configured/i;
@@ -221,18 +212,6 @@ function checkMode(config: TargetConfig, probes: readonly Probe[]): 'cluster' | 
   return mode;
 }
 
-export interface TargetProbe {
-  readonly mode: 'cluster' | 'standalone' | 'proxy';
-  /** The first listed server (the standalone or proxy server; a cluster's first startup node). */
-  readonly first: ServerAddress;
-  readonly probes: readonly Probe[];
-  /** A password was given but no server needs one: the measured connections leave it out. */
-  readonly passwordUnneeded: boolean;
-  readonly roles: { readonly primaries: number; readonly replicas: number };
-  readonly serverVersion: string;
-  /** For TargetInfo.warnings. */
-  readonly warnings: readonly string[];
-}
 
 /**
  * Probes every listed server alone (INFO, CLUSTER NODES; PING for a proxy) and checks the answers against the

@@ -1,5 +1,6 @@
 import type { CacheClient } from '../targets/client.js';
 import { redactedMessage } from '../config/redact.js';
+import { MIN_VERSIONED_PAYLOAD_BYTES, VERSION_BYTES } from '../config/limits.js';
 
 /**
  * Versioned values, for measuring staleness (`OVERWRITE_RATE` > 0).
@@ -13,12 +14,7 @@ import { redactedMessage } from '../config/redact.js';
  * - mismatched: other bytes, or a version never written.
  * "Acknowledged" is when this process saw the SET's reply: the check is the one a reader in this process could make.
  */
-export const VERSION_BYTES = 8;
-/**
- * Versioned values need random bytes after the header too: with fewer, another key's value could pass as a version
- * of this one ("a stale or misrouted value cannot pass").
- */
-export const MIN_VERSIONED_PAYLOAD_BYTES = VERSION_BYTES + 16;
+export { MIN_VERSIONED_PAYLOAD_BYTES, VERSION_BYTES };
 
 const now = process.hrtime.bigint;
 
