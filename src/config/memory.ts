@@ -6,7 +6,7 @@ import {
   BASE_PROCESS_BYTES, DELETE_BATCH_KEYS, HEAP_BYTES_PER_CLIENT, HEAP_BYTES_PER_CONNECTION, HEAP_BYTES_PER_KEY, HEAP_BYTES_PER_RESULT,
   HEAP_BYTES_PER_SAMPLE, HEAP_BYTES_PER_SECOND, HEAP_SHARE, MACHINE_SHARE, PILOT_MAX_BYTES, PILOT_MAX_KEYS, PRELOAD_IN_FLIGHT,
 } from './limits.js';
-import type { CaseParams, ScenarioPlan } from './resolve.js';
+import type { CaseParams, ScenarioPlan } from './plan.js';
 
 /** What the machine gives a run: V8's heap limit (per process: each load worker has its own) and the memory of the machine. */
 export interface MachineMemory {
