@@ -5,3 +5,4 @@ export { FaultHistory, BUCKET_MS } from './history.js';
 export { AckedWrites, ROLL_AGE_MS, digest, type WriteCheck } from './checker.js';
 export { commandInjector, type CommandOutcome, type FaultEvent, type FaultInjector } from './nemesis.js';
 export { failoverInjector } from './failover.js';
+export { HEAL_WAIT_MS, localInjector, redirectionProbe, topologyMemory } from './local.js';

@@ -9,5 +9,4 @@ export { adminCommand, slotRange, startRedisCluster, startRedisServer, startRedi
 export { TOPOLOGIES, TOPOLOGY_DESCRIPTIONS, checkBinaries, startLocal, type LocalDeployment, type RunningTopology, type StartOptions, type TopologyName } from './topologies.js';
 export { MAX_STATE_BYTES, STATE_FILE, parseState, planStop, readState, stopState, writeState, type LocalState, type StopPlan } from './state.js';
 export { CPU_LAYOUTS, allowedCpus, parseCpuList, applyPlacement, defaultLayout, pinProcess, planPlacement, type CpuLayout, type Placement } from './placement.js';
-export { HEAL_WAIT_MS, localInjector, redirectionProbe, topologyMemory } from './faults.js';
 export { slotsMovedBy, redirectionsBetween, type ScalingOutcome } from './scaling.js';

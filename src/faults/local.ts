@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import type { FaultPlan } from '../config/resolve.js';
-import type { FaultInjector } from '../faults/nemesis.js';
+import type { FaultInjector } from './nemesis.js';
 import { parseClusterNodes, primaryOfSlot, replicasOf, slotsText } from '../targets/cluster-nodes.js';
-import { adminCommand, waitUntil, type RedisServer } from './redis.js';
-import type { RunningTopology } from './topologies.js';
-import { addNode, liveClusterNodes, redirectionCounts, redirectionsBetween, removeNodeEvent, type ScalingOutcome } from './scaling.js';
+import { adminCommand, waitUntil, type RedisServer } from '../local/redis.js';
+import type { RunningTopology } from '../local/topologies.js';
+import { addNode, liveClusterNodes, redirectionCounts, redirectionsBetween, removeNodeEvent, type ScalingOutcome } from '../local/scaling.js';
 
 /** How long healing may take (a restarted node rejoining, a replica resyncing) before it is reported as failed. */
 export const HEAL_WAIT_MS = 30_000;
