@@ -1,6 +1,6 @@
 export { runFaultCase, type FaultCaseOptions, type LocalInjectors } from './case.js';
 export { runFaultTarget, FAILURE_PAUSE_MS, type FaultResult } from './loop.js';
-export { judge, sparkline, timeline, QUIET_MS, RECOVERED_SHARE, type FaultVerdict, type PhaseLatency, type Timeline } from './judge.js';
+export { judge, timeline, QUIET_MS, RECOVERED_SHARE, type FaultVerdict, type PhaseLatency, type Timeline } from './judge.js';
 export { FaultHistory, BUCKET_MS } from './history.js';
 export { AckedWrites, ROLL_AGE_MS, digest, type WriteCheck } from './checker.js';
 export { commandInjector, type CommandOutcome, type FaultEvent, type FaultInjector } from './nemesis.js';

@@ -1,4 +1,4 @@
-import { sparkline } from '../faults/judge.js';
+import { sparkline } from './sparkline.js';
 import type { PhaseLatency } from '../faults/judge.js';
 import { col, mib, msText, setupOf, type Column } from './columns.js';
 import type { ResultEntry } from './model.js';

@@ -1,5 +1,5 @@
 import type { LoadResult } from '../load/summary.js';
-import { sparkline } from '../faults/judge.js';
+import { sparkline } from './sparkline.js';
 import { col, mib, msText, setupOf, type Column } from './columns.js';
 import { percentNumber, type ResultEntry } from './model.js';
 import { maxOf, minOf } from '../stats/extent.js';

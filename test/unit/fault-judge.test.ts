@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BUCKET_MS, FaultHistory, type OpKind } from '../../src/faults/history.js';
-import { judge, sparkline, timeline, type PhaseLatency } from '../../src/faults/judge.js';
+import { judge, timeline, type PhaseLatency } from '../../src/faults/judge.js';
+import { sparkline } from '../../src/report/sparkline.js';
 
 // Synthetic histories: the history starts at 0 ns, so an op's time in ms is its ns timestamp / 1e6. Every expectation
 // below is worked out by hand from the doc comments in history.ts and judge.ts (BUCKET_MS = 100, QUIET_MS = 1000,
