@@ -6,15 +6,15 @@ import { InputFileError, MAX_CA_FILE_BYTES, MAX_PASSWORD_FILE_BYTES, MAX_SCENARI
 import {
   CACHE_MODES, CLIENTS, CLIENT_SUPPORT, DEFAULT_CACHE_ENTRIES, DEFAULT_ITEM_SIZE_MAX, DESTRUCTIVE_FAULTS, ITEM_OVERHEAD_BYTES, KEY_BY_NAME, SCALING_FAULTS, KEY_SPECS, MODES,
   PROTOCOLS, PROTOCOL_CLIENTS, READ_FROM, TARGET_OPTIONS,
-  type CacheMode, type ClientName, type FaultKind, type Mode, type Protocol, type ReadFrom, type RunMode, type TargetOption,
+  type ClientName, type FaultKind, type Mode, type Protocol, type RunMode, type TargetOption,
 } from './keys.js';
 import { registerSecret } from './redact.js';
 import { parseServers, type ServerAddress } from './servers.js';
 import { closest } from './suggest.js';
-import { checkSweep, parseBoolean, parseValue, type Scalar } from './values.js';
+import { checkSweep, parseBoolean, parseValue } from './values.js';
 import { checkMemory, machineMemory, type MachineMemory } from './memory.js';
 import { KEYSPACE_HEADER_BYTES, MAX_RUN_RESULTS, MIN_VERSIONED_PAYLOAD_BYTES, PRELOAD_KEYS_PER_S, VERSION_BYTES } from './limits.js';
-import { NO_FAULT, NO_LOAD, type CaseParams, type FaultPlan, type KeyDistribution, type LoadPlan, type LocalTargetSpec, type RunControls, type RunPlan, type ScenarioPlan, type Setting, type TargetConfig } from './plan.js';
+import { NO_LOAD, type CaseParams, type FaultPlan, type KeyDistribution, type LoadPlan, type LocalTargetSpec, type RunControls, type RunPlan, type ScenarioPlan, type Setting, type TargetConfig } from './plan.js';
 
 /** YAML aliases (*name) a scenario file may use: yaml resolves each by walking the document (quadratic in their number). */
 const MAX_SCENARIO_ALIASES = 100;

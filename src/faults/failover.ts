@@ -1,8 +1,7 @@
-import { Redis } from 'ioredis';
 import type { RunControls, TargetConfig } from '../config/resolve.js';
 import { displayAddress, type ServerAddress } from '../config/servers.js';
-import { parseClusterNodes, primaryOfSlot, replicasOf, slotsText, type ClusterNode } from '../targets/cluster-nodes.js';
-import { ioredisOptions } from '../targets/probe.js';
+import { primaryOfSlot, replicasOf, slotsText, type ClusterNode } from '../targets/cluster-nodes.js';
+import { clusterNodesOf, targetCommand } from '../targets/admin.js';
 import type { FaultInjector } from './nemesis.js';
 
 /** How long a graceful failover may take before it is reported as not done. */
@@ -10,35 +9,9 @@ export const FAILOVER_WAIT_MS = 15_000;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** One command on a fresh connection to `server`, logged in as the target is; no retries. */
-export async function clusterCommand(config: TargetConfig, server: ServerAddress, controls: RunControls, ...args: string[]): Promise<unknown> {
-  const redis = new Redis({ ...ioredisOptions(config, server, controls), host: server.host, port: server.port, lazyConnect: true, retryStrategy: () => null, enableReadyCheck: false });
-  redis.on('error', () => undefined); // the command's own rejection reports it
-  try {
-    await redis.connect();
-    const [command, ...rest] = args;
-    return await redis.call(command as string, ...rest);
-  } finally {
-    redis.disconnect();
-  }
-}
-
 function addressOf(config: TargetConfig, node: ClusterNode): ServerAddress {
   const listed = config.servers.find((s) => s.host === node.host && s.port === node.port);
   return listed ?? { host: node.host, port: node.port, tls: config.tls, display: displayAddress(node.host, node.port) };
-}
-
-/** The cluster's nodes as the first listed server that answers sees them. */
-export async function clusterNodesOf(config: TargetConfig, controls: RunControls): Promise<ClusterNode[]> {
-  let lastError: unknown;
-  for (const server of config.servers) {
-    try {
-      return parseClusterNodes(String(await clusterCommand(config, server, controls, 'CLUSTER', 'NODES')));
-    } catch (error: unknown) {
-      lastError = error;
-    }
-  }
-  throw lastError instanceof Error ? lastError : new Error(String(lastError));
 }
 
 /**
@@ -65,7 +38,7 @@ export function failoverInjector(config: TargetConfig, controls: RunControls): F
       }
       const to = addressOf(config, replica);
       const started = performance.now();
-      await clusterCommand(config, to, controls, 'CLUSTER', 'FAILOVER');
+      await targetCommand(config, to, controls, 'CLUSTER', 'FAILOVER');
       // Sent: from here the roles may be swapped, and healing tries to swap them back.
       swapped = { primary: addressOf(config, primary), replica: to, slots: slotsText(primary) };
       log(`CLUSTER FAILOVER sent to ${to.display}, replica of primary ${displayAddress(primary.host, primary.port)} (slots ${slotsText(primary)})`, true);
@@ -76,11 +49,11 @@ export function failoverInjector(config: TargetConfig, controls: RunControls): F
       if (swapped === undefined) return null;
       const { primary, replica, slots } = swapped;
       swapped = undefined;
-      const role = await clusterCommand(config, primary, controls, 'ROLE').catch(() => undefined);
+      const role = await targetCommand(config, primary, controls, 'ROLE').catch(() => undefined);
       if (isPrimaryRole(role)) return `${primary.display} is still primary of slots ${slots}: no fail-back needed`;
       const started = performance.now();
       try {
-        await clusterCommand(config, primary, controls, 'CLUSTER', 'FAILOVER');
+        await targetCommand(config, primary, controls, 'CLUSTER', 'FAILOVER');
       } catch (error: unknown) {
         return `the roles stay swapped: ${replica.display} is primary of slots ${slots}, ${primary.display} its replica (CLUSTER FAILOVER to ${primary.display} failed: ${error instanceof Error ? error.message : String(error)}); send CLUSTER FAILOVER to ${primary.display} to swap them back`;
       }
@@ -97,7 +70,7 @@ const isPrimaryRole = (role: unknown): boolean => Array.isArray(role) && String(
 /** Polls ROLE on `server` until it is a primary: ms since `started`, or null after FAILOVER_WAIT_MS. */
 async function becamePrimary(config: TargetConfig, server: ServerAddress, controls: RunControls, started: number): Promise<number | null> {
   while (performance.now() - started < FAILOVER_WAIT_MS) {
-    const role = await clusterCommand(config, server, controls, 'ROLE').catch(() => undefined);
+    const role = await targetCommand(config, server, controls, 'ROLE').catch(() => undefined);
     if (isPrimaryRole(role)) return Math.round(performance.now() - started);
     await sleep(50);
   }

@@ -7,7 +7,8 @@ import { Tally, YIELD_INTERVAL_NS, yieldOnce } from '../workload/index.js';
 import { AckedWrites, type WriteCheck } from './checker.js';
 import { BUCKET_MS, FaultHistory, type Bucket } from './history.js';
 import { judge, timeline, type FaultVerdict, type Timeline } from './judge.js';
-import type { CommandOutcome, FaultEvent, FaultInjector, ScalingResult } from './nemesis.js';
+import type { CommandOutcome, FaultEvent, FaultInjector } from './nemesis.js';
+import type { ScalingOutcome } from '../local/scaling.js';
 
 /**
  * After a failed op the loop waits this long before its next op, as an application's retry would: failures that come
@@ -45,7 +46,7 @@ export interface FaultResult extends FaultVerdict, WriteCheck {
   /** MOVED and ASK replies the cluster's nodes sent while the target ran (INFO errorstats; every client of this run); null: not a local cluster. */
   readonly redirections: { readonly moved: number; readonly ask: number } | null;
   /** add-node / remove-node: migration time, slots moved, slots per primary afterwards. */
-  readonly scaling: ScalingResult | null;
+  readonly scaling: ScalingOutcome | null;
   /** The client's retry and reconnect settings for this run (they shape the window). */
   readonly clientRetries: string;
   readonly timeline: Timeline;

@@ -3,6 +3,7 @@ import type { FaultPlan } from '../config/resolve.js';
 import { redactSecrets } from '../config/redact.js';
 import { requireBinary } from '../local/binaries.js';
 import { KEEP_LINES, MAX_LINE_CHARS, SUPERVISOR_PATH, type FromSupervisor, type ToSupervisor } from './supervisor.js';
+import type { ScalingOutcome } from '../local/scaling.js';
 
 /** One thing the nemesis did, at a time on the fault history's clock (ms after the measurement started). */
 export interface FaultEvent {
@@ -10,15 +11,6 @@ export interface FaultEvent {
   /** e.g. `SIGKILL redis-server 127.0.0.1:7001 (pid 1234), primary of slots 0-5460`. */
   readonly what: string;
   readonly ok: boolean;
-}
-
-/** What a scaling event (add-node, remove-node) did. */
-export interface ScalingResult {
-  readonly action: 'add-node' | 'remove-node';
-  readonly node: string;
-  readonly migrationMs: number;
-  readonly slotsMoved: number;
-  readonly balance: readonly { readonly node: string; readonly slots: number }[];
 }
 
 /** FAULT=command: how the user's command ended. */
@@ -51,7 +43,7 @@ export interface FaultInjector {
    */
   redirections?(): Promise<() => Promise<{ readonly moved: number; readonly ask: number }>>;
   /** A scaling event's outcome (migration time, slots moved, balance), once done. */
-  readonly scaling?: () => ScalingResult | null;
+  readonly scaling?: () => ScalingOutcome | null;
   /** Stops anything still running (a fault command at the end of the run). */
   dispose?(): Promise<void>;
 }

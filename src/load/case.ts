@@ -2,7 +2,7 @@ import type { CaseParams, LoadPlan, RunControls } from '../config/resolve.js';
 import { PRELOAD_KEYS_PER_S } from '../config/limits.js';
 import { redactedMessage } from '../config/redact.js';
 import { erroredTarget, type CaseResult, type ProgressEvent, type TargetCaseResult } from '../measure/runner.js';
-import { clusterNodesOf } from '../faults/failover.js';
+import { clusterNodesOf } from '../targets/admin.js';
 import type { ConnectedTarget } from '../targets/index.js';
 import { slotOwners, type SlotOwner } from './nodes.js';
 import { runWorkers, type CleanupListener, type PreloadListener, type TickListener } from './pool.js';

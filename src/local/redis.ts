@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import { requireBinary } from './binaries.js';
 import { LocalSetupError } from './errors.js';
 import { findFreePorts } from './ports.js';
 import { startProcess, type ManagedProcess, type ProcessRecorder } from './process.js';
+import { adminCommand, localCall } from '../targets/admin.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -39,25 +39,7 @@ export interface StartRedisOptions {
   readonly recorder?: ProcessRecorder;
 }
 
-/** Sends one command on a fresh connection with no retries; rejects on any failure. */
-export async function adminCommand(port: number, ...args: string[]): Promise<string> {
-  return String(await adminCall(port, ...args));
-}
-
-/** Like adminCommand, but returns the reply as parsed (arrays stay arrays). */
-async function adminCall(port: number, ...args: string[]): Promise<unknown> {
-  // disconnectTimeout: ioredis half-closes the socket and keeps a timer (2 s by default) until it closes, which held
-  // `cachebench up` open for 2 s after it was done.
-  const redis = new Redis({ host: '127.0.0.1', port, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, connectTimeout: 1000, commandTimeout: 2000, protocol: 2, enableReadyCheck: false, disableClientInfo: true, disconnectTimeout: 100 });
-  redis.on('error', () => undefined);
-  try {
-    await redis.connect();
-    const [command, ...rest] = args;
-    return await redis.call(command as string, ...rest);
-  } finally {
-    redis.disconnect();
-  }
-}
+export { adminCommand };
 
 export async function waitUntil(what: string, deadlineMs: number, check: () => Promise<boolean>, abortIf?: () => string | undefined): Promise<void> {
   const end = Date.now() + deadlineMs;
@@ -265,7 +247,7 @@ async function announceReplicas(nodes: readonly RedisServer[], primaries: number
   await waitForAll(replicaNodes, 'to apply its primary\'s first write', async (node) => !/slave_repl_offset:0\r?\n/.test(await adminCommand(node.port, 'INFO', 'replication')));
   await meet(replicaNodes, nodes);
   await waitForAll(nodes, 'to list every replica in CLUSTER SLOTS', async (node) => {
-    const slots = (await adminCall(node.port, 'CLUSTER', 'SLOTS')) as unknown[][];
+    const slots = (await localCall(node.port, 'CLUSTER', 'SLOTS')) as unknown[][];
     return slots.length === primaries && slots.every((range) => range.length - 3 === replicasPerPrimary);
   });
 }

@@ -6,7 +6,7 @@ import { LocalSetupError } from './errors.js';
 import { findFreePorts } from './ports.js';
 import { OwnerFile, LOCAL_DIR_PREFIX } from './owner.js';
 import { procStat } from './procfs.js';
-import { MEMCACHE_TOPOLOGIES, TOPOLOGIES, type TopologyName } from './catalog.js';
+import { MEMCACHE_TOPOLOGIES, type TopologyName } from './catalog.js';
 import { startProcess, type ManagedProcess, type ProcessExit, type ProcessRecorder } from './process.js';
 import { memcacheServes, startMemcacheds, twemproxyMemcacheConf } from './memcached.js';
 import { adminCommand, startRedisCluster, startRedisServer, startRedisServers, waitUntil, type RedisServer } from './redis.js';
