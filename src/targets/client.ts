@@ -233,3 +233,15 @@ export interface TargetProbe {
   /** For TargetInfo.warnings. */
   readonly warnings: readonly string[];
 }
+
+/** Socket and stream codes of a lost connection, whichever driver saw them. */
+const LOST_CODES = new Set([
+  'ECONNRESET', 'EPIPE', 'ECONNREFUSED', 'ETIMEDOUT', 'ENOTCONN', 'ECONNABORTED', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN',
+  'ERR_STREAM_DESTROYED', 'ERR_STREAM_WRITE_AFTER_END',
+]);
+
+/** Whether an error is a socket's own (a code above, or `connect/read/write E…` in its message): the connection is gone. */
+export function isLostSocketError(error: Error): boolean {
+  const code = (error as { code?: unknown }).code;
+  return (typeof code === 'string' && LOST_CODES.has(code)) || /^(connect|read|write) E[A-Z]+\b/.test(error.message);
+}

@@ -3,7 +3,7 @@ import { Cluster, Redis, type ClusterOptions } from 'ioredis';
 import type { RunControls, TargetConfig } from '../config/resolve.js';
 import { displayAddress } from '../config/servers.js';
 import {
-  ClusterRedirectError, ConnectionLostError, OpTimeoutError, TargetUnreachableError, WaitShortfallError, waitTimeoutMs,
+  ClusterRedirectError, ConnectionLostError, isLostSocketError, OpTimeoutError, TargetUnreachableError, WaitShortfallError, waitTimeoutMs,
   type CacheClient, type ConnectedTarget, type Driver, type TargetProbe,
 } from './client.js';
 import { CHECK_ADDRESS } from './diagnose.js';
@@ -64,11 +64,6 @@ const LOST_MESSAGES = [
 ];
 /** ioredis error classes behind the messages above (matched by name too, should a message change). */
 const LOST_NAMES = new Set(['MaxRetriesPerRequestError', 'ClusterAllFailedError']);
-/** Socket and stream codes of a lost connection. */
-const LOST_CODES = new Set([
-  'ECONNRESET', 'EPIPE', 'ECONNREFUSED', 'ETIMEDOUT', 'ENOTCONN', 'ECONNABORTED', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN',
-  'ERR_STREAM_DESTROYED', 'ERR_STREAM_WRITE_AFTER_END',
-]);
 
 /**
  * Turns ioredis internals ("Stream isn't writeable and enableOfflineQueue options is false",
@@ -80,9 +75,7 @@ export function translateOpError(error: unknown, server: string, opTimeoutMs: nu
   if (!(error instanceof Error)) return error;
   if (error.message === 'Command timed out') return new OpTimeoutError(server, opTimeoutMs, { cause: error });
   if (error.message.startsWith('Too many Cluster redirections')) return new ClusterRedirectError(server, { cause: error });
-  const code = (error as { code?: unknown }).code;
-  if (LOST_MESSAGES.some((m) => error.message.startsWith(m)) || LOST_NAMES.has(error.name)
-    || (typeof code === 'string' && LOST_CODES.has(code)) || /^(connect|read|write) E[A-Z]+\b/.test(error.message)) {
+  if (LOST_MESSAGES.some((m) => error.message.startsWith(m)) || LOST_NAMES.has(error.name) || isLostSocketError(error)) {
     return new ConnectionLostError(server, { cause: error });
   }
   return error;

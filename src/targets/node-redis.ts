@@ -7,7 +7,7 @@ import {
 import type { RunControls, TargetConfig } from '../config/resolve.js';
 import { displayAddress, type ServerAddress } from '../config/servers.js';
 import {
-  ClusterRedirectError, ConnectionLostError, OpTimeoutError, WaitShortfallError, waitTimeoutMs,
+  ClusterRedirectError, ConnectionLostError, isLostSocketError, OpTimeoutError, WaitShortfallError, waitTimeoutMs,
   type CacheClient, type CacheCounters, type ConnectedTarget, type Driver, type TargetProbe,
 } from './client.js';
 import { keySlot } from './cluster-nodes.js';
@@ -51,11 +51,6 @@ const LOST_CLASSES = [
   ClientClosedError, ClientOfflineError, SocketClosedUnexpectedlyError, DisconnectsClientError, ConnectionTimeoutError,
   SocketTimeoutError, RootNodesUnavailableError, ReconnectStrategyError,
 ];
-/** Socket and stream codes of a lost connection. */
-const LOST_CODES = new Set([
-  'ECONNRESET', 'EPIPE', 'ECONNREFUSED', 'ETIMEDOUT', 'ENOTCONN', 'ECONNABORTED', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN',
-  'ERR_STREAM_DESTROYED', 'ERR_STREAM_WRITE_AFTER_END',
-]);
 
 /**
  * Turns node-redis internals ("The client is offline", "Socket closed unexpectedly", "Too many Cluster redirections",
@@ -68,8 +63,7 @@ export function translateNodeRedisError(error: unknown, server: string, opTimeou
   if (error instanceof TimeoutError) return new OpTimeoutError(server, opTimeoutMs, { cause: error });
   // An ASK to a node the cluster does not know even after rediscovery: slots are moving.
   if (error instanceof MaxCommandRedirectionsError || error.message.startsWith('Cannot find node ')) return new ClusterRedirectError(server, { cause: error });
-  const code = (error as { code?: unknown }).code;
-  if (LOST_CLASSES.some((c) => error instanceof c) || (typeof code === 'string' && LOST_CODES.has(code)) || /^(connect|read|write) E[A-Z]+\b/.test(error.message)) {
+  if (LOST_CLASSES.some((c) => error instanceof c) || isLostSocketError(error)) {
     return new ConnectionLostError(server, { cause: error });
   }
   return error;
