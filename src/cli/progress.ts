@@ -51,7 +51,8 @@ export function createProgress(stream: { readonly isTTY: boolean; write(text: st
         }
         return;
       case 'warmup':
-        if (!tty) write(`cachebench: warm-up ${e.iteration}/${e.of}\n`);
+        // Pilot rounds are warm-up rounds too, as many as sizing the iteration takes: counted, with no total.
+        if (!tty) write(`cachebench: warm-up ${e.pilot === true ? `${e.iteration} (pilot: sizing iterations to ITERATION_TIME_MS)` : `${e.iteration}/${e.of}`}\n`);
         return;
       case 'fault-target':
         endBar();

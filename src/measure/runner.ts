@@ -85,7 +85,8 @@ export interface CaseResult {
 }
 
 export type ProgressEvent =
-  | { readonly kind: 'warmup'; readonly params: CaseParams; readonly iteration: number; readonly of: number }
+  /** A discarded round: `iteration` of WARMUP_ITERATIONS `of`; `pilot`: a round that sizes the invocation count (as many as it takes). */
+  | { readonly kind: 'warmup'; readonly params: CaseParams; readonly iteration: number; readonly of: number; readonly pilot?: boolean }
   | {
       readonly kind: 'pilot'; readonly params: CaseParams; readonly pilotMs: number | null; readonly invocations: number;
       /** Invocations per iteration of each target. */
@@ -410,7 +411,7 @@ async function measureCase(runs: readonly TargetRun[], params: CaseParams, contr
     const sharing = controls.interleave === 'key' ? Math.max(1, active().length) : 1;
     for (let round = 0; round < PILOT_MAX_ROUNDS && stopReason === undefined; round++) {
       warmed++;
-      onProgress?.({ kind: 'warmup', params, iteration: warmed, of: Math.max(warmed, controls.warmupIterations) });
+      onProgress?.({ kind: 'warmup', params, iteration: warmed, of: controls.warmupIterations, pilot: true });
       const times = await warmupRound();
       if (times.size === 0) break;
       pilotMs = minOf(times.values());

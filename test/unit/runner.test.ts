@@ -4,6 +4,7 @@ import { NO_FAULT, NO_LOAD, type RunControls, type TargetConfig } from '../../sr
 import { runCase, type CaseResult } from '../../src/measure/runner.js';
 import type { CacheClient, ConnectedTarget } from '../../src/targets/index.js';
 import { seededRandom } from '../../src/measure/random.js';
+import { createProgress } from '../../src/cli/progress.js';
 
 /**
  * The scheduler with a fake clock and in-memory fake clients: every op advances the clock by the
@@ -164,6 +165,19 @@ describe('round scheduler (fake clients, fake clock)', () => {
     const result = await run([a, b], clock, { invocationCount: 0, iterationTimeMs: 20, warmupIterations: 2, minIterations: 2, maxIterations: 2, interleave: 'key' });
     assert.deepEqual(result.targets.map((t) => t.invocations), [result.invocations, result.invocations]);
     assert.equal(b.ops(), a.ops());
+  });
+
+  it('warm-up progress: pilot rounds are flagged as such, and no round is ever numbered past its total', async () => {
+    const clock = new FakeClock();
+    const events: { iteration: number; of: number; pilot?: boolean }[] = [];
+    await runCase([fakeTarget('A', clock, () => 0.1)], PARAMS, { ...CONTROLS, invocationCount: 0, iterationTimeMs: 20, warmupIterations: 3, minIterations: 2, maxIterations: 2 },
+      { keyPrefix: 'cachebench:test:', random: seeded(1), clock: clock.now, onProgress: (e) => void (e.kind === 'warmup' && events.push(e)) });
+    // One cold round, then pilot rounds until the count is right: 1 ms at 1 invocation -> 20 invocations -> 20 ms, kept.
+    assert.deepEqual(events.map((e) => [e.iteration, e.of, e.pilot === true]), [[1, 3, false], [2, 3, true], [3, 3, true]]);
+    const lines: string[] = [];
+    const progress = createProgress({ isTTY: false, write: (text) => void lines.push(text) }, false);
+    for (const e of events) progress.onProgress({ kind: 'warmup', params: PARAMS, ...e });
+    assert.deepEqual(lines, ['cachebench: warm-up 1/3\n', 'cachebench: warm-up 2 (pilot: sizing iterations to ITERATION_TIME_MS)\n', 'cachebench: warm-up 3 (pilot: sizing iterations to ITERATION_TIME_MS)\n']);
   });
 
   it('INVOCATION_COUNT fixes the count and skips the pilot; without warm-up the pilot round still runs and is discarded', async () => {
