@@ -1,5 +1,6 @@
 import { ConfigError } from '../config/errors.js';
-import { entryFailures, groupEntries, type ResultEntry, type ResultsDocument } from '../report/model.js';
+import { type ResultEntry, type ResultsDocument } from '../report/document.js';
+import { entryFailures, groupEntries } from '../report/sentences.js';
 import { describeParams } from '../report/table.js';
 import { checkCompareDesign, failsGate, judge, testIndependent, testPaired, type GateOptions, type GateResult } from './gate.js';
 

@@ -1,4 +1,4 @@
-import type { ResultsDocument } from '../report/model.js';
+import type { ResultsDocument } from '../report/document.js';
 
 /** Limits of a fault run's gate (`--max-lost-writes`, `--max-window`). */
 export interface FaultLimits {

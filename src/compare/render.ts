@@ -1,5 +1,5 @@
 import { formatNumber } from '../report/columns.js';
-import type { ResultEntry } from '../report/model.js';
+import type { ResultEntry } from '../report/document.js';
 import { describeParams } from '../report/table.js';
 import { mdInline, mdText } from '../report/escape.js';
 import type { Comparison } from './compare.js';

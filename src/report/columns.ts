@@ -1,4 +1,5 @@
-import { formatPercent, measuredNothing, underMeasured, type ResultEntry } from './model.js';
+import { type ResultEntry } from './document.js';
+import { formatPercent, measuredNothing, underMeasured } from './sentences.js';
 import { minOf } from '../stats/extent.js';
 
 export type ColumnKind = 'text' | 'time' | 'percent' | 'count' | 'us';

@@ -1,4 +1,5 @@
-import { groupEntries, conclusion, measurementNotes, missingBaselineNote, setupNotes, type ResultsDocument } from './model.js';
+import { type ResultsDocument } from './document.js';
+import { groupEntries, conclusion, measurementNotes, missingBaselineNote, setupNotes } from './sentences.js';
 import { describeParams, invocationsText, renderTable } from './table.js';
 import { FAULT_COLUMNS, faultDetails } from './faults.js';
 import { LOAD_COLUMNS, loadDetails, loadParams, loadSetup } from './load.js';

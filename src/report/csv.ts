@@ -2,7 +2,7 @@ import { stringify } from 'csv-stringify/sync';
 import { COLUMNS } from './columns.js';
 import { FAULT_COLUMNS } from './faults.js';
 import { LOAD_COLUMNS } from './load.js';
-import type { ResultsDocument } from './model.js';
+import type { ResultsDocument } from './document.js';
 
 /** results.csv: every column, raw numbers (ms, μs), missing values as empty cells (never 0). */
 /** results.csv's columns: the seed table's, the fault run's and the throughput run's (empty outside one), in this order. */

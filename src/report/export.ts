@@ -1,4 +1,4 @@
-import type { ResultEntry, ResultsDocument } from './model.js';
+import type { ResultEntry, ResultsDocument } from './document.js';
 import { describeParams } from './table.js';
 
 /** Benchmark name used by the exports: `<scenario> <params> <target>`. */

@@ -1,7 +1,7 @@
 import { sparkline } from './sparkline.js';
 import type { PhaseLatency } from '../faults/judge.js';
 import { col, mib, msText, setupOf, type Column } from './columns.js';
-import type { ResultEntry } from './model.js';
+import type { ResultEntry } from './document.js';
 import { maxOf } from '../stats/extent.js';
 import { codeLine, fenceFor, mdCode, mdText } from './escape.js';
 

@@ -1,4 +1,4 @@
-import type { ResultsDocument } from './model.js';
+import type { ResultsDocument } from './document.js';
 
 /** results.json: the whole document, including raw iteration samples. */
 export function renderJson(doc: ResultsDocument): string {

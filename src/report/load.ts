@@ -1,7 +1,8 @@
 import type { LoadResult } from '../load/summary.js';
 import { sparkline } from './sparkline.js';
 import { col, mib, msText, setupOf, type Column } from './columns.js';
-import { percentNumber, type ResultEntry } from './model.js';
+import { type ResultEntry } from './document.js';
+import { percentNumber } from './sentences.js';
 import { maxOf, minOf } from '../stats/extent.js';
 import { codeLine, fenceFor, mdText } from './escape.js';
 

@@ -1,6 +1,7 @@
 import { chooseTimeUnit, formatNumber } from './columns.js';
 import type { Capabilities } from '../targets/client.js';
-import { groupEntries, conclusion, measurementNotes, missingBaselineNote, setupNotes, type ResultEntry, type ResultsDocument } from './model.js';
+import { type ResultEntry, type ResultsDocument } from './document.js';
+import { groupEntries, conclusion, measurementNotes, missingBaselineNote, setupNotes } from './sentences.js';
 import { describeParams, invocationsText, renderTable } from './table.js';
 import { FAULT_COLUMNS, faultDetails } from './faults.js';
 import { LOAD_COLUMNS, loadDetails, loadParams, loadSetup } from './load.js';

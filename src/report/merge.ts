@@ -3,7 +3,9 @@ import { MAX_RUN_RESULTS } from '../config/limits.js';
 import { mergeRecords } from '../load/record.js';
 import { summarizeLoad, type LoadResult } from '../load/summary.js';
 import { OpHistogram } from '../measure/histogram.js';
-import { caseKey, finishLoadEntries, type ResultEntry, type ResultsDocument } from './model.js';
+import { finishLoadEntries } from './model.js';
+import { type ResultEntry, type ResultsDocument } from './document.js';
+import { caseKey } from './sentences.js';
 import { maxOf, minOf } from '../stats/extent.js';
 
 /** A results.json given to `cachebench merge`, with the name it is reported under. */

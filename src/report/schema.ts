@@ -4,10 +4,10 @@ import { FAULT_KINDS } from '../config/keys.js';
 import { MAX_RUN_RESULTS } from '../config/limits.js';
 import { InputFileError, MAX_RESULTS_FILE_BYTES, formatBytes, readInputFile } from '../config/input-file.js';
 import { STOP_REASONS } from '../measure/runner.js';
-import { SCHEMA_VERSION, type ResultsDocument } from './model.js';
+import { SCHEMA_VERSION, type ResultsDocument } from './document.js';
 
-export { SCHEMA_VERSION } from './model.js';
-export type { ResultEntry, ResultsDocument } from './model.js';
+export { SCHEMA_VERSION } from './document.js';
+export type { ResultEntry, ResultsDocument } from './document.js';
 
 /**
  * The reader of results.json (`report`, `merge`, `compare`): a results file is input like a flag. Only a regular file

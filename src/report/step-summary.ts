@@ -1,7 +1,8 @@
 import type { Chart } from './charts.js';
 import { compactColumns } from './console.js';
 import { loadParams } from './load.js';
-import { entryFailures, groupEntries, measurementNotes, type ResultsDocument } from './model.js';
+import { type ResultsDocument } from './document.js';
+import { entryFailures, groupEntries, measurementNotes } from './sentences.js';
 import { describeParams, renderTable } from './table.js';
 import { mdCode, mdInline, mdText } from './escape.js';
 

@@ -1,5 +1,5 @@
 import { COLUMNS, chooseTimeUnit, formatCell, type Column } from './columns.js';
-import type { ResultEntry } from './model.js';
+import type { ResultEntry } from './document.js';
 import { mdInline } from './escape.js';
 
 /**

@@ -3,7 +3,7 @@ import { renderCsv } from './csv.js';
 import { renderHtml } from './html.js';
 import { renderJson } from './json.js';
 import { renderMarkdown } from './markdown.js';
-import type { ResultsDocument } from './model.js';
+import type { ResultsDocument } from './document.js';
 import { renderSvgs } from './svg.js';
 
 /** The fixed files of one run folder `<out>/<runId>/`, by role; the charts (`chart-*.svg`) sit next to them. */

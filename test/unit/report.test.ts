@@ -4,7 +4,7 @@ import { resolveConfig } from '../../src/config/resolve.js';
 import type { RunResult } from '../../src/measure/run.js';
 import type { TargetCaseResult } from '../../src/measure/runner.js';
 import { COLUMNS, CSV_COLUMNS, buildDocument, renderConsole, renderCsv, renderMarkdown } from '../../src/report/index.js';
-import { conclusion, formatPercent, setupNotes } from '../../src/report/model.js';
+import { conclusion, formatPercent, setupNotes } from '../../src/report/sentences.js';
 import { formatShare } from '../../src/report/columns.js';
 import { summarize } from '../../src/stats/index.js';
 import { marked } from 'marked';
