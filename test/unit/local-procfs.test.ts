@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { describe, it } from 'node:test';
-import { checkRecorded, isAlive, isOurProcess, parseProcessName, slotRange, startRedisServer, startTimeOf } from '../../src/local/index.js';
-import { tempDir } from '../helpers/servers.js';
+import { checkRecorded, isAlive, isOurProcess, parseProcessName, slotRange, startTimeOf } from '../../src/local/index.js';
 
 describe('recognising a recorded process before signalling it', () => {
   it('a process whose command line merely mentions the binary and port is not ours (its program is another)', async () => {
@@ -25,24 +24,6 @@ describe('recognising a recorded process before signalling it', () => {
       await new Promise((resolve) => child.once('exit', resolve));
     }
     assert.equal(isAlive(child.pid as number), false);
-  });
-
-  it('a real redis-server is ours only with its binary, its whole port number and its start time', async () => {
-    const tmp = tempDir();
-    const server = await startRedisServer({ dir: tmp.dir });
-    try {
-      const { pid, startTime } = server.process;
-      assert.ok(startTime);
-      const port = server.port;
-      assert.equal(isOurProcess(pid, `redis-server:${port}`, startTime), true);
-      assert.equal(isOurProcess(pid, `redis-server:${String(port).slice(0, -1)}`, startTime), false, 'a port that is only a prefix');
-      assert.equal(isOurProcess(pid, `redis-server:${String(port).slice(1)}`, startTime), false, 'a port that is only a suffix');
-      assert.equal(checkRecorded({ pid, name: `nutcracker:${port}`, startTime }).kind, 'foreign', 'another binary');
-      assert.equal(checkRecorded({ pid, name: `redis-server:${port}`, startTime: String(Number(startTime) + 1) }).kind, 'gone');
-    } finally {
-      await server.process.stop();
-      tmp.remove();
-    }
   });
 
   it('a recorded name is one of our binaries and a port in plain digits, nothing else', () => {
