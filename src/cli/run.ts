@@ -1,7 +1,8 @@
 import { readdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { compareInRun, faultGate, gateExitCode, renderComparison, type Comparison } from '../compare/index.js';
-import { bindLocalServers, localItemSizeMax, type FaultPlan, type RunPlan } from '../config/resolve.js';
+import type { FaultPlan, RunPlan } from '../config/resolve.js';
+import { bindLocalServers, localItemSizeMax } from '../config/target.js';
 import type { ConnectedTarget } from '../targets/index.js';
 import { TOPOLOGY_DESCRIPTIONS, applyPlacement, exitText, reapLeftovers, startLocal, type LocalDeployment, type ManagedProcess, type ProcessExit } from '../local/index.js';
 import { localInjector, topologyMemory } from '../faults/index.js';

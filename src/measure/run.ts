@@ -1,4 +1,5 @@
-import { localItemSizeMax, type RunControls, type RunPlan, type ScenarioPlan, type TargetConfig } from '../config/resolve.js';
+import type { RunControls, RunPlan, ScenarioPlan, TargetConfig } from '../config/resolve.js';
+import { localItemSizeMax } from '../config/target.js';
 import { ITEM_OVERHEAD_BYTES } from '../config/keys.js';
 import { ConfigError } from '../config/errors.js';
 import { probeCapabilities, requireCapabilities } from '../targets/capabilities.js';

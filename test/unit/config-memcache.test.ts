@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { LOCAL_TARGETS } from '../../src/local/catalog.js';
-import { bindLocalServers, localItemSizeMax, resolveConfig } from '../../src/config/resolve.js';
+import { resolveConfig } from '../../src/config/resolve.js';
+import { bindLocalServers, localItemSizeMax } from '../../src/config/target.js';
 import { input, rejects } from '../helpers/config.js';
 
 const POOL = { MC_SERVERS: '127.0.0.1:11211,127.0.0.1:11212,127.0.0.1:11213', MC_PROTOCOL: 'memcache' };

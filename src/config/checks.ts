@@ -1,0 +1,84 @@
+import { ConfigError, badValue, describeSource } from './errors.js';
+import { DEFAULT_ITEM_SIZE_MAX, DESTRUCTIVE_FAULTS, ITEM_OVERHEAD_BYTES, SCALING_FAULTS } from './keys.js';
+import type { RunPlan, ScenarioPlan, Setting, TargetConfig } from './plan.js';
+import { localItemSizeMax } from './target.js';
+
+/** Checks across the plan's scenarios and targets, before any traffic. */
+
+/**
+ * Values a memcache target cannot store: PAYLOAD_BYTES plus room for the key and item header above the servers' item
+ * size limit is a ConfigError before any traffic, naming the limit and memcached's -I that raises it.
+ */
+export function checkItemSizes(scenarios: readonly ScenarioPlan[], targets: readonly TargetConfig[]): void {
+  // Local memcached is started with an item size that fits the run's largest value (localItemSizeMax).
+  for (const t of targets.filter((x) => x.protocol === 'memcache' && x.pendingServers !== true)) {
+    for (const scenario of scenarios) {
+      const largest = scenario.cases.reduce((m, c) => Math.max(m, c.PAYLOAD_BYTES), 0);
+      if (largest + ITEM_OVERHEAD_BYTES <= t.itemSizeMax) continue;
+      const setting = scenario.settings.get('PAYLOAD_BYTES') as Setting;
+      const limit = t.itemSizeMax === DEFAULT_ITEM_SIZE_MAX ? '1 MiB, memcached\'s default item size limit (-I 1m)' : `${t.itemSizeMax} bytes (${t.name}_ITEM_SIZE_MAX)`;
+      const needed = `${localItemSizeMax(largest) / (1024 * 1024)}m`;
+      throw badValue('PAYLOAD_BYTES', setting.value, setting.source,
+        `target ${t.name} is memcached, which stores an item (value, key and about 50 bytes of header) of at most ${limit}: values up to ${t.itemSizeMax - ITEM_OVERHEAD_BYTES} bytes fit, and scenario ${scenario.name} writes ${largest}`,
+        `lower PAYLOAD_BYTES to ${t.itemSizeMax - ITEM_OVERHEAD_BYTES} or less, or start memcached with a larger item size (memcached -I ${needed}) and set ${t.name}_ITEM_SIZE_MAX=${needed}`);
+    }
+  }
+}
+
+/**
+ * A destructive fault (kill, pause, restart) touches only servers cachebench starts in this run; a fault that needs
+ * replicas needs a topology that has them. Checked before anything starts: exit 2, no traffic.
+ */
+export function checkFaultTargets(scenario: ScenarioPlan, targets: readonly TargetConfig[]): void {
+  const kind = scenario.controls.fault.kind;
+  if (kind === 'none') return;
+  const fault = scenario.settings.get('FAULT') as Setting;
+  const where = `${describeSource(fault.source)}, scenario ${scenario.name}`;
+  if (DESTRUCTIVE_FAULTS.includes(kind)) {
+    const remote = targets.filter((t) => t.localTopology === undefined);
+    if (remote.length > 0) {
+      throw new ConfigError(`FAULT=${kind} (from ${where}) kills or stops server processes, which cachebench does only to the local topologies it starts itself; ` +
+        `${remote.map((t) => t.name).join(', ')} ${remote.length === 1 ? 'is' : 'are'} not one (set by ${remote.map((t) => `${t.name}_SERVERS`).join(', ')}). ` +
+        `Fix: run it on local topologies (cachebench run --local REDIS_CLUSTER ...), or use ${remote.every((t) => t.protocol === 'memcache') ? '' : 'FAULT=failover (a graceful CLUSTER FAILOVER) or '}FAULT=command with your own FAULT_COMMAND on these servers`);
+    }
+  }
+  if (SCALING_FAULTS.includes(kind)) {
+    const other = targets.filter((t) => t.localTopology !== 'REDIS_CLUSTER');
+    if (other.length > 0) {
+      throw new ConfigError(`FAULT=${kind} (from ${where}) adds or removes nodes of the local Redis Cluster cachebench starts; ${other.map((t) => `${t.name}${t.localTopology !== undefined ? ` (${t.localTopology})` : ''}`).join(', ')} ${other.length === 1 ? 'is' : 'are'} not on it. ` +
+        'Fix: run it on --local REDIS_CLUSTER (and its client set-ups REDIS_CLUSTER_NEARCACHE, REDIS_CLUSTER_GLIDE) only');
+    }
+  }
+  if (kind === 'failover' || kind === 'kill-replica') {
+    const memcache = targets.filter((t) => t.protocol === 'memcache');
+    if (memcache.length > 0) {
+      throw new ConfigError(`FAULT=${kind} (from ${where}) needs replicas, and ${memcache.map((t) => t.name).join(', ')} ${memcache.length === 1 ? 'is' : 'are'} memcached, which has none (each key lives on one server). ` +
+        'Fix: use FAULT=kill-primary, pause-primary or restart-primary on --local MEMCACHED_POOL or TWEMPROXY_MEMCACHED, or FAULT=command with your own FAULT_COMMAND');
+    }
+    const without = targets.filter((t) => t.localTopology !== undefined && t.localTopology !== 'REDIS_CLUSTER');
+    if (without.length > 0) {
+      throw new ConfigError(`FAULT=${kind} (from ${where}) needs replicas, and the local topolog${without.length === 1 ? 'y' : 'ies'} of ${without.map((t) => `${t.name} (${t.localTopology ?? t.name})`).join(', ')} ${without.length === 1 ? 'has' : 'have'} none. ` +
+        'Fix: run it on --local REDIS_CLUSTER, or use FAULT=kill-primary / pause-primary / restart-primary there');
+    }
+  }
+}
+
+/** OP_TIMEOUT_MS and CONNECT_TIMEOUT_MS hold for the whole run: scenarios that disagree are an error. */
+export function runLevelTimeouts(scenarios: readonly ScenarioPlan[]): RunPlan['connection'] {
+  const first = scenarios[0];
+  if (first === undefined) throw new ConfigError('no scenario to run. Fix: give a scenario file or none for the built-in one');
+  for (const key of ['OP_TIMEOUT_MS', 'CONNECT_TIMEOUT_MS'] as const) {
+    const a = first.settings.get(key);
+    const other = scenarios.find((s) => s.settings.get(key)?.value !== a?.value);
+    if (a !== undefined && other !== undefined) {
+      const b = other.settings.get(key) as Setting;
+      throw badValue(key, b.value, b.source,
+        `scenario ${other.name} has ${String(b.value)} (${describeSource(b.source)}) but scenario ${first.name} has ${String(a.value)} (${describeSource(a.source)}); ` +
+          'deadlines are set once per run on the connections every scenario shares',
+        `give ${key} one value for the run (env var, --envVars or --${key.toLowerCase().replace(/_/g, '-')}), or run the scenarios separately`);
+    }
+  }
+  const largestPayloadBytes = scenarios.reduce((m, s) => s.cases.reduce((n, c) => Math.max(n, c.PAYLOAD_BYTES), m), 0);
+  const resilient = scenarios.some((s) => s.controls.fault.kind !== 'none');
+  return { opTimeoutMs: first.controls.opTimeoutMs, connectTimeoutMs: first.controls.connectTimeoutMs, largestPayloadBytes, resilient };
+}

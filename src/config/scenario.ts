@@ -1,0 +1,264 @@
+import { availableParallelism } from 'node:os';
+import { basename, extname } from 'node:path';
+import { badValue, describeSource, type Source } from './errors.js';
+import { KEY_BY_NAME, KEY_SPECS, type FaultKind, type RunMode } from './keys.js';
+import { checkSweep, parseValue } from './values.js';
+import { KEYSPACE_HEADER_BYTES, MIN_VERSIONED_PAYLOAD_BYTES, PRELOAD_KEYS_PER_S, VERSION_BYTES } from './limits.js';
+import { NO_LOAD, type CaseParams, type FaultPlan, type KeyDistribution, type LoadPlan, type RunControls, type ScenarioPlan, type Setting } from './plan.js';
+import { SWEEP_KEYS, type Layer } from './layers.js';
+
+/** One scenario from its layers: its sweep, its controls, its fault and load plans. */
+
+function cartesian(settings: ReadonlyMap<string, Setting>): CaseParams[] {
+  const list = (key: string): number[] => {
+    const v = settings.get(key)?.value;
+    return (Array.isArray(v) ? v : [v]) as number[];
+  };
+  const cases: CaseParams[] = [];
+  for (const PAYLOAD_BYTES of list('PAYLOAD_BYTES'))
+    for (const WRITE_COUNT of list('WRITE_COUNT'))
+      for (const READ_RATIO of list('READ_RATIO')) cases.push({ READ_RATIO, WRITE_COUNT, PAYLOAD_BYTES });
+  return cases;
+}
+
+const MAX_ITERATION_BYTES = 1024 * 1024 * 1024;
+
+/** How long a fault run's keys must outlive DURATION: healing (up to 30 s) and the final check (10 s), with room to spare. */
+const FAULT_TTL_MARGIN_S = 60;
+
+/** FAULT and its timing, checked against each other (not yet against the targets: see checkFaultTargets). */
+function faultPlan(settings: ReadonlyMap<string, Setting>): FaultPlan {
+  const get = (key: string): Setting => settings.get(key) as Setting;
+  const kind = get('FAULT').value as FaultKind;
+  const plan: FaultPlan = {
+    kind,
+    atMs: Math.round((get('FAULT_AT').value as number) * 1000),
+    durationMs: Math.round((get('FAULT_DURATION').value as number) * 1000),
+    runMs: Math.round((get('DURATION').value as number) * 1000),
+    command: String(get('FAULT_COMMAND').value),
+  };
+  const command = get('FAULT_COMMAND');
+  if (kind === 'command' && plan.command.trim() === '') {
+    throw badValue('FAULT_COMMAND', '', command.source, 'FAULT=command needs the shell command that makes the fault', 'set FAULT_COMMAND, e.g. FAULT_COMMAND="kubectl delete pod cache-0"');
+  }
+  if (kind !== 'command' && plan.command !== '') {
+    const fault = get('FAULT');
+    throw badValue('FAULT_COMMAND', plan.command, command.source, `it runs only with FAULT=command, and FAULT is ${kind} (${describeSource(fault.source)})`, 'set FAULT=command, or unset FAULT_COMMAND');
+  }
+  if (kind === 'none') return plan;
+  const at = get('FAULT_AT');
+  const duration = get('DURATION');
+  if (plan.atMs >= plan.runMs) {
+    throw badValue('FAULT_AT', at.value, at.source, `the fault would come after the run ends (DURATION=${String(duration.value)} s, ${describeSource(duration.source)})`, 'set FAULT_AT below DURATION, leaving time to see the recovery');
+  }
+  if ((kind === 'pause-primary' || kind === 'restart-primary') && plan.atMs + plan.durationMs >= plan.runMs) {
+    const d = get('FAULT_DURATION');
+    throw badValue('FAULT_DURATION', d.value, d.source, `FAULT_AT=${String(at.value)} s + FAULT_DURATION ends at or after DURATION=${String(duration.value)} s (${describeSource(duration.source)}), so the run would not see the server come back`, 'raise DURATION or lower FAULT_AT / FAULT_DURATION');
+  }
+  if (plan.atMs < 1000) {
+    throw badValue('FAULT_AT', at.value, at.source, 'a fault run needs at least 1 s before the fault: the throughput recovery is measured against', 'set FAULT_AT to 1 or more (the shipped scenarios use 10)');
+  }
+  const actionEndMs = plan.atMs + (kind === 'pause-primary' || kind === 'restart-primary' ? plan.durationMs : 0);
+  if (plan.runMs - actionEndMs < 2000) {
+    throw badValue('DURATION', duration.value, duration.source, `it leaves ${((plan.runMs - actionEndMs) / 1000).toFixed(1)} s after the fault${actionEndMs > plan.atMs ? ' ends' : ''}: too little to see a window close (it needs a full second without failures) or throughput recover`, 'give DURATION at least a few seconds more than FAULT_AT (+ FAULT_DURATION)');
+  }
+  const ttl = get('KEY_TTL');
+  const minTtl = Math.ceil(plan.runMs / 1000) + FAULT_TTL_MARGIN_S;
+  if ((ttl.value as number) < minTtl) {
+    throw badValue('KEY_TTL', ttl.value, ttl.source, `in a fault run a write may wait to be read back until after the run (failed SETs always do, then healing and the final check): keys must outlive DURATION=${String(duration.value)} s (${describeSource(duration.source)}) by ${FAULT_TTL_MARGIN_S} s, or the harness's own expiries would count as lost writes`, `set KEY_TTL to ${minTtl} or more, or shorten DURATION`);
+  }
+  const overwrite = get('OVERWRITE_RATE');
+  if ((overwrite.value as number) > 0) {
+    throw badValue('OVERWRITE_RATE', overwrite.value, overwrite.source, `a fault run (FAULT=${kind}) judges acknowledged writes by reading them back, which an overwriter would confuse`, 'set OVERWRITE_RATE to 0 for a fault run, or run staleness and faults as separate scenarios');
+  }
+  return plan;
+}
+
+/** Keys that only a throughput run reads: set (by anything but the default) in a latency run, they are an error. */
+const THROUGHPUT_KEYS = ['CLIENTS', 'CONNECTIONS', 'PIPELINE', 'RATE', 'WARMUP_SECONDS', 'WORKERS', 'KEYSPACE', 'KEY_DISTRIBUTION', 'START_AT'] as const;
+/** Keys that only a latency run reads: set in a throughput scenario, they are said to do nothing (a warning: flags apply to every scenario of a run). */
+const LATENCY_ONLY_KEYS = ['WRITE_COUNT', 'INVOCATION_COUNT', 'ITERATION_TIME_MS', 'INTERLEAVE', 'WARMUP_ITERATIONS', 'MIN_ITERATIONS', 'MAX_ITERATIONS', 'MAX_RELATIVE_ERROR', 'MAX_TIME'] as const;
+/** What a KEYSPACE may hold on the servers (preloaded values). */
+const MAX_KEYSPACE_BYTES = 4 * 1024 * 1024 * 1024;
+/** How far ahead START_AT may be. */
+const MAX_START_AHEAD_MS = 24 * 3600 * 1000;
+
+/** KEY_DISTRIBUTION: uniform, sequential or zipf:<exponent>. */
+export function parseDistribution(raw: string, source: Source): KeyDistribution {
+  const text = raw.trim().toLowerCase();
+  if (text === 'uniform' || text === 'sequential') return { kind: text };
+  const zipf = /^zipf:\s*(\d+(?:\.\d*)?|\.\d+)$/.exec(text);
+  const exponent = zipf === null ? NaN : Number(zipf[1]);
+  if (zipf !== null && exponent > 0 && exponent <= 10) return { kind: 'zipf', exponent };
+  throw badValue('KEY_DISTRIBUTION', raw, source, zipf === null ? 'not uniform, sequential or zipf:<exponent>' : 'the zipf exponent must be above 0 and at most 10',
+    'set KEY_DISTRIBUTION to uniform, sequential, or zipf:<exponent> such as zipf:0.99');
+}
+
+/** START_AT: ISO 8601 with a time zone, or Unix seconds; as Unix ms. */
+export function parseStartAt(raw: string, source: Source, nowMs: number): number | null {
+  const text = raw.trim();
+  if (text === '') return null;
+  const ms = /^\d+(\.\d+)?$/.test(text) ? Number(text) * 1000 : /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)$/i.test(text) ? Date.parse(text) : NaN;
+  if (!Number.isFinite(ms)) {
+    throw badValue('START_AT', raw, source, 'not a time', 'set START_AT to an ISO 8601 time with its zone, e.g. 2026-11-26T10:00:00Z, or to Unix seconds (date +%s)');
+  }
+  if (ms <= nowMs) {
+    throw badValue('START_AT', raw, source, `it is ${((nowMs - ms) / 1000).toFixed(0)} s in the past (now ${new Date(nowMs).toISOString()})`,
+      'set START_AT to a time far enough ahead for every process to connect (and preload a KEYSPACE), e.g. START_AT=$(date -u -d "+1 min" +%Y-%m-%dT%H:%M:%SZ)');
+  }
+  if (ms - nowMs > MAX_START_AHEAD_MS) {
+    throw badValue('START_AT', raw, source, 'it is more than 24 h ahead', 'set START_AT to a time within the next 24 hours');
+  }
+  return ms;
+}
+
+/** MODE and the throughput keys, checked against each other. */
+function loadPlan(settings: ReadonlyMap<string, Setting>, cases: readonly CaseParams[], warnings: string[]): LoadPlan {
+  const get = (key: string): Setting => settings.get(key) as Setting;
+  const num = (key: string): number => get(key).value as number;
+  const mode = get('MODE').value as RunMode;
+  if (mode === 'latency') {
+    const stray = THROUGHPUT_KEYS.find((k) => get(k).source.kind !== 'default');
+    if (stray !== undefined) {
+      const s = get(stray);
+      throw badValue(stray, s.value, s.source, `it applies to throughput runs only, and MODE is latency (${describeSource(get('MODE').source)})`, `set MODE=throughput, or unset ${stray}`);
+    }
+    return NO_LOAD;
+  }
+  const duration = get('DURATION');
+  if (!Number.isInteger(duration.value)) {
+    throw badValue('DURATION', duration.value, duration.source, 'a throughput run measures whole seconds (its statistics are over 1-second intervals)', 'set DURATION to a whole number of seconds');
+  }
+  if (num('DURATION') < 3) {
+    throw badValue('DURATION', duration.value, duration.source, 'a throughput run needs at least 3 one-second intervals for its Error (a 99.9% confidence interval)', 'set DURATION to 3 or more (10 or more for a useful Error)');
+  }
+  const fault = get('FAULT');
+  if (fault.value !== 'none') {
+    throw badValue('FAULT', fault.value, fault.source, 'a fault run has its own time-based loop, and MODE is throughput', 'run faults and throughput as separate scenarios (MODE=latency for the fault scenario)');
+  }
+  const overwrite = get('OVERWRITE_RATE');
+  if ((overwrite.value as number) > 0) {
+    throw badValue('OVERWRITE_RATE', overwrite.value, overwrite.source, 'the overwriter follows the one key a latency run is reading, and MODE is throughput', 'set OVERWRITE_RATE to 0, or MODE=latency');
+  }
+  const keyspace = num('KEYSPACE');
+  const dist = get('KEY_DISTRIBUTION');
+  const distribution = parseDistribution(String(dist.value), dist.source);
+  if (keyspace === 0 && dist.source.kind !== 'default') {
+    throw badValue('KEY_DISTRIBUTION', dist.value, dist.source, 'it picks keys of a KEYSPACE, and KEYSPACE is 0 (fresh keys, the seed loop)', 'set KEYSPACE to the number of keys, or unset KEY_DISTRIBUTION');
+  }
+  for (const c of cases) {
+    if (keyspace > 0 && c.PAYLOAD_BYTES < KEYSPACE_HEADER_BYTES) {
+      const p = get('PAYLOAD_BYTES');
+      throw badValue('PAYLOAD_BYTES', c.PAYLOAD_BYTES, p.source, `a KEYSPACE value names its key in its first ${KEYSPACE_HEADER_BYTES} bytes (so a misrouted value cannot pass), so values need at least ${KEYSPACE_HEADER_BYTES} bytes`, `set PAYLOAD_BYTES to ${KEYSPACE_HEADER_BYTES} or more, or KEYSPACE to 0`);
+    }
+    if (keyspace * c.PAYLOAD_BYTES > MAX_KEYSPACE_BYTES) {
+      const k = get('KEYSPACE');
+      throw badValue('KEYSPACE', keyspace, k.source, `KEYSPACE=${keyspace} x PAYLOAD_BYTES=${c.PAYLOAD_BYTES} preloads more than 4 GiB onto the servers`, 'lower KEYSPACE or PAYLOAD_BYTES');
+    }
+  }
+  const ttl = get('KEY_TTL');
+  // Preloaded keys are written before the warm-up: they must outlive the preload (at a conservative speed) and the run.
+  const preloadS = Math.ceil(keyspace / PRELOAD_KEYS_PER_S);
+  const runS = preloadS + num('WARMUP_SECONDS') + num('DURATION');
+  if (keyspace > 0 && (ttl.value as number) < runS + 60) {
+    warnings.push(`KEY_TTL=${String(ttl.value)} s (${describeSource(ttl.source)}) is shorter than a target's preload of KEYSPACE=${keyspace} keys (up to ${preloadS} s at a conservative ${PRELOAD_KEYS_PER_S} keys/s) + warm-up + DURATION + 60 s: ` +
+      `preloaded keys may expire during the preload or the run and show as misses. Fix: set KEY_TTL to ${runS + 60} or more`);
+  }
+  const clients = num('CLIENTS');
+  const connections = num('CONNECTIONS');
+  const pipeline = get('PIPELINE');
+  const perConnection = Math.ceil(clients / connections);
+  if ((pipeline.value as number) > perConnection) {
+    warnings.push(`PIPELINE=${String(pipeline.value)} (${describeSource(pipeline.source)}) has no effect beyond ${perConnection}: each virtual client keeps one op in flight, and CLIENTS=${clients} on CONNECTIONS=${connections} puts at most ${perConnection} on a connection (raise CLIENTS or lower CONNECTIONS for deeper pipelines)`);
+  }
+  const ignored = LATENCY_ONLY_KEYS.filter((k) => get(k).source.kind !== 'default');
+  if (ignored.length > 0) {
+    warnings.push(`${ignored.map((k) => `${k}=${String(get(k).value)} (${describeSource(get(k).source)})`).join(', ')} ${ignored.length === 1 ? 'does' : 'do'} not apply to the throughput scenario: it runs for WARMUP_SECONDS + DURATION per target, and each client writes fresh keys as it goes (or uses KEYSPACE)`);
+  }
+  const workers = get('WORKERS');
+  const cores = availableParallelism();
+  if ((workers.value as number) > cores) {
+    warnings.push(`WORKERS=${String(workers.value)} (${describeSource(workers.source)}) is more than the ${cores} CPU core${cores === 1 ? '' : 's'} of this machine: workers will share cores and measure the load generator, not the servers`);
+  }
+  const start = get('START_AT');
+  return {
+    mode,
+    clients: num('CLIENTS'),
+    connections: num('CONNECTIONS'),
+    pipeline: num('PIPELINE'),
+    rate: num('RATE'),
+    warmupMs: Math.round(num('WARMUP_SECONDS') * 1000),
+    durationMs: num('DURATION') * 1000,
+    workers: workers.value as number,
+    keyspace,
+    distribution,
+    startAtMs: parseStartAt(String(start.value), start.source, Date.now()),
+  };
+}
+
+export function buildScenario(file: string | undefined, layers: readonly Layer[], warnings: string[]): ScenarioPlan {
+  const settings = new Map<string, Setting>();
+  for (const spec of KEY_SPECS) settings.set(spec.name, { value: spec.default, source: { kind: 'default' } });
+  for (const layer of layers) {
+    for (const [key, { raw, source }] of layer) {
+      const spec = KEY_BY_NAME.get(key);
+      if (spec !== undefined) settings.set(key, { value: parseValue(spec, raw, source), source });
+    }
+  }
+  const num = (key: string): number => settings.get(key)?.value as number;
+  const min = settings.get('MIN_ITERATIONS');
+  const max = settings.get('MAX_ITERATIONS');
+  if (min && max && (max.value as number) < (min.value as number)) {
+    // A smoke run (--max-iterations 3) should not need a second flag: the minimum follows the maximum.
+    warnings.push(`MIN_ITERATIONS lowered from ${String(min.value)} (${describeSource(min.source)}) to ${String(max.value)}: ` +
+      `MAX_ITERATIONS=${String(max.value)} (${describeSource(max.source)}) is below it`);
+    settings.set('MIN_ITERATIONS', { value: max.value, source: max.source });
+  }
+  checkSweep(settings, SWEEP_KEYS);
+  const cases = cartesian(settings);
+  for (const c of cases) {
+    const invocations = Math.max(1, num('INVOCATION_COUNT'));
+    if (invocations > 1 && c.WRITE_COUNT * c.PAYLOAD_BYTES * invocations > MAX_ITERATION_BYTES) {
+      const s = settings.get('INVOCATION_COUNT') as Setting;
+      throw badValue('INVOCATION_COUNT', invocations, s.source,
+        `INVOCATION_COUNT=${invocations} x WRITE_COUNT=${c.WRITE_COUNT} x PAYLOAD_BYTES=${c.PAYLOAD_BYTES} exceeds the 1 GiB of payloads one iteration may hold in memory`,
+        'lower INVOCATION_COUNT, or set it to 0 to let the pilot stage choose');
+    }
+    if (num('OVERWRITE_RATE') > 0 && c.PAYLOAD_BYTES < MIN_VERSIONED_PAYLOAD_BYTES) {
+      const s = settings.get('PAYLOAD_BYTES') as Setting;
+      const rate = settings.get('OVERWRITE_RATE') as Setting;
+      throw badValue('PAYLOAD_BYTES', c.PAYLOAD_BYTES, s.source,
+        `OVERWRITE_RATE=${String(rate.value)} (${describeSource(rate.source)}) versions every value in its first ${VERSION_BYTES} bytes and needs ${MIN_VERSIONED_PAYLOAD_BYTES - VERSION_BYTES} random bytes after them to tell keys apart, so values need at least ${MIN_VERSIONED_PAYLOAD_BYTES} bytes`,
+        `set PAYLOAD_BYTES to ${MIN_VERSIONED_PAYLOAD_BYTES} or more, or OVERWRITE_RATE to 0`);
+    }
+    if (c.WRITE_COUNT * c.PAYLOAD_BYTES > MAX_ITERATION_BYTES) {
+      const s = settings.get('PAYLOAD_BYTES') as Setting;
+      throw badValue('PAYLOAD_BYTES', c.PAYLOAD_BYTES, s.source,
+        `WRITE_COUNT=${c.WRITE_COUNT} x PAYLOAD_BYTES=${c.PAYLOAD_BYTES} exceeds the 1 GiB of payloads one iteration may hold in memory`,
+        'lower WRITE_COUNT or PAYLOAD_BYTES');
+    }
+  }
+  const name = file === undefined ? 'default' : basename(file, extname(file));
+  const controls: RunControls = {
+    keyTtlSeconds: num('KEY_TTL'),
+    warmupIterations: num('WARMUP_ITERATIONS'),
+    invocationCount: num('INVOCATION_COUNT'),
+    iterationTimeMs: num('ITERATION_TIME_MS'),
+    interleave: settings.get('INTERLEAVE')?.value === 'key' ? 'key' : 'iteration',
+    minIterations: num('MIN_ITERATIONS'),
+    maxIterations: num('MAX_ITERATIONS'),
+    maxRelativeError: num('MAX_RELATIVE_ERROR'),
+    maxTimeMs: num('MAX_TIME') * 1000,
+    opTimeoutMs: num('OP_TIMEOUT_MS'),
+    connectTimeoutMs: num('CONNECT_TIMEOUT_MS'),
+    overwriteRate: num('OVERWRITE_RATE'),
+    fault: faultPlan(settings),
+    load: loadPlan(settings, cases, warnings),
+  };
+  return {
+    name,
+    ...(file !== undefined ? { file } : {}),
+    description: String(settings.get('DESCRIPTION')?.value ?? ''),
+    settings, cases, controls,
+  };
+}
