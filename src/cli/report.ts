@@ -29,7 +29,8 @@ export async function reportCommand(args: ReportArgs): Promise<number> {
   // written. Folders are compared as they are on disk (a link to a folder, `a/../a`), runIds under one --out.
   const byDir = new Map<string, string>();
   for (const { file, doc, dir } of docs) {
-    const key = args.out === undefined ? sameFolderKey(dir) : doc.runId;
+    // runIds in any case: on a case-insensitive file system RunA and runa are one folder.
+    const key = args.out === undefined ? sameFolderKey(dir) : doc.runId.toLowerCase();
     const earlier = byDir.get(key);
     if (earlier !== undefined) {
       throw new ConfigError(args.out === undefined

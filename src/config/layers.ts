@@ -1,4 +1,4 @@
-import { isAlias, isMap, isScalar, parseDocument, visit } from 'yaml';
+import { isMap, isScalar, parseDocument, visit } from 'yaml';
 import { ConfigError, badValue, describeSource, type Source } from './errors.js';
 import { InputFileError, MAX_SCENARIO_FILE_BYTES, readInputFile } from './input-file.js';
 import { KEY_BY_NAME, KEY_SPECS, TARGET_OPTIONS } from './keys.js';
@@ -10,8 +10,6 @@ import { closest } from './suggest.js';
  * the targets they name, look-alikes of our keys, and the passwords in them registered for masking.
  */
 
-/** YAML aliases (*name) a scenario file may use: yaml resolves each by walking the document (quadratic in their number). */
-const MAX_SCENARIO_ALIASES = 100;
 
 export type Layer = Map<string, { raw: unknown; source: Source }>;
 
@@ -56,32 +54,39 @@ export function readScenarioFile(file: string): Layer {
   let doc: unknown;
   try {
     // Unique keys are checked here, not by yaml: its check compares each key with every earlier one (60,000 keys took
-    // over 30 s), so a 1 MiB file parses in a few seconds at most. Aliases are few (yaml resolves each one by a walk
-    // of the document: 40,000 took minutes) and expand at most 100 times each (a YAML bomb); no `<<` merge keys.
+    // over 30 s), so a 1 MiB file parses in a few seconds at most. A scenario is a flat mapping of keys to scalars or
+    // lists: no anchors or aliases (yaml resolves each alias by walking the document, and aliases of lists nest into
+    // values of any size), no merge keys, no tagged collections (!!omap, !!set).
     const document = parseDocument(text, { uniqueKeys: false, merge: false });
     const [first] = document.errors;
     if (first !== undefined) throw first;
-    let aliases = 0;
-    visit(document, { Alias: () => (++aliases > MAX_SCENARIO_ALIASES ? visit.BREAK : undefined) });
-    if (aliases > MAX_SCENARIO_ALIASES) {
-      throw new ConfigError(`scenario file ${file} uses more than ${MAX_SCENARIO_ALIASES} YAML aliases (*name). Fix: write the values out instead of referring to anchors`);
+    let reference = false;
+    visit(document, {
+      Alias: () => {
+        reference = true;
+        return visit.BREAK;
+      },
+      Node: (_key, node) => {
+        if (node.anchor === undefined) return undefined;
+        reference = true;
+        return visit.BREAK;
+      },
+    });
+    if (reference) throw new ConfigError(`scenario file ${file} uses YAML anchors or aliases (&name, *name). Fix: write each value out`);
+    const contents = document.contents;
+    if (contents !== null && (!isMap(contents) || (contents.tag !== undefined && contents.tag !== 'tag:yaml.org,2002:map'))) {
+      throw new ConfigError(`scenario file ${file} must be a YAML mapping of KEY: value${contents.tag !== undefined ? ` (not ${contents.tag.replace('tag:yaml.org,2002:', '!!')})` : ''}. Fix: write e.g. "READ_RATIO: 100" on its own line`);
     }
-    const keys: string[] = [];
-    if (isMap(document.contents)) {
+    if (isMap(contents)) {
       const seen = new Set<string>();
-      for (const item of document.contents.items) {
-        const key = isScalar(item.key) ? String(item.key.value) : isAlias(item.key) ? `*${item.key.source}` : String(item.key);
+      for (const item of contents.items) {
+        const key = isScalar(item.key) ? String(item.key.value) : String(item.key);
         if (key === '<<' || (isScalar(item.key) && typeof item.key.value === 'symbol')) throw new ConfigError(`scenario file ${file} uses a YAML merge key (<<). Fix: write each key out`);
         if (seen.has(key)) throw new ConfigError(`scenario file ${file} sets ${key.slice(0, 80)} twice. Fix: keep one ${key.slice(0, 80)} line`);
         seen.add(key);
-        keys.push(key);
       }
     }
-    doc = document.toJS({ maxAliasCount: 100 });
-    // A key written through an alias (`*k : 2`) is only known once resolved: fewer keys than lines means one came twice.
-    if (isMap(document.contents) && doc !== null && typeof doc === 'object' && Object.keys(doc).length < keys.length) {
-      throw new ConfigError(`scenario file ${file} sets a key twice (one of them through a YAML alias). Fix: write each key once, without aliases`);
-    }
+    doc = document.toJS();
   } catch (error: unknown) {
     if (error instanceof ConfigError) throw error;
     const detail = (error instanceof Error ? error.message.split('\n')[0] ?? '' : String(error)).replace(/[\s.:]+$/, '');

@@ -80,16 +80,25 @@ function leaveTheRest(why: string): void {
 // After a Ctrl-C the parent leaves only by a second one (it waits for the clean-up otherwise). Two SIGINTs sent close
 // together can reach a busy worker as one (a pending signal is not queued twice), and the parent's exit can be seen
 // before the signal: a Ctrl-C and a parent gone, in either order, count as the second Ctrl-C too.
+// SIGTERM to the group counts as SIGINT does (the parent counts both); alone it also stops the load at once.
 let parentGone = false;
-process.on('SIGINT', () => {
+/** How the last signal is named in what is said when the clean-up ends early. */
+let secondSignal = 'second Ctrl-C';
+const onSignal = (name: 'SIGINT' | 'SIGTERM'): void => {
   sigints++;
-  if (sigints >= 2 || parentGone) leaveTheRest('second Ctrl-C');
+  secondSignal = name === 'SIGINT' ? 'second Ctrl-C' : 'second SIGTERM';
+  if (sigints >= 2 || parentGone) leaveTheRest(secondSignal);
+};
+process.on('SIGINT', () => onSignal('SIGINT'));
+process.on('SIGTERM', () => {
+  worker?.abort();
+  onSignal('SIGTERM');
 });
-process.on('SIGTERM', () => worker?.abort());
+// parentGone is set by our own disconnect too (after the job failed or the run ended): by then the clean-up is over.
 process.on('disconnect', () => {
   worker?.abort();
   parentGone = true;
-  if (sigints >= 1) leaveTheRest('second Ctrl-C');
+  if (sigints >= 1) leaveTheRest(secondSignal);
   setTimeout(() => {
     if (cleaning) {
       leaveTheRest(`no parent for ${ORPHAN_EXIT_MS / 1000} s`);
@@ -166,10 +175,13 @@ process.on('message', (message: ToChild) => {
         worker?.abort();
         return;
       case 'dismiss':
-        // Still connected: the clean-up's progress reaches the parent, which waits for this exit. A job that failed has
-        // deleted its keys already.
+        // Still connected: the clean-up's progress reaches the parent, which waits for this exit; the last count is sent
+        // (and handed to the channel) before exiting. A job that failed has deleted its keys already.
         worker?.abort();
-        if (await jobSettled) await cleanUp(worker);
+        if (await jobSettled) {
+          await cleanUp(worker);
+          if (worker?.cleanup !== undefined) await send({ kind: 'cleanup', progress: worker.cleanup });
+        }
         process.exit(0);
     }
   })();

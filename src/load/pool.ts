@@ -73,6 +73,8 @@ function inChild(job: LoadJob, onCleanup?: CleanupListener, onTick?: TickListene
       // The child stops, deletes its keys (telling how far) and exits; one that lost its channel does so by itself.
       send({ kind: 'dismiss' });
       await exited;
+      // 'exit' can come before the last message was read (as for a report, see onExit).
+      await new Promise((resolve) => setTimeout(resolve, EXIT_GRACE_MS));
     },
   };
 }

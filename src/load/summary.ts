@@ -1,7 +1,7 @@
 import { mean, median, sampleStandardDeviation } from 'simple-statistics';
 import type { LoadPlan } from '../config/resolve.js';
 import { OpHistogram, usOf, type OpStats } from '../measure/histogram.js';
-import { ERROR_CONFIDENCE, confidenceHalfWidth, independentRatioInterval } from '../stats/index.js';
+import { ERROR_CONFIDENCE, confidenceHalfWidth, independentRatioInterval, percentBoundOf } from '../stats/index.js';
 import type { LoadRecord, WorkerRecord } from './record.js';
 import { maxOf, minOf } from '../stats/extent.js';
 
@@ -169,8 +169,8 @@ export function withPercent<T extends { readonly name: string; readonly load: Lo
     const throughput: ThroughputStats = {
       ...r.load.throughput,
       percent: 100 * (r.load.throughput.mean / base.load.throughput.mean),
-      percentLower: interval?.lower != null ? 100 * interval.lower : null,
-      percentUpper: interval?.upper != null ? 100 * interval.upper : null,
+      percentLower: percentBoundOf(interval?.lower),
+      percentUpper: percentBoundOf(interval?.upper),
     };
     return { ...r, load: { ...r.load, throughput } };
   });

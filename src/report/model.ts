@@ -6,7 +6,7 @@ import { redactSecrets } from '../config/redact.js';
 import type { RunResult } from '../measure/run.js';
 import type { CaseResult, TargetCaseResult } from '../measure/runner.js';
 import { summarizeLoad, withPercent, type LoadResult } from '../load/summary.js';
-import { ERROR_CONFIDENCE, pairedRatioInterval } from '../stats/index.js';
+import { ERROR_CONFIDENCE, pairedRatioInterval, percentBoundOf } from '../stats/index.js';
 import { SCHEMA_VERSION, TOOL_VERSION, type PlacementRecord, type ResultEntry, type ResultsDocument, type SettingRecord } from './document.js';
 
 /** The effective value of a target option as shown in reports; passwords are hidden. */
@@ -135,8 +135,8 @@ export function buildDocument(run: RunResult, explicitBaseline: string | undefin
             ciLowerMs: finite(s?.ciLower),
             ciUpperMs: finite(s?.ciUpper),
             percent: finite(percent),
-            percentLower: interval?.lower != null ? finite(100 * interval.lower) : null,
-            percentUpper: interval?.upper != null ? finite(100 * interval.upper) : null,
+            percentLower: percentBoundOf(interval?.lower),
+            percentUpper: percentBoundOf(interval?.upper),
             percentPairs: s !== undefined && base?.summary !== undefined && base.name !== t.name && t.state !== 'errored'
               ? pairCount(withoutOutliers(base.roundSamplesMs, base.summary.upperFence), withoutOutliers(t.roundSamplesMs, s.upperFence))
               : null,

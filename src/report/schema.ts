@@ -1,4 +1,5 @@
 import { inflateSync } from 'node:zlib';
+import { MAX_PERCENT } from '../stats/index.js';
 import { ConfigError } from '../config/errors.js';
 import { FAULT_KINDS } from '../config/keys.js';
 import { MAX_RUN_RESULTS } from '../config/limits.js';
@@ -90,14 +91,14 @@ const sampleMs: Check = (v, at) => {
   if (typeof v !== 'number' || !Number.isFinite(v) || v < MIN_MS || v > MAX_MS) fail(at, `a time in ms from ${MIN_MS} (1 ns) to ${MAX_MS}`, v);
   return v;
 };
-/** A Percent: 0 or more and finite within reason (a time over another, both within 1 ns..2^53 ns). */
+/** A Percent: 100 × a time (or a rate) over another, both within 1 ns..2^53 ns: at most about 9e17. */
 const percent: Check = (v, at) => {
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > 1e17) fail(at, 'a Percent from 0 to 1e17', v);
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > 1e18) fail(at, 'a Percent from 0 to 1e18', v);
   return v;
 };
-/** A bound of a Percent's interval: Fieller's lower bound may be below 0 when the rounds vary wildly, so ±1e17. */
+/** A bound of a Percent's interval: below 0 when the rounds vary wildly; cachebench writes none beyond ±MAX_PERCENT. */
 const percentBound: Check = (v, at) => {
-  if (typeof v !== 'number' || !Number.isFinite(v) || Math.abs(v) > 1e17) fail(at, 'a Percent bound from -1e17 to 1e17', v);
+  if (typeof v !== 'number' || !Number.isFinite(v) || Math.abs(v) > MAX_PERCENT) fail(at, `a Percent bound from -${MAX_PERCENT} to ${MAX_PERCENT}`, v);
   return v;
 };
 /** A summary of times (a mean, an Error, a StdDev): 0 or more. */

@@ -93,3 +93,13 @@ export function independentRatioInterval(baseline: readonly number[], current: r
   const root = Math.sqrt(disc);
   return { n: Math.min(nb, nc), ratio, lower: (-bq - root) / (2 * a), upper: (-bq + root) / (2 * a), confidence };
 }
+
+/** Largest Percent (or bound) results.json holds; an interval bound beyond it is written as unbounded (null). */
+export const MAX_PERCENT = 1e17;
+
+/** 100 × a ratio's bound, or null when there is none or it is beyond ±MAX_PERCENT (an interval that is not bounded in practice). */
+export function percentBoundOf(ratio: number | null | undefined): number | null {
+  if (ratio === null || ratio === undefined) return null;
+  const percent = 100 * ratio;
+  return Number.isFinite(percent) && Math.abs(percent) <= MAX_PERCENT ? percent : null;
+}

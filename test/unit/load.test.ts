@@ -9,7 +9,7 @@ import { ConfigError } from '../../src/config/errors.js';
 import { KeyspaceValues, ZipfSampler, keyPicker, mergeRecords, type LoadRecord } from '../../src/load/index.js';
 import { OpHistogram } from '../../src/measure/histogram.js';
 import { seededRandom } from '../../src/measure/random.js';
-import { independentRatioInterval } from '../../src/stats/index.js';
+import { independentRatioInterval, percentBoundOf } from '../../src/stats/index.js';
 import { input, rejects } from '../helpers/config.js';
 import { tempDir } from '../helpers/servers.js';
 
@@ -177,6 +177,15 @@ describe('ratio of independent means (Percent of throughput runs)', () => {
     assert.ok(Math.abs(r.ratio - 0.5) < 1e-12);
     // The baseline's variance is part of it: wider than the current mean's interval over a constant baseline, at the same t.
     assert.ok(r.upper - r.lower > (2 * 4.587 * Math.sqrt(vc)) / mb, `${r.lower}..${r.upper}`);
+  });
+
+  it('a bound beyond ±1e17 % is written as unbounded, so results.json never holds one its own reader refuses', () => {
+    assert.equal(percentBoundOf(-0.5), -50);
+    assert.equal(percentBoundOf(1e15), 1e17);
+    assert.equal(percentBoundOf(2e15), null);
+    assert.equal(percentBoundOf(-2e15), null);
+    assert.equal(percentBoundOf(Number.POSITIVE_INFINITY), null);
+    assert.equal(percentBoundOf(null), null);
   });
 
   it('is unbounded when the baseline mean is not clearly above 0', () => {
