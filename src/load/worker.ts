@@ -185,8 +185,8 @@ export class LoadWorker {
     let next = index;
     this.#preloadEnd = () => Math.min(next, this.#keyspace);
     // This worker's share: the indexes ≡ index mod of below KEYSPACE. SETs sent so far are told about once a second.
-    const total = Math.ceil(Math.max(0, this.#keyspace - index) / of);
-    const timer = onPreload === undefined ? undefined : setInterval(() => onPreload({ written: Math.min(total, Math.ceil(Math.max(0, next - index) / of)), total }), 1000);
+    const total = shareCount(index, of, this.#keyspace);
+    const timer = onPreload === undefined ? undefined : setInterval(() => onPreload({ written: shareCount(index, of, Math.min(next, this.#keyspace)), total }), 1000);
     const lanes = this.#connections.flatMap((c) => Array.from({ length: PRELOAD_IN_FLIGHT }, () => c));
     const outcomes = await Promise.allSettled(lanes.map(async (client) => {
       const value = Buffer.allocUnsafe(this.#job.params.PAYLOAD_BYTES);
