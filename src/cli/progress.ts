@@ -62,7 +62,7 @@ export function createProgress(stream: { readonly isTTY: boolean; write(text: st
         return;
       case 'load-target':
         endBar();
-        write(`cachebench: throughput run ${e.index}/${e.of}: ${e.target} for ${(e.runMs / 1000).toFixed(0)} s (warm-up included)\n`);
+        write(`cachebench: throughput run: ${e.target} for ${(e.runMs / 1000).toFixed(0)} s (warm-ups included${e.sliceSeconds !== undefined ? `; the targets take turns in ${e.sliceSeconds}-s slices` : '; each target in turn'})\n`);
         lastPlain = 0;
         lastPhase = '';
         return;

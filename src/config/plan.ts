@@ -69,6 +69,8 @@ export interface LoadPlan {
   readonly warmupMs: number;
   /** Measured length per target, in ms (whole seconds). */
   readonly durationMs: number;
+  /** SLICE_SECONDS in ms: the targets take turns in slices this long (load/timeline.ts); 0: each in turn. */
+  readonly sliceMs: number;
   readonly workers: number;
   /** 0: fresh keys (the seed loop); N: a cache-style mix over N preloaded keys. */
   readonly keyspace: number;
@@ -79,7 +81,7 @@ export interface LoadPlan {
 
 /** The load of a latency run (unused). */
 export const NO_LOAD: LoadPlan = {
-  mode: 'latency', clients: 1, connections: 1, pipeline: 1, rate: 0, warmupMs: 0, durationMs: 0, workers: 1, keyspace: 0,
+  mode: 'latency', clients: 1, connections: 1, pipeline: 1, rate: 0, warmupMs: 0, durationMs: 0, sliceMs: 0, workers: 1, keyspace: 0,
   distribution: { kind: 'uniform' }, startAtMs: null,
 };
 

@@ -75,7 +75,7 @@ function faultPlan(settings: ReadonlyMap<string, Setting>): FaultPlan {
 }
 
 /** Keys that only a throughput run reads: set (by anything but the default) in a latency run, they are an error. */
-const THROUGHPUT_KEYS = ['CLIENTS', 'CONNECTIONS', 'PIPELINE', 'RATE', 'WARMUP_SECONDS', 'WORKERS', 'KEYSPACE', 'KEY_DISTRIBUTION', 'START_AT'] as const;
+const THROUGHPUT_KEYS = ['CLIENTS', 'CONNECTIONS', 'PIPELINE', 'RATE', 'WARMUP_SECONDS', 'SLICE_SECONDS', 'WORKERS', 'KEYSPACE', 'KEY_DISTRIBUTION', 'START_AT'] as const;
 /** Keys that only a latency run reads: set in a throughput scenario, they are said to do nothing (a warning: flags apply to every scenario of a run). */
 const LATENCY_ONLY_KEYS = ['WRITE_COUNT', 'INVOCATION_COUNT', 'ITERATION_TIME_MS', 'INTERLEAVE', 'WARMUP_ITERATIONS', 'MIN_ITERATIONS', 'MAX_ITERATIONS', 'MAX_RELATIVE_ERROR', 'MAX_TIME'] as const;
 /** What a KEYSPACE may hold on the servers (preloaded values). */
@@ -189,6 +189,7 @@ function loadPlan(settings: ReadonlyMap<string, Setting>, cases: readonly CasePa
     rate: num('RATE'),
     warmupMs: Math.round(num('WARMUP_SECONDS') * 1000),
     durationMs: num('DURATION') * 1000,
+    sliceMs: num('SLICE_SECONDS') * 1000,
     workers: workers.value as number,
     keyspace,
     distribution,

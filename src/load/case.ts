@@ -5,23 +5,30 @@ import { erroredTarget, type CaseResult, type ProgressEvent, type TargetCaseResu
 import { clusterNodesOf } from '../targets/admin.js';
 import type { ConnectedTarget } from '../targets/index.js';
 import { slotOwners, type SlotOwner } from './nodes.js';
-import { runWorkers, type CleanupListener, type PreloadListener, type TickListener } from './pool.js';
+import { runWorkers, type CleanupListener, type GroupOutcome, type PreloadListener, type TickListener, type WorkerGroup } from './pool.js';
 import type { DeleteProgress } from '../workload/index.js';
 import { mergeRecords, type LoadRecord } from './record.js';
+import { isSliced, targetWindows, timelineMs, type TimelineInput } from './timeline.js';
 import { OpHistogram } from '../measure/histogram.js';
 import { processKeyspace, type LoadJob, type PreloadProgress } from './worker.js';
 
 /**
- * With START_AT, the k-th throughput target of a run (counting every parameter combination and scenario) starts at
- * START_AT + k × (warm-up + DURATION + gap); the gap is this plus room to delete the last KEYSPACE and preload the next
- * (at PRELOAD_KEYS_PER_S), the same on every shard. A worker still not ready then starts late, and says how late.
+ * With START_AT, the k-th throughput parameter combination of a run (counting every scenario) starts at START_AT plus
+ * the spacings of the ones before: its timeline (every target's warm-up and DURATION) plus this gap and room to delete
+ * the last KEYSPACE and preload the next (at PRELOAD_KEYS_PER_S), the same on every shard. A worker still not ready
+ * then starts late, and says how late.
  */
 export const TARGET_GAP_MS = 10_000;
 
-/** The time between the starts of two throughput targets under START_AT. */
-export function targetSpacingMs(load: LoadPlan, shards: number): number {
+/** The timeline of one parameter combination's targets. */
+export function timelineOf(load: LoadPlan, targets: number): TimelineInput {
+  return { targets, warmupMs: load.warmupMs, durationMs: load.durationMs, sliceMs: load.sliceMs };
+}
+
+/** The time between the starts of two throughput parameter combinations under START_AT. */
+export function caseSpacingMs(load: LoadPlan, targets: number, shards: number): number {
   const keys = processKeyspace(load, shards);
-  return load.warmupMs + load.durationMs + TARGET_GAP_MS + 2 * Math.ceil(keys / PRELOAD_KEYS_PER_S) * 1000;
+  return timelineMs(timelineOf(load, targets)) + TARGET_GAP_MS + 2 * Math.ceil(keys / PRELOAD_KEYS_PER_S) * 1000;
 }
 
 export interface LoadCaseOptions {
@@ -29,7 +36,7 @@ export interface LoadCaseOptions {
   readonly seed: number;
   /** `--shard i/N`: this process is shard i of N (RATE and KEYSPACE are split). */
   readonly shard: { readonly index: number; readonly of: number };
-  /** Under START_AT: ms after START_AT at which this parameter combination's first target starts (the earlier throughput targets' slots, each as long as its own spacing). */
+  /** Under START_AT: ms after START_AT at which this parameter combination starts (the earlier combinations' spacings). */
   readonly startOffsetMs: number;
   readonly signal?: AbortSignal;
   readonly onProgress?: (event: ProgressEvent) => void;
@@ -96,61 +103,81 @@ function liveProgress(target: string, onProgress: LoadCaseOptions['onProgress'])
   };
 }
 
+/** A target's result from its workers' merged record. */
+function loadResult(name: string, record: LoadRecord, aborted: boolean): TargetCaseResult {
+  const reads = record.verified + record.missing + record.mismatched;
+  return {
+    name,
+    state: aborted ? 'aborted' : 'completed',
+    samplesMs: [], roundSamplesMs: [],
+    ops: {
+      set: OpHistogram.decode(record.histograms.set).summarize(record.setErrors),
+      get: OpHistogram.decode(record.histograms.get).summarize(record.getErrors),
+    },
+    verification: { reads, verified: record.verified, missing: record.missing, mismatched: record.mismatched },
+    iterations: { warmup: 0, measured: 0, failed: 0 },
+    errors: record.errorMessages,
+    undeletedKeys: record.undeletedKeys,
+    invocations: 0, pilotMs: null,
+    load: record,
+  };
+}
+
 /**
- * A throughput run of one parameter combination: each target in turn gets WARMUP_SECONDS + DURATION of load from
- * WORKERS processes (see LoadWorker). Targets are not interleaved: each has the machine to itself, and with START_AT
- * every --shard process loads the same target at the same wall-clock time.
+ * A throughput run of one parameter combination: every target's WORKERS processes (see LoadWorker) connect and preload
+ * together, then load their target in its windows of one timeline (load/timeline.ts): by default the targets take turns
+ * in SLICE_SECONDS slices, rotated each stretch, so each gets its share of every stretch of the run and drift hits all
+ * alike; with SLICE_SECONDS 0 each runs its whole DURATION in turn. Only one target sends at a time (the others' workers
+ * sleep), and with START_AT every --shard process loads the same target at the same wall-clock time.
  */
 export async function runLoadCase(targets: readonly ConnectedTarget[], params: CaseParams, controls: RunControls, options: LoadCaseOptions): Promise<CaseResult> {
   const started = performance.now();
   const load = controls.load;
-  const results: TargetCaseResult[] = [];
   const aborted = (): boolean => options.signal?.aborted === true;
+  const timeline = timelineOf(load, targets.length);
+  const sliceSeconds = isSliced(timeline) ? load.sliceMs / 1000 : null;
+  const keyspace = processKeyspace(load, options.shard.of);
+  options.onProgress?.({
+    kind: 'load-target', target: targets.map((t) => t.config.name).join(', '), runMs: timelineMs(timeline),
+    ...(sliceSeconds !== null ? { sliceSeconds } : {}),
+  });
+  const live = targets.map((t) => liveProgress(t.config.name, options.onProgress));
+  const groups: WorkerGroup[] = [];
   for (const [index, target] of targets.entries()) {
-    if (aborted()) break;
     const name = target.config.name;
-    options.onProgress?.({ kind: 'load-target', target: name, index: index + 1, of: targets.length, runMs: load.warmupMs + load.durationMs });
     const owners = await ownersOf(target, controls);
+    const windows = targetWindows(timeline, index);
     const jobs: LoadJob[] = Array.from({ length: load.workers }, (_, w) => ({
       target: target.config, ...(target.probe !== undefined ? { probe: target.probe } : {}), controls, params,
       keyPrefix: options.keyPrefix, seed: options.seed, worker: { index: w, of: load.workers }, shard: options.shard, slotOwners: owners,
+      windows, sliceSeconds,
     }));
-    const startAtMs = load.startAtMs === null ? null : load.startAtMs + options.startOffsetMs + index * targetSpacingMs(load, options.shard.of);
-    let records: LoadRecord[];
-    const live = liveProgress(name, options.onProgress);
-    try {
-      records = await runWorkers(jobs, startAtMs, options.signal, cleanupProgress(name, load.workers, options.onProgress), live.onTick,
-        preloadProgress(name, load.workers, processKeyspace(load, options.shard.of), options.onProgress));
-    } catch (error: unknown) {
-      const message = redactedMessage(error);
-      if (aborted()) {
-        results.push({ ...erroredTarget(name, 'interrupted before its load started'), state: 'aborted' });
-        break;
-      }
-      options.onProgress?.({ kind: 'target-errored', target: name, error: message });
-      results.push(erroredTarget(name, message));
-      continue;
-    } finally {
-      live.stop();
-    }
-    const record = mergeRecords(records);
-    const reads = record.verified + record.missing + record.mismatched;
-    results.push({
-      name,
-      state: aborted() ? 'aborted' : 'completed',
-      samplesMs: [], roundSamplesMs: [],
-      ops: {
-        set: OpHistogram.decode(record.histograms.set).summarize(record.setErrors),
-        get: OpHistogram.decode(record.histograms.get).summarize(record.getErrors),
-      },
-      verification: { reads, verified: record.verified, missing: record.missing, mismatched: record.mismatched },
-      iterations: { warmup: 0, measured: 0, failed: 0 },
-      errors: record.errorMessages,
-      undeletedKeys: record.undeletedKeys,
-      invocations: 0, pilotMs: null,
-      load: record,
-    });
+    const onCleanup = cleanupProgress(name, load.workers, options.onProgress);
+    const onTick = live[index]?.onTick;
+    const onPreload = preloadProgress(name, load.workers, keyspace, options.onProgress);
+    groups.push({ jobs, ...(onCleanup !== undefined ? { onCleanup } : {}), ...(onTick !== undefined ? { onTick } : {}), ...(onPreload !== undefined ? { onPreload } : {}) });
   }
+  const startAtMs = load.startAtMs === null ? null : load.startAtMs + options.startOffsetMs;
+  let outcomes: GroupOutcome[];
+  try {
+    outcomes = await runWorkers(groups, startAtMs, options.signal);
+  } catch (error: unknown) {
+    const message = redactedMessage(error);
+    const results = targets.map((t) => (aborted() ? { ...erroredTarget(t.config.name, 'interrupted before its load started'), state: 'aborted' as const } : erroredTarget(t.config.name, message)));
+    return { params, invocations: 0, pilotMs: null, rounds: 0, stopReason: aborted() ? 'aborted' : 'duration', elapsedMs: performance.now() - started, roundOrders: [], targets: results };
+  } finally {
+    for (const l of live) l.stop();
+  }
+  const results = targets.map((target, index): TargetCaseResult => {
+    const name = target.config.name;
+    const outcome = outcomes[index] as GroupOutcome;
+    if ('error' in outcome) {
+      const message = redactedMessage(outcome.error);
+      options.onProgress?.({ kind: 'target-errored', target: name, error: message });
+      return erroredTarget(name, message);
+    }
+    return loadResult(name, mergeRecords(outcome.records), aborted());
+  });
   return {
     params, invocations: 0, pilotMs: null, rounds: 0, stopReason: aborted() ? 'aborted' : 'duration',
     elapsedMs: performance.now() - started, roundOrders: [], targets: results,

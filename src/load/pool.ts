@@ -79,34 +79,53 @@ function inChild(job: LoadJob, onCleanup?: CleanupListener, onTick?: TickListene
   };
 }
 
+/** One target's workers and who hears their progress. */
+export interface WorkerGroup {
+  readonly jobs: readonly LoadJob[];
+  readonly onCleanup?: CleanupListener;
+  readonly onTick?: TickListener;
+  readonly onPreload?: PreloadListener;
+}
+
+/** What one group's workers gave: every worker's record, or the error that failed the target. */
+export type GroupOutcome = { readonly records: LoadRecord[] } | { readonly error: unknown };
+
 /**
- * Runs one target's load on `jobs.length` workers, one child process each (also for one: its event loop, memory and
- * connections are the load generator's alone, apart from the harness's own connections and timers): all connect and preload, then all start at `startAtMs` (START_AT) or just after the last is
- * ready. Returns every worker's record. A worker that cannot get ready fails the whole target (the others are stopped
- * and their keys deleted).
+ * Runs the load of several targets at once, one group of workers per target, each worker a child process (also for
+ * one: its event loop, memory and connections are the load generator's alone, apart from the harness's own connections
+ * and timers). All connect and preload, then all start at `startAtMs` (START_AT) or just after the last is ready; each
+ * job's windows say when it sends. A worker that cannot get ready fails its target (the group's other workers are
+ * stopped and their keys deleted); the other targets go on, and the failed one's turns stay idle. Throws only when the
+ * run was interrupted before the load started.
  */
-export async function runWorkers(jobs: readonly LoadJob[], startAtMs: number | null, signal?: AbortSignal, onCleanup?: CleanupListener, onTick?: TickListener, onPreload?: PreloadListener): Promise<LoadRecord[]> {
+export async function runWorkers(groups: readonly WorkerGroup[], startAtMs: number | null, signal?: AbortSignal): Promise<GroupOutcome[]> {
   if (signal?.aborted === true) throw new Error('interrupted before the load started');
-  const handles = jobs.map((job) => inChild(job, onCleanup, onTick, onPreload));
+  const handles = groups.map((g) => g.jobs.map((job) => inChild(job, g.onCleanup, g.onTick, g.onPreload)));
   // Ctrl-C also stops a worker still connecting or preloading.
-  const abort = (): void => handles.forEach((h) => h.abort());
-  signal?.addEventListener('abort', abort, { once: true });
-  // One worker that cannot get ready fails the target: the others stop preloading at once (not after their whole share).
-  for (const h of handles) h.ready.catch(abort);
+  const abortAll = (): void => handles.flat().forEach((h) => h.abort());
+  signal?.addEventListener('abort', abortAll, { once: true });
+  // One worker that cannot get ready fails its target: the group's others stop preloading at once (not after their whole share).
+  for (const group of handles) for (const h of group) h.ready.catch(() => group.forEach((g) => g.abort()));
   try {
-    const readiness = await Promise.allSettled(handles.map((h) => h.ready));
-    const failed = readiness.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed !== undefined || isAborted(signal)) {
-      await Promise.all(handles.map((h) => h.dismiss()));
-      throw failed !== undefined ? failed.reason : new Error('interrupted before the load started');
+    const readiness = await Promise.all(handles.map(async (group) => {
+      const settled = await Promise.allSettled(group.map((h) => h.ready));
+      return settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    }));
+    if (isAborted(signal)) {
+      await Promise.all(handles.flat().map((h) => h.dismiss()));
+      throw new Error('interrupted before the load started');
     }
+    await Promise.all(handles.map((group, g) => (readiness[g] !== undefined ? Promise.all(group.map((h) => h.dismiss())) : undefined)));
     const start = startAtMs ?? Date.now() + START_MARGIN_MS;
     // A start already past (START_AT before every worker was ready) starts at once; each worker records how late.
-    const results = await Promise.allSettled(handles.map((h) => h.start(start)));
-    const error = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (error !== undefined) throw error.reason;
-    return results.map((r) => (r as PromiseFulfilledResult<LoadRecord>).value);
+    return await Promise.all(handles.map(async (group, g): Promise<GroupOutcome> => {
+      const failed = readiness[g];
+      if (failed !== undefined) return { error: failed.reason };
+      const results = await Promise.allSettled(group.map((h) => h.start(start)));
+      const error = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      return error !== undefined ? { error: error.reason } : { records: results.map((r) => (r as PromiseFulfilledResult<LoadRecord>).value) };
+    }));
   } finally {
-    signal?.removeEventListener('abort', abort);
+    signal?.removeEventListener('abort', abortAll);
   }
 }

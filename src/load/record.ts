@@ -75,6 +75,11 @@ export interface LoadRecord {
     readonly setIntended: string | null; readonly getIntended: string | null;
   };
   readonly series: readonly SecondRecord[];
+  /**
+   * SLICE_SECONDS when the targets took turns in slices (measured second j is in stretch ⌊j / sliceSeconds⌋, and Percent
+   * pairs the stretches); null (or absent, in results written before slices): each target ran its DURATION in turn.
+   */
+  readonly sliceSeconds?: number | null;
   /** Per cluster primary; null when the target is not a cluster. */
   readonly nodes: readonly NodeRecord[] | null;
   readonly workers: readonly WorkerRecord[];
@@ -159,6 +164,8 @@ export function mergeRecords(records: readonly LoadRecord[]): LoadRecord {
       getIntended: mergeEncoded(records.map((r) => r.histograms.getIntended)),
     },
     series, nodes,
+    // Shards of one run share the timeline (START_AT and the same plan); a merge of different ones is not sliced.
+    sliceSeconds: records.every((r) => (r.sliceSeconds ?? null) === (first.sliceSeconds ?? null)) ? first.sliceSeconds ?? null : null,
     workers: records.flatMap((r) => r.workers),
   };
 }

@@ -1,7 +1,7 @@
 import { mean, median, sampleStandardDeviation } from 'simple-statistics';
 import type { LoadPlan } from '../config/resolve.js';
 import { OpHistogram, usOf, type OpStats } from '../measure/histogram.js';
-import { ERROR_CONFIDENCE, confidenceHalfWidth, independentRatioInterval, percentBoundOf } from '../stats/index.js';
+import { ERROR_CONFIDENCE, confidenceHalfWidth, independentRatioInterval, pairedRatioInterval, percentBoundOf } from '../stats/index.js';
 import type { LoadRecord, WorkerRecord } from './record.js';
 import { maxOf, minOf } from '../stats/extent.js';
 
@@ -21,9 +21,14 @@ export interface ThroughputStats {
   readonly max: number | null;
   /** 100 × Mean / Mean of the baseline (higher is better); null without a baseline. */
   readonly percent: number | null;
-  /** Fieller's 99.9% interval of Percent (independent samples: targets run one after the other). */
+  /**
+   * Fieller's 99.9% interval of Percent: paired over the stretches when the targets took turns in slices (each stretch
+   * holds one slice of every target), else for independent samples (the seconds of targets that ran one after the other).
+   */
   readonly percentLower: number | null;
   readonly percentUpper: number | null;
+  /** Stretches paired for the interval; null: independent seconds (targets in turn, or fewer than 3 stretches). */
+  readonly percentPairs?: number | null;
   readonly confidence: number;
 }
 
@@ -54,6 +59,8 @@ export interface LoadResult {
     readonly rate: number | null;
     readonly keyspace: number; readonly distribution: string;
     readonly warmupSeconds: number; readonly durationSeconds: number;
+    /** SLICE_SECONDS when the targets took turns in slices; null: each ran its DURATION in turn. */
+    readonly sliceSeconds?: number | null;
     readonly startAt: string | null;
   };
   /** `--shard i/N` of the process that measured it; null: the whole run (one process, or merged). */
@@ -92,14 +99,28 @@ export function opsPerSecond(record: LoadRecord): number[] {
   return record.series.map((s) => s.ops);
 }
 
+/** Mean ops/s of each stretch of a sliced run (measured second j is in stretch ⌊j / sliceSeconds⌋); null when not sliced. */
+export function opsPerStretch(record: LoadRecord): number[] | null {
+  const slice = record.sliceSeconds ?? null;
+  if (slice === null || !Number.isInteger(slice) || slice < 1) return null;
+  const sums: number[] = [];
+  const counts: number[] = [];
+  record.series.forEach((s, j) => {
+    const k = Math.floor(j / slice);
+    sums[k] = (sums[k] ?? 0) + s.ops;
+    counts[k] = (counts[k] ?? 0) + 1;
+  });
+  return sums.map((sum, k) => sum / (counts[k] as number));
+}
+
 function throughputOf(samples: readonly number[]): ThroughputStats {
   const n = samples.length;
   const finite = (x: number): number | null => (Number.isFinite(x) ? x : null);
-  if (n === 0) return { n, mean: null, error: null, stdDev: null, median: null, min: null, max: null, percent: null, percentLower: null, percentUpper: null, confidence: ERROR_CONFIDENCE };
+  if (n === 0) return { n, mean: null, error: null, stdDev: null, median: null, min: null, max: null, percent: null, percentLower: null, percentUpper: null, percentPairs: null, confidence: ERROR_CONFIDENCE };
   const sd = n >= 2 ? sampleStandardDeviation([...samples]) : Number.NaN;
   return {
     n, mean: mean([...samples]), error: finite(confidenceHalfWidth(sd, n)), stdDev: finite(sd), median: median([...samples]),
-    min: minOf(samples), max: maxOf(samples), percent: null, percentLower: null, percentUpper: null, confidence: ERROR_CONFIDENCE,
+    min: minOf(samples), max: maxOf(samples), percent: null, percentLower: null, percentUpper: null, percentPairs: null, confidence: ERROR_CONFIDENCE,
   };
 }
 
@@ -118,6 +139,7 @@ export function summarizeLoad(record: LoadRecord, load: LoadPlan, options: { rea
       rate: load.rate > 0 ? load.rate : null, keyspace: load.keyspace,
       distribution: load.keyspace === 0 ? 'fresh keys' : load.distribution.kind === 'zipf' ? `zipf:${load.distribution.exponent}` : load.distribution.kind,
       warmupSeconds: load.warmupMs / 1000, durationSeconds: load.durationMs / 1000,
+      sliceSeconds: record.sliceSeconds ?? null,
       startAt: options.startAt ?? (load.startAtMs === null ? null : new Date(load.startAtMs).toISOString()),
     },
     shard: options.shard ?? null,
@@ -162,15 +184,22 @@ export function withPercent<T extends { readonly name: string; readonly load: Lo
     : eligible.reduce<T | undefined>((best, r) => (best === undefined || (r.load.throughput.mean ?? 0) > (best.load.throughput.mean ?? 0) ? r : best), undefined);
   if (base === undefined) return { results: [...results], baseline: undefined };
   const baseSamples = opsPerSecond(base.load.record);
+  const baseStretches = opsPerStretch(base.load.record);
   const out = results.map((r) => {
     if (!r.eligible || r.load.throughput.mean === null || base.load.throughput.mean === null || base.load.throughput.mean === 0) return r;
     const isBase = r === base;
-    const interval = isBase ? undefined : independentRatioInterval(baseSamples, opsPerSecond(r.load.record), ERROR_CONFIDENCE);
+    // Targets that took turns in the same slices: each stretch is a pair (drift within the run hits both alike);
+    // fewer than 3 stretches, or targets in turn: the seconds as independent samples.
+    const stretches = opsPerStretch(r.load.record);
+    const paired = isBase || baseStretches === null || stretches === null || r.load.record.sliceSeconds !== base.load.record.sliceSeconds
+      ? undefined : pairedRatioInterval(baseStretches, stretches, ERROR_CONFIDENCE);
+    const interval = isBase ? undefined : paired ?? independentRatioInterval(baseSamples, opsPerSecond(r.load.record), ERROR_CONFIDENCE);
     const throughput: ThroughputStats = {
       ...r.load.throughput,
       percent: 100 * (r.load.throughput.mean / base.load.throughput.mean),
       percentLower: percentBoundOf(interval?.lower),
       percentUpper: percentBoundOf(interval?.upper),
+      percentPairs: paired?.n ?? null,
     };
     return { ...r, load: { ...r.load, throughput } };
   });

@@ -9,6 +9,7 @@ import { PRELOAD_IN_FLIGHT } from '../config/limits.js';
 import { KeyspaceValues, keyPicker, keyspaceBatches, keyspaceKey, shareCount } from './keys.js';
 import { SlotMap, rangesText, type SlotOwner } from './nodes.js';
 import type { LoadRecord, NodeRecord, SecondRecord } from './record.js';
+import { ActiveClock, type LoadWindow } from './timeline.js';
 
 /** After a failed op a virtual client waits this long before its next op (a refused connection fails at once). */
 export const LOAD_FAILURE_PAUSE_MS = 10;
@@ -28,6 +29,10 @@ export interface LoadJob {
   readonly shard: { readonly index: number; readonly of: number };
   /** The cluster's primaries and their slots when the run started; null: not a cluster. */
   readonly slotOwners: readonly SlotOwner[] | null;
+  /** When this target sends, in ms from the run's start (load/timeline.ts): warm-up, then DURATION whole or in slices. */
+  readonly windows: readonly LoadWindow[];
+  /** SLICE_SECONDS when the targets take turns in slices; null: each target in turn. */
+  readonly sliceSeconds: number | null;
 }
 
 /** The KEYSPACE one process works on: KEYSPACE / shards keys (each --shard process has its own, under its own run id). */
@@ -47,6 +52,13 @@ interface Slot {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Waits until `at` (performance.now() ms) in steps of at most 100 ms, so an abort ends a long idle wait at once; never returns early. */
+async function waitUntil(at: number, aborted: () => boolean): Promise<void> {
+  while (!aborted() && at - performance.now() > 1) await sleep(Math.min(100, at - performance.now() - 1));
+  // Timers may fire early by up to a millisecond.
+  while (!aborted() && performance.now() < at) await new Promise((resolve) => setImmediate(resolve));
+}
 const nsOf = (ms: number): number => Math.max(1, Math.round(ms * 1e6));
 
 /** A pipeline's slots on one connection: at most PIPELINE ops in flight, the rest wait in order. */
@@ -127,10 +139,11 @@ class Seconds {
     bump(this.#errors, second);
     bump(kind === 'set' ? this.#sets : this.#gets, second);
   }
-  records(startMs: number): SecondRecord[] {
+  /** `startOf(s)`: Unix ms at which measured second s began. */
+  records(startOf: (second: number) => number): SecondRecord[] {
     this.#advance(this.count);
     return Array.from({ length: this.count }, (_, s) => ({
-      t: startMs + s * 1000, ops: this.#ops[s] as number, sets: this.#sets[s] as number, gets: this.#gets[s] as number,
+      t: startOf(s), ops: this.#ops[s] as number, sets: this.#sets[s] as number, gets: this.#gets[s] as number,
       errors: this.#errors[s] as number, latency: this.#encoded[s] as string,
     }));
   }
@@ -213,7 +226,8 @@ export class LoadWorker {
   }
 
   /**
-   * Generates the load: warm-up from `startAtMs` (Unix ms), then DURATION measured seconds. Returns this worker's record.
+   * Generates the load from `startAtMs` (Unix ms) in the job's windows: warm-up, then DURATION measured seconds (whole,
+   * or in slices between the other targets' turns, when this worker sleeps). Returns this worker's record.
    */
   async run(startAtMs: number, onSecond?: (tick: LoadTick) => void): Promise<LoadRecord> {
     const job = this.#job;
@@ -230,8 +244,11 @@ export class LoadWorker {
     // The workers (and shards) of one target interleave their schedules: worker w of W, shard s of S sends at phase
     // (w + s·W) / (W·S) of the interval, so together they send evenly, not in bursts of W·S.
     const phase = (job.worker.index + job.shard.index * job.worker.of) / (job.worker.of * job.shard.of);
-    const measureStart = startPerf + load.warmupMs;
-    const end = measureStart + load.durationMs;
+    const clock = new ActiveClock(job.windows);
+    const firstMeasured = job.windows.find((w) => w.measured)?.fromMs ?? 0;
+    const runEnd = startPerf + (job.windows[job.windows.length - 1]?.toMs ?? 0);
+    /** An op counts when it was due in a measured window. */
+    const isMeasured = (at: number): boolean => clock.windowAt(at - startPerf)?.measured === true;
     const tally = new Tally();
     const hist = { set: new OpHistogram(), get: new OpHistogram(), setIntended: new OpHistogram(), getIntended: new OpHistogram() };
     const perSecond = new Seconds(seconds);
@@ -249,7 +266,11 @@ export class LoadWorker {
     const rssTimer = setInterval(() => {
       peakRss = Math.max(peakRss, process.memoryUsage.rss());
       const at = performance.now();
-      if (at >= startPerf) onSecond?.({ ok: liveOk, failed: liveFailed, phase: at < measureStart ? 'warm-up' : 'measured', atMs: Math.round(at - startPerf), runMs: load.warmupMs + load.durationMs });
+      // Told for the seconds this target sends in (or finishes ops in), not while it sleeps through another's turn.
+      const window = clock.windowAt(at - startPerf);
+      if (at >= startPerf && (window !== undefined || liveOk + liveFailed > 0)) {
+        onSecond?.({ ok: liveOk, failed: liveFailed, phase: window?.measured === false ? 'warm-up' : 'measured', atMs: Math.round(clock.activeAt(at - startPerf)), runMs: clock.activeMs });
+      }
       liveOk = 0;
       liveFailed = 0;
     }, 1000);
@@ -269,7 +290,7 @@ export class LoadWorker {
       const wait = slots[c]?.acquire();
       if (wait !== undefined) await wait;
       const sent = performance.now();
-      const counted = from >= measureStart && from < end;
+      const counted = isMeasured(from);
       let outcome: Outcome<T>;
       try {
         outcome = { ok: true, value: await op(this.#connections[c] as CacheClient), counted };
@@ -283,7 +304,8 @@ export class LoadWorker {
       if (outcome.ok) liveOk++;
       else liveFailed++;
       if (!counted) return outcome;
-      const second = Math.min(seconds - 1, Math.max(0, Math.floor((done - measureStart) / 1000)));
+      // By completion time within the measured part; an op that completes after its window ended counts in its last second.
+      const second = Math.min(seconds - 1, Math.max(0, Math.floor(clock.measuredOffset(done - startPerf, 1) / 1000)));
       if (kind === 'set') tally.sets++;
       else tally.gets++;
       if (outcome.ok) {
@@ -310,26 +332,48 @@ export class LoadWorker {
     // invalidation read, no timer run). As in the seed loop, each client then yields once a millisecond has passed.
     const yields = job.target.cache === 'tracking';
     let lastYield = performance.now();
-    /** When the next op is due (open loop: its intended send time, waited for); null when the run is over. */
+    const stopped = (): boolean => this.#aborted;
+    /**
+     * When the next op is due (open loop: its intended send time, waited for); null when the run is over. Between this
+     * target's windows (another target's turn) the clients sleep.
+     */
     const scheduled = async (): Promise<Slot | null> => {
       if (!open) {
         if (yields && performance.now() - lastYield >= 1) {
           await yieldOnce();
           lastYield = performance.now();
         }
-        const at = performance.now();
-        return at < end ? { at } : null;
+        for (;;) {
+          const at = performance.now();
+          const window = clock.nextWindow(at - startPerf);
+          if (window === undefined || this.#aborted) return null;
+          if (at - startPerf >= window.fromMs) return { at };
+          await waitUntil(startPerf + window.fromMs, stopped);
+        }
       }
-      const k = nextOp++;
-      const intended = startPerf + (k + phase) * intervalMs;
-      // Nothing is sent after the end: ops still due then (a backlog the clients could not keep up with) are unsent,
-      // and the rate was not achieved.
-      if (intended >= end || performance.now() >= end) return null;
-      // Node's timers cannot wait less than ~1 ms: an op due within 1 ms is sent now (early, never late).
-      const wait = intended - performance.now();
-      if (wait > 1) await sleep(wait - 0.5);
-      if (intended >= measureStart) sent++;
-      return { at: intended, intended };
+      // The schedule runs over this target's active time (its windows laid end to end): op k is due at active time
+      // (k + phase) × interval, mapped onto the wall clock.
+      for (;;) {
+        const k = nextOp++;
+        const active = (k + phase) * intervalMs;
+        if (active >= clock.activeMs || this.#aborted || performance.now() >= runEnd) return null;
+        const dueRel = clock.wallOf(active);
+        const window = clock.windowAt(dueRel);
+        // Nothing is sent after its window: ops still due when it ended (a backlog the clients could not keep up with)
+        // are unsent, and the rate was not achieved. The schedule goes on at the next window.
+        if (window === undefined || performance.now() - startPerf >= window.toMs) {
+          nextOp = Math.max(nextOp, Math.ceil(clock.activeEndOf(dueRel) / intervalMs - phase));
+          continue;
+        }
+        const intended = startPerf + dueRel;
+        // Node's timers cannot wait less than ~1 ms: an op due within 1 ms is sent now (early, never late).
+        if (intended - performance.now() > 1) {
+          while (!this.#aborted && intended - performance.now() > 1) await sleep(Math.min(100, intended - performance.now() - 0.5));
+          if (this.#aborted) return null;
+        }
+        if (window.measured) sent++;
+        return { at: intended, intended };
+      }
     };
 
     const freshClient = async (c: number): Promise<void> => {
@@ -401,16 +445,14 @@ export class LoadWorker {
     };
 
     // Waiting for the start (START_AT may be a minute away) stops at once on abort: the clients then send nothing.
-    while (!this.#aborted && startPerf - performance.now() > 1) await sleep(Math.min(100, startPerf - performance.now() - 1));
-    // Timers may fire early by up to a millisecond: no op may go before the start.
-    while (!this.#aborted && performance.now() < startPerf) await new Promise((resolve) => setImmediate(resolve));
+    await waitUntil(startPerf, stopped);
     try {
       await Promise.all(Array.from({ length: load.clients }, (_, i) => (this.#keyspace > 0 ? keyspaceClient(i % this.#connections.length, i) : freshClient(i % this.#connections.length))));
     } finally {
       clearInterval(rssTimer);
     }
     peakRss = Math.max(peakRss, process.memoryUsage.rss());
-    const measuredStartMs = startAtMs + lateStartMs + load.warmupMs;
+    const measuredStartMs = startAtMs + lateStartMs + firstMeasured;
     const owners = job.slotOwners;
     const nodeRecords: NodeRecord[] | null = owners === null ? null : owners.map((o, i) => ({
       node: o.node, slots: rangesText(o.slots), ops: nodes[i]?.ops ?? 0, errors: nodes[i]?.errors ?? 0, latency: (nodes[i]?.latency ?? new OpHistogram()).encode(),
@@ -429,8 +471,9 @@ export class LoadWorker {
         set: hist.set.encode(), get: hist.get.encode(),
         setIntended: open ? hist.setIntended.encode() : null, getIntended: open ? hist.getIntended.encode() : null,
       },
-      series: perSecond.records(measuredStartMs),
+      series: perSecond.records((second) => startAtMs + lateStartMs + clock.wallOfMeasured(second * 1000)),
       nodes: nodeRecords,
+      sliceSeconds: job.sliceSeconds,
       workers: [{ worker: `shard ${job.shard.index}/${job.shard.of} worker ${job.worker.index}/${job.worker.of}`, ops: okOps, peakRssBytes: peakRss }],
     };
   }

@@ -10,7 +10,7 @@ import { loadavg } from 'node:os';
 import { seededRandom } from './random.js';
 import { runCase, type CaseResult, type ProgressEvent } from './runner.js';
 import { runFaultCase, type FaultCaseOptions, type LocalInjectors } from '../faults/index.js';
-import { runLoadCase, targetSpacingMs } from '../load/index.js';
+import { caseSpacingMs, runLoadCase } from '../load/index.js';
 
 export interface ScenarioResult {
   readonly scenario: ScenarioPlan;
@@ -168,7 +168,7 @@ export async function executeRun(plan: RunPlan, options: ExecuteOptions): Promis
     writers = await connectWriters(plan, targets);
     const total = plan.scenarios.reduce((n, s) => n + s.cases.length, 0);
     let index = 0;
-    let loadOffsetMs = 0; // under START_AT: where the next throughput target's slot begins
+    let loadOffsetMs = 0; // under START_AT: where the next throughput combination's slot begins
     for (const scenario of plan.scenarios) {
       const cases: CaseResult[] = [];
       for (const params of scenario.cases) {
@@ -181,7 +181,7 @@ export async function executeRun(plan: RunPlan, options: ExecuteOptions): Promis
             ...(options.signal !== undefined ? { signal: options.signal } : {}),
             ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {}),
           }));
-          loadOffsetMs += targets.length * targetSpacingMs(scenario.controls.load, options.shard?.of ?? 1);
+          loadOffsetMs += caseSpacingMs(scenario.controls.load, targets.length, options.shard?.of ?? 1);
           continue;
         }
         if (scenario.controls.fault.kind !== 'none') {

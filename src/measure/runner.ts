@@ -105,7 +105,8 @@ export type ProgressEvent =
   | { readonly kind: 'target-errored'; readonly target: string; readonly error: string }
   /** A fault run: a target's timed part starts, or the nemesis did something. */
   | { readonly kind: 'fault-target'; readonly target: string; readonly index: number; readonly of: number; readonly runMs: number }
-  | { readonly kind: 'load-target'; readonly target: string; readonly index: number; readonly of: number; readonly runMs: number }
+  /** A throughput combination starts: its targets (named together), the whole timeline's length, SLICE_SECONDS when they take turns in slices. */
+  | { readonly kind: 'load-target'; readonly target: string; readonly runMs: number; readonly sliceSeconds?: number }
   /** A throughput run's KEYSPACE preload: SETs sent of KEYSPACE, over the workers that reported so far. */
   | { readonly kind: 'preload'; readonly target: string; readonly written: number; readonly of: number; readonly workers: number; readonly ofWorkers: number }
   /** A throughput run's clean-up: keys deleted (or tried) of the total, over the workers that reported so far. */

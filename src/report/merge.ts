@@ -29,7 +29,7 @@ function planOf(l: LoadResult): LoadPlan {
   const zipf = /^zipf:(.+)$/.exec(s.distribution);
   return {
     mode: 'throughput', clients: s.clients, connections: s.connections, pipeline: s.pipeline, rate: s.rate ?? 0,
-    warmupMs: s.warmupSeconds * 1000, durationMs: s.durationSeconds * 1000, workers: s.workers, keyspace: s.keyspace,
+    warmupMs: s.warmupSeconds * 1000, durationMs: s.durationSeconds * 1000, sliceMs: (s.sliceSeconds ?? 0) * 1000, workers: s.workers, keyspace: s.keyspace,
     distribution: zipf !== null ? { kind: 'zipf', exponent: Number(zipf[1]) } : s.distribution === 'sequential' ? { kind: 'sequential' } : { kind: 'uniform' },
     startAtMs: s.startAt === null ? null : Date.parse(s.startAt),
   };
@@ -38,7 +38,7 @@ function planOf(l: LoadResult): LoadPlan {
 const worst = (states: readonly ResultEntry['state'][]): ResultEntry['state'] => (states.includes('errored') ? 'errored' : states.includes('aborted') ? 'aborted' : 'completed');
 /** An input's own row is shown, not compared: its Percent was against its own run's baseline. */
 const shown = (e: ResultEntry): ResultEntry => (e.load == null ? { ...e, baseline: false }
-  : { ...e, baseline: false, load: { ...e.load, throughput: { ...e.load.throughput, percent: null, percentLower: null, percentUpper: null } } });
+  : { ...e, baseline: false, load: { ...e.load, throughput: { ...e.load.throughput, percent: null, percentLower: null, percentUpper: null, percentPairs: null } } });
 
 /** The total row of one target: its inputs' records merged, statistics computed again from the merged data. */
 function totalOf(list: readonly { entry: ResultEntry; file: string }[], notes: string[]): ResultEntry {

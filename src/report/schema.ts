@@ -304,6 +304,12 @@ const fault = object({
 });
 
 const workers = list(object({ worker: text, ops: count, peakRssBytes: num }), N.items);
+/** SLICE_SECONDS of a sliced throughput run (the stretches Percent pairs are cut from it). */
+const sliceSeconds: Check = (v, at, b) => {
+  const n = count(v, at, b) as number;
+  if (n < 1 || n > 3600) fail(at, 'whole seconds from 1 to 3600', String(n));
+  return n;
+};
 const loadRecord = object({
   target: text, startMs: num, durationMs: num, view: oneOf('intended', 'service'),
   sets: count, gets: count, setErrors: count, getErrors: count, scheduled: nullable(count), sent: nullable(count), lateStartMs: num,
@@ -312,6 +318,7 @@ const loadRecord = object({
   histograms: object({ set: histogram, get: histogram, setIntended: nullable(histogram), getIntended: nullable(histogram) }),
   series: list(object({ t: num, ops: count, sets: count, gets: count, errors: count, latency: histogram }), N.seconds),
   nodes: nullable(list(object({ node: text, slots: text, ops: count, errors: count, latency: histogram }), N.items)),
+  sliceSeconds: optional(nullable(sliceSeconds)),
   workers,
 });
 const shard: Check = (v, at, b) => {
@@ -321,12 +328,12 @@ const shard: Check = (v, at, b) => {
 };
 const throughput = ordered(object({
   n: count, mean: nullable(num), error: nullable(num), stdDev: nullable(num), median: nullable(num), min: nullable(num), max: nullable(num),
-  percent: nullable(percent), percentLower: nullable(percentBound), percentUpper: nullable(percentBound), confidence,
+  percent: nullable(percent), percentLower: nullable(percentBound), percentUpper: nullable(percentBound), percentPairs: optional(nullable(count)), confidence,
 }), [['min', 'max'], ['percentLower', 'percentUpper']]);
 const load = object({
   settings: object({
     clients: count, connections: count, pipeline: count, workers: count, rate: nullable(num), keyspace: count, distribution: text,
-    warmupSeconds: num, durationSeconds: num, startAt: nullable(text),
+    warmupSeconds: num, durationSeconds: num, sliceSeconds: optional(nullable(sliceSeconds)), startAt: nullable(text),
   }),
   shard: nullable(shard),
   mergedFrom: count,

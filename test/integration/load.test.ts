@@ -10,7 +10,7 @@ import { runCli } from '../helpers/cli.js';
 import { loadJobCommand } from '../helpers/kubernetes.js';
 import { docOf } from '../helpers/local.js';
 import { processesMentioning, waitUntilNoneMention } from '../helpers/procs.js';
-import { cluster, commandCount, scanKeys, standalone, tempDir } from '../helpers/servers.js';
+import { cluster, commandCount, connect, scanKeys, standalone, tempDir } from '../helpers/servers.js';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const root = tempDir('cachebench-loadtest-');
@@ -205,12 +205,56 @@ describe('throughput runs against a standalone server', () => {
     assert.ok(result.ms < 20_000, `took ${result.ms} ms`);
   });
 
-  it('merge compares the targets of a run: one baseline among the totals, Percent (higher is better) for the others, none on the inputs\' rows', async () => {
+  it('two targets take turns in 1-s slices (while one sends, the other\'s server sees no SET or GET) and Percent pairs the stretches; merge compares the targets: one baseline among the totals, Percent (higher is better) for the others, none on the inputs\' rows', async () => {
     const cwd = join(root.dir, 'two-targets');
-    const run = await runCli(['run', '--out', cwd, '--mode', 'throughput', '--clients', '4', '--connections', '2', '--duration', '3', '--warmup-seconds', '0',
-      '--read-ratio', '5', '--payload-bytes', '100'], { env: { REDIS_SERVERS: server.address, OTHER_SERVERS: server.address, OTHER_CLIENT: 'node-redis', CI: 'true' }, timeoutMs: 60_000 });
+    const second = await standalone();
+    // Each server's SETs and GETs, sampled every 50 ms from here while the run goes on.
+    const watch = [connect(server.server.port), connect(second.server.port)];
+    const samples: { at: number; calls: number[] }[] = [];
+    const calls = async (r: (typeof watch)[number]): Promise<number> => [...(await r.info('commandstats')).matchAll(/cmdstat_(?:set|get):calls=(\d+)/g)].reduce((n, m) => n + Number(m[1]), 0);
+    let running = true;
+    const sampling = (async () => {
+      while (running) {
+        const values = await Promise.all(watch.map(calls));
+        samples.push({ at: Date.now(), calls: values });
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    })();
+    let run: Awaited<ReturnType<typeof runCli>>;
+    try {
+      run = await runCli(['run', '--out', cwd, '--mode', 'throughput', '--clients', '4', '--connections', '2', '--duration', '4', '--warmup-seconds', '0', '--slice-seconds', '1',
+        '--read-ratio', '5', '--payload-bytes', '100'], { env: { REDIS_SERVERS: server.address, OTHER_SERVERS: second.address, OTHER_CLIENT: 'node-redis', CI: 'true' }, timeoutMs: 60_000 });
+    } finally {
+      running = false;
+      await sampling;
+      for (const r of watch) r.disconnect();
+      await second.stop();
+    }
     assert.equal(run.code, 0, run.stderr);
     const file = join(cwd, readdirSync(cwd)[0] as string, 'results.json');
+    const ran = JSON.parse(readFileSync(file, 'utf8')) as ResultsDocument;
+    const [redis, otherLoad] = ['REDIS', 'OTHER'].map((name) => loadOf(ran.results.find((e) => e.target.name === name)));
+    // ABBA: stretch 0 REDIS then OTHER, stretch 1 OTHER then REDIS, ...: each measured second is one target's slice.
+    const start = Math.min(redis!.series[0]!.t, otherLoad!.series[0]!.t);
+    assert.deepEqual([redis!, otherLoad!].map((l) => l.series.map((x) => (x.t - start) / 1000)).sort((a, b) => a[0]! - b[0]!), [[0, 3, 4, 7], [1, 2, 5, 6]]);
+    assert.equal(redis!.settings.sliceSeconds, 1);
+    const paired = [redis!, otherLoad!].find((l) => l.throughput.percent !== 100);
+    assert.equal(paired?.throughput.percentPairs, 4);
+    // Within each slice (100 ms clear of its edges), the target's server counts ops and the other's does not.
+    let checked = 0;
+    for (const [own, load] of [[0, redis!], [1, otherLoad!]] as const) {
+      for (const slice of load.series) {
+        const inside = samples.filter((x) => x.at >= slice.t + 100 && x.at <= slice.t + 900);
+        const first = inside[0];
+        const last = inside[inside.length - 1];
+        if (first === undefined || last === undefined || first === last) continue;
+        assert.ok((last.calls[own] as number) > (first.calls[own] as number), `no ops on the active target's server in its slice at ${slice.t}`);
+        assert.equal(last.calls[1 - own], first.calls[1 - own], `the idle target's server saw ops during the other's slice at ${slice.t}`);
+        checked++;
+      }
+    }
+    assert.ok(checked >= 6, `only ${checked} slices had samples`);
+    assert.match(run.stdout, /the targets taking turns in 1-s slices/);
     const merged = await runCli(['merge', file, '--out', join(cwd, 'merged')], { timeoutMs: 30_000 });
     assert.equal(merged.code, 0, merged.stderr);
     const doc = JSON.parse(readFileSync(join(cwd, 'merged', 'results.json'), 'utf8')) as ResultsDocument;

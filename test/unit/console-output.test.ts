@@ -16,7 +16,7 @@ describe('console text is inert for a terminal', () => {
     const second = (atMs: number, phase: string) => ({ kind: 'second' as const, target: 'REDIS', ok: 12_345, failed: 2, phase, atMs, runMs: 20_000 });
     const plain: string[] = [];
     const log = createProgress({ isTTY: false, write: (text) => void plain.push(text) }, false);
-    log.onProgress({ kind: 'load-target', target: 'REDIS', index: 1, of: 1, runMs: 20_000 });
+    log.onProgress({ kind: 'load-target', target: 'REDIS', runMs: 20_000 });
     for (const [at, phase] of [[1000, 'warm-up'], [2000, 'warm-up'], [3000, 'measured'], [4000, 'measured']] as const) log.onProgress(second(at, phase));
     assert.deepEqual(plain.slice(1), ['cachebench: REDIS 1/20 s, warm-up: 12,345 ops/s, 2 failed\n', 'cachebench: REDIS 3/20 s, measured: 12,345 ops/s, 2 failed\n']);
     const drawn: string[] = [];
