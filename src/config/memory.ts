@@ -117,12 +117,15 @@ export function estimateMemory(s: ScenarioPlan, targets: number, results: Memory
     let estimate: MemoryEstimate;
     if (load.mode === 'throughput') {
       const worker = workerTerms(s, c);
-      const workers = load.workers;
+      // Every target's WORKERS are alive for the whole run (they take turns in slices, the others sleeping).
+      const workers = load.workers * targets;
+      const times = `${targets > 1 ? `${targets} targets × ` : ''}WORKERS=${load.workers}`;
+      const keys = [...(load.workers > 1 ? ['WORKERS'] : [])];
       // Each worker sends its record (one entry per second) to the cachebench process, which holds them all to merge.
       const records: MemoryTerm = { what: `${workers} workers' per-second records while they are merged`, bytes: workers * (load.durationMs / 1000) * HEAP_BYTES_PER_SECOND, kind: 'heap', keys: ['WORKERS', 'DURATION'] };
       const totalTerms = byBytes([
-        ...worker.map((t) => (workers === 1 ? t : { ...t, what: `WORKERS=${workers} × ${t.what}`, bytes: t.bytes * workers, keys: [...t.keys, 'WORKERS'] })),
-        { ...BASE, what: `${workers + 1} processes (code, drivers, histograms)`, bytes: BASE.bytes * (workers + 1), keys: workers > 1 ? ['WORKERS'] : [] },
+        ...worker.map((t) => (workers === 1 ? t : { ...t, what: `${times} × ${t.what}`, bytes: t.bytes * workers, keys: [...t.keys, ...keys] })),
+        { ...BASE, what: `${workers + 1} processes (code, drivers, histograms)`, bytes: BASE.bytes * (workers + 1), keys },
         records, results,
       ]);
       const heapTerms = byBytes([BASE, ...worker.filter((t) => t.kind === 'heap')]);

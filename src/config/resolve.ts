@@ -134,7 +134,7 @@ export function resolveConfig(input: ConfigInput): RunPlan {
   const scenarioNames = new Set<string>();
   const scenarios = files.map((file) => {
     const fileLayer = file === undefined ? new Map() : readScenarioFile(file);
-    const plan = buildScenario(file, [fileLayer, env.scenario, envVars.scenario, flagLayer], warnings);
+    const plan = buildScenario(file, [fileLayer, env.scenario, envVars.scenario, flagLayer], warnings, targets.length);
     if (scenarioNames.has(plan.name)) throw new ConfigError(`scenario ${plan.name} is given twice. Fix: give each scenario file once`);
     scenarioNames.add(plan.name);
     return plan;

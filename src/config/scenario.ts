@@ -113,7 +113,7 @@ export function parseStartAt(raw: string, source: Source, nowMs: number): number
 }
 
 /** MODE and the throughput keys, checked against each other. */
-function loadPlan(settings: ReadonlyMap<string, Setting>, cases: readonly CaseParams[], warnings: string[]): LoadPlan {
+function loadPlan(settings: ReadonlyMap<string, Setting>, cases: readonly CaseParams[], warnings: string[], targets: number): LoadPlan {
   const get = (key: string): Setting => settings.get(key) as Setting;
   const num = (key: string): number => get(key).value as number;
   const mode = get('MODE').value as RunMode;
@@ -157,11 +157,13 @@ function loadPlan(settings: ReadonlyMap<string, Setting>, cases: readonly CasePa
     }
   }
   const ttl = get('KEY_TTL');
-  // Preloaded keys are written before the warm-up: they must outlive the preload (at a conservative speed) and the run.
+  // Preloaded keys are written before the first warm-up: they must outlive the preload (at a conservative speed) and
+  // every target's turns (the targets take turns over the whole run).
   const preloadS = Math.ceil(keyspace / PRELOAD_KEYS_PER_S);
-  const runS = preloadS + num('WARMUP_SECONDS') + num('DURATION');
+  const n = Math.max(1, targets);
+  const runS = preloadS + n * (num('WARMUP_SECONDS') + num('DURATION'));
   if (keyspace > 0 && (ttl.value as number) < runS + 60) {
-    warnings.push(`KEY_TTL=${String(ttl.value)} s (${describeSource(ttl.source)}) is shorter than a target's preload of KEYSPACE=${keyspace} keys (up to ${preloadS} s at a conservative ${PRELOAD_KEYS_PER_S} keys/s) + warm-up + DURATION + 60 s: ` +
+    warnings.push(`KEY_TTL=${String(ttl.value)} s (${describeSource(ttl.source)}) is shorter than the preload of KEYSPACE=${keyspace} keys (up to ${preloadS} s at a conservative ${PRELOAD_KEYS_PER_S} keys/s) + ${n > 1 ? `${n} targets × ` : ''}(warm-up + DURATION) + 60 s: ` +
       `preloaded keys may expire during the preload or the run and show as misses. Fix: set KEY_TTL to ${runS + 60} or more`);
   }
   const clients = num('CLIENTS');
@@ -197,7 +199,8 @@ function loadPlan(settings: ReadonlyMap<string, Setting>, cases: readonly CasePa
   };
 }
 
-export function buildScenario(file: string | undefined, layers: readonly Layer[], warnings: string[]): ScenarioPlan {
+/** `targets`: how many targets the run has (a throughput run's KEYSPACE keys live through every target's turns). */
+export function buildScenario(file: string | undefined, layers: readonly Layer[], warnings: string[], targets = 1): ScenarioPlan {
   const settings = new Map<string, Setting>();
   for (const spec of KEY_SPECS) settings.set(spec.name, { value: spec.default, source: { kind: 'default' } });
   for (const layer of layers) {
@@ -254,7 +257,7 @@ export function buildScenario(file: string | undefined, layers: readonly Layer[]
     connectTimeoutMs: num('CONNECT_TIMEOUT_MS'),
     overwriteRate: num('OVERWRITE_RATE'),
     fault: faultPlan(settings),
-    load: loadPlan(settings, cases, warnings),
+    load: loadPlan(settings, cases, warnings, targets),
   };
   return {
     name,

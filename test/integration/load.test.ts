@@ -177,7 +177,7 @@ describe('throughput runs against a standalone server', () => {
         '--duration', '60', '--warmup-seconds', '0', '--read-ratio', '5', ...(c.extra.length > 0 ? c.extra : ['--payload-bytes', '500'])], {
         cwd, env: { REDIS_SERVERS: server.address, CI: 'true', START_AT: at }, timeoutMs: 60_000,
         onStderr: (text, child) => {
-          if (timer !== undefined || !text.includes('throughput run 1/1')) return;
+          if (timer !== undefined || !text.includes('cachebench: throughput run: ')) return;
           timer = setTimeout(() => child.kill(c.signal), Math.max(0, Date.parse(at) + c.afterStartMs - Date.now()));
         },
       });
