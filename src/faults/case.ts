@@ -1,17 +1,49 @@
 import type { CaseParams, FaultPlan, RunControls } from '../config/resolve.js';
-import { erroredTarget, type CaseResult, type ProgressEvent, type TargetCaseResult } from '../measure/runner.js';
+import type { SecondEvent, TargetErroredEvent } from '../measure/progress.js';
+import type { OpStats } from '../measure/histogram.js';
 import { driverFor, type CacheClient, type ConnectedTarget } from '../targets/index.js';
 import { failoverInjector } from './failover.js';
-import { runFaultTarget, type FaultLoopOptions } from './loop.js';
-import { commandInjector, type FaultInjector } from './nemesis.js';
+import { runFaultTarget, type FaultLoopOptions, type FaultResult } from './loop.js';
+import { commandInjector, type FaultEvent, type FaultInjector } from './nemesis.js';
 
 /** Supplies the injector of a destructive fault for a target on a local topology (the CLI knows the processes). */
 export type LocalInjectors = (target: ConnectedTarget, plan: FaultPlan) => FaultInjector | undefined;
 
+/** What a fault run tells while it goes. */
+export type FaultProgressEvent =
+  /** A target's timed part starts. */
+  | { readonly kind: 'fault-target'; readonly target: string; readonly index: number; readonly of: number; readonly runMs: number }
+  /** The nemesis did something. */
+  | { readonly kind: 'fault-event'; readonly target: string; readonly event: FaultEvent }
+  | SecondEvent
+  | TargetErroredEvent;
+
+/** What one target's fault run measured. */
+export interface FaultMeasured {
+  readonly ops: { readonly set: OpStats; readonly get: OpStats };
+  readonly verification: { readonly reads: number; readonly verified: number; readonly missing: number; readonly mismatched: number };
+  /** Distinct failure messages with counts. */
+  readonly errors: Readonly<Record<string, number>>;
+  readonly undeletedKeys: number;
+  readonly fault: FaultResult;
+}
+
+/** One target's part of a fault combination: what it measured, or why it could not be measured. */
+export type FaultTargetOutcome =
+  | { readonly name: string; readonly state: 'completed' | 'aborted'; readonly measured: FaultMeasured }
+  | { readonly name: string; readonly state: 'errored'; readonly error: string };
+
+export interface FaultCaseOutcome {
+  /** Ctrl-C ended it. */
+  readonly aborted: boolean;
+  readonly elapsedMs: number;
+  readonly targets: readonly FaultTargetOutcome[];
+}
+
 export interface FaultCaseOptions {
   readonly keyPrefix: string;
   readonly signal?: AbortSignal;
-  readonly onProgress?: (event: ProgressEvent) => void;
+  readonly onProgress?: (event: FaultProgressEvent) => void;
   readonly localInjectors?: LocalInjectors;
   /** Resident memory of a local target's servers, for faults that need no local injector (failover, command). */
   readonly localMemory?: (target: ConnectedTarget) => FaultInjector['memory'];
@@ -99,9 +131,9 @@ async function warmUp(client: CacheClient, prefix: string, params: CaseParams, c
  * its servers are healed before the next starts (targets sharing a topology each get their fault). Targets are not
  * interleaved here: a failure window is a stretch of time and needs the loop to itself.
  */
-export async function runFaultCase(targets: readonly ConnectedTarget[], params: CaseParams, controls: RunControls, options: FaultCaseOptions): Promise<CaseResult> {
+export async function runFaultCase(targets: readonly ConnectedTarget[], params: CaseParams, controls: RunControls, options: FaultCaseOptions): Promise<FaultCaseOutcome> {
   const started = performance.now();
-  const results: TargetCaseResult[] = [];
+  const results: FaultTargetOutcome[] = [];
   for (const [index, target] of targets.entries()) {
     if (options.signal?.aborted === true) break;
     const name = target.config.name;
@@ -114,14 +146,14 @@ export async function runFaultCase(targets: readonly ConnectedTarget[], params: 
       // The servers did not come back whole from the previous target's fault: this target cannot be measured.
       const message = `could not connect the checker: ${error instanceof Error ? error.message : String(error)}`;
       options.onProgress?.({ kind: 'target-errored', target: name, error: message });
-      results.push(erroredTarget(name, message));
+      results.push({ name, state: 'errored', error: message });
       continue;
     }
     try {
       const notReady = await untilReady(target.client, `${options.keyPrefix}ready-`, controls);
       if (notReady !== undefined) {
         options.onProgress?.({ kind: 'target-errored', target: name, error: notReady });
-        results.push(erroredTarget(name, notReady));
+        results.push({ name, state: 'errored', error: notReady });
         continue;
       }
       await warmUp(target.client, `${options.keyPrefix}warm-`, params, controls, options.signal);
@@ -137,23 +169,17 @@ export async function runFaultCase(targets: readonly ConnectedTarget[], params: 
       results.push({
         name,
         state: run.aborted ? 'aborted' : 'completed',
-        samplesMs: [],
-        roundSamplesMs: [],
-        ops: run.ops,
-        verification: { reads: t.gets, verified: t.verified, missing: t.missing, mismatched: t.mismatched },
-        iterations: { warmup: 0, measured: 0, failed: 0 },
-        errors: Object.fromEntries(t.errorMessages),
-        undeletedKeys: run.undeletedKeys,
-        invocations: 0,
-        pilotMs: null,
-        fault: run.fault,
+        measured: {
+          ops: run.ops,
+          verification: { reads: t.gets, verified: t.verified, missing: t.missing, mismatched: t.mismatched },
+          errors: Object.fromEntries(t.errorMessages),
+          undeletedKeys: run.undeletedKeys,
+          fault: run.fault,
+        },
       });
     } finally {
       await checker.close();
     }
   }
-  return {
-    params, invocations: 0, pilotMs: null, rounds: 0, stopReason: options.signal?.aborted === true ? 'aborted' : 'duration',
-    elapsedMs: performance.now() - started, roundOrders: [], targets: results,
-  };
+  return { aborted: options.signal?.aborted === true, elapsedMs: performance.now() - started, targets: results };
 }

@@ -1,4 +1,4 @@
-export { runFaultCase, type FaultCaseOptions, type LocalInjectors } from './case.js';
+export { runFaultCase, type FaultCaseOptions, type FaultCaseOutcome, type FaultProgressEvent, type LocalInjectors } from './case.js';
 export { runFaultTarget, FAILURE_PAUSE_MS, type FaultResult } from './loop.js';
 export { judge, timeline, QUIET_MS, RECOVERED_SHARE, type FaultVerdict, type PhaseLatency, type Timeline } from './judge.js';
 export { FaultHistory, BUCKET_MS } from './history.js';

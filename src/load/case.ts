@@ -1,7 +1,7 @@
 import type { CaseParams, LoadPlan, RunControls } from '../config/resolve.js';
 import { PRELOAD_KEYS_PER_S } from '../config/limits.js';
 import { redactedMessage } from '../config/redact.js';
-import { erroredTarget, type CaseResult, type ProgressEvent, type TargetCaseResult } from '../measure/runner.js';
+import type { SecondEvent, TargetErroredEvent } from '../measure/progress.js';
 import { clusterNodesOf } from '../targets/admin.js';
 import type { ConnectedTarget } from '../targets/index.js';
 import { slotOwners, type SlotOwner } from './nodes.js';
@@ -9,7 +9,6 @@ import { runWorkers, type CleanupListener, type GroupOutcome, type PreloadListen
 import type { DeleteProgress } from '../workload/index.js';
 import { mergeRecords, type LoadRecord } from './record.js';
 import { isSliced, targetWindows, timelineMs, type TimelineInput } from './timeline.js';
-import { OpHistogram } from '../measure/histogram.js';
 import { processKeyspace, type LoadJob, type PreloadProgress } from './worker.js';
 
 /**
@@ -31,6 +30,29 @@ export function caseSpacingMs(load: LoadPlan, targets: number, shards: number): 
   return timelineMs(timelineOf(load, targets)) + TARGET_GAP_MS + 2 * Math.ceil(keys / PRELOAD_KEYS_PER_S) * 1000;
 }
 
+/** What a throughput run tells while it goes. */
+export type LoadProgressEvent =
+  /** A throughput combination starts: its targets (named together), the whole timeline's length, SLICE_SECONDS when they take turns in slices. */
+  | { readonly kind: 'load-target'; readonly target: string; readonly runMs: number; readonly sliceSeconds?: number }
+  /** The KEYSPACE preload: SETs sent of KEYSPACE, over the workers that reported so far. */
+  | { readonly kind: 'preload'; readonly target: string; readonly written: number; readonly of: number; readonly workers: number; readonly ofWorkers: number }
+  /** The clean-up: keys deleted (or tried) of the total, over the workers that reported so far. */
+  | { readonly kind: 'cleanup'; readonly target: string; readonly deleted: number; readonly of: number; readonly workers: number; readonly ofWorkers: number }
+  | SecondEvent
+  | TargetErroredEvent;
+
+/** One target's part of a throughput combination: its workers' merged record, or why it has none (credentials masked). */
+export type LoadTargetOutcome =
+  | { readonly name: string; readonly state: 'completed' | 'aborted'; readonly record: LoadRecord }
+  | { readonly name: string; readonly state: 'errored' | 'aborted'; readonly error: string };
+
+export interface LoadCaseOutcome {
+  /** Ctrl-C ended it. */
+  readonly aborted: boolean;
+  readonly elapsedMs: number;
+  readonly targets: readonly LoadTargetOutcome[];
+}
+
 export interface LoadCaseOptions {
   readonly keyPrefix: string;
   readonly seed: number;
@@ -39,7 +61,7 @@ export interface LoadCaseOptions {
   /** Under START_AT: ms after START_AT at which this parameter combination starts (the earlier combinations' spacings). */
   readonly startOffsetMs: number;
   readonly signal?: AbortSignal;
-  readonly onProgress?: (event: ProgressEvent) => void;
+  readonly onProgress?: (event: LoadProgressEvent) => void;
 }
 
 
@@ -103,26 +125,6 @@ function liveProgress(target: string, onProgress: LoadCaseOptions['onProgress'])
   };
 }
 
-/** A target's result from its workers' merged record. */
-function loadResult(name: string, record: LoadRecord, aborted: boolean): TargetCaseResult {
-  const reads = record.verified + record.missing + record.mismatched;
-  return {
-    name,
-    state: aborted ? 'aborted' : 'completed',
-    samplesMs: [], roundSamplesMs: [],
-    ops: {
-      set: OpHistogram.decode(record.histograms.set).summarize(record.setErrors),
-      get: OpHistogram.decode(record.histograms.get).summarize(record.getErrors),
-    },
-    verification: { reads, verified: record.verified, missing: record.missing, mismatched: record.mismatched },
-    iterations: { warmup: 0, measured: 0, failed: 0 },
-    errors: record.errorMessages,
-    undeletedKeys: record.undeletedKeys,
-    invocations: 0, pilotMs: null,
-    load: record,
-  };
-}
-
 /**
  * A throughput run of one parameter combination: every target's WORKERS processes (see LoadWorker) connect and preload
  * together, then load their target in its windows of one timeline (load/timeline.ts): by default the targets take turns
@@ -130,7 +132,7 @@ function loadResult(name: string, record: LoadRecord, aborted: boolean): TargetC
  * alike; with SLICE_SECONDS 0 each runs its whole DURATION in turn. Only one target sends at a time (the others' workers
  * sleep), and with START_AT every --shard process loads the same target at the same wall-clock time.
  */
-export async function runLoadCase(targets: readonly ConnectedTarget[], params: CaseParams, controls: RunControls, options: LoadCaseOptions): Promise<CaseResult> {
+export async function runLoadCase(targets: readonly ConnectedTarget[], params: CaseParams, controls: RunControls, options: LoadCaseOptions): Promise<LoadCaseOutcome> {
   const started = performance.now();
   const load = controls.load;
   const aborted = (): boolean => options.signal?.aborted === true;
@@ -162,24 +164,21 @@ export async function runLoadCase(targets: readonly ConnectedTarget[], params: C
   try {
     outcomes = await runWorkers(groups, startAtMs, options.signal);
   } catch (error: unknown) {
-    const message = redactedMessage(error);
-    const results = targets.map((t) => (aborted() ? { ...erroredTarget(t.config.name, 'interrupted before its load started'), state: 'aborted' as const } : erroredTarget(t.config.name, message)));
-    return { params, invocations: 0, pilotMs: null, rounds: 0, stopReason: aborted() ? 'aborted' : 'duration', elapsedMs: performance.now() - started, roundOrders: [], targets: results };
+    const message = aborted() ? 'interrupted before its load started' : redactedMessage(error);
+    const state = aborted() ? 'aborted' as const : 'errored' as const;
+    return { aborted: aborted(), elapsedMs: performance.now() - started, targets: targets.map((t) => ({ name: t.config.name, state, error: message })) };
   } finally {
     for (const l of live) l.stop();
   }
-  const results = targets.map((target, index): TargetCaseResult => {
+  const results = targets.map((target, index): LoadTargetOutcome => {
     const name = target.config.name;
     const outcome = outcomes[index] as GroupOutcome;
     if ('error' in outcome) {
       const message = redactedMessage(outcome.error);
       options.onProgress?.({ kind: 'target-errored', target: name, error: message });
-      return erroredTarget(name, message);
+      return { name, state: 'errored', error: message };
     }
-    return loadResult(name, mergeRecords(outcome.records), aborted());
+    return { name, state: aborted() ? 'aborted' : 'completed', record: mergeRecords(outcome.records) };
   });
-  return {
-    params, invocations: 0, pilotMs: null, rounds: 0, stopReason: aborted() ? 'aborted' : 'duration',
-    elapsedMs: performance.now() - started, roundOrders: [], targets: results,
-  };
+  return { aborted: aborted(), elapsedMs: performance.now() - started, targets: results };
 }

@@ -1,4 +1,4 @@
-export { caseSpacingMs, runLoadCase, TARGET_GAP_MS, type LoadCaseOptions } from './case.js';
+export { caseSpacingMs, runLoadCase, TARGET_GAP_MS, type LoadCaseOptions, type LoadCaseOutcome, type LoadProgressEvent } from './case.js';
 export { mergeRecords, mergeEncoded, type LoadRecord, type SecondRecord, type NodeRecord, type WorkerRecord } from './record.js';
 export { summarizeLoad, withPercent, opsPerSecond, RATE_ACHIEVED_SHARE, type LoadResult, type ThroughputStats, type NodeSummary, type SecondSummary } from './summary.js';
 export { slotOwners, SlotMap, type SlotOwner } from './nodes.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { runCase } from '../../src/measure/runner.js';
+import { runCase } from '../../src/latency/runner.js';
 import type { ResultEntry } from '../../src/report/index.js';
 import { glideDriver } from '../../src/targets/glide.js';
 import { nodeRedisDriver } from '../../src/targets/node-redis.js';

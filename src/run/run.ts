@@ -7,8 +7,10 @@ import { probeTarget } from '../targets/probe.js';
 import { driverFor, type CacheClient, type ConnectedTarget } from '../targets/index.js';
 import { keyPrefix } from '../workload/index.js';
 import { loadavg } from 'node:os';
-import { seededRandom } from './random.js';
-import { runCase, type CaseResult, type ProgressEvent } from './runner.js';
+import { seededRandom } from '../measure/random.js';
+import { runCase } from '../latency/runner.js';
+import { faultCaseResult, loadCaseResult } from './kinds.js';
+import type { CaseResult, ProgressEvent } from './results.js';
 import { runFaultCase, type FaultCaseOptions, type LocalInjectors } from '../faults/index.js';
 import { caseSpacingMs, runLoadCase } from '../load/index.js';
 
@@ -176,22 +178,22 @@ export async function executeRun(plan: RunPlan, options: ExecuteOptions): Promis
         index++;
         options.onProgress?.({ kind: 'case-start', scenario: scenario.name, index, of: total, params });
         if (scenario.controls.load.mode === 'throughput') {
-          cases.push(await runLoadCase(targets, params, { ...scenario.controls, ...plan.connection }, {
+          cases.push(loadCaseResult(params, await runLoadCase(targets, params, { ...scenario.controls, ...plan.connection }, {
             keyPrefix: keyPrefix(options.runId), seed: options.seed, shard: options.shard ?? { index: 0, of: 1 }, startOffsetMs: loadOffsetMs,
             ...(options.signal !== undefined ? { signal: options.signal } : {}),
             ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {}),
-          }));
+          })));
           loadOffsetMs += caseSpacingMs(scenario.controls.load, targets.length, options.shard?.of ?? 1);
           continue;
         }
         if (scenario.controls.fault.kind !== 'none') {
-          cases.push(await runFaultCase(targets, params, { ...scenario.controls, ...plan.connection }, {
+          cases.push(faultCaseResult(params, await runFaultCase(targets, params, { ...scenario.controls, ...plan.connection }, {
             keyPrefix: keyPrefix(options.runId),
             ...(options.signal !== undefined ? { signal: options.signal } : {}),
             ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {}),
             ...(options.localInjectors !== undefined ? { localInjectors: options.localInjectors } : {}),
             ...(options.localMemory !== undefined ? { localMemory: options.localMemory } : {}),
-          }));
+          })));
           continue;
         }
         cases.push(

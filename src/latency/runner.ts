@@ -3,17 +3,15 @@ import type { CaseParams, RunControls } from '../config/resolve.js';
 import { PILOT_MAX_BYTES, PILOT_MAX_KEYS } from '../config/limits.js';
 import { redactSecrets } from '../config/redact.js';
 import { summarize, type Summary } from '../stats/index.js';
-import { seededRandom } from './random.js';
+import { seededRandom } from '../measure/random.js';
 import type { CacheClient, CacheCounters, ConnectedTarget } from '../targets/client.js';
 import {
   Tally, deleteKeys, prepareIteration, runSeedIteration,
   type IterationOutcome, type IterationPlan, type OpRecorder, type ReadCheck, type StopCheck,
 } from '../workload/index.js';
 import { CaseSideEffects, type StalenessResult } from './side-effects.js';
-import { OpHistogram, type OpStats } from './histogram.js';
-import type { FaultEvent } from '../faults/nemesis.js';
-import type { LoadRecord } from '../load/record.js';
-import type { FaultResult } from '../faults/loop.js';
+import { OpHistogram, type OpStats } from '../measure/histogram.js';
+import type { TargetErroredEvent } from '../measure/progress.js';
 import { minOf } from '../stats/extent.js';
 
 /** A target is dropped from a case after this many failed iterations in a row. */
@@ -23,8 +21,8 @@ export const MAX_CONSECUTIVE_FAILURES = 3;
 export const STOP_REASONS = ['converged', 'max-iterations', 'max-time', 'aborted', 'all-errored', 'duration'] as const;
 export type StopReason = (typeof STOP_REASONS)[number];
 
-/** The outcome of one target in one parameter combination; a union keyed on state. */
-export interface TargetCaseResult {
+/** The outcome of one target in one parameter combination of a latency run (run/results.ts adds the other kinds' parts). */
+export interface LatencyTargetResult {
   readonly name: string;
   /** completed: measured until the case stopped; errored: dropped after repeated failures; aborted: Ctrl-C. */
   readonly state: 'completed' | 'errored' | 'aborted';
@@ -51,27 +49,13 @@ export interface TargetCaseResult {
   readonly staleness?: StalenessResult;
   /** The client cache's counters over this combination (warm-up included); present with CACHE=tracking. */
   readonly cache?: CacheCounters;
-  /** A fault run's measurements (window, lost writes, timeline); present exactly in a fault run. */
-  readonly fault?: FaultResult;
-  /** A throughput run's record (workers merged); present exactly in a throughput run. */
-  readonly load?: LoadRecord;
 }
 
-/** A target of a time-based run (fault or throughput) that could not be measured at all, with why (credentials masked). */
-export function erroredTarget(name: string, error: string): TargetCaseResult {
-  return {
-    name, state: 'errored', error: redactSecrets(error), samplesMs: [], roundSamplesMs: [],
-    ops: { set: { count: 0, errors: 0 }, get: { count: 0, errors: 0 } },
-    verification: { reads: 0, verified: 0, missing: 0, mismatched: 0 }, iterations: { warmup: 0, measured: 0, failed: 0 },
-    errors: {}, undeletedKeys: 0, invocations: 0, pilotMs: null,
-  };
-}
-
-export interface CaseResult {
+export interface LatencyCaseResult {
   readonly params: CaseParams;
   /**
    * Invocations of the seed loop per iteration chosen from the fastest target (every target's with INVOCATION_COUNT
-   * or INTERLEAVE=key; otherwise each target has its own, in TargetCaseResult). Samples are per invocation.
+   * or INTERLEAVE=key; otherwise each target has its own, in LatencyTargetResult). Samples are per invocation.
    */
   readonly invocations: number;
   /** The pilot stage's measure: the fastest target's single-invocation time in ms (null: INVOCATION_COUNT was given, or no pilot iteration succeeded). */
@@ -81,10 +65,11 @@ export interface CaseResult {
   readonly elapsedMs: number;
   /** Target order of each measured round (shuffled). */
   readonly roundOrders: readonly (readonly string[])[];
-  readonly targets: readonly TargetCaseResult[];
+  readonly targets: readonly LatencyTargetResult[];
 }
 
-export type ProgressEvent =
+/** What a latency run tells while it goes. */
+export type LatencyProgressEvent =
   /** A discarded round: `iteration` of WARMUP_ITERATIONS `of`; `pilot`: a round that sizes the invocation count (as many as it takes). */
   | { readonly kind: 'warmup'; readonly params: CaseParams; readonly iteration: number; readonly of: number; readonly pilot?: boolean }
   | {
@@ -102,24 +87,13 @@ export type ProgressEvent =
       /** Error / Mean of each running target, NaN while unknown. */
       readonly relativeErrors: Readonly<Record<string, number>>;
     }
-  | { readonly kind: 'target-errored'; readonly target: string; readonly error: string }
-  /** A fault run: a target's timed part starts, or the nemesis did something. */
-  | { readonly kind: 'fault-target'; readonly target: string; readonly index: number; readonly of: number; readonly runMs: number }
-  /** A throughput combination starts: its targets (named together), the whole timeline's length, SLICE_SECONDS when they take turns in slices. */
-  | { readonly kind: 'load-target'; readonly target: string; readonly runMs: number; readonly sliceSeconds?: number }
-  /** A throughput run's KEYSPACE preload: SETs sent of KEYSPACE, over the workers that reported so far. */
-  | { readonly kind: 'preload'; readonly target: string; readonly written: number; readonly of: number; readonly workers: number; readonly ofWorkers: number }
-  /** A throughput run's clean-up: keys deleted (or tried) of the total, over the workers that reported so far. */
-  | { readonly kind: 'cleanup'; readonly target: string; readonly deleted: number; readonly of: number; readonly workers: number; readonly ofWorkers: number }
-  | { readonly kind: 'fault-event'; readonly target: string; readonly event: FaultEvent }
-  /** A time-based run's last second (throughput and fault runs): ops that succeeded and failed, the phase, how far. */
-  | { readonly kind: 'second'; readonly target: string; readonly ok: number; readonly failed: number; readonly phase: string; readonly atMs: number; readonly runMs: number };
+  | TargetErroredEvent;
 
 export interface RunCaseOptions {
   /** `cachebench:<runId>:`: every key written starts with it. */
   readonly keyPrefix: string;
   readonly signal?: AbortSignal;
-  readonly onProgress?: (event: ProgressEvent) => void;
+  readonly onProgress?: (event: LatencyProgressEvent) => void;
   /** Uniform [0,1) source for round shuffles; injectable for tests. */
   readonly random?: () => number;
   /**
@@ -328,7 +302,7 @@ export async function runCase(
   params: CaseParams,
   controls: RunControls,
   options: RunCaseOptions,
-): Promise<CaseResult> {
+): Promise<LatencyCaseResult> {
   const now = options.clock ?? (() => performance.now());
   const provider = options.clock !== undefined ? clockProvider(options.clock) : hrtimeNowTimestampProvider;
   const { signal } = options;
@@ -341,7 +315,7 @@ export async function runCase(
   const side = await CaseSideEffects.start(targets, controls, options.writers);
   const runs = targets.map((t) => new TargetRun(t, params, controls, shouldStop, provider, side.readCheckFor(t)));
   let lateUndeleted = new Map<string, number>();
-  let result: CaseResult;
+  let result: LatencyCaseResult;
   try {
     result = await measureCase(runs, params, controls, options, { started, now, provider, shouldStop, outOfTime, side });
   } finally {
@@ -361,7 +335,7 @@ interface CaseContext {
 }
 
 /** The warm-up, pilot and measured rounds of runCase, and the per-target results. */
-async function measureCase(runs: readonly TargetRun[], params: CaseParams, controls: RunControls, options: RunCaseOptions, context: CaseContext): Promise<CaseResult> {
+async function measureCase(runs: readonly TargetRun[], params: CaseParams, controls: RunControls, options: RunCaseOptions, context: CaseContext): Promise<LatencyCaseResult> {
   const random = options.random ?? Math.random;
   // Warm-up and pilot rounds shuffle from a stream of their own: how many pilot rounds run depends on timing, and the
   // measured rounds' orders must be the same for the same --seed whatever the pilot did.
@@ -481,7 +455,7 @@ async function measureCase(runs: readonly TargetRun[], params: CaseParams, contr
   }
 
   const cacheCounters = await context.side.cacheCounters();
-  const results = runs.map((run): TargetCaseResult => {
+  const results = runs.map((run): LatencyTargetResult => {
     const state = run.state === 'running' ? (stopReason === 'aborted' ? 'aborted' : 'completed') : run.state;
     const summary = summarize(run.samplesMs);
     const { tally } = run;
