@@ -2,7 +2,7 @@ import { ConfigError, type Source } from './errors.js';
 import { registerSecret } from './redact.js';
 import { checkMemory, machineMemory, type MachineMemory } from './memory.js';
 import { MAX_RUN_RESULTS } from './limits.js';
-import type { LocalTargetSpec, RunPlan, TargetConfig } from './plan.js';
+import type { LocalTargetSpec, RunPlan, ScenarioPlan, TargetConfig } from './plan.js';
 import { ENV_SOURCE, ENVVARS_SOURCE, envLookAlikes, parseEnvVarsItems, readScenarioFile, registerSecrets, splitLayer, targetNamesOf, type Layer } from './layers.js';
 import { buildScenario } from './scenario.js';
 import { checkFaultTargets, checkItemSizes, runLevelTimeouts } from './checks.js';
@@ -41,75 +41,89 @@ export interface ConfigInput {
   readonly machine?: MachineMemory;
 }
 
-/**
- * Resolves scenario files, environment, --envVars and flags into a validated plan.
- * Precedence, highest first: flags > --envVars > environment > scenario file > defaults.
- * Throws ConfigError on any bad input; never touches the network.
- */
-export function resolveConfig(input: ConfigInput): RunPlan {
-  const envLayer: Layer = new Map();
+/** The local topologies the run starts: --local's, or the default ones when no `<NAME>_SERVERS` is configured anywhere. */
+function chooseLocalTargets(input: ConfigInput): readonly LocalTargetSpec[] {
+  const given = input.localTargets ?? [];
+  if (given.length > 0 || input.defaultLocalTargets === undefined) return given;
+  const envVarsKeys = input.envVars.map((item) => item.slice(0, Math.max(0, item.indexOf(':'))));
+  const configured = [...Object.keys(input.env).filter((k) => input.env[k] !== undefined), ...envVarsKeys].some((k) => /^[A-Z][A-Z0-9_]*_SERVERS$/.test(k));
+  return configured ? given : input.defaultLocalTargets;
+}
+
+/** The input layers, each entry with its source; passwords are registered before anything can fail and echo them. */
+function inputLayers(input: ConfigInput, localTargets: readonly LocalTargetSpec[]): { env: Layer; local: Layer; envVars: Layer; flags: Layer } {
+  const env: Layer = new Map();
   for (const [key, value] of Object.entries(input.env)) {
-    if (value !== undefined) envLayer.set(key, { raw: value, source: ENV_SOURCE });
+    if (value !== undefined) env.set(key, { raw: value, source: ENV_SOURCE });
   }
   const localSource: Source = { kind: 'local' };
-  const localLayer: Layer = new Map();
-  let localTargets = input.localTargets ?? [];
-  if (localTargets.length === 0 && input.defaultLocalTargets !== undefined) {
-    const envVarsKeys = input.envVars.map((item) => item.slice(0, Math.max(0, item.indexOf(':'))));
-    const configured = [...Object.keys(input.env).filter((k) => input.env[k] !== undefined), ...envVarsKeys].some((k) => /^[A-Z][A-Z0-9_]*_SERVERS$/.test(k));
-    if (!configured) localTargets = input.defaultLocalTargets;
-  }
+  const local: Layer = new Map();
   for (const t of localTargets) {
-    localLayer.set(`${t.name}_SERVERS`, { raw: '', source: localSource });
-    localLayer.set(`${t.name}_MODE`, { raw: t.mode, source: localSource });
-    for (const [option, raw] of Object.entries(t.options ?? {})) localLayer.set(`${t.name}_${option}`, { raw, source: localSource });
+    local.set(`${t.name}_SERVERS`, { raw: '', source: localSource });
+    local.set(`${t.name}_MODE`, { raw: t.mode, source: localSource });
+    for (const [option, raw] of Object.entries(t.options ?? {})) local.set(`${t.name}_${option}`, { raw, source: localSource });
   }
-  const topologyOf = new Map(localTargets.map((t) => [t.name, t.topology ?? t.name]));
-  // Passwords are registered before anything can fail and echo them.
-  registerSecrets([envLayer]);
+  registerSecrets([env]);
   for (const [index, item] of input.envVars.entries()) {
     const colon = item.indexOf(':');
     if (colon > 0) registerSecrets([new Map([[item.slice(0, colon), { raw: item.slice(colon + 1), source: ENVVARS_SOURCE }]])]);
     if (index > 0 && /PASSWORD:$/i.test(input.envVars[index - 1] ?? '')) registerSecret(item);
   }
-  const envVarsLayer = parseEnvVarsItems(input.envVars);
-  const flagLayer: Layer = new Map();
+  const envVars = parseEnvVarsItems(input.envVars);
+  const flags: Layer = new Map();
   for (const [key, value] of Object.entries(input.flags)) {
-    if (value !== undefined) flagLayer.set(key, { raw: value, source: { kind: 'flag', flag: key.toLowerCase().replace(/_/g, '-') } });
+    if (value !== undefined) flags.set(key, { raw: value, source: { kind: 'flag', flag: key.toLowerCase().replace(/_/g, '-') } });
   }
-  const warnings: string[] = [];
+  return { env, local, envVars, flags };
+}
 
-  const userNames = new Set([...targetNamesOf(envLayer, false), ...targetNamesOf(envVarsLayer, true)]);
-  for (const name of targetNamesOf(localLayer, true)) {
+type Split = ReturnType<typeof splitLayer>;
+
+/**
+ * Splits each layer into target options and scenario keys, by the target names configured; a target both configured
+ * and local is refused, and environment look-alikes of cachebench keys are warnings (errors for scenario keys under CI).
+ */
+function splitByTarget(layers: ReturnType<typeof inputLayers>, strictEnv: boolean, warnings: string[]): { local: Split; env: Split; envVars: Split } {
+  const userNames = new Set([...targetNamesOf(layers.env, false), ...targetNamesOf(layers.envVars, true)]);
+  for (const name of targetNamesOf(layers.local, true)) {
     if (userNames.has(name)) {
       throw new ConfigError(`target ${name} is configured by ${name}_SERVERS and is also a local topology to start. Fix: unset ${name}_SERVERS or leave ${name} out of --local`);
     }
   }
-  const names = new Set([...userNames, ...targetNamesOf(localLayer, true)]);
-  const local = splitLayer(localLayer, names, true);
-  const env = splitLayer(envLayer, names, false);
-  const envVars = splitLayer(envVarsLayer, names, true);
-  const lookAlikes = envLookAlikes(envLayer, names);
+  const names = new Set([...userNames, ...targetNamesOf(layers.local, true)]);
+  const split = { local: splitLayer(layers.local, names, true), env: splitLayer(layers.env, names, false), envVars: splitLayer(layers.envVars, names, true) };
+  const lookAlikes = envLookAlikes(layers.env, names);
   const typos = lookAlikes.filter((l) => l.workload);
-  if (input.strictEnv === true && typos.length > 0) {
+  if (strictEnv && typos.length > 0) {
     throw new ConfigError(`${typos.map((l) => l.message).join('; ')}. Under CI=true a look-alike of a scenario key is an error, since a typo there changes what the job measures. ` +
       'Fix: correct the name, or unset the variable for this step');
   }
   warnings.push(...lookAlikes.map((l) => l.message));
+  return split;
+}
 
+/** Every configured target, by name, from its options merged over the layers (later layers win). */
+function buildTargets(split: { local: Split; env: Split; envVars: Split }, localTargets: readonly LocalTargetSpec[]): TargetConfig[] {
   const targetOptions = new Map<string, Map<string, { raw: string; source: Source }>>();
-  for (const layer of [local, env, envVars]) {
+  for (const layer of [split.local, split.env, split.envVars]) {
     for (const [name, options] of layer.target) {
       const merged = targetOptions.get(name) ?? new Map<string, { raw: string; source: Source }>();
       for (const [option, entry] of options) merged.set(option, entry);
       targetOptions.set(name, merged);
     }
   }
-  const localNames = new Set(localTargets.map((t) => t.name));
-  let targets = [...targetOptions]
-    .map(([name, options]) => (localNames.has(name) ? pendingLocalTarget(name, options, topologyOf.get(name) ?? name) : buildTarget(name, options)))
+  const local = new Map(localTargets.map((t) => [t.name, t.topology ?? t.name]));
+  return [...targetOptions]
+    .map(([name, options]) => {
+      const topology = local.get(name);
+      return topology !== undefined ? pendingLocalTarget(name, options, topology) : buildTarget(name, options);
+    })
     .sort((a, b) => a.name.localeCompare(b.name));
+}
 
+/** `--targets A,B` selects and orders targets; `--baseline` must name one of them. */
+function selectTargets(all: TargetConfig[], input: ConfigInput): TargetConfig[] {
+  let targets = all;
   if (input.targets !== undefined) {
     const wanted = input.targets.split(',').map((t) => t.trim()).filter((t) => t !== '');
     if (wanted.length === 0) throw new ConfigError('--targets is empty. Fix: name targets, e.g. --targets REDIS,SOSS');
@@ -118,9 +132,9 @@ export function resolveConfig(input: ConfigInput): RunPlan {
     for (const name of wanted) {
       if (seen.has(name)) throw new ConfigError(`--targets names ${name} twice (duplicate target name). Fix: name each target once`);
       seen.add(name);
-      const target = targets.find((t) => t.name === name);
+      const target = all.find((t) => t.name === name);
       if (target === undefined) {
-        throw new ConfigError(`--targets names ${name}, which is not configured (configured: ${targets.map((t) => t.name).join(', ') || 'none'}). Fix: set ${name}_SERVERS or drop it from --targets`);
+        throw new ConfigError(`--targets names ${name}, which is not configured (configured: ${all.map((t) => t.name).join(', ') || 'none'}). Fix: set ${name}_SERVERS or drop it from --targets`);
       }
       selected.push(target);
     }
@@ -129,16 +143,23 @@ export function resolveConfig(input: ConfigInput): RunPlan {
   if (input.baseline !== undefined && !targets.some((t) => t.name === input.baseline)) {
     throw new ConfigError(`--baseline ${input.baseline} is not one of the targets (${targets.map((t) => t.name).join(', ') || 'none'}). Fix: name one of them`);
   }
+  return targets;
+}
 
-  const files = input.scenarioFiles.length > 0 ? input.scenarioFiles : [undefined];
+/** One scenario per file (or one of built-in defaults), each from its file under the environment, --envVars and flags. */
+function buildScenarios(files: readonly string[], layers: { env: Split; envVars: Split; flags: Layer }, targets: number, warnings: string[]): ScenarioPlan[] {
   const scenarioNames = new Set<string>();
-  const scenarios = files.map((file) => {
+  return (files.length > 0 ? files : [undefined]).map((file) => {
     const fileLayer = file === undefined ? new Map() : readScenarioFile(file);
-    const plan = buildScenario(file, [fileLayer, env.scenario, envVars.scenario, flagLayer], warnings, targets.length);
+    const plan = buildScenario(file, [fileLayer, layers.env.scenario, layers.envVars.scenario, layers.flags], warnings, targets);
     if (scenarioNames.has(plan.name)) throw new ConfigError(`scenario ${plan.name} is given twice. Fix: give each scenario file once`);
     scenarioNames.add(plan.name);
     return plan;
   });
+}
+
+/** Checks across scenarios and targets: faults the targets can take, the run's size, item sizes, memory, one run kind per run. */
+function checkRun(scenarios: readonly ScenarioPlan[], targets: readonly TargetConfig[], machine: MachineMemory): void {
   for (const scenario of scenarios) checkFaultTargets(scenario, targets);
   const combinations = scenarios.reduce((n, s) => n + s.cases.length, 0);
   if (combinations * targets.length > MAX_RUN_RESULTS) {
@@ -146,16 +167,30 @@ export function resolveConfig(input: ConfigInput): RunPlan {
       `${combinations * targets.length} results, and a run may make at most ${MAX_RUN_RESULTS} (report, merge and compare read no more). Fix: split it over several runs (fewer scenario files, shorter sweep lists, or --targets)`);
   }
   checkItemSizes(scenarios, targets);
-  checkMemory(scenarios, targets.length, input.machine ?? machineMemory());
+  checkMemory(scenarios, targets.length, machine);
   const faultRuns = scenarios.filter((s) => s.controls.fault.kind !== 'none');
   if (faultRuns.length > 0 && faultRuns.length < scenarios.length) {
     const latency = scenarios.filter((s) => s.controls.fault.kind === 'none');
     throw new ConfigError(`scenario${faultRuns.length === 1 ? '' : 's'} ${faultRuns.map((s) => s.name).join(', ')} ${faultRuns.length === 1 ? 'is a fault run' : 'are fault runs'} and ${latency.map((s) => s.name).join(', ')} ${latency.length === 1 ? 'is' : 'are'} not: ` +
       'a fault run connects its clients with an application\'s retries and queues, which a latency run must not have (one connection per target serves the whole run). Fix: run fault scenarios and latency scenarios as separate runs');
   }
-  const connection = runLevelTimeouts(scenarios);
+}
+
+/**
+ * Resolves scenario files, environment, --envVars and flags into a validated plan.
+ * Precedence, highest first: flags > --envVars > environment > scenario file > defaults.
+ * Throws ConfigError on any bad input; never touches the network.
+ */
+export function resolveConfig(input: ConfigInput): RunPlan {
+  const warnings: string[] = [];
+  const localTargets = chooseLocalTargets(input);
+  const layers = inputLayers(input, localTargets);
+  const split = splitByTarget(layers, input.strictEnv === true, warnings);
+  const targets = selectTargets(buildTargets(split, localTargets), input);
+  const scenarios = buildScenarios(input.scenarioFiles, { env: split.env, envVars: split.envVars, flags: layers.flags }, targets.length, warnings);
+  checkRun(scenarios, targets, input.machine ?? machineMemory());
   return {
-    scenarios, targets, connection, warnings: [...new Set(warnings)],
+    scenarios, targets, connection: runLevelTimeouts(scenarios), warnings: [...new Set(warnings)],
     ...(input.baseline !== undefined ? { baseline: input.baseline } : {}),
   };
 }
