@@ -3,7 +3,7 @@ import type { CaseParams, FaultPlan, RunControls } from '../config/resolve.js';
 import { redactSecrets, redactedMessage } from '../config/redact.js';
 import { OpHistogram, type OpStats } from '../measure/histogram.js';
 import type { CacheClient, ConnectedTarget } from '../targets/client.js';
-import { Tally, YIELD_INTERVAL_NS, yieldOnce } from '../workload/index.js';
+import { Tally, YIELD_INTERVAL_NS, readVerdict, yieldOnce } from '../workload/index.js';
 import { AckedWrites, type WriteCheck } from './checker.js';
 import { BUCKET_MS, FaultHistory, type Bucket } from './history.js';
 import { judge, timeline, type FaultVerdict, type Timeline } from './judge.js';
@@ -183,13 +183,9 @@ export async function runFaultTarget(target: ConnectedTarget, params: CaseParams
         history.ok(t0, t1);
         getHistogram.record(Number(t1 - t0));
         tally.gets++;
-        if (value === null) {
-          tally.missing++;
-          history.badRead('missing', t1);
-        } else if (value.length !== payload.length || !value.equals(payload)) {
-          tally.mismatched++;
-          history.badRead('mismatched', t1);
-        } else tally.verified++;
+        const verdict = readVerdict(value, payload);
+        tally.read(verdict);
+        if (verdict !== 'verified') history.badRead(verdict, t1);
       }
       writes.reading(undefined);
     }

@@ -4,7 +4,7 @@ import { OpHistogram } from '../measure/histogram.js';
 import { seededRandom } from '../measure/random.js';
 import type { TargetProbe } from '../targets/client.js';
 import { driverFor, type CacheClient } from '../targets/index.js';
-import { Tally, chunks, deleteInBatches, yieldOnce, type DeleteOutcome, type DeleteProgress } from '../workload/index.js';
+import { Tally, chunks, readVerdict, deleteInBatches, yieldOnce, type DeleteOutcome, type DeleteProgress } from '../workload/index.js';
 import { PRELOAD_IN_FLIGHT } from '../config/limits.js';
 import { KeyspaceValues, keyPicker, keyspaceBatches, keyspaceKey, shareCount } from './keys.js';
 import { SlotMap, rangesText, type SlotOwner } from './nodes.js';
@@ -323,9 +323,7 @@ export class LoadWorker {
           if (!got.ok) {
             failed = true;
           } else if (got.counted) {
-            if (got.value === null) tally.missing++;
-            else if (got.value.equals(payload)) tally.verified++;
-            else tally.mismatched++;
+            tally.read(readVerdict(got.value, payload));
           }
         }
         try {

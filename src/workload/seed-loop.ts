@@ -2,7 +2,7 @@ import { randomFillSync, randomUUID } from 'node:crypto';
 import type { CaseParams } from '../config/resolve.js';
 import type { CacheClient } from '../targets/client.js';
 import { VersionedKey, judgeRead, stampVersion, type Overwriter } from './overwriter.js';
-import type { Tally } from './tally.js';
+import { readVerdict, type Tally } from './tally.js';
 import { chunks, deleteInBatches } from './cleanup.js';
 
 /** Prefix of every key the harness writes: `cachebench:<runId>:`. */
@@ -137,11 +137,9 @@ export async function runSeedIteration(
         if (verdict.kind === 'fresh') tally.verified++;
         else if (verdict.kind === 'stale') tally.staleRead(verdict.ageNs);
         else tally[verdict.kind]++;
-      } else if (value === null) {
-        if (nullIsStale) tally.staleRead(Number(t0 - ackedAt));
-        else tally.missing++;
-      } else if (value.length !== payload.length || !value.equals(payload)) tally.mismatched++;
-      else tally.verified++;
+      } else if (value === null && nullIsStale) {
+        tally.staleRead(Number(t0 - ackedAt));
+      } else tally.read(readVerdict(value, payload));
     }
     overwriter?.follow(undefined);
   }

@@ -1,5 +1,14 @@
 import { redactedMessage } from '../config/redact.js';
 
+/** What a GET of a key the harness wrote returned: exactly the bytes written, nothing, or other bytes. */
+export type PlainVerdict = 'verified' | 'missing' | 'mismatched';
+
+/** The read verdict every loop gives a GET of a value it wrote (versioned values: judgeRead in overwriter.ts). */
+export function readVerdict(value: Buffer | null, written: Buffer): PlainVerdict {
+  if (value === null) return 'missing';
+  return value.length === written.length && value.equals(written) ? 'verified' : 'mismatched';
+}
+
 /** Counters of one target over a whole parameter combination: ops, failures, verification. */
 export class Tally {
   sets = 0;
@@ -23,6 +32,11 @@ export class Tally {
   readonly errorMessages = new Map<string, number>();
 
   static readonly MAX_MESSAGES = 10;
+
+  /** Counts a read's verdict. */
+  read(verdict: PlainVerdict): void {
+    this[verdict]++;
+  }
 
   /** Records a stale read and its age. */
   staleRead(ageNs: number): void {
