@@ -1,5 +1,5 @@
 import { rolesText } from '../report/roles.js';
-import type { RunProgressEvent } from '../run/run.js';
+import type { RunProgressEvent } from '../run/execute.js';
 import { describeParams } from '../report/table.js';
 import { redactSecrets } from '../config/redact.js';
 import { inertConsole } from './output.js';

@@ -6,7 +6,7 @@ import { bindLocalServers, localItemSizeMax } from '../config/target.js';
 import type { ConnectedTarget } from '../targets/index.js';
 import { TOPOLOGY_DESCRIPTIONS, applyPlacement, exitText, reapLeftovers, startLocal, type LocalDeployment, type ManagedProcess, type ProcessExit } from '../local/index.js';
 import { localInjector, topologyMemory } from '../faults/index.js';
-import { executeRun } from '../run/run.js';
+import { executeRun } from '../run/execute.js';
 import { RESULT_FILES, buildDocument, entryFailures, measurementNotes, renderConsole, renderExport, renderResultFiles, type ResultsDocument } from '../report/index.js';
 import { EXIT } from './exit.js';
 import { tryWrite } from './files.js';

@@ -54,7 +54,7 @@ const num = (scenario: ScenarioPlan, key: string): number => scenario.settings.g
 const sum = (terms: readonly MemoryTerm[]): number => terms.reduce((n, t) => n + t.bytes, 0);
 const byBytes = (terms: readonly MemoryTerm[]): MemoryTerm[] => terms.filter((t) => t.bytes > 0).sort((a, b) => b.bytes - a.bytes);
 
-/** Keys one latency iteration holds (all targets' with INTERLEAVE=key), as the pilot stage bounds them (measure/runner.ts). */
+/** Keys one latency iteration holds (all targets' with INTERLEAVE=key), as the pilot stage bounds them (latency/runner.ts). */
 export function iterationKeys(c: CaseParams, invocationCount: number, targetsHeld: number): number {
   if (invocationCount > 0) return c.WRITE_COUNT * invocationCount * targetsHeld;
   const byKeys = Math.floor(PILOT_MAX_KEYS / targetsHeld / c.WRITE_COUNT);

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { OpStats } from '../measure/histogram.js';
-import type { StopReason, TargetCaseResult } from '../run/results.js';
+import type { StopReason, TargetCaseResult } from '../run/result.js';
 import type { CacheCounters, Capabilities } from '../targets/client.js';
 import type { FaultResult } from '../faults/loop.js';
 import type { LoadResult } from '../load/summary.js';

@@ -4,7 +4,7 @@ import { ConfigError } from '../config/errors.js';
 import { FAULT_KINDS } from '../config/keys.js';
 import { MAX_RUN_RESULTS } from '../config/limits.js';
 import { InputFileError, MAX_RESULTS_FILE_BYTES, formatBytes, readInputFile } from '../config/input-file.js';
-import { STOP_REASONS } from '../run/results.js';
+import { STOP_REASONS } from '../run/result.js';
 import { SCHEMA_VERSION, type ResultsDocument } from './document.js';
 
 export { SCHEMA_VERSION } from './document.js';

@@ -3,7 +3,7 @@ import type { CaseParams } from '../config/resolve.js';
 import type { FaultCaseOutcome } from '../faults/index.js';
 import type { LoadCaseOutcome, LoadRecord } from '../load/index.js';
 import { OpHistogram } from '../measure/histogram.js';
-import { erroredTarget, type CaseResult, type TargetCaseResult } from './results.js';
+import { erroredTarget, type CaseResult, type TargetCaseResult } from './result.js';
 
 /** A time-based combination: no rounds, no pilot, no invocations; it stops at DURATION or Ctrl-C. */
 function timeBased(params: CaseParams, outcome: { aborted: boolean; elapsedMs: number }, targets: readonly TargetCaseResult[]): CaseResult {

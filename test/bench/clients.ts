@@ -19,7 +19,7 @@ import { Redis } from 'ioredis';
 import { median } from 'simple-statistics';
 import { resolveConfig } from '../../src/config/resolve.js';
 import { pinProcess, requireBinary, startRedisCluster, startRedisServer } from '../../src/local/index.js';
-import { executeRun } from '../../src/run/run.js';
+import { executeRun } from '../../src/run/execute.js';
 import { buildDocument, type ResultEntry } from '../../src/report/index.js';
 import { driverFor } from '../../src/targets/index.js';
 import { tempDir } from '../helpers/servers.js';

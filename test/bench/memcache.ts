@@ -19,7 +19,7 @@ import { median } from 'simple-statistics';
 import { resolveConfig } from '../../src/config/resolve.js';
 import { pinProcess } from '../../src/local/index.js';
 import { startMemcached } from '../../src/local/memcached.js';
-import { executeRun } from '../../src/run/run.js';
+import { executeRun } from '../../src/run/execute.js';
 import { buildDocument } from '../../src/report/index.js';
 import { MemcacheConnection } from '../../src/targets/memcache-protocol.js';
 import { tempDir } from '../helpers/servers.js';

@@ -15,7 +15,7 @@ import { Redis } from 'ioredis';
 import { median } from 'simple-statistics';
 import { resolveConfig } from '../../src/config/resolve.js';
 import { requireBinary, startRedisServer } from '../../src/local/index.js';
-import { executeRun } from '../../src/run/run.js';
+import { executeRun } from '../../src/run/execute.js';
 import { buildDocument } from '../../src/report/index.js';
 import { tempDir } from '../helpers/servers.js';
 

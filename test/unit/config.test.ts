@@ -10,7 +10,7 @@ import { bindLocalServers } from '../../src/config/target.js';
 import { clearSecrets, redactSecrets, registerSecret } from '../../src/config/redact.js';
 import { NO_FAULT } from '../../src/config/resolve.js';
 import { commandInjector } from '../../src/faults/nemesis.js';
-import { erroredTarget } from '../../src/run/results.js';
+import { erroredTarget } from '../../src/run/result.js';
 import { Tally } from '../../src/workload/tally.js';
 import { input, rejects } from '../helpers/config.js';
 import { tempDir } from '../helpers/servers.js';

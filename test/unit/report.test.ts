@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { resolveConfig } from '../../src/config/resolve.js';
-import type { RunResult } from '../../src/run/run.js';
-import type { TargetCaseResult } from '../../src/run/results.js';
+import type { RunResult } from '../../src/run/execute.js';
+import type { TargetCaseResult } from '../../src/run/result.js';
 import { COLUMNS, CSV_COLUMNS, buildDocument, renderConsole, renderCsv, renderMarkdown } from '../../src/report/index.js';
 import { conclusion, formatPercent, setupNotes } from '../../src/report/sentences.js';
 import { formatShare } from '../../src/report/columns.js';

@@ -10,7 +10,7 @@ import { loadavg } from 'node:os';
 import { seededRandom } from '../measure/random.js';
 import { runCase } from '../latency/runner.js';
 import { faultCaseResult, loadCaseResult } from './kinds.js';
-import type { CaseResult, ProgressEvent } from './results.js';
+import type { CaseResult, ProgressEvent } from './result.js';
 import { runFaultCase, type FaultCaseOptions, type LocalInjectors } from '../faults/index.js';
 import { caseSpacingMs, runLoadCase } from '../load/index.js';
 
