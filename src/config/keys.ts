@@ -72,7 +72,7 @@ export const KEY_SPECS: readonly KeySpec[] = [
   { name: 'WARMUP_SECONDS', type: 'number', min: 0, max: 3600, default: 2, sweepable: false,
     description: 'throughput run: seconds of load per target before the measured DURATION, not counted' },
   { name: 'SLICE_SECONDS', type: 'int', min: 0, max: 3600, default: 2, sweepable: false,
-    description: 'throughput run with several targets: they take turns in slices of this many seconds, the order rotated each stretch, so each gets its share of every stretch of the run and Percent pairs the stretches (as latency runs pair rounds); 0: each target runs its whole DURATION in turn' },
+    description: 'throughput run with several targets: they take turns in slices of this many seconds, the order rotated each stretch, so each gets its share of every stretch of the run and Percent pairs their measured seconds (as latency runs pair rounds); 0, or DURATION or more: each target runs its whole DURATION in turn' },
   { name: 'WORKERS', type: 'int', min: 1, max: 256, default: 1, sweepable: false,
     description: 'throughput run: OS processes generating load, each with its own event loop and connections; histograms are merged, never averaged' },
   { name: 'KEYSPACE', type: 'int', min: 0, max: 100_000_000, default: 0, sweepable: false,

@@ -26,7 +26,8 @@ export function timelineOf(load: LoadPlan, targets: number): TimelineInput {
 
 /** The time between the starts of two throughput parameter combinations under START_AT. */
 export function caseSpacingMs(load: LoadPlan, targets: number, shards: number): number {
-  const keys = processKeyspace(load, shards);
+  // Every target's keys are deleted after the combination and the next one's preloaded before it.
+  const keys = processKeyspace(load, shards) * targets;
   return timelineMs(timelineOf(load, targets)) + TARGET_GAP_MS + 2 * Math.ceil(keys / PRELOAD_KEYS_PER_S) * 1000;
 }
 
@@ -149,10 +150,13 @@ export async function runLoadCase(targets: readonly ConnectedTarget[], params: C
     const name = target.config.name;
     const owners = await ownersOf(target, controls);
     const windows = targetWindows(timeline, index);
+    // Each target its own keys (targets may share servers: two client set-ups of one cluster): one target's clean-up,
+    // refills and writes never touch another's, nor invalidate another's client cache.
+    const keyPrefix = targets.length > 1 ? `${options.keyPrefix}t${index}:` : options.keyPrefix;
     const jobs: LoadJob[] = Array.from({ length: load.workers }, (_, w) => ({
       target: target.config, ...(target.probe !== undefined ? { probe: target.probe } : {}), controls, params,
-      keyPrefix: options.keyPrefix, seed: options.seed, worker: { index: w, of: load.workers }, shard: options.shard, slotOwners: owners,
-      windows, sliceSeconds,
+      keyPrefix, seed: options.seed, worker: { index: w, of: load.workers }, shard: options.shard, slotOwners: owners,
+      windows, sliceSeconds, endMs: timelineMs(timeline),
     }));
     const onCleanup = cleanupProgress(name, load.workers, options.onProgress);
     const onTick = live[index]?.onTick;

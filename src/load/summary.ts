@@ -22,12 +22,13 @@ export interface ThroughputStats {
   /** 100 × Mean / Mean of the baseline (higher is better); null without a baseline. */
   readonly percent: number | null;
   /**
-   * Fieller's 99.9% interval of Percent: paired over the stretches when the targets took turns in slices (each stretch
-   * holds one slice of every target), else for independent samples (the seconds of targets that ran one after the other).
+   * Fieller's 99.9% interval of Percent: paired when the targets took turns in slices (measured second j of every
+   * target falls in the same stretch of the run, so second j of each is a pair), else for independent samples (the
+   * seconds of targets that ran one after the other).
    */
   readonly percentLower: number | null;
   readonly percentUpper: number | null;
-  /** Stretches paired for the interval; null: independent seconds (targets in turn, or fewer than 3 stretches). */
+  /** Seconds paired for the interval; null: independent seconds (targets in turn). */
   readonly percentPairs?: number | null;
   readonly confidence: number;
 }
@@ -97,20 +98,6 @@ const stats = (encoded: string | null, errors: number): OpStats => (encoded === 
 /** ops/s of each whole measured second. */
 export function opsPerSecond(record: LoadRecord): number[] {
   return record.series.map((s) => s.ops);
-}
-
-/** Mean ops/s of each stretch of a sliced run (measured second j is in stretch ⌊j / sliceSeconds⌋); null when not sliced. */
-export function opsPerStretch(record: LoadRecord): number[] | null {
-  const slice = record.sliceSeconds ?? null;
-  if (slice === null || !Number.isInteger(slice) || slice < 1) return null;
-  const sums: number[] = [];
-  const counts: number[] = [];
-  record.series.forEach((s, j) => {
-    const k = Math.floor(j / slice);
-    sums[k] = (sums[k] ?? 0) + s.ops;
-    counts[k] = (counts[k] ?? 0) + 1;
-  });
-  return sums.map((sum, k) => sum / (counts[k] as number));
 }
 
 function throughputOf(samples: readonly number[]): ThroughputStats {
@@ -184,19 +171,20 @@ export function withPercent<T extends { readonly name: string; readonly load: Lo
     : eligible.reduce<T | undefined>((best, r) => (best === undefined || (r.load.throughput.mean ?? 0) > (best.load.throughput.mean ?? 0) ? r : best), undefined);
   if (base === undefined) return { results: [...results], baseline: undefined };
   const baseSamples = opsPerSecond(base.load.record);
-  const baseStretches = opsPerStretch(base.load.record);
+  const sliced = (x: T): boolean => (x.load.record.sliceSeconds ?? null) !== null;
   const out = results.map((r) => {
     if (!r.eligible || r.load.throughput.mean === null || base.load.throughput.mean === null || base.load.throughput.mean === 0) return r;
     const isBase = r === base;
-    // Targets that took turns in the same slices: each stretch is a pair (drift within the run hits both alike);
-    // fewer than 3 stretches, or targets in turn: the seconds as independent samples.
-    const stretches = opsPerStretch(r.load.record);
-    const paired = isBase || baseStretches === null || stretches === null || r.load.record.sliceSeconds !== base.load.record.sliceSeconds
-      ? undefined : pairedRatioInterval(baseStretches, stretches, ERROR_CONFIDENCE);
-    const interval = isBase ? undefined : paired ?? independentRatioInterval(baseSamples, opsPerSecond(r.load.record), ERROR_CONFIDENCE);
+    const samples = opsPerSecond(r.load.record);
+    // Targets that took turns in the same slices: measured second j of each lies in the same stretch of the run, so
+    // seconds pair up (drift over the run hits both alike); targets in turn: the seconds as independent samples.
+    const paired = !isBase && sliced(r) && sliced(base) && r.load.record.sliceSeconds === base.load.record.sliceSeconds && samples.length === baseSamples.length
+      ? pairedRatioInterval(baseSamples, samples, ERROR_CONFIDENCE) : undefined;
+    const interval = isBase ? undefined : paired ?? independentRatioInterval(baseSamples, samples, ERROR_CONFIDENCE);
     const throughput: ThroughputStats = {
       ...r.load.throughput,
-      percent: 100 * (r.load.throughput.mean / base.load.throughput.mean),
+      // Paired: the interval's own ratio (the same seconds), so Percent always lies inside its interval.
+      percent: 100 * (paired !== undefined ? paired.ratio : r.load.throughput.mean / base.load.throughput.mean),
       percentLower: percentBoundOf(interval?.lower),
       percentUpper: percentBoundOf(interval?.upper),
       percentPairs: paired?.n ?? null,

@@ -34,6 +34,8 @@ export interface LoadJob {
   readonly windows: readonly LoadWindow[];
   /** SLICE_SECONDS when the targets take turns in slices; null: each target in turn. */
   readonly sliceSeconds: number | null;
+  /** The end of every target's windows, in ms from the run's start: the clean-up waits for it. */
+  readonly endMs: number;
 }
 
 /** The KEYSPACE one process works on: KEYSPACE / shards keys (each --shard process has its own, under its own run id). */
@@ -46,20 +48,58 @@ export function workerRate(load: LoadPlan, job: Pick<LoadJob, 'worker' | 'shard'
   return load.rate / (job.worker.of * job.shard.of);
 }
 
-/** When an op is due: `at` decides which part of the run it belongs to; `intended` (open loop) is what its latency is measured from. */
+/**
+ * When an op is due: in which of the target's windows (it is sent only while that window lasts), whether that window is
+ * measured, and (open loop) the intended send time its latency is measured from.
+ */
 interface Slot {
-  readonly at: number;
+  readonly window: number;
+  readonly measured: boolean;
   readonly intended?: number;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Waits until `at` (performance.now() ms) in steps of at most 100 ms, so an abort ends a long idle wait at once; never returns early. */
-async function waitUntil(at: number, aborted: () => boolean): Promise<void> {
-  while (!aborted() && at - performance.now() > 1) await sleep(Math.min(100, at - performance.now() - 1));
-  // Timers may fire early by up to a millisecond.
-  while (!aborted() && performance.now() < at) await new Promise((resolve) => setImmediate(resolve));
+/**
+ * Wakes a worker's sleeping clients when a window starts: one timer per window for all of them (clients sleeping
+ * through other targets' turns cost nothing), and at once on abort. Never early: timers may fire up to a millisecond
+ * before their time, so the last millisecond is waited out with setImmediate.
+ */
+class Gates {
+  readonly #open = new Map<number, Promise<void>>();
+  readonly #waking = new Set<() => void>();
+  #aborted = false;
+  /** Resolves at `at` (performance.now() ms), or on abort. */
+  at(at: number): Promise<void> {
+    if (this.#aborted || performance.now() >= at) return Promise.resolve();
+    let gate = this.#open.get(at);
+    if (gate === undefined) {
+      gate = new Promise<void>((resolve) => {
+        const done = (): void => {
+          this.#waking.delete(done);
+          this.#open.delete(at);
+          resolve();
+        };
+        this.#waking.add(done);
+        const tick = (): void => {
+          if (!this.#waking.has(done)) return;
+          const left = at - performance.now();
+          if (left > 1) setTimeout(tick, left - 1).unref();
+          else if (left > 0) setImmediate(tick);
+          else done();
+        };
+        tick();
+      });
+      this.#open.set(at, gate);
+    }
+    return gate;
+  }
+  abort(): void {
+    this.#aborted = true;
+    for (const wake of [...this.#waking]) wake();
+  }
 }
+
 const nsOf = (ms: number): number => Math.max(1, Math.round(ms * 1e6));
 
 /** How far a worker's KEYSPACE preload got: SETs sent of its share. */
@@ -98,6 +138,7 @@ export class LoadWorker {
   readonly #pending = new Set<string>();
   #cleanupStopped = false;
   #cleanupOutcome: DeleteOutcome | undefined;
+  readonly #gates = new Gates();
 
   constructor(job: LoadJob) {
     this.#job = job;
@@ -149,9 +190,10 @@ export class LoadWorker {
     if (preloadFailed !== undefined) throw preloadFailed.reason;
   }
 
-  /** Stops the load early (Ctrl-C): virtual clients finish their op in flight and stop. */
+  /** Stops the load early (Ctrl-C): virtual clients finish their op in flight and stop; sleeping ones wake at once. */
   abort(): void {
     this.#aborted = true;
+    this.#gates.abort();
   }
 
   /**
@@ -166,18 +208,22 @@ export class LoadWorker {
     const open = load.rate > 0;
     const rate = workerRate(load, job);
     const intervalMs = open ? 1000 / rate : 0;
-    // A worker ready after its start time (a long preload, a late START_AT) starts at once; the delay is recorded.
-    const scheduledStart = performance.now() + (startAtMs - Date.now());
-    const startPerf = Math.max(scheduledStart, performance.now());
-    const lateStartMs = Math.round(startPerf - scheduledStart);
+    // The timeline is fixed to the start time, shared by every target's workers and every --shard process: a worker
+    // ready after it (a long preload, a late START_AT) joins where the timeline is, never shifting its windows into
+    // another target's turn; what it missed is recorded (lateStartMs, seconds without ops).
+    const startPerf = performance.now() + (startAtMs - Date.now());
+    const lateStartMs = Math.max(0, Math.round(performance.now() - startPerf));
     // The workers (and shards) of one target interleave their schedules: worker w of W, shard s of S sends at phase
     // (w + s·W) / (W·S) of the interval, so together they send evenly, not in bursts of W·S.
     const phase = (job.worker.index + job.shard.index * job.worker.of) / (job.worker.of * job.shard.of);
     const clock = new ActiveClock(job.windows);
     const firstMeasured = job.windows.find((w) => w.measured)?.fromMs ?? 0;
     const runEnd = startPerf + (job.windows[job.windows.length - 1]?.toMs ?? 0);
-    /** An op counts when it was due in a measured window. */
-    const isMeasured = (at: number): boolean => clock.windowAt(at - startPerf)?.measured === true;
+    const windowIndex = new Map(job.windows.map((w, i) => [w, i]));
+    /** The slot of the window `w` (an op due in it). */
+    const slotIn = (w: LoadWindow, intended?: number): Slot => ({ window: windowIndex.get(w) as number, measured: w.measured, ...(intended !== undefined ? { intended } : {}) });
+    /** Whether the window of `slot` has ended: nothing more is sent for it. */
+    const ended = (slot: Slot): boolean => performance.now() - startPerf >= (job.windows[slot.window] as LoadWindow).toMs;
     const tally = new Tally();
     const hist = { set: new OpHistogram(), get: new OpHistogram(), setIntended: new OpHistogram(), getIntended: new OpHistogram() };
     const perSecond = new Seconds(seconds);
@@ -187,18 +233,22 @@ export class LoadWorker {
     let misses = 0;
     let deletes = 0;
     let nextOp = 0; // open loop: the schedule's next op, shared by the clients
-    let sent = 0; // open loop: scheduled ops of the measured part that were sent
+    let sentOps = 0; // open loop: scheduled ops of the measured part that were sent
     let peakRss = process.memoryUsage.rss();
     // Live progress: ops completed (warm-up included) and failed since the last tick, told once a second.
     let liveOk = 0;
     let liveFailed = 0;
+    let liveActive = 0;
     const rssTimer = setInterval(() => {
       peakRss = Math.max(peakRss, process.memoryUsage.rss());
       const at = performance.now();
-      // Told for the seconds this target sends in (or finishes ops in), not while it sleeps through another's turn.
-      const window = clock.windowAt(at - startPerf);
-      if (at >= startPerf && (window !== undefined || liveOk + liveFailed > 0)) {
-        onSecond?.({ ok: liveOk, failed: liveFailed, phase: window?.measured === false ? 'warm-up' : 'measured', atMs: Math.round(clock.activeAt(at - startPerf)), runMs: clock.activeMs });
+      // Told for the seconds this target had a turn in, as ops per second of its turn (not of the wall second).
+      const active = clock.activeAt(at - startPerf);
+      const turnMs = active - liveActive;
+      liveActive = active;
+      if (at >= startPerf && turnMs >= 50) {
+        const per = (n: number): number => Math.round((n * 1000) / turnMs);
+        onSecond?.({ ok: per(liveOk), failed: per(liveFailed), phase: clock.windowAt(at - startPerf - 1)?.measured === false ? 'warm-up' : 'measured', atMs: Math.round(active), runMs: clock.activeMs });
       }
       liveOk = 0;
       liveFailed = 0;
@@ -207,19 +257,26 @@ export class LoadWorker {
     const random = seededRandom((job.seed + 7919 * (job.worker.index + 1) + 104729 * (job.shard.index + 1)) >>> 0);
     const setShare = 1 / (params.READ_RATIO + 1);
 
-    /** Times one op on connection `c`; records it when it belongs to the measured part. Returns its result or the error. */
-    type Outcome<T> = ({ ok: true; value: T } | { ok: false }) & { counted: boolean };
+    /**
+     * Times one op on connection `c`; records it when it belongs to the measured part. Returns its result or the error;
+     * `skipped`: its window ended while it waited for a pipeline slot, and it was not sent.
+     */
+    type Outcome<T> = ({ ok: true; value: T } | { ok: false; skipped?: true }) & { counted: boolean };
     /** The primary serving a key's slot (per-node breakdown); -1 for targets that are not clusters. Once per key, not per op. */
     const nodeOf = (key: string): number => (slotMap === undefined ? -1 : slotMap.ownerOf(key));
     const timed = async <T>(c: number, kind: 'set' | 'get', node: number, slot: Slot, op: (client: CacheClient) => Promise<T>): Promise<Outcome<T>> => {
       const intended = slot.intended;
-      // An op belongs to the part of the run in which it was due: its intended time (open loop), or when its client
-      // decided to send it (closed loop; before any wait for a pipeline slot).
-      const from = slot.at;
+      // An op belongs to the window in which it was due: its intended time (open loop), or when its client decided to
+      // send it (closed loop; before any wait for a pipeline slot). It is sent only while that window lasts.
       const wait = slots[c]?.acquire();
       if (wait !== undefined) await wait;
+      if (ended(slot)) {
+        slots[c]?.release();
+        return { ok: false, skipped: true, counted: false };
+      }
+      const counted = slot.measured;
+      if (counted && intended !== undefined) sentOps++;
       const sent = performance.now();
-      const counted = isMeasured(from);
       let outcome: Outcome<T>;
       try {
         outcome = { ok: true, value: await op(this.#connections[c] as CacheClient), counted };
@@ -261,7 +318,7 @@ export class LoadWorker {
     // invalidation read, no timer run). As in the seed loop, each client then yields once a millisecond has passed.
     const yields = job.target.cache === 'tracking';
     let lastYield = performance.now();
-    const stopped = (): boolean => this.#aborted;
+    const gates = this.#gates;
     /**
      * When the next op is due (open loop: its intended send time, waited for); null when the run is over. Between this
      * target's windows (another target's turn) the clients sleep.
@@ -273,11 +330,10 @@ export class LoadWorker {
           lastYield = performance.now();
         }
         for (;;) {
-          const at = performance.now();
-          const window = clock.nextWindow(at - startPerf);
+          const window = clock.nextWindow(performance.now() - startPerf);
           if (window === undefined || this.#aborted) return null;
-          if (at - startPerf >= window.fromMs) return { at };
-          await waitUntil(startPerf + window.fromMs, stopped);
+          if (performance.now() - startPerf >= window.fromMs) return slotIn(window);
+          await gates.at(startPerf + window.fromMs);
         }
       }
       // The schedule runs over this target's active time (its windows laid end to end): op k is due at active time
@@ -295,46 +351,68 @@ export class LoadWorker {
           continue;
         }
         const intended = startPerf + dueRel;
+        // Another target's turn first: sleep through it with the other clients.
+        await gates.at(startPerf + window.fromMs);
         // Node's timers cannot wait less than ~1 ms: an op due within 1 ms is sent now (early, never late).
-        if (intended - performance.now() > 1) {
-          while (!this.#aborted && intended - performance.now() > 1) await sleep(Math.min(100, intended - performance.now() - 0.5));
-          if (this.#aborted) return null;
-        }
-        if (window.measured) sent++;
-        return { at: intended, intended };
+        const wait = intended - performance.now();
+        if (wait > 1 && !this.#aborted) await sleep(wait - 0.5);
+        if (this.#aborted) return null;
+        return slotIn(window, intended);
+      }
+    };
+
+    /** Deletes a fresh key by name (not timed, not an op); one whose DEL fails stays in #pending for close(). */
+    const deleteFresh = async (c: number, key: string): Promise<void> => {
+      try {
+        await this.#connections[c]?.del(key);
+        deletes++;
+        this.#pending.delete(key);
+      } catch (error: unknown) {
+        void error; // left in #pending: deleted again at close, else it expires by KEY_TTL
       }
     };
 
     const freshClient = async (c: number): Promise<void> => {
       const payload = Buffer.allocUnsafe(params.PAYLOAD_BYTES);
+      let next: Slot | null = null; // a slot already taken from the schedule (a GET's, when its key's window ended)
+      let leftover: string | undefined; // a key whose DEL waits for this target's next turn
       while (!this.#aborted) {
-        let slot = await scheduled();
-        if (slot === null || this.#aborted) return;
+        let slot: Slot | null = next ?? (await scheduled());
+        next = null;
+        if (slot === null || this.#aborted) break;
+        if (leftover !== undefined) {
+          await deleteFresh(c, leftover);
+          leftover = undefined;
+        }
         const key = job.keyPrefix + randomUUID();
         randomFillSync(payload);
         this.#pending.add(key);
         const node = nodeOf(key);
         const set = await timed(c, 'set', node, slot, (client) => client.set(key, payload, job.controls.keyTtlSeconds));
-        let failed = !set.ok;
-        for (let r = 0; r < params.READ_RATIO && !failed && !this.#aborted; r++) {
+        let failed = !set.ok && set.skipped !== true;
+        const window = slot.window;
+        for (let r = 0; r < params.READ_RATIO && set.ok && !this.#aborted; r++) {
           slot = await scheduled();
           if (slot === null) break;
+          // A key's reads stay in the turn it was written in: one that would wait through other targets' turns (and
+          // could expire meanwhile) is given up, and the GET's slot writes a fresh key in the next turn.
+          if (slot.window !== window) {
+            next = slot;
+            break;
+          }
           const got = await timed(c, 'get', node, slot, (client) => client.get(key));
           if (!got.ok) {
-            failed = true;
-          } else if (got.counted) {
-            tally.read(readVerdict(got.value, payload));
+            failed = got.skipped !== true;
+            break;
           }
+          if (got.counted) tally.read(readVerdict(got.value, payload));
         }
-        try {
-          await this.#connections[c]?.del(key);
-          deletes++;
-          this.#pending.delete(key);
-        } catch (error: unknown) {
-          void error; // left in #pending: deleted again at close, else it expires by KEY_TTL
-        }
+        // The DEL goes in this turn while it lasts; else at the start of the next (no traffic in another target's turn).
+        if (ended({ window, measured: false })) leftover = key;
+        else await deleteFresh(c, key);
         if (failed) await sleep(LOAD_FAILURE_PAUSE_MS);
       }
+      if (leftover !== undefined) await deleteFresh(c, leftover);
     };
 
     const keyspaceClient = async (c: number, client: number): Promise<void> => {
@@ -351,16 +429,18 @@ export class LoadWorker {
         const node = nodeOf(key);
         let ok: boolean;
         if (random() < setShare) {
-          ok = (await timed(c, 'set', node, slot, (cl) => cl.set(key, values.fill(value, index), job.controls.keyTtlSeconds))).ok;
+          const set = await timed(c, 'set', node, slot, (cl) => cl.set(key, values.fill(value, index), job.controls.keyTtlSeconds));
+          ok = set.ok || set.skipped === true;
         } else {
           const got = await timed(c, 'get', node, slot, (cl) => cl.get(key));
-          ok = got.ok;
+          ok = got.ok || got.skipped === true;
           const counted = got.counted;
           if (got.ok && got.value === null) {
             if (counted) misses++;
             // A miss refills the key, as a cache-aside application would (a SET, timed and counted like any other).
-            // Due with the GET that missed; in open loop timed from its own send (the refill is not on the schedule).
-            ok = (await timed(c, 'set', node, { at: slot.at }, (cl) => cl.set(key, values.fill(value, index), job.controls.keyTtlSeconds))).ok;
+            // Due with the GET that missed, in its window; in open loop timed from its own send (not on the schedule).
+            const refill = await timed(c, 'set', node, { window: slot.window, measured: slot.measured }, (cl) => cl.set(key, values.fill(value, index), job.controls.keyTtlSeconds));
+            ok = refill.ok || refill.skipped === true;
           } else if (got.ok && got.value !== null && counted) {
             hits++;
             if (values.matches(got.value, index)) tally.verified++;
@@ -372,14 +452,16 @@ export class LoadWorker {
     };
 
     // Waiting for the start (START_AT may be a minute away) stops at once on abort: the clients then send nothing.
-    await waitUntil(startPerf, stopped);
+    await gates.at(startPerf);
     try {
       await Promise.all(Array.from({ length: load.clients }, (_, i) => (this.#keyspace > 0 ? keyspaceClient(i % this.#connections.length, i) : freshClient(i % this.#connections.length))));
+      // The clean-up (close) waits for the end of every target's turns: deleting keys is load too.
+      await gates.at(startPerf + job.endMs);
     } finally {
       clearInterval(rssTimer);
     }
     peakRss = Math.max(peakRss, process.memoryUsage.rss());
-    const measuredStartMs = startAtMs + lateStartMs + firstMeasured;
+    const measuredStartMs = startAtMs + firstMeasured;
     const owners = job.slotOwners;
     const nodeRecords: NodeRecord[] | null = owners === null ? null : owners.map((o, i) => ({
       node: o.node, slots: rangesText(o.slots), ops: nodes[i]?.ops ?? 0, errors: nodes[i]?.errors ?? 0, latency: (nodes[i]?.latency ?? new OpHistogram()).encode(),
@@ -389,7 +471,7 @@ export class LoadWorker {
       target: job.target.name, startMs: measuredStartMs, durationMs: load.durationMs, view: open ? 'intended' : 'service',
       sets: tally.sets, gets: tally.gets, setErrors: tally.setErrors, getErrors: tally.getErrors,
       scheduled: open ? Math.round((load.durationMs / 1000) * rate) : null,
-      sent: open ? sent : null,
+      sent: open ? sentOps : null,
       lateStartMs,
       verified: tally.verified, missing: tally.missing, mismatched: tally.mismatched,
       hits: this.#keyspace > 0 ? hits : null, misses: this.#keyspace > 0 ? misses : null,
@@ -398,7 +480,7 @@ export class LoadWorker {
         set: hist.set.encode(), get: hist.get.encode(),
         setIntended: open ? hist.setIntended.encode() : null, getIntended: open ? hist.getIntended.encode() : null,
       },
-      series: perSecond.records((second) => startAtMs + lateStartMs + clock.wallOfMeasured(second * 1000)),
+      series: perSecond.records((second) => startAtMs + clock.wallOfMeasured(second * 1000)),
       nodes: nodeRecords,
       sliceSeconds: job.sliceSeconds,
       workers: [{ worker: `shard ${job.shard.index}/${job.shard.of} worker ${job.worker.index}/${job.worker.of}`, ops: okOps, peakRssBytes: peakRss }],

@@ -262,8 +262,10 @@ export function throughputChart(entries: readonly ResultEntry[], label: string):
   const values = chartEntries(entries).filter((e) => e.load != null).flatMap((e) => {
     const load = e.load as NonNullable<ResultEntry['load']>;
     const first = load.series[0]?.t ?? 0;
-    // Seconds from the target's first measured second (a merge aligns seconds by wall clock, whole seconds).
-    return load.series.map((s) => ({ target: seriesName(e), s: Math.round((s.t - first) / 1000), ops: s.ops, p99: s.p99Us === null ? null : s.p99Us / 1000 }));
+    // Seconds into the target's measured part: in slices its own measured seconds (second j of every target lies in the
+    // same stretch); else from its first measured second by wall clock (a merge aligns seconds so, whole seconds).
+    const sliced = load.settings.sliceSeconds != null;
+    return load.series.map((s, i) => ({ target: seriesName(e), s: sliced ? i : Math.round((s.t - first) / 1000), ops: s.ops, p99: s.p99Us === null ? null : s.p99Us / 1000 }));
   });
   if (values.length === 0) return null;
   const x = { field: 's', type: 'quantitative', title: 'seconds into the measured part' };

@@ -132,7 +132,6 @@ export function loadDetails(entries: readonly ResultEntry[], markdown: boolean):
   return lines;
 }
 
-const stretchesText = (n: number): string => (n >= 3 ? `Percent's interval pairs the ${n} stretches` : `${n} stretches, too few to pair: Percent's interval takes the seconds as independent`);
 
 /** One line describing a throughput run's set-up. */
 export function loadSetup(entries: readonly ResultEntry[]): string | undefined {
@@ -142,7 +141,7 @@ export function loadSetup(entries: readonly ResultEntry[]): string | undefined {
   const loop = s.rate === null ? 'closed loop' : `open loop at ${opsText(s.rate)} ops/s${l.shard !== null ? ` (this shard: ${opsText(l.rate.targetOpsPerSec)})` : ''}, latency from each op's intended send time`;
   const keys = s.keyspace === 0 ? 'fresh keys (SET, READ_RATIO verified GETs, DEL)' : `${s.keyspace.toLocaleString('en-US')} preloaded keys, ${s.distribution}`;
   const slices = s.sliceSeconds != null
-    ? `the targets taking turns in ${s.sliceSeconds}-s slices, the order rotated each stretch (${stretchesText(Math.ceil(s.durationSeconds / s.sliceSeconds))})`
+    ? `the targets taking turns in ${s.sliceSeconds}-s slices, the order rotated each stretch (Percent's interval pairs measured second j of each target: they lie in the same stretch)`
     : 'each target in turn';
   return `Throughput run, ${slices}: ${s.warmupSeconds} s warm-up + ${s.durationSeconds} s measured per target; ${s.workers} worker${s.workers === 1 ? '' : 's'} × ${s.clients} clients on ${s.connections} connection${s.connections === 1 ? '' : 's'} (pipeline ${s.pipeline}); ${loop}; ${keys}${s.startAt !== null ? `; started at ${s.startAt}` : ''}. Ops/s statistics are over the 1-second intervals.`;
 }

@@ -205,25 +205,30 @@ describe('throughput runs against a standalone server', () => {
     assert.ok(result.ms < 20_000, `took ${result.ms} ms`);
   });
 
-  it('two targets take turns in 1-s slices (while one sends, the other\'s server sees no SET or GET) and Percent pairs the stretches; merge compares the targets: one baseline among the totals, Percent (higher is better) for the others, none on the inputs\' rows', async () => {
-    const cwd = join(root.dir, 'two-targets');
+  it('three targets (two on one server) take turns in 1-s slices: while one sends, no other target\'s server sees a SET or GET, no key is deleted before the last turn ends, each keeps its own keys (no miss), and Percent pairs the seconds; merge compares the targets: one baseline among the totals, Percent (higher is better) for the others, none on the inputs\' rows', async () => {
+    const cwd = join(root.dir, 'three-targets');
     const second = await standalone();
-    // Each server's SETs and GETs, sampled every 50 ms from here while the run goes on.
+    // Each server's SETs and GETs, and DELs, sampled every 50 ms from here while the run goes on.
     const watch = [connect(server.server.port), connect(second.server.port)];
-    const samples: { at: number; calls: number[] }[] = [];
-    const calls = async (r: (typeof watch)[number]): Promise<number> => [...(await r.info('commandstats')).matchAll(/cmdstat_(?:set|get):calls=(\d+)/g)].reduce((n, m) => n + Number(m[1]), 0);
+    const samples: { at: number; calls: number[]; dels: number }[] = [];
+    const stats = async (r: (typeof watch)[number]): Promise<{ calls: number; dels: number }> => {
+      const info = await r.info('commandstats');
+      const sum = (re: RegExp): number => [...info.matchAll(re)].reduce((n, m) => n + Number(m[1]), 0);
+      return { calls: sum(/cmdstat_(?:set|get):calls=(\d+)/g), dels: sum(/cmdstat_del:calls=(\d+)/g) };
+    };
     let running = true;
     const sampling = (async () => {
       while (running) {
-        const values = await Promise.all(watch.map(calls));
-        samples.push({ at: Date.now(), calls: values });
+        const values = await Promise.all(watch.map(stats));
+        samples.push({ at: Date.now(), calls: values.map((v) => v.calls), dels: values.reduce((n, v) => n + v.dels, 0) });
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
     })();
     let run: Awaited<ReturnType<typeof runCli>>;
     try {
       run = await runCli(['run', '--out', cwd, '--mode', 'throughput', '--clients', '4', '--connections', '2', '--duration', '4', '--warmup-seconds', '0', '--slice-seconds', '1',
-        '--read-ratio', '5', '--payload-bytes', '100'], { env: { REDIS_SERVERS: server.address, OTHER_SERVERS: second.address, OTHER_CLIENT: 'node-redis', CI: 'true' }, timeoutMs: 60_000 });
+        '--read-ratio', '5', '--payload-bytes', '100', '--keyspace', '2000'],
+      { env: { REDIS_SERVERS: server.address, SAME_SERVERS: server.address, SAME_CLIENT: 'node-redis', OTHER_SERVERS: second.address, CI: 'true' }, timeoutMs: 60_000 });
     } finally {
       running = false;
       await sampling;
@@ -233,40 +238,48 @@ describe('throughput runs against a standalone server', () => {
     assert.equal(run.code, 0, run.stderr);
     const file = join(cwd, readdirSync(cwd)[0] as string, 'results.json');
     const ran = JSON.parse(readFileSync(file, 'utf8')) as ResultsDocument;
-    const [redis, otherLoad] = ['REDIS', 'OTHER'].map((name) => loadOf(ran.results.find((e) => e.target.name === name)));
-    // ABBA: stretch 0 REDIS then OTHER, stretch 1 OTHER then REDIS, ...: each measured second is one target's slice.
-    const start = Math.min(redis!.series[0]!.t, otherLoad!.series[0]!.t);
-    assert.deepEqual([redis!, otherLoad!].map((l) => l.series.map((x) => (x.t - start) / 1000)).sort((a, b) => a[0]! - b[0]!), [[0, 3, 4, 7], [1, 2, 5, 6]]);
-    assert.equal(redis!.settings.sliceSeconds, 1);
-    const paired = [redis!, otherLoad!].find((l) => l.throughput.percent !== 100);
-    assert.equal(paired?.throughput.percentPairs, 4);
-    // Within each slice (100 ms clear of its edges), the target's server counts ops and the other's does not.
+    const loads = ['REDIS', 'SAME', 'OTHER'].map((name) => loadOf(ran.results.find((e) => e.target.name === name)));
+    // ABC, BCA, CAB, ABC: each measured second is one target's slice.
+    const start = Math.min(...loads.map((l) => l.series[0]!.t));
+    assert.deepEqual(loads.map((l) => l.series.map((x) => (x.t - start) / 1000)).sort((a, b) => a[0]! - b[0]!), [[0, 5, 7, 9], [1, 3, 8, 10], [2, 4, 6, 11]]);
+    for (const l of loads) {
+      assert.equal(l.settings.sliceSeconds, 1);
+      assert.equal(l.keyspace?.misses, 0, 'a target found a key of its own missing');
+      assert.ok((l.keyspace?.hits ?? 0) > 0);
+      if (l.throughput.percent !== 100) assert.equal(l.throughput.percentPairs, 4);
+    }
+    // Within each slice (100 ms clear of its edges), the target's server counts ops and the other server does not.
     let checked = 0;
-    for (const [own, load] of [[0, redis!], [1, otherLoad!]] as const) {
+    for (const [own, load] of [[0, loads[0]!], [0, loads[1]!], [1, loads[2]!]] as const) {
       for (const slice of load.series) {
         const inside = samples.filter((x) => x.at >= slice.t + 100 && x.at <= slice.t + 900);
         const first = inside[0];
         const last = inside[inside.length - 1];
         if (first === undefined || last === undefined || first === last) continue;
         assert.ok((last.calls[own] as number) > (first.calls[own] as number), `no ops on the active target's server in its slice at ${slice.t}`);
-        assert.equal(last.calls[1 - own], first.calls[1 - own], `the idle target's server saw ops during the other's slice at ${slice.t}`);
+        assert.equal(last.calls[1 - own], first.calls[1 - own], `an idle target's server saw ops during another's slice at ${slice.t}`);
         checked++;
       }
     }
-    assert.ok(checked >= 6, `only ${checked} slices had samples`);
+    assert.ok(checked >= 8, `only ${checked} slices had samples`);
+    // The clean-up (DELs of every KEYSPACE) waits for the end of the last turn.
+    const during = samples.filter((x) => x.at >= start && x.at <= start + 12_000 - 100);
+    assert.ok(during.length > 20 && during.every((x) => x.dels === during[0]!.dels), `keys were deleted during the run: ${during.map((x) => x.dels).join(',')}`);
+    assert.ok(samples[samples.length - 1]!.dels > during[0]!.dels, 'no clean-up after the run');
     assert.match(run.stdout, /the targets taking turns in 1-s slices/);
     const merged = await runCli(['merge', file, '--out', join(cwd, 'merged')], { timeoutMs: 30_000 });
     assert.equal(merged.code, 0, merged.stderr);
     const doc = JSON.parse(readFileSync(join(cwd, 'merged', 'results.json'), 'utf8')) as ResultsDocument;
-    const totals = doc.results.slice(0, 2);
-    const inputs = doc.results.slice(2);
-    assert.deepEqual(totals.map((e) => e.target.name).sort(), ['OTHER', 'REDIS']);
+    const totals = doc.results.slice(0, 3);
+    const inputs = doc.results.slice(3);
+    assert.deepEqual(totals.map((e) => e.target.name).sort(), ['OTHER', 'REDIS', 'SAME']);
     assert.equal(totals.filter((e) => e.baseline).length, 1);
     const base = totals.find((e) => e.baseline) as ResultEntry;
-    const other = totals.find((e) => !e.baseline) as ResultEntry;
-    assert.ok((loadOf(base).throughput.mean ?? 0) >= (loadOf(other).throughput.mean ?? 0), 'the baseline is the highest ops/s');
-    const expected = (100 * (loadOf(other).throughput.mean ?? 0)) / (loadOf(base).throughput.mean ?? 1);
-    assert.ok(Math.abs((loadOf(other).throughput.percent ?? 0) - expected) < 1e-9);
+    for (const other of totals.filter((e) => !e.baseline)) {
+      assert.ok((loadOf(base).throughput.mean ?? 0) >= (loadOf(other).throughput.mean ?? 0), 'the baseline is the highest ops/s');
+      const expected = (100 * (loadOf(other).throughput.mean ?? 0)) / (loadOf(base).throughput.mean ?? 1);
+      assert.ok(Math.abs((loadOf(other).throughput.percent ?? 0) - expected) < 1e-9);
+    }
     for (const e of inputs) {
       assert.equal(e.baseline, false);
       assert.equal(loadOf(e).throughput.percent, null);

@@ -65,7 +65,7 @@ describe('throughput timeline: targets take turns in slices', () => {
   });
 });
 
-describe('Percent of sliced throughput runs: paired over the stretches', () => {
+describe('Percent of sliced throughput runs: measured second j of every target pairs up', () => {
   const empty = new OpHistogram().encode();
   const record = (target: string, perSecond: readonly number[], sliceSeconds: number | null): LoadRecord => ({
     target, startMs: 0, durationMs: perSecond.length * 1000, view: 'service', sets: 0, gets: 0, setErrors: 0, getErrors: 0, scheduled: null, sent: null, lateStartMs: 0,
@@ -77,31 +77,31 @@ describe('Percent of sliced throughput runs: paired over the stretches', () => {
   // Drift that hits both targets alike stretch by stretch: paired, it cancels; as independent seconds, it does not.
   const base = [1000, 1010, 2000, 1990, 3000, 3010, 4000, 3990];
   const other = [900, 910, 1800, 1790, 2700, 2710, 3600, 3590];
+  const entries = (a: LoadRecord, b: LoadRecord): { name: string; load: ReturnType<typeof summarizeLoad>; eligible: boolean }[] =>
+    [{ name: 'A', load: summarizeLoad(a, plan), eligible: true }, { name: 'B', load: summarizeLoad(b, plan), eligible: true }];
 
-  it('the interval is Fieller\'s paired interval of the stretch means, and far narrower than the independent one on the same seconds', () => {
-    const entries = [{ name: 'A', load: summarizeLoad(record('A', base, 2), plan), eligible: true }, { name: 'B', load: summarizeLoad(record('B', other, 2), plan), eligible: true }];
-    const { results, baseline } = withPercent(entries, undefined);
+  it('the interval is Fieller\'s paired interval over the seconds, Percent its ratio, and far narrower than the independent one on the same seconds', () => {
+    const { results, baseline } = withPercent(entries(record('A', base, 2), record('B', other, 2)), undefined);
     assert.equal(baseline, 'A');
     const b = results[1]!.load.throughput;
-    // Stretch means by hand: A 1005, 1995, 3005, 3995; B 905, 1795, 2705, 3595.
-    const paired = pairedRatioInterval([1005, 1995, 3005, 3995], [905, 1795, 2705, 3595], ERROR_CONFIDENCE)!;
-    assert.equal(b.percentPairs, 4);
+    const paired = pairedRatioInterval(base, other, ERROR_CONFIDENCE)!;
+    assert.equal(b.percentPairs, 8);
     assert.ok(Math.abs(b.percentLower! - 100 * paired.lower!) < 1e-9 && Math.abs(b.percentUpper! - 100 * paired.upper!) < 1e-9);
     assert.ok(Math.abs(b.percent! - (100 * other.reduce((x, y) => x + y)) / base.reduce((x, y) => x + y)) < 1e-9);
+    assert.ok(b.percentLower! <= b.percent! && b.percent! <= b.percentUpper!);
     const independent = independentRatioInterval(base, other, ERROR_CONFIDENCE)!;
     assert.ok(b.percentUpper! - b.percentLower! < (independent.upper! - independent.lower!) * 100 / 5, `${b.percentLower}–${b.percentUpper} vs ${independent.lower}–${independent.upper}`);
     assert.ok(b.percentUpper! < 100, 'a 10% slowdown under drift is shown');
     assert.equal(results[1]!.load.settings.sliceSeconds, 2);
   });
 
-  it('targets in turn (no slices) or fewer than 3 stretches: the seconds as independent samples, no pairs', () => {
-    for (const [slice, seconds] of [[null, 8], [4, 8]] as const) {
-      const a = record('A', base.slice(0, seconds), slice);
-      const b = record('B', other.slice(0, seconds), slice);
-      const { results } = withPercent([{ name: 'A', load: summarizeLoad(a, plan), eligible: true }, { name: 'B', load: summarizeLoad(b, plan), eligible: true }], undefined);
-      const independent = independentRatioInterval(base, other, ERROR_CONFIDENCE)!;
+  it('targets in turn, or records of different slices or lengths (a merge of unlike runs): the seconds as independent samples, no pairs', () => {
+    for (const [a, b] of [[record('A', base, null), record('B', other, null)], [record('A', base, 2), record('B', other, 1)], [record('A', base, 2), record('B', [...other, 3000], 2)]] as const) {
+      const { results } = withPercent(entries(a, b), undefined);
+      const independent = independentRatioInterval(opsOf(a), opsOf(b), ERROR_CONFIDENCE)!;
       assert.equal(results[1]!.load.throughput.percentPairs, null);
       assert.ok(Math.abs(results[1]!.load.throughput.percentLower! - 100 * independent.lower!) < 1e-9);
     }
   });
+  const opsOf = (r: LoadRecord): number[] => r.series.map((x) => x.ops);
 });
