@@ -15,7 +15,8 @@ export async function upCommand(names: readonly string[], nodeTimeoutMs: number)
     throw new ConfigError(`local topologies are already up (${existing.topologies.map((t) => t.name).join(', ')}, ${STATE_FILE}). Fix: run cachebench down first`);
   }
   const started = performance.now();
-  const deployment = await startLocal(topologies, { detached: true, persist: true, stateFile: resolve(cwd, STATE_FILE), nodeTimeoutMs: checkNodeTimeout(nodeTimeoutMs) });
+  const deployment = await startLocal(topologies, { detached: true, persist: true, stateFile: resolve(cwd, STATE_FILE),
+    nodeTimeoutMs: checkNodeTimeout(nodeTimeoutMs) });
   try {
     writeState(cwd, deployment);
   } catch (error: unknown) {

@@ -13,7 +13,8 @@ const pct = (x: number): string => (Number.isFinite(x) ? `${(x * 100).toFixed(1)
  * Progress on stderr: a redrawn bar on a TTY, plain lines (at most one every 2 s per case) otherwise.
  * Returns the listener and a function that ends the current bar line.
  */
-export function createProgress(stream: { readonly isTTY: boolean; write(text: string): void }, quiet: boolean): { onProgress: (e: RunProgressEvent) => void; done: () => void } {
+export function createProgress(stream: { readonly isTTY: boolean; write(text: string): void },
+  quiet: boolean): { onProgress: (e: RunProgressEvent) => void; done: () => void } {
   const tty = stream.isTTY;
   // Names, server versions and fault events hold outside text: masked and made inert like every console line.
   const write = (text: string): void => {

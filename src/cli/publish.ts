@@ -46,6 +46,7 @@ export const ALL_FILES: readonly ResultFile[] = Object.keys(RESULT_FILES) as Res
 export function writeStepSummary(doc: ResultsDocument, rendered: RenderedFiles, shownDir: string, unwritten: string[], gate?: string): void {
   const file = process.env.GITHUB_STEP_SUMMARY;
   if (!file) return;
-  const text = renderStepSummary(doc, { charts: rendered.charts, reportDir: shownDir, artifactsUrl: githubRunUrl(process.env), ...(gate !== undefined ? { gate } : {}) });
+  const text = renderStepSummary(doc, { charts: rendered.charts, reportDir: shownDir, artifactsUrl: githubRunUrl(process.env),
+    ...(gate !== undefined ? { gate } : {}) });
   tryWrite(file, text, unwritten, true);
 }

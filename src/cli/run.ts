@@ -78,7 +78,8 @@ async function publish(validated: ValidatedRun, doc: ResultsDocument, aborted: b
 }
 
 /** The document with each local server exit added to the warnings of the targets on that server's topology. */
-function withServerExits(doc: ResultsDocument, plan: RunPlan, exits: readonly { readonly topology: string | undefined; readonly text: string }[]): ResultsDocument {
+function withServerExits(doc: ResultsDocument, plan: RunPlan,
+  exits: readonly { readonly topology: string | undefined; readonly text: string }[]): ResultsDocument {
   if (exits.length === 0) return doc;
   const topologyOf = new Map(plan.targets.map((t) => [t.name, t.localTopology]));
   const targets = doc.environment.targets.map((t) => {
@@ -123,7 +124,8 @@ export async function runCommand(args: RunArgs): Promise<number> {
     let plan: RunPlan = validated.plan;
     if (validated.topologies.length > 0) {
       const started = performance.now();
-      deployment = await startLocal(validated.topologies, { detached: true, onServerExit, nodeTimeoutMs: validated.nodeTimeoutMs, memcachedItemSize: localItemSizeMax(validated.plan.connection.largestPayloadBytes) });
+      deployment = await startLocal(validated.topologies, { detached: true, onServerExit, nodeTimeoutMs: validated.nodeTimeoutMs,
+        memcachedItemSize: localItemSizeMax(validated.plan.connection.largestPayloadBytes) });
       say(`cachebench: local topologies up in ${((performance.now() - started) / 1000).toFixed(1)} s: ${deployment.topologies.map((t) => `${t.name} (${TOPOLOGY_DESCRIPTIONS[t.name]}, ${(t.startMs / 1000).toFixed(1)} s)`).join('; ')}\n`);
       if (traps.signal.aborted) return EXIT.interrupted;
       // Every target is measured under the same client/server placement (see --cpu-layout).

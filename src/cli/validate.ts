@@ -321,5 +321,6 @@ export function validateRun(args: RunArgs, env: Readonly<Record<string, string |
   // A shard's run id (and so its key prefix) names the shard: shards started in the same second never share keys.
   const runId = shard === undefined ? newRunId(now) : `${newRunId(now)}-s${shard.index}of${shard.of}`;
   const outputs = prepareOutputs(args.out, args.export ?? [], runId, env.GITHUB_STEP_SUMMARY);
-  return { plan, topologies, defaultLocal: explicit.length === 0 && topologies.length > 0, nodeTimeoutMs, ...(gate !== undefined ? { gate } : {}), faultLimits, outputs, quiet: args.quiet, wide: args.wide === true, seed, placement, ...(shard !== undefined ? { shard } : {}), requireRate };
+  return { plan, topologies, defaultLocal: explicit.length === 0 && topologies.length > 0, nodeTimeoutMs, ...(gate !== undefined ? { gate } : {}),
+    faultLimits, outputs, quiet: args.quiet, wide: args.wide === true, seed, placement, ...(shard !== undefined ? { shard } : {}), requireRate };
 }

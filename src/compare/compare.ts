@@ -58,7 +58,9 @@ function row(b: ResultEntry, c: ResultEntry, gate: GateResult, failures: readonl
  * so a run without a scenario file (`default`) matches `seed-read-heavy` with the same parameters.
  * When several entries on either side share parameters and target, the scenario name decides.
  */
-export function matchEntries(baseline: readonly ResultEntry[], current: readonly ResultEntry[]): { pairs: [ResultEntry, ResultEntry][]; onlyInBaseline: ResultEntry[]; onlyInCurrent: ResultEntry[] } {
+export function matchEntries(baseline: readonly ResultEntry[], current: readonly ResultEntry[]): {
+  pairs: [ResultEntry, ResultEntry][]; onlyInBaseline: ResultEntry[]; onlyInCurrent: ResultEntry[];
+} {
   const group = (entries: readonly ResultEntry[]): Map<string, ResultEntry[]> => {
     const out = new Map<string, ResultEntry[]>();
     for (const e of entries) out.set(matchKey(e), [...(out.get(matchKey(e)) ?? []), e]);

@@ -102,7 +102,9 @@ const percent = (x: number): string => `${Number((x * 100).toPrecision(6))}%`;
  * `rows` is the size of the family: (targets − 1) × parameter combinations, over all scenarios of the run.
  * Throws ConfigError naming the minimum MIN_ITERATIONS.
  */
-export function checkGateDesign(options: { readonly alpha: number; readonly threshold: number; readonly minIterations: number; readonly rows: number; readonly flag: string }): void {
+export function checkGateDesign(options: {
+  readonly alpha: number; readonly threshold: number; readonly minIterations: number; readonly rows: number; readonly flag: string;
+}): void {
   const { alpha, threshold, minIterations, rows, flag } = options;
   if (rows < 1) {
     throw new ConfigError(`${flag} ${percent(threshold)} has nothing to compare: the gate needs the --baseline target and at least one other target. Fix: configure a second target (e.g. CANDIDATE_SERVERS=host:port) or drop ${flag}`);
@@ -119,7 +121,9 @@ export function checkGateDesign(options: { readonly alpha: number; readonly thre
  * Refuses, when two results files are loaded, a comparison that could never fail: with the files'
  * MIN_ITERATIONS (m and n) the exact rank-sum test's smallest p-value is 1 / C(m + n, m).
  */
-export function checkCompareDesign(options: { readonly alpha: number; readonly baselineIterations: number; readonly currentIterations: number; readonly rows: number; readonly what: string }): void {
+export function checkCompareDesign(options: {
+  readonly alpha: number; readonly baselineIterations: number; readonly currentIterations: number; readonly rows: number; readonly what: string;
+}): void {
   const { alpha, baselineIterations: m, currentIterations: n, rows, what } = options;
   const reachable = m >= MIN_SAMPLES && n >= MIN_SAMPLES && mannWhitneyMinP(m, n) < alpha / Math.max(1, rows);
   if (!reachable) {

@@ -224,7 +224,8 @@ function parseItemSize(key: string, entry: { raw: string; source: Source }): num
  * (MODE proxy). What only RESP servers have is refused, naming why: cluster mode, client-side caching, replica reads,
  * WAIT, ACL users and passwords, TLS.
  */
-function memcacheTarget(name: string, servers: readonly ServerAddress[], mode: Mode, options: TargetOptions, sources: Partial<Record<TargetOption, Source>>): TargetConfig {
+function memcacheTarget(name: string, servers: readonly ServerAddress[], mode: Mode, options: TargetOptions,
+  sources: Partial<Record<TargetOption, Source>>): TargetConfig {
   const modeEntry = options.get('MODE');
   if (mode === 'cluster') {
     throw badValue(`${name}_MODE`, modeEntry?.raw ?? mode, modeEntry?.source ?? ENV_SOURCE, 'memcached has no cluster mode: several servers in a memcache target are a pool the client shards with consistent hashing',
@@ -269,7 +270,8 @@ export function pendingLocalTarget(name: string, options: Map<string, { raw: str
   const protocol = (options.get('PROTOCOL')?.raw ?? 'resp') as Protocol;
   const sources: Partial<Record<TargetOption, Source>> = {};
   for (const [option, { source }] of options) sources[option as TargetOption] = source;
-  return { name, servers: [], protocol, itemSizeMax: DEFAULT_ITEM_SIZE_MAX, mode, ...clientSetup(name, mode, options, protocol), tls: false, sources, pendingServers: true, localTopology: topology };
+  return { name, servers: [], protocol, itemSizeMax: DEFAULT_ITEM_SIZE_MAX, mode, ...clientSetup(name, mode, options, protocol), tls: false, sources,
+    pendingServers: true, localTopology: topology };
 }
 
 /**

@@ -131,7 +131,8 @@ async function warmUp(client: CacheClient, prefix: string, params: CaseParams, c
  * its servers are healed before the next starts (targets sharing a topology each get their fault). Targets are not
  * interleaved here: a failure window is a stretch of time and needs the loop to itself.
  */
-export async function runFaultCase(targets: readonly ConnectedTarget[], params: CaseParams, controls: RunControls, options: FaultCaseOptions): Promise<FaultCaseOutcome> {
+export async function runFaultCase(targets: readonly ConnectedTarget[], params: CaseParams, controls: RunControls,
+  options: FaultCaseOptions): Promise<FaultCaseOutcome> {
   const started = performance.now();
   const results: FaultTargetOutcome[] = [];
   for (const [index, target] of targets.entries()) {

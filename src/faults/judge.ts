@@ -41,7 +41,10 @@ export interface FaultVerdict {
   readonly recoveryMs: number | null;
   /** Mean successful ops per second before the fault (the first second left out when there is time). */
   readonly preFaultOpsPerSec: number | null;
-  /** before: until the fault; during: from the fault to the window's end (or recovery) or the end of the fault's action, whichever is later; after: the rest. */
+  /**
+   * before: until the fault; during: from the fault to the window's end (or recovery) or the end of the fault's action,
+   * whichever is later; after: the rest.
+   */
   readonly latency: { readonly before: PhaseLatency; readonly during: PhaseLatency; readonly after: PhaseLatency };
 }
 

@@ -19,7 +19,10 @@ function rssBytes(pid: number): number {
   }
 }
 
-/** The server a fault hits, and how to say it: REDIS_CLUSTER's primary of slot 0 (or its replica), the twemproxies' first backend, REDIS_SINGLE's server, MEMCACHED_POOL's first server. */
+/**
+ * The server a fault hits, and how to say it: REDIS_CLUSTER's primary of slot 0 (or its replica), the twemproxies' first
+ * backend, REDIS_SINGLE's server, MEMCACHED_POOL's first server.
+ */
 async function victim(topology: RunningTopology, kind: FaultPlan['kind']): Promise<{ server: RedisServer; role: string }> {
   if (topology.name === 'REDIS_CLUSTER') {
     const nodes = await liveClusterNodes(topology);

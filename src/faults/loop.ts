@@ -81,7 +81,8 @@ export interface FaultLoopOptions {
  * failed GET the key's remaining GETs are skipped). Acknowledged writes are read back on another connection (see
  * AckedWrites). After the timed part the nemesis heals the servers, and the writes left are read back.
  */
-export async function runFaultTarget(target: ConnectedTarget, params: CaseParams, controls: RunControls, options: FaultLoopOptions): Promise<FaultTargetResult> {
+export async function runFaultTarget(target: ConnectedTarget, params: CaseParams, controls: RunControls,
+  options: FaultLoopOptions): Promise<FaultTargetResult> {
   const plan = controls.fault;
   const client = target.client;
   // The servers' MOVED/ASK counts before the first op (a snapshot, on connections of its own).

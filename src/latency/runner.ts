@@ -141,14 +141,16 @@ class TargetRun {
   /** How reads are judged beyond byte equality; undefined: the plain seed loop. */
   readonly check: ReadCheck | undefined;
 
-  constructor(readonly target: ConnectedTarget, params: CaseParams, controls: RunControls, shouldStop: StopCheck, timestampProvider: TimestampProvider, check: ReadCheck | undefined) {
+  constructor(readonly target: ConnectedTarget, params: CaseParams, controls: RunControls, shouldStop: StopCheck, timestampProvider: TimestampProvider,
+    check: ReadCheck | undefined) {
     this.check = check;
     if (this.check !== undefined) this.tally.staleAge = (ns) => this.staleHistogram.record(ns);
     // One tinybench task per target; each round runs it for exactly one timed invocation.
     const bench = new Bench({ iterations: 1, time: 0, warmup: false, retainSamples: true, timestampProvider, throws: false });
     bench.add(target.config.name, async () => {
       const current = this.current as NonNullable<TargetRun['current']>;
-      this.outcome = await runSeedIteration(target.client, current.plan, params.READ_RATIO, controls.keyTtlSeconds, this.tally, current.recorder, shouldStop, this.check);
+      this.outcome = await runSeedIteration(target.client, current.plan, params.READ_RATIO, controls.keyTtlSeconds, this.tally, current.recorder, shouldStop,
+        this.check);
     });
     this.task = bench.tasks[0] as Task;
   }
@@ -209,7 +211,8 @@ function noteFailure(run: TargetRun, error: string): void {
  * machine (GC, a scheduler hiccup, lasting ~10–200 ms) hits all of them instead of one.
  * Returns the time per invocation of each target whose iteration completed.
  */
-async function interleavedRound(order: readonly TargetRun[], prefix: string, params: CaseParams, ttlSeconds: number, shouldStop: StopCheck, clock: () => number): Promise<Map<TargetRun, number>> {
+async function interleavedRound(order: readonly TargetRun[], prefix: string, params: CaseParams, ttlSeconds: number, shouldStop: StopCheck,
+  clock: () => number): Promise<Map<TargetRun, number>> {
   const plans = new Map(order.map((run) => [run, prepareIteration(prefix, params, run.invocations, run.check?.overwriter !== undefined)]));
   const totals = new Map(order.map((run) => [run, 0]));
   const attempted = new Map(order.map((run) => [run, 0]));
@@ -279,7 +282,8 @@ export const PILOT_MAX_ROUNDS = 8;
  * same count if the iteration reached PILOT_REACHED of that time (or the memory bound), else at least
  * double. Never lower than `count` after the first round: a noisy fast round must not shrink it again.
  */
-export function nextPilotCount(count: number, perInvocationMs: number, first: boolean, params: CaseParams, iterationTimeMs: number, targetsInMemory = 1): number {
+export function nextPilotCount(count: number, perInvocationMs: number, first: boolean, params: CaseParams, iterationTimeMs: number,
+  targetsInMemory = 1): number {
   const estimate = pilotInvocations(perInvocationMs, params, iterationTimeMs, targetsInMemory);
   if (first) return estimate;
   if (count * perInvocationMs >= PILOT_REACHED * iterationTimeMs) return count;
@@ -335,7 +339,8 @@ interface CaseContext {
 }
 
 /** The warm-up, pilot and measured rounds of runCase, and the per-target results. */
-async function measureCase(runs: readonly TargetRun[], params: CaseParams, controls: RunControls, options: RunCaseOptions, context: CaseContext): Promise<LatencyCaseResult> {
+async function measureCase(runs: readonly TargetRun[], params: CaseParams, controls: RunControls, options: RunCaseOptions,
+  context: CaseContext): Promise<LatencyCaseResult> {
   const random = options.random ?? Math.random;
   // Warm-up and pilot rounds shuffle from a stream of their own: how many pilot rounds run depends on timing, and the
   // measured rounds' orders must be the same for the same --seed whatever the pilot did.

@@ -36,7 +36,8 @@ export class CaseSideEffects {
   private constructor(private readonly targets: readonly ConnectedTarget[]) {}
 
   /** Snapshots the cache counters and starts the overwriters. `writers` is required for every target when overwriting. */
-  static async start(targets: readonly ConnectedTarget[], controls: RunControls, writers: ReadonlyMap<string, CacheClient> | undefined): Promise<CaseSideEffects> {
+  static async start(targets: readonly ConnectedTarget[], controls: RunControls,
+    writers: ReadonlyMap<string, CacheClient> | undefined): Promise<CaseSideEffects> {
     const side = new CaseSideEffects(targets);
     if (controls.overwriteRate > 0) {
       for (const t of targets) {

@@ -120,7 +120,8 @@ function liveProgress(target: string, onProgress: LoadCaseOptions['onProgress'])
   timer.unref();
   return {
     onTick: (_worker, tick) => {
-      sum = { ok: (sum?.ok ?? 0) + tick.ok, failed: (sum?.failed ?? 0) + tick.failed, phase: tick.phase, atMs: Math.max(sum?.atMs ?? 0, tick.atMs), runMs: tick.runMs };
+      sum = { ok: (sum?.ok ?? 0) + tick.ok, failed: (sum?.failed ?? 0) + tick.failed, phase: tick.phase, atMs: Math.max(sum?.atMs ?? 0, tick.atMs),
+        runMs: tick.runMs };
     },
     stop: () => clearInterval(timer),
   };
@@ -133,7 +134,8 @@ function liveProgress(target: string, onProgress: LoadCaseOptions['onProgress'])
  * alike; with SLICE_SECONDS 0 each runs its whole DURATION in turn. Only one target sends at a time (the others' workers
  * sleep), and with START_AT every --shard process loads the same target at the same wall-clock time.
  */
-export async function runLoadCase(targets: readonly ConnectedTarget[], params: CaseParams, controls: RunControls, options: LoadCaseOptions): Promise<LoadCaseOutcome> {
+export async function runLoadCase(targets: readonly ConnectedTarget[], params: CaseParams, controls: RunControls,
+  options: LoadCaseOptions): Promise<LoadCaseOutcome> {
   const started = performance.now();
   const load = controls.load;
   const aborted = (): boolean => options.signal?.aborted === true;
@@ -161,7 +163,8 @@ export async function runLoadCase(targets: readonly ConnectedTarget[], params: C
     const onCleanup = cleanupProgress(name, load.workers, options.onProgress);
     const onTick = live[index]?.onTick;
     const onPreload = preloadProgress(name, load.workers, keyspace, options.onProgress);
-    groups.push({ jobs, ...(onCleanup !== undefined ? { onCleanup } : {}), ...(onTick !== undefined ? { onTick } : {}), ...(onPreload !== undefined ? { onPreload } : {}) });
+    groups.push({ jobs, ...(onCleanup !== undefined ? { onCleanup } : {}), ...(onTick !== undefined ? { onTick } : {}),
+      ...(onPreload !== undefined ? { onPreload } : {}) });
   }
   const startAtMs = load.startAtMs === null ? null : load.startAtMs + options.startOffsetMs;
   let outcomes: GroupOutcome[];

@@ -103,7 +103,8 @@ export function opsPerSecond(record: LoadRecord): number[] {
 function throughputOf(samples: readonly number[]): ThroughputStats {
   const n = samples.length;
   const finite = (x: number): number | null => (Number.isFinite(x) ? x : null);
-  if (n === 0) return { n, mean: null, error: null, stdDev: null, median: null, min: null, max: null, percent: null, percentLower: null, percentUpper: null, percentPairs: null, confidence: ERROR_CONFIDENCE };
+  if (n === 0) return { n, mean: null, error: null, stdDev: null, median: null, min: null, max: null, percent: null, percentLower: null, percentUpper: null,
+    percentPairs: null, confidence: ERROR_CONFIDENCE };
   const sd = n >= 2 ? sampleStandardDeviation([...samples]) : Number.NaN;
   return {
     n, mean: mean([...samples]), error: finite(confidenceHalfWidth(sd, n)), stdDev: finite(sd), median: median([...samples]),
@@ -112,7 +113,10 @@ function throughputOf(samples: readonly number[]): ThroughputStats {
 }
 
 /** Turns a (merged) record into the reported result. `rate`: RATE asked of this record's processes (ops/s). */
-export function summarizeLoad(record: LoadRecord, load: LoadPlan, options: { readonly shard?: { index: number; of: number }; readonly mergedFrom?: number; readonly rate?: number; readonly startAt?: string | null } = {}): LoadResult {
+export function summarizeLoad(record: LoadRecord, load: LoadPlan,
+  options: {
+    readonly shard?: { index: number; of: number }; readonly mergedFrom?: number; readonly rate?: number; readonly startAt?: string | null;
+  } = {}): LoadResult {
   const okOps = record.series.reduce((n, s) => n + s.ops, 0);
   // Open loop: the scheduled ops the generator sent (failed or not), per second; closed loop: successful ops per second.
   // Over the planned DURATION: a worker or shard that started late still had DURATION seconds (a merged record spans more).
@@ -165,10 +169,12 @@ export function summarizeLoad(record: LoadRecord, load: LoadPlan, options: { rea
  * Percent of each result against the baseline (higher is better): the explicit baseline, else the highest mean
  * ops/s. `results` are the targets of one scenario × parameter combination; returns them with Percent filled in.
  */
-export function withPercent<T extends { readonly name: string; readonly load: LoadResult; readonly eligible: boolean }>(results: readonly T[], explicit: string | undefined): { results: T[]; baseline: string | undefined } {
+export function withPercent<T extends { readonly name: string; readonly load: LoadResult; readonly eligible: boolean }>(results: readonly T[],
+  explicit: string | undefined): { results: T[]; baseline: string | undefined } {
   const eligible = results.filter((r) => r.eligible && r.load.throughput.mean !== null);
   const base = explicit !== undefined ? eligible.find((r) => r.name === explicit)
-    : eligible.reduce<T | undefined>((best, r) => (best === undefined || (r.load.throughput.mean ?? 0) > (best.load.throughput.mean ?? 0) ? r : best), undefined);
+    : eligible.reduce<T | undefined>((best, r) => (best === undefined || (r.load.throughput.mean ?? 0) > (best.load.throughput.mean ?? 0) ? r : best),
+      undefined);
   if (base === undefined) return { results: [...results], baseline: undefined };
   const baseSamples = opsPerSecond(base.load.record);
   const sliced = (x: T): boolean => (x.load.record.sliceSeconds ?? null) !== null;

@@ -169,7 +169,8 @@ export class LoadWorker {
     this.#preloadEnd = () => Math.min(next, this.#keyspace);
     // This worker's share: the indexes ≡ index mod of below KEYSPACE. SETs sent so far are told about once a second.
     const total = shareCount(index, of, this.#keyspace);
-    const timer = onPreload === undefined ? undefined : setInterval(() => onPreload({ written: shareCount(index, of, Math.min(next, this.#keyspace)), total }), 1000);
+    const timer = onPreload === undefined ? undefined : setInterval(() => onPreload({ written: shareCount(index, of, Math.min(next, this.#keyspace)),
+      total }), 1000);
     const lanes = this.#connections.flatMap((c) => Array.from({ length: PRELOAD_IN_FLIGHT }, () => c));
     const outcomes = await Promise.allSettled(lanes.map(async (client) => {
       const value = Buffer.allocUnsafe(this.#job.params.PAYLOAD_BYTES);
@@ -221,7 +222,8 @@ export class LoadWorker {
     const runEnd = startPerf + (job.windows[job.windows.length - 1]?.toMs ?? 0);
     const windowIndex = new Map(job.windows.map((w, i) => [w, i]));
     /** The slot of the window `w` (an op due in it). */
-    const slotIn = (w: LoadWindow, intended?: number): Slot => ({ window: windowIndex.get(w) as number, measured: w.measured, ...(intended !== undefined ? { intended } : {}) });
+    const slotIn = (w: LoadWindow, intended?: number): Slot => ({ window: windowIndex.get(w) as number, measured: w.measured,
+      ...(intended !== undefined ? { intended } : {}) });
     /** Whether the window of `slot` has ended: nothing more is sent for it. */
     const ended = (slot: Slot): boolean => performance.now() - startPerf >= (job.windows[slot.window] as LoadWindow).toMs;
     const tally = new Tally();
@@ -454,7 +456,8 @@ export class LoadWorker {
     // Waiting for the start (START_AT may be a minute away) stops at once on abort: the clients then send nothing.
     await gates.at(startPerf);
     try {
-      await Promise.all(Array.from({ length: load.clients }, (_, i) => (this.#keyspace > 0 ? keyspaceClient(i % this.#connections.length, i) : freshClient(i % this.#connections.length))));
+      await Promise.all(Array.from({ length: load.clients }, (_, i) => (this.#keyspace > 0 ? keyspaceClient(i % this.#connections.length,
+        i) : freshClient(i % this.#connections.length))));
       // The clean-up (close) waits for the end of every target's turns: deleting keys is load too.
       await gates.at(startPerf + job.endMs);
     } finally {
@@ -464,7 +467,8 @@ export class LoadWorker {
     const measuredStartMs = startAtMs + firstMeasured;
     const owners = job.slotOwners;
     const nodeRecords: NodeRecord[] | null = owners === null ? null : owners.map((o, i) => ({
-      node: o.node, slots: rangesText(o.slots), ops: nodes[i]?.ops ?? 0, errors: nodes[i]?.errors ?? 0, latency: (nodes[i]?.latency ?? new OpHistogram()).encode(),
+      node: o.node, slots: rangesText(o.slots), ops: nodes[i]?.ops ?? 0, errors: nodes[i]?.errors ?? 0,
+      latency: (nodes[i]?.latency ?? new OpHistogram()).encode(),
     }));
     const okOps = hist.set.count + hist.get.count;
     return {

@@ -159,7 +159,8 @@ async function rebalance(topology: RunningTopology, extra: readonly string[]): P
  * keys) migrate to it while the loop runs — the manual step the seed article found Redis Cluster needs. Returns the
  * outcome and how to undo it (move its slots away again, del-node, stop it).
  */
-export async function addNode(topology: RunningTopology, onStart: (pid: number) => Promise<void>, log: (what: string, ok: boolean) => void): Promise<{ outcome: ScalingOutcome; undo: () => Promise<string> }> {
+export async function addNode(topology: RunningTopology, onStart: (pid: number) => Promise<void>, log: (what: string,
+  ok: boolean) => void): Promise<{ outcome: ScalingOutcome; undo: () => Promise<string> }> {
   const node = await startNode(topology, onStart);
   log(`started redis-server 127.0.0.1:${node.port} (pid ${node.process.pid}) as a new empty primary`, true);
   const [id] = await join(topology, [node]);
@@ -182,7 +183,8 @@ export async function addNode(topology: RunningTopology, onStart: (pid: number) 
  * load), then removes it and its replica (del-node) and stops both. Undo: two new nodes join as a primary and its
  * replica, and slots are rebalanced onto the primary.
  */
-export async function removeNodeEvent(topology: RunningTopology, onStart: (pid: number) => Promise<void>, log: (what: string, ok: boolean) => void): Promise<{ outcome: ScalingOutcome; undo: () => Promise<string> }> {
+export async function removeNodeEvent(topology: RunningTopology, onStart: (pid: number) => Promise<void>, log: (what: string,
+  ok: boolean) => void): Promise<{ outcome: ScalingOutcome; undo: () => Promise<string> }> {
   const nodes = await liveClusterNodes(topology);
   const primary = primaryOfSlot(nodes, 0);
   if (primary === undefined) throw new Error('no primary serves slot 0');

@@ -32,7 +32,8 @@ export function writeState(cwd: string, deployment: LocalDeployment): LocalState
     createdAt: new Date().toISOString(),
     dir: deployment.dir,
     // A process without a start time had exited before it could be read: nothing to stop later.
-    topologies: deployment.topologies.map((t) => ({ name: t.name, settings: t.settings, processes: t.processes.flatMap((p) => (p.startTime !== undefined ? [{ pid: p.pid, name: p.name, startTime: p.startTime }] : [])) })),
+    topologies: deployment.topologies.map((t) => ({ name: t.name, settings: t.settings,
+      processes: t.processes.flatMap((p) => (p.startTime !== undefined ? [{ pid: p.pid, name: p.name, startTime: p.startTime }] : [])) })),
   };
   try {
     mkdirSync(join(cwd, '.cachebench'));

@@ -210,7 +210,8 @@ export async function startLocal(names: readonly TopologyName[], options: StartO
     },
     remove: (p) => recorder.remove(p),
   };
-  const spawn: Spawn = { dir, detached: options.detached === true, persist, recorder: watcher, ...(options.memcachedItemSize !== undefined ? { itemSize: options.memcachedItemSize } : {}) };
+  const spawn: Spawn = { dir, detached: options.detached === true, persist, recorder: watcher,
+    ...(options.memcachedItemSize !== undefined ? { itemSize: options.memcachedItemSize } : {}) };
   const results = await Promise.allSettled(names.map((name) => startOne(name, spawn, options)));
   topologies.push(...results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : [])));
   const stop = async (): Promise<void> => {

@@ -136,7 +136,8 @@ export function percentileChart(curves: readonly Curve[], label: string): TopLev
       const nines = Math.min(i * NINES_STEP, last);
       const percentile = 100 * (1 - 10 ** -nines);
       // A percentile is the upper edge of its HDR bucket: never above the largest value recorded (the Max column).
-      values.push({ target: c.target, op: c.op, nines, percentile: Number(percentile.toFixed(4)), ms: Math.max(Math.min(h.valueAt(percentile), h.max), 1) / 1e6 });
+      values.push({ target: c.target, op: c.op, nines, percentile: Number(percentile.toFixed(4)), ms: Math.max(Math.min(h.valueAt(percentile), h.max),
+        1) / 1e6 });
       if (nines >= last) break;
     }
   }
@@ -163,7 +164,8 @@ export function percentileChart(curves: readonly Curve[], label: string): TopLev
 }
 
 /** Percent of the baseline per target, with its 99.9% interval; a dashed line at 100%. */
-export function percentChart(rows: readonly { target: string; percent: number; lower: number | null; upper: number | null }[], title: string, label: string, better: string): TopLevelSpec | null {
+export function percentChart(rows: readonly { target: string; percent: number; lower: number | null; upper: number | null }[], title: string, label: string,
+  better: string): TopLevelSpec | null {
   if (rows.length < 2) return null;
   const y = { field: 'target', type: 'nominal', title: null, sort: rows.map((r) => r.target) };
   const x = { type: 'quantitative', title: `Percent of the baseline (99.9% interval), ${better}`, scale: { zero: false } };
@@ -204,7 +206,8 @@ export function sweepDomain(rows: readonly { mean: number; lo: number; hi: numbe
 }
 
 /** Mean (with Error) against a swept parameter, one line per target. */
-export function sweepChart(rows: readonly { x: number; target: string; mean: number; lo: number; hi: number }[], key: string, yTitle: string, title: string, label: string): TopLevelSpec | null {
+export function sweepChart(rows: readonly { x: number; target: string; mean: number; lo: number; hi: number }[], key: string, yTitle: string, title: string,
+  label: string): TopLevelSpec | null {
   const xs = new Set(rows.map((r) => r.x));
   if (xs.size < 2) return null;
   const min = minOf(xs);
@@ -265,7 +268,8 @@ export function throughputChart(entries: readonly ResultEntry[], label: string):
     // Seconds into the target's measured part: in slices its own measured seconds (second j of every target lies in the
     // same stretch); else from its first measured second by wall clock (a merge aligns seconds so, whole seconds).
     const sliced = load.settings.sliceSeconds != null;
-    return load.series.map((s, i) => ({ target: seriesName(e), s: sliced ? i : Math.round((s.t - first) / 1000), ops: s.ops, p99: s.p99Us === null ? null : s.p99Us / 1000 }));
+    return load.series.map((s, i) => ({ target: seriesName(e), s: sliced ? i : Math.round((s.t - first) / 1000), ops: s.ops,
+      p99: s.p99Us === null ? null : s.p99Us / 1000 }));
   });
   if (values.length === 0) return null;
   const x = { field: 's', type: 'quantitative', title: 'seconds into the measured part' };
@@ -297,7 +301,8 @@ function curvesOf(entries: readonly ResultEntry[]): Curve[] {
 
 function percentRows(entries: readonly ResultEntry[]): { target: string; percent: number; lower: number | null; upper: number | null }[] {
   return chartEntries(entries).flatMap((e) => {
-    const s = e.load != null ? { percent: e.load.throughput.percent, lower: e.load.throughput.percentLower, upper: e.load.throughput.percentUpper } : { percent: e.stats.percent, lower: e.stats.percentLower, upper: e.stats.percentUpper };
+    const s = e.load != null ? { percent: e.load.throughput.percent, lower: e.load.throughput.percentLower,
+      upper: e.load.throughput.percentUpper } : { percent: e.stats.percent, lower: e.stats.percentLower, upper: e.stats.percentUpper };
     return s.percent === null ? [] : [{ target: seriesName(e), percent: s.percent, lower: s.lower, upper: s.upper }];
   });
 }
@@ -314,7 +319,7 @@ function sweeps(groups: readonly { scenario: ResultEntry['scenario']; entries: R
     if (new Set(mine.map((g) => g.scenario.params[key])).size < 2) continue;
     const slices = new Map<string, ResultEntry[]>();
     for (const g of mine) {
-      const { [key]: _swept, ...others } = g.scenario.params;
+      const others = Object.fromEntries(Object.entries(g.scenario.params).filter(([k]) => k !== key));
       const id = describeParams(others);
       slices.set(id, [...(slices.get(id) ?? []), ...chartEntries(g.entries)]);
     }

@@ -38,7 +38,8 @@ function planOf(l: LoadResult): LoadPlan {
 const worst = (states: readonly ResultEntry['state'][]): ResultEntry['state'] => (states.includes('errored') ? 'errored' : states.includes('aborted') ? 'aborted' : 'completed');
 /** An input's own row is shown, not compared: its Percent was against its own run's baseline. */
 const shown = (e: ResultEntry): ResultEntry => (e.load == null ? { ...e, baseline: false }
-  : { ...e, baseline: false, load: { ...e.load, throughput: { ...e.load.throughput, percent: null, percentLower: null, percentUpper: null, percentPairs: null } } });
+  : { ...e, baseline: false, load: { ...e.load, throughput: { ...e.load.throughput, percent: null, percentLower: null, percentUpper: null,
+    percentPairs: null } } });
 
 /** The total row of one target: its inputs' records merged, statistics computed again from the merged data. */
 function totalOf(list: readonly { entry: ResultEntry; file: string }[], notes: string[]): ResultEntry {
@@ -80,7 +81,8 @@ function totalOf(list: readonly { entry: ResultEntry; file: string }[], notes: s
       set: OpHistogram.decode(record.histograms.set).summarize(record.setErrors),
       get: OpHistogram.decode(record.histograms.get).summarize(record.getErrors),
     },
-    verification: { reads: record.verified + record.missing + record.mismatched, verified: record.verified, missing: record.missing, mismatched: record.mismatched },
+    verification: { reads: record.verified + record.missing + record.mismatched, verified: record.verified, missing: record.missing,
+      mismatched: record.mismatched },
     errors,
     undeletedKeys: list.reduce((n, x) => n + x.entry.undeletedKeys, 0),
     load,
@@ -94,7 +96,8 @@ function totalOf(list: readonly { entry: ResultEntry; file: string }[], notes: s
  * each input's own row. Latency and fault results are refused. `notes` says what looks wrong (shards missing or
  * repeated, inputs that measured nothing, measured parts that did not begin together).
  */
-export function mergeDocuments(inputs: readonly MergeInput[], runId: string, explicitBaseline?: string): { doc: ResultsDocument; notes: string[]; totals: ResultEntry[] } {
+export function mergeDocuments(inputs: readonly MergeInput[], runId: string,
+  explicitBaseline?: string): { doc: ResultsDocument; notes: string[]; totals: ResultEntry[] } {
   const first = inputs[0];
   if (first === undefined) throw new MergeError('nothing to merge');
   const cases = new Map<string, Map<string, { entry: ResultEntry; file: string }[]>>();

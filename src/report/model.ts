@@ -75,7 +75,8 @@ function baselineOf(c: CaseResult, explicit: string | undefined): TargetCaseResu
   const completed = c.targets.filter((t) => t.summary !== undefined && t.state === 'completed');
   const measured = completed.length > 0 ? completed : c.targets.filter((t) => t.summary !== undefined && t.state === 'aborted');
   if (explicit !== undefined) return measured.find((t) => t.name === explicit);
-  return measured.reduce<TargetCaseResult | undefined>((best, t) => (best === undefined || (t.summary?.mean ?? Infinity) < (best.summary?.mean ?? Infinity) ? t : best), undefined);
+  return measured.reduce<TargetCaseResult | undefined>((best,
+    t) => (best === undefined || (t.summary?.mean ?? Infinity) < (best.summary?.mean ?? Infinity) ? t : best), undefined);
 }
 
 /**
@@ -103,7 +104,8 @@ export function buildDocument(run: RunResult, explicitBaseline: string | undefin
         const connected = run.targets.find((x) => x.config.name === t.name);
         const s = t.summary;
         const interval = s !== undefined && base?.summary !== undefined && base.name !== t.name && t.state !== 'errored'
-          ? pairedRatioInterval(withoutOutliers(base.roundSamplesMs, base.summary.upperFence), withoutOutliers(t.roundSamplesMs, s.upperFence), ERROR_CONFIDENCE)
+          ? pairedRatioInterval(withoutOutliers(base.roundSamplesMs, base.summary.upperFence), withoutOutliers(t.roundSamplesMs, s.upperFence),
+            ERROR_CONFIDENCE)
           : undefined;
         // With an interval, Percent is its point estimate (same rounds, same data), so it always lies inside it.
         const percent = interval !== undefined ? 100 * interval.ratio
@@ -202,7 +204,8 @@ export function buildDocument(run: RunResult, explicitBaseline: string | undefin
     },
     seed: run.seed,
     cases: run.scenarios.flatMap(({ scenario, cases }) => cases.map((c) => ({
-      scenario: scenario.name, params: { ...c.params }, rounds: c.rounds, invocations: c.invocations, pilotMs: c.pilotMs, stopReason: c.stopReason, elapsedMs: c.elapsedMs, roundOrders: c.roundOrders,
+      scenario: scenario.name, params: { ...c.params }, rounds: c.rounds, invocations: c.invocations, pilotMs: c.pilotMs, stopReason: c.stopReason,
+      elapsedMs: c.elapsedMs, roundOrders: c.roundOrders,
     }))),
     baseline: { rule: explicitBaseline !== undefined ? 'explicit' : 'fastest', name: explicitBaseline ?? null },
     scenarios: run.scenarios.map(({ scenario }) => ({

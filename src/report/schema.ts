@@ -366,7 +366,8 @@ const entry = object({
   ops,
   verification: object({ reads: count, verified: count, missing: count, mismatched: count }),
   iterations: object({
-    warmup: count, measured: count, failed: count, rounds: count, stopReason: oneOf(...STOP_REASONS), invocations: count, pilotMs: nullable(num), minIterations: optional(count),
+    warmup: count, measured: count, failed: count, rounds: count, stopReason: oneOf(...STOP_REASONS), invocations: count, pilotMs: nullable(num),
+    minIterations: optional(count),
   }),
   errors: record(count, N.items),
   undeletedKeys: count,

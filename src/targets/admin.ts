@@ -12,7 +12,8 @@ import { ioredisOptions } from './probe.js';
 export async function adminCall(options: RedisOptions & { readonly host: string; readonly port: number }, ...args: string[]): Promise<unknown> {
   // disconnectTimeout: ioredis half-closes the socket and keeps a timer (2 s by default) until it closes, which held
   // `cachebench up` open for 2 s after it was done.
-  const redis = new Redis({ ...options, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, enableReadyCheck: false, disconnectTimeout: 100 });
+  const redis = new Redis({ ...options, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, enableReadyCheck: false,
+    disconnectTimeout: 100 });
   redis.on('error', () => undefined); // the command's own rejection reports it
   try {
     await redis.connect();

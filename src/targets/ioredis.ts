@@ -101,7 +101,8 @@ function wrap(redis: Redis | Cluster, config: TargetConfig, controls: RunControl
     throw translateOpError(error, serverOf(redis, key, fallback), controls.opTimeoutMs);
   };
   const bounded = controls.resilient === true
-    ? <T>(op: Promise<T>, key: string): Promise<T> => withDeadline(op, controls.opTimeoutMs, () => new OpTimeoutError(serverOf(redis, key, fallback), controls.opTimeoutMs))
+    ? <T>(op: Promise<T>, key: string): Promise<T> => withDeadline(op, controls.opTimeoutMs, () => new OpTimeoutError(serverOf(redis, key, fallback),
+      controls.opTimeoutMs))
     : <T>(op: Promise<T>): Promise<T> => op;
   return {
     async set(key, value, ttlSeconds) {
@@ -234,7 +235,8 @@ export const ioredisDriver: Driver = {
       if (nodeError !== undefined) {
         const colon = nodeError.key.lastIndexOf(':');
         const node = config.servers.find((s) => `${s.host}:${s.port}` === nodeError?.key)
-          ?? { host: nodeError.key.slice(0, colon), port: Number(nodeError.key.slice(colon + 1)), tls: config.tls, display: displayAddress(nodeError.key.slice(0, colon), Number(nodeError.key.slice(colon + 1))) };
+          ?? { host: nodeError.key.slice(0, colon), port: Number(nodeError.key.slice(colon + 1)), tls: config.tls,
+            display: displayAddress(nodeError.key.slice(0, colon), Number(nodeError.key.slice(colon + 1))) };
         throw await unreachableError(config, node, nodeError.error, controls);
       }
       dropCredentials(error);

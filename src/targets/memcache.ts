@@ -21,7 +21,8 @@ export const memcacheDriver: Driver = {
   async connect(config: TargetConfig, controls: RunControls): Promise<ConnectedTarget> {
     const proxy = config.mode === 'proxy';
     const connections = config.servers.map((s) => new MemcacheConnection({
-      host: s.host, port: s.port, display: s.display, connectTimeoutMs: controls.connectTimeoutMs, opTimeoutMs: controls.opTimeoutMs, maxValueBytes: config.itemSizeMax,
+      host: s.host, port: s.port, display: s.display, connectTimeoutMs: controls.connectTimeoutMs, opTimeoutMs: controls.opTimeoutMs,
+      maxValueBytes: config.itemSizeMax,
     }));
     const closeAll = (): void => connections.forEach((c) => c.close());
     const versions: string[] = [];

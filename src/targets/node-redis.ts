@@ -93,7 +93,8 @@ class CountingCache extends BasicPooledClientSideCache {
   override clear(resetStats = true): void {
     if (resetStats) {
       const s = this.stats();
-      this.#carried = { hits: this.#carried.hits + s.hitCount, misses: this.#carried.misses + s.missCount, evictions: this.#carried.evictions + s.evictionCount };
+      this.#carried = { hits: this.#carried.hits + s.hitCount, misses: this.#carried.misses + s.missCount,
+        evictions: this.#carried.evictions + s.evictionCount };
     }
     super.clear(resetStats);
   }
@@ -269,7 +270,8 @@ function newCluster(config: TargetConfig, controls: RunControls, first: ServerAd
     // TLS options per startup node: a node's certificate is checked against its own host; discovered nodes get
     // `defaults.socket`, whose TLS name is only <NAME>_TLS_SERVERNAME (Node then checks each node's own host).
     rootNodes: config.servers.map((s) => ({ socket: { host: s.host, port: s.port, ...socketOptions(config, controls, s.host, reconnect) } })),
-    defaults: { ...clientOptions(config, first, login, resp, controls.resilient === true), ...nodeCommandOptions, socket: socketOptions(config, controls, undefined, reconnect) },
+    defaults: { ...clientOptions(config, first, login, resp, controls.resilient === true), ...nodeCommandOptions, socket: socketOptions(config, controls,
+      undefined, reconnect) },
     RESP: resp,
     // The cluster's own command options: the same type mapping object as the node clients' (see BUFFER_REPLIES).
     commandOptions: COMMAND_OPTIONS,

@@ -42,7 +42,8 @@ function passwordFrom(config: TargetConfig, server: ServerAddress): 'option' | '
  * for a cluster's shared `redisOptions` pass undefined for `tlsHost` (each node then gets its own, see clusterTlsOptions).
  * `login: false` leaves the credentials out (the probe sends AUTH itself; see probe()).
  */
-export function ioredisOptions(config: TargetConfig, server: ServerAddress, controls: RunControls, tlsHost: string | undefined = server.host, login = true): RedisOptions {
+export function ioredisOptions(config: TargetConfig, server: ServerAddress, controls: RunControls, tlsHost: string | undefined = server.host,
+  login = true): RedisOptions {
   const { username, password } = login ? credentialsFor(config, server) : {};
   return {
     // RESP2 on the wire: what proxies (twemproxy) understand, and one round trip less than HELLO 3.
@@ -166,7 +167,8 @@ async function probe(config: TargetConfig, server: ServerAddress, controls: RunC
       const slots = await redis.call('CLUSTER', 'SLOTS') as unknown[][];
       rangesWithoutReplica = { without: slots.filter((range) => range.length <= 3).length, of: slots.length };
     }
-    return { server, info, ...(clusterNodes !== undefined ? { clusterNodes } : {}), ...(rangesWithoutReplica !== undefined ? { rangesWithoutReplica } : {}), ...unneeded };
+    return { server, info, ...(clusterNodes !== undefined ? { clusterNodes } : {}), ...(rangesWithoutReplica !== undefined ? { rangesWithoutReplica } : {}),
+      ...unneeded };
   } catch (error: unknown) {
     throw await unreachableError(config, server, socketError ?? error, controls);
   } finally {
@@ -283,7 +285,8 @@ export async function probeTarget(config: TargetConfig, controls: RunControls): 
 }
 
 /** The TargetInfo every driver reports: what the probe found, the target's set-up, the driver's name and version. */
-export function targetInfo(config: TargetConfig, probe: TargetProbe, client: string, clientVersion: string, warnings: readonly string[] = probe.warnings): TargetInfo {
+export function targetInfo(config: TargetConfig, probe: TargetProbe, client: string, clientVersion: string,
+  warnings: readonly string[] = probe.warnings): TargetInfo {
   return {
     mode: probe.mode,
     modeDetected: config.mode === 'auto',

@@ -36,7 +36,8 @@ export function* chunks<T>(items: readonly T[], size = DELETE_BATCH_KEYS): Gener
  * of a batch are sent at once over `clients` (round-robin, so the drivers pipeline them) and all settle before the next
  * batch is taken from `batches`. Memory is one batch whatever `total` is, as long as `batches` generates its names.
  */
-export async function deleteInBatches(clients: readonly CacheClient[], batches: Iterable<readonly string[]>, total: number, options: DeleteOptions = {}): Promise<DeleteOutcome> {
+export async function deleteInBatches(clients: readonly CacheClient[], batches: Iterable<readonly string[]>, total: number,
+  options: DeleteOptions = {}): Promise<DeleteOutcome> {
   const now = options.now ?? (() => performance.now());
   const every = options.progressEveryMs ?? 1000;
   let deleted = 0;

@@ -104,7 +104,8 @@ async function measureLayout(layout: CpuLayout): Promise<void> {
           await deleteKeys(target.client, iteration.keys);
           if (outcome.state !== 'completed' || tally.verified !== tally.gets) throw new Error(`${name}: iteration failed`);
           if (round >= 0) {
-            rows.get(name)?.push({ ms, gcMs: gcMs - gc0, eldMaxMs: eld.max / 1e6, clientCpuMs: (cpu.user + cpu.system) / 1000, serverCpuMs: serverTicks * TICK_MS, sameCpu: same });
+            rows.get(name)?.push({ ms, gcMs: gcMs - gc0, eldMaxMs: eld.max / 1e6, clientCpuMs: (cpu.user + cpu.system) / 1000,
+              serverCpuMs: serverTicks * TICK_MS, sameCpu: same });
           }
         }
       }

@@ -21,7 +21,9 @@ export interface PageReport {
 /** The browser: CACHEBENCH_CHROMIUM, or Debian's `chromium` on the PATH. */
 const BINARY = process.env.CACHEBENCH_CHROMIUM ?? 'chromium';
 
-interface Message { id?: number; method?: string; params?: Record<string, unknown>; result?: Record<string, unknown>; error?: { message: string }; sessionId?: string }
+interface Message {
+  id?: number; method?: string; params?: Record<string, unknown>; result?: Record<string, unknown>; error?: { message: string }; sessionId?: string;
+}
 
 export class Browser {
   readonly #child: ChildProcess;
@@ -99,7 +101,8 @@ export class Browser {
    * Opens `file` in a new page of `width` × `height` CSS pixels (a phone: 390 wide), waits for its load event and lets
    * `inspect` work on it while console messages, exceptions, log entries and requests are recorded.
    */
-  async open<T>(file: string, size: { width: number; height: number; mobile: boolean }, inspect: (page: Page) => Promise<T>): Promise<{ report: PageReport; result: T }> {
+  async open<T>(file: string, size: { width: number; height: number; mobile: boolean },
+    inspect: (page: Page) => Promise<T>): Promise<{ report: PageReport; result: T }> {
     const { targetId } = await this.send('Target.createTarget', { url: 'about:blank' }) as { targetId: string };
     const { sessionId } = await this.send('Target.attachToTarget', { targetId, flatten: true }) as { sessionId: string };
     const problems: string[] = [];

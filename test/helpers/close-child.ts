@@ -7,7 +7,8 @@ import { spawn } from 'node:child_process';
  * (e.g. to freeze the server). Returns how long close() took in the child and how long the process lingered after it.
  * The child is killed (by its PID) if it outlives 15 s.
  */
-export async function closeTimingOf(script: string, env: Record<string, string>, beforeClose: () => void | Promise<void>): Promise<{ closeMs: number; lingerMs: number }> {
+export async function closeTimingOf(script: string, env: Record<string, string>,
+  beforeClose: () => void | Promise<void>): Promise<{ closeMs: number; lingerMs: number }> {
   const child = spawn(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'inherit'] });
   let stdout = '';
   let closedAt = 0;

@@ -128,7 +128,9 @@ describe('a real Redis 7 standalone server', () => {
       const statsBefore = callsByCommand(await admin.info('commandstats'));
       const caps = await probeLeavingNothingOpen(targetConfig('SINGLE', [server.address]), 'standalone', TEST_CONTROLS);
       const statsAfter = callsByCommand(await admin.info('commandstats'));
-      const sent = Object.fromEntries(Object.entries(statsAfter).map(([command, calls]) => [command, calls - (statsBefore[command] ?? 0)]).filter(([, calls]) => calls !== 0));
+      const sent = Object.fromEntries(Object.entries(statsAfter)
+        .map(([command, calls]) => [command, calls - (statsBefore[command] ?? 0)])
+        .filter(([, calls]) => calls !== 0));
       // The probe's commands, and the INFO commandstats (counted after it ran) just before it; nothing else, nothing that writes.
       assert.deepEqual(sent, { hello: 1, 'client|tracking': 2, wait: 1, 'cluster|slots': 1, info: 1 });
       const info = parseInfo(await admin.info('server'));
@@ -241,7 +243,8 @@ describe('fake peers: the probe\'s own handling of refusals and closed connectio
     const peer = await fakePeer((args, socket) => socket.write(unknownCommand(args)));
     try {
       const caps = await probeLeavingNothingOpen(targetConfig('OLD', [peer.address]), 'standalone', TEST_CONTROLS, peer);
-      assert.deepEqual({ ...caps, notes: undefined }, { resp3: false, tracking: false, wait: false, clusterSlots: false, serverName: null, serverVersion: null, notes: undefined });
+      assert.deepEqual({ ...caps, notes: undefined }, { resp3: false, tracking: false, wait: false, clusterSlots: false, serverName: null,
+        serverVersion: null, notes: undefined });
       assert.deepEqual(caps.notes, [
         "HELLO 3: ERR unknown command 'HELLO', with args beginning with: '3'",
         "CLIENT TRACKING ON: ERR unknown command 'CLIENT', with args beginning with: 'TRACKING' 'ON'",

@@ -427,7 +427,8 @@ process.stdout.write('closed ' + closeMs + ' ' + (await pending) + '\\n');
  * Runs CLOSE_CHILD with OP_TIMEOUT_MS=2000: without the driver's socket.destroy() GLIDE's core would hold the process
  * until a pending op times out (2 s, well past the bound on lingering).
  */
-async function closeTiming(configs: readonly TargetConfig[], frozen: boolean, before: () => void): Promise<{ closeMs: number; lingerMs: number; pending: string; stdout: string }> {
+async function closeTiming(configs: readonly TargetConfig[], frozen: boolean,
+  before: () => void): Promise<{ closeMs: number; lingerMs: number; pending: string; stdout: string }> {
   const env = { ...process.env, CONFIGS: JSON.stringify(configs), OP_TIMEOUT_MS: '2000', FROZEN: frozen ? '1' : '0' };
   const child = spawn(process.execPath, ['--input-type=module', '-e', CLOSE_CHILD], { env, stdio: ['pipe', 'pipe', 'inherit'] });
   let stdout = '';

@@ -114,7 +114,8 @@ describe('malformed results files are exit 2 naming the field, never a stack tra
 
   it('a fault timeline of 2 million buckets is exit 2', async () => {
     const doc = fixtureDoc('fault');
-    const timeline = { bucketMs: 100, ok: new Array(2_000_000).fill(1), failed: new Array(2_000_000).fill(0), p50Us: new Array(2_000_000).fill(50), p99Us: new Array(2_000_000).fill(90) };
+    const timeline = { bucketMs: 100, ok: new Array(2_000_000).fill(1), failed: new Array(2_000_000).fill(0), p50Us: new Array(2_000_000).fill(50),
+      p99Us: new Array(2_000_000).fill(90) };
     const file = write('timeline.json', setField(doc, 'results[0].fault.timeline', timeline));
     assertRefused(await runCli(['report', file], LIMIT), /results\[0\]\.fault\.timeline\.ok: expected a list of at most 300000 items/);
   });

@@ -29,7 +29,8 @@ function doc(results: ResultEntry[]): ResultsDocument {
   } as unknown as ResultsDocument;
 }
 
-const withStats = (e: ResultEntry, meanMs: number, errorMs: number, percent: number | null, lower: number | null = null, upper: number | null = null): ResultEntry =>
+const withStats = (e: ResultEntry, meanMs: number, errorMs: number, percent: number | null, lower: number | null = null,
+  upper: number | null = null): ResultEntry =>
   ({ ...e, stats: { ...e.stats, meanMs, errorMs, percent, percentLower: lower, percentUpper: upper } }) as ResultEntry;
 
 describe('charts: specs built from results', () => {

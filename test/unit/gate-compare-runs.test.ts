@@ -11,7 +11,8 @@ const ONCE = { READ_RATIO: 1, WRITE_COUNT: 10, PAYLOAD_BYTES: 20000 };
 /** Deterministic iteration times around `ms`. */
 const samples = (ms: number, n = 40, phase = 0): number[] => Array.from({ length: n }, (_, i) => ms * (1 + 0.02 * Math.sin(2.3 * i + phase)));
 
-const entry = (scenario: string, target: string, params: Readonly<Record<string, number>>, ms: readonly number[]): ResultEntry => fakeEntry(scenario, target, params, ms);
+const entry = (scenario: string, target: string, params: Readonly<Record<string, number>>, ms: readonly number[]): ResultEntry => fakeEntry(scenario, target,
+  params, ms);
 
 function doc(entries: readonly ResultEntry[]): ResultsDocument {
   const names = [...new Set(entries.map((e) => e.scenario.name))];

@@ -12,7 +12,8 @@ import { fakeEntry } from '../helpers/entries.js';
 
 const OPTIONS = { threshold: 0.05, alpha: 0.01 };
 
-const entry = (scenario: string, target: string, rounds: readonly (number | null)[], params = { READ_RATIO: 5, WRITE_COUNT: 10, PAYLOAD_BYTES: 200 }): ResultEntry => fakeEntry(scenario, target, params, rounds);
+const entry = (scenario: string, target: string, rounds: readonly (number | null)[], params = { READ_RATIO: 5, WRITE_COUNT: 10,
+  PAYLOAD_BYTES: 200 }): ResultEntry => fakeEntry(scenario, target, params, rounds);
 
 function doc(entries: readonly ResultEntry[], minIterations = 15): ResultsDocument {
   const names = [...new Set(entries.map((e) => e.scenario.name))];

@@ -170,7 +170,8 @@ describe('Hodges–Lehmann memory is bounded', () => {
     `;
     const child = spawnSync(process.execPath, ['--max-old-space-size=64', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
     assert.equal(child.status, 0, child.stderr);
-    const out = JSON.parse(child.stdout) as { loc: { estimate: number; lower: number; upper: number }; shift: { estimate: number; lower: number; upper: number }; ms: number; heapMB: number };
+    type Interval = { estimate: number; lower: number; upper: number };
+    const out = JSON.parse(child.stdout) as { loc: Interval; shift: Interval; ms: number; heapMB: number };
     close(out.loc.estimate, 0.25, 1e-12);
     assert.ok(out.loc.lower < 0.25 && out.loc.upper > 0.25 && out.loc.upper - out.loc.lower < 0.01, JSON.stringify(out.loc));
     close(out.loc.upper - 0.25, 0.25 - out.loc.lower, 1e-12);

@@ -8,7 +8,8 @@ import { KETAMA_POINTS_PER_SERVER, KetamaRing } from '../../src/targets/ketama.j
  * a key's server found by scanning all points for the smallest at or after the key's hash (no sorting, no search).
  */
 function referenceServer(servers: readonly string[], key: string): number {
-  const word = (d: Buffer, h: number): number => ((d[3 + h * 4] as number) << 24 | (d[2 + h * 4] as number) << 16 | (d[1 + h * 4] as number) << 8 | (d[h * 4] as number)) >>> 0;
+  const word = (d: Buffer, h: number): number =>
+    ((d[3 + h * 4] as number) << 24 | (d[2 + h * 4] as number) << 16 | (d[1 + h * 4] as number) << 8 | (d[h * 4] as number)) >>> 0;
   const hash = word(createHash('md5').update(key).digest(), 0);
   let best: { point: number; server: number } | undefined;
   let lowest: { point: number; server: number } | undefined;

@@ -53,7 +53,8 @@ describe('throughput configuration', () => {
     const ahead = Date.now() + 60_000;
     const iso = new Date(ahead).toISOString();
     assert.equal(resolveConfig(input(throughput({ START_AT: iso }))).scenarios[0]?.controls.load.startAtMs, Date.parse(iso));
-    assert.equal(resolveConfig(input(throughput({ START_AT: String(Math.floor(ahead / 1000)) }))).scenarios[0]?.controls.load.startAtMs, Math.floor(ahead / 1000) * 1000);
+    assert.equal(resolveConfig(input(throughput({ START_AT: String(Math.floor(ahead / 1000)) }))).scenarios[0]?.controls.load.startAtMs,
+      Math.floor(ahead / 1000) * 1000);
     rejects(throughput({ START_AT: iso.replace('Z', '') }), 'START_AT', 'not a time');
   });
 

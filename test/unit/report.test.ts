@@ -95,7 +95,8 @@ describe('results document', () => {
     const x = target('X', [100, 102, 101, 99, 100, 103, 101]);
     const xr = [100, 102, 101, 99, null, 100, 103, 101];
     const y = target('Y', [110, 112, 500, 109, 111, 110, 113, 111]);
-    const withRounds: RunResult = { ...run, scenarios: [{ ...scenario, cases: [{ ...theCase, targets: [{ ...x, roundSamplesMs: xr }, { ...y, roundSamplesMs: y.samplesMs }] }] }] };
+    const withRounds: RunResult = { ...run, scenarios: [{ ...scenario, cases: [{ ...theCase, targets: [{ ...x, roundSamplesMs: xr }, { ...y,
+      roundSamplesMs: y.samplesMs }] }] }] };
     const doc = buildDocument(withRounds, 'X');
     const e = doc.results.find((r) => r.target.name === 'Y');
     const pairs = [[100, 110], [102, 112], [99, 109], [100, 110], [103, 113], [101, 111]];
@@ -127,7 +128,8 @@ describe('results document', () => {
     assert.equal(b2?.stats.percentPairs, 2);
     assert.equal(formatPercent(b2 as NonNullable<typeof b2>), '110% [too few rounds]');
     assert.match(conclusion(doc2.results) ?? '', /B: only 2 paired rounds, too few for an interval\./);
-    const near = { ...(b2 as NonNullable<typeof b2>), stats: { ...(b2 as NonNullable<typeof b2>).stats, percent: 100.4, percentLower: 100.1, percentUpper: 100.8, percentPairs: 50 } };
+    const near = { ...(b2 as NonNullable<typeof b2>), stats: { ...(b2 as NonNullable<typeof b2>).stats, percent: 100.4, percentLower: 100.1,
+      percentUpper: 100.8, percentPairs: 50 } };
     assert.equal(formatPercent(near), '100.4% [100.1–100.8%]');
     assert.match(conclusion([doc2.results[0] as NonNullable<(typeof doc2.results)[0]>, near]) ?? '', /B is 0\.4% slower than A \(\+0\.1% to \+0\.8%\)/);
   });
@@ -236,7 +238,8 @@ describe('client set-up, cache and staleness columns', () => {
     assert.doesNotMatch(consoleText, /the overwriter sent/, '98 of 100 overwrites is no shortfall');
   });
   it('says when the overwriter fell short of OVERWRITE_RATE; shares never in exponent notation', () => {
-    const short = { ...(doc.results[0] as NonNullable<(typeof doc.results)[0]>), staleness: { ...stale, overwrites: { due: 100, sent: 50, acked: 50, failed: 0 } } };
+    const short = { ...(doc.results[0] as NonNullable<(typeof doc.results)[0]>), staleness: { ...stale, overwrites: { due: 100, sent: 50, acked: 50,
+      failed: 0 } } };
     assert.deepEqual(setupNotes(short), ['A: the overwriter sent 50 of the 100 overwrites OVERWRITE_RATE asked for (one SET in flight at a time, on the measured loop\'s event loop): staleness was measured at the lower rate']);
     assert.deepEqual([100, 37.4, 2.5, 0.0123, 0].map(formatShare), ['100%', '37%', '2.5%', '0.012%', '0%']);
     // A cache far below the (R−1)/R hits READ_RATIO allows is named (here: no overwrites, READ_RATIO 100, 50% hits).

@@ -214,7 +214,8 @@ describe('round scheduler (fake clients, fake clock)', () => {
   it('INTERLEAVE key with 4 invocations per iteration: each sample is the time of one invocation, per target, as with INTERLEAVE iteration', async () => {
     // Target A's ops take 1 ms at invocation 0, 2 ms at 1, 3 ms at 2, 4 ms at 3 (10 ops each): invocations of 10, 20,
     // 30 and 40 ms, a mean of 25 ms; B's take twice as long: 50 ms. An iteration (4 invocations) is 100 and 200 ms.
-    const stepped = (name: string, scale: number, clock: FakeClock): ConnectedTarget => fakeTarget(name, clock, (op) => scale * (1 + (Math.floor(op / 10) % 4)));
+    const stepped = (name: string, scale: number, clock: FakeClock): ConnectedTarget => fakeTarget(name, clock,
+      (op) => scale * (1 + (Math.floor(op / 10) % 4)));
     const clock = new FakeClock();
     const keyed = await run([stepped('A', 1, clock), stepped('B', 2, clock)], clock, { interleave: 'key', invocationCount: 4, minIterations: 3, maxIterations: 3 });
     assert.deepEqual(keyed.targets.map((t) => t.samplesMs), [[25, 25, 25], [50, 50, 50]]);

@@ -109,7 +109,8 @@ describe('the overwriter', () => {
     // The writer writes into the same store: a coherent "server".
     writer.store.clear();
     const shared = client.store;
-    const sharedWriter: CacheClient = { ...writer, set: async (k, v) => { await new Promise(setImmediate); shared.set(k, Buffer.from(v)); }, close: async () => undefined };
+    const sharedWriter: CacheClient = { ...writer, set: async (k, v) => { await new Promise(setImmediate); shared.set(k, Buffer.from(v)); },
+      close: async () => undefined };
     const overwriter = new Overwriter(sharedWriter, 5000, 60);
     overwriter.start();
     const plan = prepareIteration('t:', { READ_RATIO: 200, WRITE_COUNT: 3, PAYLOAD_BYTES: 32 }, 1, true);
