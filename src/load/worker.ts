@@ -4,12 +4,13 @@ import { OpHistogram } from '../measure/histogram.js';
 import { seededRandom } from '../measure/random.js';
 import type { TargetProbe } from '../targets/client.js';
 import { driverFor, type CacheClient } from '../targets/index.js';
-import { Tally, chunks, readVerdict, deleteInBatches, yieldOnce, type DeleteOutcome, type DeleteProgress } from '../workload/index.js';
+import { Tally, chunks, readVerdict, deleteInBatches, type DeleteOutcome, type DeleteProgress } from '../workload/index.js';
 import { PRELOAD_IN_FLIGHT } from '../config/limits.js';
 import { KeyspaceValues, keyPicker, keyspaceBatches, keyspaceKey, shareCount } from './keys.js';
 import { SlotMap, rangesText, type SlotOwner } from './nodes.js';
 import type { LoadRecord, NodeRecord } from './record.js';
-import { ActiveClock, type LoadWindow } from './timeline.js';
+import type { LoadWindow } from './timeline.js';
+import { Schedule, REAL_TIMER, type Slot, type Timer } from './schedule.js';
 import { Seconds, Slots } from './recording.js';
 
 /** After a failed op a virtual client waits this long before its next op (a refused connection fails at once). */
@@ -48,57 +49,8 @@ export function workerRate(load: LoadPlan, job: Pick<LoadJob, 'worker' | 'shard'
   return load.rate / (job.worker.of * job.shard.of);
 }
 
-/**
- * When an op is due: in which of the target's windows (it is sent only while that window lasts), whether that window is
- * measured, and (open loop) the intended send time its latency is measured from.
- */
-interface Slot {
-  readonly window: number;
-  readonly measured: boolean;
-  readonly intended?: number;
-}
-
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/**
- * Wakes a worker's sleeping clients when a window starts: one timer per window for all of them (clients sleeping
- * through other targets' turns cost nothing), and at once on abort. Never early: timers may fire up to a millisecond
- * before their time, so the last millisecond is waited out with setImmediate.
- */
-class Gates {
-  readonly #open = new Map<number, Promise<void>>();
-  readonly #waking = new Set<() => void>();
-  #aborted = false;
-  /** Resolves at `at` (performance.now() ms), or on abort. */
-  at(at: number): Promise<void> {
-    if (this.#aborted || performance.now() >= at) return Promise.resolve();
-    let gate = this.#open.get(at);
-    if (gate === undefined) {
-      gate = new Promise<void>((resolve) => {
-        const done = (): void => {
-          this.#waking.delete(done);
-          this.#open.delete(at);
-          resolve();
-        };
-        this.#waking.add(done);
-        const tick = (): void => {
-          if (!this.#waking.has(done)) return;
-          const left = at - performance.now();
-          if (left > 1) setTimeout(tick, left - 1).unref();
-          else if (left > 0) setImmediate(tick);
-          else done();
-        };
-        tick();
-      });
-      this.#open.set(at, gate);
-    }
-    return gate;
-  }
-  abort(): void {
-    this.#aborted = true;
-    for (const wake of [...this.#waking]) wake();
-  }
-}
 
 const nsOf = (ms: number): number => Math.max(1, Math.round(ms * 1e6));
 
@@ -138,10 +90,13 @@ export class LoadWorker {
   readonly #pending = new Set<string>();
   #cleanupStopped = false;
   #cleanupOutcome: DeleteOutcome | undefined;
-  readonly #gates = new Gates();
+  #schedule: Schedule | undefined;
+  readonly #timer: Timer;
 
-  constructor(job: LoadJob) {
+  /** `timer`: the clock the load is scheduled and timed on (tests drive it in virtual time). */
+  constructor(job: LoadJob, timer: Timer = REAL_TIMER) {
     this.#job = job;
+    this.#timer = timer;
     this.#load = job.controls.load;
     this.#keyspace = processKeyspace(this.#load, job.shard.of);
   }
@@ -194,7 +149,7 @@ export class LoadWorker {
   /** Stops the load early (Ctrl-C): virtual clients finish their op in flight and stop; sleeping ones wake at once. */
   abort(): void {
     this.#aborted = true;
-    this.#gates.abort();
+    this.#schedule?.abort();
   }
 
   /**
@@ -212,20 +167,21 @@ export class LoadWorker {
     // The timeline is fixed to the start time, shared by every target's workers and every --shard process: a worker
     // ready after it (a long preload, a late START_AT) joins where the timeline is, never shifting its windows into
     // another target's turn; what it missed is recorded (lateStartMs, seconds without ops).
-    const startPerf = performance.now() + (startAtMs - Date.now());
-    const lateStartMs = Math.max(0, Math.round(performance.now() - startPerf));
+    const timer = this.#timer;
+    const startPerf = timer.now() + (startAtMs - Date.now());
+    const lateStartMs = Math.max(0, Math.round(timer.now() - startPerf));
     // The workers (and shards) of one target interleave their schedules: worker w of W, shard s of S sends at phase
     // (w + s·W) / (W·S) of the interval, so together they send evenly, not in bursts of W·S.
     const phase = (job.worker.index + job.shard.index * job.worker.of) / (job.worker.of * job.shard.of);
-    const clock = new ActiveClock(job.windows);
+    // A client cache answers hits without I/O: a closed loop of hits would never give the event loop a turn (no
+    // invalidation read, no timer run). As in the seed loop, each client then yields once a millisecond has passed.
+    const schedule = new Schedule(job.windows, startPerf, { intervalMs, phase, yields: job.target.cache === 'tracking', timer });
+    this.#schedule = schedule;
+    if (this.#aborted) schedule.abort();
+    const clock = schedule.clock;
     const firstMeasured = job.windows.find((w) => w.measured)?.fromMs ?? 0;
-    const runEnd = startPerf + (job.windows[job.windows.length - 1]?.toMs ?? 0);
-    const windowIndex = new Map(job.windows.map((w, i) => [w, i]));
-    /** The slot of the window `w` (an op due in it). */
-    const slotIn = (w: LoadWindow, intended?: number): Slot => ({ window: windowIndex.get(w) as number, measured: w.measured,
-      ...(intended !== undefined ? { intended } : {}) });
-    /** Whether the window of `slot` has ended: nothing more is sent for it. */
-    const ended = (slot: Slot): boolean => performance.now() - startPerf >= (job.windows[slot.window] as LoadWindow).toMs;
+    const ended = (slot: Slot): boolean => schedule.ended(slot);
+    const scheduled = (): Promise<Slot | null> => schedule.next();
     const tally = new Tally();
     const hist = { set: new OpHistogram(), get: new OpHistogram(), setIntended: new OpHistogram(), getIntended: new OpHistogram() };
     const perSecond = new Seconds(seconds);
@@ -234,7 +190,6 @@ export class LoadWorker {
     let hits = 0;
     let misses = 0;
     let deletes = 0;
-    let nextOp = 0; // open loop: the schedule's next op, shared by the clients
     let sentOps = 0; // open loop: scheduled ops of the measured part that were sent
     let peakRss = process.memoryUsage.rss();
     // Live progress: ops completed (warm-up included) and failed since the last tick, told once a second.
@@ -243,7 +198,7 @@ export class LoadWorker {
     let liveActive = 0;
     const rssTimer = setInterval(() => {
       peakRss = Math.max(peakRss, process.memoryUsage.rss());
-      const at = performance.now();
+      const at = timer.now();
       // Told for the seconds this target had a turn in, as ops per second of its turn (not of the wall second).
       const active = clock.activeAt(at - startPerf);
       const turnMs = active - liveActive;
@@ -278,7 +233,7 @@ export class LoadWorker {
       }
       const counted = slot.measured;
       if (counted && intended !== undefined) sentOps++;
-      const sent = performance.now();
+      const sent = timer.now();
       let outcome: Outcome<T>;
       try {
         outcome = { ok: true, value: await op(this.#connections[c] as CacheClient), counted };
@@ -288,7 +243,7 @@ export class LoadWorker {
       } finally {
         slots[c]?.release();
       }
-      const done = performance.now();
+      const done = timer.now();
       if (outcome.ok) liveOk++;
       else liveFailed++;
       if (!counted) return outcome;
@@ -314,53 +269,6 @@ export class LoadWorker {
         if (n !== undefined) n.errors++;
       }
       return outcome;
-    };
-
-    // A client cache answers hits without I/O: a closed loop of hits would never give the event loop a turn (no
-    // invalidation read, no timer run). As in the seed loop, each client then yields once a millisecond has passed.
-    const yields = job.target.cache === 'tracking';
-    let lastYield = performance.now();
-    const gates = this.#gates;
-    /**
-     * When the next op is due (open loop: its intended send time, waited for); null when the run is over. Between this
-     * target's windows (another target's turn) the clients sleep.
-     */
-    const scheduled = async (): Promise<Slot | null> => {
-      if (!open) {
-        if (yields && performance.now() - lastYield >= 1) {
-          await yieldOnce();
-          lastYield = performance.now();
-        }
-        for (;;) {
-          const window = clock.nextWindow(performance.now() - startPerf);
-          if (window === undefined || this.#aborted) return null;
-          if (performance.now() - startPerf >= window.fromMs) return slotIn(window);
-          await gates.at(startPerf + window.fromMs);
-        }
-      }
-      // The schedule runs over this target's active time (its windows laid end to end): op k is due at active time
-      // (k + phase) × interval, mapped onto the wall clock.
-      for (;;) {
-        const k = nextOp++;
-        const active = (k + phase) * intervalMs;
-        if (active >= clock.activeMs || this.#aborted || performance.now() >= runEnd) return null;
-        const dueRel = clock.wallOf(active);
-        const window = clock.windowAt(dueRel);
-        // Nothing is sent after its window: ops still due when it ended (a backlog the clients could not keep up with)
-        // are unsent, and the rate was not achieved. The schedule goes on at the next window.
-        if (window === undefined || performance.now() - startPerf >= window.toMs) {
-          nextOp = Math.max(nextOp, Math.ceil(clock.activeEndOf(dueRel) / intervalMs - phase));
-          continue;
-        }
-        const intended = startPerf + dueRel;
-        // Another target's turn first: sleep through it with the other clients.
-        await gates.at(startPerf + window.fromMs);
-        // Node's timers cannot wait less than ~1 ms: an op due within 1 ms is sent now (early, never late).
-        const wait = intended - performance.now();
-        if (wait > 1 && !this.#aborted) await sleep(wait - 0.5);
-        if (this.#aborted) return null;
-        return slotIn(window, intended);
-      }
     };
 
     /** Deletes a fresh key by name (not timed, not an op); one whose DEL fails stays in #pending for close(). */
@@ -454,12 +362,12 @@ export class LoadWorker {
     };
 
     // Waiting for the start (START_AT may be a minute away) stops at once on abort: the clients then send nothing.
-    await gates.at(startPerf);
+    await schedule.until(startPerf);
     try {
       await Promise.all(Array.from({ length: load.clients }, (_, i) => (this.#keyspace > 0 ? keyspaceClient(i % this.#connections.length,
         i) : freshClient(i % this.#connections.length))));
       // The clean-up (close) waits for the end of every target's turns: deleting keys is load too.
-      await gates.at(startPerf + job.endMs);
+      await schedule.until(startPerf + job.endMs);
     } finally {
       clearInterval(rssTimer);
     }
