@@ -14,9 +14,17 @@ export interface Timer {
   sleep(ms: number): Promise<void>;
 }
 
+/**
+ * performance.now and timers that do not keep the process alive: a worker sleeping through a long wait (START_AT, other
+ * targets' turns) and aborted exits as soon as its clean-up is done, not when the wait would have ended (its IPC
+ * channel and sockets keep it alive while it works).
+ */
 export const REAL_TIMER: Timer = {
   now: () => performance.now(),
-  sleep: (ms) => new Promise((resolve) => (ms > 0 ? setTimeout(resolve, ms) : setImmediate(resolve))),
+  sleep: (ms) => new Promise((resolve) => {
+    if (ms > 0) setTimeout(resolve, ms).unref();
+    else setImmediate(resolve);
+  }),
 };
 
 /**
