@@ -44,6 +44,38 @@ const RUN_EPILOG = [
     '2 usage or configuration error (nothing was sent); 3 a target is unreachable or cannot be used as configured; 130 interrupted (keys deleted first).',
 ].join('\n\n');
 
+/** The run command's flags beside the scenario keys, its examples and its epilog. */
+function runOptions(y: Argv): Argv {
+  return addScenarioFlags(
+    y
+      .positional('scenarios', { type: 'string', array: true, describe: 'scenario files (YAML); default: the built-in seed scenario' })
+      .option('envVars', { type: 'string', array: true, describe: 'KEY:VALUE items as in BenchmarkDotNet (split at the first colon)' })
+      .option('targets', { type: 'string', describe: 'comma-separated target names: selects and orders targets' })
+      .option('baseline', { type: 'string', describe: 'target that Percent is relative to (default: the fastest)' })
+      .option('local', { type: 'string', array: true, describe: `start local targets for this run (default all: ${LOCAL_TARGETS.map((t) => t.name).join(' ')}; a client set-up such as REDIS_CLUSTER_NEARCACHE shares its topology's servers; only by name: ${OPTIONAL_LOCAL_TARGETS.map((t) => t.name).join(' ')}); --no-local: never start them (no targets is then an error, as with CI=true)` })
+      .option('cluster-node-timeout', { type: 'number', default: 5000, describe: 'cluster-node-timeout (ms) of the local REDIS_CLUSTER' })
+      .option('out', { type: 'string', default: 'results', describe: 'folder for <runId>/report.md, results.csv, results.json' })
+      .option('quiet', { type: 'boolean', default: false, describe: 'no progress on stderr' })
+      .option('wide', { type: 'boolean', default: false, describe: 'print every table column on the console (default: compact tables that fit 120 columns; report.md, results.csv and results.json always have them all)' })
+      .option('cpu-layout', { type: 'string', default: 'auto', describe: `where the client and the local servers run: ${CPU_LAYOUTS.join(' | ')} (auto: the layout measured best for this core count; see README "Placement")` })
+      .option('seed', { type: 'string', describe: 'seed of the round shuffles (0 to 4294967295); a run records its seed, so --seed repeats its target orders' })
+      .option('fail-if-slower', { type: 'string', describe: 'in-run gate: exit 1 if a target is slower than --baseline by more than this (e.g. 5%), paired per round' })
+      .option('fail-if-inconclusive', { type: 'boolean', default: false, describe: 'in-run gate: also exit 1 when a row is inconclusive (~), i.e. this run could not tell; recommended in CI' })
+      .option('alpha', { type: 'number', default: 0.01, describe: 'significance level of the gate' })
+      .option('max-lost-writes', { type: 'string', describe: 'fault-run gate: exit 1 if a target lost more acknowledged writes than this (e.g. 0)' })
+      .option('max-window', { type: 'string', describe: 'fault-run gate: exit 1 if a target\'s failure window was longer than this many seconds (or never closed)' })
+      .option('export', { type: 'string', array: true, describe: 'also write gab (github-action-benchmark) or bmf (Bencher) JSON: --export gab[=FILE]' })
+      .option('shard', { type: 'string', describe: 'this process is shard i of N running the throughput scenarios together (RATE and KEYSPACE are split; start them with one START_AT, then `cachebench merge`): --shard 0/3' })
+      .option('require-rate', { type: 'boolean', default: false, describe: 'throughput runs: exit 1 when a target did not achieve 99% of RATE' })
+      .option('allow-commands', { type: 'boolean', default: false, describe: 'run a FAULT_COMMAND that comes from a scenario file (a scenario file is code: read it first); the env var CACHEBENCH_ALLOW_COMMANDS=1 does the same' }),
+  )
+    .example('$0 run scenarios/seed-read-heavy.yaml --local', 'the seed experiment against local Redis Cluster, twemproxy and Redis')
+    .example('REDIS_SERVERS=10.0.0.1:6379 $0 run --read-ratio 10 --payload-bytes 1000', 'one remote target, scenario keys as flags')
+    .example('$0 run -- --envVars REDIS_SERVERS:10.0.0.1:6379 READ_RATIO:100', "BenchmarkDotNet's --envVars, verbatim after --")
+    .example('$0 run scenarios/throughput.yaml --local REDIS_CLUSTER --rate 20000 --require-rate', 'open-loop load at 20,000 ops/s')
+    .epilog(RUN_EPILOG);
+}
+
 async function main(argv: readonly string[]): Promise<number> {
   let exitCode: number = EXIT.ok;
   try {
@@ -57,35 +89,7 @@ async function main(argv: readonly string[]): Promise<number> {
     .command(
       'run [scenarios..]',
       'benchmark every <NAME>_SERVERS target (or local topologies) with the given scenario files',
-      (y) =>
-        addScenarioFlags(
-          y
-            .positional('scenarios', { type: 'string', array: true, describe: 'scenario files (YAML); default: the built-in seed scenario' })
-            .option('envVars', { type: 'string', array: true, describe: 'KEY:VALUE items as in BenchmarkDotNet (split at the first colon)' })
-            .option('targets', { type: 'string', describe: 'comma-separated target names: selects and orders targets' })
-            .option('baseline', { type: 'string', describe: 'target that Percent is relative to (default: the fastest)' })
-            .option('local', { type: 'string', array: true, describe: `start local targets for this run (default all: ${LOCAL_TARGETS.map((t) => t.name).join(' ')}; a client set-up such as REDIS_CLUSTER_NEARCACHE shares its topology's servers; only by name: ${OPTIONAL_LOCAL_TARGETS.map((t) => t.name).join(' ')}); --no-local: never start them (no targets is then an error, as with CI=true)` })
-            .option('cluster-node-timeout', { type: 'number', default: 5000, describe: 'cluster-node-timeout (ms) of the local REDIS_CLUSTER' })
-            .option('out', { type: 'string', default: 'results', describe: 'folder for <runId>/report.md, results.csv, results.json' })
-            .option('quiet', { type: 'boolean', default: false, describe: 'no progress on stderr' })
-            .option('wide', { type: 'boolean', default: false, describe: 'print every table column on the console (default: compact tables that fit 120 columns; report.md, results.csv and results.json always have them all)' })
-            .option('cpu-layout', { type: 'string', default: 'auto', describe: `where the client and the local servers run: ${CPU_LAYOUTS.join(' | ')} (auto: the layout measured best for this core count; see README "Placement")` })
-            .option('seed', { type: 'string', describe: 'seed of the round shuffles (0 to 4294967295); a run records its seed, so --seed repeats its target orders' })
-            .option('fail-if-slower', { type: 'string', describe: 'in-run gate: exit 1 if a target is slower than --baseline by more than this (e.g. 5%), paired per round' })
-            .option('fail-if-inconclusive', { type: 'boolean', default: false, describe: 'in-run gate: also exit 1 when a row is inconclusive (~), i.e. this run could not tell; recommended in CI' })
-            .option('alpha', { type: 'number', default: 0.01, describe: 'significance level of the gate' })
-            .option('max-lost-writes', { type: 'string', describe: 'fault-run gate: exit 1 if a target lost more acknowledged writes than this (e.g. 0)' })
-            .option('max-window', { type: 'string', describe: 'fault-run gate: exit 1 if a target\'s failure window was longer than this many seconds (or never closed)' })
-            .option('export', { type: 'string', array: true, describe: 'also write gab (github-action-benchmark) or bmf (Bencher) JSON: --export gab[=FILE]' })
-            .option('shard', { type: 'string', describe: 'this process is shard i of N running the throughput scenarios together (RATE and KEYSPACE are split; start them with one START_AT, then `cachebench merge`): --shard 0/3' })
-            .option('require-rate', { type: 'boolean', default: false, describe: 'throughput runs: exit 1 when a target did not achieve 99% of RATE' })
-            .option('allow-commands', { type: 'boolean', default: false, describe: 'run a FAULT_COMMAND that comes from a scenario file (a scenario file is code: read it first); the env var CACHEBENCH_ALLOW_COMMANDS=1 does the same' }),
-        )
-          .example('$0 run scenarios/seed-read-heavy.yaml --local', 'the seed experiment against local Redis Cluster, twemproxy and Redis')
-          .example('REDIS_SERVERS=10.0.0.1:6379 $0 run --read-ratio 10 --payload-bytes 1000', 'one remote target, scenario keys as flags')
-          .example('$0 run -- --envVars REDIS_SERVERS:10.0.0.1:6379 READ_RATIO:100', "BenchmarkDotNet's --envVars, verbatim after --")
-          .example('$0 run scenarios/throughput.yaml --local REDIS_CLUSTER --rate 20000 --require-rate', 'open-loop load at 20,000 ops/s')
-          .epilog(RUN_EPILOG),
+      runOptions,
       async (args) => {
         const local = args.local as (string | boolean)[] | undefined;
         // yargs reads --no-local as [false]

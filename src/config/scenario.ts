@@ -112,6 +112,41 @@ export function parseStartAt(raw: string, source: Source, nowMs: number): number
   return ms;
 }
 
+/**
+ * What a throughput scenario's keys allow but may not mean: keys that expire mid-run, a PIPELINE deeper than it can be,
+ * ignored latency keys, more WORKERS than cores.
+ */
+function loadWarnings(settings: ReadonlyMap<string, Setting>, keyspace: number, targets: number, warnings: string[]): void {
+  const get = (key: string): Setting => settings.get(key) as Setting;
+  const num = (key: string): number => get(key).value as number;
+  const ttl = get('KEY_TTL');
+  // Preloaded keys are written before the first warm-up: they must outlive the preload (at a conservative speed) and
+  // every target's turns (the targets take turns over the whole run).
+  const preloadS = Math.ceil(keyspace / PRELOAD_KEYS_PER_S);
+  const n = Math.max(1, targets);
+  const runS = preloadS + n * (num('WARMUP_SECONDS') + num('DURATION'));
+  if (keyspace > 0 && (ttl.value as number) < runS + 60) {
+    warnings.push(`KEY_TTL=${String(ttl.value)} s (${describeSource(ttl.source)}) is shorter than the preload of KEYSPACE=${keyspace} keys (up to ${preloadS} s at a conservative ${PRELOAD_KEYS_PER_S} keys/s) + ${n > 1 ? `${n} targets × ` : ''}(warm-up + DURATION) + 60 s: ` +
+      `preloaded keys may expire during the preload or the run and show as misses. Fix: set KEY_TTL to ${runS + 60} or more`);
+  }
+  const clients = num('CLIENTS');
+  const connections = num('CONNECTIONS');
+  const pipeline = get('PIPELINE');
+  const perConnection = Math.ceil(clients / connections);
+  if ((pipeline.value as number) > perConnection) {
+    warnings.push(`PIPELINE=${String(pipeline.value)} (${describeSource(pipeline.source)}) has no effect beyond ${perConnection}: each virtual client keeps one op in flight, and CLIENTS=${clients} on CONNECTIONS=${connections} puts at most ${perConnection} on a connection (raise CLIENTS or lower CONNECTIONS for deeper pipelines)`);
+  }
+  const ignored = LATENCY_ONLY_KEYS.filter((k) => get(k).source.kind !== 'default');
+  if (ignored.length > 0) {
+    warnings.push(`${ignored.map((k) => `${k}=${String(get(k).value)} (${describeSource(get(k).source)})`).join(', ')} ${ignored.length === 1 ? 'does' : 'do'} not apply to the throughput scenario: it runs for WARMUP_SECONDS + DURATION per target, and each client writes fresh keys as it goes (or uses KEYSPACE)`);
+  }
+  const workers = get('WORKERS');
+  const cores = availableParallelism();
+  if ((workers.value as number) > cores) {
+    warnings.push(`WORKERS=${String(workers.value)} (${describeSource(workers.source)}) is more than the ${cores} CPU core${cores === 1 ? '' : 's'} of this machine: workers will share cores and measure the load generator, not the servers`);
+  }
+}
+
 /** MODE and the throughput keys, checked against each other. */
 function loadPlan(settings: ReadonlyMap<string, Setting>, cases: readonly CaseParams[], warnings: string[], targets: number): LoadPlan {
   const get = (key: string): Setting => settings.get(key) as Setting;
@@ -156,32 +191,7 @@ function loadPlan(settings: ReadonlyMap<string, Setting>, cases: readonly CasePa
       throw badValue('KEYSPACE', keyspace, k.source, `KEYSPACE=${keyspace} x PAYLOAD_BYTES=${c.PAYLOAD_BYTES} preloads more than 4 GiB onto the servers`, 'lower KEYSPACE or PAYLOAD_BYTES');
     }
   }
-  const ttl = get('KEY_TTL');
-  // Preloaded keys are written before the first warm-up: they must outlive the preload (at a conservative speed) and
-  // every target's turns (the targets take turns over the whole run).
-  const preloadS = Math.ceil(keyspace / PRELOAD_KEYS_PER_S);
-  const n = Math.max(1, targets);
-  const runS = preloadS + n * (num('WARMUP_SECONDS') + num('DURATION'));
-  if (keyspace > 0 && (ttl.value as number) < runS + 60) {
-    warnings.push(`KEY_TTL=${String(ttl.value)} s (${describeSource(ttl.source)}) is shorter than the preload of KEYSPACE=${keyspace} keys (up to ${preloadS} s at a conservative ${PRELOAD_KEYS_PER_S} keys/s) + ${n > 1 ? `${n} targets × ` : ''}(warm-up + DURATION) + 60 s: ` +
-      `preloaded keys may expire during the preload or the run and show as misses. Fix: set KEY_TTL to ${runS + 60} or more`);
-  }
-  const clients = num('CLIENTS');
-  const connections = num('CONNECTIONS');
-  const pipeline = get('PIPELINE');
-  const perConnection = Math.ceil(clients / connections);
-  if ((pipeline.value as number) > perConnection) {
-    warnings.push(`PIPELINE=${String(pipeline.value)} (${describeSource(pipeline.source)}) has no effect beyond ${perConnection}: each virtual client keeps one op in flight, and CLIENTS=${clients} on CONNECTIONS=${connections} puts at most ${perConnection} on a connection (raise CLIENTS or lower CONNECTIONS for deeper pipelines)`);
-  }
-  const ignored = LATENCY_ONLY_KEYS.filter((k) => get(k).source.kind !== 'default');
-  if (ignored.length > 0) {
-    warnings.push(`${ignored.map((k) => `${k}=${String(get(k).value)} (${describeSource(get(k).source)})`).join(', ')} ${ignored.length === 1 ? 'does' : 'do'} not apply to the throughput scenario: it runs for WARMUP_SECONDS + DURATION per target, and each client writes fresh keys as it goes (or uses KEYSPACE)`);
-  }
-  const workers = get('WORKERS');
-  const cores = availableParallelism();
-  if ((workers.value as number) > cores) {
-    warnings.push(`WORKERS=${String(workers.value)} (${describeSource(workers.source)}) is more than the ${cores} CPU core${cores === 1 ? '' : 's'} of this machine: workers will share cores and measure the load generator, not the servers`);
-  }
+  loadWarnings(settings, keyspace, targets, warnings);
   const start = get('START_AT');
   return {
     mode,
@@ -192,7 +202,7 @@ function loadPlan(settings: ReadonlyMap<string, Setting>, cases: readonly CasePa
     warmupMs: Math.round(num('WARMUP_SECONDS') * 1000),
     durationMs: num('DURATION') * 1000,
     sliceMs: num('SLICE_SECONDS') * 1000,
-    workers: workers.value as number,
+    workers: num('WORKERS'),
     keyspace,
     distribution,
     startAtMs: parseStartAt(String(start.value), start.source, Date.now()),

@@ -98,39 +98,9 @@ function clientSetup(name: string, mode: Mode, options: TargetOptions, protocol:
   return { client, cache, cacheEntries, readFrom, waitReplicas };
 }
 
-export function buildTarget(name: string, options: Map<string, { raw: string; source: Source }>): TargetConfig {
-  const sources: Partial<Record<TargetOption, Source>> = {};
-  for (const [option, { source }] of options) sources[option as TargetOption] = source;
-  const serversEntry = options.get('SERVERS');
-  if (serversEntry === undefined) throw new ConfigError(`target ${name} has options but no ${name}_SERVERS. Fix: set ${name}_SERVERS=host:port`);
-  const servers = parseServers(`${name}_SERVERS`, serversEntry.raw, serversEntry.source);
-  const protocol = choice(`${name}_PROTOCOL`, options.get('PROTOCOL'), PROTOCOLS, 'resp', 'protocol');
-
-  const modeEntry = options.get('MODE');
-  let mode: Mode = 'auto';
-  if (modeEntry !== undefined) {
-    const value = modeEntry.raw.trim().toLowerCase();
-    if (!(MODES as readonly string[]).includes(value)) {
-      throw badValue(`${name}_MODE`, modeEntry.raw, modeEntry.source, 'unknown mode', `set ${name}_MODE to one of ${MODES.join(', ')}`);
-    }
-    mode = value as Mode;
-  }
-  if ((mode === 'standalone' || mode === 'proxy') && servers.length > 1 && protocol === 'memcache') {
-    throw badValue(`${name}_MODE`, modeEntry?.raw ?? mode, modeEntry?.source ?? serversEntry.source,
-      `${name}_SERVERS lists ${servers.length} servers, but a ${mode} memcache target is one server`,
-      mode === 'proxy' ? `list only the proxy's address in ${name}_SERVERS` : `unset ${name}_MODE: several memcached servers are a pool the client shards`);
-  }
-  if ((mode === 'standalone' || mode === 'proxy') && servers.length > 1) {
-    throw badValue(`${name}_MODE`, modeEntry?.raw ?? mode, modeEntry?.source ?? serversEntry.source,
-      `${name}_SERVERS lists ${servers.length} servers, but a ${mode} target is one server (${mode === 'proxy' ? 'the proxy\'s listen address' : 'one Redis'})`,
-      mode === 'proxy' ? `list only the proxy's address in ${name}_SERVERS` : `list one server, set ${name}_MODE=cluster (or auto) for a Redis Cluster, or make one target per server`);
-  }
-  if (protocol === 'memcache') return memcacheTarget(name, servers, mode, options, sources);
-  const itemSizeEntry = options.get('ITEM_SIZE_MAX');
-  if (itemSizeEntry !== undefined) {
-    throw badValue(`${name}_ITEM_SIZE_MAX`, itemSizeEntry.raw, itemSizeEntry.source, `it is memcached's item size limit, and ${name}_PROTOCOL is resp (the default)`, `set ${name}_PROTOCOL=memcache, or unset ${name}_ITEM_SIZE_MAX`);
-  }
-  const { client, cache, cacheEntries, readFrom, waitReplicas } = clientSetup(name, mode, options);
+/** TLS and its CA file and server name: on when asked, or when a CA, a server name or a rediss:// server says so. */
+function tlsSetup(name: string, servers: readonly ServerAddress[], client: TargetConfig['client'], options: Map<string, { raw: string; source: Source }>):
+  { tls: boolean; tlsCa: TargetConfig['tlsCa']; tlsServername: string | undefined } {
   const tlsEntry = options.get('TLS');
   const caEntry = options.get('TLS_CA');
   const servernameEntry = options.get('TLS_SERVERNAME');
@@ -168,6 +138,43 @@ export function buildTarget(name: string, options: Map<string, { raw: string; so
         `list the servers in ${name}_SERVERS by the name in their certificates and unset ${name}_TLS_SERVERNAME, or set ${name}_CLIENT to ioredis or node-redis`);
     }
   }
+  return { tls, tlsCa, tlsServername };
+}
+
+export function buildTarget(name: string, options: Map<string, { raw: string; source: Source }>): TargetConfig {
+  const sources: Partial<Record<TargetOption, Source>> = {};
+  for (const [option, { source }] of options) sources[option as TargetOption] = source;
+  const serversEntry = options.get('SERVERS');
+  if (serversEntry === undefined) throw new ConfigError(`target ${name} has options but no ${name}_SERVERS. Fix: set ${name}_SERVERS=host:port`);
+  const servers = parseServers(`${name}_SERVERS`, serversEntry.raw, serversEntry.source);
+  const protocol = choice(`${name}_PROTOCOL`, options.get('PROTOCOL'), PROTOCOLS, 'resp', 'protocol');
+
+  const modeEntry = options.get('MODE');
+  let mode: Mode = 'auto';
+  if (modeEntry !== undefined) {
+    const value = modeEntry.raw.trim().toLowerCase();
+    if (!(MODES as readonly string[]).includes(value)) {
+      throw badValue(`${name}_MODE`, modeEntry.raw, modeEntry.source, 'unknown mode', `set ${name}_MODE to one of ${MODES.join(', ')}`);
+    }
+    mode = value as Mode;
+  }
+  if ((mode === 'standalone' || mode === 'proxy') && servers.length > 1 && protocol === 'memcache') {
+    throw badValue(`${name}_MODE`, modeEntry?.raw ?? mode, modeEntry?.source ?? serversEntry.source,
+      `${name}_SERVERS lists ${servers.length} servers, but a ${mode} memcache target is one server`,
+      mode === 'proxy' ? `list only the proxy's address in ${name}_SERVERS` : `unset ${name}_MODE: several memcached servers are a pool the client shards`);
+  }
+  if ((mode === 'standalone' || mode === 'proxy') && servers.length > 1) {
+    throw badValue(`${name}_MODE`, modeEntry?.raw ?? mode, modeEntry?.source ?? serversEntry.source,
+      `${name}_SERVERS lists ${servers.length} servers, but a ${mode} target is one server (${mode === 'proxy' ? 'the proxy\'s listen address' : 'one Redis'})`,
+      mode === 'proxy' ? `list only the proxy's address in ${name}_SERVERS` : `list one server, set ${name}_MODE=cluster (or auto) for a Redis Cluster, or make one target per server`);
+  }
+  if (protocol === 'memcache') return memcacheTarget(name, servers, mode, options, sources);
+  const itemSizeEntry = options.get('ITEM_SIZE_MAX');
+  if (itemSizeEntry !== undefined) {
+    throw badValue(`${name}_ITEM_SIZE_MAX`, itemSizeEntry.raw, itemSizeEntry.source, `it is memcached's item size limit, and ${name}_PROTOCOL is resp (the default)`, `set ${name}_PROTOCOL=memcache, or unset ${name}_ITEM_SIZE_MAX`);
+  }
+  const { client, cache, cacheEntries, readFrom, waitReplicas } = clientSetup(name, mode, options);
+  const { tls, tlsCa, tlsServername } = tlsSetup(name, servers, client, options);
   const username = options.get('USERNAME')?.raw;
   const password = passwordOf(name, options);
   return {

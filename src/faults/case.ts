@@ -1,6 +1,6 @@
 import type { CaseParams, FaultPlan, RunControls } from '../config/resolve.js';
 import type { SecondEvent, TargetErroredEvent } from '../measure/progress.js';
-import type { OpStats } from '../measure/histogram.js';
+import type { TargetOutcome } from '../measure/outcome.js';
 import { driverFor, type CacheClient, type ConnectedTarget } from '../targets/index.js';
 import { failoverInjector } from './failover.js';
 import { runFaultTarget, type FaultLoopOptions, type FaultResult } from './loop.js';
@@ -18,13 +18,8 @@ export type FaultProgressEvent =
   | SecondEvent
   | TargetErroredEvent;
 
-/** What one target's fault run measured. */
-export interface FaultMeasured {
-  readonly ops: { readonly set: OpStats; readonly get: OpStats };
-  readonly verification: { readonly reads: number; readonly verified: number; readonly missing: number; readonly mismatched: number };
-  /** Distinct failure messages with counts. */
-  readonly errors: Readonly<Record<string, number>>;
-  readonly undeletedKeys: number;
+/** What one target's fault run measured: the shared part (measure/outcome.ts) and the fault's own. */
+export interface FaultMeasured extends Omit<TargetOutcome, 'name' | 'state' | 'error'> {
   readonly fault: FaultResult;
 }
 

@@ -64,124 +64,152 @@ async function clusterHealthy(topology: RunningTopology): Promise<void> {
  * target starts from the same shape.
  */
 export function localInjector(topology: RunningTopology, plan: FaultPlan, onRespawn: (pid: number) => Promise<void> = () => Promise.resolve()): FaultInjector {
-  let down: RedisServer | undefined;
-  let paused: RedisServer | undefined;
-  let restarting: Promise<void> | undefined;
-  let scaling: ScalingOutcome | null = null;
+  return new LocalInjector(topology, plan, onRespawn);
+}
+
+const serverName = (s: RedisServer): string => `${s.process.name.split(':')[0] ?? 'server'} 127.0.0.1:${s.port} (pid ${s.process.pid})`;
+
+class LocalInjector implements FaultInjector {
+  readonly #topology: RunningTopology;
+  readonly #plan: FaultPlan;
+  readonly #onRespawn: (pid: number) => Promise<void>;
+  #down: RedisServer | undefined;
+  #paused: RedisServer | undefined;
+  #restarting: Promise<void> | undefined;
+  #scaling: ScalingOutcome | null = null;
+  #undoScaling: (() => Promise<string>) | undefined;
   /** Ends the wait of a pause or a restart at once: healing (also on Ctrl-C) does not wait out FAULT_DURATION. */
-  let cutShort: (() => void) | undefined;
+  #cutShort: (() => void) | undefined;
   /** Set once healing began: a wait not yet started ends at once too. */
-  let healing = false;
-  let injecting: Promise<void> | undefined;
-  const waitFaultDuration = (): Promise<void> => new Promise<void>((resolve) => {
-    if (healing) {
-      resolve();
-      return;
-    }
-    const timer = setTimeout(resolve, plan.durationMs);
-    cutShort = () => {
-      clearTimeout(timer);
-      resolve();
-    };
-  });
-  let undoScaling: (() => Promise<string>) | undefined;
+  #healing = false;
+  #injecting: Promise<void> | undefined;
+  readonly redirections?: () => Promise<() => Promise<{ moved: number; ask: number }>>;
+
+  constructor(topology: RunningTopology, plan: FaultPlan, onRespawn: (pid: number) => Promise<void>) {
+    this.#topology = topology;
+    this.#plan = plan;
+    this.#onRespawn = onRespawn;
+    if (topology.name === 'REDIS_CLUSTER') this.redirections = () => redirectionProbe(topology);
+  }
+
+  inject(log: (what: string, ok: boolean) => void): Promise<void> {
+    this.#injecting = this.#makeFault(log);
+    return this.#injecting;
+  }
+
+  async heal(): Promise<string | null> {
+    this.#healing = true;
+    this.#cutShort?.();
+    // A fault still being made (Ctrl-C while the victim is looked up, slots migrate, or a pause waits) finishes first,
+    // so that what it did is what gets undone.
+    await this.#injecting?.catch(() => undefined);
+    return this.#undo();
+  }
+
+  memory(): { totalBytes: number; maxBytes: number } {
+    return topologyMemory(this.#topology);
+  }
+
+  readonly scaling = (): ScalingOutcome | null => this.#scaling;
+
+  #waitFaultDuration(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      if (this.#healing) {
+        resolve();
+        return;
+      }
+      const timer = setTimeout(resolve, this.#plan.durationMs);
+      this.#cutShort = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
   /** Puts a restarted server in its predecessor's place (and CPU placement, through onRespawn). */
-  const replace = async (old: RedisServer, next: RedisServer): Promise<void> => {
-    await onRespawn(next.process.pid);
+  async #replace(old: RedisServer, next: RedisServer): Promise<void> {
+    await this.#onRespawn(next.process.pid);
+    const topology = this.#topology;
     const i = topology.servers.indexOf(old);
     if (i >= 0) topology.servers[i] = next;
     const j = topology.processes.indexOf(old.process);
     if (j >= 0) topology.processes[j] = next.process;
-  };
-  const name = (s: RedisServer): string => `${s.process.name.split(':')[0] ?? 'server'} 127.0.0.1:${s.port} (pid ${s.process.pid})`;
-  return {
-    inject(log) {
-      injecting = makeFault(log);
-      return injecting;
-    },
-    async heal() {
-      healing = true;
-      cutShort?.();
-      // A fault still being made (Ctrl-C while the victim is looked up, slots migrate, or a pause waits) finishes first,
-      // so that what it did is what gets undone.
-      await injecting?.catch(() => undefined);
-      return undo();
-    },
-    memory: () => topologyMemory(topology),
-    scaling: () => scaling,
-    ...(topology.name === 'REDIS_CLUSTER' ? { redirections: () => redirectionProbe(topology) } : {}),
-  };
+  }
 
-  async function makeFault(log: (what: string, ok: boolean) => void): Promise<void> {
-    if (plan.kind === 'add-node' || plan.kind === 'remove-node') {
-      const event = await (plan.kind === 'add-node' ? addNode : removeNodeEvent)(topology, onRespawn, log);
-      scaling = event.outcome;
-      undoScaling = event.undo;
+  async #makeFault(log: (what: string, ok: boolean) => void): Promise<void> {
+    const kind = this.#plan.kind;
+    if (kind === 'add-node' || kind === 'remove-node') {
+      const event = await (kind === 'add-node' ? addNode : removeNodeEvent)(this.#topology, this.#onRespawn, log);
+      this.#scaling = event.outcome;
+      this.#undoScaling = event.undo;
       return;
     }
-    const { server, role } = await victim(topology, plan.kind);
-    switch (plan.kind) {
+    const { server, role } = await victim(this.#topology, kind);
+    switch (kind) {
       case 'kill-primary':
       case 'kill-replica':
         server.process.intendExit();
         process.kill(server.process.pid, 'SIGKILL');
-        down = server;
-        log(`SIGKILL ${name(server)}, ${role}`, true);
+        this.#down = server;
+        log(`SIGKILL ${serverName(server)}, ${role}`, true);
         return;
       case 'pause-primary':
         process.kill(server.process.pid, 'SIGSTOP');
-        paused = server;
-        log(`SIGSTOP ${name(server)}, ${role}`, true);
-        await waitFaultDuration();
-        if (paused === server) {
+        this.#paused = server;
+        log(`SIGSTOP ${serverName(server)}, ${role}`, true);
+        await this.#waitFaultDuration();
+        if (this.#paused === server) {
           process.kill(server.process.pid, 'SIGCONT');
-          paused = undefined;
-          log(`SIGCONT ${name(server)}`, true);
+          this.#paused = undefined;
+          log(`SIGCONT ${serverName(server)}`, true);
         }
         return;
-      case 'restart-primary': {
-        server.process.intendExit();
-        process.kill(server.process.pid, 'SIGKILL');
-        down = server;
-        const killedAt = performance.now();
-        log(`SIGKILL ${name(server)}, ${role}`, true);
-        restarting = (async () => {
-          await waitFaultDuration();
-          if (down !== server) return;
-          const next = await server.respawn();
-          await replace(server, next);
-          down = undefined;
-          log(`started ${name(next)} again on its port, ${Math.round(performance.now() - killedAt)} ms after the kill (no persistence: empty)`, true);
-        })();
-        await restarting;
+      case 'restart-primary':
+        this.#restarting = this.#restart(server, role, log);
+        await this.#restarting;
         return;
-      }
       default:
-        throw new Error(`FAULT=${plan.kind} is not a local fault`);
+        throw new Error(`FAULT=${kind} is not a local fault`);
     }
   }
 
+  /** restart-primary: SIGKILL now, started again on its port (empty) after FAULT_DURATION unless healing came first. */
+  async #restart(server: RedisServer, role: string, log: (what: string, ok: boolean) => void): Promise<void> {
+    server.process.intendExit();
+    process.kill(server.process.pid, 'SIGKILL');
+    this.#down = server;
+    const killedAt = performance.now();
+    log(`SIGKILL ${serverName(server)}, ${role}`, true);
+    await this.#waitFaultDuration();
+    if (this.#down !== server) return;
+    const next = await server.respawn();
+    await this.#replace(server, next);
+    this.#down = undefined;
+    log(`started ${serverName(next)} again on its port, ${Math.round(performance.now() - killedAt)} ms after the kill (no persistence: empty)`, true);
+  }
+
   /** Puts back what the fault took: SIGCONT, a restart on the same port, the scaling undone; waits until it serves. */
-  async function undo(): Promise<string | null> {
+  async #undo(): Promise<string | null> {
     const done: string[] = [];
-    if (paused !== undefined) {
-      process.kill(paused.process.pid, 'SIGCONT');
-      done.push(`SIGCONT ${name(paused)}`);
-      paused = undefined;
+    if (this.#paused !== undefined) {
+      process.kill(this.#paused.process.pid, 'SIGCONT');
+      done.push(`SIGCONT ${serverName(this.#paused)}`);
+      this.#paused = undefined;
     }
-    await restarting?.catch(() => undefined); // a failed restart leaves `down` set: restarted below
-    if (down !== undefined) {
-      const old = down;
+    await this.#restarting?.catch(() => undefined); // a failed restart leaves `down` set: restarted below
+    if (this.#down !== undefined) {
+      const old = this.#down;
       const next = await old.respawn();
-      await replace(old, next);
-      down = undefined;
-      done.push(`started ${name(next)} again on its port (empty)`);
+      await this.#replace(old, next);
+      this.#down = undefined;
+      done.push(`started ${serverName(next)} again on its port (empty)`);
     }
-    if (undoScaling !== undefined) {
-      const revert = undoScaling;
-      undoScaling = undefined;
+    if (this.#undoScaling !== undefined) {
+      const revert = this.#undoScaling;
+      this.#undoScaling = undefined;
       done.push(await revert());
     }
+    const topology = this.#topology;
     if (topology.name === 'REDIS_CLUSTER') await clusterHealthy(topology);
     else await Promise.all(topology.servers.map((s) => waitUntil(`${s.process.name.split(':')[0] ?? 'server'} on port ${s.port}`, HEAL_WAIT_MS, () => s.ready())));
     return done.length > 0 ? done.join('; ') : null;

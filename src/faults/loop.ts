@@ -9,6 +9,7 @@ import { BUCKET_MS, FaultHistory, type Bucket } from './history.js';
 import { judge, timeline, type FaultVerdict, type Timeline } from './judge.js';
 import type { CommandOutcome, FaultEvent, FaultInjector } from './nemesis.js';
 import type { ScalingOutcome } from '../local/scaling.js';
+import { REAL_CLOCK, type FaultClock } from './clock.js';
 
 /**
  * After a failed op the loop waits this long before its next op, as an application's retry would: failures that come
@@ -18,8 +19,6 @@ export const FAILURE_PAUSE_MS = 10;
 /** How often server memory is sampled (local topologies). */
 const MEMORY_EVERY_MS = 1000;
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-const now = process.hrtime.bigint;
 
 /** Everything a fault run measured for one target (results.json `fault`). */
 export interface FaultResult extends FaultVerdict, WriteCheck {
@@ -72,6 +71,8 @@ export interface FaultLoopOptions {
   readonly onEvent?: (event: FaultEvent) => void;
   /** Told once a second: ops that succeeded and failed in the last second, and the phase (live progress only). */
   readonly onSecond?: (second: { readonly ok: number; readonly failed: number; readonly phase: string; readonly atMs: number; readonly runMs: number }) => void;
+  /** Time, the failure pause and the timers (fault, memory, progress); the real ones unless a test drives it. */
+  readonly clock?: FaultClock;
 }
 
 /**
@@ -83,106 +84,158 @@ export interface FaultLoopOptions {
  */
 export async function runFaultTarget(target: ConnectedTarget, params: CaseParams, controls: RunControls,
   options: FaultLoopOptions): Promise<FaultTargetResult> {
-  const plan = controls.fault;
-  const client = target.client;
   // The servers' MOVED/ASK counts before the first op (a snapshot, on connections of its own).
   const redirectionsSince = await options.injector?.redirections?.().catch(() => undefined);
-  const startNs = now();
-  const history = new FaultHistory(startNs);
-  const elapsedMs = (): number => history.ms(now());
-  const tally = new Tally();
-  const setHistogram = new OpHistogram();
-  const getHistogram = new OpHistogram();
-  const writes = new AckedWrites(options.checker, elapsedMs);
-  const events: FaultEvent[] = [];
-  // What the nemesis says may quote a server or a command (credentials masked as it enters the results).
-  const log = (what: string, ok: boolean): void => {
-    const event = { atMs: Math.round(elapsedMs()), what: redactSecrets(what), ok };
-    events.push(event);
-    options.onEvent?.(event);
-  };
-  const injector = options.injector;
-  let injection: Promise<void> | undefined;
-  let actionEndMs: number | null = null;
-  let peak: { totalBytes: number; maxBytes: number } | null = null;
-  const sample = (): void => {
-    const m = injector?.memory?.();
-    if (m === null || m === undefined) return;
-    peak = peak === null ? { ...m } : { totalBytes: Math.max(peak.totalBytes, m.totalBytes), maxBytes: Math.max(peak.maxBytes, m.maxBytes) };
-  };
-  const faultTimer = setTimeout(() => {
-    if (injector === undefined || options.signal?.aborted === true) return;
-    history.faultAtMs = elapsedMs();
-    writes.markFault();
-    injection = injector.inject(log)
-      .catch((error: unknown) => log(`the fault could not be made: ${error instanceof Error ? error.message : String(error)}`, false))
-      .finally(() => {
-        actionEndMs = elapsedMs();
-      });
-  }, plan.atMs);
-  const memoryTimer = setInterval(sample, MEMORY_EVERY_MS);
-  sample();
-  // Live progress from the history's complete 100 ms buckets since the last second told.
-  let told = 0;
-  const secondTimer = options.onSecond === undefined ? undefined : setInterval(() => {
-    const upTo = Math.min(history.buckets.length, Math.floor(elapsedMs() / BUCKET_MS));
-    let ok = 0;
-    let failed = 0;
-    for (let i = told; i < upTo; i++) {
-      ok += (history.buckets[i] as Bucket).ok;
-      failed += (history.buckets[i] as Bucket).failed;
-    }
-    told = Math.max(told, upTo);
-    const phase = history.faultAtMs === null ? 'before the fault' : actionEndMs === null ? 'fault under way' : 'after the fault';
-    options.onSecond?.({ ok, failed, phase, atMs: Math.round(elapsedMs()), runMs: plan.runMs });
-  }, 1000);
-  writes.start();
-
-  const endNs = startNs + BigInt(plan.runMs) * 1_000_000n;
-  const stop = (): boolean => options.signal?.aborted === true || now() >= endNs;
-  const yielding = target.config.cache === 'tracking';
-  let lastYield = now();
-  let healed: string | null = null;
+  const run = new FaultTargetRun(target, params, controls, options);
+  run.startTimers();
   try {
+    await run.loop();
+  } catch (error: unknown) {
+    // Not an op's failure (those are caught in the loop): heal before giving up, so no server stays stopped or down.
+    run.stopTimers();
+    await run.abandon();
+    throw error;
+  } finally {
+    run.stopTimers();
+  }
+  return run.finish(redirectionsSince);
+}
+
+/** One target's fault run as it goes: the timers beside the loop, the loop, and what is measured after it. */
+class FaultTargetRun {
+  readonly #target: ConnectedTarget;
+  readonly #params: CaseParams;
+  readonly #controls: RunControls;
+  readonly #options: FaultLoopOptions;
+  readonly #clock: FaultClock;
+  readonly #startNs: bigint;
+  readonly #history: FaultHistory;
+  readonly #tally = new Tally();
+  readonly #setHistogram = new OpHistogram();
+  readonly #getHistogram = new OpHistogram();
+  readonly #writes: AckedWrites;
+  readonly #events: FaultEvent[] = [];
+  readonly #cancels: (() => void)[] = [];
+  #injection: Promise<void> | undefined;
+  #actionEndMs: number | null = null;
+  #peak: { totalBytes: number; maxBytes: number } | null = null;
+
+  constructor(target: ConnectedTarget, params: CaseParams, controls: RunControls, options: FaultLoopOptions) {
+    this.#target = target;
+    this.#params = params;
+    this.#controls = controls;
+    this.#options = options;
+    this.#clock = options.clock ?? REAL_CLOCK;
+    this.#startNs = this.#clock.now();
+    this.#history = new FaultHistory(this.#startNs);
+    this.#writes = new AckedWrites(options.checker, () => this.#elapsedMs());
+  }
+
+  #elapsedMs(): number {
+    return this.#history.ms(this.#clock.now());
+  }
+
+  /** What the nemesis says may quote a server or a command (credentials masked as it enters the results). */
+  #log = (what: string, ok: boolean): void => {
+    const event = { atMs: Math.round(this.#elapsedMs()), what: redactSecrets(what), ok };
+    this.#events.push(event);
+    this.#options.onEvent?.(event);
+  };
+
+  #sampleMemory(): void {
+    const m = this.#options.injector?.memory?.();
+    if (m === null || m === undefined) return;
+    const peak = this.#peak;
+    this.#peak = peak === null ? { ...m } : { totalBytes: Math.max(peak.totalBytes, m.totalBytes), maxBytes: Math.max(peak.maxBytes, m.maxBytes) };
+  }
+
+  /** The fault at FAULT_AT, server memory once a second, live progress once a second; the rolling read-back. */
+  startTimers(): void {
+    const { injector, signal, onSecond } = this.#options;
+    const history = this.#history;
+    this.#cancels.push(this.#clock.after(this.#controls.fault.atMs, () => {
+      if (injector === undefined || signal?.aborted === true) return;
+      history.faultAtMs = this.#elapsedMs();
+      this.#writes.markFault();
+      this.#injection = injector.inject(this.#log)
+        .catch((error: unknown) => this.#log(`the fault could not be made: ${error instanceof Error ? error.message : String(error)}`, false))
+        .finally(() => {
+          this.#actionEndMs = this.#elapsedMs();
+        });
+    }));
+    this.#cancels.push(this.#clock.every(MEMORY_EVERY_MS, () => this.#sampleMemory()));
+    this.#sampleMemory();
+    // Live progress from the history's complete 100 ms buckets since the last second told.
+    let told = 0;
+    if (onSecond !== undefined) {
+      this.#cancels.push(this.#clock.every(1000, () => {
+        const upTo = Math.min(history.buckets.length, Math.floor(this.#elapsedMs() / BUCKET_MS));
+        let ok = 0;
+        let failed = 0;
+        for (let i = told; i < upTo; i++) {
+          ok += (history.buckets[i] as Bucket).ok;
+          failed += (history.buckets[i] as Bucket).failed;
+        }
+        told = Math.max(told, upTo);
+        const phase = history.faultAtMs === null ? 'before the fault' : this.#actionEndMs === null ? 'fault under way' : 'after the fault';
+        onSecond({ ok, failed, phase, atMs: Math.round(this.#elapsedMs()), runMs: this.#controls.fault.runMs });
+      }));
+    }
+    this.#writes.start();
+  }
+
+  stopTimers(): void {
+    for (const cancel of this.#cancels.splice(0)) cancel();
+  }
+
+  /** The seed loop for DURATION (or until Ctrl-C); a failed op is recorded and paced, never the end of the loop. */
+  async loop(): Promise<void> {
+    const clock = this.#clock;
+    const { keyPrefix, signal } = this.#options;
+    const { READ_RATIO: readRatio, PAYLOAD_BYTES: payloadBytes } = this.#params;
+    const client = this.#target.client;
+    const [history, tally, writes] = [this.#history, this.#tally, this.#writes];
+    const endNs = this.#startNs + BigInt(this.#controls.fault.runMs) * 1_000_000n;
+    const stop = (): boolean => signal?.aborted === true || clock.now() >= endNs;
+    const yielding = this.#target.config.cache === 'tracking';
     while (!stop()) {
-      const key = options.keyPrefix + randomUUID();
-      const payload = randomFillSync(Buffer.allocUnsafe(params.PAYLOAD_BYTES));
-      let t0 = now();
+      const key = keyPrefix + randomUUID();
+      const payload = randomFillSync(Buffer.allocUnsafe(payloadBytes));
+      let t0 = clock.now();
       try {
-        await client.set(key, payload, controls.keyTtlSeconds);
+        await client.set(key, payload, this.#controls.keyTtlSeconds);
       } catch (error: unknown) {
-        const t1 = now();
-        history.fail('set', t0, t1);
+        history.fail('set', t0, clock.now());
         tally.fail('set', error);
         writes.unacked(key, payload);
-        await sleep(FAILURE_PAUSE_MS);
+        await clock.sleep(FAILURE_PAUSE_MS);
         continue;
       }
-      let t1 = now();
+      let t1 = clock.now();
       history.ok(t0, t1);
-      setHistogram.record(Number(t1 - t0));
+      this.#setHistogram.record(Number(t1 - t0));
       tally.sets++;
       writes.acked(key, payload);
       writes.reading(key);
-      lastYield = t1;
-      for (let r = 0; r < params.READ_RATIO && !stop(); r++) {
-        if (yielding && now() - lastYield >= YIELD_INTERVAL_NS) {
+      let lastYield = t1;
+      for (let r = 0; r < readRatio && !stop(); r++) {
+        if (yielding && clock.now() - lastYield >= YIELD_INTERVAL_NS) {
           await yieldOnce();
-          lastYield = now();
+          lastYield = clock.now();
         }
-        t0 = now();
+        t0 = clock.now();
         let value: Buffer | null;
         try {
           value = await client.get(key);
         } catch (error: unknown) {
-          history.fail('get', t0, now());
+          history.fail('get', t0, clock.now());
           tally.fail('get', error);
-          await sleep(FAILURE_PAUSE_MS);
+          await clock.sleep(FAILURE_PAUSE_MS);
           break;
         }
-        t1 = now();
+        t1 = clock.now();
         history.ok(t0, t1);
-        getHistogram.record(Number(t1 - t0));
+        this.#getHistogram.record(Number(t1 - t0));
         tally.gets++;
         const verdict = readVerdict(value, payload);
         tally.read(verdict);
@@ -190,66 +243,73 @@ export async function runFaultTarget(target: ConnectedTarget, params: CaseParams
       }
       writes.reading(undefined);
     }
-  } catch (error: unknown) {
-    // Not an op's failure (those are caught above): heal before giving up, so no server stays stopped or down.
-    clearTimeout(faultTimer);
-    clearInterval(memoryTimer);
-    await writes.stop();
-    await injector?.heal().catch(() => null);
-    await injector?.dispose?.();
-    await writes.finish().catch(() => undefined); // deletes every key written, by name
-    throw error;
-  } finally {
-    clearTimeout(faultTimer);
-    clearInterval(memoryTimer);
-    clearInterval(secondTimer);
   }
-  const endMs = elapsedMs();
-  // Interrupted (Ctrl-C): heal at once (SIGCONT, restart) rather than wait out the fault's own schedule.
-  if (options.signal?.aborted !== true) await injection;
-  sample();
-  // Counted before healing, which moves slots too.
-  const redirections = redirectionsSince === undefined ? null : await redirectionsSince().catch(() => null);
-  await writes.stop();
-  if (injector !== undefined) {
-    try {
-      healed = await injector.heal();
-    } catch (error: unknown) {
-      healed = `healing failed: ${redactedMessage(error)}`;
-      log(healed, false);
+
+  /** After an unexpected error: the servers healed, the nemesis disposed of, every key written deleted by name. */
+  async abandon(): Promise<void> {
+    await this.#writes.stop();
+    await this.#options.injector?.heal().catch(() => null);
+    await this.#options.injector?.dispose?.();
+    await this.#writes.finish().catch(() => undefined);
+  }
+
+  /** Heals the servers, reads back the writes left and judges the run. */
+  async finish(redirectionsSince: (() => Promise<{ moved: number; ask: number }>) | undefined): Promise<FaultTargetResult> {
+    const { injector, signal } = this.#options;
+    const endMs = this.#elapsedMs();
+    // Interrupted (Ctrl-C): heal at once (SIGCONT, restart) rather than wait out the fault's own schedule.
+    if (signal?.aborted !== true) await this.#injection;
+    this.#sampleMemory();
+    // Counted before healing, which moves slots too.
+    const redirections = redirectionsSince === undefined ? null : await redirectionsSince().catch(() => null);
+    await this.#writes.stop();
+    let healed: string | null = null;
+    if (injector !== undefined) {
+      try {
+        healed = await injector.heal();
+      } catch (error: unknown) {
+        healed = `healing failed: ${redactedMessage(error)}`;
+        this.#log(healed, false);
+      }
+      await this.#injection;
+      await injector.dispose?.();
     }
-    await injection;
-    await injector.dispose?.();
+    const check = await this.#writes.finish();
+    return {
+      fault: this.#result(endMs, healed, check, redirections),
+      tally: this.#tally,
+      ops: { set: this.#setHistogram.summarize(this.#tally.setErrors, true), get: this.#getHistogram.summarize(this.#tally.getErrors, true) },
+      undeletedKeys: check.undeletedKeys,
+      aborted: signal?.aborted === true,
+      elapsedMs: endMs,
+    };
   }
-  const check = await writes.finish();
-  const faultAtMs = history.faultAtMs;
-  const verdict = judge(history.buckets, history.failureRuns, faultAtMs ?? endMs, endMs, Math.min(actionEndMs ?? endMs, endMs));
-  const fault: FaultResult = {
-    kind: plan.kind,
-    plannedAtMs: plan.atMs,
-    durationMs: plan.durationMs,
-    runMs: Math.round(endMs),
-    injectedAtMs: faultAtMs === null ? null : Math.round(faultAtMs),
-    actionEndMs: actionEndMs === null || actionEndMs > endMs ? null : Math.round(actionEndMs),
-    events,
-    healed,
-    ...verdict,
-    ...check,
-    failedOps: { ...history.failed },
-    stalledOps: history.stalled,
-    peakServerMemory: peak,
-    command: injector?.command?.() ?? null,
-    redirections,
-    scaling: injector?.scaling?.() ?? null,
-    clientRetries: target.info.retries ?? 'not recorded',
-    timeline: timeline(history.buckets),
-  };
-  return {
-    fault,
-    tally,
-    ops: { set: setHistogram.summarize(tally.setErrors, true), get: getHistogram.summarize(tally.getErrors, true) },
-    undeletedKeys: check.undeletedKeys,
-    aborted: options.signal?.aborted === true,
-    elapsedMs: endMs,
-  };
+
+  #result(endMs: number, healed: string | null, check: WriteCheck, redirections: FaultResult['redirections']): FaultResult {
+    const plan = this.#controls.fault;
+    const history = this.#history;
+    const injector = this.#options.injector;
+    const faultAtMs = history.faultAtMs;
+    const actionEndMs = this.#actionEndMs;
+    return {
+      kind: plan.kind,
+      plannedAtMs: plan.atMs,
+      durationMs: plan.durationMs,
+      runMs: Math.round(endMs),
+      injectedAtMs: faultAtMs === null ? null : Math.round(faultAtMs),
+      actionEndMs: actionEndMs === null || actionEndMs > endMs ? null : Math.round(actionEndMs),
+      events: this.#events,
+      healed,
+      ...judge(history.buckets, history.failureRuns, faultAtMs ?? endMs, endMs, Math.min(actionEndMs ?? endMs, endMs)),
+      ...check,
+      failedOps: { ...history.failed },
+      stalledOps: history.stalled,
+      peakServerMemory: this.#peak,
+      command: injector?.command?.() ?? null,
+      redirections,
+      scaling: injector?.scaling?.() ?? null,
+      clientRetries: this.#target.info.retries ?? 'not recorded',
+      timeline: timeline(history.buckets),
+    };
+  }
 }

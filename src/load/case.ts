@@ -9,7 +9,7 @@ import { runWorkers, type CleanupListener, type GroupOutcome, type PreloadListen
 import type { DeleteProgress } from '../workload/index.js';
 import { mergeRecords, type LoadRecord } from './record.js';
 import { isSliced, targetWindows, timelineMs, type TimelineInput } from './timeline.js';
-import { processKeyspace, type LoadJob, type PreloadProgress } from './worker.js';
+import { processKeyspace, type LoadJob, type PreloadProgress } from './job.js';
 
 /**
  * With START_AT, the k-th throughput parameter combination of a run (counting every scenario) starts at START_AT plus

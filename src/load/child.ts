@@ -6,7 +6,8 @@
 import { redactedMessage } from '../config/redact.js';
 import { registerTargetSecrets } from '../targets/probe.js';
 import type { LoadRecord } from './record.js';
-import { LoadWorker, type LoadJob, type LoadTick, type PreloadProgress } from './worker.js';
+import { LoadWorker } from './worker.js';
+import type { LoadJob, LoadTick, PreloadProgress } from './job.js';
 import type { DeleteProgress } from '../workload/index.js';
 
 /** `dismiss`: the load will not start (Ctrl-C, another worker failed): delete what the preload wrote, telling how far, and exit. */

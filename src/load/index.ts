@@ -3,4 +3,5 @@ export { mergeRecords, mergeEncoded, type LoadRecord, type SecondRecord, type No
 export { summarizeLoad, withPercent, opsPerSecond, RATE_ACHIEVED_SHARE, type LoadResult, type ThroughputStats, type NodeSummary, type SecondSummary } from './summary.js';
 export { slotOwners, SlotMap, type SlotOwner } from './nodes.js';
 export { ZipfSampler, keyPicker, KeyspaceValues } from './keys.js';
-export { LoadWorker, processKeyspace, workerRate, type LoadJob } from './worker.js';
+export { LoadWorker } from './worker.js';
+export { processKeyspace, workerRate, type LoadJob } from './job.js';

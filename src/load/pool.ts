@@ -2,7 +2,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { FromChild, ToChild } from './child.js';
 import type { LoadRecord } from './record.js';
-import type { LoadJob, LoadTick, PreloadProgress } from './worker.js';
+import type { LoadJob, LoadTick, PreloadProgress } from './job.js';
 import type { DeleteProgress } from '../workload/index.js';
 
 /** Whether the run was interrupted (a function: TypeScript would narrow a property read once). */

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { OpStats } from '../measure/histogram.js';
-import type { StopReason, TargetCaseResult } from '../run/result.js';
+import type { LatencyTarget, StopReason } from '../run/result.js';
 import type { CacheCounters, Capabilities } from '../targets/client.js';
 import type { FaultResult } from '../faults/loop.js';
 import type { LoadResult } from '../load/summary.js';
@@ -57,7 +57,7 @@ export interface ResultEntry {
     /** How the client retried and reconnected (TargetInfo.retries); it shapes a failure window. */
     readonly retries: string | null;
   };
-  readonly state: TargetCaseResult['state'];
+  readonly state: LatencyTarget['state'];
   readonly error: string | null;
   readonly baseline: boolean;
   readonly stats: EntryStats;
@@ -65,9 +65,9 @@ export interface ResultEntry {
   /** Iteration time per measured round (null: failed or not run); aligned across the targets of a combination. */
   readonly roundSamplesMs: readonly (number | null)[];
   readonly ops: { readonly set: OpStats; readonly get: OpStats };
-  readonly verification: TargetCaseResult['verification'];
+  readonly verification: LatencyTarget['verification'];
   /** `invocations`: seed loops per iteration (statistics are per invocation); `pilotMs`: the pilot stage's measure. */
-  readonly iterations: TargetCaseResult['iterations'] & {
+  readonly iterations: LatencyTarget['iterations'] & {
     readonly rounds: number; readonly stopReason: StopReason; readonly invocations: number; readonly pilotMs: number | null;
     /** The scenario's MIN_ITERATIONS (latency runs; absent in files written before it was recorded). */
     readonly minIterations?: number;
@@ -78,7 +78,7 @@ export interface ResultEntry {
    * Stale reads (an older version than one already acknowledged, or nothing on a replica), with their ages in µs
    * and the overwriter's counts; null when the target could not serve one (cache off, primaries, OVERWRITE_RATE 0).
    */
-  readonly staleness: NonNullable<TargetCaseResult['staleness']> | null;
+  readonly staleness: NonNullable<LatencyTarget['staleness']> | null;
   /** The client cache's own counters over this combination (warm-up included); null when its cache is off. */
   readonly cache: CacheCounters | null;
   /** A fault run's measurements: window, failed ops, recovery, phases, lost and applied-unacknowledged writes, timeline; null otherwise. */

@@ -41,40 +41,136 @@ export function capabilitiesText(caps: Capabilities | null): string {
   return `${parts.join('; ')}${who}`;
 }
 
+type EntryGroup = ReturnType<typeof groupEntries>[number];
+
 /** Markdown images of the charts of one group (a caseKey or `sweep:<scenario>`), files relative to report.md. */
 function images(charts: readonly Chart[], group: string): string[] {
   return charts.filter((c) => c.group === group).flatMap((c) => [`![${mdInline(c.title.replace(/[[\]]/g, ''))}](${encodeURI(c.file)})`, '']);
 }
+
+/** The report's head: run times, the environment, and each target as connected, with its warnings. */
+function header(doc: ResultsDocument): string[] {
+  const env = doc.environment;
+  return [
+  `# cachebench report ${t(doc.runId)}`,
+  '',
+  `Started ${t(doc.startedAt)}, finished ${t(doc.finishedAt)}${doc.aborted ? ' — **aborted by the user: partial results**' : ''}.`,
+  '',
+  '## Environment',
+  '',
+  `- cachebench ${t(env.toolVersion)}, Node ${t(env.node)}`,
+  `- OS: ${t(env.os)}; CPU: ${t(env.cpu)} × ${t(String(env.cpuCount))}; memory ${t(String(env.memoryGiB))} GiB`,
+  `- CPU layout: ${env.placement === null ? 'no local topology (not pinned)' : `${t(env.placement.layout)}: ${t(env.placement.description)}`}`,
+  `- Load average (1/5/15 min): ${t(env.loadAverage.before.join(' / '))} before, ${t(env.loadAverage.after.join(' / '))} after`,
+  `- Round order seed: ${t(String(doc.seed))} (${mdCode(`--seed ${doc.seed}`)} repeats the same target order in every round)`,
+  `- Baseline for Percent: ${doc.baseline.rule === 'explicit' ? `target ${t(doc.baseline.name ?? '')} (--baseline)` : 'the fastest target of each parameter combination'}`,
+  '',
+  '| Target | Servers | Mode | Server version | Primaries | Replicas | Client | Cache | Reads from | TLS | Server supports |',
+  '|---|---|---|---|--:|--:|---|---|---|---|---|',
+  ...env.targets.map((t) =>
+    `| ${mdInline(t.name)} | ${mdInline(t.servers.join(', '))} | ${mdInline(t.mode)}${t.modeDetected ? ' (detected)' : ''} | ${mdInline(t.serverVersion)} | ${t.mode === 'proxy' ? '–' : mdInline(String(t.primaries))} | ${t.mode === 'proxy' ? '–' : mdInline(String(t.replicas))} | ${mdInline(`${t.client} ${t.clientVersion}`)} | ` +
+    `${t.cache === 'tracking' ? `tracking, ${mdInline(String(t.cacheEntries ?? '?'))} entries` : 'off'} | ${t.readFrom === 'primary' ? 'primaries' : mdInline(`${t.readFrom}s`)} | ${t.tls ? 'yes' : 'no'} | ${mdInline(capabilitiesText(t.capabilities))} |`),
+  '',
+  ...env.targets.flatMap((t) => (t.warnings.length > 0 ? t.warnings.map((w) => `- ${escape(w)}`) : [])),
+  ...(env.targets.some((t) => t.warnings.length > 0) ? [''] : []),
+  ];
+}
+
+/** A throughput combination: its set-up, the table, details, charts, and each target's state, errors and notes. */
+function loadGroup(group: EntryGroup, charts: readonly Chart[]): string[] {
+  const out: string[] = [];
+  out.push(mdText(loadSetup(group.entries) ?? ''), '');
+  out.push('#### Throughput', '', renderTable(group.entries, LOAD_COLUMNS, true), '');
+  out.push(...loadDetails(group.entries, true), '');
+  out.push(...images(charts, group.key));
+  for (const e of group.entries) {
+    if (e.state !== 'completed') out.push(`- **${t(e.target.name)} ${t(e.state)}**${e.error ? `: ${t(e.error)}` : ''}`);
+    if (e.verification.missing + e.verification.mismatched > 0) {
+      out.push(`- **${t(e.target.name)} verification failed**: ${e.verification.missing} missing, ${e.verification.mismatched} mismatched of ${e.verification.reads} reads`);
+    }
+    for (const [message, count] of Object.entries(e.errors)) out.push(`- ${escape(e.target.name)}: ${t(String(count))}× ${t(message)}`);
+    for (const note of measurementNotes(e)) out.push(`- ${escape(note)}`);
+  }
+  out.push('');
+  return out;
+}
+
+/** A fault combination: what was run, the table, details, charts, and each target's state, errors and notes. */
+function faultGroup(group: EntryGroup, charts: readonly Chart[]): string[] {
+  const out: string[] = [];
+  const first = group.entries[0];
+  const f = first?.fault;
+  out.push(`Fault run: each target in turn runs the seed loop's shape for ${f ? (f.runMs / 1000).toFixed(0) : '?'} s with FAULT=${t(f?.kind ?? '?')} at ${f ? (f.plannedAtMs / 1000).toFixed(1) : '?'} s; servers are healed before the next target. A failed op is recorded and the loop goes on.`, '');
+  out.push('#### Under failure', '', renderTable(group.entries, FAULT_COLUMNS, true), '');
+  out.push(...faultDetails(group.entries, true), '');
+  out.push(...images(charts, group.key));
+  for (const e of group.entries) {
+    if (e.state !== 'completed') out.push(`- **${t(e.target.name)} ${t(e.state)}**${e.error ? `: ${t(e.error)}` : ''}`);
+    for (const [message, count] of Object.entries(e.errors)) out.push(`- ${escape(e.target.name)}: ${t(String(count))}× ${t(message)}`);
+    for (const note of measurementNotes(e)) out.push(`- ${escape(note)}`);
+  }
+  out.push('');
+  return out;
+}
+
+/** A latency combination: rounds and invocations, the table, charts, the conclusion, and each target's state and notes. */
+function latencyGroup(doc: ResultsDocument, group: EntryGroup, charts: readonly Chart[]): string[] {
+  const out: string[] = [];
+  const first = group.entries[0];
+  if (first) {
+    const it = first.iterations;
+    const pilot = it.pilotMs !== null ? ' (chosen by the pilot stage so that an iteration takes about ITERATION_TIME_MS)' : ' (INVOCATION_COUNT)';
+    out.push(`${it.rounds} ${it.rounds === 1 ? 'round' : 'rounds'} (targets interleaved in shuffled order) of ${invocationsText(group.entries)} per iteration${pilot}, stopped: ${t(it.stopReason)}. Times are per invocation.`, '');
+  }
+  out.push(renderTable(group.entries, undefined, true), '');
+  out.push(...chart(group.entries), '');
+  out.push(...images(charts, group.key));
+  const note = missingBaselineNote(doc, group.entries);
+  if (note !== undefined) out.push(`- **${t(note)}**`);
+  const said = conclusion(group.entries);
+  if (said !== undefined) out.push(escape(said), '');
+  for (const e of group.entries) {
+    if (e.state !== 'completed') out.push(`- **${t(e.target.name)} ${t(e.state)}**${e.error ? `: ${t(e.error)}` : ''}`);
+    if (e.verification.missing + e.verification.mismatched > 0) {
+      out.push(`- **${t(e.target.name)} verification failed**: ${e.verification.missing} missing, ${e.verification.mismatched} mismatched of ${e.verification.reads} reads`);
+    }
+    for (const [message, count] of Object.entries(e.errors)) out.push(`- ${escape(e.target.name)}: ${t(String(count))}× ${t(message)}`);
+    for (const note of measurementNotes(e)) out.push(`- **${escape(note)}**`);
+    for (const note of setupNotes(e)) out.push(`- ${escape(note)}`);
+  }
+  out.push('');
+  return out;
+}
+
+/** The scenario's effective keys and every target option, with where each value came from. */
+function settingsDetails(scenario: ResultsDocument['scenarios'][number], env: ResultsDocument['environment']): string[] {
+  const out: string[] = [];
+  out.push('<details><summary>Effective parameters and their sources</summary>', '', '| Key | Value | Source |', '|---|---|---|');
+  for (const [key, s] of Object.entries(scenario.settings)) out.push(`| ${t(key)} | ${t(JSON.stringify(s.value))} | ${t(String(s.source))} |`);
+  for (const target of env.targets) for (const [key, o] of Object.entries(target.options)) out.push(`| ${t(key)} | ${t(String(o.value))} | ${t(String(o.source))} |`);
+  out.push('', '</details>', '');
+  return out;
+}
+
+const HOW_TO_READ: readonly string[] = [
+  '## How to read this',
+  '',
+  '- **Mean**: mean time of one invocation of the seed loop (WRITE_COUNT × (1 SET + READ_RATIO GETs)), upper outliers removed; an iteration holds the invocations the pilot stage chose, as in BenchmarkDotNet.',
+  '- **Error**: half-width of the 99.9% Student-t confidence interval of the mean, t(0.9995, N−1)·StdDev/√N. With N = 15, t = 4.14, so Error ≈ 1.07 × StdDev.',
+  '- **Percent**: 100 × Mean / Mean of the baseline, with its 99.9% confidence interval from the paired rounds in brackets (Fieller\'s interval for a ratio of means); `~` marks a difference the interval does not show (it includes 100%). **Outliers**: iterations above Q3 + 1.5·IQR, left out of the statistics (kept in results.json).',
+  '- **GET/SET pNN**: per-op latency percentiles from HDR histograms. **Verified / Missing / Mismatched**: every GET compared byte for byte with the value written.',
+  '- **Under failure** (fault runs): **Window**: from the start of the first op that failed or stalled (succeeded after 1 s or more) after the fault to the completion of the first op that succeeded in time after the last failed or stalled op, the last being the one followed by a full second without either (`open`: until the end; `none`: no op failed or stalled). **Missing reads**: GETs that found nothing for a key just written, over the whole run. **Recovery**: from the fault to the first full second, after the window, with no failed op and as many successful ops as before the fault (90% of the median pre-fault second, or the slowest pre-fault second if lower, never under half the median). **p99 before/during/after**: successful ops before the fault, from the fault to the window\'s end (or recovery), and after. **Acked writes checked / Lost acked**: every SET that returned OK is read back on another connection (after ≥1 s while the run goes on, the rest after the servers were healed); nothing or other bytes = lost. **Applied unacked**: failed or timed-out SETs whose value was on the server afterwards, of those read back. **Bad reads in window**: GETs in the window that returned nothing or other bytes for a key just written. **Peak server RSS**: the largest resident memory of one local server process while the target ran.',
+  '- **Throughput** (throughput runs, higher is better): **Ops/s**: successful ops per second, Mean over the measured 1-second intervals (every second kept), with **Error** (99.9% Student-t half-width) and **StdDev** over those seconds; **Percent**: 100 × Ops/s ÷ the baseline\'s (the highest, or --baseline), with Fieller\'s 99.9% interval, paired when the targets took turns in slices (measured second j of every target lies in the same stretch of the run, as a latency round holds one iteration of each), else for independent samples (`~`: it includes 100%). **Rate**: achieved ops/s of the RATE asked (open loop; `rate not achieved` below 99%). **GET/SET pNN**: from HDR histograms merged across workers and shards; in open loop from each op\'s intended send time (coordinated omission corrected), with the service time (actual send to reply) next to it. **Busiest node ÷ even share**: the largest share of ops on one cluster primary, by each key\'s slot, over 1/primaries (1.00 = even). **Peak RSS per worker**: resident memory of the load-generating process.',
+  '- **Client** (shown when a target is not plain ioredis): driver, client-side cache, replica reads. **Cache hits**: the client library\'s own hit count over its lookups (warm-up included). **Stale**: reads that returned an older version than one already acknowledged (OVERWRITE_RATE), or nothing on a replica, with their share of all reads; **Stale age**: how long the newer version had been acknowledged when the stale read was sent (p50/p99/max).',
+  '',
+];
 
 /**
  * report.md: environment header, a table and charts per parameter combination, sweeps, effective configuration.
  * `charts`: the SVG charts written next to report.md (buildCharts); none: tables and the mermaid chart only.
  */
 export function renderMarkdown(doc: ResultsDocument, charts: readonly Chart[] = []): string {
-  const env = doc.environment;
-  const out: string[] = [
-    `# cachebench report ${t(doc.runId)}`,
-    '',
-    `Started ${t(doc.startedAt)}, finished ${t(doc.finishedAt)}${doc.aborted ? ' — **aborted by the user: partial results**' : ''}.`,
-    '',
-    '## Environment',
-    '',
-    `- cachebench ${t(env.toolVersion)}, Node ${t(env.node)}`,
-    `- OS: ${t(env.os)}; CPU: ${t(env.cpu)} × ${t(String(env.cpuCount))}; memory ${t(String(env.memoryGiB))} GiB`,
-    `- CPU layout: ${env.placement === null ? 'no local topology (not pinned)' : `${t(env.placement.layout)}: ${t(env.placement.description)}`}`,
-    `- Load average (1/5/15 min): ${t(env.loadAverage.before.join(' / '))} before, ${t(env.loadAverage.after.join(' / '))} after`,
-    `- Round order seed: ${t(String(doc.seed))} (${mdCode(`--seed ${doc.seed}`)} repeats the same target order in every round)`,
-    `- Baseline for Percent: ${doc.baseline.rule === 'explicit' ? `target ${t(doc.baseline.name ?? '')} (--baseline)` : 'the fastest target of each parameter combination'}`,
-    '',
-    '| Target | Servers | Mode | Server version | Primaries | Replicas | Client | Cache | Reads from | TLS | Server supports |',
-    '|---|---|---|---|--:|--:|---|---|---|---|---|',
-    ...env.targets.map((t) =>
-      `| ${mdInline(t.name)} | ${mdInline(t.servers.join(', '))} | ${mdInline(t.mode)}${t.modeDetected ? ' (detected)' : ''} | ${mdInline(t.serverVersion)} | ${t.mode === 'proxy' ? '–' : mdInline(String(t.primaries))} | ${t.mode === 'proxy' ? '–' : mdInline(String(t.replicas))} | ${mdInline(`${t.client} ${t.clientVersion}`)} | ` +
-      `${t.cache === 'tracking' ? `tracking, ${mdInline(String(t.cacheEntries ?? '?'))} entries` : 'off'} | ${t.readFrom === 'primary' ? 'primaries' : mdInline(`${t.readFrom}s`)} | ${t.tls ? 'yes' : 'no'} | ${mdInline(capabilitiesText(t.capabilities))} |`),
-    '',
-    ...env.targets.flatMap((t) => (t.warnings.length > 0 ? t.warnings.map((w) => `- ${escape(w)}`) : [])),
-    ...(env.targets.some((t) => t.warnings.length > 0) ? [''] : []),
-  ];
+  const out = header(doc);
   const groups = groupEntries(doc);
   if (charts.length > 0 && groups.length > MAX_CHARTED_COMBINATIONS) {
     out.push(`Charts are drawn for the first ${MAX_CHARTED_COMBINATIONS} of ${groups.length} parameter combinations and for every sweep; every combination has its table, and results.csv and results.json hold all of them.`, '');
@@ -84,78 +180,15 @@ export function renderMarkdown(doc: ResultsDocument, charts: readonly Chart[] = 
     if (scenario.description) out.push(mdLines(scenario.description), '');
     if (scenario.file) out.push(`File: ${mdCode(scenario.file)}`, '');
     for (const group of groups.filter((g) => g.scenario.name === scenario.name)) {
-      const first = group.entries[0];
-      out.push(`### ${mdInline(describeParams(group.entries.some((e) => e.load != null) ? loadParams(group.scenario.params) : group.scenario.params))}`, '');
-      if (group.entries.some((e) => e.load != null)) {
-        out.push(mdText(loadSetup(group.entries) ?? ''), '');
-        out.push('#### Throughput', '', renderTable(group.entries, LOAD_COLUMNS, true), '');
-        out.push(...loadDetails(group.entries, true), '');
-        out.push(...images(charts, group.key));
-        for (const e of group.entries) {
-          if (e.state !== 'completed') out.push(`- **${t(e.target.name)} ${t(e.state)}**${e.error ? `: ${t(e.error)}` : ''}`);
-          if (e.verification.missing + e.verification.mismatched > 0) {
-            out.push(`- **${t(e.target.name)} verification failed**: ${e.verification.missing} missing, ${e.verification.mismatched} mismatched of ${e.verification.reads} reads`);
-          }
-          for (const [message, count] of Object.entries(e.errors)) out.push(`- ${escape(e.target.name)}: ${t(String(count))}× ${t(message)}`);
-          for (const note of measurementNotes(e)) out.push(`- ${escape(note)}`);
-        }
-        out.push('');
-        continue;
-      }
-      if (group.entries.some((e) => e.fault != null)) {
-        const f = first?.fault;
-        out.push(`Fault run: each target in turn runs the seed loop's shape for ${f ? (f.runMs / 1000).toFixed(0) : '?'} s with FAULT=${t(f?.kind ?? '?')} at ${f ? (f.plannedAtMs / 1000).toFixed(1) : '?'} s; servers are healed before the next target. A failed op is recorded and the loop goes on.`, '');
-        out.push('#### Under failure', '', renderTable(group.entries, FAULT_COLUMNS, true), '');
-        out.push(...faultDetails(group.entries, true), '');
-        out.push(...images(charts, group.key));
-        for (const e of group.entries) {
-          if (e.state !== 'completed') out.push(`- **${t(e.target.name)} ${t(e.state)}**${e.error ? `: ${t(e.error)}` : ''}`);
-          for (const [message, count] of Object.entries(e.errors)) out.push(`- ${escape(e.target.name)}: ${t(String(count))}× ${t(message)}`);
-          for (const note of measurementNotes(e)) out.push(`- ${escape(note)}`);
-        }
-        out.push('');
-        continue;
-      }
-      if (first) {
-        const it = first.iterations;
-        const pilot = it.pilotMs !== null ? ' (chosen by the pilot stage so that an iteration takes about ITERATION_TIME_MS)' : ' (INVOCATION_COUNT)';
-        out.push(`${it.rounds} ${it.rounds === 1 ? 'round' : 'rounds'} (targets interleaved in shuffled order) of ${invocationsText(group.entries)} per iteration${pilot}, stopped: ${t(it.stopReason)}. Times are per invocation.`, '');
-      }
-      out.push(renderTable(group.entries, undefined, true), '');
-      out.push(...chart(group.entries), '');
-      out.push(...images(charts, group.key));
-      const note = missingBaselineNote(doc, group.entries);
-      if (note !== undefined) out.push(`- **${t(note)}**`);
-      const said = conclusion(group.entries);
-      if (said !== undefined) out.push(escape(said), '');
-      for (const e of group.entries) {
-        if (e.state !== 'completed') out.push(`- **${t(e.target.name)} ${t(e.state)}**${e.error ? `: ${t(e.error)}` : ''}`);
-        if (e.verification.missing + e.verification.mismatched > 0) {
-          out.push(`- **${t(e.target.name)} verification failed**: ${e.verification.missing} missing, ${e.verification.mismatched} mismatched of ${e.verification.reads} reads`);
-        }
-        for (const [message, count] of Object.entries(e.errors)) out.push(`- ${escape(e.target.name)}: ${t(String(count))}× ${t(message)}`);
-        for (const note of measurementNotes(e)) out.push(`- **${escape(note)}**`);
-        for (const note of setupNotes(e)) out.push(`- ${escape(note)}`);
-      }
-      out.push('');
+      const load = group.entries.some((e) => e.load != null);
+      out.push(`### ${mdInline(describeParams(load ? loadParams(group.scenario.params) : group.scenario.params))}`, '');
+      if (load) out.push(...loadGroup(group, charts));
+      else if (group.entries.some((e) => e.fault != null)) out.push(...faultGroup(group, charts));
+      else out.push(...latencyGroup(doc, group, charts));
     }
     out.push(...images(charts, `sweep:${scenario.name}`));
-    out.push('<details><summary>Effective parameters and their sources</summary>', '', '| Key | Value | Source |', '|---|---|---|');
-    for (const [key, s] of Object.entries(scenario.settings)) out.push(`| ${t(key)} | ${t(JSON.stringify(s.value))} | ${t(String(s.source))} |`);
-    for (const target of env.targets) for (const [key, o] of Object.entries(target.options)) out.push(`| ${t(key)} | ${t(String(o.value))} | ${t(String(o.source))} |`);
-    out.push('', '</details>', '');
+    out.push(...settingsDetails(scenario, doc.environment));
   }
-  out.push(
-    '## How to read this',
-    '',
-    '- **Mean**: mean time of one invocation of the seed loop (WRITE_COUNT × (1 SET + READ_RATIO GETs)), upper outliers removed; an iteration holds the invocations the pilot stage chose, as in BenchmarkDotNet.',
-    '- **Error**: half-width of the 99.9% Student-t confidence interval of the mean, t(0.9995, N−1)·StdDev/√N. With N = 15, t = 4.14, so Error ≈ 1.07 × StdDev.',
-    '- **Percent**: 100 × Mean / Mean of the baseline, with its 99.9% confidence interval from the paired rounds in brackets (Fieller\'s interval for a ratio of means); `~` marks a difference the interval does not show (it includes 100%). **Outliers**: iterations above Q3 + 1.5·IQR, left out of the statistics (kept in results.json).',
-    '- **GET/SET pNN**: per-op latency percentiles from HDR histograms. **Verified / Missing / Mismatched**: every GET compared byte for byte with the value written.',
-    '- **Under failure** (fault runs): **Window**: from the start of the first op that failed or stalled (succeeded after 1 s or more) after the fault to the completion of the first op that succeeded in time after the last failed or stalled op, the last being the one followed by a full second without either (`open`: until the end; `none`: no op failed or stalled). **Missing reads**: GETs that found nothing for a key just written, over the whole run. **Recovery**: from the fault to the first full second, after the window, with no failed op and as many successful ops as before the fault (90% of the median pre-fault second, or the slowest pre-fault second if lower, never under half the median). **p99 before/during/after**: successful ops before the fault, from the fault to the window\'s end (or recovery), and after. **Acked writes checked / Lost acked**: every SET that returned OK is read back on another connection (after ≥1 s while the run goes on, the rest after the servers were healed); nothing or other bytes = lost. **Applied unacked**: failed or timed-out SETs whose value was on the server afterwards, of those read back. **Bad reads in window**: GETs in the window that returned nothing or other bytes for a key just written. **Peak server RSS**: the largest resident memory of one local server process while the target ran.',
-    '- **Throughput** (throughput runs, higher is better): **Ops/s**: successful ops per second, Mean over the measured 1-second intervals (every second kept), with **Error** (99.9% Student-t half-width) and **StdDev** over those seconds; **Percent**: 100 × Ops/s ÷ the baseline\'s (the highest, or --baseline), with Fieller\'s 99.9% interval, paired when the targets took turns in slices (measured second j of every target lies in the same stretch of the run, as a latency round holds one iteration of each), else for independent samples (`~`: it includes 100%). **Rate**: achieved ops/s of the RATE asked (open loop; `rate not achieved` below 99%). **GET/SET pNN**: from HDR histograms merged across workers and shards; in open loop from each op\'s intended send time (coordinated omission corrected), with the service time (actual send to reply) next to it. **Busiest node ÷ even share**: the largest share of ops on one cluster primary, by each key\'s slot, over 1/primaries (1.00 = even). **Peak RSS per worker**: resident memory of the load-generating process.',
-    '- **Client** (shown when a target is not plain ioredis): driver, client-side cache, replica reads. **Cache hits**: the client library\'s own hit count over its lookups (warm-up included). **Stale**: reads that returned an older version than one already acknowledged (OVERWRITE_RATE), or nothing on a replica, with their share of all reads; **Stale age**: how long the newer version had been acknowledged when the stale read was sent (p50/p99/max).',
-    '',
-  );
+  out.push(...HOW_TO_READ);
   return out.join('\n');
 }

@@ -1,10 +1,10 @@
 import { arch, cpus, release, totalmem, type } from 'node:os';
-import type { Setting, TargetConfig } from '../config/resolve.js';
+import type { ScenarioPlan, Setting, TargetConfig } from '../config/resolve.js';
 import type { TargetOption } from '../config/keys.js';
 import { describeSource } from '../config/errors.js';
 import { redactSecrets } from '../config/redact.js';
 import type { RunResult } from '../run/execute.js';
-import type { CaseResult, TargetCaseResult } from '../run/result.js';
+import type { CaseResult, LatencyTarget, TargetCaseResult } from '../run/result.js';
 import { summarizeLoad, withPercent, type LoadResult } from '../load/summary.js';
 import { ERROR_CONFIDENCE, pairedRatioInterval, percentBoundOf } from '../stats/index.js';
 import { SCHEMA_VERSION, TOOL_VERSION, type PlacementRecord, type ResultEntry, type ResultsDocument, type SettingRecord } from './document.js';
@@ -69,13 +69,14 @@ function settingsRecord(settings: ReadonlyMap<string, Setting>): Record<string, 
  * *completed* target. A target dropped after failures (errored) or interrupted is never the
  * baseline: its few early samples say nothing about its speed. No baseline: Percent is NA.
  */
-function baselineOf(c: CaseResult, explicit: string | undefined): TargetCaseResult | undefined {
+function baselineOf(c: CaseResult, explicit: string | undefined): LatencyTarget | undefined {
+  if (c.kind !== 'latency') return undefined; // a time-based kind compares ops/s (finishLoadEntries) or nothing
   // Completed targets; in an interrupted case (every running target was cut at the same round,
   // so they stay comparable) the aborted ones. Never an errored target.
   const completed = c.targets.filter((t) => t.summary !== undefined && t.state === 'completed');
   const measured = completed.length > 0 ? completed : c.targets.filter((t) => t.summary !== undefined && t.state === 'aborted');
   if (explicit !== undefined) return measured.find((t) => t.name === explicit);
-  return measured.reduce<TargetCaseResult | undefined>((best,
+  return measured.reduce<LatencyTarget | undefined>((best,
     t) => (best === undefined || (t.summary?.mean ?? Infinity) < (best.summary?.mean ?? Infinity) ? t : best), undefined);
 }
 
@@ -94,118 +95,137 @@ export function finishLoadEntries(entries: ResultEntry[], from: number, explicit
   }
 }
 
+/** A combination's rounds, invocations and pilot: a latency run's; none for a time-based kind. */
+function latencyCaseFields(c: CaseResult): { rounds: number; invocations: number; pilotMs: number | null } {
+  return c.kind === 'latency' ? { rounds: c.rounds, invocations: c.invocations, pilotMs: c.pilotMs } : { rounds: 0, invocations: 0, pilotMs: null };
+}
+
+/** The Mean/Error/StdDev columns of a latency target, and Percent with its paired interval against the baseline. */
+function statsOf(t: TargetCaseResult, base: LatencyTarget | undefined): ResultEntry['stats'] {
+  const lat = t.kind === 'latency' ? t : undefined;
+  const s = lat?.summary;
+  const paired = lat !== undefined && s !== undefined && base?.summary !== undefined && base.name !== t.name && t.state !== 'errored'
+    ? [withoutOutliers(base.roundSamplesMs, base.summary.upperFence), withoutOutliers(lat.roundSamplesMs, s.upperFence)] as const
+    : undefined;
+  const interval = paired !== undefined ? pairedRatioInterval(paired[0], paired[1], ERROR_CONFIDENCE) : undefined;
+  // With an interval, Percent is its point estimate (same rounds, same data), so it always lies inside it.
+  const percent = interval !== undefined ? 100 * interval.ratio
+    : s !== undefined && base?.summary !== undefined ? 100 * (s.mean / base.summary.mean) : undefined;
+  return {
+    n: s?.n ?? 0,
+    outliers: s?.outliers ?? 0,
+    meanMs: finite(s?.mean),
+    errorMs: finite(s?.error),
+    stdDevMs: finite(s?.stdDev),
+    medianMs: finite(s?.median),
+    minMs: finite(s?.min),
+    maxMs: finite(s?.max),
+    ciLowerMs: finite(s?.ciLower),
+    ciUpperMs: finite(s?.ciUpper),
+    percent: finite(percent),
+    percentLower: percentBoundOf(interval?.lower),
+    percentUpper: percentBoundOf(interval?.upper),
+    percentPairs: paired !== undefined ? pairCount(paired[0], paired[1]) : null,
+    confidence: ERROR_CONFIDENCE,
+  };
+}
+
+/** One target's row of one parameter combination: the fields of its own kind filled, the others empty. */
+function entryOf(run: RunResult, scenario: ScenarioPlan, c: CaseResult, t: TargetCaseResult, base: LatencyTarget | undefined): ResultEntry {
+  const info = run.targets.find((x) => x.config.name === t.name)?.info;
+  const lat = t.kind === 'latency' ? t : undefined; // the fields only a latency run has
+  return {
+    scenario: { name: scenario.name, file: scenario.file ?? null, description: redactSecrets(scenario.description), params: { ...c.params } },
+    target: {
+      name: t.name,
+      mode: info?.mode ?? 'unknown',
+      servers: info?.servers ?? [],
+      client: info?.client ?? 'unknown',
+      cache: info?.cache ?? 'off',
+      readFrom: info?.readFrom ?? 'primary',
+      wait: info?.waitReplicas ?? 0,
+      retries: info?.retries ?? null,
+    },
+    state: t.state,
+    error: t.error ?? null,
+    baseline: base?.name === t.name,
+    stats: statsOf(t, base),
+    samplesMs: lat?.samplesMs ?? [],
+    roundSamplesMs: lat?.roundSamplesMs ?? [],
+    ops: t.ops,
+    verification: t.verification,
+    iterations: {
+      ...(lat?.iterations ?? { warmup: 0, measured: 0, failed: 0 }), rounds: latencyCaseFields(c).rounds, stopReason: c.stopReason,
+      invocations: lat?.invocations ?? 0, pilotMs: lat?.pilotMs ?? null,
+      ...(lat !== undefined ? { minIterations: scenario.controls.minIterations } : {}),
+    },
+    errors: t.errors,
+    undeletedKeys: t.undeletedKeys,
+    staleness: lat?.staleness ?? null,
+    cache: lat?.cache ?? null,
+    fault: (t.kind === 'fault' ? t.fault : undefined) ?? null,
+    load: t.kind === 'load' && t.load !== undefined ? summarizeLoad(t.load, scenario.controls.load, run.shard != null ? { shard: run.shard } : {}) : null,
+  };
+}
+
+/** Where the run ran: the tool, Node, the machine, the placement, the load averages, each target as connected and configured. */
+function environmentOf(run: RunResult, context: { readonly placement?: PlacementRecord }): ResultsDocument['environment'] {
+  const cpuList = cpus();
+  return {
+    tool: 'cachebench',
+    toolVersion: TOOL_VERSION,
+    node: process.version,
+    os: `${type()} ${release()} ${arch()}`,
+    cpu: cpuList[0]?.model.trim() ?? 'unknown',
+    cpuCount: cpuList.length,
+    memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
+    placement: context.placement ?? null,
+    loadAverage: { before: run.loadAverage.before.map(round2), after: run.loadAverage.after.map(round2) },
+    targets: run.targets.map((t) => ({
+      name: t.config.name,
+      servers: t.info.servers,
+      mode: t.info.mode,
+      modeDetected: t.info.modeDetected,
+      serverVersion: t.info.serverVersion,
+      primaries: t.info.primaries,
+      replicas: t.info.replicas,
+      client: t.info.client,
+      clientVersion: t.info.clientVersion,
+      tls: t.info.tls,
+      cache: t.info.cache,
+      cacheEntries: t.info.cacheEntries ?? null,
+      readFrom: t.info.readFrom,
+      capabilities: t.info.capabilities ?? null,
+      warnings: t.info.warnings ?? [],
+      options: Object.fromEntries(Object.entries(t.config.sources).map(([option, source]) => [
+        `${t.config.name}_${option}`,
+        { value: optionValue(t.config, option as TargetOption), source: describeSource(source) },
+      ])),
+    })),
+  };
+}
+
 /** Turns a run's raw results into the results document that every format is rendered from. */
 export function buildDocument(run: RunResult, explicitBaseline: string | undefined, context: { readonly placement?: PlacementRecord } = {}): ResultsDocument {
   const results: ResultEntry[] = [];
   for (const { scenario, cases } of run.scenarios) {
     for (const c of cases) {
       const base = baselineOf(c, explicitBaseline);
-      for (const t of c.targets) {
-        const connected = run.targets.find((x) => x.config.name === t.name);
-        const s = t.summary;
-        const interval = s !== undefined && base?.summary !== undefined && base.name !== t.name && t.state !== 'errored'
-          ? pairedRatioInterval(withoutOutliers(base.roundSamplesMs, base.summary.upperFence), withoutOutliers(t.roundSamplesMs, s.upperFence),
-            ERROR_CONFIDENCE)
-          : undefined;
-        // With an interval, Percent is its point estimate (same rounds, same data), so it always lies inside it.
-        const percent = interval !== undefined ? 100 * interval.ratio
-          : s !== undefined && base?.summary !== undefined ? 100 * (s.mean / base.summary.mean) : undefined;
-        results.push({
-          scenario: { name: scenario.name, file: scenario.file ?? null, description: redactSecrets(scenario.description), params: { ...c.params } },
-          target: {
-            name: t.name,
-            mode: connected?.info.mode ?? 'unknown',
-            servers: connected?.info.servers ?? [],
-            client: connected?.info.client ?? 'unknown',
-            cache: connected?.info.cache ?? 'off',
-            readFrom: connected?.info.readFrom ?? 'primary',
-            wait: connected?.info.waitReplicas ?? 0,
-            retries: connected?.info.retries ?? null,
-          },
-          state: t.state,
-          error: t.error ?? null,
-          baseline: base?.name === t.name,
-          stats: {
-            n: s?.n ?? 0,
-            outliers: s?.outliers ?? 0,
-            meanMs: finite(s?.mean),
-            errorMs: finite(s?.error),
-            stdDevMs: finite(s?.stdDev),
-            medianMs: finite(s?.median),
-            minMs: finite(s?.min),
-            maxMs: finite(s?.max),
-            ciLowerMs: finite(s?.ciLower),
-            ciUpperMs: finite(s?.ciUpper),
-            percent: finite(percent),
-            percentLower: percentBoundOf(interval?.lower),
-            percentUpper: percentBoundOf(interval?.upper),
-            percentPairs: s !== undefined && base?.summary !== undefined && base.name !== t.name && t.state !== 'errored'
-              ? pairCount(withoutOutliers(base.roundSamplesMs, base.summary.upperFence), withoutOutliers(t.roundSamplesMs, s.upperFence))
-              : null,
-            confidence: ERROR_CONFIDENCE,
-          },
-          samplesMs: t.samplesMs,
-          roundSamplesMs: t.roundSamplesMs,
-          ops: t.ops,
-          verification: t.verification,
-          iterations: {
-            ...t.iterations, rounds: c.rounds, stopReason: c.stopReason, invocations: t.invocations, pilotMs: t.pilotMs,
-            ...(t.load === undefined && t.fault === undefined ? { minIterations: scenario.controls.minIterations } : {}),
-          },
-          errors: t.errors,
-          undeletedKeys: t.undeletedKeys,
-          staleness: t.staleness ?? null,
-          cache: t.cache ?? null,
-          fault: t.fault ?? null,
-          load: t.load !== undefined ? summarizeLoad(t.load, scenario.controls.load, run.shard != null ? { shard: run.shard } : {}) : null,
-        });
-      }
+      for (const t of c.targets) results.push(entryOf(run, scenario, c, t, base));
       finishLoadEntries(results, results.length - c.targets.length, explicitBaseline);
     }
   }
-  const cpuList = cpus();
   return {
     schemaVersion: SCHEMA_VERSION,
     runId: run.runId,
     startedAt: run.startedAt.toISOString(),
     finishedAt: run.finishedAt.toISOString(),
     aborted: run.aborted,
-    environment: {
-      tool: 'cachebench',
-      toolVersion: TOOL_VERSION,
-      node: process.version,
-      os: `${type()} ${release()} ${arch()}`,
-      cpu: cpuList[0]?.model.trim() ?? 'unknown',
-      cpuCount: cpuList.length,
-      memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
-      placement: context.placement ?? null,
-      loadAverage: { before: run.loadAverage.before.map(round2), after: run.loadAverage.after.map(round2) },
-      targets: run.targets.map((t) => ({
-        name: t.config.name,
-        servers: t.info.servers,
-        mode: t.info.mode,
-        modeDetected: t.info.modeDetected,
-        serverVersion: t.info.serverVersion,
-        primaries: t.info.primaries,
-        replicas: t.info.replicas,
-        client: t.info.client,
-        clientVersion: t.info.clientVersion,
-        tls: t.info.tls,
-        cache: t.info.cache,
-        cacheEntries: t.info.cacheEntries ?? null,
-        readFrom: t.info.readFrom,
-        capabilities: t.info.capabilities ?? null,
-        warnings: t.info.warnings ?? [],
-        options: Object.fromEntries(Object.entries(t.config.sources).map(([option, source]) => [
-          `${t.config.name}_${option}`,
-          { value: optionValue(t.config, option as TargetOption), source: describeSource(source) },
-        ])),
-      })),
-    },
+    environment: environmentOf(run, context),
     seed: run.seed,
     cases: run.scenarios.flatMap(({ scenario, cases }) => cases.map((c) => ({
-      scenario: scenario.name, params: { ...c.params }, rounds: c.rounds, invocations: c.invocations, pilotMs: c.pilotMs, stopReason: c.stopReason,
-      elapsedMs: c.elapsedMs, roundOrders: c.roundOrders,
+      scenario: scenario.name, params: { ...c.params }, ...latencyCaseFields(c), stopReason: c.stopReason, elapsedMs: c.elapsedMs,
+      roundOrders: c.kind === 'latency' ? c.roundOrders : [],
     }))),
     baseline: { rule: explicitBaseline !== undefined ? 'explicit' : 'fastest', name: explicitBaseline ?? null },
     scenarios: run.scenarios.map(({ scenario }) => ({

@@ -9,7 +9,7 @@ import { keyPrefix } from '../workload/index.js';
 import { loadavg } from 'node:os';
 import { seededRandom } from '../measure/random.js';
 import { runCase } from '../latency/runner.js';
-import { faultCaseResult, loadCaseResult } from './kinds.js';
+import { faultCase, latencyCase, loadCase } from './kinds.js';
 import type { CaseResult, ProgressEvent } from './result.js';
 import { runFaultCase, type FaultCaseOptions, type LocalInjectors } from '../faults/index.js';
 import { caseSpacingMs, runLoadCase } from '../load/index.js';
@@ -178,7 +178,7 @@ export async function executeRun(plan: RunPlan, options: ExecuteOptions): Promis
         index++;
         options.onProgress?.({ kind: 'case-start', scenario: scenario.name, index, of: total, params });
         if (scenario.controls.load.mode === 'throughput') {
-          cases.push(loadCaseResult(params, await runLoadCase(targets, params, { ...scenario.controls, ...plan.connection }, {
+          cases.push(loadCase(params, await runLoadCase(targets, params, { ...scenario.controls, ...plan.connection }, {
             keyPrefix: keyPrefix(options.runId), seed: options.seed, shard: options.shard ?? { index: 0, of: 1 }, startOffsetMs: loadOffsetMs,
             ...(options.signal !== undefined ? { signal: options.signal } : {}),
             ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {}),
@@ -187,7 +187,7 @@ export async function executeRun(plan: RunPlan, options: ExecuteOptions): Promis
           continue;
         }
         if (scenario.controls.fault.kind !== 'none') {
-          cases.push(faultCaseResult(params, await runFaultCase(targets, params, { ...scenario.controls, ...plan.connection }, {
+          cases.push(faultCase(params, await runFaultCase(targets, params, { ...scenario.controls, ...plan.connection }, {
             keyPrefix: keyPrefix(options.runId),
             ...(options.signal !== undefined ? { signal: options.signal } : {}),
             ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {}),
@@ -196,15 +196,13 @@ export async function executeRun(plan: RunPlan, options: ExecuteOptions): Promis
           })));
           continue;
         }
-        cases.push(
-          await runCase(targets, params, scenario.controls, {
-            keyPrefix: keyPrefix(options.runId),
-            random,
-            writers,
-            ...(options.signal !== undefined ? { signal: options.signal } : {}),
-            ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {}),
-          }),
-        );
+        cases.push(latencyCase(await runCase(targets, params, scenario.controls, {
+          keyPrefix: keyPrefix(options.runId),
+          random,
+          writers,
+          ...(options.signal !== undefined ? { signal: options.signal } : {}),
+          ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {}),
+        })));
       }
       scenarios.push({ scenario, cases });
     }

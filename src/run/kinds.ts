@@ -1,24 +1,25 @@
-/** Each time-based run kind's outcome as the run's results (run/results.ts): the parts a latency run has are empty. */
+/** Each run kind's outcome as its member of the run's results (run/result.ts). */
 import type { CaseParams } from '../config/resolve.js';
+import { redactSecrets } from '../config/redact.js';
 import type { FaultCaseOutcome } from '../faults/index.js';
+import type { LatencyCaseResult } from '../latency/runner.js';
 import type { LoadCaseOutcome, LoadRecord } from '../load/index.js';
 import { OpHistogram } from '../measure/histogram.js';
-import { erroredTarget, type CaseResult, type TargetCaseResult } from './result.js';
+import { unmeasured } from '../measure/outcome.js';
+import type { FaultTarget, LatencyCase, LoadTarget, TimedCase } from './result.js';
 
-/** A time-based combination: no rounds, no pilot, no invocations; it stops at DURATION or Ctrl-C. */
-function timeBased(params: CaseParams, outcome: { aborted: boolean; elapsedMs: number }, targets: readonly TargetCaseResult[]): CaseResult {
-  return {
-    params, invocations: 0, pilotMs: null, rounds: 0, stopReason: outcome.aborted ? 'aborted' : 'duration',
-    elapsedMs: outcome.elapsedMs, roundOrders: [], targets,
-  };
+export function latencyCase(c: LatencyCaseResult): LatencyCase {
+  return { ...c, kind: 'latency', targets: c.targets.map((t) => ({ ...t, kind: 'latency' })) };
 }
 
-/** Latency-only fields of a target measured by time, not rounds. */
-const NO_ROUNDS = { samplesMs: [], roundSamplesMs: [], iterations: { warmup: 0, measured: 0, failed: 0 }, invocations: 0, pilotMs: null } as const;
+function timed<T extends FaultTarget | LoadTarget>(kind: T['kind'], params: CaseParams, outcome: { aborted: boolean; elapsedMs: number },
+  targets: readonly T[]): TimedCase<T> {
+  return { kind, params, stopReason: outcome.aborted ? 'aborted' : 'duration', elapsedMs: outcome.elapsedMs, targets };
+}
 
-function loadTarget(name: string, state: 'completed' | 'aborted', record: LoadRecord): TargetCaseResult {
+function loadTarget(name: string, state: 'completed' | 'aborted', record: LoadRecord): LoadTarget {
   return {
-    name, state, ...NO_ROUNDS,
+    kind: 'load', name, state,
     ops: {
       set: OpHistogram.decode(record.histograms.set).summarize(record.setErrors),
       get: OpHistogram.decode(record.histograms.get).summarize(record.getErrors),
@@ -31,10 +32,12 @@ function loadTarget(name: string, state: 'completed' | 'aborted', record: LoadRe
   };
 }
 
-export function loadCaseResult(params: CaseParams, outcome: LoadCaseOutcome): CaseResult {
-  return timeBased(params, outcome, outcome.targets.map((t) => ('record' in t ? loadTarget(t.name, t.state, t.record) : { ...erroredTarget(t.name, t.error), state: t.state })));
+export function loadCase(params: CaseParams, outcome: LoadCaseOutcome): TimedCase<LoadTarget> {
+  return timed('load', params, outcome, outcome.targets.map((t) => ('record' in t ? loadTarget(t.name, t.state, t.record)
+    : { kind: 'load', ...unmeasured(t.name, t.state, redactSecrets(t.error)) })));
 }
 
-export function faultCaseResult(params: CaseParams, outcome: FaultCaseOutcome): CaseResult {
-  return timeBased(params, outcome, outcome.targets.map((t) => ('measured' in t ? { name: t.name, state: t.state, ...NO_ROUNDS, ...t.measured } : erroredTarget(t.name, t.error))));
+export function faultCase(params: CaseParams, outcome: FaultCaseOutcome): TimedCase<FaultTarget> {
+  return timed('fault', params, outcome, outcome.targets.map((t) => ('measured' in t ? { kind: 'fault', name: t.name, state: t.state, ...t.measured }
+    : { kind: 'fault', ...unmeasured(t.name, 'errored', redactSecrets(t.error)) })));
 }

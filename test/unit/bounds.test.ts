@@ -8,7 +8,7 @@ import { DELETE_BATCH_KEYS, MAX_RUN_RESULTS, MAX_SWEEP_CASES, PILOT_MAX_KEYS } f
 import { checkMemory, estimateMemory, resultsTerm, type MachineMemory } from '../../src/config/memory.js';
 import { resolveConfig, type ConfigInput, type ScenarioPlan } from '../../src/config/resolve.js';
 import { keyspaceBatches, keyspaceKey, shareCount } from '../../src/load/keys.js';
-import { pilotInvocations } from '../../src/latency/runner.js';
+import { pilotInvocations } from '../../src/latency/pilot.js';
 import { maxOf, minOf, summarize } from '../../src/stats/index.js';
 import type { CacheClient } from '../../src/targets/client.js';
 import { deleteInBatches } from '../../src/workload/index.js';

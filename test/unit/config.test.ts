@@ -10,7 +10,7 @@ import { bindLocalServers } from '../../src/config/target.js';
 import { clearSecrets, redactSecrets, registerSecret } from '../../src/config/redact.js';
 import { NO_FAULT } from '../../src/config/resolve.js';
 import { commandInjector } from '../../src/faults/nemesis.js';
-import { erroredTarget } from '../../src/run/result.js';
+import { faultCase, loadCase } from '../../src/run/kinds.js';
 import { Tally } from '../../src/workload/tally.js';
 import { input, rejects } from '../helpers/config.js';
 import { tempDir } from '../helpers/servers.js';
@@ -301,7 +301,10 @@ describe('one redaction for every output path', () => {
     const tally = new Tally();
     assert.equal(tally.fail('get', new Error('ERR no such key hunter2-g')), 'GET: ERR no such key ***');
     assert.deepEqual([...tally.errorMessages.keys()], ['GET: ERR no such key ***']);
-    assert.equal(erroredTarget('A', 'could not connect: redis://u:hunter2-g@h:1').error, 'could not connect: redis://u:***@h:1');
+    const dropped = { name: 'A', state: 'errored', error: 'could not connect: redis://u:hunter2-g@h:1' } as const;
+    const params = { READ_RATIO: 1, WRITE_COUNT: 1, PAYLOAD_BYTES: 1 };
+    assert.equal(faultCase(params, { aborted: false, elapsedMs: 1, targets: [dropped] }).targets[0]?.error, 'could not connect: redis://u:***@h:1');
+    assert.equal(loadCase(params, { aborted: false, elapsedMs: 1, targets: [dropped] }).targets[0]?.error, 'could not connect: redis://u:***@h:1');
     const injector = commandInjector({ ...NO_FAULT, kind: 'command', command: 'echo token hunter2-g; echo redis://u:x-y@h:1 >&2' });
     await injector.inject(() => undefined);
     // Its outcome is known once it exited (bounded wait), then nothing is left to stop.

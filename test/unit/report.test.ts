@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { resolveConfig } from '../../src/config/resolve.js';
 import type { RunResult } from '../../src/run/execute.js';
-import type { TargetCaseResult } from '../../src/run/result.js';
+import type { LatencyCase, LatencyTarget } from '../../src/run/result.js';
 import { COLUMNS, CSV_COLUMNS, buildDocument, renderConsole, renderCsv, renderMarkdown } from '../../src/report/index.js';
 import { conclusion, formatPercent, setupNotes } from '../../src/report/sentences.js';
 import { formatShare } from '../../src/report/columns.js';
@@ -21,15 +21,15 @@ const targets: ConnectedTarget[] = plan.targets.map((config) => ({
   info: { mode: 'standalone', modeDetected: true, serverVersion: '7.0.15', primaries: 1, replicas: 0, client: 'ioredis', clientVersion: '6.0.0', servers: config.servers.map((s) => s.display), tls: false, cache: 'off', readFrom: 'primary' },
 }));
 
-function target(name: string, samplesMs: number[], extra: Partial<TargetCaseResult> = {}): TargetCaseResult {
+function target(name: string, samplesMs: number[], extra: Partial<LatencyTarget> = {}): LatencyTarget {
   const summary = summarize(samplesMs);
   return {
-    name, state: 'completed', samplesMs, roundSamplesMs: samplesMs, ...(summary ? { summary } : {}),
+    kind: 'latency', name, state: 'completed', samplesMs, roundSamplesMs: samplesMs, ...(summary ? { summary } : {}),
     ops: { set: { count: 10, errors: 0, p50Us: 50, p99Us: 90, p999Us: 99 }, get: { count: 1000, errors: 0, p50Us: 60, p99Us: 95.5, p999Us: 120 } },
     verification: { reads: 1000, verified: 1000, missing: 0, mismatched: 0 },
     iterations: { warmup: 1, measured: samplesMs.length, failed: 0 },
     errors: {}, undeletedKeys: 0, invocations: 1, pilotMs: null, ...extra,
-  } as TargetCaseResult;
+  };
 }
 
 const run: RunResult = {
@@ -43,7 +43,7 @@ const run: RunResult = {
   scenarios: [{
     scenario: plan.scenarios[0] as NonNullable<(typeof plan.scenarios)[0]>,
     cases: [{
-      params: { READ_RATIO: 100, WRITE_COUNT: 10, PAYLOAD_BYTES: 20000 },
+      kind: 'latency', params: { READ_RATIO: 100, WRITE_COUNT: 10, PAYLOAD_BYTES: 20000 },
       invocations: 1, pilotMs: null, rounds: 5, stopReason: 'converged', elapsedMs: 1000, roundOrders: [],
       targets: [
         target('A', [290, 295, 300, 297, 296.5]),
@@ -73,7 +73,7 @@ describe('results document', () => {
   });
   it('never takes an errored target as the baseline, even when its few samples are the fastest', () => {
     const scenario = run.scenarios[0] as NonNullable<(typeof run.scenarios)[0]>;
-    const theCase = scenario.cases[0] as NonNullable<(typeof scenario.cases)[0]>;
+    const theCase = scenario.cases[0] as LatencyCase;
     // D was dropped after failures, with 3 early (fast) samples: it must not become 100%.
     const dead = target('D', [50, 51, 52], { state: 'errored', error: 'GET: connection to 127.0.0.1:1 lost' });
     const withDead: RunResult = { ...run, scenarios: [{ ...scenario, cases: [{ ...theCase, targets: [...theCase.targets, dead] }] }] };
@@ -90,7 +90,7 @@ describe('results document', () => {
   });
   it('Percent always lies inside its interval: both come from the paired rounds, outliers of either left out', () => {
     const scenario = run.scenarios[0] as NonNullable<(typeof run.scenarios)[0]>;
-    const theCase = scenario.cases[0] as NonNullable<(typeof scenario.cases)[0]>;
+    const theCase = scenario.cases[0] as LatencyCase;
     // Round 3 of Y is an outlier (beyond its fence) and round 5 of X is missing (failed): pairs 1, 2, 4, 6, 7, 8.
     const x = target('X', [100, 102, 101, 99, 100, 103, 101]);
     const xr = [100, 102, 101, 99, null, 100, 103, 101];
@@ -106,7 +106,7 @@ describe('results document', () => {
   });
   it('an interrupted case takes its baseline among the aborted targets (cut at the same round); an errored target gets no interval', () => {
     const scenario = run.scenarios[0] as NonNullable<(typeof run.scenarios)[0]>;
-    const theCase = scenario.cases[0] as NonNullable<(typeof scenario.cases)[0]>;
+    const theCase = scenario.cases[0] as LatencyCase;
     const aborted: RunResult = { ...run, aborted: true, scenarios: [{ ...scenario, cases: [{ ...theCase, stopReason: 'aborted', targets: [
       target('A', [290, 295, 300, 297], { state: 'aborted' }),
       target('B', [160, 162, 161, 163], { state: 'aborted' }),
@@ -121,7 +121,7 @@ describe('results document', () => {
   });
   it('says why a Percent has no interval, and keeps a decimal near 100%', () => {
     const scenario = run.scenarios[0] as NonNullable<(typeof run.scenarios)[0]>;
-    const theCase = scenario.cases[0] as NonNullable<(typeof scenario.cases)[0]>;
+    const theCase = scenario.cases[0] as LatencyCase;
     const two: RunResult = { ...run, scenarios: [{ ...scenario, cases: [{ ...theCase, targets: [target('A', [100, 101]), target('B', [110, 112])] }] }] };
     const doc2 = buildDocument(two, 'A');
     const b2 = doc2.results.find((e) => e.target.name === 'B');
@@ -135,7 +135,7 @@ describe('results document', () => {
   });
   it('an interval that includes 100% gets the ~ mark and the "cannot be told apart" sentence; one that does not, neither', () => {
     const scenario = run.scenarios[0] as NonNullable<(typeof run.scenarios)[0]>;
-    const theCase = scenario.cases[0] as NonNullable<(typeof scenario.cases)[0]>;
+    const theCase = scenario.cases[0] as LatencyCase;
     const doc = buildDocument({ ...run, scenarios: [{ ...scenario, cases: [{ ...theCase, targets: [target('A', [100, 101, 99, 100, 102, 98]), target('B', [110, 112, 111, 109, 113, 110])] }] }] }, 'A');
     type Entry = NonNullable<(typeof doc.results)[0]>;
     const a = doc.results.find((e) => e.target.name === 'A') as Entry;
@@ -221,7 +221,7 @@ describe('client set-up, cache and staleness columns', () => {
     scenarios: [{
       scenario: run.scenarios[0]?.scenario as NonNullable<(typeof run.scenarios)[0]>['scenario'],
       cases: [{
-        params: { READ_RATIO: 100, WRITE_COUNT: 10, PAYLOAD_BYTES: 20000 },
+        kind: 'latency', params: { READ_RATIO: 100, WRITE_COUNT: 10, PAYLOAD_BYTES: 20000 },
         invocations: 1, pilotMs: null, rounds: 5, stopReason: 'converged', elapsedMs: 1000, roundOrders: [],
         targets: [target('A', [29, 29.5, 30, 29.7, 29.6], { staleness: stale, cache, invocations: 5 }), target('B', [160, 162, 161, 163, 163.5])],
       }],

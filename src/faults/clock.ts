@@ -1,0 +1,23 @@
+/** The fault loop's time: ns readings, the pause after a failed op, and its timers. Tests drive it in virtual time. */
+export interface FaultClock {
+  /** Monotonic time in ns. */
+  now(): bigint;
+  sleep(ms: number): Promise<void>;
+  /** Calls `fn` once after `ms`; returns what cancels it. */
+  after(ms: number, fn: () => void): () => void;
+  /** Calls `fn` every `ms`; returns what cancels it. */
+  every(ms: number, fn: () => void): () => void;
+}
+
+export const REAL_CLOCK: FaultClock = {
+  now: () => process.hrtime.bigint(),
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  after: (ms, fn) => {
+    const timer = setTimeout(fn, ms);
+    return () => clearTimeout(timer);
+  },
+  every: (ms, fn) => {
+    const timer = setInterval(fn, ms);
+    return () => clearInterval(timer);
+  },
+};

@@ -1,0 +1,142 @@
+/**
+ * One target's iterations in a latency run: its tinybench task, samples, histograms and failures (TargetRun), one timed
+ * iteration (iterate), and a round with the targets interleaved key by key (interleavedRound).
+ */
+import { Bench, type Task, type TimestampProvider } from 'tinybench';
+import type { CaseParams, RunControls } from '../config/resolve.js';
+import { redactSecrets } from '../config/redact.js';
+import { OpHistogram } from '../measure/histogram.js';
+import type { ConnectedTarget } from '../targets/client.js';
+import {
+  Tally, deleteKeys, prepareIteration, runSeedIteration,
+  type IterationOutcome, type IterationPlan, type OpRecorder, type ReadCheck, type StopCheck,
+} from '../workload/index.js';
+
+/** A target is dropped from a case after this many failed iterations in a row. */
+export const MAX_CONSECUTIVE_FAILURES = 3;
+
+export class TargetRun {
+  state: 'running' | 'errored' = 'running';
+  error: string | undefined;
+  readonly samplesMs: number[] = [];
+  readonly roundSamplesMs: (number | null)[] = [];
+  readonly tally = new Tally();
+  readonly setHistogram = new OpHistogram();
+  readonly getHistogram = new OpHistogram();
+  readonly staleHistogram = new OpHistogram();
+  readonly recorder: OpRecorder = {
+    set: (ns) => this.setHistogram.record(ns),
+    get: (ns) => this.getHistogram.record(ns),
+  };
+  warmupIterations = 0;
+  /** Invocations of the seed loop per iteration (1 until the pilot stage has chosen). */
+  invocations = 1;
+  /** This target's single-invocation time in the pilot stage (null: INVOCATION_COUNT given, or no pilot time). */
+  pilotMs: number | null = null;
+  failedIterations = 0;
+  consecutiveFailures = 0;
+  undeletedKeys = 0;
+  /** Set before each timed call: what the task function runs. */
+  current: { plan: IterationPlan; recorder: OpRecorder | undefined } | undefined;
+  outcome: IterationOutcome | undefined;
+  readonly task: Task;
+  /** How reads are judged beyond byte equality; undefined: the plain seed loop. */
+  readonly check: ReadCheck | undefined;
+
+  constructor(readonly target: ConnectedTarget, params: CaseParams, controls: RunControls, shouldStop: StopCheck, timestampProvider: TimestampProvider,
+    check: ReadCheck | undefined) {
+    this.check = check;
+    if (this.check !== undefined) this.tally.staleAge = (ns) => this.staleHistogram.record(ns);
+    // One tinybench task per target; each round runs it for exactly one timed invocation.
+    const bench = new Bench({ iterations: 1, time: 0, warmup: false, retainSamples: true, timestampProvider, throws: false });
+    bench.add(target.config.name, async () => {
+      const current = this.current as NonNullable<TargetRun['current']>;
+      this.outcome = await runSeedIteration(target.client, current.plan, params.READ_RATIO, controls.keyTtlSeconds, this.tally, current.recorder, shouldStop,
+        this.check);
+    });
+    this.task = bench.tasks[0] as Task;
+  }
+}
+
+/**
+ * Runs one untimed-prepared, timed iteration of one target and cleans up its keys. Returns the time
+ * of one invocation in ms (iteration time / invocations) if valid; undefined when it failed or was
+ * cut short (Ctrl-C, time budget: not a sample).
+ */
+export async function iterate(run: TargetRun, prefix: string, params: CaseParams, recorder: OpRecorder | undefined): Promise<number | undefined> {
+  const plan = prepareIteration(prefix, params, run.invocations, run.check?.overwriter !== undefined);
+  run.current = { plan, recorder };
+  run.outcome = undefined;
+  run.task.reset(false);
+  await run.task.run();
+  const result = run.task.result;
+  const outcome = run.outcome as IterationOutcome | undefined;
+  // No overwrite may be in flight when the keys are deleted: it would write one of them again.
+  await run.check?.overwriter?.settle();
+  run.undeletedKeys += await deleteKeys(run.target.client, plan.keys.slice(0, outcome?.attempted ?? plan.keys.length));
+  run.current = undefined;
+  if (result.state !== 'completed' || outcome === undefined || outcome.state === 'failed') {
+    noteFailure(run, outcome?.state === 'failed' ? outcome.error : result.state === 'errored' ? result.error.message : `iteration ${result.state}`);
+    return undefined;
+  }
+  if (outcome.state === 'aborted') return undefined;
+  run.consecutiveFailures = 0;
+  const ms = result.latency.samples?.[0];
+  return ms === undefined ? undefined : ms / run.invocations;
+}
+
+/** Records a failed iteration of a target (its error with credentials masked); drops it after MAX_CONSECUTIVE_FAILURES in a row. */
+function noteFailure(run: TargetRun, error: string): void {
+  run.failedIterations++;
+  run.consecutiveFailures++;
+  run.error = redactSecrets(error);
+  if (run.consecutiveFailures >= MAX_CONSECUTIVE_FAILURES) run.state = 'errored';
+}
+
+/**
+ * One round with the targets interleaved key by key (INTERLEAVE: key): every target's iteration
+ * is prepared, then for each key in turn every target runs that key's SET and GETs, the order
+ * reversed on every other key (ABBA). Each target's iteration time is the sum of its own key
+ * segments, so all targets are measured across the same stretch of time: a slow episode of the
+ * machine (GC, a scheduler hiccup, lasting ~10–200 ms) hits all of them instead of one.
+ * Returns the time per invocation of each target whose iteration completed.
+ */
+export async function interleavedRound(order: readonly TargetRun[], prefix: string, params: CaseParams, ttlSeconds: number, shouldStop: StopCheck,
+  clock: () => number): Promise<Map<TargetRun, number>> {
+  const plans = new Map(order.map((run) => [run, prepareIteration(prefix, params, run.invocations, run.check?.overwriter !== undefined)]));
+  const totals = new Map(order.map((run) => [run, 0]));
+  const attempted = new Map(order.map((run) => [run, 0]));
+  const failed = new Map<TargetRun, string>();
+  let aborted = false;
+  const keys = (plans.get(order[0] as TargetRun)?.keys.length) ?? 0;
+  for (let k = 0; k < keys && !aborted; k++) {
+    const turn = k % 2 === 0 ? order : [...order].reverse();
+    for (const run of turn) {
+      if (failed.has(run)) continue;
+      const plan = plans.get(run) as IterationPlan;
+      const segment = { keys: [plan.keys[k] as string], payloads: [plan.payloads[k] as Buffer] };
+      const t0 = clock();
+      const outcome = await runSeedIteration(run.target.client, segment, params.READ_RATIO, ttlSeconds, run.tally, run.recorder, shouldStop, run.check);
+      totals.set(run, (totals.get(run) ?? 0) + (clock() - t0));
+      attempted.set(run, k + outcome.attempted);
+      if (outcome.state === 'failed') failed.set(run, outcome.error);
+      if (outcome.state === 'aborted') {
+        aborted = true;
+        break;
+      }
+    }
+  }
+  const times = new Map<TargetRun, number>();
+  for (const run of order) {
+    const plan = plans.get(run) as IterationPlan;
+    await run.check?.overwriter?.settle();
+    run.undeletedKeys += await deleteKeys(run.target.client, plan.keys.slice(0, attempted.get(run)));
+    const error = failed.get(run);
+    if (error !== undefined) noteFailure(run, error);
+    else if (!aborted) {
+      run.consecutiveFailures = 0;
+      times.set(run, (totals.get(run) ?? 0) / run.invocations);
+    }
+  }
+  return times;
+}
