@@ -1,8 +1,10 @@
 import { dirname } from 'node:path';
-import { checkGateDesign, compareRuns, gateExitCode, loadResults, renderComparison, type Comparison, type GateOptions } from '../compare/index.js';
+import { checkGateDesign, type GateOptions } from '../compare/gate.js';
+import { compareRuns, gateExitCode, loadResults, type Comparison } from '../compare/compare.js';
+import { renderComparison } from '../compare/render.js';
 import type { RunPlan } from '../config/resolve.js';
 import { ConfigError } from '../config/errors.js';
-import { renderExport } from '../report/index.js';
+import { renderExport } from '../report/export.js';
 import { EXIT } from './exit.js';
 import { absolutePath, checkWritable, prepareExports, tryWrite } from './files.js';
 import { print, say } from './output.js';

@@ -1,6 +1,9 @@
 import { ConfigError } from '../config/errors.js';
 import { resolve } from 'node:path';
-import { TOPOLOGY_DESCRIPTIONS, isOurProcess, planStop, readState, reapLeftovers, startLocal, stopState, writeState, STATE_FILE } from '../local/index.js';
+import { TOPOLOGY_DESCRIPTIONS, startLocal } from '../local/topologies.js';
+import { isOurProcess } from '../local/procfs.js';
+import { planStop, readState, stopState, writeState, STATE_FILE } from '../local/state.js';
+import { reapLeftovers } from '../local/owner.js';
 import { EXIT } from './exit.js';
 import { explainPath } from './files.js';
 import { print, say } from './output.js';

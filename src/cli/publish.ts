@@ -1,5 +1,7 @@
 import { join } from 'node:path';
-import { RESULT_FILES, githubRunUrl, renderStepSummary, type RenderedFiles, type ResultFile, type ResultsDocument } from '../report/index.js';
+import { RESULT_FILES, type RenderedFiles, type ResultFile } from '../report/write.js';
+import { githubRunUrl, renderStepSummary } from '../report/step-summary.js';
+import type { ResultsDocument } from '../report/document.js';
 import { tryWrite } from './files.js';
 import { warn } from './output.js';
 

@@ -1,7 +1,8 @@
 import type { CaseParams, FaultPlan, RunControls } from '../config/resolve.js';
 import type { SecondEvent, TargetErroredEvent } from '../measure/progress.js';
 import type { TargetOutcome } from '../measure/outcome.js';
-import { driverFor, type CacheClient, type ConnectedTarget } from '../targets/index.js';
+import { driverFor } from '../targets/drivers.js';
+import type { CacheClient, ConnectedTarget } from '../targets/client.js';
 import { failoverInjector } from './failover.js';
 import { runFaultTarget, type FaultLoopOptions, type FaultResult } from './loop.js';
 import { commandInjector, type FaultEvent, type FaultInjector } from './nemesis.js';

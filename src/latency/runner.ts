@@ -1,9 +1,9 @@
 import { hrtimeNowTimestampProvider, type TimestampProvider } from 'tinybench';
 import type { CaseParams, RunControls } from '../config/resolve.js';
-import { summarize, type Summary } from '../stats/index.js';
+import { summarize, type Summary } from '../stats/describe.js';
 import { seededRandom } from '../measure/random.js';
 import type { CacheClient, CacheCounters, ConnectedTarget } from '../targets/client.js';
-import type { StopCheck } from '../workload/index.js';
+import type { StopCheck } from '../workload/seed-loop.js';
 import { CaseSideEffects, type StalenessResult } from './side-effects.js';
 import type { TargetErroredEvent } from '../measure/progress.js';
 import type { TargetOutcome } from '../measure/outcome.js';

@@ -1,6 +1,7 @@
 import type { RunControls } from '../config/resolve.js';
 import type { CacheClient, CacheCounters, ConnectedTarget } from '../targets/client.js';
-import { Overwriter, type OverwriteStats, type ReadCheck } from '../workload/index.js';
+import { Overwriter, type OverwriteStats } from '../workload/overwriter.js';
+import type { ReadCheck } from '../workload/seed-loop.js';
 import type { OpHistogram, OpStats } from '../measure/histogram.js';
 
 /** Stale reads of one target over a combination (see overwriter.ts); ages in µs. */

@@ -7,10 +7,8 @@ import type { CaseParams, RunControls } from '../config/resolve.js';
 import { redactSecrets } from '../config/redact.js';
 import { OpHistogram } from '../measure/histogram.js';
 import type { ConnectedTarget } from '../targets/client.js';
-import {
-  Tally, deleteKeys, prepareIteration, runSeedIteration,
-  type IterationOutcome, type IterationPlan, type OpRecorder, type ReadCheck, type StopCheck,
-} from '../workload/index.js';
+import { Tally } from '../workload/tally.js';
+import { deleteKeys, prepareIteration, runSeedIteration, type IterationOutcome, type IterationPlan, type OpRecorder, type ReadCheck, type StopCheck } from '../workload/seed-loop.js';
 
 /** A target is dropped from a case after this many failed iterations in a row. */
 export const MAX_CONSECUTIVE_FAILURES = 3;

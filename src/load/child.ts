@@ -8,7 +8,7 @@ import { registerTargetSecrets } from '../targets/probe.js';
 import type { LoadRecord } from './record.js';
 import { LoadWorker } from './worker.js';
 import type { LoadJob, LoadTick, PreloadProgress } from './job.js';
-import type { DeleteProgress } from '../workload/index.js';
+import type { DeleteProgress } from '../workload/cleanup.js';
 
 /** `dismiss`: the load will not start (Ctrl-C, another worker failed): delete what the preload wrote, telling how far, and exit. */
 export type ToChild = { readonly kind: 'job'; readonly job: LoadJob } | { readonly kind: 'start'; readonly startAtMs: number } | { readonly kind: 'stop' } | { readonly kind: 'dismiss' };

@@ -5,8 +5,8 @@
 import { randomFillSync, randomUUID } from 'node:crypto';
 import { OpHistogram } from '../measure/histogram.js';
 import { seededRandom } from '../measure/random.js';
-import type { CacheClient } from '../targets/index.js';
-import { Tally, readVerdict } from '../workload/index.js';
+import type { CacheClient } from '../targets/client.js';
+import { Tally, readVerdict } from '../workload/tally.js';
 import { keyPicker, type KeyspaceValues } from './keys.js';
 import { SlotMap, rangesText } from './nodes.js';
 import type { LoadRecord, NodeRecord } from './record.js';

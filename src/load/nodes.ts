@@ -1,6 +1,5 @@
-import type { ClusterNode } from '../targets/cluster-nodes.js';
+import { type ClusterNode, keySlot } from '../targets/cluster-nodes.js';
 import { displayAddress } from '../config/servers.js';
-import { keySlot } from '../targets/cluster-nodes.js';
 
 /** Slots of a Redis Cluster. */
 export const SLOTS = 16384;

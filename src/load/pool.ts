@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import type { FromChild, ToChild } from './child.js';
 import type { LoadRecord } from './record.js';
 import type { LoadJob, LoadTick, PreloadProgress } from './job.js';
-import type { DeleteProgress } from '../workload/index.js';
+import type { DeleteProgress } from '../workload/cleanup.js';
 
 /** Whether the run was interrupted (a function: TypeScript would narrow a property read once). */
 const isAborted = (signal: AbortSignal | undefined): boolean => signal?.aborted === true;

@@ -5,7 +5,7 @@
  * is injectable: tests drive it in virtual time.
  */
 import { ActiveClock, type LoadWindow } from './timeline.js';
-import { yieldOnce } from '../workload/index.js';
+import { yieldOnce } from '../workload/seed-loop.js';
 
 /** The clock a schedule reads and sleeps on (ms, monotonic). */
 export interface Timer {

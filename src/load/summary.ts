@@ -1,7 +1,8 @@
 import { mean, median, sampleStandardDeviation } from 'simple-statistics';
 import type { LoadPlan } from '../config/resolve.js';
 import { OpHistogram, usOf, type OpStats } from '../measure/histogram.js';
-import { ERROR_CONFIDENCE, confidenceHalfWidth, independentRatioInterval, pairedRatioInterval, percentBoundOf } from '../stats/index.js';
+import { ERROR_CONFIDENCE, confidenceHalfWidth } from '../stats/describe.js';
+import { independentRatioInterval, pairedRatioInterval, percentBoundOf } from '../stats/ratio.js';
 import type { LoadRecord, WorkerRecord } from './record.js';
 import { maxOf, minOf } from '../stats/extent.js';
 

@@ -1,6 +1,7 @@
 import type { LoadPlan } from '../config/resolve.js';
-import { driverFor, type CacheClient } from '../targets/index.js';
-import { chunks, deleteInBatches, type DeleteOutcome, type DeleteProgress } from '../workload/index.js';
+import { driverFor } from '../targets/drivers.js';
+import type { CacheClient } from '../targets/client.js';
+import { chunks, deleteInBatches, type DeleteOutcome, type DeleteProgress } from '../workload/cleanup.js';
 import { PRELOAD_IN_FLIGHT } from '../config/limits.js';
 import { KeyspaceValues, keyspaceBatches, keyspaceKey, shareCount } from './keys.js';
 import type { LoadRecord } from './record.js';

@@ -1,7 +1,7 @@
 import { quantileSorted } from 'simple-statistics';
 import type { TopLevelSpec } from 'vega-lite';
 import { OpHistogram } from '../measure/histogram.js';
-import { removeUpperOutliers } from '../stats/index.js';
+import { removeUpperOutliers } from '../stats/describe.js';
 import { chooseTimeUnit, formatNumber } from './columns.js';
 import { shardLabel } from './load.js';
 import { type ResultEntry, type ResultsDocument } from './document.js';

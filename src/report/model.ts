@@ -6,7 +6,8 @@ import { redactSecrets } from '../config/redact.js';
 import type { RunResult } from '../run/execute.js';
 import type { CaseResult, LatencyTarget, TargetCaseResult } from '../run/result.js';
 import { summarizeLoad, withPercent, type LoadResult } from '../load/summary.js';
-import { ERROR_CONFIDENCE, pairedRatioInterval, percentBoundOf } from '../stats/index.js';
+import { ERROR_CONFIDENCE } from '../stats/describe.js';
+import { pairedRatioInterval, percentBoundOf } from '../stats/ratio.js';
 import { SCHEMA_VERSION, TOOL_VERSION, type PlacementRecord, type ResultEntry, type ResultsDocument, type SettingRecord } from './document.js';
 
 /** The effective value of a target option as shown in reports; passwords are hidden. */

@@ -3,7 +3,7 @@
  * checks that rebuild a value from what they checked, so a crafted file can neither add fields nor make the work unbounded.
  */
 import { inflateSync } from 'node:zlib';
-import { MAX_PERCENT } from '../stats/index.js';
+import { MAX_PERCENT } from '../stats/ratio.js';
 import { MAX_RUN_RESULTS } from '../config/limits.js';
 import { formatBytes } from '../config/input-file.js';
 

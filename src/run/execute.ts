@@ -4,15 +4,16 @@ import { ITEM_OVERHEAD_BYTES } from '../config/keys.js';
 import { ConfigError } from '../config/errors.js';
 import { probeCapabilities, requireCapabilities } from '../targets/capabilities.js';
 import { probeTarget } from '../targets/probe.js';
-import { driverFor, type CacheClient, type ConnectedTarget } from '../targets/index.js';
-import { keyPrefix } from '../workload/index.js';
+import { driverFor } from '../targets/drivers.js';
+import type { CacheClient, ConnectedTarget } from '../targets/client.js';
+import { keyPrefix } from '../workload/seed-loop.js';
 import { loadavg } from 'node:os';
 import { seededRandom } from '../measure/random.js';
 import { runCase } from '../latency/runner.js';
 import { faultCase, latencyCase, loadCase } from './kinds.js';
 import type { CaseResult, ProgressEvent } from './result.js';
-import { runFaultCase, type FaultCaseOptions, type LocalInjectors } from '../faults/index.js';
-import { caseSpacingMs, runLoadCase } from '../load/index.js';
+import { runFaultCase, type FaultCaseOptions, type LocalInjectors } from '../faults/case.js';
+import { caseSpacingMs, runLoadCase } from '../load/case.js';
 
 export interface ScenarioResult {
   readonly scenario: ScenarioPlan;

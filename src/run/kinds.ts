@@ -1,9 +1,10 @@
 /** Each run kind's outcome as its member of the run's results (run/result.ts). */
 import type { CaseParams } from '../config/resolve.js';
 import { redactSecrets } from '../config/redact.js';
-import type { FaultCaseOutcome } from '../faults/index.js';
+import type { FaultCaseOutcome } from '../faults/case.js';
 import type { LatencyCaseResult } from '../latency/runner.js';
-import type { LoadCaseOutcome, LoadRecord } from '../load/index.js';
+import type { LoadCaseOutcome } from '../load/case.js';
+import type { LoadRecord } from '../load/record.js';
 import { OpHistogram } from '../measure/histogram.js';
 import { unmeasured } from '../measure/outcome.js';
 import type { FaultTarget, LatencyCase, LoadTarget, TimedCase } from './result.js';

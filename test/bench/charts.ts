@@ -16,7 +16,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { median } from 'simple-statistics';
-import { buildCharts, renderHtml, renderMarkdown, renderResultFiles, renderSvg, type ResultsDocument } from '../../src/report/index.js';
+import { buildCharts } from '../../src/report/charts.js';
+import { renderHtml } from '../../src/report/html.js';
+import { renderMarkdown } from '../../src/report/markdown.js';
+import { renderResultFiles } from '../../src/report/write.js';
+import { renderSvg } from '../../src/report/svg.js';
+import type { ResultsDocument } from '../../src/report/document.js';
 import { tempDir } from '../helpers/servers.js';
 
 const execFileAsync = promisify(execFile);

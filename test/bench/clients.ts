@@ -18,10 +18,13 @@ import { ClientSideCache, Decoder, GlideClient, Logger, ProtocolVersion, TimeUni
 import { Redis } from 'ioredis';
 import { median } from 'simple-statistics';
 import { resolveConfig } from '../../src/config/resolve.js';
-import { pinProcess, requireBinary, startRedisCluster, startRedisServer } from '../../src/local/index.js';
+import { pinProcess } from '../../src/local/placement.js';
+import { requireBinary } from '../../src/local/binaries.js';
+import { startRedisCluster, startRedisServer } from '../../src/local/redis.js';
 import { executeRun } from '../../src/run/execute.js';
-import { buildDocument, type ResultEntry } from '../../src/report/index.js';
-import { driverFor } from '../../src/targets/index.js';
+import { buildDocument } from '../../src/report/model.js';
+import type { ResultEntry } from '../../src/report/document.js';
+import { driverFor } from '../../src/targets/drivers.js';
 import { tempDir } from '../helpers/servers.js';
 import { CPU, ITERATIONS, OPS, PAYLOAD_BYTES, READ_RATIO, REPEATS, WRITE_COUNT } from './driver-bench.js';
 

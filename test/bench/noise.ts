@@ -17,10 +17,13 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { mean, sampleCorrelation, sampleStandardDeviation } from 'simple-statistics';
 import { resolveConfig } from '../../src/config/resolve.js';
-import { applyPlacement, pinProcess, planPlacement, startLocal, type CpuLayout, type LocalDeployment } from '../../src/local/index.js';
+import { applyPlacement, pinProcess, planPlacement, type CpuLayout } from '../../src/local/placement.js';
+import { startLocal, type LocalDeployment } from '../../src/local/topologies.js';
 import { seededRandom } from '../../src/measure/random.js';
-import { driverFor, type ConnectedTarget } from '../../src/targets/index.js';
-import { Tally, deleteKeys, prepareIteration, runSeedIteration } from '../../src/workload/index.js';
+import { driverFor } from '../../src/targets/drivers.js';
+import type { ConnectedTarget } from '../../src/targets/client.js';
+import { Tally } from '../../src/workload/tally.js';
+import { deleteKeys, prepareIteration, runSeedIteration } from '../../src/workload/seed-loop.js';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 40);
 const PARAMS = { READ_RATIO: 100, WRITE_COUNT: 10, PAYLOAD_BYTES: 20000 };

@@ -14,9 +14,10 @@ import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { median } from 'simple-statistics';
 import { resolveConfig } from '../../src/config/resolve.js';
-import { requireBinary, startRedisServer } from '../../src/local/index.js';
+import { requireBinary } from '../../src/local/binaries.js';
+import { startRedisServer } from '../../src/local/redis.js';
 import { executeRun } from '../../src/run/execute.js';
-import { buildDocument } from '../../src/report/index.js';
+import { buildDocument } from '../../src/report/model.js';
 import { tempDir } from '../helpers/servers.js';
 
 const execFileAsync = promisify(execFile);

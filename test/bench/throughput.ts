@@ -19,8 +19,9 @@ import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { requireBinary, startRedisServer } from '../../src/local/index.js';
-import type { ResultEntry, ResultsDocument } from '../../src/report/index.js';
+import { requireBinary } from '../../src/local/binaries.js';
+import { startRedisServer } from '../../src/local/redis.js';
+import type { ResultEntry, ResultsDocument } from '../../src/report/document.js';
 import { tempDir } from '../helpers/servers.js';
 
 const execFileAsync = promisify(execFile);

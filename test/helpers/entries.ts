@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { deflateSync } from 'node:zlib';
-import type { ResultEntry } from '../../src/report/index.js';
+import type { ResultEntry } from '../../src/report/document.js';
 
 /**
  * A results.json entry for statistics tests: only the scenario, target and samples matter; the

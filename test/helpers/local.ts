@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { ResultsDocument } from '../../src/report/index.js';
+import type { ResultsDocument } from '../../src/report/document.js';
 import { processesMentioning } from './procs.js';
 
 /**

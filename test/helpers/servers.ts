@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { startRedisCluster, startRedisServer, type RedisCluster, type RedisServer } from '../../src/local/index.js';
+import { startRedisCluster, startRedisServer, type RedisCluster, type RedisServer } from '../../src/local/redis.js';
 
 export function tempDir(prefix = 'cachebench-test-'): { dir: string; remove: () => void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { findFreePorts, isPortFree } from '../../src/local/index.js';
+import { findFreePorts, isPortFree } from '../../src/local/ports.js';
 import type { CertFiles } from './tls-certs.js';
 
 /** A process this test started; stopped by its own PID only. */

@@ -4,7 +4,7 @@ import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Redis } from 'ioredis';
-import type { ResultsDocument } from '../../src/report/index.js';
+import type { ResultsDocument } from '../../src/report/document.js';
 import { runCli, type CliResult } from '../helpers/cli.js';
 import { connect, standalone, tempDir } from '../helpers/servers.js';
 

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { connect as connectSocket, type Socket } from 'node:net';
-import type { ResultEntry, ResultsDocument } from '../../src/report/index.js';
+import type { ResultEntry, ResultsDocument } from '../../src/report/document.js';
 import { keySlot } from '../../src/targets/cluster-nodes.js';
 import { reportDirOf, runCli } from '../helpers/cli.js';
 import { assertNothingLeft, docOf, sandbox as sandboxIn } from '../helpers/local.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { ResultsDocument } from '../../src/report/index.js';
+import type { ResultsDocument } from '../../src/report/document.js';
 import { runCli } from '../helpers/cli.js';
 import { startDelayProxy } from '../helpers/delay-proxy.js';
 import { connect, standalone, tempDir } from '../helpers/servers.js';

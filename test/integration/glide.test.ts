@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { Cluster } from 'ioredis';
 import type { RunControls, TargetConfig } from '../../src/config/resolve.js';
 import { glideCacheKb, glideDriver, slotMap, translateGlideError } from '../../src/targets/glide.js';
-import { ClusterRedirectError, ConnectionLostError, OpTimeoutError, TargetMismatchError, TargetUnreachableError, type CacheClient, type ConnectedTarget } from '../../src/targets/index.js';
+import { ClusterRedirectError, ConnectionLostError, OpTimeoutError, TargetMismatchError, TargetUnreachableError, type CacheClient, type ConnectedTarget } from '../../src/targets/client.js';
 import { resultsOf, runCli } from '../helpers/cli.js';
 import { clusterRoles, clusterSettled, type ClusterNode } from '../helpers/glide-cluster.js';
 import { issueCnOnly } from '../helpers/glide-tls.js';

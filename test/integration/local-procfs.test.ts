@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { checkRecorded, isOurProcess, startRedisServer } from '../../src/local/index.js';
+import { checkRecorded, isOurProcess } from '../../src/local/procfs.js';
+import { startRedisServer } from '../../src/local/redis.js';
 import { tempDir } from '../helpers/servers.js';
 
 // The unit suite (npm run test:unit) starts no server: this check of a real redis-server process lives here.

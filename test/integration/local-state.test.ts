@@ -3,7 +3,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { signalPid, startTimeOf } from '../../src/local/index.js';
+import { signalPid, startTimeOf } from '../../src/local/procfs.js';
 import { runCli, type CliResult } from '../helpers/cli.js';
 import { sandbox as sandboxIn } from '../helpers/local.js';
 import { standalone, tempDir } from '../helpers/servers.js';

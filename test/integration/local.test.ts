@@ -4,7 +4,13 @@ import { mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { adminCommand, parseCpuList, planPlacement, requireBinary, startRedisServer, findFreePorts, isOurProcess, isPortFree, readOwner, reapLeftovers, signalPid, startTimeOf, TOPOLOGIES, type OwnerRecord } from '../../src/local/index.js';
+import { adminCommand, startRedisServer } from '../../src/local/redis.js';
+import { parseCpuList, planPlacement } from '../../src/local/placement.js';
+import { requireBinary } from '../../src/local/binaries.js';
+import { findFreePorts, isPortFree } from '../../src/local/ports.js';
+import { isOurProcess, signalPid, startTimeOf } from '../../src/local/procfs.js';
+import { readOwner, reapLeftovers, type OwnerRecord } from '../../src/local/owner.js';
+import { TOPOLOGIES } from '../../src/local/topologies.js';
 import { LOCAL_TARGETS } from '../../src/local/catalog.js';
 import { reportDirOf, runCli } from '../helpers/cli.js';
 import { processesMentioning, waitUntilNoneMention } from '../helpers/procs.js';
@@ -383,7 +389,7 @@ describe('local servers never outlive cachebench', () => {
   it('down stops the servers a dead owner left behind, by PID, and removes their folder', async () => {
     const { tmp, cwd } = sandbox('leftovers');
     // An owner that keeps its servers (persist, as up does) but records them nowhere else, then dies.
-    const local = new URL('../../src/local/index.js', import.meta.url).href;
+    const local = new URL('../../src/local/topologies.js', import.meta.url).href;
     const script = `import { startLocal } from ${JSON.stringify(local)};
       const d = await startLocal(['REDIS_SINGLE', 'TWEMPROXY'], { persist: true });
       process.stdout.write(JSON.stringify(d.topologies.flatMap((t) => t.processes.map((p) => ({ pid: p.pid, name: p.name, startTime: p.startTime })))) + '\\n');

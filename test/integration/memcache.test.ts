@@ -4,7 +4,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { ResultsDocument } from '../../src/report/index.js';
+import type { ResultsDocument } from '../../src/report/document.js';
 import { startMemcacheds } from '../../src/local/memcached.js';
 import { findFreePorts } from '../../src/local/ports.js';
 import type { RedisServer } from '../../src/local/redis.js';

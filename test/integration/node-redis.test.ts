@@ -7,8 +7,8 @@ import {
   ClientClosedError, ClientOfflineError, ErrorReply, MaxCommandRedirectionsError, SocketClosedUnexpectedlyError, TimeoutError,
 } from '@redis/client';
 import type { RunControls, TargetConfig } from '../../src/config/resolve.js';
-import { startLocal, type LocalDeployment } from '../../src/local/index.js';
-import { ClusterRedirectError, ConnectionLostError, OpTimeoutError, TargetUnreachableError, type CacheClient } from '../../src/targets/index.js';
+import { startLocal, type LocalDeployment } from '../../src/local/topologies.js';
+import { ClusterRedirectError, ConnectionLostError, OpTimeoutError, TargetUnreachableError, type CacheClient } from '../../src/targets/client.js';
 import { keySlot } from '../../src/targets/cluster-nodes.js';
 import { ioredisDriver } from '../../src/targets/ioredis.js';
 import { nodeRedisDriver, translateNodeRedisError } from '../../src/targets/node-redis.js';

@@ -3,7 +3,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { PNG } from 'pngjs';
-import type { ResultEntry, ResultsDocument } from '../../src/report/index.js';
+import type { ResultEntry, ResultsDocument } from '../../src/report/document.js';
 import { Browser, type Page } from '../helpers/browser.js';
 import { runCli } from '../helpers/cli.js';
 import { assertNothingLeft, docOf, sandbox as sandboxIn } from '../helpers/local.js';

@@ -3,8 +3,9 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { mean } from 'simple-statistics';
-import { findFreePorts } from '../../src/local/index.js';
-import { CSV_COLUMNS, type ResultsDocument } from '../../src/report/index.js';
+import { findFreePorts } from '../../src/local/ports.js';
+import { CSV_COLUMNS } from '../../src/report/csv.js';
+import type { ResultsDocument } from '../../src/report/document.js';
 import { runCli } from '../helpers/cli.js';
 import { cluster, connect, scanKeys, standalone, tempDir } from '../helpers/servers.js';
 

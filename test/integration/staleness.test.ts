@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { runCase } from '../../src/latency/runner.js';
-import type { ResultEntry } from '../../src/report/index.js';
+import type { ResultEntry } from '../../src/report/document.js';
 import { glideDriver } from '../../src/targets/glide.js';
 import { nodeRedisDriver } from '../../src/targets/node-redis.js';
-import { YIELD_INTERVAL_NS } from '../../src/workload/index.js';
+import { YIELD_INTERVAL_NS } from '../../src/workload/seed-loop.js';
 import { startDelayProxyProcess } from '../helpers/delay-proxy.js';
 import { TEST_CONTROLS, targetConfig } from '../helpers/targets.js';
 import { resultsOf, runCli } from '../helpers/cli.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import { findFreePorts } from '../../src/local/index.js';
+import { findFreePorts } from '../../src/local/ports.js';
 import { diagnoseConnectError } from '../../src/targets/diagnose.js';
 import { clusterTlsOptions, tlsOptionsFor, tlsServernameFor } from '../../src/targets/ioredis.js';
 import { resultsOf, runCli } from '../helpers/cli.js';

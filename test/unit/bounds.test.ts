@@ -9,9 +9,10 @@ import { checkMemory, estimateMemory, resultsTerm, type MachineMemory } from '..
 import { resolveConfig, type ConfigInput, type ScenarioPlan } from '../../src/config/resolve.js';
 import { keyspaceBatches, keyspaceKey, shareCount } from '../../src/load/keys.js';
 import { pilotInvocations } from '../../src/latency/pilot.js';
-import { maxOf, minOf, summarize } from '../../src/stats/index.js';
+import { maxOf, minOf } from '../../src/stats/extent.js';
+import { summarize } from '../../src/stats/describe.js';
 import type { CacheClient } from '../../src/targets/client.js';
-import { deleteInBatches } from '../../src/workload/index.js';
+import { deleteInBatches } from '../../src/workload/cleanup.js';
 import { input, rejects } from '../helpers/config.js';
 import { tempDir } from '../helpers/servers.js';
 

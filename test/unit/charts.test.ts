@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { OpHistogram } from '../../src/measure/histogram.js';
-import { buildCharts, renderHtml, renderStepSummary, renderSvg, type ResultEntry, type ResultsDocument } from '../../src/report/index.js';
-import { distributionChart, percentileChart } from '../../src/report/charts.js';
-import { githubRunUrl } from '../../src/report/step-summary.js';
-import { isolateIds } from '../../src/report/html.js';
+import { buildCharts, distributionChart, percentileChart } from '../../src/report/charts.js';
+import { renderHtml, isolateIds } from '../../src/report/html.js';
+import { renderStepSummary, githubRunUrl } from '../../src/report/step-summary.js';
+import { renderSvg } from '../../src/report/svg.js';
+import type { ResultEntry, ResultsDocument } from '../../src/report/document.js';
 import { fakeEntry } from '../helpers/entries.js';
 
 /** The data rows of a layer (or of the spec) whose rows have `field`. */

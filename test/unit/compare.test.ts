@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { compareIndependent, comparePaired, hodgesLehmannLocation, hodgesLehmannShift, mannWhitney, signedRank } from '../../src/compare/index.js';
-import { toBencherMetricFormat, toGithubActionBenchmark, type ResultsDocument } from '../../src/report/index.js';
+import { compareIndependent, comparePaired } from '../../src/compare/gate.js';
+import { hodgesLehmannLocation, hodgesLehmannShift, mannWhitney, signedRank } from '../../src/compare/ranktests.js';
+import { toBencherMetricFormat, toGithubActionBenchmark } from '../../src/report/export.js';
+import type { ResultsDocument } from '../../src/report/document.js';
 
 const close = (actual: number, expected: number, tolerance: number): void =>
   assert.ok(Math.abs(actual - expected) <= tolerance, `${actual} is not within ${tolerance} of ${expected}`);

@@ -7,8 +7,8 @@ import { ConfigError } from '../../src/config/errors.js';
 import { resolveConfig, type LocalTargetSpec } from '../../src/config/resolve.js';
 import { LOCAL_TARGETS } from '../../src/local/catalog.js';
 import { validateRun, type RunArgs } from '../../src/cli/validate.js';
-import { faultGate } from '../../src/compare/index.js';
-import type { ResultsDocument } from '../../src/report/index.js';
+import { faultGate } from '../../src/compare/faults.js';
+import type { ResultsDocument } from '../../src/report/document.js';
 import { input, rejects } from '../helpers/config.js';
 import { tempDir } from '../helpers/servers.js';
 

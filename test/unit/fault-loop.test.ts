@@ -4,7 +4,7 @@ import { NO_FAULT, NO_LOAD, type RunControls, type TargetConfig } from '../../sr
 import type { FaultClock } from '../../src/faults/clock.js';
 import { runFaultTarget, FAILURE_PAUSE_MS } from '../../src/faults/loop.js';
 import type { FaultInjector } from '../../src/faults/nemesis.js';
-import type { CacheClient, ConnectedTarget } from '../../src/targets/index.js';
+import type { CacheClient, ConnectedTarget } from '../../src/targets/client.js';
 
 /**
  * The fault loop in virtual time: every op of the fake server advances the clock by 1 ms, the pause after a failure

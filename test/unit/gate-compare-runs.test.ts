@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { compareRuns, gateExitCode, matchEntries, renderComparison } from '../../src/compare/index.js';
-import type { ResultEntry, ResultsDocument } from '../../src/report/index.js';
+import { compareRuns, gateExitCode, matchEntries } from '../../src/compare/compare.js';
+import { renderComparison } from '../../src/compare/render.js';
+import type { ResultEntry, ResultsDocument } from '../../src/report/document.js';
 import { fakeEntry } from '../helpers/entries.js';
 
 const OPTIONS = { threshold: 0.05, alpha: 0.01 };

@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { checkInRunGate } from '../../src/cli/gate.js';
-import {
-  checkCompareDesign, checkGateDesign, compareInRun, compareRuns, gateExitCode, holmAdjust, judge, renderComparison, requiredIterations, requiredPairs,
-  type RowTest,
-} from '../../src/compare/index.js';
+import { checkCompareDesign, checkGateDesign, holmAdjust, judge, requiredIterations, requiredPairs, type RowTest } from '../../src/compare/gate.js';
+import { compareInRun, compareRuns, gateExitCode } from '../../src/compare/compare.js';
+import { renderComparison } from '../../src/compare/render.js';
 import { ConfigError } from '../../src/config/errors.js';
 import type { RunPlan } from '../../src/config/resolve.js';
-import type { ResultEntry, ResultsDocument } from '../../src/report/index.js';
+import type { ResultEntry, ResultsDocument } from '../../src/report/document.js';
 import { fakeEntry } from '../helpers/entries.js';
 
 const OPTIONS = { threshold: 0.05, alpha: 0.01 };

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { compareInRun, gateExitCode, reach, renderComparison, type RowTest } from '../../src/compare/index.js';
-import type { ResultEntry, ResultsDocument } from '../../src/report/index.js';
+import { compareInRun, gateExitCode } from '../../src/compare/compare.js';
+import { reach, type RowTest } from '../../src/compare/gate.js';
+import { renderComparison } from '../../src/compare/render.js';
+import type { ResultEntry, ResultsDocument } from '../../src/report/document.js';
 import { fakeEntry } from '../helpers/entries.js';
 
 const row = (ratio: number, ratioLower: number, ratioUpper: number): RowTest =>

@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ActiveClock, isSliced, stretchCount, targetWindows, timelineMs, type TimelineInput } from '../../src/load/timeline.js';
-import { summarizeLoad, withPercent, type LoadRecord } from '../../src/load/index.js';
+import { summarizeLoad, withPercent } from '../../src/load/summary.js';
+import type { LoadRecord } from '../../src/load/record.js';
 import { NO_LOAD, type LoadPlan } from '../../src/config/plan.js';
 import { OpHistogram } from '../../src/measure/histogram.js';
-import { ERROR_CONFIDENCE, independentRatioInterval, pairedRatioInterval } from '../../src/stats/index.js';
+import { ERROR_CONFIDENCE } from '../../src/stats/describe.js';
+import { independentRatioInterval, pairedRatioInterval } from '../../src/stats/ratio.js';
 
 const span = (w: { fromMs: number; toMs: number }): [number, number] => [w.fromMs, w.toMs];
 

@@ -6,10 +6,11 @@ import { describe, it } from 'node:test';
 import { resolveConfig } from '../../src/config/resolve.js';
 import { validateRun, type RunArgs } from '../../src/cli/validate.js';
 import { ConfigError } from '../../src/config/errors.js';
-import { KeyspaceValues, ZipfSampler, keyPicker, mergeRecords, type LoadRecord } from '../../src/load/index.js';
+import { KeyspaceValues, ZipfSampler, keyPicker } from '../../src/load/keys.js';
+import { mergeRecords, type LoadRecord } from '../../src/load/record.js';
 import { OpHistogram } from '../../src/measure/histogram.js';
 import { seededRandom } from '../../src/measure/random.js';
-import { independentRatioInterval, percentBoundOf } from '../../src/stats/index.js';
+import { independentRatioInterval, percentBoundOf } from '../../src/stats/ratio.js';
 import { input, rejects } from '../helpers/config.js';
 import { tempDir } from '../helpers/servers.js';
 

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { describe, it } from 'node:test';
-import { checkRecorded, isAlive, isOurProcess, parseProcessName, slotRange, startTimeOf } from '../../src/local/index.js';
+import { checkRecorded, isAlive, isOurProcess, parseProcessName, startTimeOf } from '../../src/local/procfs.js';
+import { slotRange } from '../../src/local/redis.js';
 
 describe('recognising a recorded process before signalling it', () => {
   it('a process whose command line merely mentions the binary and port is not ours (its program is another)', async () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { mean, sampleStandardDeviation } from 'simple-statistics';
-import { pairedRatioInterval } from '../../src/stats/index.js';
+import { pairedRatioInterval } from '../../src/stats/ratio.js';
 
 /**
  * Fieller's interval checked independently: it must be exactly the set of ratios R that a paired

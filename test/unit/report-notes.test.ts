@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { checksText } from '../../src/report/columns.js';
-import { renderConsole, renderMarkdown } from '../../src/report/index.js';
+import { renderConsole } from '../../src/report/console.js';
+import { renderMarkdown } from '../../src/report/markdown.js';
 import { type ResultsDocument } from '../../src/report/document.js';
 import { measurementNotes, underMeasured } from '../../src/report/sentences.js';
 import { checkResults } from '../../src/report/schema.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { NO_FAULT, NO_LOAD, type RunControls, type TargetConfig } from '../../src/config/resolve.js';
 import { runCase, type LatencyCaseResult as CaseResult } from '../../src/latency/runner.js';
-import type { CacheClient, ConnectedTarget } from '../../src/targets/index.js';
+import type { CacheClient, ConnectedTarget } from '../../src/targets/client.js';
 import { seededRandom } from '../../src/measure/random.js';
 import { createProgress } from '../../src/cli/progress.js';
 

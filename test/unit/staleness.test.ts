@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { randomFillSync } from 'node:crypto';
 import { describe, it } from 'node:test';
 import type { CacheClient } from '../../src/targets/client.js';
-import { Overwriter, VersionedKey, judgeRead, versionOf } from '../../src/workload/index.js';
-import { Tally, runSeedIteration, prepareIteration } from '../../src/workload/index.js';
+import { Overwriter, VersionedKey, judgeRead, versionOf } from '../../src/workload/overwriter.js';
+import { Tally } from '../../src/workload/tally.js';
+import { runSeedIteration, prepareIteration } from '../../src/workload/seed-loop.js';
 
 function keyWithVersions(): VersionedKey {
   const base = randomFillSync(Buffer.alloc(64));

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { confidenceHalfWidth, removeUpperOutliers, studentTQuantile, summarize } from '../../src/stats/index.js';
+import { confidenceHalfWidth, removeUpperOutliers, studentTQuantile, summarize } from '../../src/stats/describe.js';
 
 const close = (actual: number, expected: number, tolerance: number, what: string): void =>
   assert.ok(Math.abs(actual - expected) <= tolerance, `${what}: ${actual} is not within ${tolerance} of ${expected}`);
