@@ -3,8 +3,8 @@ import type { CaseParams, FaultPlan, RunControls } from '../config/resolve.js';
 import { redactSecrets, redactedMessage } from '../config/redact.js';
 import { OpHistogram, type OpStats } from '../measure/histogram.js';
 import type { CacheClient, ConnectedTarget } from '../targets/client.js';
-import { Tally, readVerdict } from '../workload/tally.js';
-import { YIELD_INTERVAL_NS, yieldOnce } from '../workload/seed-loop.js';
+import { Tally } from '../workload/tally.js';
+import { runSeedIteration, type OpRecorder } from '../workload/seed-loop.js';
 import { AckedWrites, type WriteCheck } from './checker.js';
 import { BUCKET_MS, FaultHistory, type Bucket } from './history.js';
 import { judge, timeline, type FaultVerdict, type Timeline } from './judge.js';
@@ -189,60 +189,47 @@ class FaultTargetRun {
     for (const cancel of this.#cancels.splice(0)) cancel();
   }
 
-  /** The seed loop for DURATION (or until Ctrl-C); a failed op is recorded and paced, never the end of the loop. */
+  /**
+   * The seed step (workload/seed-loop.ts) on one fresh key at a time for DURATION (or until Ctrl-C); a failed op is
+   * recorded with its times and paced, never the end of the loop. The recorder keeps the history and the read-back.
+   */
   async loop(): Promise<void> {
     const clock = this.#clock;
     const { keyPrefix, signal } = this.#options;
     const { READ_RATIO: readRatio, PAYLOAD_BYTES: payloadBytes } = this.#params;
-    const client = this.#target.client;
-    const [history, tally, writes] = [this.#history, this.#tally, this.#writes];
+    const [history, writes] = [this.#history, this.#writes];
     const endNs = this.#startNs + BigInt(this.#controls.fault.runMs) * 1_000_000n;
     const stop = (): boolean => signal?.aborted === true || clock.now() >= endNs;
-    const yielding = this.#target.config.cache === 'tracking';
+    const recorder: OpRecorder = {
+      now: clock.now,
+      set: (ns, t0, t1) => {
+        history.ok(t0, t1);
+        this.#setHistogram.record(ns);
+      },
+      get: (ns, t0, t1) => {
+        history.ok(t0, t1);
+        this.#getHistogram.record(ns);
+      },
+      failed: (op, t0, t1, key, payload) => {
+        history.fail(op, t0, t1);
+        if (op === 'set') writes.unacked(key, payload);
+      },
+      acked: (key, payload) => {
+        writes.acked(key, payload);
+        writes.reading(key);
+      },
+      read: (verdict, t1) => {
+        if (verdict !== 'verified') history.badRead(verdict, t1);
+      },
+    };
+    const check = { yieldToEventLoop: this.#target.config.cache === 'tracking', nullIsStale: false };
     while (!stop()) {
       const key = keyPrefix + randomUUID();
       const payload = randomFillSync(Buffer.allocUnsafe(payloadBytes));
-      let t0 = clock.now();
-      try {
-        await client.set(key, payload, this.#controls.keyTtlSeconds);
-      } catch (error: unknown) {
-        history.fail('set', t0, clock.now());
-        tally.fail('set', error);
-        writes.unacked(key, payload);
-        await clock.sleep(FAILURE_PAUSE_MS);
-        continue;
-      }
-      let t1 = clock.now();
-      history.ok(t0, t1);
-      this.#setHistogram.record(Number(t1 - t0));
-      tally.sets++;
-      writes.acked(key, payload);
-      writes.reading(key);
-      let lastYield = t1;
-      for (let r = 0; r < readRatio && !stop(); r++) {
-        if (yielding && clock.now() - lastYield >= YIELD_INTERVAL_NS) {
-          await yieldOnce();
-          lastYield = clock.now();
-        }
-        t0 = clock.now();
-        let value: Buffer | null;
-        try {
-          value = await client.get(key);
-        } catch (error: unknown) {
-          history.fail('get', t0, clock.now());
-          tally.fail('get', error);
-          await clock.sleep(FAILURE_PAUSE_MS);
-          break;
-        }
-        t1 = clock.now();
-        history.ok(t0, t1);
-        this.#getHistogram.record(Number(t1 - t0));
-        tally.gets++;
-        const verdict = readVerdict(value, payload);
-        tally.read(verdict);
-        if (verdict !== 'verified') history.badRead(verdict, t1);
-      }
+      const outcome = await runSeedIteration(this.#target.client, { keys: [key], payloads: [payload] }, readRatio, this.#controls.keyTtlSeconds,
+        this.#tally, recorder, stop, check);
       writes.reading(undefined);
+      if (outcome.state === 'failed') await clock.sleep(FAILURE_PAUSE_MS);
     }
   }
 

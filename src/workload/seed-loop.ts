@@ -2,7 +2,7 @@ import { randomFillSync, randomUUID } from 'node:crypto';
 import type { CaseParams } from '../config/resolve.js';
 import type { CacheClient } from '../targets/client.js';
 import { VersionedKey, judgeRead, stampVersion, type Overwriter } from './overwriter.js';
-import { readVerdict, type Tally } from './tally.js';
+import { readVerdict, type PlainVerdict, type Tally } from './tally.js';
 import { chunks, deleteInBatches } from './cleanup.js';
 
 /** Prefix of every key the harness writes: `cachebench:<runId>:`. */
@@ -58,10 +58,22 @@ export interface ReadCheck {
 /** Two setImmediate hops: the second runs after a poll phase (see YIELD_INTERVAL_NS). */
 export const yieldOnce = (): Promise<void> => new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
 
-/** Receives each op's latency in nanoseconds. */
+/**
+ * Receives each op as the seed step ends it: its latency in ns and when it started and ended on the loop's clock. The
+ * latency loop records latencies only; the fault loop also keeps its history (failures with their times, acknowledged
+ * writes to read back, bad reads on its timeline) through the optional hooks, which cost nothing where absent.
+ */
 export interface OpRecorder {
-  set(ns: number): void;
-  get(ns: number): void;
+  set(ns: number, startNs: bigint, endNs: bigint): void;
+  get(ns: number, startNs: bigint, endNs: bigint): void;
+  /** An op that failed (counted in the tally already), with the key and payload it was for. */
+  failed?(op: 'set' | 'get', startNs: bigint, endNs: bigint, key: string, payload: Buffer): void;
+  /** A SET acknowledged: the key holds the payload now. */
+  acked?(key: string, payload: Buffer): void;
+  /** A plain read's verdict (counted in the tally already), at the read's end. */
+  read?(verdict: PlainVerdict, endNs: bigint): void;
+  /** The clock ops are timed on, monotonic ns (default: hrtime); tests drive a fault run's in virtual time. */
+  readonly now?: () => bigint;
 }
 
 export type IterationOutcome =
@@ -69,7 +81,7 @@ export type IterationOutcome =
   | { readonly state: 'failed'; readonly attempted: number; readonly error: string }
   | { readonly state: 'aborted'; readonly attempted: number };
 
-const now = process.hrtime.bigint;
+const hrtimeNow = process.hrtime.bigint;
 
 /**
  * Asked before every op: true ends the iteration at once (state `aborted`), e.g. on Ctrl-C or when
@@ -96,6 +108,7 @@ export async function runSeedIteration(
   const overwriter = check?.overwriter;
   const nullIsStale = check?.nullIsStale === true;
   const yielding = check?.yieldToEventLoop === true;
+  const now = recorder?.now ?? hrtimeNow;
   let lastYield = now();
   for (let w = 0; w < keys.length; w++) {
     if (shouldStop()) return { state: 'aborted', attempted: w };
@@ -105,11 +118,14 @@ export async function runSeedIteration(
     try {
       await client.set(key, payload, ttlSeconds);
     } catch (error: unknown) {
-      return { state: 'failed', attempted: w + 1, error: tally.fail('set', error) };
+      const message = tally.fail('set', error);
+      recorder?.failed?.('set', t0, now(), key, payload);
+      return { state: 'failed', attempted: w + 1, error: message };
     }
     const ackedAt = now();
-    recorder?.set(Number(ackedAt - t0));
+    recorder?.set(Number(ackedAt - t0), t0, ackedAt);
     tally.sets++;
+    recorder?.acked?.(key, payload);
     lastYield = ackedAt;
     let versioned: VersionedKey | undefined;
     if (overwriter !== undefined) {
@@ -128,9 +144,12 @@ export async function runSeedIteration(
       try {
         value = await client.get(key);
       } catch (error: unknown) {
-        return { state: 'failed', attempted: w + 1, error: tally.fail('get', error) };
+        const message = tally.fail('get', error);
+        recorder?.failed?.('get', t0, now(), key, payload);
+        return { state: 'failed', attempted: w + 1, error: message };
       }
-      recorder?.get(Number(now() - t0));
+      const t1 = now();
+      recorder?.get(Number(t1 - t0), t0, t1);
       tally.gets++;
       if (versioned !== undefined) {
         const verdict = judgeRead(versioned, value, ackedAtIssue, t0, nullIsStale);
@@ -139,7 +158,11 @@ export async function runSeedIteration(
         else tally[verdict.kind]++;
       } else if (value === null && nullIsStale) {
         tally.staleRead(Number(t0 - ackedAt));
-      } else tally.read(readVerdict(value, payload));
+      } else {
+        const verdict = readVerdict(value, payload);
+        tally.read(verdict);
+        recorder?.read?.(verdict, t1);
+      }
     }
     overwriter?.follow(undefined);
   }
