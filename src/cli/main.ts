@@ -38,10 +38,10 @@ function addScenarioFlags(y: Argv): Argv {
 
 const RUN_EPILOG = [
   'Targets: every <NAME>_SERVERS env var (or --envVars item) is a target, e.g. REDIS_SERVERS=10.0.0.1:6379,10.0.0.2:6379; ' +
-    `its options use the same prefix: ${TARGET_OPTIONS.filter((o) => o !== 'SERVERS').map((o) => `<NAME>_${o}`).join(', ')} (see README "Targets"). ` +
-    'With none configured, local topologies are started (--local; --no-local or CI=true make that an error).',
+  `its options use the same prefix: ${TARGET_OPTIONS.filter((o) => o !== 'SERVERS').map((o) => `<NAME>_${o}`).join(', ')} (see README "Targets"). ` +
+  'With none configured, local topologies are started (--local; --no-local or CI=true make that an error).',
   'Exit codes: 0 ok; 1 verification failures, failed ops, a failing gate, a run that measured nothing, or an output that could not be written; ' +
-    '2 usage or configuration error (nothing was sent); 3 a target is unreachable or cannot be used as configured; 130 interrupted (keys deleted first).',
+  '2 usage or configuration error (nothing was sent); 3 a target is unreachable or cannot be used as configured; 130 interrupted (keys deleted first).',
 ].join('\n\n');
 
 /** The run command's flags beside the scenario keys, its examples and its epilog. */

@@ -50,7 +50,7 @@ export function refuseSpecialFile(file: string): void {
 
 /** Writes all of `data` to `fd` (writeSync may write less than asked), then flushes it to the disk. */
 function writeAll(fd: number, data: Buffer): void {
-  for (let at = 0; at < data.length; ) at += writeSync(fd, data, at, data.length - at);
+  for (let at = 0; at < data.length;) at += writeSync(fd, data, at, data.length - at);
   fsyncSync(fd);
 }
 

@@ -15,7 +15,7 @@ export function midRanks(values: readonly number[]): { ranks: number[]; tieSizes
   const order = values.map((v, i) => [v, i] as const).sort((a, b) => a[0] - b[0]);
   const ranks = new Array<number>(values.length);
   const tieSizes: number[] = [];
-  for (let i = 0; i < order.length; ) {
+  for (let i = 0; i < order.length;) {
     let j = i;
     while (j + 1 < order.length && order[j + 1]?.[0] === order[i]?.[0]) j++;
     const rank = (i + j) / 2 + 1;

@@ -74,7 +74,7 @@ export function runLevelTimeouts(scenarios: readonly ScenarioPlan[]): RunPlan['c
       const b = other.settings.get(key) as Setting;
       throw badValue(key, b.value, b.source,
         `scenario ${other.name} has ${String(b.value)} (${describeSource(b.source)}) but scenario ${first.name} has ${String(a.value)} (${describeSource(a.source)}); ` +
-          'deadlines are set once per run on the connections every scenario shares',
+        'deadlines are set once per run on the connections every scenario shares',
         `give ${key} one value for the run (env var, --envVars or --${key.toLowerCase().replace(/_/g, '-')}), or run the scenarios separately`);
     }
   }

@@ -10,7 +10,6 @@ import { closest } from './suggest.js';
  * the targets they name, look-alikes of our keys, and the passwords in them registered for masking.
  */
 
-
 export type Layer = Map<string, { raw: unknown; source: Source }>;
 
 const TARGET_NAME = /^[A-Z][A-Z0-9_]*[A-Z0-9]$|^[A-Z]$/;
@@ -32,7 +31,7 @@ export function parseEnvVarsItems(items: readonly string[]): Layer {
       const shown = /PASSWORD/i.test(item) ? `${item.split(/[=\s]/)[0] ?? ''}=***` : item;
       throw new ConfigError(
         `--envVars item ${JSON.stringify(shown)} has ${colon === 0 ? 'no key before' : 'no'} colon. ` +
-          'Fix: write each item as KEY:VALUE, e.g. --envVars READ_RATIO:100 REDIS_SERVERS:127.0.0.1:6379',
+        'Fix: write each item as KEY:VALUE, e.g. --envVars READ_RATIO:100 REDIS_SERVERS:127.0.0.1:6379',
       );
     }
     layer.set(item.slice(0, colon), { raw: item.slice(colon + 1), source: ENVVARS_SOURCE });
@@ -240,8 +239,8 @@ export function splitLayer(layer: Layer, names: ReadonlySet<string>, strict: boo
       if (!(TARGET_OPTIONS as readonly string[]).includes(hit.option)) {
         throw new ConfigError(
           `unknown option ${key} for target ${hit.name} (from ${describeSource(entry.source)}). ` +
-            `Fix: ${optionHint(hit.name, hit.option)}` +
-            (entry.source.kind === 'env' ? ` or unset ${key}` : ''),
+          `Fix: ${optionHint(hit.name, hit.option)}` +
+          (entry.source.kind === 'env' ? ` or unset ${key}` : ''),
         );
       }
       const options = target.get(hit.name) ?? new Map<string, { raw: string; source: Source }>();

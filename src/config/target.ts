@@ -98,9 +98,10 @@ function clientSetup(name: string, mode: Mode, options: TargetOptions, protocol:
   return { client, cache, cacheEntries, readFrom, waitReplicas };
 }
 
+type TlsSetup = { tls: boolean; tlsCa: TargetConfig['tlsCa']; tlsServername: string | undefined };
+
 /** TLS and its CA file and server name: on when asked, or when a CA, a server name or a rediss:// server says so. */
-function tlsSetup(name: string, servers: readonly ServerAddress[], client: TargetConfig['client'], options: Map<string, { raw: string; source: Source }>):
-  { tls: boolean; tlsCa: TargetConfig['tlsCa']; tlsServername: string | undefined } {
+function tlsSetup(name: string, servers: readonly ServerAddress[], client: TargetConfig['client'], options: Map<string, { raw: string; source: Source }>): TlsSetup {
   const tlsEntry = options.get('TLS');
   const caEntry = options.get('TLS_CA');
   const servernameEntry = options.get('TLS_SERVERNAME');

@@ -63,7 +63,6 @@ function injectorFor(target: ConnectedTarget, plan: FaultPlan, controls: RunCont
   }
 }
 
-
 /** Consecutive SET/GET/DEL rounds that must succeed before a target's clock starts. */
 export const READY_ROUNDS = 10;
 /** How long a target may take to get there. */

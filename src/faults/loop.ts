@@ -20,7 +20,6 @@ export const FAILURE_PAUSE_MS = 10;
 /** How often server memory is sampled (local topologies). */
 const MEMORY_EVERY_MS = 1000;
 
-
 /** Everything a fault run measured for one target (results.json `fault`). */
 export interface FaultResult extends FaultVerdict, WriteCheck {
   readonly kind: FaultPlan['kind'];

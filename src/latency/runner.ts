@@ -56,20 +56,20 @@ export type LatencyProgressEvent =
   /** A discarded round: `iteration` of WARMUP_ITERATIONS `of`; `pilot`: a round that sizes the invocation count (as many as it takes). */
   | { readonly kind: 'warmup'; readonly params: CaseParams; readonly iteration: number; readonly of: number; readonly pilot?: boolean }
   | {
-      readonly kind: 'pilot'; readonly params: CaseParams; readonly pilotMs: number | null; readonly invocations: number;
-      /** Invocations per iteration of each target. */
-      readonly targets: Readonly<Record<string, number>>;
-    }
+    readonly kind: 'pilot'; readonly params: CaseParams; readonly pilotMs: number | null; readonly invocations: number;
+    /** Invocations per iteration of each target. */
+    readonly targets: Readonly<Record<string, number>>;
+  }
   | {
-      readonly kind: 'round';
-      readonly params: CaseParams;
-      readonly round: number;
-      readonly maxRounds: number;
-      readonly elapsedMs: number;
-      readonly maxTimeMs: number;
-      /** Error / Mean of each running target, NaN while unknown. */
-      readonly relativeErrors: Readonly<Record<string, number>>;
-    }
+    readonly kind: 'round';
+    readonly params: CaseParams;
+    readonly round: number;
+    readonly maxRounds: number;
+    readonly elapsedMs: number;
+    readonly maxTimeMs: number;
+    /** Error / Mean of each running target, NaN while unknown. */
+    readonly relativeErrors: Readonly<Record<string, number>>;
+  }
   | TargetErroredEvent;
 
 export interface RunCaseOptions {
@@ -90,7 +90,6 @@ export interface RunCaseOptions {
    */
   readonly writers?: ReadonlyMap<string, CacheClient>;
 }
-
 
 /** A tinybench timestamp provider reading an injected clock in ms. */
 function clockProvider(clock: () => number): TimestampProvider {

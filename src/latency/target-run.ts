@@ -26,6 +26,7 @@ export class TargetRun {
     set: (ns) => this.setHistogram.record(ns),
     get: (ns) => this.getHistogram.record(ns),
   };
+
   warmupIterations = 0;
   /** Invocations of the seed loop per iteration (1 until the pilot stage has chosen). */
   invocations = 1;

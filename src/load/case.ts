@@ -65,7 +65,6 @@ export interface LoadCaseOptions {
   readonly onProgress?: (event: LoadProgressEvent) => void;
 }
 
-
 /** The primaries of a cluster target and their slots (for the per-node breakdown); null for other targets or when CLUSTER NODES fails. */
 async function ownersOf(target: ConnectedTarget, controls: RunControls): Promise<SlotOwner[] | null> {
   if (target.info.mode !== 'cluster') return null;

@@ -31,7 +31,7 @@ export interface WorkerRecord {
   /** `shard i/N worker j/M`. */
   readonly worker: string;
   readonly ops: number;
-   /** Peak resident memory of the worker process while it ran. */
+  /** Peak resident memory of the worker process while it ran. */
   readonly peakRssBytes: number;
 }
 

@@ -9,6 +9,7 @@ export class Slots {
   constructor(size: number) {
     this.#free = size;
   }
+
   acquire(): Promise<void> | undefined {
     if (this.#free > 0) {
       this.#free--;
@@ -16,6 +17,7 @@ export class Slots {
     }
     return new Promise((resolve) => this.#waiting.push(resolve));
   }
+
   release(): void {
     const next = this.#waiting.shift();
     if (next !== undefined) next();
@@ -46,6 +48,7 @@ export class Seconds {
     this.#gets = new Float64Array(count);
     this.#errors = new Float64Array(count);
   }
+
   /** Closes every second before `second`. */
   #advance(second: number): void {
     while (this.#current < second) {
@@ -53,17 +56,20 @@ export class Seconds {
       this.#latency = new OpHistogram(true);
     }
   }
+
   ok(second: number, kind: 'set' | 'get', latencyNs: number): void {
     this.#advance(second);
     bump(this.#ops, second);
     bump(kind === 'set' ? this.#sets : this.#gets, second);
     this.#latency.record(latencyNs);
   }
+
   failed(second: number, kind: 'set' | 'get'): void {
     this.#advance(second);
     bump(this.#errors, second);
     bump(kind === 'set' ? this.#sets : this.#gets, second);
   }
+
   /** `startOf(s)`: Unix ms at which measured second s began. */
   records(startOf: (second: number) => number): SecondRecord[] {
     this.#advance(this.count);
@@ -73,4 +79,3 @@ export class Seconds {
     }));
   }
 }
-

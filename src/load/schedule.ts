@@ -71,6 +71,7 @@ class Gates {
     }
     return gate;
   }
+
   abort(): void {
     this.#aborted = true;
     for (const wake of [...this.#waking]) wake();

@@ -175,7 +175,7 @@ export function withPercent<T extends { readonly name: string; readonly load: Lo
   const eligible = results.filter((r) => r.eligible && r.load.throughput.mean !== null);
   const base = explicit !== undefined ? eligible.find((r) => r.name === explicit)
     : eligible.reduce<T | undefined>((best, r) => (best === undefined || (r.load.throughput.mean ?? 0) > (best.load.throughput.mean ?? 0) ? r : best),
-      undefined);
+        undefined);
   if (base === undefined) return { results: [...results], baseline: undefined };
   const baseSamples = opsPerSecond(base.load.record);
   const sliced = (x: T): boolean => (x.load.record.sliceSeconds ?? null) !== null;

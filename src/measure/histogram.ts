@@ -88,5 +88,4 @@ export class OpHistogram {
       ...(keep ? { histogram: this.encode() } : {}),
     };
   }
-
 }

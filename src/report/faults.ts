@@ -17,7 +17,6 @@ export function windowText(e: ResultEntry): string {
   return f.windowMs === null ? `open from ${seconds(f.windowStartMs)}` : seconds(f.windowMs);
 }
 
-
 /**
  * The "Under failure" table's columns, and the fault fields of results.csv: one definition for both (CSV has them
  * all, raw; a table shows those marked inTable, as text). Every column is empty outside a fault run.

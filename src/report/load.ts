@@ -132,7 +132,6 @@ export function loadDetails(entries: readonly ResultEntry[], markdown: boolean):
   return lines;
 }
 
-
 /** One line describing a throughput run's set-up. */
 export function loadSetup(entries: readonly ResultEntry[]): string | undefined {
   const l = entries.find((e) => e.load !== null)?.load;

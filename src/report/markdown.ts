@@ -52,27 +52,27 @@ function images(charts: readonly Chart[], group: string): string[] {
 function header(doc: ResultsDocument): string[] {
   const env = doc.environment;
   return [
-  `# cachebench report ${t(doc.runId)}`,
-  '',
-  `Started ${t(doc.startedAt)}, finished ${t(doc.finishedAt)}${doc.aborted ? ' — **aborted by the user: partial results**' : ''}.`,
-  '',
-  '## Environment',
-  '',
-  `- cachebench ${t(env.toolVersion)}, Node ${t(env.node)}`,
-  `- OS: ${t(env.os)}; CPU: ${t(env.cpu)} × ${t(String(env.cpuCount))}; memory ${t(String(env.memoryGiB))} GiB`,
-  `- CPU layout: ${env.placement === null ? 'no local topology (not pinned)' : `${t(env.placement.layout)}: ${t(env.placement.description)}`}`,
-  `- Load average (1/5/15 min): ${t(env.loadAverage.before.join(' / '))} before, ${t(env.loadAverage.after.join(' / '))} after`,
-  `- Round order seed: ${t(String(doc.seed))} (${mdCode(`--seed ${doc.seed}`)} repeats the same target order in every round)`,
-  `- Baseline for Percent: ${doc.baseline.rule === 'explicit' ? `target ${t(doc.baseline.name ?? '')} (--baseline)` : 'the fastest target of each parameter combination'}`,
-  '',
-  '| Target | Servers | Mode | Server version | Primaries | Replicas | Client | Cache | Reads from | TLS | Server supports |',
-  '|---|---|---|---|--:|--:|---|---|---|---|---|',
-  ...env.targets.map((t) =>
-    `| ${mdInline(t.name)} | ${mdInline(t.servers.join(', '))} | ${mdInline(t.mode)}${t.modeDetected ? ' (detected)' : ''} | ${mdInline(t.serverVersion)} | ${t.mode === 'proxy' ? '–' : mdInline(String(t.primaries))} | ${t.mode === 'proxy' ? '–' : mdInline(String(t.replicas))} | ${mdInline(`${t.client} ${t.clientVersion}`)} | ` +
-    `${t.cache === 'tracking' ? `tracking, ${mdInline(String(t.cacheEntries ?? '?'))} entries` : 'off'} | ${t.readFrom === 'primary' ? 'primaries' : mdInline(`${t.readFrom}s`)} | ${t.tls ? 'yes' : 'no'} | ${mdInline(capabilitiesText(t.capabilities))} |`),
-  '',
-  ...env.targets.flatMap((t) => (t.warnings.length > 0 ? t.warnings.map((w) => `- ${escape(w)}`) : [])),
-  ...(env.targets.some((t) => t.warnings.length > 0) ? [''] : []),
+    `# cachebench report ${t(doc.runId)}`,
+    '',
+    `Started ${t(doc.startedAt)}, finished ${t(doc.finishedAt)}${doc.aborted ? ' — **aborted by the user: partial results**' : ''}.`,
+    '',
+    '## Environment',
+    '',
+    `- cachebench ${t(env.toolVersion)}, Node ${t(env.node)}`,
+    `- OS: ${t(env.os)}; CPU: ${t(env.cpu)} × ${t(String(env.cpuCount))}; memory ${t(String(env.memoryGiB))} GiB`,
+    `- CPU layout: ${env.placement === null ? 'no local topology (not pinned)' : `${t(env.placement.layout)}: ${t(env.placement.description)}`}`,
+    `- Load average (1/5/15 min): ${t(env.loadAverage.before.join(' / '))} before, ${t(env.loadAverage.after.join(' / '))} after`,
+    `- Round order seed: ${t(String(doc.seed))} (${mdCode(`--seed ${doc.seed}`)} repeats the same target order in every round)`,
+    `- Baseline for Percent: ${doc.baseline.rule === 'explicit' ? `target ${t(doc.baseline.name ?? '')} (--baseline)` : 'the fastest target of each parameter combination'}`,
+    '',
+    '| Target | Servers | Mode | Server version | Primaries | Replicas | Client | Cache | Reads from | TLS | Server supports |',
+    '|---|---|---|---|--:|--:|---|---|---|---|---|',
+    ...env.targets.map((t) =>
+      `| ${mdInline(t.name)} | ${mdInline(t.servers.join(', '))} | ${mdInline(t.mode)}${t.modeDetected ? ' (detected)' : ''} | ${mdInline(t.serverVersion)} | ${t.mode === 'proxy' ? '–' : mdInline(String(t.primaries))} | ${t.mode === 'proxy' ? '–' : mdInline(String(t.replicas))} | ${mdInline(`${t.client} ${t.clientVersion}`)} | ` +
+      `${t.cache === 'tracking' ? `tracking, ${mdInline(String(t.cacheEntries ?? '?'))} entries` : 'off'} | ${t.readFrom === 'primary' ? 'primaries' : mdInline(`${t.readFrom}s`)} | ${t.tls ? 'yes' : 'no'} | ${mdInline(capabilitiesText(t.capabilities))} |`),
+    '',
+    ...env.targets.flatMap((t) => (t.warnings.length > 0 ? t.warnings.map((w) => `- ${escape(w)}`) : [])),
+    ...(env.targets.some((t) => t.warnings.length > 0) ? [''] : []),
   ];
 }
 

@@ -39,7 +39,7 @@ const worst = (states: readonly ResultEntry['state'][]): ResultEntry['state'] =>
 /** An input's own row is shown, not compared: its Percent was against its own run's baseline. */
 const shown = (e: ResultEntry): ResultEntry => (e.load == null ? { ...e, baseline: false }
   : { ...e, baseline: false, load: { ...e.load, throughput: { ...e.load.throughput, percent: null, percentLower: null, percentUpper: null,
-    percentPairs: null } } });
+      percentPairs: null } } });
 
 /** The total row of one target: its inputs' records merged, statistics computed again from the merged data. */
 function totalOf(list: readonly { entry: ResultEntry; file: string }[], notes: string[]): ResultEntry {

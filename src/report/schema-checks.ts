@@ -245,4 +245,3 @@ export const histogram: Check = (v, at, budget) => {
   checkCounts(data, 40, 40 + payload, length, at);
   return v;
 };
-

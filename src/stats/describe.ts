@@ -35,7 +35,6 @@ export function studentTQuantile(p: number, df: number): number {
   return tQuantile(p, df);
 }
 
-
 /** Half-width of the two-sided `confidence` interval of the mean. NaN when n < 2. */
 export function confidenceHalfWidth(stdDev: number, n: number, confidence = ERROR_CONFIDENCE): number {
   if (n < 2) return Number.NaN;

@@ -122,7 +122,7 @@ function diagnoseTls(error: unknown, server: ServerAddress, ctx: DiagnoseContext
 }
 
 /** Well-known first bytes of other protocols, for a reply that is not RESP. */
-const OTHER_PROTOCOLS: Readonly<Record<string, string>> = { '<': 'HTML', 'H': 'HTTP', 'S': 'SSH', '{': 'JSON', 'P': 'PostgreSQL or another protocol', '\u0016': 'TLS' };
+const OTHER_PROTOCOLS: Readonly<Record<string, string>> = { '<': 'HTML', H: 'HTTP', S: 'SSH', '{': 'JSON', P: 'PostgreSQL or another protocol', '\u0016': 'TLS' };
 
 /**
  * What a RESP parser's own failure says about the server's reply, in words (the parsers' messages name their

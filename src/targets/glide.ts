@@ -348,8 +348,8 @@ export const glideDriver: Driver = {
         ? {
           // Entries live until invalidated or evicted (entryTtlMs 0); the server tells about changes (serverAssisted:
           // CLIENT TRACKING ON BCAST); metrics feed cacheCounters().
-          clientSideCache: new glide.ClientSideCache({ maxCacheKb: cacheKb, entryTtlMs: 0, enableMetrics: true, serverAssisted: true }),
-        }
+            clientSideCache: new glide.ClientSideCache({ maxCacheKb: cacheKb, entryTtlMs: 0, enableMetrics: true, serverAssisted: true }),
+          }
         : {}),
       advancedConfiguration: {
         // Per TCP/TLS connection, also on reconnects; client creation as a whole gets 500 ms more (glide-core).

@@ -102,7 +102,7 @@ function wrap(redis: Redis | Cluster, config: TargetConfig, controls: RunControl
   };
   const bounded = controls.resilient === true
     ? <T>(op: Promise<T>, key: string): Promise<T> => withDeadline(op, controls.opTimeoutMs, () => new OpTimeoutError(serverOf(redis, key, fallback),
-      controls.opTimeoutMs))
+        controls.opTimeoutMs))
     : <T>(op: Promise<T>): Promise<T> => op;
   return {
     async set(key, value, ttlSeconds) {

@@ -106,7 +106,6 @@ export async function unreachableError(config: TargetConfig, server: ServerAddre
   return new TargetUnreachableError(config.name, server.display, redactFor(reason, config), fix, { cause: error });
 }
 
-
 /** AUTH replies that mean the server has no password to check (Redis, and twemproxy without redis_auth). */
 const NO_PASSWORD_SET = /no password is set|without any password configured/i;
 
@@ -214,7 +213,6 @@ function checkMode(config: TargetConfig, probes: readonly Probe[]): 'cluster' | 
   return mode;
 }
 
-
 /**
  * Probes every listed server alone (INFO, CLUSTER NODES; PING for a proxy) and checks the answers against the
  * target's configuration. Raises TargetUnreachableError / TargetMismatchError (exit 3); writes nothing.
@@ -242,8 +240,8 @@ export async function probeTarget(config: TargetConfig, controls: RunControls): 
   const passwordUnneeded = probes.every((p) => p.passwordUnneeded === true);
   const warnings: string[] = passwordUnneeded
     ? [config.password !== undefined
-      ? `target ${name}: ${passwordKey(config)} is set but ${probes.map((p) => p.server.display).join(',')} requires no password, so none was sent (unset ${passwordKey(config)})`
-      : `target ${name}: the URL in ${name}_SERVERS holds a password but ${probes.map((p) => p.server.display).join(',')} requires none, so none was sent (drop it from the URL)`]
+        ? `target ${name}: ${passwordKey(config)} is set but ${probes.map((p) => p.server.display).join(',')} requires no password, so none was sent (unset ${passwordKey(config)})`
+        : `target ${name}: the URL in ${name}_SERVERS holds a password but ${probes.map((p) => p.server.display).join(',')} requires none, so none was sent (drop it from the URL)`]
     : [];
   for (const { server, reason } of seedsDown ? failed : []) {
     warnings.push(`target ${name}: ${server.display}, listed in ${name}_SERVERS, did not answer (${reason instanceof TargetUnreachableError ? reason.reason : reason instanceof Error ? reason.message : String(reason)}); ` +
@@ -272,7 +270,7 @@ export async function probeTarget(config: TargetConfig, controls: RunControls): 
     // No range lists a replica: every client would read from the primaries. Refused rather than labelled replica reads.
     throw new TargetMismatchError(name, first.display, `${name}_READ_FROM=replica, but CLUSTER SLOTS lists no replica for any slot range ` +
       '(Redis leaves out replicas that failed or have not reported a replication offset yet, e.g. in a cluster that has taken no write), so every read would go to a primary',
-      `write to the cluster once (any key on each primary) and run again a few seconds later, or unset ${name}_READ_FROM`);
+    `write to the cluster once (any key on each primary) and run again a few seconds later, or unset ${name}_READ_FROM`);
   }
   if (config.readFrom === 'replica' && missing !== undefined && missing.without > 0) {
     // Redis leaves out of CLUSTER SLOTS a replica whose replication offset it knows as 0 (a cluster that has taken no

@@ -23,4 +23,3 @@ export function tlsOptionsFor(config: Pick<TargetConfig, 'tlsCa' | 'tlsServernam
     ...(servername !== undefined ? { servername } : {}),
   };
 }
-

@@ -54,5 +54,4 @@ export class Tally {
     else if (this.errorMessages.size < Tally.MAX_MESSAGES) this.errorMessages.set(message, 1);
     return message;
   }
-
 }

@@ -130,7 +130,6 @@ async function redisBenchmarkMs(port: number): Promise<number> {
   return (WRITE_COUNT * us('SET') + WRITE_COUNT * READ_RATIO * us('GET')) / 1000;
 }
 
-
 async function main(): Promise<void> {
   const tmp = tempDir('cachebench-bench-clients-');
   const server = await startRedisServer({ dir: tmp.dir });

@@ -76,7 +76,7 @@ export const MALFORMED: readonly { kind: FixtureKind; path: string; value: unkno
   { kind: 'latency', path: 'results[0].samplesMs', value: new Array(100_001).fill(1), cli: true },
   { kind: 'latency', path: 'results[0].roundSamplesMs', value: [1, 'x'], field: /results\[0\]\.roundSamplesMs\[1\]/ },
   { kind: 'latency', path: 'results[0].samplesMs', value: [1, -3], field: /results\[0\]\.samplesMs\[1\]: expected a time in ms from 0\.000001 \(1 ns\)/ },
-  { kind: 'latency', path: 'results[0].samplesMs', value: [0, 0] , field: /results\[0\]\.samplesMs\[0\]: expected a time in ms from 0\.000001 \(1 ns\)/ },
+  { kind: 'latency', path: 'results[0].samplesMs', value: [0, 0], field: /results\[0\]\.samplesMs\[0\]: expected a time in ms from 0\.000001 \(1 ns\)/ },
   { kind: 'latency', path: 'results[0].samplesMs', value: [1e300], field: /results\[0\]\.samplesMs\[0\]: expected a time in ms from 0\.000001 \(1 ns\) to/ },
   { kind: 'latency', path: 'results[0].roundSamplesMs', value: [null, -1], field: /results\[0\]\.roundSamplesMs\[1\]/ },
   { kind: 'latency', path: 'results[0].stats.meanMs', value: -70 },
@@ -117,11 +117,10 @@ export const MALFORMED: readonly { kind: FixtureKind; path: string; value: unkno
   { kind: 'fault', path: 'results[0].fault.kind', value: '<img src=x onerror=alert(1)>', cli: true },
   { kind: 'fault', path: 'results[0].fault.timeline.ok', value: new Array(2_000_000).fill(0) },
   { kind: 'fault', path: 'results[0].fault.latency.during', value: 'x' },
-  { kind: 'fault', path: 'results[0].fault.command.lastLines', value: [null] , field: /results\[0\]\.fault\.command\.lastLines\[0\]/ },
+  { kind: 'fault', path: 'results[0].fault.command.lastLines', value: [null], field: /results\[0\]\.fault\.command\.lastLines\[0\]/ },
   { kind: 'throughput', path: 'results[0].load.record.series[0].latency', value: 12, cli: true },
   { kind: 'throughput', path: 'results[0].load.record.histograms', value: null },
   { kind: 'throughput', path: 'results[0].load.shard', value: { index: 0, of: 1e9, cli: true } },
   { kind: 'throughput', path: 'results[0].load.series', value: new Array(100_001).fill({ t: 0, ops: 0, errors: 0, p50Us: null, p99Us: null }) },
   { kind: 'throughput', path: 'results[0].load.throughput', value: null },
 ];
-

@@ -259,7 +259,7 @@ describe('fake peers: the probe\'s own handling of refusals and closed connectio
       assert.throws(() => requireCapabilities(targetConfig('OLD', [peer.address], { cache: 'tracking' }), caps), (error: unknown) => {
         assert.ok(error instanceof TargetMismatchError);
         assert.equal(error.message, `target OLD: cannot use ${peer.address}: OLD_CACHE=tracking needs RESP3 (HELLO 3), which ${peer.address} refused: `
-          + "ERR unknown command 'HELLO', with args beginning with: '3'. Fix: unset OLD_CACHE or use a server that speaks RESP3 (Redis 6+ / Valkey)");
+        + "ERR unknown command 'HELLO', with args beginning with: '3'. Fix: unset OLD_CACHE or use a server that speaks RESP3 (Redis 6+ / Valkey)");
         return true;
       });
       requireCapabilities(targetConfig('OLD', [peer.address]), caps);

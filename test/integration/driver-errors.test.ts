@@ -87,40 +87,40 @@ describe('a target that dies mid-run', () => {
     'node-redis': /The client is (offline|closed)|Socket closed unexpectedly|Disconnects client|ClientOfflineError|ClientClosedError/,
   } as const;
   for (const [client, internal] of Object.entries(internals)) {
-  it(`${client}: two targets, one SIGKILLed: every error in results.json is a translated message naming the server`, async () => {
-    const doomed = await standalone();
-    let killed = false;
-    try {
-      const result = await runCli(['run', '--out', out.dir, '--min-iterations', '8', '--max-iterations', '8', '--op-timeout-ms', '500'], {
-        env: { GOOD_SERVERS: good.address, GOOD_CLIENT: client, DOOMED_SERVERS: doomed.address, DOOMED_CLIENT: client, READ_RATIO: '20', WRITE_COUNT: '5', PAYLOAD_BYTES: '100' },
-        timeoutMs: 60_000,
-        onStderr: (text) => {
-          if (!killed && text.includes('round 1/')) {
-            killed = true;
-            process.kill(doomed.server.process.pid, 'SIGKILL');
-          }
-        },
-      });
-      assert.ok(killed, 'the server was not killed');
-      const doc = resultsOf(result.stdout);
-      const entry = doc.results.find((e) => e.target.name === 'DOOMED');
-      const messages = Object.keys(entry?.errors ?? {});
-      assert.ok(messages.length > 0, 'no errors recorded');
-      // An allow-list: whatever the driver raised, only the translated forms may reach the user.
-      const server = doomed.address.replace(/\./g, '\\.');
-      const allowed = [
-        new RegExp(`^(SET|GET|DEL): connection to ${server} lost$`),
-        new RegExp(`^(SET|GET|DEL): no reply from ${server} within OP_TIMEOUT_MS=500 ms$`),
-      ];
-      for (const m of messages) assert.ok(allowed.some((r) => r.test(m)), `untranslated error message: ${m}`);
-      for (const text of [entry?.error ?? '', result.stderr, result.stdout]) {
-        assert.doesNotMatch(text, internal);
+    it(`${client}: two targets, one SIGKILLed: every error in results.json is a translated message naming the server`, async () => {
+      const doomed = await standalone();
+      let killed = false;
+      try {
+        const result = await runCli(['run', '--out', out.dir, '--min-iterations', '8', '--max-iterations', '8', '--op-timeout-ms', '500'], {
+          env: { GOOD_SERVERS: good.address, GOOD_CLIENT: client, DOOMED_SERVERS: doomed.address, DOOMED_CLIENT: client, READ_RATIO: '20', WRITE_COUNT: '5', PAYLOAD_BYTES: '100' },
+          timeoutMs: 60_000,
+          onStderr: (text) => {
+            if (!killed && text.includes('round 1/')) {
+              killed = true;
+              process.kill(doomed.server.process.pid, 'SIGKILL');
+            }
+          },
+        });
+        assert.ok(killed, 'the server was not killed');
+        const doc = resultsOf(result.stdout);
+        const entry = doc.results.find((e) => e.target.name === 'DOOMED');
+        const messages = Object.keys(entry?.errors ?? {});
+        assert.ok(messages.length > 0, 'no errors recorded');
+        // An allow-list: whatever the driver raised, only the translated forms may reach the user.
+        const server = doomed.address.replace(/\./g, '\\.');
+        const allowed = [
+          new RegExp(`^(SET|GET|DEL): connection to ${server} lost$`),
+          new RegExp(`^(SET|GET|DEL): no reply from ${server} within OP_TIMEOUT_MS=500 ms$`),
+        ];
+        for (const m of messages) assert.ok(allowed.some((r) => r.test(m)), `untranslated error message: ${m}`);
+        for (const text of [entry?.error ?? '', result.stderr, result.stdout]) {
+          assert.doesNotMatch(text, internal);
+        }
+        assert.deepEqual(doc.results.find((e) => e.target.name === 'GOOD')?.errors, {});
+      } finally {
+        await doomed.stop();
       }
-      assert.deepEqual(doc.results.find((e) => e.target.name === 'GOOD')?.errors, {});
-    } finally {
-      await doomed.stop();
-    }
-  });
+    });
   }
 });
 
@@ -128,7 +128,7 @@ describe('mode mismatches found by probing', () => {
   let node: Awaited<ReturnType<typeof standalone>> | undefined;
   before(async () => {
     // One cluster-enabled server that owns every slot: a complete (one-node) Redis Cluster.
-        const tmp = tempDir('cachebench-driver-errors-node-');
+    const tmp = tempDir('cachebench-driver-errors-node-');
     const server = await startRedisServer({ dir: tmp.dir, cluster: true });
     node = { server, address: `127.0.0.1:${server.port}`, stop: async () => { await server.process.stop(); tmp.remove(); } };
     const admin = connect(server.port);

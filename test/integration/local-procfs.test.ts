@@ -23,5 +23,4 @@ describe('recognising a recorded redis-server before signalling it', () => {
       tmp.remove();
     }
   });
-
 });

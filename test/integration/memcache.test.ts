@@ -293,4 +293,3 @@ describe('memcached under failure', () => {
     assertNothingLeft(tmp);
   });
 });
-

@@ -26,10 +26,12 @@ class VirtualClock implements FaultClock {
     }
     this.#ns = to;
   }
+
   readonly sleep = async (ms: number): Promise<void> => {
     this.advance(ms);
     await Promise.resolve();
   };
+
   after(ms: number, fn: () => void): () => void {
     const timer = { at: this.#ns + BigInt(ms) * 1_000_000n, fn };
     this.#timers.push(timer);
@@ -37,6 +39,7 @@ class VirtualClock implements FaultClock {
       this.#timers = this.#timers.filter((t) => t !== timer);
     };
   }
+
   every(ms: number, fn: () => void): () => void {
     const everyNs = BigInt(ms) * 1_000_000n;
     const timer = { at: this.#ns + everyNs, fn, everyNs };
