@@ -124,3 +124,31 @@ export const MALFORMED: readonly { kind: FixtureKind; path: string; value: unkno
   { kind: 'throughput', path: 'results[0].load.series', value: new Array(100_001).fill({ t: 0, ops: 0, errors: 0, p50Us: null, p99Us: null }) },
   { kind: 'throughput', path: 'results[0].load.throughput', value: null },
 ];
+
+/**
+ * The field names a results.json has at each level a reader relies on (the document, its environment and one target's
+ * record, one case, one result entry and its parts, and the kind's own record), to compare a run's file with the
+ * fixture a real run of that kind wrote: the house can be rebuilt, the file users read does not change.
+ */
+export function fieldsOf(doc: object, kind: FixtureKind): Record<string, string[]> {
+  const d = doc as Record<string, Record<string, unknown> & Record<string, unknown[]>>;
+  const keys = (o: unknown): string[] => Object.keys(o as object).sort();
+  const first = (a: unknown): unknown => (a as unknown[])[0];
+  const env = d.environment as Record<string, unknown>;
+  const entry = first(d.results) as Record<string, unknown>;
+  return {
+    document: keys(d),
+    environment: keys(env),
+    'environment.targets[]': keys(first(env.targets)),
+    'cases[]': keys(first(d.cases)),
+    'scenarios[]': keys(first(d.scenarios)),
+    'results[]': keys(entry),
+    'results[].target': keys(entry.target),
+    'results[].scenario': keys(entry.scenario),
+    'results[].stats': keys(entry.stats),
+    'results[].iterations': keys(entry.iterations),
+    'results[].verification': keys(entry.verification),
+    ...(kind === 'fault' ? { 'results[].fault': keys(entry.fault) } : {}),
+    ...(kind === 'throughput' ? { 'results[].load': keys(entry.load) } : {}),
+  };
+}

@@ -7,6 +7,7 @@ import { connect as connectSocket, type Socket } from 'node:net';
 import type { ResultEntry, ResultsDocument } from '../../src/report/document.js';
 import { keySlot } from '../../src/targets/cluster-nodes.js';
 import { reportDirOf, runCli } from '../helpers/cli.js';
+import { fieldsOf, fixtureDoc } from '../helpers/entries.js';
 import { assertNothingLeft, docOf, sandbox as sandboxIn } from '../helpers/local.js';
 import { processesMentioning } from '../helpers/procs.js';
 import { commandCount, connectionsReceived, standalone, tempDir } from '../helpers/servers.js';
@@ -144,6 +145,7 @@ describe('fault runs on servers cachebench did not start', () => {
       });
       assert.equal(result.code, 1, result.stderr);
       const doc = JSON.parse(readFileSync(join(/Report: (.*)report\.md/.exec(result.stdout)?.[1] ?? '', 'results.json'), 'utf8')) as ResultsDocument;
+      assert.deepEqual(fieldsOf(doc, 'fault'), fieldsOf(fixtureDoc('fault'), 'fault'), 'the fields a real fault run wrote (test/fixtures)');
       const f = faultOf(doc.results[0]);
       assert.equal(f.command?.exitCode, 3);
       assert.deepEqual(f.command?.lastLines, ['about to fail', 'boom']);

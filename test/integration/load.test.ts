@@ -8,6 +8,7 @@ import type { LoadResult } from '../../src/load/summary.js';
 import { buildCharts } from '../../src/report/charts.js';
 import type { ResultEntry, ResultsDocument } from '../../src/report/document.js';
 import { runCli } from '../helpers/cli.js';
+import { fieldsOf, fixtureDoc } from '../helpers/entries.js';
 import { loadJobCommand } from '../helpers/kubernetes.js';
 import { docOf } from '../helpers/local.js';
 import { processesMentioning, waitUntilNoneMention } from '../helpers/procs.js';
@@ -48,7 +49,9 @@ describe('throughput runs against a standalone server', () => {
     const result = await runCli(['run', '--out', cwd, '--mode', 'throughput', '--clients', '8', '--connections', '2', '--pipeline', '4',
       '--duration', '3', '--warmup-seconds', '0', '--read-ratio', '5', '--payload-bytes', '2000'], { env: { REDIS_SERVERS: server.address, CI: 'true' }, timeoutMs: 60_000 });
     assert.equal(result.code, 0, result.stderr + result.stdout);
-    const e = docIn(cwd).results[0];
+    const doc = docIn(cwd);
+    assert.deepEqual(fieldsOf(doc, 'throughput'), fieldsOf(fixtureDoc('throughput'), 'throughput'), 'the fields a real throughput run wrote (test/fixtures)');
+    const e = doc.results[0];
     const load = loadOf(e);
     const record = load.record;
     // No warm-up: every op the loop issued is in the measured part, and the server saw exactly those.

@@ -7,6 +7,7 @@ import { findFreePorts } from '../../src/local/ports.js';
 import { CSV_COLUMNS } from '../../src/report/csv.js';
 import type { ResultsDocument } from '../../src/report/document.js';
 import { runCli } from '../helpers/cli.js';
+import { fieldsOf, fixtureDoc } from '../helpers/entries.js';
 import { cluster, connect, scanKeys, standalone, tempDir } from '../helpers/servers.js';
 
 type Standalone = Awaited<ReturnType<typeof standalone>>;
@@ -49,6 +50,8 @@ describe('the seed experiment through the CLI', () => {
     const { doc, dir } = readDoc(result.stdout);
 
     assert.equal(doc.schemaVersion, 1);
+    // Field for field what a real latency run wrote when the fixture was made (test/fixtures/results-latency.json).
+    assert.deepEqual(fieldsOf(doc, 'latency'), fieldsOf(fixtureDoc('latency'), 'latency'));
     assert.match(doc.runId, /^\d{8}-\d{6}-[0-9a-f]{4}$/);
     assert.deepEqual(doc.environment.targets.map((t) => [t.name, t.mode, t.primaries, t.replicas]), [['REDIS', 'cluster', 3, 3], ['SOSS', 'standalone', 1, 0]]);
     assert.match(doc.environment.targets[0]?.serverVersion ?? '', /^\d+\.\d+\.\d+$/);
