@@ -2,7 +2,7 @@ import { ConfigError } from '../config/errors.js';
 import { type ResultEntry, type ResultsDocument } from '../report/document.js';
 import { entryFailures, groupEntries } from '../report/sentences.js';
 import { describeParams } from '../report/table.js';
-import { checkCompareDesign, failsGate, judge, testIndependent, testPaired, type GateOptions, type GateResult } from './gate.js';
+import { checkCompareDesign, failsGate, judgeRows, testIndependent, testPaired, type GateOptions, type GateResult } from './gate.js';
 
 /** The results.json reader lives with the schema (report/schema.ts); re-exported for the commands that compare. */
 export { loadResults } from '../report/schema.js';
@@ -146,7 +146,7 @@ export function compareRuns(baseline: ResultsDocument, current: ResultsDocument,
       checkCompareDesign({ alpha: options.alpha, baselineIterations: m, currentIterations: n, rows: pairs.length, what: `${labels[0]} vs ${labels[1]} (${describeEntry(c)})` });
     }
   }
-  const gates = judge(pairs.map(([b, c]) => testIndependent(b.samplesMs, c.samplesMs, options)), options);
+  const gates = judgeRows(pairs.map(([b, c]) => testIndependent(b.samplesMs, c.samplesMs, options)), options);
   const rows = pairs.map(([b, c], i) => row(b, c, gates[i] as GateResult, entryFailures(c)));
   return {
     kind: 'runs', options, baselineLabel: labels[0], currentLabel: labels[1], rows,
@@ -163,7 +163,7 @@ export function compareInRun(doc: ResultsDocument, baselineTarget: string, optio
     if (b === undefined) continue;
     for (const c of entries) if (c !== b) pairs.push([b, c]);
   }
-  const gates = judge(pairs.map(([b, c]) => testPaired(b.roundSamplesMs, c.roundSamplesMs, options)), options);
+  const gates = judgeRows(pairs.map(([b, c]) => testPaired(b.roundSamplesMs, c.roundSamplesMs, options)), options);
   const rows = pairs.map(([b, c], i) => row(b, c, gates[i] as GateResult, [...entryFailures(b), ...entryFailures(c)]));
   return { kind: 'in-run', options, baselineLabel: baselineTarget, currentLabel: 'each other target', rows, onlyInBaseline: [], onlyInCurrent: [], drift: null };
 }

@@ -230,7 +230,7 @@ export function reach(t: RowTest, delta: number): { detectable: number; withinRe
  * fails the gate, and adjusting it would only turn more rows `~`.
  * A row that is not Slower or Faster and whose test could not reach α / rows is Undecided.
  */
-export function judge(tests: readonly RowTest[], options: GateOptions): GateResult[] {
+export function judgeRows(tests: readonly RowTest[], options: GateOptions): GateResult[] {
   const rows = tests.length;
   const slower = holmAdjust(tests.map((t) => t.pSlower));
   const faster = holmAdjust(tests.map((t) => t.pFaster));
@@ -253,10 +253,10 @@ export function judge(tests: readonly RowTest[], options: GateOptions): GateResu
 
 /** One two-run row judged on its own (a family of one). */
 export function compareIndependent(baseline: readonly number[], current: readonly number[], options: GateOptions): GateResult {
-  return judge([testIndependent(baseline, current, options)], options)[0] as GateResult;
+  return judgeRows([testIndependent(baseline, current, options)], options)[0] as GateResult;
 }
 
 /** One in-run row judged on its own (a family of one). */
 export function comparePaired(baselineRounds: readonly (number | null)[], currentRounds: readonly (number | null)[], options: GateOptions): GateResult {
-  return judge([testPaired(baselineRounds, currentRounds, options)], options)[0] as GateResult;
+  return judgeRows([testPaired(baselineRounds, currentRounds, options)], options)[0] as GateResult;
 }

@@ -102,7 +102,7 @@ function recoveredThreshold(pre: readonly Bucket[], span: number, preOkPerBucket
  * Judges a fault run: `buckets` and `runs` as FaultHistory recorded them, `faultAtMs` when the fault was injected,
  * `endMs` when the timed part ended, `actionEndMs` when the nemesis's action was over (default: at once).
  */
-export function judge(buckets: readonly Bucket[], runs: readonly FailureRun[], faultAtMs: number, endMs: number, actionEndMs = faultAtMs): FaultVerdict {
+export function judgeFault(buckets: readonly Bucket[], runs: readonly FailureRun[], faultAtMs: number, endMs: number, actionEndMs = faultAtMs): FaultVerdict {
   // The window: failure runs that ended after the fault, merged while less than QUIET_MS separates them.
   const after = runs.filter((r) => r.lastEndMs >= faultAtMs);
   let windowStartMs: number | null = null;

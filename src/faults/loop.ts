@@ -7,7 +7,7 @@ import { Tally } from '../workload/tally.js';
 import { runSeedIteration, type OpRecorder } from '../workload/seed-loop.js';
 import { AckedWrites, type WriteCheck } from './checker.js';
 import { BUCKET_MS, FaultHistory, type Bucket } from './history.js';
-import { judge, timeline, type FaultVerdict, type Timeline } from './judge.js';
+import { judgeFault, timeline, type FaultVerdict, type Timeline } from './judge.js';
 import type { CommandOutcome, FaultEvent, FaultInjector } from './nemesis.js';
 import type { ScalingOutcome } from '../local/scaling.js';
 import { REAL_CLOCK, type FaultClock } from './clock.js';
@@ -287,7 +287,7 @@ class FaultTargetRun {
       actionEndMs: actionEndMs === null || actionEndMs > endMs ? null : Math.round(actionEndMs),
       events: this.#events,
       healed,
-      ...judge(history.buckets, history.failureRuns, faultAtMs ?? endMs, endMs, Math.min(actionEndMs ?? endMs, endMs)),
+      ...judgeFault(history.buckets, history.failureRuns, faultAtMs ?? endMs, endMs, Math.min(actionEndMs ?? endMs, endMs)),
       ...check,
       failedOps: { ...history.failed },
       stalledOps: history.stalled,

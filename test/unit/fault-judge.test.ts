@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BUCKET_MS, FaultHistory, type OpKind } from '../../src/faults/history.js';
-import { judge, timeline, type PhaseLatency } from '../../src/faults/judge.js';
+import { judgeFault, timeline, type PhaseLatency } from '../../src/faults/judge.js';
 import { sparkline } from '../../src/report/sparkline.js';
 
 // Synthetic histories: the history starts at 0 ns, so an op's time in ms is its ns timestamp / 1e6. Every expectation
@@ -103,7 +103,7 @@ describe('judge: the failure window', () => {
   it('no failure after the fault: window 0, no start or end, no failed ops; recovery measured from the fault', () => {
     const h = new FaultHistory(0n);
     steady(h, 0, 50, 10);
-    const v = judge(h.buckets, h.failureRuns, 2000, 5000);
+    const v = judgeFault(h.buckets, h.failureRuns, 2000, 5000);
     assert.equal(v.windowMs, 0);
     assert.equal(v.windowStartMs, null);
     assert.equal(v.windowEndMs, null);
@@ -120,7 +120,7 @@ describe('judge: the failure window', () => {
 
     // A fault inside a bucket (2050): the first full bucket-aligned second at or after it starts at
     // ceil(2050/100) * 100 = 2100, so recovery is 2100 - 2050 = 50 ms.
-    const w = judge(h.buckets, h.failureRuns, 2050, 5000);
+    const w = judgeFault(h.buckets, h.failureRuns, 2050, 5000);
     assert.equal(w.windowMs, 0);
     assert.equal(w.recoveryMs, 50);
   });
@@ -132,7 +132,7 @@ describe('judge: the failure window', () => {
     okAt(h, 850); // recovers at 850 (bucket 8)
     steady(h, 9, 50, 10);
     assert.equal(h.failureRuns.length, 1);
-    const v = judge(h.buckets, h.failureRuns, 2000, 5000);
+    const v = judgeFault(h.buckets, h.failureRuns, 2000, 5000);
     assert.equal(v.windowMs, 0);
     assert.equal(v.windowStartMs, null);
     assert.equal(v.windowEndMs, null);
@@ -149,7 +149,7 @@ describe('judge: the failure window', () => {
     assert.equal(failed, 47);
     okAt(h, 2700, 195_000); // the first success after the last failure completes at 2700
     steady(h, 27, 50, 10);
-    const v = judge(h.buckets, h.failureRuns, 2000, 5000);
+    const v = judgeFault(h.buckets, h.failureRuns, 2000, 5000);
     // start max(2030, 2000) = 2030; end 2700; 2700 - 2030 = 670
     assert.equal(v.windowStartMs, 2030);
     assert.equal(v.windowEndMs, 2700);
@@ -168,7 +168,7 @@ describe('judge: the failure window', () => {
     failures(h, 1950, 2300); // 35 failed ops, the first starting at 1950
     okAt(h, 2400);
     steady(h, 24, 50, 10);
-    const v = judge(h.buckets, h.failureRuns, 2000, 5000);
+    const v = judgeFault(h.buckets, h.failureRuns, 2000, 5000);
     // start max(1950, 2000) = 2000; end 2400; 400 ms
     assert.equal(v.windowStartMs, 2000);
     assert.equal(v.windowEndMs, 2400);
@@ -189,7 +189,7 @@ describe('judge: the failure window', () => {
     steady(h, 48, 60, 10);
     assert.deepEqual([a, b, c], [47, 20, 5]);
     assert.equal(h.failureRuns.length, 3);
-    const v = judge(h.buckets, h.failureRuns, 2000, 6000);
+    const v = judgeFault(h.buckets, h.failureRuns, 2000, 6000);
     // 2030 .. 3700 (B's recovery) = 1670 ms; failed ops 47 + 20 = 67 (C's 5 left out)
     assert.equal(v.windowStartMs, 2030);
     assert.equal(v.windowEndMs, 3700);
@@ -213,7 +213,7 @@ describe('judge: the failure window', () => {
     };
     // gap 3500 - 2500 = 1000 >= QUIET_MS: window is run A alone, 2030 .. 2550 = 520 ms, 47 failed ops
     const apart = build(3500, 3600);
-    const v = judge(apart.buckets, apart.failureRuns, 2000, 6000);
+    const v = judgeFault(apart.buckets, apart.failureRuns, 2000, 6000);
     assert.equal(v.windowEndMs, 2550);
     assert.equal(v.windowMs, 520);
     assert.equal(v.windowFailedOps, 47);
@@ -223,7 +223,7 @@ describe('judge: the failure window', () => {
 
     // gap 3499 - 2500 = 999 < QUIET_MS: merged, window 2030 .. 3700 = 1670 ms, 47 + (3599 - 3499) / 10 = 57 failed ops
     const close = build(3499, 3599);
-    const w = judge(close.buckets, close.failureRuns, 2000, 6000);
+    const w = judgeFault(close.buckets, close.failureRuns, 2000, 6000);
     assert.equal(w.windowEndMs, 3700);
     assert.equal(w.windowMs, 1670);
     assert.equal(w.windowFailedOps, 57);
@@ -238,7 +238,7 @@ describe('judge: the failure window', () => {
     h.badRead('missing', at(2500)); // bucket 25
     h.badRead('mismatched', at(3000)); // bucket 30
     h.badRead('missing', at(4950)); // bucket 49: the window runs to endMs, buckets 20 .. ceil(5000/100) - 1 = 49
-    const v = judge(h.buckets, h.failureRuns, 2000, 5000);
+    const v = judgeFault(h.buckets, h.failureRuns, 2000, 5000);
     assert.equal(v.windowMs, null);
     assert.equal(v.windowStartMs, 2030);
     assert.equal(v.windowEndMs, null);
@@ -262,7 +262,7 @@ describe('judge: the failure window', () => {
     };
     // endMs 3400: 3400 - 2500 = 900 < 1000 -> not closed
     const open = build(34);
-    const v = judge(open.buckets, open.failureRuns, 2000, 3400);
+    const v = judgeFault(open.buckets, open.failureRuns, 2000, 3400);
     assert.equal(v.windowMs, null);
     assert.equal(v.windowEndMs, null);
     assert.equal(v.windowStartMs, 2030);
@@ -270,7 +270,7 @@ describe('judge: the failure window', () => {
     // endMs 3500: 3500 - 2500 = 1000 -> closed at 2600: 2600 - 2030 = 570 ms. Recovery: the stretch from bucket
     // ceil(2600/100) = 26 would need buckets 26..35, past floor(3500/100) = 35 -> no full second fits: null
     const closed = build(35);
-    const w = judge(closed.buckets, closed.failureRuns, 2000, 3500);
+    const w = judgeFault(closed.buckets, closed.failureRuns, 2000, 3500);
     assert.equal(w.windowEndMs, 2600);
     assert.equal(w.windowMs, 570);
     assert.equal(w.recoveryMs, null);
@@ -284,7 +284,7 @@ describe('judge: recovery and pre-fault throughput', () => {
     failures(h, 2030, 2500);
     okAt(h, 2650); // window end 2650, inside bucket 26 (which holds this one op)
     steady(h, 27, 50, 10);
-    const v = judge(h.buckets, h.failureRuns, 2000, 5000);
+    const v = judgeFault(h.buckets, h.failureRuns, 2000, 5000);
     assert.equal(v.windowMs, 620); // 2650 - 2030
     // "the first full second, at or after the window's end": the first bucket-aligned second starting at or after 2650
     // starts at 2700 (buckets 27..36, 100 ops >= 90) -> 2700 - 2000 = 700
@@ -298,7 +298,7 @@ describe('judge: recovery and pre-fault throughput', () => {
     okAt(h, 2700);
     steady(h, 27, 40, 5); // half throughput until 4000
     steady(h, 40, 60, 10);
-    const v = judge(h.buckets, h.failureRuns, 2000, 6000);
+    const v = judgeFault(h.buckets, h.failureRuns, 2000, 6000);
     assert.equal(v.windowMs, 670);
     // pre-fault 10 per bucket; a second needs >= 0.9 * 10 * 10 = 90 ok ops. A stretch from bucket b (28 <= b <= 40)
     // holds 40 - b half buckets: 5 * (40 - b) + 10 * (10 - (40 - b)) = 100 - 5 * (40 - b) >= 90 -> b >= 38
@@ -316,7 +316,7 @@ describe('judge: recovery and pre-fault throughput', () => {
     okAt(h, 5700);
     steady(h, 57, 80, 8);
     steady(h, 80, 100, 10);
-    const v = judge(h.buckets, h.failureRuns, 5000, 10_000);
+    const v = judgeFault(h.buckets, h.failureRuns, 5000, 10_000);
     // pre-fault full seconds 100, 70, 100, 100: median 100, slowest 70 -> max(0.5 * 100, min(0.9 * 100, 70)) = 70.
     // From bucket 57 (the window's end, 5700): 1 + 10 * 8 = 81 >= 70 -> 5700 - 5000 = 700. (The mean rule, 0.9 * 92.5
     // = 83.25, waited for bucket 72: 8 * 8 + 2 * 10 = 84 -> 2200.)
@@ -330,12 +330,12 @@ describe('judge: recovery and pre-fault throughput', () => {
     steady(h, 30, 50, 10); // buckets 20..29: nothing completed
     steady(h, 50, 100, 4);
     // pre-fault seconds 100, 0, 100, 100: median 100, slowest 0 -> max(50, min(90, 0)) = 50; every later second holds 40.
-    assert.equal(judge(h.buckets, h.failureRuns, 5000, 10_000).recoveryMs, null);
+    assert.equal(judgeFault(h.buckets, h.failureRuns, 5000, 10_000).recoveryMs, null);
     const w = new FaultHistory(0n);
     steady(w, 0, 20, 10);
     steady(w, 30, 50, 10);
     steady(w, 50, 100, 6);
-    assert.equal(judge(w.buckets, w.failureRuns, 5000, 10_000).recoveryMs, 0);
+    assert.equal(judgeFault(w.buckets, w.failureRuns, 5000, 10_000).recoveryMs, 0);
   });
 
   it('never back to 90%: recovery is null while the window itself closed', () => {
@@ -344,7 +344,7 @@ describe('judge: recovery and pre-fault throughput', () => {
     failures(h, 2030, 2500);
     okAt(h, 2700);
     steady(h, 27, 60, 8); // every second holds at most 1 + 80 = 81 < 90
-    const v = judge(h.buckets, h.failureRuns, 2000, 6000);
+    const v = judgeFault(h.buckets, h.failureRuns, 2000, 6000);
     assert.equal(v.windowMs, 670);
     assert.equal(v.recoveryMs, null);
     // during ends at the window's end (2700) all the same
@@ -360,7 +360,7 @@ describe('judge: recovery and pre-fault throughput', () => {
     h.fail('get', at(3600), at(3605)); // bucket 36; 3600 - 2500 = 1100 >= 1000: its own run, outside the window
     okAt(h, 3650);
     steady(h, 37, 60, 10);
-    const v = judge(h.buckets, h.failureRuns, 2000, 6000);
+    const v = judgeFault(h.buckets, h.failureRuns, 2000, 6000);
     assert.equal(v.windowEndMs, 2700);
     assert.equal(v.windowFailedOps, 47);
     // every stretch starting at 27..36 holds bucket 36; 37..46 is clean with 100 ops -> 3700 - 2000 = 1700
@@ -372,14 +372,14 @@ describe('judge: recovery and pre-fault throughput', () => {
     steady(h, 0, 10, 2); // warm-up second: 2 per bucket
     steady(h, 10, 50, 10);
     // fault 2000: buckets 10..19 -> 10 per bucket -> 100 ops/s
-    assert.equal(judge(h.buckets, h.failureRuns, 2000, 5000).preFaultOpsPerSec, 100);
+    assert.equal(judgeFault(h.buckets, h.failureRuns, 2000, 5000).preFaultOpsPerSec, 100);
     // fault 1900 (< 2000): buckets 0..18 -> (10 * 2 + 9 * 10) / 19 = 110 / 19 = 5.789 per bucket -> 57.89 -> 58 ops/s
-    const v = judge(h.buckets, h.failureRuns, 1900, 5000);
+    const v = judgeFault(h.buckets, h.failureRuns, 1900, 5000);
     assert.equal(v.preFaultOpsPerSec, 58);
     // recovery: needs >= 0.9 * 5.789 * 10 = 52.1 in a second from bucket 19: buckets 19..28 hold 100 -> 1900 - 1900 = 0
     assert.equal(v.recoveryMs, 0);
     // fault in the first bucket: no full bucket before it -> no pre-fault throughput, no recovery to judge against
-    const w = judge(h.buckets, h.failureRuns, 50, 5000);
+    const w = judgeFault(h.buckets, h.failureRuns, 50, 5000);
     assert.equal(w.preFaultOpsPerSec, null);
     assert.equal(w.recoveryMs, null);
   });
@@ -414,7 +414,7 @@ describe('judge: latency phases and bad reads', () => {
 
   it('window and bad reads: only the window buckets count', () => {
     const h = phased();
-    const v = judge(h.buckets, h.failureRuns, 2000, 5000);
+    const v = judgeFault(h.buckets, h.failureRuns, 2000, 5000);
     assert.equal(v.windowStartMs, 2010);
     assert.equal(v.windowEndMs, 2700);
     assert.equal(v.windowMs, 690);
@@ -425,7 +425,7 @@ describe('judge: latency phases and bad reads', () => {
 
   it('before, during and after: op counts and p50/p99/max in µs', () => {
     const h = phased();
-    const v = judge(h.buckets, h.failureRuns, 2000, 5000);
+    const v = judgeFault(h.buckets, h.failureRuns, 2000, 5000);
     const { before, during, after } = v.latency;
     // before: 200 ops; p50 = 100th smallest = 200 µs; p99 = 198th smallest (180 at 200 µs, then 5000 µs) = 5000 µs
     assert.deepEqual([before.fromMs, before.toMs, before.ops], [0, 2000, 200]);
@@ -454,7 +454,7 @@ describe('judge: latency phases and bad reads', () => {
     // at or after the fault (21, at 2100): 50 ms, so during = [2050, 2100) holds no bucket start (0 ops); after = 21..49 (290).
     const h = new FaultHistory(0n);
     steady(h, 0, 50, 10);
-    const v = judge(h.buckets, h.failureRuns, 2050, 5000);
+    const v = judgeFault(h.buckets, h.failureRuns, 2050, 5000);
     assert.equal(v.recoveryMs, 50);
     assert.deepEqual([v.latency.before.ops, v.latency.during.ops, v.latency.after.ops], [210, 0, 290]);
     assert.equal(v.latency.before.ops + v.latency.during.ops + v.latency.after.ops, 500);
@@ -470,7 +470,7 @@ describe('judge: latency phases and bad reads', () => {
     failures(h, 2030, 2500);
     okAt(h, 2650, 2_000_000);
     steady(h, 27, 60, 10);
-    const v = judge(h.buckets, h.failureRuns, 2000, 6000);
+    const v = judgeFault(h.buckets, h.failureRuns, 2000, 6000);
     assert.deepEqual([v.windowStartMs, v.windowEndMs, v.windowFailedOps, v.windowStalledOps], [2030, 2710, 47, 1]);
     near(v.latency.during.maxUs, 2_000_000, 'during max');
     assert.ok((v.latency.during.p50Us ?? Infinity) <= (v.latency.during.maxUs ?? 0), 'p50 above max');
@@ -485,14 +485,14 @@ describe('judge: latency phases and bad reads', () => {
     h.faultAtMs = 2000;
     h.ok(at(2005), at(5005));
     steady(h, 51, 80, 10);
-    const v = judge(h.buckets, h.failureRuns, 2000, 8000);
+    const v = judgeFault(h.buckets, h.failureRuns, 2000, 8000);
     assert.deepEqual([v.windowStartMs, v.windowEndMs, v.windowMs, v.windowFailedOps, v.windowStalledOps], [2005, 5110, 3105, 0, 1]);
     assert.equal(h.stalled, 1);
     const quick = new FaultHistory(0n);
     steady(quick, 0, 20, 10);
     quick.ok(at(2005), at(3004));
     steady(quick, 31, 60, 10);
-    assert.equal(judge(quick.buckets, quick.failureRuns, 2000, 6000).windowMs, 0);
+    assert.equal(judgeFault(quick.buckets, quick.failureRuns, 2000, 6000).windowMs, 0);
   });
 
   it('windowFailedOps leaves out failed ops of a run under way at the fault that ended before it', () => {
@@ -505,7 +505,7 @@ describe('judge: latency phases and bad reads', () => {
     assert.equal(failures(h, 1955, 2305), 35);
     okAt(h, 2400);
     steady(h, 25, 50, 10);
-    const v = judge(h.buckets, h.failureRuns, 2000, 5000);
+    const v = judgeFault(h.buckets, h.failureRuns, 2000, 5000);
     assert.deepEqual([v.windowStartMs, v.windowEndMs], [2000, 2400]);
     assert.equal(v.windowFailedOps, 31);
   });

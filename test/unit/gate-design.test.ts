@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { checkInRunGate } from '../../src/cli/gate.js';
-import { checkCompareDesign, checkGateDesign, holmAdjust, judge, requiredIterations, requiredPairs, type RowTest } from '../../src/compare/gate.js';
+import { checkCompareDesign, checkGateDesign, holmAdjust, judgeRows, requiredIterations, requiredPairs, type RowTest } from '../../src/compare/gate.js';
 import { compareInRun, compareRuns, gateExitCode } from '../../src/compare/compare.js';
 import { renderComparison } from '../../src/compare/render.js';
 import { ConfigError } from '../../src/config/errors.js';
@@ -84,12 +84,12 @@ describe('judgement: Holm across rows, Undecided for rows without enough pairs',
 
   it('a row significant on its own (p = 0.008 < α) is not Slower among four rows (Holm level α/4)', () => {
     const test = (pSlower: number): RowTest => ({ ratio: 1.1, ratioLower: 1.01, ratioUpper: 1.2, confidence: 0.98, pSlower, pFaster: 1, minP: 1e-9, n: [40, 40], method: 'signed-rank' });
-    assert.equal(judge([test(0.008)], OPTIONS)[0]?.verdict, 'Slower');
-    const family = judge([test(0.008), test(0.5), test(0.6), test(0.7)], OPTIONS);
+    assert.equal(judgeRows([test(0.008)], OPTIONS)[0]?.verdict, 'Slower');
+    const family = judgeRows([test(0.008), test(0.5), test(0.6), test(0.7)], OPTIONS);
     assert.deepEqual(family.map((g) => g.verdict), ['Inconclusive', 'Inconclusive', 'Inconclusive', 'Inconclusive']);
     assert.ok(Math.abs((family[0]?.p ?? 0) - 0.032) < 1e-12);
     // Step-down: the smallest p meets α/4, the next one α/3.
-    assert.deepEqual(judge([test(0.002), test(0.003), test(0.5)], OPTIONS).map((g) => g.verdict), ['Slower', 'Slower', 'Inconclusive']);
+    assert.deepEqual(judgeRows([test(0.002), test(0.003), test(0.5)], OPTIONS).map((g) => g.verdict), ['Slower', 'Slower', 'Inconclusive']);
   });
 
   it('in-run: a row with 4 usable pairs is Undecided (exit 1) with the reason; the table shows the family α', () => {
