@@ -3,13 +3,14 @@
  * timed and recorded by the window it was due in, the live ticks, and the worker's record at the end (see LoadWorker).
  */
 import { randomFillSync, randomUUID } from 'node:crypto';
+import { PerformanceObserver, monitorEventLoopDelay, performance, type EventLoopUtilization, type IntervalHistogram } from 'node:perf_hooks';
 import { OpHistogram } from '../measure/histogram.js';
 import { seededRandom } from '../measure/random.js';
 import type { CacheClient } from '../targets/client.js';
 import { Tally, readVerdict } from '../workload/tally.js';
 import { keyPicker, type KeyspaceValues } from './keys.js';
 import { SlotMap, rangesText } from './nodes.js';
-import type { LoadRecord, NodeRecord } from './record.js';
+import type { ClientLoad, LoadRecord, NodeRecord } from './record.js';
 import type { Schedule, Slot, Timer } from './schedule.js';
 import { Seconds, Slots } from './recording.js';
 import type { LoadJob, LoadTick } from './job.js';
@@ -24,6 +25,74 @@ const nsOf = (ms: number): number => Math.max(1, Math.round(ms * 1e6));
  * An op's result: its value or that it failed, and whether it belongs to the measured part; `skipped`: its window
  * ended while it waited for a pipeline slot, and it was not sent.
  */
+/** A tick counts for the generator's own load when its target sent for at least this much of the second. */
+const SELF_SECOND_MS = 900;
+
+/**
+ * The load generator measuring itself, second by second (the worker's live tick): event-loop utilisation, process CPU
+ * time, event-loop delay and GC time of each second, kept for the seconds its target sent throughout. Process-wide
+ * figures: in one process, the targets' workers take turns, so the second belongs to the target whose turn it was.
+ */
+class SelfMeter {
+  #elu: EventLoopUtilization = performance.eventLoopUtilization();
+  #cpu = process.cpuUsage();
+  readonly #delay: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
+  #gcMs = 0;
+  readonly #gc: PerformanceObserver;
+  #active = 0;
+  #idle = 0;
+  #cpuUs = 0;
+  #ops = 0;
+  #maxDelayP99Ms = 0;
+  #gcInSeconds = 0;
+  #seconds = 0;
+
+  constructor() {
+    this.#delay.enable();
+    this.#gc = new PerformanceObserver((list) => {
+      for (const entry of list.getEntries()) this.#gcMs += entry.duration;
+    });
+    this.#gc.observe({ entryTypes: ['gc'] });
+  }
+
+  /** One second ends: `counted` when its target sent throughout, with the ops completed in it. */
+  second(counted: boolean, ops: number): void {
+    const elu = performance.eventLoopUtilization(this.#elu);
+    this.#elu = performance.eventLoopUtilization();
+    const cpu = process.cpuUsage(this.#cpu);
+    this.#cpu = process.cpuUsage();
+    const delayP99Ms = this.#delay.percentile(99) / 1e6;
+    this.#delay.reset();
+    const gcMs = this.#gcMs;
+    this.#gcMs = 0;
+    if (!counted) return;
+    this.#active += elu.active;
+    this.#idle += elu.idle;
+    this.#cpuUs += cpu.user + cpu.system;
+    this.#ops += ops;
+    this.#maxDelayP99Ms = Math.max(this.#maxDelayP99Ms, delayP99Ms);
+    this.#gcInSeconds += gcMs;
+    this.#seconds++;
+  }
+
+  stop(): void {
+    this.#delay.disable();
+    this.#gc.disconnect();
+  }
+
+  result(): ClientLoad | null {
+    if (this.#seconds === 0 || this.#active + this.#idle <= 0) return null;
+    const round = (x: number, digits: number): number => Number(x.toFixed(digits));
+    return {
+      busy: round(this.#active / (this.#active + this.#idle), 3),
+      cpuUsPerOp: this.#ops > 0 ? round(this.#cpuUs / this.#ops, 2) : null,
+      loopDelayP99Ms: round(this.#maxDelayP99Ms, 2),
+      gcMsPerSecond: round(this.#gcInSeconds / this.#seconds, 2),
+      seconds: this.#seconds,
+    };
+  }
+}
+
 type Outcome<T> = ({ ok: true; value: T } | { ok: false; skipped?: true }) & { counted: boolean };
 
 /** What the generator uses of its worker: its connections, the fresh keys not yet deleted, the KEYSPACE, abort. */
@@ -62,6 +131,7 @@ export class LoadGenerator {
   #liveOk = 0;
   #liveFailed = 0;
   #liveActive = 0;
+  readonly #self = new SelfMeter();
 
   constructor(job: LoadJob, worker: WorkerParts, schedule: Schedule, timer: Timer, startPerf: number) {
     this.#job = job;
@@ -85,6 +155,8 @@ export class LoadGenerator {
     const active = clock.activeAt(at - this.#startPerf);
     const turnMs = active - this.#liveActive;
     this.#liveActive = active;
+    // The generator's own load counts for the seconds its target sent throughout (not the ones it slept through).
+    this.#self.second(turnMs >= SELF_SECOND_MS && at >= this.#startPerf, this.#liveOk + this.#liveFailed);
     if (at >= this.#startPerf && turnMs >= 50) {
       const per = (n: number): number => Math.round((n * 1000) / turnMs);
       onSecond?.({ ok: per(this.#liveOk), failed: per(this.#liveFailed), phase: clock.windowAt(at - this.#startPerf - 1)?.measured === false ? 'warm-up' : 'measured',
@@ -92,6 +164,11 @@ export class LoadGenerator {
     }
     this.#liveOk = 0;
     this.#liveFailed = 0;
+  }
+
+  /** Stops measuring itself (the event-loop delay monitor and the GC observer). */
+  stopMeters(): void {
+    this.#self.stop();
   }
 
   /** Every virtual client of this worker until the schedule ends or the load is aborted. */
@@ -296,7 +373,7 @@ export class LoadGenerator {
       sliceSeconds: job.sliceSeconds,
       workers: [{
         worker: `shard ${job.shard.index}/${job.shard.of} worker ${job.worker.index}/${job.worker.of}`, ops: hist.set.count + hist.get.count,
-        peakRssBytes: this.#peakRss,
+        peakRssBytes: this.#peakRss, client: this.#self.result(),
       }],
     };
   }

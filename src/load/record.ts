@@ -33,7 +33,27 @@ export interface WorkerRecord {
   readonly ops: number;
   /** Peak resident memory of the worker process while it ran. */
   readonly peakRssBytes: number;
+  /**
+   * The load generator's own saturation, over the seconds in which its target sent throughout (a worker sleeps through
+   * other targets' turns): its event loop's utilisation (0–1; CLIENT_BOUND_BUSY and above: client-bound), its process's
+   * CPU time per op it completed, its longest event-loop delay p99 of one second, and its time in garbage collection
+   * per second. null where no such second was seen; absent in files written before they were recorded.
+   */
+  readonly client?: ClientLoad | null;
 }
+
+/** A load worker's saturation (see WorkerRecord.client). */
+export interface ClientLoad {
+  readonly busy: number;
+  readonly cpuUsPerOp: number | null;
+  readonly loopDelayP99Ms: number;
+  readonly gcMsPerSecond: number;
+  /** Seconds it was measured over. */
+  readonly seconds: number;
+}
+
+/** A worker whose event loop was busy this share of its target's seconds or more measured itself, not the servers. */
+export const CLIENT_BOUND_BUSY = 0.9;
 
 /**
  * Everything one target's throughput run recorded, in a form that merges exactly: counts add up, histograms are carried

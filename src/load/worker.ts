@@ -126,6 +126,7 @@ export class LoadWorker {
       await schedule.until(startPerf + job.endMs);
     } finally {
       clearInterval(ticker);
+      generator.stopMeters();
     }
     return generator.record(startAtMs, lateStartMs, rate);
   }

@@ -1,3 +1,4 @@
+import { clientLoadOf } from './client-load.js';
 import { type ResultEntry } from './document.js';
 import { formatPercent, measuredNothing, underMeasured } from './sentences.js';
 import { minOf } from '../stats/extent.js';
@@ -189,6 +190,7 @@ export function checksText(e: ResultEntry): string {
   if (failed > 0) parts.push(`${failed} failed ops`);
   if (e.staleness !== null && e.staleness.reads > 0) parts.push(`${e.staleness.reads} stale`);
   if (measuredNothing(e)) parts.push('nothing measured');
+  if (clientLoadOf(e)?.bound === true) parts.push('client-bound');
   const short = underMeasured(e);
   if (short !== undefined) parts.push(`only ${short.measured} of ${short.wanted} iterations`);
   return parts.length === 0 ? (e.state === 'completed' ? 'ok' : e.state) : parts.join(', ');

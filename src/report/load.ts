@@ -5,6 +5,8 @@ import { type ResultEntry } from './document.js';
 import { percentNumber } from './sentences.js';
 import { maxOf, minOf } from '../stats/extent.js';
 import { codeLine, fenceFor, mdText } from './escape.js';
+import { clientLoadOf } from './client-load.js';
+import { CLIENT_BOUND_BUSY } from '../load/record.js';
 
 // `?? null`: results files written before throughput runs existed have no `load` field.
 const L = (e: ResultEntry): LoadResult | null => e.load ?? null;
@@ -85,6 +87,10 @@ export const LOAD_COLUMNS: readonly Column[] = [
   col('load_misses', 'Misses', 'count', 'load.keyspace.misses', false, (e) => L(e)?.keyspace?.misses ?? null),
   { ...col('load_node_imbalance', 'Busiest node ÷ even share', 'count', 'max(load.nodes[].share) × nodes', true, nodeImbalance, (e) => { const x = nodeImbalance(e); return x === null ? '–' : x.toFixed(2); }),
     showIf: (e) => L(e)?.nodes != null },
+  col('load_client_busy', 'Client busy', 'percent', 'max(load.workers[].client.busy)', true, (e) => { const c = clientLoadOf(e); return c === null ? null : 100 * c.busy; },
+    (e) => { const c = clientLoadOf(e); return c === null ? '–' : `${(100 * c.busy).toFixed(0)}%${c.bound ? ' client-bound' : ''}`; }),
+  col('load_client_cpu_us_per_op', 'Client CPU/op (µs)', 'us', 'load.workers[].client.cpuUsPerOp (weighted by ops)', true, (e) => clientLoadOf(e)?.cpuUsPerOp ?? null,
+    (e) => { const x = clientLoadOf(e)?.cpuUsPerOp; return x == null ? '–' : x.toFixed(1); }),
   col('load_peak_rss_bytes', 'Peak RSS per worker', 'count', 'max(load.workers[].peakRssBytes)', true, (e) => { const w = L(e)?.workers ?? []; return w.length === 0 ? null : maxOf(w.map((x) => x.peakRssBytes)); },
     (e) => { const w = L(e)?.workers ?? []; return w.length === 0 ? '–' : mib(maxOf(w.map((x) => x.peakRssBytes))); }),
 ];
@@ -127,7 +133,24 @@ export function loadDetails(entries: readonly ResultEntry[], markdown: boolean):
       const sv = l.latency.service.get;
       lines.push(`${bullet}${said(label(e))} GET latency from the intended send time p50/p99/p99.9/max ${msText(i.p50Us)}/${msText(i.p99Us)}/${msText(i.p999Us)}/${msText(i.maxUs)} ms; service time ${msText(sv.p50Us)}/${msText(sv.p99Us)}/${msText(sv.p999Us)}/${msText(sv.maxUs)} ms`);
     }
+    const client = clientLoadOf(e);
+    if (client !== null) {
+      const what = `${label(e)} load generator (${client.workers === 1 ? 'its worker' : `busiest of ${client.workers} workers`}, over its target's seconds): event loop busy ` +
+        `${(100 * client.busy).toFixed(0)}%, ${client.cpuUsPerOp === null ? 'CPU per op unknown' : `${client.cpuUsPerOp.toFixed(1)} µs CPU per op`}, event-loop delay p99 up to ` +
+        `${client.loopDelayP99Ms.toFixed(1)} ms, GC ${client.gcMsPerSecond.toFixed(0)} ms per second`;
+      lines.push(`${bullet}${said(what)}`);
+      if (client.bound) {
+        lines.push(`${bullet}${markdown ? '**' : ''}${said(`${label(e)} is client-bound: its load generator's event loop was busy ${(100 * client.busy).toFixed(0)}% ` +
+          `(${(100 * CLIENT_BOUND_BUSY).toFixed(0)}% or more), so these ops/s and latencies measure cachebench, not the servers. Fix: more WORKERS (one per free core), ` +
+          'more --shard machines, or a leaner client set-up (PIPELINE, fewer CLIENTS per connection)')}${markdown ? '**' : ''}`);
+      }
+    }
     if (l.workers.length > 1) lines.push(`${bullet}${said(`${label(e)} workers: ${l.workers.map((w) => `${w.worker} ${opsText(w.ops)} ops, peak RSS ${mib(w.peakRssBytes)}`).join('; ')}`)}`);
+  }
+  const bound = loaded.filter((e) => clientLoadOf(e)?.bound === true);
+  const baseline = loaded.find((e) => e.baseline);
+  if (baseline !== undefined && bound.includes(baseline) && bound.length > 1) {
+    lines.push(`${bullet}${markdown ? '**' : ''}${said(`Percent between ${bound.map(label).join(', ')} compares the harness, not the clusters: each was client-bound`)}${markdown ? '**' : ''}`);
   }
   return lines;
 }

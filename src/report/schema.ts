@@ -66,7 +66,8 @@ const fault = object({
   peakPending: count, failedChecks: count, undeletedKeys: count,
 });
 
-const workers = list(object({ worker: text, ops: count, peakRssBytes: num }), N.items);
+const clientLoad = object({ busy: num, cpuUsPerOp: nullable(num), loopDelayP99Ms: num, gcMsPerSecond: num, seconds: count });
+const workers = list(object({ worker: text, ops: count, peakRssBytes: num, client: optional(nullable(clientLoad)) }), N.items);
 /** SLICE_SECONDS of a sliced throughput run (the stretches Percent pairs are cut from it). */
 const sliceSeconds: Check = (v, at, b) => {
   const n = count(v, at, b) as number;

@@ -9,6 +9,7 @@ import { buildCharts } from '../../src/report/charts.js';
 import type { ResultEntry, ResultsDocument } from '../../src/report/document.js';
 import { runCli } from '../helpers/cli.js';
 import { fieldsOf, fixtureDoc } from '../helpers/entries.js';
+import { startDelayProxy } from '../helpers/delay-proxy.js';
 import { loadJobCommand } from '../helpers/kubernetes.js';
 import { docOf } from '../helpers/local.js';
 import { processesMentioning, waitUntilNoneMention } from '../helpers/procs.js';
@@ -40,6 +41,34 @@ describe('throughput runs against a standalone server', () => {
   });
   after(async () => {
     await server.stop();
+  });
+
+  it('the load generator measures itself: a busy loop in its process marks the row client-bound; a slowed server does not', async () => {
+    const busyLoop = fileURLToPath(new URL('../../../test/fixtures/busy-loop.mjs', import.meta.url));
+    const args = ['run', '--mode', 'throughput', '--clients', '4', '--duration', '3', '--warmup-seconds', '0', '--read-ratio', '3', '--payload-bytes', '100'];
+    const busyOut = join(root.dir, 'busy');
+    const busy = await runCli([...args, '--out', busyOut], { env: { REDIS_SERVERS: server.address, CI: 'true', NODE_OPTIONS: `--import ${busyLoop}` }, timeoutMs: 60_000 });
+    assert.equal(busy.code, 0, busy.stderr + busy.stdout);
+    const hot = docIn(busyOut).results[0];
+    const hotClient = loadOf(hot).workers[0]?.client;
+    assert.ok(hotClient != null && hotClient.seconds >= 2, JSON.stringify(hotClient));
+    assert.ok(hotClient.busy >= 0.9, `busy ${hotClient.busy}`);
+    assert.match(busy.stdout, /client-bound/);
+    assert.match(readFileSync(join(busyOut, readdirSync(busyOut).find((d) => !d.startsWith('.')) ?? '', 'report.md'), 'utf8'), /REDIS is client-bound: its load generator's event loop was busy/);
+
+    const proxy = await startDelayProxy(server.server.port, 20);
+    try {
+      const slowOut = join(root.dir, 'slow');
+      const slow = await runCli([...args, '--out', slowOut], { env: { REDIS_SERVERS: `127.0.0.1:${proxy.port}`, REDIS_MODE: 'standalone', CI: 'true' }, timeoutMs: 60_000 });
+      assert.equal(slow.code, 0, slow.stderr + slow.stdout);
+      const cold = loadOf(docIn(slowOut).results[0]).workers[0]?.client;
+      // 4 clients waiting 20 ms for each reply: the generator idles most of the time, the server (here: its delay) is the limit.
+      assert.ok(cold != null && cold.busy < 0.5, JSON.stringify(cold));
+      assert.ok(cold.cpuUsPerOp !== null && cold.cpuUsPerOp > 0);
+      assert.doesNotMatch(slow.stdout, /client-bound/);
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('closed loop, CLIENTS 8 on 2 connections with PIPELINE 4: every SET and GET the server received is counted, every read verified, the seconds add up to the total', async () => {
