@@ -13,6 +13,10 @@ const CONCURRENCY = 16;
 export const FINAL_CHECK_MS = 10_000;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+const realAfter = (ms: number, fn: () => void): (() => void) => {
+  const timer = setTimeout(fn, ms);
+  return () => clearTimeout(timer);
+};
 
 /** SHA-1 of a value: what the checker keeps of each write instead of the value itself. */
 export function digest(value: Buffer): Buffer {
@@ -73,14 +77,16 @@ export class AckedWrites {
   #pendingAtFault: number | null = null;
   readonly #lostKeys: string[] = [];
   #reading: string | undefined;
-  #timer: NodeJS.Timeout | undefined;
+  readonly #after: (ms: number, fn: () => void) => () => void;
+  #cancel: (() => void) | undefined;
   #ticking: Promise<void> = Promise.resolve();
   #stopped = false;
 
-  /** `now`: ms on the fault history's clock. */
-  constructor(client: CacheClient, now: () => number) {
+  /** `now`: ms on the fault history's clock; `after`: its timer, for the rolling check (the fault loop's clock). */
+  constructor(client: CacheClient, now: () => number, after: (ms: number, fn: () => void) => () => void = realAfter) {
     this.#client = client;
     this.#now = now;
+    this.#after = after;
   }
 
   acked(key: string, value: Buffer): void {
@@ -108,18 +114,18 @@ export class AckedWrites {
   /** Starts the rolling check. */
   start(): void {
     const tick = (): void => {
-      this.#timer = undefined;
+      this.#cancel = undefined;
       this.#ticking = this.#roll().finally(() => {
-        if (!this.#stopped) this.#timer = setTimeout(tick, ROLL_EVERY_MS);
+        if (!this.#stopped) this.#cancel = this.#after(ROLL_EVERY_MS, tick);
       });
     };
-    this.#timer = setTimeout(tick, ROLL_EVERY_MS);
+    this.#cancel = this.#after(ROLL_EVERY_MS, tick);
   }
 
   /** Stops the rolling check and waits for a pass in progress. */
   async stop(): Promise<void> {
     this.#stopped = true;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#cancel?.();
     await this.#ticking;
   }
 

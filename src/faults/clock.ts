@@ -1,12 +1,12 @@
 /** The fault loop's time: ns readings, the pause after a failed op, and its timers. Tests drive it in virtual time. */
 export interface FaultClock {
-  /** Monotonic time in ns. */
-  now(): bigint;
-  sleep(ms: number): Promise<void>;
+  /** Monotonic time in ns. Function properties, not methods: they are passed on unbound (e.g. as the seed step's clock). */
+  readonly now: () => bigint;
+  readonly sleep: (ms: number) => Promise<void>;
   /** Calls `fn` once after `ms`; returns what cancels it. */
-  after(ms: number, fn: () => void): () => void;
+  readonly after: (ms: number, fn: () => void) => () => void;
   /** Calls `fn` every `ms`; returns what cancels it. */
-  every(ms: number, fn: () => void): () => void;
+  readonly every: (ms: number, fn: () => void) => () => void;
 }
 
 export const REAL_CLOCK: FaultClock = {

@@ -92,23 +92,23 @@ class LocalInjector implements FaultInjector {
     if (topology.name === 'REDIS_CLUSTER') this.redirections = () => redirectionProbe(topology);
   }
 
-  inject(log: (what: string, ok: boolean) => void): Promise<void> {
+  // The FaultInjector members are own arrow properties, not prototype methods: an injector may be spread into another
+  // (as injectorFor does with the failover and command injectors) and must keep them.
+  readonly inject = (log: (what: string, ok: boolean) => void): Promise<void> => {
     this.#injecting = this.#makeFault(log);
     return this.#injecting;
-  }
+  };
 
-  async heal(): Promise<string | null> {
+  readonly heal = async (): Promise<string | null> => {
     this.#healing = true;
     this.#cutShort?.();
     // A fault still being made (Ctrl-C while the victim is looked up, slots migrate, or a pause waits) finishes first,
     // so that what it did is what gets undone.
     await this.#injecting?.catch(() => undefined);
     return this.#undo();
-  }
+  };
 
-  memory(): { totalBytes: number; maxBytes: number } {
-    return topologyMemory(this.#topology);
-  }
+  readonly memory = (): { totalBytes: number; maxBytes: number } => topologyMemory(this.#topology);
 
   readonly scaling = (): ScalingOutcome | null => this.#scaling;
 

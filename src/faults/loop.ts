@@ -128,7 +128,7 @@ class FaultTargetRun {
     this.#clock = options.clock ?? REAL_CLOCK;
     this.#startNs = this.#clock.now();
     this.#history = new FaultHistory(this.#startNs);
-    this.#writes = new AckedWrites(options.checker, () => this.#elapsedMs());
+    this.#writes = new AckedWrites(options.checker, () => this.#elapsedMs(), (ms, fn) => this.#clock.after(ms, fn));
   }
 
   #elapsedMs(): number {
@@ -200,7 +200,7 @@ class FaultTargetRun {
     const endNs = this.#startNs + BigInt(this.#controls.fault.runMs) * 1_000_000n;
     const stop = (): boolean => signal?.aborted === true || clock.now() >= endNs;
     const recorder: OpRecorder = {
-      now: clock.now,
+      now: () => clock.now(),
       set: (ns, t0, t1) => {
         history.ok(t0, t1);
         this.#setHistogram.record(ns);

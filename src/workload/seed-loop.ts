@@ -118,8 +118,9 @@ export async function runSeedIteration(
     try {
       await client.set(key, payload, ttlSeconds);
     } catch (error: unknown) {
+      const failedAt = now();
       const message = tally.fail('set', error);
-      recorder?.failed?.('set', t0, now(), key, payload);
+      recorder?.failed?.('set', t0, failedAt, key, payload);
       return { state: 'failed', attempted: w + 1, error: message };
     }
     const ackedAt = now();
@@ -144,8 +145,9 @@ export async function runSeedIteration(
       try {
         value = await client.get(key);
       } catch (error: unknown) {
+        const failedAt = now();
         const message = tally.fail('get', error);
-        recorder?.failed?.('get', t0, now(), key, payload);
+        recorder?.failed?.('get', t0, failedAt, key, payload);
         return { state: 'failed', attempted: w + 1, error: message };
       }
       const t1 = now();

@@ -126,29 +126,38 @@ export const MALFORMED: readonly { kind: FixtureKind; path: string; value: unkno
 ];
 
 /**
- * The field names a results.json has at each level a reader relies on (the document, its environment and one target's
- * record, one case, one result entry and its parts, and the kind's own record), to compare a run's file with the
- * fixture a real run of that kind wrote: the house can be rebuilt, the file users read does not change.
+ * The field names, in order, a results.json has at each level a reader relies on (the document, its environment and
+ * target records, the cases, every result entry and its parts, and the kind's own record), over every entry (a level's
+ * distinct key lists, so one row that differs from the others shows), to compare a run's file with the fixture a real
+ * run of that kind wrote: the house can be rebuilt, the file users read does not change.
  */
 export function fieldsOf(doc: object, kind: FixtureKind): Record<string, string[]> {
-  const d = doc as Record<string, Record<string, unknown> & Record<string, unknown[]>>;
-  const keys = (o: unknown): string[] => Object.keys(o as object).sort();
-  const first = (a: unknown): unknown => (a as unknown[])[0];
+  const d = doc as Record<string, unknown>;
+  const keys = (o: unknown): string => (o !== null && typeof o === 'object' ? Object.keys(o).join(',') : String(o));
+  const all = (list: unknown): readonly Record<string, unknown>[] => {
+    if (!Array.isArray(list) || list.length === 0) throw new Error(`fieldsOf: expected a non-empty list, got ${JSON.stringify(list)}`);
+    return list as Record<string, unknown>[];
+  };
+  const distinct = (list: readonly unknown[]): string[] => [...new Set(list.map(keys))];
   const env = d.environment as Record<string, unknown>;
-  const entry = first(d.results) as Record<string, unknown>;
+  const entries = all(d.results);
+  const part = (name: string): string[] => distinct(entries.map((e) => e[name]));
   return {
-    document: keys(d),
-    environment: keys(env),
-    'environment.targets[]': keys(first(env.targets)),
-    'cases[]': keys(first(d.cases)),
-    'scenarios[]': keys(first(d.scenarios)),
-    'results[]': keys(entry),
-    'results[].target': keys(entry.target),
-    'results[].scenario': keys(entry.scenario),
-    'results[].stats': keys(entry.stats),
-    'results[].iterations': keys(entry.iterations),
-    'results[].verification': keys(entry.verification),
-    ...(kind === 'fault' ? { 'results[].fault': keys(entry.fault) } : {}),
-    ...(kind === 'throughput' ? { 'results[].load': keys(entry.load) } : {}),
+    document: [keys(d)],
+    environment: [keys(env)],
+    'environment.targets[]': distinct(all(env.targets)),
+    'cases[]': distinct(all(d.cases)),
+    'scenarios[]': distinct(all(d.scenarios)),
+    'results[]': distinct(entries),
+    'results[].target': part('target'),
+    'results[].scenario': part('scenario'),
+    'results[].stats': part('stats'),
+    'results[].iterations': part('iterations'),
+    'results[].verification': part('verification'),
+    ...(kind === 'fault' ? { 'results[].fault': part('fault') } : {}),
+    ...(kind === 'throughput' ? {
+      'results[].load': part('load'),
+      'results[].load.record': distinct(entries.map((e) => (e.load as Record<string, unknown>).record)),
+    } : {}),
   };
 }
