@@ -1,4 +1,5 @@
 import type { CaseParams, LoadPlan, RunControls } from '../config/resolve.js';
+import { ServerCpuMeter } from './server-cpu.js';
 import { PRELOAD_KEYS_PER_S } from '../config/limits.js';
 import { redactedMessage } from '../config/redact.js';
 import type { SecondEvent, TargetErroredEvent } from '../measure/progress.js';
@@ -147,10 +148,12 @@ export async function runLoadCase(targets: readonly ConnectedTarget[], params: C
   });
   const live = targets.map((t) => liveProgress(t.config.name, options.onProgress));
   const groups: WorkerGroup[] = [];
+  const meters: (ServerCpuMeter | null)[] = [];
   for (const [index, target] of targets.entries()) {
     const name = target.config.name;
     const owners = await ownersOf(target, controls);
     const windows = targetWindows(timeline, index);
+    meters.push(await ServerCpuMeter.open(target, controls, windows));
     // Each target its own keys (targets may share servers: two client set-ups of one cluster): one target's clean-up,
     // refills and writes never touch another's, nor invalidate another's client cache.
     const keyPrefix = targets.length > 1 ? `${options.keyPrefix}t${index}:` : options.keyPrefix;
@@ -168,7 +171,7 @@ export async function runLoadCase(targets: readonly ConnectedTarget[], params: C
   const startAtMs = load.startAtMs === null ? null : load.startAtMs + options.startOffsetMs;
   let outcomes: GroupOutcome[];
   try {
-    outcomes = await runWorkers(groups, startAtMs, options.signal);
+    outcomes = await runWorkers(groups, startAtMs, options.signal, (start) => meters.forEach((m) => m?.start(start)));
   } catch (error: unknown) {
     const message = aborted() ? 'interrupted before its load started' : redactedMessage(error);
     const state = aborted() ? 'aborted' as const : 'errored' as const;
@@ -176,6 +179,7 @@ export async function runLoadCase(targets: readonly ConnectedTarget[], params: C
   } finally {
     for (const l of live) l.stop();
   }
+  const serverCpu = await Promise.all(meters.map((m) => m?.finish() ?? null));
   const results = targets.map((target, index): LoadTargetOutcome => {
     const name = target.config.name;
     const outcome = outcomes[index] as GroupOutcome;
@@ -184,7 +188,7 @@ export async function runLoadCase(targets: readonly ConnectedTarget[], params: C
       options.onProgress?.({ kind: 'target-errored', target: name, error: message });
       return { name, state: 'errored', error: message };
     }
-    return { name, state: aborted() ? 'aborted' : 'completed', record: mergeRecords(outcome.records) };
+    return { name, state: aborted() ? 'aborted' : 'completed', record: { ...mergeRecords(outcome.records), serverCpu: serverCpu[index] ?? null } };
   });
   return { aborted: aborted(), elapsedMs: performance.now() - started, targets: results };
 }

@@ -94,11 +94,12 @@ export type GroupOutcome = { readonly records: LoadRecord[] } | { readonly error
  * Runs the load of several targets at once, one group of workers per target, each worker a child process (also for
  * one: its event loop, memory and connections are the load generator's alone, apart from the harness's own connections
  * and timers). All connect and preload, then all start at `startAtMs` (START_AT) or just after the last is ready; each
- * job's windows say when it sends. A worker that cannot get ready fails its target (the group's other workers are
+ * job's windows say when it sends (`onStart` hears the start time). A worker that cannot get ready fails its target (the group's other workers are
  * stopped and their keys deleted); the other targets go on, and the failed one's turns stay idle. Throws only when the
  * run was interrupted before the load started.
  */
-export async function runWorkers(groups: readonly WorkerGroup[], startAtMs: number | null, signal?: AbortSignal): Promise<GroupOutcome[]> {
+export async function runWorkers(groups: readonly WorkerGroup[], startAtMs: number | null, signal?: AbortSignal,
+  onStart?: (startMs: number) => void): Promise<GroupOutcome[]> {
   if (signal?.aborted === true) throw new Error('interrupted before the load started');
   const handles = groups.map((g) => g.jobs.map((job) => inChild(job, g.onCleanup, g.onTick, g.onPreload)));
   // Ctrl-C also stops a worker still connecting or preloading.
@@ -117,6 +118,7 @@ export async function runWorkers(groups: readonly WorkerGroup[], startAtMs: numb
     }
     await Promise.all(handles.map((group, g) => (readiness[g] !== undefined ? Promise.all(group.map((h) => h.dismiss())) : undefined)));
     const start = startAtMs ?? Date.now() + START_MARGIN_MS;
+    onStart?.(start);
     // A start already past (START_AT before every worker was ready) starts at once; each worker records how late.
     return await Promise.all(handles.map(async (group, g): Promise<GroupOutcome> => {
       const failed = readiness[g];

@@ -103,9 +103,26 @@ export interface LoadRecord {
   /** Per cluster primary; null when the target is not a cluster. */
   readonly nodes: readonly NodeRecord[] | null;
   readonly workers: readonly WorkerRecord[];
+  /** The servers' CPU over this target's measured windows (load/server-cpu.ts); null: they do not tell; absent in older files. */
+  readonly serverCpu?: ServerCpu | null;
+}
+
+/** A target's servers' CPU time over its measured windows, read from INFO cpu at each window's ends. */
+export interface ServerCpu {
+  /** CPU time of every node together over the measured windows, in ms. */
+  readonly ms: number;
+  readonly nodes: number;
+  /** Measured windows both ends of which were read. */
+  readonly windows: number;
+  readonly source: 'INFO cpu';
 }
 
 const MAX_MESSAGES = 10;
+
+/** The largest server CPU reading among records of one target (shards read the same servers). */
+function busiestServerCpu(records: readonly LoadRecord[]): ServerCpu | null {
+  return records.reduce<ServerCpu | null>((m, r) => (r.serverCpu != null && (m === null || r.serverCpu.ms > m.ms) ? r.serverCpu : m), null);
+}
 
 function addMessages(into: Map<string, number>, from: Readonly<Record<string, number>>): void {
   for (const [m, n] of Object.entries(from)) {
@@ -187,5 +204,7 @@ export function mergeRecords(records: readonly LoadRecord[]): LoadRecord {
     // Shards of one run share the timeline (START_AT and the same plan); a merge of different ones is not sliced.
     sliceSeconds: records.every((r) => (r.sliceSeconds ?? null) === (first.sliceSeconds ?? null)) ? first.sliceSeconds ?? null : null,
     workers: records.flatMap((r) => r.workers),
+    // Every shard read the same servers over the same windows: the busiest reading, never a sum (absent where none was read).
+    ...(records.some((r) => r.serverCpu != null) ? { serverCpu: busiestServerCpu(records) } : {}),
   };
 }

@@ -59,6 +59,15 @@ export const shardLabel = (e: ResultEntry): string => {
  * The "Throughput" table's columns, and the load fields of results.csv (one definition for both; CSV has them all,
  * raw). ops/s statistics are over the measured 1-second intervals; higher is better.
  */
+/** The servers' CPU µs per measured op (every node of a cluster together); null where the servers do not tell. */
+function serverCpuPerOp(e: ResultEntry): number | null {
+  const r = e.load?.record;
+  const cpu = r?.serverCpu;
+  if (r == null || cpu == null) return null;
+  const ops = r.sets + r.gets;
+  return ops > 0 ? (cpu.ms * 1000) / ops : null;
+}
+
 export const LOAD_COLUMNS: readonly Column[] = [
   col('target', 'Target', 'text', 'target.name', true, (e) => e.target.name, (e) => `${e.target.name}${shardLabel(e)}`),
   { ...col('setup', 'Client', 'text', 'target.client', true, setupOf) },
@@ -91,6 +100,8 @@ export const LOAD_COLUMNS: readonly Column[] = [
     (e) => { const c = clientLoadOf(e); return c === null ? '–' : `${(100 * c.busy).toFixed(0)}%${c.bound ? ' client-bound' : ''}`; }),
   col('load_client_cpu_us_per_op', 'Client CPU/op (µs)', 'us', 'load.workers[].client.cpuUsPerOp (weighted by ops)', true, (e) => clientLoadOf(e)?.cpuUsPerOp ?? null,
     (e) => { const x = clientLoadOf(e)?.cpuUsPerOp; return x == null ? '–' : x.toFixed(1); }),
+  col('load_server_cpu_us_per_op', 'Server CPU/op (µs)', 'us', 'load.record.serverCpu.ms × 1000 ÷ (sets + gets)', true, (e) => serverCpuPerOp(e),
+    (e) => { const x = serverCpuPerOp(e); return x === null ? '–' : x.toFixed(1); }),
   col('load_peak_rss_bytes', 'Peak RSS per worker', 'count', 'max(load.workers[].peakRssBytes)', true, (e) => { const w = L(e)?.workers ?? []; return w.length === 0 ? null : maxOf(w.map((x) => x.peakRssBytes)); },
     (e) => { const w = L(e)?.workers ?? []; return w.length === 0 ? '–' : mib(maxOf(w.map((x) => x.peakRssBytes))); }),
 ];
@@ -132,6 +143,12 @@ export function loadDetails(entries: readonly ResultEntry[], markdown: boolean):
       const i = l.latency.intended.get;
       const sv = l.latency.service.get;
       lines.push(`${bullet}${said(label(e))} GET latency from the intended send time p50/p99/p99.9/max ${msText(i.p50Us)}/${msText(i.p99Us)}/${msText(i.p999Us)}/${msText(i.maxUs)} ms; service time ${msText(sv.p50Us)}/${msText(sv.p99Us)}/${msText(sv.p999Us)}/${msText(sv.maxUs)} ms`);
+    }
+    const cpu = l.record.serverCpu;
+    const perOp = serverCpuPerOp(e);
+    if (cpu != null && perOp !== null) {
+      lines.push(`${bullet}${said(`${label(e)} servers (${cpu.nodes} node${cpu.nodes === 1 ? '' : 's'}, ${cpu.source} over its measured seconds): ` +
+        `${opsText(cpu.ms)} ms of CPU, ${perOp.toFixed(1)} µs per op, ${opsText(1e6 / perOp)} ops per server CPU-second`)}`);
     }
     const client = clientLoadOf(e);
     if (client !== null) {

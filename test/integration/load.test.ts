@@ -43,6 +43,29 @@ describe('throughput runs against a standalone server', () => {
     await server.stop();
   });
 
+  it("reports the servers' CPU per op from INFO cpu over the measured seconds, in line with the server process's own CPU time (/proc)", async () => {
+    // utime + stime of the server process, in ms (clock ticks of 10 ms).
+    const procCpuMs = (): number => {
+      const fields = readFileSync(`/proc/${server.server.process.pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
+      return (Number(fields[11]) + Number(fields[12])) * 10;
+    };
+    const out = join(root.dir, 'cpu');
+    const before = procCpuMs();
+    const result = await runCli(['run', '--out', out, '--mode', 'throughput', '--clients', '8', '--duration', '4', '--warmup-seconds', '0', '--read-ratio', '3',
+      '--payload-bytes', '1000'], { env: { REDIS_SERVERS: server.address, CI: 'true' }, timeoutMs: 60_000 });
+    const procMs = procCpuMs() - before;
+    assert.equal(result.code, 0, result.stderr + result.stdout);
+    const e = docIn(out).results[0];
+    const cpu = loadOf(e).record.serverCpu;
+    assert.ok(cpu != null && cpu.nodes === 1 && cpu.windows >= 1, JSON.stringify(cpu));
+    // The measured seconds are nearly all of the server's work in this run (no warm-up, no KEYSPACE preload): INFO cpu over
+    // them is at most the process's CPU over the whole run (one 10-ms tick of slack each way), and most of it.
+    assert.ok(procMs > 200, `the server worked: ${procMs} ms`);
+    assert.ok(cpu.ms <= procMs + 20, `INFO ${cpu.ms} ms <= /proc ${procMs} ms`);
+    assert.ok(cpu.ms >= 0.6 * procMs, `INFO ${cpu.ms} ms covers most of /proc ${procMs} ms`);
+    assert.match(result.stdout, /REDIS servers \(1 node, INFO cpu over its measured seconds\): [\d,.]+ ms of CPU, [\d.]+ µs per op/);
+  });
+
   it('the load generator measures itself: a busy loop in its process marks the row client-bound; a slowed server does not', async () => {
     const busyLoop = fileURLToPath(new URL('../../../test/fixtures/busy-loop.mjs', import.meta.url));
     const args = ['run', '--mode', 'throughput', '--clients', '4', '--duration', '3', '--warmup-seconds', '0', '--read-ratio', '3', '--payload-bytes', '100'];

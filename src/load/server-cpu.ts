@@ -1,0 +1,99 @@
+/**
+ * What the servers spent on a target's load: their CPU time (INFO cpu: used_cpu_sys + used_cpu_user, per node of a
+ * cluster, replicas included) read at the start and end of each of the target's measured windows, summed over the
+ * windows. Another client's load on the same servers in those windows counts too: the figure is the servers' cost of
+ * that stretch of time. RESP servers only (a proxy such as twemproxy has no INFO cpu; memcached is not read yet).
+ */
+import type { RunControls } from '../config/resolve.js';
+import { targetCommand, clusterNodesOf } from '../targets/admin.js';
+import type { ConnectedTarget } from '../targets/client.js';
+import type { ServerAddress } from '../config/servers.js';
+import { parseInfo } from '../targets/probe.js';
+import type { LoadWindow } from './timeline.js';
+import type { ServerCpu } from './record.js';
+
+/** The nodes whose CPU counts: every node of a cluster (replicas replicate every write), else the listed server. */
+async function nodesOf(target: ConnectedTarget, controls: RunControls): Promise<ServerAddress[]> {
+  const first = target.config.servers[0];
+  if (first === undefined) return [];
+  if (target.info.mode !== 'cluster') return [first];
+  const nodes = await clusterNodesOf(target.config, controls);
+  return nodes.filter((n) => !n.failing).map((n) => ({ ...first, host: n.host, port: n.port, display: `${n.host}:${n.port}` }));
+}
+
+/** CPU seconds of one node so far (INFO cpu). */
+async function cpuSeconds(target: ConnectedTarget, server: ServerAddress, controls: RunControls): Promise<number> {
+  const info = parseInfo(String(await targetCommand(target.config, server, controls, 'INFO', 'cpu')));
+  const sys = Number(info.get('used_cpu_sys'));
+  const user = Number(info.get('used_cpu_user'));
+  if (!Number.isFinite(sys) || !Number.isFinite(user)) throw new Error('no used_cpu_sys/used_cpu_user in INFO cpu');
+  return sys + user;
+}
+
+/**
+ * Reads a target's servers' CPU at each measured window's start and end, once started with the timeline's start;
+ * `finish()` stops and sums. null when the target's servers do not tell (a proxy, memcached, INFO refused).
+ */
+export class ServerCpuMeter {
+  readonly #reads: Promise<number | null>[] = [];
+  /** Cancels each read whose time has not come (Ctrl-C): its window is left out. */
+  readonly #pending: (() => void)[] = [];
+
+  private constructor(readonly target: ConnectedTarget, readonly nodes: readonly ServerAddress[], readonly controls: RunControls,
+    readonly windows: readonly LoadWindow[]) {}
+
+  /** Schedules the reads: `start` is the timeline's start (Unix ms), as the workers got it. */
+  start(start: number): void {
+    for (const w of this.windows.filter((x) => x.measured)) {
+      for (const at of [w.fromMs, w.toMs]) {
+        this.#reads.push(new Promise((resolve) => {
+          let fired = false;
+          const timer = setTimeout(() => {
+            fired = true;
+            this.#read().then(resolve, () => resolve(null));
+          }, Math.max(0, start + at - Date.now()));
+          this.#pending.push(() => {
+            if (fired) return;
+            clearTimeout(timer);
+            resolve(null);
+          });
+        }));
+      }
+    }
+  }
+
+  /** A meter for a target, or null when its servers cannot tell their CPU (checked once, before the load). */
+  static async open(target: ConnectedTarget, controls: RunControls, windows: readonly LoadWindow[]): Promise<ServerCpuMeter | null> {
+    if (target.config.protocol !== 'resp' || target.info.mode === 'proxy') return null;
+    try {
+      const nodes = await nodesOf(target, controls);
+      if (nodes.length === 0) return null;
+      return new ServerCpuMeter(target, nodes, controls, windows);
+    } catch (error: unknown) {
+      void error; // no cost figure: the load itself does not need it
+      return null;
+    }
+  }
+
+  async #read(): Promise<number> {
+    const each = await Promise.all(this.nodes.map((n) => cpuSeconds(this.target, n, this.controls)));
+    return each.reduce((a, b) => a + b, 0);
+  }
+
+  /** Stops reading and sums the windows both ends of which were read. */
+  async finish(): Promise<ServerCpu | null> {
+    for (const cancel of this.#pending) cancel();
+    const reads = await Promise.all(this.#reads);
+    let ms = 0;
+    let windows = 0;
+    for (let i = 0; i + 1 < reads.length; i += 2) {
+      const from = reads[i];
+      const to = reads[i + 1];
+      if (from == null || to == null || to < from) continue;
+      ms += (to - from) * 1000;
+      windows++;
+    }
+    if (windows === 0) return null;
+    return { ms: Number(ms.toFixed(3)), nodes: this.nodes.length, windows, source: 'INFO cpu' };
+  }
+}
