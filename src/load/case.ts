@@ -1,5 +1,6 @@
 import type { CaseParams, LoadPlan, RunControls } from '../config/resolve.js';
 import { ServerCpuMeter } from './server-cpu.js';
+import type { ServerCpu } from './record.js';
 import { PRELOAD_KEYS_PER_S } from '../config/limits.js';
 import { redactedMessage } from '../config/redact.js';
 import type { SecondEvent, TargetErroredEvent } from '../measure/progress.js';
@@ -170,6 +171,7 @@ export async function runLoadCase(targets: readonly ConnectedTarget[], params: C
   }
   const startAtMs = load.startAtMs === null ? null : load.startAtMs + options.startOffsetMs;
   let outcomes: GroupOutcome[];
+  let serverCpu: (ServerCpu | null)[] = [];
   try {
     outcomes = await runWorkers(groups, startAtMs, options.signal, (start) => meters.forEach((m) => m?.start(start)));
   } catch (error: unknown) {
@@ -178,8 +180,9 @@ export async function runLoadCase(targets: readonly ConnectedTarget[], params: C
     return { aborted: aborted(), elapsedMs: performance.now() - started, targets: targets.map((t) => ({ name: t.config.name, state, error: message })) };
   } finally {
     for (const l of live) l.stop();
+    // Every read still to come is cancelled (an interrupted run), so no timer outlives the load.
+    serverCpu = await Promise.all(meters.map((m) => m?.finish() ?? null));
   }
-  const serverCpu = await Promise.all(meters.map((m) => m?.finish() ?? null));
   const results = targets.map((target, index): LoadTargetOutcome => {
     const name = target.config.name;
     const outcome = outcomes[index] as GroupOutcome;
