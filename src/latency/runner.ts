@@ -32,6 +32,11 @@ export interface LatencyTargetResult extends TargetOutcome {
   readonly staleness?: StalenessResult;
   /** The client cache's counters over this combination (warm-up included); present with CACHE=tracking. */
   readonly cache?: CacheCounters;
+  /**
+   * The harness's own cost over the measured iterations: the event loop's busy share of their time and the process's
+   * CPU time per op (the client library's and cachebench's together); present once an iteration was measured.
+   */
+  readonly harness?: { readonly busy: number; readonly cpuUsPerOp: number | null };
 }
 
 export interface LatencyCaseResult {
@@ -98,6 +103,7 @@ function clockProvider(clock: () => number): TimestampProvider {
 
 const staleness = (s: StalenessResult | undefined): { staleness?: StalenessResult } => (s !== undefined ? { staleness: s } : {});
 const cache = (c: CacheCounters | undefined): { cache?: CacheCounters } => (c !== undefined ? { cache: c } : {});
+const harness = (h: LatencyTargetResult['harness'] | null): Pick<LatencyTargetResult, 'harness'> => (h != null ? { harness: h } : {});
 
 function shuffle<T>(items: readonly T[], random: () => number): T[] {
   const out = [...items];
@@ -332,6 +338,7 @@ class CaseRounds {
         pilotMs: run.pilotMs,
         ...staleness(side.staleness(run.target, tally.stale, run.staleHistogram)),
         ...cache(cacheCounters.get(run.target.config.name)),
+        ...harness(run.cost.result()),
       };
     });
   }

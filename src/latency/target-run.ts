@@ -2,6 +2,7 @@
  * One target's iterations in a latency run: its tinybench task, samples, histograms and failures (TargetRun), one timed
  * iteration (iterate), and a round with the targets interleaved key by key (interleavedRound).
  */
+import { performance } from 'node:perf_hooks';
 import { Bench, type Task, type TimestampProvider } from 'tinybench';
 import type { CaseParams, RunControls } from '../config/resolve.js';
 import { redactSecrets } from '../config/redact.js';
@@ -13,6 +14,45 @@ import { deleteKeys, prepareIteration, runSeedIteration, type IterationOutcome, 
 /** A target is dropped from a case after this many failed iterations in a row. */
 export const MAX_CONSECUTIVE_FAILURES = 3;
 
+/**
+ * What the harness itself spent on a target's measured iterations: the process's CPU time and the event loop's busy
+ * and idle time while they ran, and the ops they made. Read around each measured iteration (or key segment), outside
+ * the timed call.
+ */
+export class HarnessCost {
+  cpuUs = 0;
+  ops = 0;
+  active = 0;
+  idle = 0;
+  #cpu: NodeJS.CpuUsage | undefined;
+  #elu: ReturnType<typeof performance.eventLoopUtilization> | undefined;
+  #ops = 0;
+
+  begin(opsSoFar: number): void {
+    this.#cpu = process.cpuUsage();
+    this.#elu = performance.eventLoopUtilization();
+    this.#ops = opsSoFar;
+  }
+
+  end(opsSoFar: number): void {
+    if (this.#cpu === undefined || this.#elu === undefined) return;
+    const cpu = process.cpuUsage(this.#cpu);
+    const elu = performance.eventLoopUtilization(this.#elu);
+    this.cpuUs += cpu.user + cpu.system;
+    this.active += elu.active;
+    this.idle += elu.idle;
+    this.ops += opsSoFar - this.#ops;
+    this.#cpu = undefined;
+    this.#elu = undefined;
+  }
+
+  /** busy: the event loop's share of the iterations' time; null before any measured iteration. */
+  result(): { busy: number; cpuUsPerOp: number | null } | null {
+    if (this.active + this.idle <= 0) return null;
+    return { busy: Number((this.active / (this.active + this.idle)).toFixed(3)), cpuUsPerOp: this.ops > 0 ? Number((this.cpuUs / this.ops).toFixed(2)) : null };
+  }
+}
+
 export class TargetRun {
   state: 'running' | 'errored' = 'running';
   error: string | undefined;
@@ -22,6 +62,8 @@ export class TargetRun {
   readonly setHistogram = new OpHistogram();
   readonly getHistogram = new OpHistogram();
   readonly staleHistogram = new OpHistogram();
+  /** The harness's own CPU and event-loop time over the measured iterations. */
+  readonly cost = new HarnessCost();
   readonly recorder: OpRecorder = {
     set: (ns) => this.setHistogram.record(ns),
     get: (ns) => this.getHistogram.record(ns),
@@ -67,7 +109,10 @@ export async function iterate(run: TargetRun, prefix: string, params: CaseParams
   run.current = { plan, recorder };
   run.outcome = undefined;
   run.task.reset(false);
+  const ops = (): number => run.tally.sets + run.tally.gets;
+  if (recorder !== undefined) run.cost.begin(ops());
   await run.task.run();
+  if (recorder !== undefined) run.cost.end(ops());
   const result = run.task.result;
   const outcome = run.outcome as IterationOutcome | undefined;
   // No overwrite may be in flight when the keys are deleted: it would write one of them again.
@@ -114,9 +159,11 @@ export async function interleavedRound(order: readonly TargetRun[], prefix: stri
       if (failed.has(run)) continue;
       const plan = plans.get(run) as IterationPlan;
       const segment = { keys: [plan.keys[k] as string], payloads: [plan.payloads[k] as Buffer] };
+      run.cost.begin(run.tally.sets + run.tally.gets);
       const t0 = clock();
       const outcome = await runSeedIteration(run.target.client, segment, params.READ_RATIO, ttlSeconds, run.tally, run.recorder, shouldStop, run.check);
       totals.set(run, (totals.get(run) ?? 0) + (clock() - t0));
+      run.cost.end(run.tally.sets + run.tally.gets);
       attempted.set(run, k + outcome.attempted);
       if (outcome.state === 'failed') failed.set(run, outcome.error);
       if (outcome.state === 'aborted') {

@@ -133,6 +133,16 @@ export const COLUMNS: readonly Column[] = [
   col('overwrites_acked', 'Overwrites', 'count', 'staleness.overwrites.acked', false, (e) => e.staleness?.overwrites?.acked ?? null),
   col('failed_ops', 'Failed ops', 'count', 'ops.set.errors + ops.get.errors', true, (e) => e.ops.set.errors + e.ops.get.errors),
   col('failed_iterations', 'Failed iterations', 'count', 'iterations.failed', false, (e) => e.iterations.failed),
+  {
+    ...col('harness_cpu_us_per_op', 'Client CPU/op (µs)', 'us', 'harness.cpuUsPerOp', true, (e) => e.harness?.cpuUsPerOp ?? null),
+    display: (e) => (e.harness?.cpuUsPerOp == null ? '–' : e.harness.cpuUsPerOp.toFixed(1)),
+    showIf: (e) => e.harness != null,
+  },
+  {
+    ...col('harness_busy', 'Client busy', 'percent', 'harness.busy', true, (e) => (e.harness == null ? null : 100 * e.harness.busy)),
+    display: (e) => (e.harness == null ? '–' : `${(100 * e.harness.busy).toFixed(0)}%`),
+    showIf: (e) => e.harness != null,
+  },
 ];
 
 /** The time unit used for a table: chosen from its smallest mean, as BenchmarkDotNet does. */

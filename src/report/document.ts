@@ -85,6 +85,8 @@ export interface ResultEntry {
   readonly fault: FaultResult | null;
   /** A throughput run's measurements: ops/s statistics over seconds, latency views, per-second series, per-node split, the mergeable record; null otherwise. */
   readonly load: LoadResult | null;
+  /** A latency run's own cost over the measured iterations (event-loop busy share, CPU µs per op); null otherwise or in older files. */
+  readonly harness: NonNullable<LatencyTarget['harness']> | null;
 }
 
 /** The CPU layout of a run with local topologies, as recorded in results.json and the report. */

@@ -166,6 +166,7 @@ function entryOf(run: RunResult, scenario: ScenarioPlan, c: CaseResult, t: Targe
     cache: lat?.cache ?? null,
     fault: (t.kind === 'fault' ? t.fault : undefined) ?? null,
     load: t.kind === 'load' && t.load !== undefined ? summarizeLoad(t.load, scenario.controls.load, run.shard != null ? { shard: run.shard } : {}) : null,
+    harness: lat?.harness ?? null,
   };
 }
 
