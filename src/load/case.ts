@@ -180,8 +180,8 @@ export async function runLoadCase(targets: readonly ConnectedTarget[], params: C
     return { aborted: aborted(), elapsedMs: performance.now() - started, targets: targets.map((t) => ({ name: t.config.name, state, error: message })) };
   } finally {
     for (const l of live) l.stop();
-    // Every read still to come is cancelled (an interrupted run), so no timer outlives the load.
-    serverCpu = await Promise.all(meters.map((m) => m?.finish() ?? null));
+    // A read still to come is made now (the load ended: it is due) or, after Ctrl-C, cancelled: no timer outlives the load.
+    serverCpu = await Promise.all(meters.map((m) => m?.finish(aborted()) ?? null));
   }
   const results = targets.map((target, index): LoadTargetOutcome => {
     const name = target.config.name;

@@ -30,8 +30,8 @@ const SELF_SECOND_MS = 900;
 
 /**
  * The load generator measuring itself, second by second (the worker's live tick): event-loop utilisation, process CPU
- * time, event-loop delay and GC time of each second, kept for the seconds its target sent throughout. Process-wide
- * figures: in one process, the targets' workers take turns, so the second belongs to the target whose turn it was.
+ * time, event-loop delay and GC time of each second, kept for the measured seconds its target sent throughout. Each
+ * worker is a process of its own (load/pool.ts), so these process-wide figures are its own.
  */
 class SelfMeter {
   #elu: EventLoopUtilization = performance.eventLoopUtilization();
@@ -155,8 +155,10 @@ export class LoadGenerator {
     const active = clock.activeAt(at - this.#startPerf);
     const turnMs = active - this.#liveActive;
     this.#liveActive = active;
-    // The generator's own load counts for the seconds its target sent throughout (not the ones it slept through).
-    this.#self.second(turnMs >= SELF_SECOND_MS && at >= this.#startPerf, this.#liveOk + this.#liveFailed);
+    // The generator's own load counts for the measured seconds its target sent throughout (not warm-up, not the ones
+    // it slept through).
+    const measured = clock.windowAt(at - this.#startPerf - 1)?.measured === true;
+    this.#self.second(turnMs >= SELF_SECOND_MS && at >= this.#startPerf && measured, this.#liveOk + this.#liveFailed);
     if (at >= this.#startPerf && turnMs >= 50) {
       const per = (n: number): number => Math.round((n * 1000) / turnMs);
       onSecond?.({ ok: per(this.#liveOk), failed: per(this.#liveFailed), phase: clock.windowAt(at - this.#startPerf - 1)?.measured === false ? 'warm-up' : 'measured',

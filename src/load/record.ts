@@ -112,8 +112,9 @@ export interface ServerCpu {
   /** CPU time of every node together over the measured windows, in ms. */
   readonly ms: number;
   readonly nodes: number;
-  /** Measured windows both ends of which were read. */
+  /** Measured windows both ends of which were read (every node answering, none going back), of `planned`. */
   readonly windows: number;
+  readonly planned: number;
   readonly source: 'INFO cpu';
 }
 
@@ -205,6 +206,6 @@ export function mergeRecords(records: readonly LoadRecord[]): LoadRecord {
     sliceSeconds: records.every((r) => (r.sliceSeconds ?? null) === (first.sliceSeconds ?? null)) ? first.sliceSeconds ?? null : null,
     workers: records.flatMap((r) => r.workers),
     // Every shard read the same servers over the same windows: the busiest reading, never a sum (absent where none was read).
-    ...(records.some((r) => r.serverCpu != null) ? { serverCpu: busiestServerCpu(records) } : {}),
+    ...(records.some((r) => r.serverCpu !== undefined) ? { serverCpu: busiestServerCpu(records) } : {}),
   };
 }

@@ -35,9 +35,10 @@ async function cpuSeconds(target: ConnectedTarget, server: ServerAddress, contro
  * `finish()` stops and sums. null when the target's servers do not tell (a proxy, memcached, INFO refused).
  */
 export class ServerCpuMeter {
-  readonly #reads: Promise<number | null>[] = [];
-  /** Cancels each read whose time has not come (Ctrl-C): its window is left out. */
-  readonly #pending: (() => void)[] = [];
+  /** Each node's CPU seconds at each read (null: a node did not answer). */
+  readonly #reads: Promise<readonly number[] | null>[] = [];
+  /** What each read still to come does at the end: fired at once (the load ended: it is due), or cancelled (Ctrl-C). */
+  readonly #pending: ((fire: boolean) => void)[] = [];
 
   private constructor(readonly target: ConnectedTarget, readonly nodes: readonly ServerAddress[], readonly controls: RunControls,
     readonly windows: readonly LoadWindow[]) {}
@@ -48,52 +49,61 @@ export class ServerCpuMeter {
       for (const at of [w.fromMs, w.toMs]) {
         this.#reads.push(new Promise((resolve) => {
           let fired = false;
-          const timer = setTimeout(() => {
+          const read = (): void => {
             fired = true;
             this.#read().then(resolve, () => resolve(null));
-          }, Math.max(0, start + at - Date.now()));
-          this.#pending.push(() => {
+          };
+          const timer = setTimeout(read, Math.max(0, start + at - Date.now()));
+          this.#pending.push((fire) => {
             if (fired) return;
             clearTimeout(timer);
-            resolve(null);
+            if (fire) read();
+            else resolve(null);
           });
         }));
       }
     }
   }
 
-  /** A meter for a target, or null when its servers cannot tell their CPU (checked once, before the load). */
+  /** A meter for a target, or null when its servers cannot tell their CPU (one read of every node, before the load). */
   static async open(target: ConnectedTarget, controls: RunControls, windows: readonly LoadWindow[]): Promise<ServerCpuMeter | null> {
     if (target.config.protocol !== 'resp' || target.info.mode === 'proxy') return null;
     try {
       const nodes = await nodesOf(target, controls);
       if (nodes.length === 0) return null;
-      return new ServerCpuMeter(target, nodes, controls, windows);
+      const meter = new ServerCpuMeter(target, nodes, controls, windows);
+      await meter.#read();
+      return meter;
     } catch (error: unknown) {
       void error; // no cost figure: the load itself does not need it
       return null;
     }
   }
 
-  async #read(): Promise<number> {
-    const each = await Promise.all(this.nodes.map((n) => cpuSeconds(this.target, n, this.controls)));
-    return each.reduce((a, b) => a + b, 0);
+  async #read(): Promise<readonly number[]> {
+    return await Promise.all(this.nodes.map((n) => cpuSeconds(this.target, n, this.controls)));
   }
 
-  /** Stops reading and sums the windows both ends of which were read. */
-  async finish(): Promise<ServerCpu | null> {
-    for (const cancel of this.#pending) cancel();
+  /**
+   * Stops and sums, per node, the windows both ends of which were read. A window with a node that did not answer, or
+   * whose CPU time went back (a restarted node), is left out, and the figure says how many were read of how many:
+   * a cost per op is only given when every window was. `aborted`: reads still to come are cancelled, not made.
+   */
+  async finish(aborted = false): Promise<ServerCpu | null> {
+    for (const settle of this.#pending) settle(!aborted);
     const reads = await Promise.all(this.#reads);
     let ms = 0;
     let windows = 0;
     for (let i = 0; i + 1 < reads.length; i += 2) {
       const from = reads[i];
       const to = reads[i + 1];
-      if (from == null || to == null || to < from) continue;
-      ms += (to - from) * 1000;
+      if (from == null || to == null) continue;
+      const deltas = to.map((t, n) => t - (from[n] as number));
+      if (deltas.some((d) => !(d >= 0))) continue;
+      ms += deltas.reduce((a, b) => a + b, 0) * 1000;
       windows++;
     }
     if (windows === 0) return null;
-    return { ms: Number(ms.toFixed(3)), nodes: this.nodes.length, windows, source: 'INFO cpu' };
+    return { ms: Number(ms.toFixed(3)), nodes: this.nodes.length, windows, planned: reads.length / 2, source: 'INFO cpu' };
   }
 }

@@ -63,7 +63,8 @@ export const shardLabel = (e: ResultEntry): string => {
 function serverCpuPerOp(e: ResultEntry): number | null {
   const r = e.load?.record;
   const cpu = r?.serverCpu;
-  if (r == null || cpu == null) return null;
+  // Only over every measured window: a window left out (a node that did not answer) would make the cost look lower.
+  if (r == null || cpu == null || cpu.windows !== cpu.planned) return null;
   const ops = r.sets + r.gets;
   return ops > 0 ? (cpu.ms * 1000) / ops : null;
 }
@@ -97,7 +98,7 @@ export const LOAD_COLUMNS: readonly Column[] = [
   { ...col('load_node_imbalance', 'Busiest node ÷ even share', 'count', 'max(load.nodes[].share) × nodes', true, nodeImbalance, (e) => { const x = nodeImbalance(e); return x === null ? '–' : x.toFixed(2); }),
     showIf: (e) => L(e)?.nodes != null },
   col('load_client_busy', 'Client busy', 'percent', 'max(load.workers[].client.busy)', true, (e) => { const c = clientLoadOf(e); return c === null ? null : 100 * c.busy; },
-    (e) => { const c = clientLoadOf(e); return c === null ? '–' : `${(100 * c.busy).toFixed(0)}%${c.bound ? ' client-bound' : ''}`; }),
+    (e) => { const c = clientLoadOf(e); return c === null ? '–' : `${Math.floor(100 * c.busy)}%${c.bound ? ' client-bound' : ''}`; }),
   col('load_client_cpu_us_per_op', 'Client CPU/op (µs)', 'us', 'load.workers[].client.cpuUsPerOp (weighted by ops)', true, (e) => clientLoadOf(e)?.cpuUsPerOp ?? null,
     (e) => { const x = clientLoadOf(e)?.cpuUsPerOp; return x == null ? '–' : x.toFixed(1); }),
   col('load_server_cpu_us_per_op', 'Server CPU/op (µs)', 'us', 'load.record.serverCpu.ms × 1000 ÷ (sets + gets)', true, (e) => serverCpuPerOp(e),
@@ -146,28 +147,34 @@ export function loadDetails(entries: readonly ResultEntry[], markdown: boolean):
     }
     const cpu = l.record.serverCpu;
     const perOp = serverCpuPerOp(e);
-    if (cpu != null && perOp !== null) {
-      lines.push(`${bullet}${said(`${label(e)} servers (${cpu.nodes} node${cpu.nodes === 1 ? '' : 's'}, ${cpu.source} over its measured seconds): ` +
-        `${opsText(cpu.ms)} ms of CPU, ${perOp.toFixed(1)} µs per op, ${opsText(1e6 / perOp)} ops per server CPU-second`)}`);
+    if (cpu != null) {
+      const servers = `${label(e)} servers (${cpu.nodes} node${cpu.nodes === 1 ? '' : 's'}, ${cpu.source} over its measured seconds)`;
+      lines.push(`${bullet}${said(perOp === null
+        ? `${servers}: CPU read in ${cpu.windows} of ${cpu.planned} measured windows (a node did not answer, or its CPU time went back: a restart), so no cost per op`
+        : `${servers}: ${opsText(cpu.ms)} ms of CPU, ${perOp.toFixed(1)} µs per op${perOp > 0 ? `, ${opsText(1e6 / perOp)} ops per server CPU-second` : ''}`)}`);
     }
     const client = clientLoadOf(e);
     if (client !== null) {
       const what = `${label(e)} load generator (${client.workers === 1 ? 'its worker' : `busiest of ${client.workers} workers`}, over its target's seconds): event loop busy ` +
-        `${(100 * client.busy).toFixed(0)}%, ${client.cpuUsPerOp === null ? 'CPU per op unknown' : `${client.cpuUsPerOp.toFixed(1)} µs CPU per op`}, event-loop delay p99 up to ` +
+        `${Math.floor(100 * client.busy)}%, ${client.cpuUsPerOp === null ? 'CPU per op unknown' : `${client.cpuUsPerOp.toFixed(1)} µs CPU per op`}, event-loop delay p99 up to ` +
         `${client.loopDelayP99Ms.toFixed(1)} ms, GC ${client.gcMsPerSecond.toFixed(0)} ms per second`;
       lines.push(`${bullet}${said(what)}`);
       if (client.bound) {
-        lines.push(`${bullet}${markdown ? '**' : ''}${said(`${label(e)} is client-bound: its load generator's event loop was busy ${(100 * client.busy).toFixed(0)}% ` +
+        lines.push(`${bullet}${markdown ? '**' : ''}${said(`${label(e)} is client-bound: its load generator's event loop was busy ${Math.floor(100 * client.busy)}% ` +
           `(${(100 * CLIENT_BOUND_BUSY).toFixed(0)}% or more), so these ops/s and latencies measure cachebench, not the servers. Fix: more WORKERS (one per free core), ` +
           'more --shard machines, or a leaner client set-up (PIPELINE, fewer CLIENTS per connection)')}${markdown ? '**' : ''}`);
       }
     }
     if (l.workers.length > 1) lines.push(`${bullet}${said(`${label(e)} workers: ${l.workers.map((w) => `${w.worker} ${opsText(w.ops)} ops, peak RSS ${mib(w.peakRssBytes)}`).join('; ')}`)}`);
   }
-  const bound = loaded.filter((e) => clientLoadOf(e)?.bound === true);
+  // A Percent whose either side was client-bound compares the load generator, at least in part, not the clusters.
   const baseline = loaded.find((e) => e.baseline);
-  if (baseline !== undefined && bound.includes(baseline) && bound.length > 1) {
-    lines.push(`${bullet}${markdown ? '**' : ''}${said(`Percent between ${bound.map(label).join(', ')} compares the harness, not the clusters: each was client-bound`)}${markdown ? '**' : ''}`);
+  const bound = (e: ResultEntry): boolean => clientLoadOf(e)?.bound === true;
+  const suspect = baseline === undefined ? [] : loaded.filter((e) => !e.baseline && e.load?.throughput.percent != null && (bound(e) || bound(baseline)));
+  if (baseline !== undefined && suspect.length > 0) {
+    const who = bound(baseline) && suspect.every(bound) ? 'both sides were' : bound(baseline) ? `the baseline ${label(baseline)} was` : 'the compared target was';
+    lines.push(`${bullet}${markdown ? '**' : ''}${said(`The Percent of ${suspect.map(label).join(', ')} against ${label(baseline)} compares the harness, not the clusters: ` +
+      `${who} client-bound`)}${markdown ? '**' : ''}`);
   }
   return lines;
 }

@@ -96,6 +96,16 @@ export const confidence: Check = (v, at) => {
   if (typeof v !== 'number' || !(v > 0 && v < 1)) fail(at, 'a confidence level between 0 and 1 (e.g. 0.999)', v);
   return v;
 };
+/** A share of time: from 0 to 1 (an event loop's busy share). */
+export const fraction: Check = (v, at) => {
+  if (typeof v !== 'number' || !(v >= 0 && v <= 1)) fail(at, 'a share from 0 to 1', v);
+  return v;
+};
+/** A whole number ≥ 1 (servers read, seconds measured). */
+export const positiveCount: Check = (v, at) => {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) fail(at, 'a whole number ≥ 1', v);
+  return v;
+};
 export const count: Check = (v, at) => {
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) fail(at, 'a whole number ≥ 0', v);
   return v;

@@ -5,7 +5,7 @@ import { STOP_REASONS } from '../run/result.js';
 import { SCHEMA_VERSION, type ResultsDocument } from './document.js';
 import {
   RESULT_LIMITS, SchemaError, type Check, shown, fail, isObject, num, sampleMs, percent, percentBound, ms, confidence, count, bool, text,
-  pattern, oneOf, nullable, optional, list, record, object, ordered, scalarOrList, histogram,
+  pattern, oneOf, nullable, optional, list, record, object, ordered, scalarOrList, histogram, fraction, positiveCount,
 } from './schema-checks.js';
 
 export { SCHEMA_VERSION } from './document.js';
@@ -66,7 +66,7 @@ const fault = object({
   peakPending: count, failedChecks: count, undeletedKeys: count,
 });
 
-const clientLoad = object({ busy: num, cpuUsPerOp: nullable(num), loopDelayP99Ms: num, gcMsPerSecond: num, seconds: count });
+const clientLoad = object({ busy: fraction, cpuUsPerOp: nullable(ms), loopDelayP99Ms: ms, gcMsPerSecond: ms, seconds: positiveCount });
 const workers = list(object({ worker: text, ops: count, peakRssBytes: num, client: optional(nullable(clientLoad)) }), N.items);
 /** SLICE_SECONDS of a sliced throughput run (the stretches Percent pairs are cut from it). */
 const sliceSeconds: Check = (v, at, b) => {
@@ -84,7 +84,7 @@ const loadRecord = object({
   nodes: nullable(list(object({ node: text, slots: text, ops: count, errors: count, latency: histogram }), N.items)),
   sliceSeconds: optional(nullable(sliceSeconds)),
   workers,
-  serverCpu: optional(nullable(object({ ms: num, nodes: count, windows: count, source: oneOf('INFO cpu') }))),
+  serverCpu: optional(nullable(object({ ms, nodes: positiveCount, windows: positiveCount, planned: positiveCount, source: oneOf('INFO cpu') }))),
 });
 const shard: Check = (v, at, b) => {
   const s = object({ index: count, of: count })(v, at, b) as { index: number; of: number };
@@ -144,7 +144,7 @@ const entry = object({
   cache: optional(nullable(object({ lookups: count, hits: count, misses: count, invalidations: nullable(count), evictions: nullable(count) }))),
   fault: optional(nullable(fault)),
   load: optional(nullable(load)),
-  harness: optional(nullable(object({ busy: num, cpuUsPerOp: nullable(num) }))),
+  harness: optional(nullable(object({ busy: fraction, cpuUsPerOp: nullable(ms) }))),
 });
 
 const setting = object({ value: scalarOrList, source: text });

@@ -69,6 +69,12 @@ export function setField(doc: FixtureDoc, path: string, value: unknown): Fixture
 /** Malformed documents: each must be refused with its field named, never crash a renderer (`cli`: also tried through the CLI). */
 export const MALFORMED: readonly { kind: FixtureKind; path: string; value: unknown; field?: RegExp; cli?: true }[] = [
   { kind: 'latency', path: 'results[0].stats', value: undefined, cli: true },
+  { kind: 'latency', path: 'results[0].harness', value: { busy: -0.5, cpuUsPerOp: 1 } },
+  { kind: 'latency', path: 'results[0].harness', value: { busy: 0.5, cpuUsPerOp: -3 } },
+  { kind: 'throughput', path: 'results[0].load.workers[0].client', value: { busy: 3, cpuUsPerOp: 1, loopDelayP99Ms: 1, gcMsPerSecond: 0, seconds: 2 } },
+  { kind: 'throughput', path: 'results[0].load.workers[0].client', value: { busy: 0.5, cpuUsPerOp: 1, loopDelayP99Ms: 1, gcMsPerSecond: 0, seconds: 0 } },
+  { kind: 'throughput', path: 'results[0].load.record.serverCpu', value: { ms: -1, nodes: 1, windows: 1, planned: 1, source: 'INFO cpu' } },
+  { kind: 'throughput', path: 'results[0].load.record.serverCpu', value: { ms: 10, nodes: 0, windows: 1, planned: 1, source: 'INFO cpu' } },
   { kind: 'latency', path: 'results[0].stats', value: null },
   { kind: 'latency', path: 'results[0].stats.meanMs', value: '70', cli: true },
   { kind: 'latency', path: 'results[0].samplesMs', value: null, cli: true },
