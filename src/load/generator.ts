@@ -3,6 +3,8 @@
  * timed and recorded by the window it was due in, the live ticks, and the worker's record at the end (see LoadWorker).
  */
 import { randomFillSync, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { PerformanceObserver, monitorEventLoopDelay, performance, type EventLoopUtilization, type IntervalHistogram } from 'node:perf_hooks';
 import { OpHistogram } from '../measure/histogram.js';
 import { seededRandom } from '../measure/random.js';
@@ -25,6 +27,23 @@ const nsOf = (ms: number): number => Math.max(1, Math.round(ms * 1e6));
  * An op's result: its value or that it failed, and whether it belongs to the measured part; `skipped`: its window
  * ended while it waited for a pipeline slot, and it was not sent.
  */
+/** The CPUs this process may run on (its affinity, e.g. the client's core under --cpu-layout split). */
+function allowedCpuCount(): number {
+  try {
+    const list = /Cpus_allowed_list:\s*(\S+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
+    if (list !== undefined) {
+      const count = list.split(',').reduce((n, part) => {
+        const [a, b] = part.split('-').map(Number);
+        return n + (b !== undefined ? (b as number) - (a as number) + 1 : 1);
+      }, 0);
+      if (count > 0) return count;
+    }
+  } catch (error: unknown) {
+    void error; // no /proc: every CPU
+  }
+  return availableParallelism();
+}
+
 /** A tick counts for the generator's own load when its target sent for at least this much of the second. */
 const SELF_SECOND_MS = 900;
 
@@ -46,6 +65,7 @@ class SelfMeter {
   #maxDelayP99Ms = 0;
   #gcInSeconds = 0;
   #seconds = 0;
+  #cores = allowedCpuCount();
 
   constructor() {
     this.#delay.enable();
@@ -89,6 +109,8 @@ class SelfMeter {
       loopDelayP99Ms: round(this.#maxDelayP99Ms, 2),
       gcMsPerSecond: round(this.#gcInSeconds / this.#seconds, 2),
       seconds: this.#seconds,
+      cpuPerSecond: round(this.#cpuUs / 1000 / (this.#active + this.#idle), 3),
+      cores: this.#cores,
     };
   }
 }

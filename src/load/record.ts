@@ -50,9 +50,16 @@ export interface ClientLoad {
   readonly gcMsPerSecond: number;
   /** Seconds it was measured over. */
   readonly seconds: number;
+  /** CPU seconds the process used per second of those seconds, and the CPUs it may run on (its affinity). */
+  readonly cpuPerSecond?: number;
+  readonly cores?: number;
 }
 
-/** A worker whose event loop was busy this share of its target's seconds or more measured itself, not the servers. */
+/**
+ * A worker whose event loop was busy this share of its target's seconds or more measured itself, not the servers; so
+ * did workers that together used this share of the CPUs they may run on (several workers starving on fewer cores each
+ * show a moderate busy share).
+ */
 export const CLIENT_BOUND_BUSY = 0.9;
 
 /**

@@ -157,12 +157,20 @@ export function loadDetails(entries: readonly ResultEntry[], markdown: boolean):
     if (client !== null) {
       const what = `${label(e)} load generator (${client.workers === 1 ? 'its worker' : `busiest of ${client.workers} workers`}, over its target's seconds): event loop busy ` +
         `${Math.floor(100 * client.busy)}%, ${client.cpuUsPerOp === null ? 'CPU per op unknown' : `${client.cpuUsPerOp.toFixed(1)} µs CPU per op`}, event-loop delay p99 up to ` +
-        `${client.loopDelayP99Ms.toFixed(1)} ms, GC ${client.gcMsPerSecond.toFixed(0)} ms per second`;
+        `${client.loopDelayP99Ms.toFixed(1)} ms, GC ${client.gcMsPerSecond.toFixed(0)} ms per second` +
+        (client.cpuShare !== null && client.cores !== null
+          ? `; ${client.workers === 1 ? 'it' : 'its workers together'} used ${Math.floor(100 * client.cpuShare)}% of the ${client.cores} CPU${client.cores === 1 ? '' : 's'} ${client.workers === 1 ? 'it' : 'they'} may run on`
+          : '');
       lines.push(`${bullet}${said(what)}`);
       if (client.bound) {
-        lines.push(`${bullet}${markdown ? '**' : ''}${said(`${label(e)} is client-bound: its load generator's event loop was busy ${Math.floor(100 * client.busy)}% ` +
-          `(${(100 * CLIENT_BOUND_BUSY).toFixed(0)}% or more), so these ops/s and latencies measure cachebench, not the servers. Fix: more WORKERS (one per free core), ` +
-          'more --shard machines, or a leaner client set-up (PIPELINE, fewer CLIENTS per connection)')}${markdown ? '**' : ''}`);
+        const why = client.by === 'CPU'
+          ? `its load generator's workers together used ${Math.floor(100 * (client.cpuShare ?? 0))}% of the ${client.cores ?? '?'} CPU${client.cores === 1 ? '' : 's'} they may run on`
+          : `its load generator's event loop was busy ${Math.floor(100 * client.busy)}%`;
+        const fix = client.by === 'CPU'
+          ? 'Fix: give the load generator more CPUs (another --cpu-layout, or a machine of its own; WORKERS up to its CPUs), more --shard machines, or a leaner client set-up'
+          : 'Fix: more WORKERS (one per free core), more --shard machines, or a leaner client set-up (PIPELINE, fewer CLIENTS per connection)';
+        lines.push(`${bullet}${markdown ? '**' : ''}${said(`${label(e)} is client-bound: ${why} (${(100 * CLIENT_BOUND_BUSY).toFixed(0)}% or more), so these ops/s and ` +
+          `latencies measure cachebench, not the servers. ${fix}`)}${markdown ? '**' : ''}`);
       }
     }
     if (l.workers.length > 1) lines.push(`${bullet}${said(`${label(e)} workers: ${l.workers.map((w) => `${w.worker} ${opsText(w.ops)} ops, peak RSS ${mib(w.peakRssBytes)}`).join('; ')}`)}`);

@@ -66,7 +66,10 @@ const fault = object({
   peakPending: count, failedChecks: count, undeletedKeys: count,
 });
 
-const clientLoad = object({ busy: fraction, cpuUsPerOp: nullable(ms), loopDelayP99Ms: ms, gcMsPerSecond: ms, seconds: positiveCount });
+const clientLoad = object({
+  busy: fraction, cpuUsPerOp: nullable(ms), loopDelayP99Ms: ms, gcMsPerSecond: ms, seconds: positiveCount,
+  cpuPerSecond: optional(ms), cores: optional(positiveCount),
+});
 const workers = list(object({ worker: text, ops: count, peakRssBytes: num, client: optional(nullable(clientLoad)) }), N.items);
 /** SLICE_SECONDS of a sliced throughput run (the stretches Percent pairs are cut from it). */
 const sliceSeconds: Check = (v, at, b) => {
