@@ -164,6 +164,10 @@ export async function runCommand(args: RunArgs): Promise<number> {
           const topology = topologyOf(target);
           return topology === undefined ? undefined : () => topologyMemory(topology);
         },
+        localPids: (target) => {
+          const topology = topologyOf(target);
+          return topology === undefined ? undefined : () => topology.processes.map((p) => p.pid);
+        },
       });
       progress.done();
       await deployment?.settled();

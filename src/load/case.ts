@@ -65,6 +65,8 @@ export interface LoadCaseOptions {
   readonly startOffsetMs: number;
   readonly signal?: AbortSignal;
   readonly onProgress?: (event: LoadProgressEvent) => void;
+  /** The processes of the local topology a target runs on (its servers' CPU is read from /proc); undefined: not local. */
+  readonly localPids?: (target: ConnectedTarget) => (() => readonly number[]) | undefined;
 }
 
 /** The primaries of a cluster target and their slots (for the per-node breakdown); null for other targets or when CLUSTER NODES fails. */
@@ -154,7 +156,7 @@ export async function runLoadCase(targets: readonly ConnectedTarget[], params: C
     const name = target.config.name;
     const owners = await ownersOf(target, controls);
     const windows = targetWindows(timeline, index);
-    meters.push(await ServerCpuMeter.open(target, controls, windows));
+    meters.push(await ServerCpuMeter.open(target, controls, windows, options.localPids?.(target)));
     // Each target its own keys (targets may share servers: two client set-ups of one cluster): one target's clean-up,
     // refills and writes never touch another's, nor invalidate another's client cache.
     const keyPrefix = targets.length > 1 ? `${options.keyPrefix}t${index}:` : options.keyPrefix;

@@ -114,15 +114,18 @@ export interface LoadRecord {
   readonly serverCpu?: ServerCpu | null;
 }
 
-/** A target's servers' CPU time over its measured windows, read from INFO cpu at each window's ends. */
+/**
+ * A target's servers' CPU time over its measured windows, read at each window's ends: from /proc for a local topology
+ * (every process of it: a proxy and its backends too), else from INFO cpu of every node.
+ */
 export interface ServerCpu {
-  /** CPU time of every node together over the measured windows, in ms. */
+  /** CPU time of every node (or local process) together over the measured windows, in ms. */
   readonly ms: number;
   readonly nodes: number;
   /** Measured windows both ends of which were read (every node answering, none going back), of `planned`. */
   readonly windows: number;
   readonly planned: number;
-  readonly source: 'INFO cpu';
+  readonly source: 'INFO cpu' | '/proc';
 }
 
 const MAX_MESSAGES = 10;

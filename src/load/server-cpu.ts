@@ -1,14 +1,16 @@
 /**
- * What the servers spent on a target's load: their CPU time (INFO cpu: used_cpu_sys + used_cpu_user, per node of a
- * cluster, replicas included) read at the start and end of each of the target's measured windows, summed over the
- * windows. Another client's load on the same servers in those windows counts too: the figure is the servers' cost of
- * that stretch of time. RESP servers only (a proxy such as twemproxy has no INFO cpu; memcached is not read yet).
+ * What the servers spent on a target's load: their CPU time read at the start and end of each of the target's measured
+ * windows, summed over the windows. A local topology's processes are read from /proc (all of them: a proxy and its
+ * backends, a cluster's replicas); remote RESP servers from INFO cpu (used_cpu_sys + used_cpu_user, every node of a
+ * cluster, replicas included). Another client's load on the same servers in those windows counts too: the figure is
+ * the servers' cost of that stretch of time. A remote proxy (no INFO cpu) or memcached tells nothing here yet.
  */
 import type { RunControls } from '../config/resolve.js';
 import { targetCommand, clusterNodesOf } from '../targets/admin.js';
 import type { ConnectedTarget } from '../targets/client.js';
 import type { ServerAddress } from '../config/servers.js';
 import { parseInfo } from '../targets/probe.js';
+import { cpuTimeMs } from '../local/procfs.js';
 import type { LoadWindow } from './timeline.js';
 import type { ServerCpu } from './record.js';
 
@@ -34,13 +36,16 @@ async function cpuSeconds(target: ConnectedTarget, server: ServerAddress, contro
  * Reads a target's servers' CPU at each measured window's start and end, once started with the timeline's start;
  * `finish()` stops and sums. null when the target's servers do not tell (a proxy, memcached, INFO refused).
  */
+/** Reads the CPU seconds of each node (or local process) so far. */
+type CpuReader = () => Promise<readonly number[]>;
+
 export class ServerCpuMeter {
   /** Each node's CPU seconds at each read (null: a node did not answer). */
   readonly #reads: Promise<readonly number[] | null>[] = [];
   /** What each read still to come does at the end: fired at once (the load ended: it is due), or cancelled (Ctrl-C). */
   readonly #pending: ((fire: boolean) => void)[] = [];
 
-  private constructor(readonly target: ConnectedTarget, readonly nodes: readonly ServerAddress[], readonly controls: RunControls,
+  private constructor(readonly nodes: number, readonly source: ServerCpu['source'], readonly read: CpuReader,
     readonly windows: readonly LoadWindow[]) {}
 
   /** Schedules the reads: `start` is the timeline's start (Unix ms), as the workers got it. */
@@ -51,7 +56,7 @@ export class ServerCpuMeter {
           let fired = false;
           const read = (): void => {
             fired = true;
-            this.#read().then(resolve, () => resolve(null));
+            this.read().then(resolve, () => resolve(null));
           };
           const timer = setTimeout(read, Math.max(0, start + at - Date.now()));
           this.#pending.push((fire) => {
@@ -65,23 +70,33 @@ export class ServerCpuMeter {
     }
   }
 
-  /** A meter for a target, or null when its servers cannot tell their CPU (one read of every node, before the load). */
-  static async open(target: ConnectedTarget, controls: RunControls, windows: readonly LoadWindow[]): Promise<ServerCpuMeter | null> {
-    if (target.config.protocol !== 'resp' || target.info.mode === 'proxy') return null;
+  /**
+   * A meter for a target, or null when its servers cannot tell their CPU (one read of every node, before the load).
+   * `localPids`: the processes of the local topology the target runs on (read from /proc), if it is one.
+   */
+  static async open(target: ConnectedTarget, controls: RunControls, windows: readonly LoadWindow[],
+    localPids?: () => readonly number[]): Promise<ServerCpuMeter | null> {
     try {
-      const nodes = await nodesOf(target, controls);
-      if (nodes.length === 0) return null;
-      const meter = new ServerCpuMeter(target, nodes, controls, windows);
-      await meter.#read();
+      let meter: ServerCpuMeter;
+      if (localPids !== undefined && localPids().length > 0) {
+        const read: CpuReader = async () => localPids().map((pid) => {
+          const ms = cpuTimeMs(pid);
+          if (ms === undefined) throw new Error(`process ${pid} is gone`);
+          return ms / 1000;
+        });
+        meter = new ServerCpuMeter(localPids().length, '/proc', read, windows);
+      } else {
+        if (target.config.protocol !== 'resp' || target.info.mode === 'proxy') return null;
+        const nodes = await nodesOf(target, controls);
+        if (nodes.length === 0) return null;
+        meter = new ServerCpuMeter(nodes.length, 'INFO cpu', () => Promise.all(nodes.map((n) => cpuSeconds(target, n, controls))), windows);
+      }
+      await meter.read();
       return meter;
     } catch (error: unknown) {
       void error; // no cost figure: the load itself does not need it
       return null;
     }
-  }
-
-  async #read(): Promise<readonly number[]> {
-    return await Promise.all(this.nodes.map((n) => cpuSeconds(this.target, n, this.controls)));
   }
 
   /**
@@ -97,13 +112,13 @@ export class ServerCpuMeter {
     for (let i = 0; i + 1 < reads.length; i += 2) {
       const from = reads[i];
       const to = reads[i + 1];
-      if (from == null || to == null) continue;
+      if (from == null || to == null || from.length !== to.length) continue;
       const deltas = to.map((t, n) => t - (from[n] as number));
       if (deltas.some((d) => !(d >= 0))) continue;
       ms += deltas.reduce((a, b) => a + b, 0) * 1000;
       windows++;
     }
     if (windows === 0) return null;
-    return { ms: Number(ms.toFixed(3)), nodes: this.nodes.length, windows, planned: reads.length / 2, source: 'INFO cpu' };
+    return { ms: Number(ms.toFixed(3)), nodes: this.nodes, windows, planned: reads.length / 2, source: this.source };
   }
 }

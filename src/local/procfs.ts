@@ -139,3 +139,19 @@ export async function stopRecorded(processes: readonly RecordedProcess[], graceM
   while (alive().length > 0 && Date.now() < killDeadline) await new Promise((resolve) => setTimeout(resolve, 20));
   return ours.length;
 }
+
+/**
+ * CPU time (user + system) a process has used so far, in ms; undefined when it is gone. /proc counts it in clock ticks
+ * of USER_HZ, which Linux fixes at 100 for user space (10 ms each).
+ */
+export function cpuTimeMs(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    return Number.isFinite(ticks) ? ticks * 10 : undefined;
+  } catch (error: unknown) {
+    void error; // gone (or not ours to read)
+    return undefined;
+  }
+}

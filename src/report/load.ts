@@ -148,7 +148,8 @@ export function loadDetails(entries: readonly ResultEntry[], markdown: boolean):
     const cpu = l.record.serverCpu;
     const perOp = serverCpuPerOp(e);
     if (cpu != null) {
-      const servers = `${label(e)} servers (${cpu.nodes} node${cpu.nodes === 1 ? '' : 's'}, ${cpu.source} over its measured seconds)`;
+      const unit = cpu.source === '/proc' ? (cpu.nodes === 1 ? 'local process' : 'local processes') : (cpu.nodes === 1 ? 'node' : 'nodes');
+      const servers = `${label(e)} servers (${cpu.nodes} ${unit}, ${cpu.source} over its measured seconds)`;
       lines.push(`${bullet}${said(perOp === null
         ? `${servers}: CPU read in ${cpu.windows} of ${cpu.planned} measured windows (a node did not answer, or its CPU time went back: a restart), so no cost per op`
         : `${servers}: ${opsText(cpu.ms)} ms of CPU, ${perOp.toFixed(1)} µs per op${perOp > 0 ? `, ${opsText(1e6 / perOp)} ops per server CPU-second` : ''}`)}`);

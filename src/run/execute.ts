@@ -13,7 +13,7 @@ import { runCase } from '../latency/runner.js';
 import { faultCase, latencyCase, loadCase } from './kinds.js';
 import type { CaseResult, ProgressEvent } from './result.js';
 import { runFaultCase, type FaultCaseOptions, type LocalInjectors } from '../faults/case.js';
-import { caseSpacingMs, runLoadCase } from '../load/case.js';
+import { caseSpacingMs, runLoadCase, type LoadCaseOptions } from '../load/case.js';
 
 export interface ScenarioResult {
   readonly scenario: ScenarioPlan;
@@ -50,6 +50,8 @@ export interface ExecuteOptions {
   readonly localInjectors?: LocalInjectors;
   /** Resident memory of a local target's servers (see FaultCaseOptions.localMemory). */
   readonly localMemory?: FaultCaseOptions['localMemory'];
+  /** The processes of a local target's topology (see LoadCaseOptions.localPids). */
+  readonly localPids?: LoadCaseOptions['localPids'];
   /** `--shard i/N`: this process is one of N running the throughput scenarios together. */
   readonly shard?: { readonly index: number; readonly of: number };
 }
@@ -183,6 +185,7 @@ export async function executeRun(plan: RunPlan, options: ExecuteOptions): Promis
             keyPrefix: keyPrefix(options.runId), seed: options.seed, shard: options.shard ?? { index: 0, of: 1 }, startOffsetMs: loadOffsetMs,
             ...(options.signal !== undefined ? { signal: options.signal } : {}),
             ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {}),
+            ...(options.localPids !== undefined ? { localPids: options.localPids } : {}),
           })));
           loadOffsetMs += caseSpacingMs(scenario.controls.load, targets.length, options.shard?.of ?? 1);
           continue;

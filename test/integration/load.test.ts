@@ -11,7 +11,7 @@ import { runCli } from '../helpers/cli.js';
 import { fieldsOf, fixtureDoc } from '../helpers/entries.js';
 import { startDelayProxy } from '../helpers/delay-proxy.js';
 import { loadJobCommand } from '../helpers/kubernetes.js';
-import { docOf } from '../helpers/local.js';
+import { assertNothingLeft, docOf, sandbox } from '../helpers/local.js';
 import { processesMentioning, waitUntilNoneMention } from '../helpers/procs.js';
 import { cluster, commandCount, connect, scanKeys, standalone, tempDir } from '../helpers/servers.js';
 
@@ -65,6 +65,18 @@ describe('throughput runs against a standalone server', () => {
     assert.ok(cpu.ms >= 0.8 * procMs, `INFO ${cpu.ms} ms covers most of /proc ${procMs} ms (user and system time both)`);
     assert.equal(cpu.windows, cpu.planned, 'every measured window read');
     assert.match(result.stdout, /REDIS servers \(1 node, INFO cpu over its measured seconds\): [\d,.]+ ms of CPU, [\d.]+ µs per op/);
+  });
+
+  it("a local topology's server cost is read from /proc: a twemproxy and its backends together", async () => {
+    const { tmp, cwd } = sandbox(root.dir, 'proc');
+    const result = await runCli(['run', '--local', 'TWEMPROXY', '--mode', 'throughput', '--clients', '4', '--duration', '3', '--warmup-seconds', '0',
+      '--read-ratio', '3', '--payload-bytes', '100', '--out', join(cwd, 'results')], { cwd, env: { TMPDIR: tmp }, timeoutMs: 90_000 });
+    assert.equal(result.code, 0, result.stderr + result.stdout);
+    const cpu = loadOf(docOf(result.stdout, cwd).results[0]).record.serverCpu;
+    // The proxy alone answers no INFO: its processes (the proxy and its Redis backends) are read instead.
+    assert.ok(cpu != null && cpu.source === '/proc' && cpu.nodes >= 2 && cpu.windows === cpu.planned && cpu.ms > 0, JSON.stringify(cpu));
+    assert.match(result.stdout, /TWEMPROXY servers \(\d+ local processes, \/proc over its measured seconds\): [\d,.]+ ms of CPU, [\d.]+ µs per op/);
+    assertNothingLeft(tmp);
   });
 
   it('the load generator measures itself: a busy loop in its process marks the row client-bound; a slowed server does not', async () => {
