@@ -116,7 +116,7 @@ export interface LoadRecord {
 
 /**
  * A target's servers' CPU time over its measured windows, read at each window's ends: from /proc for a local topology
- * (every process of it: a proxy and its backends too), else from INFO cpu of every node.
+ * (every process of it: a proxy and its backends too), else from INFO cpu of every node (memcached: `stats` rusage).
  */
 export interface ServerCpu {
   /** CPU time of every node (or local process) together over the measured windows, in ms. */
@@ -125,7 +125,7 @@ export interface ServerCpu {
   /** Measured windows both ends of which were read (every node answering, none going back), of `planned`. */
   readonly windows: number;
   readonly planned: number;
-  readonly source: 'INFO cpu' | '/proc';
+  readonly source: 'INFO cpu' | '/proc' | 'stats';
 }
 
 const MAX_MESSAGES = 10;

@@ -3,7 +3,8 @@
  * windows, summed over the windows. A local topology's processes are read from /proc (all of them: a proxy and its
  * backends, a cluster's replicas); remote RESP servers from INFO cpu (used_cpu_sys + used_cpu_user, every node of a
  * cluster, replicas included). Another client's load on the same servers in those windows counts too: the figure is
- * the servers' cost of that stretch of time. A remote proxy (no INFO cpu) or memcached tells nothing here yet.
+ * the servers' cost of that stretch of time; remote memcached from `stats` (rusage_user + rusage_system). A remote proxy
+ * (no INFO cpu, no stats) tells nothing.
  */
 import type { RunControls } from '../config/resolve.js';
 import { targetCommand, clusterNodesOf } from '../targets/admin.js';
@@ -11,6 +12,7 @@ import type { ConnectedTarget } from '../targets/client.js';
 import type { ServerAddress } from '../config/servers.js';
 import { parseInfo } from '../targets/probe.js';
 import { cpuTimeMs } from '../local/procfs.js';
+import { MemcacheConnection } from '../targets/memcache-protocol.js';
 import type { LoadWindow } from './timeline.js';
 import type { ServerCpu } from './record.js';
 
@@ -30,6 +32,21 @@ async function cpuSeconds(target: ConnectedTarget, server: ServerAddress, contro
   const user = Number(info.get('used_cpu_user'));
   if (!Number.isFinite(sys) || !Number.isFinite(user)) throw new Error('no used_cpu_sys/used_cpu_user in INFO cpu');
   return sys + user;
+}
+
+/** CPU seconds of one memcached so far (`stats`: rusage_user + rusage_system), on a connection of its own. */
+async function memcachedCpuSeconds(server: ServerAddress, controls: RunControls): Promise<number> {
+  const connection = new MemcacheConnection({ host: server.host, port: server.port, display: server.display, connectTimeoutMs: controls.connectTimeoutMs,
+    opTimeoutMs: controls.opTimeoutMs, maxValueBytes: 1024 });
+  try {
+    await connection.open();
+    const stats = await connection.stats();
+    const seconds = Number(stats.get('rusage_user')) + Number(stats.get('rusage_system'));
+    if (!Number.isFinite(seconds)) throw new Error('no rusage_user/rusage_system in stats');
+    return seconds;
+  } finally {
+    connection.close();
+  }
 }
 
 /**
@@ -85,8 +102,13 @@ export class ServerCpuMeter {
           return ms / 1000;
         });
         meter = new ServerCpuMeter(localPids().length, '/proc', read, windows);
+      } else if (target.config.protocol === 'memcache') {
+        // A memcache proxy (twemproxy) does not forward `stats`; a pool's servers are read one by one.
+        if (target.info.mode === 'proxy') return null;
+        const servers = target.config.servers;
+        meter = new ServerCpuMeter(servers.length, 'stats', () => Promise.all(servers.map((n) => memcachedCpuSeconds(n, controls))), windows);
       } else {
-        if (target.config.protocol !== 'resp' || target.info.mode === 'proxy') return null;
+        if (target.info.mode === 'proxy') return null;
         const nodes = await nodesOf(target, controls);
         if (nodes.length === 0) return null;
         meter = new ServerCpuMeter(nodes.length, 'INFO cpu', () => Promise.all(nodes.map((n) => cpuSeconds(target, n, controls))), windows);

@@ -148,7 +148,8 @@ export function loadDetails(entries: readonly ResultEntry[], markdown: boolean):
     const cpu = l.record.serverCpu;
     const perOp = serverCpuPerOp(e);
     if (cpu != null) {
-      const unit = cpu.source === '/proc' ? (cpu.nodes === 1 ? 'local process' : 'local processes') : (cpu.nodes === 1 ? 'node' : 'nodes');
+      const [one, many] = cpu.source === '/proc' ? ['local process', 'local processes'] : cpu.source === 'stats' ? ['server', 'servers'] : ['node', 'nodes'];
+      const unit = cpu.nodes === 1 ? one : many;
       const servers = `${label(e)} servers (${cpu.nodes} ${unit}, ${cpu.source} over its measured seconds)`;
       lines.push(`${bullet}${said(perOp === null
         ? `${servers}: CPU read in ${cpu.windows} of ${cpu.planned} measured windows (a node did not answer, or its CPU time went back: a restart), so no cost per op`

@@ -87,7 +87,7 @@ const loadRecord = object({
   nodes: nullable(list(object({ node: text, slots: text, ops: count, errors: count, latency: histogram }), N.items)),
   sliceSeconds: optional(nullable(sliceSeconds)),
   workers,
-  serverCpu: optional(nullable(object({ ms, nodes: positiveCount, windows: positiveCount, planned: positiveCount, source: oneOf('INFO cpu', '/proc') }))),
+  serverCpu: optional(nullable(object({ ms, nodes: positiveCount, windows: positiveCount, planned: positiveCount, source: oneOf('INFO cpu', '/proc', 'stats') }))),
 });
 const shard: Check = (v, at, b) => {
   const s = object({ index: count, of: count })(v, at, b) as { index: number; of: number };

@@ -118,6 +118,11 @@ export class MemcacheConnection {
     return await this.#request('stats', [Buffer.from('stats settings\r\n')]) as ReadonlyMap<string, string>;
   }
 
+  /** The server's general `stats` (e.g. rusage_user → 1.234567), as name → value text. */
+  async stats(): Promise<ReadonlyMap<string, string>> {
+    return await this.#request('stats', [Buffer.from('stats\r\n')]) as ReadonlyMap<string, string>;
+  }
+
   /** Values up to `bytes` are read from now on (the item size limit the server itself reported). */
   limitValues(bytes: number): void {
     this.#maxValueBytes = bytes;
@@ -306,7 +311,7 @@ export class MemcacheConnection {
         head.stats ??= new Map<string, string>();
         head.statLines = (head.statLines ?? 0) + 1;
         if (m === null || head.statLines > MAX_STAT_LINES) {
-          this.#drop(new ConnectionLostError(this.server), head, new MemcacheReplyError(this.server, `an unexpected reply to stats settings: ${line.slice(0, 80)}`));
+          this.#drop(new ConnectionLostError(this.server), head, new MemcacheReplyError(this.server, `an unexpected reply to stats: ${line.slice(0, 80)}`));
           return false;
         }
         head.stats.set(m[1] as string, m[2] as string);

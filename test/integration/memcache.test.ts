@@ -159,7 +159,7 @@ describe('stats settings', () => {
     await new Promise<void>((resolve) => endless.listen(0, '127.0.0.1', resolve));
     const c = new MemcacheConnection({ host: '127.0.0.1', port: (endless.address() as AddressInfo).port, display: 'fake', connectTimeoutMs: 1000, opTimeoutMs: 1000 });
     try {
-      await assert.rejects(c.statsSettings(), (e: unknown) => e instanceof MemcacheReplyError && /unexpected reply to stats settings/.test(e.reply));
+      await assert.rejects(c.statsSettings(), (e: unknown) => e instanceof MemcacheReplyError && /unexpected reply to stats: /.test(e.reply));
     } finally {
       c.close();
       for (const socket of sockets) socket.destroy();
@@ -191,6 +191,19 @@ describe('memcache targets through the CLI', () => {
     // Every key is gone: deleted by exact name after its reads, on the server that holds it.
     assert.deepEqual(afterStats.map((s, i) => (s['curr_items'] ?? 0) - (before[i]?.['curr_items'] ?? 0)), [0, 0, 0]);
     assert.deepEqual(afterStats.map((s, i) => (s['delete_hits'] ?? 0) - (before[i]?.['delete_hits'] ?? 0)), sets);
+  });
+
+  it("a throughput run against a memcached pool reads the servers' CPU from stats (rusage), every window, all 3 servers", async () => {
+    const out = join(root.dir, 'pool-cost');
+    const result = await runCli(['run', '--out', out, '--mode', 'throughput', '--clients', '4', '--duration', '3', '--warmup-seconds', '0'], {
+      env: { MC_SERVERS: servers.map(address).join(','), MC_PROTOCOL: 'memcache', READ_RATIO: '3', PAYLOAD_BYTES: '500', CI: 'true' }, timeoutMs: 60_000,
+    });
+    assert.equal(result.code, 0, result.stderr + result.stdout);
+    const dir = /Report: (.*)report\.md/.exec(result.stdout)?.[1] ?? '';
+    const doc = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as ResultsDocument;
+    const cpu = doc.results[0]?.load?.record.serverCpu;
+    assert.ok(cpu != null && cpu.source === 'stats' && cpu.nodes === 3 && cpu.windows === cpu.planned && cpu.ms > 0, JSON.stringify(cpu));
+    assert.match(result.stdout, /MC servers \(3 servers, stats over its measured seconds\): [\d,.]+ ms of CPU/);
   });
 
   it('a RESP target pointed at memcached is exit 3 with the fix: set <NAME>_PROTOCOL=memcache', async () => {
