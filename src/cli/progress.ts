@@ -115,10 +115,14 @@ class ProgressPrinter {
         return;
       }
       case 'round': {
-        const errors = Object.entries(e.relativeErrors).map(([name, x]) => `${name} ±${pct(x)}`).join('  ') || 'none: no target is left';
+        // With MAX_PERCENT_ERROR: how precisely each Percent is known so far (its interval's half-width over it).
+        const errors = e.percentErrors !== undefined
+          ? `Percent ${Object.entries(e.percentErrors).map(([name, x]) => `${name} ±${pct(x)}`).join('  ')}`
+          : Object.entries(e.relativeErrors).map(([name, x]) => `${name} ±${pct(x)}`).join('  ') || 'none: no target is left';
+        const what = e.percentErrors !== undefined ? 'precision' : 'relative error';
         const fraction = Math.min(1, Math.max(e.round / e.maxRounds, e.elapsedMs / e.maxTimeMs));
         this.#live(`${bar(fraction)} round ${e.round}/${e.maxRounds} ${(e.elapsedMs / 1000).toFixed(1)}s  ${errors}`,
-          `round ${e.round}/${e.maxRounds} after ${(e.elapsedMs / 1000).toFixed(1)}s, relative error ${errors}`, (since) => since >= 2000);
+          `round ${e.round}/${e.maxRounds} after ${(e.elapsedMs / 1000).toFixed(1)}s, ${what} ${errors}`, (since) => since >= 2000);
         return;
       }
     }

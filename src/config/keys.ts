@@ -89,6 +89,8 @@ export const KEY_SPECS: readonly KeySpec[] = [
     description: 'measured iterations (rounds) at most' },
   { name: 'MAX_RELATIVE_ERROR', type: 'number', min: 0.0001, max: 1, default: 0.02, sweepable: false, percent: true,
     description: 'stop once every target\'s Error < this fraction of its Mean (0.02 or 2%)' },
+  { name: 'MAX_PERCENT_ERROR', type: 'number', min: 0, max: 1, default: 0, sweepable: false, percent: true,
+    description: 'stop once every target\'s Percent is known within ± this fraction of itself (its 99.9% paired interval against the fastest target or --baseline; 0.02 or 2%), after MIN_ITERATIONS; 0: off (MAX_RELATIVE_ERROR decides)' },
   { name: 'MAX_TIME', type: 'number', min: 0.001, max: 7 * 24 * 3600, default: 300, sweepable: false,
     description: 'time budget in seconds per parameter combination (all targets, warm-up included); checked before every op, so a long iteration is cut (and not counted) at the budget' },
   { name: 'OP_TIMEOUT_MS', type: 'int', min: 1, max: 600_000, default: 2000, sweepable: false,

@@ -34,6 +34,8 @@ export interface RunControls {
   readonly minIterations: number;
   readonly maxIterations: number;
   readonly maxRelativeError: number;
+  /** MAX_PERCENT_ERROR: stop once every Percent interval's half-width is within this fraction of the Percent; 0 or absent: off. */
+  readonly maxPercentError?: number;
   readonly maxTimeMs: number;
   readonly opTimeoutMs: number;
   readonly connectTimeoutMs: number;

@@ -77,7 +77,7 @@ function faultPlan(settings: ReadonlyMap<string, Setting>): FaultPlan {
 /** Keys that only a throughput run reads: set (by anything but the default) in a latency run, they are an error. */
 const THROUGHPUT_KEYS = ['CLIENTS', 'CONNECTIONS', 'PIPELINE', 'RATE', 'WARMUP_SECONDS', 'SLICE_SECONDS', 'WORKERS', 'KEYSPACE', 'KEY_DISTRIBUTION', 'START_AT'] as const;
 /** Keys that only a latency run reads: set in a throughput scenario, they are said to do nothing (a warning: flags apply to every scenario of a run). */
-const LATENCY_ONLY_KEYS = ['WRITE_COUNT', 'INVOCATION_COUNT', 'ITERATION_TIME_MS', 'INTERLEAVE', 'WARMUP_ITERATIONS', 'MIN_ITERATIONS', 'MAX_ITERATIONS', 'MAX_RELATIVE_ERROR', 'MAX_TIME'] as const;
+const LATENCY_ONLY_KEYS = ['WRITE_COUNT', 'INVOCATION_COUNT', 'ITERATION_TIME_MS', 'INTERLEAVE', 'WARMUP_ITERATIONS', 'MIN_ITERATIONS', 'MAX_ITERATIONS', 'MAX_RELATIVE_ERROR', 'MAX_PERCENT_ERROR', 'MAX_TIME'] as const;
 /** What a KEYSPACE may hold on the servers (preloaded values). */
 const MAX_KEYSPACE_BYTES = 4 * 1024 * 1024 * 1024;
 /** How far ahead START_AT may be. */
@@ -262,6 +262,7 @@ export function buildScenario(file: string | undefined, layers: readonly Layer[]
     minIterations: num('MIN_ITERATIONS'),
     maxIterations: num('MAX_ITERATIONS'),
     maxRelativeError: num('MAX_RELATIVE_ERROR'),
+    maxPercentError: num('MAX_PERCENT_ERROR'),
     maxTimeMs: num('MAX_TIME') * 1000,
     opTimeoutMs: num('OP_TIMEOUT_MS'),
     connectTimeoutMs: num('CONNECT_TIMEOUT_MS'),

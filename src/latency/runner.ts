@@ -1,6 +1,7 @@
 import { hrtimeNowTimestampProvider, type TimestampProvider } from 'tinybench';
 import type { CaseParams, RunControls } from '../config/resolve.js';
-import { summarize, type Summary } from '../stats/describe.js';
+import { ERROR_CONFIDENCE, summarize, type Summary } from '../stats/describe.js';
+import { pairedRatioInterval } from '../stats/ratio.js';
 import { seededRandom } from '../measure/random.js';
 import type { CacheClient, CacheCounters, ConnectedTarget } from '../targets/client.js';
 import type { StopCheck } from '../workload/seed-loop.js';
@@ -10,8 +11,11 @@ import type { TargetOutcome } from '../measure/outcome.js';
 import { pilotStage } from './pilot.js';
 import { TargetRun, interleavedRound, iterate } from './target-run.js';
 
-/** Why a case stopped; `duration`: a fault run, which runs each target for DURATION. */
-export const STOP_REASONS = ['converged', 'max-iterations', 'max-time', 'aborted', 'all-errored', 'duration'] as const;
+/**
+ * Why a case stopped; `duration`: a fault run, which runs each target for DURATION; `percent-converged`: every Percent
+ * interval reached MAX_PERCENT_ERROR.
+ */
+export const STOP_REASONS = ['converged', 'max-iterations', 'max-time', 'aborted', 'all-errored', 'duration', 'percent-converged'] as const;
 export type StopReason = (typeof STOP_REASONS)[number];
 
 /** The outcome of one target in one parameter combination of a latency run: the shared part and its rounds. */
@@ -74,6 +78,8 @@ export type LatencyProgressEvent =
     readonly maxTimeMs: number;
     /** Error / Mean of each running target, NaN while unknown. */
     readonly relativeErrors: Readonly<Record<string, number>>;
+    /** With MAX_PERCENT_ERROR: each compared target's Percent interval half-width over its Percent, when it was last worked out. */
+    readonly percentErrors?: Readonly<Record<string, number>>;
   }
   | TargetErroredEvent;
 
@@ -94,6 +100,8 @@ export interface RunCaseOptions {
    * writes through its own. Required then for every target.
    */
   readonly writers?: ReadonlyMap<string, CacheClient>;
+  /** --baseline: the target Percent is relative to (MAX_PERCENT_ERROR); default the fastest so far. */
+  readonly baseline?: string;
 }
 
 /** A tinybench timestamp provider reading an injected clock in ms. */
@@ -297,19 +305,58 @@ class CaseRounds {
       }
       const relativeErrors: Record<string, number> = {};
       for (const run of this.#active()) relativeErrors[run.target.config.name] = relativeError(run.samplesMs);
+      const percentErrors = this.#percentErrors(roundOrders.length);
       onProgress?.({ kind: 'round', params, round: roundOrders.length, maxRounds: controls.maxIterations, elapsedMs: this.#context.now() - this.#context.started,
-        maxTimeMs: controls.maxTimeMs, relativeErrors });
-      this.stopReason ??= this.#stopRule(roundOrders.length, relativeErrors);
+        maxTimeMs: controls.maxTimeMs, relativeErrors, ...(percentErrors !== undefined ? { percentErrors } : {}) });
+      this.stopReason ??= this.#stopRule(roundOrders.length, relativeErrors, percentErrors);
     }
     return roundOrders;
   }
 
-  /** After a full round: every target dropped, MAX_ITERATIONS, or every target's Error under MAX_RELATIVE_ERROR (after MIN_ITERATIONS). */
-  #stopRule(rounds: number, relativeErrors: Record<string, number>): StopReason | undefined {
+  /**
+   * With MAX_PERCENT_ERROR and two or more running targets: each compared target's Percent interval half-width over its
+   * Percent (the report's paired 99.9% interval, upper outliers of either side left out), against --baseline or the
+   * fastest so far. Worked out every round up to 200 rounds, then every rounds/100 (the work grows with the rounds).
+   */
+  #percentErrors(rounds: number): Record<string, number> | undefined {
+    const limit = this.#controls.maxPercentError ?? 0;
+    const active = this.#active();
+    if (limit <= 0 || active.length < 2 || rounds < this.#controls.minIterations) return undefined;
+    if (rounds > 200 && rounds % Math.ceil(rounds / 100) !== 0) return this.#lastPercentErrors;
+    const summaries = new Map(active.map((r) => [r, summarize(r.samplesMs)]));
+    const explicit = active.find((r) => r.target.config.name === this.#options.baseline);
+    const base = explicit ?? active.reduce((best, r) => ((summaries.get(r)?.mean ?? Infinity) < (summaries.get(best)?.mean ?? Infinity) ? r : best));
+    const fenced = (r: TargetRun): (number | null)[] => {
+      const fence = summaries.get(r)?.upperFence ?? Infinity;
+      return r.roundSamplesMs.map((x) => (x !== null && x > fence ? null : x));
+    };
+    const errors: Record<string, number> = {};
+    for (const r of active) {
+      if (r === base) continue;
+      const interval = pairedRatioInterval(fenced(base), fenced(r), ERROR_CONFIDENCE);
+      errors[r.target.config.name] = interval === undefined || interval.upper === null || interval.lower === null ? Number.NaN
+        : (interval.upper - interval.lower) / 2 / interval.ratio;
+    }
+    this.#lastPercentErrors = errors;
+    return errors;
+  }
+
+  #lastPercentErrors: Record<string, number> | undefined;
+
+  /**
+   * After a full round: every target dropped, MAX_ITERATIONS, every Percent within MAX_PERCENT_ERROR (when set), or
+   * every target's Error under MAX_RELATIVE_ERROR (after MIN_ITERATIONS).
+   */
+  #stopRule(rounds: number, relativeErrors: Record<string, number>, percentErrors: Record<string, number> | undefined): StopReason | undefined {
     const controls = this.#controls;
     const active = this.#active();
     if (active.length === 0) return 'all-errored';
     if (rounds >= controls.maxIterations) return 'max-iterations';
+    // The Percent rule decides when it is on and there is a Percent to judge; the per-target rule otherwise.
+    if ((controls.maxPercentError ?? 0) > 0 && active.length >= 2) {
+      const limit = controls.maxPercentError as number;
+      return percentErrors !== undefined && Object.values(percentErrors).every((x) => x <= limit) ? 'percent-converged' : undefined;
+    }
     const converged = active.every((r) => r.samplesMs.length >= controls.minIterations
       && (relativeErrors[r.target.config.name] ?? Number.NaN) < controls.maxRelativeError);
     return converged ? 'converged' : undefined;

@@ -204,6 +204,7 @@ export async function executeRun(plan: RunPlan, options: ExecuteOptions): Promis
           keyPrefix: keyPrefix(options.runId),
           random,
           writers,
+          ...(plan.baseline !== undefined ? { baseline: plan.baseline } : {}),
           ...(options.signal !== undefined ? { signal: options.signal } : {}),
           ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {}),
         })));

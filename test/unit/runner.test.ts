@@ -4,6 +4,7 @@ import { NO_FAULT, NO_LOAD, type RunControls, type TargetConfig } from '../../sr
 import { runCase, type LatencyCaseResult as CaseResult } from '../../src/latency/runner.js';
 import type { CacheClient, ConnectedTarget } from '../../src/targets/client.js';
 import { seededRandom } from '../../src/measure/random.js';
+import { studentTQuantile } from '../../src/stats/describe.js';
 import { createProgress } from '../../src/cli/progress.js';
 
 /**
@@ -300,5 +301,36 @@ describe('round scheduler (fake clients, fake clock)', () => {
     assert.equal(result.targets[0]?.state, 'aborted');
     assert.deepEqual(result.targets[0]?.samplesMs, [10, 10, 10]);
     assert.equal(target.ops(), 35);
+  });
+  it('MAX_PERCENT_ERROR stops once every Percent is known within it (paired rounds, against the fastest), never before MIN_ITERATIONS', async () => {
+    // B costs about twice A per op, with ±15% noise per op (seeded): its Percent interval narrows round by round.
+    const runWith = async (maxPercentError: number, maxIterations = 3000): Promise<CaseResult> => {
+      const clock = new FakeClock();
+      const noise = seeded(7);
+      return run([fakeTarget('A', clock, () => 1), fakeTarget('B', clock, () => 2 * (1 + 0.3 * (noise() - 0.5)))], clock,
+        { minIterations: 5, maxIterations, maxRelativeError: 0.0001, maxPercentError });
+    };
+    const loose = await runWith(0.01);
+    const tight = await runWith(0.002);
+    assert.equal(loose.stopReason, 'percent-converged');
+    assert.equal(tight.stopReason, 'percent-converged');
+    assert.ok(loose.rounds >= 5, `${loose.rounds} rounds`);
+    assert.ok(tight.rounds > loose.rounds, `a tighter Percent needs more rounds: ${tight.rounds} vs ${loose.rounds}`);
+    // Reference: the paired interval of B over A from the rounds, by Fieller's method written out here, is within 1%.
+    const a = loose.targets[0]?.roundSamplesMs as number[];
+    const b = loose.targets[1]?.roundSamplesMs as number[];
+    const n = a.length;
+    const mean = (x: number[]): number => x.reduce((s, v) => s + v, 0) / n;
+    const [ma, mb] = [mean(a), mean(b)];
+    const cov = (x: number[], y: number[], mx: number, my: number): number => x.reduce((s, v, k) => s + (v - mx) * ((y[k] as number) - my), 0) / (n - 1) / n;
+    const [vaa, vbb, vab] = [cov(a, a, ma, ma), cov(b, b, mb, mb), cov(a, b, ma, mb)];
+    const t = studentTQuantile(0.9995, n - 1);
+    const g = (t * t * vaa) / (ma * ma);
+    const r = mb / ma;
+    const half = (t / ma) * Math.sqrt(vbb - 2 * r * vab + r * r * vaa - g * (vbb - (vab * vab) / vaa)) / (1 - g);
+    const center = (r - (g * vab) / vaa) / (1 - g);
+    assert.ok(half / center <= 0.0105, `half-width ${(100 * half / center).toFixed(2)}% of ${center.toFixed(3)}`);
+    // Off (0): the per-target rule decides, and here it never converges.
+    assert.equal((await runWith(0, 200)).stopReason, 'max-iterations');
   });
 });
