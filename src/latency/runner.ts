@@ -307,7 +307,7 @@ class CaseRounds {
       for (const run of this.#active()) relativeErrors[run.target.config.name] = relativeError(run.samplesMs);
       const percentErrors = this.#percentErrors(roundOrders.length);
       onProgress?.({ kind: 'round', params, round: roundOrders.length, maxRounds: controls.maxIterations, elapsedMs: this.#context.now() - this.#context.started,
-        maxTimeMs: controls.maxTimeMs, relativeErrors, ...(percentErrors !== undefined ? { percentErrors } : {}) });
+        maxTimeMs: controls.maxTimeMs, relativeErrors, ...(percentErrors != null ? { percentErrors } : {}) });
       this.stopReason ??= this.#stopRule(roundOrders.length, relativeErrors, percentErrors);
     }
     return roundOrders;
@@ -318,13 +318,15 @@ class CaseRounds {
    * Percent (the report's paired 99.9% interval, upper outliers of either side left out), against --baseline or the
    * fastest so far. Worked out every round up to 200 rounds, then every rounds/100 (the work grows with the rounds).
    */
-  #percentErrors(rounds: number): Record<string, number> | undefined {
+  #percentErrors(rounds: number): Record<string, number> | undefined | null {
     const limit = this.#controls.maxPercentError ?? 0;
     const active = this.#active();
     if (limit <= 0 || active.length < 2 || rounds < this.#controls.minIterations) return undefined;
+    // A --baseline that is no longer running has no Percent in the report either: the Percent rule cannot judge (null).
+    const explicit = active.find((r) => r.target.config.name === this.#options.baseline);
+    if (this.#options.baseline !== undefined && explicit === undefined) return null;
     if (rounds > 200 && rounds % Math.ceil(rounds / 100) !== 0) return this.#lastPercentErrors;
     const summaries = new Map(active.map((r) => [r, summarize(r.samplesMs)]));
-    const explicit = active.find((r) => r.target.config.name === this.#options.baseline);
     const base = explicit ?? active.reduce((best, r) => ((summaries.get(r)?.mean ?? Infinity) < (summaries.get(best)?.mean ?? Infinity) ? r : best));
     const fenced = (r: TargetRun): (number | null)[] => {
       const fence = summaries.get(r)?.upperFence ?? Infinity;
@@ -341,21 +343,23 @@ class CaseRounds {
     return errors;
   }
 
-  #lastPercentErrors: Record<string, number> | undefined;
+  #lastPercentErrors: Record<string, number> | undefined | null;
 
   /**
    * After a full round: every target dropped, MAX_ITERATIONS, every Percent within MAX_PERCENT_ERROR (when set), or
    * every target's Error under MAX_RELATIVE_ERROR (after MIN_ITERATIONS).
    */
-  #stopRule(rounds: number, relativeErrors: Record<string, number>, percentErrors: Record<string, number> | undefined): StopReason | undefined {
+  #stopRule(rounds: number, relativeErrors: Record<string, number>, percentErrors: Record<string, number> | undefined | null): StopReason | undefined {
     const controls = this.#controls;
     const active = this.#active();
     if (active.length === 0) return 'all-errored';
     if (rounds >= controls.maxIterations) return 'max-iterations';
-    // The Percent rule decides when it is on and there is a Percent to judge; the per-target rule otherwise.
-    if ((controls.maxPercentError ?? 0) > 0 && active.length >= 2) {
+    // The Percent rule decides when it is on and there is a Percent to judge (its baseline running); the per-target
+    // rule otherwise. Every target has MIN_ITERATIONS samples first (failed rounds leave gaps), as that rule asks.
+    if ((controls.maxPercentError ?? 0) > 0 && active.length >= 2 && percentErrors !== null) {
       const limit = controls.maxPercentError as number;
-      return percentErrors !== undefined && Object.values(percentErrors).every((x) => x <= limit) ? 'percent-converged' : undefined;
+      const enough = active.every((r) => r.samplesMs.length >= controls.minIterations);
+      return enough && percentErrors !== undefined && Object.values(percentErrors).every((x) => x <= limit) ? 'percent-converged' : undefined;
     }
     const converged = active.every((r) => r.samplesMs.length >= controls.minIterations
       && (relativeErrors[r.target.config.name] ?? Number.NaN) < controls.maxRelativeError);

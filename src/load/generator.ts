@@ -4,6 +4,7 @@
  */
 import { randomFillSync, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { allowedCpus } from '../local/placement.js';
 import { availableParallelism } from 'node:os';
 import { PerformanceObserver, monitorEventLoopDelay, performance, type EventLoopUtilization, type IntervalHistogram } from 'node:perf_hooks';
 import { OpHistogram } from '../measure/histogram.js';
@@ -24,24 +25,24 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 const nsOf = (ms: number): number => Math.max(1, Math.round(ms * 1e6));
 
 /**
- * An op's result: its value or that it failed, and whether it belongs to the measured part; `skipped`: its window
- * ended while it waited for a pipeline slot, and it was not sent.
+ * The CPUs this process may run on: its affinity (e.g. the client's core under --cpu-layout split), or fewer under a
+ * container's CPU quota (cgroup v2 cpu.max, v1 cpu.cfs_quota_us; a Kubernetes CPU limit), rounded up.
  */
-/** The CPUs this process may run on (its affinity, e.g. the client's core under --cpu-layout split). */
 function allowedCpuCount(): number {
-  try {
-    const list = /Cpus_allowed_list:\s*(\S+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
-    if (list !== undefined) {
-      const count = list.split(',').reduce((n, part) => {
-        const [a, b] = part.split('-').map(Number);
-        return n + (b !== undefined ? (b as number) - (a as number) + 1 : 1);
-      }, 0);
-      if (count > 0) return count;
+  const affinity = allowedCpus().length;
+  const read = (file: string): string | undefined => {
+    try {
+      return readFileSync(file, 'utf8').trim();
+    } catch (error: unknown) {
+      void error; // not this cgroup version, or no cgroup file system
+      return undefined;
     }
-  } catch (error: unknown) {
-    void error; // no /proc: every CPU
-  }
-  return availableParallelism();
+  };
+  const v2 = read('/sys/fs/cgroup/cpu.max')?.split(/\s+/);
+  const [quota, period] = v2 !== undefined ? [Number(v2[0]), Number(v2[1])]
+    : [Number(read('/sys/fs/cgroup/cpu/cpu.cfs_quota_us')), Number(read('/sys/fs/cgroup/cpu/cpu.cfs_period_us'))];
+  const limit = quota > 0 && period > 0 ? Math.ceil(quota / period) : Infinity;
+  return Math.max(1, Math.min(affinity > 0 ? affinity : availableParallelism(), limit));
 }
 
 /** A tick counts for the generator's own load when its target sent for at least this much of the second. */
@@ -115,6 +116,10 @@ class SelfMeter {
   }
 }
 
+/**
+ * An op's result: its value or that it failed, and whether it belongs to the measured part; `skipped`: its window
+ * ended while it waited for a pipeline slot, and it was not sent.
+ */
 type Outcome<T> = ({ ok: true; value: T } | { ok: false; skipped?: true }) & { counted: boolean };
 
 /** What the generator uses of its worker: its connections, the fresh keys not yet deleted, the KEYSPACE, abort. */

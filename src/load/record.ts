@@ -40,6 +40,8 @@ export interface WorkerRecord {
    * per second. null where no such second was seen; absent in files written before they were recorded.
    */
   readonly client?: ClientLoad | null;
+  /** In a merged record: which input (results file) the worker came from; absent in a run's own record. */
+  readonly input?: number;
 }
 
 /** A load worker's saturation (see WorkerRecord.client). */

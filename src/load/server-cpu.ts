@@ -49,13 +49,13 @@ async function memcachedCpuSeconds(server: ServerAddress, controls: RunControls)
   }
 }
 
+/** Reads the CPU seconds of each node (or local process) so far. */
+type CpuReader = () => Promise<readonly number[]>;
+
 /**
  * Reads a target's servers' CPU at each measured window's start and end, once started with the timeline's start;
  * `finish()` stops and sums. null when the target's servers do not tell (a proxy, memcached, INFO refused).
  */
-/** Reads the CPU seconds of each node (or local process) so far. */
-type CpuReader = () => Promise<readonly number[]>;
-
 export class ServerCpuMeter {
   /** Each node's CPU seconds at each read (null: a node did not answer). */
   readonly #reads: Promise<readonly number[] | null>[] = [];

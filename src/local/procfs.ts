@@ -142,7 +142,7 @@ export async function stopRecorded(processes: readonly RecordedProcess[], graceM
 
 /**
  * CPU time (user + system) a process has used so far, in ms; undefined when it is gone. /proc counts it in clock ticks
- * of USER_HZ, which Linux fixes at 100 for user space (10 ms each).
+ * of USER_HZ, which Linux fixes at 100 for user space on every mainstream architecture (10 ms each; `getconf CLK_TCK`).
  */
 export function cpuTimeMs(pid: number): number | undefined {
   try {

@@ -23,15 +23,15 @@ export interface ClientLoadSummary {
 
 /** null: not a throughput row, or a file written before workers measured themselves. */
 export function clientLoadOf(e: ResultEntry): ClientLoadSummary | null {
-  const measured = (e.load?.workers ?? []).flatMap((w) => (w.client != null ? [{ ops: w.ops, worker: w.worker, ...w.client }] : []));
+  const measured = (e.load?.workers ?? []).flatMap((w) => (w.client != null ? [{ ops: w.ops, worker: w.worker, input: w.input, ...w.client }] : []));
   if (measured.length === 0) return null;
   const busy = Math.max(...measured.map((w) => w.busy));
   const withCpu = measured.filter((w) => w.cpuUsPerOp !== null && w.ops > 0);
   const ops = withCpu.reduce((n, w) => n + w.ops, 0);
-  // The workers of one shard (one machine) share its CPUs; shards of a merge have their own: the busiest shard counts.
+  // The workers of one shard of one input (one machine) share its CPUs; other shards and inputs have their own: the busiest counts.
   const shards = new Map<string, typeof measured>();
   for (const w of measured) {
-    const shard = w.worker.split(' worker ')[0] ?? '';
+    const shard = `${w.input ?? ''}|${w.worker.split(' worker ')[0] ?? ''}`;
     shards.set(shard, [...(shards.get(shard) ?? []), w]);
   }
   const shares = [...shards.values()].map((list) => {

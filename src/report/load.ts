@@ -98,7 +98,7 @@ export const LOAD_COLUMNS: readonly Column[] = [
   { ...col('load_node_imbalance', 'Busiest node ÷ even share', 'count', 'max(load.nodes[].share) × nodes', true, nodeImbalance, (e) => { const x = nodeImbalance(e); return x === null ? '–' : x.toFixed(2); }),
     showIf: (e) => L(e)?.nodes != null },
   col('load_client_busy', 'Client busy', 'percent', 'max(load.workers[].client.busy)', true, (e) => { const c = clientLoadOf(e); return c === null ? null : 100 * c.busy; },
-    (e) => { const c = clientLoadOf(e); return c === null ? '–' : `${Math.floor(100 * c.busy)}%${c.bound ? ' client-bound' : ''}`; }),
+    (e) => { const c = clientLoadOf(e); return c === null ? '–' : `${Math.floor(100 * c.busy)}%${c.by === 'CPU' ? ' client-bound (CPU)' : c.bound ? ' client-bound' : ''}`; }),
   col('load_client_cpu_us_per_op', 'Client CPU/op (µs)', 'us', 'load.workers[].client.cpuUsPerOp (weighted by ops)', true, (e) => clientLoadOf(e)?.cpuUsPerOp ?? null,
     (e) => { const x = clientLoadOf(e)?.cpuUsPerOp; return x == null ? '–' : x.toFixed(1); }),
   col('load_server_cpu_us_per_op', 'Server CPU/op (µs)', 'us', 'load.record.serverCpu.ms × 1000 ÷ (sets + gets)', true, (e) => serverCpuPerOp(e),

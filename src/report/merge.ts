@@ -69,7 +69,8 @@ function totalOf(list: readonly { entry: ResultEntry; file: string }[], notes: s
   const states = list.map((x) => x.entry.state);
   const error = list.map((x) => x.entry.error).filter((x): x is string => x !== null).join('; ') || null;
   if (loads.length === 0) return { ...head, state: 'errored', error, baseline: false, errors, load: null };
-  const record = mergeRecords(loads.map((l) => l.record));
+  // Each input ran on its own (a machine, a process): its workers are told apart, so their CPU use is not added up.
+  const record = mergeRecords(loads.map((l, input) => ({ ...l.record, workers: l.record.workers.map((w) => ({ ...w, input })) })));
   const first = loads[0] as LoadResult;
   const load = summarizeLoad(record, planOf(first), { mergedFrom: list.length, rate: first.settings.rate ?? 0, startAt: first.settings.startAt });
   return {

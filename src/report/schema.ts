@@ -66,11 +66,16 @@ const fault = object({
   peakPending: count, failedChecks: count, undeletedKeys: count,
 });
 
+/** CPU seconds a process used per second: at most its CPUs (1,024 here). */
+const cpuSeconds: Check = (v, at) => {
+  if (typeof v !== 'number' || !(v >= 0 && v <= 1024)) fail(at, 'CPU seconds per second from 0 to 1024', v);
+  return v;
+};
 const clientLoad = object({
   busy: fraction, cpuUsPerOp: nullable(ms), loopDelayP99Ms: ms, gcMsPerSecond: ms, seconds: positiveCount,
-  cpuPerSecond: optional(ms), cores: optional(positiveCount),
+  cpuPerSecond: optional(cpuSeconds), cores: optional(positiveCount),
 });
-const workers = list(object({ worker: text, ops: count, peakRssBytes: num, client: optional(nullable(clientLoad)) }), N.items);
+const workers = list(object({ worker: text, ops: count, peakRssBytes: num, client: optional(nullable(clientLoad)), input: optional(count) }), N.items);
 /** SLICE_SECONDS of a sliced throughput run (the stretches Percent pairs are cut from it). */
 const sliceSeconds: Check = (v, at, b) => {
   const n = count(v, at, b) as number;

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
@@ -75,6 +76,8 @@ describe('throughput runs against a standalone server', () => {
     const cpu = loadOf(docOf(result.stdout, cwd).results[0]).record.serverCpu;
     // The proxy alone answers no INFO: its processes (the proxy and its Redis backends) are read instead.
     assert.ok(cpu != null && cpu.source === '/proc' && cpu.nodes >= 2 && cpu.windows === cpu.planned && cpu.ms > 0, JSON.stringify(cpu));
+    // Never more than the measured 3 s on every CPU the processes could use (a wrong tick size would overshoot it).
+    assert.ok(cpu.ms <= 3000 * Math.min(cpu.nodes, availableParallelism()) + 50, `${cpu.ms} ms of CPU in 3 s`);
     assert.match(result.stdout, /TWEMPROXY servers \(\d+ local processes, \/proc over its measured seconds\): [\d,.]+ ms of CPU, [\d.]+ µs per op/);
     assertNothingLeft(tmp);
   });

@@ -303,11 +303,12 @@ describe('round scheduler (fake clients, fake clock)', () => {
     assert.equal(target.ops(), 35);
   });
   it('MAX_PERCENT_ERROR stops once every Percent is known within it (paired rounds, against the fastest), never before MIN_ITERATIONS', async () => {
-    // B costs about twice A per op, with ±15% noise per op (seeded): its Percent interval narrows round by round.
+    // B costs about twice A per op, with ±15% noise per op (A ±1%; seeded): its Percent interval narrows round by round.
     const runWith = async (maxPercentError: number, maxIterations = 3000): Promise<CaseResult> => {
       const clock = new FakeClock();
       const noise = seeded(7);
-      return run([fakeTarget('A', clock, () => 1), fakeTarget('B', clock, () => 2 * (1 + 0.3 * (noise() - 0.5)))], clock,
+      const noiseA = seeded(11);
+      return run([fakeTarget('A', clock, () => 1 + 0.02 * (noiseA() - 0.5)), fakeTarget('B', clock, () => 2 * (1 + 0.3 * (noise() - 0.5)))], clock,
         { minIterations: 5, maxIterations, maxRelativeError: 0.0001, maxPercentError });
     };
     const loose = await runWith(0.01);
@@ -332,5 +333,21 @@ describe('round scheduler (fake clients, fake clock)', () => {
     assert.ok(half / center <= 0.0105, `half-width ${(100 * half / center).toFixed(2)}% of ${center.toFixed(3)}`);
     // Off (0): the per-target rule decides, and here it never converges.
     assert.equal((await runWith(0, 200)).stopReason, 'max-iterations');
+  });
+  it('MAX_PERCENT_ERROR never stops on a Percent the report cannot show: a --baseline that errored leaves the decision to the other rules', async () => {
+    const clock = new FakeClock();
+    const noise = seeded(3);
+    const failing = fakeTarget('A', clock, () => 1);
+    // A fails every op from its 40th on (round 5): three failed iterations in a row drop it (errored) before any Percent is judged.
+    const broken: ConnectedTarget = { ...failing, client: { ...failing.client, set: async (key, value, ttl) => {
+      if (failing.ops() >= 40) throw new Error('connection lost');
+      await failing.client.set(key, value, ttl);
+    } } };
+    const others = ['B', 'C'].map((n, i) => fakeTarget(n, clock, () => (2 + i) * (1 + 0.3 * (noise() - 0.5))));
+    const controls = { ...CONTROLS, minIterations: 5, maxIterations: 300, maxRelativeError: 0.0001, maxPercentError: 0.05 };
+    const result = await runCase([broken, ...others], PARAMS, controls,
+      { keyPrefix: 'cachebench:test:', random: seeded(1), clock: clock.now, baseline: 'A' });
+    assert.equal(result.targets[0]?.state, 'errored');
+    assert.equal(result.stopReason, 'max-iterations', 'C against B converges quickly, but B is not the baseline the report uses');
   });
 });
