@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { availableParallelism } from 'node:os';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -129,6 +130,15 @@ describe('report.html in headless Chromium', () => {
     assert.doesNotMatch(run.stderr, /warning: chart/, 'vega-lite or vega complained about a chart');
     assertNothingLeft(tmp);
     const doc: ResultsDocument = docOf(run.stdout, cwd);
+    // The servers' cost of a local topology comes from /proc: every process of it (TWEMPROXY: the proxy and its backends,
+    // which answer no INFO through the proxy), every measured window, never more than 3 s on every CPU they could use.
+    for (const e of doc.results.filter((x) => x.load != null)) {
+      const cpu = e.load?.record.serverCpu;
+      assert.ok(cpu != null && cpu.source === '/proc' && cpu.windows === cpu.planned && cpu.ms > 0, `${e.target.name}: ${JSON.stringify(cpu)}`);
+      assert.ok(cpu.ms <= 3000 * Math.min(cpu.nodes, availableParallelism()) + 50, `${e.target.name}: ${cpu.ms} ms of CPU in 3 s`);
+      if (e.target.name === 'TWEMPROXY') assert.ok(cpu.nodes >= 2, `${cpu.nodes} processes`);
+    }
+    assert.match(run.stdout, /TWEMPROXY servers \(\d+ local processes, \/proc over its measured seconds\): [\d,.]+ ms of CPU, [\d.]+ µs per op/);
     const dir = resolve(cwd, /Report: (.*)report\.md/.exec(run.stdout)?.[1] ?? '');
     const files = chartFilesOf(readFileSync(join(dir, 'report.md'), 'utf8'));
     // Latency: per combination the iterations, Percent and percentile curves; the sweep; throughput: series, Percent, curves.

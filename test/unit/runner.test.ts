@@ -312,7 +312,7 @@ describe('round scheduler (fake clients, fake clock)', () => {
         { minIterations: 5, maxIterations, maxRelativeError: 0.0001, maxPercentError });
     };
     const loose = await runWith(0.01);
-    const tight = await runWith(0.002);
+    const tight = await runWith(0.004);
     assert.equal(loose.stopReason, 'percent-converged');
     assert.equal(tight.stopReason, 'percent-converged');
     assert.ok(loose.rounds >= 5, `${loose.rounds} rounds`);
