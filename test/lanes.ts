@@ -1,0 +1,48 @@
+/**
+ * Runs the integration tests in two lanes at once, each one file at a time.
+ *
+ * The timed lane holds every file that measures time, CPU or throughput (and every file not named below): it runs as
+ * it always did. The quiet lane holds files whose tests check exit codes, messages, files and counts, with time limits
+ * of seconds, never of milliseconds: bad input, untrusted files, credentials, state files, WAIT, TLS. On two cores the
+ * quiet lane takes a share of the CPU the timed lane would otherwise leave idle while it waits for servers, START_AT or
+ * DURATION. Test servers choose random free ports (10000-19999, bus port +10000), so the lanes do not collide.
+ *
+ * Output: the timed lane streams; the quiet lane's report follows when it ends. Exit code: non-zero when either failed.
+ */
+import { spawn } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const QUIET = new Set([
+  'bounds', 'credentials', 'failures', 'fault-command', 'guards', 'local-procfs', 'local-state', 'tls', 'untrusted-files', 'untrusted-text', 'wait',
+].map((name) => `${name}.test.js`));
+
+const dir = fileURLToPath(new URL('./integration/', import.meta.url));
+const files = readdirSync(dir).filter((f) => f.endsWith('.test.js')).sort();
+const unknown = [...QUIET].filter((f) => !files.includes(f));
+if (unknown.length > 0) {
+  process.stderr.write(`test/lanes.ts names test files that do not exist: ${unknown.join(', ')}\n`);
+  process.exit(2);
+}
+
+function lane(names: readonly string[], stream: boolean): Promise<{ code: number; output: string }> {
+  const child = spawn(process.execPath, ['--test', '--test-concurrency=1', ...names.map((f) => join(dir, f))], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const take = (chunk: Buffer, to: NodeJS.WriteStream): void => {
+    if (stream) to.write(chunk);
+    else output += chunk.toString();
+  };
+  child.stdout.on('data', (c: Buffer) => take(c, process.stdout));
+  child.stderr.on('data', (c: Buffer) => take(c, process.stderr));
+  return new Promise((resolve) => child.on('close', (code, signal) => resolve({ code: code ?? (signal !== null ? 1 : 0), output })));
+}
+
+const started = Date.now();
+const [timed, quiet] = await Promise.all([
+  lane(files.filter((f) => !QUIET.has(f)), true),
+  lane(files.filter((f) => QUIET.has(f)), false),
+]);
+process.stdout.write(`\n# quiet lane (${[...QUIET].join(', ')}), run beside the timed lane:\n${quiet.output}`);
+process.stdout.write(`# integration lanes: timed exit ${timed.code}, quiet exit ${quiet.code}, ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+process.exit(timed.code !== 0 || quiet.code !== 0 ? 1 : 0);
