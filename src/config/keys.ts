@@ -113,11 +113,11 @@ export type Mode = (typeof MODES)[number];
 /** `<NAME>_PROTOCOL`: RESP (Redis, Valkey, their clusters and proxies) or memcached's text protocol. */
 export const PROTOCOLS = ['resp', 'memcache'] as const;
 export type Protocol = (typeof PROTOCOLS)[number];
-/** RESP drivers, then the memcache driver (the only one for `<NAME>_PROTOCOL=memcache`). */
-export const CLIENTS = ['ioredis', 'node-redis', 'glide', 'memcache'] as const;
+/** RESP drivers (resp: cachebench's own RESP client), then the memcache driver (the only one for `<NAME>_PROTOCOL=memcache`). */
+export const CLIENTS = ['ioredis', 'node-redis', 'glide', 'resp', 'memcache'] as const;
 export type ClientName = (typeof CLIENTS)[number];
 /** The drivers of each protocol. */
-export const PROTOCOL_CLIENTS: Readonly<Record<Protocol, readonly ClientName[]>> = { resp: ['ioredis', 'node-redis', 'glide'], memcache: ['memcache'] };
+export const PROTOCOL_CLIENTS: Readonly<Record<Protocol, readonly ClientName[]>> = { resp: ['ioredis', 'node-redis', 'glide', 'resp'], memcache: ['memcache'] };
 /** memcached's default item size limit (`memcached -I 1m`): key, item header and value together. */
 export const DEFAULT_ITEM_SIZE_MAX = 1024 * 1024;
 /** Room an item needs besides its value: cachebench's keys are under 100 bytes, memcached's item header about 50. */
@@ -144,6 +144,8 @@ export const CLIENT_SUPPORT: Readonly<Record<ClientName, ClientSupport>> = {
   ioredis: { modes: ['auto', 'cluster', 'standalone', 'proxy'], cache: [], replicaReads: ['auto', 'cluster'] },
   'node-redis': { modes: ['auto', 'cluster', 'standalone', 'proxy'], cache: ['auto', 'cluster', 'standalone'], replicaReads: ['auto', 'cluster'] },
   glide: { modes: ['auto', 'cluster', 'standalone'], cache: ['auto', 'cluster', 'standalone'], replicaReads: ['auto', 'cluster'] },
+  // cachebench's own RESP client: no client-side cache, GETs from primaries.
+  resp: { modes: ['auto', 'cluster', 'standalone', 'proxy'], cache: [], replicaReads: [] },
   // auto: one memcached, or several sharded by the client (a pool); proxy: twemproxy and the like, which shard themselves.
   memcache: { modes: ['auto', 'standalone', 'proxy'], cache: [], replicaReads: [] },
 };

@@ -45,12 +45,15 @@ export const LOCAL_TARGETS: readonly LocalTargetSpec[] = TOPOLOGIES.flatMap((nam
 
 /**
  * Client set-ups on the local cluster started only when named (`--local REDIS_CLUSTER_WAIT`), not in the default run:
- * ioredis with WAIT 1 after every SET (matched durability: lost writes with and without WAIT under a fault), and
- * node-redis without its cache (the driver's own failover behaviour, apart from the cache).
+ * ioredis with WAIT 1 after every SET (matched durability: lost writes with and without WAIT under a fault),
+ * node-redis without its cache (the driver's own failover behaviour, apart from the cache), and cachebench's own RESP
+ * client on each Redis topology (`<TOPOLOGY>_RESP`).
  */
 export const OPTIONAL_LOCAL_TARGETS: readonly LocalTargetSpec[] = [
   { name: 'REDIS_CLUSTER_WAIT', mode: 'cluster', topology: 'REDIS_CLUSTER', options: { WAIT: '1' } },
   { name: 'REDIS_CLUSTER_NODE_REDIS', mode: 'cluster', topology: 'REDIS_CLUSTER', options: { CLIENT: 'node-redis' } },
+  // cachebench's own RESP client on each Redis topology: the servers' capacity rather than a driver's.
+  ...(['REDIS_CLUSTER', 'TWEMPROXY', 'REDIS_SINGLE'] as const).map((topology) => ({ name: `${topology}_RESP`, mode: LOCAL_MODES[topology], topology, options: { CLIENT: 'resp' } })),
 ];
 
 /**

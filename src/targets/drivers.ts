@@ -9,6 +9,7 @@ const LOADERS: Readonly<Record<ClientName, () => Promise<Driver>>> = {
   ioredis: async () => (await import('./ioredis.js')).ioredisDriver,
   'node-redis': async () => (await import('./node-redis.js')).nodeRedisDriver,
   glide: async () => (await import('./glide.js')).glideDriver,
+  resp: async () => (await import('./resp-driver.js')).respDriver,
   memcache: async () => (await import('./memcache.js')).memcacheDriver,
 };
 

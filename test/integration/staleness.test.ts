@@ -154,7 +154,7 @@ describe('client set-ups the servers or drivers cannot give: exit 2 before any t
     { name: 'replica reads from a standalone server', env: { X_SERVERS: 'ADDR', X_MODE: 'standalone', X_READ_FROM: 'replica' }, expect: /X_READ_FROM="replica".*replica reads need a Redis Cluster/ },
     { name: 'GLIDE through a proxy', env: { X_SERVERS: 'ADDR', X_MODE: 'proxy', X_CLIENT: 'glide' }, expect: /X_CLIENT="glide".*does not support X_MODE=proxy.*Fix: set X_CLIENT to one of ioredis, node-redis$/m },
     { name: 'GLIDE with another certificate name', env: { X_SERVERS: 'ADDR', X_CLIENT: 'glide', X_TLS: 'true', X_TLS_SERVERNAME: 'cache.example' }, expect: /X_TLS_SERVERNAME="cache.example".*glide driver checks each certificate against the address.*Fix: .*X_CLIENT to ioredis or node-redis/ },
-    { name: 'an unknown driver', env: { X_SERVERS: 'ADDR', X_CLIENT: 'jedis' }, expect: /X_CLIENT="jedis".*unknown client driver.*ioredis, node-redis, glide, memcache$/m },
+    { name: 'an unknown driver', env: { X_SERVERS: 'ADDR', X_CLIENT: 'jedis' }, expect: /X_CLIENT="jedis".*unknown client driver.*ioredis, node-redis, glide, resp, memcache$/m },
     { name: 'cache entries without a cache', env: { X_SERVERS: 'ADDR', X_CACHE_ENTRIES: '100' }, expect: /X_CACHE_ENTRIES="100".*X_CACHE is off/ },
     { name: 'an unknown read source', env: { X_SERVERS: 'ADDR', X_READ_FROM: 'nearest' }, expect: /X_READ_FROM="nearest".*unknown read source.*primary, replica/ },
     { name: 'versioned values too small for their header', env: { X_SERVERS: 'ADDR' }, args: ['--overwrite-rate', '10', '--payload-bytes', '23'], expect: /PAYLOAD_BYTES=23 .*needs 16 random bytes after them to tell keys apart, so values need at least 24 bytes/ },

@@ -1,0 +1,274 @@
+import { connect as connectTcp, type Socket } from 'node:net';
+import { connect as connectTls, type ConnectionOptions } from 'node:tls';
+import { ConnectionLostError, OpTimeoutError } from './client.js';
+import { RespProtocolError } from './resp.js';
+import { CommandBatch, RespParser, WireError, type Wire } from './resp-wire.js';
+
+/**
+ * One connection of cachebench's own RESP client, built so that the client is not the bottleneck of what it measures:
+ * - every command sent during one event-loop turn goes out in one socket write (a batch flushed on the next tick);
+ * - replies are parsed where they lie in the received bytes (resp-wire.ts), bulk strings handed out without a copy;
+ * - one deadline timer per connection, not one per op: FIFO order makes the oldest op's deadline the next to pass, so
+ *   the timer is armed for it and, when it fires, fails every op past OP_TIMEOUT_MS and re-arms for the next one.
+ *
+ * An op past its deadline fails at once but keeps its place, so its late reply is read and dropped and the ops behind
+ * it get theirs; the connection is dropped on a protocol surprise, a lost socket, or when MAX_ABANDONED replies are
+ * owed. The next op after a drop connects again (with AUTH, as at first).
+ */
+
+/** Late replies a connection may owe before it is dropped and opened again (a server that stopped answering). */
+export const MAX_ABANDONED = 1000;
+/** How long close() lets a QUIT reach the server before the socket is destroyed. */
+const QUIT_WAIT_MS = 200;
+/** Entries consumed at the queue's head before the queue is compacted. */
+const COMPACT_AT = 4096;
+
+export interface RespConnectionOptions {
+  readonly host: string;
+  readonly port: number;
+  /** How the server is named in messages (host:port, IPv6 in brackets). */
+  readonly display: string;
+  /** TLS options (CA, server name) when the target uses TLS. */
+  readonly tls?: ConnectionOptions;
+  readonly connectTimeoutMs: number;
+  readonly opTimeoutMs: number;
+  readonly username?: string;
+  readonly password?: string;
+  /** The largest reply (a bulk string's length) accepted; larger is a protocol error. */
+  readonly maxReplyBytes: number;
+}
+
+interface Pending {
+  readonly resolve: (reply: Wire) => void;
+  readonly reject: (error: Error) => void;
+  /** performance.now() past which the op fails. */
+  readonly deadline: number;
+  /** Failed at its deadline: its reply is still read, then dropped. */
+  abandoned: boolean;
+}
+
+/** An AUTH the server refused: the reply's text (never the password). */
+export class RespAuthError extends Error {
+  override readonly name = 'RespAuthError';
+}
+
+export class RespConnection {
+  readonly #options: RespConnectionOptions;
+  #socket: Socket | undefined;
+  #connecting: Promise<void> | undefined;
+  #ready = false;
+  #closed = false;
+  #parser: RespParser;
+  #batch = new CommandBatch();
+  #flushScheduled = false;
+  #queue: (Pending | undefined)[] = [];
+  #head = 0;
+  /** Entries before this index are settled or abandoned (the deadline sweep starts here). */
+  #swept = 0;
+  #abandoned = 0;
+  #timer: NodeJS.Timeout | undefined;
+  readonly #flush = (): void => this.#write();
+  readonly #sweep = (): void => this.#expire();
+
+  constructor(options: RespConnectionOptions) {
+    this.#options = options;
+    this.#parser = new RespParser(options.maxReplyBytes);
+  }
+
+  get server(): string {
+    return this.#options.display;
+  }
+
+  /** Ops waiting for a reply (abandoned ones included). */
+  get inFlight(): number {
+    return this.#queue.length - this.#head;
+  }
+
+  /** Connects now (so an unreachable server or a refused login is found before any traffic). */
+  open(): Promise<void> {
+    return this.#connected();
+  }
+
+  /**
+   * Sends one command. Resolves with its reply, an error reply as a WireError (the caller decides: MOVED is not a
+   * failure to a cluster client); rejects with OpTimeoutError or ConnectionLostError.
+   */
+  send(args: readonly (string | number | Buffer)[]): Promise<Wire> {
+    if (this.#ready) return this.#enqueue(args, performance.now() + this.#options.opTimeoutMs);
+    const deadline = performance.now() + this.#options.opTimeoutMs;
+    return this.#connected().then(
+      () => {
+        if (performance.now() >= deadline) throw new OpTimeoutError(this.server, this.#options.opTimeoutMs);
+        return this.#enqueue(args, deadline);
+      },
+      (error: unknown) => {
+        if (error instanceof OpTimeoutError || error instanceof ConnectionLostError) throw error;
+        throw new ConnectionLostError(this.server, { cause: error });
+      },
+    );
+  }
+
+  /** Closes the connection (a courtesy QUIT, the socket destroyed soon after); fails every op in flight. Never throws. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    const socket = this.#socket;
+    const idle = this.inFlight === 0;
+    this.#drop(new ConnectionLostError(this.server));
+    if (socket !== undefined && !socket.destroyed) {
+      if (idle) socket.end('*1\r\n$4\r\nQUIT\r\n');
+      else socket.destroy();
+      // A server that stopped answering never closes its side: the socket must not keep the process alive.
+      setTimeout(() => socket.destroy(), QUIT_WAIT_MS).unref();
+    }
+  }
+
+  #enqueue(args: readonly (string | number | Buffer)[], deadline: number): Promise<Wire> {
+    return new Promise<Wire>((resolve, reject) => {
+      this.#batch.add(args);
+      this.#queue.push({ resolve, reject, deadline, abandoned: false });
+      if (!this.#flushScheduled) {
+        this.#flushScheduled = true;
+        process.nextTick(this.#flush);
+      }
+      if (this.#timer === undefined) this.#arm(deadline - performance.now());
+    });
+  }
+
+  #write(): void {
+    this.#flushScheduled = false;
+    if (this.#batch.empty) return;
+    const bytes = this.#batch.take();
+    const socket = this.#socket;
+    if (socket !== undefined && !socket.destroyed) socket.write(bytes);
+  }
+
+  #arm(ms: number): void {
+    this.#timer = setTimeout(this.#sweep, Math.max(1, Math.ceil(ms)));
+    this.#timer.unref();
+  }
+
+  /** The deadline sweep: fails every op past its deadline, from the oldest, and re-arms for the first one that is not. */
+  #expire(): void {
+    this.#timer = undefined;
+    const now = performance.now();
+    let i = Math.max(this.#head, this.#swept);
+    for (; i < this.#queue.length; i++) {
+      const p = this.#queue[i] as Pending;
+      if (p.deadline > now) {
+        this.#arm(p.deadline - now);
+        break;
+      }
+      if (!p.abandoned) {
+        p.abandoned = true;
+        this.#abandoned++;
+        p.reject(new OpTimeoutError(this.server, this.#options.opTimeoutMs));
+      }
+    }
+    this.#swept = i;
+    if (this.#abandoned > MAX_ABANDONED) this.#drop(new ConnectionLostError(this.server));
+  }
+
+  #receive(reply: Wire): void {
+    const p = this.#queue[this.#head];
+    if (p === undefined) throw new RespProtocolError('a reply to no command');
+    this.#queue[this.#head++] = undefined;
+    if (this.#head === this.#queue.length) {
+      this.#queue = [];
+      this.#head = 0;
+      this.#swept = 0;
+    } else if (this.#head >= COMPACT_AT && this.#head * 2 >= this.#queue.length) {
+      this.#queue = this.#queue.slice(this.#head);
+      this.#swept = Math.max(0, this.#swept - this.#head);
+      this.#head = 0;
+    }
+    if (p.abandoned) this.#abandoned--;
+    else p.resolve(reply);
+  }
+
+  #connected(): Promise<void> {
+    if (this.#closed) return Promise.reject(new ConnectionLostError(this.server));
+    if (this.#ready) return Promise.resolve();
+    this.#connecting ??= this.#open().finally(() => {
+      this.#connecting = undefined;
+    });
+    return this.#connecting;
+  }
+
+  async #open(): Promise<void> {
+    const { host, port, tls, connectTimeoutMs } = this.#options;
+    const socket = await new Promise<Socket>((resolve, reject) => {
+      const s: Socket = tls !== undefined ? connectTls({ host, port, ...tls }) : connectTcp({ host, port, noDelay: true });
+      const timer = setTimeout(() => {
+        s.destroy();
+        reject(Object.assign(new Error(`connect ETIMEDOUT: no connection within ${connectTimeoutMs} ms`), { code: 'ETIMEDOUT' }));
+      }, connectTimeoutMs);
+      s.once(tls !== undefined ? 'secureConnect' : 'connect', () => {
+        clearTimeout(timer);
+        s.setNoDelay(true);
+        resolve(s);
+      });
+      s.once('error', (error: Error) => {
+        clearTimeout(timer);
+        reject(error);
+      });
+    });
+    if (this.#closed) {
+      socket.destroy();
+      throw new ConnectionLostError(this.server);
+    }
+    this.#attach(socket);
+    const { username, password } = this.#options;
+    if (password !== undefined) {
+      const reply = await this.#enqueue(username !== undefined ? ['AUTH', username, password] : ['AUTH', password], performance.now() + connectTimeoutMs);
+      if (reply instanceof WireError) {
+        this.#drop(new ConnectionLostError(this.server));
+        throw new RespAuthError(reply.message);
+      }
+    }
+    if (this.#socket !== socket) throw new ConnectionLostError(this.server);
+    this.#ready = true;
+  }
+
+  #attach(socket: Socket): void {
+    this.#socket = socket;
+    this.#parser = new RespParser(this.#options.maxReplyBytes);
+    const onReply = (reply: Wire): void => this.#receive(reply);
+    socket.on('data', (chunk: Buffer) => {
+      if (this.#socket !== socket) return;
+      try {
+        this.#parser.feed(chunk, onReply);
+      } catch (error: unknown) {
+        // Bytes out of step with the commands: nothing after them can be trusted.
+        this.#drop(new ConnectionLostError(this.server, { cause: error }));
+      }
+    });
+    socket.on('error', (error: Error) => {
+      if (this.#socket === socket) this.#drop(new ConnectionLostError(this.server, { cause: error }));
+    });
+    socket.on('close', () => {
+      if (this.#socket === socket) this.#drop(new ConnectionLostError(this.server));
+    });
+  }
+
+  /** Fails every op in flight with `error` and drops the socket; the next op connects again. */
+  #drop(error: Error): void {
+    const socket = this.#socket;
+    this.#socket = undefined;
+    this.#ready = false;
+    const queue = this.#queue;
+    const head = this.#head;
+    this.#queue = [];
+    this.#head = 0;
+    this.#swept = 0;
+    this.#abandoned = 0;
+    this.#batch = new CommandBatch();
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    for (let i = head; i < queue.length; i++) {
+      const p = queue[i];
+      if (p !== undefined && !p.abandoned) p.reject(error);
+    }
+    if (socket !== undefined && !socket.destroyed && !this.#closed) socket.destroy();
+  }
+}

@@ -1,0 +1,226 @@
+import { RespProtocolError } from './resp.js';
+
+/**
+ * The wire format of cachebench's own RESP client (resp-connection.ts): a streaming RESP2 reply parser that hands out
+ * bulk strings where they lie in the received bytes (a 20 KB value is not copied to be verified), and a command
+ * encoder that gathers every command of one event-loop turn into one write.
+ *
+ * The client speaks RESP2 only (no HELLO): what every server and proxy (twemproxy) answers, one round trip less at
+ * connect. RESP3 reply types are therefore a protocol error here (the capability probe reads them: resp.ts).
+ */
+
+/** An error reply (`-ERR ...`): its text without the `-`. Not an Error: no stack is captured on the hot path. */
+export class WireError {
+  constructor(readonly message: string) {}
+}
+
+/** One RESP2 reply: simple string, error, integer, bulk string (null for `$-1`), or array (null for `*-1`). */
+export type Wire = string | WireError | number | Buffer | null | readonly Wire[];
+
+const CR = 0x0d;
+const LF = 0x0a;
+const EMPTY = Buffer.alloc(0);
+/** Deepest nesting of arrays read; deeper is a protocol error. */
+const MAX_DEPTH = 16;
+/** Longest header line (type byte, length or simple string) before it counts as garbage. */
+const MAX_LINE = 64 * 1024;
+/** A parse that needs more bytes. */
+const INCOMPLETE = -1;
+
+/** `digits` of buf[from, to) as an integer (an optional leading -); NaN when they are not one. */
+function integerAt(buf: Buffer, from: number, to: number): number {
+  let i = from;
+  let negative = false;
+  if (buf[i] === 0x2d) {
+    negative = true;
+    i++;
+  }
+  if (i >= to || to - i > 15) return NaN;
+  let n = 0;
+  for (; i < to; i++) {
+    const d = (buf[i] as number) - 0x30;
+    if (d < 0 || d > 9) return NaN;
+    n = n * 10 + d;
+  }
+  return negative ? -n : n;
+}
+
+/**
+ * Reads replies from a byte stream that arrives in chunks split anywhere. A top-level bulk string that does not fit the
+ * chunk it starts in is filled by the chunks that follow into a buffer of its own size (one copy, never a concatenation
+ * of the whole stream); other partial replies wait, bounded by `maxBytes`.
+ */
+export class RespParser {
+  #rest: Buffer = EMPTY;
+  /** A top-level bulk string being filled (with its CRLF), and how far. */
+  #bulk: Buffer | undefined;
+  #bulkAt = 0;
+  #value: Wire = null;
+
+  constructor(private readonly maxBytes: number) {}
+
+  /** Bytes received and not yet part of a returned reply. */
+  get buffered(): number {
+    return this.#rest.length + (this.#bulk === undefined ? 0 : this.#bulkAt);
+  }
+
+  /** Calls `onReply` for every complete reply in `chunk` (after what came before), in order. Throws RespProtocolError. */
+  feed(chunk: Buffer, onReply: (reply: Wire) => void): void {
+    let data = chunk;
+    if (this.#bulk !== undefined) {
+      const bulk = this.#bulk;
+      const take = Math.min(bulk.length - this.#bulkAt, data.length);
+      data.copy(bulk, this.#bulkAt, 0, take);
+      this.#bulkAt += take;
+      if (this.#bulkAt < bulk.length) return;
+      this.#bulk = undefined;
+      if (bulk[bulk.length - 2] !== CR || bulk[bulk.length - 1] !== LF) throw new RespProtocolError('a bulk string not followed by CRLF');
+      onReply(bulk.subarray(0, bulk.length - 2));
+      data = data.subarray(take);
+      if (data.length === 0) return;
+    }
+    const buf = this.#rest.length === 0 ? data : Buffer.concat([this.#rest, data]);
+    this.#rest = EMPTY;
+    let pos = 0;
+    while (pos < buf.length) {
+      const end = this.#parse(buf, pos, 0);
+      if (end === INCOMPLETE) {
+        if (buf[pos] === 0x24 && this.#startBulk(buf, pos)) return;
+        break;
+      }
+      onReply(this.#value);
+      pos = end;
+    }
+    if (pos < buf.length) {
+      if (buf.length - pos > this.maxBytes) throw new RespProtocolError(`a reply longer than ${this.maxBytes} bytes`);
+      this.#rest = buf.subarray(pos);
+    }
+  }
+
+  /** A top-level bulk string at `pos` whose header arrived but not its body: start filling it. False: the header is not complete. */
+  #startBulk(buf: Buffer, pos: number): boolean {
+    const cr = buf.indexOf(CR, pos);
+    if (cr < 0 || cr + 1 >= buf.length) return false;
+    const length = integerAt(buf, pos + 1, cr);
+    const body = cr + 2;
+    const bulk = Buffer.allocUnsafe(length + 2);
+    const have = buf.copy(bulk, 0, body);
+    this.#bulk = bulk;
+    this.#bulkAt = have;
+    return true;
+  }
+
+  /** The end of the reply at `pos` (its value in #value), or INCOMPLETE. */
+  #parse(buf: Buffer, pos: number, depth: number): number {
+    const cr = buf.indexOf(CR, pos);
+    if (cr < 0 || cr + 1 >= buf.length) {
+      if (cr < 0 && buf.length - pos > MAX_LINE) throw new RespProtocolError('a reply line without CRLF');
+      return INCOMPLETE;
+    }
+    if (buf[cr + 1] !== LF) throw new RespProtocolError('a CR not followed by LF');
+    const next = cr + 2;
+    switch (buf[pos]) {
+      case 0x2b: // +
+        this.#value = buf.toString('utf8', pos + 1, cr);
+        return next;
+      case 0x2d: // -
+        this.#value = new WireError(buf.toString('utf8', pos + 1, cr));
+        return next;
+      case 0x3a: { // :
+        const n = integerAt(buf, pos + 1, cr);
+        if (Number.isNaN(n)) throw new RespProtocolError('an integer reply that is not a number');
+        this.#value = n;
+        return next;
+      }
+      case 0x24: { // $
+        const length = integerAt(buf, pos + 1, cr);
+        if (length === -1) {
+          this.#value = null;
+          return next;
+        }
+        if (!(length >= 0) || length > this.maxBytes) throw new RespProtocolError(`a bulk string of ${buf.toString('latin1', pos + 1, Math.min(cr, pos + 20))} bytes`);
+        const end = next + length;
+        if (end + 2 > buf.length) return INCOMPLETE;
+        if (buf[end] !== CR || buf[end + 1] !== LF) throw new RespProtocolError('a bulk string not followed by CRLF');
+        this.#value = buf.subarray(next, end);
+        return end + 2;
+      }
+      case 0x2a: { // *
+        const count = integerAt(buf, pos + 1, cr);
+        if (count === -1) {
+          this.#value = null;
+          return next;
+        }
+        if (!(count >= 0) || count > this.maxBytes / 3) throw new RespProtocolError('an array of an impossible length');
+        if (depth >= MAX_DEPTH) throw new RespProtocolError(`arrays nested deeper than ${MAX_DEPTH}`);
+        const items: Wire[] = [];
+        let at = next;
+        for (let i = 0; i < count; i++) {
+          if (at >= buf.length) return INCOMPLETE;
+          at = this.#parse(buf, at, depth + 1);
+          if (at === INCOMPLETE) return INCOMPLETE;
+          items.push(this.#value);
+        }
+        this.#value = items;
+        return at;
+      }
+      default:
+        throw new RespProtocolError(`a reply starting with byte ${buf[pos]} (RESP2 replies start with + - : $ *)`);
+    }
+  }
+}
+
+/**
+ * Encodes commands into one batch: text parts are joined as a string, binary values kept as they are; `take` returns
+ * the whole batch as one Buffer for one socket write.
+ */
+export class CommandBatch {
+  #text = '';
+  #parts: Buffer[] = [];
+  #bytes = 0;
+
+  get empty(): boolean {
+    return this.#text.length === 0 && this.#parts.length === 0;
+  }
+
+  /** Appends one command: its name and arguments, strings as UTF-8. */
+  add(args: readonly (string | number | Buffer)[]): void {
+    let s = `*${args.length}\r\n`;
+    for (const arg of args) {
+      if (typeof arg === 'string') s += `$${Buffer.byteLength(arg)}\r\n${arg}\r\n`;
+      else if (typeof arg === 'number') {
+        const text = String(arg);
+        s += `$${text.length}\r\n${text}\r\n`;
+      } else {
+        this.#text += `${s}$${arg.length}\r\n`;
+        this.#flushText();
+        this.#parts.push(arg);
+        this.#bytes += arg.length;
+        s = '\r\n';
+      }
+    }
+    this.#text += s;
+  }
+
+  #flushText(): void {
+    if (this.#text.length === 0) return;
+    const b = Buffer.from(this.#text);
+    this.#parts.push(b);
+    this.#bytes += b.length;
+    this.#text = '';
+  }
+
+  /** The batch's bytes (and an empty batch after). */
+  take(): Buffer {
+    if (this.#parts.length === 0) {
+      const b = Buffer.from(this.#text);
+      this.#text = '';
+      return b;
+    }
+    this.#flushText();
+    const out = this.#parts.length === 1 ? this.#parts[0] as Buffer : Buffer.concat(this.#parts, this.#bytes);
+    this.#parts = [];
+    this.#bytes = 0;
+    return out;
+  }
+}

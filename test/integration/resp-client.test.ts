@@ -1,0 +1,178 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { CacheClient } from '../../src/targets/client.js';
+import { ClusterRedirectError, OpTimeoutError } from '../../src/targets/client.js';
+import { localCall } from '../../src/targets/admin.js';
+import { keySlot, parseClusterNodes, primaryOfSlot } from '../../src/targets/cluster-nodes.js';
+import { respDriver, RespReplyError } from '../../src/targets/resp-driver.js';
+import type { ResultsDocument } from '../../src/report/document.js';
+import { runCli } from '../helpers/cli.js';
+import { TEST_CONTROLS, targetConfig } from '../helpers/targets.js';
+import { cluster, commandCount, connect, connectionsReceived, scanKeys, standalone, tempDir } from '../helpers/servers.js';
+
+/** Calls and rejected calls (MOVED/ASK answers) of a command in INFO commandstats. */
+async function commandStats(port: number, command: string): Promise<{ calls: number; rejected: number }> {
+  const redis = connect(port);
+  try {
+    const line = new RegExp(`cmdstat_${command}:calls=(\\d+).*?rejected_calls=(\\d+)`).exec(await redis.info('commandstats'));
+    return { calls: Number(line?.[1] ?? 0), rejected: Number(line?.[2] ?? 0) };
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** Waits until a SIGSTOPped process is stopped (state T). */
+async function stopped(pid: number): Promise<void> {
+  for (let i = 0; i < 100 && !/^\S+ \S+ T/.test(readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^\d+ \(.*\) /s, '0 x ')); i++) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe('the own RESP client (<NAME>_CLIENT=resp) against a standalone server', () => {
+  let server: Awaited<ReturnType<typeof standalone>>;
+  let client: CacheClient;
+  before(async () => {
+    server = await standalone();
+    client = (await respDriver.connect(targetConfig('R', [server.address], { client: 'resp' }), { ...TEST_CONTROLS, opTimeoutMs: 300 })).client;
+  });
+  after(async () => {
+    await client.close();
+    await server.stop();
+  });
+
+  it('stores and reads back raw bytes exactly (empty, CRLF and RESP words inside, 20 KB, 4 MiB), 300 ops in flight at once, each counted once by the server', async () => {
+    const setsBefore = await commandCount(server.server.port, 'set');
+    for (const size of [0, 1, 20_000, 4 * 1024 * 1024]) {
+      const v = randomBytes(size);
+      await client.set(`cachebench:size:${size}`, v, 60);
+      assert.ok((await client.get(`cachebench:size:${size}`))?.equals(v), `${size} bytes`);
+    }
+    const tricky = Array.from({ length: 300 }, (_, i) => Buffer.concat([Buffer.from('\r\n$5\r\n+OK\r\n-ERR x\r\n*3\r\n:1\r\n'), randomBytes(i * 67)]));
+    await Promise.all(tricky.map((v, i) => client.set(`cachebench:p:${i}`, v, 60)));
+    const back = await Promise.all(tricky.map((_, i) => client.get(`cachebench:p:${i}`)));
+    back.forEach((b, i) => assert.ok(b?.equals(tricky[i] as Buffer), `pipelined value ${i}`));
+    assert.equal(await commandCount(server.server.port, 'set') - setsBefore, 4 + 300, 'every SET sent exactly once');
+    assert.equal(await client.get('cachebench:never-written'), null);
+    await Promise.all(tricky.map((_, i) => client.del(`cachebench:p:${i}`)));
+    assert.deepEqual(await scanKeys(server.server.port, 'cachebench:p:*'), []);
+    // A server's error reply fails that op with the server's words; the connection goes on serving.
+    await localCall(server.server.port, 'LPUSH', 'cachebench:list', 'x');
+    await assert.rejects(client.get('cachebench:list'), (e: unknown) => e instanceof RespReplyError && /^WRONGTYPE/.test(e.message));
+    assert.equal((await client.get('cachebench:size:1'))?.length, 1);
+  });
+
+  it('gives up ops at OP_TIMEOUT_MS on a frozen server (SIGSTOP) and, once it is back, reads their late replies away on the same connection', async () => {
+    const pid = server.server.process.pid as number;
+    await client.set('cachebench:frozen:a', Buffer.from('A'), 60);
+    await client.set('cachebench:frozen:b', Buffer.from('B'), 60);
+    const connections = await connectionsReceived(server.server.port);
+    process.kill(pid, 'SIGSTOP');
+    try {
+      await stopped(pid);
+      const started = Date.now();
+      await Promise.all(Array.from({ length: 50 }, () => assert.rejects(client.get('cachebench:frozen:a'), (e: unknown) => e instanceof OpTimeoutError)));
+      assert.ok(Date.now() - started < 1500, `took ${Date.now() - started} ms`);
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    // The 50 late replies (A) come first on the same connection: they must not be taken for these gets'.
+    assert.deepEqual(await client.get('cachebench:frozen:b'), Buffer.from('B'));
+    assert.deepEqual(await client.get('cachebench:frozen:a'), Buffer.from('A'));
+    assert.equal(await connectionsReceived(server.server.port), connections + 1, 'no new connection but this check\'s own');
+  });
+});
+
+describe('the own RESP client on a Redis Cluster', () => {
+  let c: Awaited<ReturnType<typeof cluster>>;
+  before(async () => {
+    c = await cluster();
+  });
+  after(async () => {
+    await c.stop();
+  });
+
+  it('routes by slot to the three primaries, follows ASK during a slot migration (ASKING first) and MOVED after it, and learns the slot\'s new node', async () => {
+    const client = (await respDriver.connect(targetConfig('C', c.addresses.split(','), { client: 'resp' }), TEST_CONTROLS)).client;
+    try {
+      const keys = Array.from({ length: 60 }, (_, i) => `cachebench:spread:${i}`);
+      await Promise.all(keys.map((k) => client.set(k, Buffer.from(k), 60)));
+      const primaries = c.cluster.nodes.slice(0, 3);
+      const perNode = await Promise.all(primaries.map(async (n) => (await scanKeys(n.port, 'cachebench:spread:*')).length));
+      assert.equal(perNode.reduce((a, b) => a + b, 0), 60);
+      assert.ok(perNode.every((n) => n > 5), `keys per primary ${perNode.join(', ')}`);
+
+      const key = 'cachebench:moving';
+      const slot = keySlot(key);
+      const nodes = parseClusterNodes(await localCall(primaries[0]?.port as number, 'CLUSTER', 'NODES') as string);
+      const source = primaryOfSlot(nodes, slot);
+      const dest = nodes.find((n) => n.primary && n.id !== source?.id);
+      assert.ok(source !== undefined && dest !== undefined);
+      await client.set(key, Buffer.from('moved value'), 60);
+      // Migration under way: the key already on the importing node, the slot still the source's.
+      await localCall(dest.port, 'CLUSTER', 'SETSLOT', String(slot), 'IMPORTING', source.id);
+      await localCall(source.port, 'CLUSTER', 'SETSLOT', String(slot), 'MIGRATING', dest.id);
+      await localCall(source.port, 'MIGRATE', '127.0.0.1', String(dest.port), key, '0', '5000');
+      const asking = (await commandStats(dest.port, 'asking')).calls;
+      assert.deepEqual(await client.get(key), Buffer.from('moved value'));
+      assert.equal((await commandStats(dest.port, 'asking')).calls, asking + 1, 'ASKING went to the importing node');
+      // Migration done: every node says the slot is the destination's. The source answers MOVED once; then the map knows.
+      for (const n of nodes.filter((x) => x.primary)) await localCall(n.port, 'CLUSTER', 'SETSLOT', String(slot), 'NODE', dest.id);
+      const rejected = (await commandStats(source.port, 'get')).rejected;
+      assert.deepEqual(await client.get(key), Buffer.from('moved value'));
+      assert.equal((await commandStats(source.port, 'get')).rejected, rejected + 1, 'one MOVED');
+      const gets = (await commandStats(dest.port, 'get')).calls;
+      assert.deepEqual(await client.get(key), Buffer.from('moved value'));
+      assert.equal((await commandStats(source.port, 'get')).rejected, rejected + 1, 'no second MOVED: the slot map learned');
+      assert.equal((await commandStats(dest.port, 'get')).calls, gets + 1);
+      await Promise.all([...keys, key].map((k) => client.del(k)));
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('two nodes that point at each other for a slot: the op fails with too many redirections after 16 hops, not forever', async () => {
+    const client = (await respDriver.connect(targetConfig('C', c.addresses.split(','), { client: 'resp' }), TEST_CONTROLS)).client;
+    const key = 'cachebench:loop';
+    const slot = keySlot(key);
+    const nodes = parseClusterNodes(await localCall(c.cluster.nodes[0]?.port as number, 'CLUSTER', 'NODES') as string);
+    const source = primaryOfSlot(nodes, slot);
+    const dest = nodes.find((n) => n.primary && n.id !== source?.id);
+    assert.ok(source !== undefined && dest !== undefined);
+    try {
+      // The destination thinks the source has the slot; the source thinks the destination has it.
+      await localCall(source.port, 'CLUSTER', 'SETSLOT', String(slot), 'NODE', dest.id);
+      const moved = (await commandStats(dest.port, 'get')).rejected + (await commandStats(source.port, 'get')).rejected;
+      await assert.rejects(client.get(key), (e: unknown) => e instanceof ClusterRedirectError);
+      const after = (await commandStats(dest.port, 'get')).rejected + (await commandStats(source.port, 'get')).rejected;
+      assert.equal(after - moved, 17, 'the first try and 16 redirections');
+    } finally {
+      await localCall(source.port, 'CLUSTER', 'SETSLOT', String(slot), 'NODE', source.id);
+      await client.close();
+    }
+  });
+});
+
+describe('the own RESP client through the CLI', () => {
+  const root = tempDir('cachebench-resp-');
+  after(() => root.remove());
+
+  it('a throughput run on the local TWEMPROXY_RESP (proxy mode) and REDIS_CLUSTER_RESP: every read verified, no op failed', async () => {
+    const out = join(root.dir, 'results');
+    const result = await runCli(['run', '--local', 'TWEMPROXY_RESP', 'REDIS_CLUSTER_RESP', '--mode', 'throughput', '--duration', '3', '--warmup-seconds', '0', '--clients', '16',
+      '--read-ratio', '3', '--payload-bytes', '1000', '--out', out], { env: { TMPDIR: root.dir, CI: 'true' }, timeoutMs: 120_000 });
+    assert.equal(result.code, 0, result.stderr + result.stdout);
+    const run = readdirSync(out).find((d) => !d.startsWith('.')) as string;
+    const doc = JSON.parse(readFileSync(join(out, run, 'results.json'), 'utf8')) as ResultsDocument;
+    for (const e of doc.results) {
+      assert.equal(e.target.client, 'resp', e.target.name);
+      assert.ok(e.load !== undefined && e.load !== null && e.load.record.gets > 100, e.target.name);
+      assert.equal(e.verification.verified, e.load.record.gets, e.target.name);
+      assert.equal(e.verification.missing + e.verification.mismatched, 0, e.target.name);
+      assert.equal(e.load.record.setErrors + e.load.record.getErrors, 0, e.target.name);
+    }
+    assert.deepEqual(doc.results.map((e) => e.target.mode).sort(), ['cluster', 'proxy']);
+  });
+});
