@@ -5,10 +5,13 @@
  *      short pilot so the run takes ~RB_SECONDS (10) s; its SET and GET requests/s;
  *   2. cachebench closed loop, GET-heavy (READ_RATIO 100, fresh keys, every GET verified), 50 connections in total:
  *      WORKERS=1 (50 clients on 50 connections) and WORKERS=2 (25 on 25 each), 2 s warm-up + 10 s measured, through
- *      the CLI in a child process; GET ops/s = throughput.mean × gets / (sets + gets);
- *   3. cachebench open loop at half the better closed-loop total rate (same WORKERS): achieved vs target rate, GET
- *      latency from the intended send time (coordinated-omission corrected) next to service time;
- *   4. peak RSS per worker of each run.
+ *      the CLI in a child process, with cachebench's own RESP client (REDIS_CLIENT=resp) and with ioredis;
+ *      GET ops/s = throughput.mean × gets / (sets + gets); the load generator's own busy share and CPU per op;
+ *   3. pipelined: redis-benchmark -c 50 -P 16 -t get against the resp client with 16 ops in flight on each of the 50
+ *      connections (CLIENTS 800 in total, PIPELINE 16), the better WORKERS of step 2;
+ *   4. cachebench open loop at half the better closed-loop total rate (same client and WORKERS): achieved vs target
+ *      rate, GET latency from the intended send time (coordinated-omission corrected) next to service time;
+ *   5. peak RSS per worker of each run.
  * Placement: nothing is pinned (cachebench --cpu-layout none, no taskset); client and server share the machine's
  * cores alike for both tools.
  * `--long` (or LONG=1) adds closed-loop runs of 60 s and 600 s (the better WORKERS) and compares peak RSS per worker.
@@ -31,6 +34,10 @@ const LONG = process.argv.includes('--long') || process.env.LONG === '1';
 const CONNECTIONS = 50;
 const PAYLOAD_BYTES = 20000;
 const DURATION = 10;
+/** The clients compared: cachebench's own RESP client, then ioredis. */
+const CLIENTS = ['resp', 'ioredis'] as const;
+/** Commands in flight per connection in the pipelined comparison (redis-benchmark -P). */
+const PIPELINE = 16;
 const WARMUP = 2;
 const RB_SECONDS = Number(process.env.RB_SECONDS ?? 10);
 const MiB = 1024 * 1024;
@@ -45,15 +52,17 @@ const noteLoad = (what: string): void => {
 
 interface RedisBenchmark { readonly n: number; readonly set: number; readonly get: number; readonly seconds: number }
 
-async function redisBenchmark(port: number, n: number): Promise<RedisBenchmark> {
-  if (n > 20000) noteLoad('redis-benchmark');
+/** redis-benchmark's SET and GET requests/s (`tests` set,get; or get alone, then set is NaN), `-P pipeline`. */
+async function redisBenchmark(port: number, n: number, pipeline = 1, tests = 'set,get'): Promise<RedisBenchmark> {
+  if (n > 20000) noteLoad(`redis-benchmark -P ${pipeline}`);
   const t0 = performance.now();
   const { stdout } = await execFileAsync(requireBinary('redis-benchmark'),
-    ['-h', '127.0.0.1', '-p', String(port), '-c', String(CONNECTIONS), '-n', String(n), '-d', String(PAYLOAD_BYTES), '-t', 'set,get', '--csv'],
+    ['-h', '127.0.0.1', '-p', String(port), '-c', String(CONNECTIONS), '-n', String(n), '-d', String(PAYLOAD_BYTES), '-P', String(pipeline), '-t', tests, '--csv'],
     { timeout: 300_000 });
   const rps = (name: string): number => {
     const line = stdout.split('\n').find((l) => l.startsWith(`"${name}"`));
     const value = Number(line?.split(',')[1]?.replace(/"/g, ''));
+    if (!tests.split(',').includes(name.toLowerCase())) return NaN;
     if (!Number.isFinite(value) || value <= 0) throw new Error(`cannot read ${name} requests/s from redis-benchmark: ${stdout}`);
     return value;
   };
@@ -62,6 +71,8 @@ async function redisBenchmark(port: number, n: number): Promise<RedisBenchmark> 
 
 interface Run {
   readonly label: string;
+  readonly client: string;
+  readonly pipeline: number;
   readonly workers: number;
   readonly rate: number;
   readonly duration: number;
@@ -74,20 +85,21 @@ interface Run {
 }
 
 /** One cachebench throughput run through the CLI in a child process; its results.json entry. */
-async function cachebench(port: number, outRoot: string, label: string, workers: number, rate: number, duration = DURATION): Promise<Run> {
+async function cachebench(port: number, outRoot: string, label: string, client: string, workers: number, rate: number,
+  duration = DURATION, pipeline = 1): Promise<Run> {
   const perWorker = CONNECTIONS / workers;
   const out = join(outRoot, label.replace(/[^a-zA-Z0-9]+/g, '-'));
   const args = [
     'run', SCENARIO, '--mode', 'throughput', '--workers', String(workers),
-    '--clients', String(perWorker), '--connections', String(perWorker), '--pipeline', '1', '--rate', String(rate),
+    '--clients', String(perWorker * pipeline), '--connections', String(perWorker), '--pipeline', String(pipeline), '--rate', String(rate),
     '--duration', String(duration), '--warmup-seconds', String(WARMUP), '--read-ratio', '100',
     '--payload-bytes', String(PAYLOAD_BYTES), '--cpu-layout', 'none', '--out', out,
   ];
-  const shown = `REDIS_SERVERS=127.0.0.1:${port} CI=true node dist/src/cli/main.js ${args.join(' ').replace(SCENARIO, 'scenarios/throughput.yaml').replace(out, '$TMP')}`;
+  const shown = `REDIS_SERVERS=127.0.0.1:${port} REDIS_CLIENT=${client} CI=true node dist/src/cli/main.js ${args.join(' ').replace(SCENARIO, 'scenarios/throughput.yaml').replace(out, '$TMP')}`;
   process.stderr.write(`${label}: ${shown}\n`);
   noteLoad(label);
   const child = spawn(process.execPath, [CLI, ...args], {
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', CI: 'true', REDIS_SERVERS: `127.0.0.1:${port}` },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', CI: 'true', REDIS_SERVERS: `127.0.0.1:${port}`, REDIS_CLIENT: client },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.add(child);
@@ -113,7 +125,7 @@ async function cachebench(port: number, outRoot: string, label: string, workers:
   const sets = entry.ops.set.count;
   const mean = load.throughput.mean;
   if (gets + sets === 0 || mean === null) throw failed('did no operations (throughput.mean is null)');
-  return { label, workers, rate, duration, args, entry, totalOps: mean, getOps: (mean * gets) / (sets + gets) };
+  return { label, client, pipeline, workers, rate, duration, args, entry, totalOps: mean, getOps: (mean * gets) / (sets + gets) };
 }
 
 const int = (x: number): string => Math.round(x).toLocaleString('en-US');
@@ -153,33 +165,48 @@ async function main(): Promise<void> {
     const rb = await redisBenchmark(port, n);
     process.stderr.write(`redis-benchmark -c ${CONNECTIONS} -n ${n}: SET ${int(rb.set)}/s, GET ${int(rb.get)}/s (${rb.seconds.toFixed(1)} s)\n`);
 
-    // 2. closed loop, WORKERS=1 and 2, 50 connections in total.
+    // 2. closed loop, WORKERS=1 and 2, 50 connections in total, through each client.
     const closed: Run[] = [];
-    for (const workers of [1, 2]) {
+    for (const client of CLIENTS) {
+      for (const workers of [1, 2]) {
+        try {
+          closed.push(await cachebench(port, tmp.dir, `closed ${client} W=${workers}`, client, workers, 0));
+        } catch (error: unknown) {
+          problems.push(error instanceof Error ? error.message : String(error));
+        }
+      }
+    }
+    const bestOf = (client: string): Run | undefined => closed.filter((r) => r.client === client)
+      .reduce<Run | undefined>((b, r) => (b === undefined || r.totalOps > b.totalOps ? r : b), undefined);
+    const best = bestOf('resp');
+
+    // 3. pipelined: redis-benchmark -P 16 against 16 ops in flight per connection.
+    const rbPipelined = await redisBenchmark(port, Math.max(50_000, Math.round(rb.get * 16 * RB_SECONDS / 20 / 10_000) * 10_000), PIPELINE, 'get');
+    let pipelined: Run | undefined;
+    if (best !== undefined) {
       try {
-        closed.push(await cachebench(port, tmp.dir, `closed W=${workers}`, workers, 0));
+        pipelined = await cachebench(port, tmp.dir, `pipelined resp W=${best.workers}`, 'resp', best.workers, 0, DURATION, PIPELINE);
       } catch (error: unknown) {
         problems.push(error instanceof Error ? error.message : String(error));
       }
     }
-    const best = closed.reduce<Run | undefined>((b, r) => (b === undefined || r.totalOps > b.totalOps ? r : b), undefined);
 
-    // 3. open loop at half the better closed-loop total rate.
+    // 4. open loop at half the better closed-loop total rate.
     let open: Run | undefined;
     if (best !== undefined) {
       try {
-        open = await cachebench(port, tmp.dir, `open W=${best.workers}`, best.workers, Math.round(best.totalOps / 2));
+        open = await cachebench(port, tmp.dir, `open resp W=${best.workers}`, 'resp', best.workers, Math.round(best.totalOps / 2));
       } catch (error: unknown) {
         problems.push(error instanceof Error ? error.message : String(error));
       }
     }
 
-    // 4. --long: closed loop for 60 s and 600 s, peak RSS per worker.
+    // 5. --long: closed loop for 60 s and 600 s, peak RSS per worker.
     const long: Run[] = [];
     if (LONG && best !== undefined) {
       for (const duration of [60, 600]) {
         try {
-          long.push(await cachebench(port, tmp.dir, `closed W=${best.workers} ${duration}s`, best.workers, 0, duration));
+          long.push(await cachebench(port, tmp.dir, `closed resp W=${best.workers} ${duration}s`, 'resp', best.workers, 0, duration));
         } catch (error: unknown) {
           problems.push(error instanceof Error ? error.message : String(error));
         }
@@ -195,25 +222,42 @@ async function main(): Promise<void> {
     console.log(`1-minute load average before each measurement (${cores} cores; includes this script's own preceding steps, other work on the machine raises it further): ${loads.join(', ')}.`);
     console.log(`cachebench: closed loop, READ_RATIO 100 (fresh keys: 1 SET then 100 verified GETs), pipeline 1, ${WARMUP} s warm-up + ${DURATION} s measured; GET ops/s = throughput.mean × gets/(sets+gets).`);
     console.log('');
-    const row = (label: string, get: string, total: string, ratio: string): string => `| ${label.padEnd(40)} | ${get.padStart(10)} | ${total.padStart(12)} | ${ratio.padStart(20)} |`;
-    console.log(row('measure', 'GET ops/s', 'total ops/s', 'GET vs redis-bench'));
-    console.log(`|${'-'.repeat(42)}|${'-'.repeat(11)}:|${'-'.repeat(13)}:|${'-'.repeat(21)}:|`);
-    console.log(row(`redis-benchmark -c ${CONNECTIONS} GET`, int(rb.get), '–', '1.00×'));
-    for (const workers of [1, 2]) {
-      const run = closed.find((r) => r.workers === workers);
-      const label = `cachebench W=${workers} GET (${workers}×${CONNECTIONS / workers} conns)`;
-      console.log(run === undefined ? row(label, 'failed', 'failed', '–') : row(label, int(run.getOps), int(run.totalOps), `${(run.getOps / rb.get).toFixed(2)}×`));
+    const row = (label: string, get: string, total: string, ratio: string, busy: string, cpu: string): string =>
+      `| ${label.padEnd(44)} | ${get.padStart(10)} | ${total.padStart(12)} | ${ratio.padStart(18)} | ${busy.padStart(11)} | ${cpu.padStart(14)} |`;
+    console.log(row('measure', 'GET ops/s', 'total ops/s', 'GET vs redis-bench', 'client busy', 'client CPU/op'));
+    console.log(`|${'-'.repeat(46)}|${'-'.repeat(11)}:|${'-'.repeat(13)}:|${'-'.repeat(19)}:|${'-'.repeat(12)}:|${'-'.repeat(15)}:|`);
+    console.log(row(`redis-benchmark -c ${CONNECTIONS} GET`, int(rb.get), '–', '1.00×', '–', '–'));
+    const clientOf = (run: Run): { busy: string; cpu: string } => {
+      const meters = loadOf(run).workers.flatMap((w) => (w.client != null ? [w.client] : []));
+      const busy = meters.map((m) => `${Math.round(100 * m.busy)}%`).join(' ');
+      const cpu = meters.map((m) => (m.cpuUsPerOp === null ? 'n/a' : `${m.cpuUsPerOp.toFixed(1)} µs`)).join(' ');
+      return { busy: busy || 'n/a', cpu: cpu || 'n/a' };
+    };
+    const runRow = (label: string, run: Run | undefined, reference: number): string => {
+      if (run === undefined) return row(label, 'failed', 'failed', '–', '–', '–');
+      const c = clientOf(run);
+      return row(label, int(run.getOps), int(run.totalOps), `${(run.getOps / reference).toFixed(2)}×`, c.busy, c.cpu);
+    };
+    for (const client of CLIENTS) {
+      for (const workers of [1, 2]) {
+        console.log(runRow(`cachebench ${client} W=${workers} (${workers}×${CONNECTIONS / workers} conns)`, closed.find((r) => r.client === client && r.workers === workers), rb.get));
+      }
     }
+    console.log(row(`redis-benchmark -c ${CONNECTIONS} -P ${PIPELINE} GET`, int(rbPipelined.get), '–', '1.00×', '–', '–'));
+    console.log(runRow(`cachebench resp W=${best?.workers ?? '?'} PIPELINE ${PIPELINE}`, pipelined, rbPipelined.get));
     console.log('');
-    if (best !== undefined) {
-      const ratio = best.getOps / rb.get;
-      console.log(`Target: better of the two ≥ 1.0× redis-benchmark GET → ${ratio >= 1 ? 'MET' : 'NOT MET'} (best: W=${best.workers}, ${int(best.getOps)} GET ops/s = ${ratio.toFixed(2)}× of ${int(rb.get)}).`);
-    } else {
-      console.log('Target: better of the two ≥ 1.0× redis-benchmark GET → NOT MEASURED (both cachebench runs failed, see below).');
+    for (const client of CLIENTS) {
+      const b = bestOf(client);
+      const ratio = b === undefined ? NaN : b.getOps / rb.get;
+      console.log(`${client}: better of the two ${b === undefined ? 'NOT MEASURED (both runs failed, see below)' : `W=${b.workers}, ${int(b.getOps)} GET ops/s = ${ratio.toFixed(2)}× of ${int(rb.get)}`}${client === 'resp' ? ` → target ≥ 1.0×: ${ratio >= 1 ? 'MET' : 'NOT MET'}` : ''}.`);
+    }
+    if (pipelined !== undefined) {
+      const ratio = pipelined.getOps / rbPipelined.get;
+      console.log(`resp PIPELINE ${PIPELINE}: ${int(pipelined.getOps)} GET ops/s = ${ratio.toFixed(2)}× of redis-benchmark -P ${PIPELINE} ${int(rbPipelined.get)} → target ≥ 1.0×: ${ratio >= 1 ? 'MET' : 'NOT MET'}.`);
     }
     for (const run of closed) {
       const t = loadOf(run).throughput;
-      console.log(`  W=${run.workers}: ops/s per second ${seriesLine(run)} (mean ${int(t.mean ?? NaN)} ± ${int(t.error ?? NaN)} at 99.9%); ${failuresOf(run)}; GET service p50/p99 ${ms(loadOf(run).latency.service.get.p50Us)}/${ms(loadOf(run).latency.service.get.p99Us)} ms`);
+      console.log(`  ${run.client} W=${run.workers}: ops/s per second ${seriesLine(run)} (mean ${int(t.mean ?? NaN)} ± ${int(t.error ?? NaN)} at 99.9%); ${failuresOf(run)}; GET service p50/p99 ${ms(loadOf(run).latency.service.get.p50Us)}/${ms(loadOf(run).latency.service.get.p99Us)} ms`);
     }
     console.log('');
     if (open !== undefined) {
