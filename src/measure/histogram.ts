@@ -58,6 +58,11 @@ export class OpHistogram {
     return this.#histogram.getValueAtPercentile(percentile);
   }
 
+  /** Forgets every value (the counts array is kept for the next ones). */
+  reset(): void {
+    this.#histogram.reset();
+  }
+
   /** Records one latency in nanoseconds. */
   record(ns: number): void {
     this.#histogram.recordValue(ns);
