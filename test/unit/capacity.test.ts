@@ -1,0 +1,105 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { judgeStep, searchCapacity, type CapacityPlan, type StepMeasure } from '../../src/load/capacity.js';
+
+const PLAN: CapacityPlan = {
+  objectives: [{ percentile: 99, maxMs: 12 }], maxErrorShare: 0, startRate: 100, growth: 2, precision: 0.05, repeats: 3, maxSteps: 40,
+};
+
+/**
+ * A server of capacity 1000 / serviceMs ops/s whose p99 grows as a queue's does, serviceMs / (1 − load), and without
+ * bound at or above capacity: the knee for an objective of X ms is capacity × (1 − serviceMs / X), worked out here,
+ * independently of the search.
+ */
+function queueingServer(serviceMs: number, seconds = 3) {
+  const capacity = 1000 / serviceMs;
+  return (rate: number): StepMeasure => {
+    const load = rate / capacity;
+    const p99 = load < 1 ? serviceMs / (1 - load) : 1e9;
+    return { offered: rate, achieved: rate, ops: rate * seconds, errors: 0, latencyMs: { p50: serviceMs, p99 }, clientBound: false };
+  };
+}
+const kneeFor = (serviceMs: number, objectiveMs: number): number => (1000 / serviceMs) * (1 - serviceMs / objectiveMs);
+
+describe('capacity search', () => {
+  it('finds the knee of a server with a known capacity within the precision, and a lower objective gives a lower knee', async () => {
+    const server = queueingServer(2); // 500 ops/s; p99 ≤ 12 ms up to 417 ops/s
+    const tried: number[] = [];
+    const outcome = await searchCapacity(PLAN, async (rate) => {
+      tried.push(rate);
+      return server(rate);
+    });
+    assert.equal(outcome.stop, 'found');
+    const trueKnee = kneeFor(2, 12);
+    assert.ok(outcome.knee !== null && Math.abs(outcome.knee / trueKnee - 1) <= 0.05, `knee ${outcome.knee}`);
+    // The interval brackets the true knee: the last rate met and the first that failed, within 5% of each other.
+    const [low, high] = outcome.interval ?? [NaN, NaN];
+    assert.ok(low <= trueKnee && trueKnee < high && high / low - 1 <= 0.05, `${low}–${high} around ${trueKnee}`);
+    // Staircase 100, 200, 400, 800; then bisection; then three repeats at the knee.
+    assert.deepEqual(tried.slice(0, 4), [100, 200, 400, 800]);
+    assert.deepEqual(outcome.steps.slice(-3).map((s) => [s.phase, s.offered]), [['repeat', low], ['repeat', low], ['repeat', low]]);
+    for (const objective of [4, 300]) {
+      const other = await searchCapacity({ ...PLAN, objectives: [{ percentile: 99, maxMs: objective }] }, async (rate) => server(rate));
+      assert.ok(other.knee !== null && Math.abs(other.knee / kneeFor(2, objective) - 1) <= 0.05, `objective ${objective} ms: knee ${other.knee}`);
+      assert.ok(objective < 12 ? other.knee < outcome.knee : other.knee > outcome.knee);
+    }
+  });
+
+  it('a client-bound step ends the search with a lower bound, never a knee', async () => {
+    const server = queueingServer(0.1); // 10,000 ops/s, but the generator saturates at 3,000
+    const outcome = await searchCapacity(PLAN, async (rate) => ({ ...server(Math.min(rate, 3000)), offered: rate, clientBound: rate > 3000 }));
+    assert.equal(outcome.stop, 'client-bound');
+    assert.equal(outcome.knee, null);
+    assert.equal(outcome.interval, null);
+    assert.equal(outcome.lowerBound, 1600);
+    assert.equal(outcome.steps.at(-1)?.clientBound, true);
+  });
+
+  it('steps down when the first rate fails; never met at any rate; bounded by CAPACITY_MAX_STEPS; stops when interrupted', async () => {
+    const down = await searchCapacity({ ...PLAN, startRate: 4000 }, async (rate) => queueingServer(2)(rate));
+    assert.deepEqual(down.steps.slice(0, 5).map((s) => s.offered), [4000, 2000, 1000, 500, 250]);
+    assert.ok(down.knee !== null && Math.abs(down.knee / kneeFor(2, 12) - 1) <= 0.05);
+    const never = await searchCapacity(PLAN, async (rate) => ({ ...queueingServer(2)(rate), errors: 1 }));
+    assert.equal(never.stop, 'never-met');
+    assert.equal(never.knee, null);
+    assert.ok(never.steps.length <= 8 && never.steps.every((s) => s.why === `1 of ${s.ops} ops failed`));
+    let calls = 0;
+    const bounded = await searchCapacity({ ...PLAN, maxSteps: 6 }, async (rate) => {
+      calls++;
+      return queueingServer(2)(rate);
+    });
+    assert.equal(calls, 6);
+    assert.equal(bounded.stop, 'max-steps');
+    assert.ok(bounded.knee !== null && bounded.interval !== null, 'the bracket found so far is reported');
+    const aborted = await searchCapacity(PLAN, async (rate) => (rate >= 400 ? null : queueingServer(2)(rate)));
+    assert.equal(aborted.stop, 'aborted');
+    assert.equal(aborted.steps.length, 2);
+  });
+
+  it('a knee that fails a repeat is not a knee: the highest rate below that met every time is', async () => {
+    let repeats = 0;
+    const outcome = await searchCapacity(PLAN, async (rate, phase) => {
+      const m = queueingServer(2)(rate);
+      // The second repeat at the knee is slow (noise): the knee moves down to a rate that never failed.
+      if (phase === 'repeat' && ++repeats === 2) return { ...m, latencyMs: { p50: 2, p99: 50 } };
+      return m;
+    });
+    assert.equal(outcome.stop, 'found');
+    const repeated = outcome.steps.filter((s) => s.phase === 'repeat');
+    assert.equal(repeated.length, 2);
+    assert.ok(outcome.knee !== null && outcome.knee < (repeated[0]?.offered ?? 0));
+    assert.ok(outcome.steps.filter((s) => s.offered === outcome.knee).every((s) => s.met));
+    assert.deepEqual(outcome.interval, [outcome.knee, repeated[0]?.offered]);
+  });
+
+  it('judges a step by every objective, the failed share and the rate it reached', () => {
+    const m: StepMeasure = { offered: 1000, achieved: 1000, ops: 3000, errors: 0, latencyMs: { p50: 1, p99: 4, 'p99.9': 12 }, clientBound: false };
+    const plan = { ...PLAN, objectives: [{ percentile: 99, maxMs: 5 }, { percentile: 99.9, maxMs: 10 }] };
+    assert.deepEqual(judgeStep(plan, m), { met: false, why: 'p99.9 12.00 ms > 10 ms' });
+    assert.deepEqual(judgeStep({ ...plan, objectives: [{ percentile: 99, maxMs: 5 }] }, m), { met: true, why: null });
+    assert.deepEqual(judgeStep({ ...PLAN, maxErrorShare: 0.001 }, { ...m, errors: 3 }), { met: true, why: null });
+    assert.deepEqual(judgeStep({ ...PLAN, maxErrorShare: 0.001 }, { ...m, errors: 4 }), { met: false, why: '4 of 3000 ops failed' });
+    assert.deepEqual(judgeStep(PLAN, { ...m, achieved: 950 }), { met: false, why: '950 of 1000 ops/s sent' });
+    assert.deepEqual(judgeStep(PLAN, { ...m, ops: 0 }), { met: false, why: 'no op completed' });
+  });
+});
