@@ -1,6 +1,7 @@
 import { connect as connectTcp, type Socket } from 'node:net';
 import { connect as connectTls, type ConnectionOptions } from 'node:tls';
 import { ConnectionLostError, OpTimeoutError } from './client.js';
+import { withDeadline } from './deadline.js';
 import { RespProtocolError } from './resp.js';
 import { CommandBatch, RespParser, WireError, type Wire } from './resp-wire.js';
 
@@ -55,6 +56,8 @@ export class RespAuthError extends Error {
 export class RespConnection {
   readonly #options: RespConnectionOptions;
   #socket: Socket | undefined;
+  /** A socket still connecting: close() destroys it. */
+  #opening: Socket | undefined;
   #connecting: Promise<void> | undefined;
   #ready = false;
   #closed = false;
@@ -67,6 +70,8 @@ export class RespConnection {
   #swept = 0;
   #abandoned = 0;
   #timer: NodeJS.Timeout | undefined;
+  /** The deadline the timer is armed for. */
+  #armedFor = Infinity;
   readonly #flush = (): void => this.#write();
   readonly #sweep = (): void => this.#expire();
 
@@ -91,18 +96,21 @@ export class RespConnection {
 
   /**
    * Sends one command. Resolves with its reply, an error reply as a WireError (the caller decides: MOVED is not a
-   * failure to a cluster client); rejects with OpTimeoutError or ConnectionLostError.
+   * failure to a cluster client); rejects with OpTimeoutError at `deadline` (performance.now() ms; OP_TIMEOUT_MS from
+   * now by default), connecting included, with ConnectionLostError, or with RespAuthError when a reconnect's AUTH is refused.
    */
-  send(args: readonly (string | number | Buffer)[]): Promise<Wire> {
-    if (this.#ready) return this.#enqueue(args, performance.now() + this.#options.opTimeoutMs);
-    const deadline = performance.now() + this.#options.opTimeoutMs;
-    return this.#connected().then(
+  send(args: readonly (string | number | Buffer)[], deadline = performance.now() + this.#options.opTimeoutMs): Promise<Wire> {
+    if (this.#ready) return this.#enqueue(args, deadline);
+    const late = (): OpTimeoutError => new OpTimeoutError(this.server, this.#options.opTimeoutMs);
+    const left = deadline - performance.now();
+    if (left <= 0) return Promise.reject(late());
+    return withDeadline(this.#connected(), left, late).then(
       () => {
-        if (performance.now() >= deadline) throw new OpTimeoutError(this.server, this.#options.opTimeoutMs);
+        if (performance.now() >= deadline) throw late();
         return this.#enqueue(args, deadline);
       },
       (error: unknown) => {
-        if (error instanceof OpTimeoutError || error instanceof ConnectionLostError) throw error;
+        if (error instanceof OpTimeoutError || error instanceof ConnectionLostError || error instanceof RespAuthError) throw error;
         throw new ConnectionLostError(this.server, { cause: error });
       },
     );
@@ -112,6 +120,7 @@ export class RespConnection {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#opening?.destroy();
     const socket = this.#socket;
     const idle = this.inFlight === 0;
     this.#drop(new ConnectionLostError(this.server));
@@ -131,7 +140,11 @@ export class RespConnection {
         this.#flushScheduled = true;
         process.nextTick(this.#flush);
       }
-      if (this.#timer === undefined) this.#arm(deadline - performance.now());
+      // One timer, armed for the earliest deadline in flight (ops after an AUTH may be due before it).
+      if (deadline < this.#armedFor) {
+        clearTimeout(this.#timer);
+        this.#arm(deadline);
+      }
     });
   }
 
@@ -143,20 +156,25 @@ export class RespConnection {
     if (socket !== undefined && !socket.destroyed) socket.write(bytes);
   }
 
-  #arm(ms: number): void {
-    this.#timer = setTimeout(this.#sweep, Math.max(1, Math.ceil(ms)));
+  /** Arms the timer for `deadline` (performance.now() ms). */
+  #arm(deadline: number): void {
+    this.#armedFor = deadline;
+    this.#timer = setTimeout(this.#sweep, Math.max(1, Math.ceil(deadline - performance.now())));
     this.#timer.unref();
   }
 
   /** The deadline sweep: fails every op past its deadline, from the oldest, and re-arms for the first one that is not. */
   #expire(): void {
     this.#timer = undefined;
+    this.#armedFor = Infinity;
     const now = performance.now();
     let i = Math.max(this.#head, this.#swept);
+    let next = Infinity;
     for (; i < this.#queue.length; i++) {
       const p = this.#queue[i] as Pending;
       if (p.deadline > now) {
-        this.#arm(p.deadline - now);
+        // Deadlines are nearly in order: the earliest of the rest (an op sent with an earlier deadline may follow).
+        for (let j = i; j < this.#queue.length; j++) next = Math.min(next, (this.#queue[j] as Pending).deadline);
         break;
       }
       if (!p.abandoned) {
@@ -167,6 +185,7 @@ export class RespConnection {
     }
     this.#swept = i;
     if (this.#abandoned > MAX_ABANDONED) this.#drop(new ConnectionLostError(this.server));
+    else if (next < Infinity) this.#arm(next);
   }
 
   #receive(reply: Wire): void {
@@ -199,10 +218,12 @@ export class RespConnection {
     const { host, port, tls, connectTimeoutMs } = this.#options;
     const socket = await new Promise<Socket>((resolve, reject) => {
       const s: Socket = tls !== undefined ? connectTls({ host, port, ...tls }) : connectTcp({ host, port, noDelay: true });
+      this.#opening = s;
       const timer = setTimeout(() => {
         s.destroy();
         reject(Object.assign(new Error(`connect ETIMEDOUT: no connection within ${connectTimeoutMs} ms`), { code: 'ETIMEDOUT' }));
       }, connectTimeoutMs);
+      timer.unref();
       s.once(tls !== undefined ? 'secureConnect' : 'connect', () => {
         clearTimeout(timer);
         s.setNoDelay(true);
@@ -212,6 +233,13 @@ export class RespConnection {
         clearTimeout(timer);
         reject(error);
       });
+      // close() while connecting destroys the socket: no 'error' then, so its 'close' ends the wait.
+      s.once('close', () => {
+        clearTimeout(timer);
+        reject(new ConnectionLostError(this.server));
+      });
+    }).finally(() => {
+      this.#opening = undefined;
     });
     if (this.#closed) {
       socket.destroy();
@@ -220,10 +248,17 @@ export class RespConnection {
     this.#attach(socket);
     const { username, password } = this.#options;
     if (password !== undefined) {
-      const reply = await this.#enqueue(username !== undefined ? ['AUTH', username, password] : ['AUTH', password], performance.now() + connectTimeoutMs);
+      // A refused or unanswered AUTH drops the connection: its reply must never be taken for a later command's.
+      let reply: Wire;
+      try {
+        reply = await this.#enqueue(username !== undefined ? ['AUTH', username, password] : ['AUTH', password], performance.now() + connectTimeoutMs);
+      } catch (error: unknown) {
+        if (this.#socket === socket) this.#drop(new ConnectionLostError(this.server));
+        throw error instanceof OpTimeoutError ? Object.assign(new Error(`AUTH got no reply within CONNECT_TIMEOUT_MS=${connectTimeoutMs} ms`), { code: 'ETIMEDOUT' }) : error;
+      }
       if (reply instanceof WireError) {
         this.#drop(new ConnectionLostError(this.server));
-        throw new RespAuthError(reply.message);
+        throw new RespAuthError(`AUTH refused: ${reply.message.slice(0, 200)}`);
       }
     }
     if (this.#socket !== socket) throw new ConnectionLostError(this.server);
@@ -231,6 +266,8 @@ export class RespConnection {
   }
 
   #attach(socket: Socket): void {
+    // Nothing of an earlier socket may answer this one's commands.
+    if (this.#socket !== undefined || this.inFlight > 0) this.#drop(new ConnectionLostError(this.server));
     this.#socket = socket;
     this.#parser = new RespParser(this.#options.maxReplyBytes);
     const onReply = (reply: Wire): void => this.#receive(reply);
@@ -265,6 +302,7 @@ export class RespConnection {
     this.#batch = new CommandBatch();
     clearTimeout(this.#timer);
     this.#timer = undefined;
+    this.#armedFor = Infinity;
     for (let i = head; i < queue.length; i++) {
       const p = queue[i];
       if (p !== undefined && !p.abandoned) p.reject(error);

@@ -2,10 +2,9 @@ import { readFileSync } from 'node:fs';
 import type { RunControls, TargetConfig } from '../config/resolve.js';
 import { displayAddress, type ServerAddress } from '../config/servers.js';
 import {
-  ConnectionLostError, WaitShortfallError, waitTimeoutMs, type CacheClient, type ConnectedTarget, type Driver, type TargetProbe,
+  ConnectionLostError, OpTimeoutError, WaitShortfallError, waitTimeoutMs, type CacheClient, type ConnectedTarget, type Driver, type TargetProbe,
 } from './client.js';
 import { withDeadline } from './deadline.js';
-import { OpTimeoutError } from './client.js';
 import { credentialsFor, probeTarget, targetInfo, unreachableError } from './probe.js';
 import { RespAuthError, type RespConnection } from './resp-connection.js';
 import { RespRouter } from './resp-router.js';
@@ -14,7 +13,7 @@ import { tlsOptionsFor } from './tls.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
-/** The smallest reply limit: room for CLUSTER NODES of a large cluster and INFO; a run's largest value adds to it. */
+/** The smallest reply limit: room for CLUSTER NODES of a large cluster; a run's largest value adds to it. */
 const MIN_REPLY_BYTES = 16 * 1024 * 1024;
 /** Longest server error text kept in an op's error (errors are counted per distinct message). */
 const MAX_ERROR_TEXT = 200;
@@ -147,10 +146,11 @@ async function openAll(router: RespRouter, connections: readonly RespConnection[
 }
 
 function retriesText(cluster: boolean, controls: RunControls): string {
+  const bounded = `each op bounded by OP_TIMEOUT_MS=${controls.opTimeoutMs} (connecting and redirections included)`;
   if (controls.resilient !== true) {
-    return `none: an op fails at once when its connection is down (the next op connects again)${cluster ? '; MOVED/ASK followed (16 at most)' : ''}`;
+    return `none: an op fails when its connection is lost, and the next op connects again${cluster ? '; MOVED/ASK followed (16 at most)' : ''}; ${bounded}`;
   }
-  return `failover-ready: retry on a lost connection${cluster ? ', CLUSTERDOWN and TRYAGAIN every 100 ms with the slot map read again, follow MOVED/ASK' : ' and LOADING every 100 ms'}; each op bounded by OP_TIMEOUT_MS=${controls.opTimeoutMs}`;
+  return `failover-ready: retry every 100 ms on a lost connection and on CLUSTERDOWN, TRYAGAIN, LOADING or MASTERDOWN${cluster ? ', the slot map read again before each retry, MOVED/ASK followed' : ''}; ${bounded}`;
 }
 
 /**

@@ -31,14 +31,32 @@ export interface RouterOptions {
   readonly tlsFor: (host: string) => ConnectionOptions | undefined;
 }
 
-/** `MOVED 3999 127.0.0.1:6381` / `ASK 3999 [::1]:6381`: the slot and the node, or undefined for any other reply. */
-export function redirectOf(reply: WireError): { readonly ask: boolean; readonly slot: number; readonly host: string; readonly port: number } | undefined {
-  const m = /^(MOVED|ASK) (\d+) (\S*):(\d+)$/.exec(reply.message);
+/** Where a MOVED or ASK sends an op. */
+export interface Redirect { readonly ask: boolean; readonly slot: number; readonly host: string; readonly port: number }
+
+/** A host a redirection may name: an IPv4 or IPv6 address or a DNS name (at most 253 characters); '' is the replying node's own host. */
+const REDIRECT_HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|[0-9A-Fa-f:.]{2,45})?$/;
+
+/**
+ * `MOVED 3999 127.0.0.1:6381` / `ASK 3999 [::1]:6381`: the slot and the node, or undefined for any other reply (an
+ * endpoint `?`, unknown to the node, or a host that is not an address or a name, is not followed: the op fails with
+ * the reply). An empty host means the replying node's own (the cluster specification's `cluster-preferred-endpoint-type
+ * unknown-endpoint`).
+ */
+export function redirectOf(reply: WireError, from: string): Redirect | undefined {
+  const m = /^(MOVED|ASK) (\d{1,5}) (\S{0,260}):(\d{1,5})$/.exec(reply.message);
   if (m === null) return undefined;
   const slot = Number(m[2]);
   const port = Number(m[4]);
-  if (!(slot < SLOTS) || !(port > 0 && port < 65536)) return undefined;
-  return { ask: m[1] === 'ASK', slot, host: (m[3] as string).replace(/^\[|\]$/g, ''), port };
+  const named = (m[3] as string).replace(/^\[(.*)\]$/, '$1');
+  if (!(slot < SLOTS) || !(port > 0 && port < 65536) || !REDIRECT_HOST.test(named)) return undefined;
+  return { ask: m[1] === 'ASK', slot, host: named === '' ? from : named, port };
+}
+
+/** The host a connection's server is named by (`[::1]:6379` → `::1`). */
+function hostOf(connection: RespConnection): string {
+  const colon = connection.server.lastIndexOf(':');
+  return connection.server.slice(0, colon).replace(/^\[(.*)\]$/, '$1');
 }
 
 export class RespRouter {
@@ -69,7 +87,9 @@ export class RespRouter {
   learn(clusterNodes: string): RespConnection[] {
     const primaries: RespConnection[] = [];
     for (const n of parseClusterNodes(clusterNodes)) {
-      if (!n.primary || n.failing || n.slots.length === 0 || n.host === '') continue;
+      if (!n.primary || n.failing || n.slots.length === 0 || n.host === '' || !(n.port > 0 && n.port < 65536)) continue;
+      // Past MAX_NODES a node's slots stay unknown (its MOVED then fails the op): a reply cannot open more connections.
+      if (this.#nodes.length >= MAX_NODES && !this.#byAddress.has(`${n.host}:${n.port}`)) break;
       const index = this.#node(n.host, n.port, displayAddress(n.host, n.port));
       primaries.push(this.#nodes[index] as RespConnection);
       for (const [a, b] of n.slots) this.#slots.fill(index + 1, a, Math.min(b, SLOTS - 1) + 1);
@@ -84,45 +104,51 @@ export class RespRouter {
     return this.#nodes[index === 0 ? 0 : index - 1] as RespConnection;
   }
 
-  /** Sends a command on `key` and follows MOVED/ASK; resolves with the final reply (an error reply as WireError). */
+  /**
+   * Sends a command on `key` and follows MOVED/ASK; resolves with the final reply (an error reply as WireError). The
+   * op's one deadline (OP_TIMEOUT_MS from now) bounds every hop.
+   */
   send(key: string, args: Args): Promise<Wire> {
-    const first = this.connectionFor(key).send(args);
-    if (!this.#options.cluster) return first;
-    return first.then((reply) => (reply instanceof WireError ? this.#follow(reply, args, 0) : reply));
+    const connection = this.connectionFor(key);
+    if (!this.#options.cluster) return connection.send(args);
+    const deadline = performance.now() + this.#options.connection.opTimeoutMs;
+    return connection.send(args, deadline).then((reply) => (reply instanceof WireError ? this.#follow(reply, key, args, 0, connection, deadline) : reply));
   }
 
   /** Sends `args` then `next` on the connection of `key`'s slot, following MOVED/ASK for the pair; both replies. */
   async sendPair(key: string, args: Args, next: Args): Promise<readonly [Wire, Wire]> {
     let connection = this.connectionFor(key);
+    const deadline = performance.now() + this.#options.connection.opTimeoutMs;
     for (let hop = 0; ; hop++) {
-      const [a, b] = await Promise.all([connection.send(args), connection.send(next)]);
-      const redirect = a instanceof WireError ? redirectOf(a) : undefined;
-      if (redirect === undefined || !this.#options.cluster) return [a, b];
+      const [a, b] = await Promise.all([connection.send(args, deadline), connection.send(next, deadline)]);
+      const redirect = a instanceof WireError && this.#options.cluster ? redirectOf(a, hostOf(connection)) : undefined;
+      if (redirect === undefined) return [a, b];
       if (hop >= MAX_REDIRECTIONS) throw new ClusterRedirectError(connection.server);
-      connection = this.#redirected(redirect);
-      if (redirect.ask) void connection.send(['ASKING']).catch(() => undefined);
+      connection = this.#redirected(redirect, key);
+      // ASKING first, in the same write; its own failure shows in the pair's.
+      if (redirect.ask) void connection.send(['ASKING'], deadline).catch(() => undefined);
     }
   }
 
-  async #follow(reply: WireError, args: Args, hops: number): Promise<Wire> {
-    const redirect = redirectOf(reply);
+  async #follow(reply: WireError, key: string, args: Args, hops: number, from: RespConnection, deadline: number): Promise<Wire> {
+    const redirect = redirectOf(reply, hostOf(from));
     if (redirect === undefined) return reply;
-    const connection = this.#redirected(redirect);
-    if (hops >= MAX_REDIRECTIONS) throw new ClusterRedirectError(connection.server);
+    if (hops >= MAX_REDIRECTIONS) throw new ClusterRedirectError(from.server);
+    const connection = this.#redirected(redirect, key);
     // ASKING and the command go out in the same write, in this order, on the importing node's connection.
-    const asking = redirect.ask ? connection.send(['ASKING']) : undefined;
-    const next = await connection.send(args);
-    if (asking !== undefined) await asking.catch(() => undefined);
-    return next instanceof WireError ? this.#follow(next, args, hops + 1) : next;
+    const asking = redirect.ask ? connection.send(['ASKING'], deadline).catch(() => undefined) : undefined;
+    const next = await connection.send(args, deadline);
+    await asking;
+    return next instanceof WireError ? this.#follow(next, key, args, hops + 1, connection, deadline) : next;
   }
 
-  /** The connection a redirection names (MOVED also updates the slot map). */
-  #redirected(redirect: NonNullable<ReturnType<typeof redirectOf>>): RespConnection {
+  /** The connection a redirection names; a MOVED for the key's own slot also moves that slot in the map. */
+  #redirected(redirect: Redirect, key: string): RespConnection {
     const index = this.#node(redirect.host, redirect.port, displayAddress(redirect.host, redirect.port));
     if (redirect.ask) this.#ask++;
     else {
       this.#moved++;
-      this.#slots[redirect.slot] = index + 1;
+      if (redirect.slot === keySlot(key)) this.#slots[redirect.slot] = index + 1;
     }
     return this.#nodes[index] as RespConnection;
   }

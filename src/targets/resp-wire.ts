@@ -22,7 +22,7 @@ const LF = 0x0a;
 const EMPTY = Buffer.alloc(0);
 /** Deepest nesting of arrays read; deeper is a protocol error. */
 const MAX_DEPTH = 16;
-/** Longest header line (type byte, length or simple string) before it counts as garbage. */
+/** Longest header line (type byte, length or simple string), and longest partial reply other than a bulk string, before it counts as garbage. */
 const MAX_LINE = 64 * 1024;
 /** A parse that needs more bytes. */
 const INCOMPLETE = -1;
@@ -92,7 +92,10 @@ export class RespParser {
       pos = end;
     }
     if (pos < buf.length) {
-      if (buf.length - pos > this.maxBytes) throw new RespProtocolError(`a reply longer than ${this.maxBytes} bytes`);
+      // A partial reply is parsed again from its start with every chunk: only a top-level bulk string (filled in place
+      // above) may be long, so anything else waiting beyond MAX_LINE is refused (no quadratic work, no unbounded wait).
+      const limit = Math.min(this.maxBytes, MAX_LINE);
+      if (buf.length - pos > limit) throw new RespProtocolError(`a reply longer than ${limit} bytes that is not one bulk string`);
       this.#rest = buf.subarray(pos);
     }
   }

@@ -18,7 +18,7 @@ after(async () => {
 const SMALL = ['--read-ratio', '2', '--write-count', '5', '--payload-bytes', '200', '--warmup-iterations', '1', '--invocation-count', '1', '--max-iterations', '3'];
 
 describe('<NAME>_WAIT: a SET counts as written once WAIT says enough replicas have it', () => {
-  for (const client of ['ioredis', 'node-redis', 'glide'] as const) {
+  for (const client of ['ioredis', 'node-redis', 'glide', 'resp'] as const) {
     it(`${client}: every SET is followed by WAIT 1 on the key's primary, and the replica acknowledges it`, async () => {
       const primaries = multi.cluster.nodes.slice(0, 3);
       const perNode = async (command: string): Promise<number[]> => Promise.all(primaries.map((n) => commandCount(n.port, command)));

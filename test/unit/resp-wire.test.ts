@@ -109,6 +109,13 @@ describe('RespParser (the own client\'s reply reader)', () => {
       parser.feed(Buffer.from('*100\r\n'), () => undefined);
       for (let i = 0; i < 100; i++) parser.feed(Buffer.from('$20\r\nxxxxxxxxxxxxxxxxxxxx\r\n'), () => undefined);
     }, /longer than 1000 bytes/);
+    // Whatever the limit, a partial reply that is not one bulk string is held to 64 KiB: it is parsed again with every
+    // chunk, so a server trickling a huge array cannot make the work quadratic.
+    const big = new RespParser(16 << 20);
+    assert.throws(() => {
+      big.feed(Buffer.from('*100000\r\n'), () => undefined);
+      for (let i = 0; i < 100; i++) big.feed(Buffer.from(`$1000\r\n${'x'.repeat(1000)}\r\n`), () => undefined);
+    }, /longer than 65536 bytes that is not one bulk string/);
   });
 });
 
