@@ -87,7 +87,7 @@ export function parseShard(raw: string | undefined, plan: RunPlan): { index: num
   }
   const latency = plan.scenarios.filter((sc) => sc.controls.load.mode !== 'throughput');
   if (latency.length > 0) {
-    throw new ConfigError(`--shard splits throughput runs over several processes, and scenario ${latency.map((sc) => sc.name).join(', ')} is not one (MODE=latency). Fix: set MODE=throughput in it, or drop --shard`);
+    throw new ConfigError(`--shard splits throughput runs over several processes, and scenario ${latency.map((sc) => `${sc.name} (MODE=${sc.controls.load.mode})`).join(', ')} is not one. Fix: set MODE=throughput in it, or drop --shard`);
   }
   return { index, of };
 }
@@ -307,8 +307,8 @@ export function validateRun(args: RunArgs, env: Readonly<Record<string, string |
   if (requireRate && !plan.scenarios.some((sc) => sc.controls.load.mode === 'throughput' && sc.controls.load.rate > 0)) {
     throw new ConfigError('--require-rate judges open-loop throughput runs, and no scenario of this run sets MODE=throughput with a RATE. Fix: set RATE (e.g. --rate 10000 with MODE=throughput), or drop --require-rate');
   }
-  if (gate !== undefined && plan.scenarios.some((sc) => sc.controls.load.mode === 'throughput')) {
-    throw new ConfigError('--fail-if-slower compares the paired rounds of latency runs, and a throughput scenario has no rounds. Fix: run the throughput scenario without --fail-if-slower (its table gives Percent with a 99.9% interval), or --require-rate for an open-loop rate');
+  if (gate !== undefined && plan.scenarios.some((sc) => sc.controls.load.mode !== 'latency')) {
+    throw new ConfigError('--fail-if-slower compares the paired rounds of latency runs, and a throughput or capacity scenario has no rounds. Fix: run the throughput scenario without --fail-if-slower (its table gives Percent with a 99.9% interval), or --require-rate for an open-loop rate');
   }
   // Several targets (client set-ups) may share one topology: each is started once.
   const topologies = [...new Set(plan.targets.filter((t) => t.pendingServers === true).map((t) => (t.localTopology ?? t.name) as TopologyName))];

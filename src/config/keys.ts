@@ -28,8 +28,13 @@ export const DESTRUCTIVE_FAULTS: readonly FaultKind[] = ['kill-primary', 'pause-
 /** Scaling events: slots migrate under load (local REDIS_CLUSTER only). */
 export const SCALING_FAULTS: readonly FaultKind[] = ['add-node', 'remove-node'];
 
-/** `MODE`: latency (the seed loop in rounds) or throughput (time-based load; see src/load). */
-export const RUN_MODES = ['latency', 'throughput'] as const;
+/**
+ * `MODE`: latency (the seed loop in rounds), throughput (time-based load; see src/load) or capacity (open-loop steps of
+ * rising rate against an objective; load/capacity.ts).
+ */
+export const RUN_MODES = ['latency', 'throughput', 'capacity'] as const;
+/** The percentiles a capacity objective may name: `SLO_P<percentile>_MS` (P999 is 99.9). */
+export const SLO_PERCENTILES: Readonly<Record<string, number>> = { SLO_P50_MS: 50, SLO_P90_MS: 90, SLO_P99_MS: 99, SLO_P999_MS: 99.9 };
 export type RunMode = (typeof RUN_MODES)[number];
 
 export const KEY_SPECS: readonly KeySpec[] = [
@@ -60,7 +65,21 @@ export const KEY_SPECS: readonly KeySpec[] = [
   { name: 'FAULT_COMMAND', type: 'string', default: '', sweepable: false,
     description: 'FAULT=command: the shell command that makes the fault (e.g. kubectl delete pod cache-0); its exit status and last 10 output lines are recorded, and its process group is killed when the run ends. From a scenario file it runs only with --allow-commands or CACHEBENCH_ALLOW_COMMANDS=1' },
   { name: 'MODE', type: 'string', default: 'latency', sweepable: false, choices: RUN_MODES,
-    description: 'latency: the seed loop, one op at a time, in interleaved rounds (BenchmarkDotNet statistics of iteration times); throughput: CLIENTS virtual clients on CONNECTIONS connections per worker, for DURATION seconds per target, the targets taking turns in SLICE_SECONDS slices (ops/s statistics over 1-second intervals, latency histograms, per-second series)' },
+    description: 'latency: the seed loop, one op at a time, in interleaved rounds (BenchmarkDotNet statistics of iteration times); throughput: CLIENTS virtual clients on CONNECTIONS connections per worker, for DURATION seconds per target, the targets taking turns in SLICE_SECONDS slices (ops/s statistics over 1-second intervals, latency histograms, per-second series); capacity: open-loop steps of rising rate per target until the SLO_* objective fails, the knee (the highest rate that met it) found to CAPACITY_PRECISION with an interval' },
+  ...Object.entries(SLO_PERCENTILES).map(([name, p]): KeySpec => ({ name, type: 'number', min: 0, max: 3_600_000, default: 0, sweepable: false,
+    description: `capacity run: the objective's p${p} in ms, of every op's latency from its intended send time (coordinated omission corrected); 0: not part of the objective` })),
+  { name: 'SLO_ERRORS', type: 'number', min: 0, max: 1, default: 0, sweepable: false, percent: true,
+    description: 'capacity run: the largest share of failed ops a step may have and still meet the objective (0.001 or 0.1%); 0: none' },
+  { name: 'CAPACITY_START_RATE', type: 'number', min: 1, max: 10_000_000, default: 1000, sweepable: false,
+    description: 'capacity run: the offered ops/s of the first step of the staircase (it steps down from there when the objective fails at once)' },
+  { name: 'CAPACITY_GROWTH', type: 'number', min: 1.1, max: 10, default: 2, sweepable: false,
+    description: 'capacity run: the factor between two steps of the staircase' },
+  { name: 'CAPACITY_PRECISION', type: 'number', min: 0.01, max: 0.5, default: 0.05, sweepable: false, percent: true,
+    description: 'capacity run: bisection stops once the lowest rate that failed is within this fraction above the highest rate met (0.05 or 5%)' },
+  { name: 'CAPACITY_REPEATS', type: 'int', min: 1, max: 20, default: 3, sweepable: false,
+    description: 'capacity run: steps repeated at the highest rate met; the knee must meet the objective in every one' },
+  { name: 'CAPACITY_MAX_STEPS', type: 'int', min: 3, max: 200, default: 30, sweepable: false,
+    description: 'capacity run: steps per target at most (each WARMUP_SECONDS + DURATION long)' },
   { name: 'CLIENTS', type: 'int', min: 1, max: 100_000, default: 50, sweepable: false,
     description: 'throughput run: virtual clients per worker, each running the seed loop (its own keys, every read verified) or the KEYSPACE mix, one op at a time' },
   { name: 'CONNECTIONS', type: 'int', min: 1, max: 10_000, default: 50, sweepable: false,

@@ -1,7 +1,7 @@
 import { isMap, isScalar, parseDocument, visit } from 'yaml';
 import { ConfigError, badValue, describeSource, type Source } from './errors.js';
 import { InputFileError, MAX_SCENARIO_FILE_BYTES, readInputFile } from './input-file.js';
-import { KEY_BY_NAME, KEY_SPECS, TARGET_OPTIONS } from './keys.js';
+import { KEY_BY_NAME, KEY_SPECS, SLO_PERCENTILES, TARGET_OPTIONS } from './keys.js';
 import { registerSecret } from './redact.js';
 import { closest } from './suggest.js';
 
@@ -233,6 +233,11 @@ export function splitLayer(layer: Layer, names: ReadonlySet<string>, strict: boo
     if (KEY_BY_NAME.has(key)) {
       scenario.set(key, entry);
       continue;
+    }
+    if (/^SLO_/.test(key)) {
+      // An objective is never left out silently (a typo would make a capacity run meet an objective nobody set).
+      throw new ConfigError(`unknown objective ${key} (from ${describeSource(entry.source)}): the percentiles a capacity objective may name are ` +
+        `${Object.values(SLO_PERCENTILES).map((p) => `p${p}`).join(', ')}. Fix: use ${Object.keys(SLO_PERCENTILES).join(', ')} (milliseconds)${entry.source.kind === 'env' ? `, or unset ${key}` : ''}`);
     }
     const hit = targetKeyOf(key, names);
     if (hit !== undefined) {

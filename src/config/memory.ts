@@ -66,7 +66,8 @@ export function iterationKeys(c: CaseParams, invocationCount: number, targetsHel
 export function resultsTerm(scenarios: readonly ScenarioPlan[], targets: number): MemoryTerm {
   let bytes = 0;
   for (const s of scenarios) {
-    const perResult = s.controls.load.mode === 'throughput'
+    // A capacity run keeps its steps' summaries and the knee step's record (one DURATION of seconds).
+    const perResult = s.controls.load.mode !== 'latency'
       ? HEAP_BYTES_PER_RESULT + (s.controls.load.durationMs / 1000) * HEAP_BYTES_PER_SECOND
       : HEAP_BYTES_PER_RESULT + num(s, 'MAX_ITERATIONS') * HEAP_BYTES_PER_SAMPLE;
     bytes += s.cases.length * targets * perResult;
@@ -115,7 +116,7 @@ export function estimateMemory(s: ScenarioPlan, targets: number, results: Memory
   let worst: MemoryEstimate | undefined;
   for (const c of s.cases) {
     let estimate: MemoryEstimate;
-    if (load.mode === 'throughput') {
+    if (load.mode !== 'latency') {
       const worker = workerTerms(s, c);
       // Every target's WORKERS are alive for the whole run (they take turns in slices, the others sleeping).
       const workers = load.workers * targets;

@@ -79,12 +79,36 @@ export interface LoadPlan {
   readonly distribution: KeyDistribution;
   /** START_AT as Unix ms; null: start when ready. */
   readonly startAtMs: number | null;
+  /** MODE=capacity: the objective and the search; null in other modes. */
+  readonly capacity: CapacityPlan | null;
+}
+
+/** One capacity objective: the given percentile of every op's latency (from its intended send time) at most `maxMs`. */
+export interface Objective {
+  /** e.g. 99 or 99.9 */
+  readonly percentile: number;
+  readonly maxMs: number;
+}
+
+/** MODE=capacity: the objective and the search (see load/capacity.ts). */
+export interface CapacityPlan {
+  readonly objectives: readonly Objective[];
+  /** The largest share of failed ops a step may have and still meet the objective (SLO_ERRORS; 0: none). */
+  readonly maxErrorShare: number;
+  readonly startRate: number;
+  /** Factor between two staircase steps (> 1). */
+  readonly growth: number;
+  /** Bisection stops once the lowest failing rate is within this fraction above the highest rate met. */
+  readonly precision: number;
+  readonly repeats: number;
+  /** Steps per target at most, whatever the search still wants. */
+  readonly maxSteps: number;
 }
 
 /** The load of a latency run (unused). */
 export const NO_LOAD: LoadPlan = {
   mode: 'latency', clients: 1, connections: 1, pipeline: 1, rate: 0, warmupMs: 0, durationMs: 0, sliceMs: 0, workers: 1, keyspace: 0,
-  distribution: { kind: 'uniform' }, startAtMs: null,
+  distribution: { kind: 'uniform' }, startAtMs: null, capacity: null,
 };
 
 /** The schedule of a run without a fault. */

@@ -9,7 +9,7 @@ import { checkFaultTargets, checkItemSizes, runLevelTimeouts } from './checks.js
 import { buildTarget, pendingLocalTarget } from './target.js';
 
 // The plan's types live in plan.ts; they are also reachable here, where most code has imported them from.
-export type { CaseParams, FaultPlan, KeyDistribution, LoadPlan, LocalTargetSpec, RunControls, RunPlan, ScenarioPlan, Setting, TargetConfig } from './plan.js';
+export type { CapacityPlan, CaseParams, FaultPlan, KeyDistribution, LoadPlan, LocalTargetSpec, Objective, RunControls, RunPlan, ScenarioPlan, Setting, TargetConfig } from './plan.js';
 export { NO_FAULT, NO_LOAD } from './plan.js';
 
 export interface ConfigInput {

@@ -1,10 +1,10 @@
 import { availableParallelism } from 'node:os';
 import { basename, extname } from 'node:path';
 import { badValue, describeSource, type Source } from './errors.js';
-import { KEY_BY_NAME, KEY_SPECS, type FaultKind, type RunMode } from './keys.js';
+import { KEY_BY_NAME, KEY_SPECS, SLO_PERCENTILES, type FaultKind, type RunMode } from './keys.js';
 import { checkSweep, parseValue } from './values.js';
 import { KEYSPACE_HEADER_BYTES, MIN_VERSIONED_PAYLOAD_BYTES, PRELOAD_KEYS_PER_S, VERSION_BYTES } from './limits.js';
-import { NO_LOAD, type CaseParams, type FaultPlan, type KeyDistribution, type LoadPlan, type RunControls, type ScenarioPlan, type Setting } from './plan.js';
+import { NO_LOAD, type CapacityPlan, type CaseParams, type FaultPlan, type KeyDistribution, type LoadPlan, type RunControls, type ScenarioPlan, type Setting } from './plan.js';
 import { SWEEP_KEYS, type Layer } from './layers.js';
 
 /** One scenario from its layers: its sweep, its controls, its fault and load plans. */
@@ -147,11 +147,55 @@ function loadWarnings(settings: ReadonlyMap<string, Setting>, keyspace: number, 
   }
 }
 
+/** Keys only a capacity run reads. */
+const CAPACITY_KEYS = [...Object.keys(SLO_PERCENTILES), 'SLO_ERRORS', 'CAPACITY_START_RATE', 'CAPACITY_GROWTH', 'CAPACITY_PRECISION', 'CAPACITY_REPEATS', 'CAPACITY_MAX_STEPS'];
+
+/**
+ * MODE=capacity: the objective (at least one SLO_P*_MS, each above 0) and the search; keys that a capacity run would
+ * silently ignore (latency keys, RATE, SLICE_SECONDS) or cannot do yet (START_AT) are errors. Other modes: any capacity
+ * key is an error.
+ */
+function capacityPlan(settings: ReadonlyMap<string, Setting>, mode: RunMode): CapacityPlan | null {
+  const get = (key: string): Setting => settings.get(key) as Setting;
+  const num = (key: string): number => get(key).value as number;
+  const modeSource = describeSource(get('MODE').source);
+  if (mode !== 'capacity') {
+    const stray = CAPACITY_KEYS.find((k) => get(k).source.kind !== 'default');
+    if (stray !== undefined) throw badValue(stray, get(stray).value, get(stray).source, `it applies to capacity runs only, and MODE is ${mode} (${modeSource})`, `set MODE=capacity, or unset ${stray}`);
+    return null;
+  }
+  for (const [key, why] of [
+    ...LATENCY_ONLY_KEYS.map((k) => [k, 'it applies to latency runs only']),
+    ['RATE', 'a capacity run chooses the offered rates itself (CAPACITY_START_RATE, CAPACITY_GROWTH)'],
+    ['SLICE_SECONDS', 'a capacity step loads one target at a time'],
+    ['START_AT', 'a capacity run on several machines (--shard, START_AT) is not supported yet'],
+  ] as const) {
+    const s = get(key);
+    if (s.source.kind !== 'default') throw badValue(key, s.value, s.source, `${why}, and MODE is capacity (${modeSource})`, `unset ${key}, or set MODE=throughput`);
+  }
+  const objectives = Object.entries(SLO_PERCENTILES).flatMap(([key, percentile]) => {
+    const s = get(key);
+    if (s.source.kind !== 'default' && !((s.value as number) > 0)) {
+      throw badValue(key, s.value, s.source, 'an objective of 0 ms can never be met', `set ${key} to the most milliseconds the p${percentile} may take, e.g. ${key}=2, or unset it`);
+    }
+    return (s.value as number) > 0 ? [{ percentile, maxMs: s.value as number }] : [];
+  });
+  if (objectives.length === 0) {
+    throw badValue('SLO_P99_MS', 0, get('SLO_P99_MS').source, `a capacity run finds the highest rate that meets a latency objective, and none is set (MODE is capacity, ${modeSource})`,
+      `set at least one of ${Object.keys(SLO_PERCENTILES).join(', ')} in milliseconds, e.g. SLO_P99_MS=2`);
+  }
+  return {
+    objectives, maxErrorShare: num('SLO_ERRORS'), startRate: num('CAPACITY_START_RATE'), growth: num('CAPACITY_GROWTH'), precision: num('CAPACITY_PRECISION'),
+    repeats: num('CAPACITY_REPEATS'), maxSteps: num('CAPACITY_MAX_STEPS'),
+  };
+}
+
 /** MODE and the throughput keys, checked against each other. */
 function loadPlan(settings: ReadonlyMap<string, Setting>, cases: readonly CaseParams[], warnings: string[], targets: number): LoadPlan {
   const get = (key: string): Setting => settings.get(key) as Setting;
   const num = (key: string): number => get(key).value as number;
   const mode = get('MODE').value as RunMode;
+  const capacity = capacityPlan(settings, mode);
   if (mode === 'latency') {
     const stray = THROUGHPUT_KEYS.find((k) => get(k).source.kind !== 'default');
     if (stray !== undefined) {
@@ -206,6 +250,7 @@ function loadPlan(settings: ReadonlyMap<string, Setting>, cases: readonly CasePa
     keyspace,
     distribution,
     startAtMs: parseStartAt(String(start.value), start.source, Date.now()),
+    capacity,
   };
 }
 

@@ -9,29 +9,9 @@
  * A step whose load generator was saturated (client-bound) ends the search: what failed there may be cachebench, not
  * the servers, so the target gets a lower bound (the highest rate met before), never a knee.
  */
+import type { CapacityPlan } from '../config/resolve.js';
 import { CLIENT_BOUND_BUSY, type LoadRecord } from './record.js';
 import { OpHistogram } from '../measure/histogram.js';
-
-/** One latency objective: the given percentile of every op's latency (from its intended send time) at most `maxMs`. */
-export interface Objective {
-  /** e.g. 99 or 99.9 */
-  readonly percentile: number;
-  readonly maxMs: number;
-}
-
-export interface CapacityPlan {
-  readonly objectives: readonly Objective[];
-  /** The largest share of failed ops a step may have and still meet the objective (SLO_ERRORS; 0: none). */
-  readonly maxErrorShare: number;
-  readonly startRate: number;
-  /** Factor between two staircase steps (> 1). */
-  readonly growth: number;
-  /** Bisection stops once the lowest failing rate is within this fraction above the highest rate met. */
-  readonly precision: number;
-  readonly repeats: number;
-  /** Steps per target at most, whatever the search still wants. */
-  readonly maxSteps: number;
-}
 
 /** What one step measured. */
 export interface StepMeasure {

@@ -1,5 +1,6 @@
 import { mean, median, sampleStandardDeviation } from 'simple-statistics';
-import type { LoadPlan } from '../config/resolve.js';
+import type { CapacityPlan, LoadPlan } from '../config/resolve.js';
+import type { CapacityOutcome } from './capacity.js';
 import { OpHistogram, usOf, type OpStats } from '../measure/histogram.js';
 import { ERROR_CONFIDENCE, confidenceHalfWidth } from '../stats/describe.js';
 import { independentRatioInterval, pairedRatioInterval, percentBoundOf } from '../stats/ratio.js';
@@ -92,7 +93,12 @@ export interface LoadResult {
   readonly workers: readonly WorkerRecord[];
   /** The raw record: encoded histograms, per-second and per-node histograms (what `cachebench merge` reads). */
   readonly record: LoadRecord;
+  /** A capacity run: the objective, the search's steps and its knee; this row's other fields are the step at the knee. */
+  readonly capacity?: CapacitySummary;
 }
+
+/** A capacity run's search as results.json keeps it: the plan it followed and what it found. */
+export type CapacitySummary = CapacityPlan & CapacityOutcome;
 
 const stats = (encoded: string | null, errors: number): OpStats => (encoded === null ? { count: 0, errors } : OpHistogram.decode(encoded).summarize(errors));
 
@@ -117,6 +123,7 @@ function throughputOf(samples: readonly number[]): ThroughputStats {
 export function summarizeLoad(record: LoadRecord, load: LoadPlan,
   options: {
     readonly shard?: { index: number; of: number }; readonly mergedFrom?: number; readonly rate?: number; readonly startAt?: string | null;
+    readonly capacity?: CapacitySummary;
   } = {}): LoadResult {
   const okOps = record.series.reduce((n, s) => n + s.ops, 0);
   // Open loop: the scheduled ops the generator sent (failed or not), per second; closed loop: successful ops per second.
@@ -163,6 +170,7 @@ export function summarizeLoad(record: LoadRecord, load: LoadPlan,
       : { hits: record.hits, misses: record.misses, hitRate: record.hits + record.misses > 0 ? record.hits / (record.hits + record.misses) : null },
     workers: record.workers,
     record,
+    ...(options.capacity !== undefined ? { capacity: options.capacity } : {}),
   };
 }
 

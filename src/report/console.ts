@@ -2,6 +2,7 @@ import { type ResultsDocument } from './document.js';
 import { groupEntries, conclusion, measurementNotes, missingBaselineNote, setupNotes } from './sentences.js';
 import { describeParams, invocationsText, renderTable } from './table.js';
 import { FAULT_COLUMNS, faultDetails } from './faults.js';
+import { capacityLines } from './capacity.js';
 import { LOAD_COLUMNS, loadDetails, loadParams, loadSetup } from './load.js';
 import { CHECKS_COLUMN, COLUMNS, CONSOLE_COLUMNS, pick, setupOf, type Column } from './columns.js';
 
@@ -37,6 +38,7 @@ export function renderConsole(doc: ResultsDocument, options: ConsoleOptions = {}
     const first = group.entries[0];
     if (group.entries.some((e) => e.load != null)) {
       out.push(`${group.scenario.name}: ${describeParams(loadParams(group.scenario.params))}. ${loadSetup(group.entries) ?? ''}`);
+      out.push(...capacityLines(group.entries, false));
       out.push(renderTable(group.entries, wide ? LOAD_COLUMNS : CONSOLE_LOAD_COLUMNS), ...setups(group.entries));
       out.push(...loadDetails(group.entries, false));
       for (const e of group.entries) {

@@ -1,4 +1,5 @@
-import type { LoadResult } from '../load/summary.js';
+import type { CapacitySummary, LoadResult } from '../load/summary.js';
+import { objectiveText } from './capacity.js';
 import { sparkline } from './sparkline.js';
 import { col, mib, msText, setupOf, type Column } from './columns.js';
 import { type ResultEntry } from './document.js';
@@ -69,6 +70,8 @@ function serverCpuPerOp(e: ResultEntry): number | null {
   return ops > 0 ? (cpu.ms * 1000) / ops : null;
 }
 
+const CAP = (e: ResultEntry): CapacitySummary | undefined => e.load?.capacity ?? undefined;
+
 export const LOAD_COLUMNS: readonly Column[] = [
   col('target', 'Target', 'text', 'target.name', true, (e) => e.target.name, (e) => `${e.target.name}${shardLabel(e)}`),
   { ...col('setup', 'Client', 'text', 'target.client', true, setupOf) },
@@ -103,6 +106,14 @@ export const LOAD_COLUMNS: readonly Column[] = [
     (e) => { const x = clientLoadOf(e)?.cpuUsPerOp; return x == null ? '–' : x.toFixed(1); }),
   col('load_server_cpu_us_per_op', 'Server CPU/op (µs)', 'us', 'load.record.serverCpu.ms × 1000 ÷ (sets + gets)', true, (e) => serverCpuPerOp(e),
     (e) => { const x = serverCpuPerOp(e); return x === null ? '–' : x.toFixed(1); }),
+  col('load_capacity_objective', 'Objective', 'text', 'load.capacity.objectives, maxErrorShare', false, (e) => (CAP(e) === undefined ? null : objectiveText(CAP(e) as CapacitySummary))),
+  col('load_capacity_knee', 'Knee (ops/s)', 'count', 'load.capacity.knee', false, (e) => CAP(e)?.knee ?? null),
+  col('load_capacity_interval_low', 'Knee interval low', 'count', 'load.capacity.interval[0]', false, (e) => CAP(e)?.interval?.[0] ?? null),
+  col('load_capacity_interval_high', 'Knee interval high', 'count', 'load.capacity.interval[1]', false, (e) => CAP(e)?.interval?.[1] ?? null),
+  col('load_capacity_lower_bound', 'Lower bound (client-bound)', 'count', 'load.capacity.lowerBound', false, (e) => CAP(e)?.lowerBound ?? null),
+  col('load_capacity_stop', 'Search stopped', 'text', 'load.capacity.stop', false, (e) => CAP(e)?.stop ?? null),
+  col('load_capacity_steps', 'Steps', 'text', 'load.capacity.steps: offered/sent/p99 ms/met each, ";" between', false,
+    (e) => CAP(e)?.steps.map((x) => `${Math.round(x.offered)}/${Math.round(x.achieved)}/${x.latencyMs.p99 == null ? '' : x.latencyMs.p99.toFixed(2)}/${x.met ? 'met' : 'failed'}${x.clientBound ? '/client-bound' : ''}`).join(';') ?? null),
   col('load_peak_rss_bytes', 'Peak RSS per worker', 'count', 'max(load.workers[].peakRssBytes)', true, (e) => { const w = L(e)?.workers ?? []; return w.length === 0 ? null : maxOf(w.map((x) => x.peakRssBytes)); },
     (e) => { const w = L(e)?.workers ?? []; return w.length === 0 ? '–' : mib(maxOf(w.map((x) => x.peakRssBytes))); }),
 ];
@@ -199,6 +210,9 @@ export function loadSetup(entries: readonly ResultEntry[]): string | undefined {
   const slices = s.sliceSeconds != null
     ? `the targets taking turns in ${s.sliceSeconds}-s slices, the order rotated each stretch (Percent's interval pairs measured second j of each target: they lie in the same stretch)`
     : 'each target in turn';
+  if (l.capacity !== undefined) {
+    return `Capacity run, each target in turn: open-loop steps of ${s.warmupSeconds} s warm-up + ${s.durationSeconds} s measured from ${opsText(l.capacity.startRate)} ops/s (×${l.capacity.growth} per step until the objective fails, then bisection to ${Math.round(100 * l.capacity.precision)}%, at most ${l.capacity.maxSteps} steps); ${s.workers} worker${s.workers === 1 ? '' : 's'} × ${s.clients} clients on ${s.connections} connection${s.connections === 1 ? '' : 's'} (pipeline ${s.pipeline}); ${keys}.`;
+  }
   return `Throughput run, ${slices}: ${s.warmupSeconds} s warm-up + ${s.durationSeconds} s measured per target; ${s.workers} worker${s.workers === 1 ? '' : 's'} × ${s.clients} clients on ${s.connections} connection${s.connections === 1 ? '' : 's'} (pipeline ${s.pipeline}); ${loop}; ${keys}${s.startAt !== null ? `; started at ${s.startAt}` : ''}. Ops/s statistics are over the 1-second intervals.`;
 }
 

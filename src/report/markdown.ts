@@ -4,6 +4,7 @@ import { type ResultEntry, type ResultsDocument } from './document.js';
 import { groupEntries, conclusion, measurementNotes, missingBaselineNote, setupNotes } from './sentences.js';
 import { describeParams, invocationsText, renderTable } from './table.js';
 import { FAULT_COLUMNS, faultDetails } from './faults.js';
+import { capacityLines } from './capacity.js';
 import { LOAD_COLUMNS, loadDetails, loadParams, loadSetup } from './load.js';
 import { MAX_CHARTED_COMBINATIONS, type Chart } from './charts.js';
 import { maxOf } from '../stats/extent.js';
@@ -80,7 +81,9 @@ function header(doc: ResultsDocument): string[] {
 function loadGroup(group: EntryGroup, charts: readonly Chart[]): string[] {
   const out: string[] = [];
   out.push(mdText(loadSetup(group.entries) ?? ''), '');
-  out.push('#### Throughput', '', renderTable(group.entries, LOAD_COLUMNS, true), '');
+  const capacity = capacityLines(group.entries, true);
+  if (capacity.length > 0) out.push('#### Capacity', '', ...capacity);
+  out.push(capacity.length > 0 ? '#### The step at each knee' : '#### Throughput', '', renderTable(group.entries, LOAD_COLUMNS, true), '');
   out.push(...loadDetails(group.entries, true), '');
   out.push(...images(charts, group.key));
   for (const e of group.entries) {

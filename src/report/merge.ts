@@ -31,7 +31,7 @@ function planOf(l: LoadResult): LoadPlan {
     mode: 'throughput', clients: s.clients, connections: s.connections, pipeline: s.pipeline, rate: s.rate ?? 0,
     warmupMs: s.warmupSeconds * 1000, durationMs: s.durationSeconds * 1000, sliceMs: (s.sliceSeconds ?? 0) * 1000, workers: s.workers, keyspace: s.keyspace,
     distribution: zipf !== null ? { kind: 'zipf', exponent: Number(zipf[1]) } : s.distribution === 'sequential' ? { kind: 'sequential' } : { kind: 'uniform' },
-    startAtMs: s.startAt === null ? null : Date.parse(s.startAt),
+    startAtMs: s.startAt === null ? null : Date.parse(s.startAt), capacity: null,
   };
 }
 
@@ -109,6 +109,10 @@ export function mergeDocuments(inputs: readonly MergeInput[], runId: string,
       if (!throughputRun) {
         throw new MergeError(`${file}: ${e.scenario.name} ${e.target.name} is not a throughput result (MODE=latency or a fault run): only throughput runs merge, since their histograms and per-second counts add up`,
           'give only the shards\' results files: run each shard with --out results/shards (each run gets its own folder there) and merge results/shards/*/results.json');
+      }
+      if (e.load?.capacity != null || doc.scenarios.some((sc) => sc.name === e.scenario.name && sc.settings.MODE?.value === 'capacity')) {
+        throw new MergeError(`${file}: ${e.scenario.name} ${e.target.name} is a capacity result: a capacity search runs on one machine (--shard is not supported for it yet), so its results file is already whole`,
+          'use the capacity run\'s own report (cachebench report <its results.json>); merge only the --shard results of throughput runs');
       }
       const targets = cases.get(caseKey(e)) ?? new Map<string, { entry: ResultEntry; file: string }[]>();
       targets.set(e.target.name, [...(targets.get(e.target.name) ?? []), { entry: e, file }]);

@@ -165,7 +165,11 @@ function entryOf(run: RunResult, scenario: ScenarioPlan, c: CaseResult, t: Targe
     staleness: lat?.staleness ?? null,
     cache: lat?.cache ?? null,
     fault: (t.kind === 'fault' ? t.fault : undefined) ?? null,
-    load: t.kind === 'load' && t.load !== undefined ? summarizeLoad(t.load, scenario.controls.load, run.shard != null ? { shard: run.shard } : {}) : null,
+    load: t.kind === 'load' && t.load !== undefined ? summarizeLoad(t.load, scenario.controls.load, {
+      ...(run.shard != null ? { shard: run.shard } : {}),
+      ...(t.capacity !== undefined && scenario.controls.load.capacity !== null
+        ? { rate: t.rate ?? 0, capacity: { ...scenario.controls.load.capacity, ...t.capacity } } : {}),
+    }) : null,
     harness: lat?.harness ?? null,
   };
 }

@@ -103,6 +103,22 @@ const throughput = ordered(object({
   n: count, mean: nullable(num), error: nullable(num), stdDev: nullable(num), median: nullable(num), min: nullable(num), max: nullable(num),
   percent: nullable(percent), percentLower: nullable(percentBound), percentUpper: nullable(percentBound), percentPairs: optional(nullable(count)), confidence,
 }), [['min', 'max'], ['percentLower', 'percentUpper']]);
+const capacityStep = object({
+  offered: num, achieved: num, ops: count, errors: count, latencyMs: record(nullable(num), 8), clientBound: bool,
+  phase: oneOf('staircase', 'search', 'repeat'), met: bool, why: nullable(text),
+});
+/** A capacity interval: [knee, lowest rate that failed], knee ≤ the other. */
+const rateInterval: Check = (v, at, b) => {
+  const pair = list(num, 2)(v, at, b) as number[];
+  if (pair.length !== 2 || !((pair[0] as number) <= (pair[1] as number))) fail(at, 'two rates, the lower first', v);
+  return pair;
+};
+const capacity = object({
+  objectives: list(object({ percentile: num, maxMs: num }), 8), maxErrorShare: fraction, startRate: num, growth: num, precision: fraction,
+  repeats: positiveCount, maxSteps: positiveCount,
+  steps: list(capacityStep, N.items), knee: nullable(num), interval: nullable(rateInterval), lowerBound: nullable(num),
+  stop: oneOf('found', 'client-bound', 'max-steps', 'never-met', 'aborted'),
+});
 const load = object({
   settings: object({
     clients: count, connections: count, pipeline: count, workers: count, rate: nullable(num), keyspace: count, distribution: text,
@@ -118,6 +134,7 @@ const load = object({
   keyspace: nullable(object({ hits: count, misses: count, hitRate: nullable(num) })),
   workers,
   record: loadRecord,
+  capacity: optional(capacity),
 });
 
 const entry = object({

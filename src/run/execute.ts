@@ -10,10 +10,11 @@ import { keyPrefix } from '../workload/seed-loop.js';
 import { loadavg } from 'node:os';
 import { seededRandom } from '../measure/random.js';
 import { runCase } from '../latency/runner.js';
-import { faultCase, latencyCase, loadCase } from './kinds.js';
+import { capacityCase, faultCase, latencyCase, loadCase } from './kinds.js';
 import type { CaseResult, ProgressEvent } from './result.js';
 import { runFaultCase, type FaultCaseOptions, type LocalInjectors } from '../faults/case.js';
 import { caseSpacingMs, runLoadCase, type LoadCaseOptions } from '../load/case.js';
+import { runCapacityCase } from '../load/capacity-case.js';
 
 export interface ScenarioResult {
   readonly scenario: ScenarioPlan;
@@ -180,13 +181,18 @@ export async function executeRun(plan: RunPlan, options: ExecuteOptions): Promis
         if (options.signal?.aborted) break;
         index++;
         options.onProgress?.({ kind: 'case-start', scenario: scenario.name, index, of: total, params });
+        const loadOptions: LoadCaseOptions = {
+          keyPrefix: keyPrefix(options.runId), seed: options.seed, shard: options.shard ?? { index: 0, of: 1 }, startOffsetMs: loadOffsetMs,
+          ...(options.signal !== undefined ? { signal: options.signal } : {}),
+          ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {}),
+          ...(options.localPids !== undefined ? { localPids: options.localPids } : {}),
+        };
+        if (scenario.controls.load.mode === 'capacity') {
+          cases.push(capacityCase(params, await runCapacityCase(targets, params, { ...scenario.controls, ...plan.connection }, loadOptions)));
+          continue;
+        }
         if (scenario.controls.load.mode === 'throughput') {
-          cases.push(loadCase(params, await runLoadCase(targets, params, { ...scenario.controls, ...plan.connection }, {
-            keyPrefix: keyPrefix(options.runId), seed: options.seed, shard: options.shard ?? { index: 0, of: 1 }, startOffsetMs: loadOffsetMs,
-            ...(options.signal !== undefined ? { signal: options.signal } : {}),
-            ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {}),
-            ...(options.localPids !== undefined ? { localPids: options.localPids } : {}),
-          })));
+          cases.push(loadCase(params, await runLoadCase(targets, params, { ...scenario.controls, ...plan.connection }, loadOptions)));
           loadOffsetMs += caseSpacingMs(scenario.controls.load, targets.length, options.shard?.of ?? 1);
           continue;
         }

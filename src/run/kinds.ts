@@ -4,6 +4,7 @@ import { redactSecrets } from '../config/redact.js';
 import type { FaultCaseOutcome } from '../faults/case.js';
 import type { LatencyCaseResult } from '../latency/runner.js';
 import type { LoadCaseOutcome } from '../load/case.js';
+import type { CapacityCaseOutcome } from '../load/capacity-case.js';
 import type { LoadRecord } from '../load/record.js';
 import { OpHistogram } from '../measure/histogram.js';
 import { unmeasured } from '../measure/outcome.js';
@@ -36,6 +37,12 @@ function loadTarget(name: string, state: 'completed' | 'aborted', record: LoadRe
 export function loadCase(params: CaseParams, outcome: LoadCaseOutcome): TimedCase<LoadTarget> {
   return timed('load', params, outcome, outcome.targets.map((t) => ('record' in t ? loadTarget(t.name, t.state, t.record)
     : { kind: 'load', ...unmeasured(t.name, t.state, redactSecrets(t.error)) })));
+}
+
+/** A capacity combination: each target's search, and the record of the step its row shows. */
+export function capacityCase(params: CaseParams, outcome: CapacityCaseOutcome): TimedCase<LoadTarget> {
+  return timed('load', params, outcome, outcome.targets.map((t) => ('record' in t ? { ...loadTarget(t.name, t.state, t.record), capacity: t.capacity, rate: t.rate }
+    : { kind: 'load', ...unmeasured(t.name, t.state, redactSecrets(t.error)), ...(t.capacity !== undefined ? { capacity: t.capacity } : {}) })));
 }
 
 export function faultCase(params: CaseParams, outcome: FaultCaseOutcome): TimedCase<FaultTarget> {

@@ -10,6 +10,7 @@ import type { FaultResult } from '../faults/loop.js';
 import type { LatencyCaseResult, LatencyProgressEvent, LatencyTargetResult } from '../latency/runner.js';
 import type { LoadProgressEvent } from '../load/case.js';
 import type { LoadRecord } from '../load/record.js';
+import type { CapacityOutcome } from '../load/capacity.js';
 import type { TargetOutcome } from '../measure/outcome.js';
 
 export { STOP_REASONS, type StopReason } from '../latency/runner.js';
@@ -29,6 +30,9 @@ export interface FaultTarget extends TargetOutcome {
 export interface LoadTarget extends TargetOutcome {
   readonly kind: 'load';
   readonly load?: LoadRecord;
+  /** A capacity run: its search; `load` is then the record of the step at `rate` (the knee, or the lower bound). */
+  readonly capacity?: CapacityOutcome;
+  readonly rate?: number;
 }
 
 /** The outcome of one target in one parameter combination, of any run kind. */

@@ -63,3 +63,26 @@ export async function startDelayProxyProcess(targetPort: number, delayMs: number
     },
   };
 }
+
+/** The serial RESP server of known capacity in a child process (see serial-server-main.ts); `stop` kills it by its PID. */
+export async function startSerialServer(serviceMs: number): Promise<{ port: number; stop: () => Promise<void> }> {
+  const { spawn } = await import('node:child_process');
+  const { fileURLToPath } = await import('node:url');
+  const child = spawn(process.execPath, [fileURLToPath(new URL('./serial-server-main.js', import.meta.url)), String(serviceMs)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('\n')) resolve(Number(out.trim()));
+    });
+    child.once('exit', (code) => reject(new Error(`serial server exited (${code}) before it listened`)));
+  });
+  return {
+    port,
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { judgeStep, searchCapacity, type CapacityPlan, type StepMeasure } from '../../src/load/capacity.js';
+import { resolveConfig, type CapacityPlan } from '../../src/config/resolve.js';
+import { input, rejects } from '../helpers/config.js';
+import { judgeStep, searchCapacity, type StepMeasure } from '../../src/load/capacity.js';
 
 const PLAN: CapacityPlan = {
   objectives: [{ percentile: 99, maxMs: 12 }], maxErrorShare: 0, startRate: 100, growth: 2, precision: 0.05, repeats: 3, maxSteps: 40,
@@ -101,5 +103,35 @@ describe('capacity search', () => {
     assert.deepEqual(judgeStep({ ...PLAN, maxErrorShare: 0.001 }, { ...m, errors: 4 }), { met: false, why: '4 of 3000 ops failed' });
     assert.deepEqual(judgeStep(PLAN, { ...m, achieved: 950 }), { met: false, why: '950 of 1000 ops/s sent' });
     assert.deepEqual(judgeStep(PLAN, { ...m, ops: 0 }), { met: false, why: 'no op completed' });
+  });
+});
+
+describe('capacity configuration', () => {
+  const env = { REDIS_SERVERS: '127.0.0.1:6379' };
+  const capacity = (flags: Record<string, string>, extraEnv: Record<string, string> = {}) => ({
+    env: { ...env, ...extraEnv }, flags: { MODE: 'capacity', ...flags },
+  });
+
+  it('resolves the objective and the search from keys, flags and env vars', () => {
+    const plan = resolveConfig(input(capacity({ SLO_P99_MS: '2', SLO_P999_MS: '10', SLO_ERRORS: '0.1%', CAPACITY_START_RATE: '500' })));
+    assert.deepEqual(plan.scenarios[0]?.controls.load.capacity, {
+      objectives: [{ percentile: 99, maxMs: 2 }, { percentile: 99.9, maxMs: 10 }], maxErrorShare: 0.001,
+      startRate: 500, growth: 2, precision: 0.05, repeats: 3, maxSteps: 30,
+    });
+    assert.equal(plan.scenarios[0]?.controls.load.mode, 'capacity');
+    assert.equal(resolveConfig(input({ env })).scenarios[0]?.controls.load.capacity, null);
+  });
+
+  it('bad input is exit 2 before any traffic, naming key, value, source and fix', () => {
+    rejects(capacity({}), 'SLO_P99_MS', 'none is set', 'set at least one of SLO_P50_MS, SLO_P90_MS, SLO_P99_MS, SLO_P999_MS');
+    rejects(capacity({ SLO_P99_MS: '0' }), 'SLO_P99_MS=0', 'an objective of 0 ms can never be met');
+    rejects(capacity({ SLO_P99_MS: '-1' }), 'SLO_P99_MS', 'negative');
+    rejects(capacity({ SLO_P99_MS: '2ms' }), 'SLO_P99_MS', '"2ms"');
+    rejects(capacity({ SLO_P99_MS: '2' }, { SLO_P95_MS: '3' }), 'unknown objective SLO_P95_MS', 'process environment', 'p50, p90, p99, p99.9', 'or unset SLO_P95_MS');
+    rejects(capacity({ SLO_P99_MS: '2', MAX_ITERATIONS: '50' }), 'MAX_ITERATIONS=50', 'applies to latency runs only, and MODE is capacity');
+    rejects(capacity({ SLO_P99_MS: '2', RATE: '1000' }), 'RATE=1000', 'chooses the offered rates itself');
+    rejects(capacity({ SLO_P99_MS: '2', START_AT: String(Math.floor(Date.now() / 1000) + 60) }), 'START_AT', 'not supported yet');
+    rejects({ env, flags: { MODE: 'throughput', SLO_P99_MS: '2' } }, 'SLO_P99_MS=2', 'applies to capacity runs only, and MODE is throughput');
+    rejects({ env, flags: { CAPACITY_GROWTH: '1' } }, 'CAPACITY_GROWTH', 'below the minimum 1.1');
   });
 });

@@ -1,0 +1,73 @@
+import type { CaseParams, RunControls } from '../config/resolve.js';
+import { redactedMessage } from '../config/redact.js';
+import type { ConnectedTarget } from '../targets/client.js';
+import { measureOf, searchCapacity, type CapacityOutcome } from './capacity.js';
+import { runLoadCase, type LoadCaseOptions } from './case.js';
+import type { LoadRecord } from './record.js';
+
+/** One target's capacity search: every step, the knee, and the record of the step the table shows (see CapacityTargetOutcome.rate). */
+export type CapacityTargetOutcome =
+  | { readonly name: string; readonly state: 'completed' | 'aborted'; readonly capacity: CapacityOutcome; readonly record: LoadRecord; readonly rate: number }
+  | { readonly name: string; readonly state: 'errored' | 'aborted'; readonly error: string; readonly capacity?: CapacityOutcome };
+
+export interface CapacityCaseOutcome {
+  readonly aborted: boolean;
+  readonly elapsedMs: number;
+  readonly targets: readonly CapacityTargetOutcome[];
+}
+
+/**
+ * A capacity run of one parameter combination: each target in turn searched step by step (load/capacity.ts), every
+ * step an open-loop throughput run of that target alone at the step's rate (WARMUP_SECONDS + DURATION, its own
+ * workers, keys deleted after it). The record kept for the table is the last step at the knee (or, client-bound, at
+ * the lower bound; without either, the last step).
+ */
+export async function runCapacityCase(targets: readonly ConnectedTarget[], params: CaseParams, controls: RunControls,
+  options: LoadCaseOptions): Promise<CapacityCaseOutcome> {
+  const started = performance.now();
+  const plan = controls.load.capacity;
+  if (plan === null) throw new Error('runCapacityCase without a capacity plan');
+  const aborted = (): boolean => options.signal?.aborted === true;
+  const percentiles = plan.objectives.map((o) => o.percentile);
+  const results: CapacityTargetOutcome[] = [];
+  for (const target of targets) {
+    const name = target.config.name;
+    if (aborted()) {
+      results.push({ name, state: 'aborted', error: 'interrupted before its search started' });
+      continue;
+    }
+    const records = new Map<number, LoadRecord>();
+    let last: { record: LoadRecord; rate: number } | undefined;
+    let failure: string | undefined;
+    const capacity = await searchCapacity(plan, async (rate) => {
+      const outcome = await runLoadCase([target], params, { ...controls, load: { ...controls.load, mode: 'throughput', rate, sliceMs: 0 } },
+        { ...options, startOffsetMs: 0 });
+      const t = outcome.targets[0];
+      if (outcome.aborted || t === undefined) return null;
+      if (!('record' in t)) {
+        failure = t.error;
+        return null;
+      }
+      records.set(rate, t.record);
+      last = { record: t.record, rate };
+      return measureOf(t.record, rate, percentiles);
+    }).catch((error: unknown) => {
+      failure = redactedMessage(error);
+      return undefined;
+    });
+    if (capacity === undefined || failure !== undefined) {
+      const error = failure ?? 'the capacity search failed';
+      options.onProgress?.({ kind: 'target-errored', target: name, error });
+      results.push({ name, state: aborted() ? 'aborted' : 'errored', error, ...(capacity !== undefined ? { capacity } : {}) });
+      continue;
+    }
+    const shown = capacity.knee ?? capacity.lowerBound;
+    const kept = shown !== null && records.has(shown) ? { record: records.get(shown) as LoadRecord, rate: shown } : last;
+    if (kept === undefined) {
+      results.push({ name, state: aborted() ? 'aborted' : 'errored', error: aborted() ? 'interrupted before its first step ended' : 'no step was measured', capacity });
+      continue;
+    }
+    results.push({ name, state: aborted() ? 'aborted' : 'completed', capacity, ...kept });
+  }
+  return { aborted: aborted(), elapsedMs: performance.now() - started, targets: results };
+}

@@ -1,0 +1,81 @@
+/** The capacity run's own tables (MODE=capacity): the knee of each target, and every step of its search. */
+import type { CapacitySummary } from '../load/summary.js';
+import type { ResultEntry } from './document.js';
+import { mdInline, mdText } from './escape.js';
+
+const ops = (x: number): string => Math.round(x).toLocaleString('en-US');
+const msText = (x: number | null | undefined): string => (x == null || !Number.isFinite(x) ? 'n/a' : x < 10 ? x.toFixed(2) : x.toFixed(1));
+const pctText = (x: number): string => `${x < 10 ? x.toFixed(1) : Math.round(x)}%`;
+
+/** The capacity search of an entry; undefined for other rows. */
+export const capacityOf = (e: ResultEntry): CapacitySummary | undefined => e.load?.capacity ?? undefined;
+
+/** `p99 ≤ 5 ms, p99.9 ≤ 20 ms, no failed op`: the objective in words. */
+export function objectiveText(c: CapacitySummary): string {
+  const errors = c.maxErrorShare > 0 ? `at most ${pctText(100 * c.maxErrorShare)} of ops failed` : 'no failed op';
+  return `${c.objectives.map((o) => `p${o.percentile} ≤ ${o.maxMs} ms`).join(', ')} (from each op's intended send time), ${errors}`;
+}
+
+/** The knee cell: `4,000`, `≥ 1,600 (client-bound)`, `< 125 (never met)`. */
+function kneeText(c: CapacitySummary): string {
+  if (c.knee !== null) return ops(c.knee);
+  if (c.stop === 'client-bound') return c.lowerBound === null ? 'n/a (client-bound at the first step)' : `≥ ${ops(c.lowerBound)} (client-bound)`;
+  if (c.stop === 'never-met') return `< ${ops(Math.min(...c.steps.map((s) => s.offered)))} (never met)`;
+  return `n/a (${c.stop})`;
+}
+
+/**
+ * Percent of each knee against the baseline's (higher is better): the row marked baseline when it has a knee, else the
+ * highest knee. Its range from the knees' intervals: [knee ÷ baseline's lowest failing rate, lowest failing rate ÷ baseline knee].
+ */
+function percents(entries: readonly ResultEntry[]): Map<ResultEntry, string> {
+  const withKnee = entries.filter((e) => capacityOf(e)?.knee != null && capacityOf(e)?.interval != null);
+  const marked = withKnee.find((e) => e.baseline);
+  const kneeOf = (e: ResultEntry): number => capacityOf(e)?.knee ?? 0;
+  const highest = (b: ResultEntry | undefined, e: ResultEntry): ResultEntry => (b === undefined || kneeOf(e) > kneeOf(b) ? e : b);
+  const base = marked ?? withKnee.reduce<ResultEntry | undefined>(highest, undefined);
+  const out = new Map<ResultEntry, string>();
+  const b = base === undefined ? undefined : capacityOf(base);
+  if (b?.knee == null || b.interval == null) return out;
+  for (const e of withKnee) {
+    const c = capacityOf(e) as CapacitySummary;
+    const [low, high] = c.interval as readonly [number, number];
+    out.set(e, e === base ? 'baseline' : `${pctText((100 * (c.knee as number)) / b.knee)} [${pctText((100 * low) / b.interval[1])}–${pctText((100 * high) / b.knee)}]`);
+  }
+  return out;
+}
+
+function table(header: readonly string[], rows: readonly (readonly string[])[], markdown: boolean, right: readonly boolean[]): string[] {
+  if (markdown) {
+    return [`| ${header.join(' | ')} |`, `|${header.map((_, i) => (right[i] ? '---:' : '---')).join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)];
+  }
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (r: readonly string[]): string => `| ${r.map((x, i) => (right[i] ? x.padStart(widths[i] ?? 0) : x.padEnd(widths[i] ?? 0))).join(' | ')} |`;
+  return [line(header), `|${widths.map((w, i) => (right[i] ? `${'-'.repeat(w + 1)}:` : '-'.repeat(w + 2))).join('|')}|`, ...rows.map(line)];
+}
+
+/** The knee table and each target's steps; [] when no entry is a capacity row. */
+export function capacityLines(entries: readonly ResultEntry[], markdown: boolean): string[] {
+  const rows = entries.filter((e) => capacityOf(e) !== undefined);
+  const first = rows[0] === undefined ? undefined : capacityOf(rows[0]);
+  if (first === undefined) return [];
+  const cell = markdown ? mdInline : (x: string): string => x;
+  const said = markdown ? mdText : (x: string): string => x;
+  const out: string[] = [];
+  out.push(said(`Capacity: the highest offered rate whose ${objectiveText(first)} held in every step at that rate (open loop, ${first.repeats} repeats at the knee; the interval runs to the lowest rate that failed). A client-bound step ends a target's search: cachebench was the limit there, so it gets a lower bound, never a knee.`), '');
+  const pct = percents(rows);
+  out.push(...table(['Target', 'Knee (ops/s)', 'Interval (ops/s)', 'Percent (higher is better)', 'Steps', 'Stopped'], rows.map((e) => {
+    const c = capacityOf(e) as CapacitySummary;
+    return [cell(e.target.name), kneeText(c), c.interval === null ? '–' : `${ops(c.interval[0])}–${ops(c.interval[1])}`, pct.get(e) ?? '–', String(c.steps.length), c.stop];
+  }), markdown, [false, true, true, true, true, false]), '');
+  const keys = ['p50', ...first.objectives.map((o) => `p${o.percentile}`).filter((k) => k !== 'p50')];
+  for (const e of rows) {
+    const c = capacityOf(e) as CapacitySummary;
+    out.push(said(`${e.target.name}: steps of ${e.load?.settings.warmupSeconds ?? '?'} s warm-up + ${e.load?.settings.durationSeconds ?? '?'} s measured`), '');
+    out.push(...table(['#', 'Phase', 'Offered', 'Sent', ...keys.map((k) => `${k} (ms)`), 'Failed', 'Met', 'Client-bound'], c.steps.map((s, i) => [
+      String(i + 1), s.phase, ops(s.offered), ops(s.achieved), ...keys.map((k) => msText(s.latencyMs[k])), String(s.errors),
+      s.met ? 'yes' : cell(`no: ${s.why ?? ''}`), s.clientBound ? 'CLIENT-BOUND' : 'no',
+    ]), markdown, [true, false, true, true, ...keys.map(() => true), true, false, false]), '');
+  }
+  return out;
+}

@@ -1,0 +1,104 @@
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import type { CapacitySummary } from '../../src/load/summary.js';
+import type { ResultsDocument } from '../../src/report/document.js';
+import { loadResults } from '../../src/report/schema.js';
+import { runCli } from '../helpers/cli.js';
+import { startSerialServer } from '../helpers/delay-proxy.js';
+import { tempDir } from '../helpers/servers.js';
+
+const root = tempDir('cachebench-capacity-');
+after(() => root.remove());
+
+/** The one results.json under `dir`. */
+function resultsFile(dir: string): string {
+  const run = readdirSync(dir).find((d) => !d.startsWith('.'));
+  assert.ok(run, `no run folder in ${dir}`);
+  return join(dir, run, 'results.json');
+}
+
+/** The cells of one CSV line (RFC 4180: quoted cells may hold commas and doubled quotes). */
+function cellsOf(line: string): string[] {
+  const cells: string[] = [];
+  let i = 0;
+  while (i <= line.length) {
+    if (line[i] === '"') {
+      let cell = '';
+      i++;
+      while (i < line.length && !(line[i] === '"' && line[i + 1] !== '"')) {
+        cell += line[i];
+        i += line[i] === '"' ? 2 : 1;
+      }
+      cells.push(cell);
+      i += 2; // the closing quote and the comma
+    } else {
+      const end = line.indexOf(',', i);
+      cells.push(line.slice(i, end < 0 ? line.length : end));
+      i = end < 0 ? line.length + 1 : end + 1;
+    }
+  }
+  return cells;
+}
+
+describe('MODE=capacity against a server of known capacity', () => {
+  it('a server that serves one op at a time in 4 ms (250 ops/s): the knee of p99 ≤ 100 ms is within 10% of 250, and p99 ≤ 600 ms gives a higher one', async () => {
+    const servers = await Promise.all([startSerialServer(4), startSerialServer(4)]);
+    try {
+      // KEYSPACE keys (SET or GET, no DEL): every op is one command of the server's. Steps of 3 s, bisection to 10%.
+      // Below capacity an op waits for its own 4 ms (and timer jitter); a step 5% above it builds a backlog of ~150 ms
+      // in 3 s: 100 ms has room for the jitter at 90% load and none for an overload. 600 ms allows ~20% over capacity.
+      const common = ['--mode', 'capacity', '--duration', '3', '--warmup-seconds', '0', '--capacity-start-rate', '200', '--capacity-growth', '1.5',
+        '--capacity-precision', '0.1', '--capacity-repeats', '1', '--payload-bytes', '100', '--read-ratio', '3', '--keyspace', '100',
+        '--clients', '400', '--connections', '25', '--pipeline', '16'];
+      const runs = await Promise.all([100, 600].map((objective, i) => runCli(['run', ...common, '--slo-p99-ms', String(objective), '--out', join(root.dir, `slo${objective}`)], {
+        env: { S_SERVERS: `127.0.0.1:${servers[i]?.port}`, S_MODE: 'proxy', S_CLIENT: 'resp', CI: 'true' }, timeoutMs: 180_000,
+      })));
+      for (const r of runs) assert.equal(r.code, 0, r.stderr + r.stdout);
+      const [tight, loose] = [100, 600].map((objective) => {
+        const file = resultsFile(join(root.dir, `slo${objective}`));
+        const doc = JSON.parse(readFileSync(file, 'utf8')) as ResultsDocument;
+        // What cachebench report and compare read back is what was written.
+        assert.deepEqual(loadResults(file).results[0]?.load?.capacity, doc.results[0]?.load?.capacity);
+        return doc.results[0]?.load?.capacity as CapacitySummary;
+      }) as [CapacitySummary, CapacitySummary];
+      assert.equal(tight.stop, 'found', JSON.stringify(tight.steps));
+      const steps = (c: CapacitySummary): string => c.steps.map((x) => `${x.offered}:${x.met ? 'met' : x.why ?? ''}`).join(', ');
+      assert.ok(tight.knee !== null && Math.abs(tight.knee / 250 - 1) <= 0.1, `knee ${tight.knee}: ${steps(tight)}`);
+      const [low, high] = tight.interval ?? [NaN, NaN];
+      assert.ok(low === tight.knee && high / low - 1 <= 0.1 + 1e-9, JSON.stringify(tight.interval));
+      assert.deepEqual(tight.objectives, [{ percentile: 99, maxMs: 100 }]);
+      // Every step is kept with what judged it; the knee met the objective every time it was tried.
+      assert.ok(tight.steps.every((s) => s.met === (s.why === null) && s.latencyMs.p99 !== undefined && !s.clientBound));
+      assert.ok(tight.steps.filter((s) => s.offered === tight.knee).every((s) => s.met));
+      assert.ok(tight.steps.some((s) => s.phase === 'repeat'));
+      assert.ok(loose.knee !== null && loose.knee > tight.knee, `knees ${tight.knee} < ${loose.knee}`);
+      // The report: the knee table, then every step.
+      assert.match(runs[0]?.stdout ?? '', /\| Target \| Knee \(ops\/s\) \| Interval \(ops\/s\) \| Percent \(higher is better\) \| Steps \| Stopped \|/);
+      const n = (x: number): string => x.toLocaleString('en-US');
+      assert.match(runs[0]?.stdout ?? '', new RegExp(`\\| S +\\| +${n(tight.knee)} \\| +${n(low)}–${n(high)} \\|`));
+      const report = readFileSync(join(resultsFile(join(root.dir, 'slo100')), '..', 'report.md'), 'utf8');
+      assert.match(report, /#### Capacity/);
+      assert.match(report, /\| # \| Phase \| Offered \| Sent \| p50 \(ms\) \| p99 \(ms\) \| Failed \| Met \| Client-bound \|/);
+      // results.csv: the knee, its interval and every step, in columns of the capacity row.
+      const csv = readFileSync(join(resultsFile(join(root.dir, 'slo100')), '..', 'results.csv'), 'utf8').trim().split('\n');
+      const header = cellsOf(csv[0] ?? '');
+      const cells = cellsOf(csv[1] ?? '');
+      assert.equal(cells[header.indexOf('load_capacity_knee')], String(tight.knee));
+      assert.equal(cells[header.indexOf('load_capacity_interval_high')], String(high));
+      assert.equal((cells[header.indexOf('load_capacity_steps')] ?? '').split(';').length, tight.steps.length);
+      // cachebench report renders the file again with the same knee table; merge refuses it (one machine's search is whole).
+      const again = await runCli(['report', resultsFile(join(root.dir, 'slo100')), '--out', join(root.dir, 'again')], { timeoutMs: 60_000 });
+      const againRun = readdirSync(join(root.dir, 'again')).find((d) => !d.startsWith('.')) ?? '';
+      assert.equal(again.code, 0, again.stderr);
+      const rendered = readFileSync(join(root.dir, 'again', againRun, 'report.md'), 'utf8');
+      assert.ok(rendered.includes(report.slice(report.indexOf('#### Capacity'), report.indexOf('#### The step at each knee'))), 'the same capacity tables');
+      const merged = await runCli(['merge', resultsFile(join(root.dir, 'slo100')), '--out', join(root.dir, 'merged')], { timeoutMs: 60_000 });
+      assert.equal(merged.code, 2);
+      assert.match(merged.stderr, /is a capacity result: a capacity search runs on one machine.*Fix: /);
+    } finally {
+      await Promise.all(servers.map((s) => s.stop()));
+    }
+  });
+});
