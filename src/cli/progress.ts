@@ -35,6 +35,9 @@ function lineOf(e: RunProgressEvent): string | null {
       return `cachebench: fault run ${e.index}/${e.of}: ${e.target} for ${(e.runMs / 1000).toFixed(0)} s\n`;
     case 'load-target':
       return `cachebench: throughput run: ${e.target} for ${(e.runMs / 1000).toFixed(0)} s (warm-ups included${e.sliceSeconds !== undefined ? `; the targets take turns in ${e.sliceSeconds}-s slices` : '; each target in turn'})\n`;
+    case 'capacity-step':
+      return `cachebench: ${e.target} capacity step ${e.step} (${e.phase}) at ${Math.round(e.rate).toLocaleString('en-US')} ops/s: ` +
+        `${e.clientBound ? 'CLIENT-BOUND (the search stops: a lower bound)' : e.met ? 'objective met' : `not met (${e.why ?? ''})`}\n`;
     case 'cleanup':
       return `cachebench: ${e.target}: deleted ${e.deleted} of ${e.of} keys${e.workers < e.ofWorkers ? ` (${e.workers} of ${e.ofWorkers} workers reporting)` : ''}` +
         `${e.deleted < e.of ? ' (Ctrl-C twice leaves the rest to expire by KEY_TTL)' : ''}\n`;

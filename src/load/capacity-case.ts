@@ -1,7 +1,7 @@
 import type { CaseParams, RunControls } from '../config/resolve.js';
 import { redactedMessage } from '../config/redact.js';
 import type { ConnectedTarget } from '../targets/client.js';
-import { measureOf, searchCapacity, type CapacityOutcome } from './capacity.js';
+import { judgeStep, measureOf, searchCapacity, type CapacityOutcome } from './capacity.js';
 import { runLoadCase, type LoadCaseOptions } from './case.js';
 import type { LoadRecord } from './record.js';
 
@@ -39,7 +39,8 @@ export async function runCapacityCase(targets: readonly ConnectedTarget[], param
     const records = new Map<number, LoadRecord>();
     let last: { record: LoadRecord; rate: number } | undefined;
     let failure: string | undefined;
-    const capacity = await searchCapacity(plan, async (rate) => {
+    let step = 0;
+    const capacity = await searchCapacity(plan, async (rate, phase) => {
       const outcome = await runLoadCase([target], params, { ...controls, load: { ...controls.load, mode: 'throughput', rate, sliceMs: 0 } },
         { ...options, startOffsetMs: 0 });
       const t = outcome.targets[0];
@@ -50,7 +51,10 @@ export async function runCapacityCase(targets: readonly ConnectedTarget[], param
       }
       records.set(rate, t.record);
       last = { record: t.record, rate };
-      return measureOf(t.record, rate, percentiles);
+      const measure = measureOf(t.record, rate, percentiles);
+      const verdict = judgeStep(plan, measure);
+      options.onProgress?.({ kind: 'capacity-step', target: name, step: ++step, phase, rate, met: verdict.met, why: verdict.why, clientBound: measure.clientBound });
+      return measure;
     }).catch((error: unknown) => {
       failure = redactedMessage(error);
       return undefined;

@@ -41,8 +41,11 @@ export type LoadProgressEvent =
   | { readonly kind: 'preload'; readonly target: string; readonly written: number; readonly of: number; readonly workers: number; readonly ofWorkers: number }
   /** The clean-up: keys deleted (or tried) of the total, over the workers that reported so far. */
   | { readonly kind: 'cleanup'; readonly target: string; readonly deleted: number; readonly of: number; readonly workers: number; readonly ofWorkers: number }
-  | SecondEvent
-  | TargetErroredEvent;
+  /** A capacity step ended (load/capacity-case.ts): its rate and verdict. */
+  | { readonly kind: 'capacity-step'; readonly target: string; readonly step: number; readonly phase: string; readonly rate: number; readonly met: boolean;
+    readonly why: string | null; readonly clientBound: boolean; }
+    | SecondEvent
+    | TargetErroredEvent;
 
 /** One target's part of a throughput combination: its workers' merged record, or why it has none (credentials masked). */
 export type LoadTargetOutcome =
