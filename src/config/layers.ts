@@ -234,7 +234,7 @@ export function splitLayer(layer: Layer, names: ReadonlySet<string>, strict: boo
       scenario.set(key, entry);
       continue;
     }
-    if (/^SLO_/.test(key)) {
+    if (/^SLO_P\d+_MS$/.test(key)) {
       // An objective is never left out silently (a typo would make a capacity run meet an objective nobody set).
       throw new ConfigError(`unknown objective ${key} (from ${describeSource(entry.source)}): the percentiles a capacity objective may name are ` +
         `${Object.values(SLO_PERCENTILES).map((p) => `p${p}`).join(', ')}. Fix: use ${Object.keys(SLO_PERCENTILES).join(', ')} (milliseconds)${entry.source.kind === 'env' ? `, or unset ${key}` : ''}`);

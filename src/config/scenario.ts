@@ -213,11 +213,11 @@ function loadPlan(settings: ReadonlyMap<string, Setting>, cases: readonly CasePa
   }
   const fault = get('FAULT');
   if (fault.value !== 'none') {
-    throw badValue('FAULT', fault.value, fault.source, 'a fault run has its own time-based loop, and MODE is throughput', 'run faults and throughput as separate scenarios (MODE=latency for the fault scenario)');
+    throw badValue('FAULT', fault.value, fault.source, `a fault run has its own time-based loop, and MODE is ${mode}`, 'run faults and throughput as separate scenarios (MODE=latency for the fault scenario)');
   }
   const overwrite = get('OVERWRITE_RATE');
   if ((overwrite.value as number) > 0) {
-    throw badValue('OVERWRITE_RATE', overwrite.value, overwrite.source, 'the overwriter follows the one key a latency run is reading, and MODE is throughput', 'set OVERWRITE_RATE to 0, or MODE=latency');
+    throw badValue('OVERWRITE_RATE', overwrite.value, overwrite.source, `the overwriter follows the one key a latency run is reading, and MODE is ${mode}`, 'set OVERWRITE_RATE to 0, or MODE=latency');
   }
   const keyspace = num('KEYSPACE');
   const dist = get('KEY_DISTRIBUTION');

@@ -28,7 +28,6 @@ export async function runCapacityCase(targets: readonly ConnectedTarget[], param
   const plan = controls.load.capacity;
   if (plan === null) throw new Error('runCapacityCase without a capacity plan');
   const aborted = (): boolean => options.signal?.aborted === true;
-  const percentiles = plan.objectives.map((o) => o.percentile);
   const results: CapacityTargetOutcome[] = [];
   for (const target of targets) {
     const name = target.config.name;
@@ -51,7 +50,7 @@ export async function runCapacityCase(targets: readonly ConnectedTarget[], param
       }
       records.set(rate, t.record);
       last = { record: t.record, rate };
-      const measure = measureOf(t.record, rate, percentiles);
+      const measure = measureOf(t.record, rate, plan);
       const verdict = judgeStep(plan, measure);
       options.onProgress?.({ kind: 'capacity-step', target: name, step: ++step, phase, rate, met: verdict.met, why: verdict.why, clientBound: measure.clientBound });
       return measure;

@@ -3,6 +3,8 @@ import type { CapacitySummary } from '../load/summary.js';
 import type { ResultEntry } from './document.js';
 import { mdInline, mdText } from './escape.js';
 
+/** Characters of a step's verdict shown (a results file's text may be long: the table pads every row to the widest). */
+const MAX_WHY = 120;
 const ops = (x: number): string => Math.round(x).toLocaleString('en-US');
 const msText = (x: number | null | undefined): string => (x == null || !Number.isFinite(x) ? 'n/a' : x < 10 ? x.toFixed(2) : x.toFixed(1));
 const pctText = (x: number): string => `${x < 10 ? x.toFixed(1) : Math.round(x)}%`;
@@ -74,7 +76,7 @@ export function capacityLines(entries: readonly ResultEntry[], markdown: boolean
     out.push(said(`${e.target.name}: steps of ${e.load?.settings.warmupSeconds ?? '?'} s warm-up + ${e.load?.settings.durationSeconds ?? '?'} s measured`), '');
     out.push(...table(['#', 'Phase', 'Offered', 'Sent', ...keys.map((k) => `${k} (ms)`), 'Failed', 'Met', 'Client-bound'], c.steps.map((s, i) => [
       String(i + 1), s.phase, ops(s.offered), ops(s.achieved), ...keys.map((k) => msText(s.latencyMs[k])), String(s.errors),
-      s.met ? 'yes' : cell(`no: ${s.why ?? ''}`), s.clientBound ? 'CLIENT-BOUND' : 'no',
+      s.met ? 'yes' : cell(`no: ${(s.why ?? '').slice(0, MAX_WHY)}`), s.clientBound ? 'CLIENT-BOUND' : 'no',
     ]), markdown, [true, false, true, true, ...keys.map(() => true), true, false, false]), '');
   }
   return out;

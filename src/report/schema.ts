@@ -103,9 +103,15 @@ const throughput = ordered(object({
   n: count, mean: nullable(num), error: nullable(num), stdDev: nullable(num), median: nullable(num), min: nullable(num), max: nullable(num),
   percent: nullable(percent), percentLower: nullable(percentBound), percentUpper: nullable(percentBound), percentPairs: optional(nullable(count)), confidence,
 }), [['min', 'max'], ['percentLower', 'percentUpper']]);
+/** A step's verdict: a line of text, not a page. */
+const shortText: Check = (v, at, b) => {
+  const t = text(v, at, b) as string;
+  if (t.length > 500) fail(at, 'at most 500 characters', `${t.length} characters`);
+  return t;
+};
 const capacityStep = object({
   offered: num, achieved: num, ops: count, errors: count, latencyMs: record(nullable(num), 8), clientBound: bool,
-  phase: oneOf('staircase', 'search', 'repeat'), met: bool, why: nullable(text),
+  phase: oneOf('staircase', 'search', 'repeat'), met: bool, why: nullable(shortText), completed: optional(num),
 });
 /** A capacity interval: [knee, lowest rate that failed], knee ≤ the other. */
 const rateInterval: Check = (v, at, b) => {

@@ -41,11 +41,14 @@ export async function startDelayProxy(targetPort: number, delayMs: number): Prom
   };
 }
 
-/** The delay proxy in a child process (see delay-proxy-main.ts); `stop` kills it by its PID. */
-export async function startDelayProxyProcess(targetPort: number, delayMs: number): Promise<{ port: number; stop: () => Promise<void> }> {
+/**
+ * A test server in a child process of its own (`script` beside this file, with `args`): it prints its port on its
+ * first line, and `stop` kills it by its PID.
+ */
+async function serverProcess(script: string, args: readonly string[]): Promise<{ port: number; stop: () => Promise<void> }> {
   const { spawn } = await import('node:child_process');
   const { fileURLToPath } = await import('node:url');
-  const child = spawn(process.execPath, [fileURLToPath(new URL('./delay-proxy-main.js', import.meta.url)), String(targetPort), String(delayMs)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [fileURLToPath(new URL(script, import.meta.url)), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
@@ -53,7 +56,7 @@ export async function startDelayProxyProcess(targetPort: number, delayMs: number
       out += d.toString();
       if (out.includes('\n')) resolve(Number(out.trim()));
     });
-    child.once('exit', (code) => reject(new Error(`delay proxy exited (${code}) before it listened`)));
+    child.once('exit', (code) => reject(new Error(`${script} exited (${code}) before it listened`)));
   });
   return {
     port,
@@ -64,25 +67,12 @@ export async function startDelayProxyProcess(targetPort: number, delayMs: number
   };
 }
 
+/** The delay proxy in a child process (see delay-proxy-main.ts); `stop` kills it by its PID. */
+export function startDelayProxyProcess(targetPort: number, delayMs: number): Promise<{ port: number; stop: () => Promise<void> }> {
+  return serverProcess('./delay-proxy-main.js', [String(targetPort), String(delayMs)]);
+}
+
 /** The serial RESP server of known capacity in a child process (see serial-server-main.ts); `stop` kills it by its PID. */
-export async function startSerialServer(serviceMs: number): Promise<{ port: number; stop: () => Promise<void> }> {
-  const { spawn } = await import('node:child_process');
-  const { fileURLToPath } = await import('node:url');
-  const child = spawn(process.execPath, [fileURLToPath(new URL('./serial-server-main.js', import.meta.url)), String(serviceMs)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const port = await new Promise<number>((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('\n')) resolve(Number(out.trim()));
-    });
-    child.once('exit', (code) => reject(new Error(`serial server exited (${code}) before it listened`)));
-  });
-  return {
-    port,
-    stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      await exited;
-    },
-  };
+export function startSerialServer(serviceMs: number): Promise<{ port: number; stop: () => Promise<void> }> {
+  return serverProcess('./serial-server-main.js', [String(serviceMs)]);
 }

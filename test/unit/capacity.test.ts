@@ -78,20 +78,32 @@ describe('capacity search', () => {
     assert.equal(aborted.steps.length, 2);
   });
 
-  it('a knee that fails a repeat is not a knee: the highest rate below that met every time is', async () => {
+  it('a knee that fails a repeat is not a knee: the search goes on below it, and the new knee is repeated in turn', async () => {
     let repeats = 0;
     const outcome = await searchCapacity(PLAN, async (rate, phase) => {
       const m = queueingServer(2)(rate);
-      // The second repeat at the knee is slow (noise): the knee moves down to a rate that never failed.
+      // The second repeat at the first knee is slow (noise): that rate becomes the lowest that failed.
       if (phase === 'repeat' && ++repeats === 2) return { ...m, latencyMs: { p50: 2, p99: 50 } };
       return m;
     });
     assert.equal(outcome.stop, 'found');
     const repeated = outcome.steps.filter((s) => s.phase === 'repeat');
-    assert.equal(repeated.length, 2);
-    assert.ok(outcome.knee !== null && outcome.knee < (repeated[0]?.offered ?? 0));
+    const first = repeated[0]?.offered ?? 0;
+    assert.ok(outcome.knee !== null && outcome.knee < first);
     assert.ok(outcome.steps.filter((s) => s.offered === outcome.knee).every((s) => s.met));
-    assert.deepEqual(outcome.interval, [outcome.knee, repeated[0]?.offered]);
+    assert.equal(repeated.filter((s) => s.offered === outcome.knee).length, 3, 'the new knee repeated CAPACITY_REPEATS times');
+    assert.deepEqual(outcome.interval, [outcome.knee, first]);
+  });
+
+  it('climbs from small rates whatever the rounding; a client-bound first rate is stepped down from; out of steps on the staircase is a lower bound', async () => {
+    const climb = await searchCapacity({ ...PLAN, startRate: 3, growth: 1.1 }, async (rate) => queueingServer(2)(rate));
+    assert.deepEqual(climb.steps.slice(0, 4).map((s) => s.offered), [3, 4, 5, 6]);
+    const down = await searchCapacity({ ...PLAN, startRate: 800 },
+      async (rate) => ({ ...queueingServer(2)(Math.min(rate, 399)), offered: rate, clientBound: rate >= 800 }));
+    assert.deepEqual(down.steps.slice(0, 2).map((s) => [s.offered, s.clientBound]), [[800, true], [400, false]]);
+    assert.ok(down.knee !== null && Math.abs(down.knee / kneeFor(2, 12) - 1) <= 0.05, `knee ${down.knee}`);
+    const short = await searchCapacity({ ...PLAN, maxSteps: 3 }, async (rate) => queueingServer(2)(rate));
+    assert.deepEqual([short.stop, short.knee, short.lowerBound], ['max-steps', null, 400]);
   });
 
   it('judges a step by every objective, the failed share and the rate it reached', () => {
@@ -103,6 +115,10 @@ describe('capacity search', () => {
     assert.deepEqual(judgeStep({ ...PLAN, maxErrorShare: 0.001 }, { ...m, errors: 4 }), { met: false, why: '4 of 3000 ops failed' });
     assert.deepEqual(judgeStep(PLAN, { ...m, achieved: 950 }), { met: false, why: '950 of 1000 ops/s sent' });
     assert.deepEqual(judgeStep(PLAN, { ...m, ops: 0 }), { met: false, why: 'no op completed' });
+    // Sent on time, but the servers fell behind: not a rate they carry, however short the step.
+    assert.deepEqual(judgeStep(PLAN, { ...m, completed: 900 }), { met: false, why: 'the servers completed 900 of 1000 ops/s' });
+    assert.deepEqual(judgeStep(PLAN, { ...m, completed: 985 }), { met: true, why: null });
+    assert.deepEqual(judgeStep(PLAN, { ...m, latencyMs: { p50: 1, p99: Infinity } }), { met: false, why: 'p99 a failed op > 12 ms' });
   });
 });
 
