@@ -7,7 +7,8 @@
  * quiet lane takes a share of the CPU the timed lane would otherwise leave idle while it waits for servers, START_AT or
  * DURATION. Test servers choose random free ports (10000-19999, bus port +10000), so the lanes do not collide.
  *
- * Output: the timed lane streams; the quiet lane's report follows when it ends. Exit code: non-zero when either failed.
+ * Then the SOLO files run alone. Output: the timed lane streams; the quiet lane's report follows when it ends, then
+ * the solo files stream. Exit code: non-zero when any failed.
  */
 import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
@@ -18,9 +19,16 @@ const QUIET = new Set([
   'bounds', 'credentials', 'failures', 'fault-command', 'guards', 'local-procfs', 'local-state', 'tls', 'untrusted-files', 'untrusted-text', 'wait',
 ].map((name) => `${name}.test.js`));
 
+/**
+ * Files run alone, after both lanes: fault runs judge recovery against the throughput before the fault and scaling
+ * runs time a slot migration, both of which a neighbour's load changes mid-run (a busier second half read as "never
+ * recovered", a migration pushed past DURATION).
+ */
+const SOLO = new Set(['faults'].map((name) => `${name}.test.js`));
+
 const dir = fileURLToPath(new URL('./integration/', import.meta.url));
 const files = readdirSync(dir).filter((f) => f.endsWith('.test.js')).sort();
-const unknown = [...QUIET].filter((f) => !files.includes(f));
+const unknown = [...QUIET, ...SOLO].filter((f) => !files.includes(f));
 if (unknown.length > 0) {
   process.stderr.write(`test/lanes.ts names test files that do not exist: ${unknown.join(', ')}\n`);
   process.exit(2);
@@ -40,9 +48,13 @@ function lane(names: readonly string[], stream: boolean): Promise<{ code: number
 
 const started = Date.now();
 const [timed, quiet] = await Promise.all([
-  lane(files.filter((f) => !QUIET.has(f)), true),
+  lane(files.filter((f) => !QUIET.has(f) && !SOLO.has(f)), true),
   lane(files.filter((f) => QUIET.has(f)), false),
 ]);
 process.stdout.write(`\n# quiet lane (${[...QUIET].join(', ')}), run beside the timed lane:\n${quiet.output}`);
-process.stdout.write(`# integration lanes: timed exit ${timed.code}, quiet exit ${quiet.code}, ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
-process.exit(timed.code !== 0 || quiet.code !== 0 ? 1 : 0);
+const lanesDone = Date.now();
+process.stdout.write(`\n# alone (${[...SOLO].join(', ')}):\n`);
+const solo = await lane(files.filter((f) => SOLO.has(f)), true);
+const s = (ms: number): string => (ms / 1000).toFixed(1);
+process.stdout.write(`# integration: timed exit ${timed.code}, quiet exit ${quiet.code} (${s(lanesDone - started)} s side by side), alone exit ${solo.code} (${s(Date.now() - lanesDone)} s)\n`);
+process.exit(timed.code !== 0 || quiet.code !== 0 || solo.code !== 0 ? 1 : 0);
