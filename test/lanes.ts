@@ -2,8 +2,9 @@
  * Runs the integration tests in two lanes at once, each one file at a time.
  *
  * The timed lane holds every file that measures time, CPU or throughput (and every file not named below): it runs as
- * it always did. The quiet lane holds files whose tests check exit codes, messages, files and counts, with time limits
- * of seconds, never of milliseconds: bad input, untrusted files, credentials, state files, WAIT, TLS. On two cores the
+ * it always did. The quiet lane holds files whose tests check exit codes, messages, files, processes and counts, with
+ * time limits of seconds, never of milliseconds: bad input, untrusted files, credentials, state files, WAIT, TLS, local
+ * topologies, the README's commands, report.html, memcached. The two lanes take about as long (400-450 s here). On two cores the
  * quiet lane takes a share of the CPU the timed lane would otherwise leave idle while it waits for servers, START_AT or
  * DURATION. Test servers choose random free ports (10000-19999, bus port +10000), so the lanes do not collide.
  *
@@ -17,6 +18,9 @@ import { fileURLToPath } from 'node:url';
 
 const QUIET = new Set([
   'bounds', 'credentials', 'failures', 'fault-command', 'guards', 'local-procfs', 'local-state', 'tls', 'untrusted-files', 'untrusted-text', 'wait',
+  // Heavier, but judged on outputs, files and processes, never on a time finer than seconds: local topologies started
+  // and stopped, the README's commands in a fresh copy, report.html in Chromium, memcached pools.
+  'local', 'readme-e2e', 'report-html', 'memcache',
 ].map((name) => `${name}.test.js`));
 
 /**
