@@ -90,6 +90,9 @@ export function compareCommand(args: CompareArgs): number {
   const baseline = loadResults(args.baseline);
   const current = loadResults(args.current);
   for (const [file, doc] of [[args.baseline, baseline], [args.current, current]] as const) {
+    if (doc.results.some((e) => e.load?.capacity != null)) {
+      throw new ConfigError(`${file} holds capacity results (MODE=capacity): compare tests the iteration times of latency runs, and a capacity search has none. Fix: compare latency results, or run the setups you compare as targets of one capacity run (its knee table gives Percent between knees with their range)`);
+    }
     if (doc.results.some((e) => e.load != null)) {
       throw new ConfigError(`${file} holds throughput results (MODE=throughput): compare tests the iteration times of latency runs, and a throughput run has none. Fix: compare latency results, or run the setups you compare as targets of one throughput run (its Percent has a 99.9% interval)`);
     }

@@ -45,8 +45,10 @@ export async function runCapacityCase(targets: readonly ConnectedTarget[], param
       const t = outcome.targets[0];
       if (outcome.aborted || t === undefined) return null;
       if (!('record' in t)) {
-        failure = t.error;
-        return null;
+        // A step that could not be measured is a step that failed: the search goes on (down), and keeps its steps.
+        const measure = { offered: rate, achieved: 0, ops: 0, errors: 0, latencyMs: {}, clientBound: false, error: t.error };
+        options.onProgress?.({ kind: 'capacity-step', target: name, step: ++step, phase, rate, met: false, why: judgeStep(plan, measure).why, clientBound: false });
+        return measure;
       }
       records.set(rate, t.record);
       last = { record: t.record, rate };

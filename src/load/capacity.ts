@@ -24,6 +24,8 @@ export interface StepMeasure {
    * failed op ranks as the slowest (Infinity when failures reach the percentile).
    */
   readonly latencyMs: Readonly<Record<string, number>>;
+  /** The step could not be measured (its workers failed: the server died, a preload failed): why, bounded. */
+  readonly error?: string;
   /** Ops/s completed (ok or failed) in the measured seconds before the last (the last also holds ops that completed after the step); absent: all. */
   readonly completed?: number;
   readonly clientBound: boolean;
@@ -56,6 +58,7 @@ export const percentileKey = (p: number): string => `p${p}`;
 
 /** Whether a step met the objective, and why not. */
 export function judgeStep(plan: CapacityPlan, m: StepMeasure): { met: boolean; why: string | null } {
+  if (m.error !== undefined) return { met: false, why: `errored: ${m.error.slice(0, 200)}` };
   if (m.ops === 0) return { met: false, why: 'no op completed' };
   const share = m.errors / m.ops;
   if (share > plan.maxErrorShare) return { met: false, why: `${m.errors} of ${m.ops} ops failed` };

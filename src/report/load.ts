@@ -72,6 +72,18 @@ function serverCpuPerOp(e: ResultEntry): number | null {
 
 const CAP = (e: ResultEntry): CapacitySummary | undefined => e.load?.capacity ?? undefined;
 
+/** The CSV cell of a capacity row's steps: each one's offered and sent rate, the objective's percentiles and its verdict. */
+function stepsCell(e: ResultEntry): string | null {
+  const c = CAP(e);
+  if (c === undefined) return null;
+  const keys = c.objectives.map((o) => `p${o.percentile}`);
+  const latency = (x: CapacitySummary['steps'][number]): string => keys.map((k) => {
+    const v = x.latencyMs[k];
+    return `${k}=${v == null || !Number.isFinite(v) ? '' : v.toFixed(2)}`;
+  }).join('|');
+  return c.steps.map((x) => `${Math.round(x.offered)}/${Math.round(x.achieved)}/${latency(x)}/${x.met ? 'met' : 'failed'}${x.clientBound ? '/client-bound' : ''}`).join(';');
+}
+
 export const LOAD_COLUMNS: readonly Column[] = [
   col('target', 'Target', 'text', 'target.name', true, (e) => e.target.name, (e) => `${e.target.name}${shardLabel(e)}`),
   { ...col('setup', 'Client', 'text', 'target.client', true, setupOf) },
@@ -112,8 +124,8 @@ export const LOAD_COLUMNS: readonly Column[] = [
   col('load_capacity_interval_high', 'Knee interval high', 'count', 'load.capacity.interval[1]', false, (e) => CAP(e)?.interval?.[1] ?? null),
   col('load_capacity_lower_bound', 'Lower bound (client-bound)', 'count', 'load.capacity.lowerBound', false, (e) => CAP(e)?.lowerBound ?? null),
   col('load_capacity_stop', 'Search stopped', 'text', 'load.capacity.stop', false, (e) => CAP(e)?.stop ?? null),
-  col('load_capacity_steps', 'Steps', 'text', 'load.capacity.steps: offered/sent/p99 ms/met each, ";" between', false,
-    (e) => CAP(e)?.steps.map((x) => `${Math.round(x.offered)}/${Math.round(x.achieved)}/${x.latencyMs.p99 == null ? '' : x.latencyMs.p99.toFixed(2)}/${x.met ? 'met' : 'failed'}${x.clientBound ? '/client-bound' : ''}`).join(';') ?? null),
+  col('load_capacity_steps', 'Steps', 'text', 'load.capacity.steps: offered/sent/each objective\'s percentile in ms (p99=1.23|p99.9=4.56)/met or failed[/client-bound], ";" between', false,
+    (e) => stepsCell(e)),
   col('load_peak_rss_bytes', 'Peak RSS per worker', 'count', 'max(load.workers[].peakRssBytes)', true, (e) => { const w = L(e)?.workers ?? []; return w.length === 0 ? null : maxOf(w.map((x) => x.peakRssBytes)); },
     (e) => { const w = L(e)?.workers ?? []; return w.length === 0 ? '–' : mib(maxOf(w.map((x) => x.peakRssBytes))); }),
 ];

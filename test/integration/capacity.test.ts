@@ -99,6 +99,11 @@ describe('MODE=capacity against a server of known capacity', () => {
       const merged = await runCli(['merge', resultsFile(join(root.dir, 'slo100')), '--out', join(root.dir, 'merged')], { timeoutMs: 60_000 });
       assert.equal(merged.code, 2);
       assert.match(merged.stderr, /is a capacity result: a capacity search runs on one machine.*Fix: /);
+      const compared = await runCli(['compare', resultsFile(join(root.dir, 'slo100')), resultsFile(join(root.dir, 'slo600'))], { timeoutMs: 60_000 });
+      assert.equal(compared.code, 2);
+      assert.match(compared.stderr, /holds capacity results \(MODE=capacity\).*Fix: /);
+      // Each step's cell: offered/sent/the objective's percentile/verdict.
+      assert.match(cells[header.indexOf('load_capacity_steps')] ?? '', /^\d+\/\d+\/p99=[\d.]*\/(met|failed)(\/client-bound)?(;|$)/);
     } finally {
       await Promise.all(servers.map((s) => s.stop()));
     }

@@ -102,6 +102,10 @@ describe('capacity search', () => {
       async (rate) => ({ ...queueingServer(2)(Math.min(rate, 399)), offered: rate, clientBound: rate >= 800 }));
     assert.deepEqual(down.steps.slice(0, 2).map((s) => [s.offered, s.clientBound]), [[800, true], [400, false]]);
     assert.ok(down.knee !== null && Math.abs(down.knee / kneeFor(2, 12) - 1) <= 0.05, `knee ${down.knee}`);
+    // A step that could not be measured (its workers failed) fails like any other: the search goes on and keeps its steps.
+    const broken = await searchCapacity(PLAN, async (rate) => (rate >= 800 ? { ...queueingServer(2)(rate), ops: 0, error: 'preload failed' } : queueingServer(2)(rate)));
+    assert.equal(broken.stop, 'found');
+    assert.ok(broken.steps.some((x) => x.why === 'errored: preload failed') && broken.knee !== null && broken.knee < 800);
     const short = await searchCapacity({ ...PLAN, maxSteps: 3 }, async (rate) => queueingServer(2)(rate));
     assert.deepEqual([short.stop, short.knee, short.lowerBound], ['max-steps', null, 400]);
   });
@@ -119,6 +123,7 @@ describe('capacity search', () => {
     assert.deepEqual(judgeStep(PLAN, { ...m, completed: 900 }), { met: false, why: 'the servers completed 900 of 1000 ops/s' });
     assert.deepEqual(judgeStep(PLAN, { ...m, completed: 985 }), { met: true, why: null });
     assert.deepEqual(judgeStep(PLAN, { ...m, latencyMs: { p50: 1, p99: Infinity } }), { met: false, why: 'p99 a failed op > 12 ms' });
+    assert.deepEqual(judgeStep(PLAN, { ...m, error: 'connection to 127.0.0.1:7000 lost' }), { met: false, why: 'errored: connection to 127.0.0.1:7000 lost' });
   });
 });
 
