@@ -57,9 +57,15 @@ export function failoverInjector(config: TargetConfig, controls: RunControls): F
       } catch (error: unknown) {
         return `the roles stay swapped: ${replica.display} is primary of slots ${slots}, ${primary.display} its replica (CLUSTER FAILOVER to ${primary.display} failed: ${error instanceof Error ? error.message : String(error)}); send CLUSTER FAILOVER to ${primary.display} to swap them back`;
       }
-      const ms = await becamePrimary(config, primary, controls, started);
+      // A manual failover that does not complete within Redis's own 5 s (the old primary, just made a replica, may still
+      // be syncing) is dropped by the server: it is sent again while the wait lasts.
+      let sent = 1;
+      const ms = await becamePrimary(config, primary, controls, started, async () => {
+        sent++;
+        await targetCommand(config, primary, controls, 'CLUSTER', 'FAILOVER').catch(() => undefined);
+      });
       return ms !== null
-        ? `failed back: ${primary.display} is primary of slots ${slots} again, ${ms} ms after CLUSTER FAILOVER (the roles are as before the run)`
+        ? `failed back: ${primary.display} is primary of slots ${slots} again, ${ms} ms after CLUSTER FAILOVER${sent > 1 ? ` (sent ${sent} times)` : ''} (the roles are as before the run)`
         : `the roles stay swapped: ${primary.display} was not primary ${FAILOVER_WAIT_MS} ms after CLUSTER FAILOVER; ${replica.display} serves slots ${slots}`;
     },
   };
@@ -67,11 +73,23 @@ export function failoverInjector(config: TargetConfig, controls: RunControls): F
 
 const isPrimaryRole = (role: unknown): boolean => Array.isArray(role) && String(role[0]) === 'master';
 
-/** Polls ROLE on `server` until it is a primary: ms since `started`, or null after FAILOVER_WAIT_MS. */
-async function becamePrimary(config: TargetConfig, server: ServerAddress, controls: RunControls, started: number): Promise<number | null> {
+/** How long a manual failover is given before it is sent again (Redis drops one that has not completed in 5 s). */
+const RESEND_MS = 6000;
+
+/**
+ * Polls ROLE on `server` until it is a primary: ms since `started`, or null after FAILOVER_WAIT_MS. `resend`: called
+ * every RESEND_MS while it is not (to send CLUSTER FAILOVER again).
+ */
+async function becamePrimary(config: TargetConfig, server: ServerAddress, controls: RunControls, started: number,
+  resend?: () => Promise<void>): Promise<number | null> {
+  let lastSent = started;
   while (performance.now() - started < FAILOVER_WAIT_MS) {
     const role = await targetCommand(config, server, controls, 'ROLE').catch(() => undefined);
     if (isPrimaryRole(role)) return Math.round(performance.now() - started);
+    if (resend !== undefined && performance.now() - lastSent >= RESEND_MS) {
+      lastSent = performance.now();
+      await resend();
+    }
     await sleep(50);
   }
   return null;
