@@ -27,10 +27,9 @@ export const usOf = (ns: number): number => Math.round(ns / 10) / 100;
 export class OpHistogram {
   readonly #histogram: Histogram;
 
-  /** `packed`: a packed array (small when few distinct values are recorded, e.g. one second of a throughput run). */
-  constructor(packed = false, from?: Histogram) {
+  constructor(from?: Histogram) {
     this.#histogram = from ?? build({
-      bitBucketSize: packed ? 'packed' : 32,
+      bitBucketSize: 32,
       lowestDiscernibleValue: 1,
       highestTrackableValue: 2 ** 36, // ~69 s; autoResize covers anything longer
       numberOfSignificantValueDigits: 3,
@@ -40,7 +39,7 @@ export class OpHistogram {
 
   /** A histogram from `encode()`'s text (HdrHistogram's compressed base64 V2 encoding, readable by every HdrHistogram port). */
   static decode(text: string): OpHistogram {
-    return new OpHistogram(false, decodeFromCompressedBase64(text, 32, false));
+    return new OpHistogram(decodeFromCompressedBase64(text, 32, false));
   }
 
   /** HdrHistogram's compressed base64 encoding: exact, mergeable elsewhere (`cachebench merge`, HdrHistogram tools). */
