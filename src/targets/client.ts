@@ -26,6 +26,11 @@ export interface CacheClient {
   set(key: string, value: Buffer, ttlSeconds: number): Promise<void>;
   /** GET key, as bytes; null when the key does not exist. */
   get(key: string): Promise<Buffer | null>;
+  /**
+   * GET key, its value handed to `look` where it lies in the bytes received (valid only during the call: look must not
+   * keep it); resolves with what look returned. Saves the copy that get() hands out. Optional: see readWith.
+   */
+  read?<T>(key: string, look: (value: Buffer | null) => T): Promise<T>;
   /** DEL key (exact name). */
   del(key: string): Promise<void>;
   /** Closes all connections; never throws, never hangs. */
@@ -244,4 +249,9 @@ const LOST_CODES = new Set([
 export function isLostSocketError(error: Error): boolean {
   const code = (error as { code?: unknown }).code;
   return (typeof code === 'string' && LOST_CODES.has(code)) || /^(connect|read|write) E[A-Z]+\b/.test(error.message);
+}
+
+/** GET key through `look`: the client's read() where it has one, else get() and look at the copy. */
+export function readWith<T>(client: CacheClient, key: string, look: (value: Buffer | null) => T): Promise<T> {
+  return client.read !== undefined ? client.read(key, look) : client.get(key).then(look);
 }

@@ -114,15 +114,27 @@ function respClient(router: RespRouter, config: TargetConfig, controls: RunContr
     });
   };
   const get = (key: string): Promise<Buffer | null> => router.send(key, ['GET', key]).then(bulk);
+  // The value is looked at where it lies in the read buffer; the router's result is null then, or an error reply.
+  const read = <T>(key: string, look: (value: Buffer | null) => T): Promise<T> => {
+    let result: T;
+    return router.send(key, ['GET', key], (reply) => {
+      result = look(bulk(reply));
+      return null;
+    }).then((reply) => {
+      if (reply !== null) bulk(reply);
+      return result;
+    });
+  };
   const del = async (key: string): Promise<void> => {
     isDel(await router.send(key, ['DEL', key]));
   };
   const close = async (): Promise<void> => router.close();
-  if (controls.resilient !== true) return { set, get, del, close };
+  if (controls.resilient !== true) return { set, get, read, del, close };
   const retrying = resilience(router, cluster, controls.opTimeoutMs, server);
   return {
     set: (key, value, ttl) => retrying(key, () => set(key, value, ttl)),
     get: (key) => retrying(key, () => get(key)),
+    read: (key, look) => retrying(key, () => read(key, look)),
     del: (key) => retrying(key, () => del(key)),
     close,
   };

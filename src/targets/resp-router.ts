@@ -2,7 +2,7 @@ import type { ConnectionOptions } from 'node:tls';
 import { displayAddress, type ServerAddress } from '../config/servers.js';
 import { ClusterRedirectError, ConnectionLostError } from './client.js';
 import { keySlot, parseClusterNodes } from './cluster-nodes.js';
-import { RespConnection, type RespConnectionOptions } from './resp-connection.js';
+import { RespConnection, type Look, type RespConnectionOptions } from './resp-connection.js';
 import { WireError, type Wire } from './resp-wire.js';
 
 /**
@@ -106,13 +106,15 @@ export class RespRouter {
 
   /**
    * Sends a command on `key` and follows MOVED/ASK; resolves with the final reply (an error reply as WireError). The
-   * op's one deadline (OP_TIMEOUT_MS from now) bounds every hop.
+   * op's one deadline (OP_TIMEOUT_MS from now) bounds every hop. With `look`: what look returned for the final reply
+   * that is not an error (see RespConnection.send).
    */
-  send(key: string, args: Args): Promise<Wire> {
+  send(key: string, args: Args, look?: Look): Promise<Wire> {
     const connection = this.connectionFor(key);
-    if (!this.#options.cluster) return connection.send(args);
     const deadline = performance.now() + this.#options.connection.opTimeoutMs;
-    return connection.send(args, deadline).then((reply) => (reply instanceof WireError ? this.#follow(reply, key, args, 0, connection, deadline) : reply));
+    if (!this.#options.cluster) return connection.send(args, deadline, look);
+    return connection.send(args, deadline, look)
+      .then((reply) => (reply instanceof WireError ? this.#follow(reply, key, args, 0, connection, deadline, look) : reply));
   }
 
   /** Sends `args` then `next` on the connection of `key`'s slot, following MOVED/ASK for the pair; both replies. */
@@ -130,16 +132,16 @@ export class RespRouter {
     }
   }
 
-  async #follow(reply: WireError, key: string, args: Args, hops: number, from: RespConnection, deadline: number): Promise<Wire> {
+  async #follow(reply: WireError, key: string, args: Args, hops: number, from: RespConnection, deadline: number, look: Look | undefined): Promise<Wire> {
     const redirect = redirectOf(reply, hostOf(from));
     if (redirect === undefined) return reply;
     if (hops >= MAX_REDIRECTIONS) throw new ClusterRedirectError(from.server);
     const connection = this.#redirected(redirect, key);
     // ASKING and the command go out in the same write, in this order, on the importing node's connection.
     const asking = redirect.ask ? connection.send(['ASKING'], deadline).catch(() => undefined) : undefined;
-    const next = await connection.send(args, deadline);
+    const next = await connection.send(args, deadline, look);
     await asking;
-    return next instanceof WireError ? this.#follow(next, key, args, hops + 1, connection, deadline) : next;
+    return next instanceof WireError ? this.#follow(next, key, args, hops + 1, connection, deadline, look) : next;
   }
 
   /** The connection a redirection names; a MOVED for the key's own slot also moves that slot in the map. */

@@ -64,7 +64,10 @@ export class RespParser {
     return this.#rest.length + (this.#bulk === undefined ? 0 : this.#bulkAt);
   }
 
-  /** Calls `onReply` for every complete reply in `chunk` (after what came before), in order. Throws RespProtocolError. */
+  /**
+   * Calls `onReply` for every complete reply in `chunk` (after what came before), in order. Throws RespProtocolError.
+   * A bulk string handed to onReply may be a view of `chunk`; nothing of `chunk` is kept after the call.
+   */
   feed(chunk: Buffer, onReply: (reply: Wire) => void): void {
     let data = chunk;
     if (this.#bulk !== undefined) {
@@ -96,7 +99,8 @@ export class RespParser {
       // above) may be long, so anything else waiting beyond MAX_LINE is refused (no quadratic work, no unbounded wait).
       const limit = Math.min(this.maxBytes, MAX_LINE);
       if (buf.length - pos > limit) throw new RespProtocolError(`a reply longer than ${limit} bytes that is not one bulk string`);
-      this.#rest = buf.subarray(pos);
+      // A copy: the chunk may be a read buffer the connection reuses for the next read (resp-connection.ts).
+      this.#rest = Buffer.from(buf.subarray(pos));
     }
   }
 

@@ -70,6 +70,26 @@ describe('the own RESP client (<NAME>_CLIENT=resp) against a standalone server',
     assert.equal((await client.get('cachebench:size:1'))?.length, 1);
   });
 
+  it('get() hands out values of its own (later reads into the reused read buffer leave them as they were); read() looks at a value where it lies, and a look that throws fails its op only', async () => {
+    const a = randomBytes(20_000);
+    const b = randomBytes(20_000);
+    await client.set('cachebench:own:a', a, 60);
+    await client.set('cachebench:own:b', b, 60);
+    const got = await client.get('cachebench:own:a');
+    await Promise.all(Array.from({ length: 50 }, () => client.get('cachebench:own:b')));
+    assert.ok(got?.equals(a), 'a value from get() changed under its holder');
+    const read = client.read?.bind(client);
+    assert.ok(read !== undefined, 'the resp client reads in place');
+    assert.equal(await read('cachebench:own:a', (v) => v?.equals(a)), true);
+    assert.equal(await read('cachebench:own:b', (v) => v?.equals(a)), false);
+    assert.equal(await read('cachebench:own:none', (v) => v), null);
+    await assert.rejects(read('cachebench:own:a', () => {
+      throw new Error('look failed');
+    }), /look failed/);
+    await assert.rejects(read('cachebench:list', (v) => v), (e: unknown) => e instanceof RespReplyError && /^WRONGTYPE/.test(e.message));
+    assert.ok((await client.get('cachebench:own:a'))?.equals(a), 'the connection is still in step');
+  });
+
   it('gives up ops at OP_TIMEOUT_MS on a frozen server (SIGSTOP) and, once it is back, reads their late replies away on the same connection', async () => {
     const pid = server.server.process.pid as number;
     await client.set('cachebench:frozen:a', Buffer.from('A'), 60);
@@ -182,6 +202,44 @@ describe('the own RESP client through the CLI', () => {
     }
     assert.deepEqual(doc.results.map((e) => e.target.mode).sort(), ['cluster', 'proxy']);
   });
+  it('throughput runs verify each value where it lies: values another client corrupts or deletes mid-run are mismatched and missing reads (fresh keys), mismatched (KEYSPACE), exit 1', async () => {
+    const server = await standalone();
+    // The attacker is another client of the test's own server: on every SET of a harness key (keyspace notification)
+    // it flips the start of every 2nd key and deletes every 3rd.
+    const admin = connect(server.server.port);
+    await admin.config('SET', 'notify-keyspace-events', 'E$');
+    const subscriber = connect(server.server.port);
+    const attacker = connect(server.server.port);
+    let seen = 0;
+    subscriber.on('message', (_channel: string, key: string) => {
+      if (!key.startsWith('cachebench:')) return;
+      seen++;
+      if (seen % 3 === 0) void attacker.del(key);
+      else if (seen % 2 === 0) void attacker.eval("if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('SETRANGE', KEYS[1], 0, ARGV[1]) end", 1, key, '\u0000\u0001corrupt');
+    });
+    await subscriber.subscribe('__keyevent@0__:set');
+    try {
+      for (const extra of [[], ['--keyspace', '300']]) {
+        const out = join(root.dir, `attacked-${extra.length}`);
+        const result = await runCli(['run', '--mode', 'throughput', '--duration', '3', '--warmup-seconds', '0', '--clients', '8', '--read-ratio', '3',
+          '--payload-bytes', '20000', '--out', out, ...extra], { env: { REDIS_SERVERS: server.address, REDIS_CLIENT: 'resp', CI: 'true' }, timeoutMs: 60_000 });
+        assert.equal(result.code, 1, result.stderr + result.stdout);
+        const run = readdirSync(out).find((d) => !d.startsWith('.')) as string;
+        const e = (JSON.parse(readFileSync(join(out, run, 'results.json'), 'utf8')) as ResultsDocument).results[0];
+        assert.ok(e?.load !== undefined && e.load !== null);
+        const v = e.verification;
+        assert.ok(v.mismatched > 0 && v.verified > 0, `${extra.join(' ')}: ${JSON.stringify(v)}`);
+        if (extra.length === 0) {
+          assert.ok(v.missing > 0, JSON.stringify(v));
+          assert.equal(v.verified + v.missing + v.mismatched, e.load.record.gets);
+        }
+      }
+    } finally {
+      await admin.config('SET', 'notify-keyspace-events', '');
+      for (const c of [admin, subscriber, attacker]) c.disconnect();
+      await server.stop();
+    }
+  });
 });
 
 /** A server on loopback that answers each chunk it receives with `reply(chunk)` (nothing when it returns undefined). */
@@ -249,6 +307,29 @@ describe('the own RESP client with a password, and against servers that misbehav
       process.kill(pid, 'SIGCONT');
       c.close();
       await server.stop();
+    }
+  });
+
+  it('a reply that arrives in pieces is put together intact (the read buffer is reused between them)', async () => {
+    // Each command is answered with an array whose last element comes 30 ms later, in a read of its own.
+    const sockets: Socket[] = [];
+    const server = createServer((socket) => {
+      sockets.push(socket);
+      socket.on('data', () => {
+        socket.write('*2\r\n$3\r\nfoo\r\n$5\r\nba');
+        setTimeout(() => socket.write('r\r\n\r\n'), 30);
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const c = new RespConnection({ host: '127.0.0.1', port: (server.address() as AddressInfo).port, display: 'pieces', connectTimeoutMs: 2000, opTimeoutMs: 2000,
+      maxReplyBytes: 1 << 20 });
+    try {
+      await c.open();
+      for (let i = 0; i < 3; i++) assert.deepEqual(await c.send(['PING']), [Buffer.from('foo'), Buffer.from('bar\r\n')]);
+    } finally {
+      c.close();
+      for (const s of sockets) s.destroy();
+      await new Promise((resolve) => server.close(resolve));
     }
   });
 
