@@ -121,6 +121,17 @@ function buildTargets(split: { local: Split; env: Split; envVars: Split }, local
     .sort((a, b) => a.name.localeCompare(b.name));
 }
 
+/**
+ * A run whose scenarios are all throughput or capacity runs measures with cachebench's own RESP client where a target
+ * names no client (`<NAME>_CLIENT`) and asks for nothing that client lacks (a client-side cache, replica reads): of the
+ * clients, its load generator costs the least CPU per op (npm run bench:throughput), so the ops/s and the knee are the
+ * servers' more than a driver's. Latency and fault runs (and runs that mix kinds) keep ioredis, a client applications use.
+ */
+function loadRunClients(targets: TargetConfig[], scenarios: readonly ScenarioPlan[]): TargetConfig[] {
+  if (scenarios.length === 0 || scenarios.some((s) => s.controls.load.mode === 'latency')) return targets;
+  return targets.map((t) => (t.protocol === 'resp' && t.sources.CLIENT === undefined && t.cache === 'off' && t.readFrom === 'primary' ? { ...t, client: 'resp' } : t));
+}
+
 /** `--targets A,B` selects and orders targets; `--baseline` must name one of them. */
 function selectTargets(all: TargetConfig[], input: ConfigInput): TargetConfig[] {
   let targets = all;
@@ -186,8 +197,9 @@ export function resolveConfig(input: ConfigInput): RunPlan {
   const localTargets = chooseLocalTargets(input);
   const layers = inputLayers(input, localTargets);
   const split = splitByTarget(layers, input.strictEnv === true, warnings);
-  const targets = selectTargets(buildTargets(split, localTargets), input);
-  const scenarios = buildScenarios(input.scenarioFiles, { env: split.env, envVars: split.envVars, flags: layers.flags }, targets.length, warnings);
+  const selected = selectTargets(buildTargets(split, localTargets), input);
+  const scenarios = buildScenarios(input.scenarioFiles, { env: split.env, envVars: split.envVars, flags: layers.flags }, selected.length, warnings);
+  const targets = loadRunClients(selected, scenarios);
   checkRun(scenarios, targets, input.machine ?? machineMemory());
   return {
     scenarios, targets, connection: runLevelTimeouts(scenarios), warnings: [...new Set(warnings)],

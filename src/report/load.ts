@@ -222,10 +222,14 @@ export function loadSetup(entries: readonly ResultEntry[]): string | undefined {
   const slices = s.sliceSeconds != null
     ? `the targets taking turns in ${s.sliceSeconds}-s slices, the order rotated each stretch (Percent's interval pairs measured second j of each target: they lie in the same stretch)`
     : 'each target in turn';
+  // Why a target's client is cachebench's own: said where a reader meets it (see config/resolve.ts loadRunClients).
+  const resp = entries.some((e) => e.target.client === 'resp')
+    ? ' `resp` is cachebench\'s own RESP client, the default of throughput and capacity runs where a target names no client: it costs the load generator the least CPU per op, so the numbers are the servers\' more than a driver\'s.'
+    : '';
   if (l.capacity !== undefined) {
-    return `Capacity run, each target in turn: open-loop steps of ${s.warmupSeconds} s warm-up + ${s.durationSeconds} s measured from ${opsText(l.capacity.startRate)} ops/s (×${l.capacity.growth} per step until the objective fails, then bisection to ${Math.round(100 * l.capacity.precision)}%, at most ${l.capacity.maxSteps} steps); ${s.workers} worker${s.workers === 1 ? '' : 's'} × ${s.clients} clients on ${s.connections} connection${s.connections === 1 ? '' : 's'} (pipeline ${s.pipeline}); ${keys}.`;
+    return `Capacity run, each target in turn: open-loop steps of ${s.warmupSeconds} s warm-up + ${s.durationSeconds} s measured from ${opsText(l.capacity.startRate)} ops/s (×${l.capacity.growth} per step until the objective fails, then bisection to ${Math.round(100 * l.capacity.precision)}%, at most ${l.capacity.maxSteps} steps); ${s.workers} worker${s.workers === 1 ? '' : 's'} × ${s.clients} clients on ${s.connections} connection${s.connections === 1 ? '' : 's'} (pipeline ${s.pipeline}); ${keys}.${resp}`;
   }
-  return `Throughput run, ${slices}: ${s.warmupSeconds} s warm-up + ${s.durationSeconds} s measured per target; ${s.workers} worker${s.workers === 1 ? '' : 's'} × ${s.clients} clients on ${s.connections} connection${s.connections === 1 ? '' : 's'} (pipeline ${s.pipeline}); ${loop}; ${keys}${s.startAt !== null ? `; started at ${s.startAt}` : ''}. Ops/s statistics are over the 1-second intervals.`;
+  return `Throughput run, ${slices}: ${s.warmupSeconds} s warm-up + ${s.durationSeconds} s measured per target; ${s.workers} worker${s.workers === 1 ? '' : 's'} × ${s.clients} clients on ${s.connections} connection${s.connections === 1 ? '' : 's'} (pipeline ${s.pipeline}); ${loop}; ${keys}${s.startAt !== null ? `; started at ${s.startAt}` : ''}. Ops/s statistics are over the 1-second intervals.${resp}`;
 }
 
 /** The parameters that apply to a throughput run (WRITE_COUNT does not: clients write keys as they go). */

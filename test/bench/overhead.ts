@@ -1,7 +1,8 @@
 /**
  * npm run bench:overhead — what the harness's instrumentation costs, measured in one run
  * against one local redis-server:
- *   1. per-op time of the seed loop in cachebench (verification, histograms, tinybench, progress),
+ *   1. per-op time of the seed loop in cachebench (verification, histograms, tinybench, progress), through ioredis
+ *      (the latency run's default client) and through cachebench's own RESP client (LOCAL_CLIENT=resp),
  *   2. the same loop in bare ioredis (no instrumentation), and
  *   3. redis-benchmark -c 1 -P 1 -d PAYLOAD for SET and GET,
  * alternated REPEATS times, medians reported with the ratios; then peak RSS of runs of
@@ -27,10 +28,10 @@ const PAYLOAD_BYTES = Number(process.env.PAYLOAD_BYTES ?? 20000);
 const REPEATS = 3;
 const OPS = WRITE_COUNT * (1 + READ_RATIO);
 
-async function cachebenchMeanMs(port: number, iterations: number, params = { READ_RATIO, WRITE_COUNT, PAYLOAD_BYTES }): Promise<number> {
+async function cachebenchMeanMs(port: number, iterations: number, params = { READ_RATIO, WRITE_COUNT, PAYLOAD_BYTES }, client = 'ioredis'): Promise<number> {
   const plan = resolveConfig({
     scenarioFiles: [],
-    env: { LOCAL_SERVERS: `127.0.0.1:${port}` },
+    env: { LOCAL_SERVERS: `127.0.0.1:${port}`, LOCAL_CLIENT: client },
     envVars: [],
     flags: {
       READ_RATIO: String(params.READ_RATIO), WRITE_COUNT: String(params.WRITE_COUNT), PAYLOAD_BYTES: String(params.PAYLOAD_BYTES),
@@ -96,6 +97,7 @@ async function main(): Promise<void> {
   const server = await startRedisServer({ dir: tmp.dir });
   try {
     const bench: number[] = [];
+    const resp: number[] = [];
     const bare: number[] = [];
     const rbIteration: number[] = [];
     for (let rep = 1; rep <= REPEATS; rep++) {
@@ -103,9 +105,11 @@ async function main(): Promise<void> {
       rbIteration.push((WRITE_COUNT * rb.set + WRITE_COUNT * READ_RATIO * rb.get) / 1000);
       bare.push(await bareIoredisMs(server.port, 15));
       bench.push(await cachebenchMeanMs(server.port, 15));
-      process.stderr.write(`repeat ${rep}/${REPEATS}: redis-benchmark ${rbIteration.at(-1)?.toFixed(2)} ms, bare ioredis ${bare.at(-1)?.toFixed(2)} ms, cachebench ${bench.at(-1)?.toFixed(2)} ms per iteration\n`);
+      resp.push(await cachebenchMeanMs(server.port, 15, undefined, 'resp'));
+      process.stderr.write(`repeat ${rep}/${REPEATS}: redis-benchmark ${rbIteration.at(-1)?.toFixed(2)} ms, bare ioredis ${bare.at(-1)?.toFixed(2)} ms, ` +
+        `cachebench ${bench.at(-1)?.toFixed(2)} ms, cachebench resp ${resp.at(-1)?.toFixed(2)} ms per iteration\n`);
     }
-    const [b, i, r] = [median(bench), median(bare), median(rbIteration)];
+    const [b, i, r, o] = [median(bench), median(bare), median(rbIteration), median(resp)];
     const us = (ms: number): string => `${((ms * 1000) / OPS).toFixed(1)} µs`;
     console.log(`Seed loop READ_RATIO=${READ_RATIO} WRITE_COUNT=${WRITE_COUNT} PAYLOAD_BYTES=${PAYLOAD_BYTES} (${OPS} ops per iteration), medians of ${REPEATS} alternated repeats:`);
     const row = (label: string, ms: number): string => `| ${label.padEnd(35)} | ${`${ms.toFixed(2)} ms`.padStart(13)} | ${us(ms).padStart(8)} |`;
@@ -113,8 +117,10 @@ async function main(): Promise<void> {
     console.log(`|${'-'.repeat(37)}|--------------:|---------:|`);
     console.log(row('redis-benchmark -c 1 -P 1 (SET+GET)', r));
     console.log(row('bare ioredis loop', i));
-    console.log(row('cachebench', b));
-    console.log(`ratio cachebench / redis-benchmark: ${(b / r).toFixed(3)}  (target <= 1.10)`);
+    console.log(row('cachebench (ioredis)', b));
+    console.log(row('cachebench (LOCAL_CLIENT=resp)', o));
+    console.log(`ratio cachebench / redis-benchmark: ${(b / r).toFixed(3)}  (target <= 1.15)`);
+    console.log(`ratio cachebench resp / redis-benchmark: ${(o / r).toFixed(3)}  (target <= 1.15)`);
     console.log(`ratio bare ioredis / redis-benchmark: ${(i / r).toFixed(3)}  (Node + ioredis floor on this machine)`);
     console.log(`ratio cachebench / bare ioredis: ${(b / i).toFixed(3)}  (cost of verification, histograms, tinybench)`);
     const short = await peakRss(server.port, 20);

@@ -28,6 +28,18 @@ describe('throughput configuration', () => {
     assert.equal(resolveConfig(input({ env })).scenarios[0]?.controls.load.mode, 'latency');
   });
 
+  it('a run of throughput and capacity scenarios only uses the own RESP client where a target names none and needs nothing it lacks', () => {
+    const clients = (files: string[], extra: Record<string, string> = {}, flags: Record<string, string> = {}): string[] => resolveConfig(input({
+      env: { ...env, B_SERVERS: '127.0.0.1:6380', C_SERVERS: '127.0.0.1:6381', M_SERVERS: '127.0.0.1:11211', M_PROTOCOL: 'memcache', ...extra },
+      scenarioFiles: files.map((f) => join(SCENARIOS, f)), flags,
+    })).targets.map((t) => `${t.name}:${t.client}`);
+    assert.deepEqual(clients(['throughput.yaml', 'throughput-zipf.yaml'], { B_CLIENT: 'ioredis', C_READ_FROM: 'replica' }), ['B:ioredis', 'C:ioredis', 'M:memcache', 'REDIS:resp']);
+    assert.deepEqual(clients([], {}, { MODE: 'capacity', SLO_P99_MS: '10' }), ['B:resp', 'C:resp', 'M:memcache', 'REDIS:resp']);
+    // Latency runs, and runs that mix kinds, keep ioredis.
+    assert.deepEqual(clients([]), ['B:ioredis', 'C:ioredis', 'M:memcache', 'REDIS:ioredis']);
+    assert.deepEqual(clients(['throughput.yaml', 'seed-read-heavy.yaml']), ['B:ioredis', 'C:ioredis', 'M:memcache', 'REDIS:ioredis']);
+  });
+
   it('zero, negative and non-numeric values are refused, naming the key, the value and where it came from', () => {
     rejects(throughput({ CLIENTS: '0' }), 'CLIENTS', '"0"', 'below the minimum 1');
     rejects(throughput({ CONNECTIONS: '-2' }), 'CONNECTIONS', 'negative');
