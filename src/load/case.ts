@@ -1,6 +1,7 @@
 import type { CaseParams, LoadPlan, RunControls } from '../config/resolve.js';
 import { ServerCpuMeter } from './server-cpu.js';
-import type { ServerCpu } from './record.js';
+import type { ServerCpu, ServerMemory } from './record.js';
+import { ServerMemoryMeter } from './server-memory.js';
 import { PRELOAD_KEYS_PER_S } from '../config/limits.js';
 import { redactedMessage } from '../config/redact.js';
 import type { SecondEvent, TargetErroredEvent } from '../measure/progress.js';
@@ -155,11 +156,15 @@ export async function runLoadCase(targets: readonly ConnectedTarget[], params: C
   const live = targets.map((t) => liveProgress(t.config.name, options.onProgress));
   const groups: WorkerGroup[] = [];
   const meters: (ServerCpuMeter | null)[] = [];
+  const memories: (ServerMemoryMeter | null)[] = [];
+  const serversOf = (t: ConnectedTarget): string => t.config.servers.map((s) => s.display).sort().join(',');
   for (const [index, target] of targets.entries()) {
     const name = target.config.name;
     const owners = await ownersOf(target, controls);
     const windows = targetWindows(timeline, index);
     meters.push(await ServerCpuMeter.open(target, controls, windows, options.localPids?.(target)));
+    const sharing = targets.filter((t) => serversOf(t) === serversOf(target)).length;
+    memories.push(await ServerMemoryMeter.open(target, controls, load.keyspace * sharing, options.localPids?.(target)));
     // Each target its own keys (targets may share servers: two client set-ups of one cluster): one target's clean-up,
     // refills and writes never touch another's, nor invalidate another's client cache.
     const keyPrefix = targets.length > 1 ? `${options.keyPrefix}t${index}:` : options.keyPrefix;
@@ -177,8 +182,15 @@ export async function runLoadCase(targets: readonly ConnectedTarget[], params: C
   const startAtMs = load.startAtMs === null ? null : load.startAtMs + options.startOffsetMs;
   let outcomes: GroupOutcome[];
   let serverCpu: (ServerCpu | null)[] = [];
+  let serverMemory: (ServerMemory | null)[] = [];
   try {
-    outcomes = await runWorkers(groups, startAtMs, options.signal, (start) => meters.forEach((m) => m?.start(start)));
+    outcomes = await runWorkers(groups, startAtMs, options.signal, (start) => {
+      meters.forEach((m) => m?.start(start));
+      memories.forEach((m, i) => {
+        const last = targetWindows(timeline, i).filter((w) => w.measured).at(-1);
+        if (last !== undefined) m?.start(start, (last.fromMs + last.toMs) / 2);
+      });
+    });
   } catch (error: unknown) {
     const message = aborted() ? 'interrupted before its load started' : redactedMessage(error);
     const state = aborted() ? 'aborted' as const : 'errored' as const;
@@ -187,6 +199,7 @@ export async function runLoadCase(targets: readonly ConnectedTarget[], params: C
     for (const l of live) l.stop();
     // A read still to come is made now (the load ended: it is due) or, after Ctrl-C, cancelled: no timer outlives the load.
     serverCpu = await Promise.all(meters.map((m) => m?.finish(aborted()) ?? null));
+    serverMemory = await Promise.all(memories.map((m) => m?.finish() ?? null));
   }
   const results = targets.map((target, index): LoadTargetOutcome => {
     const name = target.config.name;
@@ -196,7 +209,9 @@ export async function runLoadCase(targets: readonly ConnectedTarget[], params: C
       options.onProgress?.({ kind: 'target-errored', target: name, error: message });
       return { name, state: 'errored', error: message };
     }
-    return { name, state: aborted() ? 'aborted' : 'completed', record: { ...mergeRecords(outcome.records), serverCpu: serverCpu[index] ?? null } };
+    return { name, state: aborted() ? 'aborted' : 'completed', record: {
+      ...mergeRecords(outcome.records), serverCpu: serverCpu[index] ?? null, serverMemory: serverMemory[index] ?? null,
+    } };
   });
   return { aborted: aborted(), elapsedMs: performance.now() - started, targets: results };
 }

@@ -67,8 +67,12 @@ class SelfMeter {
   #gcInSeconds = 0;
   #seconds = 0;
   #cores = allowedCpuCount();
+  /** Bytes on the wire: the clients' total at the last second's end (undefined: a client does not count them), and over the counted seconds. */
+  #wire: number | undefined;
+  #wireInSeconds = 0;
 
-  constructor() {
+  constructor(private readonly wireBytes: () => number | undefined) {
+    this.#wire = wireBytes();
     this.#delay.enable();
     this.#gc = new PerformanceObserver((list) => {
       for (const entry of list.getEntries()) this.#gcMs += entry.duration;
@@ -86,7 +90,11 @@ class SelfMeter {
     this.#delay.reset();
     const gcMs = this.#gcMs;
     this.#gcMs = 0;
+    const wire = this.wireBytes();
+    const wireBytes = wire === undefined || this.#wire === undefined ? undefined : wire - this.#wire;
+    this.#wire = wire;
     if (!counted) return;
+    if (wireBytes !== undefined) this.#wireInSeconds += wireBytes;
     this.#active += elu.active;
     this.#idle += elu.idle;
     this.#cpuUs += cpu.user + cpu.system;
@@ -112,6 +120,7 @@ class SelfMeter {
       seconds: this.#seconds,
       cpuPerSecond: round(this.#cpuUs / 1000 / (this.#active + this.#idle), 3),
       cores: this.#cores,
+      ...(this.#wire !== undefined && this.#ops > 0 ? { wireBytesPerOp: round(this.#wireInSeconds / this.#ops, 1) } : {}),
     };
   }
 }
@@ -158,7 +167,7 @@ export class LoadGenerator {
   #liveOk = 0;
   #liveFailed = 0;
   #liveActive = 0;
-  readonly #self = new SelfMeter();
+  readonly #self: SelfMeter;
 
   constructor(job: LoadJob, worker: WorkerParts, schedule: Schedule, timer: Timer, startPerf: number) {
     this.#job = job;
@@ -172,6 +181,15 @@ export class LoadGenerator {
     this.#nodes = (job.slotOwners ?? []).map(() => ({ ops: 0, errors: 0, latency: new OpHistogram() }));
     this.#slots = worker.connections.map(() => new Slots(job.controls.load.pipeline));
     this.#random = seededRandom((job.seed + 7919 * (job.worker.index + 1) + 104729 * (job.shard.index + 1)) >>> 0);
+    // Bytes on the wire of every connection of this worker, where each client counts them.
+    this.#self = new SelfMeter(() => {
+      let total = 0;
+      for (const c of worker.connections) {
+        if (c.wireBytes === undefined) return undefined;
+        total += c.wireBytes();
+      }
+      return total;
+    });
   }
 
   /** Once a second: the peak RSS, and the live tick for the seconds this target had a turn in (ops per second of its turn). */

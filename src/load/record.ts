@@ -55,6 +55,8 @@ export interface ClientLoad {
   /** CPU seconds the process used per second of those seconds, and the CPUs it may run on (its affinity). */
   readonly cpuPerSecond?: number;
   readonly cores?: number;
+  /** Bytes on the wire per op (requests and replies; a fresh key's DEL included), where the client counts them. */
+  readonly wireBytesPerOp?: number;
 }
 
 /**
@@ -114,6 +116,17 @@ export interface LoadRecord {
   readonly workers: readonly WorkerRecord[];
   /** The servers' CPU over this target's measured windows (load/server-cpu.ts); null: they do not tell; absent in older files. */
   readonly serverCpu?: ServerCpu | null;
+  /** What the KEYSPACE costs the servers in memory (load/server-memory.ts); null: no KEYSPACE, or they do not tell; absent in older files. */
+  readonly serverMemory?: ServerMemory | null;
+}
+
+/** The servers' memory growth over a KEYSPACE's preload, per key (every node together: a cluster's replicas too). */
+export interface ServerMemory {
+  readonly bytesPerKey: number;
+  /** Keys it was shared out over: KEYSPACE (every shard's) × the targets preloading on the same servers. */
+  readonly keys: number;
+  readonly nodes: number;
+  readonly source: 'INFO memory' | 'stats' | '/proc';
 }
 
 /**
@@ -219,5 +232,7 @@ export function mergeRecords(records: readonly LoadRecord[]): LoadRecord {
     workers: records.flatMap((r) => r.workers),
     // Every shard read the same servers over the same windows: the busiest reading, never a sum (absent where none was read).
     ...(records.some((r) => r.serverCpu !== undefined) ? { serverCpu: busiestServerCpu(records) } : {}),
+    // Every shard read the same servers' growth: the first reading (absent where none was made).
+    ...(records.some((r) => r.serverMemory !== undefined) ? { serverMemory: records.find((r) => r.serverMemory != null)?.serverMemory ?? null } : {}),
   };
 }

@@ -17,7 +17,7 @@ import type { LoadWindow } from './timeline.js';
 import type { ServerCpu } from './record.js';
 
 /** The nodes whose CPU counts: every node of a cluster (replicas replicate every write), else the listed server. */
-async function nodesOf(target: ConnectedTarget, controls: RunControls): Promise<ServerAddress[]> {
+export async function nodesOf(target: ConnectedTarget, controls: RunControls): Promise<ServerAddress[]> {
   const first = target.config.servers[0];
   if (first === undefined) return [];
   if (target.info.mode !== 'cluster') return [first];

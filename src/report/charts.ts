@@ -2,6 +2,7 @@ import { quantileSorted } from 'simple-statistics';
 import type { TopLevelSpec } from 'vega-lite';
 import { OpHistogram } from '../measure/histogram.js';
 import { removeUpperOutliers } from '../stats/describe.js';
+import { capacityOf } from './capacity.js';
 import { chooseTimeUnit, formatNumber } from './columns.js';
 import { shardLabel } from './load.js';
 import { type ResultEntry, type ResultsDocument } from './document.js';
@@ -283,6 +284,50 @@ export function throughputChart(entries: readonly ResultEntry[], label: string):
   });
 }
 
+/** A capacity step's verdict as a chart draws it. */
+const STEP_VERDICTS = ['met', 'missed', 'client-bound'] as const;
+
+/**
+ * Capacity runs: the latency–throughput curve of each target — each step's p50 and the objective's percentiles (from
+ * the intended send time) against its offered rate, log on both axes; the objective's limits as dashed lines; each
+ * step's point shaped by its verdict (met, missed, client-bound: what failed there may be cachebench). A percentile
+ * that failed ops made unbounded is left out of the curve (the steps table says so).
+ */
+export function capacityChart(entries: readonly ResultEntry[], label: string): TopLevelSpec | null {
+  const searches = chartEntries(entries).flatMap((e) => {
+    const c = capacityOf(e);
+    return c === undefined ? [] : [{ e, c }];
+  });
+  const objectives = searches[0]?.c.objectives ?? [];
+  const percentiles = [...new Set(['p50', ...objectives.map((o) => `p${o.percentile}`)])];
+  const values = searches.flatMap(({ e, c }) => c.steps.flatMap((step, i) => percentiles.flatMap((p) => {
+    const ms = step.latencyMs[p];
+    if (typeof ms !== 'number' || !Number.isFinite(ms) || ms <= 0 || !(step.offered > 0)) return [];
+    const verdict: (typeof STEP_VERDICTS)[number] = step.clientBound ? 'client-bound' : step.met ? 'met' : 'missed';
+    return [{ target: seriesName(e), percentile: p, rate: step.offered, ms, step: i + 1, verdict }];
+  })));
+  if (values.length === 0) return null;
+  const limits = objectives.map((o) => ({ ms: o.maxMs, text: `objective p${o.percentile} ≤ ${o.maxMs} ms` }));
+  const x = { field: 'rate', type: 'quantitative', title: 'offered ops/s, log', scale: { type: 'log' } };
+  const y = { field: 'ms', type: 'quantitative', title: 'latency from the intended send time (ms), log', scale: { type: 'log' } };
+  const color = { field: 'target', type: 'nominal', title: null };
+  return frame('Latency against offered load', [label, 'each step of the search: p50 and the objective\'s percentiles; dashed: the objective'], {
+    width: WIDTH,
+    height: 260,
+    layer: [
+      { data: { values }, mark: { type: 'line', strokeWidth: 1.2 }, encoding: { x, y, color, strokeDash: { field: 'percentile', type: 'nominal', title: 'percentile', sort: percentiles } } },
+      { data: { values }, mark: { type: 'point', filled: true, size: 40 }, encoding: { x, y, color,
+        shape: { field: 'verdict', type: 'nominal', title: 'step', scale: { domain: [...STEP_VERDICTS], range: ['circle', 'diamond', 'cross'] } } } },
+      ...(limits.length === 0 ? [] : [
+        { data: { values: limits }, mark: { type: 'rule', strokeDash: [6, 4], color: '#555' }, encoding: { y: { field: 'ms', type: 'quantitative' } } },
+        { data: { values: limits }, mark: { type: 'text', align: 'left', baseline: 'bottom', dx: 3, dy: -2, color: '#555', fontSize: 10 },
+          encoding: { y: { field: 'ms', type: 'quantitative' }, x: { value: 0 }, text: { field: 'text' } } },
+      ]),
+    ],
+    resolve: { scale: { y: 'shared' } },
+  });
+}
+
 /** Percentile curves of a combination: GET and SET per target (latency and fault runs), GET per view (throughput runs). */
 function curvesOf(entries: readonly ResultEntry[]): Curve[] {
   const curves: Curve[] = [];
@@ -365,6 +410,7 @@ export function buildCharts(doc: ResultsDocument): Chart[] {
       const label = `${scenario.name} ${describeParams(g.scenario.params)}`;
       const name = `${scenario.name}-${Object.values(g.scenario.params).join('-')}`;
       if (g.entries.some((e) => e.load != null)) {
+        add(g.key, `${name}-capacity`, `Latency against offered load, ${label}`, capacityChart(g.entries, label));
         add(g.key, `${name}-throughput`, `Throughput per second, ${label}`, throughputChart(g.entries, label));
         add(g.key, `${name}-percent`, `Ops/s Percent with its interval, ${label}`, percentChart(percentRows(g.entries), 'Ops/s Percent', label, 'higher is better'));
       } else if (g.entries.some((e) => e.fault != null)) {

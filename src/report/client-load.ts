@@ -13,6 +13,8 @@ export interface ClientLoadSummary {
   /** CPU seconds per second of every worker together, over the CPUs they may run on (0–1); null in files without it. */
   readonly cpuShare: number | null;
   readonly cores: number | null;
+  /** Bytes on the wire per op (requests and replies), over the workers (weighted by ops); null unless every worker's client counted them. */
+  readonly wireBytesPerOp: number | null;
   /**
    * The busiest worker's event loop, or the workers' CPU use together, reached CLIENT_BOUND_BUSY: the row measured the
    * load generator, not the servers. `by` says which.
@@ -45,6 +47,9 @@ export function clientLoadOf(e: ResultEntry): ClientLoadSummary | null {
   const cores = busiest?.cpus ?? 0;
   // The CPUs first: when they are full, more workers cannot help (the advice differs).
   const by = cpuShare !== null && cpuShare >= CLIENT_BOUND_BUSY ? 'CPU' : busy >= CLIENT_BOUND_BUSY ? 'event loop' : null;
+  const wireOps = measured.reduce((n, w) => n + w.ops, 0);
+  const wire = measured.every((w) => w.wireBytesPerOp !== undefined) && wireOps > 0
+    ? measured.reduce((n, w) => n + (w.wireBytesPerOp as number) * w.ops, 0) / wireOps : null;
   return {
     busy,
     cpuUsPerOp: ops > 0 ? withCpu.reduce((n, w) => n + (w.cpuUsPerOp as number) * w.ops, 0) / ops : null,
@@ -53,6 +58,7 @@ export function clientLoadOf(e: ResultEntry): ClientLoadSummary | null {
     workers: measured.length,
     cpuShare,
     cores: cores > 0 ? cores : null,
+    wireBytesPerOp: wire,
     bound: by !== null,
     by,
   };

@@ -72,6 +72,13 @@ function serverCpuPerOp(e: ResultEntry): number | null {
 
 const CAP = (e: ResultEntry): CapacitySummary | undefined => e.load?.capacity ?? undefined;
 
+/** MB/s on the wire (requests and replies) at the row's mean ops/s; null where the client does not count its bytes. */
+function wireMBps(e: ResultEntry): number | null {
+  const perOp = clientLoadOf(e)?.wireBytesPerOp ?? null;
+  const mean = e.load?.throughput.mean ?? null;
+  return perOp === null || mean === null ? null : (perOp * mean) / 1e6;
+}
+
 /** The CSV cell of a capacity row's steps: each one's offered and sent rate, the objective's percentiles and its verdict. */
 function stepsCell(e: ResultEntry): string | null {
   const c = CAP(e);
@@ -116,8 +123,13 @@ export const LOAD_COLUMNS: readonly Column[] = [
     (e) => { const c = clientLoadOf(e); return c === null ? '–' : `${Math.floor(100 * c.busy)}%${c.by === 'CPU' ? ' client-bound (CPU)' : c.bound ? ' client-bound' : ''}`; }),
   col('load_client_cpu_us_per_op', 'Client CPU/op (µs)', 'us', 'load.workers[].client.cpuUsPerOp (weighted by ops)', true, (e) => clientLoadOf(e)?.cpuUsPerOp ?? null,
     (e) => { const x = clientLoadOf(e)?.cpuUsPerOp; return x == null ? '–' : x.toFixed(1); }),
+  { ...col('load_wire_mb_per_sec', 'Wire (MB/s)', 'count', 'load.workers[].client.wireBytesPerOp (weighted by ops) × load.throughput.mean ÷ 10^6', true, wireMBps,
+    (e) => { const x = wireMBps(e); return x === null ? '–' : x.toFixed(x < 10 ? 2 : 1); }), showIf: (e) => wireMBps(e) !== null },
+  col('load_wire_bytes_per_op', 'Wire bytes/op', 'count', 'load.workers[].client.wireBytesPerOp (weighted by ops)', false, (e) => clientLoadOf(e)?.wireBytesPerOp ?? null),
   col('load_server_cpu_us_per_op', 'Server CPU/op (µs)', 'us', 'load.record.serverCpu.ms × 1000 ÷ (sets + gets)', true, (e) => serverCpuPerOp(e),
     (e) => { const x = serverCpuPerOp(e); return x === null ? '–' : x.toFixed(1); }),
+  { ...col('load_server_bytes_per_key', 'Server memory/key (B)', 'count', 'load.record.serverMemory.bytesPerKey', true, (e) => L(e)?.record.serverMemory?.bytesPerKey ?? null,
+    (e) => { const x = L(e)?.record.serverMemory?.bytesPerKey; return x == null ? '–' : opsText(x); }), showIf: (e) => L(e)?.record.serverMemory != null },
   col('load_capacity_objective', 'Objective', 'text', 'load.capacity.objectives, maxErrorShare', false, (e) => (CAP(e) === undefined ? null : objectiveText(CAP(e) as CapacitySummary))),
   col('load_capacity_knee', 'Knee (ops/s)', 'count', 'load.capacity.knee', false, (e) => CAP(e)?.knee ?? null),
   col('load_capacity_interval_low', 'Knee interval low', 'count', 'load.capacity.interval[0]', false, (e) => CAP(e)?.interval?.[0] ?? null),
@@ -129,6 +141,31 @@ export const LOAD_COLUMNS: readonly Column[] = [
   col('load_peak_rss_bytes', 'Peak RSS per worker', 'count', 'max(load.workers[].peakRssBytes)', true, (e) => { const w = L(e)?.workers ?? []; return w.length === 0 ? null : maxOf(w.map((x) => x.peakRssBytes)); },
     (e) => { const w = L(e)?.workers ?? []; return w.length === 0 ? '–' : mib(maxOf(w.map((x) => x.peakRssBytes))); }),
 ];
+
+/** What the servers spent on a row: CPU over its measured seconds, and memory per key of its KEYSPACE, where they tell. */
+function serverCostLines(e: ResultEntry, label: string): string[] {
+  const l = e.load as LoadResult;
+  const lines: string[] = [];
+  const unitOf = (source: string, n: number): string => {
+    const [one, many] = source === '/proc' ? ['local process', 'local processes'] : source === 'stats' ? ['server', 'servers'] : ['node', 'nodes'];
+    return `${n} ${n === 1 ? one : many}`;
+  };
+  const cpu = l.record.serverCpu;
+  const perOp = serverCpuPerOp(e);
+  if (cpu != null) {
+    const servers = `${label} servers (${unitOf(cpu.source, cpu.nodes)}, ${cpu.source} over its measured seconds)`;
+    lines.push(perOp === null
+      ? `${servers}: CPU read in ${cpu.windows} of ${cpu.planned} measured windows (a node did not answer, or its CPU time went back: a restart), so no cost per op`
+      : `${servers}: ${opsText(cpu.ms)} ms of CPU, ${perOp.toFixed(1)} µs per op${perOp > 0 ? `, ${opsText(1e6 / perOp)} ops per server CPU-second` : ''}`);
+  }
+  const memory = l.record.serverMemory;
+  if (memory != null) {
+    const payload = e.scenario.params['PAYLOAD_BYTES'];
+    lines.push(`${label} servers' memory (${unitOf(memory.source, memory.nodes)}, ${memory.source === '/proc' ? 'VmRSS' : memory.source} before the preload and ` +
+      `during the load): ${opsText(memory.bytesPerKey)} bytes per key over ${opsText(memory.keys)} keys${payload !== undefined ? ` of ${opsText(payload)}-byte values` : ''}`);
+  }
+  return lines;
+}
 
 /** Lines under the Throughput table: the settings, rate warnings, per-second sparklines, the per-node split, the workers. */
 export function loadDetails(entries: readonly ResultEntry[], markdown: boolean): string[] {
@@ -168,24 +205,17 @@ export function loadDetails(entries: readonly ResultEntry[], markdown: boolean):
       const sv = l.latency.service.get;
       lines.push(`${bullet}${said(label(e))} GET latency from the intended send time p50/p99/p99.9/max ${msText(i.p50Us)}/${msText(i.p99Us)}/${msText(i.p999Us)}/${msText(i.maxUs)} ms; service time ${msText(sv.p50Us)}/${msText(sv.p99Us)}/${msText(sv.p999Us)}/${msText(sv.maxUs)} ms`);
     }
-    const cpu = l.record.serverCpu;
-    const perOp = serverCpuPerOp(e);
-    if (cpu != null) {
-      const [one, many] = cpu.source === '/proc' ? ['local process', 'local processes'] : cpu.source === 'stats' ? ['server', 'servers'] : ['node', 'nodes'];
-      const unit = cpu.nodes === 1 ? one : many;
-      const servers = `${label(e)} servers (${cpu.nodes} ${unit}, ${cpu.source} over its measured seconds)`;
-      lines.push(`${bullet}${said(perOp === null
-        ? `${servers}: CPU read in ${cpu.windows} of ${cpu.planned} measured windows (a node did not answer, or its CPU time went back: a restart), so no cost per op`
-        : `${servers}: ${opsText(cpu.ms)} ms of CPU, ${perOp.toFixed(1)} µs per op${perOp > 0 ? `, ${opsText(1e6 / perOp)} ops per server CPU-second` : ''}`)}`);
-    }
+    lines.push(...serverCostLines(e, label(e)).map((line) => `${bullet}${said(line)}`));
     const client = clientLoadOf(e);
     if (client !== null) {
       const what = `${label(e)} load generator (${client.workers === 1 ? 'its worker' : `busiest of ${client.workers} workers`}, over its target's seconds): event loop busy ` +
         `${Math.floor(100 * client.busy)}%, ${client.cpuUsPerOp === null ? 'CPU per op unknown' : `${client.cpuUsPerOp.toFixed(1)} µs CPU per op`}, event-loop delay p99 up to ` +
         `${client.loopDelayP99Ms.toFixed(1)} ms, GC ${client.gcMsPerSecond.toFixed(0)} ms per second` +
-        (client.cpuShare !== null && client.cores !== null
-          ? `; ${client.workers === 1 ? 'it' : 'its workers together'} used ${Math.floor(100 * client.cpuShare)}% of the ${client.cores} CPU${client.cores === 1 ? '' : 's'} ${client.workers === 1 ? 'it' : 'they'} may run on`
-          : '');
+        (client.wireBytesPerOp === null ? '' : `, ${(client.wireBytesPerOp / 1000).toFixed(1)} KB on the wire per op (requests and replies)` +
+          `${wireMBps(e) === null ? '' : `: ${(wireMBps(e) as number).toFixed(1)} MB/s`}`) +
+          (client.cpuShare !== null && client.cores !== null
+            ? `; ${client.workers === 1 ? 'it' : 'its workers together'} used ${Math.floor(100 * client.cpuShare)}% of the ${client.cores} CPU${client.cores === 1 ? '' : 's'} ${client.workers === 1 ? 'it' : 'they'} may run on`
+            : '');
       lines.push(`${bullet}${said(what)}`);
       if (client.bound) {
         const why = client.by === 'CPU'

@@ -71,9 +71,15 @@ const cpuSeconds: Check = (v, at) => {
   if (typeof v !== 'number' || !(v >= 0 && v <= 1024)) fail(at, 'CPU seconds per second from 0 to 1024', v);
   return v;
 };
+/** Bytes per op on the wire, or per key in the servers' memory: from 0 to 1 TB (a value is at most 512 MB). */
+const bytesPerOp: Check = (v, at) => {
+  if (typeof v !== 'number' || !(v >= 0 && v <= 1e12)) fail(at, 'bytes from 0 to 1e12', v);
+  return v;
+};
+const bytesPerKey = bytesPerOp;
 const clientLoad = object({
   busy: fraction, cpuUsPerOp: nullable(ms), loopDelayP99Ms: ms, gcMsPerSecond: ms, seconds: positiveCount,
-  cpuPerSecond: optional(cpuSeconds), cores: optional(positiveCount),
+  cpuPerSecond: optional(cpuSeconds), cores: optional(positiveCount), wireBytesPerOp: optional(bytesPerOp),
 });
 const workers = list(object({ worker: text, ops: count, peakRssBytes: num, client: optional(nullable(clientLoad)), input: optional(count) }), N.items);
 /** SLICE_SECONDS of a sliced throughput run (the stretches Percent pairs are cut from it). */
@@ -93,6 +99,7 @@ const loadRecord = object({
   sliceSeconds: optional(nullable(sliceSeconds)),
   workers,
   serverCpu: optional(nullable(object({ ms, nodes: positiveCount, windows: positiveCount, planned: positiveCount, source: oneOf('INFO cpu', '/proc', 'stats') }))),
+  serverMemory: optional(nullable(object({ bytesPerKey, keys: positiveCount, nodes: positiveCount, source: oneOf('INFO memory', 'stats', '/proc') }))),
 });
 const shard: Check = (v, at, b) => {
   const s = object({ index: count, of: count })(v, at, b) as { index: number; of: number };

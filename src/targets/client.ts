@@ -33,6 +33,11 @@ export interface CacheClient {
   read?<T>(key: string, look: (value: Buffer | null) => T): Promise<T>;
   /** DEL key (exact name). */
   del(key: string): Promise<void>;
+  /**
+   * Bytes written to the servers and read from them so far, over all its connections (requests and replies on the
+   * wire); only clients that count them (cachebench's own) have it.
+   */
+  wireBytes?(): number;
   /** Closes all connections; never throws, never hangs. */
   close(): Promise<void>;
   /** The client's cache counters; present exactly when the target's CACHE is tracking. */

@@ -80,6 +80,8 @@ export class MemcacheConnection {
   #trailer = '';
   #closed = false;
   #maxValueBytes: number;
+  /** Bytes written and read so far, every socket of this connection's life. */
+  #wire = 0;
 
   constructor(options: ConnectionOptions) {
     this.#options = options;
@@ -88,6 +90,11 @@ export class MemcacheConnection {
 
   get server(): string {
     return this.#options.display;
+  }
+
+  /** Bytes written to the server and read from it so far (requests and replies on the wire). */
+  get wireBytes(): number {
+    return this.#wire;
   }
 
   /** Connects now (at connect time, so an unreachable server is found before any traffic). */
@@ -160,7 +167,9 @@ export class MemcacheConnection {
         }
         this.#socket = socket;
         socket.on('data', (chunk: Buffer) => {
-          if (this.#socket === socket) this.#receive(chunk);
+          if (this.#socket !== socket) return;
+          this.#wire += chunk.length;
+          this.#receive(chunk);
         });
         socket.on('close', () => {
           if (this.#socket === socket) this.#drop(new ConnectionLostError(this.server));
@@ -203,7 +212,10 @@ export class MemcacheConnection {
         if (this.#pending.filter((p) => p.abandoned).length > MAX_ABANDONED) this.#drop(new ConnectionLostError(this.server));
       }, Math.max(1, opTimeoutMs - (Date.now() - started)));
       this.#pending.push(pending);
-      for (const part of parts) connection.write(part);
+      for (const part of parts) {
+        this.#wire += part.length;
+        connection.write(part);
+      }
     });
   }
 

@@ -56,6 +56,7 @@ export const memcacheDriver: Driver = {
       get: (key) => on(key).get(key),
       del: (key) => on(key).delete(key),
       close: async () => closeAll(),
+      wireBytes: () => connections.reduce((n, c) => n + c.wireBytes, 0),
     };
     const distinct = [...new Set(versions)];
     const info: TargetInfo = {

@@ -89,6 +89,8 @@ export class RespConnection {
   /** Entries before this index are settled or abandoned (the deadline sweep starts here). */
   #swept = 0;
   #abandoned = 0;
+  /** Bytes written and read so far, every socket of this connection's life. */
+  #wire = 0;
   #timer: NodeJS.Timeout | undefined;
   /** The deadline the timer is armed for. */
   #armedFor = Infinity;
@@ -103,6 +105,11 @@ export class RespConnection {
 
   get server(): string {
     return this.#options.display;
+  }
+
+  /** Bytes written to the server and read from it so far (requests and replies on the wire, TLS's plaintext). */
+  get wireBytes(): number {
+    return this.#wire;
   }
 
   /** Ops waiting for a reply (abandoned ones included). */
@@ -175,7 +182,10 @@ export class RespConnection {
     if (this.#batch.empty) return;
     const bytes = this.#batch.take();
     const socket = this.#socket;
-    if (socket !== undefined && !socket.destroyed) socket.write(bytes);
+    if (socket !== undefined && !socket.destroyed) {
+      this.#wire += bytes.length;
+      socket.write(bytes);
+    }
   }
 
   /** Arms the timer for `deadline` (performance.now() ms). */
@@ -318,6 +328,7 @@ export class RespConnection {
   /** Bytes read from `socket`: its replies, each to its op. Always true (the socket keeps reading). */
   #bytes(socket: Socket, chunk: Buffer): boolean {
     if (this.#socket !== socket) return true;
+    this.#wire += chunk.length;
     try {
       this.#parser.feed(chunk, this.#onReply);
     } catch (error: unknown) {

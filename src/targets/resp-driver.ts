@@ -129,7 +129,8 @@ function respClient(router: RespRouter, config: TargetConfig, controls: RunContr
     isDel(await router.send(key, ['DEL', key]));
   };
   const close = async (): Promise<void> => router.close();
-  if (controls.resilient !== true) return { set, get, read, del, close };
+  const wireBytes = (): number => router.wireBytes;
+  if (controls.resilient !== true) return { set, get, read, del, close, wireBytes };
   const retrying = resilience(router, cluster, controls.opTimeoutMs, server);
   return {
     set: (key, value, ttl) => retrying(key, () => set(key, value, ttl)),
@@ -137,6 +138,7 @@ function respClient(router: RespRouter, config: TargetConfig, controls: RunContr
     read: (key, look) => retrying(key, () => read(key, look)),
     del: (key) => retrying(key, () => del(key)),
     close,
+    wireBytes,
   };
 }
 

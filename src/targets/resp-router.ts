@@ -78,6 +78,11 @@ export class RespRouter {
     return { moved: this.#moved, ask: this.#ask };
   }
 
+  /** Bytes on the wire so far, every node's connection together. */
+  get wireBytes(): number {
+    return this.#nodes.reduce((n, c) => n + c.wireBytes, 0);
+  }
+
   /** The connections, one per node (the listed servers first). */
   get connections(): readonly RespConnection[] {
     return this.#nodes;

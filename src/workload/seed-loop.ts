@@ -157,6 +157,7 @@ export async function runSeedIteration(
       const t1 = now();
       recorder?.get(Number(t1 - t0), t0, t1);
       tally.gets++;
+      if (verdict === undefined && versioned === undefined && !(value === null && nullIsStale)) verdict = readVerdict(value, payload);
       if (verdict !== undefined) {
         tally.read(verdict);
         recorder?.read?.(verdict, t1);
@@ -165,12 +166,8 @@ export async function runSeedIteration(
         if (judged.kind === 'fresh') tally.verified++;
         else if (judged.kind === 'stale') tally.staleRead(judged.ageNs);
         else tally[judged.kind]++;
-      } else if (value === null && nullIsStale) {
-        tally.staleRead(Number(t0 - ackedAt));
       } else {
-        const plainVerdict = readVerdict(value, payload);
-        tally.read(plainVerdict);
-        recorder?.read?.(plainVerdict, t1);
+        tally.staleRead(Number(t0 - ackedAt));
       }
     }
     overwriter?.follow(undefined);

@@ -5,7 +5,7 @@
  *      short pilot so the run takes ~RB_SECONDS (10) s; its SET and GET requests/s;
  *   2. cachebench closed loop, GET-heavy (READ_RATIO 100, fresh keys, every GET verified), 50 connections in total:
  *      WORKERS=1 (50 clients on 50 connections) and WORKERS=2 (25 on 25 each), 2 s warm-up + 10 s measured, through
- *      the CLI in a child process, with cachebench's own RESP client (REDIS_CLIENT=resp) and with ioredis;
+ *      the CLI in a child process, with cachebench's own RESP client (REDIS_CLIENT=resp), ioredis, node-redis and GLIDE;
  *      GET ops/s = throughput.mean × gets / (sets + gets); the load generator's own busy share and CPU per op;
  *   3. pipelined: redis-benchmark -c 50 -P 16 -t get against the resp client with 16 ops in flight on each of the 50
  *      connections (CLIENTS 800 in total, PIPELINE 16), the better WORKERS of step 2;
@@ -34,8 +34,8 @@ const LONG = process.argv.includes('--long') || process.env.LONG === '1';
 const CONNECTIONS = 50;
 const PAYLOAD_BYTES = 20000;
 const DURATION = 10;
-/** The clients compared: cachebench's own RESP client, then ioredis. */
-const CLIENTS = ['resp', 'ioredis'] as const;
+/** The clients compared: cachebench's own RESP client, then the drivers (what each costs the load generator). */
+const CLIENTS = ['resp', 'ioredis', 'node-redis', 'glide'] as const;
 /** Commands in flight per connection in the pipelined comparison (redis-benchmark -P). */
 const PIPELINE = 16;
 const WARMUP = 2;

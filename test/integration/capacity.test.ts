@@ -83,6 +83,10 @@ describe('MODE=capacity against a server of known capacity', () => {
       const report = readFileSync(join(resultsFile(join(root.dir, 'slo100')), '..', 'report.md'), 'utf8');
       assert.match(report, /#### Capacity/);
       assert.match(report, /\| # \| Phase \| Offered \| Sent \| p50 \(ms\) \| p99 \(ms\) \| Failed \| Met \| Client-bound \|/);
+      // The latency–throughput curve, drawn next to the report, with the objective as its dashed line.
+      const curve = /!\[Latency against offered load[^\]]*\]\((chart-[^)]+-capacity\.svg)\)/.exec(report)?.[1];
+      assert.ok(curve !== undefined, 'report.md links the latency-throughput chart');
+      assert.match(readFileSync(join(resultsFile(join(root.dir, 'slo100')), '..', curve), 'utf8'), /objective p99 ≤ 100 ms/);
       // results.csv: the knee, its interval and every step, in columns of the capacity row.
       const csv = readFileSync(join(resultsFile(join(root.dir, 'slo100')), '..', 'results.csv'), 'utf8').trim().split('\n');
       const header = cellsOf(csv[0] ?? '');

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { OpHistogram } from '../../src/measure/histogram.js';
-import { buildCharts, distributionChart, percentileChart } from '../../src/report/charts.js';
+import { readFileSync } from 'node:fs';
+import { buildCharts, capacityChart, distributionChart, percentileChart } from '../../src/report/charts.js';
 import { renderHtml, isolateIds } from '../../src/report/html.js';
 import { renderStepSummary, githubRunUrl } from '../../src/report/step-summary.js';
 import { renderSvg } from '../../src/report/svg.js';
@@ -96,6 +97,38 @@ describe('charts: specs built from results', () => {
     assert.equal(new Set(charts.map((c) => c.file)).size, charts.length, 'file names are unique');
     const single = buildCharts(doc(entries.filter((e) => e.scenario.params['PAYLOAD_BYTES'] === 100)));
     assert.equal(single.filter((c) => c.group.startsWith('sweep:')).length, 0);
+  });
+
+  it('capacity: each step\'s p50 and objective percentile at its offered rate, its verdict as a shape, an unbounded percentile left out, the objective as a line', async () => {
+    const fixture = JSON.parse(readFileSync(new URL('../../../test/fixtures/results-throughput.json', import.meta.url), 'utf8')) as ResultsDocument;
+    const base = fixture.results[0] as ResultEntry;
+    const step = (offered: number, p50: number, p99: number, met: boolean, clientBound = false): Record<string, unknown> => ({
+      offered, achieved: offered, ops: offered * 10, errors: 0, latencyMs: { p50, p99 }, clientBound, phase: 'staircase', met, why: met ? null : 'p99 over' });
+    const capacity = {
+      objectives: [{ percentile: 99, maxMs: 10 }], maxErrorShare: 0, startRate: 1000, growth: 2, precision: 0.05, repeats: 3, maxSteps: 30,
+      steps: [step(1000, 1, 3, true), step(2000, 1.5, 6, true), step(4000, 3, Infinity, false), step(3000, 2, 12, false), step(2500, 1.8, 9, true)],
+      knee: 2500, interval: [2500, 3000], lowerBound: null, stop: 'found',
+    };
+    const bound = { ...capacity, steps: [step(1000, 0.8, 2, true), step(2000, 5, 40, false, true)], knee: null, interval: null, lowerBound: 1000, stop: 'client-bound' };
+    const a = { ...base, target: { ...base.target, name: 'A' }, load: { ...base.load, capacity } } as unknown as ResultEntry;
+    const b = { ...base, target: { ...base.target, name: 'B' }, load: { ...base.load, capacity: bound } } as unknown as ResultEntry;
+    const spec = capacityChart([a, b], 'cap');
+    // The curve's layer (the points' layer draws the same rows).
+    const rows = rowsWith((spec as unknown as { layer: unknown[] }).layer[0], 'rate');
+    const p99 = rows.filter((r) => r['percentile'] === 'p99' && r['target'] === 'A').map((r) => [r['rate'], r['ms'], r['verdict']]);
+    // The 4,000 ops/s step's p99 was unbounded (failed ops at the percentile): no point for it, its p50 kept.
+    assert.deepEqual(p99, [[1000, 3, 'met'], [2000, 6, 'met'], [3000, 12, 'missed'], [2500, 9, 'met']]);
+    assert.deepEqual(rows.filter((r) => r['percentile'] === 'p50' && r['target'] === 'A').map((r) => r['rate']), [1000, 2000, 4000, 3000, 2500]);
+    assert.deepEqual(rows.filter((r) => r['target'] === 'B').map((r) => [r['percentile'], r['rate'], r['verdict']]),
+      [['p50', 1000, 'met'], ['p99', 1000, 'met'], ['p50', 2000, 'client-bound'], ['p99', 2000, 'client-bound']]);
+    assert.deepEqual(rowsWith((spec as unknown as { layer: unknown[] }).layer[3], 'text').map((r) => [r['ms'], r['text']]), [[10, 'objective p99 ≤ 10 ms']]);
+    const charts = buildCharts(doc([a, b]));
+    const chart = charts.find((c) => c.file.endsWith('-capacity.svg'));
+    assert.ok(chart !== undefined, charts.map((c) => c.file).join(' '));
+    const svg = await renderSvg(chart);
+    assert.deepEqual(svg.warnings, []);
+    assert.match(svg.svg, /objective p99 ≤ 10 ms/);
+    assert.equal(capacityChart([base], 'no capacity'), null);
   });
 
   it('renders to SVG headless with no vega warning, the same SVG every time', async () => {
