@@ -157,14 +157,12 @@ export async function runLoadCase(targets: readonly ConnectedTarget[], params: C
   const groups: WorkerGroup[] = [];
   const meters: (ServerCpuMeter | null)[] = [];
   const memories: (ServerMemoryMeter | null)[] = [];
-  const serversOf = (t: ConnectedTarget): string => t.config.servers.map((s) => s.display).sort().join(',');
   for (const [index, target] of targets.entries()) {
     const name = target.config.name;
     const owners = await ownersOf(target, controls);
     const windows = targetWindows(timeline, index);
     meters.push(await ServerCpuMeter.open(target, controls, windows, options.localPids?.(target)));
-    const sharing = targets.filter((t) => serversOf(t) === serversOf(target)).length;
-    memories.push(await ServerMemoryMeter.open(target, controls, load.keyspace * sharing, options.localPids?.(target)));
+    memories.push(await ServerMemoryMeter.open(target, controls, load.keyspace));
     // Each target its own keys (targets may share servers: two client set-ups of one cluster): one target's clean-up,
     // refills and writes never touch another's, nor invalidate another's client cache.
     const keyPrefix = targets.length > 1 ? `${options.keyPrefix}t${index}:` : options.keyPrefix;

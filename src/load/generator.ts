@@ -230,8 +230,12 @@ export class LoadGenerator {
     return this.#slotMap === undefined ? -1 : this.#slotMap.ownerOf(key);
   }
 
-  /** Times one op on connection `c`; records it when it belongs to the measured part. */
-  async #timed<T>(c: number, kind: 'set' | 'get', node: number, slot: Slot, op: (client: CacheClient) => Promise<T>): Promise<Outcome<T>> {
+  /**
+   * Times one op on connection `c`; records it when it belongs to the measured part. `doneAt`: when the op's reply came
+   * (a GET verified where it lies is timed up to its look, not through the comparison); else when `op` resolved.
+   */
+  async #timed<T>(c: number, kind: 'set' | 'get', node: number, slot: Slot, op: (client: CacheClient) => Promise<T>,
+    doneAt?: () => number | undefined): Promise<Outcome<T>> {
     const intended = slot.intended;
     // An op belongs to the window in which it was due: its intended time (open loop), or when its client decided to
     // send it (closed loop; before any wait for a pipeline slot). It is sent only while that window lasts.
@@ -255,7 +259,7 @@ export class LoadGenerator {
     } finally {
       slots?.release();
     }
-    const done = timer.now();
+    const done = (outcome.ok ? doneAt?.() : undefined) ?? timer.now();
     if (outcome.ok) this.#liveOk++;
     else this.#liveFailed++;
     if (counted) this.#record(kind, node, outcome.ok, sent, done, intended);
@@ -328,8 +332,12 @@ export class LoadGenerator {
           next = slot;
           break;
         }
-        // Verified where the value lies in the bytes received (no copy of it; see CacheClient.read).
-        const got = await this.#timed(c, 'get', node, slot, (client) => readWith(client, key, (value) => readVerdict(value, payload)));
+        // Verified where the value lies in the bytes received (no copy of it; see CacheClient.read), after its time was taken.
+        let lookedAt: number | undefined;
+        const got = await this.#timed(c, 'get', node, slot, (client) => readWith(client, key, (value) => {
+          lookedAt = this.#timer.now();
+          return readVerdict(value, payload);
+        }), () => lookedAt);
         if (!got.ok) {
           failed = got.skipped !== true;
           break;
@@ -368,8 +376,12 @@ export class LoadGenerator {
         const set = await this.#timed(c, 'set', node, slot, (cl) => cl.set(key, values.fill(value, index), ttl));
         ok = set.ok || set.skipped === true;
       } else {
-        // null: a miss; else whether the value is the one this index holds, verified where it lies.
-        const got = await this.#timed(c, 'get', node, slot, (cl) => readWith(cl, key, (v) => (v === null ? null : values.matches(v, index))));
+        // null: a miss; else whether the value is the one this index holds, verified where it lies after its time was taken.
+        let lookedAt: number | undefined;
+        const got = await this.#timed(c, 'get', node, slot, (cl) => readWith(cl, key, (v) => {
+          lookedAt = this.#timer.now();
+          return v === null ? null : values.matches(v, index);
+        }), () => lookedAt);
         ok = got.ok || got.skipped === true;
         if (got.ok && got.value === null) {
           if (got.counted) this.#misses++;

@@ -123,10 +123,10 @@ export interface LoadRecord {
 /** The servers' memory growth over a KEYSPACE's preload, per key (every node together: a cluster's replicas too). */
 export interface ServerMemory {
   readonly bytesPerKey: number;
-  /** Keys it was shared out over: KEYSPACE (every shard's) × the targets preloading on the same servers. */
+  /** Keys the servers gained between the two reads (on primaries): every target's and shard's on those servers, less any evicted. */
   readonly keys: number;
   readonly nodes: number;
-  readonly source: 'INFO memory' | 'stats' | '/proc';
+  readonly source: 'INFO memory' | 'stats';
 }
 
 /**

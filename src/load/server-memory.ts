@@ -1,92 +1,90 @@
 /**
- * What a KEYSPACE costs the servers in memory: their memory read before the preload and again halfway through the
- * target's last measured window (the preload long done, the clients' buffers steady, the clean-up not begun), over
- * the keys written. Every node of a cluster counts (replicas hold a copy of each key):
- * RESP servers from INFO memory (used_memory without the clients' buffers, mem_clients_normal and mem_clients_slaves:
- * the workers connect between the two reads, and their query buffers are not the keys'; Redis counts them on a timer,
- * which lags a preload's burst), memcached from `stats`
- * (bytes, the items' own), and a local topology whose servers
- * cannot be asked (a proxy) from /proc (VmRSS of its processes, the proxy's backends included). Targets that share
- * servers (client set-ups of one cluster) preload side by side: the growth is shared out over all their keys.
+ * What a KEYSPACE costs the servers in memory: their memory and their key count read before the preload and again
+ * halfway through the target's last measured window (the preload long done, the clients' buffers steady, the clean-up
+ * not begun); the memory's growth over the keys' growth. Counting the keys the servers hold, not the keys cachebench
+ * meant to write, keeps the figure right where the plan cannot know: targets that share servers (however they are
+ * addressed), shards that preload on their own schedules, keys evicted by maxmemory or a full memcached.
+ *
+ * Every node of a cluster counts in the memory (replicas hold a copy of each key); keys are counted on primaries. RESP
+ * servers answer INFO memory (used_memory without the clients' buffers, mem_clients_normal and mem_clients_slaves: the
+ * workers connect between the two reads, and Redis counts their buffers on a timer that lags a preload's burst) and
+ * INFO keyspace; memcached answers `stats` (bytes and curr_items, the items' own). A proxy answers neither: no figure.
  */
 import type { RunControls } from '../config/resolve.js';
 import type { ServerAddress } from '../config/servers.js';
-import { rssBytes } from '../local/procfs.js';
-import { targetCommand } from '../targets/admin.js';
+import { clusterNodesOf, targetCommand } from '../targets/admin.js';
 import type { ConnectedTarget } from '../targets/client.js';
 import { MemcacheConnection } from '../targets/memcache-protocol.js';
 import { parseInfo } from '../targets/probe.js';
 import type { ServerMemory } from './record.js';
-import { nodesOf } from './server-cpu.js';
 
-/** Bytes the servers hold so far, every node (or local process) together. */
-type MemoryReader = () => Promise<number>;
-
-/** used_memory of one RESP node but its clients' buffers (INFO memory). */
-async function usedMemory(target: ConnectedTarget, server: ServerAddress, controls: RunControls): Promise<number> {
-  const info = parseInfo(String(await targetCommand(target.config, server, controls, 'INFO', 'memory')));
-  const used = Number(info.get('used_memory'));
-  if (!(used > 0)) throw new Error('no used_memory in INFO memory');
-  const buffers = ['mem_clients_normal', 'mem_clients_slaves'].map((k) => Number(info.get(k) ?? 0)).filter((x) => x > 0);
-  return used - buffers.reduce((a, b) => a + b, 0);
+/** Bytes the servers hold so far and the keys they hold, every node together. */
+interface Holding {
+  readonly bytes: number;
+  readonly keys: number;
 }
 
-/** Bytes of items one memcached holds (`stats`: bytes), on a connection of its own. */
-async function memcachedBytes(server: ServerAddress, controls: RunControls): Promise<number> {
+type HoldingReader = () => Promise<Holding>;
+
+const sumOf = (xs: readonly Holding[]): Holding => ({ bytes: xs.reduce((n, x) => n + x.bytes, 0), keys: xs.reduce((n, x) => n + x.keys, 0) });
+
+/** One RESP node's memory but its clients' buffers (INFO memory), and its keys when it is a primary (INFO keyspace, every db). */
+async function respHolding(target: ConnectedTarget, server: ServerAddress, primary: boolean, controls: RunControls): Promise<Holding> {
+  const memory = parseInfo(String(await targetCommand(target.config, server, controls, 'INFO', 'memory')));
+  const used = Number(memory.get('used_memory'));
+  if (!(used > 0)) throw new Error('no used_memory in INFO memory');
+  const buffers = ['mem_clients_normal', 'mem_clients_slaves'].map((k) => Number(memory.get(k) ?? 0)).filter((x) => x > 0);
+  let keys = 0;
+  if (primary) {
+    const keyspace = String(await targetCommand(target.config, server, controls, 'INFO', 'keyspace'));
+    for (const m of keyspace.matchAll(/^db\d+:keys=(\d+)/gm)) keys += Number(m[1]);
+  }
+  return { bytes: used - buffers.reduce((a, b) => a + b, 0), keys };
+}
+
+/** Bytes and items one memcached holds (`stats`: bytes, curr_items), on a connection of its own. */
+async function memcachedHolding(server: ServerAddress, controls: RunControls): Promise<Holding> {
   const connection = new MemcacheConnection({ host: server.host, port: server.port, display: server.display, connectTimeoutMs: controls.connectTimeoutMs,
     opTimeoutMs: controls.opTimeoutMs, maxValueBytes: 1024 });
   try {
     await connection.open();
-    const bytes = Number((await connection.stats()).get('bytes'));
-    if (!Number.isFinite(bytes)) throw new Error('no bytes in stats');
-    return bytes;
+    const stats = await connection.stats();
+    const [bytes, keys] = [Number(stats.get('bytes')), Number(stats.get('curr_items'))];
+    if (!Number.isFinite(bytes) || !Number.isFinite(keys)) throw new Error('no bytes/curr_items in stats');
+    return { bytes, keys };
   } finally {
     connection.close();
   }
 }
 
-const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0);
+/** The nodes a target's memory is read from, each marked primary or not; empty for a proxy. */
+async function respNodes(target: ConnectedTarget, controls: RunControls): Promise<{ server: ServerAddress; primary: boolean }[]> {
+  const first = target.config.servers[0];
+  if (first === undefined || target.info.mode === 'proxy') return [];
+  if (target.info.mode !== 'cluster') return [{ server: first, primary: true }];
+  return (await clusterNodesOf(target.config, controls)).filter((n) => !n.failing)
+    .map((n) => ({ server: { ...first, host: n.host, port: n.port, display: `${n.host}:${n.port}` }, primary: n.primary }));
+}
 
 export class ServerMemoryMeter {
-  #after: Promise<number | null> | undefined;
+  #after: Promise<Holding | null> | undefined;
   #timer: NodeJS.Timeout | undefined;
 
-  private constructor(readonly read: MemoryReader, readonly before: number, readonly keys: number, readonly nodes: number,
-    readonly source: ServerMemory['source']) {}
+  private constructor(readonly read: HoldingReader, readonly before: Holding, readonly nodes: number, readonly source: ServerMemory['source']) {}
 
-  /**
-   * A meter for a target's KEYSPACE (read once now, before the preload), or null without one or when the servers do not
-   * tell. `keys`: the keys written on its servers by every target that shares them, every shard's together.
-   */
-  static async open(target: ConnectedTarget, controls: RunControls, keys: number, localPids?: () => readonly number[]): Promise<ServerMemoryMeter | null> {
-    if (keys <= 0) return null;
+  /** A meter for a target with a KEYSPACE (read once now, before the preload), or null without one or when its servers do not tell. */
+  static async open(target: ConnectedTarget, controls: RunControls, keyspace: number): Promise<ServerMemoryMeter | null> {
+    if (keyspace <= 0 || target.info.mode === 'proxy') return null;
     try {
-      let read: MemoryReader;
-      let nodes: number;
-      let source: ServerMemory['source'];
-      if (target.info.mode !== 'proxy' && target.config.protocol === 'memcache') {
+      if (target.config.protocol === 'memcache') {
         const servers = target.config.servers;
-        read = async () => sum(await Promise.all(servers.map((s) => memcachedBytes(s, controls))));
-        nodes = servers.length;
-        source = 'stats';
-      } else if (target.info.mode !== 'proxy') {
-        const list = await nodesOf(target, controls);
-        if (list.length === 0) return null;
-        read = async () => sum(await Promise.all(list.map((n) => usedMemory(target, n, controls))));
-        nodes = list.length;
-        source = 'INFO memory';
-      } else if (localPids !== undefined && localPids().length > 0) {
-        read = async () => sum(localPids().map((pid) => {
-          const bytes = rssBytes(pid);
-          if (bytes === undefined) throw new Error(`process ${pid} is gone`);
-          return bytes;
-        }));
-        nodes = localPids().length;
-        source = '/proc';
-      } else {
-        return null;
+        const read: HoldingReader = async () => sumOf(await Promise.all(servers.map((s) => memcachedHolding(s, controls))));
+        return new ServerMemoryMeter(read, await read(), servers.length, 'stats');
       }
-      return new ServerMemoryMeter(read, await read(), keys, nodes, source);
+      const nodes = await respNodes(target, controls);
+      if (nodes.length === 0) return null;
+      const read: HoldingReader = async () => sumOf(await Promise.all(nodes.map((n) => respHolding(target, n.server, n.primary, controls))));
+      return new ServerMemoryMeter(read, await read(), nodes.length, 'INFO memory');
     } catch (error: unknown) {
       void error; // no memory figure: the load itself does not need it
       return null;
@@ -101,11 +99,14 @@ export class ServerMemoryMeter {
     }, Math.max(0, start + atMs - Date.now()));
   }
 
-  /** Bytes per key; null when the second read was not made (the load ended first) or failed, or the memory did not grow. */
+  /** Bytes per key; null when the second read was not made (the load ended first) or failed, or no key or byte was added. */
   async finish(): Promise<ServerMemory | null> {
     clearTimeout(this.#timer);
     const after = await this.#after;
-    if (after == null || !(after > this.before)) return null;
-    return { bytesPerKey: Number(((after - this.before) / this.keys).toFixed(1)), keys: this.keys, nodes: this.nodes, source: this.source };
+    if (after == null) return null;
+    const keys = after.keys - this.before.keys;
+    const bytes = after.bytes - this.before.bytes;
+    if (!(keys > 0) || !(bytes > 0)) return null;
+    return { bytesPerKey: Number((bytes / keys).toFixed(1)), keys, nodes: this.nodes, source: this.source };
   }
 }

@@ -27,7 +27,8 @@ const LOCAL_MODES: Readonly<Record<TopologyName, Mode>> = { REDIS_CLUSTER: 'clus
 /** Options every target on a topology has: the memcached topologies speak memcache. */
 const LOCAL_OPTIONS: Readonly<Partial<Record<TopologyName, Readonly<Record<string, string>>>>> = { MEMCACHED_POOL: { PROTOCOL: 'memcache' }, TWEMPROXY_MEMCACHED: { PROTOCOL: 'memcache' } };
 /**
- * Client set-ups measured on a local topology besides its plain ioredis target: the local cluster is also measured
+ * Client set-ups measured on a local topology besides its plain target (ioredis; cachebench's own resp in a run of
+ * throughput and capacity scenarios only, see config/resolve.ts loadRunClients): the local cluster is also measured
  * through node-redis with its client-side cache (RESP3 tracking) and through Valkey GLIDE, so the default table shows
  * the client's effect next to the topology's.
  */
@@ -50,14 +51,14 @@ export const LOCAL_TARGETS: readonly LocalTargetSpec[] = TOPOLOGIES.flatMap((nam
  * client on each Redis topology (`<TOPOLOGY>_RESP`).
  */
 export const OPTIONAL_LOCAL_TARGETS: readonly LocalTargetSpec[] = [
-  { name: 'REDIS_CLUSTER_WAIT', mode: 'cluster', topology: 'REDIS_CLUSTER', options: { WAIT: '1' } },
+  { name: 'REDIS_CLUSTER_WAIT', mode: 'cluster', topology: 'REDIS_CLUSTER', options: { WAIT: '1', CLIENT: 'ioredis' } },
   { name: 'REDIS_CLUSTER_NODE_REDIS', mode: 'cluster', topology: 'REDIS_CLUSTER', options: { CLIENT: 'node-redis' } },
   // cachebench's own RESP client on each Redis topology: the servers' capacity rather than a driver's.
   ...(['REDIS_CLUSTER', 'TWEMPROXY', 'REDIS_SINGLE'] as const).map((topology) => ({ name: `${topology}_RESP`, mode: LOCAL_MODES[topology], topology, options: { CLIENT: 'resp' } })),
 ];
 
 /**
- * `--local` names: a topology (its plain ioredis target) or a client set-up on one (REDIS_CLUSTER_NEARCACHE, or one
+ * `--local` names: a topology (its plain target) or a client set-up on one (REDIS_CLUSTER_NEARCACHE, or one
  * of OPTIONAL_LOCAL_TARGETS); none means every local target of the default run.
  */
 export function parseLocalTargets(names: readonly string[], flag: string): LocalTargetSpec[] {

@@ -144,17 +144,6 @@ export async function stopRecorded(processes: readonly RecordedProcess[], graceM
  * CPU time (user + system) a process has used so far, in ms; undefined when it is gone. /proc counts it in clock ticks
  * of USER_HZ, which Linux fixes at 100 for user space on every mainstream architecture (10 ms each; `getconf CLK_TCK`).
  */
-/** Resident memory of a process (VmRSS), bytes; undefined when it is gone. */
-export function rssBytes(pid: number): number | undefined {
-  try {
-    const kb = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-    return kb === undefined ? undefined : Number(kb) * 1024;
-  } catch (error: unknown) {
-    void error; // gone (or not ours to read)
-    return undefined;
-  }
-}
-
 export function cpuTimeMs(pid: number): number | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');

@@ -286,6 +286,8 @@ export function throughputChart(entries: readonly ResultEntry[], label: string):
 
 /** A capacity step's verdict as a chart draws it. */
 const STEP_VERDICTS = ['met', 'missed', 'client-bound'] as const;
+/** Steps of one target a chart draws at most: CAPACITY_MAX_STEPS's limit (a results file may claim more). */
+const MAX_CHARTED_STEPS = 200;
 
 /**
  * Capacity runs: the latency–throughput curve of each target — each step's p50 and the objective's percentiles (from
@@ -300,14 +302,15 @@ export function capacityChart(entries: readonly ResultEntry[], label: string): T
   });
   const objectives = searches[0]?.c.objectives ?? [];
   const percentiles = [...new Set(['p50', ...objectives.map((o) => `p${o.percentile}`)])];
-  const values = searches.flatMap(({ e, c }) => c.steps.flatMap((step, i) => percentiles.flatMap((p) => {
+  const values = searches.flatMap(({ e, c }) => c.steps.slice(0, MAX_CHARTED_STEPS).flatMap((step, i) => percentiles.flatMap((p) => {
     const ms = step.latencyMs[p];
     if (typeof ms !== 'number' || !Number.isFinite(ms) || ms <= 0 || !(step.offered > 0)) return [];
     const verdict: (typeof STEP_VERDICTS)[number] = step.clientBound ? 'client-bound' : step.met ? 'met' : 'missed';
     return [{ target: seriesName(e), percentile: p, rate: step.offered, ms, step: i + 1, verdict }];
   })));
   if (values.length === 0) return null;
-  const limits = objectives.map((o) => ({ ms: o.maxMs, text: `objective p${o.percentile} ≤ ${o.maxMs} ms` }));
+  // A limit of 0 or less (only a crafted file has one) has no place on a log axis.
+  const limits = objectives.filter((o) => o.maxMs > 0).map((o) => ({ ms: o.maxMs, text: `objective p${o.percentile} ≤ ${o.maxMs} ms` }));
   const x = { field: 'rate', type: 'quantitative', title: 'offered ops/s, log', scale: { type: 'log' } };
   const y = { field: 'ms', type: 'quantitative', title: 'latency from the intended send time (ms), log', scale: { type: 'log' } };
   const color = { field: 'target', type: 'nominal', title: null };

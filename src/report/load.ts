@@ -72,11 +72,15 @@ function serverCpuPerOp(e: ResultEntry): number | null {
 
 const CAP = (e: ResultEntry): CapacitySummary | undefined => e.load?.capacity ?? undefined;
 
-/** MB/s on the wire (requests and replies) at the row's mean ops/s; null where the client does not count its bytes. */
+/**
+ * MB/s on the wire (requests and replies; under TLS, before encryption) at the row's mean rate of ops, failed ones
+ * included (bytes per op are over every op); null where the client does not count its bytes.
+ */
 function wireMBps(e: ResultEntry): number | null {
   const perOp = clientLoadOf(e)?.wireBytesPerOp ?? null;
-  const mean = e.load?.throughput.mean ?? null;
-  return perOp === null || mean === null ? null : (perOp * mean) / 1e6;
+  const t = e.load?.throughput;
+  if (perOp === null || t == null || t.mean === null || !(t.n > 0)) return null;
+  return (perOp * (t.mean + (e.ops.set.errors + e.ops.get.errors) / t.n)) / 1e6;
 }
 
 /** The CSV cell of a capacity row's steps: each one's offered and sent rate, the objective's percentiles and its verdict. */
@@ -123,7 +127,7 @@ export const LOAD_COLUMNS: readonly Column[] = [
     (e) => { const c = clientLoadOf(e); return c === null ? '–' : `${Math.floor(100 * c.busy)}%${c.by === 'CPU' ? ' client-bound (CPU)' : c.bound ? ' client-bound' : ''}`; }),
   col('load_client_cpu_us_per_op', 'Client CPU/op (µs)', 'us', 'load.workers[].client.cpuUsPerOp (weighted by ops)', true, (e) => clientLoadOf(e)?.cpuUsPerOp ?? null,
     (e) => { const x = clientLoadOf(e)?.cpuUsPerOp; return x == null ? '–' : x.toFixed(1); }),
-  { ...col('load_wire_mb_per_sec', 'Wire (MB/s)', 'count', 'load.workers[].client.wireBytesPerOp (weighted by ops) × load.throughput.mean ÷ 10^6', true, wireMBps,
+  { ...col('load_wire_mb_per_sec', 'Wire (MB/s)', 'count', 'load.workers[].client.wireBytesPerOp (weighted by ops) × (load.throughput.mean + failed ops ÷ load.throughput.n) ÷ 10^6; under TLS, before encryption', true, wireMBps,
     (e) => { const x = wireMBps(e); return x === null ? '–' : x.toFixed(x < 10 ? 2 : 1); }), showIf: (e) => wireMBps(e) !== null },
   col('load_wire_bytes_per_op', 'Wire bytes/op', 'count', 'load.workers[].client.wireBytesPerOp (weighted by ops)', false, (e) => clientLoadOf(e)?.wireBytesPerOp ?? null),
   col('load_server_cpu_us_per_op', 'Server CPU/op (µs)', 'us', 'load.record.serverCpu.ms × 1000 ÷ (sets + gets)', true, (e) => serverCpuPerOp(e),
@@ -161,8 +165,8 @@ function serverCostLines(e: ResultEntry, label: string): string[] {
   const memory = l.record.serverMemory;
   if (memory != null) {
     const payload = e.scenario.params['PAYLOAD_BYTES'];
-    lines.push(`${label} servers' memory (${unitOf(memory.source, memory.nodes)}, ${memory.source === '/proc' ? 'VmRSS' : memory.source} before the preload and ` +
-      `during the load): ${opsText(memory.bytesPerKey)} bytes per key over ${opsText(memory.keys)} keys${payload !== undefined ? ` of ${opsText(payload)}-byte values` : ''}`);
+    lines.push(`${label} servers' memory (${unitOf(memory.source, memory.nodes)}, ${memory.source} before the preload and during the load): ` +
+      `${opsText(memory.bytesPerKey)} bytes per key over the ${opsText(memory.keys)} keys they gained${payload !== undefined ? ` (${opsText(payload)}-byte values)` : ''}`);
   }
   return lines;
 }

@@ -91,6 +91,24 @@ function totalOf(list: readonly { entry: ResultEntry; file: string }[], notes: s
 }
 
 /**
+ * Shards of one target must have measured it through one client set-up: ops/s of different drivers (ioredis, or
+ * cachebench's own resp, the default of throughput runs since 2026-12-07) do not add up to one total.
+ */
+function checkSetups(cases: ReadonlyMap<string, ReadonlyMap<string, readonly { entry: ResultEntry; file: string }[]>>): void {
+  for (const targets of cases.values()) {
+    for (const [name, list] of targets) {
+      const setup = (e: ResultEntry): string => JSON.stringify([e.target.client, e.target.cache, e.target.readFrom, e.target.wait]).slice(0, 200);
+      const first = list[0];
+      const other = list.find((x) => first !== undefined && setup(x.entry) !== setup(first.entry));
+      if (first === undefined || other === undefined) continue;
+      throw new MergeError(`${name} was measured through different client set-ups: ${setup(first.entry)} in ${first.file}, ${setup(other.entry)} in ${other.file} ` +
+        '(client, cache, reads from, WAIT): their ops/s do not add up',
+      `run every shard with the same set-up (name <NAME>_CLIENT, e.g. ${name}_CLIENT=resp, on each) and merge those`);
+    }
+  }
+}
+
+/**
  * Merges the throughput results of several processes (`--shard i/N` runs, or any runs of the same scenario) into one
  * document: per scenario × parameters, one total row per target (records merged: counts summed, HDR histograms added,
  * seconds aligned by wall clock; statistics and Percent computed again from the merged data, never averaged), then
@@ -120,6 +138,7 @@ export function mergeDocuments(inputs: readonly MergeInput[], runId: string,
     }
   }
   if (cases.size === 0) throw new MergeError(`${first.file}: no results to merge`);
+  checkSetups(cases);
   const notes: string[] = [];
   const results: ResultEntry[] = [];
   const totals: ResultEntry[] = [];

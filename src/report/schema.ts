@@ -99,7 +99,7 @@ const loadRecord = object({
   sliceSeconds: optional(nullable(sliceSeconds)),
   workers,
   serverCpu: optional(nullable(object({ ms, nodes: positiveCount, windows: positiveCount, planned: positiveCount, source: oneOf('INFO cpu', '/proc', 'stats') }))),
-  serverMemory: optional(nullable(object({ bytesPerKey, keys: positiveCount, nodes: positiveCount, source: oneOf('INFO memory', 'stats', '/proc') }))),
+  serverMemory: optional(nullable(object({ bytesPerKey, keys: positiveCount, nodes: positiveCount, source: oneOf('INFO memory', 'stats') }))),
 });
 const shard: Check = (v, at, b) => {
   const s = object({ index: count, of: count })(v, at, b) as { index: number; of: number };

@@ -30,6 +30,11 @@ const COMPACT_AT = 4096;
 /** The read buffer every plain TCP connection of the process reads into (Node's own read size). */
 const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
 
+/** `x` itself, or a copy of it when it is a view of the read buffer (overwritten by the next read). */
+export function ownBuffer<T>(x: T): T {
+  return Buffer.isBuffer(x) && x.buffer === READ_BUFFER.buffer ? Buffer.from(x) as T : x;
+}
+
 /** `reply` with every bulk string that is a view of the read buffer copied out (it is overwritten by the next read). */
 function owned(reply: Wire): Wire {
   if (Buffer.isBuffer(reply)) return reply.buffer === READ_BUFFER.buffer ? Buffer.from(reply) : reply;

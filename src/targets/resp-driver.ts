@@ -6,7 +6,7 @@ import {
 } from './client.js';
 import { withDeadline } from './deadline.js';
 import { credentialsFor, probeTarget, targetInfo, unreachableError } from './probe.js';
-import { RespAuthError, type RespConnection } from './resp-connection.js';
+import { RespAuthError, ownBuffer, type RespConnection } from './resp-connection.js';
 import { RespRouter } from './resp-router.js';
 import { WireError, type Wire } from './resp-wire.js';
 import { tlsOptionsFor } from './tls.js';
@@ -114,11 +114,12 @@ function respClient(router: RespRouter, config: TargetConfig, controls: RunContr
     });
   };
   const get = (key: string): Promise<Buffer | null> => router.send(key, ['GET', key]).then(bulk);
-  // The value is looked at where it lies in the read buffer; the router's result is null then, or an error reply.
+  // The value is looked at where it lies in the read buffer; the router's result is null then, or an error reply. A
+  // look that returns the value itself gets a copy (the read buffer is overwritten by the next read).
   const read = <T>(key: string, look: (value: Buffer | null) => T): Promise<T> => {
     let result: T;
     return router.send(key, ['GET', key], (reply) => {
-      result = look(bulk(reply));
+      result = ownBuffer(look(bulk(reply)));
       return null;
     }).then((reply) => {
       if (reply !== null) bulk(reply);

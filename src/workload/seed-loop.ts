@@ -89,6 +89,30 @@ const hrtimeNow = process.hrtime.bigint;
  */
 export type StopCheck = () => boolean;
 
+/** A GET of the seed loop: its verdict (a plain read) or its value, and when its reply came. */
+interface SeedRead {
+  readonly verdict?: PlainVerdict;
+  readonly value: Buffer | null;
+  readonly t1: bigint;
+}
+
+/**
+ * GET `key`. With `payload` (a plain read) the value is verified where it lies in the bytes received (no copy of it; see
+ * CacheClient.read), after its time was taken: the comparison is not the op's latency. Else the value, to be judged.
+ */
+async function seedGet(client: CacheClient, key: string, payload: Buffer | undefined, now: () => bigint): Promise<SeedRead> {
+  if (payload === undefined) {
+    const value = await client.get(key);
+    return { value, t1: now() };
+  }
+  let lookedAt: bigint | undefined;
+  const verdict = await readWith(client, key, (v) => {
+    lookedAt = now();
+    return readVerdict(v, payload);
+  });
+  return { verdict, value: null, t1: lookedAt ?? now() };
+}
+
 /**
  * The seed loop: for each key, one SET key payload EX ttl, then READ_RATIO GETs, each verified
  * byte for byte. Stops at the first failed op (the iteration's time is then not a valid sample).
@@ -142,19 +166,17 @@ export async function runSeedIteration(
       }
       const ackedAtIssue = versioned?.acked ?? 0;
       t0 = now();
-      let value: Buffer | null = null;
-      // A plain read is verified where the value lies in the bytes received (no copy of it; see CacheClient.read).
-      let verdict: PlainVerdict | undefined;
+      let got: SeedRead;
       try {
-        if (plain) verdict = await readWith(client, key, (v) => readVerdict(v, payload));
-        else value = await client.get(key);
+        got = await seedGet(client, key, plain ? payload : undefined, now);
       } catch (error: unknown) {
         const failedAt = now();
         const message = tally.fail('get', error);
         recorder?.failed?.('get', t0, failedAt, key, payload);
         return { state: 'failed', attempted: w + 1, error: message };
       }
-      const t1 = now();
+      const { value, t1 } = got;
+      let verdict = got.verdict;
       recorder?.get(Number(t1 - t0), t0, t1);
       tally.gets++;
       if (verdict === undefined && versioned === undefined && !(value === null && nullIsStale)) verdict = readVerdict(value, payload);

@@ -83,6 +83,10 @@ describe('the own RESP client (<NAME>_CLIENT=resp) against a standalone server',
     assert.equal(await read('cachebench:own:a', (v) => v?.equals(a)), true);
     assert.equal(await read('cachebench:own:b', (v) => v?.equals(a)), false);
     assert.equal(await read('cachebench:own:none', (v) => v), null);
+    // A look that returns the value itself gets a copy of its own: later reads leave it as it was.
+    const kept = await read('cachebench:own:a', (v) => v);
+    await Promise.all(Array.from({ length: 20 }, () => client.get('cachebench:own:b')));
+    assert.ok(kept?.equals(a), 'a value returned by a look changed under its holder');
     await assert.rejects(read('cachebench:own:a', () => {
       throw new Error('look failed');
     }), /look failed/);
@@ -202,25 +206,31 @@ describe('the own RESP client through the CLI', () => {
     }
     assert.deepEqual(doc.results.map((e) => e.target.mode).sort(), ['cluster', 'proxy']);
   });
-  it('a KEYSPACE run with no client named uses resp and reports its bytes on the wire per op and the server\'s memory per key, both from 1,000-byte values up', async () => {
+  it('a KEYSPACE run with no client named uses resp and reports its bytes on the wire per op and the server\'s memory per key (two targets on one server share it out), from 1,000-byte values up', async () => {
     const server = await standalone();
     try {
       const out = join(root.dir, 'cost');
       const result = await runCli(['run', '--mode', 'throughput', '--duration', '3', '--warmup-seconds', '0', '--clients', '8', '--read-ratio', '4',
-        '--payload-bytes', '1000', '--keyspace', '2000', '--key-ttl', '600', '--out', out], { env: { REDIS_SERVERS: server.address, CI: 'true' }, timeoutMs: 60_000 });
+        '--payload-bytes', '1000', '--keyspace', '2000', '--key-ttl', '600', '--out', out],
+      { env: { REDIS_SERVERS: server.address, SAME_SERVERS: server.address, CI: 'true' }, timeoutMs: 60_000 });
       assert.equal(result.code, 0, result.stderr + result.stdout);
       const run = readdirSync(out).find((d) => !d.startsWith('.')) as string;
-      const e = (JSON.parse(readFileSync(join(out, run, 'results.json'), 'utf8')) as ResultsDocument).results[0];
-      assert.equal(e?.target.client, 'resp');
-      // An op moves its 1,000-byte value once (a GET's reply or a SET's request) plus the command, key and headers
-      // (~100 bytes here: the key is a 40-odd-byte name); a SET's value is not read back, a GET's not sent.
-      const wire = e?.load?.workers[0]?.client?.wireBytesPerOp;
-      assert.ok(wire !== undefined && wire > 1000 && wire < 1200, `wire bytes per op ${wire}`);
-      // Each key costs the server its value and at least its name and bookkeeping, and not several times over.
-      const memory = e?.load?.record.serverMemory;
-      assert.ok(memory != null && memory.source === 'INFO memory' && memory.keys === 2000 && memory.bytesPerKey > 1000 && memory.bytesPerKey < 1600, JSON.stringify(memory));
+      const doc = JSON.parse(readFileSync(join(out, run, 'results.json'), 'utf8')) as ResultsDocument;
+      assert.equal(doc.results.length, 2);
+      for (const e of doc.results) {
+        assert.equal(e.target.client, 'resp');
+        // An op moves its 1,000-byte value once (a GET's reply or a SET's request) plus the command, key and headers
+        // (~100 bytes here: the key is a 40-odd-byte name); a SET's value is not read back, a GET's not sent.
+        const wire = e.load?.workers[0]?.client?.wireBytesPerOp;
+        assert.ok(wire !== undefined && wire > 1000 && wire < 1200, `${e.target.name}: wire bytes per op ${wire}`);
+        // Both targets preload side by side on one server: it gained both KEYSPACEs, and each key costs it its value
+        // and at least its name and bookkeeping, not several times over.
+        const memory = e.load?.record.serverMemory;
+        assert.ok(memory != null && memory.source === 'INFO memory' && memory.keys === 4000 && memory.bytesPerKey > 1000 && memory.bytesPerKey < 1600,
+          `${e.target.name}: ${JSON.stringify(memory)}`);
+      }
       const report = readFileSync(join(out, run, 'report.md'), 'utf8');
-      assert.match(report, /bytes per key over 2,000 keys of 1,000-byte values/);
+      assert.match(report, /bytes per key over the 4,000 keys they gained \(1,000-byte values\)/);
       assert.match(report, /KB on the wire per op/);
     } finally {
       await server.stop();

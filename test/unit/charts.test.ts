@@ -129,6 +129,11 @@ describe('charts: specs built from results', () => {
     assert.deepEqual(svg.warnings, []);
     assert.match(svg.svg, /objective p99 ≤ 10 ms/);
     assert.equal(capacityChart([base], 'no capacity'), null);
+    // A crafted file: an objective of 0 ms (no line on a log axis) and 5,000 steps (the first 200 drawn).
+    const crafted = { ...capacity, objectives: [{ percentile: 99, maxMs: 0 }], steps: Array.from({ length: 5000 }, (_, i) => step(1000 + i, 1, 2, true)) };
+    const big = capacityChart([{ ...a, load: { ...a.load, capacity: crafted } } as unknown as ResultEntry], 'crafted');
+    assert.equal(rowsWith((big as unknown as { layer: unknown[] }).layer[0], 'rate').length, 2 * 200);
+    assert.deepEqual((await renderSvg({ file: 'x.svg', title: 'x', group: 'g', spec: big as NonNullable<typeof big> })).warnings, []);
   });
 
   it('renders to SVG headless with no vega warning, the same SVG every time', async () => {

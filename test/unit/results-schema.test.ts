@@ -9,7 +9,7 @@ import { ConfigError } from '../../src/config/errors.js';
 import { InputFileError, readInputFile } from '../../src/config/input-file.js';
 import { RESULT_LIMITS, checkResults, loadResults } from '../../src/report/schema.js';
 import { renderResultFiles } from '../../src/report/write.js';
-import { mergeDocuments } from '../../src/report/merge.js';
+import { MergeError, mergeDocuments } from '../../src/report/merge.js';
 import { MAX_CHARTED_COMBINATIONS, buildCharts } from '../../src/report/charts.js';
 import { MALFORMED, encodeHistogram, fixtureDoc, fixturePath, setField as set, type FixtureDoc as Doc } from '../helpers/entries.js';
 
@@ -83,6 +83,20 @@ describe('what a reader gets is the checked document, rebuilt', () => {
     assert.equal(Object.getOwnPropertyDescriptor(errors, '__proto__')?.value, 6, JSON.stringify(errors));
     assert.equal(errors['GET: timeout'], 2);
     assert.match(JSON.stringify(merged.doc), /"__proto__":6/);
+  });
+});
+
+describe('merge refuses shards of one target measured through different client set-ups', () => {
+  it('ioredis in one file and resp in another: the target, both set-ups and both files named, and the fix', () => {
+    const raw = fixtureDoc('throughput');
+    const a = checkResults(raw, 'a.json');
+    const b = checkResults(set(JSON.parse(JSON.stringify(raw)) as typeof raw, 'results[0].target.client', 'resp'), 'b.json');
+    const name = a.results[0]?.target.name ?? '';
+    assert.throws(() => mergeDocuments([{ file: 'a.json', doc: a }, { file: 'b.json', doc: { ...b, runId: `${b.runId}b` } }], 'm'), (e: unknown) => e instanceof MergeError
+      && e.message.includes(`${name} was measured through different client set-ups`) && /"ioredis".* in a\.json, \["resp".* in b\.json/.test(e.message)
+      && (e.fix ?? '').includes(`${name}_CLIENT=resp`));
+    // The same set-up merges.
+    assert.ok(mergeDocuments([{ file: 'a.json', doc: a }, { file: 'c.json', doc: { ...a, runId: `${a.runId}c` } }], 'm').totals.length > 0);
   });
 });
 
