@@ -16,13 +16,16 @@ import { MemcacheConnection } from '../targets/memcache-protocol.js';
 import type { LoadWindow } from './timeline.js';
 import type { ServerCpu } from './record.js';
 
-/** The nodes whose CPU counts: every node of a cluster (replicas replicate every write), else the listed server. */
-export async function nodesOf(target: ConnectedTarget, controls: RunControls): Promise<ServerAddress[]> {
+/**
+ * The nodes whose cost counts, each marked primary or not: every node of a cluster that is not failing (replicas
+ * replicate every write and hold a copy of every key), else the listed server.
+ */
+export async function serverNodes(target: ConnectedTarget, controls: RunControls): Promise<{ server: ServerAddress; primary: boolean }[]> {
   const first = target.config.servers[0];
   if (first === undefined) return [];
-  if (target.info.mode !== 'cluster') return [first];
-  const nodes = await clusterNodesOf(target.config, controls);
-  return nodes.filter((n) => !n.failing).map((n) => ({ ...first, host: n.host, port: n.port, display: `${n.host}:${n.port}` }));
+  if (target.info.mode !== 'cluster') return [{ server: first, primary: true }];
+  return (await clusterNodesOf(target.config, controls)).filter((n) => !n.failing)
+    .map((n) => ({ server: { ...first, host: n.host, port: n.port, display: `${n.host}:${n.port}` }, primary: n.primary }));
 }
 
 /** CPU seconds of one node so far (INFO cpu). */
@@ -34,19 +37,24 @@ async function cpuSeconds(target: ConnectedTarget, server: ServerAddress, contro
   return sys + user;
 }
 
-/** CPU seconds of one memcached so far (`stats`: rusage_user + rusage_system), on a connection of its own. */
-async function memcachedCpuSeconds(server: ServerAddress, controls: RunControls): Promise<number> {
+/** One memcached's general `stats`, on a connection of its own. */
+export async function memcachedStats(server: ServerAddress, controls: RunControls): Promise<ReadonlyMap<string, string>> {
   const connection = new MemcacheConnection({ host: server.host, port: server.port, display: server.display, connectTimeoutMs: controls.connectTimeoutMs,
     opTimeoutMs: controls.opTimeoutMs, maxValueBytes: 1024 });
   try {
     await connection.open();
-    const stats = await connection.stats();
-    const seconds = Number(stats.get('rusage_user')) + Number(stats.get('rusage_system'));
-    if (!Number.isFinite(seconds)) throw new Error('no rusage_user/rusage_system in stats');
-    return seconds;
+    return await connection.stats();
   } finally {
     connection.close();
   }
+}
+
+/** CPU seconds of one memcached so far (`stats`: rusage_user + rusage_system). */
+async function memcachedCpuSeconds(server: ServerAddress, controls: RunControls): Promise<number> {
+  const stats = await memcachedStats(server, controls);
+  const seconds = Number(stats.get('rusage_user')) + Number(stats.get('rusage_system'));
+  if (!Number.isFinite(seconds)) throw new Error('no rusage_user/rusage_system in stats');
+  return seconds;
 }
 
 /** Reads the CPU seconds of each node (or local process) so far. */
@@ -109,9 +117,9 @@ export class ServerCpuMeter {
         meter = new ServerCpuMeter(servers.length, 'stats', () => Promise.all(servers.map((n) => memcachedCpuSeconds(n, controls))), windows);
       } else {
         if (target.info.mode === 'proxy') return null;
-        const nodes = await nodesOf(target, controls);
+        const nodes = await serverNodes(target, controls);
         if (nodes.length === 0) return null;
-        meter = new ServerCpuMeter(nodes.length, 'INFO cpu', () => Promise.all(nodes.map((n) => cpuSeconds(target, n, controls))), windows);
+        meter = new ServerCpuMeter(nodes.length, 'INFO cpu', () => Promise.all(nodes.map((n) => cpuSeconds(target, n.server, controls))), windows);
       }
       await meter.read();
       return meter;

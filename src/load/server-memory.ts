@@ -12,11 +12,11 @@
  */
 import type { RunControls } from '../config/resolve.js';
 import type { ServerAddress } from '../config/servers.js';
-import { clusterNodesOf, targetCommand } from '../targets/admin.js';
+import { targetCommand } from '../targets/admin.js';
 import type { ConnectedTarget } from '../targets/client.js';
-import { MemcacheConnection } from '../targets/memcache-protocol.js';
 import { parseInfo } from '../targets/probe.js';
 import type { ServerMemory } from './record.js';
+import { memcachedStats, serverNodes } from './server-cpu.js';
 
 /** Bytes the servers hold so far and the keys they hold, every node together. */
 interface Holding {
@@ -42,28 +42,12 @@ async function respHolding(target: ConnectedTarget, server: ServerAddress, prima
   return { bytes: used - buffers.reduce((a, b) => a + b, 0), keys };
 }
 
-/** Bytes and items one memcached holds (`stats`: bytes, curr_items), on a connection of its own. */
+/** Bytes and items one memcached holds (`stats`: bytes, curr_items). */
 async function memcachedHolding(server: ServerAddress, controls: RunControls): Promise<Holding> {
-  const connection = new MemcacheConnection({ host: server.host, port: server.port, display: server.display, connectTimeoutMs: controls.connectTimeoutMs,
-    opTimeoutMs: controls.opTimeoutMs, maxValueBytes: 1024 });
-  try {
-    await connection.open();
-    const stats = await connection.stats();
-    const [bytes, keys] = [Number(stats.get('bytes')), Number(stats.get('curr_items'))];
-    if (!Number.isFinite(bytes) || !Number.isFinite(keys)) throw new Error('no bytes/curr_items in stats');
-    return { bytes, keys };
-  } finally {
-    connection.close();
-  }
-}
-
-/** The nodes a target's memory is read from, each marked primary or not; empty for a proxy. */
-async function respNodes(target: ConnectedTarget, controls: RunControls): Promise<{ server: ServerAddress; primary: boolean }[]> {
-  const first = target.config.servers[0];
-  if (first === undefined || target.info.mode === 'proxy') return [];
-  if (target.info.mode !== 'cluster') return [{ server: first, primary: true }];
-  return (await clusterNodesOf(target.config, controls)).filter((n) => !n.failing)
-    .map((n) => ({ server: { ...first, host: n.host, port: n.port, display: `${n.host}:${n.port}` }, primary: n.primary }));
+  const stats = await memcachedStats(server, controls);
+  const [bytes, keys] = [Number(stats.get('bytes')), Number(stats.get('curr_items'))];
+  if (!Number.isFinite(bytes) || !Number.isFinite(keys)) throw new Error('no bytes/curr_items in stats');
+  return { bytes, keys };
 }
 
 export class ServerMemoryMeter {
@@ -81,7 +65,7 @@ export class ServerMemoryMeter {
         const read: HoldingReader = async () => sumOf(await Promise.all(servers.map((s) => memcachedHolding(s, controls))));
         return new ServerMemoryMeter(read, await read(), servers.length, 'stats');
       }
-      const nodes = await respNodes(target, controls);
+      const nodes = await serverNodes(target, controls);
       if (nodes.length === 0) return null;
       const read: HoldingReader = async () => sumOf(await Promise.all(nodes.map((n) => respHolding(target, n.server, n.primary, controls))));
       return new ServerMemoryMeter(read, await read(), nodes.length, 'INFO memory');

@@ -212,11 +212,12 @@ export function loadDetails(entries: readonly ResultEntry[], markdown: boolean):
     lines.push(...serverCostLines(e, label(e)).map((line) => `${bullet}${said(line)}`));
     const client = clientLoadOf(e);
     if (client !== null) {
+      const mbps = wireMBps(e);
       const what = `${label(e)} load generator (${client.workers === 1 ? 'its worker' : `busiest of ${client.workers} workers`}, over its target's seconds): event loop busy ` +
         `${Math.floor(100 * client.busy)}%, ${client.cpuUsPerOp === null ? 'CPU per op unknown' : `${client.cpuUsPerOp.toFixed(1)} µs CPU per op`}, event-loop delay p99 up to ` +
         `${client.loopDelayP99Ms.toFixed(1)} ms, GC ${client.gcMsPerSecond.toFixed(0)} ms per second` +
         (client.wireBytesPerOp === null ? '' : `, ${(client.wireBytesPerOp / 1000).toFixed(1)} KB on the wire per op (requests and replies)` +
-          `${wireMBps(e) === null ? '' : `: ${(wireMBps(e) as number).toFixed(1)} MB/s`}`) +
+          `${mbps === null ? '' : `: ${mbps.toFixed(1)} MB/s`}`) +
           (client.cpuShare !== null && client.cores !== null
             ? `; ${client.workers === 1 ? 'it' : 'its workers together'} used ${Math.floor(100 * client.cpuShare)}% of the ${client.cores} CPU${client.cores === 1 ? '' : 's'} ${client.workers === 1 ? 'it' : 'they'} may run on`
             : '');

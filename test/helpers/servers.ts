@@ -91,3 +91,29 @@ export async function connectionsReceived(port: number): Promise<number> {
     redis.disconnect();
   }
 }
+
+/**
+ * Another client of a test's own server that spoils harness keys as they are written: on every SET of a `cachebench:`
+ * key (keyspace notification) it flips the start of every 2nd key (only if it still exists: a late SETRANGE must not
+ * re-create a key the harness deleted) and deletes every 3rd. `stop()` turns the notifications off and disconnects.
+ */
+export async function attackHarnessKeys(port: number): Promise<{ stop: () => Promise<void> }> {
+  const admin = connect(port);
+  await admin.config('SET', 'notify-keyspace-events', 'E$');
+  const subscriber = connect(port);
+  const attacker = connect(port);
+  let seen = 0;
+  subscriber.on('message', (_channel: string, key: string) => {
+    if (!key.startsWith('cachebench:')) return;
+    seen++;
+    if (seen % 3 === 0) void attacker.del(key);
+    else if (seen % 2 === 0) void attacker.eval("if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('SETRANGE', KEYS[1], 0, ARGV[1]) end", 1, key, '\u0000\u0001corrupt');
+  });
+  await subscriber.subscribe('__keyevent@0__:set');
+  return {
+    stop: async () => {
+      await admin.config('SET', 'notify-keyspace-events', '');
+      for (const c of [admin, subscriber, attacker]) c.disconnect();
+    },
+  };
+}

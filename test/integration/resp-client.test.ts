@@ -17,7 +17,7 @@ import { ConnectionLostError } from '../../src/targets/client.js';
 import type { ResultsDocument } from '../../src/report/document.js';
 import { runCli } from '../helpers/cli.js';
 import { TEST_CONTROLS, targetConfig } from '../helpers/targets.js';
-import { cluster, commandCount, connect, connectionsReceived, scanKeys, standalone, tempDir } from '../helpers/servers.js';
+import { attackHarnessKeys, cluster, commandCount, connect, connectionsReceived, scanKeys, standalone, tempDir } from '../helpers/servers.js';
 
 /** Calls and rejected calls (MOVED/ASK answers) of a command in INFO commandstats. */
 async function commandStats(port: number, command: string): Promise<{ calls: number; rejected: number }> {
@@ -239,20 +239,7 @@ describe('the own RESP client through the CLI', () => {
 
   it('throughput runs verify each value where it lies: values another client corrupts or deletes mid-run are mismatched and missing reads (fresh keys), mismatched (KEYSPACE), exit 1', async () => {
     const server = await standalone();
-    // The attacker is another client of the test's own server: on every SET of a harness key (keyspace notification)
-    // it flips the start of every 2nd key and deletes every 3rd.
-    const admin = connect(server.server.port);
-    await admin.config('SET', 'notify-keyspace-events', 'E$');
-    const subscriber = connect(server.server.port);
-    const attacker = connect(server.server.port);
-    let seen = 0;
-    subscriber.on('message', (_channel: string, key: string) => {
-      if (!key.startsWith('cachebench:')) return;
-      seen++;
-      if (seen % 3 === 0) void attacker.del(key);
-      else if (seen % 2 === 0) void attacker.eval("if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('SETRANGE', KEYS[1], 0, ARGV[1]) end", 1, key, '\u0000\u0001corrupt');
-    });
-    await subscriber.subscribe('__keyevent@0__:set');
+    const attack = await attackHarnessKeys(server.server.port);
     try {
       for (const extra of [[], ['--keyspace', '300']]) {
         const out = join(root.dir, `attacked-${extra.length}`);
@@ -270,8 +257,7 @@ describe('the own RESP client through the CLI', () => {
         }
       }
     } finally {
-      await admin.config('SET', 'notify-keyspace-events', '');
-      for (const c of [admin, subscriber, attacker]) c.disconnect();
+      await attack.stop();
       await server.stop();
     }
   });

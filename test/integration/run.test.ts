@@ -8,7 +8,7 @@ import { CSV_COLUMNS } from '../../src/report/csv.js';
 import type { ResultsDocument } from '../../src/report/document.js';
 import { runCli } from '../helpers/cli.js';
 import { fieldsOf, fixtureDoc } from '../helpers/entries.js';
-import { cluster, connect, scanKeys, standalone, tempDir } from '../helpers/servers.js';
+import { attackHarnessKeys, cluster, connect, scanKeys, standalone, tempDir } from '../helpers/servers.js';
 
 type Standalone = Awaited<ReturnType<typeof standalone>>;
 type Cluster = Awaited<ReturnType<typeof cluster>>;
@@ -114,21 +114,8 @@ describe('the seed experiment through the CLI', () => {
   });
 
   it('catches values overwritten or deleted by a second writer mid-iteration, and exits 1', async () => {
-    // The attacker is another client of the test's own server: on every SET of a harness key
-    // (keyspace notification) it flips a byte of every 2nd key and deletes every 3rd.
-    const admin = connect(single.server.port);
-    await admin.config('SET', 'notify-keyspace-events', 'E$');
-    const subscriber = connect(single.server.port);
-    const attacker = connect(single.server.port);
-    let seen = 0;
-    subscriber.on('message', (_channel: string, key: string) => {
-      if (!key.startsWith('cachebench:')) return;
-      seen++;
-      if (seen % 3 === 0) void attacker.del(key);
-      // Only if the key still exists: a late SETRANGE must not re-create a key the harness deleted.
-      else if (seen % 2 === 0) void attacker.eval("if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('SETRANGE', KEYS[1], 0, ARGV[1]) end", 1, key, '\u0000\u0001corrupt');
-    });
-    await subscriber.subscribe('__keyevent@0__:set');
+    // Another client of the test's own server flips every 2nd harness key as it is written and deletes every 3rd.
+    const attack = await attackHarnessKeys(single.server.port);
     try {
       const result = await runCli(['run', '--out', out.dir, '--min-iterations', '3', '--max-iterations', '3', '--warmup-iterations', '0'], {
         env: { VICTIM_SERVERS: single.address, READ_RATIO: '50', WRITE_COUNT: '12', PAYLOAD_BYTES: '1000' },
@@ -143,8 +130,7 @@ describe('the seed experiment through the CLI', () => {
       assert.match(result.stdout, /VERIFICATION FAILED/);
       assert.match(result.stderr, /cachebench: failures: VICTIM: \d+ missing reads \(default\); VICTIM: \d+ mismatched reads/);
     } finally {
-      await admin.config('SET', 'notify-keyspace-events', '');
-      for (const c of [admin, subscriber, attacker]) c.disconnect();
+      await attack.stop();
     }
     assert.deepEqual(await harnessKeysEverywhere(), []);
   });
