@@ -75,7 +75,7 @@ export interface ValidatedRun {
   readonly requireRate: boolean;
 }
 
-/** `--shard i/N` (0 ≤ i < N ≤ 1024); only with throughput scenarios. */
+/** `--shard i/N` (0 ≤ i < N ≤ 1024); only with throughput and capacity scenarios (capacity ones with START_AT). */
 export function parseShard(raw: string | undefined, plan: RunPlan): { index: number; of: number } | undefined {
   if (raw === undefined) return undefined;
   const text = String(raw).trim();
@@ -85,9 +85,16 @@ export function parseShard(raw: string | undefined, plan: RunPlan): { index: num
   if (m === null || of < 1 || of > 1024 || index >= of) {
     throw new ConfigError(`--shard ${JSON.stringify(text)} is not i/N with 0 <= i < N <= 1024. Fix: give this process's shard number and the number of shards, e.g. --shard 0/3 (in a Kubernetes Indexed Job: --shard "$JOB_COMPLETION_INDEX/$SHARDS")`);
   }
-  const latency = plan.scenarios.filter((sc) => sc.controls.load.mode !== 'throughput');
+  const latency = plan.scenarios.filter((sc) => sc.controls.load.mode === 'latency');
   if (latency.length > 0) {
-    throw new ConfigError(`--shard splits throughput runs over several processes, and scenario ${latency.map((sc) => `${sc.name} (MODE=${sc.controls.load.mode})`).join(', ')} is not one. Fix: set MODE=throughput in it, or drop --shard`);
+    throw new ConfigError(`--shard splits throughput and capacity runs over several processes, and scenario ${latency.map((sc) => `${sc.name} (MODE=${sc.controls.load.mode})`).join(', ')} is not one. Fix: set MODE=throughput in it, or drop --shard`);
+  }
+  // A capacity search chooses its next rate from the last step's verdict, which one shard cannot see: shards follow a
+  // planned staircase instead, and only a shared START_AT lines their steps up.
+  const unplanned = plan.scenarios.filter((sc) => sc.controls.load.mode === 'capacity' && sc.controls.load.startAtMs === null);
+  if (unplanned.length > 0) {
+    throw new ConfigError(`--shard ${text} with MODE=capacity (scenario ${unplanned.map((sc) => sc.name).join(', ')}) needs START_AT: every shard must offer its share of each step's rate at the same time. ` +
+      'Fix: give every shard the same START_AT (e.g. START_AT=$(date -u -d "+1 min" +%Y-%m-%dT%H:%M:%SZ)); the run then follows a planned staircase (README: Capacity across machines)');
   }
   return { index, of };
 }

@@ -152,8 +152,8 @@ const CAPACITY_KEYS = [...Object.keys(SLO_PERCENTILES), 'SLO_ERRORS', 'CAPACITY_
 
 /**
  * MODE=capacity: the objective (at least one SLO_P*_MS, each above 0) and the search; keys that a capacity run would
- * silently ignore (latency keys, RATE, SLICE_SECONDS) or cannot do yet (START_AT) are errors. Other modes: any capacity
- * key is an error.
+ * silently ignore (latency keys, RATE, SLICE_SECONDS; with START_AT, a planned staircase, the bisection's and repeats'
+ * keys) are errors. Other modes: any capacity key is an error.
  */
 function capacityPlan(settings: ReadonlyMap<string, Setting>, mode: RunMode): CapacityPlan | null {
   const get = (key: string): Setting => settings.get(key) as Setting;
@@ -168,10 +168,13 @@ function capacityPlan(settings: ReadonlyMap<string, Setting>, mode: RunMode): Ca
     ...LATENCY_ONLY_KEYS.map((k) => [k, 'it applies to latency runs only']),
     ['RATE', 'a capacity run chooses the offered rates itself (CAPACITY_START_RATE, CAPACITY_GROWTH)'],
     ['SLICE_SECONDS', 'a capacity step loads one target at a time'],
-    ['START_AT', 'a capacity run on several machines (--shard, START_AT) is not supported yet'],
+    ...(get('START_AT').source.kind === 'default' ? [] : (['CAPACITY_PRECISION', 'CAPACITY_REPEATS'] as const).map((k) => [k,
+      `with START_AT (${describeSource(get('START_AT').source)}) the run follows a planned staircase, the same on every --shard process: no bisection and no repeats, so the knee's precision is CAPACITY_GROWTH`] as const)),
   ] as const) {
     const s = get(key);
-    if (s.source.kind !== 'default') throw badValue(key, s.value, s.source, `${why}, and MODE is capacity (${modeSource})`, `unset ${key}, or set MODE=throughput`);
+    if (s.source.kind !== 'default') {
+      throw badValue(key, s.value, s.source, `${why}, and MODE is capacity (${modeSource})`, key.startsWith('CAPACITY_') ? `unset ${key} (a smaller CAPACITY_GROWTH makes the steps finer), or unset START_AT` : `unset ${key}, or set MODE=throughput`);
+    }
   }
   const objectives = Object.entries(SLO_PERCENTILES).flatMap(([key, percentile]) => {
     const s = get(key);

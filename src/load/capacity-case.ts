@@ -1,8 +1,9 @@
 import type { CaseParams, RunControls } from '../config/resolve.js';
 import { redactedMessage } from '../config/redact.js';
 import type { ConnectedTarget } from '../targets/client.js';
-import { judgeStep, measureOf, searchCapacity, type CapacityOutcome } from './capacity.js';
-import { runLoadCase, type LoadCaseOptions } from './case.js';
+import { judgeStep, measureOf, plannedRates, runPlannedStaircase, searchCapacity, type CapacityOutcome } from './capacity.js';
+import { caseSpacingMs, runLoadCase, type LoadCaseOptions } from './case.js';
+import type { LoadPlan } from '../config/resolve.js';
 import type { LoadRecord } from './record.js';
 
 /** One target's capacity search: every step, the knee, and the record of the step the table shows (see CapacityTargetOutcome.rate). */
@@ -16,11 +17,22 @@ export interface CapacityCaseOutcome {
   readonly targets: readonly CapacityTargetOutcome[];
 }
 
+/** Under START_AT, the time between the starts of two steps of a planned staircase (as between throughput combinations of one target). */
+const stepSpacingMs = (load: LoadPlan, shards: number): number => caseSpacingMs(load, 1, shards);
+
+/** Under START_AT, the time a capacity combination's planned staircases take (every target's, in turn), the same on every shard. */
+export function capacitySpanMs(load: LoadPlan, targets: number, shards: number): number {
+  return load.capacity === null ? 0 : targets * plannedRates(load.capacity).length * stepSpacingMs(load, shards);
+}
+
 /**
  * A capacity run of one parameter combination: each target in turn searched step by step (load/capacity.ts), every
  * step an open-loop throughput run of that target alone at the step's rate (WARMUP_SECONDS + DURATION, its own
  * workers, keys deleted after it). The record kept for the table is the last step at the knee (or, client-bound, at
- * the lower bound; without either, the last step).
+ * the lower bound; without either, the last step); every step keeps its own record too (`cachebench merge` adds the
+ * shards' steps up). With START_AT the targets follow planned staircases, target after target, step k of target j
+ * starting (j × steps + k) step spacings after the combination's start on every --shard process, each offering its
+ * share of the rate.
  */
 export async function runCapacityCase(targets: readonly ConnectedTarget[], params: CaseParams, controls: RunControls,
   options: LoadCaseOptions): Promise<CapacityCaseOutcome> {
@@ -28,8 +40,10 @@ export async function runCapacityCase(targets: readonly ConnectedTarget[], param
   const plan = controls.load.capacity;
   if (plan === null) throw new Error('runCapacityCase without a capacity plan');
   const aborted = (): boolean => options.signal?.aborted === true;
+  const planned = controls.load.startAtMs !== null;
+  const slots = plannedRates(plan).length;
   const results: CapacityTargetOutcome[] = [];
-  for (const target of targets) {
+  for (const [index, target] of targets.entries()) {
     const name = target.config.name;
     if (aborted()) {
       results.push({ name, state: 'aborted', error: 'interrupted before its search started' });
@@ -39,20 +53,24 @@ export async function runCapacityCase(targets: readonly ConnectedTarget[], param
     let last: { record: LoadRecord; rate: number } | undefined;
     let failure: string | undefined;
     let step = 0;
-    const capacity = await searchCapacity(plan, async (rate, phase) => {
+    const search = planned ? runPlannedStaircase : searchCapacity;
+    const capacity = await search(plan, async (rate, phase) => {
+      const startOffsetMs = planned ? options.startOffsetMs + (index * slots + step) * stepSpacingMs(controls.load, options.shard.of) : 0;
       const outcome = await runLoadCase([target], params, { ...controls, load: { ...controls.load, mode: 'throughput', rate, sliceMs: 0 } },
-        { ...options, startOffsetMs: 0 });
+        { ...options, startOffsetMs });
       const t = outcome.targets[0];
       if (outcome.aborted || t === undefined) return null;
+      // This process's share of the rate (the whole rate unless --shard): what it offered and is judged by.
+      const offered = rate / options.shard.of;
       if (!('record' in t)) {
         // A step that could not be measured is a step that failed: the search goes on (down), and keeps its steps.
-        const measure = { offered: rate, achieved: 0, ops: 0, errors: 0, latencyMs: {}, clientBound: false, error: t.error };
+        const measure = { offered, achieved: 0, ops: 0, errors: 0, latencyMs: {}, clientBound: false, error: t.error };
         options.onProgress?.({ kind: 'capacity-step', target: name, step: ++step, phase, rate, met: false, why: judgeStep(plan, measure).why, clientBound: false });
         return measure;
       }
-      records.set(rate, t.record);
-      last = { record: t.record, rate };
-      const measure = measureOf(t.record, rate, plan);
+      records.set(offered, t.record);
+      last = { record: t.record, rate: offered };
+      const measure = { ...measureOf(t.record, offered, plan), record: t.record };
       const verdict = judgeStep(plan, measure);
       options.onProgress?.({ kind: 'capacity-step', target: name, step: ++step, phase, rate, met: verdict.met, why: verdict.why, clientBound: measure.clientBound });
       return measure;

@@ -10,7 +10,7 @@
  * the servers, so the target gets a lower bound (the highest rate met before), never a knee.
  */
 import type { CapacityPlan } from '../config/resolve.js';
-import { CLIENT_BOUND_BUSY, type LoadRecord } from './record.js';
+import { saturationOf, type LoadRecord } from './record.js';
 import { OpHistogram } from '../measure/histogram.js';
 
 /** What one step measured. */
@@ -29,6 +29,8 @@ export interface StepMeasure {
   /** Ops/s completed (ok or failed) in the measured seconds before the last (the last also holds ops that completed after the step); absent: all. */
   readonly completed?: number;
   readonly clientBound: boolean;
+  /** The step's own record (what `cachebench merge` adds up across shards); absent in results written before 2026-12-07. */
+  readonly record?: LoadRecord;
 }
 
 export type StepPhase = 'staircase' | 'search' | 'repeat';
@@ -83,90 +85,167 @@ export const SUSTAINED = 0.98;
 /** Runs one step at `rate` ops/s; null when the run was interrupted. */
 export type StepRunner = (rate: number, phase: StepPhase) => Promise<StepMeasure | null>;
 
-/** The search for one target (see the file's comment). */
-export async function searchCapacity(plan: CapacityPlan, runStep: StepRunner): Promise<CapacityOutcome> {
-  const steps: CapacityStep[] = [];
-  /** The highest rate met (every time it was tried), and the lowest that failed. */
-  let lo: number | null = null;
-  let hi: number | null = null;
+/** One judged step of a search: met or not; a CapacityStop when the search must stop. */
+type Stepper = (rate: number, phase: StepPhase) => Promise<boolean | CapacityStop>;
+
+/** The search's state: the steps so far, the highest rate met and the lowest that failed, the client-bound bound. */
+class Search {
+  readonly steps: CapacityStep[] = [];
+  lo: number | null = null;
+  hi: number | null = null;
   /** Client-bound: the highest rate met, a client-bound step's own included. */
-  let bound: number | null = null;
-  const done = (stop: CapacityStop): CapacityOutcome => ({ steps, knee: null, interval: null, lowerBound: stop === 'client-bound' || stop === 'max-steps' ? bound ?? lo : null, stop });
-  const kneeOf = (knee: number, failed: number, stop: CapacityStop): CapacityOutcome => ({ steps, knee, interval: [knee, failed], lowerBound: null, stop });
-  /** Rates that met the objective every time they were tried. */
-  const alwaysMet = (rate: number): boolean => steps.every((s) => s.offered !== rate || s.met);
+  bound: number | null = null;
+
+  constructor(private readonly plan: CapacityPlan, private readonly runStep: StepRunner) {}
+
   /** One step: met or not; a string when the search must stop (interrupted, client-bound past the first rate met, out of steps). */
-  const step = async (rate: number, phase: StepPhase): Promise<boolean | CapacityStop> => {
-    if (steps.length >= plan.maxSteps) return 'max-steps';
-    const m = await runStep(rate, phase);
+  readonly step: Stepper = async (rate, phase) => {
+    if (this.steps.length >= this.plan.maxSteps) return 'max-steps';
+    const m = await this.runStep(rate, phase);
     if (m === null) return 'aborted';
-    const verdict = judgeStep(plan, m);
-    steps.push({ ...m, phase, ...verdict });
+    const verdict = judgeStep(this.plan, m);
+    this.steps.push({ ...m, phase, ...verdict });
     if (m.clientBound) {
-      if (verdict.met) bound = Math.max(bound ?? 0, rate, lo ?? 0);
+      if (verdict.met) this.bound = Math.max(this.bound ?? 0, rate, this.lo ?? 0);
       // Before any rate was met, a rate the generator cannot carry is stepped down from, like one that failed.
-      if (lo !== null || verdict.met) return 'client-bound';
+      if (this.lo !== null || verdict.met) return 'client-bound';
       return false;
     }
     return verdict.met;
   };
 
+  done(stop: CapacityStop): CapacityOutcome {
+    return { steps: this.steps, knee: null, interval: null, lowerBound: stop === 'client-bound' || stop === 'max-steps' ? this.bound ?? this.lo : null, stop };
+  }
+
+  knee(knee: number, failed: number, stop: CapacityStop): CapacityOutcome {
+    return { steps: this.steps, knee, interval: [knee, failed], lowerBound: null, stop };
+  }
+
+  /** Down the staircase from `high` (which failed) to a rate that meets the objective and the lowest that failed above it; or why the search stops. */
+  async stepDown(high: number): Promise<{ met: number; failed: number } | CapacityStop> {
+    let failed = high;
+    let down = Math.min(failed - 1, Math.floor(failed / this.plan.growth));
+    for (;;) {
+      if (down < 1) return 'never-met';
+      const r = await this.step(down, 'staircase');
+      if (typeof r === 'string') return r;
+      if (r) return { met: down, failed };
+      failed = down;
+      down = Math.min(down - 1, Math.floor(down / this.plan.growth));
+    }
+  }
+}
+
+/** The search for one target (see the file's comment). */
+export async function searchCapacity(plan: CapacityPlan, runStep: StepRunner): Promise<CapacityOutcome> {
+  const s = new Search(plan, runStep);
   // Staircase: up while met, down while not, until one rate met and one did not.
   let rate = plan.startRate;
-  while (lo === null || hi === null) {
-    const r = await step(rate, 'staircase');
-    if (typeof r === 'string') return done(r);
+  while (s.lo === null || s.hi === null) {
+    const r = await s.step(rate, 'staircase');
+    if (typeof r === 'string') return s.done(r);
     if (r) {
-      lo = rate;
-      if (hi === null) rate = Math.max(rate + 1, Math.round(rate * plan.growth));
+      s.lo = rate;
+      if (s.hi === null) rate = Math.max(rate + 1, Math.round(rate * plan.growth));
     } else {
-      hi = rate;
-      if (lo === null) {
+      s.hi = rate;
+      if (s.lo === null) {
         rate = Math.min(rate - 1, Math.floor(rate / plan.growth));
-        if (rate < 1) return done('never-met');
+        if (rate < 1) return s.done('never-met');
       }
     }
   }
-  let low: number = lo;
-  let high: number = hi;
+  let low: number = s.lo;
+  let high: number = s.hi;
   for (;;) {
     // Bisection (geometric: the rates span orders of magnitude).
     while (high / low - 1 > plan.precision) {
       const mid = Math.round(Math.sqrt(low * high));
       if (mid <= low || mid >= high) break;
-      const r = await step(mid, 'search');
-      if (typeof r === 'string') return r === 'max-steps' ? kneeOf(low, high, 'max-steps') : done(r);
-      if (r) lo = low = mid;
+      const r = await s.step(mid, 'search');
+      if (typeof r === 'string') return r === 'max-steps' ? s.knee(low, high, 'max-steps') : s.done(r);
+      if (r) s.lo = low = mid;
       else high = mid;
     }
     // Repeats at the highest rate met: a knee must meet the objective every time.
     let failed = false;
     for (let i = 0; i < plan.repeats && !failed; i++) {
-      const r = await step(low, 'repeat');
-      if (typeof r === 'string') return r === 'max-steps' ? kneeOf(low, high, 'max-steps') : done(r);
+      const r = await s.step(low, 'repeat');
+      if (typeof r === 'string') return r === 'max-steps' ? s.knee(low, high, 'max-steps') : s.done(r);
       failed = !r;
     }
-    if (!failed) return kneeOf(low, high, 'found');
+    if (!failed) return s.knee(low, high, 'found');
     // Not reproducible: it becomes the lowest rate that failed, and the search goes on below it, from the highest
     // rate that never failed (or a step down the staircase), bisecting and repeating again.
     high = low;
     const top = high;
-    const below = steps.filter((s) => s.offered < top && alwaysMet(s.offered)).map((s) => s.offered).sort((a, b) => b - a)[0];
-    if (below !== undefined) {
-      lo = low = below;
-      continue;
-    }
-    let down = Math.min(high - 1, Math.floor(high / plan.growth));
-    for (;;) {
-      if (down < 1) return done('never-met');
-      const r = await step(down, 'staircase');
-      if (typeof r === 'string') return done(r);
-      if (r) break;
-      high = down;
-      down = Math.min(down - 1, Math.floor(down / plan.growth));
-    }
-    lo = low = down;
+    const alwaysMet = (r: number): boolean => s.steps.every((x) => x.offered !== r || x.met);
+    const below = s.steps.filter((x) => x.offered < top && alwaysMet(x.offered)).map((x) => x.offered).sort((a, b) => b - a)[0];
+    const next = below !== undefined ? { met: below, failed: high } : await s.stepDown(high);
+    if (typeof next === 'string') return s.done(next);
+    s.lo = low = next.met;
+    high = next.failed;
   }
+}
+
+/** The highest offered rate a planned staircase goes to (RATE's own limit). */
+export const MAX_PLANNED_RATE = 10_000_000;
+
+/**
+ * The rates of a planned staircase (START_AT, --shard): CAPACITY_START_RATE × CAPACITY_GROWTH^k for k below
+ * CAPACITY_MAX_STEPS, rounded, each above the last, none above MAX_PLANNED_RATE. Every shard computes the same list.
+ */
+export function plannedRates(plan: CapacityPlan): number[] {
+  const rates: number[] = [];
+  let exact = plan.startRate;
+  while (rates.length < plan.maxSteps) {
+    const rate = Math.max(Math.round(exact), (rates.at(-1) ?? 0) + 1);
+    if (rate > MAX_PLANNED_RATE) break;
+    rates.push(rate);
+    exact *= plan.growth;
+  }
+  return rates;
+}
+
+/**
+ * What a planned staircase found, from its judged steps in order of rate: the knee is the highest rate met below the
+ * first step that failed, its interval runs to that step's rate (so its precision is CAPACITY_GROWTH). A client-bound
+ * step ends it with a lower bound (the highest rate met), as in the search; so does the end of the steps (max-steps);
+ * `incomplete`: the steps stop before any failed (interrupted, or a shard stopped early) — a lower bound too.
+ */
+export function staircaseOutcome(steps: readonly CapacityStep[], incomplete: boolean): CapacityOutcome {
+  let met: number | null = null;
+  for (const [i, step] of steps.entries()) {
+    const seen = steps.slice(0, i + 1);
+    if (step.clientBound) return { steps: seen, knee: null, interval: null, lowerBound: step.met ? step.offered : met, stop: 'client-bound' };
+    if (!step.met) {
+      if (met === null) return { steps: seen, knee: null, interval: null, lowerBound: null, stop: 'never-met' };
+      return { steps: seen, knee: met, interval: [met, step.offered], lowerBound: null, stop: 'found' };
+    }
+    met = step.offered;
+  }
+  return { steps, knee: null, interval: null, lowerBound: met, stop: incomplete ? 'aborted' : 'max-steps' };
+}
+
+/**
+ * A planned staircase for one process: every rate of plannedRates in turn, at the times START_AT gives every shard
+ * alike. The process stops early only where the steps after cannot change the outcome it can see: a client-bound or
+ * unmeasurable step, or two steps in a row that failed on its own share (the merged steps end there too: see the
+ * README). Its outcome covers every step it ran (staircaseOutcome keeps only those up to the first failure).
+ */
+export async function runPlannedStaircase(plan: CapacityPlan, runStep: StepRunner): Promise<CapacityOutcome> {
+  const steps: CapacityStep[] = [];
+  let failedInARow = 0;
+  for (const rate of plannedRates(plan)) {
+    const m = await runStep(rate, 'staircase');
+    if (m === null) return { ...staircaseOutcome(steps, true), steps };
+    const verdict = judgeStep(plan, m);
+    steps.push({ ...m, phase: 'staircase', ...verdict });
+    failedInARow = verdict.met ? 0 : failedInARow + 1;
+    if (m.clientBound || m.error !== undefined || failedInARow >= 2) break;
+  }
+  return { ...staircaseOutcome(steps, false), steps };
 }
 
 /** The intended-time (or service-time) histogram of every op of a record. */
@@ -187,33 +266,67 @@ function withFailures(h: OpHistogram, p: number, failed: number): number {
   return rank > h.count ? Infinity : h.valueAt(Math.min(100, (100 * rank) / h.count)) / 1e6;
 }
 
+/** Latency at 50 and each objective's percentile (ms), failures ranked slowest. */
+function latenciesOf(intended: OpHistogram, errors: number, plan: CapacityPlan): Record<string, number> {
+  const latencyMs: Record<string, number> = {};
+  for (const p of [50, ...plan.objectives.map((o) => o.percentile)]) latencyMs[percentileKey(p)] = withFailures(intended, p, errors);
+  return latencyMs;
+}
+
+/**
+ * Starved: the generator could not send the rate although the servers answered within the objective (service time):
+ * every virtual client was busy, so CLIENTS × WORKERS (or CONNECTIONS × PIPELINE) was the limit, not the servers.
+ */
+function starved(achieved: number, offered: number, service: OpHistogram, errors: number, plan: CapacityPlan): boolean {
+  return achieved < SUSTAINED * offered && plan.objectives.every((o) => withFailures(service, o.percentile, errors) <= o.maxMs);
+}
+
 /**
  * A step's measure from a throughput record: offered, sent and completed rates, ops, failures, latency percentiles
- * from the intended send time. Also client-bound when the generator could not send the rate although the servers
- * answered within the objective (service time): every virtual client was busy, so CLIENTS × WORKERS (or CONNECTIONS ×
- * PIPELINE) was the limit, not the servers.
+ * from the intended send time; client-bound when the generator saturated or starved.
  */
 export function measureOf(record: LoadRecord, offered: number, plan: CapacityPlan): StepMeasure {
   const ops = record.sets + record.gets;
   const errors = record.setErrors + record.getErrors;
   const seconds = record.durationMs / 1000;
-  const intended = histogramOf(record, 'intended');
-  const latencyMs: Record<string, number> = {};
-  for (const p of [50, ...plan.objectives.map((o) => o.percentile)]) latencyMs[percentileKey(p)] = withFailures(intended, p, errors);
   const achieved = seconds > 0 ? (record.sent ?? ops) / seconds : 0;
   const early = record.series.slice(0, -1);
   const completed = early.length > 0 ? early.reduce((n, s) => n + s.ops + s.errors, 0) / early.length : undefined;
-  const service = histogramOf(record, 'service');
-  const serversFast = plan.objectives.every((o) => withFailures(service, o.percentile, errors) <= o.maxMs);
-  const starved = achieved < SUSTAINED * offered && serversFast;
-  return { offered, achieved, ops, errors, latencyMs, ...(completed !== undefined ? { completed } : {}), clientBound: clientBound(record) || starved };
+  const latencyMs = latenciesOf(histogramOf(record, 'intended'), errors, plan);
+  const bound = clientBound(record) || starved(achieved, offered, histogramOf(record, 'service'), errors, plan);
+  return { offered, achieved, ops, errors, latencyMs, ...(completed !== undefined ? { completed } : {}), clientBound: bound };
 }
 
-/** Whether any worker's event loop, or the workers' CPUs together, reached CLIENT_BOUND_BUSY (as the report judges a row). */
+/**
+ * One step of a planned staircase from the shards' own measures of it (`cachebench merge`): rates and counts added,
+ * percentiles from the added histograms (never averaged), client-bound when any shard's generator was (each judged
+ * on its own machine) or the shards together starved. Every part must hold its record.
+ */
+export function mergeStepMeasures(parts: readonly StepMeasure[], plan: CapacityPlan): StepMeasure {
+  const sum = (f: (m: StepMeasure) => number): number => parts.reduce((n, m) => n + f(m), 0);
+  const intended = new OpHistogram();
+  const service = new OpHistogram();
+  for (const p of parts) {
+    if (p.record === undefined) {
+      if (p.error !== undefined) continue; // a shard could not measure it: the step failed
+      throw new Error('mergeStepMeasures: a step without its record');
+    }
+    intended.add(histogramOf(p.record, 'intended'));
+    service.add(histogramOf(p.record, 'service'));
+  }
+  const offered = sum((m) => m.offered);
+  const achieved = sum((m) => m.achieved);
+  const errors = sum((m) => m.errors);
+  const failed = parts.find((m) => m.error !== undefined)?.error;
+  const completed = parts.every((m) => m.completed !== undefined) ? sum((m) => m.completed ?? 0) : undefined;
+  return {
+    offered, achieved, ops: sum((m) => m.ops), errors, latencyMs: latenciesOf(intended, errors, plan),
+    ...(completed !== undefined ? { completed } : {}), ...(failed !== undefined ? { error: failed } : {}),
+    clientBound: parts.some((m) => m.clientBound) || starved(achieved, offered, service, errors, plan),
+  };
+}
+
+/** Whether the generator was saturated (record.ts's saturationOf: the one rule the report uses too). */
 export function clientBound(record: LoadRecord): boolean {
-  const meters = record.workers.flatMap((w) => (w.client != null ? [w.client] : []));
-  if (meters.some((m) => m.busy >= CLIENT_BOUND_BUSY)) return true;
-  const cores = Math.max(0, ...meters.map((m) => m.cores ?? 0));
-  const cpu = meters.reduce((n, m) => n + (m.cpuPerSecond ?? 0), 0);
-  return cores > 0 && cpu / cores >= CLIENT_BOUND_BUSY;
+  return saturationOf(record.workers)?.by != null;
 }

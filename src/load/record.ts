@@ -66,6 +66,46 @@ export interface ClientLoad {
  */
 export const CLIENT_BOUND_BUSY = 0.9;
 
+/** How saturated the load generator of a record was: the busiest event loop, and the busiest machine's CPU share. */
+export interface Saturation {
+  /** The busiest worker's event-loop utilisation (0–1). */
+  readonly busy: number;
+  /**
+   * CPU seconds per second of one machine's workers together, over the CPUs they may run on (0–1), the busiest
+   * machine's; null when not every worker measured it.
+   */
+  readonly cpuShare: number | null;
+  readonly cores: number | null;
+  /** CLIENT_BOUND_BUSY reached: by the CPUs (more workers cannot help), by one event loop, or not (null). */
+  readonly by: 'CPU' | 'event loop' | null;
+}
+
+/**
+ * The one rule of client-bound, for capacity steps and report rows alike. The workers of one shard of one input (one
+ * machine) share its CPUs; other shards and inputs have their own, and the busiest counts. null: no worker measured itself.
+ */
+export function saturationOf(workers: readonly WorkerRecord[]): Saturation | null {
+  const measured = workers.flatMap((w) => (w.client != null ? [{ worker: w.worker, input: w.input, ...w.client }] : []));
+  if (measured.length === 0) return null;
+  const busy = Math.max(...measured.map((w) => w.busy));
+  const machines = new Map<string, typeof measured>();
+  for (const w of measured) {
+    const machine = `${w.input ?? ''}|${w.worker.split(' worker ')[0] ?? ''}`;
+    machines.set(machine, [...(machines.get(machine) ?? []), w]);
+  }
+  const shares = [...machines.values()].map((list) => {
+    const cpus = Math.max(0, ...list.map((w) => w.cores ?? 0));
+    if (cpus === 0 || !list.every((w) => w.cpuPerSecond !== undefined)) return null;
+    return { share: list.reduce((n, w) => n + (w.cpuPerSecond as number), 0) / cpus, cpus };
+  });
+  const known = shares.every((x) => x !== null) ? (shares as { share: number; cpus: number }[]) : [];
+  const busiest = known.reduce<{ share: number; cpus: number } | null>((m, x) => (m === null || x.share > m.share ? x : m), null);
+  const cpuShare = busiest === null ? null : Math.min(1, busiest.share);
+  // The CPUs first: when they are full, more workers cannot help (the advice differs).
+  const by = cpuShare !== null && cpuShare >= CLIENT_BOUND_BUSY ? 'CPU' : busy >= CLIENT_BOUND_BUSY ? 'event loop' : null;
+  return { busy, cpuShare, cores: busiest?.cpus ?? null, by };
+}
+
 /**
  * Everything one target's throughput run recorded, in a form that merges exactly: counts add up, histograms are carried
  * encoded (HdrHistogram compressed base64, nanoseconds) and merged by adding, seconds are aligned by wall clock.

@@ -2,6 +2,7 @@
 import type { CapacitySummary } from '../load/summary.js';
 import type { ResultEntry } from './document.js';
 import { mdInline, mdText } from './escape.js';
+import { shardLabel } from './sentences.js';
 
 /** Characters of a step's verdict shown (a results file's text may be long: the table pads every row to the widest). */
 const MAX_WHY = 120;
@@ -31,7 +32,10 @@ function kneeText(c: CapacitySummary): string {
  * highest knee. Its range from the knees' intervals: [knee ÷ baseline's lowest failing rate, lowest failing rate ÷ baseline knee].
  */
 function percents(entries: readonly ResultEntry[]): Map<ResultEntry, string> {
-  const withKnee = entries.filter((e) => capacityOf(e)?.knee != null && capacityOf(e)?.interval != null);
+  // A shard's own knee is of its share of the rate: compared only among shards, when no total is there.
+  const whole = (e: ResultEntry): boolean => (e.load?.mergedFrom ?? 1) > 1 || e.load?.shard == null;
+  const comparable = entries.some(whole) ? entries.filter(whole) : entries;
+  const withKnee = comparable.filter((e) => capacityOf(e)?.knee != null && capacityOf(e)?.interval != null);
   const marked = withKnee.find((e) => e.baseline);
   const kneeOf = (e: ResultEntry): number => capacityOf(e)?.knee ?? 0;
   const highest = (b: ResultEntry | undefined, e: ResultEntry): ResultEntry => (b === undefined || kneeOf(e) > kneeOf(b) ? e : b);
@@ -64,16 +68,20 @@ export function capacityLines(entries: readonly ResultEntry[], markdown: boolean
   const cell = markdown ? mdInline : (x: string): string => x;
   const said = markdown ? mdText : (x: string): string => x;
   const out: string[] = [];
-  out.push(said(`Capacity: the highest offered rate whose ${objectiveText(first)} held in every step at that rate (open loop, ${first.repeats} repeats at the knee; the interval runs to the lowest rate that failed). A client-bound step ends a target's search: cachebench was the limit there, so it gets a lower bound, never a knee.`), '');
+  const planned = rows[0]?.load?.settings.startAt != null;
+  const how = planned
+    ? `open loop, a planned staircase from START_AT: ×${first.growth} per step, the same steps at the same times on every --shard process, so the knee's precision is that factor and it has no repeats; a shard's own row is of its share of each rate, the merged row of the whole`
+    : `open loop, ${first.repeats} repeats at the knee`;
+  out.push(said(`Capacity: the highest offered rate whose ${objectiveText(first)} held in every step at that rate (${how}; the interval runs to the lowest rate that failed). A client-bound step ends a target's search: cachebench was the limit there, so it gets a lower bound, never a knee.`), '');
   const pct = percents(rows);
   out.push(...table(['Target', 'Knee (ops/s)', 'Interval (ops/s)', 'Percent (higher is better)', 'Steps', 'Stopped'], rows.map((e) => {
     const c = capacityOf(e) as CapacitySummary;
-    return [cell(e.target.name), kneeText(c), c.interval === null ? '–' : `${ops(c.interval[0])}–${ops(c.interval[1])}`, pct.get(e) ?? '–', String(c.steps.length), c.stop];
+    return [cell(`${e.target.name}${shardLabel(e)}`), kneeText(c), c.interval === null ? '–' : `${ops(c.interval[0])}–${ops(c.interval[1])}`, pct.get(e) ?? '–', String(c.steps.length), c.stop];
   }), markdown, [false, true, true, true, true, false]), '');
   const keys = ['p50', ...first.objectives.map((o) => `p${o.percentile}`).filter((k) => k !== 'p50')];
   for (const e of rows) {
     const c = capacityOf(e) as CapacitySummary;
-    out.push(said(`${e.target.name}: steps of ${e.load?.settings.warmupSeconds ?? '?'} s warm-up + ${e.load?.settings.durationSeconds ?? '?'} s measured`), '');
+    out.push(said(`${e.target.name}${shardLabel(e)}: steps of ${e.load?.settings.warmupSeconds ?? '?'} s warm-up + ${e.load?.settings.durationSeconds ?? '?'} s measured`), '');
     out.push(...table(['#', 'Phase', 'Offered', 'Sent', ...keys.map((k) => `${k} (ms)`), 'Failed', 'Met', 'Client-bound'], c.steps.map((s, i) => [
       String(i + 1), s.phase, ops(s.offered), ops(s.achieved), ...keys.map((k) => msText(s.latencyMs[k])), String(s.errors),
       s.met ? 'yes' : cell(`no: ${(s.why ?? '').slice(0, MAX_WHY)}`), s.clientBound ? 'CLIENT-BOUND' : 'no',

@@ -4,9 +4,8 @@ import { OpHistogram } from '../measure/histogram.js';
 import { removeUpperOutliers } from '../stats/describe.js';
 import { capacityOf } from './capacity.js';
 import { chooseTimeUnit, formatNumber } from './columns.js';
-import { shardLabel } from './load.js';
 import { type ResultEntry, type ResultsDocument } from './document.js';
-import { groupEntries } from './sentences.js';
+import { groupEntries, shardLabel } from './sentences.js';
 import { describeParams } from './table.js';
 import { maxOf, minOf } from '../stats/extent.js';
 

@@ -1,5 +1,5 @@
 /** The load generator's own saturation in a throughput row (load.workers[].client), read the same way by every format. */
-import { CLIENT_BOUND_BUSY } from '../load/record.js';
+import { saturationOf, type Saturation } from '../load/record.js';
 import type { ResultEntry } from './document.js';
 
 export interface ClientLoadSummary {
@@ -27,39 +27,22 @@ export interface ClientLoadSummary {
 export function clientLoadOf(e: ResultEntry): ClientLoadSummary | null {
   const measured = (e.load?.workers ?? []).flatMap((w) => (w.client != null ? [{ ops: w.ops, worker: w.worker, input: w.input, ...w.client }] : []));
   if (measured.length === 0) return null;
-  const busy = Math.max(...measured.map((w) => w.busy));
+  const sat = saturationOf(e.load?.workers ?? []) as Saturation;
   const withCpu = measured.filter((w) => w.cpuUsPerOp !== null && w.ops > 0);
   const ops = withCpu.reduce((n, w) => n + w.ops, 0);
-  // The workers of one shard of one input (one machine) share its CPUs; other shards and inputs have their own: the busiest counts.
-  const shards = new Map<string, typeof measured>();
-  for (const w of measured) {
-    const shard = `${w.input ?? ''}|${w.worker.split(' worker ')[0] ?? ''}`;
-    shards.set(shard, [...(shards.get(shard) ?? []), w]);
-  }
-  const shares = [...shards.values()].map((list) => {
-    const cpus = Math.max(0, ...list.map((w) => w.cores ?? 0));
-    if (cpus === 0 || !list.every((w) => w.cpuPerSecond !== undefined)) return null;
-    return { share: list.reduce((n, w) => n + (w.cpuPerSecond as number), 0) / cpus, cpus };
-  });
-  const known = shares.every((x) => x !== null) ? (shares as { share: number; cpus: number }[]) : [];
-  const busiest = known.reduce<{ share: number; cpus: number } | null>((m, x) => (m === null || x.share > m.share ? x : m), null);
-  const cpuShare = busiest === null ? null : Math.min(1, busiest.share);
-  const cores = busiest?.cpus ?? 0;
-  // The CPUs first: when they are full, more workers cannot help (the advice differs).
-  const by = cpuShare !== null && cpuShare >= CLIENT_BOUND_BUSY ? 'CPU' : busy >= CLIENT_BOUND_BUSY ? 'event loop' : null;
   const wireOps = measured.reduce((n, w) => n + w.ops, 0);
   const wire = measured.every((w) => w.wireBytesPerOp !== undefined) && wireOps > 0
     ? measured.reduce((n, w) => n + (w.wireBytesPerOp as number) * w.ops, 0) / wireOps : null;
   return {
-    busy,
+    busy: sat.busy,
     cpuUsPerOp: ops > 0 ? withCpu.reduce((n, w) => n + (w.cpuUsPerOp as number) * w.ops, 0) / ops : null,
     loopDelayP99Ms: Math.max(...measured.map((w) => w.loopDelayP99Ms)),
     gcMsPerSecond: Math.max(...measured.map((w) => w.gcMsPerSecond)),
     workers: measured.length,
-    cpuShare,
-    cores: cores > 0 ? cores : null,
+    cpuShare: sat.cpuShare,
+    cores: sat.cores,
     wireBytesPerOp: wire,
-    bound: by !== null,
-    by,
+    bound: sat.by !== null,
+    by: sat.by,
   };
 }

@@ -3,7 +3,7 @@ import { objectiveText } from './capacity.js';
 import { sparkline } from './sparkline.js';
 import { col, mib, msText, setupOf, type Column } from './columns.js';
 import { type ResultEntry } from './document.js';
-import { percentNumber } from './sentences.js';
+import { percentNumber, shardLabel } from './sentences.js';
 import { maxOf, minOf } from '../stats/extent.js';
 import { codeLine, fenceFor, mdText } from './escape.js';
 import { clientLoadOf } from './client-load.js';
@@ -47,14 +47,6 @@ export function nodeImbalance(e: ResultEntry): number | null {
   const even = 1 / nodes.length;
   return maxOf(nodes.map((n) => n.share)) / even;
 }
-
-/** ` (3 shards merged)`, ` (shard 0/3)` or nothing: what a throughput row adds to its target's name. */
-export const shardLabel = (e: ResultEntry): string => {
-  const l = L(e);
-  if (l === null) return '';
-  if (l.mergedFrom > 1) return ` (${l.mergedFrom} shards merged)`;
-  return l.shard !== null ? ` (shard ${l.shard.index}/${l.shard.of})` : '';
-};
 
 /**
  * The "Throughput" table's columns, and the load fields of results.csv (one definition for both; CSV has them all,
@@ -262,7 +254,10 @@ export function loadSetup(entries: readonly ResultEntry[]): string | undefined {
     ? ' `resp` is cachebench\'s own RESP client, the default of throughput and capacity runs where a target names no client: it costs the load generator the least CPU per op, so the numbers are the servers\' more than a driver\'s.'
     : '';
   if (l.capacity !== undefined) {
-    return `Capacity run, each target in turn: open-loop steps of ${s.warmupSeconds} s warm-up + ${s.durationSeconds} s measured from ${opsText(l.capacity.startRate)} ops/s (×${l.capacity.growth} per step until the objective fails, then bisection to ${Math.round(100 * l.capacity.precision)}%, at most ${l.capacity.maxSteps} steps); ${s.workers} worker${s.workers === 1 ? '' : 's'} × ${s.clients} clients on ${s.connections} connection${s.connections === 1 ? '' : 's'} (pipeline ${s.pipeline}); ${keys}.${resp}`;
+    const steps = s.startAt !== null
+      ? `a planned staircase from START_AT ${s.startAt}: ×${l.capacity.growth} per step, at most ${l.capacity.maxSteps} steps, the same on every shard${l.shard !== null ? ` (this is shard ${l.shard.index}/${l.shard.of}: it offered 1/${l.shard.of} of each rate)` : ''}`
+      : `×${l.capacity.growth} per step until the objective fails, then bisection to ${Math.round(100 * l.capacity.precision)}%, at most ${l.capacity.maxSteps} steps`;
+    return `Capacity run, each target in turn: open-loop steps of ${s.warmupSeconds} s warm-up + ${s.durationSeconds} s measured from ${opsText(l.capacity.startRate)} ops/s (${steps}); ${s.workers} worker${s.workers === 1 ? '' : 's'} × ${s.clients} clients on ${s.connections} connection${s.connections === 1 ? '' : 's'} (pipeline ${s.pipeline}); ${keys}.${resp}`;
   }
   return `Throughput run, ${slices}: ${s.warmupSeconds} s warm-up + ${s.durationSeconds} s measured per target; ${s.workers} worker${s.workers === 1 ? '' : 's'} × ${s.clients} clients on ${s.connections} connection${s.connections === 1 ? '' : 's'} (pipeline ${s.pipeline}); ${loop}; ${keys}${s.startAt !== null ? `; started at ${s.startAt}` : ''}. Ops/s statistics are over the 1-second intervals.${resp}`;
 }

@@ -6,6 +6,8 @@ import { OpHistogram } from '../measure/histogram.js';
 import { finishLoadEntries } from './model.js';
 import { type ResultEntry, type ResultsDocument } from './document.js';
 import { caseKey } from './sentences.js';
+import { capacityTotalOf } from './merge-capacity.js';
+import { MergeError } from './merge-error.js';
 import { maxOf, minOf } from '../stats/extent.js';
 
 /** A results.json given to `cachebench merge`, with the name it is reported under. */
@@ -14,14 +16,7 @@ export interface MergeInput {
   readonly doc: ResultsDocument;
 }
 
-/** Why a set of results cannot be merged (the CLI maps it to exit 2, naming the file). */
-export class MergeError extends Error {
-  override readonly name = 'MergeError';
-  /** The fix, when it is not the usual one (give throughput results). */
-  constructor(message: string, readonly fix?: string) {
-    super(message);
-  }
-}
+export { MergeError } from './merge-error.js';
 
 /** The LoadPlan a throughput result was measured with, from its recorded settings. */
 function planOf(l: LoadResult): LoadPlan {
@@ -41,12 +36,9 @@ const shown = (e: ResultEntry): ResultEntry => (e.load == null ? { ...e, baselin
   : { ...e, baseline: false, load: { ...e.load, throughput: { ...e.load.throughput, percent: null, percentLower: null, percentUpper: null,
       percentPairs: null } } });
 
-/** The total row of one target: its inputs' records merged, statistics computed again from the merged data. */
-function totalOf(list: readonly { entry: ResultEntry; file: string }[], notes: string[]): ResultEntry {
-  const head = list[0]?.entry as ResultEntry;
-  const name = `${head.target.name} (${head.scenario.name})`;
-  const measured = list.filter((x) => x.entry.load != null);
-  const loads = measured.map((x) => x.entry.load as LoadResult);
+/** What every total row says of its inputs: shards missing or repeated, inputs that measured nothing. */
+function shardNotes(name: string, list: readonly { entry: ResultEntry; file: string }[], notes: string[]): void {
+  const loads = list.flatMap((x) => (x.entry.load != null ? [x.entry.load] : []));
   const errored = list.filter((x) => x.entry.load == null);
   if (errored.length > 0) notes.push(`${name}: ${errored.map((x) => x.file).join(', ')} measured nothing (${errored.map((x) => x.entry.error ?? x.entry.state).join('; ')}): the total leaves ${errored.length === 1 ? 'it' : 'them'} out`);
   const shards = loads.map((l) => l.shard);
@@ -57,26 +49,41 @@ function totalOf(list: readonly { entry: ResultEntry; file: string }[], notes: s
     if (missing.length > 0) notes.push(`${name}: shard${missing.length === 1 ? '' : 's'} ${missing.join(', ')} of ${of} missing: the total covers ${seen.size} of ${of} shards`);
     if (seen.size < shards.length) notes.push(`${name}: a shard is given more than once: its ops are counted twice`);
   }
+}
+
+/** Error counts, state and error of a total row: every input's, added up. */
+function outcomeOf(list: readonly { entry: ResultEntry; file: string }[]): Pick<ResultEntry, 'errors' | 'state' | 'error'> {
+  // A Map, then own fields: a message `__proto__` (from a file) stays a message, never the object's prototype.
+  const counts = new Map<string, number>();
+  for (const x of list) for (const [m, n] of Object.entries(x.entry.errors)) counts.set(m, (counts.get(m) ?? 0) + n);
+  const error = list.map((x) => x.entry.error).filter((x): x is string => x !== null).join('; ') || null;
+  return { errors: Object.fromEntries(counts), state: worst(list.map((x) => x.entry.state)), error };
+}
+
+/** The total row of one target: its inputs' records merged, statistics computed again from the merged data. */
+function totalOf(list: readonly { entry: ResultEntry; file: string }[], notes: string[]): ResultEntry {
+  const head = list[0]?.entry as ResultEntry;
+  const name = `${head.target.name} (${head.scenario.name})`;
+  shardNotes(name, list, notes);
+  const outcome = outcomeOf(list);
+  if (head.load?.capacity != null || list.some((x) => x.entry.load?.capacity != null)) {
+    const total = capacityTotalOf(list, notes, planOf);
+    return total === null ? { ...head, ...outcome, state: 'errored', baseline: false, load: null } : { ...total, ...outcome, state: total.load === null ? 'errored' : outcome.state };
+  }
+  const loads = list.flatMap((x) => (x.entry.load != null ? [x.entry.load] : []));
   const starts = [...new Set(loads.map((l) => l.record.startMs))];
   if (starts.length > 1) {
     const spread = maxOf(starts) - minOf(starts);
     notes.push(`${name}: the inputs' measured parts began up to ${(spread / 1000).toFixed(3)} s apart (${loads.some((l) => l.settings.startAt === null) ? 'not all had START_AT' : 'a shard started late'}): seconds are aligned to the nearest wall-clock second, so the total's per-second figures are exact only where they overlap`);
   }
-  // A Map, then own fields: a message `__proto__` (from a file) stays a message, never the object's prototype.
-  const counts = new Map<string, number>();
-  for (const x of list) for (const [m, n] of Object.entries(x.entry.errors)) counts.set(m, (counts.get(m) ?? 0) + n);
-  const errors: Record<string, number> = Object.fromEntries(counts);
-  const states = list.map((x) => x.entry.state);
-  const error = list.map((x) => x.entry.error).filter((x): x is string => x !== null).join('; ') || null;
-  if (loads.length === 0) return { ...head, state: 'errored', error, baseline: false, errors, load: null };
+  if (loads.length === 0) return { ...head, ...outcome, state: 'errored', baseline: false, load: null };
   // Each input ran on its own (a machine, a process): its workers are told apart, so their CPU use is not added up.
   const record = mergeRecords(loads.map((l, input) => ({ ...l.record, workers: l.record.workers.map((w) => ({ ...w, input })) })));
   const first = loads[0] as LoadResult;
   const load = summarizeLoad(record, planOf(first), { mergedFrom: list.length, rate: first.settings.rate ?? 0, startAt: first.settings.startAt });
   return {
     ...head,
-    state: worst(states),
-    error,
+    ...outcome,
     baseline: false,
     ops: {
       set: OpHistogram.decode(record.histograms.set).summarize(record.setErrors),
@@ -84,7 +91,6 @@ function totalOf(list: readonly { entry: ResultEntry; file: string }[], notes: s
     },
     verification: { reads: record.verified + record.missing + record.mismatched, verified: record.verified, missing: record.missing,
       mismatched: record.mismatched },
-    errors,
     undeletedKeys: list.reduce((n, x) => n + x.entry.undeletedKeys, 0),
     load,
   };
@@ -112,7 +118,8 @@ function checkSetups(cases: ReadonlyMap<string, ReadonlyMap<string, readonly { e
  * Merges the throughput results of several processes (`--shard i/N` runs, or any runs of the same scenario) into one
  * document: per scenario × parameters, one total row per target (records merged: counts summed, HDR histograms added,
  * seconds aligned by wall clock; statistics and Percent computed again from the merged data, never averaged), then
- * each input's own row. Latency and fault results are refused. `notes` says what looks wrong (shards missing or
+ * each input's own row. Capacity runs of a planned staircase merge step by step (merge-capacity.ts). Latency and fault
+ * results are refused. `notes` says what looks wrong (shards missing or
  * repeated, inputs that measured nothing, measured parts that did not begin together).
  */
 export function mergeDocuments(inputs: readonly MergeInput[], runId: string,
@@ -122,15 +129,20 @@ export function mergeDocuments(inputs: readonly MergeInput[], runId: string,
   const cases = new Map<string, Map<string, { entry: ResultEntry; file: string }[]>>();
   for (const { file, doc } of inputs) {
     for (const e of doc.results) {
+      const modeOf = (name: string): unknown => doc.scenarios.find((sc) => sc.name === name)?.settings.MODE?.value;
+      const capacityRun = e.load?.capacity != null || modeOf(e.scenario.name) === 'capacity';
       // A throughput target that errored has no load result, but is still a throughput row.
-      const throughputRun = e.load != null || (e.state !== 'completed' && e.fault == null && e.stats.n === 0 && doc.scenarios.some((sc) => sc.name === e.scenario.name && sc.settings.MODE?.value === 'throughput'));
+      const throughputRun = e.load != null || (e.state !== 'completed' && e.fault == null && e.stats.n === 0 && (modeOf(e.scenario.name) === 'throughput' || capacityRun));
       if (!throughputRun) {
-        throw new MergeError(`${file}: ${e.scenario.name} ${e.target.name} is not a throughput result (MODE=latency or a fault run): only throughput runs merge, since their histograms and per-second counts add up`,
+        throw new MergeError(`${file}: ${e.scenario.name} ${e.target.name} is not a throughput or capacity result (MODE=latency or a fault run): only throughput and capacity runs merge, since their histograms and per-second counts add up`,
           'give only the shards\' results files: run each shard with --out results/shards (each run gets its own folder there) and merge results/shards/*/results.json');
       }
-      if (e.load?.capacity != null || doc.scenarios.some((sc) => sc.name === e.scenario.name && sc.settings.MODE?.value === 'capacity')) {
-        throw new MergeError(`${file}: ${e.scenario.name} ${e.target.name} is a capacity result: a capacity search runs on one machine (--shard is not supported for it yet), so its results file is already whole`,
-          'use the capacity run\'s own report (cachebench report <its results.json>); merge only the --shard results of throughput runs');
+      const kindDiffers = (x: { entry: ResultEntry }): boolean => x.entry.load != null && e.load != null
+        && (x.entry.load.capacity != null) !== (e.load.capacity != null);
+      const other = cases.get(caseKey(e))?.get(e.target.name)?.find(kindDiffers);
+      if (other !== undefined) {
+        throw new MergeError(`${e.scenario.name} ${e.target.name} is a capacity result in ${capacityRun ? file : other.file} and a throughput result in ${capacityRun ? other.file : file}: they do not add up`,
+          'merge the shards of one run: the same scenario (and MODE) on every shard');
       }
       const targets = cases.get(caseKey(e)) ?? new Map<string, { entry: ResultEntry; file: string }[]>();
       targets.set(e.target.name, [...(targets.get(e.target.name) ?? []), { entry: e, file }]);

@@ -118,7 +118,7 @@ const shortText: Check = (v, at, b) => {
 };
 const capacityStep = object({
   offered: num, achieved: num, ops: count, errors: count, latencyMs: record(nullable(num), 8), clientBound: bool,
-  phase: oneOf('staircase', 'search', 'repeat'), met: bool, why: nullable(shortText), completed: optional(num),
+  phase: oneOf('staircase', 'search', 'repeat'), met: bool, why: nullable(shortText), completed: optional(num), record: optional(loadRecord),
 });
 /** A capacity interval: [knee, lowest rate that failed], knee ≤ the other. */
 const rateInterval: Check = (v, at, b) => {

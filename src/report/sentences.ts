@@ -203,3 +203,11 @@ export function setupNotes(e: ResultEntry): string[] {
   }
   return notes;
 }
+
+/** ` (3 shards merged)`, ` (shard 0/3)` or nothing: what a throughput or capacity row adds to its target's name. */
+export const shardLabel = (e: ResultEntry): string => {
+  const l = e.load;
+  if (l == null) return '';
+  if (l.mergedFrom > 1) return ` (${l.mergedFrom} shards merged)`;
+  return l.shard !== null ? ` (shard ${l.shard.index}/${l.shard.of})` : '';
+};

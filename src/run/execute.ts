@@ -14,7 +14,7 @@ import { capacityCase, faultCase, latencyCase, loadCase } from './kinds.js';
 import type { CaseResult, ProgressEvent } from './result.js';
 import { runFaultCase, type FaultCaseOptions, type LocalInjectors } from '../faults/case.js';
 import { caseSpacingMs, runLoadCase, type LoadCaseOptions } from '../load/case.js';
-import { runCapacityCase } from '../load/capacity-case.js';
+import { capacitySpanMs, runCapacityCase } from '../load/capacity-case.js';
 
 export interface ScenarioResult {
   readonly scenario: ScenarioPlan;
@@ -174,7 +174,7 @@ export async function executeRun(plan: RunPlan, options: ExecuteOptions): Promis
     writers = await connectWriters(plan, targets);
     const total = plan.scenarios.reduce((n, s) => n + s.cases.length, 0);
     let index = 0;
-    let loadOffsetMs = 0; // under START_AT: where the next throughput combination's slot begins
+    let loadOffsetMs = 0; // under START_AT: where the next throughput (or capacity) combination's slot begins
     for (const scenario of plan.scenarios) {
       const cases: CaseResult[] = [];
       for (const params of scenario.cases) {
@@ -189,6 +189,7 @@ export async function executeRun(plan: RunPlan, options: ExecuteOptions): Promis
         };
         if (scenario.controls.load.mode === 'capacity') {
           cases.push(capacityCase(params, await runCapacityCase(targets, params, { ...scenario.controls, ...plan.connection }, loadOptions)));
+          loadOffsetMs += capacitySpanMs(scenario.controls.load, targets.length, options.shard?.of ?? 1);
           continue;
         }
         if (scenario.controls.load.mode === 'throughput') {

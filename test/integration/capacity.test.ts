@@ -8,6 +8,7 @@ import { loadResults } from '../../src/report/schema.js';
 import { runCli } from '../helpers/cli.js';
 import { startSerialServer } from '../helpers/delay-proxy.js';
 import { tempDir } from '../helpers/servers.js';
+import { OpHistogram } from '../../src/measure/histogram.js';
 
 const root = tempDir('cachebench-capacity-');
 after(() => root.remove());
@@ -94,7 +95,7 @@ describe('MODE=capacity against a server of known capacity', () => {
       assert.equal(cells[header.indexOf('load_capacity_knee')], String(tight.knee));
       assert.equal(cells[header.indexOf('load_capacity_interval_high')], String(high));
       assert.equal((cells[header.indexOf('load_capacity_steps')] ?? '').split(';').length, tight.steps.length);
-      // cachebench report renders the file again with the same knee table; merge refuses it (one machine's search is whole).
+      // cachebench report renders the file again with the same knee table; merge refuses it (an adaptive search chose its own rates).
       const again = await runCli(['report', resultsFile(join(root.dir, 'slo100')), '--out', join(root.dir, 'again')], { timeoutMs: 60_000 });
       const againRun = readdirSync(join(root.dir, 'again')).find((d) => !d.startsWith('.')) ?? '';
       assert.equal(again.code, 0, again.stderr);
@@ -102,7 +103,7 @@ describe('MODE=capacity against a server of known capacity', () => {
       assert.ok(rendered.includes(report.slice(report.indexOf('#### Capacity'), report.indexOf('#### The step at each knee'))), 'the same capacity tables');
       const merged = await runCli(['merge', resultsFile(join(root.dir, 'slo100')), '--out', join(root.dir, 'merged')], { timeoutMs: 60_000 });
       assert.equal(merged.code, 2);
-      assert.match(merged.stderr, /is a capacity result: a capacity search runs on one machine.*Fix: /);
+      assert.match(merged.stderr, /is an adaptive capacity search \(no START_AT\).*Fix: run every shard with the same START_AT/);
       const compared = await runCli(['compare', resultsFile(join(root.dir, 'slo100')), resultsFile(join(root.dir, 'slo600'))], { timeoutMs: 60_000 });
       assert.equal(compared.code, 2);
       assert.match(compared.stderr, /holds capacity results \(MODE=capacity\).*Fix: /);
@@ -110,6 +111,62 @@ describe('MODE=capacity against a server of known capacity', () => {
       assert.match(cells[header.indexOf('load_capacity_steps')] ?? '', /^\d+\/\d+\/p99=[\d.]*\/(met|failed)(\/client-bound)?(;|$)/);
     } finally {
       await Promise.all(servers.map((s) => s.stop()));
+    }
+  });
+
+  it('two --shard processes follow one planned staircase from START_AT against the same server (250 ops/s); merge adds their steps up and finds the knee of the whole', async () => {
+    const server = await startSerialServer(4);
+    try {
+      const env = { S_SERVERS: `127.0.0.1:${server.port}`, S_MODE: 'proxy', S_CLIENT: 'resp', CI: 'true' };
+      // 90, 135, 203, 304 ops/s in total: 203 is 81% of capacity, 304 is 22% over it (each shard offers half of each).
+      const common = ['--mode', 'capacity', '--duration', '3', '--warmup-seconds', '0', '--capacity-start-rate', '90', '--capacity-growth', '1.5',
+        '--capacity-max-steps', '4', '--slo-p99-ms', '100', '--payload-bytes', '100', '--read-ratio', '3', '--keyspace', '100',
+        '--clients', '200', '--connections', '10', '--pipeline', '16'];
+      const unplanned = await runCli(['run', ...common, '--shard', '0/2', '--out', join(root.dir, 'unplanned')], { env, timeoutMs: 60_000 });
+      assert.equal(unplanned.code, 2);
+      assert.match(unplanned.stderr, /--shard 0\/2 with MODE=capacity .* needs START_AT.*Fix: give every shard the same START_AT/);
+      const startAt = new Date(Math.ceil(Date.now() / 1000) * 1000 + 8000).toISOString();
+      const shards = await Promise.all([0, 1].map((i) => runCli(['run', ...common, '--shard', `${i}/2`, '--out', join(root.dir, 'shards', String(i))], {
+        env: { ...env, START_AT: startAt }, timeoutMs: 180_000,
+      })));
+      for (const r of shards) assert.equal(r.code, 0, r.stderr + r.stdout);
+      const files = [0, 1].map((i) => resultsFile(join(root.dir, 'shards', String(i))));
+      const own = files.map((f) => loadResults(f).results[0]?.load?.capacity as CapacitySummary);
+      for (const c of own) {
+        assert.deepEqual(c.steps.map((x) => x.offered), [45, 67.5, 101.5, 152], 'each shard offered half of each planned rate');
+        assert.ok(c.steps.every((x) => x.phase === 'staircase' && x.record !== undefined), 'every step keeps its record');
+      }
+      const merged = await runCli(['merge', ...files, '--out', join(root.dir, 'merged')], { timeoutMs: 60_000 });
+      assert.equal(merged.code, 0, merged.stderr);
+      const doc = loadResults(join(root.dir, 'merged', 'results.json'));
+      const total = doc.results[0];
+      const c = total?.load?.capacity as CapacitySummary;
+      const steps = c.steps.map((x) => `${x.offered}:${x.met ? 'met' : x.why ?? ''}`).join(', ');
+      assert.equal(total?.load?.mergedFrom, 2);
+      assert.deepEqual(c.steps.map((x) => x.offered).slice(0, 3), [90, 135, 203], steps);
+      assert.deepEqual([c.stop, c.knee, c.interval], ['found', 203, [203, 304]], steps);
+      // Each merged step's p99 is the p99 of both shards' ops together (their histograms added, never averaged).
+      for (const [k, step] of c.steps.entries()) {
+        const both = new OpHistogram();
+        for (const s of own) {
+          const h = s.steps[k]?.record?.histograms;
+          for (const text of [h?.getIntended, h?.setIntended]) if (text != null) both.add(OpHistogram.decode(text));
+        }
+        const errors = own.reduce((n, s) => n + (s.steps[k]?.errors ?? 0), 0);
+        if (errors === 0) assert.ok(Math.abs((step.latencyMs.p99 as number) / (both.valueAt(99) / 1e6) - 1) < 1e-9, `step ${k}: ${step.latencyMs.p99} ms`);
+        assert.equal(step.ops, own.reduce((n, s) => n + (s.steps[k]?.ops ?? 0), 0));
+      }
+      // The row shows the step at the knee, both shards' ops of it; the knee table names the merge.
+      assert.equal(total?.load?.rate.targetOpsPerSec, 203);
+      assert.equal((total?.load?.record.sets ?? 0) + (total?.load?.record.gets ?? 0), own.reduce((n, s) => n + (s.steps[2]?.ops ?? 0), 0));
+      assert.match(merged.stdout, /\| S \(2 shards merged\) +\| +203 \| +203–304 \| +baseline \|/);
+      assert.match(merged.stdout, /a planned staircase from START_AT/);
+      // A merge is not merged again: the shards' own files hold the steps' records.
+      const again = await runCli(['merge', join(root.dir, 'merged', 'results.json'), files[0] as string, '--out', join(root.dir, 'again2')], { timeoutMs: 60_000 });
+      assert.equal(again.code, 2);
+      assert.match(again.stderr, /already a merge of 2 shards.*Fix: /);
+    } finally {
+      await server.stop();
     }
   });
 });

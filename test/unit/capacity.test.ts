@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { resolveConfig, type CapacityPlan } from '../../src/config/resolve.js';
 import { input, rejects } from '../helpers/config.js';
-import { judgeStep, searchCapacity, type StepMeasure } from '../../src/load/capacity.js';
+import { judgeStep, mergeStepMeasures, MAX_PLANNED_RATE, plannedRates, runPlannedStaircase, searchCapacity, staircaseOutcome, type CapacityStep, type StepMeasure } from '../../src/load/capacity.js';
+import type { LoadRecord } from '../../src/load/record.js';
+import { OpHistogram } from '../../src/measure/histogram.js';
 
 const PLAN: CapacityPlan = {
   objectives: [{ percentile: 99, maxMs: 12 }], maxErrorShare: 0, startRate: 100, growth: 2, precision: 0.05, repeats: 3, maxSteps: 40,
@@ -127,10 +129,99 @@ describe('capacity search', () => {
   });
 });
 
+/** A step whose record holds `values` ms as intended-time (and service-time) latencies of GETs, `failed` of them failed. */
+function recorded(offered: number, values: readonly number[], failed = 0, clientBound = false): StepMeasure {
+  const h = new OpHistogram();
+  for (const v of values) h.record(v * 1e6);
+  const encoded = h.encode();
+  const histograms = { set: null, get: encoded, setIntended: null, getIntended: encoded };
+  const record = { sets: 0, gets: values.length, setErrors: 0, getErrors: failed, histograms } as unknown as LoadRecord;
+  return { offered, achieved: offered, ops: values.length + failed, errors: failed, latencyMs: {}, completed: offered, clientBound, record };
+}
+
+/** The nearest-rank p-th percentile of `values`, worked out without histograms. */
+function nearestRank(values: readonly number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)] as number;
+}
+
+describe('planned staircase (START_AT, --shard) and its merge', () => {
+  const step = (offered: number, met: boolean, clientBound = false): CapacityStep => ({
+    offered, achieved: offered, ops: 100, errors: 0, latencyMs: {}, clientBound, phase: 'staircase', met, why: met ? null : 'p99 20 ms > 12 ms',
+  });
+
+  it('rates: start × growth^k, rounded, each above the last, CAPACITY_MAX_STEPS of them, never above RATE\'s limit', () => {
+    assert.deepEqual(plannedRates({ ...PLAN, startRate: 100, growth: 1.5, maxSteps: 5 }), [100, 150, 225, 338, 506]);
+    assert.deepEqual(plannedRates({ ...PLAN, startRate: 1, growth: 1.1, maxSteps: 4 }), [1, 2, 3, 4]);
+    const high = plannedRates({ ...PLAN, startRate: 1_000_000, growth: 10, maxSteps: 30 });
+    assert.deepEqual(high, [1_000_000, MAX_PLANNED_RATE]);
+  });
+
+  it('the knee is the highest rate met below the first that failed; client-bound is a lower bound; the end of the steps too', () => {
+    assert.deepEqual(staircaseOutcome([step(100, true), step(200, true), step(400, false), step(800, true)], false),
+      { steps: [step(100, true), step(200, true), step(400, false)], knee: 200, interval: [200, 400], lowerBound: null, stop: 'found' });
+    assert.deepEqual([staircaseOutcome([step(100, false)], false).stop, staircaseOutcome([step(100, false)], false).knee], ['never-met', null]);
+    const bound = staircaseOutcome([step(100, true), step(200, true, true), step(400, false)], false);
+    assert.deepEqual([bound.stop, bound.knee, bound.lowerBound], ['client-bound', null, 200]);
+    const boundFailed = staircaseOutcome([step(100, true), step(200, false, true)], false);
+    assert.deepEqual([boundFailed.stop, boundFailed.lowerBound], ['client-bound', 100]);
+    assert.deepEqual(staircaseOutcome([step(100, true), step(200, true)], false), { steps: [step(100, true), step(200, true)], knee: null, interval: null, lowerBound: 200, stop: 'max-steps' });
+    assert.equal(staircaseOutcome([step(100, true)], true).stop, 'aborted');
+  });
+
+  it('a process runs every planned rate in order and stops only after two failures in a row, a client-bound or unmeasurable step', async () => {
+    const server = queueingServer(2); // knee for 12 ms: 417
+    const plan = { ...PLAN, startRate: 50, growth: 2, maxSteps: 10 };
+    const tried: number[] = [];
+    const outcome = await runPlannedStaircase(plan, async (rate, phase) => {
+      assert.equal(phase, 'staircase');
+      tried.push(rate);
+      return server(rate);
+    });
+    assert.deepEqual(tried, [50, 100, 200, 400, 800, 1600], 'past the knee (400 met, 800 failed), one more step, then it stops');
+    assert.deepEqual([outcome.knee, outcome.interval, outcome.stop], [400, [400, 800], 'found']);
+    assert.equal(outcome.steps.length, 6, 'every step run is kept (the merge needs them)');
+    // One slow step that later steps contradict does not stop it; an unmeasurable one does.
+    const noisy = await runPlannedStaircase(plan, async (rate) => (rate === 100 ? { ...server(rate), latencyMs: { p50: 2, p99: 50 } } : server(rate)));
+    assert.deepEqual([noisy.steps.length, noisy.knee, noisy.interval], [6, 50, [50, 100]]);
+    const broken = await runPlannedStaircase(plan, async (rate) => (rate === 200 ? { ...server(rate), ops: 0, error: 'connection lost' } : server(rate)));
+    assert.deepEqual(broken.steps.map((s) => s.offered), [50, 100, 200]);
+    const bound = await runPlannedStaircase(plan, async (rate) => ({ ...server(rate), clientBound: rate >= 200 }));
+    assert.deepEqual([bound.steps.length, bound.stop, bound.lowerBound], [3, 'client-bound', 200]);
+    const interrupted = await runPlannedStaircase(plan, async (rate) => (rate >= 200 ? null : server(rate)));
+    assert.deepEqual([interrupted.stop, interrupted.lowerBound, interrupted.steps.length], ['aborted', 100, 2]);
+  });
+
+  it('merged steps: rates and counts added, percentiles from the added histograms (as from all values together), client-bound if any shard was', () => {
+    const a = Array.from({ length: 900 }, (_, i) => 0.5 + (i % 30) * 0.1);
+    const b = Array.from({ length: 300 }, (_, i) => 2 + (i % 50) * 0.4);
+    const plan = { ...PLAN, objectives: [{ percentile: 99, maxMs: 12 }, { percentile: 90, maxMs: 5 }] };
+    const merged = mergeStepMeasures([recorded(150, a), recorded(50, b)], plan);
+    assert.deepEqual([merged.offered, merged.achieved, merged.ops, merged.errors, merged.completed, merged.clientBound], [200, 200, 1200, 0, 200, false]);
+    for (const p of [50, 90, 99]) {
+      const expected = nearestRank([...a, ...b], p);
+      const got = merged.latencyMs[`p${p}`] as number;
+      assert.ok(Math.abs(got / expected - 1) < 0.01, `p${p}: ${got} ms, all values together ${expected} ms`);
+    }
+    // A failed op ranks slowest: 2% failed reaches the p99.
+    assert.equal(mergeStepMeasures([recorded(150, a, 20), recorded(50, b, 5)], plan).latencyMs.p99, Infinity);
+    assert.equal(mergeStepMeasures([recorded(150, a), recorded(50, b, 0, true)], plan).clientBound, true);
+    const unmeasured: StepMeasure = { offered: 50, achieved: 0, ops: 0, errors: 0, latencyMs: {}, clientBound: false, error: 'connection refused' };
+    const partial = mergeStepMeasures([recorded(150, a), unmeasured], plan);
+    assert.deepEqual([partial.offered, partial.error, judgeStep(plan, partial).met], [200, 'connection refused', false]);
+  });
+});
+
 describe('capacity configuration', () => {
   const env = { REDIS_SERVERS: '127.0.0.1:6379' };
   const capacity = (flags: Record<string, string>, extraEnv: Record<string, string> = {}) => ({
     env: { ...env, ...extraEnv }, flags: { MODE: 'capacity', ...flags },
+  });
+
+  it('START_AT makes the search a planned staircase (the same on every --shard process)', () => {
+    const at = Math.floor(Date.now() / 1000) + 60;
+    const plan = resolveConfig(input(capacity({ SLO_P99_MS: '2', START_AT: String(at) })));
+    assert.equal(plan.scenarios[0]?.controls.load.startAtMs, at * 1000);
   });
 
   it('resolves the objective and the search from keys, flags and env vars', () => {
@@ -151,7 +242,9 @@ describe('capacity configuration', () => {
     rejects(capacity({ SLO_P99_MS: '2' }, { SLO_P95_MS: '3' }), 'unknown objective SLO_P95_MS', 'process environment', 'p50, p90, p99, p99.9', 'or unset SLO_P95_MS');
     rejects(capacity({ SLO_P99_MS: '2', MAX_ITERATIONS: '50' }), 'MAX_ITERATIONS=50', 'applies to latency runs only, and MODE is capacity');
     rejects(capacity({ SLO_P99_MS: '2', RATE: '1000' }), 'RATE=1000', 'chooses the offered rates itself');
-    rejects(capacity({ SLO_P99_MS: '2', START_AT: String(Math.floor(Date.now() / 1000) + 60) }), 'START_AT', 'not supported yet');
+    const at = String(Math.floor(Date.now() / 1000) + 60);
+    rejects(capacity({ SLO_P99_MS: '2', START_AT: at, CAPACITY_PRECISION: '0.1' }), 'CAPACITY_PRECISION=0.1', 'planned staircase', 'no bisection', 'unset START_AT');
+    rejects(capacity({ SLO_P99_MS: '2', START_AT: at, CAPACITY_REPEATS: '2' }), 'CAPACITY_REPEATS=2', 'precision is CAPACITY_GROWTH');
     rejects({ env, flags: { MODE: 'throughput', SLO_P99_MS: '2' } }, 'SLO_P99_MS=2', 'applies to capacity runs only, and MODE is throughput');
     rejects({ env, flags: { CAPACITY_GROWTH: '1' } }, 'CAPACITY_GROWTH', 'below the minimum 1.1');
   });
