@@ -99,7 +99,7 @@ export const KEY_SPECS: readonly KeySpec[] = [
   { name: 'KEY_DISTRIBUTION', type: 'string', default: 'uniform', sweepable: false,
     description: 'throughput run with KEYSPACE: uniform, sequential (each client walks the keys in order), or zipf:<exponent> (key rank r drawn with probability ∝ 1/r^exponent, e.g. zipf:0.99 as in YCSB)' },
   { name: 'START_AT', type: 'string', default: '', sweepable: false,
-    description: 'throughput run: wall-clock time (ISO 8601 UTC, e.g. 2026-11-26T10:00:00Z, or Unix seconds) when the first target\'s warm-up starts, shared by the --shard processes of one distributed run; empty: as soon as every worker is ready' },
+    description: 'throughput and capacity runs: wall-clock time (ISO 8601 UTC, e.g. 2026-11-26T10:00:00Z, or Unix seconds) when the first target\'s warm-up starts, shared by the --shard processes of one distributed run (a capacity run then follows a planned staircase); empty: as soon as every worker is ready' },
   { name: 'WARMUP_ITERATIONS', type: 'int', min: 0, max: 1000, default: 2, sweepable: false,
     description: 'iterations per target run first and discarded' },
   { name: 'MIN_ITERATIONS', type: 'int', min: 2, max: 100_000, default: 15, sweepable: false,
