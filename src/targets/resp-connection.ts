@@ -27,8 +27,13 @@ export const MAX_ABANDONED = 1000;
 const QUIT_WAIT_MS = 200;
 /** Entries consumed at the queue's head before the queue is compacted. */
 const COMPACT_AT = 4096;
-/** The read buffer every plain TCP connection of the process reads into (Node's own read size). */
-const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
+/**
+ * The read buffer every plain TCP connection of the process reads into: 512 KB, eight times Node's own read size, so
+ * a pipelined connection takes all its waiting replies (16 of 20 KB) in one read, and writes its next commands once
+ * for them rather than once per 64 KB (the write is the dearer syscall on loopback). Measured 2026-12-07, PIPELINE 16,
+ * 50 connections, 20 KB GETs, one worker, unpinned: 22–28 → 17–21 µs of client CPU per op.
+ */
+const READ_BUFFER = Buffer.allocUnsafe(512 * 1024);
 
 /** `x` itself, or a copy of it when it is a view of the read buffer (overwritten by the next read). */
 export function ownBuffer<T>(x: T): T {
