@@ -55,6 +55,17 @@ export interface CapacityOutcome {
   readonly stop: CapacityStop;
 }
 
+/** Ops a step must have beyond an objective's percentile for that percentile to be more than one of its slowest few. */
+export const MIN_OPS_BEYOND = 10;
+
+/**
+ * The objective percentiles a step had too few ops for (thin): fewer than MIN_OPS_BEYOND of its ops lie beyond them,
+ * so each is one of the step's few slowest ops (p99 needs 1,000 ops, p99.9 10,000). The step is still judged by them.
+ */
+export function thinPercentiles(plan: Pick<CapacityPlan, 'objectives'>, step: Pick<StepMeasure, 'ops'>): number[] {
+  return plan.objectives.filter((o) => step.ops * (1 - o.percentile / 100) < MIN_OPS_BEYOND - 1e-9).map((o) => o.percentile);
+}
+
 /** `p99`, `p99.9`: the key of a percentile in StepMeasure.latencyMs. */
 export const percentileKey = (p: number): string => `p${p}`;
 

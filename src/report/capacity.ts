@@ -1,4 +1,5 @@
 /** The capacity run's own tables (MODE=capacity): the knee of each target, and every step of its search. */
+import { MIN_OPS_BEYOND, thinPercentiles } from '../load/capacity.js';
 import type { CapacitySummary } from '../load/summary.js';
 import type { ResultEntry } from './document.js';
 import { mdInline, mdText } from './escape.js';
@@ -19,9 +20,9 @@ export function objectiveText(c: CapacitySummary): string {
   return `${c.objectives.map((o) => `p${o.percentile} ≤ ${o.maxMs} ms`).join(', ')} (from each op's intended send time), ${errors}`;
 }
 
-/** The knee cell: `4,000`, `≥ 1,600 (client-bound)`, `< 125 (never met)`. */
+/** The knee cell: `4,000`, `4,000 (thin)`, `≥ 1,600 (client-bound)`, `< 125 (never met)`. */
 function kneeText(c: CapacitySummary): string {
-  if (c.knee !== null) return ops(c.knee);
+  if (c.knee !== null) return `${ops(c.knee)}${c.steps.some((s) => s.offered === c.knee && thinPercentiles(c, s).length > 0) ? ' (thin)' : ''}`;
   if (c.stop === 'client-bound') return c.lowerBound === null ? 'n/a (client-bound at the first step)' : `≥ ${ops(c.lowerBound)} (client-bound)`;
   if (c.stop === 'never-met') return `< ${ops(Math.min(...c.steps.map((s) => s.offered)))} (never met)`;
   return `n/a (${c.stop})`;
@@ -78,14 +79,23 @@ export function capacityLines(entries: readonly ResultEntry[], markdown: boolean
     const c = capacityOf(e) as CapacitySummary;
     return [cell(`${e.target.name}${shardLabel(e)}`), kneeText(c), c.interval === null ? '–' : `${ops(c.interval[0])}–${ops(c.interval[1])}`, pct.get(e) ?? '–', String(c.steps.length), c.stop];
   }), markdown, [false, true, true, true, true, false]), '');
-  const keys = ['p50', ...first.objectives.map((o) => `p${o.percentile}`).filter((k) => k !== 'p50')];
+  const percentiles = [50, ...first.objectives.map((o) => o.percentile).filter((p) => p !== 50)];
+  const keys = percentiles.map((p) => `p${p}`);
+  let thin = false;
   for (const e of rows) {
     const c = capacityOf(e) as CapacitySummary;
     out.push(said(`${e.target.name}${shardLabel(e)}: steps of ${e.load?.settings.warmupSeconds ?? '?'} s warm-up + ${e.load?.settings.durationSeconds ?? '?'} s measured`), '');
-    out.push(...table(['#', 'Phase', 'Offered', 'Sent', ...keys.map((k) => `${k} (ms)`), 'Failed', 'Met', 'Client-bound'], c.steps.map((s, i) => [
-      String(i + 1), s.phase, ops(s.offered), ops(s.achieved), ...keys.map((k) => msText(s.latencyMs[k])), String(s.errors),
-      s.met ? 'yes' : cell(`no: ${(s.why ?? '').slice(0, MAX_WHY)}`), s.clientBound ? 'CLIENT-BOUND' : 'no',
-    ]), markdown, [true, false, true, true, ...keys.map(() => true), true, false, false]), '');
+    out.push(...table(['#', 'Phase', 'Offered', 'Sent', 'Ops', ...keys.map((k) => `${k} (ms)`), 'Failed', 'Met', 'Client-bound'], c.steps.map((s, i) => {
+      const few = thinPercentiles(c, s);
+      thin ||= few.length > 0;
+      return [
+        String(i + 1), s.phase, ops(s.offered), ops(s.achieved), ops(s.ops), ...percentiles.map((p) => `${msText(s.latencyMs[`p${p}`])}${few.includes(p) ? ' thin' : ''}`),
+        String(s.errors), s.met ? 'yes' : cell(`no: ${(s.why ?? '').slice(0, MAX_WHY)}`), s.clientBound ? 'CLIENT-BOUND' : 'no',
+      ];
+    }), markdown, [true, false, true, true, true, ...keys.map(() => true), true, false, false]), '');
+  }
+  if (thin) {
+    out.push(said(`thin: fewer than ${MIN_OPS_BEYOND} of the step's ops lie beyond that percentile, so it is one of the step's ${MIN_OPS_BEYOND} slowest ops rather than a firm percentile (p99 needs ${ops(100 * MIN_OPS_BEYOND)} ops, p99.9 ${ops(1000 * MIN_OPS_BEYOND)}); a knee at such a step says (thin). The step is judged by it all the same: a longer DURATION makes it firm.`), '');
   }
   return out;
 }

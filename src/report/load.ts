@@ -1,5 +1,6 @@
 import type { CapacitySummary, LoadResult } from '../load/summary.js';
 import { objectiveText } from './capacity.js';
+import { thinPercentiles } from '../load/capacity.js';
 import { sparkline } from './sparkline.js';
 import { col, mib, msText, setupOf, type Column } from './columns.js';
 import { type ResultEntry } from './document.js';
@@ -75,7 +76,7 @@ function wireMBps(e: ResultEntry): number | null {
   return (perOp * (t.mean + (e.ops.set.errors + e.ops.get.errors) / t.n)) / 1e6;
 }
 
-/** The CSV cell of a capacity row's steps: each one's offered and sent rate, the objective's percentiles and its verdict. */
+/** The CSV cell of a capacity row's steps: each one's offered and sent rate, the objective's percentiles, its verdict, client-bound and thin. */
 function stepsCell(e: ResultEntry): string | null {
   const c = CAP(e);
   if (c === undefined) return null;
@@ -84,7 +85,8 @@ function stepsCell(e: ResultEntry): string | null {
     const v = x.latencyMs[k];
     return `${k}=${v == null || !Number.isFinite(v) ? '' : v.toFixed(2)}`;
   }).join('|');
-  return c.steps.map((x) => `${Math.round(x.offered)}/${Math.round(x.achieved)}/${latency(x)}/${x.met ? 'met' : 'failed'}${x.clientBound ? '/client-bound' : ''}`).join(';');
+  const flags = (x: CapacitySummary['steps'][number]): string => `${x.clientBound ? '/client-bound' : ''}${thinPercentiles(c, x).length > 0 ? '/thin' : ''}`;
+  return c.steps.map((x) => `${Math.round(x.offered)}/${Math.round(x.achieved)}/${latency(x)}/${x.met ? 'met' : 'failed'}${flags(x)}`).join(';');
 }
 
 export const LOAD_COLUMNS: readonly Column[] = [
@@ -132,7 +134,7 @@ export const LOAD_COLUMNS: readonly Column[] = [
   col('load_capacity_interval_high', 'Knee interval high', 'count', 'load.capacity.interval[1]', false, (e) => CAP(e)?.interval?.[1] ?? null),
   col('load_capacity_lower_bound', 'Lower bound (client-bound)', 'count', 'load.capacity.lowerBound', false, (e) => CAP(e)?.lowerBound ?? null),
   col('load_capacity_stop', 'Search stopped', 'text', 'load.capacity.stop', false, (e) => CAP(e)?.stop ?? null),
-  col('load_capacity_steps', 'Steps', 'text', 'load.capacity.steps: offered/sent/each objective\'s percentile in ms (p99=1.23|p99.9=4.56)/met or failed[/client-bound], ";" between', false,
+  col('load_capacity_steps', 'Steps', 'text', 'load.capacity.steps: offered/sent/each objective\'s percentile in ms (p99=1.23|p99.9=4.56)/met or failed[/client-bound][/thin], ";" between', false,
     (e) => stepsCell(e)),
   col('load_peak_rss_bytes', 'Peak RSS per worker', 'count', 'max(load.workers[].peakRssBytes)', true, (e) => { const w = L(e)?.workers ?? []; return w.length === 0 ? null : maxOf(w.map((x) => x.peakRssBytes)); },
     (e) => { const w = L(e)?.workers ?? []; return w.length === 0 ? '–' : mib(maxOf(w.map((x) => x.peakRssBytes))); }),

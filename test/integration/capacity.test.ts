@@ -83,7 +83,7 @@ describe('MODE=capacity against a server of known capacity', () => {
       assert.match(runs[0]?.stdout ?? '', new RegExp(`\\| S +\\| +${n(tight.knee)} \\| +${n(low)}–${n(high)} \\|`));
       const report = readFileSync(join(resultsFile(join(root.dir, 'slo100')), '..', 'report.md'), 'utf8');
       assert.match(report, /#### Capacity/);
-      assert.match(report, /\| # \| Phase \| Offered \| Sent \| p50 \(ms\) \| p99 \(ms\) \| Failed \| Met \| Client-bound \|/);
+      assert.match(report, /\| # \| Phase \| Offered \| Sent \| Ops \| p50 \(ms\) \| p99 \(ms\) \| Failed \| Met \| Client-bound \|/);
       // The latency–throughput curve, drawn next to the report, with the objective as its dashed line.
       const curve = /!\[Latency against offered load[^\]]*\]\((chart-[^)]+-capacity\.svg)\)/.exec(report)?.[1];
       assert.ok(curve !== undefined, 'report.md links the latency-throughput chart');
@@ -108,7 +108,7 @@ describe('MODE=capacity against a server of known capacity', () => {
       assert.equal(compared.code, 2);
       assert.match(compared.stderr, /holds capacity results \(MODE=capacity\).*Fix: /);
       // Each step's cell: offered/sent/the objective's percentile/verdict.
-      assert.match(cells[header.indexOf('load_capacity_steps')] ?? '', /^\d+\/\d+\/p99=[\d.]*\/(met|failed)(\/client-bound)?(;|$)/);
+      assert.match(cells[header.indexOf('load_capacity_steps')] ?? '', /^\d+\/\d+\/p99=[\d.]*\/(met|failed)(\/client-bound)?(\/thin)?(;|$)/);
     } finally {
       await Promise.all(servers.map((s) => s.stop()));
     }

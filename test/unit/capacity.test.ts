@@ -2,7 +2,11 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { resolveConfig, type CapacityPlan } from '../../src/config/resolve.js';
 import { input, rejects } from '../helpers/config.js';
-import { judgeStep, mergeStepMeasures, MAX_PLANNED_RATE, plannedRates, runPlannedStaircase, searchCapacity, staircaseOutcome, type CapacityStep, type StepMeasure } from '../../src/load/capacity.js';
+import { judgeStep, mergeStepMeasures, MAX_PLANNED_RATE, plannedRates, runPlannedStaircase, searchCapacity, staircaseOutcome, thinPercentiles, type CapacityStep,
+  type StepMeasure } from '../../src/load/capacity.js';
+import { readFileSync } from 'node:fs';
+import { capacityLines } from '../../src/report/capacity.js';
+import type { ResultEntry, ResultsDocument } from '../../src/report/document.js';
 import type { LoadRecord } from '../../src/load/record.js';
 import { OpHistogram } from '../../src/measure/histogram.js';
 
@@ -209,6 +213,32 @@ describe('planned staircase (START_AT, --shard) and its merge', () => {
     const unmeasured: StepMeasure = { offered: 50, achieved: 0, ops: 0, errors: 0, latencyMs: {}, clientBound: false, error: 'connection refused' };
     const partial = mergeStepMeasures([recorded(150, a), unmeasured], plan);
     assert.deepEqual([partial.offered, partial.error, judgeStep(plan, partial).met], [200, 'connection refused', false]);
+  });
+});
+
+describe('thin steps: too few ops for the objective\'s percentile', () => {
+  it('p99 needs 1,000 ops and p99.9 10,000 (10 beyond the percentile); the step table marks the cell, the knee table the knee', () => {
+    const plan = { objectives: [{ percentile: 99, maxMs: 10 }, { percentile: 99.9, maxMs: 20 }] };
+    assert.deepEqual(thinPercentiles(plan, { ops: 999 }), [99, 99.9]);
+    assert.deepEqual(thinPercentiles(plan, { ops: 1000 }), [99.9]);
+    assert.deepEqual(thinPercentiles(plan, { ops: 9999 }), [99.9]);
+    assert.deepEqual(thinPercentiles(plan, { ops: 10_000 }), []);
+    const fixture = JSON.parse(readFileSync(new URL('../../../test/fixtures/results-throughput.json', import.meta.url), 'utf8')) as ResultsDocument;
+    const base = fixture.results[0] as ResultEntry;
+    const step = (offered: number, ops: number, met: boolean) => ({
+      offered, achieved: offered, ops, errors: 0, latencyMs: { p50: 1, p99: met ? 4 : 40 }, clientBound: false, phase: 'staircase', met, why: met ? null : 'p99 over' });
+    const capacity = {
+      objectives: [{ percentile: 99, maxMs: 10 }], maxErrorShare: 0, startRate: 100, growth: 2, precision: 0.05, repeats: 3, maxSteps: 30,
+      steps: [step(100, 500, true), step(200, 1000, false), step(150, 750, true)], knee: 150, interval: [150, 200], lowerBound: null, stop: 'found',
+    };
+    const lines = capacityLines([{ ...base, load: { ...base.load, capacity } } as unknown as ResultEntry], true).join('\n');
+    assert.match(lines, /\| +150 \(thin\) \| +150–200 \|/, 'the knee at a thin step');
+    assert.match(lines, /\| 1 \| staircase \| 100 \| 100 \| 500 \| 1\.00 \| 4\.00 thin \|/);
+    assert.match(lines, /\| 2 \| staircase \| 200 \| 200 \| 1,000 \| 1\.00 \| 40\.0 \|/, '1,000 ops are enough for p99');
+    assert.match(lines, /thin: fewer than 10 of the step's ops lie beyond that percentile/);
+    const firm = { ...capacity, steps: capacity.steps.map((s) => ({ ...s, ops: s.ops * 10 })) };
+    const firmLines = capacityLines([{ ...base, load: { ...base.load, capacity: firm } } as unknown as ResultEntry], true).join('\n');
+    assert.doesNotMatch(firmLines, /thin/);
   });
 });
 
