@@ -2,8 +2,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { resolveConfig, type CapacityPlan } from '../../src/config/resolve.js';
 import { input, rejects } from '../helpers/config.js';
-import { judgeStep, mergeStepMeasures, MAX_PLANNED_RATE, plannedRates, runPlannedStaircase, searchCapacity, staircaseOutcome, thinPercentiles, type CapacityStep,
-  type StepMeasure } from '../../src/load/capacity.js';
+import {
+  judgeStep, mergeStepMeasures, MAX_PLANNED_RATE, plannedRates, runPlannedStaircase, searchCapacity, staircaseOutcome, thinPercentiles,
+  type CapacityStep, type StepMeasure,
+} from '../../src/load/capacity.js';
 import { readFileSync } from 'node:fs';
 import { capacityLines } from '../../src/report/capacity.js';
 import type { ResultEntry, ResultsDocument } from '../../src/report/document.js';
