@@ -2,7 +2,8 @@ import type { CaseParams, RunControls } from '../config/resolve.js';
 import { redactedMessage } from '../config/redact.js';
 import type { ConnectedTarget } from '../targets/client.js';
 import { judgeStep, measureOf, plannedRates, runPlannedStaircase, searchCapacity, type CapacityOutcome } from './capacity.js';
-import { caseSpacingMs, runLoadCase, type LoadCaseOptions } from './case.js';
+import { caseSpacingMs, runLoadCase, timelineOf, type LoadCaseOptions } from './case.js';
+import { timelineMs } from './timeline.js';
 import type { LoadPlan } from '../config/resolve.js';
 import type { LoadRecord } from './record.js';
 
@@ -20,9 +21,15 @@ export interface CapacityCaseOutcome {
 /** Under START_AT, the time between the starts of two steps of a planned staircase (as between throughput combinations of one target). */
 const stepSpacingMs = (load: LoadPlan, shards: number): number => caseSpacingMs(load, 1, shards);
 
-/** Under START_AT, the time a capacity combination's planned staircases take (every target's, in turn), the same on every shard. */
+/**
+ * Under START_AT, the time a capacity combination's planned staircases take (every target's, in turn), the same on
+ * every shard, and room after them to preload the next combination's keys (every target's, as a throughput
+ * combination preloads them); 0 without START_AT.
+ */
 export function capacitySpanMs(load: LoadPlan, targets: number, shards: number): number {
-  return load.capacity === null ? 0 : targets * plannedRates(load.capacity).length * stepSpacingMs(load, shards);
+  if (load.capacity === null || load.startAtMs === null) return 0;
+  const next = caseSpacingMs(load, targets, shards) - timelineMs(timelineOf(load, targets));
+  return targets * plannedRates(load.capacity).length * stepSpacingMs(load, shards) + next;
 }
 
 /**
@@ -70,7 +77,8 @@ export async function runCapacityCase(targets: readonly ConnectedTarget[], param
       }
       records.set(offered, t.record);
       last = { record: t.record, rate: offered };
-      const measure = { ...measureOf(t.record, offered, plan), record: t.record };
+      // A planned step keeps its record: `cachebench merge` adds the shards' steps up from them.
+      const measure = { ...measureOf(t.record, offered, plan), ...(planned ? { record: t.record } : {}) };
       const verdict = judgeStep(plan, measure);
       options.onProgress?.({ kind: 'capacity-step', target: name, step: ++step, phase, rate, met: verdict.met, why: verdict.why, clientBound: measure.clientBound });
       return measure;

@@ -90,6 +90,13 @@ export function judgeStep(plan: CapacityPlan, m: StepMeasure): { met: boolean; w
   return { met: true, why: null };
 }
 
+/** A step without its record (a merged document keeps the inputs' steps without theirs). */
+export function withoutRecord<T extends StepMeasure>(step: T): T {
+  const copy: { -readonly [K in keyof T]: T[K] } = { ...step };
+  delete copy.record;
+  return copy;
+}
+
 /** The share of the offered rate a step must send, and the servers complete, to count as carried. */
 export const SUSTAINED = 0.98;
 
@@ -308,32 +315,46 @@ export function measureOf(record: LoadRecord, offered: number, plan: CapacityPla
   return { offered, achieved, ops, errors, latencyMs, ...(completed !== undefined ? { completed } : {}), clientBound: bound };
 }
 
+/** One shard's part of a planned step, as its results file holds it: its share of the rate, its record, or why it has none. */
+export interface StepPart {
+  readonly offered: number;
+  readonly record?: LoadRecord;
+  readonly error?: string;
+}
+
 /**
- * One step of a planned staircase from the shards' own measures of it (`cachebench merge`): rates and counts added,
- * percentiles from the added histograms (never averaged), client-bound when any shard's generator was (each judged
- * on its own machine) or the shards together starved. Every part must hold its record.
+ * One step of a planned staircase from the shards' parts of it (`cachebench merge`): each part measured again from its
+ * own record (nothing else a file says is trusted), then rates and counts added and percentiles taken from the added
+ * histograms (never averaged); client-bound when any shard's generator was (each judged on its own machine) or the
+ * shards together starved. `offered`: the planned rate of the step (every shard's share together).
  */
-export function mergeStepMeasures(parts: readonly StepMeasure[], plan: CapacityPlan): StepMeasure {
-  const sum = (f: (m: StepMeasure) => number): number => parts.reduce((n, m) => n + f(m), 0);
+export function mergeStepMeasures(parts: readonly StepPart[], offered: number, plan: CapacityPlan): StepMeasure {
   const intended = new OpHistogram();
   const service = new OpHistogram();
+  let achieved = 0;
+  let ops = 0;
+  let errors = 0;
+  let completed: number | undefined = 0;
+  let bound = false;
   for (const p of parts) {
     if (p.record === undefined) {
       if (p.error !== undefined) continue; // a shard could not measure it: the step failed
       throw new Error('mergeStepMeasures: a step without its record');
     }
+    const m = measureOf(p.record, p.offered, plan);
     intended.add(histogramOf(p.record, 'intended'));
     service.add(histogramOf(p.record, 'service'));
+    achieved += m.achieved;
+    ops += m.ops;
+    errors += m.errors;
+    completed = completed === undefined || m.completed === undefined ? undefined : completed + m.completed;
+    bound ||= m.clientBound;
   }
-  const offered = sum((m) => m.offered);
-  const achieved = sum((m) => m.achieved);
-  const errors = sum((m) => m.errors);
   const failed = parts.find((m) => m.error !== undefined)?.error;
-  const completed = parts.every((m) => m.completed !== undefined) ? sum((m) => m.completed ?? 0) : undefined;
   return {
-    offered, achieved, ops: sum((m) => m.ops), errors, latencyMs: latenciesOf(intended, errors, plan),
+    offered, achieved, ops, errors, latencyMs: latenciesOf(intended, errors, plan),
     ...(completed !== undefined ? { completed } : {}), ...(failed !== undefined ? { error: failed } : {}),
-    clientBound: parts.some((m) => m.clientBound) || starved(achieved, offered, service, errors, plan),
+    clientBound: bound || starved(achieved, offered, service, errors, plan),
   };
 }
 

@@ -25,7 +25,7 @@ function kneeText(c: CapacitySummary): string {
   if (c.knee !== null) return `${ops(c.knee)}${c.steps.some((s) => s.offered === c.knee && thinPercentiles(c, s).length > 0) ? ' (thin)' : ''}`;
   if (c.stop === 'client-bound') return c.lowerBound === null ? 'n/a (client-bound at the first step)' : `≥ ${ops(c.lowerBound)} (client-bound)`;
   if (c.stop === 'never-met') return `< ${ops(Math.min(...c.steps.map((s) => s.offered)))} (never met)`;
-  return `n/a (${c.stop})`;
+  return c.lowerBound !== null ? `≥ ${ops(c.lowerBound)} (${c.stop})` : `n/a (${c.stop})`;
 }
 
 /**

@@ -7,6 +7,7 @@ import { finishLoadEntries } from './model.js';
 import { type ResultEntry, type ResultsDocument } from './document.js';
 import { caseKey } from './sentences.js';
 import { capacityTotalOf } from './merge-capacity.js';
+import { withoutRecord } from '../load/capacity.js';
 import { MergeError } from './merge-error.js';
 import { maxOf, minOf } from '../stats/extent.js';
 
@@ -31,10 +32,13 @@ function planOf(l: LoadResult): LoadPlan {
 }
 
 const worst = (states: readonly ResultEntry['state'][]): ResultEntry['state'] => (states.includes('errored') ? 'errored' : states.includes('aborted') ? 'aborted' : 'completed');
-/** An input's own row is shown, not compared: its Percent was against its own run's baseline. */
+/**
+ * An input's own row is shown, not compared: its Percent was against its own run's baseline. Its capacity steps' records
+ * stay in its own file (the merge has added them up).
+ */
 const shown = (e: ResultEntry): ResultEntry => (e.load == null ? { ...e, baseline: false }
   : { ...e, baseline: false, load: { ...e.load, throughput: { ...e.load.throughput, percent: null, percentLower: null, percentUpper: null,
-      percentPairs: null } } });
+      percentPairs: null }, ...(e.load.capacity != null ? { capacity: { ...e.load.capacity, steps: e.load.capacity.steps.map(withoutRecord) } } : {}) } });
 
 /** What every total row says of its inputs: shards missing or repeated, inputs that measured nothing. */
 function shardNotes(name: string, list: readonly { entry: ResultEntry; file: string }[], notes: string[]): void {

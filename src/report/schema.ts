@@ -1,5 +1,5 @@
 import { ConfigError } from '../config/errors.js';
-import { FAULT_KINDS } from '../config/keys.js';
+import { FAULT_KINDS, KEY_SPECS } from '../config/keys.js';
 import { InputFileError, MAX_RESULTS_FILE_BYTES, readInputFile } from '../config/input-file.js';
 import { STOP_REASONS } from '../run/result.js';
 import { SCHEMA_VERSION, type ResultsDocument } from './document.js';
@@ -126,9 +126,18 @@ const rateInterval: Check = (v, at, b) => {
   if (pair.length !== 2 || !((pair[0] as number) <= (pair[1] as number))) fail(at, 'two rates, the lower first', v);
   return pair;
 };
+/** A capacity key's value within the limits the key registry gives it (a crafted plan cannot make merge plan a billion steps). */
+const keyLimits = (name: string): Check => {
+  const spec = KEY_SPECS.find((k) => k.name === name);
+  const [lo, hi] = [spec?.min ?? 0, spec?.max ?? 0];
+  return (v, at) => {
+    if (typeof v !== 'number' || !(v >= lo && v <= hi)) fail(at, `${name}: a number from ${lo} to ${hi}`, v);
+    return v;
+  };
+};
 const capacity = object({
-  objectives: list(object({ percentile: num, maxMs: num }), 8), maxErrorShare: fraction, startRate: num, growth: num, precision: fraction,
-  repeats: positiveCount, maxSteps: positiveCount,
+  objectives: list(object({ percentile: num, maxMs: num }), 8), maxErrorShare: fraction, startRate: keyLimits('CAPACITY_START_RATE'), growth: keyLimits('CAPACITY_GROWTH'),
+  precision: fraction, repeats: keyLimits('CAPACITY_REPEATS'), maxSteps: keyLimits('CAPACITY_MAX_STEPS'),
   steps: list(capacityStep, N.items), knee: nullable(num), interval: nullable(rateInterval), lowerBound: nullable(num),
   stop: oneOf('found', 'client-bound', 'max-steps', 'never-met', 'aborted'),
 });

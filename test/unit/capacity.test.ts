@@ -4,7 +4,7 @@ import { resolveConfig, type CapacityPlan } from '../../src/config/resolve.js';
 import { input, rejects } from '../helpers/config.js';
 import {
   judgeStep, mergeStepMeasures, MAX_PLANNED_RATE, plannedRates, runPlannedStaircase, searchCapacity, staircaseOutcome, thinPercentiles,
-  type CapacityStep, type StepMeasure,
+  type CapacityStep, type StepMeasure, type StepPart,
 } from '../../src/load/capacity.js';
 import { readFileSync } from 'node:fs';
 import { capacityLines } from '../../src/report/capacity.js';
@@ -136,13 +136,18 @@ describe('capacity search', () => {
 });
 
 /** A step whose record holds `values` ms as intended-time (and service-time) latencies of GETs, `failed` of them failed. */
-function recorded(offered: number, values: readonly number[], failed = 0, clientBound = false): StepMeasure {
+function recorded(offered: number, values: readonly number[], failed = 0, clientBound = false): StepPart {
   const h = new OpHistogram();
   for (const v of values) h.record(v * 1e6);
   const encoded = h.encode();
   const histograms = { set: null, get: encoded, setIntended: null, getIntended: encoded };
-  const record = { sets: 0, gets: values.length, setErrors: 0, getErrors: failed, histograms } as unknown as LoadRecord;
-  return { offered, achieved: offered, ops: values.length + failed, errors: failed, latencyMs: {}, completed: offered, clientBound, record };
+  const sent = values.length + failed;
+  // Sent at the offered rate: over sent / offered seconds, one worker (busy 95% when client-bound).
+  const workers = [{ worker: 'worker 0/1', ops: sent, peakRssBytes: 0, client: { busy: clientBound ? 0.95 : 0.3, cpuUsPerOp: 10, loopDelayP99Ms: 1, gcMsPerSecond: 0, seconds: 1 } }];
+  const durationMs = (1000 * sent) / offered;
+  const record = { sets: 0, gets: values.length, setErrors: 0, getErrors: failed, sent, durationMs, series: [], workers, histograms } as unknown as LoadRecord;
+  // What the file claims besides its record is not trusted: these would double every count.
+  return { offered, achieved: 2 * offered, ops: 2 * sent, errors: 0, record } as StepPart;
 }
 
 /** The nearest-rank p-th percentile of `values`, worked out without histograms. */
@@ -202,18 +207,18 @@ describe('planned staircase (START_AT, --shard) and its merge', () => {
     const a = Array.from({ length: 900 }, (_, i) => 0.5 + (i % 30) * 0.1);
     const b = Array.from({ length: 300 }, (_, i) => 2 + (i % 50) * 0.4);
     const plan = { ...PLAN, objectives: [{ percentile: 99, maxMs: 12 }, { percentile: 90, maxMs: 5 }] };
-    const merged = mergeStepMeasures([recorded(150, a), recorded(50, b)], plan);
-    assert.deepEqual([merged.offered, merged.achieved, merged.ops, merged.errors, merged.completed, merged.clientBound], [200, 200, 1200, 0, 200, false]);
+    const merged = mergeStepMeasures([recorded(150, a), recorded(50, b)], 200, plan);
+    assert.deepEqual([merged.offered, merged.achieved, merged.ops, merged.errors, merged.clientBound], [200, 200, 1200, 0, false]);
     for (const p of [50, 90, 99]) {
       const expected = nearestRank([...a, ...b], p);
       const got = merged.latencyMs[`p${p}`] as number;
       assert.ok(Math.abs(got / expected - 1) < 0.01, `p${p}: ${got} ms, all values together ${expected} ms`);
     }
     // A failed op ranks slowest: 2% failed reaches the p99.
-    assert.equal(mergeStepMeasures([recorded(150, a, 20), recorded(50, b, 5)], plan).latencyMs.p99, Infinity);
-    assert.equal(mergeStepMeasures([recorded(150, a), recorded(50, b, 0, true)], plan).clientBound, true);
+    assert.equal(mergeStepMeasures([recorded(150, a, 20), recorded(50, b, 5)], 200, plan).latencyMs.p99, Infinity);
+    assert.equal(mergeStepMeasures([recorded(150, a), recorded(50, b, 0, true)], 200, plan).clientBound, true);
     const unmeasured: StepMeasure = { offered: 50, achieved: 0, ops: 0, errors: 0, latencyMs: {}, clientBound: false, error: 'connection refused' };
-    const partial = mergeStepMeasures([recorded(150, a), unmeasured], plan);
+    const partial = mergeStepMeasures([recorded(150, a), unmeasured], 200, plan);
     assert.deepEqual([partial.offered, partial.error, judgeStep(plan, partial).met], [200, 'connection refused', false]);
   });
 });
