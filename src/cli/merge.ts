@@ -19,8 +19,10 @@ export interface MergeArgs {
 }
 
 /**
- * `cachebench merge a.json b.json … [--out DIR]`: merges throughput results of several processes or machines into one
- * report (report.md, report.html and charts, results.csv, results.json in DIR). Exit 0, 1 when the merged results hold failures, 2 on bad input.
+ * `cachebench merge a.json b.json … [--out DIR]`: merges throughput (or planned capacity) results of several processes or
+ * machines into one report (report.md, report.html and charts, results.csv, results.json in DIR); what looked wrong
+ * in the inputs is said on stderr and kept in the document (report.md shows it). Exit 0, 1 when the merged results
+ * hold failures, 2 on bad input.
  */
 export async function mergeCommand(args: MergeArgs): Promise<number> {
   if (args.files.length < 1) throw new ConfigError('merge needs results.json files. Fix: cachebench merge results/*/results.json --out merged');
@@ -30,7 +32,7 @@ export async function mergeCommand(args: MergeArgs): Promise<number> {
   try {
     merged = mergeDocuments(inputs, runId, args.baseline);
   } catch (error: unknown) {
-    if (error instanceof MergeError) throw new ConfigError(`${error.message}. Fix: ${error.fix ?? 'give results.json files of throughput runs (MODE=throughput), e.g. the --shard runs of one scenario'}`, { cause: error });
+    if (error instanceof MergeError) throw new ConfigError(`${error.message}. Fix: ${error.fix ?? 'give results.json files of throughput or capacity runs (MODE=throughput or capacity), e.g. the --shard runs of one scenario'}`, { cause: error });
     throw error;
   }
   if (args.baseline !== undefined && !merged.doc.results.some((e) => e.target.name === args.baseline)) {

@@ -61,6 +61,18 @@ function table(header: readonly string[], rows: readonly (readonly string[])[], 
   return [line(header), `|${widths.map((w, i) => (right[i] ? `${'-'.repeat(w + 1)}:` : '-'.repeat(w + 2))).join('|')}|`, ...rows.map(line)];
 }
 
+/** The knee table of the capacity rows among `entries` (knee, interval, Percent, steps, why the search stopped); [] without any. */
+export function kneeTable(entries: readonly ResultEntry[], markdown: boolean): string[] {
+  const rows = entries.filter((e) => capacityOf(e) !== undefined);
+  if (rows.length === 0) return [];
+  const cell = markdown ? mdInline : (x: string): string => x;
+  const pct = percents(rows);
+  return table(['Target', 'Knee (ops/s)', 'Interval (ops/s)', 'Percent (higher is better)', 'Steps', 'Stopped'], rows.map((e) => {
+    const c = capacityOf(e) as CapacitySummary;
+    return [cell(`${e.target.name}${shardLabel(e)}`), kneeText(c), c.interval === null ? '–' : `${ops(c.interval[0])}–${ops(c.interval[1])}`, pct.get(e) ?? '–', String(c.steps.length), c.stop];
+  }), markdown, [false, true, true, true, true, false]);
+}
+
 /** The knee table and each target's steps; [] when no entry is a capacity row. */
 export function capacityLines(entries: readonly ResultEntry[], markdown: boolean): string[] {
   const rows = entries.filter((e) => capacityOf(e) !== undefined);
@@ -74,11 +86,7 @@ export function capacityLines(entries: readonly ResultEntry[], markdown: boolean
     ? `open loop, a planned staircase from START_AT: ×${first.growth} per step, the same steps at the same times on every --shard process, so the knee's precision is that factor and it has no repeats; a shard's own row is of its share of each rate, the merged row of the whole`
     : `open loop, ${first.repeats} repeats at the knee`;
   out.push(said(`Capacity: the highest offered rate whose ${objectiveText(first)} held in every step at that rate (${how}; the interval runs to the lowest rate that failed). A client-bound step ends a target's search: cachebench was the limit there, so it gets a lower bound, never a knee.`), '');
-  const pct = percents(rows);
-  out.push(...table(['Target', 'Knee (ops/s)', 'Interval (ops/s)', 'Percent (higher is better)', 'Steps', 'Stopped'], rows.map((e) => {
-    const c = capacityOf(e) as CapacitySummary;
-    return [cell(`${e.target.name}${shardLabel(e)}`), kneeText(c), c.interval === null ? '–' : `${ops(c.interval[0])}–${ops(c.interval[1])}`, pct.get(e) ?? '–', String(c.steps.length), c.stop];
-  }), markdown, [false, true, true, true, true, false]), '');
+  out.push(...kneeTable(rows, markdown), '');
   const percentiles = [50, ...first.objectives.map((o) => o.percentile).filter((p) => p !== 50)];
   const keys = percentiles.map((p) => `p${p}`);
   let thin = false;

@@ -168,4 +168,13 @@ export interface ResultsDocument {
   readonly results: readonly ResultEntry[];
   /** `cachebench merge`: the results files this document was merged from. */
   readonly mergedFrom?: readonly { readonly file: string; readonly runId: string; readonly startedAt: string }[];
+  /**
+   * `cachebench merge`: what looked wrong in the inputs (shards missing, measured parts not begun together, a staircase
+   * cut short); at most MAX_MERGE_NOTES of MAX_NOTE_CHARS.
+   */
+  readonly mergeNotes?: readonly string[];
 }
+
+/** The most merge notes a document keeps, and the longest. */
+export const MAX_MERGE_NOTES = 100;
+export const MAX_NOTE_CHARS = 500;

@@ -65,6 +65,8 @@ function header(doc: ResultsDocument): string[] {
     `- Load average (1/5/15 min): ${t(env.loadAverage.before.join(' / '))} before, ${t(env.loadAverage.after.join(' / '))} after`,
     `- Round order seed: ${t(String(doc.seed))} (${mdCode(`--seed ${doc.seed}`)} repeats the same target order in every round)`,
     `- Baseline for Percent: ${doc.baseline.rule === 'explicit' ? `target ${t(doc.baseline.name ?? '')} (--baseline)` : 'the fastest target of each parameter combination'}`,
+    ...(doc.mergedFrom !== undefined ? [`- Merged (\`cachebench merge\`) from ${doc.mergedFrom.length} results: runs ${t(doc.mergedFrom.slice(0, 20).map((m) => m.runId).join(', '))}${doc.mergedFrom.length > 20 ? ', …' : ''}`] : []),
+    ...(doc.mergeNotes ?? []).map((note) => `- **Merge note**: ${escape(note)}`),
     '',
     '| Target | Servers | Mode | Server version | Primaries | Replicas | Client | Cache | Reads from | TLS | Server supports |',
     '|---|---|---|---|--:|--:|---|---|---|---|---|',

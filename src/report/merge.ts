@@ -4,7 +4,7 @@ import { mergeRecords } from '../load/record.js';
 import { summarizeLoad, type LoadResult } from '../load/summary.js';
 import { OpHistogram } from '../measure/histogram.js';
 import { finishLoadEntries } from './model.js';
-import { type ResultEntry, type ResultsDocument } from './document.js';
+import { MAX_MERGE_NOTES, MAX_NOTE_CHARS, type ResultEntry, type ResultsDocument } from './document.js';
 import { caseKey } from './sentences.js';
 import { capacityTotalOf } from './merge-capacity.js';
 import { withoutRecord } from '../load/capacity.js';
@@ -180,6 +180,7 @@ export function mergeDocuments(inputs: readonly MergeInput[], runId: string,
     environment: { ...first.doc.environment, targets: [...targets.values()] },
     baseline: { rule: explicitBaseline !== undefined ? 'explicit' : 'fastest', name: explicitBaseline ?? null },
     mergedFrom: inputs.map((i) => ({ file: i.file, runId: i.doc.runId, startedAt: i.doc.startedAt })),
+    ...(notes.length > 0 ? { mergeNotes: notes.slice(0, MAX_MERGE_NOTES).map((n) => (n.length > MAX_NOTE_CHARS ? `${n.slice(0, MAX_NOTE_CHARS - 1)}…` : n)) } : {}),
     results,
   };
   return { doc, notes, totals };

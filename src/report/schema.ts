@@ -2,7 +2,7 @@ import { ConfigError } from '../config/errors.js';
 import { FAULT_KINDS, KEY_SPECS } from '../config/keys.js';
 import { InputFileError, MAX_RESULTS_FILE_BYTES, readInputFile } from '../config/input-file.js';
 import { STOP_REASONS } from '../run/result.js';
-import { SCHEMA_VERSION, type ResultsDocument } from './document.js';
+import { MAX_MERGE_NOTES, SCHEMA_VERSION, type ResultsDocument } from './document.js';
 import {
   RESULT_LIMITS, SchemaError, type Check, shown, fail, isObject, num, sampleMs, percent, percentBound, ms, confidence, count, bool, text,
   pattern, oneOf, nullable, optional, list, record, object, ordered, scalarOrList, histogram, fraction, positiveCount,
@@ -227,6 +227,7 @@ const documentCheck = object({
   scenarios: list(object({ name: names.scenario, file: nullable(text), description: text, settings: record(setting, 1_000) }), N.scenarios),
   results: list(entry, N.results),
   mergedFrom: optional(list(object({ file: text, runId: names.runId, startedAt: text }), N.items)),
+  mergeNotes: optional(list(shortText, MAX_MERGE_NOTES)),
 });
 
 const FIX = 'give a results.json written by cachebench run or merge, unchanged';

@@ -5,6 +5,7 @@ import { type ResultsDocument } from './document.js';
 import { entryFailures, groupEntries, measurementNotes } from './sentences.js';
 import { describeParams, renderTable } from './table.js';
 import { mdCode, mdInline, mdText } from './escape.js';
+import { kneeTable } from './capacity.js';
 
 export interface StepSummaryOptions {
   /** The charts written with the report (their files are listed, linked where a URL is known). */
@@ -27,6 +28,9 @@ export function renderStepSummary(doc: ResultsDocument, options: StepSummaryOpti
   for (const group of groupEntries(doc)) {
     const load = group.entries.some((e) => e.load != null);
     out.push(`**${mdInline(group.scenario.name)}** ${mdInline(describeParams(load ? loadParams(group.scenario.params) : group.scenario.params))}`, '');
+    // A capacity run's answer first: the knee of each target (report.md has every step).
+    const knees = kneeTable(group.entries, true);
+    if (knees.length > 0) out.push(...knees, '');
     out.push(renderTable(group.entries, compactColumns(group.entries), true), '');
     // A merge's total and its inputs share a name: a failure is said once.
     const failures = [...new Set(group.entries.flatMap((e) => entryFailures(e)))];

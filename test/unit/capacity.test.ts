@@ -8,6 +8,7 @@ import {
 } from '../../src/load/capacity.js';
 import { readFileSync } from 'node:fs';
 import { capacityLines } from '../../src/report/capacity.js';
+import { renderStepSummary } from '../../src/report/step-summary.js';
 import type { ResultEntry, ResultsDocument } from '../../src/report/document.js';
 import type { LoadRecord } from '../../src/load/record.js';
 import { OpHistogram } from '../../src/measure/histogram.js';
@@ -243,6 +244,10 @@ describe('thin steps: too few ops for the objective\'s percentile', () => {
     assert.match(lines, /\| 1 \| staircase \| 100 \| 100 \| 500 \| 1\.00 \| 4\.00 thin \|/);
     assert.match(lines, /\| 2 \| staircase \| 200 \| 200 \| 1,000 \| 1\.00 \| 40\.0 \|/, '1,000 ops are enough for p99');
     assert.match(lines, /thin: fewer than 10 of the step's ops lie beyond that percentile/);
+    // The CI step summary leads with the knee table (report.md has every step).
+    const summary = renderStepSummary({ ...fixture, results: [{ ...base, load: { ...base.load, capacity } } as unknown as ResultEntry] },
+      { charts: [], reportDir: 'results/r', artifactsUrl: null });
+    assert.match(summary, /\| Target \| Knee \(ops\/s\) \|[^\n]*\n[^\n]*\n\| REDIS \| 150 \(thin\) \| 150–200 \|/);
     const firm = { ...capacity, steps: capacity.steps.map((s) => ({ ...s, ops: s.ops * 10 })) };
     const firmLines = capacityLines([{ ...base, load: { ...base.load, capacity: firm } } as unknown as ResultEntry], true).join('\n');
     assert.doesNotMatch(firmLines, /thin/);

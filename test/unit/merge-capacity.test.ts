@@ -1,5 +1,9 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { renderMarkdown } from '../../src/report/markdown.js';
+import { loadResults } from '../../src/report/schema.js';
 import { describe, it } from 'node:test';
 import type { CapacityPlan } from '../../src/config/resolve.js';
 import { plannedRates, type CapacityStep } from '../../src/load/capacity.js';
@@ -98,6 +102,17 @@ describe('cachebench merge of a planned capacity staircase', () => {
     const late = merge([shardDoc(0, 2, server), shardDoc(1, 2, server, { edit: (s, k) => (k === 2 ? withRecord(s, { lateStartMs: 2500 }) : s) })]);
     assert.deepEqual([capacityOf(late.totals[0]).stop, capacityOf(late.totals[0]).lowerBound], ['aborted', 200]);
     assert.match(late.notes.join('\n'), /shard1\.json started step 3 2\.5 s late/);
+    // The note stays with the results: in results.json (read back through the schema) and at the top of report.md.
+    assert.deepEqual(late.doc.mergeNotes, late.notes);
+    const dir = mkdtempSync(join(tmpdir(), 'cachebench-merge-notes-'));
+    try {
+      writeFileSync(join(dir, 'results.json'), JSON.stringify(late.doc));
+      const again = loadResults(join(dir, 'results.json'));
+      assert.deepEqual(again.mergeNotes, late.notes);
+      assert.match(renderMarkdown(again), /- \*\*Merge note\*\*: REDIS \(throughput\): shard1\.json started step 3 2\.5 s late/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses shards missing, repeated or alone, files that disagree with the plan, and steps not planned together', () => {
@@ -131,5 +146,19 @@ describe('cachebench merge of a planned capacity staircase', () => {
     const keyed = { ...load, keyspace: 30_000 };
     assert.equal(capacitySpanMs(keyed, 1, 3), 4 * (14_000 + 2000) + 10_000 + 2000);
     assert.equal(capacitySpanMs({ ...load, startAtMs: null }, 2, 1), 0, 'without START_AT no slots are planned');
+  });
+});
+
+describe('cachebench merge of throughput shards: what looks wrong is kept with the results', () => {
+  it('a missing shard and a repeated one are said in results.json and report.md, not only on stderr', () => {
+    const shard = (index: number): ResultsDocument => ({ ...fixture, runId: `s${index}`,
+      results: [{ ...base, load: { ...base.load, shard: { index, of: 3 } } } as ResultEntry] });
+    const { doc, notes } = merge([shard(0), shard(1), shard(1)]);
+    assert.match(notes.join('\n'), /shard 2 of 3 missing: the total covers 2 of 3 shards/);
+    assert.match(notes.join('\n'), /a shard is given more than once: its ops are counted twice/);
+    assert.deepEqual(doc.mergeNotes, notes);
+    const report = renderMarkdown(doc);
+    assert.ok(report.includes('- **Merge note**: REDIS (throughput): shard 2 of 3 missing: the total covers 2 of 3 shards'), report.slice(0, 2000));
+    assert.ok(report.includes('- **Merge note**: REDIS (throughput): a shard is given more than once: its ops are counted twice'));
   });
 });
