@@ -40,7 +40,7 @@ export interface LatencyTargetResult extends TargetOutcome {
    * The harness's own cost over the measured iterations: the event loop's busy share of their time and the process's
    * CPU time per op (the client library's and cachebench's together); present once an iteration was measured.
    */
-  readonly harness?: { readonly busy: number; readonly cpuUsPerOp: number | null };
+  readonly harness?: { readonly busy: number; readonly cpuUsPerOp: number | null; readonly gcShare?: number };
 }
 
 export interface LatencyCaseResult {
@@ -369,6 +369,8 @@ class CaseRounds {
   async results(): Promise<LatencyTargetResult[]> {
     const side = this.#context.side;
     const cacheCounters = await side.cacheCounters();
+    // Node reports a GC pause on an immediate after it: one turn lets the last ones reach the harness's cost.
+    await new Promise((resolve) => setImmediate(resolve));
     return this.#runs.map((run): LatencyTargetResult => {
       const state = run.state === 'running' ? (this.stopReason === 'aborted' ? 'aborted' : 'completed') : run.state;
       const summary = summarize(run.samplesMs);

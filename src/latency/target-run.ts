@@ -2,7 +2,7 @@
  * One target's iterations in a latency run: its tinybench task, samples, histograms and failures (TargetRun), one timed
  * iteration (iterate), and a round with the targets interleaved key by key (interleavedRound).
  */
-import { performance } from 'node:perf_hooks';
+import { performance, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import { Bench, type Task, type TimestampProvider } from 'tinybench';
 import type { CaseParams, RunControls } from '../config/resolve.js';
 import { redactSecrets } from '../config/redact.js';
@@ -14,24 +14,51 @@ import { deleteKeys, prepareIteration, runSeedIteration, type IterationOutcome, 
 /** A target is dropped from a case after this many failed iterations in a row. */
 export const MAX_CONSECUTIVE_FAILURES = 3;
 
+/** Measured windows a cost remembers for the GC pauses reported after them (the observer's callback comes a turn or so later). */
+const GC_WINDOWS = 256;
+
 /**
- * What the harness itself spent on a target's measured iterations: the process's CPU time and the event loop's busy
- * and idle time while they ran, and the ops they made. Read around each measured iteration (or key segment), outside
- * the timed call.
+ * One observer of V8's garbage collections for every HarnessCost that is measuring: each pause is added to the cost
+ * whose measured window it overlaps (several targets interleave key by key: a pause belongs to the one that was timed).
+ */
+const gcCosts = new Set<HarnessCost>();
+let gcObserver: PerformanceObserver | undefined;
+const deliverGc = (entries: readonly PerformanceEntry[]): void => {
+  for (const cost of gcCosts) for (const e of entries) cost.gc(e.startTime, e.startTime + e.duration);
+};
+
+/**
+ * What the harness itself spent on a target's measured iterations: the process's CPU time, the event loop's busy and
+ * idle time and the garbage collector's pauses while they ran, and the ops they made. Read around each measured
+ * iteration (or key segment), outside the timed call.
  */
 export class HarnessCost {
   cpuUs = 0;
   ops = 0;
   active = 0;
   idle = 0;
+  gcMs = 0;
   #cpu: NodeJS.CpuUsage | undefined;
   #elu: ReturnType<typeof performance.eventLoopUtilization> | undefined;
   #ops = 0;
+  #from = 0;
+  /** The last GC_WINDOWS measured windows (performance.now() ms), a ring: starts and ends. */
+  readonly #starts = new Float64Array(GC_WINDOWS);
+  readonly #ends = new Float64Array(GC_WINDOWS);
+  #windows = 0;
 
   begin(opsSoFar: number): void {
+    if (!gcCosts.has(this)) {
+      gcCosts.add(this);
+      if (gcObserver === undefined) {
+        gcObserver = new PerformanceObserver((list) => deliverGc(list.getEntries()));
+        gcObserver.observe({ entryTypes: ['gc'] });
+      }
+    }
     this.#cpu = process.cpuUsage();
     this.#elu = performance.eventLoopUtilization();
     this.#ops = opsSoFar;
+    this.#from = performance.now();
   }
 
   end(opsSoFar: number): void {
@@ -42,14 +69,43 @@ export class HarnessCost {
     this.active += elu.active;
     this.idle += elu.idle;
     this.ops += opsSoFar - this.#ops;
+    this.#starts[this.#windows % GC_WINDOWS] = this.#from;
+    this.#ends[this.#windows % GC_WINDOWS] = performance.now();
+    this.#windows++;
     this.#cpu = undefined;
     this.#elu = undefined;
   }
 
-  /** busy: the event loop's share of the iterations' time; null before any measured iteration. */
-  result(): { busy: number; cpuUsPerOp: number | null } | null {
-    if (this.active + this.idle <= 0) return null;
-    return { busy: Number((this.active / (this.active + this.idle)).toFixed(3)), cpuUsPerOp: this.ops > 0 ? Number((this.cpuUs / this.ops).toFixed(2)) : null };
+  /**
+   * A GC pause from `from` to `to` (performance.now() ms): the part of it inside this cost's measured windows counts,
+   * the window still open included (a pause is often reported before its iteration ends).
+   */
+  gc(from: number, to: number): void {
+    for (let i = 0; i < Math.min(this.#windows, GC_WINDOWS); i++) {
+      const overlap = Math.min(to, this.#ends[i] as number) - Math.max(from, this.#starts[i] as number);
+      if (overlap > 0) this.gcMs += overlap;
+    }
+    if (this.#cpu !== undefined) this.gcMs += Math.max(0, to - Math.max(from, this.#from));
+  }
+
+  /**
+   * busy: the event loop's share of the iterations' time; gcShare: the garbage collector's (pauses reported but not yet
+   * delivered are taken first; Node reports a pause on an immediate after it, so let one run before this); null before
+   * any measured iteration. Stops this cost's GC accounting.
+   */
+  result(): { busy: number; cpuUsPerOp: number | null; gcShare: number } | null {
+    if (gcObserver !== undefined) deliverGc(gcObserver.takeRecords());
+    gcCosts.delete(this);
+    if (gcCosts.size === 0) {
+      gcObserver?.disconnect();
+      gcObserver = undefined;
+    }
+    const ms = this.active + this.idle;
+    if (ms <= 0) return null;
+    return {
+      busy: Number((this.active / ms).toFixed(3)), cpuUsPerOp: this.ops > 0 ? Number((this.cpuUs / this.ops).toFixed(2)) : null,
+      gcShare: Number(Math.min(1, this.gcMs / ms).toFixed(4)),
+    };
   }
 }
 

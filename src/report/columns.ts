@@ -143,6 +143,11 @@ export const COLUMNS: readonly Column[] = [
     display: (e) => (e.harness == null ? '–' : `${(100 * e.harness.busy).toFixed(0)}%`),
     showIf: (e) => e.harness != null,
   },
+  {
+    ...col('harness_gc_share', 'Client GC', 'percent', 'harness.gcShare', true, (e) => (e.harness?.gcShare == null ? null : 100 * e.harness.gcShare)),
+    display: (e) => (e.harness?.gcShare == null ? '–' : `${(100 * e.harness.gcShare).toFixed(1)}%`),
+    showIf: (e) => e.harness?.gcShare != null,
+  },
 ];
 
 /** The time unit used for a table: chosen from its smallest mean, as BenchmarkDotNet does. */

@@ -191,7 +191,7 @@ const entry = object({
   cache: optional(nullable(object({ lookups: count, hits: count, misses: count, invalidations: nullable(count), evictions: nullable(count) }))),
   fault: optional(nullable(fault)),
   load: optional(nullable(load)),
-  harness: optional(nullable(object({ busy: fraction, cpuUsPerOp: nullable(ms) }))),
+  harness: optional(nullable(object({ busy: fraction, cpuUsPerOp: nullable(ms), gcShare: optional(fraction) }))),
 });
 
 const setting = object({ value: scalarOrList, source: text });

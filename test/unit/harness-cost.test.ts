@@ -2,13 +2,23 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { NO_FAULT, NO_LOAD, type RunControls, type TargetConfig } from '../../src/config/plan.js';
 import { runCase } from '../../src/latency/runner.js';
+import { HarnessCost } from '../../src/latency/target-run.js';
 import { seededRandom } from '../../src/measure/random.js';
 import type { CacheClient, ConnectedTarget } from '../../src/targets/client.js';
 
-/** An in-memory target whose ops take `waitMs` of real time on a timer (0: answered at once, no I/O wait). */
-function target(name: string, waitMs: number): ConnectedTarget {
+/** Garbage: arrays of pointers in V8's young generation, dropped at once (what a churning client allocates per op). */
+let sink = 0;
+function churn(arrays: number): void {
+  for (let i = 0; i < arrays; i++) sink += new Array(50_000).fill(i).length;
+}
+
+/** An in-memory target whose ops take `waitMs` of real time on a timer (0: answered at once, no I/O wait), allocating `garbage` arrays each. */
+function target(name: string, waitMs: number, garbage = 0): ConnectedTarget {
   const store = new Map<string, Buffer>();
-  const wait = (): Promise<void> => (waitMs > 0 ? new Promise((resolve) => setTimeout(resolve, waitMs)) : Promise.resolve());
+  const wait = (): Promise<void> => {
+    churn(garbage);
+    return waitMs > 0 ? new Promise((resolve) => setTimeout(resolve, waitMs)) : Promise.resolve();
+  };
   const client: CacheClient = {
     set: async (key, value) => {
       await wait();
@@ -49,4 +59,48 @@ describe("the harness's own cost in a latency run", () => {
       assert.equal((local?.ops.set.count ?? 0) + (local?.ops.get.count ?? 0), 100);
     });
   }
+
+  it('counts the garbage collector\'s pauses inside a target\'s timed windows only: a churning client shows them, a quiet one beside it hardly', async () => {
+    const result = await runCase([target('CHURNS', 0, 10), target('QUIET', 0)], { READ_RATIO: 4, WRITE_COUNT: 5, PAYLOAD_BYTES: 64 },
+      { ...CONTROLS, interleave: 'key' }, { keyPrefix: 'cachebench:test:', random: seededRandom(1) });
+    const [churns, quiet] = result.targets;
+    // 100 ops × 10 arrays of 400 KB: 400 MB through a young generation of a few MB, scavenged many times, each inside an op.
+    assert.ok((churns?.harness?.gcShare ?? 0) > 0.01, JSON.stringify(churns?.harness));
+    assert.ok((quiet?.harness?.gcShare ?? 1) < (churns?.harness?.gcShare ?? 0), `${JSON.stringify(quiet?.harness)} vs ${JSON.stringify(churns?.harness)}`);
+    assert.ok(sink > 0);
+  });
+
+  it('a pause counts for the part of it inside a measured window, and not at all outside every window', async () => {
+    // The pauses here are made up; real ones may be delivered during the awaits, so each check is of what one call added.
+    const added = (cost: HarnessCost, from: number, to: number): number => {
+      const before = cost.gcMs;
+      cost.gc(from, to);
+      return cost.gcMs - before;
+    };
+    const cost = new HarnessCost();
+    const t0 = performance.now();
+    cost.begin(0);
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    cost.end(10);
+    const t1 = performance.now();
+    assert.equal(added(cost, t0 - 20, t0 - 10), 0, 'a pause before the window');
+    assert.equal(added(cost, t1 + 10, t1 + 20), 0, 'a pause after it');
+    assert.ok(Math.abs(added(cost, t0 + 10, t0 + 15) - 5) < 1e-9, 'a pause inside it, whole');
+    const window = added(cost, t0 - 100, t1 + 100);
+    // A 40-ms timer may fire a fraction of a millisecond early by performance.now() (timers run on the loop's ms clock).
+    assert.ok(window >= 35 && window <= t1 - t0, `a pause over the whole window counts for the window only: ${window} ms`);
+    // A pause reported while a window is still open counts too (Node reports pauses on an immediate, mid-iteration).
+    const open = new HarnessCost();
+    const before = performance.now();
+    open.begin(0);
+    await new Promise((resolve) => setTimeout(resolve, 15));
+    const now = performance.now();
+    assert.ok(Math.abs(added(open, now - 5, now - 2) - 3) < 1e-9, 'inside the open window');
+    assert.equal(added(open, before - 50, before - 40), 0, 'before it');
+    open.end(1);
+    assert.ok(Math.abs(added(open, now - 5, now - 2) - 3) < 1e-9, 'and once it is closed, from the ring');
+    open.result();
+    const result = cost.result();
+    assert.ok(result !== null && result.gcShare > 0.8 && result.gcShare <= 1, JSON.stringify(result));
+  });
 });
