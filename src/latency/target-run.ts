@@ -14,8 +14,12 @@ import { deleteKeys, prepareIteration, runSeedIteration, type IterationOutcome, 
 /** A target is dropped from a case after this many failed iterations in a row. */
 export const MAX_CONSECUTIVE_FAILURES = 3;
 
-/** Measured windows a cost remembers for the GC pauses reported after them (the observer's callback comes a turn or so later). */
-const GC_WINDOWS = 256;
+/**
+ * Measured windows a cost remembers at most for the GC pauses reported after them. Node reports a pause on an
+ * immediate, so a client that never yields to the event loop (an in-memory one) may close many windows before its
+ * pauses arrive; windows that end before a delivered pause are dropped (pauses arrive in order).
+ */
+const MAX_GC_WINDOWS = 100_000;
 
 /**
  * One observer of V8's garbage collections for every HarnessCost that is measuring: each pause is added to the cost
@@ -42,10 +46,10 @@ export class HarnessCost {
   #elu: ReturnType<typeof performance.eventLoopUtilization> | undefined;
   #ops = 0;
   #from = 0;
-  /** The last GC_WINDOWS measured windows (performance.now() ms), a ring: starts and ends. */
-  readonly #starts = new Float64Array(GC_WINDOWS);
-  readonly #ends = new Float64Array(GC_WINDOWS);
-  #windows = 0;
+  /** The measured windows a later pause may still fall in (performance.now() ms), oldest first, from #head on. */
+  #starts: number[] = [];
+  #ends: number[] = [];
+  #head = 0;
 
   begin(opsSoFar: number): void {
     if (!gcCosts.has(this)) {
@@ -69,9 +73,9 @@ export class HarnessCost {
     this.active += elu.active;
     this.idle += elu.idle;
     this.ops += opsSoFar - this.#ops;
-    this.#starts[this.#windows % GC_WINDOWS] = this.#from;
-    this.#ends[this.#windows % GC_WINDOWS] = performance.now();
-    this.#windows++;
+    this.#starts.push(this.#from);
+    this.#ends.push(performance.now());
+    if (this.#starts.length - this.#head > MAX_GC_WINDOWS) this.#head++;
     this.#cpu = undefined;
     this.#elu = undefined;
   }
@@ -81,8 +85,17 @@ export class HarnessCost {
    * the window still open included (a pause is often reported before its iteration ends).
    */
   gc(from: number, to: number): void {
-    for (let i = 0; i < Math.min(this.#windows, GC_WINDOWS); i++) {
-      const overlap = Math.min(to, this.#ends[i] as number) - Math.max(from, this.#starts[i] as number);
+    // Windows that ended before this pause began cannot hold a later one either.
+    while (this.#head < this.#ends.length && (this.#ends[this.#head] as number) <= from) this.#head++;
+    if (this.#head > 1024 && this.#head * 2 > this.#ends.length) {
+      this.#starts = this.#starts.slice(this.#head);
+      this.#ends = this.#ends.slice(this.#head);
+      this.#head = 0;
+    }
+    for (let i = this.#head; i < this.#ends.length; i++) {
+      const start = this.#starts[i] as number;
+      if (start >= to) break;
+      const overlap = Math.min(to, this.#ends[i] as number) - Math.max(from, start);
       if (overlap > 0) this.gcMs += overlap;
     }
     if (this.#cpu !== undefined) this.gcMs += Math.max(0, to - Math.max(from, this.#from));

@@ -354,7 +354,8 @@ export function mergeStepMeasures(parts: readonly StepPart[], offered: number, p
   return {
     offered, achieved, ops, errors, latencyMs: latenciesOf(intended, errors, plan),
     ...(completed !== undefined ? { completed } : {}), ...(failed !== undefined ? { error: failed } : {}),
-    clientBound: bound || starved(achieved, offered, service, errors, plan),
+    // A shard that could not measure the step sent nothing: the step failed (as one process's would), not starved.
+    clientBound: bound || (failed === undefined && starved(achieved, offered, service, errors, plan)),
   };
 }
 

@@ -104,6 +104,11 @@ function mergedSteps(name: string, measured: readonly CapacityInput[], loads: re
       throw new MergeError(`${name}'s step ${k + 1} was planned to start ${((Math.max(...starts) - Math.min(...starts)) / 1000).toFixed(1)} s apart on different shards: not one step (the shards ran different targets or scenarios before it?)`,
         'run every shard with the same scenarios, targets, flags and START_AT');
     }
+    const bare = stepParts.findIndex((s) => s.record === undefined && s.error === undefined);
+    if (bare >= 0) {
+      throw new MergeError(`${(measured[bare] as CapacityInput).file}: ${name}'s step ${k + 1} has no record and no error: its ops cannot be added up`,
+        'give the shards\' own results files as they wrote them (a merged file keeps no step records)');
+    }
     const late = stepParts.findIndex((s) => (s.record?.lateStartMs ?? 0) > ALIGN_MS);
     if (late >= 0) return { steps, parts, incomplete: `${(measured[late] as CapacityInput).file} started step ${k + 1} ${(((stepParts[late] as CapacityStep).record?.lateStartMs ?? 0) / 1000).toFixed(1)} s late` };
     const m = mergeStepMeasures(stepParts, rate, plan);
@@ -132,7 +137,10 @@ export function capacityTotalOf(list: readonly CapacityInput[], notes: string[],
   const ended = decided.stop === 'found' || decided.stop === 'client-bound' || decided.stop === 'never-met';
   // Every merged step is kept (as a shard keeps its own), whatever the outcome was decided by.
   const outcome = { ...(ended || incomplete === null ? decided : staircaseOutcome(steps, true)), steps };
-  if (!ended && incomplete !== null) notes.push(`${name}: ${incomplete}: the merged staircase ends there, before the objective failed, so it gives a lower bound`);
+  if (!ended && incomplete !== null) {
+    notes.push(steps.length > 0 ? `${name}: ${incomplete}: the merged staircase ends there, before the objective failed, so it gives a lower bound`
+      : `${name}: ${incomplete}: no step was measured by every shard in time, so there is nothing to merge`);
+  }
   const shown = outcome.knee ?? outcome.lowerBound;
   const at = shown === null ? steps.length - 1 : steps.findIndex((s) => s.offered === shown);
   const records = (parts[at] ?? []).flatMap((p, input) => (p.record !== undefined

@@ -72,7 +72,9 @@ function totalOf(list: readonly { entry: ResultEntry; file: string }[], notes: s
   const outcome = outcomeOf(list);
   if (head.load?.capacity != null || list.some((x) => x.entry.load?.capacity != null)) {
     const total = capacityTotalOf(list, notes, planOf);
-    return total === null ? { ...head, ...outcome, state: 'errored', baseline: false, load: null } : { ...total, ...outcome, state: total.load === null ? 'errored' : outcome.state };
+    if (total === null) return { ...head, ...outcome, state: 'errored', baseline: false, load: null };
+    if (total.load === null) return { ...total, ...outcome, state: 'errored', error: [total.error, outcome.error].filter((x) => x != null).join('; ') };
+    return { ...total, ...outcome };
   }
   const loads = list.flatMap((x) => (x.entry.load != null ? [x.entry.load] : []));
   const starts = [...new Set(loads.map((l) => l.record.startMs))];
@@ -116,6 +118,13 @@ function checkSetups(cases: ReadonlyMap<string, ReadonlyMap<string, readonly { e
       `run every shard with the same set-up (name <NAME>_CLIENT, e.g. ${name}_CLIENT=resp, on each) and merge those`);
     }
   }
+}
+
+/** The notes a document keeps: each at most MAX_NOTE_CHARS, at most MAX_MERGE_NOTES, the last saying how many more there were. */
+function keptNotes(notes: readonly string[]): string[] {
+  const cut = (n: string): string => (n.length > MAX_NOTE_CHARS ? `${n.slice(0, MAX_NOTE_CHARS - 1)}…` : n);
+  if (notes.length <= MAX_MERGE_NOTES) return notes.map(cut);
+  return [...notes.slice(0, MAX_MERGE_NOTES - 1).map(cut), `… and ${notes.length - MAX_MERGE_NOTES + 1} more notes (cachebench merge printed them all on stderr)`];
 }
 
 /**
@@ -180,7 +189,7 @@ export function mergeDocuments(inputs: readonly MergeInput[], runId: string,
     environment: { ...first.doc.environment, targets: [...targets.values()] },
     baseline: { rule: explicitBaseline !== undefined ? 'explicit' : 'fastest', name: explicitBaseline ?? null },
     mergedFrom: inputs.map((i) => ({ file: i.file, runId: i.doc.runId, startedAt: i.doc.startedAt })),
-    ...(notes.length > 0 ? { mergeNotes: notes.slice(0, MAX_MERGE_NOTES).map((n) => (n.length > MAX_NOTE_CHARS ? `${n.slice(0, MAX_NOTE_CHARS - 1)}…` : n)) } : {}),
+    ...(notes.length > 0 ? { mergeNotes: keptNotes(notes) } : {}),
     results,
   };
   return { doc, notes, totals };

@@ -25,6 +25,9 @@ export interface StepSummaryOptions {
  */
 export function renderStepSummary(doc: ResultsDocument, options: StepSummaryOptions): string {
   const out: string[] = [`## cachebench ${mdInline(doc.runId)}${doc.aborted ? ' (aborted: partial results)' : ''}`, ''];
+  // A merge's notes first: what looked wrong in its inputs qualifies every table below.
+  for (const note of doc.mergeNotes ?? []) out.push(`- **Merge note**: ${mdText(note)}`);
+  if ((doc.mergeNotes ?? []).length > 0) out.push('');
   for (const group of groupEntries(doc)) {
     const load = group.entries.some((e) => e.load != null);
     out.push(`**${mdInline(group.scenario.name)}** ${mdInline(describeParams(load ? loadParams(group.scenario.params) : group.scenario.params))}`, '');

@@ -67,10 +67,22 @@ export function setField(doc: FixtureDoc, path: string, value: unknown): Fixture
 }
 
 /** Malformed documents: each must be refused with its field named, never crash a renderer (`cli`: also tried through the CLI). */
+/** A capacity search as results.json keeps it (no steps). */
+const CAPACITY = {
+  objectives: [{ percentile: 99, maxMs: 10 }], maxErrorShare: 0, startRate: 100, growth: 2, precision: 0.05, repeats: 3, maxSteps: 30,
+  steps: [], knee: null, interval: null, lowerBound: null, stop: 'max-steps',
+};
+
 export const MALFORMED: readonly { kind: FixtureKind; path: string; value: unknown; field?: RegExp; cli?: true }[] = [
   { kind: 'latency', path: 'results[0].stats', value: undefined, cli: true },
   { kind: 'latency', path: 'results[0].harness', value: { busy: -0.5, cpuUsPerOp: 1 } },
   { kind: 'latency', path: 'results[0].harness', value: { busy: 0.5, cpuUsPerOp: -3 } },
+  { kind: 'latency', path: 'results[0].harness', value: { busy: 0.5, cpuUsPerOp: 3, gcShare: 1.5 }, field: /results\[0\]\.harness\.gcShare/ },
+  { kind: 'throughput', path: 'mergeNotes', value: new Array(101).fill('a note') },
+  { kind: 'throughput', path: 'mergeNotes', value: ['x'.repeat(501)], field: /mergeNotes\[0\]/ },
+  // A crafted plan must not make merge plan a billion steps: the capacity keys' own limits hold in a file too.
+  { kind: 'throughput', path: 'results[0].load.capacity', value: { ...CAPACITY, growth: 1 }, field: /results\[0\]\.load\.capacity\.growth: expected CAPACITY_GROWTH: a number from 1\.1 to 10/ },
+  { kind: 'throughput', path: 'results[0].load.capacity', value: { ...CAPACITY, maxSteps: 1e9 }, field: /results\[0\]\.load\.capacity\.maxSteps: expected CAPACITY_MAX_STEPS/ },
   { kind: 'throughput', path: 'results[0].load.workers[0].client', value: { busy: 3, cpuUsPerOp: 1, loopDelayP99Ms: 1, gcMsPerSecond: 0, seconds: 2 } },
   { kind: 'throughput', path: 'results[0].load.workers[0].client', value: { busy: 0.5, cpuUsPerOp: 1, loopDelayP99Ms: 1, gcMsPerSecond: 0, seconds: 0 } },
   { kind: 'throughput', path: 'results[0].load.record.serverCpu', value: { ms: -1, nodes: 1, windows: 1, planned: 1, source: 'INFO cpu' } },

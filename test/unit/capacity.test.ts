@@ -220,7 +220,8 @@ describe('planned staircase (START_AT, --shard) and its merge', () => {
     assert.equal(mergeStepMeasures([recorded(150, a), recorded(50, b, 0, true)], 200, plan).clientBound, true);
     const unmeasured: StepMeasure = { offered: 50, achieved: 0, ops: 0, errors: 0, latencyMs: {}, clientBound: false, error: 'connection refused' };
     const partial = mergeStepMeasures([recorded(150, a), unmeasured], 200, plan);
-    assert.deepEqual([partial.offered, partial.error, judgeStep(plan, partial).met], [200, 'connection refused', false]);
+    assert.deepEqual([partial.offered, partial.error, judgeStep(plan, partial).met, partial.clientBound], [200, 'connection refused', false, false],
+      'a shard that could not measure fails the step; it does not make it client-bound');
   });
 });
 

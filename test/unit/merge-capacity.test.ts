@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { renderMarkdown } from '../../src/report/markdown.js';
+import { renderStepSummary } from '../../src/report/step-summary.js';
 import { loadResults } from '../../src/report/schema.js';
 import { describe, it } from 'node:test';
 import type { CapacityPlan } from '../../src/config/resolve.js';
@@ -96,6 +97,21 @@ describe('cachebench merge of a planned capacity staircase', () => {
     assert.match(all.notes.join('\n'), /ran 2 of the 4 planned steps: the merged staircase ends there/);
     const uneven = merge([shardDoc(0, 2, () => 1, { steps: 2 }), shardDoc(1, 2, () => 1)]);
     assert.deepEqual([capacityOf(uneven.totals[0]).stop, capacityOf(uneven.totals[0]).lowerBound], ['aborted', 200]);
+    // A shard that could not measure step 3: the merged step failed there (the knee is below it), not client-bound.
+    const unmeasured = (s: CapacityStep, k: number): CapacityStep => {
+      if (k !== 2) return s;
+      const { record: _dropped, ...rest } = s;
+      void _dropped;
+      return { ...rest, ops: 0, achieved: 0, met: false, why: 'errored: connection refused', error: 'connection refused' };
+    };
+    const errored = merge([shardDoc(0, 2, () => 1), shardDoc(1, 2, () => 1, { edit: unmeasured })]);
+    const e = capacityOf(errored.totals[0]);
+    assert.deepEqual([e.stop, e.knee, e.interval, e.steps[2]?.clientBound, e.steps[2]?.why], ['found', 200, [200, 400], false, 'errored: connection refused']);
+    // Every shard late at step 1: nothing to merge, and the row says why.
+    const lateFirst = merge([0, 1].map((i) => shardDoc(i, 2, server, { edit: (s, k) => (k === 0 ? withRecord(s, { lateStartMs: 5000 }) : s) })));
+    assert.equal(lateFirst.totals[0]?.state, 'errored');
+    assert.match(lateFirst.totals[0]?.error ?? '', /no step was measured by every shard/);
+    assert.match(lateFirst.notes.join('\n'), /nothing to merge/);
     const never = merge([0, 1].map((i) => shardDoc(i, 2, () => 50)));
     assert.equal(capacityOf(never.totals[0]).stop, 'never-met');
     assert.equal(capacityOf(never.totals[0]).steps.length, 4);
@@ -128,6 +144,16 @@ describe('cachebench merge of a planned capacity staircase', () => {
     refused([shardDoc(0, 3, server), shardDoc(0, 3, server), shardDoc(1, 3, server)], /not every shard of one run once/);
     refused([shardDoc(null, 1, server), shardDoc(null, 1, server)], /not a shard/);
     refused([shardDoc(1, 3, server)], /shard 1\/3 alone/);
+    const fifth = (l: NonNullable<ResultEntry['load']>): object => ({ ...l, capacity: { ...l.capacity, steps: [...(l.capacity?.steps ?? []), l.capacity?.steps[0]] } });
+    refused([shardDoc(0, 2, server), withLoad(shardDoc(1, 2, server), fifth)],
+      /has 5 steps, and its plan has 4/);
+    const bare = (s: CapacityStep, k: number): CapacityStep => {
+      if (k !== 1) return s;
+      const { record: _dropped, ...rest } = s;
+      void _dropped;
+      return rest;
+    };
+    refused([shardDoc(0, 2, server), shardDoc(1, 2, server, { edit: bare })], /step 2 has no record and no error/);
     refused([shardDoc(0, 2, server), shardDoc(1, 2, server, { edit: (s) => ({ ...s, offered: s.offered * 1000 }) })], /step 1 offered 50000 ops\/s, and the plan's share is 50/);
     const moved = (s: CapacityStep, k: number): CapacityStep => withRecord(s, { startMs: (s.record?.startMs as number) + (k === 1 ? 40_000 : 0) });
     refused([shardDoc(0, 2, server), shardDoc(1, 2, server, { edit: moved })],
@@ -160,5 +186,7 @@ describe('cachebench merge of throughput shards: what looks wrong is kept with t
     const report = renderMarkdown(doc);
     assert.ok(report.includes('- **Merge note**: REDIS (throughput): shard 2 of 3 missing: the total covers 2 of 3 shards'), report.slice(0, 2000));
     assert.ok(report.includes('- **Merge note**: REDIS (throughput): a shard is given more than once: its ops are counted twice'));
+    const summary = renderStepSummary(doc, { charts: [], reportDir: 'results/merged', artifactsUrl: null });
+    assert.ok(summary.includes('- **Merge note**: REDIS (throughput): shard 2 of 3 missing'), 'the CI step summary too');
   });
 });
