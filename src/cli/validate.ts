@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { accessSync, constants, rmdirSync } from 'node:fs';
 import { isAbsolute, join, relative } from 'node:path';
-import { ConfigError } from '../config/errors.js';
+import { ConfigError, describeSource } from '../config/errors.js';
 import { KEY_SPECS, flagName } from '../config/keys.js';
 import { resolveConfig, type RunPlan } from '../config/resolve.js';
 import type { FaultLimits } from '../compare/faults.js';
@@ -93,7 +93,11 @@ export function parseShard(raw: string | undefined, plan: RunPlan): { index: num
   // planned staircase instead, and only a shared START_AT lines their steps up.
   const unplanned = plan.scenarios.filter((sc) => sc.controls.load.mode === 'capacity' && sc.controls.load.startAtMs === null);
   if (unplanned.length > 0) {
-    throw new ConfigError(`--shard ${text} with MODE=capacity (scenario ${unplanned.map((sc) => sc.name).join(', ')}) needs START_AT: every shard must offer its share of each step's rate at the same time. ` +
+    const modeFrom = unplanned.map((sc) => {
+      const s = sc.settings.get('MODE');
+      return `${sc.name}: MODE from ${s === undefined ? 'its scenario' : describeSource(s.source)}`;
+    }).join('; ');
+    throw new ConfigError(`--shard ${text} with MODE=capacity (scenario ${modeFrom}) needs START_AT: every shard must offer its share of each step's rate at the same time. ` +
       'Fix: give every shard the same START_AT (e.g. START_AT=$(date -u -d "+1 min" +%Y-%m-%dT%H:%M:%SZ)); the run then follows a planned staircase (README: Capacity across machines)');
   }
   return { index, of };

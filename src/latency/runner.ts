@@ -156,6 +156,8 @@ export async function runCase(
     result = await measureCase(runs, params, controls, options, { started, now, provider, shouldStop, outOfTime, side });
   } finally {
     lateUndeleted = await side.stop();
+    // A case that failed never read its costs: their GC accounting stops here all the same.
+    for (const run of runs) run.cost.release();
   }
   return { ...result, targets: result.targets.map((t) => ({ ...t, undeletedKeys: t.undeletedKeys + (lateUndeleted.get(t.name) ?? 0) })) };
 }

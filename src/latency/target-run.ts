@@ -80,6 +80,15 @@ export class HarnessCost {
     this.#elu = undefined;
   }
 
+  /** Stops this cost's GC accounting (the observer goes when no cost measures): after result(), or when its case failed. */
+  release(): void {
+    gcCosts.delete(this);
+    if (gcCosts.size === 0) {
+      gcObserver?.disconnect();
+      gcObserver = undefined;
+    }
+  }
+
   /**
    * A GC pause from `from` to `to` (performance.now() ms): the part of it inside this cost's measured windows counts,
    * the window still open included (a pause is often reported before its iteration ends).
@@ -108,11 +117,7 @@ export class HarnessCost {
    */
   result(): { busy: number; cpuUsPerOp: number | null; gcShare: number } | null {
     if (gcObserver !== undefined) deliverGc(gcObserver.takeRecords());
-    gcCosts.delete(this);
-    if (gcCosts.size === 0) {
-      gcObserver?.disconnect();
-      gcObserver = undefined;
-    }
+    this.release();
     const ms = this.active + this.idle;
     if (ms <= 0) return null;
     return {

@@ -119,16 +119,16 @@ describe('MODE=capacity against a server of known capacity', () => {
     const server = await startSerialServer(4);
     try {
       const env = { S_SERVERS: `127.0.0.1:${server.port}`, S_MODE: 'proxy', S_CLIENT: 'resp', CI: 'true' };
-      // 90, 135, 203, 304 ops/s in total: 203 is 81% of capacity, 304 is 22% over it (each shard offers half of each),
+      // 135, 203, 304 ops/s in total: 203 is 81% of capacity, 304 is 22% over it (each shard offers half of each),
       // which fails on the rate the server completes whatever its latency. p99 ≤ 200 ms leaves a stall of the machine
       // (either generator or the server) room at 81% load.
-      const common = ['--mode', 'capacity', '--duration', '3', '--warmup-seconds', '1', '--capacity-start-rate', '90', '--capacity-growth', '1.5',
-        '--capacity-max-steps', '4', '--slo-p99-ms', '200', '--payload-bytes', '100', '--read-ratio', '3', '--keyspace', '100',
+      const common = ['--mode', 'capacity', '--duration', '3', '--warmup-seconds', '1', '--capacity-start-rate', '135', '--capacity-growth', '1.5',
+        '--capacity-max-steps', '3', '--slo-p99-ms', '200', '--payload-bytes', '100', '--read-ratio', '3', '--keyspace', '100',
         '--clients', '200', '--connections', '10', '--pipeline', '16'];
       const unplanned = await runCli(['run', ...common, '--shard', '0/2', '--out', join(root.dir, 'unplanned')], { env, timeoutMs: 60_000 });
       assert.equal(unplanned.code, 2);
-      assert.match(unplanned.stderr, /--shard 0\/2 with MODE=capacity .* needs START_AT.*Fix: give every shard the same START_AT/);
-      const startAt = new Date(Math.ceil(Date.now() / 1000) * 1000 + 12_000).toISOString();
+      assert.match(unplanned.stderr, /--shard 0\/2 with MODE=capacity \(scenario default: MODE from [^)]*--mode[^)]*\) needs START_AT.*Fix: give every shard the same START_AT/);
+      const startAt = new Date(Math.ceil(Date.now() / 1000) * 1000 + 10_000).toISOString();
       const shards = await Promise.all([0, 1].map((i) => runCli(['run', ...common, '--shard', `${i}/2`, '--out', join(root.dir, 'shards', String(i))], {
         env: { ...env, START_AT: startAt }, timeoutMs: 180_000,
       })));
@@ -136,13 +136,13 @@ describe('MODE=capacity against a server of known capacity', () => {
       const files = [0, 1].map((i) => resultsFile(join(root.dir, 'shards', String(i))));
       const own = files.map((f) => loadResults(f).results[0]?.load?.capacity as CapacitySummary);
       for (const c of own) {
-        assert.deepEqual(c.steps.map((x) => x.offered), [45, 67.5, 101.5, 152], 'each shard offered half of each planned rate');
+        assert.deepEqual(c.steps.map((x) => x.offered), [67.5, 101.5, 152], 'each shard offered half of each planned rate');
         assert.ok(c.steps.every((x) => x.phase === 'staircase' && x.record !== undefined), 'every step keeps its record');
       }
       // Step k began at the same planned time on both shards, one step spacing after step k − 1 (1 + 3 + 10 s, and 2 s to
       // delete and preload a shard's 50 keys), the first at START_AT + its warm-up; neither shard started a step late.
       for (const c of own) {
-        assert.deepEqual(c.steps.map((x) => x.record?.startMs), [0, 1, 2, 3].map((k) => Date.parse(startAt) + 1000 + k * 16_000));
+        assert.deepEqual(c.steps.map((x) => x.record?.startMs), [0, 1, 2].map((k) => Date.parse(startAt) + 1000 + k * 16_000));
         assert.ok(c.steps.every((x) => (x.record?.lateStartMs ?? 0) < 1000), JSON.stringify(c.steps.map((x) => x.record?.lateStartMs)));
       }
       const merged = await runCli(['merge', ...files, '--out', join(root.dir, 'merged')], { timeoutMs: 60_000 });
@@ -152,7 +152,7 @@ describe('MODE=capacity against a server of known capacity', () => {
       const c = total?.load?.capacity as CapacitySummary;
       const steps = c.steps.map((x) => `${x.offered}:${x.met ? 'met' : x.why ?? ''}`).join(', ');
       assert.equal(total?.load?.mergedFrom, 2);
-      assert.deepEqual(c.steps.map((x) => x.offered).slice(0, 3), [90, 135, 203], steps);
+      assert.deepEqual(c.steps.map((x) => x.offered), [135, 203, 304], steps);
       assert.deepEqual([c.stop, c.knee, c.interval], ['found', 203, [203, 304]], steps);
       // Each merged step's p99 is the p99 of both shards' ops together (their histograms added, never averaged).
       for (const [k, step] of c.steps.entries()) {
@@ -167,7 +167,7 @@ describe('MODE=capacity against a server of known capacity', () => {
       }
       // The row shows the step at the knee, both shards' ops of it; the knee table names the merge.
       assert.equal(total?.load?.rate.targetOpsPerSec, 203);
-      assert.equal((total?.load?.record.sets ?? 0) + (total?.load?.record.gets ?? 0), own.reduce((n, s) => n + (s.steps[2]?.ops ?? 0), 0));
+      assert.equal((total?.load?.record.sets ?? 0) + (total?.load?.record.gets ?? 0), own.reduce((n, s) => n + (s.steps[1]?.ops ?? 0), 0));
       assert.match(merged.stdout, /\| S \(2 shards merged\) +\| +203 \(thin\) \| +203–304 \| +baseline \|/);
       assert.match(merged.stdout, /a planned staircase from START_AT/);
       // A merge is not merged again: the shards' own files hold the steps' records.
