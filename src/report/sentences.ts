@@ -62,14 +62,22 @@ export function underMeasured(e: ResultEntry): { readonly measured: number; read
   return measured > 0 && measured < wanted ? { measured, wanted } : undefined;
 }
 
+/** The Client GC share (harness.gcShare) from which a latency row says its Mean holds the harness's own GC. */
+export const GC_NOTE_SHARE = 0.1;
+
 /**
  * Lines under a table about what a row stands on and what it left behind: a row short of MIN_ITERATIONS (why, and
- * what to change), and keys of this run that could not be deleted (they stay until their TTL).
+ * what to change), a row whose timed iterations were GC_NOTE_SHARE or more the harness's own GC pauses, and keys of
+ * this run that could not be deleted (they stay until their TTL).
  */
 export function measurementNotes(e: ResultEntry): string[] {
   const notes: string[] = [];
   if (e.undeletedKeys > 0) {
     notes.push(`${e.target.name}: ${e.undeletedKeys} ${e.undeletedKeys === 1 ? 'key' : 'keys'} this run wrote could not be deleted (the target failed the deletes); they stay on the servers until their KEY_TTL expires`);
+  }
+  const gc = e.harness?.gcShare;
+  if (gc != null && gc >= GC_NOTE_SHARE) {
+    notes.push(`${e.target.name}: ${(100 * gc).toFixed(1)}% of its timed iterations were this process's own garbage-collection pauses (Client GC): its Mean measures cachebench's memory churn as well as the target, so repeat a comparison with it in fresh runs before trusting a small difference`);
   }
   const short = underMeasured(e);
   if (short === undefined) return notes;

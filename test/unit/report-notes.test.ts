@@ -82,3 +82,16 @@ describe('Percent is written one way in every run kind', () => {
     assert.equal(percentText(doc('throughput', {}).results[0]!), '100%');
   });
 });
+
+describe('a row whose timed iterations were largely the harness\'s own GC', () => {
+  it('from 10% Client GC on, the row says its Mean holds cachebench\'s memory churn, under every table; below, nothing', () => {
+    const d = doc('latency', { 'results[0].harness': { busy: 0.93, cpuUsPerOp: 97.4, gcShare: 0.163 } });
+    const notes = measurementNotes(d.results[0]!);
+    assert.deepEqual(notes, ['REDIS: 16.3% of its timed iterations were this process\'s own garbage-collection pauses (Client GC): its Mean measures cachebench\'s memory churn as well as the target, so repeat a comparison with it in fresh runs before trusting a small difference']);
+    assert.ok(renderConsole(d, { wide: false }).includes(notes[0]!), 'console');
+    assert.ok(renderMarkdown(d).includes('16.3% of its timed iterations were this process'), 'report.md');
+    assert.ok(renderStepSummary(d, { charts: [], reportDir: 'results/x', artifactsUrl: null }).includes('16.3% of its timed iterations'), 'step summary');
+    assert.deepEqual(measurementNotes(doc('latency', { 'results[0].harness': { busy: 0.6, cpuUsPerOp: 150, gcShare: 0.044 } }).results[0]!), []);
+    assert.deepEqual(measurementNotes(doc('latency', { 'results[0].harness': { busy: 0.6, cpuUsPerOp: 150 } }).results[0]!), [], 'files from before gcShare');
+  });
+});
