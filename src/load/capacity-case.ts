@@ -36,7 +36,7 @@ export function capacitySpanMs(load: LoadPlan, targets: number, shards: number):
  * A capacity run of one parameter combination: each target in turn searched step by step (load/capacity.ts), every
  * step an open-loop throughput run of that target alone at the step's rate (WARMUP_SECONDS + DURATION, its own
  * workers, keys deleted after it). The record kept for the table is the last step at the knee (or, client-bound, at
- * the lower bound; without either, the last step); every step keeps its own record too (`cachebench merge` adds the
+ * the lower bound; without either, the last step); a planned step keeps its own record too (`cachebench merge` adds the
  * shards' steps up). With START_AT the targets follow planned staircases, target after target, step k of target j
  * starting (j × steps + k) step spacings after the combination's start on every --shard process, each offering its
  * share of the rate.

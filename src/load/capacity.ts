@@ -235,11 +235,11 @@ export function plannedRates(plan: CapacityPlan): number[] {
 export function staircaseOutcome(steps: readonly CapacityStep[], incomplete: boolean): CapacityOutcome {
   let met: number | null = null;
   for (const [i, step] of steps.entries()) {
-    const seen = steps.slice(0, i + 1);
-    if (step.clientBound) return { steps: seen, knee: null, interval: null, lowerBound: step.met ? step.offered : met, stop: 'client-bound' };
+    const seen = (): CapacityStep[] => steps.slice(0, i + 1);
+    if (step.clientBound) return { steps: seen(), knee: null, interval: null, lowerBound: step.met ? step.offered : met, stop: 'client-bound' };
     if (!step.met) {
-      if (met === null) return { steps: seen, knee: null, interval: null, lowerBound: null, stop: 'never-met' };
-      return { steps: seen, knee: met, interval: [met, step.offered], lowerBound: null, stop: 'found' };
+      if (met === null) return { steps: seen(), knee: null, interval: null, lowerBound: null, stop: 'never-met' };
+      return { steps: seen(), knee: met, interval: [met, step.offered], lowerBound: null, stop: 'found' };
     }
     met = step.offered;
   }
@@ -304,15 +304,23 @@ function starved(achieved: number, offered: number, service: OpHistogram, errors
  * from the intended send time; client-bound when the generator saturated or starved.
  */
 export function measureOf(record: LoadRecord, offered: number, plan: CapacityPlan): StepMeasure {
+  return measured(record, offered, plan).measure;
+}
+
+/** measureOf, and the two histograms it decoded (a merge adds them up). */
+function measured(record: LoadRecord, offered: number, plan: CapacityPlan): { measure: StepMeasure; intended: OpHistogram; service: OpHistogram } {
   const ops = record.sets + record.gets;
   const errors = record.setErrors + record.getErrors;
   const seconds = record.durationMs / 1000;
   const achieved = seconds > 0 ? (record.sent ?? ops) / seconds : 0;
   const early = record.series.slice(0, -1);
   const completed = early.length > 0 ? early.reduce((n, s) => n + s.ops + s.errors, 0) / early.length : undefined;
-  const latencyMs = latenciesOf(histogramOf(record, 'intended'), errors, plan);
-  const bound = clientBound(record) || starved(achieved, offered, histogramOf(record, 'service'), errors, plan);
-  return { offered, achieved, ops, errors, latencyMs, ...(completed !== undefined ? { completed } : {}), clientBound: bound };
+  const intended = histogramOf(record, 'intended');
+  const service = histogramOf(record, 'service');
+  const bound = clientBound(record) || starved(achieved, offered, service, errors, plan);
+  const latencyMs = latenciesOf(intended, errors, plan);
+  const measure = { offered, achieved, ops, errors, latencyMs, ...(completed !== undefined ? { completed } : {}), clientBound: bound };
+  return { measure, intended, service };
 }
 
 /** One shard's part of a planned step, as its results file holds it: its share of the rate, its record, or why it has none. */
@@ -341,9 +349,9 @@ export function mergeStepMeasures(parts: readonly StepPart[], offered: number, p
       if (p.error !== undefined) continue; // a shard could not measure it: the step failed
       throw new Error('mergeStepMeasures: a step without its record');
     }
-    const m = measureOf(p.record, p.offered, plan);
-    intended.add(histogramOf(p.record, 'intended'));
-    service.add(histogramOf(p.record, 'service'));
+    const { measure: m, intended: i, service: s } = measured(p.record, p.offered, plan);
+    intended.add(i);
+    service.add(s);
     achieved += m.achieved;
     ops += m.ops;
     errors += m.errors;

@@ -7,9 +7,8 @@
  */
 import type { CapacityPlan, LoadPlan } from '../config/resolve.js';
 import { judgeStep, mergeStepMeasures, plannedRates, staircaseOutcome, type CapacityStep, type StepPart } from '../load/capacity.js';
-import { mergeRecords } from '../load/record.js';
+import { mergeRecords, type LoadRecord } from '../load/record.js';
 import { summarizeLoad, type CapacitySummary, type LoadResult } from '../load/summary.js';
-import { OpHistogram } from '../measure/histogram.js';
 import type { ResultEntry } from './document.js';
 import { MergeError } from './merge-error.js';
 
@@ -120,10 +119,12 @@ function mergedSteps(name: string, measured: readonly CapacityInput[], loads: re
 }
 
 /**
- * The total row of one target of a capacity merge: the merged staircase's knee (or lower bound), and the step it
- * shows merged from the shards' records of that step. `notes` says where the merged staircase ends early.
+ * The total of one target of a capacity merge: the merged staircase's knee (or lower bound), and the step it shows,
+ * merged from the shards' records of that step (merge.ts makes the row of them, as for throughput). `notes` says where
+ * the merged staircase ends early. null: no input measured anything.
  */
-export function capacityTotalOf(list: readonly CapacityInput[], notes: string[], loadPlan: (l: LoadResult) => LoadPlan): ResultEntry | null {
+export function capacityTotalOf(list: readonly CapacityInput[], notes: string[], loadPlan: (l: LoadResult) => LoadPlan):
+  { readonly record: LoadRecord; readonly load: LoadResult } | { readonly error: string } | null {
   const head = (list[0] as CapacityInput).entry;
   const name = `${head.target.name} (${head.scenario.name})`;
   const measured = list.filter((x) => x.entry.load?.capacity != null);
@@ -145,23 +146,10 @@ export function capacityTotalOf(list: readonly CapacityInput[], notes: string[],
   const at = shown === null ? steps.length - 1 : steps.findIndex((s) => s.offered === shown);
   const records = (parts[at] ?? []).flatMap((p, input) => (p.record !== undefined
     ? [{ ...p.record, workers: p.record.workers.map((w) => ({ ...w, input })) }] : []));
-  if (records.length === 0) return { ...head, state: 'errored', error: 'no step was measured by every shard', baseline: false, load: null };
+  if (records.length === 0) return { error: 'no step was measured by every shard' };
   const record = mergeRecords(records);
   // The merged steps keep no records of their own: the shards' files hold them.
   const capacity: CapacitySummary = { ...summary, ...outcome };
-  const load = summarizeLoad(record, loadPlan(first),
-    { mergedFrom: list.length, rate: (steps[at] as CapacityStep).offered, startAt: first.settings.startAt, capacity });
-  return {
-    ...head,
-    baseline: false,
-    ops: {
-      set: OpHistogram.decode(record.histograms.set).summarize(record.setErrors),
-      get: OpHistogram.decode(record.histograms.get).summarize(record.getErrors),
-    },
-    verification: {
-      reads: record.verified + record.missing + record.mismatched, verified: record.verified, missing: record.missing, mismatched: record.mismatched,
-    },
-    undeletedKeys: list.reduce((n, x) => n + x.entry.undeletedKeys, 0),
-    load,
-  };
+  const rate = (steps[at] as CapacityStep).offered;
+  return { record, load: summarizeLoad(record, loadPlan(first), { mergedFrom: list.length, rate, startAt: first.settings.startAt, capacity }) };
 }

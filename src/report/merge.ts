@@ -1,6 +1,6 @@
 import type { LoadPlan } from '../config/resolve.js';
 import { MAX_RUN_RESULTS } from '../config/limits.js';
-import { mergeRecords } from '../load/record.js';
+import { mergeRecords, type LoadRecord } from '../load/record.js';
 import { summarizeLoad, type LoadResult } from '../load/summary.js';
 import { OpHistogram } from '../measure/histogram.js';
 import { finishLoadEntries } from './model.js';
@@ -73,8 +73,8 @@ function totalOf(list: readonly { entry: ResultEntry; file: string }[], notes: s
   if (head.load?.capacity != null || list.some((x) => x.entry.load?.capacity != null)) {
     const total = capacityTotalOf(list, notes, planOf);
     if (total === null) return { ...head, ...outcome, state: 'errored', baseline: false, load: null };
-    if (total.load === null) return { ...total, ...outcome, state: 'errored', error: [total.error, outcome.error].filter((x) => x != null).join('; ') };
-    return { ...total, ...outcome };
+    if ('error' in total) return { ...head, ...outcome, state: 'errored', error: [total.error, outcome.error].filter((x) => x != null).join('; '), baseline: false, load: null };
+    return totalRow(head, outcome, list, total.record, total.load);
   }
   const loads = list.flatMap((x) => (x.entry.load != null ? [x.entry.load] : []));
   const starts = [...new Set(loads.map((l) => l.record.startMs))];
@@ -87,6 +87,12 @@ function totalOf(list: readonly { entry: ResultEntry; file: string }[], notes: s
   const record = mergeRecords(loads.map((l, input) => ({ ...l.record, workers: l.record.workers.map((w) => ({ ...w, input })) })));
   const first = loads[0] as LoadResult;
   const load = summarizeLoad(record, planOf(first), { mergedFrom: list.length, rate: first.settings.rate ?? 0, startAt: first.settings.startAt });
+  return totalRow(head, outcome, list, record, load);
+}
+
+/** A total row: the first input's names, every input's outcome, and the merged record's ops, verification and load. */
+function totalRow(head: ResultEntry, outcome: Pick<ResultEntry, 'errors' | 'state' | 'error'>, list: readonly { entry: ResultEntry }[], record: LoadRecord,
+  load: LoadResult): ResultEntry {
   return {
     ...head,
     ...outcome,
