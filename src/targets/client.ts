@@ -42,6 +42,27 @@ export interface CacheClient {
   close(): Promise<void>;
   /** The client's cache counters; present exactly when the target's CACHE is tracking. */
   cacheCounters?(): Promise<CacheCounters>;
+  /**
+   * Any single-key-slot command, args[0] being its name (e.g. ['HSET', key, 'f', value]); `route.key` is a key the
+   * command touches (all its keys share one cluster slot), `route.readOnly` whether it only reads. Optional: drivers
+   * that cannot send arbitrary commands leave it out. Same deadline and error classes as get/set.
+   */
+  command?(args: readonly (string | Buffer)[], route: { readonly key: string; readonly readOnly: boolean }): Promise<CommandReply>;
+}
+
+/**
+ * A reply of CacheClient.command(), the same shape whichever driver sent it: null (nil / RESP3 null), a number (an
+ * integer reply, or a RESP3 double), a Buffer (a bulk string, or a simple status string such as OK), or an array of
+ * replies (a RESP2 array; a RESP3 map flattened to [key, value, key, value, …] in the server's order; a RESP3 set as an array).
+ */
+export type CommandReply = null | number | Buffer | readonly CommandReply[];
+
+/** The server answered a command() with an error reply (e.g. WRONGTYPE …); the message is the server's text. */
+export class CommandReplyError extends Error {
+  override readonly name = 'CommandReplyError';
+  constructor(text: string, options?: { cause?: unknown }) {
+    super(text, options);
+  }
 }
 
 /**

@@ -2,13 +2,14 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type {
-  GlideClient, GlideClientConfiguration, GlideClusterClient, GlideClusterClientConfiguration, ServerCredentials,
+  Batch, ClusterBatch, GlideClient, GlideClientConfiguration, GlideClusterClient, GlideClusterClientConfiguration, GlideString, ServerCredentials,
+  SingleNodeRoute,
 } from '@valkey/valkey-glide';
 import type { RunControls, TargetConfig } from '../config/resolve.js';
 import { displayAddress, type ServerAddress } from '../config/servers.js';
 import {
-  ClusterRedirectError, ConnectionLostError, OpTimeoutError, TargetMismatchError, TargetUnreachableError, WaitShortfallError, waitTimeoutMs,
-  type CacheClient, type CacheCounters, type ConnectedTarget, type Driver, type TargetProbe,
+  ClusterRedirectError, CommandReplyError, ConnectionLostError, OpTimeoutError, TargetMismatchError, TargetUnreachableError, WaitShortfallError,
+  waitTimeoutMs, type CacheClient, type CacheCounters, type CommandReply, type ConnectedTarget, type Driver, type TargetProbe,
 } from './client.js';
 import { CHECK_ADDRESS } from './diagnose.js';
 import { keySlot } from './cluster-nodes.js';
@@ -177,6 +178,141 @@ export function translateGlideError(error: unknown, server: string, opTimeoutMs:
   return error;
 }
 
+/**
+ * GLIDE's names of the server's error codes it knows (ServerErrorKind, as ErrorKind's Debug text, in
+ * glide-core/redis-rs/redis/src/parser.rs and types.rs), back to the codes.
+ */
+const GLIDE_ERROR_CODES: Readonly<Record<string, string>> = {
+  ResponseError: 'ERR', ExecAbortError: 'EXECABORT', BusyLoadingError: 'LOADING', NoScriptError: 'NOSCRIPT', Moved: 'MOVED', Ask: 'ASK',
+  TryAgain: 'TRYAGAIN', ClusterDown: 'CLUSTERDOWN', CrossSlot: 'CROSSSLOT', MasterDown: 'MASTERDOWN', ReadOnly: 'READONLY', NotBusy: 'NOTBUSY',
+  PermissionDenied: 'NOPERM',
+};
+
+/**
+ * The server's own text of an error reply, from GLIDE's RequestError message, or undefined for an error that is not a
+ * server's reply. GLIDE rewrites them: a code it knows as "An error was signalled by the server: - ResponseError: <text>"
+ * ("…server:- Kind" without text), any other code as "WRONGTYPE: <text>" (redis-rs's Display of RedisError).
+ */
+export function glideServerErrorText(message: string): string | undefined {
+  const known = /^An error was signalled by the server:(?: -|-) (\w+)(?:: ([\s\S]*))?$/.exec(message);
+  if (known !== null) {
+    const code = GLIDE_ERROR_CODES[known[1] as string];
+    return code === undefined ? undefined : known[2] !== undefined ? `${code} ${known[2]}` : code;
+  }
+  const other = /^([A-Z][A-Z0-9_-]+): ([\s\S]*)$/.exec(message);
+  return other !== null ? `${other[1]} ${other[2]}` : undefined;
+}
+
+/**
+ * How GLIDE reshapes the reply of a command by its name, custom commands included (expected_type_for_cmd in
+ * glide-core/src/client/value_conversion.rs, matching option words in any case): what glideReply undoes.
+ * score: a score parsed into a double (RESP3 sends a double); float / distance: a bulk string parsed into a double in
+ * both protocols; scores: ZMSCORE's; rank: [rank, score]; scoreMap / popOne: member-score pairs made a map (RESP3 sends
+ * [[member, score], …], ZPOPMIN without a count [member, score]); scorePairs / pairs: made [[member, score], …]
+ * (RESP3 sends that too).
+ */
+type GlideShape = 'score' | 'float' | 'distance' | 'scores' | 'rank' | 'scoreMap' | 'popOne' | 'scorePairs' | 'pairs';
+
+function glideShape(args: readonly (string | Buffer)[]): GlideShape | undefined {
+  const has = (word: string): boolean => args.some((a) => a.length === word.length && (typeof a === 'string' ? a : a.toString('latin1')).toUpperCase() === word);
+  switch (args[0]?.toString().toUpperCase()) {
+    case 'ZSCORE': case 'ZINCRBY': return 'score';
+    case 'ZADD': return has('INCR') ? 'score' : undefined;
+    case 'INCRBYFLOAT': case 'HINCRBYFLOAT': return 'float';
+    case 'GEODIST': return 'distance';
+    case 'ZMSCORE': return 'scores';
+    case 'ZRANK': case 'ZREVRANK': return has('WITHSCORE') ? 'rank' : undefined;
+    case 'ZRANGE': case 'ZDIFF': case 'ZUNION': case 'ZINTER': return has('WITHSCORES') ? 'scoreMap' : undefined;
+    case 'ZPOPMIN': case 'ZPOPMAX': return args.length > 2 ? 'scoreMap' : 'popOne';
+    case 'ZRANDMEMBER': return has('WITHSCORES') ? 'scorePairs' : undefined;
+    case 'HRANDFIELD': return has('WITHVALUES') ? 'pairs' : undefined;
+    default: return undefined;
+  }
+}
+
+const trimZeros = (fixed: string): string => (fixed.includes('.') ? fixed.replace(/\.?0+$/, '') : fixed);
+
+/**
+ * A double as the server writes it in RESP2: a score (addReplyDouble) as `%.17g` before Redis 7.2, since then as the
+ * shortest text that reads back as the same double (fpconv_dtoa), laid out as %g; `fixed`: never with an exponent
+ * (INCRBYFLOAT's text), in the shortest digits. inf and -inf as such.
+ */
+export function doubleText(n: number, shortest: boolean, fixed = false): string {
+  if (!Number.isFinite(n)) return Number.isNaN(n) ? 'nan' : n > 0 ? 'inf' : '-inf';
+  const [digits = '', e = '0'] = (shortest ? n.toExponential() : n.toExponential(16)).split('e');
+  const exp = Number(e);
+  if (!fixed && (exp < -4 || exp >= 17)) return `${trimZeros(digits)}e${exp < 0 ? '-' : '+'}${String(Math.abs(exp)).padStart(2, '0')}`;
+  const significant = shortest ? digits.replace(/[-.]/g, '').length : 17;
+  return trimZeros(n.toFixed(Math.min(100, Math.max(0, significant - 1 - exp))));
+}
+
+/** A GLIDE map entry ({ key, value }: GLIDE's form of a RESP3 map and of the maps it makes). */
+function isEntry(x: unknown): x is { key: unknown; value: unknown } {
+  return typeof x === 'object' && x !== null && !Buffer.isBuffer(x) && !Array.isArray(x) && 'key' in x && 'value' in x;
+}
+
+/**
+ * A GLIDE reply (Decoder.Bytes) as a CommandReply, whatever the command: OK (GLIDE's one string) and any other string as
+ * bytes, booleans as 1/0 (what RESP2 sends; GLIDE makes HEXISTS, EXPIRE, SISMEMBER … booleans), big numbers as
+ * numbers, maps ([{ key, value }]) flattened, sets as arrays; an error inside (EXEC's) fails the op.
+ */
+function fromGlide(reply: unknown): CommandReply {
+  if (reply === null || typeof reply === 'number' || Buffer.isBuffer(reply)) return reply;
+  if (typeof reply === 'string') return Buffer.from(reply, 'utf8');
+  if (typeof reply === 'boolean') return reply ? 1 : 0;
+  if (typeof reply === 'bigint') return Number(reply);
+  if (reply instanceof Set) return [...reply].map(fromGlide);
+  if (Array.isArray(reply)) return reply.flatMap((x: unknown) => (isEntry(x) ? [fromGlide(x.key), fromGlide(x.value)] : [fromGlide(x)]));
+  if (reply instanceof Error) throw new CommandReplyError(glideServerErrorText(reply.message) ?? reply.message, { cause: reply });
+  throw new TypeError(`a command answered a ${typeof reply} GLIDE should not give`);
+}
+
+/**
+ * A GLIDE reply as the server sent it, as far as GLIDE left it known (see GlideShape): scores that GLIDE parsed from
+ * RESP2 bulk strings are written back as text (`shortest`: the server writes them as the shortest round trip, Redis
+ * 7.2 on), pairs it made a map are pairs or flat again. Exact for scores the server wrote in 17 digits or fewer, which
+ * are all a double has; INCRBYFLOAT's long double text (`%.17Lf`, trimmed) comes back as the double's shortest text.
+ */
+function glideReply(reply: unknown, shape: GlideShape | undefined, resp2: boolean, shortest: boolean): CommandReply {
+  if (shape === undefined || reply === null) return fromGlide(reply);
+  const score = (x: unknown): CommandReply => (resp2 && typeof x === 'number' ? Buffer.from(doubleText(x, shortest)) : fromGlide(x));
+  switch (shape) {
+    case 'score': return score(reply);
+    case 'float': return typeof reply === 'number' ? Buffer.from(doubleText(reply, true, true)) : fromGlide(reply);
+    case 'distance': return typeof reply === 'number' ? Buffer.from(reply.toFixed(4)) : fromGlide(reply);
+    default:
+  }
+  if (!Array.isArray(reply)) return fromGlide(reply);
+  if (shape === 'scores') return reply.map(score);
+  if (shape === 'rank') return [fromGlide(reply[0]), score(reply[1])];
+  const pairs = reply.map((x: unknown) => (isEntry(x) ? [x.key, x.value] : Array.isArray(x) ? x : [x])) as unknown[][];
+  const pair = ([member, value]: unknown[]): CommandReply[] => [fromGlide(member), shape === 'pairs' ? fromGlide(value) : score(value)];
+  return resp2 || shape === 'popOne' ? pairs.flatMap(pair) : pairs.map(pair);
+}
+
+/** Commands GLIDE's client-side cache answers and fills, whichever API sends them (cacheable_cmd_type in redis-rs's cmd.rs). */
+const GLIDE_CACHED = new Set(['GET', 'HGETALL', 'SMEMBERS']);
+
+/**
+ * Sends a command with customCommand (Decoder.Bytes, the client's default), on a cluster routed to route.key's slot:
+ * its primary, or for a read with READ_FROM=replica one of its replicas in turn (GLIDE's replicaSlotKey: the primary
+ * when none is up); GLIDE follows MOVED/ASK. With the cache on, GLIDE's cache would answer GET, HGETALL and SMEMBERS by
+ * their name and keep their replies, whatever sent them: those go as a pipeline of one (a non-atomic batch), which the
+ * cache neither answers nor fills (only redis-rs's send_packed_command consults it), so cacheCounters() count the
+ * seed loop's GETs alone and a command's reply is always the server's.
+ */
+async function sendCustom(client: AnyGlideClient, glide: GlideModule, args: GlideString[], read: boolean, key: string, cached: boolean): Promise<unknown> {
+  const cluster = client instanceof glide.GlideClusterClient;
+  const route: SingleNodeRoute = { type: read ? 'replicaSlotKey' : 'primarySlotKey', key };
+  if (!cached || !GLIDE_CACHED.has(args[0]?.toString().toUpperCase() ?? '')) {
+    return cluster ? client.customCommand(args, { route }) : (client as GlideClient).customCommand(args);
+  }
+  const replies = cluster
+    ? await client.exec((new glide.ClusterBatch(false) as ClusterBatch).customCommand(args), true, { route })
+    : await (client as GlideClient).exec((new glide.Batch(false) as Batch).customCommand(args), true);
+  return replies?.[0] ?? null;
+}
+
 type AnyGlideClient = GlideClient | GlideClusterClient;
 
 /** Names the server an op on `key` goes to: the one server, or the cluster node(s) serving the key's slot. */
@@ -195,14 +331,25 @@ function serverNamer(config: TargetConfig, first: ServerAddress, clusterNodes: s
   };
 }
 
-function wrap(client: AnyGlideClient, glide: GlideModule, config: TargetConfig, controls: RunControls, serverOf: ServerOf): CacheClient {
+/** What wrap needs to know of the target besides its configuration. */
+interface GlideTarget {
+  readonly serverOf: ServerOf;
+  /** The servers write doubles as their shortest text (Redis or Valkey 7.2 on), not as `%.17g`. */
+  readonly shortestDoubles: boolean;
+}
+
+function wrap(client: AnyGlideClient, glide: GlideModule, config: TargetConfig, controls: RunControls, target: GlideTarget): CacheClient {
+  const { serverOf, shortestDoubles } = target;
   /** Servers whose connection GLIDE reported broken, until an op on them succeeds again. */
   const lost = new Set<string>();
-  const failed = (key: string, read: boolean) => (error: unknown): never => {
+  const translate = (key: string, read: boolean, error: unknown): unknown => {
     const server = serverOf(key, read);
     const translated = translateGlideError(error, server, controls.opTimeoutMs, lost.has(server));
     if (translated instanceof ConnectionLostError) lost.add(server);
-    throw translated;
+    return translated;
+  };
+  const failed = (key: string, read: boolean) => (error: unknown): never => {
+    throw translate(key, read, error);
   };
   const succeeded = (key: string, read: boolean): void => {
     if (lost.size > 0) lost.delete(serverOf(key, read));
@@ -214,16 +361,6 @@ function wrap(client: AnyGlideClient, glide: GlideModule, config: TargetConfig, 
   // SET key value EX ttl (`expiry` in SetOptions, build-ts/Commands.d.ts); one options object per TTL.
   let expiryTtl = -1;
   let expiry = { expiry: { type: glide.TimeUnit.Seconds, count: 0 } };
-  const cacheCounters = async (): Promise<CacheCounters> => {
-    // GLIDE keeps a hit rate and a lookup count (BaseClient.d.ts getCache*): hits are rebuilt from them. It counts
-    // invalidations in its core but has no metric type for them (CacheMetricsType in ProtobufMessage.d.ts), so null.
-    const [lookups, hitRate, evictions] = await Promise.all([client.getCacheTotalLookups(), client.getCacheHitRate(), client.getCacheEvictions()])
-      .catch((error: unknown) => {
-        throw translateGlideError(error, config.servers.map((s) => s.display).join(','), controls.opTimeoutMs);
-      });
-    const hits = Math.round(hitRate * lookups);
-    return { lookups, hits, misses: lookups - hits, invalidations: null, evictions };
-  };
   return {
     async set(key, value, ttlSeconds) {
       if (ttlSeconds !== expiryTtl) {
@@ -251,6 +388,16 @@ function wrap(client: AnyGlideClient, glide: GlideModule, config: TargetConfig, 
       await client.del([key]).catch(failed(key, false));
       succeeded(key, false);
     },
+    async command(args, route) {
+      const read = route.readOnly && config.readFrom === 'replica';
+      const reply = await sendCustom(client, glide, [...args], read, route.key, config.cache === 'tracking').catch((error: unknown) => {
+        const translated = translate(route.key, read, error);
+        const text = translated === error && error instanceof Error && error.name === 'RequestError' ? glideServerErrorText(error.message) : undefined;
+        throw text !== undefined ? new CommandReplyError(text, { cause: error }) : translated;
+      });
+      succeeded(route.key, read);
+      return glideReply(reply, glideShape(args), config.cache !== 'tracking', shortestDoubles);
+    },
     close() {
       try {
         // Synchronous: rejects pending ops with ClosingError and ends (half-closes) the Unix socket to the core. The core
@@ -265,8 +412,26 @@ function wrap(client: AnyGlideClient, glide: GlideModule, config: TargetConfig, 
       }
       return Promise.resolve();
     },
-    ...(config.cache === 'tracking' ? { cacheCounters } : {}),
+    ...(config.cache === 'tracking' ? { cacheCounters: () => cacheCounters(client, config, controls) } : {}),
   };
+}
+
+/** The client-side cache's counters of a client. */
+async function cacheCounters(client: AnyGlideClient, config: TargetConfig, controls: RunControls): Promise<CacheCounters> {
+  // GLIDE keeps a hit rate and a lookup count (BaseClient.d.ts getCache*): hits are rebuilt from them. It counts
+  // invalidations in its core but has no metric type for them (CacheMetricsType in ProtobufMessage.d.ts), so null.
+  const [lookups, hitRate, evictions] = await Promise.all([client.getCacheTotalLookups(), client.getCacheHitRate(), client.getCacheEvictions()])
+    .catch((error: unknown) => {
+      throw translateGlideError(error, config.servers.map((s) => s.display).join(','), controls.opTimeoutMs);
+    });
+  const hits = Math.round(hitRate * lookups);
+  return { lookups, hits, misses: lookups - hits, invalidations: null, evictions };
+}
+
+/** Whether a server of this version writes doubles as their shortest text: Redis 7.2 on, and Valkey (forked from 7.2). */
+function shortestDoubles(version: string): boolean {
+  const [major = 0, minor = 0] = version.split('.').map(Number);
+  return major > 7 || (major === 7 && minor >= 2);
 }
 
 /** `Received error for address `host:port`: reason\n)` inside GLIDE's "Connection error: Standalone(...)" message. */
@@ -385,7 +550,10 @@ export const glideDriver: Driver = {
     const notes = [...warnings, ...cacheNote];
     return {
       config,
-      client: wrap(client, glide, config, controls, serverNamer(config, first, mode === 'cluster' ? probes[0]?.clusterNodes : undefined)),
+      client: wrap(client, glide, config, controls, {
+        serverOf: serverNamer(config, first, mode === 'cluster' ? probes[0]?.clusterNodes : undefined),
+        shortestDoubles: shortestDoubles(probed.serverVersion),
+      }),
       info: {
         ...targetInfo(config, probed, 'glide', GLIDE_VERSION, notes),
         retries: controls.resilient === true

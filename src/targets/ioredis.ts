@@ -1,10 +1,10 @@
 import { createRequire } from 'node:module';
-import { Cluster, Redis, type ClusterOptions } from 'ioredis';
+import { Cluster, Command, Redis, type ClusterOptions } from 'ioredis';
 import type { RunControls, TargetConfig } from '../config/resolve.js';
 import { displayAddress } from '../config/servers.js';
 import {
-  ClusterRedirectError, ConnectionLostError, isLostSocketError, OpTimeoutError, TargetUnreachableError, WaitShortfallError, waitTimeoutMs,
-  type CacheClient, type ConnectedTarget, type Driver, type TargetProbe,
+  ClusterRedirectError, CommandReplyError, ConnectionLostError, isLostSocketError, OpTimeoutError, TargetUnreachableError, WaitShortfallError,
+  waitTimeoutMs, type CacheClient, type CommandReply, type ConnectedTarget, type Driver, type TargetProbe,
 } from './client.js';
 import { CHECK_ADDRESS } from './diagnose.js';
 import { dropCredentials, ioredisOptions, probeTarget, redactFor, targetInfo, unreachableError } from './probe.js';
@@ -90,6 +90,36 @@ function serverOf(redis: Redis | Cluster, key: string, fallback: string): string
   return colon > 0 ? displayAddress(nodeKey.slice(0, colon), Number(nodeKey.slice(colon + 1))) : fallback;
 }
 
+/**
+ * An ioredis reply as a CommandReply. The driver speaks RESP2 and asks for Buffers (replyEncoding null), so bulk and
+ * simple strings arrive as Buffers, integers as numbers; a string (should a reply still be one) becomes its UTF-8 bytes.
+ */
+function ioredisReply(reply: unknown): CommandReply {
+  if (reply === null || typeof reply === 'number' || Buffer.isBuffer(reply)) return reply;
+  if (typeof reply === 'string') return Buffer.from(reply, 'utf8');
+  if (Array.isArray(reply)) return reply.map(ioredisReply);
+  // EXEC's replies hold the error of a command that failed inside the transaction.
+  if (reply instanceof Error) throw new CommandReplyError(reply.message, { cause: reply });
+  throw new TypeError(`a command answered a ${typeof reply} ioredis does not give in RESP2`);
+}
+
+/**
+ * A command() as an ioredis Command, sent as callBuffer() sends it (replyEncoding null: Buffers) but built here, so that
+ * - its name is upper case: ioredis looks up reply transformers by the lower-case name (`hgetall` becomes an object,
+ *   `zrange … WITHSCORES` pairs under RESP3), and none must reshape what the server said;
+ * - `readOnly` is the caller's (ioredis would only know it for lower-case names), so READ_FROM=replica sends reads to replicas;
+ * - its slot is route.key's: ioredis would take the first key it finds by the command's key specs, the same slot for
+ *   a command whose keys share one, but none for a command it does not know. `slot` is private in ioredis's types
+ *   (Command.getSlot() returns it once set); the cluster follows MOVED/ASK from there as for get/set.
+ */
+function newCommand(args: readonly (string | Buffer)[], route: { readonly key: string; readonly readOnly: boolean }, cluster: boolean): Command {
+  const [name, ...rest] = args;
+  if (name === undefined) throw new TypeError('command() needs a command name');
+  const command = new Command(name.toString().toUpperCase(), rest, { replyEncoding: null, readOnly: route.readOnly });
+  if (cluster) (command as unknown as { slot: number }).slot = keySlot(route.key);
+  return command;
+}
+
 /** Times a SET+WAIT pair is sent again after MOVED/ASK (with the slot map refreshed in between). */
 const MAX_WAIT_REDIRECTS = 5;
 
@@ -136,6 +166,16 @@ function wrap(redis: Redis | Cluster, config: TargetConfig, controls: RunControl
     get: (key) => bounded(redis.getBuffer(key), key).catch(failed(key)),
     async del(key) {
       await bounded(redis.del(key), key).catch(failed(key));
+    },
+    async command(args, route) {
+      const command = newCommand(args, route, redis instanceof Cluster);
+      redis.sendCommand(command);
+      const reply: unknown = await bounded(command.promise as Promise<unknown>, route.key).catch((error: unknown) => {
+        const translated = translateOpError(error, serverOf(redis, route.key, fallback), controls.opTimeoutMs);
+        // A server's error reply (redis-errors' ReplyError); MOVED/ASK the cluster followed never reach here.
+        throw translated instanceof Error && translated.name === 'ReplyError' ? new CommandReplyError(translated.message, { cause: translated }) : translated;
+      });
+      return ioredisReply(reply);
     },
     close: () => closeQuietly(redis, controls.opTimeoutMs),
   };

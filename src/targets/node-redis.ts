@@ -1,14 +1,14 @@
 import { createRequire } from 'node:module';
 import {
-  BasicPooledClientSideCache, ClientClosedError, ClientOfflineError, ConnectionTimeoutError, DisconnectsClientError,
+  BasicPooledClientSideCache, ClientClosedError, ClientOfflineError, ConnectionTimeoutError, DisconnectsClientError, ErrorReply,
   MaxCommandRedirectionsError, ReconnectStrategyError, RESP_TYPES, RootNodesUnavailableError, SocketClosedUnexpectedlyError,
-  SocketTimeoutError, TimeoutError, createClient, createCluster, type RedisArgument,
+  SocketTimeoutError, TimeoutError, createClient, createCluster, type RedisArgument, type TypeMapping,
 } from '@redis/client';
 import type { RunControls, TargetConfig } from '../config/resolve.js';
 import { displayAddress, type ServerAddress } from '../config/servers.js';
 import {
-  ClusterRedirectError, ConnectionLostError, isLostSocketError, OpTimeoutError, WaitShortfallError, waitTimeoutMs,
-  type CacheClient, type CacheCounters, type ConnectedTarget, type Driver, type TargetProbe,
+  ClusterRedirectError, CommandReplyError, ConnectionLostError, isLostSocketError, OpTimeoutError, WaitShortfallError, waitTimeoutMs,
+  type CacheClient, type CacheCounters, type CommandReply, type ConnectedTarget, type Driver, type TargetProbe,
 } from './client.js';
 import { keySlot } from './cluster-nodes.js';
 import { QUIT_WAIT_MS } from './ioredis.js';
@@ -37,6 +37,32 @@ const BUFFER_REPLIES = { [RESP_TYPES.BLOB_STRING]: Buffer };
  * costs an `AbortSignal.timeout` per command, and the driver's own deadline (withDeadline) covers the whole op.
  */
 const COMMAND_OPTIONS = { typeMapping: BUFFER_REPLIES, timeout: 0 };
+
+/**
+ * command()'s options: every string type as bytes (bulk, simple such as OK, verbatim without its `txt:`), a RESP3 map
+ * as node-redis's flat [key, value, …] array, a RESP3 set as an array. Raw sendCommand applies no reply transformer
+ * (HGETALL stays the server's array) and never consults the client-side cache (only a command method's
+ * `_executeCommand` does, in @redis/client/dist/lib/client/index.js), so it needs no type mapping of the cache's own.
+ */
+const COMMAND_REPLIES = {
+  ...BUFFER_REPLIES, [RESP_TYPES.SIMPLE_STRING]: Buffer, [RESP_TYPES.VERBATIM_STRING]: Buffer, [RESP_TYPES.MAP]: Array, [RESP_TYPES.SET]: Array,
+} as TypeMapping;
+const RAW_COMMAND_OPTIONS = { typeMapping: COMMAND_REPLIES, timeout: 0 };
+
+/**
+ * A node-redis reply (under COMMAND_REPLIES) as a CommandReply: RESP3 booleans as 1/0 (what RESP2 sends), big numbers
+ * as numbers; an error inside an array (EXEC's) fails the op with the server's text.
+ */
+function nodeRedisReply(reply: unknown): CommandReply {
+  if (reply === null || typeof reply === 'number' || Buffer.isBuffer(reply)) return reply;
+  if (Array.isArray(reply)) return reply.map(nodeRedisReply);
+  if (typeof reply === 'boolean') return reply ? 1 : 0;
+  if (typeof reply === 'bigint') return Number(reply);
+  if (typeof reply === 'string') return Buffer.from(reply, 'utf8');
+  if (reply instanceof Uint8Array) return Buffer.from(reply.buffer, reply.byteOffset, reply.byteLength);
+  if (reply instanceof ErrorReply) throw new CommandReplyError(reply.message, { cause: reply });
+  throw new TypeError(`a command answered a ${typeof reply} node-redis should not give under its type mapping`);
+}
 
 /** Reconnect waits, after the connection was up once: 100, 200, ... ms, at most RECONNECT_MAX_MS. */
 const RECONNECT_STEP_MS = 100;
@@ -209,6 +235,18 @@ function wrap(connection: Connection, cache: CountingCache | undefined, config: 
     get: (key) => withDeadline(commands.get(key), ms, late(key)).then(asBuffer, failed(key)),
     async del(key) {
       await withDeadline(commands.del(key), ms, late(key)).catch(failed(key));
+    },
+    async command(args, route) {
+      // A cluster routes by firstKey (route.key's slot: the primary, or with READ_FROM=replica, for a read, the slot's
+      // primary and replicas in turn) and follows MOVED/ASK (16 at most), as for get/set.
+      const sent: Promise<unknown> = connection.kind === 'cluster'
+        ? connection.client.sendCommand(route.key, route.readOnly, [...args], RAW_COMMAND_OPTIONS)
+        : connection.client.sendCommand(args, RAW_COMMAND_OPTIONS);
+      const reply = await withDeadline(sent, ms, late(route.key)).catch((error: unknown) => {
+        const translated = translateNodeRedisError(error, serverOf(connection, route.key, fallback), ms);
+        throw translated instanceof ErrorReply ? new CommandReplyError(translated.message, { cause: translated }) : translated;
+      });
+      return nodeRedisReply(reply);
     },
     close: () => closeQuietly(connection, ms),
     ...(cache !== undefined ? { cacheCounters: () => Promise.resolve(cache.counters()) } : {}),

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import type { RunControls, TargetConfig } from '../config/resolve.js';
 import { displayAddress, type ServerAddress } from '../config/servers.js';
 import {
-  ConnectionLostError, OpTimeoutError, WaitShortfallError, waitTimeoutMs, type CacheClient, type ConnectedTarget, type Driver, type TargetProbe,
+  CommandReplyError, ConnectionLostError, OpTimeoutError, WaitShortfallError, waitTimeoutMs, type CacheClient, type CommandReply, type ConnectedTarget,
+  type Driver, type TargetProbe,
 } from './client.js';
 import { withDeadline } from './deadline.js';
 import { credentialsFor, probeTarget, targetInfo, unreachableError } from './probe.js';
@@ -69,8 +70,22 @@ const isDel = integer('DEL');
 const isWait = integer('WAIT');
 
 /**
+ * A command()'s reply as a CommandReply: simple strings (OK) as their UTF-8 bytes, the rest as read (the connection
+ * hands out bulk strings of their own, see resp-connection.ts). An error reply, also one inside an array (EXEC's),
+ * fails the op with the server's text.
+ */
+function commandReply(reply: Wire): CommandReply {
+  if (reply === null || typeof reply === 'number' || Buffer.isBuffer(reply)) return reply;
+  if (typeof reply === 'string') return Buffer.from(reply, 'utf8');
+  if (reply instanceof WireError) throw new CommandReplyError(reply.message);
+  return reply.map(commandReply);
+}
+
+/**
  * A fault run's ops: retried every RETRY_MS on a lost connection and on CLUSTERDOWN, TRYAGAIN, LOADING or MASTERDOWN,
- * with the cluster's slot map read again, until OP_TIMEOUT_MS, which bounds the whole op.
+ * with the cluster's slot map read again, until OP_TIMEOUT_MS, which bounds the whole op. `repliesOnly`: retried on
+ * those replies only (the server did not run the command), not on a lost connection, after which a write (INCR, LPUSH)
+ * may or may not have been applied: sent again it could apply twice, which a model of what was written cannot judge.
  */
 function resilience(router: RespRouter, cluster: boolean, opTimeoutMs: number, server: (key: string) => string) {
   let refreshing: Promise<unknown> | undefined;
@@ -85,13 +100,14 @@ function resilience(router: RespRouter, cluster: boolean, opTimeoutMs: number, s
     }
     return refreshing ?? Promise.resolve();
   };
-  return <T>(key: string, op: () => Promise<T>): Promise<T> => withDeadline((async () => {
+  return <T>(key: string, op: () => Promise<T>, repliesOnly = false): Promise<T> => withDeadline((async () => {
     const giveUpAt = performance.now() + opTimeoutMs;
     for (;;) {
       try {
         return await op();
       } catch (error: unknown) {
-        const retried = error instanceof ConnectionLostError || (error instanceof RespReplyError && RETRIED_REPLIES.test(error.message));
+        const retried = (error instanceof ConnectionLostError && !repliesOnly)
+          || ((error instanceof RespReplyError || error instanceof CommandReplyError) && RETRIED_REPLIES.test(error.message));
         if (!retried || performance.now() + RETRY_MS >= giveUpAt) throw error;
         await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
         await refresh();
@@ -129,15 +145,20 @@ function respClient(router: RespRouter, config: TargetConfig, controls: RunContr
   const del = async (key: string): Promise<void> => {
     isDel(await router.send(key, ['DEL', key]));
   };
+  // Any command: to the node serving route.key's slot (MOVED/ASK followed by the router), the reply as a CommandReply.
+  const command = (args: readonly (string | Buffer)[], route: { readonly key: string }): Promise<CommandReply> => router.send(route.key, args)
+    .then(commandReply);
   const close = async (): Promise<void> => router.close();
   const wireBytes = (): number => router.wireBytes;
-  if (controls.resilient !== true) return { set, get, read, del, close, wireBytes };
+  if (controls.resilient !== true) return { set, get, read, del, command, close, wireBytes };
   const retrying = resilience(router, cluster, controls.opTimeoutMs, server);
   return {
     set: (key, value, ttl) => retrying(key, () => set(key, value, ttl)),
     get: (key) => retrying(key, () => get(key)),
     read: (key, look) => retrying(key, () => read(key, look)),
     del: (key) => retrying(key, () => del(key)),
+    // A read is retried as get() is; a write only on a reply that says it did not run (see resilience).
+    command: (args, route) => retrying(route.key, () => command(args, route), !route.readOnly),
     close,
     wireBytes,
   };
