@@ -26,6 +26,21 @@ export function checkItemSizes(scenarios: readonly ScenarioPlan[], targets: read
 }
 
 /**
+ * A WORKLOAD sends commands on real data types: a memcached target has no such commands (its own come later), so it is
+ * refused before any traffic, naming the target and the fix.
+ */
+export function checkWorkloadTargets(scenario: ScenarioPlan, targets: readonly TargetConfig[]): void {
+  const workload = scenario.controls.load.workload;
+  if (workload === null) return;
+  const memcache = targets.filter((t) => t.protocol === 'memcache');
+  if (memcache.length === 0) return;
+  const w = scenario.settings.get('WORKLOAD') as Setting;
+  throw new ConfigError(`WORKLOAD=${JSON.stringify(workload.name === 'custom' ? workload.text : workload.name)} (from ${describeSource(w.source)}, scenario ${scenario.name}) sends ` +
+    `${[...new Set(workload.entries.flatMap((e) => e.commands.map((c) => c.name)))].join(', ')}, RESP commands, and ${memcache.map((t) => t.name).join(', ')} ` +
+    `${memcache.length === 1 ? 'is' : 'are'} memcached, whose protocol has none of them in this version. Fix: run the WORKLOAD against RESP targets only, or unset WORKLOAD for memcached (the KEYSPACE GET/SET mix)`);
+}
+
+/**
  * A destructive fault (kill, pause, restart) touches only servers cachebench starts in this run; a fault that needs
  * replicas needs a topology that has them. Checked before anything starts: exit 2, no traffic.
  */

@@ -98,6 +98,8 @@ export const KEY_SPECS: readonly KeySpec[] = [
     description: 'throughput run: 0 = the seed\'s fresh-key pattern; N = a cache-style mix over N keys preloaded before the run (a GET per READ_RATIO, a SET otherwise; a GET that misses is counted and refills the key), keys picked by KEY_DISTRIBUTION' },
   { name: 'KEY_DISTRIBUTION', type: 'string', default: 'uniform', sweepable: false,
     description: 'throughput run with KEYSPACE: uniform, sequential (each client walks the keys in order), or zipf:<exponent> (key rank r drawn with probability ∝ 1/r^exponent, e.g. zipf:0.99 as in YCSB)' },
+  { name: 'WORKLOAD', type: 'string', default: '', sweepable: false,
+    description: 'throughput and capacity runs with a KEYSPACE: a command mix instead of GET/SET, every reply verified against a model of the keys: a built-in (ycsb-a, ycsb-b, ycsb-c, ycsb-d, ycsb-f, session, counters, leaderboard, queue, fanout) or entries `WEIGHT:COMMAND ARGS[; COMMAND ARGS…]` separated by commas, with placeholders {key[:pattern]}, {keys:N}, {value[:bytes]}, {field[:N]}, {member[:N]}, {int[:max]} (see README, Workloads); empty: none' },
   { name: 'START_AT', type: 'string', default: '', sweepable: false,
     description: 'throughput and capacity runs: wall-clock time (ISO 8601 UTC, e.g. 2026-11-26T10:00:00Z, or Unix seconds) when the first target\'s warm-up starts, shared by the --shard processes of one distributed run (a capacity run then follows a planned staircase); empty: as soon as every worker is ready' },
   { name: 'WARMUP_ITERATIONS', type: 'int', min: 0, max: 1000, default: 2, sweepable: false,

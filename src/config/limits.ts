@@ -84,3 +84,8 @@ export const MIN_VERSIONED_PAYLOAD_BYTES = VERSION_BYTES + 16;
  * misrouted value cannot pass: the smallest PAYLOAD_BYTES with a KEYSPACE (load/keys.ts).
  */
 export const KEYSPACE_HEADER_BYTES = 8;
+
+/** Bytes at the start of a WORKLOAD value that name its key and its write (workload/mix-model.ts): the smallest value a WORKLOAD writes. */
+export const MIX_HEADER_BYTES = 12;
+/** The most keys a WORKLOAD run follows in its model (each has one writer, and the model keeps what was written to it). */
+export const MIX_MAX_KEYSPACE = 1_000_000;

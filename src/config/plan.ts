@@ -2,6 +2,7 @@ import type { Source } from './errors.js';
 import type { CacheMode, ClientName, FaultKind, Mode, Protocol, ReadFrom, RunMode, TargetOption } from './keys.js';
 import type { ServerAddress } from './servers.js';
 import type { Scalar } from './values.js';
+import type { WorkloadPlan } from './workload.js';
 
 /**
  * The run plan: what resolveConfig (resolve.ts) builds from scenario files, env vars and flags, and what every other
@@ -81,6 +82,8 @@ export interface LoadPlan {
   readonly startAtMs: number | null;
   /** MODE=capacity: the objective and the search; null in other modes. */
   readonly capacity: CapacityPlan | null;
+  /** WORKLOAD: the command mix the clients send instead of GET/SET; null: none. */
+  readonly workload: WorkloadPlan | null;
 }
 
 /** One capacity objective: the given percentile of every op's latency (from its intended send time) at most `maxMs`. */
@@ -108,7 +111,7 @@ export interface CapacityPlan {
 /** The load of a latency run (unused). */
 export const NO_LOAD: LoadPlan = {
   mode: 'latency', clients: 1, connections: 1, pipeline: 1, rate: 0, warmupMs: 0, durationMs: 0, sliceMs: 0, workers: 1, keyspace: 0,
-  distribution: { kind: 'uniform' }, startAtMs: null, capacity: null,
+  distribution: { kind: 'uniform' }, startAtMs: null, capacity: null, workload: null,
 };
 
 /** The schedule of a run without a fault. */

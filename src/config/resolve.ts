@@ -5,7 +5,7 @@ import { MAX_RUN_RESULTS } from './limits.js';
 import type { LocalTargetSpec, RunPlan, ScenarioPlan, TargetConfig } from './plan.js';
 import { ENV_SOURCE, ENVVARS_SOURCE, envLookAlikes, parseEnvVarsItems, readScenarioFile, registerSecrets, splitLayer, targetNamesOf, type Layer } from './layers.js';
 import { buildScenario } from './scenario.js';
-import { checkFaultTargets, checkItemSizes, runLevelTimeouts } from './checks.js';
+import { checkFaultTargets, checkItemSizes, checkWorkloadTargets, runLevelTimeouts } from './checks.js';
 import { buildTarget, pendingLocalTarget } from './target.js';
 
 // The plan's types live in plan.ts; they are also reachable here, where most code has imported them from.
@@ -171,7 +171,10 @@ function buildScenarios(files: readonly string[], layers: { env: Split; envVars:
 
 /** Checks across scenarios and targets: faults the targets can take, the run's size, item sizes, memory, one run kind per run. */
 function checkRun(scenarios: readonly ScenarioPlan[], targets: readonly TargetConfig[], machine: MachineMemory): void {
-  for (const scenario of scenarios) checkFaultTargets(scenario, targets);
+  for (const scenario of scenarios) {
+    checkFaultTargets(scenario, targets);
+    checkWorkloadTargets(scenario, targets);
+  }
   const combinations = scenarios.reduce((n, s) => n + s.cases.length, 0);
   if (combinations * targets.length > MAX_RUN_RESULTS) {
     throw new ConfigError(`the run makes ${combinations} parameter combinations (${scenarios.length} scenario${scenarios.length === 1 ? '' : 's'}) × ${targets.length} targets = ` +
@@ -188,6 +191,18 @@ function checkRun(scenarios: readonly ScenarioPlan[], targets: readonly TargetCo
 }
 
 /**
+ * The default local targets (no servers configured, no --local) less the memcached ones when a scenario runs a
+ * WORKLOAD (RESP commands): the default run must not fail on topologies the user did not ask for. Named ones stay (and are refused).
+ */
+function withoutDefaultMemcached(targets: TargetConfig[], scenarios: readonly ScenarioPlan[], defaulted: boolean, warnings: string[]): TargetConfig[] {
+  if (!defaulted || !scenarios.some((s) => s.controls.load.workload !== null)) return targets;
+  const dropped = targets.filter((t) => t.protocol === 'memcache' && t.localTopology !== undefined);
+  if (dropped.length === 0) return targets;
+  warnings.push(`WORKLOAD sends RESP commands, which memcached does not have: the local ${dropped.map((t) => t.name).join(' and ')} ${dropped.length === 1 ? 'is' : 'are'} left out of this run`);
+  return targets.filter((t) => !dropped.includes(t));
+}
+
+/**
  * Resolves scenario files, environment, --envVars and flags into a validated plan.
  * Precedence, highest first: flags > --envVars > environment > scenario file > defaults.
  * Throws ConfigError on any bad input; never touches the network.
@@ -199,7 +214,7 @@ export function resolveConfig(input: ConfigInput): RunPlan {
   const split = splitByTarget(layers, input.strictEnv === true, warnings);
   const selected = selectTargets(buildTargets(split, localTargets), input);
   const scenarios = buildScenarios(input.scenarioFiles, { env: split.env, envVars: split.envVars, flags: layers.flags }, selected.length, warnings);
-  const targets = loadRunClients(selected, scenarios);
+  const targets = withoutDefaultMemcached(loadRunClients(selected, scenarios), scenarios, (input.localTargets ?? []).length === 0, warnings);
   checkRun(scenarios, targets, input.machine ?? machineMemory());
   return {
     scenarios, targets, connection: runLevelTimeouts(scenarios), warnings: [...new Set(warnings)],

@@ -3,9 +3,10 @@ import { basename, extname } from 'node:path';
 import { badValue, describeSource, type Source } from './errors.js';
 import { KEY_BY_NAME, KEY_SPECS, SLO_PERCENTILES, type FaultKind, type RunMode } from './keys.js';
 import { checkSweep, parseValue } from './values.js';
-import { KEYSPACE_HEADER_BYTES, MIN_VERSIONED_PAYLOAD_BYTES, PRELOAD_KEYS_PER_S, VERSION_BYTES } from './limits.js';
+import { KEYSPACE_HEADER_BYTES, MIX_HEADER_BYTES, MIX_MAX_KEYSPACE, MIN_VERSIONED_PAYLOAD_BYTES, PRELOAD_KEYS_PER_S, VERSION_BYTES } from './limits.js';
 import { NO_LOAD, type CapacityPlan, type CaseParams, type FaultPlan, type KeyDistribution, type LoadPlan, type RunControls, type ScenarioPlan, type Setting } from './plan.js';
 import { SWEEP_KEYS, type Layer } from './layers.js';
+import { parseWorkload, type WorkloadPlan } from './workload.js';
 
 /** One scenario from its layers: its sweep, its controls, its fault and load plans. */
 
@@ -75,7 +76,7 @@ function faultPlan(settings: ReadonlyMap<string, Setting>): FaultPlan {
 }
 
 /** Keys that only a throughput run reads: set (by anything but the default) in a latency run, they are an error. */
-const THROUGHPUT_KEYS = ['CLIENTS', 'CONNECTIONS', 'PIPELINE', 'RATE', 'WARMUP_SECONDS', 'SLICE_SECONDS', 'WORKERS', 'KEYSPACE', 'KEY_DISTRIBUTION', 'START_AT'] as const;
+const THROUGHPUT_KEYS = ['CLIENTS', 'CONNECTIONS', 'PIPELINE', 'RATE', 'WARMUP_SECONDS', 'SLICE_SECONDS', 'WORKERS', 'KEYSPACE', 'KEY_DISTRIBUTION', 'START_AT', 'WORKLOAD'] as const;
 /** Keys that only a latency run reads: set in a throughput scenario, they are said to do nothing (a warning: flags apply to every scenario of a run). */
 const LATENCY_ONLY_KEYS = ['WRITE_COUNT', 'INVOCATION_COUNT', 'ITERATION_TIME_MS', 'INTERLEAVE', 'WARMUP_ITERATIONS', 'MIN_ITERATIONS', 'MAX_ITERATIONS', 'MAX_RELATIVE_ERROR', 'MAX_PERCENT_ERROR', 'MAX_TIME'] as const;
 /** What a KEYSPACE may hold on the servers (preloaded values). */
@@ -239,6 +240,7 @@ function loadPlan(settings: ReadonlyMap<string, Setting>, cases: readonly CasePa
     }
   }
   loadWarnings(settings, keyspace, targets, warnings);
+  const workload = workloadPlan(settings, cases, warnings);
   const start = get('START_AT');
   return {
     mode,
@@ -254,7 +256,40 @@ function loadPlan(settings: ReadonlyMap<string, Setting>, cases: readonly CasePa
     distribution,
     startAtMs: parseStartAt(String(start.value), start.source, Date.now()),
     capacity,
+    workload,
   };
+}
+
+/** WORKLOAD, checked against the KEYSPACE it runs on and the values it writes (a throughput or capacity run). */
+function workloadPlan(settings: ReadonlyMap<string, Setting>, cases: readonly CaseParams[], warnings: string[]): WorkloadPlan | null {
+  const get = (key: string): Setting => settings.get(key) as Setting;
+  const w = get('WORKLOAD');
+  const plan = parseWorkload(String(w.value), w.source);
+  if (plan === null) return null;
+  const k = get('KEYSPACE');
+  const keyspace = k.value as number;
+  const owners = (get('CLIENTS').value as number) * (get('WORKERS').value as number);
+  if (keyspace === 0) {
+    throw badValue('KEYSPACE', 0, k.source, `WORKLOAD=${plan.name} (${describeSource(w.source)}) works on a KEYSPACE of preloaded keys, and KEYSPACE is 0`, 'set KEYSPACE, e.g. KEYSPACE=10000');
+  }
+  if (keyspace > MIX_MAX_KEYSPACE) {
+    throw badValue('KEYSPACE', keyspace, k.source, `a WORKLOAD keeps a model of every key it writes, so that every reply is verified: at most ${MIX_MAX_KEYSPACE.toLocaleString('en-US')} keys`, `set KEYSPACE to ${MIX_MAX_KEYSPACE} or less`);
+  }
+  if (keyspace < owners * plan.width) {
+    throw badValue('KEYSPACE', keyspace, k.source, `each key of a WORKLOAD has one writer (so every reply has one right answer): CLIENTS × WORKERS = ${owners} clients${plan.width > 1 ? ` × ${plan.width} keys per {keys:${plan.width}} group` : ''} need ${owners * plan.width} keys or more`,
+      `set KEYSPACE to ${owners * plan.width} or more, or lower CLIENTS`);
+  }
+  const values = plan.entries.flatMap((e) => e.commands.flatMap((c) => c.args.flatMap((a) => (a.kind === 'value' && a.bytes !== null ? [a.bytes] : []))));
+  const smallest = Math.min(...values, ...cases.map((c) => c.PAYLOAD_BYTES));
+  if (smallest < MIX_HEADER_BYTES) {
+    const p = get('PAYLOAD_BYTES');
+    const from = values.includes(smallest) ? `{value:${smallest}} in WORKLOAD (${describeSource(w.source)})` : `PAYLOAD_BYTES=${smallest} (${describeSource(p.source)})`;
+    throw badValue('WORKLOAD', plan.name === 'custom' ? plan.text : plan.name, w.source, `${from}: a WORKLOAD value names its key and its write in its first ${MIX_HEADER_BYTES} bytes (so a misrouted or stale value cannot pass)`,
+      `use values of ${MIX_HEADER_BYTES} bytes or more`);
+  }
+  const ratio = get('READ_RATIO');
+  if (ratio.source.kind !== 'default') warnings.push(`READ_RATIO=${String(ratio.value)} (${describeSource(ratio.source)}) does nothing with WORKLOAD=${plan.name}: the mix's weights decide what is read and written`);
+  return plan;
 }
 
 /** `targets`: how many targets the run has (a throughput run's KEYSPACE keys live through every target's turns). */

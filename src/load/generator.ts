@@ -3,127 +3,25 @@
  * timed and recorded by the window it was due in, the live ticks, and the worker's record at the end (see LoadWorker).
  */
 import { randomFillSync, randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { allowedCpus } from '../local/placement.js';
-import { availableParallelism } from 'node:os';
-import { PerformanceObserver, monitorEventLoopDelay, performance, type EventLoopUtilization, type IntervalHistogram } from 'node:perf_hooks';
 import { OpHistogram } from '../measure/histogram.js';
 import { seededRandom } from '../measure/random.js';
 import { readWith, type CacheClient } from '../targets/client.js';
 import { Tally, readVerdict } from '../workload/tally.js';
 import { keyPicker, type KeyspaceValues } from './keys.js';
 import { SlotMap, rangesText } from './nodes.js';
-import type { ClientLoad, LoadRecord, NodeRecord } from './record.js';
+import type { LoadRecord, NodeRecord } from './record.js';
+import { SELF_SECOND_MS, SelfMeter } from './self-meter.js';
 import type { Schedule, Slot, Timer } from './schedule.js';
 import { Seconds, Slots } from './recording.js';
 import type { LoadJob, LoadTick } from './job.js';
+import { CommandStats } from './command-stats.js';
+import { mixClient, type MixHost, type MixRun } from './mix-client.js';
 
 /** After a failed op a virtual client waits this long before its next op (a refused connection fails at once). */
 export const LOAD_FAILURE_PAUSE_MS = 10;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const nsOf = (ms: number): number => Math.max(1, Math.round(ms * 1e6));
-
-/**
- * The CPUs this process may run on: its affinity (e.g. the client's core under --cpu-layout split), or fewer under a
- * container's CPU quota (cgroup v2 cpu.max, v1 cpu.cfs_quota_us; a Kubernetes CPU limit), rounded up.
- */
-function allowedCpuCount(): number {
-  const affinity = allowedCpus().length;
-  const read = (file: string): string | undefined => {
-    try {
-      return readFileSync(file, 'utf8').trim();
-    } catch (error: unknown) {
-      void error; // not this cgroup version, or no cgroup file system
-      return undefined;
-    }
-  };
-  const v2 = read('/sys/fs/cgroup/cpu.max')?.split(/\s+/);
-  const [quota, period] = v2 !== undefined ? [Number(v2[0]), Number(v2[1])]
-    : [Number(read('/sys/fs/cgroup/cpu/cpu.cfs_quota_us')), Number(read('/sys/fs/cgroup/cpu/cpu.cfs_period_us'))];
-  const limit = quota > 0 && period > 0 ? Math.ceil(quota / period) : Infinity;
-  return Math.max(1, Math.min(affinity > 0 ? affinity : availableParallelism(), limit));
-}
-
-/** A tick counts for the generator's own load when its target sent for at least this much of the second. */
-const SELF_SECOND_MS = 900;
-
-/**
- * The load generator measuring itself, second by second (the worker's live tick): event-loop utilisation, process CPU
- * time, event-loop delay and GC time of each second, kept for the measured seconds its target sent throughout. Each
- * worker is a process of its own (load/pool.ts), so these process-wide figures are its own.
- */
-class SelfMeter {
-  #elu: EventLoopUtilization = performance.eventLoopUtilization();
-  #cpu = process.cpuUsage();
-  readonly #delay: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
-  #gcMs = 0;
-  readonly #gc: PerformanceObserver;
-  #active = 0;
-  #idle = 0;
-  #cpuUs = 0;
-  #ops = 0;
-  #maxDelayP99Ms = 0;
-  #gcInSeconds = 0;
-  #seconds = 0;
-  #cores = allowedCpuCount();
-  /** Bytes on the wire: the clients' total at the last second's end (undefined: a client does not count them), and over the counted seconds. */
-  #wire: number | undefined;
-  #wireInSeconds = 0;
-
-  constructor(private readonly wireBytes: () => number | undefined) {
-    this.#wire = wireBytes();
-    this.#delay.enable();
-    this.#gc = new PerformanceObserver((list) => {
-      for (const entry of list.getEntries()) this.#gcMs += entry.duration;
-    });
-    this.#gc.observe({ entryTypes: ['gc'] });
-  }
-
-  /** One second ends: `counted` when its target sent throughout, with the ops completed in it. */
-  second(counted: boolean, ops: number): void {
-    const elu = performance.eventLoopUtilization(this.#elu);
-    this.#elu = performance.eventLoopUtilization();
-    const cpu = process.cpuUsage(this.#cpu);
-    this.#cpu = process.cpuUsage();
-    const delayP99Ms = this.#delay.percentile(99) / 1e6;
-    this.#delay.reset();
-    const gcMs = this.#gcMs;
-    this.#gcMs = 0;
-    const wire = this.wireBytes();
-    const wireBytes = wire === undefined || this.#wire === undefined ? undefined : wire - this.#wire;
-    this.#wire = wire;
-    if (!counted) return;
-    if (wireBytes !== undefined) this.#wireInSeconds += wireBytes;
-    this.#active += elu.active;
-    this.#idle += elu.idle;
-    this.#cpuUs += cpu.user + cpu.system;
-    this.#ops += ops;
-    this.#maxDelayP99Ms = Math.max(this.#maxDelayP99Ms, delayP99Ms);
-    this.#gcInSeconds += gcMs;
-    this.#seconds++;
-  }
-
-  stop(): void {
-    this.#delay.disable();
-    this.#gc.disconnect();
-  }
-
-  result(): ClientLoad | null {
-    if (this.#seconds === 0 || this.#active + this.#idle <= 0) return null;
-    const round = (x: number, digits: number): number => Number(x.toFixed(digits));
-    return {
-      busy: round(this.#active / (this.#active + this.#idle), 3),
-      cpuUsPerOp: this.#ops > 0 ? round(this.#cpuUs / this.#ops, 2) : null,
-      loopDelayP99Ms: round(this.#maxDelayP99Ms, 2),
-      gcMsPerSecond: round(this.#gcInSeconds / this.#seconds, 2),
-      seconds: this.#seconds,
-      cpuPerSecond: round(this.#cpuUs / 1000 / (this.#active + this.#idle), 3),
-      cores: this.#cores,
-      ...(this.#wire !== undefined && this.#ops > 0 ? { wireBytesPerOp: round(this.#wireInSeconds / this.#ops, 1) } : {}),
-    };
-  }
-}
 
 /**
  * An op's result: its value or that it failed, and whether it belongs to the measured part; `skipped`: its window
@@ -140,6 +38,8 @@ export interface WorkerParts {
   readonly keyspace: number;
   readonly values: KeyspaceValues | undefined;
   readonly keyspaceKey: (index: number) => string;
+  /** A WORKLOAD run's keys, model and plan; undefined: the seed loop or the KEYSPACE mix. */
+  readonly mix: MixRun | undefined;
 }
 
 export class LoadGenerator {
@@ -168,6 +68,7 @@ export class LoadGenerator {
   #liveFailed = 0;
   #liveActive = 0;
   readonly #self: SelfMeter;
+  readonly #commands: CommandStats | undefined;
 
   constructor(job: LoadJob, worker: WorkerParts, schedule: Schedule, timer: Timer, startPerf: number) {
     this.#job = job;
@@ -180,6 +81,7 @@ export class LoadGenerator {
     this.#slotMap = job.slotOwners === null ? undefined : new SlotMap(job.slotOwners);
     this.#nodes = (job.slotOwners ?? []).map(() => ({ ops: 0, errors: 0, latency: new OpHistogram() }));
     this.#slots = worker.connections.map(() => new Slots(job.controls.load.pipeline));
+    this.#commands = worker.mix === undefined ? undefined : new CommandStats(job.controls.load.rate > 0);
     this.#random = seededRandom((job.seed + 7919 * (job.worker.index + 1) + 104729 * (job.shard.index + 1)) >>> 0);
     // Bytes on the wire of every connection of this worker, where each client counts them.
     this.#self = new SelfMeter(() => {
@@ -221,8 +123,27 @@ export class LoadGenerator {
   /** Every virtual client of this worker until the schedule ends or the load is aborted. */
   clients(): Promise<void[]> {
     const connections = this.#worker.connections.length;
-    return Promise.all(Array.from({ length: this.#job.controls.load.clients }, (_, i) => (this.#worker.keyspace > 0
-      ? this.#keyspaceClient(i % connections, i) : this.#freshClient(i % connections))));
+    const mix = this.#worker.mix;
+    const { index, of } = this.#job.worker;
+    return Promise.all(Array.from({ length: this.#job.controls.load.clients }, (_, i) => (mix !== undefined
+      ? mixClient(this.#mixHost(), mix, i % connections, i * of + index)
+      : this.#worker.keyspace > 0 ? this.#keyspaceClient(i % connections, i) : this.#freshClient(i % connections))));
+  }
+
+  /** What a WORKLOAD's clients use of this generator. */
+  #mixHost(): MixHost {
+    const tally = this.#tally;
+    const commands = this.#commands as CommandStats;
+    return {
+      schedule: this.#schedule, aborted: this.#worker.aborted, random: this.#random, now: () => this.#timer.now(),
+      timed: (c, kind, node, slot, op, command) => this.#timed(c, kind, node, slot, op, undefined, command),
+      nodeOf: (key) => this.#nodeOf(key),
+      verdict: (command, verdict) => {
+        commands.verdict(command, verdict);
+        if (verdict !== 'unverified') tally[verdict]++;
+      },
+      pause: () => sleep(LOAD_FAILURE_PAUSE_MS),
+    };
   }
 
   /** The primary serving a key's slot (per-node breakdown); -1 for targets that are not clusters. Once per key, not per op. */
@@ -235,7 +156,7 @@ export class LoadGenerator {
    * (a GET verified where it lies is timed up to its look, not through the comparison); else when `op` resolved.
    */
   async #timed<T>(c: number, kind: 'set' | 'get', node: number, slot: Slot, op: (client: CacheClient) => Promise<T>,
-    doneAt?: () => number | undefined): Promise<Outcome<T>> {
+    doneAt?: () => number | undefined, command?: string): Promise<Outcome<T>> {
     const intended = slot.intended;
     // An op belongs to the window in which it was due: its intended time (open loop), or when its client decided to
     // send it (closed loop; before any wait for a pipeline slot). It is sent only while that window lasts.
@@ -262,12 +183,12 @@ export class LoadGenerator {
     const done = (outcome.ok ? doneAt?.() : undefined) ?? timer.now();
     if (outcome.ok) this.#liveOk++;
     else this.#liveFailed++;
-    if (counted) this.#record(kind, node, outcome.ok, sent, done, intended);
+    if (counted) this.#record(kind, node, outcome.ok, sent, done, intended, command);
     return outcome;
   }
 
   /** A measured op: counted by completion time within the measured part (one that completes after its window ended, in its last second). */
-  #record(kind: 'set' | 'get', node: number, ok: boolean, sent: number, done: number, intended: number | undefined): void {
+  #record(kind: 'set' | 'get', node: number, ok: boolean, sent: number, done: number, intended: number | undefined, command?: string): void {
     const second = Math.min(this.#seconds - 1, Math.max(0, Math.floor(this.#schedule.clock.measuredOffset(done - this.#startPerf, 1) / 1000)));
     if (kind === 'set') this.#tally.sets++;
     else this.#tally.gets++;
@@ -279,12 +200,14 @@ export class LoadGenerator {
       const corrected = intended !== undefined ? nsOf(done - Math.min(intended, sent)) : service;
       if (intended !== undefined) (kind === 'set' ? this.#hist.setIntended : this.#hist.getIntended).record(corrected);
       this.#perSecond.ok(second, kind, corrected);
+      if (command !== undefined) this.#commands?.op(command, true, service, intended !== undefined ? corrected : undefined);
       if (n !== undefined) {
         n.ops++;
         n.latency.record(service);
       }
     } else {
       this.#perSecond.failed(second, kind);
+      if (command !== undefined) this.#commands?.op(command, false, 0, undefined);
       if (n !== undefined) n.errors++;
     }
   }
@@ -414,7 +337,7 @@ export class LoadGenerator {
       node: o.node, slots: rangesText(o.slots), ops: nodes[i]?.ops ?? 0, errors: nodes[i]?.errors ?? 0,
       latency: (nodes[i]?.latency ?? new OpHistogram()).encode(),
     }));
-    const keyspace = this.#worker.keyspace > 0;
+    const keyspace = this.#worker.keyspace > 0 && this.#commands === undefined;
     return {
       target: job.target.name, startMs: startAtMs + (job.windows.find((w) => w.measured)?.fromMs ?? 0), durationMs: load.durationMs,
       view: open ? 'intended' : 'service',
@@ -436,6 +359,7 @@ export class LoadGenerator {
         worker: `shard ${job.shard.index}/${job.shard.of} worker ${job.worker.index}/${job.worker.of}`, ops: hist.set.count + hist.get.count,
         peakRssBytes: this.#peakRss, client: this.#self.result(),
       }],
+      ...(this.#commands === undefined ? {} : { commands: this.#commands.encode(), unverified: this.#commands.unverified }),
     };
   }
 }

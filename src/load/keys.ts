@@ -134,12 +134,13 @@ export function shareCount(first: number, step: number, end: number): number {
 
 /**
  * The names of KEYSPACE keys first, first + step, … below end (a worker's share, as far as its preload got), generated
- * `size` at a time: the clean-up of any KEYSPACE holds one batch of names, never the whole key space.
+ * `size` at a time (named by `name`: a WORKLOAD names its keys otherwise): the clean-up of any KEYSPACE holds one batch of names, never the whole key space.
  */
-export function* keyspaceBatches(prefix: string, first: number, step: number, end: number, size = DELETE_BATCH_KEYS): Generator<string[]> {
+export function* keyspaceBatches(prefix: string, first: number, step: number, end: number, size = DELETE_BATCH_KEYS,
+  name: (index: number) => string = (i) => keyspaceKey(prefix, i)): Generator<string[]> {
   let batch: string[] = [];
   for (let i = first; i < end; i += step) {
-    batch.push(keyspaceKey(prefix, i));
+    batch.push(name(i));
     if (batch.length >= size) {
       yield batch;
       batch = [];

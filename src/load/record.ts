@@ -158,7 +158,29 @@ export interface LoadRecord {
   readonly serverCpu?: ServerCpu | null;
   /** What the KEYSPACE costs the servers in memory (load/server-memory.ts); null: no KEYSPACE, or they do not tell; absent in older files. */
   readonly serverMemory?: ServerMemory | null;
+  /** A WORKLOAD run's ops per command; absent otherwise. */
+  readonly commands?: Readonly<Record<string, CommandRecord>>;
+  /** A WORKLOAD run: replies the model could not judge (a key's state unknown after a failed op, or near its expiry); absent otherwise. */
+  readonly unverified?: number;
 }
+
+/** One command's measured ops in one record (a worker's, or merged). */
+export interface CommandRecord {
+  /** Ops sent in the measured part (succeeded + failed). */
+  readonly ops: number;
+  readonly errors: number;
+  /** Replies checked against the model: as expected, empty where a value was expected, other, or not judgeable (the key's state unknown). */
+  readonly verified: number;
+  readonly missing: number;
+  readonly mismatched: number;
+  readonly unverified: number;
+  /** Service times (ns) of its successful ops, HdrHistogram-encoded; and from the intended send time (open loop; else null). */
+  readonly latency: string;
+  readonly intended: string | null;
+}
+
+/** Distinct command names one record may hold (the WORKLOAD grammar allows far fewer). */
+export const MAX_COMMANDS = 64;
 
 /** The servers' memory growth over a KEYSPACE's preload, per key (every node together: a cluster's replicas too). */
 export interface ServerMemory {
@@ -274,5 +296,28 @@ export function mergeRecords(records: readonly LoadRecord[]): LoadRecord {
     ...(records.some((r) => r.serverCpu !== undefined) ? { serverCpu: busiestServerCpu(records) } : {}),
     // Every shard read the same servers' growth: the first reading (absent where none was made).
     ...(records.some((r) => r.serverMemory !== undefined) ? { serverMemory: records.find((r) => r.serverMemory != null)?.serverMemory ?? null } : {}),
+    ...withCommands(records),
   };
+}
+
+/** The merged per-command records and unverified count, where any record has them. */
+function withCommands(records: readonly LoadRecord[]): Pick<LoadRecord, 'commands' | 'unverified'> {
+  const commands = mergeCommands(records.map((r) => r.commands));
+  return commands === undefined ? {} : { commands, unverified: sumOf(records, (r) => r.unverified ?? 0) };
+}
+
+/** Merges the per-command records of several records (workers, shards): counts summed, histograms added. */
+export function mergeCommands(list: readonly (Readonly<Record<string, CommandRecord>> | undefined)[]): Record<string, CommandRecord> | undefined {
+  const present = list.filter((x): x is Readonly<Record<string, CommandRecord>> => x !== undefined);
+  if (present.length === 0) return undefined;
+  const names = [...new Set(present.flatMap((x) => Object.keys(x)))];
+  return Object.fromEntries(names.map((name) => {
+    const parts = present.flatMap((x) => (x[name] === undefined ? [] : [x[name] as CommandRecord]));
+    const sum = (f: (r: CommandRecord) => number): number => parts.reduce((n, r) => n + f(r), 0);
+    return [name, {
+      ops: sum((r) => r.ops), errors: sum((r) => r.errors), verified: sum((r) => r.verified), missing: sum((r) => r.missing),
+      mismatched: sum((r) => r.mismatched), unverified: sum((r) => r.unverified),
+      latency: mergeEncoded(parts.map((r) => r.latency)) as string, intended: mergeEncoded(parts.map((r) => r.intended)),
+    }];
+  }));
 }

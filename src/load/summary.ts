@@ -65,6 +65,8 @@ export interface LoadResult {
     /** SLICE_SECONDS when the targets took turns in slices; null: each ran its DURATION in turn. */
     readonly sliceSeconds?: number | null;
     readonly startAt: string | null;
+    /** WORKLOAD: a built-in's name or the mix as written; absent: none (GET/SET). */
+    readonly workload?: string;
   };
   /** `--shard i/N` of the process that measured it; null: the whole run (one process, or merged). */
   readonly shard: { readonly index: number; readonly of: number } | null;
@@ -95,6 +97,36 @@ export interface LoadResult {
   readonly record: LoadRecord;
   /** A capacity run: the objective, the search's steps and its knee; this row's other fields are the step at the knee. */
   readonly capacity?: CapacitySummary;
+  /** A WORKLOAD run: each command's ops, latency and verdicts, the most sent first; absent otherwise. */
+  readonly commands?: readonly CommandSummary[];
+}
+
+/** One command of a WORKLOAD run (see CommandRecord). */
+export interface CommandSummary {
+  readonly command: string;
+  /** Sent in the measured part (succeeded + failed), and their share of all the target's ops (0–1). */
+  readonly ops: number;
+  readonly share: number;
+  /** Successful ops per measured second. */
+  readonly opsPerSec: number;
+  readonly service: OpStats;
+  /** Open loop: from the intended send time; null in closed loop. */
+  readonly intended: OpStats | null;
+  readonly verified: number;
+  readonly missing: number;
+  readonly mismatched: number;
+  readonly unverified: number;
+}
+
+/** The per-command summaries of a record, the most sent first. */
+function commandsOf(record: LoadRecord, durationMs: number): CommandSummary[] | undefined {
+  if (record.commands === undefined) return undefined;
+  const all = Object.values(record.commands).reduce((n, c) => n + c.ops, 0);
+  return Object.entries(record.commands).map(([command, c]) => ({
+    command, ops: c.ops, share: all > 0 ? c.ops / all : 0, opsPerSec: durationMs > 0 ? (c.ops - c.errors) / (durationMs / 1000) : 0,
+    service: stats(c.latency, c.errors), intended: c.intended === null ? null : stats(c.intended, c.errors),
+    verified: c.verified, missing: c.missing, mismatched: c.mismatched, unverified: c.unverified,
+  })).sort((a, b) => b.ops - a.ops || (a.command < b.command ? -1 : 1));
 }
 
 /** A capacity run's search as results.json keeps it: the plan it followed and what it found. */
@@ -140,6 +172,7 @@ export function summarizeLoad(record: LoadRecord, load: LoadPlan,
       warmupSeconds: load.warmupMs / 1000, durationSeconds: load.durationMs / 1000,
       sliceSeconds: record.sliceSeconds ?? null,
       startAt: options.startAt ?? (load.startAtMs === null ? null : new Date(load.startAtMs).toISOString()),
+      ...(load.workload !== null ? { workload: load.workload.name === 'custom' ? load.workload.text : load.workload.name } : {}),
     },
     shard: options.shard ?? null,
     mergedFrom: options.mergedFrom ?? 1,
@@ -171,6 +204,7 @@ export function summarizeLoad(record: LoadRecord, load: LoadPlan,
     workers: record.workers,
     record,
     ...(options.capacity !== undefined ? { capacity: options.capacity } : {}),
+    ...(record.commands !== undefined ? { commands: commandsOf(record, load.durationMs) as CommandSummary[] } : {}),
   };
 }
 

@@ -8,6 +8,10 @@ import type { LoadRecord } from './record.js';
 import { Schedule, REAL_TIMER, type Timer } from './schedule.js';
 import { LoadGenerator } from './generator.js';
 import { processKeyspace, workerRate, type LoadJob, type LoadTick, type PreloadProgress } from './job.js';
+import { ConfigError } from '../config/errors.js';
+import { MixModel, MixValues, type Draw } from '../workload/mix-model.js';
+import { MixKeys } from './mix-keys.js';
+import type { MixRun } from './mix-client.js';
 
 /**
  * One load-generating process's part of a throughput run against one target: CONNECTIONS clients of the target's
@@ -20,6 +24,8 @@ export class LoadWorker {
   readonly #load: LoadPlan;
   #connections: CacheClient[] = [];
   #values: KeyspaceValues | undefined;
+  /** A WORKLOAD run's keys and model (this worker's clients' keys). */
+  #mix: MixRun | undefined;
   readonly #keyspace: number;
   #aborted = false;
   #undeleted = 0;
@@ -42,7 +48,37 @@ export class LoadWorker {
 
   /** The name of KEYSPACE key `index`. */
   keyspaceKey(index: number): string {
-    return keyspaceKey(this.#job.keyPrefix, index);
+    return this.#mix !== undefined ? this.#mix.keys.name(index) : keyspaceKey(this.#job.keyPrefix, index);
+  }
+
+  /** A WORKLOAD's keys and model for this worker; undefined without one. */
+  #mixRun(): MixRun | undefined {
+    const { load, keyTtlSeconds } = this.#job.controls;
+    const plan = load.workload;
+    if (plan === null) return undefined;
+    const owners = load.clients * this.#job.worker.of;
+    if (this.#keyspace < owners * plan.width) {
+      throw new ConfigError(`KEYSPACE: this --shard process's ${this.#keyspace} keys are fewer than its CLIENTS × WORKERS = ${owners} clients${plan.width > 1 ? ` × ${plan.width} keys per group` : ''} (each key of a WORKLOAD has one writer). Fix: raise KEYSPACE or lower CLIENTS`);
+    }
+    const payload = this.#job.params.PAYLOAD_BYTES;
+    const largest = Math.max(payload, ...plan.entries.flatMap((e) => e.commands.flatMap((c) => c.args.flatMap((a) => (a.kind === 'value' && a.bytes !== null ? [a.bytes] : [])))));
+    return {
+      plan, keys: new MixKeys(this.#job.keyPrefix, this.#keyspace, owners, plan.width), model: new MixModel(new MixValues(largest, this.#job.seed)),
+      distribution: load.distribution, payloadBytes: payload, ttlSeconds: keyTtlSeconds,
+    };
+  }
+
+  /** Preloads key `i` of a WORKLOAD: the model's commands for it, each reply as the model expects (else the preload fails). */
+  async #preloadMix(client: CacheClient, mix: MixRun, i: number): Promise<void> {
+    const draw: Draw = {
+      name: (k) => mix.keys.name(k), group: (k, n) => mix.keys.group(k, n), random: Math.random, payloadBytes: mix.payloadBytes, ttlSeconds: mix.ttlSeconds,
+    };
+    if (client.command === undefined) throw new Error(`the ${this.#job.target.client} driver cannot send a WORKLOAD's commands`);
+    for (const p of mix.model.preload(mix.plan.keyType, i, this.#timer.now(), draw, mix.plan)) {
+      const reply = await client.command(p.args, { key: p.args[1] as string, readOnly: false });
+      const verdict = mix.model.verdict(p.expect, reply);
+      if (verdict !== 'verified') throw new Error(`preload of ${mix.keys.name(i)}: ${String(p.args[0])} was answered ${verdict === 'missing' ? 'with nothing' : 'otherwise than expected'}`);
+    }
   }
 
   /** Connects CONNECTIONS clients (all or none) and preloads this worker's share of the KEYSPACE (indexes ≡ worker mod workers). */
@@ -57,6 +93,7 @@ export class LoadWorker {
       throw failed.reason;
     }
     if (this.#keyspace === 0) return;
+    this.#mix = this.#mixRun();
     this.#values = new KeyspaceValues(this.#job.params.PAYLOAD_BYTES, this.#job.seed);
     const { index, of } = this.#job.worker;
     let next = index;
@@ -72,7 +109,8 @@ export class LoadWorker {
         const i = next;
         next += of;
         try {
-          await client.set(this.keyspaceKey(i), (this.#values as KeyspaceValues).fill(value, i), controls.keyTtlSeconds);
+          if (this.#mix !== undefined) await this.#preloadMix(client, this.#mix, i);
+          else await client.set(this.keyspaceKey(i), (this.#values as KeyspaceValues).fill(value, i), controls.keyTtlSeconds);
         } catch (error: unknown) {
           // One failed SET stops every lane, and all have settled before close() deletes what was written.
           this.#aborted = true;
@@ -115,7 +153,7 @@ export class LoadWorker {
     if (this.#aborted) schedule.abort();
     const generator = new LoadGenerator(job, {
       connections: this.#connections, pending: this.#pending, aborted: () => this.#aborted, keyspace: this.#keyspace, values: this.#values,
-      keyspaceKey: (index) => this.keyspaceKey(index),
+      keyspaceKey: (index) => this.keyspaceKey(index), mix: this.#mix,
     }, schedule, timer, startPerf);
     const ticker = setInterval(() => generator.tick(onSecond), 1000);
     // Waiting for the start (START_AT may be a minute away) stops at once on abort: the clients then send nothing.
@@ -159,9 +197,11 @@ export class LoadWorker {
       const { index, of } = this.#job.worker;
       const upTo = this.#preloadEnd();
       const prefix = this.#job.keyPrefix;
+      const mix = this.#mix;
+      const name = mix === undefined ? undefined : (i: number): string => mix.keys.name(i);
       const batches = (function* () {
         yield* chunks(pending);
-        yield* keyspaceBatches(prefix, index, of, upTo);
+        yield* keyspaceBatches(prefix, index, of, upTo, undefined, name);
       })();
       const total = pending.length + shareCount(index, of, upTo);
       this.#cleanupOutcome = await deleteInBatches(connections, batches, total, {

@@ -4,6 +4,7 @@ import type { CapacitySummary } from '../load/summary.js';
 import type { ResultEntry } from './document.js';
 import { mdInline, mdText } from './escape.js';
 import { shardLabel } from './sentences.js';
+import { gridTable } from './table.js';
 
 /** Characters of a step's verdict shown (a results file's text may be long: the table pads every row to the widest). */
 const MAX_WHY = 120;
@@ -52,22 +53,13 @@ function percents(entries: readonly ResultEntry[]): Map<ResultEntry, string> {
   return out;
 }
 
-function table(header: readonly string[], rows: readonly (readonly string[])[], markdown: boolean, right: readonly boolean[]): string[] {
-  if (markdown) {
-    return [`| ${header.join(' | ')} |`, `|${header.map((_, i) => (right[i] ? '---:' : '---')).join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)];
-  }
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (r: readonly string[]): string => `| ${r.map((x, i) => (right[i] ? x.padStart(widths[i] ?? 0) : x.padEnd(widths[i] ?? 0))).join(' | ')} |`;
-  return [line(header), `|${widths.map((w, i) => (right[i] ? `${'-'.repeat(w + 1)}:` : '-'.repeat(w + 2))).join('|')}|`, ...rows.map(line)];
-}
-
 /** The knee table of the capacity rows among `entries` (knee, interval, Percent, steps, why the search stopped); [] without any. */
 export function kneeTable(entries: readonly ResultEntry[], markdown: boolean): string[] {
   const rows = entries.filter((e) => capacityOf(e) !== undefined);
   if (rows.length === 0) return [];
   const cell = markdown ? mdInline : (x: string): string => x;
   const pct = percents(rows);
-  return table(['Target', 'Knee (ops/s)', 'Interval (ops/s)', 'Percent (higher is better)', 'Steps', 'Stopped'], rows.map((e) => {
+  return gridTable(['Target', 'Knee (ops/s)', 'Interval (ops/s)', 'Percent (higher is better)', 'Steps', 'Stopped'], rows.map((e) => {
     const c = capacityOf(e) as CapacitySummary;
     return [cell(`${e.target.name}${shardLabel(e)}`), kneeText(c), c.interval === null ? '–' : `${ops(c.interval[0])}–${ops(c.interval[1])}`, pct.get(e) ?? '–', String(c.steps.length), c.stop];
   }), markdown, [false, true, true, true, true, false]);
@@ -93,7 +85,7 @@ export function capacityLines(entries: readonly ResultEntry[], markdown: boolean
   for (const e of rows) {
     const c = capacityOf(e) as CapacitySummary;
     out.push(said(`${e.target.name}${shardLabel(e)}: steps of ${e.load?.settings.warmupSeconds ?? '?'} s warm-up + ${e.load?.settings.durationSeconds ?? '?'} s measured`), '');
-    out.push(...table(['#', 'Phase', 'Offered', 'Sent', 'Ops', ...keys.map((k) => `${k} (ms)`), 'Failed', 'Met', 'Client-bound'], c.steps.map((s, i) => {
+    out.push(...gridTable(['#', 'Phase', 'Offered', 'Sent', 'Ops', ...keys.map((k) => `${k} (ms)`), 'Failed', 'Met', 'Client-bound'], c.steps.map((s, i) => {
       const few = thinPercentiles(c, s);
       thin ||= few.length > 0;
       return [

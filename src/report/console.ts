@@ -4,6 +4,7 @@ import { describeParams, invocationsText, renderTable } from './table.js';
 import { FAULT_COLUMNS, faultDetails } from './faults.js';
 import { capacityLines } from './capacity.js';
 import { LOAD_COLUMNS, loadDetails, loadParams, loadSetup } from './load.js';
+import { commandLines } from './commands.js';
 import { CHECKS_COLUMN, COLUMNS, CONSOLE_COLUMNS, pick, setupOf, type Column } from './columns.js';
 
 /** The console's compact throughput and fault tables (see CONSOLE_COLUMNS). */
@@ -41,6 +42,7 @@ export function renderConsole(doc: ResultsDocument, options: ConsoleOptions = {}
       out.push(...capacityLines(group.entries, false));
       out.push(renderTable(group.entries, wide ? LOAD_COLUMNS : CONSOLE_LOAD_COLUMNS), ...setups(group.entries));
       out.push(...loadDetails(group.entries, false));
+      out.push(...commandLines(group.entries, false));
       for (const e of group.entries) {
         if (e.state === 'errored') out.push(`  ${e.target.name}: errored: ${e.error ?? ''}`);
         for (const [message, count] of Object.entries(e.errors)) out.push(`  ${e.target.name}: ${count}× ${message}`);

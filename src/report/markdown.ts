@@ -6,6 +6,7 @@ import { describeParams, invocationsText, renderTable } from './table.js';
 import { FAULT_COLUMNS, faultDetails } from './faults.js';
 import { capacityLines } from './capacity.js';
 import { LOAD_COLUMNS, loadDetails, loadParams, loadSetup } from './load.js';
+import { commandLines } from './commands.js';
 import { MAX_CHARTED_COMBINATIONS, type Chart } from './charts.js';
 import { maxOf } from '../stats/extent.js';
 import { mdCode, mdInline, mdLines, mdText, mermaidLabel } from './escape.js';
@@ -87,6 +88,8 @@ function loadGroup(group: EntryGroup, charts: readonly Chart[]): string[] {
   if (capacity.length > 0) out.push('#### Capacity', '', ...capacity);
   out.push(capacity.length > 0 ? '#### The step at each knee' : '#### Throughput', '', renderTable(group.entries, LOAD_COLUMNS, true), '');
   out.push(...loadDetails(group.entries, true), '');
+  const commands = commandLines(group.entries, true);
+  if (commands.length > 0) out.push('#### Per command', '', ...commands);
   out.push(...images(charts, group.key));
   for (const e of group.entries) {
     if (e.state !== 'completed') out.push(`- **${t(e.target.name)} ${t(e.state)}**${e.error ? `: ${t(e.error)}` : ''}`);

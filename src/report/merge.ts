@@ -28,6 +28,8 @@ function planOf(l: LoadResult): LoadPlan {
     warmupMs: s.warmupSeconds * 1000, durationMs: s.durationSeconds * 1000, sliceMs: (s.sliceSeconds ?? 0) * 1000, workers: s.workers, keyspace: s.keyspace,
     distribution: zipf !== null ? { kind: 'zipf', exponent: Number(zipf[1]) } : s.distribution === 'sequential' ? { kind: 'sequential' } : { kind: 'uniform' },
     startAtMs: s.startAt === null ? null : Date.parse(s.startAt), capacity: null,
+    // The mix's per-command results are merged from the records; the plan itself is not needed to merge them.
+    workload: null,
   };
 }
 

@@ -2,6 +2,8 @@ import { ConfigError } from '../config/errors.js';
 import { FAULT_KINDS, KEY_SPECS } from '../config/keys.js';
 import { InputFileError, MAX_RESULTS_FILE_BYTES, readInputFile } from '../config/input-file.js';
 import { STOP_REASONS } from '../run/result.js';
+import { MIX_LIMITS } from '../config/workload.js';
+import { MAX_COMMANDS } from '../load/record.js';
 import { MAX_MERGE_NOTES, SCHEMA_VERSION, type ResultsDocument } from './document.js';
 import {
   RESULT_LIMITS, SchemaError, type Check, shown, fail, isObject, num, sampleMs, percent, percentBound, ms, confidence, count, bool, text,
@@ -88,6 +90,17 @@ const sliceSeconds: Check = (v, at, b) => {
   if (n < 1 || n > 3600) fail(at, 'whole seconds from 1 to 3600', String(n));
   return n;
 };
+/** A WORKLOAD command's name as cachebench writes it (it becomes a table cell and a CSV field). */
+const commandName = /^[A-Z]{1,16}$/;
+/** Per-command records: named by command, at most MAX_COMMANDS of them. */
+const byCommand = (check: Check): Check => (v, at, b) => {
+  const out = record(check, MAX_COMMANDS)(v, at, b) as Record<string, unknown>;
+  for (const k of Object.keys(out)) if (!commandName.test(k)) fail(`${at}.${k.slice(0, 40)}`, 'a command name (A–Z, at most 16 letters)', k);
+  return out;
+};
+const commandRecord = object({
+  ops: count, errors: count, verified: count, missing: count, mismatched: count, unverified: count, latency: histogram, intended: nullable(histogram),
+});
 const loadRecord = object({
   target: text, startMs: num, durationMs: num, view: oneOf('intended', 'service'),
   sets: count, gets: count, setErrors: count, getErrors: count, scheduled: nullable(count), sent: nullable(count), lateStartMs: num,
@@ -100,6 +113,8 @@ const loadRecord = object({
   workers,
   serverCpu: optional(nullable(object({ ms, nodes: positiveCount, windows: positiveCount, planned: positiveCount, source: oneOf('INFO cpu', '/proc', 'stats') }))),
   serverMemory: optional(nullable(object({ bytesPerKey, keys: positiveCount, nodes: positiveCount, source: oneOf('INFO memory', 'stats') }))),
+  commands: optional(byCommand(commandRecord)),
+  unverified: optional(count),
 });
 const shard: Check = (v, at, b) => {
   const s = object({ index: count, of: count })(v, at, b) as { index: number; of: number };
@@ -141,10 +156,16 @@ const capacity = object({
   steps: list(capacityStep, N.items), knee: nullable(num), interval: nullable(rateInterval), lowerBound: nullable(num),
   stop: oneOf('found', 'client-bound', 'max-steps', 'never-met', 'aborted'),
 });
+/** WORKLOAD as recorded: a built-in's name or a mix, bounded as the key is. */
+const workloadText: Check = (v, at, b) => {
+  const t = text(v, at, b) as string;
+  if (t.length > MIX_LIMITS.textChars) fail(at, `at most ${MIX_LIMITS.textChars} characters`, `${t.length} characters`);
+  return t;
+};
 const load = object({
   settings: object({
     clients: count, connections: count, pipeline: count, workers: count, rate: nullable(num), keyspace: count, distribution: text,
-    warmupSeconds: num, durationSeconds: num, sliceSeconds: optional(nullable(sliceSeconds)), startAt: nullable(text),
+    warmupSeconds: num, durationSeconds: num, sliceSeconds: optional(nullable(sliceSeconds)), startAt: nullable(text), workload: optional(workloadText),
   }),
   shard: nullable(shard),
   mergedFrom: count,
@@ -157,6 +178,10 @@ const load = object({
   workers,
   record: loadRecord,
   capacity: optional(capacity),
+  commands: optional(list(object({
+    command: pattern(commandName, 'a command name (A–Z, at most 16 letters)', 'use the results cachebench wrote'), ops: count, share: fraction, opsPerSec: num,
+    service: opStats, intended: nullable(opStats), verified: count, missing: count, mismatched: count, unverified: count,
+  }), MAX_COMMANDS)),
 });
 
 const entry = object({

@@ -33,3 +33,13 @@ export function invocationsText(entries: readonly ResultEntry[]): string {
   if (counts.size <= 1) return `${only ?? 1} ${plural(only ?? 1)}`;
   return `${entries.map((e) => `${e.target.name} ${e.iterations.invocations}`).join(', ')} invocations`;
 }
+
+/** A table of text cells: markdown (cells already made inert by the caller) or aligned for a console; `right`: right-aligned columns. */
+export function gridTable(header: readonly string[], rows: readonly (readonly string[])[], markdown: boolean, right: readonly boolean[]): string[] {
+  if (markdown) {
+    return [`| ${header.join(' | ')} |`, `|${header.map((_, i) => (right[i] ? '---:' : '---')).join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)];
+  }
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (r: readonly string[]): string => `| ${r.map((x, i) => (right[i] ? x.padStart(widths[i] ?? 0) : x.padEnd(widths[i] ?? 0))).join(' | ')} |`;
+  return [line(header), `|${widths.map((w, i) => (right[i] ? `${'-'.repeat(w + 1)}:` : '-'.repeat(w + 2))).join('|')}|`, ...rows.map(line)];
+}

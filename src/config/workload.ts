@@ -1,0 +1,338 @@
+/**
+ * WORKLOAD: a weighted mix of command templates on real data types (or a built-in one by name), parsed and checked
+ * before any traffic. The grammar, the commands cachebench can verify, the commands it refuses, and the built-ins.
+ *
+ *   WORKLOAD="9:GET {key:zipf:0.99}, 1:SET {key} {value}"      two entries, weights 9 and 1
+ *   WORKLOAD="1:SET {key} {value}; EXPIRE {key} 30; GET {key}"  a sequence: three commands on the same key, in turn
+ *
+ * Placeholders: {key[:pattern]} (one key per entry, the same in every command of a sequence), {keys:N} (N keys sharing a
+ * hash tag), {value[:bytes]}, {field[:count]}, {member[:count]}, {int[:max]}. Everything else is a literal argument.
+ */
+import { badValue, type Source } from './errors.js';
+
+/** How an entry picks its key among the client's keys: as KEY_DISTRIBUTION does, latest (near the key it wrote last), or gaussian. */
+export type KeyPattern =
+  | { readonly kind: 'uniform' } | { readonly kind: 'sequential' } | { readonly kind: 'zipf'; readonly exponent: number }
+  | { readonly kind: 'latest'; readonly exponent: number } | { readonly kind: 'gaussian' };
+
+export type MixArg =
+  | { readonly kind: 'lit'; readonly text: string }
+  | { readonly kind: 'key' }
+  | { readonly kind: 'keys'; readonly n: number }
+  | { readonly kind: 'value'; readonly bytes: number | null }
+  | { readonly kind: 'field'; readonly count: number }
+  | { readonly kind: 'member'; readonly count: number }
+  | { readonly kind: 'int'; readonly max: number };
+
+/** One command of an entry: its name (upper case) and its arguments after the name. */
+export interface MixCommand {
+  readonly name: string;
+  readonly args: readonly MixArg[];
+}
+
+/** What the keys of a mix hold: every command of a mix must agree (else the server answers WRONGTYPE, not a measurement). */
+export type KeyType = 'string' | 'counter' | 'hash' | 'list' | 'zset';
+
+export interface MixEntry {
+  readonly weight: number;
+  /** The entry as written (for the report). */
+  readonly text: string;
+  /** null: the run's KEY_DISTRIBUTION. */
+  readonly pattern: KeyPattern | null;
+  readonly commands: readonly MixCommand[];
+}
+
+/** A parsed WORKLOAD (plain data: sent to load workers). */
+export interface WorkloadPlan {
+  /** The built-in's name, or `custom`. */
+  readonly name: string;
+  readonly text: string;
+  readonly entries: readonly MixEntry[];
+  readonly keyType: KeyType;
+  /** The most keys one command names ({keys:N}); keys are grouped (one hash tag) by this many. */
+  readonly width: number;
+  /** Hash fields / sorted-set members the placeholders name (the largest {field:N} / {member:N}): field0… / m0…, preloaded. */
+  readonly fields: number;
+  readonly members: number;
+}
+
+/** What a command's arguments after its name may be. */
+type Shape = 'key' | 'keys' | 'key value' | 'key int' | 'key field' | 'key fields' | 'key field-values' | 'key field int' | 'key values' |
+  'key int int' | 'key int int [withscores]' | 'key score-members' | 'key int member' | 'key member' | 'key members' | 'key-values' | 'key value [ex]';
+
+interface CommandSpec {
+  readonly shape: Shape;
+  readonly readOnly: boolean;
+  /** The key type it needs; null: any (DEL, EXISTS, EXPIRE, TTL). */
+  readonly type: KeyType | 'string-or-counter' | null;
+}
+
+/** The commands cachebench keeps a model of, so every reply is verified. */
+export const MIX_COMMANDS: Readonly<Record<string, CommandSpec>> = {
+  GET: { shape: 'key', readOnly: true, type: 'string-or-counter' },
+  SET: { shape: 'key value [ex]', readOnly: false, type: 'string' },
+  MGET: { shape: 'keys', readOnly: true, type: 'string-or-counter' },
+  MSET: { shape: 'key-values', readOnly: false, type: 'string' },
+  INCR: { shape: 'key', readOnly: false, type: 'counter' },
+  DECR: { shape: 'key', readOnly: false, type: 'counter' },
+  INCRBY: { shape: 'key int', readOnly: false, type: 'counter' },
+  DECRBY: { shape: 'key int', readOnly: false, type: 'counter' },
+  DEL: { shape: 'keys', readOnly: false, type: null },
+  EXISTS: { shape: 'keys', readOnly: true, type: null },
+  EXPIRE: { shape: 'key int', readOnly: false, type: null },
+  TTL: { shape: 'key', readOnly: true, type: null },
+  HSET: { shape: 'key field-values', readOnly: false, type: 'hash' },
+  HGET: { shape: 'key field', readOnly: true, type: 'hash' },
+  HMGET: { shape: 'key fields', readOnly: true, type: 'hash' },
+  HGETALL: { shape: 'key', readOnly: true, type: 'hash' },
+  HDEL: { shape: 'key fields', readOnly: false, type: 'hash' },
+  HLEN: { shape: 'key', readOnly: true, type: 'hash' },
+  HINCRBY: { shape: 'key field int', readOnly: false, type: 'hash' },
+  LPUSH: { shape: 'key values', readOnly: false, type: 'list' },
+  RPUSH: { shape: 'key values', readOnly: false, type: 'list' },
+  LPOP: { shape: 'key', readOnly: false, type: 'list' },
+  RPOP: { shape: 'key', readOnly: false, type: 'list' },
+  LLEN: { shape: 'key', readOnly: true, type: 'list' },
+  LRANGE: { shape: 'key int int', readOnly: true, type: 'list' },
+  LTRIM: { shape: 'key int int', readOnly: false, type: 'list' },
+  ZADD: { shape: 'key score-members', readOnly: false, type: 'zset' },
+  ZINCRBY: { shape: 'key int member', readOnly: false, type: 'zset' },
+  ZSCORE: { shape: 'key member', readOnly: true, type: 'zset' },
+  ZREM: { shape: 'key members', readOnly: false, type: 'zset' },
+  ZCARD: { shape: 'key', readOnly: true, type: 'zset' },
+  ZRANGE: { shape: 'key int int [withscores]', readOnly: true, type: 'zset' },
+  ZREVRANGE: { shape: 'key int int [withscores]', readOnly: true, type: 'zset' },
+};
+
+/** Commands that reach beyond the run's own keys (or the server itself): refused whatever their arguments. */
+export const REFUSED_COMMANDS: Readonly<Record<string, string>> = Object.fromEntries([
+  ...['FLUSHALL', 'FLUSHDB', 'SWAPDB', 'SELECT', 'MOVE', 'COPY', 'MIGRATE', 'RESTORE', 'DUMP'].map((c) => [c, 'it acts on a whole database or on keys outside the run']),
+  ...['KEYS', 'SCAN', 'RANDOMKEY', 'DBSIZE', 'OBJECT', 'WAIT', 'WAITAOF'].map((c) => [c, 'it reads the server\'s whole key space or state, not the run\'s keys']),
+  ...['CONFIG', 'SHUTDOWN', 'DEBUG', 'SAVE', 'BGSAVE', 'BGREWRITEAOF', 'REPLICAOF', 'SLAVEOF', 'FAILOVER', 'CLUSTER', 'ACL', 'MODULE', 'MONITOR', 'SYNC', 'PSYNC',
+    'CLIENT', 'SLOWLOG', 'LATENCY', 'MEMORY', 'INFO', 'LASTSAVE', 'ROLE', 'RESET', 'AUTH', 'HELLO', 'QUIT'].map((c) => [c, 'it is a server or connection command, not a cache operation']),
+  ...['SCRIPT', 'FUNCTION', 'EVAL', 'EVALSHA', 'EVAL_RO', 'EVALSHA_RO', 'FCALL', 'FCALL_RO'].map((c) => [c, 'a script can reach any key, so cachebench cannot keep it to the run\'s keys or verify it']),
+  ...['MULTI', 'EXEC', 'DISCARD', 'WATCH', 'UNWATCH'].map((c) => [c, 'transactions are not supported in a WORKLOAD yet (a sequence with `;` sends commands on one key in turn)']),
+  ...['SUBSCRIBE', 'PSUBSCRIBE', 'SSUBSCRIBE', 'PUBLISH', 'SPUBLISH', 'UNSUBSCRIBE'].map((c) => [c, 'pub/sub has no keys to verify']),
+  ...['RENAME', 'RENAMENX', 'SORT', 'SINTERSTORE', 'SUNIONSTORE', 'ZUNIONSTORE', 'ZINTERSTORE', 'BITOP', 'LMOVE', 'RPOPLPUSH', 'SMOVE', 'BLPOP', 'BRPOP', 'BLMOVE', 'BZPOPMIN', 'BZPOPMAX']
+    .map((c) => [c, 'it names keys cachebench cannot place or verify (a destination key, or a blocking wait)']),
+]);
+
+/** The built-in workloads: name → [what it models, the mix]. Documented in the README (kept equal by a test). */
+export const BUILTIN_WORKLOADS: Readonly<Record<string, { readonly about: string; readonly mix: string }>> = {
+  'ycsb-a': { about: 'YCSB A (session store): 50% read a whole record, 50% update one field; zipf 0.99; records of 10 fields × 100 B',
+    mix: '50:HGETALL {key:zipf:0.99}, 50:HSET {key:zipf:0.99} {field:10} {value:100}' },
+  'ycsb-b': { about: 'YCSB B (photo tagging): 95% read, 5% update one field; zipf 0.99', mix: '95:HGETALL {key:zipf:0.99}, 5:HSET {key:zipf:0.99} {field:10} {value:100}' },
+  'ycsb-c': { about: 'YCSB C (user profile cache): read only; zipf 0.99', mix: '1:HGETALL {key:zipf:0.99}' },
+  'ycsb-d': { about: 'YCSB D (user status updates): 95% read near the newest record, 5% write a whole record to the next key (a ring: the cache view of insert)',
+    mix: '95:HGETALL {key:latest}, 5:HSET {key:sequential} field0 {value:100} field1 {value:100} field2 {value:100} field3 {value:100} field4 {value:100} ' +
+      'field5 {value:100} field6 {value:100} field7 {value:100} field8 {value:100} field9 {value:100}' },
+  'ycsb-f': { about: 'YCSB F (read-modify-write): 50% read, 50% read a record then update one field of it; zipf 0.99',
+    mix: '50:HGETALL {key:zipf:0.99}, 50:HGETALL {key:zipf:0.99}; HSET {key} {field:10} {value:100}' },
+  session: { about: 'a session store: read a session and extend its TTL, update a field, end a session (it reads as empty until rewritten)',
+    mix: '75:HGETALL {key:zipf:0.99}; EXPIRE {key} 1800, 20:HSET {key:zipf:0.99} {field:8} {value:200}; EXPIRE {key} 1800, 5:DEL {key}' },
+  counters: { about: 'counters: 60% read, 40% increment; zipf 0.99', mix: '60:GET {key:zipf:0.99}, 40:INCR {key:zipf:0.99}' },
+  leaderboard: { about: 'a leaderboard per key: add points to a member, read the top 10 with scores, read a member\'s score',
+    mix: '30:ZINCRBY {key:zipf:0.99} {int:100} {member:100}, 50:ZREVRANGE {key:zipf:0.99} 0 9 WITHSCORES, 20:ZSCORE {key:zipf:0.99} {member:100}' },
+  queue: { about: 'a queue per key: push at the head, pop at the tail', mix: '50:LPUSH {key} {value}, 50:RPOP {key}' },
+  fanout: { about: 'a fan-out read: MGET of 10 keys (one hash tag, so one slot on a cluster), 10% SET', mix: '90:MGET {keys:10}, 10:SET {key} {value}' },
+};
+
+/** Bounds a WORKLOAD is held to (it comes from files and environments; it must not make cachebench use unbounded memory). */
+export const MIX_LIMITS = { entries: 100, commandsPerEntry: 10, argsPerCommand: 64, keysPerCommand: 100, fieldsOrMembers: 10_000, intMax: 1_000_000_000,
+  valueBytes: 512 * 1024 * 1024, textChars: 10_000, weight: 1_000_000 } as const;
+
+const fail = (raw: string, source: Source, problem: string, fix: string): never => {
+  throw badValue('WORKLOAD', raw, source, problem, fix);
+};
+
+const DEFAULT_FIELDS = 10;
+const DEFAULT_MEMBERS = 100;
+const DEFAULT_INT_MAX = 100;
+
+function positiveInt(text: string | undefined, fallback: number, max: number, what: string, raw: string, source: Source): number {
+  if (text === undefined) return fallback;
+  const n = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!(n >= 1 && n <= max)) fail(raw, source, `${what} must be a whole number from 1 to ${max}, not "${text}"`, `write it as e.g. {${what.split(' ')[0] ?? ''}:10}`);
+  return n;
+}
+
+/** A key pattern after `{key:`: uniform, sequential, latest, gaussian, zipf:<exponent>. */
+function keyPattern(text: string, raw: string, source: Source): KeyPattern {
+  if (text === 'uniform' || text === 'sequential' || text === 'gaussian') return { kind: text };
+  if (text === 'latest') return { kind: 'latest', exponent: 0.99 };
+  const zipf = /^zipf:(\d+(?:\.\d*)?|\.\d+)$/.exec(text);
+  const exponent = zipf === null ? NaN : Number(zipf[1]);
+  if (zipf !== null && exponent > 0 && exponent <= 10) return { kind: 'zipf', exponent };
+  return fail(raw, source, `"{key:${text}}" names no key pattern`, 'use {key}, {key:uniform}, {key:sequential}, {key:latest}, {key:gaussian} or {key:zipf:0.99}');
+}
+
+/** One argument token: a placeholder or a literal. `pattern` collects a {key:…} pattern. */
+function parseArg(token: string, raw: string, source: Source, patterns: KeyPattern[]): MixArg {
+  const m = /^\{([a-z]+)(?::(.*))?\}$/.exec(token);
+  if (m === null) {
+    if (/[{}]/.test(token)) fail(raw, source, `"${token}" is neither a placeholder nor a literal (a placeholder is a whole argument, e.g. {key})`, 'write placeholders as whole arguments: {key}, {keys:10}, {value}, {field}, {member}, {int}');
+    return { kind: 'lit', text: token };
+  }
+  const [, name, option] = m as unknown as [string, string, string | undefined];
+  switch (name) {
+    case 'key':
+      if (option !== undefined) patterns.push(keyPattern(option, raw, source));
+      return { kind: 'key' };
+    case 'keys':
+      return { kind: 'keys', n: positiveInt(option ?? '', 0, MIX_LIMITS.keysPerCommand, 'keys count', raw, source) };
+    case 'value':
+      return { kind: 'value', bytes: option === undefined ? null : positiveInt(option, 0, MIX_LIMITS.valueBytes, 'value bytes', raw, source) };
+    case 'field':
+      return { kind: 'field', count: positiveInt(option, DEFAULT_FIELDS, MIX_LIMITS.fieldsOrMembers, 'field count', raw, source) };
+    case 'member':
+      return { kind: 'member', count: positiveInt(option, DEFAULT_MEMBERS, MIX_LIMITS.fieldsOrMembers, 'member count', raw, source) };
+    case 'int':
+      return { kind: 'int', max: positiveInt(option, DEFAULT_INT_MAX, MIX_LIMITS.intMax, 'int max', raw, source) };
+    default:
+      return fail(raw, source, `"${token}" is not a placeholder`, 'use {key}, {keys:N}, {value}, {value:BYTES}, {field}, {field:N}, {member}, {member:N}, {int} or {int:MAX}');
+  }
+}
+
+const isKey = (a: MixArg | undefined): boolean => a?.kind === 'key';
+const isInt = (a: MixArg | undefined): boolean => a !== undefined && (a.kind === 'int' || (a.kind === 'lit' && /^-?\d{1,15}$/.test(a.text)));
+const isValue = (a: MixArg | undefined): boolean => a !== undefined && (a.kind === 'value' || a.kind === 'lit');
+const isField = (a: MixArg | undefined): boolean => a !== undefined && (a.kind === 'field' || a.kind === 'lit');
+const isMember = (a: MixArg | undefined): boolean => a !== undefined && (a.kind === 'member' || a.kind === 'lit');
+const pairs = (args: readonly MixArg[], first: (a: MixArg | undefined) => boolean, second: (a: MixArg | undefined) => boolean): boolean =>
+  args.length >= 2 && args.length % 2 === 0 && args.every((a, i) => (i % 2 === 0 ? first(a) : second(a)));
+
+/** Whether `args` (after the name) fit `shape`; the usage text otherwise. */
+function shapeFits(shape: Shape, args: readonly MixArg[]): boolean {
+  const [a0, a1, a2, a3] = args;
+  const rest = args.slice(1);
+  switch (shape) {
+    case 'key': return args.length === 1 && isKey(a0);
+    case 'keys': return (args.length === 1 && a0?.kind === 'keys') || (args.length >= 1 && args.every(isKey));
+    case 'key value': return args.length === 2 && isKey(a0) && isValue(a1);
+    case 'key value [ex]':
+      return isKey(a0) && isValue(a1) && (args.length === 2 || (args.length === 4 && a2?.kind === 'lit' && /^(EX|PX)$/i.test(a2.text) && isInt(a3)));
+    case 'key int': return args.length === 2 && isKey(a0) && isInt(a1);
+    case 'key field': return args.length === 2 && isKey(a0) && isField(a1);
+    case 'key fields': return args.length >= 2 && isKey(a0) && rest.every(isField);
+    case 'key field-values': return isKey(a0) && pairs(rest, isField, isValue);
+    case 'key field int': return args.length === 3 && isKey(a0) && isField(a1) && isInt(a2);
+    case 'key values': return args.length >= 2 && isKey(a0) && rest.every(isValue);
+    case 'key int int': return args.length === 3 && isKey(a0) && isInt(a1) && isInt(a2) && a1?.kind === 'lit' && a2?.kind === 'lit';
+    case 'key int int [withscores]':
+      return (args.length === 3 || (args.length === 4 && a3?.kind === 'lit' && a3.text.toUpperCase() === 'WITHSCORES')) && shapeFits('key int int', args.slice(0, 3));
+    case 'key score-members': return isKey(a0) && pairs(rest, isInt, isMember);
+    case 'key int member': return args.length === 3 && isKey(a0) && isInt(a1) && isMember(a2);
+    case 'key member': return args.length === 2 && isKey(a0) && isMember(a1);
+    case 'key members': return args.length >= 2 && isKey(a0) && rest.every(isMember);
+    case 'key-values': return args.length === 2 && a0?.kind === 'keys' && isValue(a1);
+  }
+}
+
+const USAGE: Readonly<Record<Shape, string>> = {
+  key: '{key}', keys: '{key} or {keys:N}', 'key value': '{key} {value}', 'key value [ex]': '{key} {value} [EX seconds]', 'key int': '{key} <integer or {int}>',
+  'key field': '{key} {field}', 'key fields': '{key} {field} [{field} …]', 'key field-values': '{key} {field} {value} [{field} {value} …]',
+  'key field int': '{key} {field} <integer or {int}>', 'key values': '{key} {value} [{value} …]', 'key int int': '{key} <start> <stop> (literal integers)',
+  'key int int [withscores]': '{key} <start> <stop> [WITHSCORES]', 'key score-members': '{key} <score or {int}> {member} […]',
+  'key int member': '{key} <increment or {int}> {member}', 'key member': '{key} {member}', 'key members': '{key} {member} [{member} …]',
+  'key-values': '{keys:N} {value} (N keys, each given the value)',
+};
+
+/** The key type a command gives its keys, refined by its arguments (SET of a literal integer keeps a counter a counter). */
+function typeOf(c: MixCommand): KeyType | 'string-or-counter' | null {
+  const spec = MIX_COMMANDS[c.name] as CommandSpec;
+  if (c.name === 'SET' && c.args[1]?.kind === 'lit' && /^-?\d{1,15}$/.test(c.args[1].text)) return 'string-or-counter';
+  return spec.type;
+}
+
+function parseCommand(text: string, raw: string, source: Source, patterns: KeyPattern[]): MixCommand {
+  const tokens = text.trim().split(/\s+/);
+  const name = (tokens[0] ?? '').toUpperCase();
+  if (name === '') fail(raw, source, 'an empty command', 'remove the stray `;` or `,`');
+  const refused = REFUSED_COMMANDS[name];
+  if (refused !== undefined) fail(raw, source, `${name} is refused: ${refused}`, 'remove it from the WORKLOAD; cachebench sends only commands on its own keys');
+  const spec = MIX_COMMANDS[name];
+  if (spec === undefined) {
+    fail(raw, source, `${name} is not a command cachebench can verify`, `use one of ${Object.keys(MIX_COMMANDS).join(' ')}`);
+  }
+  if (tokens.length - 1 > MIX_LIMITS.argsPerCommand) fail(raw, source, `${name} has more than ${MIX_LIMITS.argsPerCommand} arguments`, 'shorten it');
+  const args = tokens.slice(1).map((t) => parseArg(t, raw, source, patterns));
+  const shape = (spec as CommandSpec).shape;
+  if (!shapeFits(shape, args)) {
+    const keyless = !args.some((a) => a.kind === 'key' || a.kind === 'keys');
+    fail(raw, source, keyless ? `"${text.trim()}" names no key of the run: every command must take its keys from {key} or {keys:N}`
+      : `"${text.trim()}" does not fit ${name} ${USAGE[shape]}`, `write it as ${name} ${USAGE[shape]}`);
+  }
+  return { name, args };
+}
+
+function parseEntry(text: string, raw: string, source: Source): MixEntry {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*:(.*)$/s.exec(text);
+  const weight = m === null ? 1 : Number(m[1]);
+  if (!(weight > 0 && weight <= MIX_LIMITS.weight)) fail(raw, source, `the weight of "${text.trim()}" must be above 0 and at most ${MIX_LIMITS.weight}`, 'write entries as WEIGHT:COMMAND, e.g. 9:GET {key}');
+  const body = m === null ? text : (m[2] as string);
+  const parts = body.split(';');
+  if (parts.length > MIX_LIMITS.commandsPerEntry) fail(raw, source, `an entry has more than ${MIX_LIMITS.commandsPerEntry} commands`, 'shorten the sequence');
+  const patterns: KeyPattern[] = [];
+  const commands = parts.map((p) => parseCommand(p, raw, source, patterns));
+  const first = patterns[0];
+  if (patterns.some((p) => JSON.stringify(p) !== JSON.stringify(first))) {
+    fail(raw, source, `"${text.trim()}" gives its key two patterns: a sequence works on one key`, 'give the pattern once, e.g. GET {key:zipf:0.99}; EXPIRE {key} 30');
+  }
+  const keyed = commands.filter((c) => c.args.some((a) => a.kind === 'keys'));
+  if (keyed.length > 0 && commands.length > 1) {
+    fail(raw, source, `"${text.trim()}" mixes {keys:N} into a sequence`, 'give a command with {keys:N} an entry of its own');
+  }
+  return { weight, text: text.trim(), pattern: first ?? null, commands };
+}
+
+/** The one key type of a mix, or a clear error naming two commands that disagree. */
+function mixKeyType(entries: readonly MixEntry[], raw: string, source: Source): KeyType {
+  let found: { type: KeyType | 'string-or-counter'; by: string } | undefined;
+  for (const c of entries.flatMap((e) => e.commands)) {
+    const t = typeOf(c);
+    if (t === null) continue;
+    if (found === undefined || found.type === 'string-or-counter') {
+      if (found === undefined || t === 'string' || t === 'counter' || t === 'string-or-counter') found = { type: t, by: c.name };
+      else fail(raw, source, `${found.by} works on strings and ${c.name} on ${t}s`, 'give one WORKLOAD one data type (run several scenarios for several)');
+      continue;
+    }
+    if (t !== found.type && !(t === 'string-or-counter' && (found.type === 'string' || found.type === 'counter'))) {
+      const counter = found.type === 'counter' || t === 'counter' ? ' (or "not an integer": INCR needs integer strings, {value} writes random bytes)' : '';
+      fail(raw, source, `${found.by} works on ${found.type}s and ${c.name} on ${t === 'string-or-counter' ? 'strings' : `${t}s`}: the server would answer WRONGTYPE${counter}`,
+        'give one WORKLOAD one data type (run several scenarios for several)');
+    }
+  }
+  if (found === undefined) return 'string';
+  return found.type === 'string-or-counter' ? 'string' : found.type;
+}
+
+/**
+ * WORKLOAD: '' (none: the seed loop or the KEYSPACE mix), a built-in's name, or a mix of entries `WEIGHT:CMD ARGS[; CMD ARGS…]`
+ * separated by commas. Refused with a ConfigError (exit 2) naming the value, its source and the fix.
+ */
+export function parseWorkload(rawValue: string, source: Source): WorkloadPlan | null {
+  const raw = rawValue.trim();
+  if (raw === '') return null;
+  if (raw.length > MIX_LIMITS.textChars) fail(raw.slice(0, 60) + '…', source, `longer than ${MIX_LIMITS.textChars} characters`, 'shorten the WORKLOAD');
+  const builtin = BUILTIN_WORKLOADS[raw.toLowerCase()];
+  const text = builtin?.mix ?? raw;
+  if (builtin === undefined && !raw.includes('{')) {
+    fail(raw, source, 'not a built-in workload, and not a mix (a mix names its keys with {key})', `use one of ${Object.keys(BUILTIN_WORKLOADS).join(', ')}, or a mix such as "9:GET {key}, 1:SET {key} {value}"`);
+  }
+  const parts = text.split(',');
+  if (parts.length > MIX_LIMITS.entries) fail(raw, source, `more than ${MIX_LIMITS.entries} entries`, 'merge entries');
+  const entries = parts.map((p) => parseEntry(p, raw, source));
+  const args = entries.flatMap((e) => e.commands.flatMap((c) => c.args));
+  const most = (kind: 'field' | 'member', fallback: number): number =>
+    Math.max(0, ...args.map((a) => (a.kind === kind ? a.count : 0))) || fallback;
+  return {
+    name: builtin === undefined ? 'custom' : raw.toLowerCase(), text, entries, keyType: mixKeyType(entries, raw, source),
+    width: Math.max(1, ...args.map((a) => (a.kind === 'keys' ? a.n : 1))),
+    fields: most('field', DEFAULT_FIELDS), members: most('member', DEFAULT_MEMBERS),
+  };
+}
+
+/** Whether a command only reads (routing: a replica could serve it; never, in this version). */
+export function readOnlyCommand(name: string): boolean {
+  return MIX_COMMANDS[name]?.readOnly === true;
+}

@@ -1,0 +1,111 @@
+/**
+ * One virtual client of a WORKLOAD run (load/generator.ts): each turn it picks an entry of the mix by weight and a key
+ * of its own by the entry's pattern, then sends the entry's commands on that key, one slot of the schedule each, every
+ * reply checked against the model (workload/mix-model.ts).
+ */
+import type { KeyDistribution } from '../config/plan.js';
+import { readOnlyCommand, type MixCommand, type WorkloadPlan } from '../config/workload.js';
+import type { CacheClient, CommandReply } from '../targets/client.js';
+import type { Draw, MixModel, Prepared, Verdict } from '../workload/mix-model.js';
+import type { MixKeys } from './mix-keys.js';
+import { mixPicker } from './mix-keys.js';
+import type { Schedule, Slot } from './schedule.js';
+
+/** What a mix client needs of everything a run shares: the model and keys of its worker, the plan. */
+export interface MixRun {
+  readonly plan: WorkloadPlan;
+  readonly keys: MixKeys;
+  readonly model: MixModel;
+  readonly distribution: KeyDistribution;
+  readonly payloadBytes: number;
+  readonly ttlSeconds: number;
+}
+
+/** An op's outcome as the generator times it (see LoadGenerator.#timed). */
+export type TimedOutcome<T> = ({ ok: true; value: T } | { ok: false; skipped?: true }) & { counted: boolean };
+
+/** What a mix client uses of its generator. */
+export interface MixHost {
+  readonly schedule: Schedule;
+  readonly aborted: () => boolean;
+  readonly random: () => number;
+  readonly now: () => number;
+  timed(c: number, kind: 'set' | 'get', node: number, slot: Slot, op: (client: CacheClient) => Promise<CommandReply>, command: string): Promise<TimedOutcome<CommandReply>>;
+  nodeOf(key: string): number;
+  /** A measured reply's verdict, per command. */
+  verdict(command: string, verdict: Verdict): void;
+  pause(): Promise<void>;
+}
+
+/** Entry index by weight: cumulative weights, searched. */
+function entryPicker(plan: WorkloadPlan, random: () => number): () => number {
+  const cumulative: number[] = [];
+  let total = 0;
+  for (const e of plan.entries) cumulative.push((total += e.weight));
+  return () => {
+    const x = random() * total;
+    let k = 0;
+    while (k < cumulative.length - 1 && x >= (cumulative[k] as number)) k++;
+    return k;
+  };
+}
+
+/** Sends command `c` on key `index` through the host's timing; the model is updated only when it is really sent. */
+async function send(host: MixHost, run: MixRun, draw: Draw, conn: number, slot: Slot, c: MixCommand, index: number): Promise<boolean> {
+  const readOnly = readOnlyCommand(c.name);
+  let prepared: Prepared | undefined;
+  const out = await host.timed(conn, readOnly ? 'get' : 'set', host.nodeOf(run.keys.name(index)), slot, (client) => {
+    prepared = run.model.prepare(c, index, host.now(), draw);
+    if (client.command === undefined) throw new Error('this driver cannot send a WORKLOAD\'s commands');
+    return client.command(prepared.args, { key: prepared.args[1] as string, readOnly });
+  }, c.name);
+  if (prepared === undefined) return true; // not sent: its window ended
+  if (!out.ok) {
+    run.model.forget(prepared.indexes);
+    return false;
+  }
+  const verdict = run.model.verdict(prepared.expect, out.value);
+  if (verdict === 'missing' || verdict === 'mismatched') run.model.forget(prepared.indexes);
+  if (out.counted) host.verdict(c.name, verdict);
+  return true;
+}
+
+/** Virtual client `g` (of CLIENTS × WORKERS) on connection `conn` until the schedule ends or the load is aborted. */
+export async function mixClient(host: MixHost, run: MixRun, conn: number, g: number): Promise<void> {
+  const { schedule, aborted, random } = host;
+  const share = run.keys.share(g);
+  let last = 0;
+  const start = Math.floor(random() * share);
+  const pickers = run.plan.entries.map((e) => mixPicker(e.pattern ?? run.distribution, share, random, start, () => last));
+  const entry = entryPicker(run.plan, random);
+  const draw: Draw = {
+    name: (i) => run.keys.name(i), group: (i, n) => run.keys.group(i, n), random, payloadBytes: run.payloadBytes, ttlSeconds: run.ttlSeconds,
+  };
+  let carried: Slot | null = null;
+  while (!aborted()) {
+    let slot: Slot | null = carried ?? (await schedule.next());
+    carried = null;
+    if (slot === null || aborted()) return;
+    const e = entry();
+    const j = (pickers[e] as () => number)();
+    const index = run.keys.index(g, j);
+    const commands = (run.plan.entries[e] as WorkloadPlan['entries'][number]).commands;
+    const window = slot.window;
+    let ok = true;
+    for (let k = 0; k < commands.length && ok && !aborted(); k++) {
+      if (k > 0) {
+        slot = await schedule.next();
+        if (slot === null) return;
+        // A sequence stays in the turn it began in (as the seed loop's reads do); the slot goes to the next entry.
+        if (slot.window !== window) {
+          carried = slot;
+          break;
+        }
+      }
+      const c = commands[k] as MixCommand;
+      if (!readOnlyCommand(c.name)) last = j;
+      ok = await send(host, run, draw, conn, slot, c, index);
+    }
+    if (!ok) await host.pause();
+  }
+}

@@ -1,0 +1,165 @@
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { BUILTIN_WORKLOADS, MIX_COMMANDS } from '../../src/config/workload.js';
+import type { LoadResult } from '../../src/load/summary.js';
+import type { ResultsDocument } from '../../src/report/document.js';
+import { runCli } from '../helpers/cli.js';
+import { cluster, connect, scanKeys, standalone, tempDir } from '../helpers/servers.js';
+
+const root = tempDir('cachebench-workloads-');
+after(() => root.remove());
+
+/** Every command's calls on a server (INFO commandstats), upper-cased. */
+async function commandStats(port: number): Promise<Map<string, number>> {
+  const redis = connect(port);
+  try {
+    const info = await redis.info('commandstats');
+    return new Map([...info.matchAll(/^cmdstat_([a-z|]+):calls=(\d+)/gm)].map((m) => [(m[1] as string).toUpperCase(), Number(m[2])]));
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** The results.json below `dir`. */
+function docIn(dir: string): ResultsDocument {
+  const run = readdirSync(dir).find((d) => !d.startsWith('.'));
+  assert.ok(run, `no run folder in ${dir}`);
+  return JSON.parse(readFileSync(join(dir, run, 'results.json'), 'utf8')) as ResultsDocument;
+}
+
+/** Keys of other applications on the server: a workload must leave them as they are. */
+async function plantForeign(port: number): Promise<() => Promise<void>> {
+  const redis = connect(port);
+  await redis.set('app:{f}:s', 'keep');
+  await redis.hset('app:{f}:h', 'a', '1', 'b', '2');
+  await redis.rpush('app:{f}:l', 'x', 'y');
+  await redis.zadd('app:{f}:z', '1', 'm');
+  await redis.set('app:{f}:n', '41');
+  redis.disconnect();
+  return async () => {
+    const r = connect(port);
+    try {
+      assert.equal(await r.get('app:{f}:s'), 'keep');
+      assert.deepEqual(await r.hgetall('app:{f}:h'), { a: '1', b: '2' });
+      assert.deepEqual(await r.lrange('app:{f}:l', 0, -1), ['x', 'y']);
+      assert.deepEqual(await r.call('ZRANGE', 'app:{f}:z', '0', '-1', 'WITHSCORES'), ['m', '1']);
+      assert.equal(await r.get('app:{f}:n'), '41');
+      assert.equal(await r.ttl('app:{f}:s'), -1);
+    } finally {
+      r.disconnect();
+    }
+  };
+}
+
+/** Preload commands per key, by the workload's data type (workload/mix-model.ts). */
+const PRELOAD: Readonly<Record<string, Readonly<Record<string, number>>>> = {
+  string: { SET: 1 }, counter: { SET: 1 }, hash: { HSET: 1, EXPIRE: 1 }, list: { RPUSH: 1, EXPIRE: 1 }, zset: { ZADD: 1, EXPIRE: 1 },
+};
+const TYPE: Readonly<Record<string, string>> = {
+  'ycsb-a': 'hash', 'ycsb-b': 'hash', 'ycsb-c': 'hash', 'ycsb-d': 'hash', 'ycsb-f': 'hash', session: 'hash', counters: 'counter', leaderboard: 'zset', queue: 'list', fanout: 'string',
+};
+
+/** Asserts that every reply of every command of a result was verified, and returns its ops per command. */
+function allVerified(load: LoadResult, what: string): Map<string, number> {
+  const commands = load.commands ?? [];
+  assert.ok(commands.length > 0, `${what}: no per-command results`);
+  const ops = new Map<string, number>();
+  for (const c of commands) {
+    assert.ok(c.ops > 0, `${what} ${c.command}: no ops`);
+    assert.equal(c.service.errors, 0, `${what} ${c.command}: failed ops`);
+    assert.equal(c.verified, c.ops, `${what} ${c.command}: ${c.verified} verified of ${c.ops} (missing ${c.missing}, mismatched ${c.mismatched}, unverified ${c.unverified})`);
+    ops.set(c.command, c.ops);
+  }
+  assert.equal(load.record.unverified, 0);
+  assert.equal(load.record.mismatched + load.record.missing, 0);
+  return ops;
+}
+
+const SETTINGS = 'MODE: throughput\nDURATION: 3\nWARMUP_SECONDS: 0\nCLIENTS: 4\nCONNECTIONS: 2\nPAYLOAD_BYTES: 64\nKEYSPACE: 200\n';
+
+describe('WORKLOAD runs against real servers', () => {
+  let server: Awaited<ReturnType<typeof standalone>>;
+  let redisCluster: Awaited<ReturnType<typeof cluster>>;
+  before(async () => {
+    [server, redisCluster] = await Promise.all([standalone(), cluster()]);
+  });
+  after(async () => {
+    await Promise.all([server.stop(), redisCluster.stop()]);
+  });
+
+  it('every built-in through cachebench\'s own RESP client: every reply verified, the server received exactly the commands counted (and the preload and clean-up), foreign keys untouched, no key left', async () => {
+    const check = await plantForeign(server.server.port);
+    const names = Object.keys(BUILTIN_WORKLOADS);
+    const files = names.map((name) => {
+      const file = join(root.dir, `${name}.yaml`);
+      writeFileSync(file, `${SETTINGS}WORKLOAD: ${name}\n`);
+      return file;
+    });
+    const before = await commandStats(server.server.port);
+    const out = join(root.dir, 'standalone');
+    const result = await runCli(['run', ...files, '--out', out], { env: { REDIS_SERVERS: server.address, CI: 'true' }, timeoutMs: 180_000 });
+    assert.equal(result.code, 0, result.stderr + result.stdout);
+    const after = await commandStats(server.server.port);
+    const doc = docIn(out);
+    const expected = new Map<string, number>();
+    const add = (command: string, n: number): void => void expected.set(command, (expected.get(command) ?? 0) + n);
+    for (const name of names) {
+      const entry = doc.results.find((e) => e.scenario.name === name);
+      assert.ok(entry?.load, `${name}: ${JSON.stringify(entry?.error)}`);
+      assert.equal(entry.load.settings.workload, name);
+      for (const [command, n] of allVerified(entry.load, name)) add(command, n);
+      for (const [command, n] of Object.entries(PRELOAD[TYPE[name] as string] as Record<string, number>)) add(command, n * 200);
+      // The clean-up deletes each key by name.
+      add('DEL', 200);
+    }
+    for (const command of new Set([...Object.keys(MIX_COMMANDS), ...expected.keys()])) {
+      assert.equal((after.get(command) ?? 0) - (before.get(command) ?? 0), expected.get(command) ?? 0, `${command}: the server's count against what cachebench sent`);
+    }
+    assert.match(result.stdout, /\| REDIS {2}\| HGETALL \|/);
+    assert.match(readFileSync(join(out, readdirSync(out)[0] as string, 'report.md'), 'utf8'), /#### Per command/);
+    await check();
+    assert.deepEqual(await scanKeys(server.server.port, 'cachebench:*'), []);
+  });
+
+  it('on a Redis Cluster through ioredis, node-redis, GLIDE and resp: an MGET fan-out of one hash tag and a leaderboard, every reply verified, no key left', async () => {
+    const ports = redisCluster.cluster.nodes.slice(0, 3).map((n) => n.port);
+    const checks = await Promise.all(ports.map((p) => plantForeign(p).catch(() => undefined)));
+    const env: Record<string, string> = { CI: 'true' };
+    for (const [name, client] of [['IOR', 'ioredis'], ['NODE', 'node-redis'], ['GLIDE', 'glide'], ['OWN', 'resp']] as const) {
+      env[`${name}_SERVERS`] = redisCluster.addresses;
+      env[`${name}_CLIENT`] = client;
+    }
+    const files = ['fanout', 'leaderboard'].map((name) => {
+      const file = join(root.dir, `cluster-${name}.yaml`);
+      writeFileSync(file, `${SETTINGS}WORKLOAD: ${name}\nSLICE_SECONDS: 0\n`);
+      return file;
+    });
+    const out = join(root.dir, 'cluster');
+    const result = await runCli(['run', ...files, '--out', out], { env, timeoutMs: 180_000 });
+    assert.equal(result.code, 0, result.stderr + result.stdout);
+    const doc = docIn(out);
+    assert.equal(doc.results.length, 8);
+    for (const e of doc.results) {
+      assert.ok(e.load, `${e.scenario.name} ${e.target.name}: ${JSON.stringify(e.error)}`);
+      allVerified(e.load, `${e.scenario.name} ${e.target.name}`);
+      // The fan-out's keys are spread over the cluster's three primaries (one hash tag per group, not one for all).
+      if (e.scenario.name === 'cluster-fanout') assert.equal(e.load.nodes?.filter((n) => n.ops > 0).length, 3, JSON.stringify(e.load.nodes));
+    }
+    for (const c of checks) await c?.();
+    for (const p of ports) assert.deepEqual(await scanKeys(p, 'cachebench:*'), []);
+  });
+
+  it('a mix that reaches beyond the run is refused before any traffic: exit 2, and the server sees no command', async () => {
+    const before = await commandStats(server.server.port);
+    for (const [mix, says] of [['9:GET {key}, 1:FLUSHALL', 'FLUSHALL is refused'], ['1:DEL {key} app:x', 'does not fit DEL'], ['1:GET app:x, 1:GET {key}', 'names no key of the run']] as const) {
+      const result = await runCli(['run', '--mode', 'throughput', '--envVars', 'KEYSPACE:100', `WORKLOAD:${mix}`], { env: { REDIS_SERVERS: server.address, CI: 'true' } });
+      assert.equal(result.code, 2, result.stderr);
+      assert.ok(result.stderr.includes(says), result.stderr);
+      assert.match(result.stderr, /Fix: /);
+    }
+    const afterStats = await commandStats(server.server.port);
+    for (const command of Object.keys(MIX_COMMANDS)) assert.equal(afterStats.get(command) ?? 0, before.get(command) ?? 0, command);
+  });
+});

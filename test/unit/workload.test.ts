@@ -1,0 +1,279 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, it } from 'node:test';
+import { createRequire } from 'node:module';
+import { ConfigError } from '../../src/config/errors.js';
+import { resolveConfig } from '../../src/config/resolve.js';
+import { BUILTIN_WORKLOADS, MIX_COMMANDS, REFUSED_COMMANDS, parseWorkload } from '../../src/config/workload.js';
+import { MixKeys, mixPicker } from '../../src/load/mix-keys.js';
+import { mergeRecords, type LoadRecord } from '../../src/load/record.js';
+import { CommandStats } from '../../src/load/command-stats.js';
+import { OpHistogram } from '../../src/measure/histogram.js';
+import { seededRandom } from '../../src/measure/random.js';
+import { MixModel, MixValues, range, zsetOrder, type Draw } from '../../src/workload/mix-model.js';
+import { input, rejects } from '../helpers/config.js';
+
+/** The slot function ioredis routes by (an implementation independent of cachebench's). */
+const calculateSlot = createRequire(import.meta.url)('cluster-key-slot') as (key: string) => number;
+const SOURCE = { kind: 'envVars' } as const;
+const parseFails = (raw: string, ...fragments: string[]): void => {
+  assert.throws(() => parseWorkload(raw, SOURCE), (error: unknown) => {
+    assert.ok(error instanceof ConfigError, String(error));
+    for (const f of fragments) assert.ok(error.message.includes(f), `${JSON.stringify(error.message)} lacks ${JSON.stringify(f)}`);
+    assert.match(error.message, /^WORKLOAD=.*\(from --envVars\): .*Fix: /s);
+    return true;
+  });
+};
+
+describe('WORKLOAD: the grammar', () => {
+  it('parses weights, sequences, placeholders and key patterns', () => {
+    const w = parseWorkload('9:GET {key:zipf:0.99}, 1:SET {key} {value:64}; EXPIRE {key} 30; GET {key}', SOURCE);
+    assert.ok(w !== null);
+    assert.equal(w.name, 'custom');
+    assert.deepEqual(w.entries.map((e) => e.weight), [9, 1]);
+    assert.deepEqual(w.entries[0]?.pattern, { kind: 'zipf', exponent: 0.99 });
+    assert.equal(w.entries[1]?.pattern, null);
+    assert.deepEqual(w.entries[1]?.commands.map((c) => c.name), ['SET', 'EXPIRE', 'GET']);
+    assert.deepEqual(w.entries[1]?.commands[0]?.args, [{ kind: 'key' }, { kind: 'value', bytes: 64 }]);
+    assert.equal(w.keyType, 'string');
+    assert.equal(parseWorkload('  ', SOURCE), null);
+  });
+
+  it('every built-in parses to one data type, and the README documents each with its exact mix', () => {
+    const readme = readFileSync(fileURLToPath(new URL('../../../README.md', import.meta.url)), 'utf8');
+    const types: Record<string, string> = {};
+    for (const [name, b] of Object.entries(BUILTIN_WORKLOADS)) {
+      const w = parseWorkload(name.toUpperCase(), SOURCE);
+      assert.ok(w !== null && w.name === name);
+      types[name] = w.keyType;
+      assert.ok(readme.includes(`| \`${name}\` |`), `README lacks a row for ${name}`);
+      assert.ok(readme.includes(b.mix.replace(/\|/g, '\\|')), `README lacks the mix of ${name}`);
+    }
+    assert.deepEqual(types, {
+      'ycsb-a': 'hash', 'ycsb-b': 'hash', 'ycsb-c': 'hash', 'ycsb-d': 'hash', 'ycsb-f': 'hash', session: 'hash', counters: 'counter', leaderboard: 'zset', queue: 'list', fanout: 'string',
+    });
+    assert.equal(parseWorkload('fanout', SOURCE)?.width, 10);
+  });
+
+  it('refuses every command that reaches beyond the run\'s keys, naming it and why', () => {
+    for (const c of ['FLUSHALL', 'FLUSHDB', 'KEYS', 'SCAN', 'CONFIG', 'SHUTDOWN', 'DEBUG', 'SCRIPT', 'MIGRATE', 'EVAL', 'MULTI', 'CLUSTER', 'RENAME']) {
+      assert.ok(REFUSED_COMMANDS[c] !== undefined, c);
+      parseFails(`1:${c.toLowerCase()} {key}`, `${c} is refused`, REFUSED_COMMANDS[c] as string);
+    }
+    // No command is both verified and refused.
+    for (const c of Object.keys(MIX_COMMANDS)) assert.equal(REFUSED_COMMANDS[c], undefined, c);
+  });
+
+  it('refuses a key that is not the placeholder, unknown commands, bad weights and placeholders, mixed types', () => {
+    parseFails('1:GET somekey, 1:GET {key}', 'names no key of the run');
+    parseFails('1:DEL {key} foreign', 'does not fit DEL');
+    parseFails('1:HGETALL user:1, 1:HGETALL {key}', 'names no key of the run');
+    parseFails('1:GETDEL {key}', 'GETDEL is not a command cachebench can verify');
+    parseFails('0:GET {key}', 'weight');
+    parseFails('1:GET {key:zipf:0}', '{key:zipf:0}');
+    parseFails('1:GET {key:hot}', 'names no key pattern');
+    parseFails('1:SET {key} {value:abc}', 'value bytes');
+    parseFails('1:SET {key} {nope}', '"{nope}" is not a placeholder');
+    parseFails('1:SET {key} x{value}', 'neither a placeholder nor a literal');
+    parseFails('1:GET {key}, 1:HSET {key} {field} {value}', 'GET works on strings and HSET on hashs');
+    parseFails('1:INCR {key}, 1:SET {key} {value}', 'INCR', 'not an integer');
+    parseFails('1:MGET {keys:5}; GET {key}', 'mixes {keys:N} into a sequence');
+    parseFails('1:GET {key:uniform}; EXPIRE {key:zipf:1} 3', 'two patterns');
+    parseFails('1:LRANGE {key} {int} 5', 'does not fit LRANGE');
+    parseFails('x'.repeat(10_001), 'longer than 10000 characters');
+    parseFails('ycsb-z', 'not a built-in workload');
+    // A SET of a literal integer keeps counters counters.
+    assert.equal(parseWorkload('1:INCR {key}, 1:SET {key} 0, 1:GET {key}', SOURCE)?.keyType, 'counter');
+  });
+
+  it('is checked against the run: MODE, KEYSPACE, one writer per key, value sizes, memcached targets', () => {
+    const env = { REDIS_SERVERS: '127.0.0.1:6379' };
+    rejects({ env, envVars: ['WORKLOAD:ycsb-b'] }, 'WORKLOAD', 'applies to throughput runs only', 'MODE is latency');
+    rejects({ env, envVars: ['WORKLOAD:ycsb-b', 'MODE:throughput'] }, 'KEYSPACE=0', 'set KEYSPACE');
+    rejects({ env, envVars: ['WORKLOAD:fanout', 'MODE:throughput', 'KEYSPACE:100', 'CLIENTS:20'] }, 'KEYSPACE=100', 'one writer', '20 clients × 10 keys', 'need 200');
+    rejects({ env, envVars: ['WORKLOAD:1:SET {key} {value:8}', 'MODE:throughput', 'KEYSPACE:1000'] }, '{value:8}', 'first 12 bytes');
+    rejects({ env, envVars: ['WORKLOAD:queue', 'MODE:throughput', 'KEYSPACE:1000', 'PAYLOAD_BYTES:10'] }, 'PAYLOAD_BYTES=10', 'first 12 bytes');
+    rejects({ env, envVars: ['WORKLOAD:queue', 'MODE:throughput', 'KEYSPACE:2000000', 'PAYLOAD_BYTES:100'] }, 'at most 1,000,000 keys');
+    rejects({ env: { ...env, MC_SERVERS: '127.0.0.1:11211', MC_PROTOCOL: 'memcache' }, envVars: ['WORKLOAD:counters', 'MODE:throughput', 'KEYSPACE:1000'] },
+      'MC is memcached', 'INCR', 'Fix: run the WORKLOAD against RESP targets only');
+    const plan = resolveConfig(input({ env, envVars: ['WORKLOAD:counters', 'MODE:throughput', 'KEYSPACE:1000', 'READ_RATIO:5'] }));
+    assert.equal(plan.scenarios[0]?.controls.load.workload?.name, 'counters');
+    assert.ok(plan.warnings.some((w) => w.includes('READ_RATIO=5') && w.includes('does nothing with WORKLOAD=counters')), plan.warnings.join('\n'));
+  });
+});
+
+describe('WORKLOAD keys: one owner each, groups in one slot', () => {
+  it('every key has exactly one owner, and a {keys:N} group shares its owner and its cluster slot', () => {
+    const keys = new MixKeys('cachebench:run:', 1000, 12, 10);
+    const seen = new Set<number>();
+    for (let g = 0; g < 12; g++) {
+      for (let j = 0; j < keys.share(g); j++) {
+        const i = keys.index(g, j);
+        assert.equal(i % 12, g);
+        assert.ok(!seen.has(i));
+        seen.add(i);
+      }
+    }
+    assert.equal(seen.size, 1000);
+    const names = new Set<string>();
+    for (const i of seen) names.add(keys.name(i));
+    assert.equal(names.size, 1000);
+    for (const i of [0, 5, 123, 999, 988]) {
+      const group = keys.group(i, 10);
+      assert.equal(group[0], i);
+      assert.equal(new Set(group).size, group.length);
+      assert.ok(group.every((k) => k % 12 === i % 12 && k < 1000), `${i}: ${group.join(',')}`);
+      const slots = new Set(group.map((k) => calculateSlot(keys.name(k))));
+      assert.equal(slots.size, 1, `${i}: ${[...slots].join(',')}`);
+    }
+    // Full groups hold 10; the last group of an owner holds what is left of its share (client 0 owns 84 keys: 80 + 4).
+    assert.equal(keys.group(keys.index(0, 3), 10).length, 10);
+    assert.equal(keys.group(keys.index(0, 81), 10).length, 4);
+    // Without groups the names are the plain KEYSPACE names, spread over slots.
+    const plain = new MixKeys('p:', 100, 4, 1);
+    assert.equal(plain.name(7), 'p:ks:7');
+    assert.ok(new Set(Array.from({ length: 100 }, (_, i) => calculateSlot(plain.name(i)))).size > 90);
+  });
+
+  it('latest picks near the key written last, gaussian around the middle', () => {
+    const random = seededRandom(42);
+    const latest = mixPicker({ kind: 'latest', exponent: 0.99 }, 1000, random, 0, () => 500);
+    const draws = Array.from({ length: 5000 }, latest);
+    const near = draws.filter((j) => j <= 500 && j >= 490).length;
+    assert.ok(near / draws.length > 0.3, `near ${near}`);
+    assert.ok(draws.filter((j) => j === 500).length > draws.filter((j) => j === 501).length);
+    const gauss = Array.from({ length: 5000 }, mixPicker({ kind: 'gaussian' }, 600, random, 0, () => 0));
+    const mean = gauss.reduce((a, b) => a + b, 0) / gauss.length;
+    assert.ok(Math.abs(mean - 300) < 10, `mean ${mean}`);
+    assert.ok(gauss.every((j) => j >= 0 && j < 600));
+  });
+});
+
+describe('WORKLOAD model: what every reply must be', () => {
+  const values = new MixValues(64, 7);
+  const draw = (random = (): number => 0): Draw => ({ name: (i) => `k${i}`, group: (i, n) => Array.from({ length: n }, (_, k) => i + 100 * k), random, payloadBytes: 32, ttlSeconds: 300 });
+  const cmd = (text: string): NonNullable<ReturnType<typeof parseWorkload>>['entries'][number]['commands'][number] => {
+    const w = parseWorkload(`1:${text}`, SOURCE);
+    return w?.entries[0]?.commands[0] as NonNullable<typeof w>['entries'][number]['commands'][number];
+  };
+
+  it('Redis\'s range and sorted-set order: inclusive, negative from the end; score then member bytes', () => {
+    const list = ['a', 'b', 'c', 'd', 'e'];
+    assert.deepEqual(range(list, 0, -1), list);
+    assert.deepEqual(range(list, 1, 2), ['b', 'c']);
+    assert.deepEqual(range(list, -2, -1), ['d', 'e']);
+    assert.deepEqual(range(list, 3, 1), []);
+    assert.deepEqual(range(list, -100, 100), list);
+    assert.deepEqual(range(list, 5, 10), []);
+    assert.deepEqual(zsetOrder(new Map([['m2', 1], ['m10', 1], ['a', 3], ['z', -1]])).map(([m]) => m), ['z', 'm10', 'm2', 'a']);
+  });
+
+  it('a string: SET then GET verifies the bytes written, another key\'s value or a changed byte does not pass', () => {
+    const m = new MixModel(values);
+    const set = m.prepare(cmd('SET {key} {value}'), 3, 0, draw());
+    assert.deepEqual(set.args.slice(0, 2), ['SET', 'k3']);
+    assert.deepEqual(set.args.slice(3), ['EX', '300']);
+    const written = set.args[2] as Buffer;
+    assert.equal(written.length, 32);
+    assert.equal(m.verdict(set.expect, Buffer.from('OK')), 'verified');
+    const get = m.prepare(cmd('GET {key}'), 3, 10, draw());
+    assert.equal(m.verdict(get.expect, written), 'verified');
+    assert.equal(m.verdict(get.expect, null), 'missing');
+    const flipped = Buffer.from(written);
+    flipped[20] = (flipped[20] as number) ^ 1;
+    assert.equal(m.verdict(get.expect, flipped), 'mismatched');
+    const other = m.prepare(cmd('SET {key} {value}'), 4, 0, draw());
+    assert.equal(m.verdict(get.expect, other.args[2] as Buffer), 'mismatched');
+    // A key never written reads as nil; near its expiry it cannot be judged; after it, nil again.
+    assert.equal(m.verdict(m.prepare(cmd('GET {key}'), 9, 0, draw()).expect, null), 'verified');
+    assert.equal(m.prepare(cmd('GET {key}'), 3, 300_000 - 500, draw()).expect.kind, 'unknown');
+    const after = m.prepare(cmd('GET {key}'), 4, 302_000, draw());
+    assert.equal(m.verdict(after.expect, null), 'verified');
+  });
+
+  it('counters, hashes, lists and sorted sets follow Redis\'s replies', () => {
+    const m = new MixModel(values);
+    const d = draw();
+    assert.deepEqual(m.prepare(cmd('INCR {key}'), 1, 0, d).expect, { kind: 'int', n: 1 });
+    assert.deepEqual(m.prepare(cmd('INCRBY {key} 41'), 1, 0, d).expect, { kind: 'int', n: 42 });
+    assert.equal(m.verdict(m.prepare(cmd('GET {key}'), 1, 0, d).expect, Buffer.from('42')), 'verified');
+    assert.equal(m.verdict(m.prepare(cmd('GET {key}'), 1, 0, d).expect, Buffer.from('41')), 'mismatched');
+
+    const hset = m.prepare(cmd('HSET {key} f1 {value} f2 {value}'), 2, 0, d);
+    assert.equal(m.verdict(hset.expect, 2), 'verified');
+    const again = m.prepare(cmd('HSET {key} f1 {value}'), 2, 0, d);
+    assert.equal(m.verdict(again.expect, 0), 'verified');
+    const all = m.prepare(cmd('HGETALL {key}'), 2, 0, d);
+    const f1 = again.args[3] as Buffer;
+    const f2 = hset.args[5] as Buffer;
+    // Any order of the pairs passes; an old value of f1 does not.
+    assert.equal(m.verdict(all.expect, [Buffer.from('f2'), f2, Buffer.from('f1'), f1]), 'verified');
+    assert.equal(m.verdict(all.expect, [Buffer.from('f1'), f1, Buffer.from('f2'), f2]), 'verified');
+    assert.equal(m.verdict(all.expect, [Buffer.from('f1'), hset.args[3] as Buffer, Buffer.from('f2'), f2]), 'mismatched');
+    assert.equal(m.verdict(all.expect, []), 'missing');
+    assert.equal(m.verdict(m.prepare(cmd('HDEL {key} f1 f1 nope'), 2, 0, d).expect, 1), 'verified');
+    assert.equal(m.verdict(m.prepare(cmd('HLEN {key}'), 2, 0, d).expect, 1), 'verified');
+
+    const push = m.prepare(cmd('LPUSH {key} {value} {value}'), 5, 0, d);
+    assert.equal(m.verdict(push.expect, 2), 'verified');
+    // LPUSH a b: the list is b, a; RPOP gives a.
+    assert.equal(m.verdict(m.prepare(cmd('RPOP {key}'), 5, 0, d).expect, push.args[2] as Buffer), 'verified');
+    assert.equal(m.verdict(m.prepare(cmd('LLEN {key}'), 5, 0, d).expect, 1), 'verified');
+    assert.equal(m.verdict(m.prepare(cmd('LPOP {key}'), 5, 0, d).expect, push.args[3] as Buffer), 'verified');
+    assert.equal(m.verdict(m.prepare(cmd('RPOP {key}'), 5, 0, d).expect, null), 'verified');
+
+    assert.equal(m.verdict(m.prepare(cmd('ZADD {key} 5 b 5 a 7 c'), 6, 0, d).expect, 3), 'verified');
+    assert.deepEqual(m.prepare(cmd('ZINCRBY {key} 3 a'), 6, 0, d).expect, { kind: 'score', n: 8 });
+    const top = m.prepare(cmd('ZREVRANGE {key} 0 1 WITHSCORES'), 6, 0, d);
+    assert.equal(m.verdict(top.expect, [Buffer.from('a'), Buffer.from('8'), Buffer.from('c'), Buffer.from('7')]), 'verified');
+    assert.equal(m.verdict(top.expect, [Buffer.from('a'), 8, Buffer.from('c'), 7]), 'verified');
+    assert.equal(m.verdict(top.expect, [Buffer.from('c'), Buffer.from('7'), Buffer.from('a'), Buffer.from('8')]), 'mismatched');
+    assert.equal(m.verdict(m.prepare(cmd('ZSCORE {key} zz'), 6, 0, d).expect, null), 'verified');
+    assert.equal(m.verdict(m.prepare(cmd('ZCARD {key}'), 6, 0, d).expect, 3), 'verified');
+  });
+
+  it('a failed op leaves its keys unknown (unverified) until a SET or DEL sets them whole', () => {
+    const m = new MixModel(values);
+    const d = draw();
+    const w = m.prepare(cmd('HSET {key} f {value}'), 1, 0, d);
+    m.forget(w.indexes);
+    assert.equal(m.verdict(m.prepare(cmd('HGETALL {key}'), 1, 0, d).expect, []), 'unverified');
+    assert.equal(m.verdict(m.prepare(cmd('DEL {key}'), 1, 0, d).expect, 1), 'unverified');
+    assert.equal(m.verdict(m.prepare(cmd('HGETALL {key}'), 1, 0, d).expect, []), 'verified');
+    const mget = m.prepare(cmd('MGET {keys:3}'), 7, 0, d);
+    assert.deepEqual(mget.args, ['MGET', 'k7', 'k107', 'k207']);
+    assert.equal(m.verdict(mget.expect, [null, null, null]), 'verified');
+    assert.equal(m.verdict(mget.expect, [null, null]), 'mismatched');
+  });
+
+  it('per-command records merge across workers: counts summed, histograms added', () => {
+    const a = new CommandStats(false);
+    const b = new CommandStats(false);
+    for (let k = 1; k <= 100; k++) a.op('GET', true, k * 1000, undefined);
+    for (let k = 101; k <= 200; k++) b.op('GET', true, k * 1000, undefined);
+    a.op('SET', false, 0, undefined);
+    a.verdict('GET', 'verified');
+    b.verdict('GET', 'mismatched');
+    b.verdict('GET', 'unverified');
+    const merged = mergeRecords([a, b].map((s) => ({ ...fakeRecord(), commands: s.encode(), unverified: s.unverified })));
+    assert.equal(merged.commands?.['GET']?.ops, 200);
+    assert.equal(merged.commands?.['GET']?.verified, 1);
+    assert.equal(merged.commands?.['GET']?.mismatched, 1);
+    assert.equal(merged.unverified, 1);
+    assert.equal(merged.commands?.['SET']?.errors, 1);
+    // The merged p50 is that of one histogram holding 1..200 µs (100.5 µs, within HdrHistogram's precision).
+    const p50 = OpHistogram.decode(merged.commands?.['GET']?.latency as string).valueAt(50) / 1000;
+    assert.ok(Math.abs(p50 - 100) <= 1.5, `p50 ${p50}`);
+  });
+});
+
+/** A record with nothing measured (the fields mergeRecords reads). */
+function fakeRecord(): LoadRecord {
+  const empty = new OpHistogram().encode();
+  return {
+    target: 'T', startMs: 0, durationMs: 1000, view: 'service', sets: 0, gets: 0, setErrors: 0, getErrors: 0, scheduled: null, sent: null, lateStartMs: 0,
+    verified: 0, missing: 0, mismatched: 0, hits: null, misses: null, deletes: 0, undeletedKeys: 0, errorMessages: {},
+    histograms: { set: empty, get: empty, setIntended: null, getIntended: null }, series: [], nodes: null, workers: [],
+  };
+}
