@@ -89,3 +89,9 @@ export const KEYSPACE_HEADER_BYTES = 8;
 export const MIX_HEADER_BYTES = 12;
 /** The most keys a WORKLOAD run follows in its model (each has one writer, and the model keeps what was written to it). */
 export const MIX_MAX_KEYSPACE = 1_000_000;
+/** Hash fields, sorted-set members and list elements the WORKLOAD model may follow over the whole KEYSPACE (its memory). */
+export const MIX_MODEL_ENTRIES = 5_000_000;
+/** What one followed field, member or element costs the model's heap (a Map entry and its record), measured: ~120 bytes. */
+export const MIX_MODEL_BYTES_PER_ENTRY = 150;
+/** Elements of one list the model follows at most (fewer when MIX_MODEL_ENTRIES / KEYSPACE is smaller). */
+export const MIX_LIST_MAX = 1000;

@@ -4,9 +4,10 @@ import { ConfigError, describeSource, type Source } from './errors.js';
 import { KEY_BY_NAME } from './keys.js';
 import {
   BASE_PROCESS_BYTES, DELETE_BATCH_KEYS, HEAP_BYTES_PER_CLIENT, HEAP_BYTES_PER_CONNECTION, HEAP_BYTES_PER_KEY, HEAP_BYTES_PER_RESULT,
-  HEAP_BYTES_PER_SAMPLE, HEAP_BYTES_PER_SECOND, HEAP_SHARE, MACHINE_SHARE, PILOT_MAX_BYTES, PILOT_MAX_KEYS, PRELOAD_IN_FLIGHT,
+  HEAP_BYTES_PER_SAMPLE, HEAP_BYTES_PER_SECOND, HEAP_SHARE, MACHINE_SHARE, PILOT_MAX_BYTES, PILOT_MAX_KEYS, PRELOAD_IN_FLIGHT, MIX_MODEL_BYTES_PER_ENTRY,
 } from './limits.js';
 import type { CaseParams, ScenarioPlan } from './plan.js';
+import { largestMixValue, mixEntriesPerKey, mixValuesPerCommand } from './workload.js';
 
 /** What the machine gives a run: V8's heap limit (per process: each load worker has its own) and the memory of the machine. */
 export interface MachineMemory {
@@ -94,6 +95,7 @@ function workerTerms(s: ScenarioPlan, c: CaseParams): MemoryTerm[] {
   const preload = load.keyspace > 0 ? load.connections * PRELOAD_IN_FLIGHT * c.PAYLOAD_BYTES * 2 : 0;
   const clients = load.clients * c.PAYLOAD_BYTES + inFlight * c.PAYLOAD_BYTES * 2;
   return [
+    ...mixTerms(s, c, inFlight),
     { what: `${load.clients} virtual clients, ${HEAP_BYTES_PER_CLIENT} bytes each`, bytes: load.clients * HEAP_BYTES_PER_CLIENT, kind: 'heap', keys: ['CLIENTS'] },
     { what: `${load.connections} connections, ${HEAP_BYTES_PER_CONNECTION / 1024} KiB each`, bytes: load.connections * HEAP_BYTES_PER_CONNECTION, kind: 'heap', keys: ['CONNECTIONS'] },
     { what: `${load.durationMs / 1000} measured seconds, ${HEAP_BYTES_PER_SECOND} bytes each`, bytes: (load.durationMs / 1000) * HEAP_BYTES_PER_SECOND, kind: 'heap', keys: ['DURATION'] },
@@ -101,6 +103,23 @@ function workerTerms(s: ScenarioPlan, c: CaseParams): MemoryTerm[] {
     preload > clients
       ? { what: `the KEYSPACE preload's values (CONNECTIONS=${load.connections} × ${PRELOAD_IN_FLIGHT} in flight, sent and copied)`, bytes: preload, kind: 'buffers', keys: ['CONNECTIONS', 'PAYLOAD_BYTES'] }
       : { what: `a value per virtual client and ${inFlight} in flight (sent and received)`, bytes: clients, kind: 'buffers', keys: ['CLIENTS', 'PAYLOAD_BYTES', ...(inFlight < load.clients ? ['CONNECTIONS', 'PIPELINE'] : [])] },
+  ];
+}
+
+/** A WORKLOAD's own: its value block, the values of its commands in flight, and its model of the worker's keys. */
+function mixTerms(s: ScenarioPlan, c: CaseParams, inFlight: number): MemoryTerm[] {
+  const load = s.controls.load;
+  const plan = load.workload;
+  if (plan === null) return [];
+  const largest = largestMixValue(plan, c.PAYLOAD_BYTES);
+  const values = mixValuesPerCommand(plan);
+  const keys = Math.ceil(load.keyspace / load.workers);
+  const entries = mixEntriesPerKey(plan, load.keyspace);
+  return [
+    { what: `the WORKLOAD's value block (${largest} bytes) and ${inFlight} commands in flight of up to ${values} values each (sent and received)`,
+      bytes: largest + inFlight * values * largest * 2, kind: 'buffers', keys: ['WORKLOAD', 'VALUE_SIZES', 'CLIENTS'] },
+    { what: `the WORKLOAD's model of ${keys} keys, up to ${entries} fields, members or elements each`, bytes: keys * (1 + entries) * MIX_MODEL_BYTES_PER_ENTRY,
+      kind: 'heap', keys: ['KEYSPACE', 'WORKLOAD'] },
   ];
 }
 

@@ -3,10 +3,11 @@ import { basename, extname } from 'node:path';
 import { badValue, describeSource, type Source } from './errors.js';
 import { KEY_BY_NAME, KEY_SPECS, SLO_PERCENTILES, type FaultKind, type RunMode } from './keys.js';
 import { checkSweep, parseValue } from './values.js';
-import { KEYSPACE_HEADER_BYTES, MIX_HEADER_BYTES, MIX_MAX_KEYSPACE, MIN_VERSIONED_PAYLOAD_BYTES, PRELOAD_KEYS_PER_S, VERSION_BYTES } from './limits.js';
+import { KEYSPACE_HEADER_BYTES, MIX_HEADER_BYTES, MIX_MAX_KEYSPACE, MIX_MODEL_ENTRIES, MIN_VERSIONED_PAYLOAD_BYTES, PRELOAD_KEYS_PER_S, VERSION_BYTES } from './limits.js';
 import { NO_LOAD, type CapacityPlan, type CaseParams, type FaultPlan, type KeyDistribution, type LoadPlan, type RunControls, type ScenarioPlan, type Setting } from './plan.js';
 import { SWEEP_KEYS, type Layer } from './layers.js';
-import { parseWorkload, type WorkloadPlan } from './workload.js';
+import { mixEntriesPerKey, parseWorkload, type WorkloadPlan } from './workload.js';
+import { meanSize, parseValueSizes, sizeBounds, sizeText } from './sizes.js';
 
 /** One scenario from its layers: its sweep, its controls, its fault and load plans. */
 
@@ -76,7 +77,7 @@ function faultPlan(settings: ReadonlyMap<string, Setting>): FaultPlan {
 }
 
 /** Keys that only a throughput run reads: set (by anything but the default) in a latency run, they are an error. */
-const THROUGHPUT_KEYS = ['CLIENTS', 'CONNECTIONS', 'PIPELINE', 'RATE', 'WARMUP_SECONDS', 'SLICE_SECONDS', 'WORKERS', 'KEYSPACE', 'KEY_DISTRIBUTION', 'START_AT', 'WORKLOAD'] as const;
+const THROUGHPUT_KEYS = ['CLIENTS', 'CONNECTIONS', 'PIPELINE', 'RATE', 'WARMUP_SECONDS', 'SLICE_SECONDS', 'WORKERS', 'KEYSPACE', 'KEY_DISTRIBUTION', 'START_AT', 'WORKLOAD', 'VALUE_SIZES', 'KEY_TTL_MAX'] as const;
 /** Keys that only a latency run reads: set in a throughput scenario, they are said to do nothing (a warning: flags apply to every scenario of a run). */
 const LATENCY_ONLY_KEYS = ['WRITE_COUNT', 'INVOCATION_COUNT', 'ITERATION_TIME_MS', 'INTERLEAVE', 'WARMUP_ITERATIONS', 'MIN_ITERATIONS', 'MAX_ITERATIONS', 'MAX_RELATIVE_ERROR', 'MAX_PERCENT_ERROR', 'MAX_TIME'] as const;
 /** What a KEYSPACE may hold on the servers (preloaded values). */
@@ -234,7 +235,8 @@ function loadPlan(settings: ReadonlyMap<string, Setting>, cases: readonly CasePa
       const p = get('PAYLOAD_BYTES');
       throw badValue('PAYLOAD_BYTES', c.PAYLOAD_BYTES, p.source, `a KEYSPACE value names its key in its first ${KEYSPACE_HEADER_BYTES} bytes (so a misrouted value cannot pass), so values need at least ${KEYSPACE_HEADER_BYTES} bytes`, `set PAYLOAD_BYTES to ${KEYSPACE_HEADER_BYTES} or more, or KEYSPACE to 0`);
     }
-    if (keyspace * c.PAYLOAD_BYTES > MAX_KEYSPACE_BYTES) {
+    // A WORKLOAD's preload is bounded by its own values per key and sizes (workloadPlan).
+    if (keyspace * c.PAYLOAD_BYTES > MAX_KEYSPACE_BYTES && String(get('WORKLOAD').value).trim() === '') {
       const k = get('KEYSPACE');
       throw badValue('KEYSPACE', keyspace, k.source, `KEYSPACE=${keyspace} x PAYLOAD_BYTES=${c.PAYLOAD_BYTES} preloads more than 4 GiB onto the servers`, 'lower KEYSPACE or PAYLOAD_BYTES');
     }
@@ -265,7 +267,15 @@ function workloadPlan(settings: ReadonlyMap<string, Setting>, cases: readonly Ca
   const get = (key: string): Setting => settings.get(key) as Setting;
   const w = get('WORKLOAD');
   const plan = parseWorkload(String(w.value), w.source);
-  if (plan === null) return null;
+  if (plan === null) {
+    const stray = ['VALUE_SIZES', 'KEY_TTL_MAX'].find((key) => get(key).source.kind !== 'default');
+    if (stray !== undefined) {
+      const s = get(stray);
+      throw badValue(stray, s.value, s.source, 'it applies to WORKLOAD runs, and no WORKLOAD is set (the GET/SET loop writes PAYLOAD_BYTES with KEY_TTL)',
+        `set a WORKLOAD (e.g. WORKLOAD=ycsb-a, or WORKLOAD="9:GET {key}, 1:SET {key} {value}"), or unset ${stray}`);
+    }
+    return null;
+  }
   const k = get('KEYSPACE');
   const keyspace = k.value as number;
   const owners = (get('CLIENTS').value as number) * (get('WORKERS').value as number);
@@ -279,17 +289,47 @@ function workloadPlan(settings: ReadonlyMap<string, Setting>, cases: readonly Ca
     throw badValue('KEYSPACE', keyspace, k.source, `each key of a WORKLOAD has one writer (so every reply has one right answer): CLIENTS × WORKERS = ${owners} clients${plan.width > 1 ? ` × ${plan.width} keys per {keys:${plan.width}} group` : ''} need ${owners * plan.width} keys or more`,
       `set KEYSPACE to ${owners * plan.width} or more, or lower CLIENTS`);
   }
+  const vs = get('VALUE_SIZES');
+  const given = parseValueSizes(String(vs.value), vs.source);
+  // A built-in's own size (YCSB's 100-byte fields) unless VALUE_SIZES is given.
+  const sizes = given ?? plan.sizes;
+  const p = get('PAYLOAD_BYTES');
+  if (sizes !== null && p.source.kind !== 'default') {
+    const by = given !== null ? `VALUE_SIZES=${sizeText(given)} (${describeSource(vs.source)})` : `WORKLOAD=${plan.name}'s own ${sizeText(sizes)}-byte values (VALUE_SIZES changes them)`;
+    warnings.push(`PAYLOAD_BYTES (${describeSource(p.source)}) does nothing with ${by}: it sizes the WORKLOAD's values`);
+  }
   const values = plan.entries.flatMap((e) => e.commands.flatMap((c) => c.args.flatMap((a) => (a.kind === 'value' && a.bytes !== null ? [a.bytes] : []))));
-  const smallest = Math.min(...values, ...cases.map((c) => c.PAYLOAD_BYTES));
+  const drawn = sizes !== null ? [sizeBounds(sizes).min] : cases.map((c) => c.PAYLOAD_BYTES);
+  const smallest = Math.min(...values, ...drawn);
   if (smallest < MIX_HEADER_BYTES) {
-    const p = get('PAYLOAD_BYTES');
-    const from = values.includes(smallest) ? `{value:${smallest}} in WORKLOAD (${describeSource(w.source)})` : `PAYLOAD_BYTES=${smallest} (${describeSource(p.source)})`;
+    const from = values.includes(smallest) ? `{value:${smallest}} in WORKLOAD (${describeSource(w.source)})`
+      : sizes !== null ? `VALUE_SIZES=${sizeText(sizes)} (${describeSource(vs.source)}) draws ${smallest}-byte values` : `PAYLOAD_BYTES=${smallest} (${describeSource(p.source)})`;
     throw badValue('WORKLOAD', plan.name === 'custom' ? plan.text : plan.name, w.source, `${from}: a WORKLOAD value names its key and its write in its first ${MIX_HEADER_BYTES} bytes (so a misrouted or stale value cannot pass)`,
       `use values of ${MIX_HEADER_BYTES} bytes or more`);
   }
   const ratio = get('READ_RATIO');
   if (ratio.source.kind !== 'default') warnings.push(`READ_RATIO=${String(ratio.value)} (${describeSource(ratio.source)}) does nothing with WORKLOAD=${plan.name}: the mix's weights decide what is read and written`);
-  return plan;
+  const ttlMax = get('KEY_TTL_MAX');
+  const ttl = get('KEY_TTL').value as number;
+  if ((ttlMax.value as number) > 0 && (ttlMax.value as number) < ttl) {
+    throw badValue('KEY_TTL_MAX', ttlMax.value, ttlMax.source, `TTLs are drawn from KEY_TTL=${ttl} (${describeSource(get('KEY_TTL').source)}) to KEY_TTL_MAX, and ${String(ttlMax.value)} is below it`,
+      `set KEY_TTL_MAX to ${ttl} or more, or lower KEY_TTL`);
+  }
+  // What the keys hold on the servers: the preload's values, or the mix's own {value:N} where larger.
+  const mean = Math.max(sizes === null ? Math.max(...cases.map((c) => c.PAYLOAD_BYTES)) : meanSize(sizes), ...values);
+  const perKey = { string: 1, counter: 0, hash: plan.fields, list: 4, zset: 0 }[plan.keyType];
+  if (keyspace * perKey * mean > MAX_KEYSPACE_BYTES) {
+    throw badValue('KEYSPACE', keyspace, k.source, `WORKLOAD=${plan.name} keeps ${perKey} value${perKey === 1 ? '' : 's'} of ${Math.round(mean)} bytes per key: more than 4 GiB on the servers`,
+      'lower KEYSPACE or the value sizes');
+  }
+  const resolved = { ...plan, sizes, ttl: { minSeconds: ttl, maxSeconds: Math.max(ttl, ttlMax.value as number) } };
+  const entries = keyspace * mixEntriesPerKey(resolved, keyspace);
+  if (entries > MIX_MODEL_ENTRIES) {
+    const what = plan.keyType === 'hash' ? `${plan.fields} fields` : `${plan.members} members`;
+    throw badValue('KEYSPACE', keyspace, k.source, `the model of WORKLOAD=${plan.name} follows ${what} of each of the ${keyspace.toLocaleString('en-US')} keys: ` +
+      `${entries.toLocaleString('en-US')} entries, above the ${MIX_MODEL_ENTRIES.toLocaleString('en-US')} it may hold in memory`, `lower KEYSPACE, or name fewer ${plan.keyType === 'hash' ? '{field:N}' : '{member:N}'}`);
+  }
+  return resolved;
 }
 
 /** `targets`: how many targets the run has (a throughput run's KEYSPACE keys live through every target's turns). */

@@ -6,9 +6,11 @@
  *   WORKLOAD="1:SET {key} {value}; EXPIRE {key} 30; GET {key}"  a sequence: three commands on the same key, in turn
  *
  * Placeholders: {key[:pattern]} (one key per entry, the same in every command of a sequence), {keys:N} (N keys sharing a
- * hash tag), {value[:bytes]}, {field[:count]}, {member[:count]}, {int[:max]}. Everything else is a literal argument.
+ * hash tag), {value[:bytes]}, {field[:count]}, {member[:count]}, {int[:max]}, {ttl}. Everything else is a literal argument.
  */
 import { badValue, type Source } from './errors.js';
+import { sizeBounds, type SizeSpec } from './sizes.js';
+import { MIX_LIST_MAX, MIX_MODEL_ENTRIES } from './limits.js';
 
 /** How an entry picks its key among the client's keys: as KEY_DISTRIBUTION does, latest (near the key it wrote last), or gaussian. */
 export type KeyPattern =
@@ -22,7 +24,9 @@ export type MixArg =
   | { readonly kind: 'value'; readonly bytes: number | null }
   | { readonly kind: 'field'; readonly count: number }
   | { readonly kind: 'member'; readonly count: number }
-  | { readonly kind: 'int'; readonly max: number };
+  | { readonly kind: 'int'; readonly max: number }
+  /** A TTL in seconds drawn from KEY_TTL..KEY_TTL_MAX. */
+  | { readonly kind: 'ttl' };
 
 /** One command of an entry: its name (upper case) and its arguments after the name. */
 export interface MixCommand {
@@ -51,13 +55,19 @@ export interface WorkloadPlan {
   readonly keyType: KeyType;
   /** The most keys one command names ({keys:N}); keys are grouped (one hash tag) by this many. */
   readonly width: number;
+  /** VALUE_SIZES: the sizes of {value} (and of preloaded values); null: PAYLOAD_BYTES. Set by the scenario (config/scenario.ts). */
+  readonly sizes: SizeSpec | null;
+  /** KEY_TTL..KEY_TTL_MAX: the TTLs drawn (equal: every TTL KEY_TTL); null until the scenario sets it (config/scenario.ts). */
+  readonly ttl: { readonly minSeconds: number; readonly maxSeconds: number } | null;
+  /** A mix with HINCRBY: hash fields hold integers (preloaded as 0). */
+  readonly integerFields: boolean;
   /** Hash fields / sorted-set members the placeholders name (the largest {field:N} / {member:N}): field0… / m0…, preloaded. */
   readonly fields: number;
   readonly members: number;
 }
 
 /** What a command's arguments after its name may be. */
-type Shape = 'key' | 'keys' | 'key value' | 'key int' | 'key field' | 'key fields' | 'key field-values' | 'key field int' | 'key values' |
+type Shape = 'key' | 'keys' | 'key value' | 'key int' | 'key seconds' | 'key field' | 'key fields' | 'key field-values' | 'key field int' | 'key values' |
   'key int int' | 'key int int [withscores]' | 'key score-members' | 'key int member' | 'key member' | 'key members' | 'key-values' | 'key value [ex]';
 
 interface CommandSpec {
@@ -79,7 +89,7 @@ export const MIX_COMMANDS: Readonly<Record<string, CommandSpec>> = {
   DECRBY: { shape: 'key int', readOnly: false, type: 'counter' },
   DEL: { shape: 'keys', readOnly: false, type: null },
   EXISTS: { shape: 'keys', readOnly: true, type: null },
-  EXPIRE: { shape: 'key int', readOnly: false, type: null },
+  EXPIRE: { shape: 'key seconds', readOnly: false, type: null },
   TTL: { shape: 'key', readOnly: true, type: null },
   HSET: { shape: 'key field-values', readOnly: false, type: 'hash' },
   HGET: { shape: 'key field', readOnly: true, type: 'hash' },
@@ -117,19 +127,22 @@ export const REFUSED_COMMANDS: Readonly<Record<string, string>> = Object.fromEnt
     .map((c) => [c, 'it names keys cachebench cannot place or verify (a destination key, or a blocking wait)']),
 ]);
 
-/** The built-in workloads: name → [what it models, the mix]. Documented in the README (kept equal by a test). */
-export const BUILTIN_WORKLOADS: Readonly<Record<string, { readonly about: string; readonly mix: string }>> = {
-  'ycsb-a': { about: 'YCSB A (session store): 50% read a whole record, 50% update one field; zipf 0.99; records of 10 fields × 100 B',
-    mix: '50:HGETALL {key:zipf:0.99}, 50:HSET {key:zipf:0.99} {field:10} {value:100}' },
-  'ycsb-b': { about: 'YCSB B (photo tagging): 95% read, 5% update one field; zipf 0.99', mix: '95:HGETALL {key:zipf:0.99}, 5:HSET {key:zipf:0.99} {field:10} {value:100}' },
-  'ycsb-c': { about: 'YCSB C (user profile cache): read only; zipf 0.99', mix: '1:HGETALL {key:zipf:0.99}' },
-  'ycsb-d': { about: 'YCSB D (user status updates): 95% read near the newest record, 5% write a whole record to the next key (a ring: the cache view of insert)',
-    mix: '95:HGETALL {key:latest}, 5:HSET {key:sequential} field0 {value:100} field1 {value:100} field2 {value:100} field3 {value:100} field4 {value:100} ' +
-      'field5 {value:100} field6 {value:100} field7 {value:100} field8 {value:100} field9 {value:100}' },
-  'ycsb-f': { about: 'YCSB F (read-modify-write): 50% read, 50% read a record then update one field of it; zipf 0.99',
-    mix: '50:HGETALL {key:zipf:0.99}, 50:HGETALL {key:zipf:0.99}; HSET {key} {field:10} {value:100}' },
-  session: { about: 'a session store: read a session and extend its TTL, update a field, end a session (it reads as empty until rewritten)',
-    mix: '75:HGETALL {key:zipf:0.99}; EXPIRE {key} 1800, 20:HSET {key:zipf:0.99} {field:8} {value:200}; EXPIRE {key} 1800, 5:DEL {key}' },
+/**
+ * The built-in workloads: name → what it models, the mix, and the size of its values where the model has one (YCSB's
+ * 100-byte fields; VALUE_SIZES replaces it, else PAYLOAD_BYTES sizes them). Documented in the README (kept equal by a test).
+ */
+export const BUILTIN_WORKLOADS: Readonly<Record<string, { readonly about: string; readonly mix: string; readonly valueBytes?: number }>> = {
+  'ycsb-a': { valueBytes: 100, about: 'YCSB A (session store): 50% read a whole record, 50% update one field; zipf 0.99; records of 10 fields × 100 B',
+    mix: '50:HGETALL {key:zipf:0.99}, 50:HSET {key:zipf:0.99} {field:10} {value}' },
+  'ycsb-b': { valueBytes: 100, about: 'YCSB B (photo tagging): 95% read, 5% update one field; zipf 0.99', mix: '95:HGETALL {key:zipf:0.99}, 5:HSET {key:zipf:0.99} {field:10} {value}' },
+  'ycsb-c': { valueBytes: 100, about: 'YCSB C (user profile cache): read only; zipf 0.99', mix: '1:HGETALL {key:zipf:0.99}' },
+  'ycsb-d': { valueBytes: 100, about: 'YCSB D (user status updates): 95% read near the newest record, 5% write a whole record to the next key (a ring: the cache view of insert)',
+    mix: '95:HGETALL {key:latest}, 5:HSET {key:sequential} field0 {value} field1 {value} field2 {value} field3 {value} field4 {value} ' +
+      'field5 {value} field6 {value} field7 {value} field8 {value} field9 {value}' },
+  'ycsb-f': { valueBytes: 100, about: 'YCSB F (read-modify-write): 50% read, 50% read a record then update one field of it; zipf 0.99',
+    mix: '50:HGETALL {key:zipf:0.99}, 50:HGETALL {key:zipf:0.99}; HSET {key} {field:10} {value}' },
+  session: { valueBytes: 200, about: 'a session store: read a session and extend its TTL, update a field, end a session (it reads as empty until rewritten)',
+    mix: '75:HGETALL {key:zipf:0.99}; EXPIRE {key} 1800, 20:HSET {key:zipf:0.99} {field:8} {value}; EXPIRE {key} 1800, 5:DEL {key}' },
   counters: { about: 'counters: 60% read, 40% increment; zipf 0.99', mix: '60:GET {key:zipf:0.99}, 40:INCR {key:zipf:0.99}' },
   leaderboard: { about: 'a leaderboard per key: add points to a member, read the top 10 with scores, read a member\'s score',
     mix: '30:ZINCRBY {key:zipf:0.99} {int:100} {member:100}, 50:ZREVRANGE {key:zipf:0.99} 0 9 WITHSCORES, 20:ZSCORE {key:zipf:0.99} {member:100}' },
@@ -171,6 +184,8 @@ function parseArg(token: string, raw: string, source: Source, patterns: KeyPatte
   const m = /^\{([a-z]+)(?::(.*))?\}$/.exec(token);
   if (m === null) {
     if (/[{}]/.test(token)) fail(raw, source, `"${token}" is neither a placeholder nor a literal (a placeholder is a whole argument, e.g. {key})`, 'write placeholders as whole arguments: {key}, {keys:10}, {value}, {field}, {member}, {int}');
+    // The model compares replies byte for byte: a literal is plain ASCII, so what is sent and what is expected agree.
+    if (!/^[\x21-\x7e]+$/.test(token)) fail(raw, source, `the literal ${JSON.stringify(token)} is not printable ASCII`, 'write literal arguments in ASCII letters, digits and punctuation');
     return { kind: 'lit', text: token };
   }
   const [, name, option] = m as unknown as [string, string, string | undefined];
@@ -188,13 +203,18 @@ function parseArg(token: string, raw: string, source: Source, patterns: KeyPatte
       return { kind: 'member', count: positiveInt(option, DEFAULT_MEMBERS, MIX_LIMITS.fieldsOrMembers, 'member count', raw, source) };
     case 'int':
       return { kind: 'int', max: positiveInt(option, DEFAULT_INT_MAX, MIX_LIMITS.intMax, 'int max', raw, source) };
+    case 'ttl':
+      if (option !== undefined) fail(raw, source, `"${token}": {ttl} takes no option (its range is KEY_TTL..KEY_TTL_MAX)`, 'write {ttl}, and set KEY_TTL and KEY_TTL_MAX');
+      return { kind: 'ttl' };
     default:
-      return fail(raw, source, `"${token}" is not a placeholder`, 'use {key}, {keys:N}, {value}, {value:BYTES}, {field}, {field:N}, {member}, {member:N}, {int} or {int:MAX}');
+      return fail(raw, source, `"${token}" is not a placeholder`, 'use {key}, {keys:N}, {value}, {value:BYTES}, {field}, {field:N}, {member}, {member:N}, {int}, {int:MAX} or {ttl}');
   }
 }
 
 const isKey = (a: MixArg | undefined): boolean => a?.kind === 'key';
 const isInt = (a: MixArg | undefined): boolean => a !== undefined && (a.kind === 'int' || (a.kind === 'lit' && /^-?\d{1,15}$/.test(a.text)));
+/** A TTL argument (EXPIRE, SET … EX): an integer, {int} or {ttl}. */
+const isSeconds = (a: MixArg | undefined): boolean => isInt(a) || a?.kind === 'ttl';
 const isValue = (a: MixArg | undefined): boolean => a !== undefined && (a.kind === 'value' || a.kind === 'lit');
 const isField = (a: MixArg | undefined): boolean => a !== undefined && (a.kind === 'field' || a.kind === 'lit');
 const isMember = (a: MixArg | undefined): boolean => a !== undefined && (a.kind === 'member' || a.kind === 'lit');
@@ -210,8 +230,9 @@ function shapeFits(shape: Shape, args: readonly MixArg[]): boolean {
     case 'keys': return (args.length === 1 && a0?.kind === 'keys') || (args.length >= 1 && args.every(isKey));
     case 'key value': return args.length === 2 && isKey(a0) && isValue(a1);
     case 'key value [ex]':
-      return isKey(a0) && isValue(a1) && (args.length === 2 || (args.length === 4 && a2?.kind === 'lit' && /^(EX|PX)$/i.test(a2.text) && isInt(a3)));
+      return isKey(a0) && isValue(a1) && (args.length === 2 || (args.length === 4 && a2?.kind === 'lit' && /^(EX|PX)$/i.test(a2.text) && isSeconds(a3)));
     case 'key int': return args.length === 2 && isKey(a0) && isInt(a1);
+    case 'key seconds': return args.length === 2 && isKey(a0) && isSeconds(a1);
     case 'key field': return args.length === 2 && isKey(a0) && isField(a1);
     case 'key fields': return args.length >= 2 && isKey(a0) && rest.every(isField);
     case 'key field-values': return isKey(a0) && pairs(rest, isField, isValue);
@@ -229,7 +250,8 @@ function shapeFits(shape: Shape, args: readonly MixArg[]): boolean {
 }
 
 const USAGE: Readonly<Record<Shape, string>> = {
-  key: '{key}', keys: '{key} or {keys:N}', 'key value': '{key} {value}', 'key value [ex]': '{key} {value} [EX seconds]', 'key int': '{key} <integer or {int}>',
+  key: '{key}', keys: '{key} or {keys:N}', 'key value': '{key} {value}', 'key value [ex]': '{key} {value} [EX <seconds, {int} or {ttl}>]',
+  'key int': '{key} <integer or {int}>', 'key seconds': '{key} <seconds, {int} or {ttl}>',
   'key field': '{key} {field}', 'key fields': '{key} {field} [{field} …]', 'key field-values': '{key} {field} {value} [{field} {value} …]',
   'key field int': '{key} {field} <integer or {int}>', 'key values': '{key} {value} [{value} …]', 'key int int': '{key} <start> <stop> (literal integers)',
   'key int int [withscores]': '{key} <start> <stop> [WITHSCORES]', 'key score-members': '{key} <score or {int}> {member} […]',
@@ -246,8 +268,10 @@ function typeOf(c: MixCommand): KeyType | 'string-or-counter' | null {
 
 function parseCommand(text: string, raw: string, source: Source, patterns: KeyPattern[]): MixCommand {
   const tokens = text.trim().split(/\s+/);
-  const name = (tokens[0] ?? '').toUpperCase();
-  if (name === '') fail(raw, source, 'an empty command', 'remove the stray `;` or `,`');
+  const word = tokens[0] ?? '';
+  if (word === '') fail(raw, source, 'an empty command', 'remove the stray `;` or `,`');
+  if (!/^[A-Za-z]{1,30}$/.test(word)) fail(raw, source, `${JSON.stringify(word.slice(0, 40))} is not a command name`, `use one of ${Object.keys(MIX_COMMANDS).join(' ')}`);
+  const name = word.toUpperCase();
   const refused = REFUSED_COMMANDS[name];
   if (refused !== undefined) fail(raw, source, `${name} is refused: ${refused}`, 'remove it from the WORKLOAD; cachebench sends only commands on its own keys');
   const spec = MIX_COMMANDS[name];
@@ -262,10 +286,33 @@ function parseCommand(text: string, raw: string, source: Source, patterns: KeyPa
     fail(raw, source, keyless ? `"${text.trim()}" names no key of the run: every command must take its keys from {key} or {keys:N}`
       : `"${text.trim()}" does not fit ${name} ${USAGE[shape]}`, `write it as ${name} ${USAGE[shape]}`);
   }
+  ttlArgument(name, args, raw, source);
   return { name, args };
 }
 
+/** The longest TTL a WORKLOAD may give (KEY_TTL's own maximum): every key of the run expires. */
+const MAX_TTL_SECONDS = 30 * 24 * 3600;
+
+/** EXPIRE's seconds and SET's EX seconds / PX milliseconds: 1 to 30 days, as a literal or as {int:MAX}'s MAX. */
+function ttlArgument(name: string, args: readonly MixArg[], raw: string, source: Source): void {
+  const at = name === 'EXPIRE' ? 1 : name === 'SET' && args.length === 4 ? 3 : -1;
+  const a = args[at];
+  if (a === undefined) return;
+  const ms = name === 'SET' && args[2]?.kind === 'lit' && args[2].text.toUpperCase() === 'PX';
+  const most = ms ? MAX_TTL_SECONDS * 1000 : MAX_TTL_SECONDS;
+  const n = a.kind === 'lit' ? Number(a.text) : a.kind === 'int' ? a.max : 1;
+  if (!(n >= 1 && n <= most)) {
+    fail(raw, source, `${name}'s ${ms ? 'milliseconds' : 'seconds'} ${a.kind === 'int' ? `{int:${a.max}}` : String(n)} must lie from 1 to ${most} (30 days): every key of the run expires`,
+      `give ${name} a TTL from 1 to ${most}, or {ttl} (KEY_TTL..KEY_TTL_MAX)`);
+  }
+}
+
 function parseEntry(text: string, raw: string, source: Source): MixEntry {
+  // WEIGHT:COMMAND…, or COMMAND… alone (weight 1). What stands before a first `:` with no space in it is a weight.
+  const prefix = /^\s*([^\s:{}]+)\s*:/.exec(text);
+  if (prefix !== null && !/^\d+(?:\.\d+)?$/.test(prefix[1] as string)) {
+    fail(raw, source, `the weight "${prefix[1]}" of "${text.trim()}" is not a number`, 'write entries as WEIGHT:COMMAND, e.g. 9:GET {key}');
+  }
   const m = /^\s*(\d+(?:\.\d+)?)\s*:(.*)$/s.exec(text);
   const weight = m === null ? 1 : Number(m[1]);
   if (!(weight > 0 && weight <= MIX_LIMITS.weight)) fail(raw, source, `the weight of "${text.trim()}" must be above 0 and at most ${MIX_LIMITS.weight}`, 'write entries as WEIGHT:COMMAND, e.g. 9:GET {key}');
@@ -316,23 +363,51 @@ export function parseWorkload(rawValue: string, source: Source): WorkloadPlan | 
   if (raw.length > MIX_LIMITS.textChars) fail(raw.slice(0, 60) + '…', source, `longer than ${MIX_LIMITS.textChars} characters`, 'shorten the WORKLOAD');
   const builtin = BUILTIN_WORKLOADS[raw.toLowerCase()];
   const text = builtin?.mix ?? raw;
-  if (builtin === undefined && !raw.includes('{')) {
+  if (builtin === undefined && !/\s/.test(raw)) {
     fail(raw, source, 'not a built-in workload, and not a mix (a mix names its keys with {key})', `use one of ${Object.keys(BUILTIN_WORKLOADS).join(', ')}, or a mix such as "9:GET {key}, 1:SET {key} {value}"`);
   }
   const parts = text.split(',');
   if (parts.length > MIX_LIMITS.entries) fail(raw, source, `more than ${MIX_LIMITS.entries} entries`, 'merge entries');
   const entries = parts.map((p) => parseEntry(p, raw, source));
   const args = entries.flatMap((e) => e.commands.flatMap((c) => c.args));
+  const commands = entries.flatMap((e) => e.commands);
+  const integerFields = commands.some((c) => c.name === 'HINCRBY');
+  if (integerFields && commands.some((c) => c.name === 'HSET' && c.args.some((a) => a.kind === 'value'))) {
+    fail(raw, source, 'HINCRBY needs fields that hold integers, and HSET … {value} writes bytes into them: the server would answer "hash value is not an integer"',
+      'give HSET literal integers (HSET {key} {field} 0), or run HINCRBY in a WORKLOAD of its own');
+  }
   const most = (kind: 'field' | 'member', fallback: number): number =>
     Math.max(0, ...args.map((a) => (a.kind === kind ? a.count : 0))) || fallback;
   return {
     name: builtin === undefined ? 'custom' : raw.toLowerCase(), text, entries, keyType: mixKeyType(entries, raw, source),
     width: Math.max(1, ...args.map((a) => (a.kind === 'keys' ? a.n : 1))),
-    fields: most('field', DEFAULT_FIELDS), members: most('member', DEFAULT_MEMBERS),
+    fields: most('field', DEFAULT_FIELDS), members: most('member', DEFAULT_MEMBERS), sizes: builtin?.valueBytes !== undefined ? { kind: 'fixed', bytes: builtin.valueBytes } : null, ttl: null, integerFields,
   };
 }
 
 /** Whether a command only reads (routing: a replica could serve it; never, in this version). */
 export function readOnlyCommand(name: string): boolean {
   return MIX_COMMANDS[name]?.readOnly === true;
+}
+
+/** The largest value a mix writes: its {value:N}, or the largest drawn size (VALUE_SIZES, a built-in's, or PAYLOAD_BYTES). */
+export function largestMixValue(plan: WorkloadPlan, payloadBytes: number): number {
+  const drawn = plan.sizes === null ? payloadBytes : sizeBounds(plan.sizes).max;
+  return Math.max(drawn, ...plan.entries.flatMap((e) => e.commands.flatMap((c) => c.args.flatMap((a) => (a.kind === 'value' && a.bytes !== null ? [a.bytes] : [])))));
+}
+
+/** The most values one command (or a key's preload) of a mix carries. */
+export function mixValuesPerCommand(plan: WorkloadPlan): number {
+  const preload = plan.keyType === 'hash' ? plan.fields : plan.keyType === 'list' ? 4 : 1;
+  return Math.max(preload, ...plan.entries.flatMap((e) => e.commands.map((c) => c.args.filter((a) => a.kind === 'value').length)));
+}
+
+/** The elements one list of the model may hold before its key is deleted and preloaded again (its share of MIX_MODEL_ENTRIES). */
+export function mixListCap(keyspace: number): number {
+  return Math.max(5, Math.min(MIX_LIST_MAX, Math.floor(MIX_MODEL_ENTRIES / Math.max(1, keyspace))));
+}
+
+/** The fields, members or elements the model follows per key at most. */
+export function mixEntriesPerKey(plan: WorkloadPlan, keyspace: number): number {
+  return plan.keyType === 'hash' ? plan.fields : plan.keyType === 'zset' ? plan.members : plan.keyType === 'list' ? mixListCap(keyspace) : 1;
 }

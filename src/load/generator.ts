@@ -138,8 +138,22 @@ export class LoadGenerator {
       schedule: this.#schedule, aborted: this.#worker.aborted, random: this.#random, now: () => this.#timer.now(),
       timed: (c, kind, node, slot, op, command) => this.#timed(c, kind, node, slot, op, undefined, command),
       nodeOf: (key) => this.#nodeOf(key),
-      verdict: (command, verdict) => {
-        commands.verdict(command, verdict);
+      untimed: async (c, args, key) => {
+        const client = this.#worker.connections[c] as CacheClient;
+        commands.housekeeping(String(args[0]));
+        const slots = this.#slots[c];
+        const wait = slots?.acquire();
+        if (wait !== undefined) await wait;
+        try {
+          return await (client.command as NonNullable<CacheClient['command']>)(args, { key, readOnly: false });
+        } catch {
+          return undefined;
+        } finally {
+          slots?.release();
+        }
+      },
+      verdict: (command, verdict, sent, read, sizes) => {
+        commands.verdict(command, verdict, sent, read, sizes);
         if (verdict !== 'unverified') tally[verdict]++;
       },
       pause: () => sleep(LOAD_FAILURE_PAUSE_MS),
@@ -176,7 +190,7 @@ export class LoadGenerator {
       outcome = { ok: true, value: await op(this.#worker.connections[c] as CacheClient), counted };
     } catch (error: unknown) {
       outcome = { ok: false, counted };
-      if (counted) this.#tally.fail(kind, error);
+      if (counted) this.#tally.fail(kind, error, command);
     } finally {
       slots?.release();
     }
@@ -359,7 +373,15 @@ export class LoadGenerator {
         worker: `shard ${job.shard.index}/${job.shard.of} worker ${job.worker.index}/${job.worker.of}`, ops: hist.set.count + hist.get.count,
         peakRssBytes: this.#peakRss, client: this.#self.result(),
       }],
-      ...(this.#commands === undefined ? {} : { commands: this.#commands.encode(), unverified: this.#commands.unverified }),
+      ...(this.#commands === undefined ? {} : {
+        commands: this.#commands.encode(), unverified: this.#commands.unverified, ...sizesOf(this.#commands), housekeeping: this.#commands.encodeHousekeeping(),
+      }),
     };
   }
+}
+
+/** A WORKLOAD record's value sizes, where its measured ops wrote any. */
+function sizesOf(commands: CommandStats): { valueSizes?: string } {
+  const encoded = commands.encodeSizes();
+  return encoded === undefined ? {} : { valueSizes: encoded };
 }

@@ -4,9 +4,11 @@
  * reply checked against the model (workload/mix-model.ts).
  */
 import type { KeyDistribution } from '../config/plan.js';
+import { sizeSampler, type SizeSpec } from '../config/sizes.js';
 import { readOnlyCommand, type MixCommand, type WorkloadPlan } from '../config/workload.js';
 import type { CacheClient, CommandReply } from '../targets/client.js';
 import type { Draw, MixModel, Prepared, Verdict } from '../workload/mix-model.js';
+import { replyBytes, requestBytes } from './command-stats.js';
 import type { MixKeys } from './mix-keys.js';
 import { mixPicker } from './mix-keys.js';
 import type { Schedule, Slot } from './schedule.js';
@@ -17,8 +19,19 @@ export interface MixRun {
   readonly keys: MixKeys;
   readonly model: MixModel;
   readonly distribution: KeyDistribution;
-  readonly payloadBytes: number;
-  readonly ttlSeconds: number;
+  /** The sizes of values without a size of their own (VALUE_SIZES, or PAYLOAD_BYTES fixed). */
+  readonly sizes: SizeSpec;
+  /** TTLs in seconds, drawn uniformly (KEY_TTL..KEY_TTL_MAX). */
+  readonly ttl: { readonly min: number; readonly max: number };
+}
+
+/** What fills a mix's placeholders for one client (its own `random`), or for the preload. */
+export function mixDraw(run: MixRun, random: () => number): Draw {
+  const { min, max } = run.ttl;
+  return {
+    name: (i) => run.keys.name(i), group: (i, n) => run.keys.group(i, n), random, valueBytes: sizeSampler(run.sizes, random),
+    ttl: min === max ? () => min : () => min + Math.floor(random() * (max - min + 1)),
+  };
 }
 
 /** An op's outcome as the generator times it (see LoadGenerator.#timed). */
@@ -32,10 +45,17 @@ export interface MixHost {
   readonly now: () => number;
   timed(c: number, kind: 'set' | 'get', node: number, slot: Slot, op: (client: CacheClient) => Promise<CommandReply>, command: string): Promise<TimedOutcome<CommandReply>>;
   nodeOf(key: string): number;
-  /** A measured reply's verdict, per command. */
-  verdict(command: string, verdict: Verdict): void;
+  /**
+   * Sends a command outside the measurement (an EXPIRE after a write that left a key without a TTL; a resync of a key
+   * the model lost): counted per command as housekeeping, whether measured or not; undefined when it failed.
+   */
+  untimed(c: number, args: readonly (string | Buffer)[], key: string): Promise<CommandReply | undefined>;
+  /** A measured reply's verdict, per command: with its bytes on the wire (request, reply) and the sizes of the values it wrote. */
+  verdict(command: string, verdict: Verdict, sentBytes: number, readBytes: number, valueSizes: readonly number[]): void;
   pause(): Promise<void>;
 }
+
+const NONE: readonly number[] = [];
 
 /** Entry index by weight: cumulative weights, searched. */
 function entryPicker(plan: WorkloadPlan, random: () => number): () => number {
@@ -54,8 +74,12 @@ function entryPicker(plan: WorkloadPlan, random: () => number): () => number {
 async function send(host: MixHost, run: MixRun, draw: Draw, conn: number, slot: Slot, c: MixCommand, index: number): Promise<boolean> {
   const readOnly = readOnlyCommand(c.name);
   let prepared: Prepared | undefined;
+  let sizes: readonly number[] = NONE;
+  let noTtl: readonly number[] = NONE;
   const out = await host.timed(conn, readOnly ? 'get' : 'set', host.nodeOf(run.keys.name(index)), slot, (client) => {
     prepared = run.model.prepare(c, index, host.now(), draw);
+    sizes = run.model.takeWritten();
+    noTtl = run.model.takeNoTtl();
     if (client.command === undefined) throw new Error('this driver cannot send a WORKLOAD\'s commands');
     return client.command(prepared.args, { key: prepared.args[1] as string, readOnly });
   }, c.name);
@@ -64,10 +88,29 @@ async function send(host: MixHost, run: MixRun, draw: Draw, conn: number, slot: 
     run.model.forget(prepared.indexes);
     return false;
   }
-  const verdict = run.model.verdict(prepared.expect, out.value);
+  const verdict = run.model.verdict(prepared.expect, out.value, host.now());
   if (verdict === 'missing' || verdict === 'mismatched') run.model.forget(prepared.indexes);
-  if (out.counted) host.verdict(c.name, verdict);
+  if (out.counted) host.verdict(c.name, verdict, requestBytes(prepared.args), replyBytes(out.value), sizes);
+  // Every key of the run has a TTL: one a write created (or MSET cleared) gets one now.
+  for (const k of noTtl) await housekeep(host, run, conn, [run.model.expire(k, host.now(), draw)]);
   return true;
+}
+
+/** Sends housekeeping commands in turn, each reply judged; a key whose reply was not as expected is forgotten (resynced later). */
+async function housekeep(host: MixHost, run: MixRun, conn: number, list: readonly Prepared[]): Promise<void> {
+  for (const p of list) {
+    const reply = await host.untimed(conn, p.args, p.args[1] as string);
+    if (reply === undefined || (p.expect.kind !== 'unknown' && run.model.verdict(p.expect, reply, host.now()) !== 'verified')) {
+      run.model.forget(p.indexes);
+      return;
+    }
+  }
+}
+
+/** The keys an entry works on: its key, or the key's {keys:N} group. */
+function entryKeys(run: MixRun, commands: readonly MixCommand[], index: number): readonly number[] {
+  const keys = commands[0]?.args.find((a) => a.kind === 'keys');
+  return keys?.kind === 'keys' ? run.keys.group(index, keys.n) : [index];
 }
 
 /** Virtual client `g` (of CLIENTS × WORKERS) on connection `conn` until the schedule ends or the load is aborted. */
@@ -78,9 +121,7 @@ export async function mixClient(host: MixHost, run: MixRun, conn: number, g: num
   const start = Math.floor(random() * share);
   const pickers = run.plan.entries.map((e) => mixPicker(e.pattern ?? run.distribution, share, random, start, () => last));
   const entry = entryPicker(run.plan, random);
-  const draw: Draw = {
-    name: (i) => run.keys.name(i), group: (i, n) => run.keys.group(i, n), random, payloadBytes: run.payloadBytes, ttlSeconds: run.ttlSeconds,
-  };
+  const draw = mixDraw(run, random);
   let carried: Slot | null = null;
   while (!aborted()) {
     let slot: Slot | null = carried ?? (await schedule.next());
@@ -90,6 +131,14 @@ export async function mixClient(host: MixHost, run: MixRun, conn: number, g: num
     const j = (pickers[e] as () => number)();
     const index = run.keys.index(g, j);
     const commands = (run.plan.entries[e] as WorkloadPlan['entries'][number]).commands;
+    // A key the model lost track of is put back in a known state first (not measured).
+    for (const k of entryKeys(run, commands, index)) {
+      if (!run.model.isUnknown(k)) continue;
+      const resync = run.model.resync(run.plan.keyType, k, host.now(), draw, run.plan);
+      run.model.takeWritten(); // not the measured ops' values
+      await housekeep(host, run, conn, resync);
+    }
+    if (aborted()) return;
     const window = slot.window;
     let ok = true;
     for (let k = 0; k < commands.length && ok && !aborted(); k++) {

@@ -162,6 +162,13 @@ export interface LoadRecord {
   readonly commands?: Readonly<Record<string, CommandRecord>>;
   /** A WORKLOAD run: replies the model could not judge (a key's state unknown after a failed op, or near its expiry); absent otherwise. */
   readonly unverified?: number;
+  /** A WORKLOAD run: the size in bytes of every value its measured ops wrote, HdrHistogram-encoded; absent otherwise. */
+  readonly valueSizes?: string;
+  /**
+   * A WORKLOAD run: commands sent outside the measurement, by name (EXPIRE for a key a write left without a TTL; DEL
+   * and the preload's commands for a key the model lost track of), over the whole run (warm-up too); absent otherwise.
+   */
+  readonly housekeeping?: Readonly<Record<string, number>>;
 }
 
 /** One command's measured ops in one record (a worker's, or merged). */
@@ -174,6 +181,12 @@ export interface CommandRecord {
   readonly missing: number;
   readonly mismatched: number;
   readonly unverified: number;
+  /**
+   * Bytes its requests took on the wire (RESP, exact) and its replies took (RESP2 as the reply's shape gives it: a status
+   * such as +OK counted as a bulk string, 3 bytes more).
+   */
+  readonly sentBytes: number;
+  readonly readBytes: number;
   /** Service times (ns) of its successful ops, HdrHistogram-encoded; and from the intended send time (open loop; else null). */
   readonly latency: string;
   readonly intended: string | null;
@@ -301,9 +314,13 @@ export function mergeRecords(records: readonly LoadRecord[]): LoadRecord {
 }
 
 /** The merged per-command records and unverified count, where any record has them. */
-function withCommands(records: readonly LoadRecord[]): Pick<LoadRecord, 'commands' | 'unverified'> {
+function withCommands(records: readonly LoadRecord[]): Pick<LoadRecord, 'commands' | 'unverified' | 'valueSizes' | 'housekeeping'> {
   const commands = mergeCommands(records.map((r) => r.commands));
-  return commands === undefined ? {} : { commands, unverified: sumOf(records, (r) => r.unverified ?? 0) };
+  if (commands === undefined) return {};
+  const sizes = mergeEncoded(records.map((r) => r.valueSizes ?? null));
+  const housekeeping: Record<string, number> = {};
+  for (const r of records) for (const [name, n] of Object.entries(r.housekeeping ?? {})) housekeeping[name] = (housekeeping[name] ?? 0) + n;
+  return { commands, unverified: sumOf(records, (r) => r.unverified ?? 0), ...(sizes !== null ? { valueSizes: sizes } : {}), housekeeping };
 }
 
 /** Merges the per-command records of several records (workers, shards): counts summed, histograms added. */
@@ -316,7 +333,7 @@ export function mergeCommands(list: readonly (Readonly<Record<string, CommandRec
     const sum = (f: (r: CommandRecord) => number): number => parts.reduce((n, r) => n + f(r), 0);
     return [name, {
       ops: sum((r) => r.ops), errors: sum((r) => r.errors), verified: sum((r) => r.verified), missing: sum((r) => r.missing),
-      mismatched: sum((r) => r.mismatched), unverified: sum((r) => r.unverified),
+      mismatched: sum((r) => r.mismatched), unverified: sum((r) => r.unverified), sentBytes: sum((r) => r.sentBytes), readBytes: sum((r) => r.readBytes),
       latency: mergeEncoded(parts.map((r) => r.latency)) as string, intended: mergeEncoded(parts.map((r) => r.intended)),
     }];
   }));

@@ -6,6 +6,8 @@ import { ERROR_CONFIDENCE, confidenceHalfWidth } from '../stats/describe.js';
 import { independentRatioInterval, pairedRatioInterval, percentBoundOf } from '../stats/ratio.js';
 import type { LoadRecord, WorkerRecord } from './record.js';
 import { maxOf, minOf } from '../stats/extent.js';
+import { sizeText } from '../config/sizes.js';
+import type { WorkloadPlan } from '../config/workload.js';
 
 /** A rate counts as achieved at 99% of the target or more. */
 export const RATE_ACHIEVED_SHARE = 0.99;
@@ -67,6 +69,10 @@ export interface LoadResult {
     readonly startAt: string | null;
     /** WORKLOAD: a built-in's name or the mix as written; absent: none (GET/SET). */
     readonly workload?: string;
+    /** A WORKLOAD's VALUE_SIZES (canonical text); absent: none given (PAYLOAD_BYTES, or no WORKLOAD). */
+    readonly valueSizes?: string;
+    /** A WORKLOAD's TTLs in seconds: `300`, or a range `300-600` (KEY_TTL..KEY_TTL_MAX); absent without a WORKLOAD. */
+    readonly ttl?: string;
   };
   /** `--shard i/N` of the process that measured it; null: the whole run (one process, or merged). */
   readonly shard: { readonly index: number; readonly of: number } | null;
@@ -99,6 +105,47 @@ export interface LoadResult {
   readonly capacity?: CapacitySummary;
   /** A WORKLOAD run: each command's ops, latency and verdicts, the most sent first; absent otherwise. */
   readonly commands?: readonly CommandSummary[];
+  /** A WORKLOAD run whose measured ops wrote values: their sizes in bytes; absent otherwise. */
+  readonly values?: ValueSizes;
+}
+
+/** The sizes of the values a WORKLOAD's measured ops wrote (HdrHistogram: within 0.1%). */
+export interface ValueSizes {
+  readonly written: number;
+  readonly meanBytes: number;
+  readonly minBytes: number;
+  readonly p50Bytes: number;
+  readonly p90Bytes: number;
+  readonly p99Bytes: number;
+  readonly maxBytes: number;
+}
+
+/** A record's value sizes; undefined when it holds none. */
+function valueSizesOf(record: LoadRecord): ValueSizes | undefined {
+  if (record.valueSizes === undefined) return undefined;
+  const h = OpHistogram.decode(record.valueSizes);
+  if (h.count === 0) return undefined;
+  return {
+    written: h.count, meanBytes: Math.round(h.mean), minBytes: h.valueAt(0), p50Bytes: h.valueAt(50), p90Bytes: h.valueAt(90), p99Bytes: h.valueAt(99),
+    maxBytes: h.max,
+  };
+}
+
+type MixSettings = Pick<LoadResult['settings'], 'workload' | 'valueSizes' | 'ttl'>;
+
+/** The WORKLOAD settings a result recorded (a merge's inputs: its total row says the same). */
+export function recordedMix(s: LoadResult['settings']): MixSettings {
+  return {
+    ...(s.workload !== undefined ? { workload: s.workload } : {}), ...(s.valueSizes !== undefined ? { valueSizes: s.valueSizes } : {}),
+    ...(s.ttl !== undefined ? { ttl: s.ttl } : {}),
+  };
+}
+
+/** The settings of a WORKLOAD as results.json records them; {} without one. */
+export function mixSettings(plan: WorkloadPlan | null): MixSettings {
+  if (plan === null) return {};
+  const ttl = plan.ttl === null ? {} : { ttl: plan.ttl.minSeconds === plan.ttl.maxSeconds ? String(plan.ttl.minSeconds) : `${plan.ttl.minSeconds}-${plan.ttl.maxSeconds}` };
+  return { workload: plan.name === 'custom' ? plan.text : plan.name, ...(plan.sizes !== null ? { valueSizes: sizeText(plan.sizes) } : {}), ...ttl };
 }
 
 /** One command of a WORKLOAD run (see CommandRecord). */
@@ -116,6 +163,9 @@ export interface CommandSummary {
   readonly missing: number;
   readonly mismatched: number;
   readonly unverified: number;
+  /** Bytes on the wire per answered op: the request (RESP, exact) and the reply (as RESP2; see CommandRecord); null: none answered. */
+  readonly sentBytesPerOp: number | null;
+  readonly readBytesPerOp: number | null;
 }
 
 /** The per-command summaries of a record, the most sent first. */
@@ -126,8 +176,12 @@ function commandsOf(record: LoadRecord, durationMs: number): CommandSummary[] | 
     command, ops: c.ops, share: all > 0 ? c.ops / all : 0, opsPerSec: durationMs > 0 ? (c.ops - c.errors) / (durationMs / 1000) : 0,
     service: stats(c.latency, c.errors), intended: c.intended === null ? null : stats(c.intended, c.errors),
     verified: c.verified, missing: c.missing, mismatched: c.mismatched, unverified: c.unverified,
+    ...perOp(c.sentBytes, c.readBytes, c.verified + c.missing + c.mismatched + c.unverified),
   })).sort((a, b) => b.ops - a.ops || (a.command < b.command ? -1 : 1));
 }
+
+const perOp = (sent: number, read: number, n: number): Pick<CommandSummary, 'sentBytesPerOp' | 'readBytesPerOp'> =>
+  (n > 0 ? { sentBytesPerOp: Math.round(sent / n), readBytesPerOp: Math.round(read / n) } : { sentBytesPerOp: null, readBytesPerOp: null });
 
 /** A capacity run's search as results.json keeps it: the plan it followed and what it found. */
 export type CapacitySummary = CapacityPlan & CapacityOutcome;
@@ -156,6 +210,8 @@ export function summarizeLoad(record: LoadRecord, load: LoadPlan,
   options: {
     readonly shard?: { index: number; of: number }; readonly mergedFrom?: number; readonly rate?: number; readonly startAt?: string | null;
     readonly capacity?: CapacitySummary;
+    /** A merge's: the WORKLOAD settings of its inputs (its plan has none). */
+    readonly mix?: MixSettings;
   } = {}): LoadResult {
   const okOps = record.series.reduce((n, s) => n + s.ops, 0);
   // Open loop: the scheduled ops the generator sent (failed or not), per second; closed loop: successful ops per second.
@@ -172,7 +228,7 @@ export function summarizeLoad(record: LoadRecord, load: LoadPlan,
       warmupSeconds: load.warmupMs / 1000, durationSeconds: load.durationMs / 1000,
       sliceSeconds: record.sliceSeconds ?? null,
       startAt: options.startAt ?? (load.startAtMs === null ? null : new Date(load.startAtMs).toISOString()),
-      ...(load.workload !== null ? { workload: load.workload.name === 'custom' ? load.workload.text : load.workload.name } : {}),
+      ...(options.mix ?? mixSettings(load.workload)),
     },
     shard: options.shard ?? null,
     mergedFrom: options.mergedFrom ?? 1,
@@ -205,6 +261,7 @@ export function summarizeLoad(record: LoadRecord, load: LoadPlan,
     record,
     ...(options.capacity !== undefined ? { capacity: options.capacity } : {}),
     ...(record.commands !== undefined ? { commands: commandsOf(record, load.durationMs) as CommandSummary[] } : {}),
+    ...withValues(valueSizesOf(record)),
   };
 }
 
@@ -242,3 +299,5 @@ export function withPercent<T extends { readonly name: string; readonly load: Lo
   });
   return { results: out, baseline: base.name };
 }
+
+const withValues = (values: ValueSizes | undefined): { values?: ValueSizes } => (values === undefined ? {} : { values });

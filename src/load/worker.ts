@@ -9,9 +9,10 @@ import { Schedule, REAL_TIMER, type Timer } from './schedule.js';
 import { LoadGenerator } from './generator.js';
 import { processKeyspace, workerRate, type LoadJob, type LoadTick, type PreloadProgress } from './job.js';
 import { ConfigError } from '../config/errors.js';
-import { MixModel, MixValues, type Draw } from '../workload/mix-model.js';
+import { MixModel, MixValues } from '../workload/mix-model.js';
 import { MixKeys } from './mix-keys.js';
-import type { MixRun } from './mix-client.js';
+import { mixDraw, type MixRun } from './mix-client.js';
+import { largestMixValue, mixListCap } from '../config/workload.js';
 
 /**
  * One load-generating process's part of a throughput run against one target: CONNECTIONS clients of the target's
@@ -60,21 +61,23 @@ export class LoadWorker {
     if (this.#keyspace < owners * plan.width) {
       throw new ConfigError(`KEYSPACE: this --shard process's ${this.#keyspace} keys are fewer than its CLIENTS × WORKERS = ${owners} clients${plan.width > 1 ? ` × ${plan.width} keys per group` : ''} (each key of a WORKLOAD has one writer). Fix: raise KEYSPACE or lower CLIENTS`);
     }
-    const payload = this.#job.params.PAYLOAD_BYTES;
-    const largest = Math.max(payload, ...plan.entries.flatMap((e) => e.commands.flatMap((c) => c.args.flatMap((a) => (a.kind === 'value' && a.bytes !== null ? [a.bytes] : [])))));
+    const sizes = plan.sizes ?? { kind: 'fixed', bytes: this.#job.params.PAYLOAD_BYTES };
+    const model = new MixModel(new MixValues(largestMixValue(plan, this.#job.params.PAYLOAD_BYTES), this.#job.seed), mixListCap(load.keyspace));
     return {
-      plan, keys: new MixKeys(this.#job.keyPrefix, this.#keyspace, owners, plan.width), model: new MixModel(new MixValues(largest, this.#job.seed)),
-      distribution: load.distribution, payloadBytes: payload, ttlSeconds: keyTtlSeconds,
+      plan, keys: new MixKeys(this.#job.keyPrefix, this.#keyspace, owners, plan.width), model,
+      distribution: load.distribution, sizes,
+      ttl: { min: plan.ttl?.minSeconds ?? keyTtlSeconds, max: plan.ttl?.maxSeconds ?? keyTtlSeconds },
     };
   }
 
   /** Preloads key `i` of a WORKLOAD: the model's commands for it, each reply as the model expects (else the preload fails). */
   async #preloadMix(client: CacheClient, mix: MixRun, i: number): Promise<void> {
-    const draw: Draw = {
-      name: (k) => mix.keys.name(k), group: (k, n) => mix.keys.group(k, n), random: Math.random, payloadBytes: mix.payloadBytes, ttlSeconds: mix.ttlSeconds,
-    };
+    const draw = mixDraw(mix, Math.random);
     if (client.command === undefined) throw new Error(`the ${this.#job.target.client} driver cannot send a WORKLOAD's commands`);
-    for (const p of mix.model.preload(mix.plan.keyType, i, this.#timer.now(), draw, mix.plan)) {
+    const preload = mix.model.preload(mix.plan.keyType, i, this.#timer.now(), draw, mix.plan);
+    // The preload's values are not the measured ops' (the report's sizes are of what the load wrote).
+    mix.model.takeWritten();
+    for (const p of preload) {
       const reply = await client.command(p.args, { key: p.args[1] as string, readOnly: false });
       const verdict = mix.model.verdict(p.expect, reply);
       if (verdict !== 'verified') throw new Error(`preload of ${mix.keys.name(i)}: ${String(p.args[0])} was answered ${verdict === 'missing' ? 'with nothing' : 'otherwise than expected'}`);

@@ -71,6 +71,11 @@ export class OpHistogram {
     return this.#histogram.totalCount;
   }
 
+  /** The mean of the values recorded; 0 when empty. */
+  get mean(): number {
+    return this.#histogram.totalCount === 0 ? 0 : this.#histogram.mean;
+  }
+
   /** The largest value recorded (ns); 0 when empty. */
   get max(): number {
     return this.#histogram.maxValue;

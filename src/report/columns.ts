@@ -201,6 +201,9 @@ export function checksText(e: ResultEntry): string {
   const parts: string[] = [];
   if (e.verification.missing > 0) parts.push(`${e.verification.missing} missing`);
   if (e.verification.mismatched > 0) parts.push(`${e.verification.mismatched} mismatched`);
+  // A WORKLOAD's replies its model could not judge: not failures of the servers, but not verified either.
+  const unverified = e.load?.record.unverified ?? 0;
+  if (unverified > 0) parts.push(`${unverified} unverified`);
   const failed = e.ops.set.errors + e.ops.get.errors;
   if (failed > 0) parts.push(`${failed} failed ops`);
   if (e.staleness !== null && e.staleness.reads > 0) parts.push(`${e.staleness.reads} stale`);
@@ -212,7 +215,7 @@ export function checksText(e: ResultEntry): string {
 }
 
 /** The console's one cell for verification and failures. */
-export const CHECKS_COLUMN: Column = col('checks', 'Checks', 'text', 'verification, ops.*.errors, staleness.reads', true, checksText);
+export const CHECKS_COLUMN: Column = col('checks', 'Checks', 'text', 'verification, ops.*.errors, staleness.reads, load.record.unverified', true, checksText);
 
 /** Picks columns by id, in the order given (for the console's compact tables). */
 export function pick(columns: readonly Column[], ids: readonly string[]): Column[] {

@@ -7,6 +7,7 @@ import { shardLabel } from './sentences.js';
 import { gridTable } from './table.js';
 
 const count = (n: number): string => n.toLocaleString('en-US');
+const bytes = (n: number | null): string => (n === null ? '-' : count(n));
 
 /** The per-command table of the WORKLOAD rows among `entries`, with what it is of; [] when none ran a WORKLOAD. */
 export function commandLines(entries: readonly ResultEntry[], markdown: boolean): string[] {
@@ -22,17 +23,40 @@ export function commandLines(entries: readonly ResultEntry[], markdown: boolean)
     return [
       cell(`${e.target.name}${shardLabel(e)}`), cell(c.command), count(c.ops), `${(100 * c.share).toFixed(1)}%`, count(Math.round(c.opsPerSec)),
       msText(l.p50Us), msText(l.p99Us), msText(l.p999Us), count(c.service.errors),
-      count(c.verified), count(c.missing), count(c.mismatched), count(c.unverified),
+      count(c.verified), count(c.missing), count(c.mismatched), count(c.unverified), bytes(c.sentBytesPerOp), bytes(c.readBytesPerOp),
     ];
   }));
+  const sizes = rows.flatMap((e) => {
+    const v = (e.load as LoadResult).values;
+    return v === undefined ? [] : [`${e.target.name}${shardLabel(e)} ${count(v.written)} values, mean ${count(v.meanBytes)} B (min ${count(v.minBytes)}, ` +
+      `p50 ${count(v.p50Bytes)}, p90 ${count(v.p90Bytes)}, p99 ${count(v.p99Bytes)}, max ${count(v.maxBytes)})`];
+  });
+  const kept = rows.flatMap((e) => {
+    const h = Object.entries((e.load as LoadResult).record.housekeeping ?? {}).filter(([, n]) => n > 0);
+    return h.length === 0 ? [] : [`${e.target.name}${shardLabel(e)} ${h.map(([c, n]) => `${count(n)} ${c}`).join(', ')}`];
+  });
+  const housekeeping = kept.length === 0 ? [] : [
+    said(`Not measured, sent to keep every key expiring and known (an EXPIRE after a write that created a key or cleared its TTL; DEL and the preload again for a key ` +
+      `whose state the model lost, or a list past its cap): ${kept.join('; ')}.`),
+    '',
+  ];
+  const s = first.settings;
+  const written = sizes.length === 0 ? [] : [
+    said(`Values written by the measured ops (sizes from ${s.valueSizes !== undefined ? `VALUE_SIZES ${s.valueSizes}` : 'PAYLOAD_BYTES and {value:N}'}` +
+      `${s.ttl !== undefined ? `; TTLs ${s.ttl} s` : ''}): ${sizes.join('; ')}.`),
+    '',
+  ];
   const workload = first.settings.workload ?? '';
   return [
     said(`Per command (WORKLOAD ${workload}): latency ${open ? 'from each op\'s intended send time (coordinated omission corrected)' : 'from send to reply'}; ` +
       'every reply checked against cachebench\'s model of what it wrote to its own keys — Missing: empty where a value was expected; Mismatched: any other difference; ' +
-      'Unverified: the model could not judge it (the key\'s state unknown after a failed op, or within 1 s of its expiry).'),
+      'Unverified: the model could not judge it (the key\'s state unknown after a failed op, or within 1 s of its expiry). ' +
+      'B out / B in: bytes on the wire per answered op, the request as sent (RESP) and the reply as RESP2 frames it.'),
     '',
-    ...gridTable(['Target', 'Command', 'Ops', 'Share', 'ops/s', 'p50 (ms)', 'p99 (ms)', 'p99.9 (ms)', 'Failed', 'Verified', 'Missing', 'Mismatched', 'Unverified'], body, markdown,
-      [false, false, true, true, true, true, true, true, true, true, true, true, true]),
+    ...gridTable(['Target', 'Command', 'Ops', 'Share', 'ops/s', 'p50 (ms)', 'p99 (ms)', 'p99.9 (ms)', 'Failed', 'Verified', 'Missing', 'Mismatched', 'Unverified',
+      'B out', 'B in'], body, markdown, [false, false, true, true, true, true, true, true, true, true, true, true, true, true, true]),
     '',
+    ...written,
+    ...housekeeping,
   ];
 }

@@ -158,9 +158,11 @@ function serverCostLines(e: ResultEntry, label: string): string[] {
   }
   const memory = l.record.serverMemory;
   if (memory != null) {
-    const payload = e.scenario.params['PAYLOAD_BYTES'];
+    // A WORKLOAD's keys are of its data type, its values of its own sizes (said with its per-command table).
+    const payload = l.settings.workload === undefined ? e.scenario.params['PAYLOAD_BYTES'] : undefined;
+    const what = l.settings.workload !== undefined ? ' (the WORKLOAD\'s data type and values)' : '';
     lines.push(`${label} servers' memory (${unitOf(memory.source, memory.nodes)}, ${memory.source} before the preload and during the load): ` +
-      `${opsText(memory.bytesPerKey)} bytes per key over the ${opsText(memory.keys)} keys they gained${payload !== undefined ? ` (${opsText(payload)}-byte values)` : ''}`);
+      `${opsText(memory.bytesPerKey)} bytes per key over the ${opsText(memory.keys)} keys they gained${payload !== undefined ? ` (${opsText(payload)}-byte values)` : what}`);
   }
   return lines;
 }

@@ -8,7 +8,7 @@
 import type { CapacityPlan, LoadPlan } from '../config/resolve.js';
 import { judgeStep, mergeStepMeasures, plannedRates, staircaseOutcome, type CapacityStep, type StepPart } from '../load/capacity.js';
 import { mergeRecords, type LoadRecord } from '../load/record.js';
-import { summarizeLoad, type CapacitySummary, type LoadResult } from '../load/summary.js';
+import { recordedMix, summarizeLoad, type CapacitySummary, type LoadResult } from '../load/summary.js';
 import type { ResultEntry } from './document.js';
 import { MergeError } from './merge-error.js';
 
@@ -151,5 +151,7 @@ export function capacityTotalOf(list: readonly CapacityInput[], notes: string[],
   // The merged steps keep no records of their own: the shards' files hold them.
   const capacity: CapacitySummary = { ...summary, ...outcome };
   const rate = (steps[at] as CapacityStep).offered;
-  return { record, load: summarizeLoad(record, loadPlan(first), { mergedFrom: list.length, rate, startAt: first.settings.startAt, capacity }) };
+  return { record, load: summarizeLoad(record, loadPlan(first), {
+    mergedFrom: list.length, rate, startAt: first.settings.startAt, capacity, mix: recordedMix(first.settings),
+  }) };
 }

@@ -1,7 +1,7 @@
 import type { LoadPlan } from '../config/resolve.js';
 import { MAX_RUN_RESULTS } from '../config/limits.js';
 import { mergeRecords, type LoadRecord } from '../load/record.js';
-import { summarizeLoad, type LoadResult } from '../load/summary.js';
+import { recordedMix, summarizeLoad, type LoadResult } from '../load/summary.js';
 import { OpHistogram } from '../measure/histogram.js';
 import { finishLoadEntries } from './model.js';
 import { MAX_MERGE_NOTES, MAX_NOTE_CHARS, type ResultEntry, type ResultsDocument } from './document.js';
@@ -88,7 +88,9 @@ function totalOf(list: readonly { entry: ResultEntry; file: string }[], notes: s
   // Each input ran on its own (a machine, a process): its workers are told apart, so their CPU use is not added up.
   const record = mergeRecords(loads.map((l, input) => ({ ...l.record, workers: l.record.workers.map((w) => ({ ...w, input })) })));
   const first = loads[0] as LoadResult;
-  const load = summarizeLoad(record, planOf(first), { mergedFrom: list.length, rate: first.settings.rate ?? 0, startAt: first.settings.startAt });
+  const load = summarizeLoad(record, planOf(first), {
+    mergedFrom: list.length, rate: first.settings.rate ?? 0, startAt: first.settings.startAt, mix: recordedMix(first.settings),
+  });
   return totalRow(head, outcome, list, record, load);
 }
 
@@ -124,6 +126,16 @@ function checkSetups(cases: ReadonlyMap<string, ReadonlyMap<string, readonly { e
       throw new MergeError(`${name} was measured through different client set-ups: ${setup(first.entry)} in ${first.file}, ${setup(other.entry)} in ${other.file} ` +
         '(client, cache, reads from, WAIT): their ops/s do not add up',
       `run every shard with the same set-up (name <NAME>_CLIENT, e.g. ${name}_CLIENT=resp, on each) and merge those`);
+    }
+  }
+  for (const targets of cases.values()) {
+    for (const [name, list] of targets) {
+      const mix = (e: ResultEntry): string => JSON.stringify(e.load != null ? recordedMix(e.load.settings) : {}).slice(0, 300);
+      const first = list[0];
+      const other = list.find((x) => first !== undefined && x.entry.load != null && first.entry.load != null && mix(x.entry) !== mix(first.entry));
+      if (first === undefined || other === undefined) continue;
+      throw new MergeError(`${name} ran different WORKLOADs: ${mix(first.entry)} in ${first.file}, ${mix(other.entry)} in ${other.file} (WORKLOAD, VALUE_SIZES, TTLs): ` +
+        'their ops per command do not add up to one mix', 'run every shard with the same WORKLOAD, VALUE_SIZES, KEY_TTL and KEY_TTL_MAX, and merge those');
     }
   }
 }

@@ -2,7 +2,8 @@ import { ConfigError } from '../config/errors.js';
 import { FAULT_KINDS, KEY_SPECS } from '../config/keys.js';
 import { InputFileError, MAX_RESULTS_FILE_BYTES, readInputFile } from '../config/input-file.js';
 import { STOP_REASONS } from '../run/result.js';
-import { MIX_LIMITS } from '../config/workload.js';
+import { MIX_COMMANDS, MIX_LIMITS } from '../config/workload.js';
+import { SIZE_LIMITS } from '../config/sizes.js';
 import { MAX_COMMANDS } from '../load/record.js';
 import { MAX_MERGE_NOTES, SCHEMA_VERSION, type ResultsDocument } from './document.js';
 import {
@@ -90,17 +91,34 @@ const sliceSeconds: Check = (v, at, b) => {
   if (n < 1 || n > 3600) fail(at, 'whole seconds from 1 to 3600', String(n));
   return n;
 };
-/** A WORKLOAD command's name as cachebench writes it (it becomes a table cell and a CSV field). */
-const commandName = /^[A-Z]{1,16}$/;
+/** A WORKLOAD command's name as cachebench writes it (it becomes a table cell and a CSV field): one it has a model of. */
+const commandName = new RegExp(`^(?:${Object.keys(MIX_COMMANDS).join('|')})$`);
+const COMMAND_NAME = 'a command cachebench has a model of (GET, HSET, …)';
 /** Per-command records: named by command, at most MAX_COMMANDS of them. */
 const byCommand = (check: Check): Check => (v, at, b) => {
   const out = record(check, MAX_COMMANDS)(v, at, b) as Record<string, unknown>;
-  for (const k of Object.keys(out)) if (!commandName.test(k)) fail(`${at}.${k.slice(0, 40)}`, 'a command name (A–Z, at most 16 letters)', k);
+  for (const k of Object.keys(out)) if (!commandName.test(k)) fail(`${at}.${k.slice(0, 40)}`, COMMAND_NAME, k.slice(0, 40));
   return out;
 };
-const commandRecord = object({
-  ops: count, errors: count, verified: count, missing: count, mismatched: count, unverified: count, latency: histogram, intended: nullable(histogram),
-});
+/** Ops per second: 0 or more, finite. */
+const opsRate: Check = (v, at) => {
+  if (typeof v !== 'number' || !(v >= 0 && v <= 1e12)) fail(at, 'ops per second from 0 to 1e12', v);
+  return v;
+};
+/** A command's counts: failed ops and verdicts (one per answered op) add up to at most its ops. */
+interface CommandCounts {
+  ops: number; errors?: number; service?: { errors: number }; verified: number; missing: number; mismatched: number; unverified: number;
+}
+const commandCounts = (check: Check): Check => (v, at, b) => {
+  const c = check(v, at, b) as CommandCounts;
+  const judged = c.verified + c.missing + c.mismatched + c.unverified + (c.errors ?? c.service?.errors ?? 0);
+  if (judged > c.ops) fail(at, 'failed ops and verdicts adding up to at most its ops', `${judged} of ${c.ops}`);
+  return c;
+};
+const commandRecord = commandCounts(object({
+  ops: count, errors: count, verified: count, missing: count, mismatched: count, unverified: count, sentBytes: count, readBytes: count,
+  latency: histogram, intended: nullable(histogram),
+}));
 const loadRecord = object({
   target: text, startMs: num, durationMs: num, view: oneOf('intended', 'service'),
   sets: count, gets: count, setErrors: count, getErrors: count, scheduled: nullable(count), sent: nullable(count), lateStartMs: num,
@@ -115,6 +133,8 @@ const loadRecord = object({
   serverMemory: optional(nullable(object({ bytesPerKey, keys: positiveCount, nodes: positiveCount, source: oneOf('INFO memory', 'stats') }))),
   commands: optional(byCommand(commandRecord)),
   unverified: optional(count),
+  valueSizes: optional(histogram),
+  housekeeping: optional(byCommand(count)),
 });
 const shard: Check = (v, at, b) => {
   const s = object({ index: count, of: count })(v, at, b) as { index: number; of: number };
@@ -162,10 +182,19 @@ const workloadText: Check = (v, at, b) => {
   if (t.length > MIX_LIMITS.textChars) fail(at, `at most ${MIX_LIMITS.textChars} characters`, `${t.length} characters`);
   return t;
 };
+/** VALUE_SIZES as recorded (its canonical text), bounded as the key is. */
+const valueSizesText: Check = (v, at, b) => {
+  const t = text(v, at, b) as string;
+  if (t.length > SIZE_LIMITS.textChars) fail(at, `at most ${SIZE_LIMITS.textChars} characters`, `${t.length} characters`);
+  return t;
+};
+const ttlText = pattern(/^\d{1,8}(?:-\d{1,8})?$/, 'seconds, or a range of seconds such as 300-600', 'use the results cachebench wrote');
+const values = object({ written: count, meanBytes: count, minBytes: count, p50Bytes: count, p90Bytes: count, p99Bytes: count, maxBytes: count });
 const load = object({
   settings: object({
     clients: count, connections: count, pipeline: count, workers: count, rate: nullable(num), keyspace: count, distribution: text,
     warmupSeconds: num, durationSeconds: num, sliceSeconds: optional(nullable(sliceSeconds)), startAt: nullable(text), workload: optional(workloadText),
+    valueSizes: optional(valueSizesText), ttl: optional(ttlText),
   }),
   shard: nullable(shard),
   mergedFrom: count,
@@ -178,10 +207,12 @@ const load = object({
   workers,
   record: loadRecord,
   capacity: optional(capacity),
-  commands: optional(list(object({
-    command: pattern(commandName, 'a command name (A–Z, at most 16 letters)', 'use the results cachebench wrote'), ops: count, share: fraction, opsPerSec: num,
+  commands: optional(list(commandCounts(object({
+    command: pattern(commandName, COMMAND_NAME, 'use the results cachebench wrote'), ops: count, share: fraction, opsPerSec: opsRate,
     service: opStats, intended: nullable(opStats), verified: count, missing: count, mismatched: count, unverified: count,
-  }), MAX_COMMANDS)),
+    sentBytesPerOp: nullable(count), readBytesPerOp: nullable(count),
+  })), MAX_COMMANDS)),
+  values: optional(values),
 });
 
 const entry = object({

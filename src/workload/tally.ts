@@ -44,11 +44,11 @@ export class Tally {
     this.staleAge?.(ageNs);
   }
 
-  /** Records a failed op and its message (credentials masked: it goes into the results). */
-  fail(op: 'set' | 'get', error: unknown): string {
+  /** Records a failed op and its message (credentials masked: it goes into the results); `command`: a WORKLOAD's command name. */
+  fail(op: 'set' | 'get', error: unknown, command?: string): string {
     if (op === 'set') this.setErrors++;
     else this.getErrors++;
-    const message = `${op.toUpperCase()}: ${redactedMessage(error)}`;
+    const message = `${command ?? op.toUpperCase()}: ${redactedMessage(error)}`;
     const seen = this.errorMessages.get(message);
     if (seen !== undefined) this.errorMessages.set(message, seen + 1);
     else if (this.errorMessages.size < Tally.MAX_MESSAGES) this.errorMessages.set(message, 1);

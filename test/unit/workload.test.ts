@@ -152,7 +152,7 @@ describe('WORKLOAD keys: one owner each, groups in one slot', () => {
 
 describe('WORKLOAD model: what every reply must be', () => {
   const values = new MixValues(64, 7);
-  const draw = (random = (): number => 0): Draw => ({ name: (i) => `k${i}`, group: (i, n) => Array.from({ length: n }, (_, k) => i + 100 * k), random, payloadBytes: 32, ttlSeconds: 300 });
+  const draw = (random = (): number => 0): Draw => ({ name: (i) => `k${i}`, group: (i, n) => Array.from({ length: n }, (_, k) => i + 100 * k), random, valueBytes: () => 32, ttl: () => 300 });
   const cmd = (text: string): NonNullable<ReturnType<typeof parseWorkload>>['entries'][number]['commands'][number] => {
     const w = parseWorkload(`1:${text}`, SOURCE);
     return w?.entries[0]?.commands[0] as NonNullable<typeof w>['entries'][number]['commands'][number];
@@ -253,10 +253,18 @@ describe('WORKLOAD model: what every reply must be', () => {
     for (let k = 1; k <= 100; k++) a.op('GET', true, k * 1000, undefined);
     for (let k = 101; k <= 200; k++) b.op('GET', true, k * 1000, undefined);
     a.op('SET', false, 0, undefined);
-    a.verdict('GET', 'verified');
-    b.verdict('GET', 'mismatched');
-    b.verdict('GET', 'unverified');
-    const merged = mergeRecords([a, b].map((s) => ({ ...fakeRecord(), commands: s.encode(), unverified: s.unverified })));
+    a.verdict('GET', 'verified', 30, 100, []);
+    b.verdict('GET', 'mismatched', 30, 5, []);
+    b.verdict('GET', 'unverified', 30, 100, []);
+    a.verdict('SET', 'verified', 1000, 8, [900]);
+    b.verdict('SET', 'verified', 200, 8, [100]);
+    const merged = mergeRecords([a, b].map((s) => ({ ...fakeRecord(), commands: s.encode(), unverified: s.unverified, valueSizes: s.encodeSizes() })));
+    assert.equal(merged.commands?.['GET']?.sentBytes, 90);
+    assert.equal(merged.commands?.['GET']?.readBytes, 205);
+    assert.equal(merged.commands?.['SET']?.sentBytes, 1200);
+    const sizes = OpHistogram.decode(merged.valueSizes as string);
+    assert.equal(sizes.count, 2);
+    assert.ok(Math.abs(sizes.max - 900) <= 1, String(sizes.max));
     assert.equal(merged.commands?.['GET']?.ops, 200);
     assert.equal(merged.commands?.['GET']?.verified, 1);
     assert.equal(merged.commands?.['GET']?.mismatched, 1);
