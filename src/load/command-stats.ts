@@ -20,11 +20,14 @@ interface Live {
 /** Decimal digits of a non-negative integer. */
 const digits = (n: number): number => (n < 10 ? 1 : Math.floor(Math.log10(n)) + 1);
 
-/** Bytes of a command in RESP (`*N\r\n` then `$len\r\n<bytes>\r\n` per argument), as every driver sends it. */
+/**
+ * Bytes of a command in RESP (`*N\r\n` then `$len\r\n<bytes>\r\n` per argument), as every driver sends it. A WORKLOAD's
+ * text arguments are ASCII (key names, fields, members, numbers, ASCII literals: config/workload.ts), one byte per character.
+ */
 export function requestBytes(args: readonly (string | Buffer)[]): number {
   let n = 3 + digits(args.length);
   for (const a of args) {
-    const len = typeof a === 'string' ? Buffer.byteLength(a) : a.length;
+    const len = a.length;
     n += 5 + digits(len) + len;
   }
   return n;

@@ -107,10 +107,12 @@ async function housekeep(host: MixHost, run: MixRun, conn: number, list: readonl
   }
 }
 
-/** The keys an entry works on: its key, or the key's {keys:N} group. */
-function entryKeys(run: MixRun, commands: readonly MixCommand[], index: number): readonly number[] {
-  const keys = commands[0]?.args.find((a) => a.kind === 'keys');
-  return keys?.kind === 'keys' ? run.keys.group(index, keys.n) : [index];
+/** Per entry: the N of its {keys:N}, or 0 for one key. */
+function groupWidths(plan: WorkloadPlan): number[] {
+  return plan.entries.map((e) => {
+    const keys = e.commands[0]?.args.find((a) => a.kind === 'keys');
+    return keys?.kind === 'keys' ? keys.n : 0;
+  });
 }
 
 /** Virtual client `g` (of CLIENTS × WORKERS) on connection `conn` until the schedule ends or the load is aborted. */
@@ -121,6 +123,7 @@ export async function mixClient(host: MixHost, run: MixRun, conn: number, g: num
   const start = Math.floor(random() * share);
   const pickers = run.plan.entries.map((e) => mixPicker(e.pattern ?? run.distribution, share, random, start, () => last));
   const entry = entryPicker(run.plan, random);
+  const widths = groupWidths(run.plan);
   const draw = mixDraw(run, random);
   let carried: Slot | null = null;
   while (!aborted()) {
@@ -132,7 +135,8 @@ export async function mixClient(host: MixHost, run: MixRun, conn: number, g: num
     const index = run.keys.index(g, j);
     const commands = (run.plan.entries[e] as WorkloadPlan['entries'][number]).commands;
     // A key the model lost track of is put back in a known state first (not measured).
-    for (const k of entryKeys(run, commands, index)) {
+    const width = widths[e] as number;
+    for (const k of width === 0 ? (run.model.isUnknown(index) ? [index] : NONE) : run.keys.group(index, width)) {
       if (!run.model.isUnknown(k)) continue;
       const resync = run.model.resync(run.plan.keyType, k, host.now(), draw, run.plan);
       run.model.takeWritten(); // not the measured ops' values

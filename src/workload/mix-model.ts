@@ -542,7 +542,8 @@ export function range<T>(list: readonly T[], start: number, stop: number): T[] {
 
 /** A sorted set's members in Redis's order: score ascending, ties by member bytes ascending (ZREVRANGE: both reversed). */
 export function zsetOrder(zset: ReadonlyMap<string, number>): [string, number][] {
-  return [...zset].sort((a, b) => a[1] - b[1] || Buffer.compare(Buffer.from(a[0]), Buffer.from(b[0])));
+  // Members are ASCII (m0…, or printable ASCII literals: config/workload.ts), so string order is byte order.
+  return [...zset].sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
 }
 
 function zsetHandlers(): Record<string, Handler> {
