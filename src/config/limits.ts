@@ -95,3 +95,5 @@ export const MIX_MODEL_ENTRIES = 5_000_000;
 export const MIX_MODEL_BYTES_PER_ENTRY = 150;
 /** Elements of one list the model follows at most (fewer when MIX_MODEL_ENTRIES / KEYSPACE is smaller). */
 export const MIX_LIST_MAX = 1000;
+/** What a WORKLOAD's keys may hold on the servers (its preload, and lists at their cap). */
+export const MIX_SERVER_BYTES = 4 * 1024 * 1024 * 1024;

@@ -114,7 +114,7 @@ function mixTerms(s: ScenarioPlan, c: CaseParams, inFlight: number): MemoryTerm[
   const largest = largestMixValue(plan, c.PAYLOAD_BYTES);
   const values = mixValuesPerCommand(plan);
   const keys = Math.ceil(load.keyspace / load.workers);
-  const entries = mixEntriesPerKey(plan, load.keyspace);
+  const entries = mixEntriesPerKey(plan, load.keyspace, c.PAYLOAD_BYTES);
   return [
     { what: `the WORKLOAD's value block (${largest} bytes) and ${inFlight} commands in flight of up to ${values} values each (sent and received)`,
       bytes: largest + inFlight * values * largest * 2, kind: 'buffers', keys: ['WORKLOAD', 'VALUE_SIZES', 'CLIENTS'] },

@@ -6,7 +6,7 @@ import { checkSweep, parseValue } from './values.js';
 import { KEYSPACE_HEADER_BYTES, MIX_HEADER_BYTES, MIX_MAX_KEYSPACE, MIX_MODEL_ENTRIES, MIN_VERSIONED_PAYLOAD_BYTES, PRELOAD_KEYS_PER_S, VERSION_BYTES } from './limits.js';
 import { NO_LOAD, type CapacityPlan, type CaseParams, type FaultPlan, type KeyDistribution, type LoadPlan, type RunControls, type ScenarioPlan, type Setting } from './plan.js';
 import { SWEEP_KEYS, type Layer } from './layers.js';
-import { mixEntriesPerKey, parseWorkload, type WorkloadPlan } from './workload.js';
+import { mixEntriesPerKey, mixListCap, parseWorkload, type WorkloadPlan } from './workload.js';
 import { meanSize, parseValueSizes, sizeBounds, sizeText } from './sizes.js';
 
 /** One scenario from its layers: its sweep, its controls, its fault and load plans. */
@@ -80,6 +80,8 @@ function faultPlan(settings: ReadonlyMap<string, Setting>): FaultPlan {
 const THROUGHPUT_KEYS = ['CLIENTS', 'CONNECTIONS', 'PIPELINE', 'RATE', 'WARMUP_SECONDS', 'SLICE_SECONDS', 'WORKERS', 'KEYSPACE', 'KEY_DISTRIBUTION', 'START_AT', 'WORKLOAD', 'VALUE_SIZES', 'KEY_TTL_MAX'] as const;
 /** Keys that only a latency run reads: set in a throughput scenario, they are said to do nothing (a warning: flags apply to every scenario of a run). */
 const LATENCY_ONLY_KEYS = ['WRITE_COUNT', 'INVOCATION_COUNT', 'ITERATION_TIME_MS', 'INTERLEAVE', 'WARMUP_ITERATIONS', 'MIN_ITERATIONS', 'MAX_ITERATIONS', 'MAX_RELATIVE_ERROR', 'MAX_PERCENT_ERROR', 'MAX_TIME'] as const;
+/** Below this KEY_TTL, a WORKLOAD's keys spend much of their life within a second of their expiry (said in a warning). */
+const SHORT_MIX_TTL_SECONDS = 10;
 /** What a KEYSPACE may hold on the servers (preloaded values). */
 const MAX_KEYSPACE_BYTES = 4 * 1024 * 1024 * 1024;
 /** How far ahead START_AT may be. */
@@ -311,21 +313,27 @@ function workloadPlan(settings: ReadonlyMap<string, Setting>, cases: readonly Ca
   if (ratio.source.kind !== 'default') warnings.push(`READ_RATIO=${String(ratio.value)} (${describeSource(ratio.source)}) does nothing with WORKLOAD=${plan.name}: the mix's weights decide what is read and written`);
   const ttlMax = get('KEY_TTL_MAX');
   const ttl = get('KEY_TTL').value as number;
+  if (ttl < SHORT_MIX_TTL_SECONDS) {
+    warnings.push(`KEY_TTL=${ttl} (${describeSource(get('KEY_TTL').source)}) with WORKLOAD=${plan.name}: a reply within a second of its key's expiry cannot be judged ` +
+      `(unverified) and the key is preloaded again, so with TTLs under ${SHORT_MIX_TTL_SECONDS} s many replies go unverified`);
+  }
   if ((ttlMax.value as number) > 0 && (ttlMax.value as number) < ttl) {
     throw badValue('KEY_TTL_MAX', ttlMax.value, ttlMax.source, `TTLs are drawn from KEY_TTL=${ttl} (${describeSource(get('KEY_TTL').source)}) to KEY_TTL_MAX, and ${String(ttlMax.value)} is below it`,
       `set KEY_TTL_MAX to ${ttl} or more, or lower KEY_TTL`);
   }
   // What the keys hold on the servers: the preload's values, or the mix's own {value:N} where larger.
   const mean = Math.max(sizes === null ? Math.max(...cases.map((c) => c.PAYLOAD_BYTES)) : meanSize(sizes), ...values);
-  const perKey = { string: 1, counter: 0, hash: plan.fields, list: 4, zset: 0 }[plan.keyType];
+  // Lists grow to the model's cap before they are deleted and preloaded again.
+  const perKey = { string: 1, counter: 0, hash: plan.fields + plan.literalFields, list: mixListCap(keyspace, mean), zset: 0 }[plan.keyType];
   if (keyspace * perKey * mean > MAX_KEYSPACE_BYTES) {
     throw badValue('KEYSPACE', keyspace, k.source, `WORKLOAD=${plan.name} keeps ${perKey} value${perKey === 1 ? '' : 's'} of ${Math.round(mean)} bytes per key: more than 4 GiB on the servers`,
       'lower KEYSPACE or the value sizes');
   }
   const resolved = { ...plan, sizes, ttl: { minSeconds: ttl, maxSeconds: Math.max(ttl, ttlMax.value as number) } };
-  const entries = keyspace * mixEntriesPerKey(resolved, keyspace);
+  const payload = Math.max(...cases.map((c) => c.PAYLOAD_BYTES));
+  const entries = keyspace * mixEntriesPerKey(resolved, keyspace, payload);
   if (entries > MIX_MODEL_ENTRIES) {
-    const what = plan.keyType === 'hash' ? `${plan.fields} fields` : `${plan.members} members`;
+    const what = `${mixEntriesPerKey(resolved, keyspace, payload)} ${plan.keyType === 'hash' ? 'fields' : 'members'}`;
     throw badValue('KEYSPACE', keyspace, k.source, `the model of WORKLOAD=${plan.name} follows ${what} of each of the ${keyspace.toLocaleString('en-US')} keys: ` +
       `${entries.toLocaleString('en-US')} entries, above the ${MIX_MODEL_ENTRIES.toLocaleString('en-US')} it may hold in memory`, `lower KEYSPACE, or name fewer ${plan.keyType === 'hash' ? '{field:N}' : '{member:N}'}`);
   }

@@ -9,8 +9,8 @@
  * hash tag), {value[:bytes]}, {field[:count]}, {member[:count]}, {int[:max]}, {ttl}. Everything else is a literal argument.
  */
 import { badValue, type Source } from './errors.js';
-import { sizeBounds, type SizeSpec } from './sizes.js';
-import { MIX_LIST_MAX, MIX_MODEL_ENTRIES } from './limits.js';
+import { meanSize, sizeBounds, type SizeSpec } from './sizes.js';
+import { MIX_LIST_MAX, MIX_MODEL_ENTRIES, MIX_SERVER_BYTES } from './limits.js';
 
 /** How an entry picks its key among the client's keys: as KEY_DISTRIBUTION does, latest (near the key it wrote last), or gaussian. */
 export type KeyPattern =
@@ -59,6 +59,9 @@ export interface WorkloadPlan {
   readonly sizes: SizeSpec | null;
   /** KEY_TTL..KEY_TTL_MAX: the TTLs drawn (equal: every TTL KEY_TTL); null until the scenario sets it (config/scenario.ts). */
   readonly ttl: { readonly minSeconds: number; readonly maxSeconds: number } | null;
+  /** Distinct literal field names and members the mix names (besides field0… and m0…): the model follows them too. */
+  readonly literalFields: number;
+  readonly literalMembers: number;
   /** A mix with HINCRBY: hash fields hold integers (preloaded as 0). */
   readonly integerFields: boolean;
   /** Hash fields / sorted-set members the placeholders name (the largest {field:N} / {member:N}): field0… / m0…, preloaded. */
@@ -262,7 +265,7 @@ const USAGE: Readonly<Record<Shape, string>> = {
 /** The key type a command gives its keys, refined by its arguments (SET of a literal integer keeps a counter a counter). */
 function typeOf(c: MixCommand): KeyType | 'string-or-counter' | null {
   const spec = MIX_COMMANDS[c.name] as CommandSpec;
-  if (c.name === 'SET' && c.args[1]?.kind === 'lit' && /^-?\d{1,15}$/.test(c.args[1].text)) return 'string-or-counter';
+  if (c.name === 'SET' && c.args[1]?.kind === 'lit' && /^(?:0|-?[1-9]\d{0,14})$/.test(c.args[1].text)) return 'string-or-counter';
   return spec.type;
 }
 
@@ -299,11 +302,14 @@ function ttlArgument(name: string, args: readonly MixArg[], raw: string, source:
   const a = args[at];
   if (a === undefined) return;
   const ms = name === 'SET' && args[2]?.kind === 'lit' && args[2].text.toUpperCase() === 'PX';
-  const most = ms ? MAX_TTL_SECONDS * 1000 : MAX_TTL_SECONDS;
-  const n = a.kind === 'lit' ? Number(a.text) : a.kind === 'int' ? a.max : 1;
-  if (!(n >= 1 && n <= most)) {
-    fail(raw, source, `${name}'s ${ms ? 'milliseconds' : 'seconds'} ${a.kind === 'int' ? `{int:${a.max}}` : String(n)} must lie from 1 to ${most} (30 days): every key of the run expires`,
-      `give ${name} a TTL from 1 to ${most}, or {ttl} (KEY_TTL..KEY_TTL_MAX)`);
+  if (ms && a.kind === 'ttl') fail(raw, source, '{ttl} is in seconds, and PX takes milliseconds', 'write SET {key} {value} EX {ttl}');
+  const [least, most] = ms ? [1000, MAX_TTL_SECONDS * 1000] : [1, MAX_TTL_SECONDS];
+  // {int:MAX} draws from 1: in milliseconds that is below a second.
+  const n = a.kind === 'lit' ? Number(a.text) : a.kind === 'int' ? (ms ? 1 : a.max) : least;
+  const top = a.kind === 'int' ? a.max : n;
+  if (!(n >= least && top <= most)) {
+    fail(raw, source, `${name}'s ${ms ? 'milliseconds' : 'seconds'} ${a.kind === 'int' ? `{int:${a.max}}` : String(n)} must lie from ${least} to ${most} (1 s to 30 days): every key of the run expires, and the model judges expiry to the second`,
+      `give ${name} a TTL from ${least} to ${most}${ms ? '' : ', or {ttl} (KEY_TTL..KEY_TTL_MAX)'}`);
   }
 }
 
@@ -382,7 +388,21 @@ export function parseWorkload(rawValue: string, source: Source): WorkloadPlan | 
     name: builtin === undefined ? 'custom' : raw.toLowerCase(), text, entries, keyType: mixKeyType(entries, raw, source),
     width: Math.max(1, ...args.map((a) => (a.kind === 'keys' ? a.n : 1))),
     fields: most('field', DEFAULT_FIELDS), members: most('member', DEFAULT_MEMBERS), sizes: builtin?.valueBytes !== undefined ? { kind: 'fixed', bytes: builtin.valueBytes } : null, ttl: null, integerFields,
+    literalFields: literalNames(commands, 'field'), literalMembers: literalNames(commands, 'member'),
   };
+}
+
+/** Literal hash-field names (HSET/HGET/HMGET/HDEL/HINCRBY) or sorted-set members (ZADD/ZINCRBY/ZSCORE/ZREM) of a mix, distinct. */
+function literalNames(commands: readonly MixCommand[], kind: 'field' | 'member'): number {
+  const names = new Set<string>();
+  for (const c of commands) {
+    const shape = MIX_COMMANDS[c.name]?.shape ?? 'key';
+    const at = kind === 'field'
+      ? (shape === 'key field-values' ? c.args.flatMap((a, i) => (i % 2 === 1 ? [a] : [])) : shape === 'key field' || shape === 'key fields' || shape === 'key field int' ? c.args.slice(1, shape === 'key fields' ? undefined : 2) : [])
+      : (shape === 'key score-members' ? c.args.flatMap((a, i) => (i > 0 && i % 2 === 0 ? [a] : [])) : shape === 'key member' || shape === 'key members' ? c.args.slice(1) : shape === 'key int member' ? c.args.slice(2) : []);
+    for (const a of at) if (a.kind === 'lit') names.add(a.text);
+  }
+  return names.size;
 }
 
 /** Whether a command only reads (routing: a replica could serve it; never, in this version). */
@@ -402,12 +422,23 @@ export function mixValuesPerCommand(plan: WorkloadPlan): number {
   return Math.max(preload, ...plan.entries.flatMap((e) => e.commands.map((c) => c.args.filter((a) => a.kind === 'value').length)));
 }
 
-/** The elements one list of the model may hold before its key is deleted and preloaded again (its share of MIX_MODEL_ENTRIES). */
-export function mixListCap(keyspace: number): number {
-  return Math.max(5, Math.min(MIX_LIST_MAX, Math.floor(MIX_MODEL_ENTRIES / Math.max(1, keyspace))));
+/** The mean size of the values a mix keeps: its drawn sizes' mean (VALUE_SIZES, a built-in's, PAYLOAD_BYTES), or its largest {value:N}. */
+export function mixMeanValue(plan: WorkloadPlan, payloadBytes: number): number {
+  const drawn = plan.sizes === null ? payloadBytes : meanSize(plan.sizes);
+  return Math.max(drawn, ...plan.entries.flatMap((e) => e.commands.flatMap((c) => c.args.flatMap((a) => (a.kind === 'value' && a.bytes !== null ? [a.bytes] : [])))));
+}
+
+/**
+ * The elements one list may hold before its key is deleted and preloaded again: at most MIX_LIST_MAX, the key's share of
+ * MIX_MODEL_ENTRIES (the model's memory) and of MIX_SERVER_BYTES at `meanValueBytes` a value (the servers'), at least 5.
+ */
+export function mixListCap(keyspace: number, meanValueBytes: number): number {
+  const keys = Math.max(1, keyspace);
+  return Math.max(5, Math.min(MIX_LIST_MAX, Math.floor(MIX_MODEL_ENTRIES / keys), Math.floor(MIX_SERVER_BYTES / (keys * Math.max(1, meanValueBytes)))));
 }
 
 /** The fields, members or elements the model follows per key at most. */
-export function mixEntriesPerKey(plan: WorkloadPlan, keyspace: number): number {
-  return plan.keyType === 'hash' ? plan.fields : plan.keyType === 'zset' ? plan.members : plan.keyType === 'list' ? mixListCap(keyspace) : 1;
+export function mixEntriesPerKey(plan: WorkloadPlan, keyspace: number, payloadBytes: number): number {
+  return plan.keyType === 'hash' ? plan.fields + plan.literalFields : plan.keyType === 'zset' ? plan.members + plan.literalMembers
+    : plan.keyType === 'list' ? mixListCap(keyspace, mixMeanValue(plan, payloadBytes)) : 1;
 }

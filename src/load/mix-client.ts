@@ -86,8 +86,11 @@ async function send(host: MixHost, run: MixRun, draw: Draw, conn: number, slot: 
   if (prepared === undefined) return true; // not sent: its window ended
   if (!out.ok) {
     run.model.forget(prepared.indexes);
+    // A write that failed may still have run (a timeout): its keys get an EXPIRE all the same (replies not judged).
+    if (!readOnly) for (const k of new Set([...prepared.indexes, ...noTtl])) await housekeep(host, run, conn, [run.model.expire(k, host.now(), draw)]);
     return false;
   }
+  run.model.replied(prepared.indexes, host.now());
   const verdict = run.model.verdict(prepared.expect, out.value, host.now());
   if (verdict === 'missing' || verdict === 'mismatched') run.model.forget(prepared.indexes);
   if (out.counted) host.verdict(c.name, verdict, requestBytes(prepared.args), replyBytes(out.value), sizes);
@@ -96,12 +99,17 @@ async function send(host: MixHost, run: MixRun, draw: Draw, conn: number, slot: 
   return true;
 }
 
-/** Sends housekeeping commands in turn, each reply judged; a key whose reply was not as expected is forgotten (resynced later). */
-async function housekeep(host: MixHost, run: MixRun, conn: number, list: readonly Prepared[]): Promise<void> {
+/**
+ * Sends housekeeping commands in turn, each reply judged; a key whose reply was not as expected is forgotten (resynced
+ * before its next use) and, when a resync stopped half way, given an EXPIRE (what it wrote may lack one).
+ */
+async function housekeep(host: MixHost, run: MixRun, conn: number, list: readonly Prepared[], draw?: Draw): Promise<void> {
   for (const p of list) {
     const reply = await host.untimed(conn, p.args, p.args[1] as string);
+    if (reply !== undefined) run.model.replied(p.indexes, host.now());
     if (reply === undefined || (p.expect.kind !== 'unknown' && run.model.verdict(p.expect, reply, host.now()) !== 'verified')) {
       run.model.forget(p.indexes);
+      if (draw !== undefined && list.length > 1) for (const k of p.indexes) await host.untimed(conn, run.model.expire(k, host.now(), draw).args, draw.name(k));
       return;
     }
   }
@@ -140,7 +148,7 @@ export async function mixClient(host: MixHost, run: MixRun, conn: number, g: num
       if (!run.model.isUnknown(k)) continue;
       const resync = run.model.resync(run.plan.keyType, k, host.now(), draw, run.plan);
       run.model.takeWritten(); // not the measured ops' values
-      await housekeep(host, run, conn, resync);
+      await housekeep(host, run, conn, resync, draw);
     }
     if (aborted()) return;
     const window = slot.window;

@@ -12,7 +12,7 @@ import { ConfigError } from '../config/errors.js';
 import { MixModel, MixValues } from '../workload/mix-model.js';
 import { MixKeys } from './mix-keys.js';
 import { mixDraw, type MixRun } from './mix-client.js';
-import { largestMixValue, mixListCap } from '../config/workload.js';
+import { largestMixValue, mixListCap, mixMeanValue } from '../config/workload.js';
 
 /**
  * One load-generating process's part of a throughput run against one target: CONNECTIONS clients of the target's
@@ -62,7 +62,8 @@ export class LoadWorker {
       throw new ConfigError(`KEYSPACE: this --shard process's ${this.#keyspace} keys are fewer than its CLIENTS × WORKERS = ${owners} clients${plan.width > 1 ? ` × ${plan.width} keys per group` : ''} (each key of a WORKLOAD has one writer). Fix: raise KEYSPACE or lower CLIENTS`);
     }
     const sizes = plan.sizes ?? { kind: 'fixed', bytes: this.#job.params.PAYLOAD_BYTES };
-    const model = new MixModel(new MixValues(largestMixValue(plan, this.#job.params.PAYLOAD_BYTES), this.#job.seed), mixListCap(load.keyspace));
+    const payload = this.#job.params.PAYLOAD_BYTES;
+    const model = new MixModel(new MixValues(largestMixValue(plan, payload), this.#job.seed), mixListCap(load.keyspace, mixMeanValue(plan, payload)));
     return {
       plan, keys: new MixKeys(this.#job.keyPrefix, this.#keyspace, owners, plan.width), model,
       distribution: load.distribution, sizes,
@@ -74,12 +75,15 @@ export class LoadWorker {
   async #preloadMix(client: CacheClient, mix: MixRun, i: number): Promise<void> {
     const draw = mixDraw(mix, Math.random);
     if (client.command === undefined) throw new Error(`the ${this.#job.target.client} driver cannot send a WORKLOAD's commands`);
-    const preload = mix.model.preload(mix.plan.keyType, i, this.#timer.now(), draw, mix.plan);
+    // DEL first (as a resync does): a key left by an earlier combination's stopped clean-up would answer otherwise.
+    const preload = mix.model.resync(mix.plan.keyType, i, this.#timer.now(), draw, mix.plan);
     // The preload's values are not the measured ops' (the report's sizes are of what the load wrote).
     mix.model.takeWritten();
     for (const p of preload) {
       const reply = await client.command(p.args, { key: p.args[1] as string, readOnly: false });
-      const verdict = mix.model.verdict(p.expect, reply);
+      mix.model.replied(p.indexes, this.#timer.now());
+      if (p.expect.kind === 'unknown') continue; // the DEL: 0 or 1
+      const verdict = mix.model.verdict(p.expect, reply, this.#timer.now());
       if (verdict !== 'verified') throw new Error(`preload of ${mix.keys.name(i)}: ${String(p.args[0])} was answered ${verdict === 'missing' ? 'with nothing' : 'otherwise than expected'}`);
     }
   }

@@ -130,11 +130,13 @@ function checkSetups(cases: ReadonlyMap<string, ReadonlyMap<string, readonly { e
   }
   for (const targets of cases.values()) {
     for (const [name, list] of targets) {
-      const mix = (e: ResultEntry): string => JSON.stringify(e.load != null ? recordedMix(e.load.settings) : {}).slice(0, 300);
-      const first = list[0];
-      const other = list.find((x) => first !== undefined && x.entry.load != null && first.entry.load != null && mix(x.entry) !== mix(first.entry));
+      const mix = (e: ResultEntry): string => JSON.stringify(e.load != null ? recordedMix(e.load.settings) : {});
+      const measured = list.filter((x) => x.entry.load != null);
+      const first = measured[0];
+      const other = measured.find((x) => first !== undefined && mix(x.entry) !== mix(first.entry));
       if (first === undefined || other === undefined) continue;
-      throw new MergeError(`${name} ran different WORKLOADs: ${mix(first.entry)} in ${first.file}, ${mix(other.entry)} in ${other.file} (WORKLOAD, VALUE_SIZES, TTLs): ` +
+      const said = (e: ResultEntry): string => mix(e).slice(0, 300);
+      throw new MergeError(`${name} ran different WORKLOADs: ${said(first.entry)} in ${first.file}, ${said(other.entry)} in ${other.file} (WORKLOAD, VALUE_SIZES, TTLs): ` +
         'their ops per command do not add up to one mix', 'run every shard with the same WORKLOAD, VALUE_SIZES, KEY_TTL and KEY_TTL_MAX, and merge those');
     }
   }

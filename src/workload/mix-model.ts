@@ -18,8 +18,15 @@ type Stored = { readonly index: number; readonly salt: number; readonly bytes: n
 
 interface KeyState {
   type: KeyType | 'none';
-  /** Timer ms after which the server drops the key; null: no TTL. */
+  /** Timer ms after which the server drops the key (from when the command that set it was sent); null: no TTL. */
   expiresAt: number | null;
+  /**
+   * The latest the server may drop it: the TTL counted from when that command's reply came (the server applied it in
+   * between); Infinity until the reply. Absent: as expiresAt.
+   */
+  late?: number;
+  /** The TTL (ms) of the command whose reply is awaited, to set `late` by (MixModel.replied). */
+  pendingTtlMs?: number;
   str?: Stored;
   hash?: Map<string, Stored>;
   list?: Stored[];
@@ -35,7 +42,7 @@ export type Expect =
   | { readonly kind: 'value'; readonly v: Stored }
   | { readonly kind: 'score'; readonly n: number }
   /** TTL: the key's expiry as the model set it and when the TTL was sent; judged against the reply's time. */
-  | { readonly kind: 'ttl'; readonly expiresAt: number; readonly sentAt: number }
+  | { readonly kind: 'ttl'; readonly expiresAt: number; readonly late: number; readonly sentAt: number }
   | { readonly kind: 'array'; readonly items: readonly Expect[] }
   /** HGETALL: these fields and values, in any order (the server's order is its own). */
   | { readonly kind: 'hash'; readonly fields: ReadonlyMap<string, Stored> };
@@ -161,8 +168,18 @@ export class MixModel {
     const args = ['EXPIRE', draw.name(index), String(seconds)];
     const s = this.#unknown.has(index) ? undefined : this.#keys.get(index);
     if (s === undefined || s.type === 'none') return { args, expect: UNKNOWN, indexes: [index] };
-    s.expiresAt = now + seconds * 1000;
+    stamp(s, now, seconds * 1000);
     return { args, expect: { kind: 'int', n: 1 }, indexes: [index] };
+  }
+
+  /** The replies of the commands on these keys came at `now`: the expiries they set are known to lie before now + TTL. */
+  replied(indexes: readonly number[], now: number): void {
+    for (const i of indexes) {
+      const s = this.#keys.get(i);
+      if (s?.pendingTtlMs === undefined) continue;
+      s.late = now + s.pendingTtlMs;
+      s.pendingTtlMs = undefined;
+    }
   }
 
   /** Whether the model has lost track of a key (a failed op, a reply it did not expect, a touch near its expiry). */
@@ -195,7 +212,7 @@ export class MixModel {
       this.#keys.set(index, s);
     }
     if (s.expiresAt !== null && now >= s.expiresAt - EXPIRY_SLACK_MS) {
-      if (now < s.expiresAt + EXPIRY_SLACK_MS) {
+      if (now < (s.late ?? s.expiresAt) + EXPIRY_SLACK_MS) {
         this.forget([index]);
         return undefined;
       }
@@ -233,8 +250,8 @@ export class MixModel {
     const key = draw.name(index);
     const seconds = draw.ttl();
     const ttl = String(seconds);
-    const expiresAt = now + seconds * 1000;
-    const s = this.#fresh(index, type, expiresAt);
+    const s = this.#fresh(index, type, null);
+    stamp(s, now, seconds * 1000);
     const expire: Prepared = { args: ['EXPIRE', key, ttl], expect: { kind: 'int', n: 1 }, indexes: [index] };
     switch (type) {
       case 'string': case 'counter': {
@@ -310,10 +327,21 @@ function typed(m: MixModel, index: number, now: number): KeyState | undefined {
   return m.stateOf(index, now);
 }
 
+/** A command sent at `now` gives key state `s` a TTL of `ms`: it expires from now + ms to (its reply) + ms. */
+function stamp(s: KeyState, now: number, ms: number): void {
+  s.expiresAt = now + ms;
+  s.late = Infinity;
+  s.pendingTtlMs = ms;
+}
+
 /** Expiry after a write that keeps the key's TTL (HSET, LPUSH, INCR… keep it; a write creating the key has none). */
 function writable(m: MixModel, index: number, now: number, type: KeyType): KeyState | undefined {
   const s = typed(m, index, now);
-  if (s === undefined) return undefined;
+  // A write to a key of unknown state may create it: it gets an EXPIRE after it too.
+  if (s === undefined) {
+    m.createdWithoutTtl(index);
+    return undefined;
+  }
   if (s.type !== 'none') return s;
   // The write creates the key without a TTL: the client gives it one right after (MixModel.takeNoTtl).
   m.createdWithoutTtl(index);
@@ -344,7 +372,8 @@ const HANDLERS: Readonly<Record<string, Handler>> = {
     const ex = c.args[2]?.kind === 'lit' ? c.args[2].text.toUpperCase() : 'EX';
     const amount = c.args[3] === undefined ? d.ttl() : intArg(c.args[3], d);
     const ms = ex === 'PX' ? amount : amount * 1000;
-    const s = m.freshKey(i, 'lit' in v.stored && /^-?\d+$/.test(v.stored.lit) ? 'counter' : 'string', now + ms);
+    const s = m.freshKey(i, 'lit' in v.stored && /^(?:0|-?[1-9]\d*)$/.test(v.stored.lit) ? 'counter' : 'string', null);
+    stamp(s, now, ms);
     s.str = v.stored;
     return { args: ['SET', d.name(i), v.arg, ex, String(amount)], expect: { kind: 'ok' }, indexes: [i] };
   },
@@ -378,7 +407,7 @@ const HANDLERS: Readonly<Record<string, Handler>> = {
     const args = ['EXPIRE', d.name(i), String(seconds)];
     if (s === undefined) return { args, expect: UNKNOWN, indexes: [i] };
     if (s.type === 'none') return { args, expect: { kind: 'int', n: 0 }, indexes: [i] };
-    s.expiresAt = now + seconds * 1000;
+    stamp(s, now, seconds * 1000);
     return { args, expect: { kind: 'int', n: 1 }, indexes: [i] };
   },
   TTL: (m, c, i, now, d) => {
@@ -387,7 +416,7 @@ const HANDLERS: Readonly<Record<string, Handler>> = {
     if (s === undefined) return { args, expect: UNKNOWN, indexes: [i] };
     if (s.type === 'none') return { args, expect: { kind: 'int', n: -2 }, indexes: [i] };
     if (s.expiresAt === null) return { args, expect: { kind: 'int', n: -1 }, indexes: [i] };
-    return { args, expect: { kind: 'ttl', expiresAt: s.expiresAt, sentAt: now }, indexes: [i] };
+    return { args, expect: { kind: 'ttl', expiresAt: s.expiresAt, late: s.late ?? s.expiresAt, sentAt: now }, indexes: [i] };
   },
   ...hashHandlers(),
   ...listHandlers(),
@@ -621,9 +650,9 @@ function judge(values: MixValues, e: Expect, r: CommandReply, now: number | unde
     case 'nil': return r === null ? 'verified' : 'mismatched';
     case 'ttl': {
       // The server answers (expiry − its now + 500) / 1000 (rounded to the second), its now between our send and this
-      // reply; its expiry is the model's or up to a second later (the write that set it had its own way to the server).
+      // reply; its expiry between the send and the reply of the command that set it (expiresAt, late).
       const min = Math.floor((e.expiresAt - (now ?? e.sentAt) + 500) / 1000);
-      const max = Math.floor((e.expiresAt - e.sentAt + 1500) / 1000);
+      const max = Math.floor((e.late - e.sentAt + 500) / 1000);
       return typeof r === 'number' && r >= min && r <= max ? 'verified' : r === -2 ? 'missing' : 'mismatched';
     }
     case 'score': {

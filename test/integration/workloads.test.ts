@@ -92,9 +92,10 @@ async function watchTtls(port: number, run: Promise<unknown>): Promise<{ looked:
   return { looked, lasting };
 }
 
-/** Preload commands per key, by the workload's data type (workload/mix-model.ts). */
+/** Preload commands per key, by the workload's data type (workload/mix-model.ts): DEL first, then the key's data and TTL. */
 const PRELOAD: Readonly<Record<string, Readonly<Record<string, number>>>> = {
-  string: { SET: 1 }, counter: { SET: 1 }, hash: { HSET: 1, EXPIRE: 1 }, list: { RPUSH: 1, EXPIRE: 1 }, zset: { ZADD: 1, EXPIRE: 1 },
+  string: { DEL: 1, SET: 1 }, counter: { DEL: 1, SET: 1 }, hash: { DEL: 1, HSET: 1, EXPIRE: 1 }, list: { DEL: 1, RPUSH: 1, EXPIRE: 1 },
+  zset: { DEL: 1, ZADD: 1, EXPIRE: 1 },
 };
 const TYPE: Readonly<Record<string, string>> = {
   'ycsb-a': 'hash', 'ycsb-b': 'hash', 'ycsb-c': 'hash', 'ycsb-d': 'hash', 'ycsb-f': 'hash', session: 'hash', counters: 'counter', leaderboard: 'zset', queue: 'list', fanout: 'string',

@@ -100,6 +100,25 @@ describe('merge refuses shards of one target measured through different client s
   });
 });
 
+describe('merge refuses shards of one target that ran different WORKLOADs', () => {
+  it('mixes that differ only after 300 characters, or only in VALUE_SIZES, are not merged; the same mix is', () => {
+    const raw = fixtureDoc('throughput');
+    const long = Array.from({ length: 40 }, (_, i) => `${i + 1}:GET {key}`).join(', ');
+    const withMix = (mix: string, sizes?: string): ReturnType<typeof checkResults> => {
+      const doc = set(JSON.parse(JSON.stringify(raw)) as typeof raw, 'results[0].load.settings.workload', mix);
+      return checkResults(sizes === undefined ? doc : set(doc, 'results[0].load.settings.valueSizes', sizes), 'x.json');
+    };
+    const a = withMix(long);
+    const refused = (other: ReturnType<typeof checkResults>): void => {
+      assert.throws(() => mergeDocuments([{ file: 'a.json', doc: a }, { file: 'b.json', doc: { ...other, runId: `${other.runId}b` } }], 'm'),
+        (e: unknown) => e instanceof MergeError && e.message.includes('ran different WORKLOADs') && (e.fix ?? '').includes('same WORKLOAD'));
+    };
+    refused(withMix(`${long}, 1:GET {key}`));
+    refused(withMix(long, '100-200'));
+    assert.ok(mergeDocuments([{ file: 'a.json', doc: a }, { file: 'c.json', doc: { ...a, runId: `${a.runId}c` } }], 'm').totals.length > 0);
+  });
+});
+
 describe('a results file of many combinations is reported in bounded time', () => {
   it(`charts for the first ${MAX_CHARTED_COMBINATIONS} combinations only (and every sweep), every table kept, and the report says so`, async () => {
     const raw = fixtureDoc('latency') as { results: { scenario: { params: Record<string, number> } }[]; cases?: { params: Record<string, number> }[] };

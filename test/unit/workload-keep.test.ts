@@ -47,6 +47,38 @@ describe('WORKLOAD keys keep a TTL and a known state', () => {
     assert.deepEqual(m.takeNoTtl(), []);
   });
 
+  it('a write to a key of unknown state, which may create it, asks for an EXPIRE too', () => {
+    const m = new MixModel(new MixValues(64, 1));
+    m.preload('counter', 4, 0, draw, COUNTS);
+    m.forget([4]);
+    assert.equal(m.prepare(cmd('INCR {key}'), 4, 0, draw).expect.kind, 'unknown');
+    assert.deepEqual(m.takeNoTtl(), [4]);
+    assert.equal(m.expire(4, 0, draw).expect.kind, 'unknown');
+  });
+
+  it('an expiry is dated between the send and the reply of the command that set it', () => {
+    const m = new MixModel(new MixValues(64, 1));
+    m.prepare(cmd('SET {key} {value} EX 30'), 1, 0, draw);
+    // The SET's reply came 2.5 s after it was sent (a stalled server): the key expires between 30 s and 32.5 s.
+    m.replied([1], 2500);
+    assert.equal(m.prepare(cmd('GET {key}'), 1, 28_900, draw).expect.kind, 'value');
+    assert.equal(m.prepare(cmd('GET {key}'), 1, 29_000, draw).expect.kind, 'unknown');
+    // Touched within a second of that window, a key cannot be judged (and is resynced); after it, it is gone.
+    m.prepare(cmd('SET {key} {value} EX 30'), 2, 0, draw);
+    m.replied([2], 2500);
+    assert.equal(m.prepare(cmd('GET {key}'), 2, 33_400, draw).expect.kind, 'unknown');
+    m.prepare(cmd('SET {key} {value} EX 30'), 5, 0, draw);
+    m.replied([5], 2500);
+    assert.deepEqual(m.prepare(cmd('GET {key}'), 5, 33_600, draw).expect, { kind: 'nil' });
+    m.prepare(cmd('SET {key} {value} EX 30'), 3, 0, draw);
+    m.replied([3], 2500);
+    const ttl = m.prepare(cmd('TTL {key}'), 3, 3000, draw);
+    // The server's TTL at 3 s: from 27 (applied at once) to 30 (applied at 2.5 s, rounded).
+    for (const [reply, verdict] of [[27, 'verified'], [29, 'verified'], [30, 'verified'], [31, 'mismatched'], [26, 'mismatched']] as const) {
+      assert.equal(m.verdict(ttl.expect, reply, 3010), verdict, String(reply));
+    }
+  });
+
   it('a key the model lost is resynced: DEL, then the preload; then known again', () => {
     const m = new MixModel(new MixValues(64, 1));
     m.preload('list', 3, 0, draw, COUNTS);
@@ -60,9 +92,11 @@ describe('WORKLOAD keys keep a TTL and a known state', () => {
   });
 
   it('a list past the model\'s cap becomes unknown (then resynced): lists stay bounded', () => {
-    assert.equal(mixListCap(100), 1000);
-    assert.equal(mixListCap(1_000_000), 5);
-    assert.equal(mixListCap(50_000), 100);
+    assert.equal(mixListCap(100, 100), 1000);
+    assert.equal(mixListCap(1_000_000, 100), 5);
+    assert.equal(mixListCap(50_000, 100), 100);
+    // The servers' share: 4 GiB / (1000 keys × 20,000 B) = 214 elements a list.
+    assert.equal(mixListCap(1000, 20_000), 214);
     const m = new MixModel(new MixValues(64, 1), 6);
     m.preload('list', 0, 0, draw, COUNTS);
     m.prepare(cmd('LPUSH {key} {value} {value}'), 0, 0, draw);
@@ -87,10 +121,11 @@ describe('WORKLOAD judges are exact', () => {
   it('TTL: from the reply\'s time back to the send time, within a second', () => {
     const m = new MixModel(new MixValues(64, 1));
     m.prepare(cmd('SET {key} {value} EX 30'), 1, 0, draw);
+    m.replied([1], 5);
     const ttl = m.prepare(cmd('TTL {key}'), 1, 0, draw);
-    // Answered at once: 30 (or 31 when the SET reached the server later than sent); 29 only once a second has passed.
+    // Answered at once: 30 (the server rounds to the second); 29 only once half a second has passed.
     assert.equal(m.verdict(ttl.expect, 30, 5), 'verified');
-    assert.equal(m.verdict(ttl.expect, 31, 5), 'verified');
+    assert.equal(m.verdict(ttl.expect, 31, 5), 'mismatched');
     assert.equal(m.verdict(ttl.expect, 29, 5), 'mismatched');
     assert.equal(m.verdict(ttl.expect, 27, 5), 'mismatched');
     assert.equal(m.verdict(ttl.expect, 28, 2500), 'verified');
@@ -128,6 +163,9 @@ describe('WORKLOAD parse rules', () => {
     refused('1:EXPIRE {key} 999999999999999', 'must lie from 1 to 2592000');
     refused('1:SET {key} {value} EX 2592001', 'must lie from 1 to 2592000');
     refused('1:EXPIRE {key} {int:3000000}', '{int:3000000}');
+    refused('1:SET {key} {value} PX 500', 'must lie from 1000 to 2592000000');
+    refused('1:SET {key} {value} PX {int:5000}', '{int:5000}', 'from 1000');
+    refused('1:SET {key} {value} PX {ttl}', '{ttl} is in seconds');
     assert.ok(parseWorkload('1:SET {key} {value} PX 2592000000', SOURCE));
     assert.ok(parseWorkload('1:EXPIRE {key} {int:60}', SOURCE));
   });
@@ -136,5 +174,11 @@ describe('WORKLOAD parse rules', () => {
     rejects({ env, envVars: ['MODE:throughput', 'KEYSPACE:1000', 'WORKLOAD:1:HGETALL {key}, 1:HGET {key} {field:10000}', 'PAYLOAD_BYTES:16'] },
       'KEYSPACE', 'follows 10000 fields', '10,000,000 entries', 'above the 5,000,000');
     rejects({ env, envVars: ['MODE:throughput', 'KEYSPACE:100', 'PAYLOAD_BYTES:100', 'WORKLOAD:1:SET {key} {value:100000000}'] }, 'KEYSPACE', 'more than 4 GiB');
+    // Lists grow to their cap, which keeps them within 4 GiB; even 5 elements of 1 MB at 1000 keys would not fit.
+    rejects({ env, envVars: ['MODE:throughput', 'KEYSPACE:1000', 'WORKLOAD:1:LPUSH {key} {value}, 1:RPOP {key}', 'VALUE_SIZES:1000000'] }, 'keeps 5 values', 'more than 4 GiB');
+    // Literal fields count as fields the model follows.
+    const literal = Array.from({ length: 30 }, (_, i) => `f${i} 1`).join(' ');
+    assert.equal(parseWorkload(`1:HSET {key} ${literal}, 1:HGET {key} f1, 1:HGET {key} {field:4}`, SOURCE)?.literalFields, 30);
+    rejects({ env, envVars: ['MODE:throughput', 'KEYSPACE:1000000', 'PAYLOAD_BYTES:16', `WORKLOAD:1:HSET {key} ${literal}, 1:HGETALL {key}`] }, 'follows 40 fields');
   });
 });

@@ -172,6 +172,7 @@ describe('WORKLOAD model: what every reply must be', () => {
   it('a string: SET then GET verifies the bytes written, another key\'s value or a changed byte does not pass', () => {
     const m = new MixModel(values);
     const set = m.prepare(cmd('SET {key} {value}'), 3, 0, draw());
+    m.replied([3], 1);
     assert.deepEqual(set.args.slice(0, 2), ['SET', 'k3']);
     assert.deepEqual(set.args.slice(3), ['EX', '300']);
     const written = set.args[2] as Buffer;
@@ -184,6 +185,7 @@ describe('WORKLOAD model: what every reply must be', () => {
     flipped[20] = (flipped[20] as number) ^ 1;
     assert.equal(m.verdict(get.expect, flipped), 'mismatched');
     const other = m.prepare(cmd('SET {key} {value}'), 4, 0, draw());
+    m.replied([4], 1);
     assert.equal(m.verdict(get.expect, other.args[2] as Buffer), 'mismatched');
     // A key never written reads as nil; near its expiry it cannot be judged; after it, nil again.
     assert.equal(m.verdict(m.prepare(cmd('GET {key}'), 9, 0, draw()).expect, null), 'verified');
