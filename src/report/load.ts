@@ -136,9 +136,30 @@ export const LOAD_COLUMNS: readonly Column[] = [
   col('load_capacity_stop', 'Search stopped', 'text', 'load.capacity.stop', false, (e) => CAP(e)?.stop ?? null),
   col('load_capacity_steps', 'Steps', 'text', 'load.capacity.steps: offered/sent/each objective\'s percentile in ms (p99=1.23|p99.9=4.56)/met or failed[/client-bound][/thin], ";" between', false,
     (e) => stepsCell(e)),
+  col('load_workload', 'WORKLOAD', 'text', 'load.settings.workload', false, (e) => L(e)?.settings.workload ?? null),
+  col('load_value_sizes', 'VALUE_SIZES', 'text', 'load.settings.valueSizes', false, (e) => L(e)?.settings.valueSizes ?? null),
+  col('load_ttl_seconds', 'TTLs (s)', 'text', 'load.settings.ttl', false, (e) => L(e)?.settings.ttl ?? null),
+  col('load_unverified', 'Unverified', 'count', 'load.record.unverified', false, (e) => L(e)?.record.unverified ?? null),
+  col('load_values_written', 'Values written', 'count', 'load.values.written', false, (e) => L(e)?.values?.written ?? null),
+  col('load_values_mean_bytes', 'Value mean (B)', 'count', 'load.values.meanBytes', false, (e) => L(e)?.values?.meanBytes ?? null),
+  col('load_values_p99_bytes', 'Value p99 (B)', 'count', 'load.values.p99Bytes', false, (e) => L(e)?.values?.p99Bytes ?? null),
+  col('load_commands', 'Per command', 'text', 'load.commands: COMMAND:ops=,ops_per_sec=,p50_us=,p99_us=,p999_us= (intended where open loop),failed=,verified=,missing=,mismatched=,' +
+  'unverified=,bytes_out=,bytes_in= per answered op, ";" between', false, (e) => commandsCell(e)),
   col('load_peak_rss_bytes', 'Peak RSS per worker', 'count', 'max(load.workers[].peakRssBytes)', true, (e) => { const w = L(e)?.workers ?? []; return w.length === 0 ? null : maxOf(w.map((x) => x.peakRssBytes)); },
     (e) => { const w = L(e)?.workers ?? []; return w.length === 0 ? '–' : mib(maxOf(w.map((x) => x.peakRssBytes))); }),
 ];
+
+/** A WORKLOAD row's per-command results in one CSV cell; null without a WORKLOAD. */
+function commandsCell(e: ResultEntry): string | null {
+  const l = L(e);
+  if (l?.commands === undefined) return null;
+  const n = (x: number | null | undefined): string => (x == null ? '' : String(Math.round(x * 100) / 100));
+  return l.commands.map((c) => {
+    const lat = (l.latency.intended !== null ? c.intended : null) ?? c.service;
+    return `${c.command}:ops=${c.ops},ops_per_sec=${n(c.opsPerSec)},p50_us=${n(lat.p50Us)},p99_us=${n(lat.p99Us)},p999_us=${n(lat.p999Us)},failed=${c.service.errors},` +
+      `verified=${c.verified},missing=${c.missing},mismatched=${c.mismatched},unverified=${c.unverified},bytes_out=${n(c.sentBytesPerOp)},bytes_in=${n(c.readBytesPerOp)}`;
+  }).join(';');
+}
 
 /** What the servers spent on a row: CPU over its measured seconds, and memory per key of its KEYSPACE, where they tell. */
 function serverCostLines(e: ResultEntry, label: string): string[] {

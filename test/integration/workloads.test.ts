@@ -166,6 +166,13 @@ describe('WORKLOAD runs against real servers', () => {
       assert.equal((after.get(command) ?? 0) - (before.get(command) ?? 0), expected.get(command) ?? 0, `${command}: the server's count against what cachebench sent`);
     }
     assert.match(result.stdout, /\| REDIS {2}\| HGETALL \|/);
+    // results.csv: the mix, its values and its commands in columns of each row.
+    const csv = readFileSync(join(out, readdirSync(out)[0] as string, 'results.csv'), 'utf8');
+    const row = csv.split('\n').find((line) => line.includes(',ycsb-a,100,300,0,')) ?? '';
+    assert.match(row, /,ycsb-a,100,300,0,\d+,100,100,"/);
+    for (const command of ['HGETALL', 'HSET']) {
+      assert.match(row, new RegExp(`${command}:ops=\\d+,ops_per_sec=[\\d.]+,p50_us=[\\d.]+,p99_us=[\\d.]+,p999_us=[\\d.]+,failed=0,verified=\\d+,missing=0,mismatched=0,unverified=0,bytes_out=\\d+,bytes_in=\\d+`));
+    }
     assert.match(readFileSync(join(out, readdirSync(out)[0] as string, 'report.md'), 'utf8'), /#### Per command/);
     await check();
     assert.deepEqual(await scanKeys(server.server.port, 'cachebench:*'), []);
