@@ -3,11 +3,11 @@ import { basename, extname } from 'node:path';
 import { badValue, describeSource, type Source } from './errors.js';
 import { KEY_BY_NAME, KEY_SPECS, SLO_PERCENTILES, type FaultKind, type RunMode } from './keys.js';
 import { checkSweep, parseValue } from './values.js';
-import { KEYSPACE_HEADER_BYTES, MIX_HEADER_BYTES, MIX_MAX_KEYSPACE, MIX_MODEL_ENTRIES, MIN_VERSIONED_PAYLOAD_BYTES, PRELOAD_KEYS_PER_S, VERSION_BYTES } from './limits.js';
+import { KEYSPACE_HEADER_BYTES, MIX_HEADER_BYTES, MIX_MAX_KEYSPACE, MIX_MODEL_ENTRIES, MIX_SERVER_BYTES, MIN_VERSIONED_PAYLOAD_BYTES, PRELOAD_KEYS_PER_S, VERSION_BYTES } from './limits.js';
 import { NO_LOAD, type CapacityPlan, type CaseParams, type FaultPlan, type KeyDistribution, type LoadPlan, type RunControls, type ScenarioPlan, type Setting } from './plan.js';
 import { SWEEP_KEYS, type Layer } from './layers.js';
-import { mixEntriesPerKey, mixListCap, parseWorkload, type WorkloadPlan } from './workload.js';
-import { meanSize, parseValueSizes, sizeBounds, sizeText } from './sizes.js';
+import { explicitValueSizes, mixEntriesPerKey, mixListCap, mixMeanValue, parseWorkload, type WorkloadPlan } from './workload.js';
+import { parseValueSizes, sizeBounds, sizeText } from './sizes.js';
 
 /** One scenario from its layers: its sweep, its controls, its fault and load plans. */
 
@@ -300,7 +300,7 @@ function workloadPlan(settings: ReadonlyMap<string, Setting>, cases: readonly Ca
     const by = given !== null ? `VALUE_SIZES=${sizeText(given)} (${describeSource(vs.source)})` : `WORKLOAD=${plan.name}'s own ${sizeText(sizes)}-byte values (VALUE_SIZES changes them)`;
     warnings.push(`PAYLOAD_BYTES (${describeSource(p.source)}) does nothing with ${by}: it sizes the WORKLOAD's values`);
   }
-  const values = plan.entries.flatMap((e) => e.commands.flatMap((c) => c.args.flatMap((a) => (a.kind === 'value' && a.bytes !== null ? [a.bytes] : []))));
+  const values = explicitValueSizes(plan);
   const drawn = sizes !== null ? [sizeBounds(sizes).min] : cases.map((c) => c.PAYLOAD_BYTES);
   const smallest = Math.min(...values, ...drawn);
   if (smallest < MIX_HEADER_BYTES) {
@@ -321,16 +321,16 @@ function workloadPlan(settings: ReadonlyMap<string, Setting>, cases: readonly Ca
     throw badValue('KEY_TTL_MAX', ttlMax.value, ttlMax.source, `TTLs are drawn from KEY_TTL=${ttl} (${describeSource(get('KEY_TTL').source)}) to KEY_TTL_MAX, and ${String(ttlMax.value)} is below it`,
       `set KEY_TTL_MAX to ${ttl} or more, or lower KEY_TTL`);
   }
-  // What the keys hold on the servers: the preload's values, or the mix's own {value:N} where larger.
-  const mean = Math.max(sizes === null ? Math.max(...cases.map((c) => c.PAYLOAD_BYTES)) : meanSize(sizes), ...values);
-  // Lists grow to the model's cap before they are deleted and preloaded again.
+  const resolved = { ...plan, sizes, ttl: { minSeconds: ttl, maxSeconds: Math.max(ttl, ttlMax.value as number) } };
+  const payload = Math.max(...cases.map((c) => c.PAYLOAD_BYTES));
+  // What the keys hold on the servers: the preload's values, or the mix's own {value:N} where larger; lists grow to the
+  // model's cap before they are deleted and preloaded again.
+  const mean = mixMeanValue(resolved, payload);
   const perKey = { string: 1, counter: 0, hash: plan.fields + plan.literalFields, list: mixListCap(keyspace, mean), zset: 0 }[plan.keyType];
-  if (keyspace * perKey * mean > MAX_KEYSPACE_BYTES) {
+  if (keyspace * perKey * mean > MIX_SERVER_BYTES) {
     throw badValue('KEYSPACE', keyspace, k.source, `WORKLOAD=${plan.name} keeps ${perKey} value${perKey === 1 ? '' : 's'} of ${Math.round(mean)} bytes per key: more than 4 GiB on the servers`,
       'lower KEYSPACE or the value sizes');
   }
-  const resolved = { ...plan, sizes, ttl: { minSeconds: ttl, maxSeconds: Math.max(ttl, ttlMax.value as number) } };
-  const payload = Math.max(...cases.map((c) => c.PAYLOAD_BYTES));
   const entries = keyspace * mixEntriesPerKey(resolved, keyspace, payload);
   if (entries > MIX_MODEL_ENTRIES) {
     const what = `${mixEntriesPerKey(resolved, keyspace, payload)} ${plan.keyType === 'hash' ? 'fields' : 'members'}`;

@@ -7,6 +7,7 @@
  *   VALUE_SIZES=lognormal:2000:1        lognormal with mean 2000 bytes and spread (σ of ln size) 1
  *   VALUE_SIZES=lognormal:2000:1:64-1e5 the same, sizes kept within 64..100000 bytes
  */
+import { weightedPicker } from '../measure/random.js';
 import { badValue, type Source } from './errors.js';
 
 export type SizeSpec =
@@ -121,15 +122,8 @@ export function sizeSampler(spec: SizeSpec, random: () => number): () => number 
     case 'fixed': return () => spec.bytes;
     case 'uniform': return () => spec.min + Math.floor(random() * (spec.max - spec.min + 1));
     case 'list': {
-      const cumulative: number[] = [];
-      let total = 0;
-      for (const w of spec.weights) cumulative.push((total += w));
-      return () => {
-        const x = random() * total;
-        let k = 0;
-        while (k < cumulative.length - 1 && x >= (cumulative[k] as number)) k++;
-        return spec.sizes[k] as number;
-      };
+      const pick = weightedPicker(spec.weights, random);
+      return () => spec.sizes[pick()] as number;
     }
     case 'lognormal': {
       const mu = Math.log(spec.mean) - (spec.sigma * spec.sigma) / 2;

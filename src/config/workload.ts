@@ -410,10 +410,15 @@ export function readOnlyCommand(name: string): boolean {
   return MIX_COMMANDS[name]?.readOnly === true;
 }
 
+/** The sizes a mix's {value:N} placeholders give, as written. */
+export function explicitValueSizes(plan: WorkloadPlan): number[] {
+  return plan.entries.flatMap((e) => e.commands.flatMap((c) => c.args.flatMap((a) => (a.kind === 'value' && a.bytes !== null ? [a.bytes] : []))));
+}
+
 /** The largest value a mix writes: its {value:N}, or the largest drawn size (VALUE_SIZES, a built-in's, or PAYLOAD_BYTES). */
 export function largestMixValue(plan: WorkloadPlan, payloadBytes: number): number {
   const drawn = plan.sizes === null ? payloadBytes : sizeBounds(plan.sizes).max;
-  return Math.max(drawn, ...plan.entries.flatMap((e) => e.commands.flatMap((c) => c.args.flatMap((a) => (a.kind === 'value' && a.bytes !== null ? [a.bytes] : [])))));
+  return Math.max(drawn, ...explicitValueSizes(plan));
 }
 
 /** The most values one command (or a key's preload) of a mix carries. */
@@ -425,7 +430,7 @@ export function mixValuesPerCommand(plan: WorkloadPlan): number {
 /** The mean size of the values a mix keeps: its drawn sizes' mean (VALUE_SIZES, a built-in's, PAYLOAD_BYTES), or its largest {value:N}. */
 export function mixMeanValue(plan: WorkloadPlan, payloadBytes: number): number {
   const drawn = plan.sizes === null ? payloadBytes : meanSize(plan.sizes);
-  return Math.max(drawn, ...plan.entries.flatMap((e) => e.commands.flatMap((c) => c.args.flatMap((a) => (a.kind === 'value' && a.bytes !== null ? [a.bytes] : [])))));
+  return Math.max(drawn, ...explicitValueSizes(plan));
 }
 
 /**

@@ -8,6 +8,7 @@ import { sizeSampler, type SizeSpec } from '../config/sizes.js';
 import { readOnlyCommand, type MixCommand, type WorkloadPlan } from '../config/workload.js';
 import type { CacheClient, CommandReply } from '../targets/client.js';
 import type { Draw, MixModel, Prepared, Verdict } from '../workload/mix-model.js';
+import { weightedPicker } from '../measure/random.js';
 import { replyBytes, requestBytes } from './command-stats.js';
 import type { MixKeys } from './mix-keys.js';
 import { mixPicker } from './mix-keys.js';
@@ -56,19 +57,6 @@ export interface MixHost {
 }
 
 const NONE: readonly number[] = [];
-
-/** Entry index by weight: cumulative weights, searched. */
-function entryPicker(plan: WorkloadPlan, random: () => number): () => number {
-  const cumulative: number[] = [];
-  let total = 0;
-  for (const e of plan.entries) cumulative.push((total += e.weight));
-  return () => {
-    const x = random() * total;
-    let k = 0;
-    while (k < cumulative.length - 1 && x >= (cumulative[k] as number)) k++;
-    return k;
-  };
-}
 
 /** Sends command `c` on key `index` through the host's timing; the model is updated only when it is really sent. */
 async function send(host: MixHost, run: MixRun, draw: Draw, conn: number, slot: Slot, c: MixCommand, index: number): Promise<boolean> {
@@ -130,7 +118,7 @@ export async function mixClient(host: MixHost, run: MixRun, conn: number, g: num
   let last = 0;
   const start = Math.floor(random() * share);
   const pickers = run.plan.entries.map((e) => mixPicker(e.pattern ?? run.distribution, share, random, start, () => last));
-  const entry = entryPicker(run.plan, random);
+  const entry = weightedPicker(run.plan.entries.map((e) => e.weight), random);
   const widths = groupWidths(run.plan);
   const draw = mixDraw(run, random);
   let carried: Slot | null = null;

@@ -101,7 +101,8 @@ export class LoadWorker {
     }
     if (this.#keyspace === 0) return;
     this.#mix = this.#mixRun();
-    this.#values = new KeyspaceValues(this.#job.params.PAYLOAD_BYTES, this.#job.seed);
+    // A WORKLOAD makes its own values (MixValues); the GET/SET mix's block is not needed then.
+    if (this.#mix === undefined) this.#values = new KeyspaceValues(this.#job.params.PAYLOAD_BYTES, this.#job.seed);
     const { index, of } = this.#job.worker;
     let next = index;
     this.#preloadEnd = () => Math.min(next, this.#keyspace);
@@ -111,7 +112,7 @@ export class LoadWorker {
       total }), 1000);
     const lanes = this.#connections.flatMap((c) => Array.from({ length: PRELOAD_IN_FLIGHT }, () => c));
     const outcomes = await Promise.allSettled(lanes.map(async (client) => {
-      const value = Buffer.allocUnsafe(this.#job.params.PAYLOAD_BYTES);
+      const value = Buffer.allocUnsafe(this.#mix === undefined ? this.#job.params.PAYLOAD_BYTES : 0);
       while (next < this.#keyspace && !this.#aborted) {
         const i = next;
         next += of;

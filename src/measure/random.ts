@@ -22,3 +22,16 @@ export function seededRandom(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/** Picks index i with probability weights[i] / Σ weights, by `random` (uniform in [0, 1)): cumulative weights, searched. */
+export function weightedPicker(weights: readonly number[], random: () => number): () => number {
+  const cumulative: number[] = [];
+  let total = 0;
+  for (const w of weights) cumulative.push((total += w));
+  return () => {
+    const x = random() * total;
+    let k = 0;
+    while (k < cumulative.length - 1 && x >= (cumulative[k] as number)) k++;
+    return k;
+  };
+}
