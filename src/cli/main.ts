@@ -131,6 +131,20 @@ async function main(argv: readonly string[]): Promise<number> {
       async (args) => {
         exitCode = (await import('./gate.js')).compareCommand(args as unknown as CompareArgs);
       })
+    .command('trace-gen <file>', 'write a synthetic cache trace in TRACE\'s format (zipf keys, the memcached operations, lognormal value sizes) to a new file',
+      (y) => y
+        .positional('file', { type: 'string', demandOption: true, describe: 'the trace file to write (never over an existing file)' })
+        .option('ops', { type: 'number', default: 10_000, describe: 'ops in the trace' })
+        .option('rate', { type: 'number', default: 1000, describe: 'ops per second of trace time' })
+        .option('keys', { type: 'number', default: 2000, describe: 'value keys (counter keys: a tenth of them)' })
+        .option('zipf', { type: 'number', default: 0.99, describe: 'zipf exponent of key popularity' })
+        .option('seed', { type: 'number', default: 1, describe: 'seed of the random choices (the same seed writes the same trace)' })
+        .option('whole-seconds', { type: 'boolean', default: false, describe: 'timestamps in whole seconds, as Twitter\'s traces give them' }),
+      async (args) => {
+        exitCode = (await import('./trace-gen.js')).traceGenCommand(String(args.file), {
+          ops: args.ops, rate: args.rate, keys: args.keys, zipf: args.zipf, seed: args.seed, wholeSeconds: args['whole-seconds'],
+        });
+      })
     .command('down', 'stop the local topologies started by up (by their recorded PIDs)', (y) => y, async () => {
       exitCode = await (await import('./local.js')).downCommand();
     })

@@ -89,6 +89,11 @@ export function parseShard(raw: string | undefined, plan: RunPlan): { index: num
   if (latency.length > 0) {
     throw new ConfigError(`--shard splits throughput and capacity runs over several processes, and scenario ${latency.map((sc) => `${sc.name} (MODE=${sc.controls.load.mode})`).join(', ')} is not one. Fix: set MODE=throughput in it, or drop --shard`);
   }
+  const traced = plan.scenarios.filter((sc) => sc.controls.load.trace !== null);
+  if (traced.length > 0) {
+    throw new ConfigError(`--shard ${text} with a TRACE (scenario ${traced.map((sc) => sc.name).join(', ')}): a trace is replayed whole by one process in this version (each key's ops stay in order on one client). ` +
+      'Fix: drop --shard, and raise WORKERS for more load-generating processes on this machine');
+  }
   // A capacity search chooses its next rate from the last step's verdict, which one shard cannot see: shards follow a
   // planned staircase instead, and only a shared START_AT lines their steps up.
   const unplanned = plan.scenarios.filter((sc) => sc.controls.load.mode === 'capacity' && sc.controls.load.startAtMs === null);

@@ -32,7 +32,10 @@ export function checkItemSizes(scenarios: readonly ScenarioPlan[], targets: read
 export function checkWorkloadTargets(scenario: ScenarioPlan, targets: readonly TargetConfig[]): void {
   const workload = scenario.controls.load.workload;
   if (workload === null) return;
-  const w = scenario.settings.get('WORKLOAD') as Setting;
+  const traced = scenario.controls.load.trace !== null;
+  const w = scenario.settings.get(traced ? 'TRACE' : 'WORKLOAD') as Setting;
+  const named = traced ? `TRACE=${JSON.stringify(String(w.value))}` : `WORKLOAD=${JSON.stringify(workload.name === 'custom' ? workload.text : workload.name)}`;
+  const key = traced ? 'TRACE' : 'WORKLOAD';
   // The model assumes each read sees its client's own last write on the primary: replica reads, client caches and WAIT
   // would be judged wrongly (or, for WAIT, silently not sent), so they are refused until the mix judges them.
   const setup = targets.flatMap((t) => [
@@ -40,15 +43,15 @@ export function checkWorkloadTargets(scenario: ScenarioPlan, targets: readonly T
     ...(t.waitReplicas > 0 ? [`${t.name}_WAIT=${t.waitReplicas}`] : []),
   ]);
   if (setup.length > 0) {
-    throw new ConfigError(`WORKLOAD=${JSON.stringify(workload.name === 'custom' ? workload.text : workload.name)} (from ${describeSource(w.source)}, scenario ${scenario.name}) ` +
+    throw new ConfigError(`${named} (from ${describeSource(w.source)}, scenario ${scenario.name}) ` +
       `sends every command to the primary and judges each reply against the client's own last write; ${setup.join(', ')} ${setup.length === 1 ? 'is' : 'are'} not supported with a ` +
-      'WORKLOAD in this version (replica reads, client caches and WAIT would go unjudged). Fix: unset them for this run, or measure them with the KEYSPACE GET/SET mix (no WORKLOAD)');
+      `${key} in this version (replica reads, client caches and WAIT would go unjudged). Fix: unset them for this run, or measure them with the KEYSPACE GET/SET mix (no ${key})`);
   }
   const memcache = targets.filter((t) => t.protocol === 'memcache');
   if (memcache.length === 0) return;
-  throw new ConfigError(`WORKLOAD=${JSON.stringify(workload.name === 'custom' ? workload.text : workload.name)} (from ${describeSource(w.source)}, scenario ${scenario.name}) sends ` +
+  throw new ConfigError(`${named} (from ${describeSource(w.source)}, scenario ${scenario.name}) sends ` +
     `${[...new Set(workload.entries.flatMap((e) => e.commands.map((c) => c.name)))].join(', ')}, RESP commands, and ${memcache.map((t) => t.name).join(', ')} ` +
-    `${memcache.length === 1 ? 'is' : 'are'} memcached, whose protocol has none of them in this version. Fix: run the WORKLOAD against RESP targets only, or unset WORKLOAD for memcached (the KEYSPACE GET/SET mix)`);
+    `${memcache.length === 1 ? 'is' : 'are'} memcached, which cachebench drives with its own GET/SET only in this version. Fix: run the ${key} against RESP targets only, or unset ${key} for memcached (the KEYSPACE GET/SET mix)`);
 }
 
 /**

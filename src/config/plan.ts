@@ -3,6 +3,7 @@ import type { CacheMode, ClientName, FaultKind, Mode, Protocol, ReadFrom, RunMod
 import type { ServerAddress } from './servers.js';
 import type { Scalar } from './values.js';
 import type { WorkloadPlan } from './workload.js';
+import type { TraceSummary } from './trace.js';
 
 /**
  * The run plan: what resolveConfig (resolve.ts) builds from scenario files, env vars and flags, and what every other
@@ -84,6 +85,20 @@ export interface LoadPlan {
   readonly capacity: CapacityPlan | null;
   /** WORKLOAD: the command mix the clients send instead of GET/SET; null: none. */
   readonly workload: WorkloadPlan | null;
+  /** TRACE: a cache trace replayed at its own timing (workload then holds its commands, keyspace its keys); null: none. */
+  readonly trace: TracePlan | null;
+}
+
+/** TRACE as planned: the file (read again, and checked by digest, by every load worker), what it holds, the speed. */
+export interface TracePlan extends TraceSummary {
+  /** The file's absolute path. */
+  readonly file: string;
+  /** Its name as reports show it (config/trace.ts traceName). */
+  readonly name: string;
+  /** TRACE_SPEED: a factor on the trace's own timing; null: max (closed loop, the trace repeated until DURATION ends). */
+  readonly speed: number | null;
+  /** Ops of the trace due in the measured part (a factor): the measured part replays these. */
+  readonly measuredOps: number;
 }
 
 /** One capacity objective: the given percentile of every op's latency (from its intended send time) at most `maxMs`. */
@@ -111,7 +126,7 @@ export interface CapacityPlan {
 /** The load of a latency run (unused). */
 export const NO_LOAD: LoadPlan = {
   mode: 'latency', clients: 1, connections: 1, pipeline: 1, rate: 0, warmupMs: 0, durationMs: 0, sliceMs: 0, workers: 1, keyspace: 0,
-  distribution: { kind: 'uniform' }, startAtMs: null, capacity: null, workload: null,
+  distribution: { kind: 'uniform' }, startAtMs: null, capacity: null, workload: null, trace: null,
 };
 
 /** The schedule of a run without a fault. */

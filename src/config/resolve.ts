@@ -191,15 +191,20 @@ function checkRun(scenarios: readonly ScenarioPlan[], targets: readonly TargetCo
 }
 
 /**
- * The default local targets (no servers configured, no --local) less the memcached ones when a scenario runs a
- * WORKLOAD (RESP commands): the default run must not fail on topologies the user did not ask for. Named ones stay (and are refused).
+ * The default local targets (no servers configured, no --local) less those a WORKLOAD or TRACE cannot run on: the
+ * memcached ones (RESP commands) and the client set-ups its model cannot judge (a client cache, replica reads, WAIT).
+ * The default run must not fail on topologies the user did not ask for. Named ones stay (and are refused).
  */
 function withoutDefaultMemcached(targets: TargetConfig[], scenarios: readonly ScenarioPlan[], defaulted: boolean, warnings: string[]): TargetConfig[] {
   if (!defaulted || !scenarios.some((s) => s.controls.load.workload !== null)) return targets;
-  const dropped = targets.filter((t) => t.protocol === 'memcache' && t.localTopology !== undefined);
-  if (dropped.length === 0) return targets;
-  warnings.push(`WORKLOAD sends RESP commands, which memcached does not have: the local ${dropped.map((t) => t.name).join(' and ')} ${dropped.length === 1 ? 'is' : 'are'} left out of this run`);
-  return targets.filter((t) => !dropped.includes(t));
+  const what = scenarios.some((s) => s.controls.load.trace !== null) ? 'TRACE' : 'WORKLOAD';
+  const local = targets.filter((t) => t.localTopology !== undefined);
+  const memcached = local.filter((t) => t.protocol === 'memcache');
+  const setups = local.filter((t) => t.protocol !== 'memcache' && (t.cache !== 'off' || t.readFrom === 'replica' || t.waitReplicas > 0));
+  const names = (list: readonly TargetConfig[]): string => `${list.map((t) => t.name).join(' and ')} ${list.length === 1 ? 'is' : 'are'}`;
+  if (memcached.length > 0) warnings.push(`${what} sends RESP commands, which memcached does not have: the local ${names(memcached)} left out of this run`);
+  if (setups.length > 0) warnings.push(`${what} judges every reply against the client's own last write, which a client cache, replica reads or WAIT would blur: the local ${names(setups)} left out of this run`);
+  return targets.filter((t) => !memcached.includes(t) && !setups.includes(t));
 }
 
 /**

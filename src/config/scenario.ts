@@ -8,6 +8,7 @@ import { NO_LOAD, type CapacityPlan, type CaseParams, type FaultPlan, type KeyDi
 import { SWEEP_KEYS, type Layer } from './layers.js';
 import { explicitValueSizes, mixEntriesPerKey, mixListCap, mixMeanValue, parseWorkload, type WorkloadPlan } from './workload.js';
 import { parseValueSizes, sizeBounds, sizeText } from './sizes.js';
+import { tracePlanOf } from './trace-plan.js';
 
 /** One scenario from its layers: its sweep, its controls, its fault and load plans. */
 
@@ -77,7 +78,7 @@ function faultPlan(settings: ReadonlyMap<string, Setting>): FaultPlan {
 }
 
 /** Keys that only a throughput run reads: set (by anything but the default) in a latency run, they are an error. */
-const THROUGHPUT_KEYS = ['CLIENTS', 'CONNECTIONS', 'PIPELINE', 'RATE', 'WARMUP_SECONDS', 'SLICE_SECONDS', 'WORKERS', 'KEYSPACE', 'KEY_DISTRIBUTION', 'START_AT', 'WORKLOAD', 'VALUE_SIZES', 'KEY_TTL_MAX'] as const;
+const THROUGHPUT_KEYS = ['CLIENTS', 'CONNECTIONS', 'PIPELINE', 'RATE', 'WARMUP_SECONDS', 'SLICE_SECONDS', 'WORKERS', 'KEYSPACE', 'KEY_DISTRIBUTION', 'START_AT', 'WORKLOAD', 'VALUE_SIZES', 'KEY_TTL_MAX', 'TRACE', 'TRACE_SPEED'] as const;
 /** Keys that only a latency run reads: set in a throughput scenario, they are said to do nothing (a warning: flags apply to every scenario of a run). */
 const LATENCY_ONLY_KEYS = ['WRITE_COUNT', 'INVOCATION_COUNT', 'ITERATION_TIME_MS', 'INTERLEAVE', 'WARMUP_ITERATIONS', 'MIN_ITERATIONS', 'MAX_ITERATIONS', 'MAX_RELATIVE_ERROR', 'MAX_PERCENT_ERROR', 'MAX_TIME'] as const;
 /** Below this KEY_TTL, a WORKLOAD's keys spend much of their life within a second of their expiry (said in a warning). */
@@ -244,23 +245,26 @@ function loadPlan(settings: ReadonlyMap<string, Setting>, cases: readonly CasePa
     }
   }
   loadWarnings(settings, keyspace, targets, warnings);
-  const workload = workloadPlan(settings, cases, warnings);
+  // A trace brings its keys, commands, length and rate (config/trace-plan.ts).
+  const traced = tracePlanOf(settings, Math.max(...cases.map((c) => c.PAYLOAD_BYTES)));
+  const workload = traced?.workload ?? workloadPlan(settings, cases, warnings);
   const start = get('START_AT');
   return {
     mode,
     clients: num('CLIENTS'),
     connections: num('CONNECTIONS'),
     pipeline: num('PIPELINE'),
-    rate: num('RATE'),
+    rate: traced !== null ? traced.rate : num('RATE'),
     warmupMs: Math.round(num('WARMUP_SECONDS') * 1000),
-    durationMs: num('DURATION') * 1000,
-    sliceMs: num('SLICE_SECONDS') * 1000,
+    durationMs: traced?.durationMs ?? num('DURATION') * 1000,
+    sliceMs: traced !== null ? 0 : num('SLICE_SECONDS') * 1000,
     workers: num('WORKERS'),
-    keyspace,
+    keyspace: traced?.trace.keys ?? keyspace,
     distribution,
     startAtMs: parseStartAt(String(start.value), start.source, Date.now()),
     capacity,
     workload,
+    trace: traced?.trace ?? null,
   };
 }
 

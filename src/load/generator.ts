@@ -16,6 +16,7 @@ import { Seconds, Slots } from './recording.js';
 import type { LoadJob, LoadTick } from './job.js';
 import { CommandStats } from './command-stats.js';
 import { mixClient, type MixHost, type MixRun } from './mix-client.js';
+import { traceClient } from './trace-client.js';
 
 /** After a failed op a virtual client waits this long before its next op (a refused connection fails at once). */
 export const LOAD_FAILURE_PAUSE_MS = 10;
@@ -69,6 +70,8 @@ export class LoadGenerator {
   #liveActive = 0;
   readonly #self: SelfMeter;
   readonly #commands: CommandStats | undefined;
+  /** A trace replay at a factor: each op's send time against its intended one. */
+  readonly #lag: { readonly hist: OpHistogram; earlyMs: number } | undefined;
 
   constructor(job: LoadJob, worker: WorkerParts, schedule: Schedule, timer: Timer, startPerf: number) {
     this.#job = job;
@@ -82,6 +85,7 @@ export class LoadGenerator {
     this.#nodes = (job.slotOwners ?? []).map(() => ({ ops: 0, errors: 0, latency: new OpHistogram() }));
     this.#slots = worker.connections.map(() => new Slots(job.controls.load.pipeline));
     this.#commands = worker.mix === undefined ? undefined : new CommandStats(job.controls.load.rate > 0);
+    this.#lag = worker.mix?.trace?.speed != null ? { hist: new OpHistogram(), earlyMs: 0 } : undefined;
     this.#random = seededRandom((job.seed + 7919 * (job.worker.index + 1) + 104729 * (job.shard.index + 1)) >>> 0);
     // Bytes on the wire of every connection of this worker, where each client counts them.
     this.#self = new SelfMeter(() => {
@@ -125,8 +129,9 @@ export class LoadGenerator {
     const connections = this.#worker.connections.length;
     const mix = this.#worker.mix;
     const { index, of } = this.#job.worker;
+    const trace = mix?.trace;
     return Promise.all(Array.from({ length: this.#job.controls.load.clients }, (_, i) => (mix !== undefined
-      ? mixClient(this.#mixHost(), mix, i % connections, i * of + index)
+      ? trace !== undefined ? traceClient(this.#mixHost(), mix, trace, i % connections, i) : mixClient(this.#mixHost(), mix, i % connections, i * of + index)
       : this.#worker.keyspace > 0 ? this.#keyspaceClient(i % connections, i) : this.#freshClient(i % connections))));
   }
 
@@ -185,6 +190,11 @@ export class LoadGenerator {
     if (counted && intended !== undefined) this.#sentOps++;
     const timer = this.#timer;
     const sent = timer.now();
+    // A trace's ops: how far from its intended time each was sent, late or early (the earliest early one apart).
+    if (counted && intended !== undefined && this.#lag !== undefined) {
+      this.#lag.hist.record(nsOf(Math.abs(sent - intended)));
+      if (sent < intended) this.#lag.earlyMs = Math.max(this.#lag.earlyMs, intended - sent);
+    }
     let outcome: Outcome<T>;
     try {
       outcome = { ok: true, value: await op(this.#worker.connections[c] as CacheClient), counted };
@@ -352,15 +362,17 @@ export class LoadGenerator {
       latency: (nodes[i]?.latency ?? new OpHistogram()).encode(),
     }));
     const keyspace = this.#worker.keyspace > 0 && this.#commands === undefined;
+    const trace = this.#worker.mix?.trace;
     return {
       target: job.target.name, startMs: startAtMs + (job.windows.find((w) => w.measured)?.fromMs ?? 0), durationMs: load.durationMs,
       view: open ? 'intended' : 'service',
       sets: tally.sets, gets: tally.gets, setErrors: tally.setErrors, getErrors: tally.getErrors,
-      scheduled: open ? Math.round((load.durationMs / 1000) * rate) : null,
+      scheduled: trace?.scheduled ?? (open ? Math.round((load.durationMs / 1000) * rate) : null),
       sent: open ? this.#sentOps : null,
       lateStartMs,
       verified: tally.verified, missing: tally.missing, mismatched: tally.mismatched,
-      hits: keyspace ? this.#hits : null, misses: keyspace ? this.#misses : null,
+      hits: keyspace ? this.#hits : trace !== undefined ? trace.tally.hits : null,
+      misses: keyspace ? this.#misses : trace !== undefined ? trace.tally.misses : null,
       deletes: this.#deletes, undeletedKeys: 0, errorMessages: Object.fromEntries(tally.errorMessages),
       histograms: {
         set: hist.set.encode(), get: hist.get.encode(),
@@ -375,6 +387,12 @@ export class LoadGenerator {
       }],
       ...(this.#commands === undefined ? {} : {
         commands: this.#commands.encode(), unverified: this.#commands.unverified, ...sizesOf(this.#commands), housekeeping: this.#commands.encodeHousekeeping(),
+      }),
+      ...(trace === undefined ? {} : {
+        trace: {
+          lag: this.#lag === undefined ? null : this.#lag.hist.encode(), earlyMs: this.#lag?.earlyMs ?? 0, refills: trace.tally.refills,
+          skipped: { ...trace.tally.skipped },
+        },
       }),
     };
   }

@@ -13,6 +13,7 @@ import { replyBytes, requestBytes } from './command-stats.js';
 import type { MixKeys } from './mix-keys.js';
 import { mixPicker } from './mix-keys.js';
 import type { Schedule, Slot } from './schedule.js';
+import type { TraceRun } from './trace-client.js';
 
 /** What a mix client needs of everything a run shares: the model and keys of its worker, the plan. */
 export interface MixRun {
@@ -24,6 +25,8 @@ export interface MixRun {
   readonly sizes: SizeSpec;
   /** TTLs in seconds, drawn uniformly (KEY_TTL..KEY_TTL_MAX). */
   readonly ttl: { readonly min: number; readonly max: number };
+  /** A TRACE run: the trace, each client's ops and what the replay counts (load/trace-client.ts); absent for a mix. */
+  readonly trace?: TraceRun;
 }
 
 /** What fills a mix's placeholders for one client (its own `random`), or for the preload. */
@@ -58,8 +61,17 @@ export interface MixHost {
 
 const NONE: readonly number[] = [];
 
+/** What send() did: `ok` false when the command failed; `reply` when it was sent and answered; `counted` when measured. */
+export interface SendOutcome {
+  readonly ok: boolean;
+  readonly reply?: CommandReply;
+  readonly counted: boolean;
+}
+
+const NOT_SENT: SendOutcome = { ok: true, counted: false };
+
 /** Sends command `c` on key `index` through the host's timing; the model is updated only when it is really sent. */
-async function send(host: MixHost, run: MixRun, draw: Draw, conn: number, slot: Slot, c: MixCommand, index: number): Promise<boolean> {
+export async function send(host: MixHost, run: MixRun, draw: Draw, conn: number, slot: Slot, c: MixCommand, index: number): Promise<SendOutcome> {
   const readOnly = readOnlyCommand(c.name);
   let prepared: Prepared | undefined;
   let sizes: readonly number[] = NONE;
@@ -71,12 +83,12 @@ async function send(host: MixHost, run: MixRun, draw: Draw, conn: number, slot: 
     if (client.command === undefined) throw new Error('this driver cannot send a WORKLOAD\'s commands');
     return client.command(prepared.args, { key: prepared.args[1] as string, readOnly });
   }, c.name);
-  if (prepared === undefined) return true; // not sent: its window ended
+  if (prepared === undefined) return NOT_SENT; // not sent: its window ended
   if (!out.ok) {
     run.model.forget(prepared.indexes);
     // A write that failed may still have run (a timeout): its keys get an EXPIRE all the same (replies not judged).
     if (!readOnly) for (const k of new Set([...prepared.indexes, ...noTtl])) await housekeep(host, run, conn, [run.model.expire(k, host.now(), draw)]);
-    return false;
+    return { ok: false, counted: out.counted };
   }
   run.model.replied(prepared.indexes, host.now());
   const verdict = run.model.verdict(prepared.expect, out.value, host.now());
@@ -84,14 +96,14 @@ async function send(host: MixHost, run: MixRun, draw: Draw, conn: number, slot: 
   if (out.counted) host.verdict(c.name, verdict, requestBytes(prepared.args), replyBytes(out.value), sizes);
   // Every key of the run has a TTL: one a write created (or MSET cleared) gets one now.
   for (const k of noTtl) await housekeep(host, run, conn, [run.model.expire(k, host.now(), draw)]);
-  return true;
+  return { ok: true, reply: out.value, counted: out.counted };
 }
 
 /**
  * Sends housekeeping commands in turn, each reply judged; a key whose reply was not as expected is forgotten (resynced
  * before its next use) and, when a resync stopped half way, given an EXPIRE (what it wrote may lack one).
  */
-async function housekeep(host: MixHost, run: MixRun, conn: number, list: readonly Prepared[], draw?: Draw): Promise<void> {
+export async function housekeep(host: MixHost, run: MixRun, conn: number, list: readonly Prepared[], draw?: Draw): Promise<void> {
   for (const p of list) {
     const reply = await host.untimed(conn, p.args, p.args[1] as string);
     if (reply !== undefined) run.model.replied(p.indexes, host.now());
@@ -153,7 +165,7 @@ export async function mixClient(host: MixHost, run: MixRun, conn: number, g: num
       }
       const c = commands[k] as MixCommand;
       if (!readOnlyCommand(c.name)) last = j;
-      ok = await send(host, run, draw, conn, slot, c, index);
+      ok = (await send(host, run, draw, conn, slot, c, index)).ok;
     }
     if (!ok) await host.pause();
   }

@@ -8,6 +8,8 @@
 import type { KeyPattern } from '../config/workload.js';
 import { ZipfSampler, keyPicker, shareCount } from './keys.js';
 
+const PAD = 'x'.repeat(256);
+
 export class MixKeys {
   constructor(
     readonly prefix: string,
@@ -16,10 +18,17 @@ export class MixKeys {
     readonly owners: number,
     /** Keys per hash-tag group (the widest {keys:N}); 1: no tags. */
     readonly width: number,
+    /** A trace's key sizes per key index: a shorter name is padded to its size (config/trace.ts). */
+    readonly keyBytes?: Uint8Array,
   ) {}
 
   /** The name of key index i (the preload, the load and the clean-up all name keys here). */
   name(i: number): string {
+    if (this.keyBytes !== undefined) {
+      const base = `${this.prefix}ks:${i}`;
+      const size = this.keyBytes[i] ?? 0;
+      return size > base.length + 1 ? `${base}:${PAD.slice(0, size - base.length - 1)}` : base;
+    }
     if (this.width <= 1) return `${this.prefix}ks:${i}`;
     const g = i % this.owners;
     const j = Math.floor(i / this.owners);

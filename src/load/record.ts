@@ -169,6 +169,20 @@ export interface LoadRecord {
    * and the preload's commands for a key the model lost track of), over the whole run (warm-up too); absent otherwise.
    */
   readonly housekeeping?: Readonly<Record<string, number>>;
+  /** A TRACE run: how its ops kept their times, its refills and the ops it skipped; absent otherwise. */
+  readonly trace?: TraceRecord;
+}
+
+/** A trace replay's own counts (load/trace-client.ts), over its measured part. */
+export interface TraceRecord {
+  /** At a factor: ns between each op's send and its intended time (late or early), HdrHistogram-encoded; null at max. */
+  readonly lag: string | null;
+  /** The most ms an op was sent before its intended time (timers fire up to 1 ms early; 0: none). */
+  readonly earlyMs: number;
+  /** SETs sent after a get that missed (cache-aside; counted among the SETs). */
+  readonly refills: number;
+  /** Ops of operations with no RESP command cachebench verifies (append, prepend), per operation. */
+  readonly skipped: Readonly<Record<string, number>>;
 }
 
 /** One command's measured ops in one record (a worker's, or merged). */
@@ -310,6 +324,20 @@ export function mergeRecords(records: readonly LoadRecord[]): LoadRecord {
     // Every shard read the same servers' growth: the first reading (absent where none was made).
     ...(records.some((r) => r.serverMemory !== undefined) ? { serverMemory: records.find((r) => r.serverMemory != null)?.serverMemory ?? null } : {}),
     ...withCommands(records),
+    ...withTrace(records),
+  };
+}
+
+/** The merged trace counts, where any record has them: lags added, the earliest early send, counts summed. */
+function withTrace(records: readonly LoadRecord[]): Pick<LoadRecord, 'trace'> {
+  const parts = records.flatMap((r) => (r.trace === undefined ? [] : [r.trace]));
+  if (parts.length === 0) return {};
+  const skipped: Record<string, number> = {};
+  for (const p of parts) for (const [op, n] of Object.entries(p.skipped)) skipped[op] = (skipped[op] ?? 0) + n;
+  return {
+    trace: {
+      lag: mergeEncoded(parts.map((p) => p.lag)), earlyMs: maxOf(parts.map((p) => p.earlyMs)), refills: parts.reduce((n, p) => n + p.refills, 0), skipped,
+    },
   };
 }
 

@@ -131,6 +131,25 @@ export class Schedule {
   }
 
   /**
+   * A trace's op due `offsetMs` after the start of this target's first window (warm-up included): waited for as an open
+   * loop's op is, in the window it falls in; null past the last window, or on abort. An op already late is given at
+   * once (its latency counts from its intended time); #timed skips it when its window has ended.
+   */
+  async at(offsetMs: number): Promise<Slot | null> {
+    const first = this.#windows[0];
+    if (first === undefined || this.#aborted) return null;
+    const rel = first.fromMs + offsetMs;
+    const window = this.#windows.find((w) => rel >= w.fromMs && rel < w.toMs);
+    if (window === undefined) return null;
+    const intended = this.start + rel;
+    await this.#gates.at(this.start + window.fromMs);
+    // A timer may fire early (Node dates it from the loop's cached time): it is waited again until less than 1 ms is left.
+    for (let wait = intended - this.timer.now(); wait > 1 && !this.#aborted; wait = intended - this.timer.now()) await this.timer.sleep(wait - 0.5);
+    if (this.#aborted) return null;
+    return this.#slotIn(window, intended);
+  }
+
+  /**
    * When the next op is due (open loop: its intended send time, waited for); null when the run is over. Between this
    * target's windows (another target's turn) the clients sleep.
    */

@@ -107,6 +107,42 @@ export interface LoadResult {
   readonly commands?: readonly CommandSummary[];
   /** A WORKLOAD run whose measured ops wrote values: their sizes in bytes; absent otherwise. */
   readonly values?: ValueSizes;
+  /** A TRACE run: the trace replayed and how its ops kept their times; absent otherwise. */
+  readonly trace?: TraceResult;
+}
+
+/** A trace replay as results.json reports it: the trace (config/trace.ts) and the replay's own figures. */
+export interface TraceResult {
+  readonly name: string;
+  readonly digest: string;
+  /** TRACE_SPEED; null: max. */
+  readonly speed: number | null;
+  readonly ops: number;
+  readonly keys: number;
+  readonly spanSeconds: number;
+  readonly clients: number;
+  readonly counts: Readonly<Record<string, number>>;
+  readonly counterKeys: number;
+  /** At a factor: how far from their intended times the measured ops were sent (late or early), ms; null at max. */
+  readonly lagMs: { readonly p50: number; readonly p99: number; readonly p999: number; readonly max: number } | null;
+  /** The most ms an op was sent early. */
+  readonly earlyMs: number;
+  readonly refills: number;
+  readonly skipped: Readonly<Record<string, number>>;
+}
+
+/** The replay's figures from its plan and record; undefined without a trace. */
+function traceOf(record: LoadRecord, load: LoadPlan): TraceResult | undefined {
+  const t = load.trace;
+  if (t === null || record.trace === undefined) return undefined;
+  const lag = record.trace.lag === null ? null : OpHistogram.decode(record.trace.lag);
+  const ms = (ns: number): number => Math.round(ns / 1e3) / 1e3;
+  return {
+    name: t.name, digest: t.digest, speed: t.speed, ops: t.ops, keys: t.keys, spanSeconds: Math.round(t.spanMs) / 1000, clients: t.clients,
+    counts: { ...t.counts }, counterKeys: t.counterKeys,
+    lagMs: lag === null || lag.count === 0 ? null : { p50: ms(lag.valueAt(50)), p99: ms(lag.valueAt(99)), p999: ms(lag.valueAt(99.9)), max: ms(lag.max) },
+    earlyMs: Math.round(record.trace.earlyMs * 1000) / 1000, refills: record.trace.refills, skipped: { ...record.trace.skipped },
+  };
 }
 
 /** The sizes of the values a WORKLOAD's measured ops wrote (HdrHistogram: within 0.1%). */
@@ -145,7 +181,7 @@ export function recordedMix(s: LoadResult['settings']): MixSettings {
 export function mixSettings(plan: WorkloadPlan | null): MixSettings {
   if (plan === null) return {};
   const ttl = plan.ttl === null ? {} : { ttl: plan.ttl.minSeconds === plan.ttl.maxSeconds ? String(plan.ttl.minSeconds) : `${plan.ttl.minSeconds}-${plan.ttl.maxSeconds}` };
-  return { workload: plan.name === 'custom' ? plan.text : plan.name, ...(plan.sizes !== null ? { valueSizes: sizeText(plan.sizes) } : {}), ...ttl };
+  return { workload: plan.name === 'custom' || plan.name === 'trace' ? plan.text : plan.name, ...(plan.sizes !== null ? { valueSizes: sizeText(plan.sizes) } : {}), ...ttl };
 }
 
 /** One command of a WORKLOAD run (see CommandRecord). */
@@ -224,7 +260,7 @@ export function summarizeLoad(record: LoadRecord, load: LoadPlan,
     settings: {
       clients: load.clients, connections: load.connections, pipeline: load.pipeline, workers: load.workers,
       rate: load.rate > 0 ? load.rate : null, keyspace: load.keyspace,
-      distribution: load.keyspace === 0 ? 'fresh keys' : load.distribution.kind === 'zipf' ? `zipf:${load.distribution.exponent}` : load.distribution.kind,
+      distribution: load.keyspace === 0 ? 'fresh keys' : load.trace !== null ? 'trace' : load.distribution.kind === 'zipf' ? `zipf:${load.distribution.exponent}` : load.distribution.kind,
       warmupSeconds: load.warmupMs / 1000, durationSeconds: load.durationMs / 1000,
       sliceSeconds: record.sliceSeconds ?? null,
       startAt: options.startAt ?? (load.startAtMs === null ? null : new Date(load.startAtMs).toISOString()),
@@ -262,8 +298,11 @@ export function summarizeLoad(record: LoadRecord, load: LoadPlan,
     ...(options.capacity !== undefined ? { capacity: options.capacity } : {}),
     ...(record.commands !== undefined ? { commands: commandsOf(record, load.durationMs) as CommandSummary[] } : {}),
     ...withValues(valueSizesOf(record)),
+    ...withTrace(traceOf(record, load)),
   };
 }
+
+const withTrace = (trace: TraceResult | undefined): { trace?: TraceResult } => (trace === undefined ? {} : { trace });
 
 /**
  * Percent of each result against the baseline (higher is better): the explicit baseline, else the highest mean

@@ -12,7 +12,10 @@ import { ConfigError } from '../config/errors.js';
 import { MixModel, MixValues } from '../workload/mix-model.js';
 import { MixKeys } from './mix-keys.js';
 import { mixDraw, type MixRun } from './mix-client.js';
-import { largestMixValue, mixListCap, mixMeanValue } from '../config/workload.js';
+import { largestMixValue, mixListCap, mixMeanValue, type WorkloadPlan } from '../config/workload.js';
+import type { TracePlan } from '../config/plan.js';
+import { readTraceFile } from '../config/trace-plan.js';
+import { traceRun } from './trace-client.js';
 
 /**
  * One load-generating process's part of a throughput run against one target: CONNECTIONS clients of the target's
@@ -52,11 +55,26 @@ export class LoadWorker {
     return this.#mix !== undefined ? this.#mix.keys.name(index) : keyspaceKey(this.#job.keyPrefix, index);
   }
 
+  /** A TRACE's keys, model and ops for this worker: the file read again, and refused if it changed since the run was planned. */
+  #traceRun(plan: WorkloadPlan, tracePlan: TracePlan): MixRun {
+    const { load, keyTtlSeconds } = this.#job.controls;
+    const trace = readTraceFile(tracePlan.file);
+    if (trace.digest !== tracePlan.digest) throw new Error(`the trace file ${tracePlan.name} changed after the run was planned (its sha256 differs): replay a file that stays as it is`);
+    const payload = this.#job.params.PAYLOAD_BYTES;
+    const tr = traceRun(trace, tracePlan, load.clients, this.#job.worker, { warmupMs: load.warmupMs, durationMs: load.durationMs }, payload, keyTtlSeconds);
+    return {
+      plan, keys: new MixKeys(this.#job.keyPrefix, this.#keyspace, load.clients * this.#job.worker.of, 1, trace.keyBytes),
+      model: new MixModel(new MixValues(Math.max(trace.largestValue, payload), this.#job.seed)), distribution: load.distribution,
+      sizes: { kind: 'fixed', bytes: payload }, ttl: { min: keyTtlSeconds, max: keyTtlSeconds }, trace: tr,
+    };
+  }
+
   /** A WORKLOAD's keys and model for this worker; undefined without one. */
   #mixRun(): MixRun | undefined {
     const { load, keyTtlSeconds } = this.#job.controls;
     const plan = load.workload;
     if (plan === null) return undefined;
+    if (load.trace !== null) return this.#traceRun(plan, load.trace);
     const owners = load.clients * this.#job.worker.of;
     if (this.#keyspace < owners * plan.width) {
       throw new ConfigError(`KEYSPACE: this --shard process's ${this.#keyspace} keys are fewer than its CLIENTS × WORKERS = ${owners} clients${plan.width > 1 ? ` × ${plan.width} keys per group` : ''} (each key of a WORKLOAD has one writer). Fix: raise KEYSPACE or lower CLIENTS`);
@@ -104,6 +122,11 @@ export class LoadWorker {
     // A WORKLOAD makes its own values (MixValues); the GET/SET mix's block is not needed then.
     if (this.#mix === undefined) this.#values = new KeyspaceValues(this.#job.params.PAYLOAD_BYTES, this.#job.seed);
     const { index, of } = this.#job.worker;
+    // A trace starts from an empty cache: nothing is preloaded, and every key of this worker's share is deleted at the end.
+    if (this.#mix?.trace !== undefined) {
+      this.#preloadEnd = () => this.#keyspace;
+      return;
+    }
     let next = index;
     this.#preloadEnd = () => Math.min(next, this.#keyspace);
     // This worker's share: the indexes ≡ index mod of below KEYSPACE. SETs sent so far are told about once a second.

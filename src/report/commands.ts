@@ -48,7 +48,8 @@ export function commandLines(entries: readonly ResultEntry[], markdown: boolean)
   ];
   const workload = first.settings.workload ?? '';
   return [
-    said(`Per command (WORKLOAD ${workload}): latency ${open ? 'from each op\'s intended send time (coordinated omission corrected)' : 'from send to reply'}; ` +
+    ...traceLines(rows, said),
+    said(`Per command (${first.trace !== undefined ? workload : `WORKLOAD ${workload}`}): latency ${open ? 'from each op\'s intended send time (coordinated omission corrected)' : 'from send to reply'}; ` +
       'every reply checked against cachebench\'s model of what it wrote to its own keys — Missing: empty where a value was expected; Mismatched: any other difference; ' +
       'Unverified: the model could not judge it (the key\'s state unknown after a failed op, or within 1 s of its expiry). ' +
       'B out / B in: bytes on the wire per answered op, the request as sent (RESP) and the reply as RESP2 frames it.'),
@@ -58,5 +59,32 @@ export function commandLines(entries: readonly ResultEntry[], markdown: boolean)
     '',
     ...written,
     ...housekeeping,
+  ];
+}
+
+const msOf = (x: number): string => (x < 10 ? x.toFixed(2) : x.toFixed(1));
+
+/** What a TRACE run replayed, and how its ops kept their times, per target; [] without one. */
+function traceLines(rows: readonly ResultEntry[], said: (x: string) => string): string[] {
+  const traced = rows.flatMap((e) => ((e.load as LoadResult).trace === undefined ? [] : [e]));
+  const t = traced[0]?.load?.trace;
+  if (t === undefined) return [];
+  const ops = Object.entries(t.counts).filter(([, n]) => n > 0).map(([op, n]) => `${op} ${count(n)}`).join(', ');
+  const each = traced.map((e) => {
+    const l = e.load as LoadResult;
+    const r = l.trace as NonNullable<LoadResult['trace']>;
+    const hits = l.keyspace === null ? '' : `hits ${count(l.keyspace.hits)}, misses ${count(l.keyspace.misses)}` +
+      `${l.keyspace.hitRate === null ? '' : ` (hit ratio ${(100 * l.keyspace.hitRate).toFixed(1)}%)`}, refills ${count(r.refills)}`;
+    const timing = r.lagMs === null ? 'back to back (TRACE_SPEED max)'
+      : `ops sent off their intended times (late or early) by p50 ${msOf(r.lagMs.p50)} ms, p99 ${msOf(r.lagMs.p99)} ms, p99.9 ${msOf(r.lagMs.p999)} ms, max ${msOf(r.lagMs.max)} ms` +
+        `${r.earlyMs > 0 ? ` (the earliest ${msOf(r.earlyMs)} ms early)` : ''}${l.record.scheduled !== null && l.record.sent !== null ? `; ${count(l.record.sent)} of ${count(l.record.scheduled)} due sent` : ''}`;
+    const skipped = Object.entries(r.skipped).filter(([, n]) => n > 0);
+    return `${e.target.name}${shardLabel(e)}: ${timing}; ${hits}${skipped.length === 0 ? '' : `; not replayed (no RESP command cachebench verifies): ${skipped.map(([op, n]) => `${op} ${count(n)}`).join(', ')}`}`;
+  });
+  return [
+    said(`Trace replay: ${t.name} (sha256 ${t.digest.slice(0, 16)}…), ${count(t.ops)} ops (${ops}) on ${count(t.keys)} keys from ${count(t.clients)} clients over ` +
+      `${t.spanSeconds.toFixed(1)} s, replayed ${t.speed === null ? 'as fast as CLIENTS allow' : `at ×${t.speed} its timing, open loop`}; keys under the run's prefix, ` +
+      `a get that misses refilled (SET, cache-aside). ${each.join('; ')}.`),
+    '',
   ];
 }

@@ -271,7 +271,8 @@ export function loadSetup(entries: readonly ResultEntry[]): string | undefined {
   const s = l.settings;
   const loop = s.rate === null ? 'closed loop' : `open loop at ${opsText(s.rate)} ops/s${l.shard !== null ? ` (this shard: ${opsText(l.rate.targetOpsPerSec)})` : ''}, latency from each op's intended send time`;
   const keys = s.keyspace === 0 ? 'fresh keys (SET, READ_RATIO verified GETs, DEL)'
-    : `${s.keyspace.toLocaleString('en-US')} preloaded keys, ${s.distribution}${s.workload !== undefined ? `, WORKLOAD ${s.workload} (each key written by one client; every reply verified)` : ''}`;
+    : l.trace !== undefined ? `the trace's ${s.keyspace.toLocaleString('en-US')} keys (none preloaded: the replay starts from an empty cache), ${s.workload ?? 'a trace'} (each key written by one client; every reply verified)`
+      : `${s.keyspace.toLocaleString('en-US')} preloaded keys, ${s.distribution}${s.workload !== undefined ? `, WORKLOAD ${s.workload} (each key written by one client; every reply verified)` : ''}`;
   const slices = s.sliceSeconds != null
     ? `the targets taking turns in ${s.sliceSeconds}-s slices, the order rotated each stretch (Percent's interval pairs measured second j of each target: they lie in the same stretch)`
     : 'each target in turn';

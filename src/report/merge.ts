@@ -29,7 +29,7 @@ function planOf(l: LoadResult): LoadPlan {
     distribution: zipf !== null ? { kind: 'zipf', exponent: Number(zipf[1]) } : s.distribution === 'sequential' ? { kind: 'sequential' } : { kind: 'uniform' },
     startAtMs: s.startAt === null ? null : Date.parse(s.startAt), capacity: null,
     // The mix's per-command results are merged from the records; the plan itself is not needed to merge them.
-    workload: null,
+    workload: null, trace: null,
   };
 }
 

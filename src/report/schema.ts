@@ -4,6 +4,7 @@ import { InputFileError, MAX_RESULTS_FILE_BYTES, readInputFile } from '../config
 import { STOP_REASONS } from '../run/result.js';
 import { MIX_COMMANDS, MIX_LIMITS } from '../config/workload.js';
 import { SIZE_LIMITS } from '../config/sizes.js';
+import { TRACE_OPS } from '../config/trace.js';
 import { MAX_COMMANDS } from '../load/record.js';
 import { MAX_MERGE_NOTES, SCHEMA_VERSION, type ResultsDocument } from './document.js';
 import {
@@ -119,6 +120,20 @@ const commandRecord = commandCounts(object({
   ops: count, errors: count, verified: count, missing: count, mismatched: count, unverified: count, sentBytes: count, readBytes: count,
   latency: histogram, intended: nullable(histogram),
 }));
+/** A trace's operation names (keys of its counts), and its record and result (config/trace.ts, load/trace-client.ts). */
+const traceOp = new RegExp(`^(?:${TRACE_OPS.join('|')})$`);
+const byTraceOp: Check = (v, at, b) => {
+  const out = record(count, TRACE_OPS.length)(v, at, b) as Record<string, unknown>;
+  for (const k of Object.keys(out)) if (!traceOp.test(k)) fail(`${at}.${k.slice(0, 40)}`, `a trace operation (${TRACE_OPS.join(', ')})`, k.slice(0, 40));
+  return out;
+};
+const traceRecord = object({ lag: nullable(histogram), earlyMs: ms, refills: count, skipped: byTraceOp });
+const traceResult = object({
+  name: pattern(/^[A-Za-z0-9._-]{1,80}$/, 'a file name of letters, digits, ".", "_" and "-"', 'use the results cachebench wrote'),
+  digest: pattern(/^[0-9a-f]{64}$/, 'a sha256 in hex', 'use the results cachebench wrote'), speed: nullable(num), ops: count, keys: count, spanSeconds: num,
+  clients: count, counts: byTraceOp, counterKeys: count, lagMs: nullable(object({ p50: ms, p99: ms, p999: ms, max: ms })), earlyMs: ms, refills: count,
+  skipped: byTraceOp,
+});
 const loadRecord = object({
   target: text, startMs: num, durationMs: num, view: oneOf('intended', 'service'),
   sets: count, gets: count, setErrors: count, getErrors: count, scheduled: nullable(count), sent: nullable(count), lateStartMs: num,
@@ -135,6 +150,7 @@ const loadRecord = object({
   unverified: optional(count),
   valueSizes: optional(histogram),
   housekeeping: optional(byCommand(count)),
+  trace: optional(traceRecord),
 });
 const shard: Check = (v, at, b) => {
   const s = object({ index: count, of: count })(v, at, b) as { index: number; of: number };
@@ -213,6 +229,7 @@ const load = object({
     sentBytesPerOp: nullable(count), readBytesPerOp: nullable(count),
   })), MAX_COMMANDS)),
   values: optional(values),
+  trace: optional(traceResult),
 });
 
 const entry = object({

@@ -22,7 +22,7 @@ describe('throughput configuration', () => {
   it('the shipped throughput scenarios resolve to their load', () => {
     const plan = resolveConfig(input({ env, scenarioFiles: [join(SCENARIOS, 'throughput.yaml'), join(SCENARIOS, 'throughput-zipf.yaml')] }));
     const [closed, zipf] = plan.scenarios.map((s) => s.controls.load);
-    assert.deepEqual(closed, { mode: 'throughput', clients: 50, connections: 50, pipeline: 1, rate: 0, warmupMs: 2000, durationMs: 10_000, sliceMs: 2000, workers: 1, keyspace: 0, distribution: { kind: 'uniform' }, startAtMs: null, capacity: null, workload: null });
+    assert.deepEqual(closed, { mode: 'throughput', clients: 50, connections: 50, pipeline: 1, rate: 0, warmupMs: 2000, durationMs: 10_000, sliceMs: 2000, workers: 1, keyspace: 0, distribution: { kind: 'uniform' }, startAtMs: null, capacity: null, workload: null, trace: null });
     assert.equal(zipf?.rate, 5000);
     assert.deepEqual(zipf?.distribution, { kind: 'zipf', exponent: 0.99 });
     assert.equal(resolveConfig(input({ env })).scenarios[0]?.controls.load.mode, 'latency');

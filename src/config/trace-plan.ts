@@ -1,0 +1,149 @@
+/**
+ * TRACE and TRACE_SPEED, checked against the other throughput keys before any traffic: the file is read and parsed
+ * here (a bad line is exit 2 naming it), and the run's length, rate and keys follow from it.
+ */
+import { realpathSync } from 'node:fs';
+import { dirname, isAbsolute, relative, resolve } from 'node:path';
+import { badValue, ConfigError, describeSource, type Source } from './errors.js';
+import { InputFileError, readInputFile } from './input-file.js';
+import { MIX_HEADER_BYTES, MIX_SERVER_BYTES } from './limits.js';
+import type { Setting, TracePlan } from './plan.js';
+import { parseTrace, TRACE_LIMITS, TRACE_OPS, TraceError, traceName, traceSummary, type Trace, type TraceOpName } from './trace.js';
+import type { MixCommand, WorkloadPlan } from './workload.js';
+
+/** What a trace replays each operation as (RESP commands the model verifies); absent: skipped (counted). */
+export const TRACE_COMMANDS: Readonly<Partial<Record<TraceOpName, string>>> = {
+  get: 'GET', gets: 'GET', set: 'SET', add: 'SET', replace: 'SET', cas: 'SET', delete: 'DEL', incr: 'INCR', decr: 'DECR',
+};
+
+/** The commands of a trace's replay, as a WorkloadPlan's entries (weights: the ops of each), for the checks and reports. */
+function traceWorkload(plan: TracePlan, ttlSeconds: number): WorkloadPlan {
+  const weights = new Map<string, number>();
+  for (const [op, command] of Object.entries(TRACE_COMMANDS)) weights.set(command, (weights.get(command) ?? 0) + plan.counts[op as TraceOpName]);
+  const key = { kind: 'key' } as const;
+  const shapes: Readonly<Record<string, MixCommand>> = {
+    GET: { name: 'GET', args: [key] }, SET: { name: 'SET', args: [key, { kind: 'value', bytes: null }, { kind: 'lit', text: 'EX' }, { kind: 'ttl' }] },
+    DEL: { name: 'DEL', args: [key] }, INCR: { name: 'INCR', args: [key] }, DECR: { name: 'DECR', args: [key] },
+  };
+  const entries = [...weights].filter(([, w]) => w > 0)
+    .map(([name, weight]) => ({ weight, text: name, pattern: null, commands: [shapes[name] as MixCommand] }));
+  return {
+    name: 'trace', text: traceText(plan), entries, keyType: 'string', width: 1, sizes: null, ttl: { minSeconds: ttlSeconds, maxSeconds: ttlSeconds },
+    literalFields: 0, literalMembers: 0, integerFields: false, fields: 0, members: 0,
+  };
+}
+
+/** How results name a replay: the file's name, its digest and the speed (merge compares these). */
+export function traceText(plan: Pick<TracePlan, 'name' | 'digest' | 'speed'>): string {
+  return `trace ${plan.name} sha256:${plan.digest.slice(0, 16)} speed ${plan.speed === null ? 'max' : `×${plan.speed}`}`;
+}
+
+/** TRACE_SPEED: a factor from 0.001 to 1000, or max. */
+function parseSpeed(s: Setting): number | null {
+  const raw = String(s.value).trim().toLowerCase();
+  if (raw === 'max') return null;
+  const n = /^\d+(?:\.\d+)?$/.test(raw) ? Number(raw) : NaN;
+  if (!(n >= 0.001 && n <= 1000)) {
+    throw badValue('TRACE_SPEED', s.value, s.source, 'it is a factor on the trace\'s timing from 0.001 to 1000, or max', 'set TRACE_SPEED=1 (the trace\'s own timing), e.g. 2 (twice as fast), or max');
+  }
+  return n;
+}
+
+/** The trace file's path: from a scenario file, relative to its folder and within it; from env or flags, as given. */
+function tracePath(raw: string, source: Source): string {
+  if (source.kind !== 'scenario') return resolve(raw);
+  const folder = dirname(resolve(source.file));
+  const file = resolve(folder, raw);
+  let real: string;
+  try {
+    real = realpathSync(file);
+  } catch {
+    return file; // not there: the read says so
+  }
+  const rel = relative(realpathSync(folder), real);
+  if (rel.startsWith('..') || isAbsolute(rel)) {
+    throw badValue('TRACE', raw, source, 'a scenario file may name a trace in its own folder or below it, and this one lies outside (a scenario file must not read other files)',
+      'move the trace next to the scenario file, or give TRACE as an environment variable or flag');
+  }
+  return real;
+}
+
+/** Reads and parses the trace a TRACE setting names (`headerBytes`: the smallest value written). */
+export function readTraceFile(file: string, headerBytes = MIX_HEADER_BYTES): Trace {
+  return parseTrace(readInputFile(file, TRACE_LIMITS.fileBytes), headerBytes);
+}
+
+export interface TraceSettings {
+  readonly trace: TracePlan;
+  readonly workload: WorkloadPlan;
+  readonly durationMs: number;
+  /** The measured part's mean rate (ops/s) at a factor; 0 at max (closed loop). */
+  readonly rate: number;
+}
+
+/** Keys that cannot go with TRACE: the trace decides what they would. */
+const EXCLUSIVE: readonly [string, string][] = [
+  ['WORKLOAD', 'the trace decides the commands'], ['KEYSPACE', 'the trace\'s keys are the key space'], ['RATE', 'the trace\'s timestamps decide when each op is sent (TRACE_SPEED scales them)'],
+  ['SLICE_SECONDS', 'a trace is replayed whole, target after target (slices would cut its timing)'], ['VALUE_SIZES', 'the trace gives each value\'s size'],
+  ['KEY_TTL_MAX', 'the trace gives each TTL (KEY_TTL where it gives none)'],
+];
+
+/** TRACE, checked against MODE, the keys it excludes and DURATION; null without one. Throws ConfigError. */
+export function tracePlanOf(settings: ReadonlyMap<string, Setting>, payloadBytes: number): TraceSettings | null {
+  const get = (key: string): Setting => settings.get(key) as Setting;
+  const t = get('TRACE');
+  const speedSetting = get('TRACE_SPEED');
+  const raw = String(t.value).trim();
+  if (raw === '') {
+    if (speedSetting.source.kind !== 'default') throw badValue('TRACE_SPEED', speedSetting.value, speedSetting.source, 'it applies to TRACE runs, and no TRACE is set', 'set TRACE to a trace file, or unset TRACE_SPEED');
+    return null;
+  }
+  const mode = get('MODE');
+  if (mode.value !== 'throughput') {
+    throw badValue('TRACE', raw, t.source, `a trace is replayed by a throughput run, and MODE is ${String(mode.value)} (${describeSource(mode.source)})`, 'set MODE=throughput, or unset TRACE');
+  }
+  for (const [key, why] of EXCLUSIVE) {
+    const s = get(key);
+    if (s.source.kind !== 'default') throw badValue(key, s.value, s.source, `${why}, and TRACE is set (${describeSource(t.source)})`, `unset ${key}, or TRACE`);
+  }
+  const speed = parseSpeed(speedSetting);
+  const file = tracePath(raw, t.source);
+  let parsed: Trace;
+  try {
+    parsed = readTraceFile(file);
+  } catch (error: unknown) {
+    if (error instanceof InputFileError) throw badValue('TRACE', raw, t.source, `the file cannot be read: ${error.reason}`, 'give the path of a trace file (CSV)');
+    if (error instanceof TraceError) throw new ConfigError(`TRACE=${JSON.stringify(raw)} (from ${describeSource(t.source)}): ${error.message}`);
+    throw error;
+  }
+  const summary = traceSummary(parsed);
+  const largest = Math.max(summary.largestValue, payloadBytes);
+  if (summary.serverBytes + summary.unsizedKeys * payloadBytes > MIX_SERVER_BYTES) {
+    throw badValue('TRACE', raw, t.source, `its keys' largest values add up to more than 4 GiB on the servers`, 'replay a part of the trace with fewer keys or smaller values');
+  }
+  const warmupMs = Math.round((get('WARMUP_SECONDS').value as number) * 1000);
+  const duration = get('DURATION');
+  let durationMs = (duration.value as number) * 1000;
+  let measuredOps = 0;
+  if (speed !== null) {
+    const replayMs = summary.spanMs / speed;
+    // Whole measured seconds of the replay after its warm-up; a DURATION given cuts it shorter.
+    const whole = Math.floor((replayMs - warmupMs) / 1000) * 1000;
+    if (whole < 3000) {
+      throw badValue('TRACE_SPEED', speedSetting.value, speedSetting.source, `the trace spans ${(summary.spanMs / 1000).toFixed(1)} s, so its replay lasts ${(replayMs / 1000).toFixed(1)} s, ` +
+        `and after WARMUP_SECONDS (${warmupMs / 1000} s) fewer than 3 whole measured seconds remain (a throughput run's Error needs 3 or more)`, 'lower TRACE_SPEED or WARMUP_SECONDS, or replay a longer trace');
+    }
+    durationMs = duration.source.kind === 'default' ? whole : Math.min(durationMs, whole);
+    for (let i = 0; i < parsed.ops; i++) {
+      const at = (parsed.atMs[i] as number) / speed;
+      if (at >= warmupMs && at < warmupMs + durationMs && TRACE_COMMANDS[TRACE_OPS[parsed.op[i] as number] as TraceOpName] !== undefined) measuredOps++;
+    }
+  }
+  const plan: TracePlan = { ...summary, largestValue: largest, file, name: traceName(file), speed, measuredOps };
+  const workload = traceWorkload(plan, get('KEY_TTL').value as number);
+  if (workload.entries.length === 0) {
+    throw badValue('TRACE', raw, t.source, `it holds only ${Object.entries(summary.counts).filter(([, n]) => n > 0).map(([op]) => op).join(' and ')} ops, which have no RESP command cachebench verifies`,
+      'replay a trace with get, set, delete, incr or decr ops');
+  }
+  return { trace: plan, workload, durationMs, rate: speed === null ? 0 : measuredOps / (durationMs / 1000) };
+}

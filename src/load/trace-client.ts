@@ -1,0 +1,137 @@
+/**
+ * One virtual client of a TRACE run: it replays, at their times in the trace (scaled by TRACE_SPEED), the ops of the
+ * keys it owns (key index k belongs to client k mod CLIENTS × WORKERS, as a WORKLOAD's keys do: one writer per key, so
+ * each key's ops keep their order and every reply has one right answer). Each op is sent as the RESP command the
+ * model verifies (config/trace-plan.ts TRACE_COMMANDS); a get that misses is refilled cache-aside. At TRACE_SPEED=max
+ * each client sends its ops back to back, from its first again, until DURATION ends.
+ */
+import type { TracePlan } from '../config/plan.js';
+import { TRACE_COMMANDS } from '../config/trace-plan.js';
+import { TRACE_OPS, type Trace, type TraceOpName } from '../config/trace.js';
+import type { MixCommand } from '../config/workload.js';
+import type { Draw } from '../workload/mix-model.js';
+import { housekeep, send, type MixHost, type MixRun } from './mix-client.js';
+import type { Slot } from './schedule.js';
+
+/** What one worker's replay counts besides the per-command records (measured ops only). */
+export interface TraceTally {
+  hits: number;
+  misses: number;
+  /** SETs sent after a get that missed (also counted as SET ops). */
+  refills: number;
+  /** Ops of operations without a RESP command cachebench verifies (append, prepend), per operation. */
+  readonly skipped: Record<string, number>;
+}
+
+/** A worker's part of a replay: the trace, its clients' ops, and its tally. */
+export interface TraceRun {
+  readonly trace: Trace;
+  /** TRACE_SPEED; null: max. */
+  readonly speed: number | null;
+  /** Per virtual client of this worker: the indexes of its ops, in time order. */
+  readonly ops: readonly Uint32Array[];
+  /** Ops of this worker's clients due in the measured part (a factor); null at max. */
+  readonly scheduled: number | null;
+  /** The size of a value the trace does not size; the TTL of a write without one (KEY_TTL). */
+  readonly payloadBytes: number;
+  readonly ttlSeconds: number;
+  readonly tally: TraceTally;
+}
+
+/**
+ * Splits a trace's ops over this worker's clients (client c of worker w is owner g = c·W + w of keys k ≡ g mod
+ * CLIENTS × W), and counts those due in the measured part.
+ */
+export function traceRun(trace: Trace, plan: TracePlan, clients: number, worker: { index: number; of: number },
+  window: { warmupMs: number; durationMs: number }, payloadBytes: number, ttlSeconds: number): TraceRun {
+  const owners = clients * worker.of;
+  const counts = new Uint32Array(clients);
+  const mine = (k: number): number => {
+    const g = k % owners;
+    return g % worker.of === worker.index ? Math.floor(g / worker.of) : -1;
+  };
+  for (let i = 0; i < trace.ops; i++) {
+    const c = mine(trace.key[i] as number);
+    if (c >= 0) counts[c] = (counts[c] as number) + 1;
+  }
+  const ops = Array.from(counts, (n) => new Uint32Array(n));
+  const filled = new Uint32Array(clients);
+  let scheduled = 0;
+  for (let i = 0; i < trace.ops; i++) {
+    const c = mine(trace.key[i] as number);
+    if (c < 0) continue;
+    const f = filled[c] as number;
+    (ops[c] as Uint32Array)[f] = i;
+    filled[c] = f + 1;
+    if (plan.speed === null || TRACE_COMMANDS[TRACE_OPS[trace.op[i] as number] as TraceOpName] === undefined) continue;
+    const at = (trace.atMs[i] as number) / plan.speed;
+    if (at >= window.warmupMs && at < window.warmupMs + window.durationMs) scheduled++;
+  }
+  return {
+    trace, speed: plan.speed, ops, scheduled: plan.speed === null ? null : scheduled, payloadBytes, ttlSeconds,
+    tally: { hits: 0, misses: 0, refills: 0, skipped: {} },
+  };
+}
+
+const KEY = { kind: 'key' } as const;
+const EX = { kind: 'lit', text: 'EX' } as const;
+const TTL = { kind: 'ttl' } as const;
+const GET: MixCommand = { name: 'GET', args: [KEY] };
+const SET: MixCommand = { name: 'SET', args: [KEY, { kind: 'value', bytes: null }, EX, TTL] };
+/** A counter key's set writes an integer, so that its incr and decr count from it. */
+const SET_COUNTER: MixCommand = { name: 'SET', args: [KEY, { kind: 'lit', text: '0' }, EX, TTL] };
+const DEL: MixCommand = { name: 'DEL', args: [KEY] };
+const BY_NAME: Readonly<Record<string, MixCommand>> = { GET, SET, DEL, INCR: { name: 'INCR', args: [KEY] }, DECR: { name: 'DECR', args: [KEY] } };
+
+/** The next op of a client and when it is due; null when its replay is over. */
+async function nextOp(host: MixHost, tr: TraceRun, ops: Uint32Array, n: number): Promise<{ op: number; slot: Slot } | null> {
+  if (tr.speed === null) {
+    if (ops.length === 0) return null;
+    const slot = await host.schedule.next();
+    return slot === null ? null : { op: ops[n % ops.length] as number, slot };
+  }
+  if (n >= ops.length) return null;
+  const op = ops[n] as number;
+  const slot = await host.schedule.at((tr.trace.atMs[op] as number) / tr.speed);
+  return slot === null ? null : { op, slot };
+}
+
+/** Virtual client `c` of this worker (on connection `conn`) replays its ops until they end, DURATION ends, or the load is aborted. */
+export async function traceClient(host: MixHost, run: MixRun, tr: TraceRun, conn: number, c: number): Promise<void> {
+  const { trace, tally } = tr;
+  const ops = tr.ops[c] ?? new Uint32Array(0);
+  // The op being sent sizes {value} and gives {ttl}.
+  const current = { bytes: tr.payloadBytes, ttl: tr.ttlSeconds };
+  const draw: Draw = { name: (i) => run.keys.name(i), group: (i) => [i], random: host.random, valueBytes: () => current.bytes, ttl: () => current.ttl };
+  for (let n = 0; !host.aborted(); n++) {
+    const next = await nextOp(host, tr, ops, n);
+    if (next === null || host.aborted()) return;
+    const { op, slot } = next;
+    const name = TRACE_OPS[trace.op[op] as number] as TraceOpName;
+    const command = TRACE_COMMANDS[name];
+    if (command === undefined) {
+      if (slot.measured) tally.skipped[name] = (tally.skipped[name] ?? 0) + 1;
+      continue;
+    }
+    const k = trace.key[op] as number;
+    const counter = trace.counter[k] === 1;
+    // A key the model lost track of (a failed op, a reply near its expiry) is deleted first: a cache's lost key is a miss.
+    if (run.model.isUnknown(k)) await housekeep(host, run, conn, [run.model.prepare(DEL, k, host.now(), draw)]);
+    current.bytes = (trace.valueBytes[op] as number) || tr.payloadBytes;
+    current.ttl = (trace.ttl[op] as number) || tr.ttlSeconds;
+    const out = await send(host, run, draw, conn, slot, command === 'SET' && counter ? SET_COUNTER : BY_NAME[command] as MixCommand, k);
+    if (!out.ok) {
+      await host.pause();
+      continue;
+    }
+    if (command !== 'GET' || !('reply' in out)) continue;
+    if (out.reply !== null) {
+      if (out.counted) tally.hits++;
+      continue;
+    }
+    if (out.counted) tally.misses++;
+    // Cache-aside: the miss is refilled, due with the get (in its window), timed from its own send.
+    const refill = await send(host, run, draw, conn, { window: slot.window, measured: slot.measured }, counter ? SET_COUNTER : SET, k);
+    if (refill.counted && 'reply' in refill) tally.refills++;
+  }
+}
