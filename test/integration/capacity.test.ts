@@ -128,7 +128,7 @@ describe('MODE=capacity against a server of known capacity', () => {
       const unplanned = await runCli(['run', ...common, '--shard', '0/2', '--out', join(root.dir, 'unplanned')], { env, timeoutMs: 60_000 });
       assert.equal(unplanned.code, 2);
       assert.match(unplanned.stderr, /--shard 0\/2 with MODE=capacity \(scenario default: MODE from [^)]*--mode[^)]*\) needs START_AT.*Fix: give every shard the same START_AT/);
-      const startAt = new Date(Math.ceil(Date.now() / 1000) * 1000 + 10_000).toISOString();
+      const startAt = new Date(Math.ceil(Date.now() / 1000) * 1000 + 7000).toISOString();
       const shards = await Promise.all([0, 1].map((i) => runCli(['run', ...common, '--shard', `${i}/2`, '--out', join(root.dir, 'shards', String(i))], {
         env: { ...env, START_AT: startAt }, timeoutMs: 180_000,
       })));

@@ -4,54 +4,12 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { BUILTIN_WORKLOADS, MIX_COMMANDS } from '../../src/config/workload.js';
 import type { LoadResult } from '../../src/load/summary.js';
-import type { ResultsDocument } from '../../src/report/document.js';
 import { runCli } from '../helpers/cli.js';
 import { cluster, connect, scanKeys, standalone, tempDir } from '../helpers/servers.js';
+import { commandStats, docIn, plantForeign } from '../helpers/server-checks.js';
 
 const root = tempDir('cachebench-workloads-');
 after(() => root.remove());
-
-/** Every command's calls on a server (INFO commandstats), upper-cased. */
-async function commandStats(port: number): Promise<Map<string, number>> {
-  const redis = connect(port);
-  try {
-    const info = await redis.info('commandstats');
-    return new Map([...info.matchAll(/^cmdstat_([a-z|]+):calls=(\d+)/gm)].map((m) => [(m[1] as string).toUpperCase(), Number(m[2])]));
-  } finally {
-    redis.disconnect();
-  }
-}
-
-/** The results.json below `dir`. */
-function docIn(dir: string): ResultsDocument {
-  const run = readdirSync(dir).find((d) => !d.startsWith('.'));
-  assert.ok(run, `no run folder in ${dir}`);
-  return JSON.parse(readFileSync(join(dir, run, 'results.json'), 'utf8')) as ResultsDocument;
-}
-
-/** Keys of other applications on the server: a workload must leave them as they are. */
-async function plantForeign(port: number): Promise<() => Promise<void>> {
-  const redis = connect(port);
-  await redis.set('app:{f}:s', 'keep');
-  await redis.hset('app:{f}:h', 'a', '1', 'b', '2');
-  await redis.rpush('app:{f}:l', 'x', 'y');
-  await redis.zadd('app:{f}:z', '1', 'm');
-  await redis.set('app:{f}:n', '41');
-  redis.disconnect();
-  return async () => {
-    const r = connect(port);
-    try {
-      assert.equal(await r.get('app:{f}:s'), 'keep');
-      assert.deepEqual(await r.hgetall('app:{f}:h'), { a: '1', b: '2' });
-      assert.deepEqual(await r.lrange('app:{f}:l', 0, -1), ['x', 'y']);
-      assert.deepEqual(await r.call('ZRANGE', 'app:{f}:z', '0', '-1', 'WITHSCORES'), ['m', '1']);
-      assert.equal(await r.get('app:{f}:n'), '41');
-      assert.equal(await r.ttl('app:{f}:s'), -1);
-    } finally {
-      r.disconnect();
-    }
-  };
-}
 
 /**
  * Watches the run's keys while `run` lasts: a key without a TTL (PTTL -1: a write just created it) must have one a
