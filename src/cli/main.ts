@@ -7,6 +7,7 @@ import { LOCAL_TARGETS, OPTIONAL_LOCAL_TARGETS, TOPOLOGIES } from '../local/cata
 import { LocalSetupError } from '../local/errors.js';
 import { CPU_LAYOUTS } from '../local/placement.js';
 import { TargetUnreachableError } from '../targets/client.js';
+import { traceGenCommand, traceGenOptions } from './trace-gen.js';
 import { EXIT, fail } from './exit.js';
 import type { CompareArgs } from './gate.js';
 import type { RunArgs } from './run.js';
@@ -132,18 +133,8 @@ async function main(argv: readonly string[]): Promise<number> {
         exitCode = (await import('./gate.js')).compareCommand(args as unknown as CompareArgs);
       })
     .command('trace-gen <file>', 'write a synthetic cache trace in TRACE\'s format (zipf keys, the memcached operations, lognormal value sizes) to a new file',
-      (y) => y
-        .positional('file', { type: 'string', demandOption: true, describe: 'the trace file to write (never over an existing file)' })
-        .option('ops', { type: 'number', default: 10_000, describe: 'ops in the trace' })
-        .option('rate', { type: 'number', default: 1000, describe: 'ops per second of trace time' })
-        .option('keys', { type: 'number', default: 2000, describe: 'value keys (counter keys: a tenth of them)' })
-        .option('zipf', { type: 'number', default: 0.99, describe: 'zipf exponent of key popularity' })
-        .option('seed', { type: 'number', default: 1, describe: 'seed of the random choices (the same seed writes the same trace)' })
-        .option('whole-seconds', { type: 'boolean', default: false, describe: 'timestamps in whole seconds, as Twitter\'s traces give them' }),
-      async (args) => {
-        exitCode = (await import('./trace-gen.js')).traceGenCommand(String(args.file), {
-          ops: args.ops, rate: args.rate, keys: args.keys, zipf: args.zipf, seed: args.seed, wholeSeconds: args['whole-seconds'],
-        });
+      traceGenOptions, (args) => {
+        exitCode = traceGenCommand(args);
       })
     .command('down', 'stop the local topologies started by up (by their recorded PIDs)', (y) => y, async () => {
       exitCode = await (await import('./local.js')).downCommand();

@@ -1,24 +1,48 @@
 /** `cachebench trace-gen FILE`: writes a synthetic trace in TRACE's format (config/trace-gen.ts), for tries and tests. */
 import { writeFileSync } from 'node:fs';
+import type { Argv } from 'yargs';
 import { ConfigError } from '../config/errors.js';
 import { TRACE_LIMITS } from '../config/trace.js';
-import { generateTrace, type TraceGenOptions } from '../config/trace-gen.js';
+import { generateTrace } from '../config/trace-gen.js';
 import { EXIT } from './exit.js';
 
-export function traceGenCommand(file: string, o: TraceGenOptions): number {
+/** The command's options (yargs builder). */
+export function traceGenOptions(y: Argv): Argv<TraceGenArgs> {
+  return y
+    .positional('file', { type: 'string', demandOption: true, describe: 'the trace file to write (never over an existing file)' })
+    .option('ops', { type: 'number', default: 10_000, describe: 'ops in the trace' })
+    .option('rate', { type: 'number', default: 1000, describe: 'ops per second of trace time' })
+    .option('keys', { type: 'number', default: 2000, describe: 'value keys (counter keys: a tenth of them)' })
+    .option('zipf', { type: 'number', default: 0.99, describe: 'zipf exponent of key popularity' })
+    .option('seed', { type: 'number', default: 1, describe: 'seed of the random choices (the same seed writes the same trace)' })
+    .option('whole-seconds', { type: 'boolean', default: false, describe: 'timestamps in whole seconds, as Twitter\'s traces give them' }) as unknown as Argv<TraceGenArgs>;
+}
+
+export interface TraceGenArgs {
+  readonly file: string;
+  readonly ops: number;
+  readonly rate: number;
+  readonly keys: number;
+  readonly zipf: number;
+  readonly seed: number;
+  readonly 'whole-seconds': boolean;
+}
+
+export function traceGenCommand(a: TraceGenArgs): number {
   const bad = (flag: string, value: number, range: string): ConfigError =>
     new ConfigError(`--${flag} ${value} is outside ${range}. Fix: give --${flag} within ${range}`);
-  if (!(Number.isInteger(o.ops) && o.ops >= 1 && o.ops <= TRACE_LIMITS.ops)) throw bad('ops', o.ops, `1–${TRACE_LIMITS.ops}`);
-  if (!(o.rate > 0 && o.rate <= 1_000_000)) throw bad('rate', o.rate, '0–1000000 ops/s');
-  if (!(Number.isInteger(o.keys) && o.keys >= 1 && o.keys <= TRACE_LIMITS.keys)) throw bad('keys', o.keys, `1–${TRACE_LIMITS.keys}`);
-  if (!(o.zipf >= 0 && o.zipf <= 5)) throw bad('zipf', o.zipf, '0–5');
+  if (!(Number.isInteger(a.ops) && a.ops >= 1 && a.ops <= TRACE_LIMITS.ops)) throw bad('ops', a.ops, `1–${TRACE_LIMITS.ops}`);
+  if (!(a.rate > 0 && a.rate <= 1_000_000)) throw bad('rate', a.rate, '0–1000000 ops/s');
+  if (!(Number.isInteger(a.keys) && a.keys >= 1 && a.keys <= TRACE_LIMITS.keys)) throw bad('keys', a.keys, `1–${TRACE_LIMITS.keys}`);
+  if (!(a.zipf >= 0 && a.zipf <= 5)) throw bad('zipf', a.zipf, '0–5');
+  if (!Number.isInteger(a.seed)) throw bad('seed', a.seed, 'whole numbers');
   try {
     // Never over an existing file.
-    writeFileSync(file, generateTrace(o), { flag: 'wx' });
+    writeFileSync(a.file, generateTrace({ ops: a.ops, rate: a.rate, keys: a.keys, zipf: a.zipf, seed: a.seed, wholeSeconds: a['whole-seconds'] }), { flag: 'wx' });
   } catch (error: unknown) {
     const code = (error as NodeJS.ErrnoException).code ?? String(error);
-    throw new ConfigError(`trace-gen cannot write ${JSON.stringify(file)}: ${code}. Fix: name a new file in a folder that exists (an existing file is never overwritten)`);
+    throw new ConfigError(`trace-gen cannot write ${JSON.stringify(a.file)}: ${code}. Fix: name a new file in a folder that exists (an existing file is never overwritten)`);
   }
-  process.stdout.write(`wrote ${o.ops} ops over ${(o.ops / o.rate).toFixed(1)} s of trace time to ${file}\n`);
+  process.stdout.write(`wrote ${a.ops} ops over ${(a.ops / a.rate).toFixed(1)} s of trace time to ${a.file}\n`);
   return EXIT.ok;
 }

@@ -13,7 +13,7 @@ import { replyBytes, requestBytes } from './command-stats.js';
 import type { MixKeys } from './mix-keys.js';
 import { mixPicker } from './mix-keys.js';
 import type { Schedule, Slot } from './schedule.js';
-import type { TraceRun } from './trace-client.js';
+import type { TraceRun } from './trace-run.js';
 
 /** What a mix client needs of everything a run shares: the model and keys of its worker, the plan. */
 export interface MixRun {

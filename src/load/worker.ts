@@ -15,7 +15,7 @@ import { mixDraw, type MixRun } from './mix-client.js';
 import { largestMixValue, mixListCap, mixMeanValue, type WorkloadPlan } from '../config/workload.js';
 import type { TracePlan } from '../config/plan.js';
 import { readTraceFile } from '../config/trace-plan.js';
-import { traceRun } from './trace-client.js';
+import { traceRun } from './trace-run.js';
 
 /**
  * One load-generating process's part of a throughput run against one target: CONNECTIONS clients of the target's
