@@ -33,6 +33,7 @@ export function traceGenCommand(a: TraceGenArgs): number {
     new ConfigError(`--${flag} ${value} is outside ${range}. Fix: give --${flag} within ${range}`);
   if (!(Number.isInteger(a.ops) && a.ops >= 1 && a.ops <= TRACE_LIMITS.ops)) throw bad('ops', a.ops, `1–${TRACE_LIMITS.ops}`);
   if (!(a.rate > 0 && a.rate <= 1_000_000)) throw bad('rate', a.rate, '0–1000000 ops/s');
+  if (a.ops / a.rate > TRACE_LIMITS.spanSeconds) throw bad('rate', a.rate, `rates at which ${a.ops} ops span at most ${TRACE_LIMITS.spanSeconds / 86_400} days (a trace's most)`);
   if (!(Number.isInteger(a.keys) && a.keys >= 1 && a.keys <= TRACE_LIMITS.keys)) throw bad('keys', a.keys, `1–${TRACE_LIMITS.keys}`);
   if (!(a.zipf >= 0 && a.zipf <= 5)) throw bad('zipf', a.zipf, '0–5');
   if (!Number.isInteger(a.seed)) throw bad('seed', a.seed, 'whole numbers');

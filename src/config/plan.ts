@@ -99,6 +99,10 @@ export interface TracePlan extends TraceSummary {
   readonly speed: number | null;
   /** Ops of the trace due in the measured part (a factor): the measured part replays these. */
   readonly measuredOps: number;
+  /** The TTL of a write the trace gives none: longer than the replay (KEY_TTL if longer), so such keys outlive it as in the trace. */
+  readonly noTtlSeconds: number;
+  /** The size of a value the trace never sizes: PAYLOAD_BYTES when given, else the mean of the trace's keys' sizes. */
+  readonly fallbackBytes: number;
 }
 
 /** One capacity objective: the given percentile of every op's latency (from its intended send time) at most `maxMs`. */

@@ -246,7 +246,7 @@ function loadPlan(settings: ReadonlyMap<string, Setting>, cases: readonly CasePa
   }
   loadWarnings(settings, keyspace, targets, warnings);
   // A trace brings its keys, commands, length and rate (config/trace-plan.ts).
-  const traced = tracePlanOf(settings, Math.max(...cases.map((c) => c.PAYLOAD_BYTES)));
+  const traced = tracePlanOf(settings, Math.max(...cases.map((c) => c.PAYLOAD_BYTES)), warnings);
   const workload = traced?.workload ?? workloadPlan(settings, cases, warnings);
   const start = get('START_AT');
   return {

@@ -7,6 +7,10 @@ import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { badValue, ConfigError, describeSource, type Source } from './errors.js';
 import { InputFileError, readInputFile } from './input-file.js';
 import { MIX_HEADER_BYTES, MIX_SERVER_BYTES } from './limits.js';
+import { KEY_BY_NAME } from './keys.js';
+
+/** DURATION's maximum: a replay longer than that is refused (a DURATION given cuts it shorter). */
+const MAX_RUN_MS = (KEY_BY_NAME.get('DURATION')?.max ?? 6 * 3600) * 1000;
 import type { Setting, TracePlan } from './plan.js';
 import { parseTrace, TRACE_LIMITS, TRACE_OPS, TraceError, traceName, traceSummary, type Trace, type TraceOpName } from './trace.js';
 import type { MixCommand, WorkloadPlan } from './workload.js';
@@ -85,11 +89,11 @@ export interface TraceSettings {
 const EXCLUSIVE: readonly [string, string][] = [
   ['WORKLOAD', 'the trace decides the commands'], ['KEYSPACE', 'the trace\'s keys are the key space'], ['RATE', 'the trace\'s timestamps decide when each op is sent (TRACE_SPEED scales them)'],
   ['SLICE_SECONDS', 'a trace is replayed whole, target after target (slices would cut its timing)'], ['VALUE_SIZES', 'the trace gives each value\'s size'],
-  ['KEY_TTL_MAX', 'the trace gives each TTL (KEY_TTL where it gives none)'],
+  ['KEY_TTL_MAX', 'the trace gives each TTL (where it gives none, one longer than the replay)'],
 ];
 
 /** TRACE, checked against MODE, the keys it excludes and DURATION; null without one. Throws ConfigError. */
-export function tracePlanOf(settings: ReadonlyMap<string, Setting>, payloadBytes: number): TraceSettings | null {
+export function tracePlanOf(settings: ReadonlyMap<string, Setting>, payloadBytes: number, warnings: string[]): TraceSettings | null {
   const get = (key: string): Setting => settings.get(key) as Setting;
   const t = get('TRACE');
   const speedSetting = get('TRACE_SPEED');
@@ -112,13 +116,16 @@ export function tracePlanOf(settings: ReadonlyMap<string, Setting>, payloadBytes
   try {
     parsed = readTraceFile(file);
   } catch (error: unknown) {
-    if (error instanceof InputFileError) throw badValue('TRACE', raw, t.source, `the file cannot be read: ${error.reason}`, 'give the path of a trace file (CSV)');
+    if (error instanceof InputFileError) throw badValue('TRACE', raw, t.source, `the file ${JSON.stringify(file)} cannot be read: ${error.reason}`, 'give the path of a trace file (CSV)');
     if (error instanceof TraceError) throw new ConfigError(`TRACE=${JSON.stringify(raw)} (from ${describeSource(t.source)}): ${error.message}`);
     throw error;
   }
   const summary = traceSummary(parsed);
-  const largest = Math.max(summary.largestValue, payloadBytes);
-  if (summary.serverBytes + summary.unsizedKeys * payloadBytes > MIX_SERVER_BYTES) {
+  const sized = summary.keys - summary.unsizedKeys;
+  const p = get('PAYLOAD_BYTES');
+  const fallbackBytes = p.source.kind === 'default' && sized > 0 ? Math.max(MIX_HEADER_BYTES, Math.round(summary.serverBytes / sized)) : Math.max(MIX_HEADER_BYTES, payloadBytes);
+  const largest = Math.max(summary.largestValue, fallbackBytes);
+  if (summary.serverBytes + summary.unsizedKeys * fallbackBytes > MIX_SERVER_BYTES) {
     throw badValue('TRACE', raw, t.source, `its keys' largest values add up to more than 4 GiB on the servers`, 'replay a part of the trace with fewer keys or smaller values');
   }
   const warmupMs = Math.round((get('WARMUP_SECONDS').value as number) * 1000);
@@ -129,18 +136,28 @@ export function tracePlanOf(settings: ReadonlyMap<string, Setting>, payloadBytes
     const replayMs = summary.spanMs / speed;
     // Whole measured seconds of the replay after its warm-up; a DURATION given cuts it shorter.
     const whole = Math.floor((replayMs - warmupMs) / 1000) * 1000;
+    const at = `the trace spans ${(summary.spanMs / 1000).toFixed(1)} s, so its replay at TRACE_SPEED=${String(speedSetting.value)} (${describeSource(speedSetting.source)}) lasts ${(replayMs / 1000).toFixed(1)} s`;
     if (whole < 3000) {
-      throw badValue('TRACE_SPEED', speedSetting.value, speedSetting.source, `the trace spans ${(summary.spanMs / 1000).toFixed(1)} s, so its replay lasts ${(replayMs / 1000).toFixed(1)} s, ` +
-        `and after WARMUP_SECONDS (${warmupMs / 1000} s) fewer than 3 whole measured seconds remain (a throughput run's Error needs 3 or more)`, 'lower TRACE_SPEED or WARMUP_SECONDS, or replay a longer trace');
+      throw badValue('TRACE', raw, t.source, `${at}, and after WARMUP_SECONDS=${warmupMs / 1000} (${describeSource(get('WARMUP_SECONDS').source)}) fewer than 3 whole measured seconds remain ` +
+        '(a throughput run\'s Error needs 3 or more)', 'lower TRACE_SPEED or WARMUP_SECONDS, or replay a longer trace');
+    }
+    if (duration.source.kind === 'default' && whole > MAX_RUN_MS) {
+      throw badValue('TRACE', raw, t.source, `${at}: longer than a run's ${MAX_RUN_MS / 3_600_000} hours`, 'raise TRACE_SPEED, give a DURATION to replay its start only, or replay a part of the trace');
+    }
+    if (duration.source.kind !== 'default' && durationMs > whole) {
+      warnings.push(`DURATION=${String(duration.value)} (${describeSource(duration.source)}) is longer than the replay: ${at}, so ${whole / 1000} s are measured after the warm-up`);
     }
     durationMs = duration.source.kind === 'default' ? whole : Math.min(durationMs, whole);
+    if (replayMs > warmupMs + durationMs + 1000) warnings.push(`TRACE: ${at}; the ops due after ${(warmupMs + durationMs) / 1000} s (warm-up and whole measured seconds) are not replayed`);
     for (let i = 0; i < parsed.ops; i++) {
       const at = (parsed.atMs[i] as number) / speed;
       if (at >= warmupMs && at < warmupMs + durationMs && TRACE_COMMANDS[TRACE_OPS[parsed.op[i] as number] as TraceOpName] !== undefined) measuredOps++;
     }
   }
-  const plan: TracePlan = { ...summary, largestValue: largest, file, name: traceName(file), speed, measuredOps };
-  const workload = traceWorkload(plan, get('KEY_TTL').value as number);
+  const keyTtl = get('KEY_TTL').value as number;
+  const noTtlSeconds = Math.min(TRACE_LIMITS.ttlSeconds, Math.max(keyTtl, Math.ceil((warmupMs + durationMs) / 1000) + 60));
+  const plan: TracePlan = { ...summary, largestValue: largest, file, name: traceName(file), speed, measuredOps, noTtlSeconds, fallbackBytes };
+  const workload = traceWorkload(plan, noTtlSeconds);
   if (workload.entries.length === 0) {
     throw badValue('TRACE', raw, t.source, `it holds only ${Object.entries(summary.counts).filter(([, n]) => n > 0).map(([op]) => op).join(' and ')} ops, which have no RESP command cachebench verifies`,
       'replay a trace with get, set, delete, incr or decr ops');

@@ -14,8 +14,8 @@
  *   write), and the value a get refills after a miss (0: the key's last size in the trace).
  * - client_id: counted (the report says how many the trace had), not used: each key has one writer in cachebench.
  * - operation: get, gets, set, add, replace, cas, append, prepend, delete, incr, decr.
- * - ttl: seconds, 0 for none (the run's KEY_TTL then); above 30 days: 30 days.
- * Blank lines and lines starting with `#` are skipped; a first line whose first cell is not a number is a header.
+ * - ttl: seconds, 0 for none (a TTL longer than the replay then, or KEY_TTL if longer); above 30 days: 30 days.
+ * Blank lines and lines starting with `#` are skipped, and a first line whose first cell is a word (timestamp, time…).
  *
  * The file is input like a flag: a bad line is exit 2 naming its number, the column and the fix, and the file, its
  * ops and its keys are bounded (TRACE_LIMITS) so no trace can make cachebench use unbounded memory.
@@ -100,7 +100,7 @@ const KEY_CHARS = /^[\x21-\x2b\x2d-\x7e\u00a0-\uffff]+$/;
 
 /** A whole number in [min, max] from a cell, or a TraceError naming the column. */
 function intCell(cell: string, line: number, column: string, min: number, max: number, fix: string): number {
-  if (!/^\d{1,10}$/.test(cell)) throw new TraceError(line, `${column} ${shownCell(cell)} is not a whole number`, fix);
+  if (!/^\d{1,15}$/.test(cell)) throw new TraceError(line, `${column} ${shownCell(cell)} is not a whole number${/^\d+$/.test(cell) ? ` up to ${max.toLocaleString('en-US')}` : ''}`, fix);
   const n = Number(cell);
   if (n < min || n > max) throw new TraceError(line, `${column} ${n} is outside ${min}–${max.toLocaleString('en-US')}`, fix);
   return n;
@@ -275,8 +275,8 @@ export function parseTrace(bytes: Buffer, headerBytes: number): Trace {
     at = stop + 1;
     if (raw.trim() === '' || raw.startsWith('#')) continue;
     const cells = raw.split(',').map((c) => c.trim());
-    // A header: the first line whose first cell is not a number.
-    if (!seen && !/^[\d.]+$/.test(cells[0] ?? '')) {
+    // A header: a first line whose first cell is a word (a number, signed or not, is an op, checked as one).
+    if (!seen && /^[A-Za-z_][A-Za-z_ ]*$/.test(cells[0] ?? '')) {
       seen = true;
       continue;
     }

@@ -390,7 +390,7 @@ export class LoadGenerator {
       }),
       ...(trace === undefined ? {} : {
         trace: {
-          lag: this.#lag === undefined ? null : this.#lag.hist.encode(), earlyMs: this.#lag?.earlyMs ?? 0, refills: trace.tally.refills,
+          lag: this.#lag === undefined ? null : this.#lag.hist.encode(), earlyMs: this.#lag?.earlyMs ?? 0, refills: trace.tally.refills, lost: trace.tally.lost,
           skipped: { ...trace.tally.skipped },
         },
       }),

@@ -66,6 +66,17 @@ export interface SendOutcome {
   readonly ok: boolean;
   readonly reply?: CommandReply;
   readonly counted: boolean;
+  /** A trace run: the reply found gone a key the replay had written (judged unverified: a cache may evict). */
+  readonly lost?: boolean;
+}
+
+/**
+ * A trace replays a cache's traffic, and a cache may evict: a GET that finds nothing, a DEL that deletes nothing, or
+ * an INCR/DECR that starts a counter again (1 or -1), where the model expected the replay's own key, is a key gone
+ * (evicted, or lost).
+ */
+function gone(c: MixCommand, reply: CommandReply): boolean {
+  return c.name === 'GET' ? reply === null : (c.name === 'DEL' && reply === 0) || (c.name === 'INCR' && reply === 1) || (c.name === 'DECR' && reply === -1);
 }
 
 const NOT_SENT: SendOutcome = { ok: true, counted: false };
@@ -91,12 +102,14 @@ export async function send(host: MixHost, run: MixRun, draw: Draw, conn: number,
     return { ok: false, counted: out.counted };
   }
   run.model.replied(prepared.indexes, host.now());
-  const verdict = run.model.verdict(prepared.expect, out.value, host.now());
+  let verdict = run.model.verdict(prepared.expect, out.value, host.now());
   if (verdict === 'missing' || verdict === 'mismatched') run.model.forget(prepared.indexes);
+  const lost = run.trace !== undefined && (verdict === 'missing' || verdict === 'mismatched') && gone(c, out.value);
+  if (lost) verdict = 'unverified';
   if (out.counted) host.verdict(c.name, verdict, requestBytes(prepared.args), replyBytes(out.value), sizes);
   // Every key of the run has a TTL: one a write created (or MSET cleared) gets one now.
   for (const k of noTtl) await housekeep(host, run, conn, [run.model.expire(k, host.now(), draw)]);
-  return { ok: true, reply: out.value, counted: out.counted };
+  return { ok: true, reply: out.value, counted: out.counted, ...(lost ? { lost } : {}) };
 }
 
 /**

@@ -181,6 +181,8 @@ export interface TraceRecord {
   readonly earlyMs: number;
   /** SETs sent after a get that missed (cache-aside; counted among the SETs). */
   readonly refills: number;
+  /** Replies that found a key the replay had written gone (evicted, or lost): counted unverified, never failed. */
+  readonly lost: number;
   /** Ops of operations with no RESP command cachebench verifies (append, prepend), per operation. */
   readonly skipped: Readonly<Record<string, number>>;
 }
@@ -336,7 +338,8 @@ function withTrace(records: readonly LoadRecord[]): Pick<LoadRecord, 'trace'> {
   for (const p of parts) for (const [op, n] of Object.entries(p.skipped)) skipped[op] = (skipped[op] ?? 0) + n;
   return {
     trace: {
-      lag: mergeEncoded(parts.map((p) => p.lag)), earlyMs: maxOf(parts.map((p) => p.earlyMs)), refills: parts.reduce((n, p) => n + p.refills, 0), skipped,
+      lag: mergeEncoded(parts.map((p) => p.lag)), earlyMs: maxOf(parts.map((p) => p.earlyMs)), refills: parts.reduce((n, p) => n + p.refills, 0),
+      lost: parts.reduce((n, p) => n + p.lost, 0), skipped,
     },
   };
 }

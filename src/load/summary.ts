@@ -128,6 +128,8 @@ export interface TraceResult {
   /** The most ms an op was sent early. */
   readonly earlyMs: number;
   readonly refills: number;
+  /** Keys found gone that the replay had written (evicted by the server, or lost). */
+  readonly lost: number;
   readonly skipped: Readonly<Record<string, number>>;
 }
 
@@ -141,7 +143,8 @@ function traceOf(record: LoadRecord, load: LoadPlan): TraceResult | undefined {
     name: t.name, digest: t.digest, speed: t.speed, ops: t.ops, keys: t.keys, spanSeconds: Math.round(t.spanMs) / 1000, clients: t.clients,
     counts: { ...t.counts }, counterKeys: t.counterKeys,
     lagMs: lag === null || lag.count === 0 ? null : { p50: ms(lag.valueAt(50)), p99: ms(lag.valueAt(99)), p999: ms(lag.valueAt(99.9)), max: ms(lag.max) },
-    earlyMs: Math.round(record.trace.earlyMs * 1000) / 1000, refills: record.trace.refills, skipped: { ...record.trace.skipped },
+    earlyMs: Math.round(record.trace.earlyMs * 1000) / 1000, refills: record.trace.refills, lost: record.trace.lost,
+    skipped: { ...record.trace.skipped },
   };
 }
 

@@ -23,12 +23,13 @@ const SET_COUNTER: MixCommand = { name: 'SET', args: [KEY, { kind: 'lit', text: 
 const DEL: MixCommand = { name: 'DEL', args: [KEY] };
 const BY_NAME: Readonly<Record<string, MixCommand>> = { GET, SET, DEL, INCR: { name: 'INCR', args: [KEY] }, DECR: { name: 'DECR', args: [KEY] } };
 
-/** The next op of a client and when it is due; null when its replay is over. */
+/** The next op of a client and when it is due; null when its replay is over. At max: the shared list's next op. */
 async function nextOp(host: MixHost, tr: TraceRun, ops: Uint32Array, n: number): Promise<{ op: number; slot: Slot } | null> {
   if (tr.speed === null) {
-    if (ops.length === 0) return null;
+    const list = tr.ops[0] as Uint32Array;
+    if (list.length === 0) return null;
     const slot = await host.schedule.next();
-    return slot === null ? null : { op: ops[n % ops.length] as number, slot };
+    return slot === null ? null : { op: list[tr.shared.cursor++ % list.length] as number, slot };
   }
   if (n >= ops.length) return null;
   const op = ops[n] as number;
@@ -55,23 +56,47 @@ export async function traceClient(host: MixHost, run: MixRun, tr: TraceRun, conn
     }
     const k = trace.key[op] as number;
     const counter = trace.counter[k] === 1;
-    // A key the model lost track of (a failed op, a reply near its expiry) is deleted first: a cache's lost key is a miss.
-    if (run.model.isUnknown(k)) await housekeep(host, run, conn, [run.model.prepare(DEL, k, host.now(), draw)]);
-    current.bytes = (trace.valueBytes[op] as number) || tr.payloadBytes;
-    current.ttl = (trace.ttl[op] as number) || tr.ttlSeconds;
-    const out = await send(host, run, draw, conn, slot, command === 'SET' && counter ? SET_COUNTER : BY_NAME[command] as MixCommand, k);
-    if (!out.ok) {
-      await host.pause();
-      continue;
+    // At max, clients share one list: a key's op waits for its last one (one op of a key in flight, in trace order).
+    let done: (() => void) | undefined;
+    if (tr.speed === null) {
+      for (let busy = tr.shared.busy.get(k); busy !== undefined; busy = tr.shared.busy.get(k)) await busy;
+      tr.shared.busy.set(k, new Promise<void>((resolve) => {
+        done = resolve;
+      }));
     }
-    if (command !== 'GET' || !('reply' in out)) continue;
-    if (out.reply !== null) {
-      if (out.counted) tally.hits++;
-      continue;
+    try {
+      await replay(host, run, tr, conn, slot, { op, k, counter, command }, draw, current);
+    } finally {
+      if (done !== undefined) {
+        tr.shared.busy.delete(k);
+        done();
+      }
     }
-    if (out.counted) tally.misses++;
-    // Cache-aside: the miss is refilled, due with the get (in its window), timed from its own send.
-    const refill = await send(host, run, draw, conn, { window: slot.window, measured: slot.measured }, counter ? SET_COUNTER : SET, k);
-    if (refill.counted && 'reply' in refill) tally.refills++;
   }
+}
+
+/** One op sent (a key the model lost deleted first); a get that misses refilled. */
+async function replay(host: MixHost, run: MixRun, tr: TraceRun, conn: number, slot: Slot, o: { op: number; k: number; counter: boolean; command: string },
+  draw: Draw, current: { bytes: number; ttl: number }): Promise<void> {
+  const { trace, tally } = tr;
+  const { op, k, counter, command } = o;
+  // A key the model lost track of (a failed op, a reply near its expiry) is deleted first: a cache's lost key is a miss.
+  if (run.model.isUnknown(k)) await housekeep(host, run, conn, [run.model.prepare(DEL, k, host.now(), draw)]);
+  current.bytes = (trace.valueBytes[op] as number) || tr.payloadBytes;
+  current.ttl = (trace.ttl[op] as number) || tr.ttlSeconds;
+  const out = await send(host, run, draw, conn, slot, command === 'SET' && counter ? SET_COUNTER : BY_NAME[command] as MixCommand, k);
+  if (out.lost === true && out.counted) tally.lost++;
+  if (!out.ok) {
+    await host.pause();
+    return;
+  }
+  if (command !== 'GET' || !('reply' in out)) return;
+  if (out.reply !== null) {
+    if (out.counted) tally.hits++;
+    return;
+  }
+  if (out.counted) tally.misses++;
+  // Cache-aside: the miss is refilled, due with the get (in its window), timed from its own send.
+  const refill = await send(host, run, draw, conn, { window: slot.window, measured: slot.measured }, counter ? SET_COUNTER : SET, k);
+  if (refill.counted && 'reply' in refill) tally.refills++;
 }

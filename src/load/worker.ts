@@ -57,15 +57,16 @@ export class LoadWorker {
 
   /** A TRACE's keys, model and ops for this worker: the file read again, and refused if it changed since the run was planned. */
   #traceRun(plan: WorkloadPlan, tracePlan: TracePlan): MixRun {
-    const { load, keyTtlSeconds } = this.#job.controls;
+    const { load } = this.#job.controls;
     const trace = readTraceFile(tracePlan.file);
     if (trace.digest !== tracePlan.digest) throw new Error(`the trace file ${tracePlan.name} changed after the run was planned (its sha256 differs): replay a file that stays as it is`);
-    const payload = this.#job.params.PAYLOAD_BYTES;
-    const tr = traceRun(trace, tracePlan, load.clients, this.#job.worker, { warmupMs: load.warmupMs, durationMs: load.durationMs }, payload, keyTtlSeconds);
+    const payload = tracePlan.fallbackBytes;
+    const window = { warmupMs: load.warmupMs, durationMs: load.durationMs };
+    const tr = traceRun(trace, tracePlan, load.clients, this.#job.worker, window, payload, tracePlan.noTtlSeconds);
     return {
       plan, keys: new MixKeys(this.#job.keyPrefix, this.#keyspace, load.clients * this.#job.worker.of, 1, trace.keyBytes),
       model: new MixModel(new MixValues(Math.max(trace.largestValue, payload), this.#job.seed)), distribution: load.distribution,
-      sizes: { kind: 'fixed', bytes: payload }, ttl: { min: keyTtlSeconds, max: keyTtlSeconds }, trace: tr,
+      sizes: { kind: 'fixed', bytes: payload }, ttl: { min: tracePlan.noTtlSeconds, max: tracePlan.noTtlSeconds }, trace: tr,
     };
   }
 

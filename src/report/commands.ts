@@ -41,9 +41,11 @@ export function commandLines(entries: readonly ResultEntry[], markdown: boolean)
     '',
   ];
   const s = first.settings;
+  const from = first.trace !== undefined ? 'sizes and TTLs from the trace; a value it never sizes ' +
+    `takes the mean of its keys' sizes or PAYLOAD_BYTES when given, an op without a TTL ${s.ttl ?? '?'} s (longer than the replay)`
+    : `sizes from ${s.valueSizes !== undefined ? `VALUE_SIZES ${s.valueSizes}` : 'PAYLOAD_BYTES and {value:N}'}${s.ttl !== undefined ? `; TTLs ${s.ttl} s` : ''}`;
   const written = sizes.length === 0 ? [] : [
-    said(`Values written by the measured ops (sizes from ${s.valueSizes !== undefined ? `VALUE_SIZES ${s.valueSizes}` : 'PAYLOAD_BYTES and {value:N}'}` +
-      `${s.ttl !== undefined ? `; TTLs ${s.ttl} s` : ''}): ${sizes.join('; ')}.`),
+    said(`Values written by the measured ops (${from}): ${sizes.join('; ')}.`),
     '',
   ];
   const workload = first.settings.workload ?? '';
@@ -74,7 +76,8 @@ function traceLines(rows: readonly ResultEntry[], said: (x: string) => string): 
     const l = e.load as LoadResult;
     const r = l.trace as NonNullable<LoadResult['trace']>;
     const hits = l.keyspace === null ? '' : `hits ${count(l.keyspace.hits)}, misses ${count(l.keyspace.misses)}` +
-      `${l.keyspace.hitRate === null ? '' : ` (hit ratio ${(100 * l.keyspace.hitRate).toFixed(1)}%)`}, refills ${count(r.refills)}`;
+      `${l.keyspace.hitRate === null ? '' : ` (hit ratio ${(100 * l.keyspace.hitRate).toFixed(1)}%)`}, refills ${count(r.refills)}` +
+      `${r.lost > 0 ? `; ${count(r.lost)} keys the replay had written were gone when read (evicted by the server's maxmemory policy, or lost: counted unverified, not failed)` : ''}`;
     const timing = r.lagMs === null ? 'back to back (TRACE_SPEED max)'
       : `ops sent off their intended times (late or early) by p50 ${msOf(r.lagMs.p50)} ms, p99 ${msOf(r.lagMs.p99)} ms, p99.9 ${msOf(r.lagMs.p999)} ms, max ${msOf(r.lagMs.max)} ms` +
         `${r.earlyMs > 0 ? ` (the earliest ${msOf(r.earlyMs)} ms early)` : ''}${l.record.scheduled !== null && l.record.sent !== null ? `; ${count(l.record.sent)} of ${count(l.record.scheduled)} due sent` : ''}`;

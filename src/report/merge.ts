@@ -172,6 +172,10 @@ export function mergeDocuments(inputs: readonly MergeInput[], runId: string,
         throw new MergeError(`${file}: ${e.scenario.name} ${e.target.name} is not a throughput or capacity result (MODE=latency or a fault run): only throughput and capacity runs merge, since their histograms and per-second counts add up`,
           'give only the shards\' results files: run each shard with --out results/shards (each run gets its own folder there) and merge results/shards/*/results.json');
       }
+      if (e.load?.trace !== undefined) {
+        throw new MergeError(`${file}: ${e.scenario.name} ${e.target.name} is a trace replay (TRACE ${e.load.trace.name}): one process replays a whole trace, so there are no shards to merge`,
+          'report it on its own with cachebench report, or compare two replays with cachebench compare');
+      }
       const kindDiffers = (x: { entry: ResultEntry }): boolean => x.entry.load != null && e.load != null
         && (x.entry.load.capacity != null) !== (e.load.capacity != null);
       const other = cases.get(caseKey(e))?.get(e.target.name)?.find(kindDiffers);

@@ -4,7 +4,7 @@ import { InputFileError, MAX_RESULTS_FILE_BYTES, readInputFile } from '../config
 import { STOP_REASONS } from '../run/result.js';
 import { MIX_COMMANDS, MIX_LIMITS } from '../config/workload.js';
 import { SIZE_LIMITS } from '../config/sizes.js';
-import { TRACE_OPS } from '../config/trace.js';
+import { TRACE_LIMITS, TRACE_OPS } from '../config/trace.js';
 import { MAX_COMMANDS } from '../load/record.js';
 import { MAX_MERGE_NOTES, SCHEMA_VERSION, type ResultsDocument } from './document.js';
 import {
@@ -127,12 +127,20 @@ const byTraceOp: Check = (v, at, b) => {
   for (const k of Object.keys(out)) if (!traceOp.test(k)) fail(`${at}.${k.slice(0, 40)}`, `a trace operation (${TRACE_OPS.join(', ')})`, k.slice(0, 40));
   return out;
 };
-const traceRecord = object({ lag: nullable(histogram), earlyMs: ms, refills: count, skipped: byTraceOp });
+const traceSpeed: Check = (v, at) => {
+  if (typeof v !== 'number' || !(v >= 0.001 && v <= 1000)) fail(at, 'a TRACE_SPEED from 0.001 to 1000 (null: max)', v);
+  return v;
+};
+const traceSpan: Check = (v, at) => {
+  if (typeof v !== 'number' || !(v >= 0 && v <= TRACE_LIMITS.spanSeconds)) fail(at, `seconds from 0 to ${TRACE_LIMITS.spanSeconds}`, v);
+  return v;
+};
+const traceRecord = object({ lag: nullable(histogram), earlyMs: ms, refills: count, lost: count, skipped: byTraceOp });
 const traceResult = object({
   name: pattern(/^[A-Za-z0-9._-]{1,80}$/, 'a file name of letters, digits, ".", "_" and "-"', 'use the results cachebench wrote'),
-  digest: pattern(/^[0-9a-f]{64}$/, 'a sha256 in hex', 'use the results cachebench wrote'), speed: nullable(num), ops: count, keys: count, spanSeconds: num,
+  digest: pattern(/^[0-9a-f]{64}$/, 'a sha256 in hex', 'use the results cachebench wrote'), speed: nullable(traceSpeed), ops: count, keys: count, spanSeconds: traceSpan,
   clients: count, counts: byTraceOp, counterKeys: count, lagMs: nullable(object({ p50: ms, p99: ms, p999: ms, max: ms })), earlyMs: ms, refills: count,
-  skipped: byTraceOp,
+  lost: count, skipped: byTraceOp,
 });
 const loadRecord = object({
   target: text, startMs: num, durationMs: num, view: oneOf('intended', 'service'),

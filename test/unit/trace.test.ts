@@ -78,6 +78,9 @@ describe('trace files (TRACE)', () => {
     bad('0,a,1,1,1,get,-1\n', 1, 'ttl "-1" is not a whole number');
     bad(`0,a,1,1,1,get,0\n0,${'k'.repeat(5000)},1,1,1,get,0\n`, 2, 'longer than 4096 characters');
     bad('# nothing\n\n', null, 'no ops');
+    // Only a word starts a header: a signed or exponent timestamp on the first line is an op, and refused as one.
+    bad('-1,a,1,1,1,get,0\n', 1, 'timestamp "-1"');
+    bad('0,a,1,1,1,get,99999999999\n', 1, 'ttl 99999999999 is outside');
     // A control character in a cell is shown escaped, never printed raw; a cell is cut to 40 characters.
     assert.throws(() => parse(`0,a,1,1,1,g\u001b[31met${'x'.repeat(80)},0\n`), (e: unknown) => e instanceof TraceError && e.message.includes('\\u001b[31met') && !e.message.includes('\u001b') && e.message.length < 400);
   });
@@ -136,6 +139,11 @@ describe('trace files (TRACE)', () => {
       if (at >= 1000 && at < 4000 && TRACE_COMMANDS[TRACE_OPS[t.op[i] as number] as keyof typeof TRACE_COMMANDS] !== undefined) measured++;
     }
     assert.equal(runs.reduce((n, r) => n + (r.scheduled ?? 0), 0), measured);
+    // At max, one list per worker in trace order (its clients take it in turn), so the trace's mix stays its own.
+    const max = [0, 1].map((w) => traceRun(t, { speed: null } as never, 7, { index: w, of: 2 }, window, 100, 300));
+    assert.deepEqual(max.map((r) => r.ops.length), [1, 1]);
+    assert.equal((max[0]?.ops[0]?.length ?? 0) + (max[1]?.ops[0]?.length ?? 0), t.ops);
+    assert.ok([...(max[1]?.ops[0] ?? [])].every((i, j, all) => (t.key[i] as number) % 2 === 1 && (j === 0 || i > (all[j - 1] as number))));
   });
 
   it('a trace key is named under the run\'s prefix, padded to its key_size', () => {
