@@ -2,6 +2,7 @@ import { ConfigError, badValue, describeSource } from './errors.js';
 import { DEFAULT_ITEM_SIZE_MAX, DESTRUCTIVE_FAULTS, ITEM_OVERHEAD_BYTES, SCALING_FAULTS } from './keys.js';
 import type { RunPlan, ScenarioPlan, Setting, TargetConfig } from './plan.js';
 import { localItemSizeMax } from './target.js';
+import { MEMCACHE_COMMANDS, memcacheMisses } from './workload.js';
 
 /** Checks across the plan's scenarios and targets, before any traffic. */
 
@@ -48,10 +49,11 @@ export function checkWorkloadTargets(scenario: ScenarioPlan, targets: readonly T
       `${key} in this version (replica reads, client caches and WAIT would go unjudged). Fix: unset them for this run, or measure them with the KEYSPACE GET/SET mix (no ${key})`);
   }
   const memcache = targets.filter((t) => t.protocol === 'memcache');
-  if (memcache.length === 0) return;
+  const misses = memcacheMisses(workload);
+  if (memcache.length === 0 || misses.length === 0) return;
   throw new ConfigError(`${named} (from ${describeSource(w.source)}, scenario ${scenario.name}) sends ` +
-    `${[...new Set(workload.entries.flatMap((e) => e.commands.map((c) => c.name)))].join(', ')}, RESP commands, and ${memcache.map((t) => t.name).join(', ')} ` +
-    `${memcache.length === 1 ? 'is' : 'are'} memcached, which cachebench drives with its own GET/SET only in this version. Fix: run the ${key} against RESP targets only, or unset ${key} for memcached (the KEYSPACE GET/SET mix)`);
+    `${misses.join(', ')}, which memcached's protocol does not have, and ${memcache.map((t) => t.name).join(', ')} ${memcache.length === 1 ? 'is' : 'are'} memcached ` +
+    `(it has ${[...MEMCACHE_COMMANDS].join(', ')}). Fix: run the ${key} against RESP targets only, or use those commands for memcached`);
 }
 
 /**

@@ -447,3 +447,14 @@ export function mixEntriesPerKey(plan: WorkloadPlan, keyspace: number, payloadBy
   return plan.keyType === 'hash' ? plan.fields + plan.literalFields : plan.keyType === 'zset' ? plan.members + plan.literalMembers
     : plan.keyType === 'list' ? mixListCap(keyspace, mixMeanValue(plan, payloadBytes)) : 1;
 }
+
+/** The commands memcached's text protocol has, as a WORKLOAD names them (targets/memcache-commands.ts sends them). */
+export const MEMCACHE_COMMANDS: ReadonlySet<string> = new Set(['GET', 'MGET', 'SET', 'DEL', 'INCR', 'INCRBY', 'DECR', 'DECRBY', 'EXPIRE']);
+
+/** What of a mix memcached's protocol does not have (commands, SET … PX), or [] when a memcached target can run it. */
+export function memcacheMisses(plan: WorkloadPlan): string[] {
+  const commands = plan.entries.flatMap((e) => e.commands);
+  const names = [...new Set(commands.map((c) => c.name))].filter((n) => !MEMCACHE_COMMANDS.has(n));
+  const px = commands.some((c) => c.name === 'SET' && c.args[2]?.kind === 'lit' && c.args[2].text.toUpperCase() === 'PX');
+  return [...names, ...(px ? ['SET … PX (memcached sets TTLs in seconds)'] : [])];
+}

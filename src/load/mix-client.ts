@@ -76,7 +76,8 @@ export interface SendOutcome {
  * (evicted, or lost).
  */
 function gone(c: MixCommand, reply: CommandReply): boolean {
-  return c.name === 'GET' ? reply === null : (c.name === 'DEL' && reply === 0) || (c.name === 'INCR' && reply === 1) || (c.name === 'DECR' && reply === -1);
+  // memcached answers an incr or decr of a missing key with nil (NOT_FOUND), Redis starts it again from 0.
+  return c.name === 'GET' ? reply === null : (c.name === 'DEL' && reply === 0) || ((c.name === 'INCR' || c.name === 'DECR') && (reply === null || reply === (c.name === 'INCR' ? 1 : -1)));
 }
 
 const NOT_SENT: SendOutcome = { ok: true, counted: false };

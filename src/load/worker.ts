@@ -55,6 +55,11 @@ export class LoadWorker {
     return this.#mix !== undefined ? this.#mix.keys.name(index) : keyspaceKey(this.#job.keyPrefix, index);
   }
 
+  /** Whose command semantics the model follows: the target's protocol. */
+  #semantics(): 'redis' | 'memcache' {
+    return this.#job.target.protocol === 'memcache' ? 'memcache' : 'redis';
+  }
+
   /** A TRACE's keys, model and ops for this worker: the file read again, and refused if it changed since the run was planned. */
   #traceRun(plan: WorkloadPlan, tracePlan: TracePlan): MixRun {
     const { load } = this.#job.controls;
@@ -65,7 +70,7 @@ export class LoadWorker {
     const tr = traceRun(trace, tracePlan, load.clients, this.#job.worker, window, payload, tracePlan.noTtlSeconds);
     return {
       plan, keys: new MixKeys(this.#job.keyPrefix, this.#keyspace, load.clients * this.#job.worker.of, 1, trace.keyBytes),
-      model: new MixModel(new MixValues(Math.max(trace.largestValue, payload), this.#job.seed)), distribution: load.distribution,
+      model: new MixModel(new MixValues(Math.max(trace.largestValue, payload), this.#job.seed), undefined, this.#semantics()), distribution: load.distribution,
       sizes: { kind: 'fixed', bytes: payload }, ttl: { min: tracePlan.noTtlSeconds, max: tracePlan.noTtlSeconds }, trace: tr,
     };
   }
@@ -82,7 +87,8 @@ export class LoadWorker {
     }
     const sizes = plan.sizes ?? { kind: 'fixed', bytes: this.#job.params.PAYLOAD_BYTES };
     const payload = this.#job.params.PAYLOAD_BYTES;
-    const model = new MixModel(new MixValues(largestMixValue(plan, payload), this.#job.seed), mixListCap(load.keyspace, mixMeanValue(plan, payload)));
+    const values = new MixValues(largestMixValue(plan, payload), this.#job.seed);
+    const model = new MixModel(values, mixListCap(load.keyspace, mixMeanValue(plan, payload)), this.#semantics());
     return {
       plan, keys: new MixKeys(this.#job.keyPrefix, this.#keyspace, owners, plan.width), model,
       distribution: load.distribution, sizes,

@@ -24,8 +24,8 @@ export class MemcacheKeyError extends Error {
   override readonly name = 'MemcacheKeyError';
 }
 
-type Kind = 'set' | 'get' | 'delete' | 'version' | 'stats';
-type Reply = Buffer | string | null | ReadonlyMap<string, string>;
+type Kind = 'set' | 'get' | 'getMany' | 'delete' | 'incr' | 'touch' | 'version' | 'stats';
+type Reply = Buffer | string | number | boolean | null | ReadonlyMap<string, string> | ReadonlyMap<string, Buffer>;
 
 /** STAT lines a `stats settings` reply may hold before it counts as a protocol surprise (memcached 1.6 sends about 70). */
 const MAX_STAT_LINES = 500;
@@ -42,6 +42,12 @@ interface Pending {
   /** stats: the STAT lines read so far (and how many), waiting for END. */
   stats?: Map<string, string>;
   statLines?: number;
+  /** delete: settle with whether the key was there, not with null. */
+  answer?: boolean;
+  /** getMany: the keys asked for, the values read so far by key, and the key whose data block is being read. */
+  keys?: ReadonlySet<string>;
+  values?: Map<string, Buffer>;
+  reading?: string;
 }
 
 /** Late replies a connection may owe before it is dropped and opened again (a server that stopped answering). */
@@ -107,12 +113,34 @@ export class MemcacheConnection {
     await this.#request('set', [head, value, CRLF]);
   }
 
+  /** get: the value, or null when the key is not there. */
   async get(key: string): Promise<Buffer | null> {
     return await this.#request('get', [Buffer.from(`get ${checkKey(key)}\r\n`)]) as Buffer | null;
   }
 
   async delete(key: string): Promise<void> {
     await this.#request('delete', [Buffer.from(`delete ${checkKey(key)}\r\n`)]);
+  }
+
+  /** delete, saying whether the key was there (DELETED) or not (NOT_FOUND). */
+  async deleted(key: string): Promise<boolean> {
+    return await this.#request('delete', [Buffer.from(`delete ${checkKey(key)}\r\n`)], true) as boolean;
+  }
+
+  /** A multi-key get: the values found, by key (a key without one is absent from the map). */
+  async getMany(keys: readonly string[]): Promise<ReadonlyMap<string, Buffer>> {
+    const line = Buffer.from(`get ${keys.map(checkKey).join(' ')}\r\n`);
+    return await this.#request('getMany', [line], false, new Set(keys)) as ReadonlyMap<string, Buffer>;
+  }
+
+  /** incr or decr by `by` (a whole number ≥ 0): the new value, or null when the key is not there (memcached creates none). */
+  async incr(key: string, by: number, down = false): Promise<number | null> {
+    return await this.#request('incr', [Buffer.from(`${down ? 'decr' : 'incr'} ${checkKey(key)} ${by}\r\n`)]) as number | null;
+  }
+
+  /** touch: a new TTL for a key; whether it was there. */
+  async touch(key: string, ttlSeconds: number): Promise<boolean> {
+    return await this.#request('touch', [Buffer.from(`touch ${checkKey(key)} ${ttlSeconds}\r\n`)]) as boolean;
   }
 
   /** The server's `version` reply, e.g. `1.6.18`. */
@@ -187,7 +215,7 @@ export class MemcacheConnection {
     return this.#connecting;
   }
 
-  async #request(kind: Kind, parts: readonly Buffer[]): Promise<Reply> {
+  async #request(kind: Kind, parts: readonly Buffer[], answer = false, keys?: ReadonlySet<string>): Promise<Reply> {
     const { opTimeoutMs } = this.#options;
     const started = Date.now();
     // Connected (every op but the first after a drop): no connect deadline, no extra promise on the measured path.
@@ -203,7 +231,10 @@ export class MemcacheConnection {
     }
     const connection = socket;
     return new Promise((resolve, reject) => {
-      const pending: Pending = { kind, resolve, reject, timer: undefined, value: null, abandoned: false };
+      const pending: Pending = {
+        kind, resolve, reject, timer: undefined, value: null, abandoned: false,
+        ...(keys !== undefined ? { keys, values: new Map() } : {}), ...(answer ? { answer } : {}),
+      };
       pending.timer = setTimeout(() => {
         // The op fails now; its reply, when it comes, is read and dropped so the ops behind it get theirs.
         pending.abandoned = true;
@@ -268,7 +299,8 @@ export class MemcacheConnection {
             this.#drop(new ConnectionLostError(this.server), head, new MemcacheReplyError(this.server, 'a value not followed by CRLF'));
             return;
           }
-          head.value = body;
+          if (head.kind === 'getMany') head.values?.set(head.reading as string, body);
+          else head.value = body;
         }
         continue;
       }
@@ -307,9 +339,20 @@ export class MemcacheConnection {
         else this.#fail(line); // NOT_STORED, EXISTS, NOT_FOUND
         return true;
       case 'delete':
-        if (line === 'DELETED' || line === 'NOT_FOUND') this.#settle(null);
+        if (line === 'DELETED' || line === 'NOT_FOUND') this.#settle(head.answer === true ? line === 'DELETED' : null);
         else this.#fail(line);
         return true;
+      case 'incr':
+        if (line === 'NOT_FOUND') this.#settle(null);
+        else if (/^\d{1,20}$/.test(line)) this.#settle(Number(line));
+        else this.#fail(line);
+        return true;
+      case 'touch':
+        if (line === 'TOUCHED' || line === 'NOT_FOUND') this.#settle(line === 'TOUCHED');
+        else this.#fail(line);
+        return true;
+      case 'getMany':
+        return this.#valueLine(head, line);
       case 'version':
         if (line.startsWith('VERSION ')) this.#settle(line.slice(8));
         else this.#fail(line);
@@ -329,29 +372,37 @@ export class MemcacheConnection {
         head.stats.set(m[1] as string, m[2] as string);
         return true;
       }
-      case 'get': {
-        if (line === 'END') {
-          this.#settle(head.value);
-          return true;
-        }
-        const m = /^VALUE \S+ \d+ (\d+)/.exec(line);
-        if (m === null || head.value !== null) {
-          this.#drop(new ConnectionLostError(this.server), head, new MemcacheReplyError(this.server, `an unexpected reply to get: ${line.slice(0, 80)}`));
-          return false;
-        }
-        const length = Number(m[1]);
-        if (!(length <= this.#maxValueBytes)) {
-          this.#drop(new ConnectionLostError(this.server), head, new MemcacheReplyError(this.server, `a value of ${m[1]} bytes, more than the item size limit`));
-          return false;
-        }
-        this.#body = Buffer.allocUnsafe(length);
-        this.#trailer = '';
-        this.#bodyAt = 0;
-        // The rest of the chunk is (the start of) the data block: #receive's body branch takes it.
-        this.#bodyLeft = length + 2;
-        return true;
-      }
+      case 'get':
+        return this.#valueLine(head, line);
     }
+  }
+
+  /** A line of a get's reply: `VALUE <key> <flags> <bytes>` (its data block follows), or END. */
+  #valueLine(head: Pending, line: string): boolean {
+    const many = head.kind === 'getMany';
+    if (line === 'END') {
+      this.#settle(many ? head.values ?? new Map<string, Buffer>() : head.value);
+      return true;
+    }
+    const m = /^VALUE (\S+) \d+ (\d+)/.exec(line);
+    const key = m?.[1] ?? '';
+    // One value per key asked for: any other VALUE line means the stream is out of step with the requests.
+    if (m === null || (many ? head.keys?.has(key) !== true || head.values?.has(key) === true : head.value !== null)) {
+      this.#drop(new ConnectionLostError(this.server), head, new MemcacheReplyError(this.server, `an unexpected reply to get: ${line.slice(0, 80)}`));
+      return false;
+    }
+    const length = Number(m[2]);
+    if (!(length <= this.#maxValueBytes)) {
+      this.#drop(new ConnectionLostError(this.server), head, new MemcacheReplyError(this.server, `a value of ${m[2]} bytes, more than the item size limit`));
+      return false;
+    }
+    if (many) head.reading = key;
+    this.#body = Buffer.allocUnsafe(length);
+    this.#trailer = '';
+    this.#bodyAt = 0;
+    // The rest of the chunk is (the start of) the data block: #receive's body branch takes it.
+    this.#bodyLeft = length + 2;
+    return true;
   }
 }
 

@@ -3,6 +3,7 @@ import type { RunControls, TargetConfig } from '../config/resolve.js';
 import { TargetUnreachableError, type CacheClient, type ConnectedTarget, type Driver, type TargetInfo } from './client.js';
 import { KetamaRing } from './ketama.js';
 import { MemcacheConnection, MemcacheReplyError } from './memcache-protocol.js';
+import { memcacheCommand } from './memcache-commands.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -55,6 +56,8 @@ export const memcacheDriver: Driver = {
       set: (key, value, ttlSeconds) => on(key).set(key, value, ttlSeconds),
       get: (key) => on(key).get(key),
       del: (key) => on(key).delete(key),
+      // A WORKLOAD's or TRACE's commands where memcached has them (memcache-commands.ts).
+      command: (args) => memcacheCommand(args, on),
       close: async () => closeAll(),
       wireBytes: () => connections.reduce((n, c) => n + c.wireBytes, 0),
     };

@@ -135,7 +135,9 @@ export class MixModel {
    * `listCap`: elements of one list the model follows; a longer list makes its key unknown, and it is deleted and
    * preloaded again before its next use (the model's memory and the servers' stay bounded; config/workload.ts mixListCap).
    */
-  constructor(readonly values: MixValues, readonly listCap = MIX_LIST_MAX) {}
+  constructor(readonly values: MixValues, readonly listCap = MIX_LIST_MAX,
+    /** Whose semantics the replies follow: memcached's incr and decr create no key, and decr stops at 0. */
+    readonly semantics: 'redis' | 'memcache' = 'redis') {}
 
   /** Keys the model follows (known or unknown). */
   get size(): number {
@@ -425,6 +427,12 @@ const HANDLERS: Readonly<Record<string, Handler>> = {
 
 function counter(m: MixModel, name: string, i: number, now: number, d: Draw, by: number, extra: string[]): Prepared {
   const args = [name, d.name(i), ...extra];
+  if (m.semantics === 'memcache') {
+    // memcached's incr and decr answer NOT_FOUND (nil) for a missing key and create none.
+    const known = typed(m, i, now);
+    if (known === undefined) return { args, expect: UNKNOWN, indexes: [i] };
+    if (known.type === 'none') return { args, expect: { kind: 'nil' }, indexes: [i] };
+  }
   const s = writable(m, i, now, 'counter');
   if (s === undefined) return { args, expect: UNKNOWN, indexes: [i] };
   const before = s.str !== undefined && 'n' in s.str ? s.str.n : s.str === undefined ? 0 : Number(storedText(s.str));
@@ -432,9 +440,11 @@ function counter(m: MixModel, name: string, i: number, now: number, d: Draw, by:
     m.forget([i]);
     return { args, expect: UNKNOWN, indexes: [i] };
   }
+  // memcached's decr stops at 0 (its counters are unsigned).
+  const after = m.semantics === 'memcache' ? Math.max(0, before + by) : before + by;
   s.type = 'counter';
-  s.str = { n: before + by };
-  return { args, expect: { kind: 'int', n: before + by }, indexes: [i] };
+  s.str = { n: after };
+  return { args, expect: { kind: 'int', n: after }, indexes: [i] };
 }
 
 function existence(m: MixModel, name: string, keys: number[], now: number, d: Draw, remove: boolean): Prepared {

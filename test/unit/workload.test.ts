@@ -95,8 +95,15 @@ describe('WORKLOAD: the grammar', () => {
     rejects({ env, envVars: ['WORKLOAD:1:SET {key} {value:8}', 'MODE:throughput', 'KEYSPACE:1000'] }, '{value:8}', 'first 12 bytes');
     rejects({ env, envVars: ['WORKLOAD:queue', 'MODE:throughput', 'KEYSPACE:1000', 'PAYLOAD_BYTES:10'] }, 'PAYLOAD_BYTES=10', 'first 12 bytes');
     rejects({ env, envVars: ['WORKLOAD:queue', 'MODE:throughput', 'KEYSPACE:2000000', 'PAYLOAD_BYTES:100'] }, 'at most 1,000,000 keys');
-    rejects({ env: { ...env, MC_SERVERS: '127.0.0.1:11211', MC_PROTOCOL: 'memcache' }, envVars: ['WORKLOAD:counters', 'MODE:throughput', 'KEYSPACE:1000'] },
-      'MC is memcached', 'INCR', 'Fix: run the WORKLOAD against RESP targets only');
+    // memcached runs what its text protocol has (counters, fanout), and nothing else.
+    const mc = { ...env, MC_SERVERS: '127.0.0.1:11211', MC_PROTOCOL: 'memcache' };
+    for (const ok of ['counters', 'fanout', '9:GET {key}, 1:SET {key} {value}; EXPIRE {key} 60, 1:DEL {key}', '1:INCRBY {key} 5, 1:DECRBY {key} 9, 1:MGET {keys:3}']) {
+      assert.ok(resolveConfig(input({ env: mc, envVars: [`WORKLOAD:${ok}`, 'MODE:throughput', 'KEYSPACE:1000'] })).scenarios[0]?.controls.load.workload !== null, ok);
+    }
+    rejects({ env: mc, envVars: ['WORKLOAD:session', 'MODE:throughput', 'KEYSPACE:1000'] }, 'MC is memcached', 'HGETALL, HSET, which',
+      'Fix: run the WORKLOAD against RESP targets only');
+    rejects({ env: mc, envVars: ['WORKLOAD:1:SET {key} {value} PX 5000', 'MODE:throughput', 'KEYSPACE:1000'] }, 'SET … PX');
+    rejects({ env: mc, envVars: ['WORKLOAD:1:GET {key}, 1:TTL {key}', 'MODE:throughput', 'KEYSPACE:1000'] }, 'TTL, which memcached');
     const plan = resolveConfig(input({ env, envVars: ['WORKLOAD:counters', 'MODE:throughput', 'KEYSPACE:1000', 'READ_RATIO:5'] }));
     assert.equal(plan.scenarios[0]?.controls.load.workload?.name, 'counters');
     assert.ok(plan.warnings.some((w) => w.includes('READ_RATIO=5') && w.includes('does nothing with WORKLOAD=counters')), plan.warnings.join('\n'));
