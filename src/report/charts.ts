@@ -126,7 +126,8 @@ const MANY_COLOURS = 'category20';
  * Latency percentile curves from HDR histograms, HdrHistogram's plot: the x axis counts nines (p90, p99, p99.9, p99.99)
  * so the tail gets room; both axes log. A curve stops where the histogram has no more resolution (1/count).
  */
-export function percentileChart(curves: readonly Curve[], label: string): TopLevelSpec | null {
+export function percentileChart(curves: readonly Curve[], label: string,
+  names: { readonly title: string; readonly colour: string; readonly dash: string } = { title: 'Op latency percentiles', colour: 'target', dash: 'op' }): TopLevelSpec | null {
   const values: Record<string, unknown>[] = [];
   for (const c of curves) {
     const h = OpHistogram.decode(c.histogram);
@@ -144,7 +145,7 @@ export function percentileChart(curves: readonly Curve[], label: string): TopLev
   if (values.length === 0) return null;
   const targets = [...new Set(curves.map((c) => c.target))];
   const ops = [...new Set(curves.map((c) => c.op))];
-  return frame('Op latency percentiles', [label, 'x: percentile, each step one more nine; y: log scale; colour: target; dash: op'], {
+  return frame(names.title, [label, `x: percentile, each step one more nine; y: log scale; colour: ${names.colour}; dash: ${names.dash}`], {
     width: WIDTH,
     height: 260,
     data: { values },
@@ -156,8 +157,8 @@ export function percentileChart(curves: readonly Curve[], label: string): TopLev
         axis: { values: [0, 1, 2, 3, 4], labelExpr: "['p0', 'p90', 'p99', 'p99.9', 'p99.99'][datum.value]" },
       },
       y: { field: 'ms', type: 'quantitative', title: 'latency (ms)', scale: { type: 'log' } },
-      color: { field: 'target', type: 'nominal', title: 'target', sort: targets, scale: targets.length > 10 ? { scheme: MANY_COLOURS } : {}, legend: { columns: 1, labelLimit: 400 } },
-      strokeDash: { field: 'op', type: 'nominal', title: 'op', sort: ops, scale: { domain: ops, range: ops.map((_, i) => (i === 0 ? [1, 0] : i === 1 ? [6, 3] : [2, 2])) } },
+      color: { field: 'target', type: 'nominal', title: names.colour, sort: targets, scale: targets.length > 10 ? { scheme: MANY_COLOURS } : {}, legend: { columns: 1, labelLimit: 400 } },
+      strokeDash: { field: 'op', type: 'nominal', title: names.dash, sort: ops, scale: { domain: ops, range: ops.map((_, i) => (i === 0 ? [1, 0] : i === 1 ? [6, 3] : [2, 2])) } },
       detail: { field: 'op', type: 'nominal' },
     },
   });
@@ -331,6 +332,16 @@ export function capacityChart(entries: readonly ResultEntry[], label: string): T
 }
 
 /** Percentile curves of a combination: GET and SET per target (latency and fault runs), GET per view (throughput runs). */
+/**
+ * A WORKLOAD's or TRACE's curves per command (colour) and target (dash): each command's latency from its intended send
+ * time in open loop, else its service time; [] without per-command records.
+ */
+function commandCurves(entries: readonly ResultEntry[]): Curve[] {
+  return chartEntries(entries).flatMap((e) => Object.entries(e.load?.record.commands ?? {})
+    .filter(([, c]) => c.ops > 0)
+    .map(([command, c]) => ({ target: command, op: seriesName(e), histogram: c.intended ?? c.latency })));
+}
+
 function curvesOf(entries: readonly ResultEntry[]): Curve[] {
   const curves: Curve[] = [];
   for (const e of chartEntries(entries)) {
@@ -415,6 +426,9 @@ export function buildCharts(doc: ResultsDocument): Chart[] {
         add(g.key, `${name}-capacity`, `Latency against offered load, ${label}`, capacityChart(g.entries, label));
         add(g.key, `${name}-throughput`, `Throughput per second, ${label}`, throughputChart(g.entries, label));
         add(g.key, `${name}-percent`, `Ops/s Percent with its interval, ${label}`, percentChart(percentRows(g.entries), 'Ops/s Percent', label, 'higher is better'));
+        const open = g.entries.some((e) => e.load?.latency.intended != null);
+        add(g.key, `${name}-commands`, `Latency per command, ${label}`, percentileChart(commandCurves(g.entries), label,
+          { title: `Latency per command (${open ? 'from the intended send time' : 'service time'})`, colour: 'command', dash: 'target' }));
       } else if (g.entries.some((e) => e.fault != null)) {
         add(g.key, `${name}-fault`, `Ops under failure, ${label}`, faultChart(g.entries, label));
       } else {

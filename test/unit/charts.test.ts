@@ -136,6 +136,38 @@ describe('charts: specs built from results', () => {
     assert.deepEqual((await renderSvg({ file: 'x.svg', title: 'x', group: 'g', spec: big as NonNullable<typeof big> })).warnings, []);
   });
 
+  it('a WORKLOAD\'s or TRACE\'s latency per command: a curve per command (colour) and target (dash), from the intended send time in open loop', async () => {
+    const fixture = JSON.parse(readFileSync(new URL('../../../test/fixtures/results-throughput.json', import.meta.url), 'utf8')) as ResultsDocument;
+    const base = fixture.results[0] as ResultEntry;
+    const hist = (ms: number): string => {
+      const h = new OpHistogram();
+      for (let i = 1; i <= 200; i++) h.record(ms * 1e6 + i * 1000);
+      return h.encode();
+    };
+    const cmd = (ms: number, intended: number | null): Record<string, unknown> => ({
+      ops: 200, errors: 0, verified: 200, missing: 0, mismatched: 0, unverified: 0, sentBytes: 0, readBytes: 0, latency: hist(ms),
+      intended: intended === null ? null : hist(intended),
+    });
+    const entry = (name: string, intended: boolean): ResultEntry => ({
+      ...base, target: { ...base.target, name },
+      load: {
+        ...base.load,
+        record: { ...base.load?.record, commands: { GET: cmd(1, intended ? 4 : null), HSET: cmd(2, intended ? 8 : null), DEL: { ...cmd(1, null), ops: 0 } } },
+      },
+    }) as unknown as ResultEntry;
+    const charts = buildCharts(doc([entry('A', true), entry('B', true)]));
+    const chart = charts.find((c) => c.file.endsWith('-commands.svg'));
+    assert.ok(chart !== undefined, charts.map((c) => c.file).join(' '));
+    const rows = rowsWith(chart.spec, 'nines');
+    // Colour by command, dash by target; a command without ops draws nothing; the curves from the intended send time.
+    assert.deepEqual([...new Set(rows.map((r) => `${String(r['target'])}/${String(r['op'])}`))].sort(), ['GET/A', 'GET/B', 'HSET/A', 'HSET/B']);
+    const p0 = (command: string): number => rows.find((r) => r['target'] === command && r['op'] === 'A')?.['ms'] as number;
+    assert.ok(Math.abs(p0('GET') - 4) < 0.01 && Math.abs(p0('HSET') - 8) < 0.01, `${p0('GET')} ${p0('HSET')}`);
+    assert.deepEqual((await renderSvg(chart)).warnings, []);
+    // No per-command records (the GET/SET mix): no such chart.
+    assert.equal(buildCharts(doc([base])).filter((c) => c.file.endsWith('-commands.svg')).length, 0);
+  });
+
   it('renders to SVG headless with no vega warning, the same SVG every time', async () => {
     const h = new OpHistogram();
     for (let i = 1; i <= 1000; i++) h.record(i * 5000);
