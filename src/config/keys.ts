@@ -108,6 +108,8 @@ export const KEY_SPECS: readonly KeySpec[] = [
     description: 'throughput runs: a cache trace replayed at its own timing instead of a mix, every read verified (CSV in the columns of Twitter\'s cache traces: timestamp,key,key_size,value_size,client_id,operation,ttl; see README, Trace replay); a relative path is from the scenario file\'s folder (and must stay within it) or, from env and flags, from the working directory; empty: none' },
   { name: 'TRACE_SPEED', type: 'string', default: '1', sweepable: false,
     description: 'TRACE runs: a factor on the trace\'s timing (2: twice as fast; open loop, latency from each op\'s intended time), or max (closed loop: CLIENTS replay it back to back, from the start again until DURATION ends)' },
+  { name: 'TRACE_REFILL', type: 'string', default: 'on', sweepable: false,
+    description: 'TRACE runs: on: a get that misses is refilled with a SET (cache-aside, as the application would); off: not (a trace recorded at the cache server, as Twitter\'s are, already holds the application\'s set after each miss)' },
   { name: 'START_AT', type: 'string', default: '', sweepable: false,
     description: 'throughput and capacity runs: wall-clock time (ISO 8601 UTC, e.g. 2026-11-26T10:00:00Z, or Unix seconds) when the first target\'s warm-up starts, shared by the --shard processes of one distributed run (a capacity run then follows a planned staircase); empty: as soon as every worker is ready' },
   { name: 'WARMUP_ITERATIONS', type: 'int', min: 0, max: 1000, default: 2, sweepable: false,

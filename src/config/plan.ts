@@ -103,6 +103,8 @@ export interface TracePlan extends TraceSummary {
   readonly noTtlSeconds: number;
   /** The size of a value the trace never sizes: PAYLOAD_BYTES when given, else the mean of the trace's keys' sizes. */
   readonly fallbackBytes: number;
+  /** TRACE_REFILL: a get that misses is refilled with a SET (cache-aside). */
+  readonly refill: boolean;
 }
 
 /** One capacity objective: the given percentile of every op's latency (from its intended send time) at most `maxMs`. */

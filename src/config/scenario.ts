@@ -78,7 +78,7 @@ function faultPlan(settings: ReadonlyMap<string, Setting>): FaultPlan {
 }
 
 /** Keys that only a throughput run reads: set (by anything but the default) in a latency run, they are an error. */
-const THROUGHPUT_KEYS = ['CLIENTS', 'CONNECTIONS', 'PIPELINE', 'RATE', 'WARMUP_SECONDS', 'SLICE_SECONDS', 'WORKERS', 'KEYSPACE', 'KEY_DISTRIBUTION', 'START_AT', 'WORKLOAD', 'VALUE_SIZES', 'KEY_TTL_MAX', 'TRACE', 'TRACE_SPEED'] as const;
+const THROUGHPUT_KEYS = ['CLIENTS', 'CONNECTIONS', 'PIPELINE', 'RATE', 'WARMUP_SECONDS', 'SLICE_SECONDS', 'WORKERS', 'KEYSPACE', 'KEY_DISTRIBUTION', 'START_AT', 'WORKLOAD', 'VALUE_SIZES', 'KEY_TTL_MAX', 'TRACE', 'TRACE_SPEED', 'TRACE_REFILL'] as const;
 /** Keys that only a latency run reads: set in a throughput scenario, they are said to do nothing (a warning: flags apply to every scenario of a run). */
 const LATENCY_ONLY_KEYS = ['WRITE_COUNT', 'INVOCATION_COUNT', 'ITERATION_TIME_MS', 'INTERLEAVE', 'WARMUP_ITERATIONS', 'MIN_ITERATIONS', 'MAX_ITERATIONS', 'MAX_RELATIVE_ERROR', 'MAX_PERCENT_ERROR', 'MAX_TIME'] as const;
 /** Below this KEY_TTL, a WORKLOAD's keys spend much of their life within a second of their expiry (said in a warning). */

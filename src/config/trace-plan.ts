@@ -99,7 +99,10 @@ export function tracePlanOf(settings: ReadonlyMap<string, Setting>, payloadBytes
   const speedSetting = get('TRACE_SPEED');
   const raw = String(t.value).trim();
   if (raw === '') {
-    if (speedSetting.source.kind !== 'default') throw badValue('TRACE_SPEED', speedSetting.value, speedSetting.source, 'it applies to TRACE runs, and no TRACE is set', 'set TRACE to a trace file, or unset TRACE_SPEED');
+    for (const key of ['TRACE_SPEED', 'TRACE_REFILL']) {
+      const s = get(key);
+      if (s.source.kind !== 'default') throw badValue(key, s.value, s.source, 'it applies to TRACE runs, and no TRACE is set', `set TRACE to a trace file, or unset ${key}`);
+    }
     return null;
   }
   const mode = get('MODE');
@@ -111,6 +114,15 @@ export function tracePlanOf(settings: ReadonlyMap<string, Setting>, payloadBytes
     if (s.source.kind !== 'default') throw badValue(key, s.value, s.source, `${why}, and TRACE is set (${describeSource(t.source)})`, `unset ${key}, or TRACE`);
   }
   const speed = parseSpeed(speedSetting);
+  const r = get('TRACE_REFILL');
+  const refillText = String(r.value).trim().toLowerCase();
+  if (refillText !== 'on' && refillText !== 'off') {
+    throw badValue('TRACE_REFILL', r.value, r.source, 'it is on (a get that misses is refilled with a SET) or off', 'set TRACE_REFILL=off for a trace recorded at the cache server (it holds the application\'s sets), else on');
+  }
+  for (const key of ['READ_RATIO', 'WRITE_COUNT']) {
+    const s = get(key);
+    if (s.source.kind !== 'default') warnings.push(`${key}=${String(s.value)} (${describeSource(s.source)}) does nothing with a TRACE: the trace decides what is read and written`);
+  }
   const file = tracePath(raw, t.source);
   let parsed: Trace;
   try {
@@ -156,7 +168,7 @@ export function tracePlanOf(settings: ReadonlyMap<string, Setting>, payloadBytes
   }
   const keyTtl = get('KEY_TTL').value as number;
   const noTtlSeconds = Math.min(TRACE_LIMITS.ttlSeconds, Math.max(keyTtl, Math.ceil((warmupMs + durationMs) / 1000) + 60));
-  const plan: TracePlan = { ...summary, largestValue: largest, file, name: traceName(file), speed, measuredOps, noTtlSeconds, fallbackBytes };
+  const plan: TracePlan = { ...summary, largestValue: largest, file, name: traceName(file), speed, measuredOps, noTtlSeconds, fallbackBytes, refill: refillText === 'on' };
   const workload = traceWorkload(plan, noTtlSeconds);
   if (workload.entries.length === 0) {
     throw badValue('TRACE', raw, t.source, `it holds only ${Object.entries(summary.counts).filter(([, n]) => n > 0).map(([op]) => op).join(' and ')} ops, which have no RESP command cachebench verifies`,

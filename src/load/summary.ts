@@ -117,6 +117,8 @@ export interface TraceResult {
   readonly digest: string;
   /** TRACE_SPEED; null: max. */
   readonly speed: number | null;
+  /** TRACE_REFILL: misses refilled with a SET; absent in older results (on). */
+  readonly refill?: boolean;
   readonly ops: number;
   readonly keys: number;
   readonly spanSeconds: number;
@@ -140,7 +142,7 @@ function traceOf(record: LoadRecord, load: LoadPlan): TraceResult | undefined {
   const lag = record.trace.lag === null ? null : OpHistogram.decode(record.trace.lag);
   const ms = (ns: number): number => Math.round(ns / 1e3) / 1e3;
   return {
-    name: t.name, digest: t.digest, speed: t.speed, ops: t.ops, keys: t.keys, spanSeconds: Math.round(t.spanMs) / 1000, clients: t.clients,
+    name: t.name, digest: t.digest, speed: t.speed, refill: t.refill, ops: t.ops, keys: t.keys, spanSeconds: Math.round(t.spanMs) / 1000, clients: t.clients,
     counts: { ...t.counts }, counterKeys: t.counterKeys,
     lagMs: lag === null || lag.count === 0 ? null : { p50: ms(lag.valueAt(50)), p99: ms(lag.valueAt(99)), p999: ms(lag.valueAt(99.9)), max: ms(lag.max) },
     earlyMs: Math.round(record.trace.earlyMs * 1000) / 1000, refills: record.trace.refills, lost: record.trace.lost,

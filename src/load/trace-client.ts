@@ -96,6 +96,7 @@ async function replay(host: MixHost, run: MixRun, tr: TraceRun, conn: number, sl
     return;
   }
   if (out.counted) tally.misses++;
+  if (!tr.refill) return;
   // Cache-aside: the miss is refilled, due with the get (in its window), timed from its own send.
   const refill = await send(host, run, draw, conn, { window: slot.window, measured: slot.measured }, counter ? SET_COUNTER : SET, k);
   if (refill.counted && 'reply' in refill) tally.refills++;

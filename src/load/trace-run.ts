@@ -32,6 +32,8 @@ export interface TraceRun {
   /** The size of a value the trace does not size; the TTL of a write without one (KEY_TTL). */
   readonly payloadBytes: number;
   readonly ttlSeconds: number;
+  /** TRACE_REFILL: a get that misses is refilled with a SET. */
+  readonly refill: boolean;
   readonly tally: TraceTally;
 }
 
@@ -69,7 +71,8 @@ export function traceRun(trace: Trace, plan: TracePlan, clients: number, worker:
     if (at >= window.warmupMs && at < window.warmupMs + window.durationMs) scheduled++;
   }
   return {
-    trace, speed: plan.speed, ops, shared: { cursor: 0, busy: new Map() }, scheduled: plan.speed === null ? null : scheduled, payloadBytes, ttlSeconds,
+    trace, speed: plan.speed, refill: plan.refill !== false, ops, shared: { cursor: 0, busy: new Map() }, scheduled: plan.speed === null ? null : scheduled,
+    payloadBytes, ttlSeconds,
     tally: { hits: 0, misses: 0, refills: 0, lost: 0, skipped: {} },
   };
 }

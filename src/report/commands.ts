@@ -87,7 +87,7 @@ function traceLines(rows: readonly ResultEntry[], said: (x: string) => string): 
   return [
     said(`Trace replay: ${t.name} (sha256 ${t.digest.slice(0, 16)}…), ${count(t.ops)} ops (${ops}) on ${count(t.keys)} keys from ${count(t.clients)} clients over ` +
       `${t.spanSeconds.toFixed(1)} s, replayed ${t.speed === null ? 'as fast as CLIENTS allow' : `at ×${t.speed} its timing, open loop`}; keys under the run's prefix, ` +
-      `a get that misses refilled (SET, cache-aside). ${each.join('; ')}.`),
+      `${t.refill === false ? 'a get that misses not refilled (TRACE_REFILL=off)' : 'a get that misses refilled (SET, cache-aside)'}. ${each.join('; ')}.`),
     '',
   ];
 }

@@ -138,7 +138,7 @@ const traceSpan: Check = (v, at) => {
 const traceRecord = object({ lag: nullable(histogram), earlyMs: ms, refills: count, lost: count, skipped: byTraceOp });
 const traceResult = object({
   name: pattern(/^[A-Za-z0-9._-]{1,80}$/, 'a file name of letters, digits, ".", "_" and "-"', 'use the results cachebench wrote'),
-  digest: pattern(/^[0-9a-f]{64}$/, 'a sha256 in hex', 'use the results cachebench wrote'), speed: nullable(traceSpeed), ops: count, keys: count, spanSeconds: traceSpan,
+  digest: pattern(/^[0-9a-f]{64}$/, 'a sha256 in hex', 'use the results cachebench wrote'), speed: nullable(traceSpeed), refill: optional(bool), ops: count, keys: count, spanSeconds: traceSpan,
   clients: count, counts: byTraceOp, counterKeys: count, lagMs: nullable(object({ p50: ms, p99: ms, p999: ms, max: ms })), earlyMs: ms, refills: count,
   lost: count, skipped: byTraceOp,
 });

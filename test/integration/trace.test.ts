@@ -91,7 +91,8 @@ describe('TRACE replays a cache trace against a real server', () => {
     const file = join(root.dir, 'small.csv');
     const gen = await runCli(['trace-gen', file, '--ops', '300', '--rate', '100', '--keys', '40', '--seed', '4'], { timeoutMs: 30_000 });
     assert.equal(gen.code, 0, gen.stderr);
-    writeFileSync(join(root.dir, 'max.yaml'), 'MODE: throughput\nTRACE: small.csv\nTRACE_SPEED: max\nDURATION: 3\nWARMUP_SECONDS: 0\nCLIENTS: 8\nCONNECTIONS: 2\n');
+    // TRACE_REFILL off: a miss is left to the trace's own sets.
+    writeFileSync(join(root.dir, 'max.yaml'), 'MODE: throughput\nTRACE: small.csv\nTRACE_SPEED: max\nTRACE_REFILL: "off"\nDURATION: 3\nWARMUP_SECONDS: 0\nCLIENTS: 8\nCONNECTIONS: 2\n');
     const out = join(root.dir, 'max');
     const run = await runCli(['run', join(root.dir, 'max.yaml'), '--out', out], { env: { REDIS_SERVERS: server.address, CI: 'true' }, timeoutMs: 60_000 });
     assert.equal(run.code, 0, run.stderr + run.stdout);
@@ -99,6 +100,9 @@ describe('TRACE replays a cache trace against a real server', () => {
     assert.equal(load.trace?.speed, null);
     assert.equal(load.trace?.lagMs, null);
     assert.equal(load.settings.rate, null);
+    assert.ok((load.keyspace?.misses ?? 0) > 0);
+    assert.equal(load.trace?.refills, 0);
+    assert.match(run.stdout, /a get that misses not refilled \(TRACE_REFILL=off\)/);
     const total = (load.commands ?? []).reduce((n, c) => n + c.ops, 0);
     assert.ok(total > 300, `${total} ops: the trace repeated`);
     for (const c of load.commands ?? []) assert.equal(c.verified, c.ops, c.command);

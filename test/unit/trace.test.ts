@@ -189,6 +189,10 @@ describe('TRACE configuration', () => {
     rejects({ env: { ...env, TRACE_SPEED: 'fast' } }, 'TRACE_SPEED="fast"', '0.001 to 1000, or max');
     rejects({ env: { ...env, TRACE_SPEED: '4' } }, 'TRACE_SPEED', 'fewer than 3 whole measured seconds');
     rejects({ env: { REDIS_SERVERS: '127.0.0.1:6379', MODE: 'throughput', TRACE_SPEED: '2' } }, 'TRACE_SPEED', 'no TRACE is set');
+    rejects({ env: { ...env, TRACE_REFILL: 'maybe' } }, 'TRACE_REFILL="maybe"', 'on (a get that misses is refilled');
+    assert.equal(resolveConfig(input({ env: { ...env, TRACE_REFILL: 'off' } })).scenarios[0]?.controls.load.trace?.refill, false);
+    const said = resolveConfig(input({ env: { ...env, READ_RATIO: '5' } })).warnings;
+    assert.ok(said.some((w) => w.includes('READ_RATIO=5') && w.includes('does nothing with a TRACE')), said.join('\n'));
     rejects({ env: { ...env, TRACE: join(root.dir, 'none.csv') } }, 'TRACE=', 'cannot be read: ENOENT');
     rejects({ env: { ...env, TRACE: root.dir } }, 'a folder, not a regular file');
     const broken = join(root.dir, 'broken.csv');
