@@ -92,6 +92,41 @@ const EXCLUSIVE: readonly [string, string][] = [
   ['KEY_TTL_MAX', 'the trace gives each TTL (where it gives none, one longer than the replay)'],
 ];
 
+/**
+ * The measured part of a replay at a factor: the whole seconds after WARMUP_SECONDS (a DURATION given cuts it shorter,
+ * and says so), and the ops due in it; at max, DURATION. Throws where fewer than 3 seconds or more than a run remain.
+ */
+function replayLength(get: (key: string) => Setting, parsed: Trace, speed: number | null, warmupMs: number,
+  warnings: string[]): { durationMs: number; measuredOps: number } {
+  const t = get('TRACE');
+  const raw = String(t.value).trim();
+  const speedSetting = get('TRACE_SPEED');
+  const duration = get('DURATION');
+  let durationMs = (duration.value as number) * 1000;
+  let measuredOps = 0;
+  if (speed === null) return { durationMs, measuredOps };
+  const replayMs = parsed.spanMs / speed;
+  const whole = Math.floor((replayMs - warmupMs) / 1000) * 1000;
+  const at = `the trace spans ${(parsed.spanMs / 1000).toFixed(1)} s, so its replay at TRACE_SPEED=${String(speedSetting.value)} (${describeSource(speedSetting.source)}) lasts ${(replayMs / 1000).toFixed(1)} s`;
+  if (whole < 3000) {
+    throw badValue('TRACE', raw, t.source, `${at}, and after WARMUP_SECONDS=${warmupMs / 1000} (${describeSource(get('WARMUP_SECONDS').source)}) fewer than 3 whole measured seconds remain ` +
+      '(a throughput run\'s Error needs 3 or more)', 'lower TRACE_SPEED or WARMUP_SECONDS, or replay a longer trace');
+  }
+  if (duration.source.kind === 'default' && whole > MAX_RUN_MS) {
+    throw badValue('TRACE', raw, t.source, `${at}: longer than a run's ${MAX_RUN_MS / 3_600_000} hours`, 'raise TRACE_SPEED, give a DURATION to replay its start only, or replay a part of the trace');
+  }
+  if (duration.source.kind !== 'default' && durationMs > whole) {
+    warnings.push(`DURATION=${String(duration.value)} (${describeSource(duration.source)}) is longer than the replay: ${at}, so ${whole / 1000} s are measured after the warm-up`);
+  }
+  durationMs = duration.source.kind === 'default' ? whole : Math.min(durationMs, whole);
+  if (replayMs > warmupMs + durationMs + 1000) warnings.push(`TRACE: ${at}; the ops due after ${(warmupMs + durationMs) / 1000} s (warm-up and whole measured seconds) are not replayed`);
+  for (let i = 0; i < parsed.ops; i++) {
+    const due = (parsed.atMs[i] as number) / speed;
+    if (due >= warmupMs && due < warmupMs + durationMs && TRACE_COMMANDS[TRACE_OPS[parsed.op[i] as number] as TraceOpName] !== undefined) measuredOps++;
+  }
+  return { durationMs, measuredOps };
+}
+
 /** TRACE, checked against MODE, the keys it excludes and DURATION; null without one. Throws ConfigError. */
 export function tracePlanOf(settings: ReadonlyMap<string, Setting>, payloadBytes: number, warnings: string[]): TraceSettings | null {
   const get = (key: string): Setting => settings.get(key) as Setting;
@@ -141,31 +176,7 @@ export function tracePlanOf(settings: ReadonlyMap<string, Setting>, payloadBytes
     throw badValue('TRACE', raw, t.source, `its keys' largest values add up to more than 4 GiB on the servers`, 'replay a part of the trace with fewer keys or smaller values');
   }
   const warmupMs = Math.round((get('WARMUP_SECONDS').value as number) * 1000);
-  const duration = get('DURATION');
-  let durationMs = (duration.value as number) * 1000;
-  let measuredOps = 0;
-  if (speed !== null) {
-    const replayMs = summary.spanMs / speed;
-    // Whole measured seconds of the replay after its warm-up; a DURATION given cuts it shorter.
-    const whole = Math.floor((replayMs - warmupMs) / 1000) * 1000;
-    const at = `the trace spans ${(summary.spanMs / 1000).toFixed(1)} s, so its replay at TRACE_SPEED=${String(speedSetting.value)} (${describeSource(speedSetting.source)}) lasts ${(replayMs / 1000).toFixed(1)} s`;
-    if (whole < 3000) {
-      throw badValue('TRACE', raw, t.source, `${at}, and after WARMUP_SECONDS=${warmupMs / 1000} (${describeSource(get('WARMUP_SECONDS').source)}) fewer than 3 whole measured seconds remain ` +
-        '(a throughput run\'s Error needs 3 or more)', 'lower TRACE_SPEED or WARMUP_SECONDS, or replay a longer trace');
-    }
-    if (duration.source.kind === 'default' && whole > MAX_RUN_MS) {
-      throw badValue('TRACE', raw, t.source, `${at}: longer than a run's ${MAX_RUN_MS / 3_600_000} hours`, 'raise TRACE_SPEED, give a DURATION to replay its start only, or replay a part of the trace');
-    }
-    if (duration.source.kind !== 'default' && durationMs > whole) {
-      warnings.push(`DURATION=${String(duration.value)} (${describeSource(duration.source)}) is longer than the replay: ${at}, so ${whole / 1000} s are measured after the warm-up`);
-    }
-    durationMs = duration.source.kind === 'default' ? whole : Math.min(durationMs, whole);
-    if (replayMs > warmupMs + durationMs + 1000) warnings.push(`TRACE: ${at}; the ops due after ${(warmupMs + durationMs) / 1000} s (warm-up and whole measured seconds) are not replayed`);
-    for (let i = 0; i < parsed.ops; i++) {
-      const at = (parsed.atMs[i] as number) / speed;
-      if (at >= warmupMs && at < warmupMs + durationMs && TRACE_COMMANDS[TRACE_OPS[parsed.op[i] as number] as TraceOpName] !== undefined) measuredOps++;
-    }
-  }
+  const { durationMs, measuredOps } = replayLength(get, parsed, speed, warmupMs, warnings);
   const keyTtl = get('KEY_TTL').value as number;
   const noTtlSeconds = Math.min(TRACE_LIMITS.ttlSeconds, Math.max(keyTtl, Math.ceil((warmupMs + durationMs) / 1000) + 60));
   const plan: TracePlan = { ...summary, largestValue: largest, file, name: traceName(file), speed, measuredOps, noTtlSeconds, fallbackBytes, refill: refillText === 'on' };

@@ -1,6 +1,7 @@
 /** Checks of a real server around a run: its command counts, keys of other applications, the results a run wrote. */
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
+import { connect as connectTcp } from 'node:net';
 import { join } from 'node:path';
 import type { ResultsDocument } from '../../src/report/document.js';
 import { connect } from './servers.js';
@@ -45,4 +46,25 @@ export async function plantForeign(port: number): Promise<() => Promise<void>> {
       r.disconnect();
     }
   };
+}
+
+/** memcached's `stats` (and, with `what`, e.g. `items`), on a connection of its own. */
+export function memcachedStats(port: number, what = ''): Promise<Map<string, number>> {
+  return new Promise((resolve, reject) => {
+    const socket = connectTcp({ host: '127.0.0.1', port });
+    let text = '';
+    socket.setEncoding('latin1');
+    socket.on('data', (d: string) => {
+      text += d;
+      if (text.endsWith('END\r\n')) {
+        socket.end('quit\r\n');
+        resolve(new Map(text.split('\r\n').filter((l) => l.startsWith('STAT ')).map((l) => {
+          const [, k, v] = l.split(' ');
+          return [k as string, Number(v)];
+        })));
+      }
+    });
+    socket.on('error', reject);
+    socket.write(`stats${what === '' ? '' : ` ${what}`}\r\n`);
+  });
 }

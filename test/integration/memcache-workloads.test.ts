@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { connect } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -8,29 +7,8 @@ import { findFreePorts } from '../../src/local/ports.js';
 import type { RedisServer } from '../../src/local/redis.js';
 import type { LoadResult } from '../../src/load/summary.js';
 import { runCli } from '../helpers/cli.js';
-import { docIn } from '../helpers/server-checks.js';
+import { docIn, memcachedStats as stats } from '../helpers/server-checks.js';
 import { tempDir } from '../helpers/servers.js';
-
-/** memcached's `stats` (and, with `what`, e.g. `items`), on a connection of its own. */
-function stats(port: number, what = ''): Promise<Map<string, number>> {
-  return new Promise((resolve, reject) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    let text = '';
-    socket.setEncoding('latin1');
-    socket.on('data', (d: string) => {
-      text += d;
-      if (text.endsWith('END\r\n')) {
-        socket.end('quit\r\n');
-        resolve(new Map(text.split('\r\n').filter((l) => l.startsWith('STAT ')).map((l) => {
-          const [, k, v] = l.split(' ');
-          return [k as string, Number(v)];
-        })));
-      }
-    });
-    socket.on('error', reject);
-    socket.write(`stats${what === '' ? '' : ` ${what}`}\r\n`);
-  });
-}
 
 /** The pool's counters of the commands a WORKLOAD sends, added over its servers. */
 async function poolCounts(ports: readonly number[]): Promise<Record<string, number>> {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
-import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { ResultsDocument } from '../../src/report/document.js';
@@ -13,23 +13,11 @@ import { MemcacheConnection, MemcacheReplyError } from '../../src/targets/memcac
 import { runCli } from '../helpers/cli.js';
 import { assertNothingLeft, docOf, sandbox } from '../helpers/local.js';
 import { tempDir } from '../helpers/servers.js';
+import { memcachedStats } from '../helpers/server-checks.js';
 
 /** memcached's `stats`, on a connection of its own (which counts itself in total_connections). */
-function stats(port: number): Promise<Record<string, number>> {
-  return new Promise((resolve, reject) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    let text = '';
-    socket.setEncoding('latin1');
-    socket.on('data', (d: string) => {
-      text += d;
-      if (text.endsWith('END\r\n')) {
-        socket.end('quit\r\n');
-        resolve(Object.fromEntries(text.split('\r\n').filter((l) => l.startsWith('STAT ')).map((l) => { const [, k, v] = l.split(' '); return [k as string, Number(v)]; })));
-      }
-    });
-    socket.on('error', reject);
-    socket.write('stats\r\n');
-  });
+async function stats(port: number): Promise<Record<string, number>> {
+  return Object.fromEntries(await memcachedStats(port));
 }
 
 /**
