@@ -456,5 +456,8 @@ export function memcacheMisses(plan: WorkloadPlan): string[] {
   const commands = plan.entries.flatMap((e) => e.commands);
   const names = [...new Set(commands.map((c) => c.name))].filter((n) => !MEMCACHE_COMMANDS.has(n));
   const px = commands.some((c) => c.name === 'SET' && c.args[2]?.kind === 'lit' && c.args[2].text.toUpperCase() === 'PX');
-  return [...names, ...(px ? ['SET … PX (memcached sets TTLs in seconds)'] : [])];
+  // memcached's counters are unsigned: no negative amount, no negative number set.
+  const negative = commands.filter((c) => ['INCRBY', 'DECRBY', 'SET'].includes(c.name) && c.args[1]?.kind === 'lit' && /^-/.test(c.args[1].text)).map((c) => c.name);
+  return [...names, ...(px ? ['SET … PX (memcached sets TTLs in seconds)'] : []),
+    ...[...new Set(negative)].map((n) => `${n} with a negative number (memcached's counters are unsigned)`)];
 }

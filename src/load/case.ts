@@ -2,6 +2,7 @@ import type { CaseParams, LoadPlan, RunControls } from '../config/resolve.js';
 import { ServerCpuMeter } from './server-cpu.js';
 import type { ServerCpu, ServerMemory } from './record.js';
 import { ServerMemoryMeter } from './server-memory.js';
+import { evictionsOf } from './server-evictions.js';
 import { PRELOAD_KEYS_PER_S } from '../config/limits.js';
 import { redactedMessage } from '../config/redact.js';
 import type { SecondEvent, TargetErroredEvent } from '../measure/progress.js';
@@ -157,12 +158,14 @@ export async function runLoadCase(targets: readonly ConnectedTarget[], params: C
   const groups: WorkerGroup[] = [];
   const meters: (ServerCpuMeter | null)[] = [];
   const memories: (ServerMemoryMeter | null)[] = [];
+  const evictions: (number | null)[] = [];
   for (const [index, target] of targets.entries()) {
     const name = target.config.name;
     const owners = await ownersOf(target, controls);
     const windows = targetWindows(timeline, index);
     meters.push(await ServerCpuMeter.open(target, controls, windows, options.localPids?.(target)));
     memories.push(await ServerMemoryMeter.open(target, controls, load.keyspace));
+    evictions.push(load.trace === null ? null : await evictionsOf(target, controls));
     // Each target its own keys (targets may share servers: two client set-ups of one cluster): one target's clean-up,
     // refills and writes never touch another's, nor invalidate another's client cache.
     const keyPrefix = targets.length > 1 ? `${options.keyPrefix}t${index}:` : options.keyPrefix;
@@ -181,6 +184,7 @@ export async function runLoadCase(targets: readonly ConnectedTarget[], params: C
   let outcomes: GroupOutcome[];
   let serverCpu: (ServerCpu | null)[] = [];
   let serverMemory: (ServerMemory | null)[] = [];
+  let evicted: (number | null)[] = [];
   try {
     outcomes = await runWorkers(groups, startAtMs, options.signal, (start) => {
       meters.forEach((m) => m?.start(start));
@@ -198,6 +202,11 @@ export async function runLoadCase(targets: readonly ConnectedTarget[], params: C
     // A read still to come is made now (the load ended: it is due) or, after Ctrl-C, cancelled: no timer outlives the load.
     serverCpu = await Promise.all(meters.map((m) => m?.finish(aborted()) ?? null));
     serverMemory = await Promise.all(memories.map((m) => m?.finish() ?? null));
+    evicted = await Promise.all(targets.map(async (t, i) => {
+      const before = evictions[i];
+      const after = before == null ? null : await evictionsOf(t, controls);
+      return before == null || after === null ? null : Math.max(0, after - before);
+    }));
   }
   const results = targets.map((target, index): LoadTargetOutcome => {
     const name = target.config.name;
@@ -207,9 +216,20 @@ export async function runLoadCase(targets: readonly ConnectedTarget[], params: C
       options.onProgress?.({ kind: 'target-errored', target: name, error: message });
       return { name, state: 'errored', error: message };
     }
-    return { name, state: aborted() ? 'aborted' : 'completed', record: {
+    return { name, state: aborted() ? 'aborted' : 'completed', record: withEvictions({
       ...mergeRecords(outcome.records), serverCpu: serverCpu[index] ?? null, serverMemory: serverMemory[index] ?? null,
-    } };
+    }, evicted[index] ?? null) };
   });
   return { aborted: aborted(), elapsedMs: performance.now() - started, targets: results };
+}
+
+/**
+ * A trace replay's keys found gone are excused up to the keys the servers evicted meanwhile; the rest (a server that
+ * cannot evict, or did not tell) count as missing: lost writes, not a cache's choice.
+ */
+function withEvictions(record: LoadRecord, evicted: number | null): LoadRecord {
+  const t = record.trace;
+  if (t === undefined) return record;
+  const unexplained = Math.max(0, t.lost - (evicted ?? 0));
+  return { ...record, missing: record.missing + unexplained, trace: { ...t, evictions: evicted, unexplained } };
 }

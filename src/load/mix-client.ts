@@ -75,9 +75,12 @@ export interface SendOutcome {
  * an INCR/DECR that starts a counter again (1 or -1), where the model expected the replay's own key, is a key gone
  * (evicted, or lost).
  */
-function gone(c: MixCommand, reply: CommandReply): boolean {
-  // memcached answers an incr or decr of a missing key with nil (NOT_FOUND), Redis starts it again from 0.
-  return c.name === 'GET' ? reply === null : (c.name === 'DEL' && reply === 0) || ((c.name === 'INCR' || c.name === 'DECR') && (reply === null || reply === (c.name === 'INCR' ? 1 : -1)));
+function gone(c: MixCommand, reply: CommandReply, semantics: 'redis' | 'memcache'): boolean {
+  if (c.name === 'GET') return reply === null;
+  if (c.name === 'DEL') return reply === 0;
+  if (c.name !== 'INCR' && c.name !== 'DECR') return false;
+  // memcached answers an incr or decr of a missing key with nil (NOT_FOUND); Redis starts the counter again from 0.
+  return semantics === 'memcache' ? reply === null : reply === (c.name === 'INCR' ? 1 : -1);
 }
 
 const NOT_SENT: SendOutcome = { ok: true, counted: false };
@@ -105,7 +108,7 @@ export async function send(host: MixHost, run: MixRun, draw: Draw, conn: number,
   run.model.replied(prepared.indexes, host.now());
   let verdict = run.model.verdict(prepared.expect, out.value, host.now());
   if (verdict === 'missing' || verdict === 'mismatched') run.model.forget(prepared.indexes);
-  const lost = run.trace !== undefined && (verdict === 'missing' || verdict === 'mismatched') && gone(c, out.value);
+  const lost = run.trace !== undefined && (verdict === 'missing' || verdict === 'mismatched') && gone(c, out.value, run.model.semantics);
   if (lost) verdict = 'unverified';
   if (out.counted) host.verdict(c.name, verdict, requestBytes(prepared.args), replyBytes(out.value), sizes);
   // Every key of the run has a TTL: one a write created (or MSET cleared) gets one now.

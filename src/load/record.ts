@@ -181,8 +181,12 @@ export interface TraceRecord {
   readonly earlyMs: number;
   /** SETs sent after a get that missed (cache-aside; counted among the SETs). */
   readonly refills: number;
-  /** Replies that found a key the replay had written gone (evicted, or lost): counted unverified, never failed. */
+  /** Replies that found a key the replay had written gone (evicted, or lost): unverified while the servers evicted as many. */
   readonly lost: number;
+  /** Keys the servers evicted over the run (INFO stats evicted_keys, memcached evictions); null: they did not tell. */
+  readonly evictions?: number | null;
+  /** Keys found gone beyond those evictions: counted missing (load/case.ts). */
+  readonly unexplained?: number;
   /** Ops of operations with no RESP command cachebench verifies (append, prepend), per operation. */
   readonly skipped: Readonly<Record<string, number>>;
 }
@@ -340,6 +344,7 @@ function withTrace(records: readonly LoadRecord[]): Pick<LoadRecord, 'trace'> {
     trace: {
       lag: mergeEncoded(parts.map((p) => p.lag)), earlyMs: maxOf(parts.map((p) => p.earlyMs)), refills: parts.reduce((n, p) => n + p.refills, 0),
       lost: parts.reduce((n, p) => n + p.lost, 0), skipped,
+      ...(parts.some((p) => p.unexplained !== undefined) ? { unexplained: parts.reduce((n, p) => n + (p.unexplained ?? 0), 0) } : {}),
     },
   };
 }

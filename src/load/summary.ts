@@ -132,6 +132,10 @@ export interface TraceResult {
   readonly refills: number;
   /** Keys found gone that the replay had written (evicted by the server, or lost). */
   readonly lost: number;
+  /** Keys the servers evicted over the run; null: they did not tell (a proxy). */
+  readonly evictions: number | null;
+  /** Keys found gone beyond those evictions: counted missing. */
+  readonly unexplained: number;
   readonly skipped: Readonly<Record<string, number>>;
 }
 
@@ -146,6 +150,7 @@ function traceOf(record: LoadRecord, load: LoadPlan): TraceResult | undefined {
     counts: { ...t.counts }, counterKeys: t.counterKeys,
     lagMs: lag === null || lag.count === 0 ? null : { p50: ms(lag.valueAt(50)), p99: ms(lag.valueAt(99)), p999: ms(lag.valueAt(99.9)), max: ms(lag.max) },
     earlyMs: Math.round(record.trace.earlyMs * 1000) / 1000, refills: record.trace.refills, lost: record.trace.lost,
+    evictions: record.trace.evictions ?? null, unexplained: record.trace.unexplained ?? 0,
     skipped: { ...record.trace.skipped },
   };
 }

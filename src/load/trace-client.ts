@@ -65,7 +65,8 @@ export async function traceClient(host: MixHost, run: MixRun, tr: TraceRun, conn
       }));
     }
     try {
-      await replay(host, run, tr, conn, slot, { op, k, counter, command }, draw, current);
+      // At max a key's ops go on one connection (key mod CONNECTIONS), as each client's own keys do at a factor.
+      await replay(host, run, tr, tr.speed === null ? k % tr.connections : conn, slot, { op, k, counter, command }, draw, current);
     } finally {
       if (done !== undefined) {
         tr.shared.busy.delete(k);

@@ -34,6 +34,8 @@ export interface TraceRun {
   readonly ttlSeconds: number;
   /** TRACE_REFILL: a get that misses is refilled with a SET. */
   readonly refill: boolean;
+  /** This worker's connections: at max each key's ops go on connection key mod this (a late reply of a timed-out op stays ahead of the next). */
+  readonly connections: number;
   readonly tally: TraceTally;
 }
 
@@ -42,7 +44,7 @@ export interface TraceRun {
  * CLIENTS × W), and counts those due in the measured part.
  */
 export function traceRun(trace: Trace, plan: TracePlan, clients: number, worker: { index: number; of: number },
-  window: { warmupMs: number; durationMs: number }, payloadBytes: number, ttlSeconds: number): TraceRun {
+  window: { warmupMs: number; durationMs: number }, payloadBytes: number, ttlSeconds: number, connections = 1): TraceRun {
   // At max one list for the worker (keys k ≡ w mod W), taken in turn by its clients: the trace's mix and key popularity
   // stay what they are (per-client lists replayed at one pace would repeat a cold key as often as the hottest).
   const lists = plan.speed === null ? 1 : clients;
@@ -71,7 +73,8 @@ export function traceRun(trace: Trace, plan: TracePlan, clients: number, worker:
     if (at >= window.warmupMs && at < window.warmupMs + window.durationMs) scheduled++;
   }
   return {
-    trace, speed: plan.speed, refill: plan.refill !== false, ops, shared: { cursor: 0, busy: new Map() }, scheduled: plan.speed === null ? null : scheduled,
+    trace, speed: plan.speed, refill: plan.refill !== false, connections, ops, shared: { cursor: 0, busy: new Map() },
+    scheduled: plan.speed === null ? null : scheduled,
     payloadBytes, ttlSeconds,
     tally: { hits: 0, misses: 0, refills: 0, lost: 0, skipped: {} },
   };

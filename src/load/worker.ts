@@ -67,7 +67,7 @@ export class LoadWorker {
     if (trace.digest !== tracePlan.digest) throw new Error(`the trace file ${tracePlan.name} changed after the run was planned (its sha256 differs): replay a file that stays as it is`);
     const payload = tracePlan.fallbackBytes;
     const window = { warmupMs: load.warmupMs, durationMs: load.durationMs };
-    const tr = traceRun(trace, tracePlan, load.clients, this.#job.worker, window, payload, tracePlan.noTtlSeconds);
+    const tr = traceRun(trace, tracePlan, load.clients, this.#job.worker, window, payload, tracePlan.noTtlSeconds, load.connections);
     return {
       plan, keys: new MixKeys(this.#job.keyPrefix, this.#keyspace, load.clients * this.#job.worker.of, 1, trace.keyBytes),
       model: new MixModel(new MixValues(Math.max(trace.largestValue, payload), this.#job.seed), undefined, this.#semantics()), distribution: load.distribution,

@@ -77,7 +77,8 @@ function traceLines(rows: readonly ResultEntry[], said: (x: string) => string): 
     const r = l.trace as NonNullable<LoadResult['trace']>;
     const hits = l.keyspace === null ? '' : `hits ${count(l.keyspace.hits)}, misses ${count(l.keyspace.misses)}` +
       `${l.keyspace.hitRate === null ? '' : ` (hit ratio ${(100 * l.keyspace.hitRate).toFixed(1)}%)`}, refills ${count(r.refills)}` +
-      `${r.lost > 0 ? `; ${count(r.lost)} keys the replay had written were gone when read (evicted by the server's maxmemory policy, or lost: counted unverified, not failed)` : ''}`;
+      `${r.lost > 0 ? `; ${count(r.lost)} keys the replay had written were gone when read, the servers evicted ${r.evictions === null ? 'an unknown number (they did not tell)' : count(r.evictions)}` +
+      `${r.unexplained > 0 ? `: ${count(r.unexplained)} beyond that counted missing (lost writes)` : ': counted unverified (evictions, a cache\'s choice)'}` : ''}`;
     const timing = r.lagMs === null ? 'back to back (TRACE_SPEED max)'
       : `ops sent off their intended times (late or early) by p50 ${msOf(r.lagMs.p50)} ms, p99 ${msOf(r.lagMs.p99)} ms, p99.9 ${msOf(r.lagMs.p999)} ms, max ${msOf(r.lagMs.max)} ms` +
         `${r.earlyMs > 0 ? ` (the earliest ${msOf(r.earlyMs)} ms early)` : ''}${l.record.scheduled !== null && l.record.sent !== null ? `; ${count(l.record.sent)} of ${count(l.record.scheduled)} due sent` : ''}`;

@@ -135,12 +135,14 @@ const traceSpan: Check = (v, at) => {
   if (typeof v !== 'number' || !(v >= 0 && v <= TRACE_LIMITS.spanSeconds)) fail(at, `seconds from 0 to ${TRACE_LIMITS.spanSeconds}`, v);
   return v;
 };
-const traceRecord = object({ lag: nullable(histogram), earlyMs: ms, refills: count, lost: count, skipped: byTraceOp });
+const traceRecord = object({
+  lag: nullable(histogram), earlyMs: ms, refills: count, lost: count, evictions: optional(nullable(count)), unexplained: optional(count), skipped: byTraceOp,
+});
 const traceResult = object({
   name: pattern(/^[A-Za-z0-9._-]{1,80}$/, 'a file name of letters, digits, ".", "_" and "-"', 'use the results cachebench wrote'),
   digest: pattern(/^[0-9a-f]{64}$/, 'a sha256 in hex', 'use the results cachebench wrote'), speed: nullable(traceSpeed), refill: optional(bool), ops: count, keys: count, spanSeconds: traceSpan,
   clients: count, counts: byTraceOp, counterKeys: count, lagMs: nullable(object({ p50: ms, p99: ms, p999: ms, max: ms })), earlyMs: ms, refills: count,
-  lost: count, skipped: byTraceOp,
+  lost: count, evictions: nullable(count), unexplained: count, skipped: byTraceOp,
 });
 const loadRecord = object({
   target: text, startMs: num, durationMs: num, view: oneOf('intended', 'service'),

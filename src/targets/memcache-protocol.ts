@@ -115,7 +115,7 @@ export class MemcacheConnection {
 
   /** get: the value, or null when the key is not there. */
   async get(key: string): Promise<Buffer | null> {
-    return await this.#request('get', [Buffer.from(`get ${checkKey(key)}\r\n`)]) as Buffer | null;
+    return await this.#request('get', [Buffer.from(`get ${checkKey(key)}\r\n`)], false, new Set([key])) as Buffer | null;
   }
 
   async delete(key: string): Promise<void> {
@@ -344,7 +344,8 @@ export class MemcacheConnection {
         return true;
       case 'incr':
         if (line === 'NOT_FOUND') this.#settle(null);
-        else if (/^\d{1,20}$/.test(line)) this.#settle(Number(line));
+        // An unsigned 64-bit number (a larger one means the stream is out of step, or not memcached).
+        else if (/^\d{1,20}$/.test(line) && BigInt(line) <= 0xffffffffffffffffn) this.#settle(Number(line));
         else this.#fail(line);
         return true;
       case 'touch':
@@ -384,10 +385,10 @@ export class MemcacheConnection {
       this.#settle(many ? head.values ?? new Map<string, Buffer>() : head.value);
       return true;
     }
-    const m = /^VALUE (\S+) \d+ (\d+)/.exec(line);
+    const m = /^VALUE (\S+) \d+ (\d+)(?: \d+)?$/.exec(line);
     const key = m?.[1] ?? '';
     // One value per key asked for: any other VALUE line means the stream is out of step with the requests.
-    if (m === null || (many ? head.keys?.has(key) !== true || head.values?.has(key) === true : head.value !== null)) {
+    if (m === null || head.keys?.has(key) !== true || (many ? head.values?.has(key) === true : head.value !== null)) {
       this.#drop(new ConnectionLostError(this.server), head, new MemcacheReplyError(this.server, `an unexpected reply to get: ${line.slice(0, 80)}`));
       return false;
     }

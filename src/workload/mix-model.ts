@@ -213,8 +213,10 @@ export class MixModel {
       s = { type: 'none', expiresAt: null };
       this.#keys.set(index, s);
     }
-    if (s.expiresAt !== null && now >= s.expiresAt - EXPIRY_SLACK_MS) {
-      if (now < (s.late ?? s.expiresAt) + EXPIRY_SLACK_MS) {
+    // memcached's clock ticks in whole seconds: an item may go up to 1 s before its TTL, so its slack is 1 s wider.
+    const slack = this.semantics === 'memcache' ? 2 * EXPIRY_SLACK_MS : EXPIRY_SLACK_MS;
+    if (s.expiresAt !== null && now >= s.expiresAt - slack) {
+      if (now < (s.late ?? s.expiresAt) + slack) {
         this.forget([index]);
         return undefined;
       }

@@ -39,7 +39,8 @@ describe('WORKLOAD and TRACE against a memcached pool (its text protocol)', () =
     const mixes: Record<string, string> = {
       // Counters going down more than up: DECRBY reaches 0 and stays there (memcached's counters are unsigned).
       counters: '"30:INCR {key}, 20:INCRBY {key} {int:3}, 30:DECRBY {key} {int:10}, 20:GET {key}"',
-      strings: '"50:GET {key}, 25:SET {key} {value}; EXPIRE {key} 600, 15:DEL {key}, 10:EXPIRE {key} 900"',
+      // MGET of one key twice: memcached would answer it twice; it is asked once.
+      strings: '"45:GET {key}, 25:SET {key} {value}; EXPIRE {key} 600, 15:DEL {key}, 10:EXPIRE {key} 900, 5:MGET {key} {key}"',
       fanout: 'fanout',
     };
     const files = Object.entries(mixes).map(([name, mix]) => {
@@ -68,7 +69,7 @@ describe('WORKLOAD and TRACE against a memcached pool (its text protocol)', () =
         assert.equal(c.service.errors, 0, `${name} ${c.command}: ${JSON.stringify(load.record.errorMessages)}`);
         assert.equal(c.verified, c.ops, `${name} ${c.command}: ${c.verified} of ${c.ops} (missing ${c.missing}, mismatched ${c.mismatched}, unverified ${c.unverified})`);
         // memcached counts each key of a multi-key get.
-        add(c.command, c.ops, c.command === 'MGET' ? 10 : 1);
+        add(c.command, c.ops, c.command === 'MGET' && name === 'fanout' ? 10 : 1);
       }
       for (const [command, n] of Object.entries(load.record.housekeeping ?? {})) add(command, n);
       // The preload deletes each key, then sets it; the clean-up deletes each key.

@@ -8,7 +8,7 @@ import { TRACE_COMMANDS } from '../../src/config/trace-plan.js';
 import type { LoadResult } from '../../src/load/summary.js';
 import { OpHistogram } from '../../src/measure/histogram.js';
 import { runCli } from '../helpers/cli.js';
-import { scanKeys, standalone, tempDir } from '../helpers/servers.js';
+import { connect, scanKeys, standalone, tempDir } from '../helpers/servers.js';
 import { commandStats, docIn, plantForeign } from '../helpers/server-checks.js';
 
 const root = tempDir('cachebench-trace-');
@@ -85,6 +85,52 @@ describe('TRACE replays a cache trace against a real server', () => {
     assert.match(run.stdout, /ops sent off their intended times \(late or early\) by p50 [\d.]+ ms/);
     await check();
     assert.deepEqual(await scanKeys(server.server.port, 'cachebench:*'), []);
+  });
+
+  it('keys found gone are excused as evictions only as far as the servers evicted: on a server that evicts, unverified; on one whose keys another client deletes, missing (exit 1)', async () => {
+    const file = join(root.dir, 'gone.csv');
+    const gen = await runCli(['trace-gen', file, '--ops', '3000', '--rate', '800', '--keys', '6000', '--zipf', '0.2', '--seed', '8'], { timeoutMs: 30_000 });
+    assert.equal(gen.code, 0, gen.stderr);
+    const evicting = await standalone();
+    const admin = connect(evicting.server.port);
+    const used = Number(/used_memory:(\d+)/.exec(await admin.info('memory'))?.[1]);
+    // Room for a part of the trace's values (and the clients' buffers): Redis evicts (allkeys-random) as the replay writes.
+    await admin.config('SET', 'maxmemory', String(used + 1_400_000));
+    await admin.config('SET', 'maxmemory-policy', 'allkeys-random');
+    admin.disconnect();
+    // The other server cannot evict (maxmemory 0), and a client deletes the run's keys behind the replay's back.
+    const deleter = connect(server.server.port);
+    let deleting = true;
+    const sweep = (async () => {
+      while (deleting) {
+        const keys = await scanKeys(server.server.port, 'cachebench:*');
+        if (keys.length > 0) await deleter.del(...keys);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    })();
+    const env = { MODE: 'throughput', TRACE: file, WARMUP_SECONDS: '0', CLIENTS: '10', CI: 'true' };
+    try {
+      const [evicted, deleted] = await Promise.all([
+        runCli(['run', '--out', join(root.dir, 'evicting')], { env: { ...env, E_SERVERS: evicting.address }, timeoutMs: 60_000 }),
+        runCli(['run', '--out', join(root.dir, 'deleted')], { env: { ...env, D_SERVERS: server.address }, timeoutMs: 60_000 }),
+      ]);
+      const e = docIn(join(root.dir, 'evicting')).results[0]?.load as LoadResult;
+      assert.ok((e.trace?.evictions ?? 0) > 0 && (e.trace?.lost ?? 0) > 0, JSON.stringify(e.trace) + evicted.stderr);
+      assert.equal(e.trace?.unexplained, 0, JSON.stringify(e.trace));
+      assert.equal(e.record.missing, 0);
+      assert.match(evicted.stdout, /keys the replay had written were gone when read, the servers evicted [\d,]+: counted unverified/);
+      const d = docIn(join(root.dir, 'deleted')).results[0]?.load as LoadResult;
+      assert.equal(d.trace?.evictions, 0);
+      assert.ok((d.trace?.unexplained ?? 0) > 0 && d.trace?.unexplained === d.trace?.lost, JSON.stringify(d.trace));
+      assert.ok(d.record.missing >= (d.trace?.unexplained ?? 0));
+      assert.equal(deleted.code, 1, deleted.stdout);
+      assert.match(deleted.stdout, /VERIFICATION FAILED/);
+    } finally {
+      deleting = false;
+      await sweep;
+      deleter.disconnect();
+      await evicting.stop();
+    }
   });
 
   it('at max: clients replay their ops back to back for DURATION, from their first op again, every read still verified', async () => {

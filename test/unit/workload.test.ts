@@ -104,6 +104,7 @@ describe('WORKLOAD: the grammar', () => {
       'Fix: run the WORKLOAD against RESP targets only');
     rejects({ env: mc, envVars: ['WORKLOAD:1:SET {key} {value} PX 5000', 'MODE:throughput', 'KEYSPACE:1000'] }, 'SET … PX');
     rejects({ env: mc, envVars: ['WORKLOAD:1:GET {key}, 1:TTL {key}', 'MODE:throughput', 'KEYSPACE:1000'] }, 'TTL, which memcached');
+    rejects({ env: mc, envVars: ['WORKLOAD:1:INCRBY {key} -5, 1:GET {key}', 'MODE:throughput', 'KEYSPACE:1000'] }, 'INCRBY with a negative number (memcached\'s counters are unsigned)');
     const plan = resolveConfig(input({ env, envVars: ['WORKLOAD:counters', 'MODE:throughput', 'KEYSPACE:1000', 'READ_RATIO:5'] }));
     assert.equal(plan.scenarios[0]?.controls.load.workload?.name, 'counters');
     assert.ok(plan.warnings.some((w) => w.includes('READ_RATIO=5') && w.includes('does nothing with WORKLOAD=counters')), plan.warnings.join('\n'));
