@@ -21,6 +21,8 @@ const QUIET = new Set([
   'bounds', 'failures', 'fault-command', 'guards', 'local-procfs', 'local-state', 'tls', 'untrusted-files', 'untrusted-text', 'wait',
   // WORKLOAD mixes: every reply judged by the model, the server's commandstats against the ops counted.
   'workloads',
+  // Fault runs judged on exit codes, messages and processes, never on a window or a recovery (faults.test.ts runs alone).
+  'fault-checks',
   // Heavier, but judged on outputs, files and processes, never on a time finer than seconds: local topologies started
   // and stopped, the README's commands in a fresh copy, report.html in Chromium, memcached pools.
   'local', 'readme-e2e', 'report-html', 'memcache',
