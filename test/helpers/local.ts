@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { ResultsDocument } from '../../src/report/document.js';
+import type { ResultEntry, ResultsDocument } from '../../src/report/document.js';
 import { processesMentioning } from './procs.js';
 
 /**
@@ -28,3 +28,12 @@ export function assertNothingLeft(tmp: string): void {
   assert.deepEqual(processesMentioning(tmp), [], 'a server process outlived the run');
   assert.deepEqual(readdirSync(tmp), [], 'a temporary folder outlived the run');
 }
+
+/** A result's fault section (asserting it has one). */
+export function faultOf(e: ResultEntry | undefined): NonNullable<ResultEntry['fault']> {
+  assert.ok(e?.fault, 'no fault result');
+  return e.fault;
+}
+
+/** The fault tests' load: small values and a moderate read ratio (thousands of ops per second, a few hundred SETs). */
+export const FAULT_LOAD = { READ_RATIO: '10', PAYLOAD_BYTES: '100' };

@@ -7,10 +7,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
-import type { ResultEntry, ResultsDocument } from '../../src/report/document.js';
+import type { ResultsDocument } from '../../src/report/document.js';
 import { runCli } from '../helpers/cli.js';
 import { fieldsOf, fixtureDoc } from '../helpers/entries.js';
-import { assertNothingLeft, sandbox as sandboxIn } from '../helpers/local.js';
+import { assertNothingLeft, FAULT_LOAD, faultOf, sandbox as sandboxIn } from '../helpers/local.js';
 import { processesMentioning } from '../helpers/procs.js';
 import { commandCount, connectionsReceived, standalone, tempDir } from '../helpers/servers.js';
 
@@ -19,13 +19,7 @@ after(() => root.remove());
 
 const sandbox = (name: string): { tmp: string; cwd: string } => sandboxIn(root.dir, name);
 
-function faultOf(e: ResultEntry | undefined): NonNullable<ResultEntry['fault']> {
-  assert.ok(e?.fault, 'no fault result');
-  return e.fault;
-}
-
-// Small values and a moderate read ratio: thousands of ops per second, a few hundred SETs.
-const WORKLOAD = { READ_RATIO: '10', PAYLOAD_BYTES: '100' };
+const WORKLOAD = FAULT_LOAD;
 
 describe('fault runs on servers cachebench did not start', () => {
   it('FAULT=kill-primary on a remote target is a config error: exit 2, not even a connection', async () => {

@@ -3,10 +3,9 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { connect as connectSocket, type Socket } from 'node:net';
-import type { ResultEntry } from '../../src/report/document.js';
 import { keySlot } from '../../src/targets/cluster-nodes.js';
 import { reportDirOf, runCli } from '../helpers/cli.js';
-import { assertNothingLeft, docOf, sandbox as sandboxIn } from '../helpers/local.js';
+import { assertNothingLeft, docOf, FAULT_LOAD, faultOf, sandbox as sandboxIn } from '../helpers/local.js';
 import { tempDir } from '../helpers/servers.js';
 
 const root = tempDir('cachebench-faulttest-');
@@ -14,13 +13,7 @@ after(() => root.remove());
 
 const sandbox = (name: string): { tmp: string; cwd: string } => sandboxIn(root.dir, name);
 
-function faultOf(e: ResultEntry | undefined): NonNullable<ResultEntry['fault']> {
-  assert.ok(e?.fault, 'no fault result');
-  return e.fault;
-}
-
-// Small values and a moderate read ratio: thousands of ops per second, a few hundred SETs.
-const WORKLOAD = { READ_RATIO: '10', PAYLOAD_BYTES: '100' };
+const WORKLOAD = FAULT_LOAD;
 
 describe('fault runs on local topologies', () => {
   it('REDIS_CLUSTER kill-primary (cluster-node-timeout 1000): a measured window, failed ops, the cluster serves again, and no acknowledged write of a surviving primary lost', async () => {
