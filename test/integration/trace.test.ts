@@ -25,8 +25,8 @@ describe('TRACE replays a cache trace against a real server', () => {
 
   it('at its own timing: each op sent at its time (p50 within 1 ms), the server received exactly the trace\'s commands of the measured seconds, every read verified, misses refilled, no key left', async () => {
     const file = join(root.dir, 'trace.csv');
-    // 5 s of trace at 400 ops/s over 300 keys, the sample's mix (trace-gen): 4 whole measured seconds without warm-up.
-    const gen = await runCli(['trace-gen', file, '--ops', '2000', '--rate', '400', '--keys', '300', '--seed', '11'], { timeoutMs: 30_000 });
+    // 4 s of trace at 400 ops/s over 300 keys, the sample's mix (trace-gen): 3 whole measured seconds without warm-up.
+    const gen = await runCli(['trace-gen', file, '--ops', '1600', '--rate', '400', '--keys', '300', '--seed', '11'], { timeoutMs: 30_000 });
     assert.equal(gen.code, 0, gen.stderr);
     const again = await runCli(['trace-gen', file], { timeoutMs: 30_000 });
     assert.equal(again.code, 2, 'an existing file is never overwritten');
@@ -39,13 +39,13 @@ describe('TRACE replays a cache trace against a real server', () => {
     assert.equal(run.code, 0, run.stderr + run.stdout);
     const after = await commandStats(server.server.port);
     const load = docIn(out).results[0]?.load as LoadResult;
-    assert.equal(load.settings.durationSeconds, 4);
-    // Independently: the trace's ops due in the 4 measured seconds, per command they are replayed as.
+    assert.equal(load.settings.durationSeconds, 3);
+    // Independently: the trace's ops due in the 3 measured seconds, per command they are replayed as.
     const trace = parseTrace(readFileSync(file), 12);
     const due = new Map<string, number>();
     const skipped: Record<string, number> = {};
     for (let i = 0; i < trace.ops; i++) {
-      if ((trace.atMs[i] as number) >= 4000) continue;
+      if ((trace.atMs[i] as number) >= 3000) continue;
       const op = TRACE_OPS[trace.op[i] as number] as TraceOpName;
       const command = TRACE_COMMANDS[op];
       if (command === undefined) skipped[op] = (skipped[op] ?? 0) + 1;
@@ -81,7 +81,7 @@ describe('TRACE replays a cache trace against a real server', () => {
     assert.equal(lag.count, measured);
     assert.ok(t.lagMs.p50 <= 1, `p50 ${t.lagMs.p50} ms off schedule`);
     assert.equal(load.latency.view, 'intended');
-    assert.match(run.stdout, /Trace replay: trace\.csv \(sha256 [0-9a-f]{16}…\), 2,000 ops/);
+    assert.match(run.stdout, /Trace replay: trace\.csv \(sha256 [0-9a-f]{16}…\), 1,600 ops/);
     assert.match(run.stdout, /ops sent off their intended times \(late or early\) by p50 [\d.]+ ms/);
     await check();
     assert.deepEqual(await scanKeys(server.server.port, 'cachebench:*'), []);
