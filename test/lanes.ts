@@ -23,6 +23,8 @@ const QUIET = new Set([
   'workloads',
   // Fault runs judged on exit codes, messages and processes, never on a window or a recovery (faults.test.ts runs alone).
   'fault-checks',
+  // WORKLOAD and TRACE on memcached: every reply judged by the model, the servers' stats against the ops counted.
+  'memcache-workloads',
   // Heavier, but judged on outputs, files and processes, never on a time finer than seconds: local topologies started
   // and stopped, the README's commands in a fresh copy, report.html in Chromium, memcached pools.
   'local', 'readme-e2e', 'report-html', 'memcache',
