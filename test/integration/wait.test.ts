@@ -35,8 +35,8 @@ describe('<NAME>_WAIT: a SET counts as written once WAIT says enough replicas ha
       const sets = setsAfter.map((n, i) => n - (setsBefore[i] ?? 0));
       const waits = waitsAfter.map((n, i) => n - (waitsBefore[i] ?? 0));
       // Every SET of the loop (warm-up included) had one WAIT on its own primary; the first listed server also got the
-      // capability probe's WAIT 0 0.
-      assert.ok(sets.every((n) => n > 0), JSON.stringify(sets));
+      // capability probe's WAIT 0 0. (About 20 fresh keys: a primary may draw none of them, 1 run in ~1,000.)
+      assert.ok(sets.reduce((a, b) => a + b, 0) >= 10, JSON.stringify(sets));
       assert.deepEqual(waits, sets.map((n, i) => n + (i === 0 ? 1 : 0)), `WAITs ${JSON.stringify(waits)} for SETs ${JSON.stringify(sets)}`);
     });
   }
