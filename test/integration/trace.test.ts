@@ -55,21 +55,26 @@ describe('TRACE replays a cache trace against a real server', () => {
     assert.ok(t !== undefined && t.lagMs !== null);
     const measured = [...due.values()].reduce((n, x) => n + x, 0);
     assert.equal(load.record.scheduled, measured);
-    assert.equal(load.record.sent, measured, 'every op due was sent');
+    // Every op due was sent, but one due in the last moment of the window may find it ended (then it is not sent).
+    const sent = load.record.sent ?? 0;
+    const unsent = measured - sent;
+    assert.ok(unsent >= 0 && unsent <= 2, `${sent} of ${measured} due sent`);
     assert.deepEqual(t.skipped, skipped);
     const ops = new Map((load.commands ?? []).map((c) => [c.command, c]));
     for (const [command, n] of due) {
       const c = ops.get(command);
       assert.ok(c !== undefined, command);
       // A get that missed was refilled with a SET, counted among the SETs.
-      assert.equal(c.ops, n + (command === 'SET' ? t.refills : 0), command);
+      const expected = n + (command === 'SET' ? t.refills : 0);
+      assert.ok(c.ops <= expected && c.ops >= expected - unsent, `${command}: ${c.ops} ops, ${expected} due`);
       assert.equal(c.service.errors, 0);
       assert.equal(c.verified, c.ops, `${command}: ${c.verified} verified of ${c.ops} (missing ${c.missing}, mismatched ${c.mismatched}, unverified ${c.unverified})`);
     }
     // Each miss refilled, but one due in a window that ended meanwhile (the last op of a client's replay): not sent.
     const misses = load.keyspace?.misses ?? 0;
     assert.ok(t.refills <= misses && misses - t.refills <= 20, `${t.refills} refills of ${misses} misses`);
-    assert.equal((load.keyspace?.hits ?? 0) + (load.keyspace?.misses ?? 0), due.get('GET'));
+    const gets = (load.keyspace?.hits ?? 0) + (load.keyspace?.misses ?? 0);
+    assert.ok(gets <= (due.get('GET') ?? 0) && gets >= (due.get('GET') ?? 0) - unsent, `${gets} GETs answered`);
     assert.ok((load.keyspace?.hits ?? 0) > 0 && t.refills > 0);
     // The server saw those commands, the EXPIREs after keys INCR or DECR created, and one DEL per key at the end.
     const expected = new Map<string, number>([...ops].map(([command, c]) => [command, c.ops]));
@@ -80,7 +85,7 @@ describe('TRACE replays a cache trace against a real server', () => {
     }
     // Sent at their times: the median op within 1 ms of its intended send time (p99 and max are reported, not judged here).
     const lag = OpHistogram.decode(load.record.trace?.lag as string);
-    assert.equal(lag.count, measured);
+    assert.equal(lag.count, sent);
     assert.ok(t.lagMs.p50 <= 1, `p50 ${t.lagMs.p50} ms off schedule`);
     assert.equal(load.latency.view, 'intended');
     assert.match(run.stdout, /Trace replay: trace\.csv \(sha256 [0-9a-f]{16}…\), 1,600 ops/);
