@@ -40,7 +40,12 @@ export async function memcacheCommand(args: readonly (string | Buffer)[], on: (k
       // One multi-key get per server holding some of the keys, in parallel; the reply in the keys' order.
       // Each key once per server (memcached answers a key asked twice twice), the reply by key.
       const by = new Map<MemcacheConnection, string[]>();
-      for (const k of new Set(keys)) by.set(on(k), [...(by.get(on(k)) ?? []), k]);
+      for (const k of new Set(keys)) {
+        const c = on(k);
+        const list = by.get(c);
+        if (list === undefined) by.set(c, [k]);
+        else list.push(k);
+      }
       const found = new Map<string, Buffer>();
       await Promise.all([...by].map(async ([c, list]) => {
         for (const [k, v] of await c.getMany(list)) found.set(k, v);
