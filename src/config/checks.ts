@@ -2,7 +2,7 @@ import { ConfigError, badValue, describeSource } from './errors.js';
 import { DEFAULT_ITEM_SIZE_MAX, DESTRUCTIVE_FAULTS, ITEM_OVERHEAD_BYTES, SCALING_FAULTS } from './keys.js';
 import type { RunPlan, ScenarioPlan, Setting, TargetConfig } from './plan.js';
 import { localItemSizeMax } from './target.js';
-import { MEMCACHE_COMMANDS, memcacheMisses } from './workload.js';
+import { MEMCACHE_COMMANDS, memcacheMisses, type WorkloadPlan } from './workload.js';
 
 /** Checks across the plan's scenarios and targets, before any traffic. */
 
@@ -48,12 +48,31 @@ export function checkWorkloadTargets(scenario: ScenarioPlan, targets: readonly T
       `sends every command to the primary and judges each reply against the client's own last write; ${setup.join(', ')} ${setup.length === 1 ? 'is' : 'are'} not supported with a ` +
       `${key} in this version (replica reads, client caches and WAIT would go unjudged). Fix: unset them for this run, or measure them with the KEYSPACE GET/SET mix (no ${key})`);
   }
+  checkProxyAtomics(workload, targets, `${named} (from ${describeSource(w.source)}, scenario ${scenario.name})`);
   const memcache = targets.filter((t) => t.protocol === 'memcache');
   const misses = memcacheMisses(workload);
   if (memcache.length === 0 || misses.length === 0) return;
   throw new ConfigError(`${named} (from ${describeSource(w.source)}, scenario ${scenario.name}) sends ` +
     `${misses.join(', ')}, which memcached's protocol does not have, and ${memcache.map((t) => t.name).join(', ')} ${memcache.length === 1 ? 'is' : 'are'} memcached ` +
     `(it has ${[...MEMCACHE_COMMANDS].join(', ')}). Fix: run the ${key} against RESP targets only, or use those commands for memcached`);
+}
+
+/**
+ * A proxy (twemproxy) forwards neither MULTI nor EXEC, and sends a script to the server of its first key only (it knows
+ * no hash tags unless configured with one, and cachebench cannot ask): a transaction, or a script on several keys,
+ * through a RESP proxy is refused before any traffic.
+ */
+function checkProxyAtomics(workload: WorkloadPlan, targets: readonly TargetConfig[], named: string): void {
+  const proxies = targets.filter((t) => t.protocol !== 'memcache' && t.mode === 'proxy');
+  if (proxies.length === 0) return;
+  const multi = workload.entries.find((e) => e.atomic === 'multi');
+  const wide = workload.entries.find((e) => e.atomic === 'lua' && e.commands.some((c) => c.args.some((a) => a.kind === 'keys' && a.n > 1)));
+  const bad = multi ?? wide;
+  if (bad === undefined) return;
+  const why = bad === multi ? 'a proxy such as twemproxy does not forward MULTI and EXEC (it spreads commands over its servers one by one)'
+    : 'a proxy such as twemproxy sends a script to the server of its first key, and the script names several keys (they would be written where the proxy does not look for them)';
+  throw new ConfigError(`${named}: the entry "${bad.text}" cannot go through ${proxies.map((t) => `${t.name} (${t.name}_MODE=proxy)`).join(', ')}: ${why}. ` +
+    `Fix: run ${bad === multi ? 'transactions' : 'scripts on several keys'} against Redis or a Redis Cluster directly, or ${bad === multi ? 'use a script of one key (EVAL; CMD {key} …)' : 'give the script one {key}'} for the proxy`);
 }
 
 /**

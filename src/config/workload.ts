@@ -4,6 +4,8 @@
  *
  *   WORKLOAD="9:GET {key:zipf:0.99}, 1:SET {key} {value}"      two entries, weights 9 and 1
  *   WORKLOAD="1:SET {key} {value}; EXPIRE {key} 30; GET {key}"  a sequence: three commands on the same key, in turn
+ *   WORKLOAD="1:MULTI; INCR {key}; MGET {keys:4}; EXEC"          a transaction: MULTI, the commands, EXEC, as one op
+ *   WORKLOAD="1:EVAL; INCR {key}; EXPIRE {key} 60"                 a Lua script of the commands (EVALSHA, EVAL on NOSCRIPT), as one op
  *
  * Placeholders: {key[:pattern]} (one key per entry, the same in every command of a sequence), {keys:N} (N keys sharing a
  * hash tag), {value[:bytes]}, {field[:count]}, {member[:count]}, {int[:max]}, {ttl}. Everything else is a literal argument.
@@ -37,8 +39,17 @@ export interface MixCommand {
 /** What the keys of a mix hold: every command of a mix must agree (else the server answers WRONGTYPE, not a measurement). */
 export type KeyType = 'string' | 'counter' | 'hash' | 'list' | 'zset';
 
+/**
+ * An entry sent as one op: `multi`, its commands between MULTI and EXEC on one connection (nothing else between them);
+ * `lua`, one script cachebench writes of its commands (each a redis.call on KEYS and ARGV), sent as EVALSHA. Their keys
+ * share one hash tag ({key} is one of its {keys:N} group), so one slot on a cluster.
+ */
+export type Atomic = 'multi' | 'lua';
+
 export interface MixEntry {
   readonly weight: number;
+  /** Absent: a sequence (each command an op of its own, in turn). */
+  readonly atomic?: Atomic;
   /** The entry as written (for the report). */
   readonly text: string;
   /** null: the run's KEY_DISTRIBUTION. */
@@ -123,8 +134,9 @@ export const REFUSED_COMMANDS: Readonly<Record<string, string>> = Object.fromEnt
   ...['KEYS', 'SCAN', 'RANDOMKEY', 'DBSIZE', 'OBJECT', 'WAIT', 'WAITAOF'].map((c) => [c, 'it reads the server\'s whole key space or state, not the run\'s keys']),
   ...['CONFIG', 'SHUTDOWN', 'DEBUG', 'SAVE', 'BGSAVE', 'BGREWRITEAOF', 'REPLICAOF', 'SLAVEOF', 'FAILOVER', 'CLUSTER', 'ACL', 'MODULE', 'MONITOR', 'SYNC', 'PSYNC',
     'CLIENT', 'SLOWLOG', 'LATENCY', 'MEMORY', 'INFO', 'LASTSAVE', 'ROLE', 'RESET', 'AUTH', 'HELLO', 'QUIT'].map((c) => [c, 'it is a server or connection command, not a cache operation']),
-  ...['SCRIPT', 'FUNCTION', 'EVAL', 'EVALSHA', 'EVAL_RO', 'EVALSHA_RO', 'FCALL', 'FCALL_RO'].map((c) => [c, 'a script can reach any key, so cachebench cannot keep it to the run\'s keys or verify it']),
-  ...['MULTI', 'EXEC', 'DISCARD', 'WATCH', 'UNWATCH'].map((c) => [c, 'transactions are not supported in a WORKLOAD yet (a sequence with `;` sends commands on one key in turn)']),
+  ...['EVALSHA', 'EVAL_RO', 'EVALSHA_RO', 'SCRIPT', 'FUNCTION', 'FCALL', 'FCALL_RO'].map((c) => [c,
+    'a script of your own can reach any key, so cachebench cannot keep it to the run\'s keys or verify it (write "EVAL; CMD …; CMD …": cachebench sends those commands as one script and checks each reply)']),
+  ...['DISCARD', 'WATCH', 'UNWATCH'].map((c) => [c, 'a transaction is written "MULTI; CMD …; CMD …; EXEC" (sent as one op; WATCH has no model)']),
   ...['SUBSCRIBE', 'PSUBSCRIBE', 'SSUBSCRIBE', 'PUBLISH', 'SPUBLISH', 'UNSUBSCRIBE'].map((c) => [c, 'pub/sub has no keys to verify']),
   ...['RENAME', 'RENAMENX', 'SORT', 'SINTERSTORE', 'SUNIONSTORE', 'ZUNIONSTORE', 'ZINTERSTORE', 'BITOP', 'LMOVE', 'RPOPLPUSH', 'SMOVE', 'BLPOP', 'BRPOP', 'BLMOVE', 'BZPOPMIN', 'BZPOPMAX']
     .map((c) => [c, 'it names keys cachebench cannot place or verify (a destination key, or a blocking wait)']),
@@ -275,6 +287,10 @@ function parseCommand(text: string, raw: string, source: Source, patterns: KeyPa
   if (word === '') fail(raw, source, 'an empty command', 'remove the stray `;` or `,`');
   if (!/^[A-Za-z]{1,30}$/.test(word)) fail(raw, source, `${JSON.stringify(word.slice(0, 40))} is not a command name`, `use one of ${Object.keys(MIX_COMMANDS).join(' ')}`);
   const name = word.toUpperCase();
+  if (name === 'MULTI' || name === 'EXEC' || name === 'EVAL') {
+    fail(raw, source, `${name} stands ${name === 'EXEC' ? 'last' : 'first'} in an entry of its own, with no arguments`,
+      'write a transaction as "MULTI; CMD …; CMD …; EXEC" and a script as "EVAL; CMD …; CMD …" (cachebench writes the script)');
+  }
   const refused = REFUSED_COMMANDS[name];
   if (refused !== undefined) fail(raw, source, `${name} is refused: ${refused}`, 'remove it from the WORKLOAD; cachebench sends only commands on its own keys');
   const spec = MIX_COMMANDS[name];
@@ -323,7 +339,7 @@ function parseEntry(text: string, raw: string, source: Source): MixEntry {
   const weight = m === null ? 1 : Number(m[1]);
   if (!(weight > 0 && weight <= MIX_LIMITS.weight)) fail(raw, source, `the weight of "${text.trim()}" must be above 0 and at most ${MIX_LIMITS.weight}`, 'write entries as WEIGHT:COMMAND, e.g. 9:GET {key}');
   const body = m === null ? text : (m[2] as string);
-  const parts = body.split(';');
+  const { atomic, parts } = atomicParts(body.split(';'), raw, source);
   if (parts.length > MIX_LIMITS.commandsPerEntry) fail(raw, source, `an entry has more than ${MIX_LIMITS.commandsPerEntry} commands`, 'shorten the sequence');
   const patterns: KeyPattern[] = [];
   const commands = parts.map((p) => parseCommand(p, raw, source, patterns));
@@ -331,11 +347,27 @@ function parseEntry(text: string, raw: string, source: Source): MixEntry {
   if (patterns.some((p) => JSON.stringify(p) !== JSON.stringify(first))) {
     fail(raw, source, `"${text.trim()}" gives its key two patterns: a sequence works on one key`, 'give the pattern once, e.g. GET {key:zipf:0.99}; EXPIRE {key} 30');
   }
-  const keyed = commands.filter((c) => c.args.some((a) => a.kind === 'keys'));
-  if (keyed.length > 0 && commands.length > 1) {
-    fail(raw, source, `"${text.trim()}" mixes {keys:N} into a sequence`, 'give a command with {keys:N} an entry of its own');
+  const widths = new Set(commands.flatMap((c) => c.args.flatMap((a) => (a.kind === 'keys' ? [a.n] : []))));
+  // A transaction or a script works on one hash tag: {key} and a {keys:N} group of it; a sequence's ops are each on their own.
+  if (widths.size > 0 && commands.length > 1 && atomic === undefined) {
+    fail(raw, source, `"${text.trim()}" mixes {keys:N} into a sequence`, 'give a command with {keys:N} an entry of its own, or make the entry a transaction (MULTI; …; EXEC) or a script (EVAL; …)');
   }
-  return { weight, text: text.trim(), pattern: first ?? null, commands };
+  if (widths.size > 1) fail(raw, source, `"${text.trim()}" names key groups of ${[...widths].join(' and ')} keys`, 'give every {keys:N} of one entry the same N');
+  return { weight, text: text.trim(), pattern: first ?? null, commands, ...(atomic !== undefined ? { atomic } : {}) };
+}
+
+/** An entry's parts without its MULTI … EXEC or EVAL brackets, and which it was. */
+function atomicParts(parts: readonly string[], raw: string, source: Source): { atomic?: Atomic; parts: readonly string[] } {
+  const word = (p: string | undefined): string => (p ?? '').trim().toUpperCase();
+  const head = word(parts[0]);
+  if (head !== 'MULTI' && head !== 'EVAL') return { parts };
+  const multi = head === 'MULTI';
+  const inner = multi ? parts.slice(1, -1) : parts.slice(1);
+  if (multi && word(parts[parts.length - 1]) !== 'EXEC') {
+    fail(raw, source, `"${parts.join(';').trim()}" opens a transaction with MULTI and does not end it with EXEC`, 'write it as "MULTI; CMD …; CMD …; EXEC"');
+  }
+  if (inner.length === 0) fail(raw, source, `"${parts.join(';').trim()}" has no commands inside`, multi ? 'write it as "MULTI; CMD …; CMD …; EXEC"' : 'write it as "EVAL; CMD …; CMD …"');
+  return { atomic: multi ? 'multi' : 'lua', parts: inner };
 }
 
 /** The one key type of a mix, or a clear error naming two commands that disagree. */
@@ -448,6 +480,21 @@ export function mixEntriesPerKey(plan: WorkloadPlan, keyspace: number, payloadBy
     : plan.keyType === 'list' ? mixListCap(keyspace, mixMeanValue(plan, payloadBytes)) : 1;
 }
 
+/**
+ * The name a WORKLOAD entry's op is counted under: its command, or for a transaction or script its commands in it,
+ * `MULTI(INCR+MGET)` / `EVAL(INCR+EXPIRE)`.
+ */
+export function opName(entry: MixEntry, command: MixCommand): string {
+  if (entry.atomic === undefined) return command.name;
+  return `${entry.atomic === 'multi' ? 'MULTI' : 'EVAL'}(${entry.commands.map((c) => c.name).join('+')})`;
+}
+
+/** The names ops are counted under (opName), for a reader of results files: a command, or a transaction or script of commands. */
+export const OP_NAME = (() => {
+  const one = Object.keys(MIX_COMMANDS).join('|');
+  return new RegExp(`^(?:${one}|(?:MULTI|EVAL)\\((?:${one})(?:\\+(?:${one})){0,${MIX_LIMITS.commandsPerEntry - 1}}\\))$`);
+})();
+
 /** The commands memcached's text protocol has, as a WORKLOAD names them (targets/memcache-commands.ts sends them). */
 export const MEMCACHE_COMMANDS: ReadonlySet<string> = new Set(['GET', 'MGET', 'SET', 'DEL', 'INCR', 'INCRBY', 'DECR', 'DECRBY', 'EXPIRE']);
 
@@ -455,6 +502,9 @@ export const MEMCACHE_COMMANDS: ReadonlySet<string> = new Set(['GET', 'MGET', 'S
 export function memcacheMisses(plan: WorkloadPlan): string[] {
   const commands = plan.entries.flatMap((e) => e.commands);
   const names = [...new Set(commands.map((c) => c.name))].filter((n) => !MEMCACHE_COMMANDS.has(n));
+  const atomic = new Set(plan.entries.flatMap((e) => (e.atomic === undefined ? [] : [e.atomic])));
+  if (atomic.has('multi')) names.push('MULTI … EXEC (memcached has no transactions)');
+  if (atomic.has('lua')) names.push('EVAL (memcached has no scripts)');
   const px = commands.some((c) => c.name === 'SET' && c.args[2]?.kind === 'lit' && c.args[2].text.toUpperCase() === 'PX');
   // memcached's counters are unsigned: no negative amount, no negative number set.
   const negative = commands.filter((c) => ['INCRBY', 'DECRBY', 'SET'].includes(c.name) && c.args[1]?.kind === 'lit' && /^-/.test(c.args[1].text)).map((c) => c.name);

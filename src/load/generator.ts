@@ -157,6 +157,7 @@ export class LoadGenerator {
           slots?.release();
         }
       },
+      extra: (_c, command) => commands.housekeeping(command),
       verdict: (command, verdict, sent, read, sizes) => {
         commands.verdict(command, verdict, sent, read, sizes);
         if (verdict !== 'unverified') tally[verdict]++;

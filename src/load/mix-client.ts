@@ -5,8 +5,9 @@
  */
 import type { KeyDistribution } from '../config/plan.js';
 import { sizeSampler, type SizeSpec } from '../config/sizes.js';
-import { readOnlyCommand, type MixCommand, type WorkloadPlan } from '../config/workload.js';
-import type { CacheClient, CommandReply } from '../targets/client.js';
+import { opName, readOnlyCommand, type MixCommand, type MixEntry, type WorkloadPlan } from '../config/workload.js';
+import { CommandReplyError, type CacheClient, type CommandReply } from '../targets/client.js';
+import { Scripts } from '../workload/lua.js';
 import type { Draw, MixModel, Prepared, Verdict } from '../workload/mix-model.js';
 import { weightedPicker } from '../measure/random.js';
 import { replyBytes, requestBytes } from './command-stats.js';
@@ -54,6 +55,8 @@ export interface MixHost {
    * the model lost): counted per command as housekeeping, whether measured or not; undefined when it failed.
    */
   untimed(c: number, args: readonly (string | Buffer)[], key: string): Promise<CommandReply | undefined>;
+  /** A command sent within a measured op besides its own (EVAL after NOSCRIPT): counted per command as housekeeping. */
+  extra(c: number, command: string): void;
   /** A measured reply's verdict, per command: with its bytes on the wire (request, reply) and the sizes of the values it wrote. */
   verdict(command: string, verdict: Verdict, sentBytes: number, readBytes: number, valueSizes: readonly number[]): void;
   pause(): Promise<void>;
@@ -116,6 +119,60 @@ export async function send(host: MixHost, run: MixRun, draw: Draw, conn: number,
   return { ok: true, reply: out.value, counted: out.counted, ...(lost ? { lost } : {}) };
 }
 
+const SCRIPTS = new Scripts();
+const NOSCRIPT = /^NOSCRIPT\b/;
+
+/**
+ * Sends an atomic entry (MULTI … EXEC, or its script) on key `index` as one op of the schedule: the model prepares its
+ * commands in turn (their effects applied in order, as the server applies them), and the reply's array is judged item
+ * by item (the op's verdict is its worst). A script the server does not know (NOSCRIPT) is sent whole with EVAL, in
+ * the same op, as a client's script runner does; that EVAL is counted as housekeeping.
+ */
+export async function sendAtomic(host: MixHost, run: MixRun, draw: Draw, conn: number, slot: Slot, entry: MixEntry, index: number): Promise<SendOutcome> {
+  let prepared: Prepared[] | undefined;
+  let sizes: readonly number[] = NONE;
+  let noTtl: readonly number[] = NONE;
+  let request: readonly (string | Buffer)[][] = [];
+  const name = opName(entry, entry.commands[0] as MixCommand);
+  const out = await host.timed(conn, 'set', host.nodeOf(run.keys.name(index)), slot, async (client) => {
+    const now = host.now();
+    prepared = entry.commands.map((c) => run.model.prepare(c, index, now, draw));
+    sizes = run.model.takeWritten();
+    noTtl = run.model.takeNoTtl();
+    const route = { key: draw.name(index), readOnly: false };
+    const commands = prepared.map((p) => p.args);
+    if (entry.atomic === 'multi') {
+      if (client.transaction === undefined) throw new Error('this driver cannot send a transaction');
+      request = [['MULTI'], ...commands, ['EXEC']];
+      return client.transaction(commands, route);
+    }
+    if (client.command === undefined) throw new Error('this driver cannot send a WORKLOAD\'s commands');
+    const call = SCRIPTS.call(commands);
+    request = [call.evalsha];
+    try {
+      return await client.command(call.evalsha, route);
+    } catch (error: unknown) {
+      if (!(error instanceof CommandReplyError && NOSCRIPT.test(error.message))) throw error;
+      host.extra(conn, 'EVAL');
+      request = [call.evalsha, call.eval];
+      return await client.command(call.eval, route);
+    }
+  }, name);
+  if (prepared === undefined) return NOT_SENT;
+  const indexes = [...new Set(prepared.flatMap((p) => p.indexes))];
+  if (!out.ok) {
+    run.model.forget(indexes);
+    for (const k of new Set([...indexes, ...noTtl])) await housekeep(host, run, conn, [run.model.expire(k, host.now(), draw)]);
+    return { ok: false, counted: out.counted };
+  }
+  run.model.replied(indexes, host.now());
+  const verdict = run.model.verdict({ kind: 'array', items: prepared.map((p) => p.expect) }, out.value, host.now());
+  if (verdict === 'missing' || verdict === 'mismatched') run.model.forget(indexes);
+  if (out.counted) host.verdict(name, verdict, request.reduce((n, r) => n + requestBytes(r), 0), replyBytes(out.value), sizes);
+  for (const k of noTtl) await housekeep(host, run, conn, [run.model.expire(k, host.now(), draw)]);
+  return { ok: true, reply: out.value, counted: out.counted };
+}
+
 /**
  * Sends housekeeping commands in turn, each reply judged; a key whose reply was not as expected is forgotten (resynced
  * before its next use) and, when a resync stopped half way, given an EXPIRE (what it wrote may lack one).
@@ -132,10 +189,10 @@ export async function housekeep(host: MixHost, run: MixRun, conn: number, list: 
   }
 }
 
-/** Per entry: the N of its {keys:N}, or 0 for one key. */
+/** Per entry: the N of its {keys:N} (one per entry: config/workload.ts), or 0 for one key. */
 function groupWidths(plan: WorkloadPlan): number[] {
   return plan.entries.map((e) => {
-    const keys = e.commands[0]?.args.find((a) => a.kind === 'keys');
+    const keys = e.commands.flatMap((c) => c.args).find((a) => a.kind === 'keys');
     return keys?.kind === 'keys' ? keys.n : 0;
   });
 }
@@ -168,6 +225,12 @@ export async function mixClient(host: MixHost, run: MixRun, conn: number, g: num
       await housekeep(host, run, conn, resync, draw);
     }
     if (aborted()) return;
+    const chosen = run.plan.entries[e] as MixEntry;
+    if (chosen.atomic !== undefined) {
+      if (!chosen.commands.every((c) => readOnlyCommand(c.name))) last = j;
+      if (!(await sendAtomic(host, run, draw, conn, slot, chosen, index)).ok) await host.pause();
+      continue;
+    }
     const window = slot.window;
     let ok = true;
     for (let k = 0; k < commands.length && ok && !aborted(); k++) {

@@ -212,8 +212,8 @@ export interface CommandRecord {
   readonly intended: string | null;
 }
 
-/** Distinct command names one record may hold (the WORKLOAD grammar allows far fewer). */
-export const MAX_COMMANDS = 64;
+/** Distinct op names one record may hold: the commands with a model (33) and a transaction or script per entry (100 at most). */
+export const MAX_COMMANDS = 160;
 
 /** The servers' memory growth over a KEYSPACE's preload, per key (every node together: a cluster's replicas too). */
 export interface ServerMemory {

@@ -36,8 +36,8 @@ export function commandLines(entries: readonly ResultEntry[], markdown: boolean)
     return h.length === 0 ? [] : [`${e.target.name}${shardLabel(e)} ${h.map(([c, n]) => `${count(n)} ${c}`).join(', ')}`];
   });
   const housekeeping = kept.length === 0 ? [] : [
-    said(`Not measured, sent to keep every key expiring and known (an EXPIRE after a write that created a key or cleared its TTL; DEL and the preload again for a key ` +
-      `whose state the model lost, or a list past its cap): ${kept.join('; ')}.`),
+    said(`Sent besides the ops counted above, to keep every key expiring and known (an EXPIRE after a write that created a key or cleared its TTL; DEL and the preload again for a key ` +
+      `whose state the model lost, or a list past its cap; EVAL: a script sent whole, within its op, after the server answered its EVALSHA with NOSCRIPT): ${kept.join('; ')}.`),
     '',
   ];
   const s = first.settings;

@@ -2,7 +2,7 @@ import { ConfigError } from '../config/errors.js';
 import { FAULT_KINDS, KEY_SPECS } from '../config/keys.js';
 import { InputFileError, MAX_RESULTS_FILE_BYTES, readInputFile } from '../config/input-file.js';
 import { STOP_REASONS } from '../run/result.js';
-import { MIX_COMMANDS, MIX_LIMITS } from '../config/workload.js';
+import { MIX_COMMANDS, MIX_LIMITS, OP_NAME } from '../config/workload.js';
 import { SIZE_LIMITS } from '../config/sizes.js';
 import { TRACE_LIMITS, TRACE_OPS } from '../config/trace.js';
 import { MAX_COMMANDS } from '../load/record.js';
@@ -92,13 +92,17 @@ const sliceSeconds: Check = (v, at, b) => {
   if (n < 1 || n > 3600) fail(at, 'whole seconds from 1 to 3600', String(n));
   return n;
 };
-/** A WORKLOAD command's name as cachebench writes it (it becomes a table cell and a CSV field): one it has a model of. */
-const commandName = new RegExp(`^(?:${Object.keys(MIX_COMMANDS).join('|')})$`);
-const COMMAND_NAME = 'a command cachebench has a model of (GET, HSET, …)';
+/**
+ * A WORKLOAD op's name as cachebench writes it (it becomes a table cell and a CSV field): a command it has a model of,
+ * or a transaction or script of them (MULTI(INCR+GET)); housekeeping also names the EVAL sent after NOSCRIPT.
+ */
+const commandName = OP_NAME;
+const COMMAND_NAME = 'a command cachebench has a model of (GET, HSET, …), or MULTI(…)/EVAL(…) of them';
+const housekeepingName = new RegExp(`^(?:${Object.keys(MIX_COMMANDS).join('|')}|EVAL)$`);
 /** Per-command records: named by command, at most MAX_COMMANDS of them. */
-const byCommand = (check: Check): Check => (v, at, b) => {
+const byCommand = (check: Check, names = commandName, about = COMMAND_NAME): Check => (v, at, b) => {
   const out = record(check, MAX_COMMANDS)(v, at, b) as Record<string, unknown>;
-  for (const k of Object.keys(out)) if (!commandName.test(k)) fail(`${at}.${k.slice(0, 40)}`, COMMAND_NAME, k.slice(0, 40));
+  for (const k of Object.keys(out)) if (!names.test(k)) fail(`${at}.${k.slice(0, 40)}`, about, k.slice(0, 40));
   return out;
 };
 /** Ops per second: 0 or more, finite. */
@@ -159,7 +163,7 @@ const loadRecord = object({
   commands: optional(byCommand(commandRecord)),
   unverified: optional(count),
   valueSizes: optional(histogram),
-  housekeeping: optional(byCommand(count)),
+  housekeeping: optional(byCommand(count, housekeepingName, 'a command cachebench has a model of, or EVAL')),
   trace: optional(traceRecord),
 });
 const shard: Check = (v, at, b) => {

@@ -48,6 +48,12 @@ export interface CacheClient {
    * that cannot send arbitrary commands leave it out. Same deadline and error classes as get/set.
    */
   command?(args: readonly (string | Buffer)[], route: { readonly key: string; readonly readOnly: boolean }): Promise<CommandReply>;
+  /**
+   * A transaction: MULTI, `commands`, EXEC on the connection serving route.key's slot (all their keys share it), no
+   * other command between them; the commands' replies (EXEC's array). An error reply in it, or EXECABORT, fails the op
+   * with CommandReplyError. Optional, as command() is.
+   */
+  transaction?(commands: readonly (readonly (string | Buffer)[])[], route: { readonly key: string }): Promise<CommandReply[]>;
 }
 
 /**

@@ -398,6 +398,26 @@ function wrap(client: AnyGlideClient, glide: GlideModule, config: TargetConfig, 
       succeeded(route.key, read);
       return glideReply(reply, glideShape(args), config.cache !== 'tracking', shortestDoubles);
     },
+    async transaction(commands, route) {
+      // An atomic batch (GLIDE writes MULTI … EXEC itself), on a cluster to route.key's primary; each reply decoded as
+      // command() decodes it.
+      const cluster = client instanceof glide.GlideClusterClient;
+      const batch = cluster ? new glide.ClusterBatch(true) as ClusterBatch : new glide.Batch(true) as Batch;
+      for (const args of commands) batch.customCommand([...args]);
+      const replies = await (cluster
+        ? client.exec(batch as ClusterBatch, true, { route: { type: 'primarySlotKey', key: route.key } })
+        : (client as GlideClient).exec(batch as Batch, true)).catch((error: unknown) => {
+        const translated = translate(route.key, false, error);
+        const text = translated === error && error instanceof Error && error.name === 'RequestError' ? glideServerErrorText(error.message) : undefined;
+        throw text !== undefined ? new CommandReplyError(text, { cause: error }) : translated;
+      });
+      succeeded(route.key, false);
+      if (replies === null) throw new CommandReplyError('EXEC answered nil (the transaction was not run)');
+      return replies.map((reply, i) => {
+        if (reply instanceof Error) throw new CommandReplyError(glideServerErrorText(reply.message) ?? reply.message, { cause: reply });
+        return glideReply(reply, glideShape(commands[i] ?? []), config.cache !== 'tracking', shortestDoubles);
+      });
+    },
     close() {
       try {
         // Synchronous: rejects pending ops with ClosingError and ends (half-closes) the Unix socket to the core. The core

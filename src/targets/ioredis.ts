@@ -177,6 +177,21 @@ function wrap(redis: Redis | Cluster, config: TargetConfig, controls: RunControl
       });
       return ioredisReply(reply);
     },
+    async transaction(commands, route) {
+      // ioredis's MULTI pipeline: MULTI, the commands and EXEC in one write to the node of their slot (a MOVED for the
+      // whole transaction sends it all again there); each reply as its Command leaves it (Buffers, no transformer).
+      const tx = redis.multi() as unknown as { sendCommand(c: Command): void; exec(): Promise<[Error | null, unknown][] | null> };
+      for (const args of commands) tx.sendCommand(newCommand(args, { key: route.key, readOnly: false }, redis instanceof Cluster));
+      const results = await bounded(tx.exec(), route.key).catch((error: unknown) => {
+        const translated = translateOpError(error, serverOf(redis, route.key, fallback), controls.opTimeoutMs);
+        throw translated instanceof Error && translated.name === 'ReplyError' ? new CommandReplyError(translated.message, { cause: translated }) : translated;
+      });
+      if (results === null) throw new CommandReplyError('EXEC answered nil (the transaction was not run)');
+      return results.map(([error, reply]) => {
+        if (error !== null) throw new CommandReplyError(error.message, { cause: error });
+        return ioredisReply(reply);
+      });
+    },
     close: () => closeQuietly(redis, controls.opTimeoutMs),
   };
 }

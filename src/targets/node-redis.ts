@@ -248,6 +248,23 @@ function wrap(connection: Connection, cache: CountingCache | undefined, config: 
       });
       return nodeRedisReply(reply);
     },
+    async transaction(commands, route) {
+      // MULTI, the commands and EXEC queued on one node client in one go, as node-redis's own MULTI does (one chain),
+      // but each with command()'s type mapping: node-redis's MULTI reads EXEC's reply with none (bulk strings as text).
+      const chainId = Symbol('cachebench MULTI');
+      const sent = (async () => {
+        const client = connection.kind === 'cluster' ? await connection.client.getNodeClientForKey(route.key) : connection.client;
+        const replies = [['MULTI'], ...commands, ['EXEC']].map((args) => client.sendCommand([...args], { ...RAW_COMMAND_OPTIONS, chainId }));
+        return (await Promise.all(replies)).at(-1);
+      })();
+      const reply = await withDeadline(sent, ms, late(route.key)).catch((error: unknown) => {
+        const translated = translateNodeRedisError(error, serverOf(connection, route.key, fallback), ms);
+        throw translated instanceof ErrorReply ? new CommandReplyError(translated.message, { cause: translated }) : translated;
+      });
+      const exec = nodeRedisReply(reply);
+      if (!Array.isArray(exec)) throw new CommandReplyError(`EXEC answered ${exec === null ? 'nil' : typeof exec} (the transaction was not run)`);
+      return exec;
+    },
     close: () => closeQuietly(connection, ms),
     ...(cache !== undefined ? { cacheCounters: () => Promise.resolve(cache.counters()) } : {}),
   };

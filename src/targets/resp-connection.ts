@@ -140,13 +140,24 @@ export class RespConnection {
    */
   send(args: readonly (string | number | Buffer)[], deadline = performance.now() + this.#options.opTimeoutMs, look?: Look): Promise<Wire> {
     if (this.#ready) return this.#enqueue(args, deadline, look);
+    return this.#whenReady(deadline, () => this.#enqueue(args, deadline, look));
+  }
+
+  /** Sends `commands` in one write, nothing of another caller between them (a transaction); every reply, in order. */
+  sendAll(commands: readonly (readonly (string | number | Buffer)[])[], deadline = performance.now() + this.#options.opTimeoutMs): Promise<Wire[]> {
+    if (this.#ready) return Promise.all(commands.map((c) => this.#enqueue(c, deadline)));
+    return this.#whenReady(deadline, () => this.sendAll(commands, deadline));
+  }
+
+  /** Waits for the connection (within the op's deadline), then does `then`; its failures as the op's. */
+  #whenReady<T>(deadline: number, then: () => Promise<T>): Promise<T> {
     const late = (): OpTimeoutError => new OpTimeoutError(this.server, this.#options.opTimeoutMs);
     const left = deadline - performance.now();
     if (left <= 0) return Promise.reject(late());
     return withDeadline(this.#connected(), left, late).then(
       () => {
         if (performance.now() >= deadline) throw late();
-        return this.#enqueue(args, deadline, look);
+        return then();
       },
       (error: unknown) => {
         if (error instanceof OpTimeoutError || error instanceof ConnectionLostError || error instanceof RespAuthError) throw error;

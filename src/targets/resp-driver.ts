@@ -148,9 +148,17 @@ function respClient(router: RespRouter, config: TargetConfig, controls: RunContr
   // Any command: to the node serving route.key's slot (MOVED/ASK followed by the router), the reply as a CommandReply.
   const command = (args: readonly (string | Buffer)[], route: { readonly key: string }): Promise<CommandReply> => router.send(route.key, args)
     .then(commandReply);
+  // MULTI, the commands, EXEC in one write on route.key's node; an error reply to any of them (EXECABORT follows) fails it.
+  const transaction = async (commands: readonly (readonly (string | Buffer)[])[], route: { readonly key: string }): Promise<CommandReply[]> => {
+    const replies = await router.sendGroup(route.key, [['MULTI'], ...commands, ['EXEC']]);
+    for (const r of replies.slice(0, -1)) if (r instanceof WireError) throw new CommandReplyError(r.message);
+    const exec = commandReply(replies[replies.length - 1] ?? null);
+    if (!Array.isArray(exec)) throw new RespUnexpectedReplyError(`EXEC answered ${describe(replies[replies.length - 1] ?? null)}, not an array`);
+    return exec;
+  };
   const close = async (): Promise<void> => router.close();
   const wireBytes = (): number => router.wireBytes;
-  if (controls.resilient !== true) return { set, get, read, del, command, close, wireBytes };
+  if (controls.resilient !== true) return { set, get, read, del, command, transaction, close, wireBytes };
   const retrying = resilience(router, cluster, controls.opTimeoutMs, server);
   return {
     set: (key, value, ttl) => retrying(key, () => set(key, value, ttl)),
@@ -159,6 +167,7 @@ function respClient(router: RespRouter, config: TargetConfig, controls: RunContr
     del: (key) => retrying(key, () => del(key)),
     // A read is retried as get() is; a write only on a reply that says it did not run (see resilience).
     command: (args, route) => retrying(route.key, () => command(args, route), !route.readOnly),
+    transaction: (commands, route) => retrying(route.key, () => transaction(commands, route), true),
     close,
     wireBytes,
   };

@@ -124,15 +124,26 @@ export class RespRouter {
 
   /** Sends `args` then `next` on the connection of `key`'s slot, following MOVED/ASK for the pair; both replies. */
   async sendPair(key: string, args: Args, next: Args): Promise<readonly [Wire, Wire]> {
+    const [a, b] = await this.sendGroup(key, [args, next]);
+    return [a as Wire, b as Wire];
+  }
+
+  /**
+   * Sends `commands` in one write on the connection of `key`'s slot, nothing between them (a transaction: MULTI … EXEC),
+   * and the whole group again where a reply redirects it (MOVED; ASK for a pair, whose ASKING covers its first command
+   * only, as it would the MULTI alone); every reply.
+   */
+  async sendGroup(key: string, commands: readonly Args[]): Promise<Wire[]> {
     let connection = this.connectionFor(key);
     const deadline = performance.now() + this.#options.connection.opTimeoutMs;
     for (let hop = 0; ; hop++) {
-      const [a, b] = await Promise.all([connection.send(args, deadline), connection.send(next, deadline)]);
-      const redirect = a instanceof WireError && this.#options.cluster ? redirectOf(a, hostOf(connection)) : undefined;
-      if (redirect === undefined) return [a, b];
+      const replies = await connection.sendAll(commands, deadline);
+      const first = this.#options.cluster ? replies.find((r): r is WireError => r instanceof WireError && redirectOf(r, hostOf(connection)) !== undefined) : undefined;
+      const redirect = first === undefined ? undefined : redirectOf(first, hostOf(connection));
+      if (redirect === undefined || (redirect.ask && commands.length > 2)) return replies;
       if (hop >= MAX_REDIRECTIONS) throw new ClusterRedirectError(connection.server);
       connection = this.#redirected(redirect, key);
-      // ASKING first, in the same write; its own failure shows in the pair's.
+      // ASKING first, in the same write; its own failure shows in the group's.
       if (redirect.ask) void connection.send(['ASKING'], deadline).catch(() => undefined);
     }
   }

@@ -679,7 +679,7 @@ function judge(values: MixValues, e: Expect, r: CommandReply, now: number | unde
       if ('salt' in v) return values.matches(r, v.index, v.salt, v.bytes) ? 'verified' : 'mismatched';
       return r.toString('latin1') === storedText(v) ? 'verified' : 'mismatched';
     }
-    case 'array': return judgeArray(values, e.items, r);
+    case 'array': return judgeArray(values, e.items, r, now);
     case 'hash': return judgeHash(values, e.fields, r);
   }
 }
@@ -704,14 +704,15 @@ function judgeHash(values: MixValues, fields: ReadonlyMap<string, Stored>, r: Co
   return 'verified';
 }
 
-function judgeArray(values: MixValues, items: readonly Expect[], r: CommandReply): Verdict {
+function judgeArray(values: MixValues, items: readonly Expect[], r: CommandReply, now: number | undefined): Verdict {
   if (!Array.isArray(r)) return r === null && items.length > 0 ? 'missing' : 'mismatched';
   if (isEmpty(r) && items.length > 0) return 'missing';
   if (r.length !== items.length) return 'mismatched';
   let worst: Verdict = 'verified';
   const rank: Record<Verdict, number> = { verified: 0, unverified: 1, missing: 2, mismatched: 3 };
   for (let k = 0; k < items.length; k++) {
-    const v = judge(values, items[k] as Expect, (r as readonly CommandReply[])[k] ?? null, 0);
+    // A transaction's or script's TTL is judged by the reply's time.
+    const v = judge(values, items[k] as Expect, (r as readonly CommandReply[])[k] ?? null, now);
     if (rank[v] > rank[worst]) worst = v;
   }
   return worst;
