@@ -138,8 +138,8 @@ export class RespRouter {
     const deadline = performance.now() + this.#options.connection.opTimeoutMs;
     for (let hop = 0; ; hop++) {
       const replies = await connection.sendAll(commands, deadline);
-      const first = this.#options.cluster ? replies.find((r): r is WireError => r instanceof WireError && redirectOf(r, hostOf(connection)) !== undefined) : undefined;
-      const redirect = first === undefined ? undefined : redirectOf(first, hostOf(connection));
+      const redirects = this.#options.cluster ? replies.map((r) => (r instanceof WireError ? redirectOf(r, hostOf(connection)) : undefined)) : [];
+      const redirect = redirects.find((r) => r !== undefined);
       if (redirect === undefined || (redirect.ask && commands.length > 2)) return replies;
       if (hop >= MAX_REDIRECTIONS) throw new ClusterRedirectError(connection.server);
       connection = this.#redirected(redirect, key);

@@ -219,6 +219,53 @@ describe('command() against a Redis Cluster', () => {
   });
 });
 
+/**
+ * transaction(): MULTI, the commands and EXEC as one unit on the connection. Checked: every reply as the server sent
+ * it (bytes, nil, integers, a flat HGETALL); that no other command of the same client lands inside (were one queued,
+ * it would be answered QUEUED, not OK, and the transaction's GET would read another write); an error inside fails it.
+ */
+async function exerciseTransaction(client: CacheClient, prefix: string): Promise<string[]> {
+  const tx = client.transaction?.bind(client);
+  assert.ok(tx !== undefined, 'the driver has transaction()');
+  const c = commander(client);
+  const [str, hash, none] = [`${prefix}{t}str`, `${prefix}{t}hash`, `${prefix}{t}none`];
+  const replies = await tx([['SET', str, BINARY, 'EX', '60'], ['GET', str], ['HSET', hash, 'f1', FIELD_VALUE], ['HGETALL', hash], ['MGET', str, none], ['INCR', none],
+    ['TTL', str]], { key: str });
+  assert.deepEqual(replies, [B('OK'), BINARY, 1, [B('f1'), FIELD_VALUE], [BINARY, null], 1, 60]);
+  // 100 transactions, each writing and reading its own value, among 100 plain SETs of the same key on the same client.
+  const concurrent = await Promise.all(Array.from({ length: 100 }, (_, i) => Promise.all([
+    tx([['SET', str, `tx${i}`], ['GET', str]], { key: str }),
+    c(str, false, 'SET', str, `plain${i}`),
+  ])));
+  for (const [i, [inTx, plain]] of concurrent.entries()) {
+    assert.deepEqual(inTx, [B('OK'), B(`tx${i}`)], `transaction ${i}`);
+    assert.deepEqual(plain, B('OK'), `plain SET ${i}`);
+  }
+  await assert.rejects(tx([['SET', none, 'x'], ['HGETALL', none]], { key: none }), (e: unknown) => e instanceof CommandReplyError && /WRONGTYPE/.test(e.message));
+  assert.deepEqual(await c(none, true, 'GET', none), B('x'), 'a transaction runs whole even when one of its commands fails; the client still in step');
+  return [str, hash, none];
+}
+
+describe('transaction() of every RESP driver', () => {
+  for (const client of CLIENTS) {
+    for (const topology of ['standalone', 'cluster'] as const) {
+      it(`${client}, ${topology}: MULTI … EXEC replies as the server sent them, nothing else inside, an error reply fails it`, async () => {
+        const addresses = topology === 'standalone' ? [single.address] : multi.addresses.split(',');
+        await withClient(client, addresses, {}, TEST_CONTROLS, async ({ client: c }) => {
+          const prefix = `cachebench:cmdtest:${randomUUID()}:`;
+          const keys = await exerciseTransaction(c, prefix);
+          const ports = topology === 'standalone' ? [single.server.port] : multi.cluster.nodes.map((n) => n.port);
+          if (topology === 'cluster') {
+            const [owner] = await ownersOf(keys.slice(0, 1));
+            for (const key of keys) assert.deepEqual(await scanKeys(owner as number, key), [key], `${key} on its slot's primary`);
+          }
+          await removeKeys(c, keys, prefix, ports);
+        });
+      });
+    }
+  }
+});
+
 describe('command() through twemproxy (proxy mode)', () => {
   for (const client of CLIENTS.filter((name) => name !== 'glide')) {
     it(`${client}: the same replies as from the servers behind it`, async () => {

@@ -75,6 +75,18 @@ function allVerified(load: LoadResult, what: string): Map<string, number> {
   return ops;
 }
 
+/** A string mix with a transaction and a script on a {keys:4} group (the hash tag of the entry's {key}). */
+const ATOMIC_MIX = '40:GET {key}, 20:MULTI; SET {key} {value}; MGET {keys:4}; EXPIRE {key} 30; TTL {key}; EXEC, ' +
+  '20:EVAL; SET {key} {value} EX 60; GET {key}; TTL {key}; DEL {keys:4}, 20:MSET {keys:4} {value}';
+
+/** The commands the server counts for one op: a command, or MULTI, EXEC and those inside, or EVALSHA and those its script calls. */
+function serverCommands(name: string): string[] {
+  const m = /^(MULTI|EVAL)\((.*)\)$/.exec(name);
+  if (m === null) return [name];
+  const inner = (m[2] as string).split('+');
+  return m[1] === 'MULTI' ? ['MULTI', ...inner, 'EXEC'] : ['EVALSHA', ...inner];
+}
+
 const SETTINGS = 'MODE: throughput\nDURATION: 3\nWARMUP_SECONDS: 0\nCLIENTS: 4\nCONNECTIONS: 2\nPAYLOAD_BYTES: 64\nKEYSPACE: 200\n';
 
 describe('WORKLOAD runs against real servers', () => {
@@ -95,10 +107,13 @@ describe('WORKLOAD runs against real servers', () => {
       writeFileSync(file, `${SETTINGS}WORKLOAD: ${name}\n`);
       return file;
     });
+    // A transaction and a script of a string mix besides (their commands counted by the server one by one).
+    const atomic = join(root.dir, 'atomic.yaml');
+    writeFileSync(atomic, `${SETTINGS}WORKLOAD: "${ATOMIC_MIX}"\n`);
     const before = await commandStats(server.server.port);
     // Two runs at once, five built-ins each (the server's counts add up either way; each run has its own keys).
     const outs = [0, 1].map((h) => join(root.dir, `standalone-${h}`));
-    const run = Promise.all(outs.map((out, h) => runCli(['run', ...files.filter((_, i) => i % 2 === h), '--out', out],
+    const run = Promise.all(outs.map((out, h) => runCli(['run', ...files.filter((_, i) => i % 2 === h), ...(h === 1 ? [atomic] : []), '--out', out],
       { env: { REDIS_SERVERS: server.address, CI: 'true' }, timeoutMs: 180_000 })));
     const watch = watchTtls(server.server.port, run);
     const results = await run;
@@ -123,6 +138,16 @@ describe('WORKLOAD runs against real servers', () => {
       // The clean-up deletes each key by name.
       add('DEL', 200);
     }
+    const mixed = doc.results.find((e) => e.scenario.name === 'atomic');
+    assert.ok(mixed?.load, JSON.stringify(mixed?.error));
+    for (const [name, n] of allVerified(mixed.load, 'atomic')) for (const command of serverCommands(name)) add(command, n);
+    assert.ok(['MULTI(SET+MGET+EXPIRE+TTL)', 'EVAL(SET+GET+TTL+DEL)'].every((name) => (mixed.load?.commands ?? []).some((c) => c.command === name)));
+    // The EVAL sent after NOSCRIPT (the server learns the script from the first; concurrent first calls may each send one).
+    const evals = mixed.load.record.housekeeping?.EVAL ?? 0;
+    assert.ok(evals >= 1 && evals <= 4, `${evals} EVAL`);
+    for (const [command, n] of Object.entries(mixed.load.record.housekeeping ?? {})) add(command, n);
+    for (const [command, n] of Object.entries(PRELOAD.string as Record<string, number>)) add(command, n * 200);
+    add('DEL', 200);
     for (const command of new Set([...Object.keys(MIX_COMMANDS), ...expected.keys()])) {
       assert.equal((after.get(command) ?? 0) - (before.get(command) ?? 0), expected.get(command) ?? 0, `${command}: the server's count against what cachebench sent`);
     }
@@ -140,7 +165,7 @@ describe('WORKLOAD runs against real servers', () => {
     assert.deepEqual(await scanKeys(server.server.port, 'cachebench:*'), []);
   });
 
-  it('on a Redis Cluster through ioredis, node-redis, GLIDE and resp: an MGET fan-out of one hash tag, every reply verified, no key left', async () => {
+  it('on a Redis Cluster through ioredis, node-redis, GLIDE and resp: an MGET fan-out of one hash tag, a transaction and a script on it, every reply verified, no key left', async () => {
     const ports = redisCluster.cluster.nodes.slice(0, 3).map((n) => n.port);
     const checks = await Promise.all(ports.map((p) => plantForeign(p).catch(() => undefined)));
     const env: Record<string, string> = { CI: 'true' };
@@ -151,7 +176,9 @@ describe('WORKLOAD runs against real servers', () => {
     // Each driver's replies of every command are checked byte for byte in commands.test.ts; here the whole path.
     const files = ['fanout'].map((name) => {
       const file = join(root.dir, `cluster-${name}.yaml`);
-      writeFileSync(file, `${SETTINGS}WORKLOAD: ${name}\nSLICE_SECONDS: 0\n`);
+      // The fan-out, and a transaction and a script on its {keys:10} groups.
+      writeFileSync(file, `${SETTINGS}WORKLOAD: "${BUILTIN_WORKLOADS.fanout?.mix ?? ''}, 10:MULTI; SET {key} {value}; MGET {keys:10}; EXEC, ` +
+      '10:EVAL; MSET {keys:10} {value}; GET {key}; TTL {key}"\nSLICE_SECONDS: 0\n');
       return file;
     });
     const out = join(root.dir, 'cluster');
@@ -161,7 +188,8 @@ describe('WORKLOAD runs against real servers', () => {
     assert.equal(doc.results.length, 4);
     for (const e of doc.results) {
       assert.ok(e.load, `${e.scenario.name} ${e.target.name}: ${JSON.stringify(e.error)}`);
-      allVerified(e.load, `${e.scenario.name} ${e.target.name}`);
+      const ops = allVerified(e.load, `${e.scenario.name} ${e.target.name}`);
+      assert.deepEqual([...ops.keys()].sort(), ['EVAL(MSET+GET+TTL)', 'MGET', 'MULTI(SET+MGET)', 'SET'], e.target.name);
       // The fan-out's keys are spread over the cluster's three primaries (one hash tag per group, not one for all).
       if (e.scenario.name === 'cluster-fanout') assert.equal(e.load.nodes?.filter((n) => n.ops > 0).length, 3, JSON.stringify(e.load.nodes));
     }

@@ -5,7 +5,9 @@ import { describe, it } from 'node:test';
 import { createRequire } from 'node:module';
 import { ConfigError } from '../../src/config/errors.js';
 import { resolveConfig } from '../../src/config/resolve.js';
-import { BUILTIN_WORKLOADS, MIX_COMMANDS, REFUSED_COMMANDS, parseWorkload } from '../../src/config/workload.js';
+import { BUILTIN_WORKLOADS, MIX_COMMANDS, OP_NAME, REFUSED_COMMANDS, opName, parseWorkload, type MixCommand } from '../../src/config/workload.js';
+import { Scripts, keyPositions, scriptText } from '../../src/workload/lua.js';
+import { createHash } from 'node:crypto';
 import { MixKeys, mixPicker } from '../../src/load/mix-keys.js';
 import { mergeRecords, type LoadRecord } from '../../src/load/record.js';
 import { CommandStats } from '../../src/load/command-stats.js';
@@ -57,7 +59,7 @@ describe('WORKLOAD: the grammar', () => {
   });
 
   it('refuses every command that reaches beyond the run\'s keys, naming it and why', () => {
-    for (const c of ['FLUSHALL', 'FLUSHDB', 'KEYS', 'SCAN', 'CONFIG', 'SHUTDOWN', 'DEBUG', 'SCRIPT', 'MIGRATE', 'EVAL', 'MULTI', 'CLUSTER', 'RENAME']) {
+    for (const c of ['FLUSHALL', 'FLUSHDB', 'KEYS', 'SCAN', 'CONFIG', 'SHUTDOWN', 'DEBUG', 'SCRIPT', 'MIGRATE', 'EVALSHA', 'FCALL', 'WATCH', 'CLUSTER', 'RENAME']) {
       assert.ok(REFUSED_COMMANDS[c] !== undefined, c);
       parseFails(`1:${c.toLowerCase()} {key}`, `${c} is refused`, REFUSED_COMMANDS[c] as string);
     }
@@ -85,6 +87,45 @@ describe('WORKLOAD: the grammar', () => {
     parseFails('ycsb-z', 'not a built-in workload');
     // A SET of a literal integer keeps counters counters.
     assert.equal(parseWorkload('1:INCR {key}, 1:SET {key} 0, 1:GET {key}', SOURCE)?.keyType, 'counter');
+  });
+
+  it('transactions (MULTI; …; EXEC) and scripts (EVAL; …) are one entry each, named by their commands; misplaced brackets are refused', () => {
+    const w = parseWorkload('1:MULTI; SET {key} {value}; MGET {keys:4}; EXEC, 2:eval; SET {key} {value} EX 60; GET {key}, 3:GET {key}', SOURCE);
+    assert.deepEqual(w?.entries.map((e) => [e.atomic, e.commands.map((c) => c.name), opName(e, e.commands[0] as MixCommand)]), [
+      ['multi', ['SET', 'MGET'], 'MULTI(SET+MGET)'], ['lua', ['SET', 'GET'], 'EVAL(SET+GET)'], [undefined, ['GET'], 'GET']]);
+    assert.equal(w?.width, 4);
+    for (const name of ['MULTI(SET+MGET)', 'EVAL(SET+GET)', 'GET', 'HGETALL']) assert.match(name, OP_NAME);
+    for (const name of ['MULTI()', 'MULTI(FLUSHALL)', 'EVAL(GET', 'multi(GET)', 'MULTI(GET)=1+2', `MULTI(${Array(11).fill('GET').join('+')})`]) assert.doesNotMatch(name, OP_NAME);
+    parseFails('1:MULTI; GET {key}', 'does not end it with EXEC');
+    parseFails('1:MULTI; EXEC', 'has no commands inside');
+    parseFails('1:EVAL', 'not a built-in workload');
+    parseFails('1:EVAL; ; GET {key}', 'an empty command');
+    parseFails('1:GET {key}; EXEC', 'EXEC stands last');
+    parseFails('1:MULTI; MULTI; GET {key}; EXEC; EXEC', 'MULTI stands first');
+    parseFails('1:EVAL {key}; GET {key}', 'EVAL stands first');
+    parseFails('1:MULTI; MGET {keys:2}; DEL {keys:3}; EXEC', 'groups of 2 and 3 keys');
+    parseFails(`1:EVAL; ${Array(11).fill('GET {key}').join('; ')}`, 'more than 10 commands');
+    // Through a proxy (twemproxy forwards no MULTI, and sends a script to its first key's server): refused before traffic.
+    const env = { REDIS_SERVERS: '127.0.0.1:6379', PROXY_SERVERS: '127.0.0.1:22121', PROXY_MODE: 'proxy' };
+    const run = ['MODE:throughput', 'KEYSPACE:1000'];
+    rejects({ env, envVars: ['WORKLOAD:1:MULTI; GET {key}; EXEC', ...run] }, 'PROXY (PROXY_MODE=proxy)', 'does not forward MULTI and EXEC', 'Fix: ');
+    rejects({ env, envVars: ['WORKLOAD:1:EVAL; MGET {keys:3}', ...run] }, 'PROXY (PROXY_MODE=proxy)', 'the script names several keys', 'Fix: ');
+    assert.ok(resolveConfig(input({ env, envVars: ['WORKLOAD:1:EVAL; SET {key} {value}; GET {key}', ...run] })).scenarios[0]?.controls.load.workload?.entries[0]?.atomic === 'lua');
+    const mc = { REDIS_SERVERS: '127.0.0.1:6379', MC_SERVERS: '127.0.0.1:11211', MC_PROTOCOL: 'memcache' };
+    rejects({ env: mc, envVars: ['WORKLOAD:1:MULTI; GET {key}; EXEC', ...run] }, 'MULTI … EXEC (memcached has no transactions)');
+    rejects({ env: mc, envVars: ['WORKLOAD:1:EVAL; GET {key}', ...run] }, 'EVAL (memcached has no scripts)');
+  });
+
+  it('a script is each command a redis.call, keys in KEYS and the rest in ARGV, one text (and SHA1) per entry', () => {
+    const scripts = new Scripts();
+    const call = scripts.call([['SET', 'k1', Buffer.from('v'), 'EX', '60'], ['MGET', 'k1', 'k2'], ['MSET', 'k3', 'a', 'k4', 'b'], ['TTL', 'k1']]);
+    const text = scriptText([['SET', 'x', 'y', 'EX', '1'], ['MGET', 'x', 'x'], ['MSET', 'x', 'y', 'x', 'y'], ['TTL', 'x']]);
+    assert.equal(text, ['-- cachebench WORKLOAD script', 'local r = {}', "r[1] = redis.call('SET', KEYS[1], ARGV[1], ARGV[2], ARGV[3])",
+      "r[2] = redis.call('MGET', KEYS[2], KEYS[3])", "r[3] = redis.call('MSET', KEYS[4], ARGV[4], KEYS[5], ARGV[5])", "r[4] = redis.call('TTL', KEYS[6])", 'return r', ''].join('\n'));
+    assert.deepEqual(call.evalsha, ['EVALSHA', createHash('sha1').update(text).digest('hex'), '6', 'k1', 'k1', 'k2', 'k3', 'k4', 'k1', Buffer.from('v'), 'EX', '60', 'a', 'b']);
+    assert.deepEqual(call.eval, ['EVAL', text, ...call.evalsha.slice(2)]);
+    assert.deepEqual(keyPositions('DEL', 3), [true, true, true]);
+    assert.throws(() => scriptText([['GET\'); os.exit() --', 'k']]), /not a command name/);
   });
 
   it('is checked against the run: MODE, KEYSPACE, one writer per key, value sizes, memcached targets', () => {
