@@ -79,6 +79,8 @@ function faultPlan(settings: ReadonlyMap<string, Setting>): FaultPlan {
 
 /** Keys that only a throughput run reads: set (by anything but the default) in a latency run, they are an error. */
 const THROUGHPUT_KEYS = ['CLIENTS', 'CONNECTIONS', 'PIPELINE', 'RATE', 'WARMUP_SECONDS', 'SLICE_SECONDS', 'WORKERS', 'KEYSPACE', 'KEY_DISTRIBUTION', 'START_AT', 'WORKLOAD', 'VALUE_SIZES', 'KEY_TTL_MAX', 'TRACE', 'TRACE_SPEED', 'TRACE_REFILL'] as const;
+/** Throughput keys a fault run with a WORKLOAD reads too (its one client runs the mix on a KEYSPACE). */
+const FAULT_MIX_KEYS = ['KEYSPACE', 'KEY_DISTRIBUTION', 'WORKLOAD', 'VALUE_SIZES', 'KEY_TTL_MAX'] as const;
 /** Keys that only a latency run reads: set in a throughput scenario, they are said to do nothing (a warning: flags apply to every scenario of a run). */
 const LATENCY_ONLY_KEYS = ['WRITE_COUNT', 'INVOCATION_COUNT', 'ITERATION_TIME_MS', 'INTERLEAVE', 'WARMUP_ITERATIONS', 'MIN_ITERATIONS', 'MAX_ITERATIONS', 'MAX_RELATIVE_ERROR', 'MAX_PERCENT_ERROR', 'MAX_TIME'] as const;
 /** Below this KEY_TTL, a WORKLOAD's keys spend much of their life within a second of their expiry (said in a warning). */
@@ -205,12 +207,18 @@ function loadPlan(settings: ReadonlyMap<string, Setting>, cases: readonly CasePa
   const mode = get('MODE').value as RunMode;
   const capacity = capacityPlan(settings, mode);
   if (mode === 'latency') {
-    const stray = THROUGHPUT_KEYS.find((k) => get(k).source.kind !== 'default');
+    // A fault run (a latency run with FAULT) may run a WORKLOAD on a KEYSPACE instead of the seed loop.
+    const faulted = get('FAULT').value !== 'none' && String(get('WORKLOAD').value).trim() !== '';
+    const stray = THROUGHPUT_KEYS.find((k) => get(k).source.kind !== 'default' && !(faulted && (FAULT_MIX_KEYS as readonly string[]).includes(k)));
     if (stray !== undefined) {
       const s = get(stray);
-      throw badValue(stray, s.value, s.source, `it applies to throughput runs only, and MODE is latency (${describeSource(get('MODE').source)})`, `set MODE=throughput, or unset ${stray}`);
+      const also = FAULT_MIX_KEYS.includes(stray as (typeof FAULT_MIX_KEYS)[number]) ? ` (or in a fault run with a WORKLOAD: set FAULT and WORKLOAD)` : '';
+      throw badValue(stray, s.value, s.source, `it applies to throughput runs only${also}, and MODE is latency (${describeSource(get('MODE').source)})`, `set MODE=throughput, or unset ${stray}`);
     }
-    return NO_LOAD;
+    if (!faulted) return NO_LOAD;
+    const dist = get('KEY_DISTRIBUTION');
+    // One client drives a fault run: it owns every key.
+    return { ...NO_LOAD, keyspace: num('KEYSPACE'), distribution: parseDistribution(String(dist.value), dist.source), workload: workloadPlan(settings, cases, warnings, 1) };
   }
   const duration = get('DURATION');
   if (!Number.isInteger(duration.value)) {
@@ -269,7 +277,7 @@ function loadPlan(settings: ReadonlyMap<string, Setting>, cases: readonly CasePa
 }
 
 /** WORKLOAD, checked against the KEYSPACE it runs on and the values it writes (a throughput or capacity run). */
-function workloadPlan(settings: ReadonlyMap<string, Setting>, cases: readonly CaseParams[], warnings: string[]): WorkloadPlan | null {
+function workloadPlan(settings: ReadonlyMap<string, Setting>, cases: readonly CaseParams[], warnings: string[], faultClients?: number): WorkloadPlan | null {
   const get = (key: string): Setting => settings.get(key) as Setting;
   const w = get('WORKLOAD');
   const plan = parseWorkload(String(w.value), w.source);
@@ -284,7 +292,7 @@ function workloadPlan(settings: ReadonlyMap<string, Setting>, cases: readonly Ca
   }
   const k = get('KEYSPACE');
   const keyspace = k.value as number;
-  const owners = (get('CLIENTS').value as number) * (get('WORKERS').value as number);
+  const owners = faultClients ?? (get('CLIENTS').value as number) * (get('WORKERS').value as number);
   if (keyspace === 0) {
     throw badValue('KEYSPACE', 0, k.source, `WORKLOAD=${plan.name} (${describeSource(w.source)}) works on a KEYSPACE of preloaded keys, and KEYSPACE is 0`, 'set KEYSPACE, e.g. KEYSPACE=10000');
   }
@@ -292,7 +300,7 @@ function workloadPlan(settings: ReadonlyMap<string, Setting>, cases: readonly Ca
     throw badValue('KEYSPACE', keyspace, k.source, `a WORKLOAD keeps a model of every key it writes, so that every reply is verified: at most ${MIX_MAX_KEYSPACE.toLocaleString('en-US')} keys`, `set KEYSPACE to ${MIX_MAX_KEYSPACE} or less`);
   }
   if (keyspace < owners * plan.width) {
-    throw badValue('KEYSPACE', keyspace, k.source, `each key of a WORKLOAD has one writer (so every reply has one right answer): CLIENTS × WORKERS = ${owners} clients${plan.width > 1 ? ` × ${plan.width} keys per {keys:${plan.width}} group` : ''} need ${owners * plan.width} keys or more`,
+    throw badValue('KEYSPACE', keyspace, k.source, `each key of a WORKLOAD has one writer (so every reply has one right answer): ${faultClients !== undefined ? 'a fault run\'s one client' : `CLIENTS × WORKERS = ${owners} clients`}${plan.width > 1 ? ` × ${plan.width} keys per {keys:${plan.width}} group` : ''} need ${owners * plan.width} keys or more`,
       `set KEYSPACE to ${owners * plan.width} or more, or lower CLIENTS`);
   }
   const vs = get('VALUE_SIZES');

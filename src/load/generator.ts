@@ -7,15 +7,17 @@ import { OpHistogram } from '../measure/histogram.js';
 import { seededRandom } from '../measure/random.js';
 import { readWith, type CacheClient } from '../targets/client.js';
 import { Tally, readVerdict } from '../workload/tally.js';
-import { keyPicker, type KeyspaceValues } from './keys.js';
+import type { KeyspaceValues } from './keys.js';
+import { keyPicker } from '../workload/key-pickers.js';
 import { SlotMap, rangesText } from './nodes.js';
 import type { LoadRecord, NodeRecord } from './record.js';
 import { SELF_SECOND_MS, SelfMeter } from './self-meter.js';
 import type { Schedule, Slot, Timer } from './schedule.js';
+import type { TraceRun } from './trace-run.js';
 import { Seconds, Slots } from './recording.js';
 import type { LoadJob, LoadTick } from './job.js';
 import { CommandStats } from './command-stats.js';
-import { mixClient, type MixHost, type MixRun } from './mix-client.js';
+import { mixClient, type MixHost, type MixRun } from '../workload/mix-client.js';
 import { traceClient } from './trace-client.js';
 
 /** After a failed op a virtual client waits this long before its next op (a refused connection fails at once). */
@@ -40,7 +42,7 @@ export interface WorkerParts {
   readonly values: KeyspaceValues | undefined;
   readonly keyspaceKey: (index: number) => string;
   /** A WORKLOAD run's keys, model and plan; undefined: the seed loop or the KEYSPACE mix. */
-  readonly mix: MixRun | undefined;
+  readonly mix: MixRun<TraceRun> | undefined;
 }
 
 export class LoadGenerator {
@@ -136,7 +138,7 @@ export class LoadGenerator {
   }
 
   /** What a WORKLOAD's clients use of this generator. */
-  #mixHost(): MixHost {
+  #mixHost(): MixHost<Schedule> {
     const tally = this.#tally;
     const commands = this.#commands as CommandStats;
     return {

@@ -27,15 +27,9 @@ export const REAL_TIMER: Timer = {
   }),
 };
 
-/**
- * When an op is due: in which of the target's windows (it is sent only while that window lasts), whether that window is
- * measured, and (open loop) the intended send time its latency is measured from.
- */
-export interface Slot {
-  readonly window: number;
-  readonly measured: boolean;
-  readonly intended?: number;
-}
+import type { Slot } from '../workload/mix-client.js';
+
+export type { Slot };
 
 /**
  * Wakes sleeping clients when a window starts: one wait per window for all of them (clients sleeping through other

@@ -9,8 +9,8 @@ import { TRACE_COMMANDS } from '../config/trace-plan.js';
 import { TRACE_OPS, type TraceOpName } from '../config/trace.js';
 import type { MixCommand } from '../config/workload.js';
 import type { Draw } from '../workload/mix-model.js';
-import { housekeep, send, type MixHost, type MixRun } from './mix-client.js';
-import type { Slot } from './schedule.js';
+import { housekeep, send, type MixHost, type MixRun } from '../workload/mix-client.js';
+import type { Schedule, Slot } from './schedule.js';
 import type { TraceRun } from './trace-run.js';
 
 const KEY = { kind: 'key' } as const;
@@ -24,7 +24,7 @@ const DEL: MixCommand = { name: 'DEL', args: [KEY] };
 const BY_NAME: Readonly<Record<string, MixCommand>> = { GET, SET, DEL, INCR: { name: 'INCR', args: [KEY] }, DECR: { name: 'DECR', args: [KEY] } };
 
 /** The next op of a client and when it is due; null when its replay is over. At max: the shared list's next op. */
-async function nextOp(host: MixHost, tr: TraceRun, ops: Uint32Array, n: number): Promise<{ op: number; slot: Slot } | null> {
+async function nextOp(host: MixHost<Schedule>, tr: TraceRun, ops: Uint32Array, n: number): Promise<{ op: number; slot: Slot } | null> {
   if (tr.speed === null) {
     const list = tr.ops[0] as Uint32Array;
     if (list.length === 0) return null;
@@ -38,7 +38,7 @@ async function nextOp(host: MixHost, tr: TraceRun, ops: Uint32Array, n: number):
 }
 
 /** Virtual client `c` of this worker (on connection `conn`) replays its ops until they end, DURATION ends, or the load is aborted. */
-export async function traceClient(host: MixHost, run: MixRun, tr: TraceRun, conn: number, c: number): Promise<void> {
+export async function traceClient(host: MixHost<Schedule>, run: MixRun<TraceRun>, tr: TraceRun, conn: number, c: number): Promise<void> {
   const { trace, tally } = tr;
   const ops = tr.ops[c] ?? new Uint32Array(0);
   // The op being sent sizes {value} and gives {ttl}.
@@ -77,8 +77,8 @@ export async function traceClient(host: MixHost, run: MixRun, tr: TraceRun, conn
 }
 
 /** One op sent (a key the model lost deleted first); a get that misses refilled. */
-async function replay(host: MixHost, run: MixRun, tr: TraceRun, conn: number, slot: Slot, o: { op: number; k: number; counter: boolean; command: string },
-  draw: Draw, current: { bytes: number; ttl: number }): Promise<void> {
+async function replay(host: MixHost<Schedule>, run: MixRun<TraceRun>, tr: TraceRun, conn: number, slot: Slot,
+  o: { op: number; k: number; counter: boolean; command: string }, draw: Draw, current: { bytes: number; ttl: number }): Promise<void> {
   const { trace, tally } = tr;
   const { op, k, counter, command } = o;
   // A key the model lost track of (a failed op, a reply near its expiry) is deleted first: a cache's lost key is a miss.

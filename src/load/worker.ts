@@ -3,19 +3,20 @@ import { driverFor } from '../targets/drivers.js';
 import type { CacheClient } from '../targets/client.js';
 import { chunks, deleteInBatches, type DeleteOutcome, type DeleteProgress } from '../workload/cleanup.js';
 import { PRELOAD_IN_FLIGHT } from '../config/limits.js';
-import { KeyspaceValues, keyspaceBatches, keyspaceKey, shareCount } from './keys.js';
+import { KeyspaceValues, keyspaceBatches, keyspaceKey } from './keys.js';
+import { shareCount } from '../workload/key-pickers.js';
 import type { LoadRecord } from './record.js';
 import { Schedule, REAL_TIMER, type Timer } from './schedule.js';
 import { LoadGenerator } from './generator.js';
 import { processKeyspace, workerRate, type LoadJob, type LoadTick, type PreloadProgress } from './job.js';
 import { ConfigError } from '../config/errors.js';
 import { MixModel, MixValues } from '../workload/mix-model.js';
-import { MixKeys } from './mix-keys.js';
-import { mixDraw, type MixRun } from './mix-client.js';
+import { MixKeys } from '../workload/mix-keys.js';
+import { preloadKey, type MixRun } from '../workload/mix-client.js';
 import { largestMixValue, mixListCap, mixMeanValue, type WorkloadPlan } from '../config/workload.js';
 import type { TracePlan } from '../config/plan.js';
 import { readTraceFile } from '../config/trace-plan.js';
-import { traceRun } from './trace-run.js';
+import { traceRun, type TraceRun } from './trace-run.js';
 
 /**
  * One load-generating process's part of a throughput run against one target: CONNECTIONS clients of the target's
@@ -29,7 +30,7 @@ export class LoadWorker {
   #connections: CacheClient[] = [];
   #values: KeyspaceValues | undefined;
   /** A WORKLOAD run's keys and model (this worker's clients' keys). */
-  #mix: MixRun | undefined;
+  #mix: MixRun<TraceRun> | undefined;
   readonly #keyspace: number;
   #aborted = false;
   #undeleted = 0;
@@ -61,7 +62,7 @@ export class LoadWorker {
   }
 
   /** A TRACE's keys, model and ops for this worker: the file read again, and refused if it changed since the run was planned. */
-  #traceRun(plan: WorkloadPlan, tracePlan: TracePlan): MixRun {
+  #traceRun(plan: WorkloadPlan, tracePlan: TracePlan): MixRun<TraceRun> {
     const { load } = this.#job.controls;
     const trace = readTraceFile(tracePlan.file);
     if (trace.digest !== tracePlan.digest) throw new Error(`the trace file ${tracePlan.name} changed after the run was planned (its sha256 differs): replay a file that stays as it is`);
@@ -76,7 +77,7 @@ export class LoadWorker {
   }
 
   /** A WORKLOAD's keys and model for this worker; undefined without one. */
-  #mixRun(): MixRun | undefined {
+  #mixRun(): MixRun<TraceRun> | undefined {
     const { load, keyTtlSeconds } = this.#job.controls;
     const plan = load.workload;
     if (plan === null) return undefined;
@@ -96,21 +97,10 @@ export class LoadWorker {
     };
   }
 
-  /** Preloads key `i` of a WORKLOAD: the model's commands for it, each reply as the model expects (else the preload fails). */
+  /** Preloads key `i` of a WORKLOAD (workload/mix-client.ts preloadKey). */
   async #preloadMix(client: CacheClient, mix: MixRun, i: number): Promise<void> {
-    const draw = mixDraw(mix, Math.random);
     if (client.command === undefined) throw new Error(`the ${this.#job.target.client} driver cannot send a WORKLOAD's commands`);
-    // DEL first (as a resync does): a key left by an earlier combination's stopped clean-up would answer otherwise.
-    const preload = mix.model.resync(mix.plan.keyType, i, this.#timer.now(), draw, mix.plan);
-    // The preload's values are not the measured ops' (the report's sizes are of what the load wrote).
-    mix.model.takeWritten();
-    for (const p of preload) {
-      const reply = await client.command(p.args, { key: p.args[1] as string, readOnly: false });
-      mix.model.replied(p.indexes, this.#timer.now());
-      if (p.expect.kind === 'unknown') continue; // the DEL: 0 or 1
-      const verdict = mix.model.verdict(p.expect, reply, this.#timer.now());
-      if (verdict !== 'verified') throw new Error(`preload of ${mix.keys.name(i)}: ${String(p.args[0])} was answered ${verdict === 'missing' ? 'with nothing' : 'otherwise than expected'}`);
-    }
+    await preloadKey(client, mix, i, () => this.#timer.now());
   }
 
   /** Connects CONNECTIONS clients (all or none) and preloads this worker's share of the KEYSPACE (indexes ≡ worker mod workers). */

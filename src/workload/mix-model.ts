@@ -2,7 +2,7 @@
  * The model of a WORKLOAD's keys: what the harness wrote to each (string values, counters, hash fields, list elements,
  * sorted-set scores), so that every reply of every command is checked against it.
  *
- * Each key has one writer (the virtual client that owns it; see load/mix-keys.ts) and its commands go in order on one
+ * Each key has one writer (the virtual client that owns it; see workload/mix-keys.ts) and its commands go in order on one
  * connection, so the model is exact: a command's expected reply is computed when it is sent, from the state the
  * commands before it left, and the command's effect is applied at once. A command that failed (error, timeout) leaves
  * the key unknown until a command that sets it whole (SET, DEL); a key near its expiry is unknown too. Replies about

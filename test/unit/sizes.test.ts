@@ -4,7 +4,7 @@ import { ConfigError } from '../../src/config/errors.js';
 import { resolveConfig } from '../../src/config/resolve.js';
 import { meanSize, parseValueSizes, sizeBounds, sizeSampler, sizeText } from '../../src/config/sizes.js';
 import { parseWorkload } from '../../src/config/workload.js';
-import { replyBytes, requestBytes } from '../../src/load/command-stats.js';
+import { replyBytes, requestBytes } from '../../src/workload/wire-bytes.js';
 import { seededRandom } from '../../src/measure/random.js';
 import { encodeCommand } from '../../src/targets/resp.js';
 import { MixModel, MixValues, type Draw } from '../../src/workload/mix-model.js';

@@ -7,7 +7,7 @@ import { parseTrace, TRACE_OPS, TraceError, traceName, type Trace } from '../../
 import { generateTrace } from '../../src/config/trace-gen.js';
 import { TRACE_COMMANDS } from '../../src/config/trace-plan.js';
 import { traceRun } from '../../src/load/trace-run.js';
-import { MixKeys } from '../../src/load/mix-keys.js';
+import { MixKeys } from '../../src/workload/mix-keys.js';
 import { input, rejects } from '../helpers/config.js';
 import { tempDir } from '../helpers/servers.js';
 

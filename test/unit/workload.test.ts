@@ -8,7 +8,7 @@ import { resolveConfig } from '../../src/config/resolve.js';
 import { BUILTIN_WORKLOADS, MIX_COMMANDS, OP_NAME, REFUSED_COMMANDS, opName, parseWorkload, type MixCommand } from '../../src/config/workload.js';
 import { Scripts, keyPositions, scriptText } from '../../src/workload/lua.js';
 import { createHash } from 'node:crypto';
-import { MixKeys, mixPicker } from '../../src/load/mix-keys.js';
+import { MixKeys, mixPicker } from '../../src/workload/mix-keys.js';
 import { mergeRecords, type LoadRecord } from '../../src/load/record.js';
 import { CommandStats } from '../../src/load/command-stats.js';
 import { OpHistogram } from '../../src/measure/histogram.js';

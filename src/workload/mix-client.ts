@@ -7,17 +7,31 @@ import type { KeyDistribution } from '../config/plan.js';
 import { sizeSampler, type SizeSpec } from '../config/sizes.js';
 import { opName, readOnlyCommand, type MixCommand, type MixEntry, type WorkloadPlan } from '../config/workload.js';
 import { CommandReplyError, type CacheClient, type CommandReply } from '../targets/client.js';
-import { Scripts } from '../workload/lua.js';
-import type { Draw, MixModel, Prepared, Verdict } from '../workload/mix-model.js';
+import { Scripts } from './lua.js';
+import type { Draw, MixModel, Prepared, Verdict } from './mix-model.js';
 import { weightedPicker } from '../measure/random.js';
-import { replyBytes, requestBytes } from './command-stats.js';
+import { replyBytes, requestBytes } from './wire-bytes.js';
 import type { MixKeys } from './mix-keys.js';
 import { mixPicker } from './mix-keys.js';
-import type { Schedule, Slot } from './schedule.js';
-import type { TraceRun } from './trace-run.js';
 
-/** What a mix client needs of everything a run shares: the model and keys of its worker, the plan. */
-export interface MixRun {
+/**
+ * When an op is due: in which of the target's windows (it is sent only while that window lasts), whether that window is
+ * measured, and (open loop) the intended send time its latency is measured from.
+ */
+export interface Slot {
+  readonly window: number;
+  readonly measured: boolean;
+  readonly intended?: number;
+}
+
+/** Where a client's ops come from: the load's schedule (load/schedule.ts), or a fault run's clock. */
+export interface SlotSource {
+  /** When the next op is due; null when the run is over. */
+  next(): Promise<Slot | null>;
+}
+
+/** What a mix client needs of everything a run shares: the model and keys of its worker, the plan. `T`: a trace's own (load/trace-run.ts). */
+export interface MixRun<T = unknown> {
   readonly plan: WorkloadPlan;
   readonly keys: MixKeys;
   readonly model: MixModel;
@@ -27,7 +41,7 @@ export interface MixRun {
   /** TTLs in seconds, drawn uniformly (KEY_TTL..KEY_TTL_MAX). */
   readonly ttl: { readonly min: number; readonly max: number };
   /** A TRACE run: the trace, each client's ops and what the replay counts (load/trace-client.ts); absent for a mix. */
-  readonly trace?: TraceRun;
+  readonly trace?: T;
 }
 
 /** What fills a mix's placeholders for one client (its own `random`), or for the preload. */
@@ -42,9 +56,9 @@ export function mixDraw(run: MixRun, random: () => number): Draw {
 /** An op's outcome as the generator times it (see LoadGenerator.#timed). */
 export type TimedOutcome<T> = ({ ok: true; value: T } | { ok: false; skipped?: true }) & { counted: boolean };
 
-/** What a mix client uses of its generator. */
-export interface MixHost {
-  readonly schedule: Schedule;
+/** What a mix client uses of its generator (or of a fault run's loop). */
+export interface MixHost<S extends SlotSource = SlotSource> {
+  readonly schedule: S;
   readonly aborted: () => boolean;
   readonly random: () => number;
   readonly now: () => number;
@@ -186,6 +200,25 @@ export async function housekeep(host: MixHost, run: MixRun, conn: number, list: 
       if (draw !== undefined && list.length > 1) for (const k of p.indexes) await host.untimed(conn, run.model.expire(k, host.now(), draw).args, draw.name(k));
       return;
     }
+  }
+}
+
+/**
+ * Preloads key `i` of a WORKLOAD: DEL first (as a resync does: a key left by an earlier stopped clean-up would answer
+ * otherwise), then the model's commands for its data type and TTL, each reply as the model expects (else it throws).
+ */
+export async function preloadKey(client: CacheClient, run: MixRun, i: number, now: () => number): Promise<void> {
+  const command = client.command;
+  if (command === undefined) throw new Error('this driver cannot send a WORKLOAD\'s commands');
+  const preload = run.model.resync(run.plan.keyType, i, now(), mixDraw(run, Math.random), run.plan);
+  // The preload's values are not the measured ops' (the report's sizes are of what the load wrote).
+  run.model.takeWritten();
+  for (const p of preload) {
+    const reply = await command.call(client, p.args, { key: p.args[1] as string, readOnly: false });
+    run.model.replied(p.indexes, now());
+    if (p.expect.kind === 'unknown') continue; // the DEL: 0 or 1
+    const verdict = run.model.verdict(p.expect, reply, now());
+    if (verdict !== 'verified') throw new Error(`preload of ${run.keys.name(i)}: ${String(p.args[0])} was answered ${verdict === 'missing' ? 'with nothing' : 'otherwise than expected'}`);
   }
 }
 

@@ -6,7 +6,7 @@
  * keys of one cluster slot (and one owner).
  */
 import type { KeyPattern } from '../config/workload.js';
-import { ZipfSampler, keyPicker, shareCount } from './keys.js';
+import { ZipfSampler, keyPicker, shareCount } from './key-pickers.js';
 
 const PAD = 'x'.repeat(256);
 
