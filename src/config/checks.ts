@@ -2,7 +2,7 @@ import { ConfigError, badValue, describeSource } from './errors.js';
 import { DEFAULT_ITEM_SIZE_MAX, DESTRUCTIVE_FAULTS, ITEM_OVERHEAD_BYTES, SCALING_FAULTS } from './keys.js';
 import type { RunPlan, ScenarioPlan, Setting, TargetConfig } from './plan.js';
 import { localItemSizeMax } from './target.js';
-import { MEMCACHE_COMMANDS, memcacheMisses, type WorkloadPlan } from './workload.js';
+import { MEMCACHE_COMMANDS, memcacheMisses, proxyMisfit, type WorkloadPlan } from './workload.js';
 
 /** Checks across the plan's scenarios and targets, before any traffic. */
 
@@ -65,10 +65,9 @@ export function checkWorkloadTargets(scenario: ScenarioPlan, targets: readonly T
 function checkProxyAtomics(workload: WorkloadPlan, targets: readonly TargetConfig[], named: string): void {
   const proxies = targets.filter((t) => t.protocol !== 'memcache' && t.mode === 'proxy');
   if (proxies.length === 0) return;
-  const multi = workload.entries.find((e) => e.atomic === 'multi');
-  const wide = workload.entries.find((e) => e.atomic === 'lua' && e.commands.some((c) => c.args.some((a) => a.kind === 'keys' && a.n > 1)));
-  const bad = multi ?? wide;
+  const bad = proxyMisfit(workload);
   if (bad === undefined) return;
+  const multi = bad.atomic === 'multi' ? bad : undefined;
   const why = bad === multi ? 'a proxy such as twemproxy does not forward MULTI and EXEC (it spreads commands over its servers one by one)'
     : 'a proxy such as twemproxy sends a script to the server of its first key, and the script names several keys (they would be written where the proxy does not look for them)';
   throw new ConfigError(`${named}: the entry "${bad.text}" cannot go through ${proxies.map((t) => `${t.name} (${t.name}_MODE=proxy)`).join(', ')}: ${why}. ` +

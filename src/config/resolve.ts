@@ -7,7 +7,7 @@ import { ENV_SOURCE, ENVVARS_SOURCE, envLookAlikes, parseEnvVarsItems, readScena
 import { buildScenario } from './scenario.js';
 import { checkFaultTargets, checkItemSizes, checkWorkloadTargets, runLevelTimeouts } from './checks.js';
 import { buildTarget, pendingLocalTarget } from './target.js';
-import { memcacheMisses } from './workload.js';
+import { memcacheMisses, proxyMisfit } from './workload.js';
 
 // The plan's types live in plan.ts; they are also reachable here, where most code has imported them from.
 export type { CapacityPlan, CaseParams, FaultPlan, KeyDistribution, LoadPlan, LocalTargetSpec, Objective, RunControls, RunPlan, ScenarioPlan, Setting, TargetConfig } from './plan.js';
@@ -203,10 +203,13 @@ function withoutDefaultMemcached(targets: TargetConfig[], scenarios: readonly Sc
   const memcached = scenarios.some((s) => s.controls.load.workload !== null && memcacheMisses(s.controls.load.workload).length > 0)
     ? local.filter((t) => t.protocol === 'memcache') : [];
   const setups = local.filter((t) => t.protocol !== 'memcache' && (t.cache !== 'off' || t.readFrom === 'replica' || t.waitReplicas > 0));
+  const misfit = scenarios.flatMap((s) => (s.controls.load.workload === null ? [] : [proxyMisfit(s.controls.load.workload)])).find((e) => e !== undefined);
+  const proxies = misfit === undefined ? [] : local.filter((t) => t.protocol !== 'memcache' && t.mode === 'proxy' && !setups.includes(t));
   const names = (list: readonly TargetConfig[]): string => `${list.map((t) => t.name).join(' and ')} ${list.length === 1 ? 'is' : 'are'}`;
   if (memcached.length > 0) warnings.push(`${what} sends commands memcached's protocol does not have: the local ${names(memcached)} left out of this run`);
   if (setups.length > 0) warnings.push(`${what} judges every reply against the client's own last write, which a client cache, replica reads or WAIT would blur: the local ${names(setups)} left out of this run`);
-  return targets.filter((t) => !memcached.includes(t) && !setups.includes(t));
+  if (proxies.length > 0) warnings.push(`${what} entry "${misfit?.text ?? ''}" cannot go through a proxy (twemproxy forwards no MULTI/EXEC, and sends a script to its first key's server): the local ${names(proxies)} left out of this run`);
+  return targets.filter((t) => !memcached.includes(t) && !setups.includes(t) && !proxies.includes(t));
 }
 
 /**

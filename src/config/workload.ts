@@ -495,6 +495,15 @@ export const OP_NAME = (() => {
   return new RegExp(`^(?:${one}|(?:MULTI|EVAL)\\((?:${one})(?:\\+(?:${one})){0,${MIX_LIMITS.commandsPerEntry - 1}}\\))$`);
 })();
 
+/**
+ * The first entry of a mix a RESP proxy (twemproxy) cannot carry: a transaction (it forwards neither MULTI nor EXEC), or a
+ * script on a {keys:N} group (it sends a script to the server of its first key only); undefined when it carries all.
+ */
+export function proxyMisfit(plan: WorkloadPlan): MixEntry | undefined {
+  return plan.entries.find((e) => e.atomic === 'multi') ??
+    plan.entries.find((e) => e.atomic === 'lua' && e.commands.some((c) => c.args.some((a) => a.kind === 'keys' && a.n > 1)));
+}
+
 /** The commands memcached's text protocol has, as a WORKLOAD names them (targets/memcache-commands.ts sends them). */
 export const MEMCACHE_COMMANDS: ReadonlySet<string> = new Set(['GET', 'MGET', 'SET', 'DEL', 'INCR', 'INCRBY', 'DECR', 'DECRBY', 'EXPIRE']);
 

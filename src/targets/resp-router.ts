@@ -130,8 +130,8 @@ export class RespRouter {
 
   /**
    * Sends `commands` in one write on the connection of `key`'s slot, nothing between them (a transaction: MULTI … EXEC),
-   * and the whole group again where a reply redirects it (MOVED; ASK for a pair, whose ASKING covers its first command
-   * only, as it would the MULTI alone); every reply.
+   * and the whole group again where a reply redirects it: MOVED, or ASK with ASKING first (the server keeps its flag for
+   * a whole MULTI … EXEC); every reply.
    */
   async sendGroup(key: string, commands: readonly Args[]): Promise<Wire[]> {
     let connection = this.connectionFor(key);
@@ -140,7 +140,7 @@ export class RespRouter {
       const replies = await connection.sendAll(commands, deadline);
       const redirects = this.#options.cluster ? replies.map((r) => (r instanceof WireError ? redirectOf(r, hostOf(connection)) : undefined)) : [];
       const redirect = redirects.find((r) => r !== undefined);
-      if (redirect === undefined || (redirect.ask && commands.length > 2)) return replies;
+      if (redirect === undefined) return replies;
       if (hop >= MAX_REDIRECTIONS) throw new ClusterRedirectError(connection.server);
       connection = this.#redirected(redirect, key);
       // ASKING first, in the same write; its own failure shows in the group's.

@@ -22,10 +22,12 @@ const LF = 0x0a;
 const EMPTY = Buffer.alloc(0);
 /** Deepest nesting of arrays read; deeper is a protocol error. */
 const MAX_DEPTH = 16;
-/** Longest header line (type byte, length or simple string), and longest partial reply other than a bulk string, before it counts as garbage. */
+/** Longest line (type byte, length or simple string) before it counts as garbage. */
 const MAX_LINE = 64 * 1024;
 /** A parse that needs more bytes. */
 const INCOMPLETE = -1;
+/** The value of an array header whose items follow (not a reply of its own). */
+const OPENED: Wire = Object.freeze([]) as Wire;
 
 /** `digits` of buf[from, to) as an integer (an optional leading -); NaN when they are not one. */
 function integerAt(buf: Buffer, from: number, to: number): number {
@@ -45,23 +47,50 @@ function integerAt(buf: Buffer, from: number, to: number): number {
   return negative ? -n : n;
 }
 
+/** A reply's total bytes (its bulk strings and lines) may be this many times the largest bulk string, within MAX_REPLY_TOTAL. */
+const REPLY_TOTAL_FACTOR = 1024;
+/** The most bytes one reply (an array of bulk strings: an MGET, EXEC's or a script's array) may hold. */
+const MAX_REPLY_TOTAL = 1024 * 1024 * 1024;
+/** An array whose header was read and whose items are still coming. */
+interface Frame {
+  readonly items: Wire[];
+  readonly count: number;
+  /** Items up to here are the parser's own memory (copied out of a received chunk, or filled in a buffer of their own). */
+  owned: number;
+}
+
+/** A copy of a reply whose bulk strings may be views of a received chunk (the connection reuses its read buffer). */
+function own(w: Wire): Wire {
+  if (Buffer.isBuffer(w)) return Buffer.from(w);
+  return Array.isArray(w) ? w.map(own) : w;
+}
+
 /**
- * Reads replies from a byte stream that arrives in chunks split anywhere. A top-level bulk string that does not fit the
- * chunk it starts in is filled by the chunks that follow into a buffer of its own size (one copy, never a concatenation
- * of the whole stream); other partial replies wait, bounded by `maxBytes`.
+ * Reads replies from a byte stream that arrives in chunks split anywhere, in one pass: a bulk string that does not fit
+ * the chunk it starts in is filled by the chunks that follow into a buffer of its own size (one copy, never a
+ * concatenation of the whole stream), and an array is built item by item across chunks (the open arrays on a stack),
+ * so a reply of any shape costs work in proportion to its bytes. A partial line waits up to MAX_LINE; one reply holds at
+ * most `maxBytes` per bulk string and REPLY_TOTAL_FACTOR times that in all.
  */
 export class RespParser {
   #rest: Buffer = EMPTY;
-  /** A top-level bulk string being filled (with its CRLF), and how far. */
+  /** A bulk string being filled (with its CRLF), and how far. */
   #bulk: Buffer | undefined;
   #bulkAt = 0;
   #value: Wire = null;
+  /** The arrays open around the item being read (outermost first). */
+  readonly #stack: Frame[] = [];
+  /** Bytes of the reply being read so far (its items and lines). */
+  #held = 0;
+  readonly #maxTotal: number;
 
-  constructor(private readonly maxBytes: number) {}
+  constructor(private readonly maxBytes: number) {
+    this.#maxTotal = Math.min(MAX_REPLY_TOTAL, maxBytes * REPLY_TOTAL_FACTOR);
+  }
 
   /** Bytes received and not yet part of a returned reply. */
   get buffered(): number {
-    return this.#rest.length + (this.#bulk === undefined ? 0 : this.#bulkAt);
+    return this.#rest.length + (this.#bulk === undefined ? 0 : this.#bulkAt) + (this.#stack.length > 0 ? this.#held : 0);
   }
 
   /**
@@ -78,37 +107,69 @@ export class RespParser {
       if (this.#bulkAt < bulk.length) return;
       this.#bulk = undefined;
       if (bulk[bulk.length - 2] !== CR || bulk[bulk.length - 1] !== LF) throw new RespProtocolError('a bulk string not followed by CRLF');
-      onReply(bulk.subarray(0, bulk.length - 2));
+      this.#item(bulk.subarray(0, bulk.length - 2), onReply, true);
       data = data.subarray(take);
-      if (data.length === 0) return;
+      if (data.length === 0) return this.#keep();
     }
     const buf = this.#rest.length === 0 ? data : Buffer.concat([this.#rest, data]);
     this.#rest = EMPTY;
     let pos = 0;
     while (pos < buf.length) {
-      const end = this.#parse(buf, pos, 0);
+      const end = this.#parse(buf, pos);
       if (end === INCOMPLETE) {
-        if (buf[pos] === 0x24 && this.#startBulk(buf, pos)) return;
+        if (buf[pos] === 0x24 && this.#startBulk(buf, pos)) return this.#keep();
         break;
       }
-      onReply(this.#value);
+      this.#count(end - pos);
       pos = end;
+      if (this.#value !== OPENED) this.#item(this.#value, onReply, false);
     }
+    // What is left is part of one line or bulk-string header (items are taken as they complete): at most MAX_LINE.
     if (pos < buf.length) {
-      // A partial reply is parsed again from its start with every chunk: only a top-level bulk string (filled in place
-      // above) may be long, so anything else waiting beyond MAX_LINE is refused (no quadratic work, no unbounded wait).
-      const limit = Math.min(this.maxBytes, MAX_LINE);
-      if (buf.length - pos > limit) throw new RespProtocolError(`a reply longer than ${limit} bytes that is not one bulk string`);
+      if (buf.length - pos > MAX_LINE) throw new RespProtocolError(`a reply line longer than ${MAX_LINE} bytes`);
       // A copy: the chunk may be a read buffer the connection reuses for the next read (resp-connection.ts).
       this.#rest = Buffer.from(buf.subarray(pos));
     }
+    this.#keep();
   }
 
-  /** A top-level bulk string at `pos` whose header arrived but not its body: start filling it. False: the header is not complete. */
+  /** Counts `n` more bytes of the reply being read against its bound. */
+  #count(n: number): void {
+    this.#held += n;
+    if (this.#held > this.#maxTotal) throw new RespProtocolError(`a reply of more than ${this.#maxTotal} bytes`);
+  }
+
+  /** Items of open arrays that are views of the chunk just read become the parser's own (they outlive the chunk). */
+  #keep(): void {
+    for (const f of this.#stack) {
+      for (let i = f.owned; i < f.items.length; i++) f.items[i] = own(f.items[i] as Wire);
+      f.owned = f.items.length;
+    }
+  }
+
+  /** A complete item: into the innermost open array, closing those it completes; a reply when none is left open. */
+  #item(value: Wire, onReply: (reply: Wire) => void, owned: boolean): void {
+    let v = value;
+    for (;;) {
+      const top = this.#stack[this.#stack.length - 1];
+      if (top === undefined) break;
+      top.items.push(v);
+      if (owned && top.owned === top.items.length - 1) top.owned++;
+      if (top.items.length < top.count) return;
+      this.#stack.pop();
+      v = top.items;
+      owned = false;
+    }
+    this.#held = 0;
+    onReply(v);
+  }
+
+  /** A bulk string at `pos` whose header arrived but not its body: start filling it. False: the header is not complete. */
   #startBulk(buf: Buffer, pos: number): boolean {
     const cr = buf.indexOf(CR, pos);
     if (cr < 0 || cr + 1 >= buf.length) return false;
     const length = integerAt(buf, pos + 1, cr);
+    this.#count(cr + 2 - pos + length + 2);
     const body = cr + 2;
     const bulk = Buffer.allocUnsafe(length + 2);
     const have = buf.copy(bulk, 0, body);
@@ -117,8 +178,8 @@ export class RespParser {
     return true;
   }
 
-  /** The end of the reply at `pos` (its value in #value), or INCOMPLETE. */
-  #parse(buf: Buffer, pos: number, depth: number): number {
+  /** The end of the item at `pos` (its value in #value; OPENED for an array whose items follow), or INCOMPLETE. */
+  #parse(buf: Buffer, pos: number): number {
     const cr = buf.indexOf(CR, pos);
     if (cr < 0 || cr + 1 >= buf.length) {
       if (cr < 0 && buf.length - pos > MAX_LINE) throw new RespProtocolError('a reply line without CRLF');
@@ -154,22 +215,16 @@ export class RespParser {
       }
       case 0x2a: { // *
         const count = integerAt(buf, pos + 1, cr);
-        if (count === -1) {
-          this.#value = null;
+        if (count === -1 || count === 0) {
+          this.#value = count === 0 ? [] : null;
           return next;
         }
-        if (!(count >= 0) || count > this.maxBytes / 3) throw new RespProtocolError('an array of an impossible length');
-        if (depth >= MAX_DEPTH) throw new RespProtocolError(`arrays nested deeper than ${MAX_DEPTH}`);
-        const items: Wire[] = [];
-        let at = next;
-        for (let i = 0; i < count; i++) {
-          if (at >= buf.length) return INCOMPLETE;
-          at = this.#parse(buf, at, depth + 1);
-          if (at === INCOMPLETE) return INCOMPLETE;
-          items.push(this.#value);
-        }
-        this.#value = items;
-        return at;
+        // Each item takes 3 bytes at least: more items than the reply may hold bytes is not a reply.
+        if (!(count > 0) || count > this.#maxTotal / 3) throw new RespProtocolError('an array of an impossible length');
+        if (this.#stack.length >= MAX_DEPTH) throw new RespProtocolError(`arrays nested deeper than ${MAX_DEPTH}`);
+        this.#stack.push({ items: [], count, owned: 0 });
+        this.#value = OPENED;
+        return next;
       }
       default:
         throw new RespProtocolError(`a reply starting with byte ${buf[pos]} (RESP2 replies start with + - : $ *)`);

@@ -148,7 +148,8 @@ export async function sendAtomic(host: MixHost, run: MixRun, draw: Draw, conn: n
   let noTtl: readonly number[] = NONE;
   let request: readonly (string | Buffer)[][] = [];
   const name = opName(entry, entry.commands[0] as MixCommand);
-  const out = await host.timed(conn, 'set', host.nodeOf(run.keys.name(index)), slot, async (client) => {
+  const reads = entry.commands.every((c) => readOnlyCommand(c.name));
+  const out = await host.timed(conn, reads ? 'get' : 'set', host.nodeOf(run.keys.name(index)), slot, async (client) => {
     const now = host.now();
     prepared = entry.commands.map((c) => run.model.prepare(c, index, now, draw));
     sizes = run.model.takeWritten();

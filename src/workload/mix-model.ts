@@ -420,7 +420,10 @@ const HANDLERS: Readonly<Record<string, Handler>> = {
     if (s === undefined) return { args, expect: UNKNOWN, indexes: [i] };
     if (s.type === 'none') return { args, expect: { kind: 'int', n: -2 }, indexes: [i] };
     if (s.expiresAt === null) return { args, expect: { kind: 'int', n: -1 }, indexes: [i] };
-    return { args, expect: { kind: 'ttl', expiresAt: s.expiresAt, late: s.late ?? s.expiresAt, sentAt: now }, indexes: [i] };
+    // Its expiry not yet answered (late Infinity): set earlier in this transaction or script, which the server runs at
+    // one instant, so the TTL is at most the one given.
+    const late = s.late === undefined || s.late === Infinity ? s.expiresAt : s.late;
+    return { args, expect: { kind: 'ttl', expiresAt: s.expiresAt, late, sentAt: now }, indexes: [i] };
   },
   ...hashHandlers(),
   ...listHandlers(),

@@ -58,6 +58,9 @@ function randomReplies(random: () => number, count: number): Buffer {
   return Buffer.concat(parts);
 }
 
+/** A deep copy of a reply (the parser may hand out views of the read buffer). */
+const own = (w: Wire): Wire => (Buffer.isBuffer(w) ? Buffer.from(w) : Array.isArray(w) ? w.map(own) : w);
+
 describe('RespParser (the own client\'s reply reader)', () => {
   it('reads what the capability probe\'s reader reads, whatever the chunk boundaries (200 random streams)', () => {
     const random = seededRandom(7);
@@ -103,19 +106,37 @@ describe('RespParser (the own client\'s reply reader)', () => {
     }
     // A line that never ends: refused once it passes 64 KiB, not held forever.
     assert.throws(() => parse([Buffer.from(`+${'x'.repeat(70_000)}`)], 1 << 20), /line without CRLF/);
-    // An array whose items trickle in: held up to the limit, then refused.
+    // An array whose items trickle in is read item by item: it is held up to REPLY_TOTAL_FACTOR (1024) times the
+    // largest bulk string, then refused.
     const parser = new RespParser(1000);
     assert.throws(() => {
-      parser.feed(Buffer.from('*100\r\n'), () => undefined);
-      for (let i = 0; i < 100; i++) parser.feed(Buffer.from('$20\r\nxxxxxxxxxxxxxxxxxxxx\r\n'), () => undefined);
-    }, /longer than 1000 bytes/);
-    // Whatever the limit, a partial reply that is not one bulk string is held to 64 KiB: it is parsed again with every
-    // chunk, so a server trickling a huge array cannot make the work quadratic.
-    const big = new RespParser(16 << 20);
-    assert.throws(() => {
-      big.feed(Buffer.from('*100000\r\n'), () => undefined);
-      for (let i = 0; i < 100; i++) big.feed(Buffer.from(`$1000\r\n${'x'.repeat(1000)}\r\n`), () => undefined);
-    }, /longer than 65536 bytes that is not one bulk string/);
+      parser.feed(Buffer.from('*10000\r\n'), () => undefined);
+      for (let i = 0; i < 2000; i++) parser.feed(Buffer.from(`$1000\r\n${'x'.repeat(1000)}\r\n`), () => undefined);
+    }, /a reply of more than 1024000 bytes/);
+    assert.throws(() => parse([Buffer.from('*400000\r\n')], 1000), /impossible length/);
+  });
+
+  it('an array (EXEC\'s, a script\'s, an MGET\'s) larger than any chunk: read in one pass, its items kept whole when the read buffer is reused', () => {
+    const values = Array.from({ length: 40 }, (_, i) => Buffer.alloc(20_000 + i, i));
+    const bytes = Buffer.concat([Buffer.from('*3\r\n+OK\r\n'), Buffer.from(`*${values.length}\r\n`),
+      ...values.flatMap((v) => [Buffer.from(`$${v.length}\r\n`), v, Buffer.from('\r\n')]), Buffer.from(':7\r\n:1\r\n')]);
+    const expected = [['OK', values, 7], 1];
+    for (const size of [1, 7, 1000, 65_536, 300_000]) {
+      const parser = new RespParser(64 * 1024);
+      const replies: Wire[] = [];
+      // One read buffer, overwritten by every read, as the connection's is.
+      const readBuffer = Buffer.alloc(size);
+      for (let at = 0; at < bytes.length; at += size) {
+        const n = bytes.copy(readBuffer, 0, at, Math.min(at + size, bytes.length));
+        parser.feed(readBuffer.subarray(0, n), (r) => replies.push(own(r)));
+      }
+      assert.deepEqual(replies, expected, `chunks of ${size}`);
+      assert.equal(parser.buffered, 0);
+    }
+    // A 100,000-item array in 10-byte chunks: its items taken as they come (each chunk parsed once).
+    const many = Buffer.concat([Buffer.from('*100000\r\n'), Buffer.from(':1\r\n'.repeat(100_000))]);
+    const read = parse(Array.from({ length: Math.ceil(many.length / 10) }, (_, i) => many.subarray(i * 10, i * 10 + 10)));
+    assert.deepEqual(read.replies, [Array.from({ length: 100_000 }, () => 1)]);
   });
 });
 

@@ -7,6 +7,7 @@ import { ConfigError } from '../../src/config/errors.js';
 import { resolveConfig } from '../../src/config/resolve.js';
 import { BUILTIN_WORKLOADS, MIX_COMMANDS, OP_NAME, REFUSED_COMMANDS, opName, parseWorkload, type MixCommand } from '../../src/config/workload.js';
 import { Scripts, keyPositions, scriptText } from '../../src/workload/lua.js';
+import { LOCAL_TARGETS } from '../../src/local/catalog.js';
 import { createHash } from 'node:crypto';
 import { MixKeys, mixPicker } from '../../src/workload/mix-keys.js';
 import { mergeRecords, type LoadRecord } from '../../src/load/record.js';
@@ -111,6 +112,14 @@ describe('WORKLOAD: the grammar', () => {
     rejects({ env, envVars: ['WORKLOAD:1:MULTI; GET {key}; EXEC', ...run] }, 'PROXY (PROXY_MODE=proxy)', 'does not forward MULTI and EXEC', 'Fix: ');
     rejects({ env, envVars: ['WORKLOAD:1:EVAL; MGET {keys:3}', ...run] }, 'PROXY (PROXY_MODE=proxy)', 'the script names several keys', 'Fix: ');
     assert.ok(resolveConfig(input({ env, envVars: ['WORKLOAD:1:EVAL; SET {key} {value}; GET {key}', ...run] })).scenarios[0]?.controls.load.workload?.entries[0]?.atomic === 'lua');
+    // The default local run (no servers named) leaves twemproxy out for them, and says so; a script of one key keeps it.
+    for (const [mix, proxied] of [['1:MULTI; GET {key}; EXEC', false], ['1:EVAL; MGET {keys:2}', false], ['1:EVAL; SET {key} {value}; GET {key}', true]] as const) {
+      const plan = resolveConfig(input({ defaultLocalTargets: LOCAL_TARGETS, envVars: [`WORKLOAD:${mix}`, ...run] }));
+      const names = plan.targets.map((t) => t.name);
+      assert.equal(names.includes('TWEMPROXY'), proxied, `${mix}: ${names.join(', ')}`);
+      assert.ok(names.includes('REDIS_CLUSTER') && names.includes('REDIS_SINGLE'), names.join(', '));
+      assert.equal(plan.warnings.some((w) => w.includes('cannot go through a proxy') && w.includes('TWEMPROXY')), !proxied, plan.warnings.join('\n'));
+    }
     const mc = { REDIS_SERVERS: '127.0.0.1:6379', MC_SERVERS: '127.0.0.1:11211', MC_PROTOCOL: 'memcache' };
     rejects({ env: mc, envVars: ['WORKLOAD:1:MULTI; GET {key}; EXEC', ...run] }, 'MULTI … EXEC (memcached has no transactions)');
     rejects({ env: mc, envVars: ['WORKLOAD:1:EVAL; GET {key}', ...run] }, 'EVAL (memcached has no scripts)');
@@ -282,6 +291,17 @@ describe('WORKLOAD model: what every reply must be', () => {
     assert.equal(m.verdict(top.expect, [Buffer.from('c'), Buffer.from('7'), Buffer.from('a'), Buffer.from('8')]), 'mismatched');
     assert.equal(m.verdict(m.prepare(cmd('ZSCORE {key} zz'), 6, 0, d).expect, null), 'verified');
     assert.equal(m.verdict(m.prepare(cmd('ZCARD {key}'), 6, 0, d).expect, 3), 'verified');
+  });
+
+  it('in a transaction or script, a TTL set earlier in it is at most the TTL given (the server runs them at one instant)', () => {
+    const m = new MixModel(values);
+    const set = m.prepare(cmd('SET {key} {value} EX 60'), 5, 1000, draw());
+    const ttl = m.prepare(cmd('TTL {key}'), 5, 1000, draw());
+    const expect = { kind: 'array', items: [set.expect, ttl.expect] } as const;
+    const ok = Buffer.from('OK');
+    assert.equal(m.verdict(expect, [ok, 60], 1003), 'verified');
+    assert.equal(m.verdict(expect, [ok, 59], 1003), 'mismatched', 'a reply 3 ms later still rounds to 60');
+    for (const wrong of [61, 3600, 1_000_000_000]) assert.equal(m.verdict(expect, [ok, wrong], 1003), 'mismatched', String(wrong));
   });
 
   it('a failed op leaves its keys unknown (unverified) until a SET or DEL sets them whole', () => {
