@@ -6,6 +6,8 @@ import type { CacheClient, ConnectedTarget } from '../targets/client.js';
 import { failoverInjector } from './failover.js';
 import { runFaultTarget, type FaultLoopOptions, type FaultResult } from './loop.js';
 import { commandInjector, type FaultEvent, type FaultInjector } from './nemesis.js';
+import { FaultMix } from './mix.js';
+import { redactedMessage } from '../config/redact.js';
 
 /** Supplies the injector of a destructive fault for a target on a local topology (the CLI knows the processes). */
 export type LocalInjectors = (target: ConnectedTarget, plan: FaultPlan) => FaultInjector | undefined;
@@ -38,6 +40,8 @@ export interface FaultCaseOutcome {
 
 export interface FaultCaseOptions {
   readonly keyPrefix: string;
+  /** The run's seed (a WORKLOAD's values); random when absent. */
+  readonly seed?: number;
   readonly signal?: AbortSignal;
   readonly onProgress?: (event: FaultProgressEvent) => void;
   readonly localInjectors?: LocalInjectors;
@@ -122,6 +126,25 @@ async function warmUp(client: CacheClient, prefix: string, params: CaseParams, c
 }
 
 /**
+ * A WORKLOAD's keys preloaded for a target's fault run (undefined: no WORKLOAD); a preload that fails deletes what it
+ * wrote and says why (the target is not measured).
+ */
+async function preloadMix(target: ConnectedTarget, checker: CacheClient, params: CaseParams, controls: RunControls,
+  options: FaultCaseOptions): Promise<FaultMix | string | undefined> {
+  const plan = controls.load.workload;
+  if (plan === null) return undefined;
+  const mix = new FaultMix(plan, controls.load.keyspace, controls.load.distribution, params, controls, options.keyPrefix,
+    target.config.protocol === 'memcache' ? 'memcache' : 'redis', options.seed ?? Math.floor(Math.random() * 2 ** 31));
+  try {
+    await mix.preload(target.client, () => performance.now(), options.signal);
+    return mix;
+  } catch (error: unknown) {
+    await mix.cleanup(checker).catch(() => undefined);
+    return `the WORKLOAD's preload failed: ${redactedMessage(error)}`;
+  }
+}
+
+/**
  * A fault run of one parameter combination: each target in turn runs for DURATION with its own fault at FAULT_AT, and
  * its servers are healed before the next starts (targets sharing a topology each get their fault). Targets are not
  * interleaved here: a failure window is a stretch of time and needs the loop to itself.
@@ -153,7 +176,14 @@ export async function runFaultCase(targets: readonly ConnectedTarget[], params: 
         continue;
       }
       await warmUp(target.client, `${options.keyPrefix}warm-`, params, controls, options.signal);
+      const mix = await preloadMix(target, checker, params, controls, options);
+      if (typeof mix === 'string') {
+        options.onProgress?.({ kind: 'target-errored', target: name, error: mix });
+        results.push({ name, state: 'errored', error: mix });
+        continue;
+      }
       const run = await runFaultTarget(target, params, controls, {
+        ...(mix !== undefined ? { mix } : {}),
         keyPrefix: options.keyPrefix,
         checker,
         injector: injectorFor(target, controls.fault, controls, options),
@@ -167,7 +197,10 @@ export async function runFaultCase(targets: readonly ConnectedTarget[], params: 
         state: run.aborted ? 'aborted' : 'completed',
         measured: {
           ops: run.ops,
-          verification: { reads: t.gets, verified: t.verified, missing: t.missing, mismatched: t.mismatched },
+          // A WORKLOAD judges the reply of every command, writes too.
+          verification: {
+            reads: mix !== undefined ? t.verified + t.missing + t.mismatched : t.gets, verified: t.verified, missing: t.missing, mismatched: t.mismatched,
+          },
           errors: Object.fromEntries(t.errorMessages),
           undeletedKeys: run.undeletedKeys,
           fault: run.fault,

@@ -11,6 +11,8 @@ import { judgeFault, timeline, type FaultVerdict, type Timeline } from './judge.
 import type { CommandOutcome, FaultEvent, FaultInjector } from './nemesis.js';
 import type { ScalingOutcome } from '../local/scaling.js';
 import { REAL_CLOCK, type FaultClock } from './clock.js';
+import type { FaultMix, MixFaultCheck } from './mix.js';
+import type { MixHost, Slot } from '../workload/mix-client.js';
 
 /**
  * After a failed op the loop waits this long before its next op, as an application's retry would: failures that come
@@ -49,6 +51,8 @@ export interface FaultResult extends FaultVerdict, WriteCheck {
   /** The client's retry and reconnect settings for this run (they shape the window). */
   readonly clientRetries: string;
   readonly timeline: Timeline;
+  /** A run with a WORKLOAD: what its replies and the final read of every key found (its lost writes are in lostAckedWrites too); else null. */
+  readonly mix: MixFaultCheck | null;
 }
 
 export interface FaultTargetResult {
@@ -73,6 +77,8 @@ export interface FaultLoopOptions {
   readonly onSecond?: (second: { readonly ok: number; readonly failed: number; readonly phase: string; readonly atMs: number; readonly runMs: number }) => void;
   /** Time, the failure pause and the timers (fault, memory, progress); the real ones unless a test drives it. */
   readonly clock?: FaultClock;
+  /** A WORKLOAD (preloaded): its mix instead of the seed loop, and its keys read back whole at the end. */
+  readonly mix?: FaultMix;
 }
 
 /**
@@ -193,6 +199,7 @@ class FaultTargetRun {
    * recorded with its times and paced, never the end of the loop. The recorder keeps the history and the read-back.
    */
   async loop(): Promise<void> {
+    if (this.#options.mix !== undefined) return this.#mixLoop(this.#options.mix);
     const clock = this.#clock;
     const { keyPrefix, signal } = this.#options;
     const { READ_RATIO: readRatio, PAYLOAD_BYTES: payloadBytes } = this.#params;
@@ -232,12 +239,55 @@ class FaultTargetRun {
     }
   }
 
+  /**
+   * The WORKLOAD's one client for DURATION (or until Ctrl-C): each op timed into the history (a write or a read by its
+   * command), a failed one paced; a reply that finds an acknowledged write gone or changed is a bad read where it came.
+   */
+  async #mixLoop(mix: FaultMix): Promise<void> {
+    const clock = this.#clock;
+    const { signal } = this.#options;
+    const endNs = this.#startNs + BigInt(this.#controls.fault.runMs) * 1_000_000n;
+    const stop = (): boolean => signal?.aborted === true || clock.now() >= endNs;
+    const client = this.#target.client;
+    const [history, tally] = [this.#history, this.#tally];
+    const slot: Slot = { window: 0, measured: true };
+    const host: MixHost = {
+      schedule: { next: () => Promise.resolve(stop() ? null : slot) },
+      // The model's time is performance.now()'s, as its preload's was (faults/case.ts).
+      aborted: stop, random: Math.random, now: () => performance.now(), nodeOf: () => -1,
+      timed: async (_c, kind, _node, _slot, op, command) => {
+        const t0 = clock.now();
+        try {
+          const value = await op(client);
+          const t1 = clock.now();
+          history.ok(t0, t1);
+          (kind === 'set' ? this.#setHistogram : this.#getHistogram).record(Number(t1 - t0));
+          tally[kind === 'set' ? 'sets' : 'gets']++;
+          return { ok: true, value, counted: true };
+        } catch (error: unknown) {
+          history.fail(kind, t0, clock.now());
+          tally.fail(kind, error, command);
+          return { ok: false, counted: true };
+        }
+      },
+      untimed: (_c, args, key) => (client.command as NonNullable<typeof client.command>)(args, { key, readOnly: false }).catch(() => undefined),
+      extra: () => undefined,
+      verdict: (_command, verdict) => {
+        if (verdict !== 'unverified') tally.read(verdict);
+        if (mix.judged(verdict)) history.badRead(verdict as 'missing' | 'mismatched', clock.now());
+      },
+      pause: () => clock.sleep(FAILURE_PAUSE_MS),
+    };
+    await mix.loop(host);
+  }
+
   /** After an unexpected error: the servers healed, the nemesis disposed of, every key written deleted by name. */
   async abandon(): Promise<void> {
     await this.#writes.stop();
     await this.#options.injector?.heal().catch(() => null);
     await this.#options.injector?.dispose?.();
     await this.#writes.finish().catch(() => undefined);
+    await this.#options.mix?.cleanup(this.#options.checker).catch(() => undefined);
   }
 
   /** Heals the servers, reads back the writes left and judges the run. */
@@ -261,9 +311,9 @@ class FaultTargetRun {
       await this.#injection;
       await injector.dispose?.();
     }
-    const check = await this.#writes.finish();
+    const [check, mix] = await this.#finalCheck();
     return {
-      fault: this.#result(endMs, healed, check, redirections),
+      fault: { ...this.#result(endMs, healed, check, redirections), mix },
       tally: this.#tally,
       ops: { set: this.#setHistogram.summarize(this.#tally.setErrors, true), get: this.#getHistogram.summarize(this.#tally.getErrors, true) },
       undeletedKeys: check.undeletedKeys,
@@ -272,7 +322,25 @@ class FaultTargetRun {
     };
   }
 
-  #result(endMs: number, healed: string | null, check: WriteCheck, redirections: FaultResult['redirections']): FaultResult {
+  /**
+   * The writes left read back; with a WORKLOAD, every key's whole state read back (and then deleted): its lost writes,
+   * during the run and at the end, are the run's lost acknowledged writes, counted per reply and per key.
+   */
+  async #finalCheck(): Promise<[WriteCheck, MixFaultCheck | null]> {
+    const check = await this.#writes.finish();
+    const { mix, checker } = this.#options;
+    if (mix === undefined) return [check, null];
+    const m = await mix.check(checker, () => performance.now());
+    const undeleted = await mix.cleanup(checker);
+    const lostMissing = m.inRunMissing + m.keysLostMissing;
+    const lostDifferent = m.inRunMismatched + m.keysLostDifferent;
+    return [{
+      ...check, ackedWritesChecked: m.keysChecked, lostAckedWrites: lostMissing + lostDifferent, lostMissing, lostDifferent, lostKeys: m.lostKeys,
+      ackedWritesUnchecked: m.keysUnchecked, undeletedKeys: check.undeletedKeys + undeleted,
+    }, m];
+  }
+
+  #result(endMs: number, healed: string | null, check: WriteCheck, redirections: FaultResult['redirections']): Omit<FaultResult, 'mix'> {
     const plan = this.#controls.fault;
     const history = this.#history;
     const injector = this.#options.injector;

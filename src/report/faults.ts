@@ -56,6 +56,15 @@ export const FAULT_COLUMNS: readonly Column[] = [
     (e) => (e.fault?.peakServerMemory == null ? '–' : mib(e.fault.peakServerMemory.maxBytes))),
 ];
 
+/** What a fault run with a WORKLOAD found: lost writes per reply during the run and per key after healing (Lost acked counts both). */
+function mixLine(target: string, m: NonNullable<NonNullable<ResultEntry['fault']>['mix']>): string {
+  const workload = m.workload.length > 80 ? `${m.workload.slice(0, 79)}…` : m.workload;
+  return `${target} WORKLOAD ${workload} (${m.keys} ${m.keyType} keys): ${m.inRunMissing + m.inRunMismatched} replies during the run found an acknowledged write ` +
+    `gone (${m.inRunMissing}) or changed (${m.inRunMismatched}), ${m.inRunUnverified} could not be judged; after healing, the whole state of ${m.keysChecked} keys was read back: ` +
+    `${m.keysLostMissing} gone, ${m.keysLostDifferent} changed, ${m.keysUnknown} not judged (the model had lost track of them: a failed op, applied or not, or a bad reply counted above)` +
+    `${m.keysUnchecked > 0 ? `, ${m.keysUnchecked} never answered` : ''}. Lost acked counts the replies and the keys`;
+}
+
 /** Lines under the table: each target's timeline as a sparkline, what the nemesis did, the client's retry settings. */
 export function faultDetails(entries: readonly ResultEntry[], markdown: boolean): string[] {
   const faulted = entries.filter((e) => e.fault != null);
@@ -84,6 +93,7 @@ export function faultDetails(entries: readonly ResultEntry[], markdown: boolean)
     if (e.verification.missing > 0) {
       lines.push(`${bullet}${said(e.target.name)}: ${e.verification.missing} GETs returned nothing for a key just written and acknowledged (${f.windowBadReads.missing} of them in the window)`);
     }
+    if (f.mix != null) lines.push(`${bullet}${said(mixLine(e.target.name, f.mix))}`);
     if (f.ackedWritesUnchecked > 0) lines.push(`${bullet}${said(e.target.name)}: ${f.ackedWritesUnchecked} acknowledged writes could not be read back at all (the servers did not answer within the final check)`);
     lines.push(`${bullet}${said(`${e.target.name} client retries: ${f.clientRetries}`)}`);
   }

@@ -46,6 +46,17 @@ const phase = object({ fromMs: num, toMs: num, ops: count, p50Us: nullable(num),
 const nullableNums = (max: number): Check => list(nullable(num), max);
 const N = RESULT_LIMITS;
 
+/** WORKLOAD as recorded: a built-in's name or a mix, bounded as the key is. */
+const workloadText: Check = (v, at, b) => {
+  const t = text(v, at, b) as string;
+  if (t.length > MIX_LIMITS.textChars) fail(at, `at most ${MIX_LIMITS.textChars} characters`, `${t.length} characters`);
+  return t;
+};
+/** A fault run with a WORKLOAD: its replies' verdicts and the final read of every key (faults/mix.ts). */
+const faultMix = object({
+  workload: workloadText, keyType: oneOf('string', 'counter', 'hash', 'list', 'zset'), keys: count, inRunMissing: count, inRunMismatched: count, inRunUnverified: count,
+  keysChecked: count, keysLostMissing: count, keysLostDifferent: count, keysUnknown: count, keysUnchecked: count, lostKeys: list(text, N.items),
+});
 const fault = object({
   kind: oneOf(...FAULT_KINDS), plannedAtMs: num, durationMs: num, runMs: num, injectedAtMs: nullable(num), actionEndMs: nullable(num),
   events: list(object({ atMs: num, what: text, ok: bool }), N.items),
@@ -68,6 +79,7 @@ const fault = object({
   ackedWritesChecked: count, lostAckedWrites: count, lostMissing: count, lostDifferent: count, lostKeys: list(text, N.items),
   ackedWritesUnchecked: count, pendingAtFault: nullable(count), unackedWritesChecked: count, appliedUnackedWrites: count,
   peakPending: count, failedChecks: count, undeletedKeys: count,
+  mix: optional(nullable(faultMix)),
 });
 
 /** CPU seconds a process used per second: at most its CPUs (1,024 here). */
@@ -206,12 +218,6 @@ const capacity = object({
   steps: list(capacityStep, N.items), knee: nullable(num), interval: nullable(rateInterval), lowerBound: nullable(num),
   stop: oneOf('found', 'client-bound', 'max-steps', 'never-met', 'aborted'),
 });
-/** WORKLOAD as recorded: a built-in's name or a mix, bounded as the key is. */
-const workloadText: Check = (v, at, b) => {
-  const t = text(v, at, b) as string;
-  if (t.length > MIX_LIMITS.textChars) fail(at, `at most ${MIX_LIMITS.textChars} characters`, `${t.length} characters`);
-  return t;
-};
 /** VALUE_SIZES as recorded (its canonical text), bounded as the key is. */
 const valueSizesText: Check = (v, at, b) => {
   const t = text(v, at, b) as string;

@@ -199,7 +199,7 @@ export async function executeRun(plan: RunPlan, options: ExecuteOptions): Promis
         }
         if (scenario.controls.fault.kind !== 'none') {
           cases.push(faultCase(params, await runFaultCase(targets, params, { ...scenario.controls, ...plan.connection }, {
-            keyPrefix: keyPrefix(options.runId),
+            keyPrefix: keyPrefix(options.runId), seed: options.seed,
             ...(options.signal !== undefined ? { signal: options.signal } : {}),
             ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {}),
             ...(options.localInjectors !== undefined ? { localInjectors: options.localInjectors } : {}),

@@ -73,6 +73,56 @@ describe('fault runs on servers cachebench did not start', () => {
   });
 });
 
+describe('fault runs with a WORKLOAD', () => {
+  it('every reply judged, every key read back whole after the fault: a FLUSHALL mid-run is counted lost (in the run and per key), a harmless fault loses nothing; no key left', async () => {
+    const single = await standalone();
+    const out = tempDir('cachebench-faultmix-');
+    const keyCount = async (): Promise<number> => {
+      const redis = new Redis({ port: single.server.port, host: '127.0.0.1' });
+      try {
+        return await redis.dbsize();
+      } finally {
+        redis.disconnect();
+      }
+    };
+    try {
+      const env = { R_SERVERS: single.address, PAYLOAD_BYTES: '100', KEYSPACE: '500', FAULT: 'command', FAULT_AT: '1', DURATION: '3' };
+      const docOf = (stdout: string): ResultsDocument => JSON.parse(readFileSync(join(/Report: (.*)report\.md/.exec(stdout)?.[1] ?? '', 'results.json'), 'utf8')) as ResultsDocument;
+      const control = await runCli(['run', '--out', out.dir], { env: { ...env, WORKLOAD: 'ycsb-a', FAULT_COMMAND: 'true' } });
+      assert.equal(control.code, 0, control.stderr + control.stdout);
+      const c = docOf(control.stdout).results[0];
+      const cm = faultOf(c).mix;
+      assert.ok(cm, 'fault.mix');
+      assert.deepEqual({ ...cm, inRunUnverified: 0 }, { workload: 'ycsb-a', keyType: 'hash', keys: 500, inRunMissing: 0, inRunMismatched: 0, inRunUnverified: 0,
+        keysChecked: 500, keysLostMissing: 0, keysLostDifferent: 0, keysUnknown: 0, keysUnchecked: 0, lostKeys: [] });
+      assert.equal(faultOf(c).lostAckedWrites, 0);
+      assert.ok((c?.ops.set.count ?? 0) > 100 && (c?.ops.get.count ?? 0) > 100, JSON.stringify(c?.ops));
+      assert.equal(c?.verification.verified, c?.verification.reads);
+      assert.equal(await keyCount(), 0, 'every key deleted');
+
+      // 3,000 keys, zipf 0.99: the 2 s after the flush touch the hot ones and leave most of the tail as the flush left it.
+      const flushed = await runCli(['run', '--out', out.dir], { env: { ...env, KEYSPACE: '3000', WORKLOAD: 'counters', FAULT_COMMAND: `redis-cli -p ${single.server.port} FLUSHALL` } });
+      assert.equal(flushed.code, 1, flushed.stderr + flushed.stdout);
+      const f = faultOf(docOf(flushed.stdout).results[0]);
+      const m = f.mix;
+      assert.ok(m, 'fault.mix');
+      // After the flush, reads find counters gone and increments start again from 1: caught as they come...
+      assert.ok(m.inRunMissing + m.inRunMismatched > 0, JSON.stringify(m));
+      // ...and the keys the run did not touch again are found gone when read back at the end.
+      assert.ok(m.keysLostMissing > 0, JSON.stringify(m));
+      assert.equal(m.keysChecked + m.keysUnknown + m.keysUnchecked, 3000);
+      assert.equal(f.lostAckedWrites, m.inRunMissing + m.inRunMismatched + m.keysLostMissing + m.keysLostDifferent);
+      assert.equal(m.lostKeys.length, m.keysLostMissing + m.keysLostDifferent);
+      assert.ok(m.lostKeys.every((k) => k.startsWith('cachebench:')), m.lostKeys[0]);
+      assert.match(flushed.stdout, /R WORKLOAD counters \(3000 counter keys\): \d+ replies during the run found an acknowledged write gone/);
+      assert.equal(await keyCount(), 0, 'every key deleted');
+    } finally {
+      out.remove();
+      await single.stop();
+    }
+  });
+});
+
 describe('fault runs interrupted', () => {
   it('Ctrl-C during a pause resumes the server at once (no wait for FAULT_DURATION), exits 130 and leaves nothing', async () => {
     const { tmp, cwd } = sandbox('interrupt');
