@@ -129,5 +129,6 @@ export function runLevelTimeouts(scenarios: readonly ScenarioPlan[]): RunPlan['c
   }
   const largestPayloadBytes = scenarios.reduce((m, s) => s.cases.reduce((n, c) => Math.max(n, c.PAYLOAD_BYTES), m), 0);
   const resilient = scenarios.some((s) => s.controls.fault.kind !== 'none');
-  return { opTimeoutMs: first.controls.opTimeoutMs, connectTimeoutMs: first.controls.connectTimeoutMs, largestPayloadBytes, resilient };
+  const exactWrites = scenarios.some((s) => s.controls.fault.kind !== 'none' && s.controls.load.workload !== null);
+  return { opTimeoutMs: first.controls.opTimeoutMs, connectTimeoutMs: first.controls.connectTimeoutMs, largestPayloadBytes, resilient, exactWrites };
 }

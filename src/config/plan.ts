@@ -47,6 +47,12 @@ export interface RunControls {
   readonly largestPayloadBytes?: number;
   /** Set on the controls drivers connect with: some scenario is a fault run, so clients retry as an application would. */
   readonly resilient?: boolean;
+  /**
+   * Set on the controls drivers connect with: some fault run has a WORKLOAD, whose model judges every write once. A write
+   * whose connection closed before its reply is failed, never sent again (it may have run: INCR or LPUSH twice would
+   * read as a lost write).
+   */
+  readonly exactWrites?: boolean;
   /** FAULT and its timing; kind none: not a fault run. */
   readonly fault: FaultPlan;
   /** MODE and the throughput run's load (CLIENTS, CONNECTIONS, PIPELINE, RATE, ...); mode latency: not used. */
@@ -214,6 +220,8 @@ export interface RunPlan {
     readonly largestPayloadBytes: number;
     /** Some scenario is a fault run: clients connect with the retries an application would use (see TargetInfo.retries). */
     readonly resilient: boolean;
+    /** Some fault run has a WORKLOAD: clients never send a write again after its connection closed (it may have run: see RunControls.exactWrites). */
+    readonly exactWrites: boolean;
   };
   /** Things the user should know but that do not stop the run: likely misspellings, adjusted values. */
   readonly warnings: readonly string[];

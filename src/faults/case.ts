@@ -139,8 +139,9 @@ async function preloadMix(target: ConnectedTarget, checker: CacheClient, params:
     await mix.preload(target.client, () => performance.now(), options.signal);
     return mix;
   } catch (error: unknown) {
-    await mix.cleanup(checker).catch(() => undefined);
-    return `the WORKLOAD's preload failed: ${redactedMessage(error)}`;
+    const left = await mix.cleanup(checker).catch(() => -1);
+    const undeleted = left === 0 ? '' : left < 0 ? '; its keys could not be deleted (they expire by their TTL)' : `; ${left} of its keys could not be deleted (they expire by their TTL)`;
+    return `the WORKLOAD's preload failed: ${redactedMessage(error)}${undeleted}`;
   }
 }
 

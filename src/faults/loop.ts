@@ -330,7 +330,8 @@ class FaultTargetRun {
     const check = await this.#writes.finish();
     const { mix, checker } = this.#options;
     if (mix === undefined) return [check, null];
-    const m = await mix.check(checker, () => performance.now());
+    // Interrupted (Ctrl-C): the keys are deleted at once, not read back.
+    const m = this.#options.signal?.aborted === true ? mix.unread() : await mix.check(checker, () => performance.now());
     const undeleted = await mix.cleanup(checker);
     const lostMissing = m.inRunMissing + m.keysLostMissing;
     const lostDifferent = m.inRunMismatched + m.keysLostDifferent;

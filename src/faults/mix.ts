@@ -16,6 +16,8 @@ import { FINAL_CHECK_MS, LOST_KEYS_KEPT } from './checker.js';
 
 /** Keys preloaded, read back or deleted at once. */
 const IN_FLIGHT = 16;
+/** How long past OP_TIMEOUT_MS the keys of a failed write are kept from use (MixRun.quarantineMs). */
+const QUARANTINE_MARGIN_MS = 3000;
 /** The pause between rounds of final reads while some still fail (a server coming back). */
 const RETRY_MS = 200;
 
@@ -73,20 +75,28 @@ export class FaultMix {
       model: new MixModel(values, mixListCap(keyspace, mixMeanValue(plan, payload)), semantics),
       sizes: plan.sizes ?? { kind: 'fixed', bytes: payload },
       ttl: { min: plan.ttl?.minSeconds ?? controls.keyTtlSeconds, max: plan.ttl?.maxSeconds ?? controls.keyTtlSeconds },
+      // A driver may retry a write past the op's deadline (ioredis's cluster: 100 ms apart, 16 redirections more).
+      quarantineMs: controls.opTimeoutMs + QUARANTINE_MARGIN_MS,
     };
   }
 
-  /** Preloads every key (each reply verified); throws on the first that fails. */
+  /** Preloads every key (each reply verified); on the first that fails, every lane stops and that failure is thrown. */
   async preload(client: CacheClient, now: () => number, signal?: AbortSignal): Promise<void> {
     let next = 0;
+    let failure: { error: unknown } | undefined;
     const lane = async (): Promise<void> => {
-      while (next < this.#keyspace && signal?.aborted !== true) {
+      while (next < this.#keyspace && signal?.aborted !== true && failure === undefined) {
         const i = next++;
         this.#preloaded = Math.max(this.#preloaded, i + 1);
-        await preloadKey(client, this.run, i, now);
+        try {
+          await preloadKey(client, this.run, i, now);
+        } catch (error: unknown) {
+          failure ??= { error };
+        }
       }
     };
     await Promise.all(Array.from({ length: IN_FLIGHT }, lane));
+    if (failure !== undefined) throw failure.error;
   }
 
   /** Counts a measured reply's verdict; true when it found an acknowledged write gone or changed. */
@@ -121,6 +131,11 @@ export class FaultMix {
     while (left.length > 0) {
       const failed: number[] = [];
       for (let at = 0; at < left.length; at += IN_FLIGHT) {
+        // Servers that do not answer: what is left stays unchecked (each read may take OP_TIMEOUT_MS).
+        if (now() >= giveUpAt) {
+          failed.push(...left.slice(at));
+          break;
+        }
         await Promise.all(left.slice(at, at + IN_FLIGHT).map(async (i) => {
           const p = model.prepare(whole, i, now(), draw);
           if (p.expect.kind === 'unknown') {
@@ -158,14 +173,28 @@ export class FaultMix {
     };
   }
 
-  /** Deletes every key the preload reached, by name; how many deletes failed (those keys expire by their TTL). */
+  /**
+   * Deletes every key the preload reached, by name, for at most FINAL_CHECK_MS; how many were not deleted (a delete
+   * failed, or the time was up: those keys expire by their TTL).
+   */
   async cleanup(checker: CacheClient): Promise<number> {
     let failed = 0;
+    const giveUpAt = performance.now() + FINAL_CHECK_MS;
     for (let at = 0; at < this.#preloaded; at += IN_FLIGHT) {
+      if (performance.now() >= giveUpAt) return failed + this.#preloaded - at;
       const batch = Array.from({ length: Math.min(IN_FLIGHT, this.#preloaded - at) }, (_, k) => this.run.keys.name(at + k));
       const outcomes = await Promise.allSettled(batch.map((key) => checker.del(key)));
       failed += outcomes.filter((o) => o.status === 'rejected').length;
     }
     return failed;
+  }
+
+  /** What an interrupted run found: the replies' verdicts only (its keys are deleted, not read back). */
+  unread(): MixFaultCheck {
+    return {
+      workload: this.#plan.name === 'custom' ? this.#plan.text : this.#plan.name, keyType: this.#plan.keyType, keys: this.#keyspace,
+      inRunMissing: this.#missing, inRunMismatched: this.#mismatched, inRunUnverified: this.#unverified,
+      keysChecked: 0, keysLostMissing: 0, keysLostDifferent: 0, keysUnknown: 0, keysUnchecked: this.#preloaded, lostKeys: [],
+    };
   }
 }

@@ -238,9 +238,10 @@ const RESILIENT_STANDALONE = { enableOfflineQueue: true, maxRetriesPerRequest: 2
 
 function retriesText(cluster: boolean, controls: RunControls): string {
   if (controls.resilient !== true) return 'none: an op fails at once when its connection is down (reconnects every ≤1 s)';
+  const exact = controls.exactWrites === true;
   return cluster
-    ? `failover-ready: retry on closed connection, CLUSTERDOWN and TRYAGAIN every 100 ms with slot refresh for as long as the op's deadline, follow MOVED/ASK, queue while reconnecting (every ≤1 s); each op bounded by OP_TIMEOUT_MS=${controls.opTimeoutMs}`
-    : `failover-ready: queue while reconnecting (every ≤1 s), up to 20 retries per op; each op bounded by OP_TIMEOUT_MS=${controls.opTimeoutMs}`;
+    ? `failover-ready: ${exact ? 'no retry on closed connection (a WORKLOAD judges every write once), ' : 'retry on closed connection, '}CLUSTERDOWN and TRYAGAIN every 100 ms with slot refresh for as long as the op's deadline, follow MOVED/ASK, queue while reconnecting (every ≤1 s); each op bounded by OP_TIMEOUT_MS=${controls.opTimeoutMs}`
+    : `failover-ready: queue while reconnecting (every ≤1 s), up to 20 retries per op${exact ? ', none resent after its connection closed (a WORKLOAD judges every write once)' : ''}; each op bounded by OP_TIMEOUT_MS=${controls.opTimeoutMs}`;
 }
 
 /** The ioredis driver: `Redis` for standalone servers, `Cluster` for Redis Cluster. */
@@ -266,6 +267,8 @@ export const ioredisDriver: Driver = {
         // Do not keep retrying a dead cluster while an op waits: the op deadline decides.
         clusterRetryStrategy: (times) => (times > 3 ? null : 100 * times),
         ...(controls.resilient === true ? resilientCluster(controls.opTimeoutMs) : {}),
+        // A WORKLOAD's fault run: no command resent after its node's connection closed (it may have run).
+        ...(controls.exactWrites === true ? { retryDelayOnFailover: 0 } : {}),
       });
       redis.on('node error', (error: unknown, key: string) => {
         nodeError ??= { error, key };
@@ -280,6 +283,7 @@ export const ioredisDriver: Driver = {
         // The ready check sends INFO, which proxies do not support.
         enableReadyCheck: mode !== 'proxy',
         ...(controls.resilient === true ? RESILIENT_STANDALONE : {}),
+        ...(controls.exactWrites === true ? { autoResendUnfulfilledCommands: false } : {}),
       });
     }
     redis.on('error', () => undefined); // op failures are counted where the op is awaited

@@ -59,6 +59,8 @@ export function ioredisOptions(config: TargetConfig, server: ServerAddress, cont
     // default (2000 ms) timer keeps the process alive after a slow or dead server's run. Nothing is lost:
     // disconnect() is called only once QUIT was answered or given up on.
     disconnectTimeout: 0,
+    // A WORKLOAD's fault run: a command whose connection closed before its reply is failed, not sent again (it may have run).
+    ...(controls.exactWrites === true ? { autoResendUnfulfilledCommands: false } : {}),
     ...(username !== undefined ? { username } : {}),
     ...(password !== undefined ? { password } : {}),
     ...(config.tls ? { tls: tlsOptionsFor(config, tlsHost) } : {}),

@@ -47,10 +47,16 @@ function integerAt(buf: Buffer, from: number, to: number): number {
   return negative ? -n : n;
 }
 
-/** A reply's total bytes (its bulk strings and lines) may be this many times the largest bulk string, within MAX_REPLY_TOTAL. */
-const REPLY_TOTAL_FACTOR = 1024;
-/** The most bytes one reply (an array of bulk strings: an MGET, EXEC's or a script's array) may hold. */
+/**
+ * The most one reply (an array: an MGET, EXEC's or a script's) may hold, counted as its bytes plus ITEM_COST per item
+ * (what an item costs in memory beyond its bytes: a Buffer or number in an array): 4 times the largest bulk string
+ * allowed, at least 64 MiB, at most 1 GiB.
+ */
+const MIN_REPLY_TOTAL = 64 * 1024 * 1024;
 const MAX_REPLY_TOTAL = 1024 * 1024 * 1024;
+const ITEM_COST = 64;
+/** The most items one reply may have (the largest a WORKLOAD reads: 10,000 fields or members, with scores, in ten commands). */
+const MAX_REPLY_ITEMS = 1 << 20;
 /** An array whose header was read and whose items are still coming. */
 interface Frame {
   readonly items: Wire[];
@@ -80,17 +86,20 @@ export class RespParser {
   #value: Wire = null;
   /** The arrays open around the item being read (outermost first). */
   readonly #stack: Frame[] = [];
-  /** Bytes of the reply being read so far (its items and lines). */
+  /** What the reply being read holds so far: its bytes and ITEM_COST per item, and its items. */
   #held = 0;
+  #items = 0;
+  /** Bytes of the reply being read that are in its open arrays' items (for `buffered`). */
+  #inItems = 0;
   readonly #maxTotal: number;
 
   constructor(private readonly maxBytes: number) {
-    this.#maxTotal = Math.min(MAX_REPLY_TOTAL, maxBytes * REPLY_TOTAL_FACTOR);
+    this.#maxTotal = Math.min(MAX_REPLY_TOTAL, Math.max(MIN_REPLY_TOTAL, 4 * maxBytes));
   }
 
   /** Bytes received and not yet part of a returned reply. */
   get buffered(): number {
-    return this.#rest.length + (this.#bulk === undefined ? 0 : this.#bulkAt) + (this.#stack.length > 0 ? this.#held : 0);
+    return this.#rest.length + (this.#bulk === undefined ? 0 : this.#bulkAt) + this.#inItems;
   }
 
   /**
@@ -107,7 +116,7 @@ export class RespParser {
       if (this.#bulkAt < bulk.length) return;
       this.#bulk = undefined;
       if (bulk[bulk.length - 2] !== CR || bulk[bulk.length - 1] !== LF) throw new RespProtocolError('a bulk string not followed by CRLF');
-      this.#item(bulk.subarray(0, bulk.length - 2), onReply, true);
+      this.#item(bulk.subarray(0, bulk.length - 2), onReply, true, bulk.length);
       data = data.subarray(take);
       if (data.length === 0) return this.#keep();
     }
@@ -121,8 +130,9 @@ export class RespParser {
         break;
       }
       this.#count(end - pos);
+      if (this.#value !== OPENED) this.#item(this.#value, onReply, false, end - pos);
+      else this.#inItems += end - pos;
       pos = end;
-      if (this.#value !== OPENED) this.#item(this.#value, onReply, false);
     }
     // What is left is part of one line or bulk-string header (items are taken as they complete): at most MAX_LINE.
     if (pos < buf.length) {
@@ -133,10 +143,11 @@ export class RespParser {
     this.#keep();
   }
 
-  /** Counts `n` more bytes of the reply being read against its bound. */
+  /** Counts one more item of `n` bytes of the reply being read against its bounds. */
   #count(n: number): void {
-    this.#held += n;
-    if (this.#held > this.#maxTotal) throw new RespProtocolError(`a reply of more than ${this.#maxTotal} bytes`);
+    this.#held += n + ITEM_COST;
+    if (++this.#items > MAX_REPLY_ITEMS) throw new RespProtocolError(`a reply of more than ${MAX_REPLY_ITEMS} items`);
+    if (this.#held > this.#maxTotal) throw new RespProtocolError(`a reply of more than ${this.#maxTotal} bytes (with ${ITEM_COST} per item)`);
   }
 
   /** Items of open arrays that are views of the chunk just read become the parser's own (they outlive the chunk). */
@@ -148,19 +159,25 @@ export class RespParser {
   }
 
   /** A complete item: into the innermost open array, closing those it completes; a reply when none is left open. */
-  #item(value: Wire, onReply: (reply: Wire) => void, owned: boolean): void {
+  #item(value: Wire, onReply: (reply: Wire) => void, owned: boolean, bytes: number): void {
     let v = value;
+    let mine = owned;
     for (;;) {
       const top = this.#stack[this.#stack.length - 1];
       if (top === undefined) break;
       top.items.push(v);
-      if (owned && top.owned === top.items.length - 1) top.owned++;
+      this.#inItems += bytes;
+      bytes = 0;
+      if (mine && top.owned === top.items.length - 1) top.owned++;
       if (top.items.length < top.count) return;
       this.#stack.pop();
       v = top.items;
-      owned = false;
+      // An array whose items are all the parser's own is its own too (not copied again by #keep).
+      mine = top.owned === top.items.length;
     }
     this.#held = 0;
+    this.#items = 0;
+    this.#inItems = 0;
     onReply(v);
   }
 
@@ -220,7 +237,7 @@ export class RespParser {
           return next;
         }
         // Each item takes 3 bytes at least: more items than the reply may hold bytes is not a reply.
-        if (!(count > 0) || count > this.#maxTotal / 3) throw new RespProtocolError('an array of an impossible length');
+        if (!(count > 0) || count > MAX_REPLY_ITEMS) throw new RespProtocolError('an array of an impossible length');
         if (this.#stack.length >= MAX_DEPTH) throw new RespProtocolError(`arrays nested deeper than ${MAX_DEPTH}`);
         this.#stack.push({ items: [], count, owned: 0 });
         this.#value = OPENED;

@@ -42,6 +42,11 @@ export interface MixRun<T = unknown> {
   readonly ttl: { readonly min: number; readonly max: number };
   /** A TRACE run: the trace, each client's ops and what the replay counts (load/trace-client.ts); absent for a mix. */
   readonly trace?: T;
+  /**
+   * A fault run: how long the keys of a failed write are kept from use, so that a driver's retries of it after the op's
+   * deadline cannot land after the key was put back in a known state (and be judged a lost write). Absent: not at all.
+   */
+  readonly quarantineMs?: number;
 }
 
 /** What fills a mix's placeholders for one client (its own `random`), or for the preload. */
@@ -102,6 +107,9 @@ function gone(c: MixCommand, reply: CommandReply, semantics: 'redis' | 'memcache
 
 const NOT_SENT: SendOutcome = { ok: true, counted: false };
 
+/** Until when the keys of a write that failed now are kept from use (MixRun.quarantineMs), or undefined. */
+const quarantineUntil = (host: MixHost, run: MixRun): number | undefined => (run.quarantineMs === undefined ? undefined : host.now() + run.quarantineMs);
+
 /** Sends command `c` on key `index` through the host's timing; the model is updated only when it is really sent. */
 export async function send(host: MixHost, run: MixRun, draw: Draw, conn: number, slot: Slot, c: MixCommand, index: number): Promise<SendOutcome> {
   const readOnly = readOnlyCommand(c.name);
@@ -117,7 +125,7 @@ export async function send(host: MixHost, run: MixRun, draw: Draw, conn: number,
   }, c.name);
   if (prepared === undefined) return NOT_SENT; // not sent: its window ended
   if (!out.ok) {
-    run.model.forget(prepared.indexes);
+    run.model.forget(prepared.indexes, readOnly ? undefined : quarantineUntil(host, run));
     // A write that failed may still have run (a timeout): its keys get an EXPIRE all the same (replies not judged).
     if (!readOnly) for (const k of new Set([...prepared.indexes, ...noTtl])) await housekeep(host, run, conn, [run.model.expire(k, host.now(), draw)]);
     return { ok: false, counted: out.counted };
@@ -176,7 +184,7 @@ export async function sendAtomic(host: MixHost, run: MixRun, draw: Draw, conn: n
   if (prepared === undefined) return NOT_SENT;
   const indexes = [...new Set(prepared.flatMap((p) => p.indexes))];
   if (!out.ok) {
-    run.model.forget(indexes);
+    run.model.forget(indexes, reads ? undefined : quarantineUntil(host, run));
     for (const k of new Set([...indexes, ...noTtl])) await housekeep(host, run, conn, [run.model.expire(k, host.now(), draw)]);
     return { ok: false, counted: out.counted };
   }
@@ -242,6 +250,7 @@ export async function mixClient(host: MixHost, run: MixRun, conn: number, g: num
   const widths = groupWidths(run.plan);
   const draw = mixDraw(run, random);
   let carried: Slot | null = null;
+  let skips = 0;
   while (!aborted()) {
     let slot: Slot | null = carried ?? (await schedule.next());
     carried = null;
@@ -250,8 +259,17 @@ export async function mixClient(host: MixHost, run: MixRun, conn: number, g: num
     const j = (pickers[e] as () => number)();
     const index = run.keys.index(g, j);
     const commands = (run.plan.entries[e] as WorkloadPlan['entries'][number]).commands;
-    // A key the model lost track of is put back in a known state first (not measured).
     const width = widths[e] as number;
+    const keys = width === 0 ? [index] : run.keys.group(index, width);
+    // A key a failed write may still reach is left alone for now: the slot goes to another pick.
+    if (run.quarantineMs !== undefined && keys.some((k) => run.model.quarantined(k, host.now()))) {
+      carried = slot;
+      // Another pick at once; a pause when picks keep landing on such keys (all of them, while servers are down).
+      if (++skips % 16 === 0) await host.pause();
+      continue;
+    }
+    skips = 0;
+    // A key the model lost track of is put back in a known state first (not measured).
     for (const k of width === 0 ? (run.model.isUnknown(index) ? [index] : NONE) : run.keys.group(index, width)) {
       if (!run.model.isUnknown(k)) continue;
       const resync = run.model.resync(run.plan.keyType, k, host.now(), draw, run.plan);

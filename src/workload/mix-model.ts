@@ -125,6 +125,8 @@ const storedText = (s: Stored): string | undefined => ('n' in s ? String(s.n) : 
 export class MixModel {
   readonly #keys = new Map<number, KeyState>();
   readonly #unknown = new Set<number>();
+  /** Keys a failed write may still reach (a driver's retries after the op's deadline): not used again before this time. */
+  readonly #quarantine = new Map<number, number>();
   #salt = 1;
   /** Sizes of the values made since the last takeWritten(). */
   #written: number[] = [];
@@ -198,11 +200,22 @@ export class MixModel {
     return [del, ...this.preload(type, index, now, draw, counts)];
   }
 
-  forget(indexes: readonly number[]): void {
+  /** Loses track of keys; `untilMs`: and keeps them from use until then (quarantined). */
+  forget(indexes: readonly number[], untilMs?: number): void {
     for (const i of indexes) {
       this.#keys.delete(i);
       this.#unknown.add(i);
+      if (untilMs !== undefined) this.#quarantine.set(i, Math.max(untilMs, this.#quarantine.get(i) ?? 0));
     }
+  }
+
+  /** Whether key `index` is kept from use at `now` (a failed write on it may still be applied: see forget). */
+  quarantined(index: number, now: number): boolean {
+    const until = this.#quarantine.get(index);
+    if (until === undefined) return false;
+    if (now < until) return true;
+    this.#quarantine.delete(index);
+    return false;
   }
 
   /** The state of key `index` at `now`; undefined: unknown (a failed command, or too near its expiry to tell). */

@@ -304,6 +304,17 @@ describe('WORKLOAD model: what every reply must be', () => {
     for (const wrong of [61, 3600, 1_000_000_000]) assert.equal(m.verdict(expect, [ok, wrong], 1003), 'mismatched', String(wrong));
   });
 
+  it('a fault run keeps the keys of a failed write from use until a driver\'s late retries of it are over', () => {
+    const m = new MixModel(values);
+    m.prepare(cmd('INCR {key}'), 2, 0, draw());
+    m.forget([2], 5000);
+    m.forget([3]);
+    assert.equal(m.isUnknown(2), true);
+    assert.equal(m.quarantined(2, 4999), true);
+    assert.equal(m.quarantined(2, 5000), false);
+    assert.equal(m.quarantined(3, 0), false, 'forgotten, not quarantined');
+  });
+
   it('a failed op leaves its keys unknown (unverified) until a SET or DEL sets them whole', () => {
     const m = new MixModel(values);
     const d = draw();
