@@ -13,6 +13,7 @@ import type { ScalingOutcome } from '../local/scaling.js';
 import { REAL_CLOCK, type FaultClock } from './clock.js';
 import type { FaultMix, MixFaultCheck } from './mix.js';
 import type { MixHost, Slot } from '../workload/mix-client.js';
+import { CommandStats, summarizeCommands, type CommandSummary } from '../workload/command-stats.js';
 
 /**
  * After a failed op the loop waits this long before its next op, as an application's retry would: failures that come
@@ -53,6 +54,10 @@ export interface FaultResult extends FaultVerdict, WriteCheck {
   readonly timeline: Timeline;
   /** A run with a WORKLOAD: what its replies and the final read of every key found (its lost writes are in lostAckedWrites too); else null. */
   readonly mix: MixFaultCheck | null;
+  /** A run with a WORKLOAD: each command's ops, latency and verdicts over the whole run (the most sent first); absent otherwise. */
+  readonly commands?: readonly CommandSummary[];
+  /** A run with a WORKLOAD: commands sent besides the ops counted (EXPIRE after a write, DEL and preload for a key lost track of). */
+  readonly housekeeping?: Readonly<Record<string, number>>;
 }
 
 export interface FaultTargetResult {
@@ -120,6 +125,8 @@ class FaultTargetRun {
   readonly #setHistogram = new OpHistogram();
   readonly #getHistogram = new OpHistogram();
   readonly #writes: AckedWrites;
+  /** A WORKLOAD's ops per command (closed loop: service times only). */
+  readonly #commands = new CommandStats(false);
   readonly #events: FaultEvent[] = [];
   readonly #cancels: (() => void)[] = [];
   #injection: Promise<void> | undefined;
@@ -249,7 +256,7 @@ class FaultTargetRun {
     const endNs = this.#startNs + BigInt(this.#controls.fault.runMs) * 1_000_000n;
     const stop = (): boolean => signal?.aborted === true || clock.now() >= endNs;
     const client = this.#target.client;
-    const [history, tally] = [this.#history, this.#tally];
+    const [history, tally, commands] = [this.#history, this.#tally, this.#commands];
     const slot: Slot = { window: 0, measured: true };
     const host: MixHost = {
       schedule: { next: () => Promise.resolve(stop() ? null : slot) },
@@ -263,16 +270,22 @@ class FaultTargetRun {
           history.ok(t0, t1);
           (kind === 'set' ? this.#setHistogram : this.#getHistogram).record(Number(t1 - t0));
           tally[kind === 'set' ? 'sets' : 'gets']++;
+          commands.op(command, true, Number(t1 - t0), undefined);
           return { ok: true, value, counted: true };
         } catch (error: unknown) {
           history.fail(kind, t0, clock.now());
           tally.fail(kind, error, command);
+          commands.op(command, false, 0, undefined);
           return { ok: false, counted: true };
         }
       },
-      untimed: (_c, args, key) => (client.command as NonNullable<typeof client.command>)(args, { key, readOnly: false }).catch(() => undefined),
-      extra: () => undefined,
-      verdict: (_command, verdict) => {
+      untimed: (_c, args, key) => {
+        commands.housekeeping(String(args[0]));
+        return (client.command as NonNullable<typeof client.command>)(args, { key, readOnly: false }).catch(() => undefined);
+      },
+      extra: (_c, command) => commands.housekeeping(command),
+      verdict: (command, verdict, sent, read, sizes) => {
+        commands.verdict(command, verdict, sent, read, sizes);
         if (verdict !== 'unverified') tally.read(verdict);
         if (mix.judged(verdict)) history.badRead(verdict as 'missing' | 'mismatched', clock.now());
       },
@@ -312,8 +325,9 @@ class FaultTargetRun {
       await injector.dispose?.();
     }
     const [check, mix] = await this.#finalCheck();
+    const commands = mix === null ? {} : { commands: summarizeCommands(this.#commands.encode(), endMs), housekeeping: this.#commands.encodeHousekeeping() };
     return {
-      fault: { ...this.#result(endMs, healed, check, redirections), mix },
+      fault: { ...this.#result(endMs, healed, check, redirections), mix, ...commands },
       tally: this.#tally,
       ops: { set: this.#setHistogram.summarize(this.#tally.setErrors, true), get: this.#getHistogram.summarize(this.#tally.getErrors, true) },
       undeletedKeys: check.undeletedKeys,

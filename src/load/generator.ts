@@ -16,7 +16,7 @@ import type { Schedule, Slot, Timer } from './schedule.js';
 import type { TraceRun } from './trace-run.js';
 import { Seconds, Slots } from './recording.js';
 import type { LoadJob, LoadTick } from './job.js';
-import { CommandStats } from './command-stats.js';
+import { CommandStats } from '../workload/command-stats.js';
 import { mixClient, type MixHost, type MixRun } from '../workload/mix-client.js';
 import { traceClient } from './trace-client.js';
 

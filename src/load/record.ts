@@ -1,4 +1,7 @@
 import { OpHistogram } from '../measure/histogram.js';
+import type { CommandRecord } from '../workload/command-stats.js';
+
+export type { CommandRecord };
 import { maxOf, minOf } from '../stats/extent.js';
 
 /** One second of a throughput run (by the time ops completed), as recorded: mergeable across workers and machines. */
@@ -189,27 +192,6 @@ export interface TraceRecord {
   readonly unexplained?: number;
   /** Ops of operations with no RESP command cachebench verifies (append, prepend), per operation. */
   readonly skipped: Readonly<Record<string, number>>;
-}
-
-/** One command's measured ops in one record (a worker's, or merged). */
-export interface CommandRecord {
-  /** Ops sent in the measured part (succeeded + failed). */
-  readonly ops: number;
-  readonly errors: number;
-  /** Replies checked against the model: as expected, empty where a value was expected, other, or not judgeable (the key's state unknown). */
-  readonly verified: number;
-  readonly missing: number;
-  readonly mismatched: number;
-  readonly unverified: number;
-  /**
-   * Bytes its requests took on the wire (RESP, exact) and its replies took (RESP2 as the reply's shape gives it: a status
-   * such as +OK counted as a bulk string, 3 bytes more).
-   */
-  readonly sentBytes: number;
-  readonly readBytes: number;
-  /** Service times (ns) of its successful ops, HdrHistogram-encoded; and from the intended send time (open loop; else null). */
-  readonly latency: string;
-  readonly intended: string | null;
 }
 
 /** Distinct op names one record may hold: the commands with a model (33) and a transaction or script per entry (100 at most). */

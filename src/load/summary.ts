@@ -8,6 +8,9 @@ import type { LoadRecord, WorkerRecord } from './record.js';
 import { maxOf, minOf } from '../stats/extent.js';
 import { sizeText } from '../config/sizes.js';
 import type { WorkloadPlan } from '../config/workload.js';
+import { summarizeCommands, type CommandSummary } from '../workload/command-stats.js';
+
+export type { CommandSummary };
 
 /** A rate counts as achieved at 99% of the target or more. */
 export const RATE_ACHIEVED_SHARE = 0.99;
@@ -194,40 +197,10 @@ export function mixSettings(plan: WorkloadPlan | null): MixSettings {
   return { workload: plan.name === 'custom' || plan.name === 'trace' ? plan.text : plan.name, ...(plan.sizes !== null ? { valueSizes: sizeText(plan.sizes) } : {}), ...ttl };
 }
 
-/** One command of a WORKLOAD run (see CommandRecord). */
-export interface CommandSummary {
-  readonly command: string;
-  /** Sent in the measured part (succeeded + failed), and their share of all the target's ops (0–1). */
-  readonly ops: number;
-  readonly share: number;
-  /** Successful ops per measured second. */
-  readonly opsPerSec: number;
-  readonly service: OpStats;
-  /** Open loop: from the intended send time; null in closed loop. */
-  readonly intended: OpStats | null;
-  readonly verified: number;
-  readonly missing: number;
-  readonly mismatched: number;
-  readonly unverified: number;
-  /** Bytes on the wire per answered op: the request (RESP, exact) and the reply (as RESP2; see CommandRecord); null: none answered. */
-  readonly sentBytesPerOp: number | null;
-  readonly readBytesPerOp: number | null;
-}
-
 /** The per-command summaries of a record, the most sent first. */
 function commandsOf(record: LoadRecord, durationMs: number): CommandSummary[] | undefined {
-  if (record.commands === undefined) return undefined;
-  const all = Object.values(record.commands).reduce((n, c) => n + c.ops, 0);
-  return Object.entries(record.commands).map(([command, c]) => ({
-    command, ops: c.ops, share: all > 0 ? c.ops / all : 0, opsPerSec: durationMs > 0 ? (c.ops - c.errors) / (durationMs / 1000) : 0,
-    service: stats(c.latency, c.errors), intended: c.intended === null ? null : stats(c.intended, c.errors),
-    verified: c.verified, missing: c.missing, mismatched: c.mismatched, unverified: c.unverified,
-    ...perOp(c.sentBytes, c.readBytes, c.verified + c.missing + c.mismatched + c.unverified),
-  })).sort((a, b) => b.ops - a.ops || (a.command < b.command ? -1 : 1));
+  return record.commands === undefined ? undefined : summarizeCommands(record.commands, durationMs);
 }
-
-const perOp = (sent: number, read: number, n: number): Pick<CommandSummary, 'sentBytesPerOp' | 'readBytesPerOp'> =>
-  (n > 0 ? { sentBytesPerOp: Math.round(sent / n), readBytesPerOp: Math.round(read / n) } : { sentBytesPerOp: null, readBytesPerOp: null });
 
 /** A capacity run's search as results.json keeps it: the plan it followed and what it found. */
 export type CapacitySummary = CapacityPlan & CapacityOutcome;

@@ -13,33 +13,17 @@ const bytes = (n: number | null): string => (n === null ? '-' : count(n));
 export function commandLines(entries: readonly ResultEntry[], markdown: boolean): string[] {
   const rows = entries.filter((e) => e.load?.commands !== undefined);
   const first = rows[0]?.load;
-  if (first == null) return [];
+  if (first == null) return faultCommandLines(entries, markdown);
   const cell = markdown ? mdInline : (x: string): string => x;
   const said = markdown ? mdText : (x: string): string => x;
   const open = first.latency.intended !== null;
-  const view = (c: CommandSummary): CommandSummary['service'] => (open ? c.intended ?? c.service : c.service);
-  const body = rows.flatMap((e) => ((e.load as LoadResult).commands ?? []).map((c) => {
-    const l = view(c);
-    return [
-      cell(`${e.target.name}${shardLabel(e)}`), cell(c.command), count(c.ops), `${(100 * c.share).toFixed(1)}%`, count(Math.round(c.opsPerSec)),
-      msText(l.p50Us), msText(l.p99Us), msText(l.p999Us), count(c.service.errors),
-      count(c.verified), count(c.missing), count(c.mismatched), count(c.unverified), bytes(c.sentBytesPerOp), bytes(c.readBytesPerOp),
-    ];
-  }));
+  const body = commandRows(rows.map((e) => ({ label: `${e.target.name}${shardLabel(e)}`, commands: (e.load as LoadResult).commands ?? [] })), open, cell);
   const sizes = rows.flatMap((e) => {
     const v = (e.load as LoadResult).values;
     return v === undefined ? [] : [`${e.target.name}${shardLabel(e)} ${count(v.written)} values, mean ${count(v.meanBytes)} B (min ${count(v.minBytes)}, ` +
       `p50 ${count(v.p50Bytes)}, p90 ${count(v.p90Bytes)}, p99 ${count(v.p99Bytes)}, max ${count(v.maxBytes)})`];
   });
-  const kept = rows.flatMap((e) => {
-    const h = Object.entries((e.load as LoadResult).record.housekeeping ?? {}).filter(([, n]) => n > 0);
-    return h.length === 0 ? [] : [`${e.target.name}${shardLabel(e)} ${h.map(([c, n]) => `${count(n)} ${c}`).join(', ')}`];
-  });
-  const housekeeping = kept.length === 0 ? [] : [
-    said(`Sent besides the ops counted above, to keep every key expiring and known (an EXPIRE after a write that created a key or cleared its TTL; DEL and the preload again for a key ` +
-      `whose state the model lost, or a list past its cap; EVAL: a script sent whole, within its op, after the server answered its EVALSHA with NOSCRIPT): ${kept.join('; ')}.`),
-    '',
-  ];
+  const housekeeping = housekeepingLines(rows.map((e) => ({ label: `${e.target.name}${shardLabel(e)}`, counts: (e.load as LoadResult).record.housekeeping })), said);
   const s = first.settings;
   const from = first.trace !== undefined ? 'sizes and TTLs from the trace; a value it never sizes ' +
     `takes the mean of its keys' sizes or PAYLOAD_BYTES when given, an op without a TTL ${s.ttl ?? '?'} s (longer than the replay)`
@@ -56,11 +40,59 @@ export function commandLines(entries: readonly ResultEntry[], markdown: boolean)
       'Unverified: the model could not judge it (the key\'s state unknown after a failed op, or within 1 s of its expiry). ' +
       'B out / B in: bytes on the wire per answered op, the request as sent (RESP) and the reply as RESP2 frames it.'),
     '',
-    ...gridTable(['Target', 'Command', 'Ops', 'Share', 'ops/s', 'p50 (ms)', 'p99 (ms)', 'p99.9 (ms)', 'Failed', 'Verified', 'Missing', 'Mismatched', 'Unverified',
-      'B out', 'B in'], body, markdown, [false, false, true, true, true, true, true, true, true, true, true, true, true, true, true]),
+    ...gridTable(COMMAND_HEADER, body, markdown, COMMAND_RIGHT),
     '',
     ...written,
     ...housekeeping,
+  ];
+}
+
+const COMMAND_HEADER = ['Target', 'Command', 'Ops', 'Share', 'ops/s', 'p50 (ms)', 'p99 (ms)', 'p99.9 (ms)', 'Failed', 'Verified', 'Missing', 'Mismatched', 'Unverified',
+  'B out', 'B in'];
+const COMMAND_RIGHT = [false, false, true, true, true, true, true, true, true, true, true, true, true, true, true];
+
+/** The table's rows: each target's commands, latency from the intended send time where `open`. */
+function commandRows(items: readonly { label: string; commands: readonly CommandSummary[] }[], open: boolean, cell: (x: string) => string): string[][] {
+  return items.flatMap(({ label, commands }) => commands.map((c) => {
+    const l = open ? c.intended ?? c.service : c.service;
+    return [
+      cell(label), cell(c.command), count(c.ops), `${(100 * c.share).toFixed(1)}%`, count(Math.round(c.opsPerSec)),
+      msText(l.p50Us), msText(l.p99Us), msText(l.p999Us), count(c.service.errors),
+      count(c.verified), count(c.missing), count(c.mismatched), count(c.unverified), bytes(c.sentBytesPerOp), bytes(c.readBytesPerOp),
+    ];
+  }));
+}
+
+/** The commands sent besides the counted ops, per target; [] when none was. */
+function housekeepingLines(items: readonly { label: string; counts: Readonly<Record<string, number>> | undefined }[], said: (x: string) => string): string[] {
+  const kept = items.flatMap(({ label, counts }) => {
+    const h = Object.entries(counts ?? {}).filter(([, n]) => n > 0);
+    return h.length === 0 ? [] : [`${label} ${h.map(([c, n]) => `${count(n)} ${c}`).join(', ')}`];
+  });
+  return kept.length === 0 ? [] : [
+    said(`Sent besides the ops counted above, to keep every key expiring and known (an EXPIRE after a write that created a key or cleared its TTL; DEL and the preload again for a key ` +
+      `whose state the model lost, or a list past its cap; EVAL: a script sent whole, within its op, after the server answered its EVALSHA with NOSCRIPT): ${kept.join('; ')}.`),
+    '',
+  ];
+}
+
+/** A fault run's table per command (a WORKLOAD's), over the whole run; [] when none ran a WORKLOAD. */
+function faultCommandLines(entries: readonly ResultEntry[], markdown: boolean): string[] {
+  const rows = entries.filter((e) => e.fault?.commands != null);
+  const first = rows[0]?.fault;
+  if (first == null) return [];
+  const cell = markdown ? mdInline : (x: string): string => x;
+  const said = markdown ? mdText : (x: string): string => x;
+  const workload = first.mix?.workload ?? '';
+  return [
+    said(`Per command (WORKLOAD ${workload.length > 80 ? `${workload.slice(0, 79)}…` : workload}), over the whole fault run, before, during and after the fault: latency from send to reply; ` +
+      'every reply checked against cachebench\'s model of what it wrote to its own keys — Missing: empty where a value was expected; Mismatched: any other difference; ' +
+      'Unverified: the model could not judge it (the key\'s state unknown after a failed op). Failed: ops that failed (the fault\'s among them).'),
+    '',
+    ...gridTable(COMMAND_HEADER, commandRows(rows.map((e) => ({ label: e.target.name, commands: e.fault?.commands ?? [] })), false, cell), markdown,
+      COMMAND_RIGHT),
+    '',
+    ...housekeepingLines(rows.map((e) => ({ label: e.target.name, counts: e.fault?.housekeeping })), said),
   ];
 }
 

@@ -58,6 +58,8 @@ export function renderConsole(doc: ResultsDocument, options: ConsoleOptions = {}
       out.push(`${group.scenario.name}: ${describeParams(group.scenario.params)}, fault run (each target in turn), under failure:`);
       out.push(renderTable(group.entries, wide ? FAULT_COLUMNS : CONSOLE_FAULT_COLUMNS), ...setups(group.entries));
       out.push(...faultDetails(group.entries, false));
+      const commands = commandLines(group.entries, false);
+      if (commands.length > 0) out.push('', ...commands);
       for (const e of group.entries) {
         for (const [message, count] of Object.entries(e.errors)) out.push(`  ${e.target.name}: ${count}× ${message}`);
         for (const note of measurementNotes(e)) out.push(`  ${note}`);

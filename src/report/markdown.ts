@@ -108,9 +108,12 @@ function faultGroup(group: EntryGroup, charts: readonly Chart[]): string[] {
   const out: string[] = [];
   const first = group.entries[0];
   const f = first?.fault;
-  out.push(`Fault run: each target in turn runs the seed loop's shape for ${f ? (f.runMs / 1000).toFixed(0) : '?'} s with FAULT=${t(f?.kind ?? '?')} at ${f ? (f.plannedAtMs / 1000).toFixed(1) : '?'} s; servers are healed before the next target. A failed op is recorded and the loop goes on.`, '');
+  const shape = f?.mix != null ? 'one client running the WORKLOAD on its preloaded keys' : 'the seed loop\'s shape';
+  out.push(`Fault run: each target in turn runs ${shape} for ${f ? (f.runMs / 1000).toFixed(0) : '?'} s with FAULT=${t(f?.kind ?? '?')} at ${f ? (f.plannedAtMs / 1000).toFixed(1) : '?'} s; servers are healed before the next target. A failed op is recorded and the loop goes on.`, '');
   out.push('#### Under failure', '', renderTable(group.entries, FAULT_COLUMNS, true), '');
   out.push(...faultDetails(group.entries, true), '');
+  const commands = commandLines(group.entries, true);
+  if (commands.length > 0) out.push('#### Per command', '', ...commands);
   out.push(...images(charts, group.key));
   for (const e of group.entries) {
     if (e.state !== 'completed') out.push(`- **${t(e.target.name)} ${t(e.state)}**${e.error ? `: ${t(e.error)}` : ''}`);

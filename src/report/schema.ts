@@ -52,36 +52,6 @@ const workloadText: Check = (v, at, b) => {
   if (t.length > MIX_LIMITS.textChars) fail(at, `at most ${MIX_LIMITS.textChars} characters`, `${t.length} characters`);
   return t;
 };
-/** A fault run with a WORKLOAD: its replies' verdicts and the final read of every key (faults/mix.ts). */
-const faultMix = object({
-  workload: workloadText, keyType: oneOf('string', 'counter', 'hash', 'list', 'zset'), keys: count, inRunMissing: count, inRunMismatched: count, inRunUnverified: count,
-  keysChecked: count, keysLostMissing: count, keysLostDifferent: count, keysUnknown: count, keysUnchecked: count, lostKeys: list(text, N.items),
-});
-const fault = object({
-  kind: oneOf(...FAULT_KINDS), plannedAtMs: num, durationMs: num, runMs: num, injectedAtMs: nullable(num), actionEndMs: nullable(num),
-  events: list(object({ atMs: num, what: text, ok: bool }), N.items),
-  healed: nullable(text),
-  failedOps: object({ set: count, get: count }),
-  stalledOps: count,
-  peakServerMemory: nullable(object({ totalBytes: num, maxBytes: num })),
-  command: nullable(object({ command: text, exitCode: nullable(num), signal: nullable(text), durationMs: num, lastLines: list(text, N.items) })),
-  redirections: nullable(object({ moved: count, ask: count })),
-  scaling: nullable(object({ action: oneOf('add-node', 'remove-node'), node: text, migrationMs: num, slotsMoved: count, balance: list(object({ node: text, slots: count }), N.items) })),
-  clientRetries: text,
-  timeline: object({
-    bucketMs: num, ok: list(count, N.timelineBuckets), failed: list(count, N.timelineBuckets),
-    p50Us: nullableNums(N.timelineBuckets), p99Us: nullableNums(N.timelineBuckets),
-  }),
-  windowMs: nullable(num), windowStartMs: nullable(num), windowEndMs: nullable(num), windowFailedOps: count, windowStalledOps: count,
-  windowBadReads: object({ missing: count, mismatched: count }),
-  recoveryMs: nullable(num), preFaultOpsPerSec: nullable(num),
-  latency: object({ before: phase, during: phase, after: phase }),
-  ackedWritesChecked: count, lostAckedWrites: count, lostMissing: count, lostDifferent: count, lostKeys: list(text, N.items),
-  ackedWritesUnchecked: count, pendingAtFault: nullable(count), unackedWritesChecked: count, appliedUnackedWrites: count,
-  peakPending: count, failedChecks: count, undeletedKeys: count,
-  mix: optional(nullable(faultMix)),
-});
-
 /** CPU seconds a process used per second: at most its CPUs (1,024 here). */
 const cpuSeconds: Check = (v, at) => {
   if (typeof v !== 'number' || !(v >= 0 && v <= 1024)) fail(at, 'CPU seconds per second from 0 to 1024', v);
@@ -226,6 +196,12 @@ const valueSizesText: Check = (v, at, b) => {
 };
 const ttlText = pattern(/^\d{1,8}(?:-\d{1,8})?$/, 'seconds, or a range of seconds such as 300-600', 'use the results cachebench wrote');
 const values = object({ written: count, meanBytes: count, minBytes: count, p50Bytes: count, p90Bytes: count, p99Bytes: count, maxBytes: count });
+/** A WORKLOAD's per-command summaries (load.commands, fault.commands). */
+const commandSummaries = list(commandCounts(object({
+  command: pattern(commandName, COMMAND_NAME, 'use the results cachebench wrote'), ops: count, share: fraction, opsPerSec: opsRate,
+  service: opStats, intended: nullable(opStats), verified: count, missing: count, mismatched: count, unverified: count,
+  sentBytesPerOp: nullable(count), readBytesPerOp: nullable(count),
+})), MAX_COMMANDS);
 const load = object({
   settings: object({
     clients: count, connections: count, pipeline: count, workers: count, rate: nullable(num), keyspace: count, distribution: text,
@@ -243,13 +219,41 @@ const load = object({
   workers,
   record: loadRecord,
   capacity: optional(capacity),
-  commands: optional(list(commandCounts(object({
-    command: pattern(commandName, COMMAND_NAME, 'use the results cachebench wrote'), ops: count, share: fraction, opsPerSec: opsRate,
-    service: opStats, intended: nullable(opStats), verified: count, missing: count, mismatched: count, unverified: count,
-    sentBytesPerOp: nullable(count), readBytesPerOp: nullable(count),
-  })), MAX_COMMANDS)),
+  commands: optional(commandSummaries),
   values: optional(values),
   trace: optional(traceResult),
+});
+
+/** A fault run with a WORKLOAD: its replies' verdicts and the final read of every key (faults/mix.ts). */
+const faultMix = object({
+  workload: workloadText, keyType: oneOf('string', 'counter', 'hash', 'list', 'zset'), keys: count, inRunMissing: count, inRunMismatched: count, inRunUnverified: count,
+  keysChecked: count, keysLostMissing: count, keysLostDifferent: count, keysUnknown: count, keysUnchecked: count, lostKeys: list(text, N.items),
+});
+const fault = object({
+  kind: oneOf(...FAULT_KINDS), plannedAtMs: num, durationMs: num, runMs: num, injectedAtMs: nullable(num), actionEndMs: nullable(num),
+  events: list(object({ atMs: num, what: text, ok: bool }), N.items),
+  healed: nullable(text),
+  failedOps: object({ set: count, get: count }),
+  stalledOps: count,
+  peakServerMemory: nullable(object({ totalBytes: num, maxBytes: num })),
+  command: nullable(object({ command: text, exitCode: nullable(num), signal: nullable(text), durationMs: num, lastLines: list(text, N.items) })),
+  redirections: nullable(object({ moved: count, ask: count })),
+  scaling: nullable(object({ action: oneOf('add-node', 'remove-node'), node: text, migrationMs: num, slotsMoved: count, balance: list(object({ node: text, slots: count }), N.items) })),
+  clientRetries: text,
+  timeline: object({
+    bucketMs: num, ok: list(count, N.timelineBuckets), failed: list(count, N.timelineBuckets),
+    p50Us: nullableNums(N.timelineBuckets), p99Us: nullableNums(N.timelineBuckets),
+  }),
+  windowMs: nullable(num), windowStartMs: nullable(num), windowEndMs: nullable(num), windowFailedOps: count, windowStalledOps: count,
+  windowBadReads: object({ missing: count, mismatched: count }),
+  recoveryMs: nullable(num), preFaultOpsPerSec: nullable(num),
+  latency: object({ before: phase, during: phase, after: phase }),
+  ackedWritesChecked: count, lostAckedWrites: count, lostMissing: count, lostDifferent: count, lostKeys: list(text, N.items),
+  ackedWritesUnchecked: count, pendingAtFault: nullable(count), unackedWritesChecked: count, appliedUnackedWrites: count,
+  peakPending: count, failedChecks: count, undeletedKeys: count,
+  mix: optional(nullable(faultMix)),
+  commands: optional(commandSummaries),
+  housekeeping: optional(byCommand(count, housekeepingName, 'a command cachebench has a model of, or EVAL')),
 });
 
 const entry = object({

@@ -98,6 +98,12 @@ describe('fault runs with a WORKLOAD', () => {
       assert.equal(faultOf(c).lostAckedWrites, 0);
       assert.ok((c?.ops.set.count ?? 0) > 100 && (c?.ops.get.count ?? 0) > 100, JSON.stringify(c?.ops));
       assert.equal(c?.verification.verified, c?.verification.reads);
+      // Per command: HGETALL and HSET, every reply verified, their ops the run's.
+      const commands = faultOf(c).commands ?? [];
+      assert.deepEqual(commands.map((x) => x.command).sort(), ['HGETALL', 'HSET']);
+      assert.equal(commands.reduce((n, x) => n + x.ops, 0), (c?.ops.set.count ?? 0) + (c?.ops.get.count ?? 0));
+      for (const x of commands) assert.equal(x.verified, x.ops, x.command);
+      assert.match(readFileSync(join(/Report: (.*)report\.md/.exec(control.stdout)?.[1] ?? '', 'report.md'), 'utf8'), /#### Per command[\s\S]*\| R +\| HGETALL \|/);
       assert.equal(await keyCount(), 0, 'every key deleted');
 
       // 3,000 keys, zipf 0.99: the 2 s after the flush touch the hot ones and leave most of the tail as the flush left it.

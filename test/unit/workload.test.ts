@@ -11,7 +11,7 @@ import { LOCAL_TARGETS } from '../../src/local/catalog.js';
 import { createHash } from 'node:crypto';
 import { MixKeys, mixPicker } from '../../src/workload/mix-keys.js';
 import { mergeRecords, type LoadRecord } from '../../src/load/record.js';
-import { CommandStats } from '../../src/load/command-stats.js';
+import { CommandStats } from '../../src/workload/command-stats.js';
 import { OpHistogram } from '../../src/measure/histogram.js';
 import { seededRandom } from '../../src/measure/random.js';
 import { MixModel, MixValues, range, zsetOrder, type Draw } from '../../src/workload/mix-model.js';
