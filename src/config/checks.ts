@@ -37,16 +37,15 @@ export function checkWorkloadTargets(scenario: ScenarioPlan, targets: readonly T
   const w = scenario.settings.get(traced ? 'TRACE' : 'WORKLOAD') as Setting;
   const named = traced ? `TRACE=${JSON.stringify(String(w.value))}` : `WORKLOAD=${JSON.stringify(workload.name === 'custom' ? workload.text : workload.name)}`;
   const key = traced ? 'TRACE' : 'WORKLOAD';
-  // The model assumes each read sees its client's own last write on the primary: replica reads, client caches and WAIT
-  // would be judged wrongly (or, for WAIT, silently not sent), so they are refused until the mix judges them.
+  // The model assumes each read sees its client's own last write on the primary: replica reads and client caches would
+  // be judged wrongly, so they are refused until the mix judges them (WAIT after each write is sent: workload/mix-client.ts).
   const setup = targets.flatMap((t) => [
     ...(t.readFrom === 'replica' ? [`${t.name}_READ_FROM=replica`] : []), ...(t.cache !== 'off' ? [`${t.name}_CACHE=${t.cache}`] : []),
-    ...(t.waitReplicas > 0 ? [`${t.name}_WAIT=${t.waitReplicas}`] : []),
   ]);
   if (setup.length > 0) {
     throw new ConfigError(`${named} (from ${describeSource(w.source)}, scenario ${scenario.name}) ` +
       `sends every command to the primary and judges each reply against the client's own last write; ${setup.join(', ')} ${setup.length === 1 ? 'is' : 'are'} not supported with a ` +
-      `${key} in this version (replica reads, client caches and WAIT would go unjudged). Fix: unset them for this run, or measure them with the KEYSPACE GET/SET mix (no ${key})`);
+      `${key} in this version (replica reads and client caches would go unjudged). Fix: unset them for this run, or measure them with the KEYSPACE GET/SET mix (no ${key})`);
   }
   checkProxyAtomics(workload, targets, `${named} (from ${describeSource(w.source)}, scenario ${scenario.name})`);
   const memcache = targets.filter((t) => t.protocol === 'memcache');

@@ -193,7 +193,7 @@ function checkRun(scenarios: readonly ScenarioPlan[], targets: readonly TargetCo
 
 /**
  * The default local targets (no servers configured, no --local) less those a WORKLOAD or TRACE cannot run on: the
- * memcached ones (RESP commands) and the client set-ups its model cannot judge (a client cache, replica reads, WAIT).
+ * memcached ones (RESP commands) and the client set-ups its model cannot judge (a client cache, replica reads).
  * The default run must not fail on topologies the user did not ask for. Named ones stay (and are refused).
  */
 function withoutDefaultMemcached(targets: TargetConfig[], scenarios: readonly ScenarioPlan[], defaulted: boolean, warnings: string[]): TargetConfig[] {
@@ -202,12 +202,12 @@ function withoutDefaultMemcached(targets: TargetConfig[], scenarios: readonly Sc
   const local = targets.filter((t) => t.localTopology !== undefined);
   const memcached = scenarios.some((s) => s.controls.load.workload !== null && memcacheMisses(s.controls.load.workload).length > 0)
     ? local.filter((t) => t.protocol === 'memcache') : [];
-  const setups = local.filter((t) => t.protocol !== 'memcache' && (t.cache !== 'off' || t.readFrom === 'replica' || t.waitReplicas > 0));
+  const setups = local.filter((t) => t.protocol !== 'memcache' && (t.cache !== 'off' || t.readFrom === 'replica'));
   const misfit = scenarios.flatMap((s) => (s.controls.load.workload === null ? [] : [proxyMisfit(s.controls.load.workload)])).find((e) => e !== undefined);
   const proxies = misfit === undefined ? [] : local.filter((t) => t.protocol !== 'memcache' && t.mode === 'proxy' && !setups.includes(t));
   const names = (list: readonly TargetConfig[]): string => `${list.map((t) => t.name).join(' and ')} ${list.length === 1 ? 'is' : 'are'}`;
   if (memcached.length > 0) warnings.push(`${what} sends commands memcached's protocol does not have: the local ${names(memcached)} left out of this run`);
-  if (setups.length > 0) warnings.push(`${what} judges every reply against the client's own last write, which a client cache, replica reads or WAIT would blur: the local ${names(setups)} left out of this run`);
+  if (setups.length > 0) warnings.push(`${what} judges every reply against the client's own last write, which a client cache or replica reads would blur: the local ${names(setups)} left out of this run`);
   if (proxies.length > 0) warnings.push(`${what} entry "${misfit?.text ?? ''}" cannot go through a proxy (twemproxy forwards no MULTI/EXEC, and sends a script to its first key's server): the local ${names(proxies)} left out of this run`);
   return targets.filter((t) => !memcached.includes(t) && !setups.includes(t) && !proxies.includes(t));
 }

@@ -8,7 +8,7 @@
 import type { KeyDistribution } from '../config/plan.js';
 import type { CaseParams, RunControls } from '../config/resolve.js';
 import { largestMixValue, mixListCap, mixMeanValue, type KeyType, type MixCommand, type WorkloadPlan } from '../config/workload.js';
-import type { CacheClient, CommandReply } from '../targets/client.js';
+import { waitTimeoutMs, type CacheClient, type CommandReply } from '../targets/client.js';
 import { mixClient, preloadKey, type MixHost, type MixRun } from '../workload/mix-client.js';
 import { MixKeys } from '../workload/mix-keys.js';
 import { MixModel, MixValues } from '../workload/mix-model.js';
@@ -65,7 +65,7 @@ export class FaultMix {
   #preloaded = 0;
 
   constructor(plan: WorkloadPlan, keyspace: number, distribution: KeyDistribution, params: CaseParams, controls: RunControls, keyPrefix: string,
-    semantics: 'redis' | 'memcache', seed: number) {
+    semantics: 'redis' | 'memcache', seed: number, waitReplicas = 0) {
     const payload = params.PAYLOAD_BYTES;
     const values = new MixValues(largestMixValue(plan, payload), seed);
     this.#plan = plan;
@@ -77,6 +77,7 @@ export class FaultMix {
       ttl: { min: plan.ttl?.minSeconds ?? controls.keyTtlSeconds, max: plan.ttl?.maxSeconds ?? controls.keyTtlSeconds },
       // A driver may retry a write past the op's deadline (ioredis's cluster: 100 ms apart, 16 redirections more).
       quarantineMs: controls.opTimeoutMs + QUARANTINE_MARGIN_MS,
+      ...(waitReplicas > 0 ? { wait: { replicas: waitReplicas, timeoutMs: waitTimeoutMs(controls.opTimeoutMs) } } : {}),
     };
   }
 

@@ -1,6 +1,6 @@
 import type { LoadPlan } from '../config/resolve.js';
 import { driverFor } from '../targets/drivers.js';
-import type { CacheClient } from '../targets/client.js';
+import { waitTimeoutMs, type CacheClient } from '../targets/client.js';
 import { chunks, deleteInBatches, type DeleteOutcome, type DeleteProgress } from '../workload/cleanup.js';
 import { PRELOAD_IN_FLIGHT } from '../config/limits.js';
 import { KeyspaceValues, keyspaceBatches, keyspaceKey } from './keys.js';
@@ -72,7 +72,7 @@ export class LoadWorker {
     return {
       plan, keys: new MixKeys(this.#job.keyPrefix, this.#keyspace, load.clients * this.#job.worker.of, 1, trace.keyBytes),
       model: new MixModel(new MixValues(Math.max(trace.largestValue, payload), this.#job.seed), undefined, this.#semantics()), distribution: load.distribution,
-      sizes: { kind: 'fixed', bytes: payload }, ttl: { min: tracePlan.noTtlSeconds, max: tracePlan.noTtlSeconds }, trace: tr,
+      sizes: { kind: 'fixed', bytes: payload }, ttl: { min: tracePlan.noTtlSeconds, max: tracePlan.noTtlSeconds }, trace: tr, ...this.#wait(),
     };
   }
 
@@ -93,8 +93,14 @@ export class LoadWorker {
     return {
       plan, keys: new MixKeys(this.#job.keyPrefix, this.#keyspace, owners, plan.width), model,
       distribution: load.distribution, sizes,
-      ttl: { min: plan.ttl?.minSeconds ?? keyTtlSeconds, max: plan.ttl?.maxSeconds ?? keyTtlSeconds },
+      ttl: { min: plan.ttl?.minSeconds ?? keyTtlSeconds, max: plan.ttl?.maxSeconds ?? keyTtlSeconds }, ...this.#wait(),
     };
+  }
+
+  /** `<NAME>_WAIT`: what a WORKLOAD's writes wait for (see MixRun.wait). */
+  #wait(): Pick<MixRun, 'wait'> {
+    const replicas = this.#job.target.waitReplicas;
+    return replicas > 0 ? { wait: { replicas, timeoutMs: waitTimeoutMs(this.#job.controls.opTimeoutMs) } } : {};
   }
 
   /** Preloads key `i` of a WORKLOAD (workload/mix-client.ts preloadKey). */

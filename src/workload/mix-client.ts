@@ -6,7 +6,7 @@
 import type { KeyDistribution } from '../config/plan.js';
 import { sizeSampler, type SizeSpec } from '../config/sizes.js';
 import { opName, readOnlyCommand, type MixCommand, type MixEntry, type WorkloadPlan } from '../config/workload.js';
-import { CommandReplyError, type CacheClient, type CommandReply } from '../targets/client.js';
+import { CommandReplyError, WaitShortfallError, type CacheClient, type CommandReply } from '../targets/client.js';
 import { Scripts } from './lua.js';
 import type { Draw, MixModel, Prepared, Verdict } from './mix-model.js';
 import { weightedPicker } from '../measure/random.js';
@@ -47,6 +47,8 @@ export interface MixRun<T = unknown> {
    * deadline cannot land after the key was put back in a known state (and be judged a lost write). Absent: not at all.
    */
   readonly quarantineMs?: number;
+  /** `<NAME>_WAIT`: every write op is followed by WAIT on its key's node, within the op (its latency includes it). */
+  readonly wait?: { readonly replicas: number; readonly timeoutMs: number };
 }
 
 /** What fills a mix's placeholders for one client (its own `random`), or for the preload. */
@@ -107,6 +109,20 @@ function gone(c: MixCommand, reply: CommandReply, semantics: 'redis' | 'memcache
 
 const NOT_SENT: SendOutcome = { ok: true, counted: false };
 
+/**
+ * `<NAME>_WAIT=N`: WAIT N after a write, on the connection of its key's node (every driver routes a command by its key),
+ * so it covers the write; fewer replicas than N in time fails the op, as the seed loop's SET+WAIT does.
+ */
+async function waited<T>(client: CacheClient, key: string, wait: MixRun['wait'], reply: T): Promise<T> {
+  if (wait === undefined) return reply;
+  const command = client.command as NonNullable<CacheClient['command']>;
+  const acknowledged = await command.call(client, ['WAIT', String(wait.replicas), String(wait.timeoutMs)], { key, readOnly: false });
+  if (!(typeof acknowledged === 'number' && acknowledged >= wait.replicas)) {
+    throw new WaitShortfallError('the node of the op\'s key', typeof acknowledged === 'number' ? acknowledged : 0, wait.replicas, wait.timeoutMs);
+  }
+  return reply;
+}
+
 /** Until when the keys of a write that failed now are kept from use (MixRun.quarantineMs), or undefined. */
 const quarantineUntil = (host: MixHost, run: MixRun): number | undefined => (run.quarantineMs === undefined ? undefined : host.now() + run.quarantineMs);
 
@@ -121,7 +137,9 @@ export async function send(host: MixHost, run: MixRun, draw: Draw, conn: number,
     sizes = run.model.takeWritten();
     noTtl = run.model.takeNoTtl();
     if (client.command === undefined) throw new Error('this driver cannot send a WORKLOAD\'s commands');
-    return client.command(prepared.args, { key: prepared.args[1] as string, readOnly });
+    const key = prepared.args[1] as string;
+    const reply = client.command(prepared.args, { key, readOnly });
+    return readOnly || run.wait === undefined ? reply : reply.then((r) => waited(client, key, run.wait, r));
   }, c.name);
   if (prepared === undefined) return NOT_SENT; // not sent: its window ended
   if (!out.ok) {
@@ -164,22 +182,25 @@ export async function sendAtomic(host: MixHost, run: MixRun, draw: Draw, conn: n
     noTtl = run.model.takeNoTtl();
     const route = { key: draw.name(index), readOnly: false };
     const commands = prepared.map((p) => p.args);
+    const wait = reads ? undefined : run.wait;
     if (entry.atomic === 'multi') {
       if (client.transaction === undefined) throw new Error('this driver cannot send a transaction');
       request = [['MULTI'], ...commands, ['EXEC']];
-      return client.transaction(commands, route);
+      return waited(client, route.key, wait, await client.transaction(commands, route));
     }
     if (client.command === undefined) throw new Error('this driver cannot send a WORKLOAD\'s commands');
     const call = SCRIPTS.call(commands);
     request = [call.evalsha];
+    let reply: CommandReply;
     try {
-      return await client.command(call.evalsha, route);
+      reply = await client.command(call.evalsha, route);
     } catch (error: unknown) {
       if (!(error instanceof CommandReplyError && NOSCRIPT.test(error.message))) throw error;
       host.extra(conn, 'EVAL');
       request = [call.evalsha, call.eval];
-      return await client.command(call.eval, route);
+      reply = await client.command(call.eval, route);
     }
+    return waited(client, route.key, wait, reply);
   }, name);
   if (prepared === undefined) return NOT_SENT;
   const indexes = [...new Set(prepared.flatMap((p) => p.indexes))];

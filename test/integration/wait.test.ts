@@ -41,6 +41,29 @@ describe('<NAME>_WAIT: a SET counts as written once WAIT says enough replicas ha
     });
   }
 
+  it('a WORKLOAD: every write op (a command, a transaction, a script) is followed by WAIT 1 on its key\'s primary, reads are not; every reply verified', async () => {
+    const primaries = multi.cluster.nodes.slice(0, 3);
+    const waits = async (): Promise<number> => (await Promise.all(primaries.map((n) => commandCount(n.port, 'wait')))).reduce((a, b) => a + b, 0);
+    const before = await waits();
+    const mix = '40:GET {key}, 20:INCR {key}, 20:MULTI; INCRBY {key} 2; GET {key}; EXEC, 20:EVAL; DECR {key}; GET {key}';
+    const env: Record<string, string> = { CI: 'true' };
+    for (const [name, client] of [['OWN', 'resp'], ['IOR', 'ioredis']] as const) Object.assign(env, { [`${name}_SERVERS`]: multi.addresses, [`${name}_CLIENT`]: client, [`${name}_WAIT`]: '1' });
+    const result = await runCli(['run', '--out', out.dir, '--mode', 'throughput', '--envVars', 'DURATION:3', 'WARMUP_SECONDS:0', 'CLIENTS:4', 'KEYSPACE:200', 'PAYLOAD_BYTES:64',
+      `WORKLOAD:${mix}`], { env });
+    assert.equal(result.code, 0, result.stderr + result.stdout);
+    let writes = 0;
+    for (const e of resultsOf(result.stdout).results) {
+      const commands = e.load?.commands ?? [];
+      assert.deepEqual(commands.map((c) => c.command).sort(), ['EVAL(DECR+GET)', 'GET', 'INCR', 'MULTI(INCRBY+GET)'], e.target.name);
+      for (const c of commands) {
+        assert.equal(c.verified, c.ops, `${e.target.name} ${c.command}`);
+        if (c.command !== 'GET') writes += c.ops;
+      }
+    }
+    // One WAIT per write op, and each target's capability probe's WAIT 0 0.
+    assert.equal(await waits() - before, writes + 2);
+  });
+
   it('more replicas than there are: exit 3 naming the count, nothing written', async () => {
     const before = await commandCount(single.server.port, 'set');
     const result = await runCli(['run', '--out', out.dir, ...SMALL], { env: { S_SERVERS: single.address, S_WAIT: '1' } });
