@@ -315,6 +315,31 @@ async function sendCustom(client: AnyGlideClient, glide: GlideModule, args: Glid
 
 type AnyGlideClient = GlideClient | GlideClusterClient;
 
+/** A GLIDE RequestError the translation left as it was: the server's error reply, as CommandReplyError; else the translation. */
+function serverError(error: unknown, translated: unknown): unknown {
+  const text = translated === error && error instanceof Error && error.name === 'RequestError' ? glideServerErrorText(error.message) : undefined;
+  return text !== undefined ? new CommandReplyError(text, { cause: error }) : translated;
+}
+
+/**
+ * A transaction as an atomic batch (GLIDE writes MULTI … EXEC itself), on a cluster to `key`'s primary; the replies as
+ * GLIDE decoded them. An error reply in it, or EXEC's nil, fails it with CommandReplyError.
+ */
+async function glideTransaction(client: AnyGlideClient, glide: GlideModule, commands: readonly (readonly (string | Buffer)[])[],
+  key: string): Promise<unknown[]> {
+  const cluster = client instanceof glide.GlideClusterClient;
+  const batch = cluster ? new glide.ClusterBatch(true) as ClusterBatch : new glide.Batch(true) as Batch;
+  for (const args of commands) batch.customCommand([...args]);
+  const replies = await (cluster
+    ? client.exec(batch as ClusterBatch, true, { route: { type: 'primarySlotKey', key } })
+    : (client as GlideClient).exec(batch as Batch, true));
+  if (replies === null) throw new CommandReplyError('EXEC answered nil (the transaction was not run)');
+  return replies.map((reply) => {
+    if (reply instanceof Error) throw new CommandReplyError(glideServerErrorText(reply.message) ?? reply.message, { cause: reply });
+    return reply;
+  });
+}
+
 /** Names the server an op on `key` goes to: the one server, or the cluster node(s) serving the key's slot. */
 type ServerOf = (key: string, read: boolean) => string;
 
@@ -391,49 +416,37 @@ function wrap(client: AnyGlideClient, glide: GlideModule, config: TargetConfig, 
     async command(args, route) {
       const read = route.readOnly && config.readFrom === 'replica';
       const reply = await sendCustom(client, glide, [...args], read, route.key, config.cache === 'tracking').catch((error: unknown) => {
-        const translated = translate(route.key, read, error);
-        const text = translated === error && error instanceof Error && error.name === 'RequestError' ? glideServerErrorText(error.message) : undefined;
-        throw text !== undefined ? new CommandReplyError(text, { cause: error }) : translated;
+        throw serverError(error, translate(route.key, read, error));
       });
       succeeded(route.key, read);
       return glideReply(reply, glideShape(args), config.cache !== 'tracking', shortestDoubles);
     },
     async transaction(commands, route) {
-      // An atomic batch (GLIDE writes MULTI … EXEC itself), on a cluster to route.key's primary; each reply decoded as
-      // command() decodes it.
-      const cluster = client instanceof glide.GlideClusterClient;
-      const batch = cluster ? new glide.ClusterBatch(true) as ClusterBatch : new glide.Batch(true) as Batch;
-      for (const args of commands) batch.customCommand([...args]);
-      const replies = await (cluster
-        ? client.exec(batch as ClusterBatch, true, { route: { type: 'primarySlotKey', key: route.key } })
-        : (client as GlideClient).exec(batch as Batch, true)).catch((error: unknown) => {
-        const translated = translate(route.key, false, error);
-        const text = translated === error && error instanceof Error && error.name === 'RequestError' ? glideServerErrorText(error.message) : undefined;
-        throw text !== undefined ? new CommandReplyError(text, { cause: error }) : translated;
+      const replies = await glideTransaction(client, glide, commands, route.key).catch((error: unknown) => {
+        throw error instanceof CommandReplyError ? error : serverError(error, translate(route.key, false, error));
       });
       succeeded(route.key, false);
-      if (replies === null) throw new CommandReplyError('EXEC answered nil (the transaction was not run)');
-      return replies.map((reply, i) => {
-        if (reply instanceof Error) throw new CommandReplyError(glideServerErrorText(reply.message) ?? reply.message, { cause: reply });
-        return glideReply(reply, glideShape(commands[i] ?? []), config.cache !== 'tracking', shortestDoubles);
-      });
+      return replies.map((reply, i) => glideReply(reply, glideShape(commands[i] ?? []), config.cache !== 'tracking', shortestDoubles));
     },
-    close() {
-      try {
-        // Synchronous: rejects pending ops with ClosingError and ends (half-closes) the Unix socket to the core. The core
-        // keeps its end open until the ops it still has in flight time out (up to OP_TIMEOUT_MS when a server stopped
-        // answering), and that open socket would keep the process alive as long: destroy it, every op is settled already.
-        // `socket` is private in GLIDE's types (BaseClient.d.ts); should it go, the close tests see the process linger.
-        client.close();
-        (client as unknown as { socket?: { destroy?: () => void } }).socket?.destroy?.();
-      } catch (error: unknown) {
-        // close() never throws to its caller; a client that cannot be closed has nothing left to release.
-        void error;
-      }
-      return Promise.resolve();
-    },
+    close: () => closeGlide(client),
     ...(config.cache === 'tracking' ? { cacheCounters: () => cacheCounters(client, config, controls) } : {}),
   };
+}
+
+/** Closes a client; never throws. */
+function closeGlide(client: AnyGlideClient): Promise<void> {
+  try {
+    // Synchronous: rejects pending ops with ClosingError and ends (half-closes) the Unix socket to the core. The core
+    // keeps its end open until the ops it still has in flight time out (up to OP_TIMEOUT_MS when a server stopped
+    // answering), and that open socket would keep the process alive as long: destroy it, every op is settled already.
+    // `socket` is private in GLIDE's types (BaseClient.d.ts); should it go, the close tests see the process linger.
+    client.close();
+    (client as unknown as { socket?: { destroy?: () => void } }).socket?.destroy?.();
+  } catch (error: unknown) {
+    // close() never throws to its caller; a client that cannot be closed has nothing left to release.
+    void error;
+  }
+  return Promise.resolve();
 }
 
 /** The client-side cache's counters of a client. */
