@@ -134,7 +134,8 @@ async function preloadMix(target: ConnectedTarget, checker: CacheClient, params:
   const plan = controls.load.workload;
   if (plan === null) return undefined;
   const mix = new FaultMix(plan, controls.load.keyspace, controls.load.distribution, params, controls, options.keyPrefix,
-    target.config.protocol === 'memcache' ? 'memcache' : 'redis', options.seed ?? Math.floor(Math.random() * 2 ** 31), target.config.waitReplicas);
+    target.config.protocol === 'memcache' ? 'memcache' : 'redis', options.seed ?? Math.floor(Math.random() * 2 ** 31), target.config.waitReplicas,
+    target.config.client !== 'resp' && target.config.client !== 'memcache');
   try {
     await mix.preload(target.client, () => performance.now(), options.signal);
     return mix;

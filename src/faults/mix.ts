@@ -65,7 +65,7 @@ export class FaultMix {
   #preloaded = 0;
 
   constructor(plan: WorkloadPlan, keyspace: number, distribution: KeyDistribution, params: CaseParams, controls: RunControls, keyPrefix: string,
-    semantics: 'redis' | 'memcache', seed: number, waitReplicas = 0) {
+    semantics: 'redis' | 'memcache', seed: number, waitReplicas = 0, lateRetries = true) {
     const payload = params.PAYLOAD_BYTES;
     const values = new MixValues(largestMixValue(plan, payload), seed);
     this.#plan = plan;
@@ -75,9 +75,10 @@ export class FaultMix {
       model: new MixModel(values, mixListCap(keyspace, mixMeanValue(plan, payload)), semantics),
       sizes: plan.sizes ?? { kind: 'fixed', bytes: payload },
       ttl: { min: plan.ttl?.minSeconds ?? controls.keyTtlSeconds, max: plan.ttl?.maxSeconds ?? controls.keyTtlSeconds },
-      // A driver may retry a write past the op's deadline (ioredis's cluster: 100 ms apart, 16 redirections more).
-      quarantineMs: controls.opTimeoutMs + QUARANTINE_MARGIN_MS,
-      ...(waitReplicas > 0 ? { wait: { replicas: waitReplicas, timeoutMs: waitTimeoutMs(controls.opTimeoutMs) } } : {}),
+      // A driver may retry a write past the op's deadline (ioredis's cluster: 100 ms apart, 16 redirections more);
+      // cachebench's own client never sends a write again once its deadline passed.
+      ...(lateRetries ? { quarantineMs: controls.opTimeoutMs + QUARANTINE_MARGIN_MS } : {}),
+      ...(waitReplicas > 0 ? { wait: { replicas: waitReplicas, timeoutMs: waitTimeoutMs(controls.opTimeoutMs), opTimeoutMs: controls.opTimeoutMs } } : {}),
     };
   }
 

@@ -100,7 +100,8 @@ export class LoadWorker {
   /** `<NAME>_WAIT`: what a WORKLOAD's writes wait for (see MixRun.wait). */
   #wait(): Pick<MixRun, 'wait'> {
     const replicas = this.#job.target.waitReplicas;
-    return replicas > 0 ? { wait: { replicas, timeoutMs: waitTimeoutMs(this.#job.controls.opTimeoutMs) } } : {};
+    const opTimeoutMs = this.#job.controls.opTimeoutMs;
+    return replicas > 0 ? { wait: { replicas, timeoutMs: waitTimeoutMs(opTimeoutMs), opTimeoutMs } } : {};
   }
 
   /** Preloads key `i` of a WORKLOAD (workload/mix-client.ts preloadKey). */

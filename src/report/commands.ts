@@ -71,7 +71,8 @@ function housekeepingLines(items: readonly { label: string; counts: Readonly<Rec
   });
   return kept.length === 0 ? [] : [
     said(`Sent besides the ops counted above, to keep every key expiring and known (an EXPIRE after a write that created a key or cleared its TTL; DEL and the preload again for a key ` +
-      `whose state the model lost, or a list past its cap; EVAL: a script sent whole, within its op, after the server answered its EVALSHA with NOSCRIPT): ${kept.join('; ')}.`),
+      `whose state the model lost, or a list past its cap; EVAL: a script sent whole, within its op, after the server answered its EVALSHA with NOSCRIPT; ` +
+      `WAIT: <NAME>_WAIT's after each write op, within it, and after a key was put back in a known state): ${kept.join('; ')}.`),
     '',
   ];
 }

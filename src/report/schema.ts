@@ -80,7 +80,7 @@ const sliceSeconds: Check = (v, at, b) => {
  */
 const commandName = OP_NAME;
 const COMMAND_NAME = 'a command cachebench has a model of (GET, HSET, …), or MULTI(…)/EVAL(…) of them';
-const housekeepingName = new RegExp(`^(?:${Object.keys(MIX_COMMANDS).join('|')}|EVAL)$`);
+const housekeepingName = new RegExp(`^(?:${Object.keys(MIX_COMMANDS).join('|')}|EVAL|WAIT)$`);
 /** Per-command records: named by command, at most MAX_COMMANDS of them. */
 const byCommand = (check: Check, names = commandName, about = COMMAND_NAME): Check => (v, at, b) => {
   const out = record(check, MAX_COMMANDS)(v, at, b) as Record<string, unknown>;

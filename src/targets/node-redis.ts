@@ -239,8 +239,11 @@ function wrap(connection: Connection, cache: CountingCache | undefined, config: 
     async command(args, route) {
       // A cluster routes by firstKey (route.key's slot: the primary, or with READ_FROM=replica, for a read, the slot's
       // primary and replicas in turn) and follows MOVED/ASK (16 at most), as for get/set.
+      // WAIT goes to route.key's node client: the cluster's sendCommand would apply WAIT's request policy (all_shards).
+      const wait = connection.kind === 'cluster' && String(args[0]).toUpperCase() === 'WAIT';
       const sent: Promise<unknown> = connection.kind === 'cluster'
-        ? connection.client.sendCommand(route.key, route.readOnly, [...args], RAW_COMMAND_OPTIONS)
+        ? (wait ? connection.client.getNodeClientForKey(route.key, false).then((node) => node.sendCommand([...args], RAW_COMMAND_OPTIONS))
+            : connection.client.sendCommand(route.key, route.readOnly, [...args], RAW_COMMAND_OPTIONS))
         : connection.client.sendCommand(args, RAW_COMMAND_OPTIONS);
       const reply = await withDeadline(sent, ms, late(route.key)).catch((error: unknown) => {
         const translated = translateNodeRedisError(error, serverOf(connection, route.key, fallback), ms);

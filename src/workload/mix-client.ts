@@ -6,7 +6,8 @@
 import type { KeyDistribution } from '../config/plan.js';
 import { sizeSampler, type SizeSpec } from '../config/sizes.js';
 import { opName, readOnlyCommand, type MixCommand, type MixEntry, type WorkloadPlan } from '../config/workload.js';
-import { CommandReplyError, WaitShortfallError, type CacheClient, type CommandReply } from '../targets/client.js';
+import { CommandReplyError, OpTimeoutError, WaitShortfallError, type CacheClient, type CommandReply } from '../targets/client.js';
+import { withDeadline } from '../targets/deadline.js';
 import { Scripts } from './lua.js';
 import type { Draw, MixModel, Prepared, Verdict } from './mix-model.js';
 import { weightedPicker } from '../measure/random.js';
@@ -47,8 +48,11 @@ export interface MixRun<T = unknown> {
    * deadline cannot land after the key was put back in a known state (and be judged a lost write). Absent: not at all.
    */
   readonly quarantineMs?: number;
-  /** `<NAME>_WAIT`: every write op is followed by WAIT on its key's node, within the op (its latency includes it). */
-  readonly wait?: { readonly replicas: number; readonly timeoutMs: number };
+  /**
+   * `<NAME>_WAIT`: every write op is followed by WAIT on its key's node, within the op (its latency includes it; the
+   * write and its WAIT share one deadline, OP_TIMEOUT_MS).
+   */
+  readonly wait?: { readonly replicas: number; readonly timeoutMs: number; readonly opTimeoutMs: number };
 }
 
 /** What fills a mix's placeholders for one client (its own `random`), or for the preload. */
@@ -113,8 +117,9 @@ const NOT_SENT: SendOutcome = { ok: true, counted: false };
  * `<NAME>_WAIT=N`: WAIT N after a write, on the connection of its key's node (every driver routes a command by its key),
  * so it covers the write; fewer replicas than N in time fails the op, as the seed loop's SET+WAIT does.
  */
-async function waited<T>(client: CacheClient, key: string, wait: MixRun['wait'], reply: T): Promise<T> {
+async function waited<T>(client: CacheClient, key: string, wait: MixRun['wait'], reply: T, counted?: () => void): Promise<T> {
   if (wait === undefined) return reply;
+  counted?.();
   const command = client.command as NonNullable<CacheClient['command']>;
   const acknowledged = await command.call(client, ['WAIT', String(wait.replicas), String(wait.timeoutMs)], { key, readOnly: false });
   if (!(typeof acknowledged === 'number' && acknowledged >= wait.replicas)) {
@@ -139,7 +144,8 @@ export async function send(host: MixHost, run: MixRun, draw: Draw, conn: number,
     if (client.command === undefined) throw new Error('this driver cannot send a WORKLOAD\'s commands');
     const key = prepared.args[1] as string;
     const reply = client.command(prepared.args, { key, readOnly });
-    return readOnly || run.wait === undefined ? reply : reply.then((r) => waited(client, key, run.wait, r));
+    return readOnly || run.wait === undefined ? reply : withDeadline(reply.then((r) => waited(client, key, run.wait, r, () => host.extra(conn, 'WAIT'))),
+      run.wait.opTimeoutMs, () => new OpTimeoutError('the node of the op\'s key', run.wait?.opTimeoutMs ?? 0));
   }, c.name);
   if (prepared === undefined) return NOT_SENT; // not sent: its window ended
   if (!out.ok) {
@@ -175,18 +181,23 @@ export async function sendAtomic(host: MixHost, run: MixRun, draw: Draw, conn: n
   let request: readonly (string | Buffer)[][] = [];
   const name = opName(entry, entry.commands[0] as MixCommand);
   const reads = entry.commands.every((c) => readOnlyCommand(c.name));
-  const out = await host.timed(conn, reads ? 'get' : 'set', host.nodeOf(run.keys.name(index)), slot, async (client) => {
+  const wait = reads ? undefined : run.wait;
+  const op = (client: CacheClient): Promise<CommandReply> => {
+    const sent = atomicOp(client);
+    return wait === undefined ? sent : withDeadline(sent, wait.opTimeoutMs, () => new OpTimeoutError('the node of the op\'s key', wait.opTimeoutMs));
+  };
+  const atomicOp = async (client: CacheClient): Promise<CommandReply> => {
     const now = host.now();
     prepared = entry.commands.map((c) => run.model.prepare(c, index, now, draw));
     sizes = run.model.takeWritten();
     noTtl = run.model.takeNoTtl();
     const route = { key: draw.name(index), readOnly: false };
     const commands = prepared.map((p) => p.args);
-    const wait = reads ? undefined : run.wait;
+    const counted = (): void => host.extra(conn, 'WAIT');
     if (entry.atomic === 'multi') {
       if (client.transaction === undefined) throw new Error('this driver cannot send a transaction');
       request = [['MULTI'], ...commands, ['EXEC']];
-      return waited(client, route.key, wait, await client.transaction(commands, route));
+      return waited(client, route.key, wait, await client.transaction(commands, route), counted);
     }
     if (client.command === undefined) throw new Error('this driver cannot send a WORKLOAD\'s commands');
     const call = SCRIPTS.call(commands);
@@ -200,8 +211,9 @@ export async function sendAtomic(host: MixHost, run: MixRun, draw: Draw, conn: n
       request = [call.evalsha, call.eval];
       reply = await client.command(call.eval, route);
     }
-    return waited(client, route.key, wait, reply);
-  }, name);
+    return waited(client, route.key, wait, reply, counted);
+  };
+  const out = await host.timed(conn, reads ? 'get' : 'set', host.nodeOf(run.keys.name(index)), slot, op, name);
   if (prepared === undefined) return NOT_SENT;
   const indexes = [...new Set(prepared.flatMap((p) => p.indexes))];
   if (!out.ok) {
@@ -296,6 +308,11 @@ export async function mixClient(host: MixHost, run: MixRun, conn: number, g: num
       const resync = run.model.resync(run.plan.keyType, k, host.now(), draw, run.plan);
       run.model.takeWritten(); // not the measured ops' values
       await housekeep(host, run, conn, resync, draw);
+      // With WAIT, the key's new state is on the replicas too before it is judged again (a failover must not undo it).
+      if (run.wait !== undefined && !run.model.isUnknown(k)) {
+        const acknowledged = await host.untimed(conn, ['WAIT', String(run.wait.replicas), String(run.wait.timeoutMs)], run.keys.name(k));
+        if (!(typeof acknowledged === 'number' && acknowledged >= run.wait.replicas)) run.model.forget([k]);
+      }
     }
     if (aborted()) return;
     const chosen = run.plan.entries[e] as MixEntry;
