@@ -47,13 +47,27 @@ export interface CacheClient {
    * command touches (all its keys share one cluster slot), `route.readOnly` whether it only reads. Optional: drivers
    * that cannot send arbitrary commands leave it out. Same deadline and error classes as get/set.
    */
-  command?(args: readonly (string | Buffer)[], route: { readonly key: string; readonly readOnly: boolean }): Promise<CommandReply>;
+  command?(args: readonly (string | Buffer)[], route: CommandRoute): Promise<CommandReply>;
   /**
    * A transaction: MULTI, `commands`, EXEC on the connection serving route.key's slot (all their keys share it), no
    * other command between them; the commands' replies (EXEC's array). An error reply in it, or EXECABORT, fails the op
    * with CommandReplyError. Optional, as command() is.
    */
-  transaction?(commands: readonly (readonly (string | Buffer)[])[], route: { readonly key: string }): Promise<CommandReply[]>;
+  transaction?(commands: readonly (readonly (string | Buffer)[])[], route: Omit<CommandRoute, 'readOnly'>): Promise<CommandReply[]>;
+  /**
+   * The driver honours `route.wait` of command() and transaction(): WAIT in the same write as the command, on the
+   * connection that ran it (after a redirection too), within the op's one deadline; fewer replicas fail the op with
+   * WaitShortfallError. Absent: the caller sends WAIT after the reply (workload/mix-client.ts).
+   */
+  readonly waitsInline?: boolean;
+}
+
+/** Where a command() goes: a key it touches (all its keys share one cluster slot), whether it only reads, and a WAIT to follow it. */
+export interface CommandRoute {
+  readonly key: string;
+  readonly readOnly: boolean;
+  /** `<NAME>_WAIT`: a WAIT after the command, where the driver can send it with it (CacheClient.waitsInline). */
+  readonly wait?: { readonly replicas: number; readonly timeoutMs: number };
 }
 
 /**

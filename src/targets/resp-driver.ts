@@ -3,7 +3,7 @@ import type { RunControls, TargetConfig } from '../config/resolve.js';
 import { displayAddress, type ServerAddress } from '../config/servers.js';
 import {
   CommandReplyError, ConnectionLostError, OpTimeoutError, WaitShortfallError, waitTimeoutMs, type CacheClient, type CommandReply, type ConnectedTarget,
-  type Driver, type TargetProbe,
+  type CommandRoute, type Driver, type TargetProbe,
 } from './client.js';
 import { withDeadline } from './deadline.js';
 import { credentialsFor, probeTarget, targetInfo, unreachableError } from './probe.js';
@@ -145,20 +145,35 @@ function respClient(router: RespRouter, config: TargetConfig, controls: RunContr
   const del = async (key: string): Promise<void> => {
     isDel(await router.send(key, ['DEL', key]));
   };
-  // Any command: to the node serving route.key's slot (MOVED/ASK followed by the router), the reply as a CommandReply.
-  const command = (args: readonly (string | Buffer)[], route: { readonly key: string }): Promise<CommandReply> => router.send(route.key, args)
-    .then(commandReply);
-  // MULTI, the commands, EXEC in one write on route.key's node; an error reply to any of them (EXECABORT follows) fails it.
-  const transaction = async (commands: readonly (readonly (string | Buffer)[])[], route: { readonly key: string }): Promise<CommandReply[]> => {
-    const replies = await router.sendGroup(route.key, [['MULTI'], ...commands, ['EXEC']]);
-    for (const r of replies.slice(0, -1)) if (r instanceof WireError) throw new CommandReplyError(r.message);
-    const exec = commandReply(replies[replies.length - 1] ?? null);
-    if (!Array.isArray(exec)) throw new RespUnexpectedReplyError(`EXEC answered ${describe(replies[replies.length - 1] ?? null)}, not an array`);
+  // A WAIT's reply after a write: fewer replicas than asked fail the op.
+  const waited = (reply: Wire | undefined, route: Omit<CommandRoute, 'readOnly'>): void => {
+    const wait = route.wait as NonNullable<CommandRoute['wait']>;
+    const acknowledged = isWait(reply ?? null);
+    if (!(acknowledged >= wait.replicas)) throw new WaitShortfallError(server(route.key), acknowledged, wait.replicas, wait.timeoutMs);
+  };
+  const waitArgs = (route: Omit<CommandRoute, 'readOnly'>): (readonly (string | number)[])[] => (route.wait === undefined ? [] : [['WAIT', route.wait.replicas, route.wait.timeoutMs]]);
+  // Any command: to the node serving route.key's slot (MOVED/ASK followed by the router), the reply as a CommandReply;
+  // with route.wait, WAIT in the same write (the pair redirected together).
+  const command = (args: readonly (string | Buffer)[], route: CommandRoute): Promise<CommandReply> => (route.wait === undefined
+    ? router.send(route.key, args).then(commandReply)
+    : router.sendGroup(route.key, [args, ...waitArgs(route)]).then(([reply, wait]) => {
+        const out = commandReply(reply ?? null);
+        waited(wait, route);
+        return out;
+      }));
+  // MULTI, the commands, EXEC (and WAIT) in one write on route.key's node; an error reply to any of them (EXECABORT follows) fails it.
+  const transaction = async (commands: readonly (readonly (string | Buffer)[])[], route: Omit<CommandRoute, 'readOnly'>): Promise<CommandReply[]> => {
+    const replies = await router.sendGroup(route.key, [['MULTI'], ...commands, ['EXEC'], ...waitArgs(route)]);
+    const execAt = commands.length + 1;
+    for (const r of replies.slice(0, execAt)) if (r instanceof WireError) throw new CommandReplyError(r.message);
+    const exec = commandReply(replies[execAt] ?? null);
+    if (!Array.isArray(exec)) throw new RespUnexpectedReplyError(`EXEC answered ${describe(replies[execAt] ?? null)}, not an array`);
+    if (route.wait !== undefined) waited(replies[execAt + 1], route);
     return exec;
   };
   const close = async (): Promise<void> => router.close();
   const wireBytes = (): number => router.wireBytes;
-  if (controls.resilient !== true) return { set, get, read, del, command, transaction, close, wireBytes };
+  if (controls.resilient !== true) return { set, get, read, del, command, transaction, close, wireBytes, waitsInline: true };
   const retrying = resilience(router, cluster, controls.opTimeoutMs, server);
   return {
     set: (key, value, ttl) => retrying(key, () => set(key, value, ttl)),
@@ -168,6 +183,7 @@ function respClient(router: RespRouter, config: TargetConfig, controls: RunContr
     // A read is retried as get() is; a write only on a reply that says it did not run (see resilience).
     command: (args, route) => retrying(route.key, () => command(args, route), !route.readOnly),
     transaction: (commands, route) => retrying(route.key, () => transaction(commands, route), true),
+    waitsInline: true,
     close,
     wireBytes,
   };

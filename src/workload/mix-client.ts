@@ -117,9 +117,8 @@ const NOT_SENT: SendOutcome = { ok: true, counted: false };
  * `<NAME>_WAIT=N`: WAIT N after a write, on the connection of its key's node (every driver routes a command by its key),
  * so it covers the write; fewer replicas than N in time fails the op, as the seed loop's SET+WAIT does.
  */
-async function waited<T>(client: CacheClient, key: string, wait: MixRun['wait'], reply: T, counted?: () => void): Promise<T> {
+async function waited<T>(client: CacheClient, key: string, wait: MixRun['wait'], reply: T): Promise<T> {
   if (wait === undefined) return reply;
-  counted?.();
   const command = client.command as NonNullable<CacheClient['command']>;
   const acknowledged = await command.call(client, ['WAIT', String(wait.replicas), String(wait.timeoutMs)], { key, readOnly: false });
   if (!(typeof acknowledged === 'number' && acknowledged >= wait.replicas)) {
@@ -143,9 +142,13 @@ export async function send(host: MixHost, run: MixRun, draw: Draw, conn: number,
     noTtl = run.model.takeNoTtl();
     if (client.command === undefined) throw new Error('this driver cannot send a WORKLOAD\'s commands');
     const key = prepared.args[1] as string;
-    const reply = client.command(prepared.args, { key, readOnly });
-    return readOnly || run.wait === undefined ? reply : withDeadline(reply.then((r) => waited(client, key, run.wait, r, () => host.extra(conn, 'WAIT'))),
-      run.wait.opTimeoutMs, () => new OpTimeoutError('the node of the op\'s key', run.wait?.opTimeoutMs ?? 0));
+    const wait = readOnly ? undefined : run.wait;
+    if (wait === undefined) return client.command(prepared.args, { key, readOnly });
+    host.extra(conn, 'WAIT');
+    // A driver that sends WAIT with the command (in one write, after a redirection too), or WAIT after the reply.
+    if (client.waitsInline === true) return client.command(prepared.args, { key, readOnly, wait });
+    return withDeadline(client.command(prepared.args, { key, readOnly }).then((r) => waited(client, key, wait, r)), wait.opTimeoutMs,
+      () => new OpTimeoutError('the node of the op\'s key', wait.opTimeoutMs));
   }, c.name);
   if (prepared === undefined) return NOT_SENT; // not sent: its window ended
   if (!out.ok) {
@@ -193,25 +196,30 @@ export async function sendAtomic(host: MixHost, run: MixRun, draw: Draw, conn: n
     noTtl = run.model.takeNoTtl();
     const route = { key: draw.name(index), readOnly: false };
     const commands = prepared.map((p) => p.args);
-    const counted = (): void => host.extra(conn, 'WAIT');
+    if (wait !== undefined) host.extra(conn, 'WAIT');
+    const inline = wait !== undefined && client.waitsInline === true;
     if (entry.atomic === 'multi') {
       if (client.transaction === undefined) throw new Error('this driver cannot send a transaction');
       request = [['MULTI'], ...commands, ['EXEC']];
-      return waited(client, route.key, wait, await client.transaction(commands, route), counted);
+      if (inline) return client.transaction(commands, { ...route, wait });
+      return waited(client, route.key, wait, await client.transaction(commands, route));
     }
     if (client.command === undefined) throw new Error('this driver cannot send a WORKLOAD\'s commands');
     const call = SCRIPTS.call(commands);
     request = [call.evalsha];
+    const scriptRoute = inline ? { ...route, wait } : route;
     let reply: CommandReply;
     try {
-      reply = await client.command(call.evalsha, route);
+      reply = await client.command(call.evalsha, scriptRoute);
     } catch (error: unknown) {
       if (!(error instanceof CommandReplyError && NOSCRIPT.test(error.message))) throw error;
       host.extra(conn, 'EVAL');
+      // The WAIT sent with the EVALSHA ran too; the EVAL gets one of its own.
+      if (inline) host.extra(conn, 'WAIT');
       request = [call.evalsha, call.eval];
-      reply = await client.command(call.eval, route);
+      reply = await client.command(call.eval, scriptRoute);
     }
-    return waited(client, route.key, wait, reply, counted);
+    return inline ? reply : waited(client, route.key, wait, reply);
   };
   const out = await host.timed(conn, reads ? 'get' : 'set', host.nodeOf(run.keys.name(index)), slot, op, name);
   if (prepared === undefined) return NOT_SENT;
