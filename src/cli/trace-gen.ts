@@ -29,14 +29,17 @@ export interface TraceGenArgs {
 }
 
 export function traceGenCommand(a: TraceGenArgs): number {
-  const bad = (flag: string, value: number, range: string): ConfigError =>
-    new ConfigError(`--${flag} ${value} is outside ${range}. Fix: give --${flag} within ${range}`);
+  const bad = (flag: string, value: number, range: string): ConfigError => (Number.isNaN(value)
+    ? new ConfigError(`--${flag} is not a number. Fix: give --${flag} a number within ${range}`)
+    : new ConfigError(`--${flag} ${value} is outside ${range}. Fix: give --${flag} within ${range}`));
   if (!(Number.isInteger(a.ops) && a.ops >= 1 && a.ops <= TRACE_LIMITS.ops)) throw bad('ops', a.ops, `1–${TRACE_LIMITS.ops}`);
   if (!(a.rate > 0 && a.rate <= 1_000_000)) throw bad('rate', a.rate, '0–1000000 ops/s');
   if (a.ops / a.rate > TRACE_LIMITS.spanSeconds) throw bad('rate', a.rate, `rates at which ${a.ops} ops span at most ${TRACE_LIMITS.spanSeconds / 86_400} days (a trace's most)`);
   if (!(Number.isInteger(a.keys) && a.keys >= 1 && a.keys <= TRACE_LIMITS.keys)) throw bad('keys', a.keys, `1–${TRACE_LIMITS.keys}`);
   if (!(a.zipf >= 0 && a.zipf <= 5)) throw bad('zipf', a.zipf, '0–5');
-  if (!Number.isInteger(a.seed)) throw bad('seed', a.seed, 'whole numbers');
+  if (!Number.isSafeInteger(a.seed)) {
+    throw new ConfigError(`--seed ${Number.isNaN(a.seed) ? 'is not a number' : `${a.seed} is not a whole number`}. Fix: give --seed a whole number, e.g. --seed 7 (the same seed writes the same trace)`);
+  }
   try {
     // Never over an existing file.
     writeFileSync(a.file, generateTrace({ ops: a.ops, rate: a.rate, keys: a.keys, zipf: a.zipf, seed: a.seed, wholeSeconds: a['whole-seconds'] }), { flag: 'wx' });

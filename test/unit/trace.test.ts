@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { resolveConfig } from '../../src/config/resolve.js';
+import { ConfigError } from '../../src/config/errors.js';
+import { traceGenCommand } from '../../src/cli/trace-gen.js';
 import { parseTrace, TRACE_OPS, TraceError, traceName, type Trace } from '../../src/config/trace.js';
 import { generateTrace } from '../../src/config/trace-gen.js';
 import { TRACE_COMMANDS } from '../../src/config/trace-plan.js';
@@ -88,6 +91,17 @@ describe('trace files (TRACE)', () => {
   it('a report names the file by a safe name only', () => {
     assert.equal(traceName('/x/y/ok-trace_1.csv'), 'ok-trace_1.csv');
     assert.equal(traceName('/x/[link](http:evil)|=cmd.csv'), '_link__http_evil__=cmd.csv'.replace('=', '_'));
+  });
+
+  it('trace-gen refuses bad flags with the flag, its value and the fix, and writes nothing', () => {
+    const base = { file: join(tmpdir(), `cachebench-tracegen-${process.pid}-never.csv`), ops: 100, rate: 10, keys: 10, zipf: 1, seed: 1, 'whole-seconds': false };
+    for (const [flags, says] of [
+      [{ seed: 1.5 }, '--seed 1.5 is not a whole number. Fix: give --seed a whole number'], [{ seed: Number.NaN }, '--seed is not a number. Fix:'],
+      [{ ops: 0 }, '--ops 0 is outside 1–5000000. Fix:'], [{ rate: Number.NaN }, '--rate is not a number. Fix: give --rate a number within'],
+    ] as const) {
+      assert.throws(() => traceGenCommand({ ...base, ...flags }), (e: unknown) => e instanceof ConfigError && e.message.includes(says), JSON.stringify(flags));
+    }
+    assert.equal(existsSync(base.file), false);
   });
 
   it('trace-gen: the rate, the key space and the mix it was asked for (each op share within 5 standard errors)', () => {
