@@ -169,8 +169,7 @@ export class FaultMix {
       await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
     }
     return {
-      workload: this.#plan.name === 'custom' ? this.#plan.text : this.#plan.name, keyType: this.#plan.keyType, keys: this.#keyspace,
-      inRunMissing: this.#missing, inRunMismatched: this.#mismatched, inRunUnverified: this.#unverified,
+      ...this.#inRun(),
       keysChecked: checked, keysLostMissing: gone, keysLostDifferent: different, keysUnknown: unknown, keysUnchecked: left.length, lostKeys: lost,
     };
   }
@@ -191,11 +190,18 @@ export class FaultMix {
     return failed;
   }
 
-  /** What an interrupted run found: the replies' verdicts only (its keys are deleted, not read back). */
-  unread(): MixFaultCheck {
+  /** The run's WORKLOAD and what its replies found. */
+  #inRun(): Pick<MixFaultCheck, 'workload' | 'keyType' | 'keys' | 'inRunMissing' | 'inRunMismatched' | 'inRunUnverified'> {
     return {
       workload: this.#plan.name === 'custom' ? this.#plan.text : this.#plan.name, keyType: this.#plan.keyType, keys: this.#keyspace,
       inRunMissing: this.#missing, inRunMismatched: this.#mismatched, inRunUnverified: this.#unverified,
+    };
+  }
+
+  /** What an interrupted run found: the replies' verdicts only (its keys are deleted, not read back). */
+  unread(): MixFaultCheck {
+    return {
+      ...this.#inRun(),
       keysChecked: 0, keysLostMissing: 0, keysLostDifferent: 0, keysUnknown: 0, keysUnchecked: this.#preloaded, lostKeys: [],
     };
   }

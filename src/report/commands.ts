@@ -5,6 +5,7 @@ import { msText } from './columns.js';
 import { mdInline, mdText } from './escape.js';
 import { shardLabel } from './sentences.js';
 import { gridTable } from './table.js';
+import { workloadShown } from './faults.js';
 
 const count = (n: number): string => n.toLocaleString('en-US');
 const bytes = (n: number | null): string => (n === null ? '-' : count(n));
@@ -86,7 +87,7 @@ function faultCommandLines(entries: readonly ResultEntry[], markdown: boolean): 
   const said = markdown ? mdText : (x: string): string => x;
   const workload = first.mix?.workload ?? '';
   return [
-    said(`Per command (WORKLOAD ${workload.length > 80 ? `${workload.slice(0, 79)}…` : workload}), over the whole fault run, before, during and after the fault: latency from send to reply; ` +
+    said(`Per command (WORKLOAD ${workloadShown(workload)}), over the whole fault run, before, during and after the fault: latency from send to reply; ` +
       'every reply checked against cachebench\'s model of what it wrote to its own keys — Missing: empty where a value was expected; Mismatched: any other difference; ' +
       'Unverified: the model could not judge it (the key\'s state unknown after a failed op). Failed: ops that failed (the fault\'s among them).'),
     '',

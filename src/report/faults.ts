@@ -56,10 +56,12 @@ export const FAULT_COLUMNS: readonly Column[] = [
     (e) => (e.fault?.peakServerMemory == null ? '–' : mib(e.fault.peakServerMemory.maxBytes))),
 ];
 
+/** A WORKLOAD's text as a sentence shows it: at most 80 characters. */
+export const workloadShown = (w: string): string => (w.length > 80 ? `${w.slice(0, 79)}…` : w);
+
 /** What a fault run with a WORKLOAD found: lost writes per reply during the run and per key after healing (Lost acked counts both). */
 function mixLine(target: string, m: NonNullable<NonNullable<ResultEntry['fault']>['mix']>): string {
-  const workload = m.workload.length > 80 ? `${m.workload.slice(0, 79)}…` : m.workload;
-  return `${target} WORKLOAD ${workload} (${m.keys} ${m.keyType} keys): ${m.inRunMissing + m.inRunMismatched} replies during the run found an acknowledged write ` +
+  return `${target} WORKLOAD ${workloadShown(m.workload)} (${m.keys} ${m.keyType} keys): ${m.inRunMissing + m.inRunMismatched} replies during the run found an acknowledged write ` +
     `gone (${m.inRunMissing}) or changed (${m.inRunMismatched}), ${m.inRunUnverified} could not be judged; after healing, the whole state of ${m.keysChecked} keys was read back: ` +
     `${m.keysLostMissing} gone, ${m.keysLostDifferent} changed, ${m.keysUnknown} not judged (the model had lost track of them: a failed op, applied or not, or a bad reply counted above)` +
     `${m.keysUnchecked > 0 ? `, ${m.keysUnchecked} never answered` : ''}. Lost acked counts the replies and the keys`;

@@ -187,7 +187,9 @@ export async function sendAtomic(host: MixHost, run: MixRun, draw: Draw, conn: n
   const wait = reads ? undefined : run.wait;
   const op = (client: CacheClient): Promise<CommandReply> => {
     const sent = atomicOp(client);
-    return wait === undefined ? sent : withDeadline(sent, wait.opTimeoutMs, () => new OpTimeoutError('the node of the op\'s key', wait.opTimeoutMs));
+    // A driver that sends WAIT with the op bounds both itself; else the op and its WAIT share one deadline here.
+    return wait === undefined || client.waitsInline === true ? sent
+      : withDeadline(sent, wait.opTimeoutMs, () => new OpTimeoutError('the node of the op\'s key', wait.opTimeoutMs));
   };
   const atomicOp = async (client: CacheClient): Promise<CommandReply> => {
     const now = host.now();

@@ -49,6 +49,16 @@ export function connect(port: number): Redis {
   return redis;
 }
 
+/** How many keys one of the test's own servers holds (DBSIZE). */
+export async function keyCount(port: number): Promise<number> {
+  const redis = connect(port);
+  try {
+    return await redis.dbsize();
+  } finally {
+    redis.disconnect();
+  }
+}
+
 /** All keys matching a pattern on one server (SCAN; fine on the test's own servers). */
 export async function scanKeys(port: number, pattern: string): Promise<string[]> {
   const redis = connect(port);
