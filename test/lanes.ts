@@ -19,8 +19,8 @@ import { fileURLToPath } from 'node:url';
 
 const QUIET = new Set([
   'bounds', 'failures', 'fault-command', 'guards', 'local-procfs', 'local-state', 'tls', 'untrusted-files', 'untrusted-text', 'wait',
-  // WORKLOAD mixes: every reply judged by the model, the server's commandstats against the ops counted.
-  'workloads',
+  // WORKLOAD mixes (throughput and latency runs): every reply judged by the model, the server's commandstats against the ops counted.
+  'workloads', 'latency-workload',
   // Fault runs judged on exit codes, messages and processes, never on a window or a recovery (faults.test.ts runs alone).
   'fault-checks',
   // WORKLOAD and TRACE on memcached: every reply judged by the model, the servers' stats against the ops counted.

@@ -79,8 +79,8 @@ function faultPlan(settings: ReadonlyMap<string, Setting>): FaultPlan {
 
 /** Keys that only a throughput run reads: set (by anything but the default) in a latency run, they are an error. */
 const THROUGHPUT_KEYS = ['CLIENTS', 'CONNECTIONS', 'PIPELINE', 'RATE', 'WARMUP_SECONDS', 'SLICE_SECONDS', 'WORKERS', 'KEYSPACE', 'KEY_DISTRIBUTION', 'START_AT', 'WORKLOAD', 'VALUE_SIZES', 'KEY_TTL_MAX', 'TRACE', 'TRACE_SPEED', 'TRACE_REFILL'] as const;
-/** Throughput keys a fault run with a WORKLOAD reads too (its one client runs the mix on a KEYSPACE). */
-const FAULT_MIX_KEYS = ['KEYSPACE', 'KEY_DISTRIBUTION', 'WORKLOAD', 'VALUE_SIZES', 'KEY_TTL_MAX'] as const;
+/** Throughput keys a latency or fault run with a WORKLOAD reads too (its one client per target runs the mix on a KEYSPACE). */
+const MIX_LATENCY_KEYS = ['KEYSPACE', 'KEY_DISTRIBUTION', 'WORKLOAD', 'VALUE_SIZES', 'KEY_TTL_MAX'] as const;
 /** Keys that only a latency run reads: set in a throughput scenario, they are said to do nothing (a warning: flags apply to every scenario of a run). */
 const LATENCY_ONLY_KEYS = ['WRITE_COUNT', 'INVOCATION_COUNT', 'ITERATION_TIME_MS', 'INTERLEAVE', 'WARMUP_ITERATIONS', 'MIN_ITERATIONS', 'MAX_ITERATIONS', 'MAX_RELATIVE_ERROR', 'MAX_PERCENT_ERROR', 'MAX_TIME'] as const;
 /** Below this KEY_TTL, a WORKLOAD's keys spend much of their life within a second of their expiry (said in a warning). */
@@ -207,18 +207,28 @@ function loadPlan(settings: ReadonlyMap<string, Setting>, cases: readonly CasePa
   const mode = get('MODE').value as RunMode;
   const capacity = capacityPlan(settings, mode);
   if (mode === 'latency') {
-    // A fault run (a latency run with FAULT) may run a WORKLOAD on a KEYSPACE instead of the seed loop.
-    const faulted = get('FAULT').value !== 'none' && String(get('WORKLOAD').value).trim() !== '';
-    const stray = THROUGHPUT_KEYS.find((k) => get(k).source.kind !== 'default' && !(faulted && (FAULT_MIX_KEYS as readonly string[]).includes(k)));
+    // A latency run (a fault run too) may run a WORKLOAD on a KEYSPACE instead of the seed loop: one client per target.
+    const mixed = String(get('WORKLOAD').value).trim() !== '';
+    const stray = THROUGHPUT_KEYS.find((k) => get(k).source.kind !== 'default' && !(mixed && (MIX_LATENCY_KEYS as readonly string[]).includes(k)));
     if (stray !== undefined) {
       const s = get(stray);
-      const also = FAULT_MIX_KEYS.includes(stray as (typeof FAULT_MIX_KEYS)[number]) ? ` (or in a fault run with a WORKLOAD: set FAULT and WORKLOAD)` : '';
+      const also = MIX_LATENCY_KEYS.includes(stray as (typeof MIX_LATENCY_KEYS)[number]) ? ' (or with a WORKLOAD)' : '';
       throw badValue(stray, s.value, s.source, `it applies to throughput runs only${also}, and MODE is latency (${describeSource(get('MODE').source)})`, `set MODE=throughput, or unset ${stray}`);
     }
-    if (!faulted) return NO_LOAD;
+    if (!mixed) return NO_LOAD;
+    const overwrite = get('OVERWRITE_RATE');
+    if ((overwrite.value as number) > 0) {
+      throw badValue('OVERWRITE_RATE', overwrite.value, overwrite.source, `the overwriter rewrites the seed loop's fresh keys, and WORKLOAD (${describeSource(get('WORKLOAD').source)}) runs a mix on preloaded keys instead`,
+        'set OVERWRITE_RATE to 0 with a WORKLOAD, or unset WORKLOAD to measure stale reads with the seed loop');
+    }
+    const writes = get('WRITE_COUNT');
+    if (writes.source.kind !== 'default') {
+      warnings.push(`WRITE_COUNT=${String(writes.value)} (${describeSource(writes.source)}) does nothing with a WORKLOAD: an iteration is INVOCATION_COUNT ops of the mix`);
+    }
     const dist = get('KEY_DISTRIBUTION');
-    // One client drives a fault run: it owns every key.
-    return { ...NO_LOAD, keyspace: num('KEYSPACE'), distribution: parseDistribution(String(dist.value), dist.source), workload: workloadPlan(settings, cases, warnings, 1) };
+    // One client per target owns every key; a latency run's targets hold their models at once, a fault run's in turn.
+    const holders = get('FAULT').value !== 'none' ? 1 : targets;
+    return { ...NO_LOAD, keyspace: num('KEYSPACE'), distribution: parseDistribution(String(dist.value), dist.source), workload: workloadPlan(settings, cases, warnings, 1, holders) };
   }
   const duration = get('DURATION');
   if (!Number.isInteger(duration.value)) {
@@ -277,7 +287,8 @@ function loadPlan(settings: ReadonlyMap<string, Setting>, cases: readonly CasePa
 }
 
 /** WORKLOAD, checked against the KEYSPACE it runs on and the values it writes (a throughput or capacity run). */
-function workloadPlan(settings: ReadonlyMap<string, Setting>, cases: readonly CaseParams[], warnings: string[], faultClients?: number): WorkloadPlan | null {
+function workloadPlan(settings: ReadonlyMap<string, Setting>, cases: readonly CaseParams[], warnings: string[], oneClient?: number,
+  holders = 1): WorkloadPlan | null {
   const get = (key: string): Setting => settings.get(key) as Setting;
   const w = get('WORKLOAD');
   const plan = parseWorkload(String(w.value), w.source);
@@ -292,15 +303,17 @@ function workloadPlan(settings: ReadonlyMap<string, Setting>, cases: readonly Ca
   }
   const k = get('KEYSPACE');
   const keyspace = k.value as number;
-  const owners = faultClients ?? (get('CLIENTS').value as number) * (get('WORKERS').value as number);
+  const owners = oneClient ?? (get('CLIENTS').value as number) * (get('WORKERS').value as number);
   if (keyspace === 0) {
     throw badValue('KEYSPACE', 0, k.source, `WORKLOAD=${plan.name} (${describeSource(w.source)}) works on a KEYSPACE of preloaded keys, and KEYSPACE is 0`, 'set KEYSPACE, e.g. KEYSPACE=10000');
   }
-  if (keyspace > MIX_MAX_KEYSPACE) {
-    throw badValue('KEYSPACE', keyspace, k.source, `a WORKLOAD keeps a model of every key it writes, so that every reply is verified: at most ${MIX_MAX_KEYSPACE.toLocaleString('en-US')} keys`, `set KEYSPACE to ${MIX_MAX_KEYSPACE} or less`);
+  if (keyspace * holders > MIX_MAX_KEYSPACE) {
+    const most = Math.floor(MIX_MAX_KEYSPACE / holders);
+    throw badValue('KEYSPACE', keyspace, k.source, `a WORKLOAD keeps a model of every key it writes, so that every reply is verified: at most ${MIX_MAX_KEYSPACE.toLocaleString('en-US')} keys` +
+      `${holders > 1 ? `, and a latency run's ${holders} targets each hold their own at once` : ''}`, `set KEYSPACE to ${most} or less`);
   }
   if (keyspace < owners * plan.width) {
-    throw badValue('KEYSPACE', keyspace, k.source, `each key of a WORKLOAD has one writer (so every reply has one right answer): ${faultClients !== undefined ? 'a fault run\'s one client' : `CLIENTS × WORKERS = ${owners} clients`}${plan.width > 1 ? ` × ${plan.width} keys per {keys:${plan.width}} group` : ''} need ${owners * plan.width} keys or more`,
+    throw badValue('KEYSPACE', keyspace, k.source, `each key of a WORKLOAD has one writer (so every reply has one right answer): ${oneClient !== undefined ? 'a latency or fault run\'s one client' : `CLIENTS × WORKERS = ${owners} clients`}${plan.width > 1 ? ` × ${plan.width} keys per {keys:${plan.width}} group` : ''} need ${owners * plan.width} keys or more`,
       `set KEYSPACE to ${owners * plan.width} or more, or lower CLIENTS`);
   }
   const vs = get('VALUE_SIZES');
@@ -343,11 +356,11 @@ function workloadPlan(settings: ReadonlyMap<string, Setting>, cases: readonly Ca
     throw badValue('KEYSPACE', keyspace, k.source, `WORKLOAD=${plan.name} keeps ${perKey} value${perKey === 1 ? '' : 's'} of ${Math.round(mean)} bytes per key: more than 4 GiB on the servers`,
       'lower KEYSPACE or the value sizes');
   }
-  const entries = keyspace * mixEntriesPerKey(resolved, keyspace, payload);
+  const entries = keyspace * mixEntriesPerKey(resolved, keyspace, payload) * holders;
   if (entries > MIX_MODEL_ENTRIES) {
     const what = `${mixEntriesPerKey(resolved, keyspace, payload)} ${plan.keyType === 'hash' ? 'fields' : 'members'}`;
     throw badValue('KEYSPACE', keyspace, k.source, `the model of WORKLOAD=${plan.name} follows ${what} of each of the ${keyspace.toLocaleString('en-US')} keys: ` +
-      `${entries.toLocaleString('en-US')} entries, above the ${MIX_MODEL_ENTRIES.toLocaleString('en-US')} it may hold in memory`, `lower KEYSPACE, or name fewer ${plan.keyType === 'hash' ? '{field:N}' : '{member:N}'}`);
+      `${entries.toLocaleString('en-US')} entries${holders > 1 ? ` over ${holders} targets` : ''}, above the ${MIX_MODEL_ENTRIES.toLocaleString('en-US')} it may hold in memory`, `lower KEYSPACE, or name fewer ${plan.keyType === 'hash' ? '{field:N}' : '{member:N}'}`);
   }
   return resolved;
 }

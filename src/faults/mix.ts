@@ -7,15 +7,14 @@
  */
 import type { KeyDistribution } from '../config/plan.js';
 import type { CaseParams, RunControls } from '../config/resolve.js';
-import { largestMixValue, mixListCap, mixMeanValue, type KeyType, type MixCommand, type WorkloadPlan } from '../config/workload.js';
-import { waitTimeoutMs, type CacheClient, type CommandReply } from '../targets/client.js';
-import { mixClient, preloadKey, type MixHost, type MixRun } from '../workload/mix-client.js';
-import { MixKeys } from '../workload/mix-keys.js';
-import { MixModel, MixValues } from '../workload/mix-model.js';
+import type { KeyType, MixCommand, WorkloadPlan } from '../config/workload.js';
+import type { CacheClient, CommandReply } from '../targets/client.js';
+import { mixClient, type MixHost } from '../workload/mix-client.js';
+import { KEYS_IN_FLIGHT, MixKeyspace } from '../workload/mix-keyspace.js';
 import { FINAL_CHECK_MS, LOST_KEYS_KEPT } from './checker.js';
 
-/** Keys preloaded, read back or deleted at once. */
-const IN_FLIGHT = 16;
+/** Keys read back at once. */
+const IN_FLIGHT = KEYS_IN_FLIGHT;
 /** How long past OP_TIMEOUT_MS the keys of a failed write are kept from use (MixRun.quarantineMs). */
 const QUARANTINE_MARGIN_MS = 3000;
 /** The pause between rounds of final reads while some still fail (a server coming back). */
@@ -55,50 +54,18 @@ export interface MixFaultCheck {
   readonly lostKeys: readonly string[];
 }
 
-export class FaultMix {
-  readonly run: MixRun;
-  readonly #plan: WorkloadPlan;
-  readonly #keyspace: number;
+export class FaultMix extends MixKeyspace {
   #unverified = 0;
   #missing = 0;
   #mismatched = 0;
-  #preloaded = 0;
 
   constructor(plan: WorkloadPlan, keyspace: number, distribution: KeyDistribution, params: CaseParams, controls: RunControls, keyPrefix: string,
     semantics: 'redis' | 'memcache', seed: number, waitReplicas = 0, lateRetries = true) {
-    const payload = params.PAYLOAD_BYTES;
-    const values = new MixValues(largestMixValue(plan, payload), seed);
-    this.#plan = plan;
-    this.#keyspace = keyspace;
-    this.run = {
-      plan, keys: new MixKeys(`${keyPrefix}mix:`, keyspace, 1, plan.width), distribution,
-      model: new MixModel(values, mixListCap(keyspace, mixMeanValue(plan, payload)), semantics),
-      sizes: plan.sizes ?? { kind: 'fixed', bytes: payload },
-      ttl: { min: plan.ttl?.minSeconds ?? controls.keyTtlSeconds, max: plan.ttl?.maxSeconds ?? controls.keyTtlSeconds },
-      // A driver may retry a write past the op's deadline (ioredis's cluster: 100 ms apart, 16 redirections more);
-      // cachebench's own client never sends a write again once its deadline passed.
-      ...(lateRetries ? { quarantineMs: controls.opTimeoutMs + QUARANTINE_MARGIN_MS } : {}),
-      ...(waitReplicas > 0 ? { wait: { replicas: waitReplicas, timeoutMs: waitTimeoutMs(controls.opTimeoutMs), opTimeoutMs: controls.opTimeoutMs } } : {}),
-    };
-  }
-
-  /** Preloads every key (each reply verified); on the first that fails, every lane stops and that failure is thrown. */
-  async preload(client: CacheClient, now: () => number, signal?: AbortSignal): Promise<void> {
-    let next = 0;
-    let failure: { error: unknown } | undefined;
-    const lane = async (): Promise<void> => {
-      while (next < this.#keyspace && signal?.aborted !== true && failure === undefined) {
-        const i = next++;
-        this.#preloaded = Math.max(this.#preloaded, i + 1);
-        try {
-          await preloadKey(client, this.run, i, now);
-        } catch (error: unknown) {
-          failure ??= { error };
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: IN_FLIGHT }, lane));
-    if (failure !== undefined) throw failure.error;
+    // A driver may retry a write past the op's deadline (ioredis's cluster: 100 ms apart, 16 redirections more);
+    // cachebench's own client never sends a write again once its deadline passed.
+    super(plan, keyspace, distribution, params, controls, keyPrefix, {
+      semantics, seed, waitReplicas, ...(lateRetries ? { quarantineMs: controls.opTimeoutMs + QUARANTINE_MARGIN_MS } : {}),
+    });
   }
 
   /** Counts a measured reply's verdict; true when it found an acknowledged write gone or changed. */
@@ -120,12 +87,12 @@ export class FaultMix {
    */
   async check(checker: CacheClient, now: () => number): Promise<MixFaultCheck> {
     const model = this.run.model;
-    const whole = WHOLE[this.#plan.keyType];
+    const whole = WHOLE[this.plan.keyType];
     const draw = { name: (i: number) => this.run.keys.name(i), group: () => [], random: () => 0, valueBytes: () => 0, ttl: () => 0 };
     const lost: string[] = [];
     let [checked, gone, different, unknown] = [0, 0, 0, 0];
     let left: number[] = [];
-    for (let i = 0; i < this.#preloaded; i++) {
+    for (let i = 0; i < this.preloaded; i++) {
       if (model.isUnknown(i)) unknown++;
       else left.push(i);
     }
@@ -174,26 +141,10 @@ export class FaultMix {
     };
   }
 
-  /**
-   * Deletes every key the preload reached, by name, for at most FINAL_CHECK_MS; how many were not deleted (a delete
-   * failed, or the time was up: those keys expire by their TTL).
-   */
-  async cleanup(checker: CacheClient): Promise<number> {
-    let failed = 0;
-    const giveUpAt = performance.now() + FINAL_CHECK_MS;
-    for (let at = 0; at < this.#preloaded; at += IN_FLIGHT) {
-      if (performance.now() >= giveUpAt) return failed + this.#preloaded - at;
-      const batch = Array.from({ length: Math.min(IN_FLIGHT, this.#preloaded - at) }, (_, k) => this.run.keys.name(at + k));
-      const outcomes = await Promise.allSettled(batch.map((key) => checker.del(key)));
-      failed += outcomes.filter((o) => o.status === 'rejected').length;
-    }
-    return failed;
-  }
-
   /** The run's WORKLOAD and what its replies found. */
   #inRun(): Pick<MixFaultCheck, 'workload' | 'keyType' | 'keys' | 'inRunMissing' | 'inRunMismatched' | 'inRunUnverified'> {
     return {
-      workload: this.#plan.name === 'custom' ? this.#plan.text : this.#plan.name, keyType: this.#plan.keyType, keys: this.#keyspace,
+      workload: this.plan.name === 'custom' ? this.plan.text : this.plan.name, keyType: this.plan.keyType, keys: this.keyspace,
       inRunMissing: this.#missing, inRunMismatched: this.#mismatched, inRunUnverified: this.#unverified,
     };
   }
@@ -202,7 +153,7 @@ export class FaultMix {
   unread(): MixFaultCheck {
     return {
       ...this.#inRun(),
-      keysChecked: 0, keysLostMissing: 0, keysLostDifferent: 0, keysUnknown: 0, keysUnchecked: this.#preloaded, lostKeys: [],
+      keysChecked: 0, keysLostMissing: 0, keysLostDifferent: 0, keysUnknown: 0, keysUnchecked: this.preloaded, lostKeys: [],
     };
   }
 }

@@ -10,6 +10,7 @@ import type { TargetErroredEvent } from '../measure/progress.js';
 import type { TargetOutcome } from '../measure/outcome.js';
 import { pilotStage } from './pilot.js';
 import { TargetRun, interleavedRound, iterate } from './target-run.js';
+import { latencyMixes, mixSeed, type LatencyMixResult } from './mix-turns.js';
 
 /**
  * Why a case stopped; `duration`: a fault run, which runs each target for DURATION; `percent-converged`: every Percent
@@ -41,6 +42,8 @@ export interface LatencyTargetResult extends TargetOutcome {
    * CPU time per op (the client library's and cachebench's together); present once an iteration was measured.
    */
   readonly harness?: { readonly busy: number; readonly cpuUsPerOp: number | null; readonly gcShare?: number };
+  /** A WORKLOAD's ops per command (an invocation is one op of the mix); absent for the seed loop. */
+  readonly mix?: LatencyMixResult;
 }
 
 export interface LatencyCaseResult {
@@ -153,13 +156,39 @@ export async function runCase(
   let lateUndeleted = new Map<string, number>();
   let result: LatencyCaseResult;
   try {
+    await startMixes(runs, params, controls, options, shouldStop);
     result = await measureCase(runs, params, controls, options, { started, now, provider, shouldStop, outOfTime, side });
   } finally {
     lateUndeleted = await side.stop();
+    for (const run of runs) {
+      const left = (await run.mix?.stop()) ?? 0;
+      if (left > 0) lateUndeleted.set(run.target.config.name, (lateUndeleted.get(run.target.config.name) ?? 0) + left);
+    }
     // A case that failed never read its costs: their GC accounting stops here all the same.
     for (const run of runs) run.cost.release();
   }
   return { ...result, targets: result.targets.map((t) => ({ ...t, undeletedKeys: t.undeletedKeys + (lateUndeleted.get(t.name) ?? 0) })) };
+}
+
+/**
+ * With a WORKLOAD: each target's mix client, its keys preloaded (every target's clients draw the same entries and keys
+ * from one seed). A target whose preload failed is errored from the start.
+ */
+async function startMixes(runs: readonly TargetRun[], params: CaseParams, controls: RunControls, options: RunCaseOptions,
+  shouldStop: StopCheck): Promise<void> {
+  const mixes = latencyMixes(runs.map((r) => r.target), runs.map((r) => r.tally), params, controls, options.keyPrefix, mixSeed(options.random ?? Math.random));
+  if (mixes === undefined) return;
+  for (const [i, run] of runs.entries()) {
+    const mix = mixes[i] as NonNullable<typeof mixes>[number];
+    run.mix = mix;
+    try {
+      await mix.start(shouldStop, options.signal);
+    } catch (error: unknown) {
+      run.state = 'errored';
+      run.error = error instanceof Error ? error.message : String(error);
+      options.onProgress?.({ kind: 'target-errored', target: run.target.config.name, error: run.error });
+    }
+  }
 }
 
 /** What measureCase needs from runCase: the clock and budget, and the side effects running beside the loops. */
@@ -253,7 +282,9 @@ class CaseRounds {
         await this.#warmupRound();
       }
       const sharing = controls.interleave === 'key' ? Math.max(1, this.#active().length) : 1;
-      sized = await pilotStage(this.#runs, params, controls, sharing, () => {
+      // A WORKLOAD's iteration holds no keys or values of its own: only ITERATION_TIME_MS sizes it.
+      const held = this.#runs.some((r) => r.mix !== undefined) ? { ...params, WRITE_COUNT: 0 } : params;
+      sized = await pilotStage(this.#runs, held, controls, sharing, () => {
         warmed++;
         onProgress?.({ kind: 'warmup', params, iteration: warmed, of: controls.warmupIterations, pilot: true });
         return this.#warmupRound();
@@ -377,6 +408,8 @@ class CaseRounds {
       const state = run.state === 'running' ? (this.stopReason === 'aborted' ? 'aborted' : 'completed') : run.state;
       const summary = summarize(run.samplesMs);
       const { tally } = run;
+      // A WORKLOAD's writes are judged too: its reads are the replies judged (its unverified ones are per command).
+      const reads = run.mix !== undefined ? tally.verified + tally.missing + tally.mismatched : tally.gets;
       return {
         name: run.target.config.name,
         state,
@@ -385,7 +418,7 @@ class CaseRounds {
         roundSamplesMs: run.roundSamplesMs,
         ...(summary !== undefined ? { summary } : {}),
         ops: { set: run.setHistogram.summarize(tally.setErrors, true), get: run.getHistogram.summarize(tally.getErrors, true) },
-        verification: { reads: tally.gets, verified: tally.verified, missing: tally.missing, mismatched: tally.mismatched },
+        verification: { reads, verified: tally.verified, missing: tally.missing, mismatched: tally.mismatched },
         iterations: { warmup: run.warmupIterations, measured: run.samplesMs.length, failed: run.failedIterations },
         errors: Object.fromEntries(tally.errorMessages),
         undeletedKeys: run.undeletedKeys,
@@ -394,6 +427,7 @@ class CaseRounds {
         ...staleness(side.staleness(run.target, tally.stale, run.staleHistogram)),
         ...cache(cacheCounters.get(run.target.config.name)),
         ...harness(run.cost.result()),
+        ...(run.mix !== undefined ? { mix: run.mix.result() } : {}),
       };
     });
   }

@@ -9,6 +9,7 @@ import { redactSecrets } from '../config/redact.js';
 import { OpHistogram } from '../measure/histogram.js';
 import type { ConnectedTarget } from '../targets/client.js';
 import { Tally } from '../workload/tally.js';
+import type { LatencyMix } from './mix-turns.js';
 import { deleteKeys, prepareIteration, runSeedIteration, type IterationOutcome, type IterationPlan, type OpRecorder, type ReadCheck, type StopCheck } from '../workload/seed-loop.js';
 
 /** A target is dropped from a case after this many failed iterations in a row. */
@@ -157,6 +158,8 @@ export class TargetRun {
   readonly task: Task;
   /** How reads are judged beyond byte equality; undefined: the plain seed loop. */
   readonly check: ReadCheck | undefined;
+  /** A WORKLOAD's client (an iteration is a turn of its ops instead of the seed loop); undefined: the seed loop. */
+  mix: LatencyMix | undefined;
 
   constructor(readonly target: ConnectedTarget, params: CaseParams, controls: RunControls, shouldStop: StopCheck, timestampProvider: TimestampProvider,
     check: ReadCheck | undefined) {
@@ -166,6 +169,10 @@ export class TargetRun {
     const bench = new Bench({ iterations: 1, time: 0, warmup: false, retainSamples: true, timestampProvider, throws: false });
     bench.add(target.config.name, async () => {
       const current = this.current as NonNullable<TargetRun['current']>;
+      if (this.mix !== undefined) {
+        this.outcome = await this.mix.turn(this.invocations, current.recorder, shouldStop);
+        return;
+      }
       this.outcome = await runSeedIteration(target.client, current.plan, params.READ_RATIO, controls.keyTtlSeconds, this.tally, current.recorder, shouldStop,
         this.check);
     });
@@ -179,7 +186,8 @@ export class TargetRun {
  * cut short (Ctrl-C, time budget: not a sample).
  */
 export async function iterate(run: TargetRun, prefix: string, params: CaseParams, recorder: OpRecorder | undefined): Promise<number | undefined> {
-  const plan = prepareIteration(prefix, params, run.invocations, run.check?.overwriter !== undefined);
+  // A WORKLOAD's ops work on its preloaded keys: an iteration writes no keys of its own.
+  const plan = run.mix !== undefined ? NO_KEYS : prepareIteration(prefix, params, run.invocations, run.check?.overwriter !== undefined);
   run.current = { plan, recorder };
   run.outcome = undefined;
   run.task.reset(false);
@@ -200,7 +208,55 @@ export async function iterate(run: TargetRun, prefix: string, params: CaseParams
   if (outcome.state === 'aborted') return undefined;
   run.consecutiveFailures = 0;
   const ms = result.latency.samples?.[0];
+  if (ms !== undefined && recorder !== undefined) run.mix?.measured(ms);
   return ms === undefined ? undefined : ms / run.invocations;
+}
+
+const NO_KEYS: IterationPlan = { keys: [], payloads: [] };
+
+/**
+ * interleavedRound with a WORKLOAD: for each of the iteration's ops in turn, every target runs one op of its mix (the
+ * order reversed on every other op, ABBA); each target's iteration time is the sum of its own ops' segments.
+ */
+async function interleavedMixRound(order: readonly TargetRun[], shouldStop: StopCheck, clock: () => number): Promise<Map<TargetRun, number>> {
+  const totals = new Map(order.map((run) => [run, 0]));
+  const failed = new Map<TargetRun, string>();
+  const ops = order[0]?.invocations ?? 0;
+  let aborted = false;
+  for (let k = 0; k < ops && !aborted; k++) {
+    for (const run of k % 2 === 0 ? order : [...order].reverse()) {
+      if (failed.has(run)) continue;
+      const mix = run.mix as LatencyMix;
+      run.cost.begin(run.tally.sets + run.tally.gets);
+      const t0 = clock();
+      const outcome = await mix.turn(1, run.recorder, shouldStop);
+      const ms = clock() - t0;
+      totals.set(run, (totals.get(run) ?? 0) + ms);
+      run.cost.end(run.tally.sets + run.tally.gets);
+      mix.measured(ms);
+      if (outcome.state === 'failed') failed.set(run, outcome.error);
+      if (outcome.state === 'aborted') {
+        aborted = true;
+        break;
+      }
+    }
+  }
+  return roundTimes(order, failed, aborted, totals);
+}
+
+/** Each target's time per invocation in a round whose iterations completed; a failed one noted. */
+function roundTimes(order: readonly TargetRun[], failed: ReadonlyMap<TargetRun, string>, aborted: boolean,
+  totals: ReadonlyMap<TargetRun, number>): Map<TargetRun, number> {
+  const times = new Map<TargetRun, number>();
+  for (const run of order) {
+    const error = failed.get(run);
+    if (error !== undefined) noteFailure(run, error);
+    else if (!aborted) {
+      run.consecutiveFailures = 0;
+      times.set(run, (totals.get(run) ?? 0) / run.invocations);
+    }
+  }
+  return times;
 }
 
 /** Records a failed iteration of a target (its error with credentials masked); drops it after MAX_CONSECUTIVE_FAILURES in a row. */
@@ -221,6 +277,7 @@ function noteFailure(run: TargetRun, error: string): void {
  */
 export async function interleavedRound(order: readonly TargetRun[], prefix: string, params: CaseParams, ttlSeconds: number, shouldStop: StopCheck,
   clock: () => number): Promise<Map<TargetRun, number>> {
+  if (order[0]?.mix !== undefined) return interleavedMixRound(order, shouldStop, clock);
   const plans = new Map(order.map((run) => [run, prepareIteration(prefix, params, run.invocations, run.check?.overwriter !== undefined)]));
   const totals = new Map(order.map((run) => [run, 0]));
   const attempted = new Map(order.map((run) => [run, 0]));
@@ -246,17 +303,10 @@ export async function interleavedRound(order: readonly TargetRun[], prefix: stri
       }
     }
   }
-  const times = new Map<TargetRun, number>();
   for (const run of order) {
     const plan = plans.get(run) as IterationPlan;
     await run.check?.overwriter?.settle();
     run.undeletedKeys += await deleteKeys(run.target.client, plan.keys.slice(0, attempted.get(run)));
-    const error = failed.get(run);
-    if (error !== undefined) noteFailure(run, error);
-    else if (!aborted) {
-      run.consecutiveFailures = 0;
-      times.set(run, (totals.get(run) ?? 0) / run.invocations);
-    }
   }
-  return times;
+  return roundTimes(order, failed, aborted, totals);
 }

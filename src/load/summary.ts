@@ -8,7 +8,9 @@ import type { LoadRecord, WorkerRecord } from './record.js';
 import { maxOf, minOf } from '../stats/extent.js';
 import { sizeText } from '../config/sizes.js';
 import type { WorkloadPlan } from '../config/workload.js';
-import { summarizeCommands, type CommandSummary } from '../workload/command-stats.js';
+import { summarizeCommands, valueSizesOf, type CommandSummary, type ValueSizes } from '../workload/command-stats.js';
+
+export type { ValueSizes };
 
 export type { CommandSummary };
 
@@ -158,27 +160,8 @@ function traceOf(record: LoadRecord, load: LoadPlan): TraceResult | undefined {
   };
 }
 
-/** The sizes of the values a WORKLOAD's measured ops wrote (HdrHistogram: within 0.1%). */
-export interface ValueSizes {
-  readonly written: number;
-  readonly meanBytes: number;
-  readonly minBytes: number;
-  readonly p50Bytes: number;
-  readonly p90Bytes: number;
-  readonly p99Bytes: number;
-  readonly maxBytes: number;
-}
-
 /** A record's value sizes; undefined when it holds none. */
-function valueSizesOf(record: LoadRecord): ValueSizes | undefined {
-  if (record.valueSizes === undefined) return undefined;
-  const h = OpHistogram.decode(record.valueSizes);
-  if (h.count === 0) return undefined;
-  return {
-    written: h.count, meanBytes: Math.round(h.mean), minBytes: h.valueAt(0), p50Bytes: h.valueAt(50), p90Bytes: h.valueAt(90), p99Bytes: h.valueAt(99),
-    maxBytes: h.max,
-  };
-}
+const valueSizesOfRecord = (record: LoadRecord): ValueSizes | undefined => valueSizesOf(record.valueSizes);
 
 type MixSettings = Pick<LoadResult['settings'], 'workload' | 'valueSizes' | 'ttl'>;
 
@@ -280,7 +263,7 @@ export function summarizeLoad(record: LoadRecord, load: LoadPlan,
     record,
     ...(options.capacity !== undefined ? { capacity: options.capacity } : {}),
     ...(record.commands !== undefined ? { commands: commandsOf(record, load.durationMs) as CommandSummary[] } : {}),
-    ...withValues(valueSizesOf(record)),
+    ...withValues(valueSizesOfRecord(record)),
     ...withTrace(traceOf(record, load)),
   };
 }

@@ -337,7 +337,7 @@ export function capacityChart(entries: readonly ResultEntry[], label: string): T
  * time in open loop, else its service time; [] without per-command records.
  */
 function commandCurves(entries: readonly ResultEntry[]): Curve[] {
-  return chartEntries(entries).flatMap((e) => Object.entries(e.load?.record.commands ?? {})
+  return chartEntries(entries).flatMap((e) => Object.entries(e.load?.record.commands ?? e.mix?.record ?? {})
     .filter(([, c]) => c.ops > 0)
     .map(([command, c]) => ({ target: command, op: seriesName(e), histogram: c.intended ?? c.latency })));
 }
@@ -434,6 +434,8 @@ export function buildCharts(doc: ResultsDocument): Chart[] {
       } else {
         add(g.key, `${name}-iterations`, `Iteration times per target, ${label}`, distributionChart(g.entries, label));
         add(g.key, `${name}-percent`, `Percent with its interval, ${label}`, percentChart(percentRows(g.entries), 'Percent', label, 'lower is faster'));
+        add(g.key, `${name}-commands`, `Latency per command, ${label}`, percentileChart(commandCurves(g.entries), label,
+          { title: 'Latency per command (service time)', colour: 'command', dash: 'target' }));
       }
       add(g.key, `${name}-latency`, `Op latency percentiles, ${label}`, percentileChart(curvesOf(g.entries), label));
     }

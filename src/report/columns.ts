@@ -2,6 +2,7 @@ import { clientLoadOf } from './client-load.js';
 import { type ResultEntry } from './document.js';
 import { formatPercent, measuredNothing, underMeasured } from './sentences.js';
 import { minOf } from '../stats/extent.js';
+import type { CommandSummary } from '../workload/command-stats.js';
 
 export type ColumnKind = 'text' | 'time' | 'percent' | 'count' | 'us';
 
@@ -148,7 +149,21 @@ export const COLUMNS: readonly Column[] = [
     display: (e) => (e.harness?.gcShare == null ? '–' : `${(100 * e.harness.gcShare).toFixed(1)}%`),
     showIf: (e) => e.harness?.gcShare != null,
   },
+  col('workload', 'WORKLOAD', 'text', 'mix.workload (latency runs), fault.mix.workload (fault runs)', false, (e) => e.mix?.workload ?? e.fault?.mix?.workload ?? null),
+  col('commands', 'Per command', 'text', 'mix.commands (latency runs, measured iterations), fault.commands (fault runs, the whole run): ' +
+  'COMMAND:ops=,ops_per_sec=,p50_us=,p99_us=,p999_us=,failed=,verified=,missing=,mismatched=,unverified=,bytes_out=,bytes_in= per answered op, ";" between', false,
+  (e) => { const c = e.mix?.commands ?? e.fault?.commands; return c === undefined ? null : commandsText(c, false); }),
 ];
+
+/** A WORKLOAD's per-command results in one CSV cell (latency from the intended send time where `open` and recorded). */
+export function commandsText(commands: readonly CommandSummary[], open: boolean): string {
+  const n = (x: number | null | undefined): string => (x == null ? '' : String(Math.round(x * 100) / 100));
+  return commands.map((c) => {
+    const lat = (open ? c.intended : null) ?? c.service;
+    return `${c.command}:ops=${c.ops},ops_per_sec=${n(c.opsPerSec)},p50_us=${n(lat.p50Us)},p99_us=${n(lat.p99Us)},p999_us=${n(lat.p999Us)},failed=${c.service.errors},` +
+      `verified=${c.verified},missing=${c.missing},mismatched=${c.mismatched},unverified=${c.unverified},bytes_out=${n(c.sentBytesPerOp)},bytes_in=${n(c.readBytesPerOp)}`;
+  }).join(';');
+}
 
 /** The time unit used for a table: chosen from its smallest mean, as BenchmarkDotNet does. */
 export interface TimeUnit {
@@ -202,7 +217,7 @@ export function checksText(e: ResultEntry): string {
   if (e.verification.missing > 0) parts.push(`${e.verification.missing} missing`);
   if (e.verification.mismatched > 0) parts.push(`${e.verification.mismatched} mismatched`);
   // A WORKLOAD's replies its model could not judge: not failures of the servers, but not verified either.
-  const unverified = e.load?.record.unverified ?? 0;
+  const unverified = e.load?.record.unverified ?? e.mix?.commands.reduce((n, c) => n + c.unverified, 0) ?? 0;
   if (unverified > 0) parts.push(`${unverified} unverified`);
   const failed = e.ops.set.errors + e.ops.get.errors;
   if (failed > 0) parts.push(`${failed} failed ops`);
@@ -215,7 +230,7 @@ export function checksText(e: ResultEntry): string {
 }
 
 /** The console's one cell for verification and failures. */
-export const CHECKS_COLUMN: Column = col('checks', 'Checks', 'text', 'verification, ops.*.errors, staleness.reads, load.record.unverified', true, checksText);
+export const CHECKS_COLUMN: Column = col('checks', 'Checks', 'text', 'verification, ops.*.errors, staleness.reads, load.record.unverified, mix.commands[].unverified', true, checksText);
 
 /** Picks columns by id, in the order given (for the console's compact tables). */
 export function pick(columns: readonly Column[], ids: readonly string[]): Column[] {

@@ -1,5 +1,5 @@
 /** A WORKLOAD run's table per command: ops, share, latency percentiles and every reply's verdict, per target. */
-import type { CommandSummary, LoadResult } from '../load/summary.js';
+import type { CommandSummary, LoadResult, ValueSizes } from '../load/summary.js';
 import type { ResultEntry } from './document.js';
 import { msText } from './columns.js';
 import { mdInline, mdText } from './escape.js';
@@ -14,16 +14,14 @@ const bytes = (n: number | null): string => (n === null ? '-' : count(n));
 export function commandLines(entries: readonly ResultEntry[], markdown: boolean): string[] {
   const rows = entries.filter((e) => e.load?.commands !== undefined);
   const first = rows[0]?.load;
-  if (first == null) return faultCommandLines(entries, markdown);
+  if (first == null) {
+    return entries.some((e) => e.mix !== undefined) ? latencyCommandLines(entries, markdown) : faultCommandLines(entries, markdown);
+  }
   const cell = markdown ? mdInline : (x: string): string => x;
   const said = markdown ? mdText : (x: string): string => x;
   const open = first.latency.intended !== null;
   const body = commandRows(rows.map((e) => ({ label: `${e.target.name}${shardLabel(e)}`, commands: (e.load as LoadResult).commands ?? [] })), open, cell);
-  const sizes = rows.flatMap((e) => {
-    const v = (e.load as LoadResult).values;
-    return v === undefined ? [] : [`${e.target.name}${shardLabel(e)} ${count(v.written)} values, mean ${count(v.meanBytes)} B (min ${count(v.minBytes)}, ` +
-      `p50 ${count(v.p50Bytes)}, p90 ${count(v.p90Bytes)}, p99 ${count(v.p99Bytes)}, max ${count(v.maxBytes)})`];
-  });
+  const sizes = rows.flatMap((e) => sizesText(`${e.target.name}${shardLabel(e)}`, (e.load as LoadResult).values));
   const housekeeping = housekeepingLines(rows.map((e) => ({ label: `${e.target.name}${shardLabel(e)}`, counts: (e.load as LoadResult).record.housekeeping })), said);
   const s = first.settings;
   const from = first.trace !== undefined ? 'sizes and TTLs from the trace; a value it never sizes ' +
@@ -75,6 +73,47 @@ function housekeepingLines(items: readonly { label: string; counts: Readonly<Rec
       `whose state the model lost, or a list past its cap; EVAL: a script sent whole, within its op, after the server answered its EVALSHA with NOSCRIPT; ` +
       `WAIT: <NAME>_WAIT's after each write op, within it, and after a key was put back in a known state): ${kept.join('; ')}.`),
     '',
+  ];
+}
+
+/** One target's written value sizes, or none. */
+const sizesText = (label: string, v: ValueSizes | undefined): string[] => (v === undefined ? []
+  : [`${label} ${count(v.written)} values, mean ${count(v.meanBytes)} B (min ${count(v.minBytes)}, p50 ${count(v.p50Bytes)}, p90 ${count(v.p90Bytes)}, ` +
+    `p99 ${count(v.p99Bytes)}, max ${count(v.maxBytes)})`]);
+
+/** What a latency combination with a WORKLOAD ran, for its heading line; undefined for the seed loop. */
+export function mixHeadline(entries: readonly ResultEntry[]): string | undefined {
+  const m = entries.find((e) => e.mix !== undefined)?.mix;
+  if (m === undefined) return undefined;
+  return `WORKLOAD ${workloadShown(m.workload)} on ${count(m.keys)} preloaded ${m.keyType} keys per target, one client each; an invocation is one op of the mix ` +
+    '(a command of a sequence, a transaction or a script), every reply verified';
+}
+
+/** A latency combination's parameters with a WORKLOAD: READ_RATIO and WRITE_COUNT do nothing there (the mix decides). */
+export function mixParams(params: Readonly<Record<string, number>>): Record<string, number> {
+  return Object.fromEntries(Object.entries(params).filter(([k]) => k !== 'WRITE_COUNT' && k !== 'READ_RATIO'));
+}
+
+/** A latency run's table per command (a WORKLOAD's), over the measured iterations; [] when none ran a WORKLOAD. */
+function latencyCommandLines(entries: readonly ResultEntry[], markdown: boolean): string[] {
+  const rows = entries.filter((e) => e.mix !== undefined);
+  const first = rows[0]?.mix;
+  if (first === undefined) return [];
+  const cell = markdown ? mdInline : (x: string): string => x;
+  const said = markdown ? mdText : (x: string): string => x;
+  const warmup = rows.map((e) => `${e.target.name} ${count(e.mix?.warmupOps ?? 0)}`).join(', ');
+  const sizes = rows.flatMap((e) => sizesText(e.target.name, e.mix?.values));
+  return [
+    said(`Per command (WORKLOAD ${workloadShown(first.workload)}), over the measured iterations (warm-up and pilot ops left out: ${warmup}): latency from send to reply, ` +
+      'one op at a time per target; ops/s over the measured iterations\' summed time; every reply checked against cachebench\'s model of what it wrote to its own keys — ' +
+      'Missing: empty where a value was expected; Mismatched: any other difference; Unverified: the model could not judge it (the key\'s state unknown after a failed op, ' +
+      'or within 1 s of its expiry). B out / B in: bytes on the wire per answered op, the request as sent (RESP) and the reply as RESP2 frames it.'),
+    '',
+    ...gridTable(COMMAND_HEADER, commandRows(rows.map((e) => ({ label: e.target.name, commands: e.mix?.commands ?? [] })), false, cell), markdown,
+      COMMAND_RIGHT),
+    '',
+    ...(sizes.length === 0 ? [] : [said(`Values written by the measured ops: ${sizes.join('; ')}.`), '']),
+    ...housekeepingLines(rows.map((e) => ({ label: e.target.name, counts: e.mix?.housekeeping })), said),
   ];
 }
 

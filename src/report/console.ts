@@ -4,7 +4,7 @@ import { describeParams, invocationsText, renderTable } from './table.js';
 import { FAULT_COLUMNS, faultDetails } from './faults.js';
 import { capacityLines } from './capacity.js';
 import { LOAD_COLUMNS, loadDetails, loadParams, loadSetup } from './load.js';
-import { commandLines } from './commands.js';
+import { commandLines, mixHeadline, mixParams } from './commands.js';
 import { CHECKS_COLUMN, COLUMNS, CONSOLE_COLUMNS, pick, setupOf, type Column } from './columns.js';
 
 /** The console's compact throughput and fault tables (see CONSOLE_COLUMNS). */
@@ -69,8 +69,11 @@ export function renderConsole(doc: ResultsDocument, options: ConsoleOptions = {}
       continue;
     }
     const stop = first ? `, ${first.iterations.rounds} ${first.iterations.rounds === 1 ? 'round' : 'rounds'} × ${invocationsText(group.entries)}, stopped: ${first.iterations.stopReason}` : '';
-    out.push(`${group.scenario.name}: ${describeParams(group.scenario.params)}${stop}`);
+    const mix = mixHeadline(group.entries);
+    out.push(`${group.scenario.name}: ${describeParams(mix !== undefined ? mixParams(group.scenario.params) : group.scenario.params)}${stop}`);
+    if (mix !== undefined) out.push(`${mix}.`);
     out.push(renderTable(group.entries, wide ? COLUMNS : CONSOLE_COLUMNS), ...setups(group.entries));
+    if (mix !== undefined) out.push('', ...commandLines(group.entries, false));
     const note = missingBaselineNote(doc, group.entries);
     if (note !== undefined) out.push(`  ${note}`);
     const said = conclusion(group.entries);

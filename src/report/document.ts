@@ -4,6 +4,7 @@ import type { LatencyTarget, StopReason } from '../run/result.js';
 import type { CacheCounters, Capabilities } from '../targets/client.js';
 import type { FaultResult } from '../faults/loop.js';
 import type { LoadResult } from '../load/summary.js';
+import type { LatencyMixResult } from '../latency/mix-turns.js';
 
 /*
  * results.json as a type: the document `run` and `merge` write and `report`, `merge` and `compare` read (checked by
@@ -87,6 +88,8 @@ export interface ResultEntry {
   readonly load: LoadResult | null;
   /** A latency run's own cost over the measured iterations (event-loop busy share, CPU µs per op); null otherwise or in older files. */
   readonly harness: NonNullable<LatencyTarget['harness']> | null;
+  /** A latency run with a WORKLOAD: the mix, its ops per command and their verdicts (an invocation is one op); absent otherwise. */
+  readonly mix?: LatencyMixResult;
 }
 
 /** The CPU layout of a run with local topologies, as recorded in results.json and the report. */

@@ -2,7 +2,7 @@ import type { CapacitySummary, LoadResult } from '../load/summary.js';
 import { objectiveText } from './capacity.js';
 import { thinPercentiles } from '../load/capacity.js';
 import { sparkline } from './sparkline.js';
-import { col, mib, msText, setupOf, type Column } from './columns.js';
+import { col, commandsText, mib, msText, setupOf, type Column } from './columns.js';
 import { type ResultEntry } from './document.js';
 import { percentNumber, shardLabel } from './sentences.js';
 import { maxOf, minOf } from '../stats/extent.js';
@@ -152,13 +152,7 @@ export const LOAD_COLUMNS: readonly Column[] = [
 /** A WORKLOAD row's per-command results in one CSV cell; null without a WORKLOAD. */
 function commandsCell(e: ResultEntry): string | null {
   const l = L(e);
-  if (l?.commands === undefined) return null;
-  const n = (x: number | null | undefined): string => (x == null ? '' : String(Math.round(x * 100) / 100));
-  return l.commands.map((c) => {
-    const lat = (l.latency.intended !== null ? c.intended : null) ?? c.service;
-    return `${c.command}:ops=${c.ops},ops_per_sec=${n(c.opsPerSec)},p50_us=${n(lat.p50Us)},p99_us=${n(lat.p99Us)},p999_us=${n(lat.p999Us)},failed=${c.service.errors},` +
-      `verified=${c.verified},missing=${c.missing},mismatched=${c.mismatched},unverified=${c.unverified},bytes_out=${n(c.sentBytesPerOp)},bytes_in=${n(c.readBytesPerOp)}`;
-  }).join(';');
+  return l?.commands === undefined ? null : commandsText(l.commands, l.latency.intended !== null);
 }
 
 /** What the servers spent on a row: CPU over its measured seconds, and memory per key of its KEYSPACE, where they tell. */

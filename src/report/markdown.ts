@@ -6,7 +6,7 @@ import { describeParams, invocationsText, renderTable } from './table.js';
 import { FAULT_COLUMNS, faultDetails } from './faults.js';
 import { capacityLines } from './capacity.js';
 import { LOAD_COLUMNS, loadDetails, loadParams, loadSetup } from './load.js';
-import { commandLines } from './commands.js';
+import { commandLines, mixHeadline, mixParams } from './commands.js';
 import { MAX_CHARTED_COMBINATIONS, type Chart } from './charts.js';
 import { maxOf } from '../stats/extent.js';
 import { mdCode, mdInline, mdLines, mdText, mermaidLabel } from './escape.js';
@@ -131,9 +131,13 @@ function latencyGroup(doc: ResultsDocument, group: EntryGroup, charts: readonly 
   if (first) {
     const it = first.iterations;
     const pilot = it.pilotMs !== null ? ' (chosen by the pilot stage so that an iteration takes about ITERATION_TIME_MS)' : ' (INVOCATION_COUNT)';
+    const mix = mixHeadline(group.entries);
+    if (mix !== undefined) out.push(`${mdText(mix)}.`, '');
     out.push(`${it.rounds} ${it.rounds === 1 ? 'round' : 'rounds'} (targets interleaved in shuffled order) of ${invocationsText(group.entries)} per iteration${pilot}, stopped: ${t(it.stopReason)}. Times are per invocation.`, '');
   }
   out.push(renderTable(group.entries, undefined, true), '');
+  const commands = commandLines(group.entries, true);
+  if (commands.length > 0) out.push('#### Per command', '', ...commands);
   out.push(...chart(group.entries), '');
   out.push(...images(charts, group.key));
   const note = missingBaselineNote(doc, group.entries);
@@ -166,7 +170,7 @@ function settingsDetails(scenario: ResultsDocument['scenarios'][number], env: Re
 const HOW_TO_READ: readonly string[] = [
   '## How to read this',
   '',
-  '- **Mean**: mean time of one invocation of the seed loop (WRITE_COUNT × (1 SET + READ_RATIO GETs)), upper outliers removed; an iteration holds the invocations the pilot stage chose, as in BenchmarkDotNet.',
+  '- **Mean**: mean time of one invocation of the seed loop (WRITE_COUNT × (1 SET + READ_RATIO GETs)), or with a WORKLOAD of one op of its mix, upper outliers removed; an iteration holds the invocations the pilot stage chose, as in BenchmarkDotNet.',
   '- **Error**: half-width of the 99.9% Student-t confidence interval of the mean, t(0.9995, N−1)·StdDev/√N. With N = 15, t = 4.14, so Error ≈ 1.07 × StdDev.',
   '- **Percent**: 100 × Mean / Mean of the baseline, with its 99.9% confidence interval from the paired rounds in brackets (Fieller\'s interval for a ratio of means); `~` marks a difference the interval does not show (it includes 100%). **Outliers**: iterations above Q3 + 1.5·IQR, left out of the statistics (kept in results.json).',
   '- **GET/SET pNN**: per-op latency percentiles from HDR histograms. **Verified / Missing / Mismatched**: every GET compared byte for byte with the value written.',
@@ -192,7 +196,9 @@ export function renderMarkdown(doc: ResultsDocument, charts: readonly Chart[] = 
     if (scenario.file) out.push(`File: ${mdCode(scenario.file)}`, '');
     for (const group of groups.filter((g) => g.scenario.name === scenario.name)) {
       const load = group.entries.some((e) => e.load != null);
-      out.push(`### ${mdInline(describeParams(load ? loadParams(group.scenario.params) : group.scenario.params))}`, '');
+      const mixed = group.entries.some((e) => e.mix !== undefined);
+      const params = load ? loadParams(group.scenario.params) : mixed ? mixParams(group.scenario.params) : group.scenario.params;
+      out.push(`### ${mdInline(describeParams(params))}`, '');
       if (load) out.push(...loadGroup(group, charts));
       else if (group.entries.some((e) => e.fault != null)) out.push(...faultGroup(group, charts));
       else out.push(...latencyGroup(doc, group, charts));

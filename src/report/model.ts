@@ -171,6 +171,7 @@ function entryOf(run: RunResult, scenario: ScenarioPlan, c: CaseResult, t: Targe
         ? { rate: t.rate ?? 0, capacity: { ...scenario.controls.load.capacity, ...t.capacity } } : {}),
     }) : null,
     harness: lat?.harness ?? null,
+    ...(lat?.mix !== undefined ? { mix: lat.mix } : {}),
   };
 }
 

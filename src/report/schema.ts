@@ -256,6 +256,12 @@ const fault = object({
   housekeeping: optional(byCommand(count, housekeepingName, 'a command cachebench has a model of, or EVAL')),
 });
 
+/** A latency run with a WORKLOAD (latency/mix-turns.ts). */
+const latencyMix = object({
+  workload: workloadText, keyType: oneOf('string', 'counter', 'hash', 'list', 'zset'), keys: count, warmupOps: count, commands: commandSummaries,
+  housekeeping: byCommand(count, housekeepingName, 'a command cachebench has a model of, or EVAL'), record: byCommand(commandRecord), values: optional(values),
+});
+
 const entry = object({
   scenario: object({ name: names.scenario, file: nullable(text), description: text, params }),
   target: object({
@@ -289,6 +295,7 @@ const entry = object({
   fault: optional(nullable(fault)),
   load: optional(nullable(load)),
   harness: optional(nullable(object({ busy: fraction, cpuUsPerOp: nullable(ms), gcShare: optional(fraction) }))),
+  mix: optional(latencyMix),
 });
 
 const setting = object({ value: scalarOrList, source: text });

@@ -140,3 +140,25 @@ const perOp = (sent: number, read: number, n: number): Pick<CommandSummary, 'sen
   (n > 0 ? { sentBytesPerOp: Math.round(sent / n), readBytesPerOp: Math.round(read / n) } : { sentBytesPerOp: null, readBytesPerOp: null });
 
 const stats = (encoded: string | null, errors: number): OpStats => (encoded === null ? { count: 0, errors } : OpHistogram.decode(encoded).summarize(errors));
+
+/** The sizes of the values a WORKLOAD's measured ops wrote (HdrHistogram: within 0.1%). */
+export interface ValueSizes {
+  readonly written: number;
+  readonly meanBytes: number;
+  readonly minBytes: number;
+  readonly p50Bytes: number;
+  readonly p90Bytes: number;
+  readonly p99Bytes: number;
+  readonly maxBytes: number;
+}
+
+/** Value sizes from their encoded histogram (CommandStats.encodeSizes); undefined when none was written. */
+export function valueSizesOf(encoded: string | undefined): ValueSizes | undefined {
+  if (encoded === undefined) return undefined;
+  const h = OpHistogram.decode(encoded);
+  if (h.count === 0) return undefined;
+  return {
+    written: h.count, meanBytes: Math.round(h.mean), minBytes: h.valueAt(0), p50Bytes: h.valueAt(50), p90Bytes: h.valueAt(90), p99Bytes: h.valueAt(99),
+    maxBytes: h.max,
+  };
+}

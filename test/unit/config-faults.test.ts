@@ -30,17 +30,22 @@ describe('fault-run configuration', () => {
     assert.deepEqual(pause, { kind: 'pause-primary', atMs: 10_000, durationMs: 5000, runMs: 30_000, command: '' });
   });
 
-  it('a fault run may run a WORKLOAD on a KEYSPACE (one client owns every key); without FAULT, a latency run may not', () => {
+  it('a fault run may run a WORKLOAD on a KEYSPACE (one client owns every key), as a latency run may', () => {
     const env = { FAULT: 'kill-primary', FAULT_AT: '5', DURATION: '20' };
     const PLAIN = CLUSTER.filter((t) => t.name === 'REDIS_CLUSTER');
     const load = resolveConfig(input({ localTargets: PLAIN, env: { ...env, WORKLOAD: 'ycsb-a', KEYSPACE: '10', KEY_DISTRIBUTION: 'zipf:0.9' } })).scenarios[0]?.controls.load;
     assert.equal(load?.mode, 'latency');
     assert.deepEqual([load?.workload?.name, load?.keyspace, load?.distribution], ['ycsb-a', 10, { kind: 'zipf', exponent: 0.9 }]);
-    rejects({ localTargets: PLAIN, env: { ...env, WORKLOAD: 'fanout', KEYSPACE: '5' } }, 'KEYSPACE=5', 'a fault run\'s one client × 10 keys per {keys:10} group', 'need 10');
+    rejects({ localTargets: PLAIN, env: { ...env, WORKLOAD: 'fanout', KEYSPACE: '5' } }, 'KEYSPACE=5', 'a latency or fault run\'s one client × 10 keys per {keys:10} group', 'need 10');
     rejects({ localTargets: PLAIN, env: { ...env, WORKLOAD: 'counters' } }, 'KEYSPACE is 0');
     rejects({ localTargets: PLAIN, env: { ...env, WORKLOAD: 'counters', KEYSPACE: '100', CLIENTS: '4' } }, 'CLIENTS=4', 'throughput runs only');
-    rejects({ localTargets: PLAIN, env: { ...env, KEYSPACE: '100' } }, 'KEYSPACE=100', 'throughput runs only (or in a fault run with a WORKLOAD');
-    rejects({ localTargets: PLAIN, env: { WORKLOAD: 'counters', KEYSPACE: '100' } }, 'KEYSPACE=100', 'throughput runs only');
+    rejects({ localTargets: PLAIN, env: { ...env, KEYSPACE: '100' } }, 'KEYSPACE=100', 'throughput runs only (or with a WORKLOAD)');
+    // Without FAULT: a latency run of the mix, its targets' models held at once.
+    const latency = resolveConfig(input({ localTargets: PLAIN, env: { WORKLOAD: 'counters', KEYSPACE: '100' } })).scenarios[0]?.controls;
+    assert.deepEqual([latency?.load.mode, latency?.fault.kind, latency?.load.workload?.name, latency?.load.keyspace], ['latency', 'none', 'counters', 100]);
+    rejects({ localTargets: CLUSTER, env: { WORKLOAD: 'counters', KEYSPACE: '600000' } }, 'KEYSPACE=600000', 'each hold their own at once', `set KEYSPACE to ${Math.floor(1_000_000 / CLUSTER.length)} or less`);
+    rejects({ localTargets: PLAIN, env: { WORKLOAD: 'counters', KEYSPACE: '100', OVERWRITE_RATE: '100' } }, 'OVERWRITE_RATE=100', 'preloaded keys');
+    rejects({ localTargets: PLAIN, env: { WORKLOAD: 'counters', KEYSPACE: '100', TRACE: 'x.csv' } }, 'TRACE', 'throughput runs only');
   });
 
   it('refuses a fault that comes after the run, or a pause or restart that outlasts it', () => {

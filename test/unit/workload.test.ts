@@ -139,7 +139,7 @@ describe('WORKLOAD: the grammar', () => {
 
   it('is checked against the run: MODE, KEYSPACE, one writer per key, value sizes, memcached targets', () => {
     const env = { REDIS_SERVERS: '127.0.0.1:6379' };
-    rejects({ env, envVars: ['WORKLOAD:ycsb-b'] }, 'WORKLOAD', 'applies to throughput runs only', 'MODE is latency');
+    rejects({ env, envVars: ['WORKLOAD:ycsb-b'] }, 'KEYSPACE=0', 'set KEYSPACE');
     rejects({ env, envVars: ['WORKLOAD:ycsb-b', 'MODE:throughput'] }, 'KEYSPACE=0', 'set KEYSPACE');
     rejects({ env, envVars: ['WORKLOAD:fanout', 'MODE:throughput', 'KEYSPACE:100', 'CLIENTS:20'] }, 'KEYSPACE=100', 'one writer', '20 clients × 10 keys', 'need 200');
     rejects({ env, envVars: ['WORKLOAD:1:SET {key} {value:8}', 'MODE:throughput', 'KEYSPACE:1000'] }, '{value:8}', 'first 12 bytes');

@@ -1,0 +1,129 @@
+/**
+ * Latency runs with a WORKLOAD against real servers: each target's one client runs the mix on its preloaded keys, an
+ * iteration is INVOCATION_COUNT ops (the pilot's count otherwise), every reply verified, the ops per command in
+ * results.json, the console, report.md and results.csv; the server's commandstats equal what cachebench says it sent.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { ResultEntry } from '../../src/report/document.js';
+import { runCli } from '../helpers/cli.js';
+import { cluster, scanKeys, standalone, tempDir } from '../helpers/servers.js';
+import { commandStats, docIn, plantForeign } from '../helpers/server-checks.js';
+
+const root = tempDir('cachebench-latency-mix-');
+after(() => root.remove());
+
+/** A string mix: reads, writes (an MSET clears TTLs: EXPIREs follow it), a sequence, a transaction and a script. */
+const MIX = '8:GET {key}, 2:SET {key} {value}, 1:MSET {keys:2} {value}, 1:SET {key} {value} EX 60; EXPIRE {key} 90; GET {key}, 1:MULTI; SET {key} {value} EX 60; GET {key}; EXEC, ' +
+  '1:EVAL; SET {key} {value} EX 60; GET {key}; TTL {key}';
+
+/** The commands the server counts for one op: a command, or MULTI, EXEC and those inside, or EVALSHA and those its script calls. */
+function serverCommands(name: string): string[] {
+  const m = /^(MULTI|EVAL)\((.*)\)$/.exec(name);
+  if (m === null) return [name];
+  const inner = (m[2] as string).split('+');
+  return m[1] === 'MULTI' ? ['MULTI', ...inner, 'EXEC'] : ['EVALSHA', ...inner];
+}
+
+/** The entry's mix, every reply of every measured op verified and none failed; its ops per command. */
+function verifiedMix(e: ResultEntry | undefined): Map<string, number> {
+  assert.ok(e?.mix, `no mix for ${e?.target.name ?? '?'}: ${JSON.stringify(e?.error)}`);
+  assert.equal(e.state, 'completed');
+  const ops = new Map<string, number>();
+  for (const c of e.mix.commands) {
+    assert.equal(c.service.errors, 0, `${e.target.name} ${c.command}: failed ops`);
+    assert.equal(c.verified, c.ops, `${e.target.name} ${c.command}: ${c.verified} verified of ${c.ops} (missing ${c.missing}, mismatched ${c.mismatched}, unverified ${c.unverified})`);
+    ops.set(c.command, c.ops);
+  }
+  assert.equal(e.verification.missing + e.verification.mismatched, 0);
+  return ops;
+}
+
+describe('latency runs with a WORKLOAD against real servers', () => {
+  let server: Awaited<ReturnType<typeof standalone>>;
+  let redisCluster: Awaited<ReturnType<typeof cluster>>;
+  before(async () => {
+    [server, redisCluster] = await Promise.all([standalone(), cluster()]);
+  });
+  after(async () => {
+    await Promise.all([server.stop(), redisCluster.stop()]);
+  });
+
+  it('interleaved op by op on one server through ioredis and resp: the same ops on both, every reply verified, the server\'s counts equal what was sent, no key left', async () => {
+    const check = await plantForeign(server.server.port);
+    const out = join(root.dir, 'standalone');
+    const before = await commandStats(server.server.port);
+    const result = await runCli(['run', '--out', out, '--envVars', `WORKLOAD:${MIX}`, 'KEYSPACE:100', 'PAYLOAD_BYTES:64', 'INTERLEAVE:key', 'INVOCATION_COUNT:150',
+      'WARMUP_ITERATIONS:0', 'MIN_ITERATIONS:6', 'MAX_ITERATIONS:6'], {
+      env: { IOR_SERVERS: server.address, IOR_CLIENT: 'ioredis', OWN_SERVERS: server.address, OWN_CLIENT: 'resp', CI: 'true' },
+    });
+    assert.equal(result.code, 0, result.stderr + result.stdout);
+    const afterStats = await commandStats(server.server.port);
+    const doc = docIn(out);
+    const [ior, own] = ['IOR', 'OWN'].map((name) => doc.results.find((e) => e.target.name === name));
+    const opsIor = verifiedMix(ior);
+    const opsOwn = verifiedMix(own);
+    // One seed for both clients, one op each in turn: the same entries on the same keys.
+    assert.deepEqual([...opsOwn].sort(), [...opsIor].sort());
+    for (const e of [ior, own]) {
+      assert.equal(e?.iterations.measured, 6);
+      assert.equal(e?.iterations.invocations, 150);
+      assert.equal(e?.mix?.warmupOps, 0);
+      assert.equal([...(e?.mix?.commands ?? [])].reduce((n, c) => n + c.ops, 0), 6 * 150, 'an iteration is INVOCATION_COUNT ops');
+      assert.equal(e?.mix?.keys, 100);
+    }
+    assert.ok(['MULTI(SET+GET)', 'EVAL(SET+GET+TTL)', 'EXPIRE', 'GET', 'SET', 'MSET'].every((c) => opsIor.has(c)), [...opsIor.keys()].join(' '));
+    // The server counted exactly: the preload (DEL, SET … EX per key), the ops, what was sent besides them, the clean-up.
+    const expected = new Map<string, number>();
+    const add = (command: string, n: number): void => void expected.set(command, (expected.get(command) ?? 0) + n);
+    for (const e of [ior, own]) {
+      for (const [name, n] of verifiedMix(e)) for (const command of serverCommands(name)) add(command, n);
+      for (const [command, n] of Object.entries(e?.mix?.housekeeping ?? {})) add(command, n);
+      add('DEL', 200);
+      add('SET', 100);
+    }
+    // The MSETs' keys got their EXPIRE; each client's first script went whole once (NOSCRIPT) at most.
+    assert.ok((ior?.mix?.housekeeping.EXPIRE ?? 0) > 0);
+    assert.ok((ior?.mix?.housekeeping.EVAL ?? 0) + (own?.mix?.housekeeping.EVAL ?? 0) <= 2);
+    for (const command of new Set([...expected.keys(), 'GET', 'SET', 'DEL', 'EXPIRE', 'TTL', 'MULTI', 'EXEC', 'EVAL', 'EVALSHA', 'MSET'])) {
+      assert.equal((afterStats.get(command) ?? 0) - (before.get(command) ?? 0), expected.get(command) ?? 0, `${command}: the server's count against what cachebench sent`);
+    }
+    // The console, report.md and results.csv show the table per command.
+    assert.match(result.stdout, /WORKLOAD 8:GET \{key\}.* on 100 preloaded string keys per target/);
+    assert.match(result.stdout, /\| OWN +\| MULTI\(SET\+GET\) +\|/);
+    const run = join(out, readdirSync(out)[0] as string);
+    assert.match(readFileSync(join(run, 'report.md'), 'utf8'), /#### Per command/);
+    const csv = readFileSync(join(run, 'results.csv'), 'utf8');
+    assert.match(csv, /"GET:ops=\d+,ops_per_sec=[\d.]+,p50_us=[\d.]+,p99_us=[\d.]+,p999_us=[\d.]+,failed=0,verified=\d+,missing=0,mismatched=0,unverified=0,/);
+    await check();
+    assert.deepEqual(await scanKeys(server.server.port, 'cachebench:*'), []);
+  });
+
+  it('on a Redis Cluster through ioredis, node-redis, GLIDE and resp with the pilot: a fan-out of one hash tag and a transaction on it, every reply verified, no key left', async () => {
+    const ports = redisCluster.cluster.nodes.slice(0, 3).map((n) => n.port);
+    const checks = await Promise.all(ports.map((p) => plantForeign(p).catch(() => undefined)));
+    const env: Record<string, string> = { CI: 'true' };
+    for (const [name, client] of [['IOR', 'ioredis'], ['NODE', 'node-redis'], ['GLIDE', 'glide'], ['OWN', 'resp']] as const) {
+      env[`${name}_SERVERS`] = redisCluster.addresses;
+      env[`${name}_CLIENT`] = client;
+    }
+    const out = join(root.dir, 'cluster');
+    const mix = '6:GET {key}, 2:MGET {keys:4}, 1:MSET {keys:4} {value}, 1:MULTI; SET {key} {value} EX 60; MGET {keys:4}; EXEC';
+    const result = await runCli(['run', '--out', out, '--envVars', `WORKLOAD:${mix}`, 'KEYSPACE:400', 'PAYLOAD_BYTES:64', 'ITERATION_TIME_MS:50', 'MIN_ITERATIONS:4',
+      'MAX_ITERATIONS:6', 'MAX_TIME:60'], { env, timeoutMs: 120_000 });
+    assert.equal(result.code, 0, result.stderr + result.stdout);
+    const doc = docIn(out);
+    assert.equal(doc.results.length, 4);
+    for (const e of doc.results) {
+      const ops = verifiedMix(e);
+      assert.ok(['GET', 'MGET', 'MSET', 'MULTI(SET+MGET)'].every((c) => (ops.get(c) ?? 0) > 0), `${e.target.name}: ${[...ops.keys()].join(' ')}`);
+      // The pilot sized the iterations in warm-up rounds, whose ops are counted apart.
+      assert.ok(e.iterations.pilotMs !== null && (e.mix?.warmupOps ?? 0) > 0, `${e.target.name}: pilot ${e.iterations.pilotMs}, warm-up ops ${e.mix?.warmupOps}`);
+      assert.equal([...ops.values()].reduce((n, x) => n + x, 0), e.iterations.measured * e.iterations.invocations);
+    }
+    for (const check of checks) await check?.();
+    for (const port of ports) assert.deepEqual(await scanKeys(port, 'cachebench:*'), [], `keys left on ${port}`);
+  });
+});
