@@ -37,15 +37,22 @@ export function checkWorkloadTargets(scenario: ScenarioPlan, targets: readonly T
   const w = scenario.settings.get(traced ? 'TRACE' : 'WORKLOAD') as Setting;
   const named = traced ? `TRACE=${JSON.stringify(String(w.value))}` : `WORKLOAD=${JSON.stringify(workload.name === 'custom' ? workload.text : workload.name)}`;
   const key = traced ? 'TRACE' : 'WORKLOAD';
-  // The model assumes each read sees its client's own last write on the primary: replica reads and client caches would
-  // be judged wrongly, so they are refused until the mix judges them (WAIT after each write is sent: workload/mix-client.ts).
-  const setup = targets.flatMap((t) => [
-    ...(t.readFrom === 'replica' ? [`${t.name}_READ_FROM=replica`] : []), ...(t.cache !== 'off' ? [`${t.name}_CACHE=${t.cache}`] : []),
-  ]);
-  if (setup.length > 0) {
-    throw new ConfigError(`${named} (from ${describeSource(w.source)}, scenario ${scenario.name}) ` +
-      `sends every command to the primary and judges each reply against the client's own last write; ${setup.join(', ')} ${setup.length === 1 ? 'is' : 'are'} not supported with a ` +
-      `${key} in this version (replica reads and client caches would go unjudged). Fix: unset them for this run, or measure them with the KEYSPACE GET/SET mix (no ${key})`);
+  const from = `${named} (from ${describeSource(w.source)}, scenario ${scenario.name})`;
+  // The drivers' client caches answer only their own typed commands (node-redis's GET…, GLIDE's GET/HGETALL/SMEMBERS);
+  // a WORKLOAD's commands go raw, past the cache, so a cache would be neither used nor measured.
+  const cached = targets.filter((t) => t.cache !== 'off');
+  if (cached.length > 0) {
+    throw new ConfigError(`${from} sends its commands raw, which the drivers' client caches neither answer nor fill (they serve only their own typed commands); ` +
+      `${cached.map((t) => `${t.name}_CACHE=${t.cache}`).join(', ')} would measure no cache at all. Fix: unset it for this run, or measure the client cache with the seed loop (no ${key}; OVERWRITE_RATE for its staleness)`);
+  }
+  // Replica reads are judged against the model's earlier states (stale, with an age) in latency runs; a throughput or
+  // fault run has no staleness record for a mix.
+  const replicas = targets.filter((t) => t.readFrom === 'replica');
+  const latency = scenario.controls.load.mode === 'latency' && scenario.controls.fault.kind === 'none' && !traced;
+  if (replicas.length > 0 && !latency) {
+    throw new ConfigError(`${from} judges replica reads (a reply of an earlier state counted stale, with its age) in latency runs only, and this is a ` +
+      `${traced ? 'TRACE replay' : scenario.controls.fault.kind !== 'none' ? 'fault run' : `${scenario.controls.load.mode} run`}; ` +
+      `${replicas.map((t) => `${t.name}_READ_FROM=replica`).join(', ')} cannot be judged here. Fix: unset it for this run, or run the ${key} with MODE=latency and no FAULT`);
   }
   checkProxyAtomics(workload, targets, `${named} (from ${describeSource(w.source)}, scenario ${scenario.name})`);
   const memcache = targets.filter((t) => t.protocol === 'memcache');

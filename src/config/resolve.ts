@@ -202,12 +202,16 @@ function withoutDefaultMemcached(targets: TargetConfig[], scenarios: readonly Sc
   const local = targets.filter((t) => t.localTopology !== undefined);
   const memcached = scenarios.some((s) => s.controls.load.workload !== null && memcacheMisses(s.controls.load.workload).length > 0)
     ? local.filter((t) => t.protocol === 'memcache') : [];
-  const setups = local.filter((t) => t.protocol !== 'memcache' && (t.cache !== 'off' || t.readFrom === 'replica'));
+  // Replica reads are judged (stale, with an age) in latency runs without a fault or trace.
+  const replicasJudged = scenarios.every((s) => s.controls.load.mode === 'latency' && s.controls.fault.kind === 'none' && s.controls.load.trace === null);
+  const setups = local.filter((t) => t.protocol !== 'memcache' && (t.cache !== 'off' || (t.readFrom === 'replica' && !replicasJudged)));
   const misfit = scenarios.flatMap((s) => (s.controls.load.workload === null ? [] : [proxyMisfit(s.controls.load.workload)])).find((e) => e !== undefined);
   const proxies = misfit === undefined ? [] : local.filter((t) => t.protocol !== 'memcache' && t.mode === 'proxy' && !setups.includes(t));
   const names = (list: readonly TargetConfig[]): string => `${list.map((t) => t.name).join(' and ')} ${list.length === 1 ? 'is' : 'are'}`;
   if (memcached.length > 0) warnings.push(`${what} sends commands memcached's protocol does not have: the local ${names(memcached)} left out of this run`);
-  if (setups.length > 0) warnings.push(`${what} judges every reply against the client's own last write, which a client cache or replica reads would blur: the local ${names(setups)} left out of this run`);
+  if (setups.length > 0) {
+    warnings.push(`${what} sends its commands raw, past a client cache${replicasJudged ? '' : ', and judges replica reads in latency runs only'}: the local ${names(setups)} left out of this run`);
+  }
   if (proxies.length > 0) warnings.push(`${what} entry "${misfit?.text ?? ''}" cannot go through a proxy (twemproxy forwards no MULTI/EXEC, and sends a script to its first key's server): the local ${names(proxies)} left out of this run`);
   return targets.filter((t) => !memcached.includes(t) && !setups.includes(t) && !proxies.includes(t));
 }

@@ -286,7 +286,8 @@ class FaultTargetRun {
       extra: (_c, command) => commands.housekeeping(command),
       verdict: (command, verdict, sent, read, sizes) => {
         commands.verdict(command, verdict, sent, read, sizes);
-        if (verdict !== 'unverified') tally.read(verdict);
+        // A fault run's model keeps no earlier states (its reads go to the primaries): no reply is judged stale.
+        if (verdict !== 'unverified' && verdict !== 'stale') tally.read(verdict);
         if (mix.judged(verdict)) history.badRead(verdict as 'missing' | 'mismatched', clock.now());
       },
       pause: () => clock.sleep(FAILURE_PAUSE_MS),

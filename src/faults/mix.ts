@@ -11,6 +11,7 @@ import type { KeyType, MixCommand, WorkloadPlan } from '../config/workload.js';
 import type { CacheClient, CommandReply } from '../targets/client.js';
 import { mixClient, type MixHost } from '../workload/mix-client.js';
 import { KEYS_IN_FLIGHT, MixKeyspace } from '../workload/mix-keyspace.js';
+import type { Verdict } from '../workload/mix-model.js';
 import { FINAL_CHECK_MS, LOST_KEYS_KEPT } from './checker.js';
 
 /** Keys read back at once. */
@@ -69,8 +70,8 @@ export class FaultMix extends MixKeyspace {
   }
 
   /** Counts a measured reply's verdict; true when it found an acknowledged write gone or changed. */
-  judged(verdict: 'verified' | 'missing' | 'mismatched' | 'unverified'): boolean {
-    if (verdict === 'unverified') this.#unverified++;
+  judged(verdict: Verdict): boolean {
+    if (verdict === 'unverified' || verdict === 'stale') this.#unverified++;
     else if (verdict === 'missing') this.#missing++;
     else if (verdict === 'mismatched') this.#mismatched++;
     return verdict === 'missing' || verdict === 'mismatched';

@@ -34,12 +34,18 @@ export interface LatencyMixResult {
   readonly values?: ValueSizes;
 }
 
+/**
+ * With READ_FROM=replica, how long after a write the state it replaced is still taken for a replica's answer (a stale
+ * read, with its age); a reply of a state replaced longer ago is mismatched.
+ */
+export const STALE_HORIZON_MS = 10_000;
+
 const MEASURED: Slot = { window: 0, measured: true };
 const WARMUP: Slot = { window: 0, measured: false };
 
 export class LatencyMix {
   readonly keyspace: MixKeyspace;
-  readonly #commands = new CommandStats(false);
+  readonly #commands: CommandStats;
   readonly #target: ConnectedTarget;
   readonly #tally: Tally;
   readonly #seed: number;
@@ -65,6 +71,10 @@ export class LatencyMix {
     this.keyspace = new MixKeyspace(plan, controls.load.keyspace, controls.load.distribution, params, controls, keyPrefix, {
       semantics: target.config.protocol === 'memcache' ? 'memcache' : 'redis', seed, waitReplicas: target.config.waitReplicas,
     });
+    // Reads from replicas may answer with a state the primary has replaced: the model keeps those to judge them stale.
+    const replicas = target.config.readFrom === 'replica';
+    if (replicas) this.keyspace.run.model.keepHistory(STALE_HORIZON_MS);
+    this.#commands = new CommandStats(false, replicas);
   }
 
   /**
@@ -198,8 +208,9 @@ export class LatencyMix {
       },
       extra: (_c, command) => commands.housekeeping(command),
       // Every reply is counted in the target's verification (warm-up included, as the seed loop's), and per command when measured.
-      verdict: (command, verdict, sent, read, sizes) => {
-        if (verdict !== 'unverified') tally.read(verdict);
+      verdict: (command, verdict, sent, read, sizes, staleAgeMs) => {
+        if (verdict === 'stale') tally.staleRead(Math.round(staleAgeMs * 1e6));
+        else if (verdict !== 'unverified') tally.read(verdict);
         if (this.#slot.measured) commands.verdict(command, verdict, sent, read, sizes);
       },
       pause: () => Promise.resolve(),

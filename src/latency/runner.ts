@@ -409,7 +409,7 @@ class CaseRounds {
       const summary = summarize(run.samplesMs);
       const { tally } = run;
       // A WORKLOAD's writes are judged too: its reads are the replies judged (its unverified ones are per command).
-      const reads = run.mix !== undefined ? tally.verified + tally.missing + tally.mismatched : tally.gets;
+      const reads = run.mix !== undefined ? tally.verified + tally.missing + tally.mismatched + tally.stale : tally.gets;
       return {
         name: run.target.config.name,
         state,

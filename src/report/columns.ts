@@ -151,7 +151,7 @@ export const COLUMNS: readonly Column[] = [
   },
   col('workload', 'WORKLOAD', 'text', 'mix.workload (latency runs), fault.mix.workload (fault runs)', false, (e) => e.mix?.workload ?? e.fault?.mix?.workload ?? null),
   col('commands', 'Per command', 'text', 'mix.commands (latency runs, measured iterations), fault.commands (fault runs, the whole run): ' +
-  'COMMAND:ops=,ops_per_sec=,p50_us=,p99_us=,p999_us=,failed=,verified=,missing=,mismatched=,unverified=,bytes_out=,bytes_in= per answered op, ";" between', false,
+  'COMMAND:ops=,ops_per_sec=,p50_us=,p99_us=,p999_us=,failed=,verified=,missing=,mismatched=,unverified=,[stale= with replica reads,]bytes_out=,bytes_in= per answered op, ";" between', false,
   (e) => { const c = e.mix?.commands ?? e.fault?.commands; return c === undefined ? null : commandsText(c, false); }),
 ];
 
@@ -161,7 +161,7 @@ export function commandsText(commands: readonly CommandSummary[], open: boolean)
   return commands.map((c) => {
     const lat = (open ? c.intended : null) ?? c.service;
     return `${c.command}:ops=${c.ops},ops_per_sec=${n(c.opsPerSec)},p50_us=${n(lat.p50Us)},p99_us=${n(lat.p99Us)},p999_us=${n(lat.p999Us)},failed=${c.service.errors},` +
-      `verified=${c.verified},missing=${c.missing},mismatched=${c.mismatched},unverified=${c.unverified},bytes_out=${n(c.sentBytesPerOp)},bytes_in=${n(c.readBytesPerOp)}`;
+      `verified=${c.verified},missing=${c.missing},mismatched=${c.mismatched},unverified=${c.unverified},${c.stale !== undefined ? `stale=${c.stale},` : ''}bytes_out=${n(c.sentBytesPerOp)},bytes_in=${n(c.readBytesPerOp)}`;
   }).join(';');
 }
 

@@ -6,6 +6,7 @@ import { mdInline, mdText } from './escape.js';
 import { shardLabel } from './sentences.js';
 import { gridTable } from './table.js';
 import { workloadShown } from './faults.js';
+import { STALE_HORIZON_MS } from '../latency/mix-turns.js';
 
 const count = (n: number): string => n.toLocaleString('en-US');
 const bytes = (n: number | null): string => (n === null ? '-' : count(n));
@@ -17,10 +18,9 @@ export function commandLines(entries: readonly ResultEntry[], markdown: boolean)
   if (first == null) {
     return entries.some((e) => e.mix !== undefined) ? latencyCommandLines(entries, markdown) : faultCommandLines(entries, markdown);
   }
-  const cell = markdown ? mdInline : (x: string): string => x;
   const said = markdown ? mdText : (x: string): string => x;
   const open = first.latency.intended !== null;
-  const body = commandRows(rows.map((e) => ({ label: `${e.target.name}${shardLabel(e)}`, commands: (e.load as LoadResult).commands ?? [] })), open, cell);
+  const body = commandTable(rows.map((e) => ({ label: `${e.target.name}${shardLabel(e)}`, commands: (e.load as LoadResult).commands ?? [] })), open, markdown);
   const sizes = rows.flatMap((e) => sizesText(`${e.target.name}${shardLabel(e)}`, (e.load as LoadResult).values));
   const housekeeping = housekeepingLines(rows.map((e) => ({ label: `${e.target.name}${shardLabel(e)}`, counts: (e.load as LoadResult).record.housekeeping })), said);
   const s = first.settings;
@@ -39,7 +39,7 @@ export function commandLines(entries: readonly ResultEntry[], markdown: boolean)
       'Unverified: the model could not judge it (the key\'s state unknown after a failed op, or within 1 s of its expiry). ' +
       'B out / B in: bytes on the wire per answered op, the request as sent (RESP) and the reply as RESP2 frames it.'),
     '',
-    ...gridTable(COMMAND_HEADER, body, markdown, COMMAND_RIGHT),
+    ...body,
     '',
     ...written,
     ...housekeeping,
@@ -48,18 +48,25 @@ export function commandLines(entries: readonly ResultEntry[], markdown: boolean)
 
 const COMMAND_HEADER = ['Target', 'Command', 'Ops', 'Share', 'ops/s', 'p50 (ms)', 'p99 (ms)', 'p99.9 (ms)', 'Failed', 'Verified', 'Missing', 'Mismatched', 'Unverified',
   'B out', 'B in'];
-const COMMAND_RIGHT = [false, false, true, true, true, true, true, true, true, true, true, true, true, true, true];
 
-/** The table's rows: each target's commands, latency from the intended send time where `open`. */
-function commandRows(items: readonly { label: string; commands: readonly CommandSummary[] }[], open: boolean, cell: (x: string) => string): string[][] {
-  return items.flatMap(({ label, commands }) => commands.map((c) => {
+/**
+ * The per-command table: each target's commands, latency from the intended send time where `open`; a Stale column
+ * (after Mismatched) where some target's reads were judged against earlier states (replica reads).
+ */
+function commandTable(items: readonly { label: string; commands: readonly CommandSummary[] }[], open: boolean, markdown: boolean): string[] {
+  const cell = markdown ? mdInline : (x: string): string => x;
+  const stale = items.some((i) => i.commands.some((c) => c.stale !== undefined));
+  const header = stale ? [...COMMAND_HEADER.slice(0, 12), 'Stale', ...COMMAND_HEADER.slice(12)] : COMMAND_HEADER;
+  const rows = items.flatMap(({ label, commands }) => commands.map((c) => {
     const l = open ? c.intended ?? c.service : c.service;
     return [
       cell(label), cell(c.command), count(c.ops), `${(100 * c.share).toFixed(1)}%`, count(Math.round(c.opsPerSec)),
       msText(l.p50Us), msText(l.p99Us), msText(l.p999Us), count(c.service.errors),
-      count(c.verified), count(c.missing), count(c.mismatched), count(c.unverified), bytes(c.sentBytesPerOp), bytes(c.readBytesPerOp),
+      count(c.verified), count(c.missing), count(c.mismatched), ...(stale ? [c.stale === undefined ? '-' : count(c.stale)] : []), count(c.unverified),
+      bytes(c.sentBytesPerOp), bytes(c.readBytesPerOp),
     ];
   }));
+  return gridTable(header, rows, markdown, header.map((_, i) => i >= 2));
 }
 
 /** The commands sent besides the counted ops, per target; [] when none was. */
@@ -99,7 +106,6 @@ function latencyCommandLines(entries: readonly ResultEntry[], markdown: boolean)
   const rows = entries.filter((e) => e.mix !== undefined);
   const first = rows[0]?.mix;
   if (first === undefined) return [];
-  const cell = markdown ? mdInline : (x: string): string => x;
   const said = markdown ? mdText : (x: string): string => x;
   const warmup = rows.map((e) => `${e.target.name} ${count(e.mix?.warmupOps ?? 0)}`).join(', ');
   const sizes = rows.flatMap((e) => sizesText(e.target.name, e.mix?.values));
@@ -107,10 +113,11 @@ function latencyCommandLines(entries: readonly ResultEntry[], markdown: boolean)
     said(`Per command (WORKLOAD ${workloadShown(first.workload)}), over the measured iterations (warm-up and pilot ops left out: ${warmup}): latency from send to reply, ` +
       'one op at a time per target; ops/s over the measured iterations\' summed time; every reply checked against cachebench\'s model of what it wrote to its own keys — ' +
       'Missing: empty where a value was expected; Mismatched: any other difference; Unverified: the model could not judge it (the key\'s state unknown after a failed op, ' +
-      'or within 1 s of its expiry). B out / B in: bytes on the wire per answered op, the request as sent (RESP) and the reply as RESP2 frames it.'),
+      'or within 1 s of its expiry). B out / B in: bytes on the wire per answered op, the request as sent (RESP) and the reply as RESP2 frames it.' +
+      `${rows.some((e) => e.target.readFrom === 'replica') ? ' Stale (READ_FROM=replica): a read answered with an earlier state of its key, one a write the primary acknowledged had replaced ' +
+      `(up to ${STALE_HORIZON_MS / 1000} s before; its age in the Stale column of the table above); an older state counts as Mismatched.` : ''}`),
     '',
-    ...gridTable(COMMAND_HEADER, commandRows(rows.map((e) => ({ label: e.target.name, commands: e.mix?.commands ?? [] })), false, cell), markdown,
-      COMMAND_RIGHT),
+    ...commandTable(rows.map((e) => ({ label: e.target.name, commands: e.mix?.commands ?? [] })), false, markdown),
     '',
     ...(sizes.length === 0 ? [] : [said(`Values written by the measured ops: ${sizes.join('; ')}.`), '']),
     ...housekeepingLines(rows.map((e) => ({ label: e.target.name, counts: e.mix?.housekeeping })), said),
@@ -122,7 +129,6 @@ function faultCommandLines(entries: readonly ResultEntry[], markdown: boolean): 
   const rows = entries.filter((e) => e.fault?.commands != null);
   const first = rows[0]?.fault;
   if (first == null) return [];
-  const cell = markdown ? mdInline : (x: string): string => x;
   const said = markdown ? mdText : (x: string): string => x;
   const workload = first.mix?.workload ?? '';
   return [
@@ -130,8 +136,7 @@ function faultCommandLines(entries: readonly ResultEntry[], markdown: boolean): 
       'every reply checked against cachebench\'s model of what it wrote to its own keys — Missing: empty where a value was expected; Mismatched: any other difference; ' +
       'Unverified: the model could not judge it (the key\'s state unknown after a failed op). Failed: ops that failed (the fault\'s among them).'),
     '',
-    ...gridTable(COMMAND_HEADER, commandRows(rows.map((e) => ({ label: e.target.name, commands: e.fault?.commands ?? [] })), false, cell), markdown,
-      COMMAND_RIGHT),
+    ...commandTable(rows.map((e) => ({ label: e.target.name, commands: e.fault?.commands ?? [] })), false, markdown),
     '',
     ...housekeepingLines(rows.map((e) => ({ label: e.target.name, counts: e.fault?.housekeeping })), said),
   ];

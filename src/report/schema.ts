@@ -103,7 +103,7 @@ const commandCounts = (check: Check): Check => (v, at, b) => {
   return c;
 };
 const commandRecord = commandCounts(object({
-  ops: count, errors: count, verified: count, missing: count, mismatched: count, unverified: count, sentBytes: count, readBytes: count,
+  ops: count, errors: count, verified: count, missing: count, mismatched: count, unverified: count, stale: optional(count), sentBytes: count, readBytes: count,
   latency: histogram, intended: nullable(histogram),
 }));
 /** A trace's operation names (keys of its counts), and its record and result (config/trace.ts, load/trace-client.ts). */
@@ -199,7 +199,7 @@ const values = object({ written: count, meanBytes: count, minBytes: count, p50By
 /** A WORKLOAD's per-command summaries (load.commands, fault.commands). */
 const commandSummaries = list(commandCounts(object({
   command: pattern(commandName, COMMAND_NAME, 'use the results cachebench wrote'), ops: count, share: fraction, opsPerSec: opsRate,
-  service: opStats, intended: nullable(opStats), verified: count, missing: count, mismatched: count, unverified: count,
+  service: opStats, intended: nullable(opStats), verified: count, missing: count, mismatched: count, unverified: count, stale: optional(count),
   sentBytesPerOp: nullable(count), readBytesPerOp: nullable(count),
 })), MAX_COMMANDS);
 const load = object({

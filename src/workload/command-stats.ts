@@ -12,6 +12,8 @@ export interface CommandRecord {
   readonly missing: number;
   readonly mismatched: number;
   readonly unverified: number;
+  /** Reads answered with an earlier state of their key (a replica behind its primary); present where staleness is judged. */
+  readonly stale?: number;
   /**
    * Bytes its requests took on the wire (RESP, exact) and its replies took (RESP2 as the reply's shape gives it: a status
    * such as +OK counted as a bulk string, 3 bytes more).
@@ -38,6 +40,8 @@ export interface CommandSummary {
   readonly missing: number;
   readonly mismatched: number;
   readonly unverified: number;
+  /** Reads answered with an earlier state of their key; present where staleness is judged (replica reads). */
+  readonly stale?: number;
   /** Bytes on the wire per answered op: the request (RESP, exact) and the reply (as RESP2; see CommandRecord); null: none answered. */
   readonly sentBytesPerOp: number | null;
   readonly readBytesPerOp: number | null;
@@ -50,6 +54,7 @@ interface Live {
   missing: number;
   mismatched: number;
   unverified: number;
+  stale: number;
   sentBytes: number;
   readBytes: number;
   latency: OpHistogram;
@@ -63,13 +68,14 @@ export class CommandStats {
   /** Commands sent outside the measurement to keep keys expiring and known, by name, whether in the measured part or not. */
   readonly #housekeeping = new Map<string, number>();
 
-  constructor(private readonly open: boolean) {}
+  /** `staleness`: reads are judged against earlier states too (replica reads), and the stale ones counted. */
+  constructor(private readonly open: boolean, private readonly staleness = false) {}
 
   #of(name: string): Live {
     let s = this.#by.get(name);
     if (s === undefined) {
       s = {
-        ops: 0, errors: 0, verified: 0, missing: 0, mismatched: 0, unverified: 0, sentBytes: 0, readBytes: 0,
+        ops: 0, errors: 0, verified: 0, missing: 0, mismatched: 0, unverified: 0, stale: 0, sentBytes: 0, readBytes: 0,
         latency: new OpHistogram(), intended: this.open ? new OpHistogram() : null,
       };
       this.#by.set(name, s);
@@ -120,7 +126,8 @@ export class CommandStats {
   encode(): Record<string, CommandRecord> {
     return Object.fromEntries([...this.#by].map(([name, s]) => [name, {
       ops: s.ops, errors: s.errors, verified: s.verified, missing: s.missing, mismatched: s.mismatched, unverified: s.unverified,
-      sentBytes: s.sentBytes, readBytes: s.readBytes, latency: s.latency.encode(), intended: s.intended?.encode() ?? null,
+      ...(this.staleness ? { stale: s.stale } : {}), sentBytes: s.sentBytes, readBytes: s.readBytes, latency: s.latency.encode(),
+      intended: s.intended?.encode() ?? null,
     }]));
   }
 }
@@ -132,7 +139,8 @@ export function summarizeCommands(commands: Readonly<Record<string, CommandRecor
     command, ops: c.ops, share: all > 0 ? c.ops / all : 0, opsPerSec: durationMs > 0 ? (c.ops - c.errors) / (durationMs / 1000) : 0,
     service: stats(c.latency, c.errors), intended: c.intended === null ? null : stats(c.intended, c.errors),
     verified: c.verified, missing: c.missing, mismatched: c.mismatched, unverified: c.unverified,
-    ...perOp(c.sentBytes, c.readBytes, c.verified + c.missing + c.mismatched + c.unverified),
+    ...(c.stale !== undefined ? { stale: c.stale } : {}),
+    ...perOp(c.sentBytes, c.readBytes, c.verified + c.missing + c.mismatched + c.unverified + (c.stale ?? 0)),
   })).sort((a, b) => b.ops - a.ops || (a.command < b.command ? -1 : 1));
 }
 

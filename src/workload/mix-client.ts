@@ -82,8 +82,11 @@ export interface MixHost<S extends SlotSource = SlotSource> {
   untimed(c: number, args: readonly (string | Buffer)[], key: string): Promise<CommandReply | undefined>;
   /** A command sent within a measured op besides its own (EVAL after NOSCRIPT): counted per command as housekeeping. */
   extra(c: number, command: string): void;
-  /** A measured reply's verdict, per command: with its bytes on the wire (request, reply) and the sizes of the values it wrote. */
-  verdict(command: string, verdict: Verdict, sentBytes: number, readBytes: number, valueSizes: readonly number[]): void;
+  /**
+   * A measured reply's verdict, per command: with its bytes on the wire (request, reply), the sizes of the values it
+   * wrote, and for a stale read its age in ms (MixModel.lastStaleAgeMs).
+   */
+  verdict(command: string, verdict: Verdict, sentBytes: number, readBytes: number, valueSizes: readonly number[], staleAgeMs: number): void;
   pause(): Promise<void>;
 }
 
@@ -162,7 +165,7 @@ export async function send(host: MixHost, run: MixRun, draw: Draw, conn: number,
   if (verdict === 'missing' || verdict === 'mismatched') run.model.forget(prepared.indexes);
   const lost = run.trace !== undefined && (verdict === 'missing' || verdict === 'mismatched') && gone(c, out.value, run.model.semantics);
   if (lost) verdict = 'unverified';
-  if (out.counted) host.verdict(c.name, verdict, requestBytes(prepared.args), replyBytes(out.value), sizes);
+  if (out.counted) host.verdict(c.name, verdict, requestBytes(prepared.args), replyBytes(out.value), sizes, run.model.lastStaleAgeMs);
   // Every key of the run has a TTL: one a write created (or MSET cleared) gets one now.
   for (const k of noTtl) await housekeep(host, run, conn, [run.model.expire(k, host.now(), draw)]);
   return { ok: true, reply: out.value, counted: out.counted, ...(lost ? { lost } : {}) };
@@ -234,7 +237,7 @@ export async function sendAtomic(host: MixHost, run: MixRun, draw: Draw, conn: n
   run.model.replied(indexes, host.now());
   const verdict = run.model.verdict({ kind: 'array', items: prepared.map((p) => p.expect) }, out.value, host.now());
   if (verdict === 'missing' || verdict === 'mismatched') run.model.forget(indexes);
-  if (out.counted) host.verdict(name, verdict, request.reduce((n, r) => n + requestBytes(r), 0), replyBytes(out.value), sizes);
+  if (out.counted) host.verdict(name, verdict, request.reduce((n, r) => n + requestBytes(r), 0), replyBytes(out.value), sizes, run.model.lastStaleAgeMs);
   for (const k of noTtl) await housekeep(host, run, conn, [run.model.expire(k, host.now(), draw)]);
   return { ok: true, reply: out.value, counted: out.counted };
 }

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { ResultEntry } from '../../src/report/document.js';
 import { runCli } from '../helpers/cli.js';
-import { cluster, scanKeys, standalone, tempDir } from '../helpers/servers.js';
+import { cluster, commandCount, connect, scanKeys, standalone, tempDir } from '../helpers/servers.js';
 import { commandStats, docIn, plantForeign } from '../helpers/server-checks.js';
 
 const root = tempDir('cachebench-latency-mix-');
@@ -99,6 +99,55 @@ describe('latency runs with a WORKLOAD against real servers', () => {
     assert.match(csv, /"GET:ops=\d+,ops_per_sec=[\d.]+,p50_us=[\d.]+,p99_us=[\d.]+,p999_us=[\d.]+,failed=0,verified=\d+,missing=0,mismatched=0,unverified=0,/);
     await check();
     assert.deepEqual(await scanKeys(server.server.port, 'cachebench:*'), []);
+  });
+
+  it('reads from replicas that apply their primary\'s writes late (CLIENT PAUSE WRITE) through ioredis, node-redis and GLIDE: earlier states counted stale with their ages, none mismatched', async () => {
+    const replicas = redisCluster.cluster.nodes.slice(3);
+    const getsOn = async (): Promise<number> => (await Promise.all(replicas.map((r) => commandCount(r.port, 'get')))).reduce((a, b) => a + b, 0);
+    const getsBefore = await getsOn();
+    const env: Record<string, string> = { CI: 'true' };
+    for (const [name, client] of [['IOR', 'ioredis'], ['NODE', 'node-redis'], ['GLIDE', 'glide']] as const) {
+      env[`${name}_SERVERS`] = redisCluster.addresses;
+      env[`${name}_CLIENT`] = client;
+      env[`${name}_READ_FROM`] = 'replica';
+    }
+    // A paused replica serves reads but applies none of its primary's writes: for 300 ms of every 600 ms, in a bounded loop.
+    const admins = replicas.map((r) => connect(r.port));
+    let stop = false;
+    const pauser = (async () => {
+      for (let n = 0; n < 200 && !stop; n++) {
+        await Promise.all(admins.map((a) => a.call('CLIENT', 'PAUSE', '300', 'WRITE')));
+        await new Promise((resolve) => setTimeout(resolve, 600));
+      }
+    })();
+    const out = join(root.dir, 'replicas');
+    const mix = '5:GET {key}, 4:SET {key} {value}; GET {key}, 1:MGET {keys:2}';
+    let result: Awaited<ReturnType<typeof runCli>>;
+    try {
+      result = await runCli(['run', '--out', out, '--envVars', `WORKLOAD:${mix}`, 'KEYSPACE:1000', 'PAYLOAD_BYTES:64', 'ITERATION_TIME_MS:100', 'MIN_ITERATIONS:10',
+        'MAX_ITERATIONS:30', 'MAX_TIME:15'], { env, timeoutMs: 120_000 });
+    } finally {
+      stop = true;
+      await pauser;
+      for (const a of admins) a.disconnect();
+    }
+    assert.equal(result.code, 0, result.stderr + result.stdout);
+    const doc = docIn(out);
+    for (const e of doc.results) {
+      assert.equal(e.target.readFrom, 'replica');
+      assert.ok(e.mix, e.target.name);
+      assert.equal(e.verification.missing + e.verification.mismatched, 0, `${e.target.name}: ${JSON.stringify(e.verification)}`);
+      const stale = e.mix.commands.reduce((n, c) => n + (c.stale ?? 0), 0);
+      assert.ok(stale > 0 && e.staleness !== null && e.staleness.reads >= stale, `${e.target.name}: ${stale} stale of ${JSON.stringify(e.staleness)}`);
+      // The writes (SET) go to the primaries: never stale.
+      assert.equal(e.mix.commands.find((c) => c.command === 'SET')?.stale, 0);
+      // A replica paused for 300 ms serves states replaced up to about that long ago (plus scheduling), never older than the run.
+      assert.ok((e.staleness.ages.maxUs ?? Infinity) < 3_000_000, `${e.target.name}: ages ${JSON.stringify(e.staleness.ages)}`);
+      for (const c of e.mix.commands) assert.equal(c.mismatched + c.missing, 0, `${e.target.name} ${c.command}`);
+    }
+    // The reads really went to the replicas; the table shows Stale per command.
+    assert.ok((await getsOn()) - getsBefore > 1000);
+    assert.match(result.stdout, /\| Mismatched \| Stale \|/);
   });
 
   it('on a Redis Cluster through ioredis, node-redis, GLIDE and resp with the pilot: a fan-out of one hash tag and a transaction on it, every reply verified, no key left', async () => {

@@ -137,6 +137,18 @@ describe('WORKLOAD: the grammar', () => {
     assert.throws(() => scriptText([['GET\'); os.exit() --', 'k']]), /not a command name/);
   });
 
+  it('replica reads are judged in latency runs only; a client cache, which a WORKLOAD\'s raw commands bypass, is refused in every run', () => {
+    const env = { REDIS_SERVERS: '127.0.0.1:6379', R_SERVERS: '127.0.0.1:6379', R_MODE: 'cluster', R_READ_FROM: 'replica' };
+    const plan = resolveConfig(input({ env, envVars: ['WORKLOAD:ycsb-b', 'KEYSPACE:100'] }));
+    assert.deepEqual([plan.scenarios[0]?.controls.load.mode, plan.targets.find((t) => t.name === 'R')?.readFrom], ['latency', 'replica']);
+    rejects({ env, envVars: ['WORKLOAD:ycsb-b', 'KEYSPACE:100', 'MODE:throughput'] }, 'R_READ_FROM=replica', 'latency runs only', 'throughput run', 'MODE=latency and no FAULT');
+    rejects({ env, envVars: ['WORKLOAD:ycsb-b', 'KEYSPACE:100', 'MODE:capacity', 'SLO_P99_MS:5'] }, 'R_READ_FROM=replica', 'capacity run');
+    const cached = { REDIS_SERVERS: '127.0.0.1:6379', N_SERVERS: '127.0.0.1:6379', N_CLIENT: 'node-redis', N_CACHE: 'tracking' };
+    for (const mode of ['latency', 'throughput']) {
+      rejects({ env: cached, envVars: ['WORKLOAD:ycsb-b', 'KEYSPACE:100', `MODE:${mode}`] }, 'N_CACHE=tracking', 'raw', 'measure no cache at all', 'seed loop');
+    }
+  });
+
   it('is checked against the run: MODE, KEYSPACE, one writer per key, value sizes, memcached targets', () => {
     const env = { REDIS_SERVERS: '127.0.0.1:6379' };
     rejects({ env, envVars: ['WORKLOAD:ycsb-b'] }, 'KEYSPACE=0', 'set KEYSPACE');
@@ -250,6 +262,62 @@ describe('WORKLOAD model: what every reply must be', () => {
     assert.equal(m.prepare(cmd('GET {key}'), 3, 300_000 - 500, draw()).expect.kind, 'unknown');
     const after = m.prepare(cmd('GET {key}'), 4, 302_000, draw());
     assert.equal(m.verdict(after.expect, null), 'verified');
+  });
+
+  it('with earlier states kept (replica reads): an earlier state is stale with its age from the newer one\'s acknowledgement; one past the horizon, or never written, is not', () => {
+    const m = new MixModel(values);
+    m.keepHistory(10_000);
+    assert.ok(m.judgesStaleness);
+    // The preload: DEL, then SET … EX (acknowledged at 5); a replica that has not seen it yet answers nil.
+    const preload = m.resync('string', 3, 0, draw(), { fields: 0, members: 0, integerFields: false });
+    m.replied([3], 5);
+    const v0 = preload[1]?.args[2] as Buffer;
+    const v1 = m.prepare(cmd('SET {key} {value}'), 3, 100, draw()).args[2] as Buffer;
+    m.replied([3], 110);
+    const v2 = m.prepare(cmd('SET {key} {value}'), 3, 200, draw()).args[2] as Buffer;
+    m.replied([3], 230);
+    const get = m.prepare(cmd('GET {key}'), 3, 300, draw());
+    assert.equal(m.verdict(get.expect, v2), 'verified');
+    assert.equal(m.lastStaleAgeMs, 0);
+    assert.equal(m.verdict(get.expect, v1), 'stale');
+    assert.equal(m.lastStaleAgeMs, 300 - 230, 'v1 was replaced when v2 was acknowledged');
+    assert.equal(m.verdict(get.expect, v0), 'stale');
+    assert.equal(m.lastStaleAgeMs, 300 - 110);
+    assert.equal(m.verdict(get.expect, null), 'stale');
+    assert.equal(m.lastStaleAgeMs, 300 - 5);
+    // Bytes no write of this key ever had are mismatched, stale or not.
+    const other = m.prepare(cmd('SET {key} {value}'), 4, 100, draw()).args[2] as Buffer;
+    assert.equal(m.verdict(get.expect, other), 'mismatched');
+    // MGET judges each key by its own history; a hash read by the same field picks as the current state's.
+    const group = m.prepare(cmd('MGET {keys:2}'), 3, 400, draw());
+    assert.equal(m.verdict(group.expect, [v1, null]), 'stale');
+    assert.equal(m.verdict(group.expect, [v2, null]), 'verified');
+    // Past the horizon (10 s after v2 replaced v1), v1 is no longer taken for a replica's answer.
+    const late = m.prepare(cmd('GET {key}'), 3, 10_300, draw());
+    assert.equal(m.verdict(late.expect, v2), 'verified');
+    assert.equal(m.verdict(late.expect, v1), 'mismatched');
+    const h = new MixModel(values);
+    h.keepHistory(10_000);
+    const picks = [0.1, 0.9];
+    const hset = h.prepare(cmd('HSET {key} {field:2} {value}'), 1, 0, draw(() => picks[0] as number));
+    h.replied([1], 1);
+    const old = hset.args[3] as Buffer;
+    const newer = h.prepare(cmd('HSET {key} {field:2} {value}'), 1, 10, draw(() => picks[0] as number)).args[3] as Buffer;
+    h.replied([1], 12);
+    const hget = h.prepare(cmd('HGET {key} {field:2}'), 1, 20, draw(() => picks[0] as number));
+    assert.equal(hget.args[2], 'field0');
+    assert.equal(h.verdict(hget.expect, newer), 'verified');
+    assert.equal(h.verdict(hget.expect, old), 'stale');
+    assert.equal(h.lastStaleAgeMs, 8);
+    // Without keepHistory, the same reply is mismatched.
+    const plain = new MixModel(values);
+    plain.prepare(cmd('SET {key} {value}'), 3, 0, draw());
+    plain.replied([3], 1);
+    const first = plain.prepare(cmd('SET {key} {value}'), 3, 10, draw()).args[2] as Buffer;
+    plain.replied([3], 11);
+    plain.prepare(cmd('SET {key} {value}'), 3, 20, draw());
+    plain.replied([3], 21);
+    assert.equal(plain.verdict(plain.prepare(cmd('GET {key}'), 3, 30, draw()).expect, first), 'mismatched');
   });
 
   it('counters, hashes, lists and sorted sets follow Redis\'s replies', () => {
