@@ -200,36 +200,44 @@ function capacityPlan(settings: ReadonlyMap<string, Setting>, mode: RunMode): Ca
   };
 }
 
+/**
+ * A latency run's load: none for the seed loop; with a WORKLOAD (a fault run's too), its mix on a KEYSPACE, one client
+ * per target. Throughput keys other than the mix's are refused.
+ */
+function latencyLoad(settings: ReadonlyMap<string, Setting>, cases: readonly CaseParams[], warnings: string[], targets: number): LoadPlan {
+  const get = (key: string): Setting => settings.get(key) as Setting;
+  const num = (key: string): number => get(key).value as number;
+  // A latency run (a fault run too) may run a WORKLOAD on a KEYSPACE instead of the seed loop: one client per target.
+  const mixed = String(get('WORKLOAD').value).trim() !== '';
+  const stray = THROUGHPUT_KEYS.find((k) => get(k).source.kind !== 'default' && !(mixed && (MIX_LATENCY_KEYS as readonly string[]).includes(k)));
+  if (stray !== undefined) {
+    const s = get(stray);
+    const also = MIX_LATENCY_KEYS.includes(stray as (typeof MIX_LATENCY_KEYS)[number]) ? ' (or with a WORKLOAD)' : '';
+    throw badValue(stray, s.value, s.source, `it applies to throughput runs only${also}, and MODE is latency (${describeSource(get('MODE').source)})`, `set MODE=throughput, or unset ${stray}`);
+  }
+  if (!mixed) return NO_LOAD;
+  const overwrite = get('OVERWRITE_RATE');
+  if ((overwrite.value as number) > 0) {
+    throw badValue('OVERWRITE_RATE', overwrite.value, overwrite.source, `the overwriter rewrites the seed loop's fresh keys, and WORKLOAD (${describeSource(get('WORKLOAD').source)}) runs a mix on preloaded keys instead`,
+      'set OVERWRITE_RATE to 0 with a WORKLOAD, or unset WORKLOAD to measure stale reads with the seed loop');
+  }
+  const writes = get('WRITE_COUNT');
+  if (writes.source.kind !== 'default') {
+    warnings.push(`WRITE_COUNT=${String(writes.value)} (${describeSource(writes.source)}) does nothing with a WORKLOAD: an iteration is INVOCATION_COUNT ops of the mix`);
+  }
+  const dist = get('KEY_DISTRIBUTION');
+  // One client per target owns every key; a latency run's targets hold their models at once, a fault run's in turn.
+  const holders = get('FAULT').value !== 'none' ? 1 : targets;
+  return { ...NO_LOAD, keyspace: num('KEYSPACE'), distribution: parseDistribution(String(dist.value), dist.source), workload: workloadPlan(settings, cases, warnings, 1, holders) };
+}
+
 /** MODE and the throughput keys, checked against each other. */
 function loadPlan(settings: ReadonlyMap<string, Setting>, cases: readonly CaseParams[], warnings: string[], targets: number): LoadPlan {
   const get = (key: string): Setting => settings.get(key) as Setting;
   const num = (key: string): number => get(key).value as number;
   const mode = get('MODE').value as RunMode;
   const capacity = capacityPlan(settings, mode);
-  if (mode === 'latency') {
-    // A latency run (a fault run too) may run a WORKLOAD on a KEYSPACE instead of the seed loop: one client per target.
-    const mixed = String(get('WORKLOAD').value).trim() !== '';
-    const stray = THROUGHPUT_KEYS.find((k) => get(k).source.kind !== 'default' && !(mixed && (MIX_LATENCY_KEYS as readonly string[]).includes(k)));
-    if (stray !== undefined) {
-      const s = get(stray);
-      const also = MIX_LATENCY_KEYS.includes(stray as (typeof MIX_LATENCY_KEYS)[number]) ? ' (or with a WORKLOAD)' : '';
-      throw badValue(stray, s.value, s.source, `it applies to throughput runs only${also}, and MODE is latency (${describeSource(get('MODE').source)})`, `set MODE=throughput, or unset ${stray}`);
-    }
-    if (!mixed) return NO_LOAD;
-    const overwrite = get('OVERWRITE_RATE');
-    if ((overwrite.value as number) > 0) {
-      throw badValue('OVERWRITE_RATE', overwrite.value, overwrite.source, `the overwriter rewrites the seed loop's fresh keys, and WORKLOAD (${describeSource(get('WORKLOAD').source)}) runs a mix on preloaded keys instead`,
-        'set OVERWRITE_RATE to 0 with a WORKLOAD, or unset WORKLOAD to measure stale reads with the seed loop');
-    }
-    const writes = get('WRITE_COUNT');
-    if (writes.source.kind !== 'default') {
-      warnings.push(`WRITE_COUNT=${String(writes.value)} (${describeSource(writes.source)}) does nothing with a WORKLOAD: an iteration is INVOCATION_COUNT ops of the mix`);
-    }
-    const dist = get('KEY_DISTRIBUTION');
-    // One client per target owns every key; a latency run's targets hold their models at once, a fault run's in turn.
-    const holders = get('FAULT').value !== 'none' ? 1 : targets;
-    return { ...NO_LOAD, keyspace: num('KEYSPACE'), distribution: parseDistribution(String(dist.value), dist.source), workload: workloadPlan(settings, cases, warnings, 1, holders) };
-  }
+  if (mode === 'latency') return latencyLoad(settings, cases, warnings, targets);
   const duration = get('DURATION');
   if (!Number.isInteger(duration.value)) {
     throw badValue('DURATION', duration.value, duration.source, 'a throughput run measures whole seconds (its statistics are over 1-second intervals)', 'set DURATION to a whole number of seconds');

@@ -68,3 +68,11 @@ export function memcachedStats(port: number, what = ''): Promise<Map<string, num
     socket.write(`stats${what === '' ? '' : ` ${what}`}\r\n`);
   });
 }
+
+/** The commands the server counts for one op: a command, or MULTI, EXEC and those inside, or EVALSHA and those its script calls. */
+export function serverCommands(name: string): string[] {
+  const m = /^(MULTI|EVAL)\((.*)\)$/.exec(name);
+  if (m === null) return [name];
+  const inner = (m[2] as string).split('+');
+  return m[1] === 'MULTI' ? ['MULTI', ...inner, 'EXEC'] : ['EVALSHA', ...inner];
+}

@@ -127,3 +127,33 @@ export async function attackHarnessKeys(port: number): Promise<{ stop: () => Pro
     },
   };
 }
+
+/** A standalone server and a cluster for a test file's suite, started before its tests and always stopped after them. */
+export function suiteServers(hooks: { before: (fn: () => Promise<void>) => void; after: (fn: () => Promise<void>) => void }): {
+  readonly server: Awaited<ReturnType<typeof standalone>>; readonly cluster: Awaited<ReturnType<typeof cluster>>;
+} {
+  let started: [Awaited<ReturnType<typeof standalone>>, Awaited<ReturnType<typeof cluster>>] | undefined;
+  hooks.before(async () => {
+    started = await Promise.all([standalone(), cluster()]);
+  });
+  hooks.after(async () => {
+    await Promise.all((started ?? []).map((s) => s.stop()));
+  });
+  const get = (): NonNullable<typeof started> => {
+    if (started === undefined) throw new Error('the suite\'s servers are not started');
+    return started;
+  };
+  return { get server() { return get()[0]; }, get cluster() { return get()[1]; } };
+}
+
+/** The environment of one target per driver on the same servers: `<NAME>_SERVERS`, `<NAME>_CLIENT` and any options more. */
+export function driverTargets(addresses: string, drivers: readonly (readonly [string, string])[],
+  options: Readonly<Record<string, string>> = {}): Record<string, string> {
+  const env: Record<string, string> = { CI: 'true' };
+  for (const [name, client] of drivers) {
+    env[`${name}_SERVERS`] = addresses;
+    env[`${name}_CLIENT`] = client;
+    for (const [key, value] of Object.entries(options)) env[`${name}_${key}`] = value;
+  }
+  return env;
+}

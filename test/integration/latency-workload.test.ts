@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { ResultEntry } from '../../src/report/document.js';
 import { runCli } from '../helpers/cli.js';
-import { cluster, commandCount, connect, scanKeys, standalone, tempDir } from '../helpers/servers.js';
-import { commandStats, docIn, plantForeign } from '../helpers/server-checks.js';
+import { commandCount, connect, driverTargets, scanKeys, suiteServers, tempDir } from '../helpers/servers.js';
+import { commandStats, docIn, plantForeign, serverCommands } from '../helpers/server-checks.js';
 
 const root = tempDir('cachebench-latency-mix-');
 after(() => root.remove());
@@ -18,14 +18,6 @@ after(() => root.remove());
 /** A string mix: reads, writes (an MSET clears TTLs: EXPIREs follow it), a sequence, a transaction and a script. */
 const MIX = '8:GET {key}, 2:SET {key} {value}, 1:MSET {keys:2} {value}, 1:SET {key} {value} EX 60; EXPIRE {key} 90; GET {key}, 1:MULTI; SET {key} {value} EX 60; GET {key}; EXEC, ' +
   '1:EVAL; SET {key} {value} EX 60; GET {key}; TTL {key}';
-
-/** The commands the server counts for one op: a command, or MULTI, EXEC and those inside, or EVALSHA and those its script calls. */
-function serverCommands(name: string): string[] {
-  const m = /^(MULTI|EVAL)\((.*)\)$/.exec(name);
-  if (m === null) return [name];
-  const inner = (m[2] as string).split('+');
-  return m[1] === 'MULTI' ? ['MULTI', ...inner, 'EXEC'] : ['EVALSHA', ...inner];
-}
 
 /** The entry's mix, every reply of every measured op verified and none failed; its ops per command. */
 function verifiedMix(e: ResultEntry | undefined): Map<string, number> {
@@ -42,16 +34,10 @@ function verifiedMix(e: ResultEntry | undefined): Map<string, number> {
 }
 
 describe('latency runs with a WORKLOAD against real servers', () => {
-  let server: Awaited<ReturnType<typeof standalone>>;
-  let redisCluster: Awaited<ReturnType<typeof cluster>>;
-  before(async () => {
-    [server, redisCluster] = await Promise.all([standalone(), cluster()]);
-  });
-  after(async () => {
-    await Promise.all([server.stop(), redisCluster.stop()]);
-  });
+  const servers = suiteServers({ before, after });
 
   it('interleaved op by op on one server through ioredis and resp: the same ops on both, every reply verified, the server\'s counts equal what was sent, no key left', async () => {
+    const { server } = servers;
     const check = await plantForeign(server.server.port);
     const out = join(root.dir, 'standalone');
     const before = await commandStats(server.server.port);
@@ -102,15 +88,11 @@ describe('latency runs with a WORKLOAD against real servers', () => {
   });
 
   it('reads from replicas that apply their primary\'s writes late (CLIENT PAUSE WRITE) through ioredis, node-redis and GLIDE: earlier states counted stale with their ages, none mismatched', async () => {
+    const redisCluster = servers.cluster;
     const replicas = redisCluster.cluster.nodes.slice(3);
     const getsOn = async (): Promise<number> => (await Promise.all(replicas.map((r) => commandCount(r.port, 'get')))).reduce((a, b) => a + b, 0);
     const getsBefore = await getsOn();
-    const env: Record<string, string> = { CI: 'true' };
-    for (const [name, client] of [['IOR', 'ioredis'], ['NODE', 'node-redis'], ['GLIDE', 'glide']] as const) {
-      env[`${name}_SERVERS`] = redisCluster.addresses;
-      env[`${name}_CLIENT`] = client;
-      env[`${name}_READ_FROM`] = 'replica';
-    }
+    const env = driverTargets(redisCluster.addresses, [['IOR', 'ioredis'], ['NODE', 'node-redis'], ['GLIDE', 'glide']], { READ_FROM: 'replica' });
     // A paused replica serves reads but applies none of its primary's writes: for 300 ms of every 600 ms, in a bounded loop.
     const admins = replicas.map((r) => connect(r.port));
     let stop = false;
@@ -151,13 +133,10 @@ describe('latency runs with a WORKLOAD against real servers', () => {
   });
 
   it('on a Redis Cluster through ioredis, node-redis, GLIDE and resp with the pilot: a fan-out of one hash tag and a transaction on it, every reply verified, no key left', async () => {
+    const redisCluster = servers.cluster;
     const ports = redisCluster.cluster.nodes.slice(0, 3).map((n) => n.port);
     const checks = await Promise.all(ports.map((p) => plantForeign(p).catch(() => undefined)));
-    const env: Record<string, string> = { CI: 'true' };
-    for (const [name, client] of [['IOR', 'ioredis'], ['NODE', 'node-redis'], ['GLIDE', 'glide'], ['OWN', 'resp']] as const) {
-      env[`${name}_SERVERS`] = redisCluster.addresses;
-      env[`${name}_CLIENT`] = client;
-    }
+    const env = driverTargets(redisCluster.addresses, [['IOR', 'ioredis'], ['NODE', 'node-redis'], ['GLIDE', 'glide'], ['OWN', 'resp']]);
     const out = join(root.dir, 'cluster');
     const mix = '6:GET {key}, 2:MGET {keys:4}, 1:MSET {keys:4} {value}, 1:MULTI; SET {key} {value} EX 60; MGET {keys:4}; EXEC';
     const result = await runCli(['run', '--out', out, '--envVars', `WORKLOAD:${mix}`, 'KEYSPACE:400', 'PAYLOAD_BYTES:64', 'ITERATION_TIME_MS:50', 'MIN_ITERATIONS:4',

@@ -5,8 +5,8 @@ import { after, before, describe, it } from 'node:test';
 import { BUILTIN_WORKLOADS, MIX_COMMANDS } from '../../src/config/workload.js';
 import type { LoadResult } from '../../src/load/summary.js';
 import { runCli } from '../helpers/cli.js';
-import { cluster, connect, scanKeys, standalone, tempDir } from '../helpers/servers.js';
-import { commandStats, docIn, plantForeign } from '../helpers/server-checks.js';
+import { connect, driverTargets, scanKeys, suiteServers, tempDir } from '../helpers/servers.js';
+import { commandStats, docIn, plantForeign, serverCommands } from '../helpers/server-checks.js';
 
 const root = tempDir('cachebench-workloads-');
 after(() => root.remove());
@@ -84,27 +84,13 @@ function allVerified(load: LoadResult, what: string): Map<string, number> {
 const ATOMIC_MIX = '40:GET {key}, 20:MULTI; SET {key} {value}; MGET {keys:4}; EXPIRE {key} 30; TTL {key}; EXEC, ' +
   '20:EVAL; SET {key} {value} EX 60; GET {key}; TTL {key}; DEL {keys:4}, 20:MSET {keys:4} {value}';
 
-/** The commands the server counts for one op: a command, or MULTI, EXEC and those inside, or EVALSHA and those its script calls. */
-function serverCommands(name: string): string[] {
-  const m = /^(MULTI|EVAL)\((.*)\)$/.exec(name);
-  if (m === null) return [name];
-  const inner = (m[2] as string).split('+');
-  return m[1] === 'MULTI' ? ['MULTI', ...inner, 'EXEC'] : ['EVALSHA', ...inner];
-}
-
 const SETTINGS = 'MODE: throughput\nDURATION: 3\nWARMUP_SECONDS: 0\nCLIENTS: 4\nCONNECTIONS: 2\nPAYLOAD_BYTES: 64\nKEYSPACE: 200\n';
 
 describe('WORKLOAD runs against real servers', () => {
-  let server: Awaited<ReturnType<typeof standalone>>;
-  let redisCluster: Awaited<ReturnType<typeof cluster>>;
-  before(async () => {
-    [server, redisCluster] = await Promise.all([standalone(), cluster()]);
-  });
-  after(async () => {
-    await Promise.all([server.stop(), redisCluster.stop()]);
-  });
+  const servers = suiteServers({ before, after });
 
   it('every built-in through cachebench\'s own RESP client: every reply verified, the server received exactly the commands counted (and the preload and clean-up), foreign keys untouched, no key left', async () => {
+    const { server } = servers;
     const check = await plantForeign(server.server.port);
     const names = Object.keys(BUILTIN_WORKLOADS);
     const files = names.map((name) => {
@@ -171,13 +157,10 @@ describe('WORKLOAD runs against real servers', () => {
   });
 
   it('on a Redis Cluster through ioredis, node-redis, GLIDE and resp: an MGET fan-out of one hash tag, a transaction and a script on it, every reply verified, no key left', async () => {
+    const redisCluster = servers.cluster;
     const ports = redisCluster.cluster.nodes.slice(0, 3).map((n) => n.port);
     const checks = await Promise.all(ports.map((p) => plantForeign(p).catch(() => undefined)));
-    const env: Record<string, string> = { CI: 'true' };
-    for (const [name, client] of [['IOR', 'ioredis'], ['NODE', 'node-redis'], ['GLIDE', 'glide'], ['OWN', 'resp']] as const) {
-      env[`${name}_SERVERS`] = redisCluster.addresses;
-      env[`${name}_CLIENT`] = client;
-    }
+    const env = driverTargets(redisCluster.addresses, [['IOR', 'ioredis'], ['NODE', 'node-redis'], ['GLIDE', 'glide'], ['OWN', 'resp']]);
     // Each driver's replies of every command are checked byte for byte in commands.test.ts; here the whole path.
     const files = ['fanout'].map((name) => {
       const file = join(root.dir, `cluster-${name}.yaml`);
@@ -203,6 +186,7 @@ describe('WORKLOAD runs against real servers', () => {
   });
 
   it('a mix that reaches beyond the run is refused before any traffic: exit 2, and the server sees no command', async () => {
+    const { server } = servers;
     const before = await commandStats(server.server.port);
     for (const [mix, says] of [['9:GET {key}, 1:FLUSHALL', 'FLUSHALL is refused'], ['1:DEL {key} app:x', 'does not fit DEL'], ['1:GET app:x, 1:GET {key}', 'names no key of the run']] as const) {
       const result = await runCli(['run', '--mode', 'throughput', '--envVars', 'KEYSPACE:100', `WORKLOAD:${mix}`], { env: { REDIS_SERVERS: server.address, CI: 'true' } });
