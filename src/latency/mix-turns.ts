@@ -81,10 +81,10 @@ export class LatencyMix {
    * Preloads the keys and starts the client (it waits for its first turn); the preload's failure is thrown, after the
    * keys it wrote are deleted (the count of those that could not be is in the message).
    */
-  async start(shouldStop: StopCheck, signal?: AbortSignal): Promise<void> {
+  async start(shouldStop: StopCheck, signal?: AbortSignal, progress?: (written: number) => void): Promise<void> {
     const client = this.#target.client;
     try {
-      await this.keyspace.preload(client, () => performance.now(), signal);
+      await this.keyspace.preload(client, () => performance.now(), signal, progress);
     } catch (error: unknown) {
       const left = await this.keyspace.cleanup(client).catch(() => -1);
       const undeleted = left === 0 ? '' : left < 0 ? '; its keys could not be deleted (they expire by their TTL)' : `; ${left} of its keys could not be deleted (they expire by their TTL)`;

@@ -84,6 +84,8 @@ export type LatencyProgressEvent =
     /** With MAX_PERCENT_ERROR: each compared target's Percent interval half-width over its Percent, when it was last worked out. */
     readonly percentErrors?: Readonly<Record<string, number>>;
   }
+  /** A WORKLOAD's preload (before the combination's MAX_TIME starts): keys written of KEYSPACE, by this target's one client. */
+  | { readonly kind: 'preload'; readonly target: string; readonly written: number; readonly of: number; readonly workers: 1; readonly ofWorkers: 1 }
   | TargetErroredEvent;
 
 export interface RunCaseOptions {
@@ -145,10 +147,10 @@ export async function runCase(
   const now = options.clock ?? (() => performance.now());
   const provider = options.clock !== undefined ? clockProvider(options.clock) : hrtimeNowTimestampProvider;
   const { signal } = options;
-  const started = now();
-  // MAX_TIME covers warm-up and rounds, and is checked before every op: a long iteration is cut
-  // short (and not counted) instead of running past the budget.
-  const deadline = started + controls.maxTimeMs;
+  let started = now();
+  // MAX_TIME covers warm-up and rounds (not a WORKLOAD's preload), and is checked before every op: a long iteration is
+  // cut short (and not counted) instead of running past the budget.
+  let deadline = Infinity;
   const outOfTime = (): boolean => now() >= deadline;
   const shouldStop: StopCheck = () => signal?.aborted === true || outOfTime();
   const side = await CaseSideEffects.start(targets, controls, options.writers);
@@ -157,6 +159,8 @@ export async function runCase(
   let result: LatencyCaseResult;
   try {
     await startMixes(runs, params, controls, options, shouldStop);
+    started = now();
+    deadline = started + controls.maxTimeMs;
     result = await measureCase(runs, params, controls, options, { started, now, provider, shouldStop, outOfTime, side });
   } finally {
     lateUndeleted = await side.stop();
@@ -181,8 +185,11 @@ async function startMixes(runs: readonly TargetRun[], params: CaseParams, contro
   for (const [i, run] of runs.entries()) {
     const mix = mixes[i] as NonNullable<typeof mixes>[number];
     run.mix = mix;
+    const progress = (written: number): void => options.onProgress?.({
+      kind: 'preload', target: run.target.config.name, written, of: controls.load.keyspace, workers: 1, ofWorkers: 1,
+    });
     try {
-      await mix.start(shouldStop, options.signal);
+      await mix.start(shouldStop, options.signal, progress);
     } catch (error: unknown) {
       run.state = 'errored';
       run.error = error instanceof Error ? error.message : String(error);

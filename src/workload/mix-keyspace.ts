@@ -12,6 +12,8 @@ import { MixModel, MixValues } from './mix-model.js';
 
 /** Keys preloaded or deleted at once. */
 export const KEYS_IN_FLIGHT = 16;
+/** How often the preload tells its progress, in keys. */
+const PROGRESS_KEYS = 5000;
 /** How long the clean-up may take at most; keys it did not reach expire by their TTL. */
 export const CLEANUP_MS = 10_000;
 
@@ -54,9 +56,13 @@ export class MixKeyspace {
     return this.#preloaded;
   }
 
-  /** Preloads every key (each reply verified); on the first that fails, every lane stops and that failure is thrown. */
-  async preload(client: CacheClient, now: () => number, signal?: AbortSignal): Promise<void> {
+  /**
+   * Preloads every key (each reply verified); on the first that fails, every lane stops and that failure is thrown.
+   * `progress`: told the keys written so far every PROGRESS_KEYS keys.
+   */
+  async preload(client: CacheClient, now: () => number, signal?: AbortSignal, progress?: (written: number) => void): Promise<void> {
     let next = 0;
+    let written = 0;
     let failure: { error: unknown } | undefined;
     const lane = async (): Promise<void> => {
       while (next < this.keyspace && signal?.aborted !== true && failure === undefined) {
@@ -64,6 +70,7 @@ export class MixKeyspace {
         this.#preloaded = Math.max(this.#preloaded, i + 1);
         try {
           await preloadKey(client, this.run, i, now);
+          if (++written % PROGRESS_KEYS === 0) progress?.(written);
         } catch (error: unknown) {
           failure ??= { error };
         }
