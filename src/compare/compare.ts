@@ -44,9 +44,13 @@ export interface Drift {
 const paramsKey = (e: ResultEntry): string =>
   JSON.stringify(Object.entries(e.scenario.params).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 /** Parameters and target: what makes two entries the same measurement, whatever the scenario file was called. */
-const matchKey = (e: ResultEntry): string => `${paramsKey(e)} ${e.target.name}`;
+/**
+ * Entries pair by parameters, target name and WORKLOAD: a latency run's Mean is per op of its mix with one, per
+ * invocation of the seed loop without, so entries of different workloads are never compared.
+ */
+const matchKey = (e: ResultEntry): string => `${paramsKey(e)} ${e.target.name} ${JSON.stringify(e.mix?.workload ?? null)}`;
 /** How an entry is named in messages. */
-const describeEntry = (e: ResultEntry): string => `${e.scenario.name} ${describeParams(e.scenario.params)} ${e.target.name}`;
+const describeEntry = (e: ResultEntry): string => `${e.scenario.name} ${describeParams(e.scenario.params)} ${e.target.name}${e.mix !== undefined ? ` (WORKLOAD ${e.mix.workload})` : ''}`;
 
 function row(b: ResultEntry, c: ResultEntry, gate: GateResult, failures: readonly string[]): ComparisonRow {
   const scenario = b.scenario.name === c.scenario.name ? c.scenario.name : `${c.scenario.name} (baseline: ${b.scenario.name})`;
@@ -54,7 +58,7 @@ function row(b: ResultEntry, c: ResultEntry, gate: GateResult, failures: readonl
 }
 
 /**
- * Pairs entries of two runs by parameters (READ_RATIO, WRITE_COUNT, PAYLOAD_BYTES) and target name,
+ * Pairs entries of two runs by parameters (READ_RATIO, WRITE_COUNT, PAYLOAD_BYTES), target name and WORKLOAD (matchKey),
  * so a run without a scenario file (`default`) matches `seed-read-heavy` with the same parameters.
  * When several entries on either side share parameters and target, the scenario name decides.
  */
@@ -137,7 +141,7 @@ export function compareRuns(baseline: ResultsDocument, current: ResultsDocument,
   if (pairs.length === 0) {
     throw new ConfigError(`no entry of ${labels[1]} matches one of ${labels[0]} by parameters and target ` +
       `(baseline has ${baseline.results.slice(0, 3).map(describeEntry).join('; ') || 'nothing'}; current has ${current.results.slice(0, 3).map(describeEntry).join('; ') || 'nothing'}). ` +
-      'Fix: compare runs of the same parameters and target names');
+      'Fix: compare runs of the same parameters, target names and WORKLOAD');
   }
   for (const [b, c] of pairs) {
     const m = minIterationsOf(baseline, b.scenario.name);

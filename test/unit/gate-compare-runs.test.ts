@@ -41,6 +41,15 @@ describe('compare matches entries by parameters and target, not by scenario name
     assert.deepEqual([onlyInBaseline.map((e) => e.scenario.params.READ_RATIO), onlyInCurrent.map((e) => e.scenario.params.READ_RATIO)], [[100], [1]]);
   });
 
+  it('entries of different WORKLOADs (or one with and one without) do not match: a mix\'s Mean is per op of it', () => {
+    const mixed = (workload: string): ResultEntry => ({ ...entry('default', 'REDIS', HEAVY, []), mix: { workload, keyType: 'hash', keys: 100, warmupOps: 0, commands: [], housekeeping: {}, record: {} } });
+    const { pairs, onlyInBaseline, onlyInCurrent } = matchEntries([entry('default', 'REDIS', HEAVY, []), mixed('ycsb-a')], [mixed('ycsb-b'), mixed('ycsb-a')]);
+    assert.deepEqual(pairs.map(([b, c]) => [b.mix?.workload, c.mix?.workload]), [['ycsb-a', 'ycsb-a']]);
+    assert.deepEqual([onlyInBaseline.map((e) => e.mix?.workload ?? 'seed loop'), onlyInCurrent.map((e) => e.mix?.workload)], [['seed loop'], ['ycsb-b']]);
+    assert.throws(() => compareRuns(doc([entry('default', 'REDIS', HEAVY, samples(70))]), doc([{ ...mixed('ycsb-a'), samplesMs: samples(70) }]), OPTIONS, ['a', 'b']),
+      /no entry of b matches.*REDIS \(WORKLOAD ycsb-a\).*WORKLOAD/);
+  });
+
   it('when several entries share parameters and target, the scenario name decides', () => {
     const base = [entry('a', 'T', HEAVY, []), entry('b', 'T', HEAVY, [])];
     const { pairs, onlyInCurrent } = matchEntries(base, [entry('b', 'T', HEAVY, []), entry('c', 'T', HEAVY, []), entry('a', 'T', HEAVY, [])]);
