@@ -222,14 +222,18 @@ export class MixModel {
     }
   }
 
-  /** Key `index`'s earlier states still within the horizon at `now`, newest first. */
+  /**
+   * Key `index`'s earlier states a read at `now` may find, newest first: replaced by an acknowledged write within the
+   * horizon. One replaced earlier in the same op (a transaction or script, whose reply is awaited) is not: the primary
+   * runs the op at one instant, so a read in it that finds the state before is mismatched.
+   */
   #olderOf(index: number, now: number): Older[] {
     const list = this.#history?.get(index);
     if (list === undefined) return [];
     const from = list.findIndex((o) => o.supersededAt >= now - this.#horizonMs);
     if (from !== 0) list.splice(0, from < 0 ? list.length : from);
     if (list.length === 0) this.#history?.delete(index);
-    return [...list].reverse();
+    return list.filter((o) => o.supersededAt !== Infinity).reverse();
   }
 
   /** Keys the model follows (known or unknown). */

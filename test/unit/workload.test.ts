@@ -309,6 +309,15 @@ describe('WORKLOAD model: what every reply must be', () => {
     assert.equal(h.verdict(hget.expect, newer), 'verified');
     assert.equal(h.verdict(hget.expect, old), 'stale');
     assert.equal(h.lastStaleAgeMs, 8);
+    // In one op (a transaction: SET then GET before any reply), the state the SET replaced is not a replica's answer.
+    const t = new MixModel(values);
+    t.keepHistory(10_000);
+    const before = t.prepare(cmd('SET {key} {value}'), 5, 0, draw()).args[2] as Buffer;
+    t.replied([5], 1);
+    const inOp = t.prepare(cmd('SET {key} {value}'), 5, 10, draw()).args[2] as Buffer;
+    const read = t.prepare(cmd('GET {key}'), 5, 10, draw());
+    assert.equal(t.verdict(read.expect, inOp), 'verified');
+    assert.equal(t.verdict(read.expect, before), 'mismatched');
     // Without keepHistory, the same reply is mismatched.
     const plain = new MixModel(values);
     plain.prepare(cmd('SET {key} {value}'), 3, 0, draw());
