@@ -42,7 +42,7 @@ function lineOf(e: RunProgressEvent): string | null {
       return `cachebench: ${e.target}: deleted ${e.deleted} of ${e.of} keys${e.workers < e.ofWorkers ? ` (${e.workers} of ${e.ofWorkers} workers reporting)` : ''}` +
         `${e.deleted < e.of ? ' (Ctrl-C twice leaves the rest to expire by KEY_TTL)' : ''}\n`;
     case 'target-errored':
-      return `cachebench: target ${e.target} dropped after repeated failures: ${e.error}\n`;
+      return `cachebench: target ${e.target} ${e.at === 'setup' ? 'not measured' : 'dropped after repeated failures'}: ${e.error}\n`;
     default:
       return null;
   }

@@ -77,6 +77,7 @@ export function resultsTerm(scenarios: readonly ScenarioPlan[], targets: number)
 }
 
 function latencyTerms(s: ScenarioPlan, c: CaseParams, targets: number): MemoryTerm[] {
+  if (s.controls.load.workload !== null) return latencyMixTerms(s, c, targets);
   const held = s.controls.interleave === 'key' ? targets : 1;
   const keys = iterationKeys(c, s.controls.invocationCount, held);
   const drivers = ['WRITE_COUNT', ...(s.controls.invocationCount > 0 ? ['INVOCATION_COUNT'] : []), ...(held > 1 ? ['INTERLEAVE'] : [])];
@@ -120,6 +121,24 @@ function mixTerms(s: ScenarioPlan, c: CaseParams, inFlight: number): MemoryTerm[
       bytes: largest + inFlight * values * largest * 2, kind: 'buffers', keys: ['WORKLOAD', 'VALUE_SIZES', 'CLIENTS'] },
     { what: `the WORKLOAD's model of ${keys} keys, up to ${entries} fields, members or elements each`, bytes: keys * (1 + entries) * MIX_MODEL_BYTES_PER_ENTRY,
       kind: 'heap', keys: ['KEYSPACE', 'WORKLOAD'] },
+  ];
+}
+
+/**
+ * A latency run's WORKLOAD: every target's client at once, each with its value block, one command in flight and its
+ * model of the KEYSPACE (earlier states kept for replica reads are bounded apart: MAX_OLDER_ENTRIES in mix-model.ts).
+ */
+function latencyMixTerms(s: ScenarioPlan, c: CaseParams, targets: number): MemoryTerm[] {
+  const load = s.controls.load;
+  const plan = load.workload;
+  if (plan === null) return [];
+  const largest = largestMixValue(plan, c.PAYLOAD_BYTES);
+  const entries = mixEntriesPerKey(plan, load.keyspace, c.PAYLOAD_BYTES);
+  return [
+    { what: `${targets} targets' WORKLOAD value blocks (${largest} bytes) and one command each in flight of up to ${mixValuesPerCommand(plan)} values (sent and received)`,
+      bytes: targets * (largest + mixValuesPerCommand(plan) * largest * 2), kind: 'buffers', keys: ['WORKLOAD', 'VALUE_SIZES'] },
+    { what: `${targets} targets' models of ${load.keyspace} keys, up to ${entries} fields, members or elements each`,
+      bytes: targets * load.keyspace * (1 + entries) * MIX_MODEL_BYTES_PER_ENTRY, kind: 'heap', keys: ['KEYSPACE', 'WORKLOAD'] },
   ];
 }
 

@@ -396,7 +396,9 @@ export function buildScenario(file: string | undefined, layers: readonly Layer[]
   const cases = cartesian(settings);
   for (const c of cases) {
     const invocations = Math.max(1, num('INVOCATION_COUNT'));
-    if (invocations > 1 && c.WRITE_COUNT * c.PAYLOAD_BYTES * invocations > MAX_ITERATION_BYTES) {
+    // A WORKLOAD's iteration is ops on its preloaded keys: it holds no payloads of its own.
+    const mixed = String(settings.get('WORKLOAD')?.value ?? '').trim() !== '';
+    if (!mixed && invocations > 1 && c.WRITE_COUNT * c.PAYLOAD_BYTES * invocations > MAX_ITERATION_BYTES) {
       const s = settings.get('INVOCATION_COUNT') as Setting;
       throw badValue('INVOCATION_COUNT', invocations, s.source,
         `INVOCATION_COUNT=${invocations} x WRITE_COUNT=${c.WRITE_COUNT} x PAYLOAD_BYTES=${c.PAYLOAD_BYTES} exceeds the 1 GiB of payloads one iteration may hold in memory`,

@@ -7,7 +7,7 @@
  */
 import type { CaseParams, RunControls } from '../config/resolve.js';
 import { redactedMessage } from '../config/redact.js';
-import type { WorkloadPlan } from '../config/workload.js';
+import { readOnlyCommand, type WorkloadPlan } from '../config/workload.js';
 import { seededRandom } from '../measure/random.js';
 import type { CacheClient, ConnectedTarget } from '../targets/client.js';
 import { CommandStats, summarizeCommands, valueSizesOf, type CommandRecord, type CommandSummary, type ValueSizes } from '../workload/command-stats.js';
@@ -57,6 +57,12 @@ export class LatencyMix {
   #ops = 0;
   #warmupOps = 0;
   #measuredMs = 0;
+  /** Time (ns, cumulative) the client spent on what it sends besides the ops (housekeeping), left out of the turns' times. */
+  #asideNs = 0;
+  /** The last turn's time (ms) that was not the ops': housekeeping and the model's bookkeeping of earlier states. */
+  lastTurnAsideMs = 0;
+  /** Replies of read-only commands judged (warm-up included): the reads a replica may have answered. */
+  #reads = 0;
   #recorder: OpRecorder | undefined;
   /** The client waiting for its next turn (null: none), and the end of the current turn. */
   #wake: ((slot: Slot | null) => void) | undefined;
@@ -114,17 +120,25 @@ export class LatencyMix {
     const ended = new Promise<void>((resolve) => {
       this.#turnEnd = resolve;
     });
+    const model = this.keyspace.run.model;
+    const aside = this.#asideNs + model.bookkeepingNs;
     const wake = this.#wake;
     this.#wake = undefined;
     wake(this.#take());
     await ended;
+    this.lastTurnAsideMs = (this.#asideNs + model.bookkeepingNs - aside) / 1e6;
     const attempted = this.#ops;
     if (recorder === undefined) this.#warmupOps += attempted;
     if (this.#failure !== undefined) return { state: 'failed', attempted, error: this.#failure };
     return this.#closed || shouldStop() ? { state: 'aborted', attempted } : { state: 'completed', attempted };
   }
 
-  /** Adds a measured turn's time (ms) to the time the per-command ops/s is over. */
+  /** Replies of read-only commands judged so far (warm-up included): what a stale share is out of. */
+  get reads(): number {
+    return this.#reads;
+  }
+
+  /** Adds a measured turn's time (ms, without its aside time) to the time the per-command ops/s is over. */
   measured(ms: number): void {
     this.#measuredMs += ms;
   }
@@ -144,7 +158,7 @@ export class LatencyMix {
     const values = valueSizesOf(this.#commands.encodeSizes());
     const record = this.#commands.encode();
     return {
-      workload: plan.name === 'custom' ? plan.text : plan.name, keyType: plan.keyType, keys: this.keyspace.keyspace, warmupOps: this.#warmupOps,
+      workload: plan.name === 'custom' ? plan.text : plan.name, keyType: plan.keyType, keys: this.keyspace.preloaded, warmupOps: this.#warmupOps,
       commands: summarizeCommands(record, this.#measuredMs), housekeeping: this.#commands.encodeHousekeeping(), record,
       ...(values !== undefined ? { values } : {}),
     };
@@ -186,14 +200,18 @@ export class LatencyMix {
       // The model's clock is performance.now()'s, as the preload's was.
       random, now: () => performance.now(), nodeOf: () => -1,
       timed: async (_c, kind, _node, slot, op, command) => {
+        // The model's bookkeeping of earlier states (replica reads), done as the op is prepared, is not the op's time.
+        const model = this.keyspace.run.model;
+        const bookkept = model.bookkeepingNs;
         const t0 = process.hrtime.bigint();
         try {
           const value = await op(client);
           const t1 = process.hrtime.bigint();
+          const ns = Number(t1 - t0) - (model.bookkeepingNs - bookkept);
           tally[kind === 'set' ? 'sets' : 'gets']++;
           if (slot.measured) {
-            this.#recorder?.[kind](Number(t1 - t0), t0, t1);
-            commands.op(command, true, Number(t1 - t0), undefined);
+            this.#recorder?.[kind](ns, t0, t1);
+            commands.op(command, true, ns, undefined);
           }
           return { ok: true, value, counted: true };
         } catch (error: unknown) {
@@ -202,15 +220,21 @@ export class LatencyMix {
           return { ok: false, counted: true };
         }
       },
-      untimed: (_c, args, key) => {
+      untimed: async (_c, args, key) => {
         commands.housekeeping(String(args[0]));
-        return (client.command as NonNullable<CacheClient['command']>)(args, { key, readOnly: false }).catch(() => undefined);
+        const t0 = process.hrtime.bigint();
+        try {
+          return await (client.command as NonNullable<CacheClient['command']>)(args, { key, readOnly: false }).catch(() => undefined);
+        } finally {
+          this.#asideNs += Number(process.hrtime.bigint() - t0);
+        }
       },
       extra: (_c, command) => commands.housekeeping(command),
       // Every reply is counted in the target's verification (warm-up included, as the seed loop's), and per command when measured.
       verdict: (command, verdict, sent, read, sizes, staleAgeMs) => {
         if (verdict === 'stale') tally.staleRead(Math.round(staleAgeMs * 1e6));
         else if (verdict !== 'unverified') tally.read(verdict);
+        if (verdict !== 'unverified' && readOnlyCommand(command)) this.#reads++;
         if (this.#slot.measured) commands.verdict(command, verdict, sent, read, sizes);
       },
       pause: () => Promise.resolve(),

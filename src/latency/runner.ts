@@ -115,6 +115,8 @@ function clockProvider(clock: () => number): TimestampProvider {
 }
 
 const staleness = (s: StalenessResult | undefined): { staleness?: StalenessResult } => (s !== undefined ? { staleness: s } : {});
+const withReads = (s: StalenessResult | undefined, reads: number | undefined): StalenessResult | undefined =>
+  (s === undefined || reads === undefined ? s : { ...s, of: reads });
 const cache = (c: CacheCounters | undefined): { cache?: CacheCounters } => (c !== undefined ? { cache: c } : {});
 const harness = (h: LatencyTargetResult['harness'] | null): Pick<LatencyTargetResult, 'harness'> => (h != null ? { harness: h } : {});
 
@@ -193,7 +195,7 @@ async function startMixes(runs: readonly TargetRun[], params: CaseParams, contro
     } catch (error: unknown) {
       run.state = 'errored';
       run.error = error instanceof Error ? error.message : String(error);
-      options.onProgress?.({ kind: 'target-errored', target: run.target.config.name, error: run.error });
+      options.onProgress?.({ kind: 'target-errored', target: run.target.config.name, error: run.error, at: 'setup' });
     }
   }
 }
@@ -280,6 +282,9 @@ class CaseRounds {
     const { params, onProgress } = { params: this.#params, onProgress: this.#options.onProgress };
     const controls = this.#controls;
     let sized = { invocations: Math.max(1, controls.invocationCount), pilotMs: null as number | null };
+    // Interrupted already (Ctrl-C during a WORKLOAD's preload): no warm-up round to announce.
+    this.stopReason = this.#interrupted();
+    if (this.stopReason !== undefined) return sized;
     let warmed = 0;
     for (const run of this.#runs) run.invocations = sized.invocations;
     if (controls.invocationCount === 0) {
@@ -431,7 +436,7 @@ class CaseRounds {
         undeletedKeys: run.undeletedKeys,
         invocations: run.invocations,
         pilotMs: run.pilotMs,
-        ...staleness(side.staleness(run.target, tally.stale, run.staleHistogram)),
+        ...staleness(withReads(side.staleness(run.target, tally.stale, run.staleHistogram), run.mix?.reads)),
         ...cache(cacheCounters.get(run.target.config.name)),
         ...harness(run.cost.result()),
         ...(run.mix !== undefined ? { mix: run.mix.result() } : {}),

@@ -12,6 +12,11 @@ export interface StalenessResult {
   readonly overwrites?: OverwriteStats;
   /** The overwriter's last failure, if any (its failures do not fail the target). */
   readonly overwriteError?: string;
+  /**
+   * The reads a stale one is out of, where not verification.reads: a WORKLOAD's replies of read-only commands judged
+   * (its writes are judged too, and never stale).
+   */
+  readonly of?: number;
 }
 
 /** Counters since `before` (the client's counters are cumulative since it connected). */

@@ -197,6 +197,8 @@ export async function iterate(run: TargetRun, prefix: string, params: CaseParams
   if (recorder !== undefined) run.cost.end(ops());
   const result = run.task.result;
   const outcome = run.outcome as IterationOutcome | undefined;
+  // A measured turn's ops are in the per-command table whether it completed or not: so is its time.
+  if (recorder !== undefined && result.state === 'completed') run.mix?.measured(sampleMs(run, result.latency.samples?.[0]) ?? 0);
   // No overwrite may be in flight when the keys are deleted: it would write one of them again.
   await run.check?.overwriter?.settle();
   run.undeletedKeys += await deleteKeys(run.target.client, plan.keys.slice(0, outcome?.attempted ?? plan.keys.length));
@@ -207,12 +209,16 @@ export async function iterate(run: TargetRun, prefix: string, params: CaseParams
   }
   if (outcome.state === 'aborted') return undefined;
   run.consecutiveFailures = 0;
-  const ms = result.latency.samples?.[0];
-  if (ms !== undefined && recorder !== undefined) run.mix?.measured(ms);
+  const ms = sampleMs(run, result.latency.samples?.[0]);
   return ms === undefined ? undefined : ms / run.invocations;
 }
 
 const NO_KEYS: IterationPlan = { keys: [], payloads: [] };
+
+/** An iteration's time in ms: with a WORKLOAD, less what its client spent besides the ops (LatencyMix.lastTurnAsideMs). */
+function sampleMs(run: TargetRun, ms: number | undefined): number | undefined {
+  return ms === undefined || run.mix === undefined ? ms : Math.max(0, ms - run.mix.lastTurnAsideMs);
+}
 
 /**
  * interleavedRound with a WORKLOAD: for each of the iteration's ops in turn, every target runs one op of its mix (the
@@ -230,7 +236,7 @@ async function interleavedMixRound(order: readonly TargetRun[], shouldStop: Stop
       run.cost.begin(run.tally.sets + run.tally.gets);
       const t0 = clock();
       const outcome = await mix.turn(1, run.recorder, shouldStop);
-      const ms = clock() - t0;
+      const ms = Math.max(0, clock() - t0 - mix.lastTurnAsideMs);
       totals.set(run, (totals.get(run) ?? 0) + ms);
       run.cost.end(run.tally.sets + run.tally.gets);
       mix.measured(ms);

@@ -5,6 +5,8 @@ export interface TargetErroredEvent {
   readonly kind: 'target-errored';
   readonly target: string;
   readonly error: string;
+  /** `setup`: it failed before any measurement (a WORKLOAD's preload), not after repeated failures. */
+  readonly at?: 'setup';
 }
 
 /** A time-based run's last second (throughput and fault runs): ops that succeeded and failed, the phase, how far. */

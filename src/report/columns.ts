@@ -41,7 +41,8 @@ const plainSetup = (e: ResultEntry): boolean => e.target.client === 'ioredis' &&
 /** Stale reads as a share of all reads. */
 export function staleShare(e: ResultEntry): number | null {
   if (e.staleness === null) return null;
-  return e.verification.reads > 0 ? (100 * e.staleness.reads) / e.verification.reads : 0;
+  const of = e.staleness.of ?? e.verification.reads;
+  return of > 0 ? (100 * e.staleness.reads) / of : 0;
 }
 
 /** The client cache's hit rate in percent (null without a cache or a lookup). */

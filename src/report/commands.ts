@@ -103,7 +103,7 @@ export function mixParams(params: Readonly<Record<string, number>>): Record<stri
 
 /** A latency run's table per command (a WORKLOAD's), over the measured iterations; [] when none ran a WORKLOAD. */
 function latencyCommandLines(entries: readonly ResultEntry[], markdown: boolean): string[] {
-  const rows = entries.filter((e) => e.mix !== undefined);
+  const rows = entries.filter((e) => (e.mix?.commands.length ?? 0) > 0);
   const first = rows[0]?.mix;
   if (first === undefined) return [];
   const said = markdown ? mdText : (x: string): string => x;

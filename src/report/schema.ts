@@ -94,11 +94,11 @@ const opsRate: Check = (v, at) => {
 };
 /** A command's counts: failed ops and verdicts (one per answered op) add up to at most its ops. */
 interface CommandCounts {
-  ops: number; errors?: number; service?: { errors: number }; verified: number; missing: number; mismatched: number; unverified: number;
+  ops: number; errors?: number; service?: { errors: number }; verified: number; missing: number; mismatched: number; unverified: number; stale?: number;
 }
 const commandCounts = (check: Check): Check => (v, at, b) => {
   const c = check(v, at, b) as CommandCounts;
-  const judged = c.verified + c.missing + c.mismatched + c.unverified + (c.errors ?? c.service?.errors ?? 0);
+  const judged = c.verified + c.missing + c.mismatched + c.unverified + (c.stale ?? 0) + (c.errors ?? c.service?.errors ?? 0);
   if (judged > c.ops) fail(at, 'failed ops and verdicts adding up to at most its ops', `${judged} of ${c.ops}`);
   return c;
 };
@@ -289,7 +289,7 @@ const entry = object({
   staleness: optional(nullable(object({
     reads: count, ages: opStats,
     overwrites: optional(object({ due: count, sent: count, acked: count, failed: count })),
-    overwriteError: optional(text),
+    overwriteError: optional(text), of: optional(count),
   }))),
   cache: optional(nullable(object({ lookups: count, hits: count, misses: count, invalidations: nullable(count), evictions: nullable(count) }))),
   fault: optional(nullable(fault)),

@@ -196,7 +196,8 @@ export async function sendAtomic(host: MixHost, run: MixRun, draw: Draw, conn: n
   };
   const atomicOp = async (client: CacheClient): Promise<CommandReply> => {
     const now = host.now();
-    prepared = entry.commands.map((c) => run.model.prepare(c, index, now, draw));
+    // The op goes to the key's primary (READ_FROM=replica or not): its reads are judged against the current state only.
+    prepared = entry.commands.map((c) => run.model.prepare(c, index, now, draw, true));
     sizes = run.model.takeWritten();
     noTtl = run.model.takeNoTtl();
     const route = { key: draw.name(index), readOnly: false };

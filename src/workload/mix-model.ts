@@ -50,7 +50,13 @@ export type Expect =
    * A read that a replica may answer (MixModel.keepHistory): the current state's reply, or that of an earlier state
    * (newest first), each with when the write that replaced it was acknowledged; `sentAt`: when the read was sent.
    */
-  | { readonly kind: 'either'; readonly current: Expect; readonly older: readonly OlderExpect[]; readonly sentAt: number };
+  | {
+    readonly kind: 'either'; readonly current: Expect; readonly sentAt: number;
+    /** Worked out only when the reply is not the current state's (MixModel.bookkeepingNs counts the time). */
+    readonly older: () => readonly OlderExpect[];
+    /** The key lost earlier states within the horizon to the memory bounds: a reply none of the kept ones explains is unverified. */
+    readonly truncated: boolean;
+  };
 
 /** An earlier state's reply, and when the write that replaced that state was acknowledged (Infinity: not yet). */
 export interface OlderExpect {
@@ -68,9 +74,15 @@ interface Older {
   supersededAt: number;
 }
 
-/** Earlier states kept per key at most, and over all keys (the oldest dropped first): the model's memory stays bounded. */
-const MAX_OLDER = 64;
-export const MAX_OLDER_TOTAL = 200_000;
+/**
+ * Earlier states kept per key at most, and their size over all keys (a state counts 1 plus its fields, elements or
+ * members): the oldest are dropped first, so the model's memory stays bounded (about 30–100 bytes per entry: 100 MB at most).
+ */
+const MAX_OLDER = 4096;
+export const MAX_OLDER_ENTRIES = 1_000_000;
+
+/** What a kept state costs against MAX_OLDER_ENTRIES. */
+const stateEntries = (s: KeyState): number => 1 + (s.hash?.size ?? 0) + (s.list?.length ?? 0) + (s.zset?.size ?? 0);
 
 /** A copy of a key's state that later writes to the key cannot change. */
 function copyState(s: KeyState): KeyState {
@@ -169,13 +181,22 @@ export class MixModel {
   /** With replica reads: each key's earlier states, newest last, for as long as `#horizonMs` after they were replaced. */
   #history: Map<number, Older[]> | undefined;
   #horizonMs = 0;
-  /** Every kept earlier state in the order kept (to drop the oldest past MAX_OLDER_TOTAL), from #oldestAt on. */
-  #kept: { readonly index: number; readonly older: Older }[] = [];
+  /** Every kept earlier state in the order kept (to drop the oldest past the bounds or the horizon), from #oldestAt on; their entries. */
+  #kept: { readonly index: number; readonly older: Older; readonly entries: number }[] = [];
   #oldestAt = 0;
+  #keptEntries = 0;
+  /** Per key: when the newest state dropped by the memory bounds (not the horizon) was replaced. */
+  readonly #truncated = new Map<number, number>();
   /** While an earlier state's reply is worked out: that key's state as it was. */
   #override: { readonly index: number; readonly state: KeyState } | undefined;
   /** The age (ms) of the last reply verdict() judged stale: from when the newer state was acknowledged to when the read was sent. */
   lastStaleAgeMs = 0;
+  /**
+   * Time (ns, cumulative) the model spent keeping and searching earlier states: copies of a key's state before a write,
+   * the replies of earlier states worked out for a reply that was not the current one's. A latency run leaves it out of
+   * the times it reports (it is cachebench's own work, which a set-up reading from primaries does not pay).
+   */
+  bookkeepingNs = 0;
 
   /**
    * `listCap`: elements of one list the model follows; a longer list makes its key unknown, and it is deleted and
@@ -187,8 +208,8 @@ export class MixModel {
 
   /**
    * Keeps each key's earlier states for `horizonMs` after a write replaced them, so that a read answered by a replica
-   * behind its primary is judged stale (with its age) rather than mismatched; a state replaced longer ago, or more than
-   * MAX_OLDER writes ago, is forgotten (a reply of it is then mismatched).
+   * behind its primary is judged stale (with its age) rather than mismatched; a state replaced longer ago is
+   * forgotten (a reply of it is then mismatched), and one the memory bounds dropped makes an unexplained reply unverified.
    */
   keepHistory(horizonMs: number): void {
     this.#history = new Map();
@@ -200,26 +221,45 @@ export class MixModel {
     return this.#history !== undefined;
   }
 
-  /** Keeps `state` (a copy) as key `index`'s newest earlier state, replaced by a write whose reply is awaited. */
-  #remember(index: number, state: KeyState): void {
+  /**
+   * Keeps `state` (already a copy) as key `index`'s newest earlier state, replaced by a write whose reply is awaited;
+   * drops the oldest kept states past the horizon at `now` (NaN: none) and past the memory bounds.
+   */
+  #remember(index: number, state: KeyState, now: number): void {
     const history = this.#history;
     if (history === undefined) return;
     const list = history.get(index) ?? [];
-    const older: Older = { state: copyState(state), supersededAt: Infinity };
+    const older: Older = { state, supersededAt: Infinity };
     list.push(older);
-    if (list.length > MAX_OLDER) list.shift();
     history.set(index, list);
-    this.#kept.push({ index, older });
-    while (this.#kept.length - this.#oldestAt > MAX_OLDER_TOTAL) {
-      const drop = this.#kept[this.#oldestAt++] as { index: number; older: Older };
-      const of = history.get(drop.index);
-      if (of?.[0] === drop.older) of.shift();
-      if (of?.length === 0) history.delete(drop.index);
+    if (list.length > MAX_OLDER) this.#drop(index, list.shift() as Older);
+    const entries = stateEntries(state);
+    this.#kept.push({ index, older, entries });
+    this.#keptEntries += entries;
+    for (;;) {
+      const head = this.#kept[this.#oldestAt];
+      if (head === undefined) break;
+      const over = this.#keptEntries > MAX_OLDER_ENTRIES;
+      if (!over && !(head.older.supersededAt < now - this.#horizonMs)) break;
+      this.#oldestAt++;
+      this.#keptEntries -= head.entries;
+      const of = history.get(head.index);
+      if (of?.[0] === head.older) {
+        of.shift();
+        if (of.length === 0) history.delete(head.index);
+        if (over) this.#drop(head.index, head.older);
+      }
     }
     if (this.#oldestAt > 1024 && this.#oldestAt * 2 > this.#kept.length) {
       this.#kept = this.#kept.slice(this.#oldestAt);
       this.#oldestAt = 0;
     }
+  }
+
+  /** Notes that key `index` lost an earlier state to the memory bounds. */
+  #drop(index: number, older: Older): void {
+    const at = older.supersededAt === Infinity ? Number.MAX_VALUE : older.supersededAt;
+    this.#truncated.set(index, Math.max(this.#truncated.get(index) ?? -Infinity, at));
   }
 
   /**
@@ -234,6 +274,15 @@ export class MixModel {
     if (from !== 0) list.splice(0, from < 0 ? list.length : from);
     if (list.length === 0) this.#history?.delete(index);
     return list.filter((o) => o.supersededAt !== Infinity).reverse();
+  }
+
+  /** Whether key `index` lost, to the memory bounds, an earlier state a replica may still serve at `now`. */
+  #truncatedAt(index: number, now: number): boolean {
+    const at = this.#truncated.get(index);
+    if (at === undefined) return false;
+    if (at >= now - this.#horizonMs) return true;
+    this.#truncated.delete(index);
+    return false;
   }
 
   /** Keys the model follows (known or unknown). */
@@ -295,8 +344,8 @@ export class MixModel {
     // A replica may still answer for the key as it was before, or as the DEL left it (nothing).
     if (this.#history !== undefined) {
       const s = this.#unknown.has(index) ? undefined : this.#keys.get(index);
-      if (s !== undefined) this.#remember(index, s);
-      this.#remember(index, { type: 'none', expiresAt: null });
+      if (s !== undefined) this.#remember(index, copyState(s), now);
+      this.#remember(index, { type: 'none', expiresAt: null }, now);
     }
     const del: Prepared = { args: ['DEL', draw.name(index)], expect: UNKNOWN, indexes: [index] };
     return [del, ...this.preload(type, index, now, draw, counts)];
@@ -307,7 +356,7 @@ export class MixModel {
     for (const i of indexes) {
       // What the key held as far as the model knew (a failed write may or may not have changed it): a replica may serve it.
       const known = this.#history !== undefined && !this.#unknown.has(i) ? this.#keys.get(i) : undefined;
-      if (known !== undefined) this.#remember(i, known);
+      if (known !== undefined) this.#remember(i, copyState(known), Number.NaN);
       this.#keys.delete(i);
       this.#unknown.add(i);
       if (untilMs !== undefined) this.#quarantine.set(i, Math.max(untilMs, this.#quarantine.get(i) ?? 0));
@@ -362,19 +411,27 @@ export class MixModel {
   }
 
   /** Fills a command's placeholders for key `index` (its group for {keys:N}), applies its effect, and says what its reply must be. */
-  prepare(c: MixCommand, index: number, now: number, draw: Draw): Prepared {
+  /**
+   * `primary`: the command goes to the key's primary whatever the target reads from (a transaction's or script's), so
+   * its reply is judged against the current state only.
+   */
+  prepare(c: MixCommand, index: number, now: number, draw: Draw, primary = false): Prepared {
     const handler = HANDLERS[c.name];
     if (handler === undefined) throw new Error(`no model of ${c.name}`);
     if (this.#history === undefined) return handler(this, c, index, now, draw);
-    if (readOnlyCommand(c.name)) return this.#read(handler, c, index, now, draw);
+    if (readOnlyCommand(c.name)) return primary ? handler(this, c, index, now, draw) : this.#read(handler, c, index, now, draw);
     // A write: the states it replaces are kept for the replicas that may still serve them.
+    const t0 = process.hrtime.bigint();
     const keys = [...new Set(keysOf(c, index, draw))];
     const before = keys.map((k) => (this.#unknown.has(k) ? undefined : this.#keys.get(k))).map((st) => (st === undefined ? undefined : copyState(st)));
+    this.bookkeepingNs += Number(process.hrtime.bigint() - t0);
     const p = handler(this, c, index, now, draw);
+    const t1 = process.hrtime.bigint();
     keys.forEach((k, j) => {
       const st = before[j];
-      if (st !== undefined) this.#remember(k, st);
+      if (st !== undefined) this.#remember(k, st, now);
     });
+    this.bookkeepingNs += Number(process.hrtime.bigint() - t1);
     return p;
   }
 
@@ -389,16 +446,22 @@ export class MixModel {
     if (p.expect.kind === 'unknown') return p;
     if (c.name === 'MGET' && p.expect.kind === 'array') {
       const items = p.expect.items.map((item, j): Expect => {
-        const older = this.#olderOf(p.indexes[j] as number, now);
-        return older.length === 0 || item.kind === 'unknown' ? item
-          : { kind: 'either', current: item, older: older.map((o) => ({ expect: valueExpect(o.state.str), supersededAt: o.supersededAt })), sentAt: now };
+        const k = p.indexes[j] as number;
+        const older = this.#olderOf(k, now);
+        const truncated = this.#truncatedAt(k, now);
+        return (older.length === 0 && !truncated) || item.kind === 'unknown' ? item : {
+          kind: 'either', current: item, sentAt: now, truncated,
+          older: this.#timed(() => older.map((o) => ({ expect: valueExpect(o.state.str), supersededAt: o.supersededAt }))),
+        };
       });
       return { ...p, expect: { kind: 'array', items } };
     }
     if (new Set(p.indexes).size !== 1) return p;
     const older = this.#olderOf(index, now);
-    if (older.length === 0) return p;
-    const alternatives = older.map((o): OlderExpect => {
+    const truncated = this.#truncatedAt(index, now);
+    if (older.length === 0 && !truncated) return p;
+    // Worked out only for a reply that is not the current state's, with the same picks (fields, members) as the read's.
+    const alternatives = this.#timed(() => older.map((o): OlderExpect => {
       let at = 0;
       this.#override = { index, state: o.state };
       try {
@@ -406,8 +469,20 @@ export class MixModel {
       } finally {
         this.#override = undefined;
       }
-    });
-    return { ...p, expect: { kind: 'either', current: p.expect, older: alternatives, sentAt: now } };
+    }));
+    return { ...p, expect: { kind: 'either', current: p.expect, older: alternatives, sentAt: now, truncated } };
+  }
+
+  /** `work` as a thunk whose time counts in bookkeepingNs. */
+  #timed<T>(work: () => T): () => T {
+    return () => {
+      const t0 = process.hrtime.bigint();
+      try {
+        return work();
+      } finally {
+        this.bookkeepingNs += Number(process.hrtime.bigint() - t0);
+      }
+    };
   }
 
   /** The preload of key `index` for a mix of `type`: the commands that give it a known value and the run's TTL. */
@@ -826,8 +901,9 @@ function judge(values: MixValues, e: Expect, r: CommandReply, now: number | unde
     case 'either': {
       const v = judge(values, e.current, r, now, stale);
       if (v === 'verified' || v === 'unverified') return v;
-      const found = e.older.find((o) => judge(values, o.expect, r, now, stale) === 'verified');
-      if (found === undefined) return v;
+      const found = e.older().find((o) => judge(values, o.expect, r, now, stale) === 'verified');
+      // A reply no kept state explains, where the bounds dropped some the replica may still serve: not judged.
+      if (found === undefined) return e.truncated ? 'unverified' : v;
       stale.ageMs = Math.max(stale.ageMs, found.supersededAt === Infinity ? 0 : Math.max(0, e.sentAt - found.supersededAt));
       return 'stale';
     }

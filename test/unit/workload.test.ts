@@ -318,6 +318,21 @@ describe('WORKLOAD model: what every reply must be', () => {
     const read = t.prepare(cmd('GET {key}'), 5, 10, draw());
     assert.equal(t.verdict(read.expect, inOp), 'verified');
     assert.equal(t.verdict(read.expect, before), 'mismatched');
+    // A key written more often than the bounds keep (4096 earlier states): a reply of a dropped state within the horizon
+    // is not judged (unverified), never mismatched; the time spent keeping states is counted as the model's bookkeeping.
+    const hot = new MixModel(values);
+    hot.keepHistory(10_000);
+    const firstHot = hot.prepare(cmd('SET {key} {value}'), 7, 0, draw()).args[2] as Buffer;
+    hot.replied([7], 0.5);
+    for (let w = 1; w <= 4200; w++) {
+      hot.prepare(cmd('SET {key} {value}'), 7, w, draw());
+      hot.replied([7], w + 0.5);
+    }
+    assert.ok(hot.bookkeepingNs > 0);
+    const hotRead = hot.prepare(cmd('GET {key}'), 7, 5000, draw());
+    assert.equal(hot.verdict(hotRead.expect, firstHot), 'unverified');
+    assert.equal(hot.verdict(hotRead.expect, other), 'unverified');
+    assert.equal(m.bookkeepingNs > 0 && new MixModel(values).bookkeepingNs === 0, true);
     // Without keepHistory, the same reply is mismatched.
     const plain = new MixModel(values);
     plain.prepare(cmd('SET {key} {value}'), 3, 0, draw());
