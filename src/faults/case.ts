@@ -7,7 +7,6 @@ import { failoverInjector } from './failover.js';
 import { runFaultTarget, type FaultLoopOptions, type FaultResult } from './loop.js';
 import { commandInjector, type FaultEvent, type FaultInjector } from './nemesis.js';
 import { FaultMix } from './mix.js';
-import { redactedMessage } from '../config/redact.js';
 
 /** Supplies the injector of a destructive fault for a target on a local topology (the CLI knows the processes). */
 export type LocalInjectors = (target: ConnectedTarget, plan: FaultPlan) => FaultInjector | undefined;
@@ -137,12 +136,10 @@ async function preloadMix(target: ConnectedTarget, checker: CacheClient, params:
     target.config.protocol === 'memcache' ? 'memcache' : 'redis', options.seed ?? Math.floor(Math.random() * 2 ** 31), target.config.waitReplicas,
     target.config.client !== 'resp' && target.config.client !== 'memcache');
   try {
-    await mix.preload(target.client, () => performance.now(), options.signal);
+    await mix.preloadOrClean(target.client, checker, () => performance.now(), options.signal);
     return mix;
   } catch (error: unknown) {
-    const left = await mix.cleanup(checker).catch(() => -1);
-    const undeleted = left === 0 ? '' : left < 0 ? '; its keys could not be deleted (they expire by their TTL)' : `; ${left} of its keys could not be deleted (they expire by their TTL)`;
-    return `the WORKLOAD's preload failed: ${redactedMessage(error)}${undeleted}`;
+    return error instanceof Error ? error.message : String(error);
   }
 }
 

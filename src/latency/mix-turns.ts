@@ -89,13 +89,7 @@ export class LatencyMix {
    */
   async start(shouldStop: StopCheck, signal?: AbortSignal, progress?: (written: number) => void): Promise<void> {
     const client = this.#target.client;
-    try {
-      await this.keyspace.preload(client, () => performance.now(), signal, progress);
-    } catch (error: unknown) {
-      const left = await this.keyspace.cleanup(client).catch(() => -1);
-      const undeleted = left === 0 ? '' : left < 0 ? '; its keys could not be deleted (they expire by their TTL)' : `; ${left} of its keys could not be deleted (they expire by their TTL)`;
-      throw new Error(`the WORKLOAD's preload failed: ${redactedMessage(error)}${undeleted}`, { cause: error });
-    }
+    await this.keyspace.preloadOrClean(client, client, () => performance.now(), signal, progress);
     const host = this.#host(client, seededRandom(this.#seed), shouldStop);
     this.#loop = mixClient(host, this.keyspace.run, 0, 0).catch((error: unknown) => {
       this.#failure ??= redactedMessage(error);

@@ -115,7 +115,8 @@ function latencyCommandLines(entries: readonly ResultEntry[], markdown: boolean)
       'Missing: empty where a value was expected; Mismatched: any other difference; Unverified: the model could not judge it (the key\'s state unknown after a failed op, ' +
       'or within 1 s of its expiry). B out / B in: bytes on the wire per answered op, the request as sent (RESP) and the reply as RESP2 frames it.' +
       `${rows.some((e) => e.target.readFrom === 'replica') ? ' Stale (READ_FROM=replica): a read answered with an earlier state of its key, one a write the primary acknowledged had replaced ' +
-      `(up to ${STALE_HORIZON_MS / 1000} s before; its age in the Stale column of the table above); an older state counts as Mismatched.` : ''}`),
+      `(up to ${STALE_HORIZON_MS / 1000} s before; ages in the target's Stale age column above); a state replaced longer ago counts as Mismatched, one the model's ` +
+      `memory bounds dropped as Unverified.` : ''}`),
     '',
     ...commandTable(rows.map((e) => ({ label: e.target.name, commands: e.mix?.commands ?? [] })), false, markdown),
     '',

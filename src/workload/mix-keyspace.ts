@@ -5,6 +5,7 @@
 import type { KeyDistribution } from '../config/plan.js';
 import type { CaseParams, RunControls } from '../config/resolve.js';
 import { largestMixValue, mixListCap, mixMeanValue, type WorkloadPlan } from '../config/workload.js';
+import { redactedMessage } from '../config/redact.js';
 import { waitTimeoutMs, type CacheClient } from '../targets/client.js';
 import { preloadKey, type MixRun } from './mix-client.js';
 import { MixKeys } from './mix-keys.js';
@@ -78,6 +79,21 @@ export class MixKeyspace {
     };
     await Promise.all(Array.from({ length: KEYS_IN_FLIGHT }, lane));
     if (failure !== undefined) throw failure.error;
+  }
+
+  /**
+   * preload(), and when it fails: the keys it wrote deleted on `cleaner`, and an Error saying why, with how many keys
+   * could not be deleted (they expire by their TTL).
+   */
+  async preloadOrClean(client: CacheClient, cleaner: CacheClient, now: () => number, signal?: AbortSignal,
+    progress?: (written: number) => void): Promise<void> {
+    try {
+      await this.preload(client, now, signal, progress);
+    } catch (error: unknown) {
+      const left = await this.cleanup(cleaner).catch(() => -1);
+      const undeleted = left === 0 ? '' : left < 0 ? '; its keys could not be deleted (they expire by their TTL)' : `; ${left} of its keys could not be deleted (they expire by their TTL)`;
+      throw new Error(`the WORKLOAD's preload failed: ${redactedMessage(error)}${undeleted}`, { cause: error });
+    }
   }
 
   /**
