@@ -53,7 +53,7 @@ export async function downCommand(): Promise<number> {
   }
   const leftovers = await reapLeftovers();
   if (leftovers.folders.length > 0) {
-    say(`cachebench: stopped ${leftovers.stopped} leftover processes of dead cachebench runs and removed ${leftovers.folders.length} folders: ${leftovers.folders.join(', ')}\n`);
+    say(`cachebench: stopped ${leftovers.stopped} leftover processes of dead cachebench runs and removed ${leftovers.folders.length} folders${leftovers.networks > 0 ? ` and ${leftovers.networks} private networks` : ''}: ${leftovers.folders.join(', ')}\n`);
   }
   return EXIT.ok;
 }

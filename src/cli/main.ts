@@ -55,6 +55,7 @@ function runOptions(y: Argv): Argv {
       .option('baseline', { type: 'string', describe: 'target that Percent is relative to (default: the fastest)' })
       .option('local', { type: 'string', array: true, describe: `start local targets for this run (default all: ${LOCAL_TARGETS.map((t) => t.name).join(' ')}; a client set-up such as REDIS_CLUSTER_NEARCACHE shares its topology's servers; only by name: ${OPTIONAL_LOCAL_TARGETS.map((t) => t.name).join(' ')}); --no-local: never start them (no targets is then an error, as with CI=true)` })
       .option('cluster-node-timeout', { type: 'number', default: 5000, describe: 'cluster-node-timeout (ms) of the local REDIS_CLUSTER' })
+      .option('network', { type: 'string', default: 'auto', describe: 'where the local Redis servers listen: loopback (127.0.0.1) | namespaces (each in a network namespace of its own on a private bridge cachebench makes and removes; root, Linux) | auto (namespaces when a scenario has a partition FAULT)' })
       .option('out', { type: 'string', default: 'results', describe: 'folder for <runId>/report.md, results.csv, results.json' })
       .option('quiet', { type: 'boolean', default: false, describe: 'no progress on stderr' })
       .option('wide', { type: 'boolean', default: false, describe: 'print every table column on the console (default: compact tables that fit 120 columns; report.md, results.csv and results.json always have them all)' })

@@ -11,6 +11,8 @@ import { applyPlacement } from '../local/placement.js';
 import { exitText, type ManagedProcess, type ProcessExit } from '../local/process.js';
 import { reapLeftovers } from '../local/owner.js';
 import { localInjector, topologyMemory } from '../faults/local.js';
+import { partitionInjector } from '../faults/partition.js';
+import { PARTITION_FAULTS } from '../config/keys.js';
 import { executeRun } from '../run/execute.js';
 import { RESULT_FILES, renderResultFiles } from '../report/write.js';
 import { buildDocument } from '../report/model.js';
@@ -117,7 +119,9 @@ export async function runCommand(args: RunArgs): Promise<number> {
   }
   // Servers a crashed earlier run left behind (its owner is dead) are stopped by PID first.
   const leftovers = await reapLeftovers();
-  if (leftovers.folders.length > 0) say(`cachebench: stopped ${leftovers.stopped} leftover processes of dead cachebench runs (${leftovers.folders.join(', ')})\n`);
+  if (leftovers.folders.length > 0) {
+    say(`cachebench: stopped ${leftovers.stopped} leftover processes of dead cachebench runs${leftovers.networks > 0 ? ` and removed ${leftovers.networks} private networks` : ''} (${leftovers.folders.join(', ')})\n`);
+  }
   const traps = trapSignals('deleting this run\'s keys and stopping local servers');
   let deployment: LocalDeployment | undefined;
   // Local servers that exited while the run went on (a crash, the OOM killer, a kill not of our making): said at
@@ -134,13 +138,14 @@ export async function runCommand(args: RunArgs): Promise<number> {
     let plan: RunPlan = validated.plan;
     if (validated.topologies.length > 0) {
       const started = performance.now();
-      deployment = await startLocal(validated.topologies, { detached: true, onServerExit, nodeTimeoutMs: validated.nodeTimeoutMs,
+      deployment = await startLocal(validated.topologies, { detached: true, onServerExit, nodeTimeoutMs: validated.nodeTimeoutMs, network: validated.network,
         memcachedItemSize: localItemSizeMax(validated.plan.connection.largestPayloadBytes) });
       say(`cachebench: local topologies up in ${((performance.now() - started) / 1000).toFixed(1)} s: ${deployment.topologies.map((t) => `${t.name} (${TOPOLOGY_DESCRIPTIONS[t.name]}, ${(t.startMs / 1000).toFixed(1)} s)`).join('; ')}\n`);
       if (traps.signal.aborted) return EXIT.interrupted;
       // Every target is measured under the same client/server placement (see --cpu-layout).
       await applyPlacement(validated.placement, deployment.topologies.flatMap((t) => t.processes.map((p) => p.pid)));
       say(`cachebench: CPU layout ${validated.placement.layout}: ${validated.placement.description}\n`);
+      if (deployment.network !== undefined) say(`cachebench: network: ${deployment.network.describe()}\n`);
       plan = bindLocalServers(plan, Object.fromEntries(deployment.topologies.map((t) => [t.name, t.settings[`${t.name}_SERVERS`] ?? ''])));
     }
     const progress = createProgress({ isTTY: process.stderr.isTTY === true, write: say }, validated.quiet);
@@ -158,7 +163,9 @@ export async function runCommand(args: RunArgs): Promise<number> {
         localInjectors: (target: ConnectedTarget, fault: FaultPlan) => {
           const topology = topologyOf(target);
           // A restarted server gets the servers' CPUs again (it was spawned from the client's).
-          return topology === undefined ? undefined : localInjector(topology, fault, (pid) => applyPlacement(validated.placement, [pid]));
+          if (topology === undefined) return undefined;
+          if (PARTITION_FAULTS.includes(fault.kind)) return partitionInjector(topology, fault);
+          return localInjector(topology, fault, (pid) => applyPlacement(validated.placement, [pid]));
         },
         localMemory: (target) => {
           const topology = topologyOf(target);
@@ -173,7 +180,8 @@ export async function runCommand(args: RunArgs): Promise<number> {
       await deployment?.settled();
       const { layout, clientCpus, serverCpus, description } = validated.placement;
       const placement = deployment !== undefined ? { layout, clientCpus, serverCpus, description } : undefined;
-      const doc = buildDocument(result, plan.baseline, placement !== undefined ? { placement } : {});
+      const network = deployment?.network !== undefined ? deployment.network.describe() : undefined;
+      const doc = buildDocument(result, plan.baseline, { ...(placement !== undefined ? { placement } : {}), ...(network !== undefined ? { network } : {}) });
       return exitCodeOf(await publish(validated, withServerExits(doc, plan, serverExits), result.aborted));
     } finally {
       progress.done();

@@ -2,11 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { accessSync, constants, rmdirSync } from 'node:fs';
 import { isAbsolute, join, relative } from 'node:path';
 import { ConfigError, describeSource } from '../config/errors.js';
-import { KEY_SPECS, flagName } from '../config/keys.js';
+import { KEY_SPECS, PARTITION_FAULTS, flagName } from '../config/keys.js';
 import { resolveConfig, type RunPlan } from '../config/resolve.js';
 import type { FaultLimits } from '../compare/faults.js';
 import type { GateOptions } from '../compare/gate.js';
 import { requireBinary } from '../local/binaries.js';
+import { namespacesProblem } from '../local/netns.js';
 import { CPU_LAYOUTS, planPlacement, type CpuLayout, type Placement } from '../local/placement.js';
 import { LOCAL_TARGETS, TOPOLOGIES, parseLocalTargets, type TopologyName } from '../local/catalog.js';
 import { MAX_SEED, newSeed } from '../measure/random.js';
@@ -32,6 +33,7 @@ export interface RunArgs {
   wide?: boolean;
   seed?: string;
   'cpu-layout'?: string;
+  network?: string;
   shard?: string;
   'require-rate'?: boolean;
   'allow-commands'?: boolean;
@@ -58,6 +60,8 @@ export interface ValidatedRun {
   /** True when the topologies were chosen because nothing was configured (said on stderr). */
   readonly defaultLocal: boolean;
   readonly nodeTimeoutMs: number;
+  /** Where the local Redis servers listen (--network): namespaces for partition faults. */
+  readonly network: 'loopback' | 'namespaces';
   readonly gate?: GateOptions & { readonly baseline: string };
   /** The fault-run gate (--max-lost-writes, --max-window); empty when neither was given. */
   readonly faultLimits: FaultLimits;
@@ -267,6 +271,29 @@ function parseFaultLimits(args: RunArgs, plan: RunPlan): FaultLimits {
 }
 
 /**
+ * --network: loopback, namespaces, or auto (namespaces when a scenario has a partition FAULT). Namespaces need root,
+ * `ip` and `nsenter`: without them, or with --network loopback, a partition FAULT is refused (exit 2, nothing started).
+ */
+export function parseNetwork(value: string | undefined, plan: RunPlan, local: boolean): 'loopback' | 'namespaces' {
+  const text = value ?? 'auto';
+  if (text !== 'auto' && text !== 'loopback' && text !== 'namespaces') throw new ConfigError(`--network ${JSON.stringify(text)} is not one of auto, loopback, namespaces. Fix: e.g. --network namespaces`);
+  const partition = plan.scenarios.find((s) => PARTITION_FAULTS.includes(s.controls.fault.kind));
+  const network = text === 'auto' ? (partition !== undefined && local ? 'namespaces' : 'loopback') : text;
+  if (partition !== undefined && network === 'loopback') {
+    throw new ConfigError(`FAULT=${partition.controls.fault.kind} (scenario ${partition.name}) cuts network links between servers in namespaces of their own, and --network loopback puts them all on 127.0.0.1. Fix: drop --network loopback (auto gives them namespaces)`);
+  }
+  if (network === 'namespaces') {
+    if (!local) throw new ConfigError('--network namespaces places the local servers cachebench starts, and this run starts none. Fix: add --local REDIS_CLUSTER (or the topologies to place), or drop --network');
+    const problem = namespacesProblem();
+    if (problem !== undefined) {
+      throw new ConfigError(`${partition !== undefined ? `FAULT=${partition.controls.fault.kind} (scenario ${partition.name}) needs` : '--network namespaces needs'} network namespaces, and ${problem}. ` +
+        `Fix: run as root on Linux with iproute2 and util-linux (npm run setup installs them)${partition !== undefined ? ', or pick a fault that needs none (kill-primary, pause-primary)' : ', or drop --network namespaces'}`);
+    }
+  }
+  return network;
+}
+
+/**
  * The one validation step of `run`: every flag, scenario file, environment variable, target,
  * gate option and output path is checked here, before any server is started or any byte is
  * sent. A ConfigError from here means exit 2 with nothing sent anywhere. Creates only the
@@ -329,6 +356,7 @@ export function validateRun(args: RunArgs, env: Readonly<Record<string, string |
   // Several targets (client set-ups) may share one topology: each is started once.
   const topologies = [...new Set(plan.targets.filter((t) => t.pendingServers === true).map((t) => (t.localTopology ?? t.name) as TopologyName))];
   const placement = parseLayout(args['cpu-layout'], topologies.length > 0);
+  const network = parseNetwork(args.network, plan, topologies.length > 0);
   if (placement.layout !== 'none') {
     const unpinned = plan.targets.filter((t) => t.pendingServers !== true && t.servers.some((server) => isLoopback(server.host)));
     if (unpinned.length > 0) {
@@ -338,6 +366,6 @@ export function validateRun(args: RunArgs, env: Readonly<Record<string, string |
   // A shard's run id (and so its key prefix) names the shard: shards started in the same second never share keys.
   const runId = shard === undefined ? newRunId(now) : `${newRunId(now)}-s${shard.index}of${shard.of}`;
   const outputs = prepareOutputs(args.out, args.export ?? [], runId, env.GITHUB_STEP_SUMMARY);
-  return { plan, topologies, defaultLocal: explicit.length === 0 && topologies.length > 0, nodeTimeoutMs, ...(gate !== undefined ? { gate } : {}),
+  return { plan, topologies, defaultLocal: explicit.length === 0 && topologies.length > 0, nodeTimeoutMs, network, ...(gate !== undefined ? { gate } : {}),
     faultLimits, outputs, quiet: args.quiet, wide: args.wide === true, seed, placement, ...(shard !== undefined ? { shard } : {}), requireRate };
 }

@@ -1,5 +1,5 @@
 import { ConfigError, badValue, describeSource } from './errors.js';
-import { DEFAULT_ITEM_SIZE_MAX, DESTRUCTIVE_FAULTS, ITEM_OVERHEAD_BYTES, SCALING_FAULTS } from './keys.js';
+import { DEFAULT_ITEM_SIZE_MAX, DESTRUCTIVE_FAULTS, ITEM_OVERHEAD_BYTES, NODE_PARTITIONS, PARTITION_FAULTS, SCALING_FAULTS } from './keys.js';
 import type { RunPlan, ScenarioPlan, Setting, TargetConfig } from './plan.js';
 import { localItemSizeMax } from './target.js';
 import { MEMCACHE_COMMANDS, memcacheMisses, proxyMisfit, type WorkloadPlan } from './workload.js';
@@ -104,6 +104,7 @@ export function checkFaultTargets(scenario: ScenarioPlan, targets: readonly Targ
         'Fix: run it on --local REDIS_CLUSTER (and its client set-ups REDIS_CLUSTER_NEARCACHE, REDIS_CLUSTER_GLIDE) only');
     }
   }
+  if (PARTITION_FAULTS.includes(kind)) checkPartitionTargets(kind, where, targets);
   if (kind === 'failover' || kind === 'kill-replica') {
     const memcache = targets.filter((t) => t.protocol === 'memcache');
     if (memcache.length > 0) {
@@ -114,6 +115,22 @@ export function checkFaultTargets(scenario: ScenarioPlan, targets: readonly Targ
     if (without.length > 0) {
       throw new ConfigError(`FAULT=${kind} (from ${where}) needs replicas, and the local topolog${without.length === 1 ? 'y' : 'ies'} of ${without.map((t) => `${t.name} (${t.localTopology ?? t.name})`).join(', ')} ${without.length === 1 ? 'has' : 'have'} none. ` +
         'Fix: run it on --local REDIS_CLUSTER, or use FAULT=kill-primary / pause-primary / restart-primary there');
+    }
+  }
+}
+
+/** A partition cuts links between Redis servers in namespaces: cluster nodes, or (partition-client) any local Redis. */
+function checkPartitionTargets(kind: string, where: string, targets: readonly TargetConfig[]): void {
+  const memcache = targets.filter((t) => t.protocol === 'memcache');
+  if (memcache.length > 0) {
+    throw new ConfigError(`FAULT=${kind} (from ${where}) cuts the network of Redis servers in namespaces of their own, and ${memcache.map((t) => t.name).join(', ')} ${memcache.length === 1 ? 'is' : 'are'} memcached, whose servers stay on 127.0.0.1. ` +
+      'Fix: run it on --local REDIS_CLUSTER (or REDIS_SINGLE, TWEMPROXY with FAULT=partition-client), or use FAULT=kill-primary / pause-primary on memcached');
+  }
+  if (NODE_PARTITIONS.includes(kind as never)) {
+    const other = targets.filter((t) => t.localTopology !== 'REDIS_CLUSTER');
+    if (other.length > 0) {
+      throw new ConfigError(`FAULT=${kind} (from ${where}) cuts cluster nodes from each other, and ${other.map((t) => `${t.name}${t.localTopology !== undefined ? ` (${t.localTopology})` : ''}`).join(', ')} ${other.length === 1 ? 'is' : 'are'} not the local Redis Cluster. ` +
+        'Fix: run it on --local REDIS_CLUSTER (and its client set-ups), or use FAULT=partition-client, which cuts the client from a server of any local Redis topology');
     }
   }
 }

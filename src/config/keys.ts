@@ -21,10 +21,20 @@ export interface KeySpec {
 export const MIB = 1024 * 1024;
 
 /** `FAULT`: what a fault run does to each target (see src/faults). */
-export const FAULT_KINDS = ['none', 'kill-primary', 'pause-primary', 'restart-primary', 'kill-replica', 'failover', 'command', 'add-node', 'remove-node'] as const;
+export const FAULT_KINDS = ['none', 'kill-primary', 'pause-primary', 'restart-primary', 'kill-replica', 'failover', 'command', 'add-node', 'remove-node',
+  'partition-primary', 'partition-client', 'island', 'partition-split'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
-/** Faults that stop or signal server processes: only on local topologies cachebench started itself. */
-export const DESTRUCTIVE_FAULTS: readonly FaultKind[] = ['kill-primary', 'pause-primary', 'restart-primary', 'kill-replica', 'add-node', 'remove-node'];
+/**
+ * Network partitions of local servers in network namespaces (`--network namespaces`), healed after FAULT_DURATION:
+ * partition-primary (a primary cut from every other node, the client still reaching it: the minority side),
+ * partition-client (the client cut from one primary), island (every node cut from every other), partition-split (a
+ * primary and a replica of another primary cut from the majority: the minority side of a split).
+ */
+export const PARTITION_FAULTS: readonly FaultKind[] = ['partition-primary', 'partition-client', 'island', 'partition-split'];
+/** Partitions between cluster nodes: they need a Redis Cluster (partition-client works on any Redis topology). */
+export const NODE_PARTITIONS: readonly FaultKind[] = ['partition-primary', 'island', 'partition-split'];
+/** Faults that stop or signal server processes, or cut their network: only on local topologies cachebench started itself. */
+export const DESTRUCTIVE_FAULTS: readonly FaultKind[] = ['kill-primary', 'pause-primary', 'restart-primary', 'kill-replica', 'add-node', 'remove-node', ...PARTITION_FAULTS];
 /** Scaling events: slots migrate under load (local REDIS_CLUSTER only). */
 export const SCALING_FAULTS: readonly FaultKind[] = ['add-node', 'remove-node'];
 
@@ -55,7 +65,9 @@ export const KEY_SPECS: readonly KeySpec[] = [
   { name: 'OVERWRITE_RATE', type: 'number', min: 0, max: 100_000, default: 0, sweepable: false,
     description: 'overwrites per second, by a writer on a connection of its own, of the key the loop is reading (new versions); every read is then checked against the newest acknowledged version and stale reads are counted with their age. 0: no writer, the seed loop as is' },
   { name: 'FAULT', type: 'string', default: 'none', sweepable: false, choices: FAULT_KINDS,
-    description: 'a fault run: none, or the fault injected FAULT_AT seconds into a DURATION-second run of each target in turn — kill-primary (SIGKILL), pause-primary (SIGSTOP for FAULT_DURATION), restart-primary (SIGKILL, started again after FAULT_DURATION), kill-replica (these four on local topologies only), failover (CLUSTER FAILOVER sent to a replica), command (runs FAULT_COMMAND), add-node (an empty primary joins and slots are rebalanced onto it under load) and remove-node (the primary of slot 0 is emptied by rebalancing, then removed with its replica; both local REDIS_CLUSTER only)' },
+    description: 'a fault run: none, or the fault injected FAULT_AT seconds into a DURATION-second run of each target in turn — kill-primary (SIGKILL), pause-primary (SIGSTOP for FAULT_DURATION), restart-primary (SIGKILL, started again after FAULT_DURATION), kill-replica (these four on local topologies only), failover (CLUSTER FAILOVER sent to a replica), command (runs FAULT_COMMAND), add-node (an empty primary joins and slots are rebalanced onto it under load) and remove-node (the primary of slot 0 is emptied by rebalancing, then removed with its replica; both local REDIS_CLUSTER only), ' +
+      'and the network partitions of local servers in network namespaces, healed after FAULT_DURATION: partition-primary (the primary of slot 0 cut from every other node, still reached by the client), ' +
+      'partition-client (the client cut from that primary), island (every node cut from every other) and partition-split (that primary and a replica of another cut from the rest)' },
   { name: 'FAULT_AT', type: 'number', min: 0, max: 24 * 3600, default: 5, sweepable: false,
     description: 'seconds after a fault run\'s measurement starts when the fault is injected' },
   { name: 'FAULT_DURATION', type: 'number', min: 0, max: 24 * 3600, default: 5, sweepable: false,

@@ -27,6 +27,8 @@ interface Written {
   readonly key: string;
   readonly digest: Buffer;
   readonly atMs: number;
+  /** Acknowledged while a partition had its slot on the minority side (see AckedWrites.classify). */
+  readonly minority?: true;
 }
 
 /** The checker's counts (consistency-test.rb's "lost" and "noack", per key). */
@@ -77,6 +79,12 @@ export class AckedWrites {
   #pendingAtFault: number | null = null;
   readonly #lostKeys: string[] = [];
   #reading: string | undefined;
+  /** Partitions: says whether a write acknowledged now went to a minority primary. */
+  #classify: ((key: string) => boolean) | undefined;
+  /** Set once a partition began: the rolling check pauses, every write left waits for the final check. */
+  #held = false;
+  #minorityAcked = 0;
+  #minorityLost = 0;
   readonly #after: (ms: number, fn: () => void) => () => void;
   #cancel: (() => void) | undefined;
   #ticking: Promise<void> = Promise.resolve();
@@ -90,7 +98,9 @@ export class AckedWrites {
   }
 
   acked(key: string, value: Buffer): void {
-    this.#pending.push({ key, digest: digest(value), atMs: this.#now() });
+    const minority = this.#classify?.(key) === true;
+    if (minority) this.#minorityAcked++;
+    this.#pending.push({ key, digest: digest(value), atMs: this.#now(), ...(minority ? { minority } : {}) });
     if (this.#pending.length > this.#peak) this.#peak = this.#pending.length;
   }
 
@@ -109,6 +119,22 @@ export class AckedWrites {
   /** Notes how many acknowledged writes were not yet read back when the fault came. */
   markFault(): void {
     this.#pendingAtFault = this.#pending.length;
+  }
+
+  /**
+   * A partition from now on: the rolling check pauses and every write left is read back by the final check, after
+   * healing. It would read them from a minority primary that still holds them (and delete them) before the majority's
+   * promotion undoes them, and its DELs would count as writes the minority applied. `classify` tells which writes
+   * acknowledged from now on went to a minority primary.
+   */
+  holdFromNow(classify: (key: string) => boolean): void {
+    this.#held = true;
+    this.#classify = classify;
+  }
+
+  /** Writes acknowledged by a minority primary while cut, and how many of them were lost (partitions). */
+  minority(): { readonly acked: number; readonly lost: number } {
+    return { acked: this.#minorityAcked, lost: this.#minorityLost };
   }
 
   /** Starts the rolling check. */
@@ -143,6 +169,7 @@ export class AckedWrites {
     if (value === null) this.#lostMissing++;
     else if (lost) this.#lostDifferent++;
     if (lost && this.#lostKeys.length < LOST_KEYS_KEPT) this.#lostKeys.push(w.key);
+    if (lost && w.minority === true) this.#minorityLost++;
     await this.#delete(w.key);
     return true;
   }
@@ -175,13 +202,14 @@ export class AckedWrites {
   }
 
   async #roll(): Promise<void> {
+    if (this.#held) return;
     const cutoff = this.#now() - ROLL_AGE_MS;
     let due = 0;
     while (due < this.#pending.length && (this.#pending[due] as Written).atMs <= cutoff && (this.#pending[due] as Written).key !== this.#reading) due++;
     if (due === 0) return;
     const batch = this.#pending.slice(0, due);
     this.#pending = this.#pending.slice(due);
-    const failed = await this.#checkAll(batch, (w) => this.#check(w), (failedAny) => failedAny || this.#stopped);
+    const failed = await this.#checkAll(batch, (w) => this.#check(w), (failedAny) => failedAny || this.#stopped || this.#held);
     // Writes whose reads failed (or were not tried) go back to the front and are read again on a later pass.
     if (failed.length > 0) this.#pending = [...failed, ...this.#pending];
   }

@@ -29,9 +29,9 @@ async function victim(topology: RunningTopology, kind: FaultPlan['kind']): Promi
     const primary = primaryOfSlot(nodes, 0);
     if (primary === undefined) throw new Error('no primary serves slot 0');
     const node = kind === 'kill-replica' ? replicasOf(nodes, primary)[0] : primary;
-    if (node === undefined) throw new Error(`primary 127.0.0.1:${primary.port} has no replica`);
+    if (node === undefined) throw new Error(`primary ${primary.host}:${primary.port} has no replica`);
     const server = topology.servers.find((s) => s.port === node.port);
-    if (server === undefined) throw new Error(`node 127.0.0.1:${node.port} is not one cachebench started`);
+    if (server === undefined) throw new Error(`node ${node.host}:${node.port} is not one cachebench started`);
     return { server, role: kind === 'kill-replica' ? `replica of the primary of slots ${slotsText(primary)}` : `primary of slots ${slotsText(primary)}` };
   }
   const server = topology.servers[0];
@@ -41,16 +41,16 @@ async function victim(topology: RunningTopology, kind: FaultPlan['kind']): Promi
 }
 
 /** Waits until every node says cluster_state:ok, no node is flagged failing, and every primary has a replica linked. */
-async function clusterHealthy(topology: RunningTopology): Promise<void> {
+export async function clusterHealthy(topology: RunningTopology): Promise<void> {
   await waitUntil(`${topology.name} to heal`, HEAL_WAIT_MS, async () => {
     for (const server of topology.servers) {
-      const info = await adminCommand(server.port, 'CLUSTER', 'INFO');
+      const info = await adminCommand(server, 'CLUSTER', 'INFO');
       if (!info.includes('cluster_state:ok')) return false;
-      const nodes = parseClusterNodes(await adminCommand(server.port, 'CLUSTER', 'NODES'));
+      const nodes = parseClusterNodes(await adminCommand(server, 'CLUSTER', 'NODES'));
       if (nodes.length !== topology.servers.length || nodes.some((n) => n.failing)) return false;
       if (nodes.filter((n) => n.primary && n.slots.length > 0).some((p) => replicasOf(nodes, p).length === 0)) return false;
       if (!nodes.find((n) => n.flags.includes('myself'))?.primary) {
-        if (!(await adminCommand(server.port, 'INFO', 'replication')).includes('master_link_status:up')) return false;
+        if (!(await adminCommand(server, 'INFO', 'replication')).includes('master_link_status:up')) return false;
       }
     }
     return true;
@@ -67,7 +67,7 @@ export function localInjector(topology: RunningTopology, plan: FaultPlan, onResp
   return new LocalInjector(topology, plan, onRespawn);
 }
 
-const serverName = (s: RedisServer): string => `${s.process.name.split(':')[0] ?? 'server'} 127.0.0.1:${s.port} (pid ${s.process.pid})`;
+const serverName = (s: RedisServer): string => `${s.process.name.split(':')[0] ?? 'server'} ${s.host}:${s.port} (pid ${s.process.pid})`;
 
 class LocalInjector implements FaultInjector {
   readonly #topology: RunningTopology;

@@ -8,7 +8,7 @@ import { runSeedIteration, type OpRecorder } from '../workload/seed-loop.js';
 import { AckedWrites, type WriteCheck } from './checker.js';
 import { BUCKET_MS, FaultHistory, type Bucket } from './history.js';
 import { judgeFault, timeline, type FaultVerdict, type Timeline } from './judge.js';
-import type { CommandOutcome, FaultEvent, FaultInjector } from './nemesis.js';
+import type { CommandOutcome, FaultEvent, FaultInjector, PartitionOutcome } from './nemesis.js';
 import type { ScalingOutcome } from '../local/scaling.js';
 import { REAL_CLOCK, type FaultClock } from './clock.js';
 import type { FaultMix, MixFaultCheck } from './mix.js';
@@ -49,6 +49,8 @@ export interface FaultResult extends FaultVerdict, WriteCheck {
   readonly redirections: { readonly moved: number; readonly ask: number } | null;
   /** add-node / remove-node: migration time, slots moved, slots per primary afterwards. */
   readonly scaling: ScalingOutcome | null;
+  /** Partitions: the sides, the minority's acknowledged and lost writes, the promotion and the time slots had two owners. */
+  readonly partition: PartitionOutcome | null;
   /** The client's retry and reconnect settings for this run (they shape the window). */
   readonly clientRetries: string;
   readonly timeline: Timeline;
@@ -170,6 +172,7 @@ class FaultTargetRun {
       if (injector === undefined || signal?.aborted === true) return;
       history.faultAtMs = this.#elapsedMs();
       this.#writes.markFault();
+      if (injector.onMinority !== undefined) this.#writes.holdFromNow(injector.onMinority);
       this.#injection = injector.inject(this.#log)
         .catch((error: unknown) => this.#log(`the fault could not be made: ${error instanceof Error ? error.message : String(error)}`, false))
         .finally(() => {
@@ -356,6 +359,15 @@ class FaultTargetRun {
     }, m];
   }
 
+  /** The injector's view of a partition, with the acknowledged writes that went to the minority and how many were lost. */
+  #partition(): PartitionOutcome | null {
+    const server = this.#options.injector?.partition?.() ?? null;
+    if (server === null) return null;
+    const m = this.#writes.minority();
+    const seed = this.#options.mix === undefined;
+    return { ...server, minorityAckedWrites: seed ? m.acked : null, minorityLostWrites: seed ? m.lost : null };
+  }
+
   #result(endMs: number, healed: string | null, check: WriteCheck, redirections: FaultResult['redirections']): Omit<FaultResult, 'mix'> {
     const plan = this.#controls.fault;
     const history = this.#history;
@@ -379,6 +391,7 @@ class FaultTargetRun {
       command: injector?.command?.() ?? null,
       redirections,
       scaling: injector?.scaling?.() ?? null,
+      partition: this.#partition(),
       clientRetries: this.#target.info.retries ?? 'not recorded',
       timeline: timeline(history.buckets),
     };

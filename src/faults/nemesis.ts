@@ -44,8 +44,48 @@ export interface FaultInjector {
   redirections?(): Promise<() => Promise<{ readonly moved: number; readonly ask: number }>>;
   /** A scaling event's outcome (migration time, slots moved, balance), once done. */
   readonly scaling?: () => ScalingOutcome | null;
+  /**
+   * Partitions: true while the links are cut and `key`'s slot belongs to a minority primary (an acknowledgement now
+   * may be undone). Acknowledged writes from the fault on are then read back only after healing: the minority side
+   * would answer a read of what it is about to lose.
+   */
+  readonly onMinority?: (key: string) => boolean;
+  /** Partitions: what the servers said (claims, promotion, writes the minority applied), once cut. */
+  readonly partition?: () => PartitionServerSide | null;
   /** Stops anything still running (a fault command at the end of the run). */
   dispose?(): Promise<void>;
+}
+
+/** What a partition did and what the servers said about it: the injector's part of results.json `fault.partition`. */
+export interface PartitionServerSide {
+  /** The nodes on the minority side (`10.231.4.2:7001 (primary of slots 0-5460)`), or the server cut from the client. */
+  readonly minority: readonly string[];
+  /** The primaries on the minority side, whose acknowledged writes a promotion on the other side may undo. */
+  readonly minorityPrimaries: readonly string[];
+  /** Write commands those primaries executed while cut (INFO commandstats, commands of ACL category @write); null: not read. */
+  readonly minorityAppliedWrites: number | null;
+  /** How long the links stayed cut (blackhole routes in place). */
+  readonly cutMs: number;
+  /** From the cut to the minority primaries' cluster_state:fail (they refuse writes from then on); null: not seen. */
+  readonly minorityStoppedAfterMs: number | null;
+  /** From the cut to a replica on the other side claiming the minority primary's slots; null: no promotion seen. */
+  readonly promotedAfterMs: number | null;
+  /** How long two nodes both claimed the same slots as primary, each by its own CLUSTER NODES (sampled every CLAIM_EVERY_MS). */
+  readonly dualOwnershipMs: number;
+  /** The part of dualOwnershipMs in which the minority primary also still took writes (cluster_state:ok): two writable owners. */
+  readonly dualWritableMs: number;
+  /** From the links coming back to no slot claimed twice and every minority primary serving or stepped down; null: not within the run. */
+  readonly convergedAfterHealMs: number | null;
+}
+
+/** What a partition did and what the servers said about it (results.json `fault.partition`). */
+export interface PartitionOutcome extends PartitionServerSide {
+  /**
+   * Writes the client had acknowledged while cut for keys in the minority primaries' slots, and how many of them were
+   * lost (read back after healing: gone or other bytes). null with a WORKLOAD (its lost writes are counted per key).
+   */
+  readonly minorityAckedWrites: number | null;
+  readonly minorityLostWrites: number | null;
 }
 
 /** How long cachebench waits for the supervisor to start the command or to stop it. */

@@ -12,7 +12,20 @@ export const PACKAGE_OF: Readonly<Record<string, string>> = {
   // setpriv --pdeathsig ties a server's life to cachebench's (Debian's util-linux is essential: always there).
   setpriv: 'util-linux',
   taskset: 'util-linux',
+  // Network namespaces, the bridge and veth pairs (--network namespaces).
+  ip: 'iproute2',
+  nsenter: 'util-linux',
 };
+
+/** A binary's path on PATH, or undefined. */
+export function findBinary(name: string): string | undefined {
+  try {
+    return requireBinary(name);
+  } catch (error: unknown) {
+    void error; // not installed: the caller says what that means
+    return undefined;
+  }
+}
 
 /** Finds a binary on PATH or throws a LocalSetupError naming the Debian package and the set-up command. */
 export function requireBinary(name: string): string {

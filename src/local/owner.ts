@@ -4,6 +4,7 @@ import { basename, dirname, isAbsolute, join } from 'node:path';
 import { readInputFile } from '../config/input-file.js';
 import { LocalSetupError } from './errors.js';
 import type { ManagedProcess, ProcessRecorder } from './process.js';
+import { networkRecordProblem, removeNetwork, type NetworkRecord } from './netns.js';
 import { isAlive, recordedProcessProblem, startTimeOf, stopRecorded, type RecordedProcess } from './procfs.js';
 
 /** Prefix of every deployment folder in the temporary directory. */
@@ -22,6 +23,8 @@ export interface OwnerRecord {
   readonly createdAt: string;
   /** The servers currently running (each removed when it exits). */
   readonly processes: readonly RecordedProcess[];
+  /** The private network (bridge and namespaces) of `--network namespaces`, named before each part is made. */
+  readonly network?: NetworkRecord;
 }
 
 /**
@@ -30,7 +33,8 @@ export interface OwnerRecord {
  */
 export class OwnerFile implements ProcessRecorder {
   private readonly processes = new Map<number, RecordedProcess>();
-  private readonly base: Omit<OwnerRecord, 'processes'>;
+  private readonly base: Omit<OwnerRecord, 'processes' | 'network'>;
+  private network: NetworkRecord | undefined;
 
   constructor(readonly dir: string, kind: 'run' | 'up', stateFile?: string) {
     this.base = {
@@ -50,6 +54,12 @@ export class OwnerFile implements ProcessRecorder {
     this.write();
   }
 
+  /** Records the deployment's private network as it is about to be (names only cachebench's patterns allow). */
+  setNetwork(network: NetworkRecord): void {
+    this.network = { bridge: network.bridge, namespaces: [...network.namespaces] };
+    this.write();
+  }
+
   /** Never throws (it runs when a process exits, e.g. after the folder is gone). */
   remove(p: ManagedProcess): void {
     if (!this.processes.delete(p.pid)) return;
@@ -61,7 +71,7 @@ export class OwnerFile implements ProcessRecorder {
   }
 
   private write(): void {
-    const record: OwnerRecord = { ...this.base, processes: [...this.processes.values()] };
+    const record: OwnerRecord = { ...this.base, processes: [...this.processes.values()], ...(this.network !== undefined ? { network: this.network } : {}) };
     const temp = join(this.dir, `${OWNER_FILE}.${process.pid}.tmp`);
     try {
       writeFileSync(temp, `${JSON.stringify(record, null, 2)}\n`);
@@ -87,6 +97,7 @@ function ownerRecordOf(doc: unknown): OwnerRecord | undefined {
   if (owner.startTime !== undefined && (typeof owner.startTime !== 'string' || !/^\d{1,20}$/.test(owner.startTime))) return undefined;
   if (doc.stateFile !== undefined && (typeof doc.stateFile !== 'string' || !isAbsolute(doc.stateFile) || doc.stateFile.length > 4096)) return undefined;
   if (!Array.isArray(doc.processes) || doc.processes.length > 1024 || doc.processes.some((p) => recordedProcessProblem(p) !== undefined)) return undefined;
+  if (doc.network !== undefined && networkRecordProblem(doc.network) !== undefined) return undefined;
   return doc as unknown as OwnerRecord;
 }
 
@@ -127,6 +138,8 @@ export interface ReapReport {
   readonly stopped: number;
   /** Deployment folders removed. */
   readonly folders: readonly string[];
+  /** Private networks (bridges with their namespaces) removed. */
+  readonly networks: number;
 }
 
 /**
@@ -161,6 +174,14 @@ export async function reapLeftovers(options: { tmpDir?: string; graceMs?: number
     dead.push({ dir, record });
   }
   const stopped = await stopRecorded(dead.flatMap((d) => d.record.processes), options.graceMs);
-  for (const d of dead) rmSync(d.dir, { recursive: true, force: true });
-  return { stopped, folders: dead.map((d) => d.dir) };
+  // A network goes after its servers: a namespace with a process still in it would linger until that process ends.
+  let networks = 0;
+  for (const d of dead) {
+    if (d.record.network !== undefined) {
+      removeNetwork(d.record.network);
+      networks++;
+    }
+    rmSync(d.dir, { recursive: true, force: true });
+  }
+  return { stopped, folders: dead.map((d) => d.dir), networks };
 }

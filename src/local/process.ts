@@ -55,6 +55,11 @@ export interface ProcessOptions {
    */
   readonly persist?: boolean;
   readonly recorder?: ProcessRecorder;
+  /**
+   * Run inside this network namespace (its name under /run/netns, one cachebench made: see netns.ts), entered with
+   * `nsenter --net`, which execs the command: the PID is the server's.
+   */
+  readonly namespace?: string;
 }
 
 /**
@@ -63,7 +68,8 @@ export interface ProcessOptions {
  * child_process does), not from a worker thread that may end first.
  */
 export function startProcess(name: string, command: string, args: readonly string[], options: ProcessOptions): ManagedProcess {
-  const [file, argv] = options.persist === true ? [command, args] : [requireBinary('setpriv'), ['--pdeathsig', 'SIGKILL', '--', command, ...args]];
+  const inner = options.namespace !== undefined ? [requireBinary('nsenter'), `--net=/run/netns/${options.namespace}`, '--', command, ...args] : [command, ...args];
+  const [file, argv] = options.persist === true ? [inner[0] as string, inner.slice(1)] : [requireBinary('setpriv'), ['--pdeathsig', 'SIGKILL', '--', ...inner]];
   const child: ChildProcess = spawn(file, argv, { cwd: options.cwd, stdio: 'ignore', detached: options.detached === true });
   if (options.detached === true) child.unref();
   if (child.pid === undefined) throw new LocalSetupError(`could not start ${command}. Fix: check that it is installed and executable (npm run setup installs it)`);

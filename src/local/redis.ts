@@ -4,6 +4,7 @@ import { requireBinary } from './binaries.js';
 import { LocalSetupError } from './errors.js';
 import { findFreePorts } from './ports.js';
 import { startProcess, type ManagedProcess, type ProcessRecorder } from './process.js';
+import type { PrivateNetwork } from './netns.js';
 import { adminCommand, localCall } from '../targets/admin.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -37,6 +38,8 @@ export interface StartRedisOptions {
   readonly persist?: boolean;
   /** Records the server in its deployment's ownership file. */
   readonly recorder?: ProcessRecorder;
+  /** Each server in a network namespace of its own on this private network (`--network namespaces`); else 127.0.0.1. */
+  readonly network?: PrivateNetwork;
 }
 
 export { adminCommand };
@@ -81,7 +84,8 @@ export interface ServerSpec {
  * Starts a server on `options.port` (or a free loopback port), waits until it serves, and gives it respawn() (same
  * port, same arguments). If the port was grabbed in the meantime, tries another one (three ports at most).
  */
-export async function startLocalServer(options: Pick<StartRedisOptions, 'dir' | 'avoid' | 'port' | 'detached' | 'persist' | 'recorder'>, specFor: (port: number) => ServerSpec): Promise<RedisServer> {
+export async function startLocalServer(options: Pick<StartRedisOptions, 'dir' | 'avoid' | 'port' | 'detached' | 'persist' | 'recorder'> & { readonly namespace?: string; readonly host?: string },
+  specFor: (port: number) => ServerSpec): Promise<RedisServer> {
   const avoid = new Set(options.avoid ?? []);
   for (let attempt = 1; ; attempt++) {
     const [port] = attempt === 1 && options.port !== undefined ? [options.port] : await findFreePorts(1, avoid);
@@ -92,6 +96,7 @@ export async function startLocalServer(options: Pick<StartRedisOptions, 'dir' | 
       const proc = startProcess(`${spec.kind}:${port}`, spec.binary, [...spec.args], {
         cwd: options.dir, detached: options.detached === true, persist: options.persist === true,
         ...(options.recorder !== undefined ? { recorder: options.recorder } : {}),
+        ...(options.namespace !== undefined ? { namespace: options.namespace } : {}),
       });
       try {
         await waitUntil(`${spec.kind} on port ${port}`, 10_000, () => spec.ready(), () => (proc.hasExited() ? `exited: ${spec.exitReason()}` : undefined));
@@ -100,7 +105,7 @@ export async function startLocalServer(options: Pick<StartRedisOptions, 'dir' | 
         throw error;
       }
       return {
-        host: '127.0.0.1', port, process: proc,
+        host: options.host ?? '127.0.0.1', port, process: proc,
         ready: () => spec.ready(),
         respawn: async () => {
           await proc.exited;
@@ -139,10 +144,14 @@ export async function startEach(ports: readonly number[], start: (port: number, 
  */
 export async function startRedisServer(options: StartRedisOptions): Promise<RedisServer> {
   const binary = requireBinary('redis-server');
-  return startLocalServer(options, (port) => {
+  // In a namespace of its own it listens on its bridge address only (no password: protected mode would refuse the
+  // client, whose connections come from the host's bridge address).
+  const node = options.network?.addNode();
+  const host = node?.address ?? '127.0.0.1';
+  return startLocalServer({ ...options, ...(node !== undefined ? { namespace: node.namespace, host } : {}) }, (port) => {
     const log = join(options.dir, `redis-${port}.log`);
     const args = [
-      '--port', String(port), '--bind', '127.0.0.1', '--protected-mode', 'yes',
+      '--port', String(port), '--bind', host, '--protected-mode', node !== undefined ? 'no' : 'yes',
       '--save', '', '--appendonly', 'no', '--dir', options.dir, '--logfile', log, '--daemonize', 'no',
       // Its own RDB file: a replica's full sync writes one even without `save`, and in the shared folder a server
       // started later (a restart, a node added) would load another's data and claim its slots.
@@ -151,7 +160,7 @@ export async function startRedisServer(options: StartRedisOptions): Promise<Redi
       '--repl-diskless-sync-delay', '0',
       ...(options.cluster ? ['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', String(options.nodeTimeoutMs ?? 5000)] : []),
     ];
-    return { kind: 'redis-server', binary, args, ready: async () => (await adminCommand(port, 'PING')) === 'PONG', exitReason: () => logTail(log) };
+    return { kind: 'redis-server', binary, args, ready: async () => (await adminCommand({ host, port }, 'PING')) === 'PONG', exitReason: () => logTail(log) };
   });
 }
 
@@ -186,12 +195,12 @@ export function slotRange(index: number, count: number): [number, number] {
 
 /** Each node in `from` sends CLUSTER MEET to each node of `to` (itself excepted), all at once. */
 async function meet(from: readonly RedisServer[], to: readonly RedisServer[]): Promise<void> {
-  await Promise.all(from.flatMap((a) => to.filter((b) => b !== a).map((b) => adminCommand(a.port, 'CLUSTER', 'MEET', b.host, String(b.port)))));
+  await Promise.all(from.flatMap((a) => to.filter((b) => b !== a).map((b) => adminCommand(a, 'CLUSTER', 'MEET', b.host, String(b.port)))));
 }
 
 /** CLUSTER NODES of one node, one line per known node. */
 async function clusterNodes(node: RedisServer): Promise<string[]> {
-  return (await adminCommand(node.port, 'CLUSTER', 'NODES')).trim().split('\n');
+  return (await adminCommand(node, 'CLUSTER', 'NODES')).trim().split('\n');
 }
 
 /**
@@ -208,19 +217,19 @@ async function clusterNodes(node: RedisServer): Promise<string[]> {
  */
 async function joinCluster(nodes: readonly RedisServer[], primaries: number): Promise<void> {
   const ids = await Promise.all(nodes.map(async (node, i) => {
-    await adminCommand(node.port, 'CLUSTER', 'SET-CONFIG-EPOCH', String(i + 1));
+    await adminCommand(node, 'CLUSTER', 'SET-CONFIG-EPOCH', String(i + 1));
     if (i < primaries) {
       const [first, last] = slotRange(i, primaries);
-      await adminCommand(node.port, 'CLUSTER', 'ADDSLOTSRANGE', String(first), String(last));
+      await adminCommand(node, 'CLUSTER', 'ADDSLOTSRANGE', String(first), String(last));
     }
-    return adminCommand(node.port, 'CLUSTER', 'MYID');
+    return adminCommand(node, 'CLUSTER', 'MYID');
   }));
   const masters = nodes.slice(0, primaries);
   const replicas = nodes.slice(primaries).map((node, i) => ({ node, primary: masters[i % primaries] as RedisServer, primaryId: ids[i % primaries] as string }));
   await Promise.all(replicas.map(async ({ node, primary, primaryId }) => {
     await meet([node], [primary]);
     await waitForAll([node], `to know its primary ${primary.port}`, async () => (await clusterNodes(node)).some((line) => line.startsWith(`${primaryId} `)));
-    await adminCommand(node.port, 'CLUSTER', 'REPLICATE', primaryId);
+    await adminCommand(node, 'CLUSTER', 'REPLICATE', primaryId);
   }));
   await meet(nodes, nodes);
   await waitForAll(nodes, 'to know every node', async (node) => {
@@ -242,12 +251,12 @@ async function joinCluster(nodes: readonly RedisServer[], primaries: number): Pr
  */
 async function announceReplicas(nodes: readonly RedisServer[], primaries: number, replicasPerPrimary: number): Promise<void> {
   const replicaNodes = nodes.slice(primaries);
-  await waitForAll(replicaNodes, 'to sync with its primary', async (node) => (await adminCommand(node.port, 'INFO', 'replication')).includes('master_link_status:up'));
-  await Promise.all(nodes.slice(0, primaries).map((node) => adminCommand(node.port, 'FLUSHALL')));
-  await waitForAll(replicaNodes, 'to apply its primary\'s first write', async (node) => !/slave_repl_offset:0\r?\n/.test(await adminCommand(node.port, 'INFO', 'replication')));
+  await waitForAll(replicaNodes, 'to sync with its primary', async (node) => (await adminCommand(node, 'INFO', 'replication')).includes('master_link_status:up'));
+  await Promise.all(nodes.slice(0, primaries).map((node) => adminCommand(node, 'FLUSHALL')));
+  await waitForAll(replicaNodes, 'to apply its primary\'s first write', async (node) => !/slave_repl_offset:0\r?\n/.test(await adminCommand(node, 'INFO', 'replication')));
   await meet(replicaNodes, nodes);
   await waitForAll(nodes, 'to list every replica in CLUSTER SLOTS', async (node) => {
-    const slots = (await localCall(node.port, 'CLUSTER', 'SLOTS')) as unknown[][];
+    const slots = (await localCall(node, 'CLUSTER', 'SLOTS')) as unknown[][];
     return slots.length === primaries && slots.every((range) => range.length - 3 === replicasPerPrimary);
   });
 }
@@ -268,13 +277,14 @@ export async function startRedisCluster(options: StartClusterOptions): Promise<R
     const ports = await findFreePorts(primaries * (1 + replicas));
     nodes.push(...(await startRedisServers(ports, {
       dir: options.dir, cluster: true, nodeTimeoutMs: options.nodeTimeoutMs, detached: options.detached, persist: options.persist, recorder: options.recorder,
+      network: options.network,
     })));
     await joinCluster(nodes, primaries);
     await waitForAll(nodes, 'to be ready', async (node) => {
-      const info = await adminCommand(node.port, 'CLUSTER', 'INFO');
+      const info = await adminCommand(node, 'CLUSTER', 'INFO');
       if (!info.includes('cluster_state:ok') || !info.includes('cluster_slots_ok:16384') || !info.includes(`cluster_known_nodes:${nodes.length}`)) return false;
       // Every node must also see every replica attached (gossip spreads the roles).
-      const roles = (await adminCommand(node.port, 'CLUSTER', 'NODES')).split('\n').filter((l) => / (myself,)?slave /.test(l));
+      const roles = (await adminCommand(node, 'CLUSTER', 'NODES')).split('\n').filter((l) => / (myself,)?slave /.test(l));
       return roles.length === primaries * replicas;
     });
     if (replicas > 0) await announceReplicas(nodes, primaries, replicas);

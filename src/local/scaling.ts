@@ -27,7 +27,7 @@ export async function redirectionCounts(topology: RunningTopology): Promise<Redi
   const counts = new Map<number, { moved: number; ask: number }>();
   await Promise.all(topology.servers.filter((s) => !s.process.hasExited()).map(async (s) => {
     try {
-      const info = await adminCommand(s.port, 'INFO', 'errorstats');
+      const info = await adminCommand(s, 'INFO', 'errorstats');
       const count = (name: string): number => Number(new RegExp(`errorstat_${name}:count=(\\d+)`).exec(info)?.[1] ?? 0);
       counts.set(s.port, { moved: count('MOVED'), ask: count('ASK') });
     } catch (error: unknown) {
@@ -79,7 +79,7 @@ export async function liveClusterNodes(topology: RunningTopology): Promise<Clust
   for (const server of topology.servers) {
     if (server.process.hasExited()) continue;
     try {
-      return parseClusterNodes(await adminCommand(server.port, 'CLUSTER', 'NODES'));
+      return parseClusterNodes(await adminCommand(server, 'CLUSTER', 'NODES'));
     } catch (error: unknown) {
       lastError = error;
     }
@@ -90,7 +90,7 @@ export async function liveClusterNodes(topology: RunningTopology): Promise<Clust
 /** Slots per primary, largest first. */
 export async function slotBalance(topology: RunningTopology): Promise<{ node: string; slots: number }[]> {
   return (await liveClusterNodes(topology)).filter((n) => n.primary && !n.failing)
-    .map((n) => ({ node: `127.0.0.1:${n.port}`, slots: n.slots.reduce((k, [a, b]) => k + b - a + 1, 0) }))
+    .map((n) => ({ node: `${n.host}:${n.port}`, slots: n.slots.reduce((k, [a, b]) => k + b - a + 1, 0) }))
     .sort((a, b) => b.slots - a.slots);
 }
 
@@ -108,11 +108,11 @@ async function startNode(topology: RunningTopology, onStart: (pid: number) => Pr
 async function join(topology: RunningTopology, nodes: readonly RedisServer[]): Promise<string[]> {
   const member = topology.servers.find((s) => !nodes.includes(s) && !s.process.hasExited());
   if (member === undefined) throw new Error('no cluster member to join');
-  await Promise.all(nodes.map((n) => adminCommand(n.port, 'CLUSTER', 'MEET', '127.0.0.1', String(member.port))));
-  const ids = await Promise.all(nodes.map((n) => adminCommand(n.port, 'CLUSTER', 'MYID')));
+  await Promise.all(nodes.map((n) => adminCommand(n, 'CLUSTER', 'MEET', member.host, String(member.port))));
+  const ids = await Promise.all(nodes.map((n) => adminCommand(n, 'CLUSTER', 'MYID')));
   await waitUntil('the new nodes to be known to every node', 30_000, async () => {
     for (const s of topology.servers) {
-      const known = parseClusterNodes(await adminCommand(s.port, 'CLUSTER', 'NODES'));
+      const known = parseClusterNodes(await adminCommand(s, 'CLUSTER', 'NODES'));
       if (!ids.every((id) => known.some((k) => k.id === id && !k.failing))) return false;
     }
     return true;
@@ -120,9 +120,9 @@ async function join(topology: RunningTopology, nodes: readonly RedisServer[]): P
   // A MEET to every member delivers their slots at once (the handshake's reply does not carry them; see joinCluster),
   // and a new node must see the cluster ok before slots can migrate to it (MIGRATE's target answers CLUSTERDOWN).
   const members = topology.servers.filter((s) => !nodes.includes(s) && !s.process.hasExited());
-  await Promise.all(nodes.flatMap((n) => members.map((m) => adminCommand(n.port, 'CLUSTER', 'MEET', '127.0.0.1', String(m.port)))));
+  await Promise.all(nodes.flatMap((n) => members.map((m) => adminCommand(n, 'CLUSTER', 'MEET', m.host, String(m.port)))));
   await waitUntil('the new nodes to see the cluster ok', 30_000, async () =>
-    (await Promise.all(nodes.map((n) => adminCommand(n.port, 'CLUSTER', 'INFO')))).every((info) => info.includes('cluster_state:ok')));
+    (await Promise.all(nodes.map((n) => adminCommand(n, 'CLUSTER', 'INFO')))).every((info) => info.includes('cluster_state:ok')));
   return ids;
 }
 
@@ -130,7 +130,7 @@ async function join(topology: RunningTopology, nodes: readonly RedisServer[]): P
 async function removeNode(topology: RunningTopology, server: RedisServer, id: string): Promise<void> {
   const other = topology.servers.find((s) => s !== server && !s.process.hasExited());
   if (other === undefined) throw new Error('no other node to remove it through');
-  await clusterCli(['del-node', `127.0.0.1:${other.port}`, id]);
+  await clusterCli(['del-node', `${other.host}:${other.port}`, id]);
   await server.process.stop();
   const i = topology.servers.indexOf(server);
   if (i >= 0) topology.servers.splice(i, 1);
@@ -147,10 +147,10 @@ async function rebalance(topology: RunningTopology, extra: readonly string[]): P
   // redis-cli refuses to rebalance ("Please fix your cluster problems") while the nodes' views still differ, e.g.
   // right after a previous migration, until gossip has spread the new slot owners: wait until its own check passes.
   await waitUntil(`${topology.name}'s nodes to agree on the slot configuration (redis-cli --cluster check)`, CLUSTER_AGREE_MS, async () => {
-    await clusterCli(['check', `127.0.0.1:${live.port}`]);
+    await clusterCli(['check', `${live.host}:${live.port}`]);
     return true;
   });
-  const { output, ms } = await clusterCli(['rebalance', `127.0.0.1:${live.port}`, ...extra]);
+  const { output, ms } = await clusterCli(['rebalance', `${live.host}:${live.port}`, ...extra]);
   return { ms, moved: slotsMovedBy(output) };
 }
 
@@ -162,18 +162,18 @@ async function rebalance(topology: RunningTopology, extra: readonly string[]): P
 export async function addNode(topology: RunningTopology, onStart: (pid: number) => Promise<void>, log: (what: string,
   ok: boolean) => void): Promise<{ outcome: ScalingOutcome; undo: () => Promise<string> }> {
   const node = await startNode(topology, onStart);
-  log(`started redis-server 127.0.0.1:${node.port} (pid ${node.process.pid}) as a new empty primary`, true);
+  log(`started redis-server ${node.host}:${node.port} (pid ${node.process.pid}) as a new empty primary`, true);
   const [id] = await join(topology, [node]);
-  log(`127.0.0.1:${node.port} joined; redis-cli --cluster rebalance --cluster-use-empty-masters starts moving slots to it`, true);
+  log(`${node.host}:${node.port} joined; redis-cli --cluster rebalance --cluster-use-empty-masters starts moving slots to it`, true);
   const { ms, moved } = await rebalance(topology, ['--cluster-use-empty-masters']);
   const balance = await slotBalance(topology);
   log(`redis-cli --cluster rebalance --cluster-use-empty-masters moved ${moved} slots in ${Math.round(ms)} ms; slots per primary: ${balance.map((b) => b.slots).join('/')}`, moved > 0);
   return {
-    outcome: { action: 'add-node', node: `127.0.0.1:${node.port}`, migrationMs: Math.round(ms), slotsMoved: moved, balance },
+    outcome: { action: 'add-node', node: `${node.host}:${node.port}`, migrationMs: Math.round(ms), slotsMoved: moved, balance },
     undo: async () => {
       await rebalance(topology, ['--cluster-weight', `${id as string}=0`]);
       await removeNode(topology, node, id as string);
-      return `moved the slots of 127.0.0.1:${node.port} back and removed it`;
+      return `moved the slots of ${node.host}:${node.port} back and removed it`;
     },
   };
 }
@@ -189,37 +189,37 @@ export async function removeNodeEvent(topology: RunningTopology, onStart: (pid: 
   const primary = primaryOfSlot(nodes, 0);
   if (primary === undefined) throw new Error('no primary serves slot 0');
   const replicas = replicasOf(nodes, primary);
-  log(`redis-cli --cluster rebalance starts moving the slots of primary 127.0.0.1:${primary.port} (${slotsText(primary)}) to the others (its weight 0)`, true);
+  log(`redis-cli --cluster rebalance starts moving the slots of primary ${primary.host}:${primary.port} (${slotsText(primary)}) to the others (its weight 0)`, true);
   const { ms, moved } = await rebalance(topology, ['--cluster-weight', `${primary.id}=0`]);
-  log(`redis-cli --cluster rebalance moved ${moved} slots off primary 127.0.0.1:${primary.port} in ${Math.round(ms)} ms`, moved > 0);
+  log(`redis-cli --cluster rebalance moved ${moved} slots off primary ${primary.host}:${primary.port} in ${Math.round(ms)} ms`, moved > 0);
   for (const victim of [...replicas, primary]) {
     const server = topology.servers.find((s) => s.port === victim.port);
-    if (server === undefined) throw new Error(`node 127.0.0.1:${victim.port} is not one cachebench started`);
+    if (server === undefined) throw new Error(`node ${victim.host}:${victim.port} is not one cachebench started`);
     await removeNode(topology, server, victim.id);
-    log(`removed ${victim.primary ? 'primary' : 'replica'} 127.0.0.1:${victim.port} (del-node, then stopped)`, true);
+    log(`removed ${victim.primary ? 'primary' : 'replica'} ${victim.host}:${victim.port} (del-node, then stopped)`, true);
   }
   const balance = await slotBalance(topology);
   return {
-    outcome: { action: 'remove-node', node: `127.0.0.1:${primary.port}`, migrationMs: Math.round(ms), slotsMoved: moved, balance },
+    outcome: { action: 'remove-node', node: `${primary.host}:${primary.port}`, migrationMs: Math.round(ms), slotsMoved: moved, balance },
     undo: async () => {
       const added = [await startNode(topology, onStart), await startNode(topology, onStart)];
       const [primaryNode, replica] = added as [RedisServer, RedisServer];
       // As when the cluster was created: the replica meets its primary alone and replicates it before either meets
       // the others, so every later handshake already carries its role.
-      const primaryId = await adminCommand(primaryNode.port, 'CLUSTER', 'MYID');
-      await adminCommand(replica.port, 'CLUSTER', 'MEET', '127.0.0.1', String(primaryNode.port));
-      await waitUntil(`127.0.0.1:${replica.port} to know 127.0.0.1:${primaryNode.port}`, 30_000, async () =>
-        parseClusterNodes(await adminCommand(replica.port, 'CLUSTER', 'NODES')).some((n) => n.id === primaryId && n.primary && !n.failing));
+      const primaryId = await adminCommand(primaryNode, 'CLUSTER', 'MYID');
+      await adminCommand(replica, 'CLUSTER', 'MEET', primaryNode.host, String(primaryNode.port));
+      await waitUntil(`${replica.host}:${replica.port} to know ${primaryNode.host}:${primaryNode.port}`, 30_000, async () =>
+        parseClusterNodes(await adminCommand(replica, 'CLUSTER', 'NODES')).some((n) => n.id === primaryId && n.primary && !n.failing));
       try {
-        await adminCommand(replica.port, 'CLUSTER', 'REPLICATE', primaryId);
+        await adminCommand(replica, 'CLUSTER', 'REPLICATE', primaryId);
       } catch (error: unknown) {
-        const view = (await adminCommand(replica.port, 'CLUSTER', 'NODES')).split('\n').filter((l) => l.trim() !== '');
-        const keys = await adminCommand(replica.port, 'DBSIZE');
-        throw new Error(`CLUSTER REPLICATE ${primaryId} on 127.0.0.1:${replica.port} (${keys} keys): ${error instanceof Error ? error.message : String(error)}; its view: ${view.join(' | ')}`);
+        const view = (await adminCommand(replica, 'CLUSTER', 'NODES')).split('\n').filter((l) => l.trim() !== '');
+        const keys = await adminCommand(replica, 'DBSIZE');
+        throw new Error(`CLUSTER REPLICATE ${primaryId} on ${replica.host}:${replica.port} (${keys} keys): ${error instanceof Error ? error.message : String(error)}; its view: ${view.join(' | ')}`);
       }
       await join(topology, added);
       await rebalance(topology, ['--cluster-use-empty-masters']);
-      return `started 127.0.0.1:${(added[0] as RedisServer).port} (primary) and 127.0.0.1:${(added[1] as RedisServer).port} (its replica) and rebalanced slots onto them`;
+      return `started ${(added[0] as RedisServer).host}:${(added[0] as RedisServer).port} (primary) and ${(added[1] as RedisServer).host}:${(added[1] as RedisServer).port} (its replica) and rebalanced slots onto them`;
     },
   };
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what cachebench needs on a Debian/Ubuntu machine with Node >= 20:
-# Debian's redis-server, redis-tools, nutcracker, memcached and util-linux's setpriv (when missing), the npm
+# Debian's redis-server, redis-tools, nutcracker, memcached, util-linux's setpriv and nsenter, iproute2's ip (when missing), the npm
 # packages, the build. setpriv --pdeathsig makes the servers of a run die with cachebench.
 # Also, best effort: Debian's chromium and fonts-liberation, for the test that opens report.html in a
 # real headless browser (CACHEBENCH_CHROMIUM names another Chromium or Chrome binary instead), and
@@ -14,7 +14,9 @@ command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 { command -v redis-cli >/dev/null 2>&1 && command -v redis-benchmark >/dev/null 2>&1; } || need+=(redis-tools)
 command -v nutcracker >/dev/null 2>&1 || need+=(nutcracker)
 command -v memcached >/dev/null 2>&1 || need+=(memcached)
-{ command -v setpriv >/dev/null 2>&1 && command -v taskset >/dev/null 2>&1; } || need+=(util-linux)
+{ command -v setpriv >/dev/null 2>&1 && command -v taskset >/dev/null 2>&1 && command -v nsenter >/dev/null 2>&1; } || need+=(util-linux)
+# ip (network namespaces, a bridge, veth pairs: --network namespaces and the partition faults).
+command -v ip >/dev/null 2>&1 || need+=(iproute2)
 optional=()
 if [ -z "${CACHEBENCH_CHROMIUM:-}" ]; then
   command -v chromium >/dev/null 2>&1 || optional+=(chromium)

@@ -5,6 +5,7 @@ import { requireBinary } from './binaries.js';
 import { LocalSetupError } from './errors.js';
 import { findFreePorts } from './ports.js';
 import { OwnerFile, LOCAL_DIR_PREFIX } from './owner.js';
+import { PrivateNetwork } from './netns.js';
 import { procStat } from './procfs.js';
 import { MEMCACHE_TOPOLOGIES, type TopologyName } from './catalog.js';
 import { startProcess, type ManagedProcess, type ProcessExit, type ProcessRecorder } from './process.js';
@@ -26,12 +27,16 @@ export interface RunningTopology {
    * record, lifetime), not yet part of the cluster; the caller adds it to `servers` and `processes` (scaling.ts).
    */
   readonly startNode?: () => Promise<RedisServer>;
+  /** The private network its Redis servers live on (`--network namespaces`); absent on loopback. */
+  readonly network?: PrivateNetwork;
   readonly startMs: number;
 }
 
 export interface LocalDeployment {
   /** Temporary folder holding every server's files and owner.json; removed by stop(). */
   readonly dir: string;
+  /** The private network of `network: 'namespaces'` (removed by stop()); undefined on loopback. */
+  readonly network: PrivateNetwork | undefined;
   readonly topologies: readonly RunningTopology[];
   /** Stops every process (by PID) and removes the folder. Safe to call twice. */
   stop(): Promise<void>;
@@ -45,6 +50,12 @@ export interface LocalDeployment {
 export interface StartOptions {
   /** Item size limit of local memcached in bytes (memcached -I; whole MiB): fits the run's largest value. @default 1 MiB */
   readonly memcachedItemSize?: number;
+  /**
+   * `namespaces`: every Redis server (cluster node, twemproxy backend, single server) in a network namespace of its own
+   * on a private bridge (netns.ts), reached by the client through the bridge; partition faults need it. memcached
+   * servers and twemproxy itself stay on 127.0.0.1. @default 'loopback'
+   */
+  readonly network?: 'loopback' | 'namespaces';
   /** cluster-node-timeout of REDIS_CLUSTER in ms. @default 5000 */
   readonly nodeTimeoutMs?: number;
   /**
@@ -76,6 +87,7 @@ interface Spawn {
   readonly detached: boolean;
   readonly persist: boolean;
   readonly recorder: ProcessRecorder;
+  readonly network?: PrivateNetwork;
 }
 
 async function startTwemproxy(spawn: Spawn, protocol: 'redis' | 'memcache' = 'redis'): Promise<{ listen: string; processes: ManagedProcess[]; backends: RedisServer[] }> {
@@ -98,7 +110,7 @@ async function startTwemproxy(spawn: Spawn, protocol: 'redis' | 'memcache' = 're
         '  auto_eject_hosts: false',
         '  timeout: 5000',
         '  servers:',
-        ...backends.map((b, i) => `    - 127.0.0.1:${b.port}:1 backend${i + 1}`),
+        ...backends.map((b, i) => `    - ${b.host}:${b.port}:1 backend${i + 1}`),
         '',
       ].join('\n'));
       const proc = startProcess(`nutcracker:${port}`, binary,
@@ -137,16 +149,19 @@ async function startOne(name: TopologyName, spawn: Spawn, options: StartOptions)
           ...spawn, cluster: true, avoid: new Set(servers.map((n) => n.port)),
           ...(options.nodeTimeoutMs !== undefined ? { nodeTimeoutMs: options.nodeTimeoutMs } : {}),
         }),
+        ...(spawn.network !== undefined ? { network: spawn.network } : {}),
         startMs: performance.now() - started,
       };
     }
     case 'TWEMPROXY': {
       const proxy = await startTwemproxy(spawn);
-      return { name, settings: { TWEMPROXY_SERVERS: proxy.listen, TWEMPROXY_MODE: 'proxy' }, processes: proxy.processes, servers: proxy.backends, startMs: performance.now() - started };
+      return { name, settings: { TWEMPROXY_SERVERS: proxy.listen, TWEMPROXY_MODE: 'proxy' }, processes: proxy.processes, servers: proxy.backends,
+        ...(spawn.network !== undefined ? { network: spawn.network } : {}), startMs: performance.now() - started };
     }
     case 'REDIS_SINGLE': {
       const server = await startRedisServer(spawn);
-      return { name, settings: { REDIS_SINGLE_SERVERS: `${server.host}:${server.port}`, REDIS_SINGLE_MODE: 'standalone' }, processes: [server.process], servers: [server], startMs: performance.now() - started };
+      return { name, settings: { REDIS_SINGLE_SERVERS: `${server.host}:${server.port}`, REDIS_SINGLE_MODE: 'standalone' }, processes: [server.process], servers: [server],
+        ...(spawn.network !== undefined ? { network: spawn.network } : {}), startMs: performance.now() - started };
     }
     case 'MEMCACHED_POOL': {
       const servers = await startMemcacheds(await findFreePorts(3), spawn);
@@ -210,14 +225,25 @@ export async function startLocal(names: readonly TopologyName[], options: StartO
     },
     remove: (p) => recorder.remove(p),
   };
+  let network: PrivateNetwork | undefined;
+  if (options.network === 'namespaces') {
+    try {
+      network = PrivateNetwork.create((r) => recorder.setNetwork(r));
+    } catch (error: unknown) {
+      rmSync(dir, { recursive: true, force: true });
+      throw error;
+    }
+  }
   const spawn: Spawn = { dir, detached: options.detached === true, persist, recorder: watcher,
-    ...(options.memcachedItemSize !== undefined ? { itemSize: options.memcachedItemSize } : {}) };
+    ...(options.memcachedItemSize !== undefined ? { itemSize: options.memcachedItemSize } : {}), ...(network !== undefined ? { network } : {}) };
   const results = await Promise.allSettled(names.map((name) => startOne(name, spawn, options)));
   topologies.push(...results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : [])));
   const stop = async (): Promise<void> => {
     if (stopped) return;
     stopped = true;
     await Promise.all(topologies.flatMap((t) => t.processes.map((p) => p.stop())));
+    // The namespaces are empty now (their servers stopped): they go with their veth pairs, then the bridge.
+    network?.remove();
     rmSync(dir, { recursive: true, force: true });
   };
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -235,5 +261,5 @@ export async function startLocal(names: readonly TopologyName[], options: StartO
     await Promise.race([Promise.all(dead.map((p) => p.exited)), new Promise<void>((resolve) => (timer = setTimeout(resolve, limitMs)))]);
     clearTimeout(timer);
   };
-  return { dir, topologies, stop, settled };
+  return { dir, network, topologies, stop, settled };
 }

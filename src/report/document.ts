@@ -144,6 +144,8 @@ export interface ResultsDocument {
     readonly memoryGiB: number;
     /** Where the client and the local servers ran (`--cpu-layout`); null when no local topology was started. */
     readonly placement: PlacementRecord | null;
+    /** The local Redis servers' private network (`--network namespaces`), as a sentence; absent on loopback. */
+    readonly network?: string;
     /** 1/5/15-minute load averages before the first and after the last iteration (a busy machine shows here). */
     readonly loadAverage: { readonly before: readonly number[]; readonly after: readonly number[] };
     readonly targets: readonly TargetEnvironment[];

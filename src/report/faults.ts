@@ -52,9 +52,34 @@ export const FAULT_COLUMNS: readonly Column[] = [
   col('fault_slots_moved', 'Slots moved', 'count', 'fault.scaling.slotsMoved', false, (e) => e.fault?.scaling?.slotsMoved ?? null),
   { ...col('fault_slot_balance', 'Slots per primary after', 'text', 'fault.scaling.balance[].slots', true, (e) => (e.fault?.scaling == null ? null : e.fault.scaling.balance.map((b) => b.slots).join('/'))),
     showIf: (e) => e.fault?.scaling != null },
+  { ...col('fault_minority_lost', 'Minority acked/lost', 'count', 'fault.partition.minorityLostWrites', true, (e) => e.fault?.partition?.minorityLostWrites ?? null,
+    (e) => minorityText(e.fault?.partition)), showIf: (e) => e.fault?.partition != null },
+  col('fault_minority_acked', 'Minority acked', 'count', 'fault.partition.minorityAckedWrites', false, (e) => e.fault?.partition?.minorityAckedWrites ?? null),
+  col('fault_minority_applied', 'Minority applied', 'count', 'fault.partition.minorityAppliedWrites', false, (e) => e.fault?.partition?.minorityAppliedWrites ?? null),
+  { ...col('fault_dual_ownership_ms', 'Two owners', 'count', 'fault.partition.dualOwnershipMs', true, (e) => e.fault?.partition?.dualOwnershipMs ?? null,
+    (e) => seconds(e.fault?.partition?.dualOwnershipMs)), showIf: (e) => e.fault?.partition != null },
+  col('fault_dual_writable_ms', 'Two writable owners', 'count', 'fault.partition.dualWritableMs', false, (e) => e.fault?.partition?.dualWritableMs ?? null),
+  col('fault_promoted_after_ms', 'Promoted after', 'count', 'fault.partition.promotedAfterMs', false, (e) => e.fault?.partition?.promotedAfterMs ?? null),
   col('fault_peak_server_rss_bytes', 'Peak server RSS', 'count', 'fault.peakServerMemory.maxBytes', true, (e) => e.fault?.peakServerMemory?.maxBytes ?? null,
     (e) => (e.fault?.peakServerMemory == null ? '–' : mib(e.fault.peakServerMemory.maxBytes))),
 ];
+
+/** `812/790`: writes acknowledged by a minority primary while cut, and lost of them; `–` outside partitions. */
+function minorityText(p: NonNullable<ResultEntry['fault']>['partition'] | undefined): string {
+  if (p == null) return '–';
+  if (p.minorityAckedWrites === null || p.minorityLostWrites === null) return 'see keys';
+  return `${p.minorityAckedWrites}/${p.minorityLostWrites}`;
+}
+
+/** What a partition did, in one sentence: the sides, what the minority applied and lost, the promotion, the two owners. */
+function partitionLine(target: string, p: NonNullable<NonNullable<ResultEntry['fault']>['partition']>): string {
+  const ms = (v: number | null): string => (v === null ? 'not seen' : `${(v / 1000).toFixed(2)} s`);
+  const acked = p.minorityAckedWrites === null ? '' : `; the client had ${p.minorityAckedWrites} of them acknowledged, and ${p.minorityLostWrites ?? 0} of those were lost after healing`;
+  return `${target} partition: minority side ${p.minority.join(', ')}, cut for ${ms(p.cutMs)}. ` +
+    (p.minorityPrimaries.length === 0 ? '' : `The minority primar${p.minorityPrimaries.length === 1 ? 'y' : 'ies'} executed ${p.minorityAppliedWrites ?? 'an unknown number of'} writes while cut${acked}. ` +
+      `They refused writes (cluster_state:fail) ${ms(p.minorityStoppedAfterMs)} after the cut; a majority replica claimed their slots ${ms(p.promotedAfterMs)} after it; ` +
+      `two nodes claimed the same slots for ${ms(p.dualOwnershipMs)} (both taking writes for ${ms(p.dualWritableMs)} of it); after the links came back the claims agreed ${ms(p.convergedAfterHealMs)} later.`);
+}
 
 /** A WORKLOAD's text as a sentence shows it: at most 80 characters. */
 export const workloadShown = (w: string): string => (w.length > 80 ? `${w.slice(0, 79)}…` : w);
@@ -96,6 +121,7 @@ export function faultDetails(entries: readonly ResultEntry[], markdown: boolean)
       lines.push(`${bullet}${said(e.target.name)}: ${e.verification.missing} GETs returned nothing for a key just written and acknowledged (${f.windowBadReads.missing} of them in the window)`);
     }
     if (f.mix != null) lines.push(`${bullet}${said(mixLine(e.target.name, f.mix))}`);
+    if (f.partition != null) lines.push(`${bullet}${said(partitionLine(e.target.name, f.partition))}`);
     if (f.ackedWritesUnchecked > 0) lines.push(`${bullet}${said(e.target.name)}: ${f.ackedWritesUnchecked} acknowledged writes could not be read back at all (the servers did not answer within the final check)`);
     lines.push(`${bullet}${said(`${e.target.name} client retries: ${f.clientRetries}`)}`);
   }

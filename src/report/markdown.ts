@@ -63,6 +63,7 @@ function header(doc: ResultsDocument): string[] {
     `- cachebench ${t(env.toolVersion)}, Node ${t(env.node)}`,
     `- OS: ${t(env.os)}; CPU: ${t(env.cpu)} × ${t(String(env.cpuCount))}; memory ${t(String(env.memoryGiB))} GiB`,
     `- CPU layout: ${env.placement === null ? 'no local topology (not pinned)' : `${t(env.placement.layout)}: ${t(env.placement.description)}`}`,
+    ...(env.network !== undefined ? [`- Network: ${t(env.network)}`] : []),
     `- Load average (1/5/15 min): ${t(env.loadAverage.before.join(' / '))} before, ${t(env.loadAverage.after.join(' / '))} after`,
     `- Round order seed: ${t(String(doc.seed))} (${mdCode(`--seed ${doc.seed}`)} repeats the same target order in every round)`,
     `- Baseline for Percent: ${doc.baseline.rule === 'explicit' ? `target ${t(doc.baseline.name ?? '')} (--baseline)` : 'the fastest target of each parameter combination'}`,

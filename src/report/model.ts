@@ -176,7 +176,7 @@ function entryOf(run: RunResult, scenario: ScenarioPlan, c: CaseResult, t: Targe
 }
 
 /** Where the run ran: the tool, Node, the machine, the placement, the load averages, each target as connected and configured. */
-function environmentOf(run: RunResult, context: { readonly placement?: PlacementRecord }): ResultsDocument['environment'] {
+function environmentOf(run: RunResult, context: DocumentContext): ResultsDocument['environment'] {
   const cpuList = cpus();
   return {
     tool: 'cachebench',
@@ -187,6 +187,7 @@ function environmentOf(run: RunResult, context: { readonly placement?: Placement
     cpuCount: cpuList.length,
     memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
     placement: context.placement ?? null,
+    ...(context.network !== undefined ? { network: context.network } : {}),
     loadAverage: { before: run.loadAverage.before.map(round2), after: run.loadAverage.after.map(round2) },
     targets: run.targets.map((t) => ({
       name: t.config.name,
@@ -213,7 +214,14 @@ function environmentOf(run: RunResult, context: { readonly placement?: Placement
 }
 
 /** Turns a run's raw results into the results document that every format is rendered from. */
-export function buildDocument(run: RunResult, explicitBaseline: string | undefined, context: { readonly placement?: PlacementRecord } = {}): ResultsDocument {
+/** What the CLI knows of where the run ran: the CPU placement and the local servers' network. */
+export interface DocumentContext {
+  readonly placement?: PlacementRecord;
+  /** `--network namespaces`: how the local servers were placed on their private network. */
+  readonly network?: string;
+}
+
+export function buildDocument(run: RunResult, explicitBaseline: string | undefined, context: DocumentContext = {}): ResultsDocument {
   const results: ResultEntry[] = [];
   for (const { scenario, cases } of run.scenarios) {
     for (const c of cases) {

@@ -239,6 +239,11 @@ const fault = object({
   command: nullable(object({ command: text, exitCode: nullable(num), signal: nullable(text), durationMs: num, lastLines: list(text, N.items) })),
   redirections: nullable(object({ moved: count, ask: count })),
   scaling: nullable(object({ action: oneOf('add-node', 'remove-node'), node: text, migrationMs: num, slotsMoved: count, balance: list(object({ node: text, slots: count }), N.items) })),
+  partition: optional(nullable(object({
+    minority: list(text, N.items), minorityPrimaries: list(text, N.items), minorityAppliedWrites: nullable(count),
+    minorityAckedWrites: nullable(count), minorityLostWrites: nullable(count), cutMs: num, minorityStoppedAfterMs: nullable(num),
+    promotedAfterMs: nullable(num), dualOwnershipMs: num, dualWritableMs: num, convergedAfterHealMs: nullable(num),
+  }))),
   clientRetries: text,
   timeline: object({
     bucketMs: num, ok: list(count, N.timelineBuckets), failed: list(count, N.timelineBuckets),
@@ -302,6 +307,7 @@ const setting = object({ value: scalarOrList, source: text });
 const environment = object({
   tool: text, toolVersion: text, node: text, os: text, cpu: text, cpuCount: count, memoryGiB: num,
   placement: optional(nullable(object({ layout: text, clientCpus: nullable(text), serverCpus: nullable(text), description: text }))),
+  network: optional(text),
   loadAverage: optional(object({ before: list(num, 3), after: list(num, 3) })),
   targets: list(object({
     name: names.target, servers: list(text, N.items), mode: text, modeDetected: bool, serverVersion: text, primaries: count, replicas: count,

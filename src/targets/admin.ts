@@ -24,14 +24,18 @@ export async function adminCall(options: RedisOptions & { readonly host: string;
   }
 }
 
-/** One command to a local server cachebench started (127.0.0.1, no login), its reply as parsed. */
-export async function localCall(port: number, ...args: string[]): Promise<unknown> {
-  return await adminCall({ host: '127.0.0.1', port, connectTimeout: 1000, commandTimeout: 2000, protocol: 2, disableClientInfo: true }, ...args);
+/** Where a local server listens: a port on 127.0.0.1, or an address and port (a server in a network namespace). */
+export type LocalEndpoint = number | { readonly host: string; readonly port: number };
+
+/** One command to a local server cachebench started (no login), its reply as parsed. */
+export async function localCall(at: LocalEndpoint, ...args: string[]): Promise<unknown> {
+  const [host, port] = typeof at === 'number' ? ['127.0.0.1', at] : [at.host, at.port];
+  return await adminCall({ host, port, connectTimeout: 1000, commandTimeout: 2000, protocol: 2, disableClientInfo: true }, ...args);
 }
 
 /** localCall, its reply as text. */
-export async function adminCommand(port: number, ...args: string[]): Promise<string> {
-  return String(await localCall(port, ...args));
+export async function adminCommand(at: LocalEndpoint, ...args: string[]): Promise<string> {
+  return String(await localCall(at, ...args));
 }
 
 /** One command to one of a target's servers, logged in (and over TLS) as the target's connections are. */
