@@ -67,15 +67,17 @@ async function clusterPlan(topology: RunningTopology, kind: FaultPlan['kind']): 
   const p0 = primaryOfSlot(nodes, 0);
   if (p0 === undefined) throw new Error('no primary serves slot 0');
   const primaries = nodes.filter((n) => n.primary && !n.failing && n.slots.length > 0);
-  const watchOf = (p: ClusterNode, others: readonly ClusterNode[]): Watch => ({
+  // The replicas that may be promoted in a minority primary's place: those on the other side (island: all of them, each
+  // alone; a promotion can still come once the links are back and the stale failure reports meet).
+  const watchOf = (p: ClusterNode, others: readonly ClusterNode[] | 'all'): Watch => ({
     primary: serverOf(topology, p), slots: p.slots, stopped: false,
-    candidates: replicasOf(nodes, p).filter((r) => others.includes(r)).map((r) => serverOf(topology, r)),
+    candidates: replicasOf(nodes, p).filter((r) => others === 'all' || others.includes(r)).map((r) => serverOf(topology, r)),
   });
   if (kind === 'island') {
     const all = nodes.map((n) => serverOf(topology, n));
     return {
       groups: all.map((s) => [s]), minority: primaries.map((p) => label(serverOf(topology, p), `primary of slots ${slotsText(p)}, alone`)),
-      watches: primaries.map((p) => watchOf(p, [])),
+      watches: primaries.map((p) => watchOf(p, 'all')),
     };
   }
   const minorityNodes = [p0];
@@ -88,7 +90,10 @@ async function clusterPlan(topology: RunningTopology, kind: FaultPlan['kind']): 
   const majorityNodes = nodes.filter((n) => !minorityNodes.includes(n));
   return {
     groups: [minorityNodes.map((n) => serverOf(topology, n)), majorityNodes.map((n) => serverOf(topology, n))],
-    minority: minorityNodes.map((n) => label(serverOf(topology, n), n.primary ? `primary of slots ${slotsText(n)}` : `replica of ${nodes.find((x) => x.id === n.primaryId)?.port ?? '?'}`)),
+    minority: minorityNodes.map((n) => {
+      const of = nodes.find((x) => x.id === n.primaryId);
+      return label(serverOf(topology, n), n.primary ? `primary of slots ${slotsText(n)}` : `replica of ${of !== undefined ? `${of.host}:${of.port}` : 'another primary'}`);
+    }),
     watches: [watchOf(p0, majorityNodes)],
   };
 }
@@ -244,10 +249,15 @@ class Partition implements PartitionInjector {
     this.#minority = [label(victim, role)];
     network.cut([network.hostAddress], [victim.host]);
     this.#cutAt = performance.now();
-    // The cut is checked from where the client is: a PING from the host must get no answer now.
-    const reached = await adminCommand(victim, 'PING').then(() => true, () => false);
-    log(`cut the client's address ${network.hostAddress} from ${label(victim, role)}${reached ? ', but it still answered a PING from there' : ' (a PING from there gets no answer)'}`, !reached);
+    log(`cut the client's address ${network.hostAddress} from ${label(victim, role)}`, true);
+    // The cut is checked from where the client is, while the fault lasts: a PING from the host must get no answer
+    // (an answer comes within milliseconds when the link is up; none is waited for after the heal).
+    let answered = false;
+    void adminCommand(victim, 'PING').then(() => {
+      if (this.#healedAt === null) answered = true;
+    }, () => undefined);
     await this.#waitFaultDuration();
+    if (answered) log(`${label(victim, role)} still answered a PING from the client's address: the link was not cut`, false);
     const routes = network.healAll();
     this.#healedAt = performance.now();
     log(`link back after ${Math.round(this.#healedAt - this.#cutAt)} ms (${routes} blackhole route removed)`, true);
@@ -280,7 +290,7 @@ class Partition implements PartitionInjector {
       if (this.#stoppedAfter === null && this.#healedAt === null && sample.some((s) => s.state === false)) this.#stoppedAfter = Math.round(now - cutAt);
       if (this.#promotedAfter === null && sample.some((s) => s.promoted)) {
         this.#promotedAfter = Math.round(now - cutAt);
-        log(`a replica on the majority side claims the minority primary's slots, ${this.#promotedAfter} ms after the cut`, true);
+        log(`a replica claims a minority primary's slots, ${this.#promotedAfter} ms after the cut${this.#healedAt !== null ? ` (${Math.round(now - this.#healedAt)} ms after the links came back)` : ''}`, true);
       }
       if (this.#healedAt !== null && !dual && sample.every((s) => s.own !== true ? true : s.state === true)) {
         this.#convergedAfter = Math.round(now - this.#healedAt);

@@ -61,14 +61,19 @@ function ip(args: readonly string[], tolerate?: RegExp): string {
   throw new LocalSetupError(`ip ${args.join(' ')}: ${message}. Fix: run as root on Linux with iproute2, or run without --network namespaces`);
 }
 
-/** Removes a recorded network (namespaces first: each takes its veth pair with it, then the bridge); never throws. */
+/**
+ * Removes a recorded network, never throwing: each veth pair (deleting one end takes the other; a namespace deleted
+ * with its end still inside frees it only later, in the kernel's own time), each namespace, then the bridge.
+ */
 export function removeNetwork(record: NetworkRecord): void {
   if (networkRecordProblem(record) !== undefined) return;
   for (const ns of record.namespaces) {
-    try {
-      ip(['netns', 'delete', ns], /No such file|not exist|Invalid/i);
-    } catch (error: unknown) {
-      void error; // already gone, or the next run's reaping tries again
+    for (const args of [['link', 'delete', `cv${ns.slice(2)}`], ['netns', 'delete', ns]]) {
+      try {
+        ip(args, /No such file|not exist|Cannot find device|Invalid/i);
+      } catch (error: unknown) {
+        void error; // already gone, or the next run's reaping tries again
+      }
     }
   }
   try {

@@ -75,9 +75,10 @@ function minorityText(p: NonNullable<ResultEntry['fault']>['partition'] | undefi
 function partitionLine(target: string, p: NonNullable<NonNullable<ResultEntry['fault']>['partition']>): string {
   const ms = (v: number | null): string => (v === null ? 'not seen' : `${(v / 1000).toFixed(2)} s`);
   const acked = p.minorityAckedWrites === null ? '' : `; the client had ${p.minorityAckedWrites} of them acknowledged, and ${p.minorityLostWrites ?? 0} of those were lost after healing`;
+  if (p.minorityPrimaries.length === 0) return `${target} partition: the client cut from ${p.minority.join(', ')} for ${ms(p.cutMs)}`;
   return `${target} partition: minority side ${p.minority.join(', ')}, cut for ${ms(p.cutMs)}. ` +
-    (p.minorityPrimaries.length === 0 ? '' : `The minority primar${p.minorityPrimaries.length === 1 ? 'y' : 'ies'} executed ${p.minorityAppliedWrites ?? 'an unknown number of'} writes while cut${acked}. ` +
-      `They refused writes (cluster_state:fail) ${ms(p.minorityStoppedAfterMs)} after the cut; a majority replica claimed their slots ${ms(p.promotedAfterMs)} after it; ` +
+    (`The minority primar${p.minorityPrimaries.length === 1 ? 'y' : 'ies'} executed ${p.minorityAppliedWrites ?? 'an unknown number of'} writes while cut${acked}. ` +
+      `They refused writes (cluster_state:fail) ${ms(p.minorityStoppedAfterMs)} after the cut; a replica claimed their slots ${ms(p.promotedAfterMs)} after it; ` +
       `two nodes claimed the same slots for ${ms(p.dualOwnershipMs)} (both taking writes for ${ms(p.dualWritableMs)} of it); after the links came back the claims agreed ${ms(p.convergedAfterHealMs)} later.`);
 }
 

@@ -67,4 +67,42 @@ describe('AckedWrites: the read-back of acknowledged and unacknowledged writes',
     assert.equal(check.appliedUnackedWrites, 1);
     assert.ok(check.failedChecks >= 1, String(check.failedChecks));
   });
+
+  it('a partition pauses the rolling read-back (the minority would answer for what it is about to lose), and counts the minority\'s acknowledged writes lost after healing', async () => {
+    const { client, data, reads } = store();
+    let now = 0;
+    const timers: (() => void)[] = [];
+    // A hand-driven timer: each tick runs the rolling check once.
+    const checker = new AckedWrites(client, () => now, (_ms, fn) => {
+      timers.push(fn);
+      return () => undefined;
+    });
+    const tick = async (): Promise<void> => {
+      timers.shift()?.();
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    };
+    const v = Buffer.from('v');
+    data.set('before', v);
+    checker.acked('before', v);
+    checker.start();
+    now = 2000;
+    await tick();
+    assert.deepEqual(reads, ['before'], 'a write older than ROLL_AGE_MS is read back while no partition is on');
+    // The partition: keys of slot-like prefix "m:" went to the minority primary.
+    checker.holdFromNow((key) => key.startsWith('m:'));
+    for (const key of ['m:1', 'm:2', 'm:3', 'x:1']) {
+      data.set(key, v);
+      checker.acked(key, v);
+    }
+    now = 10_000;
+    await tick();
+    assert.deepEqual(reads, ['before'], 'read back during the partition');
+    // Healing: the majority's promotion undid two of the minority's writes (and none of the others).
+    data.delete('m:1');
+    data.set('m:2', Buffer.from('older'));
+    const check = await checker.finish();
+    assert.deepEqual(checker.minority(), { acked: 3, lost: 2 });
+    assert.equal(check.lostAckedWrites, 2);
+    assert.equal(check.ackedWritesChecked, 5);
+  });
 });
