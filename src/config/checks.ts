@@ -111,10 +111,10 @@ export function checkFaultTargets(scenario: ScenarioPlan, targets: readonly Targ
       throw new ConfigError(`FAULT=${kind} (from ${where}) needs replicas, and ${memcache.map((t) => t.name).join(', ')} ${memcache.length === 1 ? 'is' : 'are'} memcached, which has none (each key lives on one server). ` +
         'Fix: use FAULT=kill-primary, pause-primary or restart-primary on --local MEMCACHED_POOL or TWEMPROXY_MEMCACHED, or FAULT=command with your own FAULT_COMMAND');
     }
-    const without = targets.filter((t) => t.localTopology !== undefined && t.localTopology !== 'REDIS_CLUSTER');
+    const without = targets.filter((t) => t.localTopology !== undefined && t.localTopology !== 'REDIS_CLUSTER' && t.localTopology !== 'REDIS_SENTINEL');
     if (without.length > 0) {
       throw new ConfigError(`FAULT=${kind} (from ${where}) needs replicas, and the local topolog${without.length === 1 ? 'y' : 'ies'} of ${without.map((t) => `${t.name} (${t.localTopology ?? t.name})`).join(', ')} ${without.length === 1 ? 'has' : 'have'} none. ` +
-        'Fix: run it on --local REDIS_CLUSTER, or use FAULT=kill-primary / pause-primary / restart-primary there');
+        'Fix: run it on --local REDIS_CLUSTER or REDIS_SENTINEL, or use FAULT=kill-primary / pause-primary / restart-primary there');
     }
   }
 }
@@ -127,10 +127,11 @@ function checkPartitionTargets(kind: string, where: string, targets: readonly Ta
       'Fix: run it on --local REDIS_CLUSTER (or REDIS_SINGLE, TWEMPROXY with FAULT=partition-client), or use FAULT=kill-primary / pause-primary on memcached');
   }
   if (NODE_PARTITIONS.includes(kind as never)) {
-    const other = targets.filter((t) => t.localTopology !== 'REDIS_CLUSTER');
+    // partition-primary also cuts a Sentinel deployment's primary from its replicas and sentinels.
+    const other = targets.filter((t) => t.localTopology !== 'REDIS_CLUSTER' && !(kind === 'partition-primary' && t.localTopology === 'REDIS_SENTINEL'));
     if (other.length > 0) {
-      throw new ConfigError(`FAULT=${kind} (from ${where}) cuts cluster nodes from each other, and ${other.map((t) => `${t.name}${t.localTopology !== undefined ? ` (${t.localTopology})` : ''}`).join(', ')} ${other.length === 1 ? 'is' : 'are'} not the local Redis Cluster. ` +
-        'Fix: run it on --local REDIS_CLUSTER (and its client set-ups), or use FAULT=partition-client, which cuts the client from a server of any local Redis topology');
+      throw new ConfigError(`FAULT=${kind} (from ${where}) cuts cluster nodes from each other, and ${other.map((t) => `${t.name}${t.localTopology !== undefined ? ` (${t.localTopology})` : ''}`).join(', ')} ${other.length === 1 ? 'is' : 'are'} not the local Redis Cluster${kind === 'partition-primary' ? ' or Redis Sentinel' : ''}. ` +
+        `Fix: run it on --local REDIS_CLUSTER${kind === 'partition-primary' ? ' or REDIS_SENTINEL' : ''} (and their client set-ups), or use FAULT=partition-client, which cuts the client from a server of any local Redis topology`);
     }
   }
 }

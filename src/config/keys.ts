@@ -147,11 +147,17 @@ export const KEY_SPECS: readonly KeySpec[] = [
 export const KEY_BY_NAME: ReadonlyMap<string, KeySpec> = new Map(KEY_SPECS.map((k) => [k.name, k]));
 
 /** Per-target option suffixes: `<NAME>_SERVERS`, `<NAME>_MODE`, ... */
-export const TARGET_OPTIONS = ['SERVERS', 'PROTOCOL', 'MODE', 'CLIENT', 'CACHE', 'CACHE_ENTRIES', 'READ_FROM', 'WAIT', 'USERNAME', 'PASSWORD', 'PASSWORD_FILE', 'TLS', 'TLS_CA', 'TLS_SERVERNAME', 'ITEM_SIZE_MAX'] as const;
+export const TARGET_OPTIONS = ['SERVERS', 'PROTOCOL', 'MODE', 'CLIENT', 'CACHE', 'CACHE_ENTRIES', 'READ_FROM', 'WAIT', 'USERNAME', 'PASSWORD', 'PASSWORD_FILE', 'TLS', 'TLS_CA', 'TLS_SERVERNAME', 'ITEM_SIZE_MAX',
+  'SENTINELS', 'SENTINEL_MASTER', 'SENTINEL_USERNAME', 'SENTINEL_PASSWORD'] as const;
 export type TargetOption = (typeof TARGET_OPTIONS)[number];
 
-/** auto asks the server (INFO); proxy sends no INFO/CLUSTER/CLIENT (twemproxy and other proxies). */
-export const MODES = ['auto', 'cluster', 'standalone', 'proxy'] as const;
+/**
+ * auto asks the server (INFO); proxy sends no INFO/CLUSTER/CLIENT (twemproxy and other proxies); sentinel: the target is
+ * named by `<NAME>_SENTINELS` (Redis Sentinel), and the client asks the sentinels where the primary is.
+ */
+export const MODES = ['auto', 'cluster', 'standalone', 'proxy', 'sentinel'] as const;
+/** A Sentinel deployment's master name when `<NAME>_SENTINEL_MASTER` is not set (Redis's own example name). */
+export const DEFAULT_SENTINEL_MASTER = 'mymaster';
 export type Mode = (typeof MODES)[number];
 /** `<NAME>_PROTOCOL`: RESP (Redis, Valkey, their clusters and proxies) or memcached's text protocol. */
 export const PROTOCOLS = ['resp', 'memcache'] as const;
@@ -184,8 +190,8 @@ export interface ClientSupport {
 }
 
 export const CLIENT_SUPPORT: Readonly<Record<ClientName, ClientSupport>> = {
-  ioredis: { modes: ['auto', 'cluster', 'standalone', 'proxy'], cache: [], replicaReads: ['auto', 'cluster'] },
-  'node-redis': { modes: ['auto', 'cluster', 'standalone', 'proxy'], cache: ['auto', 'cluster', 'standalone'], replicaReads: ['auto', 'cluster'] },
+  ioredis: { modes: ['auto', 'cluster', 'standalone', 'proxy', 'sentinel'], cache: [], replicaReads: ['auto', 'cluster'] },
+  'node-redis': { modes: ['auto', 'cluster', 'standalone', 'proxy', 'sentinel'], cache: ['auto', 'cluster', 'standalone'], replicaReads: ['auto', 'cluster'] },
   glide: { modes: ['auto', 'cluster', 'standalone'], cache: ['auto', 'cluster', 'standalone'], replicaReads: ['auto', 'cluster'] },
   // cachebench's own RESP client: no client-side cache, GETs from primaries.
   resp: { modes: ['auto', 'cluster', 'standalone', 'proxy'], cache: [], replicaReads: [] },

@@ -109,19 +109,20 @@ export function readScenarioFile(file: string): Layer {
   return layer;
 }
 
-/** Names of targets defined in a layer by `<NAME>_SERVERS` keys. */
+/** Names of targets defined in a layer by `<NAME>_SERVERS` keys (or `<NAME>_SENTINELS`: a Redis Sentinel deployment). */
 export function targetNamesOf(layer: Layer, strict: boolean): string[] {
   const names: string[] = [];
   for (const [key, { raw, source }] of layer) {
-    if (!/_SERVERS$/i.test(key) || KEY_BY_NAME.has(key)) continue;
-    const name = key.slice(0, -'_SERVERS'.length);
-    const valid = TARGET_NAME.test(name) && key.endsWith('_SERVERS');
+    const suffix = /_(SERVERS|SENTINELS)$/i.exec(key)?.[0];
+    if (suffix === undefined || KEY_BY_NAME.has(key)) continue;
+    const name = key.slice(0, -suffix.length);
+    const valid = TARGET_NAME.test(name) && key.endsWith(suffix.toUpperCase());
     if (!valid && !strict) continue; // e.g. npm_config_dns_servers in the environment is not ours
     if (!valid) {
       throw badValue(key, raw, source, `target name ${JSON.stringify(name)} is not upper-case letters, digits and _`,
-        `rename it, e.g. ${name.toUpperCase().replace(/[^A-Z0-9_]/g, '_')}_SERVERS`);
+        `rename it, e.g. ${name.toUpperCase().replace(/[^A-Z0-9_]/g, '_')}${suffix.toUpperCase()}`);
     }
-    names.push(name);
+    if (!names.includes(name)) names.push(name);
   }
   return names;
 }

@@ -197,6 +197,11 @@ export interface TargetConfig {
   readonly tlsCa?: { readonly file: string; readonly pem: Buffer };
   /** `<NAME>_TLS_SERVERNAME`: the name to check the servers' certificates against (default: each server's host). */
   readonly tlsServername?: string;
+  /**
+   * A Redis Sentinel target (`<NAME>_SENTINELS`, mode sentinel): `servers` are the sentinels, `master` the name they
+   * monitor the primary by, and the sentinels' own login (the data nodes' is USERNAME/PASSWORD).
+   */
+  readonly sentinel?: { readonly master: string; readonly username?: string; readonly password?: string };
   /** True for a local topology validated before its servers were started: `servers` is empty until bound. */
   readonly pendingServers?: boolean;
   /** For a target on a local topology: which one (several client set-ups may share it). */

@@ -47,7 +47,7 @@ function chooseLocalTargets(input: ConfigInput): readonly LocalTargetSpec[] {
   const given = input.localTargets ?? [];
   if (given.length > 0 || input.defaultLocalTargets === undefined) return given;
   const envVarsKeys = input.envVars.map((item) => item.slice(0, Math.max(0, item.indexOf(':'))));
-  const configured = [...Object.keys(input.env).filter((k) => input.env[k] !== undefined), ...envVarsKeys].some((k) => /^[A-Z][A-Z0-9_]*_SERVERS$/.test(k));
+  const configured = [...Object.keys(input.env).filter((k) => input.env[k] !== undefined), ...envVarsKeys].some((k) => /^[A-Z][A-Z0-9_]*_(SERVERS|SENTINELS)$/.test(k));
   return configured ? given : input.defaultLocalTargets;
 }
 

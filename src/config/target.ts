@@ -1,6 +1,6 @@
 import { ConfigError, badValue, describeSource, type Source } from './errors.js';
 import { InputFileError, MAX_CA_FILE_BYTES, MAX_PASSWORD_FILE_BYTES, readInputFile } from './input-file.js';
-import { CACHE_MODES, CLIENTS, CLIENT_SUPPORT, DEFAULT_CACHE_ENTRIES, DEFAULT_ITEM_SIZE_MAX, ITEM_OVERHEAD_BYTES, MODES, PROTOCOLS, PROTOCOL_CLIENTS, READ_FROM, type ClientName, type Mode, type Protocol, type TargetOption } from './keys.js';
+import { CACHE_MODES, CLIENTS, CLIENT_SUPPORT, DEFAULT_CACHE_ENTRIES, DEFAULT_SENTINEL_MASTER, DEFAULT_ITEM_SIZE_MAX, ITEM_OVERHEAD_BYTES, MODES, PROTOCOLS, PROTOCOL_CLIENTS, READ_FROM, type ClientName, type Mode, type Protocol, type TargetOption } from './keys.js';
 import { registerSecret } from './redact.js';
 import { parseServers, type ServerAddress } from './servers.js';
 import { parseBoolean } from './values.js';
@@ -142,22 +142,75 @@ function tlsSetup(name: string, servers: readonly ServerAddress[], client: Targe
   return { tls, tlsCa, tlsServername };
 }
 
+/**
+ * A Redis Sentinel target: `<NAME>_SENTINELS` lists the sentinels (host:port), `<NAME>_SENTINEL_MASTER` the name they
+ * monitor the primary by (default mymaster), `<NAME>_SENTINEL_USERNAME`/`_PASSWORD` their own login. What Sentinel
+ * targets do not have yet is refused, naming why: SERVERS beside SENTINELS, another MODE, memcache, TLS, replica reads.
+ */
+function sentinelSetup(name: string, options: TargetOptions): TargetConfig['sentinel'] {
+  const sentinels = options.get('SENTINELS');
+  const others = ['SENTINEL_MASTER', 'SENTINEL_USERNAME', 'SENTINEL_PASSWORD'].filter((o) => options.has(o));
+  if (sentinels === undefined) {
+    const first = others[0];
+    if (first !== undefined) {
+      const entry = options.get(first) as { raw: string; source: Source };
+      throw badValue(`${name}_${first}`, first === 'SENTINEL_PASSWORD' ? '(hidden)' : entry.raw, entry.source, `${name}_SENTINELS is not set, so ${name} is not a Sentinel target`,
+        `set ${name}_SENTINELS=host:port,... (the sentinels), or unset ${name}_${first}`);
+    }
+    return undefined;
+  }
+  const serversEntry = options.get('SERVERS');
+  if (serversEntry !== undefined && serversEntry.source.kind !== 'local') {
+    throw badValue(`${name}_SERVERS`, serversEntry.raw, serversEntry.source, `${name}_SENTINELS is set too: a Sentinel target's client asks the sentinels where the primary is`,
+      `unset ${name}_SERVERS (or ${name}_SENTINELS for a target of its own servers)`);
+  }
+  const modeEntry = options.get('MODE');
+  if (modeEntry !== undefined && modeEntry.raw.trim().toLowerCase() !== 'sentinel') {
+    throw badValue(`${name}_MODE`, modeEntry.raw, modeEntry.source, `${name}_SENTINELS makes ${name} a Sentinel target`, `unset ${name}_MODE (or set it to sentinel)`);
+  }
+  for (const [option, why] of [
+    ['PROTOCOL', 'Sentinel monitors Redis servers, which speak RESP'],
+    ['TLS', 'Sentinel targets over TLS are not supported yet'], ['TLS_CA', 'Sentinel targets over TLS are not supported yet'], ['TLS_SERVERNAME', 'Sentinel targets over TLS are not supported yet'],
+    ['READ_FROM', 'replica reads through Sentinel are not supported yet'],
+  ] as const) {
+    const entry = options.get(option);
+    const harmless = entry !== undefined && ((option === 'TLS' && /^(false|0|no|off)$/i.test(entry.raw.trim())) || (option === 'PROTOCOL' && /^resp$/i.test(entry.raw.trim()))
+      || (option === 'READ_FROM' && /^primary$/i.test(entry.raw.trim())));
+    if (entry !== undefined && !harmless) throw badValue(`${name}_${option}`, entry.raw, entry.source, why, `unset ${name}_${option}`);
+  }
+  const master = (options.get('SENTINEL_MASTER')?.raw ?? DEFAULT_SENTINEL_MASTER).trim();
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(master)) {
+    const entry = options.get('SENTINEL_MASTER') as { raw: string; source: Source };
+    throw badValue(`${name}_SENTINEL_MASTER`, entry.raw, entry.source, 'not a master name (letters, digits, . _ -; at most 64)', `set ${name}_SENTINEL_MASTER to the name in the sentinels' "sentinel monitor <name> ..." line`);
+  }
+  const username = options.get('SENTINEL_USERNAME')?.raw;
+  const password = options.get('SENTINEL_PASSWORD')?.raw;
+  if (password !== undefined) registerSecret(password);
+  return { master, ...(username ? { username } : {}), ...(password ? { password } : {}) };
+}
+
 export function buildTarget(name: string, options: Map<string, { raw: string; source: Source }>): TargetConfig {
   const sources: Partial<Record<TargetOption, Source>> = {};
   for (const [option, { source }] of options) sources[option as TargetOption] = source;
-  const serversEntry = options.get('SERVERS');
-  if (serversEntry === undefined) throw new ConfigError(`target ${name} has options but no ${name}_SERVERS. Fix: set ${name}_SERVERS=host:port`);
-  const servers = parseServers(`${name}_SERVERS`, serversEntry.raw, serversEntry.source);
+  const sentinel = sentinelSetup(name, options);
+  const serversKey = sentinel !== undefined ? 'SENTINELS' : 'SERVERS';
+  const serversEntry = options.get(serversKey);
+  if (serversEntry === undefined) throw new ConfigError(`target ${name} has options but no ${name}_SERVERS. Fix: set ${name}_SERVERS=host:port (or ${name}_SENTINELS=host:port,... for Redis Sentinel)`);
+  const servers = parseServers(`${name}_${serversKey}`, serversEntry.raw, serversEntry.source);
   const protocol = choice(`${name}_PROTOCOL`, options.get('PROTOCOL'), PROTOCOLS, 'resp', 'protocol');
 
   const modeEntry = options.get('MODE');
-  let mode: Mode = 'auto';
+  let mode: Mode = sentinel !== undefined ? 'sentinel' : 'auto';
   if (modeEntry !== undefined) {
     const value = modeEntry.raw.trim().toLowerCase();
     if (!(MODES as readonly string[]).includes(value)) {
       throw badValue(`${name}_MODE`, modeEntry.raw, modeEntry.source, 'unknown mode', `set ${name}_MODE to one of ${MODES.join(', ')}`);
     }
     mode = value as Mode;
+    if (mode === 'sentinel' && sentinel === undefined) {
+      throw badValue(`${name}_MODE`, modeEntry.raw, modeEntry.source, `a Sentinel target is named by ${name}_SENTINELS (the sentinels), not ${name}_SERVERS`,
+        `set ${name}_SENTINELS=host:port,... and ${name}_SENTINEL_MASTER, and unset ${name}_SERVERS and ${name}_MODE`);
+    }
   }
   if ((mode === 'standalone' || mode === 'proxy') && servers.length > 1 && protocol === 'memcache') {
     throw badValue(`${name}_MODE`, modeEntry?.raw ?? mode, modeEntry?.source ?? serversEntry.source,
@@ -180,6 +233,7 @@ export function buildTarget(name: string, options: Map<string, { raw: string; so
   const password = passwordOf(name, options);
   return {
     name, servers, protocol, itemSizeMax: DEFAULT_ITEM_SIZE_MAX, mode, client, cache, cacheEntries, readFrom, waitReplicas, tls, sources,
+    ...(sentinel !== undefined ? { sentinel } : {}),
     ...(tlsCa !== undefined ? { tlsCa } : {}),
     ...(tlsServername !== undefined ? { tlsServername } : {}),
     ...(username ? { username } : {}),
@@ -279,6 +333,8 @@ export function pendingLocalTarget(name: string, options: Map<string, { raw: str
   const sources: Partial<Record<TargetOption, Source>> = {};
   for (const [option, { source }] of options) sources[option as TargetOption] = source;
   return { name, servers: [], protocol, itemSizeMax: DEFAULT_ITEM_SIZE_MAX, mode, ...clientSetup(name, mode, options, protocol), tls: false, sources,
+    // A local Sentinel target's servers are its sentinels (bound once they run).
+    ...(mode === 'sentinel' ? { sentinel: { master: options.get('SENTINEL_MASTER')?.raw ?? DEFAULT_SENTINEL_MASTER } } : {}),
     pendingServers: true, localTopology: topology };
 }
 

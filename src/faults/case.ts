@@ -4,6 +4,7 @@ import type { TargetOutcome } from '../measure/outcome.js';
 import { driverFor } from '../targets/drivers.js';
 import type { CacheClient, ConnectedTarget } from '../targets/client.js';
 import { failoverInjector } from './failover.js';
+import { sentinelFailoverInjector } from './sentinel.js';
 import { runFaultTarget, type FaultLoopOptions, type FaultResult } from './loop.js';
 import { commandInjector, type FaultEvent, type FaultInjector } from './nemesis.js';
 import { FaultMix } from './mix.js';
@@ -54,7 +55,7 @@ function injectorFor(target: ConnectedTarget, plan: FaultPlan, controls: RunCont
   const memory = options.localMemory?.(target);
   switch (plan.kind) {
     case 'failover':
-      return { ...failoverInjector(target.config, controls), ...(memory !== undefined ? { memory } : {}) };
+      return { ...(target.config.mode === 'sentinel' ? sentinelFailoverInjector : failoverInjector)(target.config, controls), ...(memory !== undefined ? { memory } : {}) };
     case 'command':
       return { ...commandInjector(plan), ...(memory !== undefined ? { memory } : {}) };
     default: {

@@ -5,6 +5,7 @@ import { parseClusterNodes, primaryOfSlot, replicasOf, slotsText } from '../targ
 import { adminCommand, waitUntil, type RedisServer } from '../local/redis.js';
 import type { RunningTopology } from '../local/topologies.js';
 import { addNode, liveClusterNodes, redirectionCounts, redirectionsBetween, removeNodeEvent, type ScalingOutcome } from '../local/scaling.js';
+import { sentinelPrimary } from '../local/sentinel.js';
 
 /** How long healing may take (a restarted node rejoining, a replica resyncing) before it is reported as failed. */
 export const HEAL_WAIT_MS = 30_000;
@@ -34,10 +35,40 @@ async function victim(topology: RunningTopology, kind: FaultPlan['kind']): Promi
     if (server === undefined) throw new Error(`node ${node.host}:${node.port} is not one cachebench started`);
     return { server, role: kind === 'kill-replica' ? `replica of the primary of slots ${slotsText(primary)}` : `primary of slots ${slotsText(primary)}` };
   }
+  if (topology.sentinel !== undefined) {
+    // REDIS_SENTINEL: whichever server the sentinels name as master now (an earlier fault may have moved it).
+    const primary = await sentinelPrimary(topology.sentinel.sentinels);
+    const server = kind === 'kill-replica'
+      ? topology.servers.find((s) => `${s.host}:${s.port}` !== primary && !s.process.hasExited())
+      : topology.servers.find((s) => `${s.host}:${s.port}` === primary);
+    if (server === undefined) throw new Error(primary === undefined ? 'no sentinel named a master' : `the sentinels' master ${primary} is not a server cachebench started`);
+    return { server, role: kind === 'kill-replica' ? `replica of ${primary ?? '?'}` : 'primary (the sentinels\' master)' };
+  }
   const server = topology.servers[0];
   if (server === undefined) throw new Error(`${topology.name} has no server`);
   const role = { TWEMPROXY: 'twemproxy backend1', TWEMPROXY_MEMCACHED: 'twemproxy backend1', MEMCACHED_POOL: `1 of the pool's ${topology.servers.length} servers (its keys have nowhere else to go)` }[topology.name as string];
   return { server, role: role ?? 'the only server' };
+}
+
+/**
+ * REDIS_SENTINEL healed: every sentinel names the same master, which says role:master with every other server as a
+ * connected replica whose link is up (a restarted old primary is made a replica by the sentinels first).
+ */
+export async function sentinelHealthy(topology: RunningTopology): Promise<void> {
+  const sentinels = topology.sentinel?.sentinels ?? [];
+  await waitUntil(`${topology.name} to heal (one master the sentinels agree on, every replica linked)`, HEAL_WAIT_MS, async () => {
+    const named = await Promise.all(sentinels.map((s) => sentinelPrimary([s])));
+    const primary = named[0];
+    if (primary === undefined || named.some((n) => n !== primary)) return false;
+    const master = topology.servers.find((s) => `${s.host}:${s.port}` === primary);
+    if (master === undefined) return false;
+    const info = await adminCommand(master, 'INFO', 'replication');
+    if (!info.includes('role:master') || !info.includes(`connected_slaves:${topology.servers.length - 1}`)) return false;
+    for (const r of topology.servers.filter((s) => s !== master)) {
+      if (!(await adminCommand(r, 'INFO', 'replication')).includes('master_link_status:up')) return false;
+    }
+    return true;
+  });
 }
 
 /** Waits until every node says cluster_state:ok, no node is flagged failing, and every primary has a replica linked. */
@@ -126,6 +157,30 @@ class LocalInjector implements FaultInjector {
     });
   }
 
+  #watching = false;
+
+  /**
+   * REDIS_SENTINEL: from the fault on, the sentinels are asked every 100 ms which server is master, until one other than
+   * the victim is named (said with the sentinels' timings) or the topology is healed.
+   */
+  #watchPromotion(victimServer: RedisServer, log: (what: string, ok: boolean) => void): void {
+    const s = this.#topology.sentinel;
+    if (s === undefined) return;
+    const before = `${victimServer.host}:${victimServer.port}`;
+    const started = performance.now();
+    this.#watching = true;
+    void (async () => {
+      while (this.#watching) {
+        const now = await sentinelPrimary(s.sentinels);
+        if (now !== undefined && now !== before) {
+          log(`the sentinels name ${now} as master, ${Math.round(performance.now() - started)} ms after the fault (down-after-milliseconds ${s.downAfterMs}, failover-timeout ${s.failoverTimeoutMs})`, true);
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    })();
+  }
+
   /** Puts a restarted server in its predecessor's place (and CPU placement, through onRespawn). */
   async #replace(old: RedisServer, next: RedisServer): Promise<void> {
     await this.#onRespawn(next.process.pid);
@@ -145,6 +200,7 @@ class LocalInjector implements FaultInjector {
       return;
     }
     const { server, role } = await victim(this.#topology, kind);
+    if (kind !== 'kill-replica') this.#watchPromotion(server, log);
     switch (kind) {
       case 'kill-primary':
       case 'kill-replica':
@@ -211,7 +267,9 @@ class LocalInjector implements FaultInjector {
     }
     const topology = this.#topology;
     if (topology.name === 'REDIS_CLUSTER') await clusterHealthy(topology);
+    else if (topology.sentinel !== undefined) await sentinelHealthy(topology);
     else await Promise.all(topology.servers.map((s) => waitUntil(`${s.process.name.split(':')[0] ?? 'server'} on port ${s.port}`, HEAL_WAIT_MS, () => s.ready())));
+    this.#watching = false;
     return done.length > 0 ? done.join('; ') : null;
   }
 }

@@ -58,6 +58,8 @@ export interface FaultInjector {
 
 /** What a partition did and what the servers said about it: the injector's part of results.json `fault.partition`. */
 export interface PartitionServerSide {
+  /** slots: Redis Cluster nodes claim slots (CLUSTER NODES); role: a Sentinel deployment's servers claim the primary role (INFO). */
+  readonly claims: 'slots' | 'role';
   /** The nodes on the minority side (`10.231.4.2:7001 (primary of slots 0-5460)`), or the server cut from the client. */
   readonly minority: readonly string[];
   /** The primaries on the minority side, whose acknowledged writes a promotion on the other side may undo. */

@@ -6,7 +6,8 @@ import { waitUntil, type RedisServer } from '../local/redis.js';
 import type { PrivateNetwork } from '../local/netns.js';
 import type { RunningTopology } from '../local/topologies.js';
 import { liveClusterNodes } from '../local/scaling.js';
-import { HEAL_WAIT_MS, clusterHealthy, topologyMemory } from './local.js';
+import { sentinelPrimary } from '../local/sentinel.js';
+import { HEAL_WAIT_MS, clusterHealthy, sentinelHealthy, topologyMemory } from './local.js';
 
 /** How often each side's own view of who owns the minority's slots is read while a partition lasts and heals. */
 export const CLAIM_EVERY_MS = 100;
@@ -33,8 +34,10 @@ async function writeCalls(server: RedisServer, writes: ReadonlySet<string>): Pro
 }
 
 /** Whether a node, by its own CLUSTER NODES, is a primary serving `slot`; null when it does not answer. */
-async function claims(server: RedisServer, slot: number): Promise<boolean | null> {
+async function claims(server: RedisServer, slot: number | 'role'): Promise<boolean | null> {
   try {
+    // A Sentinel deployment's server claims to be primary by its role.
+    if (slot === 'role') return (await adminCommand(server, 'INFO', 'replication')).includes('role:master');
     const me = parseClusterNodes(await adminCommand(server, 'CLUSTER', 'NODES')).find((n) => n.flags.includes('myself'));
     return me !== undefined && me.primary && me.slots.some(([a, b]) => slot >= a && slot <= b);
   } catch (error: unknown) {
@@ -48,6 +51,8 @@ async function claims(server: RedisServer, slot: number): Promise<boolean | null
  * promoted in its place, and whether it was seen refusing writes (cluster_state:fail): from then on it acknowledges none.
  */
 interface Watch {
+  /** cluster: claims and state from CLUSTER NODES and CLUSTER INFO; sentinel: from the role (a standalone primary never refuses writes). */
+  readonly by: 'cluster' | 'sentinel';
   readonly primary: RedisServer;
   readonly slots: readonly (readonly [number, number])[];
   readonly candidates: readonly RedisServer[];
@@ -62,6 +67,23 @@ interface Plan {
 }
 
 /** Who is cut from whom, by kind: the primary of slot 0 alone, it and a replica of another primary, or every node alone. */
+/**
+ * REDIS_SENTINEL's partition-primary: the sentinels' master cut from its replicas and the sentinels (the client still
+ * reaches it, and it keeps taking writes: Redis has no cluster state to refuse them by); the replicas may be promoted.
+ */
+async function sentinelPlan(topology: RunningTopology): Promise<Plan> {
+  const sentinels = topology.sentinel?.sentinels ?? [];
+  const named = await sentinelPrimary(sentinels);
+  const primary = topology.servers.find((s) => `${s.host}:${s.port}` === named);
+  if (primary === undefined) throw new Error(named === undefined ? 'no sentinel named a master' : `the sentinels' master ${named} is not a server cachebench started`);
+  const replicas = topology.servers.filter((s) => s !== primary);
+  return {
+    groups: [[primary], [...replicas, ...sentinels]],
+    minority: [label(primary, 'primary (the sentinels\' master)')],
+    watches: [{ by: 'sentinel', primary, slots: [[0, 16383]], candidates: replicas, stopped: false }],
+  };
+}
+
 async function clusterPlan(topology: RunningTopology, kind: FaultPlan['kind']): Promise<Plan> {
   const nodes = await liveClusterNodes(topology);
   const p0 = primaryOfSlot(nodes, 0);
@@ -70,7 +92,7 @@ async function clusterPlan(topology: RunningTopology, kind: FaultPlan['kind']): 
   // The replicas that may be promoted in a minority primary's place: those on the other side (island: all of them, each
   // alone; a promotion can still come once the links are back and the stale failure reports meet).
   const watchOf = (p: ClusterNode, others: readonly ClusterNode[] | 'all'): Watch => ({
-    primary: serverOf(topology, p), slots: p.slots, stopped: false,
+    by: 'cluster', primary: serverOf(topology, p), slots: p.slots, stopped: false,
     candidates: replicasOf(nodes, p).filter((r) => others === 'all' || others.includes(r)).map((r) => serverOf(topology, r)),
   });
   if (kind === 'island') {
@@ -165,6 +187,7 @@ class Partition implements PartitionInjector {
     await this.#watching;
     const topology = this.#topology;
     if (topology.name === 'REDIS_CLUSTER') await clusterHealthy(topology);
+    else if (topology.sentinel !== undefined) await sentinelHealthy(topology);
     else await Promise.all(topology.servers.map((s) => waitUntil(`redis-server on ${s.host}:${s.port}`, HEAL_WAIT_MS, () => s.ready())));
     return routes > 0 ? `removed ${routes} blackhole routes left by the partition` : null;
   };
@@ -172,6 +195,7 @@ class Partition implements PartitionInjector {
   readonly partition = (): PartitionServerSide | null => {
     if (this.#cutAt === null) return null;
     return {
+      claims: this.#topology.sentinel !== undefined ? 'role' : 'slots',
       minority: this.#minority,
       minorityPrimaries: this.#sides?.watches.map((w) => `${w.primary.host}:${w.primary.port}`) ?? [],
       minorityAppliedWrites: this.#applied,
@@ -204,7 +228,7 @@ class Partition implements PartitionInjector {
       await this.#cutClient(network, log);
       return;
     }
-    const plan = await clusterPlan(this.#topology, this.#plan.kind);
+    const plan = this.#topology.sentinel !== undefined ? await sentinelPlan(this.#topology) : await clusterPlan(this.#topology, this.#plan.kind);
     this.#sides = plan;
     this.#minority = plan.minority;
     const primaries = plan.watches.map((w) => w.primary);
@@ -242,6 +266,9 @@ class Partition implements PartitionInjector {
       if (p0 === undefined) throw new Error('no primary serves slot 0');
       victim = serverOf(topology, p0);
       role = `primary of slots ${slotsText(p0)}`;
+    } else if (topology.sentinel !== undefined) {
+      victim = (await sentinelPlan(topology)).watches[0]?.primary as RedisServer;
+      role = 'primary (the sentinels\' master)';
     } else {
       victim = topology.servers[0] as RedisServer;
       role = topology.name === 'TWEMPROXY' ? 'twemproxy backend1: twemproxy runs where the client does' : 'the only server';
@@ -271,14 +298,18 @@ class Partition implements PartitionInjector {
     let dualWritable = false;
     while (!this.#stopWatching) {
       const sample = await Promise.all(watches.map(async (w) => {
-        const slot = w.slots[0]?.[0] ?? 0;
+        const slot = w.by === 'sentinel' ? 'role' : w.slots[0]?.[0] ?? 0;
+        // state: a cluster node's cluster_state is ok (it takes writes); a Sentinel primary is still the one the sentinels
+        // name (clients that follow the sentinels still send to it; it takes writes either way).
         const [own, state, others] = await Promise.all([
           claims(w.primary, slot),
-          adminCommand(w.primary, 'CLUSTER', 'INFO').then((i) => /cluster_state:ok/.test(i), () => null),
+          w.by === 'sentinel'
+            ? sentinelPrimary(this.#topology.sentinel?.sentinels ?? []).then((named) => (named === undefined ? null : named === `${w.primary.host}:${w.primary.port}`))
+            : adminCommand(w.primary, 'CLUSTER', 'INFO').then((i) => /cluster_state:ok/.test(i), () => null),
           Promise.all(w.candidates.map((c) => claims(c, slot))),
         ]);
         if (state === false && this.#healedAt === null) w.stopped = true;
-        return { own, state, promoted: others.some((c) => c === true) };
+        return { own, state, writable: w.by === 'sentinel' ? own === true : state === true, promoted: others.some((c) => c === true) };
       }));
       const now = performance.now();
       // The stretch since the last sample counts when both claimed then (and, for writable, the minority one served).
@@ -286,7 +317,7 @@ class Partition implements PartitionInjector {
       if (dualWritable) this.#dualWritableMs += now - last;
       last = now;
       dual = sample.some((s) => s.own === true && s.promoted);
-      dualWritable = sample.some((s) => s.own === true && s.state === true && s.promoted);
+      dualWritable = sample.some((s) => s.own === true && s.writable && s.promoted);
       if (this.#stoppedAfter === null && this.#healedAt === null && sample.some((s) => s.state === false)) this.#stoppedAfter = Math.round(now - cutAt);
       if (this.#promotedAfter === null && sample.some((s) => s.promoted)) {
         this.#promotedAfter = Math.round(now - cutAt);

@@ -8,7 +8,9 @@ import type { LocalTargetSpec } from '../config/resolve.js';
  */
 
 /** The local topologies, each a target named as here. */
-export const TOPOLOGIES = ['REDIS_CLUSTER', 'TWEMPROXY', 'REDIS_SINGLE', 'MEMCACHED_POOL', 'TWEMPROXY_MEMCACHED'] as const;
+export const TOPOLOGIES = ['REDIS_CLUSTER', 'TWEMPROXY', 'REDIS_SINGLE', 'MEMCACHED_POOL', 'TWEMPROXY_MEMCACHED', 'REDIS_SENTINEL'] as const;
+/** Started only when named (`--local REDIS_SENTINEL`): the default run keeps its length. */
+const NAMED_ONLY: readonly TopologyName[] = ['REDIS_SENTINEL'];
 export type TopologyName = (typeof TOPOLOGIES)[number];
 
 export const TOPOLOGY_DESCRIPTIONS: Readonly<Record<TopologyName, string>> = {
@@ -17,15 +19,20 @@ export const TOPOLOGY_DESCRIPTIONS: Readonly<Record<TopologyName, string>> = {
   REDIS_SINGLE: 'one standalone Redis server',
   MEMCACHED_POOL: '3 memcached servers, sharded by the client (ketama)',
   TWEMPROXY_MEMCACHED: 'twemproxy (ketama, fnv1a_64) in memcache mode over 3 memcached servers',
+  REDIS_SENTINEL: 'Redis Sentinel: 1 primary, 2 replicas, 3 sentinels (quorum 2)',
 };
 
 /** Topologies whose servers speak memcached's text protocol (their targets have `<NAME>_PROTOCOL=memcache`). */
 export const MEMCACHE_TOPOLOGIES: readonly TopologyName[] = ['MEMCACHED_POOL', 'TWEMPROXY_MEMCACHED'];
 
 /** The target mode each local topology is measured in. */
-const LOCAL_MODES: Readonly<Record<TopologyName, Mode>> = { REDIS_CLUSTER: 'cluster', TWEMPROXY: 'proxy', REDIS_SINGLE: 'standalone', MEMCACHED_POOL: 'auto', TWEMPROXY_MEMCACHED: 'proxy' };
+const LOCAL_MODES: Readonly<Record<TopologyName, Mode>> = {
+  REDIS_CLUSTER: 'cluster', TWEMPROXY: 'proxy', REDIS_SINGLE: 'standalone', MEMCACHED_POOL: 'auto', TWEMPROXY_MEMCACHED: 'proxy', REDIS_SENTINEL: 'sentinel',
+};
 /** Options every target on a topology has: the memcached topologies speak memcache. */
-const LOCAL_OPTIONS: Readonly<Partial<Record<TopologyName, Readonly<Record<string, string>>>>> = { MEMCACHED_POOL: { PROTOCOL: 'memcache' }, TWEMPROXY_MEMCACHED: { PROTOCOL: 'memcache' } };
+const LOCAL_OPTIONS: Readonly<Partial<Record<TopologyName, Readonly<Record<string, string>>>>> = {
+  MEMCACHED_POOL: { PROTOCOL: 'memcache' }, TWEMPROXY_MEMCACHED: { PROTOCOL: 'memcache' }, REDIS_SENTINEL: { SENTINEL_MASTER: 'cachebench' },
+};
 /**
  * Client set-ups measured on a local topology besides its plain target (ioredis; cachebench's own resp in a run of
  * throughput and capacity scenarios only, see config/resolve.ts loadRunClients): the local cluster is also measured
@@ -38,8 +45,8 @@ export const LOCAL_VARIANTS: Readonly<Partial<Record<TopologyName, readonly { re
     { suffix: 'GLIDE', options: { CLIENT: 'glide' } },
   ],
 };
-/** Every local target: each topology's plain target, then its client set-ups. */
-export const LOCAL_TARGETS: readonly LocalTargetSpec[] = TOPOLOGIES.flatMap((name) => [
+/** Every local target of the default run: each topology's plain target, then its client set-ups. */
+export const LOCAL_TARGETS: readonly LocalTargetSpec[] = TOPOLOGIES.filter((name) => !NAMED_ONLY.includes(name)).flatMap((name) => [
   { name, mode: LOCAL_MODES[name], ...(LOCAL_OPTIONS[name] !== undefined ? { options: LOCAL_OPTIONS[name] } : {}) },
   ...(LOCAL_VARIANTS[name] ?? []).map((v) => ({ name: `${name}_${v.suffix}`, mode: LOCAL_MODES[name], topology: name, options: v.options })),
 ]);
@@ -53,6 +60,9 @@ export const LOCAL_TARGETS: readonly LocalTargetSpec[] = TOPOLOGIES.flatMap((nam
 export const OPTIONAL_LOCAL_TARGETS: readonly LocalTargetSpec[] = [
   { name: 'REDIS_CLUSTER_WAIT', mode: 'cluster', topology: 'REDIS_CLUSTER', options: { WAIT: '1', CLIENT: 'ioredis' } },
   { name: 'REDIS_CLUSTER_NODE_REDIS', mode: 'cluster', topology: 'REDIS_CLUSTER', options: { CLIENT: 'node-redis' } },
+  // Redis Sentinel through ioredis (its `sentinels` option) and node-redis (createSentinel).
+  { name: 'REDIS_SENTINEL', mode: 'sentinel', options: { SENTINEL_MASTER: 'cachebench' } },
+  { name: 'REDIS_SENTINEL_NODE_REDIS', mode: 'sentinel', topology: 'REDIS_SENTINEL', options: { SENTINEL_MASTER: 'cachebench', CLIENT: 'node-redis' } },
   // cachebench's own RESP client on each Redis topology: the servers' capacity rather than a driver's.
   ...(['REDIS_CLUSTER', 'TWEMPROXY', 'REDIS_SINGLE'] as const).map((topology) => ({ name: `${topology}_RESP`, mode: LOCAL_MODES[topology], topology, options: { CLIENT: 'resp' } })),
 ];

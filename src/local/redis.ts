@@ -40,6 +40,8 @@ export interface StartRedisOptions {
   readonly recorder?: ProcessRecorder;
   /** Each server in a network namespace of its own on this private network (`--network namespaces`); else 127.0.0.1. */
   readonly network?: PrivateNetwork;
+  /** Starts as a replica of this server (REDIS_SENTINEL's replicas). */
+  readonly replicaOf?: { readonly host: string; readonly port: number };
 }
 
 export { adminCommand };
@@ -158,6 +160,7 @@ export async function startRedisServer(options: StartRedisOptions): Promise<Redi
       '--dbfilename', `dump-${port}.rdb`,
       // A replica's first sync starts at once (the default waits 5 s for more replicas to join a diskless sync).
       '--repl-diskless-sync-delay', '0',
+      ...(options.replicaOf !== undefined ? ['--replicaof', options.replicaOf.host, String(options.replicaOf.port)] : []),
       ...(options.cluster ? ['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', String(options.nodeTimeoutMs ?? 5000)] : []),
     ];
     return { kind: 'redis-server', binary, args, ready: async () => (await adminCommand({ host, port }, 'PING')) === 'PONG', exitReason: () => logTail(log) };

@@ -11,6 +11,7 @@ import { MEMCACHE_TOPOLOGIES, type TopologyName } from './catalog.js';
 import { startProcess, type ManagedProcess, type ProcessExit, type ProcessRecorder } from './process.js';
 import { memcacheServes, startMemcacheds, twemproxyMemcacheConf } from './memcached.js';
 import { adminCommand, startRedisCluster, startRedisServer, startRedisServers, waitUntil, type RedisServer } from './redis.js';
+import { startSentinelTopology } from './sentinel.js';
 
 export { MEMCACHE_TOPOLOGIES, TOPOLOGIES, TOPOLOGY_DESCRIPTIONS, type TopologyName } from './catalog.js';
 
@@ -29,6 +30,8 @@ export interface RunningTopology {
   readonly startNode?: () => Promise<RedisServer>;
   /** The private network its Redis servers live on (`--network namespaces`); absent on loopback. */
   readonly network?: PrivateNetwork;
+  /** REDIS_SENTINEL: its sentinels and their timings (`servers` are the primary and replicas; which is primary changes). */
+  readonly sentinel?: { readonly sentinels: RedisServer[]; readonly downAfterMs: number; readonly failoverTimeoutMs: number };
   readonly startMs: number;
 }
 
@@ -162,6 +165,15 @@ async function startOne(name: TopologyName, spawn: Spawn, options: StartOptions)
       const server = await startRedisServer(spawn);
       return { name, settings: { REDIS_SINGLE_SERVERS: `${server.host}:${server.port}`, REDIS_SINGLE_MODE: 'standalone' }, processes: [server.process], servers: [server],
         ...(spawn.network !== undefined ? { network: spawn.network } : {}), startMs: performance.now() - started };
+    }
+    case 'REDIS_SENTINEL': {
+      const d = await startSentinelTopology(spawn, options.nodeTimeoutMs ?? 5000);
+      return {
+        name, settings: { REDIS_SENTINEL_SERVERS: d.sentinels.map((s) => `${s.host}:${s.port}`).join(','), REDIS_SENTINEL_MODE: 'sentinel' },
+        processes: [...d.servers, ...d.sentinels].map((s) => s.process), servers: d.servers,
+        sentinel: { sentinels: d.sentinels, downAfterMs: d.downAfterMs, failoverTimeoutMs: d.failoverTimeoutMs },
+        ...(spawn.network !== undefined ? { network: spawn.network } : {}), startMs: performance.now() - started,
+      };
     }
     case 'MEMCACHED_POOL': {
       const servers = await startMemcacheds(await findFreePorts(3), spawn);

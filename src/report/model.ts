@@ -43,6 +43,14 @@ function optionValue(config: TargetConfig, option: TargetOption): string {
       return config.protocol;
     case 'ITEM_SIZE_MAX':
       return String(config.itemSizeMax);
+    case 'SENTINELS':
+      return config.sentinel !== undefined ? config.servers.map((s) => s.display).join(',') : '';
+    case 'SENTINEL_MASTER':
+      return config.sentinel?.master ?? '';
+    case 'SENTINEL_USERNAME':
+      return config.sentinel?.username ?? '';
+    case 'SENTINEL_PASSWORD':
+      return '(hidden)';
   }
 }
 

@@ -240,6 +240,7 @@ const fault = object({
   redirections: nullable(object({ moved: count, ask: count })),
   scaling: nullable(object({ action: oneOf('add-node', 'remove-node'), node: text, migrationMs: num, slotsMoved: count, balance: list(object({ node: text, slots: count }), N.items) })),
   partition: optional(nullable(object({
+    claims: oneOf('slots', 'role'),
     minority: list(text, N.items), minorityPrimaries: list(text, N.items), minorityAppliedWrites: nullable(count),
     minorityAckedWrites: nullable(count), minorityLostWrites: nullable(count), cutMs: num, minorityStoppedAfterMs: nullable(num),
     promotedAfterMs: nullable(num), dualOwnershipMs: num, dualWritableMs: num, convergedAfterHealMs: nullable(num),

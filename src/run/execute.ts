@@ -119,10 +119,11 @@ async function connectWriters(plan: RunPlan, targets: readonly ConnectedTarget[]
  */
 function checkFaultServers(plan: RunPlan, targets: readonly ConnectedTarget[]): void {
   if (!plan.scenarios.some((s) => s.controls.fault.kind === 'failover')) return;
-  const unfit = targets.filter((t) => t.info.mode !== 'cluster' || t.info.replicas === 0);
+  // A Sentinel target fails over with SENTINEL FAILOVER (faults/sentinel.ts), which needs a replica too.
+  const unfit = targets.filter((t) => (t.info.mode !== 'cluster' && t.info.mode !== 'sentinel') || t.info.replicas === 0);
   if (unfit.length === 0) return;
-  throw new ConfigError(`FAULT=failover sends CLUSTER FAILOVER to a replica, and ${unfit.map((t) => `${t.config.name} is ${t.info.mode === 'cluster' ? 'a cluster without replicas' : `${t.info.mode} (${t.info.servers.join(',')})`}`).join('; ')}. ` +
-    'Fix: run FAULT=failover against Redis Clusters with replicas only (--targets), or use FAULT=command with your own FAULT_COMMAND');
+  throw new ConfigError(`FAULT=failover sends CLUSTER FAILOVER to a replica (SENTINEL FAILOVER to a Sentinel deployment's sentinels), and ${unfit.map((t) => `${t.config.name} is ${t.info.mode === 'cluster' ? 'a cluster without replicas' : `${t.info.mode} (${t.info.servers.join(',')})`}`).join('; ')}. ` +
+    'Fix: run FAULT=failover against Redis Clusters or Sentinel deployments with replicas only (--targets), or use FAULT=command with your own FAULT_COMMAND');
 }
 
 /**

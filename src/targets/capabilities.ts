@@ -305,7 +305,7 @@ function textOf(reply: RespReply | undefined): string | null {
  * Writes no data and leaves nothing open. Throws TargetUnreachableError (exit 3) when the server cannot be
  * reached or refuses the target's credentials; never with a password in the message.
  */
-export async function probeCapabilities(config: TargetConfig, mode: 'cluster' | 'standalone' | 'proxy', controls: RunControls, first?: ServerAddress): Promise<Capabilities> {
+export async function probeCapabilities(config: TargetConfig, mode: 'cluster' | 'standalone' | 'proxy' | 'sentinel', controls: RunControls, first?: ServerAddress): Promise<Capabilities> {
   if (mode === 'proxy') {
     return { resp3: null, tracking: null, clusterSlots: null, wait: null, serverName: null, serverVersion: null, notes: [PROXY_NOTE] };
   }

@@ -108,7 +108,7 @@ export interface Capabilities {
 /** What the harness learned about a target when it connected; goes into the report header. */
 export interface TargetInfo {
   /** pool: several memcached servers sharded by the client. */
-  readonly mode: 'cluster' | 'standalone' | 'proxy' | 'pool';
+  readonly mode: 'cluster' | 'standalone' | 'proxy' | 'pool' | 'sentinel';
   /** Whether the mode was asked of the server (auto) or set by `<NAME>_MODE`. */
   readonly modeDetected: boolean;
   readonly serverVersion: string;
@@ -273,8 +273,8 @@ export interface Probe {
 
 /** What probing a target found: its mode, servers, roles and version; drivers and load workers connect from it. */
 export interface TargetProbe {
-  readonly mode: 'cluster' | 'standalone' | 'proxy';
-  /** The first listed server (the standalone or proxy server; a cluster's first startup node). */
+  readonly mode: 'cluster' | 'standalone' | 'proxy' | 'sentinel';
+  /** The first listed server (the standalone or proxy server; a cluster's first startup node; sentinel: the primary the sentinels named). */
   readonly first: ServerAddress;
   readonly probes: readonly Probe[];
   /** A password was given but no server needs one: the measured connections leave it out. */

@@ -273,6 +273,24 @@ export const ioredisDriver: Driver = {
       redis.on('node error', (error: unknown, key: string) => {
         nodeError ??= { error, key };
       });
+    } else if (mode === 'sentinel') {
+      // ioredis asks the sentinels for the master (and checks its role), connects to it, and asks again whenever the
+      // connection is lost; failoverDetector also watches the sentinels' +switch-master to move at once.
+      redis = new Redis({
+        ...ioredisOptions(config, first, controls, first.host, !passwordUnneeded),
+        sentinels: config.servers.map((s) => ({ host: s.host, port: s.port })),
+        name: config.sentinel?.master ?? '',
+        role: 'master',
+        ...(config.sentinel?.username !== undefined ? { sentinelUsername: config.sentinel.username } : {}),
+        ...(config.sentinel?.password !== undefined ? { sentinelPassword: config.sentinel.password } : {}),
+        sentinelCommandTimeout: controls.opTimeoutMs,
+        sentinelRetryStrategy: (times) => Math.min(100 * times, 1000),
+        failoverDetector: true,
+        lazyConnect: true,
+        retryStrategy: (times) => Math.min(100 * times, 1000),
+        ...(controls.resilient === true ? RESILIENT_STANDALONE : {}),
+        ...(controls.exactWrites === true ? { autoResendUnfulfilledCommands: false } : {}),
+      });
     } else {
       redis = new Redis({
         ...ioredisOptions(config, first, controls, first.host, !passwordUnneeded),

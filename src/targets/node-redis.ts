@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import {
   BasicPooledClientSideCache, ClientClosedError, ClientOfflineError, ConnectionTimeoutError, DisconnectsClientError, ErrorReply,
   MaxCommandRedirectionsError, ReconnectStrategyError, RESP_TYPES, RootNodesUnavailableError, SocketClosedUnexpectedlyError,
-  SocketTimeoutError, TimeoutError, createClient, createCluster, type RedisArgument, type TypeMapping,
+  SocketTimeoutError, TimeoutError, createClient, createCluster, createSentinel, type RedisArgument, type TypeMapping,
 } from '@redis/client';
 import type { RunControls, TargetConfig } from '../config/resolve.js';
 import { displayAddress, type ServerAddress } from '../config/servers.js';
@@ -164,7 +164,9 @@ interface Commands {
 
 type StandaloneClient = ReturnType<typeof newClient>;
 type ClusterClient = ReturnType<typeof newCluster>;
-type Connection = { readonly kind: 'standalone'; readonly client: StandaloneClient } | { readonly kind: 'cluster'; readonly client: ClusterClient };
+type SentinelClient = ReturnType<typeof newSentinel>;
+type Connection = { readonly kind: 'standalone'; readonly client: StandaloneClient } | { readonly kind: 'cluster'; readonly client: ClusterClient }
+  | { readonly kind: 'sentinel'; readonly client: SentinelClient };
 
 /**
  * Closes every ready connection gracefully (waiting at most QUIT_WAIT_MS, or OP_TIMEOUT_MS if shorter), then destroys
@@ -178,6 +180,16 @@ type Connection = { readonly kind: 'standalone'; readonly client: StandaloneClie
  * cluster close() forgets the node clients before they have closed, so they could not be destroyed after the wait).
  */
 async function closeQuietly(connection: Connection, opTimeoutMs: number): Promise<void> {
+  if (connection.kind === 'sentinel') {
+    // The sentinel object's close() closes its master and sentinel clients; destroy() ends whatever is left at once.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([connection.client.close().catch(() => undefined), new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, Math.min(opTimeoutMs, QUIT_WAIT_MS));
+    })]);
+    clearTimeout(timer);
+    await connection.client.destroy().catch(() => undefined);
+    return;
+  }
   const nodes = connection.kind === 'standalone'
     ? [connection.client]
     : [...connection.client.masters, ...connection.client.replicas].flatMap((n) => (n.client !== undefined ? [n.client] : []));
@@ -201,6 +213,10 @@ async function closeQuietly(connection: Connection, opTimeoutMs: number): Promis
 /** The server an op on `key` goes to: the one server, or the primary serving the key's slot (for errors only). */
 function serverOf(connection: Connection, key: string, fallback: string): string {
   if (connection.kind === 'standalone') return fallback;
+  if (connection.kind === 'sentinel') {
+    const master = connection.client.getMasterNode();
+    return master !== undefined ? displayAddress(master.host, master.port) : fallback;
+  }
   const master = connection.client.slots[keySlot(key)]?.master;
   return master !== undefined ? displayAddress(master.host, master.port) : fallback;
 }
@@ -218,9 +234,10 @@ function wrap(connection: Connection, cache: CountingCache | undefined, config: 
   const waitArgs = ['WAIT', String(waitFor), String(waitMs)];
   // In a cluster, the key's own node client: the cluster's sendCommand would apply WAIT's request policy
   // (all_shards) and wait on every primary.
+  // Sentinel: its one master client (masterPoolSize 1) took the SET.
   const waitCommand = async (key: string): Promise<unknown> => (connection.kind === 'cluster'
     ? (await connection.client.getNodeClientForKey(key, false)).sendCommand(waitArgs)
-    : connection.client.sendCommand(waitArgs));
+    : connection.kind === 'sentinel' ? connection.client.sendCommand(false, waitArgs) : connection.client.sendCommand(waitArgs));
   return {
     async set(key, value, ttlSeconds) {
       const written = commands.set(key, value, { expiration: { type: 'EX', value: ttlSeconds } });
@@ -244,7 +261,7 @@ function wrap(connection: Connection, cache: CountingCache | undefined, config: 
       const sent: Promise<unknown> = connection.kind === 'cluster'
         ? (wait ? connection.client.getNodeClientForKey(route.key, false).then((node) => node.sendCommand([...args], RAW_COMMAND_OPTIONS))
             : connection.client.sendCommand(route.key, route.readOnly, [...args], RAW_COMMAND_OPTIONS))
-        : connection.client.sendCommand(args, RAW_COMMAND_OPTIONS);
+        : connection.kind === 'sentinel' ? connection.client.sendCommand(false, [...args], RAW_COMMAND_OPTIONS) : connection.client.sendCommand(args, RAW_COMMAND_OPTIONS);
       const reply = await withDeadline(sent, ms, late(route.key)).catch((error: unknown) => {
         const translated = translateNodeRedisError(error, serverOf(connection, route.key, fallback), ms);
         throw translated instanceof ErrorReply ? new CommandReplyError(translated.message, { cause: translated }) : translated;
@@ -256,6 +273,16 @@ function wrap(connection: Connection, cache: CountingCache | undefined, config: 
       // but each with command()'s type mapping: node-redis's MULTI reads EXEC's reply with none (bulk strings as text).
       const chainId = Symbol('cachebench MULTI');
       const sent = (async () => {
+        if (connection.kind === 'sentinel') {
+          // A leased master client: the transaction's commands on one connection, nobody else's in between.
+          const lease = await connection.client.acquire();
+          try {
+            const replies = [['MULTI'], ...commands, ['EXEC']].map((args) => lease.sendCommand(false, [...args], { ...RAW_COMMAND_OPTIONS, chainId }));
+            return (await Promise.all(replies)).at(-1);
+          } finally {
+            void lease.release();
+          }
+        }
         const client = connection.kind === 'cluster' ? await connection.client.getNodeClientForKey(route.key) : connection.client;
         const replies = [['MULTI'], ...commands, ['EXEC']].map((args) => client.sendCommand([...args], { ...RAW_COMMAND_OPTIONS, chainId }));
         return (await Promise.all(replies)).at(-1);
@@ -341,6 +368,28 @@ function newCluster(config: TargetConfig, controls: RunControls, first: ServerAd
 }
 
 /**
+ * A Redis Sentinel deployment's client: node-redis asks the sentinels for the master, connects one client to it
+ * (masterPoolSize 1: a SET and its WAIT share a connection), and follows a failover the sentinels announce.
+ */
+function newSentinel(config: TargetConfig, controls: RunControls, first: ServerAddress, login: boolean, reconnect: Reconnect) {
+  const s = config.sentinel;
+  return createSentinel({
+    name: s?.master ?? '',
+    sentinelRootNodes: config.servers.map((x) => ({ host: x.host, port: x.port })),
+    nodeClientOptions: {
+      ...clientOptions(config, first, login, 2, controls.resilient === true), socket: socketOptions(config, controls, undefined, reconnect),
+    },
+    sentinelClientOptions: {
+      disableClientInfo: true, socket: { connectTimeout: controls.connectTimeoutMs, reconnectStrategy: reconnect },
+      ...(s?.username !== undefined ? { username: s.username } : {}), ...(s?.password !== undefined ? { password: s.password } : {}),
+    },
+    masterPoolSize: 1,
+    RESP: 2,
+    commandOptions: COMMAND_OPTIONS,
+  });
+}
+
+/**
  * Connects a cluster and every node it serves from. node-redis's cluster connect() can succeed with nodes it could
  * not connect to: when the nodes found through one startup node fail, it tries the next startup node, which finds
  * the same nodes already known and connects none of them (#discover and #initiateSlotNode in cluster-slots.js). Asking
@@ -380,18 +429,24 @@ export const nodeRedisDriver: Driver = {
       connection = { kind: 'cluster', client };
       // Startup node, CLUSTER SLOTS, then every node in parallel.
       connectMs += controls.connectTimeoutMs;
+    } else if (mode === 'sentinel') {
+      const client = newSentinel(config, controls, first, !passwordUnneeded, reconnect);
+      client.on('error', () => undefined); // op failures are counted where the op is awaited
+      connection = { kind: 'sentinel', client };
+      // A sentinel, then the master it names.
+      connectMs += controls.connectTimeoutMs;
     } else {
       const client = newClient(config, controls, first, !passwordUnneeded, cache, reconnect);
       client.on('error', () => undefined); // op failures are counted where the op is awaited
       connection = { kind: 'standalone', client };
     }
     try {
-      const opening: Promise<unknown> = connection.kind === 'standalone' ? connection.client.connect() : connectEveryNode(connection.client);
+      const opening: Promise<unknown> = connection.kind === 'cluster' ? connectEveryNode(connection.client) : connection.client.connect();
       await withDeadline(opening, connectMs, () => new Error(`not connected within ${connectMs} ms`));
       connected = true;
     } catch (error: unknown) {
-      connection.client.destroy();
-      if (connection.kind === 'standalone') throw await unreachableError(config, first, error, controls);
+      void connection.client.destroy();
+      if (connection.kind !== 'cluster') throw await unreachableError(config, first, error, controls);
       if (nodeError !== undefined) {
         const { host, port } = nodeError;
         const node = config.servers.find((s) => s.host === host && s.port === port) ?? { host, port, tls: config.tls, display: displayAddress(host, port) };

@@ -212,6 +212,7 @@ function checkMode(config: TargetConfig, probes: readonly Probe[]): 'cluster' | 
     throw new TargetMismatchError(name, probes.map((p) => p.server.display).join(','), `${name}_SERVERS lists ${probes.length} ${mode} servers; a ${mode} target is one server`,
       `list one server in ${name}_SERVERS and give each other server a target of its own (<OTHER>_SERVERS=host:port)`);
   }
+  if (mode === 'sentinel') throw new TargetMismatchError(name, probes[0]?.server.display ?? '(none)', 'a Sentinel target is probed through its sentinels', `set ${name}_SENTINELS`);
   return mode;
 }
 
@@ -220,6 +221,7 @@ function checkMode(config: TargetConfig, probes: readonly Probe[]): 'cluster' | 
  * target's configuration. Raises TargetUnreachableError / TargetMismatchError (exit 3); writes nothing.
  */
 export async function probeTarget(config: TargetConfig, controls: RunControls): Promise<TargetProbe> {
+  if (config.mode === 'sentinel') return probeSentinelTarget(config, controls);
   // Both are rejected by configuration validation (exit 2, before any traffic); checked here again, before
   // this target is probed, for callers that skip validation. Never a ConfigError: other targets may have been probed.
   const name = config.name;
@@ -282,6 +284,77 @@ export async function probeTarget(config: TargetConfig, controls: RunControls): 
   }
   const serverVersion = firstProbe?.info.get('redis_version') ?? (mode === 'proxy' ? 'unknown (proxy)' : 'unknown');
   return { mode, first: seedsDown ? (probes[0] as Probe).server : first, probes, passwordUnneeded, roles, serverVersion, warnings };
+}
+
+/** Options of a connection to one sentinel: its own login (`<NAME>_SENTINEL_USERNAME`/`_PASSWORD`), RESP2, the run's deadlines. */
+export function sentinelOptions(config: TargetConfig, controls: RunControls): RedisOptions {
+  const s = config.sentinel;
+  return {
+    protocol: 2, disableClientInfo: true, connectTimeout: controls.connectTimeoutMs, commandTimeout: controls.opTimeoutMs,
+    ...(s?.username !== undefined ? { username: s.username } : {}), ...(s?.password !== undefined ? { password: s.password } : {}),
+  };
+}
+
+/** What one sentinel says of the master: its address, or null when it monitors no master of that name. */
+async function askSentinel(config: TargetConfig, sentinel: ServerAddress, controls: RunControls): Promise<ServerAddress | null> {
+  const redis = new Redis({ ...sentinelOptions(config, controls), host: sentinel.host, port: sentinel.port, lazyConnect: true, retryStrategy: () => null,
+    enableReadyCheck: false, maxRetriesPerRequest: 0 });
+  let socketError: Error | undefined;
+  redis.on('error', (error: Error) => {
+    socketError ??= error;
+  });
+  try {
+    await redis.connect();
+    const reply = await redis.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', config.sentinel?.master ?? '') as unknown;
+    if (!Array.isArray(reply) || reply.length !== 2) return null;
+    const [host, port] = reply.map(String) as [string, string];
+    if (!/^[0-9A-Za-z.:_-]{1,255}$/.test(host) || !/^\d{1,5}$/.test(port) || Number(port) < 1 || Number(port) > 65_535) {
+      throw new Error(`SENTINEL GET-MASTER-ADDR-BY-NAME answered an address that is not one: ${JSON.stringify(reply).slice(0, 120)}`);
+    }
+    return { host, port: Number(port), tls: false, display: host.includes(':') ? `[${host}]:${port}` : `${host}:${port}` };
+  } catch (error: unknown) {
+    const sentinelConfig = { ...config, password: config.sentinel?.password, username: config.sentinel?.username, passwordFile: undefined,
+      name: `${config.name}`, servers: config.servers } as TargetConfig;
+    throw await unreachableError(sentinelConfig, sentinel, socketError ?? error, controls);
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/**
+ * A Sentinel target: every sentinel is asked where the master is (SENTINEL GET-MASTER-ADDR-BY-NAME); the primary they
+ * name is probed as a standalone server (INFO, the data nodes' login) and must say role:master. Sentinels that do not
+ * answer are a warning while one does; sentinels that disagree are a warning (a failover under way).
+ */
+async function probeSentinelTarget(config: TargetConfig, controls: RunControls): Promise<TargetProbe> {
+  const name = config.name;
+  const master = config.sentinel?.master ?? '';
+  const settled = await Promise.allSettled(config.servers.map((s) => askSentinel(config, s, controls)));
+  const answers = settled.flatMap((s, i) => (s.status === 'fulfilled' ? [{ sentinel: config.servers[i] as ServerAddress, primary: s.value }] : []));
+  const failed = settled.flatMap((s, i) => (s.status === 'rejected' ? [{ sentinel: config.servers[i] as ServerAddress, reason: s.reason as unknown }] : []));
+  if (answers.length === 0) throw failed[0]?.reason ?? new TargetMismatchError(name, '(none)', `${name}_SENTINELS lists no sentinel`, `list the sentinels in ${name}_SENTINELS`);
+  const named = answers.filter((a) => a.primary !== null);
+  const primary = named[0]?.primary;
+  if (primary === undefined || primary === null) {
+    throw new TargetMismatchError(name, answers.map((a) => a.sentinel.display).join(','), `no sentinel monitors a master named ${JSON.stringify(master)}`,
+      `set ${name}_SENTINEL_MASTER to the name in the sentinels' "sentinel monitor <name> ..." line`);
+  }
+  const warnings: string[] = failed.map(({ sentinel, reason }) => `target ${name}: sentinel ${sentinel.display}, listed in ${name}_SENTINELS, did not answer (${reason instanceof TargetUnreachableError ? reason.reason : reason instanceof Error ? reason.message : String(reason)})`);
+  const disagree = named.filter((a) => a.primary?.display !== primary.display);
+  if (disagree.length > 0) warnings.push(`target ${name}: the sentinels disagree on the primary (${named.map((a) => `${a.sentinel.display} says ${a.primary?.display ?? '?'}`).join('; ')}): a failover may be under way; the client follows the sentinels`);
+  const probed = await probe({ ...config, mode: 'standalone' }, primary, controls);
+  const role = probed.info.get('role');
+  if (role !== 'master') {
+    throw new TargetMismatchError(name, primary.display, `the sentinels name ${primary.display} as master ${master}, but it says role:${role ?? 'unknown'}`,
+      'run again once the sentinels agree on a primary (a failover may be under way)');
+  }
+  const passwordUnneeded = probed.passwordUnneeded === true;
+  if (passwordUnneeded) warnings.push(`target ${name}: ${passwordKey(config)} is set but ${primary.display} requires no password, so none was sent (unset ${passwordKey(config)})`);
+  return {
+    mode: 'sentinel', first: primary, probes: [probed], passwordUnneeded,
+    roles: { primaries: 1, replicas: Number(probed.info.get('connected_slaves') ?? 0) },
+    serverVersion: probed.info.get('redis_version') ?? 'unknown', warnings,
+  };
 }
 
 /** The TargetInfo every driver reports: what the probe found, the target's set-up, the driver's name and version. */

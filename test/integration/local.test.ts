@@ -39,7 +39,7 @@ describe('local topologies through run --local', () => {
       assert.equal((e?.verification.reads ?? 0) > 0, true);
       assert.equal((e?.ops.get.errors ?? 1) + (e?.ops.set.errors ?? 1), 0);
       const env = doc.environment.targets[0];
-      const expected = { REDIS_CLUSTER: ['cluster', 3, 3], TWEMPROXY: ['proxy', 0, 0], REDIS_SINGLE: ['standalone', 1, 0], MEMCACHED_POOL: ['pool', 3, 0], TWEMPROXY_MEMCACHED: ['proxy', 0, 0] }[topology];
+      const expected = { REDIS_CLUSTER: ['cluster', 3, 3], TWEMPROXY: ['proxy', 0, 0], REDIS_SINGLE: ['standalone', 1, 0], MEMCACHED_POOL: ['pool', 3, 0], TWEMPROXY_MEMCACHED: ['proxy', 0, 0], REDIS_SENTINEL: ['sentinel', 1, 2] }[topology];
       assert.deepEqual([env?.mode, env?.primaries, env?.replicas], expected);
       assert.match(result.stderr, new RegExp(`local topologies up in [\\d.]+ s: ${topology}`));
       assertNothingLeft(tmp);
