@@ -34,9 +34,9 @@ const QUIET = new Set([
 /**
  * Files run alone, after both lanes: fault runs judge recovery against the throughput before the fault and scaling
  * runs time a slot migration, both of which a neighbour's load changes mid-run (a busier second half read as "never
- * recovered", a migration pushed past DURATION).
+ * recovered", a migration pushed past DURATION); Sentinel's kill-primary judges its window against the promotion.
  */
-const SOLO = new Set(['faults'].map((name) => `${name}.test.js`));
+const SOLO = new Set(['faults', 'sentinel'].map((name) => `${name}.test.js`));
 
 const dir = fileURLToPath(new URL('./integration/', import.meta.url));
 const files = readdirSync(dir).filter((f) => f.endsWith('.test.js')).sort();

@@ -69,7 +69,7 @@ export function statusCommand(): number {
   for (const t of state.topologies) {
     const alive = t.processes.filter((p) => isOurProcess(p.pid, p.name, p.startTime)).length;
     allAlive &&= alive === t.processes.length;
-    print(`${t.name}: ${alive === t.processes.length ? 'up' : alive === 0 ? 'down' : 'degraded'} (${alive}/${t.processes.length} processes) ${t.settings[`${t.name}_SERVERS`] ?? ''}\n`);
+    print(`${t.name}: ${alive === t.processes.length ? 'up' : alive === 0 ? 'down' : 'degraded'} (${alive}/${t.processes.length} processes) ${t.settings[`${t.name}_SERVERS`] ?? t.settings[`${t.name}_SENTINELS`] ?? ''}\n`);
   }
   return allAlive ? EXIT.ok : EXIT.failed;
 }

@@ -146,7 +146,7 @@ export async function runCommand(args: RunArgs): Promise<number> {
       await applyPlacement(validated.placement, deployment.topologies.flatMap((t) => t.processes.map((p) => p.pid)));
       say(`cachebench: CPU layout ${validated.placement.layout}: ${validated.placement.description}\n`);
       if (deployment.network !== undefined) say(`cachebench: network: ${deployment.network.describe()}\n`);
-      plan = bindLocalServers(plan, Object.fromEntries(deployment.topologies.map((t) => [t.name, t.settings[`${t.name}_SERVERS`] ?? ''])));
+      plan = bindLocalServers(plan, Object.fromEntries(deployment.topologies.map((t) => [t.name, t.settings[`${t.name}_SERVERS`] ?? t.settings[`${t.name}_SENTINELS`] ?? ''])));
     }
     const progress = createProgress({ isTTY: process.stderr.isTTY === true, write: say }, validated.quiet);
     try {

@@ -63,6 +63,8 @@ export const OPTIONAL_LOCAL_TARGETS: readonly LocalTargetSpec[] = [
   // Redis Sentinel through ioredis (its `sentinels` option) and node-redis (createSentinel).
   { name: 'REDIS_SENTINEL', mode: 'sentinel', options: { SENTINEL_MASTER: 'cachebench' } },
   { name: 'REDIS_SENTINEL_NODE_REDIS', mode: 'sentinel', topology: 'REDIS_SENTINEL', options: { SENTINEL_MASTER: 'cachebench', CLIENT: 'node-redis' } },
+  // ioredis with WAIT 1 after every SET on the Sentinel deployment (as REDIS_CLUSTER_WAIT on the cluster).
+  { name: 'REDIS_SENTINEL_WAIT', mode: 'sentinel', topology: 'REDIS_SENTINEL', options: { SENTINEL_MASTER: 'cachebench', WAIT: '1', CLIENT: 'ioredis' } },
   // cachebench's own RESP client on each Redis topology: the servers' capacity rather than a driver's.
   ...(['REDIS_CLUSTER', 'TWEMPROXY', 'REDIS_SINGLE'] as const).map((topology) => ({ name: `${topology}_RESP`, mode: LOCAL_MODES[topology], topology, options: { CLIENT: 'resp' } })),
 ];

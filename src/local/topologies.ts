@@ -11,13 +11,13 @@ import { MEMCACHE_TOPOLOGIES, type TopologyName } from './catalog.js';
 import { startProcess, type ManagedProcess, type ProcessExit, type ProcessRecorder } from './process.js';
 import { memcacheServes, startMemcacheds, twemproxyMemcacheConf } from './memcached.js';
 import { adminCommand, startRedisCluster, startRedisServer, startRedisServers, waitUntil, type RedisServer } from './redis.js';
-import { startSentinelTopology } from './sentinel.js';
+import { LOCAL_SENTINEL_MASTER, startSentinelTopology } from './sentinel.js';
 
 export { MEMCACHE_TOPOLOGIES, TOPOLOGIES, TOPOLOGY_DESCRIPTIONS, type TopologyName } from './catalog.js';
 
 export interface RunningTopology {
   readonly name: TopologyName;
-  /** The `<NAME>_*` settings that make it a target: SERVERS and MODE. */
+  /** The `<NAME>_*` settings that make it a target: SERVERS and MODE (REDIS_SENTINEL: SENTINELS and SENTINEL_MASTER). */
   readonly settings: Readonly<Record<string, string>>;
   /** Every process, in start order; a fault that restarts a server replaces its entry (see faults.ts). */
   readonly processes: ManagedProcess[];
@@ -169,7 +169,7 @@ async function startOne(name: TopologyName, spawn: Spawn, options: StartOptions)
     case 'REDIS_SENTINEL': {
       const d = await startSentinelTopology(spawn, options.nodeTimeoutMs ?? 5000);
       return {
-        name, settings: { REDIS_SENTINEL_SERVERS: d.sentinels.map((s) => `${s.host}:${s.port}`).join(','), REDIS_SENTINEL_MODE: 'sentinel' },
+        name, settings: { REDIS_SENTINEL_SENTINELS: d.sentinels.map((s) => `${s.host}:${s.port}`).join(','), REDIS_SENTINEL_SENTINEL_MASTER: LOCAL_SENTINEL_MASTER },
         processes: [...d.servers, ...d.sentinels].map((s) => s.process), servers: d.servers,
         sentinel: { sentinels: d.sentinels, downAfterMs: d.downAfterMs, failoverTimeoutMs: d.failoverTimeoutMs },
         ...(spawn.network !== undefined ? { network: spawn.network } : {}), startMs: performance.now() - started,

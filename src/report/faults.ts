@@ -88,6 +88,12 @@ function partitionLine(target: string, p: NonNullable<NonNullable<ResultEntry['f
     `two nodes claimed the same slots for ${ms(p.dualOwnershipMs)} (both taking writes for ${ms(p.dualWritableMs)} of it); after the links came back the claims agreed ${ms(p.convergedAfterHealMs)} later.`;
 }
 
+/** Said under a fault table whose run lost acknowledged writes: a measured rate, next to what Redis itself promises. */
+export const LOST_WRITES_NOTE = 'Lost acknowledged writes are what this run measured, not a bound. The Redis Cluster specification: "Usually there are small windows where ' +
+  'acknowledged writes can be lost. Windows to lose acknowledged writes are larger when clients are in a minority partition." WAIT "does not make Redis a ' +
+  'strongly consistent store" (its documentation): a target with <NAME>_WAIT counts a write only once replicas had it, and still measures what a failover lost. ' +
+  'Gate a run on them with --max-lost-writes.';
+
 /** A WORKLOAD's text as a sentence shows it: at most 80 characters. */
 export const workloadShown = (w: string): string => (w.length > 80 ? `${w.slice(0, 79)}…` : w);
 
@@ -132,5 +138,6 @@ export function faultDetails(entries: readonly ResultEntry[], markdown: boolean)
     if (f.ackedWritesUnchecked > 0) lines.push(`${bullet}${said(e.target.name)}: ${f.ackedWritesUnchecked} acknowledged writes could not be read back at all (the servers did not answer within the final check)`);
     lines.push(`${bullet}${said(`${e.target.name} client retries: ${f.clientRetries}`)}`);
   }
+  if (faulted.some((e) => (e.fault?.lostAckedWrites ?? 0) > 0)) lines.push('', LOST_WRITES_NOTE);
   return lines;
 }
