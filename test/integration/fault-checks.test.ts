@@ -148,7 +148,7 @@ describe('fault commands and refusals', () => {
     try {
       const result = await runCli(['run', '--out', out.dir, '--fault', 'failover'], { env: { R_SERVERS: single.address } });
       assert.equal(result.code, 2, result.stderr);
-      assert.match(result.stderr, /FAULT=failover sends CLUSTER FAILOVER to a replica, and R is standalone .*Fix: /);
+      assert.match(result.stderr, /FAULT=failover sends CLUSTER FAILOVER to a replica \(SENTINEL FAILOVER to a Sentinel deployment's sentinels\), and R is standalone .*Fix: /);
       assert.equal(await commandCount(single.server.port, 'set'), 0);
     } finally {
       out.remove();
