@@ -12,6 +12,7 @@ import { exitText, type ManagedProcess, type ProcessExit } from '../local/proces
 import { reapLeftovers } from '../local/owner.js';
 import { localInjector, topologyMemory } from '../faults/local.js';
 import { partitionInjector } from '../faults/partition.js';
+import type { FaultInjector } from '../faults/nemesis.js';
 import { PARTITION_FAULTS } from '../config/keys.js';
 import { executeRun } from '../run/execute.js';
 import { RESULT_FILES, renderResultFiles } from '../report/write.js';
@@ -111,6 +112,14 @@ function removeIfEmpty(dir: string): void {
 }
 
 /** `cachebench run`: validate everything, start local topologies if needed, run, publish, clean up. */
+/** The injector of a destructive fault on a local topology: a partition's, or a kill's, pause's, restart's or scaling's. */
+function injectorOn(topology: LocalDeployment['topologies'][number] | undefined, fault: FaultPlan, validated: ValidatedRun): FaultInjector | undefined {
+  if (topology === undefined) return undefined;
+  if (PARTITION_FAULTS.includes(fault.kind)) return partitionInjector(topology, fault);
+  // A restarted server gets the servers' CPUs again (it was spawned from the client's).
+  return localInjector(topology, fault, (pid) => applyPlacement(validated.placement, [pid]));
+}
+
 export async function runCommand(args: RunArgs): Promise<number> {
   const validated = validateRun(args, process.env);
   for (const w of validated.plan.warnings) warn(w);
@@ -160,13 +169,7 @@ export async function runCommand(args: RunArgs): Promise<number> {
       const result = await executeRun(plan, {
         runId: validated.outputs.runId, seed: validated.seed, signal: traps.signal, onProgress,
         ...(validated.shard !== undefined ? { shard: validated.shard } : {}),
-        localInjectors: (target: ConnectedTarget, fault: FaultPlan) => {
-          const topology = topologyOf(target);
-          // A restarted server gets the servers' CPUs again (it was spawned from the client's).
-          if (topology === undefined) return undefined;
-          if (PARTITION_FAULTS.includes(fault.kind)) return partitionInjector(topology, fault);
-          return localInjector(topology, fault, (pid) => applyPlacement(validated.placement, [pid]));
-        },
+        localInjectors: (target: ConnectedTarget, fault: FaultPlan) => injectorOn(topologyOf(target), fault, validated),
         localMemory: (target) => {
           const topology = topologyOf(target);
           return topology === undefined ? undefined : () => topologyMemory(topology);

@@ -21,3 +21,31 @@ export const REAL_CLOCK: FaultClock = {
     return () => clearInterval(timer);
   },
 };
+
+/**
+ * The wait of a fault's FAULT_DURATION (a pause, a restart, a partition) that healing ends at once: also Ctrl-C, and
+ * also before the wait began (then it does not wait at all).
+ */
+export class FaultWait {
+  #ended = false;
+  #end: (() => void) | undefined;
+
+  wait(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      if (this.#ended) {
+        resolve();
+        return;
+      }
+      const timer = setTimeout(resolve, ms);
+      this.#end = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  end(): void {
+    this.#ended = true;
+    this.#end?.();
+  }
+}

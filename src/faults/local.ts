@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { FaultPlan } from '../config/resolve.js';
+import { FaultWait } from './clock.js';
 import type { FaultInjector } from './nemesis.js';
 import { parseClusterNodes, primaryOfSlot, replicasOf, slotsText } from '../targets/cluster-nodes.js';
 import { adminCommand, waitUntil, type RedisServer } from '../local/redis.js';
@@ -109,10 +110,8 @@ class LocalInjector implements FaultInjector {
   #restarting: Promise<void> | undefined;
   #scaling: ScalingOutcome | null = null;
   #undoScaling: (() => Promise<string>) | undefined;
-  /** Ends the wait of a pause or a restart at once: healing (also on Ctrl-C) does not wait out FAULT_DURATION. */
-  #cutShort: (() => void) | undefined;
-  /** Set once healing began: a wait not yet started ends at once too. */
-  #healing = false;
+  /** FAULT_DURATION's wait of a pause or a restart, ended at once by healing (also on Ctrl-C). */
+  readonly #duration = new FaultWait();
   #injecting: Promise<void> | undefined;
   readonly redirections?: () => Promise<() => Promise<{ moved: number; ask: number }>>;
 
@@ -131,8 +130,7 @@ class LocalInjector implements FaultInjector {
   };
 
   readonly heal = async (): Promise<string | null> => {
-    this.#healing = true;
-    this.#cutShort?.();
+    this.#duration.end();
     // A fault still being made (Ctrl-C while the victim is looked up, slots migrate, or a pause waits) finishes first,
     // so that what it did is what gets undone.
     await this.#injecting?.catch(() => undefined);
@@ -142,20 +140,6 @@ class LocalInjector implements FaultInjector {
   readonly memory = (): { totalBytes: number; maxBytes: number } => topologyMemory(this.#topology);
 
   readonly scaling = (): ScalingOutcome | null => this.#scaling;
-
-  #waitFaultDuration(): Promise<void> {
-    return new Promise<void>((resolve) => {
-      if (this.#healing) {
-        resolve();
-        return;
-      }
-      const timer = setTimeout(resolve, this.#plan.durationMs);
-      this.#cutShort = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
-  }
 
   #watching = false;
 
@@ -213,7 +197,7 @@ class LocalInjector implements FaultInjector {
         process.kill(server.process.pid, 'SIGSTOP');
         this.#paused = server;
         log(`SIGSTOP ${serverName(server)}, ${role}`, true);
-        await this.#waitFaultDuration();
+        await this.#duration.wait(this.#plan.durationMs);
         if (this.#paused === server) {
           process.kill(server.process.pid, 'SIGCONT');
           this.#paused = undefined;
@@ -236,7 +220,7 @@ class LocalInjector implements FaultInjector {
     this.#down = server;
     const killedAt = performance.now();
     log(`SIGKILL ${serverName(server)}, ${role}`, true);
-    await this.#waitFaultDuration();
+    await this.#duration.wait(this.#plan.durationMs);
     if (this.#down !== server) return;
     const next = await server.respawn();
     await this.#replace(server, next);

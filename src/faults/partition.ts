@@ -1,4 +1,5 @@
 import type { FaultPlan } from '../config/resolve.js';
+import { FaultWait } from './clock.js';
 import type { FaultInjector, PartitionServerSide } from './nemesis.js';
 import { keySlot, parseClusterNodes, primaryOfSlot, replicasOf, slotsText, type ClusterNode } from '../targets/cluster-nodes.js';
 import { adminCommand, localCall } from '../targets/admin.js';
@@ -148,8 +149,8 @@ class Partition implements PartitionInjector {
   #convergedAfter: number | null = null;
   #watching: Promise<void> | undefined;
   #stopWatching = false;
-  #cutShort: (() => void) | undefined;
-  #healing = false;
+  /** FAULT_DURATION's wait, ended at once by healing (also on Ctrl-C). */
+  readonly #duration = new FaultWait();
   #injecting: Promise<void> | undefined;
   #minority: readonly string[] = [];
 
@@ -179,8 +180,7 @@ class Partition implements PartitionInjector {
   };
 
   readonly heal = async (): Promise<string | null> => {
-    this.#healing = true;
-    this.#cutShort?.();
+    this.#duration.end();
     await this.#injecting?.catch(() => undefined);
     const routes = this.#topology.network?.healAll() ?? 0;
     this.#stopWatching = true;
@@ -208,20 +208,6 @@ class Partition implements PartitionInjector {
     };
   };
 
-  #waitFaultDuration(): Promise<void> {
-    return new Promise<void>((resolve) => {
-      if (this.#healing) {
-        resolve();
-        return;
-      }
-      const timer = setTimeout(resolve, this.#plan.durationMs);
-      this.#cutShort = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
-  }
-
   async #make(log: (what: string, ok: boolean) => void): Promise<void> {
     const network = this.#network;
     if (this.#plan.kind === 'partition-client') {
@@ -240,7 +226,7 @@ class Partition implements PartitionInjector {
     log(`cut ${this.#plan.kind === 'island' ? 'every node from every other' : `${plan.minority.join(' and ')} from the other ${groups[1]?.length ?? 0} nodes`} ` +
       '(blackhole routes in their namespaces; the client still reaches every node)', true);
     this.#watching = this.#watch(plan.watches, log);
-    await this.#waitFaultDuration();
+    await this.#duration.wait(this.#plan.durationMs);
     try {
       const after = await Promise.all(primaries.map((p) => writeCalls(p, this.#writes)));
       this.#applied = after.reduce((sum, n, i) => sum + n - (this.#before[i] ?? 0), 0);
@@ -283,7 +269,7 @@ class Partition implements PartitionInjector {
     void adminCommand(victim, 'PING').then(() => {
       if (this.#healedAt === null) answered = true;
     }, () => undefined);
-    await this.#waitFaultDuration();
+    await this.#duration.wait(this.#plan.durationMs);
     if (answered) log(`${label(victim, role)} still answered a PING from the client's address: the link was not cut`, false);
     const routes = network.healAll();
     this.#healedAt = performance.now();

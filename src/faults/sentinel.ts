@@ -1,8 +1,7 @@
-import { Redis } from 'ioredis';
 import type { RunControls, TargetConfig } from '../config/resolve.js';
 import type { ServerAddress } from '../config/servers.js';
 import { sentinelOptions } from '../targets/probe.js';
-import { targetCommand } from '../targets/admin.js';
+import { adminCall, targetCommand } from '../targets/admin.js';
 import type { FaultInjector } from './nemesis.js';
 
 /** How long a Sentinel failover may take before it is reported as not done (failover-timeout is the sentinels' own bound). */
@@ -12,16 +11,7 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 
 /** One command to one sentinel, logged in as the sentinels are (`<NAME>_SENTINEL_USERNAME`/`_PASSWORD`). */
 export async function sentinelCall(config: TargetConfig, sentinel: ServerAddress, controls: RunControls, ...args: string[]): Promise<unknown> {
-  const redis = new Redis({ ...sentinelOptions(config, controls), host: sentinel.host, port: sentinel.port, lazyConnect: true, retryStrategy: () => null,
-    maxRetriesPerRequest: 0, enableReadyCheck: false, disconnectTimeout: 100 });
-  redis.on('error', () => undefined);
-  try {
-    await redis.connect();
-    const [command, ...rest] = args;
-    return await redis.call(command as string, ...rest);
-  } finally {
-    redis.disconnect();
-  }
+  return adminCall({ ...sentinelOptions(config, controls), host: sentinel.host, port: sentinel.port }, ...args);
 }
 
 /** The master the first answering sentinel names (`host:port`), and that sentinel; undefined when none answers. */
