@@ -93,7 +93,7 @@ export function checkFaultTargets(scenario: ScenarioPlan, targets: readonly Targ
     const remote = targets.filter((t) => t.localTopology === undefined);
     if (remote.length > 0) {
       throw new ConfigError(`FAULT=${kind} (from ${where}) ${PARTITION_FAULTS.includes(kind) ? 'cuts the network of server processes' : 'kills or stops server processes'}, which cachebench does only to the local topologies it starts itself; ` +
-        `${remote.map((t) => t.name).join(', ')} ${remote.length === 1 ? 'is' : 'are'} not one (set by ${remote.map((t) => `${t.name}_SERVERS`).join(', ')}). ` +
+        `${remote.map((t) => t.name).join(', ')} ${remote.length === 1 ? 'is' : 'are'} not one (set by ${remote.map((t) => `${t.name}_${t.sentinel !== undefined ? 'SENTINELS' : 'SERVERS'}`).join(', ')}). ` +
         `Fix: run it on local topologies (cachebench run --local REDIS_CLUSTER ...), or use ${remote.every((t) => t.protocol === 'memcache') ? '' : 'FAULT=failover (a graceful CLUSTER FAILOVER) or '}FAULT=command with your own FAULT_COMMAND on these servers`);
     }
   }

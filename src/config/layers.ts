@@ -207,7 +207,7 @@ export function registerSecrets(layers: readonly Layer[]): void {
     for (const [key, { raw }] of layer) {
       if (typeof raw !== 'string') continue;
       if (/PASSWORD$/i.test(key)) registerSecret(raw);
-      if (/_SERVERS$/i.test(key)) {
+      if (/_(SERVERS|SENTINELS)$/i.test(key)) {
         for (const m of raw.matchAll(/rediss?:\/\/[^:@/\s,]*:([^\s,]*)@/gi)) {
           const password = m[1] ?? '';
           registerSecret(password);

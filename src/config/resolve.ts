@@ -124,13 +124,14 @@ function buildTargets(split: { local: Split; env: Split; envVars: Split }, local
 
 /**
  * A run whose scenarios are all throughput or capacity runs measures with cachebench's own RESP client where a target
- * names no client (`<NAME>_CLIENT`) and asks for nothing that client lacks (a client-side cache, replica reads): of the
+ * names no client (`<NAME>_CLIENT`) and asks for nothing that client lacks (a client-side cache, replica reads, Sentinel): of the
  * clients, its load generator costs the least CPU per op (npm run bench:throughput), so the ops/s and the knee are the
  * servers' more than a driver's. Latency and fault runs (and runs that mix kinds) keep ioredis, a client applications use.
  */
 function loadRunClients(targets: TargetConfig[], scenarios: readonly ScenarioPlan[]): TargetConfig[] {
   if (scenarios.length === 0 || scenarios.some((s) => s.controls.load.mode === 'latency')) return targets;
-  return targets.map((t) => (t.protocol === 'resp' && t.sources.CLIENT === undefined && t.cache === 'off' && t.readFrom === 'primary' ? { ...t, client: 'resp' } : t));
+  return targets.map((t) => (t.protocol === 'resp' && t.sources.CLIENT === undefined && t.cache === 'off' && t.readFrom === 'primary' && t.mode !== 'sentinel'
+    ? { ...t, client: 'resp' } : t));
 }
 
 /** `--targets A,B` selects and orders targets; `--baseline` must name one of them. */

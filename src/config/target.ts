@@ -197,6 +197,11 @@ export function buildTarget(name: string, options: Map<string, { raw: string; so
   const serversEntry = options.get(serversKey);
   if (serversEntry === undefined) throw new ConfigError(`target ${name} has options but no ${name}_SERVERS. Fix: set ${name}_SERVERS=host:port (or ${name}_SENTINELS=host:port,... for Redis Sentinel)`);
   const servers = parseServers(`${name}_${serversKey}`, serversEntry.raw, serversEntry.source);
+  if (sentinel !== undefined && servers.some((s) => s.tls || s.username !== undefined || s.password !== undefined)) {
+    throw badValue(`${name}_SENTINELS`, serversEntry.raw, serversEntry.source,
+      'a rediss:// sentinel or one with credentials in its URL: Sentinel over TLS is not supported yet, and the sentinels\' login has keys of its own',
+      `list the sentinels as host:port, with ${name}_SENTINEL_USERNAME / ${name}_SENTINEL_PASSWORD for their login`);
+  }
   const protocol = choice(`${name}_PROTOCOL`, options.get('PROTOCOL'), PROTOCOLS, 'resp', 'protocol');
 
   const modeEntry = options.get('MODE');
@@ -331,7 +336,8 @@ export function pendingLocalTarget(name: string, options: Map<string, { raw: str
   const mode = (options.get('MODE')?.raw ?? 'auto') as Mode;
   const protocol = (options.get('PROTOCOL')?.raw ?? 'resp') as Protocol;
   const sources: Partial<Record<TargetOption, Source>> = {};
-  for (const [option, { source }] of options) sources[option as TargetOption] = source;
+  // A local Sentinel target's servers are its sentinels: recorded as SENTINELS, as a user would set them.
+  for (const [option, { source }] of options) sources[(mode === 'sentinel' && option === 'SERVERS' ? 'SENTINELS' : option) as TargetOption] = source;
   return { name, servers: [], protocol, itemSizeMax: DEFAULT_ITEM_SIZE_MAX, mode, ...clientSetup(name, mode, options, protocol), tls: false, sources,
     // A local Sentinel target's servers are its sentinels (bound once they run).
     ...(mode === 'sentinel' ? { sentinel: { master: options.get('SENTINEL_MASTER')?.raw ?? DEFAULT_SENTINEL_MASTER } } : {}),

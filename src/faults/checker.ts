@@ -81,8 +81,9 @@ export class AckedWrites {
   #reading: string | undefined;
   /** Partitions: says whether a write acknowledged now went to a minority primary. */
   #classify: ((key: string) => boolean) | undefined;
-  /** Set once a partition began: the rolling check pauses, every write left waits for the final check. */
+  /** Set while a partition lasts (until `#over` says the sides agree again): the rolling check pauses. */
   #held = false;
+  #over: (() => boolean) | undefined;
   #minorityAcked = 0;
   #minorityLost = 0;
   readonly #after: (ms: number, fn: () => void) => () => void;
@@ -122,14 +123,16 @@ export class AckedWrites {
   }
 
   /**
-   * A partition from now on: the rolling check pauses and every write left is read back by the final check, after
-   * healing. It would read them from a minority primary that still holds them (and delete them) before the majority's
-   * promotion undoes them, and its DELs would count as writes the minority applied. `classify` tells which writes
+   * A partition from now on: the rolling check pauses until `over()` says the links are back and the sides agree
+   * again (then every write held is read from the side that won), or the final check comes first. Meanwhile it would
+   * read them from a minority primary that still holds them (and delete them) before the majority's promotion undoes
+   * them, and its DELs would count as writes the minority applied. `classify` tells which writes
    * acknowledged from now on went to a minority primary.
    */
-  holdFromNow(classify: (key: string) => boolean): void {
+  holdFromNow(classify: (key: string) => boolean, over: () => boolean): void {
     this.#held = true;
     this.#classify = classify;
+    this.#over = over;
   }
 
   /** Writes acknowledged by a minority primary while cut, and how many of them were lost (partitions). */
@@ -202,7 +205,10 @@ export class AckedWrites {
   }
 
   async #roll(): Promise<void> {
-    if (this.#held) return;
+    if (this.#held) {
+      if (this.#over?.() !== true) return;
+      this.#held = false;
+    }
     const cutoff = this.#now() - ROLL_AGE_MS;
     let due = 0;
     while (due < this.#pending.length && (this.#pending[due] as Written).atMs <= cutoff && (this.#pending[due] as Written).key !== this.#reading) due++;

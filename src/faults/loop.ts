@@ -172,7 +172,7 @@ class FaultTargetRun {
       if (injector === undefined || signal?.aborted === true) return;
       history.faultAtMs = this.#elapsedMs();
       this.#writes.markFault();
-      if (injector.onMinority !== undefined) this.#writes.holdFromNow(injector.onMinority);
+      if (injector.onMinority !== undefined) this.#writes.holdFromNow(injector.onMinority, injector.partitionOver ?? (() => false));
       this.#injection = injector.inject(this.#log)
         .catch((error: unknown) => this.#log(`the fault could not be made: ${error instanceof Error ? error.message : String(error)}`, false))
         .finally(() => {

@@ -50,6 +50,11 @@ export interface FaultInjector {
    * would answer a read of what it is about to lose.
    */
   readonly onMinority?: (key: string) => boolean;
+  /**
+   * Partitions: true once the links are back and the sides agree again (no slot or role claimed twice): writes read
+   * back from then on are read from the side that won, so the rolling read-back resumes.
+   */
+  readonly partitionOver?: () => boolean;
   /** Partitions: what the servers said (claims, promotion, writes the minority applied), once cut. */
   readonly partition?: () => PartitionServerSide | null;
   /** Stops anything still running (a fault command at the end of the run). */

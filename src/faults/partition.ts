@@ -14,7 +14,7 @@ import { HEAL_WAIT_MS, clusterHealthy, sentinelHealthy, topologyMemory } from '.
 export const CLAIM_EVERY_MS = 100;
 
 /** A partition injector: a FaultInjector that tells which keys' writes land on the minority side, and what it saw. */
-export type PartitionInjector = FaultInjector & Required<Pick<FaultInjector, 'onMinority' | 'partition'>>;
+export type PartitionInjector = FaultInjector & Required<Pick<FaultInjector, 'onMinority' | 'partition' | 'partitionOver'>>;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const label = (s: RedisServer, role: string): string => `${s.host}:${s.port} (${role})`;
@@ -67,7 +67,6 @@ interface Plan {
   readonly watches: readonly Watch[];
 }
 
-/** Who is cut from whom, by kind: the primary of slot 0 alone, it and a replica of another primary, or every node alone. */
 /**
  * REDIS_SENTINEL's partition-primary: the sentinels' master cut from its replicas and the sentinels (the client still
  * reaches it, and it keeps taking writes: Redis has no cluster state to refuse them by); the replicas may be promoted.
@@ -85,6 +84,7 @@ async function sentinelPlan(topology: RunningTopology): Promise<Plan> {
   };
 }
 
+/** Who is cut from whom, by kind: the primary of slot 0 alone, it and a replica of another primary, or every node alone. */
 async function clusterPlan(topology: RunningTopology, kind: FaultPlan['kind']): Promise<Plan> {
   const nodes = await liveClusterNodes(topology);
   const p0 = primaryOfSlot(nodes, 0);
@@ -164,6 +164,8 @@ class Partition implements PartitionInjector {
     if (network === undefined) throw new Error(`${this.#topology.name} is not in network namespaces (--network namespaces)`);
     return network;
   }
+
+  readonly partitionOver = (): boolean => this.#healedAt !== null && (this.#sides === undefined || this.#convergedAfter !== null);
 
   /** While cut: the key's slot is a minority primary's that was not yet seen refusing writes. */
   readonly onMinority = (key: string): boolean => {
@@ -307,7 +309,7 @@ class Partition implements PartitionInjector {
       if (this.#stoppedAfter === null && this.#healedAt === null && sample.some((s) => s.state === false)) this.#stoppedAfter = Math.round(now - cutAt);
       if (this.#promotedAfter === null && sample.some((s) => s.promoted)) {
         this.#promotedAfter = Math.round(now - cutAt);
-        log(`a replica claims a minority primary's slots, ${this.#promotedAfter} ms after the cut${this.#healedAt !== null ? ` (${Math.round(now - this.#healedAt)} ms after the links came back)` : ''}`, true);
+        log(`a replica claims ${this.#topology.sentinel !== undefined ? 'the primary role' : 'a minority primary\'s slots'}, ${this.#promotedAfter} ms after the cut${this.#healedAt !== null ? ` (${Math.round(now - this.#healedAt)} ms after the links came back)` : ''}`, true);
       }
       if (this.#healedAt !== null && !dual && sample.every((s) => s.own !== true ? true : s.state === true)) {
         this.#convergedAfter = Math.round(now - this.#healedAt);

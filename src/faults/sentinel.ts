@@ -1,6 +1,6 @@
 import type { RunControls, TargetConfig } from '../config/resolve.js';
 import type { ServerAddress } from '../config/servers.js';
-import { sentinelOptions } from '../targets/probe.js';
+import { masterAddressOf, sentinelOptions } from '../targets/probe.js';
 import { adminCall, targetCommand } from '../targets/admin.js';
 import type { FaultInjector } from './nemesis.js';
 
@@ -18,11 +18,8 @@ export async function sentinelCall(config: TargetConfig, sentinel: ServerAddress
 async function masterNow(config: TargetConfig, controls: RunControls): Promise<{ master: ServerAddress; sentinel: ServerAddress } | undefined> {
   for (const sentinel of config.servers) {
     try {
-      const reply = await sentinelCall(config, sentinel, controls, 'SENTINEL', 'GET-MASTER-ADDR-BY-NAME', config.sentinel?.master ?? '');
-      if (Array.isArray(reply) && reply.length === 2) {
-        const [host, port] = [String(reply[0]), Number(reply[1])];
-        return { master: { host, port, tls: false, display: `${host}:${port}` }, sentinel };
-      }
+      const master = masterAddressOf(await sentinelCall(config, sentinel, controls, 'SENTINEL', 'GET-MASTER-ADDR-BY-NAME', config.sentinel?.master ?? ''));
+      if (master !== null) return { master, sentinel };
     } catch (error: unknown) {
       void error; // the next sentinel answers
     }

@@ -73,19 +73,22 @@ function minorityText(p: NonNullable<ResultEntry['fault']>['partition'] | undefi
 
 /** What a partition did, in one sentence: the sides, what the minority applied and lost, the promotion, the two owners. */
 function partitionLine(target: string, p: NonNullable<NonNullable<ResultEntry['fault']>['partition']>): string {
-  const ms = (v: number | null): string => (v === null ? 'not seen' : `${(v / 1000).toFixed(2)} s`);
+  const ms = (v: number | null): string => (v === null ? '–' : `${(v / 1000).toFixed(2)} s`);
+  const after = (v: number | null, what: string, from: string): string => (v === null ? `${what}: not seen within the run` : `${what} ${ms(v)} after ${from}`);
+  const still = p.convergedAfterHealMs === null ? ', still so when the run ended' : '';
   const until = p.claims === 'role' ? ' before the sentinels named another master' : '';
   const acked = p.minorityAckedWrites === null ? '' : `; the client had ${p.minorityAckedWrites} of them acknowledged${until}, and ${p.minorityLostWrites ?? 0} of those were lost after healing`;
   if (p.minorityPrimaries.length === 0) return `${target} partition: the client cut from ${p.minority.join(', ')} for ${ms(p.cutMs)}`;
   const head = `${target} partition: minority side ${p.minority.join(', ')}, cut for ${ms(p.cutMs)}. ` +
     `The minority primar${p.minorityPrimaries.length === 1 ? 'y' : 'ies'} executed ${p.minorityAppliedWrites ?? 'an unknown number of'} writes while cut${acked}. `;
   if (p.claims === 'role') {
-    return `${head}The sentinels named another master ${ms(p.minorityStoppedAfterMs)} after the cut (clients that follow them move then; a Redis primary itself never refuses writes when cut off); ` +
-      `a replica took the primary role ${ms(p.promotedAfterMs)} after the cut; two servers were primary for ${ms(p.dualOwnershipMs)}; ` +
-      `after the links came back the old primary stepped down ${ms(p.convergedAfterHealMs)} later.`;
+    return `${head}${after(p.minorityStoppedAfterMs, 'The sentinels named another master', 'the cut')} (clients that follow them move then; a Redis primary itself never refuses writes when cut off); ` +
+      `${after(p.promotedAfterMs, 'a replica took the primary role', 'the cut')}; two servers were primary for ${ms(p.dualOwnershipMs)}${still}; ` +
+      `${after(p.convergedAfterHealMs, 'the old primary stepped down', 'the links came back')}.`;
   }
-  return `${head}They refused writes (cluster_state:fail) ${ms(p.minorityStoppedAfterMs)} after the cut; a replica claimed their slots ${ms(p.promotedAfterMs)} after it; ` +
-    `two nodes claimed the same slots for ${ms(p.dualOwnershipMs)} (both taking writes for ${ms(p.dualWritableMs)} of it); after the links came back the claims agreed ${ms(p.convergedAfterHealMs)} later.`;
+  return `${head}${after(p.minorityStoppedAfterMs, 'They refused writes (cluster_state:fail)', 'the cut')}; ${after(p.promotedAfterMs, 'a replica claimed their slots', 'the cut')}; ` +
+    `two nodes claimed the same slots for ${ms(p.dualOwnershipMs)} (both taking writes for ${ms(p.dualWritableMs)} of it)${still}; ` +
+    `${after(p.convergedAfterHealMs, 'the claims agreed again', 'the links came back')}.`;
 }
 
 /** Said under a fault table whose run lost acknowledged writes: a measured rate, next to what Redis itself promises. */

@@ -30,6 +30,7 @@ export const QUIT_WAIT_MS = 500;
  * and so clears its command timer.
  */
 async function closeQuietly(client: Redis | Cluster, opTimeoutMs: number): Promise<void> {
+  closing.add(client);
   if (client.status === 'ready') {
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<void>((resolve) => {
@@ -43,6 +44,25 @@ async function closeQuietly(client: Redis | Cluster, opTimeoutMs: number): Promi
     }
   }
   client.disconnect();
+}
+
+/** Clients close() (or a failed connect) ended: followSentinels leaves them ended. */
+const closing = new WeakSet<Redis | Cluster>();
+
+/**
+ * Keeps a Sentinel client reconnecting. ioredis's failover detector calls SentinelConnector.disconnect() on every
+ * +switch-master (each sentinel publishes one, the late ones after the client already moved); when that lands while a
+ * reconnect is asking the sentinels for the master (or waiting sentinelRetryStrategy's delay), SentinelConnector.connect
+ * finds `connecting` false and throws "Connection is closed.", and Redis#connect then sets the status to 'end' with no
+ * reconnect scheduled: every later op fails at once. So an 'end' we did not ask for is followed by a new connect().
+ */
+function followSentinels(redis: Redis): void {
+  redis.on('end', () => {
+    if (closing.has(redis)) return;
+    setTimeout(() => {
+      if (!closing.has(redis) && redis.status === 'end') redis.connect().catch(() => undefined);
+    }, 100).unref();
+  });
 }
 
 /**
@@ -308,6 +328,7 @@ export const ioredisDriver: Driver = {
     try {
       await redis.connect();
     } catch (error: unknown) {
+      closing.add(redis);
       redis.disconnect();
       if (nodeError !== undefined) {
         const colon = nodeError.key.lastIndexOf(':');
@@ -320,6 +341,7 @@ export const ioredisDriver: Driver = {
       const reason = redactFor(error instanceof Error ? error.message : String(error), config);
       throw new TargetUnreachableError(config.name, config.servers.map((s) => s.display).join(','), reason, CHECK_ADDRESS, { cause: error });
     }
+    if (redis instanceof Redis && mode === 'sentinel') followSentinels(redis);
     return {
       config,
       client: wrap(redis, config, controls),

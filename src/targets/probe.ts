@@ -295,6 +295,19 @@ export function sentinelOptions(config: TargetConfig, controls: RunControls): Re
   };
 }
 
+/**
+ * A sentinel's answer to SENTINEL GET-MASTER-ADDR-BY-NAME as an address: null when it knows no such master; an error
+ * for anything that is not a host name or IP and a port (a sentinel's reply is untrusted: it chooses where we connect).
+ */
+export function masterAddressOf(reply: unknown): ServerAddress | null {
+  if (!Array.isArray(reply) || reply.length !== 2) return null;
+  const [host, port] = reply.map(String) as [string, string];
+  if (!/^[0-9A-Za-z.:_-]{1,255}$/.test(host) || !/^\d{1,5}$/.test(port) || Number(port) < 1 || Number(port) > 65_535) {
+    throw new Error(`SENTINEL GET-MASTER-ADDR-BY-NAME answered an address that is not one: ${JSON.stringify(reply).slice(0, 120)}`);
+  }
+  return { host, port: Number(port), tls: false, display: host.includes(':') ? `[${host}]:${port}` : `${host}:${port}` };
+}
+
 /** What one sentinel says of the master: its address, or null when it monitors no master of that name. */
 async function askSentinel(config: TargetConfig, sentinel: ServerAddress, controls: RunControls): Promise<ServerAddress | null> {
   const redis = new Redis({ ...sentinelOptions(config, controls), host: sentinel.host, port: sentinel.port, lazyConnect: true, retryStrategy: () => null,
@@ -305,13 +318,7 @@ async function askSentinel(config: TargetConfig, sentinel: ServerAddress, contro
   });
   try {
     await redis.connect();
-    const reply = await redis.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', config.sentinel?.master ?? '') as unknown;
-    if (!Array.isArray(reply) || reply.length !== 2) return null;
-    const [host, port] = reply.map(String) as [string, string];
-    if (!/^[0-9A-Za-z.:_-]{1,255}$/.test(host) || !/^\d{1,5}$/.test(port) || Number(port) < 1 || Number(port) > 65_535) {
-      throw new Error(`SENTINEL GET-MASTER-ADDR-BY-NAME answered an address that is not one: ${JSON.stringify(reply).slice(0, 120)}`);
-    }
-    return { host, port: Number(port), tls: false, display: host.includes(':') ? `[${host}]:${port}` : `${host}:${port}` };
+    return masterAddressOf(await redis.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', config.sentinel?.master ?? ''));
   } catch (error: unknown) {
     const sentinelConfig = { ...config, password: config.sentinel?.password, username: config.sentinel?.username, passwordFile: undefined,
       name: `${config.name}`, servers: config.servers } as TargetConfig;
