@@ -176,7 +176,9 @@ export async function runCommand(args: RunArgs): Promise<number> {
         },
         localPids: (target) => {
           const topology = topologyOf(target);
-          return topology === undefined ? undefined : () => topology.processes.map((p) => p.pid);
+          // The servers that serve the ops (a Sentinel deployment's sentinels serve none: not counted per op).
+          const sentinels = new Set(topology?.sentinel?.sentinels.map((x) => x.process) ?? []);
+          return topology === undefined ? undefined : () => topology.processes.filter((p) => !sentinels.has(p)).map((p) => p.pid);
         },
       });
       progress.done();
