@@ -52,9 +52,13 @@ function inChild(job: LoadJob, onCleanup?: CleanupListener, onTick?: TickListene
   // 'exit' can come before the last message on the IPC channel was read: a report sent just before exiting gets a
   // moment to arrive before the exit counts as "no report". ('close' does not come at all once the parent disconnected.)
   child.on('exit', (code) => setTimeout(() => onExit(code), EXIT_GRACE_MS));
+  // A worker that is exiting (its second Ctrl-C, a crash) can close its end of the channel while `connected` still
+  // says true: the write then fails with EPIPE, which with no callback Node emits as an 'error' event that would end
+  // cachebench. What the worker no longer hears it does not need (it is stopping); its exit is handled by 'exit'.
   const send = (m: ToChild): void => {
-    if (child.connected) child.send(m);
+    if (child.connected) child.send(m, (error) => void error);
   };
+  child.on('error', () => undefined);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const ready = new Promise<void>((resolve, reject) => {
     onMessage = (m) => (m.kind === 'ready' ? resolve() : m.kind === 'error' ? reject(childError(m)) : undefined);
