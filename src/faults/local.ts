@@ -25,7 +25,7 @@ function rssBytes(pid: number): number {
  * The server a fault hits, and how to say it: REDIS_CLUSTER's primary of slot 0 (or its replica), the twemproxies' first
  * backend, REDIS_SINGLE's server, MEMCACHED_POOL's first server.
  */
-async function victim(topology: RunningTopology, kind: FaultPlan['kind']): Promise<{ server: RedisServer; role: string }> {
+export async function victim(topology: RunningTopology, kind: FaultPlan['kind']): Promise<{ server: RedisServer; role: string }> {
   if (topology.name === 'REDIS_CLUSTER') {
     const nodes = await liveClusterNodes(topology);
     const primary = primaryOfSlot(nodes, 0);
@@ -70,6 +70,13 @@ export async function sentinelHealthy(topology: RunningTopology): Promise<void> 
     }
     return true;
   });
+}
+
+/** Waits until a healed topology serves as before: the cluster whole, the sentinels agreed, or every server answering. */
+export async function topologyHealthy(topology: RunningTopology): Promise<void> {
+  if (topology.name === 'REDIS_CLUSTER') await clusterHealthy(topology);
+  else if (topology.sentinel !== undefined) await sentinelHealthy(topology);
+  else await Promise.all(topology.servers.map((s) => waitUntil(`${s.process.name.split(':')[0] ?? 'server'} on ${s.host}:${s.port}`, HEAL_WAIT_MS, () => s.ready())));
 }
 
 /** Waits until every node says cluster_state:ok, no node is flagged failing, and every primary has a replica linked. */
@@ -249,10 +256,7 @@ class LocalInjector implements FaultInjector {
       this.#undoScaling = undefined;
       done.push(await revert());
     }
-    const topology = this.#topology;
-    if (topology.name === 'REDIS_CLUSTER') await clusterHealthy(topology);
-    else if (topology.sentinel !== undefined) await sentinelHealthy(topology);
-    else await Promise.all(topology.servers.map((s) => waitUntil(`${s.process.name.split(':')[0] ?? 'server'} on port ${s.port}`, HEAL_WAIT_MS, () => s.ready())));
+    await topologyHealthy(this.#topology);
     this.#watching = false;
     return done.length > 0 ? done.join('; ') : null;
   }

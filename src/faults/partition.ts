@@ -3,12 +3,12 @@ import { FaultWait } from './clock.js';
 import type { FaultInjector, PartitionServerSide } from './nemesis.js';
 import { keySlot, parseClusterNodes, primaryOfSlot, replicasOf, slotsText, type ClusterNode } from '../targets/cluster-nodes.js';
 import { adminCommand, localCall } from '../targets/admin.js';
-import { waitUntil, type RedisServer } from '../local/redis.js';
+import type { RedisServer } from '../local/redis.js';
 import type { PrivateNetwork } from '../local/netns.js';
 import type { RunningTopology } from '../local/topologies.js';
 import { liveClusterNodes } from '../local/scaling.js';
 import { sentinelPrimary } from '../local/sentinel.js';
-import { HEAL_WAIT_MS, clusterHealthy, sentinelHealthy, topologyMemory } from './local.js';
+import { topologyHealthy, topologyMemory, victim } from './local.js';
 
 /** How often each side's own view of who owns the minority's slots is read while a partition lasts and heals. */
 export const CLAIM_EVERY_MS = 100;
@@ -73,13 +73,11 @@ interface Plan {
  */
 async function sentinelPlan(topology: RunningTopology): Promise<Plan> {
   const sentinels = topology.sentinel?.sentinels ?? [];
-  const named = await sentinelPrimary(sentinels);
-  const primary = topology.servers.find((s) => `${s.host}:${s.port}` === named);
-  if (primary === undefined) throw new Error(named === undefined ? 'no sentinel named a master' : `the sentinels' master ${named} is not a server cachebench started`);
+  const { server: primary, role } = await victim(topology, 'partition-primary');
   const replicas = topology.servers.filter((s) => s !== primary);
   return {
     groups: [[primary], [...replicas, ...sentinels]],
-    minority: [label(primary, 'primary (the sentinels\' master)')],
+    minority: [label(primary, role)],
     watches: [{ by: 'sentinel', primary, slots: [[0, 16383]], candidates: replicas, stopped: false }],
   };
 }
@@ -187,10 +185,7 @@ class Partition implements PartitionInjector {
     const routes = this.#topology.network?.healAll() ?? 0;
     this.#stopWatching = true;
     await this.#watching;
-    const topology = this.#topology;
-    if (topology.name === 'REDIS_CLUSTER') await clusterHealthy(topology);
-    else if (topology.sentinel !== undefined) await sentinelHealthy(topology);
-    else await Promise.all(topology.servers.map((s) => waitUntil(`redis-server on ${s.host}:${s.port}`, HEAL_WAIT_MS, () => s.ready())));
+    await topologyHealthy(this.#topology);
     return routes > 0 ? `removed ${routes} blackhole routes left by the partition` : null;
   };
 
@@ -246,33 +241,21 @@ class Partition implements PartitionInjector {
 
   /** partition-client: the host's address (the client's) cut from the primary of slot 0, or the first server. */
   async #cutClient(network: PrivateNetwork, log: (what: string, ok: boolean) => void): Promise<void> {
-    const topology = this.#topology;
-    let victim: RedisServer;
-    let role: string;
-    if (topology.name === 'REDIS_CLUSTER') {
-      const p0 = primaryOfSlot(await liveClusterNodes(topology), 0);
-      if (p0 === undefined) throw new Error('no primary serves slot 0');
-      victim = serverOf(topology, p0);
-      role = `primary of slots ${slotsText(p0)}`;
-    } else if (topology.sentinel !== undefined) {
-      victim = (await sentinelPlan(topology)).watches[0]?.primary as RedisServer;
-      role = 'primary (the sentinels\' master)';
-    } else {
-      victim = topology.servers[0] as RedisServer;
-      role = topology.name === 'TWEMPROXY' ? 'twemproxy backend1: twemproxy runs where the client does' : 'the only server';
-    }
-    this.#minority = [label(victim, role)];
-    network.cut([network.hostAddress], [victim.host]);
+    // The server kill-primary would hit (slot 0's primary, the sentinels' master, twemproxy's first backend: twemproxy
+    // runs where the client does, so it is the one cut).
+    const { server: victimServer, role } = await victim(this.#topology, 'partition-client');
+    this.#minority = [label(victimServer, role)];
+    network.cut([network.hostAddress], [victimServer.host]);
     this.#cutAt = performance.now();
-    log(`cut the client's address ${network.hostAddress} from ${label(victim, role)}`, true);
+    log(`cut the client's address ${network.hostAddress} from ${label(victimServer, role)}`, true);
     // The cut is checked from where the client is, while the fault lasts: a PING from the host must get no answer
     // (an answer comes within milliseconds when the link is up; none is waited for after the heal).
     let answered = false;
-    void adminCommand(victim, 'PING').then(() => {
+    void adminCommand(victimServer, 'PING').then(() => {
       if (this.#healedAt === null) answered = true;
     }, () => undefined);
     await this.#duration.wait(this.#plan.durationMs);
-    if (answered) log(`${label(victim, role)} still answered a PING from the client's address: the link was not cut`, false);
+    if (answered) log(`${label(victimServer, role)} still answered a PING from the client's address: the link was not cut`, false);
     const routes = network.healAll();
     this.#healedAt = performance.now();
     log(`link back after ${Math.round(this.#healedAt - this.#cutAt)} ms (${routes} blackhole route removed)`, true);
