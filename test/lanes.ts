@@ -23,7 +23,7 @@ const QUIET = new Set([
   'workloads', 'latency-workload',
   // Fault runs judged on exit codes, messages and processes, never on a window or a recovery (faults.test.ts runs alone);
   // partitions in network namespaces judged on counts (writes applied, acknowledged, lost) and what is left on the host.
-  'fault-checks', 'partitions',
+  'fault-checks', 'partitions', 'cache-faults',
   // WORKLOAD and TRACE on memcached: every reply judged by the model, the servers' stats against the ops counted.
   'memcache-workloads',
   // Heavier, but judged on outputs, files and processes, never on a time finer than seconds: local topologies started

@@ -113,9 +113,9 @@ function removeIfEmpty(dir: string): void {
 
 /** `cachebench run`: validate everything, start local topologies if needed, run, publish, clean up. */
 /** The injector of a destructive fault on a local topology: a partition's, or a kill's, pause's, restart's or scaling's. */
-function injectorOn(topology: LocalDeployment['topologies'][number] | undefined, fault: FaultPlan, validated: ValidatedRun): FaultInjector | undefined {
+function injectorOn(topology: LocalDeployment['topologies'][number] | undefined, fault: FaultPlan, validated: ValidatedRun, target: ConnectedTarget): FaultInjector | undefined {
   if (topology === undefined) return undefined;
-  if (PARTITION_FAULTS.includes(fault.kind)) return partitionInjector(topology, fault);
+  if (PARTITION_FAULTS.includes(fault.kind)) return partitionInjector(topology, fault, { trackingOnly: target.config.cache === 'tracking' });
   // A restarted server gets the servers' CPUs again (it was spawned from the client's).
   return localInjector(topology, fault, (pid) => applyPlacement(validated.placement, [pid]));
 }
@@ -169,7 +169,7 @@ export async function runCommand(args: RunArgs): Promise<number> {
       const result = await executeRun(plan, {
         runId: validated.outputs.runId, seed: validated.seed, signal: traps.signal, onProgress,
         ...(validated.shard !== undefined ? { shard: validated.shard } : {}),
-        localInjectors: (target: ConnectedTarget, fault: FaultPlan) => injectorOn(topologyOf(target), fault, validated),
+        localInjectors: (target: ConnectedTarget, fault: FaultPlan) => injectorOn(topologyOf(target), fault, validated, target),
         localMemory: (target) => {
           const topology = topologyOf(target);
           return topology === undefined ? undefined : () => topologyMemory(topology);

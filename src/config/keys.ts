@@ -191,7 +191,7 @@ export interface ClientSupport {
 
 export const CLIENT_SUPPORT: Readonly<Record<ClientName, ClientSupport>> = {
   ioredis: { modes: ['auto', 'cluster', 'standalone', 'proxy', 'sentinel'], cache: [], replicaReads: ['auto', 'cluster'] },
-  'node-redis': { modes: ['auto', 'cluster', 'standalone', 'proxy', 'sentinel'], cache: ['auto', 'cluster', 'standalone'], replicaReads: ['auto', 'cluster'] },
+  'node-redis': { modes: ['auto', 'cluster', 'standalone', 'proxy', 'sentinel'], cache: ['auto', 'cluster', 'standalone', 'sentinel'], replicaReads: ['auto', 'cluster'] },
   glide: { modes: ['auto', 'cluster', 'standalone'], cache: ['auto', 'cluster', 'standalone'], replicaReads: ['auto', 'cluster'] },
   // cachebench's own RESP client: no client-side cache, GETs from primaries.
   resp: { modes: ['auto', 'cluster', 'standalone', 'proxy'], cache: [], replicaReads: [] },

@@ -14,6 +14,7 @@ import { REAL_CLOCK, type FaultClock } from './clock.js';
 import type { FaultMix, MixFaultCheck } from './mix.js';
 import type { MixHost, Slot } from '../workload/mix-client.js';
 import { CommandStats, summarizeCommands, type CommandSummary } from '../workload/command-stats.js';
+import { CacheWatch, watchKeyNames, type CacheWatchOutcome } from './cache-watch.js';
 
 /**
  * After a failed op the loop waits this long before its next op, as an application's retry would: failures that come
@@ -51,6 +52,8 @@ export interface FaultResult extends FaultVerdict, WriteCheck {
   readonly scaling: ScalingOutcome | null;
   /** Partitions: the sides, the minority's acknowledged and lost writes, the promotion and the time slots had two owners. */
   readonly partition: PartitionOutcome | null;
+  /** `<NAME>_CACHE=tracking`: what the client's cache served across the fault (cache-watch.ts); null: no cache. */
+  readonly cache: CacheWatchOutcome | null;
   /** The client's retry and reconnect settings for this run (they shape the window). */
   readonly clientRetries: string;
   readonly timeline: Timeline;
@@ -99,7 +102,18 @@ export async function runFaultTarget(target: ConnectedTarget, params: CaseParams
   options: FaultLoopOptions): Promise<FaultTargetResult> {
   // The servers' MOVED/ASK counts before the first op (a snapshot, on connections of its own).
   const redirectionsSince = await options.injector?.redirections?.().catch(() => undefined);
-  const run = new FaultTargetRun(target, params, controls, options);
+  // A client cache: keys it keeps, rewritten beside it (the seed loop reads a key only just after writing it).
+  let watch: CacheWatch | undefined;
+  if (target.config.cache === 'tracking' && options.mix === undefined) {
+    watch = new CacheWatch(target.client, options.checker, watchKeyNames(options.keyPrefix), controls.keyTtlSeconds, options.clock ?? REAL_CLOCK);
+    try {
+      await watch.prepare();
+    } catch (error: unknown) {
+      await watch.cleanup();
+      throw new Error(`the cache watch could not write and read its ${watch.keys} keys before the fault run: ${redactedMessage(error)}`, { cause: error });
+    }
+  }
+  const run = new FaultTargetRun(target, params, controls, options, watch);
   run.startTimers();
   try {
     await run.loop();
@@ -134,8 +148,10 @@ class FaultTargetRun {
   #injection: Promise<void> | undefined;
   #actionEndMs: number | null = null;
   #peak: { totalBytes: number; maxBytes: number } | null = null;
+  readonly #watch: CacheWatch | undefined;
 
-  constructor(target: ConnectedTarget, params: CaseParams, controls: RunControls, options: FaultLoopOptions) {
+  constructor(target: ConnectedTarget, params: CaseParams, controls: RunControls, options: FaultLoopOptions, watch?: CacheWatch) {
+    this.#watch = watch;
     this.#target = target;
     this.#params = params;
     this.#controls = controls;
@@ -172,6 +188,7 @@ class FaultTargetRun {
       if (injector === undefined || signal?.aborted === true) return;
       history.faultAtMs = this.#elapsedMs();
       this.#writes.markFault();
+      this.#watch?.markFault();
       if (injector.onMinority !== undefined) this.#writes.holdFromNow(injector.onMinority, injector.partitionOver ?? (() => false));
       this.#injection = injector.inject(this.#log)
         .catch((error: unknown) => this.#log(`the fault could not be made: ${error instanceof Error ? error.message : String(error)}`, false))
@@ -198,6 +215,7 @@ class FaultTargetRun {
       }));
     }
     this.#writes.start();
+    this.#watch?.start(this.#startNs);
   }
 
   stopTimers(): void {
@@ -301,9 +319,11 @@ class FaultTargetRun {
   /** After an unexpected error: the servers healed, the nemesis disposed of, every key written deleted by name. */
   async abandon(): Promise<void> {
     await this.#writes.stop();
+    await this.#watch?.stop();
     await this.#options.injector?.heal().catch(() => null);
     await this.#options.injector?.dispose?.();
     await this.#writes.finish().catch(() => undefined);
+    await this.#watch?.cleanup();
     await this.#options.mix?.cleanup(this.#options.checker).catch(() => undefined);
   }
 
@@ -317,6 +337,8 @@ class FaultTargetRun {
     // Counted before healing, which moves slots too.
     const redirections = redirectionsSince === undefined ? null : await redirectionsSince().catch(() => null);
     await this.#writes.stop();
+    await this.#watch?.stop();
+    const cache = this.#watch?.result(this.#target.client.cacheFlushes?.()) ?? null;
     let healed: string | null = null;
     if (injector !== undefined) {
       try {
@@ -329,12 +351,13 @@ class FaultTargetRun {
       await injector.dispose?.();
     }
     const [check, mix] = await this.#finalCheck();
+    const watchUndeleted = (await this.#watch?.cleanup()) ?? 0;
     const commands = mix === null ? {} : { commands: summarizeCommands(this.#commands.encode(), endMs), housekeeping: this.#commands.encodeHousekeeping() };
     return {
-      fault: { ...this.#result(endMs, healed, check, redirections), mix, ...commands },
+      fault: { ...this.#result(endMs, healed, check, redirections), mix, cache, ...commands },
       tally: this.#tally,
       ops: { set: this.#setHistogram.summarize(this.#tally.setErrors, true), get: this.#getHistogram.summarize(this.#tally.getErrors, true) },
-      undeletedKeys: check.undeletedKeys,
+      undeletedKeys: check.undeletedKeys + watchUndeleted,
       aborted: signal?.aborted === true,
       elapsedMs: endMs,
     };
@@ -368,7 +391,7 @@ class FaultTargetRun {
     return { ...server, minorityAckedWrites: seed ? m.acked : null, minorityLostWrites: seed ? m.lost : null };
   }
 
-  #result(endMs: number, healed: string | null, check: WriteCheck, redirections: FaultResult['redirections']): Omit<FaultResult, 'mix'> {
+  #result(endMs: number, healed: string | null, check: WriteCheck, redirections: FaultResult['redirections']): Omit<FaultResult, 'mix' | 'cache'> {
     const plan = this.#controls.fault;
     const history = this.#history;
     const injector = this.#options.injector;

@@ -127,13 +127,34 @@ async function clusterPlan(topology: RunningTopology, kind: FaultPlan['kind']): 
  * slots. The minority primaries' write commands are counted from INFO commandstats: none means no write reached them,
  * and the fault did not go as planned.
  */
-export function partitionInjector(topology: RunningTopology, plan: FaultPlan): PartitionInjector {
-  return new Partition(topology, plan);
+export function partitionInjector(topology: RunningTopology, plan: FaultPlan, options: PartitionOptions = {}): PartitionInjector {
+  return new Partition(topology, plan, options);
+}
+
+export interface PartitionOptions {
+  /**
+   * partition-client for a client that keeps a cache (`<NAME>_CACHE=tracking`): cut only the connections with CLIENT
+   * TRACKING on (the cached client's, its invalidation channel among them), so other clients (the writer beside the
+   * cache, the read-back) still reach the primary and keep replacing what the cache holds.
+   */
+  readonly trackingOnly?: boolean;
+}
+
+/** The host-side ports of `server`'s connections from `address` that have CLIENT TRACKING on (flag t in CLIENT LIST). */
+export function trackingPorts(clientList: string, address: string): number[] {
+  const ports: number[] = [];
+  for (const line of clientList.split('\n').slice(0, 10_000)) {
+    const addr = / addr=(\S+):(\d+) /.exec(` ${line} `);
+    const flags = / flags=(\S+) /.exec(` ${line} `);
+    if (addr?.[1] === address && flags?.[1]?.includes('t') === true) ports.push(Number(addr[2]));
+  }
+  return ports;
 }
 
 class Partition implements PartitionInjector {
   readonly #topology: RunningTopology;
   readonly #plan: FaultPlan;
+  readonly #options: PartitionOptions;
   #sides: Plan | undefined;
   #cutAt: number | null = null;
   #healedAt: number | null = null;
@@ -152,9 +173,10 @@ class Partition implements PartitionInjector {
   #injecting: Promise<void> | undefined;
   #minority: readonly string[] = [];
 
-  constructor(topology: RunningTopology, plan: FaultPlan) {
+  constructor(topology: RunningTopology, plan: FaultPlan, options: PartitionOptions) {
     this.#topology = topology;
     this.#plan = plan;
+    this.#options = options;
   }
 
   get #network(): PrivateNetwork {
@@ -245,6 +267,10 @@ class Partition implements PartitionInjector {
     // runs where the client does, so it is the one cut).
     const { server: victimServer, role } = await victim(this.#topology, 'partition-client');
     this.#minority = [label(victimServer, role)];
+    if (this.#options.trackingOnly === true) {
+      await this.#cutTracking(network, victimServer, role, log);
+      return;
+    }
     network.cut([network.hostAddress], [victimServer.host]);
     this.#cutAt = performance.now();
     log(`cut the client's address ${network.hostAddress} from ${label(victimServer, role)}`, true);
@@ -259,6 +285,20 @@ class Partition implements PartitionInjector {
     const routes = network.healAll();
     this.#healedAt = performance.now();
     log(`link back after ${Math.round(this.#healedAt - this.#cutAt)} ms (${routes} blackhole route removed)`, true);
+  }
+
+  /** partition-client of a cached client: its tracking connections to the victim cut, every other connection kept. */
+  async #cutTracking(network: PrivateNetwork, victimServer: RedisServer, role: string, log: (what: string, ok: boolean) => void): Promise<void> {
+    const ports = trackingPorts(await adminCommand(victimServer, 'CLIENT', 'LIST'), network.hostAddress);
+    network.cutFlows(victimServer.host, ports);
+    this.#cutAt = performance.now();
+    log(`cut the client's ${ports.length} connection${ports.length === 1 ? '' : 's'} with CLIENT TRACKING on (its cache's invalidation channel) from ${label(victimServer, role)}; ` +
+      'the writer beside the cache and the read-back still reach it, and so would new connections', ports.length > 0);
+    if (ports.length === 0) log(`${label(victimServer, role)} listed no connection with tracking on from ${network.hostAddress}: nothing was cut, the partition did not happen as planned`, false);
+    await this.#duration.wait(this.#plan.durationMs);
+    const rules = network.healAll();
+    this.#healedAt = performance.now();
+    log(`connections given back after ${Math.round(this.#healedAt - this.#cutAt)} ms (${rules} blackhole rule${rules === 1 ? '' : 's'} removed)`, true);
   }
 
   /** Reads each side's claims every CLAIM_EVERY_MS until they agree again after the links came back, or heal() ends it. */

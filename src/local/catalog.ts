@@ -60,9 +60,12 @@ export const LOCAL_TARGETS: readonly LocalTargetSpec[] = TOPOLOGIES.filter((name
 export const OPTIONAL_LOCAL_TARGETS: readonly LocalTargetSpec[] = [
   { name: 'REDIS_CLUSTER_WAIT', mode: 'cluster', topology: 'REDIS_CLUSTER', options: { WAIT: '1', CLIENT: 'ioredis' } },
   { name: 'REDIS_CLUSTER_NODE_REDIS', mode: 'cluster', topology: 'REDIS_CLUSTER', options: { CLIENT: 'node-redis' } },
+  // GLIDE with its client-side cache: what its cache serves across a fault, next to node-redis's (REDIS_CLUSTER_NEARCACHE).
+  { name: 'REDIS_CLUSTER_GLIDE_NEARCACHE', mode: 'cluster', topology: 'REDIS_CLUSTER', options: { CLIENT: 'glide', CACHE: 'tracking' } },
   // Redis Sentinel through ioredis (its `sentinels` option) and node-redis (createSentinel).
   { name: 'REDIS_SENTINEL', mode: 'sentinel', options: { SENTINEL_MASTER: 'cachebench' } },
   { name: 'REDIS_SENTINEL_NODE_REDIS', mode: 'sentinel', topology: 'REDIS_SENTINEL', options: { SENTINEL_MASTER: 'cachebench', CLIENT: 'node-redis' } },
+  { name: 'REDIS_SENTINEL_NEARCACHE', mode: 'sentinel', topology: 'REDIS_SENTINEL', options: { SENTINEL_MASTER: 'cachebench', CLIENT: 'node-redis', CACHE: 'tracking' } },
   // ioredis with WAIT 1 after every SET on the Sentinel deployment (as REDIS_CLUSTER_WAIT on the cluster).
   { name: 'REDIS_SENTINEL_WAIT', mode: 'sentinel', topology: 'REDIS_SENTINEL', options: { SENTINEL_MASTER: 'cachebench', WAIT: '1', CLIENT: 'ioredis' } },
   // cachebench's own RESP client on each Redis topology: the servers' capacity rather than a driver's.

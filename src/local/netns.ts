@@ -112,6 +112,8 @@ export class PrivateNetwork {
   readonly #record: (r: NetworkRecord) => void;
   /** Blackhole routes in place, as `namespace address`. */
   readonly #cuts = new Set<string>();
+  /** Blackhole rules in place (cutFlows), as `namespace port`. */
+  readonly #flowCuts = new Set<string>();
   #removed = false;
 
   private constructor(id: string, third: number, record: (r: NetworkRecord) => void) {
@@ -208,9 +210,35 @@ export class PrivateNetwork {
     }
   }
 
-  /** Takes every cut away; returns how many routes it removed. */
+  /**
+   * Cuts single connections of the host's: `server`'s namespace drops what it sends to the host's address at each of
+   * `ports` (the connections' ports on the host). The server then neither answers nor acknowledges them; the host's
+   * other connections, and new ones, still get through. Returns how many were cut.
+   */
+  cutFlows(server: string, ports: readonly number[]): number {
+    const node = this.nodeAt(server);
+    if (node === undefined) throw new Error(`${server} is not a server in this network`);
+    let n = 0;
+    for (const port of ports) {
+      if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`not a port: ${port}`);
+      const cut = `${node.namespace} ${port}`;
+      if (this.#flowCuts.has(cut)) continue;
+      ip(['-n', node.namespace, 'rule', 'add', 'to', `${this.hostAddress}/32`, 'dport', String(port), 'blackhole']);
+      this.#flowCuts.add(cut);
+      n++;
+    }
+    return n;
+  }
+
+  /** Takes every cut away; returns how many routes and rules it removed. */
   healAll(): number {
     let n = 0;
+    for (const cut of [...this.#flowCuts]) {
+      const [ns, port] = cut.split(' ') as [string, string];
+      ip(['-n', ns, 'rule', 'del', 'to', `${this.hostAddress}/32`, 'dport', port, 'blackhole'], /No such|not exist|Cannot find/i);
+      this.#flowCuts.delete(cut);
+      n++;
+    }
     for (const cut of [...this.#cuts]) {
       const [ns, target] = cut.split(' ') as [string, string];
       ip(['-n', ns, 'route', 'del', 'blackhole', `${target}/32`], /No such process|not exist|Cannot find/i);

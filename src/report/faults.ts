@@ -60,9 +60,42 @@ export const FAULT_COLUMNS: readonly Column[] = [
     (e) => seconds(e.fault?.partition?.dualOwnershipMs)), showIf: (e) => e.fault?.partition != null },
   col('fault_dual_writable_ms', 'Two writable owners', 'count', 'fault.partition.dualWritableMs', false, (e) => e.fault?.partition?.dualWritableMs ?? null),
   col('fault_promoted_after_ms', 'Promoted after', 'count', 'fault.partition.promotedAfterMs', false, (e) => e.fault?.partition?.promotedAfterMs ?? null),
+  { ...col('fault_cache_stale', 'Cache stale', 'count', 'fault.cache.staleAfter', true, (e) => e.fault?.cache?.staleAfter ?? null, (e) => cacheStaleText(e.fault?.cache)),
+    showIf: (e) => e.fault?.cache != null },
+  col('fault_cache_stale_max_ms', 'Cache stale max age (ms)', 'count', 'fault.cache.staleAgeMs.max', false, (e) => e.fault?.cache?.staleAgeMs?.max ?? null),
+  col('fault_cache_server_stale', 'Watch reads stale at the servers', 'count', 'fault.cache.serverStale', false, (e) => e.fault?.cache?.serverStale ?? null),
+  col('fault_cache_flushes', 'Cache flushes', 'count', 'fault.cache.flushesAtMs.length', false, (e) => e.fault?.cache?.flushesAtMs?.length ?? null),
   col('fault_peak_server_rss_bytes', 'Peak server RSS', 'count', 'fault.peakServerMemory.maxBytes', true, (e) => e.fault?.peakServerMemory?.maxBytes ?? null,
     (e) => (e.fault?.peakServerMemory == null ? '–' : mib(e.fault.peakServerMemory.maxBytes))),
 ];
+
+type CacheOutcome = NonNullable<NonNullable<ResultEntry['fault']>['cache']>;
+
+/** `383 (max 6.00 s)`: stale reads the client's cache served after the fault, and the oldest; `–` without a cache. */
+function cacheStaleText(c: CacheOutcome | null | undefined): string {
+  if (c == null) return '–';
+  return c.staleAgeMs === null ? String(c.staleAfter) : `${c.staleAfter} (max ${seconds(c.staleAgeMs.max)})`;
+}
+
+/** What the client's cache served across the fault, in one sentence, and what the driver did. */
+function cacheLine(target: string, client: string, c: CacheOutcome): string {
+  const ms = (v: number): string => `${(v / 1000).toFixed(2)} s`;
+  const head = `${target} cache (${client}): ${c.keys} keys read through it in turn every ${c.readEveryMs} ms, one rewritten every ${c.writeEveryMs} ms on another connection. `;
+  const stale = c.staleAgeMs === null
+    ? `After the fault, none of ${c.readsAfter} reads returned a value the servers had replaced`
+    : `After the fault, ${c.staleAfter} of ${c.readsAfter} reads returned a value the servers had replaced (age p50 ${ms(c.staleAgeMs.p50)}, p99 ${ms(c.staleAgeMs.p99)}, ` +
+      `max ${ms(c.staleAgeMs.max)}: the longest the cache kept serving a replaced value), the last at +${ms(c.lastStaleAtMs ?? 0)}`;
+  const before = `; before it, ${c.staleBefore} of ${c.readsBefore}`;
+  const failed = c.failedReads > 0 ? `; ${c.failedReads} reads failed` : '';
+  const servers = c.serverStale > 0 ? `; ${c.serverStale} reads were stale at the servers too (an acknowledged overwrite lost, not the cache's doing)` : '';
+  const shown = c.flushesAtMs?.slice(0, 5).map((t) => `+${ms(t)}`).join(', ') ?? '';
+  const flushes = c.flushesAtMs === null
+    ? 'The driver does not say when it empties its cache'
+    : c.flushesAtMs.length === 0 ? 'The driver never emptied its cache during the run'
+      : `The driver emptied its cache ${c.flushesAtMs.length} time${c.flushesAtMs.length === 1 ? '' : 's'} (a connection failed or closed, or the slot map was read again): ${shown}${c.flushesAtMs.length > 5 ? ', …' : ''}`;
+  const hits = c.lookups === null || c.hits === null ? '' : `; cache hits ${c.hits} of ${c.lookups} lookups over the run`;
+  return `${head}${stale}${before}${failed}${servers}. ${flushes}${hits}.`;
+}
 
 /** `812/790`: writes acknowledged by a minority primary while cut, and lost of them; `–` outside partitions. */
 function minorityText(p: NonNullable<ResultEntry['fault']>['partition'] | undefined): string {
@@ -138,6 +171,7 @@ export function faultDetails(entries: readonly ResultEntry[], markdown: boolean)
     }
     if (f.mix != null) lines.push(`${bullet}${said(mixLine(e.target.name, f.mix))}`);
     if (f.partition != null) lines.push(`${bullet}${said(partitionLine(e.target.name, f.partition))}`);
+    if (f.cache != null) lines.push(`${bullet}${said(cacheLine(e.target.name, e.target.client, f.cache))}`);
     if (f.ackedWritesUnchecked > 0) lines.push(`${bullet}${said(e.target.name)}: ${f.ackedWritesUnchecked} acknowledged writes could not be read back at all (the servers did not answer within the final check)`);
     lines.push(`${bullet}${said(`${e.target.name} client retries: ${f.clientRetries}`)}`);
   }

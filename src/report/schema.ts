@@ -229,6 +229,13 @@ const faultMix = object({
   workload: workloadText, keyType: oneOf('string', 'counter', 'hash', 'list', 'zset'), keys: count, inRunMissing: count, inRunMismatched: count, inRunUnverified: count,
   keysChecked: count, keysLostMissing: count, keysLostDifferent: count, keysUnknown: count, keysUnchecked: count, lostKeys: list(text, N.items),
 });
+/** `<NAME>_CACHE=tracking` in a fault run: what the client's cache served across it (faults/cache-watch.ts). */
+const faultCache = object({
+  keys: count, readEveryMs: num, writeEveryMs: num, readsBefore: count, readsAfter: count, failedReads: count, writes: count, failedWrites: count,
+  staleBefore: count, staleAfter: count, staleAgeMs: nullable(object({ p50: num, p99: num, max: num })), lastStaleAtMs: nullable(num),
+  serverStale: count, mismatched: count, unattributed: count, flushesAtMs: nullable(list(num, N.items)), lookups: nullable(count), hits: nullable(count),
+  lastError: nullable(text),
+});
 const fault = object({
   kind: oneOf(...FAULT_KINDS), plannedAtMs: num, durationMs: num, runMs: num, injectedAtMs: nullable(num), actionEndMs: nullable(num),
   events: list(object({ atMs: num, what: text, ok: bool }), N.items),
@@ -258,6 +265,7 @@ const fault = object({
   ackedWritesUnchecked: count, pendingAtFault: nullable(count), unackedWritesChecked: count, appliedUnackedWrites: count,
   peakPending: count, failedChecks: count, undeletedKeys: count,
   mix: optional(nullable(faultMix)),
+  cache: optional(nullable(faultCache)),
   commands: optional(commandSummaries),
   housekeeping: optional(byCommand(count, housekeepingName, 'a command cachebench has a model of, or EVAL')),
 });

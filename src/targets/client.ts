@@ -43,6 +43,11 @@ export interface CacheClient {
   /** The client's cache counters; present exactly when the target's CACHE is tracking. */
   cacheCounters?(): Promise<CacheCounters>;
   /**
+   * When the driver emptied its cache because a connection failed or closed (process.hrtime.bigint() readings, at most
+   * the first 1000); only drivers whose cache cachebench can watch have it (node-redis), not GLIDE's (in its core).
+   */
+  cacheFlushes?(): readonly bigint[];
+  /**
    * Any single-key-slot command, args[0] being its name (e.g. ['HSET', key, 'f', value]); `route.key` is a key the
    * command touches (all its keys share one cluster slot), `route.readOnly` whether it only reads. Optional: drivers
    * that cannot send arbitrary commands leave it out. Same deadline and error classes as get/set.

@@ -102,10 +102,17 @@ export function translateNodeRedisError(error: unknown, server: string, opTimeou
  * cache shared by every node client, so these counters cover all nodes); a standalone client uses it like a
  * BasicClientSideCache (enable/disable, the pooled additions, are only called by a cluster).
  */
+const MAX_FLUSHES = 1000;
+
 class CountingCache extends BasicPooledClientSideCache {
   #carried = { hits: 0, misses: 0, evictions: 0 };
   #flushed = 0;
   #invalidations = 0;
+  /**
+   * When the cache was emptied (a connection failed or closed, a cluster rediscovered its slots), at most MAX_FLUSHES.
+   * Private: node-redis's Sentinel JSON-serializes its node options, this cache among them, and bigints do not serialize.
+   */
+  readonly #flushes: bigint[] = [];
 
   constructor(maxEntries: number) {
     super({ maxEntries });
@@ -117,6 +124,7 @@ class CountingCache extends BasicPooledClientSideCache {
 
   /** Keeps the counters of a cache that node-redis empties with its statistics. */
   override clear(resetStats = true): void {
+    if (this.#flushes.length < MAX_FLUSHES) this.#flushes.push(process.hrtime.bigint());
     if (resetStats) {
       const s = this.stats();
       this.#carried = { hits: this.#carried.hits + s.hitCount, misses: this.#carried.misses + s.missCount,
@@ -138,6 +146,10 @@ class CountingCache extends BasicPooledClientSideCache {
 
   override onClose(): void {
     this.clear();
+  }
+
+  flushes(): readonly bigint[] {
+    return this.#flushes;
   }
 
   counters(): CacheCounters {
@@ -296,7 +308,7 @@ function wrap(connection: Connection, cache: CountingCache | undefined, config: 
       return exec;
     },
     close: () => closeQuietly(connection, ms),
-    ...(cache !== undefined ? { cacheCounters: () => Promise.resolve(cache.counters()) } : {}),
+    ...(cache !== undefined ? { cacheCounters: () => Promise.resolve(cache.counters()), cacheFlushes: () => cache.flushes() } : {}),
   };
 }
 
@@ -371,20 +383,26 @@ function newCluster(config: TargetConfig, controls: RunControls, first: ServerAd
  * A Redis Sentinel deployment's client: node-redis asks the sentinels for the master, connects one client to it
  * (masterPoolSize 1: a SET and its WAIT share a connection), and follows a failover the sentinels announce.
  */
-function newSentinel(config: TargetConfig, controls: RunControls, first: ServerAddress, login: boolean, reconnect: Reconnect) {
+function newSentinel(config: TargetConfig, controls: RunControls, first: ServerAddress, login: boolean, cache: CountingCache | undefined,
+  reconnect: Reconnect) {
   const s = config.sentinel;
+  const resp = cache !== undefined ? 3 : 2;
   return createSentinel({
     name: s?.master ?? '',
     sentinelRootNodes: config.servers.map((x) => ({ host: x.host, port: x.port })),
     nodeClientOptions: {
-      ...clientOptions(config, first, login, 2, controls.resilient === true), socket: socketOptions(config, controls, undefined, reconnect),
+      ...clientOptions(config, first, login, resp, controls.resilient === true), socket: socketOptions(config, controls, undefined, reconnect),
+      // As a cluster's node clients (newCluster; left out of node-redis's types here too): the master client consults
+      // the cache only for a command under its default type mapping. Without it the cache would never be used.
+      ...{ commandOptions: COMMAND_OPTIONS },
     },
     sentinelClientOptions: {
       disableClientInfo: true, socket: { connectTimeout: controls.connectTimeoutMs, reconnectStrategy: reconnect },
       ...(s?.username !== undefined ? { username: s.username } : {}), ...(s?.password !== undefined ? { password: s.password } : {}),
     },
     masterPoolSize: 1,
-    RESP: 2,
+    RESP: resp,
+    ...(cache !== undefined ? { clientSideCache: cache } : {}),
     commandOptions: COMMAND_OPTIONS,
   });
 }
@@ -430,7 +448,7 @@ export const nodeRedisDriver: Driver = {
       // Startup node, CLUSTER SLOTS, then every node in parallel.
       connectMs += controls.connectTimeoutMs;
     } else if (mode === 'sentinel') {
-      const client = newSentinel(config, controls, first, !passwordUnneeded, reconnect);
+      const client = newSentinel(config, controls, first, !passwordUnneeded, cache, reconnect);
       client.on('error', () => undefined); // op failures are counted where the op is awaited
       connection = { kind: 'sentinel', client };
       // A sentinel, then the master it names.
