@@ -5,7 +5,7 @@ import { faultGate } from '../compare/faults.js';
 import { renderComparison } from '../compare/render.js';
 import type { FaultPlan, RunPlan } from '../config/resolve.js';
 import { bindLocalServers, localItemSizeMax } from '../config/target.js';
-import type { ConnectedTarget } from '../targets/client.js';
+import { cachedClientName, type ConnectedTarget } from '../targets/client.js';
 import { TOPOLOGY_DESCRIPTIONS, startLocal, type LocalDeployment } from '../local/topologies.js';
 import { applyPlacement } from '../local/placement.js';
 import { exitText, type ManagedProcess, type ProcessExit } from '../local/process.js';
@@ -115,7 +115,7 @@ function removeIfEmpty(dir: string): void {
 /** The injector of a destructive fault on a local topology: a partition's, or a kill's, pause's, restart's or scaling's. */
 function injectorOn(topology: LocalDeployment['topologies'][number] | undefined, fault: FaultPlan, validated: ValidatedRun, target: ConnectedTarget): FaultInjector | undefined {
   if (topology === undefined) return undefined;
-  if (PARTITION_FAULTS.includes(fault.kind)) return partitionInjector(topology, fault, { trackingOnly: target.config.cache === 'tracking' });
+  if (PARTITION_FAULTS.includes(fault.kind)) return partitionInjector(topology, fault, target.config.cache === 'tracking' ? { trackingClient: cachedClientName(target.config.name) } : {});
   // A restarted server gets the servers' CPUs again (it was spawned from the client's).
   return localInjector(topology, fault, (pid) => applyPlacement(validated.placement, [pid]));
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { redactedMessage } from '../config/redact.js';
 import { OpHistogram } from '../measure/histogram.js';
-import type { CacheClient, CacheCounters } from '../targets/client.js';
+import type { CacheClient, CacheCounters, CacheFlushes } from '../targets/client.js';
 import { keySlot } from '../targets/cluster-nodes.js';
 import { judgeRead, MIN_VERSIONED_PAYLOAD_BYTES, VersionedKey, versionOf } from '../workload/overwriter.js';
 import type { FaultClock } from './clock.js';
@@ -44,14 +44,20 @@ export interface CacheWatchOutcome {
   readonly staleAgeMs: { readonly p50: number; readonly p99: number; readonly max: number } | null;
   /** When the last stale read from the cache was sent (ms after the run started); null: none after the fault. */
   readonly lastStaleAtMs: number | null;
-  /** Stale reads whose older version the servers themselves held (an acknowledged overwrite lost), or nothing at all. */
+  /** Stale reads whose older version the servers themselves held (an acknowledged overwrite lost): not the cache's doing. */
   readonly serverStale: number;
-  /** Values that were no version of the key (never expected). */
+  /** Reads that found nothing (the key itself lost, e.g. a primary restarted empty before its replica took over). */
+  readonly missing: number;
+  /** Values that were no version of the key, read through the cache or on the other connection (never expected). */
   readonly mismatched: number;
   /** Stale reads whose source could not be told (the read on the writer's connection failed). */
   readonly unattributed: number;
-  /** When the driver emptied its cache after a lost connection (ms after the run started); null: the driver does not say. */
-  readonly flushesAtMs: readonly number[] | null;
+  /**
+   * When the driver emptied its cache (not empty) during the run: how often, why (a connection failed or closed, which
+   * is also how a Sentinel master switch reaches it; a cluster read its slot map again), and when (ms after the run
+   * started, the first MAX_FLUSHES); null: the driver does not say (GLIDE's cache lives in its core).
+   */
+  readonly flushes: { readonly count: number; readonly onConnection: number; readonly onSlotMap: number; readonly atMs: readonly number[] } | null;
   /** The cache's own lookups and hits over the fault run (the seed loop's reads and the watch's); null: not counted. */
   readonly lookups: number | null;
   readonly hits: number | null;
@@ -98,12 +104,14 @@ export class CacheWatch {
   /** Reads and writes in flight (at most one per key: a key being read, checked or written is skipped). */
   readonly #inFlight = new Set<Promise<void>>();
   #counts = {
-    readsBefore: 0, readsAfter: 0, failedReads: 0, writes: 0, failedWrites: 0, staleBefore: 0, staleAfter: 0, serverStale: 0, mismatched: 0, unattributed: 0,
+    readsBefore: 0, readsAfter: 0, failedReads: 0, writes: 0, failedWrites: 0, staleBefore: 0, staleAfter: 0,
+    serverStale: 0, missing: 0, mismatched: 0, unattributed: 0,
   };
 
   #lastStaleNs: bigint | null = null;
   #lastError: string | null = null;
   #countersBefore: CacheCounters | undefined;
+  #flushesBefore = 0;
   #countersAfter: CacheCounters | undefined;
 
   constructor(
@@ -127,6 +135,7 @@ export class CacheWatch {
       await this.cached.get(name);
     }
     this.#countersBefore = await this.cached.cacheCounters?.().catch(() => undefined);
+    this.#flushesBefore = this.cached.cacheFlushes?.().total ?? 0;
   }
 
   /** Starts reading and writing; `startNs` is the run's start (times are reported from it). */
@@ -154,16 +163,25 @@ export class CacheWatch {
     return results.filter((r) => r.status === 'rejected').length;
   }
 
-  /** The outcome; `flushesNs` are the driver's cache flushes (hrtime ns), undefined when it does not say. */
-  result(flushesNs: readonly bigint[] | undefined): CacheWatchOutcome {
+  /** The outcome; `flushes` are the driver's cache flushes, undefined when it does not say. */
+  result(flushes: CacheFlushes | undefined): CacheWatchOutcome {
     const ms = (ns: bigint): number => Math.round(Number(ns - this.#startNs) / 1e6);
+    // Ages in ms to the µs (the histogram's values are bucketed anyway).
+    const ageMs = (ns: number): number => Math.round(ns / 1e3) / 1e3;
     const c = this.#counts;
     const ages = this.#ages;
+    const during = flushes?.recent.filter((f) => f.ns >= this.#startNs);
     return {
       keys: this.names.length, readEveryMs: READ_EVERY_MS, writeEveryMs: WRITE_EVERY_MS, ...c,
-      staleAgeMs: ages.count === 0 ? null : { p50: ages.valueAt(50) / 1e6, p99: ages.valueAt(99) / 1e6, max: ages.max / 1e6 },
+      staleAgeMs: ages.count === 0 ? null : { p50: ageMs(ages.valueAt(50)), p99: ageMs(ages.valueAt(99)), max: ageMs(ages.max) },
       lastStaleAtMs: this.#lastStaleNs === null ? null : ms(this.#lastStaleNs),
-      flushesAtMs: flushesNs === undefined ? null : flushesNs.filter((ns) => ns >= this.#startNs).slice(0, MAX_FLUSHES).map(ms),
+      // The driver counts since it connected: less its count when the watch was prepared.
+      flushes: flushes === undefined || during === undefined ? null : {
+        count: flushes.total - this.#flushesBefore,
+        onConnection: during.filter((f) => f.reason === 'connection').length,
+        onSlotMap: during.filter((f) => f.reason === 'slots').length,
+        atMs: during.slice(0, MAX_FLUSHES).map((f) => ms(f.ns)),
+      },
       ...countsOf(this.#countersBefore, this.#countersAfter),
       lastError: this.#lastError,
     };
@@ -230,7 +248,7 @@ export class CacheWatch {
     else this.#counts.readsBefore++;
     const verdict = judgeRead(key, value, ackedAtIssue, issuedNs, false);
     if (verdict.kind === 'mismatched') this.#counts.mismatched++;
-    if (verdict.kind === 'missing') this.#counts.serverStale++;
+    if (verdict.kind === 'missing') this.#counts.missing++;
     if (verdict.kind !== 'stale') return;
     // Where the old value came from: the servers now, with no write of this key since the read was sent.
     const server = await this.writer.get(key.key).catch(() => undefined);
@@ -238,7 +256,11 @@ export class CacheWatch {
       this.#counts.unattributed++;
       return;
     }
-    if (server === null || !key.sameKey(server) || versionOf(server) < ackedAtIssue) {
+    if (server === null || !key.sameKey(server)) {
+      this.#counts[server === null ? 'missing' : 'mismatched']++;
+      return;
+    }
+    if (versionOf(server) < ackedAtIssue) {
       this.#counts.serverStale++;
       return;
     }
@@ -248,6 +270,6 @@ export class CacheWatch {
     }
     this.#counts.staleAfter++;
     this.#ages.record(Math.max(1, verdict.ageNs));
-    this.#lastStaleNs = issuedNs;
+    if (this.#lastStaleNs === null || issuedNs > this.#lastStaleNs) this.#lastStaleNs = issuedNs;
   }
 }

@@ -8,6 +8,8 @@ import { sentinelFailoverInjector } from './sentinel.js';
 import { runFaultTarget, type FaultLoopOptions, type FaultResult } from './loop.js';
 import { commandInjector, type FaultEvent, type FaultInjector } from './nemesis.js';
 import { FaultMix } from './mix.js';
+import { CacheWatch, watchKeyNames } from './cache-watch.js';
+import { REAL_CLOCK } from './clock.js';
 
 /** Supplies the injector of a destructive fault for a target on a local topology (the CLI knows the processes). */
 export type LocalInjectors = (target: ConnectedTarget, plan: FaultPlan) => FaultInjector | undefined;
@@ -145,6 +147,22 @@ async function preloadMix(target: ConnectedTarget, checker: CacheClient, params:
 }
 
 /**
+ * The cache watch of a target with a client cache (undefined: none), its keys written and read once through the cache;
+ * one that cannot be prepared deletes what it wrote and says why (the target is not measured).
+ */
+async function prepareWatch(target: ConnectedTarget, checker: CacheClient, controls: RunControls, prefix: string): Promise<CacheWatch | string | undefined> {
+  if (target.config.cache !== 'tracking' || controls.load.workload !== null) return undefined;
+  const watch = new CacheWatch(target.client, checker, watchKeyNames(prefix), controls.keyTtlSeconds, REAL_CLOCK);
+  try {
+    await watch.prepare();
+    return watch;
+  } catch (error: unknown) {
+    await watch.cleanup();
+    return `the cache watch could not write and read its ${watch.keys} keys before the fault run: ${error instanceof Error ? error.message : String(error)}`;
+  }
+}
+
+/**
  * A fault run of one parameter combination: each target in turn runs for DURATION with its own fault at FAULT_AT, and
  * its servers are healed before the next starts (targets sharing a topology each get their fault). Targets are not
  * interleaved here: a failure window is a stretch of time and needs the loop to itself.
@@ -182,8 +200,15 @@ export async function runFaultCase(targets: readonly ConnectedTarget[], params: 
         results.push({ name, state: 'errored', error: mix });
         continue;
       }
+      const watch = mix === undefined ? await prepareWatch(target, checker, controls, options.keyPrefix) : undefined;
+      if (typeof watch === 'string') {
+        options.onProgress?.({ kind: 'target-errored', target: name, error: watch });
+        results.push({ name, state: 'errored', error: watch });
+        continue;
+      }
       const run = await runFaultTarget(target, params, controls, {
         ...(mix !== undefined ? { mix } : {}),
+        ...(watch !== undefined ? { cacheWatch: watch } : {}),
         keyPrefix: options.keyPrefix,
         checker,
         injector: injectorFor(target, controls.fault, controls, options),

@@ -14,7 +14,7 @@ import { REAL_CLOCK, type FaultClock } from './clock.js';
 import type { FaultMix, MixFaultCheck } from './mix.js';
 import type { MixHost, Slot } from '../workload/mix-client.js';
 import { CommandStats, summarizeCommands, type CommandSummary } from '../workload/command-stats.js';
-import { CacheWatch, watchKeyNames, type CacheWatchOutcome } from './cache-watch.js';
+import type { CacheWatch, CacheWatchOutcome } from './cache-watch.js';
 
 /**
  * After a failed op the loop waits this long before its next op, as an application's retry would: failures that come
@@ -89,6 +89,8 @@ export interface FaultLoopOptions {
   readonly clock?: FaultClock;
   /** A WORKLOAD (preloaded): its mix instead of the seed loop, and its keys read back whole at the end. */
   readonly mix?: FaultMix;
+  /** `<NAME>_CACHE=tracking`: the cache watch, prepared (its keys written and cached); started with the run. */
+  readonly cacheWatch?: CacheWatch;
 }
 
 /**
@@ -102,18 +104,7 @@ export async function runFaultTarget(target: ConnectedTarget, params: CaseParams
   options: FaultLoopOptions): Promise<FaultTargetResult> {
   // The servers' MOVED/ASK counts before the first op (a snapshot, on connections of its own).
   const redirectionsSince = await options.injector?.redirections?.().catch(() => undefined);
-  // A client cache: keys it keeps, rewritten beside it (the seed loop reads a key only just after writing it).
-  let watch: CacheWatch | undefined;
-  if (target.config.cache === 'tracking' && options.mix === undefined) {
-    watch = new CacheWatch(target.client, options.checker, watchKeyNames(options.keyPrefix), controls.keyTtlSeconds, options.clock ?? REAL_CLOCK);
-    try {
-      await watch.prepare();
-    } catch (error: unknown) {
-      await watch.cleanup();
-      throw new Error(`the cache watch could not write and read its ${watch.keys} keys before the fault run: ${redactedMessage(error)}`, { cause: error });
-    }
-  }
-  const run = new FaultTargetRun(target, params, controls, options, watch);
+  const run = new FaultTargetRun(target, params, controls, options, options.cacheWatch);
   run.startTimers();
   try {
     await run.loop();

@@ -133,20 +133,21 @@ export function partitionInjector(topology: RunningTopology, plan: FaultPlan, op
 
 export interface PartitionOptions {
   /**
-   * partition-client for a client that keeps a cache (`<NAME>_CACHE=tracking`): cut only the connections with CLIENT
-   * TRACKING on (the cached client's, its invalidation channel among them), so other clients (the writer beside the
-   * cache, the read-back) still reach the primary and keep replacing what the cache holds.
+   * partition-client for a client that keeps a cache (`<NAME>_CACHE=tracking`): its CLIENT SETNAME. Only that client's
+   * connections with CLIENT TRACKING on are cut (its cache's invalidation channel among them), so other clients (the
+   * writer beside the cache, the read-back, other targets' clients) still reach the primary and keep replacing what the
+   * cache holds.
    */
-  readonly trackingOnly?: boolean;
+  readonly trackingClient?: string;
 }
 
-/** The host-side ports of `server`'s connections from `address` that have CLIENT TRACKING on (flag t in CLIENT LIST). */
-export function trackingPorts(clientList: string, address: string): number[] {
+/** The host-side ports of the connections from `address` named `name` with CLIENT TRACKING on (flag t), by CLIENT LIST. */
+export function trackingPorts(clientList: string, address: string, name: string): number[] {
   const ports: number[] = [];
   for (const line of clientList.split('\n').slice(0, 10_000)) {
-    const addr = / addr=(\S+):(\d+) /.exec(` ${line} `);
-    const flags = / flags=(\S+) /.exec(` ${line} `);
-    if (addr?.[1] === address && flags?.[1]?.includes('t') === true) ports.push(Number(addr[2]));
+    const field = (key: string): string | undefined => new RegExp(` ${key}=(\\S*) `).exec(` ${line} `)?.[1];
+    const addr = /^(.*):(\d+)$/.exec(field('addr') ?? '');
+    if (addr?.[1] === address && field('name') === name && field('flags')?.includes('t') === true) ports.push(Number(addr[2]));
   }
   return ports;
 }
@@ -267,8 +268,8 @@ class Partition implements PartitionInjector {
     // runs where the client does, so it is the one cut).
     const { server: victimServer, role } = await victim(this.#topology, 'partition-client');
     this.#minority = [label(victimServer, role)];
-    if (this.#options.trackingOnly === true) {
-      await this.#cutTracking(network, victimServer, role, log);
+    if (this.#options.trackingClient !== undefined) {
+      await this.#cutTracking(network, victimServer, role, this.#options.trackingClient, log);
       return;
     }
     network.cut([network.hostAddress], [victimServer.host]);
@@ -288,13 +289,13 @@ class Partition implements PartitionInjector {
   }
 
   /** partition-client of a cached client: its tracking connections to the victim cut, every other connection kept. */
-  async #cutTracking(network: PrivateNetwork, victimServer: RedisServer, role: string, log: (what: string, ok: boolean) => void): Promise<void> {
-    const ports = trackingPorts(await adminCommand(victimServer, 'CLIENT', 'LIST'), network.hostAddress);
+  async #cutTracking(network: PrivateNetwork, victimServer: RedisServer, role: string, name: string, log: (what: string, ok: boolean) => void): Promise<void> {
+    const ports = trackingPorts(await adminCommand(victimServer, 'CLIENT', 'LIST'), network.hostAddress, name);
     network.cutFlows(victimServer.host, ports);
     this.#cutAt = performance.now();
     log(`cut the client's ${ports.length} connection${ports.length === 1 ? '' : 's'} with CLIENT TRACKING on (its cache's invalidation channel) from ${label(victimServer, role)}; ` +
       'the writer beside the cache and the read-back still reach it, and so would new connections', ports.length > 0);
-    if (ports.length === 0) log(`${label(victimServer, role)} listed no connection with tracking on from ${network.hostAddress}: nothing was cut, the partition did not happen as planned`, false);
+    if (ports.length === 0) log(`${label(victimServer, role)} listed no connection named ${name} with tracking on from ${network.hostAddress}: nothing was cut, the partition did not happen as planned`, false);
     await this.#duration.wait(this.#plan.durationMs);
     const rules = network.healAll();
     this.#healedAt = performance.now();

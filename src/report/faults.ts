@@ -64,7 +64,7 @@ export const FAULT_COLUMNS: readonly Column[] = [
     showIf: (e) => e.fault?.cache != null },
   col('fault_cache_stale_max_ms', 'Cache stale max age (ms)', 'count', 'fault.cache.staleAgeMs.max', false, (e) => e.fault?.cache?.staleAgeMs?.max ?? null),
   col('fault_cache_server_stale', 'Watch reads stale at the servers', 'count', 'fault.cache.serverStale', false, (e) => e.fault?.cache?.serverStale ?? null),
-  col('fault_cache_flushes', 'Cache flushes', 'count', 'fault.cache.flushesAtMs.length', false, (e) => e.fault?.cache?.flushesAtMs?.length ?? null),
+  col('fault_cache_flushes', 'Cache flushes', 'count', 'fault.cache.flushes.count', false, (e) => e.fault?.cache?.flushes?.count ?? null),
   col('fault_peak_server_rss_bytes', 'Peak server RSS', 'count', 'fault.peakServerMemory.maxBytes', true, (e) => e.fault?.peakServerMemory?.maxBytes ?? null,
     (e) => (e.fault?.peakServerMemory == null ? '–' : mib(e.fault.peakServerMemory.maxBytes))),
 ];
@@ -88,13 +88,23 @@ function cacheLine(target: string, client: string, c: CacheOutcome): string {
   const before = `; before it, ${c.staleBefore} of ${c.readsBefore}`;
   const failed = c.failedReads > 0 ? `; ${c.failedReads} reads failed` : '';
   const servers = c.serverStale > 0 ? `; ${c.serverStale} reads were stale at the servers too (an acknowledged overwrite lost, not the cache's doing)` : '';
-  const shown = c.flushesAtMs?.slice(0, 5).map((t) => `+${ms(t)}`).join(', ') ?? '';
-  const flushes = c.flushesAtMs === null
-    ? 'The driver does not say when it empties its cache'
-    : c.flushesAtMs.length === 0 ? 'The driver never emptied its cache during the run'
-      : `The driver emptied its cache ${c.flushesAtMs.length} time${c.flushesAtMs.length === 1 ? '' : 's'} (a connection failed or closed, or the slot map was read again): ${shown}${c.flushesAtMs.length > 5 ? ', …' : ''}`;
-  const hits = c.lookups === null || c.hits === null ? '' : `; cache hits ${c.hits} of ${c.lookups} lookups over the run`;
-  return `${head}${stale}${before}${failed}${servers}. ${flushes}${hits}.`;
+  const missing = c.missing > 0 ? `; ${c.missing} found nothing` : '';
+  return `${head}${stale}${before}${failed}${servers}${missing}. ${flushLine(c.flushes)}${hitsText(c)}.`;
+}
+
+/** What the driver did with its cache: when it emptied it, and why. */
+function flushLine(f: CacheOutcome['flushes']): string {
+  if (f === null) return 'The driver does not say when it empties its cache (GLIDE\'s lives in its core)';
+  if (f.count === 0) return 'The driver never emptied its cache during the run';
+  const why = [f.onConnection > 0 ? `${f.onConnection} on a connection that failed or closed (a Sentinel master switch closes one too)` : '',
+    f.onSlotMap > 0 ? `${f.onSlotMap} when the slot map was read again` : ''].filter((x) => x !== '').join(', ');
+  const shown = f.atMs.slice(0, 5).map((t) => `+${(t / 1000).toFixed(2)} s`).join(', ');
+  return `The driver emptied its cache ${f.count} time${f.count === 1 ? '' : 's'}${why === '' ? '' : ` (${why})`}: ${shown}${f.count > 5 ? ', …' : ''}`;
+}
+
+/** `; cache hits 2649 of 19911 lookups over the run`, when the driver counts them. */
+function hitsText(c: CacheOutcome): string {
+  return c.lookups === null || c.hits === null ? '' : `; cache hits ${c.hits} of ${c.lookups} lookups over the run`;
 }
 
 /** `812/790`: writes acknowledged by a minority primary while cut, and lost of them; `–` outside partitions. */

@@ -17,6 +17,21 @@ export interface CacheCounters {
   readonly evictions: number | null;
 }
 
+/** When a driver emptied its client cache (process.hrtime.bigint()), the most recent MAX_FLUSH_RECORDS, and how often in all. */
+export interface CacheFlushes {
+  readonly total: number;
+  readonly recent: readonly { readonly ns: bigint; readonly reason: 'connection' | 'slots' }[];
+}
+
+/**
+ * The CLIENT SETNAME of a target's connections when it keeps a client cache (`<NAME>_CACHE=tracking`): how a fault
+ * finds that client's connections among others on a server (partition-client cuts only those). Target names are
+ * letters, digits and underscores, so the name has no space.
+ */
+export function cachedClientName(target: string): string {
+  return `cachebench-${target}`;
+}
+
 /**
  * The narrow interface every driver implements: what the seed loop needs, nothing more.
  * Every method rejects (never hangs) once the op deadline passes.
@@ -46,7 +61,7 @@ export interface CacheClient {
    * When the driver emptied its cache because a connection failed or closed (process.hrtime.bigint() readings, at most
    * the first 1000); only drivers whose cache cachebench can watch have it (node-redis), not GLIDE's (in its core).
    */
-  cacheFlushes?(): readonly bigint[];
+  cacheFlushes?(): CacheFlushes;
   /**
    * Any single-key-slot command, args[0] being its name (e.g. ['HSET', key, 'f', value]); `route.key` is a key the
    * command touches (all its keys share one cluster slot), `route.readOnly` whether it only reads. Optional: drivers

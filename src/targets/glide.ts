@@ -8,8 +8,8 @@ import type {
 import type { RunControls, TargetConfig } from '../config/resolve.js';
 import { displayAddress, type ServerAddress } from '../config/servers.js';
 import {
-  ClusterRedirectError, CommandReplyError, ConnectionLostError, OpTimeoutError, TargetMismatchError, TargetUnreachableError, WaitShortfallError,
-  waitTimeoutMs, type CacheClient, type CacheCounters, type CommandReply, type ConnectedTarget, type Driver, type TargetProbe,
+  cachedClientName, ClusterRedirectError, CommandReplyError, ConnectionLostError, OpTimeoutError, TargetMismatchError, TargetUnreachableError,
+  WaitShortfallError, waitTimeoutMs, type CacheClient, type CacheCounters, type CommandReply, type ConnectedTarget, type Driver, type TargetProbe,
 } from './client.js';
 import { CHECK_ADDRESS } from './diagnose.js';
 import { keySlot } from './cluster-nodes.js';
@@ -28,7 +28,8 @@ import { credentialsFor, probeTarget, redactFor, targetInfo, unreachableError } 
  * - cluster: `CLUSTER SLOTS`, `ROLE`, `CLIENT SETNAME` on a management connection per node, `READONLY` where reads
  *   may go to replicas, and a background `PING` per node every few seconds (connection checks) plus periodic
  *   topology checks.
- * No `CLIENT SETNAME` on the measured connections (no clientName is set).
+ * No `CLIENT SETNAME` on the measured connections, except with the cache on (clientName: cachedClientName, which
+ * partition-client finds them by).
  *
  * GLIDE cannot talk to twemproxy: nutcracker answers `CLIENT` (and `HELLO`) with "unsupported command" and closes the
  * connection, so every connection attempt fails; that is why proxy mode is not in CLIENT_SUPPORT for glide.
@@ -544,8 +545,10 @@ export const glideDriver: Driver = {
       protocol: tracking ? glide.ProtocolVersion.RESP3 : glide.ProtocolVersion.RESP2,
       ...(tracking
         ? {
-          // Entries live until invalidated or evicted (entryTtlMs 0); the server tells about changes (serverAssisted:
-          // CLIENT TRACKING ON BCAST); metrics feed cacheCounters().
+          // CLIENT SETNAME on every connection: how partition-client finds this client's connections on a server.
+            clientName: cachedClientName(config.name),
+            // Entries live until invalidated or evicted (entryTtlMs 0); the server tells about changes (serverAssisted:
+            // CLIENT TRACKING ON BCAST); metrics feed cacheCounters().
             clientSideCache: new glide.ClientSideCache({ maxCacheKb: cacheKb, entryTtlMs: 0, enableMetrics: true, serverAssisted: true }),
           }
         : {}),

@@ -7,8 +7,8 @@ import {
 import type { RunControls, TargetConfig } from '../config/resolve.js';
 import { displayAddress, type ServerAddress } from '../config/servers.js';
 import {
-  ClusterRedirectError, CommandReplyError, ConnectionLostError, isLostSocketError, OpTimeoutError, WaitShortfallError, waitTimeoutMs,
-  type CacheClient, type CacheCounters, type CommandReply, type ConnectedTarget, type Driver, type TargetProbe,
+  cachedClientName, ClusterRedirectError, CommandReplyError, ConnectionLostError, isLostSocketError, OpTimeoutError, WaitShortfallError, waitTimeoutMs,
+  type CacheClient, type CacheCounters, type CacheFlushes, type CommandReply, type ConnectedTarget, type Driver, type TargetProbe,
 } from './client.js';
 import { keySlot } from './cluster-nodes.js';
 import { QUIT_WAIT_MS } from './ioredis.js';
@@ -102,17 +102,22 @@ export function translateNodeRedisError(error: unknown, server: string, opTimeou
  * cache shared by every node client, so these counters cover all nodes); a standalone client uses it like a
  * BasicClientSideCache (enable/disable, the pooled additions, are only called by a cluster).
  */
-const MAX_FLUSHES = 1000;
+/** Flushes kept (the most recent), with their count in all. */
+const MAX_FLUSH_RECORDS = 1000;
 
 class CountingCache extends BasicPooledClientSideCache {
   #carried = { hits: 0, misses: 0, evictions: 0 };
   #flushed = 0;
   #invalidations = 0;
   /**
-   * When the cache was emptied (a connection failed or closed, a cluster rediscovered its slots), at most MAX_FLUSHES.
-   * Private: node-redis's Sentinel JSON-serializes its node options, this cache among them, and bigints do not serialize.
+   * When the cache was emptied while it held entries (a connection failed or closed, which is also how a Sentinel
+   * master switch reaches it; or a cluster read its slot map again), the most recent MAX_FLUSH_RECORDS. Private:
+   * node-redis's Sentinel JSON-serializes its node options, this cache among them, and bigints do not serialize.
    */
-  readonly #flushes: bigint[] = [];
+  readonly #flushes: { ns: bigint; reason: 'connection' | 'slots' }[] = [];
+  #flushTotal = 0;
+  /** Why the next clear() happens: a connection's onError/onClose say so; any other caller is the cluster's #discover. */
+  #reason: 'connection' | 'slots' = 'slots';
 
   constructor(maxEntries: number) {
     super({ maxEntries });
@@ -124,7 +129,13 @@ class CountingCache extends BasicPooledClientSideCache {
 
   /** Keeps the counters of a cache that node-redis empties with its statistics. */
   override clear(resetStats = true): void {
-    if (this.#flushes.length < MAX_FLUSHES) this.#flushes.push(process.hrtime.bigint());
+    // Emptying an empty cache (each failed reconnect attempt does) is not a flush.
+    if (this.size() > 0) {
+      this.#flushTotal++;
+      this.#flushes.push({ ns: process.hrtime.bigint(), reason: this.#reason });
+      if (this.#flushes.length > MAX_FLUSH_RECORDS) this.#flushes.shift();
+    }
+    this.#reason = 'slots';
     if (resetStats) {
       const s = this.stats();
       this.#carried = { hits: this.#carried.hits + s.hitCount, misses: this.#carried.misses + s.missCount,
@@ -141,15 +152,17 @@ class CountingCache extends BasicPooledClientSideCache {
 
   /** A lost connection may have missed invalidations: the entries go (as in node-redis), the counters stay. */
   override onError(): void {
+    this.#reason = 'connection';
     this.clear();
   }
 
   override onClose(): void {
+    this.#reason = 'connection';
     this.clear();
   }
 
-  flushes(): readonly bigint[] {
-    return this.#flushes;
+  flushes(): CacheFlushes {
+    return { total: this.#flushTotal, recent: this.#flushes };
   }
 
   counters(): CacheCounters {
@@ -337,6 +350,8 @@ function clientOptions(config: TargetConfig, server: ServerAddress, login: boole
     // A failed op is reported, not queued until a reconnect (which would hide the failure and skew timings); a fault
     // run queues, as an application would, bounded by the op deadline.
     disableOfflineQueue: !resilient,
+    // A cached client's connections carry a name (CLIENT SETNAME at connect), by which partition-client finds them.
+    ...(config.cache === 'tracking' ? { name: cachedClientName(config.name) } : {}),
     ...(username !== undefined ? { username } : {}),
     ...(password !== undefined ? { password } : {}),
   };

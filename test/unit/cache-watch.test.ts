@@ -5,11 +5,18 @@ import type { FaultClock } from '../../src/faults/clock.js';
 import { trackingPorts } from '../../src/faults/partition.js';
 import type { CacheClient } from '../../src/targets/client.js';
 import { keySlot } from '../../src/targets/cluster-nodes.js';
+import { versionOf } from '../../src/workload/overwriter.js';
 
 /** Virtual time: timers fire at their exact times as the test advances the clock (each step lets replies settle). */
 class VirtualClock implements FaultClock {
   #ns = 0n;
   #timers: { at: bigint; fn: () => void; everyNs: bigint }[] = [];
+  #waits: { at: bigint; resolve: () => void }[] = [];
+  /** Resolves `ms` of virtual time from now (a fake server's latency). */
+  delay(ms: number): Promise<void> {
+    return ms <= 0 ? Promise.resolve() : new Promise((resolve) => this.#waits.push({ at: this.#ns + BigInt(ms) * 1_000_000n, resolve }));
+  }
+
   readonly now = (): bigint => this.#ns;
   readonly sleep = (): Promise<void> => Promise.resolve();
   readonly after = (): (() => void) => () => undefined;
@@ -25,6 +32,8 @@ class VirtualClock implements FaultClock {
   async run(ms: number): Promise<void> {
     for (let i = 0; i < ms; i++) {
       this.#ns += 1_000_000n;
+      for (const w of this.#waits.filter((x) => x.at <= this.#ns)) w.resolve();
+      this.#waits = this.#waits.filter((x) => x.at > this.#ns);
       for (const t of this.#timers.filter((x) => x.at <= this.#ns)) {
         t.at += t.everyNs;
         t.fn();
@@ -36,22 +45,29 @@ class VirtualClock implements FaultClock {
 
 /**
  * A server (a Map) and a client that caches what it reads, dropped when the server tells it a key changed (tracking),
- * unless its invalidation channel is cut. `loseWrites`: the server acknowledges writes and keeps the old value.
+ * unless its invalidation channel is cut; every op takes `latencyMs` of virtual time, applied when it ends.
+ * `lose(version)`: the server acknowledges that write and keeps the old value. `failWrites`: writes are refused.
  */
 class FakeDeployment {
   readonly server = new Map<string, Buffer>();
   readonly cache = new Map<string, Buffer>();
   cut = false;
-  loseWrites = false;
-  flushes: bigint[] = [];
+  lose: (version: number) => boolean = () => false;
+  failWrites = false;
+
+  constructor(private readonly clock: VirtualClock, private readonly latencyMs = 0) {}
 
   readonly writer: CacheClient = {
-    set: (key, value) => {
-      if (!this.loseWrites) this.server.set(key, Buffer.from(value));
+    set: async (key, value) => {
+      await this.clock.delay(this.latencyMs);
+      if (this.failWrites) throw new Error('refused');
+      if (!this.lose(versionOf(value))) this.server.set(key, Buffer.from(value));
       if (!this.cut) this.cache.delete(key);
-      return Promise.resolve();
     },
-    get: (key) => Promise.resolve(this.server.get(key) ?? null),
+    get: async (key) => {
+      await this.clock.delay(this.latencyMs);
+      return this.server.get(key) ?? null;
+    },
     del: (key) => {
       this.server.delete(key);
       return Promise.resolve();
@@ -61,12 +77,13 @@ class FakeDeployment {
 
   readonly cached: CacheClient = {
     set: () => Promise.reject(new Error('not used')),
-    get: (key) => {
+    get: async (key) => {
       const hit = this.cache.get(key);
-      if (hit !== undefined) return Promise.resolve(hit);
+      if (hit !== undefined) return hit;
+      await this.clock.delay(this.latencyMs);
       const value = this.server.get(key) ?? null;
       if (value !== null) this.cache.set(key, value);
-      return Promise.resolve(value);
+      return value;
     },
     del: () => Promise.resolve(),
     close: () => Promise.resolve(),
@@ -87,7 +104,7 @@ describe('cache watch (a client cache across a fault)', () => {
 
   it('counts the cache\'s stale reads after the fault, aged from the newer version\'s acknowledgement, and none while invalidations arrive', async () => {
     const clock = new VirtualClock();
-    const d = new FakeDeployment();
+    const d = new FakeDeployment(clock);
     const watch = new CacheWatch(d.cached, d.writer, watchKeyNames('k:'), 60, clock);
     await watch.prepare();
     watch.start(0n);
@@ -96,7 +113,7 @@ describe('cache watch (a client cache across a fault)', () => {
     d.cut = true; // the invalidation channel is cut: the cache keeps what it holds
     await clock.run(1000);
     await watch.stop();
-    const r = watch.result([]);
+    const r = watch.result({ total: 2, recent: [{ ns: 500_000_000n, reason: 'connection' }, { ns: 1_500_000_000n, reason: 'slots' }] });
     assert.equal(r.staleBefore, 0);
     assert.equal(r.serverStale, 0);
     assert.equal(r.mismatched, 0);
@@ -110,27 +127,79 @@ describe('cache watch (a client cache across a fault)', () => {
     assert.ok(max >= 1000 - WATCH_KEYS * WRITE_EVERY_MS - WATCH_KEYS * READ_EVERY_MS && max <= 1000, String(max));
     assert.ok((r.staleAgeMs?.p50 ?? 0) <= max);
     assert.ok(r.lastStaleAtMs !== null && r.lastStaleAtMs >= 1900 && r.lastStaleAtMs <= 2000, String(r.lastStaleAtMs));
-    assert.deepEqual(r.flushesAtMs, []);
+    assert.deepEqual(r.flushes, { count: 2, onConnection: 1, onSlotMap: 1, atMs: [500, 1500] });
     assert.equal(await watch.cleanup(), 0);
     assert.equal(d.server.size, 0);
   });
 
   it('a stale read the servers themselves serve (an acknowledged overwrite lost) is not the cache\'s', async () => {
     const clock = new VirtualClock();
-    const d = new FakeDeployment();
+    const d = new FakeDeployment(clock);
     const watch = new CacheWatch(d.cached, d.writer, watchKeyNames('k:'), 60, clock);
     await watch.prepare();
     watch.start(0n);
     await clock.run(200);
     watch.markFault();
-    d.loseWrites = true; // acknowledged, not kept: the cache is told, refetches, and finds the old value
+    d.lose = () => true; // acknowledged, not kept: the cache is told, refetches, and finds the old value
     await clock.run(800);
     await watch.stop();
     const r = watch.result(undefined);
     assert.equal(r.staleAfter, 0);
     assert.ok(r.serverStale > 50, String(r.serverStale));
-    assert.equal(r.flushesAtMs, null);
+    assert.equal(r.flushes, null);
     assert.equal(r.staleAgeMs, null);
+  });
+
+  it('with latency: a stale read is judged against the servers before that key is written again, and stop() waits for what is in flight', async () => {
+    // Every other overwrite is lost (acknowledged, not kept): a read after a lost one finds the version before it, at the
+    // servers too. Were the key rewritten (and kept) between the stale read and its check, the check would find a newer
+    // version and blame the cache: the watch writes no key it is reading or checking. With 2 ms per op, a read and its
+    // check take 4 ms of every key's 60 ms, and writes come every 50 ms: without that rule some would meet.
+    const clock = new VirtualClock();
+    const d = new FakeDeployment(clock, 2);
+    const watch = new CacheWatch(d.cached, d.writer, watchKeyNames('k:'), 60, clock);
+    const preparing = watch.prepare();
+    await clock.run(100);
+    await preparing;
+    watch.start(0n);
+    watch.markFault();
+    d.lose = (version) => version % 2 === 1;
+    await clock.run(20_000);
+    // The write due at 20 000 ms is in flight (2 ms): stop() must wait for it.
+    let stopped = false;
+    const stopping = watch.stop().then(() => {
+      stopped = true;
+    });
+    for (let k = 0; k < 10; k++) await Promise.resolve();
+    assert.equal(stopped, false, 'stop() returned with a write in flight');
+    await clock.run(10);
+    await stopping;
+    const r = watch.result(undefined);
+    assert.equal(r.staleAfter, 0, JSON.stringify(r));
+    assert.ok(r.serverStale > 100, JSON.stringify(r));
+    assert.equal(r.unattributed + r.mismatched + r.missing, 0, JSON.stringify(r));
+    assert.equal(r.writes, 400, 'one write every 50 ms for 20 s, each answered before stop() returned');
+  });
+
+  it('failed overwrites are counted and make no read stale', async () => {
+    const clock = new VirtualClock();
+    const d = new FakeDeployment(clock, 1);
+    const watch = new CacheWatch(d.cached, d.writer, watchKeyNames('k:'), 60, clock);
+    const preparing = watch.prepare();
+    await clock.run(100);
+    await preparing;
+    watch.start(0n);
+    watch.markFault();
+    d.failWrites = true;
+    await clock.run(1000);
+    const stopping = watch.stop();
+    await clock.run(10);
+    await stopping;
+    const r = watch.result(undefined);
+    assert.equal(r.failedWrites, 20);
+    assert.equal(r.writes, 0);
+    assert.equal(r.lastError, 'refused');
+    assert.equal(r.staleAfter + r.serverStale, 0);
   });
 
   it('finds the connections with CLIENT TRACKING on from the client\'s address in CLIENT LIST', () => {
@@ -142,7 +211,11 @@ describe('cache watch (a client cache across a fault)', () => {
       'id=7 addr=10.231.7.11:40118 laddr=10.231.7.2:6379 fd=12 name= age=9 idle=0 flags=t db=0',
       'id=8 addr=10.231.7.1:40120 laddr=10.231.7.2:6379 fd=13 name=flags=t age=9 idle=0 flags=S db=0',
     ].join('\n');
-    assert.deepEqual(trackingPorts(list, '10.231.7.1'), [40112, 40116]);
-    assert.deepEqual(trackingPorts('', '10.231.7.1'), []);
+    assert.deepEqual(trackingPorts(list, '10.231.7.1', ''), [40112, 40116]);
+    assert.deepEqual(trackingPorts(list, '10.231.7.1', 'cachebench-A'), []);
+    const named = list.replace(/ name= /g, ' name=cachebench-A ');
+    assert.deepEqual(trackingPorts(named, '10.231.7.1', 'cachebench-A'), [40112, 40116]);
+    assert.deepEqual(trackingPorts(named, '10.231.7.1', 'cachebench-AB'), []);
+    assert.deepEqual(trackingPorts('', '10.231.7.1', 'cachebench-A'), []);
   });
 });
