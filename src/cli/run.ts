@@ -115,7 +115,7 @@ function removeIfEmpty(dir: string): void {
 /** The injector of a destructive fault on a local topology: a partition's, or a kill's, pause's, restart's or scaling's. */
 function injectorOn(topology: LocalDeployment['topologies'][number] | undefined, fault: FaultPlan, validated: ValidatedRun, target: ConnectedTarget): FaultInjector | undefined {
   if (topology === undefined) return undefined;
-  if (PARTITION_FAULTS.includes(fault.kind)) return partitionInjector(topology, fault, target.config.cache === 'tracking' ? { trackingClient: cachedClientName(target.config.name) } : {});
+  if (PARTITION_FAULTS.includes(fault.kind)) return partitionInjector(topology, fault, { trackingClient: cachedClientName(target.config, { fault }) });
   // A restarted server gets the servers' CPUs again (it was spawned from the client's).
   return localInjector(topology, fault, (pid) => applyPlacement(validated.placement, [pid]));
 }

@@ -24,12 +24,13 @@ export interface CacheFlushes {
 }
 
 /**
- * The CLIENT SETNAME of a target's connections when it keeps a client cache (`<NAME>_CACHE=tracking`): how a fault
- * finds that client's connections among others on a server (partition-client cuts only those). Target names are
- * letters, digits and underscores, so the name has no space.
+ * The CLIENT SETNAME of a target's connections in a partition-client run when it keeps a client cache
+ * (`<NAME>_CACHE=tracking`): how the fault finds that client's connections among others on a server (it cuts only
+ * those); undefined otherwise (no name is set, no extra command sent). Target names are letters, digits and
+ * underscores, so the name has no space.
  */
-export function cachedClientName(target: string): string {
-  return `cachebench-${target}`;
+export function cachedClientName(config: Pick<TargetConfig, 'name' | 'cache'>, controls: Pick<RunControls, 'fault'>): string | undefined {
+  return config.cache === 'tracking' && controls.fault.kind === 'partition-client' ? `cachebench-${config.name}` : undefined;
 }
 
 /**

@@ -28,8 +28,8 @@ import { credentialsFor, probeTarget, redactFor, targetInfo, unreachableError } 
  * - cluster: `CLUSTER SLOTS`, `ROLE`, `CLIENT SETNAME` on a management connection per node, `READONLY` where reads
  *   may go to replicas, and a background `PING` per node every few seconds (connection checks) plus periodic
  *   topology checks.
- * No `CLIENT SETNAME` on the measured connections, except with the cache on (clientName: cachedClientName, which
- * partition-client finds them by).
+ * No `CLIENT SETNAME` on the measured connections, except with the cache on in a partition-client run
+ * (cachedClientName: the fault finds them by it).
  *
  * GLIDE cannot talk to twemproxy: nutcracker answers `CLIENT` (and `HELLO`) with "unsupported command" and closes the
  * connection, so every connection attempt fails; that is why proxy mode is not in CLIENT_SUPPORT for glide.
@@ -545,8 +545,8 @@ export const glideDriver: Driver = {
       protocol: tracking ? glide.ProtocolVersion.RESP3 : glide.ProtocolVersion.RESP2,
       ...(tracking
         ? {
-          // CLIENT SETNAME on every connection: how partition-client finds this client's connections on a server.
-            clientName: cachedClientName(config.name),
+          // In a partition-client run, CLIENT SETNAME on every connection: how the fault finds this client's connections.
+            ...(cachedClientName(config, controls) !== undefined ? { clientName: cachedClientName(config, controls) } : {}),
             // Entries live until invalidated or evicted (entryTtlMs 0); the server tells about changes (serverAssisted:
             // CLIENT TRACKING ON BCAST); metrics feed cacheCounters().
             clientSideCache: new glide.ClientSideCache({ maxCacheKb: cacheKb, entryTtlMs: 0, enableMetrics: true, serverAssisted: true }),

@@ -338,7 +338,9 @@ function socketOptions(config: TargetConfig, controls: RunControls, tlsHost: str
 }
 
 /** Options every connection of a target shares (a cluster's node clients get them as `defaults`). */
-function clientOptions(config: TargetConfig, server: ServerAddress, login: boolean, resp: 2 | 3, resilient: boolean) {
+function clientOptions(config: TargetConfig, server: ServerAddress, login: boolean, resp: 2 | 3, controls: RunControls) {
+  const resilient = controls.resilient === true;
+  const name = cachedClientName(config, controls);
   const { username, password } = login ? credentialsFor(config, server) : {};
   return {
     // RESP2 without a cache: what proxies (twemproxy) understand, and no HELLO round trip. RESP3 for the cache.
@@ -350,8 +352,8 @@ function clientOptions(config: TargetConfig, server: ServerAddress, login: boole
     // A failed op is reported, not queued until a reconnect (which would hide the failure and skew timings); a fault
     // run queues, as an application would, bounded by the op deadline.
     disableOfflineQueue: !resilient,
-    // A cached client's connections carry a name (CLIENT SETNAME at connect), by which partition-client finds them.
-    ...(config.cache === 'tracking' ? { name: cachedClientName(config.name) } : {}),
+    // A cached client's connections in a partition-client run carry a name (CLIENT SETNAME at connect), by which the fault finds them.
+    ...(name !== undefined ? { name } : {}),
     ...(username !== undefined ? { username } : {}),
     ...(password !== undefined ? { password } : {}),
   };
@@ -360,7 +362,7 @@ function clientOptions(config: TargetConfig, server: ServerAddress, login: boole
 /** A standalone server's or a proxy's client. */
 function newClient(config: TargetConfig, controls: RunControls, server: ServerAddress, login: boolean, cache: CountingCache | undefined, reconnect: Reconnect) {
   return createClient({
-    ...clientOptions(config, server, login, cache !== undefined ? 3 : 2, controls.resilient === true),
+    ...clientOptions(config, server, login, cache !== undefined ? 3 : 2, controls),
     commandOptions: COMMAND_OPTIONS,
     socket: { host: server.host, port: server.port, ...socketOptions(config, controls, server.host, reconnect) },
     ...(cache !== undefined ? { clientSideCache: cache } : {}),
@@ -382,7 +384,7 @@ function newCluster(config: TargetConfig, controls: RunControls, first: ServerAd
     // TLS options per startup node: a node's certificate is checked against its own host; discovered nodes get
     // `defaults.socket`, whose TLS name is only <NAME>_TLS_SERVERNAME (Node then checks each node's own host).
     rootNodes: config.servers.map((s) => ({ socket: { host: s.host, port: s.port, ...socketOptions(config, controls, s.host, reconnect) } })),
-    defaults: { ...clientOptions(config, first, login, resp, controls.resilient === true), ...nodeCommandOptions, socket: socketOptions(config, controls,
+    defaults: { ...clientOptions(config, first, login, resp, controls), ...nodeCommandOptions, socket: socketOptions(config, controls,
       undefined, reconnect) },
     RESP: resp,
     // The cluster's own command options: the same type mapping object as the node clients' (see BUFFER_REPLIES).
@@ -406,7 +408,7 @@ function newSentinel(config: TargetConfig, controls: RunControls, first: ServerA
     name: s?.master ?? '',
     sentinelRootNodes: config.servers.map((x) => ({ host: x.host, port: x.port })),
     nodeClientOptions: {
-      ...clientOptions(config, first, login, resp, controls.resilient === true), socket: socketOptions(config, controls, undefined, reconnect),
+      ...clientOptions(config, first, login, resp, controls), socket: socketOptions(config, controls, undefined, reconnect),
       // As a cluster's node clients (newCluster; left out of node-redis's types here too): the master client consults
       // the cache only for a command under its default type mapping. Without it the cache would never be used.
       ...{ commandOptions: COMMAND_OPTIONS },
