@@ -11,7 +11,7 @@ import { applyPlacement } from '../local/placement.js';
 import { exitText, type ManagedProcess, type ProcessExit } from '../local/process.js';
 import { reapLeftovers } from '../local/owner.js';
 import { localInjector, topologyMemory } from '../faults/local.js';
-import { partitionInjector } from '../faults/partition.js';
+import { GLIDE_MANAGEMENT_NAME, partitionInjector } from '../faults/partition.js';
 import type { FaultInjector } from '../faults/nemesis.js';
 import { PARTITION_FAULTS } from '../config/keys.js';
 import { executeRun } from '../run/execute.js';
@@ -115,7 +115,12 @@ function removeIfEmpty(dir: string): void {
 /** The injector of a destructive fault on a local topology: a partition's, or a kill's, pause's, restart's or scaling's. */
 function injectorOn(topology: LocalDeployment['topologies'][number] | undefined, fault: FaultPlan, validated: ValidatedRun, target: ConnectedTarget): FaultInjector | undefined {
   if (topology === undefined) return undefined;
-  if (PARTITION_FAULTS.includes(fault.kind)) return partitionInjector(topology, fault, { trackingClient: cachedClientName(target.config, { fault }) });
+  if (PARTITION_FAULTS.includes(fault.kind)) {
+    const name = cachedClientName(target.config, { fault });
+    // GLIDE's management connections (one per node) are its client's too, and track with BCAST.
+    const names = name === undefined ? undefined : target.config.client === 'glide' ? [name, GLIDE_MANAGEMENT_NAME] : [name];
+    return partitionInjector(topology, fault, names === undefined ? {} : { trackingClient: names });
+  }
   // A restarted server gets the servers' CPUs again (it was spawned from the client's).
   return localInjector(topology, fault, (pid) => applyPlacement(validated.placement, [pid]));
 }

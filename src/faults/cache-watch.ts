@@ -44,9 +44,12 @@ export interface CacheWatchOutcome {
   readonly staleAgeMs: { readonly p50: number; readonly p99: number; readonly max: number } | null;
   /** When the last stale read from the cache was sent (ms after the run started); null: none after the fault. */
   readonly lastStaleAtMs: number | null;
-  /** Stale reads whose older version the servers themselves held (an acknowledged overwrite lost): not the cache's doing. */
+  /**
+   * Stale reads whose newer version the servers no longer held either (they answered the older one, or nothing: an
+   * acknowledged overwrite, or the key, lost): not the cache's doing.
+   */
   readonly serverStale: number;
-  /** Reads that found nothing (the key itself lost, e.g. a primary restarted empty before its replica took over). */
+  /** Reads that returned nothing (the key itself lost, e.g. a primary restarted empty before its replica took over). */
   readonly missing: number;
   /** Values that were no version of the key, read through the cache or on the other connection (never expected). */
   readonly mismatched: number;
@@ -54,10 +57,13 @@ export interface CacheWatchOutcome {
   readonly unattributed: number;
   /**
    * When the driver emptied its cache (not empty) during the run: how often, why (a connection failed or closed, which
-   * is also how a Sentinel master switch reaches it; a cluster read its slot map again), and when (ms after the run
-   * started, the first MAX_FLUSHES); null: the driver does not say (GLIDE's cache lives in its core).
+   * is also how a Sentinel master switch reaches it; a cluster read its slot map again; the server said to drop
+   * everything), and when (ms after the run started: the first MAX_FLUSHES of those the driver still kept); null: the
+   * driver does not say (GLIDE's cache lives in its core).
    */
-  readonly flushes: { readonly count: number; readonly onConnection: number; readonly onSlotMap: number; readonly atMs: readonly number[] } | null;
+  readonly flushes: {
+    readonly count: number; readonly onConnection: number; readonly onSlotMap: number; readonly onServer: number; readonly atMs: readonly number[];
+  } | null;
   /** The cache's own lookups and hits over the fault run (the seed loop's reads and the watch's); null: not counted. */
   readonly lookups: number | null;
   readonly hits: number | null;
@@ -135,12 +141,12 @@ export class CacheWatch {
       await this.cached.get(name);
     }
     this.#countersBefore = await this.cached.cacheCounters?.().catch(() => undefined);
-    this.#flushesBefore = this.cached.cacheFlushes?.().total ?? 0;
   }
 
   /** Starts reading and writing; `startNs` is the run's start (times are reported from it). */
   start(startNs: bigint): void {
     this.#startNs = startNs;
+    this.#flushesBefore = this.cached.cacheFlushes?.().total ?? 0;
     this.#cancels.push(this.clock.every(READ_EVERY_MS, () => this.#read()));
     this.#cancels.push(this.clock.every(WRITE_EVERY_MS, () => this.#write()));
   }
@@ -175,11 +181,12 @@ export class CacheWatch {
       keys: this.names.length, readEveryMs: READ_EVERY_MS, writeEveryMs: WRITE_EVERY_MS, ...c,
       staleAgeMs: ages.count === 0 ? null : { p50: ageMs(ages.valueAt(50)), p99: ageMs(ages.valueAt(99)), max: ageMs(ages.max) },
       lastStaleAtMs: this.#lastStaleNs === null ? null : ms(this.#lastStaleNs),
-      // The driver counts since it connected: less its count when the watch was prepared.
+      // The driver counts since it connected: less its count when the run started.
       flushes: flushes === undefined || during === undefined ? null : {
         count: flushes.total - this.#flushesBefore,
         onConnection: during.filter((f) => f.reason === 'connection').length,
         onSlotMap: during.filter((f) => f.reason === 'slots').length,
+        onServer: during.filter((f) => f.reason === 'server').length,
         atMs: during.slice(0, MAX_FLUSHES).map((f) => ms(f.ns)),
       },
       ...countsOf(this.#countersBefore, this.#countersAfter),
@@ -256,11 +263,11 @@ export class CacheWatch {
       this.#counts.unattributed++;
       return;
     }
-    if (server === null || !key.sameKey(server)) {
-      this.#counts[server === null ? 'missing' : 'mismatched']++;
+    if (server !== null && !key.sameKey(server)) {
+      this.#counts.mismatched++;
       return;
     }
-    if (versionOf(server) < ackedAtIssue) {
+    if (server === null || versionOf(server) < ackedAtIssue) {
       this.#counts.serverStale++;
       return;
     }

@@ -8,6 +8,7 @@ import { sentinelFailoverInjector } from './sentinel.js';
 import { runFaultTarget, type FaultLoopOptions, type FaultResult } from './loop.js';
 import { commandInjector, type FaultEvent, type FaultInjector } from './nemesis.js';
 import { FaultMix } from './mix.js';
+import { redactedMessage } from '../config/redact.js';
 import { CacheWatch, watchKeyNames } from './cache-watch.js';
 import { REAL_CLOCK } from './clock.js';
 
@@ -158,7 +159,7 @@ async function prepareWatch(target: ConnectedTarget, checker: CacheClient, contr
     return watch;
   } catch (error: unknown) {
     await watch.cleanup();
-    return `the cache watch could not write and read its ${watch.keys} keys before the fault run: ${error instanceof Error ? error.message : String(error)}`;
+    return `the cache watch could not write and read its ${watch.keys} keys before the fault run: ${redactedMessage(error)}`;
   }
 }
 

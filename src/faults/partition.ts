@@ -133,21 +133,24 @@ export function partitionInjector(topology: RunningTopology, plan: FaultPlan, op
 
 export interface PartitionOptions {
   /**
-   * partition-client for a client that keeps a cache (`<NAME>_CACHE=tracking`): its CLIENT SETNAME. Only that client's
-   * connections with CLIENT TRACKING on are cut (its cache's invalidation channel among them), so other clients (the
+   * partition-client for a client that keeps a cache (`<NAME>_CACHE=tracking`): the CLIENT SETNAME names of its
+   * connections. Only those with CLIENT TRACKING on are cut (its cache's invalidation channels), so other clients (the
    * writer beside the cache, the read-back, other targets' clients) still reach the primary and keep replacing what the
    * cache holds.
    */
-  readonly trackingClient?: string;
+  readonly trackingClient?: readonly string[];
 }
 
-/** The host-side ports of the connections from `address` named `name` with CLIENT TRACKING on (flag t), by CLIENT LIST. */
-export function trackingPorts(clientList: string, address: string, name: string): number[] {
+/** GLIDE names its cluster management connections itself (they track too, CLIENT TRACKING ON BCAST). */
+export const GLIDE_MANAGEMENT_NAME = 'glide_management_connection';
+
+/** The host-side ports of the connections from `address` with one of `names` and CLIENT TRACKING on (flag t), by CLIENT LIST. */
+export function trackingPorts(clientList: string, address: string, names: readonly string[]): number[] {
   const ports: number[] = [];
   for (const line of clientList.split('\n').slice(0, 10_000)) {
     const field = (key: string): string | undefined => new RegExp(` ${key}=(\\S*) `).exec(` ${line} `)?.[1];
     const addr = /^(.*):(\d+)$/.exec(field('addr') ?? '');
-    if (addr?.[1] === address && field('name') === name && field('flags')?.includes('t') === true) ports.push(Number(addr[2]));
+    if (addr?.[1] === address && names.includes(field('name') ?? '') && field('flags')?.includes('t') === true) ports.push(Number(addr[2]));
   }
   return ports;
 }
@@ -289,13 +292,16 @@ class Partition implements PartitionInjector {
   }
 
   /** partition-client of a cached client: its tracking connections to the victim cut, every other connection kept. */
-  async #cutTracking(network: PrivateNetwork, victimServer: RedisServer, role: string, name: string, log: (what: string, ok: boolean) => void): Promise<void> {
-    const ports = trackingPorts(await adminCommand(victimServer, 'CLIENT', 'LIST'), network.hostAddress, name);
+  async #cutTracking(network: PrivateNetwork, victimServer: RedisServer, role: string, names: readonly string[],
+    log: (what: string, ok: boolean) => void): Promise<void> {
+    const ports = trackingPorts(await adminCommand(victimServer, 'CLIENT', 'LIST'), network.hostAddress, names);
     network.cutFlows(victimServer.host, ports);
     this.#cutAt = performance.now();
     log(`cut the client's ${ports.length} connection${ports.length === 1 ? '' : 's'} with CLIENT TRACKING on (its cache's invalidation channel) from ${label(victimServer, role)}; ` +
       'the writer beside the cache and the read-back still reach it, and so would new connections', ports.length > 0);
-    if (ports.length === 0) log(`${label(victimServer, role)} listed no connection named ${name} with tracking on from ${network.hostAddress}: nothing was cut, the partition did not happen as planned`, false);
+    if (ports.length === 0) {
+      log(`${label(victimServer, role)} listed no connection named ${names.join(' or ')} with tracking on from ${network.hostAddress}: nothing was cut, the partition did not happen as planned`, false);
+    }
     await this.#duration.wait(this.#plan.durationMs);
     const rules = network.healAll();
     this.#healedAt = performance.now();

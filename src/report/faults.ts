@@ -87,9 +87,10 @@ function cacheLine(target: string, client: string, c: CacheOutcome): string {
       `max ${ms(c.staleAgeMs.max)}: the longest the cache kept serving a replaced value), the last at +${ms(c.lastStaleAtMs ?? 0)}`;
   const before = `; before it, ${c.staleBefore} of ${c.readsBefore}`;
   const failed = c.failedReads > 0 ? `; ${c.failedReads} reads failed` : '';
-  const servers = c.serverStale > 0 ? `; ${c.serverStale} reads were stale at the servers too (an acknowledged overwrite lost, not the cache's doing)` : '';
-  const missing = c.missing > 0 ? `; ${c.missing} found nothing` : '';
-  return `${head}${stale}${before}${failed}${servers}${missing}. ${flushLine(c.flushes)}${hitsText(c)}.`;
+  const servers = c.serverStale > 0 ? `; ${c.serverStale} reads were stale at the servers too (an acknowledged overwrite, or the key, lost: not the cache's doing)` : '';
+  const odd = [c.missing > 0 ? `${c.missing} returned nothing` : '', c.mismatched > 0 ? `${c.mismatched} returned bytes that were no version of the key` : '',
+    c.unattributed > 0 ? `${c.unattributed} stale ones could not be told apart (the read on the other connection failed)` : ''].filter((x) => x !== '');
+  return `${head}${stale}${before}${failed}${servers}${odd.map((x) => `; ${x}`).join('')}. ${flushLine(c.flushes)}${hitsText(c)}.`;
 }
 
 /** What the driver did with its cache: when it emptied it, and why. */
@@ -97,9 +98,11 @@ function flushLine(f: CacheOutcome['flushes']): string {
   if (f === null) return 'The driver does not say when it empties its cache (GLIDE\'s lives in its core)';
   if (f.count === 0) return 'The driver never emptied its cache during the run';
   const why = [f.onConnection > 0 ? `${f.onConnection} on a connection that failed or closed (a Sentinel master switch closes one too)` : '',
-    f.onSlotMap > 0 ? `${f.onSlotMap} when the slot map was read again` : ''].filter((x) => x !== '').join(', ');
+    f.onSlotMap > 0 ? `${f.onSlotMap} when the slot map was read again` : '', f.onServer > 0 ? `${f.onServer} when the server said to drop everything` : '']
+    .filter((x) => x !== '').join(', ');
   const shown = f.atMs.slice(0, 5).map((t) => `+${(t / 1000).toFixed(2)} s`).join(', ');
-  return `The driver emptied its cache ${f.count} time${f.count === 1 ? '' : 's'}${why === '' ? '' : ` (${why})`}: ${shown}${f.count > 5 ? ', …' : ''}`;
+  const when = shown === '' ? '' : `: ${shown}${f.atMs.length > 5 || f.count > f.atMs.length ? ', …' : ''}`;
+  return `The driver emptied its cache ${f.count} time${f.count === 1 ? '' : 's'}${why === '' ? '' : ` (${why})`}${when}`;
 }
 
 /** `; cache hits 2649 of 19911 lookups over the run`, when the driver counts them. */

@@ -234,7 +234,8 @@ const faultCache = object({
   keys: count, readEveryMs: num, writeEveryMs: num, readsBefore: count, readsAfter: count, failedReads: count, writes: count, failedWrites: count,
   staleBefore: count, staleAfter: count, staleAgeMs: nullable(object({ p50: num, p99: num, max: num })), lastStaleAtMs: nullable(num),
   serverStale: count, missing: count, mismatched: count, unattributed: count,
-  flushes: nullable(object({ count, onConnection: count, onSlotMap: count, atMs: list(num, N.items) })), lookups: nullable(count), hits: nullable(count),
+  flushes: nullable(object({ count, onConnection: count, onSlotMap: count, onServer: count, atMs: list(num, N.items) })),
+  lookups: nullable(count), hits: nullable(count),
   lastError: nullable(text),
 });
 const fault = object({

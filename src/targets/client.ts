@@ -17,10 +17,16 @@ export interface CacheCounters {
   readonly evictions: number | null;
 }
 
-/** When a driver emptied its client cache (process.hrtime.bigint()), the most recent MAX_FLUSH_RECORDS, and how often in all. */
+/**
+ * Why a driver emptied its client cache: a connection failed or closed; a cluster read its slot map again; the server
+ * told it to drop everything (a null invalidation: FLUSHALL, FLUSHDB, or a replica's full resync).
+ */
+export type FlushReason = 'connection' | 'slots' | 'server';
+
+/** When a driver emptied its client cache (process.hrtime.bigint()), the most recent ones kept, and how often in all. */
 export interface CacheFlushes {
   readonly total: number;
-  readonly recent: readonly { readonly ns: bigint; readonly reason: 'connection' | 'slots' }[];
+  readonly recent: readonly { readonly ns: bigint; readonly reason: FlushReason }[];
 }
 
 /**
@@ -59,8 +65,8 @@ export interface CacheClient {
   /** The client's cache counters; present exactly when the target's CACHE is tracking. */
   cacheCounters?(): Promise<CacheCounters>;
   /**
-   * When the driver emptied its cache because a connection failed or closed (process.hrtime.bigint() readings, at most
-   * the first 1000); only drivers whose cache cachebench can watch have it (node-redis), not GLIDE's (in its core).
+   * When the driver emptied its cache (the most recent 1000, and how often in all); only drivers whose cache cachebench
+   * can watch have it (node-redis), not GLIDE (its cache lives in its core).
    */
   cacheFlushes?(): CacheFlushes;
   /**

@@ -8,7 +8,7 @@ import type { RunControls, TargetConfig } from '../config/resolve.js';
 import { displayAddress, type ServerAddress } from '../config/servers.js';
 import {
   cachedClientName, ClusterRedirectError, CommandReplyError, ConnectionLostError, isLostSocketError, OpTimeoutError, WaitShortfallError, waitTimeoutMs,
-  type CacheClient, type CacheCounters, type CacheFlushes, type CommandReply, type ConnectedTarget, type Driver, type TargetProbe,
+  type CacheClient, type CacheCounters, type CacheFlushes, type FlushReason, type CommandReply, type ConnectedTarget, type Driver, type TargetProbe,
 } from './client.js';
 import { keySlot } from './cluster-nodes.js';
 import { QUIT_WAIT_MS } from './ioredis.js';
@@ -114,10 +114,13 @@ class CountingCache extends BasicPooledClientSideCache {
    * master switch reaches it; or a cluster read its slot map again), the most recent MAX_FLUSH_RECORDS. Private:
    * node-redis's Sentinel JSON-serializes its node options, this cache among them, and bigints do not serialize.
    */
-  readonly #flushes: { ns: bigint; reason: 'connection' | 'slots' }[] = [];
+  readonly #flushes: { ns: bigint; reason: FlushReason }[] = [];
   #flushTotal = 0;
-  /** Why the next clear() happens: a connection's onError/onClose say so; any other caller is the cluster's #discover. */
-  #reason: 'connection' | 'slots' = 'slots';
+  /**
+   * Why the next clear() happens: onError/onClose (a connection) and invalidate(null) (the server) say so; the other
+   * caller, while the client runs, is the cluster's #discover (the slot map read again).
+   */
+  #reason: FlushReason = 'slots';
 
   constructor(maxEntries: number) {
     super({ maxEntries });
@@ -146,8 +149,12 @@ class CountingCache extends BasicPooledClientSideCache {
 
   /** A flush (key null) drops every entry; node-redis counts them as evictions, here they are invalidated entries. */
   override invalidate(key: RedisArgument | null): void {
-    if (key === null) this.#flushed += this.size();
+    if (key === null) {
+      this.#flushed += this.size();
+      this.#reason = 'server';
+    }
     super.invalidate(key);
+    this.#reason = 'slots';
   }
 
   /** A lost connection may have missed invalidations: the entries go (as in node-redis), the counters stay. */

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CacheWatch, READ_EVERY_MS, WATCH_KEYS, WRITE_EVERY_MS, watchKeyNames } from '../../src/faults/cache-watch.js';
 import type { FaultClock } from '../../src/faults/clock.js';
-import { trackingPorts } from '../../src/faults/partition.js';
-import type { CacheClient } from '../../src/targets/client.js';
+import { GLIDE_MANAGEMENT_NAME, trackingPorts } from '../../src/faults/partition.js';
+import type { CacheClient, CacheFlushes } from '../../src/targets/client.js';
 import { keySlot } from '../../src/targets/cluster-nodes.js';
 import { versionOf } from '../../src/workload/overwriter.js';
 
@@ -53,15 +53,21 @@ class FakeDeployment {
   readonly cache = new Map<string, Buffer>();
   cut = false;
   lose: (version: number) => boolean = () => false;
+  /** The server drops the key on a write instead of storing it (the key itself lost). */
+  deleteOnWrite = false;
   failWrites = false;
+  /** What the driver says it flushed (node-redis's record), when set. */
+  flushes: CacheFlushes | undefined;
 
-  constructor(private readonly clock: VirtualClock, private readonly latencyMs = 0) {}
+  /** `latencyMs` per op; `hitLatencyMs(now)`: a cache hit's own time when sent at `now` ms (0: answered at once). */
+  constructor(private readonly clock: VirtualClock, private readonly latencyMs = 0, private readonly hitLatencyMs: (nowMs: number) => number = () => 0) {}
 
   readonly writer: CacheClient = {
     set: async (key, value) => {
       await this.clock.delay(this.latencyMs);
       if (this.failWrites) throw new Error('refused');
-      if (!this.lose(versionOf(value))) this.server.set(key, Buffer.from(value));
+      if (this.deleteOnWrite) this.server.delete(key);
+      else if (!this.lose(versionOf(value))) this.server.set(key, Buffer.from(value));
       if (!this.cut) this.cache.delete(key);
     },
     get: async (key) => {
@@ -79,7 +85,10 @@ class FakeDeployment {
     set: () => Promise.reject(new Error('not used')),
     get: async (key) => {
       const hit = this.cache.get(key);
-      if (hit !== undefined) return hit;
+      if (hit !== undefined) {
+        await this.clock.delay(this.hitLatencyMs(Number(this.clock.now() / 1_000_000n)));
+        return hit;
+      }
       await this.clock.delay(this.latencyMs);
       const value = this.server.get(key) ?? null;
       if (value !== null) this.cache.set(key, value);
@@ -87,6 +96,7 @@ class FakeDeployment {
     },
     del: () => Promise.resolve(),
     close: () => Promise.resolve(),
+    cacheFlushes: () => this.flushes ?? { total: 0, recent: [] },
   };
 }
 
@@ -113,7 +123,7 @@ describe('cache watch (a client cache across a fault)', () => {
     d.cut = true; // the invalidation channel is cut: the cache keeps what it holds
     await clock.run(1000);
     await watch.stop();
-    const r = watch.result({ total: 2, recent: [{ ns: 500_000_000n, reason: 'connection' }, { ns: 1_500_000_000n, reason: 'slots' }] });
+    const r = watch.result({ total: 2, recent: [{ ns: 500_000_000n, reason: 'connection' }, { ns: 1_500_000_000n, reason: 'slots' }, { ns: 1_600_000_000n, reason: 'server' }] });
     assert.equal(r.staleBefore, 0);
     assert.equal(r.serverStale, 0);
     assert.equal(r.mismatched, 0);
@@ -127,7 +137,7 @@ describe('cache watch (a client cache across a fault)', () => {
     assert.ok(max >= 1000 - WATCH_KEYS * WRITE_EVERY_MS - WATCH_KEYS * READ_EVERY_MS && max <= 1000, String(max));
     assert.ok((r.staleAgeMs?.p50 ?? 0) <= max);
     assert.ok(r.lastStaleAtMs !== null && r.lastStaleAtMs >= 1900 && r.lastStaleAtMs <= 2000, String(r.lastStaleAtMs));
-    assert.deepEqual(r.flushes, { count: 2, onConnection: 1, onSlotMap: 1, atMs: [500, 1500] });
+    assert.deepEqual(r.flushes, { count: 2, onConnection: 1, onSlotMap: 1, onServer: 1, atMs: [500, 1500, 1600] });
     assert.equal(await watch.cleanup(), 0);
     assert.equal(d.server.size, 0);
   });
@@ -202,6 +212,64 @@ describe('cache watch (a client cache across a fault)', () => {
     assert.equal(r.staleAfter + r.serverStale, 0);
   });
 
+  it('counts only the driver\'s flushes after the run started, and the last stale read by when it was sent', async () => {
+    // A cache hit sent at x5 ms takes 9 ms, one sent at x0 ms 1 ms: the read sent last (at 1600 ms) comes back first.
+    const clock = new VirtualClock();
+    const d = new FakeDeployment(clock, 1, (nowMs) => (nowMs % 10 === 5 ? 9 : 1));
+    const watch = new CacheWatch(d.cached, d.writer, watchKeyNames('k:'), 60, clock);
+    d.flushes = { total: 4, recent: [{ ns: 1n, reason: 'connection' }] };
+    const preparing = watch.prepare();
+    await clock.run(100);
+    await preparing;
+    d.flushes = { total: 5, recent: [{ ns: 1n, reason: 'connection' }, { ns: 90_000_000n, reason: 'slots' }] }; // before the run started
+    const sent: bigint[] = [];
+    const get = d.cached.get.bind(d.cached);
+    d.cached.get = (key) => {
+      sent.push(clock.now());
+      return get(key);
+    };
+    watch.start(100_000_000n);
+    watch.markFault();
+    d.cut = true; // every key rewritten within 600 ms, then every read is stale
+    await clock.run(1500);
+    d.flushes = { total: 6, recent: [...d.flushes.recent, { ns: 700_000_000n, reason: 'connection' }] };
+    const stopping = watch.stop();
+    await clock.run(20);
+    await stopping;
+    const r = watch.result(d.cached.cacheFlushes?.());
+    assert.deepEqual(r.flushes, { count: 1, onConnection: 1, onSlotMap: 0, onServer: 0, atMs: [600] });
+    // The last read sent (all are stale by then), whichever came back last; ms after the run started.
+    assert.equal(r.lastStaleAtMs, Math.round(Number((sent.at(-1) as bigint) - 100_000_000n) / 1e6));
+    assert.equal(r.serverStale + r.missing + r.mismatched + r.unattributed, 0);
+  });
+
+  it('reads that find nothing are missing; a stale value from the cache whose key the servers lost is theirs, not the cache\'s', async () => {
+    const clock = new VirtualClock();
+    const d = new FakeDeployment(clock);
+    const watch = new CacheWatch(d.cached, d.writer, watchKeyNames('k:'), 60, clock);
+    await watch.prepare();
+    watch.start(0n);
+    watch.markFault();
+    d.cut = true;
+    d.deleteOnWrite = true; // acknowledged, and the key gone: the cache still holds the old version
+    await clock.run(1000);
+    await watch.stop();
+    const r = watch.result(undefined);
+    assert.ok(r.serverStale > 50, JSON.stringify(r));
+    assert.equal(r.staleAfter + r.missing, 0, JSON.stringify(r));
+    const d2 = new FakeDeployment(clock);
+    const w2 = new CacheWatch(d2.cached, d2.writer, watchKeyNames('k:'), 60, clock);
+    await w2.prepare();
+    w2.start(clock.now());
+    w2.markFault();
+    d2.deleteOnWrite = true; // the cache is told (not cut): the next read goes to the servers and finds nothing
+    await clock.run(1000);
+    await w2.stop();
+    const r2 = w2.result(undefined);
+    assert.ok(r2.missing > 50, JSON.stringify(r2));
+    assert.equal(r2.staleAfter + r2.serverStale, 0, JSON.stringify(r2));
+  });
+
   it('finds the connections with CLIENT TRACKING on from the client\'s address in CLIENT LIST', () => {
     const list = [
       'id=3 addr=10.231.7.1:40112 laddr=10.231.7.2:6379 fd=8 name= age=9 idle=0 flags=t db=0 sub=0 psub=0 cmd=get user=default resp=3',
@@ -211,11 +279,15 @@ describe('cache watch (a client cache across a fault)', () => {
       'id=7 addr=10.231.7.11:40118 laddr=10.231.7.2:6379 fd=12 name= age=9 idle=0 flags=t db=0',
       'id=8 addr=10.231.7.1:40120 laddr=10.231.7.2:6379 fd=13 name=flags=t age=9 idle=0 flags=S db=0',
     ].join('\n');
-    assert.deepEqual(trackingPorts(list, '10.231.7.1', ''), [40112, 40116]);
-    assert.deepEqual(trackingPorts(list, '10.231.7.1', 'cachebench-A'), []);
+    assert.deepEqual(trackingPorts(list, '10.231.7.1', ['']), [40112, 40116]);
+    assert.deepEqual(trackingPorts(list, '10.231.7.1', ['cachebench-A']), []);
     const named = list.replace(/ name= /g, ' name=cachebench-A ');
-    assert.deepEqual(trackingPorts(named, '10.231.7.1', 'cachebench-A'), [40112, 40116]);
-    assert.deepEqual(trackingPorts(named, '10.231.7.1', 'cachebench-AB'), []);
-    assert.deepEqual(trackingPorts('', '10.231.7.1', 'cachebench-A'), []);
+    assert.deepEqual(trackingPorts(named, '10.231.7.1', ['cachebench-A']), [40112, 40116]);
+    assert.deepEqual(trackingPorts(named, '10.231.7.1', ['cachebench-AB']), []);
+    assert.deepEqual(trackingPorts('', '10.231.7.1', ['cachebench-A']), []);
+    // GLIDE's management connection (its own name) is its client's too.
+    const glide = named.replace('id=5 addr=10.231.7.1:40116 laddr=10.231.7.2:6379 fd=10 name=cachebench-A', `id=5 addr=10.231.7.1:40116 laddr=10.231.7.2:6379 fd=10 name=${GLIDE_MANAGEMENT_NAME}`);
+    assert.deepEqual(trackingPorts(glide, '10.231.7.1', ['cachebench-A']), [40112]);
+    assert.deepEqual(trackingPorts(glide, '10.231.7.1', ['cachebench-A', GLIDE_MANAGEMENT_NAME]), [40112, 40116]);
   });
 });
