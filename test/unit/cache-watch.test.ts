@@ -100,6 +100,15 @@ class FakeDeployment {
   };
 }
 
+/** A watch on the deployment's keys, prepared (written and read once) while virtual time runs for the fakes' latency. */
+async function prepared(clock: VirtualClock, d: FakeDeployment): Promise<CacheWatch> {
+  const watch = new CacheWatch(d.cached, d.writer, watchKeyNames('k:'), 60, clock);
+  const preparing = watch.prepare();
+  await clock.run(100);
+  await preparing;
+  return watch;
+}
+
 describe('cache watch (a client cache across a fault)', () => {
   it('spreads its keys over the slot range: key i hashes into the i-th of WATCH_KEYS equal stretches of 16384 slots', () => {
     const names = watchKeyNames('cb:run1:');
@@ -115,15 +124,15 @@ describe('cache watch (a client cache across a fault)', () => {
   it('counts the cache\'s stale reads after the fault, aged from the newer version\'s acknowledgement, and none while invalidations arrive', async () => {
     const clock = new VirtualClock();
     const d = new FakeDeployment(clock);
-    const watch = new CacheWatch(d.cached, d.writer, watchKeyNames('k:'), 60, clock);
-    await watch.prepare();
-    watch.start(0n);
+    const watch = await prepared(clock, d);
+    watch.start(clock.now());
     await clock.run(1000);
     watch.markFault();
     d.cut = true; // the invalidation channel is cut: the cache keeps what it holds
     await clock.run(1000);
     await watch.stop();
-    const r = watch.result({ total: 2, recent: [{ ns: 500_000_000n, reason: 'connection' }, { ns: 1_500_000_000n, reason: 'slots' }, { ns: 1_600_000_000n, reason: 'server' }] });
+    // The run started 100 ms into virtual time (the preparation's).
+    const r = watch.result({ total: 2, recent: [{ ns: 600_000_000n, reason: 'connection' }, { ns: 1_600_000_000n, reason: 'slots' }, { ns: 1_700_000_000n, reason: 'server' }] });
     assert.equal(r.staleBefore, 0);
     assert.equal(r.serverStale, 0);
     assert.equal(r.mismatched, 0);
@@ -145,9 +154,8 @@ describe('cache watch (a client cache across a fault)', () => {
   it('a stale read the servers themselves serve (an acknowledged overwrite lost) is not the cache\'s', async () => {
     const clock = new VirtualClock();
     const d = new FakeDeployment(clock);
-    const watch = new CacheWatch(d.cached, d.writer, watchKeyNames('k:'), 60, clock);
-    await watch.prepare();
-    watch.start(0n);
+    const watch = await prepared(clock, d);
+    watch.start(clock.now());
     await clock.run(200);
     watch.markFault();
     d.lose = () => true; // acknowledged, not kept: the cache is told, refetches, and finds the old value
@@ -167,11 +175,8 @@ describe('cache watch (a client cache across a fault)', () => {
     // check take 4 ms of every key's 60 ms, and writes come every 50 ms: without that rule some would meet.
     const clock = new VirtualClock();
     const d = new FakeDeployment(clock, 2);
-    const watch = new CacheWatch(d.cached, d.writer, watchKeyNames('k:'), 60, clock);
-    const preparing = watch.prepare();
-    await clock.run(100);
-    await preparing;
-    watch.start(0n);
+    const watch = await prepared(clock, d);
+    watch.start(clock.now());
     watch.markFault();
     d.lose = (version) => version % 2 === 1;
     await clock.run(20_000);
@@ -194,11 +199,8 @@ describe('cache watch (a client cache across a fault)', () => {
   it('failed overwrites are counted and make no read stale', async () => {
     const clock = new VirtualClock();
     const d = new FakeDeployment(clock, 1);
-    const watch = new CacheWatch(d.cached, d.writer, watchKeyNames('k:'), 60, clock);
-    const preparing = watch.prepare();
-    await clock.run(100);
-    await preparing;
-    watch.start(0n);
+    const watch = await prepared(clock, d);
+    watch.start(clock.now());
     watch.markFault();
     d.failWrites = true;
     await clock.run(1000);
@@ -246,9 +248,8 @@ describe('cache watch (a client cache across a fault)', () => {
   it('reads that find nothing are missing; a stale value from the cache whose key the servers lost is theirs, not the cache\'s', async () => {
     const clock = new VirtualClock();
     const d = new FakeDeployment(clock);
-    const watch = new CacheWatch(d.cached, d.writer, watchKeyNames('k:'), 60, clock);
-    await watch.prepare();
-    watch.start(0n);
+    const watch = await prepared(clock, d);
+    watch.start(clock.now());
     watch.markFault();
     d.cut = true;
     d.deleteOnWrite = true; // acknowledged, and the key gone: the cache still holds the old version
