@@ -36,7 +36,9 @@ export interface CacheFlushes {
  * underscores, so the name has no space.
  */
 export function cachedClientName(config: Pick<TargetConfig, 'name' | 'cache'>, controls: Pick<RunControls, 'fault'>): string | undefined {
-  return config.cache === 'tracking' && controls.fault.kind === 'partition-client' ? `cachebench-${config.name}` : undefined;
+  // Tests and tools may build controls without a fault plan: none, then.
+  const fault = controls.fault as RunControls['fault'] | undefined;
+  return config.cache === 'tracking' && fault?.kind === 'partition-client' ? `cachebench-${config.name}` : undefined;
 }
 
 /**
