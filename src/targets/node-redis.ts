@@ -416,9 +416,10 @@ function newSentinel(config: TargetConfig, controls: RunControls, first: ServerA
     sentinelRootNodes: config.servers.map((x) => ({ host: x.host, port: x.port })),
     nodeClientOptions: {
       ...clientOptions(config, first, login, resp, controls), socket: socketOptions(config, controls, undefined, reconnect),
-      // As a cluster's node clients (newCluster; left out of node-redis's types here too): the master client consults
-      // the cache only for a command under its default type mapping. Without it the cache would never be used.
-      ...{ commandOptions: COMMAND_OPTIONS },
+      // With the cache, as a cluster's node clients (newCluster; left out of node-redis's types here too): the master
+      // client consults the cache only for a command under its default type mapping, or the cache is never used.
+      // Without the cache, the master client's options are node-redis's own, as before the cache came to Sentinel.
+      ...(cache !== undefined ? { commandOptions: COMMAND_OPTIONS } : {}),
     },
     sentinelClientOptions: {
       disableClientInfo: true, socket: { connectTimeout: controls.connectTimeoutMs, reconnectStrategy: reconnect },
