@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { redactedMessage } from '../config/redact.js';
 import { OpHistogram } from '../measure/histogram.js';
-import type { CacheClient, CacheCounters, CacheFlushes } from '../targets/client.js';
+import { countersSince, type CacheClient, type CacheCounters, type CacheFlushes } from '../targets/client.js';
 import { keySlot } from '../targets/cluster-nodes.js';
 import { judgeRead, MIN_VERSIONED_PAYLOAD_BYTES, VersionedKey, versionOf } from '../workload/overwriter.js';
 import type { FaultClock } from './clock.js';
@@ -90,12 +90,6 @@ export function watchKeyNames(prefix: string, count = WATCH_KEYS): string[] {
     names.push(name);
   }
   return names;
-}
-
-/** Lookups and hits between two readings of the cache's counters; null when either is missing. */
-function countsOf(before: CacheCounters | undefined, after: CacheCounters | undefined): { lookups: number | null; hits: number | null } {
-  if (before === undefined || after === undefined) return { lookups: null, hits: null };
-  return { lookups: Math.max(0, after.lookups - before.lookups), hits: Math.max(0, after.hits - before.hits) };
 }
 
 export class CacheWatch {
@@ -189,9 +183,17 @@ export class CacheWatch {
         onServer: during.filter((f) => f.reason === 'server').length,
         atMs: during.slice(0, MAX_FLUSHES).map((f) => ms(f.ns)),
       },
-      ...countsOf(this.#countersBefore, this.#countersAfter),
+      ...this.#lookupsAndHits(),
       lastError: this.#lastError,
     };
+  }
+
+  /** The cache's lookups and hits over the run; null when a reading of its counters is missing. */
+  #lookupsAndHits(): { lookups: number | null; hits: number | null } {
+    if (this.#countersBefore === undefined || this.#countersAfter === undefined) return { lookups: null, hits: null };
+    // Never below 0 (the schema's counts): a driver whose counters restarted gives 0, not a negative count.
+    const { lookups, hits } = countersSince(this.#countersAfter, this.#countersBefore);
+    return { lookups: Math.max(0, lookups), hits: Math.max(0, hits) };
   }
 
   /** The next key (round robin from `at`) not being read, checked or written; -1 when all are. */
@@ -243,8 +245,8 @@ export class CacheWatch {
   async #readAndJudge(key: VersionedKey, ackedAtIssue: number, issuedNs: bigint): Promise<void> {
     let value: Buffer | null;
     try {
-      const read = await this.cached.get(key.key);
-      value = read === null ? null : Buffer.from(read);
+      // Judged before the next await: the driver's bytes need no copy.
+      value = await this.cached.get(key.key);
     } catch (error: unknown) {
       this.#counts.failedReads++;
       this.#lastError = redactedMessage(error);

@@ -1,5 +1,5 @@
 import type { RunControls } from '../config/resolve.js';
-import type { CacheClient, CacheCounters, ConnectedTarget } from '../targets/client.js';
+import { countersSince, type CacheClient, type CacheCounters, type ConnectedTarget } from '../targets/client.js';
 import { Overwriter, type OverwriteStats } from '../workload/overwriter.js';
 import type { ReadCheck } from '../workload/seed-loop.js';
 import type { OpHistogram, OpStats } from '../measure/histogram.js';
@@ -17,18 +17,6 @@ export interface StalenessResult {
    * (its writes are judged too, and never stale).
    */
   readonly of?: number;
-}
-
-/** Counters since `before` (the client's counters are cumulative since it connected). */
-export function countersSince(after: CacheCounters, before: CacheCounters): CacheCounters {
-  const minus = (a: number | null, b: number | null): number | null => (a === null || b === null ? null : a - b);
-  return {
-    lookups: after.lookups - before.lookups,
-    hits: after.hits - before.hits,
-    misses: after.misses - before.misses,
-    invalidations: minus(after.invalidations, before.invalidations),
-    evictions: minus(after.evictions, before.evictions),
-  };
 }
 
 /**

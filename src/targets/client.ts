@@ -17,6 +17,18 @@ export interface CacheCounters {
   readonly evictions: number | null;
 }
 
+/** Counters since `before` (the client's counters are cumulative since it connected). */
+export function countersSince(after: CacheCounters, before: CacheCounters): CacheCounters {
+  const minus = (a: number | null, b: number | null): number | null => (a === null || b === null ? null : a - b);
+  return {
+    lookups: after.lookups - before.lookups,
+    hits: after.hits - before.hits,
+    misses: after.misses - before.misses,
+    invalidations: minus(after.invalidations, before.invalidations),
+    evictions: minus(after.evictions, before.evictions),
+  };
+}
+
 /**
  * Why a driver emptied its client cache: a connection failed or closed; a cluster read its slot map again; the server
  * told it to drop everything (a null invalidation: FLUSHALL, FLUSHDB, or a replica's full resync).

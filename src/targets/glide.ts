@@ -529,6 +529,7 @@ export const glideDriver: Driver = {
     const { mode, first, probes, passwordUnneeded, warnings } = probed;
     const glide = await loadGlide();
     const tracking = config.cache === 'tracking';
+    const clientName = cachedClientName(config, controls);
     const { username, password } = passwordUnneeded ? {} : credentialsFor(config, first);
     const credentials: ServerCredentials | undefined = password !== undefined ? { password, ...(username !== undefined ? { username } : {}) } : undefined;
     const sizedFor = controls.largestPayloadBytes ?? GLIDE_SIZING_PAYLOAD_BYTES;
@@ -546,7 +547,7 @@ export const glideDriver: Driver = {
       ...(tracking
         ? {
           // In a partition-client run, CLIENT SETNAME on every connection: how the fault finds this client's connections.
-            ...(cachedClientName(config, controls) !== undefined ? { clientName: cachedClientName(config, controls) } : {}),
+            ...(clientName !== undefined ? { clientName } : {}),
             // Entries live until invalidated or evicted (entryTtlMs 0); the server tells about changes (serverAssisted:
             // CLIENT TRACKING ON BCAST); metrics feed cacheCounters().
             clientSideCache: new glide.ClientSideCache({ maxCacheKb: cacheKb, entryTtlMs: 0, enableMetrics: true, serverAssisted: true }),

@@ -111,7 +111,8 @@ class CountingCache extends BasicPooledClientSideCache {
   #invalidations = 0;
   /**
    * When the cache was emptied while it held entries (a connection failed or closed, which is also how a Sentinel
-   * master switch reaches it; or a cluster read its slot map again), the most recent MAX_FLUSH_RECORDS. Private:
+   * master switch reaches it; a cluster read its slot map again; the server said to drop everything), the most recent
+   * MAX_FLUSH_RECORDS. Private:
    * node-redis's Sentinel JSON-serializes its node options, this cache among them, and bigints do not serialize.
    */
   readonly #flushes: { ns: bigint; reason: FlushReason }[] = [];
@@ -153,8 +154,7 @@ class CountingCache extends BasicPooledClientSideCache {
       this.#flushed += this.size();
       this.#reason = 'server';
     }
-    super.invalidate(key);
-    this.#reason = 'slots';
+    super.invalidate(key); // a null key clears (and clear() sets the reason back)
   }
 
   /** A lost connection may have missed invalidations: the entries go (as in node-redis), the counters stay. */
